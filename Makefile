@@ -1,0 +1,35 @@
+# The two commands: `make run` starts the whole portal, `make test` runs the whole suite.
+# Both create the virtualenv on first use and reinstall only when requirements.txt changes.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+
+.PHONY: run test manage bench check-python clean
+
+run: $(STAMP)
+	@$(PY) -m portal.devstack run --port $(PORT)
+
+test: $(STAMP)
+	@$(PY) -m portal.devstack test $(ARGS)
+
+manage: $(STAMP)
+	@$(PY) -m portal.devstack manage $(ARGS)
+
+bench: $(STAMP)
+	@$(PY) -m portal.devstack test tests/bench -p no:cacheprovider $(ARGS)
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11 or similar")'
+
+$(STAMP): requirements.txt | check-python
+	@echo "devstack | installing dependencies into $(VENV)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+clean:
+	rm -rf var/staticfiles .pytest_cache

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """Shared framework: request ids, logging, realtime, health, errors. Imports no domain app."""
+
+    name = "apps.core"
+    label = "core"

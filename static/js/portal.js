@@ -1,0 +1,6 @@
+// Small behaviours shared by every page. Loaded with <script src>, no inline handlers (CSP).
+document.addEventListener("htmx:configRequest", (event) => {
+  // HTMX requests carry the CSRF token from the cookie-less form token on the page.
+  const token = document.querySelector("input[name=csrfmiddlewaretoken]");
+  if (token) event.detail.headers["X-CSRFToken"] = token.value;
+});
