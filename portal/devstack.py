@@ -26,7 +26,8 @@ from urllib.parse import quote
 from apps.console.demo import DEMO_PASSWORD, DEMO_USERS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR = BASE_DIR / "var"
+# Where the embedded services keep their data; tests point it at a temporary folder.
+VAR = Path(os.environ.get("PORTAL_VAR_DIR") or BASE_DIR / "var").resolve()
 RUN_PID = VAR / "run.pid"
 
 
@@ -161,7 +162,7 @@ def stack_env(settings: str) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", settings)
     env["PYTHONUNBUFFERED"] = "1"
-    VAR.mkdir(exist_ok=True)
+    VAR.mkdir(parents=True, exist_ok=True)
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"] = start_postgres()
     if not env.get("REDIS_URL"):
@@ -206,7 +207,7 @@ def cmd_run(options) -> int:
     from honcho.manager import Manager
     from honcho.printer import Printer
 
-    VAR.mkdir(exist_ok=True)
+    VAR.mkdir(parents=True, exist_ok=True)
     _claim_run_pid()
     _check_port(options.port)
     env = stack_env("portal.settings.local")

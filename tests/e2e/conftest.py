@@ -9,12 +9,8 @@ import pytest
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
 
-# Playwright's sync API runs an event loop in this thread; the test body still talks to the ORM.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
 @pytest.fixture(scope="session")
-def browser():
+def browser(allow_orm_beside_playwright):
     if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
         pytest.fail(f"Chromium not found at {CHROMIUM}; install Debian's chromium package or set CHROMIUM_PATH")
     from playwright.sync_api import sync_playwright
@@ -30,6 +26,18 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def allow_orm_beside_playwright():
+    """Playwright's sync API runs an event loop in this thread, and the test body still uses the ORM."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
 @pytest.fixture
 def page(browser, request):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -38,7 +46,8 @@ def page(browser, request):
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.console_errors = errors
     yield page
-    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+    call = getattr(request.node, "rep_call", None)
+    if call is not None and call.failed:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
