@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: run test manage bench check-python clean
+.PHONY: run test manage check-python clean
 
 run: $(STAMP)
 	@$(PY) -m portal.devstack run --port $(PORT)
@@ -17,9 +17,6 @@ test: $(STAMP)
 
 manage: $(STAMP)
 	@$(PY) -m portal.devstack manage $(ARGS)
-
-bench: $(STAMP)
-	@$(PY) -m portal.devstack test tests/bench -p no:cacheprovider $(ARGS)
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11 or similar")'
