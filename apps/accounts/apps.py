@@ -6,3 +6,4 @@ class AccountsConfig(AppConfig):
 
     name = "apps.accounts"
     label = "accounts"
+    verbose_name = "Users"

@@ -16,6 +16,10 @@ class Check:
     detail: str
     duration_ms: float
 
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ").capitalize()
+
     def as_dict(self) -> dict:
         return asdict(self)
 

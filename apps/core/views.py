@@ -1,7 +1,8 @@
 """Health endpoints and the friendly error pages."""
 
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -24,6 +25,11 @@ def readyz(request):
         {"status": "ready" if ready else "unavailable", "checks": {c.name: c.as_dict() for c in checks}},
         status=200 if ready else 503,
     )
+
+
+def favicon(request):
+    """Browsers (and the admin) ask for /favicon.ico; the icon lives with the other static files."""
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 def _error_page(request, template, status):

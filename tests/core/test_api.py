@@ -29,3 +29,10 @@ def test_api_docs_page_loads_vendored_assets(client):
     page = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in page
     assert "cdn" not in page.lower()
+
+
+@pytest.mark.django_db
+def test_api_docs_relax_only_styles_never_scripts(client):
+    csp = client.get("/api/docs/")["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in csp
+    assert "script-src 'self';" in csp or csp.rstrip().endswith("script-src 'self'")

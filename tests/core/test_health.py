@@ -57,3 +57,45 @@ def test_metrics_are_exposed_for_prometheus(client):
     response = client.get("/metrics")
     assert response.status_code == 200
     assert b"django_http_requests_total_by_method_total" in response.content
+
+
+def test_database_down_gives_503_and_a_friendly_page(tmp_path):
+    """A web process whose PostgreSQL is gone: /readyz names it, pages show the error page, no crash."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from tests.conftest import BASE_DIR, free_port
+
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+           "DATABASE_URL": f"postgres://nobody@127.0.0.1:{free_port()}/gone", "DATABASE_CONNECT_TIMEOUT": "1"}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "portal.asgi:application", "--port", str(port), "--lifespan", "off"],
+        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+        ready = requests.get(f"{base}/readyz", timeout=10)
+        assert ready.status_code == 503
+        checks = ready.json()["checks"]
+        assert checks["database"]["ok"] is False and checks["redis"]["ok"] is True
+        page = requests.get(f"{base}/accounts/login/", timeout=10)
+        assert page.status_code == 500
+        assert "Something went wrong on our side" in page.text
+        assert page.headers["X-Request-ID"] in page.text
+        assert proc.poll() is None  # still serving
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
