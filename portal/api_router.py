@@ -1,9 +1,33 @@
 """Every /api/v1/ route, gathered from the apps."""
 
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from apps.accounts.api.views import MeView
+from apps.apikeys.api.views import APIKeyViewSet
+from apps.audit.api.views import AuditEventViewSet
+from apps.console.api.views import OperatorAuditEventViewSet, OperatorQuotaViewSet, OperatorTenantViewSet
+from apps.tenants.api.views import (
+    EnvironmentViewSet,
+    InvitationViewSet,
+    MembershipViewSet,
+    QuotaViewSet,
+    TenantViewSet,
+)
+
+router = SimpleRouter()
+router.register("tenants", TenantViewSet, basename="tenant")
+router.register("members", MembershipViewSet, basename="membership")
+router.register("invitations", InvitationViewSet, basename="invitation")
+router.register("environments", EnvironmentViewSet, basename="environment")
+router.register("quotas", QuotaViewSet, basename="quota")
+router.register("api-keys", APIKeyViewSet, basename="apikey")
+router.register("audit-events", AuditEventViewSet, basename="auditevent")
+router.register("operator/tenants", OperatorTenantViewSet, basename="operator-tenant")
+router.register("operator/quotas", OperatorQuotaViewSet, basename="operator-quota")
+router.register("operator/audit-events", OperatorAuditEventViewSet, basename="operator-auditevent")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
+    *router.urls,
 ]

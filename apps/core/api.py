@@ -1,6 +1,8 @@
 """API conventions shared by every app: one JSON error shape with a stable code."""
 
 from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -10,6 +12,8 @@ from .errors import ApplicationError
 def exception_handler(exc, context):
     """Every error is {"code", "detail"} plus "fields" for validation errors naming each field."""
     if isinstance(exc, ApplicationError):
+        if exc.status == status.HTTP_404_NOT_FOUND:
+            return Response({"code": "not_found", "detail": NotFound.default_detail}, status=404)
         body = {"code": exc.code, "detail": exc.message}
         if exc.field:
             body["fields"] = {exc.field: [exc.message]}
@@ -18,11 +22,46 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if response.status_code == status.HTTP_404_NOT_FOUND:
+        # One body for "missing" and "not yours", whatever raised it.
+        response.data = {"code": "not_found", "detail": NotFound.default_detail}
+        return response
     data = response.data
     if response.status_code == status.HTTP_400_BAD_REQUEST and isinstance(data, dict) and "detail" not in data:
         response.data = {"code": "invalid", "detail": "The request has invalid fields.", "fields": data}
     else:
         detail = data.get("detail") if isinstance(data, dict) else data
-        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
-        response.data = {"code": code, "detail": str(detail)}
+        code = (data.get("code") if isinstance(data, dict) else None) or getattr(detail, "code", None)
+        response.data = {"code": str(code or getattr(exc, "default_code", "error")), "detail": str(detail)}
     return response
+
+
+class DefaultCursorPagination(CursorPagination):
+    """Keyset pagination: constant cost per page at any table size. `?page_size=` up to 100."""
+
+    ordering = "-id"
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class RestrictedViewSetMixin:
+    """The API side of the chokepoint: every queryset is `Model.objects.restrict(request, "view")`.
+
+    Rows the caller may not see do not exist for them (404, same body as a missing row). Writes load
+    the row through the same queryset, then a service checks the write rule (403 for a member who
+    lacks it). `?tenant=<slug>` narrows any list to one tenant.
+    """
+
+    model = None
+    tenant_lookup = "tenant__slug"
+
+    def get_queryset(self):
+        queryset = self.model.objects.restrict(self.request, "view")
+        slug = self.request.query_params.get("tenant")
+        if slug and self.tenant_lookup:
+            queryset = queryset.filter(**{self.tenant_lookup: slug})
+        return self.optimise(queryset)
+
+    def optimise(self, queryset):
+        """Add select_related/prefetch_related so a list costs the same queries at any length."""
+        return queryset

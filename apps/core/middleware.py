@@ -5,7 +5,7 @@ import time
 import structlog
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
-from .request_id import HEADER, accept_request_id, bind_request_id, clear_request_id
+from .request_id import HEADER, accept_request_id, bind_client, bind_request_id, clear_request_id
 
 logger = structlog.get_logger("portal.request")
 
@@ -24,6 +24,9 @@ class RequestIDMiddleware:
     def _start(self, request):
         request.request_id = accept_request_id(request.headers.get(HEADER))
         bind_request_id(request.request_id)
+        # REMOTE_ADDR is the peer; behind a proxy the ASGI server rewrites it from X-Forwarded-For
+        # for trusted proxies only (uvicorn --proxy-headers, FORWARDED_ALLOW_IPS).
+        bind_client(request.META.get("REMOTE_ADDR"), request.headers.get("User-Agent", ""))
         return time.monotonic()
 
     def _finish(self, request, response, started):

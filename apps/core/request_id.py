@@ -6,6 +6,7 @@ of the tasks it queues, carries it.
 
 import re
 import uuid
+from contextvars import ContextVar
 
 import structlog
 
@@ -25,6 +26,19 @@ def accept_request_id(value: str | None) -> str:
     return new_request_id()
 
 
+# Who is on the other end of the current request, for the audit trail (not for every log line).
+_client: ContextVar[tuple[str | None, str]] = ContextVar("portal_client", default=(None, ""))
+
+
+def bind_client(ip: str | None, user_agent: str) -> None:
+    _client.set((ip, user_agent[:500]))
+
+
+def current_client() -> tuple[str | None, str]:
+    """(ip, user agent) of the request being served, or (None, "") outside one."""
+    return _client.get()
+
+
 def current_request_id() -> str | None:
     return structlog.contextvars.get_contextvars().get("request_id")
 
@@ -36,3 +50,4 @@ def bind_request_id(request_id: str) -> None:
 
 def clear_request_id() -> None:
     structlog.contextvars.clear_contextvars()
+    _client.set((None, ""))

@@ -19,6 +19,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_ID = 1
 SITE_NAME = env("SITE_NAME", default="PaaS Portal")
+# The portal's public address, for links in emails sent outside a request (invitations).
+PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django_prometheus",
@@ -30,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sites",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     # Third party
     "allauth",
     "allauth.account",
@@ -45,6 +48,9 @@ INSTALLED_APPS = [
     # Ours, in dependency order (DESIGN.md section 3)
     "apps.core",
     "apps.accounts",
+    "apps.tenants",
+    "apps.apikeys",
+    "apps.audit",
     "apps.console",
 ]
 
@@ -196,9 +202,19 @@ FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEYS", default=["bG9jYWwtb25seS1maWVsZC1rZXktY2hhbmdlLW1lISE="]
 )
 
+# --- API keys ---------------------------------------------------------------------------------
+# The server-side pepper of the HMAC that stores API keys. Changing it invalidates every key.
+API_KEY_PEPPER = env("API_KEY_PEPPER", default="local-only-api-key-pepper-change-me")
+
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Keys first: an unauthenticated call then gets 401 with a WWW-Authenticate: Bearer challenge.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.apikeys.authentication.APIKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "apps.core.api.DefaultCursorPagination",
+    "PAGE_SIZE": 50,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

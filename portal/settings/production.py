@@ -5,7 +5,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F403
 from .base import env
 
-REQUIRED = ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "FIELD_ENCRYPTION_KEYS"]
+REQUIRED = ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "FIELD_ENCRYPTION_KEYS", "API_KEY_PEPPER"]
 _missing = [name for name in REQUIRED if not env.str(name, default="").strip()]
 if _missing:
     raise ImproperlyConfigured(
@@ -15,6 +15,8 @@ if _missing:
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
+API_KEY_PEPPER = env("API_KEY_PEPPER")
+PORTAL_URL = env("PORTAL_URL", default=f"https://{ALLOWED_HOSTS[0].lstrip('.')}").rstrip("/")
 DEBUG = False
 LOG_JSON = env.bool("LOG_JSON", default=True)
 LOGGING = build_logging_config(json_output=LOG_JSON, level=LOG_LEVEL)  # noqa: F405

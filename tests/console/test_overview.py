@@ -25,7 +25,14 @@ def test_seed_demo_is_idempotent(db):
 
     call_command("seed_demo")
     call_command("seed_demo")
-    users = get_user_model().objects.filter(email__in=["operator@example.com", "developer@example.com"])
-    assert users.count() == 2
+    from apps.tenants.models import Environment, Membership, Quota, Tenant
+
+    users = get_user_model().objects
+    assert users.count() == 9
     assert users.get(email="operator@example.com").is_staff
-    assert users.get(email="developer@example.com").check_password("portal-demo-pass")
+    assert users.get(email="developer@acme.example.com").check_password("portal-demo-pass")
+    assert sorted(Tenant.objects.values_list("slug", flat=True)) == ["acme", "globex"]
+    assert Membership.objects.filter(tenant__slug="acme").count() == 4
+    assert Membership.objects.get(tenant__slug="globex", user__email="viewer@globex.example.com").role == "viewer"
+    assert Environment.objects.filter(tenant__slug="acme").count() == 3
+    assert Quota.objects.filter(tenant__slug="acme").count() == 5

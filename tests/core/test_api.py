@@ -6,7 +6,8 @@ import pytest
 @pytest.mark.django_db
 def test_anonymous_api_call_gets_a_json_error_with_a_code(client):
     response = client.get("/api/v1/me/")
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
     assert response.json() == {"code": "not_authenticated", "detail": "Authentication credentials were not provided."}
 
 

@@ -83,7 +83,7 @@ def test_run_serves_the_portal_and_ctrl_c_leaves_nothing_behind(tmp_path):
         output, _ = proc.communicate(timeout=60)
 
     assert proc.returncode == 0, output
-    assert "demo login: developer@example.com" in output
+    assert "demo login: developer@acme.example.com" in output
     time.sleep(1)
     leftovers = [pid for pid in family + [s.pid for s in services] if psutil.pid_exists(pid)
                  and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]

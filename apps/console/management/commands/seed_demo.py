@@ -5,25 +5,46 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sites.models import Site
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
-from apps.console.demo import DEMO_PASSWORD, DEMO_USERS
+from apps.console.demo import DEMO_PASSWORD, DEMO_QUOTAS, DEMO_TENANTS, DEMO_USERS
+from apps.tenants.models import Membership, Quota, Tenant
+from apps.tenants.services import quota_set, tenant_create
+
+USER_FIELDS = ("email", "full_name", "is_staff", "is_superuser")
 
 
 class Command(BaseCommand):
-    help = "Create the demo operator and developer accounts (idempotent)."
+    help = "Create demo users, the tenants acme and globex with one member per role, and quotas (idempotent)."
 
+    @transaction.atomic
     def handle(self, *args, **options):
         Site.objects.update_or_create(
             id=settings.SITE_ID, defaults={"domain": "127.0.0.1:8000", "name": settings.SITE_NAME}
         )
+        users = {spec["email"]: self._user(spec) for spec in DEMO_USERS}
+        operator = users["operator@example.com"]
+        for slug, name in DEMO_TENANTS.items():
+            tenant = Tenant.objects.filter(slug=slug).first()
+            if tenant is None:
+                tenant = tenant_create(actor=users[f"owner@{slug}.example.com"], slug=slug, name=name)
+                self.stdout.write(f"created tenant {slug}")
+            for spec in DEMO_USERS:
+                if spec.get("tenant") == slug:
+                    Membership.objects.get_or_create(tenant=tenant, user=users[spec["email"]],
+                                                     defaults={"role": spec["role"]})
+            for resource, limit in DEMO_QUOTAS.items():
+                if not Quota.objects.filter(tenant=tenant, resource=resource, environment=None).exists():
+                    quota_set(operator=operator, tenant=tenant, resource=resource, limit=limit)
+
+    def _user(self, spec):
         User = get_user_model()
-        for spec in DEMO_USERS:
-            fields = {key: value for key, value in spec.items() if key != "purpose"}
-            user, created = User.objects.get_or_create(email=spec["email"], defaults=fields)
-            if created:
-                user.set_password(DEMO_PASSWORD)
-                user.save(update_fields=["password"])
-            EmailAddress.objects.update_or_create(
-                user=user, email=user.email, defaults={"verified": True, "primary": True}
-            )
-            self.stdout.write(f"{'created' if created else 'kept'} {user.email}")
+        user, created = User.objects.get_or_create(
+            email=spec["email"], defaults={key: spec[key] for key in USER_FIELDS}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+            self.stdout.write(f"created {user.email}")
+        EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+        return user

@@ -1,0 +1,78 @@
+"""DRF authentication with `Authorization: Bearer pk_<lookup>_<secret>`."""
+
+import ipaddress
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+
+from . import keys
+from .models import APIKey
+
+# Updating usage on every request would turn each read into a write; once a minute is plenty.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Compared against when the lookup matches nothing, so unknown keys take as long as wrong ones.
+_DUMMY_DIGEST = "0" * 64
+
+
+class KeyRejected(exceptions.AuthenticationFailed):
+    """401 with a stable code per reason."""
+
+    def __init__(self, detail: str, code: str):
+        super().__init__(detail, code)
+
+
+class KeyForbidden(exceptions.PermissionDenied):
+    """403: the key is valid but may not be used from here."""
+
+
+class APIKeyAuthentication(BaseAuthentication):
+    keyword = b"bearer"
+
+    def authenticate(self, request):
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword:
+            return None
+        if len(header) != 2:
+            raise KeyRejected("Malformed Authorization header; expected 'Bearer <key>'.", "invalid_key")
+        key = header[1].decode("latin-1")
+        api_key = self._verify(key)
+        self._check_ip(api_key, request.META.get("REMOTE_ADDR"))
+        self._touch(api_key, request.META.get("REMOTE_ADDR"))
+        return api_key.user, api_key
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+    def _verify(self, key: str) -> APIKey:
+        lookup = keys.parse(key)
+        api_key = (
+            APIKey.objects.select_related("user", "tenant").filter(lookup=lookup).first() if lookup else None
+        )
+        if not keys.matches(key, api_key.digest if api_key else _DUMMY_DIGEST) or api_key is None:
+            raise KeyRejected("Invalid API key.", "invalid_key")
+        if api_key.revoked_at is not None:
+            raise KeyRejected("This API key has been revoked.", "key_revoked")
+        if api_key.is_expired:
+            raise KeyRejected("This API key has expired.", "key_expired")
+        if not api_key.user.is_active:
+            raise KeyRejected("The owner of this API key is inactive.", "user_inactive")
+        return api_key
+
+    def _check_ip(self, api_key: APIKey, ip: str | None) -> None:
+        if not api_key.allowed_ips:
+            return
+        try:
+            address = ipaddress.ip_address(ip or "")
+        except ValueError:
+            address = None
+        if address is None or not any(address in ipaddress.ip_network(net) for net in api_key.allowed_ips):
+            raise KeyForbidden(f"This API key may not be used from {ip}.", "ip_not_allowed")
+
+    def _touch(self, api_key: APIKey, ip: str | None) -> None:
+        now = timezone.now()
+        if api_key.last_used_at and now - api_key.last_used_at < LAST_USED_RESOLUTION and api_key.last_used_ip == ip:
+            return
+        APIKey.objects.filter(pk=api_key.pk).update(last_used_at=now, last_used_ip=ip)
+        api_key.last_used_at, api_key.last_used_ip = now, ip

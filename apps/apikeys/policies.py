@@ -1,0 +1,36 @@
+"""Who may see and manage API keys."""
+
+from apps.core.policies import register
+from apps.tenants.policies import VIEW, TenantPolicy
+from apps.tenants.principals import as_principal
+from apps.tenants.roles import Role, at_least
+
+from .models import APIKey
+
+
+@register(APIKey)
+class APIKeyPolicy(TenantPolicy):
+    """Every member manages their own keys. Owners and admins also see and revoke everyone's keys
+    in their tenant. A key never manages keys beyond the tenant it belongs to."""
+
+    resource = "apikeys"
+
+    def scope(self, queryset, principal, action):
+        principal = as_principal(principal)
+        queryset = super().scope(queryset, principal, action)
+        if not principal.is_authenticated:
+            return queryset
+        managers = principal.tenant_ids(Role.ADMIN)
+        return queryset.filter(tenant_id__in=managers) | queryset.filter(user_id=principal.user.pk)
+
+    def can_view(self, principal, obj) -> bool:
+        return self._own_or_admin(principal, obj, VIEW)
+
+    def can_delete(self, principal, obj) -> bool:
+        return self._own_or_admin(principal, obj, "delete")
+
+    def _own_or_admin(self, principal, obj, action) -> bool:
+        principal = as_principal(principal)
+        if not self.allows(principal, action, obj.tenant):
+            return False
+        return obj.user_id == principal.user.pk or at_least(principal.role_in(obj.tenant_id), Role.ADMIN)

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    """The append-only audit trail: who did what to which object, when and from where."""
+
+    name = "apps.audit"
+    label = "audit"
+
+    def ready(self):
+        from . import policies  # noqa: F401

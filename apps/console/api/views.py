@@ -1,0 +1,98 @@
+"""The operator API: every tenant, quotas, suspension and the global audit trail. Staff only, by
+session (API keys belong to one tenant and never reach here); each read of a tenant is audited."""
+
+from django.db.models import Count
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.audit.api.serializers import AuditEventSerializer
+from apps.audit.filtersets import AuditEventFilterSet
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record
+from apps.core.errors import ApplicationError
+from apps.tenants import services
+from apps.tenants.api.serializers import QuotaSerializer
+from apps.tenants.models import Quota, Tenant
+
+from .serializers import OperatorTenantSerializer, QuotaSetSerializer, StatusChangeSerializer
+
+
+class IsOperator(permissions.BasePermission):
+    message = "Only platform operators may use the operator API."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_staff and not getattr(request.auth, "is_api_key", False))
+
+
+class OperatorViewSet(viewsets.GenericViewSet):
+    permission_classes = [permissions.IsAuthenticated, IsOperator]
+
+
+class OperatorTenantViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """All tenants. Suspending makes a tenant read-only for its members."""
+
+    serializer_class = OperatorTenantSerializer
+    lookup_field = "slug"
+    queryset = Tenant.objects.annotate(member_count=Count("memberships")).order_by("-id")
+    filterset_fields = ["status"]
+
+    def retrieve(self, request, *args, **kwargs):
+        tenant = self.get_object()
+        audit_record(actor=request.user, action="operator.view_tenant", obj=tenant)
+        return Response(self.get_serializer(tenant).data)
+
+    def _set_status(self, request, status_value):
+        data = StatusChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tenant = services.tenant_set_status(operator=request.user, tenant=self.get_object(), status=status_value,
+                                            reason=data.validated_data["reason"])
+        return Response(self.get_serializer(Tenant.objects.annotate(member_count=Count("memberships"))
+                                            .get(pk=tenant.pk)).data)
+
+    @extend_schema(request=StatusChangeSerializer)
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, slug=None):
+        return self._set_status(request, Tenant.Status.SUSPENDED)
+
+    @extend_schema(request=StatusChangeSerializer)
+    @action(detail=True, methods=["post"])
+    def activate(self, request, slug=None):
+        return self._set_status(request, Tenant.Status.ACTIVE)
+
+
+class OperatorQuotaViewSet(OperatorViewSet, mixins.ListModelMixin):
+    """Every quota. POST sets one (creating or changing it); a limit below current usage is refused."""
+
+    serializer_class = QuotaSerializer
+    queryset = Quota.objects.select_related("tenant", "environment").order_by("-id")
+    filterset_fields = ["resource"]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        slug = self.request.query_params.get("tenant")
+        return queryset.filter(tenant__slug=slug) if slug else queryset
+
+    @extend_schema(request=QuotaSetSerializer, responses={201: QuotaSerializer})
+    def create(self, request):
+        data = QuotaSetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tenant, env_name = data.validated_data["tenant"], data.validated_data["environment"]
+        environment = None
+        if env_name:
+            environment = tenant.environments.filter(name=env_name).first()
+            if environment is None:
+                raise ApplicationError(f"{tenant.slug} has no environment “{env_name}”.", code="invalid",
+                                       field="environment")
+        quota = services.quota_set(operator=request.user, tenant=tenant, environment=environment,
+                                   resource=data.validated_data["resource"], limit=data.validated_data["limit"])
+        return Response(QuotaSerializer(quota).data, status=status.HTTP_201_CREATED)
+
+
+class OperatorAuditEventViewSet(OperatorViewSet, mixins.ListModelMixin):
+    """The whole platform's audit trail, platform events included."""
+
+    serializer_class = AuditEventSerializer
+    queryset = AuditEvent.objects.select_related("tenant")
+    filterset_class = AuditEventFilterSet

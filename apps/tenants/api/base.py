@@ -1,0 +1,24 @@
+"""Base of every tenant-owned API viewset: the chokepoint plus API-key scopes."""
+
+from rest_framework import permissions
+
+from apps.core.api import RestrictedViewSetMixin
+from apps.core.policies import policy_for
+from apps.tenants.principals import as_principal
+from apps.tenants.roles import READ, WRITE
+
+
+class KeyHasScope(permissions.BasePermission):
+    """A call made with an API key needs `<resource>:read` to read and `<resource>:write` to write."""
+
+    def has_permission(self, request, view):
+        resource = policy_for(view.model).resource
+        verb = READ if request.method in permissions.SAFE_METHODS else WRITE
+        if as_principal(request).has_scope(resource, verb):
+            return True
+        self.message = {"code": "missing_scope", "detail": f"This API key lacks the {resource}:{verb} scope."}
+        return False
+
+
+class TenantViewSetMixin(RestrictedViewSetMixin):
+    permission_classes = [permissions.IsAuthenticated, KeyHasScope]

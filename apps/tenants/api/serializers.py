@@ -1,0 +1,110 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.tenants.models import Environment, Invitation, Membership, Quota, Tenant
+from apps.tenants.roles import Role
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class TenantField(serializers.SlugRelatedField):
+    """A tenant given by slug, chosen only among the caller's tenants: a foreign one reads as unknown."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", **kwargs)
+
+    def get_queryset(self):
+        return Tenant.objects.restrict(self.context["request"], "view")
+
+
+class TenantSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Tenant
+        fields = ["id", "slug", "name", "status", "role", "created_at"]
+        read_only_fields = ["id", "status", "role", "created_at"]
+        extra_kwargs = {"slug": {"validators": []}}
+
+    def get_role(self, tenant) -> str | None:
+        from apps.tenants.principals import as_principal
+
+        return as_principal(self.context["request"]).role_in(tenant.pk)
+
+
+class TenantUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    full_name = serializers.CharField(source="user.full_name", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "tenant", "email", "full_name", "role", "created_at"]
+        read_only_fields = ["id", "tenant", "email", "full_name", "created_at"]
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    tenant = TenantField()
+    invited_by = serializers.EmailField(source="invited_by.email", read_only=True)
+    state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "tenant", "email", "role", "invited_by", "state", "created_at", "expires_at", "accepted_at"]
+        read_only_fields = ["id", "invited_by", "state", "created_at", "expires_at", "accepted_at"]
+        extra_kwargs = {"email": {"validators": []}}
+
+    def get_state(self, invitation) -> str:
+        from django.utils import timezone
+
+        if invitation.accepted_at:
+            return "accepted"
+        if invitation.revoked_at:
+            return "revoked"
+        return "expired" if invitation.expires_at <= timezone.now() else "open"
+
+
+class InvitationAcceptSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=100)
+
+
+class EnvironmentSerializer(serializers.ModelSerializer):
+    tenant = TenantField()
+
+    class Meta:
+        model = Environment
+        fields = ["id", "tenant", "name", "kind", "namespace", "created_at"]
+        read_only_fields = ["id", "namespace", "created_at"]
+
+
+class EnvironmentUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=30, required=False)
+    kind = serializers.ChoiceField(choices=Environment.Kind.choices, required=False)
+
+
+class QuotaSerializer(serializers.ModelSerializer):
+    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    environment = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = Quota
+        fields = ["id", "tenant", "environment", "resource", "limit", "updated_at"]
+        read_only_fields = fields
+
+
+class QuotaUsageSerializer(serializers.Serializer):
+    """One line of a tenant's usage report; `used` is null for resources nothing counts yet."""
+
+    resource = serializers.CharField(source="quota.resource")
+    environment = serializers.CharField(source="quota.environment.name", default=None)
+    limit = serializers.IntegerField(source="quota.limit")
+    used = serializers.IntegerField(allow_null=True)
+    remaining = serializers.IntegerField(allow_null=True)
+
+
+class RoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)

@@ -1,0 +1,64 @@
+"""Who is asking: a signed-in user, or a user acting through one of their API keys.
+
+A principal knows its role in each tenant. Through an API key it sees only the key's tenant, and
+every action must also be covered by one of the key's scopes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .roles import READ, WRITE, at_least
+
+
+@dataclass
+class Principal:
+    user: object
+    api_key: object | None = None
+    _roles: dict[int, str] | None = field(default=None, repr=False)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return bool(self.user and self.user.is_authenticated)
+
+    @property
+    def roles(self) -> dict[int, str]:
+        """tenant id -> role, for active memberships; through a key, only the key's tenant."""
+        if self._roles is None:
+            from .models import Membership
+
+            if not self.is_authenticated:
+                self._roles = {}
+            else:
+                memberships = Membership.objects.filter(user_id=self.user.pk)
+                if self.api_key is not None:
+                    memberships = memberships.filter(tenant_id=self.api_key.tenant_id)
+                self._roles = dict(memberships.values_list("tenant_id", "role"))
+        return self._roles
+
+    def role_in(self, tenant_id: int | None) -> str | None:
+        return self.roles.get(tenant_id)
+
+    def tenant_ids(self, minimum_role: str) -> list[int]:
+        return [tenant_id for tenant_id, role in self.roles.items() if at_least(role, minimum_role)]
+
+    def has_scope(self, resource: str, verb: str) -> bool:
+        """Session users are limited by role alone; keys also by their scopes (write implies read)."""
+        if self.api_key is None:
+            return True
+        scopes = set(self.api_key.scopes)
+        return f"{resource}:{verb}" in scopes or (verb == READ and f"{resource}:{WRITE}" in scopes)
+
+
+def as_principal(subject) -> Principal:
+    """Accept a Principal, a user, or a DRF/Django request and return a Principal."""
+    if isinstance(subject, Principal):
+        return subject
+    if hasattr(subject, "user") and hasattr(subject, "META"):  # a request
+        cached = getattr(subject, "_principal", None)
+        if cached is None:
+            auth = getattr(subject, "auth", None)
+            cached = Principal(subject.user, auth if getattr(auth, "is_api_key", False) else None)
+            subject._principal = cached
+        return cached
+    return Principal(subject)

@@ -1,0 +1,320 @@
+"""Every change to tenants, members, invitations, environments and quotas.
+
+Each service checks the policy, validates, writes its rows and one audit event in one transaction,
+and raises ApplicationError with a stable code when it refuses.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from apps.audit.services import audit_record, diff
+from apps.core.errors import ApplicationError
+from apps.core.policies import policy_for
+
+from .models import Environment, Invitation, Membership, Quota, Tenant, namespace_for
+from .principals import as_principal
+from .quotas import usage_of
+from .roles import Role
+
+DEFAULT_ENVIRONMENTS = [("dev", Environment.Kind.NON_PRODUCTION), ("staging", Environment.Kind.NON_PRODUCTION),
+                        ("prod", Environment.Kind.PRODUCTION)]
+INVITATION_TTL = timedelta(days=7)
+
+# Refusals, as constants that tests import.
+NOT_FOUND = "not_found"
+NOT_ALLOWED = "permission_denied"
+SLUG_TAKEN = "slug_taken"
+LAST_OWNER = "last_owner"
+ALREADY_MEMBER = "already_member"
+ALREADY_INVITED = "already_invited"
+INVITATION_EXPIRED = "invitation_expired"
+INVITATION_CLOSED = "invitation_closed"
+INVITATION_WRONG_USER = "invitation_wrong_user"
+NAME_TAKEN = "name_taken"
+QUOTA_BELOW_USAGE = "quota_below_usage"
+INVALID = "invalid"
+
+
+def _deny(message: str = "You do not have permission to do that.") -> ApplicationError:
+    return ApplicationError(message, code=NOT_ALLOWED, status=403)
+
+
+def _require(allowed: bool, message: str | None = None) -> None:
+    if not allowed:
+        raise _deny(message) if message else _deny()
+
+
+def _validate(instance, *, exclude=None) -> None:
+    """Model validation turned into an ApplicationError naming the first failing field."""
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ApplicationError(messages[0], code=INVALID, field=None if field == "__all__" else field) from exc
+
+
+# --- Tenants -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def tenant_create(*, actor, slug: str, name: str) -> Tenant:
+    """Create a tenant with its default environments; the creator becomes its first owner."""
+    principal = as_principal(actor)
+    _require(principal.is_authenticated and principal.api_key is None, "Tenants are created by people, not keys.")
+    tenant = Tenant(slug=slug.strip().lower(), name=name.strip())
+    _validate(tenant)
+    if Tenant.objects.filter(slug=tenant.slug).exists():
+        raise ApplicationError(f"The slug “{tenant.slug}” is taken.", code=SLUG_TAKEN, field="slug")
+    try:
+        with transaction.atomic():
+            tenant.save()
+    except IntegrityError:
+        raise ApplicationError(f"The slug “{tenant.slug}” is taken.", code=SLUG_TAKEN, field="slug") from None
+    Membership.objects.create(tenant=tenant, user=principal.user, role=Role.OWNER)
+    for env_name, kind in DEFAULT_ENVIRONMENTS:
+        Environment.objects.create(tenant=tenant, name=env_name, kind=kind, namespace=namespace_for(tenant.slug, env_name))
+    audit_record(actor=principal, action="tenant.create", obj=tenant, changes={"name": [None, tenant.name]})
+    return tenant
+
+
+@transaction.atomic
+def tenant_update(*, actor, tenant: Tenant, name: str) -> Tenant:
+    _require(policy_for(Tenant).can(actor, "change", tenant))
+    before = {"name": tenant.name}
+    tenant.name = name.strip()
+    _validate(tenant)
+    tenant.save(update_fields=["name"])
+    audit_record(actor=actor, action="tenant.update", obj=tenant, changes=diff(before, {"name": tenant.name}))
+    return tenant
+
+
+@transaction.atomic
+def tenant_set_status(*, operator, tenant: Tenant, status: str, reason: str) -> Tenant:
+    """Operators suspend or reactivate a tenant; suspension makes it read-only for its members."""
+    _require(getattr(operator, "is_staff", False))
+    if status not in Tenant.Status.values:
+        raise ApplicationError(f"Unknown status “{status}”.", code=INVALID, field="status")
+    before = tenant.status
+    tenant.status = status
+    tenant.save(update_fields=["status"])
+    audit_record(actor=operator, action=f"tenant.{'suspend' if status == Tenant.Status.SUSPENDED else 'activate'}",
+                 obj=tenant, changes={"status": [before, status], "reason": [None, reason]})
+    return tenant
+
+
+# --- Members -----------------------------------------------------------------------------------
+
+
+def _owner_count(tenant: Tenant) -> int:
+    owners = Membership.objects.select_for_update(of=("self",)).order_by().filter(tenant=tenant, role=Role.OWNER)
+    return len(list(owners.values_list("id", flat=True)))
+
+
+@transaction.atomic
+def member_change_role(*, actor, membership: Membership, role: str) -> Membership:
+    if role not in Role.values:
+        raise ApplicationError(f"Unknown role “{role}”.", code=INVALID, field="role")
+    _require(policy_for(Membership).can_change(actor, membership, new_role=role))
+    if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.tenant) <= 1:
+        raise ApplicationError("A tenant needs at least one owner; make someone else owner first.",
+                               code=LAST_OWNER, field="role")
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(actor=actor, action="member.change_role", obj=membership, tenant=membership.tenant,
+                 changes={"role": [before, role]})
+    return membership
+
+
+def _remove(actor, membership: Membership, action: str) -> None:
+    if membership.role == Role.OWNER and _owner_count(membership.tenant) <= 1:
+        raise ApplicationError("The last owner cannot leave or be removed; make someone else owner first.",
+                               code=LAST_OWNER)
+    audit_record(actor=actor, action=action, obj=membership, tenant=membership.tenant,
+                 changes={"role": [membership.role, None]})
+    membership.delete()
+
+
+@transaction.atomic
+def member_remove(*, actor, membership: Membership) -> None:
+    _require(policy_for(Membership).can_delete(actor, membership))
+    _remove(actor, membership, "member.remove")
+
+
+@transaction.atomic
+def member_leave(*, actor, membership: Membership) -> None:
+    _require(policy_for(Membership).can_leave(actor, membership))
+    _remove(actor, membership, "member.leave")
+
+
+# --- Invitations -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invitation_create(*, actor, tenant: Tenant, email: str, role: str) -> tuple[Invitation, str]:
+    """Invite an address with a role and email it an accept link. Returns the invitation and the token."""
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ApplicationError("Enter a valid email address.", code=INVALID, field="email") from None
+    if role not in Role.values:
+        raise ApplicationError(f"Unknown role “{role}”.", code=INVALID, field="role")
+    _require(policy_for(Invitation).can_invite(actor, tenant, role))
+    if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
+        raise ApplicationError(f"{email} is already a member.", code=ALREADY_MEMBER, field="email")
+    if Invitation.objects.filter(tenant=tenant, email=email, accepted_at=None, revoked_at=None,
+                                 expires_at__gt=timezone.now()).exists():
+        raise ApplicationError(f"{email} already has an open invitation.", code=ALREADY_INVITED, field="email")
+    # An expired, unanswered invitation gives way to the new one.
+    Invitation.objects.filter(tenant=tenant, email=email, accepted_at=None, revoked_at=None).update(
+        revoked_at=timezone.now()
+    )
+    token = secrets.token_urlsafe(32)
+    principal = as_principal(actor)
+    invitation = Invitation.objects.create(
+        tenant=tenant, email=email, role=role, token_hash=Invitation.hash_token(token),
+        invited_by=principal.user, expires_at=timezone.now() + INVITATION_TTL,
+    )
+    audit_record(actor=actor, action="invitation.create", obj=invitation, changes={"role": [None, role]})
+    transaction.on_commit(lambda: _send_invitation(invitation, token))
+    return invitation, token
+
+
+def _send_invitation(invitation: Invitation, token: str) -> None:
+    context = {"invitation": invitation, "url": f"{settings.PORTAL_URL}/invitations/{token}/"}
+    send_mail(
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}You are invited to {invitation.tenant.name}",
+        message=render_to_string("tenants/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+def invitation_by_token(token: str) -> Invitation:
+    invitation = (
+        Invitation.objects.select_related("tenant", "invited_by")
+        .filter(token_hash=Invitation.hash_token(token or "")).first()
+    )
+    if invitation is None:
+        raise ApplicationError("This invitation link is not valid.", code=NOT_FOUND, status=404)
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, user, token: str) -> Membership:
+    """The signed-in user whose email the invitation names joins the tenant with its role."""
+    invitation = invitation_by_token(token)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_open:
+        raise ApplicationError("This invitation was already used or withdrawn.", code=INVITATION_CLOSED, status=410)
+    if invitation.expires_at <= timezone.now():
+        raise ApplicationError("This invitation has expired; ask for a new one.", code=INVITATION_EXPIRED, status=410)
+    if user.email.lower() != invitation.email:
+        raise ApplicationError(f"This invitation is for {invitation.email}; sign in with that address.",
+                               code=INVITATION_WRONG_USER, status=403)
+    if Membership.objects.filter(tenant=invitation.tenant, user=user).exists():
+        raise ApplicationError("You are already a member.", code=ALREADY_MEMBER, status=409)
+    membership = Membership.objects.create(tenant=invitation.tenant, user=user, role=invitation.role)
+    invitation.accepted_at, invitation.accepted_by = timezone.now(), user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit_record(actor=user, action="invitation.accept", obj=invitation, changes={"role": [None, invitation.role]})
+    return membership
+
+
+@transaction.atomic
+def invitation_revoke(*, actor, invitation: Invitation) -> None:
+    _require(policy_for(Invitation).can(actor, "delete", invitation))
+    if not invitation.is_open:
+        raise ApplicationError("This invitation was already used or withdrawn.", code=INVITATION_CLOSED, status=409)
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    audit_record(actor=actor, action="invitation.revoke", obj=invitation)
+
+
+# --- Environments ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def environment_create(*, actor, tenant: Tenant, name: str, kind: str) -> Environment:
+    _require(policy_for(Environment).can_add(actor, tenant))
+    environment = Environment(tenant=tenant, name=(name or "").strip().lower(), kind=kind,
+                              namespace=namespace_for(tenant.slug, (name or "").strip().lower()))
+    _validate(environment, exclude=["tenant"])
+    if Environment.objects.filter(tenant=tenant, name=environment.name).exists():
+        raise ApplicationError(f"There is already an environment called “{environment.name}”.",
+                               code=NAME_TAKEN, field="name")
+    if Environment.objects.filter(namespace=environment.namespace).exists():
+        environment.namespace = namespace_for(tenant.slug, f"{environment.name}-{secrets.token_hex(3)}")
+    environment.save()
+    audit_record(actor=actor, action="environment.create", obj=environment,
+                 changes={"name": [None, environment.name], "kind": [None, kind],
+                          "namespace": [None, environment.namespace]})
+    return environment
+
+
+@transaction.atomic
+def environment_update(*, actor, environment: Environment, name: str | None = None,
+                       kind: str | None = None) -> Environment:
+    """Rename or re-classify an environment. Its namespace never changes."""
+    _require(policy_for(Environment).can(actor, "change", environment))
+    before = {"name": environment.name, "kind": environment.kind}
+    if name is not None:
+        environment.name = name.strip().lower()
+    if kind is not None:
+        environment.kind = kind
+    _validate(environment, exclude=["tenant", "namespace"])
+    if Environment.objects.filter(tenant=environment.tenant, name=environment.name).exclude(pk=environment.pk).exists():
+        raise ApplicationError(f"There is already an environment called “{environment.name}”.",
+                               code=NAME_TAKEN, field="name")
+    environment.save(update_fields=["name", "kind"])
+    audit_record(actor=actor, action="environment.update", obj=environment,
+                 changes=diff(before, {"name": environment.name, "kind": environment.kind}))
+    return environment
+
+
+@transaction.atomic
+def environment_delete(*, actor, environment: Environment) -> None:
+    _require(policy_for(Environment).can(actor, "delete", environment))
+    audit_record(actor=actor, action="environment.delete", obj=environment,
+                 changes={"name": [environment.name, None]})
+    environment.delete()
+
+
+# --- Quotas (operators) ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def quota_set(*, operator, tenant: Tenant, resource: str, limit: int,
+              environment: Environment | None = None) -> Quota:
+    """Set a limit; refused when it would sit below what is already in use."""
+    _require(getattr(operator, "is_staff", False), "Only platform operators set quotas.")
+    if resource not in Quota.Resource.values:
+        raise ApplicationError(f"Unknown resource “{resource}”.", code=INVALID, field="resource")
+    if limit is None or int(limit) < 0:
+        raise ApplicationError("A quota is a whole number, zero or more.", code=INVALID, field="limit")
+    if environment is not None and environment.tenant_id != tenant.pk:
+        raise ApplicationError("That environment belongs to another tenant.", code=INVALID, field="environment")
+    used = usage_of(resource, tenant, environment)
+    if used is not None and int(limit) < used:
+        raise ApplicationError(f"{used} already in use; the limit cannot be lower than that.",
+                               code=QUOTA_BELOW_USAGE, field="limit")
+    quota = (Quota.objects.select_for_update(of=("self",)).order_by()
+             .filter(tenant=tenant, environment=environment, resource=resource).first())
+    before = quota.limit if quota else None
+    if quota is None:
+        quota = Quota(tenant=tenant, environment=environment, resource=resource)
+    quota.limit = int(limit)
+    quota.save()
+    audit_record(actor=operator, action="quota.set", obj=quota, tenant=tenant, changes={"limit": [before, quota.limit]})
+    return quota

@@ -1,0 +1,36 @@
+"""Policy questions and quota bars for tenant pages, so templates show only the buttons that would work."""
+
+from django import template
+from django.apps import apps
+
+from apps.core.policies import policy_for
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def can(context, action: str, obj) -> bool:
+    """Whether the page's principal may `action` this row, by the row's policy."""
+    return policy_for(type(obj)).can(context["request"], action, obj)
+
+
+@register.simple_tag(takes_context=True)
+def tenant_can(context, action: str, model_label: str) -> bool:
+    """Whether the principal may `action` rows of `model_label` in the page's tenant ("add" asks can_add)."""
+    request = context["request"]
+    policy = policy_for(apps.get_model(model_label))
+    if action == "add":
+        return policy.can_add(request, request.tenant)
+    return policy.allows(request, action, request.tenant)
+
+
+@register.filter
+def percent_class(percent) -> str:
+    """The width class (pct-0 … pct-100, steps of 5) for a progress bar; the CSP forbids style=""."""
+    step = max(0, min(100, int(5 * round((percent or 0) / 5))))
+    return f"pct-{step}"
+
+
+@register.filter
+def usage_tone(percent) -> str:
+    return "bg-danger" if percent >= 90 else "bg-warning" if percent >= 75 else "bg-success"
