@@ -7,13 +7,17 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: run test manage check-python clean
+.PHONY: run test bench manage check-python clean
 
 run: $(STAMP)
 	@$(PY) -m portal.devstack run --port $(PORT)
 
 test: $(STAMP)
 	@$(PY) -m portal.devstack test $(ARGS)
+
+# Benchmarks print numbers (and write tests/bench/results/); they never fail on timing.
+bench: $(STAMP)
+	@LOG_LEVEL=WARNING $(PY) -m portal.devstack test tests/bench -o addopts= -o python_files='bench_*.py' -q -s -p no:logging $(ARGS)
 
 manage: $(STAMP)
 	@$(PY) -m portal.devstack manage $(ARGS)

@@ -161,3 +161,31 @@ def close_stray_connections(django_db_setup, django_db_blocker):
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
+
+
+@pytest.fixture
+def world(db):
+    """Tenants acme and globex with an owner, admin, developer and viewer each, and an operator."""
+    from tests.personas import build_world
+
+    return build_world()
+
+
+@pytest.fixture
+def api():
+    """A DRF client; `api.as_user(u)` signs in by session, `api.with_key(k)` sends a bearer key."""
+    from rest_framework.test import APIClient
+
+    class PortalAPIClient(APIClient):
+        def as_user(self, user):
+            self.force_authenticate(None)
+            self.credentials()
+            self.force_login(user)
+            return self
+
+        def with_key(self, key):
+            self.logout()
+            self.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+            return self
+
+    return PortalAPIClient()

@@ -15,6 +15,7 @@ from apps.tenants.models import Quota, Tenant
 from apps.tenants.principals import as_principal
 from apps.tenants.quotas import quota_check, register_usage
 from apps.tenants.roles import scope_allowed_for
+from apps.tenants.services import require
 
 from . import keys
 from .models import APIKey
@@ -63,8 +64,7 @@ def apikey_create(
     if principal.api_key is not None:
         raise ApplicationError("API keys are created by people, not by other keys.", code="permission_denied",
                                status=403)
-    if not policy_for(APIKey).can_add(principal, tenant):
-        raise ApplicationError("You cannot create API keys in this tenant.", code="permission_denied", status=403)
+    require(policy_for(APIKey).can_add(principal, tenant), "You cannot create API keys in this tenant.", tenant=tenant)
     name = (name or "").strip()
     if not name:
         raise ApplicationError("Give the key a name.", code=INVALID, field="name")
@@ -100,8 +100,7 @@ def apikey_create(
 @transaction.atomic
 def apikey_revoke(*, actor, api_key: APIKey) -> APIKey:
     """Revoke at once: the next request with the key is refused."""
-    if not policy_for(APIKey).can(actor, "delete", api_key):
-        raise ApplicationError("You cannot revoke this key.", code="permission_denied", status=403)
+    require(policy_for(APIKey).can(actor, "delete", api_key), "You cannot revoke this key.", tenant=api_key.tenant)
     api_key = APIKey.objects.select_for_update().get(pk=api_key.pk)
     if api_key.revoked_at is not None:
         raise ApplicationError("This key is already revoked.", code=ALREADY_REVOKED, status=409)

@@ -5,16 +5,17 @@ from __future__ import annotations
 from django.db import models
 
 from apps.core.request_id import current_client, current_request_id
+from apps.tenants.principals import as_principal
 
 from .models import AuditEvent
 
 
 def _actor_parts(actor) -> tuple[object | None, int | None, str]:
-    """(user, api key id, display) for a user, a Principal, or nothing (the platform itself)."""
+    """(user, api key id, display) for a user, a request, a Principal, or nothing (the platform itself)."""
     if actor is None:
         return None, None, "platform"
-    user = getattr(actor, "user", actor)
-    api_key = getattr(actor, "api_key", None)
+    principal = as_principal(actor)
+    user, api_key = principal.user, principal.api_key
     if not getattr(user, "is_authenticated", False):
         return None, None, "anonymous"
     display = user.email + (f" (key {api_key.lookup})" if api_key is not None else "")

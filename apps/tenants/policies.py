@@ -14,6 +14,7 @@ from .principals import as_principal
 from .roles import READ, READ_NEEDS, WRITE, WRITE_NEEDS, Role, at_least
 
 VIEW = "view"
+REFERENCE = "reference"
 
 
 class TenantPolicy(Policy):
@@ -69,13 +70,19 @@ class TenantPolicy(Policy):
 
 @register(Tenant)
 class TenantsPolicy(TenantPolicy):
-    """A user sees the tenants they are a member of. Only owners rename a tenant."""
+    """A user sees the tenants they are a member of. Only owners rename a tenant.
+
+    "reference" is naming a tenant as the target of another write (an environment's tenant): any
+    member may, whatever the key's scopes; the write's own policy then decides.
+    """
 
     resource = "tenant"
     tenant_field = "id"
 
     def scope(self, queryset, principal, action):
         principal = as_principal(principal)
+        if action == REFERENCE:
+            return queryset.filter(id__in=principal.tenant_ids(Role.VIEWER))
         if not principal.is_authenticated or not principal.has_scope(self.resource, self.verb(action)):
             return queryset.none()
         queryset = queryset.filter(id__in=principal.tenant_ids(self.minimum_role(action)))

@@ -49,9 +49,17 @@ def _deny(message: str = "You do not have permission to do that.") -> Applicatio
     return ApplicationError(message, code=NOT_ALLOWED, status=403)
 
 
-def _require(allowed: bool, message: str | None = None) -> None:
-    if not allowed:
-        raise _deny(message) if message else _deny()
+TENANT_SUSPENDED = "tenant_suspended"
+
+
+def require(allowed: bool, message: str | None = None, *, tenant: Tenant | None = None) -> None:
+    """Refuse with 403; a suspended tenant gets its own reason, since nobody may write there."""
+    if allowed:
+        return
+    if tenant is not None and not tenant.is_active:
+        raise ApplicationError("This tenant is suspended and read-only until an operator reactivates it.",
+                               code=TENANT_SUSPENDED, status=403)
+    raise _deny(message) if message else _deny()
 
 
 def _validate(instance, *, exclude=None) -> None:
@@ -70,7 +78,7 @@ def _validate(instance, *, exclude=None) -> None:
 def tenant_create(*, actor, slug: str, name: str) -> Tenant:
     """Create a tenant with its default environments; the creator becomes its first owner."""
     principal = as_principal(actor)
-    _require(principal.is_authenticated and principal.api_key is None, "Tenants are created by people, not keys.")
+    require(principal.is_authenticated and principal.api_key is None, "Tenants are created by people, not keys.")
     tenant = Tenant(slug=slug.strip().lower(), name=name.strip())
     _validate(tenant)
     if Tenant.objects.filter(slug=tenant.slug).exists():
@@ -89,7 +97,7 @@ def tenant_create(*, actor, slug: str, name: str) -> Tenant:
 
 @transaction.atomic
 def tenant_update(*, actor, tenant: Tenant, name: str) -> Tenant:
-    _require(policy_for(Tenant).can(actor, "change", tenant))
+    require(policy_for(Tenant).can(actor, "change", tenant), tenant=tenant)
     before = {"name": tenant.name}
     tenant.name = name.strip()
     _validate(tenant)
@@ -101,7 +109,7 @@ def tenant_update(*, actor, tenant: Tenant, name: str) -> Tenant:
 @transaction.atomic
 def tenant_set_status(*, operator, tenant: Tenant, status: str, reason: str) -> Tenant:
     """Operators suspend or reactivate a tenant; suspension makes it read-only for its members."""
-    _require(getattr(operator, "is_staff", False))
+    require(getattr(operator, "is_staff", False))
     if status not in Tenant.Status.values:
         raise ApplicationError(f"Unknown status “{status}”.", code=INVALID, field="status")
     before = tenant.status
@@ -124,7 +132,7 @@ def _owner_count(tenant: Tenant) -> int:
 def member_change_role(*, actor, membership: Membership, role: str) -> Membership:
     if role not in Role.values:
         raise ApplicationError(f"Unknown role “{role}”.", code=INVALID, field="role")
-    _require(policy_for(Membership).can_change(actor, membership, new_role=role))
+    require(policy_for(Membership).can_change(actor, membership, new_role=role), tenant=membership.tenant)
     if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.tenant) <= 1:
         raise ApplicationError("A tenant needs at least one owner; make someone else owner first.",
                                code=LAST_OWNER, field="role")
@@ -147,13 +155,13 @@ def _remove(actor, membership: Membership, action: str) -> None:
 
 @transaction.atomic
 def member_remove(*, actor, membership: Membership) -> None:
-    _require(policy_for(Membership).can_delete(actor, membership))
+    require(policy_for(Membership).can_delete(actor, membership), tenant=membership.tenant)
     _remove(actor, membership, "member.remove")
 
 
 @transaction.atomic
 def member_leave(*, actor, membership: Membership) -> None:
-    _require(policy_for(Membership).can_leave(actor, membership))
+    require(policy_for(Membership).can_leave(actor, membership))
     _remove(actor, membership, "member.leave")
 
 
@@ -170,7 +178,7 @@ def invitation_create(*, actor, tenant: Tenant, email: str, role: str) -> tuple[
         raise ApplicationError("Enter a valid email address.", code=INVALID, field="email") from None
     if role not in Role.values:
         raise ApplicationError(f"Unknown role “{role}”.", code=INVALID, field="role")
-    _require(policy_for(Invitation).can_invite(actor, tenant, role))
+    require(policy_for(Invitation).can_invite(actor, tenant, role), tenant=tenant)
     if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
         raise ApplicationError(f"{email} is already a member.", code=ALREADY_MEMBER, field="email")
     if Invitation.objects.filter(tenant=tenant, email=email, accepted_at=None, revoked_at=None,
@@ -234,7 +242,7 @@ def invitation_accept(*, user, token: str) -> Membership:
 
 @transaction.atomic
 def invitation_revoke(*, actor, invitation: Invitation) -> None:
-    _require(policy_for(Invitation).can(actor, "delete", invitation))
+    require(policy_for(Invitation).can(actor, "delete", invitation), tenant=invitation.tenant)
     if not invitation.is_open:
         raise ApplicationError("This invitation was already used or withdrawn.", code=INVITATION_CLOSED, status=409)
     invitation.revoked_at = timezone.now()
@@ -246,8 +254,9 @@ def invitation_revoke(*, actor, invitation: Invitation) -> None:
 
 
 @transaction.atomic
-def environment_create(*, actor, tenant: Tenant, name: str, kind: str) -> Environment:
-    _require(policy_for(Environment).can_add(actor, tenant))
+def environment_create(*, actor, tenant: Tenant, name: str,
+                       kind: str = Environment.Kind.NON_PRODUCTION) -> Environment:
+    require(policy_for(Environment).can_add(actor, tenant), tenant=tenant)
     environment = Environment(tenant=tenant, name=(name or "").strip().lower(), kind=kind,
                               namespace=namespace_for(tenant.slug, (name or "").strip().lower()))
     _validate(environment, exclude=["tenant"])
@@ -267,7 +276,7 @@ def environment_create(*, actor, tenant: Tenant, name: str, kind: str) -> Enviro
 def environment_update(*, actor, environment: Environment, name: str | None = None,
                        kind: str | None = None) -> Environment:
     """Rename or re-classify an environment. Its namespace never changes."""
-    _require(policy_for(Environment).can(actor, "change", environment))
+    require(policy_for(Environment).can(actor, "change", environment), tenant=environment.tenant)
     before = {"name": environment.name, "kind": environment.kind}
     if name is not None:
         environment.name = name.strip().lower()
@@ -285,7 +294,7 @@ def environment_update(*, actor, environment: Environment, name: str | None = No
 
 @transaction.atomic
 def environment_delete(*, actor, environment: Environment) -> None:
-    _require(policy_for(Environment).can(actor, "delete", environment))
+    require(policy_for(Environment).can(actor, "delete", environment), tenant=environment.tenant)
     audit_record(actor=actor, action="environment.delete", obj=environment,
                  changes={"name": [environment.name, None]})
     environment.delete()
@@ -298,7 +307,7 @@ def environment_delete(*, actor, environment: Environment) -> None:
 def quota_set(*, operator, tenant: Tenant, resource: str, limit: int,
               environment: Environment | None = None) -> Quota:
     """Set a limit; refused when it would sit below what is already in use."""
-    _require(getattr(operator, "is_staff", False), "Only platform operators set quotas.")
+    require(getattr(operator, "is_staff", False), "Only platform operators set quotas.")
     if resource not in Quota.Resource.values:
         raise ApplicationError(f"Unknown resource “{resource}”.", code=INVALID, field="resource")
     if limit is None or int(limit) < 0:

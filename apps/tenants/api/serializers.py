@@ -14,7 +14,7 @@ class TenantField(serializers.SlugRelatedField):
         super().__init__(slug_field="slug", **kwargs)
 
     def get_queryset(self):
-        return Tenant.objects.restrict(self.context["request"], "view")
+        return Tenant.objects.restrict(self.context["request"], "reference")
 
 
 class TenantSerializer(serializers.ModelSerializer):
@@ -57,6 +57,7 @@ class InvitationSerializer(serializers.ModelSerializer):
         fields = ["id", "tenant", "email", "role", "invited_by", "state", "created_at", "expires_at", "accepted_at"]
         read_only_fields = ["id", "invited_by", "state", "created_at", "expires_at", "accepted_at"]
         extra_kwargs = {"email": {"validators": []}}
+        validators = []
 
     def get_state(self, invitation) -> str:
         from django.utils import timezone
@@ -79,6 +80,7 @@ class EnvironmentSerializer(serializers.ModelSerializer):
         model = Environment
         fields = ["id", "tenant", "name", "kind", "namespace", "created_at"]
         read_only_fields = ["id", "namespace", "created_at"]
+        validators = []  # uniqueness is the service's to judge, with its own error code
 
 
 class EnvironmentUpdateSerializer(serializers.Serializer):
