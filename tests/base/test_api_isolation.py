@@ -98,9 +98,11 @@ def writes(case, world, row):
 
 @cases
 def test_a_role_below_the_write_rule_gets_403(case, world, api):
+    if not (case.create or case.update or case.delete):
+        pytest.skip(f"{case.resource} is read-only here")
     denied = role_below(case.write_role) if case.write_role else None
     if denied is None or RANK[denied] < RANK[case.read_role]:
-        pytest.skip(f"no member can see {case.resource} without being allowed to write them")
+        pytest.skip(f"every member who can see {case.resource} may write their own")
     row = home_row(case, world)
     api.as_user(world.user(denied))
     before = AuditEvent.objects.count()
