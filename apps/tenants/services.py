@@ -25,6 +25,7 @@ from .models import Environment, Invitation, Membership, Quota, Tenant, namespac
 from .principals import as_principal
 from .quotas import usage_of
 from .roles import Role
+from .signals import environment_created, quota_changed
 
 DEFAULT_ENVIRONMENTS = [("dev", Environment.Kind.NON_PRODUCTION), ("staging", Environment.Kind.NON_PRODUCTION),
                         ("prod", Environment.Kind.PRODUCTION)]
@@ -90,7 +91,9 @@ def tenant_create(*, actor, slug: str, name: str) -> Tenant:
         raise ApplicationError(f"The slug “{tenant.slug}” is taken.", code=SLUG_TAKEN, field="slug") from None
     Membership.objects.create(tenant=tenant, user=principal.user, role=Role.OWNER)
     for env_name, kind in DEFAULT_ENVIRONMENTS:
-        Environment.objects.create(tenant=tenant, name=env_name, kind=kind, namespace=namespace_for(tenant.slug, env_name))
+        environment = Environment.objects.create(tenant=tenant, name=env_name, kind=kind,
+                                                 namespace=namespace_for(tenant.slug, env_name))
+        environment_created.send(sender=Environment, environment=environment)
     audit_record(actor=principal, action="tenant.create", obj=tenant, changes={"name": [None, tenant.name]})
     return tenant
 
@@ -266,6 +269,7 @@ def environment_create(*, actor, tenant: Tenant, name: str,
     if Environment.objects.filter(namespace=environment.namespace).exists():
         environment.namespace = namespace_for(tenant.slug, f"{environment.name}-{secrets.token_hex(3)}")
     environment.save()
+    environment_created.send(sender=Environment, environment=environment)
     audit_record(actor=actor, action="environment.create", obj=environment,
                  changes={"name": [None, environment.name], "kind": [None, kind],
                           "namespace": [None, environment.namespace]})
@@ -326,4 +330,5 @@ def quota_set(*, operator, tenant: Tenant, resource: str, limit: int,
     quota.limit = int(limit)
     quota.save()
     audit_record(actor=operator, action="quota.set", obj=quota, tenant=tenant, changes={"limit": [before, quota.limit]})
+    quota_changed.send(sender=Quota, tenant=tenant, environment=environment)
     return quota

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.tenants",
     "apps.apikeys",
     "apps.audit",
+    "apps.clusters",
     "apps.console",
 ]
 

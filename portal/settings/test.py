@@ -1,5 +1,7 @@
 """Test runs: real PostgreSQL and Redis, fast hashing, mail kept in memory."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -8,8 +10,11 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
-# Each run gets its own Redis key space so parallel runs and a running portal do not collide.
-_prefix = env("TEST_REDIS_PREFIX", default="portal-test")
+# Each run gets its own test database and Redis key space, so parallel runs and a running portal
+# never collide. Child processes (workers) are handed the parent's values explicitly.
+_run = env("TEST_RUN_ID", default=str(os.getpid()))
+DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_run}"}  # noqa: F405
+_prefix = env("TEST_REDIS_PREFIX", default=f"portal-test-{_run}")
 CACHES["default"]["KEY_PREFIX"] = _prefix  # noqa: F405
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"{_prefix}:asgi"  # noqa: F405
 CELERY_TASK_DEFAULT_QUEUE = f"{_prefix}-tasks"

@@ -13,7 +13,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "portal.example.com",
     "DATABASE_URL": "postgres://portal:secret@db.example.com:5432/portal",
     "REDIS_URL": "redis://redis.example.com:6379/0",
-    "FIELD_ENCRYPTION_KEYS": "ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISE=",
+    "FIELD_ENCRYPTION_KEYS": "kndpErX0RCc-gq0Z6tErYnZCe0axWi5_4E0Mc24WluY=",
     "API_KEY_PEPPER": "pepper-for-the-production-settings-test",
 }
 
@@ -47,3 +47,9 @@ def test_check_deploy_is_clean_with_production_settings():
     result = run_manage(PRODUCTION_ENV, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr + result.stdout
     assert "System check identified no issues" in result.stdout
+
+
+def test_a_malformed_encryption_key_stops_the_checks_naming_the_setting():
+    result = run_manage({**PRODUCTION_ENV, "FIELD_ENCRYPTION_KEYS": "not-a-fernet-key"}, "check")
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS entry 1 is not a valid Fernet key" in result.stderr

@@ -1,0 +1,245 @@
+"""The Kubernetes client layer: the only module that talks to a cluster.
+
+A thin wrapper over the official client's DynamicClient. Callers pass and get plain dicts. Transient
+failures (5xx, 429, timeouts, dropped connections) are retried with jittered exponential backoff,
+409 conflicts are retried after the next read, and anything else is raised at once as a KubeError
+whose message says what the cluster said.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes import watch as k8s_watch
+from kubernetes.client.rest import ApiException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+
+FIELD_MANAGER = "paas-portal"
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+DEFAULT_TIMEOUT = (5, 30)  # seconds to connect, seconds to read
+
+
+class KubeError(Exception):
+    """A refusal or failure from the cluster, in words, with the HTTP status when there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None, reason: str = "", retryable: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.reason = reason
+        self.retryable = retryable
+
+
+class WatchExpired(KubeError):
+    """The resourceVersion a watch resumed from is too old (410 Gone): list again."""
+
+
+def _error_from(exc: Exception) -> KubeError:
+    status = getattr(exc, "status", None)
+    if isinstance(exc, (ApiException, DynamicApiError)) and status:
+        body = getattr(exc, "body", None) or ""
+        message, reason = str(exc.reason or ""), ""
+        try:
+            import json
+
+            details = json.loads(body)
+            message, reason = details.get("message", message), details.get("reason", "")
+        except (TypeError, ValueError):
+            pass
+        kind = WatchExpired if status == 410 else KubeError
+        return kind(message or f"HTTP {status}", status=status, reason=reason,
+                    retryable=status in RETRYABLE_STATUS or status == 409)
+    return KubeError(f"{type(exc).__name__}: {exc}", retryable=True)
+
+
+@dataclass
+class RolloutStatus:
+    """What a Deployment reports about its rollout, read the way `kubectl rollout status` reads it."""
+
+    desired: int
+    generation: int
+    observed_generation: int
+    updated: int
+    ready: int
+    available: int
+    unavailable: int
+    conditions: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def from_deployment(cls, deployment: dict) -> "RolloutStatus":
+        spec, status = deployment.get("spec", {}), deployment.get("status", {}) or {}
+        return cls(
+            desired=spec.get("replicas", 1),
+            generation=deployment["metadata"].get("generation", 0),
+            observed_generation=status.get("observedGeneration", 0),
+            updated=status.get("updatedReplicas", 0),
+            ready=status.get("readyReplicas", 0),
+            available=status.get("availableReplicas", 0),
+            unavailable=status.get("unavailableReplicas", 0),
+            conditions=status.get("conditions", []) or [],
+        )
+
+    def condition(self, kind: str) -> dict:
+        return next((c for c in self.conditions if c.get("type") == kind), {})
+
+    @property
+    def observed(self) -> bool:
+        return self.observed_generation >= self.generation
+
+    @property
+    def failed(self) -> bool:
+        return self.condition("Progressing").get("reason") == "ProgressDeadlineExceeded"
+
+    @property
+    def complete(self) -> bool:
+        return (self.observed and not self.failed and self.updated == self.desired
+                and self.ready == self.desired and self.available == self.desired and self.unavailable == 0)
+
+    @property
+    def message(self) -> str:
+        if self.failed:
+            return self.condition("Progressing").get("message") or "progress deadline exceeded"
+        if not self.observed:
+            return "waiting for the deployment spec update to be observed"
+        if self.updated < self.desired:
+            return f"{self.updated} of {self.desired} new replicas have been updated"
+        if self.available < self.desired:
+            return f"{self.available} of {self.desired} updated replicas are available"
+        return "successfully rolled out"
+
+
+class KubeClient:
+    """Apply, get, list, watch and delete plain-dict objects on one cluster."""
+
+    def __init__(self, api_client: k8s.ApiClient, *, attempts: int = 5, backoff: float = 0.2,
+                 backoff_max: float = 5.0, timeout=DEFAULT_TIMEOUT, sleep: Callable[[float], None] = time.sleep):
+        self.api_client = api_client
+        self.dynamic = DynamicClient(api_client)
+        self.attempts, self.backoff, self.backoff_max = attempts, backoff, backoff_max
+        self.timeout = timeout
+        self._sleep = sleep
+
+    def close(self) -> None:
+        self.api_client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- plumbing --------------------------------------------------------------------------------
+
+    def _resource(self, api_version: str, kind: str):
+        try:
+            return self.dynamic.resources.get(api_version=api_version, kind=kind)
+        except ResourceNotFoundError:
+            raise KubeError(f"The cluster does not serve {kind} in {api_version}.", status=404,
+                            reason="NotFound") from None
+
+    def _call(self, operation: Callable, *, on_conflict: Callable | None = None):
+        """Run `operation`, retrying what is worth retrying with full-jitter exponential backoff."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return operation()
+            except (ApiException, DynamicApiError, urllib3.exceptions.HTTPError, OSError) as exc:
+                error = _error_from(exc)
+                if not error.retryable or isinstance(error, WatchExpired) or attempt == self.attempts:
+                    raise error from exc
+                if error.status == 409 and on_conflict is not None:
+                    on_conflict()
+                self._sleep(random.uniform(0, min(self.backoff_max, self.backoff * 2 ** attempt)))
+        raise AssertionError("unreachable")
+
+    # --- verbs -----------------------------------------------------------------------------------
+
+    def version(self) -> dict:
+        return self._call(lambda: k8s.VersionApi(self.api_client).get_code(_request_timeout=self.timeout).to_dict())
+
+    def apply(self, manifests: list[dict]) -> list[dict]:
+        """Server-side apply each manifest (field manager paas-portal, forced), creating what is missing."""
+        applied = []
+        for manifest in manifests:
+            resource = self._resource(manifest["apiVersion"], manifest["kind"])
+            metadata = manifest["metadata"]
+            result = self._call(lambda: self.dynamic.server_side_apply(
+                resource, body=manifest, name=metadata["name"], namespace=metadata.get("namespace"),
+                field_manager=FIELD_MANAGER, force_conflicts=True, _request_timeout=self.timeout,
+            ))
+            applied.append(result.to_dict())
+        return applied
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
+        resource = self._resource(api_version, kind)
+        try:
+            return self._call(lambda: self.dynamic.get(
+                resource, name=name, namespace=namespace, _request_timeout=self.timeout)).to_dict()
+        except KubeError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None,
+             label_selector: str | None = None) -> tuple[list[dict], str]:
+        """(items, resourceVersion of the list) — the version to resume a watch from."""
+        resource = self._resource(api_version, kind)
+        result = self._call(lambda: self.dynamic.get(
+            resource, namespace=namespace, label_selector=label_selector, _request_timeout=self.timeout)).to_dict()
+        return result.get("items", []), result.get("metadata", {}).get("resourceVersion", "")
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
+        """Delete with foreground-independent background propagation; False when it was already gone."""
+        resource = self._resource(api_version, kind)
+        try:
+            self._call(lambda: self.dynamic.delete(
+                resource, name=name, namespace=namespace, propagation_policy="Background",
+                _request_timeout=self.timeout))
+            return True
+        except KubeError as error:
+            if error.status == 404:
+                return False
+            raise
+
+    def watch(self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None,
+              resource_version: str | None = None, timeout_seconds: int = 30) -> Iterator[tuple[str, dict]]:
+        """Yield (event type, object) from `resource_version` on. When that version is too old (410),
+        list again, yield each current object as ("SYNC", object), and carry on from the new version."""
+        resource = self._resource(api_version, kind)
+        version = resource_version
+        if version is None:
+            items, version = self.list(api_version, kind, namespace, label_selector)
+            for item in items:
+                yield "SYNC", item
+        watcher = k8s_watch.Watch()
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            try:
+                stream = self.dynamic.watch(resource, namespace=namespace, label_selector=label_selector,
+                                            resource_version=version, watcher=watcher,
+                                            timeout=max(1, int(deadline - time.monotonic())))
+                for event in stream:
+                    obj = event["raw_object"]
+                    if event["type"] == "ERROR" and obj.get("code") == 410:
+                        raise WatchExpired(obj.get("message", "resourceVersion too old"), status=410)
+                    version = obj.get("metadata", {}).get("resourceVersion", version)
+                    if event["type"] != "BOOKMARK":
+                        yield event["type"], obj
+                return
+            except (ApiException, DynamicApiError) as exc:
+                if getattr(exc, "status", None) != 410:
+                    raise _error_from(exc) from exc
+                items, version = self.list(api_version, kind, namespace, label_selector)
+            except WatchExpired:
+                items, version = self.list(api_version, kind, namespace, label_selector)
+            for item in items:
+                yield "SYNC", item
+
+    def rollout_status(self, namespace: str, name: str) -> RolloutStatus | None:
+        deployment = self.get("apps/v1", "Deployment", name, namespace)
+        return RolloutStatus.from_deployment(deployment) if deployment else None

@@ -1,0 +1,49 @@
+"""The objects that make an environment's namespace an isolated home: a pure function of its settings."""
+
+from apps.tenants.models import Environment, Quota
+
+LABEL_TENANT = "paas.dev/tenant"
+LABEL_ENVIRONMENT = "paas.dev/environment"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "paas-portal"}
+
+# Quota resource -> ResourceQuota hard keys (CPU in millicores, memory in MiB).
+QUOTA_KEYS = {
+    Quota.Resource.CPU: [("requests.cpu", "{}m"), ("limits.cpu", "{}m")],
+    Quota.Resource.MEMORY: [("requests.memory", "{}Mi"), ("limits.memory", "{}Mi")],
+    Quota.Resource.PODS: [("pods", "{}")],
+}
+# What a container gets when its release says nothing, so quota accounting always works.
+DEFAULT_REQUEST = {"cpu": "100m", "memory": "128Mi"}
+DEFAULT_LIMIT = {"cpu": "500m", "memory": "512Mi"}
+
+
+def namespace_manifests(environment: Environment, quotas: list[Quota], *, ingress_namespace: str) -> list[dict]:
+    """Namespace, ResourceQuota (when the environment has quotas), LimitRange and a default-deny
+    NetworkPolicy that still lets in traffic from the same namespace and the ingress controller."""
+    name = environment.namespace
+    labels = {**MANAGED_BY, LABEL_TENANT: environment.tenant.slug, LABEL_ENVIRONMENT: environment.name}
+    meta = {"namespace": name, "labels": labels}
+    manifests = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}]
+    hard = {}
+    for quota in sorted(quotas, key=lambda q: q.resource):
+        for key, unit in QUOTA_KEYS.get(quota.resource, []):
+            hard[key] = unit.format(quota.limit)
+    if hard:
+        manifests.append({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "tenant-quota", **meta},
+                          "spec": {"hard": hard}})
+    manifests.append({
+        "apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "container-defaults", **meta},
+        "spec": {"limits": [{"type": "Container", "defaultRequest": DEFAULT_REQUEST, "default": DEFAULT_LIMIT}]},
+    })
+    manifests.append({
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "default-deny", **meta},
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [
+                {"podSelector": {}},
+                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ingress_namespace}}},
+            ]}],
+        },
+    })
+    return manifests

@@ -1,0 +1,166 @@
+"""Registering clusters, checking them, and provisioning environments' namespaces on them."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+
+import urllib3
+from django.db import transaction
+from django.utils import timezone
+from kubernetes import client as k8s
+
+from apps.audit.services import audit_record
+from apps.core.errors import ApplicationError
+from apps.tenants.models import Environment, Quota
+from apps.tenants.services import require
+
+from .connection import api_client_for, kubeconfig_contexts
+from .kube import KubeClient, KubeError
+from .models import Cluster, Placement
+from .namespaces import namespace_manifests
+
+NO_CLUSTER = "no_cluster"
+INVALID = "invalid"
+
+
+def _clean_credentials(auth_method: str, api_url: str, credentials: dict) -> dict:
+    """Keep only what the auth method uses, and refuse what cannot work before anything is stored."""
+    if auth_method == Cluster.Auth.KUBECONFIG:
+        text = credentials.get("kubeconfig", "")
+        try:
+            contexts = kubeconfig_contexts(text)
+        except KubeError as exc:
+            raise ApplicationError(exc.message, code=INVALID, field="kubeconfig") from None
+        context = credentials.get("context", "")
+        if len(contexts) > 1 and context not in contexts:
+            raise ApplicationError(f"The kubeconfig has several contexts; choose one of: {', '.join(contexts)}.",
+                                   code=INVALID, field="context")
+        return {"kubeconfig": text, "context": context or contexts[0]}
+    if auth_method in (Cluster.Auth.TOKEN, Cluster.Auth.SANDBOX) and not api_url:
+        raise ApplicationError("This kind of cluster needs its API URL.", code=INVALID, field="api_url")
+    if auth_method == Cluster.Auth.TOKEN:
+        if not credentials.get("token"):
+            raise ApplicationError("A bearer token is required.", code=INVALID, field="token")
+        return {"token": credentials["token"], "ca_bundle": credentials.get("ca_bundle", "")}
+    return {}
+
+
+@transaction.atomic
+def cluster_register(*, operator, name: str, auth_method: str, api_url: str = "", credentials: dict | None = None,
+                     description: str = "", ingress_namespace: str = "ingress-nginx",
+                     is_default: bool = False) -> Cluster:
+    """Register a cluster; credentials are encrypted and never returned."""
+    require(getattr(operator, "is_staff", False), "Only platform operators register clusters.")
+    if auth_method not in Cluster.Auth.values:
+        raise ApplicationError(f"Unknown authentication method “{auth_method}”.", code=INVALID, field="auth_method")
+    if Cluster.objects.filter(name=name).exists():
+        raise ApplicationError(f"There is already a cluster called “{name}”.", code="name_taken", field="name")
+    cluster = Cluster(name=name, auth_method=auth_method, api_url=api_url.rstrip("/"), description=description,
+                      ingress_namespace=ingress_namespace)
+    cluster.credentials = _clean_credentials(auth_method, cluster.api_url, credentials or {})
+    if is_default or not Cluster.objects.filter(is_default=True).exists():
+        Cluster.objects.filter(is_default=True).update(is_default=False)
+        cluster.is_default = True
+    cluster.save()
+    audit_record(actor=operator, action="cluster.register", obj=cluster,
+                 changes={"auth_method": [None, auth_method], "api_url": [None, cluster.api_url]})
+    if cluster.is_default:
+        _provision_waiting_environments()
+    return cluster
+
+
+def _provision_waiting_environments() -> None:
+    """Environments created while no cluster existed are provisioned once one is registered."""
+    from .tasks import provision_environment
+
+    for environment_id in Environment.objects.filter(placement__isnull=True).values_list("id", flat=True):
+        transaction.on_commit(lambda pk=environment_id: provision_environment.delay(pk))
+
+
+def _explain(exc: BaseException) -> str:
+    """Say in words why a cluster could not be reached or used."""
+    status = getattr(exc, "status", None)
+    if status == 401:
+        return "401 Unauthorized: the credentials were rejected."
+    if status == 403:
+        return "403 Forbidden: the credentials are valid but not allowed to do this."
+    cause, seen = exc, 0
+    while isinstance(cause, BaseException) and seen < 10:
+        text = f"{type(cause).__name__}: {cause}"
+        if isinstance(cause, socket.gaierror) or "NameResolution" in text or "Name or service not known" in text:
+            return "DNS: the API server's host name does not resolve."
+        if isinstance(cause, (ssl.SSLError, urllib3.exceptions.SSLError)):
+            return f"TLS: the API server's certificate was not accepted ({cause})."
+        if isinstance(cause, (urllib3.exceptions.TimeoutError, socket.timeout, TimeoutError)):
+            return "Timeout: the API server did not answer in time."
+        if isinstance(cause, ConnectionRefusedError) or "Connection refused" in text:
+            return "Connection refused: nothing listens at the API URL."
+        cause, seen = cause.__cause__ or cause.__context__ or getattr(cause, "reason", None), seen + 1
+    return str(getattr(exc, "message", None) or exc)
+
+
+def _can(api: k8s.ApiClient, verb: str, group: str, resource: str, timeout) -> bool | None:
+    review = k8s.V1SelfSubjectAccessReview(spec=k8s.V1SelfSubjectAccessReviewSpec(
+        resource_attributes=k8s.V1ResourceAttributes(verb=verb, group=group, resource=resource)))
+    try:
+        result = k8s.AuthorizationV1Api(api).create_self_subject_access_review(review, _request_timeout=timeout)
+        return bool(result.status.allowed)
+    except k8s.ApiException as exc:
+        if exc.status == 404:
+            return None  # the cluster does not offer access reviews
+        raise
+
+
+def cluster_check(*, cluster: Cluster, timeout=(3, 5)) -> dict:
+    """Connect and report server version, API groups, and whether the portal may create namespaces and
+    apply workloads. Never raises: the result says what failed. Stored on the cluster row."""
+    result = {"ok": False, "checked_at": timezone.now().isoformat()}
+    try:
+        api = api_client_for(cluster)
+        kube = KubeClient(api, attempts=1, timeout=timeout)
+        try:
+            version = kube.version()
+            result["server_version"] = version.get("git_version")
+            groups = k8s.ApisApi(api).get_api_versions(_request_timeout=timeout)
+            result["api_groups"] = sorted(["core/v1"] + [g.preferred_version.group_version for g in groups.groups])
+            result["can_create_namespaces"] = _can(api, "create", "", "namespaces", timeout)
+            result["can_apply_workloads"] = _can(api, "patch", "apps", "deployments", timeout)
+            result["ok"] = result["can_create_namespaces"] is not False and result["can_apply_workloads"] is not False
+            if not result["ok"]:
+                result["error"] = "The portal's identity may not create namespaces or apply workloads."
+        finally:
+            kube.close()
+    except Exception as exc:  # a check reports every failure, whatever its type
+        result["error"] = _explain(exc)
+    Cluster.objects.filter(pk=cluster.pk).update(last_check=result, last_checked_at=timezone.now())
+    cluster.last_check = result
+    return result
+
+
+def placement_for(environment: Environment) -> Placement:
+    """The environment's placement, placing it on the default cluster the first time."""
+    placement = Placement.objects.select_related("cluster").filter(environment=environment).first()
+    if placement is not None:
+        return placement
+    cluster = Cluster.objects.filter(is_default=True).first()
+    if cluster is None:
+        raise ApplicationError("No cluster is registered yet; an operator must add one.", code=NO_CLUSTER, status=409)
+    placement, _ = Placement.objects.get_or_create(environment=environment, defaults={"cluster": cluster})
+    return placement
+
+
+def environment_provision(*, environment: Environment) -> Placement:
+    """Apply the environment's namespace, quota, limits and network policy to its cluster. Idempotent."""
+    placement = placement_for(environment)
+    quotas = list(Quota.objects.filter(tenant=environment.tenant, environment=environment))
+    manifests = namespace_manifests(environment, quotas, ingress_namespace=placement.cluster.ingress_namespace)
+    try:
+        with KubeClient(api_client_for(placement.cluster)) as kube:
+            kube.apply(manifests)
+    except KubeError as error:
+        Placement.objects.filter(pk=placement.pk).update(last_error=error.message[:2000])
+        raise
+    Placement.objects.filter(pk=placement.pk).update(provisioned_at=timezone.now(), last_error="")
+    placement.refresh_from_db()
+    return placement

@@ -1,0 +1,25 @@
+"""Cluster tasks: thin, ids in, a service called."""
+
+import structlog
+from celery import shared_task
+
+from apps.tenants.models import Environment
+
+from .kube import KubeError
+from .services import environment_provision
+
+logger = structlog.get_logger(__name__)
+
+
+@shared_task(bind=True, max_retries=8, ignore_result=True)
+def provision_environment(self, environment_id: int) -> None:
+    """Apply an environment's namespace objects; transient cluster failures retry with backoff."""
+    environment = Environment.objects.select_related("tenant").filter(pk=environment_id).first()
+    if environment is None:
+        return
+    try:
+        environment_provision(environment=environment)
+    except KubeError as error:
+        logger.warning("provision failed", environment=environment.namespace, error=error.message)
+        if error.retryable or error.status is None:
+            raise self.retry(countdown=min(600, 5 * 2 ** self.request.retries)) from error
