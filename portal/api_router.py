@@ -6,7 +6,12 @@ from rest_framework.routers import SimpleRouter
 from apps.accounts.api.views import MeView
 from apps.apikeys.api.views import APIKeyViewSet
 from apps.audit.api.views import AuditEventViewSet
-from apps.console.api.views import OperatorAuditEventViewSet, OperatorQuotaViewSet, OperatorTenantViewSet
+from apps.console.api.views import (
+    OperatorAuditEventViewSet,
+    OperatorClusterViewSet,
+    OperatorQuotaViewSet,
+    OperatorTenantViewSet,
+)
 from apps.tenants.api.views import (
     EnvironmentViewSet,
     InvitationViewSet,
@@ -26,6 +31,7 @@ router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("operator/tenants", OperatorTenantViewSet, basename="operator-tenant")
 router.register("operator/quotas", OperatorQuotaViewSet, basename="operator-quota")
 router.register("operator/audit-events", OperatorAuditEventViewSet, basename="operator-auditevent")
+router.register("operator/clusters", OperatorClusterViewSet, basename="operator-cluster")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),

@@ -120,10 +120,20 @@ class KubeClient:
     def __init__(self, api_client: k8s.ApiClient, *, attempts: int = 5, backoff: float = 0.2,
                  backoff_max: float = 5.0, timeout=DEFAULT_TIMEOUT, sleep: Callable[[float], None] = time.sleep):
         self.api_client = api_client
-        self.dynamic = DynamicClient(api_client)
+        # Calls that pass no timeout of their own (discovery inside DynamicClient) still never hang.
+        api_client.rest_client.pool_manager.connection_pool_kw["timeout"] = urllib3.Timeout(
+            connect=timeout[0], read=timeout[1])
         self.attempts, self.backoff, self.backoff_max = attempts, backoff, backoff_max
         self.timeout = timeout
         self._sleep = sleep
+        self._dynamic = None
+
+    @property
+    def dynamic(self) -> DynamicClient:
+        """Built on first use: its discovery costs a round trip that a version check does not need."""
+        if self._dynamic is None:
+            self._dynamic = self._call(lambda: DynamicClient(self.api_client))
+        return self._dynamic
 
     def close(self) -> None:
         self.api_client.close()

@@ -108,4 +108,4 @@ API_CASES = [
 ]
 
 # Routes tested elsewhere: the caller's own profile, and the operator API (tests/console).
-NOT_TENANT_ROUTES = {"operator-tenant", "operator-quota", "operator-auditevent"}
+NOT_TENANT_ROUTES = {"operator-tenant", "operator-quota", "operator-auditevent", "operator-cluster"}

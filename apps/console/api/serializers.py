@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.clusters.models import Cluster
 from apps.tenants.models import Quota, Tenant
 
 
@@ -22,3 +23,33 @@ class QuotaSetSerializer(serializers.Serializer):
                                         help_text="Environment name; empty for a tenant-wide quota.")
     resource = serializers.ChoiceField(choices=Quota.Resource.choices)
     limit = serializers.IntegerField(min_value=0)
+
+
+class ClusterSerializer(serializers.ModelSerializer):
+    """A cluster as operators see it: never its credentials."""
+
+    has_credentials = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Cluster
+        fields = ["id", "name", "description", "api_url", "auth_method", "ingress_namespace", "is_default",
+                  "has_credentials", "last_check", "last_checked_at", "created_at"]
+        read_only_fields = fields
+
+    def get_has_credentials(self, cluster) -> bool:
+        return bool(cluster.credentials_encrypted)
+
+
+class ClusterRegisterSerializer(serializers.Serializer):
+    name = serializers.SlugField(max_length=50)
+    description = serializers.CharField(max_length=200, required=False, default="")
+    auth_method = serializers.ChoiceField(choices=["kubeconfig", "token", "in_cluster", "sandbox"])
+    api_url = serializers.URLField(required=False, default="", allow_blank=True)
+    kubeconfig = serializers.CharField(required=False, default="", allow_blank=True, write_only=True,
+                                       trim_whitespace=False)
+    context = serializers.CharField(required=False, default="", allow_blank=True)
+    token = serializers.CharField(required=False, default="", allow_blank=True, write_only=True)
+    ca_bundle = serializers.CharField(required=False, default="", allow_blank=True, write_only=True,
+                                      trim_whitespace=False)
+    ingress_namespace = serializers.CharField(max_length=63, required=False, default="ingress-nginx")
+    is_default = serializers.BooleanField(required=False, default=False)

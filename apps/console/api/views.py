@@ -16,7 +16,16 @@ from apps.tenants import services
 from apps.tenants.api.serializers import QuotaSerializer
 from apps.tenants.models import Quota, Tenant
 
-from .serializers import OperatorTenantSerializer, QuotaSetSerializer, StatusChangeSerializer
+from apps.clusters.models import Cluster
+from apps.clusters.services import cluster_check, cluster_register
+
+from .serializers import (
+    ClusterRegisterSerializer,
+    ClusterSerializer,
+    OperatorTenantSerializer,
+    QuotaSetSerializer,
+    StatusChangeSerializer,
+)
 
 
 class IsOperator(permissions.BasePermission):
@@ -96,3 +105,28 @@ class OperatorAuditEventViewSet(OperatorViewSet, mixins.ListModelMixin):
     serializer_class = AuditEventSerializer
     queryset = AuditEvent.objects.select_related("tenant")
     filterset_class = AuditEventFilterSet
+
+
+class OperatorClusterViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Clusters the platform deploys to. Credentials go in and never come back out."""
+
+    serializer_class = ClusterSerializer
+    queryset = Cluster.objects.order_by("name")
+    lookup_field = "name"
+
+    @extend_schema(request=ClusterRegisterSerializer, responses={201: ClusterSerializer})
+    def create(self, request):
+        data = ClusterRegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        credentials = {key: fields.pop(key) for key in ("kubeconfig", "context", "token", "ca_bundle")}
+        cluster = cluster_register(operator=request.user, credentials=credentials, **fields)
+        return Response(ClusterSerializer(cluster).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=ClusterSerializer)
+    @action(detail=True, methods=["post"])
+    def check(self, request, name=None):
+        """Connect now: server version, API groups, and whether the portal may create namespaces and apply."""
+        cluster = self.get_object()
+        cluster_check(cluster=cluster)
+        return Response(ClusterSerializer(cluster).data)
