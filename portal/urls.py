@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.core import views as core_views
+from apps.tenants import views as tenant_views
 
 from . import views
 
@@ -19,6 +20,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("console/", views.developer_console, name="developer-console"),
     path("operator/", include("apps.console.urls")),
+    path("tenants/new/", tenant_views.tenant_create, name="tenant-create"),
+    path("invitations/<str:token>/", tenant_views.invitation_accept, name="invitation-accept"),
     path("t/<slug:tenant_slug>/", include("apps.tenants.urls")),
     path("t/<slug:tenant_slug>/keys/", include("apps.apikeys.urls")),
     path("t/<slug:tenant_slug>/audit/", include("apps.audit.urls")),

@@ -3,10 +3,12 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from apps.tenants.selectors import memberships_of
+
 
 @login_required
 def home(request):
-    return render(request, "home.html")
+    return render(request, "home.html", {"memberships": memberships_of(request.user)})
 
 
 @login_required

@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401
+"""API key pages, under /t/<tenant_slug>/keys/."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "apikeys"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.key_list, name="list"),
+    path("<int:pk>/revoke/", views.key_revoke, name="revoke"),
+]

@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+"""The tenant's audit trail, under /t/<tenant_slug>/audit/."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "audit"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.trail, name="trail"),
+]

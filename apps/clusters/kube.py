@@ -148,7 +148,7 @@ class KubeClient:
 
     def _resource(self, api_version: str, kind: str):
         try:
-            return self.dynamic.resources.get(api_version=api_version, kind=kind)
+            return self._call(lambda: self.dynamic.resources.get(api_version=api_version, kind=kind))
         except ResourceNotFoundError:
             raise KubeError(f"The cluster does not serve {kind} in {api_version}.", status=404,
                             reason="NotFound") from None

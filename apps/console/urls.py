@@ -6,4 +6,9 @@ app_name = "console"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("tenants/", views.tenants, name="tenants"),
+    path("tenants/<slug:slug>/", views.tenant_detail, name="tenant"),
+    path("tenants/<slug:slug>/quota/", views.tenant_quota, name="tenant-quota"),
+    path("tenants/<slug:slug>/status/", views.tenant_status, name="tenant-status"),
+    path("audit/", views.audit, name="audit"),
 ]

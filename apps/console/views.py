@@ -1,14 +1,33 @@
-"""Operator console pages. Only staff reach them; everyone else gets the same 404 as a missing page."""
+"""Operator console pages. Only staff reach them; everyone else gets the same 404 as a missing page.
 
+Operators see every tenant here explicitly, without the tenant policies, and each look at a tenant's
+detail is itself recorded in the audit trail.
+"""
+
+from dataclasses import dataclass, field
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 from django_celery_beat.models import PeriodicTask
 
+from apps.audit.exports import EXPORT_LIMIT, FORMATS, export_response
+from apps.audit.filtersets import PlatformAuditTrailFilterSet
+from apps.audit.models import AuditEvent
+from apps.audit.selectors import trail_page
+from apps.audit.services import audit_record
+from apps.core.errors import ApplicationError
 from apps.core.health import run_checks
+from apps.tenants.models import Environment, Quota, Tenant
+from apps.tenants.quotas import usage_of
+from apps.tenants.services import quota_set, tenant_set_status
+
+from .forms import QuotaForm, TenantStatusForm
 
 
 def operator_required(view):
@@ -39,3 +58,120 @@ def overview(request):
             "periodic_tasks": PeriodicTask.objects.order_by("name"),
         },
     )
+
+
+# --- Tenants ------------------------------------------------------------------------------------
+
+
+@operator_required
+def tenants(request):
+    query = request.GET.get("q", "").strip()
+    rows = Tenant.objects.annotate(
+        member_count=Count("memberships", distinct=True), environment_count=Count("environments", distinct=True)
+    ).order_by("name")
+    if query:
+        rows = rows.filter(Q(name__icontains=query) | Q(slug__icontains=query))
+    return render(request, "console/tenants.html", {"tenants": rows, "query": query})
+
+
+@dataclass
+class QuotaCell:
+    """One resource in one scope (tenant or environment) with its limit form; `errors` after a refusal."""
+
+    environment: Environment | None
+    resource: str
+    label: str
+    quota: Quota | None
+    used: int | None
+    value: object = None
+    errors: list = field(default_factory=list)
+
+
+def _refused_here(form: QuotaForm | None, environment, resource: str) -> bool:
+    if form is None:
+        return False
+    scope = str(environment.pk) if environment else ""
+    return form.data.get("resource") == resource and (form.data.get("environment") or "") == scope
+
+
+def _quota_grid(tenant: Tenant, refused: QuotaForm | None) -> list[tuple[Environment | None, list[QuotaCell]]]:
+    """Every resource for the tenant and for each environment, so an operator can set any limit."""
+    quotas = {(q.environment_id, q.resource): q for q in Quota.objects.filter(tenant=tenant)}
+    grid = []
+    for environment in [None, *tenant.environments.all()]:
+        cells = []
+        for resource, label in Quota.Resource.choices:
+            quota = quotas.get((environment.pk if environment else None, resource))
+            cell = QuotaCell(environment, resource, label, quota, usage_of(resource, tenant, environment),
+                             value=quota.limit if quota else None)
+            if _refused_here(refused, environment, resource):
+                cell.value, cell.errors = refused.data.get("limit"), refused.errors.get("limit", [])
+            cells.append(cell)
+        grid.append((environment, cells))
+    return grid
+
+
+def _tenant_page(request, tenant: Tenant, *, quota_form=None, status_form=None):
+    next_status = Tenant.Status.SUSPENDED if tenant.is_active else Tenant.Status.ACTIVE
+    context = {
+        "tenant": tenant,
+        "memberships": tenant.memberships.select_related("user").order_by("user__email"),
+        "environments": tenant.environments.all(),
+        "quota_grid": _quota_grid(tenant, quota_form),
+        "status_form": status_form or TenantStatusForm(initial={"status": next_status}),
+        "refused": quota_form or status_form,
+    }
+    return render(request, "console/tenant_detail.html", context, status=400 if request.method == "POST" else 200)
+
+
+@operator_required
+def tenant_detail(request, slug):
+    tenant = get_object_or_404(Tenant, slug=slug)
+    audit_record(actor=request.user, action="operator.view_tenant", obj=tenant)
+    return _tenant_page(request, tenant)
+
+
+@operator_required
+@require_POST
+def tenant_quota(request, slug):
+    tenant = get_object_or_404(Tenant, slug=slug)
+    form = QuotaForm(request.POST, tenant=tenant)
+    if form.is_valid():
+        try:
+            quota = quota_set(operator=request.user, tenant=tenant, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"Quota set: {quota}.")
+            return redirect("console:tenant", slug=tenant.slug)
+    return _tenant_page(request, tenant, quota_form=form)
+
+
+@operator_required
+@require_POST
+def tenant_status(request, slug):
+    tenant = get_object_or_404(Tenant, slug=slug)
+    form = TenantStatusForm(request.POST)
+    if form.is_valid():
+        try:
+            tenant_set_status(operator=request.user, tenant=tenant, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"{tenant.name} is now {tenant.get_status_display().lower()}.")
+            return redirect("console:tenant", slug=tenant.slug)
+    return _tenant_page(request, tenant, status_form=form)
+
+
+# --- The platform's audit trail -----------------------------------------------------------------
+
+
+@operator_required
+def audit(request):
+    filters = PlatformAuditTrailFilterSet(request.GET, queryset=AuditEvent.objects.all())
+    fmt = request.GET.get("format")
+    if fmt in FORMATS:
+        return export_response(filters.qs, fmt, name="audit-platform")
+    context = {"filters": filters, "page": trail_page(filters.qs, before=request.GET.get("before")),
+               "export_limit": EXPORT_LIMIT, "show_tenant": True}
+    return render(request, "console/audit.html", context)

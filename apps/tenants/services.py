@@ -222,11 +222,8 @@ def invitation_by_token(token: str) -> Invitation:
     return invitation
 
 
-@transaction.atomic
-def invitation_accept(*, user, token: str) -> Membership:
-    """The signed-in user whose email the invitation names joins the tenant with its role."""
-    invitation = invitation_by_token(token)
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+def invitation_check(*, invitation: Invitation, user) -> None:
+    """Raise the refusal `user` would get on accepting, so a page can say it before they click."""
     if not invitation.is_open:
         raise ApplicationError("This invitation was already used or withdrawn.", code=INVITATION_CLOSED, status=410)
     if invitation.expires_at <= timezone.now():
@@ -234,6 +231,14 @@ def invitation_accept(*, user, token: str) -> Membership:
     if user.email.lower() != invitation.email:
         raise ApplicationError(f"This invitation is for {invitation.email}; sign in with that address.",
                                code=INVITATION_WRONG_USER, status=403)
+
+
+@transaction.atomic
+def invitation_accept(*, user, token: str) -> Membership:
+    """The signed-in user whose email the invitation names joins the tenant with its role."""
+    invitation = invitation_by_token(token)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    invitation_check(invitation=invitation, user=user)
     if Membership.objects.filter(tenant=invitation.tenant, user=user).exists():
         raise ApplicationError("You are already a member.", code=ALREADY_MEMBER, status=409)
     membership = Membership.objects.create(tenant=invitation.tenant, user=user, role=invitation.role)

@@ -4,3 +4,9 @@ document.addEventListener("htmx:configRequest", (event) => {
   const token = document.querySelector("input[name=csrfmiddlewaretoken]");
   if (token) event.detail.headers["X-CSRFToken"] = token.value;
 });
+
+document.addEventListener("submit", (event) => {
+  // <form data-confirm="Question?"> asks before submitting: the confirmation step of destructive buttons.
+  const question = event.target.dataset && event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});

@@ -1,0 +1,62 @@
+"""API key pages: the tenant's keys, creating one (its plaintext shown once) and revoking."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_POST
+
+from apps.core.errors import ApplicationError
+from apps.tenants.forms import ServiceForm
+from apps.tenants.roles import Role, at_least
+from apps.tenants.selectors import tenant_view
+from apps.tenants.views import render_tenant_page
+
+from .forms import APIKeyForm
+from .models import APIKey
+from .services import apikey_create, apikey_revoke
+
+
+def _keys(request):
+    return APIKey.objects.restrict(request, "view").filter(tenant=request.tenant).select_related("user", "tenant")
+
+
+def _list_page(request, form: APIKeyForm, refused=None):
+    context = {"keys": _keys(request), "form": form, "refused": refused,
+               "show_owner": at_least(request.role, Role.ADMIN)}
+    status = 400 if request.method == "POST" else 200
+    return render_tenant_page(request, "apikeys/list.html", context, section="apikeys", status=status)
+
+
+@tenant_view
+def key_list(request):
+    form = APIKeyForm(request.POST or None, role=request.role)
+    if request.method == "POST" and form.is_valid():
+        try:
+            api_key, plaintext = apikey_create(actor=request, tenant=request.tenant, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            return _created(request, api_key, plaintext)
+    return _list_page(request, form, refused=form)
+
+
+def _created(request, api_key: APIKey, plaintext: str):
+    """The only page that ever shows the key; no browser or proxy may keep a copy."""
+    context = {"key": api_key, "plaintext": plaintext}
+    response = render_tenant_page(request, "apikeys/created.html", context, section="apikeys")
+    add_never_cache_headers(response)
+    return response
+
+
+@tenant_view
+@require_POST
+def key_revoke(request, pk):
+    api_key = get_object_or_404(_keys(request), pk=pk)
+    form = ServiceForm(request.POST)
+    try:
+        apikey_revoke(actor=request, api_key=api_key)
+    except ApplicationError as exc:
+        form.add_application_error(exc)
+        return _list_page(request, APIKeyForm(role=request.role), refused=form)
+    messages.success(request, f"Key “{api_key.name}” ({api_key.prefix}…) is revoked; it stops working at once.")
+    return redirect("apikeys:list", tenant_slug=request.tenant.slug)

@@ -1,0 +1,22 @@
+"""Reading the audit trail a page at a time."""
+
+from dataclasses import dataclass
+
+from .models import AuditEvent
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class TrailPage:
+    events: list[AuditEvent]
+    older: int | None  # the id to continue before, when there are older events
+
+
+def trail_page(events, *, before: str | None = None) -> TrailPage:
+    """Newest first, keyset-paginated on id, so deep pages cost the same as the first."""
+    if before and before.isdigit():
+        events = events.filter(id__lt=int(before))
+    rows = list(events.select_related("tenant").order_by("-id")[: PAGE_SIZE + 1])
+    older = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
+    return TrailPage(rows[:PAGE_SIZE], older)

@@ -1,0 +1,26 @@
+"""The tenant's audit trail: filters, newest first, keyset pages, CSV and JSON export. Owners and admins only."""
+
+from django.http import Http404
+
+from apps.core.policies import policy_for
+from apps.tenants.selectors import tenant_view
+from apps.tenants.views import render_tenant_page
+
+from .exports import EXPORT_LIMIT, FORMATS, export_response
+from .filtersets import AuditTrailFilterSet
+from .models import AuditEvent
+from .selectors import trail_page
+
+
+@tenant_view
+def trail(request):
+    if not policy_for(AuditEvent).allows(request, "view", request.tenant):
+        raise Http404
+    events = AuditEvent.objects.restrict(request, "view").filter(tenant=request.tenant)
+    filters = AuditTrailFilterSet(request.GET, queryset=events)
+    fmt = request.GET.get("format")
+    if fmt in FORMATS:
+        return export_response(filters.qs, fmt, name=f"audit-{request.tenant.slug}")
+    context = {"filters": filters, "page": trail_page(filters.qs, before=request.GET.get("before")),
+               "export_limit": EXPORT_LIMIT}
+    return render_tenant_page(request, "audit/trail.html", context, section="audit")

@@ -1,0 +1,47 @@
+"""Forms of the tenant pages. They only parse input; the services decide what is allowed."""
+
+from django import forms
+
+from apps.core.errors import ApplicationError
+
+from .models import Environment
+from .roles import Role
+
+
+class ServiceForm(forms.Form):
+    """A form whose submission a service may refuse; the refusal lands on the field it names."""
+
+    def add_application_error(self, exc: ApplicationError) -> None:
+        self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+
+
+class TenantCreateForm(ServiceForm):
+    name = forms.CharField(max_length=100, help_text="Shown across the portal; you can change it later.")
+    slug = forms.CharField(
+        max_length=40,
+        help_text="Lower-case letters, digits and hyphens. It appears in URLs and namespace names and never changes.",
+    )
+
+
+class InvitationForm(ServiceForm):
+    email = forms.EmailField(label="Email address", widget=forms.EmailInput(attrs={"placeholder": "name@example.com"}))
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.DEVELOPER)
+
+    def __init__(self, *args, roles, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = roles
+
+
+class MemberRoleForm(ServiceForm):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class EnvironmentForm(ServiceForm):
+    name = forms.CharField(
+        max_length=30,
+        help_text="Lower-case letters, digits and hyphens, for example <code>qa</code> or <code>eu-prod</code>.",
+    )
+    kind = forms.ChoiceField(
+        choices=Environment.Kind.choices,
+        help_text="Production environments get stricter approvals and deployment rules.",
+    )
