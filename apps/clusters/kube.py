@@ -72,7 +72,7 @@ class RolloutStatus:
     conditions: list[dict] = field(default_factory=list)
 
     @classmethod
-    def from_deployment(cls, deployment: dict) -> "RolloutStatus":
+    def from_deployment(cls, deployment: dict) -> RolloutStatus:
         spec, status = deployment.get("spec", {}), deployment.get("status", {}) or {}
         return cls(
             desired=spec.get("replicas", 1),
@@ -127,6 +127,7 @@ class KubeClient:
         self.timeout = timeout
         self._sleep = sleep
         self._dynamic = None
+        self._resources: dict[tuple[str, str], object] = {}
 
     @property
     def dynamic(self) -> DynamicClient:
@@ -147,11 +148,16 @@ class KubeClient:
     # --- plumbing --------------------------------------------------------------------------------
 
     def _resource(self, api_version: str, kind: str):
-        try:
-            return self._call(lambda: self.dynamic.resources.get(api_version=api_version, kind=kind))
-        except ResourceNotFoundError:
-            raise KubeError(f"The cluster does not serve {kind} in {api_version}.", status=404,
-                            reason="NotFound") from None
+        """The discovered API resource, looked up once per client: discovery search is not free."""
+        key = (api_version, kind)
+        if key not in self._resources:
+            try:
+                self._resources[key] = self._call(
+                    lambda: self.dynamic.resources.get(api_version=api_version, kind=kind))
+            except ResourceNotFoundError:
+                raise KubeError(f"The cluster does not serve {kind} in {api_version}.", status=404,
+                                reason="NotFound") from None
+        return self._resources[key]
 
     def _call(self, operation: Callable, *, on_conflict: Callable | None = None):
         """Run `operation`, retrying what is worth retrying with full-jitter exponential backoff."""
@@ -174,16 +180,15 @@ class KubeClient:
 
     def apply(self, manifests: list[dict]) -> list[dict]:
         """Server-side apply each manifest (field manager paas-portal, forced), creating what is missing."""
-        applied = []
-        for manifest in manifests:
-            resource = self._resource(manifest["apiVersion"], manifest["kind"])
-            metadata = manifest["metadata"]
-            result = self._call(lambda: self.dynamic.server_side_apply(
-                resource, body=manifest, name=metadata["name"], namespace=metadata.get("namespace"),
-                field_manager=FIELD_MANAGER, force_conflicts=True, _request_timeout=self.timeout,
-            ))
-            applied.append(result.to_dict())
-        return applied
+        return [self._apply_one(manifest) for manifest in manifests]
+
+    def _apply_one(self, manifest: dict) -> dict:
+        resource = self._resource(manifest["apiVersion"], manifest["kind"])
+        metadata = manifest["metadata"]
+        return self._call(lambda: self.dynamic.server_side_apply(
+            resource, body=manifest, name=metadata["name"], namespace=metadata.get("namespace"),
+            field_manager=FIELD_MANAGER, force_conflicts=True, _request_timeout=self.timeout,
+        )).to_dict()
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
         resource = self._resource(api_version, kind)

@@ -1,7 +1,8 @@
-"""Operator console forms: quotas and tenant status."""
+"""Operator console forms: quotas, tenant status and cluster registration."""
 
 from django import forms
 
+from apps.clusters.models import Cluster
 from apps.tenants.forms import ServiceForm
 from apps.tenants.models import Quota, Tenant
 
@@ -24,3 +25,63 @@ class TenantStatusForm(ServiceForm):
         max_length=500, widget=forms.TextInput(attrs={"placeholder": "Unpaid invoice INV-0042"}),
         help_text="Recorded in the audit trail.",
     )
+
+
+# Which authentication methods use each method-specific field; every other field applies to all.
+AUTH_FIELDS = {
+    "api_url": (Cluster.Auth.TOKEN, Cluster.Auth.SANDBOX),
+    "kubeconfig": (Cluster.Auth.KUBECONFIG,),
+    "context": (Cluster.Auth.KUBECONFIG,),
+    "token": (Cluster.Auth.TOKEN,),
+    "ca_bundle": (Cluster.Auth.TOKEN,),
+}
+CREDENTIAL_FIELDS = ("kubeconfig", "context", "token", "ca_bundle")
+
+
+class ClusterRegisterForm(ServiceForm):
+    """Registering a cluster. The token is a password input so a refused form never shows it again;
+    fields the chosen method does not use are dropped, so a value typed before switching is not kept."""
+
+    name = forms.SlugField(max_length=50,
+                           help_text="Lower-case letters, digits and hyphens, e.g. <code>prod-eu</code>.")
+    description = forms.CharField(max_length=200, required=False)
+    auth_method = forms.ChoiceField(label="Authentication", choices=Cluster.Auth.choices,
+                                    widget=forms.Select(attrs={"data-auth-switch": ""}))
+    api_url = forms.URLField(label="API URL", max_length=300, required=False, assume_scheme="https",
+                             widget=forms.URLInput(attrs={"placeholder": "https://k8s.example.com:6443"}))
+    kubeconfig = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 8}),
+                                 help_text="The whole kubeconfig file. Stored encrypted.")
+    context = forms.CharField(max_length=253, required=False,
+                              help_text="Needed when the kubeconfig has more than one context.")
+    token = forms.CharField(label="Bearer token", required=False, widget=forms.PasswordInput,
+                            help_text="A service-account token. Stored encrypted, never shown again.")
+    ca_bundle = forms.CharField(label="CA bundle", required=False, strip=False,
+                                widget=forms.Textarea(attrs={"rows": 4, "placeholder": "-----BEGIN CERTIFICATE-----"}),
+                                help_text="PEM certificates the API server's certificate must chain to.")
+    ingress_namespace = forms.CharField(max_length=63, initial="ingress-nginx",
+                                        help_text="Namespace of the ingress controller allowed into tenants.")
+    is_default = forms.BooleanField(label="Place new environments on this cluster", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, methods in AUTH_FIELDS.items():
+            self.fields[name].widget.attrs["data-auth-for"] = " ".join(methods)
+
+    def clean_name(self):
+        # /operator/clusters/new/ is the registration page, so a cluster called "new" could not be opened.
+        if self.cleaned_data["name"] == "new":
+            raise forms.ValidationError("“new” is reserved; choose another name.")
+        return self.cleaned_data["name"]
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, methods in AUTH_FIELDS.items():
+            if cleaned.get("auth_method") not in methods:
+                cleaned[name] = ""
+        return cleaned
+
+    def service_arguments(self) -> dict:
+        """The keyword arguments of cluster_register, credentials gathered into one dict."""
+        fields = dict(self.cleaned_data)
+        fields["credentials"] = {key: fields.pop(key) for key in CREDENTIAL_FIELDS}
+        return fields

@@ -1,6 +1,6 @@
 """Operator console pages. Only staff reach them; everyone else gets the same 404 as a missing page.
 
-Operators see every tenant here explicitly, without the tenant policies, and each look at a tenant's
+Operators see every tenant and cluster here explicitly, without the tenant policies, and each look at a tenant's
 detail is itself recorded in the audit trail.
 """
 
@@ -21,13 +21,15 @@ from apps.audit.filtersets import PlatformAuditTrailFilterSet
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import trail_page
 from apps.audit.services import audit_record
+from apps.clusters.models import Cluster
+from apps.clusters.services import cluster_check, cluster_register
 from apps.core.errors import ApplicationError
 from apps.core.health import run_checks
 from apps.tenants.models import Environment, Quota, Tenant
 from apps.tenants.quotas import usage_of
 from apps.tenants.services import quota_set, tenant_set_status
 
-from .forms import QuotaForm, TenantStatusForm
+from .forms import ClusterRegisterForm, QuotaForm, TenantStatusForm
 
 
 def operator_required(view):
@@ -175,3 +177,55 @@ def audit(request):
     context = {"filters": filters, "page": trail_page(filters.qs, before=request.GET.get("before")),
                "export_limit": EXPORT_LIMIT, "show_tenant": True}
     return render(request, "console/audit.html", context)
+
+
+# --- Clusters -----------------------------------------------------------------------------------
+
+
+@operator_required
+def clusters(request):
+    rows = Cluster.objects.annotate(placement_count=Count("placements")).order_by("name")
+    return render(request, "console/clusters.html", {"clusters": rows})
+
+
+@operator_required
+def cluster_new(request):
+    form = ClusterRegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cluster = cluster_register(operator=request.user, **form.service_arguments())
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"Cluster {cluster.name} registered. Check its connectivity next.")
+            return redirect("console:cluster", name=cluster.name)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "console/cluster_new.html", {"form": form}, status=status)
+
+
+def _check_summary(cluster: Cluster) -> dict:
+    """The last check with every answer present, so a check that never got that far reads "unknown"."""
+    return {"server_version": None, "api_groups": [], "can_create_namespaces": None, "can_apply_workloads": None,
+            **cluster.last_check}
+
+
+@operator_required
+def cluster_detail(request, name):
+    cluster = get_object_or_404(Cluster, name=name)
+    placements = cluster.placements.select_related("environment__tenant").order_by(
+        "environment__tenant__slug", "environment__name")
+    context = {"cluster": cluster, "check": _check_summary(cluster), "placements": placements}
+    return render(request, "console/cluster_detail.html", context)
+
+
+@operator_required
+@require_POST
+def cluster_connectivity(request, name):
+    """Run the check while the operator waits: it is bounded by the check's own timeouts."""
+    cluster = get_object_or_404(Cluster, name=name)
+    result = cluster_check(cluster=cluster)
+    if result["ok"]:
+        messages.success(request, f"{cluster.name} answered: Kubernetes {result.get('server_version')}.")
+    else:
+        messages.error(request, f"{cluster.name} failed the check: {result.get('error')}")
+    return redirect("console:cluster", name=cluster.name)

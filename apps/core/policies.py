@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 
-_REGISTRY: dict[type[models.Model], "Policy"] = {}
+_REGISTRY: dict[type[models.Model], Policy] = {}
 
 
 class Policy:
@@ -53,5 +53,5 @@ def registered_models() -> list[type[models.Model]]:
 class RestrictedQuerySet(models.QuerySet):
     """A queryset that can only be narrowed to what a principal may see or do."""
 
-    def restrict(self, principal, action: str = "view") -> "RestrictedQuerySet":
+    def restrict(self, principal, action: str = "view") -> RestrictedQuerySet:
         return policy_for(self.model).scope(self, principal, action)

@@ -221,7 +221,9 @@ def environments(request):
             messages.success(request, f"Environment {environment.name} created in namespace {environment.namespace}.")
             return _to_environments(request)
     context = {
-        "environments": Environment.objects.restrict(request, "view").filter(tenant=request.tenant),
+        # The reverse one-to-one by its string path: tenants must not import the clusters app above it.
+        "environments": Environment.objects.restrict(request, "view").filter(tenant=request.tenant)
+        .select_related("placement__cluster"),
         "form": form,
         "refused": form,
     }

@@ -204,6 +204,10 @@ FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEYS", default=["bG9jYWwtb25seS1maWVsZC1rZXktY2hhbmdlLW1lISE="]
 )
 
+# --- Clusters ---------------------------------------------------------------------------------
+# Where make run's sandbox cluster listens; seed_demo registers it as the default cluster.
+SANDBOX_CLUSTER_URL = env("SANDBOX_CLUSTER_URL", default="")
+
 # --- API keys ---------------------------------------------------------------------------------
 # The server-side pepper of the HMAC that stores API keys. Changing it invalidates every key.
 API_KEY_PEPPER = env("API_KEY_PEPPER", default="local-only-api-key-pepper-change-me")

@@ -48,8 +48,8 @@ def test_csp_forbids_inline_scripts(client):
 
 
 def test_templates_contain_no_inline_scripts_or_handlers():
-    from pathlib import Path
     import re
+    from pathlib import Path
 
     offenders = []
     for path in Path("templates").rglob("*.html"):

@@ -11,13 +11,12 @@ from apps.audit.api.serializers import AuditEventSerializer
 from apps.audit.filtersets import AuditEventFilterSet
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
+from apps.clusters.models import Cluster
+from apps.clusters.services import cluster_check, cluster_register
 from apps.core.errors import ApplicationError
 from apps.tenants import services
 from apps.tenants.api.serializers import QuotaSerializer
 from apps.tenants.models import Quota, Tenant
-
-from apps.clusters.models import Cluster
-from apps.clusters.services import cluster_check, cluster_register
 
 from .serializers import (
     ClusterRegisterSerializer,

@@ -5,8 +5,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants import services
+from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.models import Environment, Invitation, Membership, Quota, Tenant
 from apps.tenants.principals import as_principal
 from apps.tenants.quotas import usage_report

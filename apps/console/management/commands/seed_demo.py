@@ -7,6 +7,8 @@ from django.contrib.sites.models import Site
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from apps.clusters.models import Cluster
+from apps.clusters.services import cluster_register
 from apps.console.demo import DEMO_PASSWORD, DEMO_QUOTAS, DEMO_TENANTS, DEMO_USERS
 from apps.tenants.models import Membership, Quota, Tenant
 from apps.tenants.services import quota_set, tenant_create
@@ -24,6 +26,8 @@ class Command(BaseCommand):
         )
         users = {spec["email"]: self._user(spec) for spec in DEMO_USERS}
         operator = users["operator@example.com"]
+        if settings.SANDBOX_CLUSTER_URL:
+            self._sandbox_cluster(operator, settings.SANDBOX_CLUSTER_URL)
         for slug, name in DEMO_TENANTS.items():
             tenant = Tenant.objects.filter(slug=slug).first()
             if tenant is None:
@@ -36,6 +40,17 @@ class Command(BaseCommand):
             for resource, limit in DEMO_QUOTAS.items():
                 if not Quota.objects.filter(tenant=tenant, resource=resource, environment=None).exists():
                     quota_set(operator=operator, tenant=tenant, resource=resource, limit=limit)
+
+    def _sandbox_cluster(self, operator, url):
+        """The embedded sandbox is the default cluster; its port may change between runs."""
+        cluster = Cluster.objects.filter(name="sandbox").first()
+        if cluster is None:
+            cluster_register(operator=operator, name="sandbox", auth_method=Cluster.Auth.SANDBOX, api_url=url,
+                             description="The embedded sandbox cluster of make run", ingress_namespace="ingress-nginx",
+                             is_default=True)
+            self.stdout.write(f"registered the sandbox cluster at {url}")
+        elif cluster.api_url != url:
+            Cluster.objects.filter(pk=cluster.pk).update(api_url=url)
 
     def _user(self, spec):
         User = get_user_model()
