@@ -16,8 +16,10 @@ test: $(STAMP)
 	@$(PY) -m portal.devstack test $(ARGS)
 
 # Benchmarks print numbers (and write tests/bench/results/); they never fail on timing.
+# One file: make bench BENCH=tests/bench/bench_client.py
+BENCH ?= tests/bench
 bench: $(STAMP)
-	@LOG_LEVEL=WARNING $(PY) -m portal.devstack test tests/bench -o addopts= -o python_files='bench_*.py' -q -s -p no:logging $(ARGS)
+	@LOG_LEVEL=WARNING $(PY) -m portal.devstack test $(BENCH) -o addopts= -o python_files='bench_*.py' -q -s -p no:logging $(ARGS)
 
 manage: $(STAMP)
 	@$(PY) -m portal.devstack manage $(ARGS)

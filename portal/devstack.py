@@ -233,7 +233,10 @@ def cmd_run(options) -> int:
     VAR.mkdir(parents=True, exist_ok=True)
     _claim_run_pid()
     _check_port(options.port)
+    sandbox_port = options.port + 1
+    _check_port(sandbox_port)
     env = stack_env("portal.settings.local")
+    env.setdefault("SANDBOX_CLUSTER_URL", f"http://{options.host}:{sandbox_port}")
     manage(env, "migrate", "--no-input")
     manage(env, "seed_demo")
 
@@ -245,6 +248,8 @@ def cmd_run(options) -> int:
         "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--without-gossip",
                    "--without-mingle"],
         "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(VAR / "celerybeat-schedule")],
+        "sandbox": [py, "manage.py", "sandbox_cluster", "--host", options.host, "--port", str(sandbox_port),
+                    "--state-file", str(VAR / "sandbox-cluster.json")],
     }
     manager = Manager(Printer(sys.stdout))
     for name, argv in processes.items():
@@ -252,6 +257,7 @@ def cmd_run(options) -> int:
 
     url = f"http://{options.host}:{options.port}/"
     say(f"portal at {url}")
+    say(f"sandbox cluster at {env['SANDBOX_CLUSTER_URL']} (kubectl --server={env['SANDBOX_CLUSTER_URL']} get pods -A)")
     for user in DEMO_USERS:
         say(f"demo login: {user['email']} / {DEMO_PASSWORD}  ({user['purpose']})")
     say("Ctrl-C stops everything")

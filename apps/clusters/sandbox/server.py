@@ -1,0 +1,292 @@
+"""The sandbox cluster as a server: in-process for tests (`SandboxCluster`), or on its own (`run`).
+
+`SandboxServer` assembles the store, registry, controllers and HTTP routes on one asyncio loop.
+`SandboxCluster` runs a server on a loop in a background thread, which is what tests and the
+portal's local run use; `run` serves in the foreground until SIGINT or SIGTERM (the management
+command and `python -m apps.clusters.sandbox`).
+"""
+
+import asyncio
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Self
+
+from aiohttp import web
+
+from . import discovery
+from .api import KubernetesAPI, error_response, respond
+from .controllers import ControllerManager, Timing
+from .errors import unknown_path
+from .faults import Faults
+from .kinds import NAMESPACES
+from .persistence import StateFile
+from .registry import Registry
+from .store import Store
+
+DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public")
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed (it comes with uvicorn[standard]), which roughly halves per-request overhead."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+class SandboxServer:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, state_file=None, timing: Timing | None = None,
+                 history_size: int = 20000, bookmark_interval: float = 1.0):
+        self.host = host
+        self.port = port
+        self.timing = timing or Timing()
+        self.faults = Faults()
+        self.store = Store(history_size)
+        self.registry = Registry(self.store)
+        self._state_file = StateFile(state_file) if state_file else None
+        self._bookmark_interval = bookmark_interval
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task] = []
+        self.controllers: ControllerManager | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        if self._state_file:
+            snapshot = self._state_file.load()
+            if snapshot:
+                self.store.restore(snapshot)
+                self.registry = Registry(self.store)
+        for name in DEFAULT_NAMESPACES:
+            if self.store.get(NAMESPACES, "", name) is None:
+                self.registry.create(NAMESPACES, {"metadata": {"name": name}})
+        self.controllers = ControllerManager(self.store, self.registry, self.timing)
+        self.controllers.start()
+        self._runner = web.AppRunner(self._application(), access_log=None, handler_cancellation=True)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        if self._state_file:
+            self._tasks.append(asyncio.create_task(self._state_file.keep_saving(self.store)))
+
+    async def stop(self) -> None:
+        self.drop_watches()
+        if self._runner:
+            await self._runner.cleanup()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.controllers:
+            await self.controllers.stop()
+        if self._state_file:
+            await self._state_file.save(self.store)
+
+    def _application(self) -> web.Application:
+        api = KubernetesAPI(self.store, self.registry, bookmark_interval=self._bookmark_interval)
+        app = web.Application(middlewares=[self.faults.middleware()], client_max_size=16 * 1024 * 1024)
+        app.router.add_route("*", "/api{tail:(/.*)?}", api.handle)
+        app.router.add_route("*", "/apis{tail:(/.*)?}", api.handle)
+        app.router.add_get("/version{slash:/?}", _static(discovery.KUBERNETES_VERSION))
+        app.router.add_get("/openapi/v3", _static(discovery.openapi_root()))
+        app.router.add_get("/openapi/v3/{path:.*}", self._openapi_document)
+        for probe in ("/healthz", "/livez", "/readyz"):
+            app.router.add_get(probe, _ok)
+        app.router.add_get("/sandbox/state", self._state)
+        app.router.add_post("/sandbox/faults", self._set_faults)
+        app.router.add_delete("/sandbox/faults", self._clear_faults)
+        return app
+
+    async def _state(self, request: web.Request) -> web.Response:
+        return respond(self.state())
+
+    @staticmethod
+    async def _openapi_document(request: web.Request) -> web.Response:
+        parts = request.match_info["path"].split("/")
+        if parts[0] == "api" and len(parts) == 2:
+            document = discovery.openapi_document("", parts[1])
+        elif parts[0] == "apis" and len(parts) == 3:
+            document = discovery.openapi_document(parts[1], parts[2])
+        else:
+            document = None
+        return respond(document) if document else error_response(unknown_path())
+
+    async def _set_faults(self, request: web.Request) -> web.Response:
+        try:
+            settings = json.loads(await request.read() or b"{}")
+            if not isinstance(settings, dict):
+                raise TypeError("the body must be a JSON object")
+            drop = bool(settings.pop("drop_watches", False))
+            self.faults.configure(**settings)
+        except (ValueError, TypeError) as error:
+            return web.json_response({"error": str(error)}, status=400)
+        if drop:
+            self.drop_watches()
+        return respond(self.faults.as_dict())
+
+    async def _clear_faults(self, request: web.Request) -> web.Response:
+        self.faults.clear()
+        return respond(self.faults.as_dict())
+
+    def drop_watches(self) -> int:
+        """End every open watch stream now; clients see a clean end of stream and must resume."""
+        watchers = self.store.watchers()
+        for watcher in watchers:
+            watcher.close()
+        self.faults.injected["dropped_watches"] += len(watchers)
+        return len(watchers)
+
+    def state(self) -> dict:
+        return {"url": self.url, "resourceVersion": str(self.store.rv),
+                "oldestResumableVersion": str(self.store.compacted_rv),
+                "objects": {key: n for key, n in self.store.counts().items() if n},
+                "watches": len(self.store.watchers()), "faults": self.faults.as_dict(),
+                "timing": vars(self.timing), "stateFile": str(self._state_file.path) if self._state_file else None}
+
+
+def _static(body: dict):
+    async def handler(request: web.Request) -> web.Response:
+        return respond(body)
+
+    return handler
+
+
+async def _ok(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+def kubeconfig(url: str, *, namespace: str = "default", token: str = "sandbox") -> dict:
+    """A kubeconfig for the sandbox: plain HTTP, a dummy bearer token (the sandbox accepts any)."""
+    return {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": "sandbox", "cluster": {"server": url}}],
+        "users": [{"name": "sandbox", "user": {"token": token}}],
+        "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "sandbox", "namespace": namespace}}],
+        "current-context": "sandbox",
+    }
+
+
+class SandboxCluster:
+    """A sandbox server on a background thread: `with SandboxCluster() as cluster: ... cluster.url`.
+
+    Defaults are fast for tests (pods Ready after 0.2 s, autoscalers every 0.2 s, a free port).
+    Every keyword of `Timing` can be given, plus host, port, state_file, history_size and
+    bookmark_interval.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, state_file=None, history_size: int = 20000,
+                 bookmark_interval: float = 1.0, **timing):
+        timing = {"ready_after": 0.2, "hpa_interval": 0.2, "backoff": 0.2, "backoff_max": 1.0, "retry_after": 0.3,
+                  **timing}
+        self.server = SandboxServer(host, port, state_file=state_file, timing=Timing(**timing),
+                                    history_size=history_size, bookmark_interval=bookmark_interval)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> Self:
+        started, failure = threading.Event(), []
+        self._loop = new_event_loop()
+
+        def serve():
+            asyncio.set_event_loop(self._loop)
+            try:
+                self._loop.run_until_complete(self.server.start())
+            except Exception as error:  # noqa: BLE001 - handed to the starting thread, which re-raises it
+                failure.append(error)
+                started.set()
+                return
+            started.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self.server.stop())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=serve, name="sandbox-cluster", daemon=True)
+        self._thread.start()
+        started.wait()
+        if failure:
+            raise failure[0]
+        return self
+
+    def stop(self) -> None:
+        if self._thread and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def call(self, function, *args):
+        """Run function(*args) on the server's loop and return its result: the safe way to touch the store."""
+        async def invoke():
+            return function(*args)
+
+        return asyncio.run_coroutine_threadsafe(invoke(), self._loop).result(timeout=10)
+
+    def inject_faults(self, *, drop_watches: bool = False, **settings) -> dict:
+        """Same settings as POST /sandbox/faults: error_rate, latency_ms, force_conflicts, methods, seed."""
+        def configure():
+            self.server.faults.configure(**settings)
+            if drop_watches:
+                self.server.drop_watches()
+            return self.server.faults.as_dict()
+
+        return self.call(configure)
+
+    def clear_faults(self) -> None:
+        self.call(self.server.faults.clear)
+
+    def drop_watches(self) -> int:
+        return self.call(self.server.drop_watches)
+
+    def state(self) -> dict:
+        return self.call(self.server.state)
+
+    def kubeconfig(self, namespace: str = "default") -> dict:
+        return kubeconfig(self.url, namespace=namespace)
+
+    def write_kubeconfig(self, path, namespace: str = "default") -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(self.kubeconfig(namespace), indent=2))
+        return path
+
+    def api_client(self):
+        """An official kubernetes-client ApiClient pointed at this cluster."""
+        from kubernetes import client
+
+        configuration = client.Configuration(host=self.url)
+        configuration.api_key = {"authorization": "sandbox"}
+        configuration.api_key_prefix = {"authorization": "Bearer"}
+        return client.ApiClient(configuration)
+
+
+def run(host: str = "127.0.0.1", port: int = 8001, *, state_file=None, announce=print, **timing) -> None:
+    """Serve in the foreground until SIGINT or SIGTERM, then save the state file (if any) and stop."""
+    async def main():
+        server = SandboxServer(host, port, state_file=state_file, timing=Timing(**timing))
+        await server.start()
+        announce(f"sandbox cluster listening on {server.url} (kubectl --server={server.url})")
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopping.set)
+        await stopping.wait()
+        await server.stop()
+        announce("sandbox cluster stopped")
+
+    loop = new_event_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()

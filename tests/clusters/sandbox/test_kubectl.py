@@ -1,0 +1,96 @@
+"""kubectl 1.32 against the sandbox: apply --server-side, get, rollout status, set image, scale, delete."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from tests.conftest import wait_for
+
+KUBECTL = shutil.which("kubectl")
+pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH; install kubectl 1.32 to run "
+                                "the kubectl compatibility tests")
+
+MANIFEST = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: registry.example/web:v1
+        ports:
+        - containerPort: 8080
+"""
+
+
+@pytest.fixture
+def kubectl(cluster, namespace, tmp_path):
+    config = cluster.write_kubeconfig(tmp_path / "kubeconfig", namespace=namespace)
+
+    def run(*args, stdin=None, fails=False):
+        result = subprocess.run([KUBECTL, f"--kubeconfig={config}", f"--cache-dir={tmp_path / 'cache'}", *args],
+                                input=stdin, capture_output=True, text=True, timeout=60, env={"HOME": str(tmp_path)},
+                                check=False)
+        if fails:
+            assert result.returncode != 0, result.stdout
+            return result.stderr
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    return run
+
+
+def test_kubectl_drives_a_deployment_through_its_life(kubectl):
+    applied = kubectl("apply", "--server-side", "-f", "-", stdin=MANIFEST)
+    assert applied.strip() == "deployment.apps/web serverside-applied"
+    rolled = kubectl("rollout", "status", "deployment/web", "--timeout=30s")
+    assert rolled.strip().endswith('deployment "web" successfully rolled out')
+    table = kubectl("get", "deployments").splitlines()
+    assert table[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert table[1].split()[:4] == ["web", "2/2", "2", "2"]
+    pods = kubectl("get", "pods", "-l", "app=web", "-o", "wide").splitlines()
+    assert pods[0].split()[:5] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert all(line.split()[1:3] == ["1/1", "Running"] for line in pods[1:]) and len(pods) == 3
+
+    assert kubectl("set", "image", "deployment/web", "web=registry.example/web:v2").strip() == \
+        "deployment.apps/web image updated"
+    kubectl("rollout", "status", "deployment/web", "--timeout=30s")
+    images = kubectl("get", "pods", "-o", "jsonpath={.items[*].spec.containers[0].image}").split()
+    assert images == ["registry.example/web:v2"] * 2
+
+    assert kubectl("scale", "deployment/web", "--replicas=3").strip() == "deployment.apps/web scaled"
+    kubectl("rollout", "status", "deployment/web", "--timeout=30s")
+    deployment = json.loads(kubectl("get", "deployment", "web", "-o", "json"))
+    assert deployment["status"]["availableReplicas"] == 3
+    assert deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
+
+    conflicts = kubectl("apply", "--server-side", "-f", "-", stdin=MANIFEST, fails=True)
+    assert "Apply failed with 2 conflicts" in conflicts
+    assert '.spec.template.spec.containers[name="web"].image' in conflicts and ".spec.replicas" in conflicts
+    forced = kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=MANIFEST)
+    assert forced.strip() == "deployment.apps/web serverside-applied"
+    kubectl("rollout", "status", "deployment/web", "--timeout=30s")
+    assert kubectl("get", "deployment", "web", "-o", "jsonpath={.spec.replicas}") == "2"
+
+    assert kubectl("delete", "deployment", "web").strip() == 'deployment.apps "web" deleted'
+    wait_for(lambda: not kubectl("get", "pods,replicasets", "-o", "name").strip(), timeout=10)
+
+
+def test_kubectl_get_events_and_describe_like_output(kubectl):
+    kubectl("apply", "--server-side", "-f", "-", stdin=MANIFEST)
+    kubectl("rollout", "status", "deployment/web", "--timeout=30s")
+    events = kubectl("get", "events").splitlines()
+    assert events[0].split()[:4] == ["LAST", "SEEN", "TYPE", "REASON"]
+    assert any("ScalingReplicaSet" in line for line in events)
+    assert "Replicas:" in kubectl("describe", "deployment", "web")

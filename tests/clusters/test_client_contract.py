@@ -1,0 +1,169 @@
+"""Contract of the client layer (apps/clusters/kube.py).
+
+Runs against the sandbox cluster by default. With KUBECONFIG pointing at a real cluster (kind,
+minikube) and `pytest -m real_cluster`, the same tests run there, which checks the sandbox's
+fidelity. Each test works in a namespace of its own and removes it afterwards.
+"""
+
+import os
+import secrets
+import time
+
+import pytest
+from kubernetes import config as k8s_config
+
+from apps.clusters.kube import KubeClient, KubeError, RolloutStatus
+
+pytestmark = pytest.mark.real_cluster
+
+
+@pytest.fixture(scope="module")
+def cluster_api(request):
+    if "real_cluster" in (request.config.option.markexpr or "") and os.environ.get("KUBECONFIG"):
+        yield k8s_config.new_client_from_config(os.environ["KUBECONFIG"]), None
+        return
+    from apps.clusters.sandbox import SandboxCluster
+
+    with SandboxCluster() as sandbox:
+        yield sandbox.api_client(), sandbox
+
+
+@pytest.fixture
+def kube(cluster_api):
+    api_client, _ = cluster_api
+    return KubeClient(api_client, backoff=0.05)
+
+
+@pytest.fixture
+def sandbox(cluster_api):
+    if cluster_api[1] is None:
+        pytest.skip("fault injection exists only in the sandbox")
+    yield cluster_api[1]
+    cluster_api[1].clear_faults()
+
+
+@pytest.fixture
+def namespace(kube):
+    name = f"contract-{secrets.token_hex(4)}"
+    kube.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}])
+    yield name
+    kube.delete("v1", "Namespace", name)
+
+
+def deployment(namespace, name="web", image="nginx:1.27", replicas=2, labels=None):
+    match = {"app": name}
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": {**match, **(labels or {})}},
+        "spec": {
+            "replicas": replicas, "selector": {"matchLabels": match},
+            "template": {"metadata": {"labels": match},
+                         "spec": {"containers": [{"name": "app", "image": image}]}},
+        },
+    }
+
+
+def config_map(namespace, name, data, labels=None):
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels or {}}, "data": data}
+
+
+def wait_for_rollout(kube, namespace, name, timeout=60) -> RolloutStatus:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = kube.rollout_status(namespace, name)
+        if status and (status.complete or status.failed):
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"rollout of {namespace}/{name} did not finish: {status and status.message}")
+
+
+def test_apply_creates_then_changes_nothing_when_repeated(kube, namespace):
+    first = kube.apply([config_map(namespace, "settings", {"A": "1"})])[0]
+    again = kube.apply([config_map(namespace, "settings", {"A": "1"})])[0]
+    assert again["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
+    assert any(entry["manager"] == "paas-portal" for entry in again["metadata"]["managedFields"])
+    changed = kube.apply([config_map(namespace, "settings", {"A": "2"})])[0]
+    assert changed["data"] == {"A": "2"}
+
+
+def test_get_and_list_by_label(kube, namespace):
+    kube.apply([config_map(namespace, "a", {"x": "1"}, {"team": "blue"}),
+                config_map(namespace, "b", {"x": "2"}, {"team": "green"})])
+    assert kube.get("v1", "ConfigMap", "missing", namespace) is None
+    assert kube.get("v1", "ConfigMap", "a", namespace)["data"] == {"x": "1"}
+    items, version = kube.list("v1", "ConfigMap", namespace, label_selector="team=green")
+    assert [item["metadata"]["name"] for item in items] == ["b"] and version
+
+
+def test_delete_reports_whether_something_was_there(kube, namespace):
+    kube.apply([config_map(namespace, "gone", {"x": "1"})])
+    assert kube.delete("v1", "ConfigMap", "gone", namespace) is True
+    assert kube.delete("v1", "ConfigMap", "gone", namespace) is False
+
+
+def test_a_deployment_rolls_out_and_the_status_says_so(kube, namespace):
+    kube.apply([deployment(namespace)])
+    status = wait_for_rollout(kube, namespace, "web")
+    assert status.complete and status.message == "successfully rolled out"
+    assert (status.desired, status.updated, status.ready, status.available) == (2, 2, 2, 2)
+
+
+def test_invalid_objects_are_refused_without_retrying(kube, namespace):
+    bad = config_map(namespace, "Not_A_Valid_Name", {"x": "1"})
+    started = time.monotonic()
+    with pytest.raises(KubeError) as refused:
+        kube.apply([bad])
+    assert refused.value.status == 422 and not refused.value.retryable
+    assert time.monotonic() - started < 2
+
+
+def test_watch_streams_changes_and_resumes(kube, namespace):
+    _, version = kube.list("v1", "ConfigMap", namespace)
+    kube.apply([config_map(namespace, "watched", {"x": "1"})])
+    kube.apply([config_map(namespace, "watched", {"x": "2"})])
+    events = []
+    for kind, obj in kube.watch("v1", "ConfigMap", namespace=namespace, resource_version=version, timeout_seconds=3):
+        events.append((kind, obj["data"]["x"]))
+        if len(events) == 2:
+            break
+    assert events == [("ADDED", "1"), ("MODIFIED", "2")]
+
+
+def test_transient_failures_are_retried(kube, namespace, sandbox):
+    sandbox.inject_faults(error_rate=0.3, seed=7)
+    for i in range(5):
+        kube.apply([config_map(namespace, f"retried-{i}", {"x": str(i)})])
+    sandbox.clear_faults()
+    assert len(kube.list("v1", "ConfigMap", namespace)[0]) >= 5
+
+
+def test_conflicts_are_retried(kube, namespace, sandbox):
+    sandbox.inject_faults(force_conflicts=2)
+    kube.apply([config_map(namespace, "contested", {"x": "1"})])
+    assert kube.get("v1", "ConfigMap", "contested", namespace)["data"] == {"x": "1"}
+
+
+def test_a_too_old_watch_version_relists(sandbox):
+    from apps.clusters.sandbox import SandboxCluster
+
+    with SandboxCluster(history_size=5) as small:
+        kube = KubeClient(small.api_client(), backoff=0.05)
+        kube.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "churn"}}])
+        _, version = kube.list("v1", "ConfigMap", "churn")
+        for i in range(10):
+            kube.apply([config_map("churn", "kept", {"x": str(i)})])
+        events = []
+        for kind, obj in kube.watch("v1", "ConfigMap", namespace="churn", resource_version=version, timeout_seconds=3):
+            events.append((kind, obj["metadata"]["name"], obj["data"]["x"]))
+            if kind == "SYNC":
+                break
+        assert events[-1] == ("SYNC", "kept", "9")
+
+
+def test_a_failed_rollout_is_reported(kube, namespace):
+    bad = deployment(namespace, name="broken", image="registry.example/app:pull-error", replicas=1)
+    bad["spec"]["progressDeadlineSeconds"] = 2
+    kube.apply([bad])
+    status = wait_for_rollout(kube, namespace, "broken", timeout=30)
+    assert status.failed and "has timed out progressing" in status.message
