@@ -6,12 +6,14 @@ from rest_framework.routers import SimpleRouter
 from apps.accounts.api.views import MeView
 from apps.apikeys.api.views import APIKeyViewSet
 from apps.audit.api.views import AuditEventViewSet
+from apps.catalog.api.routes import register as register_catalog
 from apps.console.api.views import (
     OperatorAuditEventViewSet,
     OperatorClusterViewSet,
     OperatorQuotaViewSet,
     OperatorTenantViewSet,
 )
+from apps.deployments.api.routes import register as register_deployments
 from apps.tenants.api.views import (
     EnvironmentViewSet,
     InvitationViewSet,
@@ -32,6 +34,8 @@ router.register("operator/tenants", OperatorTenantViewSet, basename="operator-te
 router.register("operator/quotas", OperatorQuotaViewSet, basename="operator-quota")
 router.register("operator/audit-events", OperatorAuditEventViewSet, basename="operator-auditevent")
 router.register("operator/clusters", OperatorClusterViewSet, basename="operator-cluster")
+register_catalog(router)
+register_deployments(router)
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "apps.apikeys",
     "apps.audit",
     "apps.clusters",
+    "apps.catalog",
+    "apps.deployments",
     "apps.console",
 ]
 

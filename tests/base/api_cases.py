@@ -107,5 +107,9 @@ API_CASES = [
     ApiCase("auditevent", AuditEvent, "audit", _audit_events, read_role=Role.ADMIN, write_role=None),
 ]
 
+from . import cases_catalog, cases_deployments  # noqa: E402
+
+API_CASES += cases_catalog.API_CASES + cases_deployments.API_CASES
+
 # Routes tested elsewhere: the caller's own profile, and the operator API (tests/console).
 NOT_TENANT_ROUTES = {"operator-tenant", "operator-quota", "operator-auditevent", "operator-cluster"}

@@ -81,3 +81,7 @@ PAGE_CASES = [
              write_role=Role.ADMIN),
     PageCase(T + "audit/", _named("audit:trail"), read_role=Role.ADMIN),
 ]
+
+from . import cases_catalog, cases_deployments  # noqa: E402
+
+PAGE_CASES += cases_catalog.PAGE_CASES + cases_deployments.PAGE_CASES

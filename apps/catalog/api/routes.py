@@ -1,0 +1,5 @@
+"""The /api/v1/ routes of the catalog app; portal/api_router.py calls register()."""
+
+
+def register(router) -> None:
+    """Add this app's viewsets to the project router."""

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CatalogConfig(AppConfig):
+    """Applications, their immutable releases, and the platform's service templates."""
+
+    name = "apps.catalog"
+    label = "catalog"

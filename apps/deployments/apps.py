@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class DeploymentsConfig(AppConfig):
+    """Deployments of releases into environments: the state machine, the pipeline tasks, live events."""
+
+    name = "apps.deployments"
+    label = "deployments"
