@@ -45,6 +45,20 @@ def home_row(case, world):
 cases = pytest.mark.parametrize("case", API_CASES, ids=str)
 
 
+def cases_where(applies):
+    """Parametrize over the cases a test applies to, so no case is run only to be skipped."""
+    return pytest.mark.parametrize("case", [case for case in API_CASES if applies(case)], ids=str)
+
+
+def has_writes(case):
+    return bool(case.create or case.update or case.delete)
+
+
+def has_denied_writer(case):
+    denied = role_below(case.write_role) if case.write_role else None
+    return has_writes(case) and denied is not None and RANK[denied] >= RANK[case.read_role]
+
+
 @cases
 def test_anonymous_gets_401(case, world, api):
     row = home_row(case, world)
@@ -73,11 +87,9 @@ def test_a_reader_sees_the_row(case, world, api):
     assert row.pk in ids(api.get(list_url(case)).json())
 
 
-@cases
+@cases_where(lambda case: role_below(case.read_role) is not None)
 def test_a_member_below_the_read_role_does_not_see_the_row(case, world, api):
     below = role_below(case.read_role)
-    if below is None:
-        pytest.skip(f"every member may read {case.resource}")
     row = home_row(case, world)
     api.as_user(world.user(below))
     assert api.get(detail_url(case, row)).status_code == 404
@@ -96,13 +108,9 @@ def writes(case, world, row):
     return found
 
 
-@cases
+@cases_where(has_denied_writer)
 def test_a_role_below_the_write_rule_gets_403(case, world, api):
-    if not (case.create or case.update or case.delete):
-        pytest.skip(f"{case.resource} is read-only here")
-    denied = role_below(case.write_role) if case.write_role else None
-    if denied is None or RANK[denied] < RANK[case.read_role]:
-        pytest.skip(f"every member who can see {case.resource} may write their own")
+    denied = role_below(case.write_role)
     row = home_row(case, world)
     api.as_user(world.user(denied))
     before = AuditEvent.objects.count()
@@ -113,7 +121,7 @@ def test_a_role_below_the_write_rule_gets_403(case, world, api):
     assert AuditEvent.objects.count() == before
 
 
-@cases
+@cases_where(has_writes)
 def test_another_tenant_cannot_write_the_row(case, world, api):
     row = home_row(case, world)
     api.as_user(world.outsider)
@@ -125,10 +133,8 @@ def test_another_tenant_cannot_write_the_row(case, world, api):
             assert getattr(api, method)(url, payload, format="json").status_code == 404
 
 
-@cases
+@cases_where(has_writes)
 def test_every_write_leaves_exactly_one_audit_event(case, world, api):
-    if not (case.create or case.update or case.delete):
-        pytest.skip(f"{case.resource} is read-only here")
     writer = world.user(case.write_role or case.read_role)
     api.as_user(writer)
     for method, url, payload in writes(case, world, home_row(case, world)):
