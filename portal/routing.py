@@ -1,5 +1,6 @@
 """WebSocket routes of every app, gathered in one list for portal.asgi."""
 
 from apps.core.routing import websocket_urlpatterns as core_routes
+from apps.deployments.routing import websocket_urlpatterns as deployment_routes
 
-websocket_urlpatterns = [*core_routes]
+websocket_urlpatterns = [*core_routes, *deployment_routes]

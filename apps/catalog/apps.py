@@ -6,3 +6,6 @@ class CatalogConfig(AppConfig):
 
     name = "apps.catalog"
     label = "catalog"
+
+    def ready(self):
+        from . import policies, services  # noqa: F401  (services registers the applications quota counter)

@@ -16,6 +16,16 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def deployment_group(deployment_id: int) -> str:
+    """Every socket watching one deployment joins this group; its events are broadcast here."""
+    return f"deployment.{deployment_id}"
+
+
+def tenant_group(tenant_id: int) -> str:
+    """Pages that show a whole tenant (dashboards, lists) join this group."""
+    return f"tenant.{tenant_id}"
+
+
 def broadcast(group: str, payload: dict) -> None:
     async_to_sync(get_channel_layer().group_send)(group, {"type": EVENT_TYPE, "payload": payload})
 

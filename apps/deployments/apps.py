@@ -6,3 +6,6 @@ class DeploymentsConfig(AppConfig):
 
     name = "apps.deployments"
     label = "deployments"
+
+    def ready(self):
+        from . import policies, quotas  # noqa: F401  (registers the policy and the usage counters)

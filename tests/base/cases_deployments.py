@@ -1,4 +1,85 @@
-"""Isolation-suite declarations for the deployments app (see api_cases.py and page_cases.py)."""
+"""Isolation-suite declarations for the deployments app (see api_cases.py and page_cases.py).
 
-API_CASES: list = []
-PAGE_CASES: list = []
+api_cases.py and page_cases.py import this module at their end; API_CASES and PAGE_CASES are built
+on first access (module __getattr__), so whichever of the two is imported first, the case class it
+defines is already there and the other one is not imported half-way.
+"""
+
+from functools import cache
+
+from django.urls import reverse
+
+from apps.catalog.models import Application, Release
+from apps.deployments.choices import State
+from apps.deployments.models import Deployment
+from apps.tenants.roles import Role
+
+
+def _release(tenant, name="web"):
+    app, _ = Application.objects.get_or_create(tenant=tenant, name=name)
+    number = app.releases.count() + 1
+    return Release.objects.create(tenant=tenant, application=app, number=number, image=f"registry.example/{name}:{number}")
+
+
+def _deployments(world, tenant, n, reader):
+    """n finished deployments (one app per row, so none blocks another) in the tenant's dev environment."""
+    dev = tenant.environments.get(name="dev")
+    rows = []
+    for i in range(n):
+        release = _release(tenant, f"app{Deployment.objects.count()}-{i}")
+        rows.append(Deployment.objects.create(tenant=tenant, application=release.application, release=release,
+                                              environment=dev, state=State.SUCCEEDED, last_seq=0))
+    return rows
+
+
+def _create(world):
+    release = _release(world.acme, "fresh")
+    return {"tenant": "acme", "release": release.pk, "environment": world.acme.environments.get(name="dev").pk}
+
+
+def _rolled_out(world, tenant):
+    """A succeeded deployment with an earlier good release, so both rollback and cancel have a target."""
+    dev = tenant.environments.get(name="dev")
+    first, second = _release(tenant, "shop"), _release(tenant, "shop")
+    Deployment.objects.create(tenant=tenant, application=first.application, release=first, environment=dev,
+                              state=State.SUCCEEDED)
+    return Deployment.objects.create(tenant=tenant, application=second.application, release=second, environment=dev,
+                                     state=State.PROGRESSING)
+
+
+def _on_row(name):
+    return lambda world, tenant: reverse(name, kwargs={"tenant_slug": tenant.slug, "pk": _rolled_out(world, tenant).pk})
+
+
+def _named(name):
+    return lambda world, tenant: reverse(name, kwargs={"tenant_slug": tenant.slug})
+
+
+@cache
+def _api_cases() -> list:
+    from .api_cases import ApiCase
+
+    return [ApiCase("deployment", Deployment, "deployments", _deployments, create=_create, write_role=Role.DEVELOPER)]
+
+
+@cache
+def _page_cases() -> list:
+    from .page_cases import PageCase, T
+
+    return [
+        PageCase(T + "deployments/", _named("deployments:list")),
+        PageCase(T + "deployments/new/", _named("deployments:new"), read_role=Role.DEVELOPER),
+        PageCase(T + "deployments/<int:pk>/", _on_row("deployments:detail")),
+        PageCase(T + "deployments/<int:pk>/rollback/", _on_row("deployments:rollback"), method="post",
+                 write_role=Role.DEVELOPER, data={"reason": "bad release"}),
+        PageCase(T + "deployments/<int:pk>/cancel/", _on_row("deployments:cancel"), method="post",
+                 write_role=Role.DEVELOPER),
+    ]
+
+
+def __getattr__(name: str) -> list:
+    if name == "API_CASES":
+        return _api_cases()
+    if name == "PAGE_CASES":
+        return _page_cases()
+    raise AttributeError(name)

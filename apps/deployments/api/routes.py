@@ -3,3 +3,6 @@
 
 def register(router) -> None:
     """Add this app's viewsets to the project router."""
+    from .views import DeploymentViewSet
+
+    router.register("deployments", DeploymentViewSet, basename="deployment")

@@ -7,6 +7,7 @@ from django.contrib.sites.models import Site
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from apps.catalog.demo import seed_catalog
 from apps.clusters.models import Cluster
 from apps.clusters.services import cluster_register
 from apps.console.demo import DEMO_PASSWORD, DEMO_QUOTAS, DEMO_TENANTS, DEMO_USERS
@@ -40,6 +41,7 @@ class Command(BaseCommand):
             for resource, limit in DEMO_QUOTAS.items():
                 if not Quota.objects.filter(tenant=tenant, resource=resource, environment=None).exists():
                     quota_set(operator=operator, tenant=tenant, resource=resource, limit=limit)
+        seed_catalog(users)
 
     def _sandbox_cluster(self, operator, url):
         """The embedded sandbox is the default cluster; its port may change between runs."""

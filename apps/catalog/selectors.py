@@ -1,0 +1,43 @@
+"""Reads of the catalog that pages and the API share."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Max, OuterRef, Subquery
+
+from .models import Application, Release, ServiceTemplate
+from .policies import template_policy
+
+
+def applications_for(principal, **filters):
+    """The applications the principal may see, with their latest release's number and image."""
+    latest = Release.objects.filter(application=OuterRef("pk")).order_by("-number")
+    return (
+        Application.objects.restrict(principal, "view").filter(**filters)
+        .select_related("tenant", "owner", "template")
+        .annotate(latest_number=Max("releases__number"), latest_image=Subquery(latest.values("image")[:1]))
+    )
+
+
+def releases_of(principal, application: Application):
+    """The application's releases the principal may see, newest first."""
+    return (Release.objects.restrict(principal, "view").filter(application=application)
+            .select_related("created_by").order_by("-number"))
+
+
+def templates_visible_to(principal):
+    return template_policy.scope(ServiceTemplate.objects.all(), principal, "view")
+
+
+def templates_current(principal) -> list[ServiceTemplate]:
+    """The newest active version of each template, by name: what a new application starts from."""
+    newest = templates_visible_to(principal).filter(is_active=True).order_by("slug", "-version").distinct("slug")
+    return sorted(newest, key=lambda template: template.name.lower())
+
+
+def tenant_members(tenant):
+    """Users who may own an application of the tenant: its members."""
+    return get_user_model().objects.filter(memberships__tenant=tenant).order_by("email")
+
+
+def member_by_email(tenant, email: str):
+    """The member with this email address, or None; a non-member reads the same as an unknown address."""
+    return tenant_members(tenant).filter(email__iexact=(email or "").strip()).first()

@@ -1,0 +1,187 @@
+"""Catalog pages under /t/<tenant_slug>/apps/: the applications, one application with its releases
+and their differences, cutting a release, and the operators' template pages. Views parse input,
+call one service or selector, and render."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST, require_safe
+
+from apps.core.errors import ApplicationError
+from apps.core.policies import policy_for
+from apps.tenants.selectors import tenant_view
+from apps.tenants.views import render_tenant_page
+
+from . import services
+from .forms import ApplicationDetailsForm, ApplicationForm, CompareForm, ReleaseForm, TemplateForm
+from .models import Application, Release, ServiceTemplate
+from .selectors import applications_for, releases_of, templates_current, templates_visible_to
+
+
+def _status(request) -> int:
+    """A page rendered in answer to a POST shows a refusal: 400."""
+    return 400 if request.method == "POST" else 200
+
+
+def _application(request, name: str) -> Application:
+    return get_object_or_404(applications_for(request, tenant=request.tenant), name=name)
+
+
+def _to_application(application: Application):
+    return redirect("catalog:detail", tenant_slug=application.tenant.slug, name=application.name)
+
+
+# --- Applications ------------------------------------------------------------------------------
+
+
+@tenant_view
+def application_list(request):
+    context = {"applications": applications_for(request, tenant=request.tenant).order_by("name")}
+    return render_tenant_page(request, "catalog/list.html", context, section="apps")
+
+
+@tenant_view
+def application_new(request):
+    """From scratch, or (with ?template=<id>) from a template whose parameters become the form."""
+    template = None
+    if request.GET.get("template", "").isdigit():
+        template = get_object_or_404(templates_visible_to(request).filter(is_active=True),
+                                     pk=int(request.GET["template"]))
+    form = ApplicationForm(request.POST or None, tenant=request.tenant, template=template)
+    if request.method == "POST" and form.is_valid():
+        try:
+            application = services.application_create(actor=request, tenant=request.tenant,
+                                                      **form.service_arguments())
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"{application.name} is registered.")
+            return _to_application(application)
+    context = {"form": form, "template": template, "refused": form,
+               "templates": templates_current(request) if template is None else []}
+    return render_tenant_page(request, "catalog/new.html", context, section="apps", status=_status(request))
+
+
+@tenant_view
+def application_edit(request, name):
+    application = _application(request, name)
+    initial = {"description": application.description, "team": application.team, "owner": application.owner,
+               "repository_url": application.repository_url}
+    form = ApplicationDetailsForm(request.POST or None, tenant=request.tenant, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.application_update(actor=request, application=application, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"{application.name} saved.")
+            return _to_application(application)
+    context = {"application": application, "form": form, "refused": form,
+               "may_edit": policy_for(Application).can(request, "change", application)}
+    return render_tenant_page(request, "catalog/edit.html", context, section="apps", status=_status(request))
+
+
+@tenant_view
+def application_detail(request, name):
+    application = _application(request, name)
+    releases = list(releases_of(request, application))
+    initial = ReleaseForm.initial_from(releases[0]) if releases else None
+    form = ReleaseForm(initial=initial, kind=application.component_kind)
+    return _detail_page(request, application, releases, form)
+
+
+def _detail_page(request, application, releases, release_form, refused=None):
+    """The application page: details, releases newest first, the comparison, the next release's form."""
+    numbers = [release.number for release in releases]
+    compare, changes = _comparison(request, releases, numbers)
+    context = {
+        "application": application, "releases": releases, "release_form": release_form, "refused": refused,
+        "next_number": (numbers[0] if numbers else 0) + 1, "compare": compare, "changes": changes,
+        "may_release": policy_for(Release).can_add(request, request.tenant),
+        "may_edit": policy_for(Application).can(request, "change", application),
+    }
+    return render_tenant_page(request, "catalog/detail.html", context, section="apps", status=_status(request))
+
+
+def _comparison(request, releases, numbers):
+    """The compare form and, when it names two releases, the changes between them."""
+    if "before" not in request.GET:
+        initial = {"before": numbers[1], "after": numbers[0]} if len(numbers) > 1 else None
+        return CompareForm(initial=initial, numbers=numbers), None
+    compare = CompareForm(request.GET, numbers=numbers)
+    if not compare.is_valid():
+        return compare, None
+    by_number = {release.number: release for release in releases}
+    return compare, services.release_diff(by_number[compare.cleaned_data["before"]],
+                                          by_number[compare.cleaned_data["after"]])
+
+
+@tenant_view
+@require_POST
+def release_new(request, name):
+    application = _application(request, name)
+    form = ReleaseForm(request.POST, kind=application.component_kind)
+    if form.is_valid():
+        try:
+            release = services.release_create(actor=request, application=application, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"Release #{release.number} of {application.name} is ready to deploy.")
+            return _to_application(application)
+    return _detail_page(request, application, list(releases_of(request, application)), form, refused=form)
+
+
+@tenant_view
+@require_safe
+def release_detail(request, name, number):
+    application = _application(request, name)
+    release = get_object_or_404(releases_of(request, application), number=number)
+    context = {"application": application, "release": release}
+    return render_tenant_page(request, "catalog/release.html", context, section="apps")
+
+
+# --- Service templates (operators) -------------------------------------------------------------
+
+
+def staff_only(view):
+    """A signed-in operator passes; anyone else signed in gets the 404 of a missing page. (The operator
+    console's own decorator lives in an app above this one.)"""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_staff:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@staff_only
+def template_list(request):
+    templates = ServiceTemplate.objects.annotate(application_count=Count("applications")).order_by("slug", "-version")
+    return render(request, "catalog/operator_templates.html", {"templates": templates})
+
+
+@staff_only
+def template_new(request):
+    """Publish a template; ?from=<id> starts from an existing one, to publish its next version."""
+    source = None
+    if request.GET.get("from", "").isdigit():
+        source = get_object_or_404(ServiceTemplate, pk=int(request.GET["from"]))
+    form = TemplateForm(request.POST or None, initial=TemplateForm.initial_from(source) if source else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            template = services.template_create(operator=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"Published {template.name} v{template.version}.")
+            return redirect("catalog-operator:list")
+    return render(request, "catalog/operator_template_new.html", {"form": form, "source": source},
+                  status=_status(request))

@@ -1,0 +1,71 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.catalog.models import Release
+from apps.tenants.api.serializers import TenantField
+from apps.tenants.models import Environment
+
+from ..models import Deployment, DeploymentEvent
+from ..selectors import referable
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ReferableField(serializers.PrimaryKeyRelatedField):
+    """A release or environment by id, among the caller's tenants only: a foreign one reads as unknown."""
+
+    def get_queryset(self):
+        return referable(self.model, self.context["request"])
+
+    def __init__(self, model, **kwargs):
+        self.model = model
+        super().__init__(**kwargs)
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    application = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    release_number = serializers.IntegerField(source="release.number", read_only=True)
+    environment_name = serializers.CharField(source="environment.name", read_only=True)
+    requested_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deployment
+        fields = ["id", "tenant", "application", "release", "release_number", "environment", "environment_name",
+                  "strategy", "state", "reason", "outcome", "requested_by", "rollback_of", "progress_deadline_seconds",
+                  "attempts", "last_seq", "created_at", "started_at", "finished_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.EMAIL)
+    def get_requested_by(self, deployment) -> str | None:
+        return deployment.requested_by.email if deployment.requested_by else None
+
+
+class DeploymentCreateSerializer(serializers.Serializer):
+    """Deploy `release` to `environment` in `tenant`. Send an Idempotency-Key header to make retries safe."""
+
+    tenant = TenantField()
+    release = ReferableField(Release)
+    environment = ReferableField(Environment)
+    progress_deadline_seconds = serializers.IntegerField(min_value=2, max_value=3600, required=False)
+
+    def validate(self, data):
+        tenant = data["tenant"]
+        for field in ("release", "environment"):
+            if data[field].tenant_id != tenant.pk:
+                raise serializers.ValidationError({field: [f"Not a {field} of tenant {tenant.slug}."]})
+        return data
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class DeploymentEventSerializer(serializers.ModelSerializer):
+    # A plain string in the schema: "kind" is also an environment's field, and one enum name must not serve both.
+    kind = serializers.CharField(read_only=True, help_text="state, pod, rollout or log")
+
+    class Meta:
+        model = DeploymentEvent
+        fields = ["seq", "kind", "state", "message", "data", "created_at"]
+        read_only_fields = fields

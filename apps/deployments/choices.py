@@ -1,0 +1,40 @@
+"""States of a deployment, the legal moves between them, and the kinds of events it records."""
+
+from django.db import models
+
+
+class State(models.TextChoices):
+    PENDING_APPROVAL = "pending_approval", "Pending approval"
+    QUEUED = "queued", "Queued"
+    APPLYING = "applying", "Applying"
+    PROGRESSING = "progressing", "Progressing"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE = (State.PENDING_APPROVAL, State.QUEUED, State.APPLYING, State.PROGRESSING)
+TERMINAL = (State.SUCCEEDED, State.FAILED, State.ROLLED_BACK, State.CANCELLED)
+
+# Where each active state may go next. Terminal states go nowhere.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    State.PENDING_APPROVAL: (State.QUEUED, State.CANCELLED),
+    State.QUEUED: (State.APPLYING, State.FAILED, State.CANCELLED),
+    State.APPLYING: (State.PROGRESSING, State.FAILED, State.ROLLED_BACK, State.CANCELLED),
+    State.PROGRESSING: (State.SUCCEEDED, State.FAILED, State.ROLLED_BACK, State.CANCELLED),
+}
+
+# The steps the deployment page draws, in order.
+STEPS = (State.QUEUED, State.APPLYING, State.PROGRESSING, State.SUCCEEDED)
+
+
+class Strategy(models.TextChoices):
+    ROLLING = "rolling", "Rolling update"
+
+
+class EventKind(models.TextChoices):
+    STATE = "state", "State change"
+    POD = "pod", "Pod"
+    ROLLOUT = "rollout", "Rollout"
+    LOG = "log", "Pipeline log"

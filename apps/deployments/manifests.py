@@ -1,0 +1,180 @@
+"""Kubernetes objects for a release in an environment: a pure, deterministic function.
+
+The same (release, environment, deployment id) always renders the same list of plain dicts, so
+applying twice changes nothing. The pod template carries the release number, not the deployment
+id: redeploying the same release rolls nothing, and rolling back restores the old pod template.
+"""
+
+import hashlib
+import json
+
+LABEL = "paas.dev"
+MANAGED_BY = "paas-portal"
+DEFAULT_PROGRESS_DEADLINE = 600
+PROBE_TIMINGS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold", "successThreshold")
+
+
+def render(release, environment, deployment_id=None, *, progress_deadline_seconds=DEFAULT_PROGRESS_DEADLINE,
+           strategy: str = "rolling") -> list[dict]:
+    """Every object the release needs, in apply order: config first, then workloads, then traffic."""
+    if strategy != "rolling":
+        raise ValueError(f"Unknown strategy {strategy!r}")
+    app = release.application
+    objects = [_config_map(release, environment)]
+    if app.component_kind == "cron":
+        objects.append(_cron_job(release, environment))
+    else:
+        objects.append(_deployment(release, environment, progress_deadline_seconds))
+        if release.autoscale_max:
+            objects.append(_autoscaler(release, environment))
+    if app.component_kind == "web" and release.ports:
+        objects.append(_service(release, environment))
+        if release.ingress_host:
+            objects.append(_ingress(release, environment))
+    for obj in objects:
+        if deployment_id is not None:
+            obj["metadata"]["annotations"][f"{LABEL}/deployment"] = str(deployment_id)
+    return objects
+
+
+def name_of(release) -> str:
+    return release.application.name
+
+
+def selector(release) -> dict:
+    """Stable for the life of the application: a Deployment's selector can never change."""
+    return {"app.kubernetes.io/name": release.application.name, f"{LABEL}/application": release.application.name}
+
+
+def labels(release, environment) -> dict:
+    return {
+        **selector(release),
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        f"{LABEL}/tenant": environment.tenant.slug,
+        f"{LABEL}/environment": environment.name,
+        f"{LABEL}/release": str(release.number),
+    }
+
+
+def _metadata(release, environment, name: str) -> dict:
+    return {
+        "name": name,
+        "namespace": environment.namespace,
+        "labels": labels(release, environment),
+        "annotations": {f"{LABEL}/release-id": str(release.pk)},
+    }
+
+
+def _config_map(release, environment) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _metadata(release, environment, f"{name_of(release)}-env"),
+            "data": {key: str(release.env[key]) for key in sorted(release.env or {})}}
+
+
+def _config_checksum(release) -> str:
+    """In the pod template, so a changed ConfigMap rolls the pods even though its name stays."""
+    return hashlib.sha256(json.dumps(release.env or {}, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _container(release) -> dict:
+    container = {
+        "name": name_of(release),
+        "image": f"{release.image}@{release.image_digest}" if release.image_digest else release.image,
+        "envFrom": [{"configMapRef": {"name": f"{name_of(release)}-env"}}],
+        "resources": _resources(release),
+    }
+    if release.secret_refs:
+        container["env"] = [
+            {"name": ref["name"], "valueFrom": {"secretKeyRef": {"name": ref["secret"], "key": ref["key"]}}}
+            for ref in sorted(release.secret_refs, key=lambda ref: ref["name"])
+        ]
+    if release.command:
+        container["command"] = list(release.command)
+    if release.args:
+        container["args"] = list(release.args)
+    if release.ports:
+        container["ports"] = [{"name": port.get("name") or f"port-{port['port']}", "containerPort": int(port["port"]),
+                               "protocol": port.get("protocol", "TCP")} for port in release.ports]
+    first_port = int(release.ports[0]["port"]) if release.ports else None
+    for field, spec in (("livenessProbe", release.liveness_probe), ("readinessProbe", release.readiness_probe)):
+        if spec:
+            container[field] = _probe(spec, first_port)
+    return container
+
+
+def _resources(release) -> dict:
+    resources = {"requests": {"cpu": release.cpu_request, "memory": release.memory_request}}
+    limits = {key: value for key, value in (("cpu", release.cpu_limit), ("memory", release.memory_limit)) if value}
+    if limits:
+        resources["limits"] = limits
+    return resources
+
+
+def _probe(spec: dict, default_port: int | None) -> dict:
+    """A probe as Kubernetes takes it, or the short form {"path": "/healthz", "port": 8080}."""
+    if any(key in spec for key in ("httpGet", "tcpSocket", "exec", "grpc")):
+        return dict(spec)
+    port = int(spec.get("port") or default_port or 80)
+    probe = {"httpGet": {"path": spec["path"], "port": port}} if spec.get("path") else {"tcpSocket": {"port": port}}
+    probe.update({key: int(spec[key]) for key in PROBE_TIMINGS if key in spec})
+    return probe
+
+
+def _pod_template(release, environment) -> dict:
+    return {
+        "metadata": {"labels": labels(release, environment),
+                     "annotations": {f"{LABEL}/config-checksum": _config_checksum(release)}},
+        "spec": {"containers": [_container(release)]},
+    }
+
+
+def _deployment(release, environment, progress_deadline_seconds: int) -> dict:
+    spec = {
+        "selector": {"matchLabels": selector(release)},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
+        "progressDeadlineSeconds": int(progress_deadline_seconds),
+        "revisionHistoryLimit": 10,
+        "template": _pod_template(release, environment),
+    }
+    if not release.autoscale_max:  # with an autoscaler, replicas belong to it, not to every apply
+        spec = {"replicas": release.replicas, **spec}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _metadata(release, environment, name_of(release)),
+            "spec": spec}
+
+
+def _autoscaler(release, environment) -> dict:
+    return {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": _metadata(release, environment, name_of(release)),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name_of(release)},
+            "minReplicas": release.autoscale_min or release.replicas,
+            "maxReplicas": release.autoscale_max,
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                "type": "Utilization", "averageUtilization": release.autoscale_cpu_target or 80}}}],
+        },
+    }
+
+
+def _service(release, environment) -> dict:
+    ports = [{"name": port.get("name") or f"port-{port['port']}", "port": int(port["port"]),
+              "targetPort": int(port["port"]), "protocol": port.get("protocol", "TCP")} for port in release.ports]
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _metadata(release, environment, name_of(release)),
+            "spec": {"type": "ClusterIP", "selector": selector(release), "ports": ports}}
+
+
+def _ingress(release, environment) -> dict:
+    backend = {"service": {"name": name_of(release), "port": {"number": int(release.ports[0]["port"])}}}
+    path = {"path": release.ingress_path or "/", "pathType": "Prefix", "backend": backend}
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": _metadata(release, environment, name_of(release)),
+            "spec": {"rules": [{"host": release.ingress_host, "http": {"paths": [path]}}]}}
+
+
+def _cron_job(release, environment) -> dict:
+    template = _pod_template(release, environment)
+    template["spec"]["restartPolicy"] = "OnFailure"
+    return {
+        "apiVersion": "batch/v1", "kind": "CronJob", "metadata": _metadata(release, environment, name_of(release)),
+        "spec": {"schedule": release.schedule or "0 * * * *", "concurrencyPolicy": "Forbid",
+                 "jobTemplate": {"metadata": {"labels": labels(release, environment)}, "spec": {"template": template}}},
+    }

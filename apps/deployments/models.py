@@ -1,0 +1,92 @@
+"""Deployments of releases into environments, and the numbered events each one records."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from apps.catalog.models import Application, Release
+from apps.tenants.models import Environment, TenantOwned
+
+from .choices import ACTIVE, TERMINAL, EventKind, State, Strategy
+from .manifests import DEFAULT_PROGRESS_DEADLINE
+
+# How long a pipeline step may stay silent before the reconciler restarts the pipeline.
+LEASE_SECONDS = 20
+
+
+
+class Deployment(TenantOwned):
+    """One request to run a release in an environment, moving through the states in choices.py.
+
+    Invariants: at most one active deployment per (application, environment), enforced by the
+    database; terminal rows never change state again; `last_seq` is the seq of the newest event, and
+    events are numbered 1, 2, 3 ... without gaps. `attempts` counts how often the pipeline was
+    (re)started for the row; a task carrying an older attempt is stale and does nothing.
+    """
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="deployments")
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="deployments")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="deployments")
+    strategy = models.CharField(max_length=16, choices=Strategy.choices, default=Strategy.ROLLING)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    reason = models.TextField(blank=True, help_text="Why it was requested, e.g. the reason for a rollback.")
+    outcome = models.TextField(blank=True, help_text="How it ended, in words: set with the terminal state.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    progress_deadline_seconds = models.PositiveIntegerField(
+        default=DEFAULT_PROGRESS_DEADLINE, validators=[MinValueValidator(2), MaxValueValidator(3600)])
+    rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="rollbacks")
+    attempts = models.PositiveIntegerField(default=0)
+    last_seq = models.PositiveIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "environment"], condition=Q(state__in=ACTIVE),
+                                    name="deployment_one_active_per_app_environment"),
+            models.UniqueConstraint(fields=["tenant", "idempotency_key"], condition=~Q(idempotency_key=""),
+                                    name="deployment_unique_idempotency_key"),
+        ]
+        indexes = [models.Index(fields=["state", "lease_expires_at"], name="deployment_state_lease")]
+
+    def __str__(self) -> str:
+        return f"{self.application.name} #{self.release.number} to {self.environment.name} ({self.pk})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL
+
+
+class DeploymentEvent(models.Model):
+    """Something that happened to a deployment: a state change, a pod observation, a pipeline log line.
+
+    Written only by the deployment services, under a lock on the deployment row, so `seq` counts
+    1, 2, 3 ... per deployment. `key` names an observation ("pod:web-1:ready") so a second look at
+    the cluster never records it twice.
+    """
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    state = models.CharField(max_length=20, choices=State.choices, blank=True)
+    key = models.CharField(max_length=200, blank=True)
+    message = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["deployment", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["deployment", "seq"], name="deployment_event_unique_seq"),
+            models.UniqueConstraint(fields=["deployment", "key"], condition=~Q(key=""),
+                                    name="deployment_event_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deployment_id}#{self.seq} {self.kind} {self.message[:40]}"

@@ -1,0 +1,77 @@
+"""What a release occupies (CPU, memory, pods) and what a tenant's deployments occupy now.
+
+Registered with the tenants app as the usage counters of the cpu, memory and pods quotas. An
+application's current footprint in an environment is that of its newest deployment there that
+succeeded or is still active: rolling to a new release replaces the old one.
+"""
+
+import re
+from decimal import Decimal
+
+from apps.core.errors import ApplicationError
+from apps.tenants.quotas import quota_check, register_usage
+
+from .choices import ACTIVE, State
+
+RESOURCES = ("cpu", "memory", "pods")
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$")
+_SUFFIX = {"": 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def parse_quantity(value: str, *, field: str = "") -> Decimal:
+    """A Kubernetes quantity ("250m", "1.5", "256Mi") as a number of base units."""
+    match = _QUANTITY.match((value or "").strip())
+    if not match or match.group(2) not in _SUFFIX:
+        raise ApplicationError(f"“{value}” is not a Kubernetes quantity such as 250m or 256Mi.",
+                               code="invalid", field=field or None)
+    return Decimal(match.group(1)) * _SUFFIX[match.group(2)]
+
+
+def pods_of(release) -> int:
+    """The most pods the release may run: its replicas, or its autoscaling maximum when larger."""
+    if release.application.component_kind == "cron":
+        return 1
+    return max(release.replicas, release.autoscale_max or 0)
+
+
+def footprint(release) -> dict[str, int]:
+    """{cpu: millicores, memory: MiB, pods} the release requests at its largest."""
+    pods = pods_of(release)
+    cpu = parse_quantity(release.cpu_request or "0", field="cpu_request") * 1000
+    memory = parse_quantity(release.memory_request or "0", field="memory_request") / 2**20
+    return {"cpu": int(cpu.to_integral_value("ROUND_CEILING")) * pods,
+            "memory": int(memory.to_integral_value("ROUND_CEILING")) * pods, "pods": pods}
+
+
+def current_releases(tenant, environment=None) -> dict:
+    """(application id, environment id) -> the release that occupies the environment now."""
+    from .models import Deployment
+
+    rows = Deployment.objects.filter(tenant=tenant, state__in=(*ACTIVE, State.SUCCEEDED))
+    if environment is not None:
+        rows = rows.filter(environment=environment)
+    current = {}
+    for row in rows.select_related("release__application").order_by("-id"):
+        current.setdefault((row.application_id, row.environment_id), row.release)
+    return current
+
+
+def _counter(resource: str):
+    def count(tenant, environment) -> int:
+        return sum(footprint(release)[resource] for release in current_releases(tenant, environment).values())
+    return count
+
+
+def check_quotas(*, release, environment) -> None:
+    """Refuse, naming the quota, when replacing the app's current release with `release` would not fit."""
+    now = current_releases(environment.tenant, environment).get((release.application_id, environment.pk))
+    new, old = footprint(release), footprint(now) if now else dict.fromkeys(RESOURCES, 0)
+    for resource in RESOURCES:
+        if new[resource] > old[resource]:
+            quota_check(tenant=environment.tenant, resource=resource, environment=environment,
+                        adding=new[resource] - old[resource])
+
+
+for _resource in RESOURCES:
+    register_usage(_resource, _counter(_resource))

@@ -1,0 +1,62 @@
+"""Deployment tasks: thin, ids in, a pipeline step called. Safe to run twice (see pipeline.py)."""
+
+import random
+
+import structlog
+from celery import shared_task
+from django.db import transaction
+
+from apps.clusters.kube import KubeError
+
+from . import pipeline
+
+logger = structlog.get_logger(__name__)
+
+OBSERVE_EVERY_SECONDS = 1.0
+
+
+def _retry_or_fail(task, deployment_id: int, attempt: int, error: KubeError) -> None:
+    """Transient cluster errors retry with jittered backoff; the rest (or too many) fail the deployment."""
+    logger.warning("deployment step failed", deployment=deployment_id, error=error.message, status=error.status)
+    if (error.retryable or error.status is None) and task.request.retries < task.max_retries:
+        raise task.retry(countdown=random.uniform(0.5, min(15.0, 2.0 ** (task.request.retries + 1))))
+    row = pipeline.current(deployment_id, attempt)
+    if row is not None:
+        pipeline.fail(row, f"The cluster refused the deployment: {error.message}")
+
+
+@shared_task(bind=True, max_retries=6, ignore_result=True)
+def run_deployment(self, deployment_id: int, attempt: int) -> None:
+    """Apply the release's manifests, then hand over to observe_deployment."""
+    try:
+        observe = pipeline.apply_step(deployment_id=deployment_id, attempt=attempt)
+    except KubeError as error:
+        _retry_or_fail(self, deployment_id, attempt, error)
+        return
+    if observe:
+        observe_deployment.apply_async((deployment_id, attempt), countdown=OBSERVE_EVERY_SECONDS)
+
+
+@shared_task(bind=True, max_retries=6, ignore_result=True)
+def observe_deployment(self, deployment_id: int, attempt: int) -> None:
+    """One short look at the rollout; schedules the next look until the deployment finishes."""
+    try:
+        again = pipeline.observe_step(deployment_id=deployment_id, attempt=attempt)
+    except KubeError as error:
+        _retry_or_fail(self, deployment_id, attempt, error)
+        return
+    if again:
+        observe_deployment.apply_async((deployment_id, attempt), countdown=OBSERVE_EVERY_SECONDS)
+
+
+@shared_task(ignore_result=True)
+def reconcile_deployments() -> None:
+    """Beat, every 30 s: restart the pipeline of every in-flight deployment whose lease expired."""
+    for deployment_id in pipeline.stalled():
+        with transaction.atomic():
+            step = pipeline.restart(deployment_id)
+            if step is not None:
+                task = observe_deployment if step[0] == "observe" else run_deployment
+                transaction.on_commit(lambda task=task, attempt=step[1], pk=deployment_id: task.delay(pk, attempt))
+        if step is not None:
+            logger.info("deployment restarted", deployment=deployment_id, step=step[0], attempt=step[1])

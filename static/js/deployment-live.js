@@ -1,0 +1,123 @@
+// One deployment, live: events arrive over /ws/deployments/<id>/ and are appended in seq order.
+// After a reconnect, or when a seq is skipped, the page asks the API for the events after its last
+// seq, so nothing is missed and nothing is shown twice. The database is the record; the socket nudges.
+(() => {
+  const root = document.getElementById("deployment-live");
+  if (!root || !("WebSocket" in window)) return;
+  const CLOSE_CODES_FINAL = [4401, 4404];
+  const TERMINAL = ["succeeded", "failed", "rolled_back", "cancelled"];
+  const STEPS = ["queued", "applying", "progressing", "succeeded"];
+  const LABELS = {
+    pending_approval: "Pending approval", queued: "Queued", applying: "Applying", progressing: "Progressing",
+    succeeded: "Succeeded", failed: "Failed", rolled_back: "Rolled back", cancelled: "Cancelled",
+  };
+  const TONES = {
+    pending_approval: "text-bg-secondary", queued: "text-bg-secondary", applying: "text-bg-info",
+    progressing: "text-bg-primary", succeeded: "text-bg-success", failed: "text-bg-danger",
+    rolled_back: "text-bg-warning", cancelled: "text-bg-dark",
+  };
+  const LOOKS = {
+    done: ["list-group-item-success", "bi-check-circle-fill"], current: ["list-group-item-primary", "bi-arrow-repeat"],
+    failed: ["list-group-item-danger", "bi-x-circle-fill"], todo: ["text-body-secondary", "bi-circle"],
+  };
+  const tbody = document.querySelector("#events tbody");
+  const status = document.getElementById("events-status");
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  // The rendered rows may run ahead of the row's last_seq read just before them: trust the rows.
+  const renderedSeqs = [...tbody.querySelectorAll("tr[data-seq]")].map((row) => Number(row.dataset.seq));
+  let lastSeq = Math.max(Number(root.dataset.lastSeq || 0), ...renderedSeqs);
+  let attempt = 0;
+  let fetching = null;
+
+  const cell = (text, className) => {
+    const td = document.createElement("td");
+    if (className) td.className = className;
+    td.textContent = text;
+    return td;
+  };
+
+  const showState = (state) => {
+    const badge = document.querySelector("#deployment-state .badge");
+    badge.className = `badge ${TONES[state] || "text-bg-secondary"}`;
+    badge.dataset.state = state;
+    badge.textContent = LABELS[state] || state;
+    const reached = STEPS.includes(state) ? STEPS.indexOf(state) : STEPS.length - 1;
+    document.querySelectorAll(".deployment-step").forEach((item, i) => {
+      const failed = !STEPS.includes(state) && i === reached;
+      const look = failed ? "failed" : (i < reached || state === "succeeded") ? "done" : i === reached ? "current" : "todo";
+      const [row, icon] = LOOKS[look];
+      item.className = `list-group-item flex-fill deployment-step ${row}`;
+      item.dataset.status = look;
+      item.querySelector("i").className = `bi ${icon} me-1`;
+    });
+    const cancel = document.getElementById("cancel-form");
+    if (cancel && TERMINAL.includes(state)) cancel.hidden = true;
+  };
+
+  const append = (event) => {
+    if (event.seq <= lastSeq) return;
+    const row = document.createElement("tr");
+    row.dataset.seq = event.seq;
+    const kind = document.createElement("span");
+    kind.className = "badge text-bg-light border";
+    kind.textContent = event.kind;
+    const kindCell = cell("");
+    kindCell.appendChild(kind);
+    row.append(cell(event.seq), kindCell, cell(event.message),
+      cell(new Date(event.created_at).toLocaleTimeString(), "small text-body-secondary"));
+    tbody.appendChild(row);
+    lastSeq = event.seq;
+    if (event.state) showState(event.state);
+    if (event.state && TERMINAL.includes(event.state)) {
+      document.getElementById("deployment-outcome").textContent = event.message;
+    }
+  };
+
+  const catchUp = () => {
+    if (fetching) return fetching;
+    fetching = fetch(`${root.dataset.eventsUrl}?after_seq=${lastSeq}`, { credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : []))
+      .then((events) => events.forEach(append))
+      .catch(() => {})
+      .finally(() => { fetching = null; });
+    return fetching;
+  };
+
+  const receive = (event) => {
+    if (event.seq <= lastSeq) return;
+    if (event.seq === lastSeq + 1) append(event);
+    else catchUp();
+  };
+
+  const backoff = () => {
+    const base = Math.min(30000, 500 * 2 ** attempt);
+    attempt += 1;
+    return base / 2 + Math.random() * (base / 2);
+  };
+
+  const connect = () => {
+    const socket = new WebSocket(`${scheme}://${window.location.host}${root.dataset.socket}`);
+    let ping = null;
+    socket.addEventListener("open", () => {
+      attempt = 0;
+      status.textContent = "· live";
+      ping = window.setInterval(() => socket.send(JSON.stringify({ type: "ping" })), 25000);
+    });
+    socket.addEventListener("message", (message) => {
+      const data = JSON.parse(message.data);
+      if (data.type === "hello" && data.last_seq > lastSeq) catchUp();
+      if (data.type === "event") receive(data.payload);
+    });
+    socket.addEventListener("close", (closed) => {
+      window.clearInterval(ping);
+      if (CLOSE_CODES_FINAL.includes(closed.code)) {
+        status.textContent = "· not live";
+        return;
+      }
+      status.textContent = "· reconnecting";
+      window.setTimeout(connect, backoff());
+    });
+  };
+
+  connect();
+})();
