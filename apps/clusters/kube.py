@@ -208,6 +208,14 @@ class KubeClient:
             resource, namespace=namespace, label_selector=label_selector, _request_timeout=self.timeout)).to_dict()
         return result.get("items", []), result.get("metadata", {}).get("resourceVersion", "")
 
+    def patch(self, api_version: str, kind: str, name: str, namespace: str | None, body: dict) -> dict:
+        """JSON merge patch (RFC 7386): changes only the fields given, such as a Deployment's replicas,
+        without taking over the fields the portal's server-side apply owns."""
+        resource = self._resource(api_version, kind)
+        return self._call(lambda: self.dynamic.patch(
+            resource, body=body, name=name, namespace=namespace, content_type="application/merge-patch+json",
+            _request_timeout=self.timeout)).to_dict()
+
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
         """Delete with foreground-independent background propagation; False when it was already gone."""
         resource = self._resource(api_version, kind)

@@ -31,6 +31,8 @@ STEPS = (State.QUEUED, State.APPLYING, State.PROGRESSING, State.SUCCEEDED)
 
 class Strategy(models.TextChoices):
     ROLLING = "rolling", "Rolling update"
+    CANARY = "canary", "Canary"
+    BLUE_GREEN = "blue_green", "Blue-green"
 
 
 class EventKind(models.TextChoices):
@@ -38,3 +40,4 @@ class EventKind(models.TextChoices):
     POD = "pod", "Pod"
     ROLLOUT = "rollout", "Rollout"
     LOG = "log", "Pipeline log"
+    STEP = "step", "Strategy step"

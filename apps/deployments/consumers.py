@@ -1,10 +1,11 @@
-"""The WebSocket stream of one deployment's events."""
+"""The WebSocket streams of deployment events: one deployment's, and a whole tenant's."""
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.core.consumers import CLOSE_UNAUTHENTICATED
-from apps.core.realtime import deployment_group
+from apps.core.realtime import deployment_group, tenant_group
+from apps.tenants.models import Tenant
 
 from .models import Deployment
 
@@ -43,6 +44,48 @@ class DeploymentConsumer(AsyncJsonWebsocketConsumer):
     def _last_seq(self, user, deployment_id: int) -> int | None:
         return (Deployment.objects.restrict(user, "view").filter(pk=deployment_id)
                 .values_list("last_seq", flat=True).first())
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        if content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def portal_event(self, message):
+        await self.send_json({"type": "event", "payload": message["payload"]})
+
+
+class TenantConsumer(AsyncJsonWebsocketConsumer):
+    """Forwards every deployment event of one tenant to its overview and application pages.
+
+    Authorized like the tenant's pages: a tenant the user may not view is, as over HTTP, the same as a
+    missing one. The pages only move state badges with these events; each deployment's own stream
+    and its events API remain the record.
+    """
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self._refuse(CLOSE_UNAUTHENTICATED)
+            return
+        tenant_id = await self._tenant_id(user, self.scope["url_route"]["kwargs"]["tenant_slug"])
+        if tenant_id is None:
+            await self._refuse(CLOSE_NOT_FOUND)
+            return
+        self.group = tenant_group(tenant_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "hello", "tenant": self.scope["url_route"]["kwargs"]["tenant_slug"]})
+
+    async def _refuse(self, code: int):
+        await self.accept()
+        await self.close(code=code)
+
+    @database_sync_to_async
+    def _tenant_id(self, user, slug: str) -> int | None:
+        return Tenant.objects.restrict(user, "view").filter(slug=slug).values_list("pk", flat=True).first()
 
     async def disconnect(self, code):
         if hasattr(self, "group"):

@@ -6,8 +6,11 @@ from apps.catalog.models import Application, Release
 from apps.tenants.forms import ServiceForm
 from apps.tenants.models import Environment
 
+from .strategies.forms import StrategyFields
 
-class DeployForm(ServiceForm):
+
+class DeployForm(ServiceForm, StrategyFields):
+    field_order = ["application", "release", "environment", "progress_deadline_seconds"]  # then the strategy
     application = forms.ModelChoiceField(queryset=Application.objects.none())
     release = forms.ModelChoiceField(queryset=Release.objects.none(), help_text="Releases never change once cut.")
     environment = forms.ModelChoiceField(queryset=Environment.objects.none())
@@ -34,3 +37,22 @@ class DeployForm(ServiceForm):
 
 class ReasonForm(ServiceForm):
     reason = forms.CharField(max_length=500, required=False)
+
+
+class ScaleForm(ServiceForm):
+    replicas = forms.IntegerField(min_value=0, max_value=100)
+
+
+class PromoteForm(ServiceForm):
+    environment = forms.ModelChoiceField(queryset=Environment.objects.none(), label="Promote to",
+                                         widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+
+    def __init__(self, *args, deployment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["environment"].queryset = (Environment.objects.filter(tenant_id=deployment.tenant_id)
+                                               .exclude(pk=deployment.environment_id))
+        self.fields["environment"].label_from_instance = lambda env: env.name
+
+
+class DeploySettingsForm(ServiceForm):
+    auto_rollback = forms.BooleanField(required=False, label="Roll back automatically when a rollout fails")

@@ -41,6 +41,15 @@ class Deployment(TenantOwned):
     attempts = models.PositiveIntegerField(default=0)
     last_seq = models.PositiveIntegerField(default=0)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Canary and blue-green (apps/deployments/strategies): the plan, and where the rollout stands.
+    strategy_config = models.JSONField(default=dict, blank=True,
+                                       help_text="steps, gate_seconds (none: wait for continue), keep_seconds")
+    step = models.PositiveSmallIntegerField(default=0, help_text="Canary: the current step, from 1; 0 before any.")
+    waiting = models.BooleanField(default=False, help_text="Canary: the step is ready and waits for a continue.")
+    colour = models.CharField(max_length=8, blank=True, help_text="Blue-green: the colour this release rolled out to.")
+    switch_back_until = models.DateTimeField(null=True, blank=True,
+                                             help_text="Blue-green: the old colour is kept until then.")
+    switched_back_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -90,3 +99,19 @@ class DeploymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deployment_id}#{self.seq} {self.kind} {self.message[:40]}"
+
+
+class DeploySettings(TenantOwned):
+    """How deployments behave in one environment. Made on first use with the environment's defaults:
+    a failed rollout in production rolls back automatically, elsewhere it stays failed for a look."""
+
+    environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="deploy_settings")
+    auto_rollback = models.BooleanField(
+        help_text="When a rollout fails, deploy the release that last succeeded here again.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "deploy settings"
+
+    def __str__(self) -> str:
+        return f"Deploy settings of {self.environment.name}"

@@ -7,7 +7,6 @@ outside the row lock; everything recorded goes through the services' transition 
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 
 from django.db import transaction
@@ -18,8 +17,9 @@ from apps.clusters.services import environment_provision, placement_for
 from apps.core.errors import ApplicationError
 
 from .choices import EventKind, State
-from .manifests import LABEL, render
+from .manifests import LABEL
 from .models import LEASE_SECONDS, Deployment
+from .operations import deployment_auto_rollback
 from .services import deployment_observe, deployment_transition
 
 MAX_ATTEMPTS = 5
@@ -42,9 +42,12 @@ def renew_lease(row: Deployment) -> None:
 
 
 def fail(row: Deployment, reason: str) -> None:
-    """Mark failed unless something else already finished it."""
-    with contextlib.suppress(ApplicationError):
+    """Mark failed unless something else already finished it; then roll back if the environment says so."""
+    try:
         deployment_transition(deployment=row, to_state=State.FAILED, reason=reason)
+    except ApplicationError:
+        return
+    deployment_auto_rollback(deployment=row)
 
 
 def _cluster_for(row: Deployment):
@@ -71,7 +74,9 @@ def apply_step(*, deployment_id: int, attempt: int) -> bool:
     except ApplicationError as error:
         fail(row, error.message)
         return False
-    manifests = render(row.release, row.environment, row.pk, progress_deadline_seconds=row.progress_deadline_seconds)
+    from .strategies.pipeline import first_manifests  # the strategies build on this module
+
+    manifests = first_manifests(row)
     with kube_for(cluster) as kube:
         kube.apply(manifests)
     applied = ", ".join(f"{m['kind']}/{m['metadata']['name']}" for m in manifests)
@@ -87,6 +92,10 @@ def apply_step(*, deployment_id: int, attempt: int) -> bool:
 
 def observe_step(*, deployment_id: int, attempt: int) -> bool:
     """Record what the cluster shows and finish the deployment when it can. True: look again later."""
+    from .strategies.pipeline import observe as strategy_observe  # the strategies build on this module
+
+    if (again := strategy_observe(deployment_id, attempt)) is not None:
+        return again
     row = current(deployment_id, attempt)
     if row is None or row.state != State.PROGRESSING:
         return False

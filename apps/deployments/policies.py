@@ -6,7 +6,7 @@ from apps.tenants.policies import TenantPolicy
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role, at_least
 
-from .models import Deployment
+from .models import Deployment, DeploySettings
 
 
 @register(Deployment)
@@ -27,6 +27,20 @@ class DeploymentPolicy(TenantPolicy):
 
     def can_change(self, principal, obj) -> bool:
         return self.can_add(principal, obj.environment)
+
+    def can_delete(self, principal, obj) -> bool:
+        return False
+
+
+@register(DeploySettings)
+class DeploySettingsPolicy(TenantPolicy):
+    """Every member sees how failed rollouts are handled in each environment; like the environments
+    themselves, only admins and owners change it."""
+
+    resource = "environments"
+
+    def can_add(self, principal, tenant) -> bool:
+        return False
 
     def can_delete(self, principal, obj) -> bool:
         return False

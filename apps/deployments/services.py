@@ -36,10 +36,12 @@ PRODUCTION_NEEDS_ADMIN = "Deploying to a production environment needs an admin o
 
 
 def event_payload(event: DeploymentEvent, deployment: Deployment) -> dict:
-    """What browsers receive: the event plus the deployment's state after it."""
+    """What browsers receive: the event plus the deployment's state after it, and the application and
+    environment ids so tenant-wide pages know which of their rows it moves."""
     return {
         "type": "deployment.event", "deployment": deployment.pk, "seq": event.seq, "kind": event.kind,
-        "state": event.state, "message": event.message, "data": event.data,
+        "state": event.state, "key": event.key, "message": event.message, "data": event.data,
+        "application": deployment.application_id, "environment": deployment.environment_id,
         "created_at": event.created_at.isoformat(), "deployment_state": deployment.state,
     }
 
@@ -97,12 +99,14 @@ def _check_create(actor, release, environment, key: str) -> None:
 @transaction.atomic
 def deployment_create(*, actor, release, environment, idempotency_key: str | None = None,
                       progress_deadline_seconds: int | None = None, reason: str = "",
-                      rollback_of: Deployment | None = None) -> tuple[Deployment, bool]:
+                      rollback_of: Deployment | None = None, automatic: bool = False) -> tuple[Deployment, bool]:
     """Queue a release for an environment; (deployment, created). A repeated Idempotency-Key returns
     the first deployment. A second deployment of the same app to the same environment while one is
-    active is refused (409), not queued: the newer request would otherwise silently win or wait."""
+    active is refused (409), not queued: the newer request would otherwise silently win or wait.
+    `automatic` is the platform's own deploy (an automatic rollback): no member asked, so no role applies."""
     key = (idempotency_key or "").strip()
-    _check_create(actor, release, environment, key)
+    if not automatic:
+        _check_create(actor, release, environment, key)
     earlier = _replay(environment.tenant, key, release, environment)
     if earlier is not None:
         return earlier, False
@@ -230,3 +234,14 @@ def deployment_cancel(*, actor, deployment: Deployment, reason: str = "") -> Dep
                                code=FINISHED, status=409)
     message = "Cancelled" + (f": {reason.strip()}" if (reason or "").strip() else "")
     return deployment_transition(deployment=deployment, to_state=State.CANCELLED, reason=message, actor=actor)
+
+
+@transaction.atomic
+def deployment_note(*, deployment: Deployment, message: str, key: str = "", data: dict | None = None) -> bool:
+    """Record a line on a deployment, finished or not: what a day-2 operation did to the release it
+    runs. A key recorded before is skipped; False then."""
+    row = _locked(deployment.pk)
+    if key and row.events.filter(key=key).exists():
+        return False
+    _append(row, kind=EventKind.LOG, key=key, message=message, data=data)
+    return True

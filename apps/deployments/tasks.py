@@ -7,8 +7,11 @@ from celery import shared_task
 from django.db import transaction
 
 from apps.clusters.kube import KubeError
+from apps.core.errors import ApplicationError
 
 from . import pipeline
+from .services import ILLEGAL_TRANSITION
+from .strategies import tasks as strategy_tasks  # noqa: F401  (registers switch_back and tidy_strategies)
 
 logger = structlog.get_logger(__name__)
 
@@ -25,6 +28,14 @@ def _retry_or_fail(task, deployment_id: int, attempt: int, error: KubeError) -> 
         pipeline.fail(row, f"The cluster refused the deployment: {error.message}")
 
 
+def _stop_if_finished_elsewhere(deployment_id: int, error: ApplicationError) -> None:
+    """A cancel or rollback that finished the row while a step ran makes the step's own move illegal:
+    the step stops there and schedules nothing. Any other refusal is a bug and is raised."""
+    if error.code != ILLEGAL_TRANSITION:
+        raise error
+    logger.info("deployment step stopped: finished elsewhere", deployment=deployment_id)
+
+
 @shared_task(bind=True, max_retries=6, ignore_result=True)
 def run_deployment(self, deployment_id: int, attempt: int) -> None:
     """Apply the release's manifests, then hand over to observe_deployment."""
@@ -32,6 +43,9 @@ def run_deployment(self, deployment_id: int, attempt: int) -> None:
         observe = pipeline.apply_step(deployment_id=deployment_id, attempt=attempt)
     except KubeError as error:
         _retry_or_fail(self, deployment_id, attempt, error)
+        return
+    except ApplicationError as error:
+        _stop_if_finished_elsewhere(deployment_id, error)
         return
     if observe:
         observe_deployment.apply_async((deployment_id, attempt), countdown=OBSERVE_EVERY_SECONDS)
@@ -44,6 +58,9 @@ def observe_deployment(self, deployment_id: int, attempt: int) -> None:
         again = pipeline.observe_step(deployment_id=deployment_id, attempt=attempt)
     except KubeError as error:
         _retry_or_fail(self, deployment_id, attempt, error)
+        return
+    except ApplicationError as error:
+        _stop_if_finished_elsewhere(deployment_id, error)
         return
     if again:
         observe_deployment.apply_async((deployment_id, attempt), countdown=OBSERVE_EVERY_SECONDS)

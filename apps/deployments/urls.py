@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from . import views
+from . import operations_views, views
+from .strategies import views as strategy_views
 
 app_name = "deployments"
 
@@ -12,4 +13,12 @@ urlpatterns = [
     path("<int:pk>/", views.deployment_detail, name="detail"),
     path("<int:pk>/rollback/", views.deployment_rollback, name="rollback"),
     path("<int:pk>/cancel/", views.deployment_cancel, name="cancel"),
+    path("<int:pk>/continue/", strategy_views.deployment_continue, name="continue"),
+    path("<int:pk>/switch-back/", strategy_views.deployment_switch_back, name="switch-back"),
+    path("<int:pk>/scale/", operations_views.deployment_scale, name="scale"),
+    path("<int:pk>/restart/", operations_views.deployment_restart, name="restart"),
+    path("<int:pk>/promote/", operations_views.deployment_promote, name="promote"),
+    path("<int:pk>/remove/", operations_views.deployment_remove, name="remove"),
+    path("settings/", operations_views.deploy_settings, name="settings"),
+    path("settings/<int:pk>/", operations_views.deploy_settings_update, name="settings-update"),
 ]

@@ -16,9 +16,10 @@ from apps.tenants.views import render_tenant_page
 
 from . import services
 from .forms import DeployForm, ReasonForm
-from .manifests import DEFAULT_PROGRESS_DEADLINE, render
+from .manifests import DEFAULT_PROGRESS_DEADLINE
 from .models import Deployment
 from .selectors import deployment_list_for, events_after
+from .strategies.services import manifests_preview, strategy_deploy
 
 LIST_LENGTH = 100
 
@@ -46,19 +47,19 @@ def deployment_new(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         deadline = data["progress_deadline_seconds"] or DEFAULT_PROGRESS_DEADLINE
-        if "confirm" in request.POST:
-            try:
-                deployment, _ = services.deployment_create(
-                    actor=request, release=data["release"], environment=data["environment"],
+        try:
+            plan = form.plan()
+            if "confirm" in request.POST:
+                deployment, _ = strategy_deploy(
+                    actor=request, release=data["release"], environment=data["environment"], plan=plan,
                     idempotency_key=request.POST.get("idempotency_key"), progress_deadline_seconds=deadline)
-            except ApplicationError as exc:
-                form.add_application_error(exc)
-            else:
                 return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
-        else:
-            manifests = render(data["release"], data["environment"], progress_deadline_seconds=deadline)
+            manifests = manifests_preview(release=data["release"], environment=data["environment"], plan=plan,
+                                          progress_deadline_seconds=deadline)
             context["manifests_yaml"] = yaml.safe_dump_all(manifests, sort_keys=False)
             context["idempotency_key"] = secrets.token_urlsafe(16)  # a double-click on confirm deploys once
+        except ApplicationError as exc:
+            form.add_application_error(exc)
     status = 400 if request.method == "POST" and form.errors else 200
     return render_tenant_page(request, "deployments/new.html", context, section="deployments", status=status)
 

@@ -146,6 +146,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "apps.core.tasks.heartbeat", "schedule": 30.0},
     "deployments-reconcile": {"task": "apps.deployments.tasks.reconcile_deployments", "schedule": 30.0},
+    "deployments-strategies-tidy": {"task": "apps.deployments.strategies.tasks.tidy_strategies", "schedule": 15.0},
 }
 CELERY_TIMEZONE = "UTC"
 # A heartbeat older than this makes the readiness page report the workers as stale.

@@ -67,6 +67,7 @@
       cell(new Date(event.created_at).toLocaleTimeString(), "small text-body-secondary"));
     tbody.appendChild(row);
     lastSeq = event.seq;
+    document.dispatchEvent(new CustomEvent("deployment:event", { detail: event }));
     if (event.state) showState(event.state);
     if (event.state && TERMINAL.includes(event.state)) {
       document.getElementById("deployment-outcome").textContent = event.message;

@@ -25,8 +25,9 @@ def sandbox():
         yield cluster
 
 
-def start_worker(log_path):
-    """A real Celery worker process like tests/conftest.py's, startable more than once in a test."""
+def start_worker(log_path, concurrency=None, **env_overrides):
+    """A real Celery worker process like tests/conftest.py's, startable more than once in a test; extra
+    environment (another REDIS_URL, say) and a prefork pool of `concurrency` processes on request."""
     import os
     import subprocess
     import sys
@@ -40,10 +41,11 @@ def start_worker(log_path):
     log = Path(log_path)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test",
            "DATABASE_URL": child_database_url(), "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
-           "PYTHONUNBUFFERED": "1"}
+           "PYTHONUNBUFFERED": "1", **env_overrides}
+    pool = ["--pool", "prefork", "--concurrency", str(concurrency)] if concurrency else ["--pool", "solo"]
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--loglevel", "INFO",
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", *pool, "--loglevel", "INFO",
              "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle",
              "--without-heartbeat"], cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30

@@ -3,6 +3,8 @@
 
 def register(router) -> None:
     """Add this app's viewsets to the project router."""
+    from .operations import DeploySettingsViewSet
     from .views import DeploymentViewSet
 
     router.register("deployments", DeploymentViewSet, basename="deployment")
+    router.register("deploy-settings", DeploySettingsViewSet, basename="deploysettings")

@@ -32,7 +32,8 @@ class DeploymentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Deployment
         fields = ["id", "tenant", "application", "release", "release_number", "environment", "environment_name",
-                  "strategy", "state", "reason", "outcome", "requested_by", "rollback_of", "progress_deadline_seconds",
+                  "strategy", "strategy_config", "step", "waiting", "colour", "switch_back_until", "switched_back_at",
+                  "state", "reason", "outcome", "requested_by", "rollback_of", "progress_deadline_seconds",
                   "attempts", "last_seq", "created_at", "started_at", "finished_at"]
         read_only_fields = fields
 
@@ -67,5 +68,5 @@ class DeploymentEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DeploymentEvent
-        fields = ["seq", "kind", "state", "message", "data", "created_at"]
+        fields = ["seq", "kind", "state", "key", "message", "data", "created_at"]
         read_only_fields = fields

@@ -12,7 +12,10 @@ from apps.tenants.api.base import TenantViewSetMixin
 from .. import services
 from ..models import Deployment
 from ..selectors import EVENTS_PAGE_MAX, events_after
+from ..strategies.api import DeploymentStrategyActions, StrategyCreateSerializer
+from ..strategies.services import strategy_deploy
 from . import serializers as s
+from .operations import DeploymentOperationsMixin
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
@@ -21,8 +24,8 @@ AFTER_SEQ = OpenApiParameter("after_seq", OpenApiTypes.INT, OpenApiParameter.QUE
                              description="Only events with a larger seq (what a page missed while disconnected).")
 
 
-class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                        viewsets.GenericViewSet):
+class DeploymentViewSet(DeploymentOperationsMixin, DeploymentStrategyActions, TenantViewSetMixin,
+                        mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Deployments of releases into environments. State changes are actions: rollback, cancel."""
 
     model = Deployment
@@ -32,13 +35,13 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
     def optimise(self, queryset):
         return queryset.select_related("tenant", "application", "release", "environment", "requested_by")
 
-    @extend_schema(request=s.DeploymentCreateSerializer, parameters=[IDEMPOTENCY_HEADER],
+    @extend_schema(request=StrategyCreateSerializer, parameters=[IDEMPOTENCY_HEADER],
                    responses={201: s.DeploymentSerializer, 200: s.DeploymentSerializer})
     def create(self, request):
-        data = s.DeploymentCreateSerializer(data=request.data, context={"request": request})
+        data = StrategyCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        deployment, created = services.deployment_create(
-            actor=request, release=data.validated_data["release"], environment=data.validated_data["environment"],
+        deployment, created = strategy_deploy(
+            actor=request, plan=data.validated_data["plan"], release=data.validated_data["release"], environment=data.validated_data["environment"],
             idempotency_key=request.headers.get("Idempotency-Key"),
             progress_deadline_seconds=data.validated_data.get("progress_deadline_seconds"))
         return Response(self.get_serializer(deployment).data,

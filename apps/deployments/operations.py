@@ -1,0 +1,256 @@
+"""Day-2 operations on what runs in an environment: automatic rollback, scale, restart, promote, remove,
+and the environment's deploy settings.
+
+Each operation checks the deployment policy, changes the cluster through the clusters client layer
+(outside any row lock), then records a deployment event and an audit event in one transaction.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import UTC
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.services import audit_record
+from apps.clusters.connection import kube_for
+from apps.clusters.kube import KubeError
+from apps.clusters.services import placement_for
+from apps.core.errors import ApplicationError
+from apps.core.policies import policy_for
+from apps.tenants.models import Environment
+from apps.tenants.quotas import quota_check
+from apps.tenants.services import require
+
+from .choices import ACTIVE, State
+from .manifests import LABEL
+from .models import Deployment, DeploySettings
+from .quotas import RESOURCES, footprint
+from .services import IN_PROGRESS, INVALID, deployment_create, deployment_note, previous_good_deployment
+
+# Refusals, as constants that tests import.
+NOT_LIVE = "deployment_not_live"
+NOT_SUCCEEDED = "release_not_succeeded"
+AUTOSCALED = "autoscaled"
+NOT_RUNNING = "not_running"
+CLUSTER_REFUSED = "cluster_refused"
+
+MAX_REPLICAS = 100
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+# What a release puts into a namespace, removed traffic first so nothing routes to a vanishing pod.
+REMOVED_KINDS = (("networking.k8s.io/v1", "Ingress"), ("autoscaling/v2", "HorizontalPodAutoscaler"),
+                 ("v1", "Service"), ("apps/v1", "Deployment"), ("batch/v1", "CronJob"), ("v1", "ConfigMap"))
+
+
+# --- Deploy settings ---------------------------------------------------------------------------
+
+
+def deploy_settings_for(environment) -> DeploySettings:
+    """The environment's settings, made on first use: automatic rollback on in production only."""
+    settings, _ = DeploySettings.objects.get_or_create(
+        environment=environment, defaults={"tenant_id": environment.tenant_id,
+                                           "auto_rollback": environment.is_production})
+    return settings
+
+
+def deploy_settings_ensure(*, principal) -> None:
+    """Make the settings of every environment the principal sees that has none yet, so a list shows
+    every environment; a concurrent request making the same row is harmless."""
+    missing = Environment.objects.restrict(principal, "view").filter(deploy_settings__isnull=True)
+    DeploySettings.objects.bulk_create([
+        DeploySettings(tenant_id=env.tenant_id, environment=env, auto_rollback=env.is_production)
+        for env in missing.only("id", "tenant_id", "kind")], ignore_conflicts=True)
+
+
+@transaction.atomic
+def deploy_settings_update(*, actor, settings: DeploySettings, auto_rollback: bool) -> DeploySettings:
+    """Change how failed rollouts are handled in an environment; admins and owners only."""
+    require(policy_for(DeploySettings).can_change(actor, settings), tenant=settings.tenant)
+    before = settings.auto_rollback
+    settings.auto_rollback = bool(auto_rollback)
+    settings.save(update_fields=["auto_rollback", "updated_at"])
+    audit_record(actor=actor, action="deploy_settings.update", obj=settings, tenant=settings.tenant,
+                 changes={"auto_rollback": [before, settings.auto_rollback]})
+    return settings
+
+
+# --- Automatic rollback ------------------------------------------------------------------------
+
+
+def deployment_auto_rollback(*, deployment: Deployment) -> Deployment | None:
+    """After a failed rollout, deploy the release that last succeeded there again, when the
+    environment's settings say so. A rollback that fails is left failed, so it can never loop."""
+    if deployment.rollback_of_id is not None or not deploy_settings_for(deployment.environment).auto_rollback:
+        return None
+    target = previous_good_deployment(deployment)
+    if target is None:
+        deployment_note(deployment=deployment, key="auto-rollback",
+                        message="No automatic rollback: no earlier release succeeded in this environment.")
+        return None
+    try:
+        rollback, _ = deployment_create(
+            actor=None, release=target.release, environment=deployment.environment, rollback_of=deployment,
+            reason=f"Automatic rollback of deployment {deployment.pk}: {deployment.outcome}",
+            progress_deadline_seconds=target.progress_deadline_seconds, automatic=True)
+    except ApplicationError as error:
+        deployment_note(deployment=deployment, key="auto-rollback", message=f"No automatic rollback: {error.message}")
+        return None
+    deployment_note(deployment=deployment, key="auto-rollback", data={"rollback": rollback.pk},
+                    message=f"Rolling back automatically to release #{target.release.number} "
+                            f"(deployment {rollback.pk})")
+    return rollback
+
+
+# --- The live deployment: scale and restart ----------------------------------------------------
+
+
+def live_deployment(application, environment) -> Deployment | None:
+    """The deployment whose release runs in the environment now: the newest that succeeded."""
+    return (Deployment.objects.filter(application=application, environment=environment, state=State.SUCCEEDED)
+            .select_related("release", "environment", "application", "tenant").order_by("-id").first())
+
+
+def _require_quiet(application, environment) -> None:
+    if Deployment.objects.filter(application=application, environment=environment, state__in=ACTIVE).exists():
+        raise ApplicationError(f"{application.name} is being deployed to {environment.name}; wait for it to "
+                               "finish or cancel it.", code=IN_PROGRESS, status=409)
+
+
+def _require_live(actor, deployment: Deployment) -> None:
+    """Only the running deployment of a long-running workload is scaled or restarted."""
+    require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
+    _require_quiet(deployment.application, deployment.environment)
+    live = live_deployment(deployment.application_id, deployment.environment_id)
+    if live is None or live.pk != deployment.pk:
+        which = f" (deployment {live.pk})" if live else ""
+        raise ApplicationError(f"Only what runs in {deployment.environment.name} now{which} can be scaled or "
+                               "restarted.", code=NOT_LIVE, status=409)
+    if deployment.application.component_kind == "cron":
+        raise ApplicationError("A cron job has no replicas to scale or restart.", code=INVALID, status=409)
+
+
+@contextmanager
+def _cluster(environment, what: str):
+    """A client for the environment's cluster; its refusals become the project's error."""
+    try:
+        with kube_for(placement_for(environment).cluster) as kube:
+            yield kube
+    except KubeError as error:
+        if error.status == 404:
+            raise ApplicationError(f"{what} is not in the cluster any more.", code=NOT_RUNNING, status=409) from None
+        raise ApplicationError(f"The cluster refused: {error.message}", code=CLUSTER_REFUSED, status=502) from None
+
+
+def _check_scale_quota(deployment: Deployment, replicas: int) -> None:
+    """Quotas count the release at its own replicas, so only pods beyond those need room."""
+    release, extra = deployment.release, replicas - deployment.release.replicas
+    if extra <= 0:
+        return
+    usage = footprint(release)
+    for resource in RESOURCES:
+        per_pod = usage[resource] // max(usage["pods"], 1)
+        quota_check(tenant=deployment.tenant, resource=resource, environment=deployment.environment,
+                    adding=per_pod * extra)
+
+
+def _record(actor, deployment: Deployment, action: str, message: str, changes: dict) -> None:
+    with transaction.atomic():
+        deployment_note(deployment=deployment, message=message, data={"operation": action, **changes})
+        audit_record(actor=actor, action=f"deployment.{action}", obj=deployment, tenant=deployment.tenant,
+                     changes=changes)
+
+
+def deployment_scale(*, actor, deployment: Deployment, replicas: int) -> Deployment:
+    """Set the replicas of the running release without a new release, within the tenant's quotas.
+    A later deploy applies its release's own replicas again."""
+    _require_live(actor, deployment)
+    if deployment.release.autoscale_max:
+        raise ApplicationError("An autoscaler sets this release's replicas; change its limits in a new release.",
+                               code=AUTOSCALED, status=409)
+    if not 0 <= replicas <= MAX_REPLICAS:
+        raise ApplicationError(f"Replicas go from 0 to {MAX_REPLICAS}.", code=INVALID, field="replicas")
+    _check_scale_quota(deployment, replicas)
+    name, namespace = deployment.application.name, deployment.environment.namespace
+    with _cluster(deployment.environment, f"Deployment {name}") as kube:
+        running = kube.get("apps/v1", "Deployment", name, namespace)
+        if running is None:
+            raise ApplicationError(f"Deployment {name} is not in the cluster any more.", code=NOT_RUNNING, status=409)
+        before = running["spec"].get("replicas")
+        kube.patch("apps/v1", "Deployment", name, namespace, {"spec": {"replicas": replicas}})
+    _record(actor, deployment, "scale", f"Scaled from {before} to {replicas} replicas",
+            {"replicas": [before, replicas]})
+    return deployment
+
+
+def deployment_restart(*, actor, deployment: Deployment) -> Deployment:
+    """Replace every pod of the running release, one by one, as `kubectl rollout restart` does:
+    a new annotation in the pod template makes a new ReplicaSet of the same release."""
+    _require_live(actor, deployment)
+    at = timezone.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    name, namespace = deployment.application.name, deployment.environment.namespace
+    with _cluster(deployment.environment, f"Deployment {name}") as kube:
+        kube.patch("apps/v1", "Deployment", name, namespace,
+                   {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at}}}}})
+    _record(actor, deployment, "restart", f"Restarting every pod (restartedAt {at})", {"restarted_at": [None, at]})
+    return deployment
+
+
+# --- Promote and remove ------------------------------------------------------------------------
+
+
+def deployment_promote(*, actor, deployment: Deployment, environment) -> Deployment:
+    """Deploy the same release to another environment (dev -> staging -> production). Only a release
+    that succeeded in the deployment's environment is promoted; the deploy rules of the target apply."""
+    source = deployment.environment
+    if environment.tenant_id != deployment.tenant_id or environment.pk == source.pk:
+        raise ApplicationError("Choose another environment of this tenant to promote to.", code=INVALID,
+                               field="environment")
+    if not Deployment.objects.filter(release=deployment.release_id, environment=source,
+                                     state=State.SUCCEEDED).exists():
+        raise ApplicationError(f"Release #{deployment.release.number} of {deployment.application.name} has not "
+                               f"succeeded in {source.name}; only a release that succeeded there can be promoted.",
+                               code=NOT_SUCCEEDED, status=409)
+    promoted, _ = deployment_create(
+        actor=actor, release=deployment.release, environment=environment,
+        reason=f"Promoted from {source.name} (deployment {deployment.pk})",
+        progress_deadline_seconds=deployment.progress_deadline_seconds)
+    return promoted
+
+
+def application_remove(*, actor, application, environment) -> list[str]:
+    """Delete everything the application runs in the environment, found by its label, and record what
+    went. The deployment history stays; deploying again brings the application back."""
+    require(policy_for(Deployment).can_add(actor, environment), tenant=environment.tenant)
+    if application.tenant_id != environment.tenant_id:
+        raise ApplicationError("The application and the environment belong to different tenants.", code=INVALID,
+                               field="environment")
+    _require_quiet(application, environment)
+    removed = []
+    with _cluster(environment, f"Namespace {environment.namespace}") as kube:
+        for api_version, kind in REMOVED_KINDS:
+            for item in _labelled(kube, api_version, kind, environment.namespace, application.name):
+                if kube.delete(api_version, kind, item["metadata"]["name"], environment.namespace):
+                    removed.append(f"{kind}/{item['metadata']['name']}")
+    _record_removal(actor, application, environment, removed)
+    return removed
+
+
+def _labelled(kube, api_version: str, kind: str, namespace: str, application: str) -> list[dict]:
+    """The application's objects of one kind; none when the cluster does not serve the kind at all."""
+    try:
+        return kube.list(api_version, kind, namespace, label_selector=f"{LABEL}/application={application}")[0]
+    except KubeError as error:
+        if error.status == 404:
+            return []
+        raise
+
+
+@transaction.atomic
+def _record_removal(actor, application, environment, removed: list[str]) -> None:
+    live = live_deployment(application, environment)
+    if live is not None:
+        deployment_note(deployment=live, data={"operation": "remove", "removed": removed},
+                        message=f"Removed from {environment.name}: {', '.join(removed) or 'nothing was left'}")
+    audit_record(actor=actor, action="application.remove", obj=application, tenant=environment.tenant,
+                 changes={"environment": [environment.name, None], "removed": [removed, None]})

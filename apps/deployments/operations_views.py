@@ -1,0 +1,110 @@
+"""Pages and buttons of day-2 operations: scale, restart, promote and remove from a deployment's page,
+and the deploy settings of each environment. Views parse input, call one service, and redirect."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from apps.core.errors import ApplicationError
+from apps.core.policies import policy_for
+from apps.tenants.selectors import tenant_view
+from apps.tenants.views import render_tenant_page
+
+from . import operations
+from .forms import DeploySettingsForm, PromoteForm, ScaleForm
+from .models import DeploySettings
+from .selectors import deployment_list_for
+
+
+def _deployment(request, pk: int):
+    deployment = deployment_list_for(request, request.tenant).filter(pk=pk).first()
+    if deployment is None:
+        raise Http404
+    return deployment
+
+
+def _back(request, deployment, done: str, call):
+    """Run the service; its refusal or the form's first error becomes a message on the deployment page."""
+    try:
+        result = call()
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
+    messages.success(request, done)
+    target = result if hasattr(result, "environment_id") else deployment
+    return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=target.pk)
+
+
+def _invalid(request, deployment, form):
+    messages.error(request, next(iter(form.errors.values()))[0])
+    return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
+
+
+@require_POST
+@tenant_view
+def deployment_scale(request, pk):
+    deployment, form = _deployment(request, pk), ScaleForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, deployment, form)
+    replicas = form.cleaned_data["replicas"]
+    return _back(request, deployment, f"Scaled to {replicas} replicas.", lambda: operations.deployment_scale(
+        actor=request, deployment=deployment, replicas=replicas))
+
+
+@require_POST
+@tenant_view
+def deployment_restart(request, pk):
+    deployment = _deployment(request, pk)
+    return _back(request, deployment, "Restarting every pod.",
+                 lambda: operations.deployment_restart(actor=request, deployment=deployment))
+
+
+@require_POST
+@tenant_view
+def deployment_promote(request, pk):
+    deployment = _deployment(request, pk)
+    form = PromoteForm(request.POST, deployment=deployment)
+    if not form.is_valid():
+        return _invalid(request, deployment, form)
+    environment = form.cleaned_data["environment"]
+    return _back(request, deployment, f"Promoting to {environment.name}.", lambda: operations.deployment_promote(
+        actor=request, deployment=deployment, environment=environment))
+
+
+@require_POST
+@tenant_view
+def deployment_remove(request, pk):
+    deployment = _deployment(request, pk)
+    return _back(request, deployment, f"{deployment.application.name} removed from {deployment.environment.name}.",
+                 lambda: operations.application_remove(actor=request, application=deployment.application,
+                                                       environment=deployment.environment))
+
+
+@tenant_view
+def deploy_settings(request):
+    """Every environment with its automatic-rollback switch; admins and owners may flip it."""
+    operations.deploy_settings_ensure(principal=request)
+    rows = (DeploySettings.objects.restrict(request, "view").filter(tenant=request.tenant)
+            .select_related("environment").order_by("environment__name"))
+    context = {"rows": rows, "may_change": policy_for(DeploySettings).allows(request, "change", request.tenant)}
+    return render_tenant_page(request, "deployments/settings.html", context, section="deployments")
+
+
+@require_POST
+@tenant_view
+def deploy_settings_update(request, pk):
+    settings = DeploySettings.objects.restrict(request, "view").filter(tenant=request.tenant, pk=pk).first()
+    if settings is None:
+        raise Http404
+    form = DeploySettingsForm(request.POST)
+    form.is_valid()
+    try:
+        operations.deploy_settings_update(actor=request, settings=settings,
+                                          auto_rollback=form.cleaned_data["auto_rollback"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        state = "on" if settings.auto_rollback else "off"
+        messages.success(request, f"Automatic rollback is {state} in {settings.environment.name}.")
+    return redirect("deployments:settings", tenant_slug=request.tenant.slug)

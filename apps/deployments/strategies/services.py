@@ -1,0 +1,180 @@
+"""Every step of a canary or blue-green rollout, and the user's continue and switch-back.
+
+A step is recorded as a `step` event under the row lock together with the row's step, waiting flag
+or colour; each record carries a key, so a task run twice records (and moves) once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.services import audit_record
+from apps.core.errors import ApplicationError
+from apps.core.policies import policy_for
+from apps.tenants.services import require
+
+from ..choices import EventKind, State, Strategy
+from ..manifests import render
+from ..models import Deployment
+from ..services import _append, _locked, deployment_create, deployment_transition
+from .manifests import COLOURS, other_colour, render_canary, render_colour
+from .plan import StrategyPlan
+
+NOT_WAITING = "deployment_not_waiting"
+NO_SWITCH_BACK = "switch_back_unavailable"
+
+
+def step_record(deployment: Deployment, *, key: str, message: str, data: dict | None = None, **fields) -> bool:
+    """Record a step (and set `fields` on the row) unless its key was recorded before; True when new."""
+    with transaction.atomic():
+        row = _locked(deployment.pk)
+        if row.events.filter(key=key).exists():
+            return False
+        for name, value in fields.items():
+            setattr(row, name, value)
+        if fields:
+            row.save(update_fields=list(fields))
+        _append(row, kind=EventKind.STEP, key=key, message=message,
+                data={"step": row.step, "waiting": row.waiting, "colour": row.colour, **(data or {})})
+    deployment.__dict__.update(fields)
+    return True
+
+
+def step_recorded_at(deployment: Deployment, key: str):
+    """When the step with this key was recorded, or None: the clock of gates and step deadlines."""
+    return deployment.events.filter(key=key).values_list("created_at", flat=True).first()
+
+
+@transaction.atomic
+def strategy_deploy(*, actor, release, environment, plan: StrategyPlan, **create) -> tuple[Deployment, bool]:
+    """deployment_create with a strategy: the plan is stored before the pipeline task is dispatched,
+    which happens only when this transaction commits."""
+    deployment, created = deployment_create(actor=actor, release=release, environment=environment, **create)
+    if created and plan.strategy != Strategy.ROLLING:
+        deployment.strategy, deployment.strategy_config = plan.strategy, plan.config()
+        deployment.save(update_fields=["strategy", "strategy_config"])
+    return deployment, created
+
+
+# --- Canary ------------------------------------------------------------------------------------
+
+
+def steps_of(deployment: Deployment) -> list[int]:
+    return list(deployment.strategy_config.get("steps") or [100])
+
+
+def canary_step_start(deployment: Deployment, step: int) -> bool:
+    """Enter a step: the canary takes its share of traffic, or at 100 the stable Deployment takes the release."""
+    steps = steps_of(deployment)
+    weight = steps[step - 1]
+    what = ("promoting: the stable Deployment takes the release" if weight == 100
+            else f"{weight}% of traffic to the canary")
+    return step_record(deployment, key=f"step:{step}:started", step=step, waiting=False,
+                       message=f"Step {step} of {len(steps)}: {what}", data={"weight": weight})
+
+
+def canary_step_wait(deployment: Deployment) -> bool:
+    step = deployment.step
+    return step_record(deployment, key=f"step:{step}:waiting", waiting=True,
+                       message=f"Step {step} is healthy; waiting for a continue",
+                       data={"weight": steps_of(deployment)[step - 1]})
+
+
+def deployment_continue(*, actor, deployment: Deployment, reason: str = "") -> Deployment:
+    """Move a canary waiting at a step on to its next step."""
+    require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
+    with transaction.atomic():
+        row = _locked(deployment.pk)
+        if row.strategy != Strategy.CANARY or row.state != State.PROGRESSING or not row.waiting:
+            raise ApplicationError("Only a canary waiting at a step can continue.", code=NOT_WAITING, status=409)
+        canary_step_start(row, row.step + 1)
+        audit_record(actor=actor, action="deployment.continue", obj=row, tenant=row.tenant,
+                     changes={"step": [row.step - 1, row.step], "reason": [None, reason]})
+    return row
+
+
+# --- Blue-green --------------------------------------------------------------------------------
+
+
+def live_colour(deployment: Deployment) -> str | None:
+    """The colour serving before this deployment: the last blue-green one's, unless it was switched back."""
+    return serving_colour(deployment.application_id, deployment.environment_id, before=deployment.pk)
+
+
+def serving_colour(application_id: int, environment_id: int, *, before: int | None = None) -> str | None:
+    earlier = Deployment.objects.filter(application=application_id, environment=environment_id,
+                                        strategy=Strategy.BLUE_GREEN, state=State.SUCCEEDED)
+    earlier = (earlier.filter(id__lt=before) if before else earlier).order_by("-id").first()
+    if earlier is None:
+        return None
+    return other_colour(earlier.colour) if earlier.switched_back_at else earlier.colour
+
+
+def manifests_preview(*, release, environment, plan: StrategyPlan, progress_deadline_seconds: int) -> list[dict]:
+    """What the first apply of a deployment with this plan would send, for the deploy form's preview."""
+    if plan.strategy == Strategy.CANARY:
+        return render_canary(release, environment, weight=plan.steps[0],
+                             progress_deadline_seconds=progress_deadline_seconds)
+    if plan.strategy == Strategy.BLUE_GREEN:
+        live = serving_colour(release.application_id, environment.pk)
+        return render_colour(release, environment, colour=other_colour(live) if live else COLOURS[0],
+                             progress_deadline_seconds=progress_deadline_seconds)
+    return render(release, environment, progress_deadline_seconds=progress_deadline_seconds)
+
+
+def colour_choose(deployment: Deployment) -> str:
+    """The colour this deployment rolls out to, chosen once; earlier rows stop keeping their old colour,
+    since it is about to carry this release."""
+    if deployment.colour:
+        return deployment.colour
+    live = live_colour(deployment)
+    colour = other_colour(live) if live else COLOURS[0]
+    Deployment.objects.filter(application=deployment.application_id, environment=deployment.environment_id,
+                              id__lt=deployment.pk, switch_back_until__isnull=False).update(switch_back_until=None)
+    step_record(deployment, key=f"colour:{colour}", colour=colour,
+                message=f"Rolling out to {colour}" + (f"; {live} keeps serving until it is ready" if live else ""))
+    return colour
+
+
+def colour_went_live(deployment: Deployment, *, previous: str | None) -> None:
+    """The Service now selects the new colour: the deployment succeeded; the old one is kept a while."""
+    keep = int(deployment.strategy_config.get("keep_seconds") or 0)
+    until = timezone.now() + timedelta(seconds=keep) if previous and keep else None
+    with transaction.atomic():
+        kept = f"; {previous} kept for switch-back for {keep} s" if until else ""
+        step_record(deployment, key=f"switch:{deployment.colour}", switch_back_until=until,
+                    message=f"Service switched to {deployment.colour}{kept}")
+        deployment_transition(deployment=deployment, to_state=State.SUCCEEDED,
+                              reason=f"{deployment.colour.capitalize()} is live{kept}")
+
+
+def previous_colour_deployment(deployment: Deployment) -> Deployment | None:
+    """The deployment whose release the old colour runs."""
+    old = other_colour(deployment.colour)
+    return (Deployment.objects.filter(application=deployment.application_id, environment=deployment.environment_id,
+                                      strategy=Strategy.BLUE_GREEN, colour=old, state=State.SUCCEEDED,
+                                      id__lt=deployment.pk).select_related("release").order_by("-id").first())
+
+
+def deployment_switch_back(*, actor, deployment: Deployment, reason: str = "") -> Deployment:
+    """Send traffic back to the old colour while it is still kept; the switch happens in a task at once."""
+    require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
+    with transaction.atomic():
+        row = _locked(deployment.pk)
+        if (row.strategy != Strategy.BLUE_GREEN or row.state != State.SUCCEEDED or row.switched_back_at
+                or not row.switch_back_until or row.switch_back_until < timezone.now()
+                or previous_colour_deployment(row) is None):
+            raise ApplicationError("Switching back is possible only while a blue-green deployment keeps its old "
+                                   "colour.", code=NO_SWITCH_BACK, status=409)
+        old = other_colour(row.colour)
+        step_record(row, key="switch-back:requested", switched_back_at=timezone.now(),
+                    message=f"Switching back to {old}" + (f": {reason.strip()}" if reason.strip() else ""))
+        audit_record(actor=actor, action="deployment.switch_back", obj=row, tenant=row.tenant,
+                     changes={"colour": [row.colour, old], "reason": [None, reason]})
+        from .tasks import switch_back
+
+        transaction.on_commit(lambda: switch_back.delay(row.pk))
+    return row

@@ -1,0 +1,20 @@
+"""The Continue and Switch back buttons of the deployment page."""
+
+from django.views.decorators.http import require_POST
+
+from apps.tenants.selectors import tenant_view
+
+from ..views import _act
+from . import services
+
+
+@require_POST
+@tenant_view
+def deployment_continue(request, pk):
+    return _act(request, pk, services.deployment_continue, "The canary moves on to its next step.")
+
+
+@require_POST
+@tenant_view
+def deployment_switch_back(request, pk):
+    return _act(request, pk, services.deployment_switch_back, "Switching traffic back to the old colour.")

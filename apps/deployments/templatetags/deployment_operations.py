@@ -1,0 +1,26 @@
+"""The day-2 operations card of a deployment page: which buttons the viewer gets for this deployment."""
+
+from django import template
+
+from apps.core.policies import policy_for
+
+from ..choices import State
+from ..forms import PromoteForm
+from ..models import Deployment
+from ..operations import live_deployment
+
+register = template.Library()
+
+
+@register.inclusion_tag("deployments/_operations.html", takes_context=True)
+def deployment_operations(context, deployment):
+    """Scale and restart for what runs now, promote for a release that succeeded, remove for the app."""
+    request = context["request"]
+    may_change = policy_for(Deployment).can_change(request, deployment)
+    live = may_change and live_deployment(deployment.application_id, deployment.environment_id)
+    is_live = bool(live) and live.pk == deployment.pk and deployment.application.component_kind != "cron"
+    return {
+        "tenant": context["tenant"], "csrf_token": context.get("csrf_token"), "deployment": deployment,
+        "may_change": may_change, "is_live": is_live,
+        "promote_form": PromoteForm(deployment=deployment) if deployment.state == State.SUCCEEDED else None,
+    }

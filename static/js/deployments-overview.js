@@ -1,0 +1,132 @@
+// The newest deployment per application and environment, live: every deployment event of the tenant
+// arrives over /ws/tenants/<slug>/ and moves its row's state badge and latest event. A deployment the
+// page has not seen yet is looked up once in the API for its release number. After a reconnect each
+// row asks the API for its deployment again, so a change missed while offline still shows.
+(() => {
+  const root = document.getElementById("latest-deployments");
+  if (!root || !("WebSocket" in window)) return;
+  const CLOSE_CODES_FINAL = [4401, 4404];
+  const LABELS = {
+    pending_approval: "Pending approval", queued: "Queued", applying: "Applying", progressing: "Progressing",
+    succeeded: "Succeeded", failed: "Failed", rolled_back: "Rolled back", cancelled: "Cancelled",
+  };
+  const TONES = {
+    pending_approval: "text-bg-secondary", queued: "text-bg-secondary", applying: "text-bg-info",
+    progressing: "text-bg-primary", succeeded: "text-bg-success", failed: "text-bg-danger",
+    rolled_back: "text-bg-warning", cancelled: "text-bg-dark",
+  };
+  const tbody = root.querySelector("tbody");
+  const status = document.getElementById("latest-deployments-status");
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  const onlyApplication = Number(root.dataset.application || 0);
+  const known = new Map(); // deployment id -> {state, message, seq}
+  let attempt = 0;
+  let connectedBefore = false;
+
+  const lookUp = (id) => fetch(`${root.dataset.api}${id}/`, { credentials: "same-origin" })
+    .then((response) => (response.ok ? response.json() : null))
+    .catch(() => null);
+
+  const badge = (state) => {
+    const span = document.createElement("span");
+    span.className = `badge ${TONES[state] || "text-bg-secondary"}`;
+    span.dataset.state = state;
+    span.textContent = LABELS[state] || state;
+    return span;
+  };
+
+  const show = (row, id) => {
+    const seen = known.get(id);
+    if (!seen || Number(row.dataset.deployment || 0) !== id) return;
+    row.querySelector('[data-field="state"]').replaceChildren(badge(seen.state));
+    if (seen.message !== undefined) row.querySelector('[data-field="message"]').textContent = seen.message;
+  };
+
+  const cell = (field, className) => {
+    const td = document.createElement("td");
+    if (field) td.dataset.field = field;
+    if (className) td.className = className;
+    return td;
+  };
+
+  const newRow = (slot, deployment) => {
+    const row = document.createElement("tr");
+    row.dataset.slot = slot;
+    if (!onlyApplication) {
+      const name = cell("", "fw-semibold");
+      name.textContent = deployment.application;
+      row.append(name);
+    }
+    const environment = cell("");
+    environment.textContent = deployment.environment_name;
+    row.append(environment, cell("release"), cell("state"), cell("message", "small"));
+    tbody.querySelector("tr[data-empty]")?.remove();
+    tbody.appendChild(row);
+    return row;
+  };
+
+  const adopt = (slot, id) => lookUp(id).then((deployment) => {
+    if (!deployment) return;
+    const row = tbody.querySelector(`tr[data-slot="${slot}"]`) || newRow(slot, deployment);
+    if (Number(row.dataset.deployment || 0) > id) return;
+    row.dataset.deployment = id;
+    const link = document.createElement("a");
+    link.href = `${root.dataset.pages}${id}/`;
+    link.textContent = `#${deployment.release_number}`;
+    row.querySelector('[data-field="release"]').replaceChildren(link);
+    const seen = known.get(id);
+    if (!seen || seen.seq <= deployment.last_seq) {
+      known.set(id, { state: deployment.state, message: seen ? seen.message : undefined, seq: deployment.last_seq });
+    }
+    show(row, id);
+  });
+
+  const receive = (event) => {
+    if (onlyApplication && event.application !== onlyApplication) return;
+    const seen = known.get(event.deployment);
+    if (seen && seen.seq >= event.seq) return;
+    known.set(event.deployment, { state: event.deployment_state, message: event.message, seq: event.seq });
+    const slot = `${event.application}:${event.environment}`;
+    const row = tbody.querySelector(`tr[data-slot="${slot}"]`);
+    const current = row ? Number(row.dataset.deployment || 0) : 0;
+    if (row && current === event.deployment) show(row, event.deployment);
+    else if (event.deployment > current) adopt(slot, event.deployment);
+  };
+
+  const refresh = () => tbody.querySelectorAll("tr[data-deployment]").forEach((row) => {
+    if (row.dataset.deployment) adopt(row.dataset.slot, Number(row.dataset.deployment));
+  });
+
+  const backoff = () => {
+    const base = Math.min(30000, 500 * 2 ** attempt);
+    attempt += 1;
+    return base / 2 + Math.random() * (base / 2);
+  };
+
+  const connect = () => {
+    const socket = new WebSocket(`${scheme}://${window.location.host}${root.dataset.socket}`);
+    let ping = null;
+    socket.addEventListener("open", () => {
+      attempt = 0;
+      status.textContent = "· live";
+      ping = window.setInterval(() => socket.send(JSON.stringify({ type: "ping" })), 25000);
+    });
+    socket.addEventListener("message", (message) => {
+      const data = JSON.parse(message.data);
+      if (data.type === "hello" && connectedBefore) refresh();
+      if (data.type === "hello") connectedBefore = true;
+      if (data.type === "event") receive(data.payload);
+    });
+    socket.addEventListener("close", (closed) => {
+      window.clearInterval(ping);
+      if (CLOSE_CODES_FINAL.includes(closed.code)) {
+        status.textContent = "· not live";
+        return;
+      }
+      status.textContent = "· reconnecting";
+      window.setTimeout(connect, backoff());
+    });
+  };
+
+  connect();
+})();

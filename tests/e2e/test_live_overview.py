@@ -1,0 +1,51 @@
+"""The tenant overview, an application's page and the deployment's pods follow a rollout live, over
+the tenant's WebSocket, without reloading (real worker, real sandbox cluster)."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from playwright.sync_api import expect
+
+from apps.deployments.models import Deployment
+from apps.deployments.services import deployment_create
+from tests.deployments.conftest import make_app, make_release, registered
+
+from .test_deploy_journey import sign_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def sandbox():
+    from apps.clusters.sandbox import SandboxCluster
+
+    with SandboxCluster(ready_after=1.0) as cluster:
+        yield cluster
+
+
+def test_overview_and_application_page_follow_a_deployment_live(page, asgi_server, world, sandbox, celery_worker):
+    registered(world, sandbox)
+    release = make_release(make_app(world.acme, "shop"), image="registry.example/shop:1.0")
+    sign_in(page, asgi_server, world.user("viewer").email)
+    app_page = page.context.new_page()
+    app_page.goto(f"{asgi_server}/t/acme/apps/shop/")
+    page.goto(f"{asgi_server}/t/acme/")
+    for each in (page, app_page):
+        expect(each.locator("#latest-deployments-status")).to_have_text("· live")
+        each.evaluate("window.stillTheSamePage = true")
+
+    # In a thread of its own: broadcasting after commit cannot run beside Playwright's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(deployment_create, actor=world.user("developer"), release=release,
+                    environment=world.acme.environments.get(name="staging")).result()
+    deployment = Deployment.objects.get()
+    slot = f"tr[data-slot='{deployment.application_id}:{deployment.environment_id}']"
+    for each in (page, app_page):
+        expect(each.locator(f"{slot} [data-field='state'] .badge")).to_have_text("Succeeded", timeout=30000)
+        expect(each.locator(f"{slot} [data-field='release'] a")).to_have_text("#1")
+        assert each.evaluate("window.stillTheSamePage") is True
+
+    page.goto(f"{asgi_server}/t/acme/deployments/{deployment.pk}/")
+    expect(page.locator("#pods tbody tr[data-pod]")).to_have_count(release.replicas)
+    expect(page.locator("#pods tbody .badge").first).to_have_text("ready")
+    assert page.console_errors == []
