@@ -78,8 +78,8 @@ def _provision_waiting_environments() -> None:
         transaction.on_commit(lambda pk=environment_id: provision_environment.delay(pk))
 
 
-def _explain(exc: BaseException) -> str:
-    """Say in words why a cluster could not be reached or used."""
+def explain_failure(exc: BaseException) -> str:
+    """Say in words why a cluster could not be reached or used: checks and deployments report it alike."""
     status = getattr(exc, "status", None)
     if status == 401:
         return "401 Unauthorized: the credentials were rejected."
@@ -132,7 +132,7 @@ def cluster_check(*, cluster: Cluster, timeout=(3, 5)) -> dict:
         finally:
             kube.close()
     except Exception as exc:  # a check reports every failure, whatever its type
-        result["error"] = _explain(exc)
+        result["error"] = explain_failure(exc)
     Cluster.objects.filter(pk=cluster.pk).update(last_check=result, last_checked_at=timezone.now())
     cluster.last_check = result
     return result

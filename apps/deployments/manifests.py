@@ -133,6 +133,7 @@ def _deployment(release, environment, progress_deadline_seconds: int) -> dict:
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
         "progressDeadlineSeconds": int(progress_deadline_seconds),
         "revisionHistoryLimit": 10,
+        "paused": False,  # a new deploy always rolls out, even over a pause left by a cancelled one
         "template": _pod_template(release, environment),
     }
     if not release.autoscale_max:  # with an autoscaler, replicas belong to it, not to every apply

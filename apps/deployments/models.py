@@ -50,6 +50,9 @@ class Deployment(TenantOwned):
     switch_back_until = models.DateTimeField(null=True, blank=True,
                                              help_text="Blue-green: the old colour is kept until then.")
     switched_back_at = models.DateTimeField(null=True, blank=True)
+    # Rolling: a paused rollout stays progressing; the deadline counts again from the resume.
+    paused_at = models.DateTimeField(null=True, blank=True, help_text="Rolling: set while the rollout is paused.")
+    resumed_at = models.DateTimeField(null=True, blank=True, help_text="Rolling: when it was last resumed.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -70,6 +73,10 @@ class Deployment(TenantOwned):
     @property
     def is_terminal(self) -> bool:
         return self.state in TERMINAL
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None and not self.is_terminal
 
 
 class DeploymentEvent(models.Model):

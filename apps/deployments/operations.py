@@ -1,5 +1,5 @@
-"""Day-2 operations on what runs in an environment: automatic rollback, scale, restart, promote, remove,
-and the environment's deploy settings.
+"""Day-2 operations on what runs in an environment: automatic rollback, pause and resume, scale, restart,
+promote, remove, and the environment's deploy settings.
 
 Each operation checks the deployment policy, changes the cluster through the clusters client layer
 (outside any row lock), then records a deployment event and an audit event in one transaction.
@@ -23,7 +23,7 @@ from apps.tenants.models import Environment
 from apps.tenants.quotas import quota_check
 from apps.tenants.services import require
 
-from .choices import ACTIVE, State
+from .choices import ACTIVE, State, Strategy
 from .manifests import LABEL
 from .models import Deployment, DeploySettings
 from .quotas import RESOURCES, footprint
@@ -35,6 +35,10 @@ NOT_SUCCEEDED = "release_not_succeeded"
 AUTOSCALED = "autoscaled"
 NOT_RUNNING = "not_running"
 CLUSTER_REFUSED = "cluster_refused"
+NOT_IN_PROGRESS = "not_in_progress"
+ALREADY_PAUSED = "already_paused"
+NOT_PAUSED = "not_paused"
+STRATEGY_NOT_PAUSABLE = "strategy_not_pausable"
 
 MAX_REPLICAS = 100
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -194,6 +198,76 @@ def deployment_restart(*, actor, deployment: Deployment) -> Deployment:
                    {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at}}}}})
     _record(actor, deployment, "restart", f"Restarting every pod (restartedAt {at})", {"restarted_at": [None, at]})
     return deployment
+
+
+# --- Pause and resume an in-flight rolling update ----------------------------------------------
+
+
+def _require_pausable(actor, deployment: Deployment) -> None:
+    """Only a rolling update of a long-running workload pauses: canary and blue-green already wait
+    between their steps, and a cron job has no rollout."""
+    require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
+    if deployment.strategy != Strategy.ROLLING or deployment.application.component_kind == "cron":
+        raise ApplicationError("Only a rolling update can be paused: canary and blue-green deployments move step "
+                               "by step (continue or cancel them), and a cron job has no rollout.",
+                               code=STRATEGY_NOT_PAUSABLE, status=409)
+
+
+def _check_pause_state(row: Deployment, *, pausing: bool) -> None:
+    if row.state != State.PROGRESSING:
+        raise ApplicationError(f"Only a deployment that is rolling out can be paused or resumed; this one is "
+                               f"{row.get_state_display().lower()}.", code=NOT_IN_PROGRESS, status=409)
+    if pausing and row.paused_at is not None:
+        raise ApplicationError("This deployment is already paused.", code=ALREADY_PAUSED, status=409)
+    if not pausing and row.paused_at is None:
+        raise ApplicationError("This deployment is not paused.", code=NOT_PAUSED, status=409)
+
+
+def _set_cluster_paused(deployment: Deployment, paused: bool) -> None:
+    name, namespace = deployment.application.name, deployment.environment.namespace
+    with _cluster(deployment.environment, f"Deployment {name}") as kube:
+        kube.patch("apps/v1", "Deployment", name, namespace, {"spec": {"paused": paused}})
+
+
+@transaction.atomic
+def _record_pause(actor, deployment: Deployment, *, pausing: bool) -> Deployment:
+    """Re-check under the row lock (the rollout may have finished meanwhile), then record the change."""
+    row = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    _check_pause_state(row, pausing=pausing)
+    before, now = row.paused_at, timezone.now()
+    row.paused_at = now if pausing else None
+    row.resumed_at = row.resumed_at if pausing else now
+    row.save(update_fields=["paused_at", "resumed_at"])
+    action, message = ("pause", "Rollout paused") if pausing else ("resume", "Rollout resumed")
+    _record(actor, deployment, action, message, {"paused_at": [_iso(before), _iso(row.paused_at)]})
+    deployment.paused_at, deployment.resumed_at = row.paused_at, row.resumed_at
+    deployment.last_seq = Deployment.objects.values_list("last_seq", flat=True).get(pk=deployment.pk)
+    return deployment
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def deployment_pause(*, actor, deployment: Deployment) -> Deployment:
+    """Hold a rolling update where it stands (`kubectl rollout pause`). It stays progressing, and
+    neither its progress deadline nor the reconciler ends it until it is resumed or cancelled."""
+    _require_pausable(actor, deployment)
+    _check_pause_state(deployment, pausing=True)
+    _set_cluster_paused(deployment, True)
+    try:
+        return _record_pause(actor, deployment, pausing=True)
+    except ApplicationError:
+        _set_cluster_paused(deployment, False)  # it finished meanwhile: a stale pause would hold the next one
+        raise
+
+
+def deployment_resume(*, actor, deployment: Deployment) -> Deployment:
+    """Let a paused rolling update carry on; its progress deadline counts again from now."""
+    _require_pausable(actor, deployment)
+    _check_pause_state(deployment, pausing=False)
+    _set_cluster_paused(deployment, False)
+    return _record_pause(actor, deployment, pausing=False)
 
 
 # --- Promote and remove ------------------------------------------------------------------------

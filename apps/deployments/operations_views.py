@@ -1,4 +1,4 @@
-"""Pages and buttons of day-2 operations: scale, restart, promote and remove from a deployment's page,
+"""Pages and buttons of day-2 operations: pause, resume, scale, restart, promote and remove from a deployment's page,
 and the deploy settings of each environment. Views parse input, call one service, and redirect."""
 
 from django.contrib import messages
@@ -39,6 +39,22 @@ def _back(request, deployment, done: str, call):
 def _invalid(request, deployment, form):
     messages.error(request, next(iter(form.errors.values()))[0])
     return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
+
+
+@require_POST
+@tenant_view
+def deployment_pause(request, pk):
+    deployment = _deployment(request, pk)
+    return _back(request, deployment, "Rollout paused.",
+                 lambda: operations.deployment_pause(actor=request, deployment=deployment))
+
+
+@require_POST
+@tenant_view
+def deployment_resume(request, pk):
+    deployment = _deployment(request, pk)
+    return _back(request, deployment, "Rollout resumed.",
+                 lambda: operations.deployment_resume(actor=request, deployment=deployment))
 
 
 @require_POST

@@ -106,22 +106,37 @@ def observe_step(*, deployment_id: int, attempt: int) -> bool:
         selector = f"{LABEL}/application={app.name},{LABEL}/release={row.release.number}"
         pods, _ = kube.list("v1", "Pod", namespace, label_selector=selector)
     deployment_observe(deployment=row, observations=pod_observations(pods) + rollout_observations(status))
-    return _conclude(row, status)
+    return True if row.paused_at else _conclude(row, status)
+
+
+def _portal_deadline(row: Deployment):
+    """When the portal gives up on its own: the deadline plus grace, counted from the start or from the
+    last resume, since paused time is not stalling."""
+    since = max(row.started_at, row.resumed_at or row.started_at)
+    return since + timedelta(seconds=row.progress_deadline_seconds + DEADLINE_GRACE_SECONDS)
+
+
+def _cluster_gave_up(row: Deployment, status) -> bool:
+    """The cluster's own deadline verdict, except just after a resume: the sandbox (unlike Kubernetes)
+    counts paused time against the deadline, so its verdict waits one deadline from the resume."""
+    fresh = row.resumed_at and timezone.now() < row.resumed_at + timedelta(seconds=row.progress_deadline_seconds)
+    return status.failed and not fresh
 
 
 def _conclude(row: Deployment, status) -> bool:
     if row.application.component_kind == "cron":
-        deployment_transition(deployment=row, to_state=State.SUCCEEDED, reason="CronJob scheduled")
+        deployment_transition(deployment=row, to_state=State.SUCCEEDED,
+                              reason="Cron jobs have no rollout: succeeded once the CronJob was applied")
         return False
     if status is None:
         fail(row, "The Deployment is missing from the cluster.")
     elif status.complete:
         deployment_transition(deployment=row, to_state=State.SUCCEEDED,
                               reason=f"Rollout complete: {status.ready} of {status.desired} replicas ready")
-    elif status.failed:
+    elif _cluster_gave_up(row, status):
         fail(row, f"Rollout failed: no progress within the {row.progress_deadline_seconds}-second progress "
                   f"deadline. The cluster says: {status.message}")
-    elif timezone.now() > row.started_at + timedelta(seconds=row.progress_deadline_seconds + DEADLINE_GRACE_SECONDS):
+    elif timezone.now() > _portal_deadline(row):
         fail(row, f"No progress within {row.progress_deadline_seconds} seconds: {status.message}")
     else:
         return True
@@ -181,7 +196,7 @@ def restart(deployment_id: int) -> tuple[str, int] | None:
                                                         lease_expires_at__lt=timezone.now()).first()
     if row is None:
         return None
-    if row.attempts >= MAX_ATTEMPTS:
+    if row.attempts >= MAX_ATTEMPTS and row.paused_at is None:  # a paused row is idle on purpose
         fail(row, f"The pipeline stalled {row.attempts} times; giving up.")
         return None
     row.attempts += 1

@@ -170,13 +170,14 @@ def deployment_transition(*, deployment: Deployment, to_state: str, reason: str 
         row.started_at = now
     if to_state in TERMINAL:
         row.finished_at, row.lease_expires_at, row.outcome = now, None, reason or State(to_state).label
-    row.save(update_fields=["state", "outcome", "started_at", "finished_at", "lease_expires_at"])
+        row.paused_at = None
+    row.save(update_fields=["state", "outcome", "started_at", "finished_at", "lease_expires_at", "paused_at"])
     _append(row, kind=EventKind.STATE, state=to_state, message=reason or State(to_state).label, data=data)
     if to_state in TERMINAL:
         audit_record(actor=actor, action=f"deployment.{to_state}", obj=row, tenant=row.tenant,
                      changes={"state": [before, to_state], "reason": [None, reason]})
     deployment.__dict__.update({field: getattr(row, field) for field in (
-        "state", "outcome", "started_at", "finished_at", "lease_expires_at", "last_seq")})
+        "state", "outcome", "started_at", "finished_at", "lease_expires_at", "paused_at", "last_seq")})
     return row
 
 

@@ -4,13 +4,16 @@ import random
 
 import structlog
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 
 from apps.clusters.kube import KubeError
+from apps.clusters.services import explain_failure, placement_for
 from apps.core.errors import ApplicationError
 
 from . import pipeline
-from .services import ILLEGAL_TRANSITION
+from .choices import EventKind
+from .services import ILLEGAL_TRANSITION, deployment_observe
 from .strategies import tasks as strategy_tasks  # noqa: F401  (registers switch_back and tidy_strategies)
 
 logger = structlog.get_logger(__name__)
@@ -19,13 +22,29 @@ OBSERVE_EVERY_SECONDS = 1.0
 
 
 def _retry_or_fail(task, deployment_id: int, attempt: int, error: KubeError) -> None:
-    """Transient cluster errors retry with jittered backoff; the rest (or too many) fail the deployment."""
+    """Transient cluster errors retry with jittered backoff; the rest (or too many) fail the deployment.
+    Each retry is recorded with its cause, so a row waiting on an unreachable cluster says why."""
     logger.warning("deployment step failed", deployment=deployment_id, error=error.message, status=error.status)
-    if (error.retryable or error.status is None) and task.request.retries < task.max_retries:
-        raise task.retry(countdown=random.uniform(0.5, min(15.0, 2.0 ** (task.request.retries + 1))))
     row = pipeline.current(deployment_id, attempt)
+    retries = task.request.retries
+    if (error.retryable or error.status is None) and retries < task.max_retries:
+        countdown = random.uniform(0.5, min(settings.DEPLOYMENT_RETRY_MAX_SECONDS, 2.0 ** (retries + 1)))
+        if row is not None:
+            deployment_observe(deployment=row, observations=[{
+                "key": f"retry:{task.name}:{attempt}:{retries + 1}", "kind": EventKind.LOG,
+                "message": f"{_problem(row, error)} Retrying in {countdown:.1f} s ({retries + 1} of "
+                           f"{task.max_retries}).", "data": {"retry": retries + 1, "status": error.status}}])
+        raise task.retry(countdown=countdown)
     if row is not None:
-        pipeline.fail(row, f"The cluster refused the deployment: {error.message}")
+        pipeline.fail(row, _problem(row, error))
+
+
+def _problem(row, error: KubeError) -> str:
+    """No HTTP status means the cluster never answered: name it and say why, not the client's traceback."""
+    if error.status is None:
+        cluster = placement_for(row.environment).cluster
+        return f"Cannot reach cluster {cluster.name}: {explain_failure(error)}"
+    return f"The cluster refused the deployment: {error.message}"
 
 
 def _stop_if_finished_elsewhere(deployment_id: int, error: ApplicationError) -> None:

@@ -149,6 +149,8 @@ CELERY_BEAT_SCHEDULE = {
     "deployments-strategies-tidy": {"task": "apps.deployments.strategies.tasks.tidy_strategies", "schedule": 15.0},
 }
 CELERY_TIMEZONE = "UTC"
+# Longest wait (seconds) before a deployment step retries after a transient cluster failure.
+DEPLOYMENT_RETRY_MAX_SECONDS = env.float("DEPLOYMENT_RETRY_MAX_SECONDS", default=15.0)
 # A heartbeat older than this makes the readiness page report the workers as stale.
 HEARTBEAT_STALE_AFTER_SECONDS = env.int("HEARTBEAT_STALE_AFTER_SECONDS", default=120)
 

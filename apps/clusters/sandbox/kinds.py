@@ -69,6 +69,9 @@ RESOURCES = (
                  has_generation=True),
     ResourceType("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short_names=("hpa",),
                  categories=("all",), has_status=True),
+    ResourceType("batch", "v1", "CronJob", "cronjobs", short_names=("cj",), categories=("all",), has_status=True,
+                 has_generation=True),
+    ResourceType("batch", "v1", "Job", "jobs", categories=("all",), has_status=True, has_generation=True),
 )
 
 BY_PATH = {(rt.group, rt.version, rt.plural): rt for rt in RESOURCES}

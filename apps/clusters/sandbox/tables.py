@@ -89,6 +89,11 @@ def _data_count(obj: dict) -> int:
     return len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
 
 
+def _job_status(job: dict) -> str:
+    conditions = {c.get("type") for c in _status(job).get("conditions") or () if c.get("status") == "True"}
+    return "Complete" if "Complete" in conditions else "Failed" if "Failed" in conditions else "Running"
+
+
 _NAME = ("Name", "string", "name", 0, lambda o: o["metadata"]["name"])
 _AGE = ("Age", "string", "", 0, lambda o: _age(o["metadata"].get("creationTimestamp")))
 _IMAGES = [("Containers", "string", "", 1, lambda o: ",".join(c["name"] for c in _containers(o))),
@@ -137,6 +142,15 @@ COLUMNS = {
                 ("Address", "string", "", 0, lambda o: ""), ("Ports", "string", "", 0,
                                                               lambda o: "80, 443" if o["spec"].get("tls") else "80"),
                 _AGE],
+    "CronJob": [_NAME, ("Schedule", "string", "", 0, lambda o: o["spec"].get("schedule", "")),
+                ("Timezone", "string", "", 0, lambda o: o["spec"].get("timeZone") or "<none>"),
+                ("Suspend", "boolean", "", 0, lambda o: bool(o["spec"].get("suspend"))),
+                ("Active", "integer", "", 0, lambda o: len(_status(o).get("active") or ())),
+                ("Last Schedule", "string", "", 0, lambda o: _age(_status(o).get("lastScheduleTime"))
+                 if _status(o).get("lastScheduleTime") else "<none>"), _AGE],
+    "Job": [_NAME, ("Status", "string", "", 0, _job_status),
+            ("Completions", "string", "", 0, lambda o: f"{_status(o).get('succeeded', 0)}/"
+                                                        f"{o['spec'].get('completions', 1)}"), _AGE],
     "NetworkPolicy": [_NAME, ("Pod-Selector", "string", "", 0,
                               lambda o: selector_string(o["spec"].get("podSelector")) or "<none>"), _AGE],
 }

@@ -133,9 +133,19 @@ def _limit_range(obj: dict) -> None:
     obj["spec"] = {**(obj.get("spec") or {}), "limits": limits}
 
 
+def _job(obj: dict) -> None:
+    obj["spec"] = {"parallelism": 1, "completions": 1, "backoffLimit": 6, "suspend": False, **(obj.get("spec") or {})}
+
+
+def _cron_job(obj: dict) -> None:
+    """The API server's CronJob defaults, so re-applying the portal's manifest stays a no-op."""
+    obj["spec"] = {"concurrencyPolicy": "Allow", "suspend": False, "successfulJobsHistoryLimit": 3,
+                   "failedJobsHistoryLimit": 1, **(obj.get("spec") or {})}
+
+
 _DEFAULTS = {"Deployment": _deployment, "ReplicaSet": _replica_set, "Pod": _pod, "Service": _service,
              "Secret": _secret, "Namespace": _namespace, "HorizontalPodAutoscaler": _hpa,
-             "NetworkPolicy": _network_policy, "LimitRange": _limit_range}
+             "NetworkPolicy": _network_policy, "LimitRange": _limit_range, "Job": _job, "CronJob": _cron_job}
 
 
 def apply_defaults(rt: ResourceType, obj: dict) -> dict:
@@ -258,6 +268,16 @@ def _quota_spec(obj: dict, causes: _Causes) -> None:
             causes.bad(f"spec.hard[{resource}]", amount, str(error))
 
 
+def _batch_spec(obj: dict, causes: _Causes, kind: str) -> None:
+    """A CronJob needs a schedule and a job template; a Job (or the template) needs a pod template."""
+    spec, field = obj.get("spec") or {}, "spec"
+    if kind == "CronJob":
+        if not spec.get("schedule"):
+            causes.required("spec.schedule")
+        spec, field = (spec.get("jobTemplate") or {}).get("spec") or {}, "spec.jobTemplate.spec"
+    _containers((spec.get("template") or {}).get("spec") or {}, f"{field}.template.spec", causes)
+
+
 def validate(rt: ResourceType, obj: dict, old: dict | None) -> None:
     """Raise 422 Invalid listing every problem, as the API server does."""
     causes = _Causes()
@@ -278,5 +298,7 @@ def validate(rt: ResourceType, obj: dict, old: dict | None) -> None:
         _hpa_spec(obj, causes)
     elif rt.kind == "ResourceQuota":
         _quota_spec(obj, causes)
+    elif rt.kind in ("CronJob", "Job"):
+        _batch_spec(obj, causes, rt.kind)
     if causes:
         raise invalid(rt, name, list(causes))

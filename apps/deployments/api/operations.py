@@ -1,5 +1,5 @@
-"""REST API for day-2 operations: scale, restart, promote and remove as deployment actions, and each
-environment's deploy settings (automatic rollback) as a small resource of its own."""
+"""REST API for day-2 operations: pause, resume, scale, restart, promote and remove as deployment actions,
+and each environment's deploy settings (automatic rollback) as a small resource of its own."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -36,6 +36,20 @@ class RemovedSerializer(serializers.Serializer):
 
 class DeploymentOperationsMixin:
     """Actions of DeploymentViewSet on what runs in an environment."""
+
+    @extend_schema(request=None, responses=DeploymentSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        """Pause this in-flight rolling update where it stands; it stays progressing until resumed."""
+        deployment = operations.deployment_pause(actor=request, deployment=self.get_object())
+        return Response(self.get_serializer(deployment).data)
+
+    @extend_schema(request=None, responses=DeploymentSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        """Let this paused rolling update carry on; its progress deadline counts again from now."""
+        deployment = operations.deployment_resume(actor=request, deployment=self.get_object())
+        return Response(self.get_serializer(deployment).data)
 
     @extend_schema(request=ScaleSerializer, responses=DeploymentSerializer)
     @action(detail=True, methods=["post"])

@@ -33,7 +33,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
         model = Deployment
         fields = ["id", "tenant", "application", "release", "release_number", "environment", "environment_name",
                   "strategy", "strategy_config", "step", "waiting", "colour", "switch_back_until", "switched_back_at",
-                  "state", "reason", "outcome", "requested_by", "rollback_of", "progress_deadline_seconds",
+                  "paused_at", "resumed_at", "state", "reason", "outcome", "requested_by", "rollback_of", "progress_deadline_seconds",
                   "attempts", "last_seq", "created_at", "started_at", "finished_at"]
         read_only_fields = fields
 

@@ -4,7 +4,7 @@ from django import template
 
 from apps.core.policies import policy_for
 
-from ..choices import State
+from ..choices import State, Strategy
 from ..forms import PromoteForm
 from ..models import Deployment
 from ..operations import live_deployment
@@ -14,7 +14,8 @@ register = template.Library()
 
 @register.inclusion_tag("deployments/_operations.html", takes_context=True)
 def deployment_operations(context, deployment):
-    """Scale and restart for what runs now, promote for a release that succeeded, remove for the app."""
+    """Pause or resume for a rolling update in flight, scale and restart for what runs now, promote for a
+    release that succeeded, remove for the app."""
     request = context["request"]
     may_change = policy_for(Deployment).can_change(request, deployment)
     live = may_change and live_deployment(deployment.application_id, deployment.environment_id)
@@ -22,5 +23,7 @@ def deployment_operations(context, deployment):
     return {
         "tenant": context["tenant"], "csrf_token": context.get("csrf_token"), "deployment": deployment,
         "may_change": may_change, "is_live": is_live,
+        "pausable": deployment.state == State.PROGRESSING and deployment.strategy == Strategy.ROLLING
+        and deployment.application.component_kind != "cron",
         "promote_form": PromoteForm(deployment=deployment) if deployment.state == State.SUCCEEDED else None,
     }

@@ -94,3 +94,29 @@ def test_kubectl_get_events_and_describe_like_output(kubectl):
     assert events[0].split()[:4] == ["LAST", "SEEN", "TYPE", "REASON"]
     assert any("ScalingReplicaSet" in line for line in events)
     assert "Replicas:" in kubectl("describe", "deployment", "web")
+
+
+CRON_JOB = """
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: report}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: report, image: registry.example/report:1}]
+"""
+
+
+def test_kubectl_applies_gets_and_deletes_a_cron_job(kubectl):
+    assert kubectl("apply", "--server-side", "-f", "-", stdin=CRON_JOB).strip() == \
+        "cronjob.batch/report serverside-applied"
+    table = kubectl("get", "cronjobs").splitlines()
+    assert table[0].split()[:3] == ["NAME", "SCHEDULE", "TIMEZONE"]
+    assert table[1].split()[:6] == ["report", "0", "3", "*", "*", "*"]
+    assert kubectl("get", "cj", "report", "-o", "jsonpath={.spec.concurrencyPolicy}") == "Allow"
+    assert kubectl("delete", "cronjob", "report").strip() == 'cronjob.batch "report" deleted'
+    assert not kubectl("get", "cronjobs", "-o", "name").strip()

@@ -1,0 +1,59 @@
+"""A cron job deploys end to end, and a deploy to an unreachable cluster fails with a reason that names
+the cluster, through a real worker (with short retries) and the sandbox over HTTP."""
+
+import pytest
+
+from apps.clusters.kube import KubeClient
+from apps.clusters.models import Placement
+from apps.clusters.services import cluster_register
+from apps.deployments.choices import State
+from tests.conftest import free_port
+
+from .conftest import make_app, make_release, registered, start_worker
+from .test_pipeline import assert_gap_free, deploy, finished, states
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def fast_retries(transactional_db, tmp_path):
+    """A worker whose deployment steps retry after half a second, so exhausting the retries is quick."""
+    worker = start_worker(tmp_path / "worker.log", DEPLOYMENT_RETRY_MAX_SECONDS="0.5")
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=10)
+
+
+def test_a_cron_job_succeeds_once_its_cron_job_is_applied(world, api, sandbox, fast_retries):
+    registered(world, sandbox)
+    release = make_release(make_app(world.acme, name="report", kind="cron"), schedule="0 3 * * *")
+    response = deploy(api, world.user("developer"), release)
+    assert response.status_code == 201, response.content
+    deployment = finished(response.json()["id"])
+
+    assert deployment.state == State.SUCCEEDED, deployment.outcome
+    assert deployment.outcome == "Cron jobs have no rollout: succeeded once the CronJob was applied"
+    assert states(deployment) == [State.QUEUED, State.APPLYING, State.PROGRESSING, State.SUCCEEDED]
+    assert_gap_free(deployment)
+    applied = KubeClient(sandbox.api_client()).get("batch/v1", "CronJob", "report", "acme-dev")
+    assert applied["spec"]["schedule"] == "0 3 * * *"
+    assert applied["metadata"]["labels"]["paas.dev/release"] == str(release.number)
+
+
+def test_a_deploy_to_an_unreachable_cluster_fails_naming_the_cluster(world, api, sandbox, fast_retries):
+    registered(world, sandbox)
+    offline = cluster_register(operator=world.operator, name="offline", auth_method="sandbox",
+                               api_url=f"http://127.0.0.1:{free_port()}")
+    dev = world.acme.environments.get(name="dev")
+    Placement.objects.filter(environment=dev).update(cluster=offline, provisioned_at=None)
+
+    response = deploy(api, world.user("developer"), make_release(make_app(world.acme)))
+    assert response.status_code == 201, response.content
+    deployment = finished(response.json()["id"], timeout=60)
+
+    problem = "Cannot reach cluster offline: Connection refused: nothing listens at the API URL."
+    assert (deployment.state, deployment.outcome) == (State.FAILED, problem)
+    retries = list(deployment.events.filter(key__startswith="retry:").values_list("message", flat=True))
+    assert len(retries) == 6 and all(message.startswith(problem) for message in retries)
+    assert_gap_free(deployment)
+    assert "Connection refused" in Placement.objects.get(environment=dev).last_error
