@@ -142,3 +142,40 @@ def test_namespace_objects_isolate_the_environment(world):
     assert {"podSelector": {}} in sources
     assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}} in sources
     assert all(m["metadata"].get("namespace", "acme-prod") == "acme-prod" for m in manifests.values())
+
+
+@pytest.fixture
+def self_signed_server(tmp_path):
+    """An HTTPS server whose certificate nobody trusts."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "untrusted.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Refuser,), {"status": 200}))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_check_names_an_untrusted_certificate(world, self_signed_server):
+    cluster = cluster_register(operator=world.operator, name="tls", auth_method="token",
+                               api_url=self_signed_server, credentials={"token": TOKEN})
+    result = cluster_check(cluster=cluster, timeout=(2, 2))
+    assert result["ok"] is False and result["error"].startswith("TLS"), result
