@@ -54,12 +54,25 @@ def test_a_stale_pid_file_is_cleared_and_said(tmp_path):
 def test_a_second_run_is_refused_while_one_is_alive(tmp_path):
     (tmp_path / "var").mkdir()
     (tmp_path / "var" / "run.pid").write_text(str(os.getpid()))
-    output, _ = devstack(tmp_path, "run", "--port", str(free_port())).communicate(timeout=60)
+    output, _ = devstack(tmp_path, "run", "--port", str(_free_pair())).communicate(timeout=60)
     assert f"the portal is already running (pid {os.getpid()})" in output
 
 
+def _free_pair() -> int:
+    """A port whose next port is free too: make run serves the sandbox cluster on PORT + 1."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two free neighbouring ports")
+
+
 def test_run_serves_the_portal_and_ctrl_c_leaves_nothing_behind(tmp_path):
-    port = free_port()
+    port = _free_pair()
     proc = devstack(tmp_path, "run", "--port", str(port))
     base = f"http://127.0.0.1:{port}"
     try:
@@ -79,7 +92,8 @@ def test_run_serves_the_portal_and_ctrl_c_leaves_nothing_behind(tmp_path):
         services = [p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
         assert len(family) >= 4 and services  # devstack, web, worker, beat; embedded postgres and redis
     finally:
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         output, _ = proc.communicate(timeout=60)
 
     assert proc.returncode == 0, output
