@@ -55,13 +55,12 @@ def _stop_if_finished_elsewhere(deployment_id: int, error: ApplicationError) -> 
     logger.info("deployment step stopped: finished elsewhere", deployment=deployment_id)
 
 
-@shared_task(bind=True, max_retries=6, ignore_result=True)
-def run_deployment(self, deployment_id: int, attempt: int) -> None:
-    """Apply the release's manifests, then hand over to observe_deployment."""
+def _step(task, step, deployment_id: int, attempt: int) -> None:
+    """Run one pipeline step; when it asks for more, look at the rollout again shortly."""
     try:
-        observe = pipeline.apply_step(deployment_id=deployment_id, attempt=attempt)
+        observe = step(deployment_id=deployment_id, attempt=attempt)
     except KubeError as error:
-        _retry_or_fail(self, deployment_id, attempt, error)
+        _retry_or_fail(task, deployment_id, attempt, error)
         return
     except ApplicationError as error:
         _stop_if_finished_elsewhere(deployment_id, error)
@@ -71,18 +70,15 @@ def run_deployment(self, deployment_id: int, attempt: int) -> None:
 
 
 @shared_task(bind=True, max_retries=6, ignore_result=True)
+def run_deployment(self, deployment_id: int, attempt: int) -> None:
+    """Apply the release's manifests, then hand over to observe_deployment."""
+    _step(self, pipeline.apply_step, deployment_id, attempt)
+
+
+@shared_task(bind=True, max_retries=6, ignore_result=True)
 def observe_deployment(self, deployment_id: int, attempt: int) -> None:
     """One short look at the rollout; schedules the next look until the deployment finishes."""
-    try:
-        again = pipeline.observe_step(deployment_id=deployment_id, attempt=attempt)
-    except KubeError as error:
-        _retry_or_fail(self, deployment_id, attempt, error)
-        return
-    except ApplicationError as error:
-        _stop_if_finished_elsewhere(deployment_id, error)
-        return
-    if again:
-        observe_deployment.apply_async((deployment_id, attempt), countdown=OBSERVE_EVERY_SECONDS)
+    _step(self, pipeline.observe_step, deployment_id, attempt)
 
 
 @shared_task(ignore_result=True)
