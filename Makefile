@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: run test bench manage check-python clean
+.PHONY: run test bench fuzz manage check-python clean
 
 run: $(STAMP)
 	@$(PY) -m portal.devstack run --port $(PORT)
@@ -20,6 +20,12 @@ test: $(STAMP)
 BENCH ?= tests/bench
 bench: $(STAMP)
 	@LOG_LEVEL=WARNING $(PY) -m portal.devstack test $(BENCH) -o addopts= -o python_files='bench_*.py' -q -s -p no:logging $(ARGS)
+
+# The API fuzzing of `make test` (schemathesis, per role) with more examples per operation.
+# Replay a run: make fuzz FUZZ_SEED=1234
+FUZZ_MAX_EXAMPLES ?= 25
+fuzz: $(STAMP)
+	@FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) $(PY) -m portal.devstack test tests/api/test_fuzz.py -p no:logging $(ARGS)
 
 manage: $(STAMP)
 	@$(PY) -m portal.devstack manage $(ARGS)

@@ -1,7 +1,9 @@
 """ASGI entry point: HTTP and WebSocket in one application.
 
-WebSocket connections must come from an allowed host and carry the session; each consumer then
-authorizes its own subscription.
+WebSocket connections must come from an allowed host and carry the session (browsers) or an API key
+in `Authorization: Bearer` (programs such as portalctl). Programs send no Origin header, which
+channels' origin validator refuses; KeyAwareOriginValidator lets such a handshake through only with
+a bearer key, which then alone decides who it is. Each consumer then authorizes its own subscription.
 """
 
 import os
@@ -14,13 +16,15 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from apps.apikeys.websocket import APIKeyAuthMiddleware, KeyAwareOriginValidator  # noqa: E402
 from portal.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": KeyAwareOriginValidator(
+            AuthMiddlewareStack(APIKeyAuthMiddleware(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.core import views as core_views
+from apps.core.deprecation import api_changelog
 from apps.tenants import views as tenant_views
 
 from . import views
@@ -27,12 +28,16 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/audit/", include("apps.audit.urls")),
     path("t/<slug:tenant_slug>/apps/", include("apps.catalog.urls")),
     path("t/<slug:tenant_slug>/deployments/", include("apps.deployments.urls")),
+    path("t/<slug:tenant_slug>/approvals/", include("apps.approvals.urls")),
+    path("t/<slug:tenant_slug>/cmdb/", include("apps.cmdb.urls")),
+    path("t/<slug:tenant_slug>/webhooks/", include("apps.webhooks.urls")),
     path("operator/templates/", include("apps.catalog.operator_urls")),
     path("accounts/", include("allauth.urls")),
     path("account/", include("apps.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/changelog/", api_changelog, name="api-changelog"),
     # Swagger UI sets inline styles on its own elements; scripts stay strictly 'self' there too.
     path(
         "api/docs/",

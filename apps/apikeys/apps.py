@@ -8,4 +8,4 @@ class APIKeysConfig(AppConfig):
     label = "apikeys"
 
     def ready(self):
-        from . import policies, schema  # noqa: F401
+        from . import policies, ratelimit, schema  # noqa: F401

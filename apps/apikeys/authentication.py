@@ -77,3 +77,13 @@ class APIKeyAuthentication(BaseAuthentication):
             return
         APIKey.objects.filter(pk=api_key.pk).update(last_used_at=now, last_used_ip=ip)
         api_key.last_used_at, api_key.last_used_ip = now, ip
+
+
+def verify_api_key(key: str, ip: str | None) -> APIKey:
+    """The whole check of a presented key for transports other than DRF (WebSocket handshakes): the
+    HMAC, revocation, expiry, owner, IP allow-list, and the usage stamp. Raises KeyRejected/KeyForbidden."""
+    authentication = APIKeyAuthentication()
+    api_key = authentication._verify(key)
+    authentication._check_ip(api_key, ip)
+    authentication._touch(api_key, ip)
+    return api_key

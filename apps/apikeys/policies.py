@@ -5,7 +5,7 @@ from apps.tenants.policies import VIEW, TenantPolicy
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role, at_least
 
-from .models import APIKey
+from .models import APIKey, UsageDaily
 
 
 @register(APIKey)
@@ -34,3 +34,37 @@ class APIKeyPolicy(TenantPolicy):
         if not self.allows(principal, action, obj.tenant):
             return False
         return obj.user_id == principal.user.pk or at_least(principal.role_in(obj.tenant_id), Role.ADMIN)
+
+
+@register(UsageDaily)
+class UsageDailyPolicy(TenantPolicy):
+    """Usage follows the keys: every member sees the usage of their own keys; owners and admins see the
+    usage of every key in their tenant. Through a key, reading usage needs `apikeys:read`. Nobody writes
+    usage: it is counted by the platform."""
+
+    resource = "apikeys"
+
+    def scope(self, queryset, principal, action):
+        principal = as_principal(principal)
+        if action != VIEW:
+            return queryset.none()
+        queryset = super().scope(queryset, principal, action)
+        if not principal.is_authenticated:
+            return queryset
+        managers = principal.tenant_ids(Role.ADMIN)
+        return queryset.filter(tenant_id__in=managers) | queryset.filter(api_key__user_id=principal.user.pk)
+
+    def can_view(self, principal, obj) -> bool:
+        principal = as_principal(principal)
+        if not self.allows(principal, VIEW, obj.tenant):
+            return False
+        return obj.api_key.user_id == principal.user.pk or at_least(principal.role_in(obj.tenant_id), Role.ADMIN)
+
+    def can_add(self, principal, tenant) -> bool:
+        return False
+
+    def can_change(self, principal, obj) -> bool:
+        return False
+
+    def can_delete(self, principal, obj) -> bool:
+        return False

@@ -1,10 +1,11 @@
-"""Creating and revoking API keys."""
+"""Creating and revoking API keys; plans and their assignment to tenants (operators only)."""
 
 from __future__ import annotations
 
 import ipaddress
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from apps.tenants.roles import scope_allowed_for
 from apps.tenants.services import require
 
 from . import keys
-from .models import APIKey
+from .models import APIKey, Plan, TenantPlan
 
 DEFAULT_EXPIRY_DAYS = 90
 MAX_EXPIRY_DAYS = 365
@@ -108,3 +109,78 @@ def apikey_revoke(*, actor, api_key: APIKey) -> APIKey:
     api_key.save(update_fields=["revoked_at", "revoked_by"])
     audit_record(actor=actor, action="apikey.revoke", obj=api_key)
     return api_key
+
+
+# --- Plans (operators) ----------------------------------------------------------------------------
+
+PLAN_FIELDS = ("name", "description", "requests_per_second", "burst", "tenant_requests_per_second", "tenant_burst",
+               "daily_quota", "monthly_quota", "is_default")
+PLAN_NAME_TAKEN = "plan_name_taken"
+
+
+def _validate(plan: Plan) -> None:
+    try:
+        plan.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ApplicationError(messages[0], code=INVALID, field=None if field == "__all__" else field) from exc
+
+
+def _plan_save(plan: Plan) -> None:
+    """Validate, keep the name unique, and make this the only default when it is one."""
+    plan.name = (plan.name or "").strip()
+    _validate(plan)
+    if Plan.objects.filter(name__iexact=plan.name).exclude(pk=plan.pk).exists():
+        raise ApplicationError(f"A plan named “{plan.name}” exists already.", code=PLAN_NAME_TAKEN, field="name")
+    if plan.is_default:
+        Plan.objects.select_for_update().filter(is_default=True).exclude(pk=plan.pk).update(is_default=False)
+    plan.save()
+
+
+@transaction.atomic
+def plan_create(*, operator, **fields) -> Plan:
+    """A new plan. Making it the default moves every tenant without a plan onto it."""
+    require(getattr(operator, "is_staff", False), "Only platform operators manage plans.")
+    plan = Plan(**{name: value for name, value in fields.items() if name in PLAN_FIELDS})
+    _plan_save(plan)
+    audit_record(actor=operator, action="plan.create", obj=plan,
+                 changes={name: [None, getattr(plan, name)] for name in PLAN_FIELDS})
+    return plan
+
+
+@transaction.atomic
+def plan_update(*, operator, plan: Plan, **fields) -> Plan:
+    """Change a plan; every tenant on it gets the new limits (each web process within API_PLAN_CACHE_SECONDS)."""
+    require(getattr(operator, "is_staff", False), "Only platform operators manage plans.")
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    before = {name: getattr(plan, name) for name in PLAN_FIELDS}
+    if before["is_default"] and fields.get("is_default") is False:
+        raise ApplicationError("Make another plan the default instead; tenants without a plan need one.",
+                               code=INVALID, field="is_default")
+    for name, value in fields.items():
+        if name in PLAN_FIELDS:
+            setattr(plan, name, value)
+    _plan_save(plan)
+    changes = {name: [before[name], getattr(plan, name)] for name in PLAN_FIELDS if before[name] != getattr(plan, name)}
+    audit_record(actor=operator, action="plan.update", obj=plan, changes=changes)
+    return plan
+
+
+@transaction.atomic
+def tenant_plan_assign(*, operator, tenant: Tenant, plan: Plan | None) -> TenantPlan | None:
+    """Put a tenant on a plan; `plan=None` returns it to the default plan."""
+    require(getattr(operator, "is_staff", False), "Only platform operators assign plans.")
+    current = TenantPlan.objects.select_for_update().select_related("plan").filter(tenant=tenant).first()
+    before = current.plan.name if current else None
+    if plan is None:
+        if current is not None:
+            current.delete()
+        audit_record(actor=operator, action="plan.assign", obj=tenant, changes={"plan": [before, None]})
+        return None
+    if current is None:
+        current = TenantPlan(tenant=tenant)
+    current.plan, current.assigned_by = plan, operator
+    current.save()
+    audit_record(actor=operator, action="plan.assign", obj=current, tenant=tenant,
+                 changes={"plan": [before, plan.name]})
+    return current

@@ -8,5 +8,6 @@ app_name = "apikeys"
 
 urlpatterns = [
     path("", views.key_list, name="list"),
+    path("usage/", views.usage, name="usage"),
     path("<int:pk>/revoke/", views.key_revoke, name="revoke"),
 ]

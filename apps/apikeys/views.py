@@ -1,5 +1,8 @@
-"""API key pages: the tenant's keys, creating one (its plaintext shown once) and revoking."""
+"""API key pages: the tenant's keys, creating one (its plaintext shown once) and revoking; their usage."""
 
+from datetime import timedelta
+
+from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.cache import add_never_cache_headers
@@ -11,9 +14,13 @@ from apps.tenants.roles import Role, at_least
 from apps.tenants.selectors import tenant_view
 from apps.tenants.views import render_tenant_page
 
+from . import selectors
+from .filtersets import UsageDailyFilterSet
 from .forms import APIKeyForm
-from .models import APIKey
+from .models import APIKey, UsageDaily
 from .services import apikey_create, apikey_revoke
+
+USAGE_DEFAULT_DAYS = 30
 
 
 def _keys(request):
@@ -60,3 +67,29 @@ def key_revoke(request, pk):
         return _list_page(request, APIKeyForm(role=request.role), refused=form)
     messages.success(request, f"Key “{api_key.name}” ({api_key.prefix}…) is revoked; it stops working at once.")
     return redirect("apikeys:list", tenant_slug=request.tenant.slug)
+
+
+@tenant_view
+def usage(request):
+    """The plan, today's and this month's consumption, and usage per day and per key and endpoint.
+
+    Members see their own keys' usage, owners and admins everyone's; `?format=csv` downloads the rows.
+    """
+    rows = UsageDaily.objects.restrict(request, "view").filter(tenant=request.tenant)
+    data = request.GET.copy()
+    if not data.get("since"):
+        data["since"] = (selectors.today_utc() - timedelta(days=USAGE_DEFAULT_DAYS - 1)).isoformat()
+    filters = UsageDailyFilterSet(data, queryset=rows)
+    filters.form.fields["key"].widget = forms.Select(choices=[("", "Any key")] + [
+        (key.pk, f"{key.name} ({key.prefix}…)") for key in _keys(request)])
+    if request.GET.get("format") == "csv":
+        return selectors.usage_csv_response(filters.qs, name=f"api-usage-{request.tenant.slug}")
+    by_day = selectors.usage_by_day(filters.qs)
+    chart = {"days": [item["day"].isoformat() for item in by_day],
+             "requests": [item["requests"] for item in by_day], "errors": [item["errors"] for item in by_day],
+             "latency_avg": [item["latency_ms_avg"] for item in by_day],
+             "latency_p95": [item["latency_ms_p95"] for item in by_day]}
+    context = {"summary": selectors.plan_summary(request.tenant), "filters": filters, "chart": chart,
+               "by_day": by_day, "by_endpoint": selectors.usage_by_key_and_endpoint(filters.qs),
+               "show_owner": at_least(request.role, Role.ADMIN), "query": request.GET.urlencode()}
+    return render_tenant_page(request, "apikeys/usage.html", context, section="apikeys")

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from . import views
+from apps.cmdb import operator_views as cmdb_views
+
+from . import approvals, plans, views
 
 app_name = "console"
 
@@ -10,9 +12,19 @@ urlpatterns = [
     path("tenants/<slug:slug>/", views.tenant_detail, name="tenant"),
     path("tenants/<slug:slug>/quota/", views.tenant_quota, name="tenant-quota"),
     path("tenants/<slug:slug>/status/", views.tenant_status, name="tenant-status"),
+    path("tenants/<slug:slug>/plan/", plans.tenant_plan, name="tenant-plan"),
+    path("plans/", plans.plan_list, name="plans"),
+    path("plans/new/", plans.plan_new, name="plan-new"),
+    path("plans/<int:pk>/", plans.plan_edit, name="plan"),
     path("audit/", views.audit, name="audit"),
+    path("approvals/", approvals.approvals, name="approvals"),
+    path("approvals/rules/", approvals.approval_rules, name="approval-rules"),
+    path("approvals/<int:pk>/approve/", approvals.decide, {"verdict": "approve"}, name="approval-approve"),
+    path("approvals/<int:pk>/reject/", approvals.decide, {"verdict": "reject"}, name="approval-reject"),
     path("clusters/", views.clusters, name="clusters"),
     path("clusters/new/", views.cluster_new, name="cluster-new"),
     path("clusters/<slug:name>/", views.cluster_detail, name="cluster"),
     path("clusters/<slug:name>/check/", views.cluster_connectivity, name="cluster-check"),
+    path("cmdb/", cmdb_views.overview, name="cmdb"),
+    path("cmdb/discover/", cmdb_views.discover_now, name="cmdb-discover"),
 ]

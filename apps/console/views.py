@@ -30,6 +30,7 @@ from apps.tenants.quotas import usage_of
 from apps.tenants.services import quota_set, tenant_set_status
 
 from .forms import ClusterRegisterForm, QuotaForm, TenantStatusForm
+from .plan_forms import tenant_plan_context
 
 
 def operator_required(view):
@@ -122,6 +123,7 @@ def _tenant_page(request, tenant: Tenant, *, quota_form=None, status_form=None):
         "quota_grid": _quota_grid(tenant, quota_form),
         "status_form": status_form or TenantStatusForm(initial={"status": next_status}),
         "refused": quota_form or status_form,
+        **tenant_plan_context(tenant),
     }
     return render(request, "console/tenant_detail.html", context, status=400 if request.method == "POST" else 200)
 

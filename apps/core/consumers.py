@@ -16,7 +16,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        # A key speaks for one tenant; the user's own notifications span all of theirs, so keys stay out.
+        if user is None or not user.is_authenticated or self.scope.get("api_key") is not None:
             # Accept, then close with our code: a refused handshake reaches the browser only as 1006,
             # and the page needs to know it must stop retrying.
             await self.accept()

@@ -3,6 +3,7 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from apps.apikeys.websocket import socket_principal
 from apps.core.consumers import CLOSE_UNAUTHENTICATED
 from apps.core.realtime import deployment_group, tenant_group
 from apps.tenants.models import Tenant
@@ -26,7 +27,7 @@ class DeploymentConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse(CLOSE_UNAUTHENTICATED)
             return
         deployment_id = int(self.scope["url_route"]["kwargs"]["deployment_id"])
-        last_seq = await self._last_seq(user, deployment_id)
+        last_seq = await self._last_seq(socket_principal(self.scope), deployment_id)
         if last_seq is None:
             await self._refuse(CLOSE_NOT_FOUND)
             return
@@ -41,8 +42,8 @@ class DeploymentConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=code)
 
     @database_sync_to_async
-    def _last_seq(self, user, deployment_id: int) -> int | None:
-        return (Deployment.objects.restrict(user, "view").filter(pk=deployment_id)
+    def _last_seq(self, principal, deployment_id: int) -> int | None:
+        return (Deployment.objects.restrict(principal, "view").filter(pk=deployment_id)
                 .values_list("last_seq", flat=True).first())
 
     async def disconnect(self, code):
@@ -70,7 +71,8 @@ class TenantConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self._refuse(CLOSE_UNAUTHENTICATED)
             return
-        tenant_id = await self._tenant_id(user, self.scope["url_route"]["kwargs"]["tenant_slug"])
+        tenant_id = await self._tenant_id(socket_principal(self.scope),
+                                          self.scope["url_route"]["kwargs"]["tenant_slug"])
         if tenant_id is None:
             await self._refuse(CLOSE_NOT_FOUND)
             return
@@ -84,8 +86,8 @@ class TenantConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=code)
 
     @database_sync_to_async
-    def _tenant_id(self, user, slug: str) -> int | None:
-        return Tenant.objects.restrict(user, "view").filter(slug=slug).values_list("pk", flat=True).first()
+    def _tenant_id(self, principal, slug: str) -> int | None:
+        return Tenant.objects.restrict(principal, "view").filter(slug=slug).values_list("pk", flat=True).first()
 
     async def disconnect(self, code):
         if hasattr(self, "group"):

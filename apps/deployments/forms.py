@@ -5,12 +5,41 @@ from django import forms
 from apps.catalog.models import Application, Release
 from apps.tenants.forms import ServiceForm
 from apps.tenants.models import Environment
+from apps.tenants.roles import Role
 
 from .strategies.forms import StrategyFields
 
+JUSTIFICATION_HELP = "Why this change is needed. Required where the environment needs approval; approvers read it."
+BREAK_GLASS_HELP = ("Owners only, for emergencies: the change goes ahead past approval and any freeze, is flagged, "
+                    "and opens a review request afterwards.")
 
-class DeployForm(ServiceForm, StrategyFields):
-    field_order = ["application", "release", "environment", "progress_deadline_seconds"]  # then the strategy
+
+def justification_field():
+    return forms.CharField(max_length=2000, required=False, help_text=JUSTIFICATION_HELP,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def break_glass_field():
+    return forms.CharField(max_length=2000, required=False, label="Break-glass reason", help_text=BREAK_GLASS_HELP)
+
+
+class GovernedFields(forms.Form):
+    """Justification for every member; the break-glass reason only for owners, the only ones who may use it."""
+
+    def __init__(self, *args, role=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["justification"] = justification_field()
+        if role == Role.OWNER:
+            self.fields["break_glass_reason"] = break_glass_field()
+
+    def governed(self) -> dict:
+        return {"justification": self.cleaned_data.get("justification", ""),
+                "break_glass_reason": self.cleaned_data.get("break_glass_reason", "")}
+
+
+class DeployForm(GovernedFields, ServiceForm, StrategyFields):
+    field_order = ["application", "release", "environment", "justification", "break_glass_reason",
+                   "progress_deadline_seconds"]  # then the strategy
     application = forms.ModelChoiceField(queryset=Application.objects.none())
     release = forms.ModelChoiceField(queryset=Release.objects.none(), help_text="Releases never change once cut.")
     environment = forms.ModelChoiceField(queryset=Environment.objects.none())
@@ -27,6 +56,7 @@ class DeployForm(ServiceForm, StrategyFields):
         self.fields["environment"].queryset = Environment.objects.filter(tenant=tenant)
         self.fields["application"].label_from_instance = lambda app: app.name
         self.fields["environment"].label_from_instance = lambda env: f"{env.name} ({env.get_kind_display().lower()})"
+        self.order_fields(self.field_order)
 
     def clean(self):
         data = super().clean()
@@ -37,18 +67,20 @@ class DeployForm(ServiceForm, StrategyFields):
 
 class ReasonForm(ServiceForm):
     reason = forms.CharField(max_length=500, required=False)
+    break_glass_reason = forms.CharField(max_length=2000, required=False)  # rollback, owners only (the gate checks)
 
 
-class ScaleForm(ServiceForm):
+class ScaleForm(GovernedFields, ServiceForm):
     replicas = forms.IntegerField(min_value=0, max_value=100)
 
 
-class PromoteForm(ServiceForm):
+class PromoteForm(GovernedFields, ServiceForm):
     environment = forms.ModelChoiceField(queryset=Environment.objects.none(), label="Promote to",
                                          widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
 
     def __init__(self, *args, deployment, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["justification"].widget = forms.TextInput(attrs={"class": "form-control form-control-sm"})
         self.fields["environment"].queryset = (Environment.objects.filter(tenant_id=deployment.tenant_id)
                                                .exclude(pk=deployment.environment_id))
         self.fields["environment"].label_from_instance = lambda env: env.name

@@ -18,6 +18,7 @@ from apps.clusters.connection import kube_for
 from apps.clusters.kube import KubeError
 from apps.clusters.services import placement_for
 from apps.core.errors import ApplicationError
+from apps.core.governance import Change, gate
 from apps.core.policies import policy_for
 from apps.tenants.models import Environment
 from apps.tenants.quotas import quota_check
@@ -165,9 +166,12 @@ def _record(actor, deployment: Deployment, action: str, message: str, changes: d
                      changes=changes)
 
 
-def deployment_scale(*, actor, deployment: Deployment, replicas: int) -> Deployment:
+def deployment_scale(*, actor, deployment: Deployment, replicas: int, justification: str = "",
+                     break_glass_reason: str = "", approved: bool = False) -> Deployment:
     """Set the replicas of the running release without a new release, within the tenant's quotas.
-    A later deploy applies its release's own replicas again."""
+    A later deploy applies its release's own replicas again. In a governed environment the change
+    waits for approval: the deployment comes back with `change_request` set and nothing is scaled yet;
+    the approvals app calls this again with `approved` once the request is approved."""
     _require_live(actor, deployment)
     if deployment.release.autoscale_max:
         raise ApplicationError("An autoscaler sets this release's replicas; change its limits in a new release.",
@@ -175,6 +179,8 @@ def deployment_scale(*, actor, deployment: Deployment, replicas: int) -> Deploym
     if not 0 <= replicas <= MAX_REPLICAS:
         raise ApplicationError(f"Replicas go from 0 to {MAX_REPLICAS}.", code=INVALID, field="replicas")
     _check_scale_quota(deployment, replicas)
+    if not approved and _scale_waits_for_approval(actor, deployment, replicas, justification, break_glass_reason):
+        return deployment
     name, namespace = deployment.application.name, deployment.environment.namespace
     with _cluster(deployment.environment, f"Deployment {name}") as kube:
         running = kube.get("apps/v1", "Deployment", name, namespace)
@@ -185,6 +191,19 @@ def deployment_scale(*, actor, deployment: Deployment, replicas: int) -> Deploym
     _record(actor, deployment, "scale", f"Scaled from {before} to {replicas} replicas",
             {"replicas": [before, replicas]})
     return deployment
+
+
+def _scale_waits_for_approval(actor, deployment, replicas, justification, break_glass_reason) -> bool:
+    """Ask the approvals gate; file a change request when the environment is governed."""
+    change = Change(kind="scale", tenant=deployment.tenant, actor=actor, environment=deployment.environment,
+                    subject=deployment, params={"replicas": replicas}, justification=justification,
+                    break_glass_reason=break_glass_reason,
+                    title=f"Scale {deployment.application.name} in {deployment.environment.name} to {replicas} replicas")
+    verdict = gate().assess(change)
+    if verdict.needs_approval or verdict.break_glass:
+        with transaction.atomic():
+            deployment.change_request = gate().open(change, verdict)
+    return verdict.needs_approval
 
 
 def deployment_restart(*, actor, deployment: Deployment) -> Deployment:
@@ -273,7 +292,8 @@ def deployment_resume(*, actor, deployment: Deployment) -> Deployment:
 # --- Promote and remove ------------------------------------------------------------------------
 
 
-def deployment_promote(*, actor, deployment: Deployment, environment) -> Deployment:
+def deployment_promote(*, actor, deployment: Deployment, environment, justification: str = "",
+                       break_glass_reason: str = "") -> Deployment:
     """Deploy the same release to another environment (dev -> staging -> production). Only a release
     that succeeded in the deployment's environment is promoted; the deploy rules of the target apply."""
     source = deployment.environment
@@ -288,14 +308,16 @@ def deployment_promote(*, actor, deployment: Deployment, environment) -> Deploym
     promoted, _ = deployment_create(
         actor=actor, release=deployment.release, environment=environment,
         reason=f"Promoted from {source.name} (deployment {deployment.pk})",
-        progress_deadline_seconds=deployment.progress_deadline_seconds)
+        progress_deadline_seconds=deployment.progress_deadline_seconds, justification=justification,
+        break_glass_reason=break_glass_reason)
     return promoted
 
 
 def application_remove(*, actor, application, environment) -> list[str]:
     """Delete everything the application runs in the environment, found by its label, and record what
     went. The deployment history stays; deploying again brings the application back."""
-    require(policy_for(Deployment).can_add(actor, environment), tenant=environment.tenant)
+    # Removing is never held for approval, so it needs the right to deploy without it.
+    require(policy_for(Deployment).can_deploy_unapproved(actor, environment), tenant=environment.tenant)
     if application.tenant_id != environment.tenant_id:
         raise ApplicationError("The application and the environment belong to different tenants.", code=INVALID,
                                field="environment")

@@ -15,6 +15,7 @@ from . import operations
 from .forms import DeploySettingsForm, PromoteForm, ScaleForm
 from .models import DeploySettings
 from .selectors import deployment_list_for
+from .views import waiting_change_request
 
 
 def _deployment(request, pk: int):
@@ -60,12 +61,22 @@ def deployment_resume(request, pk):
 @require_POST
 @tenant_view
 def deployment_scale(request, pk):
-    deployment, form = _deployment(request, pk), ScaleForm(request.POST)
+    deployment, form = _deployment(request, pk), ScaleForm(request.POST, role=request.role)
     if not form.is_valid():
         return _invalid(request, deployment, form)
     replicas = form.cleaned_data["replicas"]
-    return _back(request, deployment, f"Scaled to {replicas} replicas.", lambda: operations.deployment_scale(
-        actor=request, deployment=deployment, replicas=replicas))
+    try:
+        result = operations.deployment_scale(actor=request, deployment=deployment, replicas=replicas,
+                                             **form.governed())
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
+    waiting = getattr(result, "change_request", None)
+    if waiting is not None and waiting.is_open:
+        messages.info(request, f"Scale requested: waits for approval in change request {waiting.pk}.")
+    else:
+        messages.success(request, f"Scaled to {replicas} replicas.")
+    return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
 
 
 @require_POST
@@ -80,12 +91,22 @@ def deployment_restart(request, pk):
 @tenant_view
 def deployment_promote(request, pk):
     deployment = _deployment(request, pk)
-    form = PromoteForm(request.POST, deployment=deployment)
+    form = PromoteForm(request.POST, deployment=deployment, role=request.role)
     if not form.is_valid():
         return _invalid(request, deployment, form)
     environment = form.cleaned_data["environment"]
-    return _back(request, deployment, f"Promoting to {environment.name}.", lambda: operations.deployment_promote(
-        actor=request, deployment=deployment, environment=environment))
+    try:
+        promoted = operations.deployment_promote(actor=request, deployment=deployment, environment=environment,
+                                                 **form.governed())
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
+    request_id = waiting_change_request(promoted)
+    if request_id:
+        messages.info(request, f"Promotion to {environment.name} waits for approval — change request {request_id}.")
+    else:
+        messages.success(request, f"Promoting to {environment.name}.")
+    return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=promoted.pk)
 
 
 @require_POST

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
+from apps.core.events import emit_on_commit
+from apps.core.governance import Change, Verdict, gate
 from apps.core.policies import policy_for
 from apps.core.realtime import broadcast_on_commit, deployment_group, tenant_group
 from apps.tenants.principals import as_principal
@@ -99,11 +101,16 @@ def _check_create(actor, release, environment, key: str) -> None:
 @transaction.atomic
 def deployment_create(*, actor, release, environment, idempotency_key: str | None = None,
                       progress_deadline_seconds: int | None = None, reason: str = "",
-                      rollback_of: Deployment | None = None, automatic: bool = False) -> tuple[Deployment, bool]:
+                      rollback_of: Deployment | None = None, automatic: bool = False, justification: str = "",
+                      break_glass_reason: str = "", strategy: str = "", strategy_config: dict | None = None,
+                      ) -> tuple[Deployment, bool]:
     """Queue a release for an environment; (deployment, created). A repeated Idempotency-Key returns
     the first deployment. A second deployment of the same app to the same environment while one is
     active is refused (409), not queued: the newer request would otherwise silently win or wait.
-    `automatic` is the platform's own deploy (an automatic rollback): no member asked, so no role applies."""
+
+    Where the environment is governed, the deployment waits in `pending_approval` behind a change
+    request instead of being queued. `automatic` is the platform's own deploy (an automatic
+    rollback): no member asked, so no role and no approval applies."""
     key = (idempotency_key or "").strip()
     if not automatic:
         _check_create(actor, release, environment, key)
@@ -114,27 +121,62 @@ def deployment_create(*, actor, release, environment, idempotency_key: str | Non
                                  state__in=ACTIVE).exists():
         raise _in_progress(release.application, environment)
     check_quotas(release=release, environment=environment)
-    deployment = _insert(actor, release, environment, key, progress_deadline_seconds, reason, rollback_of)
+    title = (f"Roll back {release.application.name} to release #{release.number} in {environment.name}" if rollback_of
+             else f"Deploy {release.application.name} release #{release.number} to {environment.name}")
+    change = Change(kind="deploy", tenant=environment.tenant, actor=actor, environment=environment, title=title,
+                    justification=justification or (reason if rollback_of else ""), break_glass_reason=break_glass_reason)
+    verdict = Verdict() if automatic else gate().assess(change)
+    deployment = _insert(actor, release, environment, key, progress_deadline_seconds, reason, rollback_of,
+                         strategy=strategy, strategy_config=strategy_config,
+                         state=State.PENDING_APPROVAL if verdict.needs_approval else State.QUEUED)
     if deployment.pk is None:
         return _replay(environment.tenant, key, release, environment), False
-    _append(deployment, kind=EventKind.STATE, state=State.QUEUED,
-            message=reason or f"Release #{release.number} queued for {environment.name}")
     audit_record(actor=actor, action="deployment.rollback" if rollback_of else "deployment.create", obj=deployment,
                  tenant=environment.tenant, changes={"release": [None, release.number], "reason": [None, reason]})
-    from .tasks import run_deployment
-
-    transaction.on_commit(lambda: run_deployment.delay(deployment.pk, deployment.attempts))
+    change.subject = deployment
+    if verdict.needs_approval:
+        change_request = gate().open(change, verdict)
+        _append(deployment, kind=EventKind.STATE, state=State.PENDING_APPROVAL,
+                message=f"Waiting for approval (change request {change_request.pk})",
+                data={"change_request": change_request.pk})
+        return deployment, True
+    if verdict.break_glass:
+        gate().open(change, verdict)
+    _append(deployment, kind=EventKind.STATE, state=State.QUEUED,
+            message=reason or f"Release #{release.number} queued for {environment.name}")
+    _dispatch(deployment)
     return deployment, True
 
 
-def _insert(actor, release, environment, key, progress_deadline_seconds, reason, rollback_of) -> Deployment:
+def _dispatch(deployment: Deployment) -> None:
+    from .tasks import run_deployment
+
+    transaction.on_commit(lambda: run_deployment.delay(deployment.pk, deployment.attempts))
+
+
+@transaction.atomic
+def deployment_release(*, deployment: Deployment, reason: str, actor=None) -> Deployment:
+    """Move a deployment that waited for approval into the queue and start its pipeline after commit;
+    the approvals app calls this in the transaction that records the final approval."""
+    row = deployment_transition(deployment=deployment, to_state=State.QUEUED, reason=reason, actor=actor)
+    row.lease_expires_at = timezone.now() + timedelta(seconds=LEASE_SECONDS)
+    row.save(update_fields=["lease_expires_at"])
+    _dispatch(row)
+    return row
+
+
+def _insert(actor, release, environment, key, progress_deadline_seconds, reason, rollback_of, *, state: str,
+            strategy: str, strategy_config: dict | None) -> Deployment:
     """Insert the row; a racing request that won the same key yields an unsaved row, one that won the
     (application, environment) slot a refusal."""
     principal = as_principal(actor)
     deployment = Deployment(
         tenant=environment.tenant, application=release.application, release=release, environment=environment,
+        state=state, strategy=strategy or Deployment._meta.get_field("strategy").default,
+        strategy_config=strategy_config or {},
         requested_by=principal.user if principal.is_authenticated else None, idempotency_key=key, reason=reason,
-        rollback_of=rollback_of, attempts=1, lease_expires_at=timezone.now() + timedelta(seconds=LEASE_SECONDS),
+        rollback_of=rollback_of, attempts=1,
+        lease_expires_at=timezone.now() + timedelta(seconds=LEASE_SECONDS) if state == State.QUEUED else None,
         progress_deadline_seconds=progress_deadline_seconds or Deployment._meta.get_field(
             "progress_deadline_seconds").default,
     )
@@ -173,6 +215,9 @@ def deployment_transition(*, deployment: Deployment, to_state: str, reason: str 
         row.paused_at = None
     row.save(update_fields=["state", "outcome", "started_at", "finished_at", "lease_expires_at", "paused_at"])
     _append(row, kind=EventKind.STATE, state=to_state, message=reason or State(to_state).label, data=data)
+    emit_on_commit(tenant_id=row.tenant_id, event=f"deployment.{to_state}", data={
+        "deployment": row.pk, "application": row.application_id, "environment": row.environment_id,
+        "release": row.release_id, "state": to_state, "previous_state": before, "reason": reason})
     if to_state in TERMINAL:
         audit_record(actor=actor, action=f"deployment.{to_state}", obj=row, tenant=row.tenant,
                      changes={"state": [before, to_state], "reason": [None, reason]})
@@ -207,7 +252,7 @@ def previous_good_deployment(deployment: Deployment) -> Deployment | None:
 
 
 @transaction.atomic
-def deployment_rollback(*, actor, deployment: Deployment, reason: str) -> Deployment:
+def deployment_rollback(*, actor, deployment: Deployment, reason: str, break_glass_reason: str = "") -> Deployment:
     """Deploy the release that last succeeded before this one, linked to it and with the reason
     recorded; an in-flight deployment is stopped first (rolled back, or cancelled if not yet applying)."""
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
@@ -223,7 +268,8 @@ def deployment_rollback(*, actor, deployment: Deployment, reason: str) -> Deploy
                               actor=actor)
     rollback, _ = deployment_create(actor=actor, release=target.release, environment=deployment.environment,
                                     reason=f"Rollback of deployment {deployment.pk}: {reason.strip()}",
-                                    rollback_of=deployment, progress_deadline_seconds=target.progress_deadline_seconds)
+                                    rollback_of=deployment, progress_deadline_seconds=target.progress_deadline_seconds,
+                                    break_glass_reason=break_glass_reason)
     return rollback
 
 
@@ -234,7 +280,10 @@ def deployment_cancel(*, actor, deployment: Deployment, reason: str = "") -> Dep
         raise ApplicationError(f"This deployment already {deployment.get_state_display().lower()}.",
                                code=FINISHED, status=409)
     message = "Cancelled" + (f": {reason.strip()}" if (reason or "").strip() else "")
-    return deployment_transition(deployment=deployment, to_state=State.CANCELLED, reason=message, actor=actor)
+    with transaction.atomic():
+        row = deployment_transition(deployment=deployment, to_state=State.CANCELLED, reason=message, actor=actor)
+        gate().withdraw(row, message)
+    return row
 
 
 @transaction.atomic

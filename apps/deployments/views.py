@@ -15,6 +15,7 @@ from apps.tenants.selectors import tenant_view
 from apps.tenants.views import render_tenant_page
 
 from . import services
+from .choices import State
 from .forms import DeployForm, ReasonForm
 from .manifests import DEFAULT_PROGRESS_DEADLINE
 from .models import Deployment
@@ -42,7 +43,7 @@ def deployment_new(request):
     """GET: the form. POST: the rendered manifests to confirm; POST with confirm: the deployment."""
     if not policy_for(Deployment).can_add(request, request.tenant):
         raise Http404
-    form = DeployForm(request.POST or None, tenant=request.tenant)
+    form = DeployForm(request.POST or None, tenant=request.tenant, role=request.role)
     context = {"form": form}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -52,7 +53,9 @@ def deployment_new(request):
             if "confirm" in request.POST:
                 deployment, _ = strategy_deploy(
                     actor=request, release=data["release"], environment=data["environment"], plan=plan,
-                    idempotency_key=request.POST.get("idempotency_key"), progress_deadline_seconds=deadline)
+                    idempotency_key=request.POST.get("idempotency_key"), progress_deadline_seconds=deadline,
+                    **form.governed())
+                _say_if_waiting(request, deployment)
                 return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
             manifests = manifests_preview(release=data["release"], environment=data["environment"], plan=plan,
                                           progress_deadline_seconds=deadline)
@@ -64,11 +67,25 @@ def deployment_new(request):
     return render_tenant_page(request, "deployments/new.html", context, section="deployments", status=status)
 
 
+def _say_if_waiting(request, deployment) -> None:
+    request_id = waiting_change_request(deployment)
+    if request_id:
+        messages.info(request, f"Waiting for approval — change request {request_id}.")
+
+
+def waiting_change_request(deployment) -> int | None:
+    """The change request a deployment in pending_approval waits for (the approvals app's reverse relation)."""
+    if deployment.state != State.PENDING_APPROVAL:
+        return None
+    return deployment.change_requests.filter(state="pending").values_list("pk", flat=True).first()
+
+
 @tenant_view
 def deployment_detail(request, pk):
     deployment = _deployment(request, pk)
     context = {
         "deployment": deployment,
+        "change_request_id": waiting_change_request(deployment),
         "events": events_after(deployment),
         "may_change": policy_for(Deployment).can_change(request, deployment),
         "rollback_target": services.previous_good_deployment(deployment),
@@ -76,23 +93,27 @@ def deployment_detail(request, pk):
     return render_tenant_page(request, "deployments/detail.html", context, section="deployments")
 
 
-def _act(request, pk, action, done: str):
+def _act(request, pk, action, done: str, glass: bool = False):
     deployment = _deployment(request, pk)
     form = ReasonForm(request.POST)
     form.is_valid()
+    extra = {"break_glass_reason": form.cleaned_data.get("break_glass_reason", "")} if glass else {}
     try:
-        result = action(actor=request, deployment=deployment, reason=form.cleaned_data.get("reason", ""))
+        result = action(actor=request, deployment=deployment, reason=form.cleaned_data.get("reason", ""), **extra)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
-    messages.success(request, done)
+    if waiting_change_request(result):
+        _say_if_waiting(request, result)
+    else:
+        messages.success(request, done)
     return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=result.pk)
 
 
 @require_POST
 @tenant_view
 def deployment_rollback(request, pk):
-    return _act(request, pk, services.deployment_rollback, "Rolling back to the previous good release.")
+    return _act(request, pk, services.deployment_rollback, "Rolling back to the previous good release.", glass=True)
 
 
 @require_POST

@@ -45,3 +45,20 @@ class EnvironmentForm(ServiceForm):
         choices=Environment.Kind.choices,
         help_text="Production environments get stricter approvals and deployment rules.",
     )
+
+
+class QuotaIncreaseForm(ServiceForm):
+    resource = forms.ChoiceField(choices=[])
+    environment = forms.ModelChoiceField(queryset=Environment.objects.none(), required=False,
+                                         empty_label="Whole organization")
+    limit = forms.IntegerField(min_value=0, label="New limit")
+    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000,
+                                    help_text="Operators read this when they decide.")
+
+    def __init__(self, *args, tenant, **kwargs):
+        from .models import Quota
+
+        super().__init__(*args, **kwargs)
+        self.fields["resource"].choices = Quota.Resource.choices
+        self.fields["environment"].queryset = Environment.objects.filter(tenant=tenant)
+        self.fields["environment"].label_from_instance = lambda env: env.name

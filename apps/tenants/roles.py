@@ -24,7 +24,7 @@ def at_least(role: str | None, minimum: str) -> bool:
 # needs the role below. A key's scopes can never exceed its creator's role.
 RESOURCES = [
     "tenant", "members", "invitations", "environments", "quotas", "apikeys", "audit",
-    "apps", "releases", "deployments", "approvals", "cmdb",
+    "apps", "releases", "deployments", "approvals", "cmdb", "webhooks",
 ]
 READ, WRITE = "read", "write"
 WRITE_NEEDS = {
@@ -38,10 +38,12 @@ WRITE_NEEDS = {
     "apps": Role.DEVELOPER,
     "releases": Role.DEVELOPER,
     "deployments": Role.DEVELOPER,
-    "approvals": Role.ADMIN,
+    "approvals": Role.DEVELOPER,  # deciding; policies and freeze windows need an admin (approvals policies)
     "cmdb": Role.DEVELOPER,
+    "webhooks": Role.ADMIN,
 }
-READ_NEEDS = {"audit": Role.ADMIN}
+# Webhook URLs may embed tokens and deliveries carry event data: only owners and admins read them.
+READ_NEEDS = {"audit": Role.ADMIN, "webhooks": Role.ADMIN}
 ALL_SCOPES = [f"{resource}:{verb}" for resource in RESOURCES for verb in (READ, WRITE)]
 
 

@@ -337,3 +337,36 @@ def quota_set(*, operator, tenant: Tenant, resource: str, limit: int,
     audit_record(actor=operator, action="quota.set", obj=quota, tenant=tenant, changes={"limit": [before, quota.limit]})
     quota_changed.send(sender=Quota, tenant=tenant, environment=environment)
     return quota
+
+
+QUOTA_NOT_AN_INCREASE = "quota_not_an_increase"
+
+
+def quota_request_increase(*, actor, tenant: Tenant, resource: str, limit: int, justification: str,
+                           environment: Environment | None = None):
+    """An owner or admin asks the platform for more: a change request that operators decide on
+    (apps/approvals). The new limit applies when an operator approves it."""
+    from apps.core.governance import Change, gate
+
+    from .principals import as_principal
+    from .roles import at_least
+
+    require(at_least(as_principal(actor).role_in(tenant.pk), Role.ADMIN) and tenant.is_active
+            and as_principal(actor).has_scope("approvals", "write"),
+            "Owners and admins ask for more quota.", tenant=tenant)
+    if resource not in Quota.Resource.values:
+        raise ApplicationError(f"Unknown resource “{resource}”.", code=INVALID, field="resource")
+    if environment is not None and environment.tenant_id != tenant.pk:
+        raise ApplicationError("That environment belongs to another tenant.", code=INVALID, field="environment")
+    current = Quota.objects.filter(tenant=tenant, environment=environment, resource=resource).first()
+    if not isinstance(limit, int) or (current is not None and limit <= current.limit) or limit < 0:
+        raise ApplicationError(f"Ask for more than the current limit ({current.limit if current else 'none'}).",
+                               code=QUOTA_NOT_AN_INCREASE, field="limit")
+    where = f" in {environment.name}" if environment else ""
+    change = Change(kind="quota", tenant=tenant, actor=actor, environment=environment, justification=justification,
+                    params={"resource": resource, "limit": limit, "environment": environment.pk if environment else None},
+                    title=f"Raise the {Quota.Resource(resource).label} quota of {tenant.name}{where} to {limit}")
+    verdict = gate().assess(change)
+    with transaction.atomic():
+        return gate().open(change, verdict)
+

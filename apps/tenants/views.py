@@ -11,10 +11,11 @@ from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 
 from . import services
-from .forms import EnvironmentForm, InvitationForm, MemberRoleForm, ServiceForm, TenantCreateForm
+from .forms import EnvironmentForm, InvitationForm, MemberRoleForm, QuotaIncreaseForm, ServiceForm, TenantCreateForm
 from .models import Environment, Invitation, Membership
+from .principals import as_principal
 from .quotas import usage_report
-from .roles import Role
+from .roles import Role, at_least
 from .selectors import tenant_view
 
 
@@ -271,5 +272,20 @@ def environment_delete(request, pk):
 
 @tenant_view
 def quotas(request):
-    context = {"usage": usage_report(request.tenant)}
-    return render_tenant_page(request, "tenants/quotas.html", context, section="quotas")
+    """The usage report; owners and admins also ask for more here (POST), which operators decide on."""
+    may_ask = at_least(as_principal(request).role_in(request.tenant.pk), Role.ADMIN)
+    form = QuotaIncreaseForm(request.POST or None, tenant=request.tenant) if may_ask else None
+    if request.method == "POST" and form is not None and form.is_valid():
+        data = form.cleaned_data
+        try:
+            change_request = services.quota_request_increase(
+                actor=request, tenant=request.tenant, resource=data["resource"], limit=data["limit"],
+                environment=data["environment"], justification=data["justification"])
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"Asked for more: change request {change_request.pk} waits for the platform "
+                                      "operators.")
+            return redirect("tenants:quotas", tenant_slug=request.tenant.slug)
+    context = {"usage": usage_report(request.tenant), "form": form}
+    return render_tenant_page(request, "tenants/quotas.html", context, section="quotas", status=_failed(request))

@@ -54,12 +54,16 @@ INSTALLED_APPS = [
     "apps.clusters",
     "apps.catalog",
     "apps.deployments",
+    "apps.approvals",
+    "apps.cmdb",
+    "apps.webhooks",
     "apps.console",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.core.middleware.RequestIDMiddleware",
+    "apps.apikeys.middleware.APIUsageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -146,11 +150,18 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "apps.core.tasks.heartbeat", "schedule": 30.0},
     "deployments-reconcile": {"task": "apps.deployments.tasks.reconcile_deployments", "schedule": 30.0},
+    "approvals-expire": {"task": "apps.approvals.tasks.expire_change_requests", "schedule": 60.0},
     "deployments-strategies-tidy": {"task": "apps.deployments.strategies.tasks.tidy_strategies", "schedule": 15.0},
+    "cmdb-discovery": {"task": "apps.cmdb.tasks.discover_all", "schedule": env.float("CMDB_DISCOVER_EVERY", default=300.0)},
+    "apikeys-flush-usage": {"task": "apps.apikeys.tasks.flush_api_usage", "schedule": 60.0},
+    "webhooks-housekeeping": {"task": "apps.webhooks.tasks.webhooks_housekeeping", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 # Longest wait (seconds) before a deployment step retries after a transient cluster failure.
 DEPLOYMENT_RETRY_MAX_SECONDS = env.float("DEPLOYMENT_RETRY_MAX_SECONDS", default=15.0)
+# CMDB discovery: minutes unseen before a discovered item or edge is stale, and then retired.
+CMDB_STALE_AFTER = env.int("CMDB_STALE_AFTER", default=30)
+CMDB_RETIRE_AFTER = env.int("CMDB_RETIRE_AFTER", default=7 * 24 * 60)
 # A heartbeat older than this makes the readiness page report the workers as stale.
 HEARTBEAT_STALE_AFTER_SECONDS = env.int("HEARTBEAT_STALE_AFTER_SECONDS", default=120)
 
@@ -218,6 +229,44 @@ SANDBOX_CLUSTER_URL = env("SANDBOX_CLUSTER_URL", default="")
 # The server-side pepper of the HMAC that stores API keys. Changing it invalidates every key.
 API_KEY_PEPPER = env("API_KEY_PEPPER", default="local-only-api-key-pepper-change-me")
 
+# --- API rate limits, quotas and usage (docs/architecture.md, "Rate limits and plans") --------
+API_RATE_LIMITS_ENABLED = env.bool("API_RATE_LIMITS_ENABLED", default=True)
+# Buckets, quota and usage counters live here. When it is unreachable, API calls pass (fail open).
+API_RATE_LIMIT_REDIS_URL = env("API_RATE_LIMIT_REDIS_URL", default=REDIS_URL)
+API_RATE_LIMIT_REDIS_TIMEOUT = env.float("API_RATE_LIMIT_REDIS_TIMEOUT", default=0.25)
+# How long a web process keeps a tenant's plan before reading it again (changes made in the same
+# process apply at once).
+API_PLAN_CACHE_SECONDS = env.int("API_PLAN_CACHE_SECONDS", default=30)
+# The plan of a tenant without one when no plan is marked default (a migration creates "Standard").
+API_FALLBACK_PLAN = {
+    "requests_per_second": env.int("API_FALLBACK_RPS", default=50),
+    "burst": env.int("API_FALLBACK_BURST", default=100),
+    "tenant_requests_per_second": env.int("API_FALLBACK_TENANT_RPS", default=100),
+    "tenant_burst": env.int("API_FALLBACK_TENANT_BURST", default=200),
+    "daily_quota": env.int("API_FALLBACK_DAILY_QUOTA", default=1_000_000) or None,
+    "monthly_quota": env.int("API_FALLBACK_MONTHLY_QUOTA", default=20_000_000) or None,
+}
+# Tenants are told once per period when their requests pass this share of a quota, and at 100 %.
+API_QUOTA_WARNING_PERCENT = env.int("API_QUOTA_WARNING_PERCENT", default=80)
+
+# --- Outbound webhooks (docs/webhooks.md) ----------------------------------------------------
+# Seconds to wait before each retry; a delivery gets one attempt more than there are steps.
+WEBHOOK_RETRY_SCHEDULE = env.list("WEBHOOK_RETRY_SCHEDULE", cast=float, default=[10, 60, 300, 1800, 7200])
+# Deliveries failing for good in a row before an endpoint is disabled (its admins are emailed).
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=10)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=3.0)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Retries due sooner than this are queued with a countdown; later ones are sent by the minute sweeper
+# (countdowns stay far below the broker's visibility timeout).
+WEBHOOK_MAX_COUNTDOWN_SECONDS = env.float("WEBHOOK_MAX_COUNTDOWN_SECONDS", default=300.0)
+WEBHOOK_SWEEP_GRACE_SECONDS = env.float("WEBHOOK_SWEEP_GRACE_SECONDS", default=15.0)
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+WEBHOOK_MAX_ENDPOINTS_PER_TENANT = env.int("WEBHOOK_MAX_ENDPOINTS_PER_TENANT", default=20)
+WEBHOOK_KEY_EXPIRY_NOTICE_DAYS = env.int("WEBHOOK_KEY_EXPIRY_NOTICE_DAYS", default=7)
+# Let every endpoint reach private, loopback and link-local addresses. Off: only an operator's
+# per-endpoint "allow private" does (for receivers inside the platform's own network).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Keys first: an unauthenticated call then gets 401 with a WWW-Authenticate: Bearer challenge.
@@ -230,6 +279,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Calls made with an API key are held to the tenant's plan; browser sessions are not (see the docs).
+    "DEFAULT_THROTTLE_CLASSES": ["apps.apikeys.throttling.PlanRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
 }
@@ -242,6 +293,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # The one error shape as a component and every operation's default response (apps/core/openapi.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "apps.core.openapi.add_error_responses"],
+    # Choice sets that share a field name ("kind", "status", "state") with another: each keeps a
+    # stable component name (the first three are the names they had before the others arrived).
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "apps.tenants.models.Environment.Kind",
+        "StatusEnum": "apps.tenants.models.Tenant.Status",
+        "StateEnum": "apps.deployments.choices.State",
+        "RelationKindEnum": "apps.cmdb.choices.RelationKind",
+        "CmdbStatusEnum": "apps.cmdb.choices.Status",
+    },
 }
 
 # --- Static files -----------------------------------------------------------------------------

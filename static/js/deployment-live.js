@@ -52,6 +52,8 @@
     });
     const cancel = document.getElementById("cancel-form");
     if (cancel && TERMINAL.includes(state)) cancel.hidden = true;
+    const waiting = document.getElementById("waiting-for-approval");
+    if (waiting && state !== "pending_approval") waiting.remove();
   };
 
   const append = (event) => {

@@ -114,3 +114,23 @@ API_CASES += cases_catalog.API_CASES + cases_deployments.API_CASES
 # Routes tested elsewhere: the caller's own profile, and the operator API (tests/console).
 # Service templates are platform-wide (every tenant reads them); tests/catalog/test_api.py covers them.
 NOT_TENANT_ROUTES = {"operator-tenant", "operator-quota", "operator-auditevent", "operator-cluster", "template"}
+
+from . import cases_apiusage  # noqa: E402
+
+API_CASES += cases_apiusage.API_CASES
+NOT_TENANT_ROUTES |= cases_apiusage.NOT_TENANT_ROUTES
+
+from . import cases_cmdb  # noqa: E402
+
+API_CASES += cases_cmdb.API_CASES
+NOT_TENANT_ROUTES |= cases_cmdb.NOT_TENANT_ROUTES
+
+from . import cases_approvals  # noqa: E402
+
+API_CASES += cases_approvals.API_CASES
+NOT_TENANT_ROUTES |= {"operator-changerequest"}  # tests/approvals/test_api.py covers it
+
+from . import cases_webhooks  # noqa: E402
+
+API_CASES += cases_webhooks.API_CASES
+NOT_TENANT_ROUTES |= cases_webhooks.NOT_TENANT_ROUTES

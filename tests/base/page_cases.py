@@ -85,3 +85,19 @@ PAGE_CASES = [
 from . import cases_catalog, cases_deployments  # noqa: E402
 
 PAGE_CASES += cases_catalog.PAGE_CASES + cases_deployments.PAGE_CASES
+
+from . import cases_apiusage  # noqa: E402
+
+PAGE_CASES += cases_apiusage.PAGE_CASES
+
+from . import cases_cmdb  # noqa: E402
+
+PAGE_CASES += cases_cmdb.PAGE_CASES
+
+from . import cases_approvals  # noqa: E402
+
+PAGE_CASES += cases_approvals.PAGE_CASES
+
+from . import cases_webhooks  # noqa: E402
+
+PAGE_CASES += cases_webhooks.PAGE_CASES

@@ -36,3 +36,18 @@ def test_seed_demo_is_idempotent(db):
     assert Membership.objects.get(tenant__slug="globex", user__email="viewer@globex.example.com").role == "viewer"
     assert Environment.objects.filter(tenant__slug="acme").count() == 3
     assert Quota.objects.filter(tenant__slug="acme").count() == 5
+
+
+def test_seed_demo_declares_cmdb_facts_and_a_production_approval_policy(db):
+    from django.core.management import call_command
+
+    from apps.approvals.models import ApprovalPolicy
+    from apps.cmdb.models import ConfigurationItem, Relationship
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert ApprovalPolicy.objects.get(tenant__slug="acme").environment.name == "prod"
+    assert ConfigurationItem.objects.filter(tenant__slug="acme", name="payments-api").count() == 1
+    declared = Relationship.objects.filter(tenant__slug="acme", provenance="declared")
+    assert {"orders-db", "payments-api", "web-team"} <= set(declared.values_list("target__name", flat=True))
+    assert declared.filter(target__name="payments-api").count() == 1  # the second run added nothing

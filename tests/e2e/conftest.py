@@ -9,7 +9,9 @@ import pytest
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in this thread while the browser
+# lives, and tests after the e2e package call async_to_sync (broadcasts) from this same thread.
+@pytest.fixture(scope="package")
 def browser(allow_orm_beside_playwright):
     if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
         pytest.fail(f"Chromium not found at {CHROMIUM}; install Debian's chromium package or set CHROMIUM_PATH")
@@ -26,7 +28,7 @@ def browser(allow_orm_beside_playwright):
         browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def allow_orm_beside_playwright():
     """Playwright's sync API runs an event loop in this thread, and the test body still uses the ORM."""
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.apikeys.models import APIKey
+from apps.apikeys.models import APIKey, UsageDaily
 from apps.apikeys.services import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS
 from apps.tenants.api.serializers import TenantField
 
@@ -34,3 +34,50 @@ class APIKeyCreatedSerializer(APIKeySerializer):
     class Meta(APIKeySerializer.Meta):
         fields = [*APIKeySerializer.Meta.fields, "key"]
         read_only_fields = fields
+
+
+class UsageDailySerializer(serializers.ModelSerializer):
+    """One key's requests to one endpoint on one UTC day."""
+
+    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    key = serializers.IntegerField(source="api_key_id", read_only=True)
+    key_prefix = serializers.CharField(source="api_key.prefix", read_only=True)
+    key_name = serializers.CharField(source="api_key.name", read_only=True)
+    errors = serializers.IntegerField(read_only=True)
+    latency_ms_avg = serializers.FloatField(read_only=True, allow_null=True)
+    latency_ms_p95 = serializers.IntegerField(read_only=True, allow_null=True,
+                                              help_text="Upper bound of the latency bucket holding the 95th percentile.")
+
+    class Meta:
+        model = UsageDaily
+        fields = ["id", "tenant", "key", "key_prefix", "key_name", "endpoint", "day", "requests", "errors",
+                  "errors_4xx", "errors_5xx", "throttled", "latency_ms_sum", "latency_ms_avg", "latency_ms_p95",
+                  "latency_buckets"]
+        read_only_fields = fields
+
+
+class PlanLimitsSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    requests_per_second = serializers.IntegerField(help_text="Refill rate of each key's bucket.")
+    burst = serializers.IntegerField(help_text="Size of each key's bucket.")
+    tenant_requests_per_second = serializers.IntegerField(help_text="Refill rate of the bucket all keys share.")
+    tenant_burst = serializers.IntegerField()
+    daily_quota = serializers.IntegerField(allow_null=True, help_text="Requests per UTC day; null: unlimited.")
+    monthly_quota = serializers.IntegerField(allow_null=True, help_text="Requests per UTC month; null: unlimited.")
+
+
+class ConsumptionSerializer(serializers.Serializer):
+    used = serializers.IntegerField(allow_null=True, help_text="null when the counters cannot be read.")
+    quota = serializers.IntegerField(allow_null=True)
+    remaining = serializers.IntegerField(allow_null=True)
+    percent = serializers.IntegerField()
+
+
+class PlanSummarySerializer(serializers.Serializer):
+    """The plan in force for a tenant and what its keys consumed today and this month."""
+
+    tenant = serializers.CharField(source="tenant.slug")
+    plan = PlanLimitsSerializer(source="limits")
+    assigned = serializers.BooleanField(help_text="False: the tenant is on the default plan.")
+    today = ConsumptionSerializer()
+    month = ConsumptionSerializer()

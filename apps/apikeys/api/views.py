@@ -1,14 +1,29 @@
-"""REST API for API keys: metadata, creation (the key is returned once) and revocation."""
+"""REST API for API keys: metadata, creation (the key is returned once) and revocation; their usage and plan."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from apps.apikeys import services
-from apps.apikeys.models import APIKey
+from apps.apikeys import selectors, services
+from apps.apikeys.filtersets import UsageDailyFilterSet
+from apps.apikeys.models import APIKey, UsageDaily
+from apps.core.errors import ApplicationError
 from apps.tenants.api.base import TenantViewSetMixin
+from apps.tenants.models import Tenant
+from apps.tenants.policies import REFERENCE
+from apps.tenants.principals import as_principal
 
-from .serializers import APIKeyCreatedSerializer, APIKeyCreateSerializer, APIKeySerializer
+from .serializers import (
+    APIKeyCreatedSerializer,
+    APIKeyCreateSerializer,
+    APIKeySerializer,
+    PlanSummarySerializer,
+    UsageDailySerializer,
+)
 
 
 class APIKeyViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -33,3 +48,44 @@ class APIKeyViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     def perform_destroy(self, api_key):
         services.apikey_revoke(actor=self.request, api_key=api_key)
+
+
+class UsageDailyViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """API-key usage per key, endpoint and UTC day (owners and admins: every key; others: their own).
+
+    Counted in Redis and added here every minute. `export/` returns the filtered rows as CSV.
+    """
+
+    model = UsageDaily
+    serializer_class = UsageDailySerializer
+    filterset_class = UsageDailyFilterSet
+
+    def optimise(self, queryset):
+        return queryset.select_related("tenant", "api_key")
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def export(self, request):
+        return selectors.usage_csv_response(self.filter_queryset(self.get_queryset()), name="api-usage")
+
+
+class PlanView(APIView):
+    """The plan in force for a tenant (the key's own, or `?tenant=<slug>` when signed in) and its consumption."""
+
+    @extend_schema(parameters=[OpenApiParameter("tenant", str, description="Tenant slug; a key's tenant by default.")],
+                   responses=PlanSummarySerializer)
+    def get(self, request):
+        tenants = Tenant.objects.restrict(request, REFERENCE)
+        api_key = as_principal(request).api_key
+        slug = request.query_params.get("tenant")
+        if api_key is not None:
+            tenants = tenants.filter(pk=api_key.tenant_id)
+        if slug:
+            tenants = tenants.filter(slug=slug)
+        found = list(tenants[:2])
+        if len(found) != 1:
+            if not found:
+                raise NotFound()
+            raise ApplicationError("You belong to several tenants; name one with ?tenant=<slug>.", code="invalid",
+                                   field="tenant")
+        return Response(PlanSummarySerializer(selectors.plan_summary(found[0])).data)

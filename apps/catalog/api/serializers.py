@@ -100,6 +100,8 @@ class ApplicationSerializer(serializers.ModelSerializer):
     template_parameters = ObjectField(read_only=True)
     latest_release = serializers.IntegerField(source="latest_number", read_only=True, allow_null=True,
                                               help_text="The number of the newest release, if any.")
+    # A plain string: the model's URLField is optional, and "" is not a URI (the schema must allow it).
+    repository_url = serializers.CharField(read_only=True, help_text="The source repository's URL, or empty.")
 
     class Meta:
         model = Application

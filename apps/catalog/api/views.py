@@ -2,7 +2,7 @@
 
 from django.db.models import Max
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -13,6 +13,7 @@ from apps.catalog.models import Application, Release
 from apps.catalog.policies import template_policy
 from apps.catalog.selectors import templates_visible_to
 from apps.core.errors import ApplicationError
+from apps.core.idempotency import idempotent
 from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import READ
@@ -38,7 +39,13 @@ class ApplicationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retri
     def _present(self, application, **kwargs):
         return Response(self.get_serializer(self.get_queryset().get(pk=application.pk)).data, **kwargs)
 
-    @extend_schema(request=s.ApplicationCreateSerializer, responses={201: s.ApplicationSerializer})
+    @extend_schema(request=s.ApplicationCreateSerializer, responses={201: s.ApplicationSerializer}, examples=[
+        OpenApiExample("A web service", request_only=True, value={
+            "tenant": "acme", "name": "shop", "component_kind": "web", "team": "checkout",
+            "owner": "dev@acme.example.com", "repository_url": "https://git.example.com/acme/shop"}),
+        OpenApiExample("From a template", request_only=True, value={
+            "tenant": "acme", "name": "cache", "template": 3, "parameters": {"memory": "256Mi"}}),
+    ])
     def create(self, request):
         data = s.ApplicationCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
@@ -67,7 +74,15 @@ class ReleaseViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveM
     def optimise(self, queryset):
         return queryset.select_related("tenant", "application", "created_by").order_by("-id")
 
-    @extend_schema(request=s.ReleaseCreateSerializer, responses={201: s.ReleaseSerializer})
+    @idempotent
+    @extend_schema(request=s.ReleaseCreateSerializer, responses={201: s.ReleaseSerializer}, examples=[
+        OpenApiExample("Next release of an application", request_only=True, value={
+            "tenant": "acme", "application": 7, "image": "registry.example.com/acme/shop:1.4.2",
+            "env": {"LOG_LEVEL": "info"}, "replicas": 3, "ports": [{"name": "http", "port": 8080}],
+            "readiness_probe": {"httpGet": {"path": "/healthz", "port": 8080}}}),
+        OpenApiExample("Refused: a misspelt field", response_only=True, status_codes=["400"], value={
+            "code": "invalid", "detail": "The request has invalid fields.", "fields": {"replica": ["Unknown field."]}}),
+    ])
     def create(self, request):
         data = s.ReleaseCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)

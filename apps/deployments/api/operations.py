@@ -7,19 +7,20 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.catalog.models import Application
+from apps.core.idempotency import idempotent
 from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.models import Environment
 
 from .. import operations
 from ..models import DeploySettings
-from .serializers import DeploymentSerializer, ReferableField
+from .serializers import DeploymentSerializer, GovernedSerializer, PendingApprovalSerializer, ReferableField
 
 
-class ScaleSerializer(serializers.Serializer):
+class ScaleSerializer(GovernedSerializer):
     replicas = serializers.IntegerField(min_value=0, max_value=operations.MAX_REPLICAS)
 
 
-class PromoteSerializer(serializers.Serializer):
+class PromoteSerializer(GovernedSerializer):
     environment = ReferableField(Environment, help_text="The environment to deploy the same release to.")
 
 
@@ -51,14 +52,20 @@ class DeploymentOperationsMixin:
         deployment = operations.deployment_resume(actor=request, deployment=self.get_object())
         return Response(self.get_serializer(deployment).data)
 
-    @extend_schema(request=ScaleSerializer, responses=DeploymentSerializer)
+    @idempotent
+    @extend_schema(request=ScaleSerializer, responses={200: DeploymentSerializer, 202: PendingApprovalSerializer})
     @action(detail=True, methods=["post"])
     def scale(self, request, pk=None):
-        """Set the replicas of this (running) deployment's release, within the tenant's quotas."""
+        """Set the replicas of this (running) deployment's release, within the tenant's quotas. Where the
+        environment needs approval nothing is scaled yet: 202 with the change request to approve."""
         data = ScaleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        deployment = operations.deployment_scale(actor=request, deployment=self.get_object(),
-                                                 replicas=data.validated_data["replicas"])
+        deployment = operations.deployment_scale(actor=request, deployment=self.get_object(), **data.validated_data)
+        waiting = getattr(deployment, "change_request", None)
+        if waiting is not None and waiting.is_open:
+            return Response({"change_request": waiting.pk, "state": waiting.state,
+                             "detail": f"The scale waits for approval in change request {waiting.pk}."},
+                            status=status.HTTP_202_ACCEPTED)
         return Response(self.get_serializer(deployment).data)
 
     @extend_schema(request=None, responses=DeploymentSerializer)
@@ -68,14 +75,15 @@ class DeploymentOperationsMixin:
         deployment = operations.deployment_restart(actor=request, deployment=self.get_object())
         return Response(self.get_serializer(deployment).data)
 
+    @idempotent
     @extend_schema(request=PromoteSerializer, responses={201: DeploymentSerializer})
     @action(detail=True, methods=["post"])
     def promote(self, request, pk=None):
-        """Deploy this deployment's release to another environment; it must have succeeded here."""
+        """Deploy this deployment's release to another environment; it must have succeeded here. Where the
+        target needs approval the new deployment waits in pending_approval (see its change_request)."""
         data = PromoteSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        promoted = operations.deployment_promote(actor=request, deployment=self.get_object(),
-                                                 environment=data.validated_data["environment"])
+        promoted = operations.deployment_promote(actor=request, deployment=self.get_object(), **data.validated_data)
         return Response(self.get_serializer(promoted).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=RemoveSerializer, responses=RemovedSerializer)

@@ -28,21 +28,39 @@ class DeploymentSerializer(serializers.ModelSerializer):
     release_number = serializers.IntegerField(source="release.number", read_only=True)
     environment_name = serializers.CharField(source="environment.name", read_only=True)
     requested_by = serializers.SerializerMethodField()
+    change_request = serializers.SerializerMethodField()
 
     class Meta:
         model = Deployment
         fields = ["id", "tenant", "application", "release", "release_number", "environment", "environment_name",
                   "strategy", "strategy_config", "step", "waiting", "colour", "switch_back_until", "switched_back_at",
                   "paused_at", "resumed_at", "state", "reason", "outcome", "requested_by", "rollback_of", "progress_deadline_seconds",
-                  "attempts", "last_seq", "created_at", "started_at", "finished_at"]
+                  "attempts", "last_seq", "created_at", "started_at", "finished_at", "change_request"]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.EMAIL)
     def get_requested_by(self, deployment) -> str | None:
         return deployment.requested_by.email if deployment.requested_by else None
 
+    def get_change_request(self, deployment) -> int | None:
+        """The id of the deployment's open change request, else of its latest one (the viewset prefetches them)."""
+        requests = list(deployment.change_requests.all())  # newest first
+        open_request = next((request for request in requests if request.is_open), None)
+        chosen = open_request or (requests[0] if requests else None)
+        return chosen.pk if chosen else None
 
-class DeploymentCreateSerializer(serializers.Serializer):
+
+class GovernedSerializer(serializers.Serializer):
+    """The fields of a change that may need approval (see the approvals app)."""
+
+    justification = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="",
+                                          help_text="Why: required where the environment needs approval.")
+    break_glass_reason = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="",
+        help_text="Owners only: push the change past approval or a freeze; it is flagged and reviewed afterwards.")
+
+
+class DeploymentCreateSerializer(GovernedSerializer):
     """Deploy `release` to `environment` in `tenant`. Send an Idempotency-Key header to make retries safe."""
 
     tenant = TenantField()
@@ -60,6 +78,22 @@ class DeploymentCreateSerializer(serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RollbackSerializer(ReasonSerializer):
+    """The reason doubles as the justification where the environment needs approval."""
+
+    break_glass_reason = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="",
+        help_text="Owners only: roll back past approval or a freeze; it is flagged and reviewed afterwards.")
+
+
+class PendingApprovalSerializer(serializers.Serializer):
+    """A change that waits for approval: nothing happened yet."""
+
+    change_request = serializers.IntegerField(help_text="The change request that must be approved first.")
+    state = serializers.CharField(help_text="pending")
+    detail = serializers.CharField()
 
 
 class DeploymentEventSerializer(serializers.ModelSerializer):

@@ -1,12 +1,13 @@
 """REST API for deployments: list, read, create (with Idempotency-Key), rollback, cancel, events."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from apps.core.idempotency import idempotent
 from apps.tenants.api.base import TenantViewSetMixin
 
 from .. import services
@@ -33,28 +34,42 @@ class DeploymentViewSet(DeploymentOperationsMixin, DeploymentStrategyActions, Te
     filterset_fields = ["state", "environment", "application"]
 
     def optimise(self, queryset):
-        return queryset.select_related("tenant", "application", "release", "environment", "requested_by")
+        # change_requests: the approvals app's reverse relation, for the serializer's change_request id.
+        return (queryset.select_related("tenant", "application", "release", "environment", "requested_by")
+                .prefetch_related("change_requests"))
 
     @extend_schema(request=StrategyCreateSerializer, parameters=[IDEMPOTENCY_HEADER],
-                   responses={201: s.DeploymentSerializer, 200: s.DeploymentSerializer})
+                   responses={201: s.DeploymentSerializer, 200: s.DeploymentSerializer}, examples=[
+                       OpenApiExample("Rolling deploy", request_only=True, value={
+                           "tenant": "acme", "release": 42, "environment": 3}),
+                       OpenApiExample("Canary to a governed environment", request_only=True, value={
+                           "tenant": "acme", "release": 42, "environment": 5, "strategy": "canary",
+                           "steps": [10, 50, 100], "gate_seconds": 120,
+                           "justification": "Checkout fix for INC-1234"}),
+                   ])
     def create(self, request):
         data = StrategyCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         deployment, created = strategy_deploy(
             actor=request, plan=data.validated_data["plan"], release=data.validated_data["release"], environment=data.validated_data["environment"],
             idempotency_key=request.headers.get("Idempotency-Key"),
-            progress_deadline_seconds=data.validated_data.get("progress_deadline_seconds"))
+            progress_deadline_seconds=data.validated_data.get("progress_deadline_seconds"),
+            justification=data.validated_data["justification"],
+            break_glass_reason=data.validated_data["break_glass_reason"])
         return Response(self.get_serializer(deployment).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(request=s.ReasonSerializer, responses={201: s.DeploymentSerializer})
+    @idempotent
+    @extend_schema(request=s.RollbackSerializer, responses={201: s.DeploymentSerializer})
     @action(detail=True, methods=["post"])
     def rollback(self, request, pk=None):
-        """Deploy the release that last succeeded before this one in the same environment."""
-        data = s.ReasonSerializer(data=request.data)
+        """Deploy the release that last succeeded before this one in the same environment. Where the
+        environment needs approval the rollback waits in pending_approval (the reason is the justification)."""
+        data = s.RollbackSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         rollback = services.deployment_rollback(actor=request, deployment=self.get_object(),
-                                                reason=data.validated_data["reason"])
+                                                reason=data.validated_data["reason"],
+                                                break_glass_reason=data.validated_data["break_glass_reason"])
         return Response(self.get_serializer(rollback).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ReasonSerializer, responses=s.DeploymentSerializer)

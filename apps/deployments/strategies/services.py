@@ -50,13 +50,11 @@ def step_recorded_at(deployment: Deployment, key: str):
 
 @transaction.atomic
 def strategy_deploy(*, actor, release, environment, plan: StrategyPlan, **create) -> tuple[Deployment, bool]:
-    """deployment_create with a strategy: the plan is stored before the pipeline task is dispatched,
-    which happens only when this transaction commits."""
-    deployment, created = deployment_create(actor=actor, release=release, environment=environment, **create)
-    if created and plan.strategy != Strategy.ROLLING:
-        deployment.strategy, deployment.strategy_config = plan.strategy, plan.config()
-        deployment.save(update_fields=["strategy", "strategy_config"])
-    return deployment, created
+    """deployment_create with a strategy: the plan is stored with the row, before the pipeline task
+    is dispatched or a change request renders the change."""
+    if plan.strategy != Strategy.ROLLING:
+        create.update(strategy=plan.strategy, strategy_config=plan.config())
+    return deployment_create(actor=actor, release=release, environment=environment, **create)
 
 
 # --- Canary ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from django import template
 
 from apps.core.policies import policy_for
+from apps.tenants.roles import Role
 
 from ..choices import State, Strategy
 from ..forms import PromoteForm
@@ -25,5 +26,7 @@ def deployment_operations(context, deployment):
         "may_change": may_change, "is_live": is_live,
         "pausable": deployment.state == State.PROGRESSING and deployment.strategy == Strategy.ROLLING
         and deployment.application.component_kind != "cron",
-        "promote_form": PromoteForm(deployment=deployment) if deployment.state == State.SUCCEEDED else None,
+        "promote_form": PromoteForm(deployment=deployment, role=context.get("role"))
+        if deployment.state == State.SUCCEEDED else None,
+        "is_owner": context.get("role") == Role.OWNER,
     }

@@ -9,11 +9,13 @@ from apps.tenants.roles import READ, WRITE
 
 
 class KeyHasScope(permissions.BasePermission):
-    """A call made with an API key needs `<resource>:read` to read and `<resource>:write` to write."""
+    """A call made with an API key needs `<resource>:read` to read and `<resource>:write` to write; an
+    action that files something elsewhere names its own scope in the view's `action_scopes`."""
 
     def has_permission(self, request, view):
         resource = policy_for(view.model).resource
         verb = READ if request.method in permissions.SAFE_METHODS else WRITE
+        resource, verb = getattr(view, "action_scopes", {}).get(getattr(view, "action", None), (resource, verb))
         if as_principal(request).has_scope(resource, verb):
             return True
         self.message = {"code": "missing_scope", "detail": f"This API key lacks the {resource}:{verb} scope."}

@@ -16,6 +16,12 @@ class TenantField(serializers.SlugRelatedField):
     def get_queryset(self):
         return Tenant.objects.restrict(self.context["request"], "reference")
 
+    def to_internal_value(self, data):
+        # PostgreSQL refuses NUL in text (a 500); no slug has one, so it names no tenant.
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", ""))
+        return super().to_internal_value(data)
+
 
 class TenantSerializer(serializers.ModelSerializer):
     role = serializers.SerializerMethodField()
@@ -96,6 +102,25 @@ class QuotaSerializer(serializers.ModelSerializer):
         model = Quota
         fields = ["id", "tenant", "environment", "resource", "limit", "updated_at"]
         read_only_fields = fields
+
+
+class QuotaIncreaseSerializer(serializers.Serializer):
+    """Ask the platform for a higher limit: a change request that operators decide on."""
+
+    tenant = TenantField()
+    resource = serializers.ChoiceField(choices=Quota.Resource.choices)
+    environment = serializers.CharField(required=False, allow_blank=True, default="",
+                                        help_text="An environment name; empty for the whole tenant.")
+    limit = serializers.IntegerField(min_value=0)
+    justification = serializers.CharField(max_length=2000)
+
+
+class ChangeRequestRefSerializer(serializers.Serializer):
+    """The change request a governed change opened."""
+
+    change_request = serializers.IntegerField()
+    state = serializers.CharField()
+    title = serializers.CharField()
 
 
 class QuotaUsageSerializer(serializers.Serializer):

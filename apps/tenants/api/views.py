@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.tenants import services
@@ -146,6 +147,23 @@ class QuotaViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
     model = Quota
     serializer_class = s.QuotaSerializer
     filterset_fields = ["resource"]
+    action_scopes = {"request_increase": ("approvals", "write")}  # it files a change request
 
     def optimise(self, queryset):
         return queryset.select_related("tenant", "environment").order_by("-id")
+
+    @extend_schema(request=s.QuotaIncreaseSerializer, responses={201: s.ChangeRequestRefSerializer})
+    @action(detail=False, methods=["post"], url_path="request-increase")
+    def request_increase(self, request):
+        """Owners and admins ask for a higher limit; operators approve or reject the change request."""
+        data = s.QuotaIncreaseSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        tenant, name = data.validated_data["tenant"], data.validated_data["environment"]
+        environment = tenant.environments.filter(name=name).first() if name else None
+        if name and environment is None:
+            raise ValidationError({"environment": [f"No environment {name} in {tenant.slug}."]})
+        change_request = services.quota_request_increase(
+            actor=request, tenant=tenant, resource=data.validated_data["resource"], environment=environment,
+            limit=data.validated_data["limit"], justification=data.validated_data["justification"])
+        return Response({"change_request": change_request.pk, "state": change_request.state,
+                         "title": change_request.title}, status=status.HTTP_201_CREATED)

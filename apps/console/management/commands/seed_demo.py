@@ -7,9 +7,11 @@ from django.contrib.sites.models import Site
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from apps.approvals.demo import seed_approvals
 from apps.catalog.demo import seed_catalog
 from apps.clusters.models import Cluster
 from apps.clusters.services import cluster_register
+from apps.cmdb.demo import seed_cmdb
 from apps.console.demo import DEMO_PASSWORD, DEMO_QUOTAS, DEMO_TENANTS, DEMO_USERS
 from apps.tenants.models import Membership, Quota, Tenant
 from apps.tenants.services import quota_set, tenant_create
@@ -42,6 +44,8 @@ class Command(BaseCommand):
                 if not Quota.objects.filter(tenant=tenant, resource=resource, environment=None).exists():
                     quota_set(operator=operator, tenant=tenant, resource=resource, limit=limit)
         seed_catalog(users)
+        seed_approvals(users)
+        seed_cmdb(users)
 
     def _sandbox_cluster(self, operator, url):
         """The embedded sandbox is the default cluster; its port may change between runs."""

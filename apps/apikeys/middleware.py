@@ -1,0 +1,49 @@
+"""Counts every API-key request for the usage analytics: endpoint, status and latency."""
+
+import time
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+
+from . import usage
+
+
+def _api_key(request):
+    # DRF copies the authenticated key onto the Django request (request.auth) when it authenticates.
+    auth = getattr(request, "auth", None)
+    return auth if getattr(auth, "is_api_key", False) else None
+
+
+class APIUsageMiddleware:
+    """Placed right after the request-id middleware, so the latency counted is nearly the whole request."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        if iscoroutinefunction(self.get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        api_key = _api_key(request)
+        if api_key is not None:
+            self._record(request, response, api_key, started)
+        return response
+
+    async def __acall__(self, request):
+        started = time.perf_counter()
+        response = await self.get_response(request)
+        api_key = _api_key(request)
+        if api_key is not None:
+            # Off the event loop: a slow Redis must not stall other requests.
+            await sync_to_async(self._record, thread_sensitive=False)(request, response, api_key, started)
+        return response
+
+    @staticmethod
+    def _record(request, response, api_key, started) -> None:
+        usage.record(tenant_id=api_key.tenant_id, key_id=api_key.pk, endpoint=usage.endpoint_of(request),
+                     status=response.status_code, latency_ms=(time.perf_counter() - started) * 1000)

@@ -1,0 +1,69 @@
+"""API-key authentication of WebSocket handshakes, for programs (portalctl) that have no session.
+
+The key travels as on the REST API, `Authorization: Bearer pk_…`, in the handshake's headers and is
+checked by the same function. A presented key decides who the socket is, even beside a session
+cookie; a bad key makes the socket anonymous, and the consumers then close it with 4401. Consumers
+authorize through `socket_principal(scope)`, so a key never reaches beyond its tenant or scopes.
+"""
+
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.exceptions import APIException
+
+from apps.tenants.principals import Principal
+
+from .authentication import verify_api_key
+
+
+def _bearer(scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            parts = value.decode("latin-1").split()
+            if len(parts) == 2 and parts[0].lower() == "bearer":
+                return parts[1]
+            return ""  # present but malformed: refused like a wrong key
+    return None
+
+
+@database_sync_to_async
+def _verified(key: str, ip: str | None):
+    try:
+        return verify_api_key(key, ip)
+    except APIException:
+        return None
+
+
+class APIKeyAuthMiddleware(BaseMiddleware):
+    """Sets scope["user"] to the key's owner and scope["api_key"] to the key when a bearer key is sent."""
+
+    async def __call__(self, scope, receive, send):
+        key = _bearer(scope)
+        if key is not None:
+            client = scope.get("client") or (None,)
+            api_key = await _verified(key, client[0]) if key else None
+            scope = {**scope, "user": api_key.user if api_key else AnonymousUser(), "api_key": api_key}
+        return await super().__call__(scope, receive, send)
+
+
+def KeyAwareOriginValidator(application):  # noqa: N802 - a factory, named like channels' own
+    """channels' AllowedHostsOriginValidator refuses a handshake without an Origin header (channels 4.3:
+    "None is not allowed unless all hosts are allowed"), and programs send none. Browsers always send
+    Origin on WebSocket handshakes, so an origin-less handshake is not a page of another site riding
+    on a cookie; it is let through when it carries an Authorization header, and the key alone then
+    decides who it is (a malformed or wrong one makes it anonymous: closed with 4401)."""
+    validated = AllowedHostsOriginValidator(application)
+
+    async def validator(scope, receive, send):
+        has_origin = any(name == b"origin" for name, _ in scope.get("headers", ()))
+        if not has_origin and _bearer(scope) is not None:
+            return await application(scope, receive, send)
+        return await validated(scope, receive, send)
+
+    return validator
+
+
+def socket_principal(scope) -> Principal:
+    """Who a socket is: its user, narrowed to the key's tenant and scopes when it came with a key."""
+    return Principal(scope.get("user"), scope.get("api_key"))

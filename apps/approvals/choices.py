@@ -1,0 +1,36 @@
+"""States of a change request, verdicts of a decision, and the kinds of change that are governed."""
+
+from django.db import models
+
+
+class RequestState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN = (RequestState.PENDING,)
+CLOSED = (RequestState.APPROVED, RequestState.REJECTED, RequestState.EXPIRED, RequestState.CANCELLED)
+
+
+class ChangeKind(models.TextChoices):
+    DEPLOY = "deploy", "Deploy"
+    SCALE = "scale", "Scale"
+    QUOTA = "quota", "Quota increase"
+    REVIEW = "review", "Post-hoc review"
+
+
+class Verdict(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+
+
+class Recurrence(models.TextChoices):
+    ONCE = "once", "Once"
+    WEEKLY = "weekly", "Every week"
+
+
+# Roles that can be named as approvers: a viewer can never deploy, so could never approve.
+APPROVER_ROLES = ("developer", "admin", "owner")

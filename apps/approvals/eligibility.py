@@ -1,0 +1,79 @@
+"""Who may decide on a stage of a change request, as one function the policy, the services and the
+pages share. The rules, in order: the request is open; the stage names the member's role or the
+member; the member may deploy to the environment themselves; the member did not ask for the change
+(unless the policy allows it); the member has not decided on this request already.
+"""
+
+from __future__ import annotations
+
+from apps.core.policies import policy_for
+from apps.deployments.models import Deployment
+from apps.tenants.models import Membership
+from apps.tenants.principals import Principal, as_principal
+
+# Refusals, as (code, message) pairs that tests import.
+CLOSED = ("request_closed", "This change request is closed; nothing can be decided on it any more.")
+NOT_AN_APPROVER = ("not_an_approver", "You are not an approver of the current stage of this change request.")
+CANNOT_DEPLOY = ("approver_cannot_deploy",
+                 "Approvers must be allowed to make the change themselves, and you may not deploy to this environment.")
+SELF_APPROVAL = ("self_approval", "You asked for this change, so you cannot approve it.")
+ALREADY_DECIDED = ("already_decided", "You have already decided on this change request.")
+
+
+def stage_admits(stage: dict, user_id: int, role: str | None) -> bool:
+    return (role is not None and role in stage["roles"]) or user_id in stage["members"]
+
+
+def decided_by_operators(change_request) -> bool:
+    """Quota increases wait for the platform's operators, who are not members of the tenant."""
+    return bool((change_request.stage() or {}).get("operators"))
+
+
+def may_deploy(user, role: str | None, environment) -> bool:
+    """The person's own permission, whatever key they use: a key only narrows what they may do. Only
+    the right to deploy without approval counts (a developer may merely *ask* in governed production)."""
+    if environment is None or role is None:
+        return role is not None
+    principal = Principal(user, _roles={environment.tenant_id: role})
+    return policy_for(Deployment).can_deploy_unapproved(principal, environment)
+
+
+def refusal(principal, change_request) -> tuple[str, str] | None:
+    """Why `principal` may not decide on the request's current stage now, or None when they may."""
+    principal = as_principal(principal)
+    if not change_request.is_open:
+        return CLOSED
+    user, role = principal.user, principal.role_in(change_request.tenant_id)
+    if decided_by_operators(change_request):
+        if not user.is_staff or principal.api_key is not None:
+            return NOT_AN_APPROVER
+    elif not stage_admits(change_request.stage(), user.pk, role):
+        return NOT_AN_APPROVER
+    elif not may_deploy(user, role, change_request.environment):
+        return CANNOT_DEPLOY
+    if change_request.requested_by_id == user.pk and not change_request.allow_self_approval:
+        return SELF_APPROVAL
+    if change_request.decisions.filter(approver=user, voided_at__isnull=True).exists():
+        return ALREADY_DECIDED
+    return None
+
+
+def eligible_members(tenant, stage: dict, environment) -> list[Membership]:
+    """The memberships that could approve this stage (before excluding the requester); none for a stage
+    of operators, who decide from the operator console."""
+    if stage.get("operators"):
+        return []
+    memberships = Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email")
+    return [m for m in memberships
+            if stage_admits(stage, m.user_id, m.role) and may_deploy(m.user, m.role, environment)]
+
+
+def waiting_on(change_request) -> list[Membership]:
+    """Who can move the request on now: eligible for the current stage, not the requester (unless
+    allowed), and not having decided already."""
+    if not change_request.is_open:
+        return []
+    decided = set(change_request.decisions.filter(voided_at__isnull=True).values_list("approver_id", flat=True))
+    return [m for m in eligible_members(change_request.tenant, change_request.stage(), change_request.environment)
+            if m.user_id not in decided
+            and (change_request.allow_self_approval or m.user_id != change_request.requested_by_id)]

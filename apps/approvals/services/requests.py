@@ -1,0 +1,321 @@
+"""Change requests: open (through the gate), decide, withdraw, expire, and carry out once approved.
+
+A request's row is locked for every decision, so two approvers deciding at the same moment are
+serialised: exactly one of them closes the last stage, and the deployment is queued once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.services import audit_record
+from apps.core.errors import ApplicationError
+from apps.core.events import emit_on_commit
+from apps.core.governance import Change, Verdict
+from apps.core.policies import policy_for
+from apps.core.realtime import broadcast_on_commit, tenant_group, user_group
+from apps.deployments.choices import State
+from apps.deployments.models import Deployment
+from apps.deployments.services import deployment_release, deployment_transition
+from apps.tenants.principals import as_principal
+from apps.tenants.services import quota_set, require
+
+from ..changes import render_change
+from ..choices import ChangeKind, RequestState
+from ..choices import Verdict as DecisionVerdict
+from ..eligibility import decided_by_operators, refusal, waiting_on
+from ..impact import impact_of
+from ..models import ApprovalRules, ChangeRequest, Decision
+from ..selectors import DEFAULT_STAGE, OPERATOR_STAGE, approval_terms
+
+User = get_user_model()
+
+# Refusals, as constants that tests import.
+CHANGE_MOVED = "change_moved"
+CANNOT_VERIFY = "cannot_verify_change"
+INVALID = "invalid"
+NOT_OPEN = "request_closed"
+
+
+# --- Opening -----------------------------------------------------------------------------------
+
+
+def change_request_open(*, change: Change, verdict: Verdict) -> ChangeRequest:
+    """File the request for a change the gate governs. A break-glass change is recorded as approved
+    and flagged, and a post-hoc review request is opened for it instead."""
+    principal = as_principal(change.actor)
+    terms = _terms(change)
+    now = timezone.now()
+    request = ChangeRequest(
+        tenant=change.tenant, kind=change.kind, environment=change.environment, params=change.params,
+        deployment=change.subject if isinstance(change.subject, Deployment) else None,
+        title=change.title[:200], justification=change.justification.strip(),
+        requested_by=principal.user if principal.is_authenticated else None, requested_with_key=principal.api_key,
+        stages=terms["stages"], allow_self_approval=terms["allow_self_approval"],
+        expires_at=now + timedelta(hours=terms["expire_after_hours"]) if terms["expire_after_hours"] else None)
+    rendered = render_change(request)
+    request.change_hash, request.change = rendered.fingerprint, rendered.change
+    request.impact = impact_of(request)
+    if verdict.break_glass:
+        return _break_glass(request, change, now)
+    request.save()
+    audit_record(actor=change.actor, action="change_request.open", obj=request, tenant=request.tenant,
+                 changes={"title": [None, request.title], "justification": [None, request.justification]})
+    _announce(request)
+    return request
+
+
+def _terms(change: Change) -> dict:
+    if change.kind == ChangeKind.QUOTA:
+        return {"stages": [OPERATOR_STAGE], "allow_self_approval": False,
+                "expire_after_hours": ApprovalRules.current().max_pending_hours}
+    return approval_terms(change.environment) or {"stages": [DEFAULT_STAGE], "allow_self_approval": False,
+                                                  "expire_after_hours": None}
+
+
+def _break_glass(request: ChangeRequest, change: Change, now) -> ChangeRequest:
+    reason = change.break_glass_reason.strip()
+    request.state, request.break_glass, request.break_glass_reason = RequestState.APPROVED, True, reason
+    request.justification = request.justification or reason
+    request.decided_at = request.executed_at = now
+    request.expires_at = None
+    request.outcome = f"Pushed past approval with break-glass: {reason}"
+    request.save()
+    review = ChangeRequest.objects.create(
+        tenant=request.tenant, kind=ChangeKind.REVIEW, environment=request.environment, review_of=request,
+        deployment=request.deployment, title=f"Review of break-glass change: {request.title}"[:200],
+        justification=reason, requested_by=request.requested_by, requested_with_key=request.requested_with_key,
+        stages=request.stages, allow_self_approval=False, change_hash=request.change_hash, change=request.change,
+        impact=request.impact)
+    audit_record(actor=change.actor, action="change_request.break_glass", obj=request, tenant=request.tenant,
+                 changes={"title": [None, request.title], "reason": [None, reason], "review": [None, review.pk]})
+    _announce(request)
+    _announce(review)
+    return request
+
+
+# --- Deciding ----------------------------------------------------------------------------------
+
+
+def change_request_decide(*, actor, change_request: ChangeRequest, verdict: str, comment: str = "") -> ChangeRequest:
+    """Approve or reject the current stage. The change is rendered again first: when it moved since the
+    approvals so far were given, they no longer count, the request goes back to its first stage with
+    the new diff, and this decision is refused so the approver looks at what changed."""
+    if not decided_by_operators(change_request):
+        require(policy_for(ChangeRequest).allows(actor, "decide", change_request.tenant), tenant=change_request.tenant)
+    if verdict not in DecisionVerdict.values:
+        raise ApplicationError("Decide with approve or reject.", code=INVALID, field="verdict")
+    _refuse_if_ineligible(actor, change_request)
+    rendered = render_change(change_request)  # outside the lock: it may ask the cluster
+    if rendered.change.get("live_error"):
+        raise ApplicationError(f"The change cannot be checked against the cluster now, so nothing was decided. "
+                               f"{rendered.change['live_error']}", code=CANNOT_VERIFY, status=503)
+    with transaction.atomic():
+        request = ChangeRequest.objects.select_for_update(of=("self",)).select_related("tenant", "environment").get(
+            pk=change_request.pk)
+        _refuse_if_ineligible(actor, request)
+        if rendered.fingerprint != request.change_hash:
+            _change_moved(request, rendered)
+            moved = True
+        else:
+            _record_decision(actor, request, verdict, comment.strip(), rendered.fingerprint)
+            moved = False
+    if moved:
+        raise ApplicationError("The change moved since it was requested or approved (the release, its template, the "
+                               "environment or the live state differs). Earlier approvals no longer count; review "
+                               "the new diff and decide again.", code=CHANGE_MOVED, status=409)
+    change_request.refresh_from_db()
+    return change_request
+
+
+def _refuse_if_ineligible(actor, request: ChangeRequest) -> None:
+    problem = refusal(actor, request)
+    if problem is not None:
+        code, message = problem
+        raise ApplicationError(message, code=code, status=409 if code in (NOT_OPEN, "already_decided") else 403)
+
+
+def _change_moved(request: ChangeRequest, rendered) -> None:
+    now = timezone.now()
+    voided = request.decisions.filter(voided_at__isnull=True).update(voided_at=now)
+    request.change_hash, request.change = rendered.fingerprint, rendered.change
+    request.revision += 1
+    request.current_stage = 1
+    request.impact = impact_of(request)
+    request.save(update_fields=["change_hash", "change", "revision", "current_stage", "impact"])
+    audit_record(actor=None, action="change_request.change_moved", obj=request, tenant=request.tenant,
+                 changes={"revision": [request.revision - 1, request.revision], "voided_decisions": [None, voided]})
+    _announce(request)
+
+
+def _record_decision(actor, request: ChangeRequest, verdict: str, comment: str, fingerprint: str) -> None:
+    principal = as_principal(actor)
+    decision = Decision.objects.create(change_request=request, stage=request.current_stage, approver=principal.user,
+                                       api_key=principal.api_key, verdict=verdict, comment=comment,
+                                       change_hash=fingerprint, revision=request.revision)
+    audit_record(actor=actor, action=f"change_request.{verdict}", obj=request, tenant=request.tenant,
+                 changes={"stage": [None, decision.stage], "comment": [None, comment]})
+    if verdict == DecisionVerdict.REJECT:
+        who = principal.user.email
+        _close(request, RequestState.REJECTED, f"Rejected by {who}" + (f": {comment}" if comment else ""), actor)
+        return
+    stage = request.stage()
+    approvals = request.decisions.filter(stage=request.current_stage, verdict=DecisionVerdict.APPROVE,
+                                         voided_at__isnull=True).count()
+    if approvals < stage["quorum"]:
+        _announce(request)
+        return
+    if request.stage(request.current_stage + 1) is not None:
+        request.current_stage += 1
+        request.save(update_fields=["current_stage"])
+        _announce(request)
+        return
+    _close(request, RequestState.APPROVED, "Approved", actor)
+    _carry_out(request, actor)
+
+
+def _close(request: ChangeRequest, state: str, outcome: str, actor) -> None:
+    """End the request; a deployment that waited for it is cancelled unless the request was approved."""
+    request.state, request.outcome, request.decided_at = state, outcome, timezone.now()
+    request.save(update_fields=["state", "outcome", "decided_at"])
+    audit_record(actor=actor, action=f"change_request.{state}", obj=request, tenant=request.tenant,
+                 changes={"state": [RequestState.PENDING, state], "outcome": [None, outcome]})
+    if state != RequestState.APPROVED and request.kind == ChangeKind.DEPLOY:
+        deployment = request.deployment
+        if deployment.state == State.PENDING_APPROVAL:
+            deployment_transition(deployment=deployment, to_state=State.CANCELLED, actor=actor,
+                                  reason=f"Change request {request.pk}: {outcome}")
+    _announce(request)
+
+
+def _carry_out(request: ChangeRequest, actor) -> None:
+    """Make the approved change: a waiting deployment is queued in this very transaction; other kinds
+    run in a task after commit, since they talk to the cluster."""
+    if request.kind == ChangeKind.DEPLOY:
+        deployment_release(deployment=request.deployment, actor=actor,
+                           reason=f"Approved (change request {request.pk}); queued")
+        request.executed_at = timezone.now()
+        request.save(update_fields=["executed_at"])
+    elif request.kind == ChangeKind.QUOTA:
+        params = request.params
+        quota_set(operator=as_principal(actor).user, tenant=request.tenant, resource=params["resource"],
+                  limit=params["limit"], environment=request.environment)
+        request.executed_at = timezone.now()
+        request.save(update_fields=["executed_at"])
+    elif request.kind == ChangeKind.SCALE:
+        from ..tasks import carry_out_change_request
+
+        transaction.on_commit(lambda: carry_out_change_request.delay(request.pk))
+
+
+def change_request_execute(*, change_request: ChangeRequest) -> None:
+    """Carry out an approved change that is not a deploy (a scale), as the member who asked for it;
+    what happened is recorded on the request."""
+    from apps.deployments.operations import deployment_scale
+
+    request = ChangeRequest.objects.select_related("deployment__release", "deployment__application",
+                                                   "deployment__environment", "tenant").get(pk=change_request.pk)
+    if request.state != RequestState.APPROVED or request.executed_at is not None:
+        return
+    try:
+        deployment_scale(actor=request.requested_by, deployment=request.deployment,
+                         replicas=request.params["replicas"], approved=True)
+        outcome = "Approved and carried out"
+    except ApplicationError as exc:
+        outcome = f"Approved, but carrying it out failed: {exc.message}"
+    ChangeRequest.objects.filter(pk=request.pk, executed_at__isnull=True).update(
+        executed_at=timezone.now(), outcome=outcome)
+    _announce(request)
+
+
+# --- Withdrawing and expiring ------------------------------------------------------------------
+
+
+def change_request_withdraw(*, actor, change_request: ChangeRequest, reason: str = "") -> ChangeRequest:
+    """The requester (or an admin) takes the request back; a waiting deployment is cancelled with it."""
+    require(policy_for(ChangeRequest).can_withdraw(actor, change_request), tenant=change_request.tenant)
+    with transaction.atomic():
+        request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
+        if not request.is_open:
+            raise ApplicationError(CLOSED_MESSAGE, code=NOT_OPEN, status=409)
+        who = as_principal(actor).user.email
+        _close(request, RequestState.CANCELLED, f"Withdrawn by {who}" + (f": {reason.strip()}" if reason else ""),
+               actor)
+    return request
+
+
+CLOSED_MESSAGE = "This change request is closed; nothing can be decided on it any more."
+
+
+def change_requests_withdraw_for(*, subject, reason: str) -> None:
+    """Close the open requests of a deployment that was cancelled some other way."""
+    if not isinstance(subject, Deployment):
+        return
+    for request in ChangeRequest.objects.select_for_update().filter(deployment=subject, state=RequestState.PENDING,
+                                                                    kind__in=[ChangeKind.DEPLOY]):
+        _close(request, RequestState.CANCELLED, reason, None)
+
+
+def change_requests_expire(*, now=None) -> int:
+    """Reject every open request whose time ran out; returns how many."""
+    now = now or timezone.now()
+    expired = 0
+    for pk in ChangeRequest.objects.filter(state=RequestState.PENDING, expires_at__lt=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            request = ChangeRequest.objects.select_for_update().filter(pk=pk, state=RequestState.PENDING).first()
+            if request is None:
+                continue
+            _close(request, RequestState.EXPIRED, "Expired: nobody decided in time", None)
+            expired += 1
+    return expired
+
+
+# --- Telling people ----------------------------------------------------------------------------
+
+
+def request_payload(request: ChangeRequest) -> dict:
+    return {"type": "change_request.updated", "change_request": request.pk, "state": request.state,
+            "current_stage": request.current_stage, "revision": request.revision,
+            "deployment": request.deployment_id, "outcome": request.outcome}
+
+
+def _announce(request: ChangeRequest) -> None:
+    """Broadcast the request's new state to the tenant's pages, and mail whoever it now waits for."""
+    payload = request_payload(request)
+    emit_on_commit(tenant_id=request.tenant_id,
+                   event="change_request.updated" if request.is_open else f"change_request.{request.state}",
+                   data={key: value for key, value in payload.items() if key != "type"})
+    broadcast_on_commit(tenant_group(request.tenant_id), payload)
+    if request.requested_by_id:
+        broadcast_on_commit(user_group(request.requested_by_id), payload)
+    if request.is_open:
+        from ..tasks import notify_approvers
+
+        pk, revision, stage = request.pk, request.revision, request.current_stage
+        transaction.on_commit(lambda: notify_approvers.delay(pk, revision, stage))
+
+
+def approvers_notify(*, change_request: ChangeRequest) -> int:
+    """Mail the members the request waits for now; returns how many were told."""
+    if decided_by_operators(change_request):
+        recipients = list(User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True))
+        url = f"{settings.PORTAL_URL}/operator/approvals/"
+    else:
+        recipients = [m.user.email for m in waiting_on(change_request)]
+        url = f"{settings.PORTAL_URL}/t/{change_request.tenant.slug}/approvals/{change_request.pk}/"
+    if not recipients:
+        return 0
+    stage = change_request.stage()
+    send_mail(
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Approval needed: {change_request.title}",
+        message=(f"{change_request.requested_by.email if change_request.requested_by else 'The platform'} asks for "
+                 f"this change:\n\n  {change_request.title}\n\nWhy: {change_request.justification}\n\n"
+                 f"It waits for stage {stage['position']} ({stage['name']}). Review the diff and decide:\n{url}\n"),
+        from_email=None, recipient_list=recipients)
+    return len(recipients)

@@ -1,0 +1,267 @@
+"""REST API of the CMDB: types, items (with impact, graph, history, import and export), relationships,
+history and saved filters. Writes call services; every read goes through the restricted querysets."""
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from apps.cmdb import selectors, services
+from apps.cmdb.choices import Direction, Provenance
+from apps.cmdb.filtersets import HistoryFilterSet, ItemFilterSet, RelationshipFilterSet
+from apps.cmdb.models import ChangeRecord, CIType, ConfigurationItem, Relationship, SavedFilter
+from apps.cmdb.policies import type_policy
+from apps.cmdb.services.saved import saved_filter_create, saved_filter_delete
+from apps.core.errors import ApplicationError
+from apps.tenants.api.base import TenantViewSetMixin
+from apps.tenants.principals import as_principal
+from apps.tenants.roles import READ
+
+from . import serializers as s
+
+DEPTH = OpenApiParameter("depth", OpenApiTypes.INT, description="Hops to follow, 1 to 10.")
+GRAPH_PARAMETERS = [
+    OpenApiParameter("depth", OpenApiTypes.INT, description="Hops either way from the item, 1 to 10 (default 2)."),
+    OpenApiParameter("type", OpenApiTypes.STR, many=True, description="Show only items of these types."),
+    OpenApiParameter("provenance", OpenApiTypes.STR, many=True, enum=Provenance.values,
+                     description="Show only edges of these provenances."),
+    OpenApiParameter("stale", OpenApiTypes.BOOL, description="Include stale and retired items (default true)."),
+]
+
+
+def _int(value, default: int, field: str) -> int:
+    if value in (None, ""):
+        return default
+    if not str(value).isdigit() or not 1 <= int(value) <= selectors.MAX_DEPTH:
+        raise ApplicationError(f"Give {field} as a whole number from 1 to {selectors.MAX_DEPTH}.", field=field)
+    return int(value)
+
+
+def graph_for(request, item) -> dict:
+    """The map's data around `item`, with the filters of the query string."""
+    params = request.query_params if hasattr(request, "query_params") else request.GET
+    return selectors.graph(item, depth=_int(params.get("depth"), 2, "depth"),
+                           tenant_ids=selectors.tenant_scope(request), types=params.getlist("type"),
+                           provenances=[p for p in params.getlist("provenance") if p in Provenance.values],
+                           include_stale=params.get("stale", "true").lower() not in ("false", "0", "no"))
+
+
+class TypesPermission(permissions.BasePermission):
+    """Reading needs a signed-in user (a key needs `cmdb:read`); writing needs an operator."""
+
+    def has_permission(self, request, view):
+        if request.method not in permissions.SAFE_METHODS:
+            self.message = {"code": "permission_denied", "detail": services.types.ONLY_OPERATORS}
+            return type_policy.can_add(request)
+        self.message = {"code": "missing_scope", "detail": "This API key lacks the cmdb:read scope."}
+        return as_principal(request).has_scope("cmdb", READ)
+
+
+class CITypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """CI types: the kinds of item, each with the JSON schema of its attributes. Operators define
+    them through /api/v1/operator/cmdb-types/."""
+
+    serializer_class = s.CITypeSerializer
+    permission_classes = [permissions.IsAuthenticated, TypesPermission]
+    lookup_field = "slug"
+    pagination_class = None
+
+    def get_queryset(self):
+        return type_policy.scope(CIType.objects.all(), self.request, "view").order_by("name")
+
+
+class OperatorCITypeViewSet(CITypeViewSet, mixins.CreateModelMixin):
+    """Operators define CI types and change their names and schemas."""
+
+    permission_classes = [permissions.IsAuthenticated, permissions.IsAdminUser, TypesPermission]
+
+    def create(self, request):
+        data = s.CITypeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ci_type = services.type_create(operator=request, **data.validated_data)
+        return Response(s.CITypeSerializer(ci_type).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CITypeUpdateSerializer, responses=s.CITypeSerializer)
+    def partial_update(self, request, slug=None):
+        data = s.CITypeUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ci_type = services.type_update(operator=request, ci_type=self.get_object(), **data.validated_data)
+        return Response(s.CITypeSerializer(ci_type).data)
+
+
+class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Configuration items of your tenants, and the platform items your relationships reach.
+    Search with `q` (name or key), `type`, `label=name=value`, `attribute=name=value`, `provenance`,
+    `status`."""
+
+    model = ConfigurationItem
+    serializer_class = s.ItemSerializer
+    filterset_class = ItemFilterSet
+
+    def optimise(self, queryset):
+        return queryset.select_related("tenant", "ci_type").order_by("-id")
+
+    def filter_queryset(self, queryset):
+        # The search applies to lists; the graph's own "type" and "provenance" filters are not it.
+        return super().filter_queryset(queryset) if self.action in ("list", "export_items") else queryset
+
+    def _present(self, item, **kwargs):
+        return Response(self.get_serializer(self.get_queryset().get(pk=item.pk)).data, **kwargs)
+
+    @extend_schema(request=s.ItemCreateSerializer, responses={201: s.ItemSerializer})
+    def create(self, request):
+        data = s.ItemCreateSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        item = services.item_declare(actor=request, ci_type=fields.pop("type"), **fields)
+        return self._present(item, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ItemUpdateSerializer)
+    def partial_update(self, request, pk=None):
+        data = s.ItemUpdateSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        item = services.item_update(actor=request, item=self.get_object(), **data.validated_data)
+        return self._present(item)
+
+    def destroy(self, request, pk=None):
+        services.item_delete(actor=request, item=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(parameters=[OpenApiParameter("direction", OpenApiTypes.STR, enum=Direction.values,
+                                                description="downstream (default): what relies on the item; "
+                                                            "upstream: what it relies on."), DEPTH],
+                   responses=s.ImpactSerializer)
+    @action(detail=True, methods=["get"])
+    def impact(self, request, pk=None):
+        """Every item reached from this one to the given depth, with its depth and path (cycle-safe)."""
+        item = self.get_object()
+        direction = request.query_params.get("direction", Direction.DOWNSTREAM)
+        if direction not in Direction.values:
+            raise ApplicationError("Give direction as upstream or downstream.", field="direction")
+        depth = _int(request.query_params.get("depth"), selectors.DEFAULT_DEPTH, "depth")
+        report = selectors.impact_report(item, direction=direction, depth=depth,
+                                         tenant_ids=selectors.tenant_scope(request))
+        return Response(s.ImpactSerializer(report).data)
+
+    @extend_schema(parameters=GRAPH_PARAMETERS, responses=s.GraphSerializer)
+    @action(detail=True, methods=["get"])
+    def graph(self, request, pk=None):
+        """The dependency map around this item: nodes and edges, filtered."""
+        return Response(s.GraphSerializer(graph_for(request, self.get_object())).data)
+
+    @extend_schema(parameters=GRAPH_PARAMETERS,
+                   responses={(200, "text/vnd.graphviz"): OpenApiResponse(OpenApiTypes.STR, description="DOT")})
+    @action(detail=True, methods=["get"], url_path="graph/dot")
+    def graph_dot(self, request, pk=None):
+        """The same map in Graphviz DOT (`dot -Tsvg`)."""
+        item = self.get_object()
+        response = HttpResponse(selectors.graph_dot(graph_for(request, item)), content_type="text/vnd.graphviz")
+        response["Content-Disposition"] = f'attachment; filename="cmdb-{item.pk}.dot"'
+        return response
+
+    @extend_schema(responses=s.ChangeRecordSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        """Every change to this item and its relationships, newest first."""
+        item = self.get_object()
+        records = HistoryFilterSet({"item": item.pk}, queryset=ChangeRecord.objects.restrict(
+            request, "view") if item.tenant_id else ChangeRecord.objects.filter(tenant__isnull=True)).qs
+        page = self.paginate_queryset(records.select_related("tenant").order_by("-id"))
+        return self.get_paginated_response(s.ChangeRecordSerializer(page, many=True).data)
+
+    @extend_schema(request={"multipart/form-data": s.ImportRequestSerializer,
+                            "application/json": s.ImportRequestSerializer},
+                   responses={200: s.ImportReportSerializer, 400: s.ImportReportSerializer})
+    @action(detail=False, methods=["post"], url_path="import", url_name="import",
+            parser_classes=[MultiPartParser, FormParser, JSONParser])
+    def import_items(self, request):
+        """Import items from CSV or JSON. Rows are all-or-nothing unless skip_invalid; dry_run reports."""
+        data = s.ImportRequestSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data.get("file")
+        if upload is not None:
+            fmt = "json" if upload.name.lower().endswith(".json") else "csv"
+            rows = services.parse(upload.read(), fmt)
+        else:
+            rows = data.validated_data.get("items") or []
+        try:
+            report = services.items_import(actor=request, tenant=data.validated_data["tenant"], rows=rows,
+                                           dry_run=data.validated_data["dry_run"],
+                                           skip_invalid=data.validated_data["skip_invalid"])
+        except ApplicationError as exc:
+            if not hasattr(exc, "report"):
+                raise
+            return Response({"code": exc.code, "detail": exc.message, **exc.report}, status=400)
+        return Response(s.ImportReportSerializer(report).data)
+
+    @extend_schema(parameters=[OpenApiParameter("as", OpenApiTypes.STR, enum=["json", "csv"])],
+                   responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["get"], url_path="export", url_name="export")
+    def export_items(self, request):
+        """Your tenants' items (filtered like the list) as CSV or JSON, in the import's columns."""
+        fmt = "csv" if request.query_params.get("as") == "csv" else "json"
+        items = self.filter_queryset(self.get_queryset()).filter(tenant__isnull=False).order_by("id")[:50000]
+        response = HttpResponse(services.export_text(items, fmt),
+                                content_type="text/csv" if fmt == "csv" else "application/json")
+        response["Content-Disposition"] = f'attachment; filename="cmdb-items.{fmt}"'
+        return response
+
+
+class RelationshipViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          viewsets.GenericViewSet):
+    """Relationships "source <kind> target" with where each came from; declare and remove declared ones."""
+
+    model = Relationship
+    serializer_class = s.RelationshipSerializer
+    filterset_class = RelationshipFilterSet
+
+    def optimise(self, queryset):
+        return queryset.select_related("tenant", "source", "target").order_by("-id")
+
+    @extend_schema(request=s.RelationshipCreateSerializer, responses={201: s.RelationshipSerializer})
+    def create(self, request):
+        data = s.RelationshipCreateSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        fields.pop("tenant")
+        edge = services.relationship_declare(actor=request, **fields)
+        return Response(self.get_serializer(edge).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, pk=None):
+        services.relationship_delete(actor=request, relationship=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ChangeRecordViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          viewsets.GenericViewSet):
+    """The CMDB's history: who or which source changed which item or relationship, before and after."""
+
+    model = ChangeRecord
+    serializer_class = s.ChangeRecordSerializer
+    filterset_class = HistoryFilterSet
+
+    def optimise(self, queryset):
+        return queryset.select_related("tenant").order_by("-id")
+
+
+class SavedFilterViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                         mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Saved CMDB searches of your tenants; run one with the item list's parameters in `query`."""
+
+    model = SavedFilter
+    serializer_class = s.SavedFilterSerializer
+
+    def optimise(self, queryset):
+        return queryset.select_related("tenant", "created_by").order_by("-id")
+
+    def create(self, request):
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        saved = saved_filter_create(actor=request, **data.validated_data)
+        return Response(self.get_serializer(saved).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, saved):
+        saved_filter_delete(actor=self.request, saved=saved)

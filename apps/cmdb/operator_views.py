@@ -1,0 +1,51 @@
+"""The operators' CMDB page at /operator/cmdb/: platform items, recent discovery runs, and a button
+that discovers every cluster now."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.audit.services import audit_record
+from apps.clusters.models import Cluster
+
+from .models import CIType, ConfigurationItem, DiscoveryRun
+
+
+def staff_only(view):
+    """A signed-in operator passes; anyone else gets the 404 of a missing page."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_staff:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@staff_only
+def overview(request):
+    items = (ConfigurationItem.objects.filter(tenant__isnull=True).select_related("ci_type", "cluster")
+             .order_by("ci_type__name", "name")[:500])
+    context = {"items": items, "runs": DiscoveryRun.objects.select_related("cluster")[:20],
+               "types": CIType.objects.order_by("name"), "clusters": Cluster.objects.count()}
+    return render(request, "cmdb/operator.html", context)
+
+
+@staff_only
+@require_POST
+def discover_now(request):
+    from .tasks import discover_cluster
+
+    clusters = list(Cluster.objects.values_list("pk", "name"))
+    for pk, _ in clusters:
+        transaction.on_commit(lambda pk=pk: discover_cluster.delay(pk))
+    audit_record(actor=request, action="cmdb.discovery.request", object_display=", ".join(n for _, n in clusters))
+    messages.success(request, f"Discovery queued for {len(clusters)} cluster(s).")
+    return redirect("console:cmdb")

@@ -1,0 +1,186 @@
+"""Reads of the CMDB: impact analysis (one recursive CTE), the dependency graph around an item, and
+the blast radius of a change that the approvals app shows.
+
+Impact walks relationships in PostgreSQL, breadth first, with the path of item ids so far: an item
+already on the path is never entered again (cycle safety), and the walk stops at `depth`. Each
+reached item is reported once, at its shortest depth, with that path. Retired edges are not walked.
+A tenant's walk follows only its own edges and the platform's, so it never leaves the tenant's items
+plus platform items (edges never join two tenants, see models.Relationship).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+from apps.tenants.principals import as_principal
+from apps.tenants.roles import Role
+
+from . import keys
+from .choices import Direction, Status
+from .models import ConfigurationItem, Relationship
+
+MAX_DEPTH = 10
+DEFAULT_DEPTH = 6
+
+_WALK = """
+WITH RECURSIVE walk(item_id, depth, path) AS (
+    SELECT %(start)s::bigint, 0, ARRAY[%(start)s::bigint]
+  UNION ALL
+    SELECT step.next_id, walk.depth + 1, walk.path || step.next_id
+    FROM walk
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT edge.{next} AS next_id
+        FROM cmdb_relationship edge
+        WHERE edge.{this} = walk.item_id AND edge.status <> 'retired' {tenant_clause}
+    ) step
+    WHERE walk.depth < %(depth)s AND NOT step.next_id = ANY(walk.path)
+)
+SELECT DISTINCT ON (item_id) item_id, depth, path FROM walk WHERE depth > 0 ORDER BY item_id, depth, path
+"""
+
+
+@dataclass
+class Reached:
+    item_id: int
+    depth: int
+    path: list[int]  # from the start item to this one, both included
+
+
+def tenant_scope(principal) -> list[int] | None:
+    """The tenants whose edges a principal's walk may follow; None for no restriction (the platform)."""
+    if principal is None:
+        return None
+    return as_principal(principal).tenant_ids(Role.VIEWER)
+
+
+def impact(item_id: int, *, direction: str = Direction.DOWNSTREAM, depth: int = DEFAULT_DEPTH,
+           tenant_ids: list[int] | None = None) -> list[Reached]:
+    """Every item reachable from `item_id` within `depth` hops, nearest first.
+
+    Downstream follows edges target -> source: the items that rely on this one, directly or
+    through others (what a change to it affects). Upstream follows source -> target: what it relies
+    on. `tenant_ids` restricts the walk to those tenants' edges and the platform's.
+    """
+    depth = max(1, min(int(depth), MAX_DEPTH))
+    this, next_ = ("target_id", "source_id") if direction == Direction.DOWNSTREAM else ("source_id", "target_id")
+    params = {"start": item_id, "depth": depth}
+    tenant_clause = ""
+    if tenant_ids is not None:
+        tenant_clause = "AND (edge.tenant_id IS NULL OR edge.tenant_id = ANY(%(tenants)s))"
+        params["tenants"] = list(tenant_ids)
+    sql = _WALK.format(this=this, next=next_, tenant_clause=tenant_clause)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return sorted((Reached(item_id=row[0], depth=row[1], path=list(row[2])) for row in rows),
+                  key=lambda reached: (reached.depth, reached.item_id))
+
+
+def _names(ids) -> dict[int, ConfigurationItem]:
+    return {item.pk: item for item in ConfigurationItem.objects.filter(pk__in=set(ids))
+            .select_related("ci_type", "tenant").only("id", "name", "status", "provenance", "ci_type__slug",
+                                                      "ci_type__name", "tenant__slug")}
+
+
+def item_summary(item: ConfigurationItem) -> dict:
+    return {"id": item.pk, "name": item.name, "type": item.ci_type.slug, "status": item.status,
+            "tenant": item.tenant.slug if item.tenant_id else None}
+
+
+def impact_report(item: ConfigurationItem, *, direction: str, depth: int, tenant_ids: list[int] | None) -> dict:
+    """The impact of `item` as JSON-ready data: each reached item with its depth and named path."""
+    reached = impact(item.pk, direction=direction, depth=depth, tenant_ids=tenant_ids)
+    items = _names({step for r in reached for step in r.path} | {item.pk})
+    return {
+        "item": item_summary(items[item.pk]),
+        "direction": direction,
+        "depth": max(1, min(int(depth), MAX_DEPTH)),
+        "count": len(reached),
+        "items": [{**item_summary(items[r.item_id]), "depth": r.depth, "path": r.path,
+                   "path_names": [items[step].name for step in r.path]} for r in reached],
+    }
+
+
+def blast_radius(*, application, environment, depth: int = 6) -> dict:
+    """What a change to `application` in `environment` would affect, for a change request: the CI of
+    the application's workload there (or the application itself before its first deployment), the
+    items downstream (that rely on it, or on the application it is part of) and upstream (that it
+    relies on), each with its path. Walks only the application's tenant's edges and the platform's.
+    JSON-serializable."""
+    found = {item.ci_type.slug: item for item in ConfigurationItem.objects.select_related("ci_type", "tenant").filter(
+        key__in=[keys.object_key(environment.namespace, "workload", application.name),
+                 keys.application_key(application.pk)])}
+    item = found.get("workload") or found.get("application")
+    if item is None:
+        return {"item": None, "downstream": [], "upstream": [], "depth": depth}
+    scope = [application.tenant_id]
+    downstream = impact_report(item, direction=Direction.DOWNSTREAM, depth=depth, tenant_ids=scope)
+    upstream = impact_report(item, direction=Direction.UPSTREAM, depth=depth, tenant_ids=scope)
+    reached = {entry["id"]: entry for entry in downstream["items"]}
+    app_item = found.get("application")
+    if app_item is not None and app_item.pk != item.pk and depth > 1:
+        # Whoever relies on the application relies on its workload too: one hop further away.
+        via_app = impact_report(app_item, direction=Direction.DOWNSTREAM, depth=depth - 1, tenant_ids=scope)
+        for entry in via_app["items"]:
+            if entry["id"] != item.pk and entry["id"] not in reached:
+                reached[entry["id"]] = {**entry, "depth": entry["depth"] + 1, "path": [item.pk, *entry["path"]],
+                                        "path_names": [item.name, *entry["path_names"]]}
+    return {"item": downstream["item"], "depth": downstream["depth"],
+            "downstream": sorted(reached.values(), key=lambda entry: (entry["depth"], entry["name"])),
+            "upstream": upstream["items"]}
+
+
+def graph(item: ConfigurationItem, *, depth: int = 2, tenant_ids: list[int] | None, types=(), provenances=(),
+          include_stale: bool = True) -> dict:
+    """The neighbourhood of `item` within `depth` hops either way, as nodes and edges for the map.
+
+    Filters: item types, edge provenances, and whether stale and retired items are shown. The centre
+    is always shown.
+    """
+    ids = {item.pk}
+    for direction in (Direction.UPSTREAM, Direction.DOWNSTREAM):
+        ids |= {r.item_id for r in impact(item.pk, direction=direction, depth=depth, tenant_ids=tenant_ids)}
+    nodes = ConfigurationItem.objects.filter(pk__in=ids).select_related("ci_type", "tenant")
+    if types:
+        nodes = nodes.filter(ci_type__slug__in=types) | ConfigurationItem.objects.filter(pk=item.pk)
+    if not include_stale:
+        nodes = nodes.filter(status=Status.ACTIVE) | ConfigurationItem.objects.filter(pk=item.pk)
+    nodes = list(nodes.select_related("ci_type", "tenant").distinct().order_by("id"))
+    shown = {node.pk for node in nodes}
+    edges = Relationship.objects.filter(source_id__in=shown, target_id__in=shown)
+    if tenant_ids is not None:
+        edges = edges.filter(tenant_id__in=tenant_ids) | edges.filter(tenant__isnull=True)
+    if provenances:
+        edges = edges.filter(provenance__in=provenances)
+    if not include_stale:
+        edges = edges.filter(status=Status.ACTIVE)
+    return {
+        "center": item.pk,
+        "nodes": [{**item_summary(node), "provenance": node.provenance, "center": node.pk == item.pk}
+                  for node in nodes],
+        "edges": [{"id": edge.pk, "source": edge.source_id, "target": edge.target_id, "kind": edge.kind,
+                   "provenance": edge.provenance, "status": edge.status}
+                  for edge in edges.order_by("id").distinct()],
+    }
+
+
+def graph_dot(data: dict) -> str:
+    """The graph in Graphviz DOT."""
+    def quote(text) -> str:
+        return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = ["digraph cmdb {", "  rankdir=LR;", "  node [shape=box, style=rounded];"]
+    for node in data["nodes"]:
+        attrs = f"label={quote(node['name'] + chr(10) + node['type'])}"
+        if node["status"] != Status.ACTIVE:
+            attrs += ", style=\"rounded,dashed\""
+        if node["center"]:
+            attrs += ", penwidth=2"
+        lines.append(f"  n{node['id']} [{attrs}];")
+    for edge in data["edges"]:
+        style = "" if edge["provenance"] == "declared" else ", style=dashed"
+        lines.append(f"  n{edge['source']} -> n{edge['target']} [label={quote(edge['kind'])}{style}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

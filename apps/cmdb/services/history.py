@@ -1,0 +1,56 @@
+"""The CMDB's own history: one ChangeRecord per change of an item or a relationship."""
+
+from __future__ import annotations
+
+from apps.tenants.principals import as_principal
+
+from ..models import ChangeRecord, ConfigurationItem, Relationship
+
+
+def actor_parts(actor) -> tuple[object | None, str]:
+    """(user, display) for a person, a request or a principal; (None, actor) for a named source."""
+    if isinstance(actor, str):
+        return None, actor
+    if actor is None:
+        return None, "platform"
+    principal = as_principal(actor)
+    user = principal.user if getattr(principal.user, "is_authenticated", False) else None
+    if user is None:
+        return None, "anonymous"
+    key = principal.api_key
+    return user, user.email + (f" (key {key.lookup})" if key is not None else "")
+
+
+def item_snapshot(item: ConfigurationItem) -> dict:
+    return {"type": item.ci_type.slug, "name": item.name, "description": item.description, "labels": item.labels,
+            "declared_attributes": item.declared_attributes, "discovered_attributes": item.discovered_attributes,
+            "status": item.status}
+
+
+def edge_snapshot(edge: Relationship) -> dict:
+    return {"source": edge.source_id, "target": edge.target_id, "kind": edge.kind, "provenance": edge.provenance,
+            "status": edge.status, "note": edge.note}
+
+
+def changed(before: dict | None, after: dict | None) -> tuple[dict | None, dict | None]:
+    """Only the fields that differ, so a record reads as what changed."""
+    if before is None or after is None:
+        return before, after
+    keys = [key for key in after if before.get(key) != after.get(key)]
+    return {key: before.get(key) for key in keys}, {key: after[key] for key in keys}
+
+
+def record(*, actor, action: str, item: ConfigurationItem | None = None, edge: Relationship | None = None,
+           before: dict | None = None, after: dict | None = None, summary: str = "",
+           save: bool = True) -> ChangeRecord:
+    """A change record for an item or an edge (its source item carries it in the item's history)."""
+    user, display = actor_parts(actor)
+    subject = item if item is not None else edge
+    before, after = changed(before, after)
+    entry = ChangeRecord(tenant_id=subject.tenant_id, item_id=item.pk if item is not None else edge.source_id,
+                         relationship_id=edge.pk if edge is not None else None,
+                         other_item_id=edge.target_id if edge is not None else None, action=action, actor=user,
+                         source=display[:200], summary=summary[:300], before=before, after=after)
+    if save:
+        entry.save()
+    return entry

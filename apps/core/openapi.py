@@ -1,0 +1,49 @@
+"""Schema post-processing: every operation documents the API's one error shape.
+
+Errors are `{"code", "detail"}` plus `fields` for validation errors (apps/core/api.py). The schema
+says so once, as the `Error` component, and gives every operation a `default` response of that
+shape, so clients and the API fuzzer know what any non-success status carries. An operation that
+documents a 4xx body of its own (an import report, say) may still answer with the Error shape, for
+instance when the input does not parse; such responses read "this or Error".
+"""
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every error response. `code` is stable and machine-readable (invalid, not_found, "
+                   "not_authenticated, invalid_key, permission_denied, missing_scope, conflict, throttled, "
+                   "idempotency_key_reused, ...); `detail` is for people; `fields` names each invalid field.",
+    "required": ["code", "detail"],
+    "properties": {
+        "code": {"type": "string", "example": "invalid"},
+        "detail": {"type": "string", "example": "The request has invalid fields."},
+        "fields": {"type": "object", "additionalProperties": True,
+                   "example": {"replicas": ["Ensure this value is less than or equal to 100."]}},
+    },
+}
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+DEFAULT_RESPONSE = {
+    "description": "An error (4xx or 5xx): one JSON shape with a stable `code`.",
+    "content": {"application/json": {"schema": ERROR_REF}},
+}
+METHODS = ("get", "put", "patch", "post", "delete", "head", "options")
+
+
+def add_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: the Error component and a default response everywhere."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    for path in result.get("paths", {}).values():
+        for method, operation in path.items():
+            if method not in METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("default", DEFAULT_RESPONSE)
+            for status, response in responses.items():
+                if str(status).startswith("4"):
+                    _or_error(response)
+    return result
+
+
+def _or_error(response: dict) -> None:
+    media = response.get("content", {}).get("application/json")
+    if media and "schema" in media and media["schema"] != ERROR_REF and "anyOf" not in media["schema"]:
+        media["schema"] = {"anyOf": [media["schema"], ERROR_REF]}

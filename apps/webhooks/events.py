@@ -1,0 +1,50 @@
+"""The events an endpoint may subscribe to, and how a subscription matches an event type."""
+
+from apps.deployments.choices import State
+
+DEPLOYMENT_EVENTS = [f"deployment.{state}" for state in State.values]
+CHANGE_REQUEST_EVENTS = [f"change_request.{verdict}" for verdict in
+                         ("updated", "approved", "rejected", "expired", "cancelled")]
+KEY_EXPIRING = "apikey.expiring"
+QUOTA_WARNING = "quota.warning"
+TEST_EVENT = "webhook.test"
+
+# Every event type, with the words the pages show next to it.
+EVENT_TYPES: dict[str, str] = {
+    **{event: f"A deployment became {State(event.split('.', 1)[1]).label.lower()}" for event in DEPLOYMENT_EVENTS},
+    "change_request.updated": "A change request moved to its next stage or was revised",
+    "change_request.approved": "A change request was approved",
+    "change_request.rejected": "A change request was rejected",
+    "change_request.expired": "A change request expired undecided",
+    "change_request.cancelled": "A change request was withdrawn or cancelled",
+    KEY_EXPIRING: "An API key expires soon",
+    QUOTA_WARNING: "API usage crossed a warning threshold or the quota",
+}
+GROUPS = {"deployment.*": "Every deployment state change", "change_request.*": "Every change-request decision",
+          "*": "Every event"}
+
+
+def subscription_check(events: list) -> list[str]:
+    """The subscriptions, de-duplicated and sorted; raises ValueError naming the first unknown one."""
+    if not isinstance(events, list) or not all(isinstance(event, str) for event in events):
+        raise ValueError("Give the events as a list of event types.")
+    cleaned = sorted({event.strip() for event in events if event.strip()})
+    for event in cleaned:
+        if event not in EVENT_TYPES and event not in GROUPS:
+            raise ValueError(f"“{event}” is not an event type; use one of {', '.join([*GROUPS, *EVENT_TYPES])}.")
+    if not cleaned:
+        raise ValueError("Subscribe to at least one event.")
+    return cleaned
+
+
+def matches(subscriptions: list[str], event: str) -> bool:
+    """True when one subscription names the event or a group ending in ".*" (or "*") that contains it.
+    The test event reaches every endpoint it is sent to."""
+    if event == TEST_EVENT:
+        return True
+    for subscription in subscriptions:
+        if subscription == "*" or subscription == event:
+            return True
+        if subscription.endswith(".*") and event.startswith(subscription[:-1]):
+            return True
+    return False

@@ -1,0 +1,89 @@
+"""WebSocket streams authenticated by an API key (portalctl's way in): the key's own tenant only,
+bad keys closed with 4401, and no Origin header needed when, and only when, a key is sent."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from apps.core.consumers import CLOSE_UNAUTHENTICATED
+from apps.deployments.consumers import CLOSE_NOT_FOUND
+from apps.deployments.services import deployment_create
+from apps.tenants.models import Membership
+from portal.asgi import application
+from tests.deployments.conftest import make_app, make_release
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _deploy(world, tenant="acme"):
+    home = getattr(world, tenant)
+    release = make_release(make_app(home))
+    deployment, _ = deployment_create(actor=world.user("developer", tenant), release=release,
+                                      environment=home.environments.get(name="dev"))
+    return deployment
+
+
+async def _first_message(path, key=None, origin=None):
+    headers = [(b"host", b"testserver")]
+    if key is not None:
+        headers.append((b"authorization", f"Bearer {key}".encode()))
+    if origin:
+        headers.append((b"origin", origin.encode()))
+    socket = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await socket.connect()
+    if not connected:
+        return "denied"
+    message = await socket.receive_output(timeout=5)
+    await socket.disconnect()
+    if message["type"] == "websocket.close":
+        return message.get("code")
+    return message
+
+
+async def test_a_key_opens_the_stream_of_its_own_tenants_deployment_without_an_origin(world):
+    deployment = await sync_to_async(_deploy)(world)
+    key = await sync_to_async(world.key)("viewer")
+    message = await _first_message(f"/ws/deployments/{deployment.pk}/", key)
+    assert '"type": "hello"' in message["text"] and f'"deployment": {deployment.pk}' in message["text"]
+
+
+async def test_a_key_is_refused_another_tenants_deployment_as_if_it_did_not_exist(world):
+    deployment = await sync_to_async(_deploy)(world, "globex")
+    key = await sync_to_async(world.key)("owner")
+    assert await _first_message(f"/ws/deployments/{deployment.pk}/", key) == CLOSE_NOT_FOUND
+    assert await _first_message("/ws/tenants/globex/", key) == CLOSE_NOT_FOUND
+
+
+async def test_a_key_reaches_only_its_own_tenant_even_when_its_owner_belongs_to_both(world):
+    deployment = await sync_to_async(_deploy)(world, "globex")
+    developer = world.user("developer")
+    await sync_to_async(Membership.objects.create)(tenant=world.globex, user=developer, role="developer")
+    acme_key = await sync_to_async(world.key)("developer")  # the same user, a key of acme
+    assert await _first_message(f"/ws/deployments/{deployment.pk}/", acme_key) == CLOSE_NOT_FOUND
+
+
+@pytest.mark.parametrize("key", ["pk_nosuchkey_0000000000000000000000000000", "garbage", ""])
+async def test_a_bad_key_is_closed_as_unauthenticated(world, key):
+    deployment = await sync_to_async(_deploy)(world)
+    assert await _first_message(f"/ws/deployments/{deployment.pk}/", key) == CLOSE_UNAUTHENTICATED
+
+
+async def test_a_revoked_key_is_closed_as_unauthenticated(world):
+    from apps.apikeys.models import APIKey
+
+    deployment = await sync_to_async(_deploy)(world)
+    key = await sync_to_async(world.key)("developer")
+    await sync_to_async(lambda: APIKey.objects.update(revoked_at=deployment.created_at))()
+    assert await _first_message(f"/ws/deployments/{deployment.pk}/", key) == CLOSE_UNAUTHENTICATED
+
+
+async def test_without_a_key_a_missing_or_foreign_origin_is_still_refused(world):
+    deployment = await sync_to_async(_deploy)(world)
+    assert await _first_message(f"/ws/deployments/{deployment.pk}/") == "denied"
+    key = await sync_to_async(world.key)("developer")
+    assert await _first_message(f"/ws/deployments/{deployment.pk}/", key, origin="http://evil.example") == "denied"
+
+
+async def test_the_personal_live_socket_is_not_open_to_keys(world):
+    key = await sync_to_async(world.key)("owner")
+    assert await _first_message("/ws/live/", key) == CLOSE_UNAUTHENTICATED

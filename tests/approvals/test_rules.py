@@ -1,0 +1,269 @@
+"""The approval rules, each as a test against the real services, the real database and the sandbox
+cluster: who may approve, quorum and stage order, expiry, freeze and break-glass, the stale guard."""
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.approvals import eligibility
+from apps.approvals.choices import ChangeKind, Recurrence, RequestState
+from apps.approvals.gate import BREAK_GLASS_OWNERS, FROZEN, JUSTIFICATION_REQUIRED
+from apps.approvals.models import ApprovalPolicy, ChangeRequest, FreezeWindow
+from apps.approvals.services.configuration import INVALID, UNSATISFIABLE, freeze_window_create
+from apps.approvals.services.requests import CHANGE_MOVED, change_request_decide, change_requests_expire
+from apps.audit.models import AuditEvent
+from apps.core.errors import ApplicationError
+from apps.deployments.choices import State
+from apps.deployments.manifests import render
+from apps.deployments.models import Deployment
+from apps.deployments.services import deployment_create
+from apps.tenants.roles import Role
+from apps.tenants.services import NOT_ALLOWED
+
+from .conftest import add_member, govern
+
+pytestmark = pytest.mark.django_db
+
+ADMINS = ("Admins", 1, (Role.ADMIN, Role.OWNER), ())
+
+
+def request_deploy(world, release, environment, role=Role.ADMIN, **extra):
+    extra.setdefault("justification", "Ship the fix for the checkout bug")
+    deployment, _ = deployment_create(actor=world.user(role), release=release, environment=environment, **extra)
+    return deployment, ChangeRequest.objects.filter(deployment=deployment, kind=ChangeKind.DEPLOY).first()
+
+
+def decide(world, name, request, verdict="approve", comment=""):
+    return change_request_decide(actor=world.users[f"acme.{name}"], change_request=request, verdict=verdict,
+                                 comment=comment)
+
+
+def refused(code, call, *args, **kwargs):
+    with pytest.raises(ApplicationError) as caught:
+        call(*args, **kwargs)
+    assert caught.value.code == code, caught.value.message
+    return caught.value
+
+
+def test_an_ungoverned_environment_deploys_at_once(world, cluster, release):
+    deployment, request = request_deploy(world, release, world.acme.environments.get(name="dev"), role=Role.DEVELOPER)
+    assert deployment.state == State.QUEUED and request is None
+
+
+def test_a_governed_change_waits_and_needs_a_reason(world, cluster, release, prod):
+    govern(world, prod, ADMINS)
+    refused(JUSTIFICATION_REQUIRED, request_deploy, world, release, prod, justification=" ")
+    assert not Deployment.objects.exists()
+    deployment, request = request_deploy(world, release, prod)
+    assert deployment.state == State.PENDING_APPROVAL
+    assert request.state == RequestState.PENDING and request.kind == ChangeKind.DEPLOY
+    assert request.requested_by == world.user(Role.ADMIN) and request.justification == "Ship the fix for the checkout bug"
+    assert deployment.events.last().state == State.PENDING_APPROVAL
+    assert "+  replicas: 2" in request.change["manifest_diff"] and request.change["release_diff"]
+
+
+def test_the_requester_cannot_approve_their_own_change(world, cluster, release, prod):
+    govern(world, prod, ADMINS)
+    deployment, request = request_deploy(world, release, prod)
+    refused(eligibility.SELF_APPROVAL[0], decide, world, "admin", request)
+    decide(world, "owner", request, comment="Looks right")
+    request.refresh_from_db()
+    deployment.refresh_from_db()
+    assert request.state == RequestState.APPROVED and deployment.state == State.QUEUED
+    assert AuditEvent.objects.filter(action="change_request.approve", object_id=str(request.pk)).count() == 1
+
+
+def test_an_approver_who_may_not_deploy_there_is_refused(world, cluster, release, prod):
+    developer = world.user(Role.DEVELOPER)
+    govern(world, prod, ("Owner or the named developer", 1, (Role.OWNER,), (developer,)))
+    _, request = request_deploy(world, release, prod)
+    refused(eligibility.CANNOT_DEPLOY[0], decide, world, "developer", request)
+    refused(NOT_ALLOWED, decide, world, "viewer", request)  # viewers never decide anything
+    assert not request.decisions.exists()
+
+
+def test_a_policy_nobody_could_satisfy_is_refused(world, prod):
+    refused(UNSATISFIABLE, govern, world, prod, ("Three admins", 3, (Role.ADMIN,), ()))
+    refused(UNSATISFIABLE, govern, world, prod, ("Developer", 1, (Role.DEVELOPER,), ()))  # cannot deploy to prod
+    refused(UNSATISFIABLE, govern, world, prod, ADMINS, ("Again", 2, (Role.ADMIN, Role.OWNER), ()))
+    refused(INVALID, govern, world, prod, ("Viewers", 1, (Role.VIEWER,), ()))
+    assert not ApprovalPolicy.objects.exists()
+
+
+def test_quorum_and_ordered_stages(world, cluster, release, prod):
+    add_member(world, Role.ADMIN, "admin2")
+    add_member(world, Role.ADMIN, "admin3")
+    govern(world, prod, ("Two admins", 2, (Role.ADMIN,), ()), ("Owner", 1, (Role.OWNER,), ()))
+    deployment, request = request_deploy(world, release, prod)
+    refused(eligibility.NOT_AN_APPROVER[0], decide, world, "owner", request)  # stage 2 is not open yet
+    decide(world, "admin2", request)
+    assert ChangeRequest.objects.get(pk=request.pk).current_stage == 1
+    refused(eligibility.ALREADY_DECIDED[0], decide, world, "admin2", request)
+    decide(world, "admin3", request)
+    request.refresh_from_db()
+    assert request.current_stage == 2 and request.state == RequestState.PENDING
+    assert Deployment.objects.get(pk=deployment.pk).state == State.PENDING_APPROVAL
+    decide(world, "owner", request)
+    assert Deployment.objects.get(pk=deployment.pk).state == State.QUEUED
+    assert ChangeRequest.objects.get(pk=request.pk).state == RequestState.APPROVED
+
+
+def test_one_person_approves_one_stage_only(world, cluster, release, prod):
+    add_member(world, Role.ADMIN, "admin2")
+    govern(world, prod, ADMINS, ("Second look", 1, (Role.ADMIN, Role.OWNER), ()))
+    _, request = request_deploy(world, release, prod)
+    decide(world, "admin2", request)
+    request.refresh_from_db()
+    assert request.current_stage == 2
+    refused(eligibility.ALREADY_DECIDED[0], decide, world, "admin2", request)
+    decide(world, "owner", request)
+    assert ChangeRequest.objects.get(pk=request.pk).state == RequestState.APPROVED
+
+
+def test_a_rejection_ends_the_deployment_with_the_reason(world, cluster, release, prod):
+    govern(world, prod, ADMINS)
+    deployment, request = request_deploy(world, release, prod)
+    decide(world, "owner", request, verdict="reject", comment="Not during the sale")
+    deployment.refresh_from_db()
+    assert deployment.state == State.CANCELLED and "Not during the sale" in deployment.outcome
+    refused(eligibility.CLOSED[0], decide, world, "owner", request)
+
+
+def test_a_request_nobody_decides_expires(world, cluster, release, prod):
+    govern(world, prod, ADMINS, expire_after_hours=2)
+    deployment, request = request_deploy(world, release, prod)
+    assert request.expires_at - timezone.now() > timedelta(hours=1, minutes=59)
+    assert change_requests_expire() == 0
+    assert change_requests_expire(now=timezone.now() + timedelta(hours=3)) == 1
+    request.refresh_from_db()
+    deployment.refresh_from_db()
+    assert request.state == RequestState.EXPIRED and deployment.state == State.CANCELLED
+    assert "Expired" in deployment.outcome
+
+
+def test_a_freeze_refuses_changes_and_break_glass_passes_with_a_review(world, cluster, release, prod):
+    now = timezone.now()
+    freeze_window_create(actor=world.user(Role.ADMIN), tenant=world.acme, name="Black Friday",
+                         starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1))
+    error = refused(FROZEN, request_deploy, world, release, prod)
+    assert "Black Friday" in error.message
+    refused(BREAK_GLASS_OWNERS, request_deploy, world, release, prod, break_glass_reason="Payments are down")
+    assert not Deployment.objects.exists()
+    deployment, request = request_deploy(world, release, prod, role=Role.OWNER, break_glass_reason="Payments are down")
+    assert deployment.state == State.QUEUED
+    assert request.break_glass and request.state == RequestState.APPROVED
+    review = request.reviews.get()
+    assert review.kind == ChangeKind.REVIEW and review.state == RequestState.PENDING
+    assert AuditEvent.objects.filter(action="change_request.break_glass").count() == 1
+    decide(world, "admin", review, comment="Checked afterwards")
+    assert ChangeRequest.objects.get(pk=review.pk).state == RequestState.APPROVED
+
+
+def test_freeze_windows_cover_production_and_refuse_bad_times(world, cluster, release, prod):
+    now = datetime.now(UTC)
+    refused(INVALID, freeze_window_create, actor=world.user(Role.ADMIN), tenant=world.acme, name="Backwards",
+            starts_at=now, ends_at=now - timedelta(minutes=1))
+    refused(INVALID, freeze_window_create, actor=world.user(Role.ADMIN), tenant=world.acme, name="Weekly",
+            recurrence=Recurrence.WEEKLY, weekdays=[now.weekday()], start_time=time(18), end_time=time(9))
+    assert not FreezeWindow.objects.exists()
+    freeze_window_create(actor=world.user(Role.ADMIN), tenant=world.acme, name="Every day, all day",
+                         recurrence=Recurrence.WEEKLY, weekdays=list(range(7)), start_time=time(0),
+                         end_time=time(23, 59, 59, 999999))
+    refused(FROZEN, request_deploy, world, release, prod)
+    deployment, _ = request_deploy(world, release, world.acme.environments.get(name="dev"), role=Role.DEVELOPER)
+    assert deployment.state == State.QUEUED  # tenant-wide windows cover production only
+
+
+def test_an_approval_of_a_change_that_moved_is_void(world, cluster, release, prod):
+    add_member(world, Role.ADMIN, "admin2")
+    govern(world, prod, ("Admin and owner", 2, (Role.ADMIN, Role.OWNER), ()))
+    deployment, request = request_deploy(world, release, prod)
+    decide(world, "admin2", request)
+    first_hash = ChangeRequest.objects.get(pk=request.pk).change_hash
+    # Someone changes the live state behind the portal's back: the diff the approval saw is not the change any more.
+    live = [obj for obj in render(release, prod) if obj["kind"] == "Deployment"][0]
+    live["spec"]["replicas"] = 5
+    cluster.apply([live])
+    refused(CHANGE_MOVED, decide, world, "owner", request)
+    request.refresh_from_db()
+    assert request.revision == 2 and request.change_hash != first_hash and request.current_stage == 1
+    assert request.decisions.get(approver=world.users["acme.admin2"]).voided_at is not None
+    assert "-  replicas: 5" in request.change["manifest_diff"]
+    assert Deployment.objects.get(pk=deployment.pk).state == State.PENDING_APPROVAL
+    decide(world, "owner", request)
+    decide(world, "admin2", request)  # the void approval no longer counts, so admin2 approves again
+    assert Deployment.objects.get(pk=deployment.pk).state == State.QUEUED
+
+
+def test_cancelling_a_waiting_deployment_closes_its_request(world, cluster, release, prod):
+    from apps.deployments.services import deployment_cancel
+
+    govern(world, prod, ADMINS)
+    deployment, request = request_deploy(world, release, prod)
+    deployment_cancel(actor=world.user(Role.ADMIN), deployment=deployment, reason="Wrong release")
+    request.refresh_from_db()
+    assert request.state == RequestState.CANCELLED and "Wrong release" in request.outcome
+
+
+def test_a_governed_scale_waits_for_approval(world, cluster, release, prod):
+    from apps.deployments.operations import deployment_scale
+
+    deployment, _ = deployment_create(actor=world.user(Role.ADMIN), release=release, environment=prod)
+    Deployment.objects.filter(pk=deployment.pk).update(state=State.SUCCEEDED)
+    cluster.apply([obj for obj in render(release, prod) if obj["kind"] == "Deployment"])
+    govern(world, prod, ADMINS)
+    result = deployment_scale(actor=world.user(Role.ADMIN), deployment=Deployment.objects.get(pk=deployment.pk),
+                              replicas=4, justification="Traffic doubles tonight")
+    request = result.change_request
+    assert request.kind == ChangeKind.SCALE and request.params == {"replicas": 4}
+    assert request.change["release_diff"] == [{"field": "replicas", "before": 2, "after": 4}]
+    assert cluster.get("apps/v1", "Deployment", "web", prod.namespace)["spec"]["replicas"] == 2
+
+
+def test_a_quota_increase_is_decided_by_an_operator(world):
+    from apps.tenants.models import Quota
+    from apps.tenants.services import QUOTA_NOT_AN_INCREASE, quota_request_increase, quota_set
+
+    quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
+    refused(NOT_ALLOWED, quota_request_increase, actor=world.user(Role.DEVELOPER), tenant=world.acme,
+            resource="pods", limit=20, justification="More workers")
+    refused(QUOTA_NOT_AN_INCREASE, quota_request_increase, actor=world.user(Role.ADMIN), tenant=world.acme,
+            resource="pods", limit=5, justification="Fewer")
+    refused(JUSTIFICATION_REQUIRED, quota_request_increase, actor=world.user(Role.ADMIN), tenant=world.acme,
+            resource="pods", limit=20, justification="")
+    request = quota_request_increase(actor=world.user(Role.ADMIN), tenant=world.acme, resource="pods", limit=20,
+                                     justification="The nightly batch needs more workers")
+    assert request.kind == ChangeKind.QUOTA and request.change["release_diff"][0]["after"] == 20
+    refused(eligibility.NOT_AN_APPROVER[0], decide, world, "owner", request)  # not the tenant's call
+    change_request_decide(actor=world.operator, change_request=request, verdict="approve", comment="Fine")
+    assert Quota.objects.get(tenant=world.acme, resource="pods", environment=None).limit == 20
+    assert ChangeRequest.objects.get(pk=request.pk).state == RequestState.APPROVED
+
+
+def test_a_quota_approval_is_void_when_the_limit_moved(world):
+    from apps.tenants.services import quota_request_increase, quota_set
+
+    quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
+    request = quota_request_increase(actor=world.user(Role.OWNER), tenant=world.acme, resource="pods", limit=30,
+                                     justification="Launch week")
+    quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=15)
+    refused(CHANGE_MOVED, change_request_decide, actor=world.operator, change_request=request, verdict="approve")
+    assert ChangeRequest.objects.get(pk=request.pk).revision == 2
+
+
+def test_a_change_request_shows_the_cmdb_blast_radius(world, cluster, release, prod):
+    from apps.cmdb import keys
+    from apps.cmdb.models import CIType, ConfigurationItem
+    from apps.cmdb.services.items import item_declare, relationship_declare
+
+    app_item = ConfigurationItem.objects.get(key=keys.application_key(release.application_id))
+    billing = item_declare(actor=world.user(Role.DEVELOPER), tenant=world.acme,
+                           ci_type=CIType.objects.get(slug="application"), name="billing")
+    relationship_declare(actor=world.user(Role.DEVELOPER), source=billing, target=app_item, kind="depends_on")
+    govern(world, prod, ADMINS)
+    _, request = request_deploy(world, release, prod)
+    assert request.impact["item"]["type"] == "workload"  # the app's workload in prod, made with the deployment
+    downstream = {item["name"]: item for item in request.impact["downstream"]}
+    assert list(downstream) == ["billing"]
+    assert downstream["billing"]["path_names"] == ["acme-prod/web", "web", "billing"]
