@@ -1,5 +1,6 @@
 """API conventions shared by every app: one JSON error shape with a stable code."""
 
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
@@ -65,3 +66,27 @@ class RestrictedViewSetMixin:
     def optimise(self, queryset):
         """Add select_related/prefetch_related so a list costs the same queries at any length."""
         return queryset
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, building the FilterSet class of a view's `filterset_fields` once per
+    view and model instead of on every request, and not at all when no filter is named (together a
+    measurable share of a list's cost)."""
+
+    _classes: dict = {}
+
+    def filter_queryset(self, request, queryset, view):
+        # A filter given no value filters nothing; most list calls name none, so skip binding the form.
+        filterset_class = self.get_filterset_class(view, queryset)
+        names = tuple(filterset_class.base_filters) if filterset_class else ()
+        if not any(key.startswith(names) for key in request.query_params):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+    def get_filterset_class(self, view, queryset=None):
+        if getattr(view, "filterset_class", None) is not None or queryset is None:
+            return super().get_filterset_class(view, queryset)
+        key = (type(view), queryset.model)
+        if key not in self._classes:
+            self._classes[key] = super().get_filterset_class(view, queryset)
+        return self._classes[key]

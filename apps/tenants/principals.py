@@ -29,6 +29,9 @@ class Principal:
 
             if not self.is_authenticated:
                 self._roles = {}
+            elif hasattr(self.api_key, "member_role"):  # key authentication already looked the role up
+                role = self.api_key.member_role
+                self._roles = {self.api_key.tenant_id: role} if role else {}
             else:
                 memberships = Membership.objects.filter(user_id=self.user.pk)
                 if self.api_key is not None:

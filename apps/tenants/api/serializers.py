@@ -6,6 +6,16 @@ from apps.tenants.models import Environment, Invitation, Membership, Quota, Tena
 from apps.tenants.roles import Role
 
 
+_slugs: dict[int, str] = {}
+
+
+def tenant_slug(tenant_id: int) -> str:
+    """A tenant's slug by id, remembered by the process: slugs never change and ids are never reused."""
+    if tenant_id not in _slugs:
+        _slugs[tenant_id] = Tenant.objects.values_list("slug", flat=True).get(pk=tenant_id)
+    return _slugs[tenant_id]
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class TenantField(serializers.SlugRelatedField):
     """A tenant given by slug, chosen only among the caller's tenants: a foreign one reads as unknown."""
@@ -15,6 +25,14 @@ class TenantField(serializers.SlugRelatedField):
 
     def get_queryset(self):
         return Tenant.objects.restrict(self.context["request"], "reference")
+
+    def get_attribute(self, instance):
+        # The id is enough to show the slug (below): lists need no join with tenants for it.
+        tenant_id = getattr(instance, "tenant_id", None)
+        return tenant_id if tenant_id is not None else super().get_attribute(instance)
+
+    def to_representation(self, value):
+        return tenant_slug(value) if isinstance(value, int) else super().to_representation(value)
 
     def to_internal_value(self, data):
         # PostgreSQL refuses NUL in text (a 500); no slug has one, so it names no tenant.

@@ -121,7 +121,7 @@ class EnvironmentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retri
     filterset_fields = ["kind", "name"]
 
     def optimise(self, queryset):
-        return queryset.select_related("tenant").order_by("-id")
+        return queryset.order_by("-id")  # the tenant shows as its slug, which TenantField knows by id
 
     def create(self, request):
         data = self.get_serializer(data=request.data)
