@@ -89,3 +89,43 @@ def test_login_checks_the_key_and_stores_it_for_the_owner_only(asgi_server, worl
     refused = portalctl(asgi_server, None, "login", "--url", asgi_server, "--key", "pk_nosuchkey_0000")
     assert refused.returncode == 1
     assert key in config.read_text()  # a refused key does not replace the stored one
+
+
+def test_portalctl_asks_for_a_production_deploy_and_an_admin_approves_it(asgi_server, world, sandbox, celery_worker,
+                                                                       portalctl):
+    from apps.approvals.models import ChangeRequest
+    from apps.approvals.services.configuration import approval_policy_save
+    from tests.deployments.conftest import make_release
+
+    registered(world, sandbox)
+    prod = world.acme.environments.get(name="prod")
+    approval_policy_save(actor=world.user("owner"), tenant=world.acme, environment=prod,
+                         stages=[{"name": "Admins", "quorum": 1, "roles": ["admin", "owner"]}])
+    release = make_release(make_app(world.acme, "shop", kind="worker"), image="registry.example/shop:1.0")
+    developer, admin = world.key("developer"), world.key("admin")
+
+    refused = portalctl(asgi_server, developer, "deploy", "--release", str(release.pk), "--env", "prod")
+    assert refused.returncode == 1 and "[justification_required]" in refused.stderr
+
+    asked = portalctl(asgi_server, developer, "deploy", "--release", str(release.pk), "--env", "prod",
+                      "--justification", "Ship the new checkout")
+    assert asked.returncode == 0, asked.stderr
+    assert "is pending_approval" in asked.stdout and "portalctl changes list" in asked.stdout
+    request = ChangeRequest.objects.get()
+
+    waiting = portalctl(asgi_server, admin, "changes", "list", "--waiting")
+    assert re.search(rf"^{request.pk}\s+deploy\s+pending\s", waiting.stdout, re.M), waiting.stdout
+    assert portalctl(asgi_server, developer, "changes", "list", "--waiting").stdout.count("pending") == 0
+
+    approved = portalctl(asgi_server, admin, "approve", str(request.pk), "--comment", "Looks right")
+    assert approved.returncode == 0, approved.stderr
+    assert f"Change request {request.pk} is approved." in approved.stdout
+    again = portalctl(asgi_server, admin, "approve", str(request.pk))
+    assert again.returncode == 1 and "[request_closed]" in again.stderr
+
+    watched = portalctl(asgi_server, developer, "watch", str(request.deployment_id), "--timeout", "60")
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    assert watched.stdout.rstrip().endswith(f"Deployment {request.deployment_id} succeeded.")
+
+    audit = portalctl(asgi_server, world.key("owner"), "audit", "tail", "-n", "50")
+    assert re.search(r"admin@acme\.test \(key \w+\)\s+change_request\.approve", audit.stdout), audit.stdout
