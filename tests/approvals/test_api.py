@@ -271,3 +271,47 @@ def test_operators_set_the_approval_rules(world, api):
     assert AuditEvent.objects.filter(action="approval_rules.update", actor=world.operator).exists()
     bad = api.put("/api/v1/operator/approval-rules/", {"min_quorum": 0}, format="json")
     assert bad.status_code == 400 and ApprovalRules.current().min_quorum == 2
+
+
+def test_a_governed_scale_answers_202_with_its_change_request_and_scales_nothing(world, api, prod, sandbox):  # noqa: F811
+    from apps.clusters.kube import KubeClient
+    from apps.clusters.services import environment_provision
+    from apps.deployments.manifests import render
+    from apps.deployments.services import deployment_create
+
+    environment_provision(environment=prod)
+    release = make_release(make_app(world.acme, "shop"))
+    deployment, _ = deployment_create(actor=world.user(Role.OWNER), release=release, environment=prod,
+                                      break_glass_reason="Seed a running release")
+    Deployment.objects.filter(pk=deployment.pk).update(state=State.SUCCEEDED)
+    cluster = KubeClient(sandbox.api_client())
+    cluster.apply([obj for obj in render(release, prod) if obj["kind"] == "Deployment"])
+
+    api.as_user(world.user(Role.ADMIN))
+    scale = f"/api/v1/deployments/{deployment.pk}/scale/"
+    refused = api.post(scale, {"replicas": 5}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "justification_required"
+    response = api.post(scale, {"replicas": 5, "justification": "Evening peak"}, format="json")
+    assert response.status_code == 202, response.content
+    request = ChangeRequest.objects.get(pk=response.json()["change_request"])
+    assert request.kind == "scale" and request.params == {"replicas": 5}
+    assert cluster.get("apps/v1", "Deployment", "shop", prod.namespace)["spec"]["replicas"] == 2
+
+
+def test_a_promotion_into_governed_production_waits_for_approval(world, api, prod):
+    from apps.deployments.services import deployment_create
+
+    staging = world.acme.environments.get(name="staging")
+    release = make_release(make_app(world.acme, "shop"))
+    source, _ = deployment_create(actor=world.user(Role.DEVELOPER), release=release, environment=staging)
+    Deployment.objects.filter(pk=source.pk).update(state=State.SUCCEEDED)
+
+    api.as_user(world.user(Role.ADMIN))
+    promote = f"/api/v1/deployments/{source.pk}/promote/"
+    refused = api.post(promote, {"environment": prod.pk}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "justification_required"
+    response = api.post(promote, {"environment": prod.pk, "justification": "Staging is green"}, format="json")
+    assert response.status_code in (200, 201), response.content
+    promoted = Deployment.objects.get(pk=response.json()["id"])
+    assert promoted.state == State.PENDING_APPROVAL and promoted.environment == prod
+    assert ChangeRequest.objects.get(deployment=promoted).justification == "Staging is green"
