@@ -4,8 +4,11 @@ import time
 
 import structlog
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.core.exceptions import BadRequest
+from django.http import JsonResponse
 
 from .request_id import HEADER, accept_request_id, bind_client, bind_request_id, clear_request_id
+from .views import bad_request
 
 logger = structlog.get_logger("portal.request")
 
@@ -50,3 +53,33 @@ class RequestIDMiddleware:
     async def __acall__(self, request):
         started = self._start(request)
         return self._finish(request, await self.get_response(request), started)
+
+
+class RejectNulMiddleware:
+    """Answer 400 to a query string carrying a NUL character: PostgreSQL refuses NUL in text, so a
+    filter value with one would otherwise end in a 500 wherever a view passes it to the database."""
+
+    sync_capable = True
+    async_capable = True
+    MESSAGE = "The query string contains a NUL character."
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        if iscoroutinefunction(self.get_response):
+            markcoroutinefunction(self)
+
+    def _refusal(self, request):
+        if "\x00" not in request.META.get("QUERY_STRING", "") and not any(
+                "\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+            return None
+        if request.path.startswith("/api/"):
+            return JsonResponse({"code": "invalid", "detail": self.MESSAGE}, status=400)
+        return bad_request(request, BadRequest(self.MESSAGE))
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        return self._refusal(request) or self.get_response(request)
+
+    async def __acall__(self, request):
+        return self._refusal(request) or await self.get_response(request)
