@@ -181,3 +181,23 @@ def test_the_operator_console_lists_pending_requests_and_sets_the_rules(world, c
     refused = client.post("/operator/approvals/rules/", {"min_quorum": 0, "max_pending_hours": 100,
                                                          "review_sla_hours": 48})
     assert refused.status_code == 400 and ApprovalRules.current().min_quorum == 2
+
+
+def test_the_request_page_shows_the_cmdb_blast_radius_with_paths(world, client, governed):
+    from apps.cmdb import keys
+    from apps.cmdb.models import CIType, ConfigurationItem
+    from apps.cmdb.services.items import item_declare, relationship_declare
+
+    app = make_app(world.acme, "shop")
+    developer = world.user(Role.DEVELOPER)
+    billing = item_declare(actor=developer, tenant=world.acme, ci_type=CIType.objects.get(slug="application"),
+                           name="billing")
+    relationship_declare(actor=developer, source=billing, target=ConfigurationItem.objects.get(
+        key=keys.application_key(app.pk)), kind="depends_on")
+    client.force_login(developer)
+    deploy_form(client, make_release(app), governed, justification="Ship it")
+    request = ChangeRequest.objects.get()
+    page = client.get(f"/t/acme/approvals/{request.pk}/").content.decode()
+    assert 'id="impact"' in page
+    assert f'href="/t/acme/cmdb/{billing.pk}/">billing</a>' in page
+    assert "acme-prod/shop → shop → billing" in page
