@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from apps.apikeys.console import developer_console
 from apps.core import views as core_views
 from apps.core.deprecation import api_changelog
 from apps.tenants import views as tenant_views
@@ -19,7 +20,7 @@ admin.site.site_header = "PaaS Portal administration"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("console/", views.developer_console, name="developer-console"),
+    path("console/", developer_console, name="developer-console"),
     path("operator/", include("apps.console.urls")),
     path("tenants/new/", tenant_views.tenant_create, name="tenant-create"),
     path("invitations/<str:token>/", tenant_views.invitation_accept, name="invitation-accept"),

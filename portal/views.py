@@ -1,4 +1,4 @@
-"""Project-level pages: the portal home and the developer console landing page."""
+"""Project-level pages: the portal home. (The developer console lives in apps/apikeys/console.py.)"""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
@@ -9,8 +9,3 @@ from apps.tenants.selectors import memberships_of
 @login_required
 def home(request):
     return render(request, "home.html", {"memberships": memberships_of(request.user)})
-
-
-@login_required
-def developer_console(request):
-    return render(request, "developer_console.html")

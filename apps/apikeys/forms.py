@@ -5,7 +5,7 @@ from django import forms
 from apps.tenants.forms import ServiceForm
 from apps.tenants.roles import READ, RESOURCES, WRITE, scopes_for_role
 
-from .services import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS
+from .services import DEFAULT_EXPIRY_DAYS, DEFAULT_OVERLAP_HOURS, MAX_EXPIRY_DAYS, MAX_OVERLAP_HOURS
 
 
 class APIKeyForm(ServiceForm):
@@ -19,6 +19,10 @@ class APIKeyForm(ServiceForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "203.0.113.7\n10.0.0.0/8"}),
         help_text="One address or CIDR range per line. Leave empty to allow any address.",
+    )
+    auto_rotate = forms.BooleanField(
+        label="Rotate automatically", required=False,
+        help_text="A week before it expires the portal makes its successor; you reveal it once in the developer console.",
     )
 
     def __init__(self, *args, role: str, **kwargs):
@@ -39,3 +43,8 @@ class APIKeyForm(ServiceForm):
             if any(cells):
                 rows.append({"resource": resource, "read": cells[0], "write": cells[1]})
         return rows
+
+
+class RotateForm(ServiceForm):
+    overlap_hours = forms.IntegerField(label="Overlap (hours)", min_value=0, max_value=MAX_OVERLAP_HOURS,
+                                       initial=DEFAULT_OVERLAP_HOURS)

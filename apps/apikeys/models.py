@@ -1,5 +1,7 @@
 """API keys, the plans that limit them, and their usage."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
@@ -17,6 +19,11 @@ class APIKey(TenantOwned):
     The key reads `pk_<lookup>_<secret>`. The lookup is stored plainly and indexed; the whole key is
     stored only as an HMAC-SHA256 digest under a server-side pepper. A key's scopes never exceed its
     creator's role, and it always expires.
+
+    Rotation makes a successor (`rotated_from` points back) and shortens the old key to the overlap, so
+    both work for a while. `reminders_sent` holds the days-before-expiry reminders already sent (14, 7, 1).
+    An automatic rotation leaves the successor's plaintext in `sealed_key`, encrypted, until its owner
+    reveals it once; a key made any other way never has one.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_keys")
@@ -33,6 +40,12 @@ class APIKey(TenantOwned):
     )
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    rotated_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="successors")
+    auto_rotate = models.BooleanField(default=False, help_text="Rotated automatically a week before it expires.")
+    reminders_sent = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
+    sealed_key = models.TextField(blank=True, default="", help_text="Fernet ciphertext of an auto-rotated "
+                                  "key's plaintext, wiped when revealed.")
 
     is_api_key = True  # lets principals tell a key from other DRF auth objects
 
@@ -61,6 +74,14 @@ class APIKey(TenantOwned):
         if self.revoked_at is not None:
             return "revoked"
         return "expired" if self.is_expired else "active"
+
+    @property
+    def lifetime(self) -> timedelta:
+        return self.expires_at - self.created_at
+
+    @property
+    def awaits_reveal(self) -> bool:
+        return bool(self.sealed_key)
 
 
 # --- Plans: rate limits and quotas ------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Creating and revoking API keys; plans and their assignment to tenants (operators only)."""
+"""Creating, rotating and revoking API keys; plans and their assignment to tenants (operators only)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_record
+from apps.core import crypto
 from apps.core.errors import ApplicationError
+from apps.core.events import emit_on_commit
 from apps.core.policies import policy_for
 from apps.tenants.models import Quota, Tenant
 from apps.tenants.principals import as_principal
@@ -27,6 +29,13 @@ MAX_EXPIRY_DAYS = 365
 SCOPE_NOT_ALLOWED = "scope_not_allowed"
 INVALID = "invalid"
 ALREADY_REVOKED = "already_revoked"
+NOT_ACTIVE = "key_not_active"
+ALREADY_ROTATED = "already_rotated"
+NOTHING_TO_REVEAL = "nothing_to_reveal"
+NOT_YOUR_KEY = "Only the key's owner can do this with it."
+MAX_OVERLAP_HOURS = 168
+DEFAULT_OVERLAP_HOURS = 24
+KEY_ROTATED = "apikey.rotated"
 
 
 def _active_keys(tenant: Tenant, environment=None) -> int:
@@ -59,6 +68,7 @@ def apikey_create(
     scopes: list[str],
     expires_in_days: int = DEFAULT_EXPIRY_DAYS,
     allowed_ips: list[str] | None = None,
+    auto_rotate: bool = False,
 ) -> tuple[APIKey, str]:
     """Create a key for the actor in `tenant`. Returns the row and the only copy of the plaintext key."""
     principal = as_principal(actor)
@@ -90,12 +100,120 @@ def apikey_create(
     lookup, plaintext = keys.generate()
     api_key = APIKey.objects.create(
         tenant=tenant, user=principal.user, name=name, lookup=lookup, digest=keys.digest(plaintext),
-        scopes=scopes, allowed_ips=ips, expires_at=timezone.now() + timedelta(days=days),
+        scopes=scopes, allowed_ips=ips, expires_at=timezone.now() + timedelta(days=days), auto_rotate=bool(auto_rotate),
     )
     audit_record(actor=principal, action="apikey.create", obj=api_key,
                  changes={"scopes": [None, scopes], "expires_at": [None, api_key.expires_at.isoformat()],
-                          "allowed_ips": [None, ips]})
+                          "allowed_ips": [None, ips], "auto_rotate": [None, api_key.auto_rotate]})
     return api_key, plaintext
+
+
+def _require_owner(actor, api_key: APIKey, message: str):
+    """The key's own user, signed in (not through a key): keys never mint keys, and admins, who may revoke
+    everyone's keys, may not mint keys for others. Anyone else gets the same 404 as a missing key."""
+    principal = as_principal(actor)
+    if not policy_for(APIKey).can(principal, "view", api_key):
+        raise ApplicationError("Not found.", code="not_found", status=404)
+    if principal.api_key is not None:
+        raise ApplicationError(f"{message} API keys are managed by people, not by other keys.",
+                               code="permission_denied", status=403)
+    require(api_key.user_id == principal.user.pk, f"{message} {NOT_YOUR_KEY}", tenant=api_key.tenant)
+    return principal
+
+
+def _successor(api_key: APIKey, *, now) -> tuple[APIKey, str]:
+    """A fresh key with the same owner, name, scopes, IP ranges and lifetime (capped), linked to the old one."""
+    lifetime = min(api_key.lifetime, timedelta(days=MAX_EXPIRY_DAYS))
+    lookup, plaintext = keys.generate()
+    successor = APIKey.objects.create(
+        tenant=api_key.tenant, user=api_key.user, name=api_key.name, lookup=lookup, digest=keys.digest(plaintext),
+        scopes=api_key.scopes, allowed_ips=api_key.allowed_ips, expires_at=now + lifetime,
+        auto_rotate=api_key.auto_rotate, rotated_from=api_key,
+    )
+    return successor, plaintext
+
+
+def _rotate(*, actor, api_key: APIKey, old_expires_at, automatic: bool) -> tuple[APIKey, str]:
+    """Lock, check, make the successor and shorten the old key; the caller's transaction holds it all."""
+    api_key = APIKey.objects.select_for_update().select_related("tenant", "user").get(pk=api_key.pk)
+    if not api_key.is_active:
+        raise ApplicationError(f"This key is {api_key.state}; create a new one instead.", code=NOT_ACTIVE,
+                               status=409)
+    if api_key.successors.exists():
+        raise ApplicationError("This key has been rotated already; rotate its successor.", code=ALREADY_ROTATED,
+                               status=409)
+    role = as_principal(api_key.user).role_in(api_key.tenant_id)
+    beyond = [scope for scope in api_key.scopes if not scope_allowed_for(role, scope)]
+    if beyond:
+        raise ApplicationError(f"The owner's role ({role or 'none'}) no longer grants: {', '.join(beyond)}.",
+                               code=SCOPE_NOT_ALLOWED)
+    now = timezone.now()
+    successor, plaintext = _successor(api_key, now=now)
+    before = api_key.expires_at
+    api_key.expires_at = min(before, old_expires_at)
+    api_key.save(update_fields=["expires_at"])
+    audit_record(actor=actor, action="apikey.rotate", obj=api_key, tenant=api_key.tenant,
+                 changes={"expires_at": [before.isoformat(), api_key.expires_at.isoformat()],
+                          "successor": [None, successor.pk], "automatic": [None, automatic]})
+    emit_on_commit(tenant_id=api_key.tenant_id, event=KEY_ROTATED, data={
+        "api_key": api_key.pk, "name": api_key.name, "prefix": api_key.prefix,
+        "old_expires_at": api_key.expires_at.isoformat(), "successor": successor.pk,
+        "successor_prefix": successor.prefix, "expires_at": successor.expires_at.isoformat(),
+        "owner": api_key.user.email, "automatic": automatic})
+    return successor, plaintext
+
+
+@transaction.atomic
+def apikey_rotate(*, actor, api_key: APIKey, overlap_hours: int = DEFAULT_OVERLAP_HOURS) -> tuple[APIKey, str]:
+    """Replace a live key with a fresh one; the old key keeps working for `overlap_hours` (0 to 168) or until
+    its own expiry, whichever comes first. Returns the successor and the only copy of its plaintext."""
+    principal = _require_owner(actor, api_key, "You cannot rotate this key.")
+    try:
+        hours = int(overlap_hours)
+    except (TypeError, ValueError):
+        hours = -1
+    if not 0 <= hours <= MAX_OVERLAP_HOURS:
+        raise ApplicationError(f"The overlap is 0 to {MAX_OVERLAP_HOURS} hours.", code=INVALID,
+                               field="overlap_hours")
+    return _rotate(actor=principal, api_key=api_key, old_expires_at=timezone.now() + timedelta(hours=hours),
+                   automatic=False)
+
+
+def apikey_auto_rotate(*, api_key: APIKey) -> APIKey:
+    """The platform rotates a key marked `auto_rotate`: the old key works until its own expiry, and the
+    successor's plaintext waits, encrypted, for its owner to reveal it once. Call inside a transaction."""
+    successor, plaintext = _rotate(actor=None, api_key=api_key, old_expires_at=api_key.expires_at, automatic=True)
+    successor.sealed_key = crypto.encrypt(plaintext)
+    successor.save(update_fields=["sealed_key"])
+    return successor
+
+
+@transaction.atomic
+def apikey_reveal(*, actor, api_key: APIKey) -> str:
+    """Show an auto-rotated key's plaintext to its owner, once: the stored ciphertext is wiped."""
+    principal = _require_owner(actor, api_key, "You cannot reveal this key.")
+    api_key = APIKey.objects.select_for_update().get(pk=api_key.pk)
+    if not api_key.sealed_key:
+        raise ApplicationError("This key was revealed already (or never waited to be); the portal keeps no copy.",
+                               code=NOTHING_TO_REVEAL, status=409)
+    plaintext = crypto.decrypt(api_key.sealed_key)
+    api_key.sealed_key = ""
+    api_key.save(update_fields=["sealed_key"])
+    audit_record(actor=principal, action="apikey.reveal", obj=api_key)
+    return plaintext
+
+
+@transaction.atomic
+def apikey_set_auto_rotate(*, actor, api_key: APIKey, enabled: bool) -> APIKey:
+    """Turn automatic rotation on or off; only the owner, since it mints keys for them."""
+    principal = _require_owner(actor, api_key, "You cannot change this key.")
+    api_key = APIKey.objects.select_for_update().get(pk=api_key.pk)
+    if api_key.auto_rotate != bool(enabled):
+        audit_record(actor=principal, action="apikey.update", obj=api_key,
+                     changes={"auto_rotate": [api_key.auto_rotate, bool(enabled)]})
+        api_key.auto_rotate = bool(enabled)
+        api_key.save(update_fields=["auto_rotate"])
+    return api_key
 
 
 @transaction.atomic

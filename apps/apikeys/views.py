@@ -1,10 +1,15 @@
-"""API key pages: the tenant's keys, creating one (its plaintext shown once) and revoking; their usage."""
+"""API key pages: the tenant's keys, creating and rotating one (its plaintext shown once), revealing an
+auto-rotated one, revoking; their usage. The developer console (console.py) posts to these too."""
 
 from datetime import timedelta
+from functools import wraps
 
+from allauth.account.decorators import reauthentication_required
 from django import forms
 from django.contrib import messages
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
@@ -16,20 +21,23 @@ from apps.tenants.views import render_tenant_page
 
 from . import selectors
 from .filtersets import UsageDailyFilterSet
-from .forms import APIKeyForm
+from .forms import APIKeyForm, RotateForm
+from .lifecycle import key_report
 from .models import APIKey, UsageDaily
-from .services import apikey_create, apikey_revoke
+from .services import apikey_create, apikey_reveal, apikey_revoke, apikey_rotate, apikey_set_auto_rotate
 
 USAGE_DEFAULT_DAYS = 30
 
 
 def _keys(request):
-    return APIKey.objects.restrict(request, "view").filter(tenant=request.tenant).select_related("user", "tenant")
+    return (APIKey.objects.restrict(request, "view").filter(tenant=request.tenant).select_related("user", "tenant")
+            .annotate(successor_count=Count("successors")))
 
 
 def _list_page(request, form: APIKeyForm, refused=None):
     context = {"keys": _keys(request), "form": form, "refused": refused,
-               "show_owner": at_least(request.role, Role.ADMIN)}
+               "show_owner": at_least(request.role, Role.ADMIN), "report": key_report(_keys(request)),
+               "rotate_form": RotateForm()}
     status = 400 if request.method == "POST" else 200
     return render_tenant_page(request, "apikeys/list.html", context, section="apikeys", status=status)
 
@@ -47,9 +55,9 @@ def key_list(request):
     return _list_page(request, form, refused=form)
 
 
-def _created(request, api_key: APIKey, plaintext: str):
+def _created(request, api_key: APIKey, plaintext: str, *, how: str = "created"):
     """The only page that ever shows the key; no browser or proxy may keep a copy."""
-    context = {"key": api_key, "plaintext": plaintext}
+    context = {"key": api_key, "plaintext": plaintext, "how": how, "back": _back_url(request)}
     response = render_tenant_page(request, "apikeys/created.html", context, section="apikeys")
     add_never_cache_headers(response)
     return response
@@ -63,10 +71,85 @@ def key_revoke(request, pk):
     try:
         apikey_revoke(actor=request, api_key=api_key)
     except ApplicationError as exc:
+        if _back_url(request) != _list_url(request):
+            messages.error(request, exc.message)
+            return redirect(_back_url(request))
         form.add_application_error(exc)
         return _list_page(request, APIKeyForm(role=request.role), refused=form)
     messages.success(request, f"Key “{api_key.name}” ({api_key.prefix}…) is revoked; it stops working at once.")
-    return redirect("apikeys:list", tenant_slug=request.tenant.slug)
+    return redirect(_back_url(request))
+
+
+def _list_url(request) -> str:
+    return reverse("apikeys:list", kwargs={"tenant_slug": request.tenant.slug})
+
+
+def _back_url(request) -> str:
+    """Where a key action returns to: the developer console when it was started there, else the keys page."""
+    if request.POST.get("return_to") == "console" or request.GET.get("return_to") == "console":
+        return f"{reverse('developer-console')}?tenant={request.tenant.slug}"
+    return _list_url(request)
+
+
+@tenant_view
+@require_POST
+def key_rotate(request, pk):
+    """Rotate your own key: the successor is shown once; the old key works for the chosen overlap."""
+    api_key = get_object_or_404(_keys(request), pk=pk)
+    form = RotateForm(request.POST)
+    if form.is_valid():
+        try:
+            successor, plaintext = apikey_rotate(actor=request, api_key=api_key, **form.cleaned_data)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            return _created(request, successor, plaintext, how="rotated")
+    else:
+        messages.error(request, f"The overlap is 0 to {form.fields['overlap_hours'].max_value} hours.")
+    return redirect(_back_url(request))
+
+
+@tenant_view
+@require_POST
+def key_auto_rotate(request, pk):
+    """Turn automatic rotation of your own key on or off."""
+    api_key = get_object_or_404(_keys(request), pk=pk)
+    enabled = request.POST.get("auto_rotate") == "on"
+    try:
+        apikey_set_auto_rotate(actor=request, api_key=api_key, enabled=enabled)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"“{api_key.name}” {'now rotates' if enabled else 'no longer rotates'} "
+                                  "automatically a week before it expires.")
+    return redirect(_back_url(request))
+
+
+def _revealing(view):
+    """Revealing a secret needs a fresh password (or MFA) confirmation; a key the member cannot see is a 404
+    before anything is asked."""
+    confirmed = reauthentication_required(view)
+
+    @tenant_view
+    @wraps(view)
+    def wrapper(request, pk):
+        return confirmed(request, get_object_or_404(_keys(request), pk=pk))
+
+    return wrapper
+
+
+@_revealing
+def key_reveal(request, api_key):
+    """GET: confirm. POST: show the auto-rotated key once and wipe the portal's encrypted copy."""
+    if request.method == "POST":
+        try:
+            plaintext = apikey_reveal(actor=request, api_key=api_key)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect(_back_url(request))
+        return _created(request, api_key, plaintext, how="revealed")
+    context = {"key": api_key, "back": _back_url(request)}
+    return render_tenant_page(request, "apikeys/reveal.html", context, section="apikeys")
 
 
 @tenant_view

@@ -6,6 +6,7 @@ DEPLOYMENT_EVENTS = [f"deployment.{state}" for state in State.values]
 CHANGE_REQUEST_EVENTS = [f"change_request.{verdict}" for verdict in
                          ("updated", "approved", "rejected", "expired", "cancelled")]
 KEY_EXPIRING = "apikey.expiring"
+KEY_ROTATED = "apikey.rotated"
 QUOTA_WARNING = "quota.warning"
 TEST_EVENT = "webhook.test"
 
@@ -17,7 +18,8 @@ EVENT_TYPES: dict[str, str] = {
     "change_request.rejected": "A change request was rejected",
     "change_request.expired": "A change request expired undecided",
     "change_request.cancelled": "A change request was withdrawn or cancelled",
-    KEY_EXPIRING: "An API key expires soon",
+    KEY_EXPIRING: "An API key expires soon (14, 7 and 1 days ahead)",
+    KEY_ROTATED: "An API key was rotated (by its owner or automatically)",
     QUOTA_WARNING: "API usage crossed a warning threshold or the quota",
 }
 GROUPS = {"deployment.*": "Every deployment state change", "change_request.*": "Every change-request decision",

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import delivery, expiry
+from . import delivery
 
 
 @shared_task
@@ -12,7 +12,6 @@ def deliver_webhook(delivery_id: int) -> str | None:
 
 @shared_task
 def webhooks_housekeeping() -> dict:
-    """Beat, every minute: send what is due and not queued, announce keys about to expire, and drop
-    deliveries older than WEBHOOK_RETENTION_DAYS."""
-    return {"nudged": delivery.deliveries_sweep(), "expiring_keys": expiry.expiring_keys_announce(),
-            "pruned": delivery.deliveries_prune()}
+    """Beat, every minute: send what is due and not queued, and drop deliveries older than
+    WEBHOOK_RETENTION_DAYS. ("apikey.expiring" comes from the API-key lifecycle task, like any event.)"""
+    return {"nudged": delivery.deliveries_sweep(), "pruned": delivery.deliveries_prune()}

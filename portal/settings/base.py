@@ -155,6 +155,7 @@ CELERY_BEAT_SCHEDULE = {
     "deployments-strategies-tidy": {"task": "apps.deployments.strategies.tasks.tidy_strategies", "schedule": 15.0},
     "cmdb-discovery": {"task": "apps.cmdb.tasks.discover_all", "schedule": env.float("CMDB_DISCOVER_EVERY", default=300.0)},
     "apikeys-flush-usage": {"task": "apps.apikeys.tasks.flush_api_usage", "schedule": 60.0},
+    "apikeys-lifecycle": {"task": "apps.apikeys.tasks.api_key_lifecycle", "schedule": 3600.0},
     "webhooks-housekeeping": {"task": "apps.webhooks.tasks.webhooks_housekeeping", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
@@ -263,7 +264,6 @@ WEBHOOK_MAX_COUNTDOWN_SECONDS = env.float("WEBHOOK_MAX_COUNTDOWN_SECONDS", defau
 WEBHOOK_SWEEP_GRACE_SECONDS = env.float("WEBHOOK_SWEEP_GRACE_SECONDS", default=15.0)
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
 WEBHOOK_MAX_ENDPOINTS_PER_TENANT = env.int("WEBHOOK_MAX_ENDPOINTS_PER_TENANT", default=20)
-WEBHOOK_KEY_EXPIRY_NOTICE_DAYS = env.int("WEBHOOK_KEY_EXPIRY_NOTICE_DAYS", default=7)
 # Let every endpoint reach private, loopback and link-local addresses. Off: only an operator's
 # per-endpoint "allow private" does (for receivers inside the platform's own network).
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from apps.apikeys.models import UsageDaily
 from apps.apikeys.services import apikey_create
+from apps.tenants.roles import Role
 
 # The operator's plan API is staff-only; tests/console/test_plans.py covers it.
 NOT_TENANT_ROUTES = {"operator-plan"}
@@ -37,8 +38,22 @@ def _api_cases() -> list:
 def _page_cases() -> list:
     from .page_cases import PageCase, T
 
+    def owners_key(name):
+        def url(world, tenant):
+            api_key = apikey_create(actor=world.users[f"{tenant.slug}.owner"], tenant=tenant, name="k",
+                                    scopes=["apps:read"])[0]
+            return reverse(name, kwargs={"tenant_slug": tenant.slug, "pk": api_key.pk})
+        return url
+
+    # Rotating, auto-rotation and revealing are for the key's own user: an admin changes nothing.
     return [PageCase(T + "keys/usage/", lambda world, tenant: reverse("apikeys:usage",
-                                                                       kwargs={"tenant_slug": tenant.slug}))]
+                                                                       kwargs={"tenant_slug": tenant.slug})),
+            PageCase(T + "keys/<int:pk>/rotate/", owners_key("apikeys:rotate"), method="post",
+                     write_role=Role.OWNER, data={"overlap_hours": 24}),
+            PageCase(T + "keys/<int:pk>/auto-rotate/", owners_key("apikeys:auto-rotate"), method="post",
+                     write_role=Role.OWNER, data={"auto_rotate": "on"}),
+            PageCase(T + "keys/<int:pk>/reveal/", owners_key("apikeys:reveal"), method="post",
+                     write_role=Role.OWNER)]
 
 
 def __getattr__(name: str) -> list:

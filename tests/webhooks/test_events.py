@@ -4,12 +4,12 @@ from datetime import date
 
 import pytest
 
+from apps.apikeys.lifecycle import key_lifecycle_run
 from apps.apikeys.notices import on_quota_warning
 from apps.apikeys.services import apikey_create
 from apps.core.events import platform_event
 from apps.tenants.roles import Role
 from apps.webhooks.events import matches, subscription_check
-from apps.webhooks.expiry import expiring_keys_announce
 from apps.webhooks.models import WebhookDelivery
 from tests.base.cases_webhooks import endpoint
 
@@ -58,14 +58,17 @@ def test_a_quota_warning_is_an_event(world):
                                         "quota": 1000}
 
 
-def test_a_key_about_to_expire_is_announced_once(world):
+def test_a_key_about_to_expire_is_announced_once_per_reminder(world, django_capture_on_commit_callbacks):
+    """The event comes from the API-key lifecycle task, like every other platform event."""
     endpoint(world.acme, events=["apikey.expiring"])
     soon, _ = apikey_create(actor=world.user(Role.DEVELOPER), tenant=world.acme, name="ci", scopes=["apps:read"],
                             expires_in_days=3)
     apikey_create(actor=world.user(Role.DEVELOPER), tenant=world.acme, name="later", scopes=["apps:read"],
                   expires_in_days=90)
-    assert expiring_keys_announce() == 1
-    assert expiring_keys_announce() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert key_lifecycle_run() == {"rotated": 0, "reminded": 1}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert key_lifecycle_run() == {"rotated": 0, "reminded": 0}
     [delivery] = WebhookDelivery.objects.all()
     assert delivery.event == "apikey.expiring" and delivery.payload["data"]["api_key"] == soon.pk
-    assert delivery.payload["data"]["prefix"] == soon.prefix
+    assert delivery.payload["data"]["prefix"] == soon.prefix and delivery.payload["data"]["days_left"] == 3

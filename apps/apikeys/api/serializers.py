@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
+from apps.apikeys.lifecycle import REPORT_UNUSED_DAYS
 from apps.apikeys.models import APIKey, UsageDaily
-from apps.apikeys.services import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS
+from apps.apikeys.services import DEFAULT_EXPIRY_DAYS, DEFAULT_OVERLAP_HOURS, MAX_EXPIRY_DAYS, MAX_OVERLAP_HOURS
 from apps.tenants.api.serializers import TenantField
 
 
@@ -12,11 +13,16 @@ class APIKeySerializer(serializers.ModelSerializer):
     owner = serializers.EmailField(source="user.email", read_only=True)
     prefix = serializers.CharField(read_only=True)
     state = serializers.CharField(read_only=True)
+    rotated_from = serializers.IntegerField(source="rotated_from_id", read_only=True, allow_null=True,
+                                            help_text="The key this one replaced, when it came from a rotation.")
+    awaits_reveal = serializers.BooleanField(read_only=True, help_text="An automatic rotation made this key; its "
+                                             "owner reveals it once in the developer console.")
 
     class Meta:
         model = APIKey
         fields = ["id", "tenant", "name", "prefix", "owner", "scopes", "allowed_ips", "state", "created_at",
-                  "expires_at", "revoked_at", "last_used_at", "last_used_ip"]
+                  "expires_at", "revoked_at", "last_used_at", "last_used_ip", "auto_rotate", "rotated_from",
+                  "awaits_reveal"]
         read_only_fields = fields
 
 
@@ -26,6 +32,32 @@ class APIKeyCreateSerializer(serializers.Serializer):
     scopes = serializers.ListField(child=serializers.CharField(max_length=40), allow_empty=False)
     expires_in_days = serializers.IntegerField(min_value=1, max_value=MAX_EXPIRY_DAYS, default=DEFAULT_EXPIRY_DAYS)
     allowed_ips = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
+    auto_rotate = serializers.BooleanField(required=False, default=False,
+                                           help_text="Rotate automatically a week before expiry.")
+
+
+class APIKeyRotateSerializer(serializers.Serializer):
+    overlap_hours = serializers.IntegerField(
+        min_value=0, max_value=MAX_OVERLAP_HOURS, default=DEFAULT_OVERLAP_HOURS,
+        help_text="How long the old key keeps working (never past its own expiry); 0 ends it at once.")
+
+
+class APIKeyAutoRotateSerializer(serializers.Serializer):
+    auto_rotate = serializers.BooleanField()
+
+
+class APIKeyReportSerializer(serializers.Serializer):
+    """Live keys that were never used though older than `unused_days`, and live keys expiring soon."""
+
+    unused_days = serializers.IntegerField()
+    expiring_days = serializers.IntegerField()
+    never_used = APIKeySerializer(many=True)
+    expiring = APIKeySerializer(many=True)
+
+
+class APIKeyReportQuerySerializer(serializers.Serializer):
+    unused_days = serializers.IntegerField(min_value=1, max_value=MAX_EXPIRY_DAYS, default=REPORT_UNUSED_DAYS,
+                                           help_text="A key never used counts once it is this many days old.")
 
 
 class APIKeyCreatedSerializer(APIKeySerializer):

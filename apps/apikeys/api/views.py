@@ -1,4 +1,5 @@
-"""REST API for API keys: metadata, creation (the key is returned once) and revocation; their usage and plan."""
+"""REST API for API keys: metadata, creation and rotation (the key is returned once), revocation, the
+lifecycle report; their usage and plan."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -8,18 +9,24 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.apikeys import selectors, services
+from apps.apikeys import lifecycle, selectors, services
 from apps.apikeys.filtersets import UsageDailyFilterSet
 from apps.apikeys.models import APIKey, UsageDaily
+from apps.core import crypto
 from apps.core.errors import ApplicationError
+from apps.core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.models import Tenant
 from apps.tenants.policies import REFERENCE
 from apps.tenants.principals import as_principal
 
 from .serializers import (
+    APIKeyAutoRotateSerializer,
     APIKeyCreatedSerializer,
     APIKeyCreateSerializer,
+    APIKeyReportQuerySerializer,
+    APIKeyReportSerializer,
+    APIKeyRotateSerializer,
     APIKeySerializer,
     PlanSummarySerializer,
     UsageDailySerializer,
@@ -48,6 +55,48 @@ class APIKeyViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     def perform_destroy(self, api_key):
         services.apikey_revoke(actor=self.request, api_key=api_key)
+
+    @extend_schema(request=APIKeyRotateSerializer, responses={201: APIKeyCreatedSerializer},
+                   parameters=[IDEMPOTENCY_KEY_PARAMETER])
+    @action(detail=True, methods=["post"])
+    def rotate(self, request, pk=None):
+        """Replace your key with a fresh one (same name, scopes, IP ranges and lifetime). The old key keeps
+        working for `overlap_hours`, then fails with `key_expired`. The new key is in this response only."""
+        response = self._rotate_once(request, pk=pk)
+        # The stored answer a retry replays holds the key encrypted, never in the clear.
+        response.data = {**response.data, "key": crypto.decrypt(response.data["key"])}
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @idempotent
+    def _rotate_once(self, request, pk=None):
+        api_key = self.get_object()
+        data = APIKeyRotateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        successor, plaintext = services.apikey_rotate(actor=request, api_key=api_key, **data.validated_data)
+        successor.key = crypto.encrypt(plaintext)
+        return Response(APIKeyCreatedSerializer(successor).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=APIKeyAutoRotateSerializer, responses=APIKeySerializer)
+    @action(detail=True, methods=["post"], url_path="auto-rotate")
+    def auto_rotate(self, request, pk=None):
+        """Turn automatic rotation of your key on or off: a week before it expires the platform makes its
+        successor, which you reveal once in the developer console."""
+        data = APIKeyAutoRotateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        api_key = services.apikey_set_auto_rotate(actor=request, api_key=self.get_object(),
+                                                  enabled=data.validated_data["auto_rotate"])
+        return Response(APIKeySerializer(api_key).data)
+
+    @extend_schema(parameters=[APIKeyReportQuerySerializer], responses=APIKeyReportSerializer)
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def report(self, request):
+        """Live keys never used though older than `unused_days`, and live keys expiring within 14 days
+        (owners and admins: everyone's in their tenants; others: their own). `?tenant=<slug>` narrows it."""
+        query = APIKeyReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = lifecycle.key_report(self.get_queryset(), unused_days=query.validated_data["unused_days"])
+        return Response(APIKeyReportSerializer(report).data)
 
 
 class UsageDailyViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):

@@ -5,7 +5,6 @@ from rest_framework import serializers
 from apps.tenants.models import Environment, Invitation, Membership, Quota, Tenant
 from apps.tenants.roles import Role
 
-
 _slugs: dict[int, str] = {}
 
 
