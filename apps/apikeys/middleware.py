@@ -2,7 +2,9 @@
 
 import time
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import iscoroutinefunction, sync_to_async
+
+from apps.core.middleware import Middleware
 
 from . import usage
 
@@ -13,16 +15,8 @@ def _api_key(request):
     return auth if getattr(auth, "is_api_key", False) else None
 
 
-class APIUsageMiddleware:
+class APIUsageMiddleware(Middleware):
     """Placed right after the request-id middleware, so the latency counted is nearly the whole request."""
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(self.get_response):
-            markcoroutinefunction(self)
 
     def __call__(self, request):
         if iscoroutinefunction(self):

@@ -2,16 +2,14 @@
 and their differences, cutting a release, and the operators' template pages. Views parse input,
 call one service or selector, and render."""
 
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from apps.core.errors import ApplicationError
+from apps.core.operators import operator_required
 from apps.core.policies import policy_for
 from apps.tenants.selectors import tenant_view
 from apps.tenants.views import render_tenant_page
@@ -148,27 +146,13 @@ def release_detail(request, name, number):
 # --- Service templates (operators) -------------------------------------------------------------
 
 
-def staff_only(view):
-    """A signed-in operator passes; anyone else signed in gets the 404 of a missing page. (The operator
-    console's own decorator lives in an app above this one.)"""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-@staff_only
+@operator_required
 def template_list(request):
     templates = ServiceTemplate.objects.annotate(application_count=Count("applications")).order_by("slug", "-version")
     return render(request, "catalog/operator_templates.html", {"templates": templates})
 
 
-@staff_only
+@operator_required
 def template_new(request):
     """Publish a template; ?from=<id> starts from an existing one, to publish its next version."""
     source = None

@@ -1,35 +1,20 @@
 """The operators' CMDB page at /operator/cmdb/: platform items, recent discovery runs, and a button
 that discovers every cluster now."""
 
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.audit.services import audit_record
 from apps.clusters.models import Cluster
+from apps.core.operators import operator_required
 
 from .models import CIType, ConfigurationItem, DiscoveryRun
 
 
-def staff_only(view):
-    """A signed-in operator passes; anyone else gets the 404 of a missing page."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-@staff_only
+@operator_required
 def overview(request):
     items = (ConfigurationItem.objects.filter(tenant__isnull=True).select_related("ci_type", "cluster")
              .order_by("ci_type__name", "name")[:500])
@@ -38,7 +23,7 @@ def overview(request):
     return render(request, "cmdb/operator.html", context)
 
 
-@staff_only
+@operator_required
 @require_POST
 def discover_now(request):
     from .tasks import discover_cluster

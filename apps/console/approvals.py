@@ -14,8 +14,7 @@ from apps.approvals.models import ApprovalRules, ChangeRequest
 from apps.approvals.services.configuration import approval_rules_update
 from apps.approvals.services.requests import change_request_decide
 from apps.core.errors import ApplicationError
-
-from .views import operator_required
+from apps.core.operators import operator_required
 
 LIST_LENGTH = 200
 RULE_FIELDS = ("production_requires_approval", "min_quorum", "allow_self_approval", "max_pending_hours",

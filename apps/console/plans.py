@@ -11,10 +11,10 @@ from django.views.decorators.http import require_POST
 from apps.apikeys.models import Plan
 from apps.apikeys.services import PLAN_FIELDS, plan_create, plan_update, tenant_plan_assign
 from apps.core.errors import ApplicationError
+from apps.core.operators import operator_required
 from apps.tenants.models import Tenant
 
 from .plan_forms import PlanForm, TenantPlanForm
-from .views import operator_required
 
 
 @operator_required

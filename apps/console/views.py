@@ -5,13 +5,10 @@ detail is itself recorded in the audit trail.
 """
 
 from dataclasses import dataclass, field
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_celery_beat.models import PeriodicTask
@@ -25,25 +22,13 @@ from apps.clusters.models import Cluster
 from apps.clusters.services import cluster_check, cluster_register
 from apps.core.errors import ApplicationError
 from apps.core.health import run_checks
+from apps.core.operators import operator_required
 from apps.tenants.models import Environment, Quota, Tenant
 from apps.tenants.quotas import usage_of
 from apps.tenants.services import quota_set, tenant_set_status
 
 from .forms import ClusterRegisterForm, QuotaForm, TenantStatusForm
 from .plan_forms import tenant_plan_context
-
-
-def operator_required(view):
-    """A signed-in operator (is_staff) passes; any other signed-in user sees a 404."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @operator_required

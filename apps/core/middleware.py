@@ -13,8 +13,10 @@ from .views import bad_request
 logger = structlog.get_logger("portal.request")
 
 
-class RequestIDMiddleware:
-    """Give every request an id, log it once finished, and return it as X-Request-ID."""
+class Middleware:
+    """Base of our middleware: runs natively in both the sync and the async stack (no thread hop per
+    request under ASGI). Subclasses implement `__call__` and `__acall__`; `__call__` starts with
+    `if iscoroutinefunction(self): return self.__acall__(request)`."""
 
     sync_capable = True
     async_capable = True
@@ -23,6 +25,10 @@ class RequestIDMiddleware:
         self.get_response = get_response
         if iscoroutinefunction(self.get_response):
             markcoroutinefunction(self)
+
+
+class RequestIDMiddleware(Middleware):
+    """Give every request an id, log it once finished, and return it as X-Request-ID."""
 
     def _start(self, request):
         request.request_id = accept_request_id(request.headers.get(HEADER))
@@ -55,18 +61,11 @@ class RequestIDMiddleware:
         return self._finish(request, await self.get_response(request), started)
 
 
-class RejectNulMiddleware:
+class RejectNulMiddleware(Middleware):
     """Answer 400 to a query string carrying a NUL character: PostgreSQL refuses NUL in text, so a
     filter value with one would otherwise end in a 500 wherever a view passes it to the database."""
 
-    sync_capable = True
-    async_capable = True
     MESSAGE = "The query string contains a NUL character."
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(self.get_response):
-            markcoroutinefunction(self)
 
     def _refusal(self, request):
         if "\x00" not in request.META.get("QUERY_STRING", "") and not any(

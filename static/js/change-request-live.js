@@ -7,9 +7,6 @@
   const root = document.getElementById("change-request-live");
   if (!root) return;
   const id = Number(root.dataset.request);
-  const CLOSE_CODES_FINAL = [4401, 4404];
-  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  let attempt = 0;
   let pending = null;
 
   const refresh = () => {
@@ -26,30 +23,8 @@
 
   document.addEventListener("portal:event", (event) => { if (concerns(event.detail)) refresh(); });
 
-  if (!("WebSocket" in window)) return;
-  const backoff = () => {
-    const base = Math.min(30000, 500 * 2 ** attempt);
-    attempt += 1;
-    return base / 2 + Math.random() * (base / 2);
-  };
-  const connect = () => {
-    const socket = new WebSocket(`${scheme}://${window.location.host}${root.dataset.socket}`);
-    let ping = null;
-    socket.addEventListener("open", () => {
-      if (attempt > 0) refresh(); // something may have changed while we were away
-      attempt = 0;
-      ping = window.setInterval(() => socket.send(JSON.stringify({ type: "ping" })), 25000);
-    });
-    socket.addEventListener("message", (message) => {
-      const data = JSON.parse(message.data);
-      if (data.type === "event" && concerns(data.payload)) refresh();
-    });
-    socket.addEventListener("close", (closed) => {
-      window.clearInterval(ping);
-      if (CLOSE_CODES_FINAL.includes(closed.code)) return;
-      attempt = Math.max(attempt, 1);
-      window.setTimeout(connect, backoff());
-    });
-  };
-  connect();
+  window.portalSocket(root.dataset.socket, {
+    onOpen: ({ reconnected }) => { if (reconnected) refresh(); }, // something may have changed while away
+    onMessage: (data) => { if (data.type === "event" && concerns(data.payload)) refresh(); },
+  });
 })();

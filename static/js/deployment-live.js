@@ -3,8 +3,7 @@
 // seq, so nothing is missed and nothing is shown twice. The database is the record; the socket nudges.
 (() => {
   const root = document.getElementById("deployment-live");
-  if (!root || !("WebSocket" in window)) return;
-  const CLOSE_CODES_FINAL = [4401, 4404];
+  if (!root || !window.portalSocket || !("WebSocket" in window)) return;
   const TERMINAL = ["succeeded", "failed", "rolled_back", "cancelled"];
   const STEPS = ["queued", "applying", "progressing", "succeeded"];
   const LABELS = {
@@ -22,11 +21,9 @@
   };
   const tbody = document.querySelector("#events tbody");
   const status = document.getElementById("events-status");
-  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
   // The rendered rows may run ahead of the row's last_seq read just before them: trust the rows.
   const renderedSeqs = [...tbody.querySelectorAll("tr[data-seq]")].map((row) => Number(row.dataset.seq));
   let lastSeq = Math.max(Number(root.dataset.lastSeq || 0), ...renderedSeqs);
-  let attempt = 0;
   let fetching = null;
 
   const cell = (text, className) => {
@@ -92,35 +89,12 @@
     else catchUp();
   };
 
-  const backoff = () => {
-    const base = Math.min(30000, 500 * 2 ** attempt);
-    attempt += 1;
-    return base / 2 + Math.random() * (base / 2);
-  };
-
-  const connect = () => {
-    const socket = new WebSocket(`${scheme}://${window.location.host}${root.dataset.socket}`);
-    let ping = null;
-    socket.addEventListener("open", () => {
-      attempt = 0;
-      status.textContent = "· live";
-      ping = window.setInterval(() => socket.send(JSON.stringify({ type: "ping" })), 25000);
-    });
-    socket.addEventListener("message", (message) => {
-      const data = JSON.parse(message.data);
+  window.portalSocket(root.dataset.socket, {
+    onOpen: () => { status.textContent = "· live"; },
+    onMessage: (data) => {
       if (data.type === "hello" && data.last_seq > lastSeq) catchUp();
       if (data.type === "event") receive(data.payload);
-    });
-    socket.addEventListener("close", (closed) => {
-      window.clearInterval(ping);
-      if (CLOSE_CODES_FINAL.includes(closed.code)) {
-        status.textContent = "· not live";
-        return;
-      }
-      status.textContent = "· reconnecting";
-      window.setTimeout(connect, backoff());
-    });
-  };
-
-  connect();
+    },
+    onClose: ({ final }) => { status.textContent = final ? "· not live" : "· reconnecting"; },
+  });
 })();

@@ -4,8 +4,7 @@
 // row asks the API for its deployment again, so a change missed while offline still shows.
 (() => {
   const root = document.getElementById("latest-deployments");
-  if (!root || !("WebSocket" in window)) return;
-  const CLOSE_CODES_FINAL = [4401, 4404];
+  if (!root || !window.portalSocket || !("WebSocket" in window)) return;
   const LABELS = {
     pending_approval: "Pending approval", queued: "Queued", applying: "Applying", progressing: "Progressing",
     succeeded: "Succeeded", failed: "Failed", rolled_back: "Rolled back", cancelled: "Cancelled",
@@ -17,11 +16,8 @@
   };
   const tbody = root.querySelector("tbody");
   const status = document.getElementById("latest-deployments-status");
-  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
   const onlyApplication = Number(root.dataset.application || 0);
   const known = new Map(); // deployment id -> {state, message, seq}
-  let attempt = 0;
-  let connectedBefore = false;
 
   const lookUp = (id) => fetch(`${root.dataset.api}${id}/`, { credentials: "same-origin" })
     .then((response) => (response.ok ? response.json() : null))
@@ -97,36 +93,17 @@
     if (row.dataset.deployment) adopt(row.dataset.slot, Number(row.dataset.deployment));
   });
 
-  const backoff = () => {
-    const base = Math.min(30000, 500 * 2 ** attempt);
-    attempt += 1;
-    return base / 2 + Math.random() * (base / 2);
-  };
-
-  const connect = () => {
-    const socket = new WebSocket(`${scheme}://${window.location.host}${root.dataset.socket}`);
-    let ping = null;
-    socket.addEventListener("open", () => {
-      attempt = 0;
+  let reconnected = false;
+  window.portalSocket(root.dataset.socket, {
+    onOpen: (opened) => {
       status.textContent = "· live";
-      ping = window.setInterval(() => socket.send(JSON.stringify({ type: "ping" })), 25000);
-    });
-    socket.addEventListener("message", (message) => {
-      const data = JSON.parse(message.data);
-      if (data.type === "hello" && connectedBefore) refresh();
-      if (data.type === "hello") connectedBefore = true;
+      reconnected = opened.reconnected;
+    },
+    onMessage: (data) => {
+      // After "hello" the socket is in the tenant's group: look again at what was missed while offline.
+      if (data.type === "hello" && reconnected) refresh();
       if (data.type === "event") receive(data.payload);
-    });
-    socket.addEventListener("close", (closed) => {
-      window.clearInterval(ping);
-      if (CLOSE_CODES_FINAL.includes(closed.code)) {
-        status.textContent = "· not live";
-        return;
-      }
-      status.textContent = "· reconnecting";
-      window.setTimeout(connect, backoff());
-    });
-  };
-
-  connect();
+    },
+    onClose: ({ final }) => { status.textContent = final ? "· not live" : "· reconnecting"; },
+  });
 })();
