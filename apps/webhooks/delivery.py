@@ -182,9 +182,9 @@ def disabled_notice_send(endpoint_id: int) -> int:
 # --- Housekeeping (beat) ------------------------------------------------------------------------
 
 
-def deliveries_sweep(limit: int = 500) -> int:
+def deliveries_sweep(limit: int = 500) -> list[int]:
     """Nudge open deliveries whose time has come and that no task is about to send (a retry beyond the
-    countdown limit, a lost message, a worker that died mid-attempt). Returns how many were nudged."""
+    countdown limit, a lost message, a worker that died mid-attempt). Returns the ids nudged."""
     from .tasks import deliver_webhook
 
     overdue = timezone.now() - timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
@@ -192,7 +192,7 @@ def deliveries_sweep(limit: int = 500) -> int:
                .order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     for pk in ids:
         deliver_webhook.delay(pk)
-    return len(ids)
+    return ids
 
 
 def deliveries_prune(batch: int = 5000) -> int:

@@ -14,4 +14,4 @@ def deliver_webhook(delivery_id: int) -> str | None:
 def webhooks_housekeeping() -> dict:
     """Beat, every minute: send what is due and not queued, and drop deliveries older than
     WEBHOOK_RETENTION_DAYS. ("apikey.expiring" comes from the API-key lifecycle task, like any event.)"""
-    return {"nudged": delivery.deliveries_sweep(), "pruned": delivery.deliveries_prune()}
+    return {"nudged": len(delivery.deliveries_sweep()), "pruned": delivery.deliveries_prune()}
