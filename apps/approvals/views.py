@@ -190,19 +190,25 @@ def policy_edit(request, environment):
     return render_tenant_page(request, "approvals/policy_edit.html", context, section=SECTION, status=status)
 
 
-@require_POST
-@tenant_view
-def policy_delete(request, pk):
-    policy = ApprovalPolicy.objects.restrict(request, "view").filter(tenant=request.tenant, pk=pk).first()
-    if policy is None:
+def _remove(request, model, pk: int, remove, done: str, back: str):
+    """Delete one of the tenant's rows through its service; a refusal becomes a message."""
+    row = model.objects.restrict(request, "view").filter(tenant=request.tenant, pk=pk).first()
+    if row is None:
         raise Http404
     try:
-        configuration.approval_policy_delete(actor=request, policy=policy)
+        remove(row)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Approval policy removed.")
-    return redirect("approvals:policies", tenant_slug=request.tenant.slug)
+        messages.success(request, done.format(row=row))
+    return redirect(back, tenant_slug=request.tenant.slug)
+
+
+@require_POST
+@tenant_view
+def policy_delete(request, pk):
+    return _remove(request, ApprovalPolicy, pk, lambda policy: configuration.approval_policy_delete(
+        actor=request, policy=policy), "Approval policy removed.", "approvals:policies")
 
 
 # --- Freeze windows ----------------------------------------------------------------------------
@@ -240,13 +246,5 @@ def freeze_new(request):
 @require_POST
 @tenant_view
 def freeze_delete(request, pk):
-    window = FreezeWindow.objects.restrict(request, "view").filter(tenant=request.tenant, pk=pk).first()
-    if window is None:
-        raise Http404
-    try:
-        configuration.freeze_window_delete(actor=request, window=window)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Freeze “{window.name}” removed.")
-    return redirect("approvals:freezes", tenant_slug=request.tenant.slug)
+    return _remove(request, FreezeWindow, pk, lambda window: configuration.freeze_window_delete(
+        actor=request, window=window), "Freeze “{row.name}” removed.", "approvals:freezes")
