@@ -53,6 +53,8 @@ class Deployment(TenantOwned):
     # Rolling: a paused rollout stays progressing; the deadline counts again from the resume.
     paused_at = models.DateTimeField(null=True, blank=True, help_text="Rolling: set while the rollout is paused.")
     resumed_at = models.DateTimeField(null=True, blank=True, help_text="Rolling: when it was last resumed.")
+    removed_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="When the application was removed from the environment after it.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -345,6 +345,8 @@ def _labelled(kube, api_version: str, kind: str, namespace: str, application: st
 @transaction.atomic
 def _record_removal(actor, application, environment, removed: list[str]) -> None:
     live = live_deployment(application, environment)
+    Deployment.objects.filter(application=application, environment=environment, state=State.SUCCEEDED,
+                              removed_at__isnull=True).update(removed_at=timezone.now())  # frees its quota
     if live is not None:
         deployment_note(deployment=live, data={"operation": "remove", "removed": removed},
                         message=f"Removed from {environment.name}: {', '.join(removed) or 'nothing was left'}")

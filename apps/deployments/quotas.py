@@ -2,7 +2,8 @@
 
 Registered with the tenants app as the usage counters of the cpu, memory and pods quotas. An
 application's current footprint in an environment is that of its newest deployment there that
-succeeded or is still active: rolling to a new release replaces the old one.
+succeeded or is still active: rolling to a new release replaces the old one, and removing the
+application from the environment frees it.
 """
 
 import re
@@ -51,10 +52,11 @@ def current_releases(tenant, environment=None) -> dict:
     rows = Deployment.objects.filter(tenant=tenant, state__in=(*ACTIVE, State.SUCCEEDED))
     if environment is not None:
         rows = rows.filter(environment=environment)
-    current = {}
+    newest = {}
     for row in rows.select_related("release__application").order_by("-id"):
-        current.setdefault((row.application_id, row.environment_id), row.release)
-    return current
+        newest.setdefault((row.application_id, row.environment_id), row)
+    # An application removed since its newest deployment occupies nothing until it is deployed again.
+    return {place: row.release for place, row in newest.items() if row.removed_at is None}
 
 
 def _counter(resource: str):

@@ -14,6 +14,7 @@ from apps.deployments.operations import NOT_SUCCEEDED, deploy_settings_for
 from apps.deployments.services import deployment_create
 from apps.deployments.tasks import reconcile_deployments, run_deployment
 from apps.tenants.models import Quota
+from apps.tenants.quotas import usage_of
 from tests.conftest import wait_for
 
 from .conftest import make_app, make_release, registered
@@ -178,6 +179,10 @@ def test_remove_deletes_the_applications_cluster_objects(world, api, cluster):
         assert cluster.get(api_version, kind, name, "acme-dev") is None
     assert deployment.events.order_by("-seq").first().message.startswith("Removed from dev")
     assert AuditEvent.objects.filter(action="application.remove").count() == 1
+    # What it occupied is free again, until it is deployed there once more.
+    assert usage_of("pods", world.acme, dev) == 0
+    finished(deploy(api, world.user("developer"), release).json()["id"])
+    assert usage_of("pods", world.acme, dev) == release.replicas
 
 
 @pytest.fixture
