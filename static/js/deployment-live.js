@@ -3,18 +3,10 @@
 // seq, so nothing is missed and nothing is shown twice. The database is the record; the socket nudges.
 (() => {
   const root = document.getElementById("deployment-live");
-  if (!root || !window.portalSocket || !("WebSocket" in window)) return;
+  if (!root || !window.portalSocket || !window.portalDeploymentStates || !("WebSocket" in window)) return;
   const TERMINAL = ["succeeded", "failed", "rolled_back", "cancelled"];
   const STEPS = ["queued", "applying", "progressing", "succeeded"];
-  const LABELS = {
-    pending_approval: "Pending approval", queued: "Queued", applying: "Applying", progressing: "Progressing",
-    succeeded: "Succeeded", failed: "Failed", rolled_back: "Rolled back", cancelled: "Cancelled",
-  };
-  const TONES = {
-    pending_approval: "text-bg-secondary", queued: "text-bg-secondary", applying: "text-bg-info",
-    progressing: "text-bg-primary", succeeded: "text-bg-success", failed: "text-bg-danger",
-    rolled_back: "text-bg-warning", cancelled: "text-bg-dark",
-  };
+  const { LABELS, TONES } = window.portalDeploymentStates;
   const LOOKS = {
     done: ["list-group-item-success", "bi-check-circle-fill"], current: ["list-group-item-primary", "bi-arrow-repeat"],
     failed: ["list-group-item-danger", "bi-x-circle-fill"], todo: ["text-body-secondary", "bi-circle"],

@@ -4,16 +4,8 @@
 // row asks the API for its deployment again, so a change missed while offline still shows.
 (() => {
   const root = document.getElementById("latest-deployments");
-  if (!root || !window.portalSocket || !("WebSocket" in window)) return;
-  const LABELS = {
-    pending_approval: "Pending approval", queued: "Queued", applying: "Applying", progressing: "Progressing",
-    succeeded: "Succeeded", failed: "Failed", rolled_back: "Rolled back", cancelled: "Cancelled",
-  };
-  const TONES = {
-    pending_approval: "text-bg-secondary", queued: "text-bg-secondary", applying: "text-bg-info",
-    progressing: "text-bg-primary", succeeded: "text-bg-success", failed: "text-bg-danger",
-    rolled_back: "text-bg-warning", cancelled: "text-bg-dark",
-  };
+  if (!root || !window.portalSocket || !window.portalDeploymentStates || !("WebSocket" in window)) return;
+  const { LABELS, TONES } = window.portalDeploymentStates;
   const tbody = root.querySelector("tbody");
   const status = document.getElementById("latest-deployments-status");
   const onlyApplication = Number(root.dataset.application || 0);
