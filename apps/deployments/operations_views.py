@@ -25,14 +25,16 @@ def _deployment(request, pk: int):
     return deployment
 
 
-def _back(request, deployment, done: str, call):
-    """Run the service; its refusal or the form's first error becomes a message on the deployment page."""
+def _back(request, deployment, done, call):
+    """Run the service and go back to the deployment page (or the deployment it made) with a message:
+    its refusal, or `done` (a text, or a function of the result giving (messages level, text))."""
     try:
         result = call()
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
-    messages.success(request, done)
+    level, text = done(result) if callable(done) else (messages.SUCCESS, done)
+    messages.add_message(request, level, text)
     target = result if hasattr(result, "environment_id") else deployment
     return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=target.pk)
 
@@ -65,18 +67,15 @@ def deployment_scale(request, pk):
     if not form.is_valid():
         return _invalid(request, deployment, form)
     replicas = form.cleaned_data["replicas"]
-    try:
-        result = operations.deployment_scale(actor=request, deployment=deployment, replicas=replicas,
-                                             **form.governed())
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
-    waiting = getattr(result, "change_request", None)
-    if waiting is not None and waiting.is_open:
-        messages.info(request, f"Scale requested: waits for approval in change request {waiting.pk}.")
-    else:
-        messages.success(request, f"Scaled to {replicas} replicas.")
-    return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
+
+    def done(result):
+        waiting = getattr(result, "change_request", None)
+        if waiting is not None and waiting.is_open:
+            return messages.INFO, f"Scale requested: waits for approval in change request {waiting.pk}."
+        return messages.SUCCESS, f"Scaled to {replicas} replicas."
+
+    return _back(request, deployment, done, lambda: operations.deployment_scale(
+        actor=request, deployment=deployment, replicas=replicas, **form.governed()))
 
 
 @require_POST
@@ -95,18 +94,15 @@ def deployment_promote(request, pk):
     if not form.is_valid():
         return _invalid(request, deployment, form)
     environment = form.cleaned_data["environment"]
-    try:
-        promoted = operations.deployment_promote(actor=request, deployment=deployment, environment=environment,
-                                                 **form.governed())
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
-    request_id = waiting_change_request(promoted)
-    if request_id:
-        messages.info(request, f"Promotion to {environment.name} waits for approval — change request {request_id}.")
-    else:
-        messages.success(request, f"Promoting to {environment.name}.")
-    return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=promoted.pk)
+
+    def done(promoted):
+        request_id = waiting_change_request(promoted)
+        if request_id:
+            return messages.INFO, f"Promotion to {environment.name} waits for approval — change request {request_id}."
+        return messages.SUCCESS, f"Promoting to {environment.name}."
+
+    return _back(request, deployment, done, lambda: operations.deployment_promote(
+        actor=request, deployment=deployment, environment=environment, **form.governed()))
 
 
 @require_POST

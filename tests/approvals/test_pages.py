@@ -201,3 +201,21 @@ def test_the_request_page_shows_the_cmdb_blast_radius_with_paths(world, client, 
     assert 'id="impact"' in page
     assert f'href="/t/acme/cmdb/{billing.pk}/">billing</a>' in page
     assert "acme-prod/shop → shop → billing" in page
+
+
+def test_promoting_into_governed_production_from_the_page_says_it_waits(world, client, governed):
+    from apps.deployments.services import deployment_create
+
+    staging = world.acme.environments.get(name="staging")
+    source, _ = deployment_create(actor=world.user(Role.DEVELOPER), release=make_release(make_app(world.acme, "shop")),
+                                  environment=staging)
+    Deployment.objects.filter(pk=source.pk).update(state=State.SUCCEEDED)
+    client.force_login(world.user(Role.ADMIN))
+    url = f"/t/acme/deployments/{source.pk}/promote/"
+    refused = client.post(url, {"environment": governed.pk}, follow=True)
+    assert "need approval" in refused.content.decode() and Deployment.objects.count() == 1
+    response = client.post(url, {"environment": governed.pk, "justification": "Staging is green"}, follow=True)
+    promoted = Deployment.objects.get(environment=governed)
+    assert response.redirect_chain[-1][0] == f"/t/acme/deployments/{promoted.pk}/"
+    request = ChangeRequest.objects.get(deployment=promoted)
+    assert f"Promotion to prod waits for approval — change request {request.pk}." in response.content.decode()
