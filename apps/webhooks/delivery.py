@@ -75,7 +75,7 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
 
 def _send(row: WebhookDelivery) -> transport.Outcome:
     endpoint = row.endpoint
-    allowed = private_allowed(endpoint.allow_private)
+    allowed = private_allowed(endpoint.private_approved)
     try:
         target_check(endpoint.url, allow_private=allowed)
     except ApplicationError as exc:
@@ -109,7 +109,9 @@ def _record(delivery_id: int, outcome: transport.Outcome) -> str:
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=row.endpoint_id)
     now = timezone.now()
     row.response_code, row.latency_ms = outcome.code, outcome.latency_ms
-    row.response_body = outcome.body.strip()[:transport.EXCERPT_BYTES]
+    # What a private target answers (an operator-approved internal receiver, or anything the platform
+    # setting lets through) may be internal data; only a public receiver's answer is kept, as an excerpt.
+    row.response_body = outcome.body.strip()[:transport.EXCERPT_BYTES] if outcome.peer_public else ""
     row.error = outcome.error or ("" if outcome.ok else f"HTTP {outcome.code}")
     if outcome.ok:
         row.state, row.delivered_at, row.next_attempt_at = DeliveryState.SUCCEEDED, now, None

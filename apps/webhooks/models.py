@@ -16,7 +16,8 @@ class WebhookEndpoint(TenantOwned):
     The signing secret is stored encrypted (apps/core/crypto.py) and shown once, at creation or rotation.
     After WEBHOOK_DISABLE_AFTER deliveries fail in a row the endpoint is disabled (`disabled_at`, with a
     reason) until someone enables it again. `allow_private` lets it reach private or loopback addresses;
-    only operators set it.
+    only operators set it, and it holds only for the exact URL they approved (`allow_private_url`): a URL
+    change by the tenant clears it, so an approval cannot be carried to another target.
     """
 
     url = models.URLField(max_length=500)
@@ -28,6 +29,8 @@ class WebhookEndpoint(TenantOwned):
     disabled_reason = models.CharField(max_length=300, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     allow_private = models.BooleanField(default=False, help_text="Set by operators only.")
+    allow_private_url = models.CharField(max_length=500, blank=True, editable=False,
+                                         help_text="The URL the operator's allow_private approved.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -39,6 +42,11 @@ class WebhookEndpoint(TenantOwned):
 
     def __str__(self) -> str:
         return self.description or self.url
+
+    @property
+    def private_approved(self) -> bool:
+        """Whether an operator's exception covers the URL as it is now."""
+        return self.allow_private and bool(self.allow_private_url) and self.allow_private_url == self.url
 
     @property
     def secret(self) -> str:
@@ -65,7 +73,8 @@ class WebhookDelivery(TenantOwned):
     `payload` is exactly what is posted (its `id` is `event_id`, the same for retries and replays, so a
     receiver can drop duplicates). While open (pending or retrying) `next_attempt_at` says when to try
     next; a worker that takes the row moves it forward by a lease, so two workers never send at once and
-    a worker that dies is replaced by the sweeper. `response_body` is a short excerpt, never a secret.
+    a worker that dies is replaced by the sweeper. `response_body` is a short excerpt of a
+    public receiver's answer; nothing is kept of what a private (operator-approved) target answers.
     """
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")

@@ -96,15 +96,19 @@ def endpoint_update(*, actor, endpoint: WebhookEndpoint, url=UNCHANGED, events=U
     require(policy_for(WebhookEndpoint).can_change(actor, endpoint), "Only owners and admins manage webhooks.",
             tenant=endpoint.tenant)
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-    before = _state(endpoint)
+    before = {**_state(endpoint), "allow_private": endpoint.allow_private}
     if url is not UNCHANGED and url != endpoint.url:
-        endpoint.url = _clean_url(url, allow_private=endpoint.allow_private)
+        # An operator approved a private target for the URL they saw; a new URL is judged like a new
+        # endpoint's, and the exception ends with the URL it was granted for.
+        endpoint.url = _clean_url(url, allow_private=False)
+        endpoint.allow_private, endpoint.allow_private_url = False, ""
     if events is not UNCHANGED:
         endpoint.events = _clean_events(events)
     if description is not UNCHANGED:
         endpoint.description = (description or "").strip()[:200]
-    endpoint.save(update_fields=["url", "events", "description"])
-    audit_record(actor=actor, action="webhook.update", obj=endpoint, changes=diff(before, _state(endpoint)))
+    endpoint.save(update_fields=["url", "events", "description", "allow_private", "allow_private_url"])
+    audit_record(actor=actor, action="webhook.update", obj=endpoint,
+                 changes=diff(before, {**_state(endpoint), "allow_private": endpoint.allow_private}))
     return endpoint
 
 
@@ -138,7 +142,7 @@ def endpoint_enable(*, actor, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     if endpoint.is_active:
         raise ApplicationError("This endpoint is already enabled.", code=ALREADY_ACTIVE, status=409)
-    target_check(endpoint.url, allow_private=endpoint.allow_private)
+    target_check(endpoint.url, allow_private=endpoint.private_approved)
     reason = endpoint.disabled_reason
     endpoint.is_active, endpoint.disabled_at, endpoint.disabled_reason = True, None, ""
     endpoint.consecutive_failures = 0
@@ -149,17 +153,26 @@ def endpoint_enable(*, actor, endpoint: WebhookEndpoint) -> WebhookEndpoint:
 
 
 @transaction.atomic
-def endpoint_allow_private(*, operator, endpoint: WebhookEndpoint, allow_private: bool) -> WebhookEndpoint:
-    """Operators only: let this endpoint reach private and loopback addresses (an internal receiver)."""
+def endpoint_allow_private(*, operator, endpoint: WebhookEndpoint, allow_private: bool,
+                           url: str | None = None) -> WebhookEndpoint:
+    """Operators only: let this endpoint reach private and loopback addresses (an internal receiver).
+
+    The exception covers exactly one URL: the one given here (the internal receiver's, which the tenant
+    cannot set itself), else the endpoint's current one. A later URL change by the tenant ends it."""
     principal = as_principal(operator)
     require(principal.is_authenticated and principal.api_key is None and principal.user.is_staff,
             "Only platform operators allow private webhook targets.")
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-    before = endpoint.allow_private
+    before = {"url": endpoint.url, "allow_private": endpoint.allow_private,
+              "allow_private_url": endpoint.allow_private_url}
     endpoint.allow_private = bool(allow_private)
-    endpoint.save(update_fields=["allow_private"])
+    if url is not None and endpoint.allow_private:
+        endpoint.url = _clean_url(url, allow_private=True)
+    endpoint.allow_private_url = endpoint.url if endpoint.allow_private else ""
+    endpoint.save(update_fields=["url", "allow_private", "allow_private_url"])
     audit_record(actor=operator, action="operator.webhook.allow_private", obj=endpoint, tenant=endpoint.tenant,
-                 changes={"allow_private": [before, endpoint.allow_private]})
+                 changes=diff(before, {"url": endpoint.url, "allow_private": endpoint.allow_private,
+                                       "allow_private_url": endpoint.allow_private_url}))
     return endpoint
 
 

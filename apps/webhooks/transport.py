@@ -67,6 +67,7 @@ class Outcome:
     latency_ms: int
     error: str = ""
     refused: bool = False
+    peer_public: bool = False  # the connection answered from a public address (only then is `body` read)
 
     @property
     def ok(self) -> bool:
@@ -107,14 +108,25 @@ def post(url: str, body: bytes, headers: dict, *, private_allowed: bool) -> Outc
             if _refused(exc):
                 return Outcome(None, "", latency, "Refused: the host resolved to a non-public address.", True)
             return Outcome(None, "", latency, _describe(exc))
+        peer_public, excerpt = _peer_is_public(response), b""
         try:
-            excerpt = response.raw.read(EXCERPT_BYTES, decode_content=True) or b""
+            if peer_public:  # a private target's answer may be internal data: it is never read
+                excerpt = response.raw.read(EXCERPT_BYTES, decode_content=True) or b""
         except Exception:  # a body that breaks off is still an answer with a status code
             excerpt = b""
         finally:
             response.close()
     latency = int((time.monotonic() - started) * 1000)
-    return Outcome(response.status_code, excerpt.decode("utf-8", "replace"), latency)
+    return Outcome(response.status_code, excerpt.decode("utf-8", "replace"), latency, peer_public=peer_public)
+
+
+def _peer_is_public(response: requests.Response) -> bool:
+    """Whether the socket that carried this response is connected to a public address; False when unknown."""
+    try:
+        address = response.raw.connection.sock.getpeername()[0]
+    except (AttributeError, OSError, IndexError, TypeError):
+        return False
+    return address_is_public(address)
 
 
 def _describe(exc: requests.RequestException) -> str:

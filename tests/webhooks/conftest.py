@@ -28,7 +28,7 @@ def webhook_worker(request, monkeypatch):
 
 def private_endpoint(tenant, url, *, events=("deployment.*",), secret="whsec_private_test") -> WebhookEndpoint:
     """An endpoint an operator allowed to reach a private address (made directly, for in-process tests)."""
-    endpoint = WebhookEndpoint(tenant=tenant, url=url, events=list(events), allow_private=True)
+    endpoint = WebhookEndpoint(tenant=tenant, url=url, events=list(events), allow_private=True, allow_private_url=url)
     endpoint.secret = secret
     endpoint.save()
     return endpoint

@@ -96,7 +96,8 @@ def test_only_operators_allow_private_targets_and_it_is_audited(world, api):
     response = api.patch(url, {"allow_private": True}, format="json")
     assert response.status_code == 200 and response.json()["allow_private"] is True
     event = AuditEvent.objects.get(action="operator.webhook.allow_private")
-    assert event.tenant_id == world.acme.pk and event.changes == {"allow_private": [False, True]}
+    assert event.tenant_id == world.acme.pk
+    assert event.changes == {"allow_private": [False, True], "allow_private_url": ["", row.url]}
 
 
 def test_a_name_that_does_not_resolve_is_refused(world, monkeypatch):

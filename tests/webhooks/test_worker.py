@@ -17,8 +17,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def subscribe(api, world, receiver, events=("deployment.*",)) -> WebhookEndpoint:
-    """The tenant's admin subscribes (a public URL, since loopback is refused), the operator allows the
-    endpoint to reach private addresses, and the admin points it at the loopback receiver."""
+    """The tenant's admin subscribes (a public URL, since loopback is refused), and the operator allows
+    the endpoint to reach exactly the loopback receiver's URL."""
     api.as_user(world.user(Role.ADMIN))
     response = api.post("/api/v1/webhooks/", {"tenant": "acme", "url": PUBLIC_URL, "events": list(events)},
                         format="json")
@@ -27,12 +27,10 @@ def subscribe(api, world, receiver, events=("deployment.*",)) -> WebhookEndpoint
     pk = response.json()["id"]
 
     api.as_user(world.operator)
-    response = api.patch(f"/api/v1/operator/webhooks/{pk}/", {"allow_private": True}, format="json")
+    response = api.patch(f"/api/v1/operator/webhooks/{pk}/", {"allow_private": True, "url": receiver.url},
+                         format="json")
     assert response.status_code == 200 and response.json()["allow_private"] is True
-
-    api.as_user(world.user(Role.ADMIN))
-    response = api.patch(f"/api/v1/webhooks/{pk}/", {"url": receiver.url}, format="json")
-    assert response.status_code == 200, response.content
+    assert response.json()["url"] == receiver.url
     return WebhookEndpoint.objects.get(pk=pk)
 
 
@@ -64,7 +62,8 @@ def test_a_deployment_state_change_reaches_the_receiver_signed(world, api, recei
     assert got.payload["data"]["deployment"] == deployment.pk
     assert got.payload["data"]["previous_state"] == State.QUEUED
     assert delivery.attempts == 1 and delivery.response_code == 200 and delivery.latency_ms is not None
-    assert '"ok": true' in delivery.response_body
+    # The receiver is a private target: its answer may be internal data and is not kept.
+    assert delivery.response_body == ""
 
 
 def test_failures_are_retried_then_replayed_and_a_rotated_secret_signs_at_once(world, api, receiver, webhook_worker):

@@ -67,4 +67,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
 class AllowPrivateSerializer(serializers.Serializer):
     allow_private = serializers.BooleanField(help_text="Let this endpoint reach private and loopback addresses.")
+    url = serializers.CharField(max_length=500, required=False,
+                                help_text="The private URL approved (the endpoint is moved there); by default its "
+                                          "current URL. Any later URL change ends the exception.")
 

@@ -115,8 +115,8 @@ class IsOperator(permissions.BasePermission):
 
 
 class OperatorWebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Every tenant's webhook endpoints, for operators. PATCH `allow_private` lets one endpoint reach
-    private and loopback addresses (an internal receiver); each change is audited."""
+    """Every tenant's webhook endpoints, for operators. PATCH `allow_private` (with the approved `url`)
+    lets one endpoint reach one private or loopback URL (an internal receiver); each change is audited."""
 
     permission_classes = [permissions.IsAuthenticated, IsOperator]
     serializer_class = s.WebhookEndpointSerializer
@@ -128,5 +128,5 @@ class OperatorWebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModel
         data = s.AllowPrivateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         endpoint = services.endpoint_allow_private(operator=request, endpoint=self.get_object(),
-                                                   allow_private=data.validated_data["allow_private"])
+                                                   **data.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=endpoint.pk)).data)
