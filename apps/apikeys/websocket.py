@@ -3,7 +3,8 @@
 The key travels as on the REST API, `Authorization: Bearer pk_…`, in the handshake's headers and is
 checked by the same function. A presented key decides who the socket is, even beside a session
 cookie; a bad key makes the socket anonymous, and the consumers then close it with 4401. Consumers
-authorize through `socket_principal(scope)`, so a key never reaches beyond its tenant or scopes.
+authorize through `socket_principal(scope)`, so a key never reaches beyond its tenant, and through
+`KeyScopedStream`, so a key needs the scope of the REST endpoint the stream mirrors.
 """
 
 from channels.db import database_sync_to_async
@@ -13,6 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from rest_framework.exceptions import APIException
 
 from apps.tenants.principals import Principal
+from apps.tenants.roles import READ
 
 from .authentication import verify_api_key
 
@@ -67,3 +69,32 @@ def KeyAwareOriginValidator(application):  # noqa: N802 - a factory, named like 
 def socket_principal(scope) -> Principal:
     """Who a socket is: its user, narrowed to the key's tenant and scopes when it came with a key."""
     return Principal(scope.get("user"), scope.get("api_key"))
+
+
+# A key without the scope the stream needs; REST answers 403 missing_scope for the same key.
+CLOSE_MISSING_SCOPE = 4403
+
+
+class KeyScopedStream:
+    """Mixin of every consumer a key may open: `stream_scopes` names the scopes of the REST endpoints the
+    stream mirrors (deployment events need deployments:read, like GET /api/v1/deployments/). A key
+    without one of them is closed with 4403 before the consumer authorizes anything; sessions are held
+    by their role alone, as over REST. A consumer that names no scope is closed to keys altogether."""
+
+    stream_scopes: tuple[tuple[str, str], ...] = ()
+
+    async def websocket_connect(self, message):
+        if self.scope.get("api_key") is not None and not self.key_may_open():
+            # Accept, then close with our code: a refused handshake reaches the client only as 1006.
+            await self.accept()
+            await self.close(code=CLOSE_MISSING_SCOPE)
+            return
+        await super().websocket_connect(message)
+
+    def key_may_open(self) -> bool:
+        principal = socket_principal(self.scope)
+        return bool(self.stream_scopes) and all(principal.has_scope(*scope) for scope in self.stream_scopes)
+
+
+DEPLOYMENT_EVENTS = ("deployments", READ)
+TENANT = ("tenant", READ)

@@ -3,7 +3,7 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from apps.apikeys.websocket import socket_principal
+from apps.apikeys.websocket import DEPLOYMENT_EVENTS, TENANT, KeyScopedStream, socket_principal
 from apps.core.consumers import CLOSE_UNAUTHENTICATED
 from apps.core.realtime import deployment_group, tenant_group
 from apps.tenants.models import Tenant
@@ -14,12 +14,14 @@ from .models import Deployment
 CLOSE_NOT_FOUND = 4404
 
 
-class DeploymentConsumer(AsyncJsonWebsocketConsumer):
+class DeploymentConsumer(KeyScopedStream, AsyncJsonWebsocketConsumer):
     """Forwards every event of one deployment, each with its seq, to a page that may view it.
 
-    Authorized with the same restricted queryset as the REST API. The hello message carries the last
-    seq stored, so a page that rendered earlier knows at once whether it missed something.
+    Authorized with the same restricted queryset and key scope as the REST API. The hello message carries
+    the last seq stored, so a page that rendered earlier knows at once whether it missed something.
     """
+
+    stream_scopes = (DEPLOYMENT_EVENTS,)
 
     async def connect(self):
         user = self.scope.get("user")
@@ -58,13 +60,16 @@ class DeploymentConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "event", "payload": message["payload"]})
 
 
-class TenantConsumer(AsyncJsonWebsocketConsumer):
+class TenantConsumer(KeyScopedStream, AsyncJsonWebsocketConsumer):
     """Forwards every deployment event of one tenant to its overview and application pages.
 
     Authorized like the tenant's pages: a tenant the user may not view is, as over HTTP, the same as a
-    missing one. The pages only move state badges with these events; each deployment's own stream
-    and its events API remain the record.
+    missing one. A key needs what reading the tenant and GET /api/v1/deployments/ need. The pages only
+    move state badges with these events; each deployment's own stream and its events API remain the
+    record.
     """
+
+    stream_scopes = (TENANT, DEPLOYMENT_EVENTS)
 
     async def connect(self):
         user = self.scope.get("user")
