@@ -4,11 +4,11 @@ import time
 
 import structlog
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
 from django.core.exceptions import BadRequest
-from django.http import JsonResponse
 
 from .request_id import HEADER, accept_request_id, bind_client, bind_request_id, clear_request_id
-from .views import bad_request
+from .views import bad_request, error_response, is_api_request
 
 logger = structlog.get_logger("portal.request")
 
@@ -62,18 +62,51 @@ class RequestIDMiddleware(Middleware):
 
 
 class RejectNulMiddleware(Middleware):
-    """Answer 400 to a query string carrying a NUL character: PostgreSQL refuses NUL in text, so a
-    filter value with one would otherwise end in a 500 wherever a view passes it to the database."""
+    """Answer 400 to a path or query string carrying a NUL character: PostgreSQL refuses NUL in text,
+    so a lookup or filter value with one would otherwise end in a 500 wherever a view passes it to the
+    database (`/api/v1/tenants/globex%00/`)."""
 
-    MESSAGE = "The query string contains a NUL character."
+    QUERY_MESSAGE = "The query string contains a NUL character."
+    PATH_MESSAGE = "The path contains a NUL character."
 
     def _refusal(self, request):
-        if "\x00" not in request.META.get("QUERY_STRING", "") and not any(
+        if "\x00" in request.path or "\x00" in request.path_info:
+            message = self.PATH_MESSAGE
+        elif "\x00" in request.META.get("QUERY_STRING", "") or any(
                 "\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+            message = self.QUERY_MESSAGE
+        else:
             return None
-        if request.path.startswith("/api/"):
-            return JsonResponse({"code": "invalid", "detail": self.MESSAGE}, status=400)
-        return bad_request(request, BadRequest(self.MESSAGE))
+        if is_api_request(request):
+            return error_response("invalid", message, 400)
+        return bad_request(request, BadRequest(message))
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        return self._refusal(request) or self.get_response(request)
+
+    async def __acall__(self, request):
+        return self._refusal(request) or await self.get_response(request)
+
+
+class APIBodySizeMiddleware(Middleware):
+    """Answer 413 in the API's error shape to a body larger than API_MAX_BODY_BYTES, before anything
+    parses it. Django's own limit (DATA_UPLOAD_MAX_MEMORY_SIZE) covers form fields only, and DRF's JSON
+    parser reads the stream past it."""
+
+    def _refusal(self, request):
+        if not is_api_request(request):
+            return None
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_response("invalid", "The Content-Length header is not a number.", 400)
+        limit = settings.API_MAX_BODY_BYTES
+        if length > limit:
+            return error_response("request_too_large",
+                                  f"The request body is {length} bytes; the API accepts at most {limit}.", 413)
+        return None
 
     def __call__(self, request):
         if iscoroutinefunction(self):

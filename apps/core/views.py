@@ -1,5 +1,6 @@
 """Health endpoints and the friendly error pages."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -32,11 +33,37 @@ def favicon(request):
     return redirect(static("img/favicon.svg"), permanent=True)
 
 
+def is_api_request(request) -> bool:
+    """The REST API answers in JSON whatever fails; the pages answer with the friendly templates."""
+    return request.path.startswith("/api/")
+
+
+def error_response(code: str, detail: str, status: int) -> JsonResponse:
+    """The API's one error shape (apps/core/api.py) for errors raised outside DRF's views."""
+    return JsonResponse({"code": code, "detail": detail}, status=status)
+
+
+API_ERRORS = {
+    400: ("invalid", "The request is malformed."),
+    403: ("permission_denied", "You do not have permission to perform this action."),
+    404: ("not_found", "Not found."),
+    413: ("request_too_large", "The request body is too large."),
+    429: ("throttled", "Request was throttled."),
+    500: ("server_error", "The server failed to answer; the request id in X-Request-ID identifies it."),
+}
+
+
 def _error_page(request, template, status):
+    if is_api_request(request):
+        return error_response(*API_ERRORS[status], status)
     return render(request, template, status=status)
 
 
 def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        # Django's own limits on form fields (DATA_UPLOAD_MAX_MEMORY_SIZE) raise this.
+        if is_api_request(request):
+            return error_response(*API_ERRORS[413], 413)
     return _error_page(request, "400.html", 400)
 
 
@@ -49,6 +76,8 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    if is_api_request(request):
+        return error_response(*API_ERRORS[500], 500)
     # No context processors: the database or Redis may be what failed.
     from django.http import HttpResponseServerError
     from django.template import loader

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.core.middleware.RequestIDMiddleware",
     "apps.core.middleware.RejectNulMiddleware",
+    "apps.core.middleware.APIBodySizeMiddleware",
     "apps.apikeys.middleware.APIUsageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -269,6 +270,8 @@ WEBHOOK_MAX_ENDPOINTS_PER_TENANT = env.int("WEBHOOK_MAX_ENDPOINTS_PER_TENANT", d
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 
 # --- REST API ---------------------------------------------------------------------------------
+# Larger API request bodies get 413 before anything parses them (apps/core/middleware.py).
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=5 * 1024 * 1024)
 REST_FRAMEWORK = {
     # Keys first: an unauthenticated call then gets 401 with a WWW-Authenticate: Bearer challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -283,6 +286,9 @@ REST_FRAMEWORK = {
     # Calls made with an API key are held to the tenant's plan; browser sessions are not (see the docs).
     "DEFAULT_THROTTLE_CLASSES": ["apps.apikeys.throttling.PlanRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's parsers, refusing NUL, lone surrogates and deep nesting with 400 (apps/core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser", "apps.core.parsers.FormParser",
+                               "apps.core.parsers.MultiPartParser"],
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
