@@ -3,13 +3,14 @@ consumption, and usage summed per day and per key and endpoint."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db.models import Sum
 from django.http import HttpResponse
 from django.utils import timezone
+
+from apps.core.csvfiles import write_csv
 
 from . import ratelimit
 from .models import LATENCY_BUCKETS_MS, Plan, TenantPlan, percentile_from_buckets
@@ -101,12 +102,6 @@ def usage_by_key_and_endpoint(rows) -> list[dict]:
     return [_with_latency(item, histograms.get((item["api_key_id"], item["endpoint"]), [])) for item in totals]
 
 
-def _spreadsheet_safe(value) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas; key names are user-chosen."""
-    value = "" if value is None else str(value)
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def usage_csv_response(rows, *, name: str) -> HttpResponse:
     """The rows (newest day first, at most EXPORT_LIMIT) as a CSV download.
 
@@ -114,12 +109,10 @@ def usage_csv_response(rows, *, name: str) -> HttpResponse:
     rows = rows.select_related("tenant", "api_key").order_by("-day", "endpoint", "api_key_id")[:EXPORT_LIMIT]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.now():%Y%m%d-%H%M}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(CSV_COLUMNS)
-    for row in rows.iterator(chunk_size=2000):
-        writer.writerow([_spreadsheet_safe(value) for value in (
-            row.day.isoformat(), row.tenant.slug, row.api_key.prefix, row.api_key.name, row.endpoint, row.requests,
-            row.errors_4xx, row.errors_5xx, row.throttled, row.latency_ms_avg, row.latency_ms_p95)])
+    write_csv(response, CSV_COLUMNS, ((  # key names are user-chosen: the writer defuses formulas
+        row.day.isoformat(), row.tenant.slug, row.api_key.prefix, row.api_key.name, row.endpoint, row.requests,
+        row.errors_4xx, row.errors_5xx, row.throttled, row.latency_ms_avg, row.latency_ms_p95)
+        for row in rows.iterator(chunk_size=2000)))
     return response
 
 

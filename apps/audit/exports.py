@@ -1,11 +1,12 @@
 """CSV and JSON downloads of a filtered audit trail."""
 
-import csv
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.utils import timezone
+
+from apps.core.csvfiles import write_csv
 
 EXPORT_LIMIT = 10_000
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -27,26 +28,13 @@ def _row(event) -> dict:
     }
 
 
-def _spreadsheet_safe(value: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas; names and emails are user-chosen."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def _write_csv(response: HttpResponse, rows: list[dict]) -> None:
-    writer = csv.DictWriter(response, fieldnames=COLUMNS)
-    writer.writeheader()
-    for row in rows:
-        row["changes"] = json.dumps(row["changes"], cls=DjangoJSONEncoder, sort_keys=True)
-        writer.writerow({key: _spreadsheet_safe(str(value)) for key, value in row.items()})
-
-
 def export_response(events, fmt: str, *, name: str) -> HttpResponse:
     """The newest EXPORT_LIMIT events as a download named `<name>-<time>.<fmt>`."""
     rows = [_row(event) for event in events.select_related("tenant").order_by("-id")[:EXPORT_LIMIT]]
     response = HttpResponse(content_type=FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.now():%Y%m%d-%H%M}.{fmt}"'
     if fmt == "csv":
-        _write_csv(response, rows)
+        write_csv(response, COLUMNS, rows)  # names and emails are user-chosen: the writer defuses formulas
     else:
         response.write(json.dumps(rows, cls=DjangoJSONEncoder, indent=1))
     return response
