@@ -10,6 +10,7 @@ from apps.audit.api.views import AuditEventViewSet
 from apps.catalog.api.routes import register as register_catalog
 from apps.cmdb.api.routes import register as register_cmdb
 from apps.console.api.approvals import OperatorApprovalRulesView, OperatorChangeRequestViewSet
+from apps.console.api.domains import OperatorDomainViewSet
 from apps.console.api.plans import OperatorPlanViewSet
 from apps.console.api.views import (
     OperatorAuditEventViewSet,
@@ -42,6 +43,7 @@ router.register("operator/audit-events", OperatorAuditEventViewSet, basename="op
 router.register("operator/clusters", OperatorClusterViewSet, basename="operator-cluster")
 router.register("operator/change-requests", OperatorChangeRequestViewSet, basename="operator-changerequest")
 router.register("operator/plans", OperatorPlanViewSet, basename="operator-plan")
+router.register("operator/domains", OperatorDomainViewSet, basename="operator-domain")
 register_catalog(router)
 register_deployments(router)
 register_approvals(router)

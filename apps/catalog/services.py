@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from apps.audit.services import audit_record, diff
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
+from apps.tenants.claims import host_claim
 from apps.tenants.models import SLUG_VALIDATOR, Membership, Quota, Tenant
 from apps.tenants.principals import as_principal
 from apps.tenants.quotas import quota_check, register_usage
@@ -178,6 +179,9 @@ def _details(application: Application) -> dict:
 
 
 def _release_save(actor, application: Application, spec: dict, *, number: int) -> Release:
+    """Save a release; its ingress host is claimed for the tenant first (refused when it is not theirs)."""
+    if spec.get("ingress_host"):
+        spec = {**spec, "ingress_host": host_claim(tenant=application.tenant, host=spec["ingress_host"]).host}
     return Release.objects.create(tenant_id=application.tenant_id, application=application, number=number,
                                   created_by=as_principal(actor).user, **spec)
 

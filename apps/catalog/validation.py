@@ -10,6 +10,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from apps.core.errors import ApplicationError
+from apps.tenants.claims import is_dns_name
 
 from .models import ComponentKind
 
@@ -25,7 +26,6 @@ ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRET_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 SECRET_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
 PORT_NAME_RE = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 CPU_RE = re.compile(r"^(?P<number>\d+(?:\.\d{1,3})?)(?P<milli>m?)$")
 MEMORY_RE = re.compile(r"^(?P<number>\d+(?:\.\d+)?)(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 MEMORY_FACTORS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
@@ -248,8 +248,7 @@ def ingress(host: str, path: str, kind: str, port_list: list[dict]) -> None:
         return
     if kind != ComponentKind.WEB:
         raise refuse("ingress_host", "Only web services are reachable through an ingress host.")
-    labels = host.split(".")
-    if len(host) > 253 or len(labels) < 2 or not all(DNS_LABEL_RE.match(label) for label in labels):
+    if not is_dns_name(host):
         raise refuse("ingress_host", f"“{host}” is not a DNS name: use lower-case labels of letters, digits and "
                                      "hyphens separated by dots, for example shop.acme.example.com.")
     if not port_list:

@@ -4,6 +4,8 @@ from apps.tenants.models import Environment, Quota
 
 LABEL_TENANT = "paas.dev/tenant"
 LABEL_ENVIRONMENT = "paas.dev/environment"
+# The environment's id, which unlike its name never changes: the mark that a namespace is its own.
+LABEL_ENVIRONMENT_ID = "paas.dev/environment-id"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "paas-portal"}
 
 # Quota resource -> ResourceQuota hard keys (CPU in millicores, memory in MiB).
@@ -21,7 +23,8 @@ def namespace_manifests(environment: Environment, quotas: list[Quota], *, ingres
     """Namespace, ResourceQuota (when the environment has quotas), LimitRange and a default-deny
     NetworkPolicy that still lets in traffic from the same namespace and the ingress controller."""
     name = environment.namespace
-    labels = {**MANAGED_BY, LABEL_TENANT: environment.tenant.slug, LABEL_ENVIRONMENT: environment.name}
+    labels = {**MANAGED_BY, LABEL_TENANT: environment.tenant.slug, LABEL_ENVIRONMENT: environment.name,
+              LABEL_ENVIRONMENT_ID: str(environment.pk)}
     meta = {"namespace": name, "labels": labels}
     manifests = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}]
     hard = {}
@@ -47,3 +50,20 @@ def namespace_manifests(environment: Environment, quotas: list[Quota], *, ingres
         },
     })
     return manifests
+
+
+def is_environments_namespace(namespace: dict | None, environment: Environment) -> bool:
+    """Whether a namespace read from the cluster is this environment's: absent (ours to create), or
+    labelled by the portal for this tenant and environment. Anything else is never adopted.
+
+    Namespaces provisioned before the id label existed carry the environment's name instead."""
+    if namespace is None:
+        return True
+    labels = (namespace.get("metadata") or {}).get("labels") or {}
+    if any(labels.get(key) != value for key, value in MANAGED_BY.items()):
+        return False
+    if labels.get(LABEL_TENANT) != environment.tenant.slug:
+        return False
+    if LABEL_ENVIRONMENT_ID in labels:
+        return labels[LABEL_ENVIRONMENT_ID] == str(environment.pk)
+    return labels.get(LABEL_ENVIRONMENT) == environment.name

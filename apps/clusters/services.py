@@ -12,16 +12,18 @@ from kubernetes import client as k8s
 
 from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
+from apps.tenants.claims import reserved_namespace_pattern
 from apps.tenants.models import Environment, Quota
 from apps.tenants.services import require
 
 from .connection import api_client_for, kubeconfig_contexts
 from .kube import KubeClient, KubeError
 from .models import Cluster, Placement
-from .namespaces import namespace_manifests
+from .namespaces import is_environments_namespace, namespace_manifests
 
 NO_CLUSTER = "no_cluster"
 INVALID = "invalid"
+NAMESPACE_NOT_OURS = "namespace_not_ours"
 
 
 def _clean_credentials(auth_method: str, api_url: str, credentials: dict) -> dict:
@@ -150,15 +152,32 @@ def placement_for(environment: Environment) -> Placement:
     return placement
 
 
+def _refuse_foreign_namespace(kube: KubeClient, environment: Environment, cluster: Cluster) -> None:
+    """Refuse a reserved namespace, the ingress controller's, or one that exists and is not this
+    environment's: the portal never takes over a namespace it did not make for this environment."""
+    name = environment.namespace
+    reserved = reserved_namespace_pattern(name) or (name == cluster.ingress_namespace and name)
+    if reserved:
+        raise ApplicationError(f"The namespace “{name}” is reserved for the platform on {cluster.name}; this "
+                               "environment cannot be placed there.", code=NAMESPACE_NOT_OURS, status=409)
+    if not is_environments_namespace(kube.get("v1", "Namespace", name), environment):
+        raise ApplicationError(f"The namespace “{name}” already exists on {cluster.name} and does not belong to "
+                               "this environment; the portal does not take over existing namespaces. An operator "
+                               "must remove it or place the environment elsewhere.",
+                               code=NAMESPACE_NOT_OURS, status=409)
+
+
 def environment_provision(*, environment: Environment) -> Placement:
-    """Apply the environment's namespace, quota, limits and network policy to its cluster. Idempotent."""
+    """Apply the environment's namespace, quota, limits and network policy to its cluster. Idempotent.
+    Refused (ApplicationError) when the namespace is reserved or is someone else's on the cluster."""
     placement = placement_for(environment)
     quotas = list(Quota.objects.filter(tenant=environment.tenant, environment=environment))
     manifests = namespace_manifests(environment, quotas, ingress_namespace=placement.cluster.ingress_namespace)
     try:
         with KubeClient(api_client_for(placement.cluster)) as kube:
+            _refuse_foreign_namespace(kube, environment, placement.cluster)
             kube.apply(manifests)
-    except KubeError as error:
+    except (KubeError, ApplicationError) as error:
         Placement.objects.filter(pk=placement.pk).update(last_error=error.message[:2000])
         raise
     Placement.objects.filter(pk=placement.pk).update(provisioned_at=timezone.now(), last_error="")

@@ -3,6 +3,7 @@
 import structlog
 from celery import shared_task
 
+from apps.core.errors import ApplicationError
 from apps.tenants.models import Environment
 
 from .kube import KubeError
@@ -19,6 +20,8 @@ def provision_environment(self, environment_id: int) -> None:
         return
     try:
         environment_provision(environment=environment)
+    except ApplicationError as refusal:  # a namespace that is not ours: retrying will not change that
+        logger.warning("provision refused", environment=environment.namespace, reason=refusal.code)
     except KubeError as error:
         logger.warning("provision failed", environment=environment.namespace, error=error.message)
         if error.retryable or error.status is None:

@@ -2,7 +2,7 @@ from django.urls import path
 
 from apps.cmdb import operator_views as cmdb_views
 
-from . import approvals, plans, views
+from . import approvals, domains, plans, views
 
 app_name = "console"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("plans/", plans.plan_list, name="plans"),
     path("plans/new/", plans.plan_new, name="plan-new"),
     path("plans/<int:pk>/", plans.plan_edit, name="plan"),
+    path("domains/", domains.domains, name="domains"),
+    path("domains/<int:pk>/delete/", domains.domain_delete, name="domain-delete"),
     path("audit/", views.audit, name="audit"),
     path("approvals/", approvals.approvals, name="approvals"),
     path("approvals/rules/", approvals.approval_rules, name="approval-rules"),

@@ -12,9 +12,10 @@ from apps.core.policies import RestrictedQuerySet
 
 from .roles import Role
 
+# No "--": namespaces join tenant and environment with it, so no two pairs can make the same name.
 SLUG_VALIDATOR = RegexValidator(
-    r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$",
-    "Use 1 to 40 lower-case letters, digits and hyphens, starting and ending with a letter or digit.",
+    r"^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$",
+    "Use 1 to 40 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.",
 )
 
 
@@ -120,8 +121,12 @@ NAMESPACE_MAX = 63
 
 
 def namespace_for(tenant_slug: str, environment_name: str) -> str:
-    """A DNS-1123 label from tenant and environment; long names are cut and made unique with a hash."""
-    raw = re.sub(r"[^a-z0-9-]+", "-", f"{tenant_slug}-{environment_name}".lower()).strip("-")
+    """`<tenant>--<environment>` as a DNS-1123 label; long names are cut and made unique with a hash.
+
+    Neither part may hold "--", so the pair is unambiguous: tenant `a` with environment `zz-dev` and
+    tenant `a-zz` with environment `dev` give `a--zz-dev` and `a-zz--dev`.
+    """
+    raw = re.sub(r"[^a-z0-9-]+", "-", f"{tenant_slug}--{environment_name}".lower()).strip("-")
     if len(raw) <= NAMESPACE_MAX:
         return raw
     digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
@@ -190,3 +195,35 @@ class Quota(TenantOwned):
     def __str__(self) -> str:
         where = self.environment.name if self.environment_id else "tenant"
         return f"{self.tenant.slug} {where} {self.resource} ≤ {self.limit}"
+
+
+class HostClaim(TenantOwned):
+    """An ingress host name that belongs to one tenant platform-wide, claimed the first time one of
+    its releases names it. The unique host makes two tenants racing for a name end with one owner."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="host_claims")
+    host = models.CharField(max_length=253, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["host"]
+
+    def __str__(self) -> str:
+        return f"{self.host} → {self.tenant.slug}"
+
+
+class DomainReservation(models.Model):
+    """A domain operators keep: with a tenant, only that tenant may claim hosts under it; without
+    one, no tenant may. The most specific reservation of a host decides."""
+
+    domain = models.CharField(max_length=253, unique=True)
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="domain_reservations")
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return f"{self.domain} → {self.tenant.slug if self.tenant_id else 'platform'}"

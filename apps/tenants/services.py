@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ from apps.audit.services import audit_record, diff
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 
+from .claims import check_namespace, check_tenant_slug
 from .models import Environment, Invitation, Membership, Quota, Tenant, namespace_for
 from .principals import as_principal
 from .quotas import usage_of
@@ -43,6 +45,7 @@ INVITATION_CLOSED = "invitation_closed"
 INVITATION_WRONG_USER = "invitation_wrong_user"
 NAME_TAKEN = "name_taken"
 QUOTA_BELOW_USAGE = "quota_below_usage"
+ENVIRONMENT_IN_USE = "environment_in_use"
 INVALID = "invalid"
 
 
@@ -82,6 +85,7 @@ def tenant_create(*, actor, slug: str, name: str) -> Tenant:
     require(principal.is_authenticated and principal.api_key is None, "Tenants are created by people, not keys.")
     tenant = Tenant(slug=slug.strip().lower(), name=name.strip())
     _validate(tenant)
+    check_tenant_slug(tenant.slug)
     if Tenant.objects.filter(slug=tenant.slug).exists():
         raise ApplicationError(f"The slug “{tenant.slug}” is taken.", code=SLUG_TAKEN, field="slug")
     try:
@@ -91,9 +95,7 @@ def tenant_create(*, actor, slug: str, name: str) -> Tenant:
         raise ApplicationError(f"The slug “{tenant.slug}” is taken.", code=SLUG_TAKEN, field="slug") from None
     Membership.objects.create(tenant=tenant, user=principal.user, role=Role.OWNER)
     for env_name, kind in DEFAULT_ENVIRONMENTS:
-        environment = Environment.objects.create(tenant=tenant, name=env_name, kind=kind,
-                                                 namespace=namespace_for(tenant.slug, env_name))
-        environment_created.send(sender=Environment, environment=environment)
+        _environment_add(Environment(tenant=tenant, name=env_name, kind=kind))
     audit_record(actor=principal, action="tenant.create", obj=tenant, changes={"name": [None, tenant.name]})
     return tenant
 
@@ -265,20 +267,35 @@ def invitation_revoke(*, actor, invitation: Invitation) -> None:
 def environment_create(*, actor, tenant: Tenant, name: str,
                        kind: str = Environment.Kind.NON_PRODUCTION) -> Environment:
     require(policy_for(Environment).can_add(actor, tenant), tenant=tenant)
-    environment = Environment(tenant=tenant, name=(name or "").strip().lower(), kind=kind,
-                              namespace=namespace_for(tenant.slug, (name or "").strip().lower()))
-    _validate(environment, exclude=["tenant"])
+    environment = Environment(tenant=tenant, name=(name or "").strip().lower(), kind=kind)
+    _validate(environment, exclude=["tenant", "namespace"])
     if Environment.objects.filter(tenant=tenant, name=environment.name).exists():
         raise ApplicationError(f"There is already an environment called “{environment.name}”.",
                                code=NAME_TAKEN, field="name")
-    if Environment.objects.filter(namespace=environment.namespace).exists():
-        environment.namespace = namespace_for(tenant.slug, f"{environment.name}-{secrets.token_hex(3)}")
-    environment.save()
-    environment_created.send(sender=Environment, environment=environment)
+    _environment_add(environment)
     audit_record(actor=actor, action="environment.create", obj=environment,
                  changes={"name": [None, environment.name], "kind": [None, kind],
                           "namespace": [None, environment.namespace]})
     return environment
+
+
+def _environment_add(environment: Environment) -> None:
+    """Name the environment's namespace, refuse a reserved or taken one, save, and have it provisioned.
+
+    The namespace scheme cannot collide for names made under it; the check covers namespaces made
+    before it, which a unique constraint backs."""
+    environment.namespace = namespace_for(environment.tenant.slug, environment.name)
+    check_namespace(environment.namespace)
+    taken = ApplicationError(f"The namespace “{environment.namespace}” is already in use; choose another name.",
+                             code=NAME_TAKEN, status=409, field="name")
+    if Environment.objects.filter(namespace=environment.namespace).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            environment.save()
+    except IntegrityError:
+        raise taken from None
+    environment_created.send(sender=Environment, environment=environment)
 
 
 @transaction.atomic
@@ -306,7 +323,12 @@ def environment_delete(*, actor, environment: Environment) -> None:
     require(policy_for(Environment).can(actor, "delete", environment), tenant=environment.tenant)
     audit_record(actor=actor, action="environment.delete", obj=environment,
                  changes={"name": [environment.name, None]})
-    environment.delete()
+    try:
+        with transaction.atomic():
+            environment.delete()
+    except ProtectedError:
+        raise ApplicationError(f"“{environment.name}” has deployments; it keeps their history and cannot be "
+                               "deleted while they exist.", code=ENVIRONMENT_IN_USE, status=409) from None
 
 
 # --- Quotas (operators) ------------------------------------------------------------------------

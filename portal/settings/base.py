@@ -228,6 +228,19 @@ FIELD_ENCRYPTION_KEYS = env.list(
 # Where make run's sandbox cluster listens; seed_demo registers it as the default cluster.
 SANDBOX_CLUSTER_URL = env("SANDBOX_CLUSTER_URL", default="")
 
+# --- Names the platform owns (docs/security.md, "Names are claims") ----------------------------
+# The namespace the portal itself runs in; never handed to a tenant.
+PORTAL_NAMESPACE = env("PORTAL_NAMESPACE", default="paas-portal")
+# Namespaces no environment may take (shell-style patterns). RESERVED_NAMESPACES adds to the list.
+RESERVED_NAMESPACES = [
+    "kube-*", "default", PORTAL_NAMESPACE, "ingress-nginx", "cert-manager", "gateway-system",
+    "envoy-gateway-system", "istio-system", "openshift", "openshift-*", "local-path-storage",
+    *env.list("RESERVED_NAMESPACES", default=[]),
+]
+# Host names and domain suffixes no tenant may route (besides the portal's own hosts and the
+# domains operators reserve in the console).
+RESERVED_HOSTS = env.list("RESERVED_HOSTS", default=[])
+
 # --- API keys ---------------------------------------------------------------------------------
 # The server-side pepper of the HMAC that stores API keys. Changing it invalidates every key.
 API_KEY_PEPPER = env("API_KEY_PEPPER", default="local-only-api-key-pepper-change-me")

@@ -200,7 +200,7 @@ def test_the_request_page_shows_the_cmdb_blast_radius_with_paths(world, client, 
     page = client.get(f"/t/acme/approvals/{request.pk}/").content.decode()
     assert 'id="impact"' in page
     assert f'href="/t/acme/cmdb/{billing.pk}/">billing</a>' in page
-    assert "acme-prod/shop → shop → billing" in page
+    assert "acme--prod/shop → shop → billing" in page
 
 
 def test_promoting_into_governed_production_from_the_page_says_it_waits(world, client, governed):

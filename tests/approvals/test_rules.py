@@ -266,4 +266,4 @@ def test_a_change_request_shows_the_cmdb_blast_radius(world, cluster, release, p
     assert request.impact["item"]["type"] == "workload"  # the app's workload in prod, made with the deployment
     downstream = {item["name"]: item for item in request.impact["downstream"]}
     assert list(downstream) == ["billing"]
-    assert downstream["billing"]["path_names"] == ["acme-prod/web", "web", "billing"]
+    assert downstream["billing"]["path_names"] == ["acme--prod/web", "web", "billing"]

@@ -113,7 +113,8 @@ API_CASES += cases_catalog.API_CASES + cases_deployments.API_CASES
 
 # Routes tested elsewhere: the caller's own profile, and the operator API (tests/console).
 # Service templates are platform-wide (every tenant reads them); tests/catalog/test_api.py covers them.
-NOT_TENANT_ROUTES = {"operator-tenant", "operator-quota", "operator-auditevent", "operator-cluster", "template"}
+NOT_TENANT_ROUTES = {"operator-tenant", "operator-quota", "operator-auditevent", "operator-cluster", "template",
+                     "operator-domain"}  # tests/tenants/test_hosts.py covers it
 
 from . import cases_apiusage  # noqa: E402
 

@@ -25,20 +25,20 @@ def test_namespaces_follow_environments_and_quotas(world, sandbox, celery_worker
 
     # Environments that existed before any cluster are provisioned once one is registered.
     wait_for(lambda: Placement.objects.filter(provisioned_at__isnull=False).count() == 6, timeout=30)
-    namespace = kube.get("v1", "Namespace", "acme-prod")
+    namespace = kube.get("v1", "Namespace", "acme--prod")
     assert namespace["metadata"]["labels"]["paas.dev/tenant"] == "acme"
-    assert kube.get("networking.k8s.io/v1", "NetworkPolicy", "default-deny", "acme-prod")
-    assert kube.get("v1", "LimitRange", "container-defaults", "acme-prod")
-    assert kube.get("v1", "ResourceQuota", "tenant-quota", "acme-prod") is None  # no quota set yet
+    assert kube.get("networking.k8s.io/v1", "NetworkPolicy", "default-deny", "acme--prod")
+    assert kube.get("v1", "LimitRange", "container-defaults", "acme--prod")
+    assert kube.get("v1", "ResourceQuota", "tenant-quota", "acme--prod") is None  # no quota set yet
 
     # A new environment is provisioned after its transaction commits.
     environment_create(actor=world.user("admin"), tenant=world.acme, name="qa")
-    wait_for(lambda: kube.get("v1", "Namespace", "acme-qa"), timeout=30)
+    wait_for(lambda: kube.get("v1", "Namespace", "acme--qa"), timeout=30)
 
     # An environment quota becomes the namespace's ResourceQuota.
     prod = world.acme.environments.get(name="prod")
     quota_set(operator=world.operator, tenant=world.acme, environment=prod, resource="pods", limit=12)
-    quota = wait_for(lambda: kube.get("v1", "ResourceQuota", "tenant-quota", "acme-prod"), timeout=30)
+    quota = wait_for(lambda: kube.get("v1", "ResourceQuota", "tenant-quota", "acme--prod"), timeout=30)
     assert quota["spec"]["hard"] == {"pods": "12"}
 
 

@@ -132,7 +132,7 @@ def test_namespace_objects_isolate_the_environment(world):
     quotas = [Quota(tenant=world.acme, environment=prod, resource="cpu", limit=2000),
               Quota(tenant=world.acme, environment=prod, resource="pods", limit=20)]
     manifests = {m["kind"]: m for m in namespace_manifests(prod, quotas, ingress_namespace="ingress-nginx")}
-    assert manifests["Namespace"]["metadata"]["name"] == "acme-prod"
+    assert manifests["Namespace"]["metadata"]["name"] == "acme--prod"
     assert manifests["Namespace"]["metadata"]["labels"]["paas.dev/tenant"] == "acme"
     assert manifests["ResourceQuota"]["spec"]["hard"] == {"requests.cpu": "2000m", "limits.cpu": "2000m",
                                                           "pods": "20"}
@@ -141,7 +141,7 @@ def test_namespace_objects_isolate_the_environment(world):
     sources = policy["ingress"][0]["from"]
     assert {"podSelector": {}} in sources
     assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}} in sources
-    assert all(m["metadata"].get("namespace", "acme-prod") == "acme-prod" for m in manifests.values())
+    assert all(m["metadata"].get("namespace", "acme--prod") == "acme--prod" for m in manifests.values())
 
 
 @pytest.fixture

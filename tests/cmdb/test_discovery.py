@@ -46,10 +46,10 @@ def cluster(world, sandbox):
     for tenant in (world.acme, world.globex):
         Placement.objects.create(environment=tenant.environments.get(name="dev"), cluster=cluster)
     kube = KubeClient(sandbox.api_client())
-    kube.apply([namespace("acme-dev"), namespace("globex-dev"), namespace("tools"),
-                deployment("acme-dev", "shop", {"paas.dev/application": "shop"}), service("acme-dev", "shop", {"app": "shop"}),
-                ingress("acme-dev", "shop", "shop"),
-                deployment("globex-dev", "api"), service("globex-dev", "api", {"app": "api"}),
+    kube.apply([namespace("acme--dev"), namespace("globex--dev"), namespace("tools"),
+                deployment("acme--dev", "shop", {"paas.dev/application": "shop"}), service("acme--dev", "shop", {"app": "shop"}),
+                ingress("acme--dev", "shop", "shop"),
+                deployment("globex--dev", "api"), service("globex--dev", "api", {"app": "api"}),
                 deployment("tools", "agent")])
     wait_for(lambda: len([p for p in kube.list("v1", "Pod")[0] if p["spec"].get("nodeName")]) == 3)
     cluster.kube = kube
@@ -71,14 +71,14 @@ def test_discovery_records_what_runs_where(world, cluster):
 
     top, node = key("k8s/sandbox"), key("k8s/sandbox/node/sandbox-node")
     assert top.tenant is None and node.tenant is None and node.ci_type.slug == "node"
-    workload, svc, ing = key("ns/acme-dev/workload/shop"), key("ns/acme-dev/service/shop"), key("ns/acme-dev/ingress/shop")
+    workload, svc, ing = key("ns/acme--dev/workload/shop"), key("ns/acme--dev/service/shop"), key("ns/acme--dev/ingress/shop")
     assert {workload.tenant, svc.tenant, ing.tenant} == {world.acme}
-    assert workload.name == "acme-dev/shop" and workload.discovered_attributes["image"] == "registry.example/shop:1"
+    assert workload.name == "acme--dev/shop" and workload.discovered_attributes["image"] == "registry.example/shop:1"
     assert ing.discovered_attributes["hosts"] == ["shop.example.com"]
-    namespace_item = key("ns/acme-dev")
+    namespace_item = key("ns/acme--dev")
     assert namespace_item.provenance == "declared"  # the catalog recorded it first; discovery adds beside it
     assert namespace_item.last_seen_at and namespace_item.discovered_attributes["cluster"] == "sandbox"
-    assert key("ns/globex-dev/workload/api").tenant == world.globex
+    assert key("ns/globex--dev/workload/api").tenant == world.globex
     assert key("k8s/sandbox/ns/tools/workload/agent").tenant is None  # no tenant owns "tools"
 
     assert edges_between(workload, namespace_item) == {("part_of", "discovered")}
@@ -115,29 +115,29 @@ def test_a_second_pass_changes_nothing(world, cluster):
 
 def test_removed_objects_go_stale_then_retire(world, cluster):
     discover(cluster)
-    cluster.kube.delete("v1", "Service", "shop", "acme-dev")
+    cluster.kube.delete("v1", "Service", "shop", "acme--dev")
     with override_settings(CMDB_STALE_AFTER=0):
         run = discover(cluster)
-    gone, kept = key("ns/acme-dev/service/shop"), key("ns/acme-dev/workload/shop")
+    gone, kept = key("ns/acme--dev/service/shop"), key("ns/acme--dev/workload/shop")
     assert gone.status == "stale" and kept.status == "active"
     assert set(Relationship.objects.filter(source=gone).values_list("status", flat=True)) == {"stale"}
     assert run.counts["items_stale"] >= 1
     assert ChangeRecord.objects.filter(item_id=gone.pk, action="stale").exists()
     with override_settings(CMDB_STALE_AFTER=0, CMDB_RETIRE_AFTER=0):
         discover(cluster)
-    assert key("ns/acme-dev/service/shop").status == "retired"
-    assert key("ns/acme-dev/workload/shop").status == "active"
+    assert key("ns/acme--dev/service/shop").status == "retired"
+    assert key("ns/acme--dev/workload/shop").status == "active"
     # It comes back when the cluster has it again.
-    cluster.kube.apply([service("acme-dev", "shop", {"app": "shop"})])
+    cluster.kube.apply([service("acme--dev", "shop", {"app": "shop"})])
     discover(cluster)
-    assert key("ns/acme-dev/service/shop").status == "active"
+    assert key("ns/acme--dev/service/shop").status == "active"
 
 
 def test_discovered_facts_never_overwrite_declared_ones(world, cluster):
     from apps.cmdb.services import item_update
 
     discover(cluster)
-    workload = key("ns/acme-dev/workload/shop")
+    workload = key("ns/acme--dev/workload/shop")
     item_update(actor=world.user("developer"), item=workload, attributes={"image": "registry.example/shop:2"})
     discover(cluster)
     workload.refresh_from_db()
@@ -154,7 +154,7 @@ def test_statements_do_not_grow_with_the_cluster(world, cluster):
         return len(queries)
 
     small = statements()
-    cluster.kube.apply([service("acme-dev", f"extra-{n}", {"app": "shop"}) for n in range(30)])
+    cluster.kube.apply([service("acme--dev", f"extra-{n}", {"app": "shop"}) for n in range(30)])
     assert statements() == small
 
 

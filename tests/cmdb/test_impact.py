@@ -96,12 +96,12 @@ def test_blast_radius_of_a_production_change(world):
     checkout = make_item(world.acme, "checkout", type_slug="application")
     from apps.cmdb.models import ConfigurationItem
 
-    workload = ConfigurationItem.objects.get(key="ns/acme-prod/workload/shop")
+    workload = ConfigurationItem.objects.get(key="ns/acme--prod/workload/shop")
     make_edge(checkout, workload)
     radius = blast_radius(application=release.application, environment=prod)
     assert radius["item"]["id"] == workload.pk
     assert [(r["name"], r["path_names"]) for r in radius["downstream"]] == [
-        ("checkout", ["acme-prod/shop", "checkout"])]
+        ("checkout", ["acme--prod/shop", "checkout"])]
     assert {r["type"] for r in radius["upstream"]} == {"application", "namespace"}
     import json
 

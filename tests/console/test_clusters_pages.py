@@ -135,20 +135,20 @@ def test_the_cluster_page_lists_the_environments_placed_on_it(client, world):
     prod = world.acme.environments.get(name="prod")
     Placement.objects.create(environment=prod, cluster=cluster, last_error="namespaces is forbidden")
     client.force_login(world.operator)
-    row = row_of(client.get("/operator/clusters/eu/").content.decode(), "acme-prod")
+    row = row_of(client.get("/operator/clusters/eu/").content.decode(), "acme--prod")
     assert 'href="/operator/tenants/acme/"' in row and "namespaces is forbidden" in row
 
 
 def test_environments_show_where_they_are_provisioned(client, world):
     client.force_login(world.user("viewer"))
     page = client.get("/t/acme/environments/").content.decode()
-    assert all("waiting for a cluster" in row_of(page, f"acme-{name}") for name in ("dev", "staging", "prod"))
+    assert all("waiting for a cluster" in row_of(page, f"acme--{name}") for name in ("dev", "staging", "prod"))
 
     cluster = sandbox_cluster(world)
     environments = {env.name: env for env in world.acme.environments.all()}
     Placement.objects.create(environment=environments["dev"], cluster=cluster, provisioned_at=timezone.now())
     Placement.objects.create(environment=environments["prod"], cluster=cluster, last_error="403 Forbidden: nope")
     page = client.get("/t/acme/environments/").content.decode()
-    assert 'text-bg-success">provisioned<' in row_of(page, "acme-dev") and "on eu" in row_of(page, "acme-dev")
-    assert 'text-bg-danger">error<' in row_of(page, "acme-prod") and "403 Forbidden: nope" in row_of(page, "acme-prod")
-    assert "waiting for a cluster" in row_of(page, "acme-staging")
+    assert 'text-bg-success">provisioned<' in row_of(page, "acme--dev") and "on eu" in row_of(page, "acme--dev")
+    assert 'text-bg-danger">error<' in row_of(page, "acme--prod") and "403 Forbidden: nope" in row_of(page, "acme--prod")
+    assert "waiting for a cluster" in row_of(page, "acme--staging")

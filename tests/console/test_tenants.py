@@ -49,7 +49,7 @@ def test_operator_lists_every_tenant(client, operator, acme, developer):
 def test_viewing_a_tenant_is_audited(client, operator, acme, admin):
     client.force_login(operator)
     page = client.get("/operator/tenants/acme/").content.decode()
-    assert "admin@acme.test" in page and "acme-dev" in page and "Whole tenant" in page
+    assert "admin@acme.test" in page and "acme--dev" in page and "Whole tenant" in page
     event = AuditEvent.objects.get(action="operator.view_tenant")
     assert (event.actor, event.tenant, event.object_display) == (operator, acme, "Acme Corp")
 

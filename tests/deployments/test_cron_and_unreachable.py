@@ -35,7 +35,7 @@ def test_a_cron_job_succeeds_once_its_cron_job_is_applied(world, api, sandbox, f
     assert deployment.outcome == "Cron jobs have no rollout: succeeded once the CronJob was applied"
     assert states(deployment) == [State.QUEUED, State.APPLYING, State.PROGRESSING, State.SUCCEEDED]
     assert_gap_free(deployment)
-    applied = KubeClient(sandbox.api_client()).get("batch/v1", "CronJob", "report", "acme-dev")
+    applied = KubeClient(sandbox.api_client()).get("batch/v1", "CronJob", "report", "acme--dev")
     assert applied["spec"]["schedule"] == "0 3 * * *"
     assert applied["metadata"]["labels"]["paas.dev/release"] == str(release.number)
 

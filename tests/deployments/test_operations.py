@@ -29,7 +29,7 @@ def cluster(world, sandbox, celery_worker):
     return KubeClient(sandbox.api_client())
 
 
-def running_release(cluster, namespace="acme-dev", name="web") -> str:
+def running_release(cluster, namespace="acme--dev", name="web") -> str:
     return cluster.get("apps/v1", "Deployment", name, namespace)["spec"]["template"]["metadata"]["labels"][
         "paas.dev/release"]
 
@@ -116,8 +116,8 @@ def test_scale_changes_the_replicas_in_the_cluster_within_quota(world, api, clus
     deployment = finished(deploy(api, world.user("developer"), make_release(make_app(world.acme))).json()["id"])
     response = api.post(f"{URL}{deployment.pk}/scale/", {"replicas": 3}, format="json")
     assert response.status_code == 200, response.content
-    assert cluster.get("apps/v1", "Deployment", "web", "acme-dev")["spec"]["replicas"] == 3
-    wait_for(lambda: len(cluster.list("v1", "Pod", "acme-dev", label_selector="paas.dev/application=web")[0]) == 3)
+    assert cluster.get("apps/v1", "Deployment", "web", "acme--dev")["spec"]["replicas"] == 3
+    wait_for(lambda: len(cluster.list("v1", "Pod", "acme--dev", label_selector="paas.dev/application=web")[0]) == 3)
     note = deployment.events.order_by("-seq").first()
     assert note.message == "Scaled from 2 to 3 replicas" and note.data["replicas"] == [2, 3]
     assert AuditEvent.objects.filter(action="deployment.scale").count() == 1
@@ -125,11 +125,11 @@ def test_scale_changes_the_replicas_in_the_cluster_within_quota(world, api, clus
     Quota.objects.create(tenant=world.acme, resource="pods", limit=4)
     refused = api.post(f"{URL}{deployment.pk}/scale/", {"replicas": 5}, format="json")
     assert refused.status_code == 409 and refused.json()["code"] == "quota_exceeded", refused.content
-    assert cluster.get("apps/v1", "Deployment", "web", "acme-dev")["spec"]["replicas"] == 3
+    assert cluster.get("apps/v1", "Deployment", "web", "acme--dev")["spec"]["replicas"] == 3
 
 
 def pod_names(cluster) -> set[str]:
-    pods, _ = cluster.list("v1", "Pod", "acme-dev", label_selector="paas.dev/application=web")
+    pods, _ = cluster.list("v1", "Pod", "acme--dev", label_selector="paas.dev/application=web")
     return {pod["metadata"]["name"] for pod in pods if not pod["metadata"].get("deletionTimestamp")}
 
 
@@ -138,7 +138,7 @@ def test_restart_replaces_every_pod(world, api, cluster):
     before = pod_names(cluster)
     response = api.post(f"{URL}{deployment.pk}/restart/", format="json")
     assert response.status_code == 200, response.content
-    template = cluster.get("apps/v1", "Deployment", "web", "acme-dev")["spec"]["template"]
+    template = cluster.get("apps/v1", "Deployment", "web", "acme--dev")["spec"]["template"]
     assert "kubectl.kubernetes.io/restartedAt" in template["metadata"]["annotations"]
     wait_for(lambda: (names := pod_names(cluster)) and len(names) == 2 and not names & before, timeout=30)
     assert running_release(cluster) == "1"
@@ -159,7 +159,7 @@ def test_promote_refuses_a_release_that_never_succeeded_and_promotes_one_that_di
     promoted = finished(response.json()["id"])
     assert promoted.state == State.SUCCEEDED and promoted.release == good.release
     assert promoted.reason == f"Promoted from dev (deployment {good.pk})"
-    assert running_release(cluster, "acme-staging") == str(good.release.number)
+    assert running_release(cluster, "acme--staging") == str(good.release.number)
 
 
 def test_remove_deletes_the_applications_cluster_objects(world, api, cluster):
@@ -176,7 +176,7 @@ def test_remove_deletes_the_applications_cluster_objects(world, api, cluster):
     assert set(response.json()["removed"]) == {"Service/web", "Deployment/web", "ConfigMap/web-env"}
     for api_version, kind, name in (("apps/v1", "Deployment", "web"), ("v1", "Service", "web"),
                                     ("v1", "ConfigMap", "web-env")):
-        assert cluster.get(api_version, kind, name, "acme-dev") is None
+        assert cluster.get(api_version, kind, name, "acme--dev") is None
     assert deployment.events.order_by("-seq").first().message.startswith("Removed from dev")
     assert AuditEvent.objects.filter(action="application.remove").count() == 1
     # What it occupied is free again, until it is deployed there once more.

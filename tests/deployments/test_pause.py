@@ -24,7 +24,7 @@ def cluster(world, sandbox, celery_worker):
     return KubeClient(sandbox.api_client())
 
 
-def cluster_paused(cluster, namespace="acme-dev", name="web") -> bool:
+def cluster_paused(cluster, namespace="acme--dev", name="web") -> bool:
     return bool(cluster.get("apps/v1", "Deployment", name, namespace)["spec"].get("paused"))
 
 

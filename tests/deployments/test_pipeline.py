@@ -61,7 +61,7 @@ def test_a_good_release_rolls_out_and_succeeds(world, api, cluster):
     assert states(deployment) == [State.QUEUED, State.APPLYING, State.PROGRESSING, State.SUCCEEDED]
     assert_gap_free(deployment)
     assert deployment.events.filter(kind="pod", key__endswith=":ready").count() == 2
-    applied = cluster.get("apps/v1", "Deployment", "web", "acme-dev")
+    applied = cluster.get("apps/v1", "Deployment", "web", "acme--dev")
     assert applied["metadata"]["labels"]["paas.dev/release"] == str(release.number)
 
     events = api.get(f"{URL}{deployment.pk}/events/", {"after_seq": 2}).json()
@@ -90,7 +90,7 @@ def test_rollback_deploys_the_previous_release(world, api, cluster):
     assert response.json()["release"] == good.pk and response.json()["rollback_of"] == failed.pk
     rollback = finished(response.json()["id"])
     assert rollback.state == State.SUCCEEDED and "v2 crash-loops" in rollback.reason
-    applied = cluster.get("apps/v1", "Deployment", "web", "acme-dev")
+    applied = cluster.get("apps/v1", "Deployment", "web", "acme--dev")
     assert applied["spec"]["template"]["metadata"]["labels"]["paas.dev/release"] == str(good.number)
 
 

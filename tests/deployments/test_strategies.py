@@ -31,7 +31,7 @@ def _row(pk, **state):
 
 
 def _image(cluster, name):
-    found = cluster.get("apps/v1", "Deployment", name, "acme-dev")
+    found = cluster.get("apps/v1", "Deployment", name, "acme--dev")
     return found and found["spec"]["template"]["spec"]["containers"][0]["image"]
 
 
@@ -39,7 +39,7 @@ def _canary_objects(cluster):
     return [kind for api, kind, name in (("apps/v1", "Deployment", "web-canary"), ("v1", "Service", "web-canary"),
                                          ("networking.k8s.io/v1", "Ingress", "web-canary"),
                                          ("v1", "ConfigMap", "web-canary-env"))
-            if cluster.get(api, kind, name, "acme-dev")]
+            if cluster.get(api, kind, name, "acme--dev")]
 
 
 def _stable_then(api, world, cluster, image="registry.example/web:2.0"):
@@ -57,7 +57,7 @@ def test_a_canary_with_manual_continue_goes_10_50_100(world, api, cluster):
     pk = response.json()["id"]
 
     row = _row(pk, step=1, waiting=True)
-    ingress = cluster.get("networking.k8s.io/v1", "Ingress", "web-canary", "acme-dev")
+    ingress = cluster.get("networking.k8s.io/v1", "Ingress", "web-canary", "acme--dev")
     assert ingress["metadata"]["annotations"][CANARY] == "true"
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight"] == "10"
     assert _image(cluster, "web") == "registry.example/web:1.0" and _image(cluster, "web-canary") == second.image
@@ -65,9 +65,9 @@ def test_a_canary_with_manual_continue_goes_10_50_100(world, api, cluster):
 
     assert api.post(f"{URL}{pk}/continue/", {}, format="json").status_code == 200
     _row(pk, step=2, waiting=True)
-    weight = cluster.get("networking.k8s.io/v1", "Ingress", "web-canary", "acme-dev")["metadata"]["annotations"]
+    weight = cluster.get("networking.k8s.io/v1", "Ingress", "web-canary", "acme--dev")["metadata"]["annotations"]
     assert weight["nginx.ingress.kubernetes.io/canary-weight"] == "50"
-    assert cluster.get("apps/v1", "Deployment", "web-canary", "acme-dev")["spec"]["replicas"] == 1
+    assert cluster.get("apps/v1", "Deployment", "web-canary", "acme--dev")["spec"]["replicas"] == 1
 
     assert api.post(f"{URL}{pk}/continue/", {}, format="json").status_code == 200
     row = finished(pk)
@@ -93,10 +93,10 @@ def test_a_canary_with_a_health_gate_advances_by_itself(world, api, cluster):
 
 def test_a_crash_looping_canary_aborts_and_leaves_stable_untouched(world, api, cluster):
     second = _stable_then(api, world, cluster, image="registry.example/web:2-crash")
-    stable_before = cluster.get("apps/v1", "Deployment", "web", "acme-dev")["metadata"]["generation"]
+    stable_before = cluster.get("apps/v1", "Deployment", "web", "acme--dev")["metadata"]["generation"]
     row = finished(deploy(api, world.user("developer"), second, strategy="canary", gate_seconds=5).json()["id"])
     assert row.state == State.FAILED and row.outcome.startswith("Canary aborted at step 1"), row.outcome
-    stable = cluster.get("apps/v1", "Deployment", "web", "acme-dev")
+    stable = cluster.get("apps/v1", "Deployment", "web", "acme--dev")
     assert stable["metadata"]["generation"] == stable_before and _image(cluster, "web") == "registry.example/web:1.0"
     assert _canary_objects(cluster) == []
     assert_gap_free(row)
@@ -124,7 +124,7 @@ def slow_cluster(world, celery_worker):
 
 
 def _selected_colour(cluster):
-    return cluster.get("v1", "Service", "web", "acme-dev")["spec"]["selector"].get("paas.dev/colour")
+    return cluster.get("v1", "Service", "web", "acme--dev")["spec"]["selector"].get("paas.dev/colour")
 
 
 def test_blue_green_switches_once_ready_and_switches_back(world, api, slow_cluster):
@@ -135,18 +135,18 @@ def test_blue_green_switches_once_ready_and_switches_back(world, api, slow_clust
 
     pk = deploy(api, world.user("developer"), green, strategy="blue_green", keep_old_colour_seconds=300).json()["id"]
     _row(pk, state=State.PROGRESSING, colour="green")
-    assert slow_cluster.get("apps/v1", "Deployment", "web-green", "acme-dev")
+    assert slow_cluster.get("apps/v1", "Deployment", "web-green", "acme--dev")
     assert _selected_colour(slow_cluster) == "blue"  # green is not ready yet
     row = finished(pk)
     assert row.state == State.SUCCEEDED and _selected_colour(slow_cluster) == "green"
-    assert slow_cluster.get("apps/v1", "Deployment", "web-green", "acme-dev")["status"]["readyReplicas"] == 2
+    assert slow_cluster.get("apps/v1", "Deployment", "web-green", "acme--dev")["status"]["readyReplicas"] == 2
 
     assert api.post(f"{URL}{pk}/switch-back/", {"reason": "errors"}, format="json").status_code == 200
     wait_for(lambda: _selected_colour(slow_cluster) == "blue", timeout=15)
     assert api.post(f"{URL}{pk}/switch-back/", {}, format="json").status_code == 409
     Deployment.objects.filter(pk=pk).update(switch_back_until="2000-01-01T00:00:00Z")
     tidy_strategies()
-    assert slow_cluster.get("apps/v1", "Deployment", "web-green", "acme-dev")["spec"]["replicas"] == 0
+    assert slow_cluster.get("apps/v1", "Deployment", "web-green", "acme--dev")["spec"]["replicas"] == 0
     assert _selected_colour(slow_cluster) == "blue"
     assert_gap_free(Deployment.objects.get(pk=pk))
 

@@ -31,8 +31,8 @@ def test_creating_a_tenant_makes_you_owner_with_three_environments(api):
     tenant = Tenant.objects.get(slug="initech")
     assert Membership.objects.get(tenant=tenant).user == user
     envs = {e.name: (e.kind, e.namespace) for e in Environment.objects.filter(tenant=tenant)}
-    assert envs == {"dev": ("non_production", "initech-dev"), "staging": ("non_production", "initech-staging"),
-                    "prod": ("production", "initech-prod")}
+    assert envs == {"dev": ("non_production", "initech--dev"), "staging": ("non_production", "initech--staging"),
+                    "prod": ("production", "initech--prod")}
 
 
 def test_duplicate_and_invalid_slugs_are_field_errors(world, api):
@@ -121,7 +121,7 @@ def test_namespaces_are_dns_labels_unique_and_stable(world, api):
     api.as_user(world.user(Role.ADMIN))
     env = api.post("/api/v1/environments/", {"tenant": "acme", "name": "qa"}, format="json").json()
     renamed = api.patch(f"/api/v1/environments/{env['id']}/", {"name": "quality"}, format="json").json()
-    assert renamed["name"] == "quality" and renamed["namespace"] == env["namespace"] == "acme-qa"
+    assert renamed["name"] == "quality" and renamed["namespace"] == env["namespace"] == "acme--qa"
     error(api.post("/api/v1/environments/", {"tenant": "acme", "name": "quality"}, format="json"), 400, "name_taken",
           "name")
 

@@ -152,7 +152,7 @@ def test_overview_shows_role_environments_members_and_quotas(client, developer, 
     client.force_login(developer)
     page = _page(client.get("/t/acme/"))
     assert 'id="your-role">Developer<' in page
-    assert "<code>acme-prod</code>" in page and "Production" in page
+    assert "<code>acme--prod</code>" in page and "Production" in page
     assert 'id="member-count">1<' in page
     assert "API keys" in page and "0 / 5" in page
     assert "Audit trail" not in page  # owners and admins only
@@ -297,12 +297,12 @@ def test_admin_adds_renames_and_deletes_an_environment(client, admin, acme):
     client.force_login(admin)
     assert client.post("/t/acme/environments/", {"name": "qa", "kind": "non_production"}).status_code == 302
     qa = Environment.objects.get(tenant=acme, name="qa")
-    assert qa.namespace == "acme-qa"
+    assert qa.namespace == "acme--qa"
 
     response = client.post(f"/t/acme/environments/{qa.pk}/", {"name": "uat", "kind": "production"})
     assert response.status_code == 302
     qa.refresh_from_db()
-    assert (qa.name, qa.kind, qa.namespace) == ("uat", "production", "acme-qa")
+    assert (qa.name, qa.kind, qa.namespace) == ("uat", "production", "acme--qa")
 
     page = _page(client.get(f"/t/acme/environments/{qa.pk}/delete/"))
     assert "Yes, delete uat" in page

@@ -1,0 +1,39 @@
+"""The operator API for reserved domains: keep a domain for one tenant or for the platform. Staff only."""
+
+from rest_framework import mixins, serializers, status
+from rest_framework.response import Response
+
+from apps.tenants.claims import domain_release, domain_reserve
+from apps.tenants.models import DomainReservation, Tenant
+
+from .views import OperatorViewSet
+
+
+class DomainReservationSerializer(serializers.ModelSerializer):
+    domain = serializers.CharField(max_length=253, help_text="Hosts equal to or under it, e.g. acme.example.com.")
+    tenant = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Tenant.objects.all(), allow_null=True, required=False,
+        help_text="The only tenant that may route hosts under the domain; empty keeps it for the platform.")
+
+    class Meta:
+        model = DomainReservation
+        fields = ["id", "domain", "tenant", "note", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class OperatorDomainViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                            mixins.DestroyModelMixin):
+    """Reserved domains. POST reserves (409 `domain_taken` when another tenant already routes a host
+    under it), DELETE gives it back; hosts already claimed stay with their tenants. Each write is audited."""
+
+    serializer_class = DomainReservationSerializer
+    queryset = DomainReservation.objects.select_related("tenant").order_by("domain")
+
+    def create(self, request):
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reservation = domain_reserve(operator=request.user, **data.validated_data)
+        return Response(self.get_serializer(reservation).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        domain_release(operator=self.request.user, reservation=instance)

@@ -1,0 +1,163 @@
+"""Names the platform hands out once: environment namespaces and ingress hosts.
+
+A namespace is `<tenant>--<environment>` (models.namespace_for) and system or reserved names are
+refused before anything reaches a cluster. A host belongs to exactly one tenant platform-wide: the
+first release that names it claims it, the portal's own hosts and the domains operators reserve are
+refused, and a domain reserved for a tenant is that tenant's alone.
+"""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatchcase
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from apps.audit.services import audit_record
+from apps.core.errors import ApplicationError
+
+from .models import DomainReservation, HostClaim, Tenant
+
+RESERVED_NAME = "reserved_name"
+HOST_RESERVED = "host_reserved"
+HOST_TAKEN = "host_taken"
+
+
+def reserved_namespace_pattern(name: str) -> str | None:
+    """The reserved pattern `name` falls under, if any."""
+    return next((pattern for pattern in settings.RESERVED_NAMESPACES if fnmatchcase(name, pattern)), None)
+
+
+def check_tenant_slug(slug: str) -> None:
+    """Refuse a slug that is a reserved name or whose every namespace (`<slug>--…`) would be one."""
+    pattern = reserved_namespace_pattern(slug) or reserved_namespace_pattern(f"{slug}--")
+    if pattern:
+        raise ApplicationError(f"“{slug}” is reserved for the platform (it matches “{pattern}”, a name kept "
+                               "for system namespaces); choose another slug.", code=RESERVED_NAME, field="slug")
+
+
+def check_namespace(namespace: str, *, field: str = "name") -> None:
+    """Refuse an environment whose namespace would be a system or reserved one."""
+    pattern = reserved_namespace_pattern(namespace)
+    if pattern:
+        raise ApplicationError(f"This would make the namespace “{namespace}”, which is reserved for the platform "
+                               f"(it matches “{pattern}”); choose another name.", code=RESERVED_NAME, field=field)
+
+
+# --- Hosts -------------------------------------------------------------------------------------
+
+
+DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def is_dns_name(name: str) -> bool:
+    """A fully qualified DNS name of at least two labels, lower-case."""
+    labels = name.split(".")
+    return len(name) <= 253 and len(labels) >= 2 and all(DNS_LABEL_RE.match(label) for label in labels)
+
+
+def normalize_host(host: str) -> str:
+    return (host or "").strip().lower().rstrip(".")
+
+
+def _under(host: str, domain: str) -> bool:
+    return host == domain or host.endswith(f".{domain}")
+
+
+def portal_domains() -> list[str]:
+    """The portal's own host names: no tenant may serve them or anything below them, since a
+    subdomain can set cookies the portal would read."""
+    names = {urlsplit(settings.PORTAL_URL).hostname or ""}
+    names.update(host.lstrip(".") for host in settings.ALLOWED_HOSTS if host not in ("*", ""))
+    names.update(normalize_host(host).lstrip("*.") for host in settings.RESERVED_HOSTS)
+    return sorted(name for name in names if name)
+
+
+def _reservation_of(host: str) -> DomainReservation | None:
+    """The most specific operator reservation covering `host`."""
+    labels = host.split(".")
+    candidates = [".".join(labels[i:]) for i in range(len(labels))]
+    found = {row.domain: row for row in DomainReservation.objects.filter(domain__in=candidates)}
+    return next((found[name] for name in candidates if name in found), None)
+
+
+def check_host(*, tenant: Tenant, host: str, field: str = "ingress_host") -> str:
+    """Refuse a host `tenant` may not route; return it normalised."""
+    host = normalize_host(host)
+    if any(_under(host, domain) for domain in portal_domains()):
+        raise ApplicationError(f"“{host}” belongs to the platform itself and cannot be routed to an application.",
+                               code=HOST_RESERVED, field=field)
+    reservation = _reservation_of(host)
+    if reservation is not None and reservation.tenant_id is None:
+        raise ApplicationError(f"“{host}” is under {reservation.domain}, which the platform keeps; ask an operator "
+                               "for a domain of your own.", code=HOST_RESERVED, field=field)
+    if reservation is not None and reservation.tenant_id != tenant.pk:
+        raise _taken(host, field)
+    return host
+
+
+def _taken(host: str, field: str) -> ApplicationError:
+    return ApplicationError(f"“{host}” is already in use by another tenant; a host belongs to one tenant.",
+                            code=HOST_TAKEN, status=409, field=field)
+
+
+def host_claim(*, tenant: Tenant, host: str, field: str = "ingress_host") -> HostClaim:
+    """Claim `host` for `tenant`, or find its existing claim. Refused with 409 when another tenant holds
+    it; of two tenants claiming a free host at once, the unique constraint lets exactly one win."""
+    host = check_host(tenant=tenant, host=host, field=field)
+    claim = HostClaim.objects.filter(host=host).first()
+    if claim is None:
+        try:
+            with transaction.atomic():
+                claim = HostClaim.objects.create(tenant=tenant, host=host)
+        except IntegrityError:
+            claim = HostClaim.objects.get(host=host)
+    if claim.tenant_id != tenant.pk:
+        raise _taken(host, field)
+    return claim
+
+
+# --- Domains operators keep (operator console and API) ------------------------------------------
+
+
+DOMAIN_TAKEN = "domain_taken"
+
+
+@transaction.atomic
+def domain_reserve(*, operator, domain: str, tenant: Tenant | None = None, note: str = "") -> DomainReservation:
+    """Keep a domain for one tenant (only it may claim hosts under it) or for the platform (nobody may).
+    Refused while another tenant holds a host under it: move or release those first."""
+    from .services import require
+
+    require(getattr(operator, "is_staff", False), "Only platform operators reserve domains.")
+    domain = normalize_host(domain)
+    if not is_dns_name(domain):
+        raise ApplicationError(f"“{domain}” is not a domain name, for example acme.example.com.",
+                               code="invalid", field="domain")
+    if DomainReservation.objects.filter(domain=domain).exists():
+        raise ApplicationError(f"{domain} is already reserved.", code=DOMAIN_TAKEN, status=409, field="domain")
+    others = HostClaim.objects.filter(Q(host=domain) | Q(host__endswith=f".{domain}"))
+    if tenant is not None:
+        others = others.exclude(tenant=tenant)
+    held = sorted(others.values_list("host", flat=True)[:5])
+    if held:
+        raise ApplicationError(f"Hosts under {domain} are in use by other tenants ({', '.join(held)}).",
+                               code=DOMAIN_TAKEN, status=409, field="domain")
+    reservation = DomainReservation.objects.create(domain=domain, tenant=tenant, note=(note or "").strip())
+    audit_record(actor=operator, action="domain.reserve", obj=reservation, tenant=tenant,
+                 changes={"domain": [None, domain], "tenant": [None, tenant.slug if tenant else "platform"]})
+    return reservation
+
+
+@transaction.atomic
+def domain_release(*, operator, reservation: DomainReservation) -> None:
+    """Give a reserved domain back; hosts already claimed under it stay with their tenants."""
+    from .services import require
+
+    require(getattr(operator, "is_staff", False), "Only platform operators release domains.")
+    audit_record(actor=operator, action="domain.release", obj=reservation, tenant=reservation.tenant,
+                 changes={"domain": [reservation.domain, None]})
+    reservation.delete()

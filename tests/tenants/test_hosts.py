@@ -1,0 +1,136 @@
+"""A host belongs to one tenant platform-wide; the portal's own names and reserved domains are refused."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from apps.audit.models import AuditEvent
+from apps.catalog.models import Release
+from apps.core.errors import ApplicationError
+from apps.tenants.claims import HOST_RESERVED, HOST_TAKEN, domain_reserve, host_claim
+from apps.tenants.models import DomainReservation, HostClaim
+from tests.deployments.conftest import make_app
+
+WEB = {"image": "registry.example/shop:1", "ports": [{"name": "http", "port": 8080}]}
+
+
+def cut(api, world, tenant, host, path="/"):
+    app = make_app(getattr(world, tenant), "shop")
+    api.as_user(world.user("developer", tenant))
+    return api.post("/api/v1/releases/", {**WEB, "tenant": tenant, "application": app.pk, "ingress_host": host,
+                                          "ingress_path": path}, format="json")
+
+
+def refused(response, status, code):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["code"] == code and "ingress_host" in body["fields"], body
+    return body
+
+
+@pytest.fixture
+def portal_host(settings):
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "portal.example.com"]
+    settings.PORTAL_URL = "https://portal.example.com"
+    return "portal.example.com"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("host", ["portal.example.com", "api.portal.example.com"])
+def test_the_portals_own_host_cannot_be_routed_to_an_application(api, world, portal_host, host):
+    body = refused(cut(api, world, "acme", host, "/accounts/login"), 400, HOST_RESERVED)
+    assert "belongs to the platform" in body["detail"]
+    assert not Release.objects.exists() and not HostClaim.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_host_belongs_to_the_first_tenant_that_names_it(api, world):
+    assert cut(api, world, "acme", "shop.example.com").status_code == 201
+    assert cut(api, world, "acme", "shop.example.com").status_code == 201  # its own host again
+    body = refused(cut(api, world, "globex", "shop.example.com"), 409, HOST_TAKEN)
+    assert "another tenant" in body["detail"]
+    assert HostClaim.objects.get(host="shop.example.com").tenant == world.acme
+    assert set(Release.objects.values_list("ingress_host", flat=True)) == {"shop.example.com"}
+    assert not Release.objects.filter(tenant=world.globex).exists()
+
+
+@pytest.mark.django_db
+def test_reserved_domains_keep_hosts_for_one_tenant_or_for_nobody(api, world):
+    domain_reserve(operator=world.operator, domain="acme.example.com", tenant=world.acme)
+    domain_reserve(operator=world.operator, domain="internal.example.com", note="platform services")
+    refused(cut(api, world, "globex", "shop.acme.example.com"), 409, HOST_TAKEN)
+    assert cut(api, world, "acme", "shop.acme.example.com").status_code == 201
+    refused(cut(api, world, "acme", "grafana.internal.example.com"), 400, HOST_RESERVED)
+    refused(cut(api, world, "acme", "internal.example.com"), 400, HOST_RESERVED)
+    assert AuditEvent.objects.filter(action="domain.reserve").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_domain_cannot_be_reserved_over_another_tenants_hosts(world):
+    host_claim(tenant=world.globex, host="api.acme.example.com")
+    with pytest.raises(ApplicationError) as error:
+        domain_reserve(operator=world.operator, domain="acme.example.com", tenant=world.acme)
+    assert error.value.code == "domain_taken" and "api.acme.example.com" in error.value.message
+    domain_reserve(operator=world.operator, domain="acme.example.com", tenant=world.globex)  # its own hosts: fine
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tenants_racing_for_a_host_end_with_one_owner(world):
+    barrier, outcomes = threading.Barrier(2), {}
+
+    def claim(tenant):
+        try:
+            barrier.wait()
+            host_claim(tenant=tenant, host="race.example.com")
+            outcomes[tenant.slug] = "claimed"
+        except ApplicationError as error:
+            outcomes[tenant.slug] = error.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(tenant,)) for tenant in (world.acme, world.globex)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(outcomes.values()) == ["claimed", HOST_TAKEN]
+    winner = HostClaim.objects.get(host="race.example.com").tenant.slug
+    assert outcomes[winner] == "claimed"
+
+
+# --- Operators ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_operators_reserve_and_release_domains_through_the_api(api, world):
+    api.as_user(world.operator)
+    response = api.post("/api/v1/operator/domains/", {"domain": "Acme.Example.com", "tenant": "acme"}, format="json")
+    assert response.status_code == 201 and response.json()["domain"] == "acme.example.com"
+    assert api.post("/api/v1/operator/domains/", {"domain": "acme.example.com"}, format="json").status_code == 409
+    body = api.post("/api/v1/operator/domains/", {"domain": "not a domain"}, format="json").json()
+    assert body["code"] == "invalid" and "domain" in body["fields"]
+    listed = api.get("/api/v1/operator/domains/").json()["results"]
+    assert [(row["domain"], row["tenant"]) for row in listed] == [("acme.example.com", "acme")]
+    assert api.delete(f"/api/v1/operator/domains/{listed[0]['id']}/").status_code == 204
+    assert not DomainReservation.objects.exists()
+    assert AuditEvent.objects.filter(action="domain.release").exists()
+
+    api.as_user(world.user("owner"))
+    assert api.post("/api/v1/operator/domains/", {"domain": "mine.example.com"}, format="json").status_code == 403
+    api.with_key(world.key("owner"))
+    assert api.get("/api/v1/operator/domains/").status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_the_operator_domains_page_reserves_and_lists(client, world):
+    client.force_login(world.operator)
+    response = client.post("/operator/domains/", {"domain": "globex.example.com", "tenant": "globex", "note": "theirs"})
+    assert response.status_code == 302
+    host_claim(tenant=world.globex, host="www.globex.example.com")
+    page = client.get("/operator/domains/").content.decode()
+    assert "globex.example.com" in page and "www.globex.example.com" in page and "theirs" in page
+    response = client.post("/operator/domains/", {"domain": "globex.example.com"})
+    assert response.status_code == 400 and "already reserved" in response.content.decode()
+    client.force_login(world.user("owner"))
+    assert client.get("/operator/domains/").status_code == 404
