@@ -5,7 +5,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 
-from .models import Membership, Tenant
+from .models import DomainReservation, HostClaim, Membership, Tenant
 from .principals import as_principal
 
 
@@ -20,6 +20,12 @@ def tenant_for(principal, slug: str) -> Tenant:
 def memberships_of(user):
     """The user's memberships with their tenants, for the header's tenant switcher."""
     return Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name")
+
+
+def names_of(tenant: Tenant) -> dict:
+    """The domains operators reserved for the tenant and the hosts it has claimed."""
+    return {"domains": list(DomainReservation.objects.filter(tenant=tenant).order_by("domain")),
+            "hosts": list(HostClaim.objects.filter(tenant=tenant).order_by("host"))}
 
 
 def tenant_view(view):

@@ -16,7 +16,7 @@ from .models import Environment, Invitation, Membership
 from .principals import as_principal
 from .quotas import usage_report
 from .roles import Role, at_least
-from .selectors import tenant_view
+from .selectors import names_of, tenant_view
 
 
 def render_tenant_page(request, template: str, context: dict, *, section: str, status: int = 200):
@@ -227,6 +227,7 @@ def environments(request):
         .select_related("placement__cluster"),
         "form": form,
         "refused": form,
+        **names_of(request.tenant),
     }
     return render_tenant_page(request, "tenants/environments.html", context, section="environments",
                               status=_failed(request))

@@ -134,3 +134,14 @@ def test_the_operator_domains_page_reserves_and_lists(client, world):
     assert response.status_code == 400 and "already reserved" in response.content.decode()
     client.force_login(world.user("owner"))
     assert client.get("/operator/domains/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_environments_page_shows_the_tenants_domains_and_hosts_only(client, world):
+    domain_reserve(operator=world.operator, domain="acme.example.com", tenant=world.acme)
+    host_claim(tenant=world.acme, host="shop.acme.example.com")
+    host_claim(tenant=world.globex, host="api.globex.example.com")
+    client.force_login(world.user("viewer"))
+    page = client.get("/t/acme/environments/").content.decode()
+    assert "<code>acme.example.com</code>" in page and "<code>shop.acme.example.com</code>" in page
+    assert "globex.example.com" not in page
