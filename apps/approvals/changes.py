@@ -48,6 +48,8 @@ def render_change(change_request) -> Rendered:
         return _render_scale(change_request.deployment, change_request.params["replicas"])
     if change_request.kind == ChangeKind.QUOTA:
         return _render_quota(change_request)
+    if change_request.kind != ChangeKind.REVIEW:
+        return _render_operation(change_request)
     # A post-hoc review looks at a change already made: it is bound to the request it reviews.
     reviewed = change_request.review_of
     return Rendered(reviewed.change_hash, {**reviewed.change, "summary": [f"Review of change request {reviewed.pk}"]})
@@ -150,6 +152,25 @@ def _render_scale(deployment: Deployment, replicas: int) -> Rendered:
               "release_diff": [{"field": "replicas", "before": before, "after": replicas}],
               "manifest_diff": _manifest_diff([live], [wanted]), "live_error": live_error}
     payload = {"deployment": deployment.pk, "replicas": replicas, "live": live, "live_error": bool(live_error)}
+    return Rendered(_fingerprint(payload), change)
+
+
+# --- Other day-2 operations (restart, remove, settings, and the restorative ones) ----------------
+
+
+def _render_operation(change_request) -> Rendered:
+    """Bound to what runs in the environment now: after another deploy (or a settings change) an
+    approval given for the earlier state no longer counts."""
+    environment, params = change_request.environment, change_request.params
+    running = (Deployment.objects.filter(environment=environment, state=State.SUCCEEDED, removed_at__isnull=True)
+               .order_by("application_id", "-id").distinct("application_id").values_list("application_id", "id"))
+    settings = getattr(environment, "deploy_settings", None)
+    rows = [{"field": key, "before": None, "after": value} for key, value in sorted(params.items())]
+    if change_request.kind == ChangeKind.SETTINGS and settings is not None:
+        rows = [{"field": "auto_rollback", "before": settings.auto_rollback, "after": params.get("auto_rollback")}]
+    change = {"summary": [change_request.title], "release_diff": rows, "manifest_diff": "", "live_error": ""}
+    payload = {"kind": change_request.kind, "deployment": change_request.deployment_id, "params": params,
+               "running": sorted(running), "auto_rollback": settings.auto_rollback if settings else None}
     return Rendered(_fingerprint(payload), change)
 
 

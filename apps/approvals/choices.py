@@ -20,6 +20,20 @@ class ChangeKind(models.TextChoices):
     SCALE = "scale", "Scale"
     QUOTA = "quota", "Quota increase"
     REVIEW = "review", "Post-hoc review"
+    # Day-2 operations on what runs in an environment (apps/deployments/operations.py).
+    RESTART = "restart", "Restart"
+    REMOVE = "remove", "Remove"
+    SETTINGS = "settings", "Deploy settings"
+    RESUME = "resume", "Resume"
+    CONTINUE = "continue", "Canary step"
+    # Restorative operations: made at once, recorded for a post-hoc review.
+    CANCEL = "cancel", "Cancel"
+    PAUSE = "pause", "Pause"
+    SWITCH_BACK = "switch_back", "Switch back"
+
+
+# Approved changes that are not deploys: carried out by a task after the approval commits.
+CARRIED_OUT_LATER = (ChangeKind.SCALE, ChangeKind.RESTART, ChangeKind.REMOVE, ChangeKind.SETTINGS)
 
 
 class Verdict(models.TextChoices):

@@ -36,6 +36,10 @@ class ApprovalGate:
             return Verdict()
         freeze = active_freeze(environment)
         terms = approval_terms(environment)
+        if change.restorative:  # never held: people must be able to stop damage, even in a freeze
+            return Verdict(restorative=bool(freeze or terms))
+        if change.carries_on:  # its approval covered it; only a freeze (or break-glass past it) matters
+            terms = None
         if change.break_glass_reason.strip():
             if as_principal(change.actor).role_in(change.tenant.pk) != Role.OWNER:
                 raise ApplicationError("Only an owner of the tenant can push a change past approval or a freeze.",

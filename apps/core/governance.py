@@ -7,6 +7,13 @@ policy lets developers ask for production changes there), `assess` says whether 
 approval (or refuses it, during a freeze), `open` files the change request, `withdraw` closes it
 when its subject goes away. The approvals app installs its gate when Django starts; without one,
 nothing is governed.
+
+Every operation that changes a governed environment asks the gate, in one of three ways:
+an ordinary change waits for approval and is refused during a freeze; a change that carries on one
+already approved as a whole (resuming a paused rollout, a canary's next step) is refused during a
+freeze but not asked for approval again; a restorative change (cancel, pause, switch back, roll
+back to the last good release) is never held, so people can stop damage, and is recorded with a
+post-hoc review instead. tests/approvals/test_gated_operations.py proves each route takes its way.
 """
 
 from __future__ import annotations
@@ -28,14 +35,18 @@ class Change:
     title: str = ""
     justification: str = ""
     break_glass_reason: str = ""
+    restorative: bool = False  # stops or undoes damage: past approval and freezes, reviewed afterwards
+    carries_on: bool = False  # continues a change approved as a whole: a freeze stops it, approval is not asked again
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the gate decided: wait for approval, or go ahead (past approval and freeze when break-glass)."""
+    """What the gate decided: wait for approval, or go ahead (past approval and freeze when break-glass,
+    or because the change is restorative; both are recorded and reviewed afterwards)."""
 
     needs_approval: bool = False
     break_glass: bool = False
+    restorative: bool = False
 
 
 class Gate(Protocol):

@@ -86,5 +86,9 @@ class PromoteForm(GovernedFields, ServiceForm):
         self.fields["environment"].label_from_instance = lambda env: env.name
 
 
-class DeploySettingsForm(ServiceForm):
+class GovernedForm(GovernedFields, ServiceForm):
+    """An operation with nothing to say but why (and, for owners, break-glass): restart, remove, resume."""
+
+
+class DeploySettingsForm(GovernedFields, ServiceForm):
     auto_rollback = forms.BooleanField(required=False, label="Roll back automatically when a rollout fails")

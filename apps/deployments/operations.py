@@ -8,7 +8,9 @@ Each operation checks the deployment policy, changes the cluster through the clu
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -28,7 +30,14 @@ from .choices import ACTIVE, State, Strategy
 from .manifests import LABEL
 from .models import Deployment, DeploySettings
 from .quotas import RESOURCES, footprint
-from .services import IN_PROGRESS, INVALID, deployment_create, deployment_note, previous_good_deployment
+from .services import (
+    IN_PROGRESS,
+    INVALID,
+    deployment_create,
+    deployment_note,
+    previous_good_deployment,
+    restorative_change_record,
+)
 
 # Refusals, as constants that tests import.
 NOT_LIVE = "deployment_not_live"
@@ -68,16 +77,45 @@ def deploy_settings_ensure(*, principal) -> None:
         for env in missing.only("id", "tenant_id", "kind")], ignore_conflicts=True)
 
 
-@transaction.atomic
-def deploy_settings_update(*, actor, settings: DeploySettings, auto_rollback: bool) -> DeploySettings:
-    """Change how failed rollouts are handled in an environment; admins and owners only."""
+def deploy_settings_update(*, actor, settings: DeploySettings, auto_rollback: bool, justification: str = "",
+                           break_glass_reason: str = "", approved: bool = False) -> DeploySettings:
+    """Change how failed rollouts are handled in an environment; admins and owners only. In a governed
+    environment the change waits for approval like any other (turning automatic rollback off changes
+    what happens to production's next failure): `change_request` is set and nothing changes yet."""
     require(policy_for(DeploySettings).can_change(actor, settings), tenant=settings.tenant)
-    before = settings.auto_rollback
-    settings.auto_rollback = bool(auto_rollback)
-    settings.save(update_fields=["auto_rollback", "updated_at"])
-    audit_record(actor=actor, action="deploy_settings.update", obj=settings, tenant=settings.tenant,
-                 changes={"auto_rollback": [before, settings.auto_rollback]})
+    auto_rollback = bool(auto_rollback)
+    if auto_rollback != settings.auto_rollback and not approved:
+        state = "on" if auto_rollback else "off"
+        settings.change_request = _gated(Change(
+            kind="settings", tenant=settings.tenant, actor=actor, environment=settings.environment,
+            params={"auto_rollback": auto_rollback}, justification=justification,
+            break_glass_reason=break_glass_reason,
+            title=f"Turn automatic rollback {state} in {settings.environment.name}"))
+        if _waiting(settings):
+            return settings
+    with transaction.atomic():
+        before = settings.auto_rollback
+        settings.auto_rollback = auto_rollback
+        settings.save(update_fields=["auto_rollback", "updated_at"])
+        audit_record(actor=actor, action="deploy_settings.update", obj=settings, tenant=settings.tenant,
+                     changes={"auto_rollback": [before, settings.auto_rollback]})
     return settings
+
+
+def _gated(change: Change):
+    """Ask the approvals gate about an ordinary change: refused during a freeze (409), else the change
+    request it waits for, or the flagged record of a break-glass change, or None where ungoverned."""
+    verdict = gate().assess(change)
+    if verdict.needs_approval or verdict.break_glass:
+        with transaction.atomic():
+            return gate().open(change, verdict)
+    return None
+
+
+def _waiting(subject) -> bool:
+    """Whether the subject's operation waits for approval rather than having been made."""
+    request = getattr(subject, "change_request", None)
+    return request is not None and request.is_open
 
 
 # --- Automatic rollback ------------------------------------------------------------------------
@@ -179,8 +217,14 @@ def deployment_scale(*, actor, deployment: Deployment, replicas: int, justificat
     if not 0 <= replicas <= MAX_REPLICAS:
         raise ApplicationError(f"Replicas go from 0 to {MAX_REPLICAS}.", code=INVALID, field="replicas")
     _check_scale_quota(deployment, replicas)
-    if not approved and _scale_waits_for_approval(actor, deployment, replicas, justification, break_glass_reason):
-        return deployment
+    if not approved:
+        deployment.change_request = _gated(Change(
+            kind="scale", tenant=deployment.tenant, actor=actor, environment=deployment.environment,
+            subject=deployment, params={"replicas": replicas}, justification=justification,
+            break_glass_reason=break_glass_reason,
+            title=f"Scale {deployment.application.name} in {deployment.environment.name} to {replicas} replicas"))
+        if _waiting(deployment):
+            return deployment
     name, namespace = deployment.application.name, deployment.environment.namespace
     with _cluster(deployment.environment, f"Deployment {name}") as kube:
         running = kube.get("apps/v1", "Deployment", name, namespace)
@@ -193,23 +237,20 @@ def deployment_scale(*, actor, deployment: Deployment, replicas: int, justificat
     return deployment
 
 
-def _scale_waits_for_approval(actor, deployment, replicas, justification, break_glass_reason) -> bool:
-    """Ask the approvals gate; file a change request when the environment is governed."""
-    change = Change(kind="scale", tenant=deployment.tenant, actor=actor, environment=deployment.environment,
-                    subject=deployment, params={"replicas": replicas}, justification=justification,
-                    break_glass_reason=break_glass_reason,
-                    title=f"Scale {deployment.application.name} in {deployment.environment.name} to {replicas} replicas")
-    verdict = gate().assess(change)
-    if verdict.needs_approval or verdict.break_glass:
-        with transaction.atomic():
-            deployment.change_request = gate().open(change, verdict)
-    return verdict.needs_approval
-
-
-def deployment_restart(*, actor, deployment: Deployment) -> Deployment:
+def deployment_restart(*, actor, deployment: Deployment, justification: str = "", break_glass_reason: str = "",
+                       approved: bool = False) -> Deployment:
     """Replace every pod of the running release, one by one, as `kubectl rollout restart` does:
-    a new annotation in the pod template makes a new ReplicaSet of the same release."""
+    a new annotation in the pod template makes a new ReplicaSet of the same release. Every pod of
+    production going away is a change like any other: in a governed environment it waits for approval
+    (`change_request` set, nothing restarted yet), and a freeze refuses it."""
     _require_live(actor, deployment)
+    if not approved:
+        deployment.change_request = _gated(Change(
+            kind="restart", tenant=deployment.tenant, actor=actor, environment=deployment.environment,
+            subject=deployment, justification=justification, break_glass_reason=break_glass_reason,
+            title=f"Restart every pod of {deployment.application.name} in {deployment.environment.name}"))
+        if _waiting(deployment):
+            return deployment
     at = timezone.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     name, namespace = deployment.application.name, deployment.environment.namespace
     with _cluster(deployment.environment, f"Deployment {name}") as kube:
@@ -259,6 +300,10 @@ def _record_pause(actor, deployment: Deployment, *, pausing: bool) -> Deployment
     row.save(update_fields=["paused_at", "resumed_at"])
     action, message = ("pause", "Rollout paused") if pausing else ("resume", "Rollout resumed")
     _record(actor, deployment, action, message, {"paused_at": [_iso(before), _iso(row.paused_at)]})
+    if pausing:
+        restorative_change_record(actor=actor, deployment=deployment, kind="pause",
+                                  title=f"Pause the rollout of deployment {deployment.pk} of "
+                                        f"{deployment.application.name} in {deployment.environment.name}")
     deployment.paused_at, deployment.resumed_at = row.paused_at, row.resumed_at
     deployment.last_seq = Deployment.objects.values_list("last_seq", flat=True).get(pk=deployment.pk)
     return deployment
@@ -270,7 +315,8 @@ def _iso(moment) -> str | None:
 
 def deployment_pause(*, actor, deployment: Deployment) -> Deployment:
     """Hold a rolling update where it stands (`kubectl rollout pause`). It stays progressing, and
-    neither its progress deadline nor the reconciler ends it until it is resumed or cancelled."""
+    neither its progress deadline nor the reconciler ends it until it is resumed or cancelled.
+    Restorative: never held by approval or a freeze; in a governed environment it is reviewed afterwards."""
     _require_pausable(actor, deployment)
     _check_pause_state(deployment, pausing=True)
     _set_cluster_paused(deployment, True)
@@ -281,10 +327,18 @@ def deployment_pause(*, actor, deployment: Deployment) -> Deployment:
         raise
 
 
-def deployment_resume(*, actor, deployment: Deployment) -> Deployment:
-    """Let a paused rolling update carry on; its progress deadline counts again from now."""
+def deployment_resume(*, actor, deployment: Deployment, break_glass_reason: str = "") -> Deployment:
+    """Let a paused rolling update carry on; its progress deadline counts again from now.
+
+    A freeze refuses it (an owner may break glass). It is not held for approval again: the rollout
+    carries on the deployment's own change, which was approved as a whole where that was needed, and
+    a pause (restorative, never held) must not turn a running rollout into a new approval."""
     _require_pausable(actor, deployment)
     _check_pause_state(deployment, pausing=False)
+    _gated(Change(kind="resume", tenant=deployment.tenant, actor=actor, environment=deployment.environment,
+                  subject=deployment, break_glass_reason=break_glass_reason, carries_on=True,
+                  title=f"Resume the rollout of deployment {deployment.pk} of {deployment.application.name} in "
+                        f"{deployment.environment.name}"))
     _set_cluster_paused(deployment, False)
     return _record_pause(actor, deployment, pausing=False)
 
@@ -313,15 +367,33 @@ def deployment_promote(*, actor, deployment: Deployment, environment, justificat
     return promoted
 
 
-def application_remove(*, actor, application, environment) -> list[str]:
+@dataclass
+class Removal:
+    """What removing an application did: the objects deleted, or the change request it waits for."""
+
+    removed: list[str] = field(default_factory=list)
+    change_request: Any = None
+
+
+def application_remove(*, actor, application, environment, justification: str = "", break_glass_reason: str = "",
+                       approved: bool = False) -> Removal:
     """Delete everything the application runs in the environment, found by its label, and record what
-    went. The deployment history stays; deploying again brings the application back."""
-    # Removing is never held for approval, so it needs the right to deploy without it.
+    went. The deployment history stays; deploying again brings the application back. In a governed
+    environment the removal waits for approval (nothing is deleted yet), and a freeze refuses it."""
+    # Only members who could make the change themselves remove (or ask to remove) an application.
     require(policy_for(Deployment).can_deploy_unapproved(actor, environment), tenant=environment.tenant)
     if application.tenant_id != environment.tenant_id:
         raise ApplicationError("The application and the environment belong to different tenants.", code=INVALID,
                                field="environment")
     _require_quiet(application, environment)
+    if not approved:
+        removal = Removal(change_request=_gated(Change(
+            kind="remove", tenant=environment.tenant, actor=actor, environment=environment,
+            subject=live_deployment(application, environment), params={"application": application.pk},
+            justification=justification, break_glass_reason=break_glass_reason,
+            title=f"Remove {application.name} from {environment.name}")))
+        if _waiting(removal):
+            return removal
     removed = []
     with _cluster(environment, f"Namespace {environment.namespace}") as kube:
         for api_version, kind in REMOVED_KINDS:
@@ -329,7 +401,7 @@ def application_remove(*, actor, application, environment) -> list[str]:
                 if kube.delete(api_version, kind, item["metadata"]["name"], environment.namespace):
                     removed.append(f"{kind}/{item['metadata']['name']}")
     _record_removal(actor, application, environment, removed)
-    return removed
+    return Removal(removed=removed)
 
 
 def _labelled(kube, api_version: str, kind: str, namespace: str, application: str) -> list[dict]:

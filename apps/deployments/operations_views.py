@@ -12,7 +12,7 @@ from apps.tenants.selectors import tenant_view
 from apps.tenants.views import render_tenant_page
 
 from . import operations
-from .forms import DeploySettingsForm, PromoteForm, ScaleForm
+from .forms import DeploySettingsForm, GovernedForm, PromoteForm, ScaleForm
 from .models import DeploySettings
 from .selectors import deployment_list_for
 from .views import waiting_change_request
@@ -55,9 +55,20 @@ def deployment_pause(request, pk):
 @require_POST
 @tenant_view
 def deployment_resume(request, pk):
-    deployment = _deployment(request, pk)
-    return _back(request, deployment, "Rollout resumed.",
-                 lambda: operations.deployment_resume(actor=request, deployment=deployment))
+    deployment, form = _deployment(request, pk), GovernedForm(request.POST, role=request.role)
+    form.is_valid()
+    return _back(request, deployment, "Rollout resumed.", lambda: operations.deployment_resume(
+        actor=request, deployment=deployment, break_glass_reason=form.governed()["break_glass_reason"]))
+
+
+def _waits_or(done: str, what: str):
+    """The message of an operation that may wait for approval instead of being made."""
+    def message(result):
+        waiting = getattr(result, "change_request", None)
+        if waiting is not None and waiting.is_open:
+            return messages.INFO, f"{what} requested: waits for approval in change request {waiting.pk}."
+        return messages.SUCCESS, done
+    return message
 
 
 @require_POST
@@ -81,9 +92,12 @@ def deployment_scale(request, pk):
 @require_POST
 @tenant_view
 def deployment_restart(request, pk):
-    deployment = _deployment(request, pk)
-    return _back(request, deployment, "Restarting every pod.",
-                 lambda: operations.deployment_restart(actor=request, deployment=deployment))
+    deployment, form = _deployment(request, pk), GovernedForm(request.POST, role=request.role)
+    if not form.is_valid():
+        return _invalid(request, deployment, form)
+    done = _waits_or("Restarting every pod.", "Restart")
+    return _back(request, deployment, done, lambda: operations.deployment_restart(
+        actor=request, deployment=deployment, **form.governed()))
 
 
 @require_POST
@@ -108,10 +122,12 @@ def deployment_promote(request, pk):
 @require_POST
 @tenant_view
 def deployment_remove(request, pk):
-    deployment = _deployment(request, pk)
-    return _back(request, deployment, f"{deployment.application.name} removed from {deployment.environment.name}.",
-                 lambda: operations.application_remove(actor=request, application=deployment.application,
-                                                       environment=deployment.environment))
+    deployment, form = _deployment(request, pk), GovernedForm(request.POST, role=request.role)
+    if not form.is_valid():
+        return _invalid(request, deployment, form)
+    done = _waits_or(f"{deployment.application.name} removed from {deployment.environment.name}.", "Removal")
+    return _back(request, deployment, done, lambda: operations.application_remove(
+        actor=request, application=deployment.application, environment=deployment.environment, **form.governed()))
 
 
 @tenant_view
@@ -130,14 +146,16 @@ def deploy_settings_update(request, pk):
     settings = DeploySettings.objects.restrict(request, "view").filter(tenant=request.tenant, pk=pk).first()
     if settings is None:
         raise Http404
-    form = DeploySettingsForm(request.POST)
+    form = DeploySettingsForm(request.POST, role=request.role)
     form.is_valid()
     try:
         operations.deploy_settings_update(actor=request, settings=settings,
-                                          auto_rollback=form.cleaned_data["auto_rollback"])
+                                          auto_rollback=form.cleaned_data["auto_rollback"], **form.governed())
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
         state = "on" if settings.auto_rollback else "off"
-        messages.success(request, f"Automatic rollback is {state} in {settings.environment.name}.")
+        level, text = _waits_or(f"Automatic rollback is {state} in {settings.environment.name}.",
+                                "The settings change")(settings)
+        messages.add_message(request, level, text)
     return redirect("deployments:settings", tenant_slug=request.tenant.slug)

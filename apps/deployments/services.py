@@ -103,14 +103,15 @@ def deployment_create(*, actor, release, environment, idempotency_key: str | Non
                       progress_deadline_seconds: int | None = None, reason: str = "",
                       rollback_of: Deployment | None = None, automatic: bool = False, justification: str = "",
                       break_glass_reason: str = "", strategy: str = "", strategy_config: dict | None = None,
-                      ) -> tuple[Deployment, bool]:
+                      restorative: bool = False) -> tuple[Deployment, bool]:
     """Queue a release for an environment; (deployment, created). A repeated Idempotency-Key returns
     the first deployment. A second deployment of the same app to the same environment while one is
     active is refused (409), not queued: the newer request would otherwise silently win or wait.
 
     Where the environment is governed, the deployment waits in `pending_approval` behind a change
     request instead of being queued. `automatic` is the platform's own deploy (an automatic
-    rollback): no member asked, so no role and no approval applies."""
+    rollback): no member asked, so no role and no approval applies. `restorative` is a member's rollback
+    to the last good release: it goes ahead past approval and freezes, with a post-hoc review."""
     key = (idempotency_key or "").strip()
     if not automatic:
         _check_create(actor, release, environment, key)
@@ -124,7 +125,8 @@ def deployment_create(*, actor, release, environment, idempotency_key: str | Non
     title = (f"Roll back {release.application.name} to release #{release.number} in {environment.name}" if rollback_of
              else f"Deploy {release.application.name} release #{release.number} to {environment.name}")
     change = Change(kind="deploy", tenant=environment.tenant, actor=actor, environment=environment, title=title,
-                    justification=justification or (reason if rollback_of else ""), break_glass_reason=break_glass_reason)
+                    justification=justification or (reason if rollback_of else ""),
+                    break_glass_reason=break_glass_reason, restorative=restorative)
     verdict = Verdict() if automatic else gate().assess(change)
     deployment = _insert(actor, release, environment, key, progress_deadline_seconds, reason, rollback_of,
                          strategy=strategy, strategy_config=strategy_config,
@@ -140,7 +142,7 @@ def deployment_create(*, actor, release, environment, idempotency_key: str | Non
                 message=f"Waiting for approval (change request {change_request.pk})",
                 data={"change_request": change_request.pk})
         return deployment, True
-    if verdict.break_glass:
+    if verdict.break_glass or verdict.restorative:
         gate().open(change, verdict)
     _append(deployment, kind=EventKind.STATE, state=State.QUEUED,
             message=reason or f"Release #{release.number} queued for {environment.name}")
@@ -251,10 +253,29 @@ def previous_good_deployment(deployment: Deployment) -> Deployment | None:
             .exclude(release=deployment.release_id).select_related("release").order_by("-id").first())
 
 
+def restorative_change_record(*, actor, deployment: Deployment, kind: str, title: str, reason: str = "") -> None:
+    """Record a restorative operation (cancel, pause, switch back) on a governed environment: it was
+    never held, so the approvals gate files it as made at once and opens a post-hoc review."""
+    change = Change(kind=kind, tenant=deployment.tenant, actor=actor, environment=deployment.environment,
+                    subject=deployment, title=title, justification=(reason or "").strip(), restorative=True)
+    verdict = gate().assess(change)
+    if verdict.restorative:
+        gate().open(change, verdict)
+
+
+def _is_newest(deployment: Deployment) -> bool:
+    return not Deployment.objects.filter(application=deployment.application_id, environment=deployment.environment_id,
+                                         id__gt=deployment.pk).exists()
+
+
 @transaction.atomic
 def deployment_rollback(*, actor, deployment: Deployment, reason: str, break_glass_reason: str = "") -> Deployment:
     """Deploy the release that last succeeded before this one, linked to it and with the reason
-    recorded; an in-flight deployment is stopped first (rolled back, or cancelled if not yet applying)."""
+    recorded; an in-flight deployment is stopped first (rolled back, or cancelled if not yet applying).
+
+    Rolling back the newest deployment is restorative: it goes back to the last good release, so it
+    is never held by approval or a freeze (it is reviewed afterwards). Rolling back an older one
+    deploys an older release over newer ones, an ordinary governed deploy."""
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
     if not (reason or "").strip():
         raise ApplicationError("Say why you are rolling back.", code=INVALID, field="reason")
@@ -262,6 +283,7 @@ def deployment_rollback(*, actor, deployment: Deployment, reason: str, break_gla
     if target is None:
         raise ApplicationError("There is no earlier release that succeeded in this environment to roll back to.",
                                code=NO_PREVIOUS_RELEASE, status=409)
+    restorative = _is_newest(deployment)
     if deployment.state in ACTIVE:
         stop = State.ROLLED_BACK if State.ROLLED_BACK in TRANSITIONS[deployment.state] else State.CANCELLED
         deployment_transition(deployment=deployment, to_state=stop, reason=f"Rolled back: {reason.strip()}",
@@ -269,20 +291,26 @@ def deployment_rollback(*, actor, deployment: Deployment, reason: str, break_gla
     rollback, _ = deployment_create(actor=actor, release=target.release, environment=deployment.environment,
                                     reason=f"Rollback of deployment {deployment.pk}: {reason.strip()}",
                                     rollback_of=deployment, progress_deadline_seconds=target.progress_deadline_seconds,
-                                    break_glass_reason=break_glass_reason)
+                                    break_glass_reason=break_glass_reason, restorative=restorative)
     return rollback
 
 
 def deployment_cancel(*, actor, deployment: Deployment, reason: str = "") -> Deployment:
-    """Stop an in-flight deployment. Objects already applied stay as they are; roll back to undo them."""
+    """Stop an in-flight deployment. Objects already applied stay as they are; roll back to undo them.
+    Restorative: never held; stopping one that already left approval is reviewed afterwards."""
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
     if deployment.is_terminal:
         raise ApplicationError(f"This deployment already {deployment.get_state_display().lower()}.",
                                code=FINISHED, status=409)
     message = "Cancelled" + (f": {reason.strip()}" if (reason or "").strip() else "")
     with transaction.atomic():
+        waited = deployment.state == State.PENDING_APPROVAL  # nothing ran yet: withdrawing says it all
         row = deployment_transition(deployment=deployment, to_state=State.CANCELLED, reason=message, actor=actor)
         gate().withdraw(row, message)
+        if not waited:
+            restorative_change_record(actor=actor, deployment=row, kind="cancel", reason=reason,
+                                      title=f"Cancel deployment {row.pk} of {row.application.name} in "
+                                            f"{row.environment.name}")
     return row
 
 

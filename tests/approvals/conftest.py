@@ -8,7 +8,7 @@ from apps.clusters.services import cluster_register, environment_provision
 from apps.tenants.models import Environment, Membership
 from apps.tenants.roles import Role
 from tests.deployments.conftest import make_app, make_release, sandbox  # noqa: F401  (a fixture)
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 
 @pytest.fixture
@@ -44,3 +44,10 @@ def govern(world, environment, *stages, **options):
         actor=world.user(Role.OWNER), tenant=world.acme, environment=environment,
         stages=[{"name": name, "quorum": quorum, "roles": list(roles), "members": [m.pk for m in members]}
                 for name, quorum, roles, members in stages], **options)
+
+
+def reauthenticate(client):
+    """What the browser does at /accounts/reauthenticate/: confirm the password in this session, which
+    deciding on a change request by session needs (apps/approvals/stepup.py)."""
+    response = client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+    assert response.status_code == 302, response.content

@@ -27,7 +27,7 @@ from apps.tenants.principals import as_principal
 from apps.tenants.services import quota_set, require
 
 from ..changes import render_change
-from ..choices import ChangeKind, RequestState
+from ..choices import CARRIED_OUT_LATER, ChangeKind, RequestState
 from ..choices import Verdict as DecisionVerdict
 from ..eligibility import decided_by_operators, refusal, waiting_on
 from ..impact import impact_of
@@ -47,8 +47,9 @@ NOT_OPEN = "request_closed"
 
 
 def change_request_open(*, change: Change, verdict: Verdict) -> ChangeRequest:
-    """File the request for a change the gate governs. A break-glass change is recorded as approved
-    and flagged, and a post-hoc review request is opened for it instead."""
+    """File the request for a change the gate governs. A break-glass change, and a restorative one
+    (cancel, pause, switch back, roll back), is recorded as approved (break-glass flagged) and a
+    post-hoc review request is opened for it instead."""
     principal = as_principal(change.actor)
     terms = _terms(change)
     now = timezone.now()
@@ -63,7 +64,9 @@ def change_request_open(*, change: Change, verdict: Verdict) -> ChangeRequest:
     request.change_hash, request.change = rendered.fingerprint, rendered.change
     request.impact = impact_of(request)
     if verdict.break_glass:
-        return _break_glass(request, change, now)
+        return _made_at_once(request, change, now, break_glass=True)
+    if verdict.restorative:
+        return _made_at_once(request, change, now, break_glass=False)
     request.save()
     audit_record(actor=change.actor, action="change_request.open", obj=request, tenant=request.tenant,
                  changes={"title": [None, request.title], "justification": [None, request.justification]})
@@ -79,21 +82,29 @@ def _terms(change: Change) -> dict:
                                                   "expire_after_hours": None}
 
 
-def _break_glass(request: ChangeRequest, change: Change, now) -> ChangeRequest:
-    reason = change.break_glass_reason.strip()
-    request.state, request.break_glass, request.break_glass_reason = RequestState.APPROVED, True, reason
+def _made_at_once(request: ChangeRequest, change: Change, now, *, break_glass: bool) -> ChangeRequest:
+    """Record a change that did not wait (break-glass, or restorative) as approved, with a review after the fact."""
+    if break_glass:
+        reason = change.break_glass_reason.strip()
+        request.break_glass, request.break_glass_reason = True, reason
+        request.outcome = f"Pushed past approval with break-glass: {reason}"
+        what, action = "break-glass change", "change_request.break_glass"
+    else:
+        reason = change.justification.strip() or "no reason given"
+        request.outcome = f"Restorative change, made at once: {reason}"
+        what, action = "restorative change", "change_request.restorative"
+    request.state = RequestState.APPROVED
     request.justification = request.justification or reason
     request.decided_at = request.executed_at = now
     request.expires_at = None
-    request.outcome = f"Pushed past approval with break-glass: {reason}"
     request.save()
     review = ChangeRequest.objects.create(
         tenant=request.tenant, kind=ChangeKind.REVIEW, environment=request.environment, review_of=request,
-        deployment=request.deployment, title=f"Review of break-glass change: {request.title}"[:200],
+        deployment=request.deployment, title=f"Review of {what}: {request.title}"[:200],
         justification=reason, requested_by=request.requested_by, requested_with_key=request.requested_with_key,
         stages=request.stages, allow_self_approval=False, change_hash=request.change_hash, change=request.change,
         impact=request.impact)
-    audit_record(actor=change.actor, action="change_request.break_glass", obj=request, tenant=request.tenant,
+    audit_record(actor=change.actor, action=action, obj=request, tenant=request.tenant,
                  changes={"title": [None, request.title], "reason": [None, reason], "review": [None, review.pk]})
     _announce(request)
     _announce(review)
@@ -208,30 +219,47 @@ def _carry_out(request: ChangeRequest, actor) -> None:
                   limit=params["limit"], environment=request.environment)
         request.executed_at = timezone.now()
         request.save(update_fields=["executed_at"])
-    elif request.kind == ChangeKind.SCALE:
+    elif request.kind in CARRIED_OUT_LATER:
         from ..tasks import carry_out_change_request
 
         transaction.on_commit(lambda: carry_out_change_request.delay(request.pk))
 
 
 def change_request_execute(*, change_request: ChangeRequest) -> None:
-    """Carry out an approved change that is not a deploy (a scale), as the member who asked for it;
-    what happened is recorded on the request."""
-    from apps.deployments.operations import deployment_scale
-
+    """Carry out an approved change that is not a deploy (a scale, restart, removal or settings change),
+    as the member who asked for it; what happened is recorded on the request."""
     request = ChangeRequest.objects.select_related("deployment__release", "deployment__application",
-                                                   "deployment__environment", "tenant").get(pk=change_request.pk)
+                                                   "deployment__environment", "environment", "tenant").get(
+        pk=change_request.pk)
     if request.state != RequestState.APPROVED or request.executed_at is not None:
         return
     try:
-        deployment_scale(actor=request.requested_by, deployment=request.deployment,
-                         replicas=request.params["replicas"], approved=True)
+        _execute(request)
         outcome = "Approved and carried out"
     except ApplicationError as exc:
         outcome = f"Approved, but carrying it out failed: {exc.message}"
     ChangeRequest.objects.filter(pk=request.pk, executed_at__isnull=True).update(
         executed_at=timezone.now(), outcome=outcome)
     _announce(request)
+
+
+def _execute(request: ChangeRequest) -> None:
+    from apps.catalog.models import Application
+    from apps.deployments import operations
+
+    actor, params = request.requested_by, request.params
+    if request.kind == ChangeKind.SCALE:
+        operations.deployment_scale(actor=actor, deployment=request.deployment, replicas=params["replicas"],
+                                    approved=True)
+    elif request.kind == ChangeKind.RESTART:
+        operations.deployment_restart(actor=actor, deployment=request.deployment, approved=True)
+    elif request.kind == ChangeKind.REMOVE:
+        application = Application.objects.get(pk=params["application"], tenant=request.tenant_id)
+        operations.application_remove(actor=actor, application=application, environment=request.environment,
+                                      approved=True)
+    elif request.kind == ChangeKind.SETTINGS:
+        operations.deploy_settings_update(actor=actor, settings=operations.deploy_settings_for(request.environment),
+                                          auto_rollback=params["auto_rollback"], approved=True)
 
 
 # --- Withdrawing and expiring ------------------------------------------------------------------

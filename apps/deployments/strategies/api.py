@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from apps.core.errors import ApplicationError
 
-from ..api.serializers import DeploymentCreateSerializer, DeploymentSerializer, ReasonSerializer
+from ..api.serializers import DeploymentCreateSerializer, DeploymentSerializer, ReasonSerializer, RollbackSerializer
 from ..choices import Strategy
 from . import services
 from .plan import MAX_GATE_SECONDS, MAX_KEEP_SECONDS, strategy_plan
@@ -38,14 +38,14 @@ class StrategyCreateSerializer(DeploymentCreateSerializer):
 class DeploymentStrategyActions:
     """Actions of DeploymentViewSet for canary and blue-green deployments."""
 
-    @extend_schema(request=ReasonSerializer, responses=DeploymentSerializer)
+    @extend_schema(request=RollbackSerializer, responses=DeploymentSerializer)
     @action(detail=True, methods=["post"], url_path="continue", url_name="continue")
     def continue_rollout(self, request, pk=None):
-        """Move a canary waiting at a step on to its next step (409 when it is not waiting)."""
-        data = ReasonSerializer(data=request.data)
+        """Move a canary waiting at a step on to its next step (409 when it is not waiting, 409
+        change_freeze during a freeze unless an owner gives a break-glass reason)."""
+        data = RollbackSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        deployment = services.deployment_continue(actor=request, deployment=self.get_object(),
-                                                  reason=data.validated_data["reason"])
+        deployment = services.deployment_continue(actor=request, deployment=self.get_object(), **data.validated_data)
         return Response(self.get_serializer(deployment).data)
 
     @extend_schema(request=ReasonSerializer, responses=DeploymentSerializer)

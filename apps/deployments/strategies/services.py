@@ -13,13 +13,14 @@ from django.utils import timezone
 
 from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
+from apps.core.governance import Change, gate
 from apps.core.policies import policy_for
 from apps.tenants.services import require
 
 from ..choices import EventKind, State, Strategy
 from ..manifests import render
 from ..models import Deployment
-from ..services import _append, _locked, deployment_create, deployment_transition
+from ..services import _append, _locked, deployment_create, deployment_transition, restorative_change_record
 from .manifests import COLOURS, other_colour, render_canary, render_colour
 from .plan import StrategyPlan
 
@@ -81,13 +82,20 @@ def canary_step_wait(deployment: Deployment) -> bool:
                        data={"weight": steps_of(deployment)[step - 1]})
 
 
-def deployment_continue(*, actor, deployment: Deployment, reason: str = "") -> Deployment:
-    """Move a canary waiting at a step on to its next step."""
+def deployment_continue(*, actor, deployment: Deployment, reason: str = "", break_glass_reason: str = "") -> Deployment:
+    """Move a canary waiting at a step on to its next step. A freeze refuses it (an owner may break
+    glass); approval is not asked again, since the deployment's change request covered its steps."""
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
     with transaction.atomic():
         row = _locked(deployment.pk)
         if row.strategy != Strategy.CANARY or row.state != State.PROGRESSING or not row.waiting:
             raise ApplicationError("Only a canary waiting at a step can continue.", code=NOT_WAITING, status=409)
+        change = Change(kind="continue", tenant=row.tenant, actor=actor, environment=row.environment,
+                        subject=row, break_glass_reason=break_glass_reason, carries_on=True,
+                        title=f"Move the canary of deployment {row.pk} on to step {row.step + 1}")
+        verdict = gate().assess(change)
+        if verdict.break_glass:
+            gate().open(change, verdict)
         canary_step_start(row, row.step + 1)
         audit_record(actor=actor, action="deployment.continue", obj=row, tenant=row.tenant,
                      changes={"step": [row.step - 1, row.step], "reason": [None, reason]})
@@ -158,7 +166,8 @@ def previous_colour_deployment(deployment: Deployment) -> Deployment | None:
 
 
 def deployment_switch_back(*, actor, deployment: Deployment, reason: str = "") -> Deployment:
-    """Send traffic back to the old colour while it is still kept; the switch happens in a task at once."""
+    """Send traffic back to the old colour while it is still kept; the switch happens in a task at once.
+    Restorative: never held by approval or a freeze; in a governed environment it is reviewed afterwards."""
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
     with transaction.atomic():
         row = _locked(deployment.pk)
@@ -172,6 +181,8 @@ def deployment_switch_back(*, actor, deployment: Deployment, reason: str = "") -
                     message=f"Switching back to {old}" + (f": {reason.strip()}" if reason.strip() else ""))
         audit_record(actor=actor, action="deployment.switch_back", obj=row, tenant=row.tenant,
                      changes={"colour": [row.colour, old], "reason": [None, reason]})
+        restorative_change_record(actor=actor, deployment=row, kind="switch_back", reason=reason,
+                                  title=f"Switch {row.application.name} in {row.environment.name} back to {old}")
         from .tasks import switch_back
 
         transaction.on_commit(lambda: switch_back.delay(row.pk))

@@ -11,7 +11,7 @@ from . import services
 @require_POST
 @tenant_view
 def deployment_continue(request, pk):
-    return _act(request, pk, services.deployment_continue, "The canary moves on to its next step.")
+    return _act(request, pk, services.deployment_continue, "The canary moves on to its next step.", glass=True)
 
 
 @require_POST
