@@ -13,6 +13,7 @@ from apps.clusters.services import cluster_register
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment
 from apps.tenants.roles import Role
+from tests.approvals.conftest import reauthenticate
 from tests.deployments.conftest import make_app, make_release, sandbox  # noqa: F401  (the sandbox fixture)
 
 pytestmark = pytest.mark.django_db
@@ -149,6 +150,7 @@ def test_request_then_approve_over_the_api_queues_the_deployment(world, api, pro
     assert refused.status_code == 403 and refused.json()["code"] == "not_an_approver"
 
     api.as_user(world.user(Role.ADMIN))
+    reauthenticate(api)
     mine = api.get("/api/v1/change-requests/", {"waiting_for_me": "true"}).json()["results"]
     assert [row["id"] for row in mine] == [cr]
     assert api.get(url(cr)).json()["can_decide"] is True
@@ -164,6 +166,7 @@ def test_request_then_approve_over_the_api_queues_the_deployment(world, api, pro
 
     # Approving a closed request: 409, nothing recorded.
     api.as_user(world.user(Role.OWNER))
+    reauthenticate(api)
     again = api.post(url(cr, "approve"), {"comment": "me too"}, format="json")
     assert again.status_code == 409 and again.json()["code"] == "request_closed"
     assert Decision.objects.count() == 1
@@ -174,6 +177,7 @@ def test_deciding_twice_is_a_409_and_counts_once(world, api, prod):
                          stages=[{**ADMINS, "quorum": 2}])
     cr = request_deploy(api, world, prod)["change_request"]
     api.as_user(world.user(Role.ADMIN))
+    reauthenticate(api)
     assert api.post(url(cr, "approve"), {}, format="json").status_code == 200
     second = api.post(url(cr, "approve"), {"comment": "again"}, format="json")
     assert second.status_code == 409 and second.json()["code"] == "already_decided"
@@ -185,6 +189,7 @@ def test_deciding_twice_is_a_409_and_counts_once(world, api, prod):
 def test_rejecting_cancels_the_deployment_with_the_reason_visible(world, api, prod):
     deployment = request_deploy(api, world, prod)
     api.as_user(world.user(Role.OWNER))
+    reauthenticate(api)
     response = api.post(url(deployment["change_request"], "reject"), {"comment": "Not during the sale"},
                         format="json")
     assert response.status_code == 200

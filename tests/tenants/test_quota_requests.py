@@ -7,6 +7,7 @@ from apps.approvals.choices import ChangeKind, RequestState
 from apps.approvals.models import ChangeRequest
 from apps.tenants.roles import Role
 from apps.tenants.services import quota_set
+from tests.approvals.conftest import reauthenticate
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +58,7 @@ def test_an_operator_approves_the_increase_over_the_operator_api(world, api):
     pk = api.as_user(world.user(Role.OWNER)).post(URL, body(), format="json").json()["change_request"]
     assert api.post(f"/api/v1/operator/change-requests/{pk}/approve/", {}, format="json").status_code == 403
     api.as_user(world.operator)
+    reauthenticate(api)  # deciding by session needs a recent re-authentication, as in the console
     pending = api.get("/api/v1/operator/change-requests/").json()["results"]
     assert [row["id"] for row in pending] == [pk]
     response = api.post(f"/api/v1/operator/change-requests/{pk}/approve/", {"comment": "ok"}, format="json")

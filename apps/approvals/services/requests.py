@@ -33,6 +33,7 @@ from ..eligibility import decided_by_operators, refusal, waiting_on
 from ..impact import impact_of
 from ..models import ApprovalRules, ChangeRequest, Decision
 from ..selectors import DEFAULT_STAGE, OPERATOR_STAGE, approval_terms
+from ..stepup import require_step_up
 
 User = get_user_model()
 
@@ -115,7 +116,8 @@ def _made_at_once(request: ChangeRequest, change: Change, now, *, break_glass: b
 
 
 def change_request_decide(*, actor, change_request: ChangeRequest, verdict: str, comment: str = "") -> ChangeRequest:
-    """Approve or reject the current stage. The change is rendered again first: when it moved since the
+    """Approve or reject the current stage. A person deciding by session must have re-authenticated
+    recently (apps/approvals/stepup.py). The change is rendered again first: when it moved since the
     approvals so far were given, they no longer count, the request goes back to its first stage with
     the new diff, and this decision is refused so the approver looks at what changed."""
     if not decided_by_operators(change_request):
@@ -123,6 +125,7 @@ def change_request_decide(*, actor, change_request: ChangeRequest, verdict: str,
     if verdict not in DecisionVerdict.values:
         raise ApplicationError("Decide with approve or reject.", code=INVALID, field="verdict")
     _refuse_if_ineligible(actor, change_request)
+    require_step_up(actor)
     rendered = render_change(change_request)  # outside the lock: it may ask the cluster
     if rendered.change.get("live_error"):
         raise ApplicationError(f"The change cannot be checked against the cluster now, so nothing was decided. "

@@ -45,7 +45,8 @@ class OperatorChangeRequestViewSet(OperatorViewSet, mixins.ListModelMixin):
     def _decide(self, request, verdict: str):
         data = CommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        change_request = change_request_decide(actor=request.user, change_request=self.get_object(), verdict=verdict,
+        # The request, not its user: a session deciding must have re-authenticated (apps/approvals/stepup.py).
+        change_request = change_request_decide(actor=request, change_request=self.get_object(), verdict=verdict,
                                                comment=data.validated_data["comment"])
         return Response(self.get_serializer(change_request).data)
 

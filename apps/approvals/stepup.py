@@ -1,0 +1,51 @@
+"""Step-up before a decision: a person approving or rejecting by session must have re-authenticated
+recently (with MFA when enrolled), through the API as in the browser.
+
+The browser's decision pages use allauth's `reauthentication_required`; a session calling the API
+directly must pass the same check, or a stolen or forgotten session could approve production
+changes without the second look the pages ask for. API keys are not sessions: the key's
+`approvals:write` scope and the approval policy decide for them.
+"""
+
+from __future__ import annotations
+
+from allauth.account.adapter import get_adapter
+from allauth.account.decorators import reauthentication_required
+from allauth.core.exceptions import ReauthenticationRequired
+from django.urls import reverse
+
+from apps.core.errors import ApplicationError
+from apps.tenants.principals import as_principal
+
+# Refusal, as a constant that tests import.
+REAUTHENTICATION_REQUIRED = "reauthentication_required"
+
+
+def _recently_reauthenticated(request) -> bool:
+    """allauth's own test, the one the decision pages run, applied to this request."""
+    try:
+        reauthentication_required(lambda _request: None)(request)
+    except ReauthenticationRequired:
+        return False
+    return True
+
+
+def reauthentication_url(user) -> str:
+    methods = get_adapter().get_reauthentication_methods(user)
+    return methods[0]["url"] if methods else reverse("account_reauthenticate")
+
+
+def require_step_up(actor) -> None:
+    """Refuse a decision made over HTTP by session without a recent re-authentication. In-process
+    callers (tasks, the shell, tests of the rules) pass a user, not a request, and are not asked."""
+    if not (hasattr(actor, "user") and hasattr(actor, "META")):
+        return
+    if as_principal(actor).api_key is not None:
+        return
+    request = getattr(actor, "_request", actor)  # the Django request under a DRF one: it holds the session
+    if _recently_reauthenticated(request):
+        return
+    url = reauthentication_url(request.user)
+    raise ApplicationError(f"Deciding on a change request needs a recent re-authentication (with MFA when you have "
+                           f"it). Confirm it is you at {url} in this session, then decide again.",
+                           code=REAUTHENTICATION_REQUIRED, status=403)

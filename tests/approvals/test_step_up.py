@@ -1,0 +1,96 @@
+"""Step-up through the API: a session deciding on a change request (tenant or operator endpoint) must
+have re-authenticated recently, exactly as the browser's decision pages ask; an API key needs the
+approvals:write scope instead, and the approval policy still decides who may approve."""
+
+import pytest
+
+from apps.approvals.changes import render_change
+from apps.approvals.models import ChangeRequest, Decision
+from apps.approvals.stepup import REAUTHENTICATION_REQUIRED
+from apps.tenants.roles import Role
+from apps.tenants.services import quota_set
+from tests.approvals.conftest import reauthenticate
+from tests.base.cases_approvals import change_request
+
+pytestmark = pytest.mark.django_db
+
+
+def settings_request(world, **fields):
+    """A pending request to turn automatic rollback off in acme's prod: it renders without a cluster."""
+    request = change_request(world.acme, world.user(Role.DEVELOPER), kind="settings",
+                             params={"auto_rollback": False}, title="Turn automatic rollback off in prod", **fields)
+    request.change_hash = render_change(request).fingerprint
+    request.save(update_fields=["change_hash"])
+    return request
+
+
+@pytest.mark.parametrize("verdict", ["approve", "reject"])
+def test_a_session_decides_over_the_api_only_after_reauthenticating(world, api, verdict):
+    request = settings_request(world)
+    url = f"/api/v1/change-requests/{request.pk}/{verdict}/"
+    api.as_user(world.user(Role.ADMIN))
+
+    refused = api.post(url, {"comment": "looks fine"}, format="json")
+    assert refused.status_code == 403, refused.content
+    assert refused.json()["code"] == REAUTHENTICATION_REQUIRED
+    assert "/accounts/reauthenticate/" in refused.json()["detail"]
+    assert not Decision.objects.exists()
+    assert ChangeRequest.objects.get(pk=request.pk).state == "pending"
+
+    reauthenticate(api)
+    response = api.post(url, {"comment": "looks fine"}, format="json")
+    assert response.status_code == 200, response.content
+    assert Decision.objects.get().verdict == verdict
+
+
+@pytest.mark.parametrize("verdict", ["approve", "reject"])
+def test_an_operator_session_decides_over_the_operator_api_only_after_reauthenticating(world, api, verdict):
+    quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
+    pk = api.as_user(world.user(Role.OWNER)).post("/api/v1/quotas/request-increase/", {
+        "tenant": "acme", "resource": "pods", "limit": 40, "justification": "Launch week"},
+        format="json").json()["change_request"]
+    url = f"/api/v1/operator/change-requests/{pk}/{verdict}/"
+    api.as_user(world.operator)
+
+    refused = api.post(url, {}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == REAUTHENTICATION_REQUIRED
+    assert not Decision.objects.exists()
+
+    reauthenticate(api)
+    assert api.post(url, {}, format="json").status_code == 200
+    assert Decision.objects.get().verdict == verdict
+
+
+def test_reauthentication_does_not_make_someone_an_approver(world, api):
+    request = settings_request(world)
+    api.as_user(world.user(Role.VIEWER))
+    reauthenticate(api)
+    assert api.post(f"/api/v1/change-requests/{request.pk}/approve/", {}, format="json").status_code == 403
+    api.as_user(world.user(Role.DEVELOPER))  # the requester, where the policy forbids approving one's own change
+    reauthenticate(api)
+    response = api.post(f"/api/v1/change-requests/{request.pk}/approve/", {}, format="json")
+    assert response.status_code == 403 and response.json()["code"] in ("self_approval", "not_an_approver")
+    assert not Decision.objects.exists()
+
+
+@pytest.mark.parametrize("verdict", ["approve", "reject"])
+def test_an_api_key_decides_with_approvals_write_and_no_session(world, api, verdict):
+    request = settings_request(world)
+    url = f"/api/v1/change-requests/{request.pk}/{verdict}/"
+    api.with_key(world.key(Role.ADMIN, scopes=["approvals:read", "deployments:write"]))
+    refused = api.post(url, {}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == "missing_scope"
+    assert not Decision.objects.exists()
+
+    api.with_key(world.key(Role.ADMIN, scopes=["approvals:write"]))
+    assert api.post(url, {}, format="json").status_code == 200
+    assert Decision.objects.get().api_key is not None
+
+
+def test_an_operator_cannot_decide_with_an_api_key(world, api):
+    request = settings_request(world, stages=[
+        {"position": 1, "name": "Platform operators", "quorum": 1, "roles": [], "members": [], "operators": True}])
+    api.with_key(world.key(Role.OWNER, scopes=["approvals:write"]))
+    assert api.post(f"/api/v1/operator/change-requests/{request.pk}/approve/", {}, format="json").status_code in (
+        401, 403)
+    assert not Decision.objects.exists()
