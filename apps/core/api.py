@@ -1,8 +1,11 @@
 """API conventions shared by every app: one JSON error shape with a stable code."""
 
+import django_filters
+from django import forms
+from django.db import models
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -44,6 +47,27 @@ class DefaultCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    def get_page_size(self, request):
+        # DRF falls back to the default on a malformed size; the schema says integer >= 1, so say 400.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise ValidationError({self.page_size_query_param: ["Give a whole number from 1 up (at most 100 are used)."]})
+        return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+                parameter["description"] = f"Rows per page, from 1; more than {self.max_page_size} gives {self.max_page_size}."
+        return parameters
+
 
 class RestrictedViewSetMixin:
     """The API side of the chokepoint: every queryset is `Model.objects.restrict(request, "view")`.
@@ -68,11 +92,47 @@ class RestrictedViewSetMixin:
         return queryset
 
 
+class IdFilter(django_filters.NumberFilter):
+    """A related row by id, as a whole number, never checked against any queryset: an id the caller
+    cannot see then filters to an empty list exactly like one that does not exist (a model choice
+    would answer 400 to the missing id and 200 to the foreign one, telling them apart)."""
+
+    field_class = forms.IntegerField
+
+
+class FilterSet(django_filters.rest_framework.FilterSet):
+    """Base of the filtersets built from a view's `filterset_fields`: foreign keys filter by id."""
+
+    FILTER_DEFAULTS = {
+        **django_filters.rest_framework.FilterSet.FILTER_DEFAULTS,
+        models.ForeignKey: {"filter_class": IdFilter},
+        models.OneToOneField: {"filter_class": IdFilter},
+    }
+
+
+BOOLEAN_VALUES = ("true", "false", "True", "False")
+
+
+def refuse_malformed_filters(query_params, filterset_class) -> None:
+    """400 for a filter value its schema type cannot hold, where django-filter would ignore it: an
+    empty value of a typed filter (`?until=`) and a boolean that is not true or false (`?platform=null`)."""
+    errors = {}
+    for name, spec in filterset_class.base_filters.items():
+        for value in query_params.getlist(name):
+            if isinstance(spec, django_filters.BooleanFilter) and value not in BOOLEAN_VALUES:
+                errors[name] = ["Give true or false."]
+            elif value == "" and not isinstance(spec, django_filters.CharFilter):
+                errors[name] = ["Give a value, or leave the filter out."]
+    if errors:
+        raise ValidationError(errors)
+
+
 class FilterBackend(DjangoFilterBackend):
     """django-filter's backend, building the FilterSet class of a view's `filterset_fields` once per
     view and model instead of on every request, and not at all when no filter is named (together a
-    measurable share of a list's cost)."""
+    measurable share of a list's cost). Generated filtersets filter foreign keys by id (IdFilter)."""
 
+    filterset_base = FilterSet
     _classes: dict = {}
 
     def filter_queryset(self, request, queryset, view):
@@ -81,6 +141,7 @@ class FilterBackend(DjangoFilterBackend):
         names = tuple(filterset_class.base_filters) if filterset_class else ()
         if not any(key.startswith(names) for key in request.query_params):
             return queryset
+        refuse_malformed_filters(request.query_params, filterset_class)
         return super().filter_queryset(request, queryset, view)
 
     def get_filterset_class(self, view, queryset=None):
