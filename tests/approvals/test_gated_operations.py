@@ -296,7 +296,8 @@ PAGE_CALLS = {
     "restart": _page("restart", lambda s: s.web_live.pk),
     "remove": _page("remove", lambda s: s.web_live.pk),
     "settings-update": lambda stage, client: client.post(
-        f"/t/acme/deployments/settings/{stage.prod.deploy_settings.pk}/", {"justification": "x"}, follow=True),
+        f"/t/acme/deployments/settings/{stage.prod.deploy_settings.pk}/", {"justification": "Evening peak"},
+        follow=True),
     "resume": _page("resume", lambda s: s.api_rolling.pk),
     "continue": _page("continue", lambda s: s.canary.pk),
 }
@@ -312,3 +313,20 @@ def test_a_freeze_refuses_every_page_operation_that_is_not_restorative(stage, cl
     assert "are frozen until" in response.content.decode()
     assert snapshot() == before
     assert not Deployment.objects.filter(release=stage.new_release).exists()
+
+
+@pytest.mark.parametrize("name", ["restart", "remove", "settings-update"])
+def test_under_an_approval_policy_a_page_operation_says_it_waits(stage, client, name):
+    require_approval(stage)
+    client.force_login(stage.world.user(Role.ADMIN))
+    response = PAGE_CALLS[name](stage, client)
+    waiting = ChangeRequest.objects.get(state="pending")
+    assert f"waits for approval in change request {waiting.pk}" in response.content.decode()
+    assert stage.kube.get("apps/v1", "Deployment", "web", stage.prod.namespace) is not None
+
+
+def test_the_deployment_page_asks_why_for_restart_and_remove(stage, client):
+    client.force_login(stage.world.user(Role.OWNER))
+    page = client.get(f"/t/acme/deployments/{stage.web_live.pk}/").content.decode()
+    for prefix in ("restart", "remove"):
+        assert f'id="{prefix}-justification"' in page and f'id="{prefix}-break-glass"' in page
