@@ -244,7 +244,7 @@ def cmd_run(options) -> int:
     celery = [py, "-m", "celery", "-A", "portal"]
     processes = {
         "web": [py, "-m", "uvicorn", "portal.asgi:application", "--host", options.host,
-                "--port", str(options.port), "--lifespan", "off", "--no-access-log"],
+                "--port", str(options.port), "--lifespan", "off", "--no-access-log", "--no-proxy-headers"],
         "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--without-gossip",
                    "--without-mingle"],
         "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(VAR / "celerybeat-schedule")],

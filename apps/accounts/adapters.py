@@ -3,8 +3,10 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 
 from apps.core import crypto
+from apps.core.client_ip import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -12,6 +14,13 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request) -> bool:
         return getattr(settings, "ACCOUNT_ALLOW_SIGNUP", True)
+
+    def get_client_ip(self, request) -> str:
+        """Login rate limits and session records use the portal's one reading of the client's address."""
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine client IP address")
+        return ip
 
 
 class MFAAdapter(DefaultMFAAdapter):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from apps.core.client_ip import client_ip
 from apps.tenants.models import Membership
 
 from . import keys
@@ -80,9 +81,10 @@ class APIKeyAuthentication(BaseAuthentication):
         if len(header) != 2:
             raise KeyRejected("Malformed Authorization header; expected 'Bearer <key>'.", "invalid_key")
         key = header[1].decode("latin-1")
+        ip = client_ip(request)
         api_key = self._verify(key)
-        self._check_ip(api_key, request.META.get("REMOTE_ADDR"))
-        self._touch(api_key, request.META.get("REMOTE_ADDR"))
+        self._check_ip(api_key, ip)
+        self._touch(api_key, ip)
         return api_key.user, api_key
 
     def authenticate_header(self, request):

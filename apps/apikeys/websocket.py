@@ -13,6 +13,7 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.exceptions import APIException
 
+from apps.core.client_ip import socket_client_ip
 from apps.tenants.principals import Principal
 from apps.tenants.roles import READ
 
@@ -43,8 +44,7 @@ class APIKeyAuthMiddleware(BaseMiddleware):
     async def __call__(self, scope, receive, send):
         key = _bearer(scope)
         if key is not None:
-            client = scope.get("client") or (None,)
-            api_key = await _verified(key, client[0]) if key else None
+            api_key = await _verified(key, socket_client_ip(scope)) if key else None
             scope = {**scope, "user": api_key.user if api_key else AnonymousUser(), "api_key": api_key}
         return await super().__call__(scope, receive, send)
 

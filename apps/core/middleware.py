@@ -7,6 +7,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import BadRequest
 
+from .client_ip import client_ip
 from .request_id import HEADER, accept_request_id, bind_client, bind_request_id, clear_request_id
 from .views import bad_request, error_response, is_api_request
 
@@ -33,9 +34,8 @@ class RequestIDMiddleware(Middleware):
     def _start(self, request):
         request.request_id = accept_request_id(request.headers.get(HEADER))
         bind_request_id(request.request_id)
-        # REMOTE_ADDR is the peer; behind a proxy the ASGI server rewrites it from X-Forwarded-For
-        # for trusted proxies only (uvicorn --proxy-headers, FORWARDED_ALLOW_IPS).
-        bind_client(request.META.get("REMOTE_ADDR"), request.headers.get("User-Agent", ""))
+        # The audit trail's address: the peer, or behind TRUSTED_PROXIES the client they forwarded for.
+        bind_client(client_ip(request), request.headers.get("User-Agent", ""))
         return time.monotonic()
 
     def _finish(self, request, response, started):

@@ -3,6 +3,7 @@
 Environment-specific modules (local, test, production) import this and override only what differs.
 """
 
+import ipaddress
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -244,6 +245,13 @@ RESERVED_HOSTS = env.list("RESERVED_HOSTS", default=[])
 # --- API keys ---------------------------------------------------------------------------------
 # The server-side pepper of the HMAC that stores API keys. Changing it invalidates every key.
 API_KEY_PEPPER = env("API_KEY_PEPPER", default="local-only-api-key-pepper-change-me")
+
+# --- Client addresses (apps/core/client_ip.py) ------------------------------------------------
+# Proxies whose X-Forwarded-For is believed, as addresses or CIDRs; none by default, so the TCP peer
+# is the client. Behind an ingress controller: the range its pods connect from. The client is the
+# right-most X-Forwarded-For address that is not a trusted proxy; a wrong entry stops the start.
+TRUSTED_PROXIES = [str(ipaddress.ip_network(entry.strip(), strict=False))
+                   for entry in env.list("TRUSTED_PROXIES", default=[]) if entry.strip()]
 
 # --- API rate limits, quotas and usage (docs/architecture.md, "Rate limits and plans") --------
 API_RATE_LIMITS_ENABLED = env.bool("API_RATE_LIMITS_ENABLED", default=True)
