@@ -213,3 +213,58 @@ class DiscoveryRun(models.Model):
 
     def __str__(self) -> str:
         return f"discovery of {self.cluster_id} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ImportJob(models.Model):
+    """A CMDB import too large to answer while the request waits, run by a Celery worker.
+
+    The upload is kept as bytes (`content`, emptied when the job ends) and parsed by the worker, so
+    what was accepted is exactly what runs. `processed` moves while the job runs (written on a
+    connection of its own, outside the import's transaction); `summary` and `errors` are the report
+    once it ends. A job runs all-or-nothing like any import: terminal states never change again.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    TERMINAL = (State.SUCCEEDED, State.FAILED)
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    api_key = models.ForeignKey("apikeys.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                help_text="The key the import came through; the job acts with its scopes.")
+    file_format = models.CharField(max_length=8, choices=[("csv", "CSV"), ("json", "JSON")])
+    content = models.BinaryField(default=bytes, editable=False)
+    dry_run = models.BooleanField(default=False)
+    skip_invalid = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0, help_text="Rows in the upload.")
+    processed = models.PositiveIntegerField(default=0, help_text="Rows applied so far.")
+    applied = models.BooleanField(default=False, help_text="Whether the rows were kept.")
+    summary = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True, help_text="The report's invalid rows.")
+    detail = models.TextField(blank=True, help_text="Why the job failed, or what it did.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["tenant", "-id"], name="cmdb_import_tenant")]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.state})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in self.TERMINAL
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.is_terminal or not self.total else min(99, self.processed * 100 // self.total)

@@ -20,7 +20,7 @@ from apps.tenants.policies import REFERENCE, VIEW, TenantPolicy
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import READ, Role
 
-from .models import ChangeRecord, CIType, ConfigurationItem, Relationship, SavedFilter
+from .models import ChangeRecord, CIType, ConfigurationItem, ImportJob, Relationship, SavedFilter
 
 
 def _visible_platform(tenant_ids):
@@ -111,3 +111,11 @@ class TypePolicy(Policy):
 
 
 type_policy = TypePolicy()
+
+
+@register(ImportJob)
+class ImportJobPolicy(TenantPolicy):
+    """Members follow their tenant's background imports; developers and above start them (the same
+    rule as importing: see ItemPolicy)."""
+
+    resource = "cmdb"

@@ -29,3 +29,12 @@ def discover_all() -> int:
     for cluster_id in ids:
         discover_cluster.delay(cluster_id)
     return len(ids)
+
+
+@shared_task(acks_late=True)
+def import_job_run_task(job_id: int) -> str:
+    """Run one background CMDB import; a job already ended is nothing to do (safe to run twice)."""
+    from .services.import_jobs import import_job_run
+
+    job = import_job_run(job_id=job_id)
+    return job.state if job is not None else "missing"

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.item_list, name="list"),
     path("new/", views.item_new, name="new"),
     path("import/", views.item_import, name="import"),
+    path("import/<int:pk>/", views.import_job, name="import-job"),
     path("export/", views.item_export, name="export"),
     path("filters/", views.filter_save, name="filter-save"),
     path("filters/<int:pk>/delete/", views.filter_delete, name="filter-delete"),

@@ -20,7 +20,7 @@ from . import selectors, services
 from .choices import Direction, Provenance
 from .filtersets import SEARCH_FIELDS, ItemFilterSet
 from .forms import ImportForm, ItemForm, RelationshipForm, SaveFilterForm, SearchForm
-from .models import ChangeRecord, CIType, ConfigurationItem, Relationship, SavedFilter
+from .models import ChangeRecord, CIType, ConfigurationItem, ImportJob, Relationship, SavedFilter
 from .services.saved import saved_filter_create, saved_filter_delete
 
 PAGE_SIZE = 200
@@ -234,26 +234,47 @@ def item_map(request, pk):
 
 @tenant_view
 def item_import(request):
+    """Small imports answer with their report; large ones become a job whose page follows it."""
     form = ImportForm(request.POST or None, request.FILES or None, initial={"dry_run": True})
     report = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        fmt = "json" if upload.name.lower().endswith(".json") else "csv"
         try:
-            report = services.items_import(actor=request, tenant=request.tenant, rows=services.parse(upload.read(), fmt),
-                                           dry_run=form.cleaned_data["dry_run"],
-                                           skip_invalid=form.cleaned_data["skip_invalid"])
+            services.imports.size_check(upload.size)
+            submitted = services.import_submit(actor=request, tenant=request.tenant, content=upload.read(),
+                                               file_format=services.imports.file_format(upload.name),
+                                               dry_run=form.cleaned_data["dry_run"],
+                                               skip_invalid=form.cleaned_data["skip_invalid"])
         except ApplicationError as exc:
             report = getattr(exc, "report", None)
             form.add_application_error(exc)
         else:
+            if submitted.job is not None:
+                messages.info(request, f"{submitted.job.total} rows are being imported in the background.")
+                return redirect("cmdb:import-job", tenant_slug=request.tenant.slug, pk=submitted.job.pk)
+            report = submitted.report
             if report["applied"]:
                 messages.success(request, "Imported: {create} created, {update} updated, {unchanged} unchanged, "
                                           "{error} skipped.".format(**report["summary"]))
-    context = {"form": form, "report": report, "refused": form,
+    context = {"form": form, "report": report, "refused": form, "jobs": _jobs(request)[:10],
+               "limits": {name.lower(): services.imports.limit(name) for name in ("MAX_BYTES", "MAX_ROWS", "SYNC_ROWS")},
                "may_add": policy_for(ConfigurationItem).can_add(request, request.tenant)}
     status = 400 if request.method == "POST" and (not form.is_valid() or form.errors) else 200
     return render_tenant_page(request, "cmdb/import.html", context, section=SECTION, status=status)
+
+
+def _jobs(request):
+    return (ImportJob.objects.restrict(request, "view").filter(tenant=request.tenant).defer("content")
+            .select_related("created_by").order_by("-id"))
+
+
+@tenant_view
+@require_safe
+def import_job(request, pk):
+    """One background import: state and progress (the page reloads itself until it ends), then its
+    report's invalid rows."""
+    job = get_object_or_404(_jobs(request), pk=pk)
+    return _render(request, "cmdb/import_job.html", {"job": job})
 
 
 @tenant_view

@@ -9,7 +9,7 @@ from functools import cache
 
 from django.urls import reverse
 
-from apps.cmdb.models import ChangeRecord, CIType, ConfigurationItem, Relationship, SavedFilter
+from apps.cmdb.models import ChangeRecord, CIType, ConfigurationItem, ImportJob, Relationship, SavedFilter
 from apps.tenants.roles import Role
 
 # CI types are the platform's vocabulary (tests/cmdb/test_api.py covers them); the operator API is
@@ -48,6 +48,15 @@ def _filters(world, tenant, n, reader):
             for _ in range(n)]
 
 
+def _jobs(world, tenant, n, reader):
+    return [ImportJob.objects.create(tenant=tenant, created_by=reader, file_format="csv", total=600)
+            for _ in range(n)]
+
+
+def _on_job(world, tenant):
+    return reverse("cmdb:import-job", kwargs={"tenant_slug": tenant.slug, "pk": _jobs(world, tenant, 1, None)[0].pk})
+
+
 def _edge_create(world):
     return {"tenant": "acme", "source": item(world.acme, type_slug="application").pk, "kind": "depends_on",
             "target": item(world.acme).pk}
@@ -65,6 +74,7 @@ def _api_cases() -> list:
         ApiCase("cmdb-relationship", Relationship, "cmdb", _edges, write_role=Role.DEVELOPER, create=_edge_create,
                 delete=True),
         ApiCase("cmdb-history", ChangeRecord, "cmdb", _records, write_role=None),
+        ApiCase("cmdb-import-job", ImportJob, "cmdb", _jobs, write_role=None),
         ApiCase("cmdb-saved-filter", SavedFilter, "cmdb", _filters, write_role=Role.DEVELOPER, delete=True,
                 create=lambda world: {"tenant": "acme", "name": "databases", "query": {"type": "database"}}),
     ]
@@ -99,6 +109,7 @@ def _page_cases() -> list:
                  data={"ci_type": "database", "name": "orders-db"}),
         PageCase(T + "cmdb/import/", _named("cmdb:import")),
         PageCase(T + "cmdb/import/", _named("cmdb:import"), method="post", write_role=dev),
+        PageCase(T + "cmdb/import/<int:pk>/", _on_job),
         PageCase(T + "cmdb/export/", _named("cmdb:export")),
         PageCase(T + "cmdb/filters/", _named("cmdb:filter-save"), method="post", write_role=dev,
                  data={"name": "databases", "type": "database"}),

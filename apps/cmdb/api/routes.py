@@ -3,6 +3,7 @@
 from .views import (
     ChangeRecordViewSet,
     CITypeViewSet,
+    ImportJobViewSet,
     ItemViewSet,
     OperatorCITypeViewSet,
     RelationshipViewSet,
@@ -16,5 +17,6 @@ def register(router) -> None:
     router.register("cmdb/items", ItemViewSet, basename="cmdb-item")
     router.register("cmdb/relationships", RelationshipViewSet, basename="cmdb-relationship")
     router.register("cmdb/history", ChangeRecordViewSet, basename="cmdb-history")
+    router.register("cmdb/import-jobs", ImportJobViewSet, basename="cmdb-import-job")
     router.register("cmdb/saved-filters", SavedFilterViewSet, basename="cmdb-saved-filter")
     router.register("operator/cmdb-types", OperatorCITypeViewSet, basename="operator-cmdb-type")

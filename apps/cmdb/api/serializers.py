@@ -1,11 +1,12 @@
 """Shapes of the CMDB API. They parse and present; the services decide what is valid."""
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.catalog.api.serializers import ObjectField, StrictSerializer
 from apps.cmdb.choices import Direction, Provenance, RelationKind
-from apps.cmdb.models import ChangeRecord, CIType, ConfigurationItem, Relationship, SavedFilter
+from apps.cmdb.models import ChangeRecord, CIType, ConfigurationItem, ImportJob, Relationship, SavedFilter
 from apps.tenants.api.serializers import TenantField
 
 
@@ -45,6 +46,11 @@ class TypeField(serializers.SlugRelatedField):
 
     def __init__(self, **kwargs):
         super().__init__(slug_field="slug", queryset=CIType.objects.all(), **kwargs)
+
+    def to_internal_value(self, data):
+        if "\x00" in str(data):  # PostgreSQL cannot even compare it: unknown, not a 500
+            self.fail("does_not_exist", slug_name=self.slug_field, value="(a name with a NUL character)")
+        return super().to_internal_value(data)
 
 
 # --- Items -------------------------------------------------------------------------------------
@@ -230,3 +236,24 @@ class ImportReportSerializer(serializers.Serializer):
     applied = serializers.BooleanField()
     summary = serializers.DictField(child=serializers.IntegerField())
     rows = ImportRowSerializer(many=True)
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    """A background import: its state, how far it got, and the invalid rows once it ends."""
+
+    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    percent = serializers.IntegerField(read_only=True)
+    summary = serializers.DictField(child=serializers.IntegerField(), read_only=True)
+    errors = ImportRowSerializer(many=True, read_only=True)
+    status_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = ["id", "tenant", "state", "dry_run", "skip_invalid", "total", "processed", "percent", "applied",
+                  "summary", "errors", "detail", "status_url", "created_at", "started_at", "finished_at"]
+        read_only_fields = fields
+
+    def get_status_url(self, job) -> str:
+        path = reverse("cmdb-import-job-detail", args=[job.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path

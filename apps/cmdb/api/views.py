@@ -12,8 +12,9 @@ from rest_framework.response import Response
 from apps.cmdb import selectors, services
 from apps.cmdb.choices import Direction, Provenance
 from apps.cmdb.filtersets import HistoryFilterSet, ItemFilterSet, RelationshipFilterSet
-from apps.cmdb.models import ChangeRecord, CIType, ConfigurationItem, Relationship, SavedFilter
+from apps.cmdb.models import ChangeRecord, CIType, ConfigurationItem, ImportJob, Relationship, SavedFilter
 from apps.cmdb.policies import type_policy
+from apps.cmdb.services import imports
 from apps.cmdb.services.saved import saved_filter_create, saved_filter_delete
 from apps.core.errors import ApplicationError
 from apps.tenants.api.base import TenantViewSetMixin
@@ -174,28 +175,36 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
     @extend_schema(request={"multipart/form-data": s.ImportRequestSerializer,
                             "application/json": s.ImportRequestSerializer},
-                   responses={200: s.ImportReportSerializer, 400: s.ImportReportSerializer})
+                   responses={200: s.ImportReportSerializer, 202: s.ImportJobSerializer,
+                              400: s.ImportReportSerializer, 413: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["post"], url_path="import", url_name="import",
             parser_classes=[MultiPartParser, FormParser, JSONParser])
     def import_items(self, request):
-        """Import items from CSV or JSON. Rows are all-or-nothing unless skip_invalid; dry_run reports."""
+        """Import items from CSV or JSON. Rows are all-or-nothing unless skip_invalid; dry_run reports.
+        Up to CMDB_IMPORT_SYNC_ROWS rows answer 200 with the report; more answer 202 with a job to poll
+        at its `status_url`. Uploads over CMDB_IMPORT_MAX_BYTES answer 413, over CMDB_IMPORT_MAX_ROWS 400."""
+        length = request.META.get("CONTENT_LENGTH") or ""
+        if length.isdigit():  # refuse before reading the body; multipart framing is allowed for
+            imports.size_check(int(length) - imports.FRAMING_ALLOWANCE)
         data = s.ImportRequestSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        upload = data.validated_data.get("file")
+        upload, options = data.validated_data.get("file"), data.validated_data
         if upload is not None:
-            fmt = "json" if upload.name.lower().endswith(".json") else "csv"
-            rows = services.parse(upload.read(), fmt)
-        else:
-            rows = data.validated_data.get("items") or []
+            imports.size_check(upload.size)
         try:
-            report = services.items_import(actor=request, tenant=data.validated_data["tenant"], rows=rows,
-                                           dry_run=data.validated_data["dry_run"],
-                                           skip_invalid=data.validated_data["skip_invalid"])
+            submitted = services.import_submit(
+                actor=request, tenant=options["tenant"], content=upload.read() if upload is not None else None,
+                file_format=imports.file_format(upload.name) if upload is not None else "json",
+                rows=None if upload is not None else options.get("items") or [], dry_run=options["dry_run"],
+                skip_invalid=options["skip_invalid"])
         except ApplicationError as exc:
             if not hasattr(exc, "report"):
                 raise
             return Response({"code": exc.code, "detail": exc.message, **exc.report}, status=400)
-        return Response(s.ImportReportSerializer(report).data)
+        if submitted.job is not None:
+            body = s.ImportJobSerializer(submitted.job, context={"request": request}).data
+            return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+        return Response(s.ImportReportSerializer(submitted.report).data)
 
     @extend_schema(parameters=[OpenApiParameter("as", OpenApiTypes.STR, enum=["json", "csv"])],
                    responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT})
@@ -208,6 +217,17 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
                                 content_type="text/csv" if fmt == "csv" else "application/json")
         response["Content-Disposition"] = f'attachment; filename="cmdb-items.{fmt}"'
         return response
+
+
+class ImportJobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                       viewsets.GenericViewSet):
+    """Background imports of your tenants: poll one's `status_url` for its state, progress and errors."""
+
+    model = ImportJob
+    serializer_class = s.ImportJobSerializer
+
+    def optimise(self, queryset):
+        return queryset.select_related("tenant").defer("content").order_by("-id")
 
 
 class RelationshipViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,

@@ -38,6 +38,8 @@ PLATFORM_TYPE_MESSAGE = "Items of this type belong to the platform; discovery re
 PLATFORM_ONLY_MESSAGE = "At least one end of a relationship must be one of your organization's items."
 DUPLICATE_MESSAGE = "This relationship is already declared."
 NOT_DECLARED_MESSAGE = "Only declared relationships can be removed; discovery keeps the others."
+NUL_MESSAGE = "A NUL character (\\u0000) in {field} cannot be stored; remove it."
+MAX_NESTING = 32
 
 UNCHANGED = object()
 
@@ -49,10 +51,31 @@ def refuse(field: str | None, message: str, code: str = INVALID) -> ApplicationE
 # --- Validation --------------------------------------------------------------------------------
 
 
+def storable(value, field: str):
+    """`value` if PostgreSQL can store it: no NUL character in any text (text and jsonb refuse it,
+    which would be a 500), and JSON nested at most MAX_NESTING deep. Checked here, not only by the
+    API's parser, because imports and forms reach the services without it."""
+    pending = [(value, 0)]
+    while pending:
+        current, depth = pending.pop()
+        if depth > MAX_NESTING:
+            raise refuse(field, f"Nest {field} at most {MAX_NESTING} levels deep.")
+        if isinstance(current, str):
+            if "\x00" in current:
+                raise refuse(field, NUL_MESSAGE.format(field=field))
+        elif isinstance(current, dict):
+            pending.extend((key, depth + 1) for key in current)
+            pending.extend((child, depth + 1) for child in current.values())
+        elif isinstance(current, list | tuple):
+            pending.extend((child, depth + 1) for child in current)
+    return value
+
+
 def attributes_check(ci_type: CIType, attributes) -> dict:
     """The attributes, if they satisfy the type's schema; otherwise a refusal naming the first problem."""
     if not isinstance(attributes, dict):
         raise refuse("attributes", "Give the attributes as a JSON object.", SCHEMA_VIOLATION)
+    storable(attributes, "attributes")
     schema = ci_type.attribute_schema or {}
     if not schema:
         return attributes
@@ -70,11 +93,11 @@ def labels_check(labels) -> dict:
         raise refuse("labels", 'Give labels as an object of text values, for example {"tier": "gold"}.')
     if any(not key.strip() or len(key) > 63 or len(value) > 200 for key, value in labels.items()):
         raise refuse("labels", "Label names are 1 to 63 characters and values at most 200.")
-    return labels
+    return storable(labels, "labels")
 
 
 def _name_check(name) -> str:
-    name = (name or "").strip()
+    name = storable((name or "").strip(), "name")
     if not name or len(name) > 200:
         raise refuse("name", "Give a name of 1 to 200 characters.")
     return name
@@ -92,7 +115,8 @@ def item_declare(*, actor, tenant: Tenant, ci_type: CIType, name: str, descripti
     if ci_type.is_platform:
         raise refuse("ci_type", PLATFORM_TYPE_MESSAGE, PLATFORM_TYPE)
     item = ConfigurationItem(
-        tenant=tenant, ci_type=ci_type, name=_name_check(name), description=(description or "").strip(),
+        tenant=tenant, ci_type=ci_type, name=_name_check(name),
+        description=storable((description or "").strip(), "description"),
         labels=labels_check(labels or {}), declared_attributes=attributes_check(ci_type, attributes or {}),
         key=f"declared/{uuid.uuid4().hex}", provenance=Provenance.DECLARED,
         source=source or actor_parts(actor)[1][:100])
@@ -114,7 +138,7 @@ def item_update(*, actor, item: ConfigurationItem, name: str | None = None, desc
     if name is not None:
         item.name = _name_check(name)
     if description is not None:
-        item.description = description.strip()
+        item.description = storable(description.strip(), "description")
     if labels is not None:
         item.labels = labels_check(labels)
     if attributes is not None:
@@ -170,7 +194,7 @@ def relationship_declare(*, actor, source: ConfigurationItem, target: Configurat
     tenant = _edge_tenant(actor, source, target)
     require(policy_for(Relationship).can_add(actor, tenant), tenant=tenant)
     edge = Relationship(tenant=tenant, source=source, target=target, kind=kind, provenance=Provenance.DECLARED,
-                        origin=actor_parts(actor)[1][:100], note=(note or "").strip()[:300])
+                        origin=actor_parts(actor)[1][:100], note=storable((note or "").strip()[:300], "note"))
     try:
         with transaction.atomic():
             edge.save()

@@ -13,7 +13,7 @@ from apps.tenants.services import require
 
 from ..filtersets import SEARCH_FIELDS
 from ..models import SavedFilter
-from .items import INVALID
+from .items import INVALID, storable
 
 NAME_TAKEN = "name_taken"
 
@@ -26,14 +26,14 @@ def query_check(query) -> dict:
     if unknown:
         raise ApplicationError(f"Not search parameters: {', '.join(unknown)}. Use {', '.join(SEARCH_FIELDS)}.",
                                code=INVALID, field="query")
-    return {key: str(value) for key, value in query.items() if str(value).strip()}
+    return storable({key: str(value) for key, value in query.items() if str(value).strip()}, "query")
 
 
 @transaction.atomic
 def saved_filter_create(*, actor, tenant: Tenant, name: str, query: dict) -> SavedFilter:
     """Save a search under a name, for every member of the tenant."""
     require(policy_for(SavedFilter).can_add(actor, tenant), tenant=tenant)
-    name = (name or "").strip()
+    name = storable((name or "").strip(), "name")
     if not name or len(name) > 100:
         raise ApplicationError("Give the search a name of 1 to 100 characters.", code=INVALID, field="name")
     if SavedFilter.objects.filter(tenant=tenant, name=name).exists():
