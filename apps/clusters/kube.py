@@ -70,6 +70,7 @@ class RolloutStatus:
     available: int
     unavailable: int
     conditions: list[dict] = field(default_factory=list)
+    replicas: int = 0  # every pod of every ReplicaSet, old ones included
 
     @classmethod
     def from_deployment(cls, deployment: dict) -> RolloutStatus:
@@ -83,6 +84,7 @@ class RolloutStatus:
             available=status.get("availableReplicas", 0),
             unavailable=status.get("unavailableReplicas", 0),
             conditions=status.get("conditions", []) or [],
+            replicas=status.get("replicas", 0),
         )
 
     def condition(self, kind: str) -> dict:
@@ -98,8 +100,11 @@ class RolloutStatus:
 
     @property
     def complete(self) -> bool:
+        """kubectl's rule in full: the spec observed, every replica updated, no old replica left
+        (`replicas` counts them while they terminate), and every updated replica available."""
         return (self.observed and not self.failed and self.updated == self.desired
-                and self.ready == self.desired and self.available == self.desired and self.unavailable == 0)
+                and self.replicas == self.updated and self.available == self.updated
+                and self.ready == self.desired and self.unavailable == 0)
 
     @property
     def message(self) -> str:
@@ -109,6 +114,8 @@ class RolloutStatus:
             return "waiting for the deployment spec update to be observed"
         if self.updated < self.desired:
             return f"{self.updated} of {self.desired} new replicas have been updated"
+        if self.replicas > self.updated:
+            return f"{self.replicas - self.updated} old replicas are pending termination"
         if self.available < self.desired:
             return f"{self.available} of {self.desired} updated replicas are available"
         return "successfully rolled out"
