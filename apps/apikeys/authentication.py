@@ -12,7 +12,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from apps.core.client_ip import client_ip
 from apps.tenants.models import Membership
 
-from . import keys
+from . import failures, keys, throttling
 from .models import APIKey
 
 # Updating usage on every request would turn each read into a write; once a minute is plenty.
@@ -78,13 +78,10 @@ class APIKeyAuthentication(BaseAuthentication):
         header = get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword:
             return None
-        if len(header) != 2:
-            raise KeyRejected("Malformed Authorization header; expected 'Bearer <key>'.", "invalid_key")
-        key = header[1].decode("latin-1")
-        ip = client_ip(request)
-        api_key = self._verify(key)
-        self._check_ip(api_key, ip)
-        self._touch(api_key, ip)
+        key = header[1].decode("latin-1") if len(header) == 2 else None
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        api_key = authenticate_key(key, client_ip(request), headers=getattr(view, "headers", None),
+                                   request=getattr(request, "_request", request))
         return api_key.user, api_key
 
     def authenticate_header(self, request):
@@ -123,11 +120,25 @@ class APIKeyAuthentication(BaseAuthentication):
         api_key.last_used_at, api_key.last_used_ip = now, ip
 
 
-def verify_api_key(key: str, ip: str | None) -> APIKey:
-    """The whole check of a presented key for transports other than DRF (WebSocket handshakes): the
-    HMAC, revocation, expiry, owner, IP allow-list, and the usage stamp. Raises KeyRejected/KeyForbidden."""
+def authenticate_key(key: str | None, ip: str | None, headers: dict | None = None, request=None) -> APIKey:
+    """The whole check of a presented key (None: a malformed header), for the REST API and WebSocket
+    handshakes alike: the client address's failure budget, the HMAC, revocation, expiry, owner, IP
+    allow-list, the usage stamp, and the plan's meter. A refusal counts against the address. The
+    Django `request`, when given, is marked with the metered key, so the usage counts what the meter
+    counts (calls refused afterwards, 403, or by the meter, 429, included).
+    Raises KeyRejected (401), KeyForbidden (403), TooManyFailures or RateLimited (429)."""
+    failures.refuse_if_blocked(ip)
     authentication = APIKeyAuthentication()
-    api_key = authentication._verify(key)
-    authentication._check_ip(api_key, ip)
+    try:
+        if key is None:
+            raise KeyRejected("Malformed Authorization header; expected 'Bearer <key>'.", "invalid_key")
+        api_key = authentication._verify(key)
+        authentication._check_ip(api_key, ip)
+    except (KeyRejected, KeyForbidden):
+        failures.count(ip)
+        raise
     authentication._touch(api_key, ip)
+    if request is not None:
+        request.metered_key = api_key
+    throttling.meter(api_key, headers)
     return api_key

@@ -10,9 +10,9 @@ from . import usage
 
 
 def _api_key(request):
-    # DRF copies the authenticated key onto the Django request (request.auth) when it authenticates.
-    auth = getattr(request, "auth", None)
-    return auth if getattr(auth, "is_api_key", False) else None
+    # Set by key authentication once the key is verified: the usage counts what the plan's meter
+    # counts, calls refused afterwards (403, 429) included.
+    return getattr(request, "metered_key", None)
 
 
 class APIUsageMiddleware(Middleware):

@@ -11,13 +11,13 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, Throttled
 
 from apps.core.client_ip import socket_client_ip
 from apps.tenants.principals import Principal
 from apps.tenants.roles import READ
 
-from .authentication import verify_api_key
+from .authentication import authenticate_key
 
 
 def _bearer(scope) -> str | None:
@@ -30,21 +30,39 @@ def _bearer(scope) -> str | None:
     return None
 
 
+# The key's plan is used up, or the address failed to authenticate too often (REST answers 429).
+CLOSE_RATE_LIMITED = 4429
+
+
 @database_sync_to_async
-def _verified(key: str, ip: str | None):
+def _authenticated(key: str, ip: str | None):
+    """(the key, None), or (None, a close code) when the handshake is refused before any consumer runs."""
     try:
-        return verify_api_key(key, ip)
+        return authenticate_key(key or None, ip), None
+    except Throttled:
+        return None, CLOSE_RATE_LIMITED
     except APIException:
-        return None
+        return None, None
+
+
+async def _refuse(receive, send, code: int) -> None:
+    # Accept, then close with our code: a refused handshake reaches the client only as 1006.
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.close", "code": code})
 
 
 class APIKeyAuthMiddleware(BaseMiddleware):
-    """Sets scope["user"] to the key's owner and scope["api_key"] to the key when a bearer key is sent."""
+    """Sets scope["user"] to the key's owner and scope["api_key"] to the key when a bearer key is sent.
+
+    The handshake is authenticated, and metered, exactly like a REST call with the key."""
 
     async def __call__(self, scope, receive, send):
         key = _bearer(scope)
         if key is not None:
-            api_key = await _verified(key, socket_client_ip(scope)) if key else None
+            api_key, refusal = await _authenticated(key, socket_client_ip(scope))
+            if refusal is not None:
+                return await _refuse(receive, send, refusal)
             scope = {**scope, "user": api_key.user if api_key else AnonymousUser(), "api_key": api_key}
         return await super().__call__(scope, receive, send)
 

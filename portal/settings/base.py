@@ -245,6 +245,11 @@ RESERVED_HOSTS = env.list("RESERVED_HOSTS", default=[])
 # --- API keys ---------------------------------------------------------------------------------
 # The server-side pepper of the HMAC that stores API keys. Changing it invalidates every key.
 API_KEY_PEPPER = env("API_KEY_PEPPER", default="local-only-api-key-pepper-change-me")
+# Failed key authentications (unknown, wrong, revoked or expired keys; keys used from a refused
+# address) allowed per client address in a window; past that, every key attempt from the address
+# is answered 429 until the window ends, so keys cannot be guessed at speed.
+API_AUTH_FAILURES_PER_IP = env.int("API_AUTH_FAILURES_PER_IP", default=20)
+API_AUTH_FAILURE_WINDOW_SECONDS = env.int("API_AUTH_FAILURE_WINDOW_SECONDS", default=60)
 
 # --- Client addresses (apps/core/client_ip.py) ------------------------------------------------
 # Proxies whose X-Forwarded-For is believed, as addresses or CIDRs; none by default, so the TCP peer
@@ -304,8 +309,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["apps.core.api.FilterBackend"],
-    # Calls made with an API key are held to the tenant's plan; browser sessions are not (see the docs).
-    "DEFAULT_THROTTLE_CLASSES": ["apps.apikeys.throttling.PlanRateThrottle"],
+    # No DRF throttles: calls made with an API key are metered against the tenant's plan where the key
+    # is authenticated (apps/apikeys/throttling.py), so refused calls count too; sessions are not.
+    "DEFAULT_THROTTLE_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's parsers, refusing NUL, lone surrogates and deep nesting with 400 (apps/core/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser", "apps.core.parsers.FormParser",

@@ -25,7 +25,6 @@ from rest_framework.test import APIRequestFactory
 from apps.apikeys import usage
 from apps.apikeys.authentication import APIKeyAuthentication
 from apps.apikeys.models import Plan, TenantPlan
-from apps.apikeys.throttling import PlanRateThrottle
 from apps.tenants.models import Environment, namespace_for
 
 RESULTS = Path(__file__).parent / "results"
@@ -71,24 +70,18 @@ def generous_plan(world):
     return plan
 
 
-class _View:
-    """What the throttle needs of a DRF view: the headers finalize_response copies onto the response."""
-
-    def __init__(self):
-        self.headers = {}
-
-
 def test_key_and_rate_limit_checks_cost(world, generous_plan, api, settings):
     key = world.key("developer")
     request = Request(APIRequestFactory().get("/api/v1/environments/", HTTP_AUTHORIZATION=f"Bearer {key}"))
-    auth, throttle = APIKeyAuthentication(), PlanRateThrottle()
+    auth = APIKeyAuthentication()
 
     def authenticate():
+        django_settings.API_RATE_LIMITS_ENABLED = False  # authentication alone; the meter is part of it
         request.user, request.auth = auth.authenticate(request)
 
     def checks():
-        authenticate()
-        throttle.allow_request(request, _View())
+        django_settings.API_RATE_LIMITS_ENABLED = True
+        request.user, request.auth = auth.authenticate(request)
         usage.record(tenant_id=request.auth.tenant_id, key_id=request.auth.pk, endpoint="GET environment-list",
                      status=200, latency_ms=3.0)
 
