@@ -1,6 +1,5 @@
 """Serializers of the approvals API. They shape input and output only; the services decide."""
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -21,14 +20,10 @@ class MemberField(serializers.Field):
     """A named approver, by email or by user id; whether they are a member is the service's rule."""
 
     def to_internal_value(self, data):
-        users = get_user_model().objects
         if isinstance(data, int) or (isinstance(data, str) and data.isdigit()):
             return int(data)
         if isinstance(data, str) and "@" in data:
-            pk = users.filter(email__iexact=data.strip()).values_list("pk", flat=True).first()
-            if pk is None:
-                raise serializers.ValidationError(f"No member has the email {data}.")
-            return pk
+            return data.strip()  # looked up among the tenant's members only, by the service
         raise serializers.ValidationError("A member's email or user id.")
 
     def to_representation(self, value):

@@ -26,22 +26,34 @@ MAX_STAGES = 5
 # --- Policies ----------------------------------------------------------------------------------
 
 
+NOT_A_MEMBER_MESSAGE = "Stage {position}: every named approver must be a member of the tenant."
+
+
+def _member_id(members: dict[str, int], given, position: int) -> int:
+    """A named approver (user id or email) among the tenant's members. An email or id of someone
+    elsewhere on the platform and one nobody has get the same answer: it must not tell who exists."""
+    if isinstance(given, str):
+        found = {email.lower(): pk for email, pk in members.items()}.get(given.strip().lower())
+    else:
+        found = given if given in members.values() else None
+    if found is None:
+        raise ApplicationError(NOT_A_MEMBER_MESSAGE.format(position=position), code=INVALID, field="stages")
+    return found
+
+
 def _clean_stages(tenant, stages: list[dict]) -> list[dict]:
     """Validate stages given as [{name, quorum, roles, members (user ids)}]; positions follow the order."""
     if len(stages) > MAX_STAGES:
         raise ApplicationError(f"A policy has at most {MAX_STAGES} stages.", code=INVALID, field="stages")
-    members = set(Membership.objects.filter(tenant=tenant).values_list("user_id", flat=True))
+    members = dict(Membership.objects.filter(tenant=tenant).values_list("user__email", "user_id"))
     cleaned = []
     for position, stage in enumerate(stages, start=1):
         name = (stage.get("name") or f"Stage {position}").strip()[:80]
         roles = sorted(set(stage.get("roles") or []))
-        named = sorted(set(stage.get("members") or []))
+        named = sorted({_member_id(members, given, position) for given in stage.get("members") or []})
         if set(roles) - set(APPROVER_ROLES):
             raise ApplicationError(f"Stage {position}: approver roles are {', '.join(APPROVER_ROLES)} (a viewer can "
                                    "never deploy, so could never approve).", code=INVALID, field="stages")
-        if set(named) - members:
-            raise ApplicationError(f"Stage {position}: every named approver must be a member of the tenant.",
-                                   code=INVALID, field="stages")
         if not roles and not named:
             raise ApplicationError(f"Stage {position}: name at least one role or member who approves.", code=INVALID,
                                    field="stages")
