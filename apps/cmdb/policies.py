@@ -3,17 +3,18 @@
 Tenant items, relationships, history and saved filters follow the tenant rule: every member reads
 (`cmdb:read`), developers and above write (`cmdb:write`), a suspended tenant is read-only.
 
-Platform items (clusters, nodes, objects in namespaces no tenant owns) belong to nobody. A tenant
-sees a platform item only as the endpoint of one of its own relationships (its namespace is part of
-that cluster, its workload runs on that node), never the platform's inventory as a whole and never
-another tenant's edges to it. Nobody writes platform items through these policies: discovery keeps
-them, and operators look at them through /operator/cmdb/.
+Platform items (clusters, nodes, objects in namespaces no tenant owns) belong to nobody, and only
+operators see them: a cluster's API URL, its nodes and kube-system are the platform's inventory, not
+a tenant's, even where discovery relates a tenant's workload to them ("runs on node-1"). So tenant
+members see neither the platform items nor the relationships that reach one, and impact analysis
+and the map never walk through them (selectors.py). Nobody writes platform items through these
+policies: discovery keeps them, and operators look at them through /operator/cmdb/.
 
 CI types are the platform's vocabulary: every signed-in user reads them (a key needs `cmdb:read`);
 only operators, signed in themselves, define them (`type_policy`).
 """
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from apps.core.policies import Policy, register
 from apps.tenants.policies import REFERENCE, VIEW, TenantPolicy
@@ -23,18 +24,17 @@ from apps.tenants.roles import READ, Role
 from .models import ChangeRecord, CIType, ConfigurationItem, ImportJob, Relationship, SavedFilter
 
 
-def _visible_platform(tenant_ids):
-    """Platform items that are an endpoint of a relationship of one of these tenants."""
-    edges = Relationship.objects.filter(tenant_id__in=tenant_ids)
-    return Q(tenant__isnull=True) & (Exists(edges.filter(source_id=OuterRef("pk")))
-                                     | Exists(edges.filter(target_id=OuterRef("pk"))))
+def sees_platform(principal) -> bool:
+    """Operators, signed in themselves: an API key belongs to a tenant and never sees the platform."""
+    principal = as_principal(principal)
+    return principal.is_authenticated and principal.api_key is None and principal.user.is_staff
 
 
 @register(ConfigurationItem)
 class ItemPolicy(TenantPolicy):
-    """Members see their tenant's items and the platform items their own relationships reach;
-    developers and above declare, change and delete the tenant's items. "reference" (naming an item
-    as a relationship's endpoint) is open to the members who could see it, whatever the key's scopes."""
+    """Members see their tenant's items; operators also see the platform's. Developers and above
+    declare, change and delete the tenant's items. "reference" (naming an item as a relationship's
+    endpoint) is open to the members who could see it, whatever the key's scopes."""
 
     resource = "cmdb"
 
@@ -43,8 +43,8 @@ class ItemPolicy(TenantPolicy):
         if action in (VIEW, REFERENCE):
             if action == VIEW and (not principal.is_authenticated or not principal.has_scope(self.resource, READ)):
                 return queryset.none()
-            ids = principal.tenant_ids(Role.VIEWER)
-            return queryset.filter(Q(tenant_id__in=ids) | _visible_platform(ids))
+            visible = Q(tenant_id__in=principal.tenant_ids(Role.VIEWER))
+            return queryset.filter(visible | Q(tenant__isnull=True) if sees_platform(principal) else visible)
         return super().scope(queryset, principal, action)
 
     def can_view(self, principal, obj) -> bool:
@@ -61,10 +61,21 @@ class ItemPolicy(TenantPolicy):
 
 @register(Relationship)
 class RelationshipPolicy(TenantPolicy):
-    """Members see their tenant's relationships; developers and above declare and remove them.
-    Relationships between two platform items are the platform's: no tenant sees them here."""
+    """Members see their tenant's relationships between their own items; developers and above
+    declare and remove them. A relationship that reaches a platform item names it, so only operators
+    see those; relationships between two platform items are the platform's and nobody sees them here."""
 
     resource = "cmdb"
+
+    def scope(self, queryset, principal, action):
+        queryset = super().scope(queryset, principal, action)
+        if sees_platform(principal):
+            return queryset
+        return queryset.filter(source__tenant__isnull=False, target__tenant__isnull=False)
+
+    def can_view(self, principal, obj) -> bool:
+        platform_end = obj.source.tenant_id is None or obj.target.tenant_id is None
+        return super().can_view(principal, obj) and (not platform_end or sees_platform(principal))
 
 
 @register(ChangeRecord)

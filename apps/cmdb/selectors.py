@@ -4,8 +4,9 @@ the blast radius of a change that the approvals app shows.
 Impact walks relationships in PostgreSQL, breadth first, with the path of item ids so far: an item
 already on the path is never entered again (cycle safety), and the walk stops at `depth`. Each
 reached item is reported once, at its shortest depth, with that path. Retired edges are not walked.
-A tenant's walk follows only its own edges and the platform's, so it never leaves the tenant's items
-plus platform items (edges never join two tenants, see models.Relationship).
+A tenant's walk follows only its own edges and never enters a platform item, so neither the items
+it reports nor the paths to them name the platform's inventory (two workloads on one node are not
+related through it for tenants). Operators' walks may also enter platform items (`platform`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ WITH RECURSIVE walk(item_id, depth, path) AS (
     FROM walk
     CROSS JOIN LATERAL (
         SELECT DISTINCT edge.{next} AS next_id
-        FROM cmdb_relationship edge
+        FROM cmdb_relationship edge {join}
         WHERE edge.{this} = walk.item_id AND edge.status <> 'retired' {tenant_clause}
     ) step
     WHERE walk.depth < %(depth)s AND NOT step.next_id = ANY(walk.path)
@@ -56,21 +57,26 @@ def tenant_scope(principal) -> list[int] | None:
 
 
 def impact(item_id: int, *, direction: str = Direction.DOWNSTREAM, depth: int = DEFAULT_DEPTH,
-           tenant_ids: list[int] | None = None) -> list[Reached]:
+           tenant_ids: list[int] | None = None, platform: bool = False) -> list[Reached]:
     """Every item reachable from `item_id` within `depth` hops, nearest first.
 
     Downstream follows edges target -> source: the items that rely on this one, directly or
     through others (what a change to it affects). Upstream follows source -> target: what it relies
-    on. `tenant_ids` restricts the walk to those tenants' edges and the platform's.
+    on. `tenant_ids` restricts the walk to those tenants' edges and items; `platform` lets it also
+    follow the platform's edges and enter platform items (operators). None walks everything.
     """
     depth = max(1, min(int(depth), MAX_DEPTH))
     this, next_ = ("target_id", "source_id") if direction == Direction.DOWNSTREAM else ("source_id", "target_id")
     params = {"start": item_id, "depth": depth}
-    tenant_clause = ""
+    join = tenant_clause = ""
     if tenant_ids is not None:
-        tenant_clause = "AND (edge.tenant_id IS NULL OR edge.tenant_id = ANY(%(tenants)s))"
         params["tenants"] = list(tenant_ids)
-    sql = _WALK.format(this=this, next=next_, tenant_clause=tenant_clause)
+        if platform:
+            tenant_clause = "AND (edge.tenant_id IS NULL OR edge.tenant_id = ANY(%(tenants)s))"
+        else:
+            join = f"JOIN cmdb_configurationitem reached ON reached.id = edge.{next_}"
+            tenant_clause = "AND edge.tenant_id = ANY(%(tenants)s) AND reached.tenant_id = ANY(%(tenants)s)"
+    sql = _WALK.format(this=this, next=next_, join=join, tenant_clause=tenant_clause)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -89,9 +95,10 @@ def item_summary(item: ConfigurationItem) -> dict:
             "tenant": item.tenant.slug if item.tenant_id else None}
 
 
-def impact_report(item: ConfigurationItem, *, direction: str, depth: int, tenant_ids: list[int] | None) -> dict:
+def impact_report(item: ConfigurationItem, *, direction: str, depth: int, tenant_ids: list[int] | None,
+                  platform: bool = False) -> dict:
     """The impact of `item` as JSON-ready data: each reached item with its depth and named path."""
-    reached = impact(item.pk, direction=direction, depth=depth, tenant_ids=tenant_ids)
+    reached = impact(item.pk, direction=direction, depth=depth, tenant_ids=tenant_ids, platform=platform)
     items = _names({step for r in reached for step in r.path} | {item.pk})
     return {
         "item": item_summary(items[item.pk]),
@@ -107,10 +114,10 @@ def blast_radius(*, application, environment, depth: int = 6) -> dict:
     """What a change to `application` in `environment` would affect, for a change request: the CI of
     the application's workload there (or the application itself before its first deployment), the
     items downstream (that rely on it, or on the application it is part of) and upstream (that it
-    relies on), each with its path. Walks only the application's tenant's edges and the platform's.
-    JSON-serializable."""
+    relies on), each with its path. Walks only the application's tenant's edges and items: the
+    request is shown to the tenant's members, who never see platform items. JSON-serializable."""
     found = {item.ci_type.slug: item for item in ConfigurationItem.objects.select_related("ci_type", "tenant").filter(
-        key__in=[keys.object_key(environment.namespace, "workload", application.name),
+        tenant_id=application.tenant_id, key__in=[keys.object_key(environment.namespace, "workload", application.name),
                  keys.application_key(application.pk)])}
     item = found.get("workload") or found.get("application")
     if item is None:
@@ -132,8 +139,8 @@ def blast_radius(*, application, environment, depth: int = 6) -> dict:
             "upstream": upstream["items"]}
 
 
-def graph(item: ConfigurationItem, *, depth: int = 2, tenant_ids: list[int] | None, types=(), provenances=(),
-          include_stale: bool = True) -> dict:
+def graph(item: ConfigurationItem, *, depth: int = 2, tenant_ids: list[int] | None, platform: bool = False,
+          types=(), provenances=(), include_stale: bool = True) -> dict:
     """The neighbourhood of `item` within `depth` hops either way, as nodes and edges for the map.
 
     Filters: item types, edge provenances, and whether stale and retired items are shown. The centre
@@ -141,7 +148,8 @@ def graph(item: ConfigurationItem, *, depth: int = 2, tenant_ids: list[int] | No
     """
     ids = {item.pk}
     for direction in (Direction.UPSTREAM, Direction.DOWNSTREAM):
-        ids |= {r.item_id for r in impact(item.pk, direction=direction, depth=depth, tenant_ids=tenant_ids)}
+        ids |= {r.item_id for r in impact(item.pk, direction=direction, depth=depth, tenant_ids=tenant_ids,
+                                          platform=platform)}
     nodes = ConfigurationItem.objects.filter(pk__in=ids).select_related("ci_type", "tenant")
     if types:
         nodes = nodes.filter(ci_type__slug__in=types) | ConfigurationItem.objects.filter(pk=item.pk)
@@ -151,7 +159,8 @@ def graph(item: ConfigurationItem, *, depth: int = 2, tenant_ids: list[int] | No
     shown = {node.pk for node in nodes}
     edges = Relationship.objects.filter(source_id__in=shown, target_id__in=shown)
     if tenant_ids is not None:
-        edges = edges.filter(tenant_id__in=tenant_ids) | edges.filter(tenant__isnull=True)
+        edges = edges.filter(tenant_id__in=tenant_ids) | (edges.filter(tenant__isnull=True) if platform
+                                                          else edges.none())
     if provenances:
         edges = edges.filter(provenance__in=provenances)
     if not include_stale:

@@ -21,6 +21,7 @@ from .choices import Direction, Provenance
 from .filtersets import SEARCH_FIELDS, ItemFilterSet
 from .forms import ImportForm, ItemForm, RelationshipForm, SaveFilterForm, SearchForm
 from .models import ChangeRecord, CIType, ConfigurationItem, ImportJob, Relationship, SavedFilter
+from .policies import sees_platform
 from .services.saved import saved_filter_create, saved_filter_delete
 
 PAGE_SIZE = 200
@@ -166,15 +167,15 @@ def item_detail(request, pk):
              .filter(Q(source=item) | Q(target=item)).select_related("source__ci_type", "target__ci_type"))
     records = ChangeRecord.objects.filter(Q(item_id=item.pk) | Q(other_item_id=item.pk))
     records = records.filter(tenant=request.tenant) if item.tenant_id else records.filter(tenant__isnull=True)
-    scope = [request.tenant.pk]
+    scope, platform = [request.tenant.pk], sees_platform(request)
     context = {
         "item": item, "outgoing": [e for e in edges if e.source_id == item.pk],
         "incoming": [e for e in edges if e.target_id == item.pk],
         "history": records.select_related("actor").order_by("-id")[:100],
         "downstream": selectors.impact_report(item, direction=Direction.DOWNSTREAM, depth=selectors.DEFAULT_DEPTH,
-                                              tenant_ids=scope),
+                                              tenant_ids=scope, platform=platform),
         "upstream": selectors.impact_report(item, direction=Direction.UPSTREAM, depth=selectors.DEFAULT_DEPTH,
-                                            tenant_ids=scope),
+                                            tenant_ids=scope, platform=platform),
         "may_change": policy_for(ConfigurationItem).can(request, "change", item),
         "may_relate": policy_for(Relationship).can_add(request, request.tenant),
     }

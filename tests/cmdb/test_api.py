@@ -43,13 +43,13 @@ def test_types_are_read_by_everyone_and_written_by_operators(world, api):
 
 def test_impact_endpoint(world, api, graph):
     api.as_user(world.user("viewer"))
-    response = api.get(item_url("impact", graph["node"]), {"direction": "downstream", "depth": 6})
+    response = api.get(item_url("impact", graph["db"]), {"direction": "downstream", "depth": 6})
     assert response.status_code == 200
     body = response.json()
     assert [(i["name"], i["depth"], i["path_names"]) for i in body["items"]] == [
-        ("orders-db", 1, ["node-1", "orders-db"]), ("shop", 2, ["node-1", "orders-db", "shop"])]
+        ("shop", 1, ["orders-db", "shop"])]
     up = api.get(item_url("impact", graph["shop"]), {"direction": "upstream"}).json()
-    assert [i["name"] for i in up["items"]] == ["orders-db", "node-1"]
+    assert [i["name"] for i in up["items"]] == ["orders-db"]  # node-1 is the platform's
     assert api.get(item_url("impact", graph["shop"]), {"direction": "sideways"}).status_code == 400
     assert api.get(item_url("impact", graph["shop"]), {"depth": "99"}).json()["fields"] == {
         "depth": ["Give depth as a whole number from 1 to 10."]}
@@ -58,9 +58,8 @@ def test_impact_endpoint(world, api, graph):
 def test_graph_and_dot_export(world, api, graph):
     api.as_user(world.user("viewer"))
     body = api.get(item_url("graph", graph["db"])).json()
-    assert {n["name"] for n in body["nodes"]} == {"shop", "orders-db", "node-1"}
-    assert {(e["source"], e["target"]) for e in body["edges"]} == {(graph["shop"].pk, graph["db"].pk),
-                                                                   (graph["db"].pk, graph["node"].pk)}
+    assert {n["name"] for n in body["nodes"]} == {"shop", "orders-db"}
+    assert {(e["source"], e["target"]) for e in body["edges"]} == {(graph["shop"].pk, graph["db"].pk)}
     filtered = api.get(item_url("graph", graph["db"]), {"type": "database", "provenance": "declared"}).json()
     assert [n["name"] for n in filtered["nodes"]] == ["orders-db"]
     dot = api.get(item_url("graph-dot", graph["db"]))
@@ -73,9 +72,8 @@ def test_item_actions_are_404_for_another_tenant(world, api, graph):
     api.as_user(world.outsider)
     for name in ("impact", "graph", "graph-dot", "history"):
         assert api.get(item_url(name, graph["db"])).status_code == 404, name
-    # The shared node is theirs to see through their own edge; its impact shows only their items.
-    down = api.get(item_url("impact", graph["node"]), {"direction": "downstream"}).json()["items"]
-    assert [(i["name"], i["tenant"], i["path_names"]) for i in down] == [("theirs", "globex", ["node-1", "theirs"])]
+    # The shared node is the platform's: not theirs to see, even through their own edge.
+    assert api.get(item_url("impact", graph["node"]), {"direction": "downstream"}).status_code == 404
 
 
 def test_search_by_name_type_label_and_attribute(world, api, graph):
@@ -89,7 +87,7 @@ def test_search_by_name_type_label_and_attribute(world, api, graph):
     assert names(label="tier=gold") == {"shop"}
     assert names(attribute="engine=postgres") == {"orders-db"}
     assert names(attribute="replicas=3") == {"orders-db"}
-    assert names(platform="true") == {"node-1"}
+    assert names(platform="true") == set()  # platform items are operators' only
 
 
 def test_history_of_an_item(world, api):

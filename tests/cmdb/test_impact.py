@@ -66,15 +66,16 @@ def test_retired_edges_are_not_walked(world):
     assert reached(a, direction="upstream") == {}
 
 
-def test_a_tenants_walk_never_leaves_its_items_and_the_platforms(world):
+def test_a_tenants_walk_never_leaves_its_items(world):
     node = make_item(None, "node-1", type_slug="node")
     mine, theirs = make_item(world.acme, type_slug="workload"), make_item(world.globex, type_slug="workload")
     make_edge(mine, node, kind="runs_on")
     make_edge(theirs, node, kind="runs_on")
-    down = reached(node, direction="downstream", tenant_ids=[world.acme.pk])
-    assert set(down) == {mine.pk}
+    assert set(reached(node, direction="downstream", tenant_ids=[world.acme.pk], platform=True)) == {mine.pk}
     assert set(reached(node, direction="downstream")) == {mine.pk, theirs.pk}  # the platform's own view
-    assert set(reached(mine, direction="upstream", tenant_ids=[world.acme.pk])) == {node.pk}
+    # Without the platform (every tenant member), the walk never enters the node.
+    assert reached(mine, direction="upstream", tenant_ids=[world.acme.pk]) == {}
+    assert set(reached(mine, direction="upstream", tenant_ids=[world.acme.pk], platform=True)) == {node.pk}
 
 
 def test_impact_is_one_query(world):

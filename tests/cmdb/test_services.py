@@ -101,19 +101,22 @@ def test_no_relationship_reaches_another_tenant(world):
     assert not Relationship.objects.exists()
 
 
-def test_a_platform_item_is_reachable_only_once_related(world):
+def test_a_platform_item_is_never_reachable_by_members(world):
     node = make_item(None, "node-1", type_slug="node")
     mine = make_item(world.acme, type_slug="workload")
     with pytest.raises(ApplicationError) as refused:
         services.relationship_declare(actor=world.user("developer"), source=mine, target=node, kind="runs_on")
     assert refused.value.status == 404
-    # Once discovery relates one of acme's items to the node, acme sees it and may relate others.
+    # Even once discovery relates one of acme's items to the node, it stays the platform's.
     Relationship.objects.create(tenant=world.acme, source=mine, target=node, kind="runs_on", provenance="observed",
                                 origin="discovery:x")
-    other = make_item(world.acme)
-    services.relationship_declare(actor=world.user("developer"), source=other, target=node, kind="runs_on")
-    assert ConfigurationItem.objects.restrict(world.user("viewer")).filter(pk=node.pk).exists()
-    assert not ConfigurationItem.objects.restrict(world.outsider).filter(pk=node.pk).exists()
+    with pytest.raises(ApplicationError) as refused:
+        services.relationship_declare(actor=world.user("developer"), source=make_item(world.acme), target=node,
+                                      kind="runs_on")
+    assert refused.value.status == 404
+    assert not ConfigurationItem.objects.restrict(world.user("viewer")).filter(pk=node.pk).exists()
+    assert not Relationship.objects.restrict(world.user("viewer")).filter(target=node).exists()
+    assert ConfigurationItem.objects.restrict(world.operator).filter(pk=node.pk).exists()
 
 
 def test_operators_define_types_with_valid_schemas(world):

@@ -6,26 +6,27 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.cmdb import selectors, services
 from apps.cmdb.choices import Direction, Provenance
 from apps.cmdb.filtersets import HistoryFilterSet, ItemFilterSet, RelationshipFilterSet
 from apps.cmdb.models import ChangeRecord, CIType, ConfigurationItem, ImportJob, Relationship, SavedFilter
-from apps.cmdb.policies import type_policy
+from apps.cmdb.policies import sees_platform, type_policy
 from apps.cmdb.services import imports
 from apps.cmdb.services.saved import saved_filter_create, saved_filter_delete
 from apps.core.errors import ApplicationError
+from apps.core.parsers import FormParser, JSONParser, MultiPartParser
 from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import READ
 
 from . import serializers as s
 
-DEPTH = OpenApiParameter("depth", OpenApiTypes.INT, description="Hops to follow, 1 to 10.")
+DEPTH_SCHEMA = {"type": "integer", "minimum": 1, "maximum": selectors.MAX_DEPTH}
+DEPTH = OpenApiParameter("depth", DEPTH_SCHEMA, description="Hops to follow, 1 to 10.")
 GRAPH_PARAMETERS = [
-    OpenApiParameter("depth", OpenApiTypes.INT, description="Hops either way from the item, 1 to 10 (default 2)."),
+    OpenApiParameter("depth", DEPTH_SCHEMA, description="Hops either way from the item, 1 to 10 (default 2)."),
     OpenApiParameter("type", OpenApiTypes.STR, many=True, description="Show only items of these types."),
     OpenApiParameter("provenance", OpenApiTypes.STR, many=True, enum=Provenance.values,
                      description="Show only edges of these provenances."),
@@ -45,7 +46,8 @@ def graph_for(request, item) -> dict:
     """The map's data around `item`, with the filters of the query string."""
     params = request.query_params if hasattr(request, "query_params") else request.GET
     return selectors.graph(item, depth=_int(params.get("depth"), 2, "depth"),
-                           tenant_ids=selectors.tenant_scope(request), types=params.getlist("type"),
+                           tenant_ids=selectors.tenant_scope(request), platform=sees_platform(request),
+                           types=params.getlist("type"),
                            provenances=[p for p in params.getlist("provenance") if p in Provenance.values],
                            include_stale=params.get("stale", "true").lower() not in ("false", "0", "no"))
 
@@ -144,7 +146,7 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
             raise ApplicationError("Give direction as upstream or downstream.", field="direction")
         depth = _int(request.query_params.get("depth"), selectors.DEFAULT_DEPTH, "depth")
         report = selectors.impact_report(item, direction=direction, depth=depth,
-                                         tenant_ids=selectors.tenant_scope(request))
+                                         tenant_ids=selectors.tenant_scope(request), platform=sees_platform(request))
         return Response(s.ImpactSerializer(report).data)
 
     @extend_schema(parameters=GRAPH_PARAMETERS, responses=s.GraphSerializer)
@@ -163,7 +165,7 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
         response["Content-Disposition"] = f'attachment; filename="cmdb-{item.pk}.dot"'
         return response
 
-    @extend_schema(responses=s.ChangeRecordSerializer(many=True))
+    @extend_schema(responses=s.ChangeRecordSerializer(many=True), filters=False)  # the list's search is not applied
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         """Every change to this item and its relationships, newest first."""
@@ -211,7 +213,9 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
     @action(detail=False, methods=["get"], url_path="export", url_name="export")
     def export_items(self, request):
         """Your tenants' items (filtered like the list) as CSV or JSON, in the import's columns."""
-        fmt = "csv" if request.query_params.get("as") == "csv" else "json"
+        fmt = request.query_params.get("as", "json")
+        if fmt not in ("json", "csv"):
+            raise ApplicationError("Give as=json or as=csv.", field="as")
         items = self.filter_queryset(self.get_queryset()).filter(tenant__isnull=False).order_by("id")[:50000]
         response = HttpResponse(services.export_text(items, fmt),
                                 content_type="text/csv" if fmt == "csv" else "application/json")
