@@ -22,3 +22,6 @@ CELERY_TASK_DEFAULT_QUEUE = f"{_prefix}-tasks"
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The API fuzzing probes every operation with a wrong key from one address (schemathesis' ignored_auth
+# check); the per-address failure limit would answer it 429. Tests of that limit set their own value.
+API_AUTH_FAILURES_PER_IP = env.int("API_AUTH_FAILURES_PER_IP", default=1000)
