@@ -133,7 +133,7 @@ class KubernetesAPI:
             if method == "GET":
                 if watch.flag(request.query.get("watch")):
                     return await watch.serve(request, self.store, target.rt, target.namespace,
-                                             self._selection(request), as_table, self.bookmark_interval)
+                                             self._selection(request, target), as_table, self.bookmark_interval)
                 return self._list(request, target, as_table)
             if method == "POST":
                 if target.namespace is None:
@@ -167,9 +167,9 @@ class KubernetesAPI:
             raise bad_request(f"the body of the request could not be decoded: {error}") from None
 
     @staticmethod
-    def _selection(request: web.Request) -> Selection:
+    def _selection(request: web.Request, target: Target) -> Selection:
         return Selection(parse_label_selector(request.query.get("labelSelector")),
-                         parse_field_selector(request.query.get("fieldSelector")))
+                         parse_field_selector(request.query.get("fieldSelector"), target.rt.kind))
 
     @staticmethod
     def _manager(request: web.Request) -> str:
@@ -214,7 +214,7 @@ class KubernetesAPI:
         return respond(obj)
 
     def _list(self, request, target: Target, as_table: bool) -> web.Response:
-        selection = self._selection(request)
+        selection = self._selection(request, target)
         items = self.store.list(target.rt, target.namespace or None)
         if selection:
             items = [obj for obj in items if selection.matches(obj)]
@@ -355,7 +355,7 @@ class KubernetesAPI:
         return respond(_deleted_status(target.rt, obj))
 
     def _delete_collection(self, request, target: Target) -> web.Response:
-        selection = self._selection(request)
+        selection = self._selection(request, target)
         propagation = request.query.get("propagationPolicy")
         for obj in self.store.list(target.rt, target.namespace or None):
             if selection.matches(obj):

@@ -9,7 +9,7 @@ OpenAPI v3 is served in a minimal form: per group-version, the PATCH operation o
 its `x-kubernetes-group-version-kind` and the `fieldValidation` query parameter. That is exactly
 what kubectl's apply and create check before they send a request; finding the parameter, kubectl
 leaves validation to the server instead of downloading schemas. There are no schemas, so
-`kubectl explain` does not work. `/openapi/v2` answers 404.
+`kubectl explain` does not work. `/openapi/v2` answers 501 with a Status that says so.
 """
 
 import hashlib

@@ -105,3 +105,8 @@ def unsupported_media_type(content_type: str) -> APIError:
 
 def internal(message: str) -> APIError:
     return APIError(500, "InternalError", message)
+
+
+def not_supported(what: str) -> APIError:
+    """Something a real API server does that this stand-in does not: say so, rather than a bare 404."""
+    return APIError(501, "NotImplemented", f"the sandbox cluster does not support {what}")

@@ -122,8 +122,26 @@ def selector_string(selector: dict | None) -> str:
     return ",".join(parts)
 
 
-def parse_field_selector(text: str | None) -> list[tuple]:
-    """`metadata.name=web,status.phase!=Running` -> (path, operator, value) requirements."""
+# The field labels the API server lets each kind be selected by (besides metadata.name and
+# metadata.namespace); any other is a 400, as there, never an empty list.
+FIELD_LABELS = {
+    "Pod": {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+            "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"},
+    "Event": {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+              "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+              "reason", "reportingComponent", "source", "type"},
+    "Secret": {"type"},
+    "Namespace": {"status.phase"},
+    "Node": {"spec.unschedulable"},
+    "ReplicaSet": {"status.replicas"},
+    "Job": {"status.successful"},
+    "Service": {"spec.clusterIP", "spec.type"},
+}
+
+
+def parse_field_selector(text: str | None, kind: str | None = None) -> list[tuple]:
+    """`metadata.name=web,status.phase!=Running` -> (path, operator, value) requirements; a field the
+    kind cannot be selected by is refused like the API server does."""
     if not text or not text.strip():
         return []
     requirements = []
@@ -132,6 +150,8 @@ def parse_field_selector(text: str | None) -> list[tuple]:
         if not match:
             raise bad_request(f"invalid field selector: {text!r}")
         path, op, value = match.groups()
+        if kind is not None and path not in {"metadata.name", "metadata.namespace"} | FIELD_LABELS.get(kind, set()):
+            raise bad_request(f"field label not supported: {path}")
         requirements.append((tuple(path.split(".")), "!=" if op == "!=" else "=", value))
     return requirements
 

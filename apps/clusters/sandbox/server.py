@@ -18,7 +18,7 @@ from aiohttp import web
 from . import discovery
 from .api import KubernetesAPI, error_response, respond
 from .controllers import ControllerManager, Timing
-from .errors import unknown_path
+from .errors import not_supported, unknown_path
 from .faults import Faults
 from .kinds import NAMESPACES
 from .persistence import StateFile
@@ -90,6 +90,10 @@ class SandboxServer:
     def _application(self) -> web.Application:
         api = KubernetesAPI(self.store, self.registry, bookmark_interval=self._bookmark_interval)
         app = web.Application(middlewares=[self.faults.middleware()], client_max_size=16 * 1024 * 1024)
+        # What a real API server does and the sandbox does not: a Status that says so (first match wins).
+        for path, what in UNSUPPORTED:
+            app.router.add_route("*", path, _unsupported(what))
+        app.router.add_post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", _access_review)
         app.router.add_route("*", "/api{tail:(/.*)?}", api.handle)
         app.router.add_route("*", "/apis{tail:(/.*)?}", api.handle)
         app.router.add_get("/version{slash:/?}", _static(discovery.KUBERNETES_VERSION))
@@ -147,6 +151,37 @@ class SandboxServer:
                 "objects": {key: n for key, n in self.store.counts().items() if n},
                 "watches": len(self.store.watchers()), "faults": self.faults.as_dict(),
                 "timing": vars(self.timing), "stateFile": str(self._state_file.path) if self._state_file else None}
+
+
+UNSUPPORTED = [
+    ("/api/v1/namespaces/{namespace}/pods/{name}/exec", "exec: containers are simulated and run no processes"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}/attach", "attach: containers are simulated and run no processes"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}/portforward",
+     "port-forward: simulated pods listen on no ports"),
+    ("/api/v1/namespaces/{namespace}/{kind:pods|services}/{name}/proxy{tail:(/.*)?}",
+     "proxying to pods or services: simulated pods serve no traffic"),
+    ("/openapi/v2", "OpenAPI v2; it serves OpenAPI v3 at /openapi/v3 (kubectl explain needs a real cluster)"),
+]
+
+
+def _unsupported(what: str):
+    async def handler(request: web.Request) -> web.Response:
+        return error_response(not_supported(what))
+
+    return handler
+
+
+async def _access_review(request: web.Request) -> web.Response:
+    """`kubectl auth can-i` and the portal's cluster check: the sandbox has no RBAC, so the truthful
+    answer to every question is yes, with that reason."""
+    try:
+        review = json.loads(await request.read() or b"{}")
+    except ValueError:
+        review = {}
+    return respond({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                    "metadata": {}, "spec": (review or {}).get("spec") or {},
+                    "status": {"allowed": True, "reason": "the sandbox cluster has no RBAC: every request is allowed"}},
+                   status=201)
 
 
 def _static(body: dict):

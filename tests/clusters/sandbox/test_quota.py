@@ -70,3 +70,20 @@ def test_a_deployment_over_quota_reports_replica_failure_until_the_quota_grows(a
     core.patch_namespaced_resource_quota("compute", namespace, {"spec": {"hard": {"pods": "3"}}})
     done = wait_for(lambda: rolled_out(apps, namespace, "web", 3), timeout=10)
     assert condition(done, "ReplicaFailure") is None
+
+
+def test_a_replica_set_refused_by_quota_backs_off_instead_of_rewriting_its_status_in_a_loop(apps, core, namespace):
+    """Each refusal names a new random pod, so a retry without back-off rewrites the ReplicaSet's status
+    thousands of times a second and ages every watcher's history out."""
+    import time
+
+    core.create_namespaced_resource_quota(namespace, quota({"pods": "1"}))
+    apply_deployment(apps, namespace, deployment("web", replicas=3))
+    wait_for(lambda: condition(apps.read_namespaced_deployment("web", namespace), "ReplicaFailure"), timeout=5)
+    before = int(core.list_namespaced_pod(namespace).metadata.resource_version)
+    time.sleep(3)
+    writes = int(core.list_namespaced_pod(namespace).metadata.resource_version) - before
+    assert writes < 40, f"{writes} writes in 3 s while refused"
+    events = core.list_namespaced_event(namespace).items
+    failed = [event for event in events if event.reason == "FailedCreate"]
+    assert failed and failed[0].count >= 2  # it does keep trying, on a back-off

@@ -3,7 +3,9 @@
 Pods go through the registry like any other create, so LimitRange and ResourceQuota admission
 apply. A refused pod leaves a FailedCreate event and a ReplicaFailure condition on the ReplicaSet
 (the Deployment controller copies it up), and the ReplicaSet retries when pods in its namespace
-go away, quotas change, or after `Timing.retry_after`.
+go away, quotas change, or after a back-off that starts at `Timing.retry_after` and doubles per
+refusal up to `Timing.backoff_max`, as the real controller's rate-limited work queue does. Without
+it, each refusal (which names a new random pod) rewrote the status and woke the controller again.
 """
 
 import calendar
@@ -49,6 +51,7 @@ class ReplicaSetController(Controller):
         super().__init__(context)
         self.queue = WorkQueue("replicaset", self.reconcile)
         self._refused: dict[str, set[str]] = {}
+        self._held: dict[tuple, tuple[int, float]] = {}  # key -> (refusals in a row, monotonic time to retry)
 
     def queues(self):
         return [self.queue]
@@ -67,7 +70,19 @@ class ReplicaSetController(Controller):
 
     def _retry_refused(self, namespace: str) -> None:
         for name in self._refused.pop(namespace, ()):
+            self._held.pop((namespace, name), None)
             self.queue.add((namespace, name))
+
+    def _hold(self, key) -> None:
+        """Back off after a refusal: retry_after, doubling per refusal in a row, at most backoff_max."""
+        refusals = self._held.get(key, (0, 0.0))[0] + 1
+        delay = min(self.timing.retry_after * 2 ** (refusals - 1), max(self.timing.backoff_max, self.timing.retry_after))
+        self._held[key] = (refusals, time.monotonic() + delay)
+        self.queue.add_after(key, delay)
+
+    def _held_back(self, key) -> bool:
+        held = self._held.get(key)
+        return held is not None and time.monotonic() < held[1]
 
     def resync(self) -> None:
         for rs in self.store.list(REPLICA_SETS):
@@ -83,7 +98,7 @@ class ReplicaSetController(Controller):
                 if is_active(pod) and (controller_of(pod, "ReplicaSet") or {}).get("uid") == uid]
         wanted = rs["spec"].get("replicas", 1)
         refusal = None
-        if len(pods) < wanted:
+        if len(pods) < wanted and not self._held_back(key):
             for _ in range(min(wanted - len(pods), _BURST)):
                 try:
                     pod = self.registry.create(PODS, self._pod_for(rs), namespace=namespace)
@@ -92,11 +107,13 @@ class ReplicaSetController(Controller):
                     self.recorder.record(rs, "Warning", "FailedCreate", f"Error creating: {error.message}",
                                          "replicaset-controller", aggregate=("FailedCreate",))
                     self._refused.setdefault(namespace, set()).add(name)
-                    self.queue.add_after(key, self.timing.retry_after)
+                    self._hold(key)
                     break
                 pods.append(pod)
                 self.recorder.record(rs, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
                                      "replicaset-controller")
+            else:
+                self._held.pop(key, None)
         elif len(pods) > wanted:
             pods.sort(key=_deletion_rank)
             for pod in pods[:len(pods) - wanted]:
