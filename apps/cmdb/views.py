@@ -258,7 +258,8 @@ def item_import(request):
                 messages.success(request, "Imported: {create} created, {update} updated, {unchanged} unchanged, "
                                           "{error} skipped.".format(**report["summary"]))
     context = {"form": form, "report": report, "refused": form, "jobs": _jobs(request)[:10],
-               "limits": {name.lower(): services.imports.limit(name) for name in ("MAX_BYTES", "MAX_ROWS", "SYNC_ROWS")},
+               "limits": {name.lower(): services.imports.limit(name)
+                          for name in ("MAX_BYTES", "MAX_ROWS", "SYNC_ROWS")},
                "may_add": policy_for(ConfigurationItem).can_add(request, request.tenant)}
     status = 400 if request.method == "POST" and (not form.is_valid() or form.errors) else 200
     return render_tenant_page(request, "cmdb/import.html", context, section=SECTION, status=status)

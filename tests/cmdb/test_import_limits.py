@@ -10,7 +10,6 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
 
 from apps.cmdb import services
 from apps.cmdb.api.serializers import ItemCreateSerializer
@@ -120,7 +119,8 @@ def test_more_rows_than_the_limit_is_a_400_naming_it(world, api, settings):
     assert upload(api, csv_file([["queue", f"q{n}"] for n in range(10)])).status_code == 200
 
 
-def test_small_imports_answer_at_once_and_large_ones_queue_a_job(world, api, settings, django_capture_on_commit_callbacks):
+def test_small_imports_answer_at_once_and_large_ones_queue_a_job(world, api, settings,
+                                                                 django_capture_on_commit_callbacks):
     settings.CMDB_IMPORT_SYNC_ROWS = 5
     api.as_user(world.user("developer"))
     small = upload(api, csv_file([["queue", f"q{n}"] for n in range(5)]), dry_run="true")

@@ -53,10 +53,11 @@ def test_members_see_no_platform_inventory_after_discovery(world, api, cluster):
             url = reverse(f"cmdb-item-{name}", args=[item.pk])
             assert api.get(url).status_code == 404, (name, item)
     for entry in listed:
+        impact = reverse("cmdb-item-impact", args=[entry["id"]])
         for url, params in ((reverse("cmdb-item-graph", args=[entry["id"]]), {"depth": 10}),
                             (reverse("cmdb-item-graph-dot", args=[entry["id"]]), {"depth": 10}),
-                            (reverse("cmdb-item-impact", args=[entry["id"]]), {"direction": "upstream", "depth": 10}),
-                            (reverse("cmdb-item-impact", args=[entry["id"]]), {"direction": "downstream", "depth": 10})):
+                            (impact, {"direction": "upstream", "depth": 10}),
+                            (impact, {"direction": "downstream", "depth": 10})):
             response = api.get(url, params)
             assert response.status_code == 200
             assert_no_platform(response, platform, cluster.api_url)
