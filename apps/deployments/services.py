@@ -17,6 +17,7 @@ from apps.core.events import emit_on_commit
 from apps.core.governance import Change, Verdict, gate
 from apps.core.policies import policy_for
 from apps.core.realtime import broadcast_on_commit, deployment_group, tenant_group
+from apps.tenants.claims import host_claim
 from apps.tenants.principals import as_principal
 from apps.tenants.services import require
 
@@ -96,6 +97,8 @@ def _check_create(actor, release, environment, key: str) -> None:
                                field="environment")
     if len(key) > 200:
         raise ApplicationError("An Idempotency-Key is at most 200 characters.", code=INVALID, field="idempotency_key")
+    if release.ingress_host:  # a release cut before hosts were claims may name another tenant's host
+        host_claim(tenant=environment.tenant, host=release.ingress_host)
 
 
 @transaction.atomic

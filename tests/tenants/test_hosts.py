@@ -145,3 +145,17 @@ def test_the_environments_page_shows_the_tenants_domains_and_hosts_only(client, 
     page = client.get("/t/acme/environments/").content.decode()
     assert "<code>acme.example.com</code>" in page and "<code>shop.acme.example.com</code>" in page
     assert "globex.example.com" not in page
+
+
+@pytest.mark.django_db
+def test_a_release_naming_another_tenants_host_cannot_be_deployed(api, world):
+    """Releases cut before hosts were claims may name a host that another tenant holds now."""
+    from tests.deployments.conftest import make_release
+
+    host_claim(tenant=world.acme, host="shop.example.com")
+    legacy = make_release(make_app(world.globex, "shop"), ingress_host="shop.example.com")
+    api.as_user(world.user("developer", "globex"))
+    response = api.post("/api/v1/deployments/", {"tenant": "globex", "release": legacy.pk,
+                                                 "environment": world.globex.environments.get(name="dev").pk},
+                        format="json")
+    refused(response, 409, HOST_TAKEN)
