@@ -166,6 +166,11 @@ DEPLOYMENT_RETRY_MAX_SECONDS = env.float("DEPLOYMENT_RETRY_MAX_SECONDS", default
 # CMDB discovery: minutes unseen before a discovered item or edge is stale, and then retired.
 CMDB_STALE_AFTER = env.int("CMDB_STALE_AFTER", default=30)
 CMDB_RETIRE_AFTER = env.int("CMDB_RETIRE_AFTER", default=7 * 24 * 60)
+# CMDB imports: the largest upload (bytes, else 413), the most rows of one import (else 400), and the
+# most rows answered while the request waits; larger imports run as a background job.
+CMDB_IMPORT_MAX_BYTES = env.int("CMDB_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+CMDB_IMPORT_MAX_ROWS = env.int("CMDB_IMPORT_MAX_ROWS", default=20_000)
+CMDB_IMPORT_SYNC_ROWS = env.int("CMDB_IMPORT_SYNC_ROWS", default=500)
 # A heartbeat older than this makes the readiness page report the workers as stale.
 HEARTBEAT_STALE_AFTER_SECONDS = env.int("HEARTBEAT_STALE_AFTER_SECONDS", default=120)
 
