@@ -21,6 +21,12 @@ def _require_justification(change: Change, message: str) -> None:
         raise ApplicationError(message, code=JUSTIFICATION_REQUIRED, field="justification")
 
 
+def frozen(environment, freeze, advice: str) -> ApplicationError:
+    until = freeze_ends(freeze).strftime("%Y-%m-%d %H:%M UTC")
+    return ApplicationError(f"Changes to {environment.name} are frozen until {until} ({freeze.name}). {advice}",
+                            code=FROZEN, status=409)
+
+
 class ApprovalGate:
     """Decides whether a change waits for approval, is refused by a freeze, or goes ahead."""
 
@@ -46,10 +52,7 @@ class ApprovalGate:
                                        code=BREAK_GLASS_OWNERS, status=403)
             return Verdict(break_glass=bool(freeze or terms))
         if freeze is not None:
-            until = freeze_ends(freeze).strftime("%Y-%m-%d %H:%M UTC")
-            raise ApplicationError(f"Changes to {environment.name} are frozen until {until} ({freeze.name}). An owner "
-                                   "can push an emergency change with break-glass and a reason.",
-                                   code=FROZEN, status=409)
+            raise frozen(environment, freeze, "An owner can push an emergency change with break-glass and a reason.")
         if terms is None:
             return Verdict()
         _require_justification(change, f"Changes to {environment.name} need approval: say why this change is needed.")

@@ -267,3 +267,19 @@ def test_a_change_request_shows_the_cmdb_blast_radius(world, cluster, release, p
     downstream = {item["name"]: item for item in request.impact["downstream"]}
     assert list(downstream) == ["billing"]
     assert downstream["billing"]["path_names"] == ["acme--prod/web", "web", "billing"]
+
+
+def test_a_waiting_change_is_not_approved_into_a_freeze(world, cluster, release, prod):
+    """The last approval carries the change out, so approvals wait for the freeze to end; rejecting does not."""
+    govern(world, prod, ADMINS)
+    deployment, request = request_deploy(world, release, prod, role=Role.DEVELOPER)
+    now = timezone.now()
+    freeze_window_create(actor=world.user(Role.ADMIN), tenant=world.acme, name="Release freeze",
+                         starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=1))
+    error = refused(FROZEN, decide, world, "admin", request)
+    assert "Release freeze" in error.message
+    deployment.refresh_from_db()
+    assert deployment.state == State.PENDING_APPROVAL and not request.decisions.exists()
+    decide(world, "admin", request, verdict="reject", comment="Not during the freeze")
+    deployment.refresh_from_db()
+    assert deployment.state == State.CANCELLED

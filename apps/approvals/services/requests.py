@@ -32,7 +32,8 @@ from ..choices import Verdict as DecisionVerdict
 from ..eligibility import decided_by_operators, refusal, waiting_on
 from ..impact import impact_of
 from ..models import ApprovalRules, ChangeRequest, Decision
-from ..selectors import DEFAULT_STAGE, OPERATOR_STAGE, approval_terms
+from ..gate import frozen
+from ..selectors import DEFAULT_STAGE, OPERATOR_STAGE, active_freeze, approval_terms
 from ..stepup import require_step_up
 
 User = get_user_model()
@@ -126,6 +127,7 @@ def change_request_decide(*, actor, change_request: ChangeRequest, verdict: str,
         raise ApplicationError("Decide with approve or reject.", code=INVALID, field="verdict")
     _refuse_if_ineligible(actor, change_request)
     require_step_up(actor)
+    _refuse_approval_in_freeze(change_request, verdict)
     rendered = render_change(change_request)  # outside the lock: it may ask the cluster
     if rendered.change.get("live_error"):
         raise ApplicationError(f"The change cannot be checked against the cluster now, so nothing was decided. "
@@ -146,6 +148,17 @@ def change_request_decide(*, actor, change_request: ChangeRequest, verdict: str,
                                "the new diff and decide again.", code=CHANGE_MOVED, status=409)
     change_request.refresh_from_db()
     return change_request
+
+
+def _refuse_approval_in_freeze(request: ChangeRequest, verdict: str) -> None:
+    """An approval may be the one that carries the change out, so none is given while the environment is
+    frozen (a break-glass request was made at once and never waits here). Rejecting stays open."""
+    carries_out = request.kind == ChangeKind.DEPLOY or request.kind in CARRIED_OUT_LATER
+    if verdict != DecisionVerdict.APPROVE or request.environment_id is None or not carries_out:
+        return
+    freeze = active_freeze(request.environment)
+    if freeze is not None:
+        raise frozen(request.environment, freeze, "Approve once it ends, or an owner can break glass.")
 
 
 def _refuse_if_ineligible(actor, request: ChangeRequest) -> None:
