@@ -4,7 +4,8 @@ import django_filters
 from django import forms
 from django.db import models
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import status
+from django_filters.utils import get_model_field
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -40,6 +41,30 @@ def exception_handler(exc, context):
     return response
 
 
+def refuse_loose_types() -> None:
+    """Fields take the JSON type the schema gives them. DRF turns a number into text (`{"name": 0}`
+    renamed an environment to "0") and 0 or 1 into a boolean; here a number given for text or a
+    boolean is a 400 naming the field (forms still send "true" and "on" as text). Called once from
+    CoreConfig.ready(), so every serializer of every app gets it."""
+    for field_class, refuses in ((serializers.CharField, lambda data: not isinstance(data, str)),
+                                 (serializers.BooleanField, lambda data: isinstance(data, int | float)
+                                  and not isinstance(data, bool))):
+        lenient = field_class.to_internal_value
+        if getattr(lenient, "strict", False):
+            continue
+        field_class.to_internal_value = _strict(lenient, refuses)
+
+
+def _strict(lenient, refuses):
+    def to_internal_value(self, data):
+        if refuses(data):
+            self.fail("invalid", input=data)
+        return lenient(self, data)
+
+    to_internal_value.strict = True
+    return to_internal_value
+
+
 class DefaultCursorPagination(CursorPagination):
     """Keyset pagination: constant cost per page at any table size. `?page_size=` up to 100."""
 
@@ -57,7 +82,7 @@ class DefaultCursorPagination(CursorPagination):
         except ValueError:
             size = 0
         if size < 1:
-            raise ValidationError({self.page_size_query_param: ["Give a whole number from 1 up (at most 100 are used)."]})
+            raise ValidationError({self.page_size_query_param: ["Give a whole number from 1 (100 at most are used)."]})
         return min(size, self.max_page_size)
 
     def get_schema_operation_parameters(self, view):
@@ -65,7 +90,7 @@ class DefaultCursorPagination(CursorPagination):
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1}
-                parameter["description"] = f"Rows per page, from 1; more than {self.max_page_size} gives {self.max_page_size}."
+                parameter["description"] = f"Rows per page, from 1; more than {self.max_page_size} reads as that."
         return parameters
 
 
@@ -113,6 +138,26 @@ class FilterSet(django_filters.rest_framework.FilterSet):
 BOOLEAN_VALUES = ("true", "false", "True", "False")
 
 
+def query_flag(request, name: str) -> bool:
+    """A boolean query parameter: absent is false; anything but true or false is a 400 naming it."""
+    value = request.query_params.get(name)
+    if value is None:
+        return False
+    if value not in BOOLEAN_VALUES:
+        raise ValidationError({name: ["Give true or false."]})
+    return value.lower() == "true"
+
+
+def _is_integer_filter(filterset_class, spec) -> bool:
+    """Whether a number filter names an integer column (a key, say), as the schema then says."""
+    if isinstance(spec, IdFilter):
+        return False  # its form field already takes whole numbers only
+    field = get_model_field(filterset_class._meta.model, spec.field_name) if filterset_class._meta.model else None
+    if field is not None and field.is_relation:
+        field = field.target_field
+    return isinstance(field, models.IntegerField | models.AutoField)
+
+
 def refuse_malformed_filters(query_params, filterset_class) -> None:
     """400 for a filter value its schema type cannot hold, where django-filter would ignore it: an
     empty value of a typed filter (`?until=`) and a boolean that is not true or false (`?platform=null`)."""
@@ -123,6 +168,9 @@ def refuse_malformed_filters(query_params, filterset_class) -> None:
                 errors[name] = ["Give true or false."]
             elif value == "" and not isinstance(spec, django_filters.CharFilter):
                 errors[name] = ["Give a value, or leave the filter out."]
+            elif isinstance(spec, django_filters.NumberFilter) and _is_integer_filter(filterset_class, spec) \
+                    and not value.lstrip("-").isdigit():
+                errors[name] = ["Give a whole number."]
     if errors:
         raise ValidationError(errors)
 

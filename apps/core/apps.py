@@ -9,3 +9,6 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401
+        from .api import refuse_loose_types
+
+        refuse_loose_types()

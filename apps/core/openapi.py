@@ -7,6 +7,9 @@ documents a 4xx body of its own (an import report, say) may still answer with th
 instance when the input does not parse; such responses read "this or Error".
 """
 
+from drf_spectacular import openapi
+from rest_framework import serializers
+
 ERROR_SCHEMA = {
     "type": "object",
     "description": "Every error response. `code` is stable and machine-readable (invalid, not_found, "
@@ -47,3 +50,22 @@ def _or_error(response: dict) -> None:
     media = response.get("content", {}).get("application/json")
     if media and "schema" in media and media["schema"] != ERROR_REF and "anyOf" not in media["schema"]:
         media["schema"] = {"anyOf": [media["schema"], ERROR_REF]}
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's AutoSchema, saying what our serializers refuse so that a request the schema
+    calls valid is one the API accepts: a related row by slug is never an empty string (DRF reads ""
+    as null there), and a list that may not be empty has at least one item. Blank text fields get
+    minLength 1 from drf-spectacular itself (COMPONENT_SPLIT_REQUEST). Requests only: responses
+    say what they hold."""
+
+    def _get_serializer_field_meta(self, field, direction):
+        meta = super()._get_serializer_field_meta(field, direction)
+        if direction != "request" or field.read_only:
+            return meta
+        if isinstance(field, serializers.SlugRelatedField) and not field.allow_null:
+            meta.setdefault("minLength", 1)
+        if isinstance(field, serializers.ListField | serializers.ManyRelatedField | serializers.MultipleChoiceField) \
+                and not field.allow_empty:
+            meta.setdefault("minItems", 1)
+        return meta

@@ -312,7 +312,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.DefaultCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["apps.core.api.FilterBackend"],
     # No DRF throttles: calls made with an API key are metered against the tenant's plan where the key
     # is authenticated (apps/apikeys/throttling.py), so refused calls count too; sessions are not.
@@ -332,6 +332,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # The API's contract is JSON: document it alone (DRF's form parsers stay for tests and the browser,
+    # and an operation that takes uploads documents multipart itself).
+    "PARSER_WHITELIST": ["apps.core.parsers.JSONParser"],
+    # Request bodies get components of their own (`TenantRequest`), so what a request must hold (text
+    # that may not be blank: minLength 1) is said there without constraining responses.
+    "COMPONENT_SPLIT_REQUEST": True,
     # The one error shape as a component and every operation's default response (apps/core/openapi.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "apps.core.openapi.add_error_responses"],

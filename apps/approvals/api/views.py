@@ -8,6 +8,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from apps.core.api import query_flag
 from apps.core.idempotency import idempotent
 from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.principals import as_principal
@@ -125,7 +126,7 @@ class ChangeRequestViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Ret
         if self.action != "list":
             decisions = Prefetch("decisions", queryset=Decision.objects.select_related("approver"))
             queryset = queryset.prefetch_related(decisions, "reviews")
-        if self.request.query_params.get("waiting_for_me") in ("true", "1", "yes"):
+        if query_flag(self.request, "waiting_for_me"):
             principal = as_principal(self.request)
             waiting = waiting_for(principal.user, principal.tenant_ids(Role.VIEWER))
             queryset = queryset.filter(pk__in=[request.pk for request in waiting])

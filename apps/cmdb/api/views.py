@@ -42,6 +42,12 @@ def _int(value, default: int, field: str) -> int:
     return int(value)
 
 
+def _flag(value: str, field: str) -> bool:
+    if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise ApplicationError(f"Give {field} as true or false.", field=field)
+    return value.lower() in ("true", "1", "yes")
+
+
 def graph_for(request, item) -> dict:
     """The map's data around `item`, with the filters of the query string."""
     params = request.query_params if hasattr(request, "query_params") else request.GET
@@ -49,7 +55,7 @@ def graph_for(request, item) -> dict:
                            tenant_ids=selectors.tenant_scope(request), platform=sees_platform(request),
                            types=params.getlist("type"),
                            provenances=[p for p in params.getlist("provenance") if p in Provenance.values],
-                           include_stale=params.get("stale", "true").lower() not in ("false", "0", "no"))
+                           include_stale=_flag(params.get("stale", "true"), "stale"))
 
 
 class TypesPermission(permissions.BasePermission):

@@ -6,6 +6,7 @@ from apps.catalog.models import Release
 from apps.tenants.api.serializers import TenantField
 from apps.tenants.models import Environment
 
+from ..choices import State
 from ..models import Deployment, DeploymentEvent
 from ..selectors import referable
 
@@ -99,6 +100,9 @@ class PendingApprovalSerializer(serializers.Serializer):
 class DeploymentEventSerializer(serializers.ModelSerializer):
     # A plain string in the schema: "kind" is also an environment's field, and one enum name must not serve both.
     kind = serializers.CharField(read_only=True, help_text="state, pod, rollout or log")
+    # Blank on events that are not state changes; a read-only model field would drop allow_blank.
+    state = serializers.ChoiceField(choices=State.choices, allow_blank=True, read_only=True,
+                                    help_text="The state entered, on state events; empty on the others.")
 
     class Meta:
         model = DeploymentEvent

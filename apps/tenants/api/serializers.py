@@ -144,7 +144,8 @@ class QuotaUsageSerializer(serializers.Serializer):
     """One line of a tenant's usage report; `used` is null for resources nothing counts yet."""
 
     resource = serializers.CharField(source="quota.resource")
-    environment = serializers.CharField(source="quota.environment.name", default=None)
+    environment = serializers.CharField(source="quota.environment.name", default=None, allow_null=True,
+                                        help_text="The environment's name; null for a tenant-wide quota.")
     limit = serializers.IntegerField(source="quota.limit")
     used = serializers.IntegerField(allow_null=True)
     remaining = serializers.IntegerField(allow_null=True)

@@ -33,9 +33,10 @@ class TenantViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     @extend_schema(request=s.TenantUpdateSerializer)
     def partial_update(self, request, slug=None):
-        data = s.TenantUpdateSerializer(data=request.data)
+        data = s.TenantUpdateSerializer(data=request.data, partial=True)  # PATCH: a field left out is kept
         data.is_valid(raise_exception=True)
-        tenant = services.tenant_update(actor=request, tenant=self.get_object(), **data.validated_data)
+        tenant = self.get_object()
+        tenant = services.tenant_update(actor=request, tenant=tenant, name=data.validated_data.get("name", tenant.name))
         return Response(self.get_serializer(tenant).data)
 
     @extend_schema(request=None, responses={204: None})
@@ -70,10 +71,11 @@ class MembershipViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
 
     @extend_schema(request=s.RoleSerializer)
     def partial_update(self, request, pk=None):
-        data = s.RoleSerializer(data=request.data)
+        data = s.RoleSerializer(data=request.data, partial=True)  # PATCH: a role left out is kept
         data.is_valid(raise_exception=True)
-        membership = services.member_change_role(actor=request, membership=self.get_object(),
-                                                 role=data.validated_data["role"])
+        membership = self.get_object()
+        membership = services.member_change_role(actor=request, membership=membership,
+                                                 role=data.validated_data.get("role", membership.role))
         return Response(self.get_serializer(membership).data)
 
     def perform_destroy(self, membership):
