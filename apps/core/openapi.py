@@ -69,3 +69,41 @@ class AutoSchema(openapi.AutoSchema):
                 and not field.allow_empty:
             meta.setdefault("minItems", 1)
         return meta
+
+
+def add_links(result, generator, request, public):
+    """drf-spectacular postprocessing hook: a created row links to every operation on it.
+
+    A 201 of `POST /x/` whose body has the new row's `id` (or `slug`) gets an OpenAPI link to each
+    operation under `/x/{id}/`, so clients and the fuzzer's stateful phase can follow create -> read
+    -> change -> delete with the real id (and check that a deleted row stays gone).
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    paths = result.get("paths", {})
+    for path, item in paths.items():
+        created = item.get("post", {}).get("responses", {}).get("201")
+        body = _resolve(schemas, (created or {}).get("content", {}).get("application/json", {}).get("schema"))
+        for key in ("id", "slug"):
+            if key not in body.get("properties", {}):
+                continue
+            prefix = f"{path}{{{key}}}/"
+            links = {}
+            for target, operations in paths.items():
+                if not target.startswith(prefix):
+                    continue
+                for method, operation in operations.items():
+                    if method in METHODS and "operationId" in operation:
+                        links[operation["operationId"]] = {"operationId": operation["operationId"],
+                                                           "parameters": {key: f"$response.body#/{key}"}}
+            if links:
+                created["links"] = links
+                break
+    return result
+
+
+def _resolve(schemas: dict, schema: dict | None) -> dict:
+    if not schema:
+        return {}
+    if "$ref" in schema:
+        return schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    return schema

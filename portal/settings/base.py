@@ -340,7 +340,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The one error shape as a component and every operation's default response (apps/core/openapi.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "apps.core.openapi.add_error_responses"],
+                             "apps.core.openapi.add_error_responses", "apps.core.openapi.add_links"],
     # Choice sets that share a field name ("kind", "status", "state") with another: each keeps a
     # stable component name (the first three are the names they had before the others arrived).
     "ENUM_NAME_OVERRIDES": {

@@ -83,3 +83,11 @@ def test_the_schema_documents_json_request_bodies_and_what_they_must_hold(schema
     assert webhook["events"]["minItems"] == 1
     # Responses are not held to request rules: a blank diff is a valid answer.
     assert "minLength" not in schema["components"]["schemas"]["Environment"]["properties"]["name"]
+
+
+def test_a_created_row_links_to_the_operations_on_it(schema):
+    links = schema["paths"]["/api/v1/environments/"]["post"]["responses"]["201"]["links"]
+    retrieve = schema["paths"]["/api/v1/environments/{id}/"]["get"]["operationId"]
+    assert links[retrieve] == {"operationId": retrieve, "parameters": {"id": "$response.body#/id"}}
+    tenant_links = schema["paths"]["/api/v1/tenants/"]["post"]["responses"]["201"]["links"]
+    assert all(link["parameters"] == {"slug": "$response.body#/slug"} for link in tenant_links.values())
