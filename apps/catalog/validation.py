@@ -10,7 +10,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from apps.core.errors import ApplicationError
-from apps.tenants.claims import is_dns_name
+from apps.tenants.claims import is_dns_name, normalize_host
 
 from .models import ComponentKind
 
@@ -348,6 +348,7 @@ def release_spec(fields: dict, kind: str) -> dict:
             raise refuse(name, "Give this as text.")
         spec[name] = spec[name].strip()
     spec["ingress_path"] = spec["ingress_path"] or "/"
+    spec["ingress_host"] = normalize_host(spec["ingress_host"])  # DNS is case-blind; a trailing dot is the root
     spec["image_digest"] = image_digest(spec["image"])
     spec["command"], spec["args"] = string_list(spec["command"], "command"), string_list(spec["args"], "args")
     env_vars(spec["env"])

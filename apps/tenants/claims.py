@@ -13,7 +13,7 @@ from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from apps.audit.services import audit_record
@@ -33,10 +33,15 @@ def reserved_namespace_pattern(name: str) -> str | None:
 
 def check_tenant_slug(slug: str) -> None:
     """Refuse a slug that is a reserved name or whose every namespace (`<slug>--…`) would be one."""
-    pattern = reserved_namespace_pattern(slug) or reserved_namespace_pattern(f"{slug}--")
+    pattern = reserved_namespace_pattern(slug)
     if pattern:
-        raise ApplicationError(f"“{slug}” is reserved for the platform (it matches “{pattern}”, a name kept "
-                               "for system namespaces); choose another slug.", code=RESERVED_NAME, field="slug")
+        raise ApplicationError(f"“{slug}” is reserved for the platform (it matches “{pattern}”, kept for system "
+                               "namespaces); choose another slug.", code=RESERVED_NAME, field="slug")
+    pattern = reserved_namespace_pattern(f"{slug}--")
+    if pattern:
+        raise ApplicationError(f"“{slug}” is reserved for the platform: its namespaces ({slug}--…) would match "
+                               f"“{pattern}”, kept for system namespaces; choose another slug.",
+                               code=RESERVED_NAME, field="slug")
 
 
 def check_namespace(namespace: str, *, field: str = "name") -> None:
@@ -54,9 +59,10 @@ DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def is_dns_name(name: str) -> bool:
-    """A fully qualified DNS name of at least two labels, lower-case."""
+    """A fully qualified DNS name of at least two labels, lower-case; an IP address is not one."""
     labels = name.split(".")
-    return len(name) <= 253 and len(labels) >= 2 and all(DNS_LABEL_RE.match(label) for label in labels)
+    return (len(name) <= 253 and len(labels) >= 2 and all(DNS_LABEL_RE.match(label) for label in labels)
+            and not labels[-1].isdigit())
 
 
 def normalize_host(host: str) -> str:
@@ -95,29 +101,43 @@ def check_host(*, tenant: Tenant, host: str, field: str = "ingress_host") -> str
         raise ApplicationError(f"“{host}” is under {reservation.domain}, which the platform keeps; ask an operator "
                                "for a domain of your own.", code=HOST_RESERVED, field=field)
     if reservation is not None and reservation.tenant_id != tenant.pk:
-        raise _taken(host, field)
+        raise ApplicationError(f"“{host}” is under {reservation.domain}, which is reserved for another organization.",
+                               code=HOST_TAKEN, status=409, field=field)
     return host
 
 
-def _taken(host: str, field: str) -> ApplicationError:
-    return ApplicationError(f"“{host}” is already in use by another tenant; a host belongs to one tenant.",
-                            code=HOST_TAKEN, status=409, field=field)
+def _overlapping(host: str):
+    """Claims of the host, of the domains above it (two labels or more) and of every host below it:
+    each can set cookies the others read, so they all belong to one tenant."""
+    labels = host.split(".")
+    above = [".".join(labels[i:]) for i in range(len(labels) - 1)]
+    return HostClaim.objects.filter(Q(host__in=above) | Q(host__endswith=f".{host}"))
 
 
+def _lock_domain(host: str) -> None:
+    """Serialise claims under one domain (its last two labels) until commit, so that of two tenants
+    claiming a host and a host above or below it at once, exactly one wins."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [".".join(host.split(".")[-2:])])
+
+
+@transaction.atomic
 def host_claim(*, tenant: Tenant, host: str, field: str = "ingress_host") -> HostClaim:
     """Claim `host` for `tenant`, or find its existing claim. Refused with 409 when another tenant holds
-    it; of two tenants claiming a free host at once, the unique constraint lets exactly one win."""
+    it, a domain above it or a host below it."""
     host = check_host(tenant=tenant, host=host, field=field)
-    claim = HostClaim.objects.filter(host=host).first()
-    if claim is None:
-        try:
-            with transaction.atomic():
-                claim = HostClaim.objects.create(tenant=tenant, host=host)
-        except IntegrityError:
-            claim = HostClaim.objects.get(host=host)
-    if claim.tenant_id != tenant.pk:
-        raise _taken(host, field)
-    return claim
+    _lock_domain(host)
+    claims = list(_overlapping(host))
+    foreign = next((claim for claim in claims if claim.tenant_id != tenant.pk), None)
+    if foreign is not None and foreign.host == host:
+        raise ApplicationError(f"“{host}” is already in use by another organization; a host belongs to one.",
+                               code=HOST_TAKEN, status=409, field=field)
+    if foreign is not None:
+        raise ApplicationError(f"“{host}” overlaps “{foreign.host}”, which another organization uses: a host, the "
+                               "domains above it and the hosts below it belong to one organization.",
+                               code=HOST_TAKEN, status=409, field=field)
+    own = next((claim for claim in claims if claim.host == host), None)
+    return own or HostClaim.objects.create(tenant=tenant, host=host)
 
 
 # --- Domains operators keep (operator console and API) ------------------------------------------

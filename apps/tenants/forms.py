@@ -19,7 +19,7 @@ class TenantCreateForm(ServiceForm):
     name = forms.CharField(max_length=100, help_text="Shown across the portal; you can change it later.")
     slug = forms.CharField(
         max_length=40,
-        help_text="Lower-case letters, digits and hyphens. It appears in URLs and namespace names and never changes.",
+        help_text="Lower-case letters, digits and single hyphens. It appears in URLs and namespace names and never changes; system names such as kube or default are kept for the platform.",
     )
 
 
@@ -39,7 +39,7 @@ class MemberRoleForm(ServiceForm):
 class EnvironmentForm(ServiceForm):
     name = forms.CharField(
         max_length=30,
-        help_text="Lower-case letters, digits and hyphens, for example <code>qa</code> or <code>eu-prod</code>.",
+        help_text="Up to 30 lower-case letters, digits and single hyphens, for example <code>qa</code> or <code>eu-prod</code>. It names the namespace <code>&lt;organization&gt;--&lt;name&gt;</code>.",
     )
     kind = forms.ChoiceField(
         choices=Environment.Kind.choices,

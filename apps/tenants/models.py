@@ -15,7 +15,7 @@ from .roles import Role
 # No "--": namespaces join tenant and environment with it, so no two pairs can make the same name.
 SLUG_VALIDATOR = RegexValidator(
     r"^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$",
-    "Use 1 to 40 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.",
+    "Use lower-case letters, digits and single hyphens (not “--”), starting and ending with a letter or digit.",
 )
 
 

@@ -49,7 +49,7 @@ def test_a_host_belongs_to_the_first_tenant_that_names_it(api, world):
     assert cut(api, world, "acme", "shop.example.com").status_code == 201
     assert cut(api, world, "acme", "shop.example.com").status_code == 201  # its own host again
     body = refused(cut(api, world, "globex", "shop.example.com"), 409, HOST_TAKEN)
-    assert "another tenant" in body["detail"]
+    assert "another organization" in body["detail"]
     assert HostClaim.objects.get(host="shop.example.com").tenant == world.acme
     assert set(Release.objects.values_list("ingress_host", flat=True)) == {"shop.example.com"}
     assert not Release.objects.filter(tenant=world.globex).exists()
@@ -159,3 +159,23 @@ def test_a_release_naming_another_tenants_host_cannot_be_deployed(api, world):
                                                  "environment": world.globex.environments.get(name="dev").pk},
                         format="json")
     refused(response, 409, HOST_TAKEN)
+
+
+@pytest.mark.django_db
+def test_a_host_above_or_below_another_tenants_host_is_theirs_too(api, world):
+    """A host can set cookies for the domains above it, which the hosts below them read."""
+    assert cut(api, world, "acme", "shop.acme.example.com").status_code == 201
+    body = refused(cut(api, world, "globex", "www.shop.acme.example.com"), 409, HOST_TAKEN)
+    assert "shop.acme.example.com" in body["detail"]
+    refused(cut(api, world, "globex", "acme.example.com"), 409, HOST_TAKEN)
+    assert cut(api, world, "acme", "www.shop.acme.example.com").status_code == 201  # its own, below its own
+    assert cut(api, world, "globex", "shop.globex.example.com").status_code == 201  # a sibling domain is free
+
+
+@pytest.mark.django_db
+def test_hosts_are_tidied_and_addresses_refused(api, world):
+    response = cut(api, world, "acme", "SHOP.Acme.Example.com.")
+    assert response.status_code == 201 and response.json()["ingress_host"] == "shop.acme.example.com"
+    refused(cut(api, world, "acme", "10.0.0.1"), 400, "invalid")
+    with pytest.raises(ApplicationError):
+        domain_reserve(operator=world.operator, domain="127.0.0.1")

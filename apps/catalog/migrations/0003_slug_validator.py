@@ -14,11 +14,11 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='application',
             name='name',
-            field=models.CharField(max_length=40, validators=[django.core.validators.RegexValidator('^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', 'Use 1 to 40 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.')]),
+            field=models.CharField(max_length=40, validators=[django.core.validators.RegexValidator('^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', 'Use lower-case letters, digits and single hyphens (not “--”), starting and ending with a letter or digit.')]),
         ),
         migrations.AlterField(
             model_name='servicetemplate',
             name='slug',
-            field=models.CharField(max_length=40, validators=[django.core.validators.RegexValidator('^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', 'Use 1 to 40 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.')]),
+            field=models.CharField(max_length=40, validators=[django.core.validators.RegexValidator('^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', 'Use lower-case letters, digits and single hyphens (not “--”), starting and ending with a letter or digit.')]),
         ),
     ]

@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='citype',
             name='slug',
-            field=models.CharField(max_length=40, unique=True, validators=[django.core.validators.RegexValidator('^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', 'Use 1 to 40 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.')]),
+            field=models.CharField(max_length=40, unique=True, validators=[django.core.validators.RegexValidator('^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', 'Use lower-case letters, digits and single hyphens (not “--”), starting and ending with a letter or digit.')]),
         ),
     ]
