@@ -4,7 +4,9 @@ import django_filters
 from django import forms
 from django.db import models
 from django_filters.rest_framework import DjangoFilterBackend
-from django_filters.utils import get_model_field
+from drf_spectacular.plumbing import follow_field_source
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
@@ -117,6 +119,7 @@ class RestrictedViewSetMixin:
         return queryset
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class IdFilter(django_filters.NumberFilter):
     """A related row by id, as a whole number, never checked against any queryset: an id the caller
     cannot see then filters to an empty list exactly like one that does not exist (a model choice
@@ -149,12 +152,11 @@ def query_flag(request, name: str) -> bool:
 
 
 def _is_integer_filter(filterset_class, spec) -> bool:
-    """Whether a number filter names an integer column (a key, say), as the schema then says."""
-    if isinstance(spec, IdFilter):
-        return False  # its form field already takes whole numbers only
-    field = get_model_field(filterset_class._meta.model, spec.field_name) if filterset_class._meta.model else None
-    if field is not None and field.is_relation:
-        field = field.target_field
+    """Whether the schema calls a number filter an integer: drf-spectacular does when the column it
+    names is an integer one, so the same lookup decides here (IdFilter's form field checks itself)."""
+    if isinstance(spec, IdFilter) or not spec.field_name or filterset_class._meta.model is None:
+        return False
+    field = follow_field_source(filterset_class._meta.model, spec.field_name.split("__"), emit_warnings=False)
     return isinstance(field, models.IntegerField | models.AutoField)
 
 

@@ -55,9 +55,17 @@ def _or_error(response: dict) -> None:
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's AutoSchema, saying what our serializers refuse so that a request the schema
     calls valid is one the API accepts: a related row by slug is never an empty string (DRF reads ""
-    as null there), and a list that may not be empty has at least one item. Blank text fields get
+    as null there), a list that may not be empty has at least one item, and a serializer that refuses
+    unknown fields (`refuses_unknown_fields`) allows no additional properties. Blank text fields get
     minLength 1 from drf-spectacular itself (COMPONENT_SPLIT_REQUEST). Requests only: responses
     say what they hold."""
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        # A serializer that answers "Unknown field." to a name it does not declare says so.
+        if direction == "request" and getattr(serializer, "refuses_unknown_fields", False):
+            schema["additionalProperties"] = False
+        return schema
 
     def _get_serializer_field_meta(self, field, direction):
         meta = super()._get_serializer_field_meta(field, direction)

@@ -91,3 +91,22 @@ def test_a_created_row_links_to_the_operations_on_it(schema):
     assert links[retrieve] == {"operationId": retrieve, "parameters": {"id": "$response.body#/id"}}
     tenant_links = schema["paths"]["/api/v1/tenants/"]["post"]["responses"]["201"]["links"]
     assert all(link["parameters"] == {"slug": "$response.body#/slug"} for link in tenant_links.values())
+
+
+def test_a_serializer_that_refuses_unknown_fields_says_so(owner_api, world, schema):
+    from apps.cmdb.models import ConfigurationItem
+
+    item = ConfigurationItem.objects.filter(tenant=world.acme).first()
+    response = owner_api.patch(f"/api/v1/cmdb/items/{item.pk}/", {"tier": "gold"}, format="json")
+    assert response.status_code == 400 and response.json()["fields"] == {"tier": ["Unknown field."]}
+    ref = schema["paths"]["/api/v1/cmdb/items/{id}/"]["patch"]["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["components"]["schemas"][ref["$ref"].rsplit("/", 1)[-1]]["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("path, name", [("/api/v1/deployments/", "environment"),
+                                        ("/api/v1/releases/", "application"),
+                                        ("/api/v1/cmdb/history/", "item")])
+def test_an_id_filter_takes_exactly_what_its_schema_says(owner_api, schema, path, name):
+    kind = parameters(schema, path)[name]["schema"]["type"]
+    response = owner_api.get(path, {name: "0.5"})
+    assert response.status_code == (400 if kind == "integer" else 200), (kind, response.content)

@@ -113,6 +113,8 @@ class ApplicationSerializer(serializers.ModelSerializer):
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know: a misspelt field ("replica") must not silently take a default."""
 
+    refuses_unknown_fields = True  # the schema says so: additionalProperties false (apps/core/openapi.py)
+
     def validate(self, attrs):
         unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
         if unknown:
