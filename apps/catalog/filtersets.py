@@ -2,6 +2,8 @@
 
 import django_filters
 
+from apps.core.api import IdFilter
+
 from .models import Application, ComponentKind, Release, ServiceTemplate
 
 
@@ -17,7 +19,7 @@ class ApplicationFilterSet(django_filters.FilterSet):
 class ReleaseFilterSet(django_filters.FilterSet):
     # By id, not as a model choice: an application the caller cannot see then reads as an empty
     # list, exactly like one that does not exist.
-    application = django_filters.NumberFilter(field_name="application_id")
+    application = IdFilter(field_name="application_id")
 
     class Meta:
         model = Release

@@ -8,6 +8,8 @@ import json
 import django_filters
 from django.db.models import Q
 
+from apps.core.api import IdFilter
+
 from .choices import Provenance, RelationKind, Status
 from .models import ChangeRecord, ConfigurationItem, Relationship
 
@@ -67,9 +69,9 @@ class ItemFilterSet(django_filters.FilterSet):
 
 class RelationshipFilterSet(django_filters.FilterSet):
     # By id, not as a model choice: an item the caller cannot see reads as an empty list.
-    item = django_filters.NumberFilter(method="filter_item", label="Either end is this item")
-    source = django_filters.NumberFilter(field_name="source_id")
-    target = django_filters.NumberFilter(field_name="target_id")
+    item = IdFilter(method="filter_item", label="Either end is this item")
+    source = IdFilter(field_name="source_id")
+    target = IdFilter(field_name="target_id")
     kind = django_filters.ChoiceFilter(choices=RelationKind.choices)
     provenance = django_filters.ChoiceFilter(choices=Provenance.choices)
     status = django_filters.ChoiceFilter(choices=Status.choices)
@@ -83,7 +85,7 @@ class RelationshipFilterSet(django_filters.FilterSet):
 
 
 class HistoryFilterSet(django_filters.FilterSet):
-    item = django_filters.NumberFilter(method="filter_item", label="Changes of this item or its relationships")
+    item = IdFilter(method="filter_item", label="Changes of this item or its relationships")
     action = django_filters.ChoiceFilter(choices=ChangeRecord.Action.choices)
 
     class Meta:

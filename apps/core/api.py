@@ -2,10 +2,10 @@
 
 import django_filters
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.plumbing import follow_field_source
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -119,13 +119,19 @@ class RestrictedViewSetMixin:
         return queryset
 
 
-@extend_schema_field(OpenApiTypes.INT)
+MAX_ID = 2**63 - 1  # PostgreSQL's bigint
+
+
+@extend_schema_field({"type": "integer", "format": "int64", "maximum": MAX_ID})
 class IdFilter(django_filters.NumberFilter):
     """A related row by id, as a whole number, never checked against any queryset: an id the caller
     cannot see then filters to an empty list exactly like one that does not exist (a model choice
     would answer 400 to the missing id and 200 to the foreign one, telling them apart)."""
 
     field_class = forms.IntegerField
+
+    def get_max_validator(self):
+        return MaxValueValidator(MAX_ID)
 
 
 class FilterSet(django_filters.rest_framework.FilterSet):

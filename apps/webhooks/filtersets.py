@@ -2,6 +2,8 @@
 
 import django_filters
 
+from apps.core.api import IdFilter
+
 from .models import DeliveryState, WebhookDelivery, WebhookEndpoint
 
 
@@ -13,7 +15,7 @@ class WebhookEndpointFilterSet(django_filters.FilterSet):
 
 class WebhookDeliveryFilterSet(django_filters.FilterSet):
     # By id, not as a model choice: an endpoint the caller cannot see reads as an empty list.
-    endpoint = django_filters.NumberFilter(field_name="endpoint_id")
+    endpoint = IdFilter(field_name="endpoint_id")
     state = django_filters.ChoiceFilter(choices=DeliveryState.choices)
     event = django_filters.CharFilter()
 

@@ -54,13 +54,16 @@ def test_a_query_parameter_outside_its_schema_is_refused(owner_api, url, query, 
     assert response.status_code == 400 and field in response.json()["fields"], response.content
 
 
-def test_the_graph_refuses_a_stale_flag_that_is_not_a_boolean(owner_api, world):
+def test_the_graph_refuses_a_stale_flag_or_a_provenance_outside_the_schema(owner_api, world):
     from apps.cmdb.models import ConfigurationItem
 
     item = ConfigurationItem.objects.filter(tenant=world.acme).first()
     response = owner_api.get(f"/api/v1/cmdb/items/{item.pk}/graph/", {"stale": "null"})
     assert response.status_code == 400 and "stale" in response.json()["fields"]
     assert owner_api.get(f"/api/v1/cmdb/items/{item.pk}/graph/", {"stale": "false"}).status_code == 200
+    response = owner_api.get(f"/api/v1/cmdb/items/{item.pk}/graph/dot/", {"provenance": ["declared", "rumoured"]})
+    assert response.status_code == 400 and "provenance" in response.json()["fields"]
+    assert owner_api.get(f"/api/v1/cmdb/items/{item.pk}/graph/", {"provenance": "declared"}).status_code == 200
 
 
 def parameters(schema, path, method="get"):
@@ -103,10 +106,14 @@ def test_a_serializer_that_refuses_unknown_fields_says_so(owner_api, world, sche
     assert schema["components"]["schemas"][ref["$ref"].rsplit("/", 1)[-1]]["additionalProperties"] is False
 
 
-@pytest.mark.parametrize("path, name", [("/api/v1/deployments/", "environment"),
-                                        ("/api/v1/releases/", "application"),
-                                        ("/api/v1/cmdb/history/", "item")])
-def test_an_id_filter_takes_exactly_what_its_schema_says(owner_api, schema, path, name):
-    kind = parameters(schema, path)[name]["schema"]["type"]
-    response = owner_api.get(path, {name: "0.5"})
-    assert response.status_code == (400 if kind == "integer" else 200), (kind, response.content)
+@pytest.mark.parametrize("path, name", [
+    ("/api/v1/deployments/", "environment"), ("/api/v1/releases/", "application"), ("/api/v1/cmdb/history/", "item"),
+    ("/api/v1/cmdb/relationships/", "target"), ("/api/v1/api-usage/", "key"), ("/api/v1/webhook-deliveries/", "endpoint"),
+])
+def test_an_id_filter_is_a_whole_number_in_the_schema_and_in_the_api(owner_api, schema, path, name):
+    spec = parameters(schema, path)[name]["schema"]
+    assert (spec["type"], spec["maximum"]) == ("integer", 2**63 - 1)
+    assert owner_api.get(path, {name: "0.5"}).status_code == 400
+    assert owner_api.get(path, {name: str(2**63)}).status_code == 400
+    response = owner_api.get(path, {name: str(2**63 - 1)})  # no row has it: an empty list
+    assert response.status_code == 200 and response.json()["results"] == [], response.content

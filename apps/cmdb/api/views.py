@@ -48,13 +48,20 @@ def _flag(value: str, field: str) -> bool:
     return value.lower() in ("true", "1", "yes")
 
 
+def _choices(values: list[str], allowed: list[str], field: str) -> list[str]:
+    unknown = [value for value in values if value not in allowed]
+    if unknown:
+        raise ApplicationError(f"Give {field} as one or more of {', '.join(allowed)}.", field=field)
+    return values
+
+
 def graph_for(request, item) -> dict:
     """The map's data around `item`, with the filters of the query string."""
     params = request.query_params if hasattr(request, "query_params") else request.GET
     return selectors.graph(item, depth=_int(params.get("depth"), 2, "depth"),
                            tenant_ids=selectors.tenant_scope(request), platform=sees_platform(request),
                            types=params.getlist("type"),
-                           provenances=[p for p in params.getlist("provenance") if p in Provenance.values],
+                           provenances=_choices(params.getlist("provenance"), Provenance.values, "provenance"),
                            include_stale=_flag(params.get("stale", "true"), "stale"))
 
 
