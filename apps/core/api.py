@@ -122,13 +122,17 @@ class RestrictedViewSetMixin:
 MAX_ID = 2**63 - 1  # PostgreSQL's bigint
 
 
-@extend_schema_field({"type": "integer", "format": "int64", "maximum": MAX_ID})
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 0, "maximum": MAX_ID})
 class IdFilter(django_filters.NumberFilter):
     """A related row by id, as a whole number, never checked against any queryset: an id the caller
     cannot see then filters to an empty list exactly like one that does not exist (a model choice
     would answer 400 to the missing id and 200 to the foreign one, telling them apart)."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra.setdefault("min_value", 0)  # ids are never negative; 0 names no row, like any unknown id
 
     def get_max_validator(self):
         return MaxValueValidator(MAX_ID)

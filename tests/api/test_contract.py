@@ -112,8 +112,10 @@ def test_a_serializer_that_refuses_unknown_fields_says_so(owner_api, world, sche
 ])
 def test_an_id_filter_is_a_whole_number_in_the_schema_and_in_the_api(owner_api, schema, path, name):
     spec = parameters(schema, path)[name]["schema"]
-    assert (spec["type"], spec["maximum"]) == ("integer", 2**63 - 1)
+    assert (spec["type"], spec["minimum"], spec["maximum"]) == ("integer", 0, 2**63 - 1)
     assert owner_api.get(path, {name: "0.5"}).status_code == 400
+    assert owner_api.get(path, {name: "-1"}).status_code == 400
+    assert owner_api.get(path, {name: "0"}).status_code == 200
     assert owner_api.get(path, {name: str(2**63)}).status_code == 400
     response = owner_api.get(path, {name: str(2**63 - 1)})  # no row has it: an empty list
     assert response.status_code == 200 and response.json()["results"] == [], response.content
