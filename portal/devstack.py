@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from apps.console.demo import DEMO_PASSWORD, DEMO_USERS
+from apps.operator.demo import DEMO_PASSWORD, DEMO_USERS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Where the embedded services keep their data; tests point it at a temporary folder.

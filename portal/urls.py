@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from apps.apikeys.console import developer_console
+from apps.apikeys.developer_console import developer_console
 from apps.core import views as core_views
 from apps.core.deprecation import api_changelog
 from apps.tenants import views as tenant_views
@@ -20,8 +20,9 @@ admin.site.site_header = "PaaS Portal administration"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Two consoles, two audiences: /console/ is a tenant member's API keys, /operator/ is for staff.
     path("console/", developer_console, name="developer-console"),
-    path("operator/", include("apps.console.urls")),
+    path("operator/", include("apps.operator.urls")),
     path("tenants/new/", tenant_views.tenant_create, name="tenant-create"),
     path("invitations/<str:token>/", tenant_views.invitation_accept, name="invitation-accept"),
     path("t/<slug:tenant_slug>/", include("apps.tenants.urls")),
@@ -32,7 +33,6 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/approvals/", include("apps.approvals.urls")),
     path("t/<slug:tenant_slug>/cmdb/", include("apps.cmdb.urls")),
     path("t/<slug:tenant_slug>/webhooks/", include("apps.webhooks.urls")),
-    path("operator/templates/", include("apps.catalog.operator_urls")),
     path("accounts/", include("allauth.urls")),
     path("account/", include("apps.accounts.urls")),
     path("admin/", admin.site.urls),

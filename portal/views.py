@@ -1,4 +1,4 @@
-"""Project-level pages: the portal home. (The developer console lives in apps/apikeys/console.py.)"""
+"""Project-level pages: the portal home. (The developer console lives in apps/apikeys/developer_console.py.)"""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render

@@ -98,7 +98,7 @@ class FreezeWindowForm(ServiceForm):
 
 
 class ApprovalRulesForm(forms.Form):
-    """The platform's limits, set by operators (apps/console/approvals.py)."""
+    """The platform's limits, set by operators (apps/operator/approvals.py)."""
 
     production_requires_approval = forms.BooleanField(required=False,
                                                       label="Every production environment needs approval")

@@ -1,22 +1,20 @@
 """Catalog pages under /t/<tenant_slug>/apps/: the applications, one application with its releases
-and their differences, cutting a release, and the operators' template pages. Views parse input,
-call one service or selector, and render."""
+and their differences, cutting a release. Views parse input, call one service or selector, and render.
+The operators' service-template pages live in apps/operator/service_templates.py."""
 
 
 from django.contrib import messages
-from django.db.models import Count
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST, require_safe
 
 from apps.core.errors import ApplicationError
-from apps.core.operators import operator_required
 from apps.core.policies import policy_for
 from apps.tenants.selectors import tenant_view
 from apps.tenants.views import render_tenant_page
 
 from . import services
-from .forms import ApplicationDetailsForm, ApplicationForm, CompareForm, ReleaseForm, TemplateForm
-from .models import Application, Release, ServiceTemplate
+from .forms import ApplicationDetailsForm, ApplicationForm, CompareForm, ReleaseForm
+from .models import Application, Release
 from .selectors import applications_for, releases_of, templates_current, templates_visible_to
 
 
@@ -141,31 +139,3 @@ def release_detail(request, name, number):
     release = get_object_or_404(releases_of(request, application), number=number)
     context = {"application": application, "release": release}
     return render_tenant_page(request, "catalog/release.html", context, section="apps")
-
-
-# --- Service templates (operators) -------------------------------------------------------------
-
-
-@operator_required
-def template_list(request):
-    templates = ServiceTemplate.objects.annotate(application_count=Count("applications")).order_by("slug", "-version")
-    return render(request, "catalog/operator_templates.html", {"templates": templates})
-
-
-@operator_required
-def template_new(request):
-    """Publish a template; ?from=<id> starts from an existing one, to publish its next version."""
-    source = None
-    if request.GET.get("from", "").isdigit():
-        source = get_object_or_404(ServiceTemplate, pk=int(request.GET["from"]))
-    form = TemplateForm(request.POST or None, initial=TemplateForm.initial_from(source) if source else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            template = services.template_create(operator=request.user, **form.cleaned_data)
-        except ApplicationError as exc:
-            form.add_application_error(exc)
-        else:
-            messages.success(request, f"Published {template.name} v{template.version}.")
-            return redirect("catalog-operator:list")
-    return render(request, "catalog/operator_template_new.html", {"form": form, "source": source},
-                  status=_status(request))

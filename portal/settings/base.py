@@ -58,7 +58,7 @@ INSTALLED_APPS = [
     "apps.approvals",
     "apps.cmdb",
     "apps.webhooks",
-    "apps.console",
+    "apps.operator",
 ]
 
 MIDDLEWARE = [

@@ -14,7 +14,7 @@ from apps.apikeys.models import UsageDaily
 from apps.apikeys.services import apikey_create
 from apps.tenants.roles import Role
 
-# The operator's plan API is staff-only; tests/console/test_plans.py covers it.
+# The operator's plan API is staff-only; tests/operator/test_plans.py covers it.
 NOT_TENANT_ROUTES = {"operator-plan"}
 
 

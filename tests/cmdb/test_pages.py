@@ -62,6 +62,6 @@ def test_import_page_dry_run(world, client):
 def test_operator_page(world, client):
     make_item(None, "node-1", type_slug="node")
     client.force_login(world.operator)
-    assert "node-1" in client.get(reverse("console:cmdb")).content.decode()
+    assert "node-1" in client.get(reverse("operator:cmdb")).content.decode()
     client.force_login(world.user("owner"))
-    assert client.get(reverse("console:cmdb")).status_code == 404
+    assert client.get(reverse("operator:cmdb")).status_code == 404

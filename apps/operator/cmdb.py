@@ -1,0 +1,34 @@
+"""The operators' CMDB page at /operator/cmdb/: platform items, recent discovery runs, and a button
+that discovers every cluster now."""
+
+
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.audit.services import audit_record
+from apps.clusters.models import Cluster
+from apps.cmdb.models import CIType, ConfigurationItem, DiscoveryRun
+from apps.cmdb.tasks import discover_cluster
+from apps.core.operators import operator_required
+
+
+@operator_required
+def overview(request):
+    items = (ConfigurationItem.objects.filter(tenant__isnull=True).select_related("ci_type", "cluster")
+             .order_by("ci_type__name", "name")[:500])
+    context = {"items": items, "runs": DiscoveryRun.objects.select_related("cluster")[:20],
+               "types": CIType.objects.order_by("name"), "clusters": Cluster.objects.count()}
+    return render(request, "operator/cmdb.html", context)
+
+
+@operator_required
+@require_POST
+def discover_now(request):
+    clusters = list(Cluster.objects.values_list("pk", "name"))
+    for pk, _ in clusters:
+        transaction.on_commit(lambda pk=pk: discover_cluster.delay(pk))
+    audit_record(actor=request, action="cmdb.discovery.request", object_display=", ".join(n for _, n in clusters))
+    messages.success(request, f"Discovery queued for {len(clusters)} cluster(s).")
+    return redirect("operator:cmdb")

@@ -1,0 +1,51 @@
+"""Operator page for reserved domains: which tenant may route hosts under a domain, or none at all.
+
+The page only parses input and calls the tenants' claim services, which check the operator and audit.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.core.errors import ApplicationError
+from apps.core.operators import operator_required
+from apps.tenants.claims import domain_release, domain_reserve, portal_domains
+from apps.tenants.forms import ServiceForm
+from apps.tenants.models import DomainReservation, HostClaim, Tenant
+
+
+class DomainForm(ServiceForm):
+    domain = forms.CharField(max_length=253, widget=forms.TextInput(attrs={"placeholder": "acme.example.com"}),
+                             help_text="The domain and every host under it.")
+    tenant = forms.ModelChoiceField(queryset=Tenant.objects.order_by("name"), required=False, to_field_name="slug",
+                                    empty_label="The platform (no tenant may use it)")
+    note = forms.CharField(max_length=200, required=False)
+
+
+@operator_required
+def domains(request):
+    form = DomainForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reservation = domain_reserve(operator=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"{reservation.domain} reserved.")
+            return redirect("operator:domains")
+    rows = DomainReservation.objects.select_related("tenant").order_by("domain")
+    claims = HostClaim.objects.select_related("tenant").order_by("host")
+    return render(request, "operator/domains.html", {
+        "form": form, "reservations": rows, "claims": claims[:500], "claim_count": claims.count(),
+        "portal_domains": portal_domains(),
+    }, status=400 if request.method == "POST" else 200)
+
+
+@operator_required
+@require_POST
+def domain_delete(request, pk):
+    reservation = get_object_or_404(DomainReservation, pk=pk)
+    domain_release(operator=request.user, reservation=reservation)
+    messages.success(request, f"{reservation.domain} is no longer reserved.")
+    return redirect("operator:domains")

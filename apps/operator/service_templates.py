@@ -1,0 +1,38 @@
+"""The operators' service-template pages under /operator/templates/: every published version, and
+publishing a new template (or the next version of one)."""
+
+from django.contrib import messages
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+
+from apps.catalog import services
+from apps.catalog.forms import TemplateForm
+from apps.catalog.models import ServiceTemplate
+from apps.core.errors import ApplicationError
+from apps.core.operators import operator_required
+
+
+@operator_required
+def template_list(request):
+    templates = ServiceTemplate.objects.annotate(application_count=Count("applications")).order_by("slug", "-version")
+    return render(request, "operator/templates.html", {"templates": templates})
+
+
+@operator_required
+def template_new(request):
+    """Publish a template; ?from=<id> starts from an existing one, to publish its next version."""
+    source = None
+    if request.GET.get("from", "").isdigit():
+        source = get_object_or_404(ServiceTemplate, pk=int(request.GET["from"]))
+    form = TemplateForm(request.POST or None, initial=TemplateForm.initial_from(source) if source else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            template = services.template_create(operator=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"Published {template.name} v{template.version}.")
+            return redirect("operator:templates")
+    # A refused POST renders the form again with 400, as the tenant pages do.
+    return render(request, "operator/template_new.html", {"form": form, "source": source},
+                  status=400 if request.method == "POST" else 200)

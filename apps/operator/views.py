@@ -1,0 +1,218 @@
+"""Operator console pages. Only staff reach them; everyone else gets the same 404 as a missing page.
+
+Operators see every tenant and cluster here explicitly, without the tenant policies, and each look at a tenant's
+detail is itself recorded in the audit trail.
+"""
+
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django_celery_beat.models import PeriodicTask
+
+from apps.audit.exports import EXPORT_LIMIT, FORMATS, export_response
+from apps.audit.filtersets import PlatformAuditTrailFilterSet
+from apps.audit.models import AuditEvent
+from apps.audit.selectors import trail_page
+from apps.audit.services import audit_record
+from apps.clusters.models import Cluster
+from apps.clusters.services import cluster_check, cluster_register
+from apps.core.errors import ApplicationError
+from apps.core.health import run_checks
+from apps.core.operators import operator_required
+from apps.tenants.models import Environment, Quota, Tenant
+from apps.tenants.quotas import usage_of
+from apps.tenants.services import quota_set, tenant_set_status
+
+from .forms import ClusterRegisterForm, QuotaForm, TenantStatusForm
+from .plan_forms import tenant_plan_context
+
+
+@operator_required
+def overview(request):
+    ready, checks = run_checks()
+    users = get_user_model().objects
+    return render(
+        request,
+        "operator/overview.html",
+        {
+            "ready": ready,
+            "checks": checks,
+            "user_count": users.count(),
+            "staff_count": users.filter(is_staff=True).count(),
+            "periodic_tasks": PeriodicTask.objects.order_by("name"),
+        },
+    )
+
+
+# --- Tenants ------------------------------------------------------------------------------------
+
+
+@operator_required
+def tenants(request):
+    query = request.GET.get("q", "").strip()
+    rows = Tenant.objects.annotate(
+        member_count=Count("memberships", distinct=True), environment_count=Count("environments", distinct=True)
+    ).order_by("name")
+    if query:
+        rows = rows.filter(Q(name__icontains=query) | Q(slug__icontains=query))
+    return render(request, "operator/tenants.html", {"tenants": rows, "query": query})
+
+
+@dataclass
+class QuotaCell:
+    """One resource in one scope (tenant or environment) with its limit form; `errors` after a refusal."""
+
+    environment: Environment | None
+    resource: str
+    label: str
+    quota: Quota | None
+    used: int | None
+    value: object = None
+    errors: list = field(default_factory=list)
+
+
+def _refused_here(form: QuotaForm | None, environment, resource: str) -> bool:
+    if form is None:
+        return False
+    scope = str(environment.pk) if environment else ""
+    return form.data.get("resource") == resource and (form.data.get("environment") or "") == scope
+
+
+def _quota_grid(tenant: Tenant, refused: QuotaForm | None) -> list[tuple[Environment | None, list[QuotaCell]]]:
+    """Every resource for the tenant and for each environment, so an operator can set any limit."""
+    quotas = {(q.environment_id, q.resource): q for q in Quota.objects.filter(tenant=tenant)}
+    grid = []
+    for environment in [None, *tenant.environments.all()]:
+        cells = []
+        for resource, label in Quota.Resource.choices:
+            quota = quotas.get((environment.pk if environment else None, resource))
+            cell = QuotaCell(environment, resource, label, quota, usage_of(resource, tenant, environment),
+                             value=quota.limit if quota else None)
+            if _refused_here(refused, environment, resource):
+                cell.value, cell.errors = refused.data.get("limit"), refused.errors.get("limit", [])
+            cells.append(cell)
+        grid.append((environment, cells))
+    return grid
+
+
+def _tenant_page(request, tenant: Tenant, *, quota_form=None, status_form=None):
+    next_status = Tenant.Status.SUSPENDED if tenant.is_active else Tenant.Status.ACTIVE
+    context = {
+        "tenant": tenant,
+        "memberships": tenant.memberships.select_related("user").order_by("user__email"),
+        "environments": tenant.environments.all(),
+        "quota_grid": _quota_grid(tenant, quota_form),
+        "status_form": status_form or TenantStatusForm(initial={"status": next_status}),
+        "refused": quota_form or status_form,
+        **tenant_plan_context(tenant),
+    }
+    return render(request, "operator/tenant_detail.html", context, status=400 if request.method == "POST" else 200)
+
+
+@operator_required
+def tenant_detail(request, slug):
+    tenant = get_object_or_404(Tenant, slug=slug)
+    audit_record(actor=request.user, action="operator.view_tenant", obj=tenant)
+    return _tenant_page(request, tenant)
+
+
+@operator_required
+@require_POST
+def tenant_quota(request, slug):
+    tenant = get_object_or_404(Tenant, slug=slug)
+    form = QuotaForm(request.POST, tenant=tenant)
+    if form.is_valid():
+        try:
+            quota = quota_set(operator=request.user, tenant=tenant, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"Quota set: {quota}.")
+            return redirect("operator:tenant", slug=tenant.slug)
+    return _tenant_page(request, tenant, quota_form=form)
+
+
+@operator_required
+@require_POST
+def tenant_status(request, slug):
+    tenant = get_object_or_404(Tenant, slug=slug)
+    form = TenantStatusForm(request.POST)
+    if form.is_valid():
+        try:
+            tenant_set_status(operator=request.user, tenant=tenant, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"{tenant.name} is now {tenant.get_status_display().lower()}.")
+            return redirect("operator:tenant", slug=tenant.slug)
+    return _tenant_page(request, tenant, status_form=form)
+
+
+# --- The platform's audit trail -----------------------------------------------------------------
+
+
+@operator_required
+def audit(request):
+    filters = PlatformAuditTrailFilterSet(request.GET, queryset=AuditEvent.objects.all())
+    fmt = request.GET.get("format")
+    if fmt in FORMATS:
+        return export_response(filters.qs, fmt, name="audit-platform")
+    context = {"filters": filters, "page": trail_page(filters.qs, before=request.GET.get("before")),
+               "export_limit": EXPORT_LIMIT, "show_tenant": True}
+    return render(request, "operator/audit.html", context)
+
+
+# --- Clusters -----------------------------------------------------------------------------------
+
+
+@operator_required
+def clusters(request):
+    rows = Cluster.objects.annotate(placement_count=Count("placements")).order_by("name")
+    return render(request, "operator/clusters.html", {"clusters": rows})
+
+
+@operator_required
+def cluster_new(request):
+    form = ClusterRegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cluster = cluster_register(operator=request.user, **form.service_arguments())
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"Cluster {cluster.name} registered. Check its connectivity next.")
+            return redirect("operator:cluster", name=cluster.name)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "operator/cluster_new.html", {"form": form}, status=status)
+
+
+def _check_summary(cluster: Cluster) -> dict:
+    """The last check with every answer present, so a check that never got that far reads "unknown"."""
+    return {"server_version": None, "api_groups": [], "can_create_namespaces": None, "can_apply_workloads": None,
+            **cluster.last_check}
+
+
+@operator_required
+def cluster_detail(request, name):
+    cluster = get_object_or_404(Cluster, name=name)
+    placements = cluster.placements.select_related("environment__tenant").order_by(
+        "environment__tenant__slug", "environment__name")
+    context = {"cluster": cluster, "check": _check_summary(cluster), "placements": placements}
+    return render(request, "operator/cluster_detail.html", context)
+
+
+@operator_required
+@require_POST
+def cluster_connectivity(request, name):
+    """Run the check while the operator waits: it is bounded by the check's own timeouts."""
+    cluster = get_object_or_404(Cluster, name=name)
+    result = cluster_check(cluster=cluster)
+    if result["ok"]:
+        messages.success(request, f"{cluster.name} answered: Kubernetes {result.get('server_version')}.")
+    else:
+        messages.error(request, f"{cluster.name} failed the check: {result.get('error')}")
+    return redirect("operator:cluster", name=cluster.name)
