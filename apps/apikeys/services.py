@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.audit.services import audit_record
 from apps.core import crypto
+from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.events import emit_on_commit
 from apps.core.policies import policy_for

@@ -8,4 +8,9 @@ class AuditConfig(AppConfig):
     label = "audit"
 
     def ready(self):
+        from apps.core import audit
+
         from . import policies  # noqa: F401
+        from .services import write_event
+
+        audit.install(write_event)

@@ -1,4 +1,5 @@
-"""The one way to write the audit trail."""
+"""The audit writer: one AuditEvent row per action. Callers use `apps.core.audit.audit_record`,
+which this app installs when Django starts."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def _actor_parts(actor) -> tuple[object | None, int | None, str]:
     return user, getattr(api_key, "pk", None), display
 
 
-def audit_record(
+def write_event(
     *,
     actor,
     action: str,
@@ -31,10 +32,7 @@ def audit_record(
     changes: dict | None = None,
     object_display: str | None = None,
 ) -> AuditEvent:
-    """Record one action, in the caller's transaction, with the request's id, IP and user agent.
-
-    `changes` maps field -> [before, after]. Never pass secrets: the trail is readable by admins.
-    """
+    """Store one action, in the caller's transaction, with the request's id, IP and user agent."""
     user, api_key_id, actor_display = _actor_parts(actor)
     if tenant is None and obj is not None:
         tenant = obj if obj._meta.model_name == "tenant" else getattr(obj, "tenant", None)
@@ -54,7 +52,3 @@ def audit_record(
         user_agent=user_agent,
     )
 
-
-def diff(before: dict, after: dict) -> dict:
-    """The fields whose value changed, as {field: [before, after]}."""
-    return {key: [before.get(key), after.get(key)] for key in after if before.get(key) != after.get(key)}

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 
-from apps.audit.services import audit_record, diff
+from apps.core.audit import audit_record, diff
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.claims import host_claim

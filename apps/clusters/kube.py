@@ -185,6 +185,25 @@ class KubeClient:
     def version(self) -> dict:
         return self._call(lambda: k8s.VersionApi(self.api_client).get_code(_request_timeout=self.timeout).to_dict())
 
+    def api_groups(self) -> list[str]:
+        """The group versions the cluster serves (its preferred one per group), core/v1 included, sorted."""
+        groups = self._call(lambda: k8s.ApisApi(self.api_client).get_api_versions(_request_timeout=self.timeout))
+        return sorted(["core/v1"] + [group.preferred_version.group_version for group in groups.groups])
+
+    def can(self, verb: str, group: str, resource: str) -> bool | None:
+        """Whether our own identity may `verb` the resource (a SelfSubjectAccessReview); None when the
+        cluster offers no access reviews."""
+        review = k8s.V1SelfSubjectAccessReview(spec=k8s.V1SelfSubjectAccessReviewSpec(
+            resource_attributes=k8s.V1ResourceAttributes(verb=verb, group=group, resource=resource)))
+        try:
+            result = self._call(lambda: k8s.AuthorizationV1Api(self.api_client).create_self_subject_access_review(
+                review, _request_timeout=self.timeout))
+        except KubeError as error:
+            if error.status == 404:
+                return None
+            raise
+        return bool(result.status.allowed)
+
     def apply(self, manifests: list[dict]) -> list[dict]:
         """Server-side apply each manifest (field manager paas-portal, forced), creating what is missing."""
         return [self._apply_one(manifest) for manifest in manifests]

@@ -8,9 +8,8 @@ import ssl
 import urllib3
 from django.db import transaction
 from django.utils import timezone
-from kubernetes import client as k8s
 
-from apps.audit.services import audit_record
+from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.tenants.claims import reserved_namespace_pattern
 from apps.tenants.models import Environment, Quota
@@ -102,32 +101,18 @@ def explain_failure(exc: BaseException) -> str:
     return str(getattr(exc, "message", None) or exc)
 
 
-def _can(api: k8s.ApiClient, verb: str, group: str, resource: str, timeout) -> bool | None:
-    review = k8s.V1SelfSubjectAccessReview(spec=k8s.V1SelfSubjectAccessReviewSpec(
-        resource_attributes=k8s.V1ResourceAttributes(verb=verb, group=group, resource=resource)))
-    try:
-        result = k8s.AuthorizationV1Api(api).create_self_subject_access_review(review, _request_timeout=timeout)
-        return bool(result.status.allowed)
-    except k8s.ApiException as exc:
-        if exc.status == 404:
-            return None  # the cluster does not offer access reviews
-        raise
-
-
 def cluster_check(*, cluster: Cluster, timeout=(3, 5)) -> dict:
     """Connect and report server version, API groups, and whether the portal may create namespaces and
     apply workloads. Never raises: the result says what failed. Stored on the cluster row."""
     result = {"ok": False, "checked_at": timezone.now().isoformat()}
     try:
-        api = api_client_for(cluster)
-        kube = KubeClient(api, attempts=1, timeout=timeout)
+        kube = KubeClient(api_client_for(cluster), attempts=1, timeout=timeout)
         try:
             version = kube.version()
             result["server_version"] = version.get("git_version")
-            groups = k8s.ApisApi(api).get_api_versions(_request_timeout=timeout)
-            result["api_groups"] = sorted(["core/v1"] + [g.preferred_version.group_version for g in groups.groups])
-            result["can_create_namespaces"] = _can(api, "create", "", "namespaces", timeout)
-            result["can_apply_workloads"] = _can(api, "patch", "apps", "deployments", timeout)
+            result["api_groups"] = kube.api_groups()
+            result["can_create_namespaces"] = kube.can("create", "", "namespaces")
+            result["can_apply_workloads"] = kube.can("patch", "apps", "deployments")
             result["ok"] = result["can_create_namespaces"] is not False and result["can_apply_workloads"] is not False
             if not result["ok"]:
                 result["error"] = "The portal's identity may not create namespaces or apply workloads."

@@ -15,10 +15,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.audit.services import audit_record
 from apps.clusters.connection import kube_for
 from apps.clusters.kube import KubeError
 from apps.clusters.services import placement_for
+from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.governance import Change, gate
 from apps.core.policies import policy_for

@@ -7,10 +7,10 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.audit.services import audit_record
 from apps.clusters.models import Cluster
 from apps.cmdb.models import CIType, ConfigurationItem, DiscoveryRun
 from apps.cmdb.tasks import discover_cluster
+from apps.core.audit import audit_record
 from apps.core.operators import operator_required
 
 

@@ -17,9 +17,9 @@ from apps.audit.exports import EXPORT_LIMIT, FORMATS, export_response
 from apps.audit.filtersets import PlatformAuditTrailFilterSet
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import trail_page
-from apps.audit.services import audit_record
 from apps.clusters.models import Cluster
 from apps.clusters.services import cluster_check, cluster_register
+from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.health import run_checks
 from apps.core.operators import operator_required

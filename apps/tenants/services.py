@@ -18,7 +18,7 @@ from django.db.models import ProtectedError
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from apps.audit.services import audit_record, diff
+from apps.core.audit import audit_record, diff
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 

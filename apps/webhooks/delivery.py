@@ -20,7 +20,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from apps.audit.services import audit_record
+from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.tenants.models import Membership
 from apps.tenants.roles import Role

@@ -16,7 +16,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
-from apps.audit.services import audit_record, diff
+from apps.core.audit import audit_record, diff
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant

@@ -4,7 +4,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from apps.audit.models import AppendOnlyError, AuditEvent
-from apps.audit.services import audit_record
+from apps.core.audit import audit_record
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from apps.audit.selectors import PAGE_SIZE
-from apps.audit.services import audit_record
+from apps.core.audit import audit_record
 from apps.tenants.roles import Role
 from tests.factories import EnvironmentFactory, MembershipFactory, TenantFactory
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.apikeys.models import APIKey
 from apps.apikeys.services import apikey_create
 from apps.audit.models import AuditEvent
-from apps.audit.services import audit_record
+from apps.core.audit import audit_record
 from apps.tenants.models import Environment, Invitation, Membership, Quota, Tenant, namespace_for
 from apps.tenants.roles import Role
 from tests.factories import UserFactory

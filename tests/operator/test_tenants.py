@@ -3,7 +3,7 @@
 import pytest
 
 from apps.audit.models import AuditEvent
-from apps.audit.services import audit_record
+from apps.core.audit import audit_record
 from apps.tenants.models import Environment, Quota, Tenant
 from apps.tenants.roles import Role
 from tests.factories import APIKeyFactory, EnvironmentFactory, MembershipFactory, QuotaFactory, TenantFactory

@@ -6,7 +6,7 @@ from datetime import datetime, time
 
 from django.db import transaction
 
-from apps.audit.services import audit_record
+from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.models import Membership

@@ -14,7 +14,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from apps.audit.services import audit_record
+from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.events import emit_on_commit
 from apps.core.governance import Change, Verdict
@@ -30,9 +30,9 @@ from ..changes import render_change
 from ..choices import CARRIED_OUT_LATER, ChangeKind, RequestState
 from ..choices import Verdict as DecisionVerdict
 from ..eligibility import decided_by_operators, refusal, waiting_on
+from ..gate import frozen
 from ..impact import impact_of
 from ..models import ApprovalRules, ChangeRequest, Decision
-from ..gate import frozen
 from ..selectors import DEFAULT_STAGE, OPERATOR_STAGE, active_freeze, approval_terms
 from ..stepup import require_step_up
 

@@ -17,7 +17,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.audit.services import audit_record
+from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant

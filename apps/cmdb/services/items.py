@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.validators import validator_for
 
-from apps.audit.services import audit_record
+from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant

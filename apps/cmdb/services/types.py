@@ -8,7 +8,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
-from apps.audit.services import audit_record
+from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.tenants.models import SLUG_VALIDATOR
 from apps.tenants.services import require

@@ -10,9 +10,9 @@ from rest_framework.response import Response
 from apps.audit.api.serializers import AuditEventSerializer
 from apps.audit.filtersets import AuditEventFilterSet
 from apps.audit.models import AuditEvent
-from apps.audit.services import audit_record
 from apps.clusters.models import Cluster
 from apps.clusters.services import cluster_check, cluster_register
+from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.tenants import services
 from apps.tenants.api.serializers import QuotaSerializer
