@@ -23,6 +23,27 @@ class AccountAdapter(DefaultAccountAdapter):
         return ip
 
 
+# Fields of allauth's authenticator data that MFAAdapter encrypts.
+MFA_ENCRYPTED_FIELDS = ("secret", "seed")
+
+
+def rotate_mfa_secrets() -> int:
+    """Re-encrypt the MFA secrets in allauth's authenticator data (rotate_encryption_keys)."""
+    from allauth.mfa.models import Authenticator
+
+    changed = 0
+    for authenticator in Authenticator.objects.select_for_update():
+        data = dict(authenticator.data)
+        fields = [name for name in MFA_ENCRYPTED_FIELDS if data.get(name)]
+        for name in fields:
+            data[name] = crypto.rotate(data[name])
+        if fields:
+            authenticator.data = data
+            authenticator.save(update_fields=["data"])
+            changed += 1
+    return changed
+
+
 class MFAAdapter(DefaultMFAAdapter):
     """TOTP secrets and recovery-code seeds are encrypted at rest with the field-encryption keys."""
 

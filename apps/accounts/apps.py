@@ -7,3 +7,10 @@ class AccountsConfig(AppConfig):
     name = "apps.accounts"
     label = "accounts"
     verbose_name = "Users"
+
+    def ready(self):
+        from apps.core import crypto
+
+        from .adapters import rotate_mfa_secrets
+
+        crypto.register_rotation("MFA secrets", rotate_mfa_secrets)

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core import crypto
 from apps.tenants.models import Tenant, TenantOwned
 
 
@@ -44,7 +45,7 @@ class APIKey(TenantOwned):
                                      related_name="successors")
     auto_rotate = models.BooleanField(default=False, help_text="Rotated automatically a week before it expires.")
     reminders_sent = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
-    sealed_key = models.TextField(blank=True, default="", help_text="Fernet ciphertext of an auto-rotated "
+    sealed_key = crypto.EncryptedTextField(blank=True, default="", help_text="Fernet ciphertext of an auto-rotated "
                                   "key's plaintext, wiped when revealed.")
 
     is_api_key = True  # lets principals tell a key from other DRF auth objects

@@ -26,7 +26,7 @@ class Cluster(models.Model):
     description = models.CharField(max_length=200, blank=True)
     api_url = models.URLField(max_length=300, blank=True, help_text="Not needed for kubeconfig or in-cluster.")
     auth_method = models.CharField(max_length=16, choices=Auth.choices)
-    credentials_encrypted = models.TextField(blank=True, editable=False)
+    credentials_encrypted = crypto.EncryptedTextField(blank=True, editable=False)
     ingress_namespace = models.CharField(
         max_length=63, default="ingress-nginx", help_text="Namespace of the ingress controller allowed into tenants."
     )

@@ -23,7 +23,7 @@ class WebhookEndpoint(TenantOwned):
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True)
     events = models.JSONField(default=list, help_text='Event types or patterns, e.g. ["deployment.*"].')
-    secret_encrypted = models.TextField(editable=False)
+    secret_encrypted = crypto.EncryptedTextField(editable=False)
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=300, blank=True)

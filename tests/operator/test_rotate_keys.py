@@ -3,20 +3,44 @@
 import pytest
 from allauth.mfa.models import Authenticator
 from cryptography.fernet import Fernet, InvalidToken
+from django.apps import apps
 from django.core.management import call_command
+from django.db import models
 
+from apps.apikeys.models import APIKey
 from apps.clusters.models import Cluster
 from apps.clusters.services import cluster_register
+from apps.core import crypto
+from apps.operator.management.commands.rotate_encryption_keys import encrypted_columns
+from apps.webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
+
+# Every encrypted column the project declares, each seeded below: a new one fails the first test
+# until it is seeded here too, and then it is proven to rotate.
+SEEDED = {(Cluster, "credentials_encrypted"), (WebhookEndpoint, "secret_encrypted"), (APIKey, "sealed_key")}
+
+
+def test_every_secret_column_is_an_encrypted_column_and_seeded_here():
+    assert set(encrypted_columns()) == SEEDED
+    plain = [f"{model._meta.label}.{field.name}" for model in apps.get_models()
+             for field in model._meta.concrete_fields
+             if isinstance(field, models.TextField)
+             and not isinstance(field, crypto.EncryptedTextField)
+             and any(word in field.name for word in ("encrypted", "sealed", "ciphertext"))]
+    assert plain == []
 
 
 def test_rotation_moves_every_secret_to_the_new_key(world, settings):
     old_key = settings.FIELD_ENCRYPTION_KEYS[0]
     cluster = cluster_register(operator=world.operator, name="rot", auth_method="token",
                                api_url="https://k8s.example.com", credentials={"token": "tok-123"})
-    from apps.core import crypto
-
+    endpoint = WebhookEndpoint(tenant=world.acme, url="https://hooks.example.com/in", events=["*"])
+    endpoint.secret = "whsec_rotate_me"
+    endpoint.save()
+    world.key("owner")
+    key = APIKey.objects.filter(tenant=world.acme).first()
+    APIKey.objects.filter(pk=key.pk).update(sealed_key=crypto.encrypt("pk_sealed_successor"))
     Authenticator.objects.create(user=world.user("owner"), type=Authenticator.Type.TOTP,
                                  data={"secret": crypto.encrypt("JBSWY3DPEHPK3PXP")})
 
@@ -26,9 +50,13 @@ def test_rotation_moves_every_secret_to_the_new_key(world, settings):
 
     settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key is gone: everything must still decrypt
     assert Cluster.objects.get(pk=cluster.pk).credentials["token"] == "tok-123"
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == "whsec_rotate_me"
+    assert crypto.decrypt(APIKey.objects.get(pk=key.pk).sealed_key) == "pk_sealed_successor"
     stored = Authenticator.objects.get(user=world.user("owner")).data["secret"]
     assert crypto.decrypt(stored) == "JBSWY3DPEHPK3PXP"
 
     settings.FIELD_ENCRYPTION_KEYS = [old_key]  # and the old key alone no longer can
-    with pytest.raises(InvalidToken):
-        crypto.decrypt(stored)
+    for token in (stored, WebhookEndpoint.objects.get(pk=endpoint.pk).secret_encrypted,
+                  APIKey.objects.get(pk=key.pk).sealed_key, Cluster.objects.get(pk=cluster.pk).credentials_encrypted):
+        with pytest.raises(InvalidToken):
+            crypto.decrypt(token)
