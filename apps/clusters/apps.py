@@ -2,7 +2,10 @@ from django.apps import AppConfig
 
 
 class ClustersConfig(AppConfig):
-    """Cluster registry, the Kubernetes client layer (the only importer of `kubernetes`), the sandbox cluster."""
+    """Cluster registry and the Kubernetes client layer (the only importer of `kubernetes`).
+
+    The sandbox cluster that tests and `make run` use is not part of this app: it is the top-level
+    `sandbox` package, a development tool kept out of the production image."""
 
     name = "apps.clusters"
     label = "clusters"

@@ -12,7 +12,7 @@ from pathlib import Path
 from kubernetes.dynamic import DynamicClient
 
 from apps.clusters.kube import FIELD_MANAGER, KubeClient
-from apps.clusters.sandbox import SandboxCluster
+from sandbox import SandboxCluster
 
 RESULTS = Path(__file__).parent / "results"
 ROUNDS = 400

@@ -24,11 +24,11 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.clusters.kube import KubeClient
 from apps.clusters.models import Cluster, Placement
-from apps.clusters.sandbox import SandboxCluster
 from apps.cmdb.discovery import discover
 from apps.cmdb.models import CIType, ConfigurationItem
 from apps.cmdb.selectors import impact
 from apps.tenants.models import Environment, Tenant, namespace_for
+from sandbox import SandboxCluster
 
 pytestmark = pytest.mark.django_db
 RESULTS = Path(__file__).parent / "results"

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from apps.clusters.sandbox import SandboxCluster
 from apps.deployments.choices import TERMINAL, State
 from apps.deployments.models import Deployment, DeploymentEvent
 from apps.deployments.services import deployment_create
+from sandbox import SandboxCluster
 from tests.conftest import wait_for
 from tests.deployments.conftest import make_app, make_release, registered, start_worker
 from tests.factories import PASSWORD

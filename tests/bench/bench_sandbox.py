@@ -24,7 +24,7 @@ from pathlib import Path
 
 from kubernetes import client, watch
 
-from apps.clusters.sandbox import SandboxCluster
+from sandbox import SandboxCluster
 from tests.conftest import free_port
 
 RESULTS = Path(__file__).parent / "results"
@@ -35,7 +35,7 @@ ROUNDS = 400
 TRIVIAL_SERVER = """
 import sys
 from aiohttp import web
-from apps.clusters.sandbox.server import new_event_loop
+from sandbox.server import new_event_loop
 body = open(sys.argv[2], "rb").read()
 async def reply(request):
     await request.read()
@@ -106,7 +106,7 @@ def _process(args, env=None):
 @contextmanager
 def _standalone_sandbox():
     port = free_port()
-    with _process(["-m", "apps.clusters.sandbox", "--port", str(port), "--ready-after", "0.2"]):
+    with _process(["-m", "sandbox", "--port", str(port), "--ready-after", "0.2"]):
         yield f"http://127.0.0.1:{port}"
 
 

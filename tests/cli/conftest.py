@@ -12,7 +12,7 @@ PORTALCTL = Path(sys.executable).parent / "portalctl"
 
 @pytest.fixture
 def sandbox():
-    from apps.clusters.sandbox import SandboxCluster
+    from sandbox import SandboxCluster
 
     with SandboxCluster(ready_after=0.5) as cluster:
         yield cluster

@@ -22,7 +22,7 @@ def cluster_api(request):
     if "real_cluster" in (request.config.option.markexpr or "") and os.environ.get("KUBECONFIG"):
         yield k8s_config.new_client_from_config(os.environ["KUBECONFIG"]), None
         return
-    from apps.clusters.sandbox import SandboxCluster
+    from sandbox import SandboxCluster
 
     with SandboxCluster() as sandbox:
         yield sandbox.api_client(), sandbox
@@ -145,7 +145,7 @@ def test_conflicts_are_retried(kube, namespace, sandbox):
 
 
 def test_a_too_old_watch_version_relists(sandbox):
-    from apps.clusters.sandbox import SandboxCluster
+    from sandbox import SandboxCluster
 
     with SandboxCluster(history_size=5) as small:
         kube = KubeClient(small.api_client(), backoff=0.05)

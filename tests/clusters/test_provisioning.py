@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def sandbox():
-    from apps.clusters.sandbox import SandboxCluster
+    from sandbox import SandboxCluster
 
     with SandboxCluster() as cluster:
         yield cluster

@@ -20,7 +20,7 @@ def make_edge(source, target, kind="depends_on", **fields):
 
 @pytest.fixture
 def sandbox():
-    from apps.clusters.sandbox import SandboxCluster
+    from sandbox import SandboxCluster
 
     with SandboxCluster() as cluster:
         yield cluster

@@ -19,7 +19,7 @@ def make_release(app, image="registry.example/web:1.0", **fields):
 
 @pytest.fixture
 def sandbox():
-    from apps.clusters.sandbox import SandboxCluster
+    from sandbox import SandboxCluster
 
     with SandboxCluster() as cluster:
         yield cluster

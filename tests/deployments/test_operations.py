@@ -187,7 +187,7 @@ def test_remove_deletes_the_applications_cluster_objects(world, api, cluster):
 
 @pytest.fixture
 def slow_cluster(world, celery_worker):
-    from apps.clusters.sandbox import SandboxCluster
+    from sandbox import SandboxCluster
 
     with SandboxCluster(ready_after=3.0) as sandbox:
         registered(world, sandbox)

@@ -143,7 +143,7 @@ async def test_another_tenant_gets_404_and_a_refused_socket(world, api):
 
 @pytest.fixture
 def slow_sandbox():
-    from apps.clusters.sandbox import SandboxCluster
+    from sandbox import SandboxCluster
 
     with SandboxCluster(ready_after=3.0) as cluster:
         yield cluster

@@ -122,7 +122,7 @@ def assert_recorded_once(deployment):
 
 
 def test_redis_stopped_mid_rollout_still_ends_in_success(world, tmp_path, own_redis):
-    from apps.clusters.sandbox import SandboxCluster
+    from sandbox import SandboxCluster
 
     env = {"REDIS_URL": own_redis.url, "CELERY_BROKER_URL": own_redis.url}
     with SandboxCluster(ready_after=3.0) as sandbox, worker(tmp_path, **env) as supervised:
@@ -145,7 +145,7 @@ def test_redis_stopped_mid_rollout_still_ends_in_success(world, tmp_path, own_re
 
 
 def test_5xx_latency_and_conflicts_in_the_cluster_leave_every_deployment_correct(world, api, celery_worker):
-    from apps.clusters.sandbox import SandboxCluster
+    from sandbox import SandboxCluster
 
     with SandboxCluster(ready_after=0.5) as sandbox:
         registered(world, sandbox)

@@ -116,7 +116,7 @@ def test_a_cancelled_canary_is_removed(world, api, cluster):
 
 @pytest.fixture
 def slow_cluster(world, celery_worker):
-    from apps.clusters.sandbox import SandboxCluster
+    from sandbox import SandboxCluster
 
     with SandboxCluster(ready_after=2.0) as sandbox:
         registered(world, sandbox)

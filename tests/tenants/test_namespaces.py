@@ -77,7 +77,7 @@ def test_deleting_an_environment_with_deployments_is_a_409_not_a_500(api, world)
 
 @pytest.fixture
 def sandbox():
-    from apps.clusters.sandbox import SandboxCluster
+    from sandbox import SandboxCluster
 
     with SandboxCluster() as cluster:
         yield cluster

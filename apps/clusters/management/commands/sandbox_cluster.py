@@ -1,9 +1,12 @@
-"""`manage.py sandbox_cluster`: run the sandbox cluster on its own. It touches no database."""
+"""`manage.py sandbox_cluster`: run the sandbox cluster on its own. It touches no database.
+
+A development tool like the sandbox itself: .dockerignore keeps this command out of the production image.
+"""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.clusters.sandbox.__main__ import add_arguments
-from apps.clusters.sandbox.server import run
+from sandbox.__main__ import add_arguments
+from sandbox.server import run
 
 
 class Command(BaseCommand):

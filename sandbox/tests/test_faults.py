@@ -9,8 +9,8 @@ import urllib3
 from kubernetes import client, watch
 from kubernetes.client import ApiException
 
-from apps.clusters.sandbox import SandboxCluster
-from tests.conftest import wait_for
+from sandbox import SandboxCluster
+from sandbox.tests.conftest import wait_for
 
 
 @pytest.fixture

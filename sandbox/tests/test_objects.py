@@ -5,7 +5,7 @@ import json
 import pytest
 from kubernetes.client import ApiException
 
-from tests.conftest import wait_for
+from sandbox.tests.conftest import wait_for
 
 from .conftest import apply_deployment, deployment
 

@@ -2,7 +2,7 @@
 
 from kubernetes import client
 
-from tests.conftest import wait_for
+from sandbox.tests.conftest import wait_for
 
 from .conftest import apply_deployment, deployment, rolled_out
 

@@ -3,7 +3,7 @@
 `SandboxServer` assembles the store, registry, controllers and HTTP routes on one asyncio loop.
 `SandboxCluster` runs a server on a loop in a background thread, which is what tests and the
 portal's local run use; `run` serves in the foreground until SIGINT or SIGTERM (the management
-command and `python -m apps.clusters.sandbox`).
+command and `python -m sandbox`).
 """
 
 import asyncio

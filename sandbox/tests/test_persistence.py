@@ -6,8 +6,8 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client import ApiException
 
-from apps.clusters.sandbox import SandboxCluster
-from tests.conftest import wait_for
+from sandbox import SandboxCluster
+from sandbox.tests.conftest import wait_for
 
 from .conftest import apply_deployment, deployment, rolled_out
 

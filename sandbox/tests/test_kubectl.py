@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import wait_for
+from sandbox.tests.conftest import wait_for
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH; install kubectl 1.32 to run "

@@ -1,18 +1,38 @@
 """A sandbox cluster per test module, reached through the official kubernetes client over HTTP.
 
-Each test works in a namespace of its own, so tests sharing a cluster cannot see each other.
+Each test works in a namespace of its own, so tests sharing a cluster cannot see each other. The
+sandbox is a tool of its own, so its tests need nothing from the portal's: no database, no Redis.
 """
 
 import itertools
 import re
+import socket
+import time
 
 import pytest
 from kubernetes import client
 
-from apps.clusters.sandbox import SandboxCluster
+from sandbox import SandboxCluster
 
 APPLY = "application/apply-patch+yaml"
 _names = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout=15.0, interval=0.1):
+    """Poll until predicate() is truthy; return its value or fail with the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import threading
 
 from kubernetes import watch
 
-from tests.conftest import wait_for
+from sandbox.tests.conftest import wait_for
 
 from .conftest import apply_deployment, condition, deployment, rolled_out
 

@@ -2,7 +2,7 @@
 
 import time
 
-from tests.conftest import wait_for
+from sandbox.tests.conftest import wait_for
 
 from .conftest import apply_deployment, condition, deployment, rolled_out
 

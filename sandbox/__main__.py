@@ -1,4 +1,4 @@
-"""`python -m apps.clusters.sandbox`: the sandbox cluster on its own, without Django."""
+"""`python -m sandbox`: the sandbox cluster on its own, without Django."""
 
 import argparse
 
@@ -6,7 +6,7 @@ from .server import run
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m apps.clusters.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     add_arguments(parser)
     options = parser.parse_args(argv)
     try:

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from tests.conftest import free_port
+from sandbox.tests.conftest import free_port
 
-BASE_DIR = Path(__file__).resolve().parents[3]
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("launcher", [["manage.py", "sandbox_cluster"], ["-m", "apps.clusters.sandbox"]],
+@pytest.mark.parametrize("launcher", [["manage.py", "sandbox_cluster"], ["-m", "sandbox"]],
                          ids=["manage-py", "python-m"])
 def test_the_standalone_server_serves_until_terminated_and_keeps_its_state(tmp_path, launcher):
     port, state = free_port(), tmp_path / "state.json"
@@ -44,7 +44,7 @@ def test_the_state_file_must_be_valid_json(tmp_path):
     state = tmp_path / "state.json"
     state.write_text("{not json")
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "apps.clusters.sandbox", "--port", str(free_port()),
+    result = subprocess.run([sys.executable, "-m", "sandbox", "--port", str(free_port()),
                              "--state-file", str(state)], cwd=BASE_DIR, capture_output=True, text=True, timeout=30,
                             check=False)
     assert result.returncode != 0 and time.monotonic() - started < 30

@@ -6,7 +6,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client import ApiException
 
-from tests.conftest import wait_for
+from sandbox.tests.conftest import wait_for
 
 from .conftest import APPLY
 
