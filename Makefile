@@ -21,11 +21,12 @@ BENCH ?= tests/bench
 bench: $(STAMP)
 	@LOG_LEVEL=WARNING $(PY) -m portal.devstack test $(BENCH) -o addopts= -o python_files='bench_*.py' -q -s -p no:logging $(ARGS)
 
-# The API fuzzing of `make test` (schemathesis, per role) with more examples per operation.
-# Replay a run: make fuzz FUZZ_SEED=1234
-FUZZ_MAX_EXAMPLES ?= 25
+# The API fuzzing of `make test` (schemathesis, owner and viewer keys, every check) with every phase,
+# stateful included, and more examples per operation. Replay a run: make fuzz FUZZ_SEED=1234
+FUZZ_MAX_EXAMPLES ?= 10
+FUZZ_PHASES ?= examples,coverage,fuzzing,stateful
 fuzz: $(STAMP)
-	@FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) $(PY) -m portal.devstack test tests/api/test_fuzz.py -p no:logging $(ARGS)
+	@FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_PHASES=$(FUZZ_PHASES) $(PY) -m portal.devstack test tests/api/test_fuzz.py -p no:logging $(ARGS)
 
 manage: $(STAMP)
 	@$(PY) -m portal.devstack manage $(ARGS)
