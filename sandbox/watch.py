@@ -8,6 +8,7 @@ go out in one write per loop turn, which keeps a status change's trip to every w
 """
 
 import asyncio
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -62,6 +63,14 @@ class Watcher:
         self.closed = True
         self.wakeup.set()
 
+    async def sleep(self, seconds: float | None) -> None:
+        """Until an event arrives, the watch closes, or (unless None) the seconds pass."""
+        self.wakeup.clear()
+        timer = asyncio.get_running_loop().call_later(seconds, self.wakeup.set) if seconds is not None else None
+        await self.wakeup.wait()
+        if timer is not None:
+            timer.cancel()
+
 
 def _bookmark(rt: ResourceType, rv: int, initial_end: bool = False) -> bytes:
     metadata = {"resourceVersion": str(rv)}
@@ -75,64 +84,102 @@ def flag(value: str | None) -> bool:
     return value in ("1", "true", "True")
 
 
+@dataclass(frozen=True)
+class WatchOptions:
+    """What a watch request asks for. `since` is None when the watch starts from the current objects."""
+
+    bookmarks: bool
+    send_initial: bool
+    timeout: float | None
+    since: int | None
+
+    @classmethod
+    def from_query(cls, params) -> "WatchOptions":
+        """The options, or a 400 for a timeout or resourceVersion that is not a number."""
+        try:
+            timeout = float(params["timeoutSeconds"]) if params.get("timeoutSeconds") else None
+        except ValueError:
+            raise bad_request("timeoutSeconds must be a number") from None
+        send_initial = flag(params.get("sendInitialEvents"))
+        start = params.get("resourceVersion") or "0"
+        since = None
+        # With sendInitialEvents the resourceVersion is only a lower bound, never parsed, as before.
+        if not (send_initial or start == "0"):
+            try:
+                since = int(start)
+            except ValueError:
+                raise bad_request(f"invalid resourceVersion {start!r}") from None
+        return cls(bookmarks=flag(params.get("allowWatchBookmarks")), send_initial=send_initial, timeout=timeout,
+                   since=since)
+
+
+def _opening(store, watcher: Watcher, options: WatchOptions) -> list[bytes]:
+    """The lines a watch opens with: the current objects as ADDED (and the initial-events bookmark), or
+    nothing, with the changes after `since` queued on the watcher. APIError 410 when history is too short."""
+    if options.since is None:
+        opening = [watcher.initial(obj) for obj in store.list(watcher.rt, watcher.namespace)
+                   if watcher.selection.matches(obj)]
+        if options.send_initial and options.bookmarks:
+            opening.append(_bookmark(watcher.rt, store.rv, initial_end=True))
+        return opening
+    for change in store.changes_since(watcher.rt, options.since):
+        watcher.offer(change)
+    return []
+
+
+def _expired(error: APIError) -> web.Response:
+    """As from a real API server: an HTTP 200 stream holding one ERROR event with the Status."""
+    return web.Response(body=encode({"type": "ERROR", "object": error.status()}) + b"\n",
+                        content_type="application/json")
+
+
+def _next_wait(deadline: float | None, bookmark_every: float | None) -> float | None:
+    """Seconds until the next bookmark or the timeout, whichever is sooner; None waits for an event alone."""
+    if deadline is None:
+        return bookmark_every
+    remaining = deadline - asyncio.get_running_loop().time()
+    return remaining if bookmark_every is None else min(bookmark_every, remaining)
+
+
+async def _stream(response: web.StreamResponse, store, watcher: Watcher, options: WatchOptions,
+                  deadline: float | None, bookmark_interval: float) -> None:
+    """Write what is pending in one write per loop turn; between writes, wait for an event, the next
+    bookmark or the timeout."""
+    while not watcher.closed:
+        if watcher.pending:
+            batch, watcher.pending = watcher.pending, []
+            await response.write(b"".join(batch))
+            continue
+        wait = _next_wait(deadline, bookmark_interval if options.bookmarks else None)
+        if deadline is not None and wait <= 0:
+            return
+        await watcher.sleep(wait)
+        if options.bookmarks and not watcher.pending and not watcher.closed:
+            await response.write(_bookmark(watcher.rt, store.rv))
+
+
 async def serve(request: web.Request, store, rt: ResourceType, namespace: str | None, selection: Selection,
                 as_table: bool, bookmark_interval: float) -> web.StreamResponse:
-    params = request.query
+    """One watch request, from its opening lines until the client leaves, the timeout passes or the
+    watcher falls too far behind."""
+    options = WatchOptions.from_query(request.query)
     watcher = Watcher(rt, namespace, selection, as_table)
-    bookmarks = flag(params.get("allowWatchBookmarks"))
-    send_initial = flag(params.get("sendInitialEvents"))
     try:
-        timeout = float(params["timeoutSeconds"]) if params.get("timeoutSeconds") else None
-    except ValueError:
-        raise bad_request("timeoutSeconds must be a number") from None
-    start = params.get("resourceVersion") or "0"
-    opening: list[bytes] = []
-    if send_initial or start == "0":
-        opening = [watcher.initial(obj) for obj in store.list(rt, namespace) if selection.matches(obj)]
-        if send_initial and bookmarks:
-            opening.append(_bookmark(rt, store.rv, initial_end=True))
-    else:
-        try:
-            since = int(start)
-        except ValueError:
-            raise bad_request(f"invalid resourceVersion {start!r}") from None
-        try:
-            for change in store.changes_since(rt, since):
-                watcher.offer(change)
-        except APIError as error:
-            response = web.Response(body=encode({"type": "ERROR", "object": error.status()}) + b"\n",
-                                    content_type="application/json")
-            return response
+        opening = _opening(store, watcher, options)
+    except APIError as error:
+        return _expired(error)
     store.subscribe(rt, watcher)
     response = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
     response.enable_chunked_encoding()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout if timeout else None
+    deadline = asyncio.get_running_loop().time() + options.timeout if options.timeout else None
     try:
         await response.prepare(request)
         if opening:
             await response.write(b"".join(opening))
-        while not watcher.closed:
-            if watcher.pending:
-                batch, watcher.pending = watcher.pending, []
-                await response.write(b"".join(batch))
-                continue
-            wait = bookmark_interval if bookmarks else None
-            if deadline is not None:
-                wait = min(wait if wait is not None else deadline, deadline - loop.time())
-                if wait <= 0:
-                    break
-            watcher.wakeup.clear()
-            timer = loop.call_later(wait, watcher.wakeup.set) if wait is not None else None
-            await watcher.wakeup.wait()
-            if timer is not None:
-                timer.cancel()
-            if bookmarks and not watcher.pending and not watcher.closed:
-                await response.write(_bookmark(rt, store.rv))
+        await _stream(response, store, watcher, options, deadline, bookmark_interval)
         await response.write_eof()
     except ConnectionError:
         pass
     finally:
         store.unsubscribe(rt, watcher)
     return response
-

@@ -36,7 +36,54 @@ def _condition(current: dict, type_: str, status: str, reason: str, message: str
     return {"type": type_, "status": status, "lastTransitionTime": since, "reason": reason, "message": message}
 
 
+def _target_missing(hpa: dict, current: dict, conditions: dict, timestamp: str) -> dict:
+    """The status of an HPA whose target Deployment does not exist: counts kept, unable to scale."""
+    name = hpa["spec"]["scaleTargetRef"]["name"]
+    return {**current, "currentReplicas": current.get("currentReplicas", 0),
+            "desiredReplicas": current.get("desiredReplicas", 0), "conditions": [_condition(
+                conditions, "AbleToScale", "False", "FailedGetScale",
+                f'the HPA controller was unable to get the target\'s current scale: deployments.apps "{name}" not found',
+                timestamp)]}
+
+
+def _recommendation(load: float | None, target: int, replicas: int, conditions: dict,
+                    timestamp: str) -> tuple[int, str, dict]:
+    """The replica count the load asks for, why ("" for no change), and the ScalingActive condition."""
+    if load is None:
+        return replicas, "", _condition(
+            conditions, "ScalingActive", "False", "FailedGetResourceMetric",
+            "the HPA was unable to compute the replica count: no metrics returned from "
+            f"resource metrics API (set the {LOAD_ANNOTATION} annotation)", timestamp)
+    active = _condition(conditions, "ScalingActive", "True", "ValidMetricFound",
+                        "the HPA was able to successfully calculate a replica count from cpu resource "
+                        "utilization (percentage of request)", timestamp)
+    ratio = load / target
+    if abs(ratio - 1) <= TOLERANCE:
+        return replicas, "", active
+    reason = "cpu resource utilization (percentage of request) above target" if ratio > 1 else "All metrics below target"
+    return math.ceil(ratio * replicas), reason, active
+
+
+def _clamp(wanted: int, replicas: int, minimum: int, maximum: int, reason: str, conditions: dict,
+           timestamp: str) -> tuple[int, str, dict]:
+    """The count within minReplicas..maxReplicas, the reason for a change, and the ScalingLimited condition."""
+    clamped = min(max(wanted, minimum), maximum)
+    if clamped == wanted and minimum <= replicas <= maximum:
+        return clamped, reason, _condition(conditions, "ScalingLimited", "False", "DesiredWithinRange",
+                                           "the desired count is within the acceptable range", timestamp)
+    if wanted > maximum or replicas > maximum:
+        reason = reason or "Current number of replicas above Spec.MaxReplicas"
+        return clamped, reason, _condition(conditions, "ScalingLimited", "True", "TooManyReplicas",
+                                           "the desired replica count is more than the maximum replica count",
+                                           timestamp)
+    reason = reason or "Current number of replicas below Spec.MinReplicas"
+    return clamped, reason, _condition(conditions, "ScalingLimited", "True", "TooFewReplicas",
+                                       "the desired replica count is less than the minimum replica count", timestamp)
+
+
 class AutoscalerController(Controller):
+    """Sets each HPA's status from its target's synthetic load and scales the target within min and max."""
+
     def __init__(self, context):
         super().__init__(context)
         self.queue = WorkQueue("horizontal-pod-autoscaler", self.reconcile)
@@ -70,74 +117,58 @@ class AutoscalerController(Controller):
         hpa = self.store.get(HPAS, namespace, name)
         if hpa is None:
             return
-        spec, current = hpa["spec"], hpa.get("status") or {}
+        current = hpa.get("status") or {}
         conditions = {c["type"]: c for c in current.get("conditions") or ()}
         timestamp = now()
-        target_ref = spec["scaleTargetRef"]
-        deployment = self.store.get(DEPLOYMENTS, namespace, target_ref["name"]) \
-            if target_ref.get("kind") == "Deployment" else None
+        deployment = self._target(hpa)
         if deployment is None:
-            status = {**current, "currentReplicas": current.get("currentReplicas", 0),
-                      "desiredReplicas": current.get("desiredReplicas", 0), "conditions": [_condition(
-                          conditions, "AbleToScale", "False", "FailedGetScale",
-                          f'the HPA controller was unable to get the target\'s current scale: deployments.apps '
-                          f'"{target_ref["name"]}" not found', timestamp)]}
-            self.registry.set_status(HPAS, hpa, status)
+            self.registry.set_status(HPAS, hpa, _target_missing(hpa, current, conditions, timestamp))
             return
-        replicas = deployment["spec"]["replicas"]
+        self.registry.set_status(HPAS, hpa, self._autoscale(hpa, deployment, current, conditions, timestamp))
+
+    def _target(self, hpa: dict) -> dict | None:
+        ref = hpa["spec"]["scaleTargetRef"]
+        if ref.get("kind") != "Deployment":
+            return None
+        return self.store.get(DEPLOYMENTS, hpa["metadata"]["namespace"], ref["name"])
+
+    def _autoscale(self, hpa: dict, deployment: dict, current: dict, conditions: dict, timestamp: str) -> dict:
+        """Compare the load with the target, scale the Deployment when its count must change, and return
+        the HPA's new status."""
+        spec, replicas = hpa["spec"], deployment["spec"]["replicas"]
         minimum, maximum = spec.get("minReplicas", 1), spec["maxReplicas"]
-        target = cpu_target(spec)
-        load = self._load(deployment)
-        result = [_condition(conditions, "AbleToScale", "True", "ReadyForNewScale",
-                             "recommended size matches current size", timestamp)]
+        able = _condition(conditions, "AbleToScale", "True", "ReadyForNewScale",
+                          "recommended size matches current size", timestamp)
         status = {"currentReplicas": replicas, "desiredReplicas": replicas}
         if "lastScaleTime" in current:
             status["lastScaleTime"] = current["lastScaleTime"]
         if replicas == 0 and minimum != 0:
-            result.append(_condition(conditions, "ScalingActive", "False", "ScalingDisabled",
-                                     "scaling is disabled since the replica count of the target is zero", timestamp))
-            self.registry.set_status(HPAS, hpa, {**status, "conditions": result})
-            return
-        wanted, reason = replicas, ""
-        if load is None:
-            result.append(_condition(conditions, "ScalingActive", "False", "FailedGetResourceMetric",
-                                     "the HPA was unable to compute the replica count: no metrics returned from "
-                                     f"resource metrics API (set the {LOAD_ANNOTATION} annotation)", timestamp))
-        else:
+            disabled = _condition(conditions, "ScalingActive", "False", "ScalingDisabled",
+                                  "scaling is disabled since the replica count of the target is zero", timestamp)
+            return {**status, "conditions": [able, disabled]}
+        load = self._load(deployment)
+        wanted, reason, active = _recommendation(load, cpu_target(spec), replicas, conditions, timestamp)
+        if load is not None:
             status["currentMetrics"] = [{"type": "Resource", "resource": {"name": "cpu", "current": {
                 "averageUtilization": int(load)}}}]
-            result.append(_condition(conditions, "ScalingActive", "True", "ValidMetricFound",
-                                     "the HPA was able to successfully calculate a replica count from cpu resource "
-                                     "utilization (percentage of request)", timestamp))
-            ratio = load / target
-            if abs(ratio - 1) > TOLERANCE:
-                wanted = math.ceil(ratio * replicas)
-                reason = ("cpu resource utilization (percentage of request) above target" if ratio > 1
-                          else "All metrics below target")
-        clamped = min(max(wanted, minimum), maximum)
-        if clamped != wanted or replicas < minimum or replicas > maximum:
-            too_many = wanted > maximum or replicas > maximum
-            reason = reason or ("Current number of replicas above Spec.MaxReplicas" if too_many
-                                else "Current number of replicas below Spec.MinReplicas")
-            result.append(_condition(conditions, "ScalingLimited", "True", "TooManyReplicas" if too_many
-                                     else "TooFewReplicas", "the desired replica count is more than the maximum "
-                                     "replica count" if too_many else "the desired replica count is less than the "
-                                     "minimum replica count", timestamp))
-        else:
-            result.append(_condition(conditions, "ScalingLimited", "False", "DesiredWithinRange",
-                                     "the desired count is within the acceptable range", timestamp))
+        clamped, reason, limited = _clamp(wanted, replicas, minimum, maximum, reason, conditions, timestamp)
         if clamped != replicas:
-            self._scale(deployment, clamped)
-            self.recorder.record(hpa, "Normal", "SuccessfulRescale", f"New size: {clamped}; reason: {reason}",
-                                 "horizontal-pod-autoscaler")
+            able = self._rescale(hpa, deployment, clamped, reason, conditions, timestamp)
             status["desiredReplicas"] = clamped
             status["lastScaleTime"] = timestamp
-            result[0] = _condition(conditions, "AbleToScale", "True", "SucceededRescale",
-                                   f"the HPA controller was able to update the target scale to {clamped}", timestamp)
-        status["conditions"] = result
+        status["conditions"] = [able, active, limited]
         if hpa["metadata"].get("generation"):
             status["observedGeneration"] = hpa["metadata"]["generation"]
-        self.registry.set_status(HPAS, hpa, status)
+        return status
+
+    def _rescale(self, hpa: dict, deployment: dict, replicas: int, reason: str, conditions: dict,
+                 timestamp: str) -> dict:
+        """Scale the target, record why, and return the AbleToScale condition that says so."""
+        self._scale(deployment, replicas)
+        self.recorder.record(hpa, "Normal", "SuccessfulRescale", f"New size: {replicas}; reason: {reason}",
+                             "horizontal-pod-autoscaler")
+        return _condition(conditions, "AbleToScale", "True", "SucceededRescale",
+                          f"the HPA controller was able to update the target scale to {replicas}", timestamp)
 
     @staticmethod
     def _load(deployment: dict) -> float | None:

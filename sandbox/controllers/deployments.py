@@ -62,6 +62,33 @@ def _copied_annotations(deployment: dict) -> dict:
             if not k.startswith(_NOT_COPIED)}
 
 
+def _replica_counts(desired: int, new_rs: dict | None, old: list) -> dict:
+    """The Deployment's replica counts, summed over its ReplicaSets as kube-controller-manager does."""
+    every = ([new_rs] if new_rs else []) + old
+    counts = {
+        "replicas": sum(_status(rs, "replicas") for rs in every),
+        "updatedReplicas": _status(new_rs, "replicas"),
+        "readyReplicas": sum(_status(rs, "readyReplicas") for rs in every),
+        "availableReplicas": sum(_status(rs, "availableReplicas") for rs in every),
+    }
+    counts["unavailableReplicas"] = max(desired - counts["availableReplicas"], 0)
+    return counts
+
+
+def _availability(deployment: dict, counts: dict) -> tuple[str, str, str]:
+    """The Available condition (status, reason, message): at least replicas - maxUnavailable available."""
+    _, max_unavailable = surge_and_unavailable(deployment)
+    if counts["availableReplicas"] >= deployment["spec"]["replicas"] - max_unavailable:
+        return "True", "MinimumReplicasAvailable", "Deployment has minimum availability."
+    return "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability."
+
+
+def _replica_failure(replica_sets: list) -> tuple[str, str] | None:
+    """The reason and message of the first ReplicaFailure a ReplicaSet reports (a quota refusal), if any."""
+    return next(((c["reason"], c["message"]) for rs in replica_sets for c in (rs.get("status") or {}).get(
+        "conditions") or [] if c["type"] == "ReplicaFailure" and c["status"] == "True"), None)
+
+
 class DeploymentController(Controller):
     def __init__(self, context):
         super().__init__(context)
@@ -237,30 +264,27 @@ class DeploymentController(Controller):
     # --- status ----------------------------------------------------------------------------
 
     def _sync_status(self, deployment: dict, new_rs: dict | None, old: list, created: dict | None) -> None:
-        metadata, spec = deployment["metadata"], deployment["spec"]
+        """Write the Deployment's status from its ReplicaSets: observedGeneration, counts, conditions."""
         current = deployment.get("status") or {}
-        every = ([new_rs] if new_rs else []) + old
-        desired = spec["replicas"]
-        counts = {
-            "replicas": sum(_status(rs, "replicas") for rs in every),
-            "updatedReplicas": _status(new_rs, "replicas"),
-            "readyReplicas": sum(_status(rs, "readyReplicas") for rs in every),
-            "availableReplicas": sum(_status(rs, "availableReplicas") for rs in every),
-        }
-        counts["unavailableReplicas"] = max(desired - counts["availableReplicas"], 0)
-        status = {"observedGeneration": metadata.get("generation", 1),
+        counts = _replica_counts(deployment["spec"]["replicas"], new_rs, old)
+        status = {"observedGeneration": deployment["metadata"].get("generation", 1),
                   **{field: value for field, value in counts.items() if value}}
-        _, max_unavailable = surge_and_unavailable(deployment)
+        conditions = self._conditions(deployment, new_rs, old, created, counts, current)
+        if conditions:
+            status["conditions"] = conditions
+        if current.get("collisionCount"):
+            status["collisionCount"] = current["collisionCount"]
+        self.registry.set_status(DEPLOYMENTS, deployment, status)
+
+    def _conditions(self, deployment, new_rs, old, created, counts, current) -> list[dict]:
+        """Available, Progressing and ReplicaFailure as they stand now. A Progressing condition that
+        `_progress` leaves alone is kept; a ReplicaFailure no ReplicaSet reports any more goes."""
         conditions = {c["type"]: c for c in current.get("conditions") or []}
-        available = counts["availableReplicas"] >= desired - max_unavailable
-        wanted = {"Available": ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
-                  if available else
-                  ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")}
+        wanted = {"Available": _availability(deployment, counts)}
         progressing = self._progress(deployment, new_rs, old, created, counts, current, conditions.get("Progressing"))
         if progressing:
             wanted["Progressing"] = progressing
-        failure = next(((c["reason"], c["message"]) for rs in every for c in (rs.get("status") or {}).get(
-            "conditions") or [] if c["type"] == "ReplicaFailure" and c["status"] == "True"), None)
+        failure = _replica_failure(([new_rs] if new_rs else []) + old)
         if failure:
             wanted["ReplicaFailure"] = ("True",) + failure
         timestamp = now()
@@ -270,11 +294,7 @@ class DeploymentController(Controller):
                 result.append(self._condition(conditions.get(type_), type_, *wanted[type_], timestamp))
             elif type_ in conditions and type_ != "ReplicaFailure":
                 result.append(conditions[type_])
-        if result:
-            status["conditions"] = result
-        if current.get("collisionCount"):
-            status["collisionCount"] = current["collisionCount"]
-        self.registry.set_status(DEPLOYMENTS, deployment, status)
+        return result
 
     def _progress(self, deployment, new_rs, old, created, counts, current, condition) -> tuple | None:
         """The Progressing condition (status, reason, message), or None to leave it as it is."""
