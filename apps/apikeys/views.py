@@ -15,9 +15,8 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
 from apps.tenants.forms import ServiceForm
+from apps.tenants.pages import render_tenant_page, tenant_view
 from apps.tenants.roles import Role, at_least
-from apps.tenants.selectors import tenant_view
-from apps.tenants.views import render_tenant_page
 
 from . import selectors
 from .filtersets import UsageDailyFilterSet

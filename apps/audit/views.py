@@ -3,8 +3,7 @@
 from django.http import Http404
 
 from apps.core.policies import policy_for
-from apps.tenants.selectors import tenant_view
-from apps.tenants.views import render_tenant_page
+from apps.tenants.pages import render_tenant_page, tenant_view
 
 from .exports import EXPORT_LIMIT, FORMATS, export_response
 from .filtersets import AuditTrailFilterSet

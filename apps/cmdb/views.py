@@ -13,8 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
-from apps.tenants.selectors import tenant_view
-from apps.tenants.views import render_tenant_page
+from apps.tenants.pages import render_tenant_page, tenant_view
 
 from . import selectors, services
 from .choices import Direction, Provenance

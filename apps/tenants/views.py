@@ -13,16 +13,11 @@ from apps.core.policies import policy_for
 from . import services
 from .forms import EnvironmentForm, InvitationForm, MemberRoleForm, QuotaIncreaseForm, ServiceForm, TenantCreateForm
 from .models import Environment, Invitation, Membership
+from .pages import render_tenant_page, tenant_view
 from .principals import as_principal
 from .quotas import usage_report
 from .roles import Role, at_least
-from .selectors import names_of, tenant_view
-
-
-def render_tenant_page(request, template: str, context: dict, *, section: str, status: int = 200):
-    """Render a page under /t/<slug>/ with the tenant, the viewer's role and the sub-navigation's section."""
-    context = {"tenant": request.tenant, "role": request.role, "section": section, **context}
-    return render(request, template, context, status=status)
+from .selectors import names_of
 
 
 def _failed(request) -> int:

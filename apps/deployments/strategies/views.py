@@ -2,7 +2,7 @@
 
 from django.views.decorators.http import require_POST
 
-from apps.tenants.selectors import tenant_view
+from apps.tenants.pages import tenant_view
 
 from ..views import _act
 from . import services
