@@ -3,8 +3,10 @@
 import subprocess
 import sys
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -12,7 +14,7 @@ from apps.apikeys import keys
 from apps.apikeys.models import APIKey
 from apps.apikeys.services import apikey_revoke
 from apps.core.errors import ApplicationError
-from apps.tenants.roles import Role
+from apps.tenants.roles import Role, scopes_for_role
 from tests.conftest import BASE_DIR, child_database_url
 
 pytestmark = pytest.mark.django_db
@@ -172,3 +174,15 @@ def test_management_command_prints_the_key_once(world):
         cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
     )
     assert refused.returncode != 0 and "cannot grant: environments:write" in refused.stderr
+
+
+@pytest.mark.django_db
+def test_management_command_scopes_all_grants_what_the_role_allows(world):
+    out, err = StringIO(), StringIO()
+    call_command("create_api_key", tenant="acme", user="viewer@acme.test", scopes="all", stdout=out, stderr=err)
+    api_key = APIKey.objects.get(lookup=keys.parse(out.getvalue().strip()))
+    assert api_key.scopes == sorted(scopes_for_role(Role.VIEWER))
+    assert "apps:read" in api_key.scopes and "apps:write" not in api_key.scopes  # a viewer reads apps, never writes
+
+    with pytest.raises(CommandError, match="cannot create API keys"):
+        call_command("create_api_key", tenant="globex", user="viewer@acme.test", scopes="all", stdout=out)
