@@ -5,20 +5,18 @@ from __future__ import annotations
 import ipaddress
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from apps.core import crypto
 from apps.core.audit import audit_record
-from apps.core.errors import ApplicationError
+from apps.core.errors import INVALID, NOT_FOUND, ApplicationError, denied, require, validate_model
 from apps.core.events import emit_on_commit
 from apps.core.policies import policy_for
 from apps.tenants.models import Quota, Tenant
 from apps.tenants.principals import as_principal
 from apps.tenants.quotas import quota_check, register_usage
 from apps.tenants.roles import scope_allowed_for
-from apps.tenants.services import require
 
 from . import keys
 from .models import APIKey, Plan, TenantPlan
@@ -27,7 +25,6 @@ DEFAULT_EXPIRY_DAYS = 90
 MAX_EXPIRY_DAYS = 365
 
 SCOPE_NOT_ALLOWED = "scope_not_allowed"
-INVALID = "invalid"
 ALREADY_REVOKED = "already_revoked"
 NOT_ACTIVE = "key_not_active"
 ALREADY_ROTATED = "already_rotated"
@@ -73,8 +70,7 @@ def apikey_create(
     """Create a key for the actor in `tenant`. Returns the row and the only copy of the plaintext key."""
     principal = as_principal(actor)
     if principal.api_key is not None:
-        raise ApplicationError("API keys are created by people, not by other keys.", code="permission_denied",
-                               status=403)
+        raise denied("API keys are created by people, not by other keys.")
     require(policy_for(APIKey).can_add(principal, tenant), "You cannot create API keys in this tenant.", tenant=tenant)
     name = (name or "").strip()
     if not name:
@@ -113,10 +109,9 @@ def _require_owner(actor, api_key: APIKey, message: str):
     everyone's keys, may not mint keys for others. Anyone else gets the same 404 as a missing key."""
     principal = as_principal(actor)
     if not policy_for(APIKey).can(principal, "view", api_key):
-        raise ApplicationError("Not found.", code="not_found", status=404)
+        raise ApplicationError("Not found.", code=NOT_FOUND, status=404)
     if principal.api_key is not None:
-        raise ApplicationError(f"{message} API keys are managed by people, not by other keys.",
-                               code="permission_denied", status=403)
+        raise denied(f"{message} API keys are managed by people, not by other keys.")
     require(api_key.user_id == principal.user.pk, f"{message} {NOT_YOUR_KEY}", tenant=api_key.tenant)
     return principal
 
@@ -236,18 +231,10 @@ PLAN_FIELDS = ("name", "description", "requests_per_second", "burst", "tenant_re
 PLAN_NAME_TAKEN = "plan_name_taken"
 
 
-def _validate(plan: Plan) -> None:
-    try:
-        plan.full_clean(validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        field, messages = next(iter(exc.message_dict.items()))
-        raise ApplicationError(messages[0], code=INVALID, field=None if field == "__all__" else field) from exc
-
-
 def _plan_save(plan: Plan) -> None:
     """Validate, keep the name unique, and make this the only default when it is one."""
     plan.name = (plan.name or "").strip()
-    _validate(plan)
+    validate_model(plan)
     if Plan.objects.filter(name__iexact=plan.name).exclude(pk=plan.pk).exists():
         raise ApplicationError(f"A plan named “{plan.name}” exists already.", code=PLAN_NAME_TAKEN, field="name")
     if plan.is_default:

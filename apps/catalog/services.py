@@ -11,13 +11,12 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 
 from apps.core.audit import audit_record, diff
-from apps.core.errors import ApplicationError
+from apps.core.errors import CONFLICT, NAME_TAKEN, ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.claims import host_claim
 from apps.tenants.models import SLUG_VALIDATOR, Membership, Quota, Tenant
 from apps.tenants.principals import as_principal
 from apps.tenants.quotas import quota_check, register_usage
-from apps.tenants.services import require
 
 from .models import Application, ComponentKind, Release, ServiceTemplate
 from .parameters import parameters_check, release_fields, schema_check
@@ -25,11 +24,8 @@ from .policies import template_policy
 from .validation import RELEASE_FIELDS, SPEC_DEFAULTS, refuse, release_spec
 
 # Refusals, as constants that tests import.
-INVALID = "invalid"
-NAME_TAKEN = "name_taken"
 TEMPLATE_RETIRED = "template_retired"
 KIND_MISMATCH = "kind_mismatch"
-CONFLICT = "conflict"
 
 # /t/<slug>/apps/new/ is the new-application page, so no application may be called "new".
 RESERVED_NAMES = {"new"}

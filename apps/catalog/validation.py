@@ -9,12 +9,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from apps.core.errors import ApplicationError
+from apps.core.errors import INVALID, ApplicationError
 from apps.tenants.claims import is_dns_name, normalize_host
 
 from .models import ComponentKind
-
-INVALID = "invalid"
 
 # The distribution "reference" grammar: [registry[:port]/]path[:tag][@digest].
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"

@@ -10,10 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.audit import audit_record
-from apps.core.errors import ApplicationError
+from apps.core.errors import INVALID, ApplicationError, require
 from apps.tenants.claims import reserved_namespace_pattern
 from apps.tenants.models import Environment, Quota
-from apps.tenants.services import require
 
 from .connection import api_client_for, kubeconfig_contexts
 from .kube import KubeClient, KubeError
@@ -21,7 +20,6 @@ from .models import Cluster, Placement
 from .namespaces import is_environments_namespace, namespace_manifests
 
 NO_CLUSTER = "no_cluster"
-INVALID = "invalid"
 NAMESPACE_NOT_OURS = "namespace_not_ours"
 
 

@@ -1,12 +1,63 @@
-"""The one error type services raise. Views and the API turn it into a message or a JSON error."""
+"""The one error type services raise, and the codes every app shares.
+
+Views and the API turn an ApplicationError into a message or a JSON error. Codes that only one
+app raises (`last_owner`, `plan_name_taken` ...) stay beside that app's services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+# Codes the whole API shares, as constants that services and tests import.
+INVALID = "invalid"
+NOT_FOUND = "not_found"
+PERMISSION_DENIED = "permission_denied"
+MISSING_SCOPE = "missing_scope"
+TENANT_SUSPENDED = "tenant_suspended"
+NAME_TAKEN = "name_taken"
+CONFLICT = "conflict"
+
+DENIED_MESSAGE = "You do not have permission to do that."
+SUSPENDED_MESSAGE = "This tenant is suspended and read-only until an operator reactivates it."
 
 
 class ApplicationError(Exception):
     """A refusal a user can act on: a stable machine-readable code and a human message."""
 
-    def __init__(self, message: str, *, code: str = "invalid", status: int = 400, field: str | None = None):
+    def __init__(self, message: str, *, code: str = INVALID, status: int = 400, field: str | None = None):
         super().__init__(message)
         self.message = message
         self.code = code
         self.status = status
         self.field = field
+
+
+def denied(message: str = DENIED_MESSAGE) -> ApplicationError:
+    """The 403 for an action the policy does not allow."""
+    return ApplicationError(message, code=PERMISSION_DENIED, status=403)
+
+
+def require(allowed: bool, message: str | None = None, *, tenant: Any = None) -> None:
+    """Refuse with 403 unless `allowed`; a suspended tenant gets its own reason, since nobody may write there."""
+    if allowed:
+        return
+    if tenant is not None and not tenant.is_active:
+        raise ApplicationError(SUSPENDED_MESSAGE, code=TENANT_SUSPENDED, status=403)
+    raise denied(message) if message else denied()
+
+
+def validate_model(instance: Any, *, exclude: list[str] | None = None) -> None:
+    """Model validation (fields and clean(), not uniqueness) as an ApplicationError naming the first
+    failing field; uniqueness is left to the caller, which knows the right code for it."""
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ApplicationError(messages[0], code=INVALID, field=None if field == "__all__" else field) from exc
+
+
+def missing_scope(resource: str, verb: str) -> dict:
+    """The API's refusal body for an API key without the scope a call needs."""
+    return {"code": MISSING_SCOPE, "detail": f"This API key lacks the {resource}:{verb} scope."}

@@ -19,12 +19,11 @@ from apps.clusters.connection import kube_for
 from apps.clusters.kube import KubeError
 from apps.clusters.services import placement_for
 from apps.core.audit import audit_record
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, require
 from apps.core.governance import Change, gate
 from apps.core.policies import policy_for
 from apps.tenants.models import Environment
 from apps.tenants.quotas import quota_check
-from apps.tenants.services import require
 
 from .choices import ACTIVE, State, Strategy
 from .manifests import LABEL

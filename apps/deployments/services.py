@@ -12,14 +12,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.audit import audit_record
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, require
 from apps.core.events import emit_on_commit
 from apps.core.governance import Change, Verdict, gate
 from apps.core.policies import policy_for
 from apps.core.realtime import broadcast_on_commit, deployment_group, tenant_group
 from apps.tenants.claims import host_claim
 from apps.tenants.principals import as_principal
-from apps.tenants.services import require
 
 from .choices import ACTIVE, TERMINAL, TRANSITIONS, EventKind, State
 from .models import LEASE_SECONDS, Deployment, DeploymentEvent

@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apps.core.audit import audit_record, diff
-from apps.core.errors import ApplicationError
+from apps.core.errors import INVALID, NAME_TAKEN, NOT_FOUND, ApplicationError, require, validate_model
 from apps.core.policies import policy_for
 
 from .claims import check_namespace, check_tenant_slug
@@ -34,8 +34,6 @@ DEFAULT_ENVIRONMENTS = [("dev", Environment.Kind.NON_PRODUCTION), ("staging", En
 INVITATION_TTL = timedelta(days=7)
 
 # Refusals, as constants that tests import.
-NOT_FOUND = "not_found"
-NOT_ALLOWED = "permission_denied"
 SLUG_TAKEN = "slug_taken"
 LAST_OWNER = "last_owner"
 ALREADY_MEMBER = "already_member"
@@ -43,36 +41,8 @@ ALREADY_INVITED = "already_invited"
 INVITATION_EXPIRED = "invitation_expired"
 INVITATION_CLOSED = "invitation_closed"
 INVITATION_WRONG_USER = "invitation_wrong_user"
-NAME_TAKEN = "name_taken"
 QUOTA_BELOW_USAGE = "quota_below_usage"
 ENVIRONMENT_IN_USE = "environment_in_use"
-INVALID = "invalid"
-
-
-def _deny(message: str = "You do not have permission to do that.") -> ApplicationError:
-    return ApplicationError(message, code=NOT_ALLOWED, status=403)
-
-
-TENANT_SUSPENDED = "tenant_suspended"
-
-
-def require(allowed: bool, message: str | None = None, *, tenant: Tenant | None = None) -> None:
-    """Refuse with 403; a suspended tenant gets its own reason, since nobody may write there."""
-    if allowed:
-        return
-    if tenant is not None and not tenant.is_active:
-        raise ApplicationError("This tenant is suspended and read-only until an operator reactivates it.",
-                               code=TENANT_SUSPENDED, status=403)
-    raise _deny(message) if message else _deny()
-
-
-def _validate(instance, *, exclude=None) -> None:
-    """Model validation turned into an ApplicationError naming the first failing field."""
-    try:
-        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        field, messages = next(iter(exc.message_dict.items()))
-        raise ApplicationError(messages[0], code=INVALID, field=None if field == "__all__" else field) from exc
 
 
 # --- Tenants -----------------------------------------------------------------------------------
@@ -84,7 +54,7 @@ def tenant_create(*, actor, slug: str, name: str) -> Tenant:
     principal = as_principal(actor)
     require(principal.is_authenticated and principal.api_key is None, "Tenants are created by people, not keys.")
     tenant = Tenant(slug=slug.strip().lower(), name=name.strip())
-    _validate(tenant)
+    validate_model(tenant)
     check_tenant_slug(tenant.slug)
     if Tenant.objects.filter(slug=tenant.slug).exists():
         raise ApplicationError(f"The slug “{tenant.slug}” is taken.", code=SLUG_TAKEN, field="slug")
@@ -105,7 +75,7 @@ def tenant_update(*, actor, tenant: Tenant, name: str) -> Tenant:
     require(policy_for(Tenant).can(actor, "change", tenant), tenant=tenant)
     before = {"name": tenant.name}
     tenant.name = name.strip()
-    _validate(tenant)
+    validate_model(tenant)
     tenant.save(update_fields=["name"])
     audit_record(actor=actor, action="tenant.update", obj=tenant, changes=diff(before, {"name": tenant.name}))
     return tenant
@@ -268,7 +238,7 @@ def environment_create(*, actor, tenant: Tenant, name: str,
                        kind: str = Environment.Kind.NON_PRODUCTION) -> Environment:
     require(policy_for(Environment).can_add(actor, tenant), tenant=tenant)
     environment = Environment(tenant=tenant, name=(name or "").strip().lower(), kind=kind)
-    _validate(environment, exclude=["tenant", "namespace"])
+    validate_model(environment, exclude=["tenant", "namespace"])
     if Environment.objects.filter(tenant=tenant, name=environment.name).exists():
         raise ApplicationError(f"There is already an environment called “{environment.name}”.",
                                code=NAME_TAKEN, field="name")
@@ -308,7 +278,7 @@ def environment_update(*, actor, environment: Environment, name: str | None = No
         environment.name = name.strip().lower()
     if kind is not None:
         environment.kind = kind
-    _validate(environment, exclude=["tenant", "namespace"])
+    validate_model(environment, exclude=["tenant", "namespace"])
     if Environment.objects.filter(tenant=environment.tenant, name=environment.name).exclude(pk=environment.pk).exists():
         raise ApplicationError(f"There is already an environment called “{environment.name}”.",
                                code=NAME_TAKEN, field="name")

@@ -17,11 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.audit import audit_record, diff
-from apps.core.errors import ApplicationError
+from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
 from apps.tenants.principals import as_principal
-from apps.tenants.services import require
 
 from .events import TEST_EVENT, matches, subscription_check
 from .models import WebhookDelivery, WebhookEndpoint
@@ -31,7 +30,6 @@ from .targets import target_check
 logger = structlog.get_logger(__name__)
 
 # Refusals, as constants that tests import.
-INVALID = "invalid"
 TOO_MANY = "too_many_endpoints"
 ENDPOINT_DISABLED = "endpoint_disabled"
 ALREADY_ACTIVE = "already_active"

@@ -13,13 +13,12 @@ from apps.approvals.models import ApprovalPolicy, ChangeRequest, FreezeWindow
 from apps.approvals.services.configuration import INVALID, UNSATISFIABLE, freeze_window_create
 from apps.approvals.services.requests import CHANGE_MOVED, change_request_decide, change_requests_expire
 from apps.audit.models import AuditEvent
-from apps.core.errors import ApplicationError
+from apps.core.errors import PERMISSION_DENIED, ApplicationError
 from apps.deployments.choices import State
 from apps.deployments.manifests import render
 from apps.deployments.models import Deployment
 from apps.deployments.services import deployment_create
 from apps.tenants.roles import Role
-from apps.tenants.services import NOT_ALLOWED
 
 from .conftest import add_member, govern
 
@@ -79,7 +78,7 @@ def test_an_approver_who_may_not_deploy_there_is_refused(world, cluster, release
     govern(world, prod, ("Owner or the named developer", 1, (Role.OWNER,), (developer,)))
     _, request = request_deploy(world, release, prod)
     refused(eligibility.CANNOT_DEPLOY[0], decide, world, "developer", request)
-    refused(NOT_ALLOWED, decide, world, "viewer", request)  # viewers never decide anything
+    refused(PERMISSION_DENIED, decide, world, "viewer", request)  # viewers never decide anything
     assert not request.decisions.exists()
 
 
@@ -226,7 +225,7 @@ def test_a_quota_increase_is_decided_by_an_operator(world):
     from apps.tenants.services import QUOTA_NOT_AN_INCREASE, quota_request_increase, quota_set
 
     quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
-    refused(NOT_ALLOWED, quota_request_increase, actor=world.user(Role.DEVELOPER), tenant=world.acme,
+    refused(PERMISSION_DENIED, quota_request_increase, actor=world.user(Role.DEVELOPER), tenant=world.acme,
             resource="pods", limit=20, justification="More workers")
     refused(QUOTA_NOT_AN_INCREASE, quota_request_increase, actor=world.user(Role.ADMIN), tenant=world.acme,
             resource="pods", limit=5, justification="Fewer")

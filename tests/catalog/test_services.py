@@ -8,11 +8,11 @@ from apps.catalog import services
 from apps.catalog.demo import seed_catalog
 from apps.catalog.models import Application, Release, ReleaseImmutableError, ServiceTemplate
 from apps.catalog.parameters import INVALID_PARAMETERS
-from apps.core.errors import ApplicationError
+from apps.core.errors import TENANT_SUSPENDED, ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
 from apps.tenants.quotas import QUOTA_EXCEEDED, usage_of
-from apps.tenants.services import TENANT_SUSPENDED, quota_set, tenant_set_status
+from apps.tenants.services import quota_set, tenant_set_status
 
 pytestmark = pytest.mark.django_db
 

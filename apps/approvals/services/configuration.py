@@ -7,17 +7,15 @@ from datetime import datetime, time
 from django.db import transaction
 
 from apps.core.audit import audit_record
-from apps.core.errors import ApplicationError
+from apps.core.errors import INVALID, ApplicationError, require, validate_model
 from apps.core.policies import policy_for
 from apps.tenants.models import Membership
-from apps.tenants.services import _validate, require
 
 from ..choices import APPROVER_ROLES, Recurrence
 from ..eligibility import eligible_members
 from ..models import ApprovalPolicy, ApprovalRules, ApprovalStage, FreezeWindow
 
 # Refusals, as constants that tests import.
-INVALID = "invalid"
 UNSATISFIABLE = "no_eligible_approver"
 OUTSIDE_LIMITS = "outside_platform_limits"
 MAX_STAGES = 5
@@ -216,8 +214,7 @@ def freeze_window_delete(*, actor, window: FreezeWindow) -> None:
 
 def approval_rules_update(*, operator, **values) -> ApprovalRules:
     """Operators set the limits every tenant's policies must keep."""
-    if not getattr(operator, "is_staff", False):
-        raise ApplicationError("Only platform operators set the approval rules.", code="not_allowed", status=403)
+    require(getattr(operator, "is_staff", False), "Only platform operators set the approval rules.")
     rules = ApprovalRules.current()
     fields = ("production_requires_approval", "min_quorum", "allow_self_approval", "max_pending_hours",
               "review_sla_hours")
@@ -226,7 +223,7 @@ def approval_rules_update(*, operator, **values) -> ApprovalRules:
         if field not in fields:
             raise ApplicationError(f"Unknown rule {field}.", code=INVALID, field=field)
         setattr(rules, field, value)
-    _validate(rules)
+    validate_model(rules)
     with transaction.atomic():
         rules.save()
         after = {field: getattr(rules, field) for field in fields}

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.audit import audit_record
-from apps.core.errors import ApplicationError
+from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.events import emit_on_commit
 from apps.core.governance import Change, Verdict
 from apps.core.policies import policy_for
@@ -24,7 +24,7 @@ from apps.deployments.choices import State
 from apps.deployments.models import Deployment
 from apps.deployments.services import deployment_release, deployment_transition
 from apps.tenants.principals import as_principal
-from apps.tenants.services import quota_set, require
+from apps.tenants.services import quota_set
 
 from ..changes import render_change
 from ..choices import CARRIED_OUT_LATER, ChangeKind, RequestState
@@ -41,7 +41,6 @@ User = get_user_model()
 # Refusals, as constants that tests import.
 CHANGE_MOVED = "change_moved"
 CANNOT_VERIFY = "cannot_verify_change"
-INVALID = "invalid"
 NOT_OPEN = "request_closed"
 
 

@@ -12,7 +12,7 @@ from apps.catalog.filtersets import ApplicationFilterSet, ReleaseFilterSet, Temp
 from apps.catalog.models import Application, Release
 from apps.catalog.policies import template_policy
 from apps.catalog.selectors import templates_visible_to
-from apps.core.errors import ApplicationError
+from apps.core.errors import PERMISSION_DENIED, ApplicationError, missing_scope
 from apps.core.idempotency import idempotent
 from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.principals import as_principal
@@ -120,9 +120,9 @@ class TemplatesPermission(permissions.BasePermission):
 
     def has_permission(self, request, view):
         if request.method not in permissions.SAFE_METHODS:
-            self.message = {"code": "permission_denied", "detail": "Only platform operators publish templates."}
+            self.message = {"code": PERMISSION_DENIED, "detail": "Only platform operators publish templates."}
             return template_policy.can_add(request)
-        self.message = {"code": "missing_scope", "detail": "This API key lacks the apps:read scope."}
+        self.message = missing_scope("apps", READ)
         return as_principal(request).has_scope("apps", READ)
 
 

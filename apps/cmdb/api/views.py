@@ -15,7 +15,7 @@ from apps.cmdb.models import ChangeRecord, CIType, ConfigurationItem, ImportJob,
 from apps.cmdb.policies import sees_platform, type_policy
 from apps.cmdb.services import imports
 from apps.cmdb.services.saved import saved_filter_create, saved_filter_delete
-from apps.core.errors import ApplicationError
+from apps.core.errors import PERMISSION_DENIED, ApplicationError, missing_scope
 from apps.core.parsers import FormParser, JSONParser, MultiPartParser
 from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.principals import as_principal
@@ -70,9 +70,9 @@ class TypesPermission(permissions.BasePermission):
 
     def has_permission(self, request, view):
         if request.method not in permissions.SAFE_METHODS:
-            self.message = {"code": "permission_denied", "detail": services.types.ONLY_OPERATORS}
+            self.message = {"code": PERMISSION_DENIED, "detail": services.types.ONLY_OPERATORS}
             return type_policy.can_add(request)
-        self.message = {"code": "missing_scope", "detail": "This API key lacks the cmdb:read scope."}
+        self.message = missing_scope("cmdb", READ)
         return as_principal(request).has_scope("cmdb", READ)
 
 

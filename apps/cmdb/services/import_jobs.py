@@ -18,11 +18,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core.audit import audit_record
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
 from apps.tenants.principals import Principal, as_principal
-from apps.tenants.services import require
 
 from ..models import ConfigurationItem, ImportJob
 from .imports import items_import, limit, parse, rows_check

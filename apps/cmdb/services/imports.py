@@ -16,10 +16,9 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.core.csvfiles import cell_text, csv_text
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
-from apps.tenants.services import require
 
 from ..models import CIType, ConfigurationItem
 from .items import item_declare, item_update, storable

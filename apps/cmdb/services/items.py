@@ -13,17 +13,15 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.validators import validator_for
 
 from apps.core.audit import audit_record
-from apps.core.errors import ApplicationError
+from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
-from apps.tenants.services import require
 
 from ..choices import Provenance, RelationKind
 from ..models import ChangeRecord, CIType, ConfigurationItem, Relationship
 from .history import actor_parts, edge_snapshot, item_snapshot, record
 
 # Refusals, as constants that tests import.
-INVALID = "invalid"
 SCHEMA_VIOLATION = "schema_violation"
 PLATFORM_TYPE = "platform_type"
 SELF_RELATION = "self_relation"

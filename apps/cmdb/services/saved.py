@@ -5,17 +5,14 @@ from __future__ import annotations
 from django.db import transaction
 
 from apps.core.audit import audit_record
-from apps.core.errors import ApplicationError
+from apps.core.errors import INVALID, NAME_TAKEN, ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
 from apps.tenants.principals import as_principal
-from apps.tenants.services import require
 
 from ..filtersets import SEARCH_FIELDS
 from ..models import SavedFilter
-from .items import INVALID, storable
-
-NAME_TAKEN = "name_taken"
+from .items import storable
 
 
 def query_check(query) -> dict:

@@ -9,9 +9,8 @@ from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
 from apps.core.audit import audit_record
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, require
 from apps.tenants.models import SLUG_VALIDATOR
-from apps.tenants.services import require
 
 from ..models import CIType
 from ..policies import type_policy

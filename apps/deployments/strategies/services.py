@@ -12,10 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.audit import audit_record
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, require
 from apps.core.governance import Change, gate
 from apps.core.policies import policy_for
-from apps.tenants.services import require
 
 from ..choices import EventKind, State, Strategy
 from ..manifests import render

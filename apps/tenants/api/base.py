@@ -3,6 +3,7 @@
 from rest_framework import permissions
 
 from apps.core.api import RestrictedViewSetMixin
+from apps.core.errors import missing_scope
 from apps.core.policies import policy_for
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import READ, WRITE
@@ -18,7 +19,7 @@ class KeyHasScope(permissions.BasePermission):
         resource, verb = getattr(view, "action_scopes", {}).get(getattr(view, "action", None), (resource, verb))
         if as_principal(request).has_scope(resource, verb):
             return True
-        self.message = {"code": "missing_scope", "detail": f"This API key lacks the {resource}:{verb} scope."}
+        self.message = missing_scope(resource, verb)
         return False
 
 

@@ -3,14 +3,16 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from apps.core.errors import denied, missing_scope
 from apps.tenants import services
 from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.models import Environment, Invitation, Membership, Quota, Tenant
 from apps.tenants.principals import as_principal
 from apps.tenants.quotas import usage_report
+from apps.tenants.roles import READ
 
 from . import serializers as s
 
@@ -53,8 +55,7 @@ class TenantViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def usage(self, request, slug=None):
         """Used / limit / remaining for each of the tenant's quotas."""
         if not as_principal(request).has_scope("quotas", "read"):
-            return Response({"code": "permission_denied", "detail": "This key lacks the quotas:read scope."},
-                            status=status.HTTP_403_FORBIDDEN)
+            raise PermissionDenied(missing_scope("quotas", READ))
         return Response(s.QuotaUsageSerializer(usage_report(self.get_object()), many=True).data)
 
 
@@ -108,8 +109,7 @@ class InvitationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         data = s.InvitationAcceptSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if as_principal(request).api_key is not None:
-            return Response({"code": "permission_denied", "detail": "Invitations are accepted by people."},
-                            status=status.HTTP_403_FORBIDDEN)
+            raise denied("Invitations are accepted by people.")
         membership = services.invitation_accept(user=request.user, token=data.validated_data["token"])
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
