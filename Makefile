@@ -7,13 +7,26 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: run test bench fuzz manage check-python clean
+.PHONY: run test lint bench fuzz manage check-python clean
 
 run: $(STAMP)
 	@$(PY) -m portal.devstack run --port $(PORT)
 
 test: $(STAMP)
 	@$(PY) -m portal.devstack test $(ARGS)
+
+# Static checks, all run even when one fails: ruff (lint and format), migrations in step with the models,
+# the import contracts in pyproject.toml, and mypy on the packages [tool.mypy] lists. No database needed:
+# makemigrations only warns when it cannot reach one.
+lint: $(STAMP)
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(VENV)/bin/ruff format --check --output-format concise . || { echo "lint | ruff format would reformat the files above"; status=1; }; \
+	DJANGO_SETTINGS_MODULE=portal.settings.test $(PY) -W ignore manage.py makemigrations --check --dry-run >/dev/null \
+		|| { echo "lint | models changed without a migration: manage.py makemigrations"; status=1; }; \
+	$(VENV)/bin/lint-imports --no-cache || status=1; \
+	$(VENV)/bin/mypy || status=1; \
+	exit $$status
 
 # Benchmarks print numbers (and write tests/bench/results/); they never fail on timing.
 # One file: make bench BENCH=tests/bench/bench_client.py

@@ -68,11 +68,9 @@ def resolve(peer: str | None, forwarded_for: str | None) -> str | None:
 def client_ip(request) -> str | None:
     """The address of the client that sent this Django (or DRF) request."""
     request = getattr(request, "_request", request)
-    cached = getattr(request, "_client_ip", False)
-    if cached is False:
-        cached = resolve(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"))
-        request._client_ip = cached
-    return cached
+    if not hasattr(request, "_client_ip"):
+        request._client_ip = resolve(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"))
+    return request._client_ip
 
 
 def socket_client_ip(scope) -> str | None:

@@ -4,9 +4,11 @@ Locally the console gets readable coloured lines; in production every line is on
 The request id (and anything else bound with structlog.contextvars) rides along on every line.
 """
 
+from typing import Any
+
 import structlog
 
-SHARED_PROCESSORS = [
+SHARED_PROCESSORS: list[Any] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,

@@ -8,6 +8,8 @@ lives in exactly one place.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 _REGISTRY: dict[type[models.Model], Policy] = {}
@@ -39,7 +41,8 @@ def register(model: type[models.Model]):
     return decorator
 
 
-def policy_for(model: type[models.Model]) -> Policy:
+def policy_for(model: type[models.Model]) -> Any:
+    """The model's policy; typed Any because each policy adds its own can_<verb> methods."""
     try:
         return _REGISTRY[model]
     except KeyError:

@@ -60,10 +60,9 @@ def _error_page(request, template, status):
 
 
 def bad_request(request, exception=None):
-    if isinstance(exception, RequestDataTooBig):
-        # Django's own limits on form fields (DATA_UPLOAD_MAX_MEMORY_SIZE) raise this.
-        if is_api_request(request):
-            return error_response(*API_ERRORS[413], 413)
+    # Django's own limits on form fields (DATA_UPLOAD_MAX_MEMORY_SIZE) raise this.
+    if isinstance(exception, RequestDataTooBig) and is_api_request(request):
+        return error_response(*API_ERRORS[413], 413)
     return _error_page(request, "400.html", 400)
 
 

@@ -7,14 +7,15 @@ every action must also be covered by one of the key's scopes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .roles import READ, WRITE, at_least
 
 
 @dataclass
 class Principal:
-    user: object
-    api_key: object | None = None
+    user: Any  # a User (or AnonymousUser)
+    api_key: Any = None  # an APIKey when acting through one
     _roles: dict[int, str] | None = field(default=None, repr=False)
 
     @property
@@ -40,7 +41,7 @@ class Principal:
         return self._roles
 
     def role_in(self, tenant_id: int | None) -> str | None:
-        return self.roles.get(tenant_id)
+        return self.roles.get(tenant_id) if tenant_id is not None else None
 
     def tenant_ids(self, minimum_role: str) -> list[int]:
         return [tenant_id for tenant_id, role in self.roles.items() if at_least(role, minimum_role)]

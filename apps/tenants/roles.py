@@ -13,7 +13,7 @@ class Role(models.TextChoices):
     OWNER = "owner", "Owner"
 
 
-RANK = {Role.VIEWER: 1, Role.DEVELOPER: 2, Role.ADMIN: 3, Role.OWNER: 4}
+RANK: dict[str, int] = {Role.VIEWER: 1, Role.DEVELOPER: 2, Role.ADMIN: 3, Role.OWNER: 4}
 
 
 def at_least(role: str | None, minimum: str) -> bool:

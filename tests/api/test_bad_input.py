@@ -96,7 +96,7 @@ def test_a_nul_character_in_a_form_encoded_body_is_refused(owner_api):
 
 
 def test_a_lone_surrogate_is_refused_like_a_nul(owner_api, shop):
-    body = '{"tenant": "acme", "application": %d, "image": "nginx", "env": {"A": "\\ud800"}}' % shop.pk
+    body = '{"tenant": "acme", "application": %d, "image": "nginx", "env": {"A": "\\ud800"}}' % shop.pk  # noqa: UP031 (JSON braces)
     response = owner_api.generic("POST", "/api/v1/releases/", body, content_type="application/json")
     assert_error_shape(response, 400, "invalid_body")
 
@@ -112,7 +112,7 @@ def test_a_nul_character_in_the_path_is_a_400_not_a_500(owner_api, path):
 
 
 def test_json_nested_a_thousand_deep_is_a_400_not_a_recursion_error(owner_api, shop):
-    body = '{"tenant": "acme", "application": %d, "image": "nginx", "env": %s}' % (
+    body = '{"tenant": "acme", "application": %d, "image": "nginx", "env": %s}' % (  # noqa: UP031 (JSON braces)
         shop.pk, "[" * 1000 + "]" * 1000)
     response = owner_api.generic("POST", "/api/v1/releases/", body, content_type="application/json")
     assert_error_shape(response, 400, "invalid_body")

@@ -45,7 +45,7 @@ def test_a_slow_rollout_is_succeeded_only_once_no_old_pod_runs(world, api, sandb
         response = api.post("/api/v1/deployments/", {"tenant": "acme", "release": release.pk,
                                                      "environment": dev.pk}, format="json")
         assert response.status_code == 201, response.content
-        deployment = wait_for(lambda pk=response.json()["id"]: Deployment.objects.filter(
+        deployment = wait_for(lambda pk=response.json()["id"]: Deployment.objects.filter(  # noqa: B008 (bound once)
             pk=pk, state__in=[State.SUCCEEDED, State.FAILED]).first(), timeout=90, interval=0.05)
         pods, _ = kube.list("v1", "Pod", dev.namespace, label_selector="paas.dev/application=web")
         assert deployment.state == State.SUCCEEDED, deployment.outcome

@@ -59,9 +59,8 @@ def test_an_operator_reserved_pattern_refuses_the_environment_that_would_make_it
 
 @pytest.mark.django_db
 def test_deleting_an_environment_with_deployments_is_a_409_not_a_500(api, world):
-    from tests.deployments.conftest import make_app, make_release
-
     from apps.deployments.models import Deployment
+    from tests.deployments.conftest import make_app, make_release
 
     release = make_release(make_app(world.acme, "shop"))
     dev = world.acme.environments.get(name="dev")
