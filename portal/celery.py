@@ -6,7 +6,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
 
-app = Celery("portal")
+# Every task sends as a nudge that a broker outage drops, not raises (apps/core/tasking.py).
+app = Celery("portal", task_cls="apps.core.tasking:NudgeTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -4,11 +4,19 @@ Services never touch the channel layer directly. They call broadcast_on_commit, 
 once the surrounding transaction committed, so a browser never sees a change that was rolled back.
 """
 
+import asyncio
+
+import structlog
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 EVENT_TYPE = "portal.event"
+# A broadcast is a nudge: the database is the record and pages catch up by seq. One that cannot be
+# sent in this long (Redis down or stalled) is dropped rather than holding up the request that made it.
+SEND_TIMEOUT_SECONDS = 2.0
+
+logger = structlog.get_logger(__name__)
 
 
 def user_group(user_id: int) -> str:
@@ -26,8 +34,17 @@ def tenant_group(tenant_id: int) -> str:
     return f"tenant.{tenant_id}"
 
 
+async def _send(group: str, payload: dict) -> None:
+    await asyncio.wait_for(get_channel_layer().group_send(group, {"type": EVENT_TYPE, "payload": payload}),
+                           SEND_TIMEOUT_SECONDS)
+
+
 def broadcast(group: str, payload: dict) -> None:
-    async_to_sync(get_channel_layer().group_send)(group, {"type": EVENT_TYPE, "payload": payload})
+    """Send to a group now; a failure is logged, never raised, since what it announces is committed."""
+    try:
+        async_to_sync(_send)(group, payload)
+    except Exception as error:  # any failure of the channel layer: Redis refused, timed out, reset
+        logger.warning("broadcast dropped", group=group, error=f"{type(error).__name__}: {error}")
 
 
 def broadcast_on_commit(group: str, payload: dict) -> None:

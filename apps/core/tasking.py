@@ -1,12 +1,33 @@
-"""Celery signal handlers that carry the request id from the web process into tasks.
+"""How the portal sends Celery tasks: as nudges, with the request id along.
 
-The id travels as a message header; the worker binds it for the task's log lines and drops it
-when the task ends, so it never leaks into the next task.
+A task message only nudges work whose truth is a database row (a deployment, a delivery, a job);
+periodic sweeps find rows whose nudge was lost. So a message that cannot be sent because the broker
+is down or stalled is logged and dropped, never raised into a request whose transaction already
+committed. The request id travels as a message header; the worker binds it for the task's log lines
+and drops it when the task ends, so it never leaks into the next task.
 """
 
+import structlog
+from celery import Task
 from celery.signals import before_task_publish, task_postrun, task_prerun
+from kombu.exceptions import OperationalError
 
 from .request_id import bind_request_id, clear_request_id, current_request_id, new_request_id
+
+
+logger = structlog.get_logger(__name__)
+
+
+class NudgeTask(Task):
+    """The base of every task (portal/celery.py): sending survives a broker outage."""
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        try:
+            return super().apply_async(args, kwargs, **options)
+        except OperationalError as error:
+            logger.warning("task nudge dropped: the broker is unreachable", task=self.name, args=args,
+                           error=str(error))
+            return None
 
 
 @before_task_publish.connect
