@@ -14,7 +14,6 @@ from kombu.exceptions import OperationalError
 
 from .request_id import bind_request_id, clear_request_id, current_request_id, new_request_id
 
-
 logger = structlog.get_logger(__name__)
 
 
