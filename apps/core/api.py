@@ -48,9 +48,10 @@ def refuse_loose_types() -> None:
     renamed an environment to "0") and 0 or 1 into a boolean; here a number given for text or a
     boolean is a 400 naming the field (forms still send "true" and "on" as text). Called once from
     CoreConfig.ready(), so every serializer of every app gets it."""
-    for field_class, refuses in ((serializers.CharField, lambda data: not isinstance(data, str)),
-                                 (serializers.BooleanField, lambda data: isinstance(data, int | float)
-                                  and not isinstance(data, bool))):
+    for field_class, refuses in (
+        (serializers.CharField, lambda data: not isinstance(data, str)),
+        (serializers.BooleanField, lambda data: isinstance(data, int | float) and not isinstance(data, bool)),
+    ):
         lenient = field_class.to_internal_value
         if getattr(lenient, "strict", False):
             continue
@@ -180,8 +181,11 @@ def refuse_malformed_filters(query_params, filterset_class) -> None:
                 errors[name] = ["Give true or false."]
             elif value == "" and not isinstance(spec, django_filters.CharFilter):
                 errors[name] = ["Give a value, or leave the filter out."]
-            elif isinstance(spec, django_filters.NumberFilter) and _is_integer_filter(filterset_class, spec) \
-                    and not value.lstrip("-").isdigit():
+            elif (
+                isinstance(spec, django_filters.NumberFilter)
+                and _is_integer_filter(filterset_class, spec)
+                and not value.lstrip("-").isdigit()
+            ):
                 errors[name] = ["Give a whole number."]
     if errors:
         raise ValidationError(errors)

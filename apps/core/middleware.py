@@ -73,7 +73,8 @@ class RejectNulMiddleware(Middleware):
         if "\x00" in request.path or "\x00" in request.path_info:
             message = self.PATH_MESSAGE
         elif "\x00" in request.META.get("QUERY_STRING", "") or any(
-                "\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+            "\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values
+        ):
             message = self.QUERY_MESSAGE
         else:
             return None
@@ -104,8 +105,9 @@ class APIBodySizeMiddleware(Middleware):
             return error_response("invalid", "The Content-Length header is not a number.", 400)
         limit = settings.API_MAX_BODY_BYTES
         if length > limit:
-            return error_response("request_too_large",
-                                  f"The request body is {length} bytes; the API accepts at most {limit}.", 413)
+            return error_response(
+                "request_too_large", f"The request body is {length} bytes; the API accepts at most {limit}.", 413
+            )
         return None
 
     def __call__(self, request):

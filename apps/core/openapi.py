@@ -13,14 +13,17 @@ from rest_framework import serializers
 ERROR_SCHEMA = {
     "type": "object",
     "description": "Every error response. `code` is stable and machine-readable (invalid, not_found, "
-                   "not_authenticated, invalid_key, permission_denied, missing_scope, conflict, throttled, "
-                   "idempotency_key_reused, ...); `detail` is for people; `fields` names each invalid field.",
+    "not_authenticated, invalid_key, permission_denied, missing_scope, conflict, throttled, "
+    "idempotency_key_reused, ...); `detail` is for people; `fields` names each invalid field.",
     "required": ["code", "detail"],
     "properties": {
         "code": {"type": "string", "example": "invalid"},
         "detail": {"type": "string", "example": "The request has invalid fields."},
-        "fields": {"type": "object", "additionalProperties": True,
-                   "example": {"replicas": ["Ensure this value is less than or equal to 100."]}},
+        "fields": {
+            "type": "object",
+            "additionalProperties": True,
+            "example": {"replicas": ["Ensure this value is less than or equal to 100."]},
+        },
     },
 }
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -73,8 +76,10 @@ class AutoSchema(openapi.AutoSchema):
             return meta
         if isinstance(field, serializers.SlugRelatedField) and not field.allow_null:
             meta.setdefault("minLength", 1)
-        if isinstance(field, serializers.ListField | serializers.ManyRelatedField | serializers.MultipleChoiceField) \
-                and not field.allow_empty:
+        if (
+            isinstance(field, serializers.ListField | serializers.ManyRelatedField | serializers.MultipleChoiceField)
+            and not field.allow_empty
+        ):
             meta.setdefault("minItems", 1)
         return meta
 
@@ -101,8 +106,10 @@ def add_links(result, generator, request, public):
                     continue
                 for method, operation in operations.items():
                     if method in METHODS and "operationId" in operation:
-                        links[operation["operationId"]] = {"operationId": operation["operationId"],
-                                                           "parameters": {key: f"$response.body#/{key}"}}
+                        links[operation["operationId"]] = {
+                            "operationId": operation["operationId"],
+                            "parameters": {key: f"$response.body#/{key}"},
+                        }
             if links:
                 created["links"] = links
                 break

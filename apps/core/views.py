@@ -81,7 +81,9 @@ def server_error(request):
     from django.http import HttpResponseServerError
     from django.template import loader
 
-    return HttpResponseServerError(loader.get_template("500.html").render({"request_id": getattr(request, "request_id", "")}))
+    return HttpResponseServerError(
+        loader.get_template("500.html").render({"request_id": getattr(request, "request_id", "")})
+    )
 
 
 def too_many_requests(request, exception=None):

@@ -48,50 +48,67 @@ def shop(world):
 
 
 def post_release(api, app, **fields):
-    return api.post("/api/v1/releases/", {"tenant": "acme", "application": app.pk, "image": "nginx:1.27",
-                                          **fields}, format="json")
+    return api.post(
+        "/api/v1/releases/", {"tenant": "acme", "application": app.pk, "image": "nginx:1.27", **fields}, format="json"
+    )
 
 
 # --- NUL characters --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fields", [
-    {"env": {"LOG_LEVEL": NUL}},
-    {"env": {NUL: "info"}},
-    {"command": ["sh", NUL]},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"env": {"LOG_LEVEL": NUL}},
+        {"env": {NUL: "info"}},
+        {"command": ["sh", NUL]},
+    ],
+)
 def test_a_nul_character_in_a_release_is_refused_and_nothing_is_stored(owner_api, shop, fields):
     before = Release.objects.count()
     assert_error_shape(post_release(owner_api, shop, **fields), 400, "invalid_body")
     assert Release.objects.count() == before
 
 
-@pytest.mark.parametrize("fields", [
-    {"labels": {"tier": NUL}},
-    {"labels": {NUL: "gold"}},
-    {"attributes": {"notes": NUL}},
-    {"attributes": {"nested": [{"deep": NUL}]}},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"labels": {"tier": NUL}},
+        {"labels": {NUL: "gold"}},
+        {"attributes": {"notes": NUL}},
+        {"attributes": {"nested": [{"deep": NUL}]}},
+    ],
+)
 def test_a_nul_character_in_a_cmdb_item_is_refused(owner_api, world, fields):
     before = ConfigurationItem.objects.count()
-    response = owner_api.post("/api/v1/cmdb/items/", {"tenant": "acme", "type": "external-service",
-                                                      "name": "payments", **fields}, format="json")
+    response = owner_api.post(
+        "/api/v1/cmdb/items/",
+        {"tenant": "acme", "type": "external-service", "name": "payments", **fields},
+        format="json",
+    )
     assert_error_shape(response, 400, "invalid_body")
     assert ConfigurationItem.objects.count() == before
 
 
 def test_a_nul_character_in_an_approval_member_email_is_refused(owner_api, world):
-    response = owner_api.post("/api/v1/approval-policies/", {
-        "tenant": "acme", "environment": world.acme.environments.get(name="staging").pk,
-        "stages": [{"name": "Leads", "quorum": 1, "roles": [], "members": ["owner@acme.test\x00"]}]}, format="json")
+    response = owner_api.post(
+        "/api/v1/approval-policies/",
+        {
+            "tenant": "acme",
+            "environment": world.acme.environments.get(name="staging").pk,
+            "stages": [{"name": "Leads", "quorum": 1, "roles": [], "members": ["owner@acme.test\x00"]}],
+        },
+        format="json",
+    )
     assert_error_shape(response, 400, "invalid_body")
 
 
 def test_a_nul_character_in_a_form_encoded_body_is_refused(owner_api):
     response = owner_api.post("/api/v1/environments/", {"tenant": "acme", "name": NUL})  # multipart
     assert_error_shape(response, 400, "invalid_body")
-    response = owner_api.generic("POST", "/api/v1/environments/", "tenant=acme&name=a%00b",
-                                 content_type="application/x-www-form-urlencoded")
+    response = owner_api.generic(
+        "POST", "/api/v1/environments/", "tenant=acme&name=a%00b", content_type="application/x-www-form-urlencoded"
+    )
     assert_error_shape(response, 400, "invalid_body")
 
 
@@ -101,8 +118,10 @@ def test_a_lone_surrogate_is_refused_like_a_nul(owner_api, shop):
     assert_error_shape(response, 400, "invalid_body")
 
 
-@pytest.mark.parametrize("path", ["/api/v1/tenants/globex%00/", "/api/v1/tenants/acme%00/",
-                                  "/api/v1/environments/1%00/", "/api/v1/nothing%00here/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/tenants/globex%00/", "/api/v1/tenants/acme%00/", "/api/v1/environments/1%00/", "/api/v1/nothing%00here/"],
+)
 def test_a_nul_character_in_the_path_is_a_400_not_a_500(owner_api, path):
     assert_error_shape(owner_api.get(path), 400, "invalid")
     assert_error_shape(owner_api.patch(path, {"name": "x"}, format="json"), 400, "invalid")
@@ -113,7 +132,9 @@ def test_a_nul_character_in_the_path_is_a_400_not_a_500(owner_api, path):
 
 def test_json_nested_a_thousand_deep_is_a_400_not_a_recursion_error(owner_api, shop):
     body = '{"tenant": "acme", "application": %d, "image": "nginx", "env": %s}' % (  # noqa: UP031 (JSON braces)
-        shop.pk, "[" * 1000 + "]" * 1000)
+        shop.pk,
+        "[" * 1000 + "]" * 1000,
+    )
     response = owner_api.generic("POST", "/api/v1/releases/", body, content_type="application/json")
     assert_error_shape(response, 400, "invalid_body")
     body = "[" * 100_000 + "]" * 100_000
@@ -123,8 +144,11 @@ def test_json_nested_a_thousand_deep_is_a_400_not_a_recursion_error(owner_api, s
 def test_stored_json_is_capped_at_the_maximum_depth(owner_api, world):
     def create(name, depth):
         # The outer body and "attributes" take two levels of the budget.
-        return owner_api.post("/api/v1/cmdb/items/", {"tenant": "acme", "type": "external-service", "name": name,
-                                                      "attributes": {"doc": nested(depth)}}, format="json")
+        return owner_api.post(
+            "/api/v1/cmdb/items/",
+            {"tenant": "acme", "type": "external-service", "name": name, "attributes": {"doc": nested(depth)}},
+            format="json",
+        )
 
     assert_error_shape(create("deep", 900), 400, "invalid_body")
     assert_error_shape(create("just-too-deep", MAX_JSON_DEPTH), 400, "invalid_body")
@@ -138,8 +162,10 @@ def test_stored_json_is_capped_at_the_maximum_depth(owner_api, world):
 # --- Size --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "multipart/form-data; boundary=x",
-                                          "application/x-www-form-urlencoded", "text/plain"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "text/plain"],
+)
 def test_a_ten_megabyte_body_gets_413_in_the_error_shape(owner_api, shop, content_type):
     body = json.dumps({"tenant": "acme", "application": shop.pk, "image": "nginx", "env": {"A": "x" * 10_000_000}})
     response = owner_api.generic("POST", "/api/v1/releases/", body, content_type=content_type)
@@ -148,8 +174,9 @@ def test_a_ten_megabyte_body_gets_413_in_the_error_shape(owner_api, shop, conten
 
 def test_a_form_with_too_many_fields_is_refused_in_the_error_shape(owner_api):
     body = "&".join(f"f{i}=1" for i in range(2000))
-    response = owner_api.generic("POST", "/api/v1/environments/", body,
-                                 content_type="application/x-www-form-urlencoded")
+    response = owner_api.generic(
+        "POST", "/api/v1/environments/", body, content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 400 and response.json()["code"]
 
 

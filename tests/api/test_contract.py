@@ -45,10 +45,13 @@ def test_a_patch_that_leaves_a_field_out_keeps_it(owner_api, world):
     assert response.status_code == 200 and response.json()["role"] == Role.VIEWER
 
 
-@pytest.mark.parametrize("url, query, field", [
-    ("/api/v1/change-requests/", {"waiting_for_me": "null"}, "waiting_for_me"),
-    ("/api/v1/cmdb/items/export/", {"as": "AAA"}, "as"),
-])
+@pytest.mark.parametrize(
+    "url, query, field",
+    [
+        ("/api/v1/change-requests/", {"waiting_for_me": "null"}, "waiting_for_me"),
+        ("/api/v1/cmdb/items/export/", {"as": "AAA"}, "as"),
+    ],
+)
 def test_a_query_parameter_outside_its_schema_is_refused(owner_api, url, query, field):
     response = owner_api.get(url, query)
     assert response.status_code == 400 and field in response.json()["fields"], response.content
@@ -106,10 +109,17 @@ def test_a_serializer_that_refuses_unknown_fields_says_so(owner_api, world, sche
     assert schema["components"]["schemas"][ref["$ref"].rsplit("/", 1)[-1]]["additionalProperties"] is False
 
 
-@pytest.mark.parametrize("path, name", [
-    ("/api/v1/deployments/", "environment"), ("/api/v1/releases/", "application"), ("/api/v1/cmdb/history/", "item"),
-    ("/api/v1/cmdb/relationships/", "target"), ("/api/v1/api-usage/", "key"), ("/api/v1/webhook-deliveries/", "endpoint"),
-])
+@pytest.mark.parametrize(
+    "path, name",
+    [
+        ("/api/v1/deployments/", "environment"),
+        ("/api/v1/releases/", "application"),
+        ("/api/v1/cmdb/history/", "item"),
+        ("/api/v1/cmdb/relationships/", "target"),
+        ("/api/v1/api-usage/", "key"),
+        ("/api/v1/webhook-deliveries/", "endpoint"),
+    ],
+)
 def test_an_id_filter_is_a_whole_number_in_the_schema_and_in_the_api(owner_api, schema, path, name):
     spec = parameters(schema, path)[name]["schema"]
     assert (spec["type"], spec["minimum"], spec["maximum"]) == ("integer", 0, 2**63 - 1)

@@ -10,8 +10,12 @@ from portal.api_router import router
 
 pytestmark = pytest.mark.django_db
 
-LISTS_FILTERING_BY_ENVIRONMENT = ["/api/v1/deployments/", "/api/v1/approval-policies/",
-                                  "/api/v1/freeze-windows/", "/api/v1/change-requests/"]
+LISTS_FILTERING_BY_ENVIRONMENT = [
+    "/api/v1/deployments/",
+    "/api/v1/approval-policies/",
+    "/api/v1/freeze-windows/",
+    "/api/v1/change-requests/",
+]
 
 
 @pytest.fixture
@@ -48,18 +52,24 @@ def test_no_api_filter_checks_an_id_against_a_queryset():
         if filterset_class is None:
             continue
         checked += 1
-        model_choices = [name for name, spec in filterset_class.base_filters.items()
-                         if isinstance(spec, ModelChoiceFilter | ModelMultipleChoiceFilter)]
+        model_choices = [
+            name
+            for name, spec in filterset_class.base_filters.items()
+            if isinstance(spec, ModelChoiceFilter | ModelMultipleChoiceFilter)
+        ]
         assert not model_choices, f"{viewset.__name__} filters {model_choices} by model choice"
     assert checked >= 10
 
 
-@pytest.mark.parametrize("query, field", [
-    ({"page_size": "null"}, "page_size"),
-    ({"page_size": "0"}, "page_size"),
-    ({"page_size": "-3"}, "page_size"),
-    ({"page_size": ""}, "page_size"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"page_size": "null"}, "page_size"),
+        ({"page_size": "0"}, "page_size"),
+        ({"page_size": "-3"}, "page_size"),
+        ({"page_size": ""}, "page_size"),
+    ],
+)
 def test_a_malformed_page_size_is_refused(owner_api, query, field):
     response = owner_api.get("/api/v1/environments/", query)
     assert response.status_code == 400 and field in response.json()["fields"], response.content
@@ -70,13 +80,16 @@ def test_a_large_page_size_is_capped_not_refused(owner_api):
     assert response.status_code == 200 and len(response.json()["results"]) == 3
 
 
-@pytest.mark.parametrize("url, query, field", [
-    ("/api/v1/api-usage/", {"until": ""}, "until"),
-    ("/api/v1/cmdb/items/", {"platform": "null"}, "platform"),
-    ("/api/v1/cmdb/items/", {"platform": "maybe"}, "platform"),
-    ("/api/v1/webhooks/", {"is_active": "null"}, "is_active"),
-    ("/api/v1/deployments/", {"state": ""}, "state"),
-])
+@pytest.mark.parametrize(
+    "url, query, field",
+    [
+        ("/api/v1/api-usage/", {"until": ""}, "until"),
+        ("/api/v1/cmdb/items/", {"platform": "null"}, "platform"),
+        ("/api/v1/cmdb/items/", {"platform": "maybe"}, "platform"),
+        ("/api/v1/webhooks/", {"is_active": "null"}, "is_active"),
+        ("/api/v1/deployments/", {"state": ""}, "state"),
+    ],
+)
 def test_a_typed_filter_with_a_value_its_type_cannot_hold_is_refused(owner_api, url, query, field):
     response = owner_api.get(url, query)
     assert response.status_code == 400 and field in response.json()["fields"], response.content

@@ -42,9 +42,21 @@ TENANT_SLUG = "the tenant slug must name one of the caller's tenants"
 
 # (operation, check, reason): a check the tool gets wrong for this one operation.
 OPERATION_CHECKS = [
-    *((f"POST /api/v1/{path}/", "positive_data_acceptance", TENANT_SLUG) for path in (
-        "api-keys", "approval-policies", "cmdb/items", "cmdb/saved-filters", "environments", "freeze-windows",
-        "invitations", "quotas/request-increase", "releases", "webhooks")),
+    *(
+        (f"POST /api/v1/{path}/", "positive_data_acceptance", TENANT_SLUG)
+        for path in (
+            "api-keys",
+            "approval-policies",
+            "cmdb/items",
+            "cmdb/saved-filters",
+            "environments",
+            "freeze-windows",
+            "invitations",
+            "quotas/request-increase",
+            "releases",
+            "webhooks",
+        )
+    ),
     # Schema-valid ids that name no row the caller can see: the schema can say "an integer", not
     # "an existing one", and a body naming a missing row is a 400 that names the field.
     ("POST /api/v1/deployments/", "positive_data_acceptance", "release and environment ids must exist"),
@@ -66,21 +78,39 @@ def fuzz_config(world, role, path: Path) -> Path:
     from apps.tenants.roles import scopes_for_role
 
     # A spare key of the same member: the one the key routes may rotate and revoke.
-    spare_key, _ = apikey_create(actor=world.user(role), tenant=world.acme, name="spare key",
-                                 scopes=scopes_for_role(role))
+    spare_key, _ = apikey_create(
+        actor=world.user(role), tenant=world.acme, name="spare key", scopes=scopes_for_role(role)
+    )
     viewer = Membership.objects.get(tenant=world.acme, user=world.user("viewer"))
-    lines = ["[checks]", "enabled = true  # every check schemathesis has", "",
-             # The API refuses NUL in every string by design (PostgreSQL cannot store it; apps/core/parsers.py
-             # and RejectNulMiddleware, tested in test_bad_input.py), which no schema can say for every
-             # string: generated "valid" strings with NUL would read as valid data refused.
-             "[generation]", "allow-x00 = false", ""]
-    for include, params in ((r"^/api/v1/api-keys/\{id\}/", {"id": spare_key.pk}),
-                            (r"^/api/v1/members/\{id\}/", {"id": viewer.pk})):
-        lines += ["[[operations]]", f"include-path-regex = {json.dumps(include)}",
-                  f"parameters = {{ id = {params['id']} }}", ""]
+    lines = [
+        "[checks]",
+        "enabled = true  # every check schemathesis has",
+        "",
+        # The API refuses NUL in every string by design (PostgreSQL cannot store it; apps/core/parsers.py
+        # and RejectNulMiddleware, tested in test_bad_input.py), which no schema can say for every
+        # string: generated "valid" strings with NUL would read as valid data refused.
+        "[generation]",
+        "allow-x00 = false",
+        "",
+    ]
+    for include, params in (
+        (r"^/api/v1/api-keys/\{id\}/", {"id": spare_key.pk}),
+        (r"^/api/v1/members/\{id\}/", {"id": viewer.pk}),
+    ):
+        lines += [
+            "[[operations]]",
+            f"include-path-regex = {json.dumps(include)}",
+            f"parameters = {{ id = {params['id']} }}",
+            "",
+        ]
     for operation, check, reason in OPERATION_CHECKS:
-        lines += [f"# {reason}", "[[operations]]", f"include-name = {json.dumps(operation)}",
-                  f"checks.{check}.enabled = false", ""]
+        lines += [
+            f"# {reason}",
+            "[[operations]]",
+            f"include-name = {json.dumps(operation)}",
+            f"checks.{check}.enabled = false",
+            "",
+        ]
     path.write_text("\n".join(lines))
     return path
 
@@ -93,8 +123,13 @@ def unthrottled(settings, world):
     from apps.apikeys.models import Plan, TenantPlan
 
     settings.API_AUTH_FAILURES_PER_IP = 0
-    plan = Plan.objects.create(name="fuzzing", requests_per_second=100_000, burst=100_000,
-                               tenant_requests_per_second=100_000, tenant_burst=100_000)
+    plan = Plan.objects.create(
+        name="fuzzing",
+        requests_per_second=100_000,
+        burst=100_000,
+        tenant_requests_per_second=100_000,
+        tenant_burst=100_000,
+    )
     TenantPlan.objects.update_or_create(tenant=world.acme, defaults={"plan": plan})
 
 
@@ -108,13 +143,40 @@ def test_fuzzing_the_api_with_every_check_finds_nothing(asgi_server, world, unth
     config = fuzz_config(world, role, tmp_path / "schemathesis.toml")
     seed = os.environ.get("FUZZ_SEED")
     phases = os.environ.get("FUZZ_PHASES") or SHORT_PHASES.get(role, "examples,fuzzing")
-    command = [str(ST), "--config-file", str(config), "run", f"{asgi_server}/api/schema/", "--url", asgi_server,
-               "--header", f"Authorization: Bearer {key}",
-               "--max-examples", str(MAX_EXAMPLES), "--phases", phases,
-               "--workers", "1", "--request-timeout", "20", "--no-shrink", "--output-truncate", "false",
-               f"--seed={seed}" if seed else "--generation-deterministic",
-               "--report", "junit", "--report-dir", str(out)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=3000, cwd=tmp_path,
-                            env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""})
+    command = [
+        str(ST),
+        "--config-file",
+        str(config),
+        "run",
+        f"{asgi_server}/api/schema/",
+        "--url",
+        asgi_server,
+        "--header",
+        f"Authorization: Bearer {key}",
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--phases",
+        phases,
+        "--workers",
+        "1",
+        "--request-timeout",
+        "20",
+        "--no-shrink",
+        "--output-truncate",
+        "false",
+        f"--seed={seed}" if seed else "--generation-deterministic",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(out),
+    ]
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=3000,
+        cwd=tmp_path,
+        env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""},
+    )
     (out / f"fuzz-{role}.txt").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]

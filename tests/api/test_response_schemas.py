@@ -40,8 +40,12 @@ def test_a_tenant_wide_quota_reads_with_a_null_environment_the_schema_allows(liv
 def test_an_event_that_is_not_a_state_change_reads_with_a_blank_state_the_schema_allows(live, world):
     get, validate = live
     release = make_release(make_app(world.acme, "shop"))
-    deployment = Deployment.objects.create(tenant=world.acme, release=release, application=release.application,
-                                           environment=world.acme.environments.get(name="dev"))
+    deployment = Deployment.objects.create(
+        tenant=world.acme,
+        release=release,
+        application=release.application,
+        environment=world.acme.environments.get(name="dev"),
+    )
     DeploymentEvent.objects.create(deployment=deployment, seq=1, kind="log", message="pulling image")
     body = validate("/api/v1/deployments/{id}/events/", get(f"/api/v1/deployments/{deployment.pk}/events/"))
     events = body["results"] if isinstance(body, dict) else body
