@@ -312,8 +312,9 @@ WEBHOOK_MAX_ENDPOINTS_PER_TENANT = env.int("WEBHOOK_MAX_ENDPOINTS_PER_TENANT", d
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 
 # --- REST API ---------------------------------------------------------------------------------
-# Larger API request bodies get 413 before anything parses them (apps/core/middleware.py).
-API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=5 * 1024 * 1024)
+# Larger API request bodies get 413 before anything parses them (apps/core/middleware.py). A MiB above
+# the CMDB import limit, so an upload near that limit gets the import's own message (with its setting).
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=CMDB_IMPORT_MAX_BYTES + 1024 * 1024)
 REST_FRAMEWORK = {
     # Keys first: an unauthenticated call then gets 401 with a WWW-Authenticate: Bearer challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [
