@@ -6,6 +6,7 @@ import socket
 import ssl
 
 import urllib3
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,6 +22,14 @@ from .namespaces import is_environments_namespace, namespace_manifests
 
 NO_CLUSTER = "no_cluster"
 NAMESPACE_NOT_OURS = "namespace_not_ours"
+SANDBOX_NOT_ALLOWED = ("Sandbox clusters are a development and test tool; this portal does not register them "
+                       "(SANDBOX_CLUSTERS_ALLOWED is off).")
+
+
+def cluster_auth_methods() -> list[str]:
+    """The authentication methods a new cluster may use here: the sandbox only where settings allow it."""
+    return [method for method in Cluster.Auth.values
+            if method != Cluster.Auth.SANDBOX or settings.SANDBOX_CLUSTERS_ALLOWED]
 
 
 def _clean_credentials(auth_method: str, api_url: str, credentials: dict) -> dict:
@@ -53,6 +62,8 @@ def cluster_register(*, operator, name: str, auth_method: str, api_url: str = ""
     require(getattr(operator, "is_staff", False), "Only platform operators register clusters.")
     if auth_method not in Cluster.Auth.values:
         raise ApplicationError(f"Unknown authentication method “{auth_method}”.", code=INVALID, field="auth_method")
+    if auth_method not in cluster_auth_methods():
+        raise ApplicationError(SANDBOX_NOT_ALLOWED, code=INVALID, field="auth_method")
     if Cluster.objects.filter(name=name).exists():
         raise ApplicationError(f"There is already a cluster called “{name}”.", code="name_taken", field="name")
     cluster = Cluster(name=name, auth_method=auth_method, api_url=api_url.rstrip("/"), description=description,

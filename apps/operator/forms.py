@@ -3,6 +3,7 @@
 from django import forms
 
 from apps.clusters.models import Cluster
+from apps.clusters.services import cluster_auth_methods
 from apps.tenants.forms import ServiceForm
 from apps.tenants.models import Quota, Tenant
 
@@ -64,6 +65,10 @@ class ClusterRegisterForm(ServiceForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        allowed = cluster_auth_methods()
+        self.fields["auth_method"].choices = [(value, label) for value, label in Cluster.Auth.choices
+                                              if value in allowed]
+        self.offers_sandbox = Cluster.Auth.SANDBOX in allowed
         for name, methods in AUTH_FIELDS.items():
             self.fields[name].widget.attrs["data-auth-for"] = " ".join(methods)
 

@@ -244,6 +244,9 @@ FIELD_ENCRYPTION_KEYS = env.list(
 # --- Clusters ---------------------------------------------------------------------------------
 # Where make run's sandbox cluster listens; seed_demo registers it as the default cluster.
 SANDBOX_CLUSTER_URL = env("SANDBOX_CLUSTER_URL", default="")
+# Whether operators may register a cluster of the "sandbox" kind: a development tool that is not in
+# the production image and checks no credentials. Local and test settings turn it on.
+SANDBOX_CLUSTERS_ALLOWED = env.bool("SANDBOX_CLUSTERS_ALLOWED", default=False)
 
 # --- Names the platform owns (docs/security.md, "Names are claims") ----------------------------
 # The namespace the portal itself runs in; never handed to a tenant.

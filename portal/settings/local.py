@@ -11,3 +11,5 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# make run registers its sandbox cluster (seed_demo).
+SANDBOX_CLUSTERS_ALLOWED = env.bool("SANDBOX_CLUSTERS_ALLOWED", default=True)

@@ -18,6 +18,8 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 API_KEY_PEPPER = env("API_KEY_PEPPER")
 PORTAL_URL = env("PORTAL_URL", default=f"https://{ALLOWED_HOSTS[0].lstrip('.')}").rstrip("/")
 DEBUG = False
+# The sandbox cluster is not in the production image and checks no credentials: never registered here.
+SANDBOX_CLUSTERS_ALLOWED = False
 LOG_JSON = env.bool("LOG_JSON", default=True)
 LOGGING = build_logging_config(json_output=LOG_JSON, level=LOG_LEVEL)  # noqa: F405
 

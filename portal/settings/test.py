@@ -22,6 +22,8 @@ CELERY_TASK_DEFAULT_QUEUE = f"{_prefix}-tasks"
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The suite deploys to sandbox clusters; tests of the refusal turn it off.
+SANDBOX_CLUSTERS_ALLOWED = env.bool("SANDBOX_CLUSTERS_ALLOWED", default=True)
 # The API fuzzing probes every operation with a wrong key from one address (schemathesis' ignored_auth
 # check); the per-address failure limit would answer it 429. Tests of that limit set their own value.
 API_AUTH_FAILURES_PER_IP = env.int("API_AUTH_FAILURES_PER_IP", default=1000)

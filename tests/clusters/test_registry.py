@@ -10,7 +10,7 @@ from django.db import connection
 
 from apps.clusters.models import Cluster
 from apps.clusters.namespaces import namespace_manifests
-from apps.clusters.services import cluster_check, cluster_register
+from apps.clusters.services import SANDBOX_NOT_ALLOWED, cluster_check, cluster_register
 from apps.core.errors import ApplicationError
 from apps.tenants.models import Quota
 from tests.conftest import free_port
@@ -58,6 +58,19 @@ def test_only_operators_register_clusters(world, api):
         "name": "x", "auth_method": "sandbox", "api_url": "http://127.0.0.1:1"}, format="json")
     assert response.status_code == 403
     assert not Cluster.objects.exists()
+
+
+def test_sandbox_clusters_are_refused_where_the_setting_is_off(world, api, settings):
+    settings.SANDBOX_CLUSTERS_ALLOWED = False
+    response = api.as_user(world.operator).post("/api/v1/operator/clusters/", {
+        "name": "x", "auth_method": "sandbox", "api_url": "http://127.0.0.1:1"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"code": "invalid", "detail": SANDBOX_NOT_ALLOWED,
+                               "fields": {"auth_method": [SANDBOX_NOT_ALLOWED]}}
+    assert not Cluster.objects.exists()
+    settings.SANDBOX_CLUSTERS_ALLOWED = True
+    cluster = cluster_register(operator=world.operator, name="x", auth_method="sandbox", api_url="http://127.0.0.1:1")
+    assert cluster.auth_method == "sandbox"
 
 
 def test_the_first_cluster_becomes_the_default(world):

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LEFT_OUT = ("sandbox", "apps/clusters/management/commands/sandbox_cluster.py")
 
 # Imports every module under apps/ and portal/ that the image contains, with `import sandbox` failing,
-# then runs the deployment checks: any shipped module that needs the sandbox fails here.
+# then runs the deployment checks: any shipped module that needs the sandbox fails here. Production never
+# lets an operator register a sandbox cluster, whatever the environment says.
 IMPORT_EVERYTHING = """
 import importlib, pkgutil, sys
 
@@ -35,7 +36,8 @@ for package in ("apps", "portal"):
             importlib.import_module(module.name)
 from django.core.management import call_command
 call_command("check", "--deploy", "--fail-level", "WARNING")
-print("imported", len(sys.modules), "modules")
+from django.conf import settings
+print("imported", len(sys.modules), "modules; sandbox clusters allowed:", settings.SANDBOX_CLUSTERS_ALLOWED)
 """
 
 
@@ -47,6 +49,6 @@ def test_dockerignore_leaves_the_sandbox_out_of_the_build_context():
 def test_the_shipped_code_runs_its_deployment_checks_without_the_sandbox():
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     result = subprocess.run([sys.executable, "-c", IMPORT_EVERYTHING, *LEFT_OUT], cwd=ROOT,
-                            env={**env, **PRODUCTION_ENV}, capture_output=True, text=True, timeout=120, check=False)
+                            env={**env, **PRODUCTION_ENV, "SANDBOX_CLUSTERS_ALLOWED": "true"}, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "imported" in result.stdout
+    assert "sandbox clusters allowed: False" in result.stdout

@@ -71,6 +71,19 @@ def test_a_registered_token_is_stored_encrypted_and_never_shown(client, world):
     assert TOKEN not in client.get("/operator/clusters/").content.decode()
 
 
+def test_the_form_offers_the_sandbox_only_where_the_setting_allows_it(client, world, settings):
+    client.force_login(world.operator)
+    assert '<option value="sandbox">' in client.get("/operator/clusters/new/").content.decode()
+    settings.SANDBOX_CLUSTERS_ALLOWED = False
+    page = client.get("/operator/clusters/new/").content.decode()
+    assert '<option value="sandbox">' not in page and "embedded test cluster" not in page
+    assert '<option value="token">' in page
+    response = client.post("/operator/clusters/new/", {"name": "sb", "auth_method": "sandbox",
+                                                       "api_url": "http://127.0.0.1:1", "ingress_namespace": "x"})
+    assert response.status_code == 400 and "auth_method" in response.context["form"].errors
+    assert not Cluster.objects.exists()
+
+
 def test_a_refused_form_keeps_the_error_on_its_field_and_drops_the_token(client, world):
     client.force_login(world.operator)
     response = client.post("/operator/clusters/new/", {**TOKEN_CLUSTER, "api_url": ""})
