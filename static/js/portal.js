@@ -1,10 +1,4 @@
 // Small behaviours shared by every page. Loaded with <script src>, no inline handlers (CSP).
-document.addEventListener("htmx:configRequest", (event) => {
-  // HTMX requests carry the CSRF token from the cookie-less form token on the page.
-  const token = document.querySelector("input[name=csrfmiddlewaretoken]");
-  if (token) event.detail.headers["X-CSRFToken"] = token.value;
-});
-
 document.addEventListener("submit", (event) => {
   // <form data-confirm="Question?"> asks before submitting: the confirmation step of destructive buttons.
   const question = event.target.dataset && event.target.dataset.confirm;
