@@ -3,10 +3,9 @@
 // seq, so nothing is missed and nothing is shown twice. The database is the record; the socket nudges.
 (() => {
   const root = document.getElementById("deployment-live");
-  if (!root || !window.portalSocket || !window.portalDeploymentStates || !("WebSocket" in window)) return;
-  const TERMINAL = ["succeeded", "failed", "rolled_back", "cancelled"];
-  const STEPS = ["queued", "applying", "progressing", "succeeded"];
-  const { LABELS, TONES } = window.portalDeploymentStates;
+  if (!root || !window.portalSocket || !document.getElementById("deployment-states") || !("WebSocket" in window)) return;
+  // States come from the page (apps/deployments/templatetags/deployment_state.py), defined once in Python.
+  const { LABELS, TONES, TERMINAL, STEPS } = JSON.parse(document.getElementById("deployment-states").textContent);
   const LOOKS = {
     done: ["list-group-item-success", "bi-check-circle-fill"], current: ["list-group-item-primary", "bi-arrow-repeat"],
     failed: ["list-group-item-danger", "bi-x-circle-fill"], todo: ["text-body-secondary", "bi-circle"],

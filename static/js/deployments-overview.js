@@ -4,8 +4,9 @@
 // row asks the API for its deployment again, so a change missed while offline still shows.
 (() => {
   const root = document.getElementById("latest-deployments");
-  if (!root || !window.portalSocket || !window.portalDeploymentStates || !("WebSocket" in window)) return;
-  const { LABELS, TONES } = window.portalDeploymentStates;
+  if (!root || !window.portalSocket || !document.getElementById("deployment-states") || !("WebSocket" in window)) return;
+  // States come from the page (apps/deployments/templatetags/deployment_state.py).
+  const { LABELS, TONES } = JSON.parse(document.getElementById("deployment-states").textContent);
   const tbody = root.querySelector("tbody");
   const status = document.getElementById("latest-deployments-status");
   const onlyApplication = Number(root.dataset.application || 0);

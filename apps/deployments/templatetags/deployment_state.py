@@ -1,8 +1,10 @@
-"""How a deployment state looks on a page; static/js/deployment-live.js uses the same tones."""
+"""How a deployment state reads and looks on a page. Live pages' scripts get the same labels and tones
+from the JSON that {% deployment_states_json %} writes, so they are defined here only."""
 
 from django import template
+from django.utils.html import json_script
 
-from ..choices import STEPS, State
+from ..choices import STEPS, TERMINAL, State
 
 register = template.Library()
 
@@ -23,6 +25,16 @@ STEP_LOOKS = {
 @register.filter
 def state_tone(state: str) -> str:
     return TONES.get(state, "text-bg-secondary")
+
+
+@register.simple_tag
+def deployment_states_json():
+    """A <script type="application/json" id="deployment-states"> with every state's label and tone, the
+    terminal states and the drawn steps."""
+    states = {"LABELS": {str(state): state.label for state in State},
+              "TONES": {str(state): tone for state, tone in TONES.items()},
+              "TERMINAL": [str(state) for state in TERMINAL], "STEPS": [str(state) for state in STEPS]}
+    return json_script(states, "deployment-states")
 
 
 @register.simple_tag
