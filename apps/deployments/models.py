@@ -76,10 +76,6 @@ class Deployment(TenantOwned):
     def is_terminal(self) -> bool:
         return self.state in TERMINAL
 
-    @property
-    def is_paused(self) -> bool:
-        return self.paused_at is not None and not self.is_terminal
-
 
 class DeploymentEvent(models.Model):
     """Something that happened to a deployment: a state change, a pod observation, a pipeline log line.

@@ -5,7 +5,6 @@ matrix as a table. Operators reach other tenants only through the operator conso
 do not use these policies.
 """
 
-from django.db.models import Q
 
 from apps.core.policies import Policy, register
 
@@ -154,8 +153,3 @@ class QuotaPolicy(TenantPolicy):
 
     def can_delete(self, principal, obj) -> bool:
         return False
-
-
-def tenants_of(user):
-    """The tenants a signed-in user belongs to, for the header switcher."""
-    return Tenant.objects.filter(Q(memberships__user=user)).order_by("name").distinct()
