@@ -4,6 +4,7 @@ from apps.core.policies import register
 from apps.tenants.policies import VIEW, TenantPolicy
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role, at_least
+from apps.tenants.stepup import require_step_up
 
 from .models import APIKey, UsageDaily
 
@@ -68,3 +69,13 @@ class UsageDailyPolicy(TenantPolicy):
 
     def can_delete(self, principal, obj) -> bool:
         return False
+
+
+# A key that can approve changes is as strong as an approval: making one by session (creating or
+# rotating it) needs the same recent re-authentication as approving does (apps/tenants/stepup.py).
+STEP_UP_SCOPES = frozenset({"approvals:write"})
+
+
+def step_up_for_key(request, scopes) -> None:
+    if STEP_UP_SCOPES & set(scopes or ()):
+        require_step_up(request, doing="Making a key that can approve changes")

@@ -23,6 +23,7 @@ from .filtersets import UsageDailyFilterSet
 from .forms import APIKeyForm, RotateForm
 from .lifecycle import key_report
 from .models import APIKey, UsageDaily
+from .policies import step_up_for_key
 from .services import apikey_create, apikey_reveal, apikey_revoke, apikey_rotate, apikey_set_auto_rotate
 
 USAGE_DEFAULT_DAYS = 30
@@ -46,6 +47,7 @@ def key_list(request):
     form = APIKeyForm(request.POST or None, role=request.role)
     if request.method == "POST" and form.is_valid():
         try:
+            step_up_for_key(request, form.cleaned_data["scopes"])
             api_key, plaintext = apikey_create(actor=request, tenant=request.tenant, **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
@@ -98,6 +100,7 @@ def key_rotate(request, pk):
     form = RotateForm(request.POST)
     if form.is_valid():
         try:
+            step_up_for_key(request, api_key.scopes)
             successor, plaintext = apikey_rotate(actor=request, api_key=api_key, **form.cleaned_data)
         except ApplicationError as exc:
             messages.error(request, exc.message)

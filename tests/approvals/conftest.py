@@ -48,6 +48,6 @@ def govern(world, environment, *stages, **options):
 
 def reauthenticate(client):
     """What the browser does at /accounts/reauthenticate/: confirm the password in this session, which
-    deciding on a change request by session needs (apps/approvals/stepup.py)."""
+    deciding on a change request by session needs (apps/tenants/stepup.py)."""
     response = client.post("/accounts/reauthenticate/", {"password": PASSWORD})
     assert response.status_code == 302, response.content

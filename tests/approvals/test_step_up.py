@@ -6,9 +6,9 @@ import pytest
 
 from apps.approvals.changes import render_change
 from apps.approvals.models import ChangeRequest, Decision
-from apps.approvals.stepup import REAUTHENTICATION_REQUIRED
 from apps.tenants.roles import Role
 from apps.tenants.services import quota_set
+from apps.tenants.stepup import REAUTHENTICATION_REQUIRED
 from tests.approvals.conftest import reauthenticate
 from tests.base.cases_approvals import change_request
 
@@ -94,3 +94,29 @@ def test_an_operator_cannot_decide_with_an_api_key(world, api):
     assert api.post(f"/api/v1/operator/change-requests/{request.pk}/approve/", {}, format="json").status_code in (
         401, 403)
     assert not Decision.objects.exists()
+
+
+def test_a_session_cannot_mint_a_key_that_approves_without_reauthenticating(world, api, client):
+    """Otherwise a session refused at approve/ could make an approvals:write key and approve with it."""
+    from apps.apikeys.models import APIKey
+
+    api.as_user(world.user(Role.ADMIN))
+    body = {"tenant": "acme", "name": "approver", "scopes": ["approvals:read", "approvals:write"]}
+    refused = api.post("/api/v1/api-keys/", body, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == REAUTHENTICATION_REQUIRED
+    assert not APIKey.objects.filter(name="approver").exists()
+    plain = api.post("/api/v1/api-keys/", {**body, "name": "reader", "scopes": ["approvals:read"]}, format="json")
+    assert plain.status_code == 201  # a key that cannot approve needs no step-up
+
+    reauthenticate(api)
+    created = api.post("/api/v1/api-keys/", body, format="json")
+    assert created.status_code == 201, created.content
+
+    # Rotating it later, in a session that has not re-authenticated, is refused the same way; so is the page.
+    api.as_user(world.user(Role.ADMIN))
+    rotated = api.post(f"/api/v1/api-keys/{created.json()['id']}/rotate/", {"overlap_hours": 0}, format="json")
+    assert rotated.status_code == 403 and rotated.json()["code"] == REAUTHENTICATION_REQUIRED
+    client.force_login(world.user(Role.ADMIN))
+    page = client.post("/t/acme/keys/", {"name": "page", "scopes": ["approvals:write"], "expires_in_days": 30})
+    assert "needs a recent re-authentication" in page.content.decode()
+    assert not APIKey.objects.filter(name="page").exists()

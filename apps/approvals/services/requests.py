@@ -25,6 +25,7 @@ from apps.deployments.models import Deployment
 from apps.deployments.services import deployment_release, deployment_transition
 from apps.tenants.principals import as_principal
 from apps.tenants.services import quota_set
+from apps.tenants.stepup import require_step_up
 
 from ..changes import render_change
 from ..choices import CARRIED_OUT_LATER, ChangeKind, RequestState
@@ -34,7 +35,6 @@ from ..gate import frozen
 from ..impact import impact_of
 from ..models import ApprovalRules, ChangeRequest, Decision
 from ..selectors import DEFAULT_STAGE, OPERATOR_STAGE, active_freeze, approval_terms
-from ..stepup import require_step_up
 
 User = get_user_model()
 
@@ -117,7 +117,7 @@ def _made_at_once(request: ChangeRequest, change: Change, now, *, break_glass: b
 
 def change_request_decide(*, actor, change_request: ChangeRequest, verdict: str, comment: str = "") -> ChangeRequest:
     """Approve or reject the current stage. A person deciding by session must have re-authenticated
-    recently (apps/approvals/stepup.py). The change is rendered again first: when it moved since the
+    recently (apps/tenants/stepup.py). The change is rendered again first: when it moved since the
     approvals so far were given, they no longer count, the request goes back to its first stage with
     the new diff, and this decision is refused so the approver looks at what changed."""
     if not decided_by_operators(change_request):

@@ -45,7 +45,7 @@ class OperatorChangeRequestViewSet(OperatorViewSet, mixins.ListModelMixin):
     def _decide(self, request, verdict: str):
         data = CommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        # The request, not its user: a session deciding must have re-authenticated (apps/approvals/stepup.py).
+        # The request, not its user: a session deciding must have re-authenticated (apps/tenants/stepup.py).
         change_request = change_request_decide(actor=request, change_request=self.get_object(), verdict=verdict,
                                                comment=data.validated_data["comment"])
         return Response(self.get_serializer(change_request).data)

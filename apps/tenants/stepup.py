@@ -1,10 +1,10 @@
-"""Step-up before a decision: a person approving or rejecting by session must have re-authenticated
-recently (with MFA when enrolled), through the API as in the browser.
+"""Step-up: a person doing something sensitive by session must have re-authenticated recently (with
+MFA when enrolled), through the API as in the browser.
 
-The browser's decision pages use allauth's `reauthentication_required`; a session calling the API
-directly must pass the same check, or a stolen or forgotten session could approve production
-changes without the second look the pages ask for. API keys are not sessions: the key's
-`approvals:write` scope and the approval policy decide for them.
+Deciding on a change request needs it, and so does making a key that could decide (one with
+`approvals:write`): otherwise a stolen or forgotten session could mint such a key and approve with
+it. The browser's pages use allauth's `reauthentication_required`; a session calling the API must
+pass the same check. API keys are not sessions: their scopes and the approval policy decide for them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from allauth.core.exceptions import ReauthenticationRequired
 from django.urls import reverse
 
 from apps.core.errors import ApplicationError
-from apps.tenants.principals import as_principal
+
+from .principals import as_principal
 
 # Refusal, as a constant that tests import.
 REAUTHENTICATION_REQUIRED = "reauthentication_required"
@@ -35,9 +36,9 @@ def reauthentication_url(user) -> str:
     return methods[0]["url"] if methods else reverse("account_reauthenticate")
 
 
-def require_step_up(actor) -> None:
-    """Refuse a decision made over HTTP by session without a recent re-authentication. In-process
-    callers (tasks, the shell, tests of the rules) pass a user, not a request, and are not asked."""
+def require_step_up(actor, *, doing: str = "Deciding on a change request") -> None:
+    """Refuse `doing` over HTTP by session without a recent re-authentication. In-process callers
+    (tasks, the shell, tests of the rules) pass a user, not a request, and are not asked."""
     if not (hasattr(actor, "user") and hasattr(actor, "META")):
         return
     if as_principal(actor).api_key is not None:
@@ -46,6 +47,6 @@ def require_step_up(actor) -> None:
     if _recently_reauthenticated(request):
         return
     url = reauthentication_url(request.user)
-    raise ApplicationError(f"Deciding on a change request needs a recent re-authentication (with MFA when you have "
+    raise ApplicationError(f"{doing} needs a recent re-authentication (with MFA when you have "
                            f"it). Confirm it is you at {url} in this session, then decide again.",
                            code=REAUTHENTICATION_REQUIRED, status=403)
