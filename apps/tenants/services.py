@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.core.audit import audit_record, diff
 from apps.core.errors import INVALID, NAME_TAKEN, NOT_FOUND, ApplicationError, require, validate_model
+from apps.core.governance import Change, gate
 from apps.core.policies import policy_for
 
 from .claims import check_namespace, check_tenant_slug
@@ -43,6 +44,7 @@ INVITATION_CLOSED = "invitation_closed"
 INVITATION_WRONG_USER = "invitation_wrong_user"
 QUOTA_BELOW_USAGE = "quota_below_usage"
 ENVIRONMENT_IN_USE = "environment_in_use"
+GOVERNED_ENVIRONMENT = "governed_environment"
 
 
 # --- Tenants -----------------------------------------------------------------------------------
@@ -268,12 +270,25 @@ def _environment_add(environment: Environment) -> None:
     environment_created.send(sender=Environment, environment=environment)
 
 
+def _refuse_ungoverning(actor, environment: Environment) -> None:
+    """Making production non-production would take it out of the production rules (the platform's
+    approval rules, tenant-wide freezes): refused while approval governs it, and during a freeze."""
+    if gate().governed(environment):
+        raise ApplicationError(f"Changes to {environment.name} need approval, so it stays production: remove its "
+                               "approval policy first (the platform's rules for production always apply).",
+                               code=GOVERNED_ENVIRONMENT, status=409, field="kind")
+    gate().assess(Change(kind="reclassify", tenant=environment.tenant, actor=actor, environment=environment,
+                         title=f"Make {environment.name} non-production"))  # a freeze refuses it
+
+
 @transaction.atomic
 def environment_update(*, actor, environment: Environment, name: str | None = None,
                        kind: str | None = None) -> Environment:
     """Rename or re-classify an environment. Its namespace never changes."""
     require(policy_for(Environment).can(actor, "change", environment), tenant=environment.tenant)
     before = {"name": environment.name, "kind": environment.kind}
+    if environment.is_production and kind is not None and kind != Environment.Kind.PRODUCTION:
+        _refuse_ungoverning(actor, environment)
     if name is not None:
         environment.name = name.strip().lower()
     if kind is not None:

@@ -282,3 +282,22 @@ def test_a_waiting_change_is_not_approved_into_a_freeze(world, cluster, release,
     decide(world, "admin", request, verdict="reject", comment="Not during the freeze")
     deployment.refresh_from_db()
     assert deployment.state == State.CANCELLED
+
+
+def test_governed_or_frozen_production_cannot_be_made_non_production(world, api, prod):
+    """Reclassifying would take it out of the approval and freeze rules that apply to production."""
+    from apps.tenants.services import GOVERNED_ENVIRONMENT
+
+    govern(world, prod, ADMINS)
+    api.as_user(world.user(Role.ADMIN))
+    refused = api.patch(f"/api/v1/environments/{prod.pk}/", {"kind": "non_production"}, format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == GOVERNED_ENVIRONMENT
+    ApprovalPolicy.objects.all().delete()
+    now = timezone.now()
+    freeze_window_create(actor=world.user(Role.ADMIN), tenant=world.acme, name="Quarter end",
+                         starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=1))
+    frozen = api.patch(f"/api/v1/environments/{prod.pk}/", {"kind": "non_production"}, format="json")
+    assert frozen.status_code == 409 and frozen.json()["code"] == FROZEN
+    prod.refresh_from_db()
+    assert prod.is_production
+    assert api.patch(f"/api/v1/environments/{prod.pk}/", {"name": "production"}, format="json").status_code == 200
