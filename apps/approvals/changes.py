@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from apps.clusters.connection import kube_for
-from apps.clusters.services import explain_failure, placement_for
+from apps.clusters.services import explain_failure, kube_of
 from apps.deployments.choices import State
 from apps.deployments.manifests import LABEL, render
 from apps.deployments.models import Deployment
@@ -109,7 +108,7 @@ def _release_diff(running, release) -> list[dict]:
 def _live(environment, wanted: list[dict]) -> tuple[list[dict | None], str]:
     """Each wanted object as it is in the cluster now, cut down to the fields the portal sets."""
     try:
-        with kube_for(placement_for(environment).cluster) as kube:
+        with kube_of(environment) as kube:
             found = [kube.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"]["namespace"])
                      for obj in wanted]
     except Exception as exc:  # noqa: BLE001  (any failure to look is shown, and the fingerprint says so)

@@ -15,7 +15,7 @@ from apps.core.errors import INVALID, ApplicationError, require
 from apps.tenants.claims import reserved_namespace_pattern
 from apps.tenants.models import Environment, Quota
 
-from .connection import api_client_for, kubeconfig_contexts
+from .connection import api_client_for, kube_for, kubeconfig_contexts
 from .kube import KubeClient, KubeError
 from .models import Cluster, Placement
 from .namespaces import is_environments_namespace, namespace_manifests
@@ -144,6 +144,16 @@ def placement_for(environment: Environment) -> Placement:
         raise ApplicationError("No cluster is registered yet; an operator must add one.", code=NO_CLUSTER, status=409)
     placement, _ = Placement.objects.get_or_create(environment=environment, defaults={"cluster": cluster})
     return placement
+
+
+def cluster_of(environment: Environment) -> Cluster:
+    """The cluster the environment runs on (placed on the default cluster the first time)."""
+    return placement_for(environment).cluster
+
+
+def kube_of(environment: Environment, **options) -> KubeClient:
+    """A client for the environment's cluster: what every deployment step and day-2 operation talks to."""
+    return kube_for(cluster_of(environment), **options)
 
 
 def _refuse_foreign_namespace(kube: KubeClient, environment: Environment, cluster: Cluster) -> None:

@@ -13,6 +13,9 @@ from .manifests import DEFAULT_PROGRESS_DEADLINE
 
 # How long a pipeline step may stay silent before the reconciler restarts the pipeline.
 LEASE_SECONDS = 20
+# How long past its progress deadline the portal waits before failing a rollout itself: the cluster's
+# own deadline normally fires first, and its verdict says more.
+DEADLINE_GRACE_SECONDS = 30
 
 
 

@@ -15,9 +15,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.clusters.connection import kube_for
 from apps.clusters.kube import KubeError
-from apps.clusters.services import placement_for
+from apps.clusters.services import kube_of
 from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError, require
 from apps.core.governance import Change, gate
@@ -176,7 +175,7 @@ def _require_live(actor, deployment: Deployment) -> None:
 def _cluster(environment, what: str):
     """A client for the environment's cluster; its refusals become the project's error."""
     try:
-        with kube_for(placement_for(environment).cluster) as kube:
+        with kube_of(environment) as kube:
             yield kube
     except KubeError as error:
         if error.status == 404:

@@ -12,18 +12,16 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from apps.clusters.connection import kube_for
-from apps.clusters.services import environment_provision, placement_for
+from apps.clusters.services import environment_provision, kube_of, placement_for
 from apps.core.errors import ApplicationError
 
 from .choices import EventKind, State
 from .manifests import LABEL
-from .models import LEASE_SECONDS, Deployment
+from .models import DEADLINE_GRACE_SECONDS, LEASE_SECONDS, Deployment
 from .operations import deployment_auto_rollback
 from .services import deployment_observe, deployment_transition
 
 MAX_ATTEMPTS = 5
-DEADLINE_GRACE_SECONDS = 30  # the cluster's own progress deadline normally fires first
 RESTARTABLE = (State.QUEUED, State.APPLYING, State.PROGRESSING)
 
 
@@ -77,7 +75,7 @@ def apply_step(*, deployment_id: int, attempt: int) -> bool:
     from .strategies.pipeline import first_manifests  # the strategies build on this module
 
     manifests = first_manifests(row)
-    with kube_for(cluster) as kube:
+    with kube_of(row.environment) as kube:
         kube.apply(manifests)
     applied = ", ".join(f"{m['kind']}/{m['metadata']['name']}" for m in manifests)
     deployment_observe(deployment=row, observations=[{
@@ -101,7 +99,7 @@ def observe_step(*, deployment_id: int, attempt: int) -> bool:
         return False
     renew_lease(row)
     app, namespace = row.application, row.environment.namespace
-    with kube_for(placement_for(row.environment).cluster) as kube:
+    with kube_of(row.environment) as kube:
         status = None if app.component_kind == "cron" else kube.rollout_status(namespace, app.name)
         selector = f"{LABEL}/application={app.name},{LABEL}/release={row.release.number}"
         pods, _ = kube.list("v1", "Pod", namespace, label_selector=selector)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.clusters.kube import KubeError
-from apps.clusters.services import explain_failure, placement_for
+from apps.clusters.services import cluster_of, explain_failure
 from apps.core.errors import ApplicationError
 
 from . import pipeline
@@ -42,7 +42,7 @@ def _retry_or_fail(task, deployment_id: int, attempt: int, error: KubeError) -> 
 def _problem(row, error: KubeError) -> str:
     """No HTTP status means the cluster never answered: name it and say why, not the client's traceback."""
     if error.status is None:
-        cluster = placement_for(row.environment).cluster
+        cluster = cluster_of(row.environment)
         return f"Cannot reach cluster {cluster.name}: {explain_failure(error)}"
     return f"The cluster refused the deployment: {error.message}"
 

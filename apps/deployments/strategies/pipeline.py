@@ -12,13 +12,12 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from apps.clusters.connection import kube_for
-from apps.clusters.services import placement_for
+from apps.clusters.services import kube_of
 from apps.core.errors import ApplicationError
 
 from ..choices import EventKind, State, Strategy
 from ..manifests import LABEL, render
-from ..models import Deployment
+from ..models import DEADLINE_GRACE_SECONDS, Deployment
 from ..pipeline import fail, pod_observations, renew_lease, rollout_observations
 from ..services import deployment_observe, deployment_transition
 from . import services as steps
@@ -69,7 +68,7 @@ def _canary(row: Deployment) -> bool:
     if weight == 100:
         return _promote(row)
     namespace, name = row.environment.namespace, canary_name(row.release)
-    with kube_for(placement_for(row.environment).cluster) as kube:
+    with kube_of(row.environment) as kube:
         if row.step > 1:
             _apply_once(row, kube, render_canary(row.release, row.environment, row.pk, weight=weight,
                                                  progress_deadline_seconds=row.progress_deadline_seconds))
@@ -108,7 +107,7 @@ def _unhealthy(row: Deployment, status, pods: list[dict]) -> str:
     if status.failed:
         return f"no progress within the {row.progress_deadline_seconds}-second progress deadline: {status.message}"
     started = steps.step_recorded_at(row, f"step:{row.step}:started")
-    if started and timezone.now() > started + timedelta(seconds=row.progress_deadline_seconds + 30):
+    if started and timezone.now() > started + timedelta(seconds=row.progress_deadline_seconds + DEADLINE_GRACE_SECONDS):
         return f"not ready within {row.progress_deadline_seconds} seconds: {status.message}"
     return ""
 
@@ -122,7 +121,7 @@ def _all_ready(pods: list[dict], desired: int) -> bool:
 def _promote(row: Deployment) -> bool:
     """The last step: the stable Deployment rolls out the release; once complete the canary goes."""
     app, namespace = row.application, row.environment.namespace
-    with kube_for(placement_for(row.environment).cluster) as kube:
+    with kube_of(row.environment) as kube:
         _apply_once(row, kube, render(row.release, row.environment, row.pk,
                                       progress_deadline_seconds=row.progress_deadline_seconds))
         status = kube.rollout_status(namespace, app.name)
@@ -162,7 +161,7 @@ def canary_remove(row: Deployment) -> None:
     if row.events.filter(key=REMOVED).exists():
         return
     namespace, name = row.environment.namespace, canary_name(row.release)
-    with kube_for(placement_for(row.environment).cluster) as kube:
+    with kube_of(row.environment) as kube:
         for api_version, kind in CANARY_KINDS:
             kube.delete(api_version, kind, name, namespace)
         kube.delete("v1", "ConfigMap", f"{name}-env", namespace)
@@ -180,7 +179,7 @@ def _prefixed(observations: list[dict]) -> list[dict]:
 def _blue_green(row: Deployment) -> bool:
     """Observe the new colour; once it is ready, switch the Service to it and succeed."""
     namespace, colour = row.environment.namespace, row.colour
-    with kube_for(placement_for(row.environment).cluster) as kube:
+    with kube_of(row.environment) as kube:
         status = kube.rollout_status(namespace, colour_name(row.release, colour))
         pods, _ = kube.list("v1", "Pod", namespace, label_selector=f"{LABEL}/application={row.application.name},"
                                                                    f"{COLOUR}={colour},{LABEL}/release={row.release.number}")
@@ -191,7 +190,7 @@ def _blue_green(row: Deployment) -> bool:
             return False
     if status is None:
         fail(row, f"The Deployment {colour_name(row.release, colour)} is missing from the cluster.")
-    elif status.failed or timezone.now() > row.started_at + timedelta(seconds=row.progress_deadline_seconds + 30):
+    elif status.failed or timezone.now() > row.started_at + timedelta(seconds=row.progress_deadline_seconds + DEADLINE_GRACE_SECONDS):
         fail(row, f"{colour.capitalize()} did not become ready within {row.progress_deadline_seconds} seconds; "
                   f"traffic stays where it was. The cluster says: {status.message}")
     else:

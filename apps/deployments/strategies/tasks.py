@@ -4,6 +4,8 @@ import structlog
 from celery import shared_task
 from django.utils import timezone
 
+from apps.clusters.services import kube_of
+
 from ..choices import State, Strategy
 from ..models import Deployment
 from . import pipeline
@@ -27,7 +29,7 @@ def switch_back(self, deployment_id: int) -> None:
         return
     source = steps.previous_colour_deployment(row)
     old = other_colour(row.colour)
-    with pipeline.kube_for(pipeline.placement_for(row.environment).cluster) as kube:
+    with kube_of(row.environment) as kube:
         kube.apply(pipeline.traffic_manifests(row, source, old))
     steps.step_record(row, key="switch-back:done", message=f"Service switched back to {old} "
                                                            f"(release #{source.release.number})")
@@ -58,7 +60,7 @@ def colour_retire(deployment_id: int) -> None:
         manifests = [m for m in render_colour(idle.release, row.environment, idle.pk, colour=colour, idle=True,
                                               progress_deadline_seconds=idle.progress_deadline_seconds)
                      if m["kind"] == "Deployment"]
-        with pipeline.kube_for(pipeline.placement_for(row.environment).cluster) as kube:
+        with kube_of(row.environment) as kube:
             kube.apply(manifests)
     steps.step_record(row, key="colour:retired", switch_back_until=None,
                       message=f"{colour.capitalize()} scaled to zero; switching back is no longer possible"
