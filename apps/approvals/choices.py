@@ -20,7 +20,7 @@ class ChangeKind(models.TextChoices):
     SCALE = "scale", "Scale"
     QUOTA = "quota", "Quota increase"
     REVIEW = "review", "Post-hoc review"
-    # Day-2 operations on what runs in an environment (apps/deployments/operations.py).
+    # Day-2 operations on what runs in an environment (apps/deployments/services/operations.py).
     RESTART = "restart", "Restart"
     REMOVE = "remove", "Remove"
     SETTINGS = "settings", "Deploy settings"

@@ -10,11 +10,10 @@ from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, tenant_view
 
-from . import operations
+from . import services
 from .forms import DeploySettingsForm, GovernedForm, PromoteForm, ScaleForm
 from .models import DeploySettings
-from .selectors import deployment_list_for
-from .views import waiting_change_request
+from .selectors import deployment_list_for, waiting_change_request
 
 
 def _deployment(request, pk: int):
@@ -48,7 +47,7 @@ def _invalid(request, deployment, form):
 def deployment_pause(request, pk):
     deployment = _deployment(request, pk)
     return _back(request, deployment, "Rollout paused.",
-                 lambda: operations.deployment_pause(actor=request, deployment=deployment))
+                 lambda: services.deployment_pause(actor=request, deployment=deployment))
 
 
 @require_POST
@@ -56,7 +55,7 @@ def deployment_pause(request, pk):
 def deployment_resume(request, pk):
     deployment, form = _deployment(request, pk), GovernedForm(request.POST, role=request.role)
     form.is_valid()
-    return _back(request, deployment, "Rollout resumed.", lambda: operations.deployment_resume(
+    return _back(request, deployment, "Rollout resumed.", lambda: services.deployment_resume(
         actor=request, deployment=deployment, break_glass_reason=form.governed()["break_glass_reason"]))
 
 
@@ -84,7 +83,7 @@ def deployment_scale(request, pk):
             return messages.INFO, f"Scale requested: waits for approval in change request {waiting.pk}."
         return messages.SUCCESS, f"Scaled to {replicas} replicas."
 
-    return _back(request, deployment, done, lambda: operations.deployment_scale(
+    return _back(request, deployment, done, lambda: services.deployment_scale(
         actor=request, deployment=deployment, replicas=replicas, **form.governed()))
 
 
@@ -95,7 +94,7 @@ def deployment_restart(request, pk):
     if not form.is_valid():
         return _invalid(request, deployment, form)
     done = _waits_or("Restarting every pod.", "Restart")
-    return _back(request, deployment, done, lambda: operations.deployment_restart(
+    return _back(request, deployment, done, lambda: services.deployment_restart(
         actor=request, deployment=deployment, **form.governed()))
 
 
@@ -114,7 +113,7 @@ def deployment_promote(request, pk):
             return messages.INFO, f"Promotion to {environment.name} waits for approval — change request {request_id}."
         return messages.SUCCESS, f"Promoting to {environment.name}."
 
-    return _back(request, deployment, done, lambda: operations.deployment_promote(
+    return _back(request, deployment, done, lambda: services.deployment_promote(
         actor=request, deployment=deployment, environment=environment, **form.governed()))
 
 
@@ -125,14 +124,14 @@ def deployment_remove(request, pk):
     if not form.is_valid():
         return _invalid(request, deployment, form)
     done = _waits_or(f"{deployment.application.name} removed from {deployment.environment.name}.", "Removal")
-    return _back(request, deployment, done, lambda: operations.application_remove(
+    return _back(request, deployment, done, lambda: services.application_remove(
         actor=request, application=deployment.application, environment=deployment.environment, **form.governed()))
 
 
 @tenant_view
 def deploy_settings(request):
     """Every environment with its automatic-rollback switch; admins and owners may flip it."""
-    operations.deploy_settings_ensure(principal=request)
+    services.deploy_settings_ensure(principal=request)
     rows = (DeploySettings.objects.restrict(request, "view").filter(tenant=request.tenant)
             .select_related("environment").order_by("environment__name"))
     context = {"rows": rows, "may_change": policy_for(DeploySettings).allows(request, "change", request.tenant)}
@@ -148,7 +147,7 @@ def deploy_settings_update(request, pk):
     form = DeploySettingsForm(request.POST, role=request.role)
     form.is_valid()
     try:
-        operations.deploy_settings_update(actor=request, settings=settings,
+        services.deploy_settings_update(actor=request, settings=settings,
                                           auto_rollback=form.cleaned_data["auto_rollback"], **form.governed())
     except ApplicationError as exc:
         messages.error(request, exc.message)

@@ -18,8 +18,7 @@ from apps.core.errors import ApplicationError
 from .choices import EventKind, State
 from .manifests import LABEL
 from .models import DEADLINE_GRACE_SECONDS, LEASE_SECONDS, Deployment
-from .operations import deployment_auto_rollback
-from .services import deployment_observe, deployment_transition
+from .services import deployment_auto_rollback, deployment_observe, deployment_transition
 
 MAX_ATTEMPTS = 5
 RESTARTABLE = (State.QUEUED, State.APPLYING, State.PROGRESSING)

@@ -5,7 +5,9 @@ from django.db.models import OuterRef, Subquery
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 
+from .choices import State, Strategy
 from .models import Deployment, DeploymentEvent
+from .strategies.manifests import other_colour
 
 EVENTS_PAGE_MAX = 1000
 
@@ -40,3 +42,51 @@ def latest_deployments_for(principal, tenant, application=None):
             .annotate(latest_message=Subquery(newest_message))
             .order_by("application__name", "environment__name", "application_id", "environment_id", "-id")
             .distinct("application__name", "environment__name", "application_id", "environment_id"))
+
+
+def waiting_change_request(deployment) -> int | None:
+    """The change request a deployment in pending_approval waits for (the approvals app's reverse relation)."""
+    if deployment.state != State.PENDING_APPROVAL:
+        return None
+    return deployment.change_requests.filter(state="pending").values_list("pk", flat=True).first()
+
+
+def previous_good_deployment(deployment: Deployment) -> Deployment | None:
+    """The newest earlier deployment of another release to the same place that succeeded."""
+    return (Deployment.objects.filter(application=deployment.application_id, environment=deployment.environment_id,
+                                      state=State.SUCCEEDED, id__lt=deployment.pk)
+            .exclude(release=deployment.release_id).select_related("release").order_by("-id").first())
+
+
+def live_deployment(application, environment) -> Deployment | None:
+    """The deployment whose release runs in the environment now: the newest that succeeded."""
+    return (Deployment.objects.filter(application=application, environment=environment, state=State.SUCCEEDED)
+            .select_related("release", "environment", "application", "tenant").order_by("-id").first())
+
+
+def step_recorded_at(deployment: Deployment, key: str):
+    """When the step with this key was recorded, or None: the clock of gates and step deadlines."""
+    return deployment.events.filter(key=key).values_list("created_at", flat=True).first()
+
+
+def serving_colour(application_id: int, environment_id: int, *, before: int | None = None) -> str | None:
+    """The blue-green colour serving the application in the environment (before deployment `before`)."""
+    earlier = Deployment.objects.filter(application=application_id, environment=environment_id,
+                                        strategy=Strategy.BLUE_GREEN, state=State.SUCCEEDED)
+    earlier = (earlier.filter(id__lt=before) if before else earlier).order_by("-id").first()
+    if earlier is None:
+        return None
+    return other_colour(earlier.colour) if earlier.switched_back_at else earlier.colour
+
+
+def live_colour(deployment: Deployment) -> str | None:
+    """The colour serving before this deployment: the last blue-green one's, unless it was switched back."""
+    return serving_colour(deployment.application_id, deployment.environment_id, before=deployment.pk)
+
+
+def previous_colour_deployment(deployment: Deployment) -> Deployment | None:
+    """The deployment whose release the old colour runs."""
+    old = other_colour(deployment.colour)
+    return (Deployment.objects.filter(application=deployment.application_id, environment=deployment.environment_id,
+                                      strategy=Strategy.BLUE_GREEN, colour=old, state=State.SUCCEEDED,
+                                      id__lt=deployment.pk).select_related("release").order_by("-id").first())

@@ -14,12 +14,11 @@ from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, tenant_view
 
 from . import services
-from .choices import State
 from .forms import DeployForm, ReasonForm
 from .manifests import DEFAULT_PROGRESS_DEADLINE
 from .models import Deployment
-from .selectors import deployment_list_for, events_after
-from .strategies.services import manifests_preview, strategy_deploy
+from .selectors import deployment_list_for, events_after, previous_good_deployment, waiting_change_request
+from .strategies.pipeline import manifests_preview
 
 LIST_LENGTH = 100
 
@@ -50,7 +49,7 @@ def deployment_new(request):
         try:
             plan = form.plan()
             if "confirm" in request.POST:
-                deployment, _ = strategy_deploy(
+                deployment, _ = services.strategy_deploy(
                     actor=request, release=data["release"], environment=data["environment"], plan=plan,
                     idempotency_key=request.POST.get("idempotency_key"), progress_deadline_seconds=deadline,
                     **form.governed())
@@ -72,13 +71,6 @@ def _say_if_waiting(request, deployment) -> None:
         messages.info(request, f"Waiting for approval — change request {request_id}.")
 
 
-def waiting_change_request(deployment) -> int | None:
-    """The change request a deployment in pending_approval waits for (the approvals app's reverse relation)."""
-    if deployment.state != State.PENDING_APPROVAL:
-        return None
-    return deployment.change_requests.filter(state="pending").values_list("pk", flat=True).first()
-
-
 @tenant_view
 def deployment_detail(request, pk):
     deployment = _deployment(request, pk)
@@ -87,7 +79,7 @@ def deployment_detail(request, pk):
         "change_request_id": waiting_change_request(deployment),
         "events": events_after(deployment),
         "may_change": policy_for(Deployment).can_change(request, deployment),
-        "rollback_target": services.previous_good_deployment(deployment),
+        "rollback_target": previous_good_deployment(deployment),
     }
     return render_tenant_page(request, "deployments/detail.html", context, section="deployments")
 

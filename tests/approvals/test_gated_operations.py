@@ -28,8 +28,7 @@ from apps.audit.models import AuditEvent
 from apps.deployments.choices import State, Strategy
 from apps.deployments.manifests import render
 from apps.deployments.models import Deployment, DeploymentEvent
-from apps.deployments.operations import deploy_settings_for
-from apps.deployments.services import deployment_create
+from apps.deployments.services import deploy_settings_for, deployment_create
 from apps.tenants.roles import Role
 from tests.approvals.conftest import govern, make_app, make_release
 

@@ -206,7 +206,7 @@ def test_cancelling_a_waiting_deployment_closes_its_request(world, cluster, rele
 
 
 def test_a_governed_scale_waits_for_approval(world, cluster, release, prod):
-    from apps.deployments.operations import deployment_scale
+    from apps.deployments.services import deployment_scale
 
     deployment, _ = deployment_create(actor=world.user(Role.ADMIN), release=release, environment=prod)
     Deployment.objects.filter(pk=deployment.pk).update(state=State.SUCCEEDED)

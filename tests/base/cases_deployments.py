@@ -13,7 +13,7 @@ from django.urls import reverse
 from apps.catalog.models import Application, Release
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment, DeploySettings
-from apps.deployments.operations import deploy_settings_for
+from apps.deployments.services import deploy_settings_for
 from apps.tenants.models import Environment, namespace_for
 from apps.tenants.roles import Role
 

@@ -10,8 +10,7 @@ from apps.clusters.kube import KubeClient
 from apps.deployments import pipeline
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment
-from apps.deployments.operations import NOT_SUCCEEDED, deploy_settings_for
-from apps.deployments.services import deployment_create
+from apps.deployments.services import NOT_SUCCEEDED, deploy_settings_for, deployment_create
 from apps.deployments.tasks import reconcile_deployments, run_deployment
 from apps.tenants.models import Quota
 from apps.tenants.quotas import usage_of

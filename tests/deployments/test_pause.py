@@ -11,7 +11,7 @@ from apps.audit.models import AuditEvent
 from apps.clusters.kube import KubeClient
 from apps.deployments.choices import State, Strategy
 from apps.deployments.models import Deployment
-from apps.deployments.operations import ALREADY_PAUSED, NOT_IN_PROGRESS, NOT_PAUSED, STRATEGY_NOT_PAUSABLE
+from apps.deployments.services import ALREADY_PAUSED, NOT_IN_PROGRESS, NOT_PAUSED, STRATEGY_NOT_PAUSABLE
 from tests.conftest import wait_for
 
 from .conftest import make_app, make_release, registered

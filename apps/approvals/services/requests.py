@@ -20,6 +20,7 @@ from apps.core.events import emit_on_commit
 from apps.core.governance import Change, Verdict
 from apps.core.policies import policy_for
 from apps.core.realtime import broadcast_on_commit, tenant_group, user_group
+from apps.deployments import services as deployments
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment
 from apps.deployments.services import deployment_release, deployment_transition
@@ -260,21 +261,20 @@ def change_request_execute(*, change_request: ChangeRequest) -> None:
 
 def _execute(request: ChangeRequest) -> None:
     from apps.catalog.models import Application
-    from apps.deployments import operations
 
     actor, params = request.requested_by, request.params
     if request.kind == ChangeKind.SCALE:
-        operations.deployment_scale(actor=actor, deployment=request.deployment, replicas=params["replicas"],
-                                    approved=True)
+        deployments.deployment_scale(actor=actor, deployment=request.deployment, replicas=params["replicas"],
+                                     approved=True)
     elif request.kind == ChangeKind.RESTART:
-        operations.deployment_restart(actor=actor, deployment=request.deployment, approved=True)
+        deployments.deployment_restart(actor=actor, deployment=request.deployment, approved=True)
     elif request.kind == ChangeKind.REMOVE:
         application = Application.objects.get(pk=params["application"], tenant=request.tenant_id)
-        operations.application_remove(actor=actor, application=application, environment=request.environment,
-                                      approved=True)
+        deployments.application_remove(actor=actor, application=application, environment=request.environment,
+                                       approved=True)
     elif request.kind == ChangeKind.SETTINGS:
-        operations.deploy_settings_update(actor=actor, settings=operations.deploy_settings_for(request.environment),
-                                          auto_rollback=params["auto_rollback"], approved=True)
+        deployments.deploy_settings_update(actor=actor, settings=deployments.deploy_settings_for(request.environment),
+                                           auto_rollback=params["auto_rollback"], approved=True)
 
 
 # --- Withdrawing and expiring ------------------------------------------------------------------

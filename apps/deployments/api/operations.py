@@ -11,13 +11,13 @@ from apps.core.idempotency import idempotent
 from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.models import Environment
 
-from .. import operations
+from .. import services
 from ..models import DeploySettings
 from .serializers import DeploymentSerializer, GovernedSerializer, PendingApprovalSerializer, ReferableField
 
 
 class ScaleSerializer(GovernedSerializer):
-    replicas = serializers.IntegerField(min_value=0, max_value=operations.MAX_REPLICAS)
+    replicas = serializers.IntegerField(min_value=0, max_value=services.MAX_REPLICAS)
 
 
 class PromoteSerializer(GovernedSerializer):
@@ -60,7 +60,7 @@ class DeploymentOperationsMixin:
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         """Pause this in-flight rolling update where it stands; it stays progressing until resumed."""
-        deployment = operations.deployment_pause(actor=request, deployment=self.get_object())
+        deployment = services.deployment_pause(actor=request, deployment=self.get_object())
         return Response(self.get_serializer(deployment).data)
 
     @extend_schema(request=BreakGlassSerializer, responses=DeploymentSerializer)
@@ -70,7 +70,7 @@ class DeploymentOperationsMixin:
         refuses it (409 change_freeze) unless an owner gives a break-glass reason."""
         data = BreakGlassSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        deployment = operations.deployment_resume(actor=request, deployment=self.get_object(), **data.validated_data)
+        deployment = services.deployment_resume(actor=request, deployment=self.get_object(), **data.validated_data)
         return Response(self.get_serializer(deployment).data)
 
     @idempotent
@@ -81,7 +81,7 @@ class DeploymentOperationsMixin:
         environment needs approval nothing is scaled yet: 202 with the change request to approve."""
         data = ScaleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        deployment = operations.deployment_scale(actor=request, deployment=self.get_object(), **data.validated_data)
+        deployment = services.deployment_scale(actor=request, deployment=self.get_object(), **data.validated_data)
         return waits(deployment, "scale") or Response(self.get_serializer(deployment).data)
 
     @idempotent
@@ -93,7 +93,7 @@ class DeploymentOperationsMixin:
         needs approval nothing is restarted yet: 202 with the change request to approve."""
         data = GovernedSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        deployment = operations.deployment_restart(actor=request, deployment=self.get_object(), **data.validated_data)
+        deployment = services.deployment_restart(actor=request, deployment=self.get_object(), **data.validated_data)
         return waits(deployment, "restart") or Response(self.get_serializer(deployment).data)
 
     @idempotent
@@ -104,7 +104,7 @@ class DeploymentOperationsMixin:
         target needs approval the new deployment waits in pending_approval (see its change_request)."""
         data = PromoteSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        promoted = operations.deployment_promote(actor=request, deployment=self.get_object(), **data.validated_data)
+        promoted = services.deployment_promote(actor=request, deployment=self.get_object(), **data.validated_data)
         return Response(self.get_serializer(promoted).data, status=status.HTTP_201_CREATED)
 
     @idempotent
@@ -115,7 +115,7 @@ class DeploymentOperationsMixin:
         Where the environment needs approval nothing is deleted yet: 202 with the change request."""
         data = RemoveSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        removal = operations.application_remove(actor=request, **data.validated_data)
+        removal = services.application_remove(actor=request, **data.validated_data)
         return waits(removal, "removal") or Response({"removed": removal.removed})
 
 
@@ -148,7 +148,7 @@ class DeploySettingsViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Re
         return queryset.select_related("tenant", "environment")
 
     def list(self, request, *args, **kwargs):
-        operations.deploy_settings_ensure(principal=request)
+        services.deploy_settings_ensure(principal=request)
         return super().list(request, *args, **kwargs)
 
     @extend_schema(responses={200: DeploySettingsSerializer, 202: PendingApprovalSerializer})
@@ -165,7 +165,7 @@ class DeploySettingsViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Re
 
     def perform_update(self, serializer):
         data = serializer.validated_data
-        serializer.instance = operations.deploy_settings_update(
+        serializer.instance = services.deploy_settings_update(
             actor=self.request, settings=serializer.instance,
             auto_rollback=data.get("auto_rollback", serializer.instance.auto_rollback),
             justification=data.get("justification", ""), break_glass_reason=data.get("break_glass_reason", ""))

@@ -14,7 +14,6 @@ from .. import services
 from ..models import Deployment
 from ..selectors import EVENTS_PAGE_MAX, events_after
 from ..strategies.api import DeploymentStrategyActions, StrategyCreateSerializer
-from ..strategies.services import strategy_deploy
 from . import serializers as s
 from .operations import DeploymentOperationsMixin
 
@@ -50,7 +49,7 @@ class DeploymentViewSet(DeploymentOperationsMixin, DeploymentStrategyActions, Te
     def create(self, request):
         data = StrategyCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        deployment, created = strategy_deploy(
+        deployment, created = services.strategy_deploy(
             actor=request, plan=data.validated_data["plan"], release=data.validated_data["release"], environment=data.validated_data["environment"],
             idempotency_key=request.headers.get("Idempotency-Key"),
             progress_deadline_seconds=data.validated_data.get("progress_deadline_seconds"),

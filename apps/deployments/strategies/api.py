@@ -7,9 +7,9 @@ from rest_framework.response import Response
 
 from apps.core.errors import ApplicationError
 
+from .. import services
 from ..api.serializers import DeploymentCreateSerializer, DeploymentSerializer, ReasonSerializer, RollbackSerializer
 from ..choices import Strategy
-from . import services
 from .plan import MAX_GATE_SECONDS, MAX_KEEP_SECONDS, strategy_plan
 
 

@@ -19,9 +19,20 @@ from ..choices import EventKind, State, Strategy
 from ..manifests import LABEL, render
 from ..models import DEADLINE_GRACE_SECONDS, Deployment
 from ..pipeline import fail, pod_observations, renew_lease, rollout_observations
-from ..services import deployment_observe, deployment_transition
-from . import services as steps
-from .manifests import COLOUR, TRACK, TRAFFIC_KINDS, canary_name, colour_name, render_canary, render_colour
+from ..selectors import live_colour, serving_colour, step_recorded_at
+from ..services import deployment_observe, deployment_transition, steps
+from .manifests import (
+    COLOUR,
+    COLOURS,
+    TRACK,
+    TRAFFIC_KINDS,
+    canary_name,
+    colour_name,
+    other_colour,
+    render_canary,
+    render_colour,
+)
+from .plan import StrategyPlan, steps_of
 
 CANARY_KINDS = (("networking.k8s.io/v1", "Ingress"), ("v1", "Service"), ("apps/v1", "Deployment"))
 REMOVED = "canary:removed"
@@ -32,13 +43,25 @@ def first_manifests(row: Deployment) -> list[dict]:
     the traffic objects (they switch only once it is ready)."""
     deadline = row.progress_deadline_seconds
     if row.strategy == Strategy.CANARY:
-        return render_canary(row.release, row.environment, row.pk, weight=steps.steps_of(row)[0],
+        return render_canary(row.release, row.environment, row.pk, weight=steps_of(row)[0],
                              progress_deadline_seconds=deadline)
     if row.strategy == Strategy.BLUE_GREEN:
         colour = steps.colour_choose(row)
         return [m for m in render_colour(row.release, row.environment, row.pk, colour=colour,
                                          progress_deadline_seconds=deadline) if m["kind"] not in TRAFFIC_KINDS]
     return render(row.release, row.environment, row.pk, progress_deadline_seconds=deadline)
+
+
+def manifests_preview(*, release, environment, plan: StrategyPlan, progress_deadline_seconds: int) -> list[dict]:
+    """What the first apply of a deployment with this plan would send, for the deploy form's preview."""
+    if plan.strategy == Strategy.CANARY:
+        return render_canary(release, environment, weight=plan.steps[0],
+                             progress_deadline_seconds=progress_deadline_seconds)
+    if plan.strategy == Strategy.BLUE_GREEN:
+        live = serving_colour(release.application_id, environment.pk)
+        return render_colour(release, environment, colour=other_colour(live) if live else COLOURS[0],
+                             progress_deadline_seconds=progress_deadline_seconds)
+    return render(release, environment, progress_deadline_seconds=progress_deadline_seconds)
 
 
 def observe(deployment_id: int, attempt: int) -> bool | None:
@@ -64,7 +87,7 @@ def observe(deployment_id: int, attempt: int) -> bool | None:
 def _canary(row: Deployment) -> bool:
     if row.step == 0:
         steps.canary_step_start(row, 1)
-    weight = steps.steps_of(row)[row.step - 1]
+    weight = steps_of(row)[row.step - 1]
     if weight == 100:
         return _promote(row)
     namespace, name = row.environment.namespace, canary_name(row.release)
@@ -93,7 +116,7 @@ def _healthy(row: Deployment) -> None:
         return
     key = f"step:{row.step}:healthy"
     steps.step_record(row, key=key, message=f"Step {row.step}: canary pods ready; health gate of {gate} s started")
-    if timezone.now() >= steps.step_recorded_at(row, key) + timedelta(seconds=gate):
+    if timezone.now() >= step_recorded_at(row, key) + timedelta(seconds=gate):
         steps.canary_step_start(row, row.step + 1)
 
 
@@ -106,7 +129,7 @@ def _unhealthy(row: Deployment, status, pods: list[dict]) -> str:
         return f"canary pods restarted {restarts} time(s)"
     if status.failed:
         return f"no progress within the {row.progress_deadline_seconds}-second progress deadline: {status.message}"
-    started = steps.step_recorded_at(row, f"step:{row.step}:started")
+    started = step_recorded_at(row, f"step:{row.step}:started")
     if started and timezone.now() > started + timedelta(seconds=row.progress_deadline_seconds + DEADLINE_GRACE_SECONDS):
         return f"not ready within {row.progress_deadline_seconds} seconds: {status.message}"
     return ""
@@ -186,7 +209,7 @@ def _blue_green(row: Deployment) -> bool:
         deployment_observe(deployment=row, observations=pod_observations(pods) + rollout_observations(status))
         if status is not None and status.complete:
             kube.apply(traffic_manifests(row, row, colour))
-            steps.colour_went_live(row, previous=steps.live_colour(row))
+            steps.colour_went_live(row, previous=live_colour(row))
             return False
     if status is None:
         fail(row, f"The Deployment {colour_name(row.release, colour)} is missing from the cluster.")

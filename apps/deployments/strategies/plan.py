@@ -32,6 +32,11 @@ class StrategyPlan:
         return {}
 
 
+def steps_of(deployment) -> list[int]:
+    """The traffic percentages of a canary deployment's stored plan, ending at 100."""
+    return list(deployment.strategy_config.get("steps") or [100])
+
+
 def _error(message: str, field: str) -> ApplicationError:
     return ApplicationError(message, code=INVALID, field=field)
 

@@ -8,8 +8,9 @@ from apps.clusters.services import kube_of
 
 from ..choices import State, Strategy
 from ..models import Deployment
+from ..selectors import previous_colour_deployment
+from ..services import steps
 from . import pipeline
-from . import services as steps
 from .manifests import other_colour, render_colour
 
 logger = structlog.get_logger(__name__)
@@ -27,7 +28,7 @@ def switch_back(self, deployment_id: int) -> None:
     row = _row(deployment_id)
     if row is None or not row.switched_back_at or row.events.filter(key="switch-back:done").exists():
         return
-    source = steps.previous_colour_deployment(row)
+    source = previous_colour_deployment(row)
     old = other_colour(row.colour)
     with kube_of(row.environment) as kube:
         kube.apply(pipeline.traffic_manifests(row, source, old))
@@ -54,7 +55,7 @@ def colour_retire(deployment_id: int) -> None:
     row = _row(deployment_id)
     if row is None or row.switch_back_until is None:
         return
-    idle = row if row.switched_back_at else steps.previous_colour_deployment(row)
+    idle = row if row.switched_back_at else previous_colour_deployment(row)
     colour = row.colour if row.switched_back_at else other_colour(row.colour)
     if idle is not None:
         manifests = [m for m in render_colour(idle.release, row.environment, idle.pk, colour=colour, idle=True,

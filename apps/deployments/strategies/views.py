@@ -4,8 +4,8 @@ from django.views.decorators.http import require_POST
 
 from apps.tenants.pages import tenant_view
 
+from .. import services
 from ..views import _act
-from . import services
 
 
 @require_POST

@@ -8,7 +8,7 @@ from apps.tenants.roles import Role
 from ..choices import State, Strategy
 from ..forms import PromoteForm
 from ..models import Deployment
-from ..operations import live_deployment
+from ..selectors import live_deployment
 
 register = template.Library()
 

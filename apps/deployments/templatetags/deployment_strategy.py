@@ -7,7 +7,7 @@ from apps.core.policies import policy_for
 
 from ..choices import State, Strategy
 from ..models import Deployment
-from ..strategies.services import steps_of
+from ..strategies.plan import steps_of
 
 register = template.Library()
 

@@ -1,5 +1,4 @@
-"""Day-2 operations on what runs in an environment: automatic rollback, pause and resume, scale, restart,
-promote, remove, and the environment's deploy settings.
+"""Day-2 operations on what runs in an environment: scale, restart, pause and resume, promote, remove.
 
 Each operation checks the deployment policy, changes the cluster through the clusters client layer
 (outside any row lock), then records a deployment event and an audit event in one transaction.
@@ -19,23 +18,18 @@ from apps.clusters.kube import KubeError
 from apps.clusters.services import kube_of
 from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError, require
-from apps.core.governance import Change, gate
+from apps.core.governance import Change
 from apps.core.policies import policy_for
-from apps.tenants.models import Environment
 from apps.tenants.quotas import quota_check
 
-from .choices import ACTIVE, State, Strategy
-from .manifests import LABEL
-from .models import Deployment, DeploySettings
-from .quotas import RESOURCES, footprint
-from .services import (
-    IN_PROGRESS,
-    INVALID,
-    deployment_create,
-    deployment_note,
-    previous_good_deployment,
-    restorative_change_record,
-)
+from ..choices import ACTIVE, State, Strategy
+from ..manifests import LABEL
+from ..models import Deployment
+from ..quotas import RESOURCES, footprint
+from ..selectors import live_deployment
+from .create import IN_PROGRESS, INVALID, deployment_create
+from .gating import change_gated, is_waiting, restorative_change_record
+from .state import deployment_note
 
 # Refusals, as constants that tests import.
 NOT_LIVE = "deployment_not_live"
@@ -55,101 +49,7 @@ REMOVED_KINDS = (("networking.k8s.io/v1", "Ingress"), ("autoscaling/v2", "Horizo
                  ("v1", "Service"), ("apps/v1", "Deployment"), ("batch/v1", "CronJob"), ("v1", "ConfigMap"))
 
 
-# --- Deploy settings ---------------------------------------------------------------------------
-
-
-def deploy_settings_for(environment) -> DeploySettings:
-    """The environment's settings, made on first use: automatic rollback on in production only."""
-    settings, _ = DeploySettings.objects.get_or_create(
-        environment=environment, defaults={"tenant_id": environment.tenant_id,
-                                           "auto_rollback": environment.is_production})
-    return settings
-
-
-def deploy_settings_ensure(*, principal) -> None:
-    """Make the settings of every environment the principal sees that has none yet, so a list shows
-    every environment; a concurrent request making the same row is harmless."""
-    missing = Environment.objects.restrict(principal, "view").filter(deploy_settings__isnull=True)
-    DeploySettings.objects.bulk_create([
-        DeploySettings(tenant_id=env.tenant_id, environment=env, auto_rollback=env.is_production)
-        for env in missing.only("id", "tenant_id", "kind")], ignore_conflicts=True)
-
-
-def deploy_settings_update(*, actor, settings: DeploySettings, auto_rollback: bool, justification: str = "",
-                           break_glass_reason: str = "", approved: bool = False) -> DeploySettings:
-    """Change how failed rollouts are handled in an environment; admins and owners only. In a governed
-    environment the change waits for approval like any other (turning automatic rollback off changes
-    what happens to production's next failure): `change_request` is set and nothing changes yet."""
-    require(policy_for(DeploySettings).can_change(actor, settings), tenant=settings.tenant)
-    auto_rollback = bool(auto_rollback)
-    if auto_rollback != settings.auto_rollback and not approved:
-        state = "on" if auto_rollback else "off"
-        settings.change_request = _gated(Change(
-            kind="settings", tenant=settings.tenant, actor=actor, environment=settings.environment,
-            params={"auto_rollback": auto_rollback}, justification=justification,
-            break_glass_reason=break_glass_reason,
-            title=f"Turn automatic rollback {state} in {settings.environment.name}"))
-        if _waiting(settings):
-            return settings
-    with transaction.atomic():
-        before = settings.auto_rollback
-        settings.auto_rollback = auto_rollback
-        settings.save(update_fields=["auto_rollback", "updated_at"])
-        audit_record(actor=actor, action="deploy_settings.update", obj=settings, tenant=settings.tenant,
-                     changes={"auto_rollback": [before, settings.auto_rollback]})
-    return settings
-
-
-def _gated(change: Change):
-    """Ask the approvals gate about an ordinary change: refused during a freeze (409), else the change
-    request it waits for, or the flagged record of a break-glass change, or None where ungoverned."""
-    verdict = gate().assess(change)
-    if verdict.needs_approval or verdict.break_glass:
-        with transaction.atomic():
-            return gate().open(change, verdict)
-    return None
-
-
-def _waiting(subject) -> bool:
-    """Whether the subject's operation waits for approval rather than having been made."""
-    request = getattr(subject, "change_request", None)
-    return request is not None and request.is_open
-
-
-# --- Automatic rollback ------------------------------------------------------------------------
-
-
-def deployment_auto_rollback(*, deployment: Deployment) -> Deployment | None:
-    """After a failed rollout, deploy the release that last succeeded there again, when the
-    environment's settings say so. A rollback that fails is left failed, so it can never loop."""
-    if deployment.rollback_of_id is not None or not deploy_settings_for(deployment.environment).auto_rollback:
-        return None
-    target = previous_good_deployment(deployment)
-    if target is None:
-        deployment_note(deployment=deployment, key="auto-rollback",
-                        message="No automatic rollback: no earlier release succeeded in this environment.")
-        return None
-    try:
-        rollback, _ = deployment_create(
-            actor=None, release=target.release, environment=deployment.environment, rollback_of=deployment,
-            reason=f"Automatic rollback of deployment {deployment.pk}: {deployment.outcome}",
-            progress_deadline_seconds=target.progress_deadline_seconds, automatic=True)
-    except ApplicationError as error:
-        deployment_note(deployment=deployment, key="auto-rollback", message=f"No automatic rollback: {error.message}")
-        return None
-    deployment_note(deployment=deployment, key="auto-rollback", data={"rollback": rollback.pk},
-                    message=f"Rolling back automatically to release #{target.release.number} "
-                            f"(deployment {rollback.pk})")
-    return rollback
-
-
 # --- The live deployment: scale and restart ----------------------------------------------------
-
-
-def live_deployment(application, environment) -> Deployment | None:
-    """The deployment whose release runs in the environment now: the newest that succeeded."""
-    return (Deployment.objects.filter(application=application, environment=environment, state=State.SUCCEEDED)
-            .select_related("release", "environment", "application", "tenant").order_by("-id").first())
 
 
 def _require_quiet(application, environment) -> None:
@@ -216,12 +116,12 @@ def deployment_scale(*, actor, deployment: Deployment, replicas: int, justificat
         raise ApplicationError(f"Replicas go from 0 to {MAX_REPLICAS}.", code=INVALID, field="replicas")
     _check_scale_quota(deployment, replicas)
     if not approved:
-        deployment.change_request = _gated(Change(
+        deployment.change_request = change_gated(Change(
             kind="scale", tenant=deployment.tenant, actor=actor, environment=deployment.environment,
             subject=deployment, params={"replicas": replicas}, justification=justification,
             break_glass_reason=break_glass_reason,
             title=f"Scale {deployment.application.name} in {deployment.environment.name} to {replicas} replicas"))
-        if _waiting(deployment):
+        if is_waiting(deployment):
             return deployment
     name, namespace = deployment.application.name, deployment.environment.namespace
     with _cluster(deployment.environment, f"Deployment {name}") as kube:
@@ -243,11 +143,11 @@ def deployment_restart(*, actor, deployment: Deployment, justification: str = ""
     (`change_request` set, nothing restarted yet), and a freeze refuses it."""
     _require_live(actor, deployment)
     if not approved:
-        deployment.change_request = _gated(Change(
+        deployment.change_request = change_gated(Change(
             kind="restart", tenant=deployment.tenant, actor=actor, environment=deployment.environment,
             subject=deployment, justification=justification, break_glass_reason=break_glass_reason,
             title=f"Restart every pod of {deployment.application.name} in {deployment.environment.name}"))
-        if _waiting(deployment):
+        if is_waiting(deployment):
             return deployment
     at = timezone.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     name, namespace = deployment.application.name, deployment.environment.namespace
@@ -333,7 +233,7 @@ def deployment_resume(*, actor, deployment: Deployment, break_glass_reason: str 
     a pause (restorative, never held) must not turn a running rollout into a new approval."""
     _require_pausable(actor, deployment)
     _check_pause_state(deployment, pausing=False)
-    _gated(Change(kind="resume", tenant=deployment.tenant, actor=actor, environment=deployment.environment,
+    change_gated(Change(kind="resume", tenant=deployment.tenant, actor=actor, environment=deployment.environment,
                   subject=deployment, break_glass_reason=break_glass_reason, carries_on=True,
                   title=f"Resume the rollout of deployment {deployment.pk} of {deployment.application.name} in "
                         f"{deployment.environment.name}"))
@@ -385,12 +285,12 @@ def application_remove(*, actor, application, environment, justification: str = 
                                field="environment")
     _require_quiet(application, environment)
     if not approved:
-        removal = Removal(change_request=_gated(Change(
+        removal = Removal(change_request=change_gated(Change(
             kind="remove", tenant=environment.tenant, actor=actor, environment=environment,
             subject=live_deployment(application, environment), params={"application": application.pk},
             justification=justification, break_glass_reason=break_glass_reason,
             title=f"Remove {application.name} from {environment.name}")))
-        if _waiting(removal):
+        if is_waiting(removal):
             return removal
     removed = []
     with _cluster(environment, f"Namespace {environment.namespace}") as kube:

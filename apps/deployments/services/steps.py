@@ -1,4 +1,4 @@
-"""Every step of a canary or blue-green rollout, and the user's continue and switch-back.
+"""The writes of canary and blue-green rollouts: every step, and the user's continue and switch-back.
 
 A step is recorded as a `step` event under the row lock together with the row's step, waiting flag
 or colour; each record carries a key, so a task run twice records (and moves) once.
@@ -16,13 +16,18 @@ from apps.core.errors import ApplicationError, require
 from apps.core.governance import Change, gate
 from apps.core.policies import policy_for
 
+from .. import dispatch
 from ..choices import EventKind, State, Strategy
-from ..manifests import render
+from ..dispatch import after_commit
 from ..models import Deployment
-from ..services import _append, _locked, deployment_create, deployment_transition, restorative_change_record
-from .manifests import COLOURS, other_colour, render_canary, render_colour
-from .plan import StrategyPlan
+from ..selectors import live_colour, previous_colour_deployment
+from ..strategies.manifests import COLOURS, other_colour
+from ..strategies.plan import StrategyPlan, steps_of
+from .create import deployment_create
+from .gating import restorative_change_record
+from .state import deployment_locked, deployment_transition, event_append
 
+# Refusals, as constants that tests import.
 NOT_WAITING = "deployment_not_waiting"
 NO_SWITCH_BACK = "switch_back_unavailable"
 
@@ -30,22 +35,17 @@ NO_SWITCH_BACK = "switch_back_unavailable"
 def step_record(deployment: Deployment, *, key: str, message: str, data: dict | None = None, **fields) -> bool:
     """Record a step (and set `fields` on the row) unless its key was recorded before; True when new."""
     with transaction.atomic():
-        row = _locked(deployment.pk)
+        row = deployment_locked(deployment.pk)
         if row.events.filter(key=key).exists():
             return False
         for name, value in fields.items():
             setattr(row, name, value)
         if fields:
             row.save(update_fields=list(fields))
-        _append(row, kind=EventKind.STEP, key=key, message=message,
+        event_append(row, kind=EventKind.STEP, key=key, message=message,
                 data={"step": row.step, "waiting": row.waiting, "colour": row.colour, **(data or {})})
     deployment.__dict__.update(fields)
     return True
-
-
-def step_recorded_at(deployment: Deployment, key: str):
-    """When the step with this key was recorded, or None: the clock of gates and step deadlines."""
-    return deployment.events.filter(key=key).values_list("created_at", flat=True).first()
 
 
 @transaction.atomic
@@ -58,10 +58,6 @@ def strategy_deploy(*, actor, release, environment, plan: StrategyPlan, **create
 
 
 # --- Canary ------------------------------------------------------------------------------------
-
-
-def steps_of(deployment: Deployment) -> list[int]:
-    return list(deployment.strategy_config.get("steps") or [100])
 
 
 def canary_step_start(deployment: Deployment, step: int) -> bool:
@@ -86,7 +82,7 @@ def deployment_continue(*, actor, deployment: Deployment, reason: str = "", brea
     glass); approval is not asked again, since the deployment's change request covered its steps."""
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
     with transaction.atomic():
-        row = _locked(deployment.pk)
+        row = deployment_locked(deployment.pk)
         if row.strategy != Strategy.CANARY or row.state != State.PROGRESSING or not row.waiting:
             raise ApplicationError("Only a canary waiting at a step can continue.", code=NOT_WAITING, status=409)
         change = Change(kind="continue", tenant=row.tenant, actor=actor, environment=row.environment,
@@ -102,32 +98,6 @@ def deployment_continue(*, actor, deployment: Deployment, reason: str = "", brea
 
 
 # --- Blue-green --------------------------------------------------------------------------------
-
-
-def live_colour(deployment: Deployment) -> str | None:
-    """The colour serving before this deployment: the last blue-green one's, unless it was switched back."""
-    return serving_colour(deployment.application_id, deployment.environment_id, before=deployment.pk)
-
-
-def serving_colour(application_id: int, environment_id: int, *, before: int | None = None) -> str | None:
-    earlier = Deployment.objects.filter(application=application_id, environment=environment_id,
-                                        strategy=Strategy.BLUE_GREEN, state=State.SUCCEEDED)
-    earlier = (earlier.filter(id__lt=before) if before else earlier).order_by("-id").first()
-    if earlier is None:
-        return None
-    return other_colour(earlier.colour) if earlier.switched_back_at else earlier.colour
-
-
-def manifests_preview(*, release, environment, plan: StrategyPlan, progress_deadline_seconds: int) -> list[dict]:
-    """What the first apply of a deployment with this plan would send, for the deploy form's preview."""
-    if plan.strategy == Strategy.CANARY:
-        return render_canary(release, environment, weight=plan.steps[0],
-                             progress_deadline_seconds=progress_deadline_seconds)
-    if plan.strategy == Strategy.BLUE_GREEN:
-        live = serving_colour(release.application_id, environment.pk)
-        return render_colour(release, environment, colour=other_colour(live) if live else COLOURS[0],
-                             progress_deadline_seconds=progress_deadline_seconds)
-    return render(release, environment, progress_deadline_seconds=progress_deadline_seconds)
 
 
 def colour_choose(deployment: Deployment) -> str:
@@ -156,20 +126,12 @@ def colour_went_live(deployment: Deployment, *, previous: str | None) -> None:
                               reason=f"{deployment.colour.capitalize()} is live{kept}")
 
 
-def previous_colour_deployment(deployment: Deployment) -> Deployment | None:
-    """The deployment whose release the old colour runs."""
-    old = other_colour(deployment.colour)
-    return (Deployment.objects.filter(application=deployment.application_id, environment=deployment.environment_id,
-                                      strategy=Strategy.BLUE_GREEN, colour=old, state=State.SUCCEEDED,
-                                      id__lt=deployment.pk).select_related("release").order_by("-id").first())
-
-
 def deployment_switch_back(*, actor, deployment: Deployment, reason: str = "") -> Deployment:
     """Send traffic back to the old colour while it is still kept; the switch happens in a task at once.
     Restorative: never held by approval or a freeze; in a governed environment it is reviewed afterwards."""
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
     with transaction.atomic():
-        row = _locked(deployment.pk)
+        row = deployment_locked(deployment.pk)
         if (row.strategy != Strategy.BLUE_GREEN or row.state != State.SUCCEEDED or row.switched_back_at
                 or not row.switch_back_until or row.switch_back_until < timezone.now()
                 or previous_colour_deployment(row) is None):
@@ -182,7 +144,5 @@ def deployment_switch_back(*, actor, deployment: Deployment, reason: str = "") -
                      changes={"colour": [row.colour, old], "reason": [None, reason]})
         restorative_change_record(actor=actor, deployment=row, kind="switch_back", reason=reason,
                                   title=f"Switch {row.application.name} in {row.environment.name} back to {old}")
-        from .tasks import switch_back
-
-        transaction.on_commit(lambda: switch_back.delay(row.pk))
+        after_commit(dispatch.SWITCH_BACK, row.pk)
     return row

@@ -1,0 +1,21 @@
+"""Start pipeline work after the transaction commits.
+
+The services that ask for work sit below the tasks that do it (tasks -> pipeline -> strategies ->
+services), so they name the task as Celery routes it instead of importing it. tasks.py registers
+each task under the same constant, and the names stay put when code moves, so messages queued
+before an upgrade still find their task.
+"""
+
+from celery import signature
+from django.db import transaction
+
+RUN = "apps.deployments.tasks.run_deployment"
+OBSERVE = "apps.deployments.tasks.observe_deployment"
+RECONCILE = "apps.deployments.tasks.reconcile_deployments"
+SWITCH_BACK = "apps.deployments.strategies.tasks.switch_back"
+TIDY = "apps.deployments.strategies.tasks.tidy_strategies"
+
+
+def after_commit(task: str, *args) -> None:
+    """Send `task` with `args` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: signature(task, args=args).delay())

@@ -1,0 +1,57 @@
+"""Every write of the deployments app, by responsibility:
+
+- state: the state machine and the event log (the only writer of DeploymentEvent rows)
+- create: deploying a release (checks, idempotency, the approval gate, the pipeline's start)
+- lifecycle: cancel, rollback, and the automatic rollback after a failed rollout
+- steps: the steps of canary and blue-green rollouts, continue and switch back
+- operations: day-2 operations on what runs (scale, restart, pause, resume, promote, remove)
+- deploy_settings: each environment's deploy settings
+- gating: where these writes meet the approvals gate
+
+Other apps and the views import from here.
+"""
+
+from .create import (
+    IDEMPOTENCY_KEY_REUSED,
+    IN_PROGRESS,
+    INVALID,
+    PRODUCTION_NEEDS_ADMIN,
+    deployment_create,
+    deployment_release,
+)
+from .deploy_settings import deploy_settings_ensure, deploy_settings_for, deploy_settings_update
+from .gating import restorative_change_record
+from .lifecycle import FINISHED, NO_PREVIOUS_RELEASE, deployment_auto_rollback, deployment_cancel, deployment_rollback
+from .operations import (
+    ALREADY_PAUSED,
+    AUTOSCALED,
+    CLUSTER_REFUSED,
+    MAX_REPLICAS,
+    NOT_IN_PROGRESS,
+    NOT_LIVE,
+    NOT_PAUSED,
+    NOT_RUNNING,
+    NOT_SUCCEEDED,
+    STRATEGY_NOT_PAUSABLE,
+    Removal,
+    application_remove,
+    deployment_pause,
+    deployment_promote,
+    deployment_restart,
+    deployment_resume,
+    deployment_scale,
+)
+from .state import ILLEGAL_TRANSITION, deployment_note, deployment_observe, deployment_transition, event_payload
+from .steps import NO_SWITCH_BACK, NOT_WAITING, deployment_continue, deployment_switch_back, strategy_deploy
+
+__all__ = [
+    "ALREADY_PAUSED", "AUTOSCALED", "CLUSTER_REFUSED", "FINISHED", "IDEMPOTENCY_KEY_REUSED", "ILLEGAL_TRANSITION",
+    "INVALID", "IN_PROGRESS", "MAX_REPLICAS", "NOT_IN_PROGRESS", "NOT_LIVE", "NOT_PAUSED", "NOT_RUNNING",
+    "NOT_SUCCEEDED", "NOT_WAITING", "NO_PREVIOUS_RELEASE", "NO_SWITCH_BACK", "PRODUCTION_NEEDS_ADMIN",
+    "STRATEGY_NOT_PAUSABLE", "Removal", "application_remove", "deploy_settings_ensure", "deploy_settings_for",
+    "deploy_settings_update", "deployment_auto_rollback", "deployment_cancel", "deployment_continue",
+    "deployment_create", "deployment_note", "deployment_observe", "deployment_pause", "deployment_promote",
+    "deployment_release", "deployment_restart", "deployment_resume", "deployment_rollback", "deployment_scale",
+    "deployment_switch_back", "deployment_transition", "event_payload", "restorative_change_record",
+    "strategy_deploy",
+]

@@ -1,0 +1,97 @@
+"""Ending a deployment early or undoing it: cancel, rollback by a member, and the automatic rollback
+after a failed rollout."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from apps.core.errors import ApplicationError, require
+from apps.core.governance import gate
+from apps.core.policies import policy_for
+
+from ..choices import ACTIVE, TRANSITIONS, State
+from ..models import Deployment
+from ..selectors import previous_good_deployment
+from .create import INVALID, deployment_create
+from .deploy_settings import deploy_settings_for
+from .gating import restorative_change_record
+from .state import deployment_note, deployment_transition
+
+# Refusals, as constants that tests import.
+NO_PREVIOUS_RELEASE = "no_previous_release"
+FINISHED = "deployment_finished"
+
+
+def _is_newest(deployment: Deployment) -> bool:
+    return not Deployment.objects.filter(application=deployment.application_id, environment=deployment.environment_id,
+                                         id__gt=deployment.pk).exists()
+
+
+@transaction.atomic
+def deployment_rollback(*, actor, deployment: Deployment, reason: str, break_glass_reason: str = "") -> Deployment:
+    """Deploy the release that last succeeded before this one, linked to it and with the reason
+    recorded; an in-flight deployment is stopped first (rolled back, or cancelled if not yet applying).
+
+    Rolling back the newest deployment is restorative: it goes back to the last good release, so it
+    is never held by approval or a freeze (it is reviewed afterwards). Rolling back an older one
+    deploys an older release over newer ones, an ordinary governed deploy."""
+    require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
+    if not (reason or "").strip():
+        raise ApplicationError("Say why you are rolling back.", code=INVALID, field="reason")
+    target = previous_good_deployment(deployment)
+    if target is None:
+        raise ApplicationError("There is no earlier release that succeeded in this environment to roll back to.",
+                               code=NO_PREVIOUS_RELEASE, status=409)
+    restorative = _is_newest(deployment)
+    if deployment.state in ACTIVE:
+        stop = State.ROLLED_BACK if State.ROLLED_BACK in TRANSITIONS[deployment.state] else State.CANCELLED
+        deployment_transition(deployment=deployment, to_state=stop, reason=f"Rolled back: {reason.strip()}",
+                              actor=actor)
+    rollback, _ = deployment_create(actor=actor, release=target.release, environment=deployment.environment,
+                                    reason=f"Rollback of deployment {deployment.pk}: {reason.strip()}",
+                                    rollback_of=deployment, progress_deadline_seconds=target.progress_deadline_seconds,
+                                    break_glass_reason=break_glass_reason, restorative=restorative)
+    return rollback
+
+
+def deployment_cancel(*, actor, deployment: Deployment, reason: str = "") -> Deployment:
+    """Stop an in-flight deployment. Objects already applied stay as they are; roll back to undo them.
+    Restorative: never held; stopping one that already left approval is reviewed afterwards."""
+    require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
+    if deployment.is_terminal:
+        raise ApplicationError(f"This deployment already {deployment.get_state_display().lower()}.",
+                               code=FINISHED, status=409)
+    message = "Cancelled" + (f": {reason.strip()}" if (reason or "").strip() else "")
+    with transaction.atomic():
+        waited = deployment.state == State.PENDING_APPROVAL  # nothing ran yet: withdrawing says it all
+        row = deployment_transition(deployment=deployment, to_state=State.CANCELLED, reason=message, actor=actor)
+        gate().withdraw(row, message)
+        if not waited:
+            restorative_change_record(actor=actor, deployment=row, kind="cancel", reason=reason,
+                                      title=f"Cancel deployment {row.pk} of {row.application.name} in "
+                                            f"{row.environment.name}")
+    return row
+
+
+def deployment_auto_rollback(*, deployment: Deployment) -> Deployment | None:
+    """After a failed rollout, deploy the release that last succeeded there again, when the
+    environment's settings say so. A rollback that fails is left failed, so it can never loop."""
+    if deployment.rollback_of_id is not None or not deploy_settings_for(deployment.environment).auto_rollback:
+        return None
+    target = previous_good_deployment(deployment)
+    if target is None:
+        deployment_note(deployment=deployment, key="auto-rollback",
+                        message="No automatic rollback: no earlier release succeeded in this environment.")
+        return None
+    try:
+        rollback, _ = deployment_create(
+            actor=None, release=target.release, environment=deployment.environment, rollback_of=deployment,
+            reason=f"Automatic rollback of deployment {deployment.pk}: {deployment.outcome}",
+            progress_deadline_seconds=target.progress_deadline_seconds, automatic=True)
+    except ApplicationError as error:
+        deployment_note(deployment=deployment, key="auto-rollback", message=f"No automatic rollback: {error.message}")
+        return None
+    deployment_note(deployment=deployment, key="auto-rollback", data={"rollback": rollback.pk},
+                    message=f"Rolling back automatically to release #{target.release.number} "
+                            f"(deployment {rollback.pk})")
+    return rollback
