@@ -18,7 +18,7 @@ from .forms import DeployForm, ReasonForm
 from .manifests import DEFAULT_PROGRESS_DEADLINE
 from .models import Deployment
 from .selectors import deployment_list_for, events_after, previous_good_deployment, waiting_change_request
-from .strategies.pipeline import manifests_preview
+from .strategies.registry import strategy_for
 
 LIST_LENGTH = 100
 
@@ -55,8 +55,9 @@ def deployment_new(request):
                     **form.governed())
                 _say_if_waiting(request, deployment)
                 return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
-            manifests = manifests_preview(release=data["release"], environment=data["environment"], plan=plan,
-                                          progress_deadline_seconds=deadline)
+            manifests = strategy_for(plan.strategy).render(
+                release=data["release"], environment=data["environment"], plan=plan,
+                progress_deadline_seconds=deadline)
             context["manifests_yaml"] = yaml.safe_dump_all(manifests, sort_keys=False)
             context["idempotency_key"] = secrets.token_urlsafe(16)  # a double-click on confirm deploys once
         except ApplicationError as exc:

@@ -9,7 +9,7 @@ from apps.clusters.kube import KubeClient
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment
 from apps.deployments.strategies.manifests import render_canary, render_colour
-from apps.deployments.strategies.tasks import tidy_strategies
+from apps.deployments.tasks import tidy_strategies
 from tests.conftest import wait_for
 
 from .conftest import make_app, make_release, registered

@@ -21,7 +21,14 @@ from .create import (
 )
 from .deploy_settings import deploy_settings_ensure, deploy_settings_for, deploy_settings_update
 from .gating import restorative_change_record
-from .lifecycle import FINISHED, NO_PREVIOUS_RELEASE, deployment_auto_rollback, deployment_cancel, deployment_rollback
+from .lifecycle import (
+    FINISHED,
+    NO_PREVIOUS_RELEASE,
+    deployment_auto_rollback,
+    deployment_cancel,
+    deployment_fail,
+    deployment_rollback,
+)
 from .operations import (
     ALREADY_PAUSED,
     AUTOSCALED,
@@ -50,7 +57,7 @@ __all__ = [
     "NOT_SUCCEEDED", "NOT_WAITING", "NO_PREVIOUS_RELEASE", "NO_SWITCH_BACK", "PRODUCTION_NEEDS_ADMIN",
     "STRATEGY_NOT_PAUSABLE", "Removal", "application_remove", "deploy_settings_ensure", "deploy_settings_for",
     "deploy_settings_update", "deployment_auto_rollback", "deployment_cancel", "deployment_continue",
-    "deployment_create", "deployment_note", "deployment_observe", "deployment_pause", "deployment_promote",
+    "deployment_create", "deployment_fail", "deployment_note", "deployment_observe", "deployment_pause", "deployment_promote",
     "deployment_release", "deployment_restart", "deployment_resume", "deployment_rollback", "deployment_scale",
     "deployment_switch_back", "deployment_transition", "event_payload", "restorative_change_record",
     "strategy_deploy",

@@ -73,6 +73,15 @@ def deployment_cancel(*, actor, deployment: Deployment, reason: str = "") -> Dep
     return row
 
 
+def deployment_fail(*, deployment: Deployment, reason: str) -> None:
+    """Mark failed unless something else already finished it; then roll back if the environment says so."""
+    try:
+        deployment_transition(deployment=deployment, to_state=State.FAILED, reason=reason)
+    except ApplicationError:
+        return
+    deployment_auto_rollback(deployment=deployment)
+
+
 def deployment_auto_rollback(*, deployment: Deployment) -> Deployment | None:
     """After a failed rollout, deploy the release that last succeeded there again, when the
     environment's settings say so. A rollback that fails is left failed, so it can never loop."""

@@ -1,5 +1,9 @@
-"""Canary and blue-green rollouts, next to the rolling one the pipeline runs natively.
+"""Rollout strategies: one protocol (base.Strategy), three implementations.
 
-`plan` validates what a deployment asks for, `manifests` renders the objects of a step or a colour,
-`pipeline` drives the steps in short tasks, `services` records every step and the user's actions.
+`rolling`, `canary` and `blue_green` implement the protocol; `registry.strategy_for(name)` finds a
+row's. `plan` checks what a deployment asks for, `manifests` renders the objects of a canary step or
+a colour from the rolling ones, `observations` turns what the cluster shows into keyed events. The
+writes the strategies make (step records, continue, switch back) are in apps/deployments/services/steps.py.
+
+This module imports nothing, so the services can use `plan` and `manifests` without a circle.
 """

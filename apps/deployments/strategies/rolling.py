@@ -1,0 +1,76 @@
+"""The rolling update: Kubernetes rolls the one Deployment natively; the portal watches and decides."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from apps.clusters.services import kube_of
+
+from ..choices import State, Strategy
+from ..manifests import LABEL, render
+from ..models import Deployment
+from ..services import deployment_fail, deployment_observe, deployment_transition
+from .base import past_deadline
+from .observations import pod_observations, rollout_observations
+from .plan import StrategyPlan
+
+
+class Rolling:
+    """One Deployment per application, updated in place. A cron job is applied and done."""
+
+    name = Strategy.ROLLING
+
+    def render(self, *, release, environment, plan: StrategyPlan, progress_deadline_seconds: int) -> list[dict]:
+        return render(release, environment, progress_deadline_seconds=progress_deadline_seconds)
+
+    def first_step(self, row: Deployment) -> list[dict]:
+        return render(row.release, row.environment, row.pk, progress_deadline_seconds=row.progress_deadline_seconds)
+
+    def observe(self, row: Deployment) -> bool:
+        app, namespace = row.application, row.environment.namespace
+        with kube_of(row.environment) as kube:
+            status = None if app.component_kind == "cron" else kube.rollout_status(namespace, app.name)
+            selector = f"{LABEL}/application={app.name},{LABEL}/release={row.release.number}"
+            pods, _ = kube.list("v1", "Pod", namespace, label_selector=selector)
+        deployment_observe(deployment=row, observations=pod_observations(pods) + rollout_observations(status))
+        return True if row.paused_at else self._conclude(row, status)
+
+    def next_step(self, row: Deployment) -> bool:
+        return False  # Kubernetes moves the rollout on by itself
+
+    def finish(self, row: Deployment, status) -> None:
+        reason = ("Cron jobs have no rollout: succeeded once the CronJob was applied" if status is None
+                  else f"Rollout complete: {status.ready} of {status.desired} replicas ready")
+        deployment_transition(deployment=row, to_state=State.SUCCEEDED, reason=reason)
+
+    def cancel(self, row: Deployment) -> None:
+        """Nothing beside the serving release: a cancelled rolling update leaves what it applied."""
+
+    def _conclude(self, row: Deployment, status) -> bool:
+        if row.application.component_kind == "cron":
+            self.finish(row, None)
+            return False
+        if status is None:
+            deployment_fail(deployment=row, reason="The Deployment is missing from the cluster.")
+        elif status.complete:
+            self.finish(row, status)
+        elif _cluster_gave_up(row, status):
+            deployment_fail(deployment=row, reason=(
+                f"Rollout failed: no progress within the {row.progress_deadline_seconds}-second progress "
+                f"deadline. The cluster says: {status.message}"))
+        elif past_deadline(row, max(row.started_at, row.resumed_at or row.started_at)):
+            # Counted from the last resume too, since paused time is not stalling.
+            deployment_fail(deployment=row,
+                            reason=f"No progress within {row.progress_deadline_seconds} seconds: {status.message}")
+        else:
+            return True
+        return False
+
+
+def _cluster_gave_up(row: Deployment, status) -> bool:
+    """The cluster's own deadline verdict, except just after a resume: the sandbox (unlike Kubernetes)
+    counts paused time against the deadline, so its verdict waits one deadline from the resume."""
+    fresh = row.resumed_at and timezone.now() < row.resumed_at + timedelta(seconds=row.progress_deadline_seconds)
+    return status.failed and not fresh
