@@ -1,5 +1,7 @@
-"""Deployment pages: the list, the deploy form with its manifests preview, one deployment live.
-Views parse input, call one service or selector, and render."""
+"""Deployment pages: the list, the deploy form with its manifests preview, one deployment live, its
+buttons (rollback, cancel, continue, switch back, pause, resume, scale, restart, promote, remove), and
+each environment's deploy settings. Views parse input, call one service or selector, and render;
+every button runs through one runner (`_run`)."""
 
 import secrets
 
@@ -14,9 +16,9 @@ from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, tenant_view
 
 from . import services
-from .forms import DeployForm, ReasonForm
+from .forms import DeployForm, DeploySettingsForm, GovernedForm, PromoteForm, ReasonForm, ScaleForm
 from .manifests import DEFAULT_PROGRESS_DEADLINE
-from .models import Deployment
+from .models import Deployment, DeploySettings
 from .selectors import deployment_list_for, events_after, previous_good_deployment, waiting_change_request
 from .strategies.registry import strategy_for
 
@@ -85,30 +87,188 @@ def deployment_detail(request, pk):
     return render_tenant_page(request, "deployments/detail.html", context, section="deployments")
 
 
-def _act(request, pk, action, done: str, glass: bool = False):
+# --- Buttons: one runner ------------------------------------------------------------------------
+
+
+def _run(request, deployment, call, done):
+    """Run a button's service and go back to the deployment page (or to the deployment the service
+    made) with a message: its refusal, or `done` (a text, or a function of the result giving
+    (messages level, text))."""
+    try:
+        result = call()
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return _to_detail(request, deployment)
+    level, text = done(result) if callable(done) else (messages.SUCCESS, done)
+    messages.add_message(request, level, text)
+    return _to_detail(request, result if hasattr(result, "environment_id") else deployment)
+
+
+def _to_detail(request, deployment):
+    return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
+
+
+def _invalid(request, deployment, form):
+    messages.error(request, next(iter(form.errors.values()))[0])
+    return _to_detail(request, deployment)
+
+
+def _queued_or(done: str):
+    """The message of a button whose deployment may wait for approval in pending_approval."""
+    def message(result):
+        request_id = waiting_change_request(result)
+        if request_id:
+            return messages.INFO, f"Waiting for approval — change request {request_id}."
+        return messages.SUCCESS, done
+    return message
+
+
+def _waits_or(done: str, what: str):
+    """The message of an operation that may wait for approval instead of being made."""
+    def message(result):
+        waiting = getattr(result, "change_request", None)
+        if waiting is not None and waiting.is_open:
+            return messages.INFO, f"{what} requested: waits for approval in change request {waiting.pk}."
+        return messages.SUCCESS, done
+    return message
+
+
+def _with_reason(request, pk, service, done: str, glass: bool = False):
+    """A button that sends a reason (and, where `glass`, an owner's break-glass reason)."""
     deployment = _deployment(request, pk)
     form = ReasonForm(request.POST)
     form.is_valid()
     extra = {"break_glass_reason": form.cleaned_data.get("break_glass_reason", "")} if glass else {}
-    try:
-        result = action(actor=request, deployment=deployment, reason=form.cleaned_data.get("reason", ""), **extra)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
-    if waiting_change_request(result):
-        _say_if_waiting(request, result)
-    else:
-        messages.success(request, done)
-    return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=result.pk)
+    return _run(request, deployment, lambda: service(
+        actor=request, deployment=deployment, reason=form.cleaned_data.get("reason", ""), **extra), _queued_or(done))
 
 
 @require_POST
 @tenant_view
 def deployment_rollback(request, pk):
-    return _act(request, pk, services.deployment_rollback, "Rolling back to the previous good release.", glass=True)
+    return _with_reason(request, pk, services.deployment_rollback, "Rolling back to the previous good release.",
+                        glass=True)
 
 
 @require_POST
 @tenant_view
 def deployment_cancel(request, pk):
-    return _act(request, pk, services.deployment_cancel, "Deployment cancelled.")
+    return _with_reason(request, pk, services.deployment_cancel, "Deployment cancelled.")
+
+
+@require_POST
+@tenant_view
+def deployment_continue(request, pk):
+    return _with_reason(request, pk, services.deployment_continue, "The canary moves on to its next step.",
+                        glass=True)
+
+
+@require_POST
+@tenant_view
+def deployment_switch_back(request, pk):
+    return _with_reason(request, pk, services.deployment_switch_back, "Switching traffic back to the old colour.")
+
+
+@require_POST
+@tenant_view
+def deployment_pause(request, pk):
+    deployment = _deployment(request, pk)
+    return _run(request, deployment, lambda: services.deployment_pause(actor=request, deployment=deployment),
+                "Rollout paused.")
+
+
+@require_POST
+@tenant_view
+def deployment_resume(request, pk):
+    deployment, form = _deployment(request, pk), GovernedForm(request.POST, role=request.role)
+    form.is_valid()
+    return _run(request, deployment, lambda: services.deployment_resume(
+        actor=request, deployment=deployment, break_glass_reason=form.governed()["break_glass_reason"]),
+        "Rollout resumed.")
+
+
+@require_POST
+@tenant_view
+def deployment_scale(request, pk):
+    deployment, form = _deployment(request, pk), ScaleForm(request.POST, role=request.role)
+    if not form.is_valid():
+        return _invalid(request, deployment, form)
+    replicas = form.cleaned_data["replicas"]
+    return _run(request, deployment, lambda: services.deployment_scale(
+        actor=request, deployment=deployment, replicas=replicas, **form.governed()),
+        _waits_or(f"Scaled to {replicas} replicas.", "Scale"))
+
+
+@require_POST
+@tenant_view
+def deployment_restart(request, pk):
+    deployment, form = _deployment(request, pk), GovernedForm(request.POST, role=request.role)
+    if not form.is_valid():
+        return _invalid(request, deployment, form)
+    return _run(request, deployment, lambda: services.deployment_restart(
+        actor=request, deployment=deployment, **form.governed()), _waits_or("Restarting every pod.", "Restart"))
+
+
+@require_POST
+@tenant_view
+def deployment_promote(request, pk):
+    deployment = _deployment(request, pk)
+    form = PromoteForm(request.POST, deployment=deployment, role=request.role)
+    if not form.is_valid():
+        return _invalid(request, deployment, form)
+    environment = form.cleaned_data["environment"]
+
+    def done(promoted):
+        request_id = waiting_change_request(promoted)
+        if request_id:
+            return messages.INFO, f"Promotion to {environment.name} waits for approval — change request {request_id}."
+        return messages.SUCCESS, f"Promoting to {environment.name}."
+
+    return _run(request, deployment, lambda: services.deployment_promote(
+        actor=request, deployment=deployment, environment=environment, **form.governed()), done)
+
+
+@require_POST
+@tenant_view
+def deployment_remove(request, pk):
+    deployment, form = _deployment(request, pk), GovernedForm(request.POST, role=request.role)
+    if not form.is_valid():
+        return _invalid(request, deployment, form)
+    done = _waits_or(f"{deployment.application.name} removed from {deployment.environment.name}.", "Removal")
+    return _run(request, deployment, lambda: services.application_remove(
+        actor=request, application=deployment.application, environment=deployment.environment, **form.governed()),
+        done)
+
+
+# --- Deploy settings ---------------------------------------------------------------------------
+
+
+@tenant_view
+def deploy_settings(request):
+    """Every environment with its automatic-rollback switch; admins and owners may flip it."""
+    services.deploy_settings_ensure(principal=request)
+    rows = (DeploySettings.objects.restrict(request, "view").filter(tenant=request.tenant)
+            .select_related("environment").order_by("environment__name"))
+    context = {"rows": rows, "may_change": policy_for(DeploySettings).allows(request, "change", request.tenant)}
+    return render_tenant_page(request, "deployments/settings.html", context, section="deployments")
+
+
+@require_POST
+@tenant_view
+def deploy_settings_update(request, pk):
+    settings = DeploySettings.objects.restrict(request, "view").filter(tenant=request.tenant, pk=pk).first()
+    if settings is None:
+        raise Http404
+    form = DeploySettingsForm(request.POST, role=request.role)
+    form.is_valid()
+    try:
+        services.deploy_settings_update(actor=request, settings=settings,
+                                        auto_rollback=form.cleaned_data["auto_rollback"], **form.governed())
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        state = "on" if settings.auto_rollback else "off"
+        level, text = _waits_or(f"Automatic rollback is {state} in {settings.environment.name}.",
+                                "The settings change")(settings)
+        messages.add_message(request, level, text)
+    return redirect("deployments:settings", tenant_slug=request.tenant.slug)

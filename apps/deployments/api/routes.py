@@ -3,8 +3,7 @@
 
 def register(router) -> None:
     """Add this app's viewsets to the project router."""
-    from .operations import DeploySettingsViewSet
-    from .views import DeploymentViewSet
+    from .views import DeploymentViewSet, DeploySettingsViewSet
 
     router.register("deployments", DeploymentViewSet, basename="deployment")
     router.register("deploy-settings", DeploySettingsViewSet, basename="deploysettings")

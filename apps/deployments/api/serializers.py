@@ -2,13 +2,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.catalog.models import Release
+from apps.catalog.models import Application, Release
+from apps.core.errors import ApplicationError
 from apps.tenants.api.serializers import TenantField
 from apps.tenants.models import Environment
 
-from ..choices import State
-from ..models import Deployment, DeploymentEvent
+from ..choices import State, Strategy
+from ..models import Deployment, DeploymentEvent, DeploySettings
 from ..selectors import referable
+from ..services import MAX_REPLICAS
+from ..strategies.plan import MAX_GATE_SECONDS, MAX_KEEP_SECONDS, strategy_plan
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -108,3 +111,69 @@ class DeploymentEventSerializer(serializers.ModelSerializer):
         model = DeploymentEvent
         fields = ["seq", "kind", "state", "key", "message", "data", "created_at"]
         read_only_fields = fields
+
+
+class StrategyCreateSerializer(DeploymentCreateSerializer):
+    """Deploy `release` to `environment` in `tenant` with a strategy. Canary: `steps` (traffic
+    percentages, default 10, 50, 100) and `gate_seconds` (omit to wait for a continue after each step).
+    Blue-green: `keep_old_colour_seconds` (default 600). Send an Idempotency-Key header to make retries safe."""
+
+    strategy = serializers.ChoiceField(choices=Strategy.choices, default=Strategy.ROLLING)
+    steps = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=100), required=False,
+                                  max_length=10)
+    gate_seconds = serializers.IntegerField(min_value=0, max_value=MAX_GATE_SECONDS, required=False)
+    keep_old_colour_seconds = serializers.IntegerField(min_value=0, max_value=MAX_KEEP_SECONDS, required=False)
+
+    def validate(self, data):
+        data = super().validate(data)
+        try:
+            data["plan"] = strategy_plan(strategy=data["strategy"], application=data["release"].application,
+                                         steps=data.get("steps"), gate_seconds=data.get("gate_seconds"),
+                                         keep_seconds=data.get("keep_old_colour_seconds"))
+        except ApplicationError as error:
+            raise serializers.ValidationError({error.field or "strategy": [error.message]}) from None
+        return data
+
+
+class ScaleSerializer(GovernedSerializer):
+    replicas = serializers.IntegerField(min_value=0, max_value=MAX_REPLICAS)
+
+
+class PromoteSerializer(GovernedSerializer):
+    environment = ReferableField(Environment, help_text="The environment to deploy the same release to.")
+
+
+class RemoveSerializer(GovernedSerializer):
+    """Remove `application` from `environment`: every cluster object carrying its label there."""
+
+    application = ReferableField(Application)
+    environment = ReferableField(Environment)
+
+
+class BreakGlassSerializer(serializers.Serializer):
+    """A change that carries on an approved one: only a freeze holds it, and only an owner's break-glass passes."""
+
+    break_glass_reason = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="",
+        help_text="Owners only: go ahead during a freeze; it is flagged and reviewed afterwards.")
+
+
+class RemovedSerializer(serializers.Serializer):
+    removed = serializers.ListField(child=serializers.CharField(), help_text="Kind/name of each deleted object.")
+
+
+class DeploySettingsSerializer(serializers.ModelSerializer):
+    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    environment_name = serializers.CharField(source="environment.name", read_only=True)
+    justification = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="",
+                                          write_only=True, help_text="Why: required where the environment "
+                                                                     "needs approval.")
+    break_glass_reason = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="", write_only=True,
+        help_text="Owners only: change it past approval or a freeze; it is flagged and reviewed afterwards.")
+
+    class Meta:
+        model = DeploySettings
+        fields = ["id", "tenant", "environment", "environment_name", "auto_rollback", "updated_at",
+                  "justification", "break_glass_reason"]
+        read_only_fields = ["id", "tenant", "environment", "environment_name", "updated_at"]

@@ -1,4 +1,7 @@
-"""REST API for deployments: list, read, create (with Idempotency-Key), rollback, cancel, events."""
+"""REST API for deployments: list, read, create (with Idempotency-Key), events, and every state change
+as an action (rollback, cancel, continue, switch back, pause, resume, scale, restart, promote, remove);
+and each environment's deploy settings as a small resource of its own. Every action on one deployment
+runs through one runner (`DeploymentViewSet._act`)."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
@@ -11,11 +14,9 @@ from apps.core.idempotency import idempotent
 from apps.tenants.api.base import TenantViewSetMixin
 
 from .. import services
-from ..models import Deployment
+from ..models import Deployment, DeploySettings
 from ..selectors import EVENTS_PAGE_MAX, events_after
-from ..strategies.api import DeploymentStrategyActions, StrategyCreateSerializer
 from . import serializers as s
-from .operations import DeploymentOperationsMixin
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
@@ -24,9 +25,21 @@ AFTER_SEQ = OpenApiParameter("after_seq", OpenApiTypes.INT, OpenApiParameter.QUE
                              description="Only events with a larger seq (what a page missed while disconnected).")
 
 
-class DeploymentViewSet(DeploymentOperationsMixin, DeploymentStrategyActions, TenantViewSetMixin,
-                        mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Deployments of releases into environments. State changes are actions: rollback, cancel."""
+def _waits(subject, what: str):
+    """202 with the change request when the operation waits for approval, else None."""
+    waiting = getattr(subject, "change_request", None)
+    if waiting is not None and waiting.is_open:
+        return Response({"change_request": waiting.pk, "state": waiting.state,
+                         "detail": f"The {what} waits for approval in change request {waiting.pk}."},
+                        status=status.HTTP_202_ACCEPTED)
+    return None
+
+
+
+
+class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Deployments of releases into environments. State changes are actions: rollback, cancel, continue,
+    switch back, pause, resume, scale, restart, promote; removing an application is a collection action."""
 
     model = Deployment
     serializer_class = s.DeploymentSerializer
@@ -37,7 +50,20 @@ class DeploymentViewSet(DeploymentOperationsMixin, DeploymentStrategyActions, Te
         return (queryset.select_related("tenant", "application", "release", "environment", "requested_by")
                 .prefetch_related("change_requests"))
 
-    @extend_schema(request=StrategyCreateSerializer, parameters=[IDEMPOTENCY_HEADER],
+    def _act(self, request, service, data_class=None, *, waits_as: str = "", created: bool = False):
+        """Run one service on this deployment with the request's validated fields: 202 when the change
+        waits for approval (`waits_as` names it), else the deployment (201 when the service made one)."""
+        fields = {}
+        if data_class is not None:
+            data = data_class(data=request.data, context={"request": request})
+            data.is_valid(raise_exception=True)
+            fields = data.validated_data
+        result = service(actor=request, deployment=self.get_object(), **fields)
+        waiting = _waits(result, waits_as) if waits_as else None
+        return waiting or Response(self.get_serializer(result).data,
+                                   status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=s.StrategyCreateSerializer, parameters=[IDEMPOTENCY_HEADER],
                    responses={201: s.DeploymentSerializer, 200: s.DeploymentSerializer}, examples=[
                        OpenApiExample("Rolling deploy", request_only=True, value={
                            "tenant": "acme", "release": 42, "environment": 3}),
@@ -47,7 +73,7 @@ class DeploymentViewSet(DeploymentOperationsMixin, DeploymentStrategyActions, Te
                            "justification": "Checkout fix for INC-1234"}),
                    ])
     def create(self, request):
-        data = StrategyCreateSerializer(data=request.data, context={"request": request})
+        data = s.StrategyCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         deployment, created = services.strategy_deploy(
             actor=request, plan=data.validated_data["plan"], release=data.validated_data["release"], environment=data.validated_data["environment"],
@@ -64,22 +90,75 @@ class DeploymentViewSet(DeploymentOperationsMixin, DeploymentStrategyActions, Te
     def rollback(self, request, pk=None):
         """Deploy the release that last succeeded before this one in the same environment. Where the
         environment needs approval the rollback waits in pending_approval (the reason is the justification)."""
-        data = s.RollbackSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        rollback = services.deployment_rollback(actor=request, deployment=self.get_object(),
-                                                reason=data.validated_data["reason"],
-                                                break_glass_reason=data.validated_data["break_glass_reason"])
-        return Response(self.get_serializer(rollback).data, status=status.HTTP_201_CREATED)
+        return self._act(request, services.deployment_rollback, s.RollbackSerializer, created=True)
 
     @extend_schema(request=s.ReasonSerializer, responses=s.DeploymentSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Stop an in-flight deployment. Objects already applied stay; roll back to undo them."""
-        data = s.ReasonSerializer(data=request.data)
+        return self._act(request, services.deployment_cancel, s.ReasonSerializer)
+
+    @extend_schema(request=s.RollbackSerializer, responses=s.DeploymentSerializer)
+    @action(detail=True, methods=["post"], url_path="continue", url_name="continue")
+    def continue_rollout(self, request, pk=None):
+        """Move a canary waiting at a step on to its next step (409 when it is not waiting, 409
+        change_freeze during a freeze unless an owner gives a break-glass reason)."""
+        return self._act(request, services.deployment_continue, s.RollbackSerializer)
+
+    @extend_schema(request=s.ReasonSerializer, responses=s.DeploymentSerializer)
+    @action(detail=True, methods=["post"], url_path="switch-back", url_name="switch-back")
+    def switch_back(self, request, pk=None):
+        """Send a blue-green deployment's traffic back to the old colour while it is kept (409 after)."""
+        return self._act(request, services.deployment_switch_back, s.ReasonSerializer)
+
+    @extend_schema(request=None, responses=s.DeploymentSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        """Pause this in-flight rolling update where it stands; it stays progressing until resumed."""
+        return self._act(request, services.deployment_pause)
+
+    @extend_schema(request=s.BreakGlassSerializer, responses=s.DeploymentSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        """Let this paused rolling update carry on; its progress deadline counts again from now. A freeze
+        refuses it (409 change_freeze) unless an owner gives a break-glass reason."""
+        return self._act(request, services.deployment_resume, s.BreakGlassSerializer)
+
+    @idempotent
+    @extend_schema(request=s.ScaleSerializer, responses={200: s.DeploymentSerializer, 202: s.PendingApprovalSerializer})
+    @action(detail=True, methods=["post"])
+    def scale(self, request, pk=None):
+        """Set the replicas of this (running) deployment's release, within the tenant's quotas. Where the
+        environment needs approval nothing is scaled yet: 202 with the change request to approve."""
+        return self._act(request, services.deployment_scale, s.ScaleSerializer, waits_as="scale")
+
+    @idempotent
+    @extend_schema(request=s.GovernedSerializer,
+                   responses={200: s.DeploymentSerializer, 202: s.PendingApprovalSerializer})
+    @action(detail=True, methods=["post"])
+    def restart(self, request, pk=None):
+        """Replace every pod of this (running) deployment's release, one by one. Where the environment
+        needs approval nothing is restarted yet: 202 with the change request to approve."""
+        return self._act(request, services.deployment_restart, s.GovernedSerializer, waits_as="restart")
+
+    @idempotent
+    @extend_schema(request=s.PromoteSerializer, responses={201: s.DeploymentSerializer})
+    @action(detail=True, methods=["post"])
+    def promote(self, request, pk=None):
+        """Deploy this deployment's release to another environment; it must have succeeded here. Where the
+        target needs approval the new deployment waits in pending_approval (see its change_request)."""
+        return self._act(request, services.deployment_promote, s.PromoteSerializer, created=True)
+
+    @idempotent
+    @extend_schema(request=s.RemoveSerializer, responses={200: s.RemovedSerializer, 202: s.PendingApprovalSerializer})
+    @action(detail=False, methods=["post"])
+    def remove(self, request):
+        """Remove an application from an environment: delete its cluster objects; the history stays.
+        Where the environment needs approval nothing is deleted yet: 202 with the change request."""
+        data = s.RemoveSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        deployment = services.deployment_cancel(actor=request, deployment=self.get_object(),
-                                                reason=data.validated_data["reason"])
-        return Response(self.get_serializer(deployment).data)
+        removal = services.application_remove(actor=request, **data.validated_data)
+        return _waits(removal, "removal") or Response({"removed": removal.removed})
 
     @extend_schema(parameters=[AFTER_SEQ], responses=s.DeploymentEventSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)
@@ -91,3 +170,39 @@ class DeploymentViewSet(DeploymentOperationsMixin, DeploymentStrategyActions, Te
             raise ValidationError({"after_seq": ["A whole number."]}) from None
         rows = events_after(self.get_object(), after, EVENTS_PAGE_MAX)
         return Response(s.DeploymentEventSerializer(rows, many=True).data)
+
+
+class DeploySettingsViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                            mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """How deployments behave in each environment: whether a failed rollout rolls back automatically.
+    Every environment has settings; admins and owners change them."""
+
+    model = DeploySettings
+    serializer_class = s.DeploySettingsSerializer
+
+    def optimise(self, queryset):
+        return queryset.select_related("tenant", "environment")
+
+    def list(self, request, *args, **kwargs):
+        services.deploy_settings_ensure(principal=request)
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses={200: s.DeploySettingsSerializer, 202: s.PendingApprovalSerializer})
+    def update(self, request, *args, **kwargs):
+        """Change the settings. Where the environment needs approval nothing changes yet: 202 with the
+        change request to approve; a freeze refuses it (409 change_freeze)."""
+        self.waiting = None
+        response = super().update(request, *args, **kwargs)
+        return self.waiting or response
+
+    @extend_schema(responses={200: s.DeploySettingsSerializer, 202: s.PendingApprovalSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        return super().partial_update(request, *args, **kwargs)
+
+    def perform_update(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.deploy_settings_update(
+            actor=self.request, settings=serializer.instance,
+            auto_rollback=data.get("auto_rollback", serializer.instance.auto_rollback),
+            justification=data.get("justification", ""), break_glass_reason=data.get("break_glass_reason", ""))
+        self.waiting = _waits(serializer.instance, "settings change")
