@@ -8,4 +8,6 @@ class DeploymentsConfig(AppConfig):
     label = "deployments"
 
     def ready(self):
-        from . import policies, quotas  # noqa: F401  (registers the policy and the usage counters)
+        # Registers the policy and the usage counters, and the tasks in every process: the services
+        # send tasks by name (dispatch.py), which must find the portal's NudgeTask in the web process too.
+        from . import policies, quotas, tasks  # noqa: F401

@@ -6,7 +6,7 @@ each task under the same constant, and the names stay put when code moves, so me
 before an upgrade still find their task.
 """
 
-from celery import signature
+from celery import current_app
 from django.db import transaction
 
 RUN = "apps.deployments.tasks.run_deployment"
@@ -17,5 +17,7 @@ TIDY = "apps.deployments.strategies.tasks.tidy_strategies"
 
 
 def after_commit(task: str, *args) -> None:
-    """Send `task` with `args` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: signature(task, args=args).delay())
+    """Send `task` with `args` once the current transaction commits (at once outside one). The app
+    config imports tasks.py at start, so the registered task (which drops a nudge the broker cannot
+    take, apps/core/tasking.py) is found in every process."""
+    transaction.on_commit(lambda: current_app.tasks[task].delay(*args))

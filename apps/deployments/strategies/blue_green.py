@@ -20,7 +20,7 @@ from .plan import StrategyPlan
 class BlueGreen:
     """Two colours of one application; the Service selects the one serving."""
 
-    name = Strategy.BLUE_GREEN
+    name: str = Strategy.BLUE_GREEN
 
     def render(self, *, release, environment, plan: StrategyPlan, progress_deadline_seconds: int) -> list[dict]:
         live = serving_colour(release.application_id, environment.pk)

@@ -34,7 +34,7 @@ REMOVED = "canary:removed"
 class Canary:
     """Steps of traffic percentages ending at 100, each waiting for a continue or a health gate."""
 
-    name = Strategy.CANARY
+    name: str = Strategy.CANARY
 
     def render(self, *, release, environment, plan: StrategyPlan, progress_deadline_seconds: int) -> list[dict]:
         return render_canary(release, environment, weight=plan.steps[0],

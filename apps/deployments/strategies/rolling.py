@@ -20,7 +20,7 @@ from .plan import StrategyPlan
 class Rolling:
     """One Deployment per application, updated in place. A cron job is applied and done."""
 
-    name = Strategy.ROLLING
+    name: str = Strategy.ROLLING
 
     def render(self, *, release, environment, plan: StrategyPlan, progress_deadline_seconds: int) -> list[dict]:
         return render(release, environment, progress_deadline_seconds=progress_deadline_seconds)
