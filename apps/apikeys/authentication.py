@@ -122,12 +122,12 @@ class APIKeyAuthentication(BaseAuthentication):
 
 def authenticate_key(key: str | None, ip: str | None, headers: dict | None = None, request=None) -> APIKey:
     """The whole check of a presented key (None: a malformed header), for the REST API and WebSocket
-    handshakes alike: the client address's failure budget, the HMAC, revocation, expiry, owner, IP
-    allow-list, the usage stamp, and the plan's meter. A refusal counts against the address. The
+    handshakes alike: the HMAC, revocation, expiry, owner, IP
+    allow-list, the usage stamp, and the plan's meter. A refusal counts against the address's failure
+    budget, and past it is answered 429. The
     Django `request`, when given, is marked with the metered key, so the usage counts what the meter
     counts (calls refused afterwards, 403, or by the meter, 429, included).
     Raises KeyRejected (401), KeyForbidden (403), TooManyFailures or RateLimited (429)."""
-    failures.refuse_if_blocked(ip)
     authentication = APIKeyAuthentication()
     try:
         if key is None:
@@ -136,6 +136,7 @@ def authenticate_key(key: str | None, ip: str | None, headers: dict | None = Non
         authentication._check_ip(api_key, ip)
     except (KeyRejected, KeyForbidden):
         failures.count(ip)
+        failures.refuse_if_blocked(ip)  # past the budget a failure is a 429; a right key never is
         raise
     authentication._touch(api_key, ip)
     if request is not None:

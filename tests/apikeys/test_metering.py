@@ -46,11 +46,21 @@ def test_failed_key_attempts_are_limited_per_client_address(world, api):
     good = world.key("developer", scopes=["environments:read"])
     for key in (BAD_KEY, f"{good[:-4]}xxxx", "garbage"):
         assert api.with_key(key).get(URL, REMOTE_ADDR="198.51.100.7").status_code == 401
-    # The budget is used up: even the right key is refused from there, or guessing would go on.
-    blocked = api.with_key(good).get(URL, REMOTE_ADDR="198.51.100.7")
+    # The budget is used up: every further wrong key from there is refused with 429 ...
+    blocked = api.with_key(BAD_KEY).get(URL, REMOTE_ADDR="198.51.100.7")
     assert blocked.status_code == 429 and blocked.json()["code"] == TOO_MANY_FAILURES
     assert 1 <= int(blocked["Retry-After"]) <= 60
-    assert api.with_key(good).get(URL, REMOTE_ADDR="198.51.100.8").status_code == 200  # another address
+    # ... but a right key still works, so one client cannot lock out everyone behind a shared address.
+    assert api.with_key(good).get(URL, REMOTE_ADDR="198.51.100.7").status_code == 200
+
+
+@override_settings(API_AUTH_FAILURES_PER_IP=2)
+def test_failed_attempts_from_one_ipv6_network_count_together(world, api):
+    """An IPv6 client holds a whole /64; counting single addresses would let it rotate past the limit."""
+    for host in ("2001:db8:1:2::1", "2001:db8:1:2::2"):
+        assert api.with_key(BAD_KEY).get(URL, REMOTE_ADDR=host).status_code == 401
+    assert api.with_key(BAD_KEY).get(URL, REMOTE_ADDR="2001:db8:1:2::3").status_code == 429
+    assert api.with_key(BAD_KEY).get(URL, REMOTE_ADDR="2001:db8:1:3::1").status_code == 401  # another /64
 
 
 @override_settings(API_AUTH_FAILURES_PER_IP=2)
@@ -86,4 +96,6 @@ async def test_failed_websocket_handshakes_count_against_the_address(world, sett
     key = await sync_to_async(world.key)("viewer")
     for bad in (BAD_KEY, ""):
         assert await _first_message("/ws/tenants/acme/", bad) == CLOSE_UNAUTHENTICATED
-    assert await _first_message("/ws/tenants/acme/", key) == CLOSE_RATE_LIMITED
+    assert await _first_message("/ws/tenants/acme/", BAD_KEY) == CLOSE_RATE_LIMITED
+    message = await _first_message("/ws/tenants/acme/", key)  # a right key is never locked out
+    assert isinstance(message, dict) and '"type": "hello"' in message["text"]
