@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
 from apps.core.operators import operator_required
-from apps.tenants.claims import domain_release, domain_reserve, portal_domains
+from apps.tenants.claims import domain_release, domain_reserve, host_release, portal_domains
 from apps.tenants.forms import ServiceForm
 from apps.tenants.models import DomainReservation, HostClaim, Tenant
 
@@ -48,4 +48,13 @@ def domain_delete(request, pk):
     reservation = get_object_or_404(DomainReservation, pk=pk)
     domain_release(operator=request.user, reservation=reservation)
     messages.success(request, f"{reservation.domain} is no longer reserved.")
+    return redirect("operator:domains")
+
+
+@operator_required
+@require_POST
+def host_claim_release(request, pk):
+    claim = get_object_or_404(HostClaim, pk=pk)
+    host_release(operator=request.user, claim=claim)
+    messages.success(request, f"{claim.host} is free again.")
     return redirect("operator:domains")

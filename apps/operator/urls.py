@@ -20,6 +20,7 @@ urlpatterns = [
     path("plans/<int:pk>/", plans.plan_edit, name="plan"),
     path("domains/", domains.domains, name="domains"),
     path("domains/<int:pk>/delete/", domains.domain_delete, name="domain-delete"),
+    path("domains/hosts/<int:pk>/release/", domains.host_claim_release, name="host-claim-release"),
     path("audit/", views.audit, name="audit"),
     path("approvals/", approvals.approvals, name="approvals"),
     path("approvals/rules/", approvals.approval_rules, name="approval-rules"),

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from publicsuffixlist import PublicSuffixList
 from django.db import connection, transaction
 from django.db.models import Q
 
@@ -90,12 +92,25 @@ def _reservation_of(host: str) -> DomainReservation | None:
     return next((found[name] for name in candidates if name in found), None)
 
 
+@lru_cache(maxsize=1)
+def _public_suffixes() -> PublicSuffixList:
+    return PublicSuffixList()  # the list the package ships; nothing is fetched
+
+
+def registrable_domain(host: str) -> str:
+    """The domain one owner registers (acme.co.uk for shop.acme.co.uk); the host itself if unknown."""
+    return _public_suffixes().privatesuffix(host) or host
+
+
 def check_host(*, tenant: Tenant, host: str, field: str = "ingress_host") -> str:
     """Refuse a host `tenant` may not route; return it normalised."""
     host = normalize_host(host)
     if any(_under(host, domain) for domain in portal_domains()):
         raise ApplicationError(f"“{host}” belongs to the platform itself and cannot be routed to an application.",
                                code=HOST_RESERVED, field=field)
+    if _public_suffixes().is_public(host):
+        raise ApplicationError(f"“{host}” is a public suffix that many owners share; name a host of your own "
+                               "domain.", code=HOST_RESERVED, field=field)
     reservation = _reservation_of(host)
     if reservation is not None and reservation.tenant_id is None:
         raise ApplicationError(f"“{host}” is under {reservation.domain}, which the platform keeps; ask an operator "
@@ -107,18 +122,19 @@ def check_host(*, tenant: Tenant, host: str, field: str = "ingress_host") -> str
 
 
 def _overlapping(host: str):
-    """Claims of the host, of the domains above it (two labels or more) and of every host below it:
-    each can set cookies the others read, so they all belong to one tenant."""
+    """Claims of the host, of the domains above it up to its registrable domain, and of every host below
+    it: each can set cookies the others read, so they all belong to one tenant."""
     labels = host.split(".")
-    above = [".".join(labels[i:]) for i in range(len(labels) - 1)]
+    depth = len(registrable_domain(host).split("."))
+    above = [".".join(labels[i:]) for i in range(max(len(labels) - depth + 1, 1))]
     return HostClaim.objects.filter(Q(host__in=above) | Q(host__endswith=f".{host}"))
 
 
 def _lock_domain(host: str) -> None:
-    """Serialise claims under one domain (its last two labels) until commit, so that of two tenants
-    claiming a host and a host above or below it at once, exactly one wins."""
+    """Serialise claims under one registrable domain until commit, so that of two tenants claiming a
+    host and a host above or below it at once, exactly one wins."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [".".join(host.split(".")[-2:])])
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [registrable_domain(host)])
 
 
 @transaction.atomic
@@ -181,3 +197,15 @@ def domain_release(*, operator, reservation: DomainReservation) -> None:
     audit_record(actor=operator, action="domain.release", obj=reservation, tenant=reservation.tenant,
                  changes={"domain": [reservation.domain, None]})
     reservation.delete()
+
+
+@transaction.atomic
+def host_release(*, operator, claim: HostClaim) -> None:
+    """Take a host back from a tenant (a squatted or abandoned name), so that another may claim it.
+    Releases that name it keep their field; the next deploy of one claims the host again, if free."""
+    from .services import require
+
+    require(getattr(operator, "is_staff", False), "Only platform operators release hosts.")
+    audit_record(actor=operator, action="host.release", obj=claim, tenant=claim.tenant,
+                 changes={"host": [claim.host, None]})
+    claim.delete()

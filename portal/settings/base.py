@@ -259,7 +259,9 @@ RESERVED_NAMESPACES = [
 ]
 # Host names and domain suffixes no tenant may route (besides the portal's own hosts and the
 # domains operators reserve in the console).
-RESERVED_HOSTS = env.list("RESERVED_HOSTS", default=[])
+# Cluster-internal names and wildcard-DNS services are never a tenant's; RESERVED_HOSTS adds to them.
+RESERVED_HOSTS = ["cluster.local", "svc", "local", "internal", "localhost", "home.arpa", "nip.io", "sslip.io",
+                  *env.list("RESERVED_HOSTS", default=[])]
 
 # --- API keys ---------------------------------------------------------------------------------
 # The server-side pepper of the HMAC that stores API keys. Changing it invalidates every key.

@@ -114,7 +114,7 @@ API_CASES += cases_catalog.API_CASES + cases_deployments.API_CASES
 # Routes tested elsewhere: the caller's own profile, and the operator API (tests/operator).
 # Service templates are platform-wide (every tenant reads them); tests/catalog/test_api.py covers them.
 NOT_TENANT_ROUTES = {"operator-tenant", "operator-quota", "operator-auditevent", "operator-cluster", "template",
-                     "operator-domain"}  # tests/tenants/test_hosts.py covers it
+                     "operator-domain", "operator-hostclaim"}  # tests/tenants/test_hosts.py covers them
 
 from . import cases_apiusage  # noqa: E402
 

@@ -179,3 +179,35 @@ def test_hosts_are_tidied_and_addresses_refused(api, world):
     refused(cut(api, world, "acme", "10.0.0.1"), 400, "invalid")
     with pytest.raises(ApplicationError):
         domain_reserve(operator=world.operator, domain="127.0.0.1")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("host", ["co.uk", "github.io", "svc.cluster.local", "kubernetes.default.svc",
+                                  "paas-portal.paas-portal.svc.cluster.local", "127.0.0.1.nip.io"])
+def test_public_suffixes_and_cluster_internal_names_are_nobodys(api, world, host):
+    refused(cut(api, world, "globex", host), 400, HOST_RESERVED)
+    assert not HostClaim.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_claim_stops_at_the_registrable_domain(api, world):
+    assert cut(api, world, "globex", "www.globex.co.uk").status_code == 201
+    assert cut(api, world, "acme", "shop.acme.co.uk").status_code == 201  # a sibling under co.uk is free
+
+
+@pytest.mark.django_db
+def test_operators_take_a_squatted_host_back(api, world, client):
+    squatted = host_claim(tenant=world.globex, host="acme.example.com")
+    refused(cut(api, world, "acme", "shop.acme.example.com"), 409, HOST_TAKEN)
+    api.as_user(world.operator)
+    listed = api.get("/api/v1/operator/host-claims/").json()["results"]
+    assert [(row["host"], row["tenant"]) for row in listed] == [("acme.example.com", "globex")]
+    assert api.delete(f"/api/v1/operator/host-claims/{squatted.pk}/").status_code == 204
+    assert AuditEvent.objects.filter(action="host.release").exists()
+    assert cut(api, world, "acme", "shop.acme.example.com").status_code == 201
+    claim = HostClaim.objects.get(host="shop.acme.example.com")
+    client.force_login(world.operator)
+    assert client.post(f"/operator/domains/hosts/{claim.pk}/release/").status_code == 302
+    assert not HostClaim.objects.filter(pk=claim.pk).exists()
+    client.force_login(world.user("owner"))
+    assert client.post(f"/operator/domains/hosts/{squatted.pk}/release/").status_code == 404

@@ -3,8 +3,8 @@
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from apps.tenants.claims import domain_release, domain_reserve
-from apps.tenants.models import DomainReservation, Tenant
+from apps.tenants.claims import domain_release, domain_reserve, host_release
+from apps.tenants.models import DomainReservation, HostClaim, Tenant
 
 from .views import OperatorViewSet
 
@@ -37,3 +37,24 @@ class OperatorDomainViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retri
 
     def perform_destroy(self, instance):
         domain_release(operator=self.request.user, reservation=instance)
+
+
+class HostClaimSerializer(serializers.ModelSerializer):
+    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = HostClaim
+        fields = ["id", "host", "tenant", "created_at"]
+        read_only_fields = fields
+
+
+class OperatorHostClaimViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                               mixins.DestroyModelMixin):
+    """Every claimed ingress host and its tenant. DELETE takes a host back (a squatted or abandoned
+    name) so another tenant may claim it; audited."""
+
+    serializer_class = HostClaimSerializer
+    queryset = HostClaim.objects.select_related("tenant").order_by("host")
+
+    def perform_destroy(self, instance):
+        host_release(operator=self.request.user, claim=instance)

@@ -3,7 +3,7 @@ Apps whose operator endpoints sit beside their own viewsets (cmdb, webhooks) reg
 own routes.py, under the same operator/ prefix."""
 
 from .approvals import OperatorApprovalRulesView, OperatorChangeRequestViewSet
-from .domains import OperatorDomainViewSet
+from .domains import OperatorDomainViewSet, OperatorHostClaimViewSet
 from .plans import OperatorPlanViewSet
 from .views import OperatorAuditEventViewSet, OperatorClusterViewSet, OperatorQuotaViewSet, OperatorTenantViewSet
 
@@ -18,3 +18,4 @@ def register(router) -> None:
     router.register("operator/change-requests", OperatorChangeRequestViewSet, basename="operator-changerequest")
     router.register("operator/plans", OperatorPlanViewSet, basename="operator-plan")
     router.register("operator/domains", OperatorDomainViewSet, basename="operator-domain")
+    router.register("operator/host-claims", OperatorHostClaimViewSet, basename="operator-hostclaim")
