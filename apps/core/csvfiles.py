@@ -18,8 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from django.core.serializers.json import DjangoJSONEncoder
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_NEEDS_QUOTE = re.compile(r"'*[=+\-@\t\r]")
-_QUOTED = re.compile(r"'+[=+\-@\t\r]")
+# Full-width and other compatibility forms (＝, ＋, ﹢) count too: some spreadsheets fold them first.
+_STARTS = r"[=+\-@\t\r\uff1d\uff0b\uff0d\uff20\ufe62\ufe63\ufe66\u2212]"
+_NEEDS_QUOTE = re.compile(rf"'*{_STARTS}")
+_QUOTED = re.compile(rf"'+{_STARTS}")
 
 
 def cell(value) -> str:

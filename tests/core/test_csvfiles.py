@@ -8,7 +8,7 @@ import pytest
 
 from apps.core.csvfiles import cell, cell_text, csv_text
 
-FORMULAS = ["=1+1", "+1", "-2", "@SUM(A1)", "\t=1", "\r=1", "=cmd|' /C calc'!A0"]
+FORMULAS = ["=1+1", "+1", "-2", "@SUM(A1)", "\t=1", "\r=1", "＝1+1", "＋1", "－2", "＠SUM(A1)", "=cmd|' /C calc'!A0"]
 
 
 @pytest.mark.parametrize("text", FORMULAS)

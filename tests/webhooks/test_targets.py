@@ -17,7 +17,7 @@ URL = "/api/v1/webhooks/"
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
                                      "0.0.0.0", "224.0.0.1", "240.0.0.1", "100.64.0.1", "::1", "fe80::1", "fc00::1",
-                                     "::ffff:127.0.0.1", "::"])
+                                     "::ffff:127.0.0.1", "::", "2002:7f00:1::", "2001:0:4136:e378:8000:63bf:80ff:fffe"])
 def test_non_public_addresses_are_recognised(address):
     assert not address_is_public(address)
 
