@@ -12,7 +12,7 @@ import logging
 import yaml
 from aiohttp import web
 
-from . import discovery, patching, watch
+from . import discovery, fields, patching, watch
 from .apply import apply
 from .errors import (
     APIError,
@@ -37,6 +37,8 @@ MERGE, STRATEGIC, JSON_PATCH, APPLY = ("application/merge-patch+json", "applicat
                                        "application/json-patch+json", "application/apply-patch+yaml")
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 log = logging.getLogger(__name__)
+# Warnings for the response's `Warning` headers, gathered while a request is served.
+WARNINGS = web.RequestKey("warnings", list)
 
 
 def respond(body: dict, status: int = 200, content_type: str = JSON) -> web.Response:
@@ -96,7 +98,11 @@ class KubernetesAPI:
                 if len(parts) <= 3:
                     return self._group_discovery(parts, accept)
                 group, version, rest = parts[1], parts[2], parts[3:]
-            return await self._serve(request, _target(group, version, rest), accept)
+            response = await self._serve(request, _target(group, version, rest), accept)
+            for warning in request.get(WARNINGS, ()):
+                # RFC 7234 warn-code 299, as the API server sends them; kubectl prints each as "Warning: ...".
+                response.headers.add("Warning", '299 - ' + json.dumps(warning))
+            return response
         except APIError as error:
             return error_response(error)
         except Exception:
@@ -180,6 +186,14 @@ class KubernetesAPI:
     def _dry_run(request: web.Request) -> bool:
         return request.query.get("dryRun") == "All"
 
+    @staticmethod
+    def _decoded(request: web.Request, target: Target, body: dict) -> dict:
+        """The body as the API server's decoder leaves it: unknown fields dropped (with a warning at the
+        default level), or a 400 for them at `fieldValidation=Strict` and for wrongly typed values."""
+        body, warnings = fields.decode(target.rt, body, request.query.get("fieldValidation"))
+        request.setdefault(WARNINGS, []).extend(warnings)
+        return body
+
     def _live(self, target: Target) -> dict:
         obj = self.store.get(target.rt, target.namespace, target.name)
         if obj is None:
@@ -245,6 +259,7 @@ class KubernetesAPI:
 
     def _create(self, request, target: Target, body) -> web.Response:
         self._check_identity(target, body)
+        body = self._decoded(request, target, body)
         obj = self.registry.create(target.rt, body, namespace=target.namespace, manager=self._manager(request),
                                    dry_run=self._dry_run(request))
         return respond(obj, 201)
@@ -254,6 +269,7 @@ class KubernetesAPI:
         if target.subresource == "scale":
             return self._rescale(request, target, live, body)
         self._check_identity(target, body)
+        body = self._decoded(request, target, body)
         expected = (body.get("metadata") or {}).get("resourceVersion")
         if expected and expected != live["metadata"]["resourceVersion"]:
             raise conflict(target.rt, target.name)
@@ -299,6 +315,7 @@ class KubernetesAPI:
             raise conflict(target.rt, target.name)
         if target.subresource == "scale":
             return self._rescale(request, target, live, new)
+        new = self._decoded(request, target, new)
         obj = self.registry.update(target.rt, live, new, manager=self._manager(request),
                                    subresource=target.subresource, dry_run=self._dry_run(request))
         return respond(obj)
@@ -311,6 +328,8 @@ class KubernetesAPI:
         self._check_identity(target, applied)
         if "apiVersion" not in applied or "kind" not in applied:
             raise bad_request("apply patches must set apiVersion and kind")
+        if target.subresource != "scale":
+            applied = self._decoded(request, target, applied)
         force, dry_run = watch.flag(request.query.get("force")), self._dry_run(request)
         live = self.store.get(target.rt, target.namespace, target.name)
         if target.subresource == "scale":

@@ -59,10 +59,15 @@ RESOURCES = (
     ResourceType("", "v1", "ResourceQuota", "resourcequotas", short_names=("quota",), has_status=True),
     ResourceType("", "v1", "LimitRange", "limitranges", short_names=("limits",)),
     ResourceType("", "v1", "Event", "events", short_names=("ev",)),
+    ResourceType("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",)),
     ResourceType("apps", "v1", "Deployment", "deployments", short_names=("deploy",), categories=("all",),
                  has_status=True, has_scale=True, has_generation=True),
     ResourceType("apps", "v1", "ReplicaSet", "replicasets", short_names=("rs",), categories=("all",),
                  has_status=True, has_scale=True, has_generation=True),
+    ResourceType("apps", "v1", "StatefulSet", "statefulsets", short_names=("sts",), categories=("all",),
+                 has_status=True, has_scale=True, has_generation=True),
+    ResourceType("apps", "v1", "DaemonSet", "daemonsets", short_names=("ds",), categories=("all",),
+                 has_status=True, has_generation=True),
     ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",), has_status=True,
                  has_generation=True),
     ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short_names=("netpol",),
@@ -72,6 +77,17 @@ RESOURCES = (
     ResourceType("batch", "v1", "CronJob", "cronjobs", short_names=("cj",), categories=("all",), has_status=True,
                  has_generation=True),
     ResourceType("batch", "v1", "Job", "jobs", categories=("all",), has_status=True, has_generation=True),
+    ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",),
+                 has_status=True, has_generation=True),
+    ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles"),
+    ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", namespaced=False),
+    ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
+    ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),
+    # Custom resources on a real cluster (the Gateway API's CRDs); served here as if those were installed.
+    ResourceType("gateway.networking.k8s.io", "v1", "Gateway", "gateways", short_names=("gtw",),
+                 categories=("gateway-api",), has_status=True, has_generation=True),
+    ResourceType("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes", categories=("gateway-api",),
+                 has_status=True, has_generation=True),
 )
 
 BY_PATH = {(rt.group, rt.version, rt.plural): rt for rt in RESOURCES}

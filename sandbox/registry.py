@@ -110,8 +110,16 @@ class Registry:
             return {"phase": "Active"}
         if rt.kind in ("Service", "Ingress"):
             return {"loadBalancer": {}}
+        # Fields that are not omitempty in the API: the official client refuses a status without them.
         if rt.kind == "HorizontalPodAutoscaler":
-            return {"desiredReplicas": 0}  # not omitempty in the API: clients require it
+            return {"desiredReplicas": 0}
+        if rt.kind == "StatefulSet":
+            return {"replicas": 0, "availableReplicas": 0}
+        if rt.kind == "DaemonSet":
+            return {"currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberMisscheduled": 0,
+                    "numberReady": 0}
+        if rt.kind == "PodDisruptionBudget":
+            return {"currentHealthy": 0, "desiredHealthy": 0, "disruptionsAllowed": 0, "expectedPods": 0}
         return {}
 
     def _allocate_cluster_ip(self, spec: dict) -> dict:

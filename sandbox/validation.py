@@ -71,6 +71,36 @@ def _replica_set(obj: dict) -> None:
     obj["spec"] = spec
 
 
+def _stateful_set(obj: dict) -> None:
+    spec = {"replicas": 1, "revisionHistoryLimit": 10, "podManagementPolicy": "OrderedReady",
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+            **(obj.get("spec") or {})}
+    spec["template"] = _template(spec.get("template") or {})
+    obj["spec"] = spec
+
+
+def _daemon_set(obj: dict) -> None:
+    spec = {"revisionHistoryLimit": 10, **(obj.get("spec") or {})}
+    strategy = spec.get("updateStrategy") or {}
+    if strategy.get("type", "RollingUpdate") == "RollingUpdate":
+        rolling = {"maxUnavailable": 1, "maxSurge": 0, **(strategy.get("rollingUpdate") or {})}
+        strategy = {**strategy, "type": "RollingUpdate", "rollingUpdate": rolling}
+    spec["updateStrategy"] = strategy
+    spec["template"] = _template(spec.get("template") or {})
+    obj["spec"] = spec
+
+
+def _binding(obj: dict) -> None:
+    """Subjects that are users or groups belong to the RBAC API group, service accounts to core."""
+    subjects = []
+    for subject in obj.get("subjects") or []:
+        group = "" if subject.get("kind") == "ServiceAccount" else "rbac.authorization.k8s.io"
+        subjects.append({"apiGroup": group, **subject})
+    if subjects:
+        obj["subjects"] = subjects
+
+
 def _pod(obj: dict) -> None:
     spec = _pod_spec(obj.get("spec") or {})
     containers = []
@@ -143,7 +173,8 @@ def _cron_job(obj: dict) -> None:
                    "failedJobsHistoryLimit": 1, **(obj.get("spec") or {})}
 
 
-_DEFAULTS = {"Deployment": _deployment, "ReplicaSet": _replica_set, "Pod": _pod, "Service": _service,
+_DEFAULTS = {"Deployment": _deployment, "ReplicaSet": _replica_set, "StatefulSet": _stateful_set,
+             "DaemonSet": _daemon_set, "RoleBinding": _binding, "ClusterRoleBinding": _binding, "Pod": _pod, "Service": _service,
              "Secret": _secret, "Namespace": _namespace, "HorizontalPodAutoscaler": _hpa,
              "NetworkPolicy": _network_policy, "LimitRange": _limit_range, "Job": _job, "CronJob": _cron_job}
 
@@ -288,7 +319,7 @@ def validate(rt: ResourceType, obj: dict, old: dict | None) -> None:
     else:
         _name(rt, name, causes)
     _labels(metadata.get("labels"), "metadata.labels", causes)
-    if rt.kind in ("Deployment", "ReplicaSet"):
+    if rt.kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
         _workload(obj, old, causes, rt.kind)
     elif rt.kind == "Pod":
         _containers(obj.get("spec") or {}, "spec", causes)

@@ -11,7 +11,9 @@ def test_version_and_api_groups(api_client):
     assert client.CoreApi(api_client).get_api_versions().versions == ["v1"]
     groups = {g.name: g.preferred_version.group_version for g in client.ApisApi(api_client).get_api_versions().groups}
     assert groups == {"apps": "apps/v1", "networking.k8s.io": "networking.k8s.io/v1", "autoscaling": "autoscaling/v2",
-                      "batch": "batch/v1"}
+                      "batch": "batch/v1", "policy": "policy/v1",
+                      "rbac.authorization.k8s.io": "rbac.authorization.k8s.io/v1",
+                      "gateway.networking.k8s.io": "gateway.networking.k8s.io/v1"}
 
 
 def test_resource_lists_name_every_kind_and_subresource(api_client):
@@ -53,7 +55,7 @@ def test_the_dynamic_client_discovers_and_applies(api_client, namespace):
 
 
 def test_unknown_paths_get_a_not_found_status(cluster):
-    response = urllib3.request("GET", f"{cluster.url}/apis/policy/v1/poddisruptionbudgets")
+    response = urllib3.request("GET", f"{cluster.url}/apis/storage.k8s.io/v1/storageclasses")
     body = json.loads(response.data)
     assert response.status == 404
     assert (body["kind"], body["reason"], body["code"]) == ("Status", "NotFound", 404)

