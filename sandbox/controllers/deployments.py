@@ -299,13 +299,14 @@ class DeploymentController(Controller):
     def _progress(self, deployment, new_rs, old, created, counts, current, condition) -> tuple | None:
         """The Progressing condition (status, reason, message), or None to leave it as it is."""
         uid, spec = deployment["metadata"]["uid"], deployment["spec"]
-        if new_rs is None:
-            return None
+        clock = time.monotonic()
+        paused = self._paused(deployment, condition, clock)
+        if paused or new_rs is None:
+            return paused or None
         name = new_rs["metadata"]["name"]
         desired = spec["replicas"]
         complete = (counts["updatedReplicas"] == desired and counts["replicas"] == desired
                     and counts["availableReplicas"] == desired)
-        clock = time.monotonic()
         if complete:
             self._last_progress.pop(uid, None)
             return "True", "NewReplicaSetAvailable", f'ReplicaSet "{name}" has successfully progressed.'
@@ -332,6 +333,24 @@ class DeploymentController(Controller):
         if remaining <= 0:
             return "False", "ProgressDeadlineExceeded", f'ReplicaSet "{name}" has timed out progressing.'
         self.queue.add_after((deployment["metadata"]["namespace"], deployment["metadata"]["name"]), remaining + 0.01)
+        return None
+
+    def _paused(self, deployment: dict, condition: dict | None, clock: float) -> tuple | None:
+        """Progressing while paused or just resumed, as kube-controller-manager reports it. The deadline
+        clock stops while paused (no progress is estimated) and starts again from the resume; a timeout
+        reported before the pause stands."""
+        uid, spec = deployment["metadata"]["uid"], deployment["spec"]
+        reason = condition and condition["reason"]
+        if spec.get("progressDeadlineSeconds") is None or reason == "ProgressDeadlineExceeded":
+            return None
+        if spec.get("paused"):
+            self._last_progress.pop(uid, None)
+            return "Unknown", "DeploymentPaused", "Deployment is paused"
+        if reason == "DeploymentPaused":
+            self._last_progress[uid] = clock
+            key = (deployment["metadata"]["namespace"], deployment["metadata"]["name"])
+            self.queue.add_after(key, spec["progressDeadlineSeconds"] + 0.01)
+            return "Unknown", "DeploymentResumed", "Deployment is resumed"
         return None
 
     @staticmethod

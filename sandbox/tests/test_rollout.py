@@ -1,6 +1,7 @@
 """Deployments roll out, update and scale as kube-controller-manager would make them."""
 
 import threading
+import time
 
 from kubernetes import watch
 
@@ -119,3 +120,22 @@ def test_rolling_back_reuses_the_old_replica_set(apps, namespace):
     done = wait_for(lambda: rolled_out(apps, namespace, "web", 1), timeout=10)
     assert done.metadata.annotations["deployment.kubernetes.io/revision"] == "3"
     assert len(apps.list_namespaced_replica_set(namespace).items) == 2
+
+
+def test_paused_time_does_not_count_against_the_progress_deadline(apps, namespace):
+    """As kube-controller-manager: no progress is estimated while paused, and the clock restarts on resume."""
+    apply_deployment(apps, namespace, deployment("web", image="registry.example/web:unready", progress_deadline=2))
+    apps.patch_namespaced_deployment("web", namespace, {"spec": {"paused": True}})
+    paused = wait_for(lambda: (c := condition(apps.read_namespaced_deployment("web", namespace), "Progressing"))
+                      and c.reason == "DeploymentPaused" and c)
+    assert paused.status == "Unknown"
+    time.sleep(3)
+    assert condition(apps.read_namespaced_deployment("web", namespace), "Progressing").reason == "DeploymentPaused"
+
+    apps.patch_namespaced_deployment("web", namespace, {"spec": {"paused": False}})
+    resumed = time.monotonic()
+    wait_for(lambda: condition(apps.read_namespaced_deployment("web", namespace), "Progressing").reason ==
+             "DeploymentResumed", timeout=5)
+    timed_out = wait_for(lambda: (c := condition(apps.read_namespaced_deployment("web", namespace), "Progressing"))
+                         .reason == "ProgressDeadlineExceeded" and c, timeout=10)
+    assert timed_out.status == "False" and time.monotonic() - resumed >= 1.9
