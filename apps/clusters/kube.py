@@ -257,37 +257,57 @@ class KubeClient:
 
     def watch(self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None,
               resource_version: str | None = None, timeout_seconds: int = 30) -> Iterator[tuple[str, dict]]:
-        """Yield (event type, object) from `resource_version` on. When that version is too old (410),
-        list again, yield each current object as ("SYNC", object), and carry on from the new version."""
+        """Yield (event type, object) from `resource_version` on, for `timeout_seconds` in all.
+
+        Without a version, the current objects come first as ("SYNC", object). A stream the server ends
+        early (its own timeout, a restart, a dropped connection, a transient error) is resumed from the
+        last resourceVersion seen, bookmarks included. When that version is too old (410 Gone), the
+        objects are listed again: ("RELIST", {"metadata": {"resourceVersion": ...}}) first, then each
+        current object as ("SYNC", object), so a caller keeping a cache drops what was not synced."""
         resource = self._resource(api_version, kind)
+        deadline = time.monotonic() + timeout_seconds
         version = resource_version
         if version is None:
-            items, version = self.list(api_version, kind, namespace, label_selector)
-            for item in items:
-                yield "SYNC", item
-        watcher = k8s_watch.Watch()
-        deadline = time.monotonic() + timeout_seconds
-        while time.monotonic() < deadline:
+            version = yield from self._relist(api_version, kind, namespace, label_selector, announce=False)
+        failures = 0
+        while (remaining := deadline - time.monotonic()) > 0:
             try:
-                stream = self.dynamic.watch(resource, namespace=namespace, label_selector=label_selector,
-                                            resource_version=version, watcher=watcher,
-                                            timeout=max(1, int(deadline - time.monotonic())))
-                for event in stream:
-                    obj = event["raw_object"]
-                    if event["type"] == "ERROR" and obj.get("code") == 410:
-                        raise WatchExpired(obj.get("message", "resourceVersion too old"), status=410)
-                    version = obj.get("metadata", {}).get("resourceVersion", version)
-                    if event["type"] != "BOOKMARK":
-                        yield event["type"], obj
-                return
-            except (ApiException, DynamicApiError) as exc:
-                if getattr(exc, "status", None) != 410:
-                    raise _error_from(exc) from exc
-                items, version = self.list(api_version, kind, namespace, label_selector)
+                for event_type, obj in self._stream(resource, namespace, label_selector, version, remaining):
+                    version = obj.get("metadata", {}).get("resourceVersion") or version
+                    failures = 0
+                    if event_type != "BOOKMARK":
+                        yield event_type, obj
             except WatchExpired:
-                items, version = self.list(api_version, kind, namespace, label_selector)
-            for item in items:
-                yield "SYNC", item
+                version = yield from self._relist(api_version, kind, namespace, label_selector, announce=True)
+            except KubeError as error:
+                failures += 1
+                if not error.retryable:
+                    raise
+                self._sleep(min(random.uniform(0, min(self.backoff_max, self.backoff * 2 ** failures)),
+                                max(deadline - time.monotonic(), 0)))
+
+    def _stream(self, resource, namespace, label_selector, version, remaining: float):
+        """One watch request, as (type, raw object); ends when the server ends the stream."""
+        try:
+            stream = self.dynamic.watch(resource, namespace=namespace, label_selector=label_selector,
+                                        resource_version=version, watcher=k8s_watch.Watch(),
+                                        timeout=max(1, int(remaining)), allow_watch_bookmarks=True)
+            for event in stream:
+                obj = event["raw_object"]
+                if event["type"] == "ERROR":
+                    raise _error_from(ApiException(status=obj.get("code"), reason=obj.get("message")))
+                yield event["type"], obj
+        except (ApiException, DynamicApiError, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _error_from(exc) from exc
+
+    def _relist(self, api_version, kind, namespace, label_selector, *, announce: bool):
+        """List afresh; yield the RELIST marker (when announced) and a SYNC per object; return the version."""
+        items, version = self.list(api_version, kind, namespace, label_selector)
+        if announce:
+            yield "RELIST", {"metadata": {"resourceVersion": version}}
+        for item in items:
+            yield "SYNC", item
+        return version
 
     def rollout_status(self, namespace: str, name: str) -> RolloutStatus | None:
         deployment = self.get("apps/v1", "Deployment", name, namespace)

@@ -7,6 +7,7 @@ fidelity. Each test works in a namespace of its own and removes it afterwards.
 
 import os
 import secrets
+import threading
 import time
 
 import pytest
@@ -155,10 +156,55 @@ def test_a_too_old_watch_version_relists(sandbox):
             kube.apply([config_map("churn", "kept", {"x": str(i)})])
         events = []
         for kind, obj in kube.watch("v1", "ConfigMap", namespace="churn", resource_version=version, timeout_seconds=3):
-            events.append((kind, obj["metadata"]["name"], obj["data"]["x"]))
+            events.append((kind, obj["metadata"].get("name"), (obj.get("data") or {}).get("x")))
             if kind == "SYNC":
                 break
-        assert events[-1] == ("SYNC", "kept", "9")
+        assert events == [("RELIST", None, None), ("SYNC", "kept", "9")]
+
+
+def test_a_watch_resumes_where_the_server_dropped_it(kube, namespace, sandbox):
+    _, version = kube.list("v1", "ConfigMap", namespace)
+    kube.apply([config_map(namespace, "watched", {"x": "1"})])
+    events = []
+    for kind, obj in kube.watch("v1", "ConfigMap", namespace=namespace, resource_version=version, timeout_seconds=10):
+        events.append((kind, obj["data"]["x"]))
+        if len(events) == 1:
+            assert sandbox.drop_watches() >= 1
+            kube.apply([config_map(namespace, "watched", {"x": "2"})])
+        if len(events) == 2:
+            break
+    assert events == [("ADDED", "1"), ("MODIFIED", "2")]
+
+
+def test_a_dropped_watch_too_far_behind_relists(sandbox):
+    from sandbox import SandboxCluster
+
+    with SandboxCluster(history_size=5) as small:
+        kube = KubeClient(small.api_client(), backoff=0.05)
+        kube.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "churn"}}])
+        _, version = kube.list("v1", "ConfigMap", "churn")
+        kube.apply([config_map("churn", "kept", {"x": "0"})])
+        events = []
+        for kind, obj in kube.watch("v1", "ConfigMap", namespace="churn", resource_version=version, timeout_seconds=10):
+            events.append((kind, (obj.get("data") or {}).get("x")))
+            if kind == "ADDED":
+                small.drop_watches()
+                for i in range(1, 10):  # past the 5 versions the sandbox keeps
+                    kube.apply([config_map("churn", "kept", {"x": str(i)})])
+            if kind == "SYNC":
+                break
+        assert events == [("ADDED", "0"), ("RELIST", None), ("SYNC", "9")]
+
+
+def test_a_watch_ends_within_its_time_through_drops(kube, namespace, sandbox):
+    dropped = sandbox.state()["faults"]["injected"]["dropped_watches"]
+    drops = [threading.Timer(delay, sandbox.drop_watches) for delay in (0.5, 1.5)]
+    for drop in drops:
+        drop.start()
+    started = time.monotonic()
+    seen = [kind for kind, _ in kube.watch("v1", "ConfigMap", namespace=namespace, timeout_seconds=3)]
+    assert seen == [] and 2.5 < time.monotonic() - started < 5
+    assert sandbox.state()["faults"]["injected"]["dropped_watches"] >= dropped + 2
 
 
 def test_a_failed_rollout_is_reported(kube, namespace):
