@@ -141,9 +141,13 @@ def test_kubectl_applies_the_portals_own_kustomization(kubectl):
     assert "job.batch/portal-migrate created" in applied and "namespace/paas-portal created" in applied
     assert kubectl("get", "pdb", "-n", "paas-portal", "-o", "name").split() == [
         "poddisruptionbudget.policy/portal-web"]
-    versions = kubectl("get", "pdb,cm,ing,svc", "-n", "paas-portal", "-o", "jsonpath={..resourceVersion}")
+    def versions():
+        listed = json.loads(kubectl("get", "pdb,cm,ing,svc", "-n", "paas-portal", "-o", "json"))["items"]
+        return {(o["kind"], o["metadata"]["name"]): o["metadata"]["resourceVersion"] for o in listed}
+
+    before = versions()
     again = kubectl("apply", "-k", str(REPO / "deploy" / "kubernetes")).splitlines()
     # kubectl sends the PDB's selector again (its patch strategy is "replace"), which changes nothing.
     assert [line for line in again if not line.endswith("unchanged")] == [
         "poddisruptionbudget.policy/portal-web configured"]
-    assert kubectl("get", "pdb,cm,ing,svc", "-n", "paas-portal", "-o", "jsonpath={..resourceVersion}") == versions
+    assert versions() == before and ("PodDisruptionBudget", "portal-web") in before
