@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.utils import timezone
-
 from apps.clusters.services import kube_of
 
 from ..choices import State, Strategy
@@ -56,7 +52,7 @@ class Rolling:
             deployment_fail(deployment=row, reason="The Deployment is missing from the cluster.")
         elif status.complete:
             self.finish(row, status)
-        elif _cluster_gave_up(row, status):
+        elif status.failed:  # the cluster's own deadline verdict; paused time does not count there
             deployment_fail(deployment=row, reason=(
                 f"Rollout failed: no progress within the {row.progress_deadline_seconds}-second progress "
                 f"deadline. The cluster says: {status.message}"))
@@ -68,9 +64,3 @@ class Rolling:
             return True
         return False
 
-
-def _cluster_gave_up(row: Deployment, status) -> bool:
-    """The cluster's own deadline verdict, except just after a resume: the sandbox (unlike Kubernetes)
-    counts paused time against the deadline, so its verdict waits one deadline from the resume."""
-    fresh = row.resumed_at and timezone.now() < row.resumed_at + timedelta(seconds=row.progress_deadline_seconds)
-    return status.failed and not fresh
