@@ -79,3 +79,16 @@ def test_a_retried_approval_returns_the_decision_instead_of_already_decided(worl
     assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
     without_key = api.post(url, {"comment": "ok"}, format="json")
     assert without_key.status_code == 409  # a genuinely second decision is still refused
+
+
+def test_a_retried_deploy_says_it_is_a_replay(world, api):
+    """Deploys keep their Idempotency-Key in the database, so a retry is known even when the cache that
+    holds other answers lost it; the header must say so all the same."""
+    release = make_release(make_app(world.acme))
+    api.with_key(world.key("developer"))
+    body = {"tenant": "acme", "release": release.pk, "environment": world.acme.environments.get(name="dev").pk}
+    first = api.post("/api/v1/deployments/", body, format="json", HTTP_IDEMPOTENCY_KEY="deploy-1")
+    again = api.post("/api/v1/deployments/", body, format="json", HTTP_IDEMPOTENCY_KEY="deploy-1")
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]

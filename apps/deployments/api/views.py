@@ -81,8 +81,11 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
             progress_deadline_seconds=data.validated_data.get("progress_deadline_seconds"),
             justification=data.validated_data["justification"],
             break_glass_reason=data.validated_data["break_glass_reason"])
+        # A repeated Idempotency-Key finds the first deployment in the database, even when the stored
+        # answer is gone (Redis lost it): the client is told it is a replay either way.
         return Response(self.get_serializer(deployment).data,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+                        headers={} if created else {"Idempotent-Replayed": "true"})
 
     @idempotent
     @extend_schema(request=s.RollbackSerializer, responses={201: s.DeploymentSerializer})
