@@ -253,7 +253,9 @@ def cmd_run(options) -> int:
     }
     manager = Manager(Printer(sys.stdout))
     for name, argv in processes.items():
-        manager.add_process(name, " ".join(_shell_quote(a) for a in argv), env=env, cwd=str(BASE_DIR))
+        # Each under the supervisor, so a process that dies is restarted rather than ending the stack.
+        supervised = [py, "-m", "portal.supervise", name, "--", *argv]
+        manager.add_process(name, " ".join(_shell_quote(a) for a in supervised), env=env, cwd=str(BASE_DIR))
 
     url = f"http://{options.host}:{options.port}/"
     say(f"portal at {url}")
