@@ -19,6 +19,7 @@ from . import services
 from .forms import DeployForm, DeploySettingsForm, GovernedForm, PromoteForm, ReasonForm, ScaleForm
 from .manifests import DEFAULT_PROGRESS_DEADLINE
 from .models import Deployment, DeploySettings
+from .pods import live_pods
 from .selectors import deployment_list_for, events_after, previous_good_deployment, waiting_change_request
 from .strategies.registry import strategy_for
 
@@ -83,6 +84,7 @@ def deployment_detail(request, pk):
         "events": events_after(deployment),
         "may_change": policy_for(Deployment).can_change(request, deployment),
         "rollback_target": previous_good_deployment(deployment),
+        "live": live_pods(deployment),
     }
     return render_tenant_page(request, "deployments/detail.html", context, section="deployments")
 

@@ -1,12 +1,15 @@
-// The pods of one deployment: each pod observation that deployment-live.js appends (in seq order,
-// including those fetched after a reconnect) replaces that pod's row with its newest status.
+// The pods of one deployment, as the cluster has them now. Pod events are history, so they are not
+// folded into the table: any event (a pod, the rollout, a scale or restart) (as deployment-live.js appends it) only says the pods
+// may have changed, and the table is read again from the API. When the cluster cannot be read the
+// table empties and says so, rather than keep showing what was last seen as current.
 (() => {
+  const card = document.getElementById("pods-card");
   const tbody = document.querySelector("#pods tbody");
-  if (!tbody) return;
-  const LOOKS = {
-    created: ["starting", "text-bg-secondary"], ready: ["ready", "text-bg-success"],
-    "pull-error": ["image pull error", "text-bg-danger"], "crash-loop": ["crash loop", "text-bg-danger"],
-    restarts: ["restarted", "text-bg-warning"],
+  if (!card || !tbody) return;
+  const warning = document.getElementById("pods-error");
+  const TONES = {
+    ready: "text-bg-success", starting: "text-bg-secondary", terminating: "text-bg-light border",
+    "image pull error": "text-bg-danger", "crash loop": "text-bg-danger",
   };
 
   const cell = (child) => {
@@ -15,24 +18,45 @@
     return td;
   };
 
-  document.addEventListener("deployment:event", ({ detail: event }) => {
-    const parts = (event.key || "").split(":");
-    if (event.kind !== "pod" || parts.length < 3) return;
-    const [name, what] = [parts[1], parts[2]];
-    const [label, tone] = LOOKS[what] || [what, "text-bg-secondary"];
+  const row = (pod) => {
     const code = document.createElement("code");
-    code.textContent = name;
+    code.textContent = pod.name;
     const badge = document.createElement("span");
-    badge.className = `badge ${tone}`;
-    badge.textContent = label;
-    const message = cell(event.message);
+    badge.className = `badge ${TONES[pod.state] || "text-bg-secondary"}`;
+    badge.textContent = pod.state;
+    const message = cell(pod.message);
     message.className = "small";
-    const row = document.createElement("tr");
-    row.dataset.pod = name;
-    row.append(cell(code), cell(badge), message);
-    const existing = [...tbody.querySelectorAll("tr[data-pod]")].find((tr) => tr.dataset.pod === name);
-    tbody.querySelector("tr[data-empty]")?.remove();
-    if (existing) existing.replaceWith(row);
-    else tbody.appendChild(row);
+    const tr = document.createElement("tr");
+    tr.dataset.pod = pod.name;
+    tr.append(cell(code), cell(badge), cell(String(pod.restarts)), message);
+    return tr;
+  };
+
+  const show = (answer, ok) => {
+    warning.hidden = ok;
+    if (!ok) warning.textContent = `${answer.detail || "The cluster could not be read."} Pods are not shown, since what was last seen may no longer be true.`;
+    tbody.replaceChildren(...(ok ? answer.pods.map(row) : []));
+    if (ok && !answer.pods.length) {
+      const empty = cell("Not live: no pod of this release runs now.");
+      empty.colSpan = 4;
+      empty.className = "small text-body-secondary py-3";
+      const tr = document.createElement("tr");
+      tr.dataset.empty = "";
+      tr.append(empty);
+      tbody.append(tr);
+    }
+  };
+
+  let timer = null;
+  const refresh = () => {
+    fetch(card.dataset.podsUrl, { credentials: "same-origin" })
+      .then((response) => response.json().then((answer) => show(answer, response.ok)))
+      .catch(() => show({}, false));
+  };
+
+  // Several events arrive together while pods move; one read after they settle is enough.
+  document.addEventListener("deployment:event", () => {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 300);
   });
 })();

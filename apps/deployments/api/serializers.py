@@ -100,6 +100,23 @@ class PendingApprovalSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+class LivePodSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    state = serializers.CharField(help_text="ready, starting, terminating, image pull error or crash loop")
+    restarts = serializers.IntegerField()
+    message = serializers.CharField(help_text="What the cluster says about the pod")
+    created_at = serializers.CharField(allow_null=True)
+
+
+class LivePodsSerializer(serializers.Serializer):
+    """The pods running a deployment's release, read from the cluster at the time of the request."""
+
+    live = serializers.BooleanField(help_text="Whether any pod of the deployment's release runs now")
+    readable = serializers.BooleanField()
+    error = serializers.CharField(allow_blank=True)
+    pods = LivePodSerializer(many=True)
+
+
 class DeploymentEventSerializer(serializers.ModelSerializer):
     # A plain string in the schema: "kind" is also an environment's field, and one enum name must not serve both.
     kind = serializers.CharField(read_only=True, help_text="state, pod, rollout or log")

@@ -10,11 +10,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from apps.core.errors import ApplicationError
 from apps.core.idempotency import idempotent
 from apps.tenants.api.base import TenantViewSetMixin
 
 from .. import services
 from ..models import Deployment, DeploySettings
+from ..pods import CLUSTER_UNREADABLE, live_pods
 from ..selectors import EVENTS_PAGE_MAX, events_after
 from . import serializers as s
 
@@ -173,6 +175,17 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
             raise ValidationError({"after_seq": ["A whole number."]}) from None
         rows = events_after(self.get_object(), after, EVENTS_PAGE_MAX)
         return Response(s.DeploymentEventSerializer(rows, many=True).data)
+
+    @extend_schema(responses=s.LivePodsSerializer)
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def pods(self, request, pk=None):
+        """The pods running this deployment's release now, read from the cluster (not from past events).
+        `live` is false when none runs any more; when the cluster cannot be read the answer is 503
+        with code `cluster_unreadable`, never what was seen before."""
+        live = live_pods(self.get_object())
+        if live.error:
+            raise ApplicationError(live.error, code=CLUSTER_UNREADABLE, status=503)
+        return Response(s.LivePodsSerializer(live.as_dict()).data)
 
 
 class DeploySettingsViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,

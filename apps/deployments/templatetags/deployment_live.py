@@ -1,21 +1,18 @@
-"""Blocks of deployment state that other apps' pages include, and the pod view of a deployment page.
-static/js/deployments-overview.js and static/js/deployment-pods.js keep them moving as events arrive."""
+"""Blocks of deployment state that other apps' pages include, and the look of a deployment page's live pods.
+static/js/deployments-overview.js keeps the blocks moving as events arrive; static/js/deployment-pods.js
+reads the pods again from the API when a pod or rollout event says they changed."""
 
 from django import template
 
 from apps.tenants.models import Environment
 
-from ..choices import EventKind
 from ..selectors import latest_deployments_for
 
 register = template.Library()
 
-# What a pod observation's key says about the pod: (label, badge tone). Restarts are "restarts:<n>".
-POD_LOOKS = {
-    "created": ("starting", "text-bg-secondary"), "ready": ("ready", "text-bg-success"),
-    "pull-error": ("image pull error", "text-bg-danger"), "crash-loop": ("crash loop", "text-bg-danger"),
-    "restarts": ("restarted", "text-bg-warning"),
-}
+# How a pod's state (apps/deployments/pods.py) looks on the page: the badge tone.
+POD_TONES = {"ready": "text-bg-success", "starting": "text-bg-secondary", "terminating": "text-bg-light border",
+             "image pull error": "text-bg-danger", "crash loop": "text-bg-danger"}
 
 
 @register.inclusion_tag("deployments/_latest.html", takes_context=True)
@@ -33,14 +30,7 @@ def latest_deployments(context, application=None):
     return {"tenant": tenant, "application": application, "rows": rows}
 
 
-@register.simple_tag
-def pod_status(events) -> list[dict]:
-    """Each pod's newest observation, in the order the pods first appeared."""
-    pods: dict[str, dict] = {}
-    for event in events:
-        if event.kind != EventKind.POD or event.key.count(":") < 2:
-            continue
-        _, name, what = event.key.split(":", 2)
-        label, tone = POD_LOOKS.get(what.split(":")[0], (what, "text-bg-secondary"))
-        pods[name] = {"name": name, "label": label, "tone": tone, "message": event.message, "seq": event.seq}
-    return list(pods.values())
+@register.filter
+def pod_tone(state: str) -> str:
+    """The badge tone of a pod state; static/js/deployment-pods.js keeps the same table."""
+    return POD_TONES.get(state, "text-bg-secondary")
