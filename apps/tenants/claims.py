@@ -14,9 +14,9 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from publicsuffixlist import PublicSuffixList
 from django.db import connection, transaction
 from django.db.models import Q
+from publicsuffixlist import PublicSuffixList
 
 from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
