@@ -15,9 +15,9 @@ from apps.clusters.services import cluster_of, explain_failure
 from apps.core.errors import ApplicationError
 
 from . import dispatch, pipeline
-from .choices import EventKind, State, Strategy
-from .models import Deployment
-from .services import ILLEGAL_TRANSITION, deployment_fail, deployment_observe
+from .choices import State, Strategy
+from .models import LEASE_SECONDS, Deployment
+from .services import ILLEGAL_TRANSITION, deployment_fail, outage_begin, outage_seconds
 from .strategies.blue_green import BlueGreen
 from .strategies.canary import REMOVED, Canary
 
@@ -27,29 +27,39 @@ OBSERVE_EVERY_SECONDS = 1.0
 
 
 def _retry_or_fail(task, deployment_id: int, attempt: int, error: KubeError) -> None:
-    """Transient cluster errors retry with jittered backoff; the rest (or too many) fail the deployment.
-    Each retry is recorded with its cause, so a row waiting on an unreachable cluster says why."""
+    """A refusal (4xx) fails the deployment at once with the cluster's words. A cluster that does not
+    answer (5xx, timeout, connection refused) is waited for: the outage is recorded once, the step retries
+    with jittered backoff, and only an outage longer than the progress deadline fails the deployment."""
     logger.warning("deployment step failed", deployment=deployment_id, error=error.message, status=error.status)
     row = pipeline.current(deployment_id, attempt)
-    retries = task.request.retries
-    if (error.retryable or error.status is None) and retries < task.max_retries:
-        countdown = random.uniform(0.5, min(settings.DEPLOYMENT_RETRY_MAX_SECONDS, 2.0 ** (retries + 1)))
-        if row is not None:
-            deployment_observe(deployment=row, observations=[{
-                "key": f"retry:{task.name}:{attempt}:{retries + 1}", "kind": EventKind.LOG,
-                "message": f"{_problem(row, error)} Retrying in {countdown:.1f} s ({retries + 1} of "
-                           f"{task.max_retries}).", "data": {"retry": retries + 1, "status": error.status}}])
-        raise task.retry(countdown=countdown)
-    if row is not None:
-        deployment_fail(deployment=row, reason=_problem(row, error))
+    if row is None:
+        return
+    if not (error.retryable or error.status is None):
+        deployment_fail(deployment=row, reason=f"The cluster refused the deployment: {error.message}")
+        return
+    waiting = outage_begin(row, cause=_cause(error), status=error.status)
+    waited, deadline = outage_seconds(waiting), row.progress_deadline_seconds
+    if waited >= deadline:
+        deployment_fail(deployment=row, reason=f"The cluster {cluster_of(row.environment).name} was unreachable for "
+                                               f"{waited:.0f} s, longer than the progress deadline ({deadline} s): "
+                                               f"{waiting.data['cause'].rstrip('.')}.")
+        return
+    pipeline.renew_lease(row)
+    raise task.retry(countdown=_backoff(task.request.retries, deadline - waited))
 
 
-def _problem(row, error: KubeError) -> str:
-    """No HTTP status means the cluster never answered: name it and say why, not the client's traceback."""
+def _backoff(retries: int, remaining: float) -> float:
+    """Jittered exponential backoff, capped by the setting, by the lease (so the reconciler does not take
+    a waiting row over) and by the time left before the deadline (so the last try is near it)."""
+    ceiling = min(settings.DEPLOYMENT_RETRY_MAX_SECONDS, 2.0 ** (retries + 1), LEASE_SECONDS / 2)
+    return max(0.2, min(random.uniform(ceiling / 2, ceiling), remaining + 0.1))
+
+
+def _cause(error: KubeError) -> str:
+    """What the cluster did instead of answering: its status and words, or why nothing answered at all."""
     if error.status is None:
-        cluster = cluster_of(row.environment)
-        return f"Cannot reach cluster {cluster.name}: {explain_failure(error)}"
-    return f"The cluster refused the deployment: {error.message}"
+        return f"no answer ({explain_failure(error).rstrip('.')})"
+    return f"{error.status} ({error.message})"
 
 
 def _stop_if_finished_elsewhere(deployment_id: int, error: ApplicationError) -> None:
@@ -74,13 +84,14 @@ def _step(task, step, deployment_id: int, attempt: int) -> None:
         observe_deployment.apply_async((deployment_id, attempt), countdown=OBSERVE_EVERY_SECONDS)
 
 
-@shared_task(name=dispatch.RUN, bind=True, max_retries=6, ignore_result=True)
+# No retry count: a step retries while the cluster is down, bounded by the progress deadline (_retry_or_fail).
+@shared_task(name=dispatch.RUN, bind=True, max_retries=None, ignore_result=True)
 def run_deployment(self, deployment_id: int, attempt: int) -> None:
     """Apply the release's manifests, then hand over to observe_deployment."""
     _step(self, pipeline.apply_step, deployment_id, attempt)
 
 
-@shared_task(name=dispatch.OBSERVE, bind=True, max_retries=6, ignore_result=True)
+@shared_task(name=dispatch.OBSERVE, bind=True, max_retries=None, ignore_result=True)
 def observe_deployment(self, deployment_id: int, attempt: int) -> None:
     """One short look at the rollout; schedules the next look until the deployment finishes."""
     _step(self, pipeline.observe_step, deployment_id, attempt)

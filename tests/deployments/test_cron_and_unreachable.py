@@ -47,13 +47,16 @@ def test_a_deploy_to_an_unreachable_cluster_fails_naming_the_cluster(world, api,
     dev = world.acme.environments.get(name="dev")
     Placement.objects.filter(environment=dev).update(cluster=offline, provisioned_at=None)
 
-    response = deploy(api, world.user("developer"), make_release(make_app(world.acme)))
+    response = deploy(api, world.user("developer"), make_release(make_app(world.acme)), progress_deadline_seconds=6)
     assert response.status_code == 201, response.content
     deployment = finished(response.json()["id"], timeout=60)
 
-    problem = "Cannot reach cluster offline: Connection refused: nothing listens at the API URL."
-    assert (deployment.state, deployment.outcome) == (State.FAILED, problem)
-    retries = list(deployment.events.filter(key__startswith="retry:").values_list("message", flat=True))
-    assert len(retries) == 6 and all(message.startswith(problem) for message in retries)
+    cause = "no answer (Connection refused: nothing listens at the API URL)"
+    assert deployment.state == State.FAILED
+    assert deployment.outcome.startswith("The cluster offline was unreachable for "), deployment.outcome
+    assert deployment.outcome.endswith(f", longer than the progress deadline (6 s): {cause}.")
+    waiting = list(deployment.events.filter(key__startswith="outage:").values_list("message", flat=True))
+    assert waiting == [f"Waiting for the cluster: {cause}. Retrying with backoff for up to the progress deadline "
+                       "(6 s)."]
     assert_gap_free(deployment)
     assert "Connection refused" in Placement.objects.get(environment=dev).last_error

@@ -7,6 +7,7 @@
 - operations: day-2 operations on what runs (scale, restart, pause, resume, promote, remove)
 - deploy_settings: each environment's deploy settings
 - gating: where these writes meet the approvals gate
+- outage: a cluster outage a deployment waits out, recorded once when it begins and once when it ends
 
 Other apps and the views import from here.
 """
@@ -48,6 +49,7 @@ from .operations import (
     deployment_resume,
     deployment_scale,
 )
+from .outage import outage_begin, outage_end, outage_open, outage_seconds
 from .state import ILLEGAL_TRANSITION, deployment_note, deployment_observe, deployment_transition, event_payload
 from .steps import NO_SWITCH_BACK, NOT_WAITING, deployment_continue, deployment_switch_back, strategy_deploy
 
@@ -59,6 +61,7 @@ __all__ = [
     "deploy_settings_update", "deployment_auto_rollback", "deployment_cancel", "deployment_continue",
     "deployment_create", "deployment_fail", "deployment_note", "deployment_observe", "deployment_pause", "deployment_promote",
     "deployment_release", "deployment_restart", "deployment_resume", "deployment_rollback", "deployment_scale",
-    "deployment_switch_back", "deployment_transition", "event_payload", "restorative_change_record",
+    "deployment_switch_back", "deployment_transition", "event_payload", "outage_begin", "outage_end", "outage_open",
+    "outage_seconds", "restorative_change_record",
     "strategy_deploy",
 ]
