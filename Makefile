@@ -1,4 +1,5 @@
-# The two commands: `make run` starts the whole portal, `make test` runs the whole suite.
+# The two commands: `make run` starts the whole portal, `make test` runs the whole suite
+# (`make test-fast` the part without browser, worker, cluster or server).
 # Both create the virtualenv on first use and reinstall only when requirements.txt changes.
 
 PYTHON ?= python3
@@ -7,13 +8,19 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: run test lint bench fuzz manage check-python clean
+.PHONY: run test test-fast lint bench fuzz manage check-python clean
 
 run: $(STAMP)
 	@$(PY) -m portal.devstack run --port $(PORT)
 
 test: $(STAMP)
 	@$(PY) -m portal.devstack test $(ARGS)
+
+# Pure-function and database tests only: the markers of tests/conftest.py leave out every test that
+# drives a browser, runs a Celery worker, the sandbox cluster, or serves the portal over a socket.
+FAST_TIER := not (e2e or worker or sandbox or server)
+test-fast: $(STAMP)
+	@$(PY) -m portal.devstack test -m "$(FAST_TIER)" $(ARGS)
 
 # Static checks, all run even when one fails: ruff (lint and format), migrations in step with the models,
 # the import contracts in pyproject.toml, and mypy on the packages [tool.mypy] lists. No database needed:

@@ -41,6 +41,27 @@ def outsider(db):
     return UserFactory(email="outsider@example.net", full_name="Otto Outsider")
 
 
+# --- Tiers: a test that starts something slow carries its marker, so runs select tiers by marker ---
+
+# A fixture that starts a browser, a worker, a cluster or a server marks every test that uses it,
+# however indirectly; tests that start one in their body carry the marker themselves.
+# `make test-fast` runs what is left: pure functions and database tests.
+TIER_OF_FIXTURE = {
+    "browser": "e2e",
+    "celery_worker": "worker",
+    "webhook_worker": "worker",  # asks for celery_worker only at run time
+    "sandbox": "sandbox",
+    "cluster": "sandbox",  # every fixture of that name is a sandbox cluster, or one registered
+    "asgi_server": "server",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for fixture in TIER_OF_FIXTURE.keys() & set(item.fixturenames):
+            item.add_marker(TIER_OF_FIXTURE[fixture])
+
+
 # --- Redis: each test starts with an empty key space of its own prefix ------------------------
 
 
@@ -58,9 +79,18 @@ def _flush_prefix():
     client.close()
 
 
+def _uses_redis(item) -> bool:
+    """Whether a test can reach Redis: anything with the database runs Django code that caches, meters
+    or broadcasts; a test without it is a pure function unless it says `@pytest.mark.redis`."""
+    return bool(item.get_closest_marker("django_db") or item.get_closest_marker("redis")
+                or {"db", "transactional_db"} & set(item.fixturenames))
+
+
 @pytest.fixture(autouse=True)
-def clean_redis():
-    _flush_prefix()
+def clean_redis(request):
+    """Tests that can reach Redis start with an empty key space; pure-function tests need no Redis."""
+    if _uses_redis(request.node):
+        _flush_prefix()
     yield
 
 
@@ -109,20 +139,24 @@ def asgi_server(transactional_db):
     thread.join(timeout=10)
 
 
-@pytest.fixture
-def celery_worker(transactional_db, tmp_path):
-    """A real Celery worker process on this run's queue, against the test database and Redis."""
-    log = tmp_path / "worker.log"
+def start_worker(log_path, concurrency=None, **env_overrides) -> subprocess.Popen:
+    """Start a real Celery worker process on this run's queue, against the test database and Redis, and
+    wait until it is ready. Extra environment (another REDIS_URL, say) and a prefork pool of
+    `concurrency` processes on request; the caller terminates it (tests that restart workers call this
+    directly, the rest use the celery_worker fixture)."""
+    log = Path(log_path)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings.test",
         "DATABASE_URL": child_database_url(),
         "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "PYTHONUNBUFFERED": "1",
+        **env_overrides,
     }
+    pool = ["--pool", "prefork", "--concurrency", str(concurrency)] if concurrency else ["--pool", "solo"]
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--loglevel", "INFO",
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", *pool, "--loglevel", "INFO",
              "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle",
              "--without-heartbeat"],
             cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -134,6 +168,13 @@ def celery_worker(transactional_db, tmp_path):
             raise RuntimeError(f"celery worker did not start:\n{log.read_text()}")
         time.sleep(0.2)
     proc.log = log
+    return proc
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path):
+    """A real Celery worker process for the test, stopped after it."""
+    proc = start_worker(tmp_path / "worker.log")
     yield proc
     proc.terminate()
     try:

@@ -13,6 +13,8 @@ import urllib3
 
 from sandbox.tests.conftest import free_port
 
+pytestmark = pytest.mark.sandbox
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 

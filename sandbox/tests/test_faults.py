@@ -12,6 +12,8 @@ from kubernetes.client import ApiException
 from sandbox import SandboxCluster
 from sandbox.tests.conftest import wait_for
 
+pytestmark = pytest.mark.sandbox
+
 
 @pytest.fixture
 def faulty():

@@ -11,6 +11,8 @@ from sandbox.tests.conftest import wait_for
 
 from .conftest import apply_deployment, deployment, rolled_out
 
+pytestmark = pytest.mark.sandbox
+
 
 def test_objects_survive_a_restart(tmp_path):
     state = tmp_path / "sandbox.json"

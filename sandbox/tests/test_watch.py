@@ -11,6 +11,8 @@ from kubernetes.client import ApiException
 from sandbox import SandboxCluster
 from sandbox.tests.conftest import wait_for
 
+pytestmark = pytest.mark.sandbox
+
 
 def configmap(name, labels=None):
     return {"metadata": {"name": name, "labels": labels or {}}, "data": {"k": "v"}}

@@ -84,6 +84,7 @@ def test_the_image_leaves_the_peer_address_to_the_portal():
     assert "FORWARDED_ALLOW_IPS" not in (BASE_DIR / "deploy" / "kubernetes" / "configmap.yaml").read_text()
 
 
+@pytest.mark.server
 def test_without_trusted_proxies_a_forwarded_for_header_changes_nothing(world, portal):
     base = portal()
     key = world.key(allowed_ips=["10.9.9.9"])
@@ -96,6 +97,7 @@ def test_without_trusted_proxies_a_forwarded_for_header_changes_nothing(world, p
     assert APIKey.objects.order_by("-pk").first().last_used_ip == "127.0.0.1"
 
 
+@pytest.mark.server
 def test_behind_a_trusted_proxy_the_right_most_untrusted_address_is_the_client(world, portal):
     base = portal("127.0.0.0/8, 10.0.0.0/24")
     key = world.key(allowed_ips=["10.9.9.9"])
@@ -112,6 +114,7 @@ def test_behind_a_trusted_proxy_the_right_most_untrusted_address_is_the_client(w
     assert AuditEvent.objects.filter(action__startswith="environment").latest("pk").ip == "198.51.100.24"
 
 
+@pytest.mark.server
 def test_failed_logins_are_limited_per_real_address_whatever_the_header_says(world, portal):
     base = portal()
     session = requests.Session()
@@ -126,6 +129,7 @@ def test_failed_logins_are_limited_per_real_address_whatever_the_header_says(wor
     assert messages[0] is False and messages[-1] is True
 
 
+@pytest.mark.server
 def test_a_websocket_handshake_reads_the_address_the_same_way(world, portal):
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect

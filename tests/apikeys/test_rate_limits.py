@@ -100,6 +100,7 @@ def _hammer(servers: list[str], key: str, seconds: float, clients: int) -> tuple
     return results, time.monotonic() - start
 
 
+@pytest.mark.server
 def test_parallel_clients_on_three_web_processes_never_pass_the_plan_by_more_than_a_burst(world, web_processes):
     rate, burst = 5, 10
     put_on_plan(world.acme, requests_per_second=rate, burst=burst, tenant_requests_per_second=1000,

@@ -15,7 +15,7 @@ from kubernetes import config as k8s_config
 
 from apps.clusters.kube import KubeClient, KubeError, RolloutStatus
 
-pytestmark = pytest.mark.real_cluster
+pytestmark = [pytest.mark.real_cluster, pytest.mark.sandbox]
 
 
 @pytest.fixture(scope="module")

@@ -95,6 +95,7 @@ def _send(redis_url: str, *args) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
 def test_the_worker_rides_out_a_broker_outage_with_a_task_in_flight(tmp_path):
     port = free_port()
     redis_url = f"redis://127.0.0.1:{port}/0"

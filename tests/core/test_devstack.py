@@ -9,9 +9,12 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 import requests
 
 from tests.conftest import free_port
+
+pytestmark = pytest.mark.server
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 

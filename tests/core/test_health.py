@@ -59,6 +59,7 @@ def test_metrics_are_exposed_for_prometheus(client):
     assert b"django_http_requests_total_by_method_total" in response.content
 
 
+@pytest.mark.server
 def test_database_down_gives_503_and_a_friendly_page(tmp_path):
     """A web process whose PostgreSQL is gone: /readyz names it, pages show the error page, no crash."""
     import os

@@ -25,38 +25,6 @@ def sandbox():
         yield cluster
 
 
-def start_worker(log_path, concurrency=None, **env_overrides):
-    """A real Celery worker process like tests/conftest.py's, startable more than once in a test; extra
-    environment (another REDIS_URL, say) and a prefork pool of `concurrency` processes on request."""
-    import os
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
-    from django.conf import settings
-
-    from tests.conftest import BASE_DIR, child_database_url
-
-    log = Path(log_path)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-           "DATABASE_URL": child_database_url(), "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
-           "PYTHONUNBUFFERED": "1", **env_overrides}
-    pool = ["--pool", "prefork", "--concurrency", str(concurrency)] if concurrency else ["--pool", "solo"]
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", *pool, "--loglevel", "INFO",
-             "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle",
-             "--without-heartbeat"], cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while "ready." not in log.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"celery worker did not start:\n{log.read_text()}")
-        time.sleep(0.2)
-    return proc
-
-
 def registered(world, sandbox):
     """The sandbox as the default cluster, every environment placed on it and provisioned."""
     from apps.clusters.models import Placement

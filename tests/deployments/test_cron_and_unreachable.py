@@ -7,9 +7,9 @@ from apps.clusters.kube import KubeClient
 from apps.clusters.models import Placement
 from apps.clusters.services import cluster_register
 from apps.deployments.choices import State
-from tests.conftest import free_port
+from tests.conftest import free_port, start_worker
 
-from .conftest import make_app, make_release, registered, start_worker
+from .conftest import make_app, make_release, registered
 from .test_pipeline import assert_gap_free, deploy, finished, states
 
 pytestmark = pytest.mark.django_db(transaction=True)

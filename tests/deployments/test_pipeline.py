@@ -16,9 +16,9 @@ from apps.deployments.consumers import CLOSE_NOT_FOUND
 from apps.deployments.models import Deployment
 from apps.deployments.tasks import reconcile_deployments
 from portal.asgi import application
-from tests.conftest import wait_for
+from tests.conftest import start_worker, wait_for
 
-from .conftest import make_app, make_release, registered, start_worker
+from .conftest import make_app, make_release, registered
 
 pytestmark = pytest.mark.django_db(transaction=True)
 URL = "/api/v1/deployments/"
@@ -149,6 +149,8 @@ def slow_sandbox():
         yield cluster
 
 
+@pytest.mark.worker
+@pytest.mark.sandbox
 def test_a_worker_killed_mid_rollout_is_replaced_and_the_deployment_finishes(world, api, slow_sandbox, tmp_path):
     worker = start_worker(tmp_path / "first.log")
     try:

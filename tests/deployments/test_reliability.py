@@ -14,9 +14,9 @@ from apps.deployments.choices import TERMINAL, State
 from apps.deployments.models import Deployment, DeploymentEvent
 from apps.deployments.services import deployment_create
 from apps.deployments.tasks import reconcile_deployments, run_deployment
-from tests.conftest import free_port, wait_for
+from tests.conftest import free_port, start_worker, wait_for
 
-from .conftest import make_app, make_release, registered, start_worker
+from .conftest import make_app, make_release, registered
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -121,6 +121,8 @@ def assert_recorded_once(deployment):
     assert len(state_events) == len(set(state_events)), state_events
 
 
+@pytest.mark.worker
+@pytest.mark.sandbox
 def test_redis_stopped_mid_rollout_still_ends_in_success(world, tmp_path, own_redis):
     from sandbox import SandboxCluster
 
