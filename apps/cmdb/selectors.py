@@ -14,13 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import Q, QuerySet
 
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 
 from . import keys
 from .choices import Direction, Status
-from .models import ConfigurationItem, Relationship
+from .models import ChangeRecord, CIType, ConfigurationItem, ImportJob, Relationship, SavedFilter
+from .policies import type_policy
 
 MAX_DEPTH = 10
 DEFAULT_DEPTH = 6
@@ -40,6 +42,58 @@ WITH RECURSIVE walk(item_id, depth, path) AS (
 )
 SELECT DISTINCT ON (item_id) item_id, depth, path FROM walk WHERE depth > 0 ORDER BY item_id, depth, path
 """
+
+
+def item_list_for(principal, *, tenant) -> QuerySet[ConfigurationItem]:
+    """The items of `tenant` the principal may see, and the platform items its relationships reach."""
+    return (ConfigurationItem.objects.restrict(principal, "view")
+            .filter(Q(tenant=tenant) | Q(tenant__isnull=True)).select_related("ci_type", "tenant"))
+
+
+def item_history_for(principal, *, item: ConfigurationItem) -> QuerySet[ChangeRecord]:
+    """Every change record of `item` and its relationships that the principal may see, unordered.
+
+    The one rule for an item's history, for the page and the API alike: a tenant item's records are
+    its tenant's, through the restricted queryset; a platform item's records belong to no tenant
+    (only operators reach a platform item, and the tenant rule would hide its records from them).
+    """
+    records = ChangeRecord.objects.filter(Q(item_id=item.pk) | Q(other_item_id=item.pk))
+    if item.tenant_id is None:
+        return records.filter(tenant__isnull=True)
+    return records.restrict(principal, "view").filter(tenant_id=item.tenant_id)
+
+
+def relationship_list_for(principal, *, tenant) -> QuerySet[Relationship]:
+    """The relationships of `tenant` the principal may see, with both ends."""
+    return Relationship.objects.restrict(principal, "view").filter(tenant=tenant).select_related("source", "target")
+
+
+def item_relationships_for(principal, *, item: ConfigurationItem, tenant) -> QuerySet[Relationship]:
+    """The relationships of `tenant` that start or end at `item`, with both ends' types."""
+    return (Relationship.objects.restrict(principal, "view").filter(tenant=tenant)
+            .filter(Q(source=item) | Q(target=item)).select_related("source__ci_type", "target__ci_type"))
+
+
+def saved_filter_list_for(principal, *, tenant) -> QuerySet[SavedFilter]:
+    return SavedFilter.objects.restrict(principal, "view").filter(tenant=tenant)
+
+
+def import_job_list_for(principal, *, tenant) -> QuerySet[ImportJob]:
+    """The tenant's import jobs, newest first, without their uploaded content."""
+    return (ImportJob.objects.restrict(principal, "view").filter(tenant=tenant).defer("content")
+            .select_related("created_by").order_by("-id"))
+
+
+def ci_type_list_for(principal) -> QuerySet[CIType]:
+    """The CI types the principal may read (the platform's vocabulary), by name."""
+    return type_policy.scope(CIType.objects.all(), principal, "view").order_by("name")
+
+
+def ci_type_list(*, declarable: bool = False) -> QuerySet[CIType]:
+    """Every CI type by name, for pages that already checked membership; `declarable` leaves out the
+    platform's own types, which only discovery creates."""
+    types = CIType.objects.order_by("name")
+    return types.filter(is_platform=False) if declarable else types
 
 
 @dataclass

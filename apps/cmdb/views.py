@@ -5,7 +5,6 @@ export. Views parse input, call one service or selector, and render."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -19,7 +18,7 @@ from . import selectors, services
 from .choices import Direction, Provenance
 from .filtersets import SEARCH_FIELDS, ItemFilterSet
 from .forms import ImportForm, ItemForm, RelationshipForm, SaveFilterForm, SearchForm
-from .models import ChangeRecord, CIType, ConfigurationItem, ImportJob, Relationship, SavedFilter
+from .models import ConfigurationItem, Relationship
 from .policies import sees_platform
 from .services.saved import saved_filter_create, saved_filter_delete
 
@@ -32,9 +31,7 @@ def _status(request) -> int:
 
 
 def _items(request):
-    """The items of this page's tenant, and the platform items its relationships reach."""
-    return (ConfigurationItem.objects.restrict(request, "view")
-            .filter(Q(tenant=request.tenant) | Q(tenant__isnull=True)).select_related("ci_type", "tenant"))
+    return selectors.item_list_for(request, tenant=request.tenant)
 
 
 def _item(request, pk: int) -> ConfigurationItem:
@@ -55,7 +52,7 @@ def _render(request, template: str, context: dict):
 @tenant_view
 @require_safe
 def item_list(request):
-    saved_filters = SavedFilter.objects.restrict(request, "view").filter(tenant=request.tenant)
+    saved_filters = selectors.saved_filter_list_for(request, tenant=request.tenant)
     params = request.GET.copy()
     saved = None
     if params.get("saved", "").isdigit():
@@ -94,7 +91,7 @@ def filter_save(request):
 @tenant_view
 @require_POST
 def filter_delete(request, pk):
-    saved = get_object_or_404(SavedFilter.objects.restrict(request, "view").filter(tenant=request.tenant), pk=pk)
+    saved = get_object_or_404(selectors.saved_filter_list_for(request, tenant=request.tenant), pk=pk)
     try:
         saved_filter_delete(actor=request, saved=saved)
     except ApplicationError as exc:
@@ -121,7 +118,7 @@ def item_new(request):
         else:
             messages.success(request, f"{item.name} is in the CMDB.")
             return _to_item(item, request.tenant)
-    context = {"form": form, "refused": form, "types": CIType.objects.filter(is_platform=False).order_by("name"),
+    context = {"form": form, "refused": form, "types": selectors.ci_type_list(declarable=True),
                "may_add": policy_for(ConfigurationItem).can_add(request, request.tenant)}
     return _render(request, "cmdb/item_form.html", context)
 
@@ -162,10 +159,8 @@ def item_delete(request, pk):
 @require_safe
 def item_detail(request, pk):
     item = _item(request, pk)
-    edges = (Relationship.objects.restrict(request, "view").filter(tenant=request.tenant)
-             .filter(Q(source=item) | Q(target=item)).select_related("source__ci_type", "target__ci_type"))
-    records = ChangeRecord.objects.filter(Q(item_id=item.pk) | Q(other_item_id=item.pk))
-    records = records.filter(tenant=request.tenant) if item.tenant_id else records.filter(tenant__isnull=True)
+    edges = selectors.item_relationships_for(request, item=item, tenant=request.tenant)
+    records = selectors.item_history_for(request, item=item)
     scope, platform = [request.tenant.pk], sees_platform(request)
     context = {
         "item": item, "outgoing": [e for e in edges if e.source_id == item.pk],
@@ -207,8 +202,7 @@ def relationship_new(request, pk):
 @tenant_view
 @require_POST
 def relationship_delete(request, pk):
-    edge = get_object_or_404(Relationship.objects.restrict(request, "view").filter(tenant=request.tenant)
-                             .select_related("source", "target"), pk=pk)
+    edge = get_object_or_404(selectors.relationship_list_for(request, tenant=request.tenant), pk=pk)
     try:
         services.relationship_delete(actor=request, relationship=edge)
     except ApplicationError as exc:
@@ -225,7 +219,7 @@ def relationship_delete(request, pk):
 @require_safe
 def item_map(request, pk):
     item = _item(request, pk)
-    context = {"item": item, "types": CIType.objects.order_by("name"), "provenances": Provenance.choices,
+    context = {"item": item, "types": selectors.ci_type_list(), "provenances": Provenance.choices,
                "graph_url": reverse("cmdb-item-graph", args=[item.pk]),
                "dot_url": reverse("cmdb-item-graph-dot", args=[item.pk]),
                "item_url": reverse("cmdb:detail", kwargs={"tenant_slug": request.tenant.slug, "pk": 0})}
@@ -265,8 +259,7 @@ def item_import(request):
 
 
 def _jobs(request):
-    return (ImportJob.objects.restrict(request, "view").filter(tenant=request.tenant).defer("content")
-            .select_related("created_by").order_by("-id"))
+    return selectors.import_job_list_for(request, tenant=request.tenant)
 
 
 @tenant_view

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from apps.cmdb import selectors, services
 from apps.cmdb.choices import Direction, Provenance
 from apps.cmdb.filtersets import HistoryFilterSet, ItemFilterSet, RelationshipFilterSet
-from apps.cmdb.models import ChangeRecord, CIType, ConfigurationItem, ImportJob, Relationship, SavedFilter
+from apps.cmdb.models import ChangeRecord, ConfigurationItem, ImportJob, Relationship, SavedFilter
 from apps.cmdb.policies import sees_platform, type_policy
 from apps.cmdb.services import imports
 from apps.cmdb.services.saved import saved_filter_create, saved_filter_delete
@@ -86,7 +86,7 @@ class CITypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     pagination_class = None
 
     def get_queryset(self):
-        return type_policy.scope(CIType.objects.all(), self.request, "view").order_by("name")
+        return selectors.ci_type_list_for(self.request)
 
 
 class OperatorCITypeViewSet(CITypeViewSet, mixins.CreateModelMixin):
@@ -183,8 +183,7 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
     def history(self, request, pk=None):
         """Every change to this item and its relationships, newest first."""
         item = self.get_object()
-        records = HistoryFilterSet({"item": item.pk}, queryset=ChangeRecord.objects.restrict(
-            request, "view") if item.tenant_id else ChangeRecord.objects.filter(tenant__isnull=True)).qs
+        records = selectors.item_history_for(request, item=item)
         page = self.paginate_queryset(records.select_related("tenant").order_by("-id"))
         return self.get_paginated_response(s.ChangeRecordSerializer(page, many=True).data)
 
