@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from apps.apikeys.services import apikey_create
 from apps.tenants.models import Membership, Tenant
+from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role, scopes_for_role
 from apps.tenants.services import tenant_create
 from tests.factories import UserFactory
@@ -43,7 +44,7 @@ def build_world() -> World:
     for slug in ("acme", "globex"):
         owner = UserFactory(email=f"owner@{slug}.test")
         world.users[f"{slug}.owner"] = owner
-        tenant = tenant_create(actor=owner, slug=slug, name=slug.title())
+        tenant = tenant_create(actor=as_principal(owner), slug=slug, name=slug.title())
         setattr(world, slug, tenant)
         for role in ROLES[1:]:
             user = UserFactory(email=f"{role}@{slug}.test")

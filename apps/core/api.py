@@ -1,5 +1,7 @@
 """API conventions shared by every app: one JSON error shape with a stable code."""
 
+from typing import Any
+
 import django_filters
 from django import forms
 from django.core.validators import MaxValueValidator
@@ -105,7 +107,7 @@ class RestrictedViewSetMixin:
     lacks it). `?tenant=<slug>` narrows any list to one tenant.
     """
 
-    model = None
+    model: Any = None  # the model class each viewset sets
     tenant_lookup = "tenant__slug"
 
     def get_queryset(self):

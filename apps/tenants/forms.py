@@ -1,5 +1,7 @@
 """Forms of the tenant pages. They only parse input; the services decide what is allowed."""
 
+from typing import cast
+
 from django import forms
 
 from apps.core.errors import ApplicationError
@@ -29,7 +31,7 @@ class InvitationForm(ServiceForm):
 
     def __init__(self, *args, roles, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = roles
+        cast(forms.ChoiceField, self.fields["role"]).choices = roles
 
 
 class MemberRoleForm(ServiceForm):
@@ -59,6 +61,7 @@ class QuotaIncreaseForm(ServiceForm):
         from .models import Quota
 
         super().__init__(*args, **kwargs)
-        self.fields["resource"].choices = Quota.Resource.choices
-        self.fields["environment"].queryset = Environment.objects.filter(tenant=tenant)
-        self.fields["environment"].label_from_instance = lambda env: env.name
+        cast(forms.ChoiceField, self.fields["resource"]).choices = Quota.Resource.choices
+        environment = cast(forms.ModelChoiceField, self.fields["environment"])
+        environment.queryset = Environment.objects.filter(tenant=tenant)
+        environment.label_from_instance = lambda env: env.name  # type: ignore[assignment]

@@ -193,7 +193,7 @@ class Quota(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        where = self.environment.name if self.environment_id else "tenant"
+        where = self.environment.name if self.environment is not None else "tenant"
         return f"{self.tenant.slug} {where} {self.resource} ≤ {self.limit}"
 
 
@@ -226,4 +226,4 @@ class DomainReservation(models.Model):
         ordering = ["domain"]
 
     def __str__(self) -> str:
-        return f"{self.domain} → {self.tenant.slug if self.tenant_id else 'platform'}"
+        return f"{self.domain} → {self.tenant.slug if self.tenant is not None else 'platform'}"

@@ -1,8 +1,12 @@
 """Reads of tenant data that views and the API share."""
 
+from __future__ import annotations
+
+from django.db.models import QuerySet
 from django.http import Http404
 
-from .models import DomainReservation, HostClaim, Membership, Tenant
+from .models import DomainReservation, Environment, HostClaim, Invitation, Membership, Tenant
+from .principals import Principal
 
 
 def tenant_for(principal, slug: str) -> Tenant:
@@ -22,3 +26,28 @@ def names_of(tenant: Tenant) -> dict:
     """The domains operators reserved for the tenant and the hosts it has claimed."""
     return {"domains": list(DomainReservation.objects.filter(tenant=tenant).order_by("domain")),
             "hosts": list(HostClaim.objects.filter(tenant=tenant).order_by("host"))}
+
+
+def environment_list_for(principal: Principal, *, tenant: Tenant, placements: bool = False) -> QuerySet[Environment]:
+    """The tenant's environments the principal may see; `placements` joins each one's cluster placement."""
+    environments = Environment.objects.restrict(principal, "view").filter(tenant=tenant)
+    # The reverse one-to-one by its string path: tenants must not import the clusters app above it.
+    return environments.select_related("placement__cluster") if placements else environments.select_related("tenant")
+
+
+def membership_list_for(principal: Principal, *, tenant: Tenant) -> QuerySet[Membership]:
+    """The tenant's memberships the principal may see, with their users."""
+    return Membership.objects.restrict(principal, "view").filter(tenant=tenant).select_related("user", "tenant")
+
+
+def membership_of(principal: Principal, *, tenant: Tenant) -> Membership:
+    """The principal's own membership of a tenant it was already allowed to see."""
+    return Membership.objects.get(tenant=tenant, user=principal.user)
+
+
+def invitation_list_for(principal: Principal, *, tenant: Tenant, open_only: bool = False) -> QuerySet[Invitation]:
+    """The tenant's invitations the principal may see; `open_only` leaves out accepted and withdrawn ones."""
+    invitations = Invitation.objects.restrict(principal, "view").filter(tenant=tenant)
+    if open_only:
+        invitations = invitations.filter(accepted_at=None, revoked_at=None).select_related("invited_by")
+    return invitations.select_related("tenant")

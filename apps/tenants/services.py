@@ -25,7 +25,7 @@ from apps.core.policies import policy_for
 
 from .claims import check_namespace, check_tenant_slug
 from .models import Environment, Invitation, Membership, Quota, Tenant, namespace_for
-from .principals import as_principal
+from .principals import Principal
 from .quotas import usage_of
 from .roles import Role
 from .signals import environment_created, quota_changed
@@ -51,10 +51,9 @@ GOVERNED_ENVIRONMENT = "governed_environment"
 
 
 @transaction.atomic
-def tenant_create(*, actor, slug: str, name: str) -> Tenant:
+def tenant_create(*, actor: Principal, slug: str, name: str) -> Tenant:
     """Create a tenant with its default environments; the creator becomes its first owner."""
-    principal = as_principal(actor)
-    require(principal.is_authenticated and principal.api_key is None, "Tenants are created by people, not keys.")
+    require(actor.is_authenticated and actor.api_key is None, "Tenants are created by people, not keys.")
     tenant = Tenant(slug=slug.strip().lower(), name=name.strip())
     validate_model(tenant)
     check_tenant_slug(tenant.slug)
@@ -65,15 +64,15 @@ def tenant_create(*, actor, slug: str, name: str) -> Tenant:
             tenant.save()
     except IntegrityError:
         raise ApplicationError(f"The slug “{tenant.slug}” is taken.", code=SLUG_TAKEN, field="slug") from None
-    Membership.objects.create(tenant=tenant, user=principal.user, role=Role.OWNER)
+    Membership.objects.create(tenant=tenant, user=actor.user, role=Role.OWNER)
     for env_name, kind in DEFAULT_ENVIRONMENTS:
         _environment_add(Environment(tenant=tenant, name=env_name, kind=kind))
-    audit_record(actor=principal, action="tenant.create", obj=tenant, changes={"name": [None, tenant.name]})
+    audit_record(actor=actor, action="tenant.create", obj=tenant, changes={"name": [None, tenant.name]})
     return tenant
 
 
 @transaction.atomic
-def tenant_update(*, actor, tenant: Tenant, name: str) -> Tenant:
+def tenant_update(*, actor: Principal, tenant: Tenant, name: str) -> Tenant:
     require(policy_for(Tenant).can(actor, "change", tenant), tenant=tenant)
     before = {"name": tenant.name}
     tenant.name = name.strip()
@@ -106,7 +105,7 @@ def _owner_count(tenant: Tenant) -> int:
 
 
 @transaction.atomic
-def member_change_role(*, actor, membership: Membership, role: str) -> Membership:
+def member_change_role(*, actor: Principal, membership: Membership, role: str) -> Membership:
     if role not in Role.values:
         raise ApplicationError(f"Unknown role “{role}”.", code=INVALID, field="role")
     require(policy_for(Membership).can_change(actor, membership, new_role=role), tenant=membership.tenant)
@@ -121,7 +120,7 @@ def member_change_role(*, actor, membership: Membership, role: str) -> Membershi
     return membership
 
 
-def _remove(actor, membership: Membership, action: str) -> None:
+def _remove(actor: Principal, membership: Membership, action: str) -> None:
     if membership.role == Role.OWNER and _owner_count(membership.tenant) <= 1:
         raise ApplicationError("The last owner cannot leave or be removed; make someone else owner first.",
                                code=LAST_OWNER)
@@ -131,13 +130,13 @@ def _remove(actor, membership: Membership, action: str) -> None:
 
 
 @transaction.atomic
-def member_remove(*, actor, membership: Membership) -> None:
+def member_remove(*, actor: Principal, membership: Membership) -> None:
     require(policy_for(Membership).can_delete(actor, membership), tenant=membership.tenant)
     _remove(actor, membership, "member.remove")
 
 
 @transaction.atomic
-def member_leave(*, actor, membership: Membership) -> None:
+def member_leave(*, actor: Principal, membership: Membership) -> None:
     require(policy_for(Membership).can_leave(actor, membership))
     _remove(actor, membership, "member.leave")
 
@@ -146,7 +145,7 @@ def member_leave(*, actor, membership: Membership) -> None:
 
 
 @transaction.atomic
-def invitation_create(*, actor, tenant: Tenant, email: str, role: str) -> tuple[Invitation, str]:
+def invitation_create(*, actor: Principal, tenant: Tenant, email: str, role: str) -> tuple[Invitation, str]:
     """Invite an address with a role and email it an accept link. Returns the invitation and the token."""
     email = (email or "").strip().lower()
     try:
@@ -166,10 +165,9 @@ def invitation_create(*, actor, tenant: Tenant, email: str, role: str) -> tuple[
         revoked_at=timezone.now()
     )
     token = secrets.token_urlsafe(32)
-    principal = as_principal(actor)
     invitation = Invitation.objects.create(
         tenant=tenant, email=email, role=role, token_hash=Invitation.hash_token(token),
-        invited_by=principal.user, expires_at=timezone.now() + INVITATION_TTL,
+        invited_by=actor.user, expires_at=timezone.now() + INVITATION_TTL,
     )
     audit_record(actor=actor, action="invitation.create", obj=invitation, changes={"role": [None, role]})
     transaction.on_commit(lambda: _send_invitation(invitation, token))
@@ -223,7 +221,7 @@ def invitation_accept(*, user, token: str) -> Membership:
 
 
 @transaction.atomic
-def invitation_revoke(*, actor, invitation: Invitation) -> None:
+def invitation_revoke(*, actor: Principal, invitation: Invitation) -> None:
     require(policy_for(Invitation).can(actor, "delete", invitation), tenant=invitation.tenant)
     if not invitation.is_open:
         raise ApplicationError("This invitation was already used or withdrawn.", code=INVITATION_CLOSED, status=409)
@@ -236,7 +234,7 @@ def invitation_revoke(*, actor, invitation: Invitation) -> None:
 
 
 @transaction.atomic
-def environment_create(*, actor, tenant: Tenant, name: str,
+def environment_create(*, actor: Principal, tenant: Tenant, name: str,
                        kind: str = Environment.Kind.NON_PRODUCTION) -> Environment:
     require(policy_for(Environment).can_add(actor, tenant), tenant=tenant)
     environment = Environment(tenant=tenant, name=(name or "").strip().lower(), kind=kind)
@@ -282,7 +280,7 @@ def _refuse_ungoverning(actor, environment: Environment) -> None:
 
 
 @transaction.atomic
-def environment_update(*, actor, environment: Environment, name: str | None = None,
+def environment_update(*, actor: Principal, environment: Environment, name: str | None = None,
                        kind: str | None = None) -> Environment:
     """Rename or re-classify an environment. Its namespace never changes."""
     require(policy_for(Environment).can(actor, "change", environment), tenant=environment.tenant)
@@ -304,7 +302,7 @@ def environment_update(*, actor, environment: Environment, name: str | None = No
 
 
 @transaction.atomic
-def environment_delete(*, actor, environment: Environment) -> None:
+def environment_delete(*, actor: Principal, environment: Environment) -> None:
     require(policy_for(Environment).can(actor, "delete", environment), tenant=environment.tenant)
     audit_record(actor=actor, action="environment.delete", obj=environment,
                  changes={"name": [environment.name, None]})
@@ -349,17 +347,16 @@ def quota_set(*, operator, tenant: Tenant, resource: str, limit: int,
 QUOTA_NOT_AN_INCREASE = "quota_not_an_increase"
 
 
-def quota_request_increase(*, actor, tenant: Tenant, resource: str, limit: int, justification: str,
+def quota_request_increase(*, actor: Principal, tenant: Tenant, resource: str, limit: int, justification: str,
                            environment: Environment | None = None):
     """An owner or admin asks the platform for more: a change request that operators decide on
     (apps/approvals). The new limit applies when an operator approves it."""
     from apps.core.governance import Change, gate
 
-    from .principals import as_principal
     from .roles import at_least
 
-    require(at_least(as_principal(actor).role_in(tenant.pk), Role.ADMIN) and tenant.is_active
-            and as_principal(actor).has_scope("approvals", "write"),
+    require(at_least(actor.role_in(tenant.pk), Role.ADMIN) and tenant.is_active
+            and actor.has_scope("approvals", "write"),
             "Owners and admins ask for more quota.", tenant=tenant)
     if resource not in Quota.Resource.values:
         raise ApplicationError(f"Unknown resource “{resource}”.", code=INVALID, field="resource")

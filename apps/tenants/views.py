@@ -10,14 +10,13 @@ from django.views.decorators.http import require_POST
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 
-from . import services
+from . import selectors, services
 from .forms import EnvironmentForm, InvitationForm, MemberRoleForm, QuotaIncreaseForm, ServiceForm, TenantCreateForm
 from .models import Environment, Invitation, Membership
 from .pages import render_tenant_page, tenant_view
 from .principals import as_principal
 from .quotas import usage_report
 from .roles import Role, at_least
-from .selectors import names_of
 
 
 def _failed(request) -> int:
@@ -33,7 +32,7 @@ def tenant_create(request):
     form = TenantCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            tenant = services.tenant_create(actor=request, **form.cleaned_data)
+            tenant = services.tenant_create(actor=as_principal(request), **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -44,10 +43,10 @@ def tenant_create(request):
 
 @tenant_view
 def overview(request):
-    tenant = request.tenant
+    tenant, principal = request.tenant, as_principal(request)
     context = {
-        "environments": Environment.objects.restrict(request, "view").filter(tenant=tenant),
-        "member_count": Membership.objects.restrict(request, "view").filter(tenant=tenant).count(),
+        "environments": selectors.environment_list_for(principal, tenant=tenant),
+        "member_count": selectors.membership_list_for(principal, tenant=tenant).count(),
         "usage": usage_report(tenant),
     }
     return render_tenant_page(request, "tenants/overview.html", context, section="overview")
@@ -66,9 +65,7 @@ def _members_page(request, *, invite_form=None, refused=None, refused_row=None):
     tenant = request.tenant
     context = {
         "memberships": _memberships(request),
-        "invitations": Invitation.objects.restrict(request, "view")
-        .filter(tenant=tenant, accepted_at=None, revoked_at=None)
-        .select_related("tenant", "invited_by"),
+        "invitations": selectors.invitation_list_for(as_principal(request), tenant=tenant, open_only=True),
         "invite_form": invite_form or InvitationForm(roles=_grantable_roles(request)),
         "role_choices": _grantable_roles(request),
         "refused": refused,
@@ -79,7 +76,7 @@ def _members_page(request, *, invite_form=None, refused=None, refused_row=None):
 
 
 def _memberships(request):
-    return Membership.objects.restrict(request, "view").filter(tenant=request.tenant).select_related("user", "tenant")
+    return selectors.membership_list_for(as_principal(request), tenant=request.tenant)
 
 
 def _membership(request, **lookup) -> Membership:
@@ -101,7 +98,8 @@ def invite(request):
     form = InvitationForm(request.POST, roles=Role.choices)
     if form.is_valid():
         try:
-            invitation, _token = services.invitation_create(actor=request, tenant=request.tenant, **form.cleaned_data)
+            invitation, _token = services.invitation_create(actor=as_principal(request), tenant=request.tenant,
+                                                            **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -117,7 +115,7 @@ def member_role(request, pk):
     form = MemberRoleForm(request.POST)
     if form.is_valid():
         try:
-            services.member_change_role(actor=request, membership=membership, **form.cleaned_data)
+            services.member_change_role(actor=as_principal(request), membership=membership, **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -132,7 +130,7 @@ def member_remove(request, pk):
     membership = _membership(request, pk=pk)
     form = ServiceForm(request.POST)
     try:
-        services.member_remove(actor=request, membership=membership)
+        services.member_remove(actor=as_principal(request), membership=membership)
     except ApplicationError as exc:
         form.add_application_error(exc)
         return _members_page(request, refused=form, refused_row=membership.pk)
@@ -146,7 +144,7 @@ def member_leave(request):
     membership = _membership(request, user=request.user)
     form = ServiceForm(request.POST)
     try:
-        services.member_leave(actor=request, membership=membership)
+        services.member_leave(actor=as_principal(request), membership=membership)
     except ApplicationError as exc:
         form.add_application_error(exc)
         return _members_page(request, refused=form, refused_row=membership.pk)
@@ -157,11 +155,10 @@ def member_leave(request):
 @tenant_view
 @require_POST
 def invitation_revoke(request, pk):
-    invitations = Invitation.objects.restrict(request, "view").filter(tenant=request.tenant).select_related("tenant")
-    invitation = get_object_or_404(invitations, pk=pk)
+    invitation = get_object_or_404(selectors.invitation_list_for(as_principal(request), tenant=request.tenant), pk=pk)
     form = ServiceForm(request.POST)
     try:
-        services.invitation_revoke(actor=request, invitation=invitation)
+        services.invitation_revoke(actor=as_principal(request), invitation=invitation)
     except ApplicationError as exc:
         form.add_application_error(exc)
         return _members_page(request, refused=form)
@@ -197,8 +194,7 @@ def invitation_accept(request, token):
 
 
 def _environment(request, pk: int) -> Environment:
-    environments = Environment.objects.restrict(request, "view").filter(tenant=request.tenant).select_related("tenant")
-    return get_object_or_404(environments, pk=pk)
+    return get_object_or_404(selectors.environment_list_for(as_principal(request), tenant=request.tenant), pk=pk)
 
 
 def _to_environments(request):
@@ -210,19 +206,18 @@ def environments(request):
     form = EnvironmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            environment = services.environment_create(actor=request, tenant=request.tenant, **form.cleaned_data)
+            environment = services.environment_create(actor=as_principal(request), tenant=request.tenant,
+                                                      **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
             messages.success(request, f"Environment {environment.name} created in namespace {environment.namespace}.")
             return _to_environments(request)
     context = {
-        # The reverse one-to-one by its string path: tenants must not import the clusters app above it.
-        "environments": Environment.objects.restrict(request, "view").filter(tenant=request.tenant)
-        .select_related("placement__cluster"),
+        "environments": selectors.environment_list_for(as_principal(request), tenant=request.tenant, placements=True),
         "form": form,
         "refused": form,
-        **names_of(request.tenant),
+        **selectors.names_of(request.tenant),
     }
     return render_tenant_page(request, "tenants/environments.html", context, section="environments",
                               status=_failed(request))
@@ -234,7 +229,7 @@ def environment_edit(request, pk):
     form = EnvironmentForm(request.POST or None, initial={"name": environment.name, "kind": environment.kind})
     if request.method == "POST" and form.is_valid():
         try:
-            services.environment_update(actor=request, environment=environment, **form.cleaned_data)
+            services.environment_update(actor=as_principal(request), environment=environment, **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
             environment.refresh_from_db()  # the service may have set the refused name on the instance
@@ -252,7 +247,7 @@ def environment_delete(request, pk):
     form = ServiceForm(request.POST or None)
     if request.method == "POST":
         try:
-            services.environment_delete(actor=request, environment=environment)
+            services.environment_delete(actor=as_principal(request), environment=environment)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -275,7 +270,7 @@ def quotas(request):
         data = form.cleaned_data
         try:
             change_request = services.quota_request_increase(
-                actor=request, tenant=request.tenant, resource=data["resource"], limit=data["limit"],
+                actor=as_principal(request), tenant=request.tenant, resource=data["resource"], limit=data["limit"],
                 environment=data["environment"], justification=data["justification"])
         except ApplicationError as exc:
             form.add_application_error(exc)

@@ -5,6 +5,7 @@ import pytest
 from apps.clusters.kube import KubeClient
 from apps.clusters.models import Placement
 from apps.clusters.services import cluster_register
+from apps.tenants.principals import as_principal
 from apps.tenants.services import environment_create, quota_set
 from tests.conftest import wait_for
 
@@ -32,7 +33,7 @@ def test_namespaces_follow_environments_and_quotas(world, sandbox, celery_worker
     assert kube.get("v1", "ResourceQuota", "tenant-quota", "acme--prod") is None  # no quota set yet
 
     # A new environment is provisioned after its transaction commits.
-    environment_create(actor=world.user("admin"), tenant=world.acme, name="qa")
+    environment_create(actor=as_principal(world.user("admin")), tenant=world.acme, name="qa")
     wait_for(lambda: kube.get("v1", "Namespace", "acme--qa"), timeout=30)
 
     # An environment quota becomes the namespace's ResourceQuota.

@@ -72,9 +72,10 @@ def test_invitation_bad_input(world, api):
 
 
 def test_expired_and_misaddressed_invitations(world, api):
+    from apps.tenants.principals import as_principal
     from apps.tenants.services import invitation_create
 
-    _, token = invitation_create(actor=world.user(Role.OWNER), tenant=world.acme, email="late@example.org",
+    _, token = invitation_create(actor=as_principal(world.user(Role.OWNER)), tenant=world.acme, email="late@example.org",
                                  role=Role.VIEWER)
     stranger = UserFactory(email="stranger@example.org")
     error(api.as_user(stranger).post("/api/v1/invitations/accept/", {"token": token}, format="json"), 403,

@@ -87,9 +87,10 @@ def test_an_existing_namespace_that_is_not_the_environments_is_refused_not_adopt
     kube = KubeClient(sandbox.api_client())
     kube.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "acme--qa", "labels": {"team": "x"}}}])
     cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
+    from apps.tenants.principals import as_principal
     from apps.tenants.services import environment_create
 
-    qa = environment_create(actor=world.user("admin"), tenant=world.acme, name="qa")
+    qa = environment_create(actor=as_principal(world.user("admin")), tenant=world.acme, name="qa")
     placement = wait_for(lambda: Placement.objects.filter(environment=qa).exclude(last_error="").first(), timeout=30)
     assert "already exists" in placement.last_error and placement.provisioned_at is None
     labels = kube.get("v1", "Namespace", "acme--qa")["metadata"]["labels"]

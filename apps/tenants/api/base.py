@@ -1,11 +1,14 @@
 """Base of every tenant-owned API viewset: the chokepoint plus API-key scopes."""
 
+from collections.abc import Sequence
+from typing import Any
+
 from rest_framework import permissions
 
 from apps.core.api import RestrictedViewSetMixin
 from apps.core.errors import missing_scope
 from apps.core.policies import policy_for
-from apps.tenants.principals import as_principal
+from apps.tenants.principals import Principal, as_principal
 from apps.tenants.roles import READ, WRITE
 
 
@@ -24,4 +27,10 @@ class KeyHasScope(permissions.BasePermission):
 
 
 class TenantViewSetMixin(RestrictedViewSetMixin):
-    permission_classes = [permissions.IsAuthenticated, KeyHasScope]
+    permission_classes: Sequence[Any] = [permissions.IsAuthenticated, KeyHasScope]
+    request: Any  # the DRF request of the viewset this mixes into
+
+    @property
+    def principal(self) -> Principal:
+        """Who is asking, as the services' typed `actor`: the request is converted here, at the boundary."""
+        return as_principal(self.request)

@@ -7,7 +7,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from apps.core.errors import denied, missing_scope
-from apps.tenants import services
+from apps.tenants import selectors, services
 from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.models import Environment, Invitation, Membership, Quota, Tenant
 from apps.tenants.principals import as_principal
@@ -30,7 +30,7 @@ class TenantViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def create(self, request):
         data = s.TenantSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        tenant = services.tenant_create(actor=request, **data.validated_data)
+        tenant = services.tenant_create(actor=self.principal, **data.validated_data)
         return Response(self.get_serializer(tenant).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.TenantUpdateSerializer)
@@ -38,7 +38,8 @@ class TenantViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         data = s.TenantUpdateSerializer(data=request.data, partial=True)  # PATCH: a field left out is kept
         data.is_valid(raise_exception=True)
         tenant = self.get_object()
-        tenant = services.tenant_update(actor=request, tenant=tenant, name=data.validated_data.get("name", tenant.name))
+        tenant = services.tenant_update(actor=self.principal, tenant=tenant,
+                                        name=data.validated_data.get("name", tenant.name))
         return Response(self.get_serializer(tenant).data)
 
     @extend_schema(request=None, responses={204: None})
@@ -46,8 +47,8 @@ class TenantViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def leave(self, request, slug=None):
         """Leave this tenant. The last owner cannot leave."""
         tenant = self.get_object()
-        membership = Membership.objects.get(tenant=tenant, user=request.user)
-        services.member_leave(actor=request, membership=membership)
+        membership = selectors.membership_of(self.principal, tenant=tenant)
+        services.member_leave(actor=self.principal, membership=membership)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses=s.QuotaUsageSerializer(many=True))
@@ -75,12 +76,12 @@ class MembershipViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         data = s.RoleSerializer(data=request.data, partial=True)  # PATCH: a role left out is kept
         data.is_valid(raise_exception=True)
         membership = self.get_object()
-        membership = services.member_change_role(actor=request, membership=membership,
+        membership = services.member_change_role(actor=self.principal, membership=membership,
                                                  role=data.validated_data.get("role", membership.role))
         return Response(self.get_serializer(membership).data)
 
     def perform_destroy(self, membership):
-        services.member_remove(actor=self.request, membership=membership)
+        services.member_remove(actor=self.principal, membership=membership)
 
 
 class InvitationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -96,11 +97,11 @@ class InvitationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
     def create(self, request):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        invitation, _ = services.invitation_create(actor=request, **data.validated_data)
+        invitation, _ = services.invitation_create(actor=self.principal, **data.validated_data)
         return Response(self.get_serializer(invitation).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, invitation):
-        services.invitation_revoke(actor=self.request, invitation=invitation)
+        services.invitation_revoke(actor=self.principal, invitation=invitation)
 
     @extend_schema(request=s.InvitationAcceptSerializer, responses=s.MembershipSerializer)
     @action(detail=False, methods=["post"])
@@ -128,19 +129,19 @@ class EnvironmentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retri
     def create(self, request):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        environment = services.environment_create(actor=request, **data.validated_data)
+        environment = services.environment_create(actor=self.principal, **data.validated_data)
         return Response(self.get_serializer(environment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.EnvironmentUpdateSerializer)
     def partial_update(self, request, pk=None):
         data = s.EnvironmentUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        environment = services.environment_update(actor=request, environment=self.get_object(),
+        environment = services.environment_update(actor=self.principal, environment=self.get_object(),
                                                   **data.validated_data)
         return Response(self.get_serializer(environment).data)
 
     def perform_destroy(self, environment):
-        services.environment_delete(actor=self.request, environment=environment)
+        services.environment_delete(actor=self.principal, environment=environment)
 
 
 class QuotaViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
@@ -165,7 +166,7 @@ class QuotaViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
         if name and environment is None:
             raise ValidationError({"environment": [f"No environment {name} in {tenant.slug}."]})
         change_request = services.quota_request_increase(
-            actor=request, tenant=tenant, resource=data.validated_data["resource"], environment=environment,
+            actor=self.principal, tenant=tenant, resource=data.validated_data["resource"], environment=environment,
             limit=data.validated_data["limit"], justification=data.validated_data["justification"])
         return Response({"change_request": change_request.pk, "state": change_request.state,
                          "title": change_request.title}, status=status.HTTP_201_CREATED)

@@ -14,6 +14,7 @@ from apps.clusters.services import cluster_register
 from apps.cmdb.demo import seed_cmdb
 from apps.operator.demo import DEMO_PASSWORD, DEMO_QUOTAS, DEMO_TENANTS, DEMO_USERS
 from apps.tenants.models import Membership, Quota, Tenant
+from apps.tenants.principals import as_principal
 from apps.tenants.services import quota_set, tenant_create
 
 USER_FIELDS = ("email", "full_name", "is_staff", "is_superuser")
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         for slug, name in DEMO_TENANTS.items():
             tenant = Tenant.objects.filter(slug=slug).first()
             if tenant is None:
-                tenant = tenant_create(actor=users[f"owner@{slug}.example.com"], slug=slug, name=name)
+                tenant = tenant_create(actor=as_principal(users[f"owner@{slug}.example.com"]), slug=slug, name=name)
                 self.stdout.write(f"created tenant {slug}")
             for spec in DEMO_USERS:
                 if spec.get("tenant") == slug:
