@@ -11,19 +11,19 @@ import re
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q, Sum
 from django.http import Http404
 from django.shortcuts import render
 
 from apps.core.deprecation import CHANGELOG
 from apps.core.policies import policy_for
+from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role, at_least
 from apps.tenants.selectors import memberships_of
 
+from . import selectors
 from .forms import RotateForm
 from .lifecycle import key_report
-from .models import APIKey, UsageDaily
-from .selectors import today_utc
+from .models import APIKey
 
 CHANGELOG_SECTIONS = 2
 KEY_LIMIT = 100
@@ -35,11 +35,11 @@ def developer_console(request):
     membership = _chosen(memberships, request.GET.get("tenant"))
     context = {"memberships": memberships, "membership": membership, "changelog": changelog_entries()}
     if membership is not None:
-        tenant = membership.tenant
-        visible = APIKey.objects.restrict(request, "view").filter(tenant=tenant)
-        keys = list(visible.filter(user=request.user).select_related("tenant", "user", "rotated_from")
-                    .annotate(successor_count=Count("successors")).order_by("-created_at")[:KEY_LIMIT])
-        usage = usage_per_key(request, keys)
+        tenant, principal = membership.tenant, as_principal(request)
+        visible = selectors.apikey_list_for(principal, tenant=tenant)
+        keys = list(visible.filter(user=request.user).select_related("rotated_from")
+                    .order_by("-created_at")[:KEY_LIMIT])
+        usage = selectors.usage_per_key(principal, keys)
         for key in keys:
             key.requests_today, key.requests_month = usage.get(key.pk, (0, 0))
         host = request.build_absolute_uri("/").rstrip("/")
@@ -62,16 +62,6 @@ def _chosen(memberships: list, slug: str | None):
         if membership.tenant.slug == slug:
             return membership
     raise Http404
-
-
-def usage_per_key(request, keys: list[APIKey]) -> dict[int, tuple[int, int]]:
-    """{key id: (requests today, requests this month)} in UTC, from the daily rollups, in one query."""
-    today = today_utc()
-    rows = (UsageDaily.objects.restrict(request, "view").filter(api_key__in=[key.pk for key in keys],
-                                                                 day__gte=today.replace(day=1))
-            .values("api_key_id").annotate(today=Sum("requests", filter=Q(day=today)), month=Sum("requests"))
-            .order_by())
-    return {row["api_key_id"]: (row["today"] or 0, row["month"] or 0) for row in rows}
 
 
 @dataclass

@@ -6,18 +6,54 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpResponse
 from django.utils import timezone
 
 from apps.core.csvfiles import write_csv
+from apps.tenants.models import Tenant
+from apps.tenants.policies import REFERENCE
+from apps.tenants.principals import Principal
 
 from . import ratelimit
-from .models import LATENCY_BUCKETS_MS, Plan, TenantPlan, percentile_from_buckets
+from .models import LATENCY_BUCKETS_MS, APIKey, Plan, TenantPlan, UsageDaily, percentile_from_buckets
 
 EXPORT_LIMIT = 100_000
 CSV_COLUMNS = ["day", "tenant", "key", "key_name", "endpoint", "requests", "errors_4xx", "errors_5xx", "throttled",
                "latency_ms_avg", "latency_ms_p95"]
+
+
+def apikey_list_for(principal: Principal, *, tenant: Tenant) -> QuerySet:
+    """The tenant's keys the principal may see (members their own, owners and admins everyone's), each
+    with how many successors rotation gave it."""
+    return (APIKey.objects.restrict(principal, "view").filter(tenant=tenant).select_related("user", "tenant")
+            .annotate(successor_count=Count("successors")))
+
+
+def usage_list_for(principal: Principal, *, tenant: Tenant) -> QuerySet[UsageDaily]:
+    """The tenant's daily usage rows of the keys the principal may see."""
+    return UsageDaily.objects.restrict(principal, "view").filter(tenant=tenant)
+
+
+def usage_per_key(principal: Principal, keys: list[APIKey]) -> dict[int, tuple[int, int]]:
+    """{key id: (requests today, requests this month)} in UTC, from the daily rollups, in one query."""
+    today = today_utc()
+    rows = (UsageDaily.objects.restrict(principal, "view").filter(api_key__in=[key.pk for key in keys],
+                                                                   day__gte=today.replace(day=1))
+            .values("api_key_id").annotate(today=Sum("requests", filter=Q(day=today)), month=Sum("requests"))
+            .order_by())
+    return {row["api_key_id"]: (row["today"] or 0, row["month"] or 0) for row in rows}
+
+
+def plan_tenants_for(principal: Principal, *, slug: str | None) -> list[Tenant]:
+    """The tenants whose plan the principal may ask about: a key's own tenant, narrowed to `slug` when given.
+    At most two, which is enough to tell "one" from "several"."""
+    tenants = Tenant.objects.restrict(principal, REFERENCE)
+    if principal.api_key is not None:
+        tenants = tenants.filter(pk=principal.api_key.tenant_id)
+    if slug:
+        tenants = tenants.filter(slug=slug)
+    return list(tenants[:2])
 
 
 @dataclass

@@ -14,7 +14,7 @@ from apps.core.errors import INVALID, NOT_FOUND, ApplicationError, denied, requi
 from apps.core.events import emit_on_commit
 from apps.core.policies import policy_for
 from apps.tenants.models import Quota, Tenant
-from apps.tenants.principals import as_principal
+from apps.tenants.principals import Principal, as_principal
 from apps.tenants.quotas import quota_check, register_usage
 from apps.tenants.roles import scope_allowed_for
 
@@ -59,7 +59,7 @@ def _clean_ips(allowed_ips: list[str] | None) -> list[str]:
 @transaction.atomic
 def apikey_create(
     *,
-    actor,
+    actor: Principal,
     tenant: Tenant,
     name: str,
     scopes: list[str],
@@ -104,7 +104,7 @@ def apikey_create(
     return api_key, plaintext
 
 
-def _require_owner(actor, api_key: APIKey, message: str):
+def _require_owner(actor: Principal, api_key: APIKey, message: str) -> Principal:
     """The key's own user, signed in (not through a key): keys never mint keys, and admins, who may revoke
     everyone's keys, may not mint keys for others. Anyone else gets the same 404 as a missing key."""
     principal = as_principal(actor)
@@ -128,7 +128,7 @@ def _successor(api_key: APIKey, *, now) -> tuple[APIKey, str]:
     return successor, plaintext
 
 
-def _rotate(*, actor, api_key: APIKey, old_expires_at, automatic: bool) -> tuple[APIKey, str]:
+def _rotate(*, actor: Principal | None, api_key: APIKey, old_expires_at, automatic: bool) -> tuple[APIKey, str]:
     """Lock, check, make the successor and shorten the old key; the caller's transaction holds it all."""
     api_key = APIKey.objects.select_for_update().select_related("tenant", "user").get(pk=api_key.pk)
     if not api_key.is_active:
@@ -159,7 +159,8 @@ def _rotate(*, actor, api_key: APIKey, old_expires_at, automatic: bool) -> tuple
 
 
 @transaction.atomic
-def apikey_rotate(*, actor, api_key: APIKey, overlap_hours: int = DEFAULT_OVERLAP_HOURS) -> tuple[APIKey, str]:
+def apikey_rotate(*, actor: Principal, api_key: APIKey,
+                  overlap_hours: int = DEFAULT_OVERLAP_HOURS) -> tuple[APIKey, str]:
     """Replace a live key with a fresh one; the old key keeps working for `overlap_hours` (0 to 168) or until
     its own expiry, whichever comes first. Returns the successor and the only copy of its plaintext."""
     principal = _require_owner(actor, api_key, "You cannot rotate this key.")
@@ -184,7 +185,7 @@ def apikey_auto_rotate(*, api_key: APIKey) -> APIKey:
 
 
 @transaction.atomic
-def apikey_reveal(*, actor, api_key: APIKey) -> str:
+def apikey_reveal(*, actor: Principal, api_key: APIKey) -> str:
     """Show an auto-rotated key's plaintext to its owner, once: the stored ciphertext is wiped."""
     principal = _require_owner(actor, api_key, "You cannot reveal this key.")
     api_key = APIKey.objects.select_for_update().get(pk=api_key.pk)
@@ -199,7 +200,7 @@ def apikey_reveal(*, actor, api_key: APIKey) -> str:
 
 
 @transaction.atomic
-def apikey_set_auto_rotate(*, actor, api_key: APIKey, enabled: bool) -> APIKey:
+def apikey_set_auto_rotate(*, actor: Principal, api_key: APIKey, enabled: bool) -> APIKey:
     """Turn automatic rotation on or off; only the owner, since it mints keys for them."""
     principal = _require_owner(actor, api_key, "You cannot change this key.")
     api_key = APIKey.objects.select_for_update().get(pk=api_key.pk)
@@ -212,7 +213,7 @@ def apikey_set_auto_rotate(*, actor, api_key: APIKey, enabled: bool) -> APIKey:
 
 
 @transaction.atomic
-def apikey_revoke(*, actor, api_key: APIKey) -> APIKey:
+def apikey_revoke(*, actor: Principal, api_key: APIKey) -> APIKey:
     """Revoke at once: the next request with the key is refused."""
     require(policy_for(APIKey).can(actor, "delete", api_key), "You cannot revoke this key.", tenant=api_key.tenant)
     api_key = APIKey.objects.select_for_update().get(pk=api_key.pk)

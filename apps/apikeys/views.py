@@ -7,7 +7,6 @@ from functools import wraps
 from allauth.account.decorators import reauthentication_required
 from django import forms
 from django.contrib import messages
-from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -16,22 +15,29 @@ from django.views.decorators.http import require_POST
 from apps.core.errors import ApplicationError
 from apps.tenants.forms import ServiceForm
 from apps.tenants.pages import render_tenant_page, tenant_view
+from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role, at_least
 
 from . import selectors
 from .filtersets import UsageDailyFilterSet
 from .forms import APIKeyForm, RotateForm
 from .lifecycle import key_report
-from .models import APIKey, UsageDaily
+from .models import APIKey
 from .policies import step_up_for_key
-from .services import apikey_create, apikey_reveal, apikey_revoke, apikey_rotate, apikey_set_auto_rotate
+from .services import (
+    MAX_OVERLAP_HOURS,
+    apikey_create,
+    apikey_reveal,
+    apikey_revoke,
+    apikey_rotate,
+    apikey_set_auto_rotate,
+)
 
 USAGE_DEFAULT_DAYS = 30
 
 
 def _keys(request):
-    return (APIKey.objects.restrict(request, "view").filter(tenant=request.tenant).select_related("user", "tenant")
-            .annotate(successor_count=Count("successors")))
+    return selectors.apikey_list_for(as_principal(request), tenant=request.tenant)
 
 
 def _list_page(request, form: APIKeyForm, refused=None):
@@ -48,7 +54,8 @@ def key_list(request):
     if request.method == "POST" and form.is_valid():
         try:
             step_up_for_key(request, form.cleaned_data["scopes"])
-            api_key, plaintext = apikey_create(actor=request, tenant=request.tenant, **form.cleaned_data)
+            api_key, plaintext = apikey_create(actor=as_principal(request), tenant=request.tenant,
+                                               **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -70,7 +77,7 @@ def key_revoke(request, pk):
     api_key = get_object_or_404(_keys(request), pk=pk)
     form = ServiceForm(request.POST)
     try:
-        apikey_revoke(actor=request, api_key=api_key)
+        apikey_revoke(actor=as_principal(request), api_key=api_key)
     except ApplicationError as exc:
         if _back_url(request) != _list_url(request):
             messages.error(request, exc.message)
@@ -101,13 +108,14 @@ def key_rotate(request, pk):
     if form.is_valid():
         try:
             step_up_for_key(request, api_key.scopes)
-            successor, plaintext = apikey_rotate(actor=request, api_key=api_key, **form.cleaned_data)
+            successor, plaintext = apikey_rotate(actor=as_principal(request), api_key=api_key,
+                                                 **form.cleaned_data)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
             return _created(request, successor, plaintext, how="rotated")
     else:
-        messages.error(request, f"The overlap is 0 to {form.fields['overlap_hours'].max_value} hours.")
+        messages.error(request, f"The overlap is 0 to {MAX_OVERLAP_HOURS} hours.")
     return redirect(_back_url(request))
 
 
@@ -118,7 +126,7 @@ def key_auto_rotate(request, pk):
     api_key = get_object_or_404(_keys(request), pk=pk)
     enabled = request.POST.get("auto_rotate") == "on"
     try:
-        apikey_set_auto_rotate(actor=request, api_key=api_key, enabled=enabled)
+        apikey_set_auto_rotate(actor=as_principal(request), api_key=api_key, enabled=enabled)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -145,7 +153,7 @@ def key_reveal(request, api_key):
     """GET: confirm. POST: show the auto-rotated key once and wipe the portal's encrypted copy."""
     if request.method == "POST":
         try:
-            plaintext = apikey_reveal(actor=request, api_key=api_key)
+            plaintext = apikey_reveal(actor=as_principal(request), api_key=api_key)
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return redirect(_back_url(request))
@@ -160,7 +168,7 @@ def usage(request):
 
     Members see their own keys' usage, owners and admins everyone's; `?format=csv` downloads the rows.
     """
-    rows = UsageDaily.objects.restrict(request, "view").filter(tenant=request.tenant)
+    rows = selectors.usage_list_for(as_principal(request), tenant=request.tenant)
     data = request.GET.copy()
     if not data.get("since"):
         data["since"] = (selectors.today_utc() - timedelta(days=USAGE_DEFAULT_DAYS - 1)).isoformat()

@@ -55,7 +55,13 @@ class Principal:
 
 
 def as_principal(subject) -> Principal:
-    """Accept a Principal, a user, or a DRF/Django request and return a Principal."""
+    """Accept a Principal, a user, or a DRF/Django request and return a Principal.
+
+    Views call this once at their boundary and pass the result to services, whose `actor` is typed
+    `Principal`. A Principal comes back unchanged and a request keeps its own, so the roles are looked
+    up once per request however often policies ask; services that still normalise their actor with it
+    keep accepting a bare user from tests, commands and the approvals executor.
+    """
     if isinstance(subject, Principal):
         return subject
     if hasattr(subject, "user") and hasattr(subject, "META"):  # a request

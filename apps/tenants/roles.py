@@ -47,7 +47,7 @@ READ_NEEDS = {"audit": Role.ADMIN, "webhooks": Role.ADMIN}
 ALL_SCOPES = [f"{resource}:{verb}" for resource in RESOURCES for verb in (READ, WRITE)]
 
 
-def scope_allowed_for(role: str, scope: str) -> bool:
+def scope_allowed_for(role: str | None, scope: str) -> bool:
     resource, _, verb = scope.partition(":")
     if resource not in RESOURCES or verb not in (READ, WRITE):
         return False

@@ -17,8 +17,6 @@ from apps.core import crypto
 from apps.core.errors import ApplicationError
 from apps.core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from apps.tenants.api.base import TenantViewSetMixin
-from apps.tenants.models import Tenant
-from apps.tenants.policies import REFERENCE
 from apps.tenants.principals import as_principal
 
 from .serializers import (
@@ -49,14 +47,14 @@ class APIKeyViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         data = APIKeyCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         step_up_for_key(request, data.validated_data["scopes"])
-        api_key, plaintext = services.apikey_create(actor=request, **data.validated_data)
+        api_key, plaintext = services.apikey_create(actor=self.principal, **data.validated_data)
         api_key.key = plaintext
         response = Response(APIKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
         response["Cache-Control"] = "no-store"
         return response
 
     def perform_destroy(self, api_key):
-        services.apikey_revoke(actor=self.request, api_key=api_key)
+        services.apikey_revoke(actor=self.principal, api_key=api_key)
 
     @extend_schema(request=APIKeyRotateSerializer, responses={201: APIKeyCreatedSerializer},
                    parameters=[IDEMPOTENCY_KEY_PARAMETER])
@@ -76,7 +74,8 @@ class APIKeyViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         data = APIKeyRotateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         step_up_for_key(request, api_key.scopes)
-        successor, plaintext = services.apikey_rotate(actor=request, api_key=api_key, **data.validated_data)
+        successor, plaintext = services.apikey_rotate(actor=self.principal, api_key=api_key,
+                                                      **data.validated_data)
         successor.key = crypto.encrypt(plaintext)
         return Response(APIKeyCreatedSerializer(successor).data, status=status.HTTP_201_CREATED)
 
@@ -87,7 +86,7 @@ class APIKeyViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         successor, which you reveal once in the developer console."""
         data = APIKeyAutoRotateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        api_key = services.apikey_set_auto_rotate(actor=request, api_key=self.get_object(),
+        api_key = services.apikey_set_auto_rotate(actor=self.principal, api_key=self.get_object(),
                                                   enabled=data.validated_data["auto_rotate"])
         return Response(APIKeySerializer(api_key).data)
 
@@ -127,14 +126,7 @@ class PlanView(APIView):
     @extend_schema(parameters=[OpenApiParameter("tenant", str, description="Tenant slug; a key's tenant by default.")],
                    responses=PlanSummarySerializer)
     def get(self, request):
-        tenants = Tenant.objects.restrict(request, REFERENCE)
-        api_key = as_principal(request).api_key
-        slug = request.query_params.get("tenant")
-        if api_key is not None:
-            tenants = tenants.filter(pk=api_key.tenant_id)
-        if slug:
-            tenants = tenants.filter(slug=slug)
-        found = list(tenants[:2])
+        found = selectors.plan_tenants_for(as_principal(request), slug=request.query_params.get("tenant"))
         if len(found) != 1:
             if not found:
                 raise NotFound()

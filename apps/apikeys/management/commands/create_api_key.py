@@ -41,7 +41,7 @@ class Command(BaseCommand):
             raise CommandError(f"No user with email {options['user']!r}.")
         try:
             api_key, plaintext = apikey_create(
-                actor=user, tenant=tenant, name=options["name"],
+                actor=as_principal(user), tenant=tenant, name=options["name"],
                 scopes=_scopes(options["scopes"], user, tenant),
                 expires_in_days=options["expires_days"],
                 allowed_ips=[ip for ip in options["allowed_ips"].split(",") if ip.strip()],
