@@ -15,7 +15,7 @@ from apps.core.errors import CONFLICT, NAME_TAKEN, ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.claims import host_claim
 from apps.tenants.models import SLUG_VALIDATOR, Membership, Quota, Tenant
-from apps.tenants.principals import as_principal
+from apps.tenants.principals import Principal, as_principal
 from apps.tenants.quotas import quota_check, register_usage
 
 from .models import Application, ComponentKind, Release, ServiceTemplate
@@ -113,7 +113,7 @@ def _lock(tenant: Tenant) -> None:
 
 
 @transaction.atomic
-def application_create(*, actor, tenant: Tenant, name: str, component_kind: str = "", description: str = "",
+def application_create(*, actor: Principal, tenant: Tenant, name: str, component_kind: str = "", description: str = "",
                        team: str = "", owner=None, repository_url: str = "",
                        template: ServiceTemplate | None = None, parameters: dict | None = None) -> Application:
     """Register an application, from scratch or from a service template; it counts against the
@@ -133,7 +133,7 @@ def application_create(*, actor, tenant: Tenant, name: str, component_kind: str 
     first = _from_template(application, template, parameters or {}) if template is not None else None
     quota_check(tenant=tenant, resource=Quota.Resource.APPLICATIONS)
     application.save()
-    changes = {"name": [None, application.name], "component_kind": [None, application.component_kind]}
+    changes: dict[str, list] = {"name": [None, application.name], "component_kind": [None, application.component_kind]}
     if template is not None:
         changes["template"] = [None, f"{template.slug} v{template.version}"]
     if first is not None:
@@ -144,7 +144,7 @@ def application_create(*, actor, tenant: Tenant, name: str, component_kind: str 
 
 
 @transaction.atomic
-def application_update(*, actor, application: Application, description: str | None = None,
+def application_update(*, actor: Principal, application: Application, description: str | None = None,
                        team: str | None = None, owner=UNCHANGED, repository_url: str | None = None) -> Application:
     """Change what people read about an application. Its name and kind never change: they name its
     objects in every cluster it runs in."""
@@ -166,7 +166,7 @@ def application_update(*, actor, application: Application, description: str | No
 
 
 def _details(application: Application) -> dict:
-    owner = application.owner.email if application.owner_id else None
+    owner = application.owner.email if application.owner is not None else None
     return {"description": application.description, "team": application.team, "owner": owner,
             "repository_url": application.repository_url}
 
@@ -174,7 +174,7 @@ def _details(application: Application) -> dict:
 # --- Releases ----------------------------------------------------------------------------------
 
 
-def _release_save(actor, application: Application, spec: dict, *, number: int) -> Release:
+def _release_save(actor: Principal, application: Application, spec: dict, *, number: int) -> Release:
     """Save a release; its ingress host is claimed for the tenant first (refused when it is not theirs)."""
     if spec.get("ingress_host"):
         spec = {**spec, "ingress_host": host_claim(tenant=application.tenant, host=spec["ingress_host"]).host}
@@ -183,7 +183,7 @@ def _release_save(actor, application: Application, spec: dict, *, number: int) -
 
 
 @transaction.atomic
-def release_create(*, actor, application: Application, **fields) -> Release:
+def release_create(*, actor: Principal, application: Application, **fields) -> Release:
     """Cut the application's next release from `fields` (any of the release fields; the rest take
     their defaults). Numbers follow one another per application, taken under a lock on it."""
     require(policy_for(Release).can_add(actor, application.tenant), tenant=application.tenant)

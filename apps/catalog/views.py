@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST, require_safe
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, tenant_view
+from apps.tenants.principals import as_principal
 
 from . import services
 from .forms import ApplicationDetailsForm, ApplicationForm, CompareForm, ReleaseForm
@@ -49,7 +50,7 @@ def application_new(request):
     form = ApplicationForm(request.POST or None, tenant=request.tenant, template=template)
     if request.method == "POST" and form.is_valid():
         try:
-            application = services.application_create(actor=request, tenant=request.tenant,
+            application = services.application_create(actor=as_principal(request), tenant=request.tenant,
                                                       **form.service_arguments())
         except ApplicationError as exc:
             form.add_application_error(exc)
@@ -69,7 +70,8 @@ def application_edit(request, name):
     form = ApplicationDetailsForm(request.POST or None, tenant=request.tenant, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.application_update(actor=request, application=application, **form.cleaned_data)
+            services.application_update(actor=as_principal(request), application=application,
+                                        **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -122,7 +124,8 @@ def release_new(request, name):
     form = ReleaseForm(request.POST, kind=application.component_kind)
     if form.is_valid():
         try:
-            release = services.release_create(actor=request, application=application, **form.cleaned_data)
+            release = services.release_create(actor=as_principal(request), application=application,
+                                              **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:

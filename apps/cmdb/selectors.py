@@ -121,7 +121,7 @@ def impact(item_id: int, *, direction: str = Direction.DOWNSTREAM, depth: int = 
     """
     depth = max(1, min(int(depth), MAX_DEPTH))
     this, next_ = ("target_id", "source_id") if direction == Direction.DOWNSTREAM else ("source_id", "target_id")
-    params = {"start": item_id, "depth": depth}
+    params: dict[str, int | list[int]] = {"start": item_id, "depth": depth}
     join = tenant_clause = ""
     if tenant_ids is not None:
         params["tenants"] = list(tenant_ids)
@@ -146,7 +146,7 @@ def _names(ids) -> dict[int, ConfigurationItem]:
 
 def item_summary(item: ConfigurationItem) -> dict:
     return {"id": item.pk, "name": item.name, "type": item.ci_type.slug, "status": item.status,
-            "tenant": item.tenant.slug if item.tenant_id else None}
+            "tenant": item.tenant.slug if item.tenant is not None else None}
 
 
 def impact_report(item: ConfigurationItem, *, direction: str, depth: int, tenant_ids: list[int] | None,
@@ -209,8 +209,8 @@ def graph(item: ConfigurationItem, *, depth: int = 2, tenant_ids: list[int] | No
         nodes = nodes.filter(ci_type__slug__in=types) | ConfigurationItem.objects.filter(pk=item.pk)
     if not include_stale:
         nodes = nodes.filter(status=Status.ACTIVE) | ConfigurationItem.objects.filter(pk=item.pk)
-    nodes = list(nodes.select_related("ci_type", "tenant").distinct().order_by("id"))
-    shown = {node.pk for node in nodes}
+    shown_nodes = list(nodes.select_related("ci_type", "tenant").distinct().order_by("id"))
+    shown = {node.pk for node in shown_nodes}
     edges = Relationship.objects.filter(source_id__in=shown, target_id__in=shown)
     if tenant_ids is not None:
         edges = edges.filter(tenant_id__in=tenant_ids) | (edges.filter(tenant__isnull=True) if platform
@@ -222,7 +222,7 @@ def graph(item: ConfigurationItem, *, depth: int = 2, tenant_ids: list[int] | No
     return {
         "center": item.pk,
         "nodes": [{**item_summary(node), "provenance": node.provenance, "center": node.pk == item.pk}
-                  for node in nodes],
+                  for node in shown_nodes],
         "edges": [{"id": edge.pk, "source": edge.source_id, "target": edge.target_id, "kind": edge.kind,
                    "provenance": edge.provenance, "status": edge.status}
                   for edge in edges.order_by("id").distinct()],

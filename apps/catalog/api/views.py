@@ -49,7 +49,7 @@ class ApplicationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retri
     def create(self, request):
         data = s.ApplicationCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        application = services.application_create(actor=request, **data.validated_data)
+        application = services.application_create(actor=self.principal, **data.validated_data)
         return self._present(application, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ApplicationUpdateSerializer)
@@ -58,7 +58,7 @@ class ApplicationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retri
         data = s.ApplicationUpdateSerializer(data=request.data, context={"request": request,
                                                                          "application": application})
         data.is_valid(raise_exception=True)
-        services.application_update(actor=request, application=application, **data.validated_data)
+        services.application_update(actor=self.principal, application=application, **data.validated_data)
         return self._present(application)
 
 
@@ -88,7 +88,7 @@ class ReleaseViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveM
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         fields.pop("tenant")
-        release = services.release_create(actor=request, **fields)
+        release = services.release_create(actor=self.principal, **fields)
         return Response(self.get_serializer(release).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
