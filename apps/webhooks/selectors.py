@@ -1,6 +1,6 @@
 """Reads of webhook endpoints and deliveries for the pages, through the restricted querysets."""
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from .models import WebhookDelivery, WebhookEndpoint
 
@@ -13,6 +13,11 @@ def endpoints_for(principal, tenant):
 def deliveries_for(principal, tenant):
     return (WebhookDelivery.objects.restrict(principal, "view").filter(tenant=tenant)
             .select_related("tenant", "endpoint").order_by("-id"))
+
+
+def endpoints_of_every_tenant() -> QuerySet[WebhookEndpoint]:
+    """Every tenant's endpoints, newest first, for the operator API (its permission decided who asks)."""
+    return WebhookEndpoint.objects.select_related("tenant", "created_by").order_by("-id")
 
 
 def delivery_state_counts(endpoint_ids: list[int]) -> dict[int, dict[str, int]]:

@@ -20,7 +20,7 @@ from apps.core.audit import audit_record, diff
 from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
-from apps.tenants.principals import as_principal
+from apps.tenants.principals import Principal, as_principal
 
 from .events import TEST_EVENT, matches, subscription_check
 from .models import WebhookDelivery, WebhookEndpoint
@@ -64,7 +64,7 @@ def _state(endpoint: WebhookEndpoint) -> dict:
 
 
 @transaction.atomic
-def endpoint_create(*, actor, tenant: Tenant, url: str, events: list[str], description: str = ""
+def endpoint_create(*, actor: Principal, tenant: Tenant, url: str, events: list[str], description: str = ""
                     ) -> tuple[WebhookEndpoint, str]:
     """Subscribe a URL to events. Returns the endpoint and the only copy of its signing secret."""
     require(policy_for(WebhookEndpoint).can_add(actor, tenant), "Only owners and admins manage webhooks.",
@@ -88,7 +88,7 @@ def endpoint_create(*, actor, tenant: Tenant, url: str, events: list[str], descr
 
 
 @transaction.atomic
-def endpoint_update(*, actor, endpoint: WebhookEndpoint, url=UNCHANGED, events=UNCHANGED,
+def endpoint_update(*, actor: Principal, endpoint: WebhookEndpoint, url=UNCHANGED, events=UNCHANGED,
                     description=UNCHANGED) -> WebhookEndpoint:
     """Change the URL, the events or the description. A new URL is checked like a new endpoint's."""
     require(policy_for(WebhookEndpoint).can_change(actor, endpoint), "Only owners and admins manage webhooks.",
@@ -111,7 +111,7 @@ def endpoint_update(*, actor, endpoint: WebhookEndpoint, url=UNCHANGED, events=U
 
 
 @transaction.atomic
-def endpoint_delete(*, actor, endpoint: WebhookEndpoint) -> None:
+def endpoint_delete(*, actor: Principal, endpoint: WebhookEndpoint) -> None:
     """Remove the endpoint and its delivery log; nothing more is sent to it."""
     require(policy_for(WebhookEndpoint).can_delete(actor, endpoint), "Only owners and admins manage webhooks.",
             tenant=endpoint.tenant)
@@ -120,7 +120,7 @@ def endpoint_delete(*, actor, endpoint: WebhookEndpoint) -> None:
 
 
 @transaction.atomic
-def endpoint_rotate_secret(*, actor, endpoint: WebhookEndpoint) -> tuple[WebhookEndpoint, str]:
+def endpoint_rotate_secret(*, actor: Principal, endpoint: WebhookEndpoint) -> tuple[WebhookEndpoint, str]:
     """Replace the signing secret at once; returns the only copy of the new one."""
     require(policy_for(WebhookEndpoint).can_change(actor, endpoint), "Only owners and admins manage webhooks.",
             tenant=endpoint.tenant)
@@ -133,7 +133,7 @@ def endpoint_rotate_secret(*, actor, endpoint: WebhookEndpoint) -> tuple[Webhook
 
 
 @transaction.atomic
-def endpoint_enable(*, actor, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+def endpoint_enable(*, actor: Principal, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     """Turn a disabled endpoint back on, with a clean failure count."""
     require(policy_for(WebhookEndpoint).can_change(actor, endpoint), "Only owners and admins manage webhooks.",
             tenant=endpoint.tenant)
@@ -219,7 +219,7 @@ def _require_active(endpoint: WebhookEndpoint) -> None:
 
 
 @transaction.atomic
-def endpoint_send_test(*, actor, endpoint: WebhookEndpoint) -> WebhookDelivery:
+def endpoint_send_test(*, actor: Principal, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Send a "webhook.test" event to this endpoint only."""
     require(policy_for(WebhookEndpoint).can_change(actor, endpoint), "Only owners and admins manage webhooks.",
             tenant=endpoint.tenant)
@@ -232,7 +232,7 @@ def endpoint_send_test(*, actor, endpoint: WebhookEndpoint) -> WebhookDelivery:
 
 
 @transaction.atomic
-def delivery_replay(*, actor, delivery: WebhookDelivery) -> WebhookDelivery:
+def delivery_replay(*, actor: Principal, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a delivery's payload again as a new delivery (same event id, fresh timestamp and signature)."""
     require(policy_for(WebhookDelivery).can(actor, "replay", delivery), "Only owners and admins replay deliveries.",
             tenant=delivery.tenant)

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, tenant_view
+from apps.tenants.principals import as_principal
 
 from . import services
 from .events import EVENT_TYPES, GROUPS
@@ -48,7 +49,8 @@ def endpoint_list(request):
     form = WebhookEndpointForm(request.POST or None, initial={"events": ["deployment.*"]})
     if request.method == "POST" and form.is_valid():
         try:
-            endpoint, secret = services.endpoint_create(actor=request, tenant=request.tenant, **form.cleaned_data)
+            endpoint, secret = services.endpoint_create(actor=as_principal(request), tenant=request.tenant,
+                                                        **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -88,7 +90,7 @@ def endpoint_edit(request, pk):
     form = WebhookEndpointForm(request.POST)
     if form.is_valid():
         try:
-            services.endpoint_update(actor=request, endpoint=endpoint, **form.cleaned_data)
+            services.endpoint_update(actor=as_principal(request), endpoint=endpoint, **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -99,7 +101,7 @@ def endpoint_edit(request, pk):
 
 def _act(request, endpoint, action, done: str):
     try:
-        action(actor=request, endpoint=endpoint)
+        action(actor=as_principal(request), endpoint=endpoint)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -125,7 +127,7 @@ def endpoint_enable(request, pk):
 def endpoint_rotate_secret(request, pk):
     endpoint = _endpoint(request, pk)
     try:
-        endpoint, secret = services.endpoint_rotate_secret(actor=request, endpoint=endpoint)
+        endpoint, secret = services.endpoint_rotate_secret(actor=as_principal(request), endpoint=endpoint)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("webhooks:detail", tenant_slug=request.tenant.slug, pk=endpoint.pk)
@@ -137,7 +139,7 @@ def endpoint_rotate_secret(request, pk):
 def endpoint_delete(request, pk):
     endpoint = _endpoint(request, pk)
     try:
-        services.endpoint_delete(actor=request, endpoint=endpoint)
+        services.endpoint_delete(actor=as_principal(request), endpoint=endpoint)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("webhooks:detail", tenant_slug=request.tenant.slug, pk=endpoint.pk)
@@ -153,7 +155,7 @@ def delivery_replay(request, pk):
     if delivery is None:
         raise Http404
     try:
-        services.delivery_replay(actor=request, delivery=delivery)
+        services.delivery_replay(actor=as_principal(request), delivery=delivery)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.tenants.api.base import TenantViewSetMixin
-from apps.webhooks import services
+from apps.webhooks import selectors, services
 from apps.webhooks.filtersets import WebhookDeliveryFilterSet, WebhookEndpointFilterSet
 from apps.webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -46,7 +46,7 @@ class WebhookEndpointViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.R
     def create(self, request):
         data = s.WebhookEndpointCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        endpoint, secret = services.endpoint_create(actor=request, **data.validated_data)
+        endpoint, secret = services.endpoint_create(actor=self.principal, **data.validated_data)
         return _secret_response(endpoint, secret, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.WebhookEndpointUpdateSerializer)
@@ -58,31 +58,31 @@ class WebhookEndpointViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.R
         endpoint = self.get_object()
         data = s.WebhookEndpointUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.endpoint_update(actor=request, endpoint=endpoint, **data.validated_data)
+        services.endpoint_update(actor=self.principal, endpoint=endpoint, **data.validated_data)
         return self._present(endpoint)
 
     def perform_destroy(self, endpoint):
-        services.endpoint_delete(actor=self.request, endpoint=endpoint)
+        services.endpoint_delete(actor=self.principal, endpoint=endpoint)
 
     @extend_schema(request=None, responses={202: s.WebhookDeliverySerializer})
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
         """Send a "webhook.test" event to this endpoint now."""
-        delivery = services.endpoint_send_test(actor=request, endpoint=self.get_object())
+        delivery = services.endpoint_send_test(actor=self.principal, endpoint=self.get_object())
         return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=s.WebhookEndpointWithSecretSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
         """Replace the signing secret at once; the new one is in this response only."""
-        endpoint, secret = services.endpoint_rotate_secret(actor=request, endpoint=self.get_object())
+        endpoint, secret = services.endpoint_rotate_secret(actor=self.principal, endpoint=self.get_object())
         return _secret_response(endpoint, secret)
 
     @extend_schema(request=None, responses=s.WebhookEndpointSerializer)
     @action(detail=True, methods=["post"])
     def enable(self, request, pk=None):
         """Turn a disabled endpoint back on, with its failure count reset."""
-        endpoint = services.endpoint_enable(actor=request, endpoint=self.get_object())
+        endpoint = services.endpoint_enable(actor=self.principal, endpoint=self.get_object())
         return self._present(endpoint)
 
 
@@ -103,7 +103,7 @@ class WebhookDeliveryViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.R
     @extend_schema(request=None, responses={202: s.WebhookDeliverySerializer})
     @action(detail=True, methods=["post"])
     def replay(self, request, pk=None):
-        delivery = services.delivery_replay(actor=request, delivery=self.get_object())
+        delivery = services.delivery_replay(actor=self.principal, delivery=self.get_object())
         return Response(self.get_serializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -120,8 +120,10 @@ class OperatorWebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModel
 
     permission_classes = [permissions.IsAuthenticated, IsOperator]
     serializer_class = s.WebhookEndpointSerializer
-    queryset = WebhookEndpoint.objects.select_related("tenant", "created_by").order_by("-id")
     filterset_fields = ["is_active", "allow_private"]
+
+    def get_queryset(self):
+        return selectors.endpoints_of_every_tenant()
 
     @extend_schema(request=s.AllowPrivateSerializer)
     def partial_update(self, request, pk=None):
