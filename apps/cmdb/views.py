@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, tenant_view
+from apps.tenants.principals import as_principal
 
 from . import selectors, services
 from .choices import Direction, Provenance
@@ -76,8 +77,8 @@ def filter_save(request):
     query = {key: request.POST[key] for key in SEARCH_FIELDS if request.POST.get(key)}
     if form.is_valid():
         try:
-            saved = saved_filter_create(actor=request, tenant=request.tenant, name=form.cleaned_data["name"],
-                                        query=query)
+            saved = saved_filter_create(actor=as_principal(request), tenant=request.tenant,
+                                        name=form.cleaned_data["name"], query=query)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -93,7 +94,7 @@ def filter_save(request):
 def filter_delete(request, pk):
     saved = get_object_or_404(selectors.saved_filter_list_for(request, tenant=request.tenant), pk=pk)
     try:
-        saved_filter_delete(actor=request, saved=saved)
+        saved_filter_delete(actor=as_principal(request), saved=saved)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -110,9 +111,9 @@ def item_new(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            item = services.item_declare(actor=request, tenant=request.tenant, ci_type=data["ci_type"],
-                                         name=data["name"], description=data["description"], labels=data["labels"],
-                                         attributes=data["attributes"])
+            item = services.item_declare(actor=as_principal(request), tenant=request.tenant,
+                                         ci_type=data["ci_type"], name=data["name"], description=data["description"],
+                                         labels=data["labels"], attributes=data["attributes"])
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -130,8 +131,8 @@ def item_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.item_update(actor=request, item=item, name=data["name"], description=data["description"],
-                                 labels=data["labels"], attributes=data["attributes"])
+            services.item_update(actor=as_principal(request), item=item, name=data["name"],
+                                 description=data["description"], labels=data["labels"], attributes=data["attributes"])
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -147,7 +148,7 @@ def item_edit(request, pk):
 def item_delete(request, pk):
     item = _item(request, pk)
     try:
-        services.item_delete(actor=request, item=item)
+        services.item_delete(actor=as_principal(request), item=item)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return _to_item(item, request.tenant)
@@ -185,8 +186,9 @@ def relationship_new(request, pk):
     form = RelationshipForm(request.POST or None, targets=_items(request).exclude(pk=item.pk).order_by("name"))
     if request.method == "POST" and form.is_valid():
         try:
-            services.relationship_declare(actor=request, source=item, target=form.cleaned_data["target"],
-                                          kind=form.cleaned_data["kind"], note=form.cleaned_data["note"])
+            services.relationship_declare(actor=as_principal(request), source=item,
+                                          target=form.cleaned_data["target"], kind=form.cleaned_data["kind"],
+                                          note=form.cleaned_data["note"])
         except ApplicationError as exc:
             if exc.status == 404:
                 raise
@@ -204,7 +206,7 @@ def relationship_new(request, pk):
 def relationship_delete(request, pk):
     edge = get_object_or_404(selectors.relationship_list_for(request, tenant=request.tenant), pk=pk)
     try:
-        services.relationship_delete(actor=request, relationship=edge)
+        services.relationship_delete(actor=as_principal(request), relationship=edge)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -235,7 +237,8 @@ def item_import(request):
         upload = form.cleaned_data["file"]
         try:
             services.imports.size_check(upload.size)
-            submitted = services.import_submit(actor=request, tenant=request.tenant, content=upload.read(),
+            submitted = services.import_submit(actor=as_principal(request), tenant=request.tenant,
+                                               content=upload.read(),
                                                file_format=services.imports.file_format(upload.name),
                                                dry_run=form.cleaned_data["dry_run"],
                                                skip_invalid=form.cleaned_data["skip_invalid"])

@@ -132,18 +132,18 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
         data = s.ItemCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        item = services.item_declare(actor=request, ci_type=fields.pop("type"), **fields)
+        item = services.item_declare(actor=self.principal, ci_type=fields.pop("type"), **fields)
         return self._present(item, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ItemUpdateSerializer)
     def partial_update(self, request, pk=None):
         data = s.ItemUpdateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        item = services.item_update(actor=request, item=self.get_object(), **data.validated_data)
+        item = services.item_update(actor=self.principal, item=self.get_object(), **data.validated_data)
         return self._present(item)
 
     def destroy(self, request, pk=None):
-        services.item_delete(actor=request, item=self.get_object())
+        services.item_delete(actor=self.principal, item=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(parameters=[OpenApiParameter("direction", OpenApiTypes.STR, enum=Direction.values,
@@ -207,7 +207,7 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
             imports.size_check(upload.size)
         try:
             submitted = services.import_submit(
-                actor=request, tenant=options["tenant"], content=upload.read() if upload is not None else None,
+                actor=self.principal, tenant=options["tenant"], content=upload.read() if upload is not None else None,
                 file_format=imports.file_format(upload.name) if upload is not None else "json",
                 rows=None if upload is not None else options.get("items") or [], dry_run=options["dry_run"],
                 skip_invalid=options["skip_invalid"])
@@ -263,11 +263,11 @@ class RelationshipViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retr
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         fields.pop("tenant")
-        edge = services.relationship_declare(actor=request, **fields)
+        edge = services.relationship_declare(actor=self.principal, **fields)
         return Response(self.get_serializer(edge).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, pk=None):
-        services.relationship_delete(actor=request, relationship=self.get_object())
+        services.relationship_delete(actor=self.principal, relationship=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -296,8 +296,8 @@ class SavedFilterViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retri
     def create(self, request):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        saved = saved_filter_create(actor=request, **data.validated_data)
+        saved = saved_filter_create(actor=self.principal, **data.validated_data)
         return Response(self.get_serializer(saved).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, saved):
-        saved_filter_delete(actor=self.request, saved=saved)
+        saved_filter_delete(actor=self.principal, saved=saved)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from apps.tenants.principals import as_principal
+from apps.tenants.principals import Principal, as_principal
 
 from ..models import ChangeRecord, ConfigurationItem, Relationship
 
 
-def actor_parts(actor) -> tuple[object | None, str]:
+def actor_parts(actor: Principal | str | None) -> tuple[object | None, str]:
     """(user, display) for a person, a request or a principal; (None, actor) for a named source."""
     if isinstance(actor, str):
         return None, actor
@@ -40,7 +40,8 @@ def changed(before: dict | None, after: dict | None) -> tuple[dict | None, dict 
     return {key: before.get(key) for key in keys}, {key: after[key] for key in keys}
 
 
-def record(*, actor, action: str, item: ConfigurationItem | None = None, edge: Relationship | None = None,
+def record(*, actor: Principal | str | None, action: str, item: ConfigurationItem | None = None,
+           edge: Relationship | None = None,
            before: dict | None = None, after: dict | None = None, summary: str = "",
            save: bool = True) -> ChangeRecord:
     """A change record for an item or an edge (its source item carries it in the item's history)."""

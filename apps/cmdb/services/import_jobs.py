@@ -40,7 +40,7 @@ class Submitted:
     job: ImportJob | None = None
 
 
-def import_submit(*, actor, tenant: Tenant, content: bytes | None = None, file_format: str = "json",
+def import_submit(*, actor: Principal, tenant: Tenant, content: bytes | None = None, file_format: str = "json",
                   rows: list | None = None, dry_run: bool = False, skip_invalid: bool = False) -> Submitted:
     """Import an uploaded file (`content`) or inline `rows`: now when they are few, else as a job.
 
@@ -59,7 +59,7 @@ def import_submit(*, actor, tenant: Tenant, content: bytes | None = None, file_f
 
 
 @transaction.atomic
-def import_job_start(*, actor, tenant: Tenant, content: bytes, file_format: str, total: int, dry_run: bool,
+def import_job_start(*, actor: Principal, tenant: Tenant, content: bytes, file_format: str, total: int, dry_run: bool,
                      skip_invalid: bool) -> ImportJob:
     """Store the upload as a queued job and nudge a worker once it is committed."""
     from ..tasks import import_job_run_task

@@ -19,6 +19,7 @@ from apps.core.csvfiles import cell_text, csv_text
 from apps.core.errors import ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
+from apps.tenants.principals import Principal
 
 from ..models import CIType, ConfigurationItem
 from .items import item_declare, item_update, storable
@@ -136,7 +137,7 @@ def _json_cell(value, column: str) -> dict:
     return parsed
 
 
-def _apply_row(actor, tenant: Tenant, row, types: dict) -> tuple[str, ConfigurationItem]:
+def _apply_row(actor: Principal, tenant: Tenant, row, types: dict) -> tuple[str, ConfigurationItem]:
     if not isinstance(row, dict):
         raise ApplicationError("Each row is an object.", code="invalid")
     for column in ("key", "type", "name"):  # looked up before any service checks them
@@ -173,7 +174,7 @@ def _existing(tenant: Tenant, ci_type: CIType, row: dict) -> ConfigurationItem |
     return matches[0] if matches else None
 
 
-def items_import(*, actor, tenant: Tenant, rows: list, dry_run: bool = False, skip_invalid: bool = False,
+def items_import(*, actor: Principal, tenant: Tenant, rows: list, dry_run: bool = False, skip_invalid: bool = False,
                  progress: Callable[[int], None] | None = None) -> dict:
     """Apply rows of items to the tenant; returns {"dry_run", "applied", "summary", "rows": [...]},
     one report per row: its number (from 1), action (create / update / unchanged / error), and for

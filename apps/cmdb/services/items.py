@@ -16,6 +16,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
+from apps.tenants.principals import Principal
 
 from ..choices import Provenance, RelationKind
 from ..models import ChangeRecord, CIType, ConfigurationItem, Relationship
@@ -105,7 +106,7 @@ def _name_check(name) -> str:
 
 
 @transaction.atomic
-def item_declare(*, actor, tenant: Tenant, ci_type: CIType, name: str, description: str = "",
+def item_declare(*, actor: Principal, tenant: Tenant, ci_type: CIType, name: str, description: str = "",
                  labels: dict | None = None, attributes: dict | None = None, source: str = "") -> ConfigurationItem:
     """Declare an item of the tenant ("billing", "payments API"); its attributes must satisfy the
     type's schema. Platform types (cluster, node) are discovery's to record."""
@@ -127,7 +128,7 @@ def item_declare(*, actor, tenant: Tenant, ci_type: CIType, name: str, descripti
 
 
 @transaction.atomic
-def item_update(*, actor, item: ConfigurationItem, name: str | None = None, description: str | None = None,
+def item_update(*, actor: Principal, item: ConfigurationItem, name: str | None = None, description: str | None = None,
                 labels: dict | None = None, attributes: dict | None = None) -> ConfigurationItem:
     """Change what is declared about an item. Discovered attributes are never touched here: a
     difference between the two stays visible as a conflict."""
@@ -153,7 +154,7 @@ def item_update(*, actor, item: ConfigurationItem, name: str | None = None, desc
 
 
 @transaction.atomic
-def item_delete(*, actor, item: ConfigurationItem) -> None:
+def item_delete(*, actor: Principal, item: ConfigurationItem) -> None:
     """Remove an item and its relationships; its history stays."""
     require(policy_for(ConfigurationItem).can_delete(actor, item), tenant=item.tenant)
     record(actor=actor, action=ChangeRecord.Action.DELETE, item=item, before=item_snapshot(item),
@@ -166,7 +167,7 @@ def item_delete(*, actor, item: ConfigurationItem) -> None:
 # --- Relationships -----------------------------------------------------------------------------
 
 
-def _edge_tenant(actor, source: ConfigurationItem, target: ConfigurationItem) -> Tenant:
+def _edge_tenant(actor: Principal, source: ConfigurationItem, target: ConfigurationItem) -> Tenant:
     """The tenant an edge belongs to; refuses self-edges, cross-tenant edges and edges between two
     platform items, and platform endpoints the actor cannot see."""
     if source.pk == target.pk:
@@ -183,7 +184,7 @@ def _edge_tenant(actor, source: ConfigurationItem, target: ConfigurationItem) ->
 
 
 @transaction.atomic
-def relationship_declare(*, actor, source: ConfigurationItem, target: ConfigurationItem, kind: str,
+def relationship_declare(*, actor: Principal, source: ConfigurationItem, target: ConfigurationItem, kind: str,
                          note: str = "") -> Relationship:
     """Declare "source <kind> target" ("billing depends on payments API"). Cycles are allowed (impact
     analysis is cycle-safe); an item relating to itself and edges between tenants are not."""
@@ -207,7 +208,7 @@ def relationship_declare(*, actor, source: ConfigurationItem, target: Configurat
 
 
 @transaction.atomic
-def relationship_delete(*, actor, relationship: Relationship) -> None:
+def relationship_delete(*, actor: Principal, relationship: Relationship) -> None:
     """Remove a declared relationship. Discovered ones follow the cluster: they go stale, then retire."""
     require(policy_for(Relationship).can_delete(actor, relationship), tenant=relationship.tenant)
     if relationship.provenance != Provenance.DECLARED:

@@ -8,7 +8,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import INVALID, NAME_TAKEN, ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
-from apps.tenants.principals import as_principal
+from apps.tenants.principals import Principal, as_principal
 
 from ..filtersets import SEARCH_FIELDS
 from ..models import SavedFilter
@@ -27,7 +27,7 @@ def query_check(query) -> dict:
 
 
 @transaction.atomic
-def saved_filter_create(*, actor, tenant: Tenant, name: str, query: dict) -> SavedFilter:
+def saved_filter_create(*, actor: Principal, tenant: Tenant, name: str, query: dict) -> SavedFilter:
     """Save a search under a name, for every member of the tenant."""
     require(policy_for(SavedFilter).can_add(actor, tenant), tenant=tenant)
     name = storable((name or "").strip(), "name")
@@ -42,7 +42,7 @@ def saved_filter_create(*, actor, tenant: Tenant, name: str, query: dict) -> Sav
 
 
 @transaction.atomic
-def saved_filter_delete(*, actor, saved: SavedFilter) -> None:
+def saved_filter_delete(*, actor: Principal, saved: SavedFilter) -> None:
     require(policy_for(SavedFilter).can_delete(actor, saved), tenant=saved.tenant)
     audit_record(actor=actor, action="cmdb.filter.delete", obj=saved, changes={"name": [saved.name, None]})
     saved.delete()
