@@ -2,6 +2,11 @@
 
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+
+from apps.tenants.models import Tenant
+from apps.tenants.principals import Principal
+
 from .models import AuditEvent
 
 PAGE_SIZE = 50
@@ -11,6 +16,11 @@ PAGE_SIZE = 50
 class TrailPage:
     events: list[AuditEvent]
     older: int | None  # the id to continue before, when there are older events
+
+
+def event_list_for(principal: Principal, *, tenant: Tenant) -> QuerySet[AuditEvent]:
+    """The tenant's audit events the principal may read, unordered and unfiltered."""
+    return AuditEvent.objects.restrict(principal, "view").filter(tenant=tenant)
 
 
 def trail_page(events, *, before: str | None = None) -> TrailPage:

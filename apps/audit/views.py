@@ -4,18 +4,19 @@ from django.http import Http404
 
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, tenant_view
+from apps.tenants.principals import as_principal
 
 from .exports import EXPORT_LIMIT, FORMATS, export_response
 from .filtersets import AuditTrailFilterSet
 from .models import AuditEvent
-from .selectors import trail_page
+from .selectors import event_list_for, trail_page
 
 
 @tenant_view
 def trail(request):
     if not policy_for(AuditEvent).allows(request, "view", request.tenant):
         raise Http404
-    events = AuditEvent.objects.restrict(request, "view").filter(tenant=request.tenant)
+    events = event_list_for(as_principal(request), tenant=request.tenant)
     filters = AuditTrailFilterSet(request.GET, queryset=events)
     fmt = request.GET.get("format")
     if fmt in FORMATS:
