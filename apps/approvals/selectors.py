@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from apps.tenants.roles import Role
 
 from .choices import Recurrence, RequestState
 from .eligibility import waiting_on
-from .models import ApprovalPolicy, ApprovalRules, ChangeRequest, FreezeWindow
+from .models import ApprovalPolicy, ApprovalRules, ApprovalStage, ChangeRequest, Decision, FreezeWindow
 
 # The stage used when operators require approval in production and the tenant set no policy.
 DEFAULT_STAGE = {"position": 1, "name": "Admins and owners", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER],
@@ -74,6 +74,43 @@ def freeze_ends(window: FreezeWindow, moment: datetime | None = None) -> datetim
     if window.recurrence == Recurrence.ONCE:
         return window.ends_at
     return moment.astimezone(UTC).replace(hour=window.end_time.hour, minute=window.end_time.minute, second=0, microsecond=0)
+
+
+def change_request_list_for(principal, *, tenant, state: str = "") -> QuerySet[ChangeRequest]:
+    """The tenant's change requests the principal may see, optionally of one state, for the queue."""
+    rows = (ChangeRequest.objects.restrict(principal, "view").filter(tenant=tenant)
+            .select_related("environment", "requested_by"))
+    return rows.filter(state=state) if state else rows
+
+
+def change_request_for(principal, *, tenant, pk: int) -> ChangeRequest | None:
+    """One of the tenant's change requests with everything its page shows, or None if the principal may not see it."""
+    decisions = Prefetch("decisions", queryset=Decision.objects.select_related("approver"))
+    return (ChangeRequest.objects.restrict(principal, "view").filter(tenant=tenant, pk=pk)
+            .select_related("tenant", "environment", "requested_by", "deployment", "review_of")
+            .prefetch_related(decisions, "reviews").first())
+
+
+def approval_policy_list_for(principal, *, tenant) -> list[ApprovalPolicy]:
+    """The tenant's approval policies (its default's environment is None) with their stages in order."""
+    stages = Prefetch("stages", queryset=ApprovalStage.objects.prefetch_related("members").order_by("position"))
+    return list(ApprovalPolicy.objects.restrict(principal, "view").filter(tenant=tenant)
+                .select_related("environment").prefetch_related(stages))
+
+
+def approval_policy_of(*, tenant, environment) -> ApprovalPolicy | None:
+    """The policy set for exactly this environment (None: the tenant default), not the one that governs it."""
+    return ApprovalPolicy.objects.filter(tenant=tenant, environment=environment).first()
+
+
+def freeze_window_list_for(principal, *, tenant) -> list[FreezeWindow]:
+    return list(FreezeWindow.objects.restrict(principal, "view").filter(tenant=tenant)
+                .select_related("environment", "created_by"))
+
+
+def tenant_row_for(principal, model, *, tenant, pk: int):
+    """One row of a tenant-owned `model` that the principal may see, or None."""
+    return model.objects.restrict(principal, "view").filter(tenant=tenant, pk=pk).first()
 
 
 def waiting_for(user, principal_tenants: list[int]):

@@ -6,7 +6,6 @@ from functools import wraps
 
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
-from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -15,10 +14,11 @@ from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, tenant_view
 
+from . import selectors
 from .choices import RequestState, Verdict
 from .eligibility import waiting_on
 from .forms import WEEKDAYS, DecisionForm, FreezeWindowForm, PolicyForm, WithdrawForm
-from .models import ApprovalPolicy, ApprovalStage, ChangeRequest, Decision, FreezeWindow
+from .models import ApprovalPolicy, ChangeRequest, FreezeWindow
 from .selectors import stage_progress, waiting_for
 from .services import configuration, requests
 
@@ -27,10 +27,7 @@ SECTION = "approvals"
 
 
 def _change_request(request, pk: int) -> ChangeRequest:
-    decisions = Prefetch("decisions", queryset=Decision.objects.select_related("approver"))
-    row = (ChangeRequest.objects.restrict(request, "view").filter(tenant=request.tenant, pk=pk)
-           .select_related("tenant", "environment", "requested_by", "deployment", "review_of")
-           .prefetch_related(decisions, "reviews").first())
+    row = selectors.change_request_for(request, tenant=request.tenant, pk=pk)
     if row is None:
         raise Http404
     return row
@@ -47,10 +44,8 @@ def _back(request, change_request):
 def queue(request):
     """What waits for me, then every request of the tenant (optionally of one state)."""
     state = request.GET.get("state", "")
-    rows = (ChangeRequest.objects.restrict(request, "view").filter(tenant=request.tenant)
-            .select_related("environment", "requested_by"))
-    if state in RequestState.values:
-        rows = rows.filter(state=state)
+    rows = selectors.change_request_list_for(request, tenant=request.tenant,
+                                             state=state if state in RequestState.values else "")
     context = {"waiting": waiting_for(request.user, [request.tenant.pk]), "requests": rows[:LIST_LENGTH],
                "state": state, "states": RequestState.choices}
     return render_tenant_page(request, "approvals/queue.html", context, section=SECTION)
@@ -149,9 +144,7 @@ def withdraw(request, pk):
 @tenant_view
 def policies(request):
     """Each environment with the policy that governs it (its own or the tenant default)."""
-    stages = Prefetch("stages", queryset=ApprovalStage.objects.prefetch_related("members").order_by("position"))
-    rows = list(ApprovalPolicy.objects.restrict(request, "view").filter(tenant=request.tenant)
-                .select_related("environment").prefetch_related(stages))
+    rows = selectors.approval_policy_list_for(request, tenant=request.tenant)
     by_environment = {policy.environment_id: policy for policy in rows}
     environments = [(environment, by_environment.get(environment.pk))
                     for environment in request.tenant.environments.order_by("name")]
@@ -170,7 +163,7 @@ def policy_edit(request, environment):
         target = request.tenant.environments.filter(pk=environment).first()
         if target is None:
             raise Http404
-    policy = ApprovalPolicy.objects.filter(tenant=request.tenant, environment=target).first()
+    policy = selectors.approval_policy_of(tenant=request.tenant, environment=target)
     form = PolicyForm(request.POST or None, tenant=request.tenant, initial=PolicyForm.initial_for(policy))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -191,7 +184,7 @@ def policy_edit(request, environment):
 
 def _remove(request, model, pk: int, remove, done: str, back: str):
     """Delete one of the tenant's rows through its service; a refusal becomes a message."""
-    row = model.objects.restrict(request, "view").filter(tenant=request.tenant, pk=pk).first()
+    row = selectors.tenant_row_for(request, model, tenant=request.tenant, pk=pk)
     if row is None:
         raise Http404
     try:
@@ -214,8 +207,7 @@ def policy_delete(request, pk):
 
 
 def _freezes_page(request, form, status=200):
-    rows = list(FreezeWindow.objects.restrict(request, "view").filter(tenant=request.tenant)
-                .select_related("environment", "created_by"))
+    rows = selectors.freeze_window_list_for(request, tenant=request.tenant)
     for window in rows:
         window.days = ", ".join(dict(WEEKDAYS)[day] for day in window.weekdays)
     context = {"windows": rows, "form": form, "may_change": policy_for(FreezeWindow).can_add(request, request.tenant)}
