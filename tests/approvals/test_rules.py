@@ -222,16 +222,18 @@ def test_a_governed_scale_waits_for_approval(world, cluster, release, prod):
 
 def test_a_quota_increase_is_decided_by_an_operator(world):
     from apps.tenants.models import Quota
+    from apps.tenants.principals import as_principal
     from apps.tenants.services import QUOTA_NOT_AN_INCREASE, quota_request_increase, quota_set
 
     quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
-    refused(PERMISSION_DENIED, quota_request_increase, actor=world.user(Role.DEVELOPER), tenant=world.acme,
+    developer, admin = as_principal(world.user(Role.DEVELOPER)), as_principal(world.user(Role.ADMIN))
+    refused(PERMISSION_DENIED, quota_request_increase, actor=developer, tenant=world.acme,
             resource="pods", limit=20, justification="More workers")
-    refused(QUOTA_NOT_AN_INCREASE, quota_request_increase, actor=world.user(Role.ADMIN), tenant=world.acme,
+    refused(QUOTA_NOT_AN_INCREASE, quota_request_increase, actor=admin, tenant=world.acme,
             resource="pods", limit=5, justification="Fewer")
-    refused(JUSTIFICATION_REQUIRED, quota_request_increase, actor=world.user(Role.ADMIN), tenant=world.acme,
+    refused(JUSTIFICATION_REQUIRED, quota_request_increase, actor=admin, tenant=world.acme,
             resource="pods", limit=20, justification="")
-    request = quota_request_increase(actor=world.user(Role.ADMIN), tenant=world.acme, resource="pods", limit=20,
+    request = quota_request_increase(actor=admin, tenant=world.acme, resource="pods", limit=20,
                                      justification="The nightly batch needs more workers")
     assert request.kind == ChangeKind.QUOTA and request.change["release_diff"][0]["after"] == 20
     refused(eligibility.NOT_AN_APPROVER[0], decide, world, "owner", request)  # not the tenant's call
@@ -241,11 +243,12 @@ def test_a_quota_increase_is_decided_by_an_operator(world):
 
 
 def test_a_quota_approval_is_void_when_the_limit_moved(world):
+    from apps.tenants.principals import as_principal
     from apps.tenants.services import quota_request_increase, quota_set
 
     quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
-    request = quota_request_increase(actor=world.user(Role.OWNER), tenant=world.acme, resource="pods", limit=30,
-                                     justification="Launch week")
+    request = quota_request_increase(actor=as_principal(world.user(Role.OWNER)), tenant=world.acme, resource="pods",
+                                     limit=30, justification="Launch week")
     quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=15)
     refused(CHANGE_MOVED, change_request_decide, actor=world.operator, change_request=request, verdict="approve")
     assert ChangeRequest.objects.get(pk=request.pk).revision == 2
