@@ -9,6 +9,7 @@ whose message says what the cluster said.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,10 @@ from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
 FIELD_MANAGER = "paas-portal"
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 DEFAULT_TIMEOUT = (5, 30)  # seconds to connect, seconds to read
+
+
+# The head of a pod refusal: 'pods "web-5d9c-x7k2p" is forbidden: ' (the name changes with every retry).
+_REFUSED_POD = re.compile(r'^pods? "[^"]*" is forbidden: ')
 
 
 class KubeError(Exception):
@@ -105,6 +110,15 @@ class RolloutStatus:
         return (self.observed and not self.failed and self.updated == self.desired
                 and self.replicas == self.updated and self.available == self.updated
                 and self.ready == self.desired and self.unavailable == 0)
+
+    @property
+    def replica_failure(self) -> str:
+        """Why the cluster cannot create a pod (a ReplicaFailure condition: a quota refusal, say), without
+        the refused pod's generated name, so one refusal retried reads the same each time; or ""."""
+        failure = self.condition("ReplicaFailure")
+        if failure.get("status") != "True":
+            return ""
+        return _REFUSED_POD.sub("", failure.get("message") or failure.get("reason") or "cannot create pods")
 
     @property
     def message(self) -> str:

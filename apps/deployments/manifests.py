@@ -11,6 +11,8 @@ import json
 LABEL = "paas.dev"
 MANAGED_BY = "paas-portal"
 DEFAULT_PROGRESS_DEADLINE = 600
+# A rolling update runs up to this share of the replicas (rounded up) as new pods beside the old ones.
+SURGE_PERCENT = 25
 PROBE_TIMINGS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold", "successThreshold")
 
 
@@ -130,7 +132,7 @@ def _pod_template(release, environment) -> dict:
 def _deployment(release, environment, progress_deadline_seconds: int) -> dict:
     spec = {
         "selector": {"matchLabels": selector(release)},
-        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": f"{SURGE_PERCENT}%", "maxUnavailable": 0}},
         "progressDeadlineSeconds": int(progress_deadline_seconds),
         "revisionHistoryLimit": 10,
         "paused": False,  # a new deploy always rolls out, even over a pause left by a cancelled one

@@ -6,13 +6,15 @@ succeeded or is still active: rolling to a new release replaces the old one, and
 application from the environment frees it.
 """
 
+import math
 import re
 from decimal import Decimal
 
 from apps.core.errors import ApplicationError
 from apps.tenants.quotas import quota_check, register_usage
 
-from .choices import ACTIVE, State
+from .choices import ACTIVE, State, Strategy
+from .manifests import SURGE_PERCENT
 
 RESOURCES = ("cpu", "memory", "pods")
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$")
@@ -65,10 +67,39 @@ def _counter(resource: str):
     return count
 
 
-def check_quotas(*, release, environment) -> None:
-    """Refuse, naming the quota, when replacing the app's current release with `release` would not fit."""
+def surge_of(release) -> int:
+    """The extra pods a rolling update to `release` runs at its peak, as Kubernetes rounds maxSurge: up."""
+    return math.ceil(pods_of(release) * SURGE_PERCENT / 100)
+
+
+def check_quotas(*, release, environment, strategy: str = Strategy.ROLLING) -> None:
+    """Refuse, naming the quota, when replacing the app's current release with `release` would not fit,
+    at the end of the rollout or at its peak: a rolling update's surge pods run beside the old ones, and
+    a namespace's ResourceQuota refuses them there (the rollout would only time out, much later)."""
     now = current_releases(environment.tenant, environment).get((release.application_id, environment.pk))
-    new, old = footprint(release), footprint(now) if now else dict.fromkeys(RESOURCES, 0)
+    old = footprint(now) if now else dict.fromkeys(RESOURCES, 0)
+    _check_growth(footprint(release), old, environment)
+    if now is None or now.pk == release.pk or strategy != Strategy.ROLLING or release.application.component_kind == "cron":
+        return  # nothing rolls: a first deploy, the same pod template again, or another strategy's own objects
+    surge = surge_of(release)
+    peak = footprint_at(release, pods_of(release) + surge)
+    try:
+        _check_growth(peak, old, environment)
+    except ApplicationError as refusal:
+        raise ApplicationError(
+            f"Release #{release.number} cannot roll out: the rolling update runs {surge} new pod(s) beside the "
+            f"{old['pods']} running now, and {refusal.message[0].lower()}{refusal.message[1:]}",
+            code=refusal.code, status=refusal.status) from None
+
+
+def footprint_at(release, pods: int) -> dict[str, int]:
+    """The release's footprint with `pods` pods running."""
+    per_pod = footprint(release)
+    count = max(per_pod["pods"], 1)
+    return {"cpu": per_pod["cpu"] // count * pods, "memory": per_pod["memory"] // count * pods, "pods": pods}
+
+
+def _check_growth(new: dict, old: dict, environment) -> None:
     for resource in RESOURCES:
         if new[resource] > old[resource]:
             quota_check(tenant=environment.tenant, resource=resource, environment=environment,

@@ -82,7 +82,8 @@ def deployment_create(*, actor, release, environment, idempotency_key: str | Non
     if Deployment.objects.filter(application=release.application_id, environment=environment,
                                  state__in=ACTIVE).exists():
         raise _in_progress(release.application, environment)
-    check_quotas(release=release, environment=environment)
+    check_quotas(release=release, environment=environment,
+                 strategy=strategy or Deployment._meta.get_field("strategy").default)
     title = (f"Roll back {release.application.name} to release #{release.number} in {environment.name}" if rollback_of
              else f"Deploy {release.application.name} release #{release.number} to {environment.name}")
     change = Change(kind="deploy", tenant=environment.tenant, actor=actor, environment=environment, title=title,

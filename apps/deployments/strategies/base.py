@@ -45,6 +45,12 @@ def past_deadline(row: Deployment, since: datetime) -> bool:
     return timezone.now() > since + timedelta(seconds=row.progress_deadline_seconds + DEADLINE_GRACE_SECONDS)
 
 
+def cluster_says(status) -> str:
+    """The rollout's state in the cluster's words, with why it cannot create pods when it says so: a
+    rollout stuck on a quota fails naming the quota, not only "timed out progressing"."""
+    return f"{status.message} ({status.replica_failure})" if status.replica_failure else status.message
+
+
 def applied(manifests: list[dict]) -> str:
     """Kind/name of each object, for the log line of an apply."""
     return ", ".join(f"{m['kind']}/{m['metadata']['name']}" for m in manifests)

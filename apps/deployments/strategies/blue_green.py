@@ -11,7 +11,7 @@ from ..models import Deployment
 from ..selectors import live_colour, previous_colour_deployment, serving_colour
 from ..services import deployment_fail, deployment_observe
 from ..services.steps import colour_choose, colour_went_live, step_record
-from .base import past_deadline
+from .base import cluster_says, past_deadline
 from .manifests import COLOUR, COLOURS, TRAFFIC_KINDS, colour_name, other_colour, render_colour
 from .observations import pod_observations, rollout_observations
 from .plan import StrategyPlan
@@ -51,7 +51,7 @@ class BlueGreen:
         elif status.failed or past_deadline(row, row.started_at):
             deployment_fail(deployment=row, reason=(
                 f"{colour.capitalize()} did not become ready within {row.progress_deadline_seconds} seconds; "
-                f"traffic stays where it was. The cluster says: {status.message}"))
+                f"traffic stays where it was. The cluster says: {cluster_says(status)}"))
         else:
             return True
         return False

@@ -22,7 +22,7 @@ from ..models import Deployment
 from ..selectors import step_recorded_at
 from ..services import deployment_fail, deployment_observe, deployment_transition
 from ..services.steps import canary_step_start, canary_step_wait, step_record
-from .base import applied, past_deadline
+from .base import applied, cluster_says, past_deadline
 from .manifests import TRACK, canary_name, render_canary
 from .observations import pod_observations, rollout_observations
 from .plan import StrategyPlan, steps_of
@@ -111,7 +111,7 @@ class Canary:
             self.finish(row, status)
             return False
         problem = "The Deployment is missing from the cluster." if status is None else (
-            f"Rollout failed: {status.message}" if status.failed else "")
+            f"Rollout failed: {cluster_says(status)}" if status.failed else "")
         if problem:
             self._abort(row, problem)
             return False
@@ -132,10 +132,10 @@ def _unhealthy(row: Deployment, status, pods: list[dict]) -> str:
     if restarts:
         return f"canary pods restarted {restarts} time(s)"
     if status.failed:
-        return f"no progress within the {row.progress_deadline_seconds}-second progress deadline: {status.message}"
+        return f"no progress within the {row.progress_deadline_seconds}-second progress deadline: {cluster_says(status)}"
     started = step_recorded_at(row, f"step:{row.step}:started")
     if started and past_deadline(row, started):
-        return f"not ready within {row.progress_deadline_seconds} seconds: {status.message}"
+        return f"not ready within {row.progress_deadline_seconds} seconds: {cluster_says(status)}"
     return ""
 
 

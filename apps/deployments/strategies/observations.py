@@ -6,11 +6,18 @@ from ..choices import EventKind
 
 
 def rollout_observations(status) -> list[dict]:
-    """The rollout status as one observation per distinct message."""
+    """The rollout status as one observation per distinct message, and each distinct reason the cluster
+    gives for not creating a pod (ReplicaFailure / FailedCreate)."""
     if status is None:
         return []
     data = {"desired": status.desired, "updated": status.updated, "ready": status.ready, "available": status.available}
-    return [{"key": f"rollout:{status.message}", "kind": EventKind.ROLLOUT, "message": status.message, "data": data}]
+    found = [{"key": f"rollout:{status.message}", "kind": EventKind.ROLLOUT, "message": status.message, "data": data}]
+    if status.replica_failure:
+        # Said as it happens: otherwise a quota refusal surfaces only as a timeout at the deadline.
+        message = f"The cluster cannot create a pod: {status.replica_failure}"
+        found.append({"key": f"replica-failure:{status.replica_failure}"[:200], "kind": EventKind.ROLLOUT,
+                      "message": message, "data": {**data, "replica_failure": status.replica_failure}})
+    return found
 
 
 def pod_observations(pods: list[dict]) -> list[dict]:

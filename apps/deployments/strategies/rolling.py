@@ -8,7 +8,7 @@ from ..choices import State, Strategy
 from ..manifests import LABEL, render
 from ..models import Deployment
 from ..services import deployment_fail, deployment_observe, deployment_transition
-from .base import past_deadline
+from .base import cluster_says, past_deadline
 from .observations import pod_observations, rollout_observations
 from .plan import StrategyPlan
 
@@ -55,11 +55,11 @@ class Rolling:
         elif status.failed:  # the cluster's own deadline verdict; paused time does not count there
             deployment_fail(deployment=row, reason=(
                 f"Rollout failed: no progress within the {row.progress_deadline_seconds}-second progress "
-                f"deadline. The cluster says: {status.message}"))
+                f"deadline. The cluster says: {cluster_says(status)}"))
         elif past_deadline(row, max(row.started_at, row.resumed_at or row.started_at)):
             # Counted from the last resume too, since paused time is not stalling.
             deployment_fail(deployment=row,
-                            reason=f"No progress within {row.progress_deadline_seconds} seconds: {status.message}")
+                            reason=f"No progress within {row.progress_deadline_seconds} seconds: {cluster_says(status)}")
         else:
             return True
         return False
