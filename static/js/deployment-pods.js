@@ -47,16 +47,30 @@
     }
   };
 
-  let timer = null;
+  // Pods keep moving after the event that started it (a scale's new pod appears seconds later, with no
+  // event of its own once the rollout is over), so after an event the table is read every 2 s for 30 s,
+  // and longer while a pod is still starting or terminating; otherwise every 15 s, since the cluster
+  // also changes without the portal (kubectl). Only while the page is visible.
+  const FOLLOW_MS = 2000, FOLLOW_FOR_MS = 30000, IDLE_MS = 15000;
+  let timer = null, followUntil = 0, moving = false;
+  const schedule = (delay) => {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, delay);
+  };
   const refresh = () => {
+    if (document.hidden) return schedule(IDLE_MS);
     fetch(card.dataset.podsUrl, { credentials: "same-origin" })
-      .then((response) => response.json().then((answer) => show(answer, response.ok)))
-      .catch(() => show({}, false));
+      .then((response) => response.json().then((answer) => {
+        show(answer, response.ok);
+        moving = response.ok && answer.pods.some((pod) => pod.state !== "ready");
+      }))
+      .catch(() => show({}, false))
+      .finally(() => schedule(moving || Date.now() < followUntil ? FOLLOW_MS : IDLE_MS));
   };
 
-  // Several events arrive together while pods move; one read after they settle is enough.
   document.addEventListener("deployment:event", () => {
-    clearTimeout(timer);
-    timer = setTimeout(refresh, 300);
+    followUntil = Date.now() + FOLLOW_FOR_MS;
+    schedule(300); // several events arrive together while pods move; one read after they settle
   });
+  schedule(IDLE_MS);
 })();

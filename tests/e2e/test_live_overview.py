@@ -49,3 +49,25 @@ def test_overview_and_application_page_follow_a_deployment_live(page, asgi_serve
     expect(page.locator("#pods tbody tr[data-pod]")).to_have_count(release.replicas)
     expect(page.locator("#pods tbody .badge").first).to_have_text("ready")
     assert page.console_errors == []
+
+
+def test_the_pods_table_follows_a_scale_after_the_rollout_ended(page, asgi_server, world, sandbox, celery_worker):
+    """A scale's new pod appears seconds after the last event; the table reads the cluster again until
+    it does, and the replaced pods never linger (issue 14: pods from the cluster, not from events)."""
+    from apps.deployments.services import deployment_scale
+
+    registered(world, sandbox)
+    release = make_release(make_app(world.acme, "shop"), image="registry.example/shop:1.0")
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(deployment_create, actor=world.user("developer"), release=release,
+                    environment=world.acme.environments.get(name="staging")).result()
+    deployment = Deployment.objects.get()
+    sign_in(page, asgi_server, world.user("viewer").email)
+    page.goto(f"{asgi_server}/t/acme/deployments/{deployment.pk}/")
+    expect(page.locator("#deployment-state .badge")).to_have_text("Succeeded", timeout=30000)
+    expect(page.locator("#pods tbody tr[data-pod] .badge:text-is('ready')")).to_have_count(2, timeout=15000)
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(deployment_scale, actor=world.user("developer"), deployment=deployment, replicas=3).result()
+    expect(page.locator("#pods tbody tr[data-pod] .badge:text-is('ready')")).to_have_count(3, timeout=20000)
+    assert page.console_errors == []
