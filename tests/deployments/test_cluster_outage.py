@@ -9,9 +9,9 @@ import pytest
 from apps.clusters.kube import KubeClient
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment
-from tests.conftest import wait_for
+from tests.conftest import start_worker, wait_for
 
-from .conftest import make_app, make_release, registered, start_worker
+from .conftest import make_app, make_release, registered
 from .test_pipeline import assert_gap_free, deploy, finished, states
 
 pytestmark = pytest.mark.django_db(transaction=True)
