@@ -148,9 +148,25 @@ def start_redis() -> str:
     say(f"starting embedded Redis on port {port} (var/redis)")
     subprocess.run(
         [
-            redis_server, "--port", str(port), "--bind", "127.0.0.1", "--daemonize", "yes",
-            "--dir", str(home), "--pidfile", str(pidfile), "--logfile", str(home / "redis.log"),
-            "--save", "60 1", "--appendonly", "no", "--protected-mode", "yes",
+            redis_server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(home),
+            "--pidfile",
+            str(pidfile),
+            "--logfile",
+            str(home / "redis.log"),
+            "--save",
+            "60 1",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
         ],
         check=True,
     )
@@ -243,13 +259,42 @@ def cmd_run(options) -> int:
     py = sys.executable
     celery = [py, "-m", "celery", "-A", "portal"]
     processes = {
-        "web": [py, "-m", "uvicorn", "portal.asgi:application", "--host", options.host,
-                "--port", str(options.port), "--lifespan", "off", "--no-access-log", "--no-proxy-headers"],
-        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--without-gossip",
-                   "--without-mingle"],
+        "web": [
+            py,
+            "-m",
+            "uvicorn",
+            "portal.asgi:application",
+            "--host",
+            options.host,
+            "--port",
+            str(options.port),
+            "--lifespan",
+            "off",
+            "--no-access-log",
+            "--no-proxy-headers",
+        ],
+        "worker": [
+            *celery,
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--without-gossip",
+            "--without-mingle",
+        ],
         "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(VAR / "celerybeat-schedule")],
-        "sandbox": [py, "manage.py", "sandbox_cluster", "--host", options.host, "--port", str(sandbox_port),
-                    "--state-file", str(VAR / "sandbox-cluster.json")],
+        "sandbox": [
+            py,
+            "manage.py",
+            "sandbox_cluster",
+            "--host",
+            options.host,
+            "--port",
+            str(sandbox_port),
+            "--state-file",
+            str(VAR / "sandbox-cluster.json"),
+        ],
     }
     manager = Manager(Printer(sys.stdout))
     for name, argv in processes.items():

@@ -19,8 +19,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8001, help="port to listen on (default 8001)")
     parser.add_argument("--state-file", help="keep the cluster's objects in this JSON file across restarts")
-    parser.add_argument("--ready-after", type=float, default=0.3,
-                        help="seconds from a pod's creation to Ready (default 0.3)")
+    parser.add_argument(
+        "--ready-after", type=float, default=0.3, help="seconds from a pod's creation to Ready (default 0.3)"
+    )
 
 
 if __name__ == "__main__":

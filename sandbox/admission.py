@@ -50,7 +50,7 @@ def namespace_usage(store, namespace: str, resources) -> dict[str, Fraction]:
         if resource in _LEGACY_COUNTS:
             result[resource] = Fraction(store.count(BY_KEY[resource], namespace))
         elif resource.startswith("count/"):
-            rt = BY_KEY.get(resource[len("count/"):])
+            rt = BY_KEY.get(resource[len("count/") :])
             result[resource] = Fraction(store.count(rt, namespace) if rt else 0)
         else:
             result[resource] = used.get(_ALIASES.get(resource, resource), Fraction(0))
@@ -92,10 +92,14 @@ def check_quota(store, rt: ResourceType, obj: dict) -> None:
         used = namespace_usage(store, namespace, tracked)
         over = [key for key in tracked if used[key] + requested[key] > hard[key]]
         if over:
-            raise forbidden(rt, name, f"exceeded quota: {quota_name}, "
-                            f"requested: {_format({k: requested[k] for k in over})}, "
-                            f"used: {_format({k: used[k] for k in over})}, "
-                            f"limited: {_format({k: hard[k] for k in over})}")
+            raise forbidden(
+                rt,
+                name,
+                f"exceeded quota: {quota_name}, "
+                f"requested: {_format({k: requested[k] for k in over})}, "
+                f"used: {_format({k: used[k] for k in over})}, "
+                f"limited: {_format({k: hard[k] for k in over})}",
+            )
 
 
 def _require_compute(rt, pod: dict, hard: dict, quota_name: str) -> None:
@@ -104,20 +108,26 @@ def _require_compute(rt, pod: dict, hard: dict, quota_name: str) -> None:
         section, _, resource = _ALIASES.get(key, key).partition(".")
         if section not in ("requests", "limits") or resource not in ("cpu", "memory"):
             continue
-        names = [c.get("name", "") for c in pod["spec"].get("containers") or []
-                 if resource not in ((c.get("resources") or {}).get(section) or {})]
+        names = [
+            c.get("name", "")
+            for c in pod["spec"].get("containers") or []
+            if resource not in ((c.get("resources") or {}).get(section) or {})
+        ]
         if names:
             missing.append(f"{key} for: {','.join(names)}")
     if missing:
-        raise forbidden(rt, pod["metadata"]["name"], f"failed quota: {quota_name}: must specify "
-                        + "; ".join(missing))
+        raise forbidden(rt, pod["metadata"]["name"], f"failed quota: {quota_name}: must specify " + "; ".join(missing))
 
 
 def apply_limit_ranges(store, pod: dict) -> dict:
     """The pod with LimitRange container defaults filled in; 403 when a container breaks a min or max."""
     namespace = pod["metadata"].get("namespace", "")
-    items = [item for limit_range in store.list(LIMIT_RANGES, namespace)
-             for item in (limit_range.get("spec") or {}).get("limits") or [] if item.get("type") == "Container"]
+    items = [
+        item
+        for limit_range in store.list(LIMIT_RANGES, namespace)
+        for item in (limit_range.get("spec") or {}).get("limits") or []
+        if item.get("type") == "Container"
+    ]
     if not items:
         return pod
     containers = []
@@ -142,9 +152,15 @@ def apply_limit_ranges(store, pod: dict) -> dict:
 def _check_bounds(pod, container, item, limits, requests) -> None:
     for resource, bound in (item.get("max") or {}).items():
         if resource in limits and quantity.parse(limits[resource]) > quantity.parse(bound):
-            raise forbidden(PODS, pod["metadata"]["name"], f"maximum {resource} usage per Container is {bound}, "
-                            f"but limit is {limits[resource]}")
+            raise forbidden(
+                PODS,
+                pod["metadata"]["name"],
+                f"maximum {resource} usage per Container is {bound}, but limit is {limits[resource]}",
+            )
     for resource, bound in (item.get("min") or {}).items():
         if resource in requests and quantity.parse(requests[resource]) < quantity.parse(bound):
-            raise forbidden(PODS, pod["metadata"]["name"], f"minimum {resource} usage per Container is {bound}, "
-                            f"but request is {requests[resource]}")
+            raise forbidden(
+                PODS,
+                pod["metadata"]["name"],
+                f"minimum {resource} usage per Container is {bound}, but request is {requests[resource]}",
+            )

@@ -33,8 +33,12 @@ from .subresources import pod_log, scale_of
 from .tables import table
 
 JSON = "application/json"
-MERGE, STRATEGIC, JSON_PATCH, APPLY = ("application/merge-patch+json", "application/strategic-merge-patch+json",
-                                       "application/json-patch+json", "application/apply-patch+yaml")
+MERGE, STRATEGIC, JSON_PATCH, APPLY = (
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+    "application/json-patch+json",
+    "application/apply-patch+yaml",
+)
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 log = logging.getLogger(__name__)
 # Warnings for the response's `Warning` headers, gathered while a request is served.
@@ -67,8 +71,12 @@ def _target(group: str, version: str, rest: list[str]) -> Target:
         raise unknown_path()
     name = rest[1] if len(rest) > 1 else None
     subresource = rest[2] if len(rest) > 2 else None
-    if subresource not in (None, "status", "scale", "log") or (subresource == "scale" and not rt.has_scale) or (
-            subresource == "status" and not rt.has_status) or (subresource == "log" and rt is not PODS):
+    if (
+        subresource not in (None, "status", "scale", "log")
+        or (subresource == "scale" and not rt.has_scale)
+        or (subresource == "status" and not rt.has_status)
+        or (subresource == "log" and rt is not PODS)
+    ):
         raise unknown_path()
     return Target(rt, namespace if rt.namespaced else "", name, subresource)
 
@@ -101,7 +109,7 @@ class KubernetesAPI:
             response = await self._serve(request, _target(group, version, rest), accept)
             for warning in request.get(WARNINGS, ()):
                 # RFC 7234 warn-code 299, as the API server sends them; kubectl prints each as "Warning: ...".
-                response.headers.add("Warning", '299 - ' + json.dumps(warning))
+                response.headers.add("Warning", "299 - " + json.dumps(warning))
             return response
         except APIError as error:
             return error_response(error)
@@ -138,8 +146,15 @@ class KubernetesAPI:
         if target.name is None:
             if method == "GET":
                 if watch.flag(request.query.get("watch")):
-                    return await watch.serve(request, self.store, target.rt, target.namespace,
-                                             self._selection(request, target), as_table, self.bookmark_interval)
+                    return await watch.serve(
+                        request,
+                        self.store,
+                        target.rt,
+                        target.namespace,
+                        self._selection(request, target),
+                        as_table,
+                        self.bookmark_interval,
+                    )
                 return self._list(request, target, as_table)
             if method == "POST":
                 if target.namespace is None:
@@ -174,8 +189,10 @@ class KubernetesAPI:
 
     @staticmethod
     def _selection(request: web.Request, target: Target) -> Selection:
-        return Selection(parse_label_selector(request.query.get("labelSelector")),
-                         parse_field_selector(request.query.get("fieldSelector"), target.rt.kind))
+        return Selection(
+            parse_label_selector(request.query.get("labelSelector")),
+            parse_field_selector(request.query.get("fieldSelector"), target.rt.kind),
+        )
 
     @staticmethod
     def _manager(request: web.Request) -> str:
@@ -205,12 +222,15 @@ class KubernetesAPI:
             raise bad_request("the body of the request must be an object")
         rt = target.rt
         if body.get("apiVersion", rt.api_version) != rt.api_version or body.get("kind", rt.kind) != rt.kind:
-            raise bad_request(f"the API version in the data ({body.get('apiVersion')}) and kind ({body.get('kind')}) "
-                              f"do not match the expected {rt.api_version} {rt.kind}")
+            raise bad_request(
+                f"the API version in the data ({body.get('apiVersion')}) and kind ({body.get('kind')}) "
+                f"do not match the expected {rt.api_version} {rt.kind}"
+            )
         metadata = body.get("metadata") or {}
         if target.name is not None and metadata.get("name", target.name) != target.name:
-            raise bad_request(f"the name of the object ({metadata.get('name')}) does not match the name on the URL "
-                              f"({target.name})")
+            raise bad_request(
+                f"the name of the object ({metadata.get('name')}) does not match the name on the URL ({target.name})"
+            )
         if target.rt.namespaced and metadata.get("namespace", target.namespace) != target.namespace:
             raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
 
@@ -223,8 +243,14 @@ class KubernetesAPI:
         if target.subresource == "log":
             return web.Response(text=pod_log(obj, request.query.get("container")), content_type="text/plain")
         if as_table:
-            return respond(table(target.rt.kind, [obj], resource_version=obj["metadata"]["resourceVersion"],
-                                 include_object=request.query.get("includeObject", "Metadata")))
+            return respond(
+                table(
+                    target.rt.kind,
+                    [obj],
+                    resource_version=obj["metadata"]["resourceVersion"],
+                    include_object=request.query.get("includeObject", "Metadata"),
+                )
+            )
         return respond(obj)
 
     def _list(self, request, target: Target, as_table: bool) -> web.Response:
@@ -245,23 +271,33 @@ class KubernetesAPI:
         limit = int(request.query.get("limit") or 0)
         if 0 < limit < len(items):
             last = items[limit - 1]["metadata"]
-            metadata["continue"] = base64.urlsafe_b64encode(json.dumps(
-                {"after": [last.get("namespace", ""), last["name"]], "rv": rv}).encode()).decode()
+            metadata["continue"] = base64.urlsafe_b64encode(
+                json.dumps({"after": [last.get("namespace", ""), last["name"]], "rv": rv}).encode()
+            ).decode()
             metadata["remainingItemCount"] = len(items) - limit
             items = items[:limit]
         if as_table:
-            return respond(table(target.rt.kind, items, resource_version=rv, continue_token=metadata.get("continue"),
-                                 include_object=request.query.get("includeObject", "Metadata")))
-        return respond({"kind": target.rt.list_kind, "apiVersion": target.rt.api_version, "metadata": metadata,
-                        "items": items})
+            return respond(
+                table(
+                    target.rt.kind,
+                    items,
+                    resource_version=rv,
+                    continue_token=metadata.get("continue"),
+                    include_object=request.query.get("includeObject", "Metadata"),
+                )
+            )
+        return respond(
+            {"kind": target.rt.list_kind, "apiVersion": target.rt.api_version, "metadata": metadata, "items": items}
+        )
 
     # --- writes ------------------------------------------------------------------------------
 
     def _create(self, request, target: Target, body) -> web.Response:
         self._check_identity(target, body)
         body = self._decoded(request, target, body)
-        obj = self.registry.create(target.rt, body, namespace=target.namespace, manager=self._manager(request),
-                                   dry_run=self._dry_run(request))
+        obj = self.registry.create(
+            target.rt, body, namespace=target.namespace, manager=self._manager(request), dry_run=self._dry_run(request)
+        )
         return respond(obj, 201)
 
     def _replace(self, request, target: Target, body) -> web.Response:
@@ -273,8 +309,14 @@ class KubernetesAPI:
         expected = (body.get("metadata") or {}).get("resourceVersion")
         if expected and expected != live["metadata"]["resourceVersion"]:
             raise conflict(target.rt, target.name)
-        obj = self.registry.update(target.rt, live, body, manager=self._manager(request),
-                                   subresource=target.subresource, dry_run=self._dry_run(request))
+        obj = self.registry.update(
+            target.rt,
+            live,
+            body,
+            manager=self._manager(request),
+            subresource=target.subresource,
+            dry_run=self._dry_run(request),
+        )
         return respond(obj)
 
     def _rescale(self, request, target: Target, live: dict, scale: dict) -> web.Response:
@@ -286,8 +328,9 @@ class KubernetesAPI:
             why = f"Invalid value: {replicas!r}: must be greater than or equal to 0"
             raise invalid(target.rt, target.name, [("FieldValueInvalid", "spec.replicas", why)])
         new = {**live, "spec": {**live["spec"], "replicas": replicas}}
-        obj = self.registry.update(target.rt, live, new, manager=self._manager(request), subresource="scale",
-                                   dry_run=self._dry_run(request))
+        obj = self.registry.update(
+            target.rt, live, new, manager=self._manager(request), subresource="scale", dry_run=self._dry_run(request)
+        )
         return respond(scale_of(obj))
 
     def _patch(self, request, target: Target, raw: bytes) -> web.Response:
@@ -316,15 +359,24 @@ class KubernetesAPI:
         if target.subresource == "scale":
             return self._rescale(request, target, live, new)
         new = self._decoded(request, target, new)
-        obj = self.registry.update(target.rt, live, new, manager=self._manager(request),
-                                   subresource=target.subresource, dry_run=self._dry_run(request))
+        obj = self.registry.update(
+            target.rt,
+            live,
+            new,
+            manager=self._manager(request),
+            subresource=target.subresource,
+            dry_run=self._dry_run(request),
+        )
         return respond(obj)
 
     def _apply(self, request, target: Target, applied) -> web.Response:
         manager = request.query.get("fieldManager")
         if not manager:
-            raise invalid(target.rt, target.name, [("FieldValueRequired", "fieldManager",
-                                                    "Required value: is required for apply patch")])
+            raise invalid(
+                target.rt,
+                target.name,
+                [("FieldValueRequired", "fieldManager", "Required value: is required for apply patch")],
+            )
         self._check_identity(target, applied)
         if "apiVersion" not in applied or "kind" not in applied:
             raise bad_request("apply patches must set apiVersion and kind")
@@ -347,8 +399,9 @@ class KubernetesAPI:
         applied = {**applied, "metadata": metadata}
         obj = apply(live, applied, manager=manager, force=force, rt=target.rt, now=now())
         if live is None:
-            return respond(self.registry.create(target.rt, obj, namespace=target.namespace, applied=True,
-                                                dry_run=dry_run), 201)
+            return respond(
+                self.registry.create(target.rt, obj, namespace=target.namespace, applied=True, dry_run=dry_run), 201
+            )
         return respond(self.registry.update(target.rt, live, obj, applied=True, dry_run=dry_run))
 
     def _delete(self, request, target: Target, raw: bytes) -> web.Response:
@@ -362,13 +415,17 @@ class KubernetesAPI:
             except ValueError:
                 raise bad_request("the body of the request could not be decoded as DeleteOptions") from None
         propagation = request.query.get("propagationPolicy") or options.get("propagationPolicy")
-        if propagation is None and (options.get("orphanDependents") or request.query.get("orphanDependents") ==
-                                    "true"):
+        if propagation is None and (options.get("orphanDependents") or request.query.get("orphanDependents") == "true"):
             propagation = "Orphan"
         if propagation not in (None, "Orphan", "Background", "Foreground"):
             raise bad_request(f"propagationPolicy {propagation!r} is not one of Orphan, Background, Foreground")
-        obj = self.registry.delete(target.rt, live, propagation=propagation,
-                                   preconditions=options.get("preconditions"), dry_run=self._dry_run(request))
+        obj = self.registry.delete(
+            target.rt,
+            live,
+            propagation=propagation,
+            preconditions=options.get("preconditions"),
+            dry_run=self._dry_run(request),
+        )
         if "deletionTimestamp" in obj["metadata"] or target.rt is PODS:
             return respond(obj)
         return respond(_deleted_status(target.rt, obj))

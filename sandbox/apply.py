@@ -24,8 +24,18 @@ from .kinds import ResourceType
 from .patching import is_primitive_set, merge_key
 
 _SKIPPED_TOP = {"apiVersion", "kind", "status"}
-_SKIPPED_METADATA = {"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
-                     "managedFields", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"}
+_SKIPPED_METADATA = {
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "managedFields",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "selfLink",
+}
 _MISSING = object()
 _REMOVE = object()
 
@@ -103,8 +113,14 @@ def field_string(path: tuple) -> str:
 
 
 def _entry(manager: str, operation: str, rt: ResourceType, now: str, paths, subresource: str | None) -> dict:
-    entry = {"manager": manager, "operation": operation, "apiVersion": rt.api_version, "time": now,
-             "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(paths)}
+    entry = {
+        "manager": manager,
+        "operation": operation,
+        "apiVersion": rt.api_version,
+        "time": now,
+        "fieldsType": "FieldsV1",
+        "fieldsV1": to_fields_v1(paths),
+    }
     if subresource:
         entry["subresource"] = subresource
     return entry
@@ -120,8 +136,11 @@ def _decoded(obj: dict) -> list[list]:
 
 
 def _same_owner(entry: dict, manager: str, operation: str, subresource: str | None) -> bool:
-    return (entry.get("manager") == manager and entry.get("operation") == operation
-            and entry.get("subresource") == subresource)
+    return (
+        entry.get("manager") == manager
+        and entry.get("operation") == operation
+        and entry.get("subresource") == subresource
+    )
 
 
 def _entries(decoded: list[list], own: list | None, own_entry: dict | None, rt: ResourceType, now: str) -> list[dict]:
@@ -135,15 +154,19 @@ def _entries(decoded: list[list], own: list | None, own_entry: dict | None, rt: 
         elif paths and len(paths) == count:
             result.append(entry)
         elif paths:
-            result.append(_entry(entry["manager"], entry["operation"], rt, entry.get("time", now), paths,
-                                 entry.get("subresource")))
+            result.append(
+                _entry(
+                    entry["manager"], entry["operation"], rt, entry.get("time", now), paths, entry.get("subresource")
+                )
+            )
     if own is None and own_entry is not None:
         result.append(own_entry)
     return result
 
 
-def record_update(old: dict | None, new: dict, *, manager: str, rt: ResourceType, now: str,
-                  subresource: str | None = None) -> list[dict]:
+def record_update(
+    old: dict | None, new: dict, *, manager: str, rt: ResourceType, now: str, subresource: str | None = None
+) -> list[dict]:
     """managedFields after a non-apply write by `manager`: the fields it changed become its own."""
     old_leaves = leaves(old) if old else {}
     new_leaves = leaves(new)
@@ -183,8 +206,9 @@ def apply(live: dict | None, applied: dict, *, manager: str, force: bool, rt: Re
             if live_leaves.get(path, _MISSING) != applied_leaves[path]:
                 conflicts.append((entry, paths, path))
     if conflicts and not force:
-        raise apply_conflict(rt, live["metadata"]["name"],
-                             [(entry["manager"], field_string(path)) for entry, _, path in conflicts])
+        raise apply_conflict(
+            rt, live["metadata"]["name"], [(entry["manager"], field_string(path)) for entry, _, path in conflicts]
+        )
     for _, paths, path in conflicts:
         paths.discard(path)
     still_owned = set().union(*(paths for _, paths, _ in others))
@@ -214,8 +238,9 @@ def _same_content(a: dict, b: dict) -> bool:
     for key, value in a.items():
         if key == "metadata":
             other = b["metadata"]
-            if {k: v for k, v in value.items() if k != "managedFields"} != \
-                    {k: v for k, v in other.items() if k != "managedFields"}:
+            if {k: v for k, v in value.items() if k != "managedFields"} != {
+                k: v for k, v in other.items() if k != "managedFields"
+            }:
                 return False
         elif value != b[key]:
             return False
@@ -307,4 +332,5 @@ def is_noop(new: dict, live: dict) -> bool:
     after = new["metadata"].get("managedFields") or []
     return len(before) == len(after) and all(
         {k: v for k, v in a.items() if k != "time"} == {k: v for k, v in b.items() if k != "time"}
-        for a, b in zip(before, after, strict=True))
+        for a, b in zip(before, after, strict=True)
+    )

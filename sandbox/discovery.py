@@ -18,9 +18,17 @@ import json
 from .kinds import SUBRESOURCE_VERBS, VERBS, ResourceType, group_versions, resources_in
 
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
-KUBERNETES_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-sandbox", "gitCommit": "sandbox",
-                      "gitTreeState": "clean", "buildDate": "2024-12-11T00:00:00Z", "goVersion": "go1.23.3",
-                      "compiler": "gc", "platform": "linux/amd64"}
+KUBERNETES_VERSION = {
+    "major": "1",
+    "minor": "32",
+    "gitVersion": "v1.32.0-sandbox",
+    "gitCommit": "sandbox",
+    "gitTreeState": "clean",
+    "buildDate": "2024-12-11T00:00:00Z",
+    "goVersion": "go1.23.3",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
 
 
 def wants_aggregated(accept: str) -> bool:
@@ -44,8 +52,11 @@ def _subresources(rt: ResourceType) -> list[tuple[str, str, str, str, list[str]]
 
 
 def api_versions(server_address: str) -> dict:
-    return {"kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    }
 
 
 def _group(name: str, versions: list[str]) -> dict:
@@ -71,18 +82,36 @@ def resource_list(group: str, version: str) -> dict | None:
         return None
     resources = []
     for rt in kinds:
-        entry = {"name": rt.plural, "singularName": rt.singular, "namespaced": rt.namespaced, "kind": rt.kind,
-                 "verbs": VERBS}
+        entry = {
+            "name": rt.plural,
+            "singularName": rt.singular,
+            "namespaced": rt.namespaced,
+            "kind": rt.kind,
+            "verbs": VERBS,
+        }
         if rt.short_names:
             entry["shortNames"] = list(rt.short_names)
         if rt.categories:
             entry["categories"] = list(rt.categories)
         resources.append(entry)
         for sub, sub_group, sub_version, sub_kind, verbs in _subresources(rt):
-            resources.append({"name": f"{rt.plural}/{sub}", "singularName": "", "namespaced": rt.namespaced,
-                              "group": sub_group, "version": sub_version, "kind": sub_kind, "verbs": verbs})
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}" if group else version,
-            "resources": resources}
+            resources.append(
+                {
+                    "name": f"{rt.plural}/{sub}",
+                    "singularName": "",
+                    "namespaced": rt.namespaced,
+                    "group": sub_group,
+                    "version": sub_version,
+                    "kind": sub_kind,
+                    "verbs": verbs,
+                }
+            )
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group}/{version}" if group else version,
+        "resources": resources,
+    }
 
 
 def aggregated(core: bool) -> dict:
@@ -95,17 +124,23 @@ def aggregated(core: bool) -> dict:
         for version in versions:
             resources = []
             for rt in resources_in(name, version):
-                entry = {"resource": rt.plural, "responseKind": {"group": rt.group, "version": rt.version,
-                                                                 "kind": rt.kind},
-                         "scope": "Namespaced" if rt.namespaced else "Cluster", "singularResource": rt.singular,
-                         "verbs": VERBS, "shortNames": list(rt.short_names), "categories": list(rt.categories),
-                         "subresources": [{"subresource": sub, "responseKind": {"group": g, "version": v, "kind": k},
-                                           "verbs": verbs} for sub, g, v, k, verbs in _subresources(rt)]}
+                entry = {
+                    "resource": rt.plural,
+                    "responseKind": {"group": rt.group, "version": rt.version, "kind": rt.kind},
+                    "scope": "Namespaced" if rt.namespaced else "Cluster",
+                    "singularResource": rt.singular,
+                    "verbs": VERBS,
+                    "shortNames": list(rt.short_names),
+                    "categories": list(rt.categories),
+                    "subresources": [
+                        {"subresource": sub, "responseKind": {"group": g, "version": v, "kind": k}, "verbs": verbs}
+                        for sub, g, v, k, verbs in _subresources(rt)
+                    ],
+                }
                 resources.append(entry)
             entries.append({"version": version, "resources": resources, "freshness": "Current"})
         items.append({"metadata": {"name": name, "creationTimestamp": None}, "versions": entries})
-    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
-            "items": items}
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}
 
 
 # --- OpenAPI v3 --------------------------------------------------------------------------------
@@ -120,26 +155,38 @@ def openapi_document(group: str, version: str) -> dict | None:
     if not kinds:
         return None
     prefix = "/" + _path_key(group, version)
-    query = [{"name": name, "in": "query", "schema": {"type": "string"}}
-             for name in ("dryRun", "fieldManager", "fieldValidation", "force")]
+    query = [
+        {"name": name, "in": "query", "schema": {"type": "string"}}
+        for name in ("dryRun", "fieldManager", "fieldValidation", "force")
+    ]
     paths = {}
     for rt in kinds:
         scope = f"{prefix}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{prefix}/{rt.plural}"
         operation = {
             "operationId": f"patch{rt.kind}",
             "parameters": query,
-            "requestBody": {"content": {"application/apply-patch+yaml": {"schema": {"type": "object"}},
-                                        "application/merge-patch+json": {"schema": {"type": "object"}},
-                                        "application/strategic-merge-patch+json": {"schema": {"type": "object"}},
-                                        "application/json-patch+json": {"schema": {"type": "object"}}}},
+            "requestBody": {
+                "content": {
+                    "application/apply-patch+yaml": {"schema": {"type": "object"}},
+                    "application/merge-patch+json": {"schema": {"type": "object"}},
+                    "application/strategic-merge-patch+json": {"schema": {"type": "object"}},
+                    "application/json-patch+json": {"schema": {"type": "object"}},
+                }
+            },
             "responses": {"200": {"description": "OK"}},
             "x-kubernetes-action": "patch",
             "x-kubernetes-group-version-kind": {"group": rt.group, "version": rt.version, "kind": rt.kind},
         }
-        paths[f"{scope}/{{name}}"] = {"patch": operation, "parameters": [
-            {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes (sandbox)", "version": "v1.32.0"}, "paths": paths,
-            "components": {"schemas": {}}}
+        paths[f"{scope}/{{name}}"] = {
+            "patch": operation,
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+        }
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes (sandbox)", "version": "v1.32.0"},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }
 
 
 def openapi_root() -> dict:

@@ -49,19 +49,29 @@ def already_exists(rt: ResourceType, name: str) -> APIError:
     return APIError(409, "AlreadyExists", f'{rt.key} "{name}" already exists', _details(rt, name))
 
 
-def conflict(rt: ResourceType, name: str, why: str = "the object has been modified; please apply your "
-             "changes to the latest version and try again") -> APIError:
+def conflict(
+    rt: ResourceType,
+    name: str,
+    why: str = "the object has been modified; please apply your changes to the latest version and try again",
+) -> APIError:
     return APIError(409, "Conflict", f'Operation cannot be fulfilled on {rt.key} "{name}": {why}', _details(rt, name))
 
 
 def apply_conflict(rt: ResourceType, name: str, conflicts: list[tuple[str, str]]) -> APIError:
     """Server-side apply found fields owned by other managers with other values; `force` would take them."""
-    causes = [{"reason": "FieldManagerConflict", "message": f'conflict with "{manager}" using {rt.api_version}',
-               "field": field} for manager, field in conflicts]
+    causes = [
+        {
+            "reason": "FieldManagerConflict",
+            "message": f'conflict with "{manager}" using {rt.api_version}',
+            "field": field,
+        }
+        for manager, field in conflicts
+    ]
     noun = "conflict" if len(conflicts) == 1 else "conflicts"
-    lines = "\n".join(f'- {c["message"]}: {c["field"]}' for c in causes)
+    lines = "\n".join(f"- {c['message']}: {c['field']}" for c in causes)
     message = f"Apply failed with {len(conflicts)} {noun}: " + (
-        f'{causes[0]["message"]}: {causes[0]["field"]}' if len(causes) == 1 else lines)
+        f"{causes[0]['message']}: {causes[0]['field']}" if len(causes) == 1 else lines
+    )
     return APIError(409, "Conflict", message, {**_details(rt, name), "causes": causes})
 
 
@@ -70,8 +80,11 @@ def invalid(rt: ResourceType, name: str, causes: list[tuple[str, str, str]]) -> 
     text = ", ".join(f"{field}: {message}" for _, field, message in causes)
     if len(causes) > 1:
         text = f"[{text}]"
-    details = {"name": name, "kind": rt.kind, "causes": [
-        {"reason": reason, "message": message, "field": field} for reason, field, message in causes]}
+    details = {
+        "name": name,
+        "kind": rt.kind,
+        "causes": [{"reason": reason, "message": message, "field": field} for reason, field, message in causes],
+    }
     if rt.group:
         details["group"] = rt.group
     return APIError(422, "Invalid", f'{rt.qualified_kind()} "{name}" is invalid: {text}', details)
@@ -90,17 +103,22 @@ def bad_request(message: str) -> APIError:
 
 
 def method_not_allowed(verb: str) -> APIError:
-    return APIError(405, "MethodNotAllowed",
-                    f"the server does not allow this method on the requested resource ({verb})")
+    return APIError(
+        405, "MethodNotAllowed", f"the server does not allow this method on the requested resource ({verb})"
+    )
 
 
 def unsupported_media_type(content_type: str) -> APIError:
     """The sandbox speaks JSON (and YAML for apply) only; protobuf bodies, which kubectl's `create <kind>`
     generators send, end here."""
-    return APIError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                    f"accepted media types include: application/json, application/yaml, application/json-patch+json, "
-                    f"application/merge-patch+json, application/strategic-merge-patch+json, "
-                    f"application/apply-patch+yaml (got {content_type!r}; the sandbox does not speak protobuf)")
+    return APIError(
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format - "
+        f"accepted media types include: application/json, application/yaml, application/json-patch+json, "
+        f"application/merge-patch+json, application/strategic-merge-patch+json, "
+        f"application/apply-patch+yaml (got {content_type!r}; the sandbox does not speak protobuf)",
+    )
 
 
 def internal(message: str) -> APIError:

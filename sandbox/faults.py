@@ -14,8 +14,13 @@ from .errors import APIError
 from .store import encode
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_SETTINGS = {"error_rate": (int, float), "latency_ms": (int, float), "force_conflicts": (int,),
-             "methods": (list, tuple), "seed": (int,)}
+_SETTINGS = {
+    "error_rate": (int, float),
+    "latency_ms": (int, float),
+    "force_conflicts": (int,),
+    "methods": (list, tuple),
+    "seed": (int,),
+}
 
 
 class Faults:
@@ -54,8 +59,13 @@ class Faults:
             self._random = random.Random(settings["seed"])
 
     def as_dict(self) -> dict:
-        return {"error_rate": self.error_rate, "latency_ms": self.latency_ms, "force_conflicts": self.force_conflicts,
-                "methods": sorted(self.methods), "injected": dict(self.injected)}
+        return {
+            "error_rate": self.error_rate,
+            "latency_ms": self.latency_ms,
+            "force_conflicts": self.force_conflicts,
+            "methods": sorted(self.methods),
+            "injected": dict(self.injected),
+        }
 
     @property
     def active(self) -> bool:
@@ -90,7 +100,11 @@ def _conflict(path: str) -> web.Response:
     kind = parts[-2] if len(parts) > 1 else "resource"
     if name in ("status", "scale") and len(parts) > 3:
         name, kind = parts[-2], parts[-3]
-    error = APIError(409, "Conflict", f'Operation cannot be fulfilled on {kind} "{name}": the object has been '
-                     "modified; please apply your changes to the latest version and try again",
-                     {"name": name, "kind": kind})
+    error = APIError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {kind} "{name}": the object has been '
+        "modified; please apply your changes to the latest version and try again",
+        {"name": name, "kind": kind},
+    )
     return web.Response(body=encode(error.status()), status=409, content_type="application/json")

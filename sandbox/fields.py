@@ -26,8 +26,14 @@ from .kinds import ResourceType
 # The schemas of the Kubernetes release the sandbox says it is.
 SCHEMA_VERSION = f"{KUBERNETES_VERSION['major']}.{KUBERNETES_VERSION['minor']}.0"
 LEVELS = ("Ignore", "Warn", "Strict")
-_GO_TYPES = {"integer": "int64", "number": "float64", "string": "string", "boolean": "bool", "object": "map",
-             "array": "slice"}
+_GO_TYPES = {
+    "integer": "int64",
+    "number": "float64",
+    "string": "string",
+    "boolean": "bool",
+    "object": "map",
+    "array": "slice",
+}
 
 
 def _file(name: str) -> dict:
@@ -103,8 +109,9 @@ class _Walk:
         if not _fits(value, types):
             if self.wrong is None:
                 go = go_type or schema.get("format") or _GO_TYPES.get(sorted(types - {"null"})[0], "value")
-                self.wrong = (f"json: cannot unmarshal {_json_type(value)} into Go struct field "
-                              f"{struct}.{path} of type {go}")
+                self.wrong = (
+                    f"json: cannot unmarshal {_json_type(value)} into Go struct field {struct}.{path} of type {go}"
+                )
             return
         if go_type and isinstance(value, dict):
             struct = go_type.rsplit(".", 1)[-1]

@@ -115,8 +115,14 @@ def _merge_list(original, patch: list, path: tuple) -> list:
     for item in patch:
         if not isinstance(item, dict):
             continue
-        index = next((i for i, existing in enumerate(result)
-                      if isinstance(existing, dict) and existing.get(key) == item.get(key)), None)
+        index = next(
+            (
+                i
+                for i, existing in enumerate(result)
+                if isinstance(existing, dict) and existing.get(key) == item.get(key)
+            ),
+            None,
+        )
         if item.get("$patch") == "delete":
             if index is not None:
                 del result[index]
@@ -132,8 +138,10 @@ def _reorder(items: list, order: list, key: str | None) -> list:
         return item.get(key) if key and isinstance(item, dict) else item
 
     wanted = [identity(entry) for entry in order]
-    ranked = sorted((wanted.index(identity(item)) if identity(item) in wanted else len(wanted), position, item)
-                    for position, item in enumerate(items))
+    ranked = sorted(
+        (wanted.index(identity(item)) if identity(item) in wanted else len(wanted), position, item)
+        for position, item in enumerate(items)
+    )
     return [item for _, _, item in ranked]
 
 

@@ -25,8 +25,10 @@ class StateFile:
         try:
             return json.loads(self.path.read_text())
         except ValueError as error:
-            raise ValueError(f"the sandbox state file {self.path} is not valid JSON ({error}); move it away to "
-                             "start with an empty cluster") from None
+            raise ValueError(
+                f"the sandbox state file {self.path} is not valid JSON ({error}); move it away to "
+                "start with an empty cluster"
+            ) from None
 
     def _write(self, data: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

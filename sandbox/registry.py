@@ -19,8 +19,15 @@ from .kinds import NAMESPACES, PODS, SERVICES, ResourceType
 from .validation import apply_defaults, validate
 
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-_IMMUTABLE_METADATA = ("name", "namespace", "uid", "creationTimestamp", "generation", "deletionTimestamp",
-                       "deletionGracePeriodSeconds")
+_IMMUTABLE_METADATA = (
+    "name",
+    "namespace",
+    "uid",
+    "creationTimestamp",
+    "generation",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
 FOREGROUND = "foregroundDeletion"
 
 
@@ -40,7 +47,8 @@ def _qos_class(pod: dict) -> str:
     guaranteed = all(
         all(name in (r.get("limits") or {}) for name in ("cpu", "memory"))
         and (r.get("requests") or r.get("limits")) == r.get("limits")
-        for r in sections)
+        for r in sections
+    )
     return "Guaranteed" if guaranteed else "Burstable"
 
 
@@ -51,14 +59,24 @@ class Registry:
 
     # --- create ------------------------------------------------------------------------------
 
-    def create(self, rt: ResourceType, obj: dict, *, namespace: str = "", manager: str | None = None,
-               applied: bool = False, dry_run: bool = False, admit: bool = True) -> dict:
+    def create(
+        self,
+        rt: ResourceType,
+        obj: dict,
+        *,
+        namespace: str = "",
+        manager: str | None = None,
+        applied: bool = False,
+        dry_run: bool = False,
+        admit: bool = True,
+    ) -> dict:
         """Store a new object. `applied` keeps the managedFields server-side apply computed."""
         metadata = dict(obj.get("metadata") or {})
         if rt.namespaced:
             if namespace and metadata.get("namespace", namespace) != namespace:
-                raise bad_request("the namespace of the provided object does not match the namespace sent "
-                                  "on the request")
+                raise bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
             metadata["namespace"] = namespace = metadata.get("namespace") or namespace
             self._require_namespace(rt, namespace, metadata.get("name") or metadata.get("generateName", ""))
         else:
@@ -97,11 +115,13 @@ class Registry:
     def _require_namespace(self, rt: ResourceType, namespace: str, name: str) -> None:
         found = self.store.get(NAMESPACES, "", namespace)
         if found is None:
-            raise APIError(404, "NotFound", f'namespaces "{namespace}" not found',
-                           {"name": namespace, "kind": "namespaces"})
+            raise APIError(
+                404, "NotFound", f'namespaces "{namespace}" not found', {"name": namespace, "kind": "namespaces"}
+            )
         if "deletionTimestamp" in found["metadata"]:
-            raise forbidden(rt, name, f"unable to create new content in namespace {namespace} because it is "
-                            "being terminated")
+            raise forbidden(
+                rt, name, f"unable to create new content in namespace {namespace} because it is being terminated"
+            )
 
     def _initial_status(self, rt: ResourceType, obj: dict) -> dict:
         if rt is PODS:
@@ -116,8 +136,7 @@ class Registry:
         if rt.kind == "StatefulSet":
             return {"replicas": 0, "availableReplicas": 0}
         if rt.kind == "DaemonSet":
-            return {"currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberMisscheduled": 0,
-                    "numberReady": 0}
+            return {"currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberMisscheduled": 0, "numberReady": 0}
         if rt.kind == "PodDisruptionBudget":
             return {"currentHealthy": 0, "desiredHealthy": 0, "disruptionsAllowed": 0, "expectedPods": 0}
         return {}
@@ -127,13 +146,28 @@ class Registry:
             return spec
         n = next(self._service_ips)
         ip = spec.get("clusterIP") or f"10.96.{n // 250 % 250}.{n % 250 + 1}"
-        return {**spec, "clusterIP": ip, "clusterIPs": [ip], "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
-                "internalTrafficPolicy": "Cluster"}
+        return {
+            **spec,
+            "clusterIP": ip,
+            "clusterIPs": [ip],
+            "ipFamilies": ["IPv4"],
+            "ipFamilyPolicy": "SingleStack",
+            "internalTrafficPolicy": "Cluster",
+        }
 
     # --- update ------------------------------------------------------------------------------
 
-    def update(self, rt: ResourceType, live: dict, new: dict, *, manager: str | None = None,
-               subresource: str | None = None, applied: bool = False, dry_run: bool = False) -> dict:
+    def update(
+        self,
+        rt: ResourceType,
+        live: dict,
+        new: dict,
+        *,
+        manager: str | None = None,
+        subresource: str | None = None,
+        applied: bool = False,
+        dry_run: bool = False,
+    ) -> dict:
         """Replace live with new (a fresh top-level dict). Returns live itself when nothing would change."""
         live_meta = live["metadata"]
         if subresource == "status":
@@ -159,8 +193,9 @@ class Registry:
             if rt.has_generation and obj.get("spec") != live.get("spec"):
                 metadata["generation"] = live_meta.get("generation", 0) + 1
             if manager and not applied:
-                metadata["managedFields"] = record_update(live, obj, manager=manager, rt=rt, now=now(),
-                                                          subresource=subresource)
+                metadata["managedFields"] = record_update(
+                    live, obj, manager=manager, rt=rt, now=now(), subresource=subresource
+                )
         if is_noop(obj, live):
             return live
         if dry_run:
@@ -171,8 +206,11 @@ class Registry:
 
     @staticmethod
     def _keep_cluster_ip(spec: dict, live_spec: dict) -> dict:
-        kept = {key: live_spec[key] for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy",
-                                                "internalTrafficPolicy") if key in live_spec and key not in spec}
+        kept = {
+            key: live_spec[key]
+            for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy")
+            if key in live_spec and key not in spec
+        }
         return {**spec, **kept} if kept else spec
 
     def set_status(self, rt: ResourceType, live: dict, status: dict) -> dict:
@@ -183,8 +221,15 @@ class Registry:
 
     # --- delete ------------------------------------------------------------------------------
 
-    def delete(self, rt: ResourceType, live: dict, *, propagation: str | None = None,
-               preconditions: dict | None = None, dry_run: bool = False) -> dict:
+    def delete(
+        self,
+        rt: ResourceType,
+        live: dict,
+        *,
+        propagation: str | None = None,
+        preconditions: dict | None = None,
+        dry_run: bool = False,
+    ) -> dict:
         """Delete now, or mark for deletion when finalizers (or foreground propagation) must run first."""
         metadata = live["metadata"]
         self._check_preconditions(rt, live, preconditions or {})
@@ -224,12 +269,20 @@ class Registry:
     def _check_preconditions(self, rt: ResourceType, live: dict, preconditions: dict) -> None:
         metadata, name = live["metadata"], live["metadata"]["name"]
         if preconditions.get("uid") and preconditions["uid"] != metadata["uid"]:
-            raise conflict(rt, name, f"Precondition failed: UID in precondition: {preconditions['uid']}, "
-                           f"UID in object meta: {metadata['uid']}")
+            raise conflict(
+                rt,
+                name,
+                f"Precondition failed: UID in precondition: {preconditions['uid']}, "
+                f"UID in object meta: {metadata['uid']}",
+            )
         if preconditions.get("resourceVersion") and preconditions["resourceVersion"] != metadata["resourceVersion"]:
-            raise conflict(rt, name, f"Precondition failed: ResourceVersion in precondition: "
-                           f"{preconditions['resourceVersion']}, ResourceVersion in object meta: "
-                           f"{metadata['resourceVersion']}")
+            raise conflict(
+                rt,
+                name,
+                f"Precondition failed: ResourceVersion in precondition: "
+                f"{preconditions['resourceVersion']}, ResourceVersion in object meta: "
+                f"{metadata['resourceVersion']}",
+            )
 
     def remove_finalizer(self, rt: ResourceType, live: dict, finalizer: str) -> dict:
         """Drop one finalizer; the object goes once the last one does and it is marked for deletion."""

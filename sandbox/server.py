@@ -38,8 +38,16 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 
 class SandboxServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, state_file=None, timing: Timing | None = None,
-                 history_size: int = 20000, bookmark_interval: float = 1.0):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        state_file=None,
+        timing: Timing | None = None,
+        history_size: int = 20000,
+        bookmark_interval: float = 1.0,
+    ):
         self.host = host
         self.port = port
         self.timing = timing or Timing()
@@ -146,20 +154,26 @@ class SandboxServer:
         return len(watchers)
 
     def state(self) -> dict:
-        return {"url": self.url, "resourceVersion": str(self.store.rv),
-                "oldestResumableVersion": str(self.store.compacted_rv),
-                "objects": {key: n for key, n in self.store.counts().items() if n},
-                "watches": len(self.store.watchers()), "faults": self.faults.as_dict(),
-                "timing": vars(self.timing), "stateFile": str(self._state_file.path) if self._state_file else None}
+        return {
+            "url": self.url,
+            "resourceVersion": str(self.store.rv),
+            "oldestResumableVersion": str(self.store.compacted_rv),
+            "objects": {key: n for key, n in self.store.counts().items() if n},
+            "watches": len(self.store.watchers()),
+            "faults": self.faults.as_dict(),
+            "timing": vars(self.timing),
+            "stateFile": str(self._state_file.path) if self._state_file else None,
+        }
 
 
 UNSUPPORTED = [
     ("/api/v1/namespaces/{namespace}/pods/{name}/exec", "exec: containers are simulated and run no processes"),
     ("/api/v1/namespaces/{namespace}/pods/{name}/attach", "attach: containers are simulated and run no processes"),
-    ("/api/v1/namespaces/{namespace}/pods/{name}/portforward",
-     "port-forward: simulated pods listen on no ports"),
-    ("/api/v1/namespaces/{namespace}/{kind:pods|services}/{name}/proxy{tail:(/.*)?}",
-     "proxying to pods or services: simulated pods serve no traffic"),
+    ("/api/v1/namespaces/{namespace}/pods/{name}/portforward", "port-forward: simulated pods listen on no ports"),
+    (
+        "/api/v1/namespaces/{namespace}/{kind:pods|services}/{name}/proxy{tail:(/.*)?}",
+        "proxying to pods or services: simulated pods serve no traffic",
+    ),
     ("/openapi/v2", "OpenAPI v2; it serves OpenAPI v3 at /openapi/v3 (kubectl explain needs a real cluster)"),
 ]
 
@@ -178,10 +192,16 @@ async def _access_review(request: web.Request) -> web.Response:
         review = json.loads(await request.read() or b"{}")
     except ValueError:
         review = {}
-    return respond({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-                    "metadata": {}, "spec": (review or {}).get("spec") or {},
-                    "status": {"allowed": True, "reason": "the sandbox cluster has no RBAC: every request is allowed"}},
-                   status=201)
+    return respond(
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "metadata": {},
+            "spec": (review or {}).get("spec") or {},
+            "status": {"allowed": True, "reason": "the sandbox cluster has no RBAC: every request is allowed"},
+        },
+        status=201,
+    )
 
 
 def _static(body: dict):
@@ -198,7 +218,9 @@ async def _ok(request: web.Request) -> web.Response:
 def kubeconfig(url: str, *, namespace: str = "default", token: str = "sandbox") -> dict:
     """A kubeconfig for the sandbox: plain HTTP, a dummy bearer token (the sandbox accepts any)."""
     return {
-        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
         "clusters": [{"name": "sandbox", "cluster": {"server": url}}],
         "users": [{"name": "sandbox", "user": {"token": token}}],
         "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "sandbox", "namespace": namespace}}],
@@ -214,12 +236,32 @@ class SandboxCluster:
     bookmark_interval.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, state_file=None, history_size: int = 20000,
-                 bookmark_interval: float = 1.0, **timing):
-        timing = {"ready_after": 0.2, "hpa_interval": 0.2, "backoff": 0.2, "backoff_max": 1.0, "retry_after": 0.3,
-                  **timing}
-        self.server = SandboxServer(host, port, state_file=state_file, timing=Timing(**timing),
-                                    history_size=history_size, bookmark_interval=bookmark_interval)
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state_file=None,
+        history_size: int = 20000,
+        bookmark_interval: float = 1.0,
+        **timing,
+    ):
+        timing = {
+            "ready_after": 0.2,
+            "hpa_interval": 0.2,
+            "backoff": 0.2,
+            "backoff_max": 1.0,
+            "retry_after": 0.3,
+            **timing,
+        }
+        self.server = SandboxServer(
+            host,
+            port,
+            state_file=state_file,
+            timing=Timing(**timing),
+            history_size=history_size,
+            bookmark_interval=bookmark_interval,
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -264,6 +306,7 @@ class SandboxCluster:
 
     def call(self, function, *args):
         """Run function(*args) on the server's loop and return its result: the safe way to touch the store."""
+
         async def invoke():
             return function(*args)
 
@@ -271,6 +314,7 @@ class SandboxCluster:
 
     def inject_faults(self, *, drop_watches: bool = False, **settings) -> dict:
         """Same settings as POST /sandbox/faults: error_rate, latency_ms, force_conflicts, methods, seed."""
+
         def configure():
             self.server.faults.configure(**settings)
             if drop_watches:
@@ -308,6 +352,7 @@ class SandboxCluster:
 
 def run(host: str = "127.0.0.1", port: int = 8001, *, state_file=None, announce=print, **timing) -> None:
     """Serve in the foreground until SIGINT or SIGTERM, then save the state file (if any) and stop."""
+
     async def main():
         server = SandboxServer(host, port, state_file=state_file, timing=Timing(**timing))
         await server.start()

@@ -189,8 +189,11 @@ class Store:
     def snapshot(self) -> dict:
         return {
             "resourceVersion": self.rv,
-            "objects": {key: [obj for bucket in buckets.values() for obj in bucket.values()]
-                        for key, buckets in self._objects.items() if buckets},
+            "objects": {
+                key: [obj for bucket in buckets.values() for obj in bucket.values()]
+                for key, buckets in self._objects.items()
+                if buckets
+            },
         }
 
     def restore(self, data: dict) -> None:

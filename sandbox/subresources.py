@@ -6,12 +6,20 @@ from .matching import selector_string
 
 def scale_of(obj: dict) -> dict:
     metadata = obj["metadata"]
-    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {key: metadata[key] for key in ("name", "namespace", "uid", "resourceVersion",
-                                                        "creationTimestamp") if key in metadata},
-            "spec": {"replicas": obj["spec"].get("replicas", 0)},
-            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
-                       "selector": selector_string(obj["spec"].get("selector"))}}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            key: metadata[key]
+            for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if key in metadata
+        },
+        "spec": {"replicas": obj["spec"].get("replicas", 0)},
+        "status": {
+            "replicas": (obj.get("status") or {}).get("replicas", 0),
+            "selector": selector_string(obj["spec"].get("selector")),
+        },
+    }
 
 
 def pod_log(pod: dict, container: str | None) -> str:
@@ -27,6 +35,8 @@ def pod_log(pod: dict, container: str | None) -> str:
             detail = state.get("running") or state["terminated"]
             lines.append(f"{detail.get('startedAt', '')} sandbox: container {name} started from {status['image']}")
         if "terminated" in state:
-            lines.append(f"{state['terminated'].get('finishedAt', '')} sandbox: container {name} exited with code "
-                         f"{state['terminated'].get('exitCode')}")
+            lines.append(
+                f"{state['terminated'].get('finishedAt', '')} sandbox: container {name} exited with code "
+                f"{state['terminated'].get('exitCode')}"
+            )
     return "".join(line + "\n" for line in lines)

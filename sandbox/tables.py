@@ -74,8 +74,14 @@ def _ports(service: dict) -> str:
 
 
 def _hpa_targets(hpa: dict) -> str:
-    current = next((m["resource"]["current"].get("averageUtilization") for m in _status(hpa).get("currentMetrics")
-                    or () if m.get("type") == "Resource"), None)
+    current = next(
+        (
+            m["resource"]["current"].get("averageUtilization")
+            for m in _status(hpa).get("currentMetrics") or ()
+            if m.get("type") == "Resource"
+        ),
+        None,
+    )
     return f"cpu: {'<unknown>' if current is None else f'{current}%'}/{cpu_target(hpa['spec'])}%"
 
 
@@ -96,68 +102,147 @@ def _job_status(job: dict) -> str:
 
 _NAME = ("Name", "string", "name", 0, lambda o: o["metadata"]["name"])
 _AGE = ("Age", "string", "", 0, lambda o: _age(o["metadata"].get("creationTimestamp")))
-_IMAGES = [("Containers", "string", "", 1, lambda o: ",".join(c["name"] for c in _containers(o))),
-           ("Images", "string", "", 1, lambda o: ",".join(c.get("image", "") for c in _containers(o))),
-           ("Selector", "string", "", 1, lambda o: selector_string(o["spec"].get("selector")))]
+_IMAGES = [
+    ("Containers", "string", "", 1, lambda o: ",".join(c["name"] for c in _containers(o))),
+    ("Images", "string", "", 1, lambda o: ",".join(c.get("image", "") for c in _containers(o))),
+    ("Selector", "string", "", 1, lambda o: selector_string(o["spec"].get("selector"))),
+]
 
 COLUMNS = {
-    "Deployment": [_NAME, ("Ready", "string", "", 0,
-                           lambda o: f"{_status(o).get('readyReplicas', 0)}/{o['spec'].get('replicas', 0)}"),
-                   ("Up-to-date", "integer", "", 0, lambda o: _status(o).get("updatedReplicas", 0)),
-                   ("Available", "integer", "", 0, lambda o: _status(o).get("availableReplicas", 0)), _AGE, *_IMAGES],
-    "ReplicaSet": [_NAME, ("Desired", "integer", "", 0, lambda o: o["spec"].get("replicas", 0)),
-                   ("Current", "integer", "", 0, lambda o: _status(o).get("replicas", 0)),
-                   ("Ready", "integer", "", 0, lambda o: _status(o).get("readyReplicas", 0)), _AGE, *_IMAGES],
-    "Pod": [_NAME, ("Ready", "string", "", 0, _pod_ready), ("Status", "string", "", 0, _pod_status),
-            ("Restarts", "string", "", 0, lambda o: str(sum(c.get("restartCount", 0) for c in
-                                                          _status(o).get("containerStatuses") or ()))), _AGE,
-            ("IP", "string", "", 1, lambda o: _status(o).get("podIP") or "<none>"),
-            ("Node", "string", "", 1, lambda o: o["spec"].get("nodeName") or "<none>")],
-    "Service": [_NAME, ("Type", "string", "", 0, lambda o: o["spec"].get("type", "ClusterIP")),
-                ("Cluster-IP", "string", "", 0, lambda o: o["spec"].get("clusterIP") or "<none>"),
-                ("External-IP", "string", "", 0, lambda o: "<none>"), ("Port(s)", "string", "", 0, _ports), _AGE,
-                ("Selector", "string", "", 1, lambda o: ",".join(
-                    f"{k}={v}" for k, v in (o["spec"].get("selector") or {}).items()) or "<none>")],
+    "Deployment": [
+        _NAME,
+        ("Ready", "string", "", 0, lambda o: f"{_status(o).get('readyReplicas', 0)}/{o['spec'].get('replicas', 0)}"),
+        ("Up-to-date", "integer", "", 0, lambda o: _status(o).get("updatedReplicas", 0)),
+        ("Available", "integer", "", 0, lambda o: _status(o).get("availableReplicas", 0)),
+        _AGE,
+        *_IMAGES,
+    ],
+    "ReplicaSet": [
+        _NAME,
+        ("Desired", "integer", "", 0, lambda o: o["spec"].get("replicas", 0)),
+        ("Current", "integer", "", 0, lambda o: _status(o).get("replicas", 0)),
+        ("Ready", "integer", "", 0, lambda o: _status(o).get("readyReplicas", 0)),
+        _AGE,
+        *_IMAGES,
+    ],
+    "Pod": [
+        _NAME,
+        ("Ready", "string", "", 0, _pod_ready),
+        ("Status", "string", "", 0, _pod_status),
+        (
+            "Restarts",
+            "string",
+            "",
+            0,
+            lambda o: str(sum(c.get("restartCount", 0) for c in _status(o).get("containerStatuses") or ())),
+        ),
+        _AGE,
+        ("IP", "string", "", 1, lambda o: _status(o).get("podIP") or "<none>"),
+        ("Node", "string", "", 1, lambda o: o["spec"].get("nodeName") or "<none>"),
+    ],
+    "Service": [
+        _NAME,
+        ("Type", "string", "", 0, lambda o: o["spec"].get("type", "ClusterIP")),
+        ("Cluster-IP", "string", "", 0, lambda o: o["spec"].get("clusterIP") or "<none>"),
+        ("External-IP", "string", "", 0, lambda o: "<none>"),
+        ("Port(s)", "string", "", 0, _ports),
+        _AGE,
+        (
+            "Selector",
+            "string",
+            "",
+            1,
+            lambda o: ",".join(f"{k}={v}" for k, v in (o["spec"].get("selector") or {}).items()) or "<none>",
+        ),
+    ],
     "Namespace": [_NAME, ("Status", "string", "", 0, lambda o: _status(o).get("phase", "Active")), _AGE],
     "ConfigMap": [_NAME, ("Data", "integer", "", 0, _data_count), _AGE],
-    "Secret": [_NAME, ("Type", "string", "", 0, lambda o: o.get("type", "Opaque")),
-               ("Data", "integer", "", 0, _data_count), _AGE],
-    "Event": [("Last Seen", "string", "", 0, lambda o: _age(o.get("lastTimestamp"))),
-              ("Type", "string", "", 0, lambda o: o.get("type", "")),
-              ("Reason", "string", "", 0, lambda o: o.get("reason", "")),
-              ("Object", "string", "", 0, lambda o: f"{o['involvedObject'].get('kind', '').lower()}/"
-                                                     f"{o['involvedObject'].get('name', '')}"),
-              ("Message", "string", "", 0, lambda o: o.get("message", "")),
-              ("Name", "string", "name", 1, lambda o: o["metadata"]["name"])],
-    "HorizontalPodAutoscaler": [_NAME, ("Reference", "string", "", 0, lambda o: "{kind}/{name}".format(
-        **o["spec"]["scaleTargetRef"])), ("Targets", "string", "", 0, _hpa_targets),
+    "Secret": [
+        _NAME,
+        ("Type", "string", "", 0, lambda o: o.get("type", "Opaque")),
+        ("Data", "integer", "", 0, _data_count),
+        _AGE,
+    ],
+    "Event": [
+        ("Last Seen", "string", "", 0, lambda o: _age(o.get("lastTimestamp"))),
+        ("Type", "string", "", 0, lambda o: o.get("type", "")),
+        ("Reason", "string", "", 0, lambda o: o.get("reason", "")),
+        (
+            "Object",
+            "string",
+            "",
+            0,
+            lambda o: f"{o['involvedObject'].get('kind', '').lower()}/{o['involvedObject'].get('name', '')}",
+        ),
+        ("Message", "string", "", 0, lambda o: o.get("message", "")),
+        ("Name", "string", "name", 1, lambda o: o["metadata"]["name"]),
+    ],
+    "HorizontalPodAutoscaler": [
+        _NAME,
+        ("Reference", "string", "", 0, lambda o: "{kind}/{name}".format(**o["spec"]["scaleTargetRef"])),
+        ("Targets", "string", "", 0, _hpa_targets),
         ("MinPods", "string", "", 0, lambda o: str(o["spec"].get("minReplicas", 1))),
         ("MaxPods", "integer", "", 0, lambda o: o["spec"]["maxReplicas"]),
-        ("Replicas", "integer", "", 0, lambda o: _status(o).get("currentReplicas", 0)), _AGE],
-    "ResourceQuota": [_NAME, _AGE, ("Request", "string", "", 0, lambda o: _quota(o, False)),
-                      ("Limit", "string", "", 0, lambda o: _quota(o, True))],
-    "Ingress": [_NAME, ("Class", "string", "", 0, lambda o: o["spec"].get("ingressClassName") or "<none>"),
-                ("Hosts", "string", "", 0, lambda o: ",".join(r.get("host", "*") for r in o["spec"].get("rules")
-                                                                or ()) or "*"),
-                ("Address", "string", "", 0, lambda o: ""), ("Ports", "string", "", 0,
-                                                              lambda o: "80, 443" if o["spec"].get("tls") else "80"),
-                _AGE],
-    "CronJob": [_NAME, ("Schedule", "string", "", 0, lambda o: o["spec"].get("schedule", "")),
-                ("Timezone", "string", "", 0, lambda o: o["spec"].get("timeZone") or "<none>"),
-                ("Suspend", "boolean", "", 0, lambda o: bool(o["spec"].get("suspend"))),
-                ("Active", "integer", "", 0, lambda o: len(_status(o).get("active") or ())),
-                ("Last Schedule", "string", "", 0, lambda o: _age(_status(o).get("lastScheduleTime"))
-                 if _status(o).get("lastScheduleTime") else "<none>"), _AGE],
-    "Job": [_NAME, ("Status", "string", "", 0, _job_status),
-            ("Completions", "string", "", 0, lambda o: f"{_status(o).get('succeeded', 0)}/"
-                                                        f"{o['spec'].get('completions', 1)}"), _AGE],
-    "NetworkPolicy": [_NAME, ("Pod-Selector", "string", "", 0,
-                              lambda o: selector_string(o["spec"].get("podSelector")) or "<none>"), _AGE],
+        ("Replicas", "integer", "", 0, lambda o: _status(o).get("currentReplicas", 0)),
+        _AGE,
+    ],
+    "ResourceQuota": [
+        _NAME,
+        _AGE,
+        ("Request", "string", "", 0, lambda o: _quota(o, False)),
+        ("Limit", "string", "", 0, lambda o: _quota(o, True)),
+    ],
+    "Ingress": [
+        _NAME,
+        ("Class", "string", "", 0, lambda o: o["spec"].get("ingressClassName") or "<none>"),
+        ("Hosts", "string", "", 0, lambda o: ",".join(r.get("host", "*") for r in o["spec"].get("rules") or ()) or "*"),
+        ("Address", "string", "", 0, lambda o: ""),
+        ("Ports", "string", "", 0, lambda o: "80, 443" if o["spec"].get("tls") else "80"),
+        _AGE,
+    ],
+    "CronJob": [
+        _NAME,
+        ("Schedule", "string", "", 0, lambda o: o["spec"].get("schedule", "")),
+        ("Timezone", "string", "", 0, lambda o: o["spec"].get("timeZone") or "<none>"),
+        ("Suspend", "boolean", "", 0, lambda o: bool(o["spec"].get("suspend"))),
+        ("Active", "integer", "", 0, lambda o: len(_status(o).get("active") or ())),
+        (
+            "Last Schedule",
+            "string",
+            "",
+            0,
+            lambda o: _age(_status(o).get("lastScheduleTime")) if _status(o).get("lastScheduleTime") else "<none>",
+        ),
+        _AGE,
+    ],
+    "Job": [
+        _NAME,
+        ("Status", "string", "", 0, _job_status),
+        (
+            "Completions",
+            "string",
+            "",
+            0,
+            lambda o: f"{_status(o).get('succeeded', 0)}/{o['spec'].get('completions', 1)}",
+        ),
+        _AGE,
+    ],
+    "NetworkPolicy": [
+        _NAME,
+        ("Pod-Selector", "string", "", 0, lambda o: selector_string(o["spec"].get("podSelector")) or "<none>"),
+        _AGE,
+    ],
 }
 
 
-def table(kind: str, objects: list[dict], *, resource_version: str, include_object: str = "Metadata",
-          continue_token: str | None = None) -> dict:
+def table(
+    kind: str,
+    objects: list[dict],
+    *,
+    resource_version: str,
+    include_object: str = "Metadata",
+    continue_token: str | None = None,
+) -> dict:
     columns = COLUMNS.get(kind, [_NAME, _AGE])
     rows = []
     for obj in objects:
@@ -165,13 +250,22 @@ def table(kind: str, objects: list[dict], *, resource_version: str, include_obje
         if include_object == "Object":
             row["object"] = obj
         elif include_object != "None":
-            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                             "metadata": obj["metadata"]}
+            row["object"] = {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": obj["metadata"],
+            }
         rows.append(row)
     metadata = {"resourceVersion": resource_version}
     if continue_token:
         metadata["continue"] = continue_token
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata,
-            "columnDefinitions": [{"name": name, "type": type_, "format": format_, "description": "",
-                                   "priority": priority} for name, type_, format_, priority, _ in columns],
-            "rows": rows}
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": metadata,
+        "columnDefinitions": [
+            {"name": name, "type": type_, "format": format_, "description": "", "priority": priority}
+            for name, type_, format_, priority, _ in columns
+        ],
+        "rows": rows,
+    }

@@ -34,16 +34,27 @@ def image_tag(image: str) -> str:
 
 def _container(container: dict) -> dict:
     pull = "Always" if image_tag(container.get("image", "")) == "latest" else "IfNotPresent"
-    result = {"imagePullPolicy": pull, "terminationMessagePath": "/dev/termination-log",
-              "terminationMessagePolicy": "File", "resources": {}, **container}
+    result = {
+        "imagePullPolicy": pull,
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File",
+        "resources": {},
+        **container,
+    }
     if container.get("ports"):
         result["ports"] = [{"protocol": "TCP", **port} for port in container["ports"]]
     return result
 
 
 def _pod_spec(spec: dict) -> dict:
-    result = {"restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
-              "schedulerName": "default-scheduler", "securityContext": {}, **spec}
+    result = {
+        "restartPolicy": "Always",
+        "terminationGracePeriodSeconds": 30,
+        "dnsPolicy": "ClusterFirst",
+        "schedulerName": "default-scheduler",
+        "securityContext": {},
+        **spec,
+    }
     result["containers"] = [_container(c) for c in spec.get("containers") or []]
     if spec.get("initContainers"):
         result["initContainers"] = [_container(c) for c in spec["initContainers"]]
@@ -72,10 +83,14 @@ def _replica_set(obj: dict) -> None:
 
 
 def _stateful_set(obj: dict) -> None:
-    spec = {"replicas": 1, "revisionHistoryLimit": 10, "podManagementPolicy": "OrderedReady",
-            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
-            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
-            **(obj.get("spec") or {})}
+    spec = {
+        "replicas": 1,
+        "revisionHistoryLimit": 10,
+        "podManagementPolicy": "OrderedReady",
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+        "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+        **(obj.get("spec") or {}),
+    }
     spec["template"] = _template(spec.get("template") or {})
     obj["spec"] = spec
 
@@ -169,14 +184,32 @@ def _job(obj: dict) -> None:
 
 def _cron_job(obj: dict) -> None:
     """The API server's CronJob defaults, so re-applying the portal's manifest stays a no-op."""
-    obj["spec"] = {"concurrencyPolicy": "Allow", "suspend": False, "successfulJobsHistoryLimit": 3,
-                   "failedJobsHistoryLimit": 1, **(obj.get("spec") or {})}
+    obj["spec"] = {
+        "concurrencyPolicy": "Allow",
+        "suspend": False,
+        "successfulJobsHistoryLimit": 3,
+        "failedJobsHistoryLimit": 1,
+        **(obj.get("spec") or {}),
+    }
 
 
-_DEFAULTS = {"Deployment": _deployment, "ReplicaSet": _replica_set, "StatefulSet": _stateful_set,
-             "DaemonSet": _daemon_set, "RoleBinding": _binding, "ClusterRoleBinding": _binding, "Pod": _pod, "Service": _service,
-             "Secret": _secret, "Namespace": _namespace, "HorizontalPodAutoscaler": _hpa,
-             "NetworkPolicy": _network_policy, "LimitRange": _limit_range, "Job": _job, "CronJob": _cron_job}
+_DEFAULTS = {
+    "Deployment": _deployment,
+    "ReplicaSet": _replica_set,
+    "StatefulSet": _stateful_set,
+    "DaemonSet": _daemon_set,
+    "RoleBinding": _binding,
+    "ClusterRoleBinding": _binding,
+    "Pod": _pod,
+    "Service": _service,
+    "Secret": _secret,
+    "Namespace": _namespace,
+    "HorizontalPodAutoscaler": _hpa,
+    "NetworkPolicy": _network_policy,
+    "LimitRange": _limit_range,
+    "Job": _job,
+    "CronJob": _cron_job,
+}
 
 
 def apply_defaults(rt: ResourceType, obj: dict) -> dict:
@@ -205,18 +238,30 @@ class _Causes(list):
 def _name(rt: ResourceType, name: str, causes: _Causes) -> None:
     if rt.kind in _DNS_LABEL_KINDS:
         if not _LABEL.match(name) or len(name) > 63:
-            causes.bad("metadata.name", name, "a lowercase RFC 1123 label must consist of lower case alphanumeric "
-                       "characters or '-', and must start and end with an alphanumeric character")
+            causes.bad(
+                "metadata.name",
+                name,
+                "a lowercase RFC 1123 label must consist of lower case alphanumeric "
+                "characters or '-', and must start and end with an alphanumeric character",
+            )
     elif not _SUBDOMAIN.match(name) or len(name) > 253:
-        causes.bad("metadata.name", name, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                   "characters, '-' or '.', and must start and end with an alphanumeric character")
+        causes.bad(
+            "metadata.name",
+            name,
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+            "characters, '-' or '.', and must start and end with an alphanumeric character",
+        )
 
 
 def _labels(labels: dict, field: str, causes: _Causes) -> None:
     for value in (labels or {}).values():
         if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
-            causes.bad(field, value, "a valid label must be an empty string or consist of alphanumeric "
-                       "characters, '-', '_' or '.', and must start and end with an alphanumeric character")
+            causes.bad(
+                field,
+                value,
+                "a valid label must be an empty string or consist of alphanumeric "
+                "characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+            )
 
 
 def _containers(spec: dict, field: str, causes: _Causes) -> None:
@@ -228,8 +273,11 @@ def _containers(spec: dict, field: str, causes: _Causes) -> None:
         if not container.get("name"):
             causes.required(f"{where}.name")
         elif not _LABEL.match(container["name"]):
-            causes.bad(f"{where}.name", container["name"], "a lowercase RFC 1123 label must consist of lower case "
-                       "alphanumeric characters or '-'")
+            causes.bad(
+                f"{where}.name",
+                container["name"],
+                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'",
+            )
         if not container.get("image"):
             causes.required(f"{where}.image")
         for section in ("limits", "requests"):
@@ -258,8 +306,9 @@ def _workload(obj: dict, old: dict | None, causes: _Causes, kind: str) -> None:
         causes.bad("spec.replicas", replicas, "must be greater than or equal to 0")
     rolling = (spec.get("strategy") or {}).get("rollingUpdate") or {}
     if str(rolling.get("maxSurge", "")) in ("0", "0%") and str(rolling.get("maxUnavailable", "")) in ("0", "0%"):
-        causes.bad("spec.strategy.rollingUpdate.maxUnavailable", rolling["maxUnavailable"],
-                   "may not be 0 when `maxSurge` is 0")
+        causes.bad(
+            "spec.strategy.rollingUpdate.maxUnavailable", rolling["maxUnavailable"], "may not be 0 when `maxSurge` is 0"
+        )
     template = spec.get("template") or {}
     _labels((template.get("metadata") or {}).get("labels"), "spec.template.metadata.labels", causes)
     _containers(template.get("spec") or {}, "spec.template.spec", causes)

@@ -76,8 +76,10 @@ def _bookmark(rt: ResourceType, rv: int, initial_end: bool = False) -> bytes:
     metadata = {"resourceVersion": str(rv)}
     if initial_end:
         metadata["annotations"] = {"k8s.io/initial-events-end": "true"}
-    return encode({"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version,
-                                                  "metadata": metadata}}) + b"\n"
+    return (
+        encode({"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": metadata}})
+        + b"\n"
+    )
 
 
 def flag(value: str | None) -> bool:
@@ -109,16 +111,18 @@ class WatchOptions:
                 since = int(start)
             except ValueError:
                 raise bad_request(f"invalid resourceVersion {start!r}") from None
-        return cls(bookmarks=flag(params.get("allowWatchBookmarks")), send_initial=send_initial, timeout=timeout,
-                   since=since)
+        return cls(
+            bookmarks=flag(params.get("allowWatchBookmarks")), send_initial=send_initial, timeout=timeout, since=since
+        )
 
 
 def _opening(store, watcher: Watcher, options: WatchOptions) -> list[bytes]:
     """The lines a watch opens with: the current objects as ADDED (and the initial-events bookmark), or
     nothing, with the changes after `since` queued on the watcher. APIError 410 when history is too short."""
     if options.since is None:
-        opening = [watcher.initial(obj) for obj in store.list(watcher.rt, watcher.namespace)
-                   if watcher.selection.matches(obj)]
+        opening = [
+            watcher.initial(obj) for obj in store.list(watcher.rt, watcher.namespace) if watcher.selection.matches(obj)
+        ]
         if options.send_initial and options.bookmarks:
             opening.append(_bookmark(watcher.rt, store.rv, initial_end=True))
         return opening
@@ -129,8 +133,9 @@ def _opening(store, watcher: Watcher, options: WatchOptions) -> list[bytes]:
 
 def _expired(error: APIError) -> web.Response:
     """As from a real API server: an HTTP 200 stream holding one ERROR event with the Status."""
-    return web.Response(body=encode({"type": "ERROR", "object": error.status()}) + b"\n",
-                        content_type="application/json")
+    return web.Response(
+        body=encode({"type": "ERROR", "object": error.status()}) + b"\n", content_type="application/json"
+    )
 
 
 def _next_wait(deadline: float | None, bookmark_every: float | None) -> float | None:
@@ -141,8 +146,14 @@ def _next_wait(deadline: float | None, bookmark_every: float | None) -> float | 
     return remaining if bookmark_every is None else min(bookmark_every, remaining)
 
 
-async def _stream(response: web.StreamResponse, store, watcher: Watcher, options: WatchOptions,
-                  deadline: float | None, bookmark_interval: float) -> None:
+async def _stream(
+    response: web.StreamResponse,
+    store,
+    watcher: Watcher,
+    options: WatchOptions,
+    deadline: float | None,
+    bookmark_interval: float,
+) -> None:
     """Write what is pending in one write per loop turn; between writes, wait for an event, the next
     bookmark or the timeout."""
     while not watcher.closed:
@@ -158,8 +169,15 @@ async def _stream(response: web.StreamResponse, store, watcher: Watcher, options
             await response.write(_bookmark(watcher.rt, store.rv))
 
 
-async def serve(request: web.Request, store, rt: ResourceType, namespace: str | None, selection: Selection,
-                as_table: bool, bookmark_interval: float) -> web.StreamResponse:
+async def serve(
+    request: web.Request,
+    store,
+    rt: ResourceType,
+    namespace: str | None,
+    selection: Selection,
+    as_table: bool,
+    bookmark_interval: float,
+) -> web.StreamResponse:
     """One watch request, from its opening lines until the client leaves, the timeout passes or the
     watcher falls too far behind."""
     options = WatchOptions.from_query(request.query)

@@ -82,8 +82,11 @@ def _flush_prefix():
 def _uses_redis(item) -> bool:
     """Whether a test can reach Redis: anything with the database runs Django code that caches, meters
     or broadcasts; a test without it is a pure function unless it says `@pytest.mark.redis`."""
-    return bool(item.get_closest_marker("django_db") or item.get_closest_marker("redis")
-                or {"db", "transactional_db"} & set(item.fixturenames))
+    return bool(
+        item.get_closest_marker("django_db")
+        or item.get_closest_marker("redis")
+        or {"db", "transactional_db"} & set(item.fixturenames)
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -156,10 +159,26 @@ def start_worker(log_path, concurrency=None, **env_overrides) -> subprocess.Pope
     pool = ["--pool", "prefork", "--concurrency", str(concurrency)] if concurrency else ["--pool", "solo"]
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", *pool, "--loglevel", "INFO",
-             "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
-            cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                *pool,
+                "--loglevel",
+                "INFO",
+                "--queues",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 30
     while "ready." not in log.read_text():

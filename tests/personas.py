@@ -33,8 +33,11 @@ class World:
     def key(self, role: str = Role.OWNER, tenant: str = "acme", scopes=None, **kwargs) -> str:
         """A fresh API key for the member with this role; all scopes the role allows by default."""
         api_key, plaintext = apikey_create(
-            actor=self.user(role, tenant), tenant=getattr(self, tenant), name=f"{role} key",
-            scopes=scopes if scopes is not None else scopes_for_role(role), **kwargs,
+            actor=self.user(role, tenant),
+            tenant=getattr(self, tenant),
+            name=f"{role} key",
+            scopes=scopes if scopes is not None else scopes_for_role(role),
+            **kwargs,
         )
         return plaintext
 

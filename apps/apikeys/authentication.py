@@ -22,8 +22,21 @@ _DUMMY_DIGEST = "0" * 64
 
 
 # What authentication reads of a key; the key's other fields load on first use, if ever.
-_KEY_FIELDS = ("id", "tenant_id", "user_id", "name", "lookup", "digest", "scopes", "allowed_ips", "created_at",
-               "expires_at", "revoked_at", "last_used_at", "last_used_ip")
+_KEY_FIELDS = (
+    "id",
+    "tenant_id",
+    "user_id",
+    "name",
+    "lookup",
+    "digest",
+    "scopes",
+    "allowed_ips",
+    "created_at",
+    "expires_at",
+    "revoked_at",
+    "last_used_at",
+    "last_used_ip",
+)
 _lookup_sql: str | None = None
 
 
@@ -41,7 +54,8 @@ def _key_query() -> str:
             f"SELECT {', '.join(key_columns + user_columns)}, m.{quote('role')} "
             f"FROM {quote(APIKey._meta.db_table)} k JOIN {quote(User._meta.db_table)} u ON u.id = k.user_id "
             f"LEFT JOIN {quote(Membership._meta.db_table)} m ON m.tenant_id = k.tenant_id AND m.user_id = k.user_id "
-            "WHERE k.lookup = %s LIMIT 1")
+            "WHERE k.lookup = %s LIMIT 1"
+        )
     return _lookup_sql
 
 
@@ -54,7 +68,7 @@ def _find(lookup: str) -> APIKey | None:
     User, size = get_user_model(), len(_KEY_FIELDS)
     user_fields = [field.attname for field in User._meta.concrete_fields]
     api_key = APIKey.from_db(DEFAULT_DB_ALIAS, list(_KEY_FIELDS), row[:size])
-    user = User.from_db(DEFAULT_DB_ALIAS, user_fields, row[size:size + len(user_fields)])
+    user = User.from_db(DEFAULT_DB_ALIAS, user_fields, row[size : size + len(user_fields)])
     APIKey._meta.get_field("user").set_cached_value(api_key, user)
     api_key.member_role = row[-1]  # principals read it instead of querying memberships again
     return api_key
@@ -80,8 +94,12 @@ class APIKeyAuthentication(BaseAuthentication):
             return None
         key = header[1].decode("latin-1") if len(header) == 2 else None
         view = (getattr(request, "parser_context", None) or {}).get("view")
-        api_key = authenticate_key(key, client_ip(request), headers=getattr(view, "headers", None),
-                                   request=getattr(request, "_request", request))
+        api_key = authenticate_key(
+            key,
+            client_ip(request),
+            headers=getattr(view, "headers", None),
+            request=getattr(request, "_request", request),
+        )
         return api_key.user, api_key
 
     def authenticate_header(self, request):

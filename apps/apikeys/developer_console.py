@@ -37,17 +37,22 @@ def developer_console(request):
     if membership is not None:
         tenant, principal = membership.tenant, as_principal(request)
         visible = selectors.apikey_list_for(principal, tenant=tenant)
-        keys = list(visible.filter(user=request.user).select_related("rotated_from")
-                    .order_by("-created_at")[:KEY_LIMIT])
+        keys = list(
+            visible.filter(user=request.user).select_related("rotated_from").order_by("-created_at")[:KEY_LIMIT]
+        )
         usage = selectors.usage_per_key(principal, keys)
         for key in keys:
             key.requests_today, key.requests_month = usage.get(key.pk, (0, 0))
         host = request.build_absolute_uri("/").rstrip("/")
         environment = tenant.environments.order_by("name").values_list("name", flat=True).first() or "dev"
         context.update(
-            tenant=tenant, keys=keys, awaiting=[key for key in keys if key.awaits_reveal],
-            report=key_report(visible), show_owner=at_least(membership.role, Role.ADMIN),
-            may_create=policy_for(APIKey).can_add(request, tenant), rotate_form=RotateForm(),
+            tenant=tenant,
+            keys=keys,
+            awaiting=[key for key in keys if key.awaits_reveal],
+            report=key_report(visible),
+            show_owner=at_least(membership.role, Role.ADMIN),
+            may_create=policy_for(APIKey).can_add(request, tenant),
+            rotate_form=RotateForm(),
             snippets=quick_start(host=host, tenant=tenant.slug, environment=environment),
         )
     return render(request, "apikeys/developer_console.html", context)
@@ -76,42 +81,67 @@ def quick_start(*, host: str, tenant: str, environment: str) -> list[Snippet]:
     """Copy-paste examples for this portal and tenant. The key is read from $PORTAL_API_KEY, never inlined."""
     setup = f'export PORTAL_URL="{host}"\nexport PORTAL_API_KEY="pk_…"   # a key from the table above\n\n'
     return [
-        Snippet("curl", "curl", "bash", setup + (
-            "# List the tenant's applications\n"
-            f'curl -s -H "Authorization: Bearer $PORTAL_API_KEY" "$PORTAL_URL/api/v1/applications/?tenant={tenant}"\n'
-            "\n# Deploy a release (ids from the API); a retry with the same Idempotency-Key never deploys twice\n"
-            'curl -s -X POST "$PORTAL_URL/api/v1/deployments/" \\\n'
-            '  -H "Authorization: Bearer $PORTAL_API_KEY" -H "Content-Type: application/json" \\\n'
-            '  -H "Idempotency-Key: $(uuidgen)" \\\n'
-            f'  -d \'{{"tenant": "{tenant}", "release": 42, "environment": 7}}\'')),
-        Snippet("python-client", "Python (portal_client)", "python", (
-            "# pip install -e clients/python\n"
-            "import os\n\nfrom portal_client import PortalClient\n\n"
-            'client = PortalClient(os.environ["PORTAL_URL"], os.environ["PORTAL_API_KEY"])\n'
-            f'for app in client.applications(tenant="{tenant}"):\n'
-            '    print(app["id"], app["name"])\n\n'
-            "# Sends an Idempotency-Key for you, so retrying after a timeout is safe\n"
-            f'deployment = client.deploy(release=42, environment="{environment}")\n'
-            'print(deployment["id"], deployment["state"])')),
-        Snippet("python-requests", "Python (requests)", "python", (
-            "import os\nimport uuid\n\nimport requests\n\n"
-            'url = os.environ["PORTAL_URL"] + "/api/v1"\n'
-            "session = requests.Session()\n"
-            'session.headers["Authorization"] = f"Bearer {os.environ[\'PORTAL_API_KEY\']}"\n\n'
-            f'apps = session.get(f"{{url}}/applications/", params={{"tenant": "{tenant}"}}, timeout=30)\n'
-            "apps.raise_for_status()\n"
-            'for app in apps.json()["results"]:\n'
-            '    print(app["id"], app["name"])\n\n'
-            f'body = {{"tenant": "{tenant}", "release": 42, "environment": 7}}\n'
-            'deployment = session.post(f"{url}/deployments/", json=body, timeout=30,\n'
-            '                          headers={"Idempotency-Key": str(uuid.uuid4())})\n'
-            "deployment.raise_for_status()")),
-        Snippet("portalctl", "portalctl", "bash", (
-            "pip install -e clients/python\n"
-            f'portalctl login --url "{host}" --key "$PORTAL_API_KEY"\n'
-            f"portalctl apps list --tenant {tenant}\n"
-            f"portalctl releases create shop --image registry.example.com/{tenant}/shop:1.0.0 --tenant {tenant}\n"
-            f"portalctl deploy --release 42 --env {environment} --watch")),
+        Snippet(
+            "curl",
+            "curl",
+            "bash",
+            setup
+            + (
+                "# List the tenant's applications\n"
+                f'curl -s -H "Authorization: Bearer $PORTAL_API_KEY" "$PORTAL_URL/api/v1/applications/?tenant={tenant}"\n'
+                "\n# Deploy a release (ids from the API); a retry with the same Idempotency-Key never deploys twice\n"
+                'curl -s -X POST "$PORTAL_URL/api/v1/deployments/" \\\n'
+                '  -H "Authorization: Bearer $PORTAL_API_KEY" -H "Content-Type: application/json" \\\n'
+                '  -H "Idempotency-Key: $(uuidgen)" \\\n'
+                f'  -d \'{{"tenant": "{tenant}", "release": 42, "environment": 7}}\''
+            ),
+        ),
+        Snippet(
+            "python-client",
+            "Python (portal_client)",
+            "python",
+            (
+                "# pip install -e clients/python\n"
+                "import os\n\nfrom portal_client import PortalClient\n\n"
+                'client = PortalClient(os.environ["PORTAL_URL"], os.environ["PORTAL_API_KEY"])\n'
+                f'for app in client.applications(tenant="{tenant}"):\n'
+                '    print(app["id"], app["name"])\n\n'
+                "# Sends an Idempotency-Key for you, so retrying after a timeout is safe\n"
+                f'deployment = client.deploy(release=42, environment="{environment}")\n'
+                'print(deployment["id"], deployment["state"])'
+            ),
+        ),
+        Snippet(
+            "python-requests",
+            "Python (requests)",
+            "python",
+            (
+                "import os\nimport uuid\n\nimport requests\n\n"
+                'url = os.environ["PORTAL_URL"] + "/api/v1"\n'
+                "session = requests.Session()\n"
+                'session.headers["Authorization"] = f"Bearer {os.environ[\'PORTAL_API_KEY\']}"\n\n'
+                f'apps = session.get(f"{{url}}/applications/", params={{"tenant": "{tenant}"}}, timeout=30)\n'
+                "apps.raise_for_status()\n"
+                'for app in apps.json()["results"]:\n'
+                '    print(app["id"], app["name"])\n\n'
+                f'body = {{"tenant": "{tenant}", "release": 42, "environment": 7}}\n'
+                'deployment = session.post(f"{url}/deployments/", json=body, timeout=30,\n'
+                '                          headers={"Idempotency-Key": str(uuid.uuid4())})\n'
+                "deployment.raise_for_status()"
+            ),
+        ),
+        Snippet(
+            "portalctl",
+            "portalctl",
+            "bash",
+            (
+                "pip install -e clients/python\n"
+                f'portalctl login --url "{host}" --key "$PORTAL_API_KEY"\n'
+                f"portalctl apps list --tenant {tenant}\n"
+                f"portalctl releases create shop --image registry.example.com/{tenant}/shop:1.0.0 --tenant {tenant}\n"
+                f"portalctl deploy --release 42 --env {environment} --watch"
+            ),
+        ),
     ]
 
 
@@ -128,7 +158,7 @@ def changelog_entries(limit: int = CHANGELOG_SECTIONS) -> list[ChangelogSection]
     except OSError:
         return []
     sections: list[ChangelogSection] = []
-    for block in re.split(r"^## ", text, flags=re.MULTILINE)[1:limit + 1]:
+    for block in re.split(r"^## ", text, flags=re.MULTILINE)[1 : limit + 1]:
         title, _, body = block.partition("\n")
         items = [" ".join(item.split()) for item in re.split(r"^- ", body, flags=re.MULTILINE)[1:]]
         sections.append(ChangelogSection(title.strip(), [re.sub(r"\*\*|`", "", item) for item in items]))

@@ -63,8 +63,11 @@ def refuse_if_blocked(ip: str | None) -> None:
         ratelimit.failed("auth failures", error)
         return
     if failures > limit:
-        raise TooManyFailures(wait=left, code=TOO_MANY_FAILURES,
-                              detail="Too many failed authentication attempts from this address; try again later.")
+        raise TooManyFailures(
+            wait=left,
+            code=TOO_MANY_FAILURES,
+            detail="Too many failed authentication attempts from this address; try again later.",
+        )
 
 
 def count(ip: str | None) -> None:
@@ -75,6 +78,7 @@ def count(ip: str | None) -> None:
     key = _counter(ip, window)
     try:
         ratelimit.client().pipeline(transaction=False).incr(key).expire(
-            key, settings.API_AUTH_FAILURE_WINDOW_SECONDS * 2).execute()
+            key, settings.API_AUTH_FAILURE_WINDOW_SECONDS * 2
+        ).execute()
     except redis.RedisError as error:
         ratelimit.failed("auth failures", error)

@@ -21,7 +21,8 @@ class APIKeyForm(ServiceForm):
         help_text="One address or CIDR range per line. Leave empty to allow any address.",
     )
     auto_rotate = forms.BooleanField(
-        label="Rotate automatically", required=False,
+        label="Rotate automatically",
+        required=False,
         help_text="A week before it expires the portal makes its successor; you reveal it once in the developer console.",
     )
 
@@ -46,5 +47,6 @@ class APIKeyForm(ServiceForm):
 
 
 class RotateForm(ServiceForm):
-    overlap_hours = forms.IntegerField(label="Overlap (hours)", min_value=0, max_value=MAX_OVERLAP_HOURS,
-                                       initial=DEFAULT_OVERLAP_HOURS)
+    overlap_hours = forms.IntegerField(
+        label="Overlap (hours)", min_value=0, max_value=MAX_OVERLAP_HOURS, initial=DEFAULT_OVERLAP_HOURS
+    )

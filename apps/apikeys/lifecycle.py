@@ -37,9 +37,16 @@ REPORT_LIMIT = 200
 def key_lifecycle_run(*, limit: int = 1000) -> dict:
     """Beat: rotate the auto-rotating keys that are due, then send the due expiry reminders."""
     now = timezone.now()
-    due = (APIKey.objects.filter(revoked_at=None, expires_at__gt=now,
-                                 expires_at__lte=now + timedelta(days=max(REMINDER_DAYS)), successors=None)
-           .order_by("expires_at").values_list("pk", flat=True)[:limit])
+    due = (
+        APIKey.objects.filter(
+            revoked_at=None,
+            expires_at__gt=now,
+            expires_at__lte=now + timedelta(days=max(REMINDER_DAYS)),
+            successors=None,
+        )
+        .order_by("expires_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     counts = {"rotated": 0, "reminded": 0}
     for pk in list(due):
         try:
@@ -56,8 +63,12 @@ def _key_lifecycle_step(pk: int) -> str | None:
     """One key: auto-rotate it when due, else remind its owner when a reminder is due. Mail goes out after
     the commit, so a rolled-back step sends nothing."""
     with transaction.atomic():
-        api_key = (APIKey.objects.select_for_update(skip_locked=True, of=("self",)).select_related("tenant", "user")
-                   .filter(pk=pk, revoked_at=None, successors=None).first())
+        api_key = (
+            APIKey.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("tenant", "user")
+            .filter(pk=pk, revoked_at=None, successors=None)
+            .first()
+        )
         if api_key is None or not api_key.is_active:
             return None
         days_left = (api_key.expires_at - timezone.now()) / timedelta(days=1)
@@ -70,8 +81,11 @@ def _key_lifecycle_step(pk: int) -> str | None:
             except ApplicationError as exc:  # e.g. the owner's role no longer grants the scopes: remind instead
                 logger.info("api key not auto-rotated", api_key=pk, code=exc.code)
             else:
-                transaction.on_commit(lambda: _send(successor, "apikeys/email/key_rotated.txt",
-                                                    f"A new API key replaces “{api_key.name}”"))
+                transaction.on_commit(
+                    lambda: _send(
+                        successor, "apikeys/email/key_rotated.txt", f"A new API key replaces “{api_key.name}”"
+                    )
+                )
                 return "rotated"
         return _remind(api_key, days_left)
 
@@ -84,22 +98,46 @@ def _remind(api_key: APIKey, days_left: float) -> str | None:
     api_key.reminders_sent = sorted(set(api_key.reminders_sent) | set(crossed), reverse=True)
     api_key.save(update_fields=["reminders_sent"])
     whole_days = math.ceil(days_left)  # "expires in 3 days" for a key with 2 days and 23 hours left
-    emit_on_commit(tenant_id=api_key.tenant_id, event=KEY_EXPIRING, data={
-        "api_key": api_key.pk, "name": api_key.name, "prefix": api_key.prefix, "owner": api_key.user.email,
-        "expires_at": api_key.expires_at.isoformat(), "days_left": whole_days})
+    emit_on_commit(
+        tenant_id=api_key.tenant_id,
+        event=KEY_EXPIRING,
+        data={
+            "api_key": api_key.pk,
+            "name": api_key.name,
+            "prefix": api_key.prefix,
+            "owner": api_key.user.email,
+            "expires_at": api_key.expires_at.isoformat(),
+            "days_left": whole_days,
+        },
+    )
     when = f"in {whole_days} day{'s' if whole_days != 1 else ''}"
-    transaction.on_commit(lambda: _send(api_key, "apikeys/email/key_expiring.txt",
-                                        f"Your API key “{api_key.name}” expires {when}", days_left=whole_days))
+    transaction.on_commit(
+        lambda: _send(
+            api_key,
+            "apikeys/email/key_expiring.txt",
+            f"Your API key “{api_key.name}” expires {when}",
+            days_left=whole_days,
+        )
+    )
     return "reminded"
 
 
 def _send(api_key: APIKey, template: str, subject: str, **extra) -> None:
     """Email the key's owner; never the key itself (an auto-rotated one waits in the console)."""
-    context = {"key": api_key, "tenant": api_key.tenant, "site_name": settings.SITE_NAME,
-               "console_url": f"{settings.PORTAL_URL}/console/?tenant={api_key.tenant.slug}", **extra}
+    context = {
+        "key": api_key,
+        "tenant": api_key.tenant,
+        "site_name": settings.SITE_NAME,
+        "console_url": f"{settings.PORTAL_URL}/console/?tenant={api_key.tenant.slug}",
+        **extra,
+    }
     try:
-        send_mail(f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}", render_to_string(template, context), None,
-                  [api_key.user.email])
+        send_mail(
+            f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
+            render_to_string(template, context),
+            None,
+            [api_key.user.email],
+        )
     except Exception:  # a mail server being down must not stop the other keys' reminders
         logger.exception("api key email not sent", api_key=api_key.pk, template=template)
 
@@ -122,5 +160,8 @@ def key_report(keys, *, unused_days: int = REPORT_UNUSED_DAYS) -> KeyReport:
     live = keys.filter(revoked_at=None, expires_at__gt=now).select_related("tenant", "user")
     never_used = live.filter(last_used_at=None, created_at__lte=now - timedelta(days=unused_days))
     expiring = live.filter(expires_at__lte=now + timedelta(days=REPORT_EXPIRING_DAYS))
-    return KeyReport(never_used=list(never_used.order_by("created_at")[:REPORT_LIMIT]),
-                     expiring=list(expiring.order_by("expires_at")[:REPORT_LIMIT]), unused_days=unused_days)
+    return KeyReport(
+        never_used=list(never_used.order_by("created_at")[:REPORT_LIMIT]),
+        expiring=list(expiring.order_by("expires_at")[:REPORT_LIMIT]),
+        unused_days=unused_days,
+    )

@@ -39,5 +39,10 @@ class APIUsageMiddleware(Middleware):
 
     @staticmethod
     def _record(request, response, api_key, started) -> None:
-        usage.record(tenant_id=api_key.tenant_id, key_id=api_key.pk, endpoint=usage.endpoint_of(request),
-                     status=response.status_code, latency_ms=(time.perf_counter() - started) * 1000)
+        usage.record(
+            tenant_id=api_key.tenant_id,
+            key_id=api_key.pk,
+            endpoint=usage.endpoint_of(request),
+            status=response.status_code,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )

@@ -41,12 +41,12 @@ class APIKey(TenantOwned):
     )
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
-    rotated_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="successors")
+    rotated_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="successors")
     auto_rotate = models.BooleanField(default=False, help_text="Rotated automatically a week before it expires.")
     reminders_sent = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
-    sealed_key = crypto.EncryptedTextField(blank=True, default="", help_text="Fernet ciphertext of an auto-rotated "
-                                  "key's plaintext, wiped when revealed.")
+    sealed_key = crypto.EncryptedTextField(
+        blank=True, default="", help_text="Fernet ciphertext of an auto-rotated key's plaintext, wiped when revealed."
+    )
 
     is_api_key = True  # lets principals tell a key from other DRF auth objects
 
@@ -113,8 +113,12 @@ class Plan(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="plan_one_default"),
-            models.CheckConstraint(condition=Q(requests_per_second__gte=1, burst__gte=1, tenant_requests_per_second__gte=1,
-                                               tenant_burst__gte=1), name="plan_positive_rates"),
+            models.CheckConstraint(
+                condition=Q(
+                    requests_per_second__gte=1, burst__gte=1, tenant_requests_per_second__gte=1, tenant_burst__gte=1
+                ),
+                name="plan_positive_rates",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -124,8 +128,11 @@ class Plan(models.Model):
         errors = {}
         if self.tenant_burst is not None and self.burst is not None and self.tenant_burst < self.burst:
             errors["tenant_burst"] = "The tenant's burst cannot be smaller than one key's."
-        if (self.tenant_requests_per_second is not None and self.requests_per_second is not None
-                and self.tenant_requests_per_second < self.requests_per_second):
+        if (
+            self.tenant_requests_per_second is not None
+            and self.requests_per_second is not None
+            and self.tenant_requests_per_second < self.requests_per_second
+        ):
             errors["tenant_requests_per_second"] = "The tenant's rate cannot be lower than one key's."
         if self.daily_quota is not None and self.monthly_quota is not None and self.monthly_quota < self.daily_quota:
             errors["monthly_quota"] = "The monthly quota cannot be smaller than the daily one."
@@ -139,8 +146,9 @@ class TenantPlan(models.Model):
     tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, related_name="api_plan")
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="assignments")
     assigned_at = models.DateTimeField(auto_now=True)
-    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     def __str__(self) -> str:
         return f"{self.tenant} on {self.plan}"
@@ -172,8 +180,11 @@ class UsageDaily(TenantOwned):
     errors_5xx = models.PositiveBigIntegerField(default=0)
     throttled = models.PositiveBigIntegerField(default=0, help_text="429 answers, also counted in errors_4xx.")
     latency_ms_sum = models.PositiveBigIntegerField(default=0)
-    latency_buckets = ArrayField(models.PositiveBigIntegerField(), default=_empty_buckets,
-                                 help_text="Request counts per latency bucket; see LATENCY_BUCKETS_MS.")
+    latency_buckets = ArrayField(
+        models.PositiveBigIntegerField(),
+        default=_empty_buckets,
+        help_text="Request counts per latency bucket; see LATENCY_BUCKETS_MS.",
+    )
 
     class Meta:
         ordering = ["-day", "endpoint"]

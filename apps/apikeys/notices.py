@@ -31,18 +31,28 @@ def quota_crossed(*, tenant_id: int, warnings: list[str], decision) -> None:
         else:
             start, used, quota = today.replace(day=1), decision.month_used, limits.monthly_quota
         try:
-            on_quota_warning(tenant_id=tenant_id, period=period, period_start=start, threshold=int(threshold),
-                             used=used, quota=quota or 0)
+            on_quota_warning(
+                tenant_id=tenant_id,
+                period=period,
+                period_start=start,
+                threshold=int(threshold),
+                used=used,
+                quota=quota or 0,
+            )
         except DatabaseError:
             logger.exception("quota warning not recorded", tenant=tenant_id, warning=warning)
 
 
 @transaction.atomic
-def on_quota_warning(*, tenant_id: int, period: str, period_start, threshold: int, used: int,
-                     quota: int) -> QuotaNotice | None:
+def on_quota_warning(
+    *, tenant_id: int, period: str, period_start, threshold: int, used: int, quota: int
+) -> QuotaNotice | None:
     """Record the warning; the first time only, send `quota_warning` and email the owners and admins."""
     notice, created = QuotaNotice.objects.get_or_create(
-        tenant_id=tenant_id, period=period, period_start=period_start, threshold=threshold,
+        tenant_id=tenant_id,
+        period=period,
+        period_start=period_start,
+        threshold=threshold,
         defaults={"used": used, "quota": quota},
     )
     if not created:
@@ -63,14 +73,21 @@ def on_quota_warning(*, tenant_id: int, period: str, period_start, threshold: in
 
 def quota_notice_send(notice: QuotaNotice) -> int:
     """Email the tenant's owners and admins about one notice; returns the number of recipients."""
-    recipients = sorted(Membership.objects.filter(tenant_id=notice.tenant_id, role__in=[Role.OWNER, Role.ADMIN])
-                        .values_list("user__email", flat=True))
+    recipients = sorted(
+        Membership.objects.filter(tenant_id=notice.tenant_id, role__in=[Role.OWNER, Role.ADMIN]).values_list(
+            "user__email", flat=True
+        )
+    )
     if not recipients:
         return 0
     tenant = notice.tenant
-    context = {"notice": notice, "tenant": tenant, "site_name": settings.SITE_NAME,
-               "url": f"{settings.PORTAL_URL}/t/{tenant.slug}/keys/usage/",
-               "period_word": "daily" if notice.period == QuotaNotice.Period.DAY else "monthly"}
+    context = {
+        "notice": notice,
+        "tenant": tenant,
+        "site_name": settings.SITE_NAME,
+        "url": f"{settings.PORTAL_URL}/t/{tenant.slug}/keys/usage/",
+        "period_word": "daily" if notice.period == QuotaNotice.Period.DAY else "monthly",
+    }
     reached = "has used up" if notice.threshold >= 100 else f"has used {notice.threshold}% of"
     subject = f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{tenant.name} {reached} its {context['period_word']} API quota"
     send_mail(subject, render_to_string("apikeys/email/quota_warning.txt", context), None, recipients)

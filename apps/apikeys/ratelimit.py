@@ -108,8 +108,15 @@ class Limits:
 
     @classmethod
     def of(cls, plan: Plan) -> Limits:
-        return cls(plan.name, plan.requests_per_second, plan.burst, plan.tenant_requests_per_second,
-                   plan.tenant_burst, plan.daily_quota, plan.monthly_quota)
+        return cls(
+            plan.name,
+            plan.requests_per_second,
+            plan.burst,
+            plan.tenant_requests_per_second,
+            plan.tenant_burst,
+            plan.daily_quota,
+            plan.monthly_quota,
+        )
 
     @classmethod
     def fallback(cls) -> Limits:
@@ -162,8 +169,12 @@ def client() -> redis.Redis:
     global _client, _script
     if _client is None:
         timeout = settings.API_RATE_LIMIT_REDIS_TIMEOUT
-        _client = redis.Redis.from_url(settings.API_RATE_LIMIT_REDIS_URL, socket_timeout=timeout,
-                                       socket_connect_timeout=timeout, health_check_interval=30)
+        _client = redis.Redis.from_url(
+            settings.API_RATE_LIMIT_REDIS_URL,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            health_check_interval=30,
+        )
         _script = _client.register_script(LUA_CHECK)
     return _client
 
@@ -190,8 +201,7 @@ def failed(operation: str, error: Exception) -> None:
     """Log once per back-off period and stop asking Redis for a few seconds."""
     global _down_until
     if available():
-        logger.warning("rate-limit redis unavailable; API calls pass unlimited", operation=operation,
-                       error=str(error))
+        logger.warning("rate-limit redis unavailable; API calls pass unlimited", operation=operation, error=str(error))
     _down_until = time.monotonic() + RETRY_AFTER_FAILURE_SECONDS
 
 
@@ -215,8 +225,12 @@ class Decision:
     warnings: list[str]
 
     def headers(self) -> dict[str, str]:
-        headers = {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining),
-                   "RateLimit-Reset": str(self.reset), "RateLimit-Policy": self.policy}
+        headers = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset),
+            "RateLimit-Policy": self.policy,
+        }
         if self.retry_after is not None:
             headers["Retry-After"] = str(self.retry_after)
         return headers
@@ -245,26 +259,48 @@ def check(*, key_id: int, tenant_id: int, limits: Limits | None = None) -> Decis
     now = datetime.now(UTC)
     _, _, day_left, month_left = _periods(now)
     keys = [redis_key("bucket", "key", key_id), redis_key("bucket", "tenant", tenant_id), *counter_keys(tenant_id, now)]
-    args = [limits.requests_per_second, limits.burst, limits.tenant_requests_per_second, limits.tenant_burst,
-            limits.daily_quota or 0, limits.monthly_quota or 0, day_left + 86400, month_left + 86400,
-            settings.API_QUOTA_WARNING_PERCENT]
+    args = [
+        limits.requests_per_second,
+        limits.burst,
+        limits.tenant_requests_per_second,
+        limits.tenant_burst,
+        limits.daily_quota or 0,
+        limits.monthly_quota or 0,
+        day_left + 86400,
+        month_left + 86400,
+        settings.API_QUOTA_WARNING_PERCENT,
+    ]
     try:
         client()
         allowed, reason, key_tokens, ten_tokens, day_used, month_used, warnings = _script(keys=keys, args=args)
     except redis.RedisError as error:
         failed("check", error)
         return None
-    return _decision(limits, bool(allowed), reason.decode(), float(key_tokens), float(ten_tokens), int(day_used),
-                     int(month_used), warnings.decode(), day_left, month_left)
+    return _decision(
+        limits,
+        bool(allowed),
+        reason.decode(),
+        float(key_tokens),
+        float(ten_tokens),
+        int(day_used),
+        int(month_used),
+        warnings.decode(),
+        day_left,
+        month_left,
+    )
 
 
-def _decision(limits, allowed, reason, key_tokens, ten_tokens, day_used, month_used, warnings, day_left,
-              month_left) -> Decision:
+def _decision(
+    limits, allowed, reason, key_tokens, ten_tokens, day_used, month_used, warnings, day_left, month_left
+) -> Decision:
     # Each limit as (limit, remaining, seconds until whole again); the headers report the tightest.
     candidates = [
         (limits.burst, math.floor(key_tokens), math.ceil((limits.burst - key_tokens) / limits.requests_per_second)),
-        (limits.tenant_burst, math.floor(ten_tokens),
-         math.ceil((limits.tenant_burst - ten_tokens) / limits.tenant_requests_per_second)),
+        (
+            limits.tenant_burst,
+            math.floor(ten_tokens),
+            math.ceil((limits.tenant_burst - ten_tokens) / limits.tenant_requests_per_second),
+        ),
     ]
     if limits.daily_quota:
         candidates.append((limits.daily_quota, max(0, limits.daily_quota - day_used), day_left))
@@ -273,27 +309,46 @@ def _decision(limits, allowed, reason, key_tokens, ten_tokens, day_used, month_u
     limit, remaining, reset = min(candidates, key=lambda c: (c[1], -c[2]))
     retry_after, code, detail = None, "", ""
     if reason in ("day", "month"):
-        limit, remaining, reset = (limits.daily_quota, 0, day_left) if reason == "day" else (
-            limits.monthly_quota, 0, month_left)
+        limit, remaining, reset = (
+            (limits.daily_quota, 0, day_left) if reason == "day" else (limits.monthly_quota, 0, month_left)
+        )
         retry_after, code = reset, DENIED_BY_QUOTA
         detail = f"The {'daily' if reason == 'day' else 'monthly'} quota of {limit} requests of this tenant is used up."
     elif reason in ("key", "tenant"):
         limit, remaining, reset = candidates[0] if reason == "key" else candidates[1]
-        rate, tokens = ((limits.requests_per_second, key_tokens) if reason == "key"
-                        else (limits.tenant_requests_per_second, ten_tokens))
+        rate, tokens = (
+            (limits.requests_per_second, key_tokens)
+            if reason == "key"
+            else (limits.tenant_requests_per_second, ten_tokens)
+        )
         retry_after, code = max(1, math.ceil((1 - tokens) / rate)), DENIED_BY_RATE
-        detail = ("This API key is sending requests too fast." if reason == "key"
-                  else "This tenant's API keys together are sending requests too fast.")
-    policy = [f"{limits.burst};w={max(1, math.ceil(limits.burst / limits.requests_per_second))};name=\"key\"",
-              f"{limits.tenant_burst};w={max(1, math.ceil(limits.tenant_burst / limits.tenant_requests_per_second))}"
-              f";name=\"tenant\""]
+        detail = (
+            "This API key is sending requests too fast."
+            if reason == "key"
+            else "This tenant's API keys together are sending requests too fast."
+        )
+    policy = [
+        f'{limits.burst};w={max(1, math.ceil(limits.burst / limits.requests_per_second))};name="key"',
+        f"{limits.tenant_burst};w={max(1, math.ceil(limits.tenant_burst / limits.tenant_requests_per_second))}"
+        f';name="tenant"',
+    ]
     if limits.daily_quota:
-        policy.append(f"{limits.daily_quota};w=86400;name=\"day\"")
+        policy.append(f'{limits.daily_quota};w=86400;name="day"')
     if limits.monthly_quota:
-        policy.append(f"{limits.monthly_quota};w=2592000;name=\"month\"")
-    return Decision(allowed=allowed, code=code, detail=detail, limit=limit, remaining=max(0, remaining),
-                    reset=max(0, reset), retry_after=retry_after, policy=", ".join(policy), day_used=day_used,
-                    month_used=month_used, warnings=[w for w in warnings.split(",") if w])
+        policy.append(f'{limits.monthly_quota};w=2592000;name="month"')
+    return Decision(
+        allowed=allowed,
+        code=code,
+        detail=detail,
+        limit=limit,
+        remaining=max(0, remaining),
+        reset=max(0, reset),
+        retry_after=retry_after,
+        policy=", ".join(policy),
+        day_used=day_used,
+        month_used=month_used,
+        warnings=[w for w in warnings.split(",") if w],
+    )
 
 
 def consumption(tenant_id: int) -> tuple[int, int] | None:
@@ -301,8 +356,13 @@ def consumption(tenant_id: int) -> tuple[int, int] | None:
     if not available():
         return None
     try:
-        day, month = client().pipeline(transaction=False).hget(counter_keys(tenant_id)[0], "n").hget(
-            counter_keys(tenant_id)[1], "n").execute()
+        day, month = (
+            client()
+            .pipeline(transaction=False)
+            .hget(counter_keys(tenant_id)[0], "n")
+            .hget(counter_keys(tenant_id)[1], "n")
+            .execute()
+        )
     except redis.RedisError as error:
         failed("consumption", error)
         return None

@@ -19,15 +19,30 @@ from . import ratelimit
 from .models import LATENCY_BUCKETS_MS, APIKey, Plan, TenantPlan, UsageDaily, percentile_from_buckets
 
 EXPORT_LIMIT = 100_000
-CSV_COLUMNS = ["day", "tenant", "key", "key_name", "endpoint", "requests", "errors_4xx", "errors_5xx", "throttled",
-               "latency_ms_avg", "latency_ms_p95"]
+CSV_COLUMNS = [
+    "day",
+    "tenant",
+    "key",
+    "key_name",
+    "endpoint",
+    "requests",
+    "errors_4xx",
+    "errors_5xx",
+    "throttled",
+    "latency_ms_avg",
+    "latency_ms_p95",
+]
 
 
 def apikey_list_for(principal: Principal, *, tenant: Tenant) -> QuerySet:
     """The tenant's keys the principal may see (members their own, owners and admins everyone's), each
     with how many successors rotation gave it."""
-    return (APIKey.objects.restrict(principal, "view").filter(tenant=tenant).select_related("user", "tenant")
-            .annotate(successor_count=Count("successors")))
+    return (
+        APIKey.objects.restrict(principal, "view")
+        .filter(tenant=tenant)
+        .select_related("user", "tenant")
+        .annotate(successor_count=Count("successors"))
+    )
 
 
 def usage_list_for(principal: Principal, *, tenant: Tenant) -> QuerySet[UsageDaily]:
@@ -38,10 +53,13 @@ def usage_list_for(principal: Principal, *, tenant: Tenant) -> QuerySet[UsageDai
 def usage_per_key(principal: Principal, keys: list[APIKey]) -> dict[int, tuple[int, int]]:
     """{key id: (requests today, requests this month)} in UTC, from the daily rollups, in one query."""
     today = today_utc()
-    rows = (UsageDaily.objects.restrict(principal, "view").filter(api_key__in=[key.pk for key in keys],
-                                                                   day__gte=today.replace(day=1))
-            .values("api_key_id").annotate(today=Sum("requests", filter=Q(day=today)), month=Sum("requests"))
-            .order_by())
+    rows = (
+        UsageDaily.objects.restrict(principal, "view")
+        .filter(api_key__in=[key.pk for key in keys], day__gte=today.replace(day=1))
+        .values("api_key_id")
+        .annotate(today=Sum("requests", filter=Q(day=today)), month=Sum("requests"))
+        .order_by()
+    )
     return {row["api_key_id"]: (row["today"] or 0, row["month"] or 0) for row in rows}
 
 
@@ -85,9 +103,13 @@ def plan_summary(tenant) -> PlanSummary:
     limits = ratelimit.limits_for(tenant.pk)
     counted = ratelimit.consumption(tenant.pk)
     day_used, month_used = counted if counted is not None else (None, None)
-    return PlanSummary(tenant=tenant, limits=limits, assigned=TenantPlan.objects.filter(tenant=tenant).exists(),
-                       today=Consumption(day_used, limits.daily_quota),
-                       month=Consumption(month_used, limits.monthly_quota))
+    return PlanSummary(
+        tenant=tenant,
+        limits=limits,
+        assigned=TenantPlan.objects.filter(tenant=tenant).exists(),
+        today=Consumption(day_used, limits.daily_quota),
+        month=Consumption(month_used, limits.monthly_quota),
+    )
 
 
 def plan_in_force(tenant) -> Plan | None:
@@ -95,9 +117,17 @@ def plan_in_force(tenant) -> Plan | None:
 
 
 def _summed(rows, group: str) -> list[dict]:
-    totals = rows.values(group).annotate(requests=Sum("requests"), errors_4xx=Sum("errors_4xx"),
-                                         errors_5xx=Sum("errors_5xx"), throttled=Sum("throttled"),
-                                         latency_ms_sum=Sum("latency_ms_sum")).order_by(group)
+    totals = (
+        rows.values(group)
+        .annotate(
+            requests=Sum("requests"),
+            errors_4xx=Sum("errors_4xx"),
+            errors_5xx=Sum("errors_5xx"),
+            throttled=Sum("throttled"),
+            latency_ms_sum=Sum("latency_ms_sum"),
+        )
+        .order_by(group)
+    )
     return list(totals)
 
 
@@ -127,9 +157,17 @@ def usage_by_day(rows) -> list[dict]:
 
 def usage_by_key_and_endpoint(rows) -> list[dict]:
     """Totals per key and endpoint over the rows, busiest first."""
-    totals = rows.values("api_key_id", "api_key__name", "api_key__lookup", "endpoint").annotate(
-        requests=Sum("requests"), errors_4xx=Sum("errors_4xx"), errors_5xx=Sum("errors_5xx"),
-        throttled=Sum("throttled"), latency_ms_sum=Sum("latency_ms_sum")).order_by("-requests", "endpoint")
+    totals = (
+        rows.values("api_key_id", "api_key__name", "api_key__lookup", "endpoint")
+        .annotate(
+            requests=Sum("requests"),
+            errors_4xx=Sum("errors_4xx"),
+            errors_5xx=Sum("errors_5xx"),
+            throttled=Sum("throttled"),
+            latency_ms_sum=Sum("latency_ms_sum"),
+        )
+        .order_by("-requests", "endpoint")
+    )
     histograms: dict = {}
     for key_id, endpoint, buckets in rows.values_list("api_key_id", "endpoint", "latency_buckets"):
         total = histograms.setdefault((key_id, endpoint), [0] * (len(LATENCY_BUCKETS_MS) + 1))
@@ -145,10 +183,26 @@ def usage_csv_response(rows, *, name: str) -> HttpResponse:
     rows = rows.select_related("tenant", "api_key").order_by("-day", "endpoint", "api_key_id")[:EXPORT_LIMIT]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.now():%Y%m%d-%H%M}.csv"'
-    write_csv(response, CSV_COLUMNS, ((  # key names are user-chosen: the writer defuses formulas
-        row.day.isoformat(), row.tenant.slug, row.api_key.prefix, row.api_key.name, row.endpoint, row.requests,
-        row.errors_4xx, row.errors_5xx, row.throttled, row.latency_ms_avg, row.latency_ms_p95)
-        for row in rows.iterator(chunk_size=2000)))
+    write_csv(
+        response,
+        CSV_COLUMNS,
+        (
+            (  # key names are user-chosen: the writer defuses formulas
+                row.day.isoformat(),
+                row.tenant.slug,
+                row.api_key.prefix,
+                row.api_key.name,
+                row.endpoint,
+                row.requests,
+                row.errors_4xx,
+                row.errors_5xx,
+                row.throttled,
+                row.latency_ms_avg,
+                row.latency_ms_p95,
+            )
+            for row in rows.iterator(chunk_size=2000)
+        ),
+    )
     return response
 
 

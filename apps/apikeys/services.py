@@ -51,8 +51,9 @@ def _clean_ips(allowed_ips: list[str] | None) -> list[str]:
         try:
             cleaned.append(str(ipaddress.ip_network(value, strict=False)))
         except ValueError:
-            raise ApplicationError(f"“{value}” is not an IP address or CIDR range.", code=INVALID,
-                                   field="allowed_ips") from None
+            raise ApplicationError(
+                f"“{value}” is not an IP address or CIDR range.", code=INVALID, field="allowed_ips"
+            ) from None
     return cleaned
 
 
@@ -81,26 +82,43 @@ def apikey_create(
     role = principal.role_in(tenant.pk)
     beyond = [scope for scope in scopes if not scope_allowed_for(role, scope)]
     if beyond:
-        raise ApplicationError(f"Your role ({role}) cannot grant: {', '.join(beyond)}.", code=SCOPE_NOT_ALLOWED,
-                               field="scopes")
+        raise ApplicationError(
+            f"Your role ({role}) cannot grant: {', '.join(beyond)}.", code=SCOPE_NOT_ALLOWED, field="scopes"
+        )
     try:
         days = int(expires_in_days)
     except (TypeError, ValueError):
         days = 0
     if not 1 <= days <= MAX_EXPIRY_DAYS:
-        raise ApplicationError(f"A key expires after 1 to {MAX_EXPIRY_DAYS} days.", code=INVALID,
-                               field="expires_in_days")
+        raise ApplicationError(
+            f"A key expires after 1 to {MAX_EXPIRY_DAYS} days.", code=INVALID, field="expires_in_days"
+        )
     ips = _clean_ips(allowed_ips)
     quota_check(tenant=tenant, resource=Quota.Resource.API_KEYS)
 
     lookup, plaintext = keys.generate()
     api_key = APIKey.objects.create(
-        tenant=tenant, user=principal.user, name=name, lookup=lookup, digest=keys.digest(plaintext),
-        scopes=scopes, allowed_ips=ips, expires_at=timezone.now() + timedelta(days=days), auto_rotate=bool(auto_rotate),
+        tenant=tenant,
+        user=principal.user,
+        name=name,
+        lookup=lookup,
+        digest=keys.digest(plaintext),
+        scopes=scopes,
+        allowed_ips=ips,
+        expires_at=timezone.now() + timedelta(days=days),
+        auto_rotate=bool(auto_rotate),
     )
-    audit_record(actor=principal, action="apikey.create", obj=api_key,
-                 changes={"scopes": [None, scopes], "expires_at": [None, api_key.expires_at.isoformat()],
-                          "allowed_ips": [None, ips], "auto_rotate": [None, api_key.auto_rotate]})
+    audit_record(
+        actor=principal,
+        action="apikey.create",
+        obj=api_key,
+        changes={
+            "scopes": [None, scopes],
+            "expires_at": [None, api_key.expires_at.isoformat()],
+            "allowed_ips": [None, ips],
+            "auto_rotate": [None, api_key.auto_rotate],
+        },
+    )
     return api_key, plaintext
 
 
@@ -121,9 +139,16 @@ def _successor(api_key: APIKey, *, now) -> tuple[APIKey, str]:
     lifetime = min(api_key.lifetime, timedelta(days=MAX_EXPIRY_DAYS))
     lookup, plaintext = keys.generate()
     successor = APIKey.objects.create(
-        tenant=api_key.tenant, user=api_key.user, name=api_key.name, lookup=lookup, digest=keys.digest(plaintext),
-        scopes=api_key.scopes, allowed_ips=api_key.allowed_ips, expires_at=now + lifetime,
-        auto_rotate=api_key.auto_rotate, rotated_from=api_key,
+        tenant=api_key.tenant,
+        user=api_key.user,
+        name=api_key.name,
+        lookup=lookup,
+        digest=keys.digest(plaintext),
+        scopes=api_key.scopes,
+        allowed_ips=api_key.allowed_ips,
+        expires_at=now + lifetime,
+        auto_rotate=api_key.auto_rotate,
+        rotated_from=api_key,
     )
     return successor, plaintext
 
@@ -132,35 +157,55 @@ def _rotate(*, actor: Principal | None, api_key: APIKey, old_expires_at, automat
     """Lock, check, make the successor and shorten the old key; the caller's transaction holds it all."""
     api_key = APIKey.objects.select_for_update().select_related("tenant", "user").get(pk=api_key.pk)
     if not api_key.is_active:
-        raise ApplicationError(f"This key is {api_key.state}; create a new one instead.", code=NOT_ACTIVE,
-                               status=409)
+        raise ApplicationError(f"This key is {api_key.state}; create a new one instead.", code=NOT_ACTIVE, status=409)
     if api_key.successors.exists():
-        raise ApplicationError("This key has been rotated already; rotate its successor.", code=ALREADY_ROTATED,
-                               status=409)
+        raise ApplicationError(
+            "This key has been rotated already; rotate its successor.", code=ALREADY_ROTATED, status=409
+        )
     role = as_principal(api_key.user).role_in(api_key.tenant_id)
     beyond = [scope for scope in api_key.scopes if not scope_allowed_for(role, scope)]
     if beyond:
-        raise ApplicationError(f"The owner's role ({role or 'none'}) no longer grants: {', '.join(beyond)}.",
-                               code=SCOPE_NOT_ALLOWED)
+        raise ApplicationError(
+            f"The owner's role ({role or 'none'}) no longer grants: {', '.join(beyond)}.", code=SCOPE_NOT_ALLOWED
+        )
     now = timezone.now()
     successor, plaintext = _successor(api_key, now=now)
     before = api_key.expires_at
     api_key.expires_at = min(before, old_expires_at)
     api_key.save(update_fields=["expires_at"])
-    audit_record(actor=actor, action="apikey.rotate", obj=api_key, tenant=api_key.tenant,
-                 changes={"expires_at": [before.isoformat(), api_key.expires_at.isoformat()],
-                          "successor": [None, successor.pk], "automatic": [None, automatic]})
-    emit_on_commit(tenant_id=api_key.tenant_id, event=KEY_ROTATED, data={
-        "api_key": api_key.pk, "name": api_key.name, "prefix": api_key.prefix,
-        "old_expires_at": api_key.expires_at.isoformat(), "successor": successor.pk,
-        "successor_prefix": successor.prefix, "expires_at": successor.expires_at.isoformat(),
-        "owner": api_key.user.email, "automatic": automatic})
+    audit_record(
+        actor=actor,
+        action="apikey.rotate",
+        obj=api_key,
+        tenant=api_key.tenant,
+        changes={
+            "expires_at": [before.isoformat(), api_key.expires_at.isoformat()],
+            "successor": [None, successor.pk],
+            "automatic": [None, automatic],
+        },
+    )
+    emit_on_commit(
+        tenant_id=api_key.tenant_id,
+        event=KEY_ROTATED,
+        data={
+            "api_key": api_key.pk,
+            "name": api_key.name,
+            "prefix": api_key.prefix,
+            "old_expires_at": api_key.expires_at.isoformat(),
+            "successor": successor.pk,
+            "successor_prefix": successor.prefix,
+            "expires_at": successor.expires_at.isoformat(),
+            "owner": api_key.user.email,
+            "automatic": automatic,
+        },
+    )
     return successor, plaintext
 
 
 @transaction.atomic
-def apikey_rotate(*, actor: Principal, api_key: APIKey,
-                  overlap_hours: int = DEFAULT_OVERLAP_HOURS) -> tuple[APIKey, str]:
+def apikey_rotate(
+    *, actor: Principal, api_key: APIKey, overlap_hours: int = DEFAULT_OVERLAP_HOURS
+) -> tuple[APIKey, str]:
     """Replace a live key with a fresh one; the old key keeps working for `overlap_hours` (0 to 168) or until
     its own expiry, whichever comes first. Returns the successor and the only copy of its plaintext."""
     principal = _require_owner(actor, api_key, "You cannot rotate this key.")
@@ -169,10 +214,10 @@ def apikey_rotate(*, actor: Principal, api_key: APIKey,
     except (TypeError, ValueError):
         hours = -1
     if not 0 <= hours <= MAX_OVERLAP_HOURS:
-        raise ApplicationError(f"The overlap is 0 to {MAX_OVERLAP_HOURS} hours.", code=INVALID,
-                               field="overlap_hours")
-    return _rotate(actor=principal, api_key=api_key, old_expires_at=timezone.now() + timedelta(hours=hours),
-                   automatic=False)
+        raise ApplicationError(f"The overlap is 0 to {MAX_OVERLAP_HOURS} hours.", code=INVALID, field="overlap_hours")
+    return _rotate(
+        actor=principal, api_key=api_key, old_expires_at=timezone.now() + timedelta(hours=hours), automatic=False
+    )
 
 
 def apikey_auto_rotate(*, api_key: APIKey) -> APIKey:
@@ -190,8 +235,11 @@ def apikey_reveal(*, actor: Principal, api_key: APIKey) -> str:
     principal = _require_owner(actor, api_key, "You cannot reveal this key.")
     api_key = APIKey.objects.select_for_update().get(pk=api_key.pk)
     if not api_key.sealed_key:
-        raise ApplicationError("This key was revealed already (or never waited to be); the portal keeps no copy.",
-                               code=NOTHING_TO_REVEAL, status=409)
+        raise ApplicationError(
+            "This key was revealed already (or never waited to be); the portal keeps no copy.",
+            code=NOTHING_TO_REVEAL,
+            status=409,
+        )
     plaintext = crypto.decrypt(api_key.sealed_key)
     api_key.sealed_key = ""
     api_key.save(update_fields=["sealed_key"])
@@ -205,8 +253,12 @@ def apikey_set_auto_rotate(*, actor: Principal, api_key: APIKey, enabled: bool) 
     principal = _require_owner(actor, api_key, "You cannot change this key.")
     api_key = APIKey.objects.select_for_update().get(pk=api_key.pk)
     if api_key.auto_rotate != bool(enabled):
-        audit_record(actor=principal, action="apikey.update", obj=api_key,
-                     changes={"auto_rotate": [api_key.auto_rotate, bool(enabled)]})
+        audit_record(
+            actor=principal,
+            action="apikey.update",
+            obj=api_key,
+            changes={"auto_rotate": [api_key.auto_rotate, bool(enabled)]},
+        )
         api_key.auto_rotate = bool(enabled)
         api_key.save(update_fields=["auto_rotate"])
     return api_key
@@ -227,8 +279,17 @@ def apikey_revoke(*, actor: Principal, api_key: APIKey) -> APIKey:
 
 # --- Plans (operators) ----------------------------------------------------------------------------
 
-PLAN_FIELDS = ("name", "description", "requests_per_second", "burst", "tenant_requests_per_second", "tenant_burst",
-               "daily_quota", "monthly_quota", "is_default")
+PLAN_FIELDS = (
+    "name",
+    "description",
+    "requests_per_second",
+    "burst",
+    "tenant_requests_per_second",
+    "tenant_burst",
+    "daily_quota",
+    "monthly_quota",
+    "is_default",
+)
 PLAN_NAME_TAKEN = "plan_name_taken"
 
 
@@ -249,8 +310,12 @@ def plan_create(*, operator, **fields) -> Plan:
     require(getattr(operator, "is_staff", False), "Only platform operators manage plans.")
     plan = Plan(**{name: value for name, value in fields.items() if name in PLAN_FIELDS})
     _plan_save(plan)
-    audit_record(actor=operator, action="plan.create", obj=plan,
-                 changes={name: [None, getattr(plan, name)] for name in PLAN_FIELDS})
+    audit_record(
+        actor=operator,
+        action="plan.create",
+        obj=plan,
+        changes={name: [None, getattr(plan, name)] for name in PLAN_FIELDS},
+    )
     return plan
 
 
@@ -261,8 +326,9 @@ def plan_update(*, operator, plan: Plan, **fields) -> Plan:
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     before = {name: getattr(plan, name) for name in PLAN_FIELDS}
     if before["is_default"] and fields.get("is_default") is False:
-        raise ApplicationError("Make another plan the default instead; tenants without a plan need one.",
-                               code=INVALID, field="is_default")
+        raise ApplicationError(
+            "Make another plan the default instead; tenants without a plan need one.", code=INVALID, field="is_default"
+        )
     for name, value in fields.items():
         if name in PLAN_FIELDS:
             setattr(plan, name, value)
@@ -287,6 +353,7 @@ def tenant_plan_assign(*, operator, tenant: Tenant, plan: Plan | None) -> Tenant
         current = TenantPlan(tenant=tenant)
     current.plan, current.assigned_by = plan, operator
     current.save()
-    audit_record(actor=operator, action="plan.assign", obj=current, tenant=tenant,
-                 changes={"plan": [before, plan.name]})
+    audit_record(
+        actor=operator, action="plan.assign", obj=current, tenant=tenant, changes={"plan": [before, plan.name]}
+    )
     return current

@@ -39,7 +39,7 @@ def _flushing(batch: str = "*") -> str:
 
 
 def endpoint_of(request) -> str:
-    """"GET application-list": the method and the route's name, never the path with its ids."""
+    """ "GET application-list": the method and the route's name, never the path with its ids."""
     match = getattr(request, "resolver_match", None)
     return f"{request.method} {match.view_name if match else 'unmatched'}"[:120]
 
@@ -70,8 +70,9 @@ def record(*, tenant_id: int, key_id: int, endpoint: str, status: int, latency_m
 
 def _rows(data: dict[bytes, bytes]) -> dict[tuple, dict]:
     """Hash fields "tenant|key|day|endpoint|metric" -> {(tenant, key, endpoint, day): sums}."""
-    rows: dict[tuple, dict] = defaultdict(lambda: {**dict.fromkeys(METRICS, 0),
-                                                   "latency_buckets": [0] * (len(LATENCY_BUCKETS_MS) + 1)})
+    rows: dict[tuple, dict] = defaultdict(
+        lambda: {**dict.fromkeys(METRICS, 0), "latency_buckets": [0] * (len(LATENCY_BUCKETS_MS) + 1)}
+    )
     for field, value in data.items():
         tenant_id, key_id, day, endpoint, metric = field.decode().split("|")
         row = rows[(int(tenant_id), int(key_id), endpoint, day)]
@@ -105,7 +106,7 @@ def _write(rows: dict[tuple, dict]) -> int:
         logger.warning("usage of unknown API keys dropped", rows=len(rows) - len(valid))
     with connection.cursor() as cursor:
         for start in range(0, len(valid), UPSERT_CHUNK):
-            chunk = valid[start:start + UPSERT_CHUNK]
+            chunk = valid[start : start + UPSERT_CHUNK]
             params = []
             for (tenant_id, key_id, endpoint, day), sums in chunk:
                 params += [tenant_id, key_id, endpoint, day, *(sums[m] for m in METRICS), sums["latency_buckets"]]
@@ -120,8 +121,11 @@ def _flush_batch(client: redis.Redis, key: bytes) -> int:
     written = 0
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO apikeys_usageflush (batch, flushed_at) VALUES (%s, now()) "
-                           "ON CONFLICT DO NOTHING RETURNING batch", [batch])
+            cursor.execute(
+                "INSERT INTO apikeys_usageflush (batch, flushed_at) VALUES (%s, now()) "
+                "ON CONFLICT DO NOTHING RETURNING batch",
+                [batch],
+            )
             first_time = cursor.fetchone() is not None
         if first_time:
             written = _write(rows)

@@ -41,9 +41,14 @@ def _keys(request):
 
 
 def _list_page(request, form: APIKeyForm, refused=None):
-    context = {"keys": _keys(request), "form": form, "refused": refused,
-               "show_owner": at_least(request.role, Role.ADMIN), "report": key_report(_keys(request)),
-               "rotate_form": RotateForm()}
+    context = {
+        "keys": _keys(request),
+        "form": form,
+        "refused": refused,
+        "show_owner": at_least(request.role, Role.ADMIN),
+        "report": key_report(_keys(request)),
+        "rotate_form": RotateForm(),
+    }
     status = 400 if request.method == "POST" else 200
     return render_tenant_page(request, "apikeys/list.html", context, section="apikeys", status=status)
 
@@ -54,8 +59,7 @@ def key_list(request):
     if request.method == "POST" and form.is_valid():
         try:
             step_up_for_key(request, form.cleaned_data["scopes"])
-            api_key, plaintext = apikey_create(actor=as_principal(request), tenant=request.tenant,
-                                               **form.cleaned_data)
+            api_key, plaintext = apikey_create(actor=as_principal(request), tenant=request.tenant, **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -108,8 +112,7 @@ def key_rotate(request, pk):
     if form.is_valid():
         try:
             step_up_for_key(request, api_key.scopes)
-            successor, plaintext = apikey_rotate(actor=as_principal(request), api_key=api_key,
-                                                 **form.cleaned_data)
+            successor, plaintext = apikey_rotate(actor=as_principal(request), api_key=api_key, **form.cleaned_data)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -130,8 +133,11 @@ def key_auto_rotate(request, pk):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"“{api_key.name}” {'now rotates' if enabled else 'no longer rotates'} "
-                                  "automatically a week before it expires.")
+        messages.success(
+            request,
+            f"“{api_key.name}” {'now rotates' if enabled else 'no longer rotates'} "
+            "automatically a week before it expires.",
+        )
     return redirect(_back_url(request))
 
 
@@ -173,16 +179,26 @@ def usage(request):
     if not data.get("since"):
         data["since"] = (selectors.today_utc() - timedelta(days=USAGE_DEFAULT_DAYS - 1)).isoformat()
     filters = UsageDailyFilterSet(data, queryset=rows)
-    filters.form.fields["key"].widget = forms.Select(choices=[("", "Any key")] + [
-        (key.pk, f"{key.name} ({key.prefix}…)") for key in _keys(request)])
+    filters.form.fields["key"].widget = forms.Select(
+        choices=[("", "Any key")] + [(key.pk, f"{key.name} ({key.prefix}…)") for key in _keys(request)]
+    )
     if request.GET.get("format") == "csv":
         return selectors.usage_csv_response(filters.qs, name=f"api-usage-{request.tenant.slug}")
     by_day = selectors.usage_by_day(filters.qs)
-    chart = {"days": [item["day"].isoformat() for item in by_day],
-             "requests": [item["requests"] for item in by_day], "errors": [item["errors"] for item in by_day],
-             "latency_avg": [item["latency_ms_avg"] for item in by_day],
-             "latency_p95": [item["latency_ms_p95"] for item in by_day]}
-    context = {"summary": selectors.plan_summary(request.tenant), "filters": filters, "chart": chart,
-               "by_day": by_day, "by_endpoint": selectors.usage_by_key_and_endpoint(filters.qs),
-               "show_owner": at_least(request.role, Role.ADMIN), "query": request.GET.urlencode()}
+    chart = {
+        "days": [item["day"].isoformat() for item in by_day],
+        "requests": [item["requests"] for item in by_day],
+        "errors": [item["errors"] for item in by_day],
+        "latency_avg": [item["latency_ms_avg"] for item in by_day],
+        "latency_p95": [item["latency_ms_p95"] for item in by_day],
+    }
+    context = {
+        "summary": selectors.plan_summary(request.tenant),
+        "filters": filters,
+        "chart": chart,
+        "by_day": by_day,
+        "by_endpoint": selectors.usage_by_key_and_endpoint(filters.qs),
+        "show_owner": at_least(request.role, Role.ADMIN),
+        "query": request.GET.urlencode(),
+    }
     return render_tenant_page(request, "apikeys/usage.html", context, section="apikeys")

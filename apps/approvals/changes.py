@@ -24,9 +24,28 @@ from apps.tenants.quotas import usage_of
 from .choices import ChangeKind
 
 # Release fields shown side by side with the release that runs now.
-RELEASE_FIELDS = ("image", "image_digest", "env", "secret_refs", "command", "args", "ports", "replicas",
-                  "cpu_request", "cpu_limit", "memory_request", "memory_limit", "liveness_probe", "readiness_probe",
-                  "ingress_host", "ingress_path", "autoscale_min", "autoscale_max", "autoscale_cpu_target", "schedule")
+RELEASE_FIELDS = (
+    "image",
+    "image_digest",
+    "env",
+    "secret_refs",
+    "command",
+    "args",
+    "ports",
+    "replicas",
+    "cpu_request",
+    "cpu_limit",
+    "memory_request",
+    "memory_limit",
+    "liveness_probe",
+    "readiness_probe",
+    "ingress_host",
+    "ingress_path",
+    "autoscale_min",
+    "autoscale_max",
+    "autoscale_cpu_target",
+    "schedule",
+)
 # Set per deployment, so never part of what an approval is bound to.
 VOLATILE_ANNOTATIONS = (f"{LABEL}/deployment",)
 
@@ -63,20 +82,30 @@ def _fingerprint(payload: dict) -> str:
 
 def _render_deploy(deployment: Deployment) -> Rendered:
     release, environment = deployment.release, deployment.environment
-    wanted = [_stable(obj) for obj in render(release, environment,
-                                                progress_deadline_seconds=deployment.progress_deadline_seconds)]
+    wanted = [
+        _stable(obj)
+        for obj in render(release, environment, progress_deadline_seconds=deployment.progress_deadline_seconds)
+    ]
     live, live_error = _live(environment, wanted)
     running = _running_release(deployment)
     change = {
-        "summary": [f"{release.application.name} release #{release.number} ({release.image}) to {environment.name}"
-                    + (f", replacing release #{running.number}" if running else ", first deploy here"),
-                    f"Strategy: {deployment.get_strategy_display()}"],
+        "summary": [
+            f"{release.application.name} release #{release.number} ({release.image}) to {environment.name}"
+            + (f", replacing release #{running.number}" if running else ", first deploy here"),
+            f"Strategy: {deployment.get_strategy_display()}",
+        ],
         "release_diff": _release_diff(running, release),
         "manifest_diff": _manifest_diff(live, wanted),
         "live_error": live_error,
     }
-    payload = {"wanted": wanted, "live": live, "live_error": bool(live_error), "strategy": deployment.strategy,
-               "strategy_config": deployment.strategy_config, "running": running.pk if running else None}
+    payload = {
+        "wanted": wanted,
+        "live": live,
+        "live_error": bool(live_error),
+        "strategy": deployment.strategy,
+        "strategy_config": deployment.strategy_config,
+        "running": running.pk if running else None,
+    }
     return Rendered(_fingerprint(payload), change)
 
 
@@ -89,9 +118,15 @@ def _stable(obj: dict) -> dict:
 
 def _running_release(deployment: Deployment):
     """The release that last succeeded in the environment, which this change replaces."""
-    earlier = (Deployment.objects.filter(application=deployment.application_id, environment=deployment.environment_id,
-                                         state=State.SUCCEEDED).exclude(pk=deployment.pk)
-               .select_related("release").order_by("-id").first())
+    earlier = (
+        Deployment.objects.filter(
+            application=deployment.application_id, environment=deployment.environment_id, state=State.SUCCEEDED
+        )
+        .exclude(pk=deployment.pk)
+        .select_related("release")
+        .order_by("-id")
+        .first()
+    )
     return earlier.release if earlier else None
 
 
@@ -109,8 +144,10 @@ def _live(environment, wanted: list[dict]) -> tuple[list[dict | None], str]:
     """Each wanted object as it is in the cluster now, cut down to the fields the portal sets."""
     try:
         with kube_of(environment) as kube:
-            found = [kube.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"]["namespace"])
-                     for obj in wanted]
+            found = [
+                kube.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"]["namespace"])
+                for obj in wanted
+            ]
     except Exception as exc:  # noqa: BLE001  (any failure to look is shown, and the fingerprint says so)
         return [None] * len(wanted), f"The live state could not be read: {explain_failure(exc)}"
     return [_project(live, obj) if live is not None else None for live, obj in zip(found, wanted, strict=True)], ""
@@ -132,8 +169,11 @@ def _manifest_diff(live: list[dict | None], wanted: list[dict]) -> str:
         name = f"{after['kind']}/{after['metadata']['name']}"
         old = yaml.safe_dump(before, sort_keys=True).splitlines(keepends=True) if before is not None else []
         new = yaml.safe_dump(after, sort_keys=True).splitlines(keepends=True)
-        lines = list(difflib.unified_diff(old, new, fromfile=f"live/{name}" if before is not None else "/dev/null",
-                                          tofile=f"new/{name}", n=3))
+        lines = list(
+            difflib.unified_diff(
+                old, new, fromfile=f"live/{name}" if before is not None else "/dev/null", tofile=f"new/{name}", n=3
+            )
+        )
         parts.append("".join(lines) if lines else f"  {name}: unchanged\n")
     return "".join(parts)
 
@@ -143,13 +183,20 @@ def _manifest_diff(live: list[dict | None], wanted: list[dict]) -> str:
 
 def _render_scale(deployment: Deployment, replicas: int) -> Rendered:
     name, environment = deployment.application.name, deployment.environment
-    wanted = {"apiVersion": "apps/v1", "kind": "Deployment",
-              "metadata": {"name": name, "namespace": environment.namespace}, "spec": {"replicas": replicas}}
+    wanted = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": environment.namespace},
+        "spec": {"replicas": replicas},
+    }
     (live,), live_error = _live(environment, [wanted])
     before = (live or {}).get("spec", {}).get("replicas")
-    change = {"summary": [f"{name} in {environment.name}: {before if before is not None else '?'} → {replicas} replicas"],
-              "release_diff": [{"field": "replicas", "before": before, "after": replicas}],
-              "manifest_diff": _manifest_diff([live], [wanted]), "live_error": live_error}
+    change = {
+        "summary": [f"{name} in {environment.name}: {before if before is not None else '?'} → {replicas} replicas"],
+        "release_diff": [{"field": "replicas", "before": before, "after": replicas}],
+        "manifest_diff": _manifest_diff([live], [wanted]),
+        "live_error": live_error,
+    }
     payload = {"deployment": deployment.pk, "replicas": replicas, "live": live, "live_error": bool(live_error)}
     return Rendered(_fingerprint(payload), change)
 
@@ -161,15 +208,24 @@ def _render_operation(change_request) -> Rendered:
     """Bound to what runs in the environment now: after another deploy (or a settings change) an
     approval given for the earlier state no longer counts."""
     environment, params = change_request.environment, change_request.params
-    running = (Deployment.objects.filter(environment=environment, state=State.SUCCEEDED, removed_at__isnull=True)
-               .order_by("application_id", "-id").distinct("application_id").values_list("application_id", "id"))
+    running = (
+        Deployment.objects.filter(environment=environment, state=State.SUCCEEDED, removed_at__isnull=True)
+        .order_by("application_id", "-id")
+        .distinct("application_id")
+        .values_list("application_id", "id")
+    )
     settings = getattr(environment, "deploy_settings", None)
     rows = [{"field": key, "before": None, "after": value} for key, value in sorted(params.items())]
     if change_request.kind == ChangeKind.SETTINGS and settings is not None:
         rows = [{"field": "auto_rollback", "before": settings.auto_rollback, "after": params.get("auto_rollback")}]
     change = {"summary": [change_request.title], "release_diff": rows, "manifest_diff": "", "live_error": ""}
-    payload = {"kind": change_request.kind, "deployment": change_request.deployment_id, "params": params,
-               "running": sorted(running), "auto_rollback": settings.auto_rollback if settings else None}
+    payload = {
+        "kind": change_request.kind,
+        "deployment": change_request.deployment_id,
+        "params": params,
+        "running": sorted(running),
+        "auto_rollback": settings.auto_rollback if settings else None,
+    }
     return Rendered(_fingerprint(payload), change)
 
 
@@ -180,14 +236,26 @@ def _render_quota(change_request) -> Rendered:
     """Bound to the limit in force now: an operator changing it meanwhile voids earlier approvals."""
     params, environment = change_request.params, change_request.environment
     resource, limit = params["resource"], params["limit"]
-    current = (Quota.objects.filter(tenant=change_request.tenant_id, environment=environment, resource=resource)
-               .values_list("limit", flat=True).first())
+    current = (
+        Quota.objects.filter(tenant=change_request.tenant_id, environment=environment, resource=resource)
+        .values_list("limit", flat=True)
+        .first()
+    )
     used = usage_of(resource, change_request.tenant, environment)
     label = Quota.Resource(resource).label
-    change = {"summary": [f"{label}{' in ' + environment.name if environment else ''}: "
-                          f"{current if current is not None else 'no limit'} → {limit} (in use: {used})"],
-              "release_diff": [{"field": f"quota.{resource}", "before": current, "after": limit}],
-              "manifest_diff": "", "live_error": ""}
-    payload = {"resource": resource, "environment": environment.pk if environment else None, "current": current,
-               "limit": limit}
+    change = {
+        "summary": [
+            f"{label}{' in ' + environment.name if environment else ''}: "
+            f"{current if current is not None else 'no limit'} → {limit} (in use: {used})"
+        ],
+        "release_diff": [{"field": f"quota.{resource}", "before": current, "after": limit}],
+        "manifest_diff": "",
+        "live_error": "",
+    }
+    payload = {
+        "resource": resource,
+        "environment": environment.pk if environment else None,
+        "current": current,
+        "limit": limit,
+    }
     return Rendered(_fingerprint(payload), change)

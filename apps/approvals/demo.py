@@ -12,5 +12,9 @@ def seed_approvals(users: dict) -> None:
     prod = tenant.environments.filter(name="prod").first() if tenant else None
     if prod is None or ApprovalPolicy.objects.filter(environment=prod).exists():
         return
-    approval_policy_save(actor=users["owner@acme.example.com"], tenant=tenant, environment=prod,
-                         stages=[{"name": "Admins", "quorum": 1, "roles": ["admin", "owner"]}])
+    approval_policy_save(
+        actor=users["owner@acme.example.com"],
+        tenant=tenant,
+        environment=prod,
+        stages=[{"name": "Admins", "quorum": 1, "roles": ["admin", "owner"]}],
+    )

@@ -14,8 +14,10 @@ from apps.tenants.principals import Principal, as_principal
 # Refusals, as (code, message) pairs that tests import.
 CLOSED = ("request_closed", "This change request is closed; nothing can be decided on it any more.")
 NOT_AN_APPROVER = ("not_an_approver", "You are not an approver of the current stage of this change request.")
-CANNOT_DEPLOY = ("approver_cannot_deploy",
-                 "Approvers must be allowed to make the change themselves, and you may not deploy to this environment.")
+CANNOT_DEPLOY = (
+    "approver_cannot_deploy",
+    "Approvers must be allowed to make the change themselves, and you may not deploy to this environment.",
+)
 SELF_APPROVAL = ("self_approval", "You asked for this change, so you cannot approve it.")
 ALREADY_DECIDED = ("already_decided", "You have already decided on this change request.")
 
@@ -64,8 +66,9 @@ def eligible_members(tenant, stage: dict, environment) -> list[Membership]:
     if stage.get("operators"):
         return []
     memberships = Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email")
-    return [m for m in memberships
-            if stage_admits(stage, m.user_id, m.role) and may_deploy(m.user, m.role, environment)]
+    return [
+        m for m in memberships if stage_admits(stage, m.user_id, m.role) and may_deploy(m.user, m.role, environment)
+    ]
 
 
 def waiting_on(change_request) -> list[Membership]:
@@ -74,6 +77,9 @@ def waiting_on(change_request) -> list[Membership]:
     if not change_request.is_open:
         return []
     decided = set(change_request.decisions.filter(voided_at__isnull=True).values_list("approver_id", flat=True))
-    return [m for m in eligible_members(change_request.tenant, change_request.stage(), change_request.environment)
-            if m.user_id not in decided
-            and (change_request.allow_self_approval or m.user_id != change_request.requested_by_id)]
+    return [
+        m
+        for m in eligible_members(change_request.tenant, change_request.stage(), change_request.environment)
+        if m.user_id not in decided
+        and (change_request.allow_self_approval or m.user_id != change_request.requested_by_id)
+    ]

@@ -23,8 +23,9 @@ def _require_justification(change: Change, message: str) -> None:
 
 def frozen(environment, freeze, advice: str) -> ApplicationError:
     until = freeze_ends(freeze).strftime("%Y-%m-%d %H:%M UTC")
-    return ApplicationError(f"Changes to {environment.name} are frozen until {until} ({freeze.name}). {advice}",
-                            code=FROZEN, status=409)
+    return ApplicationError(
+        f"Changes to {environment.name} are frozen until {until} ({freeze.name}). {advice}", code=FROZEN, status=409
+    )
 
 
 class ApprovalGate:
@@ -48,8 +49,11 @@ class ApprovalGate:
             terms = None
         if change.break_glass_reason.strip():
             if as_principal(change.actor).role_in(change.tenant.pk) != Role.OWNER:
-                raise ApplicationError("Only an owner of the tenant can push a change past approval or a freeze.",
-                                       code=BREAK_GLASS_OWNERS, status=403)
+                raise ApplicationError(
+                    "Only an owner of the tenant can push a change past approval or a freeze.",
+                    code=BREAK_GLASS_OWNERS,
+                    status=403,
+                )
             return Verdict(break_glass=bool(freeze or terms))
         if freeze is not None:
             raise frozen(environment, freeze, "An owner can push an emergency change with break-glass and a reason.")

@@ -20,15 +20,24 @@ class ApprovalRules(models.Model):
     """
 
     production_requires_approval = models.BooleanField(
-        default=False, help_text="Every production environment needs approval, with or without a tenant policy.")
-    min_quorum = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(10)],
-                                                  help_text="The least quorum of a stage in production.")
-    allow_self_approval = models.BooleanField(default=False,
-                                              help_text="Whether tenants may let requesters approve their own changes.")
-    max_pending_hours = models.PositiveIntegerField(default=168, validators=[MinValueValidator(1),
-                                                                             MaxValueValidator(24 * 90)])
-    review_sla_hours = models.PositiveIntegerField(default=24, validators=[MinValueValidator(1)],
-                                                   help_text="How long a request may wait before the console flags it.")
+        default=False, help_text="Every production environment needs approval, with or without a tenant policy."
+    )
+    min_quorum = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="The least quorum of a stage in production.",
+    )
+    allow_self_approval = models.BooleanField(
+        default=False, help_text="Whether tenants may let requesters approve their own changes."
+    )
+    max_pending_hours = models.PositiveIntegerField(
+        default=168, validators=[MinValueValidator(1), MaxValueValidator(24 * 90)]
+    )
+    review_sla_hours = models.PositiveIntegerField(
+        default=24,
+        validators=[MinValueValidator(1)],
+        help_text="How long a request may wait before the console flags it.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -51,18 +60,23 @@ class ApprovalPolicy(TenantOwned):
     least `quorum` members who could approve it.
     """
 
-    environment = models.OneToOneField(Environment, null=True, blank=True, on_delete=models.CASCADE,
-                                       related_name="approval_policy")
+    environment = models.OneToOneField(
+        Environment, null=True, blank=True, on_delete=models.CASCADE, related_name="approval_policy"
+    )
     requires_approval = models.BooleanField(default=True)
     allow_self_approval = models.BooleanField(default=False, help_text="The requester may approve their own change.")
-    expire_after_hours = models.PositiveIntegerField(default=72, validators=[MinValueValidator(1)],
-                                                     help_text="A request still pending after this long is rejected.")
+    expire_after_hours = models.PositiveIntegerField(
+        default=72, validators=[MinValueValidator(1)], help_text="A request still pending after this long is rejected."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "approval policies"
-        constraints = [models.UniqueConstraint(fields=["tenant"], condition=Q(environment__isnull=True),
-                                               name="approval_policy_one_default_per_tenant")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(environment__isnull=True), name="approval_policy_one_default_per_tenant"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Approval policy of {self.environment.name if self.environment_id else 'the tenant'}"
@@ -90,14 +104,16 @@ class FreezeWindow(TenantOwned):
     """A time when changes are refused unless an owner uses break-glass. Without an environment it
     covers every production environment of the tenant. Weekly windows use UTC times."""
 
-    environment = models.ForeignKey(Environment, null=True, blank=True, on_delete=models.CASCADE,
-                                    related_name="freeze_windows")
+    environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.CASCADE, related_name="freeze_windows"
+    )
     name = models.CharField(max_length=100)
     recurrence = models.CharField(max_length=8, choices=Recurrence.choices, default=Recurrence.ONCE)
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
-    weekdays = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True,
-                          help_text="Weekly: 0 is Monday.")
+    weekdays = ArrayField(
+        models.PositiveSmallIntegerField(), default=list, blank=True, help_text="Weekly: 0 is Monday."
+    )
     start_time = models.TimeField(null=True, blank=True)
     end_time = models.TimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -122,14 +138,16 @@ class ChangeRequest(TenantOwned):
     kind = models.CharField(max_length=16, choices=ChangeKind.choices)
     state = models.CharField(max_length=16, choices=RequestState.choices, default=RequestState.PENDING)
     environment = models.ForeignKey(Environment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    deployment = models.ForeignKey("deployments.Deployment", null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="change_requests")
+    deployment = models.ForeignKey(
+        "deployments.Deployment", null=True, blank=True, on_delete=models.PROTECT, related_name="change_requests"
+    )
     params = models.JSONField(default=dict, blank=True)
     title = models.CharField(max_length=200)
     justification = models.TextField()
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    requested_with_key = models.ForeignKey("apikeys.APIKey", null=True, blank=True, on_delete=models.SET_NULL,
-                                           related_name="+")
+    requested_with_key = models.ForeignKey(
+        "apikeys.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     stages = models.JSONField(default=list, help_text="[{position, name, quorum, roles, members}] at opening.")
     allow_self_approval = models.BooleanField(default=False)
     current_stage = models.PositiveSmallIntegerField(default=1)
@@ -148,9 +166,11 @@ class ChangeRequest(TenantOwned):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["state", "created_at"], name="changerequest_state_created"),
-                   models.Index(fields=["tenant", "state", "-id"], name="changerequest_tenant_state"),
-                   models.Index(fields=["state", "expires_at"], name="changerequest_state_expiry")]
+        indexes = [
+            models.Index(fields=["state", "created_at"], name="changerequest_state_created"),
+            models.Index(fields=["tenant", "state", "-id"], name="changerequest_tenant_state"),
+            models.Index(fields=["state", "expires_at"], name="changerequest_state_expiry"),
+        ]
 
     def __str__(self) -> str:
         return f"Change request {self.pk}: {self.title}"
@@ -185,8 +205,13 @@ class Decision(models.Model):
 
     class Meta:
         ordering = ["change_request", "id"]
-        constraints = [models.UniqueConstraint(fields=["change_request", "approver"], condition=Q(voided_at__isnull=True),
-                                               name="decision_one_per_person")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["change_request", "approver"],
+                condition=Q(voided_at__isnull=True),
+                name="decision_one_per_person",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_verdict_display()} by {self.approver} on stage {self.stage}"

@@ -14,26 +14,48 @@ from .eligibility import waiting_on
 from .models import ApprovalPolicy, ApprovalRules, ApprovalStage, ChangeRequest, Decision, FreezeWindow
 
 # The stage used when operators require approval in production and the tenant set no policy.
-DEFAULT_STAGE = {"position": 1, "name": "Admins and owners", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER],
-                 "members": []}
+DEFAULT_STAGE = {
+    "position": 1,
+    "name": "Admins and owners",
+    "quorum": 1,
+    "roles": [Role.ADMIN, Role.OWNER],
+    "members": [],
+}
 
 
 # Quota increases are decided by the platform's operators, not by the tenant.
-OPERATOR_STAGE = {"position": 1, "name": "Platform operators", "quorum": 1, "roles": [], "members": [],
-                  "operators": True}
+OPERATOR_STAGE = {
+    "position": 1,
+    "name": "Platform operators",
+    "quorum": 1,
+    "roles": [],
+    "members": [],
+    "operators": True,
+}
 
 
 def governing_policy(environment) -> ApprovalPolicy | None:
     """The environment's own policy, else the tenant's default."""
-    policies = {p.environment_id: p for p in ApprovalPolicy.objects.filter(
-        Q(environment=environment) | Q(tenant_id=environment.tenant_id, environment__isnull=True))}
+    policies = {
+        p.environment_id: p
+        for p in ApprovalPolicy.objects.filter(
+            Q(environment=environment) | Q(tenant_id=environment.tenant_id, environment__isnull=True)
+        )
+    }
     return policies.get(environment.pk) or policies.get(None)
 
 
 def stages_snapshot(policy: ApprovalPolicy) -> list[dict]:
-    return [{"position": stage.position, "name": stage.name, "quorum": stage.quorum, "roles": list(stage.roles),
-             "members": sorted(member.pk for member in stage.members.all())}
-            for stage in policy.stages.prefetch_related("members").order_by("position")]
+    return [
+        {
+            "position": stage.position,
+            "name": stage.name,
+            "quorum": stage.quorum,
+            "roles": list(stage.roles),
+            "members": sorted(member.pk for member in stage.members.all()),
+        }
+        for stage in policy.stages.prefetch_related("members").order_by("position")
+    ]
 
 
 def approval_terms(environment) -> dict | None:
@@ -44,11 +66,17 @@ def approval_terms(environment) -> dict | None:
     forced = rules.production_requires_approval and environment.is_production
     if policy is not None and (policy.requires_approval or forced):
         stages = stages_snapshot(policy) or [dict(DEFAULT_STAGE, quorum=max(1, rules.min_quorum))]
-        return {"stages": stages, "allow_self_approval": policy.allow_self_approval and rules.allow_self_approval,
-                "expire_after_hours": min(policy.expire_after_hours, rules.max_pending_hours)}
+        return {
+            "stages": stages,
+            "allow_self_approval": policy.allow_self_approval and rules.allow_self_approval,
+            "expire_after_hours": min(policy.expire_after_hours, rules.max_pending_hours),
+        }
     if forced:
-        return {"stages": [dict(DEFAULT_STAGE, quorum=max(1, rules.min_quorum))], "allow_self_approval": False,
-                "expire_after_hours": rules.max_pending_hours}
+        return {
+            "stages": [dict(DEFAULT_STAGE, quorum=max(1, rules.min_quorum))],
+            "allow_self_approval": False,
+            "expire_after_hours": rules.max_pending_hours,
+        }
     return None
 
 
@@ -73,29 +101,42 @@ def freeze_ends(window: FreezeWindow, moment: datetime | None = None) -> datetim
     moment = moment or timezone.now()
     if window.recurrence == Recurrence.ONCE:
         return window.ends_at
-    return moment.astimezone(UTC).replace(hour=window.end_time.hour, minute=window.end_time.minute, second=0, microsecond=0)
+    return moment.astimezone(UTC).replace(
+        hour=window.end_time.hour, minute=window.end_time.minute, second=0, microsecond=0
+    )
 
 
 def change_request_list_for(principal, *, tenant, state: str = "") -> QuerySet[ChangeRequest]:
     """The tenant's change requests the principal may see, optionally of one state, for the queue."""
-    rows = (ChangeRequest.objects.restrict(principal, "view").filter(tenant=tenant)
-            .select_related("environment", "requested_by"))
+    rows = (
+        ChangeRequest.objects.restrict(principal, "view")
+        .filter(tenant=tenant)
+        .select_related("environment", "requested_by")
+    )
     return rows.filter(state=state) if state else rows
 
 
 def change_request_for(principal, *, tenant, pk: int) -> ChangeRequest | None:
     """One of the tenant's change requests with everything its page shows, or None if the principal may not see it."""
     decisions = Prefetch("decisions", queryset=Decision.objects.select_related("approver"))
-    return (ChangeRequest.objects.restrict(principal, "view").filter(tenant=tenant, pk=pk)
-            .select_related("tenant", "environment", "requested_by", "deployment", "review_of")
-            .prefetch_related(decisions, "reviews").first())
+    return (
+        ChangeRequest.objects.restrict(principal, "view")
+        .filter(tenant=tenant, pk=pk)
+        .select_related("tenant", "environment", "requested_by", "deployment", "review_of")
+        .prefetch_related(decisions, "reviews")
+        .first()
+    )
 
 
 def approval_policy_list_for(principal, *, tenant) -> list[ApprovalPolicy]:
     """The tenant's approval policies (its default's environment is None) with their stages in order."""
     stages = Prefetch("stages", queryset=ApprovalStage.objects.prefetch_related("members").order_by("position"))
-    return list(ApprovalPolicy.objects.restrict(principal, "view").filter(tenant=tenant)
-                .select_related("environment").prefetch_related(stages))
+    return list(
+        ApprovalPolicy.objects.restrict(principal, "view")
+        .filter(tenant=tenant)
+        .select_related("environment")
+        .prefetch_related(stages)
+    )
 
 
 def approval_policy_of(*, tenant, environment) -> ApprovalPolicy | None:
@@ -104,8 +145,11 @@ def approval_policy_of(*, tenant, environment) -> ApprovalPolicy | None:
 
 
 def freeze_window_list_for(principal, *, tenant) -> list[FreezeWindow]:
-    return list(FreezeWindow.objects.restrict(principal, "view").filter(tenant=tenant)
-                .select_related("environment", "created_by"))
+    return list(
+        FreezeWindow.objects.restrict(principal, "view")
+        .filter(tenant=tenant)
+        .select_related("environment", "created_by")
+    )
 
 
 def tenant_row_for(principal, model, *, tenant, pk: int):
@@ -115,8 +159,11 @@ def tenant_row_for(principal, model, *, tenant, pk: int):
 
 def waiting_for(user, principal_tenants: list[int]):
     """Open requests in the user's tenants whose current stage waits for this user."""
-    pending = (ChangeRequest.objects.filter(tenant_id__in=principal_tenants, state=RequestState.PENDING)
-               .select_related("tenant", "environment", "requested_by").order_by("created_at"))
+    pending = (
+        ChangeRequest.objects.filter(tenant_id__in=principal_tenants, state=RequestState.PENDING)
+        .select_related("tenant", "environment", "requested_by")
+        .order_by("created_at")
+    )
     return [cr for cr in pending if any(m.user_id == user.pk for m in waiting_on(cr))]
 
 
@@ -132,8 +179,9 @@ def stage_progress(change_request) -> list[dict]:
     rows = []
     for stage in change_request.stages:
         position = stage["position"]
-        approvals = sum(1 for d in decisions if d.stage == position and d.verdict == Verdict.APPROVE
-                        and d.voided_at is None)
+        approvals = sum(
+            1 for d in decisions if d.stage == position and d.verdict == Verdict.APPROVE and d.voided_at is None
+        )
         if change_request.state == RequestState.APPROVED or position < change_request.current_stage:
             status = "approved"
         elif position > change_request.current_stage:
@@ -142,7 +190,15 @@ def stage_progress(change_request) -> list[dict]:
             status = "current"
         else:
             status = "rejected" if change_request.state == RequestState.REJECTED else "closed"
-        rows.append({"position": position, "name": stage["name"], "quorum": stage["quorum"], "approvals": approvals,
-                     "status": status, "roles": list(stage["roles"]),
-                     "members": sorted(emails.get(pk, str(pk)) for pk in stage["members"])})
+        rows.append(
+            {
+                "position": position,
+                "name": stage["name"],
+                "quorum": stage["quorum"],
+                "approvals": approvals,
+                "status": status,
+                "roles": list(stage["roles"]),
+                "members": sorted(emails.get(pk, str(pk)) for pk in stage["members"]),
+            }
+        )
     return rows

@@ -15,8 +15,11 @@ def expire_change_requests() -> int:
 @shared_task(acks_late=True)
 def notify_approvers(change_request_id: int, revision: int, stage: int) -> int:
     """Mail the approvers of a stage; a request that moved on since is left alone."""
-    request = ChangeRequest.objects.select_related("tenant", "requested_by", "environment").filter(
-        pk=change_request_id, revision=revision, current_stage=stage).first()
+    request = (
+        ChangeRequest.objects.select_related("tenant", "requested_by", "environment")
+        .filter(pk=change_request_id, revision=revision, current_stage=stage)
+        .first()
+    )
     if request is None or not request.is_open:
         return 0
     return requests.approvers_notify(change_request=request)

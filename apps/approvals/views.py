@@ -44,40 +44,54 @@ def _back(request, change_request):
 def queue(request):
     """What waits for me, then every request of the tenant (optionally of one state)."""
     state = request.GET.get("state", "")
-    rows = selectors.change_request_list_for(request, tenant=request.tenant,
-                                             state=state if state in RequestState.values else "")
-    context = {"waiting": waiting_for(request.user, [request.tenant.pk]), "requests": rows[:LIST_LENGTH],
-               "state": state, "states": RequestState.choices}
+    rows = selectors.change_request_list_for(
+        request, tenant=request.tenant, state=state if state in RequestState.values else ""
+    )
+    context = {
+        "waiting": waiting_for(request.user, [request.tenant.pk]),
+        "requests": rows[:LIST_LENGTH],
+        "state": state,
+        "states": RequestState.choices,
+    }
     return render_tenant_page(request, "approvals/queue.html", context, section=SECTION)
 
 
 def diff_lines(diff: str) -> list[tuple[str, str]]:
     """A unified diff as (css class, line) pairs for a coloured display."""
+
     def tone(line: str) -> str:
         if line.startswith(("+++", "---")):
             return "fw-semibold"
         if line.startswith("@@"):
             return "text-info-emphasis"
-        return {"+": "diff-add text-success-emphasis bg-success-subtle",
-                "-": "diff-del text-danger-emphasis bg-danger-subtle"}.get(line[:1], "")
+        return {
+            "+": "diff-add text-success-emphasis bg-success-subtle",
+            "-": "diff-del text-danger-emphasis bg-danger-subtle",
+        }.get(line[:1], "")
+
     return [(tone(line), line) for line in (diff or "").splitlines()]
 
 
 def _request_context(request, change_request: ChangeRequest) -> dict:
     policy = policy_for(ChangeRequest)
     change = change_request.change or {}
-    return {"change_request": change_request, "stages": stage_progress(change_request),
-            "waiting_on": waiting_on(change_request), "change": change,
-            "diff": diff_lines(change.get("manifest_diff", "")),
-            "can_decide": policy.can_decide(request, change_request),
-            "can_withdraw": change_request.is_open and policy.can_withdraw(request, change_request)}
+    return {
+        "change_request": change_request,
+        "stages": stage_progress(change_request),
+        "waiting_on": waiting_on(change_request),
+        "change": change,
+        "diff": diff_lines(change.get("manifest_diff", "")),
+        "can_decide": policy.can_decide(request, change_request),
+        "can_withdraw": change_request.is_open and policy.can_withdraw(request, change_request),
+    }
 
 
 @tenant_view
 def detail(request, pk):
     change_request = _change_request(request, pk)
-    return render_tenant_page(request, "approvals/detail.html", _request_context(request, change_request),
-                              section=SECTION)
+    return render_tenant_page(
+        request, "approvals/detail.html", _request_context(request, change_request), section=SECTION
+    )
 
 
 @tenant_view
@@ -110,8 +124,9 @@ def decide(request, change_request, verdict):
     form = DecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            requests.change_request_decide(actor=request, change_request=change_request, verdict=verdict,
-                                           comment=form.cleaned_data["comment"])
+            requests.change_request_decide(
+                actor=request, change_request=change_request, verdict=verdict, comment=form.cleaned_data["comment"]
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -129,8 +144,9 @@ def withdraw(request, pk):
     form = WithdrawForm(request.POST)
     form.is_valid()
     try:
-        requests.change_request_withdraw(actor=request, change_request=change_request,
-                                         reason=form.cleaned_data.get("reason", ""))
+        requests.change_request_withdraw(
+            actor=request, change_request=change_request, reason=form.cleaned_data.get("reason", "")
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -146,10 +162,15 @@ def policies(request):
     """Each environment with the policy that governs it (its own or the tenant default)."""
     rows = selectors.approval_policy_list_for(request, tenant=request.tenant)
     by_environment = {policy.environment_id: policy for policy in rows}
-    environments = [(environment, by_environment.get(environment.pk))
-                    for environment in request.tenant.environments.order_by("name")]
-    context = {"environments": environments, "default_policy": by_environment.get(None),
-               "may_change": policy_for(ApprovalPolicy).can_add(request, request.tenant)}
+    environments = [
+        (environment, by_environment.get(environment.pk))
+        for environment in request.tenant.environments.order_by("name")
+    ]
+    context = {
+        "environments": environments,
+        "default_policy": by_environment.get(None),
+        "may_change": policy_for(ApprovalPolicy).can_add(request, request.tenant),
+    }
     return render_tenant_page(request, "approvals/policies.html", context, section=SECTION)
 
 
@@ -169,9 +190,14 @@ def policy_edit(request, environment):
         data = form.cleaned_data
         try:
             configuration.approval_policy_save(
-                actor=request, tenant=request.tenant, environment=target, requires_approval=data["requires_approval"],
-                allow_self_approval=data["allow_self_approval"], expire_after_hours=data["expire_after_hours"],
-                stages=form.stage_list())
+                actor=request,
+                tenant=request.tenant,
+                environment=target,
+                requires_approval=data["requires_approval"],
+                allow_self_approval=data["allow_self_approval"],
+                expire_after_hours=data["expire_after_hours"],
+                stages=form.stage_list(),
+            )
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -199,8 +225,14 @@ def _remove(request, model, pk: int, remove, done: str, back: str):
 @require_POST
 @tenant_view
 def policy_delete(request, pk):
-    return _remove(request, ApprovalPolicy, pk, lambda policy: configuration.approval_policy_delete(
-        actor=request, policy=policy), "Approval policy removed.", "approvals:policies")
+    return _remove(
+        request,
+        ApprovalPolicy,
+        pk,
+        lambda policy: configuration.approval_policy_delete(actor=request, policy=policy),
+        "Approval policy removed.",
+        "approvals:policies",
+    )
 
 
 # --- Freeze windows ----------------------------------------------------------------------------
@@ -237,5 +269,11 @@ def freeze_new(request):
 @require_POST
 @tenant_view
 def freeze_delete(request, pk):
-    return _remove(request, FreezeWindow, pk, lambda window: configuration.freeze_window_delete(
-        actor=request, window=window), "Freeze “{row.name}” removed.", "approvals:freezes")
+    return _remove(
+        request,
+        FreezeWindow,
+        pk,
+        lambda window: configuration.freeze_window_delete(actor=request, window=window),
+        "Freeze “{row.name}” removed.",
+        "approvals:freezes",
+    )

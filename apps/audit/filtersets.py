@@ -31,7 +31,9 @@ class AuditTrailFilterSet(AuditEventFilterSet):
 
     actor = django_filters.CharFilter(field_name="actor_display", lookup_expr="icontains", label="Actor email contains")
     action = django_filters.CharFilter(
-        field_name="action", lookup_expr="startswith", label="Action",
+        field_name="action",
+        lookup_expr="startswith",
+        label="Action",
         widget=forms.TextInput(attrs={"placeholder": "member or member.remove"}),
     )
     object_type = django_filters.ChoiceFilter(choices=object_type_choices, label="Object type", empty_label="Any")

@@ -51,4 +51,3 @@ def write_event(
         ip=ip,
         user_agent=user_agent,
     )
-

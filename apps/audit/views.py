@@ -21,6 +21,9 @@ def trail(request):
     fmt = request.GET.get("format")
     if fmt in FORMATS:
         return export_response(filters.qs, fmt, name=f"audit-{request.tenant.slug}")
-    context = {"filters": filters, "page": trail_page(filters.qs, before=request.GET.get("before")),
-               "export_limit": EXPORT_LIMIT}
+    context = {
+        "filters": filters,
+        "page": trail_page(filters.qs, before=request.GET.get("before")),
+        "export_limit": EXPORT_LIMIT,
+    }
     return render_tenant_page(request, "audit/trail.html", context, section="audit")

@@ -44,10 +44,18 @@ class MemberChoiceField(forms.ModelChoiceField):
 class ApplicationDetailsForm(CatalogForm):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     team = forms.CharField(required=False, max_length=100, help_text="The team that looks after it.")
-    owner = MemberChoiceField(queryset=None, required=False, empty_label="Nobody in particular",
-                              help_text="A member of the organization who answers for it.")
-    repository_url = forms.CharField(required=False, max_length=300, label="Repository URL",
-                                     widget=forms.URLInput(attrs={"placeholder": "https://github.com/acme/storefront"}))
+    owner = MemberChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="Nobody in particular",
+        help_text="A member of the organization who answers for it.",
+    )
+    repository_url = forms.CharField(
+        required=False,
+        max_length=300,
+        label="Repository URL",
+        widget=forms.URLInput(attrs={"placeholder": "https://github.com/acme/storefront"}),
+    )
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,8 +65,11 @@ class ApplicationDetailsForm(CatalogForm):
 class ApplicationForm(ApplicationDetailsForm):
     """A new application; with a template, its parameter schema becomes fields after the details."""
 
-    name = forms.CharField(max_length=40, help_text="Lower-case letters, digits and hyphens. It names the "
-                                                    "application's objects in every cluster and never changes.")
+    name = forms.CharField(
+        max_length=40,
+        help_text="Lower-case letters, digits and hyphens. It names the "
+        "application's objects in every cluster and never changes.",
+    )
     component_kind = forms.ChoiceField(choices=ComponentKind.choices, label="Kind")
     field_order = ["name", "component_kind", "description", "team", "owner", "repository_url"]
 
@@ -84,33 +95,43 @@ class ApplicationForm(ApplicationDetailsForm):
         data = {key: value for key, value in self.cleaned_data.items() if not key.startswith(PARAM_PREFIX)}
         if self.template is not None:
             data["template"] = self.template
-            data["parameters"] = {key.removeprefix(PARAM_PREFIX): value for key, value in self.cleaned_data.items()
-                                  if key.startswith(PARAM_PREFIX) and value not in ("", None)}
+            data["parameters"] = {
+                key.removeprefix(PARAM_PREFIX): value
+                for key, value in self.cleaned_data.items()
+                if key.startswith(PARAM_PREFIX) and value not in ("", None)
+            }
         return data
 
 
 def _in_form_order(properties: dict, required: list[str]) -> list[tuple[str, dict]]:
     """Required parameters in the schema's order, then the rest by title. (The database keeps JSON
     objects with their keys re-ordered, so the order the properties were written in is gone.)"""
-    rest = sorted((name for name in properties if name not in required),
-                  key=lambda name: (properties[name].get("title") or name).lower())
+    rest = sorted(
+        (name for name in properties if name not in required),
+        key=lambda name: (properties[name].get("title") or name).lower(),
+    )
     return [(name, properties[name]) for name in [*required, *rest]]
 
 
 def parameter_field(name: str, prop: dict, required: bool) -> forms.Field:
     """One form field for one schema property: an enum is a select, then boolean, integer or string."""
-    options = {"label": prop.get("title") or name.replace("_", " ").capitalize(),
-               "help_text": escape(prop.get("description", "")), "initial": prop.get("default")}
+    options = {
+        "label": prop.get("title") or name.replace("_", " ").capitalize(),
+        "help_text": escape(prop.get("description", "")),
+        "initial": prop.get("default"),
+    }
     if "enum" in prop:
         values = {str(value): value for value in prop["enum"]}
         choices = ([] if required else [("", "—")]) + [(key, key) for key in values]
-        return forms.TypedChoiceField(choices=choices, coerce=values.get, required=required, empty_value=None,
-                                      **options)
+        return forms.TypedChoiceField(
+            choices=choices, coerce=values.get, required=required, empty_value=None, **options
+        )
     if prop.get("type") == "boolean":
         return forms.BooleanField(required=False, **options)
     if prop.get("type") == "integer":
-        return forms.IntegerField(required=required, min_value=prop.get("minimum"), max_value=prop.get("maximum"),
-                                  **options)
+        return forms.IntegerField(
+            required=required, min_value=prop.get("minimum"), max_value=prop.get("maximum"), **options
+        )
     return forms.CharField(required=required, max_length=prop.get("maxLength"), **options)
 
 
@@ -131,43 +152,69 @@ class ReleaseForm(CatalogForm):
     """Every field of a release as text. Fields that do not apply to the application's kind are left
     out, so they keep their defaults."""
 
-    image = forms.CharField(max_length=300, help_text="registry/repository:tag, or @sha256:… to pin a digest.",
-                            widget=forms.TextInput(attrs={"placeholder": "ghcr.io/acme/storefront:1.4.2"}))
-    command = forms.CharField(required=False, widget=forms.Textarea(attrs=TEXTAREA),
-                              help_text="Overrides the image's entrypoint; one argument per line.")
-    args = forms.CharField(required=False, label="Arguments", widget=forms.Textarea(attrs=TEXTAREA),
-                           help_text="One argument per line.")
-    env = forms.CharField(required=False, label="Environment variables", widget=forms.Textarea(attrs=TEXTAREA),
-                          help_text="<code>NAME=value</code>, one per line.")
-    secret_refs = forms.CharField(required=False, label="Secret references", widget=forms.Textarea(attrs=TEXTAREA),
-                                  help_text="<code>NAME=secret/key</code>, one per line: the variable NAME reads "
-                                            "<code>key</code> of the Kubernetes Secret <code>secret</code>.")
-    ports = forms.CharField(required=False, widget=forms.Textarea(attrs=TEXTAREA),
-                            help_text="<code>name=port</code>, one per line, for example <code>http=8080</code>; "
-                                      "add <code>/UDP</code> for UDP.")
+    image = forms.CharField(
+        max_length=300,
+        help_text="registry/repository:tag, or @sha256:… to pin a digest.",
+        widget=forms.TextInput(attrs={"placeholder": "ghcr.io/acme/storefront:1.4.2"}),
+    )
+    command = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs=TEXTAREA),
+        help_text="Overrides the image's entrypoint; one argument per line.",
+    )
+    args = forms.CharField(
+        required=False, label="Arguments", widget=forms.Textarea(attrs=TEXTAREA), help_text="One argument per line."
+    )
+    env = forms.CharField(
+        required=False,
+        label="Environment variables",
+        widget=forms.Textarea(attrs=TEXTAREA),
+        help_text="<code>NAME=value</code>, one per line.",
+    )
+    secret_refs = forms.CharField(
+        required=False,
+        label="Secret references",
+        widget=forms.Textarea(attrs=TEXTAREA),
+        help_text="<code>NAME=secret/key</code>, one per line: the variable NAME reads "
+        "<code>key</code> of the Kubernetes Secret <code>secret</code>.",
+    )
+    ports = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs=TEXTAREA),
+        help_text="<code>name=port</code>, one per line, for example <code>http=8080</code>; "
+        "add <code>/UDP</code> for UDP.",
+    )
     replicas = forms.IntegerField(help_text="0 to 100.")
     cpu_request = forms.CharField(max_length=20, label="CPU request", help_text="250m, 0.5 or 2.")
     cpu_limit = forms.CharField(max_length=20, required=False, label="CPU limit")
     memory_request = forms.CharField(max_length=20, help_text="128Mi, 1Gi.")
     memory_limit = forms.CharField(max_length=20, required=False)
-    liveness_probe = forms.CharField(required=False, widget=forms.Textarea(attrs=TEXTAREA),
-                                     help_text='JSON, for example <code>{"httpGet": {"path": "/healthz", "port": '
-                                               '8080}, "periodSeconds": 10}</code>; empty for none.')
-    readiness_probe = forms.CharField(required=False, widget=forms.Textarea(attrs=TEXTAREA),
-                                      help_text='JSON: one of <code>httpGet</code>, <code>tcpSocket</code> or '
-                                                '<code>exec</code>; empty for none.')
-    ingress_host = forms.CharField(max_length=253, required=False, help_text="A DNS name, for example "
-                                                                             "shop.acme.example.com.")
+    liveness_probe = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs=TEXTAREA),
+        help_text='JSON, for example <code>{"httpGet": {"path": "/healthz", "port": '
+        '8080}, "periodSeconds": 10}</code>; empty for none.',
+    )
+    readiness_probe = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs=TEXTAREA),
+        help_text="JSON: one of <code>httpGet</code>, <code>tcpSocket</code> or <code>exec</code>; empty for none.",
+    )
+    ingress_host = forms.CharField(
+        max_length=253, required=False, help_text="A DNS name, for example shop.acme.example.com."
+    )
     ingress_path = forms.CharField(max_length=200, required=False, initial="/")
     autoscale_min = forms.IntegerField(required=False, label="Autoscale minimum")
     autoscale_max = forms.IntegerField(required=False, label="Autoscale maximum")
     autoscale_cpu_target = forms.IntegerField(required=False, label="Autoscale CPU target (%)")
-    schedule = forms.CharField(max_length=100, required=False, help_text="Five fields, for example "
-                                                                         "<code>*/15 * * * *</code>.")
+    schedule = forms.CharField(
+        max_length=100, required=False, help_text="Five fields, for example <code>*/15 * * * *</code>."
+    )
     notes = forms.CharField(required=False, label="What changed", widget=forms.TextInput())
 
     KIND_FIELDS = {
-        "ingress_host": {ComponentKind.WEB}, "ingress_path": {ComponentKind.WEB},
+        "ingress_host": {ComponentKind.WEB},
+        "ingress_path": {ComponentKind.WEB},
         "autoscale_min": {ComponentKind.WEB, ComponentKind.WORKER},
         "autoscale_max": {ComponentKind.WEB, ComponentKind.WORKER},
         "autoscale_cpu_target": {ComponentKind.WEB, ComponentKind.WORKER},
@@ -178,8 +225,19 @@ class ReleaseForm(CatalogForm):
         ("What runs", ["image", "command", "args"]),
         ("Configuration", ["env", "secret_refs"]),
         ("Network", ["ports", "ingress_host", "ingress_path"]),
-        ("Scale and resources", ["replicas", "cpu_request", "cpu_limit", "memory_request", "memory_limit",
-                                 "autoscale_min", "autoscale_max", "autoscale_cpu_target"]),
+        (
+            "Scale and resources",
+            [
+                "replicas",
+                "cpu_request",
+                "cpu_limit",
+                "memory_request",
+                "memory_limit",
+                "autoscale_min",
+                "autoscale_max",
+                "autoscale_cpu_target",
+            ],
+        ),
         ("Health checks", ["liveness_probe", "readiness_probe"]),
         ("Schedule", ["schedule"]),
         ("Release note", ["notes"]),
@@ -227,17 +285,25 @@ class ReleaseForm(CatalogForm):
     def initial_from(release: Release) -> dict:
         """The form's text for an existing release, so "New release" starts from the latest one."""
         return {
-            "image": release.image, "command": "\n".join(release.command), "args": "\n".join(release.args),
+            "image": release.image,
+            "command": "\n".join(release.command),
+            "args": "\n".join(release.args),
             "env": "\n".join(f"{name}={value}" for name, value in sorted(release.env.items())),
             "secret_refs": "\n".join(f"{ref['name']}={ref['secret']}/{ref['key']}" for ref in release.secret_refs),
             "ports": "\n".join(_port_text(port) for port in release.ports),
-            "replicas": release.replicas, "cpu_request": release.cpu_request, "cpu_limit": release.cpu_limit,
-            "memory_request": release.memory_request, "memory_limit": release.memory_limit,
+            "replicas": release.replicas,
+            "cpu_request": release.cpu_request,
+            "cpu_limit": release.cpu_limit,
+            "memory_request": release.memory_request,
+            "memory_limit": release.memory_limit,
             "liveness_probe": json.dumps(release.liveness_probe) if release.liveness_probe else "",
             "readiness_probe": json.dumps(release.readiness_probe) if release.readiness_probe else "",
-            "ingress_host": release.ingress_host, "ingress_path": release.ingress_path,
-            "autoscale_min": release.autoscale_min, "autoscale_max": release.autoscale_max,
-            "autoscale_cpu_target": release.autoscale_cpu_target, "schedule": release.schedule,
+            "ingress_host": release.ingress_host,
+            "ingress_path": release.ingress_path,
+            "autoscale_min": release.autoscale_min,
+            "autoscale_max": release.autoscale_max,
+            "autoscale_cpu_target": release.autoscale_cpu_target,
+            "schedule": release.schedule,
         }
 
 
@@ -287,14 +353,18 @@ class TemplateForm(CatalogForm):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     component_kind = forms.ChoiceField(choices=ComponentKind.choices, label="Kind")
     parameter_schema = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={**TEXTAREA, "rows": 10}),
+        required=False,
+        widget=forms.Textarea(attrs={**TEXTAREA, "rows": 10}),
         help_text='A JSON schema: <code>{"type": "object", "required": ["image"], "properties": {"image": '
-                  '{"type": "string"}}}</code>. Properties are strings, integers, booleans or enums.')
+        '{"type": "string"}}}</code>. Properties are strings, integers, booleans or enums.',
+    )
     defaults = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={**TEXTAREA, "rows": 6}),
+        required=False,
+        widget=forms.Textarea(attrs={**TEXTAREA, "rows": 6}),
         help_text='Release fields a new application starts with, as JSON, for example <code>{"cpu_request": '
-                  '"100m", "memory_request": "256Mi"}</code>. A parameter named after a release field (or '
-                  '<code>port</code>) overrides them.')
+        '"100m", "memory_request": "256Mi"}</code>. A parameter named after a release field (or '
+        "<code>port</code>) overrides them.",
+    )
 
     def clean_parameter_schema(self):
         return _json_object(self.cleaned_data["parameter_schema"])
@@ -304,7 +374,11 @@ class TemplateForm(CatalogForm):
 
     @staticmethod
     def initial_from(template: ServiceTemplate) -> dict:
-        return {"slug": template.slug, "name": template.name, "description": template.description,
-                "component_kind": template.component_kind,
-                "parameter_schema": json.dumps(template.parameter_schema, indent=2),
-                "defaults": json.dumps(template.defaults, indent=2)}
+        return {
+            "slug": template.slug,
+            "name": template.name,
+            "description": template.description,
+            "component_kind": template.component_kind,
+            "parameter_schema": json.dumps(template.parameter_schema, indent=2),
+            "defaults": json.dumps(template.defaults, indent=2),
+        }

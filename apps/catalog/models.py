@@ -43,12 +43,14 @@ class Application(TenantOwned):
     name = models.CharField(max_length=40, validators=[SLUG_VALIDATOR])
     description = models.TextField(blank=True)
     component_kind = models.CharField(max_length=16, choices=ComponentKind.choices, default=ComponentKind.WEB)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     team = models.CharField(max_length=100, blank=True)
     repository_url = models.URLField(max_length=300, blank=True)
-    template = models.ForeignKey(ServiceTemplate, null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="applications")
+    template = models.ForeignKey(
+        ServiceTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="applications"
+    )
     template_parameters = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -76,8 +78,9 @@ class Release(TenantOwned):
     image = models.CharField(max_length=300)
     image_digest = models.CharField(max_length=100, blank=True)
     env = models.JSONField(default=dict, blank=True, help_text="Plain environment variables.")
-    secret_refs = models.JSONField(default=list, blank=True,
-                                   help_text='[{"name": "DB_PASSWORD", "secret": "db", "key": "password"}]')
+    secret_refs = models.JSONField(
+        default=list, blank=True, help_text='[{"name": "DB_PASSWORD", "secret": "db", "key": "password"}]'
+    )
     command = models.JSONField(default=list, blank=True)
     args = models.JSONField(default=list, blank=True)
     ports = models.JSONField(default=list, blank=True, help_text='[{"name": "http", "port": 8080}]')

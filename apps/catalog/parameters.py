@@ -56,8 +56,11 @@ def _property_check(name: str, prop, field: str) -> None:
     else:
         renderable = prop.get("type") in FORM_TYPES
     if not renderable:
-        raise refuse(field, f"The property “{name}” must be a string, integer, boolean or an enum of those, so the "
-                            "portal can show it as a form field.")
+        raise refuse(
+            field,
+            f"The property “{name}” must be a string, integer, boolean or an enum of those, so the "
+            "portal can show it as a form field.",
+        )
     if "default" in prop and list(_validator(prop).iter_errors(prop["default"])):
         raise refuse(field, f"The default of “{name}” ({prop['default']!r}) does not meet its own schema.")
 
@@ -77,13 +80,17 @@ def parameters_check(schema: dict, parameters) -> dict:
 def _parameter_error(error) -> ApplicationError:
     if error.validator == "required":
         name = next(n for n in error.validator_value if n not in error.instance)
-        return ApplicationError(f"The parameter “{name}” is required.", code=INVALID_PARAMETERS,
-                                field=f"parameters.{name}")
+        return ApplicationError(
+            f"The parameter “{name}” is required.", code=INVALID_PARAMETERS, field=f"parameters.{name}"
+        )
     if error.validator == "additionalProperties":
         return ApplicationError(f"Unknown parameter: {error.message}", code=INVALID_PARAMETERS, field="parameters")
     name = ".".join(str(part) for part in error.path)
-    return ApplicationError(f"{name or 'parameters'}: {error.message}", code=INVALID_PARAMETERS,
-                            field=f"parameters.{name}" if name else "parameters")
+    return ApplicationError(
+        f"{name or 'parameters'}: {error.message}",
+        code=INVALID_PARAMETERS,
+        field=f"parameters.{name}" if name else "parameters",
+    )
 
 
 def release_fields(defaults: dict, parameters: dict) -> tuple[dict, dict]:

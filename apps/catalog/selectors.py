@@ -11,7 +11,8 @@ def applications_for(principal, **filters):
     """The applications the principal may see, with their latest release's number and image."""
     latest = Release.objects.filter(application=OuterRef("pk")).order_by("-number")
     return (
-        Application.objects.restrict(principal, "view").filter(**filters)
+        Application.objects.restrict(principal, "view")
+        .filter(**filters)
         .select_related("tenant", "owner", "template")
         .annotate(latest_number=Max("releases__number"), latest_image=Subquery(latest.values("image")[:1]))
     )
@@ -19,8 +20,12 @@ def applications_for(principal, **filters):
 
 def releases_of(principal, application: Application):
     """The application's releases the principal may see, newest first."""
-    return (Release.objects.restrict(principal, "view").filter(application=application)
-            .select_related("created_by").order_by("-number"))
+    return (
+        Release.objects.restrict(principal, "view")
+        .filter(application=application)
+        .select_related("created_by")
+        .order_by("-number")
+    )
 
 
 def templates_visible_to(principal):

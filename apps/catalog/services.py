@@ -52,8 +52,10 @@ def _check_details(application: Application) -> None:
         try:
             _URL(application.repository_url)
         except ValidationError:
-            raise refuse("repository_url", "Give the repository as an http(s) URL, for example "
-                                           "https://github.com/acme/storefront.") from None
+            raise refuse(
+                "repository_url",
+                "Give the repository as an http(s) URL, for example https://github.com/acme/storefront.",
+            ) from None
     owner = application.owner
     if owner is not None and not Membership.objects.filter(tenant_id=application.tenant_id, user=owner).exists():
         raise refuse("owner", f"The owner must be a member of {application.tenant.name}.")
@@ -67,18 +69,23 @@ def _check_name(application: Application) -> None:
     if application.name in RESERVED_NAMES:
         raise refuse("name", f"“{application.name}” is reserved by the portal; choose another name.")
     if Application.objects.filter(tenant_id=application.tenant_id, name=application.name).exists():
-        raise ApplicationError(f"There is already an application called “{application.name}”.", code=NAME_TAKEN,
-                               field="name")
+        raise ApplicationError(
+            f"There is already an application called “{application.name}”.", code=NAME_TAKEN, field="name"
+        )
 
 
 def _kind(component_kind: str, template: ServiceTemplate | None) -> str:
     if component_kind and component_kind not in ComponentKind.values:
-        raise refuse("component_kind", f"“{component_kind}” is not a kind; use one of "
-                                       f"{', '.join(ComponentKind.values)}.")
+        raise refuse(
+            "component_kind", f"“{component_kind}” is not a kind; use one of {', '.join(ComponentKind.values)}."
+        )
     if template is not None and component_kind and component_kind != template.component_kind:
-        raise ApplicationError(f"{template} makes a {template.get_component_kind_display().lower()}, not a "
-                               f"{ComponentKind(component_kind).label.lower()}.", code=KIND_MISMATCH,
-                               field="component_kind")
+        raise ApplicationError(
+            f"{template} makes a {template.get_component_kind_display().lower()}, not a "
+            f"{ComponentKind(component_kind).label.lower()}.",
+            code=KIND_MISMATCH,
+            field="component_kind",
+        )
     return template.component_kind if template is not None else component_kind or ComponentKind.WEB
 
 
@@ -92,16 +99,18 @@ def _first_release_fields(template: ServiceTemplate, parameters: dict, kind: str
     except ApplicationError as exc:
         if exc.field in origin:
             raise ApplicationError(exc.message, code=exc.code, field=f"parameters.{origin[exc.field]}") from None
-        raise ApplicationError(f"The template's default {exc.field} is not valid: {exc.message}", code=exc.code,
-                               field="template") from None
+        raise ApplicationError(
+            f"The template's default {exc.field} is not valid: {exc.message}", code=exc.code, field="template"
+        ) from None
 
 
 def _from_template(application: Application, template: ServiceTemplate, parameters: dict) -> dict | None:
     """Record the template version and the checked parameters on the application; return release #1's
     fields when an image is known."""
     if not template.is_active:
-        raise ApplicationError(f"{template} is retired; choose a current template.", code=TEMPLATE_RETIRED,
-                               field="template")
+        raise ApplicationError(
+            f"{template} is retired; choose a current template.", code=TEMPLATE_RETIRED, field="template"
+        )
     application.template = template
     application.template_parameters = parameters_check(template.parameter_schema, parameters)
     return _first_release_fields(template, application.template_parameters, application.component_kind)
@@ -113,9 +122,19 @@ def _lock(tenant: Tenant) -> None:
 
 
 @transaction.atomic
-def application_create(*, actor: Principal, tenant: Tenant, name: str, component_kind: str = "", description: str = "",
-                       team: str = "", owner=None, repository_url: str = "",
-                       template: ServiceTemplate | None = None, parameters: dict | None = None) -> Application:
+def application_create(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    name: str,
+    component_kind: str = "",
+    description: str = "",
+    team: str = "",
+    owner=None,
+    repository_url: str = "",
+    template: ServiceTemplate | None = None,
+    parameters: dict | None = None,
+) -> Application:
     """Register an application, from scratch or from a service template; it counts against the
     tenant's "applications" quota.
 
@@ -125,9 +144,15 @@ def application_create(*, actor: Principal, tenant: Tenant, name: str, component
     """
     require(policy_for(Application).can_add(actor, tenant), tenant=tenant)
     _lock(tenant)
-    application = Application(tenant=tenant, name=(name or "").strip().lower(), description=(description or "").strip(),
-                              team=(team or "").strip(), owner=owner, repository_url=(repository_url or "").strip(),
-                              component_kind=_kind(component_kind, template))
+    application = Application(
+        tenant=tenant,
+        name=(name or "").strip().lower(),
+        description=(description or "").strip(),
+        team=(team or "").strip(),
+        owner=owner,
+        repository_url=(repository_url or "").strip(),
+        component_kind=_kind(component_kind, template),
+    )
     _check_name(application)
     _check_details(application)
     first = _from_template(application, template, parameters or {}) if template is not None else None
@@ -144,8 +169,15 @@ def application_create(*, actor: Principal, tenant: Tenant, name: str, component
 
 
 @transaction.atomic
-def application_update(*, actor: Principal, application: Application, description: str | None = None,
-                       team: str | None = None, owner=UNCHANGED, repository_url: str | None = None) -> Application:
+def application_update(
+    *,
+    actor: Principal,
+    application: Application,
+    description: str | None = None,
+    team: str | None = None,
+    owner=UNCHANGED,
+    repository_url: str | None = None,
+) -> Application:
     """Change what people read about an application. Its name and kind never change: they name its
     objects in every cluster it runs in."""
     require(policy_for(Application).can_change(actor, application), tenant=application.tenant)
@@ -160,15 +192,18 @@ def application_update(*, actor: Principal, application: Application, descriptio
         application.repository_url = repository_url.strip()
     _check_details(application)
     application.save(update_fields=["description", "team", "owner", "repository_url"])
-    audit_record(actor=actor, action="application.update", obj=application,
-                 changes=diff(before, _details(application)))
+    audit_record(actor=actor, action="application.update", obj=application, changes=diff(before, _details(application)))
     return application
 
 
 def _details(application: Application) -> dict:
     owner = application.owner.email if application.owner is not None else None
-    return {"description": application.description, "team": application.team, "owner": owner,
-            "repository_url": application.repository_url}
+    return {
+        "description": application.description,
+        "team": application.team,
+        "owner": owner,
+        "repository_url": application.repository_url,
+    }
 
 
 # --- Releases ----------------------------------------------------------------------------------
@@ -178,8 +213,13 @@ def _release_save(actor: Principal, application: Application, spec: dict, *, num
     """Save a release; its ingress host is claimed for the tenant first (refused when it is not theirs)."""
     if spec.get("ingress_host"):
         spec = {**spec, "ingress_host": host_claim(tenant=application.tenant, host=spec["ingress_host"]).host}
-    return Release.objects.create(tenant_id=application.tenant_id, application=application, number=number,
-                                  created_by=as_principal(actor).user, **spec)
+    return Release.objects.create(
+        tenant_id=application.tenant_id,
+        application=application,
+        number=number,
+        created_by=as_principal(actor).user,
+        **spec,
+    )
 
 
 @transaction.atomic
@@ -191,8 +231,10 @@ def release_create(*, actor: Principal, application: Application, **fields) -> R
     locked = Application.objects.select_for_update().get(pk=application.pk)
     previous = Release.objects.filter(application=locked).order_by("-number").first()
     release = _release_save(actor, locked, spec, number=previous.number + 1 if previous else 1)
-    changes = {"number": [previous.number if previous else None, release.number],
-               "image": [previous.image if previous else None, release.image]}
+    changes = {
+        "number": [previous.number if previous else None, release.number],
+        "image": [previous.image if previous else None, release.image],
+    }
     if previous is not None:
         changes["fields"] = [None, ", ".join(field for field, _, _ in release_diff(previous, release)) or "none"]
     audit_record(actor=actor, action="release.create", obj=release, changes=changes)
@@ -211,8 +253,11 @@ def release_diff(before: Release, after: Release) -> list[tuple[str, object, obj
     for field in DIFF_FIELDS:
         old, new = getattr(before, field), getattr(after, field)
         if field == "env":
-            changes += [(f"env.{name}", old.get(name), new.get(name)) for name in sorted(old.keys() | new.keys())
-                        if old.get(name) != new.get(name)]
+            changes += [
+                (f"env.{name}", old.get(name), new.get(name))
+                for name in sorted(old.keys() | new.keys())
+                if old.get(name) != new.get(name)
+            ]
         elif old != new:
             changes.append((field, old, new))
     return changes
@@ -228,8 +273,9 @@ def _defaults_check(defaults, schema: dict, kind: str) -> dict:
     unknown = sorted(set(defaults) - set(RELEASE_FIELDS))
     if unknown:
         raise refuse("defaults", f"Not release fields: {', '.join(unknown)}. Use {', '.join(RELEASE_FIELDS)}.")
-    parameter_defaults = {name: prop["default"] for name, prop in schema.get("properties", {}).items()
-                          if "default" in prop}
+    parameter_defaults = {
+        name: prop["default"] for name, prop in schema.get("properties", {}).items() if "default" in prop
+    }
     fields, _ = release_fields(defaults, parameter_defaults)
     fields.setdefault("image", PLACEHOLDER_IMAGE)  # a required parameter supplies it
     if kind == ComponentKind.CRON:
@@ -242,36 +288,59 @@ def _defaults_check(defaults, schema: dict, kind: str) -> dict:
 
 
 @transaction.atomic
-def template_create(*, operator, slug: str, name: str, component_kind: str, description: str = "",
-                    parameter_schema: dict | None = None, defaults: dict | None = None) -> ServiceTemplate:
+def template_create(
+    *,
+    operator,
+    slug: str,
+    name: str,
+    component_kind: str,
+    description: str = "",
+    parameter_schema: dict | None = None,
+    defaults: dict | None = None,
+) -> ServiceTemplate:
     """Publish a service template; when the slug exists this is its next version, and applications
     made from earlier versions keep pointing at the version they were made from."""
     require(template_policy.can_add(operator), "Only platform operators define service templates.")
-    template = ServiceTemplate(slug=(slug or "").strip().lower(), name=(name or "").strip(),
-                               description=(description or "").strip(), component_kind=component_kind)
+    template = ServiceTemplate(
+        slug=(slug or "").strip().lower(),
+        name=(name or "").strip(),
+        description=(description or "").strip(),
+        component_kind=component_kind,
+    )
     _check_template(template)
     template.parameter_schema = schema_check(parameter_schema or {})
     template.defaults = _defaults_check(defaults or {}, template.parameter_schema, component_kind)
     latest = ServiceTemplate.objects.select_for_update().filter(slug=template.slug).order_by("-version").first()
     if latest is not None and latest.component_kind != component_kind:
-        raise ApplicationError(f"{latest.slug} makes a {latest.get_component_kind_display().lower()}; a new version "
-                               "keeps its kind.", code=KIND_MISMATCH, field="component_kind")
+        raise ApplicationError(
+            f"{latest.slug} makes a {latest.get_component_kind_display().lower()}; a new version keeps its kind.",
+            code=KIND_MISMATCH,
+            field="component_kind",
+        )
     template.version = latest.version + 1 if latest else 1
     try:
         with transaction.atomic():
             template.save()
     except IntegrityError:
-        raise ApplicationError(f"Another version of {template.slug} was published at the same moment; try again.",
-                               code=CONFLICT, status=409) from None
-    audit_record(actor=operator, action="template.create", obj=template,
-                 changes={"slug": [None, template.slug], "version": [None, template.version]})
+        raise ApplicationError(
+            f"Another version of {template.slug} was published at the same moment; try again.",
+            code=CONFLICT,
+            status=409,
+        ) from None
+    audit_record(
+        actor=operator,
+        action="template.create",
+        obj=template,
+        changes={"slug": [None, template.slug], "version": [None, template.version]},
+    )
     return template
 
 
 def _check_template(template: ServiceTemplate) -> None:
     try:
-        template.full_clean(exclude=["version", "parameter_schema", "defaults"], validate_unique=False,
-                            validate_constraints=False)
+        template.full_clean(
+            exclude=["version", "parameter_schema", "defaults"], validate_unique=False, validate_constraints=False
+        )
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise refuse(field, messages[0]) from None

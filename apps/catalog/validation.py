@@ -26,15 +26,35 @@ SECRET_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
 PORT_NAME_RE = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 CPU_RE = re.compile(r"^(?P<number>\d+(?:\.\d{1,3})?)(?P<milli>m?)$")
 MEMORY_RE = re.compile(r"^(?P<number>\d+(?:\.\d+)?)(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
-MEMORY_FACTORS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-                  "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+MEMORY_FACTORS = {
+    None: 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
 PROBE_HANDLERS = ("httpGet", "tcpSocket", "exec")
-PROBE_TIMINGS = {"initialDelaySeconds": 0, "periodSeconds": 1, "timeoutSeconds": 1, "failureThreshold": 1,
-                 "successThreshold": 1}
+PROBE_TIMINGS = {
+    "initialDelaySeconds": 0,
+    "periodSeconds": 1,
+    "timeoutSeconds": 1,
+    "failureThreshold": 1,
+    "successThreshold": 1,
+}
 CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
-CRON_NAMES = {"month": ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
-              "day of week": ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]}
+CRON_NAMES = {
+    "month": ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
+    "day of week": ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
+}
 MAX_REPLICAS = 100
 
 
@@ -55,11 +75,17 @@ def image_digest(image: str, field: str = "image") -> str:
         raise refuse(field, "Give the container image, for example nginx:1.27 or ghcr.io/acme/api:2.3.1.")
     match = IMAGE_RE.match(image)
     if match is None or len(image) > 255:
-        raise refuse(field, f"“{image}” is not an image reference; write registry/repository:tag or "
-                            "repository@sha256:<64 hex digits>, in lower case, for example ghcr.io/acme/api:2.3.1.")
+        raise refuse(
+            field,
+            f"“{image}” is not an image reference; write registry/repository:tag or "
+            "repository@sha256:<64 hex digits>, in lower case, for example ghcr.io/acme/api:2.3.1.",
+        )
     if not match["tag"] and not match["digest"]:
-        raise refuse(field, f"Give “{image}” a tag or a digest, for example {image}:1.0: without one it means "
-                            ":latest, which can change under a release.")
+        raise refuse(
+            field,
+            f"Give “{image}” a tag or a digest, for example {image}:1.0: without one it means "
+            ":latest, which can change under a release.",
+        )
     return match["digest"] or ""
 
 
@@ -74,10 +100,13 @@ def env_vars(env, field: str = "env") -> dict[str, str]:
         raise refuse(field, "Give environment variables as an object of NAME: value.")
     for name, value in env.items():
         if not ENV_NAME_RE.match(name):
-            raise refuse(field, f"“{name}” is not a valid environment variable name: use letters, digits and "
-                                "underscores, not starting with a digit.")
+            raise refuse(
+                field,
+                f"“{name}” is not a valid environment variable name: use letters, digits and "
+                "underscores, not starting with a digit.",
+            )
         if not isinstance(value, str):
-            raise refuse(field, f"The value of {name} must be a string; quote it, for example \"{value}\".")
+            raise refuse(field, f'The value of {name} must be a string; quote it, for example "{value}".')
     return env
 
 
@@ -135,7 +164,7 @@ def replicas(value, field: str = "replicas") -> int:
 
 
 def cpu_millicores(value: str, field: str) -> int:
-    """"250m", "0.5" or "2" in millicores; anything else is refused with an example."""
+    """ "250m", "0.5" or "2" in millicores; anything else is refused with an example."""
     match = CPU_RE.match(value) if isinstance(value, str) else None
     if match is None:
         raise refuse(field, f"“{value}” is not a CPU quantity: write millicores like 250m, or cores like 0.5 or 2.")
@@ -147,12 +176,15 @@ def cpu_millicores(value: str, field: str) -> int:
 
 
 def memory_bytes(value: str, field: str) -> int:
-    """"128Mi", "1Gi" (or decimal "500M") in bytes; a lower-case "mi" or a milli "m" gets a hint."""
+    """ "128Mi", "1Gi" (or decimal "500M") in bytes; a lower-case "mi" or a milli "m" gets a hint."""
     match = MEMORY_RE.match(value) if isinstance(value, str) else None
     if match is None:
         hint = _memory_hint(value)
-        raise refuse(field, f"“{value}” is not a memory quantity{hint}: write 128Mi, 512Mi or 1Gi "
-                            "(the suffixes Ki, Mi, Gi and Ti are case-sensitive).")
+        raise refuse(
+            field,
+            f"“{value}” is not a memory quantity{hint}: write 128Mi, 512Mi or 1Gi "
+            "(the suffixes Ki, Mi, Gi and Ti are case-sensitive).",
+        )
     try:
         amount = Decimal(match["number"]) * MEMORY_FACTORS[match["suffix"]]
     except InvalidOperation:
@@ -179,9 +211,12 @@ def resources(spec: dict) -> None:
         if spec[f"{kind}_limit"]:
             limit = parse(spec[f"{kind}_limit"], f"{kind}_limit")
             if limit < request:
-                raise refuse(f"{kind}_limit", f"The {kind.upper() if kind == 'cpu' else kind} limit "
-                                              f"({spec[f'{kind}_limit']}) is below the request "
-                                              f"({spec[f'{kind}_request']}).")
+                raise refuse(
+                    f"{kind}_limit",
+                    f"The {kind.upper() if kind == 'cpu' else kind} limit "
+                    f"({spec[f'{kind}_limit']}) is below the request "
+                    f"({spec[f'{kind}_request']}).",
+                )
 
 
 # --- Probes ------------------------------------------------------------------------------------
@@ -197,8 +232,11 @@ def probe(value, field: str, port_names: set[str]) -> dict:
     handlers = [key for key in PROBE_HANDLERS if key in value]
     unknown = set(value) - set(PROBE_HANDLERS) - set(PROBE_TIMINGS)
     if unknown:
-        raise refuse(field, f"Unknown probe setting {', '.join(sorted(unknown))}; use httpGet, tcpSocket or exec "
-                            f"and {', '.join(PROBE_TIMINGS)}.")
+        raise refuse(
+            field,
+            f"Unknown probe setting {', '.join(sorted(unknown))}; use httpGet, tcpSocket or exec "
+            f"and {', '.join(PROBE_TIMINGS)}.",
+        )
     if len(handlers) != 1:
         raise refuse(field, "A probe has exactly one of httpGet, tcpSocket or exec.")
     _probe_handler(value[handlers[0]], handlers[0], field, port_names)
@@ -213,8 +251,12 @@ def _probe_handler(handler, kind: str, field: str, port_names: set[str]) -> None
         raise refuse(field, f"{kind} must be an object.")
     if kind == "exec":
         command = handler.get("command")
-        if set(handler) != {"command"} or not isinstance(command, list) or not command \
-                or not all(isinstance(part, str) for part in command):
+        if (
+            set(handler) != {"command"}
+            or not isinstance(command, list)
+            or not command
+            or not all(isinstance(part, str) for part in command)
+        ):
             raise refuse(field, 'exec needs a command list, for example {"command": ["cat", "/tmp/ready"]}.')
         return
     allowed = {"path", "port", "scheme"} if kind == "httpGet" else {"port"}
@@ -234,8 +276,10 @@ def _probe_port(port, field: str, port_names: set[str]) -> None:
         return
     if isinstance(port, str) and port in port_names:
         return
-    raise refuse(field, f"The probe port {port!r} is neither a number from 1 to 65535 nor the name of one of the "
-                        "release's ports.")
+    raise refuse(
+        field,
+        f"The probe port {port!r} is neither a number from 1 to 65535 nor the name of one of the release's ports.",
+    )
 
 
 # --- Ingress, autoscaling, schedule ------------------------------------------------------------
@@ -247,8 +291,11 @@ def ingress(host: str, path: str, kind: str, port_list: list[dict]) -> None:
     if kind != ComponentKind.WEB:
         raise refuse("ingress_host", "Only web services are reachable through an ingress host.")
     if not is_dns_name(host):
-        raise refuse("ingress_host", f"“{host}” is not a DNS name: use lower-case labels of letters, digits and "
-                                     "hyphens separated by dots, for example shop.acme.example.com.")
+        raise refuse(
+            "ingress_host",
+            f"“{host}” is not a DNS name: use lower-case labels of letters, digits and "
+            "hyphens separated by dots, for example shop.acme.example.com.",
+        )
     if not port_list:
         raise refuse("ports", "A web service with an ingress host needs a port to send traffic to.")
     if not isinstance(path, str) or not path.startswith("/") or any(ch.isspace() for ch in path):
@@ -262,8 +309,10 @@ def autoscaling(minimum, maximum, target, kind: str) -> None:
     if kind == ComponentKind.CRON:
         raise refuse("autoscale_min", "Cron jobs run to completion and do not autoscale.")
     if not all(given):
-        raise refuse("autoscale_min" if minimum is None else "autoscale_max" if maximum is None
-                     else "autoscale_cpu_target", "Autoscaling needs a minimum, a maximum and a CPU target together.")
+        raise refuse(
+            "autoscale_min" if minimum is None else "autoscale_max" if maximum is None else "autoscale_cpu_target",
+            "Autoscaling needs a minimum, a maximum and a CPU target together.",
+        )
     for field, value in (("autoscale_min", minimum), ("autoscale_max", maximum)):
         if not _is_int(value) or not 1 <= value <= MAX_REPLICAS:
             raise refuse(field, f"Autoscaling bounds are whole numbers from 1 to {MAX_REPLICAS}.")
@@ -284,12 +333,18 @@ def schedule(value: str, kind: str) -> None:
         return
     parts = value.split()
     if len(parts) != 5:
-        raise refuse("schedule", f"“{value}” has {len(parts)} fields; a schedule has five: minute, hour, "
-                                 "day of month, month and day of week, for example “*/15 * * * *”.")
+        raise refuse(
+            "schedule",
+            f"“{value}” has {len(parts)} fields; a schedule has five: minute, hour, "
+            "day of month, month and day of week, for example “*/15 * * * *”.",
+        )
     for part, (name, low, high) in zip(parts, CRON_FIELDS, strict=True):
         if not _cron_field_ok(part, name, low, high):
-            raise refuse("schedule", f"The {name} field “{part}” is not valid: use *, numbers from {low} to {high}, "
-                                     "ranges (1-5), lists (1,15) and steps (*/10).")
+            raise refuse(
+                "schedule",
+                f"The {name} field “{part}” is not valid: use *, numbers from {low} to {high}, "
+                "ranges (1-5), lists (1,15) and steps (*/10).",
+            )
 
 
 def _cron_field_ok(part: str, name: str, low: int, high: int) -> bool:
@@ -319,14 +374,38 @@ def _cron_value(text: str, name: str) -> int | None:
 
 # Every field of a release that says how it runs, in the order people read them (and diffs list them).
 SPEC_DEFAULTS = {
-    "image": "", "command": [], "args": [], "env": {}, "secret_refs": [], "ports": [], "replicas": 1,
-    "cpu_request": "100m", "cpu_limit": "", "memory_request": "128Mi", "memory_limit": "",
-    "liveness_probe": {}, "readiness_probe": {}, "ingress_host": "", "ingress_path": "/",
-    "autoscale_min": None, "autoscale_max": None, "autoscale_cpu_target": None, "schedule": "",
+    "image": "",
+    "command": [],
+    "args": [],
+    "env": {},
+    "secret_refs": [],
+    "ports": [],
+    "replicas": 1,
+    "cpu_request": "100m",
+    "cpu_limit": "",
+    "memory_request": "128Mi",
+    "memory_limit": "",
+    "liveness_probe": {},
+    "readiness_probe": {},
+    "ingress_host": "",
+    "ingress_path": "/",
+    "autoscale_min": None,
+    "autoscale_max": None,
+    "autoscale_cpu_target": None,
+    "schedule": "",
 }
 RELEASE_FIELDS = (*SPEC_DEFAULTS, "notes")
-TEXT_FIELDS = ("image", "cpu_request", "cpu_limit", "memory_request", "memory_limit", "ingress_host",
-               "ingress_path", "schedule", "notes")
+TEXT_FIELDS = (
+    "image",
+    "cpu_request",
+    "cpu_limit",
+    "memory_request",
+    "memory_limit",
+    "ingress_host",
+    "ingress_path",
+    "schedule",
+    "notes",
+)
 
 
 def release_spec(fields: dict, kind: str) -> dict:

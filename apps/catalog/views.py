@@ -2,7 +2,6 @@
 and their differences, cutting a release. Views parse input, call one service or selector, and render.
 The operators' service-template pages live in apps/operator/service_templates.py."""
 
-
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST, require_safe
@@ -45,40 +44,53 @@ def application_new(request):
     """From scratch, or (with ?template=<id>) from a template whose parameters become the form."""
     template = None
     if request.GET.get("template", "").isdigit():
-        template = get_object_or_404(templates_visible_to(request).filter(is_active=True),
-                                     pk=int(request.GET["template"]))
+        template = get_object_or_404(
+            templates_visible_to(request).filter(is_active=True), pk=int(request.GET["template"])
+        )
     form = ApplicationForm(request.POST or None, tenant=request.tenant, template=template)
     if request.method == "POST" and form.is_valid():
         try:
-            application = services.application_create(actor=as_principal(request), tenant=request.tenant,
-                                                      **form.service_arguments())
+            application = services.application_create(
+                actor=as_principal(request), tenant=request.tenant, **form.service_arguments()
+            )
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
             messages.success(request, f"{application.name} is registered.")
             return _to_application(application)
-    context = {"form": form, "template": template, "refused": form,
-               "templates": templates_current(request) if template is None else []}
+    context = {
+        "form": form,
+        "template": template,
+        "refused": form,
+        "templates": templates_current(request) if template is None else [],
+    }
     return render_tenant_page(request, "catalog/new.html", context, section="apps", status=_status(request))
 
 
 @tenant_view
 def application_edit(request, name):
     application = _application(request, name)
-    initial = {"description": application.description, "team": application.team, "owner": application.owner,
-               "repository_url": application.repository_url}
+    initial = {
+        "description": application.description,
+        "team": application.team,
+        "owner": application.owner,
+        "repository_url": application.repository_url,
+    }
     form = ApplicationDetailsForm(request.POST or None, tenant=request.tenant, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.application_update(actor=as_principal(request), application=application,
-                                        **form.cleaned_data)
+            services.application_update(actor=as_principal(request), application=application, **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
             messages.success(request, f"{application.name} saved.")
             return _to_application(application)
-    context = {"application": application, "form": form, "refused": form,
-               "may_edit": policy_for(Application).can(request, "change", application)}
+    context = {
+        "application": application,
+        "form": form,
+        "refused": form,
+        "may_edit": policy_for(Application).can(request, "change", application),
+    }
     return render_tenant_page(request, "catalog/edit.html", context, section="apps", status=_status(request))
 
 
@@ -96,8 +108,13 @@ def _detail_page(request, application, releases, release_form, refused=None):
     numbers = [release.number for release in releases]
     compare, changes = _comparison(request, releases, numbers)
     context = {
-        "application": application, "releases": releases, "release_form": release_form, "refused": refused,
-        "next_number": (numbers[0] if numbers else 0) + 1, "compare": compare, "changes": changes,
+        "application": application,
+        "releases": releases,
+        "release_form": release_form,
+        "refused": refused,
+        "next_number": (numbers[0] if numbers else 0) + 1,
+        "compare": compare,
+        "changes": changes,
         "may_release": policy_for(Release).can_add(request, request.tenant),
         "may_edit": policy_for(Application).can(request, "change", application),
     }
@@ -113,8 +130,9 @@ def _comparison(request, releases, numbers):
     if not compare.is_valid():
         return compare, None
     by_number = {release.number: release for release in releases}
-    return compare, services.release_diff(by_number[compare.cleaned_data["before"]],
-                                          by_number[compare.cleaned_data["after"]])
+    return compare, services.release_diff(
+        by_number[compare.cleaned_data["before"]], by_number[compare.cleaned_data["after"]]
+    )
 
 
 @tenant_view
@@ -124,8 +142,7 @@ def release_new(request, name):
     form = ReleaseForm(request.POST, kind=application.component_kind)
     if form.is_valid():
         try:
-            release = services.release_create(actor=as_principal(request), application=application,
-                                              **form.cleaned_data)
+            release = services.release_create(actor=as_principal(request), application=application, **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:

@@ -58,8 +58,12 @@ def _error_from(exc: Exception) -> KubeError:
         except (TypeError, ValueError):
             pass
         kind = WatchExpired if status == 410 else KubeError
-        return kind(message or f"HTTP {status}", status=status, reason=reason,
-                    retryable=status in RETRYABLE_STATUS or status == 409)
+        return kind(
+            message or f"HTTP {status}",
+            status=status,
+            reason=reason,
+            retryable=status in RETRYABLE_STATUS or status == 409,
+        )
     return KubeError(f"{type(exc).__name__}: {exc}", retryable=True)
 
 
@@ -107,9 +111,15 @@ class RolloutStatus:
     def complete(self) -> bool:
         """kubectl's rule in full: the spec observed, every replica updated, no old replica left
         (`replicas` counts them while they terminate), and every updated replica available."""
-        return (self.observed and not self.failed and self.updated == self.desired
-                and self.replicas == self.updated and self.available == self.updated
-                and self.ready == self.desired and self.unavailable == 0)
+        return (
+            self.observed
+            and not self.failed
+            and self.updated == self.desired
+            and self.replicas == self.updated
+            and self.available == self.updated
+            and self.ready == self.desired
+            and self.unavailable == 0
+        )
 
     @property
     def replica_failure(self) -> str:
@@ -138,12 +148,21 @@ class RolloutStatus:
 class KubeClient:
     """Apply, get, list, watch and delete plain-dict objects on one cluster."""
 
-    def __init__(self, api_client: k8s.ApiClient, *, attempts: int = 5, backoff: float = 0.2,
-                 backoff_max: float = 5.0, timeout=DEFAULT_TIMEOUT, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        api_client: k8s.ApiClient,
+        *,
+        attempts: int = 5,
+        backoff: float = 0.2,
+        backoff_max: float = 5.0,
+        timeout=DEFAULT_TIMEOUT,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.api_client = api_client
         # Calls that pass no timeout of their own (discovery inside DynamicClient) still never hang.
         api_client.rest_client.pool_manager.connection_pool_kw["timeout"] = urllib3.Timeout(
-            connect=timeout[0], read=timeout[1])
+            connect=timeout[0], read=timeout[1]
+        )
         self.attempts, self.backoff, self.backoff_max = attempts, backoff, backoff_max
         self.timeout = timeout
         self._sleep = sleep
@@ -174,10 +193,12 @@ class KubeClient:
         if key not in self._resources:
             try:
                 self._resources[key] = self._call(
-                    lambda: self.dynamic.resources.get(api_version=api_version, kind=kind))
+                    lambda: self.dynamic.resources.get(api_version=api_version, kind=kind)
+                )
             except ResourceNotFoundError:
-                raise KubeError(f"The cluster does not serve {kind} in {api_version}.", status=404,
-                                reason="NotFound") from None
+                raise KubeError(
+                    f"The cluster does not serve {kind} in {api_version}.", status=404, reason="NotFound"
+                ) from None
         return self._resources[key]
 
     def _call(self, operation: Callable, *, on_conflict: Callable | None = None):
@@ -191,7 +212,7 @@ class KubeClient:
                     raise error from exc
                 if error.status == 409 and on_conflict is not None:
                     on_conflict()
-                self._sleep(random.uniform(0, min(self.backoff_max, self.backoff * 2 ** attempt)))
+                self._sleep(random.uniform(0, min(self.backoff_max, self.backoff * 2**attempt)))
         raise AssertionError("unreachable")
 
     # --- verbs -----------------------------------------------------------------------------------
@@ -207,11 +228,17 @@ class KubeClient:
     def can(self, verb: str, group: str, resource: str) -> bool | None:
         """Whether our own identity may `verb` the resource (a SelfSubjectAccessReview); None when the
         cluster offers no access reviews."""
-        review = k8s.V1SelfSubjectAccessReview(spec=k8s.V1SelfSubjectAccessReviewSpec(
-            resource_attributes=k8s.V1ResourceAttributes(verb=verb, group=group, resource=resource)))
+        review = k8s.V1SelfSubjectAccessReview(
+            spec=k8s.V1SelfSubjectAccessReviewSpec(
+                resource_attributes=k8s.V1ResourceAttributes(verb=verb, group=group, resource=resource)
+            )
+        )
         try:
-            result = self._call(lambda: k8s.AuthorizationV1Api(self.api_client).create_self_subject_access_review(
-                review, _request_timeout=self.timeout))
+            result = self._call(
+                lambda: k8s.AuthorizationV1Api(self.api_client).create_self_subject_access_review(
+                    review, _request_timeout=self.timeout
+                )
+            )
         except KubeError as error:
             if error.status == 404:
                 return None
@@ -225,52 +252,85 @@ class KubeClient:
     def _apply_one(self, manifest: dict) -> dict:
         resource = self._resource(manifest["apiVersion"], manifest["kind"])
         metadata = manifest["metadata"]
-        return self._call(lambda: self.dynamic.server_side_apply(
-            resource, body=manifest, name=metadata["name"], namespace=metadata.get("namespace"),
-            field_manager=FIELD_MANAGER, force_conflicts=True, _request_timeout=self.timeout,
-        )).to_dict()
+        return self._call(
+            lambda: self.dynamic.server_side_apply(
+                resource,
+                body=manifest,
+                name=metadata["name"],
+                namespace=metadata.get("namespace"),
+                field_manager=FIELD_MANAGER,
+                force_conflicts=True,
+                _request_timeout=self.timeout,
+            )
+        ).to_dict()
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
         resource = self._resource(api_version, kind)
         try:
-            return self._call(lambda: self.dynamic.get(
-                resource, name=name, namespace=namespace, _request_timeout=self.timeout)).to_dict()
+            return self._call(
+                lambda: self.dynamic.get(resource, name=name, namespace=namespace, _request_timeout=self.timeout)
+            ).to_dict()
         except KubeError as error:
             if error.status == 404:
                 return None
             raise
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None,
-             label_selector: str | None = None) -> tuple[list[dict], str]:
+    def list(
+        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> tuple[list[dict], str]:
         """(items, resourceVersion of the list) — the version to resume a watch from."""
         resource = self._resource(api_version, kind)
-        result = self._call(lambda: self.dynamic.get(
-            resource, namespace=namespace, label_selector=label_selector, _request_timeout=self.timeout)).to_dict()
+        result = self._call(
+            lambda: self.dynamic.get(
+                resource, namespace=namespace, label_selector=label_selector, _request_timeout=self.timeout
+            )
+        ).to_dict()
         return result.get("items", []), result.get("metadata", {}).get("resourceVersion", "")
 
     def patch(self, api_version: str, kind: str, name: str, namespace: str | None, body: dict) -> dict:
         """JSON merge patch (RFC 7386): changes only the fields given, such as a Deployment's replicas,
         without taking over the fields the portal's server-side apply owns."""
         resource = self._resource(api_version, kind)
-        return self._call(lambda: self.dynamic.patch(
-            resource, body=body, name=name, namespace=namespace, content_type="application/merge-patch+json",
-            _request_timeout=self.timeout)).to_dict()
+        return self._call(
+            lambda: self.dynamic.patch(
+                resource,
+                body=body,
+                name=name,
+                namespace=namespace,
+                content_type="application/merge-patch+json",
+                _request_timeout=self.timeout,
+            )
+        ).to_dict()
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
         """Delete with foreground-independent background propagation; False when it was already gone."""
         resource = self._resource(api_version, kind)
         try:
-            self._call(lambda: self.dynamic.delete(
-                resource, name=name, namespace=namespace, propagation_policy="Background",
-                _request_timeout=self.timeout))
+            self._call(
+                lambda: self.dynamic.delete(
+                    resource,
+                    name=name,
+                    namespace=namespace,
+                    propagation_policy="Background",
+                    _request_timeout=self.timeout,
+                )
+            )
             return True
         except KubeError as error:
             if error.status == 404:
                 return False
             raise
 
-    def watch(self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None,
-              resource_version: str | None = None, timeout_seconds: int = 30) -> Iterator[tuple[str, dict]]:
+    def watch(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        resource_version: str | None = None,
+        timeout_seconds: int = 30,
+    ) -> Iterator[tuple[str, dict]]:
         """Yield (event type, object) from `resource_version` on, for `timeout_seconds` in all.
 
         Without a version, the current objects come first as ("SYNC", object). A stream the server ends
@@ -297,15 +357,25 @@ class KubeClient:
                 failures += 1
                 if not error.retryable:
                     raise
-                self._sleep(min(random.uniform(0, min(self.backoff_max, self.backoff * 2 ** failures)),
-                                max(deadline - time.monotonic(), 0)))
+                self._sleep(
+                    min(
+                        random.uniform(0, min(self.backoff_max, self.backoff * 2**failures)),
+                        max(deadline - time.monotonic(), 0),
+                    )
+                )
 
     def _stream(self, resource, namespace, label_selector, version, remaining: float):
         """One watch request, as (type, raw object); ends when the server ends the stream."""
         try:
-            stream = self.dynamic.watch(resource, namespace=namespace, label_selector=label_selector,
-                                        resource_version=version, watcher=k8s_watch.Watch(),
-                                        timeout=max(1, int(remaining)), allow_watch_bookmarks=True)
+            stream = self.dynamic.watch(
+                resource,
+                namespace=namespace,
+                label_selector=label_selector,
+                resource_version=version,
+                watcher=k8s_watch.Watch(),
+                timeout=max(1, int(remaining)),
+                allow_watch_bookmarks=True,
+            )
             for event in stream:
                 obj = event["raw_object"]
                 if event["type"] == "ERROR":

@@ -38,7 +38,9 @@ class Cluster(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["is_default"], condition=models.Q(is_default=True), name="one_default_cluster")
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_cluster"
+            )
         ]
 
     def __str__(self) -> str:

@@ -23,8 +23,12 @@ def namespace_manifests(environment: Environment, quotas: list[Quota], *, ingres
     """Namespace, ResourceQuota (when the environment has quotas), LimitRange and a default-deny
     NetworkPolicy that still lets in traffic from the same namespace and the ingress controller."""
     name = environment.namespace
-    labels = {**MANAGED_BY, LABEL_TENANT: environment.tenant.slug, LABEL_ENVIRONMENT: environment.name,
-              LABEL_ENVIRONMENT_ID: str(environment.pk)}
+    labels = {
+        **MANAGED_BY,
+        LABEL_TENANT: environment.tenant.slug,
+        LABEL_ENVIRONMENT: environment.name,
+        LABEL_ENVIRONMENT_ID: str(environment.pk),
+    }
     meta = {"namespace": name, "labels": labels}
     manifests = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}]
     hard = {}
@@ -32,23 +36,41 @@ def namespace_manifests(environment: Environment, quotas: list[Quota], *, ingres
         for key, unit in QUOTA_KEYS.get(quota.resource, []):
             hard[key] = unit.format(quota.limit)
     if hard:
-        manifests.append({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "tenant-quota", **meta},
-                          "spec": {"hard": hard}})
-    manifests.append({
-        "apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "container-defaults", **meta},
-        "spec": {"limits": [{"type": "Container", "defaultRequest": DEFAULT_REQUEST, "default": DEFAULT_LIMIT}]},
-    })
-    manifests.append({
-        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "default-deny", **meta},
-        "spec": {
-            "podSelector": {},
-            "policyTypes": ["Ingress"],
-            "ingress": [{"from": [
-                {"podSelector": {}},
-                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ingress_namespace}}},
-            ]}],
-        },
-    })
+        manifests.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ResourceQuota",
+                "metadata": {"name": "tenant-quota", **meta},
+                "spec": {"hard": hard},
+            }
+        )
+    manifests.append(
+        {
+            "apiVersion": "v1",
+            "kind": "LimitRange",
+            "metadata": {"name": "container-defaults", **meta},
+            "spec": {"limits": [{"type": "Container", "defaultRequest": DEFAULT_REQUEST, "default": DEFAULT_LIMIT}]},
+        }
+    )
+    manifests.append(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "default-deny", **meta},
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {"podSelector": {}},
+                            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ingress_namespace}}},
+                        ]
+                    }
+                ],
+            },
+        }
+    )
     return manifests
 
 

@@ -22,14 +22,17 @@ from .namespaces import is_environments_namespace, namespace_manifests
 
 NO_CLUSTER = "no_cluster"
 NAMESPACE_NOT_OURS = "namespace_not_ours"
-SANDBOX_NOT_ALLOWED = ("Sandbox clusters are a development and test tool; this portal does not register them "
-                       "(SANDBOX_CLUSTERS_ALLOWED is off).")
+SANDBOX_NOT_ALLOWED = (
+    "Sandbox clusters are a development and test tool; this portal does not register them "
+    "(SANDBOX_CLUSTERS_ALLOWED is off)."
+)
 
 
 def cluster_auth_methods() -> list[str]:
     """The authentication methods a new cluster may use here: the sandbox only where settings allow it."""
-    return [method for method in Cluster.Auth.values
-            if method != Cluster.Auth.SANDBOX or settings.SANDBOX_CLUSTERS_ALLOWED]
+    return [
+        method for method in Cluster.Auth.values if method != Cluster.Auth.SANDBOX or settings.SANDBOX_CLUSTERS_ALLOWED
+    ]
 
 
 def _clean_credentials(auth_method: str, api_url: str, credentials: dict) -> dict:
@@ -42,8 +45,11 @@ def _clean_credentials(auth_method: str, api_url: str, credentials: dict) -> dic
             raise ApplicationError(exc.message, code=INVALID, field="kubeconfig") from None
         context = credentials.get("context", "")
         if len(contexts) > 1 and context not in contexts:
-            raise ApplicationError(f"The kubeconfig has several contexts; choose one of: {', '.join(contexts)}.",
-                                   code=INVALID, field="context")
+            raise ApplicationError(
+                f"The kubeconfig has several contexts; choose one of: {', '.join(contexts)}.",
+                code=INVALID,
+                field="context",
+            )
         return {"kubeconfig": text, "context": context or contexts[0]}
     if auth_method in (Cluster.Auth.TOKEN, Cluster.Auth.SANDBOX) and not api_url:
         raise ApplicationError("This kind of cluster needs its API URL.", code=INVALID, field="api_url")
@@ -55,9 +61,17 @@ def _clean_credentials(auth_method: str, api_url: str, credentials: dict) -> dic
 
 
 @transaction.atomic
-def cluster_register(*, operator, name: str, auth_method: str, api_url: str = "", credentials: dict | None = None,
-                     description: str = "", ingress_namespace: str = "ingress-nginx",
-                     is_default: bool = False) -> Cluster:
+def cluster_register(
+    *,
+    operator,
+    name: str,
+    auth_method: str,
+    api_url: str = "",
+    credentials: dict | None = None,
+    description: str = "",
+    ingress_namespace: str = "ingress-nginx",
+    is_default: bool = False,
+) -> Cluster:
     """Register a cluster; credentials are encrypted and never returned."""
     require(getattr(operator, "is_staff", False), "Only platform operators register clusters.")
     if auth_method not in Cluster.Auth.values:
@@ -66,15 +80,24 @@ def cluster_register(*, operator, name: str, auth_method: str, api_url: str = ""
         raise ApplicationError(SANDBOX_NOT_ALLOWED, code=INVALID, field="auth_method")
     if Cluster.objects.filter(name=name).exists():
         raise ApplicationError(f"There is already a cluster called “{name}”.", code="name_taken", field="name")
-    cluster = Cluster(name=name, auth_method=auth_method, api_url=api_url.rstrip("/"), description=description,
-                      ingress_namespace=ingress_namespace)
+    cluster = Cluster(
+        name=name,
+        auth_method=auth_method,
+        api_url=api_url.rstrip("/"),
+        description=description,
+        ingress_namespace=ingress_namespace,
+    )
     cluster.credentials = _clean_credentials(auth_method, cluster.api_url, credentials or {})
     if is_default or not Cluster.objects.filter(is_default=True).exists():
         Cluster.objects.filter(is_default=True).update(is_default=False)
         cluster.is_default = True
     cluster.save()
-    audit_record(actor=operator, action="cluster.register", obj=cluster,
-                 changes={"auth_method": [None, auth_method], "api_url": [None, cluster.api_url]})
+    audit_record(
+        actor=operator,
+        action="cluster.register",
+        obj=cluster,
+        changes={"auth_method": [None, auth_method], "api_url": [None, cluster.api_url]},
+    )
     if cluster.is_default:
         _provision_waiting_environments()
     return cluster
@@ -162,13 +185,20 @@ def _refuse_foreign_namespace(kube: KubeClient, environment: Environment, cluste
     name = environment.namespace
     reserved = reserved_namespace_pattern(name) or (name == cluster.ingress_namespace and name)
     if reserved:
-        raise ApplicationError(f"The namespace “{name}” is reserved for the platform on {cluster.name}; this "
-                               "environment cannot be placed there.", code=NAMESPACE_NOT_OURS, status=409)
+        raise ApplicationError(
+            f"The namespace “{name}” is reserved for the platform on {cluster.name}; this "
+            "environment cannot be placed there.",
+            code=NAMESPACE_NOT_OURS,
+            status=409,
+        )
     if not is_environments_namespace(kube.get("v1", "Namespace", name), environment):
-        raise ApplicationError(f"The namespace “{name}” already exists on {cluster.name} and does not belong to "
-                               "this environment; the portal does not take over existing namespaces. An operator "
-                               "must remove it or place the environment elsewhere.",
-                               code=NAMESPACE_NOT_OURS, status=409)
+        raise ApplicationError(
+            f"The namespace “{name}” already exists on {cluster.name} and does not belong to "
+            "this environment; the portal does not take over existing namespaces. An operator "
+            "must remove it or place the environment elsewhere.",
+            code=NAMESPACE_NOT_OURS,
+            status=409,
+        )
 
 
 def environment_provision(*, environment: Environment) -> Placement:

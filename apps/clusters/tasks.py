@@ -25,4 +25,4 @@ def provision_environment(self, environment_id: int) -> None:
     except KubeError as error:
         logger.warning("provision failed", environment=environment.namespace, error=error.message)
         if error.retryable or error.status is None:
-            raise self.retry(countdown=min(600, 5 * 2 ** self.request.retries)) from error
+            raise self.retry(countdown=min(600, 5 * 2**self.request.retries)) from error

@@ -26,5 +26,7 @@ def _ensure_builtin_types(sender, **kwargs):
     from .models import CIType
 
     for slug, name, is_platform, schema in BUILTIN_TYPES:
-        CIType.objects.update_or_create(slug=slug, defaults={
-            "name": name, "is_platform": is_platform, "attribute_schema": schema, "is_builtin": True})
+        CIType.objects.update_or_create(
+            slug=slug,
+            defaults={"name": name, "is_platform": is_platform, "attribute_schema": schema, "is_builtin": True},
+        )

@@ -45,20 +45,54 @@ STRING = {"type": "string"}
 BUILTIN_TYPES = [
     ("cluster", "Cluster", True, {"type": "object", "properties": {"api_url": STRING, "version": STRING}}),
     ("node", "Node", True, {"type": "object", "properties": {"cluster": STRING, "zone": STRING}}),
-    ("namespace", "Namespace", False, {"type": "object", "properties": {
-        "cluster": STRING, "environment": STRING, "kind": STRING}}),
-    ("application", "Application", False, {"type": "object", "properties": {
-        "component_kind": STRING, "team": STRING, "repository_url": STRING, "description": STRING}}),
-    ("workload", "Workload", False, {"type": "object", "properties": {
-        "namespace": STRING, "environment": STRING, "image": STRING, "replicas": {"type": "integer", "minimum": 0}}}),
+    (
+        "namespace",
+        "Namespace",
+        False,
+        {"type": "object", "properties": {"cluster": STRING, "environment": STRING, "kind": STRING}},
+    ),
+    (
+        "application",
+        "Application",
+        False,
+        {
+            "type": "object",
+            "properties": {"component_kind": STRING, "team": STRING, "repository_url": STRING, "description": STRING},
+        },
+    ),
+    (
+        "workload",
+        "Workload",
+        False,
+        {
+            "type": "object",
+            "properties": {
+                "namespace": STRING,
+                "environment": STRING,
+                "image": STRING,
+                "replicas": {"type": "integer", "minimum": 0},
+            },
+        },
+    ),
     ("service", "Service", False, {"type": "object", "properties": {"namespace": STRING, "type": STRING}}),
-    ("ingress", "Ingress", False, {"type": "object", "properties": {"namespace": STRING, "hosts": {
-        "type": "array", "items": STRING}}}),
+    (
+        "ingress",
+        "Ingress",
+        False,
+        {"type": "object", "properties": {"namespace": STRING, "hosts": {"type": "array", "items": STRING}}},
+    ),
     ("database", "Database", False, {"type": "object", "properties": {"engine": STRING, "version": STRING}}),
     ("cache", "Cache", False, {"type": "object", "properties": {"engine": STRING}}),
     ("queue", "Queue", False, {"type": "object", "properties": {"engine": STRING}}),
-    ("external-service", "External service", False, {"type": "object", "properties": {
-        "url": {"type": "string", "format": "uri", "pattern": "^https?://"}, "vendor": STRING}}),
+    (
+        "external-service",
+        "External service",
+        False,
+        {
+            "type": "object",
+            "properties": {"url": {"type": "string", "format": "uri", "pattern": "^https?://"}, "vendor": STRING},
+        },
+    ),
     ("team", "Team", False, {"type": "object", "properties": {"email": STRING, "chat": STRING}}),
 ]
 PLATFORM_TYPES = {slug for slug, _, platform, _ in BUILTIN_TYPES if platform}

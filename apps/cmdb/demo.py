@@ -17,12 +17,29 @@ def seed_cmdb(users: dict) -> None:
         return
     developer = users["developer@acme.example.com"]
     types = {ci_type.slug: ci_type for ci_type in CIType.objects.all()}
-    payments = item_declare(actor=developer, tenant=acme, ci_type=types["external-service"], name="payments-api",
-                            description="The card processor's API.", attributes={"url": "https://payments.example.com/v2"})
-    orders = item_declare(actor=developer, tenant=acme, ci_type=types["database"], name="orders-db",
-                          description="PostgreSQL with every order.", attributes={"engine": "postgresql"})
-    team = item_declare(actor=developer, tenant=acme, ci_type=types["team"], name="web-team",
-                        attributes={"email": "web@acme.example.com"})
+    payments = item_declare(
+        actor=developer,
+        tenant=acme,
+        ci_type=types["external-service"],
+        name="payments-api",
+        description="The card processor's API.",
+        attributes={"url": "https://payments.example.com/v2"},
+    )
+    orders = item_declare(
+        actor=developer,
+        tenant=acme,
+        ci_type=types["database"],
+        name="orders-db",
+        description="PostgreSQL with every order.",
+        attributes={"engine": "postgresql"},
+    )
+    team = item_declare(
+        actor=developer,
+        tenant=acme,
+        ci_type=types["team"],
+        name="web-team",
+        attributes={"email": "web@acme.example.com"},
+    )
     relationship_declare(actor=developer, source=app_item, target=payments, kind="depends_on")
     relationship_declare(actor=developer, source=app_item, target=orders, kind="depends_on")
     relationship_declare(actor=developer, source=app_item, target=team, kind="owned_by")

@@ -81,13 +81,26 @@ def read_cluster(cluster: Cluster, kube: KubeClient) -> Facts:
 
     facts = Facts()
     names = [ns["metadata"]["name"] for ns in namespaces]
-    owner = dict(Environment.objects.filter(namespace__in=names, placement__cluster=cluster)
-                 .values_list("namespace", "tenant_id"))
-    top = facts.item(keys.cluster_key(cluster.name), tenant_id=None, type_slug="cluster", name=cluster.name,
-                     attributes={"api_url": cluster.api_url})
+    owner = dict(
+        Environment.objects.filter(namespace__in=names, placement__cluster=cluster).values_list(
+            "namespace", "tenant_id"
+        )
+    )
+    top = facts.item(
+        keys.cluster_key(cluster.name),
+        tenant_id=None,
+        type_slug="cluster",
+        name=cluster.name,
+        attributes={"api_url": cluster.api_url},
+    )
     for node in nodes:
-        key = facts.item(keys.node_key(cluster.name, node), tenant_id=None, type_slug="node", name=node,
-                         attributes={"cluster": cluster.name})
+        key = facts.item(
+            keys.node_key(cluster.name, node),
+            tenant_id=None,
+            type_slug="node",
+            name=node,
+            attributes={"cluster": cluster.name},
+        )
         facts.edge(key, RelationKind.PART_OF, top)
 
     def ns_key(namespace: str) -> str:
@@ -95,8 +108,13 @@ def read_cluster(cluster: Cluster, kube: KubeClient) -> Facts:
 
     for ns in namespaces:
         name = ns["metadata"]["name"]
-        key = facts.item(ns_key(name), tenant_id=owner.get(name), type_slug="namespace", name=name,
-                         attributes={"cluster": cluster.name, "labels": _labels(ns)})
+        key = facts.item(
+            ns_key(name),
+            tenant_id=owner.get(name),
+            type_slug="namespace",
+            name=name,
+            attributes={"cluster": cluster.name, "labels": _labels(ns)},
+        )
         facts.edge(key, RelationKind.PART_OF, top)
 
     def key_of(namespace: str, kind: str, name: str) -> str:
@@ -106,9 +124,13 @@ def read_cluster(cluster: Cluster, kube: KubeClient) -> Facts:
         namespace, name = obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
         if ns_key(namespace) not in facts.items:
             return None  # its namespace was not listed (created between the two calls)
-        key = facts.item(key_of(namespace, kind, name),
-                         tenant_id=owner.get(namespace), type_slug=kind, name=f"{namespace}/{name}",
-                         attributes={"namespace": namespace, "labels": _labels(obj), **attributes})
+        key = facts.item(
+            key_of(namespace, kind, name),
+            tenant_id=owner.get(namespace),
+            type_slug=kind,
+            name=f"{namespace}/{name}",
+            attributes={"namespace": namespace, "labels": _labels(obj), **attributes},
+        )
         facts.edge(key, RelationKind.PART_OF, ns_key(namespace))
         return key
 
@@ -137,8 +159,9 @@ def _workloads(facts: Facts, deployments, add, owner) -> dict[str, list[tuple[di
         if application and owner.get(namespace):
             wanted.add((owner[namespace], application, key))
     if wanted:
-        found = Application.objects.filter(tenant_id__in={t for t, _, _ in wanted},
-                                           name__in={n for _, n, _ in wanted}).values_list("tenant_id", "name", "id")
+        found = Application.objects.filter(
+            tenant_id__in={t for t, _, _ in wanted}, name__in={n for _, n, _ in wanted}
+        ).values_list("tenant_id", "name", "id")
         ids = {(tenant_id, name): pk for tenant_id, name, pk in found}
         for tenant_id, name, key in wanted:
             if (tenant_id, name) in ids:

@@ -17,7 +17,7 @@ SEARCH_FIELDS = ("q", "type", "provenance", "status", "label", "attribute")
 
 
 def _pair(value: str) -> tuple[str, object] | None:
-    """"name=value" -> (name, value); the value as JSON when it parses (3, true), else as text."""
+    """ "name=value" -> (name, value); the value as JSON when it parses (3, true), else as text."""
     name, sep, raw = (value or "").partition("=")
     if not sep or not name.strip():
         return None
@@ -48,17 +48,21 @@ class ItemFilterSet(django_filters.FilterSet):
     def filter_label(self, queryset, name, value):
         pair = _pair(value)
         if pair is None:
-            return queryset.filter(Q(labels__has_key=value.strip()) | Q(discovered_attributes__labels__has_key=value.strip()))
+            return queryset.filter(
+                Q(labels__has_key=value.strip()) | Q(discovered_attributes__labels__has_key=value.strip())
+            )
         key, wanted = pair
         wanted = str(wanted) if not isinstance(wanted, str) else wanted
-        return queryset.filter(Q(labels__contains={key: wanted})
-                               | Q(discovered_attributes__contains={"labels": {key: wanted}}))
+        return queryset.filter(
+            Q(labels__contains={key: wanted}) | Q(discovered_attributes__contains={"labels": {key: wanted}})
+        )
 
     def filter_attribute(self, queryset, name, value):
         pair = _pair(value)
         if pair is None:
-            return queryset.filter(Q(declared_attributes__has_key=value.strip())
-                                   | Q(discovered_attributes__has_key=value.strip()))
+            return queryset.filter(
+                Q(declared_attributes__has_key=value.strip()) | Q(discovered_attributes__has_key=value.strip())
+            )
         key, wanted = pair
         choices = [wanted] if isinstance(wanted, str) else [wanted, str(wanted)]
         match = Q()

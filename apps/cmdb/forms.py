@@ -20,21 +20,32 @@ def _labels_text(labels: dict) -> str:
 
 
 class ItemForm(ServiceForm):
-    ci_type = forms.ModelChoiceField(queryset=CIType.objects.filter(is_platform=False).order_by("name"),
-                                     label="Type", to_field_name="slug")
+    ci_type = forms.ModelChoiceField(
+        queryset=CIType.objects.filter(is_platform=False).order_by("name"), label="Type", to_field_name="slug"
+    )
     name = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    labels = forms.CharField(required=False, widget=forms.Textarea(attrs=JSON_AREA),
-                             help_text="One name=value per line, e.g. tier=gold.")
-    attributes = forms.CharField(required=False, widget=forms.Textarea(attrs=JSON_AREA),
-                                 help_text='A JSON object, checked against the type\'s schema, e.g. {"engine": "postgres"}.')
+    labels = forms.CharField(
+        required=False, widget=forms.Textarea(attrs=JSON_AREA), help_text="One name=value per line, e.g. tier=gold."
+    )
+    attributes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs=JSON_AREA),
+        help_text='A JSON object, checked against the type\'s schema, e.g. {"engine": "postgres"}.',
+    )
 
     def __init__(self, *args, item: ConfigurationItem | None = None, **kwargs):
         if item is not None:
-            kwargs.setdefault("initial", {
-                "ci_type": item.ci_type.slug, "name": item.name, "description": item.description,
-                "labels": _labels_text(item.labels),
-                "attributes": json.dumps(item.declared_attributes, indent=2) if item.declared_attributes else ""})
+            kwargs.setdefault(
+                "initial",
+                {
+                    "ci_type": item.ci_type.slug,
+                    "name": item.name,
+                    "description": item.description,
+                    "labels": _labels_text(item.labels),
+                    "attributes": json.dumps(item.declared_attributes, indent=2) if item.declared_attributes else "",
+                },
+            )
         super().__init__(*args, **kwargs)
         if item is not None:
             del self.fields["ci_type"]  # a type never changes: it decides the schema
@@ -98,7 +109,9 @@ class SaveFilterForm(ServiceForm):
 
 
 class ImportForm(ServiceForm):
-    file = forms.FileField(help_text="CSV (columns key, type, name, description, labels, attributes; labels and "
-                                     "attributes as JSON objects) or JSON (a list of objects with those fields).")
+    file = forms.FileField(
+        help_text="CSV (columns key, type, name, description, labels, attributes; labels and "
+        "attributes as JSON objects) or JSON (a list of objects with those fields)."
+    )
     dry_run = forms.BooleanField(required=False, initial=True, label="Dry run: report what would change")
     skip_invalid = forms.BooleanField(required=False, label="Skip invalid rows and import the rest")

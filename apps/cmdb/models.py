@@ -55,11 +55,18 @@ class ConfigurationItem(models.Model):
     declared_attributes = models.JSONField(default=dict, blank=True)
     discovered_attributes = models.JSONField(default=dict, blank=True)
     provenance = models.CharField(max_length=16, choices=Provenance.choices, default=Provenance.DECLARED)
-    source = models.CharField(max_length=100, help_text="Who or what first recorded it: a person, catalog, "
-                                                        "discovery:<cluster>, import.")
+    source = models.CharField(
+        max_length=100, help_text="Who or what first recorded it: a person, catalog, discovery:<cluster>, import."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                help_text="The cluster whose discovery sees it, if any.")
+    cluster = models.ForeignKey(
+        Cluster,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The cluster whose discovery sees it, if any.",
+    )
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True, help_text="When discovery last saw it.")
     updated_at = models.DateTimeField(auto_now=True)
@@ -91,10 +98,15 @@ class ConfigurationItem(models.Model):
     @property
     def conflicts(self) -> list[dict]:
         """Attributes declared and discovered with different values, for people to settle."""
-        return [{"attribute": name, "declared": self.declared_attributes[name],
-                 "discovered": self.discovered_attributes[name]}
-                for name in sorted(self.declared_attributes.keys() & self.discovered_attributes.keys())
-                if self.declared_attributes[name] != self.discovered_attributes[name]]
+        return [
+            {
+                "attribute": name,
+                "declared": self.declared_attributes[name],
+                "discovered": self.discovered_attributes[name],
+            }
+            for name in sorted(self.declared_attributes.keys() & self.discovered_attributes.keys())
+            if self.declared_attributes[name] != self.discovered_attributes[name]
+        ]
 
 
 class Relationship(models.Model):
@@ -151,16 +163,30 @@ class ChangeRecord(models.Model):
         STALE = "stale", "Went stale"
         RETIRE = "retire", "Retired"
 
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
-                               related_name="+")
-    item = models.ForeignKey(ConfigurationItem, null=True, blank=True, on_delete=models.DO_NOTHING,
-                             db_constraint=False, related_name="history")
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    item = models.ForeignKey(
+        ConfigurationItem,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="history",
+    )
     relationship_id = models.BigIntegerField(null=True, blank=True)
-    other_item_id = models.BigIntegerField(null=True, blank=True, help_text="An edge's target, so the change "
-                                                                             "shows in both items' history.")
+    other_item_id = models.BigIntegerField(
+        null=True, blank=True, help_text="An edge's target, so the change shows in both items' history."
+    )
     action = models.CharField(max_length=16, choices=Action.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
-                              db_constraint=False, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
     source = models.CharField(max_length=200, help_text="The person (email) or the source: catalog, discovery:x.")
     summary = models.CharField(max_length=300, blank=True)
     before = models.JSONField(null=True, blank=True)
@@ -171,9 +197,11 @@ class ChangeRecord(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["item", "-id"], name="cmdb_history_item"),
-                   models.Index(fields=["other_item_id", "-id"], name="cmdb_history_other"),
-                   models.Index(fields=["tenant", "-id"], name="cmdb_history_tenant")]
+        indexes = [
+            models.Index(fields=["item", "-id"], name="cmdb_history_item"),
+            models.Index(fields=["other_item_id", "-id"], name="cmdb_history_other"),
+            models.Index(fields=["tenant", "-id"], name="cmdb_history_tenant"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.summary}"
@@ -184,8 +212,9 @@ class SavedFilter(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     name = models.CharField(max_length=100)
-    query = models.JSONField(default=dict, blank=True, help_text="Search parameters: q, type, provenance, "
-                                                                  "status, label, attribute.")
+    query = models.JSONField(
+        default=dict, blank=True, help_text="Search parameters: q, type, provenance, status, label, attribute."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -234,8 +263,14 @@ class ImportJob(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    api_key = models.ForeignKey("apikeys.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                help_text="The key the import came through; the job acts with its scopes.")
+    api_key = models.ForeignKey(
+        "apikeys.APIKey",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The key the import came through; the job acts with its scopes.",
+    )
     file_format = models.CharField(max_length=8, choices=[("csv", "CSV"), ("json", "JSON")])
     content = models.BinaryField(default=bytes, editable=False)
     dry_run = models.BooleanField(default=False)

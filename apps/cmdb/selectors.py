@@ -46,8 +46,11 @@ SELECT DISTINCT ON (item_id) item_id, depth, path FROM walk WHERE depth > 0 ORDE
 
 def item_list_for(principal, *, tenant) -> QuerySet[ConfigurationItem]:
     """The items of `tenant` the principal may see, and the platform items its relationships reach."""
-    return (ConfigurationItem.objects.restrict(principal, "view")
-            .filter(Q(tenant=tenant) | Q(tenant__isnull=True)).select_related("ci_type", "tenant"))
+    return (
+        ConfigurationItem.objects.restrict(principal, "view")
+        .filter(Q(tenant=tenant) | Q(tenant__isnull=True))
+        .select_related("ci_type", "tenant")
+    )
 
 
 def item_history_for(principal, *, item: ConfigurationItem) -> QuerySet[ChangeRecord]:
@@ -70,8 +73,12 @@ def relationship_list_for(principal, *, tenant) -> QuerySet[Relationship]:
 
 def item_relationships_for(principal, *, item: ConfigurationItem, tenant) -> QuerySet[Relationship]:
     """The relationships of `tenant` that start or end at `item`, with both ends' types."""
-    return (Relationship.objects.restrict(principal, "view").filter(tenant=tenant)
-            .filter(Q(source=item) | Q(target=item)).select_related("source__ci_type", "target__ci_type"))
+    return (
+        Relationship.objects.restrict(principal, "view")
+        .filter(tenant=tenant)
+        .filter(Q(source=item) | Q(target=item))
+        .select_related("source__ci_type", "target__ci_type")
+    )
 
 
 def saved_filter_list_for(principal, *, tenant) -> QuerySet[SavedFilter]:
@@ -80,8 +87,13 @@ def saved_filter_list_for(principal, *, tenant) -> QuerySet[SavedFilter]:
 
 def import_job_list_for(principal, *, tenant) -> QuerySet[ImportJob]:
     """The tenant's import jobs, newest first, without their uploaded content."""
-    return (ImportJob.objects.restrict(principal, "view").filter(tenant=tenant).defer("content")
-            .select_related("created_by").order_by("-id"))
+    return (
+        ImportJob.objects.restrict(principal, "view")
+        .filter(tenant=tenant)
+        .defer("content")
+        .select_related("created_by")
+        .order_by("-id")
+    )
 
 
 def ci_type_list_for(principal) -> QuerySet[CIType]:
@@ -110,8 +122,14 @@ def tenant_scope(principal) -> list[int] | None:
     return as_principal(principal).tenant_ids(Role.VIEWER)
 
 
-def impact(item_id: int, *, direction: str = Direction.DOWNSTREAM, depth: int = DEFAULT_DEPTH,
-           tenant_ids: list[int] | None = None, platform: bool = False) -> list[Reached]:
+def impact(
+    item_id: int,
+    *,
+    direction: str = Direction.DOWNSTREAM,
+    depth: int = DEFAULT_DEPTH,
+    tenant_ids: list[int] | None = None,
+    platform: bool = False,
+) -> list[Reached]:
     """Every item reachable from `item_id` within `depth` hops, nearest first.
 
     Downstream follows edges target -> source: the items that rely on this one, directly or
@@ -134,23 +152,34 @@ def impact(item_id: int, *, direction: str = Direction.DOWNSTREAM, depth: int = 
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return sorted((Reached(item_id=row[0], depth=row[1], path=list(row[2])) for row in rows),
-                  key=lambda reached: (reached.depth, reached.item_id))
+    return sorted(
+        (Reached(item_id=row[0], depth=row[1], path=list(row[2])) for row in rows),
+        key=lambda reached: (reached.depth, reached.item_id),
+    )
 
 
 def _names(ids) -> dict[int, ConfigurationItem]:
-    return {item.pk: item for item in ConfigurationItem.objects.filter(pk__in=set(ids))
-            .select_related("ci_type", "tenant").only("id", "name", "status", "provenance", "ci_type__slug",
-                                                      "ci_type__name", "tenant__slug")}
+    return {
+        item.pk: item
+        for item in ConfigurationItem.objects.filter(pk__in=set(ids))
+        .select_related("ci_type", "tenant")
+        .only("id", "name", "status", "provenance", "ci_type__slug", "ci_type__name", "tenant__slug")
+    }
 
 
 def item_summary(item: ConfigurationItem) -> dict:
-    return {"id": item.pk, "name": item.name, "type": item.ci_type.slug, "status": item.status,
-            "tenant": item.tenant.slug if item.tenant is not None else None}
+    return {
+        "id": item.pk,
+        "name": item.name,
+        "type": item.ci_type.slug,
+        "status": item.status,
+        "tenant": item.tenant.slug if item.tenant is not None else None,
+    }
 
 
-def impact_report(item: ConfigurationItem, *, direction: str, depth: int, tenant_ids: list[int] | None,
-                  platform: bool = False) -> dict:
+def impact_report(
+    item: ConfigurationItem, *, direction: str, depth: int, tenant_ids: list[int] | None, platform: bool = False
+) -> dict:
     """The impact of `item` as JSON-ready data: each reached item with its depth and named path."""
     reached = impact(item.pk, direction=direction, depth=depth, tenant_ids=tenant_ids, platform=platform)
     items = _names({step for r in reached for step in r.path} | {item.pk})
@@ -159,8 +188,15 @@ def impact_report(item: ConfigurationItem, *, direction: str, depth: int, tenant
         "direction": direction,
         "depth": max(1, min(int(depth), MAX_DEPTH)),
         "count": len(reached),
-        "items": [{**item_summary(items[r.item_id]), "depth": r.depth, "path": r.path,
-                   "path_names": [items[step].name for step in r.path]} for r in reached],
+        "items": [
+            {
+                **item_summary(items[r.item_id]),
+                "depth": r.depth,
+                "path": r.path,
+                "path_names": [items[step].name for step in r.path],
+            }
+            for r in reached
+        ],
     }
 
 
@@ -170,9 +206,16 @@ def blast_radius(*, application, environment, depth: int = 6) -> dict:
     items downstream (that rely on it, or on the application it is part of) and upstream (that it
     relies on), each with its path. Walks only the application's tenant's edges and items: the
     request is shown to the tenant's members, who never see platform items. JSON-serializable."""
-    found = {item.ci_type.slug: item for item in ConfigurationItem.objects.select_related("ci_type", "tenant").filter(
-        tenant_id=application.tenant_id, key__in=[keys.object_key(environment.namespace, "workload", application.name),
-                 keys.application_key(application.pk)])}
+    found = {
+        item.ci_type.slug: item
+        for item in ConfigurationItem.objects.select_related("ci_type", "tenant").filter(
+            tenant_id=application.tenant_id,
+            key__in=[
+                keys.object_key(environment.namespace, "workload", application.name),
+                keys.application_key(application.pk),
+            ],
+        )
+    }
     item = found.get("workload") or found.get("application")
     if item is None:
         return {"item": None, "downstream": [], "upstream": [], "depth": depth}
@@ -186,15 +229,30 @@ def blast_radius(*, application, environment, depth: int = 6) -> dict:
         via_app = impact_report(app_item, direction=Direction.DOWNSTREAM, depth=depth - 1, tenant_ids=scope)
         for entry in via_app["items"]:
             if entry["id"] != item.pk and entry["id"] not in reached:
-                reached[entry["id"]] = {**entry, "depth": entry["depth"] + 1, "path": [item.pk, *entry["path"]],
-                                        "path_names": [item.name, *entry["path_names"]]}
-    return {"item": downstream["item"], "depth": downstream["depth"],
-            "downstream": sorted(reached.values(), key=lambda entry: (entry["depth"], entry["name"])),
-            "upstream": upstream["items"]}
+                reached[entry["id"]] = {
+                    **entry,
+                    "depth": entry["depth"] + 1,
+                    "path": [item.pk, *entry["path"]],
+                    "path_names": [item.name, *entry["path_names"]],
+                }
+    return {
+        "item": downstream["item"],
+        "depth": downstream["depth"],
+        "downstream": sorted(reached.values(), key=lambda entry: (entry["depth"], entry["name"])),
+        "upstream": upstream["items"],
+    }
 
 
-def graph(item: ConfigurationItem, *, depth: int = 2, tenant_ids: list[int] | None, platform: bool = False,
-          types=(), provenances=(), include_stale: bool = True) -> dict:
+def graph(
+    item: ConfigurationItem,
+    *,
+    depth: int = 2,
+    tenant_ids: list[int] | None,
+    platform: bool = False,
+    types=(),
+    provenances=(),
+    include_stale: bool = True,
+) -> dict:
     """The neighbourhood of `item` within `depth` hops either way, as nodes and edges for the map.
 
     Filters: item types, edge provenances, and whether stale and retired items are shown. The centre
@@ -202,8 +260,10 @@ def graph(item: ConfigurationItem, *, depth: int = 2, tenant_ids: list[int] | No
     """
     ids = {item.pk}
     for direction in (Direction.UPSTREAM, Direction.DOWNSTREAM):
-        ids |= {r.item_id for r in impact(item.pk, direction=direction, depth=depth, tenant_ids=tenant_ids,
-                                          platform=platform)}
+        ids |= {
+            r.item_id
+            for r in impact(item.pk, direction=direction, depth=depth, tenant_ids=tenant_ids, platform=platform)
+        }
     nodes = ConfigurationItem.objects.filter(pk__in=ids).select_related("ci_type", "tenant")
     if types:
         nodes = nodes.filter(ci_type__slug__in=types) | ConfigurationItem.objects.filter(pk=item.pk)
@@ -213,24 +273,35 @@ def graph(item: ConfigurationItem, *, depth: int = 2, tenant_ids: list[int] | No
     shown = {node.pk for node in shown_nodes}
     edges = Relationship.objects.filter(source_id__in=shown, target_id__in=shown)
     if tenant_ids is not None:
-        edges = edges.filter(tenant_id__in=tenant_ids) | (edges.filter(tenant__isnull=True) if platform
-                                                          else edges.none())
+        edges = edges.filter(tenant_id__in=tenant_ids) | (
+            edges.filter(tenant__isnull=True) if platform else edges.none()
+        )
     if provenances:
         edges = edges.filter(provenance__in=provenances)
     if not include_stale:
         edges = edges.filter(status=Status.ACTIVE)
     return {
         "center": item.pk,
-        "nodes": [{**item_summary(node), "provenance": node.provenance, "center": node.pk == item.pk}
-                  for node in shown_nodes],
-        "edges": [{"id": edge.pk, "source": edge.source_id, "target": edge.target_id, "kind": edge.kind,
-                   "provenance": edge.provenance, "status": edge.status}
-                  for edge in edges.order_by("id").distinct()],
+        "nodes": [
+            {**item_summary(node), "provenance": node.provenance, "center": node.pk == item.pk} for node in shown_nodes
+        ],
+        "edges": [
+            {
+                "id": edge.pk,
+                "source": edge.source_id,
+                "target": edge.target_id,
+                "kind": edge.kind,
+                "provenance": edge.provenance,
+                "status": edge.status,
+            }
+            for edge in edges.order_by("id").distinct()
+        ],
     }
 
 
 def graph_dot(data: dict) -> str:
     """The graph in Graphviz DOT."""
+
     def quote(text) -> str:
         return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -238,7 +309,7 @@ def graph_dot(data: dict) -> str:
     for node in data["nodes"]:
         attrs = f"label={quote(node['name'] + chr(10) + node['type'])}"
         if node["status"] != Status.ACTIVE:
-            attrs += ", style=\"rounded,dashed\""
+            attrs += ', style="rounded,dashed"'
         if node["center"]:
             attrs += ", penwidth=2"
         lines.append(f"  n{node['id']} [{attrs}];")

@@ -29,19 +29,36 @@ def upsert_item(*, key: str, tenant_id: int, type_slug: str, name: str, attribut
         ci_type = CIType.objects.filter(slug=type_slug).first()
         if ci_type is None:
             return None  # an operator removed the built-in type: nothing to record it as
-        item = ConfigurationItem.objects.create(key=key, tenant_id=tenant_id, ci_type=ci_type, name=name,
-                                                declared_attributes=attributes, source=SOURCE,
-                                                provenance=Provenance.DECLARED)
-        record(actor=SOURCE, action=ChangeRecord.Action.CREATE, item=item, after=item_snapshot(item),
-               summary=f"{name} from the catalog")
+        item = ConfigurationItem.objects.create(
+            key=key,
+            tenant_id=tenant_id,
+            ci_type=ci_type,
+            name=name,
+            declared_attributes=attributes,
+            source=SOURCE,
+            provenance=Provenance.DECLARED,
+        )
+        record(
+            actor=SOURCE,
+            action=ChangeRecord.Action.CREATE,
+            item=item,
+            after=item_snapshot(item),
+            summary=f"{name} from the catalog",
+        )
         return item
     before = item_snapshot(item)
     item.name, item.declared_attributes = name, {**item.declared_attributes, **attributes}
     after = item_snapshot(item)
     if after != before:
         item.save(update_fields=["name", "declared_attributes", "updated_at"])
-        record(actor=SOURCE, action=ChangeRecord.Action.UPDATE, item=item, before=before, after=after,
-               summary=f"{name} changed in the catalog")
+        record(
+            actor=SOURCE,
+            action=ChangeRecord.Action.UPDATE,
+            item=item,
+            before=before,
+            after=after,
+            summary=f"{name} changed in the catalog",
+        )
     return item
 
 
@@ -49,30 +66,56 @@ def upsert_edge(source: ConfigurationItem | None, target: ConfigurationItem | No
     if source is None or target is None or source.tenant_id != target.tenant_id:
         return
     edge, created = Relationship.objects.get_or_create(
-        source=source, target=target, kind=kind, provenance=Provenance.DECLARED,
-        defaults={"tenant_id": source.tenant_id, "origin": SOURCE})
+        source=source,
+        target=target,
+        kind=kind,
+        provenance=Provenance.DECLARED,
+        defaults={"tenant_id": source.tenant_id, "origin": SOURCE},
+    )
     if created:
-        record(actor=SOURCE, action=ChangeRecord.Action.CREATE, edge=edge, after=edge_snapshot(edge),
-               summary=f"{source.name} {edge.get_kind_display()} {target.name}")
+        record(
+            actor=SOURCE,
+            action=ChangeRecord.Action.CREATE,
+            edge=edge,
+            after=edge_snapshot(edge),
+            summary=f"{source.name} {edge.get_kind_display()} {target.name}",
+        )
 
 
 def sync_application(application: Application) -> ConfigurationItem | None:
-    attributes = {"component_kind": application.component_kind, "team": application.team,
-                  "repository_url": application.repository_url, "description": application.description}
-    item = upsert_item(key=keys.application_key(application.pk), tenant_id=application.tenant_id,
-                       type_slug="application", name=application.name, attributes=attributes)
+    attributes = {
+        "component_kind": application.component_kind,
+        "team": application.team,
+        "repository_url": application.repository_url,
+        "description": application.description,
+    }
+    item = upsert_item(
+        key=keys.application_key(application.pk),
+        tenant_id=application.tenant_id,
+        type_slug="application",
+        name=application.name,
+        attributes=attributes,
+    )
     if item is not None and application.team.strip():
-        team = upsert_item(key=keys.team_key(application.tenant_id, application.team),
-                           tenant_id=application.tenant_id, type_slug="team", name=application.team.strip(),
-                           attributes={})
+        team = upsert_item(
+            key=keys.team_key(application.tenant_id, application.team),
+            tenant_id=application.tenant_id,
+            type_slug="team",
+            name=application.team.strip(),
+            attributes={},
+        )
         upsert_edge(item, team, RelationKind.OWNED_BY)
     return item
 
 
 def sync_environment(environment: Environment) -> ConfigurationItem | None:
-    return upsert_item(key=keys.namespace_key(environment.namespace), tenant_id=environment.tenant_id,
-                       type_slug="namespace", name=environment.namespace,
-                       attributes={"environment": environment.name, "kind": environment.kind})
+    return upsert_item(
+        key=keys.namespace_key(environment.namespace),
+        tenant_id=environment.tenant_id,
+        type_slug="namespace",
+        name=environment.namespace,
+        attributes={"environment": environment.name, "kind": environment.kind},
+    )
 
 
 def sync_deployment(deployment: Deployment) -> ConfigurationItem | None:
@@ -80,9 +123,12 @@ def sync_deployment(deployment: Deployment) -> ConfigurationItem | None:
     application, environment = deployment.application, deployment.environment
     namespace = environment.namespace
     workload = upsert_item(
-        key=keys.object_key(namespace, "workload", application.name), tenant_id=deployment.tenant_id,
-        type_slug="workload", name=f"{namespace}/{application.name}",
-        attributes={"namespace": namespace, "environment": environment.name, "image": deployment.release.image})
+        key=keys.object_key(namespace, "workload", application.name),
+        tenant_id=deployment.tenant_id,
+        type_slug="workload",
+        name=f"{namespace}/{application.name}",
+        attributes={"namespace": namespace, "environment": environment.name, "image": deployment.release.image},
+    )
     upsert_edge(workload, sync_application(application), RelationKind.PART_OF)
     upsert_edge(workload, sync_environment(environment), RelationKind.PART_OF)
     return workload

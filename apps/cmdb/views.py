@@ -64,9 +64,17 @@ def item_list(request):
     form = SearchForm(params)
     items = ItemFilterSet(params, queryset=_items(request)).qs.order_by("ci_type__name", "name", "id")
     query = {key: params[key] for key in SEARCH_FIELDS if params.get(key)}
-    context = {"form": form, "items": items[:PAGE_SIZE], "total": items.count(), "page_size": PAGE_SIZE,
-               "saved_filters": saved_filters, "saved": saved, "query": query, "save_form": SaveFilterForm(),
-               "may_add": policy_for(ConfigurationItem).can_add(request, request.tenant)}
+    context = {
+        "form": form,
+        "items": items[:PAGE_SIZE],
+        "total": items.count(),
+        "page_size": PAGE_SIZE,
+        "saved_filters": saved_filters,
+        "saved": saved,
+        "query": query,
+        "save_form": SaveFilterForm(),
+        "may_add": policy_for(ConfigurationItem).can_add(request, request.tenant),
+    }
     return _render(request, "cmdb/list.html", context)
 
 
@@ -77,8 +85,9 @@ def filter_save(request):
     query = {key: request.POST[key] for key in SEARCH_FIELDS if request.POST.get(key)}
     if form.is_valid():
         try:
-            saved = saved_filter_create(actor=as_principal(request), tenant=request.tenant,
-                                        name=form.cleaned_data["name"], query=query)
+            saved = saved_filter_create(
+                actor=as_principal(request), tenant=request.tenant, name=form.cleaned_data["name"], query=query
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -111,16 +120,26 @@ def item_new(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            item = services.item_declare(actor=as_principal(request), tenant=request.tenant,
-                                         ci_type=data["ci_type"], name=data["name"], description=data["description"],
-                                         labels=data["labels"], attributes=data["attributes"])
+            item = services.item_declare(
+                actor=as_principal(request),
+                tenant=request.tenant,
+                ci_type=data["ci_type"],
+                name=data["name"],
+                description=data["description"],
+                labels=data["labels"],
+                attributes=data["attributes"],
+            )
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
             messages.success(request, f"{item.name} is in the CMDB.")
             return _to_item(item, request.tenant)
-    context = {"form": form, "refused": form, "types": selectors.ci_type_list(declarable=True),
-               "may_add": policy_for(ConfigurationItem).can_add(request, request.tenant)}
+    context = {
+        "form": form,
+        "refused": form,
+        "types": selectors.ci_type_list(declarable=True),
+        "may_add": policy_for(ConfigurationItem).can_add(request, request.tenant),
+    }
     return _render(request, "cmdb/item_form.html", context)
 
 
@@ -131,15 +150,25 @@ def item_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.item_update(actor=as_principal(request), item=item, name=data["name"],
-                                 description=data["description"], labels=data["labels"], attributes=data["attributes"])
+            services.item_update(
+                actor=as_principal(request),
+                item=item,
+                name=data["name"],
+                description=data["description"],
+                labels=data["labels"],
+                attributes=data["attributes"],
+            )
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
             messages.success(request, f"{item.name} saved.")
             return _to_item(item, request.tenant)
-    context = {"form": form, "item": item, "refused": form,
-               "may_add": policy_for(ConfigurationItem).can(request, "change", item)}
+    context = {
+        "form": form,
+        "item": item,
+        "refused": form,
+        "may_add": policy_for(ConfigurationItem).can(request, "change", item),
+    }
     return _render(request, "cmdb/item_form.html", context)
 
 
@@ -164,13 +193,16 @@ def item_detail(request, pk):
     records = selectors.item_history_for(request, item=item)
     scope, platform = [request.tenant.pk], sees_platform(request)
     context = {
-        "item": item, "outgoing": [e for e in edges if e.source_id == item.pk],
+        "item": item,
+        "outgoing": [e for e in edges if e.source_id == item.pk],
         "incoming": [e for e in edges if e.target_id == item.pk],
         "history": records.select_related("actor").order_by("-id")[:100],
-        "downstream": selectors.impact_report(item, direction=Direction.DOWNSTREAM, depth=selectors.DEFAULT_DEPTH,
-                                              tenant_ids=scope, platform=platform),
-        "upstream": selectors.impact_report(item, direction=Direction.UPSTREAM, depth=selectors.DEFAULT_DEPTH,
-                                            tenant_ids=scope, platform=platform),
+        "downstream": selectors.impact_report(
+            item, direction=Direction.DOWNSTREAM, depth=selectors.DEFAULT_DEPTH, tenant_ids=scope, platform=platform
+        ),
+        "upstream": selectors.impact_report(
+            item, direction=Direction.UPSTREAM, depth=selectors.DEFAULT_DEPTH, tenant_ids=scope, platform=platform
+        ),
         "may_change": policy_for(ConfigurationItem).can(request, "change", item),
         "may_relate": policy_for(Relationship).can_add(request, request.tenant),
     }
@@ -186,9 +218,13 @@ def relationship_new(request, pk):
     form = RelationshipForm(request.POST or None, targets=_items(request).exclude(pk=item.pk).order_by("name"))
     if request.method == "POST" and form.is_valid():
         try:
-            services.relationship_declare(actor=as_principal(request), source=item,
-                                          target=form.cleaned_data["target"], kind=form.cleaned_data["kind"],
-                                          note=form.cleaned_data["note"])
+            services.relationship_declare(
+                actor=as_principal(request),
+                source=item,
+                target=form.cleaned_data["target"],
+                kind=form.cleaned_data["kind"],
+                note=form.cleaned_data["note"],
+            )
         except ApplicationError as exc:
             if exc.status == 404:
                 raise
@@ -196,8 +232,12 @@ def relationship_new(request, pk):
         else:
             messages.success(request, "Relationship declared.")
             return _to_item(item, request.tenant)
-    context = {"form": form, "item": item, "refused": form,
-               "may_relate": policy_for(Relationship).can_add(request, request.tenant)}
+    context = {
+        "form": form,
+        "item": item,
+        "refused": form,
+        "may_relate": policy_for(Relationship).can_add(request, request.tenant),
+    }
     return _render(request, "cmdb/relationship_form.html", context)
 
 
@@ -221,10 +261,14 @@ def relationship_delete(request, pk):
 @require_safe
 def item_map(request, pk):
     item = _item(request, pk)
-    context = {"item": item, "types": selectors.ci_type_list(), "provenances": Provenance.choices,
-               "graph_url": reverse("cmdb-item-graph", args=[item.pk]),
-               "dot_url": reverse("cmdb-item-graph-dot", args=[item.pk]),
-               "item_url": reverse("cmdb:detail", kwargs={"tenant_slug": request.tenant.slug, "pk": 0})}
+    context = {
+        "item": item,
+        "types": selectors.ci_type_list(),
+        "provenances": Provenance.choices,
+        "graph_url": reverse("cmdb-item-graph", args=[item.pk]),
+        "dot_url": reverse("cmdb-item-graph-dot", args=[item.pk]),
+        "item_url": reverse("cmdb:detail", kwargs={"tenant_slug": request.tenant.slug, "pk": 0}),
+    }
     return _render(request, "cmdb/map.html", context)
 
 
@@ -237,11 +281,14 @@ def item_import(request):
         upload = form.cleaned_data["file"]
         try:
             services.imports.size_check(upload.size)
-            submitted = services.import_submit(actor=as_principal(request), tenant=request.tenant,
-                                               content=upload.read(),
-                                               file_format=services.imports.file_format(upload.name),
-                                               dry_run=form.cleaned_data["dry_run"],
-                                               skip_invalid=form.cleaned_data["skip_invalid"])
+            submitted = services.import_submit(
+                actor=as_principal(request),
+                tenant=request.tenant,
+                content=upload.read(),
+                file_format=services.imports.file_format(upload.name),
+                dry_run=form.cleaned_data["dry_run"],
+                skip_invalid=form.cleaned_data["skip_invalid"],
+            )
         except ApplicationError as exc:
             report = getattr(exc, "report", None)
             form.add_application_error(exc)
@@ -251,12 +298,20 @@ def item_import(request):
                 return redirect("cmdb:import-job", tenant_slug=request.tenant.slug, pk=submitted.job.pk)
             report = submitted.report
             if report["applied"]:
-                messages.success(request, "Imported: {create} created, {update} updated, {unchanged} unchanged, "
-                                          "{error} skipped.".format(**report["summary"]))
-    context = {"form": form, "report": report, "refused": form, "jobs": _jobs(request)[:10],
-               "limits": {name.lower(): services.imports.limit(name)
-                          for name in ("MAX_BYTES", "MAX_ROWS", "SYNC_ROWS")},
-               "may_add": policy_for(ConfigurationItem).can_add(request, request.tenant)}
+                messages.success(
+                    request,
+                    "Imported: {create} created, {update} updated, {unchanged} unchanged, {error} skipped.".format(
+                        **report["summary"]
+                    ),
+                )
+    context = {
+        "form": form,
+        "report": report,
+        "refused": form,
+        "jobs": _jobs(request)[:10],
+        "limits": {name.lower(): services.imports.limit(name) for name in ("MAX_BYTES", "MAX_ROWS", "SYNC_ROWS")},
+        "may_add": policy_for(ConfigurationItem).can_add(request, request.tenant),
+    }
     status = 400 if request.method == "POST" and (not form.is_valid() or form.errors) else 200
     return render_tenant_page(request, "cmdb/import.html", context, section=SECTION, status=status)
 
@@ -279,9 +334,8 @@ def import_job(request, pk):
 def item_export(request):
     fmt = "csv" if request.GET.get("as") == "csv" else "json"
     items = ItemFilterSet(request.GET, queryset=_items(request).filter(tenant=request.tenant)).qs.order_by("id")
-    response = HttpResponse(services.export_text(items, fmt),
-                            content_type="text/csv" if fmt == "csv" else "application/json")
+    response = HttpResponse(
+        services.export_text(items, fmt), content_type="text/csv" if fmt == "csv" else "application/json"
+    )
     response["Content-Disposition"] = f'attachment; filename="{request.tenant.slug}-cmdb.{fmt}"'
     return response
-
-

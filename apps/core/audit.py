@@ -37,8 +37,7 @@ def audit_record(
     """
     if _writer is None:
         raise ImproperlyConfigured("apps.audit is not installed: nothing would record the audit trail.")
-    return _writer(actor=actor, action=action, obj=obj, tenant=tenant, changes=changes,
-                   object_display=object_display)
+    return _writer(actor=actor, action=action, obj=obj, tenant=tenant, changes=changes, object_display=object_display)
 
 
 def diff(before: dict, after: dict) -> dict:

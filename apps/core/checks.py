@@ -16,7 +16,12 @@ def field_encryption_keys(app_configs, **kwargs):
         try:
             Fernet(key)
         except (ValueError, TypeError):
-            errors.append(Error(f"FIELD_ENCRYPTION_KEYS entry {index + 1} is not a valid Fernet key.",
-                                hint="Generate one with: python -c 'from cryptography.fernet import Fernet; "
-                                     "print(Fernet.generate_key().decode())'", id="portal.E002"))
+            errors.append(
+                Error(
+                    f"FIELD_ENCRYPTION_KEYS entry {index + 1} is not a valid Fernet key.",
+                    hint="Generate one with: python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'",
+                    id="portal.E002",
+                )
+            )
     return errors

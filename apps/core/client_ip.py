@@ -32,7 +32,7 @@ def _address(value: str) -> Address | None:
     """An address as proxies write it: bare, `v4:port` or `[v6]:port`; None when it is none of these."""
     value = value.strip()
     if value.startswith("[") and "]" in value:
-        value = value[1:value.index("]")]
+        value = value[1 : value.index("]")]
     elif value.count(":") == 1:
         value = value.partition(":")[0]
     try:

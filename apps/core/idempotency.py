@@ -30,10 +30,14 @@ KEY_REUSED = "idempotency_key_reused"
 KEY_IN_FLIGHT = "idempotency_key_in_flight"
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
-    HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
     description="Any unique string (a UUID). A retry with the same key and body within 24 hours returns the "
-                "first response (header Idempotent-Replayed: true) instead of acting twice; the same key with "
-                "another body is refused with 422 idempotency_key_reused.")
+    "first response (header Idempotent-Replayed: true) instead of acting twice; the same key with "
+    "another body is refused with 422 idempotency_key_reused.",
+)
 
 
 def idempotent(view_method):
@@ -59,8 +63,11 @@ def idempotent(view_method):
             cache.delete(slot)
             raise
         if 200 <= response.status_code < 300:
-            cache.set(slot, {"fingerprint": fingerprint, "status": response.status_code,
-                             "body": _plain(response.data)}, TTL_SECONDS)
+            cache.set(
+                slot,
+                {"fingerprint": fingerprint, "status": response.status_code, "body": _plain(response.data)},
+                TTL_SECONDS,
+            )
         else:
             cache.delete(slot)
         return response
@@ -73,8 +80,9 @@ def _replay(stored: dict | None, fingerprint: str) -> Response:
     if stored is not None and stored["fingerprint"] != fingerprint:
         raise ApplicationError(f"This {HEADER} was used for a different request.", code=KEY_REUSED, status=422)
     if stored is None or stored.get("pending"):
-        raise ApplicationError(f"A request with this {HEADER} is still being processed; retry shortly.",
-                               code=KEY_IN_FLIGHT, status=409)
+        raise ApplicationError(
+            f"A request with this {HEADER} is still being processed; retry shortly.", code=KEY_IN_FLIGHT, status=409
+        )
     return Response(stored["body"], status=stored["status"], headers={"Idempotent-Replayed": "true"})
 
 

@@ -35,8 +35,9 @@ def tenant_group(tenant_id: int) -> str:
 
 
 async def _send(group: str, payload: dict) -> None:
-    await asyncio.wait_for(get_channel_layer().group_send(group, {"type": EVENT_TYPE, "payload": payload}),
-                           SEND_TIMEOUT_SECONDS)
+    await asyncio.wait_for(
+        get_channel_layer().group_send(group, {"type": EVENT_TYPE, "payload": payload}), SEND_TIMEOUT_SECONDS
+    )
 
 
 def broadcast(group: str, payload: dict) -> None:

@@ -24,8 +24,7 @@ class NudgeTask(Task):
         try:
             return super().apply_async(args, kwargs, **options)
         except OperationalError as error:
-            logger.warning("task nudge dropped: the broker is unreachable", task=self.name, args=args,
-                           error=str(error))
+            logger.warning("task nudge dropped: the broker is unreachable", task=self.name, args=args, error=str(error))
             return None
 
 

@@ -45,8 +45,12 @@ class DeploymentConsumer(KeyScopedStream, AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _last_seq(self, principal, deployment_id: int) -> int | None:
-        return (Deployment.objects.restrict(principal, "view").filter(pk=deployment_id)
-                .values_list("last_seq", flat=True).first())
+        return (
+            Deployment.objects.restrict(principal, "view")
+            .filter(pk=deployment_id)
+            .values_list("last_seq", flat=True)
+            .first()
+        )
 
     async def disconnect(self, code):
         if hasattr(self, "group"):
@@ -76,8 +80,9 @@ class TenantConsumer(KeyScopedStream, AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self._refuse(CLOSE_UNAUTHENTICATED)
             return
-        tenant_id = await self._tenant_id(socket_principal(self.scope),
-                                          self.scope["url_route"]["kwargs"]["tenant_slug"])
+        tenant_id = await self._tenant_id(
+            socket_principal(self.scope), self.scope["url_route"]["kwargs"]["tenant_slug"]
+        )
         if tenant_id is None:
             await self._refuse(CLOSE_NOT_FOUND)
             return

@@ -16,8 +16,14 @@ SURGE_PERCENT = 25
 PROBE_TIMINGS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold", "successThreshold")
 
 
-def render(release, environment, deployment_id=None, *, progress_deadline_seconds=DEFAULT_PROGRESS_DEADLINE,
-           strategy: str = "rolling") -> list[dict]:
+def render(
+    release,
+    environment,
+    deployment_id=None,
+    *,
+    progress_deadline_seconds=DEFAULT_PROGRESS_DEADLINE,
+    strategy: str = "rolling",
+) -> list[dict]:
     """Every object the release needs, in apply order: config first, then workloads, then traffic."""
     if strategy != "rolling":
         raise ValueError(f"Unknown strategy {strategy!r}")
@@ -68,8 +74,12 @@ def _metadata(release, environment, name: str) -> dict:
 
 
 def _config_map(release, environment) -> dict:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _metadata(release, environment, f"{name_of(release)}-env"),
-            "data": {key: str(release.env[key]) for key in sorted(release.env or {})}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(release, environment, f"{name_of(release)}-env"),
+        "data": {key: str(release.env[key]) for key in sorted(release.env or {})},
+    }
 
 
 def _config_checksum(release) -> str:
@@ -94,8 +104,14 @@ def _container(release) -> dict:
     if release.args:
         container["args"] = list(release.args)
     if release.ports:
-        container["ports"] = [{"name": port.get("name") or f"port-{port['port']}", "containerPort": int(port["port"]),
-                               "protocol": port.get("protocol", "TCP")} for port in release.ports]
+        container["ports"] = [
+            {
+                "name": port.get("name") or f"port-{port['port']}",
+                "containerPort": int(port["port"]),
+                "protocol": port.get("protocol", "TCP"),
+            }
+            for port in release.ports
+        ]
     first_port = int(release.ports[0]["port"]) if release.ports else None
     for field, spec in (("livenessProbe", release.liveness_probe), ("readinessProbe", release.readiness_probe)):
         if spec:
@@ -123,8 +139,10 @@ def _probe(spec: dict, default_port: int | None) -> dict:
 
 def _pod_template(release, environment) -> dict:
     return {
-        "metadata": {"labels": labels(release, environment),
-                     "annotations": {f"{LABEL}/config-checksum": _config_checksum(release)}},
+        "metadata": {
+            "labels": labels(release, environment),
+            "annotations": {f"{LABEL}/config-checksum": _config_checksum(release)},
+        },
         "spec": {"containers": [_container(release)]},
     }
 
@@ -140,44 +158,75 @@ def _deployment(release, environment, progress_deadline_seconds: int) -> dict:
     }
     if not release.autoscale_max:  # with an autoscaler, replicas belong to it, not to every apply
         spec = {"replicas": release.replicas, **spec}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _metadata(release, environment, name_of(release)),
-            "spec": spec}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _metadata(release, environment, name_of(release)),
+        "spec": spec,
+    }
 
 
 def _autoscaler(release, environment) -> dict:
     return {
-        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
         "metadata": _metadata(release, environment, name_of(release)),
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name_of(release)},
             "minReplicas": release.autoscale_min or release.replicas,
             "maxReplicas": release.autoscale_max,
-            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
-                "type": "Utilization", "averageUtilization": release.autoscale_cpu_target or 80}}}],
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": release.autoscale_cpu_target or 80},
+                    },
+                }
+            ],
         },
     }
 
 
 def _service(release, environment) -> dict:
-    ports = [{"name": port.get("name") or f"port-{port['port']}", "port": int(port["port"]),
-              "targetPort": int(port["port"]), "protocol": port.get("protocol", "TCP")} for port in release.ports]
-    return {"apiVersion": "v1", "kind": "Service", "metadata": _metadata(release, environment, name_of(release)),
-            "spec": {"type": "ClusterIP", "selector": selector(release), "ports": ports}}
+    ports = [
+        {
+            "name": port.get("name") or f"port-{port['port']}",
+            "port": int(port["port"]),
+            "targetPort": int(port["port"]),
+            "protocol": port.get("protocol", "TCP"),
+        }
+        for port in release.ports
+    ]
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(release, environment, name_of(release)),
+        "spec": {"type": "ClusterIP", "selector": selector(release), "ports": ports},
+    }
 
 
 def _ingress(release, environment) -> dict:
     backend = {"service": {"name": name_of(release), "port": {"number": int(release.ports[0]["port"])}}}
     path = {"path": release.ingress_path or "/", "pathType": "Prefix", "backend": backend}
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-            "metadata": _metadata(release, environment, name_of(release)),
-            "spec": {"rules": [{"host": release.ingress_host, "http": {"paths": [path]}}]}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": _metadata(release, environment, name_of(release)),
+        "spec": {"rules": [{"host": release.ingress_host, "http": {"paths": [path]}}]},
+    }
 
 
 def _cron_job(release, environment) -> dict:
     template = _pod_template(release, environment)
     template["spec"]["restartPolicy"] = "OnFailure"
     return {
-        "apiVersion": "batch/v1", "kind": "CronJob", "metadata": _metadata(release, environment, name_of(release)),
-        "spec": {"schedule": release.schedule or "0 * * * *", "concurrencyPolicy": "Forbid",
-                 "jobTemplate": {"metadata": {"labels": labels(release, environment)}, "spec": {"template": template}}},
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": _metadata(release, environment, name_of(release)),
+        "spec": {
+            "schedule": release.schedule or "0 * * * *",
+            "concurrencyPolicy": "Forbid",
+            "jobTemplate": {"metadata": {"labels": labels(release, environment)}, "spec": {"template": template}},
+        },
     }

@@ -18,7 +18,6 @@ LEASE_SECONDS = 20
 DEADLINE_GRACE_SECONDS = 30
 
 
-
 class Deployment(TenantOwned):
     """One request to run a release in an environment, moving through the states in choices.py.
 
@@ -35,29 +34,34 @@ class Deployment(TenantOwned):
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     reason = models.TextField(blank=True, help_text="Why it was requested, e.g. the reason for a rollback.")
     outcome = models.TextField(blank=True, help_text="How it ended, in words: set with the terminal state.")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     idempotency_key = models.CharField(max_length=200, blank=True)
     progress_deadline_seconds = models.PositiveIntegerField(
-        default=DEFAULT_PROGRESS_DEADLINE, validators=[MinValueValidator(2), MaxValueValidator(3600)])
+        default=DEFAULT_PROGRESS_DEADLINE, validators=[MinValueValidator(2), MaxValueValidator(3600)]
+    )
     rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="rollbacks")
     attempts = models.PositiveIntegerField(default=0)
     last_seq = models.PositiveIntegerField(default=0)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     # Canary and blue-green (apps/deployments/strategies): the plan, and where the rollout stands.
-    strategy_config = models.JSONField(default=dict, blank=True,
-                                       help_text="steps, gate_seconds (none: wait for continue), keep_seconds")
+    strategy_config = models.JSONField(
+        default=dict, blank=True, help_text="steps, gate_seconds (none: wait for continue), keep_seconds"
+    )
     step = models.PositiveSmallIntegerField(default=0, help_text="Canary: the current step, from 1; 0 before any.")
     waiting = models.BooleanField(default=False, help_text="Canary: the step is ready and waits for a continue.")
     colour = models.CharField(max_length=8, blank=True, help_text="Blue-green: the colour this release rolled out to.")
-    switch_back_until = models.DateTimeField(null=True, blank=True,
-                                             help_text="Blue-green: the old colour is kept until then.")
+    switch_back_until = models.DateTimeField(
+        null=True, blank=True, help_text="Blue-green: the old colour is kept until then."
+    )
     switched_back_at = models.DateTimeField(null=True, blank=True)
     # Rolling: a paused rollout stays progressing; the deadline counts again from the resume.
     paused_at = models.DateTimeField(null=True, blank=True, help_text="Rolling: set while the rollout is paused.")
     resumed_at = models.DateTimeField(null=True, blank=True, help_text="Rolling: when it was last resumed.")
-    removed_at = models.DateTimeField(null=True, blank=True,
-                                      help_text="When the application was removed from the environment after it.")
+    removed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the application was removed from the environment after it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -65,10 +69,16 @@ class Deployment(TenantOwned):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["application", "environment"], condition=Q(state__in=ACTIVE),
-                                    name="deployment_one_active_per_app_environment"),
-            models.UniqueConstraint(fields=["tenant", "idempotency_key"], condition=~Q(idempotency_key=""),
-                                    name="deployment_unique_idempotency_key"),
+            models.UniqueConstraint(
+                fields=["application", "environment"],
+                condition=Q(state__in=ACTIVE),
+                name="deployment_one_active_per_app_environment",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="deployment_unique_idempotency_key",
+            ),
         ]
         indexes = [models.Index(fields=["state", "lease_expires_at"], name="deployment_state_lease")]
 
@@ -101,8 +111,9 @@ class DeploymentEvent(models.Model):
         ordering = ["deployment", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["deployment", "seq"], name="deployment_event_unique_seq"),
-            models.UniqueConstraint(fields=["deployment", "key"], condition=~Q(key=""),
-                                    name="deployment_event_unique_key"),
+            models.UniqueConstraint(
+                fields=["deployment", "key"], condition=~Q(key=""), name="deployment_event_unique_key"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -115,7 +126,8 @@ class DeploySettings(TenantOwned):
 
     environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="deploy_settings")
     auto_rollback = models.BooleanField(
-        help_text="When a rollout fails, deploy the release that last succeeded here again.")
+        help_text="When a rollout fails, deploy the release that last succeeded here again."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -28,8 +28,11 @@ RESTARTABLE = (State.QUEUED, State.APPLYING, State.PROGRESSING)
 
 def _row(deployment_id: int, attempt: int) -> Deployment | None:
     """The row at this attempt, finished or not, with what every step reads."""
-    return (Deployment.objects.select_related("tenant", "application", "release__application", "environment__tenant")
-            .filter(pk=deployment_id, attempts=attempt).first())
+    return (
+        Deployment.objects.select_related("tenant", "application", "release__application", "environment__tenant")
+        .filter(pk=deployment_id, attempts=attempt)
+        .first()
+    )
 
 
 def current(deployment_id: int, attempt: int) -> Deployment | None:
@@ -40,7 +43,8 @@ def current(deployment_id: int, attempt: int) -> Deployment | None:
 
 def renew_lease(row: Deployment) -> None:
     Deployment.objects.filter(pk=row.pk, attempts=row.attempts).update(
-        lease_expires_at=timezone.now() + timedelta(seconds=LEASE_SECONDS))
+        lease_expires_at=timezone.now() + timedelta(seconds=LEASE_SECONDS)
+    )
 
 
 def answering_again(row: Deployment) -> None:
@@ -81,9 +85,17 @@ def apply_step(*, deployment_id: int, attempt: int) -> bool:
     manifests = strategy_for(row.strategy).first_step(row)
     with kube_of(row.environment) as kube:
         kube.apply(manifests)
-    deployment_observe(deployment=row, observations=[{
-        "key": "log:applied", "kind": EventKind.LOG, "message": f"Applied {applied(manifests)} to {cluster.name}",
-        "data": {"cluster": cluster.name, "namespace": row.environment.namespace}}])
+    deployment_observe(
+        deployment=row,
+        observations=[
+            {
+                "key": "log:applied",
+                "kind": EventKind.LOG,
+                "message": f"Applied {applied(manifests)} to {cluster.name}",
+                "data": {"cluster": cluster.name, "namespace": row.environment.namespace},
+            }
+        ],
+    )
     try:
         deployment_transition(deployment=row, to_state=State.PROGRESSING, reason="Rolling out")
     except ApplicationError:
@@ -111,15 +123,21 @@ def observe_step(*, deployment_id: int, attempt: int) -> bool:
 
 def stalled() -> list[int]:
     """Rows still in flight whose lease ran out: their worker died or their message was lost."""
-    return list(Deployment.objects.filter(state__in=RESTARTABLE, lease_expires_at__lt=timezone.now())
-                .values_list("pk", flat=True))
+    return list(
+        Deployment.objects.filter(state__in=RESTARTABLE, lease_expires_at__lt=timezone.now()).values_list(
+            "pk", flat=True
+        )
+    )
 
 
 @transaction.atomic
 def restart(deployment_id: int) -> tuple[str, int] | None:
     """Take the pipeline over with a new attempt; (step, attempt) to dispatch, or None."""
-    row = Deployment.objects.select_for_update().filter(pk=deployment_id, state__in=RESTARTABLE,
-                                                        lease_expires_at__lt=timezone.now()).first()
+    row = (
+        Deployment.objects.select_for_update()
+        .filter(pk=deployment_id, state__in=RESTARTABLE, lease_expires_at__lt=timezone.now())
+        .first()
+    )
     if row is None:
         return None
     if row.attempts >= MAX_ATTEMPTS and row.paused_at is None:  # a paused row is idle on purpose

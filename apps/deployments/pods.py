@@ -73,5 +73,10 @@ def pod_look(pod: dict) -> dict:
         state, message = "ready", "Ready"
     else:
         state, message = "starting", status.get("phase") or "Pending"
-    return {"name": meta["name"], "state": state, "restarts": restarts, "message": message,
-            "created_at": meta.get("creationTimestamp")}
+    return {
+        "name": meta["name"],
+        "state": state,
+        "restarts": restarts,
+        "message": message,
+        "created_at": meta.get("creationTimestamp"),
+    }

@@ -33,7 +33,8 @@ class DeploymentPolicy(TenantPolicy):
         if not self.allows(principal, "add", environment.tenant):
             return False
         return not environment.is_production or at_least(
-            as_principal(principal).role_in(environment.tenant_id), Role.ADMIN)
+            as_principal(principal).role_in(environment.tenant_id), Role.ADMIN
+        )
 
     def can_change(self, principal, obj) -> bool:
         return self.can_deploy_unapproved(principal, obj.environment)

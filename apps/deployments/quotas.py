@@ -18,16 +18,27 @@ from .manifests import SURGE_PERCENT
 
 RESOURCES = ("cpu", "memory", "pods")
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$")
-_SUFFIX = {"": 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_SUFFIX = {
+    "": 1,
+    "m": Decimal("0.001"),
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+}
 
 
 def parse_quantity(value: str, *, field: str = "") -> Decimal:
     """A Kubernetes quantity ("250m", "1.5", "256Mi") as a number of base units."""
     match = _QUANTITY.match((value or "").strip())
     if not match or match.group(2) not in _SUFFIX:
-        raise ApplicationError(f"“{value}” is not a Kubernetes quantity such as 250m or 256Mi.",
-                               code="invalid", field=field or None)
+        raise ApplicationError(
+            f"“{value}” is not a Kubernetes quantity such as 250m or 256Mi.", code="invalid", field=field or None
+        )
     return Decimal(match.group(1)) * _SUFFIX[match.group(2)]
 
 
@@ -43,8 +54,11 @@ def footprint(release) -> dict[str, int]:
     pods = pods_of(release)
     cpu = parse_quantity(release.cpu_request or "0", field="cpu_request") * 1000
     memory = parse_quantity(release.memory_request or "0", field="memory_request") / 2**20
-    return {"cpu": int(cpu.to_integral_value("ROUND_CEILING")) * pods,
-            "memory": int(memory.to_integral_value("ROUND_CEILING")) * pods, "pods": pods}
+    return {
+        "cpu": int(cpu.to_integral_value("ROUND_CEILING")) * pods,
+        "memory": int(memory.to_integral_value("ROUND_CEILING")) * pods,
+        "pods": pods,
+    }
 
 
 def current_releases(tenant, environment=None) -> dict:
@@ -64,6 +78,7 @@ def current_releases(tenant, environment=None) -> dict:
 def _counter(resource: str):
     def count(tenant, environment) -> int:
         return sum(footprint(release)[resource] for release in current_releases(tenant, environment).values())
+
     return count
 
 
@@ -79,7 +94,12 @@ def check_quotas(*, release, environment, strategy: str = Strategy.ROLLING) -> N
     now = current_releases(environment.tenant, environment).get((release.application_id, environment.pk))
     old = footprint(now) if now else dict.fromkeys(RESOURCES, 0)
     _check_growth(footprint(release), old, environment)
-    if now is None or now.pk == release.pk or strategy != Strategy.ROLLING or release.application.component_kind == "cron":
+    if (
+        now is None
+        or now.pk == release.pk
+        or strategy != Strategy.ROLLING
+        or release.application.component_kind == "cron"
+    ):
         return  # nothing rolls: a first deploy, the same pod template again, or another strategy's own objects
     surge = surge_of(release)
     peak = footprint_at(release, pods_of(release) + surge)
@@ -89,7 +109,9 @@ def check_quotas(*, release, environment, strategy: str = Strategy.ROLLING) -> N
         raise ApplicationError(
             f"Release #{release.number} cannot roll out: the rolling update runs {surge} new pod(s) beside the "
             f"{old['pods']} running now, and {refusal.message[0].lower()}{refusal.message[1:]}",
-            code=refusal.code, status=refusal.status) from None
+            code=refusal.code,
+            status=refusal.status,
+        ) from None
 
 
 def footprint_at(release, pods: int) -> dict[str, int]:
@@ -102,8 +124,12 @@ def footprint_at(release, pods: int) -> dict[str, int]:
 def _check_growth(new: dict, old: dict, environment) -> None:
     for resource in RESOURCES:
         if new[resource] > old[resource]:
-            quota_check(tenant=environment.tenant, resource=resource, environment=environment,
-                        adding=new[resource] - old[resource])
+            quota_check(
+                tenant=environment.tenant,
+                resource=resource,
+                environment=environment,
+                adding=new[resource] - old[resource],
+            )
 
 
 for _resource in RESOURCES:

@@ -38,10 +38,12 @@ def latest_deployments_for(principal, tenant, application=None):
     rows = Deployment.objects.restrict(principal, "view").filter(tenant=tenant)
     if application is not None:
         rows = rows.filter(application=application)
-    return (rows.select_related("application", "release", "environment")
-            .annotate(latest_message=Subquery(newest_message))
-            .order_by("application__name", "environment__name", "application_id", "environment_id", "-id")
-            .distinct("application__name", "environment__name", "application_id", "environment_id"))
+    return (
+        rows.select_related("application", "release", "environment")
+        .annotate(latest_message=Subquery(newest_message))
+        .order_by("application__name", "environment__name", "application_id", "environment_id", "-id")
+        .distinct("application__name", "environment__name", "application_id", "environment_id")
+    )
 
 
 def waiting_change_request(deployment) -> int | None:
@@ -53,15 +55,28 @@ def waiting_change_request(deployment) -> int | None:
 
 def previous_good_deployment(deployment: Deployment) -> Deployment | None:
     """The newest earlier deployment of another release to the same place that succeeded."""
-    return (Deployment.objects.filter(application=deployment.application_id, environment=deployment.environment_id,
-                                      state=State.SUCCEEDED, id__lt=deployment.pk)
-            .exclude(release=deployment.release_id).select_related("release").order_by("-id").first())
+    return (
+        Deployment.objects.filter(
+            application=deployment.application_id,
+            environment=deployment.environment_id,
+            state=State.SUCCEEDED,
+            id__lt=deployment.pk,
+        )
+        .exclude(release=deployment.release_id)
+        .select_related("release")
+        .order_by("-id")
+        .first()
+    )
 
 
 def live_deployment(application, environment) -> Deployment | None:
     """The deployment whose release runs in the environment now: the newest that succeeded."""
-    return (Deployment.objects.filter(application=application, environment=environment, state=State.SUCCEEDED)
-            .select_related("release", "environment", "application", "tenant").order_by("-id").first())
+    return (
+        Deployment.objects.filter(application=application, environment=environment, state=State.SUCCEEDED)
+        .select_related("release", "environment", "application", "tenant")
+        .order_by("-id")
+        .first()
+    )
 
 
 def step_recorded_at(deployment: Deployment, key: str):
@@ -71,8 +86,9 @@ def step_recorded_at(deployment: Deployment, key: str):
 
 def serving_colour(application_id: int, environment_id: int, *, before: int | None = None) -> str | None:
     """The blue-green colour serving the application in the environment (before deployment `before`)."""
-    earlier = Deployment.objects.filter(application=application_id, environment=environment_id,
-                                        strategy=Strategy.BLUE_GREEN, state=State.SUCCEEDED)
+    earlier = Deployment.objects.filter(
+        application=application_id, environment=environment_id, strategy=Strategy.BLUE_GREEN, state=State.SUCCEEDED
+    )
     earlier = (earlier.filter(id__lt=before) if before else earlier).order_by("-id").first()
     if earlier is None:
         return None
@@ -87,6 +103,16 @@ def live_colour(deployment: Deployment) -> str | None:
 def previous_colour_deployment(deployment: Deployment) -> Deployment | None:
     """The deployment whose release the old colour runs."""
     old = other_colour(deployment.colour)
-    return (Deployment.objects.filter(application=deployment.application_id, environment=deployment.environment_id,
-                                      strategy=Strategy.BLUE_GREEN, colour=old, state=State.SUCCEEDED,
-                                      id__lt=deployment.pk).select_related("release").order_by("-id").first())
+    return (
+        Deployment.objects.filter(
+            application=deployment.application_id,
+            environment=deployment.environment_id,
+            strategy=Strategy.BLUE_GREEN,
+            colour=old,
+            state=State.SUCCEEDED,
+            id__lt=deployment.pk,
+        )
+        .select_related("release")
+        .order_by("-id")
+        .first()
+    )

@@ -40,9 +40,12 @@ def _retry_or_fail(task, deployment_id: int, attempt: int, error: KubeError) -> 
     waiting = outage_begin(row, cause=_cause(error), status=error.status)
     waited, deadline = outage_seconds(waiting), row.progress_deadline_seconds
     if waited >= deadline:
-        deployment_fail(deployment=row, reason=f"The cluster {cluster_of(row.environment).name} was unreachable for "
-                                               f"{waited:.0f} s, longer than the progress deadline ({deadline} s): "
-                                               f"{waiting.data['cause'].rstrip('.')}.")
+        deployment_fail(
+            deployment=row,
+            reason=f"The cluster {cluster_of(row.environment).name} was unreachable for "
+            f"{waited:.0f} s, longer than the progress deadline ({deadline} s): "
+            f"{waiting.data['cause'].rstrip('.')}.",
+        )
         return
     pipeline.renew_lease(row)
     raise task.retry(countdown=_backoff(task.request.retries, deadline - waited))
@@ -114,12 +117,22 @@ def reconcile_deployments() -> None:
 
 
 def _row(deployment_id: int) -> Deployment | None:
-    return (Deployment.objects.select_related("tenant", "application", "release__application", "environment__tenant")
-            .filter(pk=deployment_id).first())
+    return (
+        Deployment.objects.select_related("tenant", "application", "release__application", "environment__tenant")
+        .filter(pk=deployment_id)
+        .first()
+    )
 
 
-@shared_task(name=dispatch.SWITCH_BACK, bind=True, max_retries=6, ignore_result=True, autoretry_for=(Exception,),
-             retry_backoff=True, retry_jitter=True)
+@shared_task(
+    name=dispatch.SWITCH_BACK,
+    bind=True,
+    max_retries=6,
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_jitter=True,
+)
 def switch_back(self, deployment_id: int) -> None:
     """Point a blue-green deployment's Service back at the old colour."""
     row = _row(deployment_id)
@@ -131,12 +144,13 @@ def switch_back(self, deployment_id: int) -> None:
 def tidy_strategies() -> None:
     """Beat: scale old colours to zero once their switch-back window closes, and remove the canary of
     any canary that ended without succeeding (cancelled while nobody was looking, for instance)."""
-    for pk in Deployment.objects.filter(strategy=Strategy.BLUE_GREEN, switch_back_until__lt=timezone.now()) \
-            .values_list("pk", flat=True):
+    for pk in Deployment.objects.filter(strategy=Strategy.BLUE_GREEN, switch_back_until__lt=timezone.now()).values_list(
+        "pk", flat=True
+    ):
         colour_retire(pk)
-    ended = (Deployment.objects.filter(strategy=Strategy.CANARY, state__in=(State.FAILED, State.CANCELLED,
-                                                                           State.ROLLED_BACK), step__gt=0)
-             .exclude(events__key=REMOVED))
+    ended = Deployment.objects.filter(
+        strategy=Strategy.CANARY, state__in=(State.FAILED, State.CANCELLED, State.ROLLED_BACK), step__gt=0
+    ).exclude(events__key=REMOVED)
     for row in ended.select_related("tenant", "application", "release__application", "environment__tenant"):
         Canary().cancel(row)
 

@@ -53,14 +53,19 @@ def deployment_new(request):
             plan = form.plan()
             if "confirm" in request.POST:
                 deployment, _ = services.strategy_deploy(
-                    actor=request, release=data["release"], environment=data["environment"], plan=plan,
-                    idempotency_key=request.POST.get("idempotency_key"), progress_deadline_seconds=deadline,
-                    **form.governed())
+                    actor=request,
+                    release=data["release"],
+                    environment=data["environment"],
+                    plan=plan,
+                    idempotency_key=request.POST.get("idempotency_key"),
+                    progress_deadline_seconds=deadline,
+                    **form.governed(),
+                )
                 _say_if_waiting(request, deployment)
                 return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
             manifests = strategy_for(plan.strategy).render(
-                release=data["release"], environment=data["environment"], plan=plan,
-                progress_deadline_seconds=deadline)
+                release=data["release"], environment=data["environment"], plan=plan, progress_deadline_seconds=deadline
+            )
             context["manifests_yaml"] = yaml.safe_dump_all(manifests, sort_keys=False)
             context["idempotency_key"] = secrets.token_urlsafe(16)  # a double-click on confirm deploys once
         except ApplicationError as exc:
@@ -117,21 +122,25 @@ def _invalid(request, deployment, form):
 
 def _queued_or(done: str):
     """The message of a button whose deployment may wait for approval in pending_approval."""
+
     def message(result):
         request_id = waiting_change_request(result)
         if request_id:
             return messages.INFO, f"Waiting for approval — change request {request_id}."
         return messages.SUCCESS, done
+
     return message
 
 
 def _waits_or(done: str, what: str):
     """The message of an operation that may wait for approval instead of being made."""
+
     def message(result):
         waiting = getattr(result, "change_request", None)
         if waiting is not None and waiting.is_open:
             return messages.INFO, f"{what} requested: waits for approval in change request {waiting.pk}."
         return messages.SUCCESS, done
+
     return message
 
 
@@ -141,15 +150,20 @@ def _with_reason(request, pk, service, done: str, glass: bool = False):
     form = ReasonForm(request.POST)
     form.is_valid()
     extra = {"break_glass_reason": form.cleaned_data.get("break_glass_reason", "")} if glass else {}
-    return _run(request, deployment, lambda: service(
-        actor=request, deployment=deployment, reason=form.cleaned_data.get("reason", ""), **extra), _queued_or(done))
+    return _run(
+        request,
+        deployment,
+        lambda: service(actor=request, deployment=deployment, reason=form.cleaned_data.get("reason", ""), **extra),
+        _queued_or(done),
+    )
 
 
 @require_POST
 @tenant_view
 def deployment_rollback(request, pk):
-    return _with_reason(request, pk, services.deployment_rollback, "Rolling back to the previous good release.",
-                        glass=True)
+    return _with_reason(
+        request, pk, services.deployment_rollback, "Rolling back to the previous good release.", glass=True
+    )
 
 
 @require_POST
@@ -161,8 +175,7 @@ def deployment_cancel(request, pk):
 @require_POST
 @tenant_view
 def deployment_continue(request, pk):
-    return _with_reason(request, pk, services.deployment_continue, "The canary moves on to its next step.",
-                        glass=True)
+    return _with_reason(request, pk, services.deployment_continue, "The canary moves on to its next step.", glass=True)
 
 
 @require_POST
@@ -175,8 +188,9 @@ def deployment_switch_back(request, pk):
 @tenant_view
 def deployment_pause(request, pk):
     deployment = _deployment(request, pk)
-    return _run(request, deployment, lambda: services.deployment_pause(actor=request, deployment=deployment),
-                "Rollout paused.")
+    return _run(
+        request, deployment, lambda: services.deployment_pause(actor=request, deployment=deployment), "Rollout paused."
+    )
 
 
 @require_POST
@@ -184,9 +198,14 @@ def deployment_pause(request, pk):
 def deployment_resume(request, pk):
     deployment, form = _deployment(request, pk), GovernedForm(request.POST, role=request.role)
     form.is_valid()
-    return _run(request, deployment, lambda: services.deployment_resume(
-        actor=request, deployment=deployment, break_glass_reason=form.governed()["break_glass_reason"]),
-        "Rollout resumed.")
+    return _run(
+        request,
+        deployment,
+        lambda: services.deployment_resume(
+            actor=request, deployment=deployment, break_glass_reason=form.governed()["break_glass_reason"]
+        ),
+        "Rollout resumed.",
+    )
 
 
 @require_POST
@@ -196,9 +215,12 @@ def deployment_scale(request, pk):
     if not form.is_valid():
         return _invalid(request, deployment, form)
     replicas = form.cleaned_data["replicas"]
-    return _run(request, deployment, lambda: services.deployment_scale(
-        actor=request, deployment=deployment, replicas=replicas, **form.governed()),
-        _waits_or(f"Scaled to {replicas} replicas.", "Scale"))
+    return _run(
+        request,
+        deployment,
+        lambda: services.deployment_scale(actor=request, deployment=deployment, replicas=replicas, **form.governed()),
+        _waits_or(f"Scaled to {replicas} replicas.", "Scale"),
+    )
 
 
 @require_POST
@@ -207,8 +229,12 @@ def deployment_restart(request, pk):
     deployment, form = _deployment(request, pk), GovernedForm(request.POST, role=request.role)
     if not form.is_valid():
         return _invalid(request, deployment, form)
-    return _run(request, deployment, lambda: services.deployment_restart(
-        actor=request, deployment=deployment, **form.governed()), _waits_or("Restarting every pod.", "Restart"))
+    return _run(
+        request,
+        deployment,
+        lambda: services.deployment_restart(actor=request, deployment=deployment, **form.governed()),
+        _waits_or("Restarting every pod.", "Restart"),
+    )
 
 
 @require_POST
@@ -226,8 +252,14 @@ def deployment_promote(request, pk):
             return messages.INFO, f"Promotion to {environment.name} waits for approval — change request {request_id}."
         return messages.SUCCESS, f"Promoting to {environment.name}."
 
-    return _run(request, deployment, lambda: services.deployment_promote(
-        actor=request, deployment=deployment, environment=environment, **form.governed()), done)
+    return _run(
+        request,
+        deployment,
+        lambda: services.deployment_promote(
+            actor=request, deployment=deployment, environment=environment, **form.governed()
+        ),
+        done,
+    )
 
 
 @require_POST
@@ -237,9 +269,14 @@ def deployment_remove(request, pk):
     if not form.is_valid():
         return _invalid(request, deployment, form)
     done = _waits_or(f"{deployment.application.name} removed from {deployment.environment.name}.", "Removal")
-    return _run(request, deployment, lambda: services.application_remove(
-        actor=request, application=deployment.application, environment=deployment.environment, **form.governed()),
-        done)
+    return _run(
+        request,
+        deployment,
+        lambda: services.application_remove(
+            actor=request, application=deployment.application, environment=deployment.environment, **form.governed()
+        ),
+        done,
+    )
 
 
 # --- Deploy settings ---------------------------------------------------------------------------
@@ -249,8 +286,12 @@ def deployment_remove(request, pk):
 def deploy_settings(request):
     """Every environment with its automatic-rollback switch; admins and owners may flip it."""
     services.deploy_settings_ensure(principal=request)
-    rows = (DeploySettings.objects.restrict(request, "view").filter(tenant=request.tenant)
-            .select_related("environment").order_by("environment__name"))
+    rows = (
+        DeploySettings.objects.restrict(request, "view")
+        .filter(tenant=request.tenant)
+        .select_related("environment")
+        .order_by("environment__name")
+    )
     context = {"rows": rows, "may_change": policy_for(DeploySettings).allows(request, "change", request.tenant)}
     return render_tenant_page(request, "deployments/settings.html", context, section="deployments")
 
@@ -264,13 +305,15 @@ def deploy_settings_update(request, pk):
     form = DeploySettingsForm(request.POST, role=request.role)
     form.is_valid()
     try:
-        services.deploy_settings_update(actor=request, settings=settings,
-                                        auto_rollback=form.cleaned_data["auto_rollback"], **form.governed())
+        services.deploy_settings_update(
+            actor=request, settings=settings, auto_rollback=form.cleaned_data["auto_rollback"], **form.governed()
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
         state = "on" if settings.auto_rollback else "off"
-        level, text = _waits_or(f"Automatic rollback is {state} in {settings.environment.name}.",
-                                "The settings change")(settings)
+        level, text = _waits_or(
+            f"Automatic rollback is {state} in {settings.environment.name}.", "The settings change"
+        )(settings)
         messages.add_message(request, level, text)
     return redirect("deployments:settings", tenant_slug=request.tenant.slug)

@@ -17,14 +17,22 @@ from apps.core.errors import ApplicationError
 from apps.core.operators import operator_required
 
 LIST_LENGTH = 200
-RULE_FIELDS = ("production_requires_approval", "min_quorum", "allow_self_approval", "max_pending_hours",
-               "review_sla_hours")
+RULE_FIELDS = (
+    "production_requires_approval",
+    "min_quorum",
+    "allow_self_approval",
+    "max_pending_hours",
+    "review_sla_hours",
+)
 
 
 def _page(request, form, status=200):
     rules, now = ApprovalRules.current(), timezone.now()
-    rows = list(ChangeRequest.objects.filter(state=RequestState.PENDING)
-                .select_related("tenant", "environment", "requested_by").order_by("created_at", "id")[:LIST_LENGTH])
+    rows = list(
+        ChangeRequest.objects.filter(state=RequestState.PENDING)
+        .select_related("tenant", "environment", "requested_by")
+        .order_by("created_at", "id")[:LIST_LENGTH]
+    )
     for row in rows:
         row.age = now - row.created_at
         row.for_operators = decided_by_operators(row)
@@ -58,13 +66,15 @@ def approval_rules(request):
 @reauthentication_required
 def decide(request, pk, verdict):
     """A request that waits for the platform (a quota increase): GET confirms with a comment, POST decides."""
-    change_request = get_object_or_404(ChangeRequest.objects.select_related("tenant", "environment", "requested_by"),
-                                       pk=pk)
+    change_request = get_object_or_404(
+        ChangeRequest.objects.select_related("tenant", "environment", "requested_by"), pk=pk
+    )
     form = DecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            change_request_decide(actor=request.user, change_request=change_request, verdict=verdict,
-                                  comment=form.cleaned_data["comment"])
+            change_request_decide(
+                actor=request.user, change_request=change_request, verdict=verdict, comment=form.cleaned_data["comment"]
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:

@@ -1,7 +1,6 @@
 """The operators' CMDB page at /operator/cmdb/: platform items, recent discovery runs, and a button
 that discovers every cluster now."""
 
-
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import redirect, render
@@ -16,10 +15,17 @@ from apps.core.operators import operator_required
 
 @operator_required
 def overview(request):
-    items = (ConfigurationItem.objects.filter(tenant__isnull=True).select_related("ci_type", "cluster")
-             .order_by("ci_type__name", "name")[:500])
-    context = {"items": items, "runs": DiscoveryRun.objects.select_related("cluster")[:20],
-               "types": CIType.objects.order_by("name"), "clusters": Cluster.objects.count()}
+    items = (
+        ConfigurationItem.objects.filter(tenant__isnull=True)
+        .select_related("ci_type", "cluster")
+        .order_by("ci_type__name", "name")[:500]
+    )
+    context = {
+        "items": items,
+        "runs": DiscoveryRun.objects.select_related("cluster")[:20],
+        "types": CIType.objects.order_by("name"),
+        "clusters": Cluster.objects.count(),
+    }
     return render(request, "operator/cmdb.html", context)
 
 

@@ -16,10 +16,17 @@ from apps.tenants.models import DomainReservation, HostClaim, Tenant
 
 
 class DomainForm(ServiceForm):
-    domain = forms.CharField(max_length=253, widget=forms.TextInput(attrs={"placeholder": "acme.example.com"}),
-                             help_text="The domain and every host under it.")
-    tenant = forms.ModelChoiceField(queryset=Tenant.objects.order_by("name"), required=False, to_field_name="slug",
-                                    empty_label="The platform (no tenant may use it)")
+    domain = forms.CharField(
+        max_length=253,
+        widget=forms.TextInput(attrs={"placeholder": "acme.example.com"}),
+        help_text="The domain and every host under it.",
+    )
+    tenant = forms.ModelChoiceField(
+        queryset=Tenant.objects.order_by("name"),
+        required=False,
+        to_field_name="slug",
+        empty_label="The platform (no tenant may use it)",
+    )
     note = forms.CharField(max_length=200, required=False)
 
 
@@ -36,10 +43,18 @@ def domains(request):
             return redirect("operator:domains")
     rows = DomainReservation.objects.select_related("tenant").order_by("domain")
     claims = HostClaim.objects.select_related("tenant").order_by("host")
-    return render(request, "operator/domains.html", {
-        "form": form, "reservations": rows, "claims": claims[:500], "claim_count": claims.count(),
-        "portal_domains": portal_domains(),
-    }, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "operator/domains.html",
+        {
+            "form": form,
+            "reservations": rows,
+            "claims": claims[:500],
+            "claim_count": claims.count(),
+            "portal_domains": portal_domains(),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @operator_required

@@ -13,12 +13,18 @@ from apps.tenants.models import Tenant
 class PlanForm(ServiceForm):
     """A plan's numbers, as the model defines them; the service validates the whole and the single default."""
 
-    LABELS = {"requests_per_second": "Requests per second (each key)", "burst": "Burst (each key)",
-              "tenant_requests_per_second": "Requests per second (all keys of a tenant)",
-              "tenant_burst": "Burst (all keys of a tenant)", "is_default": "Default plan"}
-    HELP = {"daily_quota": "Requests per UTC day for the whole tenant; empty for unlimited.",
-            "monthly_quota": "Requests per UTC month for the whole tenant; empty for unlimited.",
-            "is_default": "Tenants without a plan of their own are on the default plan."}
+    LABELS = {
+        "requests_per_second": "Requests per second (each key)",
+        "burst": "Burst (each key)",
+        "tenant_requests_per_second": "Requests per second (all keys of a tenant)",
+        "tenant_burst": "Burst (all keys of a tenant)",
+        "is_default": "Default plan",
+    }
+    HELP = {
+        "daily_quota": "Requests per UTC day for the whole tenant; empty for unlimited.",
+        "monthly_quota": "Requests per UTC month for the whole tenant; empty for unlimited.",
+        "is_default": "Tenants without a plan of their own are on the default plan.",
+    }
 
     def __init__(self, *args, instance: Plan | None = None, **kwargs):
         if instance is not None:
@@ -28,13 +34,19 @@ class PlanForm(ServiceForm):
 
 
 class TenantPlanForm(ServiceForm):
-    plan = forms.ModelChoiceField(queryset=Plan.objects.order_by("name"), required=False,
-                                  empty_label="The default plan",
-                                  widget=forms.Select(attrs={"class": "form-select form-select-sm", "aria-label": "Plan"}))
+    plan = forms.ModelChoiceField(
+        queryset=Plan.objects.order_by("name"),
+        required=False,
+        empty_label="The default plan",
+        widget=forms.Select(attrs={"class": "form-select form-select-sm", "aria-label": "Plan"}),
+    )
 
 
 def tenant_plan_context(tenant: Tenant) -> dict:
     """For the tenant page: the plan in force and the form that changes it."""
     assigned = TenantPlan.objects.filter(tenant=tenant).first()
-    return {"plan_in_force": plan_of(tenant.pk), "plan_assigned": assigned is not None,
-            "plan_form": TenantPlanForm(initial={"plan": assigned.plan_id if assigned else None})}
+    return {
+        "plan_in_force": plan_of(tenant.pk),
+        "plan_assigned": assigned is not None,
+        "plan_form": TenantPlanForm(initial={"plan": assigned.plan_id if assigned else None}),
+    }

@@ -49,8 +49,9 @@ def _plan_form(request, plan: Plan | None):
             return redirect("operator:plans")
     status = 400 if request.method == "POST" else 200
     tenants = plan.assignments.select_related("tenant").order_by("tenant__slug") if plan else []
-    return render(request, "operator/plan_form.html", {"form": form, "plan": plan, "assignments": tenants},
-                  status=status)
+    return render(
+        request, "operator/plan_form.html", {"form": form, "plan": plan, "assignments": tenants}, status=status
+    )
 
 
 @operator_required

@@ -34,5 +34,9 @@ def template_new(request):
             messages.success(request, f"Published {template.name} v{template.version}.")
             return redirect("operator:templates")
     # A refused POST renders the form again with 400, as the tenant pages do.
-    return render(request, "operator/template_new.html", {"form": form, "source": source},
-                  status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "operator/template_new.html",
+        {"form": form, "source": source},
+        status=400 if request.method == "POST" else 200,
+    )

@@ -90,8 +90,14 @@ def _quota_grid(tenant: Tenant, refused: QuotaForm | None) -> list[tuple[Environ
         cells = []
         for resource, label in Quota.Resource.choices:
             quota = quotas.get((environment.pk if environment else None, resource))
-            cell = QuotaCell(environment, resource, label, quota, usage_of(resource, tenant, environment),
-                             value=quota.limit if quota else None)
+            cell = QuotaCell(
+                environment,
+                resource,
+                label,
+                quota,
+                usage_of(resource, tenant, environment),
+                value=quota.limit if quota else None,
+            )
             if _refused_here(refused, environment, resource):
                 cell.value, cell.errors = refused.data.get("limit"), refused.errors.get("limit", [])
             cells.append(cell)
@@ -161,8 +167,12 @@ def audit(request):
     fmt = request.GET.get("format")
     if fmt in FORMATS:
         return export_response(filters.qs, fmt, name="audit-platform")
-    context = {"filters": filters, "page": trail_page(filters.qs, before=request.GET.get("before")),
-               "export_limit": EXPORT_LIMIT, "show_tenant": True}
+    context = {
+        "filters": filters,
+        "page": trail_page(filters.qs, before=request.GET.get("before")),
+        "export_limit": EXPORT_LIMIT,
+        "show_tenant": True,
+    }
     return render(request, "operator/audit.html", context)
 
 
@@ -192,15 +202,21 @@ def cluster_new(request):
 
 def _check_summary(cluster: Cluster) -> dict:
     """The last check with every answer present, so a check that never got that far reads "unknown"."""
-    return {"server_version": None, "api_groups": [], "can_create_namespaces": None, "can_apply_workloads": None,
-            **cluster.last_check}
+    return {
+        "server_version": None,
+        "api_groups": [],
+        "can_create_namespaces": None,
+        "can_apply_workloads": None,
+        **cluster.last_check,
+    }
 
 
 @operator_required
 def cluster_detail(request, name):
     cluster = get_object_or_404(Cluster, name=name)
     placements = cluster.placements.select_related("environment__tenant").order_by(
-        "environment__tenant__slug", "environment__name")
+        "environment__tenant__slug", "environment__name"
+    )
     context = {"cluster": cluster, "check": _check_summary(cluster), "placements": placements}
     return render(request, "operator/cluster_detail.html", context)
 

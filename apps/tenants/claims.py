@@ -37,21 +37,32 @@ def check_tenant_slug(slug: str) -> None:
     """Refuse a slug that is a reserved name or whose every namespace (`<slug>--…`) would be one."""
     pattern = reserved_namespace_pattern(slug)
     if pattern:
-        raise ApplicationError(f"“{slug}” is reserved for the platform (it matches “{pattern}”, kept for system "
-                               "namespaces); choose another slug.", code=RESERVED_NAME, field="slug")
+        raise ApplicationError(
+            f"“{slug}” is reserved for the platform (it matches “{pattern}”, kept for system "
+            "namespaces); choose another slug.",
+            code=RESERVED_NAME,
+            field="slug",
+        )
     pattern = reserved_namespace_pattern(f"{slug}--")
     if pattern:
-        raise ApplicationError(f"“{slug}” is reserved for the platform: its namespaces ({slug}--…) would match "
-                               f"“{pattern}”, kept for system namespaces; choose another slug.",
-                               code=RESERVED_NAME, field="slug")
+        raise ApplicationError(
+            f"“{slug}” is reserved for the platform: its namespaces ({slug}--…) would match "
+            f"“{pattern}”, kept for system namespaces; choose another slug.",
+            code=RESERVED_NAME,
+            field="slug",
+        )
 
 
 def check_namespace(namespace: str, *, field: str = "name") -> None:
     """Refuse an environment whose namespace would be a system or reserved one."""
     pattern = reserved_namespace_pattern(namespace)
     if pattern:
-        raise ApplicationError(f"This would make the namespace “{namespace}”, which is reserved for the platform "
-                               f"(it matches “{pattern}”); choose another name.", code=RESERVED_NAME, field=field)
+        raise ApplicationError(
+            f"This would make the namespace “{namespace}”, which is reserved for the platform "
+            f"(it matches “{pattern}”); choose another name.",
+            code=RESERVED_NAME,
+            field=field,
+        )
 
 
 # --- Hosts -------------------------------------------------------------------------------------
@@ -63,8 +74,12 @@ DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 def is_dns_name(name: str) -> bool:
     """A fully qualified DNS name of at least two labels, lower-case; an IP address is not one."""
     labels = name.split(".")
-    return (len(name) <= 253 and len(labels) >= 2 and all(DNS_LABEL_RE.match(label) for label in labels)
-            and not labels[-1].isdigit())
+    return (
+        len(name) <= 253
+        and len(labels) >= 2
+        and all(DNS_LABEL_RE.match(label) for label in labels)
+        and not labels[-1].isdigit()
+    )
 
 
 def normalize_host(host: str) -> str:
@@ -106,18 +121,32 @@ def check_host(*, tenant: Tenant, host: str, field: str = "ingress_host") -> str
     """Refuse a host `tenant` may not route; return it normalised."""
     host = normalize_host(host)
     if any(_under(host, domain) for domain in portal_domains()):
-        raise ApplicationError(f"“{host}” belongs to the platform itself and cannot be routed to an application.",
-                               code=HOST_RESERVED, field=field)
+        raise ApplicationError(
+            f"“{host}” belongs to the platform itself and cannot be routed to an application.",
+            code=HOST_RESERVED,
+            field=field,
+        )
     if _public_suffixes().is_public(host):
-        raise ApplicationError(f"“{host}” is a public suffix that many owners share; name a host of your own "
-                               "domain.", code=HOST_RESERVED, field=field)
+        raise ApplicationError(
+            f"“{host}” is a public suffix that many owners share; name a host of your own domain.",
+            code=HOST_RESERVED,
+            field=field,
+        )
     reservation = _reservation_of(host)
     if reservation is not None and reservation.tenant_id is None:
-        raise ApplicationError(f"“{host}” is under {reservation.domain}, which the platform keeps; ask an operator "
-                               "for a domain of your own.", code=HOST_RESERVED, field=field)
+        raise ApplicationError(
+            f"“{host}” is under {reservation.domain}, which the platform keeps; ask an operator "
+            "for a domain of your own.",
+            code=HOST_RESERVED,
+            field=field,
+        )
     if reservation is not None and reservation.tenant_id != tenant.pk:
-        raise ApplicationError(f"“{host}” is under {reservation.domain}, which is reserved for another organization.",
-                               code=HOST_TAKEN, status=409, field=field)
+        raise ApplicationError(
+            f"“{host}” is under {reservation.domain}, which is reserved for another organization.",
+            code=HOST_TAKEN,
+            status=409,
+            field=field,
+        )
     return host
 
 
@@ -146,12 +175,20 @@ def host_claim(*, tenant: Tenant, host: str, field: str = "ingress_host") -> Hos
     claims = list(_overlapping(host))
     foreign = next((claim for claim in claims if claim.tenant_id != tenant.pk), None)
     if foreign is not None and foreign.host == host:
-        raise ApplicationError(f"“{host}” is already in use by another organization; a host belongs to one.",
-                               code=HOST_TAKEN, status=409, field=field)
+        raise ApplicationError(
+            f"“{host}” is already in use by another organization; a host belongs to one.",
+            code=HOST_TAKEN,
+            status=409,
+            field=field,
+        )
     if foreign is not None:
-        raise ApplicationError(f"“{host}” overlaps “{foreign.host}”, which another organization uses: a host, the "
-                               "domains above it and the hosts below it belong to one organization.",
-                               code=HOST_TAKEN, status=409, field=field)
+        raise ApplicationError(
+            f"“{host}” overlaps “{foreign.host}”, which another organization uses: a host, the "
+            "domains above it and the hosts below it belong to one organization.",
+            code=HOST_TAKEN,
+            status=409,
+            field=field,
+        )
     own = next((claim for claim in claims if claim.host == host), None)
     return own or HostClaim.objects.create(tenant=tenant, host=host)
 
@@ -171,8 +208,9 @@ def domain_reserve(*, operator, domain: str, tenant: Tenant | None = None, note:
     require(getattr(operator, "is_staff", False), "Only platform operators reserve domains.")
     domain = normalize_host(domain)
     if not is_dns_name(domain):
-        raise ApplicationError(f"“{domain}” is not a domain name, for example acme.example.com.",
-                               code="invalid", field="domain")
+        raise ApplicationError(
+            f"“{domain}” is not a domain name, for example acme.example.com.", code="invalid", field="domain"
+        )
     if DomainReservation.objects.filter(domain=domain).exists():
         raise ApplicationError(f"{domain} is already reserved.", code=DOMAIN_TAKEN, status=409, field="domain")
     others = HostClaim.objects.filter(Q(host=domain) | Q(host__endswith=f".{domain}"))
@@ -180,11 +218,20 @@ def domain_reserve(*, operator, domain: str, tenant: Tenant | None = None, note:
         others = others.exclude(tenant=tenant)
     held = sorted(others.values_list("host", flat=True)[:5])
     if held:
-        raise ApplicationError(f"Hosts under {domain} are in use by other tenants ({', '.join(held)}).",
-                               code=DOMAIN_TAKEN, status=409, field="domain")
+        raise ApplicationError(
+            f"Hosts under {domain} are in use by other tenants ({', '.join(held)}).",
+            code=DOMAIN_TAKEN,
+            status=409,
+            field="domain",
+        )
     reservation = DomainReservation.objects.create(domain=domain, tenant=tenant, note=(note or "").strip())
-    audit_record(actor=operator, action="domain.reserve", obj=reservation, tenant=tenant,
-                 changes={"domain": [None, domain], "tenant": [None, tenant.slug if tenant else "platform"]})
+    audit_record(
+        actor=operator,
+        action="domain.reserve",
+        obj=reservation,
+        tenant=tenant,
+        changes={"domain": [None, domain], "tenant": [None, tenant.slug if tenant else "platform"]},
+    )
     return reservation
 
 
@@ -194,8 +241,13 @@ def domain_release(*, operator, reservation: DomainReservation) -> None:
     from .services import require
 
     require(getattr(operator, "is_staff", False), "Only platform operators release domains.")
-    audit_record(actor=operator, action="domain.release", obj=reservation, tenant=reservation.tenant,
-                 changes={"domain": [reservation.domain, None]})
+    audit_record(
+        actor=operator,
+        action="domain.release",
+        obj=reservation,
+        tenant=reservation.tenant,
+        changes={"domain": [reservation.domain, None]},
+    )
     reservation.delete()
 
 
@@ -206,6 +258,7 @@ def host_release(*, operator, claim: HostClaim) -> None:
     from .services import require
 
     require(getattr(operator, "is_staff", False), "Only platform operators release hosts.")
-    audit_record(actor=operator, action="host.release", obj=claim, tenant=claim.tenant,
-                 changes={"host": [claim.host, None]})
+    audit_record(
+        actor=operator, action="host.release", obj=claim, tenant=claim.tenant, changes={"host": [claim.host, None]}
+    )
     claim.delete()

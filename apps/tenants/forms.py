@@ -51,11 +51,13 @@ class EnvironmentForm(ServiceForm):
 
 class QuotaIncreaseForm(ServiceForm):
     resource = forms.ChoiceField(choices=[])
-    environment = forms.ModelChoiceField(queryset=Environment.objects.none(), required=False,
-                                         empty_label="Whole organization")
+    environment = forms.ModelChoiceField(
+        queryset=Environment.objects.none(), required=False, empty_label="Whole organization"
+    )
     limit = forms.IntegerField(min_value=0, label="New limit")
-    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000,
-                                    help_text="Operators read this when they decide.")
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, help_text="Operators read this when they decide."
+    )
 
     def __init__(self, *args, tenant, **kwargs):
         from .models import Quota

@@ -172,9 +172,7 @@ class Quota(TenantOwned):
         API_KEYS = "api_keys", "API keys"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="quotas")
-    environment = models.ForeignKey(
-        Environment, null=True, blank=True, on_delete=models.CASCADE, related_name="quotas"
-    )
+    environment = models.ForeignKey(Environment, null=True, blank=True, on_delete=models.CASCADE, related_name="quotas")
     resource = models.CharField(max_length=16, choices=Resource.choices)
     limit = models.PositiveIntegerField()
     updated_at = models.DateTimeField(auto_now=True)
@@ -217,8 +215,9 @@ class DomainReservation(models.Model):
     one, no tenant may. The most specific reservation of a host decides."""
 
     domain = models.CharField(max_length=253, unique=True)
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="domain_reservations")
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="domain_reservations"
+    )
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

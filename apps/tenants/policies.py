@@ -5,7 +5,6 @@ matrix as a table. Operators reach other tenants only through the operator conso
 do not use these policies.
 """
 
-
 from apps.core.policies import Policy, register
 
 from .models import Environment, Invitation, Membership, Quota, Tenant

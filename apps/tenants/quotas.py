@@ -55,7 +55,9 @@ def quota_check(*, tenant: Tenant, resource: str, environment: Environment | Non
     for quota in quotas.select_related("environment"):
         used = usage_of(resource, tenant, quota.environment) or 0
         if used + adding > quota.limit:
-            where = f"environment {quota.environment.name}" if quota.environment is not None else f"tenant {tenant.slug}"
+            where = (
+                f"environment {quota.environment.name}" if quota.environment is not None else f"tenant {tenant.slug}"
+            )
             raise ApplicationError(
                 f"The {quota.get_resource_display()} quota of {where} is {quota.limit}; "
                 f"{used} in use, so {adding} more would exceed it.",

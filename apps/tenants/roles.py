@@ -23,8 +23,19 @@ def at_least(role: str | None, minimum: str) -> bool:
 # API-key scopes are "<resource>:<verb>". Reading is open to every role; writing a resource
 # needs the role below. A key's scopes can never exceed its creator's role.
 RESOURCES = [
-    "tenant", "members", "invitations", "environments", "quotas", "apikeys", "audit",
-    "apps", "releases", "deployments", "approvals", "cmdb", "webhooks",
+    "tenant",
+    "members",
+    "invitations",
+    "environments",
+    "quotas",
+    "apikeys",
+    "audit",
+    "apps",
+    "releases",
+    "deployments",
+    "approvals",
+    "cmdb",
+    "webhooks",
 ]
 READ, WRITE = "read", "write"
 WRITE_NEEDS = {

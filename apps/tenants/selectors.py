@@ -24,8 +24,10 @@ def memberships_of(user):
 
 def names_of(tenant: Tenant) -> dict:
     """The domains operators reserved for the tenant and the hosts it has claimed."""
-    return {"domains": list(DomainReservation.objects.filter(tenant=tenant).order_by("domain")),
-            "hosts": list(HostClaim.objects.filter(tenant=tenant).order_by("host"))}
+    return {
+        "domains": list(DomainReservation.objects.filter(tenant=tenant).order_by("domain")),
+        "hosts": list(HostClaim.objects.filter(tenant=tenant).order_by("host")),
+    }
 
 
 def environment_list_for(principal: Principal, *, tenant: Tenant, placements: bool = False) -> QuerySet[Environment]:

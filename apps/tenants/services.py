@@ -30,8 +30,11 @@ from .quotas import usage_of
 from .roles import Role
 from .signals import environment_created, quota_changed
 
-DEFAULT_ENVIRONMENTS = [("dev", Environment.Kind.NON_PRODUCTION), ("staging", Environment.Kind.NON_PRODUCTION),
-                        ("prod", Environment.Kind.PRODUCTION)]
+DEFAULT_ENVIRONMENTS = [
+    ("dev", Environment.Kind.NON_PRODUCTION),
+    ("staging", Environment.Kind.NON_PRODUCTION),
+    ("prod", Environment.Kind.PRODUCTION),
+]
 INVITATION_TTL = timedelta(days=7)
 
 # Refusals, as constants that tests import.
@@ -91,8 +94,12 @@ def tenant_set_status(*, operator, tenant: Tenant, status: str, reason: str) -> 
     before = tenant.status
     tenant.status = status
     tenant.save(update_fields=["status"])
-    audit_record(actor=operator, action=f"tenant.{'suspend' if status == Tenant.Status.SUSPENDED else 'activate'}",
-                 obj=tenant, changes={"status": [before, status], "reason": [None, reason]})
+    audit_record(
+        actor=operator,
+        action=f"tenant.{'suspend' if status == Tenant.Status.SUSPENDED else 'activate'}",
+        obj=tenant,
+        changes={"status": [before, status], "reason": [None, reason]},
+    )
     return tenant
 
 
@@ -110,22 +117,30 @@ def member_change_role(*, actor: Principal, membership: Membership, role: str) -
         raise ApplicationError(f"Unknown role “{role}”.", code=INVALID, field="role")
     require(policy_for(Membership).can_change(actor, membership, new_role=role), tenant=membership.tenant)
     if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.tenant) <= 1:
-        raise ApplicationError("A tenant needs at least one owner; make someone else owner first.",
-                               code=LAST_OWNER, field="role")
+        raise ApplicationError(
+            "A tenant needs at least one owner; make someone else owner first.", code=LAST_OWNER, field="role"
+        )
     before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
-    audit_record(actor=actor, action="member.change_role", obj=membership, tenant=membership.tenant,
-                 changes={"role": [before, role]})
+    audit_record(
+        actor=actor,
+        action="member.change_role",
+        obj=membership,
+        tenant=membership.tenant,
+        changes={"role": [before, role]},
+    )
     return membership
 
 
 def _remove(actor: Principal, membership: Membership, action: str) -> None:
     if membership.role == Role.OWNER and _owner_count(membership.tenant) <= 1:
-        raise ApplicationError("The last owner cannot leave or be removed; make someone else owner first.",
-                               code=LAST_OWNER)
-    audit_record(actor=actor, action=action, obj=membership, tenant=membership.tenant,
-                 changes={"role": [membership.role, None]})
+        raise ApplicationError(
+            "The last owner cannot leave or be removed; make someone else owner first.", code=LAST_OWNER
+        )
+    audit_record(
+        actor=actor, action=action, obj=membership, tenant=membership.tenant, changes={"role": [membership.role, None]}
+    )
     membership.delete()
 
 
@@ -157,8 +172,9 @@ def invitation_create(*, actor: Principal, tenant: Tenant, email: str, role: str
     require(policy_for(Invitation).can_invite(actor, tenant, role), tenant=tenant)
     if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
         raise ApplicationError(f"{email} is already a member.", code=ALREADY_MEMBER, field="email")
-    if Invitation.objects.filter(tenant=tenant, email=email, accepted_at=None, revoked_at=None,
-                                 expires_at__gt=timezone.now()).exists():
+    if Invitation.objects.filter(
+        tenant=tenant, email=email, accepted_at=None, revoked_at=None, expires_at__gt=timezone.now()
+    ).exists():
         raise ApplicationError(f"{email} already has an open invitation.", code=ALREADY_INVITED, field="email")
     # An expired, unanswered invitation gives way to the new one.
     Invitation.objects.filter(tenant=tenant, email=email, accepted_at=None, revoked_at=None).update(
@@ -166,8 +182,12 @@ def invitation_create(*, actor: Principal, tenant: Tenant, email: str, role: str
     )
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
-        tenant=tenant, email=email, role=role, token_hash=Invitation.hash_token(token),
-        invited_by=actor.user, expires_at=timezone.now() + INVITATION_TTL,
+        tenant=tenant,
+        email=email,
+        role=role,
+        token_hash=Invitation.hash_token(token),
+        invited_by=actor.user,
+        expires_at=timezone.now() + INVITATION_TTL,
     )
     audit_record(actor=actor, action="invitation.create", obj=invitation, changes={"role": [None, role]})
     transaction.on_commit(lambda: _send_invitation(invitation, token))
@@ -187,7 +207,8 @@ def _send_invitation(invitation: Invitation, token: str) -> None:
 def invitation_by_token(token: str) -> Invitation:
     invitation = (
         Invitation.objects.select_related("tenant", "invited_by")
-        .filter(token_hash=Invitation.hash_token(token or "")).first()
+        .filter(token_hash=Invitation.hash_token(token or ""))
+        .first()
     )
     if invitation is None:
         raise ApplicationError("This invitation link is not valid.", code=NOT_FOUND, status=404)
@@ -201,8 +222,11 @@ def invitation_check(*, invitation: Invitation, user) -> None:
     if invitation.expires_at <= timezone.now():
         raise ApplicationError("This invitation has expired; ask for a new one.", code=INVITATION_EXPIRED, status=410)
     if user.email.lower() != invitation.email:
-        raise ApplicationError(f"This invitation is for {invitation.email}; sign in with that address.",
-                               code=INVITATION_WRONG_USER, status=403)
+        raise ApplicationError(
+            f"This invitation is for {invitation.email}; sign in with that address.",
+            code=INVITATION_WRONG_USER,
+            status=403,
+        )
 
 
 @transaction.atomic
@@ -234,18 +258,23 @@ def invitation_revoke(*, actor: Principal, invitation: Invitation) -> None:
 
 
 @transaction.atomic
-def environment_create(*, actor: Principal, tenant: Tenant, name: str,
-                       kind: str = Environment.Kind.NON_PRODUCTION) -> Environment:
+def environment_create(
+    *, actor: Principal, tenant: Tenant, name: str, kind: str = Environment.Kind.NON_PRODUCTION
+) -> Environment:
     require(policy_for(Environment).can_add(actor, tenant), tenant=tenant)
     environment = Environment(tenant=tenant, name=(name or "").strip().lower(), kind=kind)
     validate_model(environment, exclude=["tenant", "namespace"])
     if Environment.objects.filter(tenant=tenant, name=environment.name).exists():
-        raise ApplicationError(f"There is already an environment called “{environment.name}”.",
-                               code=NAME_TAKEN, field="name")
+        raise ApplicationError(
+            f"There is already an environment called “{environment.name}”.", code=NAME_TAKEN, field="name"
+        )
     _environment_add(environment)
-    audit_record(actor=actor, action="environment.create", obj=environment,
-                 changes={"name": [None, environment.name], "kind": [None, kind],
-                          "namespace": [None, environment.namespace]})
+    audit_record(
+        actor=actor,
+        action="environment.create",
+        obj=environment,
+        changes={"name": [None, environment.name], "kind": [None, kind], "namespace": [None, environment.namespace]},
+    )
     return environment
 
 
@@ -256,8 +285,12 @@ def _environment_add(environment: Environment) -> None:
     before it, which a unique constraint backs."""
     environment.namespace = namespace_for(environment.tenant.slug, environment.name)
     check_namespace(environment.namespace)
-    taken = ApplicationError(f"The namespace “{environment.namespace}” is already in use; choose another name.",
-                             code=NAME_TAKEN, status=409, field="name")
+    taken = ApplicationError(
+        f"The namespace “{environment.namespace}” is already in use; choose another name.",
+        code=NAME_TAKEN,
+        status=409,
+        field="name",
+    )
     if Environment.objects.filter(namespace=environment.namespace).exists():
         raise taken
     try:
@@ -272,16 +305,28 @@ def _refuse_ungoverning(actor, environment: Environment) -> None:
     """Making production non-production would take it out of the production rules (the platform's
     approval rules, tenant-wide freezes): refused while approval governs it, and during a freeze."""
     if gate().governed(environment):
-        raise ApplicationError(f"Changes to {environment.name} need approval, so it stays production: remove its "
-                               "approval policy first (the platform's rules for production always apply).",
-                               code=GOVERNED_ENVIRONMENT, status=409, field="kind")
-    gate().assess(Change(kind="reclassify", tenant=environment.tenant, actor=actor, environment=environment,
-                         title=f"Make {environment.name} non-production"))  # a freeze refuses it
+        raise ApplicationError(
+            f"Changes to {environment.name} need approval, so it stays production: remove its "
+            "approval policy first (the platform's rules for production always apply).",
+            code=GOVERNED_ENVIRONMENT,
+            status=409,
+            field="kind",
+        )
+    gate().assess(
+        Change(
+            kind="reclassify",
+            tenant=environment.tenant,
+            actor=actor,
+            environment=environment,
+            title=f"Make {environment.name} non-production",
+        )
+    )  # a freeze refuses it
 
 
 @transaction.atomic
-def environment_update(*, actor: Principal, environment: Environment, name: str | None = None,
-                       kind: str | None = None) -> Environment:
+def environment_update(
+    *, actor: Principal, environment: Environment, name: str | None = None, kind: str | None = None
+) -> Environment:
     """Rename or re-classify an environment. Its namespace never changes."""
     require(policy_for(Environment).can(actor, "change", environment), tenant=environment.tenant)
     before = {"name": environment.name, "kind": environment.kind}
@@ -293,33 +338,39 @@ def environment_update(*, actor: Principal, environment: Environment, name: str 
         environment.kind = kind
     validate_model(environment, exclude=["tenant", "namespace"])
     if Environment.objects.filter(tenant=environment.tenant, name=environment.name).exclude(pk=environment.pk).exists():
-        raise ApplicationError(f"There is already an environment called “{environment.name}”.",
-                               code=NAME_TAKEN, field="name")
+        raise ApplicationError(
+            f"There is already an environment called “{environment.name}”.", code=NAME_TAKEN, field="name"
+        )
     environment.save(update_fields=["name", "kind"])
-    audit_record(actor=actor, action="environment.update", obj=environment,
-                 changes=diff(before, {"name": environment.name, "kind": environment.kind}))
+    audit_record(
+        actor=actor,
+        action="environment.update",
+        obj=environment,
+        changes=diff(before, {"name": environment.name, "kind": environment.kind}),
+    )
     return environment
 
 
 @transaction.atomic
 def environment_delete(*, actor: Principal, environment: Environment) -> None:
     require(policy_for(Environment).can(actor, "delete", environment), tenant=environment.tenant)
-    audit_record(actor=actor, action="environment.delete", obj=environment,
-                 changes={"name": [environment.name, None]})
+    audit_record(actor=actor, action="environment.delete", obj=environment, changes={"name": [environment.name, None]})
     try:
         with transaction.atomic():
             environment.delete()
     except ProtectedError:
-        raise ApplicationError(f"“{environment.name}” has deployments; it keeps their history and cannot be "
-                               "deleted while they exist.", code=ENVIRONMENT_IN_USE, status=409) from None
+        raise ApplicationError(
+            f"“{environment.name}” has deployments; it keeps their history and cannot be deleted while they exist.",
+            code=ENVIRONMENT_IN_USE,
+            status=409,
+        ) from None
 
 
 # --- Quotas (operators) ------------------------------------------------------------------------
 
 
 @transaction.atomic
-def quota_set(*, operator, tenant: Tenant, resource: str, limit: int,
-              environment: Environment | None = None) -> Quota:
+def quota_set(*, operator, tenant: Tenant, resource: str, limit: int, environment: Environment | None = None) -> Quota:
     """Set a limit; refused when it would sit below what is already in use."""
     require(getattr(operator, "is_staff", False), "Only platform operators set quotas.")
     if resource not in Quota.Resource.values:
@@ -330,10 +381,15 @@ def quota_set(*, operator, tenant: Tenant, resource: str, limit: int,
         raise ApplicationError("That environment belongs to another tenant.", code=INVALID, field="environment")
     used = usage_of(resource, tenant, environment)
     if used is not None and int(limit) < used:
-        raise ApplicationError(f"{used} already in use; the limit cannot be lower than that.",
-                               code=QUOTA_BELOW_USAGE, field="limit")
-    quota = (Quota.objects.select_for_update(of=("self",)).order_by()
-             .filter(tenant=tenant, environment=environment, resource=resource).first())
+        raise ApplicationError(
+            f"{used} already in use; the limit cannot be lower than that.", code=QUOTA_BELOW_USAGE, field="limit"
+        )
+    quota = (
+        Quota.objects.select_for_update(of=("self",))
+        .order_by()
+        .filter(tenant=tenant, environment=environment, resource=resource)
+        .first()
+    )
     before = quota.limit if quota else None
     if quota is None:
         quota = Quota(tenant=tenant, environment=environment, resource=resource)
@@ -347,30 +403,47 @@ def quota_set(*, operator, tenant: Tenant, resource: str, limit: int,
 QUOTA_NOT_AN_INCREASE = "quota_not_an_increase"
 
 
-def quota_request_increase(*, actor: Principal, tenant: Tenant, resource: str, limit: int, justification: str,
-                           environment: Environment | None = None):
+def quota_request_increase(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    resource: str,
+    limit: int,
+    justification: str,
+    environment: Environment | None = None,
+):
     """An owner or admin asks the platform for more: a change request that operators decide on
     (apps/approvals). The new limit applies when an operator approves it."""
     from apps.core.governance import Change, gate
 
     from .roles import at_least
 
-    require(at_least(actor.role_in(tenant.pk), Role.ADMIN) and tenant.is_active
-            and actor.has_scope("approvals", "write"),
-            "Owners and admins ask for more quota.", tenant=tenant)
+    require(
+        at_least(actor.role_in(tenant.pk), Role.ADMIN) and tenant.is_active and actor.has_scope("approvals", "write"),
+        "Owners and admins ask for more quota.",
+        tenant=tenant,
+    )
     if resource not in Quota.Resource.values:
         raise ApplicationError(f"Unknown resource “{resource}”.", code=INVALID, field="resource")
     if environment is not None and environment.tenant_id != tenant.pk:
         raise ApplicationError("That environment belongs to another tenant.", code=INVALID, field="environment")
     current = Quota.objects.filter(tenant=tenant, environment=environment, resource=resource).first()
     if not isinstance(limit, int) or (current is not None and limit <= current.limit) or limit < 0:
-        raise ApplicationError(f"Ask for more than the current limit ({current.limit if current else 'none'}).",
-                               code=QUOTA_NOT_AN_INCREASE, field="limit")
+        raise ApplicationError(
+            f"Ask for more than the current limit ({current.limit if current else 'none'}).",
+            code=QUOTA_NOT_AN_INCREASE,
+            field="limit",
+        )
     where = f" in {environment.name}" if environment else ""
-    change = Change(kind="quota", tenant=tenant, actor=actor, environment=environment, justification=justification,
-                    params={"resource": resource, "limit": limit, "environment": environment.pk if environment else None},
-                    title=f"Raise the {Quota.Resource(resource).label} quota of {tenant.name}{where} to {limit}")
+    change = Change(
+        kind="quota",
+        tenant=tenant,
+        actor=actor,
+        environment=environment,
+        justification=justification,
+        params={"resource": resource, "limit": limit, "environment": environment.pk if environment else None},
+        title=f"Raise the {Quota.Resource(resource).label} quota of {tenant.name}{where} to {limit}",
+    )
     verdict = gate().assess(change)
     with transaction.atomic():
         return gate().open(change, verdict)
-

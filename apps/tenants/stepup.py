@@ -47,6 +47,9 @@ def require_step_up(actor, *, doing: str = "Deciding on a change request") -> No
     if _recently_reauthenticated(request):
         return
     url = reauthentication_url(request.user)
-    raise ApplicationError(f"{doing} needs a recent re-authentication (with MFA when you have "
-                           f"it). Confirm it is you at {url} in this session, then decide again.",
-                           code=REAUTHENTICATION_REQUIRED, status=403)
+    raise ApplicationError(
+        f"{doing} needs a recent re-authentication (with MFA when you have "
+        f"it). Confirm it is you at {url} in this session, then decide again.",
+        code=REAUTHENTICATION_REQUIRED,
+        status=403,
+    )

@@ -98,8 +98,9 @@ def invite(request):
     form = InvitationForm(request.POST, roles=Role.choices)
     if form.is_valid():
         try:
-            invitation, _token = services.invitation_create(actor=as_principal(request), tenant=request.tenant,
-                                                            **form.cleaned_data)
+            invitation, _token = services.invitation_create(
+                actor=as_principal(request), tenant=request.tenant, **form.cleaned_data
+            )
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -185,8 +186,9 @@ def invitation_accept(request, token):
     try:
         services.invitation_check(invitation=invitation, user=request.user)
     except ApplicationError as exc:
-        return render(request, "tenants/invitation.html", {"invitation": invitation, "problem": exc.message},
-                      status=exc.status)
+        return render(
+            request, "tenants/invitation.html", {"invitation": invitation, "problem": exc.message}, status=exc.status
+        )
     return render(request, "tenants/invitation.html", {"invitation": invitation})
 
 
@@ -206,8 +208,9 @@ def environments(request):
     form = EnvironmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            environment = services.environment_create(actor=as_principal(request), tenant=request.tenant,
-                                                      **form.cleaned_data)
+            environment = services.environment_create(
+                actor=as_principal(request), tenant=request.tenant, **form.cleaned_data
+            )
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -219,8 +222,9 @@ def environments(request):
         "refused": form,
         **selectors.names_of(request.tenant),
     }
-    return render_tenant_page(request, "tenants/environments.html", context, section="environments",
-                              status=_failed(request))
+    return render_tenant_page(
+        request, "tenants/environments.html", context, section="environments", status=_failed(request)
+    )
 
 
 @tenant_view
@@ -237,8 +241,9 @@ def environment_edit(request, pk):
             messages.success(request, f"Environment {environment.name} saved.")
             return _to_environments(request)
     context = {"environment": environment, "form": form, "refused": form}
-    return render_tenant_page(request, "tenants/environment_edit.html", context, section="environments",
-                              status=_failed(request))
+    return render_tenant_page(
+        request, "tenants/environment_edit.html", context, section="environments", status=_failed(request)
+    )
 
 
 @tenant_view
@@ -254,8 +259,9 @@ def environment_delete(request, pk):
             messages.success(request, f"Environment {environment.name} deleted.")
             return _to_environments(request)
     context = {"environment": environment, "refused": form}
-    return render_tenant_page(request, "tenants/environment_delete.html", context, section="environments",
-                              status=_failed(request))
+    return render_tenant_page(
+        request, "tenants/environment_delete.html", context, section="environments", status=_failed(request)
+    )
 
 
 # --- Quotas -------------------------------------------------------------------------------------
@@ -270,13 +276,19 @@ def quotas(request):
         data = form.cleaned_data
         try:
             change_request = services.quota_request_increase(
-                actor=as_principal(request), tenant=request.tenant, resource=data["resource"], limit=data["limit"],
-                environment=data["environment"], justification=data["justification"])
+                actor=as_principal(request),
+                tenant=request.tenant,
+                resource=data["resource"],
+                limit=data["limit"],
+                environment=data["environment"],
+                justification=data["justification"],
+            )
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
-            messages.success(request, f"Asked for more: change request {change_request.pk} waits for the platform "
-                                      "operators.")
+            messages.success(
+                request, f"Asked for more: change request {change_request.pk} waits for the platform operators."
+            )
             return redirect("tenants:quotas", tenant_slug=request.tenant.slug)
     context = {"usage": usage_report(request.tenant), "form": form}
     return render_tenant_page(request, "tenants/quotas.html", context, section="quotas", status=_failed(request))

@@ -58,8 +58,12 @@ def _lease() -> timedelta:
 
 @transaction.atomic
 def _claim(delivery_id: int) -> WebhookDelivery | None:
-    row = (WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-           .select_related("endpoint", "tenant").filter(pk=delivery_id, state__in=OPEN_STATES).first())
+    row = (
+        WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("endpoint", "tenant")
+        .filter(pk=delivery_id, state__in=OPEN_STATES)
+        .first()
+    )
     now = timezone.now()
     if row is None or (row.next_attempt_at and row.next_attempt_at > now + DUE_MARGIN):
         return None
@@ -98,8 +102,16 @@ def delivery_attempt(delivery_id: int) -> str | None:
     if row is None:
         return None
     outcome = _send(row)
-    logger.info("webhook attempt", delivery=row.pk, endpoint=row.endpoint_id, webhook_event=row.event,
-                attempt=row.attempts, code=outcome.code, latency_ms=outcome.latency_ms, error=outcome.error)
+    logger.info(
+        "webhook attempt",
+        delivery=row.pk,
+        endpoint=row.endpoint_id,
+        webhook_event=row.event,
+        attempt=row.attempts,
+        code=outcome.code,
+        latency_ms=outcome.latency_ms,
+        error=outcome.error,
+    )
     return _record(row.pk, outcome)
 
 
@@ -111,7 +123,7 @@ def _record(delivery_id: int, outcome: transport.Outcome) -> str:
     row.response_code, row.latency_ms = outcome.code, outcome.latency_ms
     # What a private target answers (an operator-approved internal receiver, or anything the platform
     # setting lets through) may be internal data; only a public receiver's answer is kept, as an excerpt.
-    row.response_body = outcome.body.strip()[:transport.EXCERPT_BYTES] if outcome.peer_public else ""
+    row.response_body = outcome.body.strip()[: transport.EXCERPT_BYTES] if outcome.peer_public else ""
     row.error = outcome.error or ("" if outcome.ok else f"HTTP {outcome.code}")
     if outcome.ok:
         row.state, row.delivered_at, row.next_attempt_at = DeliveryState.SUCCEEDED, now, None
@@ -126,8 +138,17 @@ def _record(delivery_id: int, outcome: transport.Outcome) -> str:
     else:
         row.state, row.next_attempt_at = DeliveryState.FAILED, None
         _count_failure(endpoint, row)
-    row.save(update_fields=["response_code", "latency_ms", "response_body", "error", "state", "delivered_at",
-                            "next_attempt_at"])
+    row.save(
+        update_fields=[
+            "response_code",
+            "latency_ms",
+            "response_body",
+            "error",
+            "state",
+            "delivered_at",
+            "next_attempt_at",
+        ]
+    )
     return row.state
 
 
@@ -149,11 +170,17 @@ def _count_failure(endpoint: WebhookEndpoint, row: WebhookDelivery) -> None:
     fields = ["consecutive_failures"]
     if endpoint.is_active and endpoint.consecutive_failures >= settings.WEBHOOK_DISABLE_AFTER:
         endpoint.is_active, endpoint.disabled_at = False, timezone.now()
-        endpoint.disabled_reason = (f"Disabled after {endpoint.consecutive_failures} failed deliveries in a row; "
-                                    f"the last one: {row.error}")[:300]
+        endpoint.disabled_reason = (
+            f"Disabled after {endpoint.consecutive_failures} failed deliveries in a row; the last one: {row.error}"
+        )[:300]
         fields += ["is_active", "disabled_at", "disabled_reason"]
-        audit_record(actor=None, action="webhook.disable", obj=endpoint, tenant=endpoint.tenant,
-                     changes={"is_active": [True, False], "disabled_reason": ["", endpoint.disabled_reason]})
+        audit_record(
+            actor=None,
+            action="webhook.disable",
+            obj=endpoint,
+            tenant=endpoint.tenant,
+            changes={"is_active": [True, False], "disabled_reason": ["", endpoint.disabled_reason]},
+        )
         pk = endpoint.pk
         transaction.on_commit(lambda: disabled_notice_send(pk))
         logger.warning("webhook endpoint disabled", endpoint=endpoint.pk, failures=endpoint.consecutive_failures)
@@ -165,13 +192,20 @@ def disabled_notice_send(endpoint_id: int) -> int:
     endpoint = WebhookEndpoint.objects.select_related("tenant").filter(pk=endpoint_id).first()
     if endpoint is None:
         return 0
-    recipients = sorted(Membership.objects.filter(tenant_id=endpoint.tenant_id, role__in=[Role.OWNER, Role.ADMIN])
-                        .values_list("user__email", flat=True))
+    recipients = sorted(
+        Membership.objects.filter(tenant_id=endpoint.tenant_id, role__in=[Role.OWNER, Role.ADMIN]).values_list(
+            "user__email", flat=True
+        )
+    )
     if not recipients:
         return 0
     tenant = endpoint.tenant
-    context = {"endpoint": endpoint, "tenant": tenant, "site_name": settings.SITE_NAME,
-               "url": f"{settings.PORTAL_URL}/t/{tenant.slug}/webhooks/{endpoint.pk}/"}
+    context = {
+        "endpoint": endpoint,
+        "tenant": tenant,
+        "site_name": settings.SITE_NAME,
+        "url": f"{settings.PORTAL_URL}/t/{tenant.slug}/webhooks/{endpoint.pk}/",
+    }
     subject = f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Webhook to {endpoint.url} was disabled in {tenant.name}"
     try:
         send_mail(subject, render_to_string("webhooks/email/disabled.txt", context), None, recipients)
@@ -190,8 +224,11 @@ def deliveries_sweep(limit: int = 500) -> list[int]:
     from .tasks import deliver_webhook
 
     overdue = timezone.now() - timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
-    ids = list(WebhookDelivery.objects.filter(state__in=OPEN_STATES, next_attempt_at__lte=overdue)
-               .order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    ids = list(
+        WebhookDelivery.objects.filter(state__in=OPEN_STATES, next_attempt_at__lte=overdue)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     for pk in ids:
         deliver_webhook.delay(pk)
     return ids
@@ -200,7 +237,9 @@ def deliveries_sweep(limit: int = 500) -> list[int]:
 def deliveries_prune(batch: int = 5000) -> int:
     """Delete deliveries older than WEBHOOK_RETENTION_DAYS, a batch at a time; returns how many went."""
     cutoff = timezone.now() - timedelta(days=settings.WEBHOOK_RETENTION_DAYS)
-    ids = list(WebhookDelivery.objects.filter(created_at__lt=cutoff).order_by("pk").values_list("pk", flat=True)[:batch])
+    ids = list(
+        WebhookDelivery.objects.filter(created_at__lt=cutoff).order_by("pk").values_list("pk", flat=True)[:batch]
+    )
     if not ids:
         return 0
     deleted, _ = WebhookDelivery.objects.filter(pk__in=ids).delete()

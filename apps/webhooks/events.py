@@ -3,8 +3,9 @@
 from apps.deployments.choices import State
 
 DEPLOYMENT_EVENTS = [f"deployment.{state}" for state in State.values]
-CHANGE_REQUEST_EVENTS = [f"change_request.{verdict}" for verdict in
-                         ("updated", "approved", "rejected", "expired", "cancelled")]
+CHANGE_REQUEST_EVENTS = [
+    f"change_request.{verdict}" for verdict in ("updated", "approved", "rejected", "expired", "cancelled")
+]
 KEY_EXPIRING = "apikey.expiring"
 KEY_ROTATED = "apikey.rotated"
 QUOTA_WARNING = "quota.warning"
@@ -22,8 +23,11 @@ EVENT_TYPES: dict[str, str] = {
     KEY_ROTATED: "An API key was rotated (by its owner or automatically)",
     QUOTA_WARNING: "API usage crossed a warning threshold or the quota",
 }
-GROUPS = {"deployment.*": "Every deployment state change", "change_request.*": "Every change-request decision",
-          "*": "Every event"}
+GROUPS = {
+    "deployment.*": "Every deployment state change",
+    "change_request.*": "Every change-request decision",
+    "*": "Every event",
+}
 
 
 def subscription_check(events: list) -> list[str]:

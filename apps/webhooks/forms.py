@@ -8,9 +8,13 @@ from .events import EVENT_TYPES, GROUPS
 
 
 class WebhookEndpointForm(ServiceForm):
-    url = forms.CharField(label="URL", max_length=500,
-                          widget=forms.URLInput(attrs={"placeholder": "https://hooks.example.com/portal"}),
-                          help_text="Public http(s) address; private and loopback addresses are refused.")
+    url = forms.CharField(
+        label="URL",
+        max_length=500,
+        widget=forms.URLInput(attrs={"placeholder": "https://hooks.example.com/portal"}),
+        help_text="Public http(s) address; private and loopback addresses are refused.",
+    )
     description = forms.CharField(max_length=200, required=False)
-    events = forms.MultipleChoiceField(choices=[*GROUPS.items(), *EVENT_TYPES.items()],
-                                       widget=forms.CheckboxSelectMultiple)
+    events = forms.MultipleChoiceField(
+        choices=[*GROUPS.items(), *EVENT_TYPES.items()], widget=forms.CheckboxSelectMultiple
+    )

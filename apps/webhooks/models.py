@@ -29,10 +29,12 @@ class WebhookEndpoint(TenantOwned):
     disabled_reason = models.CharField(max_length=300, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     allow_private = models.BooleanField(default=False, help_text="Set by operators only.")
-    allow_private_url = models.CharField(max_length=500, blank=True, editable=False,
-                                         help_text="The URL the operator's allow_private approved.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    allow_private_url = models.CharField(
+        max_length=500, blank=True, editable=False, help_text="The URL the operator's allow_private approved."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     secret_rotated_at = models.DateTimeField(null=True, blank=True)
 
@@ -96,8 +98,9 @@ class WebhookDelivery(TenantOwned):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["endpoint", "-id"], name="webhookdelivery_endpoint"),
-            models.Index(fields=["next_attempt_at"], name="webhookdelivery_due",
-                         condition=Q(state__in=["pending", "retrying"])),
+            models.Index(
+                fields=["next_attempt_at"], name="webhookdelivery_due", condition=Q(state__in=["pending", "retrying"])
+            ),
             models.Index(fields=["created_at"], name="webhookdelivery_created"),
         ]
 

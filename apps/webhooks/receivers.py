@@ -28,8 +28,13 @@ def on_platform_event(sender, *, tenant_id: int, event: str, data: dict, **kwarg
 
 @receiver(quota_warning, dispatch_uid="webhooks.quota_warning")
 def on_quota_warning(sender, *, notice, **kwargs) -> None:
-    data = {"period": notice.period, "period_start": notice.period_start.isoformat(), "threshold": notice.threshold,
-            "used": notice.used, "quota": notice.quota}
+    data = {
+        "period": notice.period,
+        "period_start": notice.period_start.isoformat(),
+        "threshold": notice.threshold,
+        "used": notice.used,
+        "quota": notice.quota,
+    }
     try:
         with transaction.atomic():  # a savepoint: a failure here leaves the caller's transaction usable
             event_dispatch(tenant_id=notice.tenant_id, event=QUOTA_WARNING, data=data)

@@ -59,16 +59,22 @@ def _clean_events(events) -> list[str]:
 
 
 def _state(endpoint: WebhookEndpoint) -> dict:
-    return {"url": endpoint.url, "description": endpoint.description, "events": endpoint.events,
-            "is_active": endpoint.is_active}
+    return {
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "events": endpoint.events,
+        "is_active": endpoint.is_active,
+    }
 
 
 @transaction.atomic
-def endpoint_create(*, actor: Principal, tenant: Tenant, url: str, events: list[str], description: str = ""
-                    ) -> tuple[WebhookEndpoint, str]:
+def endpoint_create(
+    *, actor: Principal, tenant: Tenant, url: str, events: list[str], description: str = ""
+) -> tuple[WebhookEndpoint, str]:
     """Subscribe a URL to events. Returns the endpoint and the only copy of its signing secret."""
-    require(policy_for(WebhookEndpoint).can_add(actor, tenant), "Only owners and admins manage webhooks.",
-            tenant=tenant)
+    require(
+        policy_for(WebhookEndpoint).can_add(actor, tenant), "Only owners and admins manage webhooks.", tenant=tenant
+    )
     url = _clean_url(url, allow_private=False)
     events = _clean_events(events)
     description = (description or "").strip()
@@ -76,11 +82,15 @@ def endpoint_create(*, actor: Principal, tenant: Tenant, url: str, events: list[
         raise ApplicationError("Keep the description to 200 characters.", code=INVALID, field="description")
     list(Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk", flat=True))
     if WebhookEndpoint.objects.filter(tenant=tenant).count() >= settings.WEBHOOK_MAX_ENDPOINTS_PER_TENANT:
-        raise ApplicationError(f"A tenant has at most {settings.WEBHOOK_MAX_ENDPOINTS_PER_TENANT} webhook "
-                               "endpoints; remove one first.", code=TOO_MANY, status=409)
+        raise ApplicationError(
+            f"A tenant has at most {settings.WEBHOOK_MAX_ENDPOINTS_PER_TENANT} webhook endpoints; remove one first.",
+            code=TOO_MANY,
+            status=409,
+        )
     secret = secret_generate()
-    endpoint = WebhookEndpoint(tenant=tenant, url=url, events=events, description=description,
-                               created_by=as_principal(actor).user)
+    endpoint = WebhookEndpoint(
+        tenant=tenant, url=url, events=events, description=description, created_by=as_principal(actor).user
+    )
     endpoint.secret = secret
     endpoint.save()
     audit_record(actor=actor, action="webhook.create", obj=endpoint, changes=diff({}, _state(endpoint)))
@@ -88,11 +98,15 @@ def endpoint_create(*, actor: Principal, tenant: Tenant, url: str, events: list[
 
 
 @transaction.atomic
-def endpoint_update(*, actor: Principal, endpoint: WebhookEndpoint, url=UNCHANGED, events=UNCHANGED,
-                    description=UNCHANGED) -> WebhookEndpoint:
+def endpoint_update(
+    *, actor: Principal, endpoint: WebhookEndpoint, url=UNCHANGED, events=UNCHANGED, description=UNCHANGED
+) -> WebhookEndpoint:
     """Change the URL, the events or the description. A new URL is checked like a new endpoint's."""
-    require(policy_for(WebhookEndpoint).can_change(actor, endpoint), "Only owners and admins manage webhooks.",
-            tenant=endpoint.tenant)
+    require(
+        policy_for(WebhookEndpoint).can_change(actor, endpoint),
+        "Only owners and admins manage webhooks.",
+        tenant=endpoint.tenant,
+    )
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     before = {**_state(endpoint), "allow_private": endpoint.allow_private}
     if url is not UNCHANGED and url != endpoint.url:
@@ -105,16 +119,23 @@ def endpoint_update(*, actor: Principal, endpoint: WebhookEndpoint, url=UNCHANGE
     if description is not UNCHANGED:
         endpoint.description = (description or "").strip()[:200]
     endpoint.save(update_fields=["url", "events", "description", "allow_private", "allow_private_url"])
-    audit_record(actor=actor, action="webhook.update", obj=endpoint,
-                 changes=diff(before, {**_state(endpoint), "allow_private": endpoint.allow_private}))
+    audit_record(
+        actor=actor,
+        action="webhook.update",
+        obj=endpoint,
+        changes=diff(before, {**_state(endpoint), "allow_private": endpoint.allow_private}),
+    )
     return endpoint
 
 
 @transaction.atomic
 def endpoint_delete(*, actor: Principal, endpoint: WebhookEndpoint) -> None:
     """Remove the endpoint and its delivery log; nothing more is sent to it."""
-    require(policy_for(WebhookEndpoint).can_delete(actor, endpoint), "Only owners and admins manage webhooks.",
-            tenant=endpoint.tenant)
+    require(
+        policy_for(WebhookEndpoint).can_delete(actor, endpoint),
+        "Only owners and admins manage webhooks.",
+        tenant=endpoint.tenant,
+    )
     audit_record(actor=actor, action="webhook.delete", obj=endpoint, changes=diff(_state(endpoint), {}))
     endpoint.delete()
 
@@ -122,8 +143,11 @@ def endpoint_delete(*, actor: Principal, endpoint: WebhookEndpoint) -> None:
 @transaction.atomic
 def endpoint_rotate_secret(*, actor: Principal, endpoint: WebhookEndpoint) -> tuple[WebhookEndpoint, str]:
     """Replace the signing secret at once; returns the only copy of the new one."""
-    require(policy_for(WebhookEndpoint).can_change(actor, endpoint), "Only owners and admins manage webhooks.",
-            tenant=endpoint.tenant)
+    require(
+        policy_for(WebhookEndpoint).can_change(actor, endpoint),
+        "Only owners and admins manage webhooks.",
+        tenant=endpoint.tenant,
+    )
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     secret = secret_generate()
     endpoint.secret, endpoint.secret_rotated_at = secret, timezone.now()
@@ -135,8 +159,11 @@ def endpoint_rotate_secret(*, actor: Principal, endpoint: WebhookEndpoint) -> tu
 @transaction.atomic
 def endpoint_enable(*, actor: Principal, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     """Turn a disabled endpoint back on, with a clean failure count."""
-    require(policy_for(WebhookEndpoint).can_change(actor, endpoint), "Only owners and admins manage webhooks.",
-            tenant=endpoint.tenant)
+    require(
+        policy_for(WebhookEndpoint).can_change(actor, endpoint),
+        "Only owners and admins manage webhooks.",
+        tenant=endpoint.tenant,
+    )
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     if endpoint.is_active:
         raise ApplicationError("This endpoint is already enabled.", code=ALREADY_ACTIVE, status=409)
@@ -145,32 +172,53 @@ def endpoint_enable(*, actor: Principal, endpoint: WebhookEndpoint) -> WebhookEn
     endpoint.is_active, endpoint.disabled_at, endpoint.disabled_reason = True, None, ""
     endpoint.consecutive_failures = 0
     endpoint.save(update_fields=["is_active", "disabled_at", "disabled_reason", "consecutive_failures"])
-    audit_record(actor=actor, action="webhook.enable", obj=endpoint,
-                 changes={"is_active": [False, True], "disabled_reason": [reason, ""]})
+    audit_record(
+        actor=actor,
+        action="webhook.enable",
+        obj=endpoint,
+        changes={"is_active": [False, True], "disabled_reason": [reason, ""]},
+    )
     return endpoint
 
 
 @transaction.atomic
-def endpoint_allow_private(*, operator, endpoint: WebhookEndpoint, allow_private: bool,
-                           url: str | None = None) -> WebhookEndpoint:
+def endpoint_allow_private(
+    *, operator, endpoint: WebhookEndpoint, allow_private: bool, url: str | None = None
+) -> WebhookEndpoint:
     """Operators only: let this endpoint reach private and loopback addresses (an internal receiver).
 
     The exception covers exactly one URL: the one given here (the internal receiver's, which the tenant
     cannot set itself), else the endpoint's current one. A later URL change by the tenant ends it."""
     principal = as_principal(operator)
-    require(principal.is_authenticated and principal.api_key is None and principal.user.is_staff,
-            "Only platform operators allow private webhook targets.")
+    require(
+        principal.is_authenticated and principal.api_key is None and principal.user.is_staff,
+        "Only platform operators allow private webhook targets.",
+    )
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-    before = {"url": endpoint.url, "allow_private": endpoint.allow_private,
-              "allow_private_url": endpoint.allow_private_url}
+    before = {
+        "url": endpoint.url,
+        "allow_private": endpoint.allow_private,
+        "allow_private_url": endpoint.allow_private_url,
+    }
     endpoint.allow_private = bool(allow_private)
     if url is not None and endpoint.allow_private:
         endpoint.url = _clean_url(url, allow_private=True)
     endpoint.allow_private_url = endpoint.url if endpoint.allow_private else ""
     endpoint.save(update_fields=["url", "allow_private", "allow_private_url"])
-    audit_record(actor=operator, action="operator.webhook.allow_private", obj=endpoint, tenant=endpoint.tenant,
-                 changes=diff(before, {"url": endpoint.url, "allow_private": endpoint.allow_private,
-                                       "allow_private_url": endpoint.allow_private_url}))
+    audit_record(
+        actor=operator,
+        action="operator.webhook.allow_private",
+        obj=endpoint,
+        tenant=endpoint.tenant,
+        changes=diff(
+            before,
+            {
+                "url": endpoint.url,
+                "allow_private": endpoint.allow_private,
+                "allow_private_url": endpoint.allow_private_url,
+            },
+        ),
+    )
     return endpoint
 
 
@@ -178,8 +226,13 @@ def endpoint_allow_private(*, operator, endpoint: WebhookEndpoint, allow_private
 
 
 def _payload(*, event_id: uuid.UUID, event: str, tenant_slug: str, data: dict) -> dict:
-    return {"id": str(event_id), "type": event, "created_at": timezone.now().isoformat(), "tenant": tenant_slug,
-            "data": data}
+    return {
+        "id": str(event_id),
+        "type": event,
+        "created_at": timezone.now().isoformat(),
+        "tenant": tenant_slug,
+        "data": data,
+    }
 
 
 def _send_on_commit(delivery: WebhookDelivery) -> None:
@@ -196,8 +249,14 @@ def _send_on_commit(delivery: WebhookDelivery) -> None:
 
 def _new_delivery(endpoint: WebhookEndpoint, event: str, payload: dict, replay_of=None) -> WebhookDelivery:
     delivery = WebhookDelivery.objects.create(
-        tenant_id=endpoint.tenant_id, endpoint=endpoint, event=event, event_id=payload["id"], payload=payload,
-        next_attempt_at=timezone.now(), replay_of=replay_of)
+        tenant_id=endpoint.tenant_id,
+        endpoint=endpoint,
+        event=event,
+        event_id=payload["id"],
+        payload=payload,
+        next_attempt_at=timezone.now(),
+        replay_of=replay_of,
+    )
     _send_on_commit(delivery)
     return delivery
 
@@ -205,8 +264,11 @@ def _new_delivery(endpoint: WebhookEndpoint, event: str, payload: dict, replay_o
 @transaction.atomic
 def event_dispatch(*, tenant_id: int, event: str, data: dict) -> list[WebhookDelivery]:
     """One delivery per active endpoint of the tenant subscribed to the event, sent after commit."""
-    endpoints = [endpoint for endpoint in WebhookEndpoint.objects.filter(tenant_id=tenant_id, is_active=True)
-                 .select_related("tenant") if event != TEST_EVENT and matches(endpoint.events, event)]
+    endpoints = [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.filter(tenant_id=tenant_id, is_active=True).select_related("tenant")
+        if event != TEST_EVENT and matches(endpoint.events, event)
+    ]
     if not endpoints:
         return []
     payload = _payload(event_id=uuid.uuid4(), event=event, tenant_slug=endpoints[0].tenant.slug, data=data)
@@ -221,8 +283,11 @@ def _require_active(endpoint: WebhookEndpoint) -> None:
 @transaction.atomic
 def endpoint_send_test(*, actor: Principal, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Send a "webhook.test" event to this endpoint only."""
-    require(policy_for(WebhookEndpoint).can_change(actor, endpoint), "Only owners and admins manage webhooks.",
-            tenant=endpoint.tenant)
+    require(
+        policy_for(WebhookEndpoint).can_change(actor, endpoint),
+        "Only owners and admins manage webhooks.",
+        tenant=endpoint.tenant,
+    )
     _require_active(endpoint)
     data = {"endpoint": endpoint.pk, "message": "A test event sent from the portal."}
     payload = _payload(event_id=uuid.uuid4(), event=TEST_EVENT, tenant_slug=endpoint.tenant.slug, data=data)
@@ -234,11 +299,18 @@ def endpoint_send_test(*, actor: Principal, endpoint: WebhookEndpoint) -> Webhoo
 @transaction.atomic
 def delivery_replay(*, actor: Principal, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a delivery's payload again as a new delivery (same event id, fresh timestamp and signature)."""
-    require(policy_for(WebhookDelivery).can(actor, "replay", delivery), "Only owners and admins replay deliveries.",
-            tenant=delivery.tenant)
+    require(
+        policy_for(WebhookDelivery).can(actor, "replay", delivery),
+        "Only owners and admins replay deliveries.",
+        tenant=delivery.tenant,
+    )
     endpoint = delivery.endpoint
     _require_active(endpoint)
     replay = _new_delivery(endpoint, delivery.event, delivery.payload, replay_of=delivery)
-    audit_record(actor=actor, action="webhook.replay", obj=endpoint,
-                 changes={"replay_of": [None, delivery.pk], "delivery": [None, replay.pk]})
+    audit_record(
+        actor=actor,
+        action="webhook.replay",
+        obj=endpoint,
+        changes={"replay_of": [None, delivery.pk], "delivery": [None, replay.pk]},
+    )
     return replay

@@ -32,8 +32,15 @@ def address_is_public(address: str) -> bool:
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is not None:
             ip = embedded
-    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
-                or ip.is_unspecified or not ip.is_global)
+    return not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -67,5 +74,7 @@ def target_check(url: str, *, allow_private: bool = False) -> None:
         raise _refuse(f"The host “{parts.hostname}” does not resolve.") from None
     blocked = [address for address in addresses if not address_is_public(address)]
     if blocked or not addresses:
-        raise _refuse(f"“{parts.hostname}” resolves to a private, loopback or reserved address "
-                      f"({', '.join(blocked)}); webhooks only go to public addresses.")
+        raise _refuse(
+            f"“{parts.hostname}” resolves to a private, loopback or reserved address "
+            f"({', '.join(blocked)}); webhooks only go to public addresses."
+        )

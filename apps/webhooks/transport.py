@@ -101,8 +101,14 @@ def post(url: str, body: bytes, headers: dict, *, private_allowed: bool) -> Outc
     started = time.monotonic()
     with _session(private_allowed) as session:
         try:
-            response = session.post(url, data=body, headers={**headers, "User-Agent": USER_AGENT}, timeout=timeout,
-                                    allow_redirects=False, stream=True)
+            response = session.post(
+                url,
+                data=body,
+                headers={**headers, "User-Agent": USER_AGENT},
+                timeout=timeout,
+                allow_redirects=False,
+                stream=True,
+            )
         except requests.RequestException as exc:
             latency = int((time.monotonic() - started) * 1000)
             if _refused(exc):

@@ -49,20 +49,30 @@ def endpoint_list(request):
     form = WebhookEndpointForm(request.POST or None, initial={"events": ["deployment.*"]})
     if request.method == "POST" and form.is_valid():
         try:
-            endpoint, secret = services.endpoint_create(actor=as_principal(request), tenant=request.tenant,
-                                                        **form.cleaned_data)
+            endpoint, secret = services.endpoint_create(
+                actor=as_principal(request), tenant=request.tenant, **form.cleaned_data
+            )
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
             return _secret_page(request, endpoint, secret, created=True)
     endpoints = list(endpoints_for(request, request.tenant))
     counts = delivery_state_counts([endpoint.pk for endpoint in endpoints])
-    rows = [{"endpoint": endpoint, "counts": counts[endpoint.pk],
-             "waiting": counts[endpoint.pk].get("pending", 0) + counts[endpoint.pk].get("retrying", 0)}
-            for endpoint in endpoints]
-    context = {"rows": rows, "form": form, "refused": form,
-               "may_create": policy_for(WebhookEndpoint).can_add(request, request.tenant),
-               "recent": deliveries_for(request, request.tenant)[:10]}
+    rows = [
+        {
+            "endpoint": endpoint,
+            "counts": counts[endpoint.pk],
+            "waiting": counts[endpoint.pk].get("pending", 0) + counts[endpoint.pk].get("retrying", 0),
+        }
+        for endpoint in endpoints
+    ]
+    context = {
+        "rows": rows,
+        "form": form,
+        "refused": form,
+        "may_create": policy_for(WebhookEndpoint).can_add(request, request.tenant),
+        "recent": deliveries_for(request, request.tenant)[:10],
+    }
     status = 400 if request.method == "POST" else 200
     return render_tenant_page(request, "webhooks/list.html", context, section="webhooks", status=status)
 
@@ -70,16 +80,21 @@ def endpoint_list(request):
 @tenant_view
 def endpoint_detail(request, pk):
     endpoint = _endpoint(request, pk)
-    form = WebhookEndpointForm(initial={"url": endpoint.url, "description": endpoint.description,
-                                        "events": endpoint.events})
+    form = WebhookEndpointForm(
+        initial={"url": endpoint.url, "description": endpoint.description, "events": endpoint.events}
+    )
     return _detail_page(request, endpoint, form)
 
 
 def _detail_page(request, endpoint, form, status=200):
-    context = {"endpoint": endpoint, "form": form, "refused": form if status == 400 else None,
-               "deliveries": deliveries_for(request, request.tenant).filter(endpoint=endpoint)[:DELIVERIES_SHOWN],
-               "may_change": policy_for(WebhookEndpoint).can_change(request, endpoint),
-               "event_labels": {**GROUPS, **EVENT_TYPES}}
+    context = {
+        "endpoint": endpoint,
+        "form": form,
+        "refused": form if status == 400 else None,
+        "deliveries": deliveries_for(request, request.tenant).filter(endpoint=endpoint)[:DELIVERIES_SHOWN],
+        "may_change": policy_for(WebhookEndpoint).can_change(request, endpoint),
+        "event_labels": {**GROUPS, **EVENT_TYPES},
+    }
     return render_tenant_page(request, "webhooks/detail.html", context, section="webhooks", status=status)
 
 
@@ -112,8 +127,12 @@ def _act(request, endpoint, action, done: str):
 @require_POST
 @tenant_view
 def endpoint_test(request, pk):
-    return _act(request, _endpoint(request, pk), services.endpoint_send_test,
-                "Test event queued; it appears in the deliveries below.")
+    return _act(
+        request,
+        _endpoint(request, pk),
+        services.endpoint_send_test,
+        "Test event queued; it appears in the deliveries below.",
+    )
 
 
 @require_POST

@@ -166,7 +166,10 @@ CELERY_BEAT_SCHEDULE = {
     "deployments-reconcile": {"task": "apps.deployments.tasks.reconcile_deployments", "schedule": 30.0},
     "approvals-expire": {"task": "apps.approvals.tasks.expire_change_requests", "schedule": 60.0},
     "deployments-strategies-tidy": {"task": "apps.deployments.strategies.tasks.tidy_strategies", "schedule": 15.0},
-    "cmdb-discovery": {"task": "apps.cmdb.tasks.discover_all", "schedule": env.float("CMDB_DISCOVER_EVERY", default=300.0)},
+    "cmdb-discovery": {
+        "task": "apps.cmdb.tasks.discover_all",
+        "schedule": env.float("CMDB_DISCOVER_EVERY", default=300.0),
+    },
     "apikeys-flush-usage": {"task": "apps.apikeys.tasks.flush_api_usage", "schedule": 60.0},
     "apikeys-lifecycle": {"task": "apps.apikeys.tasks.api_key_lifecycle", "schedule": 3600.0},
     "webhooks-housekeeping": {"task": "apps.webhooks.tasks.webhooks_housekeeping", "schedule": 60.0},
@@ -237,9 +240,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Field encryption (cluster credentials and other secrets at rest) ------------------------
 # Comma-separated Fernet keys, newest first; older keys still decrypt during rotation.
-FIELD_ENCRYPTION_KEYS = env.list(
-    "FIELD_ENCRYPTION_KEYS", default=["bG9jYWwtb25seS1maWVsZC1rZXktY2hhbmdlLW1lISE="]
-)
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=["bG9jYWwtb25seS1maWVsZC1rZXktY2hhbmdlLW1lISE="])
 
 # --- Clusters ---------------------------------------------------------------------------------
 # Where make run's sandbox cluster listens; seed_demo registers it as the default cluster.
@@ -253,15 +254,33 @@ SANDBOX_CLUSTERS_ALLOWED = env.bool("SANDBOX_CLUSTERS_ALLOWED", default=False)
 PORTAL_NAMESPACE = env("PORTAL_NAMESPACE", default="paas-portal")
 # Namespaces no environment may take (shell-style patterns). RESERVED_NAMESPACES adds to the list.
 RESERVED_NAMESPACES = [
-    "kube-*", "default", PORTAL_NAMESPACE, "ingress-nginx", "cert-manager", "gateway-system",
-    "envoy-gateway-system", "istio-system", "openshift", "openshift-*", "local-path-storage",
+    "kube-*",
+    "default",
+    PORTAL_NAMESPACE,
+    "ingress-nginx",
+    "cert-manager",
+    "gateway-system",
+    "envoy-gateway-system",
+    "istio-system",
+    "openshift",
+    "openshift-*",
+    "local-path-storage",
     *env.list("RESERVED_NAMESPACES", default=[]),
 ]
 # Host names and domain suffixes no tenant may route (besides the portal's own hosts and the
 # domains operators reserve in the console).
 # Cluster-internal names and wildcard-DNS services are never a tenant's; RESERVED_HOSTS adds to them.
-RESERVED_HOSTS = ["cluster.local", "svc", "local", "internal", "localhost", "home.arpa", "nip.io", "sslip.io",
-                  *env.list("RESERVED_HOSTS", default=[])]
+RESERVED_HOSTS = [
+    "cluster.local",
+    "svc",
+    "local",
+    "internal",
+    "localhost",
+    "home.arpa",
+    "nip.io",
+    "sslip.io",
+    *env.list("RESERVED_HOSTS", default=[]),
+]
 
 # --- API keys ---------------------------------------------------------------------------------
 # The server-side pepper of the HMAC that stores API keys. Changing it invalidates every key.
@@ -276,8 +295,11 @@ API_AUTH_FAILURE_WINDOW_SECONDS = env.int("API_AUTH_FAILURE_WINDOW_SECONDS", def
 # Proxies whose X-Forwarded-For is believed, as addresses or CIDRs; none by default, so the TCP peer
 # is the client. Behind an ingress controller: the range its pods connect from. The client is the
 # right-most X-Forwarded-For address that is not a trusted proxy; a wrong entry stops the start.
-TRUSTED_PROXIES = [str(ipaddress.ip_network(entry.strip(), strict=False))
-                   for entry in env.list("TRUSTED_PROXIES", default=[]) if entry.strip()]
+TRUSTED_PROXIES = [
+    str(ipaddress.ip_network(entry.strip(), strict=False))
+    for entry in env.list("TRUSTED_PROXIES", default=[])
+    if entry.strip()
+]
 
 # --- API rate limits, quotas and usage (docs/architecture.md, "Rate limits and plans") --------
 API_RATE_LIMITS_ENABLED = env.bool("API_RATE_LIMITS_ENABLED", default=True)
@@ -336,8 +358,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's parsers, refusing NUL, lone surrogates and deep nesting with 400 (apps/core/parsers.py).
-    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser", "apps.core.parsers.FormParser",
-                               "apps.core.parsers.MultiPartParser"],
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.parsers.JSONParser",
+        "apps.core.parsers.FormParser",
+        "apps.core.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -356,8 +381,11 @@ SPECTACULAR_SETTINGS = {
     # that may not be blank: minLength 1) is said there without constraining responses.
     "COMPONENT_SPLIT_REQUEST": True,
     # The one error shape as a component and every operation's default response (apps/core/openapi.py).
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "apps.core.openapi.add_error_responses", "apps.core.openapi.add_links"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.openapi.add_error_responses",
+        "apps.core.openapi.add_links",
+    ],
     # Choice sets that share a field name ("kind", "status", "state") with another: each keeps a
     # stable component name (the first three are the names they had before the others arrived).
     "ENUM_NAME_OVERRIDES": {

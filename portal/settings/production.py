@@ -8,9 +8,7 @@ from .base import env
 REQUIRED = ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "FIELD_ENCRYPTION_KEYS", "API_KEY_PEPPER"]
 _missing = [name for name in REQUIRED if not env.str(name, default="").strip()]
 if _missing:
-    raise ImproperlyConfigured(
-        "Production settings need these environment variables: " + ", ".join(_missing)
-    )
+    raise ImproperlyConfigured("Production settings need these environment variables: " + ", ".join(_missing))
 
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")

@@ -39,46 +39,104 @@ def _condition(current: dict, type_: str, status: str, reason: str, message: str
 def _target_missing(hpa: dict, current: dict, conditions: dict, timestamp: str) -> dict:
     """The status of an HPA whose target Deployment does not exist: counts kept, unable to scale."""
     name = hpa["spec"]["scaleTargetRef"]["name"]
-    return {**current, "currentReplicas": current.get("currentReplicas", 0),
-            "desiredReplicas": current.get("desiredReplicas", 0), "conditions": [_condition(
-                conditions, "AbleToScale", "False", "FailedGetScale",
+    return {
+        **current,
+        "currentReplicas": current.get("currentReplicas", 0),
+        "desiredReplicas": current.get("desiredReplicas", 0),
+        "conditions": [
+            _condition(
+                conditions,
+                "AbleToScale",
+                "False",
+                "FailedGetScale",
                 f'the HPA controller was unable to get the target\'s current scale: deployments.apps "{name}" not found',
-                timestamp)]}
+                timestamp,
+            )
+        ],
+    }
 
 
-def _recommendation(load: float | None, target: int, replicas: int, conditions: dict,
-                    timestamp: str) -> tuple[int, str, dict]:
+def _recommendation(
+    load: float | None, target: int, replicas: int, conditions: dict, timestamp: str
+) -> tuple[int, str, dict]:
     """The replica count the load asks for, why ("" for no change), and the ScalingActive condition."""
     if load is None:
-        return replicas, "", _condition(
-            conditions, "ScalingActive", "False", "FailedGetResourceMetric",
-            "the HPA was unable to compute the replica count: no metrics returned from "
-            f"resource metrics API (set the {LOAD_ANNOTATION} annotation)", timestamp)
-    active = _condition(conditions, "ScalingActive", "True", "ValidMetricFound",
-                        "the HPA was able to successfully calculate a replica count from cpu resource "
-                        "utilization (percentage of request)", timestamp)
+        return (
+            replicas,
+            "",
+            _condition(
+                conditions,
+                "ScalingActive",
+                "False",
+                "FailedGetResourceMetric",
+                "the HPA was unable to compute the replica count: no metrics returned from "
+                f"resource metrics API (set the {LOAD_ANNOTATION} annotation)",
+                timestamp,
+            ),
+        )
+    active = _condition(
+        conditions,
+        "ScalingActive",
+        "True",
+        "ValidMetricFound",
+        "the HPA was able to successfully calculate a replica count from cpu resource "
+        "utilization (percentage of request)",
+        timestamp,
+    )
     ratio = load / target
     if abs(ratio - 1) <= TOLERANCE:
         return replicas, "", active
-    reason = "cpu resource utilization (percentage of request) above target" if ratio > 1 else "All metrics below target"
+    reason = (
+        "cpu resource utilization (percentage of request) above target" if ratio > 1 else "All metrics below target"
+    )
     return math.ceil(ratio * replicas), reason, active
 
 
-def _clamp(wanted: int, replicas: int, minimum: int, maximum: int, reason: str, conditions: dict,
-           timestamp: str) -> tuple[int, str, dict]:
+def _clamp(
+    wanted: int, replicas: int, minimum: int, maximum: int, reason: str, conditions: dict, timestamp: str
+) -> tuple[int, str, dict]:
     """The count within minReplicas..maxReplicas, the reason for a change, and the ScalingLimited condition."""
     clamped = min(max(wanted, minimum), maximum)
     if clamped == wanted and minimum <= replicas <= maximum:
-        return clamped, reason, _condition(conditions, "ScalingLimited", "False", "DesiredWithinRange",
-                                           "the desired count is within the acceptable range", timestamp)
+        return (
+            clamped,
+            reason,
+            _condition(
+                conditions,
+                "ScalingLimited",
+                "False",
+                "DesiredWithinRange",
+                "the desired count is within the acceptable range",
+                timestamp,
+            ),
+        )
     if wanted > maximum or replicas > maximum:
         reason = reason or "Current number of replicas above Spec.MaxReplicas"
-        return clamped, reason, _condition(conditions, "ScalingLimited", "True", "TooManyReplicas",
-                                           "the desired replica count is more than the maximum replica count",
-                                           timestamp)
+        return (
+            clamped,
+            reason,
+            _condition(
+                conditions,
+                "ScalingLimited",
+                "True",
+                "TooManyReplicas",
+                "the desired replica count is more than the maximum replica count",
+                timestamp,
+            ),
+        )
     reason = reason or "Current number of replicas below Spec.MinReplicas"
-    return clamped, reason, _condition(conditions, "ScalingLimited", "True", "TooFewReplicas",
-                                       "the desired replica count is less than the minimum replica count", timestamp)
+    return (
+        clamped,
+        reason,
+        _condition(
+            conditions,
+            "ScalingLimited",
+            "True",
+            "TooFewReplicas",
+            "the desired replica count is less than the minimum replica count",
+            timestamp,
+        ),
+    )
 
 
 class AutoscalerController(Controller):
@@ -106,8 +164,12 @@ class AutoscalerController(Controller):
     def on_change(self, change) -> None:
         if change.rt is HPAS and change.type != "DELETED":
             self.queue.add((change.namespace, change.obj["metadata"]["name"]))
-        elif (change.rt is DEPLOYMENTS and change.old is not None and change.type != "DELETED"
-              and self._load(change.old) != self._load(change.obj)):
+        elif (
+            change.rt is DEPLOYMENTS
+            and change.old is not None
+            and change.type != "DELETED"
+            and self._load(change.old) != self._load(change.obj)
+        ):
             for hpa in self.store.list(HPAS, change.namespace):
                 if hpa["spec"]["scaleTargetRef"].get("name") == change.obj["metadata"]["name"]:
                     self.queue.add((change.namespace, hpa["metadata"]["name"]))
@@ -137,20 +199,28 @@ class AutoscalerController(Controller):
         the HPA's new status."""
         spec, replicas = hpa["spec"], deployment["spec"]["replicas"]
         minimum, maximum = spec.get("minReplicas", 1), spec["maxReplicas"]
-        able = _condition(conditions, "AbleToScale", "True", "ReadyForNewScale",
-                          "recommended size matches current size", timestamp)
+        able = _condition(
+            conditions, "AbleToScale", "True", "ReadyForNewScale", "recommended size matches current size", timestamp
+        )
         status = {"currentReplicas": replicas, "desiredReplicas": replicas}
         if "lastScaleTime" in current:
             status["lastScaleTime"] = current["lastScaleTime"]
         if replicas == 0 and minimum != 0:
-            disabled = _condition(conditions, "ScalingActive", "False", "ScalingDisabled",
-                                  "scaling is disabled since the replica count of the target is zero", timestamp)
+            disabled = _condition(
+                conditions,
+                "ScalingActive",
+                "False",
+                "ScalingDisabled",
+                "scaling is disabled since the replica count of the target is zero",
+                timestamp,
+            )
             return {**status, "conditions": [able, disabled]}
         load = self._load(deployment)
         wanted, reason, active = _recommendation(load, cpu_target(spec), replicas, conditions, timestamp)
         if load is not None:
-            status["currentMetrics"] = [{"type": "Resource", "resource": {"name": "cpu", "current": {
-                "averageUtilization": int(load)}}}]
+            status["currentMetrics"] = [
+                {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": int(load)}}}
+            ]
         clamped, reason, limited = _clamp(wanted, replicas, minimum, maximum, reason, conditions, timestamp)
         if clamped != replicas:
             able = self._rescale(hpa, deployment, clamped, reason, conditions, timestamp)
@@ -161,14 +231,22 @@ class AutoscalerController(Controller):
             status["observedGeneration"] = hpa["metadata"]["generation"]
         return status
 
-    def _rescale(self, hpa: dict, deployment: dict, replicas: int, reason: str, conditions: dict,
-                 timestamp: str) -> dict:
+    def _rescale(
+        self, hpa: dict, deployment: dict, replicas: int, reason: str, conditions: dict, timestamp: str
+    ) -> dict:
         """Scale the target, record why, and return the AbleToScale condition that says so."""
         self._scale(deployment, replicas)
-        self.recorder.record(hpa, "Normal", "SuccessfulRescale", f"New size: {replicas}; reason: {reason}",
-                             "horizontal-pod-autoscaler")
-        return _condition(conditions, "AbleToScale", "True", "SucceededRescale",
-                          f"the HPA controller was able to update the target scale to {replicas}", timestamp)
+        self.recorder.record(
+            hpa, "Normal", "SuccessfulRescale", f"New size: {replicas}; reason: {reason}", "horizontal-pod-autoscaler"
+        )
+        return _condition(
+            conditions,
+            "AbleToScale",
+            "True",
+            "SucceededRescale",
+            f"the HPA controller was able to update the target scale to {replicas}",
+            timestamp,
+        )
 
     @staticmethod
     def _load(deployment: dict) -> float | None:
@@ -178,5 +256,6 @@ class AutoscalerController(Controller):
             return None
 
     def _scale(self, deployment: dict, replicas: int) -> None:
-        self.registry.update(DEPLOYMENTS, deployment, {**deployment, "spec": {**deployment["spec"],
-                                                                               "replicas": replicas}})
+        self.registry.update(
+            DEPLOYMENTS, deployment, {**deployment, "spec": {**deployment["spec"], "replicas": replicas}}
+        )

@@ -58,8 +58,7 @@ def _status(rs: dict | None, field: str) -> int:
 
 
 def _copied_annotations(deployment: dict) -> dict:
-    return {k: v for k, v in (deployment["metadata"].get("annotations") or {}).items()
-            if not k.startswith(_NOT_COPIED)}
+    return {k: v for k, v in (deployment["metadata"].get("annotations") or {}).items() if not k.startswith(_NOT_COPIED)}
 
 
 def _replica_counts(desired: int, new_rs: dict | None, old: list) -> dict:
@@ -85,8 +84,15 @@ def _availability(deployment: dict, counts: dict) -> tuple[str, str, str]:
 
 def _replica_failure(replica_sets: list) -> tuple[str, str] | None:
     """The reason and message of the first ReplicaFailure a ReplicaSet reports (a quota refusal), if any."""
-    return next(((c["reason"], c["message"]) for rs in replica_sets for c in (rs.get("status") or {}).get(
-        "conditions") or [] if c["type"] == "ReplicaFailure" and c["status"] == "True"), None)
+    return next(
+        (
+            (c["reason"], c["message"])
+            for rs in replica_sets
+            for c in (rs.get("status") or {}).get("conditions") or []
+            if c["type"] == "ReplicaFailure" and c["status"] == "True"
+        ),
+        None,
+    )
 
 
 class DeploymentController(Controller):
@@ -122,8 +128,11 @@ class DeploymentController(Controller):
         if "deletionTimestamp" in deployment["metadata"]:
             self._last_progress.pop(uid, None)
             return
-        owned = [rs for rs in self.store.dependents(uid, REPLICA_SETS)
-                 if (controller_of(rs, "Deployment") or {}).get("uid") == uid]
+        owned = [
+            rs
+            for rs in self.store.dependents(uid, REPLICA_SETS)
+            if (controller_of(rs, "Deployment") or {}).get("uid") == uid
+        ]
         owned.sort(key=lambda rs: (rs["metadata"]["creationTimestamp"], rs["metadata"]["name"]))
         template = template_hash(deployment["spec"]["template"])
         new_rs = next((rs for rs in owned if rs["metadata"].get("labels", {}).get(HASH_LABEL) == template), None)
@@ -154,13 +163,20 @@ class DeploymentController(Controller):
         match_labels = {**selector.get("matchLabels", {}), HASH_LABEL: template_hash_}
         replica_set = {
             "metadata": {
-                "name": f"{metadata['name']}-{template_hash_}", "namespace": metadata["namespace"], "labels": labels,
-                "annotations": {**_copied_annotations(deployment), REVISION: str(revision),
-                                DESIRED: str(spec["replicas"]), MAX_REPLICAS: str(spec["replicas"] + surge)},
+                "name": f"{metadata['name']}-{template_hash_}",
+                "namespace": metadata["namespace"],
+                "labels": labels,
+                "annotations": {
+                    **_copied_annotations(deployment),
+                    REVISION: str(revision),
+                    DESIRED: str(spec["replicas"]),
+                    MAX_REPLICAS: str(spec["replicas"] + surge),
+                },
                 "ownerReferences": [owner_reference(deployment)],
             },
             "spec": {
-                "replicas": 0, "minReadySeconds": spec.get("minReadySeconds", 0),
+                "replicas": 0,
+                "minReadySeconds": spec.get("minReadySeconds", 0),
                 "selector": {**selector, "matchLabels": match_labels},
                 "template": {**template, "metadata": {**(template.get("metadata") or {}), "labels": labels}},
             },
@@ -177,8 +193,11 @@ class DeploymentController(Controller):
         min_ready = deployment["spec"].get("minReadySeconds", 0)
         if annotations == rs["metadata"].get("annotations") and rs["spec"].get("minReadySeconds", 0) == min_ready:
             return rs
-        updated = {**rs, "metadata": {**rs["metadata"], "annotations": annotations},
-                   "spec": {**rs["spec"], "minReadySeconds": min_ready}}
+        updated = {
+            **rs,
+            "metadata": {**rs["metadata"], "annotations": annotations},
+            "spec": {**rs["spec"], "minReadySeconds": min_ready},
+        }
         return self.registry.update(REPLICA_SETS, rs, updated)
 
     def _sync_revision(self, deployment: dict, new_rs: dict) -> dict:
@@ -195,15 +214,25 @@ class DeploymentController(Controller):
             return rs
         surge, _ = surge_and_unavailable(deployment)
         desired = deployment["spec"]["replicas"]
-        annotations = {**rs["metadata"].get("annotations", {}), DESIRED: str(desired),
-                       MAX_REPLICAS: str(desired + surge)}
-        scaled = {**rs, "metadata": {**rs["metadata"], "annotations": annotations},
-                  "spec": {**rs["spec"], "replicas": replicas}}
+        annotations = {
+            **rs["metadata"].get("annotations", {}),
+            DESIRED: str(desired),
+            MAX_REPLICAS: str(desired + surge),
+        }
+        scaled = {
+            **rs,
+            "metadata": {**rs["metadata"], "annotations": annotations},
+            "spec": {**rs["spec"], "replicas": replicas},
+        }
         updated = self.registry.update(REPLICA_SETS, rs, scaled)
         direction = "up" if replicas > current else "down"
-        self.recorder.record(deployment, "Normal", "ScalingReplicaSet",
-                             f"Scaled {direction} replica set {rs['metadata']['name']} from {current} to {replicas}",
-                             "deployment-controller")
+        self.recorder.record(
+            deployment,
+            "Normal",
+            "ScalingReplicaSet",
+            f"Scaled {direction} replica set {rs['metadata']['name']} from {current} to {replicas}",
+            "deployment-controller",
+        )
         return updated
 
     # --- strategies ------------------------------------------------------------------------
@@ -234,7 +263,8 @@ class DeploymentController(Controller):
                 old[i] = self._scale(deployment, rs, _spec(rs) - cut)
                 budget -= cut
         available = _status(new_rs, "availableReplicas") + sum(
-            min(_status(rs, "availableReplicas"), _spec(rs)) for rs in old)
+            min(_status(rs, "availableReplicas"), _spec(rs)) for rs in old
+        )
         budget = available - min_available
         for i, rs in enumerate(old):
             if budget <= 0:
@@ -253,10 +283,15 @@ class DeploymentController(Controller):
 
     def _clean_up(self, deployment: dict, old: list) -> list:
         limit = deployment["spec"].get("revisionHistoryLimit", 10)
-        idle = [rs for rs in old if _spec(rs) == 0 and _status(rs, "replicas") == 0
-                and not self.store.dependents(rs["metadata"]["uid"], PODS)]
+        idle = [
+            rs
+            for rs in old
+            if _spec(rs) == 0
+            and _status(rs, "replicas") == 0
+            and not self.store.dependents(rs["metadata"]["uid"], PODS)
+        ]
         idle.sort(key=lambda rs: int(rs["metadata"].get("annotations", {}).get(REVISION, 0)))
-        doomed = idle[:max(len(idle) - limit, 0)]
+        doomed = idle[: max(len(idle) - limit, 0)]
         for rs in doomed:
             self.registry.delete(REPLICA_SETS, rs, propagation="Background")
         return [rs for rs in old if rs not in doomed]
@@ -267,8 +302,10 @@ class DeploymentController(Controller):
         """Write the Deployment's status from its ReplicaSets: observedGeneration, counts, conditions."""
         current = deployment.get("status") or {}
         counts = _replica_counts(deployment["spec"]["replicas"], new_rs, old)
-        status = {"observedGeneration": deployment["metadata"].get("generation", 1),
-                  **{field: value for field, value in counts.items() if value}}
+        status = {
+            "observedGeneration": deployment["metadata"].get("generation", 1),
+            **{field: value for field, value in counts.items() if value},
+        }
         conditions = self._conditions(deployment, new_rs, old, created, counts, current)
         if conditions:
             status["conditions"] = conditions
@@ -305,13 +342,19 @@ class DeploymentController(Controller):
             return paused or None
         name = new_rs["metadata"]["name"]
         desired = spec["replicas"]
-        complete = (counts["updatedReplicas"] == desired and counts["replicas"] == desired
-                    and counts["availableReplicas"] == desired)
+        complete = (
+            counts["updatedReplicas"] == desired
+            and counts["replicas"] == desired
+            and counts["availableReplicas"] == desired
+        )
         if complete:
             self._last_progress.pop(uid, None)
             return "True", "NewReplicaSetAvailable", f'ReplicaSet "{name}" has successfully progressed.'
-        scaling_only = condition and condition["reason"] == "NewReplicaSetAvailable" and not any(
-            _spec(rs) or _status(rs, "replicas") for rs in old)
+        scaling_only = (
+            condition
+            and condition["reason"] == "NewReplicaSetAvailable"
+            and not any(_spec(rs) or _status(rs, "replicas") for rs in old)
+        )
         if scaling_only:
             return None
         if created is not None:
@@ -319,8 +362,10 @@ class DeploymentController(Controller):
             return "True", "NewReplicaSetCreated", f'Created new replica set "{name}"'
         before = {field: current.get(field, 0) for field in ("updatedReplicas", "readyReplicas", "availableReplicas")}
         old_before = current.get("replicas", 0) - current.get("updatedReplicas", 0)
-        moved = (any(counts[field] > before[field] for field in before)
-                 or counts["replicas"] - counts["updatedReplicas"] < old_before)
+        moved = (
+            any(counts[field] > before[field] for field in before)
+            or counts["replicas"] - counts["updatedReplicas"] < old_before
+        )
         if condition is None or moved or uid not in self._last_progress:
             self._last_progress[uid] = clock
             if condition is None or condition["reason"] == "NewReplicaSetAvailable":
@@ -356,9 +401,18 @@ class DeploymentController(Controller):
     @staticmethod
     def _condition(current: dict | None, type_: str, status: str, reason: str, message: str, timestamp: str) -> dict:
         same = current and (current["status"], current.get("reason"), current.get("message")) == (
-            status, reason, message)
+            status,
+            reason,
+            message,
+        )
         if same and (reason != "ReplicaSetUpdated" or current["lastUpdateTime"] == timestamp):
             return current
         transition = current["lastTransitionTime"] if current and current["status"] == status else timestamp
-        return {"type": type_, "status": status, "lastUpdateTime": timestamp, "lastTransitionTime": transition,
-                "reason": reason, "message": message}
+        return {
+            "type": type_,
+            "status": status,
+            "lastUpdateTime": timestamp,
+            "lastTransitionTime": transition,
+            "reason": reason,
+            "message": message,
+        }

@@ -17,8 +17,9 @@ class EventRecorder:
         self._recent: dict[tuple, str] = {}
         self._order: dict[str, deque] = {}
 
-    def record(self, obj: dict, type_: str, reason: str, message: str, component: str,
-               aggregate: tuple | None = None) -> None:
+    def record(
+        self, obj: dict, type_: str, reason: str, message: str, component: str, aggregate: tuple | None = None
+    ) -> None:
         """Record an event about obj. `aggregate` groups events whose message varies (a new pod name per
         failed create) into one object, as the real event correlator does."""
         metadata = obj["metadata"]
@@ -28,22 +29,34 @@ class EventRecorder:
         name = self._recent.get(key)
         existing = self.store.get(EVENTS, namespace, name) if name else None
         if existing is not None:
-            event = {**existing, "count": existing.get("count", 1) + 1, "lastTimestamp": timestamp,
-                     "message": message}
+            event = {**existing, "count": existing.get("count", 1) + 1, "lastTimestamp": timestamp, "message": message}
             self.store.replace(EVENTS, event, existing)
             return
         name = f"{metadata['name']}.{time.time_ns():x}"
         event = {
-            "apiVersion": "v1", "kind": "Event",
+            "apiVersion": "v1",
+            "kind": "Event",
             "metadata": {"name": name, "namespace": namespace},
-            "involvedObject": {"kind": obj["kind"], "namespace": metadata.get("namespace", ""),
-                               "name": metadata["name"], "uid": metadata["uid"], "apiVersion": obj["apiVersion"],
-                               "resourceVersion": metadata.get("resourceVersion", "")},
-            "reason": reason, "message": message, "type": type_,
-            "source": {"component": component, "host": "sandbox-node"} if component == "kubelet"
+            "involvedObject": {
+                "kind": obj["kind"],
+                "namespace": metadata.get("namespace", ""),
+                "name": metadata["name"],
+                "uid": metadata["uid"],
+                "apiVersion": obj["apiVersion"],
+                "resourceVersion": metadata.get("resourceVersion", ""),
+            },
+            "reason": reason,
+            "message": message,
+            "type": type_,
+            "source": {"component": component, "host": "sandbox-node"}
+            if component == "kubelet"
             else {"component": component},
-            "firstTimestamp": timestamp, "lastTimestamp": timestamp, "count": 1, "eventTime": None,
-            "reportingComponent": component, "reportingInstance": "",
+            "firstTimestamp": timestamp,
+            "lastTimestamp": timestamp,
+            "count": 1,
+            "eventTime": None,
+            "reportingComponent": component,
+            "reportingInstance": "",
         }
         try:
             self.registry.create(EVENTS, event, namespace=namespace, admit=False)

@@ -61,8 +61,9 @@ class GarbageCollector(Controller):
             refs = dependent["metadata"].get("ownerReferences") or []
             if any(ref["uid"] != owner_uid and self.store.by_uid(ref["uid"]) is not None for ref in refs):
                 kept = [ref for ref in refs if ref["uid"] != owner_uid]
-                self.store.replace(rt, {**dependent, "metadata": {**dependent["metadata"], "ownerReferences": kept}},
-                                   dependent)
+                self.store.replace(
+                    rt, {**dependent, "metadata": {**dependent["metadata"], "ownerReferences": kept}}, dependent
+                )
             else:
                 self.registry.delete(rt, dependent, propagation="Foreground" if foreground else "Background")
         if foreground and not self.store.dependent_keys(owner_uid):

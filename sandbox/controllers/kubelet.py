@@ -118,12 +118,23 @@ class Kubelet(Controller):
     def _bind(self, pod: dict) -> None:
         metadata = pod["metadata"]
         statuses = [self._container(c, {"waiting": {"reason": "ContainerCreating"}}) for c in pod["spec"]["containers"]]
-        status = {**pod.get("status", {}), "phase": "Pending", "hostIP": NODE_IP, "hostIPs": [{"ip": NODE_IP}],
-                  "startTime": now(), "containerStatuses": statuses}
+        status = {
+            **pod.get("status", {}),
+            "phase": "Pending",
+            "hostIP": NODE_IP,
+            "hostIPs": [{"ip": NODE_IP}],
+            "startTime": now(),
+            "containerStatuses": statuses,
+        }
         status["conditions"] = self._conditions(pod, statuses)
         bound = self.store.replace(PODS, {**pod, "spec": {**pod["spec"], "nodeName": NODE}, "status": status}, pod)
-        self.recorder.record(bound, "Normal", "Scheduled",
-                             f"Successfully assigned {metadata['namespace']}/{metadata['name']} to {NODE}", SCHEDULER)
+        self.recorder.record(
+            bound,
+            "Normal",
+            "Scheduled",
+            f"Successfully assigned {metadata['namespace']}/{metadata['name']} to {NODE}",
+            SCHEDULER,
+        )
         _, _, ready_after = self._plan(bound)
         self._later(metadata["uid"], ready_after / 2, self._start)
 
@@ -152,15 +163,18 @@ class Kubelet(Controller):
             self._later(uid, delay - ready_after / 2, self._ready)
 
     def _ready(self, pod: dict, skip: frozenset = frozenset()) -> dict:
-        statuses = [{**cs, "ready": cs["name"] not in skip and "running" in cs["state"]}
-                    for cs in pod["status"]["containerStatuses"]]
+        statuses = [
+            {**cs, "ready": cs["name"] not in skip and "running" in cs["state"]}
+            for cs in pod["status"]["containerStatuses"]
+        ]
         return self._write(pod, statuses, phase="Running")
 
     def _unhealthy(self, pod: dict) -> None:
         _, affected, _ = self._plan(pod)
         pod = self._ready(pod, skip=frozenset(affected))
-        self.recorder.record(pod, "Warning", "Unhealthy", "Readiness probe failed: HTTP probe failed with "
-                             "statuscode: 503", KUBELET)
+        self.recorder.record(
+            pod, "Warning", "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503", KUBELET
+        )
         self._later(pod["metadata"]["uid"], self.timing.backoff_max, self._unhealthy)
 
     def _crash(self, pod: dict) -> None:
@@ -173,22 +187,49 @@ class Kubelet(Controller):
                 continue
             restarts = cs["restartCount"] + 1
             started = (cs["state"].get("running") or {}).get("startedAt", now())
-            statuses.append({**cs, "ready": False, "started": False, "restartCount": restarts, "state": {"waiting": {
-                "reason": "CrashLoopBackOff",
-                "message": f"back-off {int(self._backoff(restarts))}s restarting failed container={cs['name']} "
-                           f"pod={metadata['name']}_{metadata['namespace']}({metadata['uid']})"}},
-                "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": started,
-                                             "finishedAt": now(), "containerID": cs.get("containerID", "")}}})
-            self.recorder.record(pod, "Warning", "BackOff", f"Back-off restarting failed container {cs['name']} in "
-                                 f"pod {metadata['name']}_{metadata['namespace']}({metadata['uid']})", KUBELET)
+            statuses.append(
+                {
+                    **cs,
+                    "ready": False,
+                    "started": False,
+                    "restartCount": restarts,
+                    "state": {
+                        "waiting": {
+                            "reason": "CrashLoopBackOff",
+                            "message": f"back-off {int(self._backoff(restarts))}s restarting failed container={cs['name']} "
+                            f"pod={metadata['name']}_{metadata['namespace']}({metadata['uid']})",
+                        }
+                    },
+                    "lastState": {
+                        "terminated": {
+                            "exitCode": 1,
+                            "reason": "Error",
+                            "startedAt": started,
+                            "finishedAt": now(),
+                            "containerID": cs.get("containerID", ""),
+                        }
+                    },
+                }
+            )
+            self.recorder.record(
+                pod,
+                "Warning",
+                "BackOff",
+                f"Back-off restarting failed container {cs['name']} in "
+                f"pod {metadata['name']}_{metadata['namespace']}({metadata['uid']})",
+                KUBELET,
+            )
         pod = self._write(pod, statuses, phase="Running")
         self._later(metadata["uid"], self._backoff(restarts), self._restart)
 
     def _restart(self, pod: dict) -> None:
         _, affected, ready_after = self._plan(pod)
-        statuses = [self._running(pod, c, cs["restartCount"], ready=False, announce=True,
-                                  last=cs.get("lastState")) if cs["name"] in affected else cs
-                    for c, cs in zip(pod["spec"]["containers"], pod["status"]["containerStatuses"], strict=True)]
+        statuses = [
+            self._running(pod, c, cs["restartCount"], ready=False, announce=True, last=cs.get("lastState"))
+            if cs["name"] in affected
+            else cs
+            for c, cs in zip(pod["spec"]["containers"], pod["status"]["containerStatuses"], strict=True)
+        ]
         pod = self._write(pod, statuses, phase="Running")
         self._later(pod["metadata"]["uid"], ready_after / 2, self._crash)
 
@@ -202,8 +243,14 @@ class Kubelet(Controller):
                 image = container["image"]
                 self.recorder.record(pod, "Normal", "BackOff", f'Back-off pulling image "{image}"', KUBELET)
                 self.recorder.record(pod, "Warning", "Failed", "Error: ImagePullBackOff", KUBELET)
-                statuses.append({**cs, "state": {"waiting": {"reason": "ImagePullBackOff",
-                                                             "message": f'Back-off pulling image "{image}"'}}})
+                statuses.append(
+                    {
+                        **cs,
+                        "state": {
+                            "waiting": {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'}
+                        },
+                    }
+                )
             else:
                 statuses.append(self._pull_failure(pod, container, first=False))
         pod = self._write(pod, statuses, phase="Pending")
@@ -212,28 +259,42 @@ class Kubelet(Controller):
     # --- status pieces ---------------------------------------------------------------------
 
     def _container(self, container: dict, state: dict, *, ready=False, restarts=0, started=False, last=None) -> dict:
-        status = {"name": container["name"], "image": container.get("image", ""), "imageID": "", "ready": ready,
-                  "restartCount": restarts, "started": started, "state": state, "lastState": last or {}}
+        status = {
+            "name": container["name"],
+            "image": container.get("image", ""),
+            "imageID": "",
+            "ready": ready,
+            "restartCount": restarts,
+            "started": started,
+            "state": state,
+            "lastState": last or {},
+        }
         if "running" in state:
             status["imageID"] = _image_id(container.get("image", ""))
-            status["containerID"] = "containerd://" + hashlib.sha256(
-                f"{container['name']}{restarts}{state['running']['startedAt']}".encode()).hexdigest()
+            status["containerID"] = (
+                "containerd://"
+                + hashlib.sha256(f"{container['name']}{restarts}{state['running']['startedAt']}".encode()).hexdigest()
+            )
         return status
 
     def _running(self, pod, container, restarts, *, ready, announce, last=None) -> dict:
         if announce:
             image = container.get("image", "")
             if restarts == 0:
-                self.recorder.record(pod, "Normal", "Pulled", f'Container image "{image}" already present on '
-                                     "machine", KUBELET)
+                self.recorder.record(
+                    pod, "Normal", "Pulled", f'Container image "{image}" already present on machine', KUBELET
+                )
             self.recorder.record(pod, "Normal", "Started", f"Started container {container['name']}", KUBELET)
-        return self._container(container, {"running": {"startedAt": now()}}, ready=ready, restarts=restarts,
-                               started=True, last=last)
+        return self._container(
+            container, {"running": {"startedAt": now()}}, ready=ready, restarts=restarts, started=True, last=last
+        )
 
     def _pull_failure(self, pod, container, *, first: bool) -> dict:
         image = container.get("image", "")
-        why = (f'failed to pull and unpack image "{image}": failed to resolve reference "{image}": pull access '
-               "denied, repository does not exist or may require authorization")
+        why = (
+            f'failed to pull and unpack image "{image}": failed to resolve reference "{image}": pull access '
+            "denied, repository does not exist or may require authorization"
+        )
         self.recorder.record(pod, "Warning", "Failed", f'Failed to pull image "{image}": {why}', KUBELET)
         self.recorder.record(pod, "Warning", "Failed", "Error: ErrImagePull", KUBELET)
         return self._container(container, {"waiting": {"reason": "ErrImagePull", "message": why}})
@@ -243,18 +304,31 @@ class Kubelet(Controller):
         not_ready = [cs["name"] for cs in statuses if not cs["ready"]]
         ready = "False" if not_ready else "True"
         timestamp = now()
-        extra = {"reason": "ContainersNotReady",
-                 "message": f"containers with unready status: [{' '.join(not_ready)}]"} if not_ready else {}
+        extra = (
+            {"reason": "ContainersNotReady", "message": f"containers with unready status: [{' '.join(not_ready)}]"}
+            if not_ready
+            else {}
+        )
         result = []
-        for type_, status, details in (("Initialized", "True", {}), ("Ready", ready, extra),
-                                       ("ContainersReady", ready, extra), ("PodScheduled", "True", {})):
+        for type_, status, details in (
+            ("Initialized", "True", {}),
+            ("Ready", ready, extra),
+            ("ContainersReady", ready, extra),
+            ("PodScheduled", "True", {}),
+        ):
             old = current.get(type_)
             since = old["lastTransitionTime"] if old and old["status"] == status else timestamp
-            result.append({"type": type_, "status": status, "lastProbeTime": None, "lastTransitionTime": since,
-                           **details})
+            result.append(
+                {"type": type_, "status": status, "lastProbeTime": None, "lastTransitionTime": since, **details}
+            )
         return result
 
     def _write(self, pod: dict, statuses: list, *, phase: str, extra: dict | None = None) -> dict:
-        status = {**pod["status"], **(extra or {}), "phase": phase, "containerStatuses": statuses,
-                  "conditions": self._conditions(pod, statuses)}
+        status = {
+            **pod["status"],
+            **(extra or {}),
+            "phase": phase,
+            "containerStatuses": statuses,
+            "conditions": self._conditions(pod, statuses),
+        }
         return self.registry.set_status(PODS, pod, status)

@@ -42,8 +42,13 @@ def _deletion_rank(pod: dict) -> tuple:
     status = pod.get("status") or {}
     restarts = sum(c.get("restartCount", 0) for c in status.get("containerStatuses") or ())
     phase_rank = {"Pending": 0, "Unknown": 1, "Running": 2}.get(status.get("phase"), 0)
-    return (bool(pod["spec"].get("nodeName")), phase_rank, ready_since(pod) is not None, -restarts,
-            -epoch(pod["metadata"]["creationTimestamp"]))
+    return (
+        bool(pod["spec"].get("nodeName")),
+        phase_rank,
+        ready_since(pod) is not None,
+        -restarts,
+        -epoch(pod["metadata"]["creationTimestamp"]),
+    )
 
 
 class ReplicaSetController(Controller):
@@ -76,7 +81,9 @@ class ReplicaSetController(Controller):
     def _hold(self, key) -> None:
         """Back off after a refusal: retry_after, doubling per refusal in a row, at most backoff_max."""
         refusals = self._held.get(key, (0, 0.0))[0] + 1
-        delay = min(self.timing.retry_after * 2 ** (refusals - 1), max(self.timing.backoff_max, self.timing.retry_after))
+        delay = min(
+            self.timing.retry_after * 2 ** (refusals - 1), max(self.timing.backoff_max, self.timing.retry_after)
+        )
         self._held[key] = (refusals, time.monotonic() + delay)
         self.queue.add_after(key, delay)
 
@@ -94,8 +101,11 @@ class ReplicaSetController(Controller):
         if rs is None or "deletionTimestamp" in rs["metadata"]:
             return
         uid = rs["metadata"]["uid"]
-        pods = [pod for pod in self.store.dependents(uid, PODS)
-                if is_active(pod) and (controller_of(pod, "ReplicaSet") or {}).get("uid") == uid]
+        pods = [
+            pod
+            for pod in self.store.dependents(uid, PODS)
+            if is_active(pod) and (controller_of(pod, "ReplicaSet") or {}).get("uid") == uid
+        ]
         wanted = rs["spec"].get("replicas", 1)
         refusal = None
         if len(pods) < wanted and not self._held_back(key):
@@ -104,30 +114,42 @@ class ReplicaSetController(Controller):
                     pod = self.registry.create(PODS, self._pod_for(rs), namespace=namespace)
                 except APIError as error:
                     refusal = error
-                    self.recorder.record(rs, "Warning", "FailedCreate", f"Error creating: {error.message}",
-                                         "replicaset-controller", aggregate=("FailedCreate",))
+                    self.recorder.record(
+                        rs,
+                        "Warning",
+                        "FailedCreate",
+                        f"Error creating: {error.message}",
+                        "replicaset-controller",
+                        aggregate=("FailedCreate",),
+                    )
                     self._refused.setdefault(namespace, set()).add(name)
                     self._hold(key)
                     break
                 pods.append(pod)
-                self.recorder.record(rs, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
-                                     "replicaset-controller")
+                self.recorder.record(
+                    rs, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}", "replicaset-controller"
+                )
             else:
                 self._held.pop(key, None)
         elif len(pods) > wanted:
             pods.sort(key=_deletion_rank)
-            for pod in pods[:len(pods) - wanted]:
+            for pod in pods[: len(pods) - wanted]:
                 self.registry.delete(PODS, pod)
-                self.recorder.record(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}",
-                                     "replicaset-controller")
-            pods = pods[len(pods) - wanted:]
+                self.recorder.record(
+                    rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}", "replicaset-controller"
+                )
+            pods = pods[len(pods) - wanted :]
         self._sync_status(rs, pods, refusal)
 
     def _pod_for(self, rs: dict) -> dict:
         template = rs["spec"]["template"]
         template_meta = template.get("metadata") or {}
-        metadata = {"generateName": f"{rs['metadata']['name']}-", "namespace": rs["metadata"]["namespace"],
-                    "labels": template_meta.get("labels") or {}, "ownerReferences": [owner_reference(rs)]}
+        metadata = {
+            "generateName": f"{rs['metadata']['name']}-",
+            "namespace": rs["metadata"]["namespace"],
+            "labels": template_meta.get("labels") or {},
+            "ownerReferences": [owner_reference(rs)],
+        }
         if template_meta.get("annotations"):
             metadata["annotations"] = template_meta["annotations"]
         return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template.get("spec") or {}}
@@ -148,10 +170,16 @@ class ReplicaSetController(Controller):
                 wait = min(wait or min_ready, since + min_ready - clock)
         if wait is not None:
             self.queue.add_after((rs["metadata"]["namespace"], rs["metadata"]["name"]), wait + 0.05)
-        counts = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
-                  "availableReplicas": available}
-        status = {**{field: value for field, value in counts.items() if value},
-                  "observedGeneration": rs["metadata"].get("generation", 1)}
+        counts = {
+            "replicas": len(pods),
+            "fullyLabeledReplicas": len(pods),
+            "readyReplicas": ready,
+            "availableReplicas": available,
+        }
+        status = {
+            **{field: value for field, value in counts.items() if value},
+            "observedGeneration": rs["metadata"].get("generation", 1),
+        }
         status["replicas"] = len(pods)
         current = rs.get("status") or {}
         failure = next((c for c in current.get("conditions") or () if c["type"] == "ReplicaFailure"), None)
@@ -159,8 +187,15 @@ class ReplicaSetController(Controller):
             if failure and failure["message"] == refusal.message:
                 status["conditions"] = [failure]
             else:
-                status["conditions"] = [{"type": "ReplicaFailure", "status": "True", "lastTransitionTime": now(),
-                                         "reason": "FailedCreate", "message": refusal.message}]
+                status["conditions"] = [
+                    {
+                        "type": "ReplicaFailure",
+                        "status": "True",
+                        "lastTransitionTime": now(),
+                        "reason": "FailedCreate",
+                        "message": refusal.message,
+                    }
+                ]
         elif failure and len(pods) < rs["spec"].get("replicas", 1):
             status["conditions"] = [failure]
         self.registry.set_status(REPLICA_SETS, rs, status)

@@ -66,40 +66,62 @@ def namespace(core, request):
     return name
 
 
-def deployment(name, *, image="registry.example/web:v1", replicas=2, labels=None, annotations=None,
-               strategy=None, progress_deadline=None, resources=None, template_annotations=None):
+def deployment(
+    name,
+    *,
+    image="registry.example/web:v1",
+    replicas=2,
+    labels=None,
+    annotations=None,
+    strategy=None,
+    progress_deadline=None,
+    resources=None,
+    template_annotations=None,
+):
     """A small Deployment manifest, as the portal renders them."""
     labels = labels or {"app": name}
     container = {"name": "web", "image": image, "ports": [{"containerPort": 8080}]}
     if resources:
         container["resources"] = resources
-    spec = {"replicas": replicas, "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}}
+    spec = {
+        "replicas": replicas,
+        "selector": {"matchLabels": labels},
+        "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+    }
     if template_annotations:
         spec["template"]["metadata"]["annotations"] = template_annotations
     if strategy:
         spec["strategy"] = strategy
     if progress_deadline is not None:
         spec["progressDeadlineSeconds"] = progress_deadline
-    manifest = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
-                "spec": spec}
+    manifest = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": labels},
+        "spec": spec,
+    }
     if annotations:
         manifest["metadata"]["annotations"] = annotations
     return manifest
 
 
 def apply_deployment(apps, namespace, manifest, *, manager="paas-portal", force=True):
-    return apps.patch_namespaced_deployment(manifest["metadata"]["name"], namespace, manifest, field_manager=manager,
-                                            force=force, _content_type=APPLY)
+    return apps.patch_namespaced_deployment(
+        manifest["metadata"]["name"], namespace, manifest, field_manager=manager, force=force, _content_type=APPLY
+    )
 
 
 def rolled_out(apps, namespace, name, replicas):
     """The Deployment once its rollout is complete by the portal's rule (DESIGN.md section 5), else None."""
     found = apps.read_namespaced_deployment(name, namespace)
     status = found.status
-    done = ((status.observed_generation or 0) >= found.metadata.generation
-            and (status.updated_replicas or 0) == replicas and (status.ready_replicas or 0) == replicas
-            and (status.available_replicas or 0) == replicas and (status.replicas or 0) == replicas)
+    done = (
+        (status.observed_generation or 0) >= found.metadata.generation
+        and (status.updated_replicas or 0) == replicas
+        and (status.ready_replicas or 0) == replicas
+        and (status.available_replicas or 0) == replicas
+        and (status.replicas or 0) == replicas
+    )
     return found if done else None
 
 

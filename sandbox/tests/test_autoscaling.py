@@ -10,11 +10,22 @@ LOAD = "sandbox.paas.dev/load"
 
 
 def hpa_manifest(name, minimum, maximum, target=80):
-    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": name}, "spec": {
-        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-        "minReplicas": minimum, "maxReplicas": maximum,
-        "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
-            "type": "Utilization", "averageUtilization": target}}}]}}
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": minimum,
+            "maxReplicas": maximum,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": target}},
+                }
+            ],
+        },
+    }
 
 
 def set_load(apps, namespace, percent):
@@ -45,8 +56,15 @@ def test_the_autoscaler_follows_the_load_between_min_and_max(api_client, apps, c
     assert hpa.status.current_replicas == 1 and hpa.status.desired_replicas == 1
 
     set_load(apps, namespace, 85)
-    wait_for(lambda: autoscaling.read_namespaced_horizontal_pod_autoscaler(
-        "web", namespace).status.current_metrics[0].resource.current.average_utilization == 85, timeout=5)
+    wait_for(
+        lambda: (
+            autoscaling.read_namespaced_horizontal_pod_autoscaler("web", namespace)
+            .status.current_metrics[0]
+            .resource.current.average_utilization
+            == 85
+        ),
+        timeout=5,
+    )
     assert apps.read_namespaced_deployment("web", namespace).spec.replicas == 1
 
 

@@ -18,13 +18,18 @@ def batch(api_client):
 
 def cron_job(name, schedule="*/5 * * * *", image="registry.example/report:1"):
     template = {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "report", "image": image}]}}
-    return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": name, "labels": {"app": name}},
-            "spec": {"schedule": schedule, "jobTemplate": {"spec": {"template": template}}}}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {"schedule": schedule, "jobTemplate": {"spec": {"template": template}}},
+    }
 
 
 def apply_cron_job(batch, namespace, manifest):
-    return batch.patch_namespaced_cron_job(manifest["metadata"]["name"], namespace, manifest,
-                                           field_manager="paas-portal", force=True, _content_type=APPLY)
+    return batch.patch_namespaced_cron_job(
+        manifest["metadata"]["name"], namespace, manifest, field_manager="paas-portal", force=True, _content_type=APPLY
+    )
 
 
 def test_discovery_lists_cron_jobs_and_jobs(batch):
@@ -58,9 +63,17 @@ def test_a_cron_job_without_a_schedule_is_invalid(batch, namespace):
 
 def test_deleting_a_cron_job_removes_it_and_the_jobs_it_owns(batch, namespace):
     owner = apply_cron_job(batch, namespace, cron_job("report"))
-    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "report-1", "ownerReferences": [
-        {"apiVersion": "batch/v1", "kind": "CronJob", "name": "report", "uid": owner.metadata.uid}]},
-        "spec": cron_job("report")["spec"]["jobTemplate"]["spec"]}
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": "report-1",
+            "ownerReferences": [
+                {"apiVersion": "batch/v1", "kind": "CronJob", "name": "report", "uid": owner.metadata.uid}
+            ],
+        },
+        "spec": cron_job("report")["spec"]["jobTemplate"]["spec"],
+    }
     batch.create_namespaced_job(namespace, job)
 
     batch.delete_namespaced_cron_job("report", namespace)

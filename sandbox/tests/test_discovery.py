@@ -10,16 +10,29 @@ def test_version_and_api_groups(api_client):
     assert client.VersionApi(api_client).get_code().git_version.startswith("v1.32")
     assert client.CoreApi(api_client).get_api_versions().versions == ["v1"]
     groups = {g.name: g.preferred_version.group_version for g in client.ApisApi(api_client).get_api_versions().groups}
-    assert groups == {"apps": "apps/v1", "networking.k8s.io": "networking.k8s.io/v1", "autoscaling": "autoscaling/v2",
-                      "batch": "batch/v1", "policy": "policy/v1",
-                      "rbac.authorization.k8s.io": "rbac.authorization.k8s.io/v1",
-                      "gateway.networking.k8s.io": "gateway.networking.k8s.io/v1"}
+    assert groups == {
+        "apps": "apps/v1",
+        "networking.k8s.io": "networking.k8s.io/v1",
+        "autoscaling": "autoscaling/v2",
+        "batch": "batch/v1",
+        "policy": "policy/v1",
+        "rbac.authorization.k8s.io": "rbac.authorization.k8s.io/v1",
+        "gateway.networking.k8s.io": "gateway.networking.k8s.io/v1",
+    }
 
 
 def test_resource_lists_name_every_kind_and_subresource(api_client):
     core = {r.name: r for r in client.CoreV1Api(api_client).get_api_resources().resources}
-    assert {"namespaces", "pods", "services", "configmaps", "secrets", "resourcequotas", "limitranges",
-            "events"} <= set(core)
+    assert {
+        "namespaces",
+        "pods",
+        "services",
+        "configmaps",
+        "secrets",
+        "resourcequotas",
+        "limitranges",
+        "events",
+    } <= set(core)
     assert core["namespaces"].namespaced is False and core["pods"].namespaced is True
     assert "watch" in core["pods"].verbs and core["pods"].short_names == ["po"]
     apps = {r.name: r for r in client.AppsV1Api(api_client).get_api_resources().resources}
@@ -46,8 +59,12 @@ def test_aggregated_discovery_is_offered_to_clients_that_ask(cluster):
 def test_the_dynamic_client_discovers_and_applies(api_client, namespace):
     dyn = dynamic.DynamicClient(api_client)
     configmaps = dyn.resources.get(api_version="v1", kind="ConfigMap")
-    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": namespace},
-            "data": {"LOG_LEVEL": "info"}}
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": namespace},
+        "data": {"LOG_LEVEL": "info"},
+    }
     configmaps.server_side_apply(body=body, field_manager="paas-portal", force_conflicts=True)
     assert configmaps.get(name="settings", namespace=namespace).data.LOG_LEVEL == "info"
     ingresses = dyn.resources.get(api_version="networking.k8s.io/v1", kind="Ingress")

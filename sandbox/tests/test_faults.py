@@ -104,8 +104,9 @@ def test_dropped_watches_resume_without_losing_events(faulty):
 
 def test_the_http_admin_endpoint(faulty):
     cluster, core = faulty
-    response = urllib3.request("POST", f"{cluster.url}/sandbox/faults",
-                               json={"error_rate": 1.0, "latency_ms": 5, "force_conflicts": 1})
+    response = urllib3.request(
+        "POST", f"{cluster.url}/sandbox/faults", json={"error_rate": 1.0, "latency_ms": 5, "force_conflicts": 1}
+    )
     assert response.status == 200
     state = json.loads(urllib3.request("GET", f"{cluster.url}/sandbox/state").data)
     assert state["faults"]["error_rate"] == 1.0 and state["faults"]["force_conflicts"] == 1

@@ -42,9 +42,15 @@ def kubectl(cluster, namespace, tmp_path):
     config = cluster.write_kubeconfig(tmp_path / "kubeconfig", namespace=namespace)
 
     def run(*args, stdin=None, fails=False):
-        result = subprocess.run([KUBECTL, f"--kubeconfig={config}", f"--cache-dir={tmp_path / 'cache'}", *args],
-                                input=stdin, capture_output=True, text=True, timeout=60, env={"HOME": str(tmp_path)},
-                                check=False)
+        result = subprocess.run(
+            [KUBECTL, f"--kubeconfig={config}", f"--cache-dir={tmp_path / 'cache'}", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"HOME": str(tmp_path)},
+            check=False,
+        )
         if fails:
             assert result.returncode != 0, result.stdout
             return result.stderr
@@ -66,8 +72,10 @@ def test_kubectl_drives_a_deployment_through_its_life(kubectl, namespace):
     assert pods[0].split()[:5] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     assert all(line.split()[1:3] == ["1/1", "Running"] for line in pods[1:]) and len(pods) == 3
 
-    assert kubectl("set", "image", "deployment/web", "web=registry.example/web:v2").strip() == \
-        "deployment.apps/web image updated"
+    assert (
+        kubectl("set", "image", "deployment/web", "web=registry.example/web:v2").strip()
+        == "deployment.apps/web image updated"
+    )
     kubectl("rollout", "status", "deployment/web", "--timeout=30s")
     images = kubectl("get", "pods", "-o", "jsonpath={.items[*].spec.containers[0].image}").split()
     assert images == ["registry.example/web:v2"] * 2
@@ -115,13 +123,17 @@ spec:
 
 
 def test_kubectl_applies_gets_and_deletes_a_cron_job(kubectl, namespace):
-    assert kubectl("apply", "--server-side", "-f", "-", stdin=CRON_JOB).strip() == \
-        "cronjob.batch/report serverside-applied"
+    assert (
+        kubectl("apply", "--server-side", "-f", "-", stdin=CRON_JOB).strip()
+        == "cronjob.batch/report serverside-applied"
+    )
     table = kubectl("get", "cronjobs").splitlines()
     assert table[0].split()[:3] == ["NAME", "SCHEDULE", "TIMEZONE"]
     assert table[1].split()[:6] == ["report", "0", "3", "*", "*", "*"]
     assert kubectl("get", "cj", "report", "-o", "jsonpath={.spec.concurrencyPolicy}") == "Allow"
-    assert kubectl("delete", "cronjob", "report").strip() == f'cronjob.batch "report" deleted from {namespace} namespace'
+    assert (
+        kubectl("delete", "cronjob", "report").strip() == f'cronjob.batch "report" deleted from {namespace} namespace'
+    )
     assert not kubectl("get", "cronjobs", "-o", "name").strip()
 
 
@@ -139,8 +151,8 @@ def test_kubectl_applies_the_portals_own_kustomization(kubectl):
     applied = kubectl("apply", "-k", str(REPO / "deploy" / "kubernetes")).splitlines()
     assert "poddisruptionbudget.policy/portal-web created" in applied
     assert "job.batch/portal-migrate created" in applied and "namespace/paas-portal created" in applied
-    assert kubectl("get", "pdb", "-n", "paas-portal", "-o", "name").split() == [
-        "poddisruptionbudget.policy/portal-web"]
+    assert kubectl("get", "pdb", "-n", "paas-portal", "-o", "name").split() == ["poddisruptionbudget.policy/portal-web"]
+
     def versions():
         listed = json.loads(kubectl("get", "pdb,cm,ing,svc", "-n", "paas-portal", "-o", "json"))["items"]
         return {(o["kind"], o["metadata"]["name"]): o["metadata"]["resourceVersion"] for o in listed}
@@ -149,5 +161,6 @@ def test_kubectl_applies_the_portals_own_kustomization(kubectl):
     again = kubectl("apply", "-k", str(REPO / "deploy" / "kubernetes")).splitlines()
     # kubectl sends the PDB's selector again (its patch strategy is "replace"), which changes nothing.
     assert [line for line in again if not line.endswith("unchanged")] == [
-        "poddisruptionbudget.policy/portal-web configured"]
+        "poddisruptionbudget.policy/portal-web configured"
+    ]
     assert versions() == before and ("PodDisruptionBudget", "portal-web") in before

@@ -15,8 +15,12 @@ def status_of(error: ApiException) -> dict:
 
 
 def configmap(name, labels=None, data=None):
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels or {}},
-            "data": data or {"key": "value"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": labels or {}},
+        "data": data or {"key": "value"},
+    }
 
 
 def test_create_fills_identity_and_one_global_resource_version(core, namespace):
@@ -29,8 +33,12 @@ def test_create_fills_identity_and_one_global_resource_version(core, namespace):
 
 
 def test_list_filters_by_every_label_selector_operator(core, namespace):
-    for name, labels in (("a", {"app": "web", "tier": "front"}), ("b", {"app": "web", "tier": "back"}),
-                         ("c", {"app": "api"}), ("d", {})):
+    for name, labels in (
+        ("a", {"app": "web", "tier": "front"}),
+        ("b", {"app": "web", "tier": "back"}),
+        ("c", {"app": "api"}),
+        ("d", {}),
+    ):
         core.create_namespaced_config_map(namespace, configmap(name, labels))
 
     def names(selector):
@@ -116,8 +124,10 @@ def test_deleting_a_deployment_cascades_to_replica_sets_and_pods(apps, core, nam
     apply_deployment(apps, namespace, deployment("web", replicas=2))
     wait_for(lambda: len(core.list_namespaced_pod(namespace).items) == 2, timeout=5)
     apps.delete_namespaced_deployment("web", namespace)
-    wait_for(lambda: not apps.list_namespaced_replica_set(namespace).items
-             and not core.list_namespaced_pod(namespace).items, timeout=5)
+    wait_for(
+        lambda: not apps.list_namespaced_replica_set(namespace).items and not core.list_namespaced_pod(namespace).items,
+        timeout=5,
+    )
 
 
 def test_orphan_propagation_keeps_dependents_without_their_owner(apps, namespace):
@@ -158,7 +168,12 @@ def test_deleting_a_namespace_empties_it_first(core, apps, namespace):
 def test_secrets_take_string_data_and_services_get_a_cluster_ip(core, namespace):
     secret = core.create_namespaced_secret(namespace, {"metadata": {"name": "db"}, "stringData": {"password": "pw"}})
     assert secret.data == {"password": "cHc="} and secret.type == "Opaque"
-    service = core.create_namespaced_service(namespace, {"metadata": {"name": "web"}, "spec": {
-        "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}})
+    service = core.create_namespaced_service(
+        namespace,
+        {
+            "metadata": {"name": "web"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]},
+        },
+    )
     assert service.spec.cluster_ip.startswith("10.96.") and service.spec.type == "ClusterIP"
     assert service.spec.ports[0].protocol == "TCP"

@@ -33,8 +33,14 @@ def test_objects_survive_a_restart(tmp_path):
         assert after.status.available_replicas == 2
         assert len(core.list_namespaced_pod("default").items) == 2
         with pytest.raises(ApiException) as gone:
-            list(watch.Watch().stream(apps.list_namespaced_deployment, "default",
-                                      resource_version=created.metadata.resource_version, timeout_seconds=1))
+            list(
+                watch.Watch().stream(
+                    apps.list_namespaced_deployment,
+                    "default",
+                    resource_version=created.metadata.resource_version,
+                    timeout_seconds=1,
+                )
+            )
         assert gone.value.status == 410
         scaled = apps.patch_namespaced_deployment_scale("web", "default", {"spec": {"replicas": 3}})
         assert int(scaled.metadata.resource_version) > saved["resourceVersion"]

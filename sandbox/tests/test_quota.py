@@ -30,10 +30,17 @@ def test_a_pod_over_quota_is_forbidden_with_the_real_message(core, namespace):
         core.create_namespaced_pod(namespace, pod("second", SMALL))
     body = json.loads(refused.value.body)
     assert (refused.value.status, body["reason"]) == (403, "Forbidden")
-    assert body["message"] == ('pods "second" is forbidden: exceeded quota: compute, requested: limits.cpu=200m,'
-                               'pods=1, used: limits.cpu=200m,pods=1, limited: limits.cpu=300m,pods=1')
-    used = wait_for(lambda: (core.read_namespaced_resource_quota("compute", namespace).status.used or {}).get("pods")
-                    == "1" and core.read_namespaced_resource_quota("compute", namespace).status.used, timeout=5)
+    assert body["message"] == (
+        'pods "second" is forbidden: exceeded quota: compute, requested: limits.cpu=200m,'
+        "pods=1, used: limits.cpu=200m,pods=1, limited: limits.cpu=300m,pods=1"
+    )
+    used = wait_for(
+        lambda: (
+            (core.read_namespaced_resource_quota("compute", namespace).status.used or {}).get("pods") == "1"
+            and core.read_namespaced_resource_quota("compute", namespace).status.used
+        ),
+        timeout=5,
+    )
     assert used["limits.cpu"] == "200m"
 
 
@@ -42,8 +49,13 @@ def test_a_quota_on_compute_requires_pods_to_declare_it(core, namespace):
     with pytest.raises(ApiException) as refused:
         core.create_namespaced_pod(namespace, pod("bare"))
     assert "failed quota: compute: must specify requests.memory for: app" in json.loads(refused.value.body)["message"]
-    core.create_namespaced_limit_range(namespace, {"metadata": {"name": "defaults"}, "spec": {"limits": [
-        {"type": "Container", "default": {"cpu": "250m", "memory": "256Mi"}}]}})
+    core.create_namespaced_limit_range(
+        namespace,
+        {
+            "metadata": {"name": "defaults"},
+            "spec": {"limits": [{"type": "Container", "default": {"cpu": "250m", "memory": "256Mi"}}]},
+        },
+    )
     admitted = core.create_namespaced_pod(namespace, pod("defaulted"))
     assert admitted.spec.containers[0].resources.requests == {"cpu": "250m", "memory": "256Mi"}
     assert admitted.spec.containers[0].resources.limits == {"cpu": "250m", "memory": "256Mi"}

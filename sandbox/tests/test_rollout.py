@@ -35,8 +35,9 @@ def test_a_deployment_rolls_out_to_ready_with_a_real_status(apps, core, namespac
 
 
 def test_a_new_deployment_is_unavailable_until_its_pods_are_ready(apps, namespace):
-    created = apply_deployment(apps, namespace, deployment("web", replicas=2,
-                                                           annotations={"sandbox.paas.dev/ready-after-seconds": "1"}))
+    created = apply_deployment(
+        apps, namespace, deployment("web", replicas=2, annotations={"sandbox.paas.dev/ready-after-seconds": "1"})
+    )
     first = wait_for(lambda: condition(apps.read_namespaced_deployment("web", namespace), "Progressing"), timeout=5)
     assert first.reason in ("NewReplicaSetCreated", "ReplicaSetUpdated")
     early = apps.read_namespaced_deployment("web", namespace)
@@ -55,8 +56,7 @@ def _watch_pods(core, namespace, stop, seen):
             if event["type"] == "DELETED":
                 pods.pop(pod["metadata"]["name"], None)
             else:
-                ready = any(c["type"] == "Ready" and c["status"] == "True"
-                            for c in pod["status"].get("conditions", ()))
+                ready = any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", ()))
                 pods[pod["metadata"]["name"]] = (pod["spec"]["containers"][0]["image"], ready)
             seen.append((len(pods), sum(ready for _, ready in pods.values()), dict(pods)))
         resume = {"resource_version": stream.resource_version}
@@ -71,8 +71,7 @@ def test_a_rolling_update_respects_max_surge_and_max_unavailable(apps, core, nam
     watcher.start()
     wait_for(lambda: len(seen) >= 4, timeout=5)
     initial = len(seen)
-    apply_deployment(apps, namespace, deployment("web", replicas=4, strategy=strategy,
-                                                 image="registry.example/web:v2"))
+    apply_deployment(apps, namespace, deployment("web", replicas=4, strategy=strategy, image="registry.example/web:v2"))
     done = wait_for(lambda: rolled_out(apps, namespace, "web", 4), timeout=15)
     stop.set()
     watcher.join(timeout=5)
@@ -83,8 +82,10 @@ def test_a_rolling_update_respects_max_surge_and_max_unavailable(apps, core, nam
     assert images == {"registry.example/web:v2"}
     assert done.metadata.generation == 2 and done.status.observed_generation == 2
     assert done.metadata.annotations["deployment.kubernetes.io/revision"] == "2"
-    replica_sets = {rs.metadata.annotations["deployment.kubernetes.io/revision"]: rs.spec.replicas
-                    for rs in apps.list_namespaced_replica_set(namespace).items}
+    replica_sets = {
+        rs.metadata.annotations["deployment.kubernetes.io/revision"]: rs.spec.replicas
+        for rs in apps.list_namespaced_replica_set(namespace).items
+    }
     assert replica_sets == {"1": 0, "2": 4}
     pods = core.list_namespaced_pod(namespace).items
     assert {p.spec.containers[0].image for p in pods} == {"registry.example/web:v2"}
@@ -93,11 +94,13 @@ def test_a_rolling_update_respects_max_surge_and_max_unavailable(apps, core, nam
 def test_recreate_stops_old_pods_before_starting_new_ones(apps, core, namespace):
     apply_deployment(apps, namespace, deployment("web", replicas=2, strategy={"type": "Recreate"}))
     wait_for(lambda: rolled_out(apps, namespace, "web", 2), timeout=10)
-    apply_deployment(apps, namespace, deployment("web", replicas=2, strategy={"type": "Recreate"},
-                                                 image="registry.example/web:v2"))
+    apply_deployment(
+        apps, namespace, deployment("web", replicas=2, strategy={"type": "Recreate"}, image="registry.example/web:v2")
+    )
     wait_for(lambda: rolled_out(apps, namespace, "web", 2), timeout=10)
     assert {p.spec.containers[0].image for p in core.list_namespaced_pod(namespace).items} == {
-        "registry.example/web:v2"}
+        "registry.example/web:v2"
+    }
 
 
 def test_scaling_keeps_the_rollout_complete_condition(apps, namespace):
@@ -126,16 +129,31 @@ def test_paused_time_does_not_count_against_the_progress_deadline(apps, namespac
     """As kube-controller-manager: no progress is estimated while paused, and the clock restarts on resume."""
     apply_deployment(apps, namespace, deployment("web", image="registry.example/web:unready", progress_deadline=2))
     apps.patch_namespaced_deployment("web", namespace, {"spec": {"paused": True}})
-    paused = wait_for(lambda: (c := condition(apps.read_namespaced_deployment("web", namespace), "Progressing"))
-                      and c.reason == "DeploymentPaused" and c)
+    paused = wait_for(
+        lambda: (
+            (c := condition(apps.read_namespaced_deployment("web", namespace), "Progressing"))
+            and c.reason == "DeploymentPaused"
+            and c
+        )
+    )
     assert paused.status == "Unknown"
     time.sleep(3)
     assert condition(apps.read_namespaced_deployment("web", namespace), "Progressing").reason == "DeploymentPaused"
 
     apps.patch_namespaced_deployment("web", namespace, {"spec": {"paused": False}})
     resumed = time.monotonic()
-    wait_for(lambda: condition(apps.read_namespaced_deployment("web", namespace), "Progressing").reason ==
-             "DeploymentResumed", timeout=5)
-    timed_out = wait_for(lambda: (c := condition(apps.read_namespaced_deployment("web", namespace), "Progressing"))
-                         .reason == "ProgressDeadlineExceeded" and c, timeout=10)
+    wait_for(
+        lambda: (
+            condition(apps.read_namespaced_deployment("web", namespace), "Progressing").reason == "DeploymentResumed"
+        ),
+        timeout=5,
+    )
+    timed_out = wait_for(
+        lambda: (
+            (c := condition(apps.read_namespaced_deployment("web", namespace), "Progressing")).reason
+            == "ProgressDeadlineExceeded"
+            and c
+        ),
+        timeout=10,
+    )
     assert timed_out.status == "False" and time.monotonic() - resumed >= 1.9

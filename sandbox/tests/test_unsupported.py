@@ -22,16 +22,20 @@ def test_a_field_selector_on_a_field_the_kind_cannot_be_selected_by_is_a_400(cor
     assert status_of(refused.value)["message"] == "field label not supported: data.colour"
     pods = core.list_namespaced_pod(namespace, field_selector="status.phase=Running,metadata.name=x").items
     assert pods == []  # a supported field label still filters
-    assert [c.metadata.name for c in core.list_namespaced_config_map(
-        namespace, field_selector="metadata.name=one").items] == ["one"]
+    assert [
+        c.metadata.name for c in core.list_namespaced_config_map(namespace, field_selector="metadata.name=one").items
+    ] == ["one"]
 
 
-@pytest.mark.parametrize("path, words", [
-    ("/api/v1/namespaces/{ns}/pods/web/exec?command=sh", "does not support exec"),
-    ("/api/v1/namespaces/{ns}/pods/web/portforward?ports=80", "does not support port-forward"),
-    ("/api/v1/namespaces/{ns}/services/web/proxy/healthz", "does not support proxying"),
-    ("/openapi/v2", "OpenAPI v3"),
-])
+@pytest.mark.parametrize(
+    "path, words",
+    [
+        ("/api/v1/namespaces/{ns}/pods/web/exec?command=sh", "does not support exec"),
+        ("/api/v1/namespaces/{ns}/pods/web/portforward?ports=80", "does not support port-forward"),
+        ("/api/v1/namespaces/{ns}/services/web/proxy/healthz", "does not support proxying"),
+        ("/openapi/v2", "OpenAPI v3"),
+    ],
+)
 def test_exec_port_forward_proxy_and_openapi_v2_say_they_are_not_supported(cluster, namespace, path, words):
     method = "POST" if "exec" in path else "GET"
     with pytest.raises(HTTPError) as refused:
@@ -42,6 +46,10 @@ def test_exec_port_forward_proxy_and_openapi_v2_say_they_are_not_supported(clust
 
 def test_auth_can_i_answers_truthfully_that_the_sandbox_allows_everything(api_client):
     review = client.AuthorizationV1Api(api_client).create_self_subject_access_review(
-        client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
-            resource_attributes=client.V1ResourceAttributes(verb="create", resource="namespaces"))))
+        client.V1SelfSubjectAccessReview(
+            spec=client.V1SelfSubjectAccessReviewSpec(
+                resource_attributes=client.V1ResourceAttributes(verb="create", resource="namespaces")
+            )
+        )
+    )
     assert review.status.allowed is True and "no RBAC" in review.status.reason

@@ -21,8 +21,9 @@ def configmap(name, labels=None):
 def collect(core, namespace, events, stop, **kwargs):
     stream = watch.Watch()
     for event in stream.stream(core.list_namespaced_config_map, namespace, **kwargs):
-        events.append((event["type"], event["raw_object"]["metadata"]["name"],
-                       event["raw_object"]["metadata"]["resourceVersion"]))
+        events.append(
+            (event["type"], event["raw_object"]["metadata"]["name"], event["raw_object"]["metadata"]["resourceVersion"])
+        )
         if stop.is_set():
             stream.stop()
 
@@ -30,8 +31,12 @@ def collect(core, namespace, events, stop, **kwargs):
 def test_a_watch_streams_added_modified_and_deleted(core, namespace):
     events, stop = [], threading.Event()
     start = core.list_namespaced_config_map(namespace).metadata.resource_version
-    thread = threading.Thread(target=collect, args=(core, namespace, events, stop),
-                              kwargs={"resource_version": start, "timeout_seconds": 5}, daemon=True)
+    thread = threading.Thread(
+        target=collect,
+        args=(core, namespace, events, stop),
+        kwargs={"resource_version": start, "timeout_seconds": 5},
+        daemon=True,
+    )
     thread.start()
     created = core.create_namespaced_config_map(namespace, configmap("settings"))
     changed = core.patch_namespaced_config_map("settings", namespace, {"data": {"k": "w"}})
@@ -39,7 +44,10 @@ def test_a_watch_streams_added_modified_and_deleted(core, namespace):
     wait_for(lambda: len(events) == 3, timeout=5)
     stop.set()
     assert [(kind, name) for kind, name, _ in events] == [
-        ("ADDED", "settings"), ("MODIFIED", "settings"), ("DELETED", "settings")]
+        ("ADDED", "settings"),
+        ("MODIFIED", "settings"),
+        ("DELETED", "settings"),
+    ]
     assert events[0][2] == created.metadata.resource_version
     assert events[1][2] == changed.metadata.resource_version
     assert int(events[2][2]) > int(changed.metadata.resource_version)
@@ -68,8 +76,9 @@ def test_a_label_selector_watch_sees_objects_leave_and_enter_the_selection(core,
     core.patch_namespaced_config_map("settings", namespace, {"metadata": {"labels": {"app": "other"}}})
     core.patch_namespaced_config_map("settings", namespace, {"metadata": {"labels": {"app": "web"}}})
     events = []
-    collect(core, namespace, events, threading.Event(), resource_version=mark, label_selector="app=web",
-            timeout_seconds=1)
+    collect(
+        core, namespace, events, threading.Event(), resource_version=mark, label_selector="app=web", timeout_seconds=1
+    )
     assert [kind for kind, _, _ in events] == ["DELETED", "ADDED"]
 
 
@@ -81,11 +90,15 @@ def test_an_expired_resource_version_gets_410_gone():
         for i in range(15):
             core.create_namespaced_config_map("default", configmap(f"cm-{i}"))
         with pytest.raises(ApiException) as gone:
-            list(watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version=old,
-                                      timeout_seconds=1))
+            list(
+                watch.Watch().stream(
+                    core.list_namespaced_config_map, "default", resource_version=old, timeout_seconds=1
+                )
+            )
         assert gone.value.status == 410
-        response = urllib3.request("GET", f"{small.url}/api/v1/namespaces/default/configmaps?watch=1"
-                                          f"&resourceVersion={old}")
+        response = urllib3.request(
+            "GET", f"{small.url}/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={old}"
+        )
         event = json.loads(response.data.splitlines()[0])
         assert response.status == 200 and event["type"] == "ERROR"
         assert (event["object"]["code"], event["object"]["reason"]) == (410, "Expired")
@@ -95,8 +108,11 @@ def test_an_expired_resource_version_gets_410_gone():
 
 def test_bookmarks_carry_the_current_resource_version():
     with SandboxCluster(bookmark_interval=0.1) as cluster:
-        response = urllib3.request("GET", f"{cluster.url}/api/v1/namespaces/default/configmaps?watch=1"
-                                          "&allowWatchBookmarks=true&timeoutSeconds=1", preload_content=False)
+        response = urllib3.request(
+            "GET",
+            f"{cluster.url}/api/v1/namespaces/default/configmaps?watch=1&allowWatchBookmarks=true&timeoutSeconds=1",
+            preload_content=False,
+        )
         lines = [json.loads(line) for line in response.read().splitlines() if line]
         bookmarks = [line for line in lines if line["type"] == "BOOKMARK"]
         assert len(bookmarks) >= 3
@@ -106,9 +122,12 @@ def test_bookmarks_carry_the_current_resource_version():
 
 def test_send_initial_events_ends_with_a_marked_bookmark(cluster, core, namespace):
     core.create_namespaced_config_map(namespace, configmap("existing"))
-    response = urllib3.request("GET", f"{cluster.url}/api/v1/namespaces/{namespace}/configmaps?watch=1"
-                                      "&sendInitialEvents=true&allowWatchBookmarks=true&"
-                                      "resourceVersionMatch=NotOlderThan&timeoutSeconds=1")
+    response = urllib3.request(
+        "GET",
+        f"{cluster.url}/api/v1/namespaces/{namespace}/configmaps?watch=1"
+        "&sendInitialEvents=true&allowWatchBookmarks=true&"
+        "resourceVersionMatch=NotOlderThan&timeoutSeconds=1",
+    )
     lines = [json.loads(line) for line in response.data.splitlines() if line]
     assert lines[0]["type"] == "ADDED" and lines[0]["object"]["metadata"]["name"] == "existing"
     assert lines[1]["type"] == "BOOKMARK"

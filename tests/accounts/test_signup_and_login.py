@@ -37,7 +37,9 @@ def test_signup_requires_email_verification_before_login(client):
 
 
 def test_login_before_verification_is_held_back(client):
-    client.post("/accounts/signup/", {"email": "late@example.com", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    client.post(
+        "/accounts/signup/", {"email": "late@example.com", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
     client.logout()
     response = client.post("/accounts/login/", {"login": "late@example.com", "password": NEW_PASSWORD})
     assert response["Location"] == "/accounts/confirm-email/"
@@ -119,5 +121,7 @@ def test_profile_can_be_edited(client, developer):
 
 
 def test_email_is_unique_whatever_its_case(client, developer):
-    client.post("/accounts/signup/", {"email": developer.email.upper(), "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    client.post(
+        "/accounts/signup/", {"email": developer.email.upper(), "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
     assert User.objects.filter(email__iexact=developer.email).count() == 1

@@ -44,14 +44,13 @@ def test_a_key_reused_with_another_body_is_refused(world, api):
 def test_a_failure_is_not_remembered_and_callers_do_not_share_keys(world, api):
     app = make_app(world.acme, "shop", kind="worker")
     api.with_key(world.key("developer"))
-    failed = api.post("/api/v1/releases/", _release_body(app, replicas=1000), format="json",
-                      HTTP_IDEMPOTENCY_KEY="k-1")
+    failed = api.post("/api/v1/releases/", _release_body(app, replicas=1000), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert failed.status_code == 400
-    fixed = api.post("/api/v1/releases/", _release_body(app, replicas=1000), format="json",
-                     HTTP_IDEMPOTENCY_KEY="k-1")
+    fixed = api.post("/api/v1/releases/", _release_body(app, replicas=1000), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert fixed.status_code == 400  # the same bad body runs (and fails) again rather than replaying
-    assert api.post("/api/v1/releases/", _release_body(app), format="json",
-                    HTTP_IDEMPOTENCY_KEY="k-1").status_code == 201
+    assert (
+        api.post("/api/v1/releases/", _release_body(app), format="json", HTTP_IDEMPOTENCY_KEY="k-1").status_code == 201
+    )
 
     api.with_key(world.key("owner"))
     mine = api.post("/api/v1/releases/", _release_body(app), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
@@ -62,12 +61,19 @@ def test_a_failure_is_not_remembered_and_callers_do_not_share_keys(world, api):
 def test_a_retried_approval_returns_the_decision_instead_of_already_decided(world, api, sandbox):  # noqa: F811
     cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     prod = world.acme.environments.get(name="prod")
-    approval_policy_save(actor=world.user(Role.OWNER), tenant=world.acme, environment=prod,
-                         stages=[{"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}])
+    approval_policy_save(
+        actor=world.user(Role.OWNER),
+        tenant=world.acme,
+        environment=prod,
+        stages=[{"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}],
+    )
     release = make_release(make_app(world.acme, "shop"))
     api.as_user(world.user(Role.DEVELOPER))
-    deployment = api.post("/api/v1/deployments/", {"tenant": "acme", "release": release.pk, "environment": prod.pk,
-                                                   "justification": "Ship the fix"}, format="json").json()
+    deployment = api.post(
+        "/api/v1/deployments/",
+        {"tenant": "acme", "release": release.pk, "environment": prod.pk, "justification": "Ship the fix"},
+        format="json",
+    ).json()
     change_request = deployment["change_request"]
     assert change_request
 

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _deploy(world, tenant="acme"):
     home = getattr(world, tenant)
     release = make_release(make_app(home))
-    deployment, _ = deployment_create(actor=world.user("developer", tenant), release=release,
-                                      environment=home.environments.get(name="dev"))
+    deployment, _ = deployment_create(
+        actor=world.user("developer", tenant), release=release, environment=home.environments.get(name="dev")
+    )
     return deployment
 
 

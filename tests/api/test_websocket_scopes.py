@@ -71,9 +71,11 @@ async def test_sessions_are_held_by_their_role_not_by_scopes(world):
     client = Client()
     await sync_to_async(client.force_login)(world.user(Role.VIEWER))
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    socket = WebsocketCommunicator(application, "/ws/tenants/acme/",
-                                   headers=[(b"host", b"testserver"), (b"origin", b"http://testserver"),
-                                            (b"cookie", cookie)])
+    socket = WebsocketCommunicator(
+        application,
+        "/ws/tenants/acme/",
+        headers=[(b"host", b"testserver"), (b"origin", b"http://testserver"), (b"cookie", cookie)],
+    )
     connected, _ = await socket.connect()
     assert connected
     assert (await socket.receive_json_from(timeout=5))["type"] == "hello"

@@ -86,8 +86,7 @@ def test_scopes_never_exceed_the_creators_role(world):
     from apps.apikeys.services import apikey_create
 
     with pytest.raises(ApplicationError) as refused:
-        apikey_create(actor=world.user(Role.VIEWER), tenant=world.acme, name="sneaky",
-                      scopes=["environments:write"])
+        apikey_create(actor=world.user(Role.VIEWER), tenant=world.acme, name="sneaky", scopes=["environments:write"])
     assert refused.value.code == "scope_not_allowed" and refused.value.field == "scopes"
 
 
@@ -102,8 +101,11 @@ def test_demoted_creator_loses_write_through_the_key(world, api):
 
 def test_expiry_is_required_and_bounded(world, api):
     api.as_user(world.user(Role.DEVELOPER))
-    response = api.post("/api/v1/api-keys/", {"tenant": "acme", "name": "x", "scopes": ["apps:read"],
-                                              "expires_in_days": 400}, format="json")
+    response = api.post(
+        "/api/v1/api-keys/",
+        {"tenant": "acme", "name": "x", "scopes": ["apps:read"], "expires_in_days": 400},
+        format="json",
+    )
     assert response.status_code == 400 and "expires_in_days" in response.json()["fields"]
     response = api.post("/api/v1/api-keys/", {"tenant": "acme", "name": "x", "scopes": ["apps:read"]}, format="json")
     created = response.json()
@@ -144,8 +146,9 @@ def test_quota_on_keys_is_enforced_with_a_named_message(world, api):
     world.key()
     quota_set(operator=world.operator, tenant=world.acme, resource="api_keys", limit=1)
     api.as_user(world.user(Role.DEVELOPER))
-    response = api.post("/api/v1/api-keys/", {"tenant": "acme", "name": "one more", "scopes": ["apps:read"]},
-                        format="json")
+    response = api.post(
+        "/api/v1/api-keys/", {"tenant": "acme", "name": "one more", "scopes": ["apps:read"]}, format="json"
+    )
     assert response.status_code == 409
     assert response.json()["code"] == "quota_exceeded"
     assert "API keys quota of tenant acme is 1" in response.json()["detail"]
@@ -157,9 +160,24 @@ def test_management_command_prints_the_key_once(world):
 
     env = {**os.environ, "DATABASE_URL": child_database_url(), "DJANGO_SETTINGS_MODULE": "portal.settings.test"}
     result = subprocess.run(
-        [sys.executable, "manage.py", "create_api_key", "--tenant", "acme", "--user", "developer@acme.test",
-         "--scopes", "apps:read,deployments:write", "--expires-days", "30"],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "manage.py",
+            "create_api_key",
+            "--tenant",
+            "acme",
+            "--user",
+            "developer@acme.test",
+            "--scopes",
+            "apps:read,deployments:write",
+            "--expires-days",
+            "30",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     plaintext = result.stdout.strip()
@@ -169,9 +187,22 @@ def test_management_command_prints_the_key_once(world):
     assert "shown only now" in result.stderr
 
     refused = subprocess.run(
-        [sys.executable, "manage.py", "create_api_key", "--tenant", "acme", "--user", "viewer@acme.test",
-         "--scopes", "environments:write"],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "manage.py",
+            "create_api_key",
+            "--tenant",
+            "acme",
+            "--user",
+            "viewer@acme.test",
+            "--scopes",
+            "environments:write",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert refused.returncode != 0 and "cannot grant: environments:write" in refused.stderr
 

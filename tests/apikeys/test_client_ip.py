@@ -40,12 +40,18 @@ def portal(transactional_db):
         argv = image_command()
         argv[0] = sys.executable
         argv[argv.index("--host") + 1], argv[argv.index("--port") + 1] = "127.0.0.1", str(port)
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test", "DATABASE_URL": child_database_url(),
-               "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"], "LOG_LEVEL": "WARNING",
-               "TRUSTED_PROXIES": trusted_proxies}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+            "DATABASE_URL": child_database_url(),
+            "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+            "LOG_LEVEL": "WARNING",
+            "TRUSTED_PROXIES": trusted_proxies,
+        }
         env.pop("FORWARDED_ALLOW_IPS", None)
-        procs.append(subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
         base = f"http://127.0.0.1:{port}"
 
         def answering():
@@ -107,9 +113,12 @@ def test_behind_a_trusted_proxy_the_right_most_untrusted_address_is_the_client(w
     spoofed = get(base, key, "10.9.9.9, 198.51.100.23")
     assert spoofed.status_code == 403 and "198.51.100.23" in spoofed.json()["detail"]
 
-    response = requests.post(base + "/api/v1/environments/", json={"tenant": "acme", "name": "qa"}, timeout=10,
-                             headers={"Authorization": f"Bearer {world.key()}",
-                                      "X-Forwarded-For": "10.9.9.9, 198.51.100.24, 10.0.0.8"})
+    response = requests.post(
+        base + "/api/v1/environments/",
+        json={"tenant": "acme", "name": "qa"},
+        timeout=10,
+        headers={"Authorization": f"Bearer {world.key()}", "X-Forwarded-For": "10.9.9.9, 198.51.100.24, 10.0.0.8"},
+    )
     assert response.status_code == 201, response.content
     assert AuditEvent.objects.filter(action__startswith="environment").latest("pk").ip == "198.51.100.24"
 
@@ -121,10 +130,16 @@ def test_failed_logins_are_limited_per_real_address_whatever_the_header_says(wor
     session.get(base + "/accounts/login/", timeout=10)
     messages = []
     for attempt in range(12):
-        response = session.post(base + "/accounts/login/", timeout=10,
-                                data={"login": f"nobody{attempt}@example.com", "password": "wrong",
-                                      "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-                                headers={"X-Forwarded-For": f"192.0.2.{attempt}", "Referer": base + "/"})
+        response = session.post(
+            base + "/accounts/login/",
+            timeout=10,
+            data={
+                "login": f"nobody{attempt}@example.com",
+                "password": "wrong",
+                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            },
+            headers={"X-Forwarded-For": f"192.0.2.{attempt}", "Referer": base + "/"},
+        )
         messages.append(response.status_code == 429 or "Too many failed login attempts" in response.text)
     assert messages[0] is False and messages[-1] is True
 
@@ -137,8 +152,9 @@ def test_a_websocket_handshake_reads_the_address_the_same_way(world, portal):
     base = portal()
     key = world.key(allowed_ips=["10.9.9.9"])
     url = base.replace("http://", "ws://") + "/ws/tenants/acme/"
-    with connect(url, additional_headers={"Authorization": f"Bearer {key}", "X-Forwarded-For": "10.9.9.9"},
-                 open_timeout=10) as socket:
+    with connect(
+        url, additional_headers={"Authorization": f"Bearer {key}", "X-Forwarded-For": "10.9.9.9"}, open_timeout=10
+    ) as socket:
         with pytest.raises(ConnectionClosed) as closed:
             socket.recv(timeout=10)
     assert closed.value.rcvd.code == 4401  # the key was refused: its owner stays anonymous
@@ -147,19 +163,22 @@ def test_a_websocket_handshake_reads_the_address_the_same_way(world, portal):
 # --- The resolving rule --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("trusted,peer,header,client", [
-    ([], "198.51.100.1", "10.9.9.9", "198.51.100.1"),  # nobody trusted: the peer
-    (["10.0.0.0/8"], "198.51.100.1", "10.9.9.9", "198.51.100.1"),  # an untrusted peer's header is ignored
-    (["10.0.0.0/8"], "10.0.0.2", "203.0.113.9", "203.0.113.9"),
-    (["10.0.0.0/8"], "10.0.0.2", "1.1.1.1, 203.0.113.9, 10.0.0.3", "203.0.113.9"),  # right-most untrusted
-    (["10.0.0.0/8"], "10.0.0.2", "10.0.0.9, 10.0.0.3", "10.0.0.9"),  # only proxies: the farthest
-    (["10.0.0.0/8"], "10.0.0.2", "garbage, 10.0.0.3", "10.0.0.3"),  # stop at what no proxy wrote
-    (["10.0.0.0/8"], "10.0.0.2", "203.0.113.9:5555", "203.0.113.9"),
-    (["10.0.0.0/8"], "10.0.0.2", "[2001:db8::1]:443", "2001:db8::1"),
-    (["fd00::/8"], "fd00::5", "2001:db8::7, fd00::6", "2001:db8::7"),
-    (["10.0.0.0/8"], "::ffff:10.0.0.2", "203.0.113.9", "203.0.113.9"),
-    (["10.0.0.0/8"], "10.0.0.2", "", "10.0.0.2"),
-])
+@pytest.mark.parametrize(
+    "trusted,peer,header,client",
+    [
+        ([], "198.51.100.1", "10.9.9.9", "198.51.100.1"),  # nobody trusted: the peer
+        (["10.0.0.0/8"], "198.51.100.1", "10.9.9.9", "198.51.100.1"),  # an untrusted peer's header is ignored
+        (["10.0.0.0/8"], "10.0.0.2", "203.0.113.9", "203.0.113.9"),
+        (["10.0.0.0/8"], "10.0.0.2", "1.1.1.1, 203.0.113.9, 10.0.0.3", "203.0.113.9"),  # right-most untrusted
+        (["10.0.0.0/8"], "10.0.0.2", "10.0.0.9, 10.0.0.3", "10.0.0.9"),  # only proxies: the farthest
+        (["10.0.0.0/8"], "10.0.0.2", "garbage, 10.0.0.3", "10.0.0.3"),  # stop at what no proxy wrote
+        (["10.0.0.0/8"], "10.0.0.2", "203.0.113.9:5555", "203.0.113.9"),
+        (["10.0.0.0/8"], "10.0.0.2", "[2001:db8::1]:443", "2001:db8::1"),
+        (["fd00::/8"], "fd00::5", "2001:db8::7, fd00::6", "2001:db8::7"),
+        (["10.0.0.0/8"], "::ffff:10.0.0.2", "203.0.113.9", "203.0.113.9"),
+        (["10.0.0.0/8"], "10.0.0.2", "", "10.0.0.2"),
+    ],
+)
 def test_the_client_is_the_right_most_address_no_trusted_proxy_wrote(trusted, peer, header, client):
     with override_settings(TRUSTED_PROXIES=trusted):
         assert resolve(peer, header) == client
@@ -173,6 +192,11 @@ def test_the_audit_trail_and_key_allow_lists_read_the_same_address(world, api):
     with override_settings(TRUSTED_PROXIES=["192.0.2.0/24"]):
         assert api.get(TENANTS, REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="10.9.9.9").status_code == 200
         api.with_key(world.key())
-        api.post("/api/v1/environments/", {"tenant": "acme", "name": "qa"}, format="json",
-                 REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.77")
+        api.post(
+            "/api/v1/environments/",
+            {"tenant": "acme", "name": "qa"},
+            format="json",
+            REMOTE_ADDR="192.0.2.1",
+            HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.77",
+        )
     assert AuditEvent.objects.filter(action__startswith="environment").latest("pk").ip == "203.0.113.77"

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _key(world, role=Role.DEVELOPER, tenant="acme", name="ci"):
-    return apikey_create(actor=world.user(role, tenant), tenant=getattr(world, tenant), name=name,
-                         scopes=["apps:read"])[0]
+    return apikey_create(
+        actor=world.user(role, tenant), tenant=getattr(world, tenant), name=name, scopes=["apps:read"]
+    )[0]
 
 
 def test_the_console_shows_the_members_keys_usage_and_snippets(world, client, settings):
@@ -26,18 +27,19 @@ def test_the_console_shows_the_members_keys_usage_and_snippets(world, client, se
     mine = _key(world, name="my pipeline")
     _key(world, role=Role.ADMIN, name="admin pipeline")
     today = today_utc()
-    UsageDaily.objects.create(tenant=world.acme, api_key=mine, endpoint="GET application-list", day=today,
-                              requests=7)
+    UsageDaily.objects.create(tenant=world.acme, api_key=mine, endpoint="GET application-list", day=today, requests=7)
     if today.day > 1:
-        UsageDaily.objects.create(tenant=world.acme, api_key=mine, endpoint="GET application-list",
-                                  day=today.replace(day=1), requests=5)
-    UsageDaily.objects.create(tenant=world.acme, api_key=mine, endpoint="GET application-list",
-                              day=date(2000, 1, 1), requests=1000)
+        UsageDaily.objects.create(
+            tenant=world.acme, api_key=mine, endpoint="GET application-list", day=today.replace(day=1), requests=5
+        )
+    UsageDaily.objects.create(
+        tenant=world.acme, api_key=mine, endpoint="GET application-list", day=date(2000, 1, 1), requests=1000
+    )
     client.force_login(world.user(Role.DEVELOPER))
     page = html.unescape(client.get("/console/", HTTP_HOST="portal.example.com").content.decode())
 
     assert "my pipeline" in page and mine.prefix in page and "admin pipeline" not in page
-    row = page[page.index(f'data-key="{mine.pk}"'):]
+    row = page[page.index(f'data-key="{mine.pk}"') :]
     cells = re.findall(r'<td class="text-end small">(\d+)</td>', row)[:2]
     assert cells == ["7", "12" if today.day > 1 else "7"]
     assert f'action="/t/acme/keys/{mine.pk}/rotate/"' in page and 'name="return_to" value="console"' in page
@@ -71,8 +73,8 @@ def test_admins_see_everyones_keys_in_the_report_but_only_their_own_in_the_table
     APIKey.objects.filter(pk=others.pk).update(expires_at=timezone.now() + timezone.timedelta(days=2))
     client.force_login(world.user(Role.ADMIN))
     page = client.get("/console/").content.decode()
-    report = page[page.index('id="key-report"'):]
-    table = page[page.index('id="console-keys"'):page.index('id="key-report"')]
+    report = page[page.index('id="key-report"') :]
+    table = page[page.index('id="console-keys"') : page.index('id="key-report"')]
     assert "developer&#x27;s soon" in report and "developer@acme.test" in report
     assert others.prefix not in table
 
@@ -89,8 +91,11 @@ def test_the_console_needs_a_sign_in_and_welcomes_users_without_tenants(db, clie
 def test_the_schema_offers_the_bearer_key_scheme_and_the_new_actions(world, client):
     schema = client.get("/api/schema/?format=json").json()
     assert schema["components"]["securitySchemes"]["apiKey"] == {
-        "type": "http", "scheme": "bearer", "bearerFormat": "pk_<lookup>_<secret>",
-        "description": "An API key created in the portal: `Authorization: Bearer pk_…`."}
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "pk_<lookup>_<secret>",
+        "description": "An API key created in the portal: `Authorization: Bearer pk_…`.",
+    }
     rotate = schema["paths"]["/api/v1/api-keys/{id}/rotate/"]["post"]
     assert "Idempotency-Key" in [parameter["name"] for parameter in rotate["parameters"]]
     assert "201" in rotate["responses"] and "/api/v1/api-keys/report/" in schema["paths"]

@@ -95,13 +95,19 @@ def test_the_expiring_event_reaches_a_webhook_delivery(world, django_capture_on_
     _run(django_capture_on_commit_callbacks)
     [delivery] = WebhookDelivery.objects.all()
     assert delivery.event == "apikey.expiring" and delivery.tenant == world.acme
-    assert delivery.payload["data"] == {"api_key": api_key.pk, "name": "ci", "prefix": api_key.prefix,
-                                        "owner": "developer@acme.test", "days_left": 1,
-                                        "expires_at": APIKey.objects.get(pk=api_key.pk).expires_at.isoformat()}
+    assert delivery.payload["data"] == {
+        "api_key": api_key.pk,
+        "name": "ci",
+        "prefix": api_key.prefix,
+        "owner": "developer@acme.test",
+        "days_left": 1,
+        "expires_at": APIKey.objects.get(pk=api_key.pk).expires_at.isoformat(),
+    }
 
 
-def test_auto_rotation_seals_the_successor_for_a_single_reveal(world, client, django_capture_on_commit_callbacks,
-                                                               events):
+def test_auto_rotation_seals_the_successor_for_a_single_reveal(
+    world, client, django_capture_on_commit_callbacks, events
+):
     endpoint(world.acme, events=["apikey.rotated"])
     api_key = _key(world, auto_rotate=True)
     APIKey.objects.filter(pk=api_key.pk).update(created_at=timezone.now() - timedelta(days=82))
@@ -161,18 +167,21 @@ def test_only_the_owner_reveals(world, client):
 
 def test_auto_rotation_is_chosen_at_creation_and_toggled_later(world, client, api):
     client.force_login(world.user(Role.DEVELOPER))
-    client.post("/t/acme/keys/", {"name": "deploy bot", "scopes": ["apps:read"], "expires_in_days": 30,
-                                  "auto_rotate": "on"})
+    client.post(
+        "/t/acme/keys/", {"name": "deploy bot", "scopes": ["apps:read"], "expires_in_days": 30, "auto_rotate": "on"}
+    )
     api_key = APIKey.objects.get(name="deploy bot")
     assert api_key.auto_rotate
     client.post(f"/t/acme/keys/{api_key.pk}/auto-rotate/", {"return_to": "console"})
     api_key.refresh_from_db()
     assert not api_key.auto_rotate
-    response = api.as_user(world.user(Role.DEVELOPER)).post(f"/api/v1/api-keys/{api_key.pk}/auto-rotate/",
-                                                            {"auto_rotate": True}, format="json")
+    response = api.as_user(world.user(Role.DEVELOPER)).post(
+        f"/api/v1/api-keys/{api_key.pk}/auto-rotate/", {"auto_rotate": True}, format="json"
+    )
     assert response.status_code == 200 and response.json()["auto_rotate"] is True
-    response = api.as_user(world.user(Role.ADMIN)).post(f"/api/v1/api-keys/{api_key.pk}/auto-rotate/",
-                                                        {"auto_rotate": False}, format="json")
+    response = api.as_user(world.user(Role.ADMIN)).post(
+        f"/api/v1/api-keys/{api_key.pk}/auto-rotate/", {"auto_rotate": False}, format="json"
+    )
     assert response.status_code == 403
 
 
@@ -180,12 +189,18 @@ def test_the_report_lists_keys_never_used_and_expiring(world, api, client):
     stale = _key(world, name="stale")
     APIKey.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(days=40))
     used = _key(world, name="used")
-    APIKey.objects.filter(pk=used.pk).update(created_at=timezone.now() - timedelta(days=40),
-                                             last_used_at=timezone.now())
+    APIKey.objects.filter(pk=used.pk).update(
+        created_at=timezone.now() - timedelta(days=40), last_used_at=timezone.now()
+    )
     soon = _key(world, name="soon", expires_in_days=3)
     admins = _key(world, role=Role.ADMIN, name="admin's", expires_in_days=2)
-    apikey_create(actor=world.user(Role.OWNER, "globex"), tenant=world.globex, name="theirs", scopes=["apps:read"],
-                  expires_in_days=2)
+    apikey_create(
+        actor=world.user(Role.OWNER, "globex"),
+        tenant=world.globex,
+        name="theirs",
+        scopes=["apps:read"],
+        expires_in_days=2,
+    )
 
     body = api.as_user(world.user(Role.DEVELOPER)).get("/api/v1/api-keys/report/").json()
     assert [key["name"] for key in body["never_used"]] == ["stale"]

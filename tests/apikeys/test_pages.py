@@ -42,8 +42,12 @@ def outsider(db):
 
 
 def _create(client, **fields):
-    data = {"name": "CI pipeline", "scopes": ["apps:read", "deployments:write"], "expires_in_days": "30",
-            "allowed_ips": "10.0.0.0/8\n\n203.0.113.7\n"}
+    data = {
+        "name": "CI pipeline",
+        "scopes": ["apps:read", "deployments:write"],
+        "expires_in_days": "30",
+        "allowed_ips": "10.0.0.0/8\n\n203.0.113.7\n",
+    }
     return client.post("/t/acme/keys/", {**data, **fields})
 
 
@@ -57,8 +61,11 @@ def test_a_new_key_is_shown_once_and_stored_only_as_a_digest(client, developer):
     assert "only time it is shown" in page and 'data-copy-target="#plaintext-key"' in page
 
     key = APIKey.objects.get(tenant__slug="acme", user=developer)
-    assert (key.name, key.scopes, key.allowed_ips) == ("CI pipeline", ["apps:read", "deployments:write"],
-                                                        ["10.0.0.0/8", "203.0.113.7/32"])
+    assert (key.name, key.scopes, key.allowed_ips) == (
+        "CI pipeline",
+        ["apps:read", "deployments:write"],
+        ["10.0.0.0/8", "203.0.113.7/32"],
+    )
     assert plaintext.startswith(key.prefix) and keys.matches(plaintext, key.digest)
     stored = APIKey.objects.filter(pk=key.pk).values().get()
     assert not any(plaintext in str(value) for value in stored.values())

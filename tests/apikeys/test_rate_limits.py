@@ -25,8 +25,15 @@ URL = "/api/v1/environments/"
 
 
 def put_on_plan(tenant, **limits):
-    values = {"requests_per_second": 50, "burst": 100, "tenant_requests_per_second": 100, "tenant_burst": 200,
-              "daily_quota": None, "monthly_quota": None, **limits}
+    values = {
+        "requests_per_second": 50,
+        "burst": 100,
+        "tenant_requests_per_second": 100,
+        "tenant_burst": 200,
+        "daily_quota": None,
+        "monthly_quota": None,
+        **limits,
+    }
     plan = Plan.objects.create(name=f"plan-{tenant.slug}-{Plan.objects.count()}", **values)
     TenantPlan.objects.update_or_create(tenant=tenant, defaults={"plan": plan})
     return plan
@@ -34,20 +41,41 @@ def put_on_plan(tenant, **limits):
 
 def seconds_to_midnight() -> int:
     now = datetime.now(UTC)
-    return math.ceil((datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC) - now)
-                     .total_seconds())
+    return math.ceil(
+        (datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC) - now).total_seconds()
+    )
 
 
 # --- Through several real web processes -----------------------------------------------------------
 
 
 def _start_web(port: int) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test", "DATABASE_URL": child_database_url(),
-           "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"], "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "DATABASE_URL": child_database_url(),
+        "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+        "LOG_LEVEL": "WARNING",
+    }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "portal.asgi:application", "--port", str(port), "--lifespan", "off",
-         "--log-level", "warning"], cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "portal.asgi:application",
+            "--port",
+            str(port),
+            "--lifespan",
+            "off",
+            "--log-level",
+            "warning",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture
@@ -103,8 +131,7 @@ def _hammer(servers: list[str], key: str, seconds: float, clients: int) -> tuple
 @pytest.mark.server
 def test_parallel_clients_on_three_web_processes_never_pass_the_plan_by_more_than_a_burst(world, web_processes):
     rate, burst = 5, 10
-    put_on_plan(world.acme, requests_per_second=rate, burst=burst, tenant_requests_per_second=1000,
-                tenant_burst=1000)
+    put_on_plan(world.acme, requests_per_second=rate, burst=burst, tenant_requests_per_second=1000, tenant_burst=1000)
     key = world.key("developer", scopes=["environments:read"])
 
     results, elapsed = _hammer(web_processes, key, seconds=3.0, clients=12)
@@ -132,8 +159,9 @@ def test_parallel_clients_on_three_web_processes_never_pass_the_plan_by_more_tha
 
 
 def test_every_key_response_carries_the_headers_and_remaining_counts_down(world, api):
-    put_on_plan(world.acme, requests_per_second=1, burst=20, tenant_requests_per_second=5, tenant_burst=50,
-                daily_quota=1000)
+    put_on_plan(
+        world.acme, requests_per_second=1, burst=20, tenant_requests_per_second=5, tenant_burst=50, daily_quota=1000
+    )
     api.with_key(world.key("developer", scopes=["environments:read"]))
     remaining = []
     for _ in range(3):
@@ -141,8 +169,7 @@ def test_every_key_response_carries_the_headers_and_remaining_counts_down(world,
         assert response.status_code == 200
         assert response["RateLimit-Limit"] == "20"
         remaining.append(int(response["RateLimit-Remaining"]))
-        assert response["RateLimit-Policy"] == ('20;w=20;name="key", 50;w=10;name="tenant", '
-                                                '1000;w=86400;name="day"')
+        assert response["RateLimit-Policy"] == ('20;w=20;name="key", 50;w=10;name="tenant", 1000;w=86400;name="day"')
     assert remaining == [19, 18, 17]
     assert api.get("/api/v1/nowhere/").status_code == 404  # not an API route: nothing to meter
 

@@ -17,8 +17,14 @@ KEY = re.compile(r'value="(pk_[A-Za-z0-9]{12}_[A-Za-z0-9_-]+)"')
 
 
 def _key(world, role=Role.DEVELOPER, days=90, **kwargs):
-    return apikey_create(actor=world.user(role), tenant=world.acme, name="ci", scopes=["apps:read", "apikeys:read"],
-                         expires_in_days=days, **kwargs)
+    return apikey_create(
+        actor=world.user(role),
+        tenant=world.acme,
+        name="ci",
+        scopes=["apps:read", "apikeys:read"],
+        expires_in_days=days,
+        **kwargs,
+    )
 
 
 def _lookup(plaintext):
@@ -27,8 +33,9 @@ def _lookup(plaintext):
 
 def test_rotating_over_the_api_returns_the_successor_once_and_both_keys_work_during_the_overlap(world, api):
     old, old_plaintext = _key(world, days=30, allowed_ips=["127.0.0.1"])
-    response = api.as_user(world.user(Role.DEVELOPER)).post(f"/api/v1/api-keys/{old.pk}/rotate/",
-                                                            {"overlap_hours": 2}, format="json")
+    response = api.as_user(world.user(Role.DEVELOPER)).post(
+        f"/api/v1/api-keys/{old.pk}/rotate/", {"overlap_hours": 2}, format="json"
+    )
     assert response.status_code == 201, response.content
     assert response["Cache-Control"] == "no-store"
     body = response.json()
@@ -36,7 +43,11 @@ def test_rotating_over_the_api_returns_the_successor_once_and_both_keys_work_dur
     successor = _lookup(new_plaintext)
     assert body["id"] == successor.pk and body["rotated_from"] == old.pk and successor.pk != old.pk
     assert (successor.name, successor.scopes, successor.allowed_ips, successor.user) == (
-        old.name, old.scopes, old.allowed_ips, old.user)
+        old.name,
+        old.scopes,
+        old.allowed_ips,
+        old.user,
+    )
     assert abs(successor.lifetime - timedelta(days=30)) < timedelta(seconds=5)
     old.refresh_from_db()
     assert timedelta(hours=1, minutes=59) < old.expires_at - timezone.now() <= timedelta(hours=2)
@@ -73,10 +84,12 @@ def test_the_overlap_is_bounded(world, hours):
 def test_an_idempotent_retry_returns_the_same_successor_not_a_second_key(world, api):
     old, _ = _key(world)
     client = api.as_user(world.user(Role.DEVELOPER))
-    first = client.post(f"/api/v1/api-keys/{old.pk}/rotate/", {"overlap_hours": 1}, format="json",
-                        HTTP_IDEMPOTENCY_KEY="rotate-1")
-    again = client.post(f"/api/v1/api-keys/{old.pk}/rotate/", {"overlap_hours": 1}, format="json",
-                        HTTP_IDEMPOTENCY_KEY="rotate-1")
+    first = client.post(
+        f"/api/v1/api-keys/{old.pk}/rotate/", {"overlap_hours": 1}, format="json", HTTP_IDEMPOTENCY_KEY="rotate-1"
+    )
+    again = client.post(
+        f"/api/v1/api-keys/{old.pk}/rotate/", {"overlap_hours": 1}, format="json", HTTP_IDEMPOTENCY_KEY="rotate-1"
+    )
     assert first.status_code == again.status_code == 201
     assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"] and again.json()["key"] == first.json()["key"]
@@ -93,8 +106,9 @@ def test_the_replayed_answer_is_not_stored_in_the_clear(world, api):
 
     old, _ = _key(world)
     client = api.as_user(world.user(Role.DEVELOPER))
-    plaintext = client.post(f"/api/v1/api-keys/{old.pk}/rotate/", {}, format="json",
-                            HTTP_IDEMPOTENCY_KEY="rotate-2").json()["key"]
+    plaintext = client.post(
+        f"/api/v1/api-keys/{old.pk}/rotate/", {}, format="json", HTTP_IDEMPOTENCY_KEY="rotate-2"
+    ).json()["key"]
 
     class Request:
         auth, user, method, path = None, world.user(Role.DEVELOPER), "POST", f"/api/v1/api-keys/{old.pk}/rotate/"

@@ -47,8 +47,13 @@ def test_a_flush_under_concurrent_requests_loses_and_doubles_nothing(transaction
     def count(index):
         for i in range(per_thread):
             api_key = keys[(index + i) % 2]
-            usage.record(tenant_id=api_key.tenant_id, key_id=api_key.pk, endpoint=endpoints[i % 3],
-                         status=500 if i % 10 == 0 else 200, latency_ms=i % 300)
+            usage.record(
+                tenant_id=api_key.tenant_id,
+                key_id=api_key.pk,
+                endpoint=endpoints[i % 3],
+                status=500 if i % 10 == 0 else 200,
+                latency_ms=i % 300,
+            )
 
     stop = threading.Event()
 
@@ -103,10 +108,24 @@ def _usage_rows(world):
     mine, _ = key_of(world, "developer")
     theirs, _ = key_of(world, "owner")
     today = datetime.now(UTC).date()
-    UsageDaily.objects.create(tenant=world.acme, api_key=mine, endpoint="GET application-list", day=today,
-                              requests=10, errors_4xx=2, latency_ms_sum=100)
-    UsageDaily.objects.create(tenant=world.acme, api_key=theirs, endpoint="=cmd|' /C calc'!A0", day=today,
-                              requests=4, errors_5xx=1, latency_ms_sum=40)
+    UsageDaily.objects.create(
+        tenant=world.acme,
+        api_key=mine,
+        endpoint="GET application-list",
+        day=today,
+        requests=10,
+        errors_4xx=2,
+        latency_ms_sum=100,
+    )
+    UsageDaily.objects.create(
+        tenant=world.acme,
+        api_key=theirs,
+        endpoint="=cmd|' /C calc'!A0",
+        day=today,
+        requests=4,
+        errors_5xx=1,
+        latency_ms_sum=40,
+    )
     return mine, theirs
 
 

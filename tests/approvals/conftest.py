@@ -41,9 +41,15 @@ def add_member(world, role: str, name: str):
 def govern(world, environment, *stages, **options):
     """Give the environment a policy; stages as (name, quorum, roles, members)."""
     return approval_policy_save(
-        actor=world.user(Role.OWNER), tenant=world.acme, environment=environment,
-        stages=[{"name": name, "quorum": quorum, "roles": list(roles), "members": [m.pk for m in members]}
-                for name, quorum, roles, members in stages], **options)
+        actor=world.user(Role.OWNER),
+        tenant=world.acme,
+        environment=environment,
+        stages=[
+            {"name": name, "quorum": quorum, "roles": list(roles), "members": [m.pk for m in members]}
+            for name, quorum, roles, members in stages
+        ],
+        **options,
+    )
 
 
 def reauthenticate(client):

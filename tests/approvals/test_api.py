@@ -27,16 +27,18 @@ def prod(world, sandbox):  # noqa: F811
     """acme's prod on the sandbox cluster, governed by one stage: an admin or an owner approves."""
     cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     environment = world.acme.environments.get(name="prod")
-    approval_policy_save(actor=world.user(Role.OWNER), tenant=world.acme, environment=environment,
-                         stages=[ADMINS])
+    approval_policy_save(actor=world.user(Role.OWNER), tenant=world.acme, environment=environment, stages=[ADMINS])
     return environment
 
 
 def request_deploy(api, world, prod, justification="Ship the checkout fix") -> dict:
     release = make_release(make_app(world.acme, "shop"))
     api.as_user(world.user(Role.DEVELOPER))
-    response = api.post("/api/v1/deployments/", {"tenant": "acme", "release": release.pk, "environment": prod.pk,
-                                                 "justification": justification}, format="json")
+    response = api.post(
+        "/api/v1/deployments/",
+        {"tenant": "acme", "release": release.pk, "environment": prod.pk, "justification": justification},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     return response.json()
 
@@ -51,10 +53,19 @@ def url(change_request_id, action=""):
 def test_an_admin_sets_a_policy_with_named_members_and_reads_it_back(world, api):
     api.as_user(world.user(Role.ADMIN))
     staging = world.acme.environments.get(name="staging")
-    response = api.post("/api/v1/approval-policies/", {
-        "tenant": "acme", "environment": staging.pk, "expire_after_hours": 24,
-        "stages": [{"name": "Leads", "quorum": 1, "roles": [], "members": [world.user(Role.DEVELOPER).email]},
-                   {"name": "Admins", "quorum": 2, "roles": [Role.ADMIN, Role.OWNER]}]}, format="json")
+    response = api.post(
+        "/api/v1/approval-policies/",
+        {
+            "tenant": "acme",
+            "environment": staging.pk,
+            "expire_after_hours": 24,
+            "stages": [
+                {"name": "Leads", "quorum": 1, "roles": [], "members": [world.user(Role.DEVELOPER).email]},
+                {"name": "Admins", "quorum": 2, "roles": [Role.ADMIN, Role.OWNER]},
+            ],
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["environment_name"] == "staging" and body["expire_after_hours"] == 24
@@ -67,18 +78,27 @@ def test_an_admin_sets_a_policy_with_named_members_and_reads_it_back(world, api)
     assert api.get("/api/v1/approval-policies/?tenant=acme").json()["results"][0]["id"] == body["id"]
 
 
-@pytest.mark.parametrize("stages, code, field", [
-    ([{"name": "Devs", "quorum": 1, "roles": [Role.DEVELOPER]}], UNSATISFIABLE, "stages"),  # devs cannot deploy there
-    ([{"name": "Admins", "quorum": 3, "roles": [Role.ADMIN, Role.OWNER]}], UNSATISFIABLE, "stages"),  # only two
-    ([{"name": "Viewers", "quorum": 1, "roles": [Role.VIEWER]}], "invalid", "stages"),
-    ([{"name": "Nobody", "quorum": 1, "roles": []}], "invalid", "stages"),
-])
+@pytest.mark.parametrize(
+    "stages, code, field",
+    [
+        (
+            [{"name": "Devs", "quorum": 1, "roles": [Role.DEVELOPER]}],
+            UNSATISFIABLE,
+            "stages",
+        ),  # devs cannot deploy there
+        ([{"name": "Admins", "quorum": 3, "roles": [Role.ADMIN, Role.OWNER]}], UNSATISFIABLE, "stages"),  # only two
+        ([{"name": "Viewers", "quorum": 1, "roles": [Role.VIEWER]}], "invalid", "stages"),
+        ([{"name": "Nobody", "quorum": 1, "roles": []}], "invalid", "stages"),
+    ],
+)
 def test_a_policy_whose_stages_cannot_be_satisfied_is_refused_and_nothing_changes(world, api, stages, code, field):
     api.as_user(world.user(Role.OWNER))
     before = (ApprovalPolicy.objects.count(), AuditEvent.objects.count())
-    response = api.post("/api/v1/approval-policies/", {
-        "tenant": "acme", "environment": world.acme.environments.get(name="prod").pk, "stages": stages},
-        format="json")
+    response = api.post(
+        "/api/v1/approval-policies/",
+        {"tenant": "acme", "environment": world.acme.environments.get(name="prod").pk, "stages": stages},
+        format="json",
+    )
     assert response.status_code == 400, response.content
     assert response.json()["code"] == code and field in response.json()["fields"]
     assert (ApprovalPolicy.objects.count(), AuditEvent.objects.count()) == before
@@ -87,10 +107,17 @@ def test_a_policy_whose_stages_cannot_be_satisfied_is_refused_and_nothing_change
 def test_a_freeze_that_ends_before_it_starts_is_refused(world, api):
     api.as_user(world.user(Role.ADMIN))
     start = timezone.now() + timedelta(days=2)
-    response = api.post("/api/v1/freeze-windows/", {"tenant": "acme", "name": "Oops", "recurrence": "once",
-                                                    "starts_at": start.isoformat(),
-                                                    "ends_at": (start - timedelta(hours=1)).isoformat()},
-                        format="json")
+    response = api.post(
+        "/api/v1/freeze-windows/",
+        {
+            "tenant": "acme",
+            "name": "Oops",
+            "recurrence": "once",
+            "starts_at": start.isoformat(),
+            "ends_at": (start - timedelta(hours=1)).isoformat(),
+        },
+        format="json",
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "invalid" and "ends_at" in response.json()["fields"]
     assert not FreezeWindow.objects.exists()
@@ -101,13 +128,25 @@ def test_a_freeze_that_ends_before_it_starts_is_refused(world, api):
 @time_machine.travel(datetime(2026, 1, 7, 12, 0, tzinfo=UTC), tick=True)
 def test_a_weekly_freeze_refuses_changes_during_it(world, api, prod):
     api.as_user(world.user(Role.ADMIN))
-    response = api.post("/api/v1/freeze-windows/", {
-        "tenant": "acme", "name": "Always", "recurrence": "weekly", "weekdays": list(range(7)),
-        "start_time": "00:00", "end_time": "23:59:59"}, format="json")
+    response = api.post(
+        "/api/v1/freeze-windows/",
+        {
+            "tenant": "acme",
+            "name": "Always",
+            "recurrence": "weekly",
+            "weekdays": list(range(7)),
+            "start_time": "00:00",
+            "end_time": "23:59:59",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     release = make_release(make_app(world.acme, "shop"))
-    response = api.post("/api/v1/deployments/", {"tenant": "acme", "release": release.pk, "environment": prod.pk,
-                                                 "justification": "now"}, format="json")
+    response = api.post(
+        "/api/v1/deployments/",
+        {"tenant": "acme", "release": release.pk, "environment": prod.pk, "justification": "now"},
+        format="json",
+    )
     assert response.status_code == 409 and response.json()["code"] == "change_freeze"
     assert not Deployment.objects.exists()
 
@@ -121,13 +160,15 @@ def test_a_developer_may_request_a_governed_production_deploy_but_not_an_ungover
     staging_like = world.globex.environments.get(name="prod")  # globex prod has no policy
     api.as_user(world.user(Role.DEVELOPER, "globex"))
     other = make_release(make_app(world.globex, "web"))
-    response = api.post("/api/v1/deployments/", {"tenant": "globex", "release": other.pk,
-                                                 "environment": staging_like.pk}, format="json")
+    response = api.post(
+        "/api/v1/deployments/", {"tenant": "globex", "release": other.pk, "environment": staging_like.pk}, format="json"
+    )
     assert response.status_code == 403
 
     api.as_user(world.user(Role.DEVELOPER))
-    response = api.post("/api/v1/deployments/", {"tenant": "acme", "release": release.pk, "environment": prod.pk},
-                        format="json")
+    response = api.post(
+        "/api/v1/deployments/", {"tenant": "acme", "release": release.pk, "environment": prod.pk}, format="json"
+    )
     assert response.status_code == 400 and response.json()["code"] == "justification_required"
     assert "justification" in response.json()["fields"]
     assert not Deployment.objects.filter(tenant=world.acme).exists()
@@ -142,8 +183,17 @@ def test_request_then_approve_over_the_api_queues_the_deployment(world, api, pro
     assert detail["requested_by"] == world.user(Role.DEVELOPER).email
     assert detail["justification"] == "Ship the checkout fix" and detail["can_decide"] is False
     assert detail["can_withdraw"] is True
-    assert detail["stages"] == [{"position": 1, "name": "Admins", "quorum": 1, "approvals": 0, "status": "current",
-                                 "roles": [Role.ADMIN, Role.OWNER], "members": []}]
+    assert detail["stages"] == [
+        {
+            "position": 1,
+            "name": "Admins",
+            "quorum": 1,
+            "approvals": 0,
+            "status": "current",
+            "roles": [Role.ADMIN, Role.OWNER],
+            "members": [],
+        }
+    ]
     assert any(row["field"] == "image" for row in detail["change"]["release_diff"])
     assert "kind: Deployment" in detail["change"]["manifest_diff"]
     assert set(detail["waiting_on"]) == {world.user(Role.ADMIN).email, world.user(Role.OWNER).email}
@@ -174,8 +224,9 @@ def test_request_then_approve_over_the_api_queues_the_deployment(world, api, pro
 
 
 def test_deciding_twice_is_a_409_and_counts_once(world, api, prod):
-    approval_policy_save(actor=world.user(Role.OWNER), tenant=world.acme, environment=prod,
-                         stages=[{**ADMINS, "quorum": 2}])
+    approval_policy_save(
+        actor=world.user(Role.OWNER), tenant=world.acme, environment=prod, stages=[{**ADMINS, "quorum": 2}]
+    )
     cr = request_deploy(api, world, prod)["change_request"]
     api.as_user(world.user(Role.ADMIN))
     reauthenticate(api)
@@ -191,8 +242,7 @@ def test_rejecting_cancels_the_deployment_with_the_reason_visible(world, api, pr
     deployment = request_deploy(api, world, prod)
     api.as_user(world.user(Role.OWNER))
     reauthenticate(api)
-    response = api.post(url(deployment["change_request"], "reject"), {"comment": "Not during the sale"},
-                        format="json")
+    response = api.post(url(deployment["change_request"], "reject"), {"comment": "Not during the sale"}, format="json")
     assert response.status_code == 200
     assert response.json()["state"] == "rejected" and "Not during the sale" in response.json()["outcome"]
     row = Deployment.objects.get(pk=deployment["id"])
@@ -233,12 +283,18 @@ def test_another_tenant_cannot_decide(world, api, prod):
 def test_break_glass_by_an_owner_deploys_and_opens_a_review(world, api, prod):
     release = make_release(make_app(world.acme, "shop"))
     api.as_user(world.user(Role.ADMIN))
-    refused = api.post("/api/v1/deployments/", {"tenant": "acme", "release": release.pk, "environment": prod.pk,
-                                                "break_glass_reason": "outage"}, format="json")
+    refused = api.post(
+        "/api/v1/deployments/",
+        {"tenant": "acme", "release": release.pk, "environment": prod.pk, "break_glass_reason": "outage"},
+        format="json",
+    )
     assert refused.status_code == 403 and refused.json()["code"] == "break_glass_owners_only"
     api.as_user(world.user(Role.OWNER))
-    response = api.post("/api/v1/deployments/", {"tenant": "acme", "release": release.pk, "environment": prod.pk,
-                                                 "break_glass_reason": "Checkout is down"}, format="json")
+    response = api.post(
+        "/api/v1/deployments/",
+        {"tenant": "acme", "release": release.pk, "environment": prod.pk, "break_glass_reason": "Checkout is down"},
+        format="json",
+    )
     assert response.status_code == 201 and response.json()["state"] == State.QUEUED
     flagged = ChangeRequest.objects.get(break_glass=True)
     detail = api.get(url(flagged.pk)).json()
@@ -287,8 +343,9 @@ def test_a_governed_scale_answers_202_with_its_change_request_and_scales_nothing
 
     environment_provision(environment=prod)
     release = make_release(make_app(world.acme, "shop"))
-    deployment, _ = deployment_create(actor=world.user(Role.OWNER), release=release, environment=prod,
-                                      break_glass_reason="Seed a running release")
+    deployment, _ = deployment_create(
+        actor=world.user(Role.OWNER), release=release, environment=prod, break_glass_reason="Seed a running release"
+    )
     Deployment.objects.filter(pk=deployment.pk).update(state=State.SUCCEEDED)
     cluster = KubeClient(sandbox.api_client())
     cluster.apply([obj for obj in render(release, prod) if obj["kind"] == "Deployment"])

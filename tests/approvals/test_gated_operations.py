@@ -55,10 +55,21 @@ API_OPERATIONS = {
 
 # Every page of /t/<tenant>/deployments/ by URL name.
 PAGE_OPERATIONS = {
-    "list": READ, "detail": READ, "settings": READ,
-    "new": GATED, "promote": GATED, "scale": GATED, "restart": GATED, "remove": GATED, "settings-update": GATED,
-    "resume": CARRIES_ON, "continue": CARRIES_ON,
-    "rollback": RESTORATIVE, "cancel": RESTORATIVE, "pause": RESTORATIVE, "switch-back": RESTORATIVE,
+    "list": READ,
+    "detail": READ,
+    "settings": READ,
+    "new": GATED,
+    "promote": GATED,
+    "scale": GATED,
+    "restart": GATED,
+    "remove": GATED,
+    "settings-update": GATED,
+    "resume": CARRIES_ON,
+    "continue": CARRIES_ON,
+    "rollback": RESTORATIVE,
+    "cancel": RESTORATIVE,
+    "pause": RESTORATIVE,
+    "switch-back": RESTORATIVE,
 }
 
 
@@ -116,22 +127,52 @@ def stage(world, cluster):
     for release in (live, api_release):
         cluster.apply([obj for obj in render(release, prod) if obj["kind"] == "Deployment"])
     api_rolling = _seed(world, api_release, prod, State.PROGRESSING)
-    canary = _seed(world, make_release(make_app(world.acme, "shop")), prod, State.PROGRESSING,
-                   strategy=Strategy.CANARY, strategy_config={"steps": [10, 50, 100]}, step=1, waiting=True)
+    canary = _seed(
+        world,
+        make_release(make_app(world.acme, "shop")),
+        prod,
+        State.PROGRESSING,
+        strategy=Strategy.CANARY,
+        strategy_config={"steps": [10, 50, 100]},
+        step=1,
+        waiting=True,
+    )
     bg = make_app(world.acme, "bg")
     _seed(world, make_release(bg), prod, strategy=Strategy.BLUE_GREEN, colour="blue")
-    blue_green = _seed(world, make_release(bg), prod, strategy=Strategy.BLUE_GREEN, colour="green",
-                       switch_back_until=timezone.now() + timedelta(minutes=10))
+    blue_green = _seed(
+        world,
+        make_release(bg),
+        prod,
+        strategy=Strategy.BLUE_GREEN,
+        colour="green",
+        switch_back_until=timezone.now() + timedelta(minutes=10),
+    )
     staging_good = _seed(world, make_release(make_app(world.acme, "promo")), staging)
     deploy_settings_for(prod)
-    return Stage(world, prod, staging_good, web_old, web_live, make_release(web, image="registry.example/web:3.0"),
-                 api_rolling, canary, blue_green, cluster)
+    return Stage(
+        world,
+        prod,
+        staging_good,
+        web_old,
+        web_live,
+        make_release(web, image="registry.example/web:3.0"),
+        api_rolling,
+        canary,
+        blue_green,
+        cluster,
+    )
 
 
 def freeze(stage):
     now = timezone.now()
-    freeze_window_create(actor=stage.world.user(Role.OWNER), tenant=stage.world.acme, name="Sale",
-                         environment=stage.prod, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1))
+    freeze_window_create(
+        actor=stage.world.user(Role.OWNER),
+        tenant=stage.world.acme,
+        name="Sale",
+        environment=stage.prod,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1),
+    )
 
 
 def require_approval(stage):
@@ -149,18 +190,23 @@ def _api(method, path, body):
 
 D = "/api/v1/deployments/"
 API_CALLS = {
-    ("deployment", "create"): _api("post", lambda s: D, lambda s: {
-        "tenant": "acme", "release": s.new_release.pk, "environment": s.prod.pk}),
-    ("deployment", "promote"): _api("post", lambda s: f"{D}{s.staging_good.pk}/promote/",
-                                    lambda s: {"environment": s.prod.pk}),
+    ("deployment", "create"): _api(
+        "post", lambda s: D, lambda s: {"tenant": "acme", "release": s.new_release.pk, "environment": s.prod.pk}
+    ),
+    ("deployment", "promote"): _api(
+        "post", lambda s: f"{D}{s.staging_good.pk}/promote/", lambda s: {"environment": s.prod.pk}
+    ),
     ("deployment", "scale"): _api("post", lambda s: f"{D}{s.web_live.pk}/scale/", lambda s: {"replicas": 3}),
     ("deployment", "restart"): _api("post", lambda s: f"{D}{s.web_live.pk}/restart/", lambda s: {}),
-    ("deployment", "remove"): _api("post", lambda s: f"{D}remove/", lambda s: {
-        "application": s.web_live.application_id, "environment": s.prod.pk}),
-    ("deploysettings", "update"): _api("put", lambda s: f"/api/v1/deploy-settings/{s.prod.deploy_settings.pk}/",
-                                       lambda s: {"auto_rollback": False}),
+    ("deployment", "remove"): _api(
+        "post", lambda s: f"{D}remove/", lambda s: {"application": s.web_live.application_id, "environment": s.prod.pk}
+    ),
+    ("deploysettings", "update"): _api(
+        "put", lambda s: f"/api/v1/deploy-settings/{s.prod.deploy_settings.pk}/", lambda s: {"auto_rollback": False}
+    ),
     ("deploysettings", "partial_update"): _api(
-        "patch", lambda s: f"/api/v1/deploy-settings/{s.prod.deploy_settings.pk}/", lambda s: {"auto_rollback": False}),
+        "patch", lambda s: f"/api/v1/deploy-settings/{s.prod.deploy_settings.pk}/", lambda s: {"auto_rollback": False}
+    ),
     ("deployment", "resume"): _api("post", lambda s: f"{D}{s.api_rolling.pk}/resume/", lambda s: {}),
     ("deployment", "continue_rollout"): _api("post", lambda s: f"{D}{s.canary.pk}/continue/", lambda s: {}),
     ("deployment", "rollback"): _api("post", lambda s: f"{D}{s.web_live.pk}/rollback/", lambda s: {}),
@@ -178,8 +224,11 @@ def prepare(stage, operation):
 
 def snapshot():
     """What a refused or waiting operation must leave as it was (change requests aside)."""
-    return (AuditEvent.objects.exclude(action__startswith="change_request.").count(), DeploymentEvent.objects.count(),
-            list(Deployment.objects.order_by("pk").values_list("pk", "state", "paused_at", "step")))
+    return (
+        AuditEvent.objects.exclude(action__startswith="change_request.").count(),
+        DeploymentEvent.objects.count(),
+        list(Deployment.objects.order_by("pk").values_list("pk", "state", "paused_at", "step")),
+    )
 
 
 def of(kind):
@@ -282,21 +331,29 @@ def _page(name, pk=None, **data):
     def call(stage, client):
         target = pk(stage) if pk else None
         path = f"/t/acme/deployments/{target}/{name}/" if target else f"/t/acme/deployments/{name}/"
-        return client.post(path, {"justification": "Evening peak", **{k: v(stage) for k, v in data.items()}},
-                           follow=True)
+        return client.post(
+            path, {"justification": "Evening peak", **{k: v(stage) for k, v in data.items()}}, follow=True
+        )
+
     return call
 
 
 PAGE_CALLS = {
-    "new": _page("new", application=lambda s: s.new_release.application_id, release=lambda s: s.new_release.pk,
-                 environment=lambda s: s.prod.pk, strategy=lambda s: "rolling", confirm=lambda s: "1"),
+    "new": _page(
+        "new",
+        application=lambda s: s.new_release.application_id,
+        release=lambda s: s.new_release.pk,
+        environment=lambda s: s.prod.pk,
+        strategy=lambda s: "rolling",
+        confirm=lambda s: "1",
+    ),
     "promote": _page("promote", lambda s: s.staging_good.pk, environment=lambda s: s.prod.pk),
     "scale": _page("scale", lambda s: s.web_live.pk, replicas=lambda s: 3),
     "restart": _page("restart", lambda s: s.web_live.pk),
     "remove": _page("remove", lambda s: s.web_live.pk),
     "settings-update": lambda stage, client: client.post(
-        f"/t/acme/deployments/settings/{stage.prod.deploy_settings.pk}/", {"justification": "Evening peak"},
-        follow=True),
+        f"/t/acme/deployments/settings/{stage.prod.deploy_settings.pk}/", {"justification": "Evening peak"}, follow=True
+    ),
     "resume": _page("resume", lambda s: s.api_rolling.pk),
     "continue": _page("continue", lambda s: s.canary.pk),
 }

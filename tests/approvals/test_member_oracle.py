@@ -11,16 +11,24 @@ pytestmark = pytest.mark.django_db
 
 def named(api, world, member):
     staging = world.acme.environments.get(name="staging")
-    return api.post("/api/v1/approval-policies/", {
-        "tenant": "acme", "environment": staging.pk,
-        "stages": [{"name": "Leads", "quorum": 1, "roles": [], "members": [member]}]}, format="json")
+    return api.post(
+        "/api/v1/approval-policies/",
+        {
+            "tenant": "acme",
+            "environment": staging.pk,
+            "stages": [{"name": "Leads", "quorum": 1, "roles": [], "members": [member]}],
+        },
+        format="json",
+    )
 
 
 def test_unknown_and_foreign_approvers_get_one_answer(world, api):
     api.as_user(world.user(Role.ADMIN))
     foreign = world.user(Role.OWNER, "globex")
-    answers = [named(api, world, member) for member in (
-        "nobody-at-all@example.invalid", foreign.email, foreign.email.upper(), foreign.pk, 987654321)]
+    answers = [
+        named(api, world, member)
+        for member in ("nobody-at-all@example.invalid", foreign.email, foreign.email.upper(), foreign.pk, 987654321)
+    ]
     assert {response.status_code for response in answers} == {400}
     assert len({response.content for response in answers}) == 1, [r.content for r in answers]
     assert answers[0].json()["fields"] == {"stages": ["Stage 1: every named approver must be a member of the tenant."]}

@@ -29,9 +29,17 @@ def governed(world, sandbox):  # noqa: F811
 
 
 def deploy_form(client, release, environment, **extra):
-    return client.post("/t/acme/deployments/new/", {
-        "application": release.application_id, "release": release.pk, "environment": environment.pk,
-        "strategy": "rolling", "confirm": "1", **extra})
+    return client.post(
+        "/t/acme/deployments/new/",
+        {
+            "application": release.application_id,
+            "release": release.pk,
+            "environment": environment.pk,
+            "strategy": "rolling",
+            "confirm": "1",
+            **extra,
+        },
+    )
 
 
 @pytest.fixture
@@ -59,8 +67,9 @@ def test_the_deploy_form_needs_a_justification_for_governed_production(world, cl
 def test_the_deployment_page_links_its_change_request(world, client, requested):
     client.force_login(world.user(Role.DEVELOPER))
     page = client.get(f"/t/acme/deployments/{requested.deployment_id}/").content.decode()
-    assert f"Waiting for approval — <a href=\"/t/acme/approvals/{requested.pk}/\">change request {requested.pk}</a>" \
-        in page
+    assert (
+        f'Waiting for approval — <a href="/t/acme/approvals/{requested.pk}/">change request {requested.pk}</a>' in page
+    )
 
 
 def test_queue_and_request_pages(world, client, requested):
@@ -123,14 +132,31 @@ def test_the_policy_form_saves_and_shows_refusals(world, client):
     client.force_login(world.user(Role.OWNER))
     url = f"/t/acme/approvals/policies/{prod.pk}/"
     assert client.get(url).status_code == 200
-    refused = client.post(url, {"requires_approval": "on", "expire_after_hours": 72, "stage-0-name": "Devs",
-                                "stage-0-roles": [Role.DEVELOPER], "stage-0-quorum": 1})
+    refused = client.post(
+        url,
+        {
+            "requires_approval": "on",
+            "expire_after_hours": 72,
+            "stage-0-name": "Devs",
+            "stage-0-roles": [Role.DEVELOPER],
+            "stage-0-quorum": 1,
+        },
+    )
     assert refused.status_code == 400 and "could approve it" in refused.content.decode()
     assert not ApprovalPolicy.objects.exists()
 
-    saved = client.post(url, {"requires_approval": "on", "expire_after_hours": 48, "stage-0-name": "Admins",
-                              "stage-0-roles": [Role.ADMIN, Role.OWNER], "stage-0-quorum": 1,
-                              "stage-1-name": "Owner", "stage-1-members": [world.user(Role.OWNER).pk]})
+    saved = client.post(
+        url,
+        {
+            "requires_approval": "on",
+            "expire_after_hours": 48,
+            "stage-0-name": "Admins",
+            "stage-0-roles": [Role.ADMIN, Role.OWNER],
+            "stage-0-quorum": 1,
+            "stage-1-name": "Owner",
+            "stage-1-members": [world.user(Role.OWNER).pk],
+        },
+    )
     assert saved.status_code == 302
     policy = ApprovalPolicy.objects.get(environment=prod)
     assert [stage.name for stage in policy.stages.order_by("position")] == ["Admins", "Owner"]
@@ -143,13 +169,21 @@ def test_the_policy_form_saves_and_shows_refusals(world, client):
 def test_the_freeze_form_refuses_an_end_before_the_start(world, client):
     client.force_login(world.user(Role.ADMIN))
     start = timezone.now() + timedelta(days=1)
-    response = client.post("/t/acme/approvals/freezes/new/", {
-        "name": "Backwards", "recurrence": "once", "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
-        "ends_at": (start - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")})
+    response = client.post(
+        "/t/acme/approvals/freezes/new/",
+        {
+            "name": "Backwards",
+            "recurrence": "once",
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (start - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
     assert response.status_code == 400 and "must end after it starts" in response.content.decode()
     assert not FreezeWindow.objects.exists()
-    response = client.post("/t/acme/approvals/freezes/new/", {
-        "name": "Weekend", "recurrence": "weekly", "weekdays": [5, 6], "start_time": "00:00", "end_time": "23:00"})
+    response = client.post(
+        "/t/acme/approvals/freezes/new/",
+        {"name": "Weekend", "recurrence": "weekly", "weekdays": [5, 6], "start_time": "00:00", "end_time": "23:00"},
+    )
     assert response.status_code == 302
     assert "Sat, Sun" in client.get("/t/acme/approvals/freezes/").content.decode()
 
@@ -174,12 +208,14 @@ def test_the_operator_console_lists_pending_requests_and_sets_the_rules(world, c
     page = client.get("/operator/approvals/")
     assert [row.pk for row in page.context["requests"]] == [old.pk, new.pk]
     assert f'data-request="{old.pk}" class="table-danger" data-over-sla="1"' in page.content.decode()
-    response = client.post("/operator/approvals/rules/", {"min_quorum": 2, "max_pending_hours": 100,
-                                                          "review_sla_hours": 48})
+    response = client.post(
+        "/operator/approvals/rules/", {"min_quorum": 2, "max_pending_hours": 100, "review_sla_hours": 48}
+    )
     assert response.status_code == 302
     assert ApprovalRules.current().min_quorum == 2 and ApprovalRules.current().review_sla_hours == 48
-    refused = client.post("/operator/approvals/rules/", {"min_quorum": 0, "max_pending_hours": 100,
-                                                         "review_sla_hours": 48})
+    refused = client.post(
+        "/operator/approvals/rules/", {"min_quorum": 0, "max_pending_hours": 100, "review_sla_hours": 48}
+    )
     assert refused.status_code == 400 and ApprovalRules.current().min_quorum == 2
 
 
@@ -190,10 +226,15 @@ def test_the_request_page_shows_the_cmdb_blast_radius_with_paths(world, client, 
 
     app = make_app(world.acme, "shop")
     developer = world.user(Role.DEVELOPER)
-    billing = item_declare(actor=developer, tenant=world.acme, ci_type=CIType.objects.get(slug="application"),
-                           name="billing")
-    relationship_declare(actor=developer, source=billing, target=ConfigurationItem.objects.get(
-        key=keys.application_key(app.pk)), kind="depends_on")
+    billing = item_declare(
+        actor=developer, tenant=world.acme, ci_type=CIType.objects.get(slug="application"), name="billing"
+    )
+    relationship_declare(
+        actor=developer,
+        source=billing,
+        target=ConfigurationItem.objects.get(key=keys.application_key(app.pk)),
+        kind="depends_on",
+    )
     client.force_login(developer)
     deploy_form(client, make_release(app), governed, justification="Ship it")
     request = ChangeRequest.objects.get()
@@ -207,8 +248,9 @@ def test_promoting_into_governed_production_from_the_page_says_it_waits(world, c
     from apps.deployments.services import deployment_create
 
     staging = world.acme.environments.get(name="staging")
-    source, _ = deployment_create(actor=world.user(Role.DEVELOPER), release=make_release(make_app(world.acme, "shop")),
-                                  environment=staging)
+    source, _ = deployment_create(
+        actor=world.user(Role.DEVELOPER), release=make_release(make_app(world.acme, "shop")), environment=staging
+    )
     Deployment.objects.filter(pk=source.pk).update(state=State.SUCCEEDED)
     client.force_login(world.user(Role.ADMIN))
     url = f"/t/acme/deployments/{source.pk}/promote/"

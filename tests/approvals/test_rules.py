@@ -34,8 +34,9 @@ def request_deploy(world, release, environment, role=Role.ADMIN, **extra):
 
 
 def decide(world, name, request, verdict="approve", comment=""):
-    return change_request_decide(actor=world.users[f"acme.{name}"], change_request=request, verdict=verdict,
-                                 comment=comment)
+    return change_request_decide(
+        actor=world.users[f"acme.{name}"], change_request=request, verdict=verdict, comment=comment
+    )
 
 
 def refused(code, call, *args, **kwargs):
@@ -57,7 +58,9 @@ def test_a_governed_change_waits_and_needs_a_reason(world, cluster, release, pro
     deployment, request = request_deploy(world, release, prod)
     assert deployment.state == State.PENDING_APPROVAL
     assert request.state == RequestState.PENDING and request.kind == ChangeKind.DEPLOY
-    assert request.requested_by == world.user(Role.ADMIN) and request.justification == "Ship the fix for the checkout bug"
+    assert (
+        request.requested_by == world.user(Role.ADMIN) and request.justification == "Ship the fix for the checkout bug"
+    )
     assert deployment.events.last().state == State.PENDING_APPROVAL
     assert "+  replicas: 2" in request.change["manifest_diff"] and request.change["release_diff"]
 
@@ -143,8 +146,13 @@ def test_a_request_nobody_decides_expires(world, cluster, release, prod):
 
 def test_a_freeze_refuses_changes_and_break_glass_passes_with_a_review(world, cluster, release, prod):
     now = timezone.now()
-    freeze_window_create(actor=world.user(Role.ADMIN), tenant=world.acme, name="Black Friday",
-                         starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1))
+    freeze_window_create(
+        actor=world.user(Role.ADMIN),
+        tenant=world.acme,
+        name="Black Friday",
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1),
+    )
     error = refused(FROZEN, request_deploy, world, release, prod)
     assert "Black Friday" in error.message
     refused(BREAK_GLASS_OWNERS, request_deploy, world, release, prod, break_glass_reason="Payments are down")
@@ -161,14 +169,36 @@ def test_a_freeze_refuses_changes_and_break_glass_passes_with_a_review(world, cl
 
 def test_freeze_windows_cover_production_and_refuse_bad_times(world, cluster, release, prod):
     now = datetime.now(UTC)
-    refused(INVALID, freeze_window_create, actor=world.user(Role.ADMIN), tenant=world.acme, name="Backwards",
-            starts_at=now, ends_at=now - timedelta(minutes=1))
-    refused(INVALID, freeze_window_create, actor=world.user(Role.ADMIN), tenant=world.acme, name="Weekly",
-            recurrence=Recurrence.WEEKLY, weekdays=[now.weekday()], start_time=time(18), end_time=time(9))
+    refused(
+        INVALID,
+        freeze_window_create,
+        actor=world.user(Role.ADMIN),
+        tenant=world.acme,
+        name="Backwards",
+        starts_at=now,
+        ends_at=now - timedelta(minutes=1),
+    )
+    refused(
+        INVALID,
+        freeze_window_create,
+        actor=world.user(Role.ADMIN),
+        tenant=world.acme,
+        name="Weekly",
+        recurrence=Recurrence.WEEKLY,
+        weekdays=[now.weekday()],
+        start_time=time(18),
+        end_time=time(9),
+    )
     assert not FreezeWindow.objects.exists()
-    freeze_window_create(actor=world.user(Role.ADMIN), tenant=world.acme, name="Every day, all day",
-                         recurrence=Recurrence.WEEKLY, weekdays=list(range(7)), start_time=time(0),
-                         end_time=time(23, 59, 59, 999999))
+    freeze_window_create(
+        actor=world.user(Role.ADMIN),
+        tenant=world.acme,
+        name="Every day, all day",
+        recurrence=Recurrence.WEEKLY,
+        weekdays=list(range(7)),
+        start_time=time(0),
+        end_time=time(23, 59, 59, 999999),
+    )
     refused(FROZEN, request_deploy, world, release, prod)
     deployment, _ = request_deploy(world, release, world.acme.environments.get(name="dev"), role=Role.DEVELOPER)
     assert deployment.state == State.QUEUED  # tenant-wide windows cover production only
@@ -212,8 +242,12 @@ def test_a_governed_scale_waits_for_approval(world, cluster, release, prod):
     Deployment.objects.filter(pk=deployment.pk).update(state=State.SUCCEEDED)
     cluster.apply([obj for obj in render(release, prod) if obj["kind"] == "Deployment"])
     govern(world, prod, ADMINS)
-    result = deployment_scale(actor=world.user(Role.ADMIN), deployment=Deployment.objects.get(pk=deployment.pk),
-                              replicas=4, justification="Traffic doubles tonight")
+    result = deployment_scale(
+        actor=world.user(Role.ADMIN),
+        deployment=Deployment.objects.get(pk=deployment.pk),
+        replicas=4,
+        justification="Traffic doubles tonight",
+    )
     request = result.change_request
     assert request.kind == ChangeKind.SCALE and request.params == {"replicas": 4}
     assert request.change["release_diff"] == [{"field": "replicas", "before": 2, "after": 4}]
@@ -227,14 +261,36 @@ def test_a_quota_increase_is_decided_by_an_operator(world):
 
     quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
     developer, admin = as_principal(world.user(Role.DEVELOPER)), as_principal(world.user(Role.ADMIN))
-    refused(PERMISSION_DENIED, quota_request_increase, actor=developer, tenant=world.acme,
-            resource="pods", limit=20, justification="More workers")
-    refused(QUOTA_NOT_AN_INCREASE, quota_request_increase, actor=admin, tenant=world.acme,
-            resource="pods", limit=5, justification="Fewer")
-    refused(JUSTIFICATION_REQUIRED, quota_request_increase, actor=admin, tenant=world.acme,
-            resource="pods", limit=20, justification="")
-    request = quota_request_increase(actor=admin, tenant=world.acme, resource="pods", limit=20,
-                                     justification="The nightly batch needs more workers")
+    refused(
+        PERMISSION_DENIED,
+        quota_request_increase,
+        actor=developer,
+        tenant=world.acme,
+        resource="pods",
+        limit=20,
+        justification="More workers",
+    )
+    refused(
+        QUOTA_NOT_AN_INCREASE,
+        quota_request_increase,
+        actor=admin,
+        tenant=world.acme,
+        resource="pods",
+        limit=5,
+        justification="Fewer",
+    )
+    refused(
+        JUSTIFICATION_REQUIRED,
+        quota_request_increase,
+        actor=admin,
+        tenant=world.acme,
+        resource="pods",
+        limit=20,
+        justification="",
+    )
+    request = quota_request_increase(
+        actor=admin, tenant=world.acme, resource="pods", limit=20, justification="The nightly batch needs more workers"
+    )
     assert request.kind == ChangeKind.QUOTA and request.change["release_diff"][0]["after"] == 20
     refused(eligibility.NOT_AN_APPROVER[0], decide, world, "owner", request)  # not the tenant's call
     change_request_decide(actor=world.operator, change_request=request, verdict="approve", comment="Fine")
@@ -247,8 +303,13 @@ def test_a_quota_approval_is_void_when_the_limit_moved(world):
     from apps.tenants.services import quota_request_increase, quota_set
 
     quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
-    request = quota_request_increase(actor=as_principal(world.user(Role.OWNER)), tenant=world.acme, resource="pods",
-                                     limit=30, justification="Launch week")
+    request = quota_request_increase(
+        actor=as_principal(world.user(Role.OWNER)),
+        tenant=world.acme,
+        resource="pods",
+        limit=30,
+        justification="Launch week",
+    )
     quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=15)
     refused(CHANGE_MOVED, change_request_decide, actor=world.operator, change_request=request, verdict="approve")
     assert ChangeRequest.objects.get(pk=request.pk).revision == 2
@@ -260,8 +321,12 @@ def test_a_change_request_shows_the_cmdb_blast_radius(world, cluster, release, p
     from apps.cmdb.services.items import item_declare, relationship_declare
 
     app_item = ConfigurationItem.objects.get(key=keys.application_key(release.application_id))
-    billing = item_declare(actor=world.user(Role.DEVELOPER), tenant=world.acme,
-                           ci_type=CIType.objects.get(slug="application"), name="billing")
+    billing = item_declare(
+        actor=world.user(Role.DEVELOPER),
+        tenant=world.acme,
+        ci_type=CIType.objects.get(slug="application"),
+        name="billing",
+    )
     relationship_declare(actor=world.user(Role.DEVELOPER), source=billing, target=app_item, kind="depends_on")
     govern(world, prod, ADMINS)
     _, request = request_deploy(world, release, prod)
@@ -276,8 +341,13 @@ def test_a_waiting_change_is_not_approved_into_a_freeze(world, cluster, release,
     govern(world, prod, ADMINS)
     deployment, request = request_deploy(world, release, prod, role=Role.DEVELOPER)
     now = timezone.now()
-    freeze_window_create(actor=world.user(Role.ADMIN), tenant=world.acme, name="Release freeze",
-                         starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=1))
+    freeze_window_create(
+        actor=world.user(Role.ADMIN),
+        tenant=world.acme,
+        name="Release freeze",
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(hours=1),
+    )
     error = refused(FROZEN, decide, world, "admin", request)
     assert "Release freeze" in error.message
     deployment.refresh_from_db()
@@ -297,8 +367,13 @@ def test_governed_or_frozen_production_cannot_be_made_non_production(world, api,
     assert refused.status_code == 409 and refused.json()["code"] == GOVERNED_ENVIRONMENT
     ApprovalPolicy.objects.all().delete()
     now = timezone.now()
-    freeze_window_create(actor=world.user(Role.ADMIN), tenant=world.acme, name="Quarter end",
-                         starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=1))
+    freeze_window_create(
+        actor=world.user(Role.ADMIN),
+        tenant=world.acme,
+        name="Quarter end",
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(hours=1),
+    )
     frozen = api.patch(f"/api/v1/environments/{prod.pk}/", {"kind": "non_production"}, format="json")
     assert frozen.status_code == 409 and frozen.json()["code"] == FROZEN
     prod.refresh_from_db()

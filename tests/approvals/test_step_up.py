@@ -17,8 +17,14 @@ pytestmark = pytest.mark.django_db
 
 def settings_request(world, **fields):
     """A pending request to turn automatic rollback off in acme's prod: it renders without a cluster."""
-    request = change_request(world.acme, world.user(Role.DEVELOPER), kind="settings",
-                             params={"auto_rollback": False}, title="Turn automatic rollback off in prod", **fields)
+    request = change_request(
+        world.acme,
+        world.user(Role.DEVELOPER),
+        kind="settings",
+        params={"auto_rollback": False},
+        title="Turn automatic rollback off in prod",
+        **fields,
+    )
     request.change_hash = render_change(request).fingerprint
     request.save(update_fields=["change_hash"])
     return request
@@ -46,9 +52,15 @@ def test_a_session_decides_over_the_api_only_after_reauthenticating(world, api, 
 @pytest.mark.parametrize("verdict", ["approve", "reject"])
 def test_an_operator_session_decides_over_the_operator_api_only_after_reauthenticating(world, api, verdict):
     quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
-    pk = api.as_user(world.user(Role.OWNER)).post("/api/v1/quotas/request-increase/", {
-        "tenant": "acme", "resource": "pods", "limit": 40, "justification": "Launch week"},
-        format="json").json()["change_request"]
+    pk = (
+        api.as_user(world.user(Role.OWNER))
+        .post(
+            "/api/v1/quotas/request-increase/",
+            {"tenant": "acme", "resource": "pods", "limit": 40, "justification": "Launch week"},
+            format="json",
+        )
+        .json()["change_request"]
+    )
     url = f"/api/v1/operator/change-requests/{pk}/{verdict}/"
     api.as_user(world.operator)
 
@@ -88,11 +100,17 @@ def test_an_api_key_decides_with_approvals_write_and_no_session(world, api, verd
 
 
 def test_an_operator_cannot_decide_with_an_api_key(world, api):
-    request = settings_request(world, stages=[
-        {"position": 1, "name": "Platform operators", "quorum": 1, "roles": [], "members": [], "operators": True}])
+    request = settings_request(
+        world,
+        stages=[
+            {"position": 1, "name": "Platform operators", "quorum": 1, "roles": [], "members": [], "operators": True}
+        ],
+    )
     api.with_key(world.key(Role.OWNER, scopes=["approvals:write"]))
     assert api.post(f"/api/v1/operator/change-requests/{request.pk}/approve/", {}, format="json").status_code in (
-        401, 403)
+        401,
+        403,
+    )
     assert not Decision.objects.exists()
 
 

@@ -40,9 +40,14 @@ def test_model_refuses_changes(event):
 
 def test_an_api_write_records_request_id_ip_user_agent_and_changes(world, api):
     api.as_user(world.user("admin"))
-    response = api.post("/api/v1/environments/", {"tenant": "acme", "name": "qa", "kind": "non_production"},
-                        format="json", HTTP_USER_AGENT="deploy-bot/2.1", REMOTE_ADDR="198.51.100.4",
-                        HTTP_X_REQUEST_ID="req-audit-000123")
+    response = api.post(
+        "/api/v1/environments/",
+        {"tenant": "acme", "name": "qa", "kind": "non_production"},
+        format="json",
+        HTTP_USER_AGENT="deploy-bot/2.1",
+        REMOTE_ADDR="198.51.100.4",
+        HTTP_X_REQUEST_ID="req-audit-000123",
+    )
     assert response.status_code == 201
     event = AuditEvent.objects.get(action="environment.create")
     assert event.tenant == world.acme

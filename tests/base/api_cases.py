@@ -58,8 +58,11 @@ def _invitations(world, tenant, n, reader):
     inviter = world.users[f"{tenant.slug}.owner"]
     return [
         Invitation.objects.create(
-            tenant=tenant, email=f"invitee{i}-{secrets.token_hex(3)}@example.org", role=Role.VIEWER,
-            token_hash=Invitation.hash_token(secrets.token_urlsafe(16)), invited_by=inviter,
+            tenant=tenant,
+            email=f"invitee{i}-{secrets.token_hex(3)}@example.org",
+            role=Role.VIEWER,
+            token_hash=Invitation.hash_token(secrets.token_urlsafe(16)),
+            invited_by=inviter,
             expires_at=timezone.now() + timedelta(days=7),
         )
         for i in range(n)
@@ -75,8 +78,10 @@ def _environments(world, tenant, n, reader):
 
 
 def _quotas(world, tenant, n, reader):
-    return [Quota.objects.create(tenant=tenant, environment=env, resource="pods", limit=10)
-            for env in _environments(world, tenant, n, reader)]
+    return [
+        Quota.objects.create(tenant=tenant, environment=env, resource="pods", limit=10)
+        for env in _environments(world, tenant, n, reader)
+    ]
 
 
 def _api_keys(world, tenant, n, reader):
@@ -86,24 +91,58 @@ def _api_keys(world, tenant, n, reader):
 
 def _audit_events(world, tenant, n, reader):
     owner = world.users[f"{tenant.slug}.owner"]
-    return [audit_record(actor=owner, action="test.event", tenant=tenant, object_display=f"thing {i}")
-            for i in range(n)]
+    return [
+        audit_record(actor=owner, action="test.event", tenant=tenant, object_display=f"thing {i}") for i in range(n)
+    ]
 
 
 API_CASES = [
-    ApiCase("tenant", Tenant, "tenant", _tenants, lookup=lambda row: row.slug,
-            update=lambda world, row: {"name": "Renamed Inc"}, write_role=Role.OWNER),
-    ApiCase("membership", Membership, "members", _memberships,
-            update=lambda world, row: {"role": Role.DEVELOPER}, delete=True),
-    ApiCase("invitation", Invitation, "invitations", _invitations, read_role=Role.ADMIN,
-            create=lambda world: {"tenant": "acme", "email": "newcomer@example.org", "role": Role.VIEWER},
-            delete=True),
-    ApiCase("environment", Environment, "environments", _environments,
-            create=lambda world: {"tenant": "acme", "name": "qa", "kind": "non_production"},
-            update=lambda world, row: {"name": f"{row.name}-renamed"}, delete=True),
+    ApiCase(
+        "tenant",
+        Tenant,
+        "tenant",
+        _tenants,
+        lookup=lambda row: row.slug,
+        update=lambda world, row: {"name": "Renamed Inc"},
+        write_role=Role.OWNER,
+    ),
+    ApiCase(
+        "membership",
+        Membership,
+        "members",
+        _memberships,
+        update=lambda world, row: {"role": Role.DEVELOPER},
+        delete=True,
+    ),
+    ApiCase(
+        "invitation",
+        Invitation,
+        "invitations",
+        _invitations,
+        read_role=Role.ADMIN,
+        create=lambda world: {"tenant": "acme", "email": "newcomer@example.org", "role": Role.VIEWER},
+        delete=True,
+    ),
+    ApiCase(
+        "environment",
+        Environment,
+        "environments",
+        _environments,
+        create=lambda world: {"tenant": "acme", "name": "qa", "kind": "non_production"},
+        update=lambda world, row: {"name": f"{row.name}-renamed"},
+        delete=True,
+    ),
     ApiCase("quota", Quota, "quotas", _quotas, write_role=None),
-    ApiCase("apikey", APIKey, "apikeys", _api_keys, read_role=Role.ADMIN, write_role=None,
-            create=lambda world: {"tenant": "acme", "name": "ci", "scopes": ["apps:read"]}, delete=True),
+    ApiCase(
+        "apikey",
+        APIKey,
+        "apikeys",
+        _api_keys,
+        read_role=Role.ADMIN,
+        write_role=None,
+        create=lambda world: {"tenant": "acme", "name": "ci", "scopes": ["apps:read"]},
+        delete=True,
+    ),
     ApiCase("auditevent", AuditEvent, "audit", _audit_events, read_role=Role.ADMIN, write_role=None),
 ]
 
@@ -113,8 +152,15 @@ API_CASES += cases_catalog.API_CASES + cases_deployments.API_CASES
 
 # Routes tested elsewhere: the caller's own profile, and the operator API (tests/operator).
 # Service templates are platform-wide (every tenant reads them); tests/catalog/test_api.py covers them.
-NOT_TENANT_ROUTES = {"operator-tenant", "operator-quota", "operator-auditevent", "operator-cluster", "template",
-                     "operator-domain", "operator-hostclaim"}  # tests/tenants/test_hosts.py covers them
+NOT_TENANT_ROUTES = {
+    "operator-tenant",
+    "operator-quota",
+    "operator-auditevent",
+    "operator-cluster",
+    "template",
+    "operator-domain",
+    "operator-hostclaim",
+}  # tests/tenants/test_hosts.py covers them
 
 from . import cases_apiusage  # noqa: E402
 

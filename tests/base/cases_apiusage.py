@@ -21,10 +21,18 @@ NOT_TENANT_ROUTES = {"operator-plan"}
 def _usage(world, tenant, n, reader):
     """n rows of the reader's own key, so every role may see them."""
     api_key = apikey_create(actor=reader, tenant=tenant, name=f"usage {secrets.token_hex(2)}", scopes=["apps:read"])[0]
-    return [UsageDaily.objects.create(tenant=tenant, api_key=api_key, endpoint=f"GET thing-{i}-list",
-                                      day=date.today() - timedelta(days=i % 30), requests=10 + i, errors_4xx=1,
-                                      latency_ms_sum=50 * (10 + i))
-            for i in range(n)]
+    return [
+        UsageDaily.objects.create(
+            tenant=tenant,
+            api_key=api_key,
+            endpoint=f"GET thing-{i}-list",
+            day=date.today() - timedelta(days=i % 30),
+            requests=10 + i,
+            errors_4xx=1,
+            latency_ms_sum=50 * (10 + i),
+        )
+        for i in range(n)
+    ]
 
 
 @cache
@@ -40,20 +48,34 @@ def _page_cases() -> list:
 
     def owners_key(name):
         def url(world, tenant):
-            api_key = apikey_create(actor=world.users[f"{tenant.slug}.owner"], tenant=tenant, name="k",
-                                    scopes=["apps:read"])[0]
+            api_key = apikey_create(
+                actor=world.users[f"{tenant.slug}.owner"], tenant=tenant, name="k", scopes=["apps:read"]
+            )[0]
             return reverse(name, kwargs={"tenant_slug": tenant.slug, "pk": api_key.pk})
+
         return url
 
     # Rotating, auto-rotation and revealing are for the key's own user: an admin changes nothing.
-    return [PageCase(T + "keys/usage/", lambda world, tenant: reverse("apikeys:usage",
-                                                                       kwargs={"tenant_slug": tenant.slug})),
-            PageCase(T + "keys/<int:pk>/rotate/", owners_key("apikeys:rotate"), method="post",
-                     write_role=Role.OWNER, data={"overlap_hours": 24}),
-            PageCase(T + "keys/<int:pk>/auto-rotate/", owners_key("apikeys:auto-rotate"), method="post",
-                     write_role=Role.OWNER, data={"auto_rotate": "on"}),
-            PageCase(T + "keys/<int:pk>/reveal/", owners_key("apikeys:reveal"), method="post",
-                     write_role=Role.OWNER)]
+    return [
+        PageCase(
+            T + "keys/usage/", lambda world, tenant: reverse("apikeys:usage", kwargs={"tenant_slug": tenant.slug})
+        ),
+        PageCase(
+            T + "keys/<int:pk>/rotate/",
+            owners_key("apikeys:rotate"),
+            method="post",
+            write_role=Role.OWNER,
+            data={"overlap_hours": 24},
+        ),
+        PageCase(
+            T + "keys/<int:pk>/auto-rotate/",
+            owners_key("apikeys:auto-rotate"),
+            method="post",
+            write_role=Role.OWNER,
+            data={"auto_rotate": "on"},
+        ),
+        PageCase(T + "keys/<int:pk>/reveal/", owners_key("apikeys:reveal"), method="post", write_role=Role.OWNER),
+    ]
 
 
 def __getattr__(name: str) -> list:

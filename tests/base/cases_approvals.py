@@ -33,27 +33,46 @@ def _policies(world, tenant, n, reader):
 
 
 def _policy_create(world):
-    return {"tenant": "acme", "environment": _environment(world.acme).pk,
-            "stages": [{"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}]}
+    return {
+        "tenant": "acme",
+        "environment": _environment(world.acme).pk,
+        "stages": [{"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}],
+    }
 
 
 def _windows(world, tenant, n, reader):
     start = timezone.now() + timedelta(days=30)
-    return [FreezeWindow.objects.create(tenant=tenant, name=f"freeze {i}", starts_at=start,
-                                        ends_at=start + timedelta(hours=2)) for i in range(n)]
+    return [
+        FreezeWindow.objects.create(
+            tenant=tenant, name=f"freeze {i}", starts_at=start, ends_at=start + timedelta(hours=2)
+        )
+        for i in range(n)
+    ]
 
 
 def _window_create(world):
     start = timezone.now() + timedelta(days=60)
-    return {"tenant": "acme", "name": "Black Friday", "recurrence": "once", "starts_at": start.isoformat(),
-            "ends_at": (start + timedelta(days=1)).isoformat()}
+    return {
+        "tenant": "acme",
+        "name": "Black Friday",
+        "recurrence": "once",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(days=1)).isoformat(),
+    }
 
 
 def change_request(tenant, requested_by, **fields) -> ChangeRequest:
     """A pending deploy request in the tenant's prod, without a deployment (nothing to render)."""
-    defaults = {"kind": "scale", "environment": tenant.environments.get(name="prod"), "title": "Scale web to 3",
-                "justification": "traffic", "requested_by": requested_by, "stages": [ADMINS_STAGE],
-                "params": {"replicas": 3}, "change": {"summary": ["web: 2 → 3 replicas"]}}
+    defaults = {
+        "kind": "scale",
+        "environment": tenant.environments.get(name="prod"),
+        "title": "Scale web to 3",
+        "justification": "traffic",
+        "requested_by": requested_by,
+        "stages": [ADMINS_STAGE],
+        "params": {"replicas": 3},
+        "change": {"summary": ["web: 2 → 3 replicas"]},
+    }
     return ChangeRequest.objects.create(tenant=tenant, **{**defaults, **fields})
 
 
@@ -66,6 +85,7 @@ def _on_request(name):
     def url(world, tenant):
         row = change_request(tenant, world.users[f"{tenant.slug}.developer"])
         return reverse(name, kwargs={"tenant_slug": tenant.slug, "pk": row.pk})
+
     return url
 
 
@@ -73,6 +93,7 @@ def _decide(verdict):
     def url(world, tenant):
         row = change_request(tenant, world.users[f"{tenant.slug}.developer"])
         return reverse(f"approvals:{verdict}", kwargs={"tenant_slug": tenant.slug, "pk": row.pk})
+
     return url
 
 
@@ -95,8 +116,15 @@ def _api_cases() -> list:
     from .api_cases import ApiCase
 
     return [
-        ApiCase("approvalpolicy", ApprovalPolicy, "approvals", _policies, create=_policy_create,
-                update=lambda world, row: {"expire_after_hours": 24}, delete=True),
+        ApiCase(
+            "approvalpolicy",
+            ApprovalPolicy,
+            "approvals",
+            _policies,
+            create=_policy_create,
+            update=lambda world, row: {"expire_after_hours": 24},
+            delete=True,
+        ),
         ApiCase("freezewindow", FreezeWindow, "approvals", _windows, create=_window_create, delete=True),
         ApiCase("changerequest", ChangeRequest, "approvals", _requests, write_role=Role.DEVELOPER),
     ]
@@ -106,28 +134,63 @@ def _api_cases() -> list:
 def _page_cases() -> list:
     from .page_cases import PageCase, T
 
-    admin_env = {"requires_approval": "on", "expire_after_hours": 72, "stage-0-name": "Admins",
-                 "stage-0-quorum": 1, "stage-0-roles": [Role.ADMIN, Role.OWNER]}
+    admin_env = {
+        "requires_approval": "on",
+        "expire_after_hours": 72,
+        "stage-0-name": "Admins",
+        "stage-0-quorum": 1,
+        "stage-0-roles": [Role.ADMIN, Role.OWNER],
+    }
     return [
         PageCase(T + "approvals/", _named("approvals:queue")),
         PageCase(T + "approvals/<int:pk>/", _on_request("approvals:detail")),
         PageCase(T + "approvals/<int:pk>/progress/", _on_request("approvals:progress")),
-        PageCase(T + "approvals/<int:pk>/approve/", _decide("approve"), method="post",
-                 write_role=Role.DEVELOPER, data={"comment": "ok"}),
-        PageCase(T + "approvals/<int:pk>/reject/", _decide("reject"), method="post",
-                 write_role=Role.DEVELOPER, data={"comment": "no"}),
-        PageCase(T + "approvals/<int:pk>/withdraw/", _on_request("approvals:withdraw"), method="post",
-                 write_role=Role.DEVELOPER),
+        PageCase(
+            T + "approvals/<int:pk>/approve/",
+            _decide("approve"),
+            method="post",
+            write_role=Role.DEVELOPER,
+            data={"comment": "ok"},
+        ),
+        PageCase(
+            T + "approvals/<int:pk>/reject/",
+            _decide("reject"),
+            method="post",
+            write_role=Role.DEVELOPER,
+            data={"comment": "no"},
+        ),
+        PageCase(
+            T + "approvals/<int:pk>/withdraw/",
+            _on_request("approvals:withdraw"),
+            method="post",
+            write_role=Role.DEVELOPER,
+        ),
         PageCase(T + "approvals/policies/", _named("approvals:policies")),
-        PageCase(T + "approvals/policies/<int:environment>/",
-                 lambda world, tenant: reverse("approvals:policy-edit", kwargs={
-                     "tenant_slug": tenant.slug, "environment": tenant.environments.get(name="prod").pk}),
-                 method="post", write_role=Role.ADMIN, data=admin_env),
+        PageCase(
+            T + "approvals/policies/<int:environment>/",
+            lambda world, tenant: reverse(
+                "approvals:policy-edit",
+                kwargs={"tenant_slug": tenant.slug, "environment": tenant.environments.get(name="prod").pk},
+            ),
+            method="post",
+            write_role=Role.ADMIN,
+            data=admin_env,
+        ),
         PageCase(T + "approvals/policies/<int:pk>/delete/", _policy_row, method="post", write_role=Role.ADMIN),
         PageCase(T + "approvals/freezes/", _named("approvals:freezes")),
-        PageCase(T + "approvals/freezes/new/", _named("approvals:freeze-new"), method="post", write_role=Role.ADMIN,
-                 data={"name": "Black Friday", "recurrence": "weekly", "weekdays": [4], "start_time": "08:00",
-                       "end_time": "18:00"}),
+        PageCase(
+            T + "approvals/freezes/new/",
+            _named("approvals:freeze-new"),
+            method="post",
+            write_role=Role.ADMIN,
+            data={
+                "name": "Black Friday",
+                "recurrence": "weekly",
+                "weekdays": [4],
+                "start_time": "08:00",
+                "end_time": "18:00",
+            },
+        ),
         PageCase(T + "approvals/freezes/<int:pk>/delete/", _window_row, method="post", write_role=Role.ADMIN),
     ]
 

@@ -21,8 +21,15 @@ def _applications(world, tenant, n, reader):
 def _releases(world, tenant, n, reader):
     application = _application(world, tenant)
     start = application.releases.count()
-    return [Release.objects.create(tenant=tenant, application=application, number=start + i + 1,
-                                   image=f"registry.example.com/shop:{start + i + 1}") for i in range(n)]
+    return [
+        Release.objects.create(
+            tenant=tenant,
+            application=application,
+            number=start + i + 1,
+            image=f"registry.example.com/shop:{start + i + 1}",
+        )
+        for i in range(n)
+    ]
 
 
 def _application(world, tenant, name="shop"):
@@ -37,8 +44,9 @@ def _with_release(world, tenant):
 
 
 def _app_page(name, **extra):
-    return lambda world, tenant: reverse(name, kwargs={"tenant_slug": tenant.slug,
-                                                       "name": _with_release(world, tenant).name, **extra})
+    return lambda world, tenant: reverse(
+        name, kwargs={"tenant_slug": tenant.slug, "name": _with_release(world, tenant).name, **extra}
+    )
 
 
 def _named(name):
@@ -50,12 +58,28 @@ def _api_cases() -> list:
     from .api_cases import ApiCase
 
     return [
-        ApiCase("application", Application, "apps", _applications, write_role=Role.DEVELOPER,
-                create=lambda world: {"tenant": "acme", "name": f"new-{secrets.token_hex(3)}", "component_kind": "web"},
-                update=lambda world, row: {"description": "Sells things.", "team": "Web"}),
-        ApiCase("release", Release, "releases", _releases, write_role=Role.DEVELOPER,
-                create=lambda world: {"tenant": "acme", "application": _application(world, world.acme).pk,
-                                      "image": "nginx:1.27", "ports": [{"name": "http", "port": 80}]}),
+        ApiCase(
+            "application",
+            Application,
+            "apps",
+            _applications,
+            write_role=Role.DEVELOPER,
+            create=lambda world: {"tenant": "acme", "name": f"new-{secrets.token_hex(3)}", "component_kind": "web"},
+            update=lambda world, row: {"description": "Sells things.", "team": "Web"},
+        ),
+        ApiCase(
+            "release",
+            Release,
+            "releases",
+            _releases,
+            write_role=Role.DEVELOPER,
+            create=lambda world: {
+                "tenant": "acme",
+                "application": _application(world, world.acme).pk,
+                "image": "nginx:1.27",
+                "ports": [{"name": "http", "port": 80}],
+            },
+        ),
     ]
 
 
@@ -72,10 +96,20 @@ def _page_cases() -> list:
         PageCase(T + "apps/new/", _named("catalog:new"), method="post", write_role=Role.DEVELOPER, data=new_app),
         PageCase(T + "apps/<slug:name>/", _app_page("catalog:detail")),
         PageCase(T + "apps/<slug:name>/edit/", _app_page("catalog:edit")),
-        PageCase(T + "apps/<slug:name>/edit/", _app_page("catalog:edit"), method="post", write_role=Role.DEVELOPER,
-                 data=details),
-        PageCase(T + "apps/<slug:name>/releases/", _app_page("catalog:release-new"), method="post",
-                 write_role=Role.DEVELOPER, data=release),
+        PageCase(
+            T + "apps/<slug:name>/edit/",
+            _app_page("catalog:edit"),
+            method="post",
+            write_role=Role.DEVELOPER,
+            data=details,
+        ),
+        PageCase(
+            T + "apps/<slug:name>/releases/",
+            _app_page("catalog:release-new"),
+            method="post",
+            write_role=Role.DEVELOPER,
+            data=release,
+        ),
         PageCase(T + "apps/<slug:name>/releases/<int:number>/", _app_page("catalog:release", number=1)),
     ]
 

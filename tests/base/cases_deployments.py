@@ -21,7 +21,9 @@ from apps.tenants.roles import Role
 def _release(tenant, name="web"):
     app, _ = Application.objects.get_or_create(tenant=tenant, name=name)
     number = app.releases.count() + 1
-    return Release.objects.create(tenant=tenant, application=app, number=number, image=f"registry.example/{name}:{number}")
+    return Release.objects.create(
+        tenant=tenant, application=app, number=number, image=f"registry.example/{name}:{number}"
+    )
 
 
 def _deployments(world, tenant, n, reader):
@@ -30,8 +32,16 @@ def _deployments(world, tenant, n, reader):
     rows = []
     for i in range(n):
         release = _release(tenant, f"app{Deployment.objects.count()}-{i}")
-        rows.append(Deployment.objects.create(tenant=tenant, application=release.application, release=release,
-                                              environment=dev, state=State.SUCCEEDED, last_seq=0))
+        rows.append(
+            Deployment.objects.create(
+                tenant=tenant,
+                application=release.application,
+                release=release,
+                environment=dev,
+                state=State.SUCCEEDED,
+                last_seq=0,
+            )
+        )
     return rows
 
 
@@ -44,10 +54,12 @@ def _rolled_out(world, tenant):
     """A succeeded deployment with an earlier good release, so both rollback and cancel have a target."""
     dev = tenant.environments.get(name="dev")
     first, second = _release(tenant, "shop"), _release(tenant, "shop")
-    Deployment.objects.create(tenant=tenant, application=first.application, release=first, environment=dev,
-                              state=State.SUCCEEDED)
-    return Deployment.objects.create(tenant=tenant, application=second.application, release=second, environment=dev,
-                                     state=State.PROGRESSING)
+    Deployment.objects.create(
+        tenant=tenant, application=first.application, release=first, environment=dev, state=State.SUCCEEDED
+    )
+    return Deployment.objects.create(
+        tenant=tenant, application=second.application, release=second, environment=dev, state=State.PROGRESSING
+    )
 
 
 def _on_row(name):
@@ -73,9 +85,17 @@ def _waiting_canary(world, tenant):
     """A canary waiting at its first step, so Continue has something to move."""
     dev = tenant.environments.get(name="dev")
     release = _release(tenant, f"canary{Deployment.objects.count()}")
-    row = Deployment.objects.create(tenant=tenant, application=release.application, release=release, environment=dev,
-                                    state=State.PROGRESSING, strategy="canary", strategy_config={"steps": [10, 100]},
-                                    step=1, waiting=True)
+    row = Deployment.objects.create(
+        tenant=tenant,
+        application=release.application,
+        release=release,
+        environment=dev,
+        state=State.PROGRESSING,
+        strategy="canary",
+        strategy_config={"steps": [10, 100]},
+        step=1,
+        waiting=True,
+    )
     return reverse("deployments:continue", kwargs={"tenant_slug": tenant.slug, "pk": row.pk})
 
 
@@ -87,9 +107,17 @@ def _named(name):
 def _api_cases() -> list:
     from .api_cases import ApiCase
 
-    return [ApiCase("deployment", Deployment, "deployments", _deployments, create=_create, write_role=Role.DEVELOPER),
-            ApiCase("deploysettings", DeploySettings, "environments", _settings, lookup=lambda row: row.pk,
-                    update=lambda world, row: {"auto_rollback": not row.auto_rollback})]
+    return [
+        ApiCase("deployment", Deployment, "deployments", _deployments, create=_create, write_role=Role.DEVELOPER),
+        ApiCase(
+            "deploysettings",
+            DeploySettings,
+            "environments",
+            _settings,
+            lookup=lambda row: row.pk,
+            update=lambda world, row: {"auto_rollback": not row.auto_rollback},
+        ),
+    ]
 
 
 @cache
@@ -100,28 +128,60 @@ def _page_cases() -> list:
         PageCase(T + "deployments/", _named("deployments:list")),
         PageCase(T + "deployments/new/", _named("deployments:new"), read_role=Role.DEVELOPER),
         PageCase(T + "deployments/<int:pk>/", _on_row("deployments:detail")),
-        PageCase(T + "deployments/<int:pk>/rollback/", _on_row("deployments:rollback"), method="post",
-                 write_role=Role.DEVELOPER, data={"reason": "bad release"}),
-        PageCase(T + "deployments/<int:pk>/cancel/", _on_row("deployments:cancel"), method="post",
-                 write_role=Role.DEVELOPER),
+        PageCase(
+            T + "deployments/<int:pk>/rollback/",
+            _on_row("deployments:rollback"),
+            method="post",
+            write_role=Role.DEVELOPER,
+            data={"reason": "bad release"},
+        ),
+        PageCase(
+            T + "deployments/<int:pk>/cancel/", _on_row("deployments:cancel"), method="post", write_role=Role.DEVELOPER
+        ),
         PageCase(T + "deployments/<int:pk>/continue/", _waiting_canary, method="post", write_role=Role.DEVELOPER),
-        PageCase(T + "deployments/<int:pk>/switch-back/", _on_row("deployments:switch-back"), method="post",
-                 write_role=Role.DEVELOPER),
-        PageCase(T + "deployments/<int:pk>/pause/", _on_row("deployments:pause"), method="post",
-                 write_role=Role.DEVELOPER),
-        PageCase(T + "deployments/<int:pk>/resume/", _on_row("deployments:resume"), method="post",
-                 write_role=Role.DEVELOPER),
-        PageCase(T + "deployments/<int:pk>/scale/", _on_row("deployments:scale"), method="post",
-                 write_role=Role.DEVELOPER, data={"replicas": 3}),
-        PageCase(T + "deployments/<int:pk>/restart/", _on_row("deployments:restart"), method="post",
-                 write_role=Role.DEVELOPER),
-        PageCase(T + "deployments/<int:pk>/promote/", _on_row("deployments:promote"), method="post",
-                 write_role=Role.DEVELOPER, data={"environment": ""}),
-        PageCase(T + "deployments/<int:pk>/remove/", _on_row("deployments:remove"), method="post",
-                 write_role=Role.DEVELOPER),
+        PageCase(
+            T + "deployments/<int:pk>/switch-back/",
+            _on_row("deployments:switch-back"),
+            method="post",
+            write_role=Role.DEVELOPER,
+        ),
+        PageCase(
+            T + "deployments/<int:pk>/pause/", _on_row("deployments:pause"), method="post", write_role=Role.DEVELOPER
+        ),
+        PageCase(
+            T + "deployments/<int:pk>/resume/", _on_row("deployments:resume"), method="post", write_role=Role.DEVELOPER
+        ),
+        PageCase(
+            T + "deployments/<int:pk>/scale/",
+            _on_row("deployments:scale"),
+            method="post",
+            write_role=Role.DEVELOPER,
+            data={"replicas": 3},
+        ),
+        PageCase(
+            T + "deployments/<int:pk>/restart/",
+            _on_row("deployments:restart"),
+            method="post",
+            write_role=Role.DEVELOPER,
+        ),
+        PageCase(
+            T + "deployments/<int:pk>/promote/",
+            _on_row("deployments:promote"),
+            method="post",
+            write_role=Role.DEVELOPER,
+            data={"environment": ""},
+        ),
+        PageCase(
+            T + "deployments/<int:pk>/remove/", _on_row("deployments:remove"), method="post", write_role=Role.DEVELOPER
+        ),
         PageCase(T + "deployments/settings/", _named("deployments:settings")),
-        PageCase(T + "deployments/settings/<int:pk>/", _settings_row, method="post", write_role=Role.ADMIN,
-                 data={"auto_rollback": "on"}),
+        PageCase(
+            T + "deployments/settings/<int:pk>/",
+            _settings_row,
+            method="post",
+            write_role=Role.ADMIN,
+            data={"auto_rollback": "on"},
+        ),
     ]
 
 

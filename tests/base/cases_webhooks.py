@@ -25,12 +25,23 @@ def endpoint(tenant, **fields) -> WebhookEndpoint:
 
 def delivery(row: WebhookEndpoint, **fields) -> WebhookDelivery:
     event_id = uuid.uuid4()
-    payload = {"id": str(event_id), "type": "deployment.succeeded", "created_at": timezone.now().isoformat(),
-               "tenant": row.tenant.slug, "data": {"deployment": 1}}
-    defaults = {"event": "deployment.succeeded", "state": DeliveryState.SUCCEEDED, "attempts": 1,
-                "response_code": 200, "latency_ms": 12}
-    return WebhookDelivery.objects.create(tenant=row.tenant, endpoint=row, event_id=event_id, payload=payload,
-                                          **{**defaults, **fields})
+    payload = {
+        "id": str(event_id),
+        "type": "deployment.succeeded",
+        "created_at": timezone.now().isoformat(),
+        "tenant": row.tenant.slug,
+        "data": {"deployment": 1},
+    }
+    defaults = {
+        "event": "deployment.succeeded",
+        "state": DeliveryState.SUCCEEDED,
+        "attempts": 1,
+        "response_code": 200,
+        "latency_ms": 12,
+    }
+    return WebhookDelivery.objects.create(
+        tenant=row.tenant, endpoint=row, event_id=event_id, payload=payload, **{**defaults, **fields}
+    )
 
 
 def _endpoints(world, tenant, n, reader):
@@ -45,6 +56,7 @@ def _deliveries(world, tenant, n, reader):
 def _on_endpoint(name, **fields):
     def url(world, tenant):
         return reverse(name, kwargs={"tenant_slug": tenant.slug, "pk": endpoint(tenant, **fields).pk})
+
     return url
 
 
@@ -64,9 +76,16 @@ def _api_cases() -> list:
     from .api_cases import ApiCase
 
     return [
-        ApiCase("webhookendpoint", WebhookEndpoint, "webhooks", _endpoints, read_role=Role.ADMIN,
-                create=lambda world: {"tenant": "acme", "url": PUBLIC_URL, "events": ["deployment.*"]},
-                update=lambda world, row: {"description": "renamed"}, delete=True),
+        ApiCase(
+            "webhookendpoint",
+            WebhookEndpoint,
+            "webhooks",
+            _endpoints,
+            read_role=Role.ADMIN,
+            create=lambda world: {"tenant": "acme", "url": PUBLIC_URL, "events": ["deployment.*"]},
+            update=lambda world, row: {"description": "renamed"},
+            delete=True,
+        ),
         ApiCase("webhookdelivery", WebhookDelivery, "webhooks", _deliveries, read_role=Role.ADMIN),
     ]
 
@@ -78,21 +97,45 @@ def _page_cases() -> list:
     admin = Role.ADMIN
     return [
         PageCase(T + "webhooks/", _named("webhooks:list"), read_role=admin),
-        PageCase(T + "webhooks/", _named("webhooks:list"), method="post", read_role=admin, write_role=admin,
-                 data=FORM),
+        PageCase(T + "webhooks/", _named("webhooks:list"), method="post", read_role=admin, write_role=admin, data=FORM),
         PageCase(T + "webhooks/<int:pk>/", _on_endpoint("webhooks:detail"), read_role=admin),
-        PageCase(T + "webhooks/<int:pk>/edit/", _on_endpoint("webhooks:edit"), method="post", read_role=admin,
-                 write_role=admin, data=FORM),
-        PageCase(T + "webhooks/<int:pk>/test/", _on_endpoint("webhooks:test"), method="post", read_role=admin,
-                 write_role=admin),
-        PageCase(T + "webhooks/<int:pk>/enable/", _on_endpoint("webhooks:enable", is_active=False), method="post",
-                 read_role=admin, write_role=admin),
-        PageCase(T + "webhooks/<int:pk>/rotate-secret/", _on_endpoint("webhooks:rotate-secret"), method="post",
-                 read_role=admin, write_role=admin),
-        PageCase(T + "webhooks/<int:pk>/delete/", _on_endpoint("webhooks:delete"), method="post", read_role=admin,
-                 write_role=admin),
-        PageCase(T + "webhooks/deliveries/<int:pk>/replay/", _replay, method="post", read_role=admin,
-                 write_role=admin),
+        PageCase(
+            T + "webhooks/<int:pk>/edit/",
+            _on_endpoint("webhooks:edit"),
+            method="post",
+            read_role=admin,
+            write_role=admin,
+            data=FORM,
+        ),
+        PageCase(
+            T + "webhooks/<int:pk>/test/",
+            _on_endpoint("webhooks:test"),
+            method="post",
+            read_role=admin,
+            write_role=admin,
+        ),
+        PageCase(
+            T + "webhooks/<int:pk>/enable/",
+            _on_endpoint("webhooks:enable", is_active=False),
+            method="post",
+            read_role=admin,
+            write_role=admin,
+        ),
+        PageCase(
+            T + "webhooks/<int:pk>/rotate-secret/",
+            _on_endpoint("webhooks:rotate-secret"),
+            method="post",
+            read_role=admin,
+            write_role=admin,
+        ),
+        PageCase(
+            T + "webhooks/<int:pk>/delete/",
+            _on_endpoint("webhooks:delete"),
+            method="post",
+            read_role=admin,
+            write_role=admin,
+        ),
+        PageCase(T + "webhooks/deliveries/<int:pk>/replay/", _replay, method="post", read_role=admin, write_role=admin),
     ]
 
 

@@ -51,9 +51,13 @@ def _owner_membership(world, tenant):
 
 def _invitation(world, tenant):
     return Invitation.objects.create(
-        tenant=tenant, email=f"guest-{secrets.token_hex(3)}@example.org", role=Role.VIEWER,
-        token_hash=Invitation.hash_token(secrets.token_urlsafe(16)), invited_by=world.users[f"{tenant.slug}.owner"],
-        expires_at=timezone.now() + timedelta(days=1))
+        tenant=tenant,
+        email=f"guest-{secrets.token_hex(3)}@example.org",
+        role=Role.VIEWER,
+        token_hash=Invitation.hash_token(secrets.token_urlsafe(16)),
+        invited_by=world.users[f"{tenant.slug}.owner"],
+        expires_at=timezone.now() + timedelta(days=1),
+    )
 
 
 def _owners_key(world, tenant):
@@ -63,22 +67,41 @@ def _owners_key(world, tenant):
 PAGE_CASES = [
     PageCase(T, _named("tenants:overview")),
     PageCase(T + "members/", _named("tenants:members")),
-    PageCase(T + "members/invite/", _named("tenants:invite"), method="post", write_role=Role.ADMIN,
-             data={"email": "someone@example.org", "role": Role.VIEWER}),
+    PageCase(
+        T + "members/invite/",
+        _named("tenants:invite"),
+        method="post",
+        write_role=Role.ADMIN,
+        data={"email": "someone@example.org", "role": Role.VIEWER},
+    ),
     PageCase(T + "members/leave/", _named("tenants:leave"), method="post"),
-    PageCase(T + "members/<int:pk>/role/", _with_pk("tenants:member-role", _owner_membership), method="post",
-             write_role=Role.OWNER, data={"role": Role.VIEWER}),
-    PageCase(T + "members/<int:pk>/remove/", _with_pk("tenants:member-remove", _owner_membership), method="post",
-             write_role=Role.OWNER),
-    PageCase(T + "invitations/<int:pk>/revoke/", _with_pk("tenants:invitation-revoke", _invitation), method="post",
-             write_role=Role.ADMIN),
+    PageCase(
+        T + "members/<int:pk>/role/",
+        _with_pk("tenants:member-role", _owner_membership),
+        method="post",
+        write_role=Role.OWNER,
+        data={"role": Role.VIEWER},
+    ),
+    PageCase(
+        T + "members/<int:pk>/remove/",
+        _with_pk("tenants:member-remove", _owner_membership),
+        method="post",
+        write_role=Role.OWNER,
+    ),
+    PageCase(
+        T + "invitations/<int:pk>/revoke/",
+        _with_pk("tenants:invitation-revoke", _invitation),
+        method="post",
+        write_role=Role.ADMIN,
+    ),
     PageCase(T + "environments/", _named("tenants:environments")),
     PageCase(T + "environments/<int:pk>/", _with_pk("tenants:environment-edit", _environment)),
     PageCase(T + "environments/<int:pk>/delete/", _with_pk("tenants:environment-delete", _environment)),
     PageCase(T + "quotas/", _named("tenants:quotas")),
     PageCase(T + "keys/", _named("apikeys:list")),
-    PageCase(T + "keys/<int:pk>/revoke/", _with_pk("apikeys:revoke", _owners_key), method="post",
-             write_role=Role.ADMIN),
+    PageCase(
+        T + "keys/<int:pk>/revoke/", _with_pk("apikeys:revoke", _owners_key), method="post", write_role=Role.ADMIN
+    ),
     PageCase(T + "audit/", _named("audit:trail"), read_role=Role.ADMIN),
 ]
 

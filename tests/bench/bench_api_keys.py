@@ -55,8 +55,10 @@ def test_api_key_authentication_cost(world):
     timing = _time_per_call(lambda: auth.authenticate(request))
     data = {**timing, "queries": len(queries)}
     _save("api_key_authentication", data)
-    print(f"\nAPI-key authentication: median {timing['median_ms']:.3f} ms, p99 {timing['p99_ms']:.3f} ms, "
-          f"{len(queries)} query per request")
+    print(
+        f"\nAPI-key authentication: median {timing['median_ms']:.3f} ms, p99 {timing['p99_ms']:.3f} ms, "
+        f"{len(queries)} query per request"
+    )
 
 
 def test_list_endpoint_query_counts(world, api):

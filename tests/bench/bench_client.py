@@ -19,8 +19,12 @@ ROUNDS = 400
 
 
 def config_map(i):
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i % 20}", "namespace": "bench"},
-            "data": {"value": str(i)}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"cm-{i % 20}", "namespace": "bench"},
+        "data": {"value": str(i)},
+    }
 
 
 def _rate(func):
@@ -42,21 +46,31 @@ def test_client_layer_overhead():
         resource = bare.resources.get(api_version="v1", kind="ConfigMap")
 
         def bare_apply(i):
-            bare.server_side_apply(resource, body=config_map(i), name=f"cm-{i % 20}", namespace="bench",
-                                   field_manager=FIELD_MANAGER, force_conflicts=True).to_dict()
+            bare.server_side_apply(
+                resource,
+                body=config_map(i),
+                name=f"cm-{i % 20}",
+                namespace="bench",
+                field_manager=FIELD_MANAGER,
+                force_conflicts=True,
+            ).to_dict()
 
         def bare_get(i):
             bare.get(resource, name=f"cm-{i % 20}", namespace="bench").to_dict()
 
         results = {
             "apply": {"bare_ms": _rate(bare_apply), "ours_ms": _rate(lambda i: ours.apply([config_map(i)]))},
-            "get": {"bare_ms": _rate(bare_get), "ours_ms": _rate(lambda i: ours.get("v1", "ConfigMap", f"cm-{i % 20}",
-                                                                                     "bench"))},
+            "get": {
+                "bare_ms": _rate(bare_get),
+                "ours_ms": _rate(lambda i: ours.get("v1", "ConfigMap", f"cm-{i % 20}", "bench")),
+            },
         }
     print()
     for call, numbers in results.items():
         numbers["overhead_percent"] = round(100 * (numbers["ours_ms"] / numbers["bare_ms"] - 1), 1)
-        print(f"{call:<6} bare {numbers['bare_ms']:.3f} ms  ours {numbers['ours_ms']:.3f} ms  "
-              f"overhead {numbers['overhead_percent']:+.1f} %")
+        print(
+            f"{call:<6} bare {numbers['bare_ms']:.3f} ms  ours {numbers['ours_ms']:.3f} ms  "
+            f"overhead {numbers['overhead_percent']:+.1f} %"
+        )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "client.json").write_text(json.dumps(results, indent=2))

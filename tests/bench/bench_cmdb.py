@@ -53,22 +53,28 @@ def _generate(tenant_id: int, type_id: int) -> tuple[int, int]:
     """100,000 items in 1,000 layers of 100; each relies on five items of the next layer (wrapping
     round at the end, which closes long cycles), so depth 6 reaches a realistic few hundred items."""
     with connection.cursor() as cursor:
-        cursor.execute("""
+        cursor.execute(
+            """
             INSERT INTO cmdb_configurationitem (tenant_id, ci_type_id, name, key, description, labels,
                 declared_attributes, discovered_attributes, provenance, source, status, first_seen_at, updated_at)
             SELECT %s, %s, 'ci-' || g, 'bench/' || g, '', '{}', '{}', '{}', 'declared', 'bench', 'active', now(), now()
             FROM generate_series(1, %s) g RETURNING id
-        """, [tenant_id, type_id, ITEMS])
+        """,
+            [tenant_id, type_id, ITEMS],
+        )
         ids = [row[0] for row in cursor.fetchall()]
         first = min(ids)
-        cursor.execute("""
+        cursor.execute(
+            """
             INSERT INTO cmdb_relationship (tenant_id, source_id, target_id, kind, provenance, origin, status, note,
                 first_seen_at)
             SELECT %(tenant)s, %(first)s + s, %(first)s + ((s / 100 + 1) * 100 + (s * 7 + k * 13) %% 100) %% %(n)s,
                    'depends_on', 'declared', 'bench', 'active', '', now()
             FROM generate_series(0, %(n)s - 1) s CROSS JOIN generate_series(0, %(k)s - 1) k
             ON CONFLICT DO NOTHING
-        """, {"tenant": tenant_id, "first": first, "n": ITEMS, "k": EDGES_PER_ITEM})
+        """,
+            {"tenant": tenant_id, "first": first, "n": ITEMS, "k": EDGES_PER_ITEM},
+        )
         edges = cursor.rowcount
         cursor.execute("ANALYZE cmdb_configurationitem")
         cursor.execute("ANALYZE cmdb_relationship")
@@ -80,8 +86,12 @@ def test_impact_on_100k_items_and_500k_relationships():
     started = time.perf_counter()
     first, edges = _generate(tenant.pk, CIType.objects.get(slug="database").pk)
     generated = time.perf_counter() - started
-    numbers = {"items": ConfigurationItem.objects.count(), "relationships": edges, "depth": DEPTH,
-               "generate_s": round(generated, 1)}
+    numbers = {
+        "items": ConfigurationItem.objects.count(),
+        "relationships": edges,
+        "depth": DEPTH,
+        "generate_s": round(generated, 1),
+    }
     for direction in ("downstream", "upstream"):
         timings, reached = [], []
         for n in range(STARTS):
@@ -90,8 +100,12 @@ def test_impact_on_100k_items_and_500k_relationships():
             found = impact(start, direction=direction, depth=DEPTH, tenant_ids=[tenant.pk])
             timings.append((time.perf_counter() - began) * 1000)
             reached.append(len(found))
-        numbers[direction] = {"p50_ms": round(percentile(timings, 50), 1), "p99_ms": round(percentile(timings, 99), 1),
-                              "max_ms": round(max(timings), 1), "mean_reached": round(statistics.mean(reached))}
+        numbers[direction] = {
+            "p50_ms": round(percentile(timings, 50), 1),
+            "p99_ms": round(percentile(timings, 99), 1),
+            "max_ms": round(max(timings), 1),
+            "mean_reached": round(statistics.mean(reached)),
+        }
     write("impact", numbers)
 
 
@@ -102,18 +116,53 @@ def _objects(namespace: str) -> list[dict]:
     objects = []
     for n in range(PER_NAMESPACE):
         name, selector = f"app{n}", {"app": f"app{n}"}
-        objects.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
-                        "spec": {"replicas": 1, "selector": {"matchLabels": selector}, "template": {
-                            "metadata": {"labels": selector},
-                            "spec": {"containers": [{"name": name, "image": f"registry.example/{name}:1"}]}}}})
-        objects.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
-                        "spec": {"selector": selector, "ports": [{"port": 80}]}})
+        objects.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": selector},
+                    "template": {
+                        "metadata": {"labels": selector},
+                        "spec": {"containers": [{"name": name, "image": f"registry.example/{name}:1"}]},
+                    },
+                },
+            }
+        )
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"selector": selector, "ports": [{"port": 80}]},
+            }
+        )
         if n % 3 == 0:
-            objects.append({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-                            "metadata": {"name": name, "namespace": namespace},
-                            "spec": {"rules": [{"host": f"{name}.{namespace}.example.com", "http": {"paths": [{
-                                "path": "/", "pathType": "Prefix",
-                                "backend": {"service": {"name": name, "port": {"number": 80}}}}]}}]}})
+            objects.append(
+                {
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "Ingress",
+                    "metadata": {"name": name, "namespace": namespace},
+                    "spec": {
+                        "rules": [
+                            {
+                                "host": f"{name}.{namespace}.example.com",
+                                "http": {
+                                    "paths": [
+                                        {
+                                            "path": "/",
+                                            "pathType": "Prefix",
+                                            "backend": {"service": {"name": name, "port": {"number": 80}}},
+                                        }
+                                    ]
+                                },
+                            }
+                        ]
+                    },
+                }
+            )
     return objects
 
 
@@ -127,8 +176,9 @@ def test_discovery_of_5000_objects():
             if n % 10 == 9:
                 namespaces.append(f"platform-{n}")  # not an environment's: platform-owned
                 continue
-            environment = Environment.objects.create(tenant=tenant, name=f"env{n}",
-                                                     namespace=namespace_for(tenant.slug, f"env{n}"))
+            environment = Environment.objects.create(
+                tenant=tenant, name=f"env{n}", namespace=namespace_for(tenant.slug, f"env{n}")
+            )
             Placement.objects.create(environment=environment, cluster=cluster)
             namespaces.append(environment.namespace)
         kube = KubeClient(sandbox.api_client())
@@ -141,9 +191,16 @@ def test_discovery_of_5000_objects():
             if len(pods) >= NAMESPACES * PER_NAMESPACE:
                 break
             time.sleep(0.5)
-        listed = sum(len(kube.list(*kind)[0]) for kind in (("v1", "Namespace"), ("apps/v1", "Deployment"),
-                                                              ("v1", "Service"), ("networking.k8s.io/v1", "Ingress"),
-                                                              ("v1", "Pod")))
+        listed = sum(
+            len(kube.list(*kind)[0])
+            for kind in (
+                ("v1", "Namespace"),
+                ("apps/v1", "Deployment"),
+                ("v1", "Service"),
+                ("networking.k8s.io/v1", "Ingress"),
+                ("v1", "Pod"),
+            )
+        )
         numbers = {"objects": listed}
         for label in ("first_pass", "second_pass"):
             with CaptureQueriesContext(connection) as queries:

@@ -50,8 +50,12 @@ def percentile(values, q):
 
 
 def summary(values_ms):
-    return {"n": len(values_ms), "p50_ms": round(percentile(values_ms, 50), 1),
-            "p99_ms": round(percentile(values_ms, 99), 1), "max_ms": round(max(values_ms), 1)}
+    return {
+        "n": len(values_ms),
+        "p50_ms": round(percentile(values_ms, 50), 1),
+        "p99_ms": round(percentile(values_ms, 99), 1),
+        "max_ms": round(max(values_ms), 1),
+    }
 
 
 def write(section, numbers):
@@ -100,13 +104,15 @@ def test_status_change_reaches_the_open_page(world, asgi_server, tmp_path):
         registered(world, sandbox)
         release = make_release(make_app(world.acme, "bench"), image="registry.example/bench:unready", replicas=1)
         # Before Playwright starts its event loop in this thread: broadcasting needs a thread without one.
-        deployment, _ = deployment_create(actor=world.user("developer"), release=release,
-                                          environment=world.acme.environments.get(name="dev"),
-                                          progress_deadline_seconds=600)
+        deployment, _ = deployment_create(
+            actor=world.user("developer"),
+            release=release,
+            environment=world.acme.environments.get(name="dev"),
+            progress_deadline_seconds=600,
+        )
         latencies = _watch_changes(asgi_server, world, sandbox, deployment)
     stop(running)
-    write("status_change_to_browser", {**summary(latencies), "budget_p99_ms": 1000,
-                                       "observe_every_seconds": 1.0})
+    write("status_change_to_browser", {**summary(latencies), "budget_p99_ms": 1000, "observe_every_seconds": 1.0})
 
 
 def _watch_changes(asgi_server, world, sandbox, deployment):
@@ -121,15 +127,26 @@ def _watch_changes(asgi_server, world, sandbox, deployment):
         page.evaluate(RECORD_ROWS)
         core = client.CoreV1Api(sandbox.api_client())
         namespace = deployment.environment.namespace
-        pod = wait_for(lambda: DeploymentEvent.objects.filter(deployment=deployment, key__endswith=":created")
-                       .values_list("data__pod", flat=True).first(), timeout=20)
+        pod = wait_for(
+            lambda: (
+                DeploymentEvent.objects.filter(deployment=deployment, key__endswith=":created")
+                .values_list("data__pod", flat=True)
+                .first()
+            ),
+            timeout=20,
+        )
         wait_for(lambda: Deployment.objects.get(pk=deployment.pk).state == State.PROGRESSING, timeout=20)
         latencies = []
         for count in range(1, CHANGES + 1):
             changed_at = _bump_restarts(core, namespace, pod, 100 + count)
             message = f"restarted ({100 + count} so far)"
-            seen = wait_for(lambda m=message: next((at for at, text in page.evaluate("window.rowSeen").values()
-                                                   if m in text), None), timeout=10, interval=0.02)
+            seen = wait_for(
+                lambda m=message: next(
+                    (at for at, text in page.evaluate("window.rowSeen").values() if m in text), None
+                ),
+                timeout=10,
+                interval=0.02,
+            )
             latencies.append(seen - changed_at)
             time.sleep(0.3)
         browser.close()
@@ -159,8 +176,12 @@ def _overheads(ids):
         if ready is not None:
             records.append((at[State.SUCCEEDED] - ready).total_seconds() * 1000)
         totals.append((at[State.SUCCEEDED] - at[State.QUEUED]).total_seconds() * 1000)
-    return {"queue_wait": summary(waits), "apply": summary(applies), "ready_to_recorded": summary(records),
-            "queued_to_succeeded": summary(totals)}
+    return {
+        "queue_wait": summary(waits),
+        "apply": summary(applies),
+        "ready_to_recorded": summary(records),
+        "queued_to_succeeded": summary(totals),
+    }
 
 
 def test_two_hundred_deployments_queued_at_once(world, tmp_path):
@@ -171,8 +192,11 @@ def test_two_hundred_deployments_queued_at_once(world, tmp_path):
             started = time.monotonic()
             ids = _queue(world, QUEUED_AT_ONCE)
             queued = time.monotonic() - started
-            wait_for(lambda: not Deployment.objects.filter(pk__in=ids).exclude(state__in=TERMINAL).exists(),
-                     timeout=900, interval=0.5)
+            wait_for(
+                lambda: not Deployment.objects.filter(pk__in=ids).exclude(state__in=TERMINAL).exists(),
+                timeout=900,
+                interval=0.5,
+            )
             total = time.monotonic() - started
         finally:
             stop(running)
@@ -180,9 +204,19 @@ def test_two_hundred_deployments_queued_at_once(world, tmp_path):
     for state in Deployment.objects.filter(pk__in=ids).values_list("state", flat=True):
         states[state] += 1
     succeeded = [pk for pk in ids if Deployment.objects.get(pk=pk).state == State.SUCCEEDED]
-    write("two_hundred_queued", {
-        "deployments": len(ids), "workers": 2, "sandbox_ready_after_s": 0.2, "states": states,
-        "queueing_s": round(queued, 2), "total_s": round(total, 2),
-        "worker_seconds_per_deployment": round(2 * total / len(ids), 3),
-        "per_deployment": _overheads(succeeded), "median_events": statistics.median(
-            Deployment.objects.filter(pk__in=ids).values_list("last_seq", flat=True))})
+    write(
+        "two_hundred_queued",
+        {
+            "deployments": len(ids),
+            "workers": 2,
+            "sandbox_ready_after_s": 0.2,
+            "states": states,
+            "queueing_s": round(queued, 2),
+            "total_s": round(total, 2),
+            "worker_seconds_per_deployment": round(2 * total / len(ids), 3),
+            "per_deployment": _overheads(succeeded),
+            "median_events": statistics.median(
+                Deployment.objects.filter(pk__in=ids).values_list("last_seq", flat=True)
+            ),
+        },
+    )

@@ -35,9 +35,17 @@ pytestmark = pytest.mark.django_db
 def bare_environments(request):
     """What the API list returns, without DRF, auth, restriction, throttling or pagination."""
     rows = Environment.objects.filter(tenant__slug="acme").order_by("-id")[:ROWS]
-    data = [{"id": e["id"], "tenant": e["tenant__slug"], "name": e["name"], "kind": e["kind"],
-             "namespace": e["namespace"], "created_at": e["created_at"].isoformat().replace("+00:00", "Z")}
-            for e in rows.values("id", "tenant__slug", "name", "kind", "namespace", "created_at")]
+    data = [
+        {
+            "id": e["id"],
+            "tenant": e["tenant__slug"],
+            "name": e["name"],
+            "kind": e["kind"],
+            "namespace": e["namespace"],
+            "created_at": e["created_at"].isoformat().replace("+00:00", "Z"),
+        }
+        for e in rows.values("id", "tenant__slug", "name", "kind", "namespace", "created_at")
+    ]
     return JsonResponse({"next": None, "previous": None, "results": data})
 
 
@@ -64,8 +72,13 @@ def _timings(func, rounds):
 
 @pytest.fixture
 def generous_plan(world):
-    plan = Plan.objects.create(name="bench", requests_per_second=1_000_000, burst=1_000_000,
-                               tenant_requests_per_second=1_000_000, tenant_burst=1_000_000)
+    plan = Plan.objects.create(
+        name="bench",
+        requests_per_second=1_000_000,
+        burst=1_000_000,
+        tenant_requests_per_second=1_000_000,
+        tenant_burst=1_000_000,
+    )
     TenantPlan.objects.create(tenant=world.acme, plan=plan)
     return plan
 
@@ -82,8 +95,13 @@ def test_key_and_rate_limit_checks_cost(world, generous_plan, api, settings):
     def checks():
         django_settings.API_RATE_LIMITS_ENABLED = True
         request.user, request.auth = auth.authenticate(request)
-        usage.record(tenant_id=request.auth.tenant_id, key_id=request.auth.pk, endpoint="GET environment-list",
-                     status=200, latency_ms=3.0)
+        usage.record(
+            tenant_id=request.auth.tenant_id,
+            key_id=request.auth.pk,
+            endpoint="GET environment-list",
+            status=200,
+            latency_ms=3.0,
+        )
 
     checks()  # warm: connection, plan cache, script loaded
     auth_only, together = _timings(authenticate, 2000), _timings(checks, 2000)
@@ -100,22 +118,34 @@ def test_key_and_rate_limit_checks_cost(world, generous_plan, api, settings):
             started = time.perf_counter()
             assert api.get(url).status_code == 200
             samples[enabled].append((time.perf_counter() - started) * 1000)
-    with_limits, without_limits = ({"median_ms": round(statistics.median(samples[flag]), 3),
-                                    "p99_ms": round(sorted(samples[flag])[int(len(samples[flag]) * 0.99)], 3)}
-                                   for flag in (True, False))
+    with_limits, without_limits = (
+        {
+            "median_ms": round(statistics.median(samples[flag]), 3),
+            "p99_ms": round(sorted(samples[flag])[int(len(samples[flag]) * 0.99)], 3),
+        }
+        for flag in (True, False)
+    )
     end_to_end = round(with_limits["median_ms"] - without_limits["median_ms"], 3)
 
-    data = {"key_auth": auth_only, "key_auth_plus_limit_and_usage": together, "limit_added_median_ms": added,
-            "request_with_limits": with_limits, "request_without_limits": without_limits,
-            "end_to_end_added_median_ms": end_to_end, "budget_ms": 2.0,
-            "within_budget": together["median_ms"] < 2.0 and end_to_end < 2.0}
+    data = {
+        "key_auth": auth_only,
+        "key_auth_plus_limit_and_usage": together,
+        "limit_added_median_ms": added,
+        "request_with_limits": with_limits,
+        "request_without_limits": without_limits,
+        "end_to_end_added_median_ms": end_to_end,
+        "budget_ms": 2.0,
+        "within_budget": together["median_ms"] < 2.0 and end_to_end < 2.0,
+    }
     _save("checks_cost", data)
-    print(f"\nKey auth alone:                      median {auth_only['median_ms']:.3f} ms, p99 {auth_only['p99_ms']:.3f} ms"
-          f"\nKey auth + plan check + usage count: median {together['median_ms']:.3f} ms, "
-          f"p99 {together['p99_ms']:.3f} ms (limit adds {added:.3f} ms)"
-          f"\nWhole request, limits on / off:      median {with_limits['median_ms']:.3f} / "
-          f"{without_limits['median_ms']:.3f} ms (adds {end_to_end:.3f} ms)"
-          f"\nBudget < 2 ms: {'met' if data['within_budget'] else 'MISSED'}")
+    print(
+        f"\nKey auth alone:                      median {auth_only['median_ms']:.3f} ms, p99 {auth_only['p99_ms']:.3f} ms"
+        f"\nKey auth + plan check + usage count: median {together['median_ms']:.3f} ms, "
+        f"p99 {together['p99_ms']:.3f} ms (limit adds {added:.3f} ms)"
+        f"\nWhole request, limits on / off:      median {with_limits['median_ms']:.3f} / "
+        f"{without_limits['median_ms']:.3f} ms (adds {end_to_end:.3f} ms)"
+        f"\nBudget < 2 ms: {'met' if data['within_budget'] else 'MISSED'}"
+    )
 
 
 def _interleaved_throughput(client, calls: dict, seconds=8.0, block=10) -> tuple[dict, dict]:
@@ -149,21 +179,31 @@ def test_list_endpoint_throughput_against_a_bare_view(world, generous_plan, sett
         finally:
             django_settings.API_RATE_LIMITS_ENABLED = True
 
-    rates, last = _interleaved_throughput(Client(), {
-        "api": lambda client: client.get(url, **headers),
-        "api_without_limits": unthrottled,
-        "bare": lambda client: client.get("/bench/bare/"),
-    })
+    rates, last = _interleaved_throughput(
+        Client(),
+        {
+            "api": lambda client: client.get(url, **headers),
+            "api_without_limits": unthrottled,
+            "bare": lambda client: client.get("/bench/bare/"),
+        },
+    )
     api_rps, bare_rps, api_response, bare_response = rates["api"], rates["bare"], last["api"], last["bare"]
     assert api_response.json()["results"] == bare_response.json()["results"]
     assert "RateLimit-Remaining" in api_response
     ratio = api_rps / bare_rps
-    data = {"rows": ROWS, "api_requests_per_second": round(api_rps, 1),
-            "api_without_limits_requests_per_second": round(rates["api_without_limits"], 1),
-            "bare_requests_per_second": round(bare_rps, 1), "ratio": round(ratio, 3), "budget_ratio": round(1 / 3, 3),
-            "within_budget": ratio >= 1 / 3}
+    data = {
+        "rows": ROWS,
+        "api_requests_per_second": round(api_rps, 1),
+        "api_without_limits_requests_per_second": round(rates["api_without_limits"], 1),
+        "bare_requests_per_second": round(bare_rps, 1),
+        "ratio": round(ratio, 3),
+        "budget_ratio": round(1 / 3, 3),
+        "within_budget": ratio >= 1 / 3,
+    }
     _save("list_throughput", data)
-    print(f"\nList of {ROWS} rows, requests/s: API (key, restriction, throttle, cursor page) {api_rps:.0f}, "
-          f"the same without the throttle {rates['api_without_limits']:.0f}, "
-          f"bare Django view {bare_rps:.0f}; ratio {ratio:.2f} (budget >= 0.33: "
-          f"{'met' if data['within_budget'] else 'MISSED'})")
+    print(
+        f"\nList of {ROWS} rows, requests/s: API (key, restriction, throttle, cursor page) {api_rps:.0f}, "
+        f"the same without the throttle {rates['api_without_limits']:.0f}, "
+        f"bare Django view {bare_rps:.0f}; ratio {ratio:.2f} (budget >= 0.33: "
+        f"{'met' if data['within_budget'] else 'MISSED'})"
+    )

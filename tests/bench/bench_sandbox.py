@@ -57,11 +57,28 @@ def _save(name, data):
 
 def _manifest(name, image="registry.example/web:v1"):
     labels = {"app": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels}, "spec": {
-        "replicas": 1, "selector": {"matchLabels": labels},
-        "template": {"metadata": {"labels": labels}, "spec": {"containers": [
-            {"name": "web", "image": image, "ports": [{"containerPort": 8080}],
-             "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": image,
+                            "ports": [{"containerPort": 8080}],
+                            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+                        }
+                    ]
+                },
+            },
+        },
+    }
 
 
 def _api(url):
@@ -71,8 +88,9 @@ def _api(url):
 def _applies_per_second(apps, namespace, names, image):
     started = time.perf_counter()
     for name in names:
-        apps.patch_namespaced_deployment(name, namespace, _manifest(name, image), field_manager="bench", force=True,
-                                         _content_type=APPLY)
+        apps.patch_namespaced_deployment(
+            name, namespace, _manifest(name, image), field_manager="bench", force=True, _content_type=APPLY
+        )
     return len(names) / (time.perf_counter() - started)
 
 
@@ -92,8 +110,14 @@ def _apply_rates(url, namespace):
 
 @contextmanager
 def _process(args, env=None):
-    proc = subprocess.Popen([sys.executable, *args], cwd=BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=BASE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     try:
         line = proc.stdout.readline()
         assert "listening" in line, line + proc.stdout.read()
@@ -113,9 +137,23 @@ def _standalone_sandbox():
 @contextmanager
 def _trivial_server(tmp_path):
     body = tmp_path / "deployment.json"
-    body.write_text(json.dumps({**_manifest("web"), "metadata": {
-        "name": "web", "namespace": "default", "uid": "0", "resourceVersion": "1", "generation": 1,
-        "creationTimestamp": "2024-01-01T00:00:00Z", "labels": {"app": "web"}}, "status": {}}))
+    body.write_text(
+        json.dumps(
+            {
+                **_manifest("web"),
+                "metadata": {
+                    "name": "web",
+                    "namespace": "default",
+                    "uid": "0",
+                    "resourceVersion": "1",
+                    "generation": 1,
+                    "creationTimestamp": "2024-01-01T00:00:00Z",
+                    "labels": {"app": "web"},
+                },
+                "status": {},
+            }
+        )
+    )
     port = free_port()
     with _process(["-c", TRIVIAL_SERVER, str(port), str(body)]):
         yield f"http://127.0.0.1:{port}"
@@ -139,22 +177,29 @@ def test_server_side_applies_per_second(tmp_path):
     print(f"  ceiling (trivial aiohttp server, fixed JSON): {results['ceiling_trivial_aiohttp']:7.0f}/s")
     for mode in ("sandbox_in_process", "sandbox_own_process"):
         rates = results[mode]
-        print(f"  {mode:<20} create {rates['create']:5.0f}/s   unchanged {rates['unchanged']:5.0f}/s   "
-              f"new image {rates['new_image']:5.0f}/s")
+        print(
+            f"  {mode:<20} create {rates['create']:5.0f}/s   unchanged {rates['unchanged']:5.0f}/s   "
+            f"new image {rates['new_image']:5.0f}/s"
+        )
 
 
 def _watch_latency(url, rounds=200):
     api = _api(url)
     core = client.CoreV1Api(api)
-    service = core.create_namespaced_service("default", {"metadata": {"name": "bench"}, "spec": {
-        "selector": {"app": "bench"}, "ports": [{"port": 80}]}})
+    service = core.create_namespaced_service(
+        "default", {"metadata": {"name": "bench"}, "spec": {"selector": {"app": "bench"}, "ports": [{"port": 80}]}}
+    )
     arrivals, ready = {}, threading.Event()
     stream = watch.Watch()
 
     def follow():
         watch_api = client.CoreV1Api(_api(url))
-        for event in stream.stream(watch_api.list_namespaced_service, "default",
-                                   resource_version=service.metadata.resource_version, timeout_seconds=120):
+        for event in stream.stream(
+            watch_api.list_namespaced_service,
+            "default",
+            resource_version=service.metadata.resource_version,
+            timeout_seconds=120,
+        ):
             ready.set()
             ingress = ((event["raw_object"].get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
             if ingress:
@@ -164,24 +209,31 @@ def _watch_latency(url, rounds=200):
 
     thread = threading.Thread(target=follow, daemon=True)
     thread.start()
-    core.patch_namespaced_service_status("bench", "default", {"status": {"loadBalancer": {"ingress": [
-        {"hostname": "warm-up"}]}}})
+    core.patch_namespaced_service_status(
+        "bench", "default", {"status": {"loadBalancer": {"ingress": [{"hostname": "warm-up"}]}}}
+    )
     ready.wait(10)
     arrivals.clear()
     sent = {}
     for i in range(rounds):
         marker = f"change-{i}"
         sent[marker] = time.perf_counter()
-        core.patch_namespaced_service_status("bench", "default", {"status": {"loadBalancer": {"ingress": [
-            {"hostname": marker}]}}})
+        core.patch_namespaced_service_status(
+            "bench", "default", {"status": {"loadBalancer": {"ingress": [{"hostname": marker}]}}}
+        )
         deadline = time.perf_counter() + 5
         while marker not in arrivals and time.perf_counter() < deadline:
             time.sleep(0.0005)
     thread.join(timeout=10)
     api.close()
     samples = sorted((arrivals[m] - sent[m]) * 1000 for m in sent if m in arrivals)
-    return {"median_ms": statistics.median(samples), "p99_ms": samples[int(len(samples) * 0.99) - 1],
-            "max_ms": samples[-1], "received": len(samples), "sent": rounds}
+    return {
+        "median_ms": statistics.median(samples),
+        "p99_ms": samples[int(len(samples) * 0.99) - 1],
+        "max_ms": samples[-1],
+        "received": len(samples),
+        "sent": rounds,
+    }
 
 
 def test_status_change_to_watch_latency():
@@ -193,5 +245,7 @@ def test_status_change_to_watch_latency():
     _save("status_change_to_watch_latency", results)
     print("\nStatus change (PATCH /status sent) to its arrival on an official-client watch:")
     for mode, data in results.items():
-        print(f"  {mode:<20} median {data['median_ms']:6.2f} ms   p99 {data['p99_ms']:6.2f} ms   "
-              f"max {data['max_ms']:6.2f} ms   ({data['received']}/{data['sent']} received)")
+        print(
+            f"  {mode:<20} median {data['median_ms']:6.2f} ms   p99 {data['p99_ms']:6.2f} ms   "
+            f"max {data['max_ms']:6.2f} ms   ({data['received']}/{data['sent']} received)"
+        )

@@ -24,9 +24,14 @@ def dev_api(api, world):
 
 @pytest.fixture
 def template(world):
-    return services.template_create(operator=world.operator, slug="web-service", name="Web service",
-                                    component_kind="web", parameter_schema=WEB_SCHEMA,
-                                    defaults={"cpu_request": "150m"})
+    return services.template_create(
+        operator=world.operator,
+        slug="web-service",
+        name="Web service",
+        component_kind="web",
+        parameter_schema=WEB_SCHEMA,
+        defaults={"cpu_request": "150m"},
+    )
 
 
 def app_in(world, name="shop", kind="web", tenant=None):
@@ -35,51 +40,83 @@ def app_in(world, name="shop", kind="web", tenant=None):
 
 
 def post_release(api, application, **fields):
-    return api.post(RELEASES, {"tenant": application.tenant.slug, "application": application.pk, **fields},
-                    format="json")
+    return api.post(
+        RELEASES, {"tenant": application.tenant.slug, "application": application.pk, **fields}, format="json"
+    )
 
 
 # --- Applications ------------------------------------------------------------------------------
 
 
 def test_create_from_scratch_then_read_it_back(dev_api, world):
-    response = dev_api.post(APPS, {"tenant": "acme", "name": "shop", "component_kind": "worker",
-                                   "owner": "Developer@acme.test", "repository_url": "https://git.example.com/shop"},
-                            format="json")
+    response = dev_api.post(
+        APPS,
+        {
+            "tenant": "acme",
+            "name": "shop",
+            "component_kind": "worker",
+            "owner": "Developer@acme.test",
+            "repository_url": "https://git.example.com/shop",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["name"], body["component_kind"], body["owner"], body["template"], body["latest_release"]) == \
-        ("shop", "worker", "developer@acme.test", None, None)
+    assert (body["name"], body["component_kind"], body["owner"], body["template"], body["latest_release"]) == (
+        "shop",
+        "worker",
+        "developer@acme.test",
+        None,
+        None,
+    )
     assert dev_api.get(f"{APPS}{body['id']}/").json() == body
 
 
 def test_create_from_a_template_records_the_version_and_cuts_release_one(dev_api, template):
-    response = dev_api.post(APPS, {"tenant": "acme", "name": "shop", "template": template.pk,
-                                   "parameters": {"image": "nginx:1.27", "port": 80}}, format="json")
+    response = dev_api.post(
+        APPS,
+        {"tenant": "acme", "name": "shop", "template": template.pk, "parameters": {"image": "nginx:1.27", "port": 80}},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["template"] == {"id": template.pk, "slug": "web-service", "version": 1, "name": "Web service"}
     assert body["template_parameters"]["port"] == 80 and body["latest_release"] == 1
     release = dev_api.get(RELEASES, {"application": body["id"]}).json()["results"][0]
-    assert (release["number"], release["image"], release["ports"], release["cpu_request"]) == \
-        (1, "nginx:1.27", [{"name": "http", "port": 80}], "150m")
+    assert (release["number"], release["image"], release["ports"], release["cpu_request"]) == (
+        1,
+        "nginx:1.27",
+        [{"name": "http", "port": 80}],
+        "150m",
+    )
 
 
 def test_template_parameters_that_break_the_schema_name_the_parameter(dev_api, template):
-    response = dev_api.post(APPS, {"tenant": "acme", "name": "shop", "template": template.pk,
-                                   "parameters": {"image": "nginx:1.27", "port": 70000}}, format="json")
+    response = dev_api.post(
+        APPS,
+        {
+            "tenant": "acme",
+            "name": "shop",
+            "template": template.pk,
+            "parameters": {"image": "nginx:1.27", "port": 70000},
+        },
+        format="json",
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "invalid_parameters" and list(body["fields"]) == ["parameters.port"]
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"name": "Bad Name"}, "name"),
-    ({"name": "shop", "owner": "outsider@example.net"}, "owner"),
-    ({"name": "shop", "component_kind": "daemon"}, "component_kind"),
-    ({"name": "shop", "repository_url": "not a url"}, "repository_url"),
-    ({"name": "shop", "colour": "blue"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"name": "Bad Name"}, "name"),
+        ({"name": "shop", "owner": "outsider@example.net"}, "owner"),
+        ({"name": "shop", "component_kind": "daemon"}, "component_kind"),
+        ({"name": "shop", "repository_url": "not a url"}, "repository_url"),
+        ({"name": "shop", "colour": "blue"}, "colour"),
+    ],
+)
 def test_bad_application_payloads_name_the_field(dev_api, payload, field):
     response = dev_api.post(APPS, {"tenant": "acme", **payload}, format="json")
     assert response.status_code == 400
@@ -106,8 +143,10 @@ def test_the_quota_refusal_is_a_409_naming_the_quota(dev_api, world):
 def test_partial_update_edits_details_but_never_name_or_kind(dev_api, world):
     application = app_in(world)
     response = dev_api.patch(f"{APPS}{application.pk}/", {"team": "Web", "owner": "viewer@acme.test"}, format="json")
-    assert response.status_code == 200 and (response.json()["team"], response.json()["owner"]) == \
-        ("Web", "viewer@acme.test")
+    assert response.status_code == 200 and (response.json()["team"], response.json()["owner"]) == (
+        "Web",
+        "viewer@acme.test",
+    )
     response = dev_api.patch(f"{APPS}{application.pk}/", {"owner": None}, format="json")
     assert response.json()["owner"] is None
     response = dev_api.patch(f"{APPS}{application.pk}/", {"name": "renamed", "component_kind": "cron"}, format="json")
@@ -138,24 +177,42 @@ def test_each_post_is_the_next_release(dev_api, world):
 
 def test_a_full_release_round_trips(dev_api, world):
     application = app_in(world)
-    fields = {"image": "ghcr.io/acme/shop:2.0", "command": ["gunicorn"], "args": ["app:wsgi"],
-              "env": {"LOG_LEVEL": "info"}, "secret_refs": [{"name": "DB_PASSWORD", "secret": "db", "key": "pw"}],
-              "ports": [{"name": "http", "port": 8000}], "replicas": 2, "cpu_request": "250m", "cpu_limit": "1",
-              "memory_request": "256Mi", "memory_limit": "512Mi",
-              "liveness_probe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10},
-              "readiness_probe": {"tcpSocket": {"port": 8000}}, "ingress_host": "shop.acme.example.com",
-              "ingress_path": "/", "autoscale_min": 2, "autoscale_max": 5, "autoscale_cpu_target": 75,
-              "schedule": "", "notes": "Launch"}
+    fields = {
+        "image": "ghcr.io/acme/shop:2.0",
+        "command": ["gunicorn"],
+        "args": ["app:wsgi"],
+        "env": {"LOG_LEVEL": "info"},
+        "secret_refs": [{"name": "DB_PASSWORD", "secret": "db", "key": "pw"}],
+        "ports": [{"name": "http", "port": 8000}],
+        "replicas": 2,
+        "cpu_request": "250m",
+        "cpu_limit": "1",
+        "memory_request": "256Mi",
+        "memory_limit": "512Mi",
+        "liveness_probe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10},
+        "readiness_probe": {"tcpSocket": {"port": 8000}},
+        "ingress_host": "shop.acme.example.com",
+        "ingress_path": "/",
+        "autoscale_min": 2,
+        "autoscale_max": 5,
+        "autoscale_cpu_target": 75,
+        "schedule": "",
+        "notes": "Launch",
+    }
     response = post_release(dev_api, application, **fields)
     assert response.status_code == 201, response.content
     body = response.json()
     assert {key: body[key] for key in fields} == fields
-    assert (body["application"], body["application_name"], body["created_by"]) == \
-        (application.pk, "shop", "developer@acme.test")
+    assert (body["application"], body["application_name"], body["created_by"]) == (
+        application.pk,
+        "shop",
+        "developer@acme.test",
+    )
 
 
-@pytest.mark.parametrize("kind, fields, field, words", BAD_RELEASES, ids=[f"{c[2]}-{i}" for i, c in
-                                                                          enumerate(BAD_RELEASES)])
+@pytest.mark.parametrize(
+    "kind, fields, field, words", BAD_RELEASES, ids=[f"{c[2]}-{i}" for i, c in enumerate(BAD_RELEASES)]
+)
 def test_bad_release_fields_are_400s_naming_the_field(dev_api, world, kind, fields, field, words):
     application = app_in(world, kind=kind)
     response = post_release(dev_api, application, **{"image": "nginx:1.27", **fields})
@@ -185,12 +242,14 @@ def test_releases_are_never_edited_or_deleted(dev_api, world):
 
 def test_a_release_names_its_tenant_and_an_application_in_it(dev_api, world):
     foreign = app_in(world, tenant=world.globex)
-    response = dev_api.post(RELEASES, {"tenant": "acme", "application": foreign.pk, "image": "nginx:1.27"},
-                            format="json")
+    response = dev_api.post(
+        RELEASES, {"tenant": "acme", "application": foreign.pk, "image": "nginx:1.27"}, format="json"
+    )
     assert response.status_code == 400 and "application" in response.json()["fields"]
     mine = app_in(world)
-    response = dev_api.post(RELEASES, {"tenant": "globex", "application": mine.pk, "image": "nginx:1.27"},
-                            format="json")
+    response = dev_api.post(
+        RELEASES, {"tenant": "globex", "application": mine.pk, "image": "nginx:1.27"}, format="json"
+    )
     assert response.status_code == 400 and "tenant" in response.json()["fields"]
 
 
@@ -209,27 +268,35 @@ def test_diff_against_another_release(dev_api, world):
     second = post_release(dev_api, application, image="nginx:1.27", env={"A": "2"}, replicas=3).json()
     response = dev_api.get(f"{RELEASES}{second['id']}/diff/", {"against": first["id"]})
     assert response.status_code == 200
-    assert response.json() == {"application": application.pk, "before": 1, "after": 2, "changes": [
-        {"field": "image", "before": "nginx:1.26", "after": "nginx:1.27"},
-        {"field": "env.A", "before": "1", "after": "2"},
-        {"field": "replicas", "before": 1, "after": 3},
-    ]}
+    assert response.json() == {
+        "application": application.pk,
+        "before": 1,
+        "after": 2,
+        "changes": [
+            {"field": "image", "before": "nginx:1.26", "after": "nginx:1.27"},
+            {"field": "env.A", "before": "1", "after": "2"},
+            {"field": "replicas", "before": 1, "after": 3},
+        ],
+    }
 
 
 def test_diff_refuses_missing_foreign_and_unrelated_releases_alike(dev_api, world):
     application = app_in(world)
     release = services.release_create(actor=world.user("developer"), application=application, image="nginx:1.27")
-    foreign = services.release_create(actor=world.user("owner", "globex"),
-                                      application=app_in(world, tenant=world.globex), image="nginx:1.27")
+    foreign = services.release_create(
+        actor=world.user("owner", "globex"), application=app_in(world, tenant=world.globex), image="nginx:1.27"
+    )
     url = f"{RELEASES}{release.pk}/diff/"
     missing, alien = dev_api.get(url, {"against": 999999}), dev_api.get(url, {"against": foreign.pk})
     assert missing.status_code == alien.status_code == 400
     assert set(missing.json()["fields"]) == set(alien.json()["fields"]) == {"against"}
     assert dev_api.get(url).json()["fields"] == {"against": ["No release with id “” to compare against."]}
-    other = services.release_create(actor=world.user("developer"), application=app_in(world, "other"),
-                                    image="nginx:1.27")
+    other = services.release_create(
+        actor=world.user("developer"), application=app_in(world, "other"), image="nginx:1.27"
+    )
     assert dev_api.get(url, {"against": other.pk}).json()["fields"] == {
-        "against": ["Compare two releases of the same application."]}
+        "against": ["Compare two releases of the same application."]
+    }
 
 
 # --- Templates ---------------------------------------------------------------------------------
@@ -269,9 +336,16 @@ def test_only_operators_publish_and_a_known_slug_is_the_next_version(api, world,
 
 def test_a_bad_schema_is_a_field_error(api, world):
     api.as_user(world.operator)
-    response = api.post(TEMPLATES, {"slug": "x", "name": "X", "component_kind": "web",
-                                    "parameter_schema": {"type": "object", "properties": {"n": {"type": "nope"}}}},
-                        format="json")
+    response = api.post(
+        TEMPLATES,
+        {
+            "slug": "x",
+            "name": "X",
+            "component_kind": "web",
+            "parameter_schema": {"type": "object", "properties": {"n": {"type": "nope"}}},
+        },
+        format="json",
+    )
     assert response.status_code == 400 and list(response.json()["fields"]) == ["parameter_schema"]
 
 
@@ -294,7 +368,12 @@ def test_template_list_queries_do_not_grow(api, world):
 def test_the_schema_documents_the_catalog(api, world):
     api.as_user(world.user("viewer"))
     paths = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
-    for path in ("/api/v1/applications/", "/api/v1/applications/{id}/", "/api/v1/releases/",
-                 "/api/v1/releases/{id}/diff/", "/api/v1/templates/"):
+    for path in (
+        "/api/v1/applications/",
+        "/api/v1/applications/{id}/",
+        "/api/v1/releases/",
+        "/api/v1/releases/{id}/diff/",
+        "/api/v1/templates/",
+    ):
         assert path in paths
     assert "patch" not in paths["/api/v1/releases/{id}/"] and "post" in paths["/api/v1/releases/"]

@@ -15,8 +15,13 @@ from .test_services import WEB_SCHEMA
 
 pytestmark = pytest.mark.django_db
 
-RELEASE = {"image": "nginx:1.27", "replicas": "1", "cpu_request": "100m", "memory_request": "128Mi",
-           "ingress_path": "/"}
+RELEASE = {
+    "image": "nginx:1.27",
+    "replicas": "1",
+    "cpu_request": "100m",
+    "memory_request": "128Mi",
+    "ingress_path": "/",
+}
 
 
 @pytest.fixture
@@ -27,15 +32,22 @@ def dev_client(client, world):
 
 @pytest.fixture
 def template(world):
-    schema = {**WEB_SCHEMA, "properties": {**WEB_SCHEMA["properties"],
-                                           "image": {"type": "string", "title": "Image", "description": "<b>tag</b>"}}}
-    return services.template_create(operator=world.operator, slug="web-service", name="Web service",
-                                    component_kind="web", parameter_schema=schema)
+    schema = {
+        **WEB_SCHEMA,
+        "properties": {
+            **WEB_SCHEMA["properties"],
+            "image": {"type": "string", "title": "Image", "description": "<b>tag</b>"},
+        },
+    }
+    return services.template_create(
+        operator=world.operator, slug="web-service", name="Web service", component_kind="web", parameter_schema=schema
+    )
 
 
 def app_in(world, name="shop", kind="web", **release):
-    application = services.application_create(actor=world.user("owner"), tenant=world.acme, name=name,
-                                              component_kind=kind)
+    application = services.application_create(
+        actor=world.user("owner"), tenant=world.acme, name=name, component_kind=kind
+    )
     if release:
         services.release_create(actor=world.user("owner"), application=application, **release)
     return application
@@ -56,8 +68,9 @@ def field_refused(page: str, name: str, words: str) -> bool:
 
 def test_the_list_shows_applications_with_their_latest_release(dev_client, world):
     app_in(world, image="nginx:1.26")
-    services.release_create(actor=world.user("owner"), application=Application.objects.get(name="shop"),
-                            image="nginx:1.27")
+    services.release_create(
+        actor=world.user("owner"), application=Application.objects.get(name="shop"), image="nginx:1.27"
+    )
     page = dev_client.get("/t/acme/apps/").content.decode()
     assert ">Applications</a>" in page and 'aria-current="page"><i class="bi bi-boxes' in page
     assert "shop" in page and "#2" in page and "nginx:1.27" in page
@@ -75,20 +88,30 @@ def test_viewers_see_applications_but_no_way_to_create(client, world):
 
 
 def test_a_new_application_from_scratch(dev_client, world):
-    response = dev_client.post("/t/acme/apps/new/", {"name": "shop", "component_kind": "worker", "team": "Web",
-                                                     "owner": world.user("developer").pk})
+    response = dev_client.post(
+        "/t/acme/apps/new/",
+        {"name": "shop", "component_kind": "worker", "team": "Web", "owner": world.user("developer").pk},
+    )
     assert response.status_code == 302 and response["Location"] == "/t/acme/apps/shop/"
     application = Application.objects.get(tenant=world.acme, name="shop")
-    assert (application.component_kind, application.team, application.owner) == \
-        ("worker", "Web", world.user("developer"))
+    assert (application.component_kind, application.team, application.owner) == (
+        "worker",
+        "Web",
+        world.user("developer"),
+    )
 
 
 def test_the_new_page_offers_the_newest_version_of_each_template(dev_client, world, template):
-    services.template_create(operator=world.operator, slug="web-service", name="Web service", component_kind="web",
-                             parameter_schema=WEB_SCHEMA)
+    services.template_create(
+        operator=world.operator,
+        slug="web-service",
+        name="Web service",
+        component_kind="web",
+        parameter_schema=WEB_SCHEMA,
+    )
     page = dev_client.get("/t/acme/apps/new/").content.decode()
     newest = ServiceTemplate.objects.get(slug="web-service", version=2)
-    assert f"?template={newest.pk}" in page and f"?template={template.pk}\"" not in page
+    assert f"?template={newest.pk}" in page and f'?template={template.pk}"' not in page
 
 
 def test_the_template_schema_becomes_a_form(dev_client, template):
@@ -104,30 +127,47 @@ def test_the_template_schema_becomes_a_form(dev_client, template):
 
 
 def test_a_new_application_from_a_template_cuts_release_one(dev_client, world, template):
-    response = dev_client.post(f"/t/acme/apps/new/?template={template.pk}",
-                               {"name": "shop", "param_image": "nginx:1.27", "param_port": "80",
-                                "param_replicas": "", "param_memory_request": "128Mi", "param_public": "on"})
+    response = dev_client.post(
+        f"/t/acme/apps/new/?template={template.pk}",
+        {
+            "name": "shop",
+            "param_image": "nginx:1.27",
+            "param_port": "80",
+            "param_replicas": "",
+            "param_memory_request": "128Mi",
+            "param_public": "on",
+        },
+    )
     assert response.status_code == 302, response.content.decode()
     application = Application.objects.get(name="shop")
     assert application.template == template
-    assert application.template_parameters == {"image": "nginx:1.27", "port": 80, "replicas": 2,
-                                               "memory_request": "128Mi", "public": True}
+    assert application.template_parameters == {
+        "image": "nginx:1.27",
+        "port": 80,
+        "replicas": 2,
+        "memory_request": "128Mi",
+        "public": True,
+    }
     release = application.releases.get()
     assert (release.number, release.ports, release.memory_request) == (1, [{"name": "http", "port": 80}], "128Mi")
     page = dev_client.get("/t/acme/apps/shop/").content.decode()
     assert "Web service" in page and "v1" in page and "#1" in page
 
 
-@pytest.mark.parametrize("data, field, words", [
-    ({"param_image": "nginx"}, "param_image", "tag or a digest"),
-    ({"param_image": "nginx:1.27", "param_port": "0"}, "param_port", "greater than or equal to 1"),
-    ({"param_image": "nginx:1.27", "param_replicas": "500"}, "param_replicas", "0 to 100"),
-    ({"param_image": ""}, "param_image", "This field is required."),
-    ({"name": "new", "param_image": "nginx:1.27"}, "name", "reserved"),
-])
+@pytest.mark.parametrize(
+    "data, field, words",
+    [
+        ({"param_image": "nginx"}, "param_image", "tag or a digest"),
+        ({"param_image": "nginx:1.27", "param_port": "0"}, "param_port", "greater than or equal to 1"),
+        ({"param_image": "nginx:1.27", "param_replicas": "500"}, "param_replicas", "0 to 100"),
+        ({"param_image": ""}, "param_image", "This field is required."),
+        ({"name": "new", "param_image": "nginx:1.27"}, "name", "reserved"),
+    ],
+)
 def test_template_form_refusals_land_on_their_field(dev_client, template, data, field, words):
-    response = dev_client.post(f"/t/acme/apps/new/?template={template.pk}",
-                               {"name": "shop", "param_port": "8080", **data})
+    response = dev_client.post(
+        f"/t/acme/apps/new/?template={template.pk}", {"name": "shop", "param_port": "8080", **data}
+    )
     assert response.status_code == 400
     assert field_refused(response.content.decode(), field, words)
     assert not Application.objects.exists()
@@ -148,9 +188,14 @@ def test_the_applications_quota_refusal_is_shown(dev_client, world):
 
 def test_the_application_page_lists_releases_newest_first_and_prefills_the_next(dev_client, world):
     application = app_in(world, image="nginx:1.26")
-    services.release_create(actor=world.user("owner"), application=application, image="nginx:1.27",
-                            env={"LOG_LEVEL": "debug", "MODE": "web"}, ports=[{"name": "http", "port": 80}],
-                            readiness_probe={"httpGet": {"path": "/", "port": "http"}})
+    services.release_create(
+        actor=world.user("owner"),
+        application=application,
+        image="nginx:1.27",
+        env={"LOG_LEVEL": "debug", "MODE": "web"},
+        ports=[{"name": "http", "port": 80}],
+        readiness_probe={"httpGet": {"path": "/", "port": "http"}},
+    )
     page = dev_client.get("/t/acme/apps/shop/").content.decode()
     assert page.index('href="/t/acme/apps/shop/releases/2/"') < page.index('href="/t/acme/apps/shop/releases/1/"')
     assert 'value="nginx:1.27"' in input_tag(page, "image")
@@ -162,17 +207,26 @@ def test_the_application_page_lists_releases_newest_first_and_prefills_the_next(
 
 def test_submitting_the_form_cuts_the_next_release(dev_client, world):
     application = app_in(world, image="nginx:1.26")
-    data = {**RELEASE, "env": "A=1\nB = two words\n", "secret_refs": "DB_PASSWORD=db/password",
-            "ports": "http=8080\nmetrics=9090\ndns=53/udp", "command": "gunicorn\n--workers=2",
-            "liveness_probe": '{"tcpSocket": {"port": "http"}}', "ingress_host": "shop.acme.example.com",
-            "notes": "Bigger"}
+    data = {
+        **RELEASE,
+        "env": "A=1\nB = two words\n",
+        "secret_refs": "DB_PASSWORD=db/password",
+        "ports": "http=8080\nmetrics=9090\ndns=53/udp",
+        "command": "gunicorn\n--workers=2",
+        "liveness_probe": '{"tcpSocket": {"port": "http"}}',
+        "ingress_host": "shop.acme.example.com",
+        "notes": "Bigger",
+    }
     response = dev_client.post("/t/acme/apps/shop/releases/", data)
     assert response.status_code == 302 and response["Location"] == "/t/acme/apps/shop/"
     release = application.releases.get(number=2)
     assert release.env == {"A": "1", "B": "two words"}
     assert release.secret_refs == [{"name": "DB_PASSWORD", "secret": "db", "key": "password"}]
-    assert release.ports == [{"name": "http", "port": 8080}, {"name": "metrics", "port": 9090},
-                             {"name": "dns", "port": 53, "protocol": "UDP"}]
+    assert release.ports == [
+        {"name": "http", "port": 8080},
+        {"name": "metrics", "port": 9090},
+        {"name": "dns", "port": 53, "protocol": "UDP"},
+    ]
     assert release.command == ["gunicorn", "--workers=2"] and release.liveness_probe == {"tcpSocket": {"port": "http"}}
     assert (release.ingress_host, release.ingress_path, release.notes) == ("shop.acme.example.com", "/", "Bigger")
     assert application.releases.get(number=1).image == "nginx:1.26"
@@ -197,10 +251,18 @@ UI_BAD = [
     ("web", {"liveness_probe": '{"httpGet": {"port": 80}}'}, "liveness_probe", "path starting with /"),
     ("web", {"readiness_probe": '{"exec": {}}'}, "readiness_probe", "command list"),
     ("web", {"ports": "http=80", "ingress_host": "not a host"}, "ingress_host", "not a DNS name"),
-    ("web", {"autoscale_min": "5", "autoscale_max": "2", "autoscale_cpu_target": "50"}, "autoscale_max",
-     "below the minimum"),
-    ("web", {"autoscale_min": "1", "autoscale_max": "2", "autoscale_cpu_target": "150"}, "autoscale_cpu_target",
-     "1 to 100"),
+    (
+        "web",
+        {"autoscale_min": "5", "autoscale_max": "2", "autoscale_cpu_target": "50"},
+        "autoscale_max",
+        "below the minimum",
+    ),
+    (
+        "web",
+        {"autoscale_min": "1", "autoscale_max": "2", "autoscale_cpu_target": "150"},
+        "autoscale_cpu_target",
+        "1 to 100",
+    ),
     ("cron", {"schedule": "every day"}, "schedule", "has 2 fields"),
     ("cron", {"schedule": "0 25 * * *"}, "schedule", "hour field"),
 ]
@@ -220,12 +282,16 @@ def test_bad_release_input_is_marked_on_its_field(dev_client, world, kind, data,
 
 def test_the_comparison_shows_what_changed(dev_client, world):
     application = app_in(world, image="nginx:1.26", env={"A": "1"})
-    services.release_create(actor=world.user("owner"), application=application, image="nginx:1.27",
-                            env={"A": "2"}, replicas=3)
+    services.release_create(
+        actor=world.user("owner"), application=application, image="nginx:1.27", env={"A": "2"}, replicas=3
+    )
     page = dev_client.get("/t/acme/apps/shop/", {"before": "1", "after": "2"}).content.decode()
-    table = page[page.index('id="diff"'):page.index("</table>", page.index('id="diff"'))]
-    rows = re.findall(r"<tr><td><code>([^<]+)</code></td><td[^>]*><code[^>]*>([^<]*)</code></td>"
-                      r"<td[^>]*><code[^>]*>([^<]*)</code>", table)
+    table = page[page.index('id="diff"') : page.index("</table>", page.index('id="diff"'))]
+    rows = re.findall(
+        r"<tr><td><code>([^<]+)</code></td><td[^>]*><code[^>]*>([^<]*)</code></td>"
+        r"<td[^>]*><code[^>]*>([^<]*)</code>",
+        table,
+    )
     assert rows == [("image", "nginx:1.26", "nginx:1.27"), ("env.A", "1", "2"), ("replicas", "1", "3")]
     same = dev_client.get("/t/acme/apps/shop/", {"before": "2", "after": "2"}).content.decode()
     assert "These releases run the same way." in same
@@ -233,8 +299,12 @@ def test_the_comparison_shows_what_changed(dev_client, world):
 
 
 def test_the_release_page_shows_everything_and_cannot_be_changed(dev_client, world):
-    app_in(world, image="nginx:1.27", secret_refs=[{"name": "DB", "secret": "db", "key": "pw"}],
-           ports=[{"name": "http", "port": 80}])
+    app_in(
+        world,
+        image="nginx:1.27",
+        secret_refs=[{"name": "DB", "secret": "db", "key": "pw"}],
+        ports=[{"name": "http", "port": 80}],
+    )
     page = dev_client.get("/t/acme/apps/shop/releases/1/").content.decode()
     assert "nginx:1.27" in page and "<code>db</code>" in page and "http 80/TCP" in page
     assert dev_client.post("/t/acme/apps/shop/releases/1/", {"image": "evil:1"}).status_code == 405
@@ -253,8 +323,10 @@ def test_viewers_read_the_details_but_cannot_edit_them(client, world):
 
 def test_editing_the_details(dev_client, world):
     app_in(world)
-    response = dev_client.post("/t/acme/apps/shop/edit/", {"description": "The shop", "team": "Web",
-                                                           "repository_url": "https://git.example.com/shop"})
+    response = dev_client.post(
+        "/t/acme/apps/shop/edit/",
+        {"description": "The shop", "team": "Web", "repository_url": "https://git.example.com/shop"},
+    )
     assert response.status_code == 302
     assert Application.objects.get(name="shop").description == "The shop"
     response = dev_client.post("/t/acme/apps/shop/edit/", {"repository_url": "javascript:alert(1)"})
@@ -268,8 +340,9 @@ def test_template_pages_are_for_operators_only(client, world):
     assert client.get("/operator/templates/")["Location"].startswith("/accounts/login/")
     client.force_login(world.user("owner"))
     assert client.get("/operator/templates/").status_code == 404
-    assert client.post("/operator/templates/new/", {"slug": "x", "name": "X", "component_kind": "web"}).status_code \
-        == 404
+    assert (
+        client.post("/operator/templates/new/", {"slug": "x", "name": "X", "component_kind": "web"}).status_code == 404
+    )
     assert not ServiceTemplate.objects.exists()
 
 
@@ -279,23 +352,37 @@ def test_operators_publish_templates_and_new_versions(client, world, template):
     assert "web-service" in page and f"?from={template.pk}" in page
     prefilled = client.get(f"/operator/templates/new/?from={template.pk}").content.decode()
     assert 'value="web-service"' in input_tag(prefilled, "slug") and "&quot;port&quot;" in prefilled
-    response = client.post("/operator/templates/new/", {"slug": "web-service", "name": "Web service",
-                                                        "component_kind": "web", "parameter_schema": "",
-                                                        "defaults": '{"replicas": 2}'})
+    response = client.post(
+        "/operator/templates/new/",
+        {
+            "slug": "web-service",
+            "name": "Web service",
+            "component_kind": "web",
+            "parameter_schema": "",
+            "defaults": '{"replicas": 2}',
+        },
+    )
     assert response.status_code == 302
     assert ServiceTemplate.objects.get(slug="web-service", version=2).defaults == {"replicas": 2}
 
 
-@pytest.mark.parametrize("data, field, words", [
-    ({"parameter_schema": "{oops"}, "parameter_schema", "not valid JSON"),
-    ({"parameter_schema": '{"type": "object", "properties": {"tags": {"type": "array"}}}'}, "parameter_schema",
-     "string, integer, boolean or an enum"),
-    ({"defaults": '{"memory_request": "500mi"}'}, "defaults", "did you mean “500Mi”"),
-    ({"slug": "Bad Slug"}, "slug", "lower-case"),
-])
+@pytest.mark.parametrize(
+    "data, field, words",
+    [
+        ({"parameter_schema": "{oops"}, "parameter_schema", "not valid JSON"),
+        (
+            {"parameter_schema": '{"type": "object", "properties": {"tags": {"type": "array"}}}'},
+            "parameter_schema",
+            "string, integer, boolean or an enum",
+        ),
+        ({"defaults": '{"memory_request": "500mi"}'}, "defaults", "did you mean “500Mi”"),
+        ({"slug": "Bad Slug"}, "slug", "lower-case"),
+    ],
+)
 def test_bad_templates_are_marked_on_their_field(client, world, data, field, words):
     client.force_login(world.operator)
-    response = client.post("/operator/templates/new/", {"slug": "thing", "name": "Thing", "component_kind": "web",
-                                                        **data})
+    response = client.post(
+        "/operator/templates/new/", {"slug": "thing", "name": "Thing", "component_kind": "web", **data}
+    )
     assert response.status_code == 400 and field_refused(response.content.decode(), field, words)
     assert not ServiceTemplate.objects.exists()

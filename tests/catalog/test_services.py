@@ -17,13 +17,17 @@ from apps.tenants.services import quota_set, tenant_set_status
 pytestmark = pytest.mark.django_db
 
 DIGEST = "sha256:" + "a" * 64
-WEB_SCHEMA = {"type": "object", "required": ["image"], "properties": {
-    "image": {"type": "string"},
-    "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 8080},
-    "replicas": {"type": "integer", "default": 2},
-    "memory_request": {"type": "string", "enum": ["128Mi", "256Mi"], "default": "256Mi"},
-    "public": {"type": "boolean", "default": False},
-}}
+WEB_SCHEMA = {
+    "type": "object",
+    "required": ["image"],
+    "properties": {
+        "image": {"type": "string"},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 8080},
+        "replicas": {"type": "integer", "default": 2},
+        "memory_request": {"type": "string", "enum": ["128Mi", "256Mi"], "default": "256Mi"},
+        "public": {"type": "boolean", "default": False},
+    },
+}
 
 
 def refusal(call, **kwargs) -> ApplicationError:
@@ -39,26 +43,46 @@ def dev(world):
 
 @pytest.fixture
 def web_template(world):
-    return services.template_create(operator=world.operator, slug="web-service", name="Web service",
-                                    component_kind="web", parameter_schema=WEB_SCHEMA,
-                                    defaults={"cpu_request": "150m", "env": {"MODE": "web"},
-                                              "readiness_probe": {"httpGet": {"path": "/", "port": "http"}}})
+    return services.template_create(
+        operator=world.operator,
+        slug="web-service",
+        name="Web service",
+        component_kind="web",
+        parameter_schema=WEB_SCHEMA,
+        defaults={
+            "cpu_request": "150m",
+            "env": {"MODE": "web"},
+            "readiness_probe": {"httpGet": {"path": "/", "port": "http"}},
+        },
+    )
 
 
 def make_app(world, name="shop", kind="web", **kwargs):
-    return services.application_create(actor=world.user("developer"), tenant=world.acme, name=name,
-                                       component_kind=kind, **kwargs)
+    return services.application_create(
+        actor=world.user("developer"), tenant=world.acme, name=name, component_kind=kind, **kwargs
+    )
 
 
 # --- Applications ------------------------------------------------------------------------------
 
 
 def test_an_application_from_scratch_has_no_release_and_one_audit_event(world, dev):
-    application = services.application_create(actor=dev, tenant=world.acme, name="Shop ", component_kind="worker",
-                                              description="Sells", team="Web", owner=dev,
-                                              repository_url="https://github.com/acme/shop")
-    assert (application.name, application.component_kind, application.owner, application.template) == \
-        ("shop", "worker", dev, None)
+    application = services.application_create(
+        actor=dev,
+        tenant=world.acme,
+        name="Shop ",
+        component_kind="worker",
+        description="Sells",
+        team="Web",
+        owner=dev,
+        repository_url="https://github.com/acme/shop",
+    )
+    assert (application.name, application.component_kind, application.owner, application.template) == (
+        "shop",
+        "worker",
+        dev,
+        None,
+    )
     assert not application.releases.exists()
     event = AuditEvent.objects.get(action="application.create")
     assert event.tenant_id == world.acme.pk and event.actor == dev
@@ -66,11 +90,17 @@ def test_an_application_from_scratch_has_no_release_and_one_audit_event(world, d
 
 
 def test_an_application_from_a_template_records_it_and_cuts_release_one(world, dev, web_template):
-    application = services.application_create(actor=dev, tenant=world.acme, name="shop", template=web_template,
-                                              parameters={"image": "nginx:1.27", "port": 80})
+    application = services.application_create(
+        actor=dev, tenant=world.acme, name="shop", template=web_template, parameters={"image": "nginx:1.27", "port": 80}
+    )
     assert application.template == web_template and application.component_kind == "web"
-    assert application.template_parameters == {"image": "nginx:1.27", "port": 80, "replicas": 2,
-                                               "memory_request": "256Mi", "public": False}
+    assert application.template_parameters == {
+        "image": "nginx:1.27",
+        "port": 80,
+        "replicas": 2,
+        "memory_request": "256Mi",
+        "public": False,
+    }
     release = application.releases.get()
     assert release.number == 1 and release.image == "nginx:1.27"
     assert release.ports == [{"name": "http", "port": 80}]
@@ -88,24 +118,39 @@ def test_a_template_without_an_image_makes_no_release(world, dev):
     assert application.template_parameters == {} and not application.releases.exists()
 
 
-@pytest.mark.parametrize("parameters, field, words", [
-    ({}, "parameters.image", "“image” is required"),
-    ({"image": "nginx:1.27", "port": "eighty"}, "parameters.port", "is not of type 'integer'"),
-    ({"image": "nginx:1.27", "port": 0}, "parameters.port", "less than the minimum"),
-    ({"image": "nginx:1.27", "memory_request": "2Gi"}, "parameters.memory_request", "is not one of"),
-    ({"image": "nginx"}, "parameters.image", "tag or a digest"),
-    ({"image": "nginx:1.27", "replicas": 500}, "parameters.replicas", "0 to 100"),
-])
+@pytest.mark.parametrize(
+    "parameters, field, words",
+    [
+        ({}, "parameters.image", "“image” is required"),
+        ({"image": "nginx:1.27", "port": "eighty"}, "parameters.port", "is not of type 'integer'"),
+        ({"image": "nginx:1.27", "port": 0}, "parameters.port", "less than the minimum"),
+        ({"image": "nginx:1.27", "memory_request": "2Gi"}, "parameters.memory_request", "is not one of"),
+        ({"image": "nginx"}, "parameters.image", "tag or a digest"),
+        ({"image": "nginx:1.27", "replicas": 500}, "parameters.replicas", "0 to 100"),
+    ],
+)
 def test_template_parameters_are_checked_against_the_schema(world, dev, web_template, parameters, field, words):
-    error = refusal(services.application_create, actor=dev, tenant=world.acme, name="shop", template=web_template,
-                    parameters=parameters)
+    error = refusal(
+        services.application_create,
+        actor=dev,
+        tenant=world.acme,
+        name="shop",
+        template=web_template,
+        parameters=parameters,
+    )
     assert error.field == field and words in error.message
     assert not Application.objects.filter(tenant=world.acme).exists()
 
 
 def test_schema_errors_carry_a_stable_code(world, dev, web_template):
-    error = refusal(services.application_create, actor=dev, tenant=world.acme, name="shop", template=web_template,
-                    parameters={"image": "nginx:1.27", "port": "x"})
+    error = refusal(
+        services.application_create,
+        actor=dev,
+        tenant=world.acme,
+        name="shop",
+        template=web_template,
+        parameters={"image": "nginx:1.27", "port": "x"},
+    )
     assert error.code == INVALID_PARAMETERS
 
 
@@ -118,12 +163,15 @@ def test_a_retired_template_and_a_contradicting_kind_are_refused(world, dev, web
     assert (error.code, error.field) == (services.TEMPLATE_RETIRED, "template")
 
 
-@pytest.mark.parametrize("kwargs, field, words", [
-    ({"name": "Not a slug!"}, "name", "lower-case letters"),
-    ({"name": "new"}, "name", "reserved"),
-    ({"repository_url": "git@github.com:acme/shop.git"}, "repository_url", "http(s) URL"),
-    ({"kind": "daemon"}, "component_kind", "not a kind"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field, words",
+    [
+        ({"name": "Not a slug!"}, "name", "lower-case letters"),
+        ({"name": "new"}, "name", "reserved"),
+        ({"repository_url": "git@github.com:acme/shop.git"}, "repository_url", "http(s) URL"),
+        ({"kind": "daemon"}, "component_kind", "not a kind"),
+    ],
+)
 def test_bad_application_details_name_their_field(world, kwargs, field, words):
     error = refusal(make_app, world=world, **{"name": "shop", **kwargs})
     assert error.field == field and words in error.message
@@ -158,8 +206,13 @@ def test_applications_count_against_the_quota_and_the_refusal_names_it(world):
 
 def test_update_changes_the_details_and_records_what_changed(world, dev):
     application = make_app(world)
-    services.application_update(actor=dev, application=application, description="The shop", owner=dev,
-                                repository_url="https://git.example.com/shop")
+    services.application_update(
+        actor=dev,
+        application=application,
+        description="The shop",
+        owner=dev,
+        repository_url="https://git.example.com/shop",
+    )
     application.refresh_from_db()
     assert (application.description, application.owner, application.name) == ("The shop", dev, "shop")
     event = AuditEvent.objects.get(action="application.update")
@@ -171,10 +224,16 @@ def test_update_changes_the_details_and_records_what_changed(world, dev):
 
 def test_update_refuses_viewers_and_bad_values(world):
     application = make_app(world)
-    assert refusal(services.application_update, actor=world.user("viewer"), application=application,
-                   team="x").status == 403
-    error = refusal(services.application_update, actor=world.user("developer"), application=application,
-                    repository_url="ftp://example.com/x")
+    assert (
+        refusal(services.application_update, actor=world.user("viewer"), application=application, team="x").status
+        == 403
+    )
+    error = refusal(
+        services.application_update,
+        actor=world.user("developer"),
+        application=application,
+        repository_url="ftp://example.com/x",
+    )
     assert error.field == "repository_url"
 
 
@@ -191,12 +250,25 @@ def test_releases_are_numbered_one_after_another_per_application(world, dev):
 
 def test_a_release_is_complete_and_remembers_its_digest(world, dev):
     release = services.release_create(
-        actor=dev, application=make_app(world), image=f"ghcr.io/acme/shop@{DIGEST}", env={"LOG_LEVEL": "info"},
+        actor=dev,
+        application=make_app(world),
+        image=f"ghcr.io/acme/shop@{DIGEST}",
+        env={"LOG_LEVEL": "info"},
         secret_refs=[{"name": "DB_PASSWORD", "secret": "db", "key": "password"}],
-        ports=[{"name": "http", "port": 8080}], replicas=3, cpu_request="0.5", cpu_limit="1", memory_request="256Mi",
-        memory_limit="1Gi", liveness_probe={"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10},
-        readiness_probe={"tcpSocket": {"port": 8080}}, ingress_host="shop.acme.example.com",
-        autoscale_min=2, autoscale_max=6, autoscale_cpu_target=70, notes="launch")
+        ports=[{"name": "http", "port": 8080}],
+        replicas=3,
+        cpu_request="0.5",
+        cpu_limit="1",
+        memory_request="256Mi",
+        memory_limit="1Gi",
+        liveness_probe={"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10},
+        readiness_probe={"tcpSocket": {"port": 8080}},
+        ingress_host="shop.acme.example.com",
+        autoscale_min=2,
+        autoscale_max=6,
+        autoscale_cpu_target=70,
+        notes="launch",
+    )
     release.refresh_from_db()
     assert release.image_digest == DIGEST and release.ingress_path == "/"
     assert (release.replicas, release.autoscale_max, release.notes) == (3, 6, "launch")
@@ -234,8 +306,12 @@ BAD_RELEASES = [
     ("web", {"secret_refs": [{"name": "DB"}]}, "secret_refs", "Each secret reference is"),
     ("web", {"secret_refs": [{"name": "DB", "secret": "Bad_Secret", "key": "k"}]}, "secret_refs", "not a Secret name"),
     ("web", {"secret_refs": [{"name": "DB", "secret": "db", "key": "a b"}]}, "secret_refs", "not a Secret key"),
-    ("web", {"env": {"DB": "x"}, "secret_refs": [{"name": "DB", "secret": "db", "key": "k"}]}, "secret_refs",
-     "set twice"),
+    (
+        "web",
+        {"env": {"DB": "x"}, "secret_refs": [{"name": "DB", "secret": "db", "key": "k"}]},
+        "secret_refs",
+        "set twice",
+    ),
     ("web", {"ports": [{"port": 0}]}, "ports", "out of range"),
     ("web", {"ports": [{"port": 65536}]}, "ports", "out of range"),
     ("web", {"ports": [{"port": 80}, {"port": 80}]}, "ports", "listed twice"),
@@ -253,12 +329,20 @@ BAD_RELEASES = [
     ("web", {"memory_request": "1GB"}, "memory_request", "not a memory quantity"),
     ("web", {"memory_request": "1Gi", "memory_limit": "512Mi"}, "memory_limit", "below the request"),
     ("web", {"liveness_probe": {"httpGet": {"port": 80}}}, "liveness_probe", "path starting with /"),
-    ("web", {"liveness_probe": {"httpGet": {"path": "/", "port": 80}, "tcpSocket": {"port": 80}}},
-     "liveness_probe", "exactly one of"),
+    (
+        "web",
+        {"liveness_probe": {"httpGet": {"path": "/", "port": 80}, "tcpSocket": {"port": 80}}},
+        "liveness_probe",
+        "exactly one of",
+    ),
     ("web", {"readiness_probe": {"exec": {"command": []}}}, "readiness_probe", "command list"),
     ("web", {"readiness_probe": {"tcpSocket": {"port": "metrics"}}}, "readiness_probe", "neither a number"),
-    ("web", {"readiness_probe": {"tcpSocket": {"port": 80}, "periodSeconds": 0}}, "readiness_probe",
-     "periodSeconds must be"),
+    (
+        "web",
+        {"readiness_probe": {"tcpSocket": {"port": 80}, "periodSeconds": 0}},
+        "readiness_probe",
+        "periodSeconds must be",
+    ),
     ("web", {"readiness_probe": {"tcpSocket": {"port": 80}, "retries": 3}}, "readiness_probe", "Unknown probe"),
     ("web", {"ports": [{"port": 80}], "ingress_host": "Shop Example"}, "ingress_host", "not a DNS name"),
     ("web", {"ports": [{"port": 80}], "ingress_host": "localhost"}, "ingress_host", "not a DNS name"),
@@ -278,37 +362,53 @@ BAD_RELEASES = [
 ]
 
 
-@pytest.mark.parametrize("kind, fields, field, words", BAD_RELEASES, ids=[f"{c[2]}-{i}" for i, c in
-                                                                          enumerate(BAD_RELEASES)])
+@pytest.mark.parametrize(
+    "kind, fields, field, words", BAD_RELEASES, ids=[f"{c[2]}-{i}" for i, c in enumerate(BAD_RELEASES)]
+)
 def test_bad_release_fields_are_refused_by_name(world, kind, fields, field, words):
     application = make_app(world, kind=kind)
-    error = refusal(services.release_create, actor=world.user("developer"), application=application,
-                    **{**GOOD, **fields})
+    error = refusal(
+        services.release_create, actor=world.user("developer"), application=application, **{**GOOD, **fields}
+    )
     assert (error.code, error.field) == ("invalid", field)
     assert words in error.message, error.message
     assert not application.releases.exists()
 
 
-@pytest.mark.parametrize("kind, fields", [
-    ("cron", {"schedule": "*/15 9-17 * * MON-FRI"}),
-    ("cron", {"schedule": "@hourly"}),
-    ("cron", {"schedule": "0 0 1 JAN,JUL *"}),
-    ("web", {"cpu_request": "2", "memory_request": "500M", "image": "registry.example.com:5000/team/app_x:v1.2-rc.1"}),
-    ("worker", {"readiness_probe": {"exec": {"command": ["cat", "/tmp/ready"]}, "initialDelaySeconds": 0}}),
-])
+@pytest.mark.parametrize(
+    "kind, fields",
+    [
+        ("cron", {"schedule": "*/15 9-17 * * MON-FRI"}),
+        ("cron", {"schedule": "@hourly"}),
+        ("cron", {"schedule": "0 0 1 JAN,JUL *"}),
+        (
+            "web",
+            {"cpu_request": "2", "memory_request": "500M", "image": "registry.example.com:5000/team/app_x:v1.2-rc.1"},
+        ),
+        ("worker", {"readiness_probe": {"exec": {"command": ["cat", "/tmp/ready"]}, "initialDelaySeconds": 0}}),
+    ],
+)
 def test_good_release_fields_pass(world, kind, fields):
-    release = services.release_create(actor=world.user("developer"), application=make_app(world, kind=kind),
-                                      **{**GOOD, **fields})
+    release = services.release_create(
+        actor=world.user("developer"), application=make_app(world, kind=kind), **{**GOOD, **fields}
+    )
     assert release.number == 1
 
 
 def test_the_diff_lists_changes_in_reading_order_with_env_one_by_one(world, dev):
     application = make_app(world)
-    first = services.release_create(actor=dev, application=application, image="nginx:1.26",
-                                    env={"A": "1", "B": "2"}, replicas=2)
-    second = services.release_create(actor=dev, application=application, image="nginx:1.27",
-                                     env={"A": "1", "B": "3", "C": "new"}, replicas=2, memory_request="256Mi",
-                                     notes="bump")
+    first = services.release_create(
+        actor=dev, application=application, image="nginx:1.26", env={"A": "1", "B": "2"}, replicas=2
+    )
+    second = services.release_create(
+        actor=dev,
+        application=application,
+        image="nginx:1.27",
+        env={"A": "1", "B": "3", "C": "new"},
+        replicas=2,
+        memory_request="256Mi",
+        notes="bump",
+    )
     assert services.release_diff(first, second) == [
         ("image", "nginx:1.26", "nginx:1.27"),
         ("env.B", "2", "3"),
@@ -332,8 +432,13 @@ def test_the_diff_refuses_releases_of_different_applications(world, dev):
 
 def test_publishing_an_existing_slug_makes_the_next_version(world, web_template, dev):
     make_app(world, template=web_template, kind="", parameters={"image": "nginx:1.27"})
-    second = services.template_create(operator=world.operator, slug="web-service", name="Web service",
-                                      component_kind="web", parameter_schema=WEB_SCHEMA)
+    second = services.template_create(
+        operator=world.operator,
+        slug="web-service",
+        name="Web service",
+        component_kind="web",
+        parameter_schema=WEB_SCHEMA,
+    )
     assert (web_template.version, second.version) == (1, 2)
     assert Application.objects.get(name="shop").template == web_template
     events = AuditEvent.objects.filter(action="template.create").order_by("id")
@@ -341,20 +446,32 @@ def test_publishing_an_existing_slug_makes_the_next_version(world, web_template,
     assert all(e.tenant_id is None and e.actor == world.operator for e in events)
 
 
-@pytest.mark.parametrize("kwargs, field, words", [
-    ({"parameter_schema": {"type": "strin"}}, "parameter_schema", "Not a valid JSON schema"),
-    ({"parameter_schema": {"type": "array"}}, "parameter_schema", "describes an object"),
-    ({"parameter_schema": {"type": "object", "properties": {"tags": {"type": "array"}}}}, "parameter_schema",
-     "string, integer, boolean or an enum"),
-    ({"parameter_schema": {"type": "object", "properties": {"n": {"type": "integer", "default": "x"}}}},
-     "parameter_schema", "does not meet its own schema"),
-    ({"parameter_schema": {"type": "object", "required": ["ghost"], "properties": {}}}, "parameter_schema",
-     "without a property"),
-    ({"defaults": {"colour": "blue"}}, "defaults", "Not release fields: colour"),
-    ({"defaults": {"memory_request": "500mi"}}, "defaults", "did you mean “500Mi”"),
-    ({"slug": "Web Service"}, "slug", "lower-case"),
-    ({"component_kind": "daemon"}, "component_kind", "not a valid choice"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field, words",
+    [
+        ({"parameter_schema": {"type": "strin"}}, "parameter_schema", "Not a valid JSON schema"),
+        ({"parameter_schema": {"type": "array"}}, "parameter_schema", "describes an object"),
+        (
+            {"parameter_schema": {"type": "object", "properties": {"tags": {"type": "array"}}}},
+            "parameter_schema",
+            "string, integer, boolean or an enum",
+        ),
+        (
+            {"parameter_schema": {"type": "object", "properties": {"n": {"type": "integer", "default": "x"}}}},
+            "parameter_schema",
+            "does not meet its own schema",
+        ),
+        (
+            {"parameter_schema": {"type": "object", "required": ["ghost"], "properties": {}}},
+            "parameter_schema",
+            "without a property",
+        ),
+        ({"defaults": {"colour": "blue"}}, "defaults", "Not release fields: colour"),
+        ({"defaults": {"memory_request": "500mi"}}, "defaults", "did you mean “500Mi”"),
+        ({"slug": "Web Service"}, "slug", "lower-case"),
+        ({"component_kind": "daemon"}, "component_kind", "not a valid choice"),
+    ],
+)
 def test_bad_templates_are_refused_by_field(world, kwargs, field, words):
     arguments = {"slug": "thing", "name": "Thing", "component_kind": "web", **kwargs}
     error = refusal(services.template_create, operator=world.operator, **arguments)
@@ -363,11 +480,13 @@ def test_bad_templates_are_refused_by_field(world, kwargs, field, words):
 
 
 def test_a_new_version_keeps_the_kind_and_only_operators_publish(world, web_template):
-    error = refusal(services.template_create, operator=world.operator, slug="web-service", name="Web",
-                    component_kind="worker")
+    error = refusal(
+        services.template_create, operator=world.operator, slug="web-service", name="Web", component_kind="worker"
+    )
     assert error.code == services.KIND_MISMATCH
-    error = refusal(services.template_create, operator=world.user("owner"), slug="mine", name="Mine",
-                    component_kind="web")
+    error = refusal(
+        services.template_create, operator=world.user("owner"), slug="mine", name="Mine", component_kind="web"
+    )
     assert error.status == 403 and not ServiceTemplate.objects.filter(slug="mine").exists()
 
 
@@ -376,7 +495,11 @@ def test_the_demo_catalog_is_created_once(world):
     seed_catalog(users)
     seed_catalog(users)
     assert sorted(ServiceTemplate.objects.values_list("slug", "version")) == [
-        ("cron-job", 1), ("redis-cache", 1), ("web-service", 1), ("worker", 1)]
+        ("cron-job", 1),
+        ("redis-cache", 1),
+        ("web-service", 1),
+        ("worker", 1),
+    ]
     storefront = Application.objects.get(tenant=world.acme, name="storefront")
     mailer = Application.objects.get(tenant=world.acme, name="mailer")
     front, mail = storefront.releases.get(), mailer.releases.get()

@@ -13,8 +13,9 @@ from tests.deployments.conftest import make_app, registered
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_portalctl_cuts_a_release_deploys_it_and_watches_it_to_success(asgi_server, world, sandbox, celery_worker,
-                                                                        portalctl):
+def test_portalctl_cuts_a_release_deploys_it_and_watches_it_to_success(
+    asgi_server, world, sandbox, celery_worker, portalctl
+):
     registered(world, sandbox)
     make_app(world.acme, "shop", kind="worker")
     key = world.key("developer")
@@ -23,15 +24,27 @@ def test_portalctl_cuts_a_release_deploys_it_and_watches_it_to_success(asgi_serv
     assert listed.returncode == 0, listed.stderr
     assert re.search(r"^\d+\s+shop\s+worker\s+acme", listed.stdout, re.M)
 
-    created = portalctl(asgi_server, key, "releases", "create", "shop", "--image", "registry.example/shop:1.0",
-                        "--env", "LOG_LEVEL=debug", "--replicas", "2")
+    created = portalctl(
+        asgi_server,
+        key,
+        "releases",
+        "create",
+        "shop",
+        "--image",
+        "registry.example/shop:1.0",
+        "--env",
+        "LOG_LEVEL=debug",
+        "--replicas",
+        "2",
+    )
     assert created.returncode == 0, created.stderr
     release = Release.objects.get(application__name="shop")
     assert (release.number, release.env, release.replicas) == (1, {"LOG_LEVEL": "debug"}, 2)
     assert f"Created release #1 of shop (id {release.pk})" in created.stdout
 
-    deployed = portalctl(asgi_server, key, "deploy", "--release", str(release.pk), "--env", "dev", "--watch",
-                         "--timeout", "60")
+    deployed = portalctl(
+        asgi_server, key, "deploy", "--release", str(release.pk), "--env", "dev", "--watch", "--timeout", "60"
+    )
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     deployment = Deployment.objects.get()
     assert deployment.state == "succeeded"
@@ -58,8 +71,9 @@ def test_portalctl_prints_the_apis_detail_and_fails_on_an_error(asgi_server, wor
     assert "Not found." in unknown.stderr and "[not_found]" in unknown.stderr
 
     make_app(world.acme, "shop", kind="worker")
-    invalid = portalctl(asgi_server, key, "releases", "create", "shop", "--image", "registry.example/shop:1.0",
-                        "--replicas", "1000")
+    invalid = portalctl(
+        asgi_server, key, "releases", "create", "shop", "--image", "registry.example/shop:1.0", "--replicas", "1000"
+    )
     assert invalid.returncode == 1
     assert "replicas:" in invalid.stderr and "[invalid]" in invalid.stderr
 
@@ -91,24 +105,38 @@ def test_login_checks_the_key_and_stores_it_for_the_owner_only(asgi_server, worl
     assert key in config.read_text()  # a refused key does not replace the stored one
 
 
-def test_portalctl_asks_for_a_production_deploy_and_an_admin_approves_it(asgi_server, world, sandbox, celery_worker,
-                                                                       portalctl):
+def test_portalctl_asks_for_a_production_deploy_and_an_admin_approves_it(
+    asgi_server, world, sandbox, celery_worker, portalctl
+):
     from apps.approvals.models import ChangeRequest
     from apps.approvals.services.configuration import approval_policy_save
     from tests.deployments.conftest import make_release
 
     registered(world, sandbox)
     prod = world.acme.environments.get(name="prod")
-    approval_policy_save(actor=world.user("owner"), tenant=world.acme, environment=prod,
-                         stages=[{"name": "Admins", "quorum": 1, "roles": ["admin", "owner"]}])
+    approval_policy_save(
+        actor=world.user("owner"),
+        tenant=world.acme,
+        environment=prod,
+        stages=[{"name": "Admins", "quorum": 1, "roles": ["admin", "owner"]}],
+    )
     release = make_release(make_app(world.acme, "shop", kind="worker"), image="registry.example/shop:1.0")
     developer, admin = world.key("developer"), world.key("admin")
 
     refused = portalctl(asgi_server, developer, "deploy", "--release", str(release.pk), "--env", "prod")
     assert refused.returncode == 1 and "[justification_required]" in refused.stderr
 
-    asked = portalctl(asgi_server, developer, "deploy", "--release", str(release.pk), "--env", "prod",
-                      "--justification", "Ship the new checkout")
+    asked = portalctl(
+        asgi_server,
+        developer,
+        "deploy",
+        "--release",
+        str(release.pk),
+        "--env",
+        "prod",
+        "--justification",
+        "Ship the new checkout",
+    )
     assert asked.returncode == 0, asked.stderr
     assert "is pending_approval" in asked.stdout and "portalctl changes list" in asked.stdout
     request = ChangeRequest.objects.get()

@@ -54,19 +54,24 @@ def namespace(kube):
 def deployment(namespace, name="web", image="nginx:1.27", replicas=2, labels=None):
     match = {"app": name}
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": name, "namespace": namespace, "labels": {**match, **(labels or {})}},
         "spec": {
-            "replicas": replicas, "selector": {"matchLabels": match},
-            "template": {"metadata": {"labels": match},
-                         "spec": {"containers": [{"name": "app", "image": image}]}},
+            "replicas": replicas,
+            "selector": {"matchLabels": match},
+            "template": {"metadata": {"labels": match}, "spec": {"containers": [{"name": "app", "image": image}]}},
         },
     }
 
 
 def config_map(namespace, name, data, labels=None):
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels or {}}, "data": data}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+        "data": data,
+    }
 
 
 def wait_for_rollout(kube, namespace, name, timeout=60) -> RolloutStatus:
@@ -89,8 +94,12 @@ def test_apply_creates_then_changes_nothing_when_repeated(kube, namespace):
 
 
 def test_get_and_list_by_label(kube, namespace):
-    kube.apply([config_map(namespace, "a", {"x": "1"}, {"team": "blue"}),
-                config_map(namespace, "b", {"x": "2"}, {"team": "green"})])
+    kube.apply(
+        [
+            config_map(namespace, "a", {"x": "1"}, {"team": "blue"}),
+            config_map(namespace, "b", {"x": "2"}, {"team": "green"}),
+        ]
+    )
     assert kube.get("v1", "ConfigMap", "missing", namespace) is None
     assert kube.get("v1", "ConfigMap", "a", namespace)["data"] == {"x": "1"}
     items, version = kube.list("v1", "ConfigMap", namespace, label_selector="team=green")

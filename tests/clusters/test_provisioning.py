@@ -46,8 +46,9 @@ def test_namespaces_follow_environments_and_quotas(world, sandbox, celery_worker
 def test_an_unreachable_cluster_is_recorded_not_lost(world, celery_worker):
     from tests.conftest import free_port
 
-    cluster_register(operator=world.operator, name="down", auth_method="sandbox",
-                     api_url=f"http://127.0.0.1:{free_port()}")
+    cluster_register(
+        operator=world.operator, name="down", auth_method="sandbox", api_url=f"http://127.0.0.1:{free_port()}"
+    )
     placement = wait_for(lambda: Placement.objects.exclude(last_error="").first(), timeout=60)
     assert placement.provisioned_at is None
     assert placement.last_error

@@ -21,17 +21,25 @@ TOKEN = "s3cr3t-token-that-must-never-leak"
 
 
 def kubeconfig(*contexts, server="https://k8s.example.com"):
-    return yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": server}}],
-        "users": [{"name": "u", "user": {"token": TOKEN}}],
-        "contexts": [{"name": name, "context": {"cluster": "c", "user": "u"}} for name in contexts],
-    })
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "c", "cluster": {"server": server}}],
+            "users": [{"name": "u", "user": {"token": TOKEN}}],
+            "contexts": [{"name": name, "context": {"cluster": "c", "user": "u"}} for name in contexts],
+        }
+    )
 
 
 def test_credentials_are_encrypted_at_rest_and_never_returned(world, api):
-    cluster = cluster_register(operator=world.operator, name="prod-eu", auth_method="token",
-                               api_url="https://k8s.example.com", credentials={"token": TOKEN})
+    cluster = cluster_register(
+        operator=world.operator,
+        name="prod-eu",
+        auth_method="token",
+        api_url="https://k8s.example.com",
+        credentials={"token": TOKEN},
+    )
     assert cluster.credentials["token"] == TOKEN
     with connection.cursor() as cursor:
         cursor.execute("SELECT credentials_encrypted FROM clusters_cluster")
@@ -42,31 +50,52 @@ def test_credentials_are_encrypted_at_rest_and_never_returned(world, api):
 
 def test_kubeconfig_problems_are_clear(world):
     with pytest.raises(ApplicationError, match="not valid YAML"):
-        cluster_register(operator=world.operator, name="a", auth_method="kubeconfig",
-                         credentials={"kubeconfig": "clusters: [unclosed"})
+        cluster_register(
+            operator=world.operator,
+            name="a",
+            auth_method="kubeconfig",
+            credentials={"kubeconfig": "clusters: [unclosed"},
+        )
     with pytest.raises(ApplicationError, match="choose one of: blue, green") as several:
-        cluster_register(operator=world.operator, name="b", auth_method="kubeconfig",
-                         credentials={"kubeconfig": kubeconfig("blue", "green")})
+        cluster_register(
+            operator=world.operator,
+            name="b",
+            auth_method="kubeconfig",
+            credentials={"kubeconfig": kubeconfig("blue", "green")},
+        )
     assert several.value.field == "context"
-    cluster = cluster_register(operator=world.operator, name="c", auth_method="kubeconfig",
-                               credentials={"kubeconfig": kubeconfig("blue", "green"), "context": "green"})
+    cluster = cluster_register(
+        operator=world.operator,
+        name="c",
+        auth_method="kubeconfig",
+        credentials={"kubeconfig": kubeconfig("blue", "green"), "context": "green"},
+    )
     assert cluster.credentials["context"] == "green"
 
 
 def test_only_operators_register_clusters(world, api):
-    response = api.as_user(world.user("owner")).post("/api/v1/operator/clusters/", {
-        "name": "x", "auth_method": "sandbox", "api_url": "http://127.0.0.1:1"}, format="json")
+    response = api.as_user(world.user("owner")).post(
+        "/api/v1/operator/clusters/",
+        {"name": "x", "auth_method": "sandbox", "api_url": "http://127.0.0.1:1"},
+        format="json",
+    )
     assert response.status_code == 403
     assert not Cluster.objects.exists()
 
 
 def test_sandbox_clusters_are_refused_where_the_setting_is_off(world, api, settings):
     settings.SANDBOX_CLUSTERS_ALLOWED = False
-    response = api.as_user(world.operator).post("/api/v1/operator/clusters/", {
-        "name": "x", "auth_method": "sandbox", "api_url": "http://127.0.0.1:1"}, format="json")
+    response = api.as_user(world.operator).post(
+        "/api/v1/operator/clusters/",
+        {"name": "x", "auth_method": "sandbox", "api_url": "http://127.0.0.1:1"},
+        format="json",
+    )
     assert response.status_code == 400
-    assert response.json() == {"code": "invalid", "detail": SANDBOX_NOT_ALLOWED,
-                               "fields": {"auth_method": [SANDBOX_NOT_ALLOWED]}}
+    assert response.json() == {
+        "code": "invalid",
+        "detail": SANDBOX_NOT_ALLOWED,
+        "fields": {"auth_method": [SANDBOX_NOT_ALLOWED]},
+    }
     assert not Cluster.objects.exists()
     settings.SANDBOX_CLUSTERS_ALLOWED = True
     cluster = cluster_register(operator=world.operator, name="x", auth_method="sandbox", api_url="http://127.0.0.1:1")
@@ -110,8 +139,13 @@ def refusing_server():
 
 @pytest.mark.parametrize("status, words", [(401, "401 Unauthorized"), (403, "403 Forbidden")])
 def test_check_names_auth_failures(world, refusing_server, status, words):
-    cluster = cluster_register(operator=world.operator, name=f"c{status}", auth_method="token",
-                               api_url=refusing_server(status), credentials={"token": TOKEN})
+    cluster = cluster_register(
+        operator=world.operator,
+        name=f"c{status}",
+        auth_method="token",
+        api_url=refusing_server(status),
+        credentials={"token": TOKEN},
+    )
     result = cluster_check(cluster=cluster)
     assert result["ok"] is False and result["error"].startswith(words)
     cluster.refresh_from_db()
@@ -119,36 +153,46 @@ def test_check_names_auth_failures(world, refusing_server, status, words):
 
 
 def test_check_names_a_refused_connection_and_a_timeout(world):
-    closed = cluster_register(operator=world.operator, name="closed", auth_method="sandbox",
-                              api_url=f"http://127.0.0.1:{free_port()}")
+    closed = cluster_register(
+        operator=world.operator, name="closed", auth_method="sandbox", api_url=f"http://127.0.0.1:{free_port()}"
+    )
     assert cluster_check(cluster=closed)["error"].startswith("Connection refused")
 
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen()  # accepts connections, never answers
     try:
-        hung = cluster_register(operator=world.operator, name="hung", auth_method="sandbox",
-                                api_url=f"http://127.0.0.1:{silent.getsockname()[1]}")
+        hung = cluster_register(
+            operator=world.operator,
+            name="hung",
+            auth_method="sandbox",
+            api_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
+        )
         assert cluster_check(cluster=hung, timeout=(1, 1))["error"].startswith("Timeout")
     finally:
         silent.close()
 
 
 def test_check_names_dns_failures(world):
-    cluster = cluster_register(operator=world.operator, name="nowhere", auth_method="sandbox",
-                               api_url="http://cluster.does-not-exist.invalid:6443")
+    cluster = cluster_register(
+        operator=world.operator,
+        name="nowhere",
+        auth_method="sandbox",
+        api_url="http://cluster.does-not-exist.invalid:6443",
+    )
     assert cluster_check(cluster=cluster, timeout=(2, 2))["error"].startswith("DNS")
 
 
 def test_namespace_objects_isolate_the_environment(world):
     prod = world.acme.environments.get(name="prod")
-    quotas = [Quota(tenant=world.acme, environment=prod, resource="cpu", limit=2000),
-              Quota(tenant=world.acme, environment=prod, resource="pods", limit=20)]
+    quotas = [
+        Quota(tenant=world.acme, environment=prod, resource="cpu", limit=2000),
+        Quota(tenant=world.acme, environment=prod, resource="pods", limit=20),
+    ]
     manifests = {m["kind"]: m for m in namespace_manifests(prod, quotas, ingress_namespace="ingress-nginx")}
     assert manifests["Namespace"]["metadata"]["name"] == "acme--prod"
     assert manifests["Namespace"]["metadata"]["labels"]["paas.dev/tenant"] == "acme"
-    assert manifests["ResourceQuota"]["spec"]["hard"] == {"requests.cpu": "2000m", "limits.cpu": "2000m",
-                                                          "pods": "20"}
+    assert manifests["ResourceQuota"]["spec"]["hard"] == {"requests.cpu": "2000m", "limits.cpu": "2000m", "pods": "20"}
     policy = manifests["NetworkPolicy"]["spec"]
     assert policy["podSelector"] == {} and policy["policyTypes"] == ["Ingress"]
     sources = policy["ingress"][0]["from"]
@@ -171,13 +215,21 @@ def self_signed_server(tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "untrusted.test")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Refuser,), {"status": 200}))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
@@ -188,7 +240,12 @@ def self_signed_server(tmp_path):
 
 
 def test_check_names_an_untrusted_certificate(world, self_signed_server):
-    cluster = cluster_register(operator=world.operator, name="tls", auth_method="token",
-                               api_url=self_signed_server, credentials={"token": TOKEN})
+    cluster = cluster_register(
+        operator=world.operator,
+        name="tls",
+        auth_method="token",
+        api_url=self_signed_server,
+        credentials={"token": TOKEN},
+    )
     result = cluster_check(cluster=cluster, timeout=(2, 2))
     assert result["ok"] is False and result["error"].startswith("TLS"), result

@@ -33,11 +33,17 @@ def test_types_are_read_by_everyone_and_written_by_operators(world, api):
     assert response.status_code == 200 and "database" in {t["slug"] for t in response.json()}
     assert api.post(reverse("operator-cmdb-type-list"), {"slug": "x", "name": "X"}, format="json").status_code == 403
     api.as_user(world.operator)
-    response = api.post(reverse("operator-cmdb-type-list"), {"slug": "firewall", "name": "Firewall",
-                                                              "attribute_schema": {"type": "object"}}, format="json")
+    response = api.post(
+        reverse("operator-cmdb-type-list"),
+        {"slug": "firewall", "name": "Firewall", "attribute_schema": {"type": "object"}},
+        format="json",
+    )
     assert response.status_code == 201
-    response = api.patch(reverse("operator-cmdb-type-detail", args=["firewall"]),
-                         {"attribute_schema": {"type": "object", "required": ["vendor"]}}, format="json")
+    response = api.patch(
+        reverse("operator-cmdb-type-detail", args=["firewall"]),
+        {"attribute_schema": {"type": "object", "required": ["vendor"]}},
+        format="json",
+    )
     assert response.status_code == 200 and CIType.objects.get(slug="firewall").attribute_schema["required"]
 
 
@@ -46,13 +52,13 @@ def test_impact_endpoint(world, api, graph):
     response = api.get(item_url("impact", graph["db"]), {"direction": "downstream", "depth": 6})
     assert response.status_code == 200
     body = response.json()
-    assert [(i["name"], i["depth"], i["path_names"]) for i in body["items"]] == [
-        ("shop", 1, ["orders-db", "shop"])]
+    assert [(i["name"], i["depth"], i["path_names"]) for i in body["items"]] == [("shop", 1, ["orders-db", "shop"])]
     up = api.get(item_url("impact", graph["shop"]), {"direction": "upstream"}).json()
     assert [i["name"] for i in up["items"]] == ["orders-db"]  # node-1 is the platform's
     assert api.get(item_url("impact", graph["shop"]), {"direction": "sideways"}).status_code == 400
     assert api.get(item_url("impact", graph["shop"]), {"depth": "99"}).json()["fields"] == {
-        "depth": ["Give depth as a whole number from 1 to 10."]}
+        "depth": ["Give depth as a whole number from 1 to 10."]
+    }
 
 
 def test_graph_and_dot_export(world, api, graph):
@@ -102,15 +108,24 @@ def test_history_of_an_item(world, api):
 
 def test_bad_input_is_refused_with_codes(world, api):
     api.as_user(world.user("developer"))
-    response = api.post(reverse("cmdb-item-list"), {"tenant": "acme", "type": "database", "name": "db",
-                                                     "attributes": {"engine": 1}}, format="json")
+    response = api.post(
+        reverse("cmdb-item-list"),
+        {"tenant": "acme", "type": "database", "name": "db", "attributes": {"engine": 1}},
+        format="json",
+    )
     assert response.status_code == 400 and response.json()["code"] == "schema_violation"
     assert "attributes" in response.json()["fields"]
     mine = make_item(world.acme)
-    response = api.post(reverse("cmdb-relationship-list"), {"tenant": "acme", "source": mine.pk, "kind": "depends_on",
-                                                             "target": mine.pk}, format="json")
+    response = api.post(
+        reverse("cmdb-relationship-list"),
+        {"tenant": "acme", "source": mine.pk, "kind": "depends_on", "target": mine.pk},
+        format="json",
+    )
     assert response.status_code == 400 and response.json()["code"] == "self_relation"
     theirs = make_item(world.globex)
-    response = api.post(reverse("cmdb-relationship-list"), {"tenant": "acme", "source": mine.pk, "kind": "depends_on",
-                                                             "target": theirs.pk}, format="json")
+    response = api.post(
+        reverse("cmdb-relationship-list"),
+        {"tenant": "acme", "source": mine.pk, "kind": "depends_on", "target": theirs.pk},
+        format="json",
+    )
     assert response.status_code == 400 and "target" in response.json()["fields"]  # unknown to acme's members

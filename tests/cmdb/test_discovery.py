@@ -18,22 +18,52 @@ pytestmark = pytest.mark.django_db
 
 def deployment(namespace, name, labels=None):
     selector = {"app": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
-            "spec": {"replicas": 1, "selector": {"matchLabels": selector},
-                     "template": {"metadata": {"labels": {**selector, "tier": "web"}},
-                                  "spec": {"containers": [{"name": name, "image": f"registry.example/{name}:1"}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": {**selector, "tier": "web"}},
+                "spec": {"containers": [{"name": name, "image": f"registry.example/{name}:1"}]},
+            },
+        },
+    }
 
 
 def service(namespace, name, selector):
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"selector": selector, "ports": [{"port": 80, "targetPort": 8080}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"selector": selector, "ports": [{"port": 80, "targetPort": 8080}]},
+    }
 
 
 def ingress(namespace, name, backend):
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"rules": [{"host": f"{name}.example.com", "http": {"paths": [{
-                "path": "/", "pathType": "Prefix", "backend": {"service": {"name": backend, "port": {"number": 80}}}}]}}]}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "rules": [
+                {
+                    "host": f"{name}.example.com",
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": backend, "port": {"number": 80}}},
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+    }
 
 
 def namespace(name):
@@ -46,11 +76,19 @@ def cluster(world, sandbox):
     for tenant in (world.acme, world.globex):
         Placement.objects.create(environment=tenant.environments.get(name="dev"), cluster=cluster)
     kube = KubeClient(sandbox.api_client())
-    kube.apply([namespace("acme--dev"), namespace("globex--dev"), namespace("tools"),
-                deployment("acme--dev", "shop", {"paas.dev/application": "shop"}), service("acme--dev", "shop", {"app": "shop"}),
-                ingress("acme--dev", "shop", "shop"),
-                deployment("globex--dev", "api"), service("globex--dev", "api", {"app": "api"}),
-                deployment("tools", "agent")])
+    kube.apply(
+        [
+            namespace("acme--dev"),
+            namespace("globex--dev"),
+            namespace("tools"),
+            deployment("acme--dev", "shop", {"paas.dev/application": "shop"}),
+            service("acme--dev", "shop", {"app": "shop"}),
+            ingress("acme--dev", "shop", "shop"),
+            deployment("globex--dev", "api"),
+            service("globex--dev", "api", {"app": "api"}),
+            deployment("tools", "agent"),
+        ]
+    )
     wait_for(lambda: len([p for p in kube.list("v1", "Pod")[0] if p["spec"].get("nodeName")]) == 3)
     cluster.kube = kube
     return cluster
@@ -71,7 +109,11 @@ def test_discovery_records_what_runs_where(world, cluster):
 
     top, node = key("k8s/sandbox"), key("k8s/sandbox/node/sandbox-node")
     assert top.tenant is None and node.tenant is None and node.ci_type.slug == "node"
-    workload, svc, ing = key("ns/acme--dev/workload/shop"), key("ns/acme--dev/service/shop"), key("ns/acme--dev/ingress/shop")
+    workload, svc, ing = (
+        key("ns/acme--dev/workload/shop"),
+        key("ns/acme--dev/service/shop"),
+        key("ns/acme--dev/ingress/shop"),
+    )
     assert {workload.tenant, svc.tenant, ing.tenant} == {world.acme}
     assert workload.name == "acme--dev/shop" and workload.discovered_attributes["image"] == "registry.example/shop:1"
     assert ing.discovered_attributes["hosts"] == ["shop.example.com"]
@@ -146,8 +188,9 @@ def test_discovered_facts_never_overwrite_declared_ones(world, cluster):
     workload.refresh_from_db()
     assert workload.declared_attributes["image"] == "registry.example/shop:2"
     assert workload.discovered_attributes["image"] == "registry.example/shop:1"
-    assert workload.conflicts == [{"attribute": "image", "declared": "registry.example/shop:2",
-                                   "discovered": "registry.example/shop:1"}]
+    assert workload.conflicts == [
+        {"attribute": "image", "declared": "registry.example/shop:2", "discovered": "registry.example/shop:1"}
+    ]
 
 
 def test_statements_do_not_grow_with_the_cluster(world, cluster):

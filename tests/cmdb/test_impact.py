@@ -92,8 +92,9 @@ def test_blast_radius_of_a_production_change(world):
 
     release = make_release(make_app(world.acme, "shop"))
     prod = world.acme.environments.get(name="prod")
-    Deployment.objects.create(tenant=world.acme, application=release.application, release=release, environment=prod,
-                              state="succeeded")
+    Deployment.objects.create(
+        tenant=world.acme, application=release.application, release=release, environment=prod, state="succeeded"
+    )
     checkout = make_item(world.acme, "checkout", type_slug="application")
     from apps.cmdb.models import ConfigurationItem
 
@@ -102,7 +103,8 @@ def test_blast_radius_of_a_production_change(world):
     radius = blast_radius(application=release.application, environment=prod)
     assert radius["item"]["id"] == workload.pk
     assert [(r["name"], r["path_names"]) for r in radius["downstream"]] == [
-        ("checkout", ["acme--prod/shop", "checkout"])]
+        ("checkout", ["acme--prod/shop", "checkout"])
+    ]
     assert {r["type"] for r in radius["upstream"]} == {"application", "namespace"}
     import json
 

@@ -18,9 +18,12 @@ CSV = """type,name,description,labels,attributes
 database,orders-db,Orders,"{""tier"": ""gold""}","{""engine"": ""postgres""}"
 queue,jobs,,,
 """
-BAD_CSV = CSV + """database,broken,,,"{""engine"": 5}"
+BAD_CSV = (
+    CSV
+    + """database,broken,,,"{""engine"": 5}"
 nonsense,what,,,
 """
+)
 
 
 def declared(tenant):
@@ -48,15 +51,20 @@ def test_bad_rows_mean_nothing_is_imported(world):
         items_import(actor=world.user("developer"), tenant=world.acme, rows=parse(BAD_CSV, "csv"))
     assert refused.value.code == ROWS_INVALID
     rows = refused.value.report["rows"]
-    assert [(line["row"], line["action"]) for line in rows] == [(1, "create"), (2, "create"), (3, "error"),
-                                                                 (4, "error")]
+    assert [(line["row"], line["action"]) for line in rows] == [
+        (1, "create"),
+        (2, "create"),
+        (3, "error"),
+        (4, "error"),
+    ]
     assert rows[2]["field"] == "attributes" and rows[3]["field"] == "type"
     assert declared(world.acme) == set()
 
 
 def test_skip_invalid_imports_the_good_rows(world):
-    report = items_import(actor=world.user("developer"), tenant=world.acme, rows=parse(BAD_CSV, "csv"),
-                          skip_invalid=True)
+    report = items_import(
+        actor=world.user("developer"), tenant=world.acme, rows=parse(BAD_CSV, "csv"), skip_invalid=True
+    )
     assert report["applied"] and report["summary"]["error"] == 2
     assert declared(world.acme) == {"orders-db", "jobs"}
 
@@ -68,8 +76,9 @@ def test_export_imports_back_unchanged(world, api):
         exported = api.get(reverse("cmdb-item-export"), {"as": fmt, "q": "o"})
         assert exported.status_code == 200
         upload = SimpleUploadedFile(f"items.{fmt}", exported.content)
-        response = api.post(reverse("cmdb-item-import"), {"tenant": "acme", "file": upload, "dry_run": "true"},
-                            format="multipart")
+        response = api.post(
+            reverse("cmdb-item-import"), {"tenant": "acme", "file": upload, "dry_run": "true"}, format="multipart"
+        )
         assert response.status_code == 200, response.content
         assert {line["action"] for line in response.json()["rows"]} == {"unchanged"}
 
@@ -82,8 +91,12 @@ def test_api_import_reports_bad_rows_with_400(world, api):
     body = response.json()
     assert body["code"] == ROWS_INVALID and body["rows"][1]["field"] == "name"
     assert declared(world.acme) == set()
-    assert api.post(reverse("cmdb-item-import"), {"tenant": "acme", "items": rows, "skip_invalid": True},
-                    format="json").json()["summary"]["create"] == 1
+    assert (
+        api.post(
+            reverse("cmdb-item-import"), {"tenant": "acme", "items": rows, "skip_invalid": True}, format="json"
+        ).json()["summary"]["create"]
+        == 1
+    )
 
 
 def test_a_file_that_is_not_json_is_refused(world):

@@ -45,14 +45,17 @@ def test_a_cell_over_the_csv_field_limit_is_a_400_naming_the_row(world, api):
     assert body["fields"] == {"file": [body["detail"]]}
 
 
-@pytest.mark.parametrize("row, field", [
-    (["database", "orders\x00db"], "name"),
-    (["data\x00base", "orders-db"], "type"),
-    (["database", "orders-db", "Orders\x00"], "description"),
-    (["database", "orders-db", "", '{"tier": "go\\u0000ld"}'], "labels"),
-    (["database", "orders-db", "", "", '{"engine": "post\\u0000gres"}'], "attributes"),
-    (["database", "orders-db", "", "", '{"engi\\u0000ne": "postgres"}'], "attributes"),
-])
+@pytest.mark.parametrize(
+    "row, field",
+    [
+        (["database", "orders\x00db"], "name"),
+        (["data\x00base", "orders-db"], "type"),
+        (["database", "orders-db", "Orders\x00"], "description"),
+        (["database", "orders-db", "", '{"tier": "go\\u0000ld"}'], "labels"),
+        (["database", "orders-db", "", "", '{"engine": "post\\u0000gres"}'], "attributes"),
+        (["database", "orders-db", "", "", '{"engi\\u0000ne": "postgres"}'], "attributes"),
+    ],
+)
 def test_nul_characters_in_import_rows_are_reported_not_a_500(world, api, row, field):
     api.as_user(world.user("developer"))
     response = upload(api, csv_file([row]))
@@ -68,16 +71,23 @@ def test_nul_in_a_key_cell_and_in_inline_rows(world, api):
     out = "key,type,name\ndeclared/\x00x,database,db\n"
     response = upload(api, SimpleUploadedFile("items.csv", out.encode()), skip_invalid="true")
     assert response.status_code == 200 and response.json()["rows"][0]["field"] == "key"
-    report = services.items_import(actor=world.user("developer"), tenant=world.acme, skip_invalid=True,
-                                   rows=[{"type": "queue", "name": "q\x00"}, {"type": "queue", "name": "fine"}])
+    report = services.items_import(
+        actor=world.user("developer"),
+        tenant=world.acme,
+        skip_invalid=True,
+        rows=[{"type": "queue", "name": "q\x00"}, {"type": "queue", "name": "fine"}],
+    )
     assert [line["action"] for line in report["rows"]] == ["error", "create"]
 
 
 def test_services_refuse_nul_and_deep_nesting_in_type_labels_and_attributes(world, api):
     developer, database = world.user("developer"), CIType.objects.get(slug="database")
-    for fields, field in (({"labels": {"tier": "a\x00"}}, "labels"), ({"labels": {"t\x00": "a"}}, "labels"),
-                          ({"attributes": {"engine": ["x", {"y": "\x00"}]}}, "attributes"),
-                          ({"description": "\x00"}, "description")):
+    for fields, field in (
+        ({"labels": {"tier": "a\x00"}}, "labels"),
+        ({"labels": {"t\x00": "a"}}, "labels"),
+        ({"attributes": {"engine": ["x", {"y": "\x00"}]}}, "attributes"),
+        ({"description": "\x00"}, "description"),
+    ):
         with pytest.raises(ApplicationError) as refused:
             services.item_declare(actor=developer, tenant=world.acme, ci_type=database, name="db", **fields)
         assert refused.value.status == 400 and refused.value.field == field
@@ -88,8 +98,10 @@ def test_services_refuse_nul_and_deep_nesting_in_type_labels_and_attributes(worl
         services.item_update(actor=developer, item=make_item(world.acme), attributes=deep)
     assert refused.value.field == "attributes" and "levels deep" in refused.value.message
     # The API's type field too, whatever the JSON parser lets through: a NUL type is unknown, not a 500.
-    data = ItemCreateSerializer(data={"tenant": "acme", "type": "data\x00base", "name": "db"},
-                                context={"request": SimpleNamespace(user=developer, auth=None, META={})})
+    data = ItemCreateSerializer(
+        data={"tenant": "acme", "type": "data\x00base", "name": "db"},
+        context={"request": SimpleNamespace(user=developer, auth=None, META={})},
+    )
     assert not data.is_valid() and "type" in data.errors
 
 
@@ -113,14 +125,16 @@ def test_more_rows_than_the_limit_is_a_400_naming_it(world, api, settings):
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == TOO_MANY_ROWS and "10 rows" in body["detail"] and "CMDB_IMPORT_MAX_ROWS" in body["detail"]
-    response = api.post(URL, {"tenant": "acme", "items": [{"type": "queue", "name": f"q{n}"} for n in range(11)]},
-                        format="json")
+    response = api.post(
+        URL, {"tenant": "acme", "items": [{"type": "queue", "name": f"q{n}"} for n in range(11)]}, format="json"
+    )
     assert response.status_code == 400 and response.json()["code"] == TOO_MANY_ROWS
     assert upload(api, csv_file([["queue", f"q{n}"] for n in range(10)])).status_code == 200
 
 
-def test_small_imports_answer_at_once_and_large_ones_queue_a_job(world, api, settings,
-                                                                 django_capture_on_commit_callbacks):
+def test_small_imports_answer_at_once_and_large_ones_queue_a_job(
+    world, api, settings, django_capture_on_commit_callbacks
+):
     settings.CMDB_IMPORT_SYNC_ROWS = 5
     api.as_user(world.user("developer"))
     small = upload(api, csv_file([["queue", f"q{n}"] for n in range(5)]), dry_run="true")

@@ -33,8 +33,13 @@ def test_declare_and_relate_from_the_pages(world, client):
 
 
 def test_conflicts_and_history_show_on_the_item_page(world, client):
-    item = make_item(world.acme, "web", type_slug="workload", declared_attributes={"image": "web:2"},
-                     discovered_attributes={"image": "web:1"})
+    item = make_item(
+        world.acme,
+        "web",
+        type_slug="workload",
+        declared_attributes={"image": "web:2"},
+        discovered_attributes={"image": "web:1"},
+    )
     client.force_login(world.user("viewer"))
     page = client.get(url("detail", pk=item.pk)).content.decode()
     assert 'id="conflicts"' in page and "web:2" in page and "web:1" in page

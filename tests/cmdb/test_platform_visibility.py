@@ -54,10 +54,12 @@ def test_members_see_no_platform_inventory_after_discovery(world, api, cluster):
             assert api.get(url).status_code == 404, (name, item)
     for entry in listed:
         impact = reverse("cmdb-item-impact", args=[entry["id"]])
-        for url, params in ((reverse("cmdb-item-graph", args=[entry["id"]]), {"depth": 10}),
-                            (reverse("cmdb-item-graph-dot", args=[entry["id"]]), {"depth": 10}),
-                            (impact, {"direction": "upstream", "depth": 10}),
-                            (impact, {"direction": "downstream", "depth": 10})):
+        for url, params in (
+            (reverse("cmdb-item-graph", args=[entry["id"]]), {"depth": 10}),
+            (reverse("cmdb-item-graph-dot", args=[entry["id"]]), {"depth": 10}),
+            (impact, {"direction": "upstream", "depth": 10}),
+            (impact, {"direction": "downstream", "depth": 10}),
+        ):
             response = api.get(url, params)
             assert response.status_code == 200
             assert_no_platform(response, platform, cluster.api_url)
@@ -92,11 +94,14 @@ def test_a_change_requests_blast_radius_shows_only_the_tenants_items(world):
 
     release = make_release(make_app(world.acme, "shop"))
     prod = world.acme.environments.get(name="prod")
-    Deployment.objects.create(tenant=world.acme, application=release.application, release=release, environment=prod,
-                              state="succeeded")
+    Deployment.objects.create(
+        tenant=world.acme, application=release.application, release=release, environment=prod, state="succeeded"
+    )
     workload = ConfigurationItem.objects.get(tenant=world.acme, ci_type__slug="workload", name__endswith="shop")
-    node, cluster_item = make_item(None, "node-1", type_slug="node"), make_item(None, "prod-cluster",
-                                                                                 type_slug="cluster")
+    node, cluster_item = (
+        make_item(None, "node-1", type_slug="node"),
+        make_item(None, "prod-cluster", type_slug="cluster"),
+    )
     checkout = make_item(world.acme, "checkout", type_slug="application")
     make_edge(workload, node, kind="runs_on")
     make_edge(node, cluster_item, kind="part_of")

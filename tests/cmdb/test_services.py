@@ -20,15 +20,33 @@ def database():
 
 def test_builtin_types_exist():
     slugs = set(CIType.objects.values_list("slug", flat=True))
-    assert {"cluster", "node", "namespace", "application", "workload", "service", "ingress", "database", "cache",
-            "queue", "external-service", "team"} <= slugs
+    assert {
+        "cluster",
+        "node",
+        "namespace",
+        "application",
+        "workload",
+        "service",
+        "ingress",
+        "database",
+        "cache",
+        "queue",
+        "external-service",
+        "team",
+    } <= slugs
     assert set(CIType.objects.filter(is_platform=True).values_list("slug", flat=True)) == {"cluster", "node"}
 
 
 def test_declare_update_and_delete_keep_history(world):
     developer = world.user("developer")
-    item = services.item_declare(actor=developer, tenant=world.acme, ci_type=database(), name=" orders-db ",
-                                 labels={"tier": "gold"}, attributes={"engine": "postgres"})
+    item = services.item_declare(
+        actor=developer,
+        tenant=world.acme,
+        ci_type=database(),
+        name=" orders-db ",
+        labels={"tier": "gold"},
+        attributes={"engine": "postgres"},
+    )
     assert item.name == "orders-db" and item.declared_attributes == {"engine": "postgres"}
     services.item_update(actor=developer, item=item, attributes={"engine": "postgres", "version": "16"})
     history = list(ChangeRecord.objects.filter(item=item).order_by("id"))
@@ -45,22 +63,29 @@ def test_declare_update_and_delete_keep_history(world):
 
 def test_attributes_must_fit_the_type_schema(world):
     with pytest.raises(ApplicationError) as refused:
-        services.item_declare(actor=world.user("developer"), tenant=world.acme, ci_type=database(), name="db",
-                              attributes={"engine": 5})
+        services.item_declare(
+            actor=world.user("developer"), tenant=world.acme, ci_type=database(), name="db", attributes={"engine": 5}
+        )
     assert refused.value.code == services.SCHEMA_VIOLATION and refused.value.field == "attributes"
     assert "engine" in refused.value.message
     external = CIType.objects.get(slug="external-service")
     with pytest.raises(ApplicationError) as refused:
-        services.item_declare(actor=world.user("developer"), tenant=world.acme, ci_type=external, name="payments",
-                              attributes={"url": "not a url"})
+        services.item_declare(
+            actor=world.user("developer"),
+            tenant=world.acme,
+            ci_type=external,
+            name="payments",
+            attributes={"url": "not a url"},
+        )
     assert refused.value.code == services.SCHEMA_VIOLATION
     assert not ConfigurationItem.objects.filter(name="db").exists()
 
 
 def test_platform_types_are_discoverys(world):
     with pytest.raises(ApplicationError) as refused:
-        services.item_declare(actor=world.user("developer"), tenant=world.acme,
-                              ci_type=CIType.objects.get(slug="node"), name="node-1")
+        services.item_declare(
+            actor=world.user("developer"), tenant=world.acme, ci_type=CIType.objects.get(slug="node"), name="node-1"
+        )
     assert refused.value.code == services.PLATFORM_TYPE
 
 
@@ -72,11 +97,16 @@ def test_viewers_cannot_declare(world):
 
 def test_billing_depends_on_an_external_payment_api(world):
     developer = world.user("developer")
-    billing = services.item_declare(actor=developer, tenant=world.acme,
-                                    ci_type=CIType.objects.get(slug="application"), name="billing")
-    payments = services.item_declare(actor=developer, tenant=world.acme,
-                                     ci_type=CIType.objects.get(slug="external-service"), name="payments API",
-                                     attributes={"url": "https://api.payments.example", "vendor": "Stripe"})
+    billing = services.item_declare(
+        actor=developer, tenant=world.acme, ci_type=CIType.objects.get(slug="application"), name="billing"
+    )
+    payments = services.item_declare(
+        actor=developer,
+        tenant=world.acme,
+        ci_type=CIType.objects.get(slug="external-service"),
+        name="payments API",
+        attributes={"url": "https://api.payments.example", "vendor": "Stripe"},
+    )
     edge = services.relationship_declare(actor=developer, source=billing, target=payments, kind="depends_on")
     assert edge.tenant == world.acme and edge.provenance == "declared"
     assert ChangeRecord.objects.filter(relationship_id=edge.pk, other_item_id=payments.pk).exists()
@@ -108,11 +138,13 @@ def test_a_platform_item_is_never_reachable_by_members(world):
         services.relationship_declare(actor=world.user("developer"), source=mine, target=node, kind="runs_on")
     assert refused.value.status == 404
     # Even once discovery relates one of acme's items to the node, it stays the platform's.
-    Relationship.objects.create(tenant=world.acme, source=mine, target=node, kind="runs_on", provenance="observed",
-                                origin="discovery:x")
+    Relationship.objects.create(
+        tenant=world.acme, source=mine, target=node, kind="runs_on", provenance="observed", origin="discovery:x"
+    )
     with pytest.raises(ApplicationError) as refused:
-        services.relationship_declare(actor=world.user("developer"), source=make_item(world.acme), target=node,
-                                      kind="runs_on")
+        services.relationship_declare(
+            actor=world.user("developer"), source=make_item(world.acme), target=node, kind="runs_on"
+        )
     assert refused.value.status == 404
     assert not ConfigurationItem.objects.restrict(world.user("viewer")).filter(pk=node.pk).exists()
     assert not Relationship.objects.restrict(world.user("viewer")).filter(target=node).exists()
@@ -123,11 +155,20 @@ def test_operators_define_types_with_valid_schemas(world):
     with pytest.raises(ApplicationError):
         services.type_create(operator=world.user("owner"), slug="firewall", name="Firewall")
     with pytest.raises(ApplicationError) as refused:
-        services.type_create(operator=world.operator, slug="firewall", name="Firewall",
-                             attribute_schema={"type": "object", "properties": {"rules": {"type": "nope"}}})
+        services.type_create(
+            operator=world.operator,
+            slug="firewall",
+            name="Firewall",
+            attribute_schema={"type": "object", "properties": {"rules": {"type": "nope"}}},
+        )
     assert refused.value.code == SCHEMA_INVALID
-    firewall = services.type_create(operator=world.operator, slug="firewall", name="Firewall",
-                                    attribute_schema={"type": "object", "required": ["vendor"]})
-    item = services.item_declare(actor=world.user("developer"), tenant=world.acme, ci_type=firewall, name="fw",
-                                 attributes={"vendor": "acme"})
+    firewall = services.type_create(
+        operator=world.operator,
+        slug="firewall",
+        name="Firewall",
+        attribute_schema={"type": "object", "required": ["vendor"]},
+    )
+    item = services.item_declare(
+        actor=world.user("developer"), tenant=world.acme, ci_type=firewall, name="fw", attributes={"vendor": "acme"}
+    )
     assert item.ci_type == firewall

@@ -51,8 +51,12 @@ def dead_channel_layer(settings):
     import channels.layers
 
     def point_at(port):
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                               "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]}}}
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
+            }
+        }
         channels.layers.channel_layers.backends = {}
 
     yield point_at
@@ -79,18 +83,38 @@ def _listening(port: int) -> bool:
 
 
 def _redis(port: int, tmp_path: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            REDIS_SERVER,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     wait_for(lambda: _listening(port), timeout=10)
     return proc
 
 
 def _send(redis_url: str, *args) -> None:
     """Queue sleep_then_touch from another process, through that broker."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test", "REDIS_URL": redis_url,
-           "DATABASE_URL": child_database_url()}
-    code = ("import django; django.setup(); from tests.core.slow_tasks import sleep_then_touch; "
-            f"sleep_then_touch.apply_async(args={list(args)!r}, queue={settings.CELERY_TASK_DEFAULT_QUEUE!r})")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": child_database_url(),
+    }
+    code = (
+        "import django; django.setup(); from tests.core.slow_tasks import sleep_then_touch; "
+        f"sleep_then_touch.apply_async(args={list(args)!r}, queue={settings.CELERY_TASK_DEFAULT_QUEUE!r})"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=env, check=True, timeout=60)
 
 
@@ -101,14 +125,41 @@ def test_the_worker_rides_out_a_broker_outage_with_a_task_in_flight(tmp_path):
     redis_url = f"redis://127.0.0.1:{port}/0"
     broker = _redis(port, tmp_path)
     log = tmp_path / "worker.log"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test", "REDIS_URL": redis_url,
-           "DATABASE_URL": child_database_url(), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": child_database_url(),
+        "PYTHONUNBUFFERED": "1",
+    }
     with log.open("w") as out:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "-I", "tests.core.slow_tasks", "--pool",
-             "prefork", "--concurrency", "2", "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip",
-             "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"],
-            cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "-I",
+                "tests.core.slow_tasks",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "2",
+                "--queues",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for(lambda: "ready." in log.read_text(), timeout=30)
         _send(redis_url, 4, str(tmp_path / "first"))

@@ -23,7 +23,12 @@ def test_cell_text_undoes_cell(text):
 
 def test_numbers_stay_numbers_and_objects_become_json():
     assert [cell(-5), cell(2.5), cell(None), cell(True), cell({"b": 1, "a": "=x"})] == [
-        "-5", "2.5", "", "true", '{"a": "=x", "b": 1}']
+        "-5",
+        "2.5",
+        "",
+        "true",
+        '{"a": "=x", "b": 1}',
+    ]
 
 
 def test_rows_by_name_or_in_order():

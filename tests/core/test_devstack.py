@@ -23,8 +23,14 @@ def devstack(tmp_path, *args, **kwargs):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env["PORTAL_VAR_DIR"] = str(tmp_path / "var")
     return subprocess.Popen(
-        [sys.executable, "-m", "portal.devstack", *args], cwd=BASE_DIR, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True, **kwargs,
+        [sys.executable, "-m", "portal.devstack", *args],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        **kwargs,
     )
 
 
@@ -102,8 +108,11 @@ def test_run_serves_the_portal_and_ctrl_c_leaves_nothing_behind(tmp_path):
     assert proc.returncode == 0, output
     assert "demo login: developer@acme.example.com" in output
     time.sleep(1)
-    leftovers = [pid for pid in family + [s.pid for s in services] if psutil.pid_exists(pid)
-                 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    leftovers = [
+        pid
+        for pid in family + [s.pid for s in services]
+        if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    ]
     assert leftovers == []
     # Data survives: the database folder stays for the next run.
     assert (tmp_path / "var" / "postgres" / "PG_VERSION").exists()

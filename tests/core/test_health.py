@@ -26,11 +26,17 @@ def test_readyz_reports_every_dependency(client):
 @pytest.mark.django_db
 def test_readyz_names_redis_when_it_is_down(client, settings):
     with override_settings(
-        CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS,
-                            "OPTIONS": {"socket_connect_timeout": 0.5}}},
+        CACHES={
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": DEAD_REDIS,
+                "OPTIONS": {"socket_connect_timeout": 0.5},
+            }
+        },
         CELERY_BROKER_URL=DEAD_REDIS,
-        CHANNEL_LAYERS={"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                    "CONFIG": {"hosts": [DEAD_REDIS]}}},
+        CHANNEL_LAYERS={
+            "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [DEAD_REDIS]}}
+        },
     ):
         response = client.get("/readyz")
     body = response.json()
@@ -72,12 +78,19 @@ def test_database_down_gives_503_and_a_friendly_page(tmp_path):
     from tests.conftest import BASE_DIR, free_port
 
     port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-           "DATABASE_URL": f"postgres://nobody@127.0.0.1:{free_port()}/gone", "DATABASE_CONNECT_TIMEOUT": "1"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "DATABASE_URL": f"postgres://nobody@127.0.0.1:{free_port()}/gone",
+        "DATABASE_CONNECT_TIMEOUT": "1",
+    }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "portal.asgi:application", "--port", str(port), "--lifespan", "off"],
-        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         base = f"http://127.0.0.1:{port}"

@@ -5,8 +5,14 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("url", ["/api/v1/environments/?tenant=a%00b", "/api/v1/audit-events/?action=%00",
-                                 "/api/v1/operator/change-requests/?tenant=x%00"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/environments/?tenant=a%00b",
+        "/api/v1/audit-events/?action=%00",
+        "/api/v1/operator/change-requests/?tenant=x%00",
+    ],
+)
 def test_the_api_refuses_nul_in_filters(world, api, url):
     api.as_user(world.operator if "operator" in url else world.user("owner"))
     response = api.get(url)

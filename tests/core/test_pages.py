@@ -54,6 +54,6 @@ def test_templates_contain_no_inline_scripts_or_handlers():
     offenders = []
     for path in Path("templates").rglob("*.html"):
         text = path.read_text()
-        if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or re.search(r"\son[a-z]+=\"", text) or "style=\"" in text:
+        if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or re.search(r"\son[a-z]+=\"", text) or 'style="' in text:
             offenders.append(str(path))
     assert offenders == []

@@ -37,6 +37,8 @@ def test_request_id_travels_into_the_worker(celery_worker):
         clear_request_id()
     beat = wait_for(lambda: Heartbeat.objects.filter(name="worker").first())
     assert beat.worker
-    log = wait_for(lambda: "request_id=req-from-the-web-0001" in celery_worker.log.read_text() and celery_worker.log.read_text())
+    log = wait_for(
+        lambda: "request_id=req-from-the-web-0001" in celery_worker.log.read_text() and celery_worker.log.read_text()
+    )
     heartbeat_lines = [line for line in log.splitlines() if "heartbeat" in line and "req-from-the-web-0001" in line]
     assert heartbeat_lines

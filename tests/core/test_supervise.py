@@ -20,8 +20,11 @@ time.sleep(60)
 
 def test_a_dead_process_is_restarted_and_a_signal_stops_it_for_good(tmp_path):
     runs = tmp_path / "runs"
-    supervisor = subprocess.Popen([sys.executable, "-m", "portal.supervise", "worker", "--", sys.executable, "-c",
-                                   CHILD, str(runs)], stdout=subprocess.PIPE, text=True)
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "portal.supervise", "worker", "--", sys.executable, "-c", CHILD, str(runs)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(lambda: runs.exists() and runs.read_text() == "xx", timeout=15)
         supervisor.send_signal(signal.SIGTERM)

@@ -48,7 +48,14 @@ def test_dockerignore_leaves_the_sandbox_out_of_the_build_context():
 
 def test_the_shipped_code_runs_its_deployment_checks_without_the_sandbox():
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    result = subprocess.run([sys.executable, "-c", IMPORT_EVERYTHING, *LEFT_OUT], cwd=ROOT,
-                            env={**env, **PRODUCTION_ENV, "SANDBOX_CLUSTERS_ALLOWED": "true"}, capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERYTHING, *LEFT_OUT],
+        cwd=ROOT,
+        env={**env, **PRODUCTION_ENV, "SANDBOX_CLUSTERS_ALLOWED": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "sandbox clusters allowed: False" in result.stdout

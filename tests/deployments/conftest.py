@@ -11,10 +11,15 @@ def make_app(tenant, name="web", kind="web", **fields):
 
 def make_release(app, image="registry.example/web:1.0", **fields):
     number = (app.releases.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-    defaults = {"ports": [{"name": "http", "port": 8080}] if app.component_kind == "web" else [],
-                "replicas": 2, "cpu_request": "100m", "memory_request": "128Mi"}
-    return Release.objects.create(tenant=app.tenant, application=app, number=number, image=image,
-                                  **{**defaults, **fields})
+    defaults = {
+        "ports": [{"name": "http", "port": 8080}] if app.component_kind == "web" else [],
+        "replicas": 2,
+        "cpu_request": "100m",
+        "memory_request": "128Mi",
+    }
+    return Release.objects.create(
+        tenant=app.tenant, application=app, number=number, image=image, **{**defaults, **fields}
+    )
 
 
 @pytest.fixture

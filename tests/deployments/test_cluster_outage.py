@@ -63,8 +63,9 @@ def test_an_outage_longer_than_the_deadline_fails_as_unreachable(world, api, san
 
     assert deployment.state == State.FAILED
     assert deployment.outcome.startswith("The cluster sandbox was unreachable for "), deployment.outcome
-    assert deployment.outcome.endswith(", longer than the progress deadline (8 s): 500 (Internal error occurred: "
-                                       "sandbox fault injection).")
+    assert deployment.outcome.endswith(
+        ", longer than the progress deadline (8 s): 500 (Internal error occurred: sandbox fault injection)."
+    )
     assert "refused" not in deployment.outcome
     assert [key for key, _ in _outage_events(deployment)] == ["outage:1:waiting"]
     assert_gap_free(deployment)
@@ -72,9 +73,16 @@ def test_an_outage_longer_than_the_deadline_fails_as_unreachable(world, api, san
 
 def test_a_refusal_fails_at_once_with_the_clusters_words(world, api, sandbox, fast_retries):
     registered(world, sandbox)
-    KubeClient(sandbox.api_client()).apply([{  # a quota that forbids any Service: the cluster answers 403
-        "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "no-services", "namespace": "acme--dev"},
-        "spec": {"hard": {"services": "0"}}}])
+    KubeClient(sandbox.api_client()).apply(
+        [
+            {  # a quota that forbids any Service: the cluster answers 403
+                "apiVersion": "v1",
+                "kind": "ResourceQuota",
+                "metadata": {"name": "no-services", "namespace": "acme--dev"},
+                "spec": {"hard": {"services": "0"}},
+            }
+        ]
+    )
     response = deploy(api, world.user("developer"), make_release(make_app(world.acme)))
     assert response.status_code == 201, response.content
     deployment = finished(response.json()["id"], timeout=20)

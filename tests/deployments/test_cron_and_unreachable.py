@@ -42,8 +42,9 @@ def test_a_cron_job_succeeds_once_its_cron_job_is_applied(world, api, sandbox, f
 
 def test_a_deploy_to_an_unreachable_cluster_fails_naming_the_cluster(world, api, sandbox, fast_retries):
     registered(world, sandbox)
-    offline = cluster_register(operator=world.operator, name="offline", auth_method="sandbox",
-                               api_url=f"http://127.0.0.1:{free_port()}")
+    offline = cluster_register(
+        operator=world.operator, name="offline", auth_method="sandbox", api_url=f"http://127.0.0.1:{free_port()}"
+    )
     dev = world.acme.environments.get(name="dev")
     Placement.objects.filter(environment=dev).update(cluster=offline, provisioned_at=None)
 
@@ -56,7 +57,8 @@ def test_a_deploy_to_an_unreachable_cluster_fails_naming_the_cluster(world, api,
     assert deployment.outcome.startswith("The cluster offline was unreachable for "), deployment.outcome
     assert deployment.outcome.endswith(f", longer than the progress deadline (6 s): {cause}.")
     waiting = list(deployment.events.filter(key__startswith="outage:").values_list("message", flat=True))
-    assert waiting == [f"Waiting for the cluster: {cause}. Retrying with backoff for up to the progress deadline "
-                       "(6 s)."]
+    assert waiting == [
+        f"Waiting for the cluster: {cause}. Retrying with backoff for up to the progress deadline (6 s)."
+    ]
     assert_gap_free(deployment)
     assert "Connection refused" in Placement.objects.get(environment=dev).last_error

@@ -10,8 +10,9 @@ from .conftest import make_app, make_release
 @pytest.fixture
 def deployed(world):
     release = make_release(make_app(world.acme, "shop"))
-    deployment, _ = deployment_create(actor=world.user("developer"), release=release,
-                                      environment=world.acme.environments.get(name="dev"))
+    deployment, _ = deployment_create(
+        actor=world.user("developer"), release=release, environment=world.acme.environments.get(name="dev")
+    )
     return deployment
 
 

@@ -22,9 +22,13 @@ def cluster(world, sandbox, celery_worker):
 def running(cluster) -> dict[str, bool]:
     """Each pod of the application the cluster has now (terminating ones left out), and whether it is ready."""
     pods, _ = cluster.list("v1", "Pod", "acme--dev", label_selector="paas.dev/application=web")
-    return {pod["metadata"]["name"]: any(c["type"] == "Ready" and c["status"] == "True"
-                                         for c in (pod.get("status") or {}).get("conditions") or [])
-            for pod in pods if not pod["metadata"].get("deletionTimestamp")}
+    return {
+        pod["metadata"]["name"]: any(
+            c["type"] == "Ready" and c["status"] == "True" for c in (pod.get("status") or {}).get("conditions") or []
+        )
+        for pod in pods
+        if not pod["metadata"].get("deletionTimestamp")
+    }
 
 
 def settled(cluster, count: int, not_in: set[str] = frozenset()) -> dict[str, bool]:
@@ -33,6 +37,7 @@ def settled(cluster, count: int, not_in: set[str] = frozenset()) -> dict[str, bo
         everything, _ = cluster.list("v1", "Pod", "acme--dev", label_selector="paas.dev/application=web")
         done = len(pods) == len(everything) == count and all(pods.values()) and not pods.keys() & not_in
         return pods if done else None
+
     return wait_for(check, timeout=40)
 
 
@@ -61,8 +66,9 @@ def test_an_older_deployment_whose_release_no_longer_runs_is_not_live(world, api
     app = make_app(world.acme)
     first = finished(deploy(api, world.user("developer"), make_release(app)).json()["id"])
     old_pods = set(settled(cluster, 2))
-    second = finished(deploy(api, world.user("developer"), make_release(app, image="registry.example/web:2.0"))
-                      .json()["id"])
+    second = finished(
+        deploy(api, world.user("developer"), make_release(app, image="registry.example/web:2.0")).json()["id"]
+    )
     settled(cluster, 2, not_in=old_pods)
 
     answer = api.get(f"{URL}{first.pk}/pods/").json()

@@ -17,11 +17,23 @@ K8S_VERSION = "1.32.0"
 def full_release(world):
     app = make_app(world.acme, "shop")
     return make_release(
-        app, image="registry.example/shop:2.1", image_digest="sha256:" + "a" * 64,
-        env={"B": "2", "A": "1"}, secret_refs=[{"name": "DB_PASSWORD", "secret": "db", "key": "password"}],
-        command=["gunicorn"], args=["shop.wsgi", "--workers", "2"], cpu_limit="500m", memory_limit="256Mi",
-        liveness_probe={"path": "/healthz", "periodSeconds": 10}, readiness_probe={"tcpSocket": {"port": 8080}},
-        ingress_host="shop.acme.example", ingress_path="/", autoscale_min=2, autoscale_max=6, autoscale_cpu_target=70)
+        app,
+        image="registry.example/shop:2.1",
+        image_digest="sha256:" + "a" * 64,
+        env={"B": "2", "A": "1"},
+        secret_refs=[{"name": "DB_PASSWORD", "secret": "db", "key": "password"}],
+        command=["gunicorn"],
+        args=["shop.wsgi", "--workers", "2"],
+        cpu_limit="500m",
+        memory_limit="256Mi",
+        liveness_probe={"path": "/healthz", "periodSeconds": 10},
+        readiness_probe={"tcpSocket": {"port": 8080}},
+        ingress_host="shop.acme.example",
+        ingress_path="/",
+        autoscale_min=2,
+        autoscale_max=6,
+        autoscale_cpu_target=70,
+    )
 
 
 def kinds(manifests):
@@ -32,8 +44,13 @@ def test_the_same_input_renders_the_same_bytes(world, full_release):
     prod = world.acme.environments.get(name="prod")
     first = json.dumps(render(full_release, prod, 42), sort_keys=False)
     assert first == json.dumps(render(full_release, prod, 42), sort_keys=False)
-    assert kinds(render(full_release, prod)) == ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Service",
-                                                 "Ingress"]
+    assert kinds(render(full_release, prod)) == [
+        "ConfigMap",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "Service",
+        "Ingress",
+    ]
 
 
 def test_every_object_is_labelled_and_schema_valid(world, full_release):
@@ -52,9 +69,13 @@ def test_the_deployment_carries_what_the_release_says(world, full_release):
     deployment = next(m for m in render(full_release, dev, progress_deadline_seconds=30) if m["kind"] == "Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "registry.example/shop:2.1@sha256:" + "a" * 64
-    assert container["env"] == [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]
-    assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"},
-                                      "limits": {"cpu": "500m", "memory": "256Mi"}}
+    assert container["env"] == [
+        {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}
+    ]
+    assert container["resources"] == {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "500m", "memory": "256Mi"},
+    }
     assert container["livenessProbe"] == {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 10}
     assert deployment["spec"]["progressDeadlineSeconds"] == 30
     assert "replicas" not in deployment["spec"]  # the autoscaler owns the replica count
@@ -74,5 +95,6 @@ def test_a_worker_has_no_service_and_a_cron_job_is_a_cronjob(world):
 def test_redeploying_a_release_does_not_change_its_pods(world, full_release):
     dev = world.acme.environments.get(name="dev")
     template = lambda deployment_id: next(  # noqa: E731
-        m for m in render(full_release, dev, deployment_id) if m["kind"] == "Deployment")["spec"]["template"]
+        m for m in render(full_release, dev, deployment_id) if m["kind"] == "Deployment"
+    )["spec"]["template"]
     assert template(1) == template(2)

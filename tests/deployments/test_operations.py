@@ -30,7 +30,8 @@ def cluster(world, sandbox, celery_worker):
 
 def running_release(cluster, namespace="acme--dev", name="web") -> str:
     return cluster.get("apps/v1", "Deployment", name, namespace)["spec"]["template"]["metadata"]["labels"][
-        "paas.dev/release"]
+        "paas.dev/release"
+    ]
 
 
 def good_then_crash(world, api):
@@ -77,9 +78,14 @@ def test_a_failed_rollout_rolls_back_automatically_when_the_environment_says_so(
 def test_a_rollback_that_fails_is_not_rolled_back_again(world, api, cluster):
     good, failed, rollback = auto_rolled_back(world, api)
     # A rollback whose release crashes (as if the old release had stopped working) fails and stays failed.
-    crashing_rollback, _ = deployment_create(actor=world.user("developer"), release=failed.release,
-                                             environment=failed.environment, rollback_of=rollback,
-                                             reason="Rollback of a rollback", progress_deadline_seconds=3)
+    crashing_rollback, _ = deployment_create(
+        actor=world.user("developer"),
+        release=failed.release,
+        environment=failed.environment,
+        rollback_of=rollback,
+        reason="Rollback of a rollback",
+        progress_deadline_seconds=3,
+    )
     assert finished(crashing_rollback.pk).state == State.FAILED
     time.sleep(2)
     assert not Deployment.objects.filter(rollback_of=crashing_rollback).exists()
@@ -145,8 +151,14 @@ def test_restart_replaces_every_pod(world, api, cluster):
 
 def test_promote_refuses_a_release_that_never_succeeded_and_promotes_one_that_did(world, api, cluster):
     app = make_app(world.acme)
-    crashing = finished(deploy(api, world.user("developer"), make_release(app, image="registry.example/web:crash"),
-                               progress_deadline_seconds=3).json()["id"])
+    crashing = finished(
+        deploy(
+            api,
+            world.user("developer"),
+            make_release(app, image="registry.example/web:crash"),
+            progress_deadline_seconds=3,
+        ).json()["id"]
+    )
     staging = world.acme.environments.get(name="staging")
     refused = api.post(f"{URL}{crashing.pk}/promote/", {"environment": staging.pk}, format="json")
     assert refused.status_code == 409 and refused.json()["code"] == NOT_SUCCEEDED, refused.content
@@ -166,15 +178,21 @@ def test_remove_deletes_the_applications_cluster_objects(world, api, cluster):
     deployment = finished(deploy(api, world.user("developer"), release).json()["id"])
     dev = world.acme.environments.get(name="dev")
     api.as_user(world.user("viewer"))
-    assert api.post(f"{URL}remove/", {"application": release.application.pk, "environment": dev.pk},
-                    format="json").status_code == 403
+    assert (
+        api.post(
+            f"{URL}remove/", {"application": release.application.pk, "environment": dev.pk}, format="json"
+        ).status_code
+        == 403
+    )
     api.as_user(world.user("developer"))
-    response = api.post(f"{URL}remove/", {"application": release.application.pk, "environment": dev.pk},
-                        format="json")
+    response = api.post(f"{URL}remove/", {"application": release.application.pk, "environment": dev.pk}, format="json")
     assert response.status_code == 200, response.content
     assert set(response.json()["removed"]) == {"Service/web", "Deployment/web", "ConfigMap/web-env"}
-    for api_version, kind, name in (("apps/v1", "Deployment", "web"), ("v1", "Service", "web"),
-                                    ("v1", "ConfigMap", "web-env")):
+    for api_version, kind, name in (
+        ("apps/v1", "Deployment", "web"),
+        ("v1", "Service", "web"),
+        ("v1", "ConfigMap", "web-env"),
+    ):
         assert cluster.get(api_version, kind, name, "acme--dev") is None
     assert deployment.events.order_by("-seq").first().message.startswith("Removed from dev")
     assert AuditEvent.objects.filter(action="application.remove").count() == 1

@@ -65,8 +65,9 @@ def test_a_paused_rollout_outlives_its_deadline_and_succeeds_once_resumed(world,
     assert operations(deployment) == ["pause", "resume"]
     assert deployment.events.get(data__operation="pause").seq < deployment.events.get(data__operation="resume").seq
     assert_gap_free(deployment)
-    assert [a.action for a in AuditEvent.objects.filter(action__in=["deployment.pause", "deployment.resume"])
-            .order_by("id")] == ["deployment.pause", "deployment.resume"]
+    assert [
+        a.action for a in AuditEvent.objects.filter(action__in=["deployment.pause", "deployment.resume"]).order_by("id")
+    ] == ["deployment.pause", "deployment.resume"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -82,19 +83,27 @@ def test_a_paused_rollout_can_be_cancelled(world, api, cluster):
 
 def row(world, **fields) -> Deployment:
     release = make_release(make_app(world.acme))
-    return Deployment.objects.create(tenant=world.acme, application=release.application, release=release,
-                                     environment=world.acme.environments.get(name="dev"), **fields)
+    return Deployment.objects.create(
+        tenant=world.acme,
+        application=release.application,
+        release=release,
+        environment=world.acme.environments.get(name="dev"),
+        **fields,
+    )
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("fields", "action", "code"), [
-    ({"state": State.SUCCEEDED}, "pause", NOT_IN_PROGRESS),
-    ({"state": State.QUEUED}, "pause", NOT_IN_PROGRESS),
-    ({"state": State.PROGRESSING, "strategy": Strategy.CANARY}, "pause", STRATEGY_NOT_PAUSABLE),
-    ({"state": State.PROGRESSING, "strategy": Strategy.BLUE_GREEN}, "pause", STRATEGY_NOT_PAUSABLE),
-    ({"state": State.PROGRESSING, "paused_at": timezone.now()}, "pause", ALREADY_PAUSED),
-    ({"state": State.PROGRESSING}, "resume", NOT_PAUSED),
-])
+@pytest.mark.parametrize(
+    ("fields", "action", "code"),
+    [
+        ({"state": State.SUCCEEDED}, "pause", NOT_IN_PROGRESS),
+        ({"state": State.QUEUED}, "pause", NOT_IN_PROGRESS),
+        ({"state": State.PROGRESSING, "strategy": Strategy.CANARY}, "pause", STRATEGY_NOT_PAUSABLE),
+        ({"state": State.PROGRESSING, "strategy": Strategy.BLUE_GREEN}, "pause", STRATEGY_NOT_PAUSABLE),
+        ({"state": State.PROGRESSING, "paused_at": timezone.now()}, "pause", ALREADY_PAUSED),
+        ({"state": State.PROGRESSING}, "resume", NOT_PAUSED),
+    ],
+)
 def test_what_cannot_be_paused_or_resumed_is_refused(world, api, fields, action, code):
     deployment = row(world, **fields)
     api.as_user(world.user("developer"))

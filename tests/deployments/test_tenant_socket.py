@@ -38,11 +38,14 @@ async def _close_code(user, slug):
     return message.get("code") if message["type"] == "websocket.close" else message
 
 
-@pytest.mark.parametrize("who, slug, code", [
-    ("anonymous", "acme", CLOSE_UNAUTHENTICATED),
-    ("outsider", "acme", CLOSE_NOT_FOUND),
-    ("viewer", "no-such-tenant", CLOSE_NOT_FOUND),
-])
+@pytest.mark.parametrize(
+    "who, slug, code",
+    [
+        ("anonymous", "acme", CLOSE_UNAUTHENTICATED),
+        ("outsider", "acme", CLOSE_NOT_FOUND),
+        ("viewer", "no-such-tenant", CLOSE_NOT_FOUND),
+    ],
+)
 async def test_a_tenant_stream_is_refused_to_anyone_but_its_members(world, who, slug, code):
     user = {"anonymous": None, "outsider": world.outsider, "viewer": world.user("viewer")}[who]
     assert await _close_code(user, slug) == code
@@ -56,8 +59,9 @@ async def test_members_receive_their_tenants_deployment_events_and_no_one_elses(
 
     def deploy():
         release = make_release(make_app(world.acme))
-        deployment, _ = deployment_create(actor=world.user("developer"), release=release,
-                                          environment=world.acme.environments.get(name="dev"))
+        deployment, _ = deployment_create(
+            actor=world.user("developer"), release=release, environment=world.acme.environments.get(name="dev")
+        )
         return deployment
 
     deployment = await sync_to_async(deploy)()

@@ -9,6 +9,7 @@ import pytest
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
 
+
 # Package scope: Playwright's sync API keeps an event loop running in this thread while the browser
 # lives, and tests after the e2e package call async_to_sync (broadcasts) from this same thread.
 @pytest.fixture(scope="package")
@@ -21,8 +22,14 @@ def browser(allow_orm_beside_playwright):
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield browser
         browser.close()

@@ -17,10 +17,16 @@ def test_the_usage_charts_draw_under_the_csp(page, asgi_server, world):
     api_key, _ = apikey_create(actor=world.user("admin"), tenant=world.acme, name="ci", scopes=["apps:read"])
     today = datetime.now(UTC).date()
     for days_ago in range(5):
-        UsageDaily.objects.create(tenant=world.acme, api_key=api_key, endpoint="GET application-list",
-                                  day=today - timedelta(days=days_ago), requests=100 + 10 * days_ago,
-                                  errors_4xx=days_ago, latency_ms_sum=2000,
-                                  latency_buckets=[10, 50, 30, 10, 0, 0, 0, 0, 0, 0])
+        UsageDaily.objects.create(
+            tenant=world.acme,
+            api_key=api_key,
+            endpoint="GET application-list",
+            day=today - timedelta(days=days_ago),
+            requests=100 + 10 * days_ago,
+            errors_4xx=days_ago,
+            latency_ms_sum=2000,
+            latency_buckets=[10, 50, 30, 10, 0, 0, 0, 0, 0, 0],
+        )
     sign_in(page, asgi_server, world.user("admin").email)
     page.wait_for_url(f"{asgi_server}/**")
     page.goto(f"{asgi_server}/t/acme/keys/usage/")

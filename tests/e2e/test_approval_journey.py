@@ -32,12 +32,17 @@ def sign_in(page, server, email):
     page.get_by_role("button", name="Sign In").click()
 
 
-def test_a_production_deploy_waits_for_approval_then_succeeds_live(page, browser, asgi_server, world, sandbox,
-                                                                   celery_worker):
+def test_a_production_deploy_waits_for_approval_then_succeeds_live(
+    page, browser, asgi_server, world, sandbox, celery_worker
+):
     registered(world, sandbox)
     prod = world.acme.environments.get(name="prod")
-    approval_policy_save(actor=world.user(Role.OWNER), tenant=world.acme, environment=prod,
-                         stages=[{"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}])
+    approval_policy_save(
+        actor=world.user(Role.OWNER),
+        tenant=world.acme,
+        environment=prod,
+        stages=[{"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}],
+    )
     release = make_release(make_app(world.acme, "shop"), image="registry.example/shop:1.0")
 
     # The developer asks for the deploy.

@@ -26,7 +26,10 @@ def test_map_draws_nodes_and_clicks_through(page, asgi_server, world):
     container = page.locator("#cmdb-map")
     expect(container).to_have_attribute("data-rendered-nodes", "3")
     assert page.evaluate("window.cmdbMap.nodes().map((n) => n.data('label').split('\\n')[0]).sort()") == [
-        "orders-db", "payments API", "shop"]
+        "orders-db",
+        "payments API",
+        "shop",
+    ]
     assert page.locator("#cmdb-map canvas").count() > 0
 
     # Filter by type: only applications (the centre stays).

@@ -36,8 +36,12 @@ def test_overview_and_application_page_follow_a_deployment_live(page, asgi_serve
 
     # In a thread of its own: broadcasting after commit cannot run beside Playwright's event loop.
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(deployment_create, actor=world.user("developer"), release=release,
-                    environment=world.acme.environments.get(name="staging")).result()
+        pool.submit(
+            deployment_create,
+            actor=world.user("developer"),
+            release=release,
+            environment=world.acme.environments.get(name="staging"),
+        ).result()
     deployment = Deployment.objects.get()
     slot = f"tr[data-slot='{deployment.application_id}:{deployment.environment_id}']"
     for each in (page, app_page):
@@ -59,8 +63,12 @@ def test_the_pods_table_follows_a_scale_after_the_rollout_ended(page, asgi_serve
     registered(world, sandbox)
     release = make_release(make_app(world.acme, "shop"), image="registry.example/shop:1.0")
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(deployment_create, actor=world.user("developer"), release=release,
-                    environment=world.acme.environments.get(name="staging")).result()
+        pool.submit(
+            deployment_create,
+            actor=world.user("developer"),
+            release=release,
+            environment=world.acme.environments.get(name="staging"),
+        ).result()
     deployment = Deployment.objects.get()
     sign_in(page, asgi_server, world.user("viewer").email)
     page.goto(f"{asgi_server}/t/acme/deployments/{deployment.pk}/")

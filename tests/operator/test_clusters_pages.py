@@ -12,22 +12,31 @@ from tests.conftest import free_port
 pytestmark = pytest.mark.django_db
 
 TOKEN = "s3cr3t-token-that-must-never-leak"
-TOKEN_CLUSTER = {"name": "prod-eu", "auth_method": "token", "api_url": "https://k8s.example.com",
-                 "token": TOKEN, "ingress_namespace": "ingress-nginx"}
+TOKEN_CLUSTER = {
+    "name": "prod-eu",
+    "auth_method": "token",
+    "api_url": "https://k8s.example.com",
+    "token": TOKEN,
+    "ingress_namespace": "ingress-nginx",
+}
 
 
 def kubeconfig(*contexts):
-    return yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": "https://k8s.example.com"}}],
-        "users": [{"name": "u", "user": {"token": "kube-user-token"}}],
-        "contexts": [{"name": name, "context": {"cluster": "c", "user": "u"}} for name in contexts],
-    })
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "c", "cluster": {"server": "https://k8s.example.com"}}],
+            "users": [{"name": "u", "user": {"token": "kube-user-token"}}],
+            "contexts": [{"name": name, "context": {"cluster": "c", "user": "u"}} for name in contexts],
+        }
+    )
 
 
 def sandbox_cluster(world, name="eu", port=1):
-    return cluster_register(operator=world.operator, name=name, auth_method="sandbox",
-                            api_url=f"http://127.0.0.1:{port}")
+    return cluster_register(
+        operator=world.operator, name=name, auth_method="sandbox", api_url=f"http://127.0.0.1:{port}"
+    )
 
 
 def stored_text(table):
@@ -78,8 +87,10 @@ def test_the_form_offers_the_sandbox_only_where_the_setting_allows_it(client, wo
     page = client.get("/operator/clusters/new/").content.decode()
     assert '<option value="sandbox">' not in page and "embedded test cluster" not in page
     assert '<option value="token">' in page
-    response = client.post("/operator/clusters/new/", {"name": "sb", "auth_method": "sandbox",
-                                                       "api_url": "http://127.0.0.1:1", "ingress_namespace": "x"})
+    response = client.post(
+        "/operator/clusters/new/",
+        {"name": "sb", "auth_method": "sandbox", "api_url": "http://127.0.0.1:1", "ingress_namespace": "x"},
+    )
     assert response.status_code == 400 and "auth_method" in response.context["form"].errors
     assert not Cluster.objects.exists()
 
@@ -96,16 +107,29 @@ def test_a_refused_form_keeps_the_error_on_its_field_and_drops_the_token(client,
 
 def test_a_kubeconfig_with_two_contexts_needs_one_chosen(client, world):
     client.force_login(world.operator)
-    response = client.post("/operator/clusters/new/", {
-        "name": "two", "auth_method": "kubeconfig", "kubeconfig": kubeconfig("blue", "green"),
-        "ingress_namespace": "ingress-nginx"})
+    response = client.post(
+        "/operator/clusters/new/",
+        {
+            "name": "two",
+            "auth_method": "kubeconfig",
+            "kubeconfig": kubeconfig("blue", "green"),
+            "ingress_namespace": "ingress-nginx",
+        },
+    )
     assert response.status_code == 400
     message = "The kubeconfig has several contexts; choose one of: blue, green."
     assert response.context["form"].errors["context"] == [message]
     assert message in response.content.decode()
-    response = client.post("/operator/clusters/new/", {
-        "name": "two", "auth_method": "kubeconfig", "kubeconfig": kubeconfig("blue", "green"), "context": "green",
-        "ingress_namespace": "ingress-nginx"})
+    response = client.post(
+        "/operator/clusters/new/",
+        {
+            "name": "two",
+            "auth_method": "kubeconfig",
+            "kubeconfig": kubeconfig("blue", "green"),
+            "context": "green",
+            "ingress_namespace": "ingress-nginx",
+        },
+    )
     assert response.status_code == 302
     assert Cluster.objects.get(name="two").credentials["context"] == "green"
 
@@ -113,8 +137,9 @@ def test_a_kubeconfig_with_two_contexts_needs_one_chosen(client, world):
 def test_fields_the_method_does_not_use_are_dropped(client, world):
     """With JavaScript off every field shows, so an API URL typed for another method must not stick."""
     client.force_login(world.operator)
-    response = client.post("/operator/clusters/new/", {
-        **TOKEN_CLUSTER, "auth_method": "kubeconfig", "kubeconfig": kubeconfig("blue")})
+    response = client.post(
+        "/operator/clusters/new/", {**TOKEN_CLUSTER, "auth_method": "kubeconfig", "kubeconfig": kubeconfig("blue")}
+    )
     assert response.status_code == 302
     cluster = Cluster.objects.get(name="prod-eu")
     assert cluster.api_url == "" and cluster.credentials["context"] == "blue"
@@ -133,12 +158,19 @@ def test_the_check_button_says_why_a_cluster_cannot_be_reached(client, world):
 
 def test_a_passing_check_shows_version_groups_and_permissions(client, world):
     cluster = sandbox_cluster(world)
-    Cluster.objects.filter(pk=cluster.pk).update(last_checked_at=timezone.now(), last_check={
-        "ok": True, "server_version": "v1.30.2", "api_groups": ["apps/v1", "core/v1"],
-        "can_create_namespaces": True, "can_apply_workloads": None})
+    Cluster.objects.filter(pk=cluster.pk).update(
+        last_checked_at=timezone.now(),
+        last_check={
+            "ok": True,
+            "server_version": "v1.30.2",
+            "api_groups": ["apps/v1", "core/v1"],
+            "can_create_namespaces": True,
+            "can_apply_workloads": None,
+        },
+    )
     client.force_login(world.operator)
     page = client.get("/operator/clusters/eu/").content.decode()
-    assert 'id="server-version">v1.30.2<' in page and "<code class=\"d-inline-block me-2\">apps/v1</code>" in page
+    assert 'id="server-version">v1.30.2<' in page and '<code class="d-inline-block me-2">apps/v1</code>' in page
     assert 'id="can-create-namespaces">yes<' in page and 'id="can-apply-workloads">unknown<' in page
     assert "ok</span>" in client.get("/operator/clusters/").content.decode()
 
@@ -163,5 +195,7 @@ def test_environments_show_where_they_are_provisioned(client, world):
     Placement.objects.create(environment=environments["prod"], cluster=cluster, last_error="403 Forbidden: nope")
     page = client.get("/t/acme/environments/").content.decode()
     assert 'text-bg-success">provisioned<' in row_of(page, "acme--dev") and "on eu" in row_of(page, "acme--dev")
-    assert 'text-bg-danger">error<' in row_of(page, "acme--prod") and "403 Forbidden: nope" in row_of(page, "acme--prod")
+    assert 'text-bg-danger">error<' in row_of(page, "acme--prod") and "403 Forbidden: nope" in row_of(
+        page, "acme--prod"
+    )
     assert "waiting for a cluster" in row_of(page, "acme--staging")

@@ -44,12 +44,16 @@ def test_quota_below_usage_is_refused(world, api):
     world.key("developer")
     world.key("viewer")
     api.as_user(world.operator)
-    response = api.post("/api/v1/operator/quotas/", {"tenant": "acme", "resource": "api_keys", "limit": 1},
-                        format="json")
+    response = api.post(
+        "/api/v1/operator/quotas/", {"tenant": "acme", "resource": "api_keys", "limit": 1}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "quota_below_usage" and "limit" in response.json()["fields"]
-    response = api.post("/api/v1/operator/quotas/", {"tenant": "acme", "environment": "prod", "resource": "pods",
-                                                     "limit": 30}, format="json")
+    response = api.post(
+        "/api/v1/operator/quotas/",
+        {"tenant": "acme", "environment": "prod", "resource": "pods", "limit": 30},
+        format="json",
+    )
     assert response.status_code == 201 and response.json()["environment"] == "prod"
 
 
@@ -60,5 +64,7 @@ def test_suspend_and_activate_need_a_reason(world, api):
     assert response.json()["status"] == "suspended"
     event = AuditEvent.objects.get(action="tenant.suspend")
     assert event.changes["reason"] == [None, "abuse report"]
-    assert api.post("/api/v1/operator/tenants/acme/activate/", {"reason": "resolved"}, format="json").json()[
-        "status"] == "active"
+    assert (
+        api.post("/api/v1/operator/tenants/acme/activate/", {"reason": "resolved"}, format="json").json()["status"]
+        == "active"
+    )

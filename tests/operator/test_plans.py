@@ -8,9 +8,16 @@ from apps.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
-PLAN = {"name": "Gold", "description": "For big customers", "requests_per_second": 200, "burst": 400,
-        "tenant_requests_per_second": 500, "tenant_burst": 1000, "daily_quota": 5_000_000,
-        "monthly_quota": 100_000_000}
+PLAN = {
+    "name": "Gold",
+    "description": "For big customers",
+    "requests_per_second": 200,
+    "burst": 400,
+    "tenant_requests_per_second": 500,
+    "tenant_burst": 1000,
+    "daily_quota": 5_000_000,
+    "monthly_quota": 100_000_000,
+}
 
 
 def test_the_plan_pages_are_for_operators_only(world, client):
@@ -48,8 +55,9 @@ def test_a_plan_that_contradicts_itself_is_refused_on_the_field(world, client):
 
 def test_one_default_plan_at_a_time(world, client):
     client.force_login(world.operator)
-    first = Plan.objects.filter(is_default=True).first() or Plan.objects.create(**{**PLAN, "name": "Old",
-                                                                                    "is_default": True})
+    first = Plan.objects.filter(is_default=True).first() or Plan.objects.create(
+        **{**PLAN, "name": "Old", "is_default": True}
+    )
     client.post("/operator/plans/new/", {**PLAN, "is_default": "on"})
     assert list(Plan.objects.filter(is_default=True).values_list("name", flat=True)) == ["Gold"]
     first.refresh_from_db()

@@ -23,26 +23,35 @@ SEEDED = {(Cluster, "credentials_encrypted"), (WebhookEndpoint, "secret_encrypte
 
 def test_every_secret_column_is_an_encrypted_column_and_seeded_here():
     assert set(encrypted_columns()) == SEEDED
-    plain = [f"{model._meta.label}.{field.name}" for model in apps.get_models()
-             for field in model._meta.concrete_fields
-             if isinstance(field, models.TextField)
-             and not isinstance(field, crypto.EncryptedTextField)
-             and any(word in field.name for word in ("encrypted", "sealed", "ciphertext"))]
+    plain = [
+        f"{model._meta.label}.{field.name}"
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, models.TextField)
+        and not isinstance(field, crypto.EncryptedTextField)
+        and any(word in field.name for word in ("encrypted", "sealed", "ciphertext"))
+    ]
     assert plain == []
 
 
 def test_rotation_moves_every_secret_to_the_new_key(world, settings):
     old_key = settings.FIELD_ENCRYPTION_KEYS[0]
-    cluster = cluster_register(operator=world.operator, name="rot", auth_method="token",
-                               api_url="https://k8s.example.com", credentials={"token": "tok-123"})
+    cluster = cluster_register(
+        operator=world.operator,
+        name="rot",
+        auth_method="token",
+        api_url="https://k8s.example.com",
+        credentials={"token": "tok-123"},
+    )
     endpoint = WebhookEndpoint(tenant=world.acme, url="https://hooks.example.com/in", events=["*"])
     endpoint.secret = "whsec_rotate_me"
     endpoint.save()
     world.key("owner")
     key = APIKey.objects.filter(tenant=world.acme).first()
     APIKey.objects.filter(pk=key.pk).update(sealed_key=crypto.encrypt("pk_sealed_successor"))
-    Authenticator.objects.create(user=world.user("owner"), type=Authenticator.Type.TOTP,
-                                 data={"secret": crypto.encrypt("JBSWY3DPEHPK3PXP")})
+    Authenticator.objects.create(
+        user=world.user("owner"), type=Authenticator.Type.TOTP, data={"secret": crypto.encrypt("JBSWY3DPEHPK3PXP")}
+    )
 
     new_key = Fernet.generate_key().decode()
     settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
@@ -56,7 +65,11 @@ def test_rotation_moves_every_secret_to_the_new_key(world, settings):
     assert crypto.decrypt(stored) == "JBSWY3DPEHPK3PXP"
 
     settings.FIELD_ENCRYPTION_KEYS = [old_key]  # and the old key alone no longer can
-    for token in (stored, WebhookEndpoint.objects.get(pk=endpoint.pk).secret_encrypted,
-                  APIKey.objects.get(pk=key.pk).sealed_key, Cluster.objects.get(pk=cluster.pk).credentials_encrypted):
+    for token in (
+        stored,
+        WebhookEndpoint.objects.get(pk=endpoint.pk).secret_encrypted,
+        APIKey.objects.get(pk=key.pk).sealed_key,
+        Cluster.objects.get(pk=cluster.pk).credentials_encrypted,
+    ):
         with pytest.raises(InvalidToken):
             crypto.decrypt(token)

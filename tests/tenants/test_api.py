@@ -31,8 +31,11 @@ def test_creating_a_tenant_makes_you_owner_with_three_environments(api):
     tenant = Tenant.objects.get(slug="initech")
     assert Membership.objects.get(tenant=tenant).user == user
     envs = {e.name: (e.kind, e.namespace) for e in Environment.objects.filter(tenant=tenant)}
-    assert envs == {"dev": ("non_production", "initech--dev"), "staging": ("non_production", "initech--staging"),
-                    "prod": ("production", "initech--prod")}
+    assert envs == {
+        "dev": ("non_production", "initech--dev"),
+        "staging": ("non_production", "initech--staging"),
+        "prod": ("production", "initech--prod"),
+    }
 
 
 def test_duplicate_and_invalid_slugs_are_field_errors(world, api):
@@ -45,8 +48,11 @@ def test_duplicate_and_invalid_slugs_are_field_errors(world, api):
 def test_invitation_round_trip(world, api, django_capture_on_commit_callbacks):
     api.as_user(world.user(Role.ADMIN))
     with django_capture_on_commit_callbacks(execute=True):
-        response = api.post("/api/v1/invitations/", {"tenant": "acme", "email": "New.Hire@Example.org",
-                                                     "role": Role.DEVELOPER}, format="json")
+        response = api.post(
+            "/api/v1/invitations/",
+            {"tenant": "acme", "email": "New.Hire@Example.org", "role": Role.DEVELOPER},
+            format="json",
+        )
     assert response.status_code == 201 and response.json()["state"] == "open"
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["new.hire@example.org"]
     token = re.search(r"/invitations/([^/\s]+)/", mail.outbox[0].body).group(1)
@@ -61,12 +67,27 @@ def test_invitation_round_trip(world, api, django_capture_on_commit_callbacks):
 
 def test_invitation_bad_input(world, api):
     api.as_user(world.user(Role.ADMIN))
-    error(api.post("/api/v1/invitations/", {"tenant": "acme", "email": "not-an-email", "role": "viewer"},
-                   format="json"), 400, "invalid", "email")
-    error(api.post("/api/v1/invitations/", {"tenant": "acme", "email": "viewer@acme.test", "role": "viewer"},
-                   format="json"), 400, "already_member", "email")
-    error(api.post("/api/v1/invitations/", {"tenant": "acme", "email": "boss@example.org", "role": "owner"},
-                   format="json"), 403, "permission_denied")
+    error(
+        api.post("/api/v1/invitations/", {"tenant": "acme", "email": "not-an-email", "role": "viewer"}, format="json"),
+        400,
+        "invalid",
+        "email",
+    )
+    error(
+        api.post(
+            "/api/v1/invitations/", {"tenant": "acme", "email": "viewer@acme.test", "role": "viewer"}, format="json"
+        ),
+        400,
+        "already_member",
+        "email",
+    )
+    error(
+        api.post(
+            "/api/v1/invitations/", {"tenant": "acme", "email": "boss@example.org", "role": "owner"}, format="json"
+        ),
+        403,
+        "permission_denied",
+    )
     assert Invitation.objects.count() == 0
     assert not AuditEvent.objects.filter(action="invitation.create").exists()
 
@@ -75,15 +96,22 @@ def test_expired_and_misaddressed_invitations(world, api):
     from apps.tenants.principals import as_principal
     from apps.tenants.services import invitation_create
 
-    _, token = invitation_create(actor=as_principal(world.user(Role.OWNER)), tenant=world.acme, email="late@example.org",
-                                 role=Role.VIEWER)
+    _, token = invitation_create(
+        actor=as_principal(world.user(Role.OWNER)), tenant=world.acme, email="late@example.org", role=Role.VIEWER
+    )
     stranger = UserFactory(email="stranger@example.org")
-    error(api.as_user(stranger).post("/api/v1/invitations/accept/", {"token": token}, format="json"), 403,
-          "invitation_wrong_user")
+    error(
+        api.as_user(stranger).post("/api/v1/invitations/accept/", {"token": token}, format="json"),
+        403,
+        "invitation_wrong_user",
+    )
     Invitation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
     late = UserFactory(email="late@example.org")
-    error(api.as_user(late).post("/api/v1/invitations/accept/", {"token": token}, format="json"), 410,
-          "invitation_expired")
+    error(
+        api.as_user(late).post("/api/v1/invitations/accept/", {"token": token}, format="json"),
+        410,
+        "invitation_expired",
+    )
     assert not Membership.objects.filter(user=late).exists()
 
 
@@ -123,8 +151,12 @@ def test_namespaces_are_dns_labels_unique_and_stable(world, api):
     env = api.post("/api/v1/environments/", {"tenant": "acme", "name": "qa"}, format="json").json()
     renamed = api.patch(f"/api/v1/environments/{env['id']}/", {"name": "quality"}, format="json").json()
     assert renamed["name"] == "quality" and renamed["namespace"] == env["namespace"] == "acme--qa"
-    error(api.post("/api/v1/environments/", {"tenant": "acme", "name": "quality"}, format="json"), 400, "name_taken",
-          "name")
+    error(
+        api.post("/api/v1/environments/", {"tenant": "acme", "name": "quality"}, format="json"),
+        400,
+        "name_taken",
+        "name",
+    )
 
 
 def test_a_suspended_tenant_is_read_only(world, api):

@@ -18,8 +18,11 @@ WEB = {"image": "registry.example/shop:1", "ports": [{"name": "http", "port": 80
 def cut(api, world, tenant, host, path="/"):
     app = make_app(getattr(world, tenant), "shop")
     api.as_user(world.user("developer", tenant))
-    return api.post("/api/v1/releases/", {**WEB, "tenant": tenant, "application": app.pk, "ingress_host": host,
-                                          "ingress_path": path}, format="json")
+    return api.post(
+        "/api/v1/releases/",
+        {**WEB, "tenant": tenant, "application": app.pk, "ingress_host": host, "ingress_path": path},
+        format="json",
+    )
 
 
 def refused(response, status, code):
@@ -155,9 +158,11 @@ def test_a_release_naming_another_tenants_host_cannot_be_deployed(api, world):
     host_claim(tenant=world.acme, host="shop.example.com")
     legacy = make_release(make_app(world.globex, "shop"), ingress_host="shop.example.com")
     api.as_user(world.user("developer", "globex"))
-    response = api.post("/api/v1/deployments/", {"tenant": "globex", "release": legacy.pk,
-                                                 "environment": world.globex.environments.get(name="dev").pk},
-                        format="json")
+    response = api.post(
+        "/api/v1/deployments/",
+        {"tenant": "globex", "release": legacy.pk, "environment": world.globex.environments.get(name="dev").pk},
+        format="json",
+    )
     refused(response, 409, HOST_TAKEN)
 
 
@@ -182,8 +187,17 @@ def test_hosts_are_tidied_and_addresses_refused(api, world):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("host", ["co.uk", "github.io", "svc.cluster.local", "kubernetes.default.svc",
-                                  "paas-portal.paas-portal.svc.cluster.local", "127.0.0.1.nip.io"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "co.uk",
+        "github.io",
+        "svc.cluster.local",
+        "kubernetes.default.svc",
+        "paas-portal.paas-portal.svc.cluster.local",
+        "127.0.0.1.nip.io",
+    ],
+)
 def test_public_suffixes_and_cluster_internal_names_are_nobodys(api, world, host):
     refused(cut(api, world, "globex", host), 400, HOST_RESERVED)
     assert not HostClaim.objects.exists()

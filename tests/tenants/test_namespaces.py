@@ -11,8 +11,20 @@ from apps.tenants.models import Environment, Tenant
 from tests.conftest import wait_for
 from tests.factories import UserFactory
 
-SYSTEM_NAMES = ["kube", "kube-system", "kube-public", "kube-node-lease", "kube-flannel", "default", "paas-portal",
-                "ingress-nginx", "cert-manager", "istio-system", "openshift", "openshift-monitoring"]
+SYSTEM_NAMES = [
+    "kube",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "kube-flannel",
+    "default",
+    "paas-portal",
+    "ingress-nginx",
+    "cert-manager",
+    "istio-system",
+    "openshift",
+    "openshift-monitoring",
+]
 
 
 def error_of(response, status):
@@ -23,8 +35,9 @@ def error_of(response, status):
 @pytest.mark.django_db
 @pytest.mark.parametrize("slug", SYSTEM_NAMES)
 def test_a_tenant_cannot_take_a_system_name(api, slug):
-    body = error_of(api.as_user(UserFactory()).post("/api/v1/tenants/", {"slug": slug, "name": "Takeover"},
-                                                    format="json"), 400)
+    body = error_of(
+        api.as_user(UserFactory()).post("/api/v1/tenants/", {"slug": slug, "name": "Takeover"}, format="json"), 400
+    )
     assert body["code"] == RESERVED_NAME and "reserved for the platform" in body["detail"]
     assert "slug" in body["fields"]
     assert not Tenant.objects.filter(slug=slug).exists() and not Environment.objects.filter(tenant__slug=slug).exists()
@@ -33,7 +46,9 @@ def test_a_tenant_cannot_take_a_system_name(api, slug):
 @pytest.mark.django_db
 def test_double_hyphens_are_refused_so_names_never_collide(api, world):
     api.as_user(world.user("admin"))
-    assert error_of(api.post("/api/v1/tenants/", {"slug": "a--zz", "name": "A"}, format="json"), 400)["code"] == "invalid"
+    assert (
+        error_of(api.post("/api/v1/tenants/", {"slug": "a--zz", "name": "A"}, format="json"), 400)["code"] == "invalid"
+    )
     body = error_of(api.post("/api/v1/environments/", {"tenant": "acme", "name": "zz--dev"}, format="json"), 400)
     assert body["code"] == "invalid" and "name" in body["fields"]
 
@@ -52,8 +67,12 @@ def test_tenant_and_environment_names_that_once_collided_now_give_two_namespaces
 @pytest.mark.django_db
 def test_an_operator_reserved_pattern_refuses_the_environment_that_would_make_it(api, world, settings):
     settings.RESERVED_NAMESPACES = [*settings.RESERVED_NAMESPACES, "*--vault"]
-    body = error_of(api.as_user(world.user("admin")).post("/api/v1/environments/", {"tenant": "acme", "name": "vault"},
-                                                          format="json"), 400)
+    body = error_of(
+        api.as_user(world.user("admin")).post(
+            "/api/v1/environments/", {"tenant": "acme", "name": "vault"}, format="json"
+        ),
+        400,
+    )
     assert body["code"] == RESERVED_NAME and "acme--vault" in body["detail"] and "name" in body["fields"]
 
 
@@ -64,8 +83,13 @@ def test_deleting_an_environment_with_deployments_is_a_409_not_a_500(api, world)
 
     release = make_release(make_app(world.acme, "shop"))
     dev = world.acme.environments.get(name="dev")
-    Deployment.objects.create(tenant=world.acme, application=release.application, environment=dev, release=release,
-                              requested_by=world.user("owner"))
+    Deployment.objects.create(
+        tenant=world.acme,
+        application=release.application,
+        environment=dev,
+        release=release,
+        requested_by=world.user("owner"),
+    )
     body = error_of(api.as_user(world.user("owner")).delete(f"/api/v1/environments/{dev.pk}/"), 409)
     assert body["code"] == "environment_in_use"
     assert Environment.objects.filter(pk=dev.pk).exists()
@@ -107,9 +131,22 @@ def test_a_namespace_the_portal_made_for_another_environment_is_refused(world, s
     environment_provision(environment=dev)  # its own namespace: provisioning again is fine
     # Another tenant's row naming acme's namespace (as rows made before the unambiguous scheme could).
     impostor = Environment.objects.create(tenant=world.globex, name="impostor", namespace=dev.namespace + "-x")
-    KubeClient(sandbox.api_client()).apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {
-        "name": impostor.namespace, "labels": {"app.kubernetes.io/managed-by": "paas-portal",
-                                               "paas.dev/tenant": "acme", "paas.dev/environment-id": str(dev.pk)}}}])
+    KubeClient(sandbox.api_client()).apply(
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": impostor.namespace,
+                    "labels": {
+                        "app.kubernetes.io/managed-by": "paas-portal",
+                        "paas.dev/tenant": "acme",
+                        "paas.dev/environment-id": str(dev.pk),
+                    },
+                },
+            }
+        ]
+    )
     with pytest.raises(ApplicationError) as refused:
         environment_provision(environment=impostor)
     assert refused.value.code == NAMESPACE_NOT_OURS and "does not belong" in refused.value.message

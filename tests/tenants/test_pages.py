@@ -87,7 +87,7 @@ def test_header_switcher_lists_tenants_and_highlights_the_current_one(client, se
     MembershipFactory(user=developer, tenant=TenantFactory(name="Initech"))
     client.force_login(developer)
     page = _page(client.get("/t/acme/"))
-    switcher = page[page.index('id="tenant-switcher"'):page.index("Create an organization")]
+    switcher = page[page.index('id="tenant-switcher"') : page.index("Create an organization")]
     assert "Acme Corp" in switcher and "Initech" in switcher
     assert re.search(r'active"\s+href="/t/acme/" aria-current="true"', switcher)
 
@@ -113,18 +113,33 @@ def test_a_taken_slug_is_a_field_error(client, developer, outsider):
 
 def _get_urls(acme):
     env = acme.environments.first()
-    return ["/t/acme/", "/t/acme/members/", "/t/acme/environments/", f"/t/acme/environments/{env.pk}/",
-            f"/t/acme/environments/{env.pk}/delete/", "/t/acme/quotas/", "/t/acme/keys/", "/t/acme/audit/"]
+    return [
+        "/t/acme/",
+        "/t/acme/members/",
+        "/t/acme/environments/",
+        f"/t/acme/environments/{env.pk}/",
+        f"/t/acme/environments/{env.pk}/delete/",
+        "/t/acme/quotas/",
+        "/t/acme/keys/",
+        "/t/acme/audit/",
+    ]
 
 
 def _post_urls(acme, owner):
     membership = Membership.objects.get(tenant=acme, user=owner)
     invitation = InvitationFactory(tenant=acme, invited_by=owner)
     env = acme.environments.first()
-    return ["/t/acme/members/invite/", "/t/acme/members/leave/", f"/t/acme/members/{membership.pk}/role/",
-            f"/t/acme/members/{membership.pk}/remove/", f"/t/acme/invitations/{invitation.pk}/revoke/",
-            "/t/acme/environments/", f"/t/acme/environments/{env.pk}/", f"/t/acme/environments/{env.pk}/delete/",
-            "/t/acme/keys/"]
+    return [
+        "/t/acme/members/invite/",
+        "/t/acme/members/leave/",
+        f"/t/acme/members/{membership.pk}/role/",
+        f"/t/acme/members/{membership.pk}/remove/",
+        f"/t/acme/invitations/{invitation.pk}/revoke/",
+        "/t/acme/environments/",
+        f"/t/acme/environments/{env.pk}/",
+        f"/t/acme/environments/{env.pk}/delete/",
+        "/t/acme/keys/",
+    ]
 
 
 def test_a_viewer_sees_the_read_pages(client, viewer):
@@ -211,8 +226,13 @@ def test_invitation_link_sends_strangers_to_sign_in_first(client, acme, owner):
 
 def test_expired_invitation_says_so(client, acme, owner):
     invitee = UserFactory(email="late@example.com")
-    InvitationFactory(tenant=acme, invited_by=owner, email=invitee.email, token="tok-old",
-                      expires_at=timezone.now() - timedelta(hours=1))
+    InvitationFactory(
+        tenant=acme,
+        invited_by=owner,
+        email=invitee.email,
+        token="tok-old",
+        expires_at=timezone.now() - timedelta(hours=1),
+    )
     client.force_login(invitee)
     response = client.get("/invitations/tok-old/")
     assert response.status_code == 410
@@ -243,7 +263,7 @@ def test_invite_errors_are_field_errors(client, admin, developer):
 def test_admins_are_not_offered_the_owner_role(client, admin, owner):
     client.force_login(admin)
     page = _page(client.get("/t/acme/members/"))
-    invite_form = page[page.index('id="invite"'):]
+    invite_form = page[page.index('id="invite"') :]
     assert '<option value="admin"' in invite_form and '<option value="owner"' not in invite_form
 
 

@@ -25,15 +25,16 @@ class Received:
 
 
 def verify(secret: str, headers: dict, body: bytes, now: float | None = None) -> str:
-    """"" when the delivery is authentic and fresh, else what is wrong (the receiver's own check)."""
+    """ "" when the delivery is authentic and fresh, else what is wrong (the receiver's own check)."""
     message_id, timestamp = headers.get("Webhook-Id", ""), headers.get("Webhook-Timestamp", "")
     given = headers.get("Webhook-Signature", "")
     if not (message_id and timestamp.isdigit() and given):
         return "missing headers"
     if abs((now or time.time()) - int(timestamp)) > TOLERANCE_SECONDS:
         return "stale timestamp"
-    expected = hmac.new(secret.encode(), message_id.encode() + b"." + timestamp.encode() + b"." + body,
-                        hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        secret.encode(), message_id.encode() + b"." + timestamp.encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
     signatures = [part.strip()[3:] for part in given.split(" ") if part.strip().startswith("v1=")]
     if not any(hmac.compare_digest(expected, candidate) for candidate in signatures):
         return "bad signature"

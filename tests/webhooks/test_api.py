@@ -50,8 +50,9 @@ def test_replay_needs_an_admin_of_the_tenant_and_an_enabled_endpoint(world, api)
 
 def test_events_are_validated_and_endpoints_are_bounded(world, api, settings):
     api.as_user(world.user(Role.OWNER))
-    bad = api.post("/api/v1/webhooks/", {"tenant": "acme", "url": PUBLIC_URL, "events": ["deploy.everything"]},
-                   format="json")
+    bad = api.post(
+        "/api/v1/webhooks/", {"tenant": "acme", "url": PUBLIC_URL, "events": ["deploy.everything"]}, format="json"
+    )
     assert bad.status_code == 400 and "events" in bad.json()["fields"]
 
     settings.WEBHOOK_MAX_ENDPOINTS_PER_TENANT = 1

@@ -50,8 +50,9 @@ def test_a_failed_attempt_waits_with_backoff_then_fails_for_good(world, receiver
 
 
 @override_settings(WEBHOOK_RETRY_SCHEDULE=[], WEBHOOK_DISABLE_AFTER=2)
-def test_repeated_failures_disable_the_endpoint_and_tell_owners_and_admins(world, receiver,
-                                                                           django_capture_on_commit_callbacks):
+def test_repeated_failures_disable_the_endpoint_and_tell_owners_and_admins(
+    world, receiver, django_capture_on_commit_callbacks
+):
     endpoint = private_endpoint(world.acme, receiver.url)
     receiver.secret, receiver.statuses = endpoint.secret, [500, 500]
     first, second = dispatch(world.acme)[0], dispatch(world.acme)[0]
@@ -74,8 +75,9 @@ def test_repeated_failures_disable_the_endpoint_and_tell_owners_and_admins(world
 
     # A disabled endpoint gets nothing new, and what was waiting for it is closed without sending.
     assert dispatch(world.acme) == []
-    waiting = WebhookDelivery.objects.create(tenant=world.acme, endpoint=endpoint, event="x", payload={"id": "x"},
-                                             next_attempt_at=timezone.now())
+    waiting = WebhookDelivery.objects.create(
+        tenant=world.acme, endpoint=endpoint, event="x", payload={"id": "x"}, next_attempt_at=timezone.now()
+    )
     assert sending.delivery_attempt(waiting.pk) is None
     waiting.refresh_from_db()
     assert waiting.state == DeliveryState.FAILED and "disabled" in waiting.error and len(receiver.received) == 2
@@ -98,8 +100,9 @@ def test_a_name_that_now_resolves_to_loopback_is_refused_at_delivery(world, api,
     with monkeypatch.context() as dns:
         dns.setattr(targets, "resolve", lambda host, port: ["93.184.215.14"])
         api.as_user(world.user(Role.ADMIN))
-        response = api.post("/api/v1/webhooks/", {"tenant": "acme", "url": url, "events": ["deployment.*"]},
-                            format="json")
+        response = api.post(
+            "/api/v1/webhooks/", {"tenant": "acme", "url": url, "events": ["deployment.*"]}, format="json"
+        )
         assert response.status_code == 201, response.content
     [row] = dispatch(world.acme)
     assert sending.delivery_attempt(row.pk) == DeliveryState.FAILED
@@ -143,8 +146,9 @@ def test_redirects_are_not_followed_and_unreachable_hosts_are_recorded(world, re
 def test_housekeeping_prunes_old_deliveries_and_nudges_overdue_ones(world, receiver):
     endpoint = private_endpoint(world.acme, receiver.url)
     old, recent, overdue, due_soon = (dispatch(world.acme)[0] for _ in range(4))
-    WebhookDelivery.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31),
-                                                     state=DeliveryState.SUCCEEDED, next_attempt_at=None)
+    WebhookDelivery.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=31), state=DeliveryState.SUCCEEDED, next_attempt_at=None
+    )
     WebhookDelivery.objects.filter(pk=recent.pk).update(state=DeliveryState.SUCCEEDED, next_attempt_at=None)
     WebhookDelivery.objects.filter(pk=overdue.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=2))
     WebhookDelivery.objects.filter(pk=due_soon.pk).update(next_attempt_at=timezone.now() + timedelta(minutes=2))
@@ -152,4 +156,7 @@ def test_housekeeping_prunes_old_deliveries_and_nudges_overdue_ones(world, recei
     assert sending.deliveries_sweep() == [overdue.pk]  # queued for the worker; the due-soon one waits
     assert sending.deliveries_prune() == 1
     assert set(WebhookDelivery.objects.filter(endpoint=endpoint).values_list("pk", flat=True)) == {
-        recent.pk, overdue.pk, due_soon.pk}
+        recent.pk,
+        overdue.pk,
+        due_soon.pk,
+    }

@@ -16,14 +16,17 @@ from tests.base.cases_webhooks import endpoint
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize(("subscriptions", "event", "expected"), [
-    (["deployment.*"], "deployment.succeeded", True),
-    (["deployment.*"], "deploymentx.succeeded", False),
-    (["deployment.failed"], "deployment.succeeded", False),
-    (["change_request.*"], "change_request.approved", True),
-    (["*"], "quota.warning", True),
-    (["quota.warning"], "apikey.expiring", False),
-])
+@pytest.mark.parametrize(
+    ("subscriptions", "event", "expected"),
+    [
+        (["deployment.*"], "deployment.succeeded", True),
+        (["deployment.*"], "deploymentx.succeeded", False),
+        (["deployment.failed"], "deployment.succeeded", False),
+        (["change_request.*"], "change_request.approved", True),
+        (["*"], "quota.warning", True),
+        (["quota.warning"], "apikey.expiring", False),
+    ],
+)
 def test_subscriptions_match_event_types_and_groups(subscriptions, event, expected):
     assert matches(subscriptions, event) is expected
 
@@ -50,21 +53,29 @@ def test_a_platform_event_reaches_only_the_tenants_matching_active_endpoints(wor
 
 def test_a_quota_warning_is_an_event(world):
     endpoint(world.acme, events=["quota.warning"])
-    on_quota_warning(tenant_id=world.acme.pk, period="day", period_start=date(2026, 5, 1), threshold=80, used=800,
-                     quota=1000)
+    on_quota_warning(
+        tenant_id=world.acme.pk, period="day", period_start=date(2026, 5, 1), threshold=80, used=800, quota=1000
+    )
     [delivery] = WebhookDelivery.objects.all()
     assert delivery.event == "quota.warning"
-    assert delivery.payload["data"] == {"period": "day", "period_start": "2026-05-01", "threshold": 80, "used": 800,
-                                        "quota": 1000}
+    assert delivery.payload["data"] == {
+        "period": "day",
+        "period_start": "2026-05-01",
+        "threshold": 80,
+        "used": 800,
+        "quota": 1000,
+    }
 
 
 def test_a_key_about_to_expire_is_announced_once_per_reminder(world, django_capture_on_commit_callbacks):
     """The event comes from the API-key lifecycle task, like every other platform event."""
     endpoint(world.acme, events=["apikey.expiring"])
-    soon, _ = apikey_create(actor=world.user(Role.DEVELOPER), tenant=world.acme, name="ci", scopes=["apps:read"],
-                            expires_in_days=3)
-    apikey_create(actor=world.user(Role.DEVELOPER), tenant=world.acme, name="later", scopes=["apps:read"],
-                  expires_in_days=90)
+    soon, _ = apikey_create(
+        actor=world.user(Role.DEVELOPER), tenant=world.acme, name="ci", scopes=["apps:read"], expires_in_days=3
+    )
+    apikey_create(
+        actor=world.user(Role.DEVELOPER), tenant=world.acme, name="later", scopes=["apps:read"], expires_in_days=90
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert key_lifecycle_run() == {"rotated": 0, "reminded": 1}
     with django_capture_on_commit_callbacks(execute=True):

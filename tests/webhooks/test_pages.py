@@ -13,8 +13,7 @@ pytestmark = pytest.mark.django_db
 def test_an_admin_subscribes_and_sees_the_secret_once(world, client):
     client.force_login(world.user(Role.ADMIN))
     url = reverse("webhooks:list", kwargs={"tenant_slug": "acme"})
-    response = client.post(url, {"url": PUBLIC_URL, "description": "CI", "events": ["deployment.*",
-                                                                                  "quota.warning"]})
+    response = client.post(url, {"url": PUBLIC_URL, "description": "CI", "events": ["deployment.*", "quota.warning"]})
     assert response.status_code == 200
     row = WebhookEndpoint.objects.get()
     assert row.events == ["deployment.*", "quota.warning"]
@@ -26,8 +25,9 @@ def test_an_admin_subscribes_and_sees_the_secret_once(world, client):
 
 def test_a_loopback_url_is_refused_on_the_form(world, client):
     client.force_login(world.user(Role.OWNER))
-    response = client.post(reverse("webhooks:list", kwargs={"tenant_slug": "acme"}),
-                           {"url": "http://127.0.0.1:8000/", "events": ["*"]})
+    response = client.post(
+        reverse("webhooks:list", kwargs={"tenant_slug": "acme"}), {"url": "http://127.0.0.1:8000/", "events": ["*"]}
+    )
     assert response.status_code == 400 and "public addresses" in response.content.decode()
     assert not WebhookEndpoint.objects.exists()
 

@@ -15,9 +15,27 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/webhooks/"
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-                                     "0.0.0.0", "224.0.0.1", "240.0.0.1", "100.64.0.1", "::1", "fe80::1", "fc00::1",
-                                     "::ffff:127.0.0.1", "::", "2002:7f00:1::", "2001:0:4136:e378:8000:63bf:80ff:fffe"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "100.64.0.1",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "::",
+        "2002:7f00:1::",
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",
+    ],
+)
 def test_non_public_addresses_are_recognised(address):
     assert not address_is_public(address)
 
@@ -27,9 +45,18 @@ def test_public_addresses_pass(address):
     assert address_is_public(address)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/hook", "http://localhost/hook", "http://10.0.0.5/",
-                                 "http://[::1]:9000/", "http://169.254.169.254/latest/meta-data/",
-                                 "http://2130706433/", "http://0x7f.1/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://10.0.0.5/",
+        "http://[::1]:9000/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+    ],
+)
 def test_loopback_and_private_targets_are_refused_at_creation(world, api, url):
     api.as_user(world.user(Role.ADMIN))
     response = api.post(URL, {"tenant": "acme", "url": url, "events": ["deployment.*"]}, format="json")
@@ -38,8 +65,10 @@ def test_loopback_and_private_targets_are_refused_at_creation(world, api, url):
     assert not WebhookEndpoint.objects.exists()
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/hook", "file:///etc/passwd", "gopher://93.184.215.14/",
-                                 "https://user:pass@93.184.215.14/"])
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://example.com/hook", "file:///etc/passwd", "gopher://93.184.215.14/", "https://user:pass@93.184.215.14/"],
+)
 def test_other_schemes_and_credentials_are_refused(world, api, url):
     api.as_user(world.user(Role.ADMIN))
     response = api.post(URL, {"tenant": "acme", "url": url, "events": ["deployment.*"]}, format="json")
@@ -48,8 +77,9 @@ def test_other_schemes_and_credentials_are_refused(world, api, url):
 
 def test_a_public_address_is_accepted_and_the_secret_is_shown_once_and_stored_encrypted(world, api):
     api.as_user(world.user(Role.ADMIN))
-    response = api.post(URL, {"tenant": "acme", "url": PUBLIC_URL, "events": ["deployment.*", "quota.warning"]},
-                        format="json")
+    response = api.post(
+        URL, {"tenant": "acme", "url": PUBLIC_URL, "events": ["deployment.*", "quota.warning"]}, format="json"
+    )
     assert response.status_code == 201
     secret = response.json()["secret"]
     assert secret.startswith("whsec_") and response["Cache-Control"] == "no-store"

@@ -20,15 +20,17 @@ def subscribe(api, world, receiver, events=("deployment.*",)) -> WebhookEndpoint
     """The tenant's admin subscribes (a public URL, since loopback is refused), and the operator allows
     the endpoint to reach exactly the loopback receiver's URL."""
     api.as_user(world.user(Role.ADMIN))
-    response = api.post("/api/v1/webhooks/", {"tenant": "acme", "url": PUBLIC_URL, "events": list(events)},
-                        format="json")
+    response = api.post(
+        "/api/v1/webhooks/", {"tenant": "acme", "url": PUBLIC_URL, "events": list(events)}, format="json"
+    )
     assert response.status_code == 201, response.content
     receiver.secret = response.json()["secret"]
     pk = response.json()["id"]
 
     api.as_user(world.operator)
-    response = api.patch(f"/api/v1/operator/webhooks/{pk}/", {"allow_private": True, "url": receiver.url},
-                         format="json")
+    response = api.patch(
+        f"/api/v1/operator/webhooks/{pk}/", {"allow_private": True, "url": receiver.url}, format="json"
+    )
     assert response.status_code == 200 and response.json()["allow_private"] is True
     assert response.json()["url"] == receiver.url
     return WebhookEndpoint.objects.get(pk=pk)
@@ -36,22 +38,30 @@ def subscribe(api, world, receiver, events=("deployment.*",)) -> WebhookEndpoint
 
 def test_a_deployment_state_change_reaches_the_receiver_signed(world, api, receiver, webhook_worker):
     api.as_user(world.user(Role.ADMIN))
-    refused = api.post("/api/v1/webhooks/", {"tenant": "acme", "url": receiver.url, "events": ["deployment.*"]},
-                       format="json")
+    refused = api.post(
+        "/api/v1/webhooks/", {"tenant": "acme", "url": receiver.url, "events": ["deployment.*"]}, format="json"
+    )
     assert refused.status_code == 400 and refused.json()["code"] == TARGET_REFUSED
     assert "url" in refused.json()["fields"]
 
     endpoint = subscribe(api, world, receiver)
-    assert AuditEvent.objects.filter(action="operator.webhook.allow_private", object_id=str(endpoint.pk),
-                                     actor=world.operator).exists()
+    assert AuditEvent.objects.filter(
+        action="operator.webhook.allow_private", object_id=str(endpoint.pk), actor=world.operator
+    ).exists()
 
     release = _release(world.acme, "shop")
-    deployment = Deployment.objects.create(tenant=world.acme, application=release.application, release=release,
-                                           environment=world.acme.environments.get(name="dev"), state=State.QUEUED)
+    deployment = Deployment.objects.create(
+        tenant=world.acme,
+        application=release.application,
+        release=release,
+        environment=world.acme.environments.get(name="dev"),
+        state=State.QUEUED,
+    )
     deployment_cancel(actor=world.user(Role.DEVELOPER), deployment=deployment, reason="not today")
 
-    delivery = wait_for(lambda: WebhookDelivery.objects.filter(endpoint=endpoint, state=DeliveryState.SUCCEEDED)
-                        .first(), timeout=20)
+    delivery = wait_for(
+        lambda: WebhookDelivery.objects.filter(endpoint=endpoint, state=DeliveryState.SUCCEEDED).first(), timeout=20
+    )
     assert len(receiver.received) == 1
     got = receiver.received[0]
     assert got.verified, got.problem
@@ -74,8 +84,9 @@ def test_failures_are_retried_then_replayed_and_a_rotated_secret_signs_at_once(w
     assert response.status_code == 202 and response.json()["event"] == "webhook.test"
     pk = response.json()["id"]
 
-    delivery = wait_for(lambda: WebhookDelivery.objects.filter(pk=pk, state=DeliveryState.SUCCEEDED).first(),
-                        timeout=20)
+    delivery = wait_for(
+        lambda: WebhookDelivery.objects.filter(pk=pk, state=DeliveryState.SUCCEEDED).first(), timeout=20
+    )
     assert delivery.attempts == 3 and delivery.response_code == 200
     assert [r.verified for r in receiver.received] == [True, True, True]
     assert len({r.headers["Webhook-Id"] for r in receiver.received}) == 1  # one message, three attempts

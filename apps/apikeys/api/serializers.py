@@ -13,16 +13,37 @@ class APIKeySerializer(serializers.ModelSerializer):
     owner = serializers.EmailField(source="user.email", read_only=True)
     prefix = serializers.CharField(read_only=True)
     state = serializers.CharField(read_only=True)
-    rotated_from = serializers.IntegerField(source="rotated_from_id", read_only=True, allow_null=True,
-                                            help_text="The key this one replaced, when it came from a rotation.")
-    awaits_reveal = serializers.BooleanField(read_only=True, help_text="An automatic rotation made this key; its "
-                                             "owner reveals it once in the developer console.")
+    rotated_from = serializers.IntegerField(
+        source="rotated_from_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The key this one replaced, when it came from a rotation.",
+    )
+    awaits_reveal = serializers.BooleanField(
+        read_only=True,
+        help_text="An automatic rotation made this key; its owner reveals it once in the developer console.",
+    )
 
     class Meta:
         model = APIKey
-        fields = ["id", "tenant", "name", "prefix", "owner", "scopes", "allowed_ips", "state", "created_at",
-                  "expires_at", "revoked_at", "last_used_at", "last_used_ip", "auto_rotate", "rotated_from",
-                  "awaits_reveal"]
+        fields = [
+            "id",
+            "tenant",
+            "name",
+            "prefix",
+            "owner",
+            "scopes",
+            "allowed_ips",
+            "state",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+            "last_used_at",
+            "last_used_ip",
+            "auto_rotate",
+            "rotated_from",
+            "awaits_reveal",
+        ]
         read_only_fields = fields
 
 
@@ -32,14 +53,18 @@ class APIKeyCreateSerializer(serializers.Serializer):
     scopes = serializers.ListField(child=serializers.CharField(max_length=40), allow_empty=False)
     expires_in_days = serializers.IntegerField(min_value=1, max_value=MAX_EXPIRY_DAYS, default=DEFAULT_EXPIRY_DAYS)
     allowed_ips = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
-    auto_rotate = serializers.BooleanField(required=False, default=False,
-                                           help_text="Rotate automatically a week before expiry.")
+    auto_rotate = serializers.BooleanField(
+        required=False, default=False, help_text="Rotate automatically a week before expiry."
+    )
 
 
 class APIKeyRotateSerializer(serializers.Serializer):
     overlap_hours = serializers.IntegerField(
-        min_value=0, max_value=MAX_OVERLAP_HOURS, default=DEFAULT_OVERLAP_HOURS,
-        help_text="How long the old key keeps working (never past its own expiry); 0 ends it at once.")
+        min_value=0,
+        max_value=MAX_OVERLAP_HOURS,
+        default=DEFAULT_OVERLAP_HOURS,
+        help_text="How long the old key keeps working (never past its own expiry); 0 ends it at once.",
+    )
 
 
 class APIKeyAutoRotateSerializer(serializers.Serializer):
@@ -56,8 +81,12 @@ class APIKeyReportSerializer(serializers.Serializer):
 
 
 class APIKeyReportQuerySerializer(serializers.Serializer):
-    unused_days = serializers.IntegerField(min_value=1, max_value=MAX_EXPIRY_DAYS, default=REPORT_UNUSED_DAYS,
-                                           help_text="A key never used counts once it is this many days old.")
+    unused_days = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_EXPIRY_DAYS,
+        default=REPORT_UNUSED_DAYS,
+        help_text="A key never used counts once it is this many days old.",
+    )
 
 
 class APIKeyCreatedSerializer(APIKeySerializer):
@@ -77,14 +106,30 @@ class UsageDailySerializer(serializers.ModelSerializer):
     key_name = serializers.CharField(source="api_key.name", read_only=True)
     errors = serializers.IntegerField(read_only=True)
     latency_ms_avg = serializers.FloatField(read_only=True, allow_null=True)
-    latency_ms_p95 = serializers.IntegerField(read_only=True, allow_null=True,
-                                              help_text="Upper bound of the latency bucket holding the 95th percentile.")
+    latency_ms_p95 = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Upper bound of the latency bucket holding the 95th percentile."
+    )
 
     class Meta:
         model = UsageDaily
-        fields = ["id", "tenant", "key", "key_prefix", "key_name", "endpoint", "day", "requests", "errors",
-                  "errors_4xx", "errors_5xx", "throttled", "latency_ms_sum", "latency_ms_avg", "latency_ms_p95",
-                  "latency_buckets"]
+        fields = [
+            "id",
+            "tenant",
+            "key",
+            "key_prefix",
+            "key_name",
+            "endpoint",
+            "day",
+            "requests",
+            "errors",
+            "errors_4xx",
+            "errors_5xx",
+            "throttled",
+            "latency_ms_sum",
+            "latency_ms_avg",
+            "latency_ms_p95",
+            "latency_buckets",
+        ]
         read_only_fields = fields
 
 

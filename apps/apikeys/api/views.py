@@ -32,8 +32,13 @@ from .serializers import (
 )
 
 
-class APIKeyViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                    mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class APIKeyViewSet(
+    TenantViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Your API keys (owners and admins see everyone's in their tenants). DELETE revokes at once."""
 
     model = APIKey
@@ -56,8 +61,9 @@ class APIKeyViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def perform_destroy(self, api_key):
         services.apikey_revoke(actor=self.principal, api_key=api_key)
 
-    @extend_schema(request=APIKeyRotateSerializer, responses={201: APIKeyCreatedSerializer},
-                   parameters=[IDEMPOTENCY_KEY_PARAMETER])
+    @extend_schema(
+        request=APIKeyRotateSerializer, responses={201: APIKeyCreatedSerializer}, parameters=[IDEMPOTENCY_KEY_PARAMETER]
+    )
     @action(detail=True, methods=["post"])
     def rotate(self, request, pk=None):
         """Replace your key with a fresh one (same name, scopes, IP ranges and lifetime). The old key keeps
@@ -74,8 +80,7 @@ class APIKeyViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         data = APIKeyRotateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         step_up_for_key(request, api_key.scopes)
-        successor, plaintext = services.apikey_rotate(actor=self.principal, api_key=api_key,
-                                                      **data.validated_data)
+        successor, plaintext = services.apikey_rotate(actor=self.principal, api_key=api_key, **data.validated_data)
         successor.key = crypto.encrypt(plaintext)
         return Response(APIKeyCreatedSerializer(successor).data, status=status.HTTP_201_CREATED)
 
@@ -86,8 +91,9 @@ class APIKeyViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         successor, which you reveal once in the developer console."""
         data = APIKeyAutoRotateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        api_key = services.apikey_set_auto_rotate(actor=self.principal, api_key=self.get_object(),
-                                                  enabled=data.validated_data["auto_rotate"])
+        api_key = services.apikey_set_auto_rotate(
+            actor=self.principal, api_key=self.get_object(), enabled=data.validated_data["auto_rotate"]
+        )
         return Response(APIKeySerializer(api_key).data)
 
     @extend_schema(parameters=[APIKeyReportQuerySerializer], responses=APIKeyReportSerializer)
@@ -123,13 +129,16 @@ class UsageDailyViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
 class PlanView(APIView):
     """The plan in force for a tenant (the key's own, or `?tenant=<slug>` when signed in) and its consumption."""
 
-    @extend_schema(parameters=[OpenApiParameter("tenant", str, description="Tenant slug; a key's tenant by default.")],
-                   responses=PlanSummarySerializer)
+    @extend_schema(
+        parameters=[OpenApiParameter("tenant", str, description="Tenant slug; a key's tenant by default.")],
+        responses=PlanSummarySerializer,
+    )
     def get(self, request):
         found = selectors.plan_tenants_for(as_principal(request), slug=request.query_params.get("tenant"))
         if len(found) != 1:
             if not found:
                 raise NotFound()
-            raise ApplicationError("You belong to several tenants; name one with ?tenant=<slug>.", code="invalid",
-                                   field="tenant")
+            raise ApplicationError(
+                "You belong to several tenants; name one with ?tenant=<slug>.", code="invalid", field="tenant"
+            )
         return Response(PlanSummarySerializer(selectors.plan_summary(found[0])).data)

@@ -9,90 +9,162 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('apikeys', '0001_initial'),
-        ('tenants', '0001_initial'),
+        ("apikeys", "0001_initial"),
+        ("tenants", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UsageFlush',
+            name="UsageFlush",
             fields=[
-                ('batch', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('flushed_at', models.DateTimeField(auto_now_add=True)),
+                ("batch", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("flushed_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Plan',
+            name="Plan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, unique=True)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('requests_per_second', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
-                ('burst', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
-                ('tenant_requests_per_second', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
-                ('tenant_burst', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
-                ('daily_quota', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('monthly_quota', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('is_default', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=60, unique=True)),
+                ("description", models.CharField(blank=True, max_length=200)),
+                (
+                    "requests_per_second",
+                    models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)]),
+                ),
+                ("burst", models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
+                (
+                    "tenant_requests_per_second",
+                    models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)]),
+                ),
+                ("tenant_burst", models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
+                ("daily_quota", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("monthly_quota", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("is_default", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('is_default',), name='plan_one_default'), models.CheckConstraint(condition=models.Q(('burst__gte', 1), ('requests_per_second__gte', 1), ('tenant_burst__gte', 1), ('tenant_requests_per_second__gte', 1)), name='plan_positive_rates')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_default", True)), fields=("is_default",), name="plan_one_default"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("burst__gte", 1),
+                            ("requests_per_second__gte", 1),
+                            ("tenant_burst__gte", 1),
+                            ("tenant_requests_per_second__gte", 1),
+                        ),
+                        name="plan_positive_rates",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TenantPlan',
+            name="TenantPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('assigned_at', models.DateTimeField(auto_now=True)),
-                ('assigned_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='apikeys.plan')),
-                ('tenant', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='api_plan', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("assigned_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assigned_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="assignments", to="apikeys.plan"
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="api_plan", to="tenants.tenant"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='QuotaNotice',
+            name="QuotaNotice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.CharField(choices=[('day', 'Day'), ('month', 'Month')], max_length=8)),
-                ('period_start', models.DateField()),
-                ('threshold', models.PositiveSmallIntegerField()),
-                ('used', models.PositiveBigIntegerField()),
-                ('quota', models.PositiveBigIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period", models.CharField(choices=[("day", "Day"), ("month", "Month")], max_length=8)),
+                ("period_start", models.DateField()),
+                ("threshold", models.PositiveSmallIntegerField()),
+                ("used", models.PositiveBigIntegerField()),
+                ("quota", models.PositiveBigIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'period', 'period_start', 'threshold'), name='quotanotice_once')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant", "period", "period_start", "threshold"), name="quotanotice_once"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='UsageDaily',
+            name="UsageDaily",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('endpoint', models.CharField(max_length=120)),
-                ('day', models.DateField()),
-                ('requests', models.PositiveBigIntegerField(default=0)),
-                ('errors_4xx', models.PositiveBigIntegerField(default=0)),
-                ('errors_5xx', models.PositiveBigIntegerField(default=0)),
-                ('throttled', models.PositiveBigIntegerField(default=0, help_text='429 answers, also counted in errors_4xx.')),
-                ('latency_ms_sum', models.PositiveBigIntegerField(default=0)),
-                ('latency_buckets', django.contrib.postgres.fields.ArrayField(base_field=models.PositiveBigIntegerField(), default=apps.apikeys.models._empty_buckets, help_text='Request counts per latency bucket; see LATENCY_BUCKETS_MS.', size=None)),
-                ('api_key', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='usage', to='apikeys.apikey')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("endpoint", models.CharField(max_length=120)),
+                ("day", models.DateField()),
+                ("requests", models.PositiveBigIntegerField(default=0)),
+                ("errors_4xx", models.PositiveBigIntegerField(default=0)),
+                ("errors_5xx", models.PositiveBigIntegerField(default=0)),
+                (
+                    "throttled",
+                    models.PositiveBigIntegerField(default=0, help_text="429 answers, also counted in errors_4xx."),
+                ),
+                ("latency_ms_sum", models.PositiveBigIntegerField(default=0)),
+                (
+                    "latency_buckets",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.PositiveBigIntegerField(),
+                        default=apps.apikeys.models._empty_buckets,
+                        help_text="Request counts per latency bucket; see LATENCY_BUCKETS_MS.",
+                        size=None,
+                    ),
+                ),
+                (
+                    "api_key",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="usage", to="apikeys.apikey"
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'daily API usage',
-                'verbose_name_plural': 'daily API usage',
-                'ordering': ['-day', 'endpoint'],
-                'indexes': [models.Index(fields=['tenant', 'day'], name='usagedaily_tenant_day'), models.Index(fields=['api_key', 'day'], name='usagedaily_key_day')],
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'api_key', 'endpoint', 'day'), name='usagedaily_unique')],
+                "verbose_name": "daily API usage",
+                "verbose_name_plural": "daily API usage",
+                "ordering": ["-day", "endpoint"],
+                "indexes": [
+                    models.Index(fields=["tenant", "day"], name="usagedaily_tenant_day"),
+                    models.Index(fields=["api_key", "day"], name="usagedaily_key_day"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("tenant", "api_key", "endpoint", "day"), name="usagedaily_unique")
+                ],
             },
         ),
     ]

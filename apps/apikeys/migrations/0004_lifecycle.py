@@ -6,30 +6,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('apikeys', '0003_default_plan'),
+        ("apikeys", "0003_default_plan"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='apikey',
-            name='auto_rotate',
-            field=models.BooleanField(default=False, help_text='Rotated automatically a week before it expires.'),
+            model_name="apikey",
+            name="auto_rotate",
+            field=models.BooleanField(default=False, help_text="Rotated automatically a week before it expires."),
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='reminders_sent',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.PositiveSmallIntegerField(), blank=True, default=list, size=None),
+            model_name="apikey",
+            name="reminders_sent",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.PositiveSmallIntegerField(), blank=True, default=list, size=None
+            ),
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='rotated_from',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='successors', to='apikeys.apikey'),
+            model_name="apikey",
+            name="rotated_from",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="successors",
+                to="apikeys.apikey",
+            ),
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='sealed_key',
-            field=models.TextField(blank=True, default='', help_text="Fernet ciphertext of an auto-rotated key's plaintext, wiped when revealed."),
+            model_name="apikey",
+            name="sealed_key",
+            field=models.TextField(
+                blank=True,
+                default="",
+                help_text="Fernet ciphertext of an auto-rotated key's plaintext, wiped when revealed.",
+            ),
         ),
     ]

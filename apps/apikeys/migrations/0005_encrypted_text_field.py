@@ -5,15 +5,18 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('apikeys', '0004_lifecycle'),
+        ("apikeys", "0004_lifecycle"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='apikey',
-            name='sealed_key',
-            field=apps.core.crypto.EncryptedTextField(blank=True, default='', help_text="Fernet ciphertext of an auto-rotated key's plaintext, wiped when revealed."),
+            model_name="apikey",
+            name="sealed_key",
+            field=apps.core.crypto.EncryptedTextField(
+                blank=True,
+                default="",
+                help_text="Fernet ciphertext of an auto-rotated key's plaintext, wiped when revealed.",
+            ),
         ),
     ]

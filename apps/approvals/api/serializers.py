@@ -37,15 +37,23 @@ class StageSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=80)
     quorum = serializers.IntegerField(min_value=1, max_value=10, default=1)
     roles = serializers.ListField(child=serializers.ChoiceField(choices=APPROVER_ROLES), default=list)
-    members = serializers.ListField(child=MemberField(), default=list,
-                                    help_text="Emails (or user ids) of named approvers.")
+    members = serializers.ListField(
+        child=MemberField(), default=list, help_text="Emails (or user ids) of named approvers."
+    )
 
 
 def stage_rows(policy: ApprovalPolicy) -> list[dict]:
     """The policy's stages from the prefetched rows, members as emails."""
-    return [{"position": stage.position, "name": stage.name, "quorum": stage.quorum, "roles": list(stage.roles),
-             "members": sorted(member.email for member in stage.members.all())}
-            for stage in sorted(policy.stages.all(), key=lambda stage: stage.position)]
+    return [
+        {
+            "position": stage.position,
+            "name": stage.name,
+            "quorum": stage.quorum,
+            "roles": list(stage.roles),
+            "members": sorted(member.email for member in stage.members.all()),
+        }
+        for stage in sorted(policy.stages.all(), key=lambda stage: stage.position)
+    ]
 
 
 class ApprovalPolicySerializer(serializers.ModelSerializer):
@@ -55,8 +63,17 @@ class ApprovalPolicySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApprovalPolicy
-        fields = ["id", "tenant", "environment", "environment_name", "requires_approval", "allow_self_approval",
-                  "expire_after_hours", "stages", "updated_at"]
+        fields = [
+            "id",
+            "tenant",
+            "environment",
+            "environment_name",
+            "requires_approval",
+            "allow_self_approval",
+            "expire_after_hours",
+            "stages",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     def get_environment_name(self, policy) -> str | None:
@@ -103,8 +120,21 @@ class FreezeWindowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FreezeWindow
-        fields = ["id", "tenant", "environment", "environment_name", "name", "recurrence", "starts_at", "ends_at",
-                  "weekdays", "start_time", "end_time", "created_by", "created_at"]
+        fields = [
+            "id",
+            "tenant",
+            "environment",
+            "environment_name",
+            "name",
+            "recurrence",
+            "starts_at",
+            "ends_at",
+            "weekdays",
+            "start_time",
+            "end_time",
+            "created_by",
+            "created_at",
+        ]
         read_only_fields = fields
 
     def get_environment_name(self, window) -> str | None:
@@ -125,8 +155,9 @@ class FreezeWindowCreateSerializer(serializers.Serializer):
     recurrence = serializers.ChoiceField(choices=Recurrence.choices, default=Recurrence.ONCE)
     starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    weekdays = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=6), required=False,
-                                     default=list)
+    weekdays = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=6), required=False, default=list
+    )
     start_time = serializers.TimeField(required=False, allow_null=True, default=None)
     end_time = serializers.TimeField(required=False, allow_null=True, default=None)
 
@@ -153,9 +184,29 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ChangeRequest
-        fields = ["id", "tenant", "kind", "state", "title", "justification", "environment", "environment_name",
-                  "deployment", "params", "requested_by", "current_stage", "stage_count", "revision", "break_glass",
-                  "review_of", "expires_at", "decided_at", "outcome", "executed_at", "created_at"]
+        fields = [
+            "id",
+            "tenant",
+            "kind",
+            "state",
+            "title",
+            "justification",
+            "environment",
+            "environment_name",
+            "deployment",
+            "params",
+            "requested_by",
+            "current_stage",
+            "stage_count",
+            "revision",
+            "break_glass",
+            "review_of",
+            "expires_at",
+            "decided_at",
+            "outcome",
+            "executed_at",
+            "created_at",
+        ]
         read_only_fields = fields
 
     def get_environment_name(self, request) -> str | None:
@@ -198,9 +249,14 @@ class StageProgressSerializer(serializers.Serializer):
 
 class ChangeSerializer(serializers.Serializer):
     summary = serializers.ListField(child=serializers.CharField(), required=False)
-    release_diff = serializers.ListField(child=serializers.DictField(), required=False,
-                                         help_text="[{field, before, after}] against the release running now.")
-    manifest_diff = serializers.CharField(required=False, help_text="Unified diff of the live objects and the new ones.")
+    release_diff = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="[{field, before, after}] against the release running now.",
+    )
+    manifest_diff = serializers.CharField(
+        required=False, help_text="Unified diff of the live objects and the new ones."
+    )
     live_error = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -216,8 +272,19 @@ class ChangeRequestDetailSerializer(ChangeRequestSerializer):
     can_withdraw = serializers.SerializerMethodField()
 
     class Meta(ChangeRequestSerializer.Meta):
-        fields = [*ChangeRequestSerializer.Meta.fields, "break_glass_reason", "change_hash", "change", "impact",
-                  "stages", "decisions", "reviews", "waiting_on", "can_decide", "can_withdraw"]
+        fields = [
+            *ChangeRequestSerializer.Meta.fields,
+            "break_glass_reason",
+            "change_hash",
+            "change",
+            "impact",
+            "stages",
+            "decisions",
+            "reviews",
+            "waiting_on",
+            "can_decide",
+            "can_withdraw",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(StageProgressSerializer(many=True))
@@ -277,6 +344,12 @@ class OperatorChangeRequestSerializer(ChangeRequestSerializer):
 class ApprovalRulesSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApprovalRules
-        fields = ["production_requires_approval", "min_quorum", "allow_self_approval", "max_pending_hours",
-                  "review_sla_hours", "updated_at"]
+        fields = [
+            "production_requires_approval",
+            "min_quorum",
+            "allow_self_approval",
+            "max_pending_hours",
+            "review_sla_hours",
+            "updated_at",
+        ]
         read_only_fields = ["updated_at"]

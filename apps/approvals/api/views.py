@@ -23,8 +23,9 @@ from . import serializers as s
 # --- Policies ----------------------------------------------------------------------------------
 
 
-class ApprovalPolicyViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                            viewsets.GenericViewSet):
+class ApprovalPolicyViewSet(
+    TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """How changes to each environment are approved (a policy without an environment is the tenant's
     default). Owners and admins set them, within the platform's rules; saving replaces the stages."""
 
@@ -50,14 +51,24 @@ class ApprovalPolicyViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Re
         policy = self.get_object()
         data = s.ApprovalPolicyUpdateSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
-        values = {"requires_approval": policy.requires_approval, "allow_self_approval": policy.allow_self_approval,
-                  "expire_after_hours": policy.expire_after_hours,
-                  "stages": [{"name": stage.name, "quorum": stage.quorum, "roles": list(stage.roles),
-                              "members": [member.pk for member in stage.members.all()]}
-                             for stage in sorted(policy.stages.all(), key=lambda stage: stage.position)]}
+        values = {
+            "requires_approval": policy.requires_approval,
+            "allow_self_approval": policy.allow_self_approval,
+            "expire_after_hours": policy.expire_after_hours,
+            "stages": [
+                {
+                    "name": stage.name,
+                    "quorum": stage.quorum,
+                    "roles": list(stage.roles),
+                    "members": [member.pk for member in stage.members.all()],
+                }
+                for stage in sorted(policy.stages.all(), key=lambda stage: stage.position)
+            ],
+        }
         values.update(data.validated_data)
-        configuration.approval_policy_save(actor=request, tenant=policy.tenant, environment=policy.environment,
-                                           **values)
+        configuration.approval_policy_save(
+            actor=request, tenant=policy.tenant, environment=policy.environment, **values
+        )
         return self._present(policy)
 
     @extend_schema(request=s.ApprovalPolicyUpdateSerializer, responses=s.ApprovalPolicySerializer)
@@ -77,8 +88,9 @@ class ApprovalPolicyViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Re
 # --- Freeze windows ----------------------------------------------------------------------------
 
 
-class FreezeWindowViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                          viewsets.GenericViewSet):
+class FreezeWindowViewSet(
+    TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Times when changes are refused unless an owner uses break-glass: once, or every week (UTC)."""
 
     model = FreezeWindow
@@ -93,8 +105,7 @@ class FreezeWindowViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retr
         data = s.FreezeWindowCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         window = configuration.freeze_window_create(actor=request, **data.validated_data)
-        return Response(self.get_serializer(self.get_queryset().get(pk=window.pk)).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(self.get_queryset().get(pk=window.pk)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
@@ -104,13 +115,19 @@ class FreezeWindowViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retr
 
 # --- Change requests ---------------------------------------------------------------------------
 
-WAITING_FOR_ME = OpenApiParameter("waiting_for_me", OpenApiTypes.BOOL, OpenApiParameter.QUERY, required=False,
-                                  description="Only open requests whose current stage waits for the caller.")
+WAITING_FOR_ME = OpenApiParameter(
+    "waiting_for_me",
+    OpenApiTypes.BOOL,
+    OpenApiParameter.QUERY,
+    required=False,
+    description="Only open requests whose current stage waits for the caller.",
+)
 
 
 @extend_schema_view(list=extend_schema(parameters=[WAITING_FOR_ME]))
-class ChangeRequestViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                           viewsets.GenericViewSet):
+class ChangeRequestViewSet(
+    TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Governed changes (deploys, rollbacks, promotions, scales) waiting for, or past, their approval.
     They open by themselves when such a change is asked for; approvers decide with approve/reject."""
 
@@ -133,14 +150,18 @@ class ChangeRequestViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Ret
         return queryset
 
     def _present(self, change_request):
-        return Response(s.ChangeRequestDetailSerializer(self.get_queryset().get(pk=change_request.pk),
-                                                        context=self.get_serializer_context()).data)
+        return Response(
+            s.ChangeRequestDetailSerializer(
+                self.get_queryset().get(pk=change_request.pk), context=self.get_serializer_context()
+            ).data
+        )
 
     def _decide(self, request, verdict: str):
         data = s.CommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        change_request = requests.change_request_decide(actor=request, change_request=self.get_object(),
-                                                        verdict=verdict, comment=data.validated_data["comment"])
+        change_request = requests.change_request_decide(
+            actor=request, change_request=self.get_object(), verdict=verdict, comment=data.validated_data["comment"]
+        )
         return self._present(change_request)
 
     @idempotent
@@ -164,6 +185,7 @@ class ChangeRequestViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Ret
         """The requester (or an admin) takes the request back; a waiting deployment is cancelled."""
         data = s.WithdrawSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        change_request = requests.change_request_withdraw(actor=request, change_request=self.get_object(),
-                                                          reason=data.validated_data["reason"])
+        change_request = requests.change_request_withdraw(
+            actor=request, change_request=self.get_object(), reason=data.validated_data["reason"]
+        )
         return self._present(change_request)

@@ -8,158 +8,383 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('apikeys', '0003_default_plan'),
-        ('deployments', '0004_deployment_pause'),
-        ('tenants', '0001_initial'),
+        ("apikeys", "0003_default_plan"),
+        ("deployments", "0004_deployment_pause"),
+        ("tenants", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApprovalRules',
+            name="ApprovalRules",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('production_requires_approval', models.BooleanField(default=False, help_text='Every production environment needs approval, with or without a tenant policy.')),
-                ('min_quorum', models.PositiveSmallIntegerField(default=1, help_text='The least quorum of a stage in production.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10)])),
-                ('allow_self_approval', models.BooleanField(default=False, help_text='Whether tenants may let requesters approve their own changes.')),
-                ('max_pending_hours', models.PositiveIntegerField(default=168, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(2160)])),
-                ('review_sla_hours', models.PositiveIntegerField(default=24, help_text='How long a request may wait before the console flags it.', validators=[django.core.validators.MinValueValidator(1)])),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "production_requires_approval",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Every production environment needs approval, with or without a tenant policy.",
+                    ),
+                ),
+                (
+                    "min_quorum",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        help_text="The least quorum of a stage in production.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                    ),
+                ),
+                (
+                    "allow_self_approval",
+                    models.BooleanField(
+                        default=False, help_text="Whether tenants may let requesters approve their own changes."
+                    ),
+                ),
+                (
+                    "max_pending_hours",
+                    models.PositiveIntegerField(
+                        default=168,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(2160),
+                        ],
+                    ),
+                ),
+                (
+                    "review_sla_hours",
+                    models.PositiveIntegerField(
+                        default=24,
+                        help_text="How long a request may wait before the console flags it.",
+                        validators=[django.core.validators.MinValueValidator(1)],
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'approval rules',
-                'verbose_name_plural': 'approval rules',
+                "verbose_name": "approval rules",
+                "verbose_name_plural": "approval rules",
             },
         ),
         migrations.CreateModel(
-            name='ApprovalPolicy',
+            name="ApprovalPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('requires_approval', models.BooleanField(default=True)),
-                ('allow_self_approval', models.BooleanField(default=False, help_text='The requester may approve their own change.')),
-                ('expire_after_hours', models.PositiveIntegerField(default=72, help_text='A request still pending after this long is rejected.', validators=[django.core.validators.MinValueValidator(1)])),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('environment', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='approval_policy', to='tenants.environment')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("requires_approval", models.BooleanField(default=True)),
+                (
+                    "allow_self_approval",
+                    models.BooleanField(default=False, help_text="The requester may approve their own change."),
+                ),
+                (
+                    "expire_after_hours",
+                    models.PositiveIntegerField(
+                        default=72,
+                        help_text="A request still pending after this long is rejected.",
+                        validators=[django.core.validators.MinValueValidator(1)],
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "environment",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approval_policy",
+                        to="tenants.environment",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'approval policies',
+                "verbose_name_plural": "approval policies",
             },
         ),
         migrations.CreateModel(
-            name='ApprovalStage',
+            name="ApprovalStage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('name', models.CharField(max_length=80)),
-                ('quorum', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10)])),
-                ('roles', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=16), blank=True, default=list, size=None)),
-                ('members', models.ManyToManyField(blank=True, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stages', to='approvals.approvalpolicy')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField()),
+                ("name", models.CharField(max_length=80)),
+                (
+                    "quorum",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                    ),
+                ),
+                (
+                    "roles",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=16), blank=True, default=list, size=None
+                    ),
+                ),
+                ("members", models.ManyToManyField(blank=True, related_name="+", to=settings.AUTH_USER_MODEL)),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stages",
+                        to="approvals.approvalpolicy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['policy', 'position'],
+                "ordering": ["policy", "position"],
             },
         ),
         migrations.CreateModel(
-            name='ChangeRequest',
+            name="ChangeRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('deploy', 'Deploy'), ('scale', 'Scale'), ('quota', 'Quota increase'), ('review', 'Post-hoc review')], max_length=16)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('expired', 'Expired'), ('cancelled', 'Cancelled')], default='pending', max_length=16)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('title', models.CharField(max_length=200)),
-                ('justification', models.TextField()),
-                ('stages', models.JSONField(default=list, help_text='[{position, name, quorum, roles, members}] at opening.')),
-                ('allow_self_approval', models.BooleanField(default=False)),
-                ('current_stage', models.PositiveSmallIntegerField(default=1)),
-                ('change_hash', models.CharField(blank=True, max_length=64)),
-                ('change', models.JSONField(blank=True, default=dict, help_text='The release diff and the manifest diff.')),
-                ('impact', models.JSONField(blank=True, default=dict)),
-                ('revision', models.PositiveIntegerField(default=1)),
-                ('break_glass', models.BooleanField(default=False)),
-                ('break_glass_reason', models.TextField(blank=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.TextField(blank=True)),
-                ('executed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('deployment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='change_requests', to='deployments.deployment')),
-                ('environment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.environment')),
-                ('requested_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('requested_with_key', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='apikeys.apikey')),
-                ('review_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reviews', to='approvals.changerequest')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("deploy", "Deploy"),
+                            ("scale", "Scale"),
+                            ("quota", "Quota increase"),
+                            ("review", "Post-hoc review"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("expired", "Expired"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("title", models.CharField(max_length=200)),
+                ("justification", models.TextField()),
+                (
+                    "stages",
+                    models.JSONField(default=list, help_text="[{position, name, quorum, roles, members}] at opening."),
+                ),
+                ("allow_self_approval", models.BooleanField(default=False)),
+                ("current_stage", models.PositiveSmallIntegerField(default=1)),
+                ("change_hash", models.CharField(blank=True, max_length=64)),
+                (
+                    "change",
+                    models.JSONField(blank=True, default=dict, help_text="The release diff and the manifest diff."),
+                ),
+                ("impact", models.JSONField(blank=True, default=dict)),
+                ("revision", models.PositiveIntegerField(default=1)),
+                ("break_glass", models.BooleanField(default=False)),
+                ("break_glass_reason", models.TextField(blank=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("outcome", models.TextField(blank=True)),
+                ("executed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="change_requests",
+                        to="deployments.deployment",
+                    ),
+                ),
+                (
+                    "environment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenants.environment",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "requested_with_key",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="apikeys.apikey",
+                    ),
+                ),
+                (
+                    "review_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reviews",
+                        to="approvals.changerequest",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='Decision',
+            name="Decision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stage', models.PositiveSmallIntegerField()),
-                ('verdict', models.CharField(choices=[('approve', 'Approve'), ('reject', 'Reject')], max_length=8)),
-                ('comment', models.TextField(blank=True)),
-                ('change_hash', models.CharField(max_length=64)),
-                ('revision', models.PositiveIntegerField()),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('api_key', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='apikeys.apikey')),
-                ('approver', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('change_request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='decisions', to='approvals.changerequest')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("stage", models.PositiveSmallIntegerField()),
+                ("verdict", models.CharField(choices=[("approve", "Approve"), ("reject", "Reject")], max_length=8)),
+                ("comment", models.TextField(blank=True)),
+                ("change_hash", models.CharField(max_length=64)),
+                ("revision", models.PositiveIntegerField()),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "api_key",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="apikeys.apikey",
+                    ),
+                ),
+                (
+                    "approver",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "change_request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="decisions",
+                        to="approvals.changerequest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['change_request', 'id'],
+                "ordering": ["change_request", "id"],
             },
         ),
         migrations.CreateModel(
-            name='FreezeWindow',
+            name="FreezeWindow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('recurrence', models.CharField(choices=[('once', 'Once'), ('weekly', 'Every week')], default='once', max_length=8)),
-                ('starts_at', models.DateTimeField(blank=True, null=True)),
-                ('ends_at', models.DateTimeField(blank=True, null=True)),
-                ('weekdays', django.contrib.postgres.fields.ArrayField(base_field=models.PositiveSmallIntegerField(), blank=True, default=list, help_text='Weekly: 0 is Monday.', size=None)),
-                ('start_time', models.TimeField(blank=True, null=True)),
-                ('end_time', models.TimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('environment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='freeze_windows', to='tenants.environment')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "recurrence",
+                    models.CharField(
+                        choices=[("once", "Once"), ("weekly", "Every week")], default="once", max_length=8
+                    ),
+                ),
+                ("starts_at", models.DateTimeField(blank=True, null=True)),
+                ("ends_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "weekdays",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.PositiveSmallIntegerField(),
+                        blank=True,
+                        default=list,
+                        help_text="Weekly: 0 is Monday.",
+                        size=None,
+                    ),
+                ),
+                ("start_time", models.TimeField(blank=True, null=True)),
+                ("end_time", models.TimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "environment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="freeze_windows",
+                        to="tenants.environment",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddConstraint(
-            model_name='approvalpolicy',
-            constraint=models.UniqueConstraint(condition=models.Q(('environment__isnull', True)), fields=('tenant',), name='approval_policy_one_default_per_tenant'),
+            model_name="approvalpolicy",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("environment__isnull", True)),
+                fields=("tenant",),
+                name="approval_policy_one_default_per_tenant",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approvalstage',
-            constraint=models.UniqueConstraint(fields=('policy', 'position'), name='approval_stage_unique_position'),
+            model_name="approvalstage",
+            constraint=models.UniqueConstraint(fields=("policy", "position"), name="approval_stage_unique_position"),
         ),
         migrations.AddIndex(
-            model_name='changerequest',
-            index=models.Index(fields=['state', 'created_at'], name='changerequest_state_created'),
+            model_name="changerequest",
+            index=models.Index(fields=["state", "created_at"], name="changerequest_state_created"),
         ),
         migrations.AddIndex(
-            model_name='changerequest',
-            index=models.Index(fields=['tenant', 'state', '-id'], name='changerequest_tenant_state'),
+            model_name="changerequest",
+            index=models.Index(fields=["tenant", "state", "-id"], name="changerequest_tenant_state"),
         ),
         migrations.AddIndex(
-            model_name='changerequest',
-            index=models.Index(fields=['state', 'expires_at'], name='changerequest_state_expiry'),
+            model_name="changerequest",
+            index=models.Index(fields=["state", "expires_at"], name="changerequest_state_expiry"),
         ),
         migrations.AddConstraint(
-            model_name='decision',
-            constraint=models.UniqueConstraint(condition=models.Q(('voided_at__isnull', True)), fields=('change_request', 'approver'), name='decision_one_per_person'),
+            model_name="decision",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("voided_at__isnull", True)),
+                fields=("change_request", "approver"),
+                name="decision_one_per_person",
+            ),
         ),
     ]

@@ -4,15 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('approvals', '0001_initial'),
+        ("approvals", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='changerequest',
-            name='kind',
-            field=models.CharField(choices=[('deploy', 'Deploy'), ('scale', 'Scale'), ('quota', 'Quota increase'), ('review', 'Post-hoc review'), ('restart', 'Restart'), ('remove', 'Remove'), ('settings', 'Deploy settings'), ('resume', 'Resume'), ('continue', 'Canary step'), ('cancel', 'Cancel'), ('pause', 'Pause'), ('switch_back', 'Switch back')], max_length=16),
+            model_name="changerequest",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("deploy", "Deploy"),
+                    ("scale", "Scale"),
+                    ("quota", "Quota increase"),
+                    ("review", "Post-hoc review"),
+                    ("restart", "Restart"),
+                    ("remove", "Remove"),
+                    ("settings", "Deploy settings"),
+                    ("resume", "Resume"),
+                    ("continue", "Canary step"),
+                    ("cancel", "Cancel"),
+                    ("pause", "Pause"),
+                    ("switch_back", "Switch back"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

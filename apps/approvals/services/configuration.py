@@ -50,15 +50,21 @@ def _clean_stages(tenant, stages: list[dict]) -> list[dict]:
         roles = sorted(set(stage.get("roles") or []))
         named = sorted({_member_id(members, given, position) for given in stage.get("members") or []})
         if set(roles) - set(APPROVER_ROLES):
-            raise ApplicationError(f"Stage {position}: approver roles are {', '.join(APPROVER_ROLES)} (a viewer can "
-                                   "never deploy, so could never approve).", code=INVALID, field="stages")
+            raise ApplicationError(
+                f"Stage {position}: approver roles are {', '.join(APPROVER_ROLES)} (a viewer can "
+                "never deploy, so could never approve).",
+                code=INVALID,
+                field="stages",
+            )
         if not roles and not named:
-            raise ApplicationError(f"Stage {position}: name at least one role or member who approves.", code=INVALID,
-                                   field="stages")
+            raise ApplicationError(
+                f"Stage {position}: name at least one role or member who approves.", code=INVALID, field="stages"
+            )
         quorum = stage.get("quorum") or 1
         if not isinstance(quorum, int) or not 1 <= quorum <= 10:
-            raise ApplicationError(f"Stage {position}: the quorum is a number from 1 to 10.", code=INVALID,
-                                   field="stages")
+            raise ApplicationError(
+                f"Stage {position}: the quorum is a number from 1 to 10.", code=INVALID, field="stages"
+            )
         cleaned.append({"position": position, "name": name, "quorum": quorum, "roles": roles, "members": named})
     return cleaned
 
@@ -74,34 +80,58 @@ def _check_satisfiable(tenant, environments, stages: list[dict]) -> None:
                 raise ApplicationError(
                     f"Stage {stage['position']} ({stage['name']}) needs {stage['quorum']} approval(s) but only "
                     f"{len(eligible)} member(s) could approve it{where}: approvers must be allowed to deploy there "
-                    "themselves.", code=UNSATISFIABLE, field="stages")
+                    "themselves.",
+                    code=UNSATISFIABLE,
+                    field="stages",
+                )
             everyone |= eligible
         if len(everyone) < sum(stage["quorum"] for stage in stages):
-            raise ApplicationError("The stages need more distinct approvers than the tenant has: one person approves "
-                                   "one stage only.", code=UNSATISFIABLE, field="stages")
+            raise ApplicationError(
+                "The stages need more distinct approvers than the tenant has: one person approves one stage only.",
+                code=UNSATISFIABLE,
+                field="stages",
+            )
 
 
-def _check_limits(rules: ApprovalRules, environment, *, requires_approval, allow_self_approval, expire_after_hours,
-                  stages) -> None:
+def _check_limits(
+    rules: ApprovalRules, environment, *, requires_approval, allow_self_approval, expire_after_hours, stages
+) -> None:
     production = environment is None or environment.is_production
     if production and rules.production_requires_approval and not requires_approval:
-        raise ApplicationError("The platform requires approval for production changes.", code=OUTSIDE_LIMITS,
-                               field="requires_approval")
+        raise ApplicationError(
+            "The platform requires approval for production changes.", code=OUTSIDE_LIMITS, field="requires_approval"
+        )
     if allow_self_approval and not rules.allow_self_approval:
-        raise ApplicationError("The platform does not allow requesters to approve their own changes.",
-                               code=OUTSIDE_LIMITS, field="allow_self_approval")
+        raise ApplicationError(
+            "The platform does not allow requesters to approve their own changes.",
+            code=OUTSIDE_LIMITS,
+            field="allow_self_approval",
+        )
     if not 1 <= expire_after_hours <= rules.max_pending_hours:
-        raise ApplicationError(f"Requests expire after 1 to {rules.max_pending_hours} hours on this platform.",
-                               code=OUTSIDE_LIMITS, field="expire_after_hours")
+        raise ApplicationError(
+            f"Requests expire after 1 to {rules.max_pending_hours} hours on this platform.",
+            code=OUTSIDE_LIMITS,
+            field="expire_after_hours",
+        )
     if production and requires_approval and any(stage["quorum"] < rules.min_quorum for stage in stages):
-        raise ApplicationError(f"Production stages need a quorum of at least {rules.min_quorum} on this platform.",
-                               code=OUTSIDE_LIMITS, field="stages")
+        raise ApplicationError(
+            f"Production stages need a quorum of at least {rules.min_quorum} on this platform.",
+            code=OUTSIDE_LIMITS,
+            field="stages",
+        )
 
 
 @transaction.atomic
-def approval_policy_save(*, actor, tenant, environment=None, requires_approval: bool = True,
-                         allow_self_approval: bool = False, expire_after_hours: int = 72,
-                         stages: list[dict]) -> ApprovalPolicy:
+def approval_policy_save(
+    *,
+    actor,
+    tenant,
+    environment=None,
+    requires_approval: bool = True,
+    allow_self_approval: bool = False,
+    expire_after_hours: int = 72,
+    stages: list[dict],
+) -> ApprovalPolicy:
     """Create or replace the policy of an environment (or the tenant default, without one). Requests
     already open keep the stages they opened with."""
     require(policy_for(ApprovalPolicy).can_add(actor, tenant), tenant=tenant)
@@ -109,13 +139,23 @@ def approval_policy_save(*, actor, tenant, environment=None, requires_approval: 
         raise ApplicationError("Choose an environment of this tenant.", code=INVALID, field="environment")
     cleaned = _clean_stages(tenant, stages)
     if requires_approval and not cleaned:
-        raise ApplicationError("A policy that requires approval needs at least one stage.", code=INVALID,
-                               field="stages")
-    _check_limits(ApprovalRules.current(), environment, requires_approval=requires_approval,
-                  allow_self_approval=allow_self_approval, expire_after_hours=expire_after_hours, stages=cleaned)
+        raise ApplicationError(
+            "A policy that requires approval needs at least one stage.", code=INVALID, field="stages"
+        )
+    _check_limits(
+        ApprovalRules.current(),
+        environment,
+        requires_approval=requires_approval,
+        allow_self_approval=allow_self_approval,
+        expire_after_hours=expire_after_hours,
+        stages=cleaned,
+    )
     if requires_approval:
-        covered = [environment] if environment is not None else list(
-            tenant.environments.filter(approval_policy__isnull=True)) or [None]
+        covered = (
+            [environment]
+            if environment is not None
+            else list(tenant.environments.filter(approval_policy__isnull=True)) or [None]
+        )
         _check_satisfiable(tenant, covered, cleaned)
     policy = ApprovalPolicy.objects.select_for_update().filter(tenant=tenant, environment=environment).first()
     before = _describe(policy) if policy else None
@@ -126,26 +166,41 @@ def approval_policy_save(*, actor, tenant, environment=None, requires_approval: 
     policy.save()
     policy.stages.all().delete()
     for stage in cleaned:
-        row = ApprovalStage.objects.create(policy=policy, position=stage["position"], name=stage["name"],
-                                           quorum=stage["quorum"], roles=stage["roles"])
+        row = ApprovalStage.objects.create(
+            policy=policy, position=stage["position"], name=stage["name"], quorum=stage["quorum"], roles=stage["roles"]
+        )
         row.members.set(stage["members"])
-    audit_record(actor=actor, action="approval_policy.save", obj=policy, tenant=tenant,
-                 changes={"policy": [before, _describe(policy)]})
+    audit_record(
+        actor=actor,
+        action="approval_policy.save",
+        obj=policy,
+        tenant=tenant,
+        changes={"policy": [before, _describe(policy)]},
+    )
     return policy
 
 
 def _describe(policy: ApprovalPolicy) -> dict:
     from ..selectors import stages_snapshot
 
-    return {"requires_approval": policy.requires_approval, "allow_self_approval": policy.allow_self_approval,
-            "expire_after_hours": policy.expire_after_hours, "stages": stages_snapshot(policy)}
+    return {
+        "requires_approval": policy.requires_approval,
+        "allow_self_approval": policy.allow_self_approval,
+        "expire_after_hours": policy.expire_after_hours,
+        "stages": stages_snapshot(policy),
+    }
 
 
 def approval_policy_delete(*, actor, policy: ApprovalPolicy) -> None:
     require(policy_for(ApprovalPolicy).can_delete(actor, policy), tenant=policy.tenant)
     with transaction.atomic():
-        audit_record(actor=actor, action="approval_policy.delete", obj=policy, tenant=policy.tenant,
-                     changes={"policy": [_describe(policy), None]})
+        audit_record(
+            actor=actor,
+            action="approval_policy.delete",
+            obj=policy,
+            tenant=policy.tenant,
+            changes={"policy": [_describe(policy), None]},
+        )
         policy.delete()
 
 
@@ -163,35 +218,69 @@ def _clean_window(*, recurrence, starts_at, ends_at, weekdays, start_time, end_t
         raise ApplicationError("A freeze happens once or every week.", code=INVALID, field="recurrence")
     days = sorted(set(weekdays or []))
     if not days or any(not isinstance(day, int) or not 0 <= day <= 6 for day in days):
-        raise ApplicationError("Choose the weekdays of the freeze (0 is Monday, 6 is Sunday).", code=INVALID,
-                               field="weekdays")
+        raise ApplicationError(
+            "Choose the weekdays of the freeze (0 is Monday, 6 is Sunday).", code=INVALID, field="weekdays"
+        )
     if not isinstance(start_time, time) or not isinstance(end_time, time):
-        raise ApplicationError("A weekly freeze needs a start time and an end time (UTC).", code=INVALID,
-                               field="start_time")
+        raise ApplicationError(
+            "A weekly freeze needs a start time and an end time (UTC).", code=INVALID, field="start_time"
+        )
     if end_time <= start_time:
-        raise ApplicationError("The freeze must end after it starts (on the same day, UTC).", code=INVALID,
-                               field="end_time")
+        raise ApplicationError(
+            "The freeze must end after it starts (on the same day, UTC).", code=INVALID, field="end_time"
+        )
     return {"starts_at": None, "ends_at": None, "weekdays": days, "start_time": start_time, "end_time": end_time}
 
 
-def freeze_window_create(*, actor, tenant, name: str, environment=None, recurrence: str = Recurrence.ONCE,
-                         starts_at=None, ends_at=None, weekdays=None, start_time=None, end_time=None) -> FreezeWindow:
+def freeze_window_create(
+    *,
+    actor,
+    tenant,
+    name: str,
+    environment=None,
+    recurrence: str = Recurrence.ONCE,
+    starts_at=None,
+    ends_at=None,
+    weekdays=None,
+    start_time=None,
+    end_time=None,
+) -> FreezeWindow:
     """Add a freeze: during it, changes to the environment (or every production one) are refused."""
     require(policy_for(FreezeWindow).can_add(actor, tenant), tenant=tenant)
     if not (name or "").strip():
         raise ApplicationError("Name the freeze, e.g. 'Black Friday'.", code=INVALID, field="name")
     if environment is not None and environment.tenant_id != tenant.pk:
         raise ApplicationError("Choose an environment of this tenant.", code=INVALID, field="environment")
-    times = _clean_window(recurrence=recurrence, starts_at=starts_at, ends_at=ends_at, weekdays=weekdays,
-                          start_time=start_time, end_time=end_time)
+    times = _clean_window(
+        recurrence=recurrence,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        weekdays=weekdays,
+        start_time=start_time,
+        end_time=end_time,
+    )
     from apps.tenants.principals import as_principal
 
     with transaction.atomic():
-        window = FreezeWindow.objects.create(tenant=tenant, environment=environment, name=name.strip()[:100],
-                                             recurrence=recurrence, created_by=as_principal(actor).user, **times)
-        audit_record(actor=actor, action="freeze_window.create", obj=window, tenant=tenant,
-                     changes={"name": [None, window.name], "recurrence": [None, recurrence],
-                              "window": [None, _window_text(window)]})
+        window = FreezeWindow.objects.create(
+            tenant=tenant,
+            environment=environment,
+            name=name.strip()[:100],
+            recurrence=recurrence,
+            created_by=as_principal(actor).user,
+            **times,
+        )
+        audit_record(
+            actor=actor,
+            action="freeze_window.create",
+            obj=window,
+            tenant=tenant,
+            changes={
+                "name": [None, window.name],
+                "recurrence": [None, recurrence],
+                "window": [None, _window_text(window)],
+            },
+        )
     return window
 
 
@@ -204,8 +293,13 @@ def _window_text(window: FreezeWindow) -> str:
 def freeze_window_delete(*, actor, window: FreezeWindow) -> None:
     require(policy_for(FreezeWindow).can_delete(actor, window), tenant=window.tenant)
     with transaction.atomic():
-        audit_record(actor=actor, action="freeze_window.delete", obj=window, tenant=window.tenant,
-                     changes={"name": [window.name, None], "window": [_window_text(window), None]})
+        audit_record(
+            actor=actor,
+            action="freeze_window.delete",
+            obj=window,
+            tenant=window.tenant,
+            changes={"name": [window.name, None], "window": [_window_text(window), None]},
+        )
         window.delete()
 
 
@@ -216,8 +310,13 @@ def approval_rules_update(*, operator, **values) -> ApprovalRules:
     """Operators set the limits every tenant's policies must keep."""
     require(getattr(operator, "is_staff", False), "Only platform operators set the approval rules.")
     rules = ApprovalRules.current()
-    fields = ("production_requires_approval", "min_quorum", "allow_self_approval", "max_pending_hours",
-              "review_sla_hours")
+    fields = (
+        "production_requires_approval",
+        "min_quorum",
+        "allow_self_approval",
+        "max_pending_hours",
+        "review_sla_hours",
+    )
     before = {field: getattr(rules, field) for field in fields}
     for field, value in values.items():
         if field not in fields:
@@ -227,6 +326,10 @@ def approval_rules_update(*, operator, **values) -> ApprovalRules:
     with transaction.atomic():
         rules.save()
         after = {field: getattr(rules, field) for field in fields}
-        audit_record(actor=operator, action="approval_rules.update", obj=rules,
-                     changes={k: [before[k], after[k]] for k in fields if before[k] != after[k]})
+        audit_record(
+            actor=operator,
+            action="approval_rules.update",
+            obj=rules,
+            changes={k: [before[k], after[k]] for k in fields if before[k] != after[k]},
+        )
     return rules

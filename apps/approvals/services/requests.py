@@ -56,12 +56,19 @@ def change_request_open(*, change: Change, verdict: Verdict) -> ChangeRequest:
     terms = _terms(change)
     now = timezone.now()
     request = ChangeRequest(
-        tenant=change.tenant, kind=change.kind, environment=change.environment, params=change.params,
+        tenant=change.tenant,
+        kind=change.kind,
+        environment=change.environment,
+        params=change.params,
         deployment=change.subject if isinstance(change.subject, Deployment) else None,
-        title=change.title[:200], justification=change.justification.strip(),
-        requested_by=principal.user if principal.is_authenticated else None, requested_with_key=principal.api_key,
-        stages=terms["stages"], allow_self_approval=terms["allow_self_approval"],
-        expires_at=now + timedelta(hours=terms["expire_after_hours"]) if terms["expire_after_hours"] else None)
+        title=change.title[:200],
+        justification=change.justification.strip(),
+        requested_by=principal.user if principal.is_authenticated else None,
+        requested_with_key=principal.api_key,
+        stages=terms["stages"],
+        allow_self_approval=terms["allow_self_approval"],
+        expires_at=now + timedelta(hours=terms["expire_after_hours"]) if terms["expire_after_hours"] else None,
+    )
     rendered = render_change(request)
     request.change_hash, request.change = rendered.fingerprint, rendered.change
     request.impact = impact_of(request)
@@ -70,18 +77,29 @@ def change_request_open(*, change: Change, verdict: Verdict) -> ChangeRequest:
     if verdict.restorative:
         return _made_at_once(request, change, now, break_glass=False)
     request.save()
-    audit_record(actor=change.actor, action="change_request.open", obj=request, tenant=request.tenant,
-                 changes={"title": [None, request.title], "justification": [None, request.justification]})
+    audit_record(
+        actor=change.actor,
+        action="change_request.open",
+        obj=request,
+        tenant=request.tenant,
+        changes={"title": [None, request.title], "justification": [None, request.justification]},
+    )
     _announce(request)
     return request
 
 
 def _terms(change: Change) -> dict:
     if change.kind == ChangeKind.QUOTA:
-        return {"stages": [OPERATOR_STAGE], "allow_self_approval": False,
-                "expire_after_hours": ApprovalRules.current().max_pending_hours}
-    return approval_terms(change.environment) or {"stages": [DEFAULT_STAGE], "allow_self_approval": False,
-                                                  "expire_after_hours": None}
+        return {
+            "stages": [OPERATOR_STAGE],
+            "allow_self_approval": False,
+            "expire_after_hours": ApprovalRules.current().max_pending_hours,
+        }
+    return approval_terms(change.environment) or {
+        "stages": [DEFAULT_STAGE],
+        "allow_self_approval": False,
+        "expire_after_hours": None,
+    }
 
 
 def _made_at_once(request: ChangeRequest, change: Change, now, *, break_glass: bool) -> ChangeRequest:
@@ -101,13 +119,28 @@ def _made_at_once(request: ChangeRequest, change: Change, now, *, break_glass: b
     request.expires_at = None
     request.save()
     review = ChangeRequest.objects.create(
-        tenant=request.tenant, kind=ChangeKind.REVIEW, environment=request.environment, review_of=request,
-        deployment=request.deployment, title=f"Review of {what}: {request.title}"[:200],
-        justification=reason, requested_by=request.requested_by, requested_with_key=request.requested_with_key,
-        stages=request.stages, allow_self_approval=False, change_hash=request.change_hash, change=request.change,
-        impact=request.impact)
-    audit_record(actor=change.actor, action=action, obj=request, tenant=request.tenant,
-                 changes={"title": [None, request.title], "reason": [None, reason], "review": [None, review.pk]})
+        tenant=request.tenant,
+        kind=ChangeKind.REVIEW,
+        environment=request.environment,
+        review_of=request,
+        deployment=request.deployment,
+        title=f"Review of {what}: {request.title}"[:200],
+        justification=reason,
+        requested_by=request.requested_by,
+        requested_with_key=request.requested_with_key,
+        stages=request.stages,
+        allow_self_approval=False,
+        change_hash=request.change_hash,
+        change=request.change,
+        impact=request.impact,
+    )
+    audit_record(
+        actor=change.actor,
+        action=action,
+        obj=request,
+        tenant=request.tenant,
+        changes={"title": [None, request.title], "reason": [None, reason], "review": [None, review.pk]},
+    )
     _announce(request)
     _announce(review)
     return request
@@ -130,11 +163,18 @@ def change_request_decide(*, actor, change_request: ChangeRequest, verdict: str,
     _refuse_approval_in_freeze(change_request, verdict)
     rendered = render_change(change_request)  # outside the lock: it may ask the cluster
     if rendered.change.get("live_error"):
-        raise ApplicationError(f"The change cannot be checked against the cluster now, so nothing was decided. "
-                               f"{rendered.change['live_error']}", code=CANNOT_VERIFY, status=503)
+        raise ApplicationError(
+            f"The change cannot be checked against the cluster now, so nothing was decided. "
+            f"{rendered.change['live_error']}",
+            code=CANNOT_VERIFY,
+            status=503,
+        )
     with transaction.atomic():
-        request = ChangeRequest.objects.select_for_update(of=("self",)).select_related("tenant", "environment").get(
-            pk=change_request.pk)
+        request = (
+            ChangeRequest.objects.select_for_update(of=("self",))
+            .select_related("tenant", "environment")
+            .get(pk=change_request.pk)
+        )
         _refuse_if_ineligible(actor, request)
         if rendered.fingerprint != request.change_hash:
             _change_moved(request, rendered)
@@ -143,9 +183,13 @@ def change_request_decide(*, actor, change_request: ChangeRequest, verdict: str,
             _record_decision(actor, request, verdict, comment.strip(), rendered.fingerprint)
             moved = False
     if moved:
-        raise ApplicationError("The change moved since it was requested or approved (the release, its template, the "
-                               "environment or the live state differs). Earlier approvals no longer count; review "
-                               "the new diff and decide again.", code=CHANGE_MOVED, status=409)
+        raise ApplicationError(
+            "The change moved since it was requested or approved (the release, its template, the "
+            "environment or the live state differs). Earlier approvals no longer count; review "
+            "the new diff and decide again.",
+            code=CHANGE_MOVED,
+            status=409,
+        )
     change_request.refresh_from_db()
     return change_request
 
@@ -176,25 +220,43 @@ def _change_moved(request: ChangeRequest, rendered) -> None:
     request.current_stage = 1
     request.impact = impact_of(request)
     request.save(update_fields=["change_hash", "change", "revision", "current_stage", "impact"])
-    audit_record(actor=None, action="change_request.change_moved", obj=request, tenant=request.tenant,
-                 changes={"revision": [request.revision - 1, request.revision], "voided_decisions": [None, voided]})
+    audit_record(
+        actor=None,
+        action="change_request.change_moved",
+        obj=request,
+        tenant=request.tenant,
+        changes={"revision": [request.revision - 1, request.revision], "voided_decisions": [None, voided]},
+    )
     _announce(request)
 
 
 def _record_decision(actor, request: ChangeRequest, verdict: str, comment: str, fingerprint: str) -> None:
     principal = as_principal(actor)
-    decision = Decision.objects.create(change_request=request, stage=request.current_stage, approver=principal.user,
-                                       api_key=principal.api_key, verdict=verdict, comment=comment,
-                                       change_hash=fingerprint, revision=request.revision)
-    audit_record(actor=actor, action=f"change_request.{verdict}", obj=request, tenant=request.tenant,
-                 changes={"stage": [None, decision.stage], "comment": [None, comment]})
+    decision = Decision.objects.create(
+        change_request=request,
+        stage=request.current_stage,
+        approver=principal.user,
+        api_key=principal.api_key,
+        verdict=verdict,
+        comment=comment,
+        change_hash=fingerprint,
+        revision=request.revision,
+    )
+    audit_record(
+        actor=actor,
+        action=f"change_request.{verdict}",
+        obj=request,
+        tenant=request.tenant,
+        changes={"stage": [None, decision.stage], "comment": [None, comment]},
+    )
     if verdict == DecisionVerdict.REJECT:
         who = principal.user.email
         _close(request, RequestState.REJECTED, f"Rejected by {who}" + (f": {comment}" if comment else ""), actor)
         return
     stage = request.stage()
-    approvals = request.decisions.filter(stage=request.current_stage, verdict=DecisionVerdict.APPROVE,
-                                         voided_at__isnull=True).count()
+    approvals = request.decisions.filter(
+        stage=request.current_stage, verdict=DecisionVerdict.APPROVE, voided_at__isnull=True
+    ).count()
     if approvals < stage["quorum"]:
         _announce(request)
         return
@@ -211,13 +273,22 @@ def _close(request: ChangeRequest, state: str, outcome: str, actor) -> None:
     """End the request; a deployment that waited for it is cancelled unless the request was approved."""
     request.state, request.outcome, request.decided_at = state, outcome, timezone.now()
     request.save(update_fields=["state", "outcome", "decided_at"])
-    audit_record(actor=actor, action=f"change_request.{state}", obj=request, tenant=request.tenant,
-                 changes={"state": [RequestState.PENDING, state], "outcome": [None, outcome]})
+    audit_record(
+        actor=actor,
+        action=f"change_request.{state}",
+        obj=request,
+        tenant=request.tenant,
+        changes={"state": [RequestState.PENDING, state], "outcome": [None, outcome]},
+    )
     if state != RequestState.APPROVED and request.kind == ChangeKind.DEPLOY:
         deployment = request.deployment
         if deployment.state == State.PENDING_APPROVAL:
-            deployment_transition(deployment=deployment, to_state=State.CANCELLED, actor=actor,
-                                  reason=f"Change request {request.pk}: {outcome}")
+            deployment_transition(
+                deployment=deployment,
+                to_state=State.CANCELLED,
+                actor=actor,
+                reason=f"Change request {request.pk}: {outcome}",
+            )
     _announce(request)
 
 
@@ -225,14 +296,20 @@ def _carry_out(request: ChangeRequest, actor) -> None:
     """Make the approved change: a waiting deployment is queued in this very transaction; other kinds
     run in a task after commit, since they talk to the cluster."""
     if request.kind == ChangeKind.DEPLOY:
-        deployment_release(deployment=request.deployment, actor=actor,
-                           reason=f"Approved (change request {request.pk}); queued")
+        deployment_release(
+            deployment=request.deployment, actor=actor, reason=f"Approved (change request {request.pk}); queued"
+        )
         request.executed_at = timezone.now()
         request.save(update_fields=["executed_at"])
     elif request.kind == ChangeKind.QUOTA:
         params = request.params
-        quota_set(operator=as_principal(actor).user, tenant=request.tenant, resource=params["resource"],
-                  limit=params["limit"], environment=request.environment)
+        quota_set(
+            operator=as_principal(actor).user,
+            tenant=request.tenant,
+            resource=params["resource"],
+            limit=params["limit"],
+            environment=request.environment,
+        )
         request.executed_at = timezone.now()
         request.save(update_fields=["executed_at"])
     elif request.kind in CARRIED_OUT_LATER:
@@ -244,9 +321,9 @@ def _carry_out(request: ChangeRequest, actor) -> None:
 def change_request_execute(*, change_request: ChangeRequest) -> None:
     """Carry out an approved change that is not a deploy (a scale, restart, removal or settings change),
     as the member who asked for it; what happened is recorded on the request."""
-    request = ChangeRequest.objects.select_related("deployment__release", "deployment__application",
-                                                   "deployment__environment", "environment", "tenant").get(
-        pk=change_request.pk)
+    request = ChangeRequest.objects.select_related(
+        "deployment__release", "deployment__application", "deployment__environment", "environment", "tenant"
+    ).get(pk=change_request.pk)
     if request.state != RequestState.APPROVED or request.executed_at is not None:
         return
     try:
@@ -255,7 +332,8 @@ def change_request_execute(*, change_request: ChangeRequest) -> None:
     except ApplicationError as exc:
         outcome = f"Approved, but carrying it out failed: {exc.message}"
     ChangeRequest.objects.filter(pk=request.pk, executed_at__isnull=True).update(
-        executed_at=timezone.now(), outcome=outcome)
+        executed_at=timezone.now(), outcome=outcome
+    )
     _announce(request)
 
 
@@ -264,17 +342,23 @@ def _execute(request: ChangeRequest) -> None:
 
     actor, params = request.requested_by, request.params
     if request.kind == ChangeKind.SCALE:
-        deployments.deployment_scale(actor=actor, deployment=request.deployment, replicas=params["replicas"],
-                                     approved=True)
+        deployments.deployment_scale(
+            actor=actor, deployment=request.deployment, replicas=params["replicas"], approved=True
+        )
     elif request.kind == ChangeKind.RESTART:
         deployments.deployment_restart(actor=actor, deployment=request.deployment, approved=True)
     elif request.kind == ChangeKind.REMOVE:
         application = Application.objects.get(pk=params["application"], tenant=request.tenant_id)
-        deployments.application_remove(actor=actor, application=application, environment=request.environment,
-                                       approved=True)
+        deployments.application_remove(
+            actor=actor, application=application, environment=request.environment, approved=True
+        )
     elif request.kind == ChangeKind.SETTINGS:
-        deployments.deploy_settings_update(actor=actor, settings=deployments.deploy_settings_for(request.environment),
-                                           auto_rollback=params["auto_rollback"], approved=True)
+        deployments.deploy_settings_update(
+            actor=actor,
+            settings=deployments.deploy_settings_for(request.environment),
+            auto_rollback=params["auto_rollback"],
+            approved=True,
+        )
 
 
 # --- Withdrawing and expiring ------------------------------------------------------------------
@@ -288,8 +372,9 @@ def change_request_withdraw(*, actor, change_request: ChangeRequest, reason: str
         if not request.is_open:
             raise ApplicationError(CLOSED_MESSAGE, code=NOT_OPEN, status=409)
         who = as_principal(actor).user.email
-        _close(request, RequestState.CANCELLED, f"Withdrawn by {who}" + (f": {reason.strip()}" if reason else ""),
-               actor)
+        _close(
+            request, RequestState.CANCELLED, f"Withdrawn by {who}" + (f": {reason.strip()}" if reason else ""), actor
+        )
     return request
 
 
@@ -300,8 +385,9 @@ def change_requests_withdraw_for(*, subject, reason: str) -> None:
     """Close the open requests of a deployment that was cancelled some other way."""
     if not isinstance(subject, Deployment):
         return
-    for request in ChangeRequest.objects.select_for_update().filter(deployment=subject, state=RequestState.PENDING,
-                                                                    kind__in=[ChangeKind.DEPLOY]):
+    for request in ChangeRequest.objects.select_for_update().filter(
+        deployment=subject, state=RequestState.PENDING, kind__in=[ChangeKind.DEPLOY]
+    ):
         _close(request, RequestState.CANCELLED, reason, None)
 
 
@@ -323,17 +409,25 @@ def change_requests_expire(*, now=None) -> int:
 
 
 def request_payload(request: ChangeRequest) -> dict:
-    return {"type": "change_request.updated", "change_request": request.pk, "state": request.state,
-            "current_stage": request.current_stage, "revision": request.revision,
-            "deployment": request.deployment_id, "outcome": request.outcome}
+    return {
+        "type": "change_request.updated",
+        "change_request": request.pk,
+        "state": request.state,
+        "current_stage": request.current_stage,
+        "revision": request.revision,
+        "deployment": request.deployment_id,
+        "outcome": request.outcome,
+    }
 
 
 def _announce(request: ChangeRequest) -> None:
     """Broadcast the request's new state to the tenant's pages, and mail whoever it now waits for."""
     payload = request_payload(request)
-    emit_on_commit(tenant_id=request.tenant_id,
-                   event="change_request.updated" if request.is_open else f"change_request.{request.state}",
-                   data={key: value for key, value in payload.items() if key != "type"})
+    emit_on_commit(
+        tenant_id=request.tenant_id,
+        event="change_request.updated" if request.is_open else f"change_request.{request.state}",
+        data={key: value for key, value in payload.items() if key != "type"},
+    )
     broadcast_on_commit(tenant_group(request.tenant_id), payload)
     if request.requested_by_id:
         broadcast_on_commit(user_group(request.requested_by_id), payload)
@@ -357,8 +451,12 @@ def approvers_notify(*, change_request: ChangeRequest) -> int:
     stage = change_request.stage()
     send_mail(
         subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Approval needed: {change_request.title}",
-        message=(f"{change_request.requested_by.email if change_request.requested_by else 'The platform'} asks for "
-                 f"this change:\n\n  {change_request.title}\n\nWhy: {change_request.justification}\n\n"
-                 f"It waits for stage {stage['position']} ({stage['name']}). Review the diff and decide:\n{url}\n"),
-        from_email=None, recipient_list=recipients)
+        message=(
+            f"{change_request.requested_by.email if change_request.requested_by else 'The platform'} asks for "
+            f"this change:\n\n  {change_request.title}\n\nWhy: {change_request.justification}\n\n"
+            f"It waits for stage {stage['position']} ({stage['name']}). Review the diff and decide:\n{url}\n"
+        ),
+        from_email=None,
+        recipient_list=recipients,
+    )
     return len(recipients)

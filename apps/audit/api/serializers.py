@@ -9,6 +9,19 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "tenant", "actor", "api_key_id", "action", "object_type", "object_id", "object_display",
-                  "changes", "request_id", "ip", "user_agent", "created_at"]
+        fields = [
+            "id",
+            "tenant",
+            "actor",
+            "api_key_id",
+            "action",
+            "object_type",
+            "object_id",
+            "object_display",
+            "changes",
+            "request_id",
+            "ip",
+            "user_agent",
+            "created_at",
+        ]
         read_only_fields = fields

@@ -9,16 +9,31 @@ from apps.tenants.api.serializers import TenantField
 
 # --- Typed JSON fields: validated by the services, described precisely in the schema -------------
 
-PORT = {"type": "object", "required": ["port"], "properties": {
-    "name": {"type": "string", "example": "http"}, "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-    "protocol": {"type": "string", "enum": ["TCP", "UDP", "SCTP"]}}}
-SECRET_REF = {"type": "object", "required": ["name", "secret", "key"], "properties": {
-    "name": {"type": "string", "example": "DB_PASSWORD"}, "secret": {"type": "string", "example": "db"},
-    "key": {"type": "string", "example": "password"}}}
-PROBE = {"type": "object", "description": "Empty for none, or exactly one of httpGet {path, port}, tcpSocket {port}, "
-                                          "exec {command}, with optional initialDelaySeconds, periodSeconds, "
-                                          "timeoutSeconds, failureThreshold, successThreshold.",
-         "example": {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 10}}
+PORT = {
+    "type": "object",
+    "required": ["port"],
+    "properties": {
+        "name": {"type": "string", "example": "http"},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "protocol": {"type": "string", "enum": ["TCP", "UDP", "SCTP"]},
+    },
+}
+SECRET_REF = {
+    "type": "object",
+    "required": ["name", "secret", "key"],
+    "properties": {
+        "name": {"type": "string", "example": "DB_PASSWORD"},
+        "secret": {"type": "string", "example": "db"},
+        "key": {"type": "string", "example": "password"},
+    },
+}
+PROBE = {
+    "type": "object",
+    "description": "Empty for none, or exactly one of httpGet {path, port}, tcpSocket {port}, "
+    "exec {command}, with optional initialDelaySeconds, periodSeconds, "
+    "timeoutSeconds, failureThreshold, successThreshold.",
+    "example": {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 10},
+}
 
 
 @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}, "example": {"LOG_LEVEL": "info"}})
@@ -62,15 +77,30 @@ class AnyValueField(serializers.JSONField):
 class TemplateSerializer(serializers.ModelSerializer):
     """A service template. Creating one whose slug exists publishes its next version."""
 
-    parameter_schema = ObjectField(required=False, help_text="A JSON schema of string, integer, boolean or enum "
-                                                             "properties: the form a tenant fills in.")
-    defaults = ObjectField(required=False, help_text="Release fields a new application starts with; a parameter "
-                                                     "named after a release field (or `port`) overrides them.")
+    parameter_schema = ObjectField(
+        required=False,
+        help_text="A JSON schema of string, integer, boolean or enum properties: the form a tenant fills in.",
+    )
+    defaults = ObjectField(
+        required=False,
+        help_text="Release fields a new application starts with; a parameter "
+        "named after a release field (or `port`) overrides them.",
+    )
 
     class Meta:
         model = ServiceTemplate
-        fields = ["id", "slug", "version", "name", "description", "component_kind", "parameter_schema", "defaults",
-                  "is_active", "created_at"]
+        fields = [
+            "id",
+            "slug",
+            "version",
+            "name",
+            "description",
+            "component_kind",
+            "parameter_schema",
+            "defaults",
+            "is_active",
+            "created_at",
+        ]
         read_only_fields = ["id", "version", "is_active", "created_at"]
         validators = []  # a taken slug is the next version, decided by the service
 
@@ -98,15 +128,28 @@ class ApplicationSerializer(serializers.ModelSerializer):
     owner = serializers.EmailField(source="owner.email", read_only=True, allow_null=True)
     template = TemplateRefSerializer(read_only=True, allow_null=True)
     template_parameters = ObjectField(read_only=True)
-    latest_release = serializers.IntegerField(source="latest_number", read_only=True, allow_null=True,
-                                              help_text="The number of the newest release, if any.")
+    latest_release = serializers.IntegerField(
+        source="latest_number", read_only=True, allow_null=True, help_text="The number of the newest release, if any."
+    )
     # A plain string: the model's URLField is optional, and "" is not a URI (the schema must allow it).
     repository_url = serializers.CharField(read_only=True, help_text="The source repository's URL, or empty.")
 
     class Meta:
         model = Application
-        fields = ["id", "tenant", "name", "description", "component_kind", "owner", "team", "repository_url",
-                  "template", "template_parameters", "latest_release", "created_at"]
+        fields = [
+            "id",
+            "tenant",
+            "name",
+            "description",
+            "component_kind",
+            "owner",
+            "team",
+            "repository_url",
+            "template",
+            "template_parameters",
+            "latest_release",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -129,16 +172,18 @@ class _OwnerMixin:
             return attrs
         member = member_by_email(tenant, attrs["owner"])
         if member is None:
-            raise serializers.ValidationError({"owner": [f"No member of {tenant.name} has the address "
-                                                         f"{attrs['owner']}."]})
+            raise serializers.ValidationError(
+                {"owner": [f"No member of {tenant.name} has the address {attrs['owner']}."]}
+            )
         return {**attrs, "owner": member}
 
 
 class ApplicationCreateSerializer(_OwnerMixin, StrictSerializer):
     tenant = TenantField()
     name = serializers.CharField(max_length=40, help_text="Lower-case letters, digits and hyphens; never changes.")
-    component_kind = serializers.ChoiceField(choices=ComponentKind.choices, required=False,
-                                             help_text="Taken from the template when one is given.")
+    component_kind = serializers.ChoiceField(
+        choices=ComponentKind.choices, required=False, help_text="Taken from the template when one is given."
+    )
     description = serializers.CharField(required=False, allow_blank=True)
     team = serializers.CharField(max_length=100, required=False, allow_blank=True)
     owner = serializers.EmailField(required=False, allow_null=True, help_text="Email of a member of the tenant.")
@@ -161,8 +206,9 @@ class ApplicationUpdateSerializer(_OwnerMixin, StrictSerializer):
     def validate(self, attrs):
         fixed = [name for name in ("name", "component_kind", "template") if name in self.initial_data]
         if fixed:
-            raise serializers.ValidationError({name: ["This never changes; create a new application instead."]
-                                               for name in fixed})
+            raise serializers.ValidationError(
+                {name: ["This never changes; create a new application instead."] for name in fixed}
+            )
         return self._owner(self.context["application"].tenant, super().validate(attrs))
 
 
@@ -194,14 +240,19 @@ class ReleaseFieldsSerializer(serializers.Serializer):
     memory_limit = serializers.CharField(max_length=20, required=False, allow_blank=True)
     liveness_probe = ProbeField(required=False)
     readiness_probe = ProbeField(required=False)
-    ingress_host = serializers.CharField(max_length=253, required=False, allow_blank=True,
-                                         help_text="Web services only.")
+    ingress_host = serializers.CharField(
+        max_length=253, required=False, allow_blank=True, help_text="Web services only."
+    )
     ingress_path = serializers.CharField(max_length=200, required=False, allow_blank=True)
     autoscale_min = serializers.IntegerField(required=False, allow_null=True)
     autoscale_max = serializers.IntegerField(required=False, allow_null=True)
     autoscale_cpu_target = serializers.IntegerField(required=False, allow_null=True, help_text="Percent, 1 to 100.")
-    schedule = serializers.CharField(max_length=100, required=False, allow_blank=True,
-                                     help_text="Cron jobs only: five fields, for example */15 * * * *.")
+    schedule = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="Cron jobs only: five fields, for example */15 * * * *.",
+    )
     notes = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -226,11 +277,36 @@ class ReleaseSerializer(ReleaseFieldsSerializer, serializers.ModelSerializer):
 
     class Meta:
         model = Release
-        fields = ["id", "tenant", "application", "application_name", "number", "image", "image_digest", "command",
-                  "args", "env", "secret_refs", "ports", "replicas", "cpu_request", "cpu_limit", "memory_request",
-                  "memory_limit", "liveness_probe", "readiness_probe", "ingress_host", "ingress_path",
-                  "autoscale_min", "autoscale_max", "autoscale_cpu_target", "schedule", "notes", "created_by",
-                  "created_at"]
+        fields = [
+            "id",
+            "tenant",
+            "application",
+            "application_name",
+            "number",
+            "image",
+            "image_digest",
+            "command",
+            "args",
+            "env",
+            "secret_refs",
+            "ports",
+            "replicas",
+            "cpu_request",
+            "cpu_limit",
+            "memory_request",
+            "memory_limit",
+            "liveness_probe",
+            "readiness_probe",
+            "ingress_host",
+            "ingress_path",
+            "autoscale_min",
+            "autoscale_max",
+            "autoscale_cpu_target",
+            "schedule",
+            "notes",
+            "created_by",
+            "created_at",
+        ]
         read_only_fields = fields
 
 

@@ -21,8 +21,7 @@ from apps.tenants.roles import READ
 from . import serializers as s
 
 
-class ApplicationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                         viewsets.GenericViewSet):
+class ApplicationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Applications: a web service, worker or cron job, made from scratch or from a service template.
 
     Creating one from a template that gives an image also cuts release #1. Name and kind never change.
@@ -33,19 +32,38 @@ class ApplicationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retri
     filterset_class = ApplicationFilterSet
 
     def optimise(self, queryset):
-        return (queryset.select_related("tenant", "owner", "template")
-                .annotate(latest_number=Max("releases__number")).order_by("-id"))
+        return (
+            queryset.select_related("tenant", "owner", "template")
+            .annotate(latest_number=Max("releases__number"))
+            .order_by("-id")
+        )
 
     def _present(self, application, **kwargs):
         return Response(self.get_serializer(self.get_queryset().get(pk=application.pk)).data, **kwargs)
 
-    @extend_schema(request=s.ApplicationCreateSerializer, responses={201: s.ApplicationSerializer}, examples=[
-        OpenApiExample("A web service", request_only=True, value={
-            "tenant": "acme", "name": "shop", "component_kind": "web", "team": "checkout",
-            "owner": "dev@acme.example.com", "repository_url": "https://git.example.com/acme/shop"}),
-        OpenApiExample("From a template", request_only=True, value={
-            "tenant": "acme", "name": "cache", "template": 3, "parameters": {"memory": "256Mi"}}),
-    ])
+    @extend_schema(
+        request=s.ApplicationCreateSerializer,
+        responses={201: s.ApplicationSerializer},
+        examples=[
+            OpenApiExample(
+                "A web service",
+                request_only=True,
+                value={
+                    "tenant": "acme",
+                    "name": "shop",
+                    "component_kind": "web",
+                    "team": "checkout",
+                    "owner": "dev@acme.example.com",
+                    "repository_url": "https://git.example.com/acme/shop",
+                },
+            ),
+            OpenApiExample(
+                "From a template",
+                request_only=True,
+                value={"tenant": "acme", "name": "cache", "template": 3, "parameters": {"memory": "256Mi"}},
+            ),
+        ],
+    )
     def create(self, request):
         data = s.ApplicationCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
@@ -55,15 +73,15 @@ class ApplicationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retri
     @extend_schema(request=s.ApplicationUpdateSerializer)
     def partial_update(self, request, pk=None):
         application = self.get_object()
-        data = s.ApplicationUpdateSerializer(data=request.data, context={"request": request,
-                                                                         "application": application})
+        data = s.ApplicationUpdateSerializer(
+            data=request.data, context={"request": request, "application": application}
+        )
         data.is_valid(raise_exception=True)
         services.application_update(actor=self.principal, application=application, **data.validated_data)
         return self._present(application)
 
 
-class ReleaseViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                     viewsets.GenericViewSet):
+class ReleaseViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Immutable, numbered releases. POST cuts the application's next release; nothing is ever edited
     or deleted, and a rollback deploys an earlier release."""
 
@@ -75,14 +93,35 @@ class ReleaseViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveM
         return queryset.select_related("tenant", "application", "created_by").order_by("-id")
 
     @idempotent
-    @extend_schema(request=s.ReleaseCreateSerializer, responses={201: s.ReleaseSerializer}, examples=[
-        OpenApiExample("Next release of an application", request_only=True, value={
-            "tenant": "acme", "application": 7, "image": "registry.example.com/acme/shop:1.4.2",
-            "env": {"LOG_LEVEL": "info"}, "replicas": 3, "ports": [{"name": "http", "port": 8080}],
-            "readiness_probe": {"httpGet": {"path": "/healthz", "port": 8080}}}),
-        OpenApiExample("Refused: a misspelt field", response_only=True, status_codes=["400"], value={
-            "code": "invalid", "detail": "The request has invalid fields.", "fields": {"replica": ["Unknown field."]}}),
-    ])
+    @extend_schema(
+        request=s.ReleaseCreateSerializer,
+        responses={201: s.ReleaseSerializer},
+        examples=[
+            OpenApiExample(
+                "Next release of an application",
+                request_only=True,
+                value={
+                    "tenant": "acme",
+                    "application": 7,
+                    "image": "registry.example.com/acme/shop:1.4.2",
+                    "env": {"LOG_LEVEL": "info"},
+                    "replicas": 3,
+                    "ports": [{"name": "http", "port": 8080}],
+                    "readiness_probe": {"httpGet": {"path": "/healthz", "port": 8080}},
+                },
+            ),
+            OpenApiExample(
+                "Refused: a misspelt field",
+                response_only=True,
+                status_codes=["400"],
+                value={
+                    "code": "invalid",
+                    "detail": "The request has invalid fields.",
+                    "fields": {"replica": ["Unknown field."]},
+                },
+            ),
+        ],
+    )
     def create(self, request):
         data = s.ReleaseCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
@@ -92,8 +131,14 @@ class ReleaseViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveM
         return Response(self.get_serializer(release).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        parameters=[OpenApiParameter("against", OpenApiTypes.INT, required=True,
-                                     description="Id of the release to compare against (the “before”).")],
+        parameters=[
+            OpenApiParameter(
+                "against",
+                OpenApiTypes.INT,
+                required=True,
+                description="Id of the release to compare against (the “before”).",
+            )
+        ],
         responses=s.ReleaseDiffSerializer,
     )
     @action(detail=True, methods=["get"])
@@ -102,15 +147,18 @@ class ReleaseViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveM
         release = self.get_object()
         against = self._against(request.query_params.get("against", ""))
         changes = services.release_diff(against, release)
-        body = {"application": release.application_id, "before": against.number, "after": release.number,
-                "changes": [{"field": f, "before": b, "after": a} for f, b, a in changes]}
+        body = {
+            "application": release.application_id,
+            "before": against.number,
+            "after": release.number,
+            "changes": [{"field": f, "before": b, "after": a} for f, b, a in changes],
+        }
         return Response(s.ReleaseDiffSerializer(body).data)
 
     def _against(self, value: str) -> Release:
         release = self.get_queryset().filter(pk=int(value)).first() if value.isdigit() and len(value) < 19 else None
         if release is None:
-            raise ApplicationError(f"No release with id “{value}” to compare against.", code="invalid",
-                                   field="against")
+            raise ApplicationError(f"No release with id “{value}” to compare against.", code="invalid", field="against")
         return release
 
 

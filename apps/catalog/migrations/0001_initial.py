@@ -7,91 +7,180 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenants', '0001_initial'),
+        ("tenants", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ServiceTemplate',
+            name="ServiceTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.CharField(max_length=40, validators=[django.core.validators.RegexValidator('^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', 'Use 1 to 40 lower-case letters, digits and hyphens, starting and ending with a letter or digit.')])),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('component_kind', models.CharField(choices=[('web', 'Web service'), ('worker', 'Worker'), ('cron', 'Cron job')], max_length=16)),
-                ('parameter_schema', models.JSONField(blank=True, default=dict)),
-                ('defaults', models.JSONField(blank=True, default=dict, help_text='Release fields a new app starts with.')),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "slug",
+                    models.CharField(
+                        max_length=40,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$",
+                                "Use 1 to 40 lower-case letters, digits and hyphens, starting and ending with a letter or digit.",
+                            )
+                        ],
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "component_kind",
+                    models.CharField(
+                        choices=[("web", "Web service"), ("worker", "Worker"), ("cron", "Cron job")], max_length=16
+                    ),
+                ),
+                ("parameter_schema", models.JSONField(blank=True, default=dict)),
+                (
+                    "defaults",
+                    models.JSONField(blank=True, default=dict, help_text="Release fields a new app starts with."),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name', '-version'],
-                'constraints': [models.UniqueConstraint(fields=('slug', 'version'), name='template_unique_version')],
+                "ordering": ["name", "-version"],
+                "constraints": [models.UniqueConstraint(fields=("slug", "version"), name="template_unique_version")],
             },
         ),
         migrations.CreateModel(
-            name='Application',
+            name="Application",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=40, validators=[django.core.validators.RegexValidator('^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', 'Use 1 to 40 lower-case letters, digits and hyphens, starting and ending with a letter or digit.')])),
-                ('description', models.TextField(blank=True)),
-                ('component_kind', models.CharField(choices=[('web', 'Web service'), ('worker', 'Worker'), ('cron', 'Cron job')], default='web', max_length=16)),
-                ('team', models.CharField(blank=True, max_length=100)),
-                ('repository_url', models.URLField(blank=True, max_length=300)),
-                ('template_parameters', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
-                ('template', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='applications', to='catalog.servicetemplate')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=40,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$",
+                                "Use 1 to 40 lower-case letters, digits and hyphens, starting and ending with a letter or digit.",
+                            )
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "component_kind",
+                    models.CharField(
+                        choices=[("web", "Web service"), ("worker", "Worker"), ("cron", "Cron job")],
+                        default="web",
+                        max_length=16,
+                    ),
+                ),
+                ("team", models.CharField(blank=True, max_length=100)),
+                ("repository_url", models.URLField(blank=True, max_length=300)),
+                ("template_parameters", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenants.tenant"
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="applications",
+                        to="catalog.servicetemplate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['tenant__name', 'name'],
+                "ordering": ["tenant__name", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Release',
+            name="Release",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('image', models.CharField(max_length=300)),
-                ('image_digest', models.CharField(blank=True, max_length=100)),
-                ('env', models.JSONField(blank=True, default=dict, help_text='Plain environment variables.')),
-                ('secret_refs', models.JSONField(blank=True, default=list, help_text='[{"name": "DB_PASSWORD", "secret": "db", "key": "password"}]')),
-                ('command', models.JSONField(blank=True, default=list)),
-                ('args', models.JSONField(blank=True, default=list)),
-                ('ports', models.JSONField(blank=True, default=list, help_text='[{"name": "http", "port": 8080}]')),
-                ('replicas', models.PositiveIntegerField(default=1)),
-                ('cpu_request', models.CharField(default='100m', max_length=20)),
-                ('cpu_limit', models.CharField(blank=True, max_length=20)),
-                ('memory_request', models.CharField(default='128Mi', max_length=20)),
-                ('memory_limit', models.CharField(blank=True, max_length=20)),
-                ('liveness_probe', models.JSONField(blank=True, default=dict)),
-                ('readiness_probe', models.JSONField(blank=True, default=dict)),
-                ('ingress_host', models.CharField(blank=True, max_length=253)),
-                ('ingress_path', models.CharField(blank=True, default='/', max_length=200)),
-                ('autoscale_min', models.PositiveIntegerField(blank=True, null=True)),
-                ('autoscale_max', models.PositiveIntegerField(blank=True, null=True)),
-                ('autoscale_cpu_target', models.PositiveIntegerField(blank=True, help_text='Percent of CPU request.', null=True)),
-                ('schedule', models.CharField(blank=True, help_text='Cron schedule, for cron jobs.', max_length=100)),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='catalog.application')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                ("image", models.CharField(max_length=300)),
+                ("image_digest", models.CharField(blank=True, max_length=100)),
+                ("env", models.JSONField(blank=True, default=dict, help_text="Plain environment variables.")),
+                (
+                    "secret_refs",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text='[{"name": "DB_PASSWORD", "secret": "db", "key": "password"}]',
+                    ),
+                ),
+                ("command", models.JSONField(blank=True, default=list)),
+                ("args", models.JSONField(blank=True, default=list)),
+                ("ports", models.JSONField(blank=True, default=list, help_text='[{"name": "http", "port": 8080}]')),
+                ("replicas", models.PositiveIntegerField(default=1)),
+                ("cpu_request", models.CharField(default="100m", max_length=20)),
+                ("cpu_limit", models.CharField(blank=True, max_length=20)),
+                ("memory_request", models.CharField(default="128Mi", max_length=20)),
+                ("memory_limit", models.CharField(blank=True, max_length=20)),
+                ("liveness_probe", models.JSONField(blank=True, default=dict)),
+                ("readiness_probe", models.JSONField(blank=True, default=dict)),
+                ("ingress_host", models.CharField(blank=True, max_length=253)),
+                ("ingress_path", models.CharField(blank=True, default="/", max_length=200)),
+                ("autoscale_min", models.PositiveIntegerField(blank=True, null=True)),
+                ("autoscale_max", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "autoscale_cpu_target",
+                    models.PositiveIntegerField(blank=True, help_text="Percent of CPU request.", null=True),
+                ),
+                ("schedule", models.CharField(blank=True, help_text="Cron schedule, for cron jobs.", max_length=100)),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="releases", to="catalog.application"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['application', '-number'],
-                'constraints': [models.UniqueConstraint(fields=('application', 'number'), name='release_unique_number')],
+                "ordering": ["application", "-number"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("application", "number"), name="release_unique_number")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='application',
-            constraint=models.UniqueConstraint(fields=('tenant', 'name'), name='application_unique_name'),
+            model_name="application",
+            constraint=models.UniqueConstraint(fields=("tenant", "name"), name="application_unique_name"),
         ),
     ]

@@ -7,8 +7,9 @@ def claim_existing_hosts(apps, schema_editor):
     Release = apps.get_model("catalog", "Release")
     HostClaim = apps.get_model("tenants", "HostClaim")
     claimed = set(HostClaim.objects.values_list("host", flat=True))
-    for host, tenant_id in (Release.objects.exclude(ingress_host="").order_by("created_at", "id")
-                            .values_list("ingress_host", "tenant_id")):
+    for host, tenant_id in (
+        Release.objects.exclude(ingress_host="").order_by("created_at", "id").values_list("ingress_host", "tenant_id")
+    ):
         host = host.lower().rstrip(".")
         if host not in claimed:
             HostClaim.objects.create(host=host, tenant_id=tenant_id)

@@ -5,20 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0002_claim_existing_hosts'),
+        ("catalog", "0002_claim_existing_hosts"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='application',
-            name='name',
-            field=models.CharField(max_length=40, validators=[django.core.validators.RegexValidator('^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', 'Use lower-case letters, digits and single hyphens (not “--”), starting and ending with a letter or digit.')]),
+            model_name="application",
+            name="name",
+            field=models.CharField(
+                max_length=40,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$",
+                        "Use lower-case letters, digits and single hyphens (not “--”), starting and ending with a letter or digit.",
+                    )
+                ],
+            ),
         ),
         migrations.AlterField(
-            model_name='servicetemplate',
-            name='slug',
-            field=models.CharField(max_length=40, validators=[django.core.validators.RegexValidator('^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', 'Use lower-case letters, digits and single hyphens (not “--”), starting and ending with a letter or digit.')]),
+            model_name="servicetemplate",
+            name="slug",
+            field=models.CharField(
+                max_length=40,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$",
+                        "Use lower-case letters, digits and single hyphens (not “--”), starting and ending with a letter or digit.",
+                    )
+                ],
+            ),
         ),
     ]

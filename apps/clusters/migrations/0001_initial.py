@@ -5,42 +5,76 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenants', '0001_initial'),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Cluster',
+            name="Cluster",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(unique=True)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('api_url', models.URLField(blank=True, help_text='Not needed for kubeconfig or in-cluster.', max_length=300)),
-                ('auth_method', models.CharField(choices=[('kubeconfig', 'Kubeconfig'), ('token', 'Bearer token and CA bundle'), ('in_cluster', 'In-cluster service account'), ('sandbox', 'Sandbox cluster')], max_length=16)),
-                ('credentials_encrypted', models.TextField(blank=True, editable=False)),
-                ('ingress_namespace', models.CharField(default='ingress-nginx', help_text='Namespace of the ingress controller allowed into tenants.', max_length=63)),
-                ('is_default', models.BooleanField(default=False, help_text='New environments are placed here.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_check', models.JSONField(blank=True, default=dict, editable=False)),
-                ('last_checked_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.SlugField(unique=True)),
+                ("description", models.CharField(blank=True, max_length=200)),
+                (
+                    "api_url",
+                    models.URLField(blank=True, help_text="Not needed for kubeconfig or in-cluster.", max_length=300),
+                ),
+                (
+                    "auth_method",
+                    models.CharField(
+                        choices=[
+                            ("kubeconfig", "Kubeconfig"),
+                            ("token", "Bearer token and CA bundle"),
+                            ("in_cluster", "In-cluster service account"),
+                            ("sandbox", "Sandbox cluster"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("credentials_encrypted", models.TextField(blank=True, editable=False)),
+                (
+                    "ingress_namespace",
+                    models.CharField(
+                        default="ingress-nginx",
+                        help_text="Namespace of the ingress controller allowed into tenants.",
+                        max_length=63,
+                    ),
+                ),
+                ("is_default", models.BooleanField(default=False, help_text="New environments are placed here.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_check", models.JSONField(blank=True, default=dict, editable=False)),
+                ("last_checked_at", models.DateTimeField(blank=True, editable=False, null=True)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('is_default',), name='one_default_cluster')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_default", True)), fields=("is_default",), name="one_default_cluster"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Placement',
+            name="Placement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provisioned_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='placements', to='clusters.cluster')),
-                ('environment', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='placement', to='tenants.environment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("provisioned_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="placements", to="clusters.cluster"
+                    ),
+                ),
+                (
+                    "environment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="placement", to="tenants.environment"
+                    ),
+                ),
             ],
         ),
     ]

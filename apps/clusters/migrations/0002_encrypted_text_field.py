@@ -5,15 +5,14 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clusters', '0001_initial'),
+        ("clusters", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='cluster',
-            name='credentials_encrypted',
+            model_name="cluster",
+            name="credentials_encrypted",
             field=apps.core.crypto.EncryptedTextField(blank=True, editable=False),
         ),
     ]

@@ -24,8 +24,9 @@ class SnapshotField(serializers.JSONField):
 
 
 class CITypeSerializer(serializers.ModelSerializer):
-    attribute_schema = ObjectField(required=False, help_text="JSON schema of an object: every item's declared "
-                                                             "attributes must satisfy it.")
+    attribute_schema = ObjectField(
+        required=False, help_text="JSON schema of an object: every item's declared attributes must satisfy it."
+    )
 
     class Meta:
         model = CIType
@@ -65,8 +66,9 @@ class ConflictSerializer(serializers.Serializer):
 class ItemSerializer(serializers.ModelSerializer):
     """An item with both sides of what is known about it and where they disagree."""
 
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
-                                          help_text="Empty for platform items (clusters, nodes).")
+    tenant = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True, help_text="Empty for platform items (clusters, nodes)."
+    )
     type = serializers.CharField(source="ci_type.slug", read_only=True)
     labels = LabelsField(read_only=True)
     declared_attributes = ObjectField(read_only=True)
@@ -75,9 +77,24 @@ class ItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ConfigurationItem
-        fields = ["id", "tenant", "type", "name", "key", "description", "labels", "declared_attributes",
-                  "discovered_attributes", "conflicts", "provenance", "source", "status", "first_seen_at",
-                  "last_seen_at", "updated_at"]
+        fields = [
+            "id",
+            "tenant",
+            "type",
+            "name",
+            "key",
+            "description",
+            "labels",
+            "declared_attributes",
+            "discovered_attributes",
+            "conflicts",
+            "provenance",
+            "source",
+            "status",
+            "first_seen_at",
+            "last_seen_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -115,8 +132,21 @@ class RelationshipSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Relationship
-        fields = ["id", "tenant", "source", "source_name", "kind", "target", "target_name", "provenance", "origin",
-                  "status", "note", "first_seen_at", "last_seen_at"]
+        fields = [
+            "id",
+            "tenant",
+            "source",
+            "source_name",
+            "kind",
+            "target",
+            "target_name",
+            "provenance",
+            "origin",
+            "status",
+            "note",
+            "first_seen_at",
+            "last_seen_at",
+        ]
         read_only_fields = fields
 
 
@@ -146,13 +176,30 @@ class ChangeRecordSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ChangeRecord
-        fields = ["id", "tenant", "item", "relationship_id", "other_item_id", "action", "source", "summary",
-                  "before", "after", "created_at"]
+        fields = [
+            "id",
+            "tenant",
+            "item",
+            "relationship_id",
+            "other_item_id",
+            "action",
+            "source",
+            "summary",
+            "before",
+            "after",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
-@extend_schema_field({"type": "object", "properties": {name: {"type": "string"} for name in (
-    "q", "type", "provenance", "status", "label", "attribute")}})
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            name: {"type": "string"} for name in ("q", "type", "provenance", "status", "label", "attribute")
+        },
+    }
+)
 class QueryField(serializers.JSONField):
     pass
 
@@ -249,8 +296,24 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportJob
-        fields = ["id", "tenant", "state", "dry_run", "skip_invalid", "total", "processed", "percent", "applied",
-                  "summary", "errors", "detail", "status_url", "created_at", "started_at", "finished_at"]
+        fields = [
+            "id",
+            "tenant",
+            "state",
+            "dry_run",
+            "skip_invalid",
+            "total",
+            "processed",
+            "percent",
+            "applied",
+            "summary",
+            "errors",
+            "detail",
+            "status_url",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
         read_only_fields = fields
 
     def get_status_url(self, job) -> str:

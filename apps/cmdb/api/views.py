@@ -28,8 +28,13 @@ DEPTH = OpenApiParameter("depth", DEPTH_SCHEMA, description="Hops to follow, 1 t
 GRAPH_PARAMETERS = [
     OpenApiParameter("depth", DEPTH_SCHEMA, description="Hops either way from the item, 1 to 10 (default 2)."),
     OpenApiParameter("type", OpenApiTypes.STR, many=True, description="Show only items of these types."),
-    OpenApiParameter("provenance", OpenApiTypes.STR, many=True, enum=Provenance.values,
-                     description="Show only edges of these provenances."),
+    OpenApiParameter(
+        "provenance",
+        OpenApiTypes.STR,
+        many=True,
+        enum=Provenance.values,
+        description="Show only edges of these provenances.",
+    ),
     OpenApiParameter("stale", OpenApiTypes.BOOL, description="Include stale and retired items (default true)."),
 ]
 
@@ -58,11 +63,15 @@ def _choices(values: list[str], allowed: list[str], field: str) -> list[str]:
 def graph_for(request, item) -> dict:
     """The map's data around `item`, with the filters of the query string."""
     params = request.query_params if hasattr(request, "query_params") else request.GET
-    return selectors.graph(item, depth=_int(params.get("depth"), 2, "depth"),
-                           tenant_ids=selectors.tenant_scope(request), platform=sees_platform(request),
-                           types=params.getlist("type"),
-                           provenances=_choices(params.getlist("provenance"), Provenance.values, "provenance"),
-                           include_stale=_flag(params.get("stale", "true"), "stale"))
+    return selectors.graph(
+        item,
+        depth=_int(params.get("depth"), 2, "depth"),
+        tenant_ids=selectors.tenant_scope(request),
+        platform=sees_platform(request),
+        types=params.getlist("type"),
+        provenances=_choices(params.getlist("provenance"), Provenance.values, "provenance"),
+        include_stale=_flag(params.get("stale", "true"), "stale"),
+    )
 
 
 class TypesPermission(permissions.BasePermission):
@@ -146,10 +155,18 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
         services.item_delete(actor=self.principal, item=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(parameters=[OpenApiParameter("direction", OpenApiTypes.STR, enum=Direction.values,
-                                                description="downstream (default): what relies on the item; "
-                                                            "upstream: what it relies on."), DEPTH],
-                   responses=s.ImpactSerializer)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "direction",
+                OpenApiTypes.STR,
+                enum=Direction.values,
+                description="downstream (default): what relies on the item; upstream: what it relies on.",
+            ),
+            DEPTH,
+        ],
+        responses=s.ImpactSerializer,
+    )
     @action(detail=True, methods=["get"])
     def impact(self, request, pk=None):
         """Every item reached from this one to the given depth, with its depth and path (cycle-safe)."""
@@ -158,8 +175,13 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
         if direction not in Direction.values:
             raise ApplicationError("Give direction as upstream or downstream.", field="direction")
         depth = _int(request.query_params.get("depth"), selectors.DEFAULT_DEPTH, "depth")
-        report = selectors.impact_report(item, direction=direction, depth=depth,
-                                         tenant_ids=selectors.tenant_scope(request), platform=sees_platform(request))
+        report = selectors.impact_report(
+            item,
+            direction=direction,
+            depth=depth,
+            tenant_ids=selectors.tenant_scope(request),
+            platform=sees_platform(request),
+        )
         return Response(s.ImpactSerializer(report).data)
 
     @extend_schema(parameters=GRAPH_PARAMETERS, responses=s.GraphSerializer)
@@ -168,8 +190,10 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
         """The dependency map around this item: nodes and edges, filtered."""
         return Response(s.GraphSerializer(graph_for(request, self.get_object())).data)
 
-    @extend_schema(parameters=GRAPH_PARAMETERS,
-                   responses={(200, "text/vnd.graphviz"): OpenApiResponse(OpenApiTypes.STR, description="DOT")})
+    @extend_schema(
+        parameters=GRAPH_PARAMETERS,
+        responses={(200, "text/vnd.graphviz"): OpenApiResponse(OpenApiTypes.STR, description="DOT")},
+    )
     @action(detail=True, methods=["get"], url_path="graph/dot")
     def graph_dot(self, request, pk=None):
         """The same map in Graphviz DOT (`dot -Tsvg`)."""
@@ -187,12 +211,22 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
         page = self.paginate_queryset(records.select_related("tenant").order_by("-id"))
         return self.get_paginated_response(s.ChangeRecordSerializer(page, many=True).data)
 
-    @extend_schema(request={"multipart/form-data": s.ImportRequestSerializer,
-                            "application/json": s.ImportRequestSerializer},
-                   responses={200: s.ImportReportSerializer, 202: s.ImportJobSerializer,
-                              400: s.ImportReportSerializer, 413: OpenApiTypes.OBJECT})
-    @action(detail=False, methods=["post"], url_path="import", url_name="import",
-            parser_classes=[MultiPartParser, FormParser, JSONParser])
+    @extend_schema(
+        request={"multipart/form-data": s.ImportRequestSerializer, "application/json": s.ImportRequestSerializer},
+        responses={
+            200: s.ImportReportSerializer,
+            202: s.ImportJobSerializer,
+            400: s.ImportReportSerializer,
+            413: OpenApiTypes.OBJECT,
+        },
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        url_name="import",
+        parser_classes=[MultiPartParser, FormParser, JSONParser],
+    )
     def import_items(self, request):
         """Import items from CSV or JSON. Rows are all-or-nothing unless skip_invalid; dry_run reports.
         Up to CMDB_IMPORT_SYNC_ROWS rows answer 200 with the report; more answer 202 with a job to poll
@@ -207,10 +241,14 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
             imports.size_check(upload.size)
         try:
             submitted = services.import_submit(
-                actor=self.principal, tenant=options["tenant"], content=upload.read() if upload is not None else None,
+                actor=self.principal,
+                tenant=options["tenant"],
+                content=upload.read() if upload is not None else None,
                 file_format=imports.file_format(upload.name) if upload is not None else "json",
-                rows=None if upload is not None else options.get("items") or [], dry_run=options["dry_run"],
-                skip_invalid=options["skip_invalid"])
+                rows=None if upload is not None else options.get("items") or [],
+                dry_run=options["dry_run"],
+                skip_invalid=options["skip_invalid"],
+            )
         except ApplicationError as exc:
             if not hasattr(exc, "report"):
                 raise
@@ -220,8 +258,10 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
             return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
         return Response(s.ImportReportSerializer(submitted.report).data)
 
-    @extend_schema(parameters=[OpenApiParameter("as", OpenApiTypes.STR, enum=["json", "csv"])],
-                   responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[OpenApiParameter("as", OpenApiTypes.STR, enum=["json", "csv"])],
+        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT},
+    )
     @action(detail=False, methods=["get"], url_path="export", url_name="export")
     def export_items(self, request):
         """Your tenants' items (filtered like the list) as CSV or JSON, in the import's columns."""
@@ -229,14 +269,14 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
         if fmt not in ("json", "csv"):
             raise ApplicationError("Give as=json or as=csv.", field="as")
         items = self.filter_queryset(self.get_queryset()).filter(tenant__isnull=False).order_by("id")[:50000]
-        response = HttpResponse(services.export_text(items, fmt),
-                                content_type="text/csv" if fmt == "csv" else "application/json")
+        response = HttpResponse(
+            services.export_text(items, fmt), content_type="text/csv" if fmt == "csv" else "application/json"
+        )
         response["Content-Disposition"] = f'attachment; filename="cmdb-items.{fmt}"'
         return response
 
 
-class ImportJobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                       viewsets.GenericViewSet):
+class ImportJobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Background imports of your tenants: poll one's `status_url` for its state, progress and errors."""
 
     model = ImportJob
@@ -246,8 +286,9 @@ class ImportJobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retriev
         return queryset.select_related("tenant").defer("content").order_by("-id")
 
 
-class RelationshipViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                          viewsets.GenericViewSet):
+class RelationshipViewSet(
+    TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Relationships "source <kind> target" with where each came from; declare and remove declared ones."""
 
     model = Relationship
@@ -271,8 +312,9 @@ class RelationshipViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retr
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ChangeRecordViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                          viewsets.GenericViewSet):
+class ChangeRecordViewSet(
+    TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """The CMDB's history: who or which source changed which item or relationship, before and after."""
 
     model = ChangeRecord
@@ -283,8 +325,13 @@ class ChangeRecordViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retr
         return queryset.select_related("tenant").order_by("-id")
 
 
-class SavedFilterViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                         mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class SavedFilterViewSet(
+    TenantViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Saved CMDB searches of your tenants; run one with the item list's parameters in `query`."""
 
     model = SavedFilter

@@ -8,183 +8,383 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clusters', '0001_initial'),
-        ('tenants', '0001_initial'),
+        ("clusters", "0001_initial"),
+        ("tenants", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CIType',
+            name="CIType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.CharField(max_length=40, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', 'Use 1 to 40 lower-case letters, digits and hyphens, starting and ending with a letter or digit.')])),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('attribute_schema', models.JSONField(blank=True, default=dict)),
-                ('is_platform', models.BooleanField(default=False, help_text='Items of this type belong to the platform.')),
-                ('is_builtin', models.BooleanField(default=False, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "slug",
+                    models.CharField(
+                        max_length=40,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$",
+                                "Use 1 to 40 lower-case letters, digits and hyphens, starting and ending with a letter or digit.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                ("attribute_schema", models.JSONField(blank=True, default=dict)),
+                (
+                    "is_platform",
+                    models.BooleanField(default=False, help_text="Items of this type belong to the platform."),
+                ),
+                ("is_builtin", models.BooleanField(default=False, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'CI type',
-                'ordering': ['name'],
+                "verbose_name": "CI type",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ConfigurationItem',
+            name="ConfigurationItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('key', models.CharField(max_length=300, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('labels', models.JSONField(blank=True, default=dict)),
-                ('declared_attributes', models.JSONField(blank=True, default=dict)),
-                ('discovered_attributes', models.JSONField(blank=True, default=dict)),
-                ('provenance', models.CharField(choices=[('declared', 'Declared'), ('discovered', 'Discovered'), ('observed', 'Observed')], default='declared', max_length=16)),
-                ('source', models.CharField(help_text='Who or what first recorded it: a person, catalog, discovery:<cluster>, import.', max_length=100)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('stale', 'Stale'), ('retired', 'Retired')], default='active', max_length=16)),
-                ('first_seen_at', models.DateTimeField(auto_now_add=True)),
-                ('last_seen_at', models.DateTimeField(blank=True, help_text='When discovery last saw it.', null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('ci_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='cmdb.citype')),
-                ('cluster', models.ForeignKey(blank=True, help_text='The cluster whose discovery sees it, if any.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='clusters.cluster')),
-                ('tenant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("key", models.CharField(max_length=300, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("labels", models.JSONField(blank=True, default=dict)),
+                ("declared_attributes", models.JSONField(blank=True, default=dict)),
+                ("discovered_attributes", models.JSONField(blank=True, default=dict)),
+                (
+                    "provenance",
+                    models.CharField(
+                        choices=[("declared", "Declared"), ("discovered", "Discovered"), ("observed", "Observed")],
+                        default="declared",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        help_text="Who or what first recorded it: a person, catalog, discovery:<cluster>, import.",
+                        max_length=100,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("stale", "Stale"), ("retired", "Retired")],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("first_seen_at", models.DateTimeField(auto_now_add=True)),
+                ("last_seen_at", models.DateTimeField(blank=True, help_text="When discovery last saw it.", null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "ci_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="items", to="cmdb.citype"
+                    ),
+                ),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The cluster whose discovery sees it, if any.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="clusters.cluster",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ChangeRecord',
+            name="ChangeRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('relationship_id', models.BigIntegerField(blank=True, null=True)),
-                ('other_item_id', models.BigIntegerField(blank=True, help_text="An edge's target, so the change shows in both items' history.", null=True)),
-                ('action', models.CharField(choices=[('create', 'Created'), ('update', 'Updated'), ('delete', 'Deleted'), ('stale', 'Went stale'), ('retire', 'Retired')], max_length=16)),
-                ('source', models.CharField(help_text='The person (email) or the source: catalog, discovery:x.', max_length=200)),
-                ('summary', models.CharField(blank=True, max_length=300)),
-                ('before', models.JSONField(blank=True, null=True)),
-                ('after', models.JSONField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='tenants.tenant')),
-                ('item', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='cmdb.configurationitem')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("relationship_id", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "other_item_id",
+                    models.BigIntegerField(
+                        blank=True, help_text="An edge's target, so the change shows in both items' history.", null=True
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("create", "Created"),
+                            ("update", "Updated"),
+                            ("delete", "Deleted"),
+                            ("stale", "Went stale"),
+                            ("retire", "Retired"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        help_text="The person (email) or the source: catalog, discovery:x.", max_length=200
+                    ),
+                ),
+                ("summary", models.CharField(blank=True, max_length=300)),
+                ("before", models.JSONField(blank=True, null=True)),
+                ("after", models.JSONField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="history",
+                        to="cmdb.configurationitem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='DiscoveryRun',
+            name="DiscoveryRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('counts', models.JSONField(blank=True, default=dict)),
-                ('error', models.TextField(blank=True)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clusters.cluster')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("counts", models.JSONField(blank=True, default=dict)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="clusters.cluster"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='Relationship',
+            name="Relationship",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('depends_on', 'depends on'), ('runs_on', 'runs on'), ('exposes', 'exposes'), ('owned_by', 'owned by'), ('part_of', 'part of'), ('connects_to', 'connects to')], max_length=16)),
-                ('provenance', models.CharField(choices=[('declared', 'Declared'), ('discovered', 'Discovered'), ('observed', 'Observed')], default='declared', max_length=16)),
-                ('origin', models.CharField(help_text='Who or what recorded it.', max_length=100)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('stale', 'Stale'), ('retired', 'Retired')], default='active', max_length=16)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('first_seen_at', models.DateTimeField(auto_now_add=True)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('cluster', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='clusters.cluster')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='outgoing', to='cmdb.configurationitem')),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='incoming', to='cmdb.configurationitem')),
-                ('tenant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("depends_on", "depends on"),
+                            ("runs_on", "runs on"),
+                            ("exposes", "exposes"),
+                            ("owned_by", "owned by"),
+                            ("part_of", "part of"),
+                            ("connects_to", "connects to"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "provenance",
+                    models.CharField(
+                        choices=[("declared", "Declared"), ("discovered", "Discovered"), ("observed", "Observed")],
+                        default="declared",
+                        max_length=16,
+                    ),
+                ),
+                ("origin", models.CharField(help_text="Who or what recorded it.", max_length=100)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("stale", "Stale"), ("retired", "Retired")],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("first_seen_at", models.DateTimeField(auto_now_add=True)),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="clusters.cluster",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="outgoing",
+                        to="cmdb.configurationitem",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="incoming",
+                        to="cmdb.configurationitem",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='SavedFilter',
+            name="SavedFilter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('query', models.JSONField(blank=True, default=dict, help_text='Search parameters: q, type, provenance, status, label, attribute.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "query",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Search parameters: q, type, provenance, status, label, attribute.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddIndex(
-            model_name='configurationitem',
-            index=models.Index(fields=['tenant', 'ci_type', 'name'], name='cmdb_item_tenant_type_name'),
+            model_name="configurationitem",
+            index=models.Index(fields=["tenant", "ci_type", "name"], name="cmdb_item_tenant_type_name"),
         ),
         migrations.AddIndex(
-            model_name='configurationitem',
-            index=models.Index(fields=['cluster', 'status', 'last_seen_at'], name='cmdb_item_cluster_seen'),
+            model_name="configurationitem",
+            index=models.Index(fields=["cluster", "status", "last_seen_at"], name="cmdb_item_cluster_seen"),
         ),
         migrations.AddIndex(
-            model_name='configurationitem',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['labels'], name='cmdb_item_labels'),
+            model_name="configurationitem",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["labels"], name="cmdb_item_labels"),
         ),
         migrations.AddIndex(
-            model_name='configurationitem',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['declared_attributes'], name='cmdb_item_declared'),
+            model_name="configurationitem",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["declared_attributes"], name="cmdb_item_declared"),
         ),
         migrations.AddIndex(
-            model_name='configurationitem',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['discovered_attributes'], name='cmdb_item_discovered'),
+            model_name="configurationitem",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["discovered_attributes"], name="cmdb_item_discovered"
+            ),
         ),
         migrations.AddIndex(
-            model_name='changerecord',
-            index=models.Index(fields=['item', '-id'], name='cmdb_history_item'),
+            model_name="changerecord",
+            index=models.Index(fields=["item", "-id"], name="cmdb_history_item"),
         ),
         migrations.AddIndex(
-            model_name='changerecord',
-            index=models.Index(fields=['other_item_id', '-id'], name='cmdb_history_other'),
+            model_name="changerecord",
+            index=models.Index(fields=["other_item_id", "-id"], name="cmdb_history_other"),
         ),
         migrations.AddIndex(
-            model_name='changerecord',
-            index=models.Index(fields=['tenant', '-id'], name='cmdb_history_tenant'),
+            model_name="changerecord",
+            index=models.Index(fields=["tenant", "-id"], name="cmdb_history_tenant"),
         ),
         migrations.AddIndex(
-            model_name='relationship',
-            index=models.Index(fields=['source', 'target'], include=('tenant', 'status'), name='cmdb_edge_forward'),
+            model_name="relationship",
+            index=models.Index(fields=["source", "target"], include=("tenant", "status"), name="cmdb_edge_forward"),
         ),
         migrations.AddIndex(
-            model_name='relationship',
-            index=models.Index(fields=['target', 'source'], include=('tenant', 'status'), name='cmdb_edge_backward'),
+            model_name="relationship",
+            index=models.Index(fields=["target", "source"], include=("tenant", "status"), name="cmdb_edge_backward"),
         ),
         migrations.AddIndex(
-            model_name='relationship',
-            index=models.Index(fields=['cluster', 'status', 'last_seen_at'], name='cmdb_edge_cluster_seen'),
+            model_name="relationship",
+            index=models.Index(fields=["cluster", "status", "last_seen_at"], name="cmdb_edge_cluster_seen"),
         ),
         migrations.AddIndex(
-            model_name='relationship',
-            index=models.Index(fields=['tenant', 'id'], name='cmdb_edge_tenant'),
+            model_name="relationship",
+            index=models.Index(fields=["tenant", "id"], name="cmdb_edge_tenant"),
         ),
         migrations.AddConstraint(
-            model_name='relationship',
-            constraint=models.UniqueConstraint(fields=('source', 'target', 'kind', 'provenance'), name='cmdb_edge_unique'),
+            model_name="relationship",
+            constraint=models.UniqueConstraint(
+                fields=("source", "target", "kind", "provenance"), name="cmdb_edge_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='relationship',
-            constraint=models.CheckConstraint(condition=models.Q(('source', models.F('target')), _negated=True), name='cmdb_edge_not_self'),
+            model_name="relationship",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("source", models.F("target")), _negated=True), name="cmdb_edge_not_self"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='savedfilter',
-            constraint=models.UniqueConstraint(fields=('tenant', 'name'), name='cmdb_filter_unique_name'),
+            model_name="savedfilter",
+            constraint=models.UniqueConstraint(fields=("tenant", "name"), name="cmdb_filter_unique_name"),
         ),
     ]

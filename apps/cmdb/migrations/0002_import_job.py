@@ -6,41 +6,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('apikeys', '0004_lifecycle'),
-        ('cmdb', '0001_initial'),
-        ('tenants', '0001_initial'),
+        ("apikeys", "0004_lifecycle"),
+        ("cmdb", "0001_initial"),
+        ("tenants", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file_format', models.CharField(choices=[('csv', 'CSV'), ('json', 'JSON')], max_length=8)),
-                ('content', models.BinaryField(default=bytes)),
-                ('dry_run', models.BooleanField(default=False)),
-                ('skip_invalid', models.BooleanField(default=False)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('total', models.PositiveIntegerField(default=0, help_text='Rows in the upload.')),
-                ('processed', models.PositiveIntegerField(default=0, help_text='Rows applied so far.')),
-                ('applied', models.BooleanField(default=False, help_text='Whether the rows were kept.')),
-                ('summary', models.JSONField(blank=True, default=dict)),
-                ('errors', models.JSONField(blank=True, default=list, help_text="The report's invalid rows.")),
-                ('detail', models.TextField(blank=True, help_text='Why the job failed, or what it did.')),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('api_key', models.ForeignKey(blank=True, help_text='The key the import came through; the job acts with its scopes.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='apikeys.apikey')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("file_format", models.CharField(choices=[("csv", "CSV"), ("json", "JSON")], max_length=8)),
+                ("content", models.BinaryField(default=bytes)),
+                ("dry_run", models.BooleanField(default=False)),
+                ("skip_invalid", models.BooleanField(default=False)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0, help_text="Rows in the upload.")),
+                ("processed", models.PositiveIntegerField(default=0, help_text="Rows applied so far.")),
+                ("applied", models.BooleanField(default=False, help_text="Whether the rows were kept.")),
+                ("summary", models.JSONField(blank=True, default=dict)),
+                ("errors", models.JSONField(blank=True, default=list, help_text="The report's invalid rows.")),
+                ("detail", models.TextField(blank=True, help_text="Why the job failed, or what it did.")),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "api_key",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The key the import came through; the job acts with its scopes.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="apikeys.apikey",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['tenant', '-id'], name='cmdb_import_tenant')],
+                "ordering": ["-id"],
+                "indexes": [models.Index(fields=["tenant", "-id"], name="cmdb_import_tenant")],
             },
         ),
     ]

@@ -5,15 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cmdb', '0002_import_job'),
+        ("cmdb", "0002_import_job"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='citype',
-            name='slug',
-            field=models.CharField(max_length=40, unique=True, validators=[django.core.validators.RegexValidator('^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', 'Use lower-case letters, digits and single hyphens (not “--”), starting and ending with a letter or digit.')]),
+            model_name="citype",
+            name="slug",
+            field=models.CharField(
+                max_length=40,
+                unique=True,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$",
+                        "Use lower-case letters, digits and single hyphens (not “--”), starting and ending with a letter or digit.",
+                    )
+                ],
+            ),
         ),
     ]

@@ -21,8 +21,23 @@ from .items import (
 from .types import type_create, type_update
 
 __all__ = [
-    "CROSS_TENANT", "DUPLICATE", "NOT_DECLARED", "PLATFORM_ONLY", "PLATFORM_TYPE", "SCHEMA_VIOLATION",
-    "SELF_RELATION", "export_text", "import_job_run", "import_submit", "item_declare", "item_delete", "item_update",
-    "items_import", "parse",
-    "relationship_declare", "relationship_delete", "type_create", "type_update",
+    "CROSS_TENANT",
+    "DUPLICATE",
+    "NOT_DECLARED",
+    "PLATFORM_ONLY",
+    "PLATFORM_TYPE",
+    "SCHEMA_VIOLATION",
+    "SELF_RELATION",
+    "export_text",
+    "import_job_run",
+    "import_submit",
+    "item_declare",
+    "item_delete",
+    "item_update",
+    "items_import",
+    "parse",
+    "relationship_declare",
+    "relationship_delete",
+    "type_create",
+    "type_update",
 ]

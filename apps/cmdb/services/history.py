@@ -22,14 +22,26 @@ def actor_parts(actor: Principal | str | None) -> tuple[object | None, str]:
 
 
 def item_snapshot(item: ConfigurationItem) -> dict:
-    return {"type": item.ci_type.slug, "name": item.name, "description": item.description, "labels": item.labels,
-            "declared_attributes": item.declared_attributes, "discovered_attributes": item.discovered_attributes,
-            "status": item.status}
+    return {
+        "type": item.ci_type.slug,
+        "name": item.name,
+        "description": item.description,
+        "labels": item.labels,
+        "declared_attributes": item.declared_attributes,
+        "discovered_attributes": item.discovered_attributes,
+        "status": item.status,
+    }
 
 
 def edge_snapshot(edge: Relationship) -> dict:
-    return {"source": edge.source_id, "target": edge.target_id, "kind": edge.kind, "provenance": edge.provenance,
-            "status": edge.status, "note": edge.note}
+    return {
+        "source": edge.source_id,
+        "target": edge.target_id,
+        "kind": edge.kind,
+        "provenance": edge.provenance,
+        "status": edge.status,
+        "note": edge.note,
+    }
 
 
 def changed(before: dict | None, after: dict | None) -> tuple[dict | None, dict | None]:
@@ -40,18 +52,33 @@ def changed(before: dict | None, after: dict | None) -> tuple[dict | None, dict 
     return {key: before.get(key) for key in keys}, {key: after[key] for key in keys}
 
 
-def record(*, actor: Principal | str | None, action: str, item: ConfigurationItem | None = None,
-           edge: Relationship | None = None,
-           before: dict | None = None, after: dict | None = None, summary: str = "",
-           save: bool = True) -> ChangeRecord:
+def record(
+    *,
+    actor: Principal | str | None,
+    action: str,
+    item: ConfigurationItem | None = None,
+    edge: Relationship | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    summary: str = "",
+    save: bool = True,
+) -> ChangeRecord:
     """A change record for an item or an edge (its source item carries it in the item's history)."""
     user, display = actor_parts(actor)
     subject = item if item is not None else edge
     before, after = changed(before, after)
-    entry = ChangeRecord(tenant_id=subject.tenant_id, item_id=item.pk if item is not None else edge.source_id,
-                         relationship_id=edge.pk if edge is not None else None,
-                         other_item_id=edge.target_id if edge is not None else None, action=action, actor=user,
-                         source=display[:200], summary=summary[:300], before=before, after=after)
+    entry = ChangeRecord(
+        tenant_id=subject.tenant_id,
+        item_id=item.pk if item is not None else edge.source_id,
+        relationship_id=edge.pk if edge is not None else None,
+        other_item_id=edge.target_id if edge is not None else None,
+        action=action,
+        actor=user,
+        source=display[:200],
+        summary=summary[:300],
+        before=before,
+        after=after,
+    )
     if save:
         entry.save()
     return entry

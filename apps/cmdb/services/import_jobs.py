@@ -40,8 +40,16 @@ class Submitted:
     job: ImportJob | None = None
 
 
-def import_submit(*, actor: Principal, tenant: Tenant, content: bytes | None = None, file_format: str = "json",
-                  rows: list | None = None, dry_run: bool = False, skip_invalid: bool = False) -> Submitted:
+def import_submit(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    content: bytes | None = None,
+    file_format: str = "json",
+    rows: list | None = None,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+) -> Submitted:
     """Import an uploaded file (`content`) or inline `rows`: now when they are few, else as a job.
 
     Limits are checked before anything is queued: the upload's size (413), the row count (400)."""
@@ -50,27 +58,50 @@ def import_submit(*, actor: Principal, tenant: Tenant, content: bytes | None = N
         rows = parse(content, file_format)
     rows_check(len(rows))
     if len(rows) <= limit("SYNC_ROWS"):
-        return Submitted(report=items_import(actor=actor, tenant=tenant, rows=rows, dry_run=dry_run,
-                                             skip_invalid=skip_invalid))
+        return Submitted(
+            report=items_import(actor=actor, tenant=tenant, rows=rows, dry_run=dry_run, skip_invalid=skip_invalid)
+        )
     if content is None:
         content, file_format = json.dumps(rows).encode(), "json"
-    return Submitted(job=import_job_start(actor=actor, tenant=tenant, content=content, file_format=file_format,
-                                          total=len(rows), dry_run=dry_run, skip_invalid=skip_invalid))
+    return Submitted(
+        job=import_job_start(
+            actor=actor,
+            tenant=tenant,
+            content=content,
+            file_format=file_format,
+            total=len(rows),
+            dry_run=dry_run,
+            skip_invalid=skip_invalid,
+        )
+    )
 
 
 @transaction.atomic
-def import_job_start(*, actor: Principal, tenant: Tenant, content: bytes, file_format: str, total: int, dry_run: bool,
-                     skip_invalid: bool) -> ImportJob:
+def import_job_start(
+    *, actor: Principal, tenant: Tenant, content: bytes, file_format: str, total: int, dry_run: bool, skip_invalid: bool
+) -> ImportJob:
     """Store the upload as a queued job and nudge a worker once it is committed."""
     from ..tasks import import_job_run_task
 
     require(policy_for(ConfigurationItem).can_add(actor, tenant), tenant=tenant)
     principal = as_principal(actor)
-    job = ImportJob.objects.create(tenant=tenant, created_by=principal.user, api_key=principal.api_key,
-                                   file_format=file_format, content=content, total=total, dry_run=dry_run,
-                                   skip_invalid=skip_invalid)
-    audit_record(actor=actor, action="cmdb.import.queue", obj=job, tenant=tenant,
-                 changes={"rows": [None, total], "dry_run": [None, dry_run]})
+    job = ImportJob.objects.create(
+        tenant=tenant,
+        created_by=principal.user,
+        api_key=principal.api_key,
+        file_format=file_format,
+        content=content,
+        total=total,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+    )
+    audit_record(
+        actor=actor,
+        action="cmdb.import.queue",
+        obj=job,
+        tenant=tenant,
+        changes={"rows": [None, total], "dry_run": [None, dry_run]},
+    )
     transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
     return job
 
@@ -80,24 +111,33 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     job = ImportJob.objects.select_related("tenant", "created_by", "api_key").filter(pk=job_id).first()
     if job is None or job.is_terminal:
         return job
-    ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.RUNNING, started_at=timezone.now(),
-                                               attempts=F("attempts") + 1, processed=0)
+    ImportJob.objects.filter(pk=job.pk).update(
+        state=ImportJob.State.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1, processed=0
+    )
     side = connections.create_connection(DEFAULT_DB_ALIAS)
     try:
         with transaction.atomic():
             try:
-                report = items_import(actor=_actor(job), tenant=job.tenant, rows=parse(bytes(job.content),
-                                      job.file_format), dry_run=job.dry_run, skip_invalid=job.skip_invalid,
-                                      progress=lambda done: _progress(side, job.pk, done))
+                report = items_import(
+                    actor=_actor(job),
+                    tenant=job.tenant,
+                    rows=parse(bytes(job.content), job.file_format),
+                    dry_run=job.dry_run,
+                    skip_invalid=job.skip_invalid,
+                    progress=lambda done: _progress(side, job.pk, done),
+                )
             except ApplicationError as exc:
                 _finish(job, ImportJob.State.FAILED, getattr(exc, "report", None), exc.message)
             else:
                 _finish(job, ImportJob.State.SUCCEEDED, report, _done_message(report))
     except Exception:
         logger.exception("cmdb import job failed", job=job.pk)
-        ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.FAILED, finished_at=timezone.now(),
-                                                   content=b"", detail="The import failed unexpectedly; nothing "
-                                                                       "was imported. See the logs.")
+        ImportJob.objects.filter(pk=job.pk).update(
+            state=ImportJob.State.FAILED,
+            finished_at=timezone.now(),
+            content=b"",
+            detail="The import failed unexpectedly; nothing was imported. See the logs.",
+        )
         raise
     finally:
         side.close()
@@ -107,8 +147,11 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
 def _actor(job: ImportJob) -> Principal:
     """Who the job acts as: its creator, through the same key and scopes if it came through one."""
     if job.api_key_id is not None and not job.api_key.is_active:
-        raise ApplicationError("The API key that started this import was revoked or expired; nothing was "
-                               "imported.", code=KEY_INACTIVE, status=403)
+        raise ApplicationError(
+            "The API key that started this import was revoked or expired; nothing was imported.",
+            code=KEY_INACTIVE,
+            status=403,
+        )
     return Principal(job.created_by, job.api_key)
 
 
@@ -129,5 +172,6 @@ def _finish(job: ImportJob, state: str, report: dict | None, detail: str) -> Non
 
 def _done_message(report: dict) -> str:
     counts = "{create} to create, {update} to update, {unchanged} unchanged, {error} invalid".format(
-        **report["summary"])
+        **report["summary"]
+    )
     return f"Dry run, nothing was changed: {counts}." if report["dry_run"] else f"Imported: {counts}."

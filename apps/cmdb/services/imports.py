@@ -50,15 +50,22 @@ def size_check(size: int | None) -> None:
     is known up front (Content-Length)."""
     most = limit("MAX_BYTES")
     if size is not None and size > most:
-        raise ApplicationError(f"Upload at most {_size(most)} at a time (CMDB_IMPORT_MAX_BYTES); split the file.",
-                               code=FILE_TOO_LARGE, status=413, field="file")
+        raise ApplicationError(
+            f"Upload at most {_size(most)} at a time (CMDB_IMPORT_MAX_BYTES); split the file.",
+            code=FILE_TOO_LARGE,
+            status=413,
+            field="file",
+        )
 
 
 def rows_check(count: int) -> None:
     most = limit("MAX_ROWS")
     if count > most:
-        raise ApplicationError(f"Import at most {most} rows at a time (CMDB_IMPORT_MAX_ROWS); split the file.",
-                               code=TOO_MANY_ROWS, field="file")
+        raise ApplicationError(
+            f"Import at most {most} rows at a time (CMDB_IMPORT_MAX_ROWS); split the file.",
+            code=TOO_MANY_ROWS,
+            field="file",
+        )
 
 
 def _size(size: int) -> str:
@@ -149,11 +156,20 @@ def _apply_row(actor: Principal, tenant: Tenant, row, types: dict) -> tuple[str,
     name, description = str(row.get("name") or ""), str(row.get("description") or "")
     existing = _existing(tenant, ci_type, row)
     if existing is None:
-        return "create", item_declare(actor=actor, tenant=tenant, ci_type=ci_type, name=name, description=description,
-                                      labels=labels, attributes=attributes, source="import")
+        return "create", item_declare(
+            actor=actor,
+            tenant=tenant,
+            ci_type=ci_type,
+            name=name,
+            description=description,
+            labels=labels,
+            attributes=attributes,
+            source="import",
+        )
     before = (existing.name, existing.description, existing.labels, existing.declared_attributes)
-    item = item_update(actor=actor, item=existing, name=name, description=description, labels=labels,
-                       attributes=attributes)
+    item = item_update(
+        actor=actor, item=existing, name=name, description=description, labels=labels, attributes=attributes
+    )
     after = (item.name, item.description, item.labels, item.declared_attributes)
     return ("unchanged" if before == after else "update"), item
 
@@ -174,8 +190,15 @@ def _existing(tenant: Tenant, ci_type: CIType, row: dict) -> ConfigurationItem |
     return matches[0] if matches else None
 
 
-def items_import(*, actor: Principal, tenant: Tenant, rows: list, dry_run: bool = False, skip_invalid: bool = False,
-                 progress: Callable[[int], None] | None = None) -> dict:
+def items_import(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    rows: list,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
     """Apply rows of items to the tenant; returns {"dry_run", "applied", "summary", "rows": [...]},
     one report per row: its number (from 1), action (create / update / unchanged / error), and for
     errors the field and message. Raises ROWS_INVALID (with the report) when a row is bad and
@@ -193,20 +216,33 @@ def items_import(*, actor: Principal, tenant: Tenant, rows: list, dry_run: bool 
                 report.append({"row": number, "action": action, "name": item.name, "id": None if dry_run else item.pk})
             except ApplicationError as exc:
                 name = row.get("name", "") if isinstance(row, dict) else ""
-                report.append({"row": number, "action": "error", "name": _printable(name), "id": None,
-                               "field": exc.field or "", "error": exc.message})
+                report.append(
+                    {
+                        "row": number,
+                        "action": "error",
+                        "name": _printable(name),
+                        "id": None,
+                        "field": exc.field or "",
+                        "error": exc.message,
+                    }
+                )
             if progress is not None and number % PROGRESS_EVERY == 0:
                 progress(number)
         failed = any(line["action"] == "error" for line in report)
         applied = not dry_run and (skip_invalid or not failed)
         if not applied:
             transaction.set_rollback(True)
-    summary = {action: sum(1 for line in report if line["action"] == action)
-               for action in ("create", "update", "unchanged", "error")}
+    summary = {
+        action: sum(1 for line in report if line["action"] == action)
+        for action in ("create", "update", "unchanged", "error")
+    }
     result = {"dry_run": dry_run, "applied": applied, "summary": summary, "rows": report}
     if failed and not skip_invalid and not dry_run:
-        error = ApplicationError(f"{summary['error']} of {len(rows)} rows are invalid; nothing was imported. Fix "
-                                 "them, or import with skip_invalid to keep the good rows.", code=ROWS_INVALID)
+        error = ApplicationError(
+            f"{summary['error']} of {len(rows)} rows are invalid; nothing was imported. Fix "
+            "them, or import with skip_invalid to keep the good rows.",
+            code=ROWS_INVALID,
+        )
         error.report = result
         raise error
     return result
@@ -219,9 +255,19 @@ def _printable(name) -> str:
 
 def export_rows(items) -> list[dict]:
     """The declared side of items, in the import's columns, so an export imports back unchanged."""
-    return [{"key": item.key, "type": item.ci_type.slug, "name": item.name, "description": item.description,
-             "labels": item.labels, "attributes": item.declared_attributes, "provenance": item.provenance,
-             "status": item.status} for item in items]
+    return [
+        {
+            "key": item.key,
+            "type": item.ci_type.slug,
+            "name": item.name,
+            "description": item.description,
+            "labels": item.labels,
+            "attributes": item.declared_attributes,
+            "provenance": item.provenance,
+            "status": item.status,
+        }
+        for item in items
+    ]
 
 
 def export_text(items, fmt: str) -> str:

@@ -82,8 +82,11 @@ def attributes_check(ci_type: CIType, attributes) -> dict:
     error = next(iter(sorted(validator.iter_errors(attributes), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
         where = ".".join(str(part) for part in error.absolute_path)
-        raise refuse("attributes", f"{where + ': ' if where else ''}{error.message} (the {ci_type.name} schema).",
-                     SCHEMA_VIOLATION)
+        raise refuse(
+            "attributes",
+            f"{where + ': ' if where else ''}{error.message} (the {ci_type.name} schema).",
+            SCHEMA_VIOLATION,
+        )
     return attributes
 
 
@@ -106,30 +109,61 @@ def _name_check(name) -> str:
 
 
 @transaction.atomic
-def item_declare(*, actor: Principal, tenant: Tenant, ci_type: CIType, name: str, description: str = "",
-                 labels: dict | None = None, attributes: dict | None = None, source: str = "") -> ConfigurationItem:
+def item_declare(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    ci_type: CIType,
+    name: str,
+    description: str = "",
+    labels: dict | None = None,
+    attributes: dict | None = None,
+    source: str = "",
+) -> ConfigurationItem:
     """Declare an item of the tenant ("billing", "payments API"); its attributes must satisfy the
     type's schema. Platform types (cluster, node) are discovery's to record."""
     require(policy_for(ConfigurationItem).can_add(actor, tenant), tenant=tenant)
     if ci_type.is_platform:
         raise refuse("ci_type", PLATFORM_TYPE_MESSAGE, PLATFORM_TYPE)
     item = ConfigurationItem(
-        tenant=tenant, ci_type=ci_type, name=_name_check(name),
+        tenant=tenant,
+        ci_type=ci_type,
+        name=_name_check(name),
         description=storable((description or "").strip(), "description"),
-        labels=labels_check(labels or {}), declared_attributes=attributes_check(ci_type, attributes or {}),
-        key=f"declared/{uuid.uuid4().hex}", provenance=Provenance.DECLARED,
-        source=source or actor_parts(actor)[1][:100])
+        labels=labels_check(labels or {}),
+        declared_attributes=attributes_check(ci_type, attributes or {}),
+        key=f"declared/{uuid.uuid4().hex}",
+        provenance=Provenance.DECLARED,
+        source=source or actor_parts(actor)[1][:100],
+    )
     item.save()
-    record(actor=actor, action=ChangeRecord.Action.CREATE, item=item, after=item_snapshot(item),
-           summary=f"declared {item.name}")
-    audit_record(actor=actor, action="cmdb.item.create", obj=item, tenant=tenant,
-                 changes={"name": [None, item.name], "type": [None, ci_type.slug]})
+    record(
+        actor=actor,
+        action=ChangeRecord.Action.CREATE,
+        item=item,
+        after=item_snapshot(item),
+        summary=f"declared {item.name}",
+    )
+    audit_record(
+        actor=actor,
+        action="cmdb.item.create",
+        obj=item,
+        tenant=tenant,
+        changes={"name": [None, item.name], "type": [None, ci_type.slug]},
+    )
     return item
 
 
 @transaction.atomic
-def item_update(*, actor: Principal, item: ConfigurationItem, name: str | None = None, description: str | None = None,
-                labels: dict | None = None, attributes: dict | None = None) -> ConfigurationItem:
+def item_update(
+    *,
+    actor: Principal,
+    item: ConfigurationItem,
+    name: str | None = None,
+    description: str | None = None,
+    labels: dict | None = None,
+    attributes: dict | None = None,
+) -> ConfigurationItem:
     """Change what is declared about an item. Discovered attributes are never touched here: a
     difference between the two stays visible as a conflict."""
     require(policy_for(ConfigurationItem).can_change(actor, item), tenant=item.tenant)
@@ -146,10 +180,21 @@ def item_update(*, actor: Principal, item: ConfigurationItem, name: str | None =
     if after == before:
         return item
     item.save(update_fields=["name", "description", "labels", "declared_attributes", "updated_at"])
-    entry = record(actor=actor, action=ChangeRecord.Action.UPDATE, item=item, before=before, after=after,
-                   summary=f"changed {item.name}")
-    audit_record(actor=actor, action="cmdb.item.update", obj=item, tenant=item.tenant,
-                 changes={key: [entry.before[key], entry.after[key]] for key in entry.after})
+    entry = record(
+        actor=actor,
+        action=ChangeRecord.Action.UPDATE,
+        item=item,
+        before=before,
+        after=after,
+        summary=f"changed {item.name}",
+    )
+    audit_record(
+        actor=actor,
+        action="cmdb.item.update",
+        obj=item,
+        tenant=item.tenant,
+        changes={key: [entry.before[key], entry.after[key]] for key in entry.after},
+    )
     return item
 
 
@@ -157,10 +202,16 @@ def item_update(*, actor: Principal, item: ConfigurationItem, name: str | None =
 def item_delete(*, actor: Principal, item: ConfigurationItem) -> None:
     """Remove an item and its relationships; its history stays."""
     require(policy_for(ConfigurationItem).can_delete(actor, item), tenant=item.tenant)
-    record(actor=actor, action=ChangeRecord.Action.DELETE, item=item, before=item_snapshot(item),
-           summary=f"deleted {item.name}")
-    audit_record(actor=actor, action="cmdb.item.delete", obj=item, tenant=item.tenant,
-                 changes={"name": [item.name, None]})
+    record(
+        actor=actor,
+        action=ChangeRecord.Action.DELETE,
+        item=item,
+        before=item_snapshot(item),
+        summary=f"deleted {item.name}",
+    )
+    audit_record(
+        actor=actor, action="cmdb.item.delete", obj=item, tenant=item.tenant, changes={"name": [item.name, None]}
+    )
     item.delete()
 
 
@@ -184,26 +235,44 @@ def _edge_tenant(actor: Principal, source: ConfigurationItem, target: Configurat
 
 
 @transaction.atomic
-def relationship_declare(*, actor: Principal, source: ConfigurationItem, target: ConfigurationItem, kind: str,
-                         note: str = "") -> Relationship:
+def relationship_declare(
+    *, actor: Principal, source: ConfigurationItem, target: ConfigurationItem, kind: str, note: str = ""
+) -> Relationship:
     """Declare "source <kind> target" ("billing depends on payments API"). Cycles are allowed (impact
     analysis is cycle-safe); an item relating to itself and edges between tenants are not."""
     if kind not in RelationKind.values:
         raise refuse("kind", f"“{kind}” is not a relationship; use one of {', '.join(RelationKind.values)}.")
     tenant = _edge_tenant(actor, source, target)
     require(policy_for(Relationship).can_add(actor, tenant), tenant=tenant)
-    edge = Relationship(tenant=tenant, source=source, target=target, kind=kind, provenance=Provenance.DECLARED,
-                        origin=actor_parts(actor)[1][:100], note=storable((note or "").strip()[:300], "note"))
+    edge = Relationship(
+        tenant=tenant,
+        source=source,
+        target=target,
+        kind=kind,
+        provenance=Provenance.DECLARED,
+        origin=actor_parts(actor)[1][:100],
+        note=storable((note or "").strip()[:300], "note"),
+    )
     try:
         with transaction.atomic():
             edge.save()
     except IntegrityError:
         raise ApplicationError(DUPLICATE_MESSAGE, code=DUPLICATE, field="target") from None
-    record(actor=actor, action=ChangeRecord.Action.CREATE, edge=edge, after=edge_snapshot(edge),
-           summary=f"{source.name} {edge.get_kind_display()} {target.name}")
-    audit_record(actor=actor, action="cmdb.relationship.create", obj=edge, tenant=tenant,
-                 object_display=f"{source.name} {edge.get_kind_display()} {target.name}",
-                 changes={"kind": [None, kind], "source": [None, source.name], "target": [None, target.name]})
+    record(
+        actor=actor,
+        action=ChangeRecord.Action.CREATE,
+        edge=edge,
+        after=edge_snapshot(edge),
+        summary=f"{source.name} {edge.get_kind_display()} {target.name}",
+    )
+    audit_record(
+        actor=actor,
+        action="cmdb.relationship.create",
+        obj=edge,
+        tenant=tenant,
+        object_display=f"{source.name} {edge.get_kind_display()} {target.name}",
+        changes={"kind": [None, kind], "source": [None, source.name], "target": [None, target.name]},
+    )
     return edge
 
 
@@ -214,8 +283,19 @@ def relationship_delete(*, actor: Principal, relationship: Relationship) -> None
     if relationship.provenance != Provenance.DECLARED:
         raise ApplicationError(NOT_DECLARED_MESSAGE, code=NOT_DECLARED)
     label = f"{relationship.source.name} {relationship.get_kind_display()} {relationship.target.name}"
-    record(actor=actor, action=ChangeRecord.Action.DELETE, edge=relationship, before=edge_snapshot(relationship),
-           summary=label)
-    audit_record(actor=actor, action="cmdb.relationship.delete", obj=relationship, tenant=relationship.tenant,
-                 object_display=label, changes={"kind": [relationship.kind, None]})
+    record(
+        actor=actor,
+        action=ChangeRecord.Action.DELETE,
+        edge=relationship,
+        before=edge_snapshot(relationship),
+        summary=label,
+    )
+    audit_record(
+        actor=actor,
+        action="cmdb.relationship.delete",
+        obj=relationship,
+        tenant=relationship.tenant,
+        object_display=label,
+        changes={"kind": [relationship.kind, None]},
+    )
     relationship.delete()

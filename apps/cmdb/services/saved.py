@@ -21,8 +21,9 @@ def query_check(query) -> dict:
         raise ApplicationError("Give the query as an object of search parameters.", code=INVALID, field="query")
     unknown = sorted(set(query) - set(SEARCH_FIELDS))
     if unknown:
-        raise ApplicationError(f"Not search parameters: {', '.join(unknown)}. Use {', '.join(SEARCH_FIELDS)}.",
-                               code=INVALID, field="query")
+        raise ApplicationError(
+            f"Not search parameters: {', '.join(unknown)}. Use {', '.join(SEARCH_FIELDS)}.", code=INVALID, field="query"
+        )
     return storable({key: str(value) for key, value in query.items() if str(value).strip()}, "query")
 
 
@@ -35,8 +36,9 @@ def saved_filter_create(*, actor: Principal, tenant: Tenant, name: str, query: d
         raise ApplicationError("Give the search a name of 1 to 100 characters.", code=INVALID, field="name")
     if SavedFilter.objects.filter(tenant=tenant, name=name).exists():
         raise ApplicationError(f"There is already a saved search called “{name}”.", code=NAME_TAKEN, field="name")
-    saved = SavedFilter.objects.create(tenant=tenant, name=name, query=query_check(query),
-                                       created_by=as_principal(actor).user)
+    saved = SavedFilter.objects.create(
+        tenant=tenant, name=name, query=query_check(query), created_by=as_principal(actor).user
+    )
     audit_record(actor=actor, action="cmdb.filter.create", obj=saved, changes={"name": [None, name]})
     return saved
 

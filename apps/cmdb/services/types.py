@@ -37,8 +37,15 @@ def schema_check(schema) -> dict:
 
 
 @transaction.atomic
-def type_create(*, operator, slug: str, name: str, description: str = "", attribute_schema: dict | None = None,
-                is_platform: bool = False) -> CIType:
+def type_create(
+    *,
+    operator,
+    slug: str,
+    name: str,
+    description: str = "",
+    attribute_schema: dict | None = None,
+    is_platform: bool = False,
+) -> CIType:
     """Define a CI type. Its schema applies to the declared attributes of every item of it."""
     require(type_policy.can_add(operator), ONLY_OPERATORS)
     slug = (slug or "").strip().lower()
@@ -50,15 +57,26 @@ def type_create(*, operator, slug: str, name: str, description: str = "", attrib
         raise ApplicationError(f"There is already a CI type “{slug}”.", code=SLUG_TAKEN, field="slug")
     if not (name or "").strip():
         raise refuse("name", "Give the type a name.")
-    ci_type = CIType.objects.create(slug=slug, name=name.strip(), description=(description or "").strip(),
-                                    attribute_schema=schema_check(attribute_schema or {}), is_platform=is_platform)
+    ci_type = CIType.objects.create(
+        slug=slug,
+        name=name.strip(),
+        description=(description or "").strip(),
+        attribute_schema=schema_check(attribute_schema or {}),
+        is_platform=is_platform,
+    )
     audit_record(actor=operator, action="cmdb.type.create", obj=ci_type, changes={"slug": [None, slug]})
     return ci_type
 
 
 @transaction.atomic
-def type_update(*, operator, ci_type: CIType, name: str | None = None, description: str | None = None,
-                attribute_schema: dict | None = None) -> CIType:
+def type_update(
+    *,
+    operator,
+    ci_type: CIType,
+    name: str | None = None,
+    description: str | None = None,
+    attribute_schema: dict | None = None,
+) -> CIType:
     """Rename or re-describe a type, or change its schema: every declared item must still satisfy it."""
     require(type_policy.can_change(operator), ONLY_OPERATORS)
     before = {"name": ci_type.name, "attribute_schema": ci_type.attribute_schema}
@@ -74,12 +92,18 @@ def type_update(*, operator, ci_type: CIType, name: str | None = None, descripti
             try:
                 attributes_check(ci_type, item.declared_attributes)
             except ApplicationError as exc:
-                raise refuse("attribute_schema", f"{item.name} would no longer fit: {exc.message}",
-                             SCHEMA_INVALID) from None
+                raise refuse(
+                    "attribute_schema", f"{item.name} would no longer fit: {exc.message}", SCHEMA_INVALID
+                ) from None
     ci_type.save()
-    audit_record(actor=operator, action="cmdb.type.update", obj=ci_type,
-                 changes={key: [value, getattr(ci_type, key)] for key, value in before.items()
-                          if value != getattr(ci_type, key)})
+    audit_record(
+        actor=operator,
+        action="cmdb.type.update",
+        obj=ci_type,
+        changes={
+            key: [value, getattr(ci_type, key)] for key, value in before.items() if value != getattr(ci_type, key)
+        },
+    )
     return ci_type
 
 

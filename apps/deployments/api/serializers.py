@@ -36,10 +36,36 @@ class DeploymentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Deployment
-        fields = ["id", "tenant", "application", "release", "release_number", "environment", "environment_name",
-                  "strategy", "strategy_config", "step", "waiting", "colour", "switch_back_until", "switched_back_at",
-                  "paused_at", "resumed_at", "state", "reason", "outcome", "requested_by", "rollback_of", "progress_deadline_seconds",
-                  "attempts", "last_seq", "created_at", "started_at", "finished_at", "change_request"]
+        fields = [
+            "id",
+            "tenant",
+            "application",
+            "release",
+            "release_number",
+            "environment",
+            "environment_name",
+            "strategy",
+            "strategy_config",
+            "step",
+            "waiting",
+            "colour",
+            "switch_back_until",
+            "switched_back_at",
+            "paused_at",
+            "resumed_at",
+            "state",
+            "reason",
+            "outcome",
+            "requested_by",
+            "rollback_of",
+            "progress_deadline_seconds",
+            "attempts",
+            "last_seq",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "change_request",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.EMAIL)
@@ -57,11 +83,20 @@ class DeploymentSerializer(serializers.ModelSerializer):
 class GovernedSerializer(serializers.Serializer):
     """The fields of a change that may need approval (see the approvals app)."""
 
-    justification = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="",
-                                          help_text="Why: required where the environment needs approval.")
+    justification = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why: required where the environment needs approval.",
+    )
     break_glass_reason = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, default="",
-        help_text="Owners only: push the change past approval or a freeze; it is flagged and reviewed afterwards.")
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Owners only: push the change past approval or a freeze; it is flagged and reviewed afterwards.",
+    )
 
 
 class DeploymentCreateSerializer(GovernedSerializer):
@@ -88,8 +123,12 @@ class RollbackSerializer(ReasonSerializer):
     """The reason doubles as the justification where the environment needs approval."""
 
     break_glass_reason = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, default="",
-        help_text="Owners only: roll back past approval or a freeze; it is flagged and reviewed afterwards.")
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Owners only: roll back past approval or a freeze; it is flagged and reviewed afterwards.",
+    )
 
 
 class PendingApprovalSerializer(serializers.Serializer):
@@ -121,8 +160,12 @@ class DeploymentEventSerializer(serializers.ModelSerializer):
     # A plain string in the schema: "kind" is also an environment's field, and one enum name must not serve both.
     kind = serializers.CharField(read_only=True, help_text="state, pod, rollout or log")
     # Blank on events that are not state changes; a read-only model field would drop allow_blank.
-    state = serializers.ChoiceField(choices=State.choices, allow_blank=True, read_only=True,
-                                    help_text="The state entered, on state events; empty on the others.")
+    state = serializers.ChoiceField(
+        choices=State.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="The state entered, on state events; empty on the others.",
+    )
 
     class Meta:
         model = DeploymentEvent
@@ -136,17 +179,22 @@ class StrategyCreateSerializer(DeploymentCreateSerializer):
     Blue-green: `keep_old_colour_seconds` (default 600). Send an Idempotency-Key header to make retries safe."""
 
     strategy = serializers.ChoiceField(choices=Strategy.choices, default=Strategy.ROLLING)
-    steps = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=100), required=False,
-                                  max_length=10)
+    steps = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=100), required=False, max_length=10
+    )
     gate_seconds = serializers.IntegerField(min_value=0, max_value=MAX_GATE_SECONDS, required=False)
     keep_old_colour_seconds = serializers.IntegerField(min_value=0, max_value=MAX_KEEP_SECONDS, required=False)
 
     def validate(self, data):
         data = super().validate(data)
         try:
-            data["plan"] = strategy_plan(strategy=data["strategy"], application=data["release"].application,
-                                         steps=data.get("steps"), gate_seconds=data.get("gate_seconds"),
-                                         keep_seconds=data.get("keep_old_colour_seconds"))
+            data["plan"] = strategy_plan(
+                strategy=data["strategy"],
+                application=data["release"].application,
+                steps=data.get("steps"),
+                gate_seconds=data.get("gate_seconds"),
+                keep_seconds=data.get("keep_old_colour_seconds"),
+            )
         except ApplicationError as error:
             raise serializers.ValidationError({error.field or "strategy": [error.message]}) from None
         return data
@@ -171,8 +219,12 @@ class BreakGlassSerializer(serializers.Serializer):
     """A change that carries on an approved one: only a freeze holds it, and only an owner's break-glass passes."""
 
     break_glass_reason = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, default="",
-        help_text="Owners only: go ahead during a freeze; it is flagged and reviewed afterwards.")
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Owners only: go ahead during a freeze; it is flagged and reviewed afterwards.",
+    )
 
 
 class RemovedSerializer(serializers.Serializer):
@@ -182,15 +234,33 @@ class RemovedSerializer(serializers.Serializer):
 class DeploySettingsSerializer(serializers.ModelSerializer):
     tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     environment_name = serializers.CharField(source="environment.name", read_only=True)
-    justification = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="",
-                                          write_only=True, help_text="Why: required where the environment "
-                                                                     "needs approval.")
+    justification = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        write_only=True,
+        help_text="Why: required where the environment needs approval.",
+    )
     break_glass_reason = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, default="", write_only=True,
-        help_text="Owners only: change it past approval or a freeze; it is flagged and reviewed afterwards.")
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        write_only=True,
+        help_text="Owners only: change it past approval or a freeze; it is flagged and reviewed afterwards.",
+    )
 
     class Meta:
         model = DeploySettings
-        fields = ["id", "tenant", "environment", "environment_name", "auto_rollback", "updated_at",
-                  "justification", "break_glass_reason"]
+        fields = [
+            "id",
+            "tenant",
+            "environment",
+            "environment_name",
+            "auto_rollback",
+            "updated_at",
+            "justification",
+            "break_glass_reason",
+        ]
         read_only_fields = ["id", "tenant", "environment", "environment_name", "updated_at"]

@@ -21,22 +21,34 @@ from ..selectors import EVENTS_PAGE_MAX, events_after
 from . import serializers as s
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-    description="Retrying with the same key and payload returns the first deployment (200) instead of a new one.")
-AFTER_SEQ = OpenApiParameter("after_seq", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False,
-                             description="Only events with a larger seq (what a page missed while disconnected).")
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Retrying with the same key and payload returns the first deployment (200) instead of a new one.",
+)
+AFTER_SEQ = OpenApiParameter(
+    "after_seq",
+    OpenApiTypes.INT,
+    OpenApiParameter.QUERY,
+    required=False,
+    description="Only events with a larger seq (what a page missed while disconnected).",
+)
 
 
 def _waits(subject, what: str):
     """202 with the change request when the operation waits for approval, else None."""
     waiting = getattr(subject, "change_request", None)
     if waiting is not None and waiting.is_open:
-        return Response({"change_request": waiting.pk, "state": waiting.state,
-                         "detail": f"The {what} waits for approval in change request {waiting.pk}."},
-                        status=status.HTTP_202_ACCEPTED)
+        return Response(
+            {
+                "change_request": waiting.pk,
+                "state": waiting.state,
+                "detail": f"The {what} waits for approval in change request {waiting.pk}.",
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
     return None
-
-
 
 
 class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -49,8 +61,9 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
 
     def optimise(self, queryset):
         # change_requests: the approvals app's reverse relation, for the serializer's change_request id.
-        return (queryset.select_related("tenant", "application", "release", "environment", "requested_by")
-                .prefetch_related("change_requests"))
+        return queryset.select_related(
+            "tenant", "application", "release", "environment", "requested_by"
+        ).prefetch_related("change_requests")
 
     def _act(self, request, service, data_class=None, *, waits_as: str = "", created: bool = False):
         """Run one service on this deployment with the request's validated fields: 202 when the change
@@ -62,32 +75,53 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
             fields = data.validated_data
         result = service(actor=request, deployment=self.get_object(), **fields)
         waiting = _waits(result, waits_as) if waits_as else None
-        return waiting or Response(self.get_serializer(result).data,
-                                   status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return waiting or Response(
+            self.get_serializer(result).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
-    @extend_schema(request=s.StrategyCreateSerializer, parameters=[IDEMPOTENCY_HEADER],
-                   responses={201: s.DeploymentSerializer, 200: s.DeploymentSerializer}, examples=[
-                       OpenApiExample("Rolling deploy", request_only=True, value={
-                           "tenant": "acme", "release": 42, "environment": 3}),
-                       OpenApiExample("Canary to a governed environment", request_only=True, value={
-                           "tenant": "acme", "release": 42, "environment": 5, "strategy": "canary",
-                           "steps": [10, 50, 100], "gate_seconds": 120,
-                           "justification": "Checkout fix for INC-1234"}),
-                   ])
+    @extend_schema(
+        request=s.StrategyCreateSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: s.DeploymentSerializer, 200: s.DeploymentSerializer},
+        examples=[
+            OpenApiExample(
+                "Rolling deploy", request_only=True, value={"tenant": "acme", "release": 42, "environment": 3}
+            ),
+            OpenApiExample(
+                "Canary to a governed environment",
+                request_only=True,
+                value={
+                    "tenant": "acme",
+                    "release": 42,
+                    "environment": 5,
+                    "strategy": "canary",
+                    "steps": [10, 50, 100],
+                    "gate_seconds": 120,
+                    "justification": "Checkout fix for INC-1234",
+                },
+            ),
+        ],
+    )
     def create(self, request):
         data = s.StrategyCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         deployment, created = services.strategy_deploy(
-            actor=request, plan=data.validated_data["plan"], release=data.validated_data["release"], environment=data.validated_data["environment"],
+            actor=request,
+            plan=data.validated_data["plan"],
+            release=data.validated_data["release"],
+            environment=data.validated_data["environment"],
             idempotency_key=request.headers.get("Idempotency-Key"),
             progress_deadline_seconds=data.validated_data.get("progress_deadline_seconds"),
             justification=data.validated_data["justification"],
-            break_glass_reason=data.validated_data["break_glass_reason"])
+            break_glass_reason=data.validated_data["break_glass_reason"],
+        )
         # A repeated Idempotency-Key finds the first deployment in the database, even when the stored
         # answer is gone (Redis lost it): the client is told it is a replay either way.
-        return Response(self.get_serializer(deployment).data,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-                        headers={} if created else {"Idempotent-Replayed": "true"})
+        return Response(
+            self.get_serializer(deployment).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            headers={} if created else {"Idempotent-Replayed": "true"},
+        )
 
     @idempotent
     @extend_schema(request=s.RollbackSerializer, responses={201: s.DeploymentSerializer})
@@ -138,8 +172,9 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         return self._act(request, services.deployment_scale, s.ScaleSerializer, waits_as="scale")
 
     @idempotent
-    @extend_schema(request=s.GovernedSerializer,
-                   responses={200: s.DeploymentSerializer, 202: s.PendingApprovalSerializer})
+    @extend_schema(
+        request=s.GovernedSerializer, responses={200: s.DeploymentSerializer, 202: s.PendingApprovalSerializer}
+    )
     @action(detail=True, methods=["post"])
     def restart(self, request, pk=None):
         """Replace every pod of this (running) deployment's release, one by one. Where the environment
@@ -188,8 +223,13 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         return Response(s.LivePodsSerializer(live.as_dict()).data)
 
 
-class DeploySettingsViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                            mixins.UpdateModelMixin, viewsets.GenericViewSet):
+class DeploySettingsViewSet(
+    TenantViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     """How deployments behave in each environment: whether a failed rollout rolls back automatically.
     Every environment has settings; admins and owners change them."""
 
@@ -218,7 +258,10 @@ class DeploySettingsViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Re
     def perform_update(self, serializer):
         data = serializer.validated_data
         serializer.instance = services.deploy_settings_update(
-            actor=self.request, settings=serializer.instance,
+            actor=self.request,
+            settings=serializer.instance,
             auto_rollback=data.get("auto_rollback", serializer.instance.auto_rollback),
-            justification=data.get("justification", ""), break_glass_reason=data.get("break_glass_reason", ""))
+            justification=data.get("justification", ""),
+            break_glass_reason=data.get("break_glass_reason", ""),
+        )
         self.waiting = _waits(serializer.instance, "settings change")

@@ -7,78 +7,197 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('tenants', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("tenants", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Deployment',
+            name="Deployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('strategy', models.CharField(choices=[('rolling', 'Rolling update')], default='rolling', max_length=16)),
-                ('state', models.CharField(choices=[('pending_approval', 'Pending approval'), ('queued', 'Queued'), ('applying', 'Applying'), ('progressing', 'Progressing'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('rolled_back', 'Rolled back'), ('cancelled', 'Cancelled')], default='queued', max_length=20)),
-                ('reason', models.TextField(blank=True, help_text='Why it was requested, e.g. the reason for a rollback.')),
-                ('outcome', models.TextField(blank=True, help_text='How it ended, in words: set with the terminal state.')),
-                ('idempotency_key', models.CharField(blank=True, max_length=200)),
-                ('progress_deadline_seconds', models.PositiveIntegerField(default=600, validators=[django.core.validators.MinValueValidator(2), django.core.validators.MaxValueValidator(3600)])),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_seq', models.PositiveIntegerField(default=0)),
-                ('lease_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deployments', to='catalog.application')),
-                ('environment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deployments', to='tenants.environment')),
-                ('release', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deployments', to='catalog.release')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('rollback_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='rollbacks', to='deployments.deployment')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "strategy",
+                    models.CharField(choices=[("rolling", "Rolling update")], default="rolling", max_length=16),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending_approval", "Pending approval"),
+                            ("queued", "Queued"),
+                            ("applying", "Applying"),
+                            ("progressing", "Progressing"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("rolled_back", "Rolled back"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.TextField(blank=True, help_text="Why it was requested, e.g. the reason for a rollback."),
+                ),
+                (
+                    "outcome",
+                    models.TextField(blank=True, help_text="How it ended, in words: set with the terminal state."),
+                ),
+                ("idempotency_key", models.CharField(blank=True, max_length=200)),
+                (
+                    "progress_deadline_seconds",
+                    models.PositiveIntegerField(
+                        default=600,
+                        validators=[
+                            django.core.validators.MinValueValidator(2),
+                            django.core.validators.MaxValueValidator(3600),
+                        ],
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_seq", models.PositiveIntegerField(default=0)),
+                ("lease_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deployments",
+                        to="catalog.application",
+                    ),
+                ),
+                (
+                    "environment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deployments",
+                        to="tenants.environment",
+                    ),
+                ),
+                (
+                    "release",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="deployments", to="catalog.release"
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "rollback_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rollbacks",
+                        to="deployments.deployment",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='DeploymentEvent',
+            name="DeploymentEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveIntegerField()),
-                ('kind', models.CharField(choices=[('state', 'State change'), ('pod', 'Pod'), ('rollout', 'Rollout'), ('log', 'Pipeline log')], max_length=16)),
-                ('state', models.CharField(blank=True, choices=[('pending_approval', 'Pending approval'), ('queued', 'Queued'), ('applying', 'Applying'), ('progressing', 'Progressing'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('rolled_back', 'Rolled back'), ('cancelled', 'Cancelled')], max_length=20)),
-                ('key', models.CharField(blank=True, max_length=200)),
-                ('message', models.TextField(blank=True)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='deployments.deployment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.PositiveIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("state", "State change"),
+                            ("pod", "Pod"),
+                            ("rollout", "Rollout"),
+                            ("log", "Pipeline log"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("pending_approval", "Pending approval"),
+                            ("queued", "Queued"),
+                            ("applying", "Applying"),
+                            ("progressing", "Progressing"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("rolled_back", "Rolled back"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("key", models.CharField(blank=True, max_length=200)),
+                ("message", models.TextField(blank=True)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="deployments.deployment"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', 'seq'],
+                "ordering": ["deployment", "seq"],
             },
         ),
         migrations.AddIndex(
-            model_name='deployment',
-            index=models.Index(fields=['state', 'lease_expires_at'], name='deployment_state_lease'),
+            model_name="deployment",
+            index=models.Index(fields=["state", "lease_expires_at"], name="deployment_state_lease"),
         ),
         migrations.AddConstraint(
-            model_name='deployment',
-            constraint=models.UniqueConstraint(condition=models.Q(('state__in', ('pending_approval', 'queued', 'applying', 'progressing'))), fields=('application', 'environment'), name='deployment_one_active_per_app_environment'),
+            model_name="deployment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state__in", ("pending_approval", "queued", "applying", "progressing"))),
+                fields=("application", "environment"),
+                name="deployment_one_active_per_app_environment",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deployment',
-            constraint=models.UniqueConstraint(condition=models.Q(('idempotency_key', ''), _negated=True), fields=('tenant', 'idempotency_key'), name='deployment_unique_idempotency_key'),
+            model_name="deployment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("idempotency_key", ""), _negated=True),
+                fields=("tenant", "idempotency_key"),
+                name="deployment_unique_idempotency_key",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deploymentevent',
-            constraint=models.UniqueConstraint(fields=('deployment', 'seq'), name='deployment_event_unique_seq'),
+            model_name="deploymentevent",
+            constraint=models.UniqueConstraint(fields=("deployment", "seq"), name="deployment_event_unique_seq"),
         ),
         migrations.AddConstraint(
-            model_name='deploymentevent',
-            constraint=models.UniqueConstraint(condition=models.Q(('key', ''), _negated=True), fields=('deployment', 'key'), name='deployment_event_unique_key'),
+            model_name="deploymentevent",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("key", ""), _negated=True),
+                fields=("deployment", "key"),
+                name="deployment_event_unique_key",
+            ),
         ),
     ]

@@ -4,50 +4,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0001_initial'),
+        ("deployments", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='deployment',
-            name='colour',
-            field=models.CharField(blank=True, help_text='Blue-green: the colour this release rolled out to.', max_length=8),
+            model_name="deployment",
+            name="colour",
+            field=models.CharField(
+                blank=True, help_text="Blue-green: the colour this release rolled out to.", max_length=8
+            ),
         ),
         migrations.AddField(
-            model_name='deployment',
-            name='step',
-            field=models.PositiveSmallIntegerField(default=0, help_text='Canary: the current step, from 1; 0 before any.'),
+            model_name="deployment",
+            name="step",
+            field=models.PositiveSmallIntegerField(
+                default=0, help_text="Canary: the current step, from 1; 0 before any."
+            ),
         ),
         migrations.AddField(
-            model_name='deployment',
-            name='strategy_config',
-            field=models.JSONField(blank=True, default=dict, help_text='steps, gate_seconds (none: wait for continue), keep_seconds'),
+            model_name="deployment",
+            name="strategy_config",
+            field=models.JSONField(
+                blank=True, default=dict, help_text="steps, gate_seconds (none: wait for continue), keep_seconds"
+            ),
         ),
         migrations.AddField(
-            model_name='deployment',
-            name='switch_back_until',
-            field=models.DateTimeField(blank=True, help_text='Blue-green: the old colour is kept until then.', null=True),
+            model_name="deployment",
+            name="switch_back_until",
+            field=models.DateTimeField(
+                blank=True, help_text="Blue-green: the old colour is kept until then.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='deployment',
-            name='switched_back_at',
+            model_name="deployment",
+            name="switched_back_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='deployment',
-            name='waiting',
-            field=models.BooleanField(default=False, help_text='Canary: the step is ready and waits for a continue.'),
+            model_name="deployment",
+            name="waiting",
+            field=models.BooleanField(default=False, help_text="Canary: the step is ready and waits for a continue."),
         ),
         migrations.AlterField(
-            model_name='deployment',
-            name='strategy',
-            field=models.CharField(choices=[('rolling', 'Rolling update'), ('canary', 'Canary'), ('blue_green', 'Blue-green')], default='rolling', max_length=16),
+            model_name="deployment",
+            name="strategy",
+            field=models.CharField(
+                choices=[("rolling", "Rolling update"), ("canary", "Canary"), ("blue_green", "Blue-green")],
+                default="rolling",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='deploymentevent',
-            name='kind',
-            field=models.CharField(choices=[('state', 'State change'), ('pod', 'Pod'), ('rollout', 'Rollout'), ('log', 'Pipeline log'), ('step', 'Strategy step')], max_length=16),
+            model_name="deploymentevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("state", "State change"),
+                    ("pod", "Pod"),
+                    ("rollout", "Rollout"),
+                    ("log", "Pipeline log"),
+                    ("step", "Strategy step"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

@@ -5,24 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0002_deployment_strategy_rollout'),
-        ('tenants', '0001_initial'),
+        ("deployments", "0002_deployment_strategy_rollout"),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DeploySettings',
+            name="DeploySettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('auto_rollback', models.BooleanField(help_text='When a rollout fails, deploy the release that last succeeded here again.')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('environment', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='deploy_settings', to='tenants.environment')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "auto_rollback",
+                    models.BooleanField(
+                        help_text="When a rollout fails, deploy the release that last succeeded here again."
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "environment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deploy_settings",
+                        to="tenants.environment",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'deploy settings',
+                "verbose_name_plural": "deploy settings",
             },
         ),
     ]

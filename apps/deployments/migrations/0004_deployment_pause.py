@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0003_deploy_settings'),
+        ("deployments", "0003_deploy_settings"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='deployment',
-            name='paused_at',
-            field=models.DateTimeField(blank=True, help_text='Rolling: set while the rollout is paused.', null=True),
+            model_name="deployment",
+            name="paused_at",
+            field=models.DateTimeField(blank=True, help_text="Rolling: set while the rollout is paused.", null=True),
         ),
         migrations.AddField(
-            model_name='deployment',
-            name='resumed_at',
-            field=models.DateTimeField(blank=True, help_text='Rolling: when it was last resumed.', null=True),
+            model_name="deployment",
+            name="resumed_at",
+            field=models.DateTimeField(blank=True, help_text="Rolling: when it was last resumed.", null=True),
         ),
     ]

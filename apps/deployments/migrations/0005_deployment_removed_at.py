@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0004_deployment_pause'),
+        ("deployments", "0004_deployment_pause"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='deployment',
-            name='removed_at',
-            field=models.DateTimeField(blank=True, help_text='When the application was removed from the environment after it.', null=True),
+            model_name="deployment",
+            name="removed_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When the application was removed from the environment after it.", null=True
+            ),
         ),
     ]

@@ -34,16 +34,21 @@ def _replay(tenant, key: str, release, environment) -> Deployment | None:
         return None
     earlier = Deployment.objects.filter(tenant=tenant, idempotency_key=key).first()
     if earlier is not None and (earlier.release_id, earlier.environment_id) != (release.pk, environment.pk):
-        raise ApplicationError("This Idempotency-Key was already used for a different deployment.",
-                               code=IDEMPOTENCY_KEY_REUSED, status=422)
+        raise ApplicationError(
+            "This Idempotency-Key was already used for a different deployment.", code=IDEMPOTENCY_KEY_REUSED, status=422
+        )
     return earlier
 
 
 def _in_progress(application, environment) -> ApplicationError:
     active = Deployment.objects.filter(application=application, environment=environment, state__in=ACTIVE).first()
     which = f" (deployment {active.pk}, {active.get_state_display().lower()})" if active else ""
-    return ApplicationError(f"{application.name} is already being deployed to {environment.name}{which}; "
-                            "wait for it to finish or cancel it.", code=IN_PROGRESS, status=409)
+    return ApplicationError(
+        f"{application.name} is already being deployed to {environment.name}{which}; "
+        "wait for it to finish or cancel it.",
+        code=IN_PROGRESS,
+        status=409,
+    )
 
 
 def _check_create(actor, release, environment, key: str) -> None:
@@ -51,8 +56,9 @@ def _check_create(actor, release, environment, key: str) -> None:
     require(policy.allows(actor, "add", environment.tenant), tenant=environment.tenant)
     require(policy.can_add(actor, environment), PRODUCTION_NEEDS_ADMIN)
     if release.tenant_id != environment.tenant_id:
-        raise ApplicationError("The release and the environment belong to different tenants.", code=INVALID,
-                               field="environment")
+        raise ApplicationError(
+            "The release and the environment belong to different tenants.", code=INVALID, field="environment"
+        )
     if len(key) > 200:
         raise ApplicationError("An Idempotency-Key is at most 200 characters.", code=INVALID, field="idempotency_key")
     if release.ingress_host:  # a release cut before hosts were claims may name another tenant's host
@@ -60,11 +66,22 @@ def _check_create(actor, release, environment, key: str) -> None:
 
 
 @transaction.atomic
-def deployment_create(*, actor, release, environment, idempotency_key: str | None = None,
-                      progress_deadline_seconds: int | None = None, reason: str = "",
-                      rollback_of: Deployment | None = None, automatic: bool = False, justification: str = "",
-                      break_glass_reason: str = "", strategy: str = "", strategy_config: dict | None = None,
-                      restorative: bool = False) -> tuple[Deployment, bool]:
+def deployment_create(
+    *,
+    actor,
+    release,
+    environment,
+    idempotency_key: str | None = None,
+    progress_deadline_seconds: int | None = None,
+    reason: str = "",
+    rollback_of: Deployment | None = None,
+    automatic: bool = False,
+    justification: str = "",
+    break_glass_reason: str = "",
+    strategy: str = "",
+    strategy_config: dict | None = None,
+    restorative: bool = False,
+) -> tuple[Deployment, bool]:
     """Queue a release for an environment; (deployment, created). A repeated Idempotency-Key returns
     the first deployment. A second deployment of the same app to the same environment while one is
     active is refused (409), not queued: the newer request would otherwise silently win or wait.
@@ -79,35 +96,69 @@ def deployment_create(*, actor, release, environment, idempotency_key: str | Non
     earlier = _replay(environment.tenant, key, release, environment)
     if earlier is not None:
         return earlier, False
-    if Deployment.objects.filter(application=release.application_id, environment=environment,
-                                 state__in=ACTIVE).exists():
+    if Deployment.objects.filter(
+        application=release.application_id, environment=environment, state__in=ACTIVE
+    ).exists():
         raise _in_progress(release.application, environment)
-    check_quotas(release=release, environment=environment,
-                 strategy=strategy or Deployment._meta.get_field("strategy").default)
-    title = (f"Roll back {release.application.name} to release #{release.number} in {environment.name}" if rollback_of
-             else f"Deploy {release.application.name} release #{release.number} to {environment.name}")
-    change = Change(kind="deploy", tenant=environment.tenant, actor=actor, environment=environment, title=title,
-                    justification=justification or (reason if rollback_of else ""),
-                    break_glass_reason=break_glass_reason, restorative=restorative)
+    check_quotas(
+        release=release, environment=environment, strategy=strategy or Deployment._meta.get_field("strategy").default
+    )
+    title = (
+        f"Roll back {release.application.name} to release #{release.number} in {environment.name}"
+        if rollback_of
+        else f"Deploy {release.application.name} release #{release.number} to {environment.name}"
+    )
+    change = Change(
+        kind="deploy",
+        tenant=environment.tenant,
+        actor=actor,
+        environment=environment,
+        title=title,
+        justification=justification or (reason if rollback_of else ""),
+        break_glass_reason=break_glass_reason,
+        restorative=restorative,
+    )
     verdict = Verdict() if automatic else gate().assess(change)
-    deployment = _insert(actor, release, environment, key, progress_deadline_seconds, reason, rollback_of,
-                         strategy=strategy, strategy_config=strategy_config,
-                         state=State.PENDING_APPROVAL if verdict.needs_approval else State.QUEUED)
+    deployment = _insert(
+        actor,
+        release,
+        environment,
+        key,
+        progress_deadline_seconds,
+        reason,
+        rollback_of,
+        strategy=strategy,
+        strategy_config=strategy_config,
+        state=State.PENDING_APPROVAL if verdict.needs_approval else State.QUEUED,
+    )
     if deployment.pk is None:
         return _replay(environment.tenant, key, release, environment), False
-    audit_record(actor=actor, action="deployment.rollback" if rollback_of else "deployment.create", obj=deployment,
-                 tenant=environment.tenant, changes={"release": [None, release.number], "reason": [None, reason]})
+    audit_record(
+        actor=actor,
+        action="deployment.rollback" if rollback_of else "deployment.create",
+        obj=deployment,
+        tenant=environment.tenant,
+        changes={"release": [None, release.number], "reason": [None, reason]},
+    )
     change.subject = deployment
     if verdict.needs_approval:
         change_request = gate().open(change, verdict)
-        event_append(deployment, kind=EventKind.STATE, state=State.PENDING_APPROVAL,
-                message=f"Waiting for approval (change request {change_request.pk})",
-                data={"change_request": change_request.pk})
+        event_append(
+            deployment,
+            kind=EventKind.STATE,
+            state=State.PENDING_APPROVAL,
+            message=f"Waiting for approval (change request {change_request.pk})",
+            data={"change_request": change_request.pk},
+        )
         return deployment, True
     if verdict.break_glass or verdict.restorative:
         gate().open(change, verdict)
-    event_append(deployment, kind=EventKind.STATE, state=State.QUEUED,
-            message=reason or f"Release #{release.number} queued for {environment.name}")
+    event_append(
+        deployment,
+        kind=EventKind.STATE,
+        state=State.QUEUED,
+        message=reason or f"Release #{release.number} queued for {environment.name}",
+    )
     _dispatch(deployment)
     return deployment, True
 
@@ -127,20 +178,38 @@ def deployment_release(*, deployment: Deployment, reason: str, actor=None) -> De
     return row
 
 
-def _insert(actor, release, environment, key, progress_deadline_seconds, reason, rollback_of, *, state: str,
-            strategy: str, strategy_config: dict | None) -> Deployment:
+def _insert(
+    actor,
+    release,
+    environment,
+    key,
+    progress_deadline_seconds,
+    reason,
+    rollback_of,
+    *,
+    state: str,
+    strategy: str,
+    strategy_config: dict | None,
+) -> Deployment:
     """Insert the row; a racing request that won the same key yields an unsaved row, one that won the
     (application, environment) slot a refusal."""
     principal = as_principal(actor)
     deployment = Deployment(
-        tenant=environment.tenant, application=release.application, release=release, environment=environment,
-        state=state, strategy=strategy or Deployment._meta.get_field("strategy").default,
+        tenant=environment.tenant,
+        application=release.application,
+        release=release,
+        environment=environment,
+        state=state,
+        strategy=strategy or Deployment._meta.get_field("strategy").default,
         strategy_config=strategy_config or {},
-        requested_by=principal.user if principal.is_authenticated else None, idempotency_key=key, reason=reason,
-        rollback_of=rollback_of, attempts=1,
+        requested_by=principal.user if principal.is_authenticated else None,
+        idempotency_key=key,
+        reason=reason,
+        rollback_of=rollback_of,
+        attempts=1,
         lease_expires_at=timezone.now() + timedelta(seconds=LEASE_SECONDS) if state == State.QUEUED else None,
-        progress_deadline_seconds=progress_deadline_seconds or Deployment._meta.get_field(
-            "progress_deadline_seconds").default,
+        progress_deadline_seconds=progress_deadline_seconds
+        or Deployment._meta.get_field("progress_deadline_seconds").default,
     )
     try:
         with transaction.atomic():

@@ -29,8 +29,16 @@ def is_waiting(subject) -> bool:
 def restorative_change_record(*, actor, deployment: Deployment, kind: str, title: str, reason: str = "") -> None:
     """Record a restorative operation (cancel, pause, switch back) on a governed environment: it was
     never held, so the approvals gate files it as made at once and opens a post-hoc review."""
-    change = Change(kind=kind, tenant=deployment.tenant, actor=actor, environment=deployment.environment,
-                    subject=deployment, title=title, justification=(reason or "").strip(), restorative=True)
+    change = Change(
+        kind=kind,
+        tenant=deployment.tenant,
+        actor=actor,
+        environment=deployment.environment,
+        subject=deployment,
+        title=title,
+        justification=(reason or "").strip(),
+        restorative=True,
+    )
     verdict = gate().assess(change)
     if verdict.restorative:
         gate().open(change, verdict)

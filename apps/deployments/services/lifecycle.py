@@ -23,8 +23,9 @@ FINISHED = "deployment_finished"
 
 
 def _is_newest(deployment: Deployment) -> bool:
-    return not Deployment.objects.filter(application=deployment.application_id, environment=deployment.environment_id,
-                                         id__gt=deployment.pk).exists()
+    return not Deployment.objects.filter(
+        application=deployment.application_id, environment=deployment.environment_id, id__gt=deployment.pk
+    ).exists()
 
 
 @transaction.atomic
@@ -40,17 +41,27 @@ def deployment_rollback(*, actor, deployment: Deployment, reason: str, break_gla
         raise ApplicationError("Say why you are rolling back.", code=INVALID, field="reason")
     target = previous_good_deployment(deployment)
     if target is None:
-        raise ApplicationError("There is no earlier release that succeeded in this environment to roll back to.",
-                               code=NO_PREVIOUS_RELEASE, status=409)
+        raise ApplicationError(
+            "There is no earlier release that succeeded in this environment to roll back to.",
+            code=NO_PREVIOUS_RELEASE,
+            status=409,
+        )
     restorative = _is_newest(deployment)
     if deployment.state in ACTIVE:
         stop = State.ROLLED_BACK if State.ROLLED_BACK in TRANSITIONS[deployment.state] else State.CANCELLED
-        deployment_transition(deployment=deployment, to_state=stop, reason=f"Rolled back: {reason.strip()}",
-                              actor=actor)
-    rollback, _ = deployment_create(actor=actor, release=target.release, environment=deployment.environment,
-                                    reason=f"Rollback of deployment {deployment.pk}: {reason.strip()}",
-                                    rollback_of=deployment, progress_deadline_seconds=target.progress_deadline_seconds,
-                                    break_glass_reason=break_glass_reason, restorative=restorative)
+        deployment_transition(
+            deployment=deployment, to_state=stop, reason=f"Rolled back: {reason.strip()}", actor=actor
+        )
+    rollback, _ = deployment_create(
+        actor=actor,
+        release=target.release,
+        environment=deployment.environment,
+        reason=f"Rollback of deployment {deployment.pk}: {reason.strip()}",
+        rollback_of=deployment,
+        progress_deadline_seconds=target.progress_deadline_seconds,
+        break_glass_reason=break_glass_reason,
+        restorative=restorative,
+    )
     return rollback
 
 
@@ -59,17 +70,22 @@ def deployment_cancel(*, actor, deployment: Deployment, reason: str = "") -> Dep
     Restorative: never held; stopping one that already left approval is reviewed afterwards."""
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
     if deployment.is_terminal:
-        raise ApplicationError(f"This deployment already {deployment.get_state_display().lower()}.",
-                               code=FINISHED, status=409)
+        raise ApplicationError(
+            f"This deployment already {deployment.get_state_display().lower()}.", code=FINISHED, status=409
+        )
     message = "Cancelled" + (f": {reason.strip()}" if (reason or "").strip() else "")
     with transaction.atomic():
         waited = deployment.state == State.PENDING_APPROVAL  # nothing ran yet: withdrawing says it all
         row = deployment_transition(deployment=deployment, to_state=State.CANCELLED, reason=message, actor=actor)
         gate().withdraw(row, message)
         if not waited:
-            restorative_change_record(actor=actor, deployment=row, kind="cancel", reason=reason,
-                                      title=f"Cancel deployment {row.pk} of {row.application.name} in "
-                                            f"{row.environment.name}")
+            restorative_change_record(
+                actor=actor,
+                deployment=row,
+                kind="cancel",
+                reason=reason,
+                title=f"Cancel deployment {row.pk} of {row.application.name} in {row.environment.name}",
+            )
     return row
 
 
@@ -89,18 +105,29 @@ def deployment_auto_rollback(*, deployment: Deployment) -> Deployment | None:
         return None
     target = previous_good_deployment(deployment)
     if target is None:
-        deployment_note(deployment=deployment, key="auto-rollback",
-                        message="No automatic rollback: no earlier release succeeded in this environment.")
+        deployment_note(
+            deployment=deployment,
+            key="auto-rollback",
+            message="No automatic rollback: no earlier release succeeded in this environment.",
+        )
         return None
     try:
         rollback, _ = deployment_create(
-            actor=None, release=target.release, environment=deployment.environment, rollback_of=deployment,
+            actor=None,
+            release=target.release,
+            environment=deployment.environment,
+            rollback_of=deployment,
             reason=f"Automatic rollback of deployment {deployment.pk}: {deployment.outcome}",
-            progress_deadline_seconds=target.progress_deadline_seconds, automatic=True)
+            progress_deadline_seconds=target.progress_deadline_seconds,
+            automatic=True,
+        )
     except ApplicationError as error:
         deployment_note(deployment=deployment, key="auto-rollback", message=f"No automatic rollback: {error.message}")
         return None
-    deployment_note(deployment=deployment, key="auto-rollback", data={"rollback": rollback.pk},
-                    message=f"Rolling back automatically to release #{target.release.number} "
-                            f"(deployment {rollback.pk})")
+    deployment_note(
+        deployment=deployment,
+        key="auto-rollback",
+        data={"rollback": rollback.pk},
+        message=f"Rolling back automatically to release #{target.release.number} (deployment {rollback.pk})",
+    )
     return rollback

@@ -45,8 +45,14 @@ STRATEGY_NOT_PAUSABLE = "strategy_not_pausable"
 MAX_REPLICAS = 100
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 # What a release puts into a namespace, removed traffic first so nothing routes to a vanishing pod.
-REMOVED_KINDS = (("networking.k8s.io/v1", "Ingress"), ("autoscaling/v2", "HorizontalPodAutoscaler"),
-                 ("v1", "Service"), ("apps/v1", "Deployment"), ("batch/v1", "CronJob"), ("v1", "ConfigMap"))
+REMOVED_KINDS = (
+    ("networking.k8s.io/v1", "Ingress"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("v1", "Service"),
+    ("apps/v1", "Deployment"),
+    ("batch/v1", "CronJob"),
+    ("v1", "ConfigMap"),
+)
 
 
 # --- The live deployment: scale and restart ----------------------------------------------------
@@ -54,8 +60,11 @@ REMOVED_KINDS = (("networking.k8s.io/v1", "Ingress"), ("autoscaling/v2", "Horizo
 
 def _require_quiet(application, environment) -> None:
     if Deployment.objects.filter(application=application, environment=environment, state__in=ACTIVE).exists():
-        raise ApplicationError(f"{application.name} is being deployed to {environment.name}; wait for it to "
-                               "finish or cancel it.", code=IN_PROGRESS, status=409)
+        raise ApplicationError(
+            f"{application.name} is being deployed to {environment.name}; wait for it to finish or cancel it.",
+            code=IN_PROGRESS,
+            status=409,
+        )
 
 
 def _require_live(actor, deployment: Deployment) -> None:
@@ -65,8 +74,11 @@ def _require_live(actor, deployment: Deployment) -> None:
     live = live_deployment(deployment.application_id, deployment.environment_id)
     if live is None or live.pk != deployment.pk:
         which = f" (deployment {live.pk})" if live else ""
-        raise ApplicationError(f"Only what runs in {deployment.environment.name} now{which} can be scaled or "
-                               "restarted.", code=NOT_LIVE, status=409)
+        raise ApplicationError(
+            f"Only what runs in {deployment.environment.name} now{which} can be scaled or restarted.",
+            code=NOT_LIVE,
+            status=409,
+        )
     if deployment.application.component_kind == "cron":
         raise ApplicationError("A cron job has no replicas to scale or restart.", code=INVALID, status=409)
 
@@ -91,36 +103,56 @@ def _check_scale_quota(deployment: Deployment, replicas: int) -> None:
     usage = footprint(release)
     for resource in RESOURCES:
         per_pod = usage[resource] // max(usage["pods"], 1)
-        quota_check(tenant=deployment.tenant, resource=resource, environment=deployment.environment,
-                    adding=per_pod * extra)
+        quota_check(
+            tenant=deployment.tenant, resource=resource, environment=deployment.environment, adding=per_pod * extra
+        )
 
 
 def _record(actor, deployment: Deployment, action: str, message: str, changes: dict) -> None:
     with transaction.atomic():
         deployment_note(deployment=deployment, message=message, data={"operation": action, **changes})
-        audit_record(actor=actor, action=f"deployment.{action}", obj=deployment, tenant=deployment.tenant,
-                     changes=changes)
+        audit_record(
+            actor=actor, action=f"deployment.{action}", obj=deployment, tenant=deployment.tenant, changes=changes
+        )
 
 
-def deployment_scale(*, actor, deployment: Deployment, replicas: int, justification: str = "",
-                     break_glass_reason: str = "", approved: bool = False) -> Deployment:
+def deployment_scale(
+    *,
+    actor,
+    deployment: Deployment,
+    replicas: int,
+    justification: str = "",
+    break_glass_reason: str = "",
+    approved: bool = False,
+) -> Deployment:
     """Set the replicas of the running release without a new release, within the tenant's quotas.
     A later deploy applies its release's own replicas again. In a governed environment the change
     waits for approval: the deployment comes back with `change_request` set and nothing is scaled yet;
     the approvals app calls this again with `approved` once the request is approved."""
     _require_live(actor, deployment)
     if deployment.release.autoscale_max:
-        raise ApplicationError("An autoscaler sets this release's replicas; change its limits in a new release.",
-                               code=AUTOSCALED, status=409)
+        raise ApplicationError(
+            "An autoscaler sets this release's replicas; change its limits in a new release.",
+            code=AUTOSCALED,
+            status=409,
+        )
     if not 0 <= replicas <= MAX_REPLICAS:
         raise ApplicationError(f"Replicas go from 0 to {MAX_REPLICAS}.", code=INVALID, field="replicas")
     _check_scale_quota(deployment, replicas)
     if not approved:
-        deployment.change_request = change_gated(Change(
-            kind="scale", tenant=deployment.tenant, actor=actor, environment=deployment.environment,
-            subject=deployment, params={"replicas": replicas}, justification=justification,
-            break_glass_reason=break_glass_reason,
-            title=f"Scale {deployment.application.name} in {deployment.environment.name} to {replicas} replicas"))
+        deployment.change_request = change_gated(
+            Change(
+                kind="scale",
+                tenant=deployment.tenant,
+                actor=actor,
+                environment=deployment.environment,
+                subject=deployment,
+                params={"replicas": replicas},
+                justification=justification,
+                break_glass_reason=break_glass_reason,
+                title=f"Scale {deployment.application.name} in {deployment.environment.name} to {replicas} replicas",
+            )
+        )
         if is_waiting(deployment):
             return deployment
     name, namespace = deployment.application.name, deployment.environment.namespace
@@ -130,30 +162,45 @@ def deployment_scale(*, actor, deployment: Deployment, replicas: int, justificat
             raise ApplicationError(f"Deployment {name} is not in the cluster any more.", code=NOT_RUNNING, status=409)
         before = running["spec"].get("replicas")
         kube.patch("apps/v1", "Deployment", name, namespace, {"spec": {"replicas": replicas}})
-    _record(actor, deployment, "scale", f"Scaled from {before} to {replicas} replicas",
-            {"replicas": [before, replicas]})
+    _record(
+        actor, deployment, "scale", f"Scaled from {before} to {replicas} replicas", {"replicas": [before, replicas]}
+    )
     return deployment
 
 
-def deployment_restart(*, actor, deployment: Deployment, justification: str = "", break_glass_reason: str = "",
-                       approved: bool = False) -> Deployment:
+def deployment_restart(
+    *, actor, deployment: Deployment, justification: str = "", break_glass_reason: str = "", approved: bool = False
+) -> Deployment:
     """Replace every pod of the running release, one by one, as `kubectl rollout restart` does:
     a new annotation in the pod template makes a new ReplicaSet of the same release. Every pod of
     production going away is a change like any other: in a governed environment it waits for approval
     (`change_request` set, nothing restarted yet), and a freeze refuses it."""
     _require_live(actor, deployment)
     if not approved:
-        deployment.change_request = change_gated(Change(
-            kind="restart", tenant=deployment.tenant, actor=actor, environment=deployment.environment,
-            subject=deployment, justification=justification, break_glass_reason=break_glass_reason,
-            title=f"Restart every pod of {deployment.application.name} in {deployment.environment.name}"))
+        deployment.change_request = change_gated(
+            Change(
+                kind="restart",
+                tenant=deployment.tenant,
+                actor=actor,
+                environment=deployment.environment,
+                subject=deployment,
+                justification=justification,
+                break_glass_reason=break_glass_reason,
+                title=f"Restart every pod of {deployment.application.name} in {deployment.environment.name}",
+            )
+        )
         if is_waiting(deployment):
             return deployment
     at = timezone.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     name, namespace = deployment.application.name, deployment.environment.namespace
     with _cluster(deployment.environment, f"Deployment {name}") as kube:
-        kube.patch("apps/v1", "Deployment", name, namespace,
-                   {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at}}}}})
+        kube.patch(
+            "apps/v1",
+            "Deployment",
+            name,
+            namespace,
+            {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at}}}}},
+        )
     _record(actor, deployment, "restart", f"Restarting every pod (restartedAt {at})", {"restarted_at": [None, at]})
     return deployment
 
@@ -166,15 +213,22 @@ def _require_pausable(actor, deployment: Deployment) -> None:
     between their steps, and a cron job has no rollout."""
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
     if deployment.strategy != Strategy.ROLLING or deployment.application.component_kind == "cron":
-        raise ApplicationError("Only a rolling update can be paused: canary and blue-green deployments move step "
-                               "by step (continue or cancel them), and a cron job has no rollout.",
-                               code=STRATEGY_NOT_PAUSABLE, status=409)
+        raise ApplicationError(
+            "Only a rolling update can be paused: canary and blue-green deployments move step "
+            "by step (continue or cancel them), and a cron job has no rollout.",
+            code=STRATEGY_NOT_PAUSABLE,
+            status=409,
+        )
 
 
 def _check_pause_state(row: Deployment, *, pausing: bool) -> None:
     if row.state != State.PROGRESSING:
-        raise ApplicationError(f"Only a deployment that is rolling out can be paused or resumed; this one is "
-                               f"{row.get_state_display().lower()}.", code=NOT_IN_PROGRESS, status=409)
+        raise ApplicationError(
+            f"Only a deployment that is rolling out can be paused or resumed; this one is "
+            f"{row.get_state_display().lower()}.",
+            code=NOT_IN_PROGRESS,
+            status=409,
+        )
     if pausing and row.paused_at is not None:
         raise ApplicationError("This deployment is already paused.", code=ALREADY_PAUSED, status=409)
     if not pausing and row.paused_at is None:
@@ -199,9 +253,13 @@ def _record_pause(actor, deployment: Deployment, *, pausing: bool) -> Deployment
     action, message = ("pause", "Rollout paused") if pausing else ("resume", "Rollout resumed")
     _record(actor, deployment, action, message, {"paused_at": [_iso(before), _iso(row.paused_at)]})
     if pausing:
-        restorative_change_record(actor=actor, deployment=deployment, kind="pause",
-                                  title=f"Pause the rollout of deployment {deployment.pk} of "
-                                        f"{deployment.application.name} in {deployment.environment.name}")
+        restorative_change_record(
+            actor=actor,
+            deployment=deployment,
+            kind="pause",
+            title=f"Pause the rollout of deployment {deployment.pk} of "
+            f"{deployment.application.name} in {deployment.environment.name}",
+        )
     deployment.paused_at, deployment.resumed_at = row.paused_at, row.resumed_at
     deployment.last_seq = Deployment.objects.values_list("last_seq", flat=True).get(pk=deployment.pk)
     return deployment
@@ -233,10 +291,19 @@ def deployment_resume(*, actor, deployment: Deployment, break_glass_reason: str 
     a pause (restorative, never held) must not turn a running rollout into a new approval."""
     _require_pausable(actor, deployment)
     _check_pause_state(deployment, pausing=False)
-    change_gated(Change(kind="resume", tenant=deployment.tenant, actor=actor, environment=deployment.environment,
-                  subject=deployment, break_glass_reason=break_glass_reason, carries_on=True,
-                  title=f"Resume the rollout of deployment {deployment.pk} of {deployment.application.name} in "
-                        f"{deployment.environment.name}"))
+    change_gated(
+        Change(
+            kind="resume",
+            tenant=deployment.tenant,
+            actor=actor,
+            environment=deployment.environment,
+            subject=deployment,
+            break_glass_reason=break_glass_reason,
+            carries_on=True,
+            title=f"Resume the rollout of deployment {deployment.pk} of {deployment.application.name} in "
+            f"{deployment.environment.name}",
+        )
+    )
     _set_cluster_paused(deployment, False)
     return _record_pause(actor, deployment, pausing=False)
 
@@ -244,24 +311,32 @@ def deployment_resume(*, actor, deployment: Deployment, break_glass_reason: str 
 # --- Promote and remove ------------------------------------------------------------------------
 
 
-def deployment_promote(*, actor, deployment: Deployment, environment, justification: str = "",
-                       break_glass_reason: str = "") -> Deployment:
+def deployment_promote(
+    *, actor, deployment: Deployment, environment, justification: str = "", break_glass_reason: str = ""
+) -> Deployment:
     """Deploy the same release to another environment (dev -> staging -> production). Only a release
     that succeeded in the deployment's environment is promoted; the deploy rules of the target apply."""
     source = deployment.environment
     if environment.tenant_id != deployment.tenant_id or environment.pk == source.pk:
-        raise ApplicationError("Choose another environment of this tenant to promote to.", code=INVALID,
-                               field="environment")
-    if not Deployment.objects.filter(release=deployment.release_id, environment=source,
-                                     state=State.SUCCEEDED).exists():
-        raise ApplicationError(f"Release #{deployment.release.number} of {deployment.application.name} has not "
-                               f"succeeded in {source.name}; only a release that succeeded there can be promoted.",
-                               code=NOT_SUCCEEDED, status=409)
+        raise ApplicationError(
+            "Choose another environment of this tenant to promote to.", code=INVALID, field="environment"
+        )
+    if not Deployment.objects.filter(release=deployment.release_id, environment=source, state=State.SUCCEEDED).exists():
+        raise ApplicationError(
+            f"Release #{deployment.release.number} of {deployment.application.name} has not "
+            f"succeeded in {source.name}; only a release that succeeded there can be promoted.",
+            code=NOT_SUCCEEDED,
+            status=409,
+        )
     promoted, _ = deployment_create(
-        actor=actor, release=deployment.release, environment=environment,
+        actor=actor,
+        release=deployment.release,
+        environment=environment,
         reason=f"Promoted from {source.name} (deployment {deployment.pk})",
-        progress_deadline_seconds=deployment.progress_deadline_seconds, justification=justification,
-        break_glass_reason=break_glass_reason)
+        progress_deadline_seconds=deployment.progress_deadline_seconds,
+        justification=justification,
+        break_glass_reason=break_glass_reason,
+    )
     return promoted
 
 
@@ -273,23 +348,35 @@ class Removal:
     change_request: Any = None
 
 
-def application_remove(*, actor, application, environment, justification: str = "", break_glass_reason: str = "",
-                       approved: bool = False) -> Removal:
+def application_remove(
+    *, actor, application, environment, justification: str = "", break_glass_reason: str = "", approved: bool = False
+) -> Removal:
     """Delete everything the application runs in the environment, found by its label, and record what
     went. The deployment history stays; deploying again brings the application back. In a governed
     environment the removal waits for approval (nothing is deleted yet), and a freeze refuses it."""
     # Only members who could make the change themselves remove (or ask to remove) an application.
     require(policy_for(Deployment).can_deploy_unapproved(actor, environment), tenant=environment.tenant)
     if application.tenant_id != environment.tenant_id:
-        raise ApplicationError("The application and the environment belong to different tenants.", code=INVALID,
-                               field="environment")
+        raise ApplicationError(
+            "The application and the environment belong to different tenants.", code=INVALID, field="environment"
+        )
     _require_quiet(application, environment)
     if not approved:
-        removal = Removal(change_request=change_gated(Change(
-            kind="remove", tenant=environment.tenant, actor=actor, environment=environment,
-            subject=live_deployment(application, environment), params={"application": application.pk},
-            justification=justification, break_glass_reason=break_glass_reason,
-            title=f"Remove {application.name} from {environment.name}")))
+        removal = Removal(
+            change_request=change_gated(
+                Change(
+                    kind="remove",
+                    tenant=environment.tenant,
+                    actor=actor,
+                    environment=environment,
+                    subject=live_deployment(application, environment),
+                    params={"application": application.pk},
+                    justification=justification,
+                    break_glass_reason=break_glass_reason,
+                    title=f"Remove {application.name} from {environment.name}",
+                )
+            )
+        )
         if is_waiting(removal):
             return removal
     removed = []
@@ -315,10 +402,19 @@ def _labelled(kube, api_version: str, kind: str, namespace: str, application: st
 @transaction.atomic
 def _record_removal(actor, application, environment, removed: list[str]) -> None:
     live = live_deployment(application, environment)
-    Deployment.objects.filter(application=application, environment=environment, state=State.SUCCEEDED,
-                              removed_at__isnull=True).update(removed_at=timezone.now())  # frees its quota
+    Deployment.objects.filter(
+        application=application, environment=environment, state=State.SUCCEEDED, removed_at__isnull=True
+    ).update(removed_at=timezone.now())  # frees its quota
     if live is not None:
-        deployment_note(deployment=live, data={"operation": "remove", "removed": removed},
-                        message=f"Removed from {environment.name}: {', '.join(removed) or 'nothing was left'}")
-    audit_record(actor=actor, action="application.remove", obj=application, tenant=environment.tenant,
-                 changes={"environment": [environment.name, None], "removed": [removed, None]})
+        deployment_note(
+            deployment=live,
+            data={"operation": "remove", "removed": removed},
+            message=f"Removed from {environment.name}: {', '.join(removed) or 'nothing was left'}",
+        )
+    audit_record(
+        actor=actor,
+        action="application.remove",
+        obj=application,
+        tenant=environment.tenant,
+        changes={"environment": [environment.name, None], "removed": [removed, None]},
+    )

@@ -41,10 +41,14 @@ def outage_begin(deployment: Deployment, *, cause: str, status: int | None) -> D
     if event is not None:
         return event
     number = row.events.filter(key__startswith=PREFIX, key__endswith=":waiting").count() + 1
-    event = event_append(row, kind=EventKind.LOG, key=f"{PREFIX}{number}:waiting",
-                         message=f"Waiting for the cluster: {cause.rstrip('.')}. Retrying with backoff for up to the progress "
-                                 f"deadline ({row.progress_deadline_seconds} s).",
-                         data={"since": timezone.now().isoformat(), "status": status, "cause": cause})
+    event = event_append(
+        row,
+        kind=EventKind.LOG,
+        key=f"{PREFIX}{number}:waiting",
+        message=f"Waiting for the cluster: {cause.rstrip('.')}. Retrying with backoff for up to the progress "
+        f"deadline ({row.progress_deadline_seconds} s).",
+        data={"since": timezone.now().isoformat(), "status": status, "cause": cause},
+    )
     deployment.last_seq = row.last_seq
     return event
 
@@ -59,8 +63,12 @@ def outage_end(deployment: Deployment) -> bool:
     waited = outage_seconds(event)
     status = event.data.get("status")
     what = f"{status}" if status else "no answer"
-    event_append(row, kind=EventKind.LOG, key=event.key.replace(":waiting", ":over"),
-                 message=f"The cluster answers again after {what} for {waited:.0f} s; carrying on.",
-                 data={"seconds": round(waited, 1), "status": status})
+    event_append(
+        row,
+        kind=EventKind.LOG,
+        key=event.key.replace(":waiting", ":over"),
+        message=f"The cluster answers again after {what} for {waited:.0f} s; carrying on.",
+        data={"seconds": round(waited, 1), "status": status},
+    )
     deployment.last_seq = row.last_seq
     return True

@@ -25,19 +25,29 @@ def event_payload(event: DeploymentEvent, deployment: Deployment) -> dict:
     """What browsers receive: the event plus the deployment's state after it, and the application and
     environment ids so tenant-wide pages know which of their rows it moves."""
     return {
-        "type": "deployment.event", "deployment": deployment.pk, "seq": event.seq, "kind": event.kind,
-        "state": event.state, "key": event.key, "message": event.message, "data": event.data,
-        "application": deployment.application_id, "environment": deployment.environment_id,
-        "created_at": event.created_at.isoformat(), "deployment_state": deployment.state,
+        "type": "deployment.event",
+        "deployment": deployment.pk,
+        "seq": event.seq,
+        "kind": event.kind,
+        "state": event.state,
+        "key": event.key,
+        "message": event.message,
+        "data": event.data,
+        "application": deployment.application_id,
+        "environment": deployment.environment_id,
+        "created_at": event.created_at.isoformat(),
+        "deployment_state": deployment.state,
     }
 
 
-def event_append(deployment: Deployment, *, kind: str, message: str, state: str = "", key: str = "",
-                 data: dict | None = None) -> DeploymentEvent:
+def event_append(
+    deployment: Deployment, *, kind: str, message: str, state: str = "", key: str = "", data: dict | None = None
+) -> DeploymentEvent:
     """Write the next event. The caller holds the row lock (or just inserted the row), so seq has no gaps."""
     seq = deployment.last_seq + 1
-    event = DeploymentEvent.objects.create(deployment=deployment, seq=seq, kind=kind, state=state, key=key,
-                                           message=message[:2000], data=data or {})
+    event = DeploymentEvent.objects.create(
+        deployment=deployment, seq=seq, kind=kind, state=state, key=key, message=message[:2000], data=data or {}
+    )
     Deployment.objects.filter(pk=deployment.pk).update(last_seq=seq)
     deployment.last_seq = seq
     payload = event_payload(event, deployment)
@@ -55,13 +65,17 @@ def deployment_locked(deployment_id: int) -> Deployment:
 
 
 def _illegal(row: Deployment, to_state: str) -> ApplicationError:
-    return ApplicationError(f"A deployment that is {row.get_state_display().lower()} cannot become "
-                            f"{State(to_state).label.lower()}.", code=ILLEGAL_TRANSITION, status=409)
+    return ApplicationError(
+        f"A deployment that is {row.get_state_display().lower()} cannot become {State(to_state).label.lower()}.",
+        code=ILLEGAL_TRANSITION,
+        status=409,
+    )
 
 
 @transaction.atomic
-def deployment_transition(*, deployment: Deployment, to_state: str, reason: str = "", data: dict | None = None,
-                          actor=None) -> Deployment:
+def deployment_transition(
+    *, deployment: Deployment, to_state: str, reason: str = "", data: dict | None = None, actor=None
+) -> Deployment:
     """The only way a deployment changes state: checks the move is legal, records the event with the
     next seq, audits terminal states, and broadcasts after commit."""
     row = deployment_locked(deployment.pk)
@@ -76,14 +90,33 @@ def deployment_transition(*, deployment: Deployment, to_state: str, reason: str 
         row.paused_at = None
     row.save(update_fields=["state", "outcome", "started_at", "finished_at", "lease_expires_at", "paused_at"])
     event_append(row, kind=EventKind.STATE, state=to_state, message=reason or State(to_state).label, data=data)
-    emit_on_commit(tenant_id=row.tenant_id, event=f"deployment.{to_state}", data={
-        "deployment": row.pk, "application": row.application_id, "environment": row.environment_id,
-        "release": row.release_id, "state": to_state, "previous_state": before, "reason": reason})
+    emit_on_commit(
+        tenant_id=row.tenant_id,
+        event=f"deployment.{to_state}",
+        data={
+            "deployment": row.pk,
+            "application": row.application_id,
+            "environment": row.environment_id,
+            "release": row.release_id,
+            "state": to_state,
+            "previous_state": before,
+            "reason": reason,
+        },
+    )
     if to_state in TERMINAL:
-        audit_record(actor=actor, action=f"deployment.{to_state}", obj=row, tenant=row.tenant,
-                     changes={"state": [before, to_state], "reason": [None, reason]})
-    deployment.__dict__.update({field: getattr(row, field) for field in (
-        "state", "outcome", "started_at", "finished_at", "lease_expires_at", "paused_at", "last_seq")})
+        audit_record(
+            actor=actor,
+            action=f"deployment.{to_state}",
+            obj=row,
+            tenant=row.tenant,
+            changes={"state": [before, to_state], "reason": [None, reason]},
+        )
+    deployment.__dict__.update(
+        {
+            field: getattr(row, field)
+            for field in ("state", "outcome", "started_at", "finished_at", "lease_expires_at", "paused_at", "last_seq")
+        }
+    )
     return row
 
 
@@ -97,8 +130,13 @@ def deployment_observe(*, deployment: Deployment, observations: list[dict]) -> i
     seen = set(row.events.filter(key__in=[o["key"] for o in observations]).values_list("key", flat=True))
     new = [o for o in observations if o["key"] not in seen]
     for observation in new:
-        event_append(row, kind=observation["kind"], key=observation["key"], message=observation["message"],
-                data=observation.get("data"))
+        event_append(
+            row,
+            kind=observation["kind"],
+            key=observation["key"],
+            message=observation["message"],
+            data=observation.get("data"),
+        )
     return len(new)
 
 

@@ -42,8 +42,13 @@ def step_record(deployment: Deployment, *, key: str, message: str, data: dict | 
             setattr(row, name, value)
         if fields:
             row.save(update_fields=list(fields))
-        event_append(row, kind=EventKind.STEP, key=key, message=message,
-                data={"step": row.step, "waiting": row.waiting, "colour": row.colour, **(data or {})})
+        event_append(
+            row,
+            kind=EventKind.STEP,
+            key=key,
+            message=message,
+            data={"step": row.step, "waiting": row.waiting, "colour": row.colour, **(data or {})},
+        )
     deployment.__dict__.update(fields)
     return True
 
@@ -64,17 +69,28 @@ def canary_step_start(deployment: Deployment, step: int) -> bool:
     """Enter a step: the canary takes its share of traffic, or at 100 the stable Deployment takes the release."""
     steps = steps_of(deployment)
     weight = steps[step - 1]
-    what = ("promoting: the stable Deployment takes the release" if weight == 100
-            else f"{weight}% of traffic to the canary")
-    return step_record(deployment, key=f"step:{step}:started", step=step, waiting=False,
-                       message=f"Step {step} of {len(steps)}: {what}", data={"weight": weight})
+    what = (
+        "promoting: the stable Deployment takes the release" if weight == 100 else f"{weight}% of traffic to the canary"
+    )
+    return step_record(
+        deployment,
+        key=f"step:{step}:started",
+        step=step,
+        waiting=False,
+        message=f"Step {step} of {len(steps)}: {what}",
+        data={"weight": weight},
+    )
 
 
 def canary_step_wait(deployment: Deployment) -> bool:
     step = deployment.step
-    return step_record(deployment, key=f"step:{step}:waiting", waiting=True,
-                       message=f"Step {step} is healthy; waiting for a continue",
-                       data={"weight": steps_of(deployment)[step - 1]})
+    return step_record(
+        deployment,
+        key=f"step:{step}:waiting",
+        waiting=True,
+        message=f"Step {step} is healthy; waiting for a continue",
+        data={"weight": steps_of(deployment)[step - 1]},
+    )
 
 
 def deployment_continue(*, actor, deployment: Deployment, reason: str = "", break_glass_reason: str = "") -> Deployment:
@@ -85,15 +101,27 @@ def deployment_continue(*, actor, deployment: Deployment, reason: str = "", brea
         row = deployment_locked(deployment.pk)
         if row.strategy != Strategy.CANARY or row.state != State.PROGRESSING or not row.waiting:
             raise ApplicationError("Only a canary waiting at a step can continue.", code=NOT_WAITING, status=409)
-        change = Change(kind="continue", tenant=row.tenant, actor=actor, environment=row.environment,
-                        subject=row, break_glass_reason=break_glass_reason, carries_on=True,
-                        title=f"Move the canary of deployment {row.pk} on to step {row.step + 1}")
+        change = Change(
+            kind="continue",
+            tenant=row.tenant,
+            actor=actor,
+            environment=row.environment,
+            subject=row,
+            break_glass_reason=break_glass_reason,
+            carries_on=True,
+            title=f"Move the canary of deployment {row.pk} on to step {row.step + 1}",
+        )
         verdict = gate().assess(change)
         if verdict.break_glass:
             gate().open(change, verdict)
         canary_step_start(row, row.step + 1)
-        audit_record(actor=actor, action="deployment.continue", obj=row, tenant=row.tenant,
-                     changes={"step": [row.step - 1, row.step], "reason": [None, reason]})
+        audit_record(
+            actor=actor,
+            action="deployment.continue",
+            obj=row,
+            tenant=row.tenant,
+            changes={"step": [row.step - 1, row.step], "reason": [None, reason]},
+        )
     return row
 
 
@@ -107,10 +135,18 @@ def colour_choose(deployment: Deployment) -> str:
         return deployment.colour
     live = live_colour(deployment)
     colour = other_colour(live) if live else COLOURS[0]
-    Deployment.objects.filter(application=deployment.application_id, environment=deployment.environment_id,
-                              id__lt=deployment.pk, switch_back_until__isnull=False).update(switch_back_until=None)
-    step_record(deployment, key=f"colour:{colour}", colour=colour,
-                message=f"Rolling out to {colour}" + (f"; {live} keeps serving until it is ready" if live else ""))
+    Deployment.objects.filter(
+        application=deployment.application_id,
+        environment=deployment.environment_id,
+        id__lt=deployment.pk,
+        switch_back_until__isnull=False,
+    ).update(switch_back_until=None)
+    step_record(
+        deployment,
+        key=f"colour:{colour}",
+        colour=colour,
+        message=f"Rolling out to {colour}" + (f"; {live} keeps serving until it is ready" if live else ""),
+    )
     return colour
 
 
@@ -120,10 +156,15 @@ def colour_went_live(deployment: Deployment, *, previous: str | None) -> None:
     until = timezone.now() + timedelta(seconds=keep) if previous and keep else None
     with transaction.atomic():
         kept = f"; {previous} kept for switch-back for {keep} s" if until else ""
-        step_record(deployment, key=f"switch:{deployment.colour}", switch_back_until=until,
-                    message=f"Service switched to {deployment.colour}{kept}")
-        deployment_transition(deployment=deployment, to_state=State.SUCCEEDED,
-                              reason=f"{deployment.colour.capitalize()} is live{kept}")
+        step_record(
+            deployment,
+            key=f"switch:{deployment.colour}",
+            switch_back_until=until,
+            message=f"Service switched to {deployment.colour}{kept}",
+        )
+        deployment_transition(
+            deployment=deployment, to_state=State.SUCCEEDED, reason=f"{deployment.colour.capitalize()} is live{kept}"
+        )
 
 
 def deployment_switch_back(*, actor, deployment: Deployment, reason: str = "") -> Deployment:
@@ -132,17 +173,39 @@ def deployment_switch_back(*, actor, deployment: Deployment, reason: str = "") -
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
     with transaction.atomic():
         row = deployment_locked(deployment.pk)
-        if (row.strategy != Strategy.BLUE_GREEN or row.state != State.SUCCEEDED or row.switched_back_at
-                or not row.switch_back_until or row.switch_back_until < timezone.now()
-                or previous_colour_deployment(row) is None):
-            raise ApplicationError("Switching back is possible only while a blue-green deployment keeps its old "
-                                   "colour.", code=NO_SWITCH_BACK, status=409)
+        if (
+            row.strategy != Strategy.BLUE_GREEN
+            or row.state != State.SUCCEEDED
+            or row.switched_back_at
+            or not row.switch_back_until
+            or row.switch_back_until < timezone.now()
+            or previous_colour_deployment(row) is None
+        ):
+            raise ApplicationError(
+                "Switching back is possible only while a blue-green deployment keeps its old colour.",
+                code=NO_SWITCH_BACK,
+                status=409,
+            )
         old = other_colour(row.colour)
-        step_record(row, key="switch-back:requested", switched_back_at=timezone.now(),
-                    message=f"Switching back to {old}" + (f": {reason.strip()}" if reason.strip() else ""))
-        audit_record(actor=actor, action="deployment.switch_back", obj=row, tenant=row.tenant,
-                     changes={"colour": [row.colour, old], "reason": [None, reason]})
-        restorative_change_record(actor=actor, deployment=row, kind="switch_back", reason=reason,
-                                  title=f"Switch {row.application.name} in {row.environment.name} back to {old}")
+        step_record(
+            row,
+            key="switch-back:requested",
+            switched_back_at=timezone.now(),
+            message=f"Switching back to {old}" + (f": {reason.strip()}" if reason.strip() else ""),
+        )
+        audit_record(
+            actor=actor,
+            action="deployment.switch_back",
+            obj=row,
+            tenant=row.tenant,
+            changes={"colour": [row.colour, old], "reason": [None, reason]},
+        )
+        restorative_change_record(
+            actor=actor,
+            deployment=row,
+            kind="switch_back",
+            reason=reason,
+            title=f"Switch {row.application.name} in {row.environment.name} back to {old}",
+        )
         after_commit(dispatch.SWITCH_BACK, row.pk)
     return row

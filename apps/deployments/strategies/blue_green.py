@@ -24,34 +24,57 @@ class BlueGreen:
 
     def render(self, *, release, environment, plan: StrategyPlan, progress_deadline_seconds: int) -> list[dict]:
         live = serving_colour(release.application_id, environment.pk)
-        return render_colour(release, environment, colour=other_colour(live) if live else COLOURS[0],
-                             progress_deadline_seconds=progress_deadline_seconds)
+        return render_colour(
+            release,
+            environment,
+            colour=other_colour(live) if live else COLOURS[0],
+            progress_deadline_seconds=progress_deadline_seconds,
+        )
 
     def first_step(self, row: Deployment) -> list[dict]:
         """The new colour without the traffic objects: they switch only once it is ready."""
         colour = colour_choose(row)
-        return [m for m in render_colour(row.release, row.environment, row.pk, colour=colour,
-                                         progress_deadline_seconds=row.progress_deadline_seconds)
-                if m["kind"] not in TRAFFIC_KINDS]
+        return [
+            m
+            for m in render_colour(
+                row.release,
+                row.environment,
+                row.pk,
+                colour=colour,
+                progress_deadline_seconds=row.progress_deadline_seconds,
+            )
+            if m["kind"] not in TRAFFIC_KINDS
+        ]
 
     def observe(self, row: Deployment) -> bool:
         """Observe the new colour; once it is ready, switch the Service to it and succeed."""
         namespace, colour = row.environment.namespace, row.colour
         with kube_of(row.environment) as kube:
             status = kube.rollout_status(namespace, colour_name(row.release, colour))
-            pods, _ = kube.list("v1", "Pod", namespace, label_selector=(
-                f"{LABEL}/application={row.application.name},{COLOUR}={colour},{LABEL}/release={row.release.number}"))
+            pods, _ = kube.list(
+                "v1",
+                "Pod",
+                namespace,
+                label_selector=(
+                    f"{LABEL}/application={row.application.name},{COLOUR}={colour},{LABEL}/release={row.release.number}"
+                ),
+            )
         deployment_observe(deployment=row, observations=pod_observations(pods) + rollout_observations(status))
         if status is not None and status.complete:
             self.finish(row, status)
             return False
         if status is None:
-            deployment_fail(deployment=row,
-                            reason=f"The Deployment {colour_name(row.release, colour)} is missing from the cluster.")
+            deployment_fail(
+                deployment=row, reason=f"The Deployment {colour_name(row.release, colour)} is missing from the cluster."
+            )
         elif status.failed or past_deadline(row, row.started_at):
-            deployment_fail(deployment=row, reason=(
-                f"{colour.capitalize()} did not become ready within {row.progress_deadline_seconds} seconds; "
-                f"traffic stays where it was. The cluster says: {cluster_says(status)}"))
+            deployment_fail(
+                deployment=row,
+                reason=(
+                    f"{colour.capitalize()} did not become ready within {row.progress_deadline_seconds} seconds; "
+                    f"traffic stays where it was. The cluster says: {cluster_says(status)}"
+                ),
+            )
         else:
             return True
         return False
@@ -75,8 +98,9 @@ class BlueGreen:
         old = other_colour(row.colour)
         with kube_of(row.environment) as kube:
             kube.apply(traffic_manifests(row, source, old))
-        step_record(row, key="switch-back:done",
-                    message=f"Service switched back to {old} (release #{source.release.number})")
+        step_record(
+            row, key="switch-back:done", message=f"Service switched back to {old} (release #{source.release.number})"
+        )
 
     def retire(self, row: Deployment) -> None:
         """Scale the colour no longer serving to zero and close the switch-back window, once."""
@@ -85,18 +109,40 @@ class BlueGreen:
         idle = row if row.switched_back_at else previous_colour_deployment(row)
         colour = row.colour if row.switched_back_at else other_colour(row.colour)
         if idle is not None:
-            manifests = [m for m in render_colour(idle.release, row.environment, idle.pk, colour=colour, idle=True,
-                                                  progress_deadline_seconds=idle.progress_deadline_seconds)
-                         if m["kind"] == "Deployment"]
+            manifests = [
+                m
+                for m in render_colour(
+                    idle.release,
+                    row.environment,
+                    idle.pk,
+                    colour=colour,
+                    idle=True,
+                    progress_deadline_seconds=idle.progress_deadline_seconds,
+                )
+                if m["kind"] == "Deployment"
+            ]
             with kube_of(row.environment) as kube:
                 kube.apply(manifests)
-        step_record(row, key="colour:retired", switch_back_until=None,
-                    message=f"{colour.capitalize()} scaled to zero; switching back is no longer possible"
-                    if idle else "The switch-back window closed")
+        step_record(
+            row,
+            key="colour:retired",
+            switch_back_until=None,
+            message=f"{colour.capitalize()} scaled to zero; switching back is no longer possible"
+            if idle
+            else "The switch-back window closed",
+        )
 
 
 def traffic_manifests(row: Deployment, source: Deployment, colour: str) -> list[dict]:
     """The Service and Ingress sending traffic to `colour`, as `source` (the deployment that rolled it) renders them."""
-    return [m for m in render_colour(source.release, row.environment, source.pk, colour=colour,
-                                     progress_deadline_seconds=source.progress_deadline_seconds)
-            if m["kind"] in TRAFFIC_KINDS]
+    return [
+        m
+        for m in render_colour(
+            source.release,
+            row.environment,
+            source.pk,
+            colour=colour,
+            progress_deadline_seconds=source.progress_deadline_seconds,
+        )
+        if m["kind"] in TRAFFIC_KINDS
+    ]

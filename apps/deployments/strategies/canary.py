@@ -37,12 +37,18 @@ class Canary:
     name: str = Strategy.CANARY
 
     def render(self, *, release, environment, plan: StrategyPlan, progress_deadline_seconds: int) -> list[dict]:
-        return render_canary(release, environment, weight=plan.steps[0],
-                             progress_deadline_seconds=progress_deadline_seconds)
+        return render_canary(
+            release, environment, weight=plan.steps[0], progress_deadline_seconds=progress_deadline_seconds
+        )
 
     def first_step(self, row: Deployment) -> list[dict]:
-        return render_canary(row.release, row.environment, row.pk, weight=steps_of(row)[0],
-                             progress_deadline_seconds=row.progress_deadline_seconds)
+        return render_canary(
+            row.release,
+            row.environment,
+            row.pk,
+            weight=steps_of(row)[0],
+            progress_deadline_seconds=row.progress_deadline_seconds,
+        )
 
     def observe(self, row: Deployment) -> bool:
         if row.step == 0:
@@ -53,13 +59,24 @@ class Canary:
         namespace, name = row.environment.namespace, canary_name(row.release)
         with kube_of(row.environment) as kube:
             if row.step > 1:
-                _apply_once(row, kube, render_canary(row.release, row.environment, row.pk, weight=weight,
-                                                     progress_deadline_seconds=row.progress_deadline_seconds))
+                _apply_once(
+                    row,
+                    kube,
+                    render_canary(
+                        row.release,
+                        row.environment,
+                        row.pk,
+                        weight=weight,
+                        progress_deadline_seconds=row.progress_deadline_seconds,
+                    ),
+                )
             status = kube.rollout_status(namespace, name)
-            pods, _ = kube.list("v1", "Pod", namespace,
-                                label_selector=f"{LABEL}/application={row.application.name},{TRACK}=canary")
-        deployment_observe(deployment=row,
-                           observations=_prefixed(pod_observations(pods) + rollout_observations(status)))
+            pods, _ = kube.list(
+                "v1", "Pod", namespace, label_selector=f"{LABEL}/application={row.application.name},{TRACK}=canary"
+            )
+        deployment_observe(
+            deployment=row, observations=_prefixed(pod_observations(pods) + rollout_observations(status))
+        )
         problem = _unhealthy(row, status, pods)
         if problem:
             self._abort(row, problem)
@@ -74,8 +91,11 @@ class Canary:
     def finish(self, row: Deployment, status) -> None:
         self.cancel(row)  # the stable Deployment runs the release now: the canary goes
         with contextlib.suppress(ApplicationError):  # cancelled meanwhile
-            deployment_transition(deployment=row, to_state=State.SUCCEEDED,
-                                  reason=f"Canary promoted: {status.ready} of {status.desired} replicas ready")
+            deployment_transition(
+                deployment=row,
+                to_state=State.SUCCEEDED,
+                reason=f"Canary promoted: {status.ready} of {status.desired} replicas ready",
+            )
 
     def cancel(self, row: Deployment) -> None:
         """Delete the canary's objects (gone ones are fine) and record it once."""
@@ -103,15 +123,21 @@ class Canary:
         """The last step: the stable Deployment rolls out the release; once complete the canary goes."""
         app, namespace = row.application, row.environment.namespace
         with kube_of(row.environment) as kube:
-            _apply_once(row, kube, render(row.release, row.environment, row.pk,
-                                          progress_deadline_seconds=row.progress_deadline_seconds))
+            _apply_once(
+                row,
+                kube,
+                render(row.release, row.environment, row.pk, progress_deadline_seconds=row.progress_deadline_seconds),
+            )
             status = kube.rollout_status(namespace, app.name)
         deployment_observe(deployment=row, observations=rollout_observations(status))
         if status is not None and status.complete:
             self.finish(row, status)
             return False
-        problem = "The Deployment is missing from the cluster." if status is None else (
-            f"Rollout failed: {cluster_says(status)}" if status.failed else "")
+        problem = (
+            "The Deployment is missing from the cluster."
+            if status is None
+            else (f"Rollout failed: {cluster_says(status)}" if status.failed else "")
+        )
         if problem:
             self._abort(row, problem)
             return False
@@ -127,12 +153,15 @@ def _unhealthy(row: Deployment, status, pods: list[dict]) -> str:
     """Why the canary fails its step, or "": missing, restarting, not ready by the step's deadline."""
     if status is None:
         return "the canary Deployment is missing from the cluster"
-    restarts = sum(c.get("restartCount") or 0 for p in pods
-                   for c in (p.get("status") or {}).get("containerStatuses") or [])
+    restarts = sum(
+        c.get("restartCount") or 0 for p in pods for c in (p.get("status") or {}).get("containerStatuses") or []
+    )
     if restarts:
         return f"canary pods restarted {restarts} time(s)"
     if status.failed:
-        return f"no progress within the {row.progress_deadline_seconds}-second progress deadline: {cluster_says(status)}"
+        return (
+            f"no progress within the {row.progress_deadline_seconds}-second progress deadline: {cluster_says(status)}"
+        )
     started = step_recorded_at(row, f"step:{row.step}:started")
     if started and past_deadline(row, started):
         return f"not ready within {row.progress_deadline_seconds} seconds: {cluster_says(status)}"
@@ -140,8 +169,14 @@ def _unhealthy(row: Deployment, status, pods: list[dict]) -> str:
 
 
 def _all_ready(pods: list[dict], desired: int) -> bool:
-    ready = [p for p in pods if any(c.get("type") == "Ready" and c.get("status") == "True"
-                                    for c in (p.get("status") or {}).get("conditions") or [])]
+    ready = [
+        p
+        for p in pods
+        if any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (p.get("status") or {}).get("conditions") or []
+        )
+    ]
     return len(ready) >= desired == len(pods)
 
 
@@ -151,8 +186,9 @@ def _apply_once(row: Deployment, kube, manifests: list[dict]) -> None:
     if row.events.filter(key=key).exists():
         return
     kube.apply(manifests)
-    deployment_observe(deployment=row, observations=[
-        {"key": key, "kind": EventKind.LOG, "message": f"Applied {applied(manifests)}"}])
+    deployment_observe(
+        deployment=row, observations=[{"key": key, "kind": EventKind.LOG, "message": f"Applied {applied(manifests)}"}]
+    )
 
 
 def _prefixed(observations: list[dict]) -> list[dict]:

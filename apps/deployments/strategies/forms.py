@@ -10,14 +10,26 @@ class StrategyFields(forms.Form):
     """Mixed into DeployForm after its own fields."""
 
     strategy = forms.ChoiceField(choices=Strategy.choices, initial=Strategy.ROLLING)
-    steps = forms.CharField(required=False, max_length=60, label="Canary steps (% of traffic)",
-                            help_text="Comma-separated, e.g. 10, 50, 100. Canary only.")
+    steps = forms.CharField(
+        required=False,
+        max_length=60,
+        label="Canary steps (% of traffic)",
+        help_text="Comma-separated, e.g. 10, 50, 100. Canary only.",
+    )
     gate_seconds = forms.IntegerField(
-        min_value=0, max_value=MAX_GATE_SECONDS, required=False, label="Health gate (seconds)",
-        help_text="Canary: advance once the canary is healthy this long. Empty: wait for Continue at each step.")
-    keep_seconds = forms.IntegerField(min_value=0, max_value=MAX_KEEP_SECONDS, required=False,
-                                      label="Keep the old colour (seconds)",
-                                      help_text="Blue-green: how long Switch back stays possible. Default 600.")
+        min_value=0,
+        max_value=MAX_GATE_SECONDS,
+        required=False,
+        label="Health gate (seconds)",
+        help_text="Canary: advance once the canary is healthy this long. Empty: wait for Continue at each step.",
+    )
+    keep_seconds = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_KEEP_SECONDS,
+        required=False,
+        label="Keep the old colour (seconds)",
+        help_text="Blue-green: how long Switch back stays possible. Default 600.",
+    )
 
     def clean_steps(self):
         text = self.cleaned_data["steps"].replace(" ", "")
@@ -31,6 +43,10 @@ class StrategyFields(forms.Form):
     def plan(self):
         """The checked plan; raises ApplicationError with the field at fault."""
         data = self.cleaned_data
-        return strategy_plan(strategy=data["strategy"], application=data["release"].application,
-                             steps=data.get("steps"), gate_seconds=data.get("gate_seconds"),
-                             keep_seconds=data.get("keep_seconds"))
+        return strategy_plan(
+            strategy=data["strategy"],
+            application=data["release"].application,
+            steps=data.get("steps"),
+            gate_seconds=data.get("gate_seconds"),
+            keep_seconds=data.get("keep_seconds"),
+        )

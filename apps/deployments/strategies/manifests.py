@@ -34,8 +34,9 @@ def canary_replicas(release, weight: int) -> int:
     return max(1, math.ceil(release.replicas * weight / 100))
 
 
-def render_canary(release, environment, deployment_id=None, *, weight: int,
-                  progress_deadline_seconds: int) -> list[dict]:
+def render_canary(
+    release, environment, deployment_id=None, *, weight: int, progress_deadline_seconds: int
+) -> list[dict]:
     """The canary beside the stable objects: its own ConfigMap, Deployment and Service, and a second
     Ingress that ingress-nginx reads as a canary taking `weight` percent of the host's traffic."""
     base = render(release, environment, deployment_id, progress_deadline_seconds=progress_deadline_seconds)
@@ -53,8 +54,9 @@ def render_canary(release, environment, deployment_id=None, *, weight: int,
     return objects
 
 
-def render_colour(release, environment, deployment_id=None, *, colour: str, progress_deadline_seconds: int,
-                  idle: bool = False) -> list[dict]:
+def render_colour(
+    release, environment, deployment_id=None, *, colour: str, progress_deadline_seconds: int, idle: bool = False
+) -> list[dict]:
     """One colour's objects, and the Service and Ingress (named after the app) that send traffic to it.
     `idle` renders the colour scaled to zero, without its autoscaler."""
     if colour not in COLOURS:

@@ -15,8 +15,14 @@ def rollout_observations(status) -> list[dict]:
     if status.replica_failure:
         # Said as it happens: otherwise a quota refusal surfaces only as a timeout at the deadline.
         message = f"The cluster cannot create a pod: {status.replica_failure}"
-        found.append({"key": f"replica-failure:{status.replica_failure}"[:200], "kind": EventKind.ROLLOUT,
-                      "message": message, "data": {**data, "replica_failure": status.replica_failure}})
+        found.append(
+            {
+                "key": f"replica-failure:{status.replica_failure}"[:200],
+                "kind": EventKind.ROLLOUT,
+                "message": message,
+                "data": {**data, "replica_failure": status.replica_failure},
+            }
+        )
     return found
 
 
@@ -39,8 +45,11 @@ def _container_observations(pod: str, container: dict) -> list[dict]:
     waiting = (container.get("state") or {}).get("waiting") or {}
     reason = waiting.get("reason", "")
     if reason in ("ErrImagePull", "ImagePullBackOff"):
-        found.append(_pod(pod, "pull-error", f"Pod {pod} cannot pull its image: {waiting.get('message') or reason}",
-                          reason=reason))
+        found.append(
+            _pod(
+                pod, "pull-error", f"Pod {pod} cannot pull its image: {waiting.get('message') or reason}", reason=reason
+            )
+        )
     if reason == "CrashLoopBackOff":
         found.append(_pod(pod, "crash-loop", f"Pod {pod} is crash-looping", reason=reason))
     restarts = container.get("restartCount") or 0
@@ -51,5 +60,3 @@ def _container_observations(pod: str, container: dict) -> list[dict]:
 
 def _pod(name: str, what: str, message: str, **data) -> dict:
     return {"key": f"pod:{name}:{what}", "kind": EventKind.POD, "message": message, "data": {"pod": name, **data}}
-
-

@@ -51,8 +51,9 @@ def _steps(steps) -> tuple[int, ...]:
     return steps if steps[-1] == 100 else (*steps, 100)
 
 
-def strategy_plan(*, strategy: str, application, steps=None, gate_seconds: int | None = None,
-                  keep_seconds: int | None = None) -> StrategyPlan:
+def strategy_plan(
+    *, strategy: str, application, steps=None, gate_seconds: int | None = None, keep_seconds: int | None = None
+) -> StrategyPlan:
     """The checked plan, or a field-level ApplicationError."""
     if strategy not in Strategy.values:
         raise _error(f"Choose one of: {', '.join(Strategy.values)}.", "strategy")

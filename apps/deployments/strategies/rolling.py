@@ -37,8 +37,11 @@ class Rolling:
         return False  # Kubernetes moves the rollout on by itself
 
     def finish(self, row: Deployment, status) -> None:
-        reason = ("Cron jobs have no rollout: succeeded once the CronJob was applied" if status is None
-                  else f"Rollout complete: {status.ready} of {status.desired} replicas ready")
+        reason = (
+            "Cron jobs have no rollout: succeeded once the CronJob was applied"
+            if status is None
+            else f"Rollout complete: {status.ready} of {status.desired} replicas ready"
+        )
         deployment_transition(deployment=row, to_state=State.SUCCEEDED, reason=reason)
 
     def cancel(self, row: Deployment) -> None:
@@ -53,14 +56,19 @@ class Rolling:
         elif status.complete:
             self.finish(row, status)
         elif status.failed:  # the cluster's own deadline verdict; paused time does not count there
-            deployment_fail(deployment=row, reason=(
-                f"Rollout failed: no progress within the {row.progress_deadline_seconds}-second progress "
-                f"deadline. The cluster says: {cluster_says(status)}"))
+            deployment_fail(
+                deployment=row,
+                reason=(
+                    f"Rollout failed: no progress within the {row.progress_deadline_seconds}-second progress "
+                    f"deadline. The cluster says: {cluster_says(status)}"
+                ),
+            )
         elif past_deadline(row, max(row.started_at, row.resumed_at or row.started_at)):
             # Counted from the last resume too, since paused time is not stalling.
-            deployment_fail(deployment=row,
-                            reason=f"No progress within {row.progress_deadline_seconds} seconds: {cluster_says(status)}")
+            deployment_fail(
+                deployment=row,
+                reason=f"No progress within {row.progress_deadline_seconds} seconds: {cluster_says(status)}",
+            )
         else:
             return True
         return False
-

@@ -11,8 +11,13 @@ from ..selectors import latest_deployments_for
 register = template.Library()
 
 # How a pod's state (apps/deployments/pods.py) looks on the page: the badge tone.
-POD_TONES = {"ready": "text-bg-success", "starting": "text-bg-secondary", "terminating": "text-bg-light border",
-             "image pull error": "text-bg-danger", "crash loop": "text-bg-danger"}
+POD_TONES = {
+    "ready": "text-bg-success",
+    "starting": "text-bg-secondary",
+    "terminating": "text-bg-light border",
+    "image pull error": "text-bg-danger",
+    "crash loop": "text-bg-danger",
+}
 
 
 @register.inclusion_tag("deployments/_latest.html", takes_context=True)
@@ -24,9 +29,10 @@ def latest_deployments(context, application=None):
     rows = [{"application": d.application, "environment": d.environment, "deployment": d} for d in newest]
     if application is not None:
         by_environment = {row["environment"].pk: row for row in rows}
-        rows = [by_environment.get(environment.pk, {"application": application, "environment": environment})
-                for environment in Environment.objects.restrict(request, "view").filter(tenant=tenant)
-                .order_by("name")]
+        rows = [
+            by_environment.get(environment.pk, {"application": application, "environment": environment})
+            for environment in Environment.objects.restrict(request, "view").filter(tenant=tenant).order_by("name")
+        ]
     return {"tenant": tenant, "application": application, "rows": rows}
 
 

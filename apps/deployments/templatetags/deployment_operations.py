@@ -22,11 +22,16 @@ def deployment_operations(context, deployment):
     live = may_change and live_deployment(deployment.application_id, deployment.environment_id)
     is_live = bool(live) and live.pk == deployment.pk and deployment.application.component_kind != "cron"
     return {
-        "tenant": context["tenant"], "csrf_token": context.get("csrf_token"), "deployment": deployment,
-        "may_change": may_change, "is_live": is_live,
-        "pausable": deployment.state == State.PROGRESSING and deployment.strategy == Strategy.ROLLING
+        "tenant": context["tenant"],
+        "csrf_token": context.get("csrf_token"),
+        "deployment": deployment,
+        "may_change": may_change,
+        "is_live": is_live,
+        "pausable": deployment.state == State.PROGRESSING
+        and deployment.strategy == Strategy.ROLLING
         and deployment.application.component_kind != "cron",
         "promote_form": PromoteForm(deployment=deployment, role=context.get("role"))
-        if deployment.state == State.SUCCEEDED else None,
+        if deployment.state == State.SUCCEEDED
+        else None,
         "is_owner": context.get("role") == Role.OWNER,
     }

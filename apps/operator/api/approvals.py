@@ -31,7 +31,8 @@ class OperatorChangeRequestViewSet(OperatorViewSet, mixins.ListModelMixin):
     serializer_class = OperatorChangeRequestSerializer
     pagination_class = OldestFirst
     queryset = ChangeRequest.objects.filter(state=RequestState.PENDING).select_related(
-        "tenant", "environment", "requested_by")
+        "tenant", "environment", "requested_by"
+    )
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -39,15 +40,19 @@ class OperatorChangeRequestViewSet(OperatorViewSet, mixins.ListModelMixin):
         return queryset.filter(tenant__slug=slug) if slug else queryset
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "now": timezone.now(),
-                "sla_hours": ApprovalRules.current().review_sla_hours}
+        return {
+            **super().get_serializer_context(),
+            "now": timezone.now(),
+            "sla_hours": ApprovalRules.current().review_sla_hours,
+        }
 
     def _decide(self, request, verdict: str):
         data = CommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # The request, not its user: a session deciding must have re-authenticated (apps/tenants/stepup.py).
-        change_request = change_request_decide(actor=request, change_request=self.get_object(), verdict=verdict,
-                                               comment=data.validated_data["comment"])
+        change_request = change_request_decide(
+            actor=request, change_request=self.get_object(), verdict=verdict, comment=data.validated_data["comment"]
+        )
         return Response(self.get_serializer(change_request).data)
 
     @extend_schema(request=CommentSerializer, responses=OperatorChangeRequestSerializer)

@@ -12,8 +12,12 @@ from .views import OperatorViewSet
 class DomainReservationSerializer(serializers.ModelSerializer):
     domain = serializers.CharField(max_length=253, help_text="Hosts equal to or under it, e.g. acme.example.com.")
     tenant = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Tenant.objects.all(), allow_null=True, required=False,
-        help_text="The only tenant that may route hosts under the domain; empty keeps it for the platform.")
+        slug_field="slug",
+        queryset=Tenant.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The only tenant that may route hosts under the domain; empty keeps it for the platform.",
+    )
 
     class Meta:
         model = DomainReservation
@@ -21,8 +25,9 @@ class DomainReservationSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class OperatorDomainViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                            mixins.DestroyModelMixin):
+class OperatorDomainViewSet(
+    OperatorViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin
+):
     """Reserved domains. POST reserves (409 `domain_taken` when another tenant already routes a host
     under it), DELETE gives it back; hosts already claimed stay with their tenants. Each write is audited."""
 
@@ -48,8 +53,9 @@ class HostClaimSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OperatorHostClaimViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                               mixins.DestroyModelMixin):
+class OperatorHostClaimViewSet(
+    OperatorViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin
+):
     """Every claimed ingress host and its tenant. DELETE takes a host back (a squatted or abandoned
     name) so another tenant may claim it; audited."""
 

@@ -20,9 +20,21 @@ class PlanSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Plan
-        fields = ["id", "name", "description", "requests_per_second", "burst", "tenant_requests_per_second",
-                  "tenant_burst", "daily_quota", "monthly_quota", "is_default", "tenant_count", "created_at",
-                  "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "requests_per_second",
+            "burst",
+            "tenant_requests_per_second",
+            "tenant_burst",
+            "daily_quota",
+            "monthly_quota",
+            "is_default",
+            "tenant_count",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "tenant_count", "created_at", "updated_at"]
         validators = []  # the service judges names and the single default, with its own codes
 
@@ -77,8 +89,9 @@ class OperatorPlanViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retriev
         data.is_valid(raise_exception=True)
         tenant = data.validated_data["tenant"]
         services.tenant_plan_assign(operator=request.user, tenant=tenant, plan=self.get_object())
-        return Response(PlanAssignmentSerializer({"slug": tenant.slug, "plan": self.get_object().name,
-                                                  "assigned": True}).data)
+        return Response(
+            PlanAssignmentSerializer({"slug": tenant.slug, "plan": self.get_object().name, "assigned": True}).data
+        )
 
     @extend_schema(request=PlanAssignSerializer, responses=PlanAssignmentSerializer)
     @action(detail=False, methods=["post"])
@@ -88,5 +101,8 @@ class OperatorPlanViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retriev
         tenant = data.validated_data["tenant"]
         services.tenant_plan_assign(operator=request.user, tenant=tenant, plan=None)
         default = plan_of(tenant.pk)
-        return Response(PlanAssignmentSerializer({"slug": tenant.slug, "plan": default.name if default else None,
-                                                  "assigned": False}).data)
+        return Response(
+            PlanAssignmentSerializer(
+                {"slug": tenant.slug, "plan": default.name if default else None, "assigned": False}
+            ).data
+        )

@@ -19,8 +19,9 @@ class StatusChangeSerializer(serializers.Serializer):
 
 class QuotaSetSerializer(serializers.Serializer):
     tenant = serializers.SlugRelatedField(slug_field="slug", queryset=Tenant.objects.all())
-    environment = serializers.CharField(required=False, allow_null=True, default=None,
-                                        help_text="Environment name; empty for a tenant-wide quota.")
+    environment = serializers.CharField(
+        required=False, allow_null=True, default=None, help_text="Environment name; empty for a tenant-wide quota."
+    )
     resource = serializers.ChoiceField(choices=Quota.Resource.choices)
     limit = serializers.IntegerField(min_value=0)
 
@@ -32,8 +33,19 @@ class ClusterSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Cluster
-        fields = ["id", "name", "description", "api_url", "auth_method", "ingress_namespace", "is_default",
-                  "has_credentials", "last_check", "last_checked_at", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "api_url",
+            "auth_method",
+            "ingress_namespace",
+            "is_default",
+            "has_credentials",
+            "last_check",
+            "last_checked_at",
+            "created_at",
+        ]
         read_only_fields = fields
 
     def get_has_credentials(self, cluster) -> bool:
@@ -45,11 +57,13 @@ class ClusterRegisterSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=200, required=False, default="")
     auth_method = serializers.ChoiceField(choices=["kubeconfig", "token", "in_cluster", "sandbox"])
     api_url = serializers.URLField(required=False, default="", allow_blank=True)
-    kubeconfig = serializers.CharField(required=False, default="", allow_blank=True, write_only=True,
-                                       trim_whitespace=False)
+    kubeconfig = serializers.CharField(
+        required=False, default="", allow_blank=True, write_only=True, trim_whitespace=False
+    )
     context = serializers.CharField(required=False, default="", allow_blank=True)
     token = serializers.CharField(required=False, default="", allow_blank=True, write_only=True)
-    ca_bundle = serializers.CharField(required=False, default="", allow_blank=True, write_only=True,
-                                      trim_whitespace=False)
+    ca_bundle = serializers.CharField(
+        required=False, default="", allow_blank=True, write_only=True, trim_whitespace=False
+    )
     ingress_namespace = serializers.CharField(max_length=63, required=False, default="ingress-nginx")
     is_default = serializers.BooleanField(required=False, default=False)

@@ -54,10 +54,12 @@ class OperatorTenantViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retri
     def _set_status(self, request, status_value):
         data = StatusChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tenant = services.tenant_set_status(operator=request.user, tenant=self.get_object(), status=status_value,
-                                            reason=data.validated_data["reason"])
-        return Response(self.get_serializer(Tenant.objects.annotate(member_count=Count("memberships"))
-                                            .get(pk=tenant.pk)).data)
+        tenant = services.tenant_set_status(
+            operator=request.user, tenant=self.get_object(), status=status_value, reason=data.validated_data["reason"]
+        )
+        return Response(
+            self.get_serializer(Tenant.objects.annotate(member_count=Count("memberships")).get(pk=tenant.pk)).data
+        )
 
     @extend_schema(request=StatusChangeSerializer)
     @action(detail=True, methods=["post"])
@@ -91,10 +93,16 @@ class OperatorQuotaViewSet(OperatorViewSet, mixins.ListModelMixin):
         if env_name:
             environment = tenant.environments.filter(name=env_name).first()
             if environment is None:
-                raise ApplicationError(f"{tenant.slug} has no environment “{env_name}”.", code="invalid",
-                                       field="environment")
-        quota = services.quota_set(operator=request.user, tenant=tenant, environment=environment,
-                                   resource=data.validated_data["resource"], limit=data.validated_data["limit"])
+                raise ApplicationError(
+                    f"{tenant.slug} has no environment “{env_name}”.", code="invalid", field="environment"
+                )
+        quota = services.quota_set(
+            operator=request.user,
+            tenant=tenant,
+            environment=environment,
+            resource=data.validated_data["resource"],
+            limit=data.validated_data["limit"],
+        )
         return Response(QuotaSerializer(quota).data, status=status.HTTP_201_CREATED)
 
 

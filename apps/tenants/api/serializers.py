@@ -126,8 +126,9 @@ class QuotaIncreaseSerializer(serializers.Serializer):
 
     tenant = TenantField()
     resource = serializers.ChoiceField(choices=Quota.Resource.choices)
-    environment = serializers.CharField(required=False, allow_blank=True, default="",
-                                        help_text="An environment name; empty for the whole tenant.")
+    environment = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="An environment name; empty for the whole tenant."
+    )
     limit = serializers.IntegerField(min_value=0)
     justification = serializers.CharField(max_length=2000)
 
@@ -144,8 +145,12 @@ class QuotaUsageSerializer(serializers.Serializer):
     """One line of a tenant's usage report; `used` is null for resources nothing counts yet."""
 
     resource = serializers.CharField(source="quota.resource")
-    environment = serializers.CharField(source="quota.environment.name", default=None, allow_null=True,
-                                        help_text="The environment's name; null for a tenant-wide quota.")
+    environment = serializers.CharField(
+        source="quota.environment.name",
+        default=None,
+        allow_null=True,
+        help_text="The environment's name; null for a tenant-wide quota.",
+    )
     limit = serializers.IntegerField(source="quota.limit")
     used = serializers.IntegerField(allow_null=True)
     remaining = serializers.IntegerField(allow_null=True)

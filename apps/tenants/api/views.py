@@ -17,8 +17,7 @@ from apps.tenants.roles import READ
 from . import serializers as s
 
 
-class TenantViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                    viewsets.GenericViewSet):
+class TenantViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The tenants you belong to. Creating one makes you its owner, with dev, staging and prod."""
 
     model = Tenant
@@ -38,8 +37,9 @@ class TenantViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         data = s.TenantUpdateSerializer(data=request.data, partial=True)  # PATCH: a field left out is kept
         data.is_valid(raise_exception=True)
         tenant = self.get_object()
-        tenant = services.tenant_update(actor=self.principal, tenant=tenant,
-                                        name=data.validated_data.get("name", tenant.name))
+        tenant = services.tenant_update(
+            actor=self.principal, tenant=tenant, name=data.validated_data.get("name", tenant.name)
+        )
         return Response(self.get_serializer(tenant).data)
 
     @extend_schema(request=None, responses={204: None})
@@ -60,8 +60,13 @@ class TenantViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         return Response(s.QuotaUsageSerializer(usage_report(self.get_object()), many=True).data)
 
 
-class MembershipViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                        mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class MembershipViewSet(
+    TenantViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Members of your tenants and their roles."""
 
     model = Membership
@@ -76,16 +81,22 @@ class MembershipViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         data = s.RoleSerializer(data=request.data, partial=True)  # PATCH: a role left out is kept
         data.is_valid(raise_exception=True)
         membership = self.get_object()
-        membership = services.member_change_role(actor=self.principal, membership=membership,
-                                                 role=data.validated_data.get("role", membership.role))
+        membership = services.member_change_role(
+            actor=self.principal, membership=membership, role=data.validated_data.get("role", membership.role)
+        )
         return Response(self.get_serializer(membership).data)
 
     def perform_destroy(self, membership):
         services.member_remove(actor=self.principal, membership=membership)
 
 
-class InvitationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                        mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class InvitationViewSet(
+    TenantViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Invitations to join a tenant. Deleting one withdraws it."""
 
     model = Invitation
@@ -115,8 +126,13 @@ class InvitationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
-class EnvironmentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                         mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class EnvironmentViewSet(
+    TenantViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Environments: one Kubernetes namespace each, named at creation and never renamed."""
 
     model = Environment
@@ -136,8 +152,9 @@ class EnvironmentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retri
     def partial_update(self, request, pk=None):
         data = s.EnvironmentUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        environment = services.environment_update(actor=self.principal, environment=self.get_object(),
-                                                  **data.validated_data)
+        environment = services.environment_update(
+            actor=self.principal, environment=self.get_object(), **data.validated_data
+        )
         return Response(self.get_serializer(environment).data)
 
     def perform_destroy(self, environment):
@@ -166,7 +183,14 @@ class QuotaViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
         if name and environment is None:
             raise ValidationError({"environment": [f"No environment {name} in {tenant.slug}."]})
         change_request = services.quota_request_increase(
-            actor=self.principal, tenant=tenant, resource=data.validated_data["resource"], environment=environment,
-            limit=data.validated_data["limit"], justification=data.validated_data["justification"])
-        return Response({"change_request": change_request.pk, "state": change_request.state,
-                         "title": change_request.title}, status=status.HTTP_201_CREATED)
+            actor=self.principal,
+            tenant=tenant,
+            resource=data.validated_data["resource"],
+            environment=environment,
+            limit=data.validated_data["limit"],
+            justification=data.validated_data["justification"],
+        )
+        return Response(
+            {"change_request": change_request.pk, "state": change_request.state, "title": change_request.title},
+            status=status.HTTP_201_CREATED,
+        )

@@ -6,45 +6,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0001_initial'),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='environment',
-            name='name',
-            field=models.CharField(max_length=30, validators=[django.core.validators.RegexValidator('^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', 'Use lower-case letters, digits and single hyphens (not “--”), starting and ending with a letter or digit.')]),
+            model_name="environment",
+            name="name",
+            field=models.CharField(
+                max_length=30,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$",
+                        "Use lower-case letters, digits and single hyphens (not “--”), starting and ending with a letter or digit.",
+                    )
+                ],
+            ),
         ),
         migrations.AlterField(
-            model_name='tenant',
-            name='slug',
-            field=models.CharField(max_length=40, unique=True, validators=[django.core.validators.RegexValidator('^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$', 'Use lower-case letters, digits and single hyphens (not “--”), starting and ending with a letter or digit.')]),
+            model_name="tenant",
+            name="slug",
+            field=models.CharField(
+                max_length=40,
+                unique=True,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$",
+                        "Use lower-case letters, digits and single hyphens (not “--”), starting and ending with a letter or digit.",
+                    )
+                ],
+            ),
         ),
         migrations.CreateModel(
-            name='DomainReservation',
+            name="DomainReservation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('domain', models.CharField(max_length=253, unique=True)),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='domain_reservations', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("domain", models.CharField(max_length=253, unique=True)),
+                ("note", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="domain_reservations",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['domain'],
+                "ordering": ["domain"],
             },
         ),
         migrations.CreateModel(
-            name='HostClaim',
+            name="HostClaim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('host', models.CharField(max_length=253, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='host_claims', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("host", models.CharField(max_length=253, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="host_claims", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['host'],
+                "ordering": ["host"],
             },
         ),
     ]

@@ -24,16 +24,30 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["id", "tenant", "url", "description", "events", "is_active", "disabled_at", "disabled_reason",
-                  "consecutive_failures", "allow_private", "created_by", "created_at", "secret_rotated_at"]
+        fields = [
+            "id",
+            "tenant",
+            "url",
+            "description",
+            "events",
+            "is_active",
+            "disabled_at",
+            "disabled_reason",
+            "consecutive_failures",
+            "allow_private",
+            "created_by",
+            "created_at",
+            "secret_rotated_at",
+        ]
         read_only_fields = fields
 
 
 class WebhookEndpointCreateSerializer(serializers.Serializer):
     tenant = TenantField()
     url = serializers.CharField(max_length=500, help_text="An http(s) URL on a public address.")
-    events = serializers.ListField(child=serializers.CharField(max_length=100), allow_empty=False,
-                                   help_text=EVENTS_HELP)
+    events = serializers.ListField(
+        child=serializers.CharField(max_length=100), allow_empty=False, help_text=EVENTS_HELP
+    )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -59,15 +73,32 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WebhookDelivery
-        fields = ["id", "tenant", "endpoint", "event", "event_id", "payload", "state", "attempts", "response_code",
-                  "response_body", "latency_ms", "error", "next_attempt_at", "replay_of", "created_at",
-                  "delivered_at"]
+        fields = [
+            "id",
+            "tenant",
+            "endpoint",
+            "event",
+            "event_id",
+            "payload",
+            "state",
+            "attempts",
+            "response_code",
+            "response_body",
+            "latency_ms",
+            "error",
+            "next_attempt_at",
+            "replay_of",
+            "created_at",
+            "delivered_at",
+        ]
         read_only_fields = fields
 
 
 class AllowPrivateSerializer(serializers.Serializer):
     allow_private = serializers.BooleanField(help_text="Let this endpoint reach private and loopback addresses.")
-    url = serializers.CharField(max_length=500, required=False,
-                                help_text="The private URL approved (the endpoint is moved there); by default its "
-                                          "current URL. Any later URL change ends the exception.")
-
+    url = serializers.CharField(
+        max_length=500,
+        required=False,
+        help_text="The private URL approved (the endpoint is moved there); by default its "
+        "current URL. Any later URL change ends the exception.",
+    )

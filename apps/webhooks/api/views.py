@@ -24,8 +24,13 @@ def _secret_response(endpoint, secret, **kwargs) -> Response:
     return response
 
 
-class WebhookEndpointViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                             mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class WebhookEndpointViewSet(
+    TenantViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Webhook endpoints: URLs that receive the tenant's events, signed with a per-endpoint secret.
 
     Creating one and `rotate-secret/` return the secret, once. `test/` sends a "webhook.test" event;
@@ -86,8 +91,9 @@ class WebhookEndpointViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.R
         return self._present(endpoint)
 
 
-class WebhookDeliveryViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                             viewsets.GenericViewSet):
+class WebhookDeliveryViewSet(
+    TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Every delivery, newest first, with the response code, latency and error of its latest attempt.
 
     Filter by `endpoint`, `state` and `event`. `replay/` sends the same payload again as a new delivery.
@@ -129,6 +135,5 @@ class OperatorWebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModel
     def partial_update(self, request, pk=None):
         data = s.AllowPrivateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        endpoint = services.endpoint_allow_private(operator=request, endpoint=self.get_object(),
-                                                   **data.validated_data)
+        endpoint = services.endpoint_allow_private(operator=request, endpoint=self.get_object(), **data.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=endpoint.pk)).data)

@@ -18,8 +18,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="webhookendpoint",
             name="allow_private_url",
-            field=models.CharField(blank=True, editable=False, help_text="The URL the operator's allow_private approved.",
-                                   max_length=500),
+            field=models.CharField(
+                blank=True, editable=False, help_text="The URL the operator's allow_private approved.", max_length=500
+            ),
         ),
         migrations.RunPython(lapse_unbound_exceptions, migrations.RunPython.noop),
     ]

@@ -5,15 +5,14 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0002_allow_private_url'),
+        ("webhooks", "0002_allow_private_url"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='webhookendpoint',
-            name='secret_encrypted',
+            model_name="webhookendpoint",
+            name="secret_encrypted",
             field=apps.core.crypto.EncryptedTextField(editable=False),
         ),
     ]

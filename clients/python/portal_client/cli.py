@@ -123,8 +123,10 @@ def cmd_apps_list(args) -> int:
 def cmd_releases_list(args) -> int:
     client = make_client(args)
     app = client.application(args.app, tenant=args.tenant)
-    table(list(client.releases(application=app["id"], limit=args.limit)),
-          ["id", "number", "image", "replicas", "created_by", "created_at"])
+    table(
+        list(client.releases(application=app["id"], limit=args.limit)),
+        ["id", "number", "image", "replicas", "created_by", "created_at"],
+    )
     return 0
 
 
@@ -145,10 +147,13 @@ def cmd_releases_create(args) -> int:
 
 def cmd_deploy(args) -> int:
     client = make_client(args)
-    deployment = client.deploy(release=args.release, environment=args.env, justification=args.justification,
-                               strategy=args.strategy)
-    out(f"Deployment {deployment['id']}: release #{deployment['release_number']} of {deployment['application']} "
-        f"to {deployment['environment_name']} is {deployment['state']}")
+    deployment = client.deploy(
+        release=args.release, environment=args.env, justification=args.justification, strategy=args.strategy
+    )
+    out(
+        f"Deployment {deployment['id']}: release #{deployment['release_number']} of {deployment['application']} "
+        f"to {deployment['environment_name']} is {deployment['state']}"
+    )
     if deployment["state"] == "pending_approval":
         out("It waits for approval: see `portalctl changes list`.")
     if not args.watch:
@@ -161,8 +166,14 @@ def cmd_watch(args) -> int:
 
 
 def _watch(client: PortalClient, deployment_id: int, args) -> int:
-    state = watch(client, deployment_id, lambda event: out(format_event(event)), timeout=args.timeout,
-                  use_socket=not args.poll, on_notice=lambda message: print(message, file=sys.stderr, flush=True))
+    state = watch(
+        client,
+        deployment_id,
+        lambda event: out(format_event(event)),
+        timeout=args.timeout,
+        use_socket=not args.poll,
+        on_notice=lambda message: print(message, file=sys.stderr, flush=True),
+    )
     out(f"Deployment {deployment_id} {state}.")
     return 0 if state == "succeeded" else EXIT_DEPLOYMENT_NOT_SUCCEEDED
 
@@ -207,8 +218,10 @@ def _print_audit(event: dict, seen: set) -> None:
     seen.add(event["id"])
     actor = event.get("actor") or "-"
     target = event.get("object_display") or f"{event.get('object_type', '')} {event.get('object_id', '')}".strip()
-    out(f"{event.get('created_at', '')[:19]}  {event.get('tenant') or '-':<10} {actor:<28} "
-        f"{event.get('action', ''):<28} {target}".rstrip())
+    out(
+        f"{event.get('created_at', '')[:19]}  {event.get('tenant') or '-':<10} {actor:<28} "
+        f"{event.get('action', ''):<28} {target}".rstrip()
+    )
 
 
 # --- the parser --------------------------------------------------------------------------------

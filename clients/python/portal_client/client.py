@@ -43,22 +43,31 @@ class PortalClient:
         self.api_key = api_key
         self.timeout = timeout
         self.session = session or requests.Session()
-        self.session.headers.update({"Authorization": f"Bearer {api_key}", "Accept": "application/json",
-                                     "User-Agent": USER_AGENT})
+        self.session.headers.update(
+            {"Authorization": f"Bearer {api_key}", "Accept": "application/json", "User-Agent": USER_AGENT}
+        )
 
     # --- transport ------------------------------------------------------------------------------
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}{API_PREFIX}{path}"
 
-    def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
-                idempotency_key: str | None = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json: Any = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
         """One call; returns the decoded body (None for 204) or raises PortalError."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         params = {k: v for k, v in (params or {}).items() if v is not None}
         try:
-            response = self.session.request(method, self.url(path), params=params, json=json, headers=headers,
-                                            timeout=self.timeout)
+            response = self.session.request(
+                method, self.url(path), params=params, json=json, headers=headers, timeout=self.timeout
+            )
         except requests.RequestException as error:
             raise PortalError(0, "unreachable", f"Cannot reach the portal at {self.base_url}: {error}") from None
         if response.status_code == 204:
@@ -100,8 +109,9 @@ class PortalClient:
 
     # --- catalog -------------------------------------------------------------------------------
 
-    def applications(self, *, tenant: str | None = None, name: str | None = None,
-                     limit: int | None = None) -> Iterator[dict]:
+    def applications(
+        self, *, tenant: str | None = None, name: str | None = None, limit: int | None = None
+    ) -> Iterator[dict]:
         return self.paginate("/applications/", tenant=tenant, name=name, limit=limit)
 
     def application(self, ref: int | str, *, tenant: str | None = None) -> dict:
@@ -110,24 +120,34 @@ class PortalClient:
             return self.get(f"/applications/{int(ref)}/")
         matches = list(self.applications(tenant=tenant, name=str(ref)))
         if len(matches) != 1:
-            detail = (f"No application named “{ref}”." if not matches else
-                      f"More than one application is named “{ref}”; pass --tenant or the id.")
+            detail = (
+                f"No application named “{ref}”."
+                if not matches
+                else f"More than one application is named “{ref}”; pass --tenant or the id."
+            )
             raise PortalError(404 if not matches else 400, "not_found" if not matches else "ambiguous", detail)
         return matches[0]
 
     def create_application(self, *, tenant: str, name: str, component_kind: str = "web", **fields) -> dict:
-        return self.post("/applications/", {"tenant": tenant, "name": name, "component_kind": component_kind,
-                                            **fields})
+        return self.post("/applications/", {"tenant": tenant, "name": name, "component_kind": component_kind, **fields})
 
-    def releases(self, *, application: int | None = None, tenant: str | None = None,
-                 limit: int | None = None) -> Iterator[dict]:
+    def releases(
+        self, *, application: int | None = None, tenant: str | None = None, limit: int | None = None
+    ) -> Iterator[dict]:
         return self.paginate("/releases/", application=application, tenant=tenant, limit=limit)
 
     def release(self, release_id: int) -> dict:
         return self.get(f"/releases/{int(release_id)}/")
 
-    def create_release(self, *, application: dict | int, image: str, tenant: str | None = None,
-                       idempotency_key: str | None = None, **fields) -> dict:
+    def create_release(
+        self,
+        *,
+        application: dict | int,
+        image: str,
+        tenant: str | None = None,
+        idempotency_key: str | None = None,
+        **fields,
+    ) -> dict:
         """Cut the application's next release. Omitted fields take the API's defaults."""
         app = application if isinstance(application, dict) else self.application(application)
         body = {"tenant": tenant or app["tenant"], "application": app["id"], "image": image, **fields}
@@ -144,19 +164,29 @@ class PortalClient:
             raise PortalError(404, "not_found", f"No environment named “{name}” in {tenant}.")
         return matches[0]
 
-    def deployments(self, *, state: str | None = None, tenant: str | None = None,
-                    limit: int | None = None) -> Iterator[dict]:
+    def deployments(
+        self, *, state: str | None = None, tenant: str | None = None, limit: int | None = None
+    ) -> Iterator[dict]:
         return self.paginate("/deployments/", state=state, tenant=tenant, limit=limit)
 
     def deployment(self, deployment_id: int) -> dict:
         return self.get(f"/deployments/{int(deployment_id)}/")
 
-    def deploy(self, *, release: int, environment: str | int, justification: str | None = None,
-               strategy: str | None = None, idempotency_key: str | None = None) -> dict:
+    def deploy(
+        self,
+        *,
+        release: int,
+        environment: str | int,
+        justification: str | None = None,
+        strategy: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict:
         """Deploy a release to an environment (by name or id). A fresh Idempotency-Key is sent unless one is
         given, so retrying this call after a timeout never starts a second deployment."""
         rel = self.release(release)
-        env_id = environment if isinstance(environment, int) else self.environment(environment, tenant=rel["tenant"])["id"]
+        env_id = (
+            environment if isinstance(environment, int) else self.environment(environment, tenant=rel["tenant"])["id"]
+        )
         body = {"tenant": rel["tenant"], "release": rel["id"], "environment": env_id}
         if justification:
             body["justification"] = justification
@@ -169,34 +199,50 @@ class PortalClient:
         return self.get(f"/deployments/{int(deployment_id)}/events/", after_seq=after_seq)
 
     def rollback(self, deployment_id: int, *, reason: str = "", idempotency_key: str | None = None) -> dict:
-        return self.post(f"/deployments/{int(deployment_id)}/rollback/", {"reason": reason},
-                         idempotency_key=idempotency_key or str(uuid.uuid4()))
+        return self.post(
+            f"/deployments/{int(deployment_id)}/rollback/",
+            {"reason": reason},
+            idempotency_key=idempotency_key or str(uuid.uuid4()),
+        )
 
     # --- approvals -----------------------------------------------------------------------------
 
-    def change_requests(self, *, waiting_for_me: bool = False, state: str | None = None,
-                        limit: int | None = None) -> Iterator[dict]:
-        return self.paginate("/change-requests/", waiting_for_me="true" if waiting_for_me else None, state=state,
-                             limit=limit)
+    def change_requests(
+        self, *, waiting_for_me: bool = False, state: str | None = None, limit: int | None = None
+    ) -> Iterator[dict]:
+        return self.paginate(
+            "/change-requests/", waiting_for_me="true" if waiting_for_me else None, state=state, limit=limit
+        )
 
     def change_request(self, change_request_id: int) -> dict:
         return self.get(f"/change-requests/{int(change_request_id)}/")
 
     def approve(self, change_request_id: int, *, comment: str = "", idempotency_key: str | None = None) -> dict:
-        return self.post(f"/change-requests/{int(change_request_id)}/approve/", {"comment": comment},
-                         idempotency_key=idempotency_key or str(uuid.uuid4()))
+        return self.post(
+            f"/change-requests/{int(change_request_id)}/approve/",
+            {"comment": comment},
+            idempotency_key=idempotency_key or str(uuid.uuid4()),
+        )
 
     def reject(self, change_request_id: int, *, comment: str, idempotency_key: str | None = None) -> dict:
-        return self.post(f"/change-requests/{int(change_request_id)}/reject/", {"comment": comment},
-                         idempotency_key=idempotency_key or str(uuid.uuid4()))
+        return self.post(
+            f"/change-requests/{int(change_request_id)}/reject/",
+            {"comment": comment},
+            idempotency_key=idempotency_key or str(uuid.uuid4()),
+        )
 
     # --- audit ---------------------------------------------------------------------------------
 
-    def audit_events(self, *, tenant: str | None = None, action: str | None = None,
-                     created_after: str | None = None, limit: int | None = None) -> Iterator[dict]:
+    def audit_events(
+        self,
+        *,
+        tenant: str | None = None,
+        action: str | None = None,
+        created_after: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[dict]:
         """Audit events, newest first."""
-        return self.paginate("/audit-events/", tenant=tenant, action=action, created_after=created_after,
-                             limit=limit)
+        return self.paginate("/audit-events/", tenant=tenant, action=action, created_after=created_after, limit=limit)
 
     # --- the event stream ----------------------------------------------------------------------
 
@@ -208,7 +254,8 @@ class PortalClient:
 
 def _error(response: requests.Response, body: Any) -> PortalError:
     if isinstance(body, dict) and "code" in body:
-        return PortalError(response.status_code, str(body["code"]), str(body.get("detail", "")),
-                           body.get("fields") or {})
+        return PortalError(
+            response.status_code, str(body["code"]), str(body.get("detail", "")), body.get("fields") or {}
+        )
     text = (response.text or response.reason or "").strip()[:300]
     return PortalError(response.status_code, f"http_{response.status_code}", text or f"HTTP {response.status_code}")

@@ -25,9 +25,17 @@ RECONNECTS = 5
 class Watcher:
     """Delivers each event of one deployment to `on_event` exactly once, in seq order, until it ends."""
 
-    def __init__(self, client: PortalClient, deployment_id: int, on_event: Callable[[dict], None], *,
-                 timeout: float | None = None, poll_interval: float = 1.0, use_socket: bool = True,
-                 on_notice: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        client: PortalClient,
+        deployment_id: int,
+        on_event: Callable[[dict], None],
+        *,
+        timeout: float | None = None,
+        poll_interval: float = 1.0,
+        use_socket: bool = True,
+        on_notice: Callable[[str], None] | None = None,
+    ):
         self.client = client
         self.deployment_id = int(deployment_id)
         self.on_event = on_event
@@ -55,7 +63,7 @@ class Watcher:
                         self.on_notice(f"live stream unavailable ({reason}); polling the events API")
                         self.use_socket = False
                     reconnects += 1
-                    self._sleep(min(0.5 * 2 ** reconnects, 5.0))
+                    self._sleep(min(0.5 * 2**reconnects, 5.0))
                 self.catch_up()
             else:
                 self._sleep(self.poll_interval)
@@ -91,8 +99,9 @@ class Watcher:
         if self.state in TERMINAL:
             return True
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise PortalError(0, "timeout", f"Deployment {self.deployment_id} is still {self.state}; "
-                                            "stopped watching (timeout).")
+            raise PortalError(
+                0, "timeout", f"Deployment {self.deployment_id} is still {self.state}; stopped watching (timeout)."
+            )
         return False
 
     def _sleep(self, seconds: float) -> None:
@@ -109,8 +118,12 @@ class Watcher:
 
         url = self.client.websocket_url(f"/ws/deployments/{self.deployment_id}/")
         try:
-            socket = connect(url, additional_headers={"Authorization": f"Bearer {self.client.api_key}"},
-                             open_timeout=10, user_agent_header="portalctl/0.1")
+            socket = connect(
+                url,
+                additional_headers={"Authorization": f"Bearer {self.client.api_key}"},
+                open_timeout=10,
+                user_agent_header="portalctl/0.1",
+            )
         except (OSError, InvalidHandshake, TimeoutError) as error:
             raise _SocketUnavailable(str(error) or type(error).__name__) from None
         with socket:
@@ -119,8 +132,9 @@ class Watcher:
             except ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else None
                 if code == CLOSE_UNAUTHENTICATED:
-                    raise PortalError(401, "not_authenticated", "The portal refused the API key on the event "
-                                                                 "stream.") from None
+                    raise PortalError(
+                        401, "not_authenticated", "The portal refused the API key on the event stream."
+                    ) from None
                 if code == CLOSE_NOT_FOUND:
                     raise PortalError(404, "not_found", "Not found.") from None
                 if not self.finished():

@@ -25,9 +25,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--tenant", required=True, help="tenant slug")
         parser.add_argument("--user", required=True, help="the member's email address")
-        parser.add_argument("--scopes", required=True,
-                            help="comma-separated, e.g. apps:read,deployments:write; or `all`: every scope the "
-                                 "user's role in the tenant allows")
+        parser.add_argument(
+            "--scopes",
+            required=True,
+            help="comma-separated, e.g. apps:read,deployments:write; or `all`: every scope the "
+            "user's role in the tenant allows",
+        )
         parser.add_argument("--expires-days", type=int, default=DEFAULT_EXPIRY_DAYS)
         parser.add_argument("--name", default="command line")
         parser.add_argument("--allowed-ips", default="", help="comma-separated addresses or CIDR ranges")
@@ -41,13 +44,17 @@ class Command(BaseCommand):
             raise CommandError(f"No user with email {options['user']!r}.")
         try:
             api_key, plaintext = apikey_create(
-                actor=as_principal(user), tenant=tenant, name=options["name"],
+                actor=as_principal(user),
+                tenant=tenant,
+                name=options["name"],
                 scopes=_scopes(options["scopes"], user, tenant),
                 expires_in_days=options["expires_days"],
                 allowed_ips=[ip for ip in options["allowed_ips"].split(",") if ip.strip()],
             )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        self.stderr.write(f"Created {api_key.name} for {user.email} in {tenant.slug}, "
-                          f"expires {api_key.expires_at:%Y-%m-%d}. It is shown only now:")
+        self.stderr.write(
+            f"Created {api_key.name} for {user.email} in {tenant.slug}, "
+            f"expires {api_key.expires_at:%Y-%m-%d}. It is shown only now:"
+        )
         self.stdout.write(plaintext)

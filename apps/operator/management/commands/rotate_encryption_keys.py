@@ -16,8 +16,12 @@ BATCH = 500
 
 def encrypted_columns() -> list[tuple[type, str]]:
     """(model, field name) of every encrypted column the project declares."""
-    return [(model, field.name) for model in apps.get_models() for field in model._meta.concrete_fields
-            if isinstance(field, crypto.EncryptedTextField)]
+    return [
+        (model, field.name)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, crypto.EncryptedTextField)
+    ]
 
 
 def rotate_column(model, name: str) -> int:

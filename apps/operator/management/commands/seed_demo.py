@@ -39,8 +39,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"created tenant {slug}")
             for spec in DEMO_USERS:
                 if spec.get("tenant") == slug:
-                    Membership.objects.get_or_create(tenant=tenant, user=users[spec["email"]],
-                                                     defaults={"role": spec["role"]})
+                    Membership.objects.get_or_create(
+                        tenant=tenant, user=users[spec["email"]], defaults={"role": spec["role"]}
+                    )
             for resource, limit in DEMO_QUOTAS.items():
                 if not Quota.objects.filter(tenant=tenant, resource=resource, environment=None).exists():
                     quota_set(operator=operator, tenant=tenant, resource=resource, limit=limit)
@@ -52,9 +53,15 @@ class Command(BaseCommand):
         """The embedded sandbox is the default cluster; its port may change between runs."""
         cluster = Cluster.objects.filter(name="sandbox").first()
         if cluster is None:
-            cluster_register(operator=operator, name="sandbox", auth_method=Cluster.Auth.SANDBOX, api_url=url,
-                             description="The embedded sandbox cluster of make run", ingress_namespace="ingress-nginx",
-                             is_default=True)
+            cluster_register(
+                operator=operator,
+                name="sandbox",
+                auth_method=Cluster.Auth.SANDBOX,
+                api_url=url,
+                description="The embedded sandbox cluster of make run",
+                ingress_namespace="ingress-nginx",
+                is_default=True,
+            )
             self.stdout.write(f"registered the sandbox cluster at {url}")
         elif cluster.api_url != url:
             Cluster.objects.filter(pk=cluster.pk).update(api_url=url)
