@@ -15,7 +15,6 @@ Other apps and the views import from here.
 from .create import (
     IDEMPOTENCY_KEY_REUSED,
     IN_PROGRESS,
-    INVALID,
     PRODUCTION_NEEDS_ADMIN,
     deployment_create,
     deployment_release,
@@ -60,7 +59,6 @@ __all__ = [
     "FINISHED",
     "IDEMPOTENCY_KEY_REUSED",
     "ILLEGAL_TRANSITION",
-    "INVALID",
     "IN_PROGRESS",
     "MAX_REPLICAS",
     "NOT_IN_PROGRESS",

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.audit import audit_record
-from apps.core.errors import ApplicationError, require
+from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.governance import Change, Verdict, gate
 from apps.core.policies import policy_for
 from apps.tenants.claims import host_claim
@@ -22,7 +22,6 @@ from ..quotas import check_quotas
 from .state import deployment_transition, event_append
 
 # Refusals, as constants that tests import.
-INVALID = "invalid"
 IN_PROGRESS = "deployment_in_progress"
 IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
 PRODUCTION_NEEDS_ADMIN = "Deploying to a production environment needs an admin or an owner of the tenant."

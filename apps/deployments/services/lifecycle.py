@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from apps.core.errors import ApplicationError, require
+from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.governance import gate
 from apps.core.policies import policy_for
 
 from ..choices import ACTIVE, TRANSITIONS, State
 from ..models import Deployment
 from ..selectors import previous_good_deployment
-from .create import INVALID, deployment_create
+from .create import deployment_create
 from .deploy_settings import deploy_settings_for
 from .gating import restorative_change_record
 from .state import deployment_note, deployment_transition

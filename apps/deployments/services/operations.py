@@ -17,7 +17,7 @@ from django.utils import timezone
 from apps.clusters.kube import KubeError
 from apps.clusters.services import kube_of
 from apps.core.audit import audit_record
-from apps.core.errors import ApplicationError, require
+from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.governance import Change
 from apps.core.policies import policy_for
 from apps.tenants.quotas import quota_check
@@ -27,7 +27,7 @@ from ..manifests import LABEL
 from ..models import Deployment
 from ..quotas import RESOURCES, footprint
 from ..selectors import live_deployment
-from .create import IN_PROGRESS, INVALID, deployment_create
+from .create import IN_PROGRESS, deployment_create
 from .gating import change_gated, is_waiting, restorative_change_record
 from .state import deployment_note
 

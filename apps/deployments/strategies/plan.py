@@ -2,11 +2,10 @@
 
 from dataclasses import dataclass
 
-from apps.core.errors import ApplicationError
+from apps.core.errors import INVALID, ApplicationError
 
 from ..choices import Strategy
 
-INVALID = "invalid"
 DEFAULT_STEPS = (10, 50, 100)
 DEFAULT_KEEP_SECONDS = 600
 MAX_GATE_SECONDS = 3600
