@@ -209,6 +209,15 @@ def stack_env(settings: str) -> dict[str, str]:
     return env
 
 
+def run_env(host: str, port: int) -> dict[str, str]:
+    """What `run` gives its processes: emailed links and the sandbox follow the port it serves on."""
+    env = stack_env("portal.settings.local")
+    reachable = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    env.setdefault("PORTAL_URL", f"http://{reachable}:{port}")
+    env.setdefault("SANDBOX_CLUSTER_URL", f"http://{host}:{port + 1}")
+    return env
+
+
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
@@ -251,8 +260,7 @@ def cmd_run(options) -> int:
     _check_port(options.port)
     sandbox_port = options.port + 1
     _check_port(sandbox_port)
-    env = stack_env("portal.settings.local")
-    env.setdefault("SANDBOX_CLUSTER_URL", f"http://{options.host}:{sandbox_port}")
+    env = run_env(options.host, options.port)
     manage(env, "migrate", "--no-input")
     manage(env, "seed_demo")
 

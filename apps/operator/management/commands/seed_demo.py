@@ -1,5 +1,7 @@
 """Load demo data for local runs. Safe to run again: it only creates what is missing."""
 
+from urllib.parse import urlsplit
+
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,7 +28,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         Site.objects.update_or_create(
-            id=settings.SITE_ID, defaults={"domain": "127.0.0.1:8000", "name": settings.SITE_NAME}
+            id=settings.SITE_ID, defaults={"domain": urlsplit(settings.PORTAL_URL).netloc, "name": settings.SITE_NAME}
         )
         users = {spec["email"]: self._user(spec) for spec in DEMO_USERS}
         operator = users["operator@example.com"]
