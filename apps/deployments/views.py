@@ -83,10 +83,12 @@ def _say_if_waiting(request, deployment) -> None:
 @tenant_view
 def deployment_detail(request, pk):
     deployment = _deployment(request, pk)
+    events = list(events_after(deployment))
     context = {
         "deployment": deployment,
         "change_request_id": waiting_change_request(deployment),
-        "events": events_after(deployment),
+        "events": events,
+        "states_seen": [event.state for event in events if event.state],
         "may_change": policy_for(Deployment).can_change(request, deployment),
         "rollback_target": previous_good_deployment(deployment),
         "live": live_pods(deployment),

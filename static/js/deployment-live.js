@@ -5,9 +5,10 @@
   const root = document.getElementById("deployment-live");
   if (!root || !window.portalSocket || !document.getElementById("deployment-states") || !("WebSocket" in window)) return;
   // States come from the page (apps/deployments/templatetags/deployment_state.py), defined once in Python.
-  const { LABELS, TONES, TERMINAL, STEPS } = JSON.parse(document.getElementById("deployment-states").textContent);
+  const { LABELS, TONES, TERMINAL } = JSON.parse(document.getElementById("deployment-states").textContent);
   const LOOKS = {
     done: ["list-group-item-success", "bi-check-circle-fill"], current: ["list-group-item-primary", "bi-arrow-repeat"],
+    waiting: ["list-group-item-warning", "bi-hourglass-split"],
     failed: ["list-group-item-danger", "bi-x-circle-fill"], todo: ["text-body-secondary", "bi-circle"],
   };
   const tbody = document.querySelector("#events tbody");
@@ -29,10 +30,17 @@
     badge.className = `badge ${TONES[state] || "text-bg-secondary"}`;
     badge.dataset.state = state;
     badge.textContent = LABELS[state] || state;
-    const reached = STEPS.includes(state) ? STEPS.indexOf(state) : STEPS.length - 1;
-    document.querySelectorAll(".deployment-step").forEach((item, i) => {
-      const failed = !STEPS.includes(state) && i === reached;
-      const look = failed ? "failed" : (i < reached || state === "succeeded") ? "done" : i === reached ? "current" : "todo";
+    // The steps drawn on the page (a deployment that waited for approval has one more); a deployment
+    // that ends without succeeding marks failed the step it had reached.
+    const items = [...document.querySelectorAll(".deployment-step")];
+    const steps = items.map((item) => item.dataset.step);
+    const failed = TERMINAL.includes(state) && state !== "succeeded";
+    const wasAt = items.findIndex((item) => ["current", "waiting"].includes(item.dataset.status));
+    const reached = steps.includes(state) && !failed ? steps.indexOf(state) : (wasAt >= 0 ? wasAt : steps.length - 1);
+    items.forEach((item, i) => {
+      let look = i < reached || state === "succeeded" ? "done" : i === reached ? "current" : "todo";
+      if (failed && i === reached) look = "failed";
+      if (look === "current" && steps[i] === "pending_approval") look = "waiting";
       const [row, icon] = LOOKS[look];
       item.className = `list-group-item flex-fill deployment-step ${row}`;
       item.dataset.status = look;

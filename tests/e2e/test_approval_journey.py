@@ -57,6 +57,9 @@ def test_a_production_deploy_waits_for_approval_then_succeeds_live(
     expect(page).to_have_url(re.compile(r"/t/acme/deployments/\d+/$"))
     expect(page.locator("#deployment-state .badge")).to_have_text("Pending approval")
     expect(page.locator("#waiting-for-approval")).to_be_visible()
+    # Waiting is a step of its own, not a failure of the last one.
+    expect(page.locator('.deployment-step[data-step="pending_approval"]')).to_have_attribute("data-status", "waiting")
+    expect(page.locator('.deployment-step[data-status="failed"]')).to_have_count(0)
     change_request = ChangeRequest.objects.get()
     assert change_request.justification == "Ship the checkout fix before the sale"
     page.evaluate("window.stillTheSamePage = true")
@@ -97,6 +100,8 @@ def test_a_production_deploy_waits_for_approval_then_succeeds_live(
     expect(badge).to_have_text(re.compile("Queued|Applying|Progressing|Succeeded"), timeout=15000)
     expect(badge).to_have_text("Succeeded", timeout=30000)
     expect(page.locator("#waiting-for-approval")).to_be_hidden()
+    statuses = page.locator(".deployment-step").evaluate_all("items => items.map(i => i.dataset.status)")
+    assert statuses == ["done"] * 5
     assert page.evaluate("window.stillTheSamePage") is True
     deployment = Deployment.objects.get()
     assert deployment.state == "succeeded"
