@@ -61,8 +61,12 @@
     kind.textContent = event.kind;
     const kindCell = cell("");
     kindCell.appendChild(kind);
-    row.append(cell(event.seq), kindCell, cell(event.message),
-      cell(new Date(event.created_at).toLocaleTimeString(), "small text-body-secondary"));
+    const when = document.createElement("time");
+    when.dateTime = event.created_at;
+    when.textContent = window.portalTime(event.created_at);
+    const whenCell = cell("", "small text-body-secondary");
+    whenCell.appendChild(when);
+    row.append(cell(event.seq), kindCell, cell(event.message), whenCell);
     tbody.appendChild(row);
     lastSeq = event.seq;
     document.dispatchEvent(new CustomEvent("deployment:event", { detail: event }));

@@ -4,3 +4,7 @@ document.addEventListener("submit", (event) => {
   const question = event.target.dataset && event.target.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
 });
+
+// The one way a time reads on a page: HH:MM:SS in UTC, as the server renders it (TIME_ZONE is UTC,
+// templates use |time:"H:i:s"), so rows drawn live match the rows drawn by the server.
+window.portalTime = (iso) => new Date(iso).toISOString().slice(11, 19);
