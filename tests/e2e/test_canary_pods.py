@@ -28,7 +28,11 @@ def in_thread(call, **kwargs):
 
 
 def test_the_canary_pods_table_lists_pods_and_forgets_the_canary_after_promotion(
-    page, asgi_server, world, sandbox, celery_worker
+    page,
+    asgi_server,
+    world,
+    sandbox,
+    celery_worker,  # noqa: F811
 ):
     registered(world, sandbox)
     app = make_app(world.acme, "shop")
