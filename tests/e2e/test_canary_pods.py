@@ -27,13 +27,7 @@ def in_thread(call, **kwargs):
         return pool.submit(call, **kwargs).result()
 
 
-def test_the_canary_pods_table_lists_pods_and_forgets_the_canary_after_promotion(
-    page,
-    asgi_server,
-    world,
-    sandbox,
-    celery_worker,  # noqa: F811
-):
+def test_canary_pods_table_forgets_the_canary_after_promotion(page, asgi_server, world, sandbox, celery_worker):  # noqa: F811
     registered(world, sandbox)
     app = make_app(world.acme, "shop")
     dev = world.acme.environments.get(name="dev")
