@@ -194,6 +194,10 @@ def item_detail(request, pk):
     scope, platform = [request.tenant.pk], sees_platform(request)
     context = {
         "item": item,
+        "attribute_cards": [
+            ("Declared attributes", item.declared_attributes, "declared"),
+            ("Discovered attributes", item.discovered_attributes, "discovered"),
+        ],
         "outgoing": [e for e in edges if e.source_id == item.pk],
         "incoming": [e for e in edges if e.target_id == item.pk],
         "history": records.select_related("actor").order_by("-id")[:100],

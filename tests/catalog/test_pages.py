@@ -386,3 +386,15 @@ def test_bad_templates_are_marked_on_their_field(client, world, data, field, wor
     )
     assert response.status_code == 400 and field_refused(response.content.decode(), field, words)
     assert not ServiceTemplate.objects.exists()
+
+
+def test_comparing_releases_reads_as_words(world, client):
+    from tests.deployments.conftest import make_app, make_release
+
+    app = make_app(world.acme, "shop")
+    make_release(app, env={"MODE": "a"})
+    make_release(app, ports=[{"name": "http", "port": 80}], env={"MODE": "b"})
+    client.force_login(world.user("viewer"))
+    page = client.get("/t/acme/apps/shop/?before=1&after=2").content.decode()
+    diff = page[page.index('id="diff"') : page.index("</table>", page.index('id="diff"'))]
+    assert "name=http, port=80" in diff and "env.MODE" in diff and "{&quot;" not in diff and "[{" not in diff

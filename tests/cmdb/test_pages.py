@@ -70,3 +70,17 @@ def test_operator_page(world, client):
     assert "node-1" in client.get(reverse("operator:cmdb")).content.decode()
     client.force_login(world.user("owner"))
     assert client.get(reverse("operator:cmdb")).status_code == 404
+
+
+def test_attributes_and_history_read_as_words_not_python(world, client):
+    item = make_item(
+        world.acme,
+        "shop",
+        type_slug="workload",
+        declared_attributes={"component_kind": "web", "ports": [{"name": "http", "port": 80}], "public": True},
+    )
+    client.force_login(world.user("viewer"))
+    page = client.get(url("detail", pk=item.pk)).content.decode()
+    assert "{&#x27;" not in page and "[{" not in page and "&#x27;" not in page
+    assert "component_kind" in page and '<code class="text-reset">web</code>' in page
+    assert "name=http, port=80" in page and ">yes<" in page
