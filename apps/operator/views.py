@@ -43,7 +43,7 @@ def overview(request):
             "checks": checks,
             "user_count": users.count(),
             "staff_count": users.filter(is_staff=True).count(),
-            "periodic_tasks": PeriodicTask.objects.order_by("name"),
+            "periodic_tasks": PeriodicTask.objects.select_related("interval", "crontab").order_by("name"),
         },
     )
 

@@ -51,3 +51,15 @@ def test_seed_demo_declares_cmdb_facts_and_a_production_approval_policy(db):
     declared = Relationship.objects.filter(tenant__slug="acme", provenance="declared")
     assert {"orders-db", "payments-api", "web-team"} <= set(declared.values_list("target__name", flat=True))
     assert declared.filter(target__name="payments-api").count() == 1  # the second run added nothing
+
+
+def test_scheduled_jobs_read_as_words(client, operator):
+    from django.utils import timezone
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every_minute = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.MINUTES)
+    PeriodicTask.objects.create(name="tidy", task="x.tidy", interval=every_minute, last_run_at=timezone.now())
+    client.force_login(operator)
+    page = client.get("/operator/").content.decode()
+    assert "every minute" in page and "freq" not in page and "&lt;" not in page
+    assert " UTC</time>" in page
