@@ -10,6 +10,8 @@ import asyncio
 import json
 import signal
 import threading
+import time
+from collections import deque
 from pathlib import Path
 from typing import Self
 
@@ -20,10 +22,10 @@ from .api import KubernetesAPI, error_response, respond
 from .controllers import ControllerManager, Timing
 from .errors import not_supported, unknown_path
 from .faults import Faults
-from .kinds import NAMESPACES
+from .kinds import NAMESPACES, PODS
 from .persistence import StateFile
 from .registry import Registry
-from .store import Store
+from .store import DELETED, Store
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public")
 
@@ -59,6 +61,22 @@ class SandboxServer:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task] = []
         self.controllers: ControllerManager | None = None
+        # When each pod went away, to the microsecond (Events carry whole seconds): tests compare it with
+        # the moment a client declared a rollout finished. A test aid under /sandbox, not an API object.
+        self.pod_terminations: deque[dict] = deque(maxlen=10000)
+        self.store.listen(self._note_termination)
+
+    def _note_termination(self, change) -> None:
+        if change.rt is PODS and change.type == DELETED:
+            metadata = change.obj["metadata"]
+            self.pod_terminations.append(
+                {
+                    "namespace": metadata.get("namespace", ""),
+                    "name": metadata["name"],
+                    "labels": metadata.get("labels") or {},
+                    "at": time.time(),
+                }
+            )
 
     @property
     def url(self) -> str:
@@ -110,12 +128,16 @@ class SandboxServer:
         for probe in ("/healthz", "/livez", "/readyz"):
             app.router.add_get(probe, _ok)
         app.router.add_get("/sandbox/state", self._state)
+        app.router.add_get("/sandbox/pod-terminations", self._pod_terminations)
         app.router.add_post("/sandbox/faults", self._set_faults)
         app.router.add_delete("/sandbox/faults", self._clear_faults)
         return app
 
     async def _state(self, request: web.Request) -> web.Response:
         return respond(self.state())
+
+    async def _pod_terminations(self, request: web.Request) -> web.Response:
+        return respond({"items": list(self.pod_terminations)})
 
     @staticmethod
     async def _openapi_document(request: web.Request) -> web.Response:
@@ -331,6 +353,10 @@ class SandboxCluster:
 
     def state(self) -> dict:
         return self.call(self.server.state)
+
+    def pod_terminations(self) -> list[dict]:
+        """Every pod deleted so far, oldest first: namespace, name, labels and `at` (Unix time, seconds)."""
+        return self.call(lambda: list(self.server.pod_terminations))
 
     def kubeconfig(self, namespace: str = "default") -> dict:
         return kubeconfig(self.url, namespace=namespace)

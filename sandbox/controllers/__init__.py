@@ -19,6 +19,7 @@ class Timing:
     """How fast the simulated cluster moves. Tests use the fast defaults; a demo may slow it down."""
 
     ready_after: float = 0.3  # seconds from a pod's creation to Ready
+    ready_spread: float = 0.0  # each pod takes up to this much longer, its own share fixed by its uid
     slow_factor: float = 10.0  # images tagged `slow` take this many times longer
     backoff: float = 0.5  # first crash-loop / image-pull back-off; doubles up to backoff_max
     backoff_max: float = 5.0

@@ -2,7 +2,7 @@
 
 A healthy pod is scheduled at once, runs after half its ready delay and is Ready after the whole
 delay (`Timing.ready_after`, or the `sandbox.paas.dev/ready-after-seconds` annotation on the pod
-template or the Deployment). Failures come from the image tag (`pull-error`, `crash`, `slow`,
+template or the Deployment), plus its own share of `Timing.ready_spread`, as real pods start unevenly. Failures come from the image tag (`pull-error`, `crash`, `slow`,
 `unready`, alone or as a suffix such as `v2-crash`) or from the `sandbox.paas.dev/fault` annotation,
 and produce the states and events a real kubelet shows: ErrImagePull / ImagePullBackOff,
 CrashLoopBackOff with a rising restartCount, a slow start, a readiness probe that never passes.
@@ -37,6 +37,11 @@ def image_fault(image: str) -> str | None:
 
 def _image_id(image: str) -> str:
     return f"{image.split(':')[0]}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
+
+
+def _share(uid: str) -> float:
+    """A fraction in [0, 1) that is the same for a pod at every step of its life and differs between pods."""
+    return int(hashlib.sha256(uid.encode()).hexdigest()[:8], 16) / 2**32
 
 
 class Kubelet(Controller):
@@ -102,6 +107,7 @@ class Kubelet(Controller):
             ready_after = float(annotations[READY_AFTER_ANNOTATION])
         except (KeyError, ValueError):
             ready_after = self.timing.ready_after
+        ready_after += self.timing.ready_spread * _share(pod["metadata"]["uid"])
         containers = pod["spec"].get("containers") or []
         forced = annotations.get(FAULT_ANNOTATION)
         if forced in FAULTS:

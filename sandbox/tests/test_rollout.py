@@ -3,8 +3,10 @@
 import threading
 import time
 
-from kubernetes import watch
+import requests
+from kubernetes import client, watch
 
+from sandbox import SandboxCluster
 from sandbox.tests.conftest import wait_for
 
 from .conftest import apply_deployment, condition, deployment, rolled_out
@@ -157,3 +159,35 @@ def test_paused_time_does_not_count_against_the_progress_deadline(apps, namespac
         timeout=10,
     )
     assert timed_out.status == "False" and time.monotonic() - resumed >= 1.9
+
+
+def test_ready_spread_starts_each_pod_after_a_delay_of_its_own(namespace):
+    with SandboxCluster(ready_after=0.2, ready_spread=2.0) as spread:
+        api = spread.api_client()
+        apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+        core.create_namespace({"metadata": {"name": namespace}})
+        started = time.monotonic()
+        apply_deployment(apps, namespace, deployment("web", replicas=6))
+        ready_at = {}
+        while len(ready_at) < 6 and time.monotonic() - started < 10:
+            for pod in core.list_namespaced_pod(namespace).items:
+                if {c.type: c.status for c in pod.status.conditions or ()}.get("Ready") == "True":
+                    ready_at.setdefault(pod.metadata.name, time.monotonic() - started)
+            time.sleep(0.05)
+    assert len(ready_at) == 6
+    assert min(ready_at.values()) >= 0.2 and max(ready_at.values()) <= 2.2 + 0.5
+    assert max(ready_at.values()) - min(ready_at.values()) > 0.3  # six draws from 2 s are not all alike
+
+
+def test_pod_terminations_are_recorded_to_the_microsecond(cluster, apps, namespace):
+    apply_deployment(apps, namespace, deployment("web", replicas=2))
+    wait_for(lambda: rolled_out(apps, namespace, "web", 2), timeout=10)
+    before = time.time()
+    apply_deployment(apps, namespace, deployment("web", replicas=2, image="registry.example/web:v2"))
+    wait_for(lambda: rolled_out(apps, namespace, "web", 2), timeout=10)
+    after = time.time()
+    gone = [t for t in cluster.pod_terminations() if t["namespace"] == namespace]
+    assert len(gone) == 2 and all(before < t["at"] < after for t in gone)
+    assert {t["labels"]["app"] for t in gone} == {"web"}
+    served = requests.get(f"{cluster.url}/sandbox/pod-terminations", timeout=5).json()["items"]
+    assert [t for t in served if t["namespace"] == namespace] == gone
