@@ -123,10 +123,20 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
+# The layer waits for messages with a blocking read of 5 s (BZPOPMIN, channels_redis' brpop_timeout).
+# redis-py's own socket timeout is also 5 s, so every empty wait that Redis answered a moment late
+# raised TimeoutError in a consumer and closed its browser's socket. The socket timeout must outlast
+# the blocking read; it still ends a read from a stalled Redis, and the page reconnects.
+CHANNEL_LAYER_SOCKET_TIMEOUT = env.float("CHANNEL_LAYER_SOCKET_TIMEOUT", default=15)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNEL_LAYER_PREFIX", default="portal:asgi")},
+        "CONFIG": {
+            "hosts": [
+                {"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT, "socket_connect_timeout": 2}
+            ],
+            "prefix": env("CHANNEL_LAYER_PREFIX", default="portal:asgi"),
+        },
     }
 }
 
