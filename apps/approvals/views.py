@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
-from apps.tenants.pages import render_tenant_page, tenant_view
+from apps.tenants.pages import render_tenant_page, require_role, tenant_view
+from apps.tenants.roles import Role
 
 from . import selectors
 from .choices import RequestState, Verdict
@@ -177,8 +178,8 @@ def policies(request):
 @tenant_view
 def policy_edit(request, environment):
     """Set an environment's policy (environment 0: the tenant default) with up to five stages."""
-    if not policy_for(ApprovalPolicy).can_add(request, request.tenant):
-        raise Http404
+    allowed = policy_for(ApprovalPolicy).can_add(request, request.tenant)
+    require_role(request, allowed, needs=Role.ADMIN, doing="Changing approval policies")
     target = None
     if environment:
         target = request.tenant.environments.filter(pk=environment).first()

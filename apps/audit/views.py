@@ -1,10 +1,9 @@
 """The tenant's audit trail: filters, newest first, keyset pages, CSV and JSON export. Owners and admins only."""
 
-from django.http import Http404
-
 from apps.core.policies import policy_for
-from apps.tenants.pages import render_tenant_page, tenant_view
+from apps.tenants.pages import render_tenant_page, require_role, tenant_view
 from apps.tenants.principals import as_principal
+from apps.tenants.roles import Role
 
 from .exports import EXPORT_LIMIT, FORMATS, export_response
 from .filtersets import AuditTrailFilterSet
@@ -14,8 +13,8 @@ from .selectors import event_list_for, trail_page
 
 @tenant_view
 def trail(request):
-    if not policy_for(AuditEvent).allows(request, "view", request.tenant):
-        raise Http404
+    allowed = policy_for(AuditEvent).allows(request, "view", request.tenant)
+    require_role(request, allowed, needs=Role.ADMIN, doing="Reading the audit trail")
     events = event_list_for(as_principal(request), tenant=request.tenant)
     filters = AuditTrailFilterSet(request.GET, queryset=events)
     fmt = request.GET.get("format")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 # Codes the whole API shares, as constants that services and tests import.
 INVALID = "invalid"
@@ -32,6 +32,18 @@ class ApplicationError(Exception):
         self.code = code
         self.status = status
         self.field = field
+
+
+class Refusal(PermissionDenied):
+    """A page refused inside the user's own tenant, for a reason they can act on: the 403 page (or its
+    JSON under Accept: application/json) shows `detail`, with `extra` (the role needed) in the JSON.
+    Another tenant's object is never refused this way: it stays a 404."""
+
+    def __init__(self, detail: str, *, code: str = PERMISSION_DENIED, **extra: str):
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+        self.extra = extra
 
 
 def denied(message: str = DENIED_MESSAGE) -> ApplicationError:

@@ -3,13 +3,14 @@
 import time
 
 import structlog
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.exceptions import BadRequest
+from django.http import Http404
 
 from .client_ip import client_ip
 from .request_id import HEADER, accept_request_id, bind_client, bind_request_id, clear_request_id
-from .views import bad_request, error_response, is_api_request
+from .views import bad_request, error_response, is_api_request, method_not_allowed, page_not_found
 
 logger = structlog.get_logger("portal.request")
 
@@ -117,3 +118,34 @@ class APIBodySizeMiddleware(Middleware):
 
     async def __acall__(self, request):
         return self._refusal(request) or await self.get_response(request)
+
+
+class FriendlyErrorsMiddleware(Middleware):
+    """The portal's own pages where Django has none or a developer's one: a 405 (a form's POST-only
+    address opened with GET) gets a page instead of an empty body; with DEBUG on (make run) a 404 gets
+    the portal's page instead of Django's list of every URL. Errors that need debugging (500s) keep
+    Django's debug page."""
+
+    def process_exception(self, request, exception):
+        if settings.DEBUG and isinstance(exception, Http404):
+            return page_not_found(request, exception)
+        return None
+
+    def _friendly(self, request, response):
+        if response.status_code == 405 and not is_api_request(request) and not response.content:
+            return method_not_allowed(request, response)
+        # resolver_match is unset when no URL matched: Django's debug page would list the URL map.
+        if settings.DEBUG and response.status_code == 404 and getattr(request, "resolver_match", None) is None:
+            return page_not_found(request)
+        return response
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        return self._friendly(request, self.get_response(request))
+
+    async def __acall__(self, request):
+        response = await self.get_response(request)
+        if response.status_code in (404, 405):
+            return await sync_to_async(self._friendly)(request, response)
+        return response

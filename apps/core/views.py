@@ -1,12 +1,13 @@
 """Health endpoints and the friendly error pages."""
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from .errors import Refusal
 from .health import run_checks
 
 
@@ -53,10 +54,14 @@ API_ERRORS = {
 }
 
 
-def _error_page(request, template, status):
+def wants_json(request) -> bool:
+    return is_api_request(request) or "application/json" in request.headers.get("Accept", "")
+
+
+def _error_page(request, template, status, context=None):
     if is_api_request(request):
         return error_response(*API_ERRORS[status], status)
-    return render(request, template, status=status)
+    return render(request, template, context, status=status)
 
 
 def bad_request(request, exception=None):
@@ -67,7 +72,26 @@ def bad_request(request, exception=None):
 
 
 def permission_denied(request, exception=None):
-    return _error_page(request, "403.html", 403)
+    """The one refusal: a Refusal says why (the role needed, a suspended organization) on the page and,
+    under Accept: application/json, as the API's error shape with the same detail."""
+    if not isinstance(exception, Refusal):
+        return _error_page(request, "403.html", 403)
+    if wants_json(request):
+        return JsonResponse({"code": exception.code, "detail": exception.detail, **exception.extra}, status=403)
+    return render(request, "403.html", {"detail": exception.detail}, status=403)
+
+
+def method_not_allowed(request, response):
+    """A page answered 405 (GET on a form's POST-only action): say so and link back, keeping Allow."""
+    allowed = response.get("Allow", "")
+    friendly: HttpResponse
+    if wants_json(request):
+        detail = f"This address does not answer {request.method}; it answers {allowed}."
+        friendly = error_response("method_not_allowed", detail, 405)
+    else:
+        friendly = render(request, "405.html", {"method": request.method, "allowed": allowed}, status=405)
+    friendly["Allow"] = allowed
+    return friendly
 
 
 def page_not_found(request, exception=None):

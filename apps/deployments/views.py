@@ -13,7 +13,8 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
-from apps.tenants.pages import render_tenant_page, tenant_view
+from apps.tenants.pages import render_tenant_page, require_role, tenant_view
+from apps.tenants.roles import Role
 
 from . import services
 from .forms import DeployForm, DeploySettingsForm, GovernedForm, PromoteForm, ReasonForm, ScaleForm
@@ -42,8 +43,9 @@ def deployment_list(request):
 @tenant_view
 def deployment_new(request):
     """GET: the form. POST: the rendered manifests to confirm; POST with confirm: the deployment."""
-    if not policy_for(Deployment).can_add(request, request.tenant):
-        raise Http404
+    require_role(
+        request, policy_for(Deployment).can_add(request, request.tenant), needs=Role.DEVELOPER, doing="Deploying"
+    )
     form = DeployForm(request.POST or None, tenant=request.tenant, role=request.role)
     context = {"form": form}
     if request.method == "POST" and form.is_valid():

@@ -10,7 +10,10 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from apps.core.errors import PERMISSION_DENIED, TENANT_SUSPENDED, Refusal
+
 from .principals import as_principal
+from .roles import Role, at_least
 from .selectors import tenant_for
 
 
@@ -34,3 +37,30 @@ def render_tenant_page(request, template: str, context: dict, *, section: str, s
     """Render a page under /t/<slug>/ with the tenant, the viewer's role and the sub-navigation's section."""
     context = {"tenant": request.tenant, "role": request.role, "section": section, **context}
     return render(request, template, context, status=status)
+
+
+def refusal_text(tenant, role: str | None, *, needs: str, doing: str) -> str:
+    """Why a member cannot do something, in their words: the organization is suspended (when the role
+    would do), or the role it needs beside the one they have."""
+    if at_least(role, needs) and not tenant.is_active:
+        return (
+            f"{tenant.name} is suspended: you can look, but nothing changes until the platform operators reactivate it."
+        )
+    return f"{doing} needs the {Role(needs).label.lower()} role or above; your role in {tenant.name} is {role}."
+
+
+def require_role(request, allowed: bool, *, needs: str, doing: str) -> None:
+    """Refuse a tenant page with the one 403 that says why (see apps/core/views.permission_denied).
+
+    Only for a member inside their own tenant: a non-member never gets here (tenant_view's 404), and
+    another tenant's rows stay 404s."""
+    if allowed:
+        return
+    tenant, role = request.tenant, request.role
+    suspended = at_least(role, needs) and not tenant.is_active
+    raise Refusal(
+        refusal_text(tenant, role, needs=needs, doing=doing),
+        code=TENANT_SUSPENDED if suspended else PERMISSION_DENIED,
+        needed_role=str(needs),
+        role=str(role),
+    )

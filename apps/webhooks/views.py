@@ -1,5 +1,5 @@
 """Webhook pages of one tenant, under /t/<tenant_slug>/webhooks/: endpoints, their deliveries, and the
-actions on them. Owners and admins only; everyone else gets the 404 of a missing page."""
+actions on them. Owners and admins only; other members get the 403 that names the role needed."""
 
 from django.contrib import messages
 from django.http import Http404
@@ -9,8 +9,9 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
-from apps.tenants.pages import render_tenant_page, tenant_view
+from apps.tenants.pages import render_tenant_page, require_role, tenant_view
 from apps.tenants.principals import as_principal
+from apps.tenants.roles import Role
 
 from . import services
 from .events import EVENT_TYPES, GROUPS
@@ -22,8 +23,8 @@ DELIVERIES_SHOWN = 50
 
 
 def _readable(request) -> None:
-    if not policy_for(WebhookEndpoint).allows(request, "view", request.tenant):
-        raise Http404
+    allowed = policy_for(WebhookEndpoint).allows(request, "view", request.tenant)
+    require_role(request, allowed, needs=Role.ADMIN, doing="Managing webhooks")
 
 
 def _endpoint(request, pk: int) -> WebhookEndpoint:

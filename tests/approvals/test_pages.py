@@ -163,7 +163,7 @@ def test_the_policy_form_saves_and_shows_refusals(world, client):
     assert "Admins" in client.get("/t/acme/approvals/policies/").content.decode()
 
     client.force_login(world.user(Role.DEVELOPER))
-    assert client.get(url).status_code == 404
+    assert client.get(url).status_code == 403
 
 
 def test_the_freeze_form_refuses_an_end_before_the_start(world, client):

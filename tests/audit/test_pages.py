@@ -63,16 +63,18 @@ def _rows(page: str) -> int:
     return page.split('id="audit-events"')[1].split("<tbody>")[1].split("</tbody>")[0].count("<tr>")
 
 
-def test_owners_and_admins_read_the_trail_others_get_404(client, trail, owner, admin, developer, outsider):
+def test_owners_and_admins_read_the_trail_others_are_refused(client, trail, owner, admin, developer, outsider):
     for user in (owner, admin):
         client.force_login(user)
         page = html.unescape(client.get("/t/acme/audit/").content.decode())
         assert "environment.create" in page and "acme/qa" in page and "secret" not in page
         assert 'role</span> <code>["viewer","developer"]</code>' in page
-    for user in (developer, outsider):
-        client.force_login(user)
-        assert client.get("/t/acme/audit/").status_code == 404
-        assert client.get("/t/acme/audit/?format=csv").status_code == 404
+    client.force_login(developer)  # a member below the role: the 403 that names it
+    assert client.get("/t/acme/audit/").status_code == 403
+    assert client.get("/t/acme/audit/?format=csv").status_code == 403
+    client.force_login(outsider)  # another tenant's member: the page does not exist for them
+    assert client.get("/t/acme/audit/").status_code == 404
+    assert client.get("/t/acme/audit/?format=csv").status_code == 404
 
 
 def test_developers_do_not_see_the_audit_link(client, developer):

@@ -1,7 +1,8 @@
 """The isolation suite every tenant page gets from its PageCase.
 
 Anonymous -> sign-in redirect; another tenant's member -> 404 on every page and every form;
-readers see the page; members below a form's write rule change nothing.
+readers see the page (members below the read role get the 403 naming it); members below a form's
+write rule change nothing.
 """
 
 import pytest
@@ -54,10 +55,11 @@ def test_a_reader_sees_the_page(case, world, client):
 
 
 @cases_where(lambda case: case.method == "get" and ROLES_BY_RANK.index(case.read_role) > 0)
-def test_below_the_read_role_is_a_404(case, world, client):
+def test_below_the_read_role_is_a_403_naming_the_role(case, world, client):
     index = ROLES_BY_RANK.index(case.read_role)
     client.force_login(world.user(ROLES_BY_RANK[index - 1]))
-    assert client.get(case.url(world, world.acme)).status_code == 404
+    response = client.get(case.url(world, world.acme))
+    assert response.status_code == 403 and f"needs the {case.read_role} role" in response.content.decode()
 
 
 @cases_where(lambda case: case.write_role is not None)

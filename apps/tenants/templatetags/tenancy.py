@@ -5,6 +5,8 @@ from django.apps import apps
 
 from apps.core.policies import policy_for
 
+from ..pages import refusal_text
+
 register = template.Library()
 
 
@@ -22,6 +24,12 @@ def tenant_can(context, action: str, model_label: str) -> bool:
     if action == "add":
         return policy.can_add(request, request.tenant)
     return policy.allows(request, action, request.tenant)
+
+
+@register.simple_tag(takes_context=True)
+def refusal(context, doing: str, needs: str) -> str:
+    """Why the page's member cannot do `doing`: the same words as the 403 page (tenants/pages.py)."""
+    return refusal_text(context["tenant"], context.get("role"), needs=needs, doing=doing)
 
 
 @register.filter
