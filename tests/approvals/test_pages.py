@@ -188,11 +188,20 @@ def test_the_freeze_form_refuses_an_end_before_the_start(world, client):
     assert "Sat, Sun" in client.get("/t/acme/approvals/freezes/").content.decode()
 
 
-def test_the_nav_counts_open_requests(world, client, requested):
-    client.force_login(world.user(Role.VIEWER))
-    html = client.get("/t/acme/").content.decode()
-    assert 'id="nav-approvals"' in html and 'title="Open change requests">1<' in html
+def test_the_nav_counts_the_requests_waiting_for_you(world, client, requested):
+    """The badge is the queue's "Waiting for you": the admin who decides sees 1; the developer who
+    asked and the viewer who cannot decide see none."""
     assert ChangeRequest.objects.count() == 1
+    badge = 'title="Change requests waiting for you">1<'
+    client.force_login(world.user(Role.ADMIN))
+    html = client.get("/t/acme/").content.decode()
+    assert 'id="nav-approvals"' in html and badge in html
+    assert [cr.pk for cr in client.get("/t/acme/approvals/").context["waiting"]] == [requested.pk]
+    for role in (Role.DEVELOPER, Role.VIEWER):
+        client.force_login(world.user(role))
+        html = client.get("/t/acme/").content.decode()
+        assert 'id="nav-approvals"' in html and "waiting for you" not in html
+        assert client.get("/t/acme/approvals/").context["waiting"] == []
 
 
 def test_the_operator_console_lists_pending_requests_and_sets_the_rules(world, client):

@@ -2,19 +2,19 @@
 
 from django import template
 
-from ..choices import RequestState
-from ..models import ChangeRequest
+from apps.tenants.roles import Role, at_least
+
+from ..selectors import waiting_for
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
 def pending_change_requests(context) -> int:
-    """How many of the page's tenant's change requests are open: one count query, for the navigation badge.
-    (Who exactly a request waits for takes a query per request, so the queue page works that out.)"""
+    """How many of the page's tenant's open change requests wait for this user to decide: the same
+    list as the queue's "Waiting for you", so the navigation badge never promises work that is not
+    there. Viewers never decide, so their count costs no query."""
     request = context["request"]
-    return (
-        ChangeRequest.objects.restrict(request, "view")
-        .filter(tenant=request.tenant, state=RequestState.PENDING)
-        .count()
-    )
+    if not at_least(getattr(request, "role", None), Role.DEVELOPER):
+        return 0
+    return len(waiting_for(request.user, [request.tenant.pk]))
