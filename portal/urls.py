@@ -30,6 +30,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/audit/", include("apps.audit.urls")),
     path("t/<slug:tenant_slug>/apps/", include("apps.catalog.urls")),
     path("t/<slug:tenant_slug>/deployments/", include("apps.deployments.urls")),
+    path("t/<slug:tenant_slug>/workloads/", include("apps.workloads.urls")),
     path("t/<slug:tenant_slug>/approvals/", include("apps.approvals.urls")),
     path("t/<slug:tenant_slug>/cmdb/", include("apps.cmdb.urls")),
     path("t/<slug:tenant_slug>/webhooks/", include("apps.webhooks.urls")),

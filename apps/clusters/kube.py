@@ -245,11 +245,12 @@ class KubeClient:
             raise
         return bool(result.status.allowed)
 
-    def apply(self, manifests: list[dict]) -> list[dict]:
-        """Server-side apply each manifest (field manager paas-portal, forced), creating what is missing."""
-        return [self._apply_one(manifest) for manifest in manifests]
+    def apply(self, manifests: list[dict], *, dry_run: bool = False) -> list[dict]:
+        """Server-side apply each manifest (field manager paas-portal, forced), creating what is missing.
+        A dry run answers what each object would become, changing nothing: what drift is judged by."""
+        return [self._apply_one(manifest, dry_run=dry_run) for manifest in manifests]
 
-    def _apply_one(self, manifest: dict) -> dict:
+    def _apply_one(self, manifest: dict, *, dry_run: bool = False) -> dict:
         resource = self._resource(manifest["apiVersion"], manifest["kind"])
         metadata = manifest["metadata"]
         return self._call(
@@ -260,6 +261,7 @@ class KubeClient:
                 namespace=metadata.get("namespace"),
                 field_manager=FIELD_MANAGER,
                 force_conflicts=True,
+                dry_run="All" if dry_run else None,
                 _request_timeout=self.timeout,
             )
         ).to_dict()
@@ -392,6 +394,26 @@ class KubeClient:
         for item in items:
             yield "SYNC", item
         return version
+
+    def logs(
+        self,
+        namespace: str,
+        pod: str,
+        *,
+        container: str | None = None,
+        tail: int | None = None,
+        since: int | None = None,
+    ) -> str:
+        """The pod's log lines as text: the last `tail` lines, or those of the last `since` seconds."""
+        options = {"container": container, "tail_lines": tail, "since_seconds": since}
+        return self._call(
+            lambda: k8s.CoreV1Api(self.api_client).read_namespaced_pod_log(
+                pod,
+                namespace,
+                _request_timeout=self.timeout,
+                **{key: value for key, value in options.items() if value is not None},
+            )
+        )
 
     def rollout_status(self, namespace: str, name: str) -> RolloutStatus | None:
         deployment = self.get("apps/v1", "Deployment", name, namespace)

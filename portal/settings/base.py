@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.clusters",
     "apps.catalog",
     "apps.deployments",
+    "apps.workloads",
     "apps.approvals",
     "apps.cmdb",
     "apps.webhooks",

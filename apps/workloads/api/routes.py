@@ -1,0 +1,7 @@
+"""The /api/v1/ routes of the workloads app; portal/api_router.py calls register()."""
+
+
+def register(router) -> None:
+    from .views import WorkloadViewSet
+
+    router.register("workloads", WorkloadViewSet, basename="workload")

@@ -1,0 +1,53 @@
+"""REST API for workloads: what runs now, read from the cluster; its events and logs on demand.
+Keys need `deployments:read`. Another tenant's workload is a 404 like a missing one."""
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.tenants.api.base import TenantViewSetMixin
+
+from ..filtersets import WorkloadFilterSet
+from ..live import workload_events, workload_logs
+from ..models import Workload
+from ..services import workload_refresh
+from . import serializers as s
+
+
+class WorkloadViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """One workload per application and environment it was deployed to. The list is what the cluster
+    said when each row was last read (`observed_at`); reading one workload reads the cluster again."""
+
+    model = Workload
+    serializer_class = s.WorkloadSerializer
+    filterset_class = WorkloadFilterSet
+
+    def optimise(self, queryset):
+        return queryset.select_related("tenant", "application", "environment", "release")
+
+    def retrieve(self, request, *args, **kwargs):
+        workload = self.get_object()
+        workload_refresh(application=workload.application, environment=workload.environment)
+        return Response(self.get_serializer(self.get_queryset().get(pk=workload.pk)).data)
+
+    @extend_schema(responses=s.WorkloadEventSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def events(self, request, pk=None):
+        """The cluster's events about the workload's objects and the portal's lines about its
+        deployments, newest first. 503 `cluster_unreadable` when the cluster cannot be read."""
+        return Response(s.WorkloadEventSerializer(workload_events(self.get_object()), many=True).data)
+
+    @extend_schema(
+        parameters=[s.LogQuerySerializer],
+        responses={(200, "text/plain"): OpenApiTypes.STR},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def logs(self, request, pk=None):
+        """Log lines as plain text: one pod's, or every pod's with each line prefixed `[pod]`."""
+        query = s.LogQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        text = workload_logs(self.get_object(), **query.validated_data)
+        return HttpResponse(text, content_type="text/plain; charset=utf-8")

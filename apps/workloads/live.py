@@ -1,0 +1,101 @@
+"""Reads a person asks for on demand, straight from the cluster: a workload's events and its logs.
+Neither is stored: the cluster keeps them, and a page that showed a copy would go stale."""
+
+from __future__ import annotations
+
+from apps.clusters.kube import KubeError
+from apps.clusters.services import kube_of
+from apps.core.errors import ApplicationError
+from apps.deployments.choices import EventKind
+from apps.deployments.manifests import LABEL
+from apps.deployments.models import DeploymentEvent
+from apps.deployments.pods import CLUSTER_UNREADABLE, READ_OPTIONS
+
+from .models import Workload
+
+PORTAL_EVENTS = 100
+
+
+def _unreadable(workload: Workload, exc: KubeError) -> ApplicationError:
+    return ApplicationError(
+        f"The cluster of {workload.environment.name} could not be read: {exc.message}",
+        code=CLUSTER_UNREADABLE,
+        status=503,
+    )
+
+
+def _ours(workload: Workload, name: str) -> bool:
+    """Objects of the application are named after it (app, app-env, app-blue, app-canary, pods below)."""
+    app = workload.application.name
+    return name == app or name.startswith(f"{app}-")
+
+
+def workload_events(workload: Workload) -> list[dict]:
+    """The cluster's events about the workload's objects and the portal's own lines about it (state
+    changes and operations of its deployments), newest first."""
+    try:
+        with kube_of(workload.environment, **READ_OPTIONS) as kube:
+            items, _ = kube.list("v1", "Event", workload.environment.namespace)
+    except KubeError as exc:
+        raise _unreadable(workload, exc) from exc
+    rows = [
+        {
+            "at": item.get("lastTimestamp") or item.get("eventTime") or item["metadata"].get("creationTimestamp"),
+            "source": "cluster",
+            "object": f"{item['involvedObject'].get('kind')}/{item['involvedObject'].get('name')}",
+            "reason": item.get("reason") or "",
+            "message": item.get("message") or "",
+            "count": item.get("count") or 1,
+        }
+        for item in items
+        if _ours(workload, (item.get("involvedObject") or {}).get("name") or "")
+    ]
+    portal = (
+        DeploymentEvent.objects.filter(
+            deployment__application=workload.application,
+            deployment__environment=workload.environment,
+            kind__in=[EventKind.STATE, EventKind.LOG],
+        )
+        .select_related("deployment")
+        .order_by("-created_at")[:PORTAL_EVENTS]
+    )
+    rows += [
+        {
+            "at": event.created_at.isoformat(),
+            "source": "portal",
+            "object": f"Deployment #{event.deployment_id}",
+            "reason": event.state or "note",
+            "message": event.message,
+            "count": 1,
+        }
+        for event in portal
+    ]
+    return sorted(rows, key=lambda row: row["at"] or "", reverse=True)
+
+
+def workload_logs(
+    workload: Workload, *, pod: str = "", container: str | None = None, tail: int = 200, since: int | None = None
+) -> str:
+    """Log lines of one pod of the workload, or of every pod with each line prefixed by its pod."""
+    namespace = workload.environment.namespace
+    try:
+        with kube_of(workload.environment, **READ_OPTIONS) as kube:
+            pods, _ = kube.list(
+                "v1", "Pod", namespace, label_selector=f"{LABEL}/application={workload.application.name}"
+            )
+            names = sorted(p["metadata"]["name"] for p in pods)
+            if pod and pod not in names:
+                raise ApplicationError(
+                    f"No pod {pod} runs {workload.application.name} in {workload.environment.name}.",
+                    code="not_found",
+                    status=404,
+                )
+            chosen = [pod] if pod else names
+            texts = {name: kube.logs(namespace, name, container=container, tail=tail, since=since) for name in chosen}
+    except KubeError as exc:
+        if exc.status == 400:
+            raise ApplicationError(exc.message, code="invalid", status=400) from exc
+        raise _unreadable(workload, exc) from exc
+    if pod:
+        return texts[pod]
+    return "".join(f"[{name}] {line}\n" for name, text in texts.items() for line in text.splitlines())

@@ -1,0 +1,63 @@
+"""Workloads: the present of an application in an environment, as the cluster last said it.
+
+Deployments and their events are history; a workload row is what the lifecycle watcher (or a refresh
+after a deployment ends) last read from the cluster: the live release, replica counts, pods, health
+and drift. Nothing here is inferred from events.
+"""
+
+from django.db import models
+
+from apps.catalog.models import Application, Release
+from apps.tenants.models import Environment, TenantOwned
+
+
+class Health(models.TextChoices):
+    HEALTHY = "healthy", "Healthy"
+    PROGRESSING = "progressing", "Progressing"
+    DEGRADED = "degraded", "Degraded"
+    SUSPENDED = "suspended", "Suspended"
+    MISSING = "missing", "Missing"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Sync(models.TextChoices):
+    SYNCED = "synced", "Synced"
+    OUT_OF_SYNC = "out_of_sync", "Out of sync"
+    UNKNOWN = "unknown", "Unknown"
+
+
+# Degraded first: the rows someone has to look at.
+HEALTH_ORDER = [Health.DEGRADED, Health.MISSING, Health.UNKNOWN, Health.PROGRESSING, Health.SUSPENDED, Health.HEALTHY]
+
+
+class Workload(TenantOwned):
+    """One application in one environment. `observed_at` is when the cluster was last read; when that
+    read failed, `read_error` says why and health and sync are unknown."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="workloads")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="workloads")
+    release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    image = models.CharField(max_length=500, blank=True)
+    colour = models.CharField(max_length=8, blank=True, help_text="Blue-green: the colour the Service selects.")
+    replicas = models.PositiveIntegerField(null=True, blank=True, help_text="Desired, as the cluster has it.")
+    ready_replicas = models.PositiveIntegerField(default=0)
+    updated_replicas = models.PositiveIntegerField(default=0)
+    available_replicas = models.PositiveIntegerField(default=0)
+    autoscaler = models.JSONField(null=True, blank=True, help_text="current, desired, min and max replicas")
+    health = models.CharField(max_length=12, choices=Health.choices, default=Health.UNKNOWN)
+    health_reason = models.TextField(blank=True)
+    sync = models.CharField(max_length=12, choices=Sync.choices, default=Sync.UNKNOWN)
+    drift = models.JSONField(default=list, blank=True, help_text="kind, name, path, desired, live per field")
+    pods = models.JSONField(default=list, blank=True)
+    read_error = models.TextField(blank=True)
+    observed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["application__name", "environment__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "environment"], name="workload_one_per_app_environment")
+        ]
+        indexes = [models.Index(fields=["tenant", "health"])]
+
+    def __str__(self) -> str:
+        return f"{self.application.name} in {self.environment.name}"

@@ -1,0 +1,115 @@
+"""What a workload's cluster objects say, as pure functions over the objects read: health, drift and
+the pod rows. services.py reads the cluster and stores what these return.
+
+Health follows the questions a person asks of a Deployment: is it there, is it meant to run, is
+anything broken, is a rollout under way, and otherwise is every replica available. Drift is judged
+against a server-side-apply dry run of the live release's manifests: only fields the portal sets can
+drift, and the server's defaults are on both sides of the comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apps.clusters.kube import RolloutStatus
+from apps.deployments.pods import pod_look
+
+from .models import Health
+
+# A pod in one of these states makes the workload degraded at once.
+BROKEN_STATES = ("crash loop", "image pull error")
+# Fields of metadata the portal sets; the rest (resourceVersion, managedFields ...) belong to the server.
+OWN_METADATA = ("labels", "annotations")
+
+
+@dataclass
+class Verdict:
+    health: str
+    reason: str
+
+
+def health_of(deployment: dict | None, pods: list[dict], *, cron: bool = False) -> Verdict:
+    """The workload's health from its serving Deployment (or CronJob) and its pods as read."""
+    if deployment is None:
+        kind = "CronJob" if cron else "Deployment"
+        return Verdict(Health.MISSING, f"The {kind} is not in the cluster.")
+    if cron:
+        if (deployment.get("spec") or {}).get("suspend"):
+            return Verdict(Health.SUSPENDED, "The CronJob is suspended.")
+        return Verdict(Health.HEALTHY, "The CronJob is scheduled.")
+    spec = deployment.get("spec") or {}
+    status = RolloutStatus.from_deployment(deployment)
+    if spec.get("replicas") == 0:
+        return Verdict(Health.SUSPENDED, "Scaled to 0 replicas.")
+    broken = [pod for pod in pods if pod["state"] in BROKEN_STATES or pod.get("last_reason") == "OOMKilled"]
+    if status.failed:
+        return Verdict(Health.DEGRADED, f"The rollout failed: {status.message}")
+    if status.replica_failure:
+        return Verdict(Health.DEGRADED, f"The cluster cannot create pods: {status.replica_failure}")
+    if broken:
+        pod = broken[0]
+        why = pod["message"] if pod["state"] in BROKEN_STATES else "killed for running out of memory (OOMKilled)"
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        return Verdict(Health.DEGRADED, f"Pod {pod['name']} is in {pod['state']}: {why}{more}")
+    if spec.get("paused"):
+        return Verdict(Health.SUSPENDED, "The rollout is paused.")
+    if not status.complete:
+        return Verdict(Health.PROGRESSING, status.message)
+    return Verdict(Health.HEALTHY, f"{status.ready} of {status.desired} replicas ready.")
+
+
+def pod_row(pod: dict) -> dict:
+    """One pod as the workload shows it: the deployment page's look plus phase, node, release and the
+    last termination's reason (OOMKilled, Error), which explains restarts."""
+    status = pod.get("status") or {}
+    containers = status.get("containerStatuses") or []
+    last = [((c.get("lastState") or {}).get("terminated") or {}) for c in containers]
+    return {
+        **pod_look(pod),
+        "phase": status.get("phase") or "Pending",
+        "ready": pod_look(pod)["state"] == "ready",
+        "node": (pod.get("spec") or {}).get("nodeName") or "",
+        "release": (pod["metadata"].get("labels") or {}).get("paas.dev/release", ""),
+        "last_reason": next((t.get("reason") for t in last if t.get("reason")), ""),
+    }
+
+
+def drift_of(desired: dict, applied: dict, live: dict | None) -> list[dict]:
+    """Where `live` differs from what applying `desired` would make of it (`applied`, the dry run's
+    answer), over the fields `desired` sets. A missing object is one entry for the whole object."""
+    kind, name = desired["kind"], desired["metadata"]["name"]
+    if live is None:
+        return [{"kind": kind, "name": name, "path": "", "desired": "present", "live": "missing"}]
+    return [
+        {"kind": kind, "name": name, "path": _spelled(keys), "desired": want, "live": have}
+        for keys in _paths(desired)
+        if (want := _at(applied, keys)) != (have := _at(live, keys))
+    ]
+
+
+def _paths(obj: dict, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The key paths of the leaves `obj` sets; lists are leaves (compared whole, defaults included)."""
+    paths = []
+    for key, value in obj.items():
+        if not prefix and key in ("apiVersion", "kind", "status"):
+            continue
+        if prefix == ("metadata",) and key not in OWN_METADATA:
+            continue
+        if isinstance(value, dict) and value:
+            paths.extend(_paths(value, (*prefix, key)))
+        else:
+            paths.append((*prefix, key))
+    return paths
+
+
+def _at(obj, keys: tuple[str, ...]):
+    for key in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _spelled(keys: tuple[str, ...]) -> str:
+    """spec.template.metadata.labels["paas.dev/release"]: keys holding dots or slashes in brackets."""
+    return "".join(f'["{key}"]' if "." in key or "/" in key else f".{key}" for key in keys).lstrip(".")

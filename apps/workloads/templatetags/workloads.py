@@ -1,0 +1,15 @@
+"""{% running_now application %}: where an application runs now, per environment, as last read from
+the cluster, for the application page."""
+
+from django import template
+
+from ..selectors import workload_list_for
+
+register = template.Library()
+
+
+@register.inclusion_tag("workloads/_running_now.html", takes_context=True)
+def running_now(context, application):
+    request = context["request"]
+    rows = workload_list_for(request, application.tenant).filter(application=application)
+    return {"workloads": sorted(rows, key=lambda w: w.environment.name), "tenant": application.tenant}

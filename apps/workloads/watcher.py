@@ -1,0 +1,153 @@
+"""The lifecycle watcher: one watch per cluster and kind keeps workload rows current.
+
+Every object the portal applies carries its tenant, environment and application as labels, and so do
+the pods made from them. A watch event marks that workload dirty; the main loop refreshes each dirty
+workload once its objects have been quiet for a moment, so a rollout's burst of pod updates costs one
+read of the cluster, not one per update. Watches resume from the last resourceVersion and relist on
+410 (KubeClient.watch); a relist marks everything it lists dirty again.
+
+Only one watcher works at a time across the portal's replicas: it holds a PostgreSQL advisory lock
+for as long as it runs, and a second one waits for the lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import structlog
+from django.db import close_old_connections, connection
+
+from apps.catalog.models import Application
+from apps.clusters.connection import kube_for
+from apps.clusters.kube import KubeError
+from apps.clusters.models import Cluster
+from apps.deployments.manifests import LABEL, MANAGED_BY
+from apps.tenants.models import Environment
+
+from .services import workload_refresh
+
+logger = structlog.get_logger(__name__)
+
+KINDS = (
+    ("apps/v1", "Deployment"),
+    ("v1", "Pod"),
+    ("v1", "Service"),
+    ("v1", "ConfigMap"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("batch/v1", "CronJob"),
+)
+SELECTOR = f"app.kubernetes.io/managed-by={MANAGED_BY}"
+# A workload is read once its objects have been quiet this long (or it has waited MAX_DELAY).
+QUIET_SECONDS = 0.3
+MAX_DELAY_SECONDS = 2.0
+WATCH_SECONDS = 300
+LOCK_KEY = 0x5741544348  # "WATCH": the advisory lock only one watcher holds
+CLUSTERS_EVERY_SECONDS = 30
+
+Key = tuple[str, str, str]  # tenant slug, environment name, application name
+
+
+class Dirty:
+    """Workloads waiting to be read, with when each was first and last marked."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._marks: dict[Key, tuple[float, float]] = {}
+
+    def mark(self, key: Key) -> None:
+        now = time.monotonic()
+        with self._lock:
+            first, _ = self._marks.get(key, (now, now))
+            self._marks[key] = (first, now)
+
+    def due(self) -> list[Key]:
+        now = time.monotonic()
+        with self._lock:
+            ready = [
+                key
+                for key, (first, last) in self._marks.items()
+                if now - last >= QUIET_SECONDS or now - first >= MAX_DELAY_SECONDS
+            ]
+            for key in ready:
+                del self._marks[key]
+        return ready
+
+
+def key_of(obj: dict) -> Key | None:
+    labels = obj.get("metadata", {}).get("labels") or {}
+    key = (labels.get(f"{LABEL}/tenant"), labels.get(f"{LABEL}/environment"), labels.get(f"{LABEL}/application"))
+    return key if all(key) else None  # type: ignore[return-value]
+
+
+class Watcher:
+    def __init__(self, *, stop: threading.Event | None = None):
+        self.stop = stop or threading.Event()
+        self.dirty = Dirty()
+        self._watching: set[tuple[int, str]] = set()
+
+    def run(self) -> None:
+        """Wait for the lock, then watch until stopped."""
+        with connection.cursor() as cursor:
+            while not self.stop.is_set():
+                cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
+                if cursor.fetchone()[0]:
+                    break
+                logger.info("another lifecycle watcher holds the lock; waiting")
+                self.stop.wait(5)
+        logger.info("lifecycle watcher started")
+        next_clusters = 0.0
+        while not self.stop.is_set():
+            if time.monotonic() >= next_clusters:
+                self._start_watches()
+                next_clusters = time.monotonic() + CLUSTERS_EVERY_SECONDS
+            for key in self.dirty.due():
+                self.refresh(key)
+            self.stop.wait(0.05)
+
+    def refresh(self, key: Key) -> None:
+        tenant, environment_name, application_name = key
+        close_old_connections()
+        environment = Environment.objects.filter(tenant__slug=tenant, name=environment_name).first()
+        application = Application.objects.filter(tenant__slug=tenant, name=application_name).first()
+        if environment is None or application is None:
+            return
+        try:
+            workload_refresh(application=application, environment=environment)
+        except Exception:  # one workload's failure must not stop the others being watched
+            logger.exception("workload refresh failed", tenant=tenant, environment=environment_name)
+
+    def _start_watches(self) -> None:
+        for cluster in Cluster.objects.all():
+            for api_version, kind in KINDS:
+                if (cluster.pk, kind) in self._watching:
+                    continue
+                self._watching.add((cluster.pk, kind))
+                thread = threading.Thread(
+                    target=self._watch, args=(cluster, api_version, kind), name=f"watch-{cluster.name}-{kind}"
+                )
+                thread.daemon = True
+                thread.start()
+
+    def _watch(self, cluster: Cluster, api_version: str, kind: str) -> None:
+        """Follow one kind on one cluster for as long as the watcher runs."""
+        version = None
+        while not self.stop.is_set():
+            try:
+                with kube_for(cluster) as kube:
+                    for _event_type, obj in kube.watch(
+                        api_version,
+                        kind,
+                        label_selector=SELECTOR,
+                        resource_version=version,
+                        timeout_seconds=WATCH_SECONDS,
+                    ):
+                        version = obj.get("metadata", {}).get("resourceVersion") or version
+                        if (key := key_of(obj)) is not None:
+                            self.dirty.mark(key)
+                        if self.stop.is_set():
+                            return
+            except KubeError as error:
+                logger.warning("watch failed; retrying", cluster=cluster.name, kind=kind, error=error.message)
+                version = None  # list again: what changed meanwhile is marked by the relist
+                self.stop.wait(2)

@@ -1,0 +1,124 @@
+// One workload, kept current without a reload: the row as the lifecycle watcher last read it (badges,
+// replicas, pods), the events, and the logs following until paused. Every number comes from the API,
+// which answers what was read from the cluster; nothing here is inferred.
+(() => {
+  const card = document.getElementById("workload");
+  if (!card) return;
+  const listUrl = card.dataset.url.replace(/\d+\/$/, "");
+  const id = card.dataset.url.match(/(\d+)\/$/)[1];
+  const HEALTH = { healthy: "text-bg-success", degraded: "text-bg-danger", missing: "text-bg-danger", progressing: "text-bg-info", suspended: "text-bg-secondary", unknown: "text-bg-warning" };
+  const SYNC = { synced: "text-bg-success", out_of_sync: "text-bg-warning", unknown: "text-bg-light border" };
+  const LABELS = { out_of_sync: "Out of sync" };
+  const label = (value) => LABELS[value] || value.charAt(0).toUpperCase() + value.slice(1);
+
+  const badge = (selector, value, tones, attribute) => {
+    const element = card.querySelector(selector);
+    if (!element) return;
+    element.className = `badge ${tones[value] || "text-bg-secondary"}`;
+    element.setAttribute(attribute, value);
+    element.textContent = label(value);
+  };
+
+  const cell = (text) => {
+    const td = document.createElement("td");
+    td.textContent = text;
+    return td;
+  };
+
+  const showRow = (row) => {
+    badge("[data-health]", row.health, HEALTH, "data-health");
+    badge("[data-sync]", row.sync, SYNC, "data-sync");
+    document.getElementById("health-reason").textContent = row.health_reason;
+    document.getElementById("live-release").textContent = row.release ? `#${row.release}${row.colour ? ` (${row.colour} serving)` : ""}` : "none";
+    document.getElementById("live-image").textContent = row.image || "—";
+    document.getElementById("replicas").textContent = row.replicas === null ? "—"
+      : `${row.ready_replicas} of ${row.replicas} ready, ${row.updated_replicas} updated, ${row.available_replicas} available`;
+    const tbody = document.querySelector("#pods tbody");
+    tbody.replaceChildren(...row.pods.map((pod) => {
+      const tr = document.createElement("tr");
+      tr.dataset.pod = pod.name;
+      const name = document.createElement("code");
+      name.textContent = pod.name;
+      const first = document.createElement("td");
+      first.append(name);
+      const state = cell(pod.state);
+      const message = document.createElement("div");
+      message.className = "small text-body-secondary";
+      message.textContent = pod.message;
+      state.append(message);
+      tr.append(first, state, cell(`#${pod.release}`), cell(String(pod.restarts)), cell(pod.last_reason || "—"), cell(pod.node || "—"), cell(pod.created_at || ""));
+      return tr;
+    }));
+  };
+
+  const poll = async () => {
+    try {
+      const answer = await fetch(`${listUrl}?id=${id}`, { headers: { Accept: "application/json" } });
+      if (answer.ok) {
+        const row = (await answer.json()).results.find((r) => String(r.id) === id);
+        if (row) showRow(row);
+      }
+    } finally {
+      setTimeout(poll, 3000);
+    }
+  };
+
+  const events = document.getElementById("events");
+  const loadEvents = async () => {
+    const tbody = events.querySelector("tbody");
+    try {
+      const answer = await fetch(events.dataset.url, { headers: { Accept: "application/json" } });
+      const body = await answer.json();
+      if (!answer.ok) {
+        const tr = document.createElement("tr");
+        tr.append(cell(body.detail || "The events could not be read."));
+        tbody.replaceChildren(tr);
+        return;
+      }
+      tbody.replaceChildren(...body.slice(0, 100).map((event) => {
+        const tr = document.createElement("tr");
+        const when = event.at ? new Date(event.at).toLocaleString() : "";
+        tr.append(cell(when), cell(event.source), cell(event.object), cell(`${event.reason}: ${event.message}${event.count > 1 ? ` (×${event.count})` : ""}`));
+        return tr;
+      }));
+    } finally {
+      setTimeout(loadEvents, 10000);
+    }
+  };
+
+  const logsCard = document.getElementById("logs-card");
+  const logs = document.getElementById("logs");
+  const search = document.getElementById("logs-search");
+  const pause = document.getElementById("logs-pause");
+  const status = document.getElementById("logs-status");
+  let text = "";
+  let paused = false;
+  const showLogs = () => {
+    const term = search.value.trim().toLowerCase();
+    logs.textContent = term ? text.split("\n").filter((line) => line.toLowerCase().includes(term)).join("\n") : text;
+  };
+  const follow = async () => {
+    if (!paused) {
+      try {
+        const answer = await fetch(`${logsCard.dataset.url}?tail=500`);
+        text = answer.ok ? await answer.text() : `The logs could not be read (${answer.status}).`;
+        const atEnd = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 8;
+        showLogs();
+        if (atEnd) logs.scrollTop = logs.scrollHeight;
+      } catch (error) {
+        status.textContent = "reconnecting";
+      }
+    }
+    setTimeout(follow, 2000);
+  };
+  search.addEventListener("input", showLogs);
+  pause.addEventListener("click", () => {
+    paused = !paused;
+    pause.textContent = paused ? "Follow" : "Pause";
+    status.textContent = paused ? "paused" : "following";
+  });
+
+  setTimeout(poll, 3000);
+  loadEvents();
+  follow();
+})();

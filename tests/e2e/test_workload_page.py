@@ -1,0 +1,82 @@
+"""A workload page follows the cluster without a reload: someone sets a crashing image behind the
+portal's back, the page turns Degraded and Out of sync; they set it back, and it is Healthy again.
+The logs follow, and the application page says where the application runs (real worker, real
+sandbox cluster, the lifecycle watcher running)."""
+
+import threading
+
+import pytest
+from playwright.sync_api import expect
+
+from apps.clusters.kube import KubeClient
+from apps.workloads.models import Workload
+from apps.workloads.watcher import Watcher
+from tests.conftest import wait_for
+from tests.deployments.conftest import make_app, make_release, registered
+from tests.deployments.test_pipeline import deploy, finished
+
+from .test_deploy_journey import sign_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NS = "acme--dev"
+
+
+@pytest.fixture
+def sandbox():
+    from sandbox import SandboxCluster
+
+    with SandboxCluster(ready_after=0.3) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def watcher():
+    stop = threading.Event()
+    thread = threading.Thread(target=Watcher(stop=stop).run, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+
+
+def set_image(cluster: KubeClient, image: str) -> None:
+    deployment = cluster.get("apps/v1", "Deployment", "web", NS)
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    containers[0]["image"] = image
+    cluster.patch("apps/v1", "Deployment", "web", NS, {"spec": {"template": {"spec": {"containers": containers}}}})
+
+
+def test_a_workload_goes_degraded_and_back_without_a_reload(
+    page, asgi_server, world, api, sandbox, celery_worker, watcher
+):
+    registered(world, sandbox)
+    cluster = KubeClient(sandbox.api_client())
+    app = make_app(world.acme)
+    deployment = finished(deploy(api, world.user("developer"), make_release(app)).json()["id"])
+    assert deployment.state == "succeeded", deployment.outcome
+    workload = wait_for(lambda: Workload.objects.filter(application=app, health="healthy").first(), timeout=20)
+
+    sign_in(page, asgi_server, world.user("viewer").email)
+    page.goto(f"{asgi_server}/t/acme/apps/web/")
+    expect(page.locator("#running-now")).to_contain_text("#1")
+    expect(page.locator("#running-now [data-health]")).to_have_text("Healthy")
+    page.locator("#running-now").get_by_role("link", name="dev").click()
+    expect(page.locator("#workload [data-health]")).to_have_text("Healthy")
+    expect(page.locator("#workload [data-sync]")).to_have_text("Synced")
+    expect(page.locator("#logs")).to_contain_text("started from registry.example/web:1.0", timeout=10000)
+    page.evaluate("window.stillTheSamePage = true")
+
+    set_image(cluster, "registry.example/web:crash")
+    expect(page.locator("#workload [data-health]")).to_have_text("Degraded", timeout=30000)
+    expect(page.locator("#workload [data-sync]")).to_have_text("Out of sync")
+    expect(page.locator("#live-image")).to_have_text("registry.example/web:crash")
+
+    set_image(cluster, "registry.example/web:1.0")
+    expect(page.locator("#workload [data-health]")).to_have_text("Healthy", timeout=40000)
+    expect(page.locator("#workload [data-sync]")).to_have_text("Synced")
+    assert page.evaluate("window.stillTheSamePage") is True
+
+    page.reload()
+    expect(page.locator("#no-drift")).to_contain_text("exactly what release #1 says")
+    assert Workload.objects.get(pk=workload.pk).drift == []
+    assert page.console_errors == []

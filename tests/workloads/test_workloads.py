@@ -1,0 +1,148 @@
+"""Workloads are the present, read from the cluster: the live release, pods, health and drift. Drift is
+what re-applying the live release would change; fields the portal never sets, and replicas a person
+set through the portal, are not drift. Another tenant's workload is a 404."""
+
+import threading
+
+import pytest
+
+from apps.clusters.kube import KubeClient
+from apps.workloads.models import Workload
+from apps.workloads.services import workload_refresh
+from apps.workloads.watcher import Watcher
+from tests.conftest import wait_for
+from tests.deployments.conftest import make_app, make_release, registered
+from tests.deployments.test_pipeline import deploy, finished
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+URL = "/api/v1/workloads/"
+NS = "acme--dev"
+
+
+@pytest.fixture
+def cluster(world, sandbox, celery_worker):
+    registered(world, sandbox)
+    return KubeClient(sandbox.api_client())
+
+
+@pytest.fixture
+def running(world, api, cluster):
+    """web release #1 deployed to acme's dev and settled with 2 ready pods."""
+    app = make_app(world.acme)
+    deployment = finished(deploy(api, world.user("developer"), make_release(app)).json()["id"])
+    assert deployment.state == "succeeded", deployment.outcome
+    return wait_for(lambda: Workload.objects.filter(application=app, health="healthy").first(), timeout=20)
+
+
+def refreshed(workload) -> Workload:
+    return workload_refresh(application=workload.application, environment=workload.environment)
+
+
+def test_a_deployed_application_is_a_healthy_synced_workload_with_the_cluster_pods(world, api, running, cluster):
+    pods, _ = cluster.list("v1", "Pod", NS, label_selector="paas.dev/application=web")
+    api.as_user(world.user("viewer"))
+    [row] = api.get(URL, {"application": "web", "environment": "dev"}).json()["results"]
+    assert (row["release"], row["health"], row["sync"], row["drift"]) == (1, "healthy", "synced", [])
+    assert row["image"] == "registry.example/web:1.0" and row["replicas"] == 2 and row["ready_replicas"] == 2
+    assert {pod["name"] for pod in row["pods"]} == {pod["metadata"]["name"] for pod in pods}
+    assert all(pod["ready"] and pod["release"] == "1" for pod in row["pods"])
+    assert api.get(URL, {"health": "degraded"}).json()["results"] == []
+
+
+def test_set_image_scale_and_a_deleted_service_behind_the_portals_back_are_drift(running, cluster):
+    deployment = cluster.get("apps/v1", "Deployment", "web", NS)
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    containers[0]["image"] = "registry.example/web:hotfix"
+    # As kubectl set image and kubectl scale would: another writer, taking the fields over.
+    cluster.patch(
+        "apps/v1", "Deployment", "web", NS, {"spec": {"replicas": 3, "template": {"spec": {"containers": containers}}}}
+    )
+    cluster.delete("v1", "Service", "web", NS)
+
+    workload = refreshed(running)
+    assert workload.sync == "out_of_sync"
+    found = {(d["kind"], d["path"]): (d["desired"], d["live"]) for d in workload.drift}
+    assert found[("Deployment", "spec.replicas")] == (2, 3)
+    desired, live = found[("Deployment", "spec.template.spec.containers")]
+    assert desired[0]["image"] == "registry.example/web:1.0" and live[0]["image"] == "registry.example/web:hotfix"
+    assert found[("Service", "")] == ("present", "missing")
+    assert workload.image == "registry.example/web:hotfix", "the image is what the cluster runs"
+
+
+def test_a_label_that_is_not_ours_is_not_drift(running, cluster):
+    cluster.patch("apps/v1", "Deployment", "web", NS, {"metadata": {"labels": {"team.example/owner": "ops"}}})
+    cluster.patch("v1", "Service", "web", NS, {"metadata": {"annotations": {"monitoring.example/scrape": "true"}}})
+    workload = refreshed(running)
+    assert (workload.sync, workload.drift) == ("synced", [])
+
+
+def test_replicas_scaled_through_the_portal_are_desired_state_not_drift(world, api, running, cluster):
+    deployment = running.application.deployments.get()
+    api.as_user(world.user("developer"))
+    assert api.post(f"/api/v1/deployments/{deployment.pk}/scale/", {"replicas": 3}, format="json").status_code == 200
+    workload = wait_for(lambda: (w := refreshed(running)).ready_replicas == 3 and w, timeout=30)
+    assert (workload.replicas, workload.sync, workload.drift) == (3, "synced", [])
+
+
+def test_a_crash_looping_release_is_degraded_with_the_pod_named(world, api, cluster):
+    app = make_app(world.acme)
+    make_release(app)
+    bad = make_release(app, image="registry.example/web:v2-crash")
+    deploy(api, world.user("developer"), bad, progress_deadline_seconds=5)
+    workload = wait_for(
+        lambda: (w := Workload.objects.filter(application=app).first()) and refreshed(w).health == "degraded" and w,
+        timeout=40,
+    )
+    workload.refresh_from_db()
+    assert "crash loop" in workload.health_reason or "rollout failed" in workload.health_reason.lower()
+    assert any(pod["state"] == "crash loop" for pod in workload.pods)
+
+
+def test_logs_and_events_come_from_the_cluster(world, api, running, cluster):
+    api.as_user(world.user("viewer"))
+    pods = [pod["name"] for pod in running.pods]
+    every = api.get(f"{URL}{running.pk}/logs/")
+    assert every.status_code == 200 and every["Content-Type"].startswith("text/plain")
+    assert {line.split("]")[0].lstrip("[") for line in every.content.decode().splitlines()} == set(pods)
+    one = api.get(f"{URL}{running.pk}/logs/", {"pod": pods[0], "tail": 5}).content.decode()
+    assert "started from registry.example/web:1.0" in one and "[" not in one.split(" ")[0]
+    assert api.get(f"{URL}{running.pk}/logs/", {"pod": "someone-else"}).status_code == 404
+    assert api.get(f"{URL}{running.pk}/logs/", {"tail": "lots"}).status_code == 400
+
+    events = api.get(f"{URL}{running.pk}/events/").json()
+    assert {"cluster", "portal"} <= {event["source"] for event in events}
+    assert any(event["object"].startswith("Pod/web-") for event in events)
+
+
+def test_another_tenants_workload_is_a_404(world, api, running):
+    api.as_user(world.outsider)
+    assert api.get(URL).json()["results"] == []
+    for path in ("", "logs/", "events/"):
+        assert api.get(f"{URL}{running.pk}/{path}").status_code == 404
+
+
+def test_the_watcher_sees_drift_without_being_asked(running, cluster):
+    stop = threading.Event()
+    watcher = threading.Thread(target=Watcher(stop=stop).run, daemon=True)
+    watcher.start()
+    try:
+        cluster.patch("apps/v1", "Deployment", "web", NS, {"spec": {"replicas": 4}})
+        wait_for(lambda: Workload.objects.get(pk=running.pk).sync == "out_of_sync", timeout=15)
+        assert Workload.objects.get(pk=running.pk).replicas == 4
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+
+
+def test_the_pages_show_workloads_of_the_tenant_only(world, client, running):
+    client.force_login(world.user("viewer"))
+    listing = client.get("/t/acme/workloads/").content.decode()
+    assert f'data-workload="{running.pk}"' in listing and "Healthy" in listing
+    assert client.get("/t/acme/workloads/?health=degraded").content.decode().count("data-workload=") == 0
+    detail = client.get(f"/t/acme/workloads/{running.pk}/").content.decode()
+    assert "The cluster runs exactly what release #1 says." in detail and 'data-pod="web-' in detail
+    assert 'id="running-now"' in client.get("/t/acme/apps/web/").content.decode()
+    client.force_login(world.outsider)
+    assert client.get(f"/t/globex/workloads/{running.pk}/").status_code == 404
+    assert client.get(f"/t/acme/workloads/{running.pk}/").status_code == 404
