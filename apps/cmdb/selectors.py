@@ -20,7 +20,7 @@ from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 
 from . import keys
-from .choices import Direction, Status
+from .choices import Direction, RelationKind, Status
 from .models import ChangeRecord, CIType, ConfigurationItem, ImportJob, Relationship, SavedFilter
 from .policies import type_policy
 
@@ -225,9 +225,16 @@ def blast_radius(*, application, environment, depth: int = 6) -> dict:
     reached = {entry["id"]: entry for entry in downstream["items"]}
     app_item = found.get("application")
     if app_item is not None and app_item.pk != item.pk and depth > 1:
-        # Whoever relies on the application relies on its workload too: one hop further away.
+        # Whoever relies on the application relies on its workload too: one hop further away. The
+        # application's parts (its workloads in other environments) do not: they rely on the
+        # application, not on this workload, so neither they nor what relies on them is affected.
+        parts = set(
+            Relationship.objects.filter(target=app_item, kind=RelationKind.PART_OF).values_list("source_id", flat=True)
+        )
         via_app = impact_report(app_item, direction=Direction.DOWNSTREAM, depth=depth - 1, tenant_ids=scope)
         for entry in via_app["items"]:
+            if entry["path"][1] in parts:
+                continue
             if entry["id"] != item.pk and entry["id"] not in reached:
                 reached[entry["id"]] = {
                     **entry,

@@ -109,3 +109,30 @@ def test_blast_radius_of_a_production_change(world):
     import json
 
     json.dumps(radius)
+
+
+def test_blast_radius_never_lists_the_applications_other_environments(world):
+    """The dev workload is part of the same application as the prod one, but relies on nothing of
+    prod; neither it nor what relies on it is affected by a production change. Whoever relies on the
+    application itself still is."""
+    from apps.cmdb.models import ConfigurationItem
+    from apps.deployments.models import Deployment
+
+    release = make_release(make_app(world.acme, "shop"))
+    for name in ("dev", "prod"):
+        Deployment.objects.create(
+            tenant=world.acme,
+            application=release.application,
+            release=release,
+            environment=world.acme.environments.get(name=name),
+            state="succeeded",
+        )
+    dev_workload = ConfigurationItem.objects.get(key="ns/acme--dev/workload/shop")
+    make_edge(make_item(world.acme, "scratch-demo", type_slug="application"), dev_workload)
+    application = ConfigurationItem.objects.get(tenant=world.acme, ci_type__slug="application", name="shop")
+    make_edge(make_item(world.acme, "checkout", type_slug="application"), application)
+
+    radius = blast_radius(application=release.application, environment=world.acme.environments.get(name="prod"))
+    assert [(r["name"], r["path_names"]) for r in radius["downstream"]] == [
+        ("checkout", ["acme--prod/shop", "shop", "checkout"])
+    ]
