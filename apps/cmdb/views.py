@@ -268,6 +268,7 @@ def item_map(request, pk):
     context = {
         "item": item,
         "types": selectors.ci_type_list(),
+        "depths": range(1, selectors.MAX_DEPTH + 1),
         "provenances": Provenance.choices,
         "graph_url": reverse("cmdb-item-graph", args=[item.pk]),
         "dot_url": reverse("cmdb-item-graph-dot", args=[item.pk]),
