@@ -212,6 +212,9 @@ class ReleaseForm(CatalogForm):
     )
     notes = forms.CharField(required=False, label="What changed", widget=forms.TextInput())
 
+    # A first release starts from what a small service needs; later ones from the latest release.
+    FIRST_RELEASE = {"replicas": 1, "cpu_request": "100m", "memory_request": "128Mi", "ingress_path": "/"}
+
     KIND_FIELDS = {
         "ingress_host": {ComponentKind.WEB},
         "ingress_path": {ComponentKind.WEB},

@@ -98,7 +98,7 @@ def application_edit(request, name):
 def application_detail(request, name):
     application = _application(request, name)
     releases = list(releases_of(request, application))
-    initial = ReleaseForm.initial_from(releases[0]) if releases else None
+    initial = ReleaseForm.initial_from(releases[0]) if releases else dict(ReleaseForm.FIRST_RELEASE)
     form = ReleaseForm(initial=initial, kind=application.component_kind)
     return _detail_page(request, application, releases, form)
 
@@ -156,5 +156,9 @@ def release_new(request, name):
 def release_detail(request, name, number):
     application = _application(request, name)
     release = get_object_or_404(releases_of(request, application), number=number)
-    context = {"application": application, "release": release}
+    context = {
+        "application": application,
+        "release": release,
+        "may_deploy": policy_for(Release).can_add(request, request.tenant),  # deploying needs a developer too
+    }
     return render_tenant_page(request, "catalog/release.html", context, section="apps")

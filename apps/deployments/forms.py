@@ -7,6 +7,7 @@ from apps.tenants.forms import ServiceForm
 from apps.tenants.models import Environment
 from apps.tenants.roles import Role
 
+from .choices import Strategy
 from .strategies.forms import StrategyFields
 
 JUSTIFICATION_HELP = "Why this change is needed. Required where the environment needs approval; approvers read it."
@@ -42,7 +43,30 @@ class GovernedFields(forms.Form):
         }
 
 
+class ApplicationChoiceForm(forms.Form):
+    """The first step of the deploy form when no application is chosen yet: read from the query
+    string, so choosing one (a GET round-trip) lists only its releases."""
+
+    application = forms.ModelChoiceField(
+        queryset=Application.objects.none(), to_field_name="name", empty_label="Choose an application"
+    )
+
+    def __init__(self, *args, applications, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["application"]
+        field.queryset = applications.order_by("name")
+        field.label_from_instance = lambda app: app.name
+        field.widget.attrs["data-autosubmit"] = "1"
+
+
+# Fields that only one strategy reads; the form shows them only while that strategy is chosen.
+STRATEGY_ONLY = {"steps": Strategy.CANARY, "gate_seconds": Strategy.CANARY, "keep_seconds": Strategy.BLUE_GREEN}
+
+
 class DeployForm(GovernedFields, ServiceForm, StrategyFields):
+    """One application's release into an environment. The application is chosen before the form
+    (it arrives as a hidden field), so the release list holds only its releases."""
+
     field_order = [
         "application",
         "release",
@@ -51,8 +75,10 @@ class DeployForm(GovernedFields, ServiceForm, StrategyFields):
         "break_glass_reason",
         "progress_deadline_seconds",
     ]  # then the strategy
-    application = forms.ModelChoiceField(queryset=Application.objects.none())
-    release = forms.ModelChoiceField(queryset=Release.objects.none(), help_text="Releases never change once cut.")
+    application = forms.ModelChoiceField(queryset=Application.objects.none(), widget=forms.HiddenInput)
+    release = forms.ModelChoiceField(
+        queryset=Release.objects.none(), empty_label=None, help_text="Releases never change once cut."
+    )
     environment = forms.ModelChoiceField(queryset=Environment.objects.none())
     progress_deadline_seconds = forms.IntegerField(
         min_value=2,
@@ -62,23 +88,31 @@ class DeployForm(GovernedFields, ServiceForm, StrategyFields):
         help_text="A rollout that makes no progress for this long fails. Default 600.",
     )
 
-    def __init__(self, *args, tenant, **kwargs):
+    def __init__(self, *args, tenant, application, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["application"].queryset = Application.objects.filter(tenant=tenant).order_by("name")
-        self.fields["release"].queryset = (
-            Release.objects.filter(tenant=tenant).select_related("application").order_by("application__name", "-number")
+        self.application = application
+        self.fields["application"].queryset = Application.objects.filter(pk=application.pk)
+        releases = Release.objects.filter(tenant=tenant, application=application).order_by("-number")
+        latest = releases.first()
+        self.fields["release"].queryset = releases
+        self.fields["release"].label_from_instance = lambda r: (
+            f"#{r.number} · {r.image}" + (" (latest)" if r == latest else "")
         )
-        self.fields["release"].label_from_instance = lambda r: f"{r.application.name} #{r.number} · {r.image}"
         self.fields["environment"].queryset = Environment.objects.filter(tenant=tenant)
-        self.fields["application"].label_from_instance = lambda app: app.name
         self.fields["environment"].label_from_instance = lambda env: f"{env.name} ({env.get_kind_display().lower()})"
+        self.initial.setdefault("application", application.pk)
+        if latest is not None:
+            self.initial.setdefault("release", latest.pk)
         self.order_fields(self.field_order)
 
-    def clean(self):
-        data = super().clean()
-        if data.get("release") and data.get("application") and data["release"].application_id != data["application"].pk:
-            self.add_error("release", f"Choose a release of {data['application'].name}.")
-        return data
+    def field_rows(self) -> list[tuple]:
+        """Each visible field with the strategy it belongs to ("" for all) and whether it shows now."""
+        chosen = self["strategy"].value()
+        rows = []
+        for field in self.visible_fields():
+            only = STRATEGY_ONLY.get(field.name, "")
+            rows.append((field, only, not only or only == chosen))
+        return rows
 
 
 class ReasonForm(ServiceForm):

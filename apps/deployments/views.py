@@ -11,13 +11,22 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from apps.catalog.selectors import applications_for
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, require_role, tenant_view
 from apps.tenants.roles import Role
 
 from . import services
-from .forms import DeployForm, DeploySettingsForm, GovernedForm, PromoteForm, ReasonForm, ScaleForm
+from .forms import (
+    ApplicationChoiceForm,
+    DeployForm,
+    DeploySettingsForm,
+    GovernedForm,
+    PromoteForm,
+    ReasonForm,
+    ScaleForm,
+)
 from .manifests import DEFAULT_PROGRESS_DEADLINE
 from .models import Deployment, DeploySettings
 from .pods import live_pods
@@ -40,14 +49,52 @@ def deployment_list(request):
     return render_tenant_page(request, "deployments/list.html", context, section="deployments")
 
 
+def _chosen_application(request):
+    """The application being deployed: the form's hidden field on POST, `?application=<name>` on GET."""
+    applications = applications_for(request, tenant=request.tenant)
+    if request.method == "POST":
+        value = request.POST.get("application", "")
+        return applications.filter(pk=value).first() if value.isdigit() else None
+    name = request.GET.get("application", "")
+    return applications.filter(name=name).first() if name else None
+
+
+def _preselected(request, application) -> dict:
+    """`?release=<number>&environment=<name>` from the application and release pages' buttons."""
+    initial = {}
+    number = request.GET.get("release", "")
+    release = application.releases.filter(number=number).first() if number.isdigit() else None
+    if release is not None:
+        initial["release"] = release.pk
+    environment = request.tenant.environments.filter(name=request.GET.get("environment", "")).first()
+    if environment is not None:
+        initial["environment"] = environment.pk
+    return initial
+
+
 @tenant_view
 def deployment_new(request):
-    """GET: the form. POST: the rendered manifests to confirm; POST with confirm: the deployment."""
+    """GET without an application: choose one. GET with `?application=<name>`: the form, its latest
+    release preselected. POST: the rendered manifests to confirm; POST with confirm: the deployment."""
     require_role(
         request, policy_for(Deployment).can_add(request, request.tenant), needs=Role.DEVELOPER, doing="Deploying"
     )
-    form = DeployForm(request.POST or None, tenant=request.tenant, role=request.role)
-    context = {"form": form}
+    application = _chosen_application(request)
+    if application is None:
+        asked = request.GET if request.method == "GET" else {"application": ""}  # a POST without one is refused
+        chooser = ApplicationChoiceForm(asked or None, applications=applications_for(request, tenant=request.tenant))
+        status = 400 if chooser.errors else 200
+        return render_tenant_page(
+            request, "deployments/new.html", {"chooser": chooser}, section="deployments", status=status
+        )
+    form = DeployForm(
+        request.POST or None,
+        tenant=request.tenant,
+        application=application,
+        role=request.role,
+        initial=_preselected(request, application),
+    )
+    context = {"form": form, "application": application}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         deadline = data["progress_deadline_seconds"] or DEFAULT_PROGRESS_DEADLINE

@@ -1,0 +1,41 @@
+"""The deploy form in the browser: choosing an application lists only its releases (latest first and
+chosen), and choosing a strategy shows only its fields."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.deployments.conftest import make_app, make_release
+
+from .test_deploy_journey import sign_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_choosing_an_application_and_a_strategy_shows_only_what_applies(page, asgi_server, world):
+    shop = make_app(world.acme, "shop")
+    make_release(shop, image="registry.example/shop:1.0")
+    latest = make_release(shop, image="registry.example/shop:2.0")
+    make_release(make_app(world.acme, "web"), image="registry.example/web:9.9")
+    sign_in(page, asgi_server, world.user("developer").email)
+
+    page.goto(f"{asgi_server}/t/acme/deployments/new/")
+    expect(page.get_by_label("Release")).to_have_count(0)
+    page.get_by_label("Application").select_option(label="shop")
+    expect(page.locator("#deploy-application")).to_have_text("shop")
+    release = page.get_by_label("Release")
+    expect(release).to_have_value(str(latest.pk))
+    expect(release.locator("option")).to_have_text(
+        ["#2 · registry.example/shop:2.0 (latest)", "#1 · registry.example/shop:1.0"]
+    )
+
+    steps, keep = page.get_by_label("Canary steps (% of traffic)"), page.get_by_label("Keep the old colour (seconds)")
+    expect(steps).to_be_hidden()
+    expect(keep).to_be_hidden()
+    page.get_by_label("Strategy").select_option("canary")
+    expect(steps).to_be_visible()
+    expect(page.get_by_label("Health gate (seconds)")).to_be_visible()
+    expect(keep).to_be_hidden()
+    page.get_by_label("Strategy").select_option("blue_green")
+    expect(steps).to_be_hidden()
+    expect(keep).to_be_visible()
+    assert page.console_errors == []
