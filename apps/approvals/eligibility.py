@@ -10,6 +10,7 @@ from apps.core.policies import policy_for
 from apps.deployments.models import Deployment
 from apps.tenants.models import Membership
 from apps.tenants.principals import Principal, as_principal
+from apps.tenants.roles import Role
 
 # Refusals, as (code, message) pairs that tests import.
 CLOSED = ("request_closed", "This change request is closed; nothing can be decided on it any more.")
@@ -83,3 +84,31 @@ def waiting_on(change_request) -> list[Membership]:
         if m.user_id not in decided
         and (change_request.allow_self_approval or m.user_id != change_request.requested_by_id)
     ]
+
+
+def _stage_deciders(change_request) -> str:
+    """Who the current stage names, in words: "an admin or owner", "ann@acme.test"."""
+    stage = change_request.stage() or {}
+    names = [Role(role).label.lower() for role in stage.get("roles", [])]
+    if names:
+        names = [f"an {' or '.join(names)}" if names[0][0] in "aeiou" else f"a {' or '.join(names)}"]
+    members = Membership.objects.filter(tenant_id=change_request.tenant_id, user_id__in=stage.get("members", []))
+    names += sorted(members.values_list("user__email", flat=True))
+    return " or ".join(names) or "nobody yet"
+
+
+def refusal_text(principal, change_request) -> str | None:
+    """Why `principal` cannot decide on the request now, said before they try (the decision pages and
+    the deployment page show it in place of the buttons); None when they can."""
+    principal = as_principal(principal)
+    role = principal.role_in(change_request.tenant_id)
+    found = refusal(principal, change_request)
+    if found is None:
+        return None
+    if found == NOT_AN_APPROVER and not decided_by_operators(change_request):
+        stage = change_request.stage()
+        yours = f"your role is {Role(role).label.lower()}" if role else "you are not a member"
+        return f"Stage {stage['position']} ({stage['name']}) is decided by {_stage_deciders(change_request)}; {yours}."
+    if found == NOT_AN_APPROVER:
+        return "The platform's operators decide on this request, from the operator console."
+    return found[1]

@@ -8,6 +8,7 @@ from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
@@ -17,7 +18,7 @@ from apps.tenants.roles import Role
 
 from . import selectors
 from .choices import RequestState, Verdict
-from .eligibility import waiting_on
+from .eligibility import refusal_text, waiting_on
 from .forms import WEEKDAYS, DecisionForm, FreezeWindowForm, PolicyForm, WithdrawForm
 from .models import ApprovalPolicy, ChangeRequest, FreezeWindow
 from .selectors import stage_progress, waiting_for
@@ -35,6 +36,10 @@ def _change_request(request, pk: int) -> ChangeRequest:
 
 
 def _back(request, change_request):
+    """To the request's page, or to the page the decision was made from (the deployment's) when it says so."""
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
     return redirect("approvals:detail", tenant_slug=request.tenant.slug, pk=change_request.pk)
 
 
@@ -134,7 +139,12 @@ def decide(request, change_request, verdict):
             done = "Approved" if verdict == Verdict.APPROVE else "Rejected"
             messages.success(request, f"{done}: change request {change_request.pk}.")
         return _back(request, change_request)
-    context = {"form": form, "verdict": verdict, **_request_context(request, change_request)}
+    context = {
+        "form": form,
+        "verdict": verdict,
+        "refused": refusal_text(request, change_request),
+        **_request_context(request, change_request),
+    }
     return render_tenant_page(request, "approvals/decide.html", context, section=SECTION)
 
 

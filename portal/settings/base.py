@@ -226,6 +226,9 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+# A re-authentication (the step-up before deciding on a change request, minting a deciding key, ...)
+# holds this long, so an approver deciding on several requests in a row types the password once.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("REAUTHENTICATION_TIMEOUT", default=15 * 60)
 # Rate limits live in the Redis cache, so they hold across every web process.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",

@@ -80,12 +80,12 @@ def test_queue_and_request_pages(world, client, requested):
     html = page.content.decode()
     assert "Ship the checkout fix" in html and "dev@" not in html  # the developer persona of acme
     assert world.user(Role.DEVELOPER).email in html
-    assert 'id="approve-link"' in html and 'id="manifest-diff"' in html and "diff-add" in html
+    assert 'id="approve-now"' in html and 'id="manifest-diff"' in html and "diff-add" in html
     assert page.context["can_decide"] is True
 
     client.force_login(world.user(Role.DEVELOPER))
     html = client.get(f"/t/acme/approvals/{requested.pk}/").content.decode()
-    assert 'id="approve-link"' not in html and 'id="withdraw-form"' in html
+    assert 'id="approve-now"' not in html and 'id="withdraw-form"' in html
     fragment = client.get(f"/t/acme/approvals/{requested.pk}/progress/")
     assert fragment.status_code == 200 and b'id="stages"' in fragment.content and b"<html" not in fragment.content
 

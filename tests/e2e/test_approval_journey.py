@@ -68,7 +68,7 @@ def test_a_production_deploy_waits_for_approval_then_succeeds_live(
     request_page = page.context.new_page()
     request_page.goto(f"{asgi_server}/t/acme/approvals/{change_request.pk}/")
     expect(request_page.locator("#request-state .badge")).to_have_text("Pending")
-    expect(request_page.locator("#approve-link")).to_have_count(0)
+    expect(request_page.locator("#approve-now")).to_have_count(0)
     request_page.evaluate("window.stillTheSamePage = true")
 
     # An admin of the same tenant approves it in another browser, re-authenticating first.
@@ -80,13 +80,11 @@ def test_a_production_deploy_waits_for_approval_then_succeeds_live(
         approver.locator("#waiting-for-you").get_by_role("link", name=change_request.title).click()
         expect(approver.locator("#justification")).to_have_text("Ship the checkout fix before the sale")
         expect(approver.locator("#manifest-diff")).to_contain_text("kind: Deployment")
-        approver.locator("#approve-link").click()
+        approver.locator("#decide").get_by_label("Comment").fill("Looks right")
+        approver.locator("#approve-now").click()
         expect(approver).to_have_url(re.compile(r"/accounts/reauthenticate/"))
         approver.locator("input[name=password]").fill(PASSWORD)
-        approver.get_by_role("button", name="Confirm").click()
-        expect(approver).to_have_url(re.compile(rf"/t/acme/approvals/{change_request.pk}/approve/$"))
-        approver.get_by_label("Comment").fill("Looks right")
-        approver.locator("#confirm-decision").click()
+        approver.get_by_role("button", name="Confirm").click()  # the approval, held meanwhile, goes through
         expect(approver).to_have_url(re.compile(rf"/t/acme/approvals/{change_request.pk}/$"))
         expect(approver.locator("#request-state .badge")).to_have_text("Approved")
     finally:

@@ -4,6 +4,8 @@ from django import template
 
 from apps.tenants.roles import Role, at_least
 
+from .. import selectors
+from ..eligibility import refusal_text
 from ..selectors import waiting_for
 
 register = template.Library()
@@ -18,3 +20,20 @@ def pending_change_requests(context) -> int:
     if not at_least(getattr(request, "role", None), Role.DEVELOPER):
         return 0
     return len(waiting_for(request.user, [request.tenant.pk]))
+
+
+@register.inclusion_tag("approvals/_decide.html", takes_context=True)
+def decide_buttons(context, change_request_id, back: str = ""):
+    """Approve and Reject in one click for who may decide on the request now (a first decision asks to
+    re-authenticate, then goes through), or why the viewer cannot; `back` is where to return after."""
+    request = context["request"]
+    change_request = selectors.change_request_for(request, tenant=request.tenant, pk=change_request_id)
+    if change_request is None or not change_request.is_open:
+        return {"change_request": None}
+    return {
+        "tenant": request.tenant,
+        "change_request": change_request,
+        "csrf_token": context.get("csrf_token"),
+        "refused": refusal_text(request, change_request),
+        "back": back,
+    }
