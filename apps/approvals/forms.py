@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from apps.tenants.forms import ServiceForm
-from apps.tenants.models import Environment
+from apps.tenants.models import Environment, promotion_order
 
 from .choices import APPROVER_ROLES, Recurrence
 from .services.configuration import MAX_STAGES
@@ -129,7 +129,7 @@ class FreezeWindowForm(ServiceForm):
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["environment"].queryset = Environment.objects.filter(tenant=tenant).order_by("name")
+        self.fields["environment"].queryset = Environment.objects.filter(tenant=tenant).order_by(*promotion_order())
         self.fields["environment"].label_from_instance = lambda env: env.name
 
 

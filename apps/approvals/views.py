@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
+from apps.tenants.models import promotion_order
 from apps.tenants.pages import render_tenant_page, require_role, tenant_view
 from apps.tenants.roles import Role
 
@@ -175,7 +176,7 @@ def policies(request):
     by_environment = {policy.environment_id: policy for policy in rows}
     environments = [
         (environment, by_environment.get(environment.pk))
-        for environment in request.tenant.environments.order_by("name")
+        for environment in request.tenant.environments.order_by(*promotion_order())
     ]
     context = {
         "environments": environments,

@@ -12,6 +12,7 @@ from apps.tenants.pages import render_tenant_page, tenant_view
 from apps.tenants.principals import as_principal
 
 from . import services
+from .filtersets import ApplicationListFilterSet
 from .forms import ApplicationDetailsForm, ApplicationForm, CompareForm, ReleaseForm
 from .models import Application, Release
 from .selectors import applications_for, releases_of, templates_current, templates_visible_to
@@ -35,7 +36,10 @@ def _to_application(application: Application):
 
 @tenant_view
 def application_list(request):
-    context = {"applications": applications_for(request, tenant=request.tenant).order_by("name")}
+    """The applications, filtered by the GET parameters, each with where it runs now."""
+    rows = applications_for(request, tenant=request.tenant).order_by("name")
+    filters = ApplicationListFilterSet(request.GET or None, queryset=rows, tenant=request.tenant)
+    context = {"filters": filters, "applications": filters.qs}
     return render_tenant_page(request, "catalog/list.html", context, section="apps")
 
 

@@ -14,10 +14,12 @@ from django.views.decorators.http import require_POST
 from apps.catalog.selectors import applications_for
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
+from apps.tenants.models import promotion_order
 from apps.tenants.pages import render_tenant_page, require_role, tenant_view
 from apps.tenants.roles import Role
 
 from . import services
+from .filtersets import DeploymentFilterSet
 from .forms import (
     ApplicationChoiceForm,
     DeployForm,
@@ -45,7 +47,10 @@ def _deployment(request, pk: int) -> Deployment:
 
 @tenant_view
 def deployment_list(request):
-    context = {"deployments": deployment_list_for(request, request.tenant)[:LIST_LENGTH]}
+    """The newest deployments, filtered by the GET parameters, so a filtered list has an address."""
+    rows = deployment_list_for(request, request.tenant)
+    filters = DeploymentFilterSet(request.GET or None, queryset=rows, tenant=request.tenant)
+    context = {"filters": filters, "deployments": filters.qs[:LIST_LENGTH]}
     return render_tenant_page(request, "deployments/list.html", context, section="deployments")
 
 
@@ -341,7 +346,7 @@ def deploy_settings(request):
         DeploySettings.objects.restrict(request, "view")
         .filter(tenant=request.tenant)
         .select_related("environment")
-        .order_by("environment__name")
+        .order_by(*promotion_order("environment__"))
     )
     context = {"rows": rows, "may_change": policy_for(DeploySettings).allows(request, "change", request.tenant)}
     return render_tenant_page(request, "deployments/settings.html", context, section="deployments")

@@ -6,7 +6,7 @@ import re
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 
 from apps.core.policies import RestrictedQuerySet
 
@@ -156,6 +156,21 @@ class Environment(TenantOwned):
     @property
     def is_production(self) -> bool:
         return self.kind == self.Kind.PRODUCTION
+
+
+def promotion_order(prefix: str = "") -> list:
+    """Order by for environments (or rows of them, with `prefix="environment__"`) along the promotion
+    path: non-production first in the order they were made (dev, staging), production last."""
+    return [
+        Case(When(**{f"{prefix}kind": Environment.Kind.PRODUCTION}, then=Value(1)), default=Value(0)),
+        f"{prefix}created_at",
+        f"{prefix}name",
+    ]
+
+
+def promotion_key(environment: Environment) -> tuple:
+    """The same order for environments already in memory."""
+    return (environment.is_production, environment.created_at, environment.name)
 
 
 class Quota(TenantOwned):

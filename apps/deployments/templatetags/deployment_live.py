@@ -4,7 +4,7 @@ reads the pods again from the API when a pod or rollout event says they changed.
 
 from django import template
 
-from apps.tenants.models import Environment
+from apps.tenants.models import Environment, promotion_order
 
 from ..selectors import latest_deployments_for
 
@@ -31,7 +31,9 @@ def latest_deployments(context, application=None):
         by_environment = {row["environment"].pk: row for row in rows}
         rows = [
             by_environment.get(environment.pk, {"application": application, "environment": environment})
-            for environment in Environment.objects.restrict(request, "view").filter(tenant=tenant).order_by("name")
+            for environment in Environment.objects.restrict(request, "view")
+            .filter(tenant=tenant)
+            .order_by(*promotion_order())
         ]
     return {"tenant": tenant, "application": application, "rows": rows}
 

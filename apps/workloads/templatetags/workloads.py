@@ -3,6 +3,8 @@ the cluster, for the application page."""
 
 from django import template
 
+from apps.tenants.models import promotion_key
+
 from ..selectors import workload_list_for
 
 register = template.Library()
@@ -12,4 +14,4 @@ register = template.Library()
 def running_now(context, application):
     request = context["request"]
     rows = workload_list_for(request, application.tenant).filter(application=application)
-    return {"workloads": sorted(rows, key=lambda w: w.environment.name), "tenant": application.tenant}
+    return {"workloads": sorted(rows, key=lambda w: promotion_key(w.environment)), "tenant": application.tenant}

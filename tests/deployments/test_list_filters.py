@@ -1,0 +1,103 @@
+"""The deployments list filters by application, environment, state, strategy and who asked; the
+applications list shows where each runs now and filters by it. Filters live in the URL."""
+
+import re
+
+import pytest
+
+from apps.deployments.models import Deployment
+from apps.tenants.roles import Role
+from apps.workloads.models import Health, Workload
+
+from .conftest import make_app, make_release
+
+pytestmark = pytest.mark.django_db
+
+
+def deployed(world, app, environment, *, state="succeeded", who=Role.DEVELOPER, strategy="rolling"):
+    release = app.releases.order_by("-number").first() or make_release(app)
+    return Deployment.objects.create(
+        tenant=world.acme,
+        application=app,
+        release=release,
+        environment=world.acme.environments.get(name=environment),
+        state=state,
+        strategy=strategy,
+        requested_by=world.user(who),
+    )
+
+
+def listed(client, query: str) -> list[int]:
+    page = client.get(f"/t/acme/deployments/{query}").content.decode()
+    return [int(pk) for pk in re.findall(r'/t/acme/deployments/(\d+)/"', page)]
+
+
+def test_the_deployments_list_filters_and_keeps_the_filter_in_the_url(world, client):
+    shop, blog = make_app(world.acme, "shop"), make_app(world.acme, "blog")
+    shop_dev = deployed(world, shop, "dev")
+    shop_prod = deployed(world, shop, "prod", state="failed", who=Role.ADMIN, strategy="canary")
+    blog_dev = deployed(world, blog, "dev", state="queued")
+    client.force_login(world.user(Role.VIEWER))
+
+    assert listed(client, "") == [blog_dev.pk, shop_prod.pk, shop_dev.pk]
+    assert listed(client, "?application=shop") == [shop_prod.pk, shop_dev.pk]
+    assert listed(client, "?environment=dev") == [blog_dev.pk, shop_dev.pk]
+    assert listed(client, "?state=failed") == [shop_prod.pk]
+    assert listed(client, "?strategy=canary") == [shop_prod.pk]
+    assert listed(client, f"?who={world.user(Role.ADMIN).email}") == [shop_prod.pk]
+    assert listed(client, "?application=shop&environment=dev&state=succeeded") == [shop_dev.pk]
+
+    page = client.get("/t/acme/deployments/?application=shop&state=failed").content.decode()
+    assert 'id="deployment-filters"' in page
+    assert re.search(r"<option value=\"shop\" selected>shop</option>", page)
+    assert re.search(r'<option value="failed" selected>Failed</option>', page)
+    # Environments in promotion order, not by name.
+    environment_select = page[
+        page.index('name="environment"') : page.index("</select>", page.index('name="environment"'))
+    ]
+    assert re.findall(r'<option value="(\w+)"', environment_select) == ["dev", "staging", "prod"]
+    assert (
+        "No deployment matches these filters."
+        in client.get("/t/acme/deployments/?application=blog&state=failed").content.decode()
+    )
+
+
+def test_the_applications_list_shows_where_each_runs_and_filters_by_it(world, client):
+    shop, blog = make_app(world.acme, "shop"), make_app(world.acme, "blog")
+    first, second = make_release(shop), make_release(shop)
+    environments = {env.name: env for env in world.acme.environments.all()}
+    for name, release in (("prod", first), ("dev", second), ("staging", second)):
+        Workload.objects.create(
+            tenant=world.acme, application=shop, environment=environments[name], release=release, health=Health.HEALTHY
+        )
+    client.force_login(world.user(Role.VIEWER))
+    page = client.get("/t/acme/apps/").content.decode()
+    row = page[page.index('href="/t/acme/apps/shop/"') :]
+    row = row[: row.index("</tr>")]
+    assert re.findall(r'data-environment="(\w+)"[^>]*>\w+ <strong>#(\d+)</strong>', row) == [
+        ("dev", "2"),
+        ("staging", "2"),
+        ("prod", "1"),
+    ]
+    blog_row = page[page.index('href="/t/acme/apps/blog/"') :]
+    assert "nowhere" in blog_row[: blog_row.index("</tr>")]
+
+    filtered = client.get("/t/acme/apps/?runs_in=prod").content.decode()
+    assert 'href="/t/acme/apps/shop/"' in filtered and 'href="/t/acme/apps/blog/"' not in filtered
+    assert '<option value="prod" selected>' in filtered
+    assert 'href="/t/acme/apps/shop/"' not in client.get("/t/acme/apps/?q=bl").content.decode()
+    assert blog.pk and 'href="/t/acme/apps/blog/"' in client.get("/t/acme/apps/?q=bl").content.decode()
+
+
+def test_environments_read_in_promotion_order_not_by_name(world, client):
+    """dev, staging, prod: the order a release travels, on the application page, the deploy settings
+    and the approval policies (by name it was dev, prod, staging)."""
+    make_app(world.acme, "shop")
+    client.force_login(world.user(Role.ADMIN))
+    app_page = client.get("/t/acme/apps/shop/").content.decode()
+    slots = re.findall(r'data-slot="\d+:(\d+)"', app_page)
+    names = dict(world.acme.environments.values_list("pk", "name"))
+    assert [names[int(pk)] for pk in slots] == ["dev", "staging", "prod"]
+    for path in ("/t/acme/deployments/settings/", "/t/acme/approvals/policies/"):
+        page = client.get(path).content.decode()
+        assert re.findall(r'<tr data-environment="(\w+)"', page) == ["dev", "staging", "prod"], path
