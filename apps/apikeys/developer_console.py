@@ -8,6 +8,7 @@ as everywhere else, and return here.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
@@ -16,6 +17,7 @@ from django.shortcuts import render
 
 from apps.core.deprecation import CHANGELOG
 from apps.core.policies import policy_for
+from apps.tenants.models import Tenant
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role, at_least
 from apps.tenants.selectors import memberships_of
@@ -27,6 +29,15 @@ from .models import APIKey
 
 CHANGELOG_SECTIONS = 2
 KEY_LIMIT = 100
+# The snippets deploy by name. Without a release to show, these stand in (placeholders, not demo data).
+EXAMPLE_RELEASE = ("shop", 1)
+
+# The catalog sits above this app: it installs how to find a tenant's newest (application, release number).
+_release_finders: list[Callable[[Tenant], tuple[str, int] | None]] = []
+
+
+def register_newest_release(finder: Callable[[Tenant], tuple[str, int] | None]) -> None:
+    _release_finders[:] = [finder]
 
 
 @login_required
@@ -45,6 +56,8 @@ def developer_console(request):
             key.requests_today, key.requests_month = usage.get(key.pk, (0, 0))
         host = request.build_absolute_uri("/").rstrip("/")
         environment = tenant.environments.order_by("name").values_list("name", flat=True).first() or "dev"
+        newest = _release_finders[0](tenant) if _release_finders else None
+        application, release = newest or EXAMPLE_RELEASE
         context.update(
             tenant=tenant,
             keys=keys,
@@ -53,7 +66,9 @@ def developer_console(request):
             show_owner=at_least(membership.role, Role.ADMIN),
             may_create=policy_for(APIKey).can_add(request, tenant),
             rotate_form=RotateForm(),
-            snippets=quick_start(host=host, tenant=tenant.slug, environment=environment),
+            snippets=quick_start(
+                host=host, tenant=tenant.slug, environment=environment, application=application, release=release
+            ),
         )
     return render(request, "apikeys/developer_console.html", context)
 
@@ -77,9 +92,13 @@ class Snippet:
     code: str
 
 
-def quick_start(*, host: str, tenant: str, environment: str) -> list[Snippet]:
-    """Copy-paste examples for this portal and tenant. The key is read from $PORTAL_API_KEY, never inlined."""
+def quick_start(*, host: str, tenant: str, environment: str, application: str, release: int) -> list[Snippet]:
+    """Copy-paste examples for this portal and tenant, naming its newest release and first environment so
+    they run as shown. The key is read from $PORTAL_API_KEY, never inlined."""
     setup = f'export PORTAL_URL="{host}"\nexport PORTAL_API_KEY="pk_…"   # a key from the table above\n\n'
+    body = f'{{"tenant": "{tenant}", "application": "{application}", "release": {release}, "environment": "{environment}"}}'
+    # A key naming the deploy: running the same command again returns the first deployment.
+    idempotency = f"{application}-{release}-{environment}"
     return [
         Snippet(
             "curl",
@@ -89,11 +108,12 @@ def quick_start(*, host: str, tenant: str, environment: str) -> list[Snippet]:
             + (
                 "# List the tenant's applications\n"
                 f'curl -s -H "Authorization: Bearer $PORTAL_API_KEY" "$PORTAL_URL/api/v1/applications/?tenant={tenant}"\n'
-                "\n# Deploy a release (ids from the API); a retry with the same Idempotency-Key never deploys twice\n"
+                f"\n# Deploy release {release} of {application} to {environment}, all by name; the same\n"
+                "# Idempotency-Key again returns the first deployment instead of deploying twice\n"
                 'curl -s -X POST "$PORTAL_URL/api/v1/deployments/" \\\n'
                 '  -H "Authorization: Bearer $PORTAL_API_KEY" -H "Content-Type: application/json" \\\n'
-                '  -H "Idempotency-Key: $(uuidgen)" \\\n'
-                f'  -d \'{{"tenant": "{tenant}", "release": 42, "environment": 7}}\''
+                f'  -H "Idempotency-Key: {idempotency}" \\\n'
+                f"  -d '{body}'"
             ),
         ),
         Snippet(
@@ -107,7 +127,8 @@ def quick_start(*, host: str, tenant: str, environment: str) -> list[Snippet]:
                 f'for app in client.applications(tenant="{tenant}"):\n'
                 '    print(app["id"], app["name"])\n\n'
                 "# Sends an Idempotency-Key for you, so retrying after a timeout is safe\n"
-                f'deployment = client.deploy(release=42, environment="{environment}")\n'
+                f'deployment = client.deploy(tenant="{tenant}", application="{application}", release={release}, '
+                f'environment="{environment}")\n'
                 'print(deployment["id"], deployment["state"])'
             ),
         ),
@@ -116,7 +137,7 @@ def quick_start(*, host: str, tenant: str, environment: str) -> list[Snippet]:
             "Python (requests)",
             "python",
             (
-                "import os\nimport uuid\n\nimport requests\n\n"
+                "import os\n\nimport requests\n\n"
                 'url = os.environ["PORTAL_URL"] + "/api/v1"\n'
                 "session = requests.Session()\n"
                 'session.headers["Authorization"] = f"Bearer {os.environ[\'PORTAL_API_KEY\']}"\n\n'
@@ -124,10 +145,11 @@ def quick_start(*, host: str, tenant: str, environment: str) -> list[Snippet]:
                 "apps.raise_for_status()\n"
                 'for app in apps.json()["results"]:\n'
                 '    print(app["id"], app["name"])\n\n'
-                f'body = {{"tenant": "{tenant}", "release": 42, "environment": 7}}\n'
+                f"body = {body}\n"
                 'deployment = session.post(f"{url}/deployments/", json=body, timeout=30,\n'
-                '                          headers={"Idempotency-Key": str(uuid.uuid4())})\n'
-                "deployment.raise_for_status()"
+                f'                          headers={{"Idempotency-Key": "{idempotency}"}})\n'
+                "deployment.raise_for_status()\n"
+                'print(deployment.json()["id"], deployment.json()["state"])'
             ),
         ),
         Snippet(
@@ -138,8 +160,7 @@ def quick_start(*, host: str, tenant: str, environment: str) -> list[Snippet]:
                 "pip install -e clients/python\n"
                 f'portalctl login --url "{host}" --key "$PORTAL_API_KEY"\n'
                 f"portalctl apps list --tenant {tenant}\n"
-                f"portalctl releases create shop --image registry.example.com/{tenant}/shop:1.0.0 --tenant {tenant}\n"
-                f"portalctl deploy --release 42 --env {environment} --watch"
+                f"portalctl deploy --tenant {tenant} --app {application} --release {release} --env {environment} --watch"
             ),
         ),
     ]

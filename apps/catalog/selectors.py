@@ -18,6 +18,12 @@ def applications_for(principal, **filters):
     )
 
 
+def newest_release_of(tenant) -> tuple[str, int] | None:
+    """The application and number of the tenant's newest release: what the console's quick-start deploys."""
+    newest = Release.objects.filter(tenant=tenant).order_by("-created_at", "-pk").select_related("application").first()
+    return (newest.application.name, newest.number) if newest else None
+
+
 def releases_of(principal, application: Application):
     """The application's releases the principal may see, newest first."""
     return (

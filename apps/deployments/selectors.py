@@ -2,20 +2,11 @@
 
 from django.db.models import OuterRef, Subquery
 
-from apps.tenants.principals import as_principal
-from apps.tenants.roles import Role
-
 from .choices import State, Strategy
 from .models import Deployment, DeploymentEvent
 from .strategies.manifests import other_colour
 
 EVENTS_PAGE_MAX = 1000
-
-
-def referable(model, principal):
-    """Rows a deploy request may name: those of the caller's tenants. Like a tenant "reference", this
-    only makes the row nameable; the deployment policy then decides whether the deploy is allowed."""
-    return model.objects.filter(tenant_id__in=as_principal(principal).tenant_ids(Role.VIEWER))
 
 
 def deployment_list_for(principal, tenant=None):

@@ -6,7 +6,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from .models import DomainReservation, Environment, HostClaim, Invitation, Membership, Tenant
-from .principals import Principal
+from .principals import Principal, as_principal
+from .roles import Role
 
 
 def tenant_for(principal, slug: str) -> Tenant:
@@ -15,6 +16,12 @@ def tenant_for(principal, slug: str) -> Tenant:
     if tenant is None:
         raise Http404
     return tenant
+
+
+def referable(model, principal) -> QuerySet:
+    """Rows of a tenant-owned `model` a write may name (a deploy's environment): those of the principal's
+    tenants, whatever its key's scopes. This only makes the row nameable; the write's policy decides."""
+    return model.objects.filter(tenant_id__in=as_principal(principal).tenant_ids(Role.VIEWER))
 
 
 def memberships_of(user):

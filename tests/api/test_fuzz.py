@@ -57,11 +57,19 @@ OPERATION_CHECKS = [
             "webhooks",
         )
     ),
-    # Schema-valid ids that name no row the caller can see: the schema can say "an integer", not
+    # Schema-valid ids or names of no row the caller can see: the schema can say "an integer", not
     # "an existing one", and a body naming a missing row is a 400 that names the field.
-    ("POST /api/v1/deployments/", "positive_data_acceptance", "release and environment ids must exist"),
-    ("POST /api/v1/deployments/remove/", "positive_data_acceptance", "application and environment ids must exist"),
-    ("POST /api/v1/deployments/{id}/promote/", "positive_data_acceptance", "the target environment id must exist"),
+    ("POST /api/v1/deployments/", "positive_data_acceptance", "the release and environment (ids or names) must exist"),
+    (
+        "POST /api/v1/deployments/remove/",
+        "positive_data_acceptance",
+        "the application and environment (ids or names) must exist",
+    ),
+    (
+        "POST /api/v1/deployments/{id}/promote/",
+        "positive_data_acceptance",
+        "the target environment (id or name) must exist",
+    ),
     ("POST /api/v1/applications/", "positive_data_acceptance", "a template id must exist"),
     ("POST /api/v1/cmdb/relationships/", "positive_data_acceptance", "source and target item ids must exist"),
     ("GET /api/v1/releases/{id}/diff/", "positive_data_acceptance", "the release to compare against must exist"),

@@ -46,9 +46,12 @@ def test_the_console_shows_the_members_keys_usage_and_snippets(world, client, se
     assert f'action="/t/acme/keys/{mine.pk}/revoke/"' in page and f"/t/acme/keys/{mine.pk}/auto-rotate/" in page
     # Snippets name this portal and tenant and read the key from the environment.
     assert 'export PORTAL_URL="http://portal.example.com"' in page
-    assert "/api/v1/applications/?tenant=acme" in page and "Idempotency-Key: $(uuidgen)" in page
+    assert "/api/v1/applications/?tenant=acme" in page and "Idempotency-Key: " in page
     assert "from portal_client import PortalClient" in page and "import requests" in page
-    assert "portalctl apps list --tenant acme" in page and "portalctl deploy --release 42 --env" in page
+    assert (
+        "portalctl apps list --tenant acme" in page
+        and "portalctl deploy --tenant acme --app shop --release 1 --env" in page
+    )
     assert 'href="/api/docs/"' in page and 'id="api-changelog"' in page
     assert "v1 — additions in this release" in page and 'id="key-report"' in page
     assert "<script>" not in page and "onclick" not in page

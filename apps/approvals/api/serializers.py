@@ -4,8 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.deployments.api.serializers import ReferableField
-from apps.tenants.api.serializers import TenantField
+from apps.tenants.api.serializers import NamedField, TenantField
 from apps.tenants.models import Environment
 
 from ..choices import APPROVER_ROLES, Recurrence
@@ -88,7 +87,9 @@ class ApprovalPolicyWriteSerializer(serializers.Serializer):
     """The policy of `environment` (or the tenant default, without one). Saving replaces the stages."""
 
     tenant = TenantField()
-    environment = ReferableField(Environment, required=False, allow_null=True, default=None)
+    environment = NamedField(
+        Environment, required=False, allow_null=True, default=None, help_text="The environment by id or name."
+    )
     requires_approval = serializers.BooleanField(default=True)
     allow_self_approval = serializers.BooleanField(default=False)
     expire_after_hours = serializers.IntegerField(min_value=1, default=72)
@@ -150,7 +151,9 @@ class FreezeWindowCreateSerializer(serializers.Serializer):
     and `ends_at`. Weekly: `weekdays` (0 is Monday) and `start_time`/`end_time` in UTC."""
 
     tenant = TenantField()
-    environment = ReferableField(Environment, required=False, allow_null=True, default=None)
+    environment = NamedField(
+        Environment, required=False, allow_null=True, default=None, help_text="The environment by id or name."
+    )
     name = serializers.CharField(max_length=100)
     recurrence = serializers.ChoiceField(choices=Recurrence.choices, default=Recurrence.ONCE)
     starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)

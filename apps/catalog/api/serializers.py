@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from apps.catalog.models import Application, ComponentKind, Release, ServiceTemplate
 from apps.catalog.selectors import member_by_email, templates_visible_to
-from apps.tenants.api.serializers import TenantField
+from apps.tenants.api.serializers import NamedField, TenantField
 
 # --- Typed JSON fields: validated by the services, described precisely in the schema -------------
 
@@ -212,14 +212,6 @@ class ApplicationUpdateSerializer(_OwnerMixin, StrictSerializer):
         return self._owner(self.context["application"].tenant, super().validate(attrs))
 
 
-@extend_schema_field(serializers.IntegerField)
-class ApplicationField(serializers.PrimaryKeyRelatedField):
-    """An application by id, among those of the caller's tenants: a foreign one reads as unknown."""
-
-    def get_queryset(self):
-        return Application.objects.restrict(self.context["request"], "reference").select_related("tenant")
-
-
 # --- Releases ----------------------------------------------------------------------------------
 
 
@@ -258,7 +250,7 @@ class ReleaseFieldsSerializer(serializers.Serializer):
 
 class ReleaseCreateSerializer(ReleaseFieldsSerializer, StrictSerializer):
     tenant = TenantField()
-    application = ApplicationField()
+    application = NamedField(Application, help_text="The application by id or name.")
 
     def validate(self, attrs):
         attrs = super().validate(attrs)

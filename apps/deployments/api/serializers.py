@@ -4,26 +4,35 @@ from rest_framework import serializers
 
 from apps.catalog.models import Application, Release
 from apps.core.errors import ApplicationError
-from apps.tenants.api.serializers import TenantField
+from apps.tenants.api.serializers import NamedField, TenantField
 from apps.tenants.models import Environment
 
 from ..choices import State, Strategy
 from ..models import Deployment, DeploymentEvent, DeploySettings
-from ..selectors import referable
 from ..services import MAX_REPLICAS
 from ..strategies.plan import MAX_GATE_SECONDS, MAX_KEEP_SECONDS, strategy_plan
 
 
-@extend_schema_field(OpenApiTypes.INT)
-class ReferableField(serializers.PrimaryKeyRelatedField):
-    """A release or environment by id, among the caller's tenants only: a foreign one reads as unknown."""
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
+class ReleaseField(NamedField):
+    """A release by id; when the body names an `application`, by its number within that application."""
 
-    def get_queryset(self):
-        return referable(self.model, self.context["request"])
+    default_error_messages = {"incorrect_type": "A release id, or with `application` a release number."}
 
-    def __init__(self, model, **kwargs):
-        self.model = model
-        super().__init__(**kwargs)
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and data.isdigit())):
+            self.fail("incorrect_type")
+        given = self.sibling_input("application")
+        if given is None:
+            return self.by_id(self.get_queryset(), data, "")
+        try:
+            application = self.parent.fields["application"].to_internal_value(given)
+        except serializers.ValidationError:
+            return None  # the application's own error says what is wrong
+        release = self.get_queryset().filter(application=application, number=int(data)).first()
+        if release is None:
+            self.fail("missing", model="release", value=int(data), where=f" of {application.name}")
+        return release
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
@@ -103,15 +112,22 @@ class DeploymentCreateSerializer(GovernedSerializer):
     """Deploy `release` to `environment` in `tenant`. Send an Idempotency-Key header to make retries safe."""
 
     tenant = TenantField()
-    release = ReferableField(Release)
-    environment = ReferableField(Environment)
+    application = NamedField(
+        Application,
+        required=False,
+        help_text="The application by id or name; when given, `release` is the release number within it.",
+    )
+    release = ReleaseField(
+        Release, help_text="A release id; with `application`, the release number within that application."
+    )
+    environment = NamedField(Environment, help_text="The environment by id or name (`dev`).")
     progress_deadline_seconds = serializers.IntegerField(min_value=2, max_value=3600, required=False)
 
     def validate(self, data):
         tenant = data["tenant"]
-        for field in ("release", "environment"):
-            if data[field].tenant_id != tenant.pk:
-                raise serializers.ValidationError({field: [f"Not a {field} of tenant {tenant.slug}."]})
+        for field in ("application", "release", "environment"):
+            if field in data and data[field].tenant_id != tenant.pk:
+                raise serializers.ValidationError({field: [f"No {field} of that id in {tenant.slug}."]})
         return data
 
 
@@ -205,14 +221,20 @@ class ScaleSerializer(GovernedSerializer):
 
 
 class PromoteSerializer(GovernedSerializer):
-    environment = ReferableField(Environment, help_text="The environment to deploy the same release to.")
+    environment = NamedField(Environment, help_text="The environment (id or name) to deploy the same release to.")
 
 
 class RemoveSerializer(GovernedSerializer):
-    """Remove `application` from `environment`: every cluster object carrying its label there."""
+    """Remove `application` from `environment`: every cluster object carrying its label there. Each is an
+    id or a name; `tenant` says whose names they are when the caller has several tenants."""
 
-    application = ReferableField(Application)
-    environment = ReferableField(Environment)
+    tenant = TenantField(required=False, write_only=True)
+    application = NamedField(Application)
+    environment = NamedField(Environment)
+
+    def validate(self, data):
+        data.pop("tenant", None)  # it only scoped the names
+        return data
 
 
 class BreakGlassSerializer(serializers.Serializer):

@@ -68,12 +68,13 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
     def _act(self, request, service, data_class=None, *, waits_as: str = "", created: bool = False):
         """Run one service on this deployment with the request's validated fields: 202 when the change
         waits for approval (`waits_as` names it), else the deployment (201 when the service made one)."""
-        fields = {}
+        deployment, fields = self.get_object(), {}
         if data_class is not None:
-            data = data_class(data=request.data, context={"request": request})
+            # Names in the body (promote's environment) are the deployment's tenant's.
+            data = data_class(data=request.data, context={"request": request, "tenant": deployment.tenant})
             data.is_valid(raise_exception=True)
             fields = data.validated_data
-        result = service(actor=request, deployment=self.get_object(), **fields)
+        result = service(actor=request, deployment=deployment, **fields)
         waiting = _waits(result, waits_as) if waits_as else None
         return waiting or Response(
             self.get_serializer(result).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from apps.tenants.models import Environment, Invitation, Membership, Quota, Tenant
 from apps.tenants.roles import Role
+from apps.tenants.selectors import referable
 
 _slugs: dict[int, str] = {}
 
@@ -38,6 +39,81 @@ class TenantField(serializers.SlugRelatedField):
         if isinstance(data, str) and "\x00" in data:
             self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", ""))
         return super().to_internal_value(data)
+
+
+ID_OR_NAME = {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, {"type": "string", "minLength": 1}]}
+
+
+def _has_nul(value) -> bool:
+    # PostgreSQL refuses NUL in text (a 500); no name has one, so such a value names nothing.
+    return isinstance(value, str) and "\x00" in value
+
+
+@extend_schema_field(ID_OR_NAME)
+class NamedField(serializers.RelatedField):
+    """A row of the caller's tenants by id (a number) or by name (text); another tenant's row reads
+    exactly as a missing one. A name is looked up in the request's `tenant` (or the tenant the view
+    puts in the context, as promote does); without one, among the caller's tenants, where it must be
+    unique. Text of digits that names nothing is taken as an id, as before names were accepted."""
+
+    default_error_messages = {
+        "missing": "No {model} {value}{where}.",
+        "ambiguous": "More than one of your tenants has {model} “{value}”: give the tenant too.",
+        "incorrect_type": "An id (a number) or a name (text).",
+    }
+
+    def __init__(self, model, **kwargs):
+        self.model = model
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return referable(self.model, self.context["request"])
+
+    def to_representation(self, value):
+        return value.pk
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str) or data == "":
+            self.fail("incorrect_type")
+        rows, where = self.scoped(self.get_queryset())
+        if isinstance(data, str) and not _has_nul(data):
+            named = list(self.by_name(rows, data)[:2])
+            if len(named) > 1:
+                self.fail("ambiguous", model=self.noun, value=data)
+            if named:
+                return named[0]
+        return self.by_id(rows, data, where)
+
+    @property
+    def noun(self) -> str:
+        return str(self.model._meta.verbose_name)
+
+    def scoped(self, rows):
+        """The rows of the request's tenant when it names one, and words saying which tenant."""
+        tenant = self.context.get("tenant")
+        if tenant is not None:
+            return rows.filter(tenant=tenant), f" in {tenant.slug}"
+        slug = self.sibling_input("tenant")
+        if isinstance(slug, str) and slug and not _has_nul(slug):
+            return rows.filter(tenant__slug=slug), f" in {slug}"
+        return rows, ""
+
+    def sibling_input(self, name):
+        """What the request sent for another field of the same body (None when absent)."""
+        initial = getattr(self.parent, "initial_data", None)
+        return initial.get(name) if hasattr(initial, "get") else None
+
+    def by_name(self, rows, name: str):
+        return rows.filter(name=name)
+
+    def by_id(self, rows, data, where: str):
+        if isinstance(data, int) or data.isdigit():
+            pk = int(data)
+            row = rows.filter(pk=pk).first() if 0 < pk < 2**63 else None
+            if row is not None:
+                return row
+            self.fail("missing", model=self.noun, value=f"with id {pk}", where="")
+        self.fail("missing", model=self.noun, value=f"named “{data.replace(chr(0), '')}”", where=where)
 
 
 class TenantSerializer(serializers.ModelSerializer):

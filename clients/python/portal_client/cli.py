@@ -148,7 +148,12 @@ def cmd_releases_create(args) -> int:
 def cmd_deploy(args) -> int:
     client = make_client(args)
     deployment = client.deploy(
-        release=args.release, environment=args.env, justification=args.justification, strategy=args.strategy
+        release=args.release,
+        environment=args.env,
+        application=args.app,
+        tenant=args.tenant,
+        justification=args.justification,
+        strategy=args.strategy,
     )
     out(
         f"Deployment {deployment['id']}: release #{deployment['release_number']} of {deployment['application']} "
@@ -260,8 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     rel_create.set_defaults(func=cmd_releases_create)
 
     deploy = commands.add_parser("deploy", help="deploy a release to an environment")
-    deploy.add_argument("--release", type=int, required=True, help="release id")
+    deploy.add_argument("--app", help="application name or id; then --release is its release number")
+    deploy.add_argument("--release", type=int, required=True, help="release id, or with --app the release number")
     deploy.add_argument("--env", required=True, help="environment name, e.g. prod")
+    deploy.add_argument("--tenant", help="whose names --app and --env are (default: the application's tenant)")
     deploy.add_argument("--justification", help="why (production changes may need one for approval)")
     deploy.add_argument("--strategy", choices=["rolling", "canary", "blue_green"])
     deploy.add_argument("--watch", action="store_true", help="follow it live; exit 0 only if it succeeds")

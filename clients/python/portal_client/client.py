@@ -177,17 +177,20 @@ class PortalClient:
         *,
         release: int,
         environment: str | int,
+        application: str | int | None = None,
+        tenant: str | None = None,
         justification: str | None = None,
         strategy: str | None = None,
         idempotency_key: str | None = None,
     ) -> dict:
-        """Deploy a release to an environment (by name or id). A fresh Idempotency-Key is sent unless one is
+        """Deploy a release to an environment (by name or id). With `application` (name or id), `release` is
+        the release number within it; without, a release id. A fresh Idempotency-Key is sent unless one is
         given, so retrying this call after a timeout never starts a second deployment."""
-        rel = self.release(release)
-        env_id = (
-            environment if isinstance(environment, int) else self.environment(environment, tenant=rel["tenant"])["id"]
-        )
-        body = {"tenant": rel["tenant"], "release": rel["id"], "environment": env_id}
+        if tenant is None:
+            tenant = (self.release(release) if application is None else self.application(application))["tenant"]
+        body: dict = {"tenant": tenant, "release": release, "environment": environment}
+        if application is not None:
+            body["application"] = application
         if justification:
             body["justification"] = justification
         if strategy:
