@@ -4,7 +4,7 @@ from django import forms
 
 from apps.catalog.models import Application, Release
 from apps.tenants.forms import ServiceForm
-from apps.tenants.models import Environment
+from apps.tenants.models import Environment, promotion_order
 from apps.tenants.roles import Role
 
 from .choices import Strategy
@@ -134,8 +134,10 @@ class PromoteForm(GovernedFields, ServiceForm):
     def __init__(self, *args, deployment, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["justification"].widget = forms.TextInput(attrs={"class": "form-control form-control-sm"})
-        self.fields["environment"].queryset = Environment.objects.filter(tenant_id=deployment.tenant_id).exclude(
-            pk=deployment.environment_id
+        self.fields["environment"].queryset = (
+            Environment.objects.filter(tenant_id=deployment.tenant_id)
+            .exclude(pk=deployment.environment_id)
+            .order_by(*promotion_order())
         )
         self.fields["environment"].label_from_instance = lambda env: env.name
 

@@ -381,8 +381,10 @@ def test_under_an_approval_policy_a_page_operation_says_it_waits(stage, client, 
     assert stage.kube.get("apps/v1", "Deployment", "web", stage.prod.namespace) is not None
 
 
-def test_the_deployment_page_asks_why_for_restart_and_remove(stage, client):
+def test_the_deployment_page_asks_why_once_for_every_operation(stage, client):
     client.force_login(stage.world.user(Role.OWNER))
     page = client.get(f"/t/acme/deployments/{stage.web_live.pk}/").content.decode()
-    for prefix in ("restart", "remove"):
-        assert f'id="{prefix}-justification"' in page and f'id="{prefix}-break-glass"' in page
+    operations = page[page.index('id="operations-form"') : page.index("</form>", page.index('id="operations-form"'))]
+    for button in ("scale", "restart", "remove"):
+        assert f'id="{button}-button"' in operations
+    assert operations.count('name="justification"') == 1 and operations.count('name="break_glass_reason"') == 1
