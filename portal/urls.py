@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from apps.accounts import views as account_views
 from apps.apikeys.developer_console import developer_console
 from apps.core import views as core_views
 from apps.core.deprecation import api_changelog
@@ -24,6 +25,9 @@ urlpatterns = [
     path("console/", developer_console, name="developer-console"),
     path("operator/", include("apps.operator.urls")),
     path("tenants/new/", tenant_views.tenant_create, name="tenant-create"),
+    path(
+        "invitations/pending/<int:pk>/accept/", tenant_views.invitation_accept_pending, name="invitation-accept-pending"
+    ),
     path("invitations/<str:token>/", tenant_views.invitation_accept, name="invitation-accept"),
     path("t/<slug:tenant_slug>/", include("apps.tenants.urls")),
     path("t/<slug:tenant_slug>/keys/", include("apps.apikeys.urls")),
@@ -34,6 +38,10 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/approvals/", include("apps.approvals.urls")),
     path("t/<slug:tenant_slug>/cmdb/", include("apps.cmdb.urls")),
     path("t/<slug:tenant_slug>/webhooks/", include("apps.webhooks.urls")),
+    # allauth's "check your email" page, with the address filled into its resend form.
+    path(
+        "accounts/confirm-email/", account_views.VerificationSentView.as_view(), name="account_email_verification_sent"
+    ),
     path("accounts/", include("allauth.urls")),
     path("account/", include("apps.accounts.urls")),
     path("admin/", admin.site.urls),

@@ -8,3 +8,7 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["full_name"]
         labels = {"full_name": "Full name"}
+
+
+class ResendVerificationForm(forms.Form):
+    email = forms.EmailField(max_length=254, label="Email address")

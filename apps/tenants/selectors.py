@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
 from django.http import Http404
+from django.utils import timezone
 
 from .models import DomainReservation, Environment, HostClaim, Invitation, Membership, Tenant
 from .principals import Principal, as_principal
@@ -27,6 +30,23 @@ def referable(model, principal) -> QuerySet:
 def memberships_of(user):
     """The user's memberships with their tenants, for the header's tenant switcher."""
     return Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name")
+
+
+def invitations_pending_for(user) -> QuerySet[Invitation]:
+    """Open, unexpired invitations to the user's verified email addresses, from tenants they are not in
+    yet: shown on the home page and in the header, and accepted there without the emailed link."""
+    verified = EmailAddress.objects.filter(user=user, verified=True).values(address=Lower("email"))
+    return (
+        Invitation.objects.filter(
+            email__in=verified,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .exclude(tenant__memberships__user=user)
+        .select_related("tenant", "invited_by")
+        .order_by("-created_at")
+    )
 
 
 def names_of(tenant: Tenant) -> dict:

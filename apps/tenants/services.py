@@ -28,6 +28,7 @@ from .models import Environment, Invitation, Membership, Quota, Tenant, namespac
 from .principals import Principal
 from .quotas import usage_of
 from .roles import Role
+from .selectors import invitations_pending_for
 from .signals import environment_created, quota_changed
 
 DEFAULT_ENVIRONMENTS = [
@@ -235,6 +236,20 @@ def invitation_accept(*, user, token: str) -> Membership:
     invitation = invitation_by_token(token)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     invitation_check(invitation=invitation, user=user)
+    return _join(user=user, invitation=invitation)
+
+
+@transaction.atomic
+def invitation_accept_pending(*, user, invitation_id: int) -> Membership:
+    """Accept, from the home page, an invitation to one of the user's verified addresses: the verified
+    address proves what the emailed token would. Another address's invitation is as missing as none."""
+    invitation = invitations_pending_for(user).select_for_update(of=("self",)).filter(pk=invitation_id).first()
+    if invitation is None:
+        raise ApplicationError("This invitation is not open for you any more.", code=NOT_FOUND, status=404)
+    return _join(user=user, invitation=invitation)
+
+
+def _join(*, user, invitation: Invitation) -> Membership:
     if Membership.objects.filter(tenant=invitation.tenant, user=user).exists():
         raise ApplicationError("You are already a member.", code=ALREADY_MEMBER, status=409)
     membership = Membership.objects.create(tenant=invitation.tenant, user=user, role=invitation.role)

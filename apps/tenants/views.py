@@ -192,6 +192,19 @@ def invitation_accept(request, token):
     return render(request, "tenants/invitation.html", {"invitation": invitation})
 
 
+@login_required
+@require_POST
+def invitation_accept_pending(request, pk):
+    """Accept an invitation listed on the home page or in the header."""
+    try:
+        membership = services.invitation_accept_pending(user=request.user, invitation_id=pk)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("home")
+    messages.success(request, f"Welcome to {membership.tenant.name}.")
+    return redirect("tenants:overview", tenant_slug=membership.tenant.slug)
+
+
 # --- Environments -------------------------------------------------------------------------------
 
 
