@@ -133,7 +133,7 @@ class FreezeWindowForm(ServiceForm):
         self.fields["environment"].label_from_instance = lambda env: env.name
 
 
-class ApprovalRulesForm(forms.Form):
+class ApprovalRulesForm(ServiceForm):
     """The platform's limits, set by operators (apps/operator/approvals.py)."""
 
     production_requires_approval = forms.BooleanField(

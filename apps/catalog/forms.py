@@ -9,7 +9,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import escape
 
-from apps.core.errors import ApplicationError
 from apps.tenants.forms import ServiceForm
 
 from .models import ComponentKind, Release, ServiceTemplate
@@ -26,11 +25,10 @@ def _lines(text: str) -> list[str]:
 class CatalogForm(ServiceForm):
     """A service refusal lands on its field; template parameters ("parameters.port") on their inputs."""
 
-    def add_application_error(self, exc: ApplicationError) -> None:
-        field = exc.field or ""
-        if field.startswith("parameters."):
+    def form_field(self, field: str | None) -> str | None:
+        if field and field.startswith("parameters."):
             field = PARAM_PREFIX + field.removeprefix("parameters.")
-        self.add_error(field if field in self.fields else None, exc.message)
+        return super().form_field(field)
 
 
 # --- Applications ------------------------------------------------------------------------------

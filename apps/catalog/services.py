@@ -97,11 +97,15 @@ def _first_release_fields(template: ServiceTemplate, parameters: dict, kind: str
     try:
         return release_spec(fields, kind)
     except ApplicationError as exc:
-        if exc.field in origin:
-            raise ApplicationError(exc.message, code=exc.code, field=f"parameters.{origin[exc.field]}") from None
-        raise ApplicationError(
-            f"The template's default {exc.field} is not valid: {exc.message}", code=exc.code, field="template"
-        ) from None
+        errors: dict[str, list[str]] = {}
+        for field, messages in exc.errors.items():
+            if field in origin:
+                errors[f"parameters.{origin[field]}"] = messages
+            else:
+                errors.setdefault("template", []).extend(
+                    f"The template's default {field} is not valid: {message}" for message in messages
+                )
+        raise ApplicationError.invalid(errors) if errors else exc from None
 
 
 def _from_template(application: Application, template: ServiceTemplate, parameters: dict) -> dict | None:
@@ -283,7 +287,8 @@ def _defaults_check(defaults, schema: dict, kind: str) -> dict:
     try:
         release_spec(fields, kind)
     except ApplicationError as exc:
-        raise refuse("defaults", f"{exc.field}: {exc.message}") from None
+        problems = [f"{field}: {message}" for field, messages in exc.errors.items() for message in messages]
+        raise ApplicationError.invalid({"defaults": problems or [exc.message]}) from None
     return defaults
 
 

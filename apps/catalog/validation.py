@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from apps.core.errors import INVALID, ApplicationError
+from apps.core.errors import INVALID, ApplicationError, FieldErrors
 from apps.tenants.claims import is_dns_name, normalize_host
 
 from .models import ComponentKind
@@ -205,18 +205,22 @@ def _memory_hint(value) -> str:
 
 
 def resources(spec: dict) -> None:
-    """Requests must parse and limits, when set, must not be below their requests."""
+    """Requests must parse and limits, when set, must not be below their requests; every bad quantity
+    is reported, not only the first."""
+    problems = FieldErrors()
     for kind, parse in (("cpu", cpu_millicores), ("memory", memory_bytes)):
-        request = parse(spec[f"{kind}_request"], f"{kind}_request")
+        request = limit = None
+        with problems.check():
+            request = parse(spec[f"{kind}_request"], f"{kind}_request")
         if spec[f"{kind}_limit"]:
-            limit = parse(spec[f"{kind}_limit"], f"{kind}_limit")
-            if limit < request:
-                raise refuse(
-                    f"{kind}_limit",
-                    f"The {kind.upper() if kind == 'cpu' else kind} limit "
-                    f"({spec[f'{kind}_limit']}) is below the request "
-                    f"({spec[f'{kind}_request']}).",
-                )
+            with problems.check():
+                limit = parse(spec[f"{kind}_limit"], f"{kind}_limit")
+        if request is not None and limit is not None and limit < request:
+            problems.errors[f"{kind}_limit"] = [
+                f"The {kind.upper() if kind == 'cpu' else kind} limit ({spec[f'{kind}_limit']}) is below the "
+                f"request ({spec[f'{kind}_request']})."
+            ]
+    problems.raise_any()
 
 
 # --- Probes ------------------------------------------------------------------------------------
@@ -313,13 +317,16 @@ def autoscaling(minimum, maximum, target, kind: str) -> None:
             "autoscale_min" if minimum is None else "autoscale_max" if maximum is None else "autoscale_cpu_target",
             "Autoscaling needs a minimum, a maximum and a CPU target together.",
         )
+    errors = {}
     for field, value in (("autoscale_min", minimum), ("autoscale_max", maximum)):
         if not _is_int(value) or not 1 <= value <= MAX_REPLICAS:
-            raise refuse(field, f"Autoscaling bounds are whole numbers from 1 to {MAX_REPLICAS}.")
-    if minimum > maximum:
-        raise refuse("autoscale_max", f"The maximum ({maximum}) is below the minimum ({minimum}).")
+            errors[field] = [f"Autoscaling bounds are whole numbers from 1 to {MAX_REPLICAS}."]
+    if not errors and minimum > maximum:
+        errors["autoscale_max"] = [f"The maximum ({maximum}) is below the minimum ({minimum})."]
     if not _is_int(target) or not 1 <= target <= 100:
-        raise refuse("autoscale_cpu_target", "The CPU target is a percentage from 1 to 100.")
+        errors["autoscale_cpu_target"] = ["The CPU target is a percentage from 1 to 100."]
+    if errors:
+        raise ApplicationError.invalid(errors)
 
 
 def schedule(value: str, kind: str) -> None:
@@ -416,27 +423,44 @@ def release_spec(fields: dict, kind: str) -> dict:
     """
     unknown = sorted(set(fields) - set(RELEASE_FIELDS))
     if unknown:
-        raise refuse(unknown[0], f"“{unknown[0]}” is not a release field.")
+        raise ApplicationError.invalid({name: [f"“{name}” is not a release field."] for name in unknown})
     spec = {**SPEC_DEFAULTS, "notes": "", **fields}
+    problems = FieldErrors()
     for name in TEXT_FIELDS:
         if spec[name] is None:
             spec[name] = SPEC_DEFAULTS.get(name, "")
         if not isinstance(spec[name], str):
-            raise refuse(name, "Give this as text.")
+            problems.errors[name] = ["Give this as text."]
+            spec[name] = SPEC_DEFAULTS.get(name, "")
         spec[name] = spec[name].strip()
     spec["ingress_path"] = spec["ingress_path"] or "/"
     spec["ingress_host"] = normalize_host(spec["ingress_host"])  # DNS is case-blind; a trailing dot is the root
-    spec["image_digest"] = image_digest(spec["image"])
-    spec["command"], spec["args"] = string_list(spec["command"], "command"), string_list(spec["args"], "args")
-    env_vars(spec["env"])
-    secret_refs(spec["secret_refs"], spec["env"])
-    ports(spec["ports"])
-    replicas(spec["replicas"])
-    resources(spec)
-    port_names = {port.get("name") for port in spec["ports"] if port.get("name")}
-    for field in ("liveness_probe", "readiness_probe"):
-        spec[field] = probe(spec[field], field, port_names)
-    ingress(spec["ingress_host"], spec["ingress_path"], kind, spec["ports"])
-    autoscaling(spec["autoscale_min"], spec["autoscale_max"], spec["autoscale_cpu_target"], kind)
-    schedule(spec["schedule"], kind)
+    # Each check on its own, so that one answer lists every invalid field.
+    with problems.check():
+        spec["image_digest"] = image_digest(spec["image"])
+    for name in ("command", "args"):
+        with problems.check():
+            string_list(spec[name], name)
+    with problems.check():
+        env_vars(spec["env"])
+    with problems.check():
+        secret_refs(spec["secret_refs"], spec["env"] if isinstance(spec["env"], dict) else {})
+    with problems.check():
+        ports(spec["ports"])
+    with problems.check():
+        replicas(spec["replicas"])
+    with problems.check():
+        resources(spec)
+    if "ports" not in problems:
+        port_names = {port.get("name") for port in spec["ports"] if port.get("name")}
+        for field in ("liveness_probe", "readiness_probe"):
+            with problems.check():
+                spec[field] = probe(spec[field], field, port_names)
+        with problems.check():
+            ingress(spec["ingress_host"], spec["ingress_path"], kind, spec["ports"])
+    with problems.check():
+        autoscaling(spec["autoscale_min"], spec["autoscale_max"], spec["autoscale_cpu_target"], kind)
+    with problems.check():
+        schedule(spec["schedule"], kind)
+    problems.raise_any()
     return spec

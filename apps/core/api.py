@@ -24,8 +24,9 @@ def exception_handler(exc, context):
         if exc.status == status.HTTP_404_NOT_FOUND:
             return Response({"code": "not_found", "detail": NotFound.default_detail}, status=404)
         body = {"code": exc.code, "detail": exc.message}
-        if exc.field:
-            body["fields"] = {exc.field: [exc.message]}
+        fields = {field: messages for field, messages in exc.errors.items() if field != "__all__"}
+        if fields:
+            body["fields"] = fields
         return Response(body, status=exc.status)
 
     response = drf_exception_handler(exc, context)

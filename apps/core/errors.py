@@ -6,6 +6,8 @@ app raises (`last_owner`, `plan_name_taken` ...) stay beside that app's services
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,14 +26,64 @@ SUSPENDED_MESSAGE = "This tenant is suspended and read-only until an operator re
 
 
 class ApplicationError(Exception):
-    """A refusal a user can act on: a stable machine-readable code and a human message."""
+    """A refusal a user can act on: a stable machine-readable code and a human message. A refusal of
+    invalid input may name several fields (`errors`, field -> messages); `field` and `message` are the
+    first of them."""
 
-    def __init__(self, message: str, *, code: str = INVALID, status: int = 400, field: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = INVALID,
+        status: int = 400,
+        field: str | None = None,
+        errors: dict[str, list[str]] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.code = code
         self.status = status
         self.field = field
+        self.errors = errors or ({field: [message]} if field else {})
+
+    @classmethod
+    def invalid(cls, errors: dict[str, list[str]]) -> ApplicationError:
+        """One refusal naming every invalid field ("__all__" for what belongs to none)."""
+        field, messages = next(iter(errors.items()))
+        return cls(messages[0], field=None if field == "__all__" else field, errors=errors)
+
+
+class FieldErrors:
+    """Collects the refusals of several checks so that every invalid field is reported at once:
+
+        problems = FieldErrors()
+        with problems.check():
+            cpu_millicores(cpu, "cpu_request")
+        with problems.check():
+            memory_bytes(memory, "memory_request")
+        problems.raise_any()
+
+    Only refusals of invalid input that name a field are collected; any other error passes through."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def __contains__(self, field: str) -> bool:
+        return field in self.errors
+
+    @contextmanager
+    def check(self) -> Iterator[None]:
+        try:
+            yield
+        except ApplicationError as exc:
+            if exc.code != INVALID or exc.status != 400 or not exc.errors:
+                raise
+            for field, messages in exc.errors.items():
+                self.errors.setdefault(field, []).extend(messages)
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise ApplicationError.invalid(self.errors)
 
 
 class Refusal(PermissionDenied):
@@ -61,13 +113,12 @@ def require(allowed: bool, message: str | None = None, *, tenant: Any = None) ->
 
 
 def validate_model(instance: Any, *, exclude: list[str] | None = None) -> None:
-    """Model validation (fields and clean(), not uniqueness) as an ApplicationError naming the first
+    """Model validation (fields and clean(), not uniqueness) as an ApplicationError naming every
     failing field; uniqueness is left to the caller, which knows the right code for it."""
     try:
         instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
-        field, messages = next(iter(exc.message_dict.items()))
-        raise ApplicationError(messages[0], code=INVALID, field=None if field == "__all__" else field) from exc
+        raise ApplicationError.invalid(exc.message_dict) from exc
 
 
 def missing_scope(resource: str, verb: str) -> dict:

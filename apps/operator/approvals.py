@@ -55,7 +55,7 @@ def approval_rules(request):
         try:
             approval_rules_update(operator=request.user, **form.cleaned_data)
         except ApplicationError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form.add_application_error(exc)
         else:
             messages.success(request, "Approval rules saved.")
             return redirect("operator:approvals")

@@ -14,7 +14,13 @@ class ServiceForm(forms.Form):
     """A form whose submission a service may refuse; the refusal lands on the field it names."""
 
     def add_application_error(self, exc: ApplicationError) -> None:
-        self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        for field, messages in (exc.errors or {"__all__": [exc.message]}).items():
+            for message in messages:
+                self.add_error(self.form_field(field), message)
+
+    def form_field(self, field: str | None) -> str | None:
+        """The form field a service's field name lands on; None (the whole form) for one it lacks."""
+        return field if field in self.fields else None
 
 
 class TenantCreateForm(ServiceForm):

@@ -377,3 +377,22 @@ def test_the_schema_documents_the_catalog(api, world):
     ):
         assert path in paths
     assert "patch" not in paths["/api/v1/releases/{id}/"] and "post" in paths["/api/v1/releases/"]
+
+
+def test_the_api_names_every_invalid_release_field_at_once(dev_api, world):
+    application = app_in(world)
+    response = post_release(
+        dev_api,
+        application,
+        image="nginx:1.27",
+        cpu_request="abc",
+        memory_request="lots",
+        autoscale_min=5,
+        autoscale_max=2,
+        autoscale_cpu_target=500,
+    )
+    assert response.status_code == 400
+    fields = response.json()["fields"]
+    assert set(fields) == {"cpu_request", "memory_request", "autoscale_max", "autoscale_cpu_target"}
+    assert "not a CPU quantity" in fields["cpu_request"][0] and "not a memory quantity" in fields["memory_request"][0]
+    assert "below the minimum" in fields["autoscale_max"][0] and "1 to 100" in fields["autoscale_cpu_target"][0]

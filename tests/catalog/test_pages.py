@@ -398,3 +398,31 @@ def test_comparing_releases_reads_as_words(world, client):
     page = client.get("/t/acme/apps/shop/?before=1&after=2").content.decode()
     diff = page[page.index('id="diff"') : page.index("</table>", page.index('id="diff"'))]
     assert "name=http, port=80" in diff and "env.MODE" in diff and "{&quot;" not in diff and "[{" not in diff
+
+
+@pytest.mark.parametrize(
+    "data, refused",
+    [
+        (
+            {"cpu_request": "abc", "memory_request": "lots"},
+            {"cpu_request": "not a CPU quantity", "memory_request": "not a memory quantity"},
+        ),
+        (
+            {"autoscale_min": "5", "autoscale_max": "2", "autoscale_cpu_target": "500"},
+            {"autoscale_max": "below the minimum", "autoscale_cpu_target": "1 to 100"},
+        ),
+        (
+            {"image": "nginx", "replicas": "500", "ingress_host": "not a host!"},
+            {"image": "a tag or a digest", "replicas": "from 0 to 100", "ingress_host": "is not a DNS name"},
+        ),
+    ],
+    ids=["cpu-and-memory", "autoscaling", "image-replicas-host"],
+)
+def test_every_bad_release_field_is_marked_at_once(dev_client, world, data, refused):
+    app_in(world)
+    response = dev_client.post("/t/acme/apps/shop/releases/", {**RELEASE, **data})
+    assert response.status_code == 400
+    page = response.content.decode()
+    for field, words in refused.items():
+        assert field_refused(page, field, words), (field, re.findall(r'invalid-feedback">([^<]*)', page))
+    assert not Release.objects.exists()

@@ -212,7 +212,7 @@ class StrategyCreateSerializer(DeploymentCreateSerializer):
                 keep_seconds=data.get("keep_old_colour_seconds"),
             )
         except ApplicationError as error:
-            raise serializers.ValidationError({error.field or "strategy": [error.message]}) from None
+            raise serializers.ValidationError(error.errors or {"strategy": [error.message]}) from None
         return data
 
 
