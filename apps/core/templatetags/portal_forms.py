@@ -1,7 +1,7 @@
 """Render form widgets with Bootstrap classes, so templates need no per-field markup."""
 
 from django import template
-from django.forms import CheckboxInput, RadioSelect, Select, SelectMultiple
+from django.forms import CheckboxInput, CheckboxSelectMultiple, RadioSelect, Select, SelectMultiple
 
 register = template.Library()
 
@@ -25,3 +25,15 @@ def bootstrap(bound_field):
 @register.filter
 def is_checkbox(bound_field) -> bool:
     return isinstance(bound_field.field.widget, CheckboxInput)
+
+
+@register.filter
+def checkbox_options(bound_field) -> list:
+    """The options of a multiple-checkbox field, each input styled as a Bootstrap check, for a
+    template to lay out inline; the field's own wrapper is left out, so nothing overflows it."""
+    if not isinstance(bound_field.field.widget, CheckboxSelectMultiple):
+        return []
+    options = list(bound_field.subwidgets)
+    for option in options:
+        option.data["attrs"]["class"] = "form-check-input" + (" is-invalid" if bound_field.errors else "")
+    return options
