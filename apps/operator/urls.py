@@ -4,7 +4,7 @@ here; nothing else mounts staff-only pages."""
 
 from django.urls import path
 
-from . import approvals, cmdb, domains, plans, service_templates, views
+from . import approvals, cmdb, domains, incidents, plans, service_templates, views
 
 app_name = "operator"
 
@@ -22,6 +22,7 @@ urlpatterns = [
     path("domains/<int:pk>/delete/", domains.domain_delete, name="domain-delete"),
     path("domains/hosts/<int:pk>/release/", domains.host_claim_release, name="host-claim-release"),
     path("audit/", views.audit, name="audit"),
+    path("incidents/", incidents.incidents, name="incidents"),
     path("approvals/", approvals.approvals, name="approvals"),
     path("approvals/rules/", approvals.approval_rules, name="approval-rules"),
     path("approvals/<int:pk>/approve/", approvals.decide, {"verdict": "approve"}, name="approval-approve"),

@@ -9,6 +9,8 @@ CHANGE_REQUEST_EVENTS = [
 KEY_EXPIRING = "apikey.expiring"
 KEY_ROTATED = "apikey.rotated"
 QUOTA_WARNING = "quota.warning"
+INCIDENT_OPENED = "incident.opened"
+INCIDENT_RESOLVED = "incident.resolved"
 TEST_EVENT = "webhook.test"
 
 # Every event type, with the words the pages show next to it.
@@ -22,10 +24,13 @@ EVENT_TYPES: dict[str, str] = {
     KEY_EXPIRING: "An API key expires soon (14, 7 and 1 days ahead)",
     KEY_ROTATED: "An API key was rotated (by its owner or automatically)",
     QUOTA_WARNING: "API usage crossed a warning threshold or the quota",
+    INCIDENT_OPENED: "A workload became unwell (crash loop, out of memory, pods not ready ...)",
+    INCIDENT_RESOLVED: "A workload's incident resolved",
 }
 GROUPS = {
     "deployment.*": "Every deployment state change",
     "change_request.*": "Every change-request decision",
+    "incident.*": "Every incident opening and resolving",
     "*": "Every event",
 }
 

@@ -4,7 +4,7 @@ import django_filters
 
 from apps.core.api import IdFilter
 
-from .models import Health, Sync, Workload
+from .models import Cause, Health, Incident, Sync, Workload
 
 
 class WorkloadFilterSet(django_filters.FilterSet):
@@ -17,3 +17,13 @@ class WorkloadFilterSet(django_filters.FilterSet):
     class Meta:
         model = Workload
         fields = ["id", "application", "environment", "health", "sync"]
+
+
+class IncidentFilterSet(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=Incident.State.choices)
+    workload = IdFilter(field_name="workload_id")
+    cause = django_filters.ChoiceFilter(choices=Cause.choices)
+
+    class Meta:
+        model = Incident
+        fields = ["state", "workload", "cause"]

@@ -5,6 +5,7 @@ after a deployment ends) last read from the cluster: the live release, replica c
 and drift. Nothing here is inferred from events.
 """
 
+from django.conf import settings
 from django.db import models
 
 from apps.catalog.models import Application, Release
@@ -61,3 +62,60 @@ class Workload(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.application.name} in {self.environment.name}"
+
+
+class Cause(models.TextChoices):
+    """Why a workload is unwell: each opens at most one incident per workload at a time."""
+
+    CRASH_LOOP = "crash_loop", "Crash loop"
+    OOM_KILLED = "oom_killed", "Out of memory"
+    IMAGE_PULL = "image_pull", "Image cannot be pulled"
+    UNREADY = "unready", "Pods not ready"
+    QUOTA = "quota", "Pods refused by the quota"
+    AUTOSCALER_AT_MAX = "autoscaler_at_max", "Autoscaler at its maximum"
+    DRIFT_RETURNS = "drift_returns", "Drift keeps returning"
+
+
+class Incident(TenantOwned):
+    """One cause of trouble on one workload, from first seen until it is gone. It resolves by itself
+    when the cause is no longer seen; a cause that returns within REOPEN_WINDOW reopens the same
+    incident and counts up, so a flapping workload is one incident, not a hundred."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="incidents")
+    cause = models.CharField(max_length=24, choices=Cause.choices)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.OPEN)
+    message = models.TextField()
+    count = models.PositiveIntegerField(default=1, help_text="How many times the cause began.")
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty when it resolved by itself.",
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.TextField(blank=True, help_text="What the portal did about it, e.g. an automatic rollback.")
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workload", "cause"],
+                condition=models.Q(state="open"),
+                name="incident_one_open_per_workload_cause",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_cause_display()} on {self.workload}"

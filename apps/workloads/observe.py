@@ -10,14 +10,17 @@ drift, and the server's defaults are on both sides of the comparison.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from apps.clusters.kube import RolloutStatus
 from apps.deployments.pods import pod_look
 
-from .models import Health
+from .models import Cause, Health
 
 # A pod in one of these states makes the workload degraded at once.
 BROKEN_STATES = ("crash loop", "image pull error")
+# A pod not ready for this long after it was created is trouble, not a slow start.
+UNREADY_GRACE_SECONDS = 120
 # Fields of metadata the portal sets; the rest (resourceVersion, managedFields ...) belong to the server.
 OWN_METADATA = ("labels", "annotations")
 
@@ -113,3 +116,40 @@ def _at(obj, keys: tuple[str, ...]):
 def _spelled(keys: tuple[str, ...]) -> str:
     """spec.template.metadata.labels["paas.dev/release"]: keys holding dots or slashes in brackets."""
     return "".join(f'["{key}"]' if "." in key or "/" in key else f".{key}" for key in keys).lstrip(".")
+
+
+def causes_of(deployment: dict | None, pods: list[dict], autoscaler: dict | None, *, now: datetime) -> dict[str, str]:
+    """What is wrong with the workload now, by cause, in words: what incidents open and resolve on."""
+    found: dict[str, str] = {}
+
+    def first(state: str, cause: str, words: str) -> None:
+        hit = [pod for pod in pods if pod["state"] == state]
+        if hit:
+            found[cause] = f"{words}: pod {hit[0]['name']} ({hit[0]['message']})" + _more(hit)
+
+    first("crash loop", Cause.CRASH_LOOP, "Containers keep crashing")
+    first("image pull error", Cause.IMAGE_PULL, "The image cannot be pulled")
+    oom = [pod for pod in pods if pod.get("last_reason") == "OOMKilled"]
+    if oom:
+        found[Cause.OOM_KILLED] = f"Pod {oom[0]['name']} was killed for running out of memory" + _more(oom)
+    stuck = [pod for pod in pods if pod["state"] == "starting" and _age(pod, now) > UNREADY_GRACE_SECONDS]
+    if stuck:
+        found[Cause.UNREADY] = (
+            f"Pod {stuck[0]['name']} is not ready {UNREADY_GRACE_SECONDS // 60} minutes after it started" + _more(stuck)
+        )
+    if deployment is not None and (refused := RolloutStatus.from_deployment(deployment).replica_failure):
+        found[Cause.QUOTA] = f"The cluster cannot create pods: {refused}"
+    if autoscaler and autoscaler.get("max") and (autoscaler.get("current") or 0) >= autoscaler["max"]:
+        found[Cause.AUTOSCALER_AT_MAX] = f"The autoscaler runs the maximum of {autoscaler['max']} replicas"
+    return found
+
+
+def _more(pods: list[dict]) -> str:
+    return f" and {len(pods) - 1} more" if len(pods) > 1 else ""
+
+
+def _age(pod: dict, now: datetime) -> float:
+    created = pod.get("created_at")
+    if not created:
+        return 0.0
+    return (now - datetime.fromisoformat(str(created).replace("Z", "+00:00"))).total_seconds()

@@ -3,7 +3,7 @@
 from apps.core.policies import register
 from apps.tenants.policies import TenantPolicy
 
-from .models import Workload
+from .models import Incident, Workload
 
 
 @register(Workload)
@@ -12,3 +12,13 @@ class WorkloadPolicy(TenantPolicy):
     by the portal itself, from what the cluster says."""
 
     resource = "deployments"
+
+
+@register(Incident)
+class IncidentPolicy(TenantPolicy):
+    """Members read their tenant's incidents; those who may deploy acknowledge and resolve them."""
+
+    resource = "deployments"
+
+    def can_change(self, principal, obj) -> bool:
+        return self.allows(principal, "change", obj.tenant)

@@ -22,8 +22,9 @@ from apps.deployments.models import Deployment, DeploymentEvent
 from apps.deployments.strategies.manifests import COLOUR, render_colour
 from apps.tenants.models import Environment
 
+from .incidents import incidents_sync
 from .models import Health, Sync, Workload
-from .observe import drift_of, health_of, pod_row
+from .observe import causes_of, drift_of, health_of, pod_row
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,10 @@ def workload_refresh(*, application: Application, environment: Environment) -> W
     workload, _ = Workload.objects.get_or_create(
         application=application, environment=environment, defaults={"tenant_id": application.tenant_id}
     )
+    causes, applied_by = None, None
     try:
         with kube_of(environment, **READ_OPTIONS) as kube:
-            seen = _read(kube, application, environment)
+            seen, causes, applied_by = _read(kube, application, environment)
     except KubeError as exc:
         seen = {
             "health": Health.UNKNOWN,
@@ -55,10 +57,13 @@ def workload_refresh(*, application: Application, environment: Environment) -> W
     with transaction.atomic():
         Workload.objects.filter(pk=workload.pk).update(**seen, observed_at=timezone.now())
     workload.refresh_from_db()
+    if causes is not None:  # what an unreadable cluster hides is neither opened nor resolved
+        incidents_sync(workload=workload, causes=causes, applied_by=applied_by)
     return workload
 
 
-def _read(kube: KubeClient, application: Application, environment: Environment) -> dict:
+def _read(kube: KubeClient, application: Application, environment: Environment):
+    """(the workload's fields, the causes of trouble seen, the deployment whose release runs)."""
     name, namespace = application.name, environment.namespace
     cron = application.component_kind == "cron"
     service = None if cron else kube.get("v1", "Service", name, namespace)
@@ -76,7 +81,9 @@ def _read(kube: KubeClient, application: Application, environment: Environment) 
     status = (workload_object or {}).get("status") or {}
     autoscaler = None if cron else kube.get("autoscaling/v2", "HorizontalPodAutoscaler", serving, namespace)
     drift = _drift(kube, release, environment, workload_object, colour) if release else []
-    return {
+    autoscaled = _autoscaler(autoscaler)
+    causes = causes_of(None if cron else workload_object, rows, autoscaled, now=timezone.now())
+    fields = {
         "release": release,
         "image": _image(workload_object),
         "colour": colour,
@@ -84,7 +91,7 @@ def _read(kube: KubeClient, application: Application, environment: Environment) 
         "ready_replicas": status.get("readyReplicas") or 0,
         "updated_replicas": status.get("updatedReplicas") or 0,
         "available_replicas": status.get("availableReplicas") or 0,
-        "autoscaler": _autoscaler(autoscaler),
+        "autoscaler": autoscaled,
         "health": verdict.health,
         "health_reason": verdict.reason,
         "sync": Sync.UNKNOWN if release is None else (Sync.OUT_OF_SYNC if drift else Sync.SYNCED),
@@ -92,6 +99,7 @@ def _read(kube: KubeClient, application: Application, environment: Environment) 
         "pods": rows,
         "read_error": "",
     }
+    return fields, causes, _applied_by(workload_object, environment)
 
 
 def _template(workload_object: dict | None) -> dict:

@@ -9,4 +9,7 @@ app_name = "workloads"
 urlpatterns = [
     path("", views.workload_list, name="list"),
     path("<int:pk>/", views.workload_detail, name="detail"),
+    path("incidents/", views.incident_list, name="incidents"),
+    path("incidents/<int:pk>/acknowledge/", views.incident_acknowledge_view, name="incident-acknowledge"),
+    path("incidents/<int:pk>/resolve/", views.incident_resolve_view, name="incident-resolve"),
 ]

@@ -1,21 +1,34 @@
 """Workload pages of one tenant, under /t/<tenant_slug>/workloads/: what runs now, degraded first,
-and one workload with its pods, drift, events and logs. The list shows each row as last read from
-the cluster (with when); the page of one workload reads the cluster again when it loads."""
+one workload with its pods, drift, incidents, events and logs, and the tenant's incidents. The list
+shows each row as last read from the cluster (with when); the page of one workload reads the cluster
+again when it loads."""
 
+from django.contrib import messages
 from django.http import Http404
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
 
+from apps.core.errors import ApplicationError
 from apps.tenants.pages import render_tenant_page, tenant_view
+from apps.tenants.principals import as_principal
 
-from .filtersets import WorkloadFilterSet
-from .models import Health, Sync
-from .selectors import workload_list_for
+from .filtersets import IncidentFilterSet, WorkloadFilterSet
+from .incidents import incident_acknowledge, incident_resolve
+from .models import Health, Incident, Sync
+from .selectors import incident_list_for, workload_list_for
 from .services import workload_refresh
 
 
 @tenant_view
 def workload_list(request):
     rows = WorkloadFilterSet(request.GET, queryset=workload_list_for(request, request.tenant)).qs
-    context = {"workloads": rows, "healths": Health.choices, "syncs": Sync.choices, "chosen": request.GET}
+    context = {
+        "workloads": rows,
+        "healths": Health.choices,
+        "syncs": Sync.choices,
+        "chosen": request.GET,
+        "open_incidents": incident_list_for(request, request.tenant).filter(state="open").count(),
+    }
     return render_tenant_page(request, "workloads/list.html", context, section="workloads")
 
 
@@ -25,4 +38,38 @@ def workload_detail(request, pk: int):
     if workload is None:
         raise Http404
     workload = workload_refresh(application=workload.application, environment=workload.environment) or workload
-    return render_tenant_page(request, "workloads/detail.html", {"workload": workload}, section="workloads")
+    context = {"workload": workload, "incidents": incident_list_for(request, request.tenant).filter(workload=workload)}
+    return render_tenant_page(request, "workloads/detail.html", context, section="workloads")
+
+
+@tenant_view
+def incident_list(request):
+    rows = IncidentFilterSet(request.GET, queryset=incident_list_for(request, request.tenant)).qs
+    context = {"incidents": rows[:200], "states": Incident.State.choices, "chosen": request.GET}
+    return render_tenant_page(request, "workloads/incidents.html", context, section="workloads")
+
+
+def _incident_action(request, pk: int, service, done: str):
+    incident = incident_list_for(request, request.tenant).filter(pk=pk).first()
+    if incident is None:
+        raise Http404
+    try:
+        service(actor=as_principal(request), incident=incident)
+        messages.success(request, done)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("workloads:detail", tenant_slug=request.tenant.slug, pk=incident.workload_id)
+
+
+@require_POST
+@tenant_view
+def incident_acknowledge_view(request, pk: int):
+    return _incident_action(request, pk, incident_acknowledge, "Acknowledged: the team sees you are on it.")
+
+
+@require_POST
+@tenant_view
+def incident_resolve_view(request, pk: int):
+    return _incident_action(
+        request, pk, incident_resolve, "Resolved. If the cause is still there, the next read opens it again."
+    )

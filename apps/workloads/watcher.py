@@ -85,6 +85,7 @@ class Watcher:
         self.stop = stop or threading.Event()
         self.dirty = Dirty()
         self._watching: set[tuple[int, str]] = set()
+        self._clients: list = []
 
     def run(self) -> None:
         """Wait for the lock, then watch until stopped."""
@@ -104,6 +105,8 @@ class Watcher:
             for key in self.dirty.due():
                 self.refresh(key)
             self.stop.wait(0.05)
+        for client in list(self._clients):  # drops the clients' idle connections; streams end on their next read
+            client.close()
 
     def refresh(self, key: Key) -> None:
         tenant, environment_name, application_name = key
@@ -134,7 +137,9 @@ class Watcher:
         version = None
         while not self.stop.is_set():
             try:
-                with kube_for(cluster) as kube:
+                kube = kube_for(cluster)
+                self._clients.append(kube)
+                try:
                     for _event_type, obj in kube.watch(
                         api_version,
                         kind,
@@ -147,7 +152,12 @@ class Watcher:
                             self.dirty.mark(key)
                         if self.stop.is_set():
                             return
-            except KubeError as error:
-                logger.warning("watch failed; retrying", cluster=cluster.name, kind=kind, error=error.message)
+                finally:
+                    self._clients.remove(kube)
+                    kube.close()
+            except (KubeError, OSError, ValueError) as error:
+                if self.stop.is_set():
+                    return
+                logger.warning("watch failed; retrying", cluster=cluster.name, kind=kind, error=str(error))
                 version = None  # list again: what changed meanwhile is marked by the relist
                 self.stop.wait(2)

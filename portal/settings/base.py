@@ -22,6 +22,9 @@ SITE_ID = 1
 SITE_NAME = env("SITE_NAME", default="PaaS Portal")
 # The portal's public address, for links in emails sent outside a request (invitations).
 PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+# A release that degrades (crash loop, out of memory, never ready) this soon after it went live is
+# rolled back where the environment's deploy settings roll back automatically.
+DEGRADED_ROLLBACK_SECONDS = env.int("DEGRADED_ROLLBACK_SECONDS", default=600)
 
 INSTALLED_APPS = [
     "django_prometheus",

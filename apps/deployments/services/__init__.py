@@ -26,6 +26,7 @@ from .lifecycle import (
     NO_PREVIOUS_RELEASE,
     deployment_auto_rollback,
     deployment_cancel,
+    deployment_degraded_rollback,
     deployment_fail,
     deployment_rollback,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "deploy_settings_for",
     "deploy_settings_update",
     "deployment_auto_rollback",
+    "deployment_degraded_rollback",
     "deployment_cancel",
     "deployment_continue",
     "deployment_create",

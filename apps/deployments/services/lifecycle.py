@@ -3,7 +3,10 @@ after a failed rollout."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import transaction
+from django.utils import timezone
 
 from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.governance import gate
@@ -103,6 +106,26 @@ def deployment_auto_rollback(*, deployment: Deployment) -> Deployment | None:
     environment's settings say so. A rollback that fails is left failed, so it can never loop."""
     if deployment.rollback_of_id is not None or not deploy_settings_for(deployment.environment).auto_rollback:
         return None
+    return _roll_back_automatically(deployment, why=deployment.outcome)
+
+
+def deployment_degraded_rollback(*, deployment: Deployment, why: str, within_seconds: int) -> Deployment | None:
+    """A release that went live and then degraded (crash loop, out of memory, pods never ready) soon
+    after is rolled back like a failed rollout, when the environment's settings say so: only the live
+    deployment, only within `within_seconds` of its success, and never a rollback itself."""
+    if (
+        deployment.state != State.SUCCEEDED
+        or deployment.finished_at is None
+        or deployment.rollback_of_id is not None
+        or not _is_newest(deployment)
+        or timezone.now() - deployment.finished_at > timedelta(seconds=within_seconds)
+        or not deploy_settings_for(deployment.environment).auto_rollback
+    ):
+        return None
+    return _roll_back_automatically(deployment, why=f"it degraded after going live: {why}")
+
+
+def _roll_back_automatically(deployment: Deployment, *, why: str) -> Deployment | None:
     target = previous_good_deployment(deployment)
     if target is None:
         deployment_note(
@@ -117,7 +140,7 @@ def deployment_auto_rollback(*, deployment: Deployment) -> Deployment | None:
             release=target.release,
             environment=deployment.environment,
             rollback_of=deployment,
-            reason=f"Automatic rollback of deployment {deployment.pk}: {deployment.outcome}",
+            reason=f"Automatic rollback of deployment {deployment.pk}: {why}",
             progress_deadline_seconds=target.progress_deadline_seconds,
             automatic=True,
         )

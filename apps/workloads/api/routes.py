@@ -2,6 +2,7 @@
 
 
 def register(router) -> None:
-    from .views import WorkloadViewSet
+    from .views import IncidentViewSet, WorkloadViewSet
 
     router.register("workloads", WorkloadViewSet, basename="workload")
+    router.register("incidents", IncidentViewSet, basename="incident")

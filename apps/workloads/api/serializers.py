@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import Workload
+from ..models import Incident, Workload
 
 
 class DriftSerializer(serializers.Serializer):
@@ -80,3 +80,33 @@ class LogQuerySerializer(serializers.Serializer):
     container = serializers.CharField(required=False, max_length=63)
     tail = serializers.IntegerField(required=False, min_value=1, max_value=10000, default=200)
     since = serializers.IntegerField(required=False, min_value=1, max_value=7 * 24 * 3600)
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    application = serializers.CharField(source="workload.application.name", read_only=True)
+    environment = serializers.CharField(source="workload.environment.name", read_only=True)
+    acknowledged_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "tenant",
+            "workload",
+            "application",
+            "environment",
+            "cause",
+            "state",
+            "message",
+            "count",
+            "first_seen",
+            "last_seen",
+            "acknowledged_at",
+            "acknowledged_by",
+            "resolved_at",
+            "resolved_by",
+            "action",
+        ]
+        read_only_fields = fields

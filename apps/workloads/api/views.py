@@ -10,9 +10,10 @@ from rest_framework.response import Response
 
 from apps.tenants.api.base import TenantViewSetMixin
 
-from ..filtersets import WorkloadFilterSet
+from ..filtersets import IncidentFilterSet, WorkloadFilterSet
+from ..incidents import incident_acknowledge, incident_resolve
 from ..live import workload_events, workload_logs
-from ..models import Workload
+from ..models import Incident, Workload
 from ..services import workload_refresh
 from . import serializers as s
 
@@ -51,3 +52,29 @@ class WorkloadViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         query.is_valid(raise_exception=True)
         text = workload_logs(self.get_object(), **query.validated_data)
         return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+
+class IncidentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Incidents of the tenant's workloads: opened and resolved by what the cluster shows; people
+    acknowledge them, and may resolve one by hand (it opens again if the cause is still there)."""
+
+    model = Incident
+    serializer_class = s.IncidentSerializer
+    filterset_class = IncidentFilterSet
+
+    def optimise(self, queryset):
+        return queryset.select_related(
+            "tenant", "workload__application", "workload__environment", "acknowledged_by", "resolved_by"
+        ).order_by("-id")
+
+    @extend_schema(request=None, responses=s.IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        incident = incident_acknowledge(actor=self.principal, incident=self.get_object())
+        return Response(self.get_serializer(incident).data)
+
+    @extend_schema(request=None, responses=s.IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        incident = incident_resolve(actor=self.principal, incident=self.get_object())
+        return Response(self.get_serializer(incident).data)

@@ -1,0 +1,164 @@
+"""Incidents: causes of trouble seen on a workload, opened, counted and resolved from what each
+refresh reads, and what the portal does about them.
+
+Each refresh hands `incidents_sync` the causes it sees now. A new cause opens an incident (or
+reopens the one it resolved shortly before, counting up), tells the tenant (a platform event for
+webhooks, an email to owners and admins) and, when the release went live only minutes ago and the
+environment rolls back automatically, rolls it back through the deployment services like any
+automatic rollback. A cause no longer seen resolves its incident by itself.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.audit import audit_record
+from apps.core.errors import ApplicationError, require
+from apps.core.events import emit_on_commit
+from apps.core.policies import policy_for
+from apps.deployments.services import deployment_degraded_rollback
+from apps.tenants.models import Membership
+from apps.tenants.principals import Principal
+from apps.tenants.roles import Role
+
+from .models import Cause, Incident, Workload
+
+logger = structlog.get_logger(__name__)
+
+# A cause that returns this soon after its incident resolved reopens it rather than opening another.
+REOPEN_WINDOW = timedelta(hours=1)
+# Causes that mean the release itself is bad, so rolling back to the one before can help.
+RELEASE_CAUSES = (Cause.CRASH_LOOP, Cause.OOM_KILLED, Cause.IMAGE_PULL, Cause.UNREADY)
+ALREADY_RESOLVED = "incident_resolved"
+
+
+def incidents_sync(*, workload: Workload, causes: dict[str, str], applied_by=None) -> None:
+    """Open, update and resolve the workload's incidents from the causes seen now. `applied_by` is the
+    deployment whose release runs, for the automatic rollback of a release that degrades."""
+    now = timezone.now()
+    opened = []
+    with transaction.atomic():
+        current = {i.cause: i for i in Incident.objects.select_for_update().filter(workload=workload, state="open")}
+        for cause, message in causes.items():
+            incident = current.get(cause)
+            if incident is not None:
+                if incident.message != message:
+                    incident.message = message
+                incident.last_seen = now
+                incident.save(update_fields=["message", "last_seen"])
+                continue
+            opened.append(_open(workload, cause, message, now))
+        for cause, incident in current.items():
+            if cause not in causes:
+                _resolve(incident, now, by=None)
+    for incident in opened:
+        _act(incident, applied_by)
+
+
+def _open(workload: Workload, cause: str, message: str, now) -> Incident:
+    recent = (
+        Incident.objects.filter(workload=workload, cause=cause, state="resolved", resolved_at__gte=now - REOPEN_WINDOW)
+        .order_by("-resolved_at")
+        .first()
+    )
+    if recent is not None:
+        recent.state, recent.message, recent.last_seen, recent.count = "open", message, now, recent.count + 1
+        recent.resolved_at = recent.resolved_by = recent.acknowledged_at = recent.acknowledged_by = None
+        recent.save()
+        incident = recent
+    else:
+        incident = Incident.objects.create(
+            tenant_id=workload.tenant_id,
+            workload=workload,
+            cause=cause,
+            message=message,
+            first_seen=now,
+            last_seen=now,
+        )
+    _announce(incident, "incident.opened")
+    return incident
+
+
+def _resolve(incident: Incident, now, *, by) -> None:
+    incident.state, incident.resolved_at, incident.resolved_by = "resolved", now, by
+    incident.save(update_fields=["state", "resolved_at", "resolved_by"])
+    _announce(incident, "incident.resolved")
+
+
+def _announce(incident: Incident, event: str) -> None:
+    workload = incident.workload
+    data = {
+        "incident": incident.pk,
+        "workload": workload.pk,
+        "application": workload.application.name,
+        "environment": workload.environment.name,
+        "cause": incident.cause,
+        "state": incident.state,
+        "message": incident.message,
+        "count": incident.count,
+    }
+    emit_on_commit(tenant_id=incident.tenant_id, event=event, data=data)
+    transaction.on_commit(lambda: _email(incident, event))
+
+
+def _email(incident: Incident, event: str) -> None:
+    """Owners and admins hear of an incident opening and resolving by email; a mail server that is
+    down must not stop the watcher, so a failure is logged."""
+    workload = incident.workload
+    recipients = list(
+        Membership.objects.filter(tenant_id=incident.tenant_id, role__in=[Role.OWNER, Role.ADMIN]).values_list(
+            "user__email", flat=True
+        )
+    )
+    if not recipients:
+        return
+    verb = "opened" if event == "incident.opened" else "resolved"
+    link = f"{settings.PORTAL_URL.rstrip('/')}/t/{workload.tenant.slug}/workloads/{workload.pk}/"
+    try:
+        send_mail(
+            subject=f"[{workload.tenant.slug}] Incident {verb}: {incident.get_cause_display()} on {workload}",
+            message=f"{incident.message}\n\nIncident {incident.pk} {verb}. The workload: {link}\n",
+            from_email=None,
+            recipient_list=recipients,
+        )
+    except Exception:
+        logger.exception("incident email failed", incident=incident.pk)
+
+
+def _act(incident: Incident, applied_by) -> None:
+    """A release that degrades within the window after it went live is rolled back, when the
+    environment's deploy settings roll back automatically (the same rollback a failed rollout gets)."""
+    if incident.cause not in RELEASE_CAUSES or applied_by is None:
+        return
+    rollback = deployment_degraded_rollback(
+        deployment=applied_by, why=incident.message, within_seconds=settings.DEGRADED_ROLLBACK_SECONDS
+    )
+    if rollback is not None:
+        incident.action = f"Rolled back automatically to release #{rollback.release.number} (deployment {rollback.pk})"
+        incident.save(update_fields=["action"])
+
+
+def incident_acknowledge(*, actor: Principal, incident: Incident) -> Incident:
+    """Someone is looking at it: recorded, so the rest of the team knows."""
+    require(policy_for(Incident).can_change(actor, incident), tenant=incident.tenant)
+    incident.acknowledged_at, incident.acknowledged_by = timezone.now(), actor.user
+    incident.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    audit_record(actor=actor, action="incident.acknowledge", obj=incident, tenant=incident.tenant, changes={})
+    return incident
+
+
+def incident_resolve(*, actor: Principal, incident: Incident) -> Incident:
+    """Close it by hand; if the cause is still there, the next read of the cluster opens it again."""
+    require(policy_for(Incident).can_change(actor, incident), tenant=incident.tenant)
+    if incident.state != "open":
+        raise ApplicationError("The incident is resolved already.", code=ALREADY_RESOLVED, status=409)
+    with transaction.atomic():
+        _resolve(incident, timezone.now(), by=actor.user)
+        audit_record(actor=actor, action="incident.resolve", obj=incident, tenant=incident.tenant, changes={})
+    return incident
