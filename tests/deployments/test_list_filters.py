@@ -101,3 +101,12 @@ def test_environments_read_in_promotion_order_not_by_name(world, client):
     for path in ("/t/acme/deployments/settings/", "/t/acme/approvals/policies/"):
         page = client.get(path).content.decode()
         assert re.findall(r'<tr data-environment="(\w+)"', page) == ["dev", "staging", "prod"], path
+
+
+def test_times_read_one_way_a_24_hour_clock(world, client):
+    deployment = deployed(world, make_app(world.acme, "shop"), "dev")
+    Deployment.objects.filter(pk=deployment.pk).update(created_at="2026-12-06T23:07:55Z")
+    client.force_login(world.user(Role.VIEWER))
+    page = client.get("/t/acme/deployments/").content.decode()
+    assert ">2026-12-06 23:07:55</time>" in page
+    assert "p.m." not in page and "a.m." not in page
