@@ -33,6 +33,7 @@ from .manifests import DEFAULT_PROGRESS_DEADLINE
 from .models import Deployment, DeploySettings
 from .pods import live_pods
 from .selectors import deployment_list_for, events_after, previous_good_deployment, waiting_change_request
+from .serving import serving_now
 from .strategies.registry import strategy_for
 
 LIST_LENGTH = 100
@@ -146,6 +147,7 @@ def deployment_detail(request, pk):
         "may_change": policy_for(Deployment).can_change(request, deployment),
         "rollback_target": previous_good_deployment(deployment),
         "live": live_pods(deployment),
+        "serving": serving_now(deployment.application, deployment.environment),
     }
     return render_tenant_page(request, "deployments/detail.html", context, section="deployments")
 

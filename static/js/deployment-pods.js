@@ -57,8 +57,24 @@
     clearTimeout(timer);
     timer = setTimeout(refresh, delay);
   };
+  // "Serving now" (the release the Service routes to) is read on the same beat: a switch back or a
+  // newer deployment changes it, and like the pods it is the cluster's word, not the events'.
+  const serving = document.getElementById("deployment-serving");
+  const showServing = () => {
+    if (!serving) return;
+    fetch(serving.dataset.url, { credentials: "same-origin" })
+      .then((response) => response.json().then((answer) => {
+        const text = serving.firstElementChild;
+        text.textContent = response.ok ? answer.summary : (answer.detail || "The cluster could not be read.");
+        text.className = response.ok ? "" : "text-warning-emphasis";
+        serving.dataset.release = response.ok ? (answer.release_number ?? "") : "";
+        serving.dataset.colour = response.ok ? answer.colour : "";
+      }))
+      .catch(() => {});
+  };
   const refresh = () => {
     if (document.hidden) return schedule(IDLE_MS);
+    showServing();
     fetch(card.dataset.podsUrl, { credentials: "same-origin" })
       .then((response) => response.json().then((answer) => {
         show(answer, response.ok);

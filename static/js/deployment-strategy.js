@@ -26,6 +26,13 @@
     show("continue-form", mayChange && waiting);
     const keeps = deployment.switch_back_until && new Date(deployment.switch_back_until) > new Date();
     show("switch-back-form", mayChange && finished && keeps && !deployment.switched_back_at);
+    show("blue-green-switched", Boolean(deployment.switched_back_at));
+    show("blue-green-kept", keeps && !deployment.switched_back_at);
+    const kept = document.querySelector("#blue-green-kept time");
+    if (kept && keeps) {
+      kept.dateTime = deployment.switch_back_until;
+      kept.textContent = new Date(deployment.switch_back_until).toLocaleTimeString([], { hour12: false });
+    }
   };
 
   const refresh = () => {

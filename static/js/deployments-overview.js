@@ -24,11 +24,27 @@
     return span;
   };
 
+  // "Serving now" is the cluster's word (what the Service routes to), not the events': an event only says
+  // it may have changed, and it is read again from the API once the events of a burst have arrived.
+  const servingTimers = new Map();
+  const readServing = (row, id) => {
+    clearTimeout(servingTimers.get(row));
+    servingTimers.set(row, setTimeout(() => fetch(`${root.dataset.api}${id}/serving/`, { credentials: "same-origin" })
+      .then((response) => response.json().then((answer) => {
+        const text = document.createElement("span");
+        text.textContent = response.ok ? answer.summary : (answer.detail || "The cluster could not be read.");
+        if (!response.ok) text.className = "text-warning-emphasis";
+        row.querySelector('[data-field="serving"]').replaceChildren(text);
+      }))
+      .catch(() => {}), 300));
+  };
+
   const show = (row, id) => {
     const seen = known.get(id);
     if (!seen || Number(row.dataset.deployment || 0) !== id) return;
     row.querySelector('[data-field="state"]').replaceChildren(badge(seen.state));
     if (seen.message !== undefined) row.querySelector('[data-field="message"]').textContent = seen.message;
+    readServing(row, id);
   };
 
   const cell = (field, className) => {
@@ -48,7 +64,7 @@
     }
     const environment = cell("");
     environment.textContent = deployment.environment_name;
-    row.append(environment, cell("release"), cell("state"), cell("message", "small"));
+    row.append(environment, cell("release"), cell("state"), cell("serving", "small"), cell("message", "small"));
     tbody.querySelector("tr[data-empty]")?.remove();
     tbody.appendChild(row);
     return row;

@@ -172,6 +172,25 @@ class LivePodsSerializer(serializers.Serializer):
     pods = LivePodSerializer(many=True)
 
 
+class ServingSerializer(serializers.Serializer):
+    """What serves the application in the environment now, read from the cluster at the time of the request:
+    the release the Service routes to (for blue-green, the colour its selector names)."""
+
+    readable = serializers.BooleanField()
+    error = serializers.CharField(allow_blank=True)
+    release_number = serializers.IntegerField(allow_null=True, help_text="null when nothing of the application runs")
+    colour = serializers.CharField(allow_blank=True, help_text="blue or green under blue-green, else empty")
+    deployment = serializers.IntegerField(allow_null=True, help_text="The deployment whose objects serve")
+    ready = serializers.IntegerField()
+    replicas = serializers.IntegerField(allow_null=True, help_text="null for a cron job")
+    summary = serializers.CharField(help_text="The same in words, as pages show it")
+
+
+class EnvironmentServingSerializer(ServingSerializer):
+    environment = serializers.IntegerField()
+    environment_name = serializers.CharField()
+
+
 class DeploymentEventSerializer(serializers.ModelSerializer):
     # A plain string in the schema: "kind" is also an environment's field, and one enum name must not serve both.
     kind = serializers.CharField(read_only=True, help_text="state, pod, rollout or log")

@@ -7,9 +7,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from apps.catalog.models import Application
 from apps.core.errors import ApplicationError
 from apps.core.idempotency import idempotent
 from apps.tenants.api.base import TenantViewSetMixin
@@ -18,6 +19,7 @@ from .. import services
 from ..models import Deployment, DeploySettings
 from ..pods import CLUSTER_UNREADABLE, live_pods
 from ..selectors import EVENTS_PAGE_MAX, events_after
+from ..serving import serving_by_environment, serving_now
 from . import serializers as s
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -27,6 +29,9 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     required=False,
     description="Retrying with the same key and payload returns the first deployment (200) instead of a new one.",
 )
+APPLICATION = OpenApiParameter(
+    "application", OpenApiTypes.INT, OpenApiParameter.QUERY, required=True, description="The application's id."
+)
 AFTER_SEQ = OpenApiParameter(
     "after_seq",
     OpenApiTypes.INT,
@@ -34,6 +39,13 @@ AFTER_SEQ = OpenApiParameter(
     required=False,
     description="Only events with a larger seq (what a page missed while disconnected).",
 )
+
+
+def _whole(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationError({"application": ["An application's id."]}) from None
 
 
 def _waits(subject, what: str):
@@ -222,6 +234,37 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         if live.error:
             raise ApplicationError(live.error, code=CLUSTER_UNREADABLE, status=503)
         return Response(s.LivePodsSerializer(live.as_dict()).data)
+
+    @extend_schema(parameters=[APPLICATION], responses=s.EnvironmentServingSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="serving", url_name="serving-list", pagination_class=None)
+    def serving_list(self, request):
+        """What serves an application now in each environment, read from the cluster: per environment the
+        release the Service routes to, or why its cluster could not be read."""
+        wanted = _whole(request.query_params.get("application"))
+        application = Application.objects.restrict(request, "view").filter(pk=wanted).first()
+        if application is None:
+            raise NotFound()
+        return Response(
+            s.EnvironmentServingSerializer(
+                [
+                    {"environment": env.pk, "environment_name": env.name, **now.as_dict()}
+                    for env, now in serving_by_environment(request, application)
+                ],
+                many=True,
+            ).data
+        )
+
+    @extend_schema(responses=s.ServingSerializer)
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def serving(self, request, pk=None):
+        """What serves this deployment's application in its environment now, read from the cluster: the
+        release (and blue-green colour) the Service routes to, which after a switch back is not this
+        deployment's. 503 `cluster_unreadable` when the cluster cannot be read."""
+        deployment = self.get_object()
+        now = serving_now(deployment.application, deployment.environment)
+        if now.error:
+            raise ApplicationError(now.error, code=CLUSTER_UNREADABLE, status=503)
+        return Response(s.ServingSerializer(now.as_dict()).data)
 
 
 class DeploySettingsViewSet(

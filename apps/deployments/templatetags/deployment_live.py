@@ -7,6 +7,7 @@ from django import template
 from apps.tenants.models import Environment, promotion_order
 
 from ..selectors import latest_deployments_for
+from ..serving import serving_now
 
 register = template.Library()
 
@@ -22,11 +23,20 @@ POD_TONES = {
 
 @register.inclusion_tag("deployments/_latest.html", takes_context=True)
 def latest_deployments(context, application=None):
-    """One row per (application, environment) with its newest deployment; on an application's page
-    every environment gets a row, so a first deployment has a place to appear."""
+    """One row per (application, environment) with its newest deployment and what serves there now (read
+    from the cluster: after a switch back that is not the newest deployment's release); on an
+    application's page every environment gets a row, so a first deployment has a place to appear."""
     request, tenant = context["request"], context["tenant"]
     newest = list(latest_deployments_for(request, tenant, application))
-    rows = [{"application": d.application, "environment": d.environment, "deployment": d} for d in newest]
+    rows = [
+        {
+            "application": d.application,
+            "environment": d.environment,
+            "deployment": d,
+            "serving": serving_now(d.application, d.environment),
+        }
+        for d in newest
+    ]
     if application is not None:
         by_environment = {row["environment"].pk: row for row in rows}
         rows = [

@@ -43,5 +43,6 @@ def deployment_strategy(context, deployment: Deployment) -> dict:
         "steps": canary_steps(deployment) if deployment.strategy == Strategy.CANARY else [],
         "may_change": may_change,
         "may_continue": may_change and deployment.state == State.PROGRESSING and deployment.waiting,
+        "keeps_old": keeps_old,
         "may_switch_back": may_change and deployment.state == State.SUCCEEDED and keeps_old,
     }

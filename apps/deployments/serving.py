@@ -1,0 +1,100 @@
+"""What serves an application in an environment now, read from the cluster when a page or the API asks.
+
+The release that serves is the one the Service routes to: for blue-green the Service's selector names a
+colour and that colour's Deployment runs the release; otherwise the application's own Deployment (or
+CronJob) does. Deployment rows and their events are history: after a switch back the newest deployment
+that succeeded is not the one serving, so this is never inferred from them. When the cluster cannot be
+read the answer says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apps.clusters.connection import kube_for
+from apps.clusters.kube import KubeError
+from apps.clusters.models import Placement
+from apps.tenants.models import Environment
+
+from .manifests import LABEL
+from .pods import READ_OPTIONS
+from .strategies.manifests import COLOUR
+
+
+@dataclass
+class Serving:
+    """The release serving now. `release` is None when nothing of the application runs there;
+    `error` is set (and nothing else) when the cluster could not be read."""
+
+    release: int | None = None
+    colour: str = ""
+    deployment: int | None = None
+    ready: int = 0
+    replicas: int | None = 0  # None for a cron job, which has no replicas
+    error: str = ""
+
+    @property
+    def summary(self) -> str:
+        """The serving release in words, as pages show it."""
+        if self.error:
+            return self.error
+        if self.release is None:
+            return "Nothing runs there now"
+        colour = f" ({self.colour})" if self.colour else ""
+        if self.replicas is None:
+            return f"Release #{self.release} (cron job)"
+        return f"Release #{self.release}{colour}, {self.ready} of {self.replicas} replicas ready"
+
+    def as_dict(self) -> dict:
+        return {
+            "readable": not self.error,
+            "error": self.error,
+            "release_number": self.release,
+            "colour": self.colour,
+            "deployment": self.deployment,
+            "ready": self.ready,
+            "replicas": self.replicas,
+            "summary": self.summary,
+        }
+
+
+def serving_now(application, environment) -> Serving:
+    """The release the application's traffic reaches in the environment, read from the cluster now."""
+    placement = Placement.objects.select_related("cluster").filter(environment=environment.pk).first()
+    if placement is None:
+        return Serving()  # never placed on a cluster, so nothing of it can run
+    name, namespace = application.name, environment.namespace
+    try:
+        with kube_for(placement.cluster, **READ_OPTIONS) as kube:
+            if application.component_kind == "cron":
+                cron = _of(kube.get("batch/v1", "CronJob", name, namespace))
+                cron.replicas = None
+                return cron
+            service = kube.get("v1", "Service", name, namespace)
+            colour = ((service or {}).get("spec") or {}).get("selector", {}).get(COLOUR, "")
+            # A colour's Deployment is named as strategies/manifests.py's colour_name names it.
+            workload = kube.get("apps/v1", "Deployment", f"{name}-{colour}" if colour else name, namespace)
+    except KubeError as exc:
+        return Serving(error=f"The cluster {placement.cluster.name} could not be read: {exc.message}")
+    return _of(workload, colour)
+
+
+def _of(workload: dict | None, colour: str = "") -> Serving:
+    if workload is None:
+        return Serving(colour=colour)
+    meta, status = workload["metadata"], workload.get("status") or {}
+    release = (meta.get("labels") or {}).get(f"{LABEL}/release")
+    deployment = (meta.get("annotations") or {}).get(f"{LABEL}/deployment")
+    return Serving(
+        release=int(release) if release and release.isdigit() else None,
+        colour=colour,
+        deployment=int(deployment) if deployment and deployment.isdigit() else None,
+        ready=status.get("readyReplicas") or 0,
+        replicas=(workload.get("spec") or {}).get("replicas") or 0,
+    )
+
+
+def serving_by_environment(principal, application) -> list[tuple[Environment, Serving]]:
+    """What serves the application now in each environment of its tenant the principal may see."""
+    environments = Environment.objects.restrict(principal, "view").filter(tenant=application.tenant_id)
+    return [(environment, serving_now(application, environment)) for environment in environments.order_by("name")]
