@@ -87,28 +87,28 @@ def surge_of(release) -> int:
     return math.ceil(pods_of(release) * SURGE_PERCENT / 100)
 
 
-def check_quotas(*, release, environment, strategy: str = Strategy.ROLLING) -> None:
+def check_quotas(
+    *, release, environment, strategy: str = Strategy.ROLLING, strategy_config: dict | None = None
+) -> None:
     """Refuse, naming the quota, when replacing the app's current release with `release` would not fit,
-    at the end of the rollout or at its peak: a rolling update's surge pods run beside the old ones, and
-    a namespace's ResourceQuota refuses them there (the rollout would only time out, much later)."""
+    at the end of the rollout or at its peak (the strategy's `peak`: a rolling update's surge, both
+    blue-green colours at full size, the canary beside the stable pods). A namespace's ResourceQuota
+    refuses the extra pods there, and the rollout would only time out, much later."""
+    # The strategies record through the services, which call this: looked up when called, not imported.
+    from .strategies.registry import strategy_for
+
     now = current_releases(environment.tenant, environment).get((release.application_id, environment.pk))
     old = footprint(now) if now else dict.fromkeys(RESOURCES, 0)
     _check_growth(footprint(release), old, environment)
-    if (
-        now is None
-        or now.pk == release.pk
-        or strategy != Strategy.ROLLING
-        or release.application.component_kind == "cron"
-    ):
-        return  # nothing rolls: a first deploy, the same pod template again, or another strategy's own objects
-    surge = surge_of(release)
-    peak = footprint_at(release, pods_of(release) + surge)
+    peak = strategy_for(strategy).peak(release, strategy_config or {}, now)
+    if not peak.how:
+        return
     try:
-        _check_growth(peak, old, environment)
+        _check_growth(footprint_at(release, peak.pods), old, environment)
     except ApplicationError as refusal:
         raise ApplicationError(
-            f"Release #{release.number} cannot roll out: the rolling update runs {surge} new pod(s) beside the "
-            f"{old['pods']} running now, and {refusal.message[0].lower()}{refusal.message[1:]}",
+            f"Release #{release.number} cannot roll out: {peak.how}, and "
+            f"{refusal.message[0].lower()}{refusal.message[1:]}",
             code=refusal.code,
             status=refusal.status,
         ) from None

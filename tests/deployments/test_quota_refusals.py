@@ -80,3 +80,48 @@ def test_a_quota_refusal_in_the_cluster_is_an_event_as_it_happens_and_names_the_
     assert failed.state == State.FAILED and said in failed.outcome, failed.outcome
     assert event.seq < deployment.events.get(state=State.FAILED).seq, "said as it happened, before the failure"
     assert deployment.events.filter(key__startswith="replica-failure:").count() == 1, "one refusal, one event"
+
+
+def test_blue_green_and_canary_are_refused_when_their_peak_cannot_fit_the_pod_quota(world, api, cluster):
+    """Blue-green runs both colours at full size, a canary runs beside the stable pods (and still runs
+    while the promotion surges): each is checked at its own peak, not only at its end (pods quota 4)."""
+    app = make_app(world.acme)
+    assert (
+        finished(deploy(api, world.user("developer"), make_release(app, replicas=3)).json()["id"]).state == "succeeded"
+    )
+
+    blue_green = deploy(
+        api,
+        world.user("developer"),
+        make_release(app, image="registry.example/web:2.0", replicas=3),
+        strategy="blue_green",
+    )
+    assert blue_green.status_code == 409 and blue_green.json()["code"] == "quota_exceeded", blue_green.content
+    assert (
+        "blue-green runs the new colour at full size (3 pods) beside the 3 serving now" in blue_green.json()["detail"]
+    )
+
+    canary = deploy(
+        api, world.user("developer"), make_release(app, image="registry.example/web:3.0", replicas=3), strategy="canary"
+    )
+    assert canary.status_code == 409 and canary.json()["code"] == "quota_exceeded", canary.content
+    assert "the canary runs 2 pod(s) beside the 3 serving now" in canary.json()["detail"], canary.json()["detail"]
+    assert Deployment.objects.count() == 1
+
+
+def test_a_canary_whose_peak_fits_the_pod_quota_goes_ahead(world, api, cluster):
+    app = make_app(world.acme)
+    assert (
+        finished(deploy(api, world.user("developer"), make_release(app, replicas=2)).json()["id"]).state == "succeeded"
+    )
+    # One canary pod beside two stable ones, then three stable (one surge) beside it at the promotion: 4.
+    canary = deploy(
+        api,
+        world.user("developer"),
+        make_release(app, image="registry.example/web:2.0", replicas=2),
+        strategy="canary",
+        steps=[50, 100],
+        gate_seconds=0,
+    )
+    assert canary.status_code == 201, canary.content
+    assert finished(canary.json()["id"]).state == "succeeded"

@@ -100,7 +100,10 @@ def deployment_create(
     ).exists():
         raise _in_progress(release.application, environment)
     check_quotas(
-        release=release, environment=environment, strategy=strategy or Deployment._meta.get_field("strategy").default
+        release=release,
+        environment=environment,
+        strategy=strategy or Deployment._meta.get_field("strategy").default,
+        strategy_config=strategy_config,
     )
     title = (
         f"Roll back {release.application.name} to release #{release.number} in {environment.name}"

@@ -163,7 +163,24 @@ def colour_went_live(deployment: Deployment, *, previous: str | None) -> None:
             message=f"Service switched to {deployment.colour}{kept}",
         )
         deployment_transition(
-            deployment=deployment, to_state=State.SUCCEEDED, reason=f"{deployment.colour.capitalize()} is live{kept}"
+            deployment=deployment, to_state=State.SUCCEEDED, reason=f"Service switched to {deployment.colour}{kept}"
+        )
+
+
+def colours_removed(deployment: Deployment, removed: list[str]) -> None:
+    """A rolling update took the application over from blue-green and its colours were removed: say so,
+    and close any switch-back window, since there is no colour left to switch back to."""
+    with transaction.atomic():
+        Deployment.objects.filter(
+            application=deployment.application_id,
+            environment=deployment.environment_id,
+            switch_back_until__isnull=False,
+        ).update(switch_back_until=None)
+        step_record(
+            deployment,
+            key="colours:removed",
+            message=f"The rolling Deployment serves all traffic; the blue-green colours were removed: {', '.join(removed)}",
+            data={"removed": removed},
         )
 
 

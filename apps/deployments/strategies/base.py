@@ -7,6 +7,7 @@ then calls `observe` in short tasks until it says stop; a row that ended without
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -14,6 +15,15 @@ from django.utils import timezone
 
 from ..models import DEADLINE_GRACE_SECONDS, Deployment
 from .plan import StrategyPlan
+
+
+@dataclass(frozen=True)
+class Peak:
+    """A rollout's most pods at once, and how it gets there, in words for a refusal ("" when it never
+    runs more than the release's own pods)."""
+
+    pods: int
+    how: str = ""
 
 
 class Strategy(Protocol):
@@ -39,6 +49,10 @@ class Strategy(Protocol):
     def cancel(self, row: Deployment) -> None:
         """The row ended without succeeding: remove what this strategy added beside the serving release."""
 
+    def peak(self, release, config: dict, serving) -> Peak:
+        """The most pods of the application a rollout of `release` runs at once, the pods of `serving` (the
+        release serving now, or None) included: what the environment's quota must fit before it starts."""
+
 
 def past_deadline(row: Deployment, since: datetime) -> bool:
     """Whether the portal gives up on its own: the progress deadline plus the grace, counted from `since`."""
@@ -54,3 +68,18 @@ def cluster_says(status) -> str:
 def applied(manifests: list[dict]) -> str:
     """Kind/name of each object, for the log line of an apply."""
     return ", ".join(f"{m['kind']}/{m['metadata']['name']}" for m in manifests)
+
+
+# What a rollout puts beside its Service and Ingress, by name: the objects one strategy leaves behind
+# when another takes the application over (the Service and Ingress keep their names and are re-applied).
+WORKLOAD_KINDS = (("autoscaling/v2", "HorizontalPodAutoscaler"), ("apps/v1", "Deployment"), ("v1", "ConfigMap"))
+
+
+def workloads_remove(kube, namespace: str, names: list[str]) -> list[str]:
+    """Delete the Deployment, autoscaler and ConfigMap (`<name>-env`) of each name; Kind/name of what was there."""
+    removed = []
+    for name in names:
+        for api_version, kind in WORKLOAD_KINDS:
+            if kube.delete(api_version, kind, f"{name}-env" if kind == "ConfigMap" else name, namespace):
+                removed.append(f"{kind}/{name}-env" if kind == "ConfigMap" else f"{kind}/{name}")
+    return removed

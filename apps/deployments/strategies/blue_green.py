@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from apps.clusters.services import kube_of
 
-from ..choices import Strategy
+from ..choices import EventKind, Strategy
 from ..manifests import LABEL
 from ..models import Deployment
+from ..quotas import pods_of
 from ..selectors import live_colour, previous_colour_deployment, serving_colour
 from ..services import deployment_fail, deployment_observe
 from ..services.steps import colour_choose, colour_went_live, step_record
-from .base import cluster_says, past_deadline
+from .base import Peak, cluster_says, past_deadline, workloads_remove
 from .manifests import COLOUR, COLOURS, TRAFFIC_KINDS, colour_name, other_colour, render_colour
 from .observations import pod_observations, rollout_observations
 from .plan import StrategyPlan
@@ -82,9 +83,35 @@ class BlueGreen:
     def next_step(self, row: Deployment) -> bool:
         return False  # one step: the switch, made as soon as the colour is ready
 
+    def peak(self, release, config: dict, serving) -> Peak:
+        """The new colour runs at full size beside the one serving until the switch."""
+        pods, running = pods_of(release), pods_of(serving) if serving else 0
+        if not running:
+            return Peak(pods)
+        return Peak(
+            running + pods,
+            f"blue-green runs the new colour at full size ({pods} pods) beside the {running} serving now",
+        )
+
     def finish(self, row: Deployment, status) -> None:
+        """Switch the Service to the new colour; an application that ran rolling before loses its rolling
+        Deployment once the colour serves (it would otherwise keep running, and counting, unseen)."""
         with kube_of(row.environment) as kube:
             kube.apply(traffic_manifests(row, row, row.colour))
+            removed = workloads_remove(kube, row.environment.namespace, [row.application.name])
+        if removed:
+            deployment_observe(
+                deployment=row,
+                observations=[
+                    {
+                        "key": "rolling:removed",
+                        "kind": EventKind.LOG,
+                        "message": f"{row.colour.capitalize()} serves all traffic; the rolling update's objects "
+                        f"were removed: {', '.join(removed)}",
+                        "data": {"removed": removed},
+                    }
+                ],
+            )
         colour_went_live(row, previous=live_colour(row))
 
     def cancel(self, row: Deployment) -> None:

@@ -7,8 +7,11 @@ from apps.clusters.services import kube_of
 from ..choices import State, Strategy
 from ..manifests import LABEL, render
 from ..models import Deployment
+from ..quotas import pods_of, surge_of
 from ..services import deployment_fail, deployment_observe, deployment_transition
-from .base import cluster_says, past_deadline
+from ..services.steps import colours_removed
+from .base import Peak, cluster_says, past_deadline, workloads_remove
+from .manifests import COLOURS, colour_name
 from .observations import pod_observations, rollout_observations
 from .plan import StrategyPlan
 
@@ -37,6 +40,8 @@ class Rolling:
         return False  # Kubernetes moves the rollout on by itself
 
     def finish(self, row: Deployment, status) -> None:
+        if status is not None:
+            self._retire_colours(row)
         reason = (
             "Cron jobs have no rollout: succeeded once the CronJob was applied"
             if status is None
@@ -44,8 +49,31 @@ class Rolling:
         )
         deployment_transition(deployment=row, to_state=State.SUCCEEDED, reason=reason)
 
+    def _retire_colours(self, row: Deployment) -> None:
+        """An application that ran blue-green before loses its colours once the rolling Deployment is live:
+        the Service now selects the rolling pods, and a kept colour could no longer be switched back to."""
+        app, namespace = row.application.name, row.environment.namespace
+        with kube_of(row.environment) as kube:
+            found, _ = kube.list("apps/v1", "Deployment", namespace, label_selector=f"{LABEL}/application={app}")
+            colours = [colour_name(row.release, c) for c in COLOURS]
+            removed = workloads_remove(
+                kube, namespace, [d["metadata"]["name"] for d in found if d["metadata"]["name"] in colours]
+            )
+        if removed:
+            colours_removed(row, removed)
+
     def cancel(self, row: Deployment) -> None:
         """Nothing beside the serving release: a cancelled rolling update leaves what it applied."""
+
+    def peak(self, release, config: dict, serving) -> Peak:
+        """The surge pods run beside the old ones; a first deploy, or the same pod template again, rolls nothing."""
+        pods = pods_of(release)
+        if serving is None or serving.pk == release.pk or release.application.component_kind == "cron":
+            return Peak(pods)
+        surge = surge_of(release)
+        return Peak(
+            pods + surge, f"the rolling update runs {surge} new pod(s) beside the {pods_of(serving)} running now"
+        )
 
     def _conclude(self, row: Deployment, status) -> bool:
         if row.application.component_kind == "cron":
