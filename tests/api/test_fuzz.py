@@ -73,6 +73,7 @@ OPERATION_CHECKS = [
     ("POST /api/v1/applications/", "positive_data_acceptance", "a template id must exist"),
     ("POST /api/v1/cmdb/relationships/", "positive_data_acceptance", "source and target item ids must exist"),
     ("GET /api/v1/releases/{id}/diff/", "positive_data_acceptance", "the release to compare against must exist"),
+    ("GET /api/v1/deployments/serving/", "positive_data_acceptance", "the application id must exist"),
     ("PATCH /api/v1/applications/{id}/", "positive_data_acceptance", "the owner's email must name a member"),
     # The JSON form of the import documents the multipart `file` field too; a string there is refused.
     ("POST /api/v1/cmdb/items/import/", "positive_data_acceptance", "`file` is only an upload in multipart"),
