@@ -118,8 +118,8 @@ def deciding(view):
     @wraps(view)
     def wrapper(request, pk, **kwargs):
         change_request = _change_request(request, pk)
-        if not policy_for(ChangeRequest).allows(request, "decide", request.tenant):
-            raise Http404
+        allowed = policy_for(ChangeRequest).allows(request, "decide", request.tenant)
+        require_role(request, allowed, needs=Role.DEVELOPER, doing="Deciding on change requests")
         return confirmed(request, change_request, **kwargs)
 
     return wrapper

@@ -115,9 +115,12 @@ def test_deciding_in_the_browser_needs_reauthentication_first(world, client, req
     assert Decision.objects.count() == 1
 
 
-def test_a_viewer_never_reaches_a_decision_page(world, client, requested):
+def test_a_viewer_is_told_deciding_needs_a_developer(world, client, requested):
     client.force_login(world.user(Role.VIEWER))
-    assert client.get(f"/t/acme/approvals/{requested.pk}/approve/").status_code == 404
+    response = client.get(f"/t/acme/approvals/{requested.pk}/approve/")
+    assert response.status_code == 403
+    assert "Deciding on change requests needs the developer role or above" in response.content.decode()
+    assert client.get("/t/acme/approvals/999999/approve/").status_code == 404  # no such request
 
 
 def test_the_requester_withdraws_from_the_page(world, client, requested):
