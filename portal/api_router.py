@@ -10,6 +10,7 @@ from apps.audit.api import routes as audit
 from apps.catalog.api import routes as catalog
 from apps.cmdb.api import routes as cmdb
 from apps.deployments.api import routes as deployments
+from apps.marketplace.api import routes as marketplace
 from apps.operator.api import routes as operator
 from apps.tenants.api import routes as tenants
 from apps.webhooks.api import routes as webhooks
@@ -32,7 +33,20 @@ class PortalRouter(SimpleRouter):
 
 
 router = PortalRouter()
-for app in (accounts, tenants, apikeys, audit, operator, catalog, deployments, workloads, approvals, cmdb, webhooks):
+for app in (
+    accounts,
+    tenants,
+    apikeys,
+    audit,
+    operator,
+    catalog,
+    deployments,
+    workloads,
+    approvals,
+    marketplace,
+    cmdb,
+    webhooks,
+):
     app.register(router)
 
 urlpatterns = router.urls

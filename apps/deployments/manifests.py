@@ -3,10 +3,14 @@
 The same (release, environment, deployment id) always renders the same list of plain dicts, so
 applying twice changes nothing. The pod template carries the release number, not the deployment
 id: redeploying the same release rolls nothing, and rolling back restores the old pod template.
+The one input beyond the rows is the application's add-on Secret (apps/core/addons.py): a bind or
+unbind changes its checksum, so the next deployment rolls the pods onto the new variables.
 """
 
 import hashlib
 import json
+
+from apps.core.addons import secret_for
 
 LABEL = "paas.dev"
 MANAGED_BY = "paas-portal"
@@ -138,13 +142,18 @@ def _probe(spec: dict, default_port: int | None) -> dict:
 
 
 def _pod_template(release, environment) -> dict:
-    return {
+    template = {
         "metadata": {
             "labels": labels(release, environment),
             "annotations": {f"{LABEL}/config-checksum": _config_checksum(release)},
         },
         "spec": {"containers": [_container(release)]},
     }
+    addons = secret_for(release.application, environment)
+    if addons is not None:  # the add-on bindings' variables (apps/core/addons.py), after the release's own
+        template["spec"]["containers"][0]["envFrom"].append({"secretRef": {"name": addons.name}})
+        template["metadata"]["annotations"][f"{LABEL}/addons-checksum"] = addons.checksum
+    return template
 
 
 def _deployment(release, environment, progress_deadline_seconds: int) -> dict:

@@ -185,6 +185,7 @@ class Quota(TenantOwned):
         PODS = "pods", "Pods"
         APPLICATIONS = "applications", "Applications"
         API_KEYS = "api_keys", "API keys"
+        ADDONS = "addons", "Add-on instances"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="quotas")
     environment = models.ForeignKey(Environment, null=True, blank=True, on_delete=models.CASCADE, related_name="quotas")

@@ -36,6 +36,7 @@ RESOURCES = [
     "approvals",
     "cmdb",
     "webhooks",
+    "addons",
 ]
 READ, WRITE = "read", "write"
 WRITE_NEEDS = {
@@ -52,6 +53,7 @@ WRITE_NEEDS = {
     "approvals": Role.DEVELOPER,  # deciding; policies and freeze windows need an admin (approvals policies)
     "cmdb": Role.DEVELOPER,
     "webhooks": Role.ADMIN,
+    "addons": Role.DEVELOPER,  # service instances and bindings (apps/marketplace)
 }
 # Webhook URLs may embed tokens and deliveries carry event data: only owners and admins read them.
 READ_NEEDS = {"audit": Role.ADMIN, "webhooks": Role.ADMIN}

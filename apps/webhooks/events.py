@@ -12,6 +12,14 @@ QUOTA_WARNING = "quota.warning"
 INCIDENT_OPENED = "incident.opened"
 INCIDENT_RESOLVED = "incident.resolved"
 TEST_EVENT = "webhook.test"
+# Add-ons (apps/marketplace): names and states only, never credentials.
+ADDON_EVENTS = {
+    "service_instance.ready": "An add-on instance was provisioned and is ready",
+    "service_instance.failed": "An add-on instance failed to provision or to be removed",
+    "service_instance.deprovisioned": "An add-on instance was removed with its data",
+    "service_binding.created": "An application was bound to an add-on (its credentials stay in the cluster)",
+    "service_binding.deleted": "An application was unbound from an add-on; its credentials were revoked",
+}
 
 # Every event type, with the words the pages show next to it.
 EVENT_TYPES: dict[str, str] = {
@@ -26,11 +34,14 @@ EVENT_TYPES: dict[str, str] = {
     QUOTA_WARNING: "API usage crossed a warning threshold or the quota",
     INCIDENT_OPENED: "A workload became unwell (crash loop, out of memory, pods not ready ...)",
     INCIDENT_RESOLVED: "A workload's incident resolved",
+    **ADDON_EVENTS,
 }
 GROUPS = {
     "deployment.*": "Every deployment state change",
     "change_request.*": "Every change-request decision",
     "incident.*": "Every incident opening and resolving",
+    "service_instance.*": "Every add-on instance provisioned, failed or removed",
+    "service_binding.*": "Every add-on bound or unbound",
     "*": "Every event",
 }
 

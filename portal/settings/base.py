@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.deployments",
     "apps.workloads",
     "apps.approvals",
+    "apps.marketplace",
     "apps.cmdb",
     "apps.webhooks",
     "apps.operator",

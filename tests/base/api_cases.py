@@ -181,3 +181,8 @@ from . import cases_webhooks  # noqa: E402
 
 API_CASES += cases_webhooks.API_CASES
 NOT_TENANT_ROUTES |= cases_webhooks.NOT_TENANT_ROUTES
+
+from . import cases_marketplace  # noqa: E402
+
+API_CASES += cases_marketplace.API_CASES
+NOT_TENANT_ROUTES |= cases_marketplace.NOT_TENANT_ROUTES

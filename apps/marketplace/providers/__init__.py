@@ -1,0 +1,14 @@
+"""Providers: what provisions, binds, unbinds and deprovisions an add-on, behind one protocol."""
+
+from .base import Operation, Provider, ProviderError
+from .postgres import PostgresProvider
+from .redis import RedisProvider
+
+__all__ = ["Operation", "Provider", "ProviderError", "provider_for"]
+
+PROVIDERS: dict[str, type] = {"postgres": PostgresProvider, "redis": RedisProvider}
+
+
+def provider_for(offering) -> Provider:
+    """The provider of an offering, talking to the offering's server."""
+    return PROVIDERS[offering.kind](offering.server.admin_url)

@@ -1,0 +1,481 @@
+"""Every write of the marketplace: servers, offerings and plans (operators); instances and bindings (tenants).
+
+Provider calls never run inside a request's transaction with half a row: an instance is provisioned
+and deprovisioned by a task holding the row's lock; a binding is made in the request (a role or an
+ACL user takes milliseconds) and, when anything after the provider fails, revoked again so no
+credential outlives its row. Credentials never reach logs, events, webhooks or the audit trail.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from apps.clusters.kube import KubeError
+from apps.core.audit import audit_record
+from apps.core.errors import CONFLICT, INVALID, NAME_TAKEN, ApplicationError, require, validate_model
+from apps.core.events import emit_on_commit
+from apps.core.governance import Change, gate
+from apps.core.policies import policy_for
+from apps.core.realtime import broadcast_on_commit, tenant_group
+from apps.deployments.dispatch import after_commit
+from apps.tenants.models import Quota
+from apps.tenants.principals import Principal, as_principal
+from apps.tenants.quotas import quota_check, register_usage
+
+from .models import (
+    BindingState,
+    InstanceState,
+    ServiceBinding,
+    ServiceInstance,
+    ServiceOffering,
+    ServicePlan,
+    SharedServer,
+)
+from .providers import ProviderError, provider_for
+from .providers.postgres import PostgresProvider
+from .providers.redis import RedisProvider
+from .secrets import secret_write
+
+log = logging.getLogger(__name__)
+
+# Refusals, as constants that tests import.
+INSTANCE_NOT_READY = "instance_not_ready"
+INSTANCE_BOUND = "instance_bound"
+INSTANCE_BUSY = "instance_busy"
+PROVIDER_FAILED = "provider_failed"
+CLUSTER_UNREACHABLE = "cluster_unreachable"
+PORTAL_SERVER = "portal_server"
+
+PROVISION_TASK = "apps.marketplace.tasks.provision_instance"
+DEPROVISION_TASK = "apps.marketplace.tasks.deprovision_instance"
+
+# The variables a binding gives its application, per provider kind: credential key -> variable.
+ENV_NAMES = {"postgres": {"url": "DATABASE_URL"}, "redis": {"url": "REDIS_URL", "prefix": "REDIS_KEY_PREFIX"}}
+
+
+def _instances_of(tenant, environment=None) -> int:
+    rows = ServiceInstance.objects.filter(tenant=tenant)
+    return (rows.filter(environment=environment) if environment is not None else rows).count()
+
+
+register_usage(Quota.Resource.ADDONS, _instances_of)
+
+
+# --- Servers, offerings and plans (operators) ----------------------------------------------------
+
+
+def _endpoint(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return ("localhost" if host in ("", "127.0.0.1", "::1", "localhost") or host.startswith("/") else host), (
+        parts.port or 0
+    )
+
+
+def _portal_endpoints() -> set[tuple[str, int]]:
+    """Where the portal's own database and Redis listen: never lent to tenants."""
+    database = settings.DATABASES["default"]
+    host = (database.get("HOST") or "").lower()
+    host = "localhost" if host in ("", "127.0.0.1", "::1", "localhost") or host.startswith("/") else host
+    ours = {(host, int(database.get("PORT") or 5432))}
+    redis_url = getattr(settings, "REDIS_URL", "")
+    if redis_url:
+        ours.add((_endpoint(redis_url)[0], _endpoint(redis_url)[1] or 6379))
+    return ours
+
+
+def server_register(*, operator, name: str, kind: str, admin_url: str) -> SharedServer:
+    """Register a shared server after checking the admin URL works; refuse the portal's own servers."""
+    require(as_principal(operator).user.is_staff, "Only platform operators register add-on servers.")
+    providers = {"postgres": (PostgresProvider, 5432), "redis": (RedisProvider, 6379)}
+    if kind not in providers:
+        raise ApplicationError("Choose PostgreSQL or Redis.", code=INVALID, field="kind")
+    provider_class, default_port = providers[kind]
+    host, port = _endpoint(admin_url)
+    if (host, port or default_port) in _portal_endpoints():
+        raise ApplicationError(
+            "That is the portal's own server; lend tenants a separate one.", code=PORTAL_SERVER, field="admin_url"
+        )
+    try:
+        version = provider_class(admin_url).check()
+    except ProviderError as exc:
+        raise ApplicationError(str(exc), code=PROVIDER_FAILED, field="admin_url") from None
+    server = SharedServer(name=name, kind=kind)
+    server.admin_url = admin_url
+    validate_model(server)
+    try:
+        with transaction.atomic():
+            server.save()
+    except IntegrityError:
+        raise ApplicationError(f"A server named “{name}” exists.", code=NAME_TAKEN, status=409, field="name") from None
+    audit_record(actor=operator, action="addon_server.register", obj=server, changes={"version": [None, version]})
+    return server
+
+
+@transaction.atomic
+def offering_publish(
+    *, operator, slug: str, name: str, server: SharedServer, description: str = "", is_active: bool = True
+) -> ServiceOffering:
+    """Publish an offering (or change the one with this slug); its provider is its server's kind."""
+    require(as_principal(operator).user.is_staff, "Only platform operators publish add-ons.")
+    offering = ServiceOffering.objects.filter(slug=slug).first() or ServiceOffering(slug=slug)
+    offering.name, offering.description, offering.server, offering.kind = name, description, server, server.kind
+    offering.is_active = is_active
+    validate_model(offering, exclude=["slug"] if offering.pk else None)
+    offering.save()
+    audit_record(actor=operator, action="addon_offering.publish", obj=offering)
+    return offering
+
+
+@transaction.atomic
+def plan_publish(
+    *,
+    operator,
+    offering: ServiceOffering,
+    slug: str,
+    name: str,
+    description: str = "",
+    limits: dict | None = None,
+    needs_approval: bool = False,
+    position: int = 0,
+) -> ServicePlan:
+    """Publish a plan of an offering (or change the one with this slug)."""
+    require(as_principal(operator).user.is_staff, "Only platform operators publish add-ons.")
+    limits = limits or {}
+    if limits.get("access", "readwrite") not in ("readwrite", "readonly"):
+        raise ApplicationError("Access is readwrite or readonly.", code=INVALID, field="limits")
+    plan = ServicePlan.objects.filter(offering=offering, slug=slug).first() or ServicePlan(offering=offering, slug=slug)
+    plan.name, plan.description, plan.limits = name, description, limits
+    plan.needs_approval, plan.position = needs_approval, position
+    validate_model(plan)
+    plan.save()
+    audit_record(actor=operator, action="addon_plan.publish", obj=plan)
+    return plan
+
+
+# --- Instances -----------------------------------------------------------------------------------
+
+
+def _payload(instance: ServiceInstance) -> dict:
+    """What events, webhooks and pages hear about an instance: names and states, never credentials."""
+    return {
+        "id": instance.pk,
+        "name": instance.name,
+        "offering": instance.offering.slug,
+        "plan": instance.plan.slug,
+        "environment": instance.environment.name,
+        "state": instance.state,
+        "last_operation": instance.last_operation,
+    }
+
+
+def _announce(instance: ServiceInstance, event: str | None = None) -> None:
+    payload = _payload(instance)
+    broadcast_on_commit(tenant_group(instance.tenant_id), {"type": "service_instance", **payload})
+    if event:
+        emit_on_commit(tenant_id=instance.tenant_id, event=event, data=payload)
+
+
+@transaction.atomic
+def instance_create(
+    *,
+    actor: Principal,
+    tenant,
+    environment,
+    offering: ServiceOffering,
+    plan: ServicePlan,
+    name: str,
+    justification: str = "",
+) -> ServiceInstance:
+    """Ask for an add-on: the row is made at once and a task provisions it (`provisioning` then `ready` or
+    `failed`); a plan marked for approval, or a governed environment, files a change request first."""
+    require(policy_for(ServiceInstance).can_add(actor, tenant), "Developers and above add add-ons.", tenant=tenant)
+    if environment.tenant_id != tenant.pk:
+        raise ApplicationError("Unknown environment.", code=INVALID, field="environment")
+    if not offering.is_active or plan.offering_id != offering.pk:
+        raise ApplicationError(f"{offering.name} has no plan “{plan.slug}”.", code=INVALID, field="plan")
+    list(type(tenant).objects.select_for_update().filter(pk=tenant.pk).values_list("pk", flat=True))
+    if ServiceInstance.objects.filter(environment=environment, name=name).exists():
+        raise ApplicationError(
+            f"An add-on named “{name}” exists in {environment.name}.", code=NAME_TAKEN, status=409, field="name"
+        )
+    quota_check(tenant=tenant, resource=Quota.Resource.ADDONS, environment=environment)
+    instance = ServiceInstance(
+        tenant=tenant,
+        environment=environment,
+        offering=offering,
+        plan=plan,
+        name=name,
+        created_by=as_principal(actor).user,
+        last_operation="Waiting for the provider",
+    )
+    validate_model(instance)
+    change = Change(
+        kind="addon",
+        tenant=tenant,
+        actor=actor,
+        environment=environment,
+        params={"offering": offering.slug, "plan": plan.slug, "name": name, "needs_approval": plan.needs_approval},
+        title=f"Add {offering.name} ({plan.name}) “{name}” to {environment.name}",
+        justification=justification,
+    )
+    verdict = gate().assess(change)
+    if verdict.needs_approval:
+        instance.state, instance.last_operation = InstanceState.PENDING_APPROVAL, "Waiting for approval"
+    instance.save()
+    audit_record(
+        actor=actor,
+        action="addon.provision",
+        obj=instance,
+        changes={"offering": [None, offering.slug], "plan": [None, plan.slug], "environment": [None, environment.name]},
+    )
+    if verdict.needs_approval or verdict.break_glass:
+        change.subject = instance
+        change.params["instance"] = instance.pk
+        gate().open(change, verdict)
+    if instance.state == InstanceState.PROVISIONING:
+        after_commit(PROVISION_TASK, instance.pk)
+    _announce(instance)
+    return instance
+
+
+@transaction.atomic
+def instance_approved(*, instance_id: int) -> None:
+    """The change request for an instance was approved: provision it now."""
+    updated = ServiceInstance.objects.filter(pk=instance_id, state=InstanceState.PENDING_APPROVAL).update(
+        state=InstanceState.PROVISIONING, last_operation="Approved; waiting for the provider"
+    )
+    if updated:
+        after_commit(PROVISION_TASK, instance_id)
+
+
+@transaction.atomic
+def instance_declined(*, instance_id: int, reason: str) -> None:
+    """The change request was rejected, withdrawn or expired: the instance never existed at the provider."""
+    instance = ServiceInstance.objects.filter(pk=instance_id, state=InstanceState.PENDING_APPROVAL).first()
+    if instance is not None:
+        instance.state, instance.last_operation = InstanceState.FAILED, reason[:500]
+        instance.save(update_fields=["state", "last_operation", "updated_at"])
+        _announce(instance, "service_instance.failed")
+
+
+def _locked(instance_id: int) -> ServiceInstance | None:
+    return (
+        ServiceInstance.objects.select_for_update(of=("self",))
+        .select_related("tenant", "environment", "offering__server", "plan")
+        .filter(pk=instance_id)
+        .first()
+    )
+
+
+@transaction.atomic
+def instance_provision_run(*, instance_id: int) -> None:
+    """The task's work: provision under the row's lock, so a second nudge waits and then finds it done."""
+    instance = _locked(instance_id)
+    if instance is None or instance.state != InstanceState.PROVISIONING:
+        return
+    try:
+        instance.provider_ref = provider_for(instance.offering).provision(instance)
+    except ProviderError as exc:
+        instance.state, instance.last_operation = InstanceState.FAILED, str(exc)[:500]
+        event = "service_instance.failed"
+    else:
+        instance.state, instance.last_operation = InstanceState.READY, "Provisioned"
+        event = "service_instance.ready"
+    instance.save(update_fields=["state", "last_operation", "provider_ref", "updated_at"])
+    audit_record(
+        actor=None, action=f"addon.{instance.state}", obj=instance, changes={"state": ["provisioning", instance.state]}
+    )
+    _announce(instance, event)
+
+
+@transaction.atomic
+def instance_retry(*, operator, instance: ServiceInstance) -> ServiceInstance:
+    """An operator provisions a failed instance again, once its provider is back."""
+    require(as_principal(operator).user.is_staff, "Only platform operators retry a failed add-on.")
+    instance = _locked(instance.pk)
+    if instance is None or instance.state != InstanceState.FAILED:
+        raise ApplicationError("Only a failed add-on can be retried.", code=CONFLICT, status=409)
+    instance.state, instance.last_operation = InstanceState.PROVISIONING, "Retried; waiting for the provider"
+    instance.save(update_fields=["state", "last_operation", "updated_at"])
+    audit_record(actor=operator, action="addon.retry", obj=instance, tenant=instance.tenant)
+    after_commit(PROVISION_TASK, instance.pk)
+    _announce(instance)
+    return instance
+
+
+@transaction.atomic
+def instance_deprovision(*, actor: Principal, instance: ServiceInstance) -> ServiceInstance:
+    """Remove an add-on and its data. Refused (409, naming them) while applications are bound to it."""
+    require(
+        policy_for(ServiceInstance).can_delete(actor, instance),
+        "Developers and above remove add-ons.",
+        tenant=instance.tenant,
+    )
+    instance = _locked(instance.pk)
+    bound = sorted(ServiceBinding.objects.filter(instance=instance).values_list("application__name", flat=True))
+    if bound:
+        raise ApplicationError(
+            f"Unbind {', '.join(bound)} first: {'they are' if len(bound) > 1 else 'it is'} bound to {instance.name}.",
+            code=INSTANCE_BOUND,
+            status=409,
+        )
+    if instance.state in (InstanceState.PROVISIONING, InstanceState.DEPROVISIONING):
+        raise ApplicationError(
+            f"{instance.name} is {instance.get_state_display().lower()}; wait until it is done.",
+            code=INSTANCE_BUSY,
+            status=409,
+        )
+    if instance.state == InstanceState.PENDING_APPROVAL:
+        gate().withdraw(instance, f"The add-on {instance.name} was removed.")
+    instance.state, instance.last_operation = InstanceState.DEPROVISIONING, "Removing at the provider"
+    instance.save(update_fields=["state", "last_operation", "updated_at"])
+    audit_record(actor=actor, action="addon.deprovision", obj=instance)
+    after_commit(DEPROVISION_TASK, instance.pk)
+    _announce(instance)
+    return instance
+
+
+@transaction.atomic
+def instance_deprovision_run(*, instance_id: int) -> None:
+    """The task's work: remove at the provider, then the row; a provider failure leaves the row failed with why."""
+    instance = _locked(instance_id)
+    if instance is None or instance.state != InstanceState.DEPROVISIONING:
+        return
+    try:
+        provider_for(instance.offering).deprovision(instance)
+    except ProviderError as exc:
+        instance.state, instance.last_operation = InstanceState.FAILED, f"Removing failed: {exc}"[:500]
+        instance.save(update_fields=["state", "last_operation", "updated_at"])
+        _announce(instance, "service_instance.failed")
+        return
+    payload = {**_payload(instance), "state": "deprovisioned", "last_operation": "Removed"}
+    audit_record(actor=None, action="addon.deprovisioned", obj=instance, tenant=instance.tenant)
+    tenant_id = instance.tenant_id
+    instance.delete()
+    broadcast_on_commit(tenant_group(tenant_id), {"type": "service_instance", **payload})
+    emit_on_commit(tenant_id=tenant_id, event="service_instance.deprovisioned", data=payload)
+
+
+# --- Bindings ------------------------------------------------------------------------------------
+
+
+def _env_prefix(instance: ServiceInstance, application) -> str:
+    """Empty for the application's first add-on of a kind in an environment; the instance's name after that."""
+    same_kind = ServiceBinding.objects.filter(
+        application=application,
+        instance__environment=instance.environment,
+        instance__offering__kind=instance.offering.kind,
+    )
+    return f"{instance.name.upper().replace('-', '_')}_" if same_kind.exists() else ""
+
+
+def _binding_payload(binding: ServiceBinding) -> dict:
+    return {
+        "id": binding.pk,
+        "instance": binding.instance_id,
+        "instance_name": binding.instance.name,
+        "application": binding.application.name,
+        "environment": binding.instance.environment.name,
+        "env_prefix": binding.env_prefix,
+    }
+
+
+def binding_create(*, actor: Principal, instance: ServiceInstance, application) -> tuple[ServiceBinding, dict]:
+    """Give an application its own credential for a ready instance and write it to the environment's
+    Secret. Returns the binding and its variables (for the one response that shows them)."""
+    require(
+        policy_for(ServiceBinding).can_add(actor, instance.tenant),
+        "Developers and above bind add-ons.",
+        tenant=instance.tenant,
+    )
+    if application.tenant_id != instance.tenant_id:
+        raise ApplicationError("Unknown application.", code=INVALID, field="application")
+    with transaction.atomic():
+        instance = _locked(instance.pk)
+        if instance.state != InstanceState.READY:
+            raise ApplicationError(
+                f"{instance.name} is {instance.get_state_display().lower()}, not ready.",
+                code=INSTANCE_NOT_READY,
+                status=409,
+            )
+        if ServiceBinding.objects.filter(instance=instance, application=application).exists():
+            raise ApplicationError(
+                f"{application.name} is bound to {instance.name} already.", code=NAME_TAKEN, status=409
+            )
+        binding = ServiceBinding.objects.create(
+            tenant=instance.tenant,
+            instance=instance,
+            application=application,
+            env_prefix=_env_prefix(instance, application),
+            created_by=as_principal(actor).user,
+        )
+    provider = provider_for(instance.offering)
+    try:
+        binding.username, details = provider.bind(binding)
+    except ProviderError as exc:
+        binding.delete()
+        raise ApplicationError(str(exc), code=PROVIDER_FAILED, status=502) from None
+    names = ENV_NAMES[instance.offering.kind]
+    variables = {f"{binding.env_prefix}{names[key]}": value for key, value in details.items() if key in names}
+    try:
+        with transaction.atomic():
+            binding.credentials, binding.state = variables, BindingState.READY
+            binding.save(update_fields=["username", "credentials_encrypted", "state"])
+            secret_write(application=application, environment=instance.environment)
+            audit_record(
+                actor=actor,
+                action="addon.bind",
+                obj=binding,
+                changes={"application": [None, application.name], "instance": [None, instance.name]},
+            )
+            emit_on_commit(tenant_id=binding.tenant_id, event="service_binding.created", data=_binding_payload(binding))
+    except KubeError as exc:
+        _revoke_quietly(provider, binding)
+        binding.delete()
+        raise ApplicationError(
+            f"The cluster did not take the credentials ({exc}); nothing was bound.",
+            code=CLUSTER_UNREACHABLE,
+            status=503,
+        ) from None
+    return binding, variables
+
+
+def _revoke_quietly(provider, binding: ServiceBinding) -> None:
+    try:
+        provider.unbind(binding)
+    except ProviderError:
+        log.warning("addon.unbind_failed", extra={"binding": binding.pk})
+
+
+def binding_delete(*, actor: Principal, binding: ServiceBinding) -> None:
+    """Revoke the binding's credential at the provider first, then forget it and rewrite the Secret."""
+    require(
+        policy_for(ServiceBinding).can_delete(actor, binding),
+        "Developers and above unbind add-ons.",
+        tenant=binding.tenant,
+    )
+    with transaction.atomic():
+        binding = (
+            ServiceBinding.objects.select_for_update(of=("self",))
+            .select_related("instance__offering__server", "instance__environment__tenant", "application")
+            .get(pk=binding.pk)
+        )
+        try:
+            provider_for(binding.instance.offering).unbind(binding)
+        except ProviderError as exc:
+            raise ApplicationError(str(exc), code=PROVIDER_FAILED, status=502) from None
+        payload = _binding_payload(binding)
+        audit_record(
+            actor=actor, action="addon.unbind", obj=binding, changes={"application": [binding.application.name, None]}
+        )
+        binding.delete()
+        emit_on_commit(tenant_id=binding.tenant_id, event="service_binding.deleted", data=payload)
+    try:
+        secret_write(application=binding.application, environment=binding.instance.environment)
+    except KubeError as exc:  # revoked already; the stale Secret holds a credential that no longer works
+        log.warning("addon.secret_not_rewritten", extra={"application": binding.application_id, "error": str(exc)})

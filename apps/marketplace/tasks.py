@@ -1,0 +1,15 @@
+"""Thin tasks: an instance id in, a service called."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name=services.PROVISION_TASK, acks_late=True)
+def provision_instance(instance_id: int) -> None:
+    services.instance_provision_run(instance_id=instance_id)
+
+
+@shared_task(name=services.DEPROVISION_TASK, acks_late=True)
+def deprovision_instance(instance_id: int) -> None:
+    services.instance_deprovision_run(instance_id=instance_id)

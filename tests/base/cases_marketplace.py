@@ -1,0 +1,96 @@
+"""Isolation-suite declarations for the marketplace (see api_cases.py and page_cases.py).
+
+Rows are made directly: the offering's server is never contacted by what the suite does (creating an
+instance only queues its provisioning; deprovisioning too). Binding writes reach the provider, so
+tests/marketplace/test_api.py covers their isolation against real servers.
+"""
+
+import secrets
+from functools import cache
+
+from apps.catalog.models import Application
+from apps.marketplace.models import (
+    BindingState,
+    InstanceState,
+    ServiceBinding,
+    ServiceInstance,
+    ServiceOffering,
+    ServicePlan,
+    SharedServer,
+)
+from apps.tenants.roles import Role
+
+
+def offering() -> ServiceOffering:
+    found = ServiceOffering.objects.filter(slug="suite-postgres").first()
+    if found:
+        return found
+    server = SharedServer(name="suite-pg", kind="postgres")
+    server.admin_url = "postgresql://postgres:x@192.0.2.10:5432/postgres"
+    server.save()
+    made = ServiceOffering.objects.create(slug="suite-postgres", name="PostgreSQL", kind="postgres", server=server)
+    ServicePlan.objects.create(offering=made, slug="small", name="Small")
+    return made
+
+
+def instance(tenant, name=None, **fields) -> ServiceInstance:
+    made = offering()
+    return ServiceInstance.objects.create(
+        tenant=tenant,
+        environment=tenant.environments.get(name="dev"),
+        offering=made,
+        plan=made.plans.first(),
+        name=name or f"db-{secrets.token_hex(3)}",
+        **{"state": InstanceState.READY, **fields},
+    )
+
+
+def _instances(world, tenant, n, reader):
+    return [instance(tenant) for _ in range(n)]
+
+
+def _bindings(world, tenant, n, reader):
+    row = instance(tenant)
+    rows = []
+    for _ in range(n):
+        app = Application.objects.create(tenant=tenant, name=f"app-{secrets.token_hex(3)}")
+        binding = ServiceBinding(tenant=tenant, instance=row, application=app, state=BindingState.READY, username="u")
+        binding.credentials = {"DATABASE_URL": "postgresql://u:p@192.0.2.10/db"}
+        binding.save()
+        rows.append(binding)
+    return rows
+
+
+@cache
+def _api_cases() -> list:
+    from .api_cases import ApiCase
+
+    return [
+        ApiCase(
+            "serviceinstance",
+            ServiceInstance,
+            "addons",
+            _instances,
+            create=lambda world: {
+                "tenant": "acme",
+                "environment": "dev",
+                "offering": offering().slug,
+                "plan": "small",
+                "name": f"db-{secrets.token_hex(3)}",
+            },
+            delete=True,
+            write_role=Role.DEVELOPER,
+        ),
+        ApiCase("servicebinding", ServiceBinding, "addons", _bindings, write_role=Role.DEVELOPER),
+    ]
+
+
+NOT_TENANT_ROUTES = {"serviceoffering"}  # the same marketplace for everyone; tests/marketplace/test_api.py
+
+
+def __getattr__(name: str) -> list:
+    if name == "API_CASES":
+        return _api_cases()
+    if name == "PAGE_CASES":
+        return []
+    raise AttributeError(name)
