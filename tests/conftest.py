@@ -97,6 +97,25 @@ def clean_redis(request):
     yield
 
 
+# --- The sandbox cluster -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def sandbox_options():
+    """Keyword arguments for the `sandbox` fixture's cluster; a directory overrides it where it needs more
+    (the CLI's pods take a moment to become ready, as real ones do)."""
+    return {}
+
+
+@pytest.fixture
+def sandbox(sandbox_options):
+    """A sandbox cluster served over HTTP for the test, stopped after it."""
+    from sandbox import SandboxCluster
+
+    with SandboxCluster(**sandbox_options) as cluster:
+        yield cluster
+
+
 # --- Process helpers ---------------------------------------------------------------------------
 
 

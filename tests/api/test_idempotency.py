@@ -8,7 +8,7 @@ from apps.catalog.models import Release
 from apps.clusters.services import cluster_register
 from apps.core.idempotency import KEY_REUSED
 from apps.tenants.roles import Role
-from tests.deployments.conftest import make_app, make_release, sandbox  # noqa: F401  (the sandbox fixture)
+from tests.deployments.conftest import make_app, make_release
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def test_a_failure_is_not_remembered_and_callers_do_not_share_keys(world, api):
     assert Release.objects.count() == 2
 
 
-def test_a_retried_approval_returns_the_decision_instead_of_already_decided(world, api, sandbox):  # noqa: F811
+def test_a_retried_approval_returns_the_decision_instead_of_already_decided(world, api, sandbox):
     cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     prod = world.acme.environments.get(name="prod")
     approval_policy_save(

@@ -7,12 +7,12 @@ from apps.clusters.kube import KubeClient
 from apps.clusters.services import cluster_register, environment_provision
 from apps.tenants.models import Environment, Membership
 from apps.tenants.roles import Role
-from tests.deployments.conftest import make_app, make_release, sandbox  # noqa: F401  (a fixture)
+from tests.deployments.conftest import make_app, make_release
 from tests.factories import PASSWORD, UserFactory
 
 
 @pytest.fixture
-def cluster(world, sandbox):  # noqa: F811
+def cluster(world, sandbox):
     """The sandbox as the default cluster with every namespace provisioned, done here and now rather than
     by the worker, so tests without one (and inside a test transaction) can use it."""
     cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)

@@ -15,7 +15,7 @@ from apps.deployments.choices import State
 from apps.deployments.models import Deployment
 from apps.tenants.roles import Role
 from tests.approvals.conftest import reauthenticate
-from tests.deployments.conftest import make_app, make_release, sandbox  # noqa: F401  (the sandbox fixture)
+from tests.deployments.conftest import make_app, make_release
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ ADMINS = {"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}
 
 
 @pytest.fixture
-def prod(world, sandbox):  # noqa: F811
+def prod(world, sandbox):
     """acme's prod on the sandbox cluster, governed by one stage: an admin or an owner approves."""
     cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     environment = world.acme.environments.get(name="prod")
@@ -335,7 +335,7 @@ def test_operators_set_the_approval_rules(world, api):
     assert bad.status_code == 400 and ApprovalRules.current().min_quorum == 2
 
 
-def test_a_governed_scale_answers_202_with_its_change_request_and_scales_nothing(world, api, prod, sandbox):  # noqa: F811
+def test_a_governed_scale_answers_202_with_its_change_request_and_scales_nothing(world, api, prod, sandbox):
     from apps.clusters.kube import KubeClient
     from apps.clusters.services import environment_provision
     from apps.deployments.manifests import render

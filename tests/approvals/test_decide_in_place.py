@@ -10,7 +10,6 @@ from apps.deployments.choices import State
 from apps.deployments.models import Deployment
 from apps.tenants.roles import Role
 from tests.base.cases_approvals import change_request
-from tests.deployments.conftest import make_app, make_release, sandbox  # noqa: F401  (the sandbox fixture)
 from tests.factories import PASSWORD
 
 from . import test_pages

@@ -12,7 +12,7 @@ from apps.clusters.services import cluster_register
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment
 from apps.tenants.roles import Role
-from tests.deployments.conftest import make_app, make_release, sandbox  # noqa: F401  (the sandbox fixture)
+from tests.deployments.conftest import make_app, make_release
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ ADMINS = {"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}
 
 
 @pytest.fixture
-def governed(world, sandbox):  # noqa: F811
+def governed(world, sandbox):
     cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     environment = world.acme.environments.get(name="prod")
     approval_policy_save(actor=world.user(Role.OWNER), tenant=world.acme, environment=environment, stages=[ADMINS])

@@ -11,11 +11,8 @@ PORTALCTL = Path(sys.executable).parent / "portalctl"
 
 
 @pytest.fixture
-def sandbox():
-    from sandbox import SandboxCluster
-
-    with SandboxCluster(ready_after=0.5) as cluster:
-        yield cluster
+def sandbox_options():
+    return {"ready_after": 0.5}
 
 
 @pytest.fixture

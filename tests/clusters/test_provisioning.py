@@ -12,14 +12,6 @@ from tests.conftest import wait_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def sandbox():
-    from sandbox import SandboxCluster
-
-    with SandboxCluster() as cluster:
-        yield cluster
-
-
 def test_namespaces_follow_environments_and_quotas(world, sandbox, celery_worker):
     kube = KubeClient(sandbox.api_client())
     cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)

@@ -2,8 +2,6 @@
 
 import secrets
 
-import pytest
-
 from apps.cmdb.models import CIType, ConfigurationItem, Relationship
 
 
@@ -22,11 +20,3 @@ def make_edge(source, target, kind="depends_on", **fields):
     return Relationship.objects.create(
         tenant_id=source.tenant_id or target.tenant_id, source=source, target=target, kind=kind, origin="test", **fields
     )
-
-
-@pytest.fixture
-def sandbox():
-    from sandbox import SandboxCluster
-
-    with SandboxCluster() as cluster:
-        yield cluster

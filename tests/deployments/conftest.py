@@ -1,7 +1,5 @@
 """Applications and releases for deployment tests, and the sandbox cluster registered as the default."""
 
-import pytest
-
 from apps.catalog.models import Application, Release
 
 
@@ -20,14 +18,6 @@ def make_release(app, image="registry.example/web:1.0", **fields):
     return Release.objects.create(
         tenant=app.tenant, application=app, number=number, image=image, **{**defaults, **fields}
     )
-
-
-@pytest.fixture
-def sandbox():
-    from sandbox import SandboxCluster
-
-    with SandboxCluster() as cluster:
-        yield cluster
 
 
 def registered(world, sandbox):

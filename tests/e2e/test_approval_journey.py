@@ -18,11 +18,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def sandbox():
-    from sandbox import SandboxCluster
-
-    with SandboxCluster(ready_after=1.0) as cluster:
-        yield cluster
+def sandbox_options():
+    return {"ready_after": 1.0}
 
 
 def sign_in(page, server, email):

@@ -18,11 +18,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def sandbox():
-    from sandbox import SandboxCluster
-
-    with SandboxCluster(ready_after=0.5) as cluster:
-        yield cluster
+def sandbox_options():
+    return {"ready_after": 0.5}
 
 
 def deploy_from_the_ui(page, server, release, deadline=None):

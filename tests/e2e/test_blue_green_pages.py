@@ -18,14 +18,6 @@ from .test_deploy_journey import sign_in
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def sandbox():
-    from sandbox import SandboxCluster
-
-    with SandboxCluster() as cluster:
-        yield cluster
-
-
 def _blue_green(world, release, keep_seconds=300):
     plan = strategy_plan(strategy="blue_green", application=release.application, keep_seconds=keep_seconds)
     deployment, _ = strategy_deploy(

@@ -12,7 +12,7 @@ from apps.deployments.models import Deployment
 from apps.deployments.services import deployment_create, strategy_deploy
 from apps.deployments.strategies.plan import strategy_plan
 from tests.conftest import wait_for
-from tests.deployments.conftest import make_app, make_release, registered, sandbox  # noqa: F401  (a fixture)
+from tests.deployments.conftest import make_app, make_release, registered
 
 from .test_deploy_journey import sign_in
 
@@ -27,7 +27,7 @@ def in_thread(call, **kwargs):
         return pool.submit(call, **kwargs).result()
 
 
-def test_canary_pods_table_forgets_the_canary_after_promotion(page, asgi_server, world, sandbox, celery_worker):  # noqa: F811
+def test_canary_pods_table_forgets_the_canary_after_promotion(page, asgi_server, world, sandbox, celery_worker):
     registered(world, sandbox)
     app = make_app(world.acme, "shop")
     dev = world.acme.environments.get(name="dev")

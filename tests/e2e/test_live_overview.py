@@ -16,11 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def sandbox():
-    from sandbox import SandboxCluster
-
-    with SandboxCluster(ready_after=1.0) as cluster:
-        yield cluster
+def sandbox_options():
+    return {"ready_after": 1.0}
 
 
 def test_overview_and_application_page_follow_a_deployment_live(page, asgi_server, world, sandbox, celery_worker):

@@ -25,11 +25,8 @@ MOST_CLICKS_TO_DEPLOY = 4
 
 
 @pytest.fixture
-def sandbox():
-    from sandbox import SandboxCluster
-
-    with SandboxCluster(ready_after=0.5) as cluster:
-        yield cluster
+def sandbox_options():
+    return {"ready_after": 0.5}
 
 
 class Steps:

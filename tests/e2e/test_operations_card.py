@@ -8,14 +8,14 @@ from playwright.sync_api import expect
 
 from apps.deployments.models import Deployment
 from apps.deployments.services import deployment_create
-from tests.deployments.conftest import make_app, make_release, registered, sandbox  # noqa: F401  (a fixture)
+from tests.deployments.conftest import make_app, make_release, registered
 
 from .test_deploy_journey import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_one_justification_scale_and_remove(page, asgi_server, world, sandbox, celery_worker):  # noqa: F811
+def test_one_justification_scale_and_remove(page, asgi_server, world, sandbox, celery_worker):
     registered(world, sandbox)
     release = make_release(make_app(world.acme, "shop"), image="registry.example/shop:1.0")
     with ThreadPoolExecutor(1) as pool:  # broadcasting after commit cannot run beside Playwright's loop

@@ -23,11 +23,8 @@ NS = "acme--dev"
 
 
 @pytest.fixture
-def sandbox():
-    from sandbox import SandboxCluster
-
-    with SandboxCluster(ready_after=0.3) as cluster:
-        yield cluster
+def sandbox_options():
+    return {"ready_after": 0.3}
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from apps.marketplace.models import ServiceInstance
 from apps.tenants.models import Environment
 from apps.tenants.principals import as_principal
 from portal.addon_servers import AclRedis, ScramPostgres, redis7_executable
-from tests.deployments.conftest import make_app, sandbox  # noqa: F401  (a fixture)
+from tests.deployments.conftest import make_app
 
 needs_redis7 = pytest.mark.skipif(redis7_executable() is None, reason="redis-server 7 or later is not installed")
 
@@ -42,7 +42,7 @@ def redis_server():
 
 
 @pytest.fixture
-def cluster(world, sandbox):  # noqa: F811
+def cluster(world, sandbox):
     """The sandbox as the default cluster, every namespace provisioned here and now (no worker needed)."""
     cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     for environment in Environment.objects.all():

@@ -98,14 +98,6 @@ def test_deleting_an_environment_with_deployments_is_a_409_not_a_500(api, world)
 # --- On the cluster ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def sandbox():
-    from sandbox import SandboxCluster
-
-    with SandboxCluster() as cluster:
-        yield cluster
-
-
 @pytest.mark.django_db(transaction=True)
 def test_an_existing_namespace_that_is_not_the_environments_is_refused_not_adopted(world, sandbox, celery_worker):
     kube = KubeClient(sandbox.api_client())

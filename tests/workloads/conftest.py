@@ -1,1 +1,0 @@
-from tests.deployments.conftest import sandbox  # noqa: F401  (the sandbox cluster fixture)
