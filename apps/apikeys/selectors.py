@@ -208,3 +208,13 @@ def usage_csv_response(rows, *, name: str) -> HttpResponse:
 
 def today_utc():
     return datetime.now(UTC).date()
+
+
+def plans_with_tenant_counts() -> QuerySet[Plan]:
+    """Every rate-limit plan by name, with the number of tenants assigned to it explicitly."""
+    return Plan.objects.annotate(tenant_count=Count("assignments")).order_by("name")
+
+
+def plan_assignment_of(tenant: Tenant) -> TenantPlan | None:
+    """The tenant's own plan assignment; None when it follows the default plan."""
+    return TenantPlan.objects.filter(tenant=tenant).first()

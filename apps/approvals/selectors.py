@@ -202,3 +202,14 @@ def stage_progress(change_request) -> list[dict]:
             }
         )
     return rows
+
+
+def change_requests_of_every_tenant() -> QuerySet[ChangeRequest]:
+    """Every tenant's change requests with what the operator console shows of them (its views decided who asks)."""
+    return ChangeRequest.objects.select_related("tenant", "environment", "requested_by")
+
+
+def pending_change_requests(*, tenant_slug: str | None = None) -> QuerySet[ChangeRequest]:
+    """Every tenant's pending change requests, oldest first; `tenant_slug` narrows to one tenant."""
+    pending = change_requests_of_every_tenant().filter(state=RequestState.PENDING).order_by("created_at", "id")
+    return pending.filter(tenant__slug=tenant_slug) if tenant_slug else pending

@@ -30,3 +30,8 @@ def trail_page(events, *, before: str | None = None) -> TrailPage:
     rows = list(events.select_related("tenant").order_by("-id")[: PAGE_SIZE + 1])
     older = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
     return TrailPage(rows[:PAGE_SIZE], older)
+
+
+def events_of_the_platform() -> QuerySet[AuditEvent]:
+    """Every audit event, platform events included, for the operator console (its views decided who asks)."""
+    return AuditEvent.objects.select_related("tenant")

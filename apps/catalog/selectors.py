@@ -1,7 +1,7 @@
 """Reads of the catalog that pages and the API share."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Count, Max, OuterRef, Subquery
 
 from .models import Application, Release, ServiceTemplate
 from .policies import template_policy
@@ -52,3 +52,9 @@ def tenant_members(tenant):
 def member_by_email(tenant, email: str):
     """The member with this email address, or None; a non-member reads the same as an unknown address."""
     return tenant_members(tenant).filter(email__iexact=(email or "").strip()).first()
+
+
+def template_list_with_usage():
+    """Every version of every service template, newest version first within a slug, with how many
+    applications use it; for the operator console."""
+    return ServiceTemplate.objects.annotate(application_count=Count("applications")).order_by("slug", "-version")

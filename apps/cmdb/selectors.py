@@ -21,7 +21,7 @@ from apps.tenants.roles import Role
 
 from . import keys
 from .choices import Direction, RelationKind, Status
-from .models import ChangeRecord, CIType, ConfigurationItem, ImportJob, Relationship, SavedFilter
+from .models import ChangeRecord, CIType, ConfigurationItem, DiscoveryRun, ImportJob, Relationship, SavedFilter
 from .policies import type_policy
 
 MAX_DEPTH = 10
@@ -325,3 +325,14 @@ def graph_dot(data: dict) -> str:
         lines.append(f"  n{edge['source']} -> n{edge['target']} [label={quote(edge['kind'])}{style}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def platform_item_list(*, limit: int = 500) -> QuerySet[ConfigurationItem]:
+    """The platform's own items (clusters, nodes: no tenant), by type and name; for the operator console."""
+    items = ConfigurationItem.objects.filter(tenant__isnull=True).select_related("ci_type", "cluster")
+    return items.order_by("ci_type__name", "name")[:limit]
+
+
+def discovery_run_list(*, limit: int = 20) -> QuerySet[DiscoveryRun]:
+    """The latest discovery runs with their clusters."""
+    return DiscoveryRun.objects.select_related("cluster")[:limit]

@@ -7,10 +7,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from apps.approvals.choices import RequestState, Verdict
+from apps.approvals.choices import Verdict
 from apps.approvals.eligibility import decided_by_operators
 from apps.approvals.forms import ApprovalRulesForm, DecisionForm
-from apps.approvals.models import ApprovalRules, ChangeRequest
+from apps.approvals.models import ApprovalRules
+from apps.approvals.selectors import change_requests_of_every_tenant, pending_change_requests
 from apps.approvals.services.configuration import approval_rules_update
 from apps.approvals.services.requests import change_request_decide
 from apps.core.errors import ApplicationError
@@ -28,11 +29,7 @@ RULE_FIELDS = (
 
 def _page(request, form, status=200):
     rules, now = ApprovalRules.current(), timezone.now()
-    rows = list(
-        ChangeRequest.objects.filter(state=RequestState.PENDING)
-        .select_related("tenant", "environment", "requested_by")
-        .order_by("created_at", "id")[:LIST_LENGTH]
-    )
+    rows = list(pending_change_requests()[:LIST_LENGTH])
     for row in rows:
         row.age = now - row.created_at
         row.for_operators = decided_by_operators(row)
@@ -66,9 +63,7 @@ def approval_rules(request):
 @reauthentication_required
 def decide(request, pk, verdict):
     """A request that waits for the platform (a quota increase): GET confirms with a comment, POST decides."""
-    change_request = get_object_or_404(
-        ChangeRequest.objects.select_related("tenant", "environment", "requested_by"), pk=pk
-    )
+    change_request = get_object_or_404(change_requests_of_every_tenant(), pk=pk)
     form = DecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -6,8 +6,8 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.clusters.models import Cluster
-from apps.cmdb.models import CIType, ConfigurationItem, DiscoveryRun
+from apps.clusters.selectors import cluster_list
+from apps.cmdb.selectors import ci_type_list, discovery_run_list, platform_item_list
 from apps.cmdb.tasks import discover_cluster
 from apps.core.audit import audit_record
 from apps.core.operators import operator_required
@@ -15,16 +15,11 @@ from apps.core.operators import operator_required
 
 @operator_required
 def overview(request):
-    items = (
-        ConfigurationItem.objects.filter(tenant__isnull=True)
-        .select_related("ci_type", "cluster")
-        .order_by("ci_type__name", "name")[:500]
-    )
     context = {
-        "items": items,
-        "runs": DiscoveryRun.objects.select_related("cluster")[:20],
-        "types": CIType.objects.order_by("name"),
-        "clusters": Cluster.objects.count(),
+        "items": platform_item_list(),
+        "runs": discovery_run_list(),
+        "types": ci_type_list(),
+        "clusters": cluster_list().count(),
     }
     return render(request, "operator/cmdb.html", context)
 
@@ -32,7 +27,7 @@ def overview(request):
 @operator_required
 @require_POST
 def discover_now(request):
-    clusters = list(Cluster.objects.values_list("pk", "name"))
+    clusters = list(cluster_list().values_list("pk", "name"))
     for pk, _ in clusters:
         transaction.on_commit(lambda pk=pk: discover_cluster.delay(pk))
     audit_record(actor=request, action="cmdb.discovery.request", object_display=", ".join(n for _, n in clusters))

@@ -12,7 +12,8 @@ from apps.core.errors import ApplicationError
 from apps.core.operators import operator_required
 from apps.tenants.claims import domain_release, domain_reserve, host_release, portal_domains
 from apps.tenants.forms import ServiceForm
-from apps.tenants.models import DomainReservation, HostClaim, Tenant
+from apps.tenants.models import DomainReservation, HostClaim
+from apps.tenants.selectors import domain_reservations_of_the_platform, host_claims_of_every_tenant, tenant_choices
 
 
 class DomainForm(ServiceForm):
@@ -22,7 +23,7 @@ class DomainForm(ServiceForm):
         help_text="The domain and every host under it.",
     )
     tenant = forms.ModelChoiceField(
-        queryset=Tenant.objects.order_by("name"),
+        queryset=tenant_choices(),
         required=False,
         to_field_name="slug",
         empty_label="The platform (no tenant may use it)",
@@ -41,8 +42,8 @@ def domains(request):
         else:
             messages.success(request, f"{reservation.domain} reserved.")
             return redirect("operator:domains")
-    rows = DomainReservation.objects.select_related("tenant").order_by("domain")
-    claims = HostClaim.objects.select_related("tenant").order_by("host")
+    rows = domain_reservations_of_the_platform()
+    claims = host_claims_of_every_tenant()
     return render(
         request,
         "operator/domains.html",

@@ -3,8 +3,9 @@
 from django import forms
 from django.forms.models import fields_for_model, model_to_dict
 
-from apps.apikeys.models import Plan, TenantPlan
+from apps.apikeys.models import Plan
 from apps.apikeys.ratelimit import plan_of
+from apps.apikeys.selectors import plan_assignment_of, plans_with_tenant_counts
 from apps.apikeys.services import PLAN_FIELDS
 from apps.tenants.forms import ServiceForm
 from apps.tenants.models import Tenant
@@ -35,7 +36,7 @@ class PlanForm(ServiceForm):
 
 class TenantPlanForm(ServiceForm):
     plan = forms.ModelChoiceField(
-        queryset=Plan.objects.order_by("name"),
+        queryset=plans_with_tenant_counts(),
         required=False,
         empty_label="The default plan",
         widget=forms.Select(attrs={"class": "form-select form-select-sm", "aria-label": "Plan"}),
@@ -44,7 +45,7 @@ class TenantPlanForm(ServiceForm):
 
 def tenant_plan_context(tenant: Tenant) -> dict:
     """For the tenant page: the plan in force and the form that changes it."""
-    assigned = TenantPlan.objects.filter(tenant=tenant).first()
+    assigned = plan_assignment_of(tenant)
     return {
         "plan_in_force": plan_of(tenant.pk),
         "plan_assigned": assigned is not None,

@@ -4,11 +4,11 @@ The pages only parse input and call the apikeys services, which check the operat
 """
 
 from django.contrib import messages
-from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.apikeys.models import Plan
+from apps.apikeys.selectors import plans_with_tenant_counts
 from apps.apikeys.services import PLAN_FIELDS, plan_create, plan_update, tenant_plan_assign
 from apps.core.errors import ApplicationError
 from apps.core.operators import operator_required
@@ -19,7 +19,7 @@ from .plan_forms import PlanForm, TenantPlanForm
 
 @operator_required
 def plan_list(request):
-    plans = Plan.objects.annotate(tenant_count=Count("assignments")).order_by("name")
+    plans = plans_with_tenant_counts()
     return render(request, "operator/plans.html", {"plans": plans})
 
 

@@ -2,19 +2,19 @@
 publishing a new template (or the next version of one)."""
 
 from django.contrib import messages
-from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.catalog import services
 from apps.catalog.forms import TemplateForm
 from apps.catalog.models import ServiceTemplate
+from apps.catalog.selectors import template_list_with_usage
 from apps.core.errors import ApplicationError
 from apps.core.operators import operator_required
 
 
 @operator_required
 def template_list(request):
-    templates = ServiceTemplate.objects.annotate(application_count=Count("applications")).order_by("slug", "-version")
+    templates = template_list_with_usage()
     return render(request, "operator/templates.html", {"templates": templates})
 
 

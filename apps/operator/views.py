@@ -7,17 +7,14 @@ detail is itself recorded in the audit trail.
 from dataclasses import dataclass, field
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
-from django_celery_beat.models import PeriodicTask
 
 from apps.audit.exports import EXPORT_LIMIT, FORMATS, export_response
 from apps.audit.filtersets import PlatformAuditTrailFilterSet
-from apps.audit.models import AuditEvent
-from apps.audit.selectors import trail_page
+from apps.audit.selectors import events_of_the_platform, trail_page
 from apps.clusters.models import Cluster
+from apps.clusters.selectors import cluster_list
 from apps.clusters.services import cluster_check, cluster_register
 from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
@@ -25,27 +22,19 @@ from apps.core.health import run_checks
 from apps.core.operators import operator_required
 from apps.tenants.models import Environment, Quota, Tenant
 from apps.tenants.quotas import usage_of
+from apps.tenants.selectors import quotas_of, tenants_of_the_platform
 from apps.tenants.services import quota_set, tenant_set_status
 
 from .forms import ClusterRegisterForm, QuotaForm, TenantStatusForm
 from .plan_forms import tenant_plan_context
+from .selectors import periodic_task_list, user_counts
 
 
 @operator_required
 def overview(request):
     ready, checks = run_checks()
-    users = get_user_model().objects
-    return render(
-        request,
-        "operator/overview.html",
-        {
-            "ready": ready,
-            "checks": checks,
-            "user_count": users.count(),
-            "staff_count": users.filter(is_staff=True).count(),
-            "periodic_tasks": PeriodicTask.objects.select_related("interval", "crontab").order_by("name"),
-        },
-    )
+    context = {"ready": ready, "checks": checks, **user_counts(), "periodic_tasks": periodic_task_list()}
+    return render(request, "operator/overview.html", context)
 
 
 # --- Tenants ------------------------------------------------------------------------------------
@@ -54,11 +43,7 @@ def overview(request):
 @operator_required
 def tenants(request):
     query = request.GET.get("q", "").strip()
-    rows = Tenant.objects.annotate(
-        member_count=Count("memberships", distinct=True), environment_count=Count("environments", distinct=True)
-    ).order_by("name")
-    if query:
-        rows = rows.filter(Q(name__icontains=query) | Q(slug__icontains=query))
+    rows = tenants_of_the_platform(search=query)
     return render(request, "operator/tenants.html", {"tenants": rows, "query": query})
 
 
@@ -84,7 +69,7 @@ def _refused_here(form: QuotaForm | None, environment, resource: str) -> bool:
 
 def _quota_grid(tenant: Tenant, refused: QuotaForm | None) -> list[tuple[Environment | None, list[QuotaCell]]]:
     """Every resource for the tenant and for each environment, so an operator can set any limit."""
-    quotas = {(q.environment_id, q.resource): q for q in Quota.objects.filter(tenant=tenant)}
+    quotas = {(q.environment_id, q.resource): q for q in quotas_of(tenant)}
     grid = []
     for environment in [None, *tenant.environments.all()]:
         cells = []
@@ -163,7 +148,7 @@ def tenant_status(request, slug):
 
 @operator_required
 def audit(request):
-    filters = PlatformAuditTrailFilterSet(request.GET, queryset=AuditEvent.objects.all())
+    filters = PlatformAuditTrailFilterSet(request.GET, queryset=events_of_the_platform())
     fmt = request.GET.get("format")
     if fmt in FORMATS:
         return export_response(filters.qs, fmt, name="audit-platform")
@@ -181,7 +166,7 @@ def audit(request):
 
 @operator_required
 def clusters(request):
-    rows = Cluster.objects.annotate(placement_count=Count("placements")).order_by("name")
+    rows = cluster_list(placement_count=True)
     return render(request, "operator/clusters.html", {"clusters": rows})
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from allauth.account.models import EmailAddress
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
 
-from .models import DomainReservation, Environment, HostClaim, Invitation, Membership, Tenant
+from .models import DomainReservation, Environment, HostClaim, Invitation, Membership, Quota, Tenant
 from .principals import Principal, as_principal
 from .roles import Role
 
@@ -80,3 +80,40 @@ def invitation_list_for(principal: Principal, *, tenant: Tenant, open_only: bool
     if open_only:
         invitations = invitations.filter(accepted_at=None, revoked_at=None).select_related("invited_by")
     return invitations.select_related("tenant")
+
+
+# --- The operator console's reads: every tenant, explicitly (its views decided who asks) -------------
+
+
+def tenants_of_the_platform(*, search: str = "") -> QuerySet[Tenant]:
+    """Every tenant by name, with its member and environment counts; `search` matches the name or slug."""
+    tenants = Tenant.objects.annotate(
+        member_count=Count("memberships", distinct=True), environment_count=Count("environments", distinct=True)
+    ).order_by("name")
+    return tenants.filter(Q(name__icontains=search) | Q(slug__icontains=search)) if search else tenants
+
+
+def tenant_choices() -> QuerySet[Tenant]:
+    """Every tenant by name, for the operator's forms and serializers that pick one."""
+    return Tenant.objects.order_by("name")
+
+
+def quotas_of(tenant: Tenant) -> QuerySet[Quota]:
+    """The tenant's quotas, tenant-wide and per environment."""
+    return Quota.objects.filter(tenant=tenant)
+
+
+def quotas_of_every_tenant(*, tenant_slug: str | None = None) -> QuerySet[Quota]:
+    """Every quota, newest first; `tenant_slug` narrows to one tenant."""
+    quotas = Quota.objects.select_related("tenant", "environment").order_by("-id")
+    return quotas.filter(tenant__slug=tenant_slug) if tenant_slug else quotas
+
+
+def domain_reservations_of_the_platform() -> QuerySet[DomainReservation]:
+    """Every reserved domain with the tenant it is kept for (none: the platform's)."""
+    return DomainReservation.objects.select_related("tenant").order_by("domain")
+
+
+def host_claims_of_every_tenant() -> QuerySet[HostClaim]:
+    """Every claimed host with its tenant."""
+    return HostClaim.objects.select_related("tenant").order_by("host")

@@ -10,8 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.approvals.api.serializers import ApprovalRulesSerializer, CommentSerializer, OperatorChangeRequestSerializer
-from apps.approvals.choices import RequestState, Verdict
-from apps.approvals.models import ApprovalRules, ChangeRequest
+from apps.approvals.choices import Verdict
+from apps.approvals.models import ApprovalRules
+from apps.approvals.selectors import pending_change_requests
 from apps.approvals.services.configuration import approval_rules_update
 from apps.approvals.services.requests import change_request_decide
 
@@ -30,14 +31,10 @@ class OperatorChangeRequestViewSet(OperatorViewSet, mixins.ListModelMixin):
 
     serializer_class = OperatorChangeRequestSerializer
     pagination_class = OldestFirst
-    queryset = ChangeRequest.objects.filter(state=RequestState.PENDING).select_related(
-        "tenant", "environment", "requested_by"
-    )
+    queryset = pending_change_requests()
 
     def get_queryset(self):
-        queryset = super().get_queryset()
-        slug = self.request.query_params.get("tenant")
-        return queryset.filter(tenant__slug=slug) if slug else queryset
+        return pending_change_requests(tenant_slug=self.request.query_params.get("tenant"))
 
     def get_serializer_context(self):
         return {

@@ -4,7 +4,8 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from apps.tenants.claims import domain_release, domain_reserve, host_release
-from apps.tenants.models import DomainReservation, HostClaim, Tenant
+from apps.tenants.models import DomainReservation, HostClaim
+from apps.tenants.selectors import domain_reservations_of_the_platform, host_claims_of_every_tenant, tenant_choices
 
 from .views import OperatorViewSet
 
@@ -13,7 +14,7 @@ class DomainReservationSerializer(serializers.ModelSerializer):
     domain = serializers.CharField(max_length=253, help_text="Hosts equal to or under it, e.g. acme.example.com.")
     tenant = serializers.SlugRelatedField(
         slug_field="slug",
-        queryset=Tenant.objects.all(),
+        queryset=tenant_choices(),
         allow_null=True,
         required=False,
         help_text="The only tenant that may route hosts under the domain; empty keeps it for the platform.",
@@ -32,7 +33,7 @@ class OperatorDomainViewSet(
     under it), DELETE gives it back; hosts already claimed stay with their tenants. Each write is audited."""
 
     serializer_class = DomainReservationSerializer
-    queryset = DomainReservation.objects.select_related("tenant").order_by("domain")
+    queryset = domain_reservations_of_the_platform()
 
     def create(self, request):
         data = self.get_serializer(data=request.data)
@@ -60,7 +61,7 @@ class OperatorHostClaimViewSet(
     name) so another tenant may claim it; audited."""
 
     serializer_class = HostClaimSerializer
-    queryset = HostClaim.objects.select_related("tenant").order_by("host")
+    queryset = host_claims_of_every_tenant()
 
     def perform_destroy(self, instance):
         host_release(operator=self.request.user, claim=instance)

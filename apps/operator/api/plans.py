@@ -1,6 +1,5 @@
 """The operator API for rate-limit plans: list, create, change, and assign to a tenant. Staff only."""
 
-from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
@@ -10,7 +9,9 @@ from rest_framework.response import Response
 from apps.apikeys import services
 from apps.apikeys.models import Plan
 from apps.apikeys.ratelimit import plan_of
+from apps.apikeys.selectors import plans_with_tenant_counts
 from apps.tenants.models import Tenant
+from apps.tenants.selectors import tenant_choices
 
 from .views import OperatorViewSet
 
@@ -40,7 +41,7 @@ class PlanSerializer(serializers.ModelSerializer):
 
 
 class PlanAssignSerializer(serializers.Serializer):
-    tenant = serializers.SlugRelatedField(slug_field="slug", queryset=Tenant.objects.all())
+    tenant = serializers.SlugRelatedField(slug_field="slug", queryset=tenant_choices())
 
 
 class PlanAssignmentSerializer(serializers.Serializer):
@@ -57,7 +58,7 @@ class OperatorPlanViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retriev
     """
 
     serializer_class = PlanSerializer
-    queryset = Plan.objects.annotate(tenant_count=Count("assignments")).order_by("name")
+    queryset = plans_with_tenant_counts()
 
     @extend_schema(parameters=[OpenApiParameter("tenant", str, description="Only the plan in force for this tenant.")])
     def list(self, request, *args, **kwargs):

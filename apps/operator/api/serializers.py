@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from apps.clusters.models import Cluster
 from apps.tenants.models import Quota, Tenant
+from apps.tenants.selectors import tenant_choices
 
 
 class OperatorTenantSerializer(serializers.ModelSerializer):
@@ -18,7 +19,7 @@ class StatusChangeSerializer(serializers.Serializer):
 
 
 class QuotaSetSerializer(serializers.Serializer):
-    tenant = serializers.SlugRelatedField(slug_field="slug", queryset=Tenant.objects.all())
+    tenant = serializers.SlugRelatedField(slug_field="slug", queryset=tenant_choices())
     environment = serializers.CharField(
         required=False, allow_null=True, default=None, help_text="Environment name; empty for a tenant-wide quota."
     )

@@ -1,7 +1,6 @@
 """The operator API: every tenant, quotas, suspension and the global audit trail. Staff only, by
 session (API keys belong to one tenant and never reach here); each read of a tenant is audited."""
 
-from django.db.models import Count
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -9,14 +8,15 @@ from rest_framework.response import Response
 
 from apps.audit.api.serializers import AuditEventSerializer
 from apps.audit.filtersets import AuditEventFilterSet
-from apps.audit.models import AuditEvent
-from apps.clusters.models import Cluster
+from apps.audit.selectors import events_of_the_platform
+from apps.clusters.selectors import cluster_list
 from apps.clusters.services import cluster_check, cluster_register
 from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.tenants import services
 from apps.tenants.api.serializers import QuotaSerializer
-from apps.tenants.models import Quota, Tenant
+from apps.tenants.models import Tenant
+from apps.tenants.selectors import quotas_of_every_tenant, tenants_of_the_platform
 
 from .serializers import (
     ClusterRegisterSerializer,
@@ -43,7 +43,7 @@ class OperatorTenantViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retri
 
     serializer_class = OperatorTenantSerializer
     lookup_field = "slug"
-    queryset = Tenant.objects.annotate(member_count=Count("memberships")).order_by("-id")
+    queryset = tenants_of_the_platform().order_by("-id")
     filterset_fields = ["status"]
 
     def retrieve(self, request, *args, **kwargs):
@@ -57,9 +57,7 @@ class OperatorTenantViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retri
         tenant = services.tenant_set_status(
             operator=request.user, tenant=self.get_object(), status=status_value, reason=data.validated_data["reason"]
         )
-        return Response(
-            self.get_serializer(Tenant.objects.annotate(member_count=Count("memberships")).get(pk=tenant.pk)).data
-        )
+        return Response(self.get_serializer(tenants_of_the_platform().get(pk=tenant.pk)).data)
 
     @extend_schema(request=StatusChangeSerializer)
     @action(detail=True, methods=["post"])
@@ -76,13 +74,11 @@ class OperatorQuotaViewSet(OperatorViewSet, mixins.ListModelMixin):
     """Every quota. POST sets one (creating or changing it); a limit below current usage is refused."""
 
     serializer_class = QuotaSerializer
-    queryset = Quota.objects.select_related("tenant", "environment").order_by("-id")
+    queryset = quotas_of_every_tenant()
     filterset_fields = ["resource"]
 
     def get_queryset(self):
-        queryset = super().get_queryset()
-        slug = self.request.query_params.get("tenant")
-        return queryset.filter(tenant__slug=slug) if slug else queryset
+        return quotas_of_every_tenant(tenant_slug=self.request.query_params.get("tenant"))
 
     @extend_schema(request=QuotaSetSerializer, responses={201: QuotaSerializer})
     def create(self, request):
@@ -110,7 +106,7 @@ class OperatorAuditEventViewSet(OperatorViewSet, mixins.ListModelMixin):
     """The whole platform's audit trail, platform events included."""
 
     serializer_class = AuditEventSerializer
-    queryset = AuditEvent.objects.select_related("tenant")
+    queryset = events_of_the_platform()
     filterset_class = AuditEventFilterSet
 
 
@@ -118,7 +114,7 @@ class OperatorClusterViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retr
     """Clusters the platform deploys to. Credentials go in and never come back out."""
 
     serializer_class = ClusterSerializer
-    queryset = Cluster.objects.order_by("name")
+    queryset = cluster_list()
     lookup_field = "name"
 
     @extend_schema(request=ClusterRegisterSerializer, responses={201: ClusterSerializer})

@@ -1,0 +1,11 @@
+"""Reads of the cluster registry for the operator console (its views decided who asks)."""
+
+from django.db.models import Count, QuerySet
+
+from .models import Cluster
+
+
+def cluster_list(*, placement_count: bool = False) -> QuerySet[Cluster]:
+    """Every registered cluster by name; `placement_count` counts the environments placed on each."""
+    clusters = Cluster.objects.order_by("name")
+    return clusters.annotate(placement_count=Count("placements")) if placement_count else clusters
