@@ -32,7 +32,11 @@ class TenantCreateForm(ServiceForm):
 
 
 class InvitationForm(ServiceForm):
-    email = forms.EmailField(label="Email address", widget=forms.EmailInput(attrs={"placeholder": "name@example.com"}))
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,  # the column's length (Django's form field allows 320)
+        widget=forms.EmailInput(attrs={"placeholder": "name@example.com"}),
+    )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.DEVELOPER)
 
     def __init__(self, *args, roles, **kwargs):

@@ -57,7 +57,7 @@ class ClusterRegisterSerializer(serializers.Serializer):
     name = serializers.SlugField(max_length=50)
     description = serializers.CharField(max_length=200, required=False, default="")
     auth_method = serializers.ChoiceField(choices=["kubeconfig", "token", "in_cluster", "sandbox"])
-    api_url = serializers.URLField(required=False, default="", allow_blank=True)
+    api_url = serializers.URLField(max_length=300, required=False, default="", allow_blank=True)
     kubeconfig = serializers.CharField(
         required=False, default="", allow_blank=True, write_only=True, trim_whitespace=False
     )
