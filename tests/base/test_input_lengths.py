@@ -20,8 +20,8 @@ from apps.apikeys.models import APIKey
 from apps.approvals.models import ApprovalStage, FreezeWindow
 from apps.catalog.models import Application, ServiceTemplate
 from apps.clusters.models import Cluster
-from apps.marketplace.models import ServiceInstance
 from apps.cmdb.models import CIType, ConfigurationItem, SavedFilter
+from apps.marketplace.models import ServiceInstance
 from apps.tenants.models import DomainReservation, Environment, Tenant
 
 from .api_cases import API_CASES
