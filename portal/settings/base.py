@@ -413,6 +413,8 @@ SPECTACULAR_SETTINGS = {
         "StateEnum": "apps.deployments.choices.State",
         "RelationKindEnum": "apps.cmdb.choices.RelationKind",
         "CmdbStatusEnum": "apps.cmdb.choices.Status",
+        "InstanceStateEnum": "apps.marketplace.models.InstanceState",
+        "BindingStateEnum": "apps.marketplace.models.BindingState",
     },
 }
 
