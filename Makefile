@@ -17,8 +17,8 @@ test: $(STAMP)
 	@$(PY) -m portal.devstack test $(ARGS)
 
 # Pure-function and database tests only: the markers of tests/conftest.py leave out every test that
-# drives a browser, runs a Celery worker, the sandbox cluster, or serves the portal over a socket.
-FAST_TIER := not (e2e or worker or sandbox or server)
+# drives a browser, runs a Celery worker, the sandbox cluster or the Docker engine, or serves the portal over a socket.
+FAST_TIER := not (e2e or worker or sandbox or server or engine)
 test-fast: $(STAMP)
 	@$(PY) -m portal.devstack test -m "$(FAST_TIER)" $(ARGS)
 

@@ -7,6 +7,7 @@ from apps.accounts.api import routes as accounts
 from apps.apikeys.api import routes as apikeys
 from apps.approvals.api import routes as approvals
 from apps.audit.api import routes as audit
+from apps.builds.api import routes as builds
 from apps.catalog.api import routes as catalog
 from apps.cmdb.api import routes as cmdb
 from apps.deployments.api import routes as deployments
@@ -40,6 +41,7 @@ for app in (
     audit,
     operator,
     catalog,
+    builds,
     deployments,
     workloads,
     approvals,

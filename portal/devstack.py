@@ -209,9 +209,33 @@ def stack_env(settings: str) -> dict[str, str]:
     return env
 
 
+def start_builds(env: dict[str, str]) -> None:
+    """Give builds an engine and a registry: the configured ones, else dockerd and the registry under
+    var/ when Debian's packages are installed. Without them everything else still runs."""
+    if env.get("DOCKER_HOST") and env.get("REGISTRY_URL"):
+        return
+    from portal.buildstack import HOW_TO_INSTALL, BuildStackError, missing_binaries, start_build_stack
+
+    missing = missing_binaries()
+    if missing:
+        say(
+            f"builds are off: {' and '.join(missing)} not found ({HOW_TO_INSTALL}, or set DOCKER_HOST and REGISTRY_URL)"
+        )
+        return
+    say("starting the build engine and image registry (var/docker, var/registry)")
+    try:
+        stack = start_build_stack(VAR)
+    except BuildStackError as exc:
+        say(f"builds are off: {exc}")
+        return
+    env.setdefault("DOCKER_HOST", stack.docker_host)
+    env.setdefault("REGISTRY_URL", stack.registry_url)
+
+
 def run_env(host: str, port: int) -> dict[str, str]:
     """What `run` gives its processes: emailed links and the sandbox follow the port it serves on."""
     env = stack_env("portal.settings.local")
+    start_builds(env)
     reachable = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
     env.setdefault("PORTAL_URL", f"http://{reachable}:{port}")
     env.setdefault("SANDBOX_CLUSTER_URL", f"http://{host}:{port + 1}")
@@ -288,6 +312,9 @@ def cmd_run(options) -> int:
             "INFO",
             "--concurrency",
             "2",
+            # The default queue and the builds' own (settings CELERY_QUEUE and BUILD_QUEUE).
+            "--queues",
+            f"{env.get('CELERY_QUEUE') or 'portal'},{env.get('BUILD_QUEUE') or 'builds'}",
             "--without-gossip",
             "--without-mingle",
         ],
@@ -313,6 +340,8 @@ def cmd_run(options) -> int:
 
     url = f"http://{options.host}:{options.port}/"
     say(f"portal at {url}")
+    if env.get("REGISTRY_URL"):
+        say(f"builds on {env['DOCKER_HOST']}, images in the registry at {env['REGISTRY_URL']}")
     say(f"sandbox cluster at {env['SANDBOX_CLUSTER_URL']} (kubectl --server={env['SANDBOX_CLUSTER_URL']} get pods -A)")
     for user in DEMO_USERS:
         say(f"demo login: {user['email']} / {DEMO_PASSWORD}  ({user['purpose']})")

@@ -53,6 +53,7 @@ TIER_OF_FIXTURE = {
     "sandbox": "sandbox",
     "cluster": "sandbox",  # every fixture of that name is a sandbox cluster, or one registered
     "asgi_server": "server",
+    "build_stack": "engine",
 }
 
 
@@ -70,8 +71,8 @@ def _flush_prefix():
 
     client = redis.Redis.from_url(settings.REDIS_URL)
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    client.delete(queue, f"{queue}\x06\x163", f"{queue}\x06\x166", f"{queue}\x06\x169")
+    for queue in (settings.CELERY_TASK_DEFAULT_QUEUE, settings.BUILD_QUEUE):
+        client.delete(queue, f"{queue}\x06\x163", f"{queue}\x06\x166", f"{queue}\x06\x169")
     for pattern in (f"{prefix}:*", f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}*"):
         keys = list(client.scan_iter(pattern, count=1000))
         if keys:
@@ -162,7 +163,7 @@ def asgi_server(transactional_db):
 
 
 def start_worker(log_path, concurrency=None, **env_overrides) -> subprocess.Popen:
-    """Start a real Celery worker process on this run's queue, against the test database and Redis, and
+    """Start a real Celery worker process on this run's queues (the default and the builds'), against the test database and Redis, and
     wait until it is ready. Extra environment (another REDIS_URL, say) and a prefork pool of
     `concurrency` processes on request; the caller terminates it (tests that restart workers call this
     directly, the rest use the celery_worker fixture)."""
@@ -189,7 +190,7 @@ def start_worker(log_path, concurrency=None, **env_overrides) -> subprocess.Pope
                 "--loglevel",
                 "INFO",
                 "--queues",
-                settings.CELERY_TASK_DEFAULT_QUEUE,
+                f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.BUILD_QUEUE}",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -219,6 +220,31 @@ def celery_worker(transactional_db, tmp_path):
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+# A static shell: FROM scratch images have nothing else, and no base image can be pulled here.
+BUSYBOX = Path("/usr/bin/busybox")
+
+
+@pytest.fixture(scope="session")
+def build_stack():
+    """The configured engine and registry (DOCKER_HOST and REGISTRY_URL), else dockerd and the registry
+    started under var/ for this run (joined when `make run` already started them)."""
+    from portal.buildstack import BuildStack, missing_binaries, start_build_stack
+
+    if os.environ.get("DOCKER_HOST") and os.environ.get("REGISTRY_URL"):
+        stack = BuildStack(os.environ["DOCKER_HOST"], os.environ["REGISTRY_URL"])
+    else:
+        missing = missing_binaries()
+        if missing:
+            pytest.skip(f"{' and '.join(missing)} not installed (apt-get install docker.io docker-registry)")
+        stack = start_build_stack(Path(os.environ.get("PORTAL_VAR_DIR") or BASE_DIR / "var").resolve())
+    if not BUSYBOX.exists():
+        pytest.skip("busybox-static is not installed (apt-get install busybox-static)")
+    # Worker processes started from here on inherit them; this process reads them from settings.
+    os.environ["DOCKER_HOST"], os.environ["REGISTRY_URL"] = stack.docker_host, stack.registry_url
+    settings.DOCKER_HOST, settings.REGISTRY_URL = stack.docker_host, stack.registry_url
+    return stack
 
 
 def wait_for(predicate, timeout=15.0, interval=0.1):

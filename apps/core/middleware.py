@@ -105,6 +105,9 @@ class APIBodySizeMiddleware(Middleware):
         except ValueError:
             return error_response("invalid", "The Content-Length header is not a number.", 400)
         limit = settings.API_MAX_BODY_BYTES
+        if request.path == settings.BUILD_UPLOAD_PATH:
+            # A build context is an archive of a whole source tree: it has its own, larger, limit.
+            limit = settings.BUILD_CONTEXT_MAX_BYTES + 1024 * 1024
         if length > limit:
             return error_response(
                 "request_too_large", f"The request body is {length} bytes; the API accepts at most {limit}.", 413

@@ -29,6 +29,11 @@ def deployment_group(deployment_id: int) -> str:
     return f"deployment.{deployment_id}"
 
 
+def build_group(build_id: int) -> str:
+    """Every socket following one build's log joins this group; its new lines are broadcast here."""
+    return f"build.{build_id}"
+
+
 def tenant_group(tenant_id: int) -> str:
     """Pages that show a whole tenant (dashboards, lists) join this group."""
     return f"tenant.{tenant_id}"

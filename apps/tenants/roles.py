@@ -32,6 +32,7 @@ RESOURCES = [
     "audit",
     "apps",
     "releases",
+    "builds",
     "deployments",
     "approvals",
     "cmdb",
@@ -49,6 +50,7 @@ WRITE_NEEDS = {
     "audit": Role.OWNER,  # append-only: nobody writes audit through the API
     "apps": Role.DEVELOPER,
     "releases": Role.DEVELOPER,
+    "builds": Role.DEVELOPER,
     "deployments": Role.DEVELOPER,
     "approvals": Role.DEVELOPER,  # deciding; policies and freeze windows need an admin (approvals policies)
     "cmdb": Role.DEVELOPER,

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.deployments",
     "apps.workloads",
+    "apps.builds",
     "apps.approvals",
     "apps.marketplace",
     "apps.cmdb",
@@ -357,10 +358,36 @@ WEBHOOK_MAX_ENDPOINTS_PER_TENANT = env.int("WEBHOOK_MAX_ENDPOINTS_PER_TENANT", d
 # per-endpoint "allow private" does (for receivers inside the platform's own network).
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 
+# --- Builds (apps/builds) ---------------------------------------------------------------------
+# The Docker engine builds run on (the SDK's DOCKER_HOST: unix:// or tcp:// with TLS through DOCKER_TLS_VERIFY
+# and DOCKER_CERT_PATH) and the registry images are pushed to (`http(s)://host[:port]`); `make run` starts
+# both under var/ when unset. Without them the portal runs and refuses builds with a message saying why.
+DOCKER_HOST = env("DOCKER_HOST", default="")
+REGISTRY_URL = env("REGISTRY_URL", default="").rstrip("/")
+REGISTRY_USERNAME = env("REGISTRY_USERNAME", default="")
+REGISTRY_PASSWORD = env("REGISTRY_PASSWORD", default="")
+# Builds have a Celery queue of their own, so a long build never holds up a deployment.
+BUILD_QUEUE = env("BUILD_QUEUE", default="builds")
+CELERY_TASK_ROUTES = {"apps.builds.tasks.*": {"queue": BUILD_QUEUE}}
+# The largest uploaded context (bytes, compressed; else 413) and unpacked (else 400).
+BUILD_CONTEXT_MAX_BYTES = env.int("BUILD_CONTEXT_MAX_BYTES", default=50 * 1024 * 1024)
+BUILD_CONTEXT_MAX_UNPACKED_BYTES = env.int("BUILD_CONTEXT_MAX_UNPACKED_BYTES", default=500 * 1024 * 1024)
+# A build running longer than this is stopped and failed; each tenant runs at most this many at once
+# (the rest wait in `queued`).
+BUILD_TIME_LIMIT_SECONDS = env.int("BUILD_TIME_LIMIT_SECONDS", default=30 * 60)
+BUILD_CONCURRENCY_PER_TENANT = env.int("BUILD_CONCURRENCY_PER_TENANT", default=2)
+# Git sources: https only, from these hosts (a leading dot allows subdomains); cloning stops after the timeout.
+BUILD_GIT_HOSTS = env.list("BUILD_GIT_HOSTS", default=["github.com", "gitlab.com", "bitbucket.org", "codeberg.org"])
+BUILD_GIT_TIMEOUT_SECONDS = env.int("BUILD_GIT_TIMEOUT_SECONDS", default=120)
+# Tests clone local repositories (file:// and loopback); never on in production.
+BUILD_GIT_ALLOW_LOCAL = False
+
 # --- REST API ---------------------------------------------------------------------------------
 # Larger API request bodies get 413 before anything parses them (apps/core/middleware.py). A MiB above
 # the CMDB import limit, so an upload near that limit gets the import's own message (with its setting).
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=CMDB_IMPORT_MAX_BYTES + 1024 * 1024)
+# Build contexts are uploaded to POST /api/v1/builds/ alone, with their own limit.
+BUILD_UPLOAD_PATH = "/api/v1/builds/"
 REST_FRAMEWORK = {
     # Keys first: an unauthenticated call then gets 401 with a WWW-Authenticate: Bearer challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -18,6 +18,10 @@ _prefix = env("TEST_REDIS_PREFIX", default=f"portal-test-{_run}")
 CACHES["default"]["KEY_PREFIX"] = _prefix  # noqa: F405
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"{_prefix}:asgi"  # noqa: F405
 CELERY_TASK_DEFAULT_QUEUE = f"{_prefix}-tasks"
+BUILD_QUEUE = f"{_prefix}-builds"
+CELERY_TASK_ROUTES = {"apps.builds.tasks.*": {"queue": BUILD_QUEUE}}  # noqa: F405
+# Build tests clone repositories from the local disk.
+BUILD_GIT_ALLOW_LOCAL = True
 # WhiteNoise serves straight from the source folders; no collectstatic outside production.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True

@@ -47,6 +47,7 @@ OPERATION_CHECKS = [
         for path in (
             "api-keys",
             "approval-policies",
+            "builds",
             "cmdb/items",
             "cmdb/saved-filters",
             "environments",

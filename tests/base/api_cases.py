@@ -186,3 +186,7 @@ from . import cases_marketplace  # noqa: E402
 
 API_CASES += cases_marketplace.API_CASES
 NOT_TENANT_ROUTES |= cases_marketplace.NOT_TENANT_ROUTES
+
+from . import cases_builds  # noqa: E402
+
+API_CASES += cases_builds.API_CASES

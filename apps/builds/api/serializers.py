@@ -1,0 +1,87 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.catalog.api.serializers import ApplicationField, StrictSerializer
+from apps.tenants.api.serializers import TenantField
+
+from ..models import Build, BuildLogLine
+
+
+class BuildCreateSerializer(StrictSerializer):
+    """A build request: multipart with a `context` file (.tar.gz), or JSON with repository_url and ref."""
+
+    tenant = TenantField()
+    application = ApplicationField()
+    context = serializers.FileField(required=False, help_text="The build context as a .tar.gz archive.")
+    repository_url = serializers.CharField(required=False, default="", allow_blank=True, max_length=300)
+    ref = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
+    dockerfile = serializers.CharField(required=False, default="Dockerfile", max_length=200)
+    build_args = serializers.JSONField(
+        required=False, default=dict, binary=True, help_text='{"NAME": "value"}; in multipart, as JSON text.'
+    )
+    target = serializers.CharField(required=False, default="", allow_blank=True, max_length=100)
+    tag = serializers.CharField(required=False, default="", allow_blank=True, max_length=128)
+    create_release = serializers.BooleanField(
+        required=False, default=False, help_text="Cut a release pinned to the pushed digest, with the current settings."
+    )
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if attrs["application"].tenant_id != attrs["tenant"].pk:
+            raise serializers.ValidationError({"application": [f"No such application in {attrs['tenant'].slug}."]})
+        return attrs
+
+
+class BuildSerializer(serializers.ModelSerializer):
+    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    application_name = serializers.CharField(source="application.name", read_only=True)
+    release_number = serializers.IntegerField(source="release.number", read_only=True, allow_null=True)
+    pinned_image = serializers.CharField(read_only=True, help_text="image@digest, once pushed.")
+    requested_by = serializers.SerializerMethodField()
+    duration_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Build
+        fields = [
+            "id",
+            "tenant",
+            "application",
+            "application_name",
+            "state",
+            "repository_url",
+            "ref",
+            "dockerfile",
+            "build_args",
+            "target",
+            "tag",
+            "image",
+            "digest",
+            "pinned_image",
+            "create_release",
+            "release",
+            "release_number",
+            "outcome",
+            "cancel_requested",
+            "requested_by",
+            "last_seq",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.EMAIL)
+    def get_requested_by(self, build) -> str | None:
+        return build.requested_by.email if build.requested_by else None
+
+    def get_duration_seconds(self, build) -> float | None:
+        return build.duration.total_seconds() if build.duration is not None else None
+
+
+class BuildLogLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BuildLogLine
+        fields = ["seq", "stream", "text", "created_at"]
+        read_only_fields = fields

@@ -1,0 +1,200 @@
+"""The one place that talks to the Docker engine (through the `docker` SDK) and the image registry.
+
+The engine is DOCKER_HOST; the registry is REGISTRY_URL. A build's output and a push's progress come
+as streams of JSON messages; `follow()` turns either into lines of text and can be stopped from another
+thread (a cancel or the time limit), which closes the connection, and the engine then abandons the build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
+
+import docker
+import requests
+from django.conf import settings
+from docker.errors import DockerException
+
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+    ]
+)
+
+
+class EngineError(Exception):
+    """The engine or the registry refused or could not be reached; the message says which and why."""
+
+
+def configured() -> bool:
+    return bool(settings.DOCKER_HOST and settings.REGISTRY_URL)
+
+
+def registry_host() -> str:
+    """`host[:port]` of the registry, as image references name it."""
+    return urlsplit(settings.REGISTRY_URL).netloc
+
+
+def repository_for(tenant_slug: str, application_name: str) -> str:
+    return f"{registry_host()}/{tenant_slug}/{application_name}"
+
+
+class _Client(docker.APIClient):
+    """The SDK's low-level client, keeping each streamed response so that `stop()` can cut it."""
+
+    response = None
+
+    def _stream_helper(self, response, decode=False):
+        self.response = response
+        return super()._stream_helper(response, decode)
+
+    def stop(self) -> None:
+        response = self.response
+        if response is None:
+            return
+        try:
+            # Shutting the socket down wakes the reading thread; the engine sees the client leave.
+            response.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
+        except (AttributeError, OSError):
+            response.close()
+
+
+def client() -> _Client:
+    try:
+        return _Client(base_url=settings.DOCKER_HOST, version="auto", timeout=60)
+    except DockerException as exc:
+        raise EngineError(f"The build engine at {settings.DOCKER_HOST} cannot be reached: {exc}") from None
+
+
+def _line(message: dict) -> str | None:
+    """The text of one streamed message; None for progress bars nobody reads."""
+    if "error" in message:
+        raise EngineError(str(message.get("error") or "the engine reported an error").strip())
+    if "stream" in message:
+        return message["stream"]
+    if "status" in message:
+        if "progressDetail" in message and message.get("progress"):
+            return None
+        where = f"{message['id']}: " if message.get("id") else ""
+        return f"{where}{message['status']}\n"
+    if "aux" in message:
+        return None
+    return None
+
+
+def follow(
+    api: _Client, stream: Iterator[dict], emit: Callable[[list[str]], None], should_stop: Callable[[], bool]
+) -> bool:
+    """Pass the lines of `stream` to `emit`, a batch at a time, until it ends; return False when `should_stop()` turned true
+    (checked every half second) and the stream was cut. An error message in the stream raises EngineError."""
+    lines: list = []
+    done = threading.Event()
+    failure: list[BaseException] = []
+
+    def read():
+        try:
+            partial = ""
+            for message in stream:
+                text = _line(message)
+                if text is None:
+                    continue
+                partial += text
+                *complete, partial = partial.split("\n")
+                lines.extend(line for line in complete if line.strip())
+            if partial.strip():
+                lines.append(partial)
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+        finally:
+            done.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    stopped = False
+    while True:
+        finished = done.wait(0.2)
+        if lines:
+            batch = lines[:]
+            del lines[: len(batch)]
+            emit(batch)
+        if finished:
+            break
+        if not stopped and should_stop():
+            stopped = True
+            api.stop()
+    reader.join(5)
+    if stopped:
+        return False
+    if failure:
+        if isinstance(failure[0], EngineError):
+            raise failure[0]
+        raise EngineError(f"The build engine stopped answering: {failure[0]}")
+    return True
+
+
+def build_stream(api: _Client, *, context: bytes, tag: str, dockerfile: str, build_args: dict, target: str):
+    import io
+
+    try:
+        return api.build(
+            fileobj=io.BytesIO(context),
+            custom_context=True,
+            encoding="gzip",
+            tag=tag,
+            dockerfile=dockerfile,
+            buildargs=build_args or None,
+            target=target or None,
+            rm=True,
+            forcerm=True,
+            pull=False,
+            decode=True,
+        )
+    except DockerException as exc:
+        raise EngineError(f"The build engine refused the build: {exc}") from None
+
+
+def push_stream(api: _Client, repository: str, tag: str):
+    try:
+        return api.push(repository, tag=tag, stream=True, decode=True, auth_config=_auth())
+    except DockerException as exc:
+        raise EngineError(f"The registry refused the push: {exc}") from None
+
+
+def _auth() -> dict | None:
+    if settings.REGISTRY_USERNAME:
+        return {"username": settings.REGISTRY_USERNAME, "password": settings.REGISTRY_PASSWORD}
+    return None
+
+
+def remove_image(api: _Client, reference: str) -> None:
+    """Drop the local copy: the registry is where images live."""
+    with contextlib.suppress(DockerException):
+        api.remove_image(reference, force=True, noprune=False)
+
+
+def _registry(method: str, path: str, **headers) -> requests.Response:
+    auth = (settings.REGISTRY_USERNAME, settings.REGISTRY_PASSWORD) if settings.REGISTRY_USERNAME else None
+    try:
+        return requests.request(method, f"{settings.REGISTRY_URL}/v2/{path}", headers=headers, auth=auth, timeout=30)
+    except requests.RequestException as exc:
+        raise EngineError(f"The registry at {settings.REGISTRY_URL} cannot be reached: {exc}") from None
+
+
+def manifest_digest(name: str, tag: str) -> str:
+    """The digest the registry gives the manifest of `name:tag` (`name` without the registry host)."""
+    response = _registry("HEAD", f"{name}/manifests/{tag}", Accept=MANIFEST_TYPES)
+    digest = response.headers.get("Docker-Content-Digest", "")
+    if response.status_code != 200 or not digest.startswith("sha256:"):
+        raise EngineError(f"The registry has no manifest for {name}:{tag} (HTTP {response.status_code}).")
+    return digest
+
+
+def manifest_delete(name: str, digest: str) -> None:
+    """Remove a pushed manifest (a build cancelled while pushing leaves nothing behind)."""
+    _registry("DELETE", f"{name}/manifests/{digest}")

@@ -1,0 +1,174 @@
+"""What a build does on the worker: fetch the context, build through the engine, push to the registry,
+read the pushed digest back, and cut a release pinned to it when asked.
+
+The row is the truth: the run starts only from `queued`, a tenant runs at most
+BUILD_CONCURRENCY_PER_TENANT builds at once (the rest wait in `queued`), and a cancel or the time limit
+stops the engine within a second. Nothing of a failed or cancelled build stays in the registry, and
+the uploaded context and the local image are dropped whatever happens.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from django.conf import settings
+from django.db import transaction
+
+from apps.catalog.parameters import release_fields
+from apps.catalog.services import release_create
+from apps.catalog.validation import RELEASE_FIELDS
+from apps.core.errors import ApplicationError
+from apps.tenants.models import Tenant
+from apps.tenants.principals import as_principal
+
+from . import engine
+from .models import Build, BuildContext, State
+from .services import ERROR, build_finish, build_move, log_append
+from .sources import CloneFailed, clone_context, has_file
+
+WAIT = "wait"
+
+
+def _claim(build_id: int) -> Build | str | None:
+    """The build, now running; WAIT when its tenant already runs its limit; None when there is nothing
+    to do (gone, finished, or a redelivery of a run a lost worker left half done, which is failed)."""
+    with transaction.atomic():
+        build = Build.objects.select_for_update().select_related("tenant", "application").filter(pk=build_id).first()
+        if build is None or build.is_terminal:
+            return None
+        if build.state != State.QUEUED:
+            build_finish(build, State.FAILED, "The worker running this build stopped before it ended; start it again.")
+            return None
+        list(Tenant.objects.select_for_update().filter(pk=build.tenant_id).values_list("pk", flat=True))
+        running = Build.objects.filter(tenant_id=build.tenant_id, state__in=[State.RUNNING, State.PUSHING]).count()
+        if running >= settings.BUILD_CONCURRENCY_PER_TENANT:
+            return WAIT
+        build_move(build, State.RUNNING, f"Started on {socket.gethostname()}.")
+        return build
+
+
+class _Stopper:
+    """Whether the build should stop: cancelled by someone, or past its time limit (looked up once a second)."""
+
+    def __init__(self, build: Build):
+        self.build = build
+        self.deadline = time.monotonic() + settings.BUILD_TIME_LIMIT_SECONDS
+        self.checked = 0.0
+        self.cancelled = False
+
+    @property
+    def timed_out(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def __call__(self) -> bool:
+        if time.monotonic() - self.checked >= 1.0:
+            self.checked = time.monotonic()
+            self.cancelled = Build.objects.filter(pk=self.build.pk, cancel_requested=True).exists()
+        return self.cancelled or self.timed_out
+
+
+def _context(build: Build) -> bytes:
+    if build.repository_url:
+        log_append(build, [f"Fetching {build.ref} from {build.repository_url}."], "step")
+        return clone_context(build.repository_url, build.ref, settings.BUILD_GIT_TIMEOUT_SECONDS)
+    row = BuildContext.objects.filter(build=build).first()
+    if row is None:
+        raise CloneFailed("The uploaded context is gone; start the build again.")
+    return bytes(row.data)
+
+
+def _release_fields(build: Build) -> dict:
+    """The current release's settings, or the template's defaults when the application has no release."""
+    current = build.application.releases.order_by("-number").first()
+    if current is not None:
+        return {name: getattr(current, name) for name in RELEASE_FIELDS if name not in ("image", "notes")}
+    template = build.application.template
+    if template is not None:
+        fields, _ = release_fields(template.defaults, build.application.template_parameters)
+        return {name: value for name, value in fields.items() if name in RELEASE_FIELDS and name != "image"}
+    return {}
+
+
+def _release(build: Build, digest: str):
+    if build.requested_by is None:
+        raise ApplicationError("The person who asked for this build no longer exists; cut the release by hand.")
+    return release_create(
+        actor=as_principal(build.requested_by),
+        application=build.application,
+        image=f"{build.image}@{digest}",
+        notes=f"Built by build {build.pk} (tag {build.tag}).",
+        **_release_fields(build),
+    )
+
+
+def _stopped(build: Build, stopper: _Stopper) -> None:
+    if stopper.cancelled:
+        build_finish(build, State.CANCELLED, "Cancelled; nothing was pushed.")
+    else:
+        build_finish(
+            build, State.FAILED, f"Stopped after the time limit of {settings.BUILD_TIME_LIMIT_SECONDS} seconds."
+        )
+
+
+def _emit(build: Build):
+    return lambda lines: log_append(build, lines)
+
+
+def _run(build: Build, api) -> None:
+    stopper = _Stopper(build)
+    context = _context(build)
+    if not has_file(context, build.dockerfile):
+        build_finish(build, State.FAILED, f"The context has no Dockerfile at “{build.dockerfile}”.")
+        return
+    reference = f"{build.image}:{build.tag}"
+    stream = engine.build_stream(
+        api,
+        context=context,
+        tag=reference,
+        dockerfile=build.dockerfile,
+        build_args=build.build_args,
+        target=build.target,
+    )
+    if not engine.follow(api, stream, _emit(build), stopper) or stopper():
+        _stopped(build, stopper)
+        return
+    build_move(build, State.PUSHING, f"Pushing {reference}.")
+    name = build.image.split("/", 1)[1]
+    if not engine.follow(api, engine.push_stream(api, build.image, build.tag), _emit(build), stopper):
+        _stopped(build, stopper)
+        return
+    digest = engine.manifest_digest(name, build.tag)
+    if stopper():
+        engine.manifest_delete(name, digest)
+        _stopped(build, stopper)
+        return
+    release = _release(build, digest) if build.create_release else None
+    done = f"Pushed {build.image}@{digest}" + (f"; release #{release.number} pins it." if release else ".")
+    build_finish(build, State.SUCCEEDED, done, digest=digest, release=release)
+
+
+def build_run(build_id: int) -> str | None:
+    """Run one build from start to end; WAIT when it must wait for another of its tenant's builds."""
+    build = _claim(build_id)
+    if not isinstance(build, Build):
+        return build
+    api = None
+    try:
+        api = engine.client()
+        _run(build, api)
+    except CloneFailed as exc:
+        build_finish(build, State.FAILED, str(exc))
+    except engine.EngineError as exc:
+        build_finish(build, State.FAILED, f"The build failed: {exc}")
+    except ApplicationError as exc:
+        build_finish(build, State.FAILED, f"The image was pushed, but the release was refused: {exc.message}")
+    except Exception:
+        log_append(build, ["The build stopped on an internal error; the operators have the details."], ERROR)
+        build_finish(build, State.FAILED, "The build stopped on an internal error.")
+        raise
+    finally:
+        if api is not None:
+            engine.remove_image(api, f"{build.image}:{build.tag}")
+            api.close()
+    return None

@@ -1,0 +1,153 @@
+"""Where a build's context comes from: an uploaded .tar.gz (checked before it is accepted) or a Git
+repository (checked before it is cloned, cloned with `git` under a time limit)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import ipaddress
+import os
+import posixpath
+import socket
+import subprocess
+import tarfile
+import tempfile
+import zlib
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from apps.core.errors import ApplicationError
+
+CONTEXT_TOO_LARGE = "context_too_large"
+BAD_CONTEXT = "bad_context"
+SOURCE_NOT_ALLOWED = "source_not_allowed"
+
+
+def _refuse(message: str, *, code: str = BAD_CONTEXT, field: str = "context", status: int = 400) -> ApplicationError:
+    return ApplicationError(message, code=code, field=field, status=status)
+
+
+def _inside(name: str) -> bool:
+    """Whether a path in the archive stays inside the context (no absolute path, no `..` out of it)."""
+    if name.startswith("/") or "\\" in name:
+        return False
+    normal = posixpath.normpath(name)
+    return normal != ".." and not normal.startswith("../")
+
+
+def context_check(data: bytes) -> None:
+    """Refuse an uploaded context that is too large, not a gzipped tar, or has a member (file, hard
+    link or symbolic link) that points outside the context. Nothing is unpacked to disk."""
+    if len(data) > settings.BUILD_CONTEXT_MAX_BYTES:
+        raise _refuse(
+            f"The context is {len(data)} bytes; builds accept at most {settings.BUILD_CONTEXT_MAX_BYTES}.",
+            code=CONTEXT_TOO_LARGE,
+            status=413,
+        )
+    unpacked = 0
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+            for member in archive:
+                if not _inside(member.name):
+                    raise _refuse(f"“{member.name}” is outside the build context; paths must stay inside it.")
+                if member.issym() and not _inside(posixpath.join(posixpath.dirname(member.name), member.linkname)):
+                    raise _refuse(f"The link “{member.name}” points outside the build context ({member.linkname}).")
+                if member.islnk() and not _inside(member.linkname):
+                    raise _refuse(f"The link “{member.name}” points outside the build context ({member.linkname}).")
+                if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+                    raise _refuse(f"“{member.name}” is a device or pipe; a build context holds files and folders.")
+                unpacked += member.size
+                if unpacked > settings.BUILD_CONTEXT_MAX_UNPACKED_BYTES:
+                    raise _refuse(
+                        f"The context unpacks to more than {settings.BUILD_CONTEXT_MAX_UNPACKED_BYTES} bytes.",
+                        code=CONTEXT_TOO_LARGE,
+                    )
+    except (tarfile.TarError, gzip.BadGzipFile, EOFError, OSError, zlib.error):
+        raise _refuse("The context is not a .tar.gz archive.") from None
+
+
+def has_file(data: bytes, path: str) -> bool:
+    """Whether the context holds a regular file at `path` (the Dockerfile)."""
+    wanted = posixpath.normpath(path)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+        return any(posixpath.normpath(m.name) == wanted and (m.isfile() or m.islnk()) for m in archive)
+
+
+# --- Git -------------------------------------------------------------------------------------------
+
+
+def _loopback_or_private(host: str) -> bool:
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False  # not resolvable here: the clone will say so
+    return any(
+        (ip := ipaddress.ip_address(address)).is_loopback or ip.is_private or ip.is_link_local for address in addresses
+    )
+
+
+def _host_allowed(host: str) -> bool:
+    for allowed in settings.BUILD_GIT_HOSTS:
+        allowed = allowed.lower()
+        if host == allowed or (allowed.startswith(".") and host.endswith(allowed)):
+            return True
+    return False
+
+
+def repository_check(url: str, ref: str) -> None:
+    """Only https:// from the operator's allowed hosts, never a loopback or private address (tests may
+    also clone file:// repositories); the ref must not look like an option to git."""
+    if not ref or ref.startswith("-") or any(ch.isspace() for ch in ref):
+        raise _refuse("Give the branch, tag or commit to build, for example main.", field="ref")
+    parts = urlsplit(url)
+    if settings.BUILD_GIT_ALLOW_LOCAL and parts.scheme == "file":
+        return
+    if parts.scheme != "https" or not parts.hostname:
+        raise _refuse(
+            "Give the repository as an https:// URL, for example https://github.com/acme/shop.git.",
+            code=SOURCE_NOT_ALLOWED,
+            field="repository_url",
+        )
+    host = parts.hostname.lower()
+    if not settings.BUILD_GIT_ALLOW_LOCAL and (not _host_allowed(host) or _loopback_or_private(host)):
+        allowed = ", ".join(settings.BUILD_GIT_HOSTS) or "none"
+        raise _refuse(
+            f"Builds do not clone from {host}; the operators allow these hosts: {allowed}.",
+            code=SOURCE_NOT_ALLOWED,
+            field="repository_url",
+        )
+
+
+class CloneFailed(Exception):
+    """The repository could not be cloned; the message says why, without credentials."""
+
+
+def clone_context(url: str, ref: str, timeout: float) -> bytes:
+    """Clone `ref` of the repository (shallow where git allows) and return it as a .tar.gz context,
+    without its .git folder. Nothing stays on disk."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
+    protocols = "file:https" if settings.BUILD_GIT_ALLOW_LOCAL else "https"
+    env["GIT_ALLOW_PROTOCOL"] = protocols
+    with tempfile.TemporaryDirectory(prefix="portal-build-") as workspace:
+        checkout = Path(workspace) / "src"
+        commands = [
+            ["git", "init", "-q", str(checkout)],
+            ["git", "-C", str(checkout), "fetch", "-q", "--depth", "1", "--", url, ref],
+            ["git", "-C", str(checkout), "checkout", "-q", "FETCH_HEAD"],
+        ]
+        for command in commands:
+            try:
+                result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise CloneFailed(f"Cloning {url} took longer than {timeout:.0f} seconds.") from None
+            if result.returncode != 0:
+                detail = result.stderr.strip().splitlines()[-1:] or ["git failed"]
+                raise CloneFailed(f"Could not fetch {ref} from {url}: {detail[0]}")
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            for entry in sorted(checkout.iterdir()):
+                if entry.name != ".git":
+                    archive.add(entry, arcname=entry.name)
+        return buffer.getvalue()
