@@ -35,6 +35,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/apps/", include("apps.catalog.urls")),
     path("t/<slug:tenant_slug>/deployments/", include("apps.deployments.urls")),
     path("t/<slug:tenant_slug>/workloads/", include("apps.workloads.urls")),
+    path("t/<slug:tenant_slug>/builds/", include("apps.builds.urls")),
     path("t/<slug:tenant_slug>/approvals/", include("apps.approvals.urls")),
     path("t/<slug:tenant_slug>/cmdb/", include("apps.cmdb.urls")),
     path("t/<slug:tenant_slug>/webhooks/", include("apps.webhooks.urls")),

@@ -124,3 +124,7 @@ PAGE_CASES += cases_approvals.PAGE_CASES
 from . import cases_webhooks  # noqa: E402
 
 PAGE_CASES += cases_webhooks.PAGE_CASES
+
+from . import cases_builds  # noqa: E402
+
+PAGE_CASES += cases_builds.PAGE_CASES

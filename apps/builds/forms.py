@@ -1,0 +1,25 @@
+from django import forms
+
+from apps.catalog.models import Application
+from apps.tenants.forms import ServiceForm
+
+
+class BuildForm(ServiceForm):
+    """A build from the browser: an uploaded context, or a Git repository and ref."""
+
+    application = forms.ModelChoiceField(queryset=Application.objects.none(), to_field_name="name")
+    context = forms.FileField(required=False, label="Context (.tar.gz)", help_text="The folder with the Dockerfile.")
+    repository_url = forms.CharField(
+        required=False, max_length=300, label="Or a Git repository", help_text="https:// only."
+    )
+    ref = forms.CharField(required=False, max_length=200, label="Branch, tag or commit")
+    dockerfile = forms.CharField(max_length=200, initial="Dockerfile")
+    tag = forms.CharField(required=False, max_length=128, help_text="Default: build-<number>.")
+    create_release = forms.BooleanField(
+        required=False, initial=True, label="Cut a release pinned to the pushed image, with the current settings"
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["application"].queryset = Application.objects.filter(tenant=tenant).order_by("name")
+        self.fields["application"].label_from_instance = lambda app: app.name
