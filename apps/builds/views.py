@@ -11,7 +11,8 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
-from apps.tenants.pages import render_tenant_page, tenant_view
+from apps.tenants.pages import render_tenant_page, require_role, tenant_view
+from apps.tenants.roles import Role
 
 from . import services
 from .forms import BuildForm
@@ -34,8 +35,7 @@ def _build(request, pk: int) -> Build:
 @tenant_view
 def build_new(request):
     """GET: the form (the application preselected from ?application=). POST: the build, then its page."""
-    if not policy_for(Build).can_add(request, request.tenant):
-        raise Http404
+    require_role(request, policy_for(Build).can_add(request, request.tenant), needs=Role.DEVELOPER, doing="Building")
     initial = {"application": request.GET.get("application", "")}
     form = BuildForm(request.POST or None, request.FILES or None, initial=initial, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():

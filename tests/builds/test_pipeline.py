@@ -111,7 +111,7 @@ def test_a_cancelled_build_stops_and_pushes_nothing(world, api, builder):
     assert build.outcome == "Cancelled; nothing was pushed."
     assert registry_manifest("acme/shop", "stopped").status_code == 404
     # The engine abandoned the build: no container of it is left running.
-    assert "sleep 60" not in docker_cli("ps", "-a", "--no-trunc", "--format", "{{.Command}}")
+    wait_for(lambda: "sleeping; sleep 60" not in docker_cli("ps", "-a", "--no-trunc", "--format", "{{.Command}}"))
 
 
 def test_a_build_past_the_time_limit_is_stopped(world, api, build_stack, transactional_db, tmp_path):

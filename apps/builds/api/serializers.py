@@ -2,8 +2,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.catalog.api.serializers import ApplicationField, StrictSerializer
-from apps.tenants.api.serializers import TenantField
+from apps.catalog.api.serializers import StrictSerializer
+from apps.catalog.models import Application
+from apps.tenants.api.serializers import NamedField, TenantField
 
 from ..models import Build, BuildLogLine
 
@@ -12,7 +13,7 @@ class BuildCreateSerializer(StrictSerializer):
     """A build request: multipart with a `context` file (.tar.gz), or JSON with repository_url and ref."""
 
     tenant = TenantField()
-    application = ApplicationField()
+    application = NamedField(Application, help_text="The application by id or name.")
     context = serializers.FileField(required=False, help_text="The build context as a .tar.gz archive.")
     repository_url = serializers.CharField(required=False, default="", allow_blank=True, max_length=300)
     ref = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
