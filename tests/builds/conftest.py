@@ -10,7 +10,6 @@ import requests
 from django.conf import settings as django_settings
 
 from tests.conftest import BUSYBOX, wait_for
-from tests.deployments.conftest import sandbox  # noqa: F401  (the sandbox cluster, for deploying builds)
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 

@@ -15,11 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def sandbox():
-    from sandbox import SandboxCluster
-
-    with SandboxCluster(ready_after=1.0) as cluster:
-        yield cluster
+def sandbox_options():
+    return {"ready_after": 1.0}
 
 
 def test_follow_a_build_live_and_deploy_it(page, asgi_server, world, sandbox, build_stack, celery_worker, tmp_path):
