@@ -21,9 +21,10 @@ from .models import LEASE_SECONDS, Deployment
 from .services import deployment_fail, deployment_observe, deployment_transition, outage_end, outage_open
 from .strategies.base import applied
 from .strategies.registry import strategy_for
+from .strategies.restore import restore_step
 
 MAX_ATTEMPTS = 5
-RESTARTABLE = (State.QUEUED, State.APPLYING, State.PROGRESSING)
+RESTARTABLE = (State.QUEUED, State.APPLYING, State.PROGRESSING, State.CANCELLING)
 
 
 def _row(deployment_id: int, attempt: int) -> Deployment | None:
@@ -71,7 +72,7 @@ def apply_step(*, deployment_id: int, attempt: int) -> bool:
     row = current(deployment_id, attempt)
     if row is None or row.state == State.PENDING_APPROVAL:
         return False
-    if row.state == State.PROGRESSING:
+    if row.state in (State.PROGRESSING, State.CANCELLING):
         return True
     if row.state == State.QUEUED:
         deployment_transition(deployment=row, to_state=State.APPLYING, reason="Applying manifests")
@@ -99,13 +100,14 @@ def apply_step(*, deployment_id: int, attempt: int) -> bool:
     try:
         deployment_transition(deployment=row, to_state=State.PROGRESSING, reason="Rolling out")
     except ApplicationError:
-        return False  # cancelled or rolled back while applying
+        return cancelling(deployment_id, attempt)  # cancelled or rolled back while applying
     return True
 
 
 def observe_step(*, deployment_id: int, attempt: int) -> bool:
     """Record what the cluster shows and finish the deployment when it can. True: look again later.
-    The look after a row ended without succeeding lets its strategy tidy up (a canary is removed)."""
+    A cancelling row's look brings the earlier release back (strategies/restore.py). The look after a
+    row ended without succeeding lets its strategy tidy up (a canary is removed)."""
     row = _row(deployment_id, attempt)
     if row is None:
         return False
@@ -114,11 +116,17 @@ def observe_step(*, deployment_id: int, attempt: int) -> bool:
         if row.state != State.SUCCEEDED:
             strategy.cancel(row)
         return False
-    if row.state != State.PROGRESSING:
+    if row.state not in (State.PROGRESSING, State.CANCELLING):
         return False
     renew_lease(row)
     answering_again(row)
-    return strategy.observe(row)
+    return restore_step(row) if row.state == State.CANCELLING else strategy.observe(row)
+
+
+def cancelling(deployment_id: int, attempt: int) -> bool:
+    """Whether the row is being cancelled: a step that stopped because a cancel moved the row on hands
+    over to the looks that bring the earlier release back."""
+    return Deployment.objects.filter(pk=deployment_id, attempts=attempt, state=State.CANCELLING).exists()
 
 
 def stalled() -> list[int]:
@@ -146,4 +154,4 @@ def restart(deployment_id: int) -> tuple[str, int] | None:
     row.attempts += 1
     row.lease_expires_at = timezone.now() + timedelta(seconds=LEASE_SECONDS)
     row.save(update_fields=["attempts", "lease_expires_at"])
-    return ("observe" if row.state == State.PROGRESSING else "apply"), row.attempts
+    return ("observe" if row.state in (State.PROGRESSING, State.CANCELLING) else "apply"), row.attempts

@@ -60,6 +60,28 @@ def previous_good_deployment(deployment: Deployment) -> Deployment | None:
     )
 
 
+def restore_target(deployment: Deployment) -> Deployment | None:
+    """The deployment whose release served before this one, which cancelling it brings back; None when
+    nothing was live there (never deployed, or removed since). A blue-green deployment that was switched
+    back serves its old colour's release."""
+    before = (
+        Deployment.objects.filter(
+            application=deployment.application_id,
+            environment=deployment.environment_id,
+            state=State.SUCCEEDED,
+            id__lt=deployment.pk,
+        )
+        .select_related("release", "application")
+        .order_by("-id")
+        .first()
+    )
+    if before is None or before.removed_at is not None:
+        return None
+    if before.strategy == Strategy.BLUE_GREEN and before.switched_back_at:
+        return previous_colour_deployment(before) or before
+    return before
+
+
 def live_deployment(application, environment) -> Deployment | None:
     """The deployment whose release runs in the environment now: the newest that succeeded."""
     return (

@@ -66,8 +66,9 @@ def _cause(error: KubeError) -> str:
 
 
 def _stop_if_finished_elsewhere(deployment_id: int, error: ApplicationError) -> None:
-    """A cancel or rollback that finished the row while a step ran makes the step's own move illegal:
-    the step stops there and schedules nothing. Any other refusal is a bug and is raised."""
+    """A cancel or rollback that moved the row on while a step ran makes the step's own move illegal:
+    the step stops there (a cancelling row is looked at again, see _step). Any other refusal is a bug
+    and is raised."""
     if error.code != ILLEGAL_TRANSITION:
         raise error
     logger.info("deployment step stopped: finished elsewhere", deployment=deployment_id)
@@ -82,8 +83,9 @@ def _step(task, step, deployment_id: int, attempt: int) -> None:
         return
     except ApplicationError as error:
         _stop_if_finished_elsewhere(deployment_id, error)
-        return
-    if observe:
+        observe = False
+    # A cancel that moved the row on while the step ran: the next looks bring the earlier release back.
+    if observe or pipeline.cancelling(deployment_id, attempt):
         observe_deployment.apply_async((deployment_id, attempt), countdown=OBSERVE_EVERY_SECONDS)
 
 

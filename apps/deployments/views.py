@@ -19,6 +19,7 @@ from apps.tenants.pages import render_tenant_page, require_role, tenant_view
 from apps.tenants.roles import Role
 
 from . import services
+from .choices import State
 from .filtersets import DeploymentFilterSet
 from .forms import (
     ApplicationChoiceForm,
@@ -202,7 +203,7 @@ def _waits_or(done: str, what: str):
     return message
 
 
-def _with_reason(request, pk, service, done: str, glass: bool = False):
+def _with_reason(request, pk, service, done, glass: bool = False):
     """A button that sends a reason (and, where `glass`, an owner's break-glass reason)."""
     deployment = _deployment(request, pk)
     form = ReasonForm(request.POST)
@@ -212,7 +213,7 @@ def _with_reason(request, pk, service, done: str, glass: bool = False):
         request,
         deployment,
         lambda: service(actor=request, deployment=deployment, reason=form.cleaned_data.get("reason", ""), **extra),
-        _queued_or(done),
+        _queued_or(done) if isinstance(done, str) else done,
     )
 
 
@@ -227,7 +228,14 @@ def deployment_rollback(request, pk):
 @require_POST
 @tenant_view
 def deployment_cancel(request, pk):
-    return _with_reason(request, pk, services.deployment_cancel, "Deployment cancelled.")
+    return _with_reason(request, pk, services.deployment_cancel, _cancel_said)
+
+
+def _cancel_said(row):
+    """A cancel that reached the cluster is said as what happens next, not yet as done."""
+    if row.state == State.CANCELLING:
+        return messages.INFO, "Cancelling: the cluster is being put back as it was before this deployment."
+    return messages.SUCCESS, "Deployment cancelled."
 
 
 @require_POST

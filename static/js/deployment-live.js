@@ -47,7 +47,7 @@
       item.querySelector("i").className = `bi ${icon} me-1`;
     });
     const cancel = document.getElementById("cancel-form");
-    if (cancel && TERMINAL.includes(state)) cancel.hidden = true;
+    if (cancel && (TERMINAL.includes(state) || state === "cancelling")) cancel.hidden = true;
     const waiting = document.getElementById("waiting-for-approval");
     if (waiting && state !== "pending_approval") waiting.remove();
   };

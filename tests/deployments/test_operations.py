@@ -215,8 +215,8 @@ def test_cancel_stops_the_observation_of_an_in_flight_deployment(world, api, slo
     deployment_id = deploy(api, world.user("developer"), make_release(make_app(world.acme))).json()["id"]
     wait_for(lambda: Deployment.objects.filter(pk=deployment_id, state=State.PROGRESSING).exists(), timeout=30)
     response = api.post(f"{URL}{deployment_id}/cancel/", {"reason": "wrong build"}, format="json")
-    assert response.status_code == 200 and response.json()["state"] == State.CANCELLED, response.content
-    seq = Deployment.objects.get(pk=deployment_id).last_seq
+    assert response.status_code == 200 and response.json()["state"] == State.CANCELLING, response.content
+    seq = finished(deployment_id).last_seq
     time.sleep(5)  # longer than the pods take to become ready: nothing more is observed or recorded
     deployment = Deployment.objects.get(pk=deployment_id)
     assert deployment.state == State.CANCELLED and deployment.last_seq == seq

@@ -74,10 +74,10 @@ def test_a_paused_rollout_outlives_its_deadline_and_succeeds_once_resumed(world,
 def test_a_paused_rollout_can_be_cancelled(world, api, cluster):
     deployment = paused_rollout(world, api, cluster)
     response = api.post(f"{URL}{deployment.pk}/cancel/", {"reason": "wrong build"}, format="json")
-    assert response.status_code == 200, response.content
-    deployment.refresh_from_db()
-    assert deployment.state == State.CANCELLED and deployment.paused_at is None
-    assert states(deployment)[-1] == State.CANCELLED
+    assert response.status_code == 200 and response.json()["state"] == State.CANCELLING, response.content
+    deployment = finished(deployment.pk)
+    assert deployment.state == State.CANCELLED and deployment.paused_at is None, deployment.outcome
+    assert states(deployment)[-2:] == [State.CANCELLING, State.CANCELLED]
     assert_gap_free(deployment)
 
 

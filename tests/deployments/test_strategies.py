@@ -118,10 +118,11 @@ def test_a_cancelled_canary_is_removed(world, api, cluster):
     _row(pk, step=1, waiting=True)
     assert _canary_objects(cluster)
     assert api.post(f"{URL}{pk}/cancel/", {"reason": "looks wrong"}, format="json").status_code == 200
-    wait_for(lambda: Deployment.objects.get(pk=pk).events.filter(key="canary:removed").exists(), timeout=15)
+    row = finished(pk)
+    assert row.state == State.CANCELLED and row.events.filter(key="canary:removed").exists(), row.outcome
     tidy_strategies()  # what beat does; nothing left to do
     assert _canary_objects(cluster) == [] and _image(cluster, "web") == "registry.example/web:1.0"
-    assert Deployment.objects.get(pk=pk).state == State.CANCELLED
+    assert states(row)[-2:] == [State.CANCELLING, State.CANCELLED]
 
 
 @pytest.fixture

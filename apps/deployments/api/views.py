@@ -147,7 +147,10 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
     @extend_schema(request=s.ReasonSerializer, responses=s.DeploymentSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        """Stop an in-flight deployment. Objects already applied stay; roll back to undo them."""
+        """Stop an in-flight deployment. Before anything was applied it is cancelled at once; after, it
+        answers `cancelling` while the release that was live before is re-applied in full (or, when none
+        was, what this deployment applied is removed), and turns `cancelled` once the cluster runs that
+        release again (409 `deployment_cancelling` when asked twice)."""
         return self._act(request, services.deployment_cancel, s.ReasonSerializer)
 
     @extend_schema(request=s.RollbackSerializer, responses=s.DeploymentSerializer)

@@ -2,7 +2,7 @@
 
 - state: the state machine and the event log (the only writer of DeploymentEvent rows)
 - create: deploying a release (checks, idempotency, the approval gate, the pipeline's start)
-- lifecycle: cancel, rollback, and the automatic rollback after a failed rollout
+- lifecycle: cancel (re-applying the release live before), rollback, and the automatic rollback after a failed rollout
 - steps: the steps of canary and blue-green rollouts, continue and switch back
 - operations: day-2 operations on what runs (scale, restart, pause, resume, promote, remove)
 - deploy_settings: each environment's deploy settings
@@ -22,6 +22,7 @@ from .create import (
 from .deploy_settings import deploy_settings_ensure, deploy_settings_for, deploy_settings_update
 from .gating import restorative_change_record
 from .lifecycle import (
+    CANCELLING,
     FINISHED,
     NO_PREVIOUS_RELEASE,
     deployment_auto_rollback,
@@ -56,6 +57,7 @@ from .steps import NO_SWITCH_BACK, NOT_WAITING, deployment_continue, deployment_
 __all__ = [
     "ALREADY_PAUSED",
     "AUTOSCALED",
+    "CANCELLING",
     "CLUSTER_REFUSED",
     "FINISHED",
     "IDEMPOTENCY_KEY_REUSED",

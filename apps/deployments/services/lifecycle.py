@@ -14,7 +14,7 @@ from apps.core.policies import policy_for
 
 from ..choices import ACTIVE, TRANSITIONS, State
 from ..models import Deployment
-from ..selectors import previous_good_deployment
+from ..selectors import previous_good_deployment, restore_target
 from .create import deployment_create
 from .deploy_settings import deploy_settings_for
 from .gating import restorative_change_record
@@ -23,6 +23,7 @@ from .state import deployment_note, deployment_transition
 # Refusals, as constants that tests import.
 NO_PREVIOUS_RELEASE = "no_previous_release"
 FINISHED = "deployment_finished"
+CANCELLING = "deployment_cancelling"
 
 
 def _is_newest(deployment: Deployment) -> bool:
@@ -49,6 +50,12 @@ def deployment_rollback(*, actor, deployment: Deployment, reason: str, break_gla
             code=NO_PREVIOUS_RELEASE,
             status=409,
         )
+    if deployment.state == State.CANCELLING:
+        raise ApplicationError(
+            "This deployment is being cancelled: the release that was live before is coming back.",
+            code=CANCELLING,
+            status=409,
+        )
     restorative = _is_newest(deployment)
     if deployment.state in ACTIVE:
         stop = State.ROLLED_BACK if State.ROLLED_BACK in TRANSITIONS[deployment.state] else State.CANCELLED
@@ -69,18 +76,29 @@ def deployment_rollback(*, actor, deployment: Deployment, reason: str, break_gla
 
 
 def deployment_cancel(*, actor, deployment: Deployment, reason: str = "") -> Deployment:
-    """Stop an in-flight deployment. Objects already applied stay as they are; roll back to undo them.
+    """Stop an in-flight deployment. Before it applied anything it is cancelled at once; after, it is
+    cancelling: the pipeline re-applies the release that was live before (or, when none was, removes
+    what it applied) and the row turns cancelled only once the cluster is seen that way again.
     Restorative: never held; stopping one that already left approval is reviewed afterwards."""
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
     if deployment.is_terminal:
         raise ApplicationError(
             f"This deployment already {deployment.get_state_display().lower()}.", code=FINISHED, status=409
         )
-    message = "Cancelled" + (f": {reason.strip()}" if (reason or "").strip() else "")
+    if deployment.state == State.CANCELLING:
+        raise ApplicationError("This deployment is already being cancelled.", code=CANCELLING, status=409)
+    said = f": {reason.strip()}" if (reason or "").strip() else ""
     with transaction.atomic():
         waited = deployment.state == State.PENDING_APPROVAL  # nothing ran yet: withdrawing says it all
-        row = deployment_transition(deployment=deployment, to_state=State.CANCELLED, reason=message, actor=actor)
-        gate().withdraw(row, message)
+        if deployment.state in (State.PENDING_APPROVAL, State.QUEUED):
+            row = deployment_transition(
+                deployment=deployment, to_state=State.CANCELLED, reason=f"Cancelled{said}", actor=actor
+            )
+        else:
+            row = deployment_transition(
+                deployment=deployment, to_state=State.CANCELLING, reason=_cancelling(deployment) + said, actor=actor
+            )
+        gate().withdraw(row, f"Cancelled{said}")
         if not waited:
             restorative_change_record(
                 actor=actor,
@@ -90,6 +108,14 @@ def deployment_cancel(*, actor, deployment: Deployment, reason: str = "") -> Dep
                 title=f"Cancel deployment {row.pk} of {row.application.name} in {row.environment.name}",
             )
     return row
+
+
+def _cancelling(deployment: Deployment) -> str:
+    """What a cancel is about to do to the cluster, in the words of its event."""
+    target = restore_target(deployment)
+    if target is None:
+        return f"Cancelling: nothing was live before, so removing what release #{deployment.release.number} applied"
+    return f"Cancelling: re-applying release #{target.release.number}"
 
 
 def deployment_fail(*, deployment: Deployment, reason: str) -> None:

@@ -382,14 +382,14 @@ def application_remove(
     removed = []
     with _cluster(environment, f"Namespace {environment.namespace}") as kube:
         for api_version, kind in REMOVED_KINDS:
-            for item in _labelled(kube, api_version, kind, environment.namespace, application.name):
+            for item in application_objects(kube, api_version, kind, environment.namespace, application.name):
                 if kube.delete(api_version, kind, item["metadata"]["name"], environment.namespace):
                     removed.append(f"{kind}/{item['metadata']['name']}")
     _record_removal(actor, application, environment, removed)
     return Removal(removed=removed)
 
 
-def _labelled(kube, api_version: str, kind: str, namespace: str, application: str) -> list[dict]:
+def application_objects(kube, api_version: str, kind: str, namespace: str, application: str) -> list[dict]:
     """The application's objects of one kind; none when the cluster does not serve the kind at all."""
     try:
         return kube.list(api_version, kind, namespace, label_selector=f"{LABEL}/application={application}")[0]

@@ -77,7 +77,7 @@ def deployment_transition(
     *, deployment: Deployment, to_state: str, reason: str = "", data: dict | None = None, actor=None
 ) -> Deployment:
     """The only way a deployment changes state: checks the move is legal, records the event with the
-    next seq, audits terminal states, and broadcasts after commit."""
+    next seq, audits terminal states and the start of a cancel, and broadcasts after commit."""
     row = deployment_locked(deployment.pk)
     if to_state not in TRANSITIONS.get(row.state, ()):
         raise _illegal(row, to_state)
@@ -87,7 +87,8 @@ def deployment_transition(
         row.started_at = now
     if to_state in TERMINAL:
         row.finished_at, row.lease_expires_at, row.outcome = now, None, reason or State(to_state).label
-        row.paused_at = None
+    if to_state in (*TERMINAL, State.CANCELLING):
+        row.paused_at = None  # the release the cancel brings back rolls out unpaused
     row.save(update_fields=["state", "outcome", "started_at", "finished_at", "lease_expires_at", "paused_at"])
     event_append(row, kind=EventKind.STATE, state=to_state, message=reason or State(to_state).label, data=data)
     emit_on_commit(
@@ -103,7 +104,7 @@ def deployment_transition(
             "reason": reason,
         },
     )
-    if to_state in TERMINAL:
+    if to_state in (*TERMINAL, State.CANCELLING):  # cancelling is a member's act; cancelled follows by itself
         audit_record(
             actor=actor,
             action=f"deployment.{to_state}",

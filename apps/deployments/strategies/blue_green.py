@@ -17,6 +17,9 @@ from .manifests import COLOUR, COLOURS, TRAFFIC_KINDS, colour_name, other_colour
 from .observations import pod_observations, rollout_observations
 from .plan import StrategyPlan
 
+COLOUR_KINDS = (("autoscaling/v2", "HorizontalPodAutoscaler"), ("apps/v1", "Deployment"))
+COLOUR_REMOVED = "colour:removed"
+
 
 class BlueGreen:
     """Two colours of one application; the Service selects the one serving."""
@@ -115,7 +118,17 @@ class BlueGreen:
         colour_went_live(row, previous=live_colour(row))
 
     def cancel(self, row: Deployment) -> None:
-        """Nothing to undo: traffic never left the old colour, and the new one is replaced by the next deploy."""
+        """Traffic never left the old colour: remove the new one (gone objects are fine), and record it once."""
+        if not row.colour or row.events.filter(key=COLOUR_REMOVED).exists():
+            return
+        name, namespace = colour_name(row.release, row.colour), row.environment.namespace
+        with kube_of(row.environment) as kube:
+            for api_version, kind in COLOUR_KINDS:
+                kube.delete(api_version, kind, name, namespace)
+            kube.delete("v1", "ConfigMap", f"{name}-env", namespace)
+        step_record(
+            row, key=COLOUR_REMOVED, message=f"{row.colour.capitalize()} ({name}) removed; traffic stays where it was"
+        )
 
     def switch_back(self, row: Deployment) -> None:
         """Point the Service back at the old colour, with the old release's own traffic objects; once."""

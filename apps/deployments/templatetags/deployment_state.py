@@ -13,6 +13,7 @@ TONES = {
     State.QUEUED: "text-bg-secondary",
     State.APPLYING: "text-bg-info",
     State.PROGRESSING: "text-bg-primary",
+    State.CANCELLING: "text-bg-warning",
     State.SUCCEEDED: "text-bg-success",
     State.FAILED: "text-bg-danger",
     State.ROLLED_BACK: "text-bg-warning",
