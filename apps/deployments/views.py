@@ -146,7 +146,8 @@ def deployment_detail(request, pk):
         "events": events,
         "states_seen": [event.state for event in events if event.state],
         "may_change": policy_for(Deployment).can_change(request, deployment),
-        "rollback_target": previous_good_deployment(deployment),
+        # A cancel already brings the earlier release back; rolling back meanwhile is refused.
+        "rollback_target": None if deployment.state == State.CANCELLING else previous_good_deployment(deployment),
         "live": live_pods(deployment),
         "serving": serving_now(deployment.application, deployment.environment),
     }

@@ -10,6 +10,7 @@ from kubernetes.client.rest import ApiException
 from apps.audit.models import AuditEvent
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment
+from apps.deployments.services import CANCELLING
 from tests.conftest import wait_for
 
 from .conftest import make_app, make_release, registered
@@ -166,3 +167,21 @@ def test_cancelling_a_blue_green_rollout_removes_the_new_colour(world, api, clus
     assert core.read_namespaced_service("web", NAMESPACE).spec.selector["paas.dev/colour"] == "blue"
     assert apps.read_namespaced_deployment("web-blue", NAMESPACE).status.ready_replicas == blue.replicas
     assert _pods(cluster, f"paas.dev/application=web,paas.dev/release={green.number}") == []
+
+
+@pytest.mark.django_db
+def test_a_cancelling_deployment_is_neither_cancelled_again_nor_rolled_back(world, api):
+    release = make_release(make_app(world.acme))
+    row = Deployment.objects.create(
+        tenant=world.acme,
+        application=release.application,
+        release=release,
+        environment=world.acme.environments.get(name="dev"),
+        state=State.CANCELLING,
+    )
+    api.as_user(world.user("developer"))
+    for action, body in (("cancel", {}), ("rollback", {"reason": "go back"})):
+        response = api.post(f"{URL}{row.pk}/{action}/", body, format="json")
+        assert response.status_code == 409 and response.json()["code"] == CANCELLING, response.content
+    row.refresh_from_db()
+    assert row.state == State.CANCELLING and row.last_seq == 0

@@ -43,17 +43,17 @@ def deployment_rollback(*, actor, deployment: Deployment, reason: str, break_gla
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
     if not (reason or "").strip():
         raise ApplicationError("Say why you are rolling back.", code=INVALID, field="reason")
+    if deployment.state == State.CANCELLING:
+        raise ApplicationError(
+            "This deployment is being cancelled: the release that was live before is coming back.",
+            code=CANCELLING,
+            status=409,
+        )
     target = previous_good_deployment(deployment)
     if target is None:
         raise ApplicationError(
             "There is no earlier release that succeeded in this environment to roll back to.",
             code=NO_PREVIOUS_RELEASE,
-            status=409,
-        )
-    if deployment.state == State.CANCELLING:
-        raise ApplicationError(
-            "This deployment is being cancelled: the release that was live before is coming back.",
-            code=CANCELLING,
             status=409,
         )
     restorative = _is_newest(deployment)
