@@ -22,9 +22,13 @@ SLOW = "registry.example/web:v2-slow"
 
 
 @pytest.fixture
-def cluster(world, sandbox, celery_worker):
-    registered(world, sandbox)
-    return sandbox
+def cluster(world, celery_worker):
+    """Pods ready after 1 s, slow ones after 10 s: a wide window to cancel in, even on a busy machine."""
+    from sandbox import SandboxCluster
+
+    with SandboxCluster(ready_after=1.0) as sandbox:
+        registered(world, sandbox)
+        yield sandbox
 
 
 def _pods(sandbox, selector):
@@ -75,8 +79,13 @@ def test_cancel_mid_rollout_puts_the_previous_release_back_in_full(world, api, c
     assert core.read_namespaced_config_map("web-env", NAMESPACE).data == {"GREETING": "one"}
     assert _pods(cluster, f"paas.dev/application=web,paas.dev/release={slow.number}") == []
     assert len(_pods(cluster, "paas.dev/application=web,paas.dev/release=1")) == first.replicas
-    # The earlier deployment is still what runs: a Scale acts on it, and on the Deployment running its release.
+    # The earlier deployment is still what runs, as pages and the API say: a Scale acts on it.
     live = Deployment.objects.get(release=first)
+    serving = api.get(f"{URL}{pk}/serving/").json()
+    assert (serving["release_number"], serving["deployment"]) == (1, live.pk), serving
+    page = Client()
+    page.force_login(world.user("viewer"))
+    assert "Release #1, 2 of 2 replicas ready" in page.get("/t/acme/apps/web/").content.decode()
     assert api.post(f"{URL}{live.pk}/scale/", {"replicas": 3}, format="json").status_code == 200
     assert apps.read_namespaced_deployment("web", NAMESPACE).spec.template.spec.containers[0].image == first.image
     actions = list(AuditEvent.objects.filter(object_id=str(pk)).values_list("action", "actor"))

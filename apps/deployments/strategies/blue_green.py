@@ -17,7 +17,6 @@ from .manifests import COLOUR, COLOURS, TRAFFIC_KINDS, colour_name, other_colour
 from .observations import pod_observations, rollout_observations
 from .plan import StrategyPlan
 
-COLOUR_KINDS = (("autoscaling/v2", "HorizontalPodAutoscaler"), ("apps/v1", "Deployment"))
 COLOUR_REMOVED = "colour:removed"
 
 
@@ -121,11 +120,9 @@ class BlueGreen:
         """Traffic never left the old colour: remove the new one (gone objects are fine), and record it once."""
         if not row.colour or row.events.filter(key=COLOUR_REMOVED).exists():
             return
-        name, namespace = colour_name(row.release, row.colour), row.environment.namespace
+        name = colour_name(row.release, row.colour)
         with kube_of(row.environment) as kube:
-            for api_version, kind in COLOUR_KINDS:
-                kube.delete(api_version, kind, name, namespace)
-            kube.delete("v1", "ConfigMap", f"{name}-env", namespace)
+            workloads_remove(kube, row.environment.namespace, [name])
         step_record(
             row, key=COLOUR_REMOVED, message=f"{row.colour.capitalize()} ({name}) removed; traffic stays where it was"
         )

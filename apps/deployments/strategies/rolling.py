@@ -63,7 +63,7 @@ class Rolling:
             colours_removed(row, removed)
 
     def cancel(self, row: Deployment) -> None:
-        """Nothing beside the serving release: a cancelled rolling update leaves what it applied."""
+        """Nothing beside the serving release: a cancel re-applies the one live before (strategies/restore.py)."""
 
     def peak(self, release, config: dict, serving) -> Peak:
         """The surge pods run beside the old ones; a first deploy, or the same pod template again, rolls nothing."""
