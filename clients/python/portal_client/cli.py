@@ -2,14 +2,16 @@
 
 Configuration comes from `portalctl login` (~/.config/portalctl/config.toml, mode 0600) or from the
 environment (PORTAL_URL, PORTAL_API_KEY), which wins. Exit codes: 0 success, 1 the API refused or
-could not be reached, 2 bad usage, 3 a watched deployment ended without succeeding.
+could not be reached, 2 bad usage, 3 a watched deployment or a followed build ended without succeeding.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
+import tarfile
 import time
 import tomllib
 from pathlib import Path
@@ -183,6 +185,58 @@ def _watch(client: PortalClient, deployment_id: int, args) -> int:
     return 0 if state == "succeeded" else EXIT_DEPLOYMENT_NOT_SUCCEEDED
 
 
+BUILD_TERMINAL = ("succeeded", "failed", "cancelled")
+# Never uploaded: version control and the local virtualenv are not part of an image.
+BUILD_SKIP = {".git", ".venv", "__pycache__"}
+
+
+def _skip(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    return None if Path(info.name).name in BUILD_SKIP else info
+
+
+def _context(directory: Path) -> bytes:
+    """The folder as a .tar.gz build context (symbolic links kept as links, as the portal checks them)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for entry in sorted(directory.iterdir()):
+            if entry.name not in BUILD_SKIP:
+                archive.add(entry, arcname=entry.name, filter=_skip)
+    return buffer.getvalue()
+
+
+def cmd_build(args) -> int:
+    client = make_client(args)
+    app = client.application(args.app, tenant=args.tenant)
+    build = client.build(
+        tenant=app["tenant"],
+        application=app["name"],
+        context=_context(Path(args.directory)),
+        tag=args.tag or "",
+        dockerfile=args.file,
+        create_release=args.release,
+    )
+    out(f"Build {build['id']} of {app['name']} is {build['state']}: {build['image']}:{build['tag']}")
+    last_seq, deadline = 0, None if args.timeout is None else time.monotonic() + args.timeout
+    while True:
+        # The log API is the record: ask for what came after the last line seen, until the build ends.
+        for line in client.build_log(build["id"], after_seq=last_seq):
+            out(line["text"])
+            last_seq = line["seq"]
+        build = client.build_status(build["id"])
+        if build["state"] in BUILD_TERMINAL and build["last_seq"] <= last_seq:
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            out(f"Build {build['id']} is still {build['state']}; stopped following it.")
+            return EXIT_DEPLOYMENT_NOT_SUCCEEDED
+        time.sleep(args.interval)
+    if build["state"] == "succeeded":
+        out(f"Pushed {build['pinned_image']}")
+        if build["release_number"]:
+            out(f"Release #{build['release_number']} pins it.")
+        return 0
+    return EXIT_DEPLOYMENT_NOT_SUCCEEDED
+
+
 def cmd_approve(args) -> int:
     result = make_client(args).approve(args.change_request, comment=args.comment or "")
     out(f"Change request {result['id']} is {result['state']}.")
@@ -279,6 +333,17 @@ def build_parser() -> argparse.ArgumentParser:
     watch_cmd.add_argument("deployment", type=int)
     _watch_options(watch_cmd)
     watch_cmd.set_defaults(func=cmd_watch)
+
+    build = commands.add_parser("build", help="build the current folder into an image and follow the log")
+    build.add_argument("app", help="application name or id")
+    build.add_argument("directory", nargs="?", default=".", help="the build context (default: the current folder)")
+    build.add_argument("-f", "--file", default="Dockerfile", help="the Dockerfile's path inside the context")
+    build.add_argument("-t", "--tag", help="the image tag (default: build-<number>)")
+    build.add_argument("--release", action="store_true", help="cut a release pinned to the pushed digest")
+    build.add_argument("--tenant")
+    build.add_argument("--timeout", type=float, help="stop following after this many seconds (exit 1)")
+    build.add_argument("--interval", type=float, default=0.5, help=argparse.SUPPRESS)
+    build.set_defaults(func=cmd_build)
 
     approve = commands.add_parser("approve", help="approve a change request")
     approve.add_argument("change_request", type=int)

@@ -80,6 +80,20 @@ class PortalClient:
             raise _error(response, body)
         return body
 
+    def upload(self, path: str, data: dict, files: dict) -> Any:
+        """A multipart POST (a build's context); returns the decoded body or raises PortalError."""
+        try:
+            response = self.session.post(self.url(path), data=data, files=files, timeout=max(self.timeout, 300))
+        except requests.RequestException as error:
+            raise PortalError(0, "unreachable", f"Cannot reach the portal at {self.base_url}: {error}") from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 400:
+            raise _error(response, body)
+        return body
+
     def get(self, path: str, **params) -> Any:
         return self.request("GET", path, params=params)
 
@@ -196,6 +210,29 @@ class PortalClient:
         if strategy:
             body["strategy"] = strategy
         return self.post("/deployments/", body, idempotency_key=idempotency_key or str(uuid.uuid4()))
+
+    # --- builds --------------------------------------------------------------------------------
+
+    def build(
+        self,
+        *,
+        tenant: str,
+        application: str,
+        context: bytes,
+        tag: str = "",
+        dockerfile: str = "Dockerfile",
+        create_release: bool = False,
+    ) -> dict:
+        """Upload a .tar.gz build context and queue its build."""
+        fields = {"tenant": tenant, "application": application, "dockerfile": dockerfile, "tag": tag}
+        fields["create_release"] = "true" if create_release else "false"
+        return self.upload("/builds/", fields, {"context": ("context.tar.gz", context, "application/gzip")})
+
+    def build_status(self, build_id: int) -> dict:
+        return self.get(f"/builds/{int(build_id)}/")
+
+    def build_log(self, build_id: int, *, after_seq: int = 0) -> list[dict]:
+        return self.get(f"/builds/{int(build_id)}/log/", after_seq=after_seq)
 
     def events(self, deployment_id: int, *, after_seq: int = 0) -> list[dict]:
         """The deployment's events with a seq above `after_seq`, in order (up to 1000 per call)."""
