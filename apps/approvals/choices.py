@@ -30,10 +30,12 @@ class ChangeKind(models.TextChoices):
     CANCEL = "cancel", "Cancel"
     PAUSE = "pause", "Pause"
     SWITCH_BACK = "switch_back", "Switch back"
+    # An add-on instance (apps/marketplace) whose plan, or environment, needs approval.
+    ADDON = "addon", "Add-on"
 
 
 # Approved changes that are not deploys: carried out by a task after the approval commits.
-CARRIED_OUT_LATER = (ChangeKind.SCALE, ChangeKind.RESTART, ChangeKind.REMOVE, ChangeKind.SETTINGS)
+CARRIED_OUT_LATER = (ChangeKind.SCALE, ChangeKind.RESTART, ChangeKind.REMOVE, ChangeKind.SETTINGS, ChangeKind.ADDON)
 
 
 class Verdict(models.TextChoices):

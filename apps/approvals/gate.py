@@ -57,6 +57,9 @@ class ApprovalGate:
             return Verdict(break_glass=bool(freeze or terms))
         if freeze is not None:
             raise frozen(environment, freeze, "An owner can push an emergency change with break-glass and a reason.")
+        if change.kind == ChangeKind.ADDON and change.params.get("needs_approval"):  # the plan asks for it
+            _require_justification(change, "This add-on plan needs approval: say why you need it.")
+            return Verdict(needs_approval=True)
         if terms is None:
             return Verdict()
         _require_justification(change, f"Changes to {environment.name} need approval: say why this change is needed.")

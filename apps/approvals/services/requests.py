@@ -24,6 +24,8 @@ from apps.deployments import services as deployments
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment
 from apps.deployments.services import deployment_release, deployment_transition
+from apps.marketplace import services as marketplace
+from apps.marketplace.models import ServiceInstance
 from apps.tenants.principals import as_principal
 from apps.tenants.services import quota_set
 from apps.tenants.stepup import require_step_up
@@ -280,6 +282,8 @@ def _close(request: ChangeRequest, state: str, outcome: str, actor) -> None:
         tenant=request.tenant,
         changes={"state": [RequestState.PENDING, state], "outcome": [None, outcome]},
     )
+    if state != RequestState.APPROVED and request.kind == ChangeKind.ADDON:
+        marketplace.instance_declined(instance_id=request.params["instance"], reason=f"Not approved: {outcome}")
     if state != RequestState.APPROVED and request.kind == ChangeKind.DEPLOY:
         deployment = request.deployment
         if deployment.state == State.PENDING_APPROVAL:
@@ -352,6 +356,8 @@ def _execute(request: ChangeRequest) -> None:
         deployments.application_remove(
             actor=actor, application=application, environment=request.environment, approved=True
         )
+    elif request.kind == ChangeKind.ADDON:
+        marketplace.instance_approved(instance_id=params["instance"])
     elif request.kind == ChangeKind.SETTINGS:
         deployments.deploy_settings_update(
             actor=actor,
@@ -382,12 +388,15 @@ CLOSED_MESSAGE = "This change request is closed; nothing can be decided on it an
 
 
 def change_requests_withdraw_for(*, subject, reason: str) -> None:
-    """Close the open requests of a deployment that was cancelled some other way."""
-    if not isinstance(subject, Deployment):
+    """Close the open requests of a deployment that was cancelled some other way, or of an add-on
+    instance removed while it waited."""
+    if isinstance(subject, Deployment):
+        waiting = ChangeRequest.objects.filter(deployment=subject, kind__in=[ChangeKind.DEPLOY])
+    elif isinstance(subject, ServiceInstance):
+        waiting = ChangeRequest.objects.filter(kind=ChangeKind.ADDON, params__instance=subject.pk)
+    else:
         return
-    for request in ChangeRequest.objects.select_for_update().filter(
-        deployment=subject, state=RequestState.PENDING, kind__in=[ChangeKind.DEPLOY]
-    ):
+    for request in waiting.select_for_update().filter(state=RequestState.PENDING):
         _close(request, RequestState.CANCELLED, reason, None)
 
 
