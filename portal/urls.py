@@ -39,6 +39,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/approvals/", include("apps.approvals.urls")),
     path("t/<slug:tenant_slug>/cmdb/", include("apps.cmdb.urls")),
     path("t/<slug:tenant_slug>/webhooks/", include("apps.webhooks.urls")),
+    path("t/<slug:tenant_slug>/addons/", include("apps.marketplace.urls")),
     # allauth's "check your email" page, with the address filled into its resend form.
     path(
         "accounts/confirm-email/", account_views.VerificationSentView.as_view(), name="account_email_verification_sent"

@@ -8,6 +8,8 @@ tests/marketplace/test_api.py covers their isolation against real servers.
 import secrets
 from functools import cache
 
+from django.urls import reverse
+
 from apps.catalog.models import Application
 from apps.marketplace.models import (
     BindingState,
@@ -88,9 +90,49 @@ def _api_cases() -> list:
 NOT_TENANT_ROUTES = {"serviceoffering"}  # the same marketplace for everyone; tests/marketplace/test_api.py
 
 
+def _list(world, tenant):
+    return reverse("marketplace:list", kwargs={"tenant_slug": tenant.slug})
+
+
+def _on_instance(name):
+    return lambda world, tenant: reverse(name, kwargs={"tenant_slug": tenant.slug, "pk": instance(tenant).pk})
+
+
+def _unbind(world, tenant):
+    binding = _bindings(world, tenant, 1, None)[0]
+    return reverse(
+        "marketplace:unbind", kwargs={"tenant_slug": tenant.slug, "pk": binding.instance_id, "binding_pk": binding.pk}
+    )
+
+
+def _bind_application(world, tenant):
+    """The form posts the ids; the suite's URL carries them in the query, which the view ignores, so the
+    ids go in the data below: acme's rows, made once per test by the URL builder."""
+    return reverse("marketplace:bind-application", kwargs={"tenant_slug": tenant.slug})
+
+
+@cache
+def _page_cases() -> list:
+    from .page_cases import PageCase, T
+
+    developer = Role.DEVELOPER
+    form = {"plan": "suite-postgres/small", "environment": "dev", "name": "suite-db"}
+    return [
+        PageCase(T + "addons/", _list),
+        PageCase(T + "addons/", _list, method="post", write_role=developer, data=form),
+        PageCase(T + "addons/<int:pk>/", _on_instance("marketplace:detail")),
+        PageCase(T + "addons/<int:pk>/bind/", _on_instance("marketplace:bind"), method="post", write_role=developer),
+        PageCase(T + "addons/bind/", _bind_application, method="post", write_role=developer),
+        PageCase(T + "addons/<int:pk>/bindings/<int:binding_pk>/unbind/", _unbind, method="post", write_role=developer),
+        PageCase(
+            T + "addons/<int:pk>/remove/", _on_instance("marketplace:remove"), method="post", write_role=developer
+        ),
+    ]
+
+
 def __getattr__(name: str) -> list:
     if name == "API_CASES":
         return _api_cases()
     if name == "PAGE_CASES":
-        return []
+        return _page_cases()
     raise AttributeError(name)

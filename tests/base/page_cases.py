@@ -128,3 +128,7 @@ PAGE_CASES += cases_webhooks.PAGE_CASES
 from . import cases_builds  # noqa: E402
 
 PAGE_CASES += cases_builds.PAGE_CASES
+
+from . import cases_marketplace  # noqa: E402
+
+PAGE_CASES += cases_marketplace.PAGE_CASES
