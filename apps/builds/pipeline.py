@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import socket
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from apps.catalog.parameters import release_fields
 from apps.catalog.services import release_create
@@ -31,15 +33,15 @@ WAIT = "wait"
 
 
 def _claim(build_id: int) -> Build | str | None:
-    """The build, now running; WAIT when its tenant already runs its limit; None when there is nothing
-    to do (gone, finished, or a redelivery of a run a lost worker left half done, which is failed)."""
+    """The build, now running; WAIT when its tenant already runs its limit (the build stays queued until
+    one of the tenant's builds ends and nudges it); None when there is nothing
+    to do (gone, finished, or already running)."""
     with transaction.atomic():
         build = Build.objects.select_for_update().select_related("tenant", "application").filter(pk=build_id).first()
         if build is None or build.is_terminal:
             return None
         if build.state != State.QUEUED:
-            build_finish(build, State.FAILED, "The worker running this build stopped before it ended; start it again.")
-            return None
+            return None  # a second nudge while it runs; a run whose worker died is swept (builds_sweep)
         list(Tenant.objects.select_for_update().filter(pk=build.tenant_id).values_list("pk", flat=True))
         running = Build.objects.filter(tenant_id=build.tenant_id, state__in=[State.RUNNING, State.PUSHING]).count()
         if running >= settings.BUILD_CONCURRENCY_PER_TENANT:
@@ -172,3 +174,19 @@ def build_run(build_id: int) -> str | None:
             engine.remove_image(api, f"{build.image}:{build.tag}")
             api.close()
     return None
+
+
+# A queued build whose nudge was lost is nudged again after this long.
+REQUEUE_AFTER = timedelta(seconds=30)
+
+
+def builds_sweep() -> list[int]:
+    """Fail builds still running well past the time limit (their worker died: a live run stops itself at
+    the limit) and return the ids of queued builds waiting longer than REQUEUE_AFTER, to be nudged again."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.BUILD_TIME_LIMIT_SECONDS + 300)
+    for build in Build.objects.filter(state__in=[State.RUNNING, State.PUSHING], started_at__lt=stale):
+        build_finish(build, State.FAILED, "The worker running this build stopped before it ended; start it again.")
+    return list(
+        Build.objects.filter(state=State.QUEUED, created_at__lt=now - REQUEUE_AFTER).values_list("pk", flat=True)
+    )

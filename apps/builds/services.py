@@ -175,3 +175,12 @@ def build_finish(build: Build, state: str, outcome: str, **fields) -> None:
         BuildContext.objects.filter(build_id=build.pk).delete()
         log_append(build, [outcome], ERROR if state == State.FAILED else STEP)
         audit_record(actor=None, action=f"build.{state}", obj=build, changes={"state": [current.state, state]})
+        _nudge_next(build.tenant_id)
+
+
+def _nudge_next(tenant_id: int) -> None:
+    """A build ended: the tenant's oldest queued build may start now (it waited for the tenant's limit)."""
+    waiting = Build.objects.filter(tenant_id=tenant_id, state=State.QUEUED).order_by("id").values_list("pk", flat=True)
+    following = waiting.first()
+    if following is not None:
+        transaction.on_commit(lambda: current_app.tasks[RUN].delay(following))
