@@ -89,6 +89,8 @@ class ScramPostgres:
                 "--auth-local=scram-sha-256",
                 "--encoding=utf8",
             )
+        if (self.data / "postmaster.pid").exists():  # left running by a stack that did not stop cleanly
+            self.stop()
         self.port = _free_port()
         self._run(
             "pg_ctl",
@@ -132,14 +134,19 @@ class AclRedis:
         if executable is None:
             raise RuntimeError("Redis add-ons need redis-server 7 or later on PATH.")
         self.home.mkdir(parents=True, exist_ok=True)
-        password = secrets.token_urlsafe(18)
+        password_file, users = self.home / "admin-password", self.home / "users.acl"
+        if not password_file.exists():
+            password_file.write_text(secrets.token_urlsafe(18))
+            password_file.chmod(0o600)
+        password = password_file.read_text().strip()
+        if not users.exists():  # the bindings' users are added here by ACL SAVE, so they survive a restart
+            users.write_text(f"user default off\nuser admin on >{password} ~* &* +@all\n")
+            users.chmod(0o600)
         self.port = _free_port()
         config = self.home / "redis.conf"
         config.write_text(
-            f'port {self.port}\nbind 127.0.0.1\ndir {self.home}\nsave ""\nappendonly no\n'
-            f"user default off\nuser admin on >{password} ~* &* +@all\n"
+            f"port {self.port}\nbind 127.0.0.1\ndir {self.home}\nsave 60 1\nappendonly no\naclfile {users}\n"
         )
-        config.chmod(0o600)
         self.process = subprocess.Popen(
             [executable, str(config)], stdout=(self.home / "redis.log").open("w"), stderr=subprocess.STDOUT
         )

@@ -285,6 +285,7 @@ def cmd_run(options) -> int:
     sandbox_port = options.port + 1
     _check_port(sandbox_port)
     env = run_env(options.host, options.port)
+    start_addon_servers(env)
     manage(env, "migrate", "--no-input")
     manage(env, "seed_demo")
 
@@ -349,6 +350,29 @@ def cmd_run(options) -> int:
     manager.loop()
     # Ctrl-C is how the portal is meant to stop; anything else is a crash worth a non-zero exit.
     return 0 if manager.returncode in (None, 130) else manager.returncode
+
+
+def start_addon_servers(env: dict[str, str]) -> None:
+    """The shared servers of the demo add-ons (portal/addon_servers.py), under var/addons and stopped
+    with the stack: seed_demo registers them and publishes a PostgreSQL and a Redis offering."""
+    from portal.addon_servers import AclRedis, ScramPostgres
+
+    postgres = ScramPostgres(VAR / "addons" / "postgres")
+    try:
+        env["ADDON_DEMO_POSTGRES_URL"] = postgres.start()
+    except RuntimeError as exc:
+        say(f"PostgreSQL add-ons are off: {exc}")
+    else:
+        atexit.register(postgres.stop)
+        say(f"add-on PostgreSQL (password logins only) on port {postgres.port} (var/addons/postgres)")
+    redis = AclRedis(VAR / "addons" / "redis")
+    try:
+        env["ADDON_DEMO_REDIS_URL"] = redis.start()
+    except RuntimeError as exc:
+        say(f"Redis add-ons are off: {exc}")
+    else:
+        atexit.register(redis.stop)
+        say(f"add-on Redis 7 (default user off) on port {redis.port} (var/addons/redis)")
 
 
 def _shell_quote(arg: str) -> str:

@@ -7,7 +7,7 @@ from django.db.models import Prefetch
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 
-from .models import ServiceBinding, ServiceInstance, ServiceOffering, ServicePlan
+from .models import InstanceState, ServiceBinding, ServiceInstance, ServiceOffering, ServicePlan, SharedServer
 
 
 def offering_list():
@@ -43,3 +43,28 @@ def nameable(model, principal):
     """Rows a request may name (an application to bind, an environment to provision into): those of
     the caller's tenants; the write's own policy then decides."""
     return model.objects.filter(tenant_id__in=as_principal(principal).tenant_ids(Role.VIEWER))
+
+
+def servers_of_the_platform():
+    return SharedServer.objects.order_by("name")
+
+
+def offerings_of_the_platform():
+    """Every offering, published or withdrawn, with its plans and server (the operator console)."""
+    return (
+        ServiceOffering.objects.select_related("server")
+        .prefetch_related(Prefetch("plans", queryset=ServicePlan.objects.order_by("position", "slug")))
+        .order_by("name")
+    )
+
+
+def failed_instances_of_every_tenant():
+    return (
+        ServiceInstance.objects.filter(state=InstanceState.FAILED)
+        .select_related("tenant", "environment", "offering", "plan")
+        .order_by("-updated_at")
+    )
+
+
+def instance_of_any_tenant(pk: int):
+    return ServiceInstance.objects.filter(pk=pk).first()

@@ -12,7 +12,7 @@ import logging
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from apps.clusters.kube import KubeError
 from apps.core.audit import audit_record
@@ -88,8 +88,10 @@ def _portal_endpoints() -> set[tuple[str, int]]:
     return ours
 
 
+@transaction.atomic
 def server_register(*, operator, name: str, kind: str, admin_url: str) -> SharedServer:
-    """Register a shared server after checking the admin URL works; refuse the portal's own servers."""
+    """Register a shared server after checking the admin URL works (or give a registered one its new
+    URL); refuse the portal's own servers."""
     require(as_principal(operator).user.is_staff, "Only platform operators register add-on servers.")
     providers = {"postgres": (PostgresProvider, 5432), "redis": (RedisProvider, 6379)}
     if kind not in providers:
@@ -104,14 +106,12 @@ def server_register(*, operator, name: str, kind: str, admin_url: str) -> Shared
         version = provider_class(admin_url).check()
     except ProviderError as exc:
         raise ApplicationError(str(exc), code=PROVIDER_FAILED, field="admin_url") from None
-    server = SharedServer(name=name, kind=kind)
-    server.admin_url = admin_url
-    validate_model(server)
-    try:
-        with transaction.atomic():
-            server.save()
-    except IntegrityError:
-        raise ApplicationError(f"A server named “{name}” exists.", code=NAME_TAKEN, status=409, field="name") from None
+    server = SharedServer.objects.filter(name=name).first() or SharedServer(name=name, kind=kind)
+    if server.kind != kind:
+        raise ApplicationError(f"A server named “{name}” exists.", code=NAME_TAKEN, status=409, field="name")
+    server.admin_url = admin_url  # registering a known name again re-addresses it (a moved server)
+    validate_model(server, exclude=["name"] if server.pk else None)
+    server.save()
     audit_record(actor=operator, action="addon_server.register", obj=server, changes={"version": [None, version]})
     return server
 

@@ -4,7 +4,7 @@ here; nothing else mounts staff-only pages."""
 
 from django.urls import path
 
-from . import approvals, cmdb, domains, incidents, plans, service_templates, views
+from . import addons, approvals, cmdb, domains, incidents, plans, service_templates, views
 
 app_name = "operator"
 
@@ -35,4 +35,6 @@ urlpatterns = [
     path("cmdb/discover/", cmdb.discover_now, name="cmdb-discover"),
     path("templates/", service_templates.template_list, name="templates"),
     path("templates/new/", service_templates.template_new, name="template-new"),
+    path("addons/", addons.addons, name="addons"),
+    path("addons/instances/<int:pk>/retry/", addons.addon_retry, name="addon-retry"),
 ]

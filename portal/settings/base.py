@@ -342,6 +342,11 @@ API_FALLBACK_PLAN = {
 # Tenants are told once per period when their requests pass this share of a quota, and at 100 %.
 API_QUOTA_WARNING_PERCENT = env.int("API_QUOTA_WARNING_PERCENT", default=80)
 
+# --- Add-ons (apps/marketplace) -----------------------------------------------------------------
+# The shared servers `make run` starts for the demo add-ons (portal/addon_servers.py); empty elsewhere.
+ADDON_DEMO_POSTGRES_URL = env("ADDON_DEMO_POSTGRES_URL", default="")
+ADDON_DEMO_REDIS_URL = env("ADDON_DEMO_REDIS_URL", default="")
+
 # --- Outbound webhooks (docs/webhooks.md) ----------------------------------------------------
 # Seconds to wait before each retry; a delivery gets one attempt more than there are steps.
 WEBHOOK_RETRY_SCHEDULE = env.list("WEBHOOK_RETRY_SCHEDULE", cast=float, default=[10, 60, 300, 1800, 7200])

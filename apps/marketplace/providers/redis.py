@@ -10,6 +10,7 @@ in-cluster.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -110,6 +111,12 @@ class RedisProvider:
     def _revoke(self, user: str) -> None:
         """Deleting the user also disconnects every client authenticated as it (Redis does this itself)."""
         self._call("revoke the binding's user", lambda client: client.execute_command("ACL", "DELUSER", user))
+        self._persist()
+
+    def _persist(self) -> None:
+        """A server with an ACL file keeps its users there (ACL SAVE); one configured without has none to save."""
+        with contextlib.suppress(ProviderError):
+            self._call("save its users", lambda client: client.execute_command("ACL", "SAVE"))
 
     def last_operation(self, instance) -> Operation:
         return Operation("succeeded")

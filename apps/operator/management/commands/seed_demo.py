@@ -14,6 +14,7 @@ from apps.catalog.demo import seed_catalog
 from apps.clusters.models import Cluster
 from apps.clusters.services import cluster_register
 from apps.cmdb.demo import seed_cmdb
+from apps.marketplace.demo import seed_marketplace
 from apps.operator.demo import DEMO_PASSWORD, DEMO_QUOTAS, DEMO_TENANTS, DEMO_USERS
 from apps.tenants.models import Membership, Quota, Tenant
 from apps.tenants.principals import as_principal
@@ -50,6 +51,8 @@ class Command(BaseCommand):
         seed_catalog(users)
         seed_approvals(users)
         seed_cmdb(users)
+        for line in seed_marketplace(operator):
+            self.stdout.write(line)
 
     def _sandbox_cluster(self, operator, url):
         """The embedded sandbox is the default cluster; its port may change between runs."""
