@@ -94,6 +94,19 @@ def test_binding_another_tenants_instance_or_application_is_a_404(world, api, cl
 
 
 @pytest.mark.django_db
+def test_an_application_is_bound_by_its_name_and_another_tenants_name_is_a_404(world, api, cluster, postgres):
+    instance = provision(world, postgres)
+    make_app(world.acme, "web")
+    make_app(world.globex, "billing")
+    api.as_user(world.user("owner"))
+    response = api.post(BINDINGS, {"instance": instance.pk, "application": "billing"}, format="json")
+    assert response.status_code == 404 and response.json() == {"code": "not_found", "detail": "Not found."}
+    response = api.post(BINDINGS, {"instance": instance.pk, "application": "web"}, format="json")
+    assert response.status_code == 201, response.content
+    assert ServiceBinding.objects.get().application.name == "web"
+
+
+@pytest.mark.django_db
 def test_credentials_are_shown_once_to_owners_and_never_recorded(world, api, cluster, postgres, caplog):
     instance = provision(world, postgres)
     heard = []

@@ -3,7 +3,7 @@ read back: a binding's variables appear only in the response that made it."""
 
 from rest_framework import serializers
 
-from apps.tenants.api.serializers import TenantField
+from apps.tenants.api.serializers import IdOrNameField, TenantField
 from apps.tenants.models import Environment
 
 from ..models import ServiceBinding, ServiceInstance, ServiceOffering, ServicePlan
@@ -103,7 +103,7 @@ class ServiceBindingWithCredentialsSerializer(ServiceBindingSerializer):
 
 
 class ServiceBindingCreateSerializer(serializers.Serializer):
-    """Bind `application` (its id) to `instance` (its id); another tenant's either is a 404."""
+    """Bind `application` (its id or name) to `instance` (its id); another tenant's either is a 404."""
 
     instance = serializers.IntegerField(min_value=1)
-    application = serializers.IntegerField(min_value=1)
+    application = IdOrNameField(help_text="The application by id or by name, in the instance's tenant.")

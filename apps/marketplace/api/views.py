@@ -95,8 +95,11 @@ class ServiceBindingViewSet(
         data = s.ServiceBindingCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         instance = get_object_or_404(selectors.nameable(ServiceInstance, request), pk=data.validated_data["instance"])
+        ref = data.validated_data["application"]
         application = get_object_or_404(
-            selectors.nameable(Application, request), pk=data.validated_data["application"], tenant=instance.tenant
+            selectors.nameable(Application, request),
+            tenant=instance.tenant,
+            **({"pk": ref} if isinstance(ref, int) else {"name": ref}),
         )
         binding, variables = services.binding_create(actor=self.principal, instance=instance, application=application)
         body = dict(self.get_serializer(self.get_queryset().get(pk=binding.pk)).data)

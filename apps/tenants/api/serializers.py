@@ -50,6 +50,24 @@ def _has_nul(value) -> bool:
 
 
 @extend_schema_field(ID_OR_NAME)
+class IdOrNameField(serializers.Field):
+    """An id (a number) or a name (text) the view looks up itself, where another tenant's row must be
+    a 404 like a missing one."""
+
+    default_error_messages = {"incorrect_type": "An id (a number) or a name (text)."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, int) and not isinstance(data, bool) and 0 < data < 2**63:
+            return data
+        if isinstance(data, str) and data and not _has_nul(data):
+            return data
+        self.fail("incorrect_type")
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(ID_OR_NAME)
 class NamedField(serializers.RelatedField):
     """A row of the caller's tenants by id (a number) or by name (text); another tenant's row reads
     exactly as a missing one. A name is looked up in the request's `tenant` (or the tenant the view
