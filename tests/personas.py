@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from apps.apikeys.services import apikey_create
 from apps.tenants.models import Membership, Tenant
-from apps.tenants.principals import as_principal
+from apps.tenants.principals import Principal, as_principal
 from apps.tenants.roles import Role, scopes_for_role
 from apps.tenants.services import tenant_create
 from tests.factories import UserFactory
@@ -25,6 +25,14 @@ class World:
     def user(self, role: str, tenant: str = "acme"):
         return self.users[f"{tenant}.{role}"]
 
+    def principal(self, role: str, tenant: str = "acme") -> Principal:
+        """The member with this role as services take them: signed in, not through a key."""
+        return Principal(self.user(role, tenant))
+
+    @property
+    def operator_principal(self) -> Principal:
+        return Principal(self.operator)
+
     @property
     def outsider(self):
         """A member of globex only: acme's rows do not exist for them."""
@@ -33,7 +41,7 @@ class World:
     def key(self, role: str = Role.OWNER, tenant: str = "acme", scopes=None, **kwargs) -> str:
         """A fresh API key for the member with this role; all scopes the role allows by default."""
         api_key, plaintext = apikey_create(
-            actor=self.user(role, tenant),
+            actor=self.principal(role, tenant),
             tenant=getattr(self, tenant),
             name=f"{role} key",
             scopes=scopes if scopes is not None else scopes_for_role(role),

@@ -14,7 +14,7 @@ from apps.core.errors import INVALID, NOT_FOUND, ApplicationError, denied, requi
 from apps.core.events import emit_on_commit
 from apps.core.policies import policy_for
 from apps.tenants.models import Quota, Tenant
-from apps.tenants.principals import Principal, as_principal
+from apps.tenants.principals import Principal
 from apps.tenants.quotas import quota_check, register_usage
 from apps.tenants.roles import scope_allowed_for
 
@@ -69,17 +69,16 @@ def apikey_create(
     auto_rotate: bool = False,
 ) -> tuple[APIKey, str]:
     """Create a key for the actor in `tenant`. Returns the row and the only copy of the plaintext key."""
-    principal = as_principal(actor)
-    if principal.api_key is not None:
+    if actor.api_key is not None:
         raise denied("API keys are created by people, not by other keys.")
-    require(policy_for(APIKey).can_add(principal, tenant), "You cannot create API keys in this tenant.", tenant=tenant)
+    require(policy_for(APIKey).can_add(actor, tenant), "You cannot create API keys in this tenant.", tenant=tenant)
     name = (name or "").strip()
     if not name:
         raise ApplicationError("Give the key a name.", code=INVALID, field="name")
     scopes = sorted(set(scopes or []))
     if not scopes:
         raise ApplicationError("Choose at least one scope.", code=INVALID, field="scopes")
-    role = principal.role_in(tenant.pk)
+    role = actor.role_in(tenant.pk)
     beyond = [scope for scope in scopes if not scope_allowed_for(role, scope)]
     if beyond:
         raise ApplicationError(
@@ -99,7 +98,7 @@ def apikey_create(
     lookup, plaintext = keys.generate()
     api_key = APIKey.objects.create(
         tenant=tenant,
-        user=principal.user,
+        user=actor.user,
         name=name,
         lookup=lookup,
         digest=keys.digest(plaintext),
@@ -109,7 +108,7 @@ def apikey_create(
         auto_rotate=bool(auto_rotate),
     )
     audit_record(
-        actor=principal,
+        actor=actor,
         action="apikey.create",
         obj=api_key,
         changes={
@@ -122,16 +121,14 @@ def apikey_create(
     return api_key, plaintext
 
 
-def _require_owner(actor: Principal, api_key: APIKey, message: str) -> Principal:
+def _require_owner(actor: Principal, api_key: APIKey, message: str) -> None:
     """The key's own user, signed in (not through a key): keys never mint keys, and admins, who may revoke
     everyone's keys, may not mint keys for others. Anyone else gets the same 404 as a missing key."""
-    principal = as_principal(actor)
-    if not policy_for(APIKey).can(principal, "view", api_key):
+    if not policy_for(APIKey).can(actor, "view", api_key):
         raise ApplicationError("Not found.", code=NOT_FOUND, status=404)
-    if principal.api_key is not None:
+    if actor.api_key is not None:
         raise denied(f"{message} API keys are managed by people, not by other keys.")
-    require(api_key.user_id == principal.user.pk, f"{message} {NOT_YOUR_KEY}", tenant=api_key.tenant)
-    return principal
+    require(api_key.user_id == actor.user.pk, f"{message} {NOT_YOUR_KEY}", tenant=api_key.tenant)
 
 
 def _successor(api_key: APIKey, *, now) -> tuple[APIKey, str]:
@@ -162,7 +159,7 @@ def _rotate(*, actor: Principal | None, api_key: APIKey, old_expires_at, automat
         raise ApplicationError(
             "This key has been rotated already; rotate its successor.", code=ALREADY_ROTATED, status=409
         )
-    role = as_principal(api_key.user).role_in(api_key.tenant_id)
+    role = Principal(api_key.user).role_in(api_key.tenant_id)
     beyond = [scope for scope in api_key.scopes if not scope_allowed_for(role, scope)]
     if beyond:
         raise ApplicationError(
@@ -208,7 +205,7 @@ def apikey_rotate(
 ) -> tuple[APIKey, str]:
     """Replace a live key with a fresh one; the old key keeps working for `overlap_hours` (0 to 168) or until
     its own expiry, whichever comes first. Returns the successor and the only copy of its plaintext."""
-    principal = _require_owner(actor, api_key, "You cannot rotate this key.")
+    _require_owner(actor, api_key, "You cannot rotate this key.")
     try:
         hours = int(overlap_hours)
     except (TypeError, ValueError):
@@ -216,7 +213,7 @@ def apikey_rotate(
     if not 0 <= hours <= MAX_OVERLAP_HOURS:
         raise ApplicationError(f"The overlap is 0 to {MAX_OVERLAP_HOURS} hours.", code=INVALID, field="overlap_hours")
     return _rotate(
-        actor=principal, api_key=api_key, old_expires_at=timezone.now() + timedelta(hours=hours), automatic=False
+        actor=actor, api_key=api_key, old_expires_at=timezone.now() + timedelta(hours=hours), automatic=False
     )
 
 
@@ -232,7 +229,7 @@ def apikey_auto_rotate(*, api_key: APIKey) -> APIKey:
 @transaction.atomic
 def apikey_reveal(*, actor: Principal, api_key: APIKey) -> str:
     """Show an auto-rotated key's plaintext to its owner, once: the stored ciphertext is wiped."""
-    principal = _require_owner(actor, api_key, "You cannot reveal this key.")
+    _require_owner(actor, api_key, "You cannot reveal this key.")
     api_key = APIKey.objects.select_for_update().get(pk=api_key.pk)
     if not api_key.sealed_key:
         raise ApplicationError(
@@ -243,18 +240,18 @@ def apikey_reveal(*, actor: Principal, api_key: APIKey) -> str:
     plaintext = crypto.decrypt(api_key.sealed_key)
     api_key.sealed_key = ""
     api_key.save(update_fields=["sealed_key"])
-    audit_record(actor=principal, action="apikey.reveal", obj=api_key)
+    audit_record(actor=actor, action="apikey.reveal", obj=api_key)
     return plaintext
 
 
 @transaction.atomic
 def apikey_set_auto_rotate(*, actor: Principal, api_key: APIKey, enabled: bool) -> APIKey:
     """Turn automatic rotation on or off; only the owner, since it mints keys for them."""
-    principal = _require_owner(actor, api_key, "You cannot change this key.")
+    _require_owner(actor, api_key, "You cannot change this key.")
     api_key = APIKey.objects.select_for_update().get(pk=api_key.pk)
     if api_key.auto_rotate != bool(enabled):
         audit_record(
-            actor=principal,
+            actor=actor,
             action="apikey.update",
             obj=api_key,
             changes={"auto_rotate": [api_key.auto_rotate, bool(enabled)]},
@@ -271,7 +268,7 @@ def apikey_revoke(*, actor: Principal, api_key: APIKey) -> APIKey:
     api_key = APIKey.objects.select_for_update().get(pk=api_key.pk)
     if api_key.revoked_at is not None:
         raise ApplicationError("This key is already revoked.", code=ALREADY_REVOKED, status=409)
-    api_key.revoked_at, api_key.revoked_by = timezone.now(), as_principal(actor).user
+    api_key.revoked_at, api_key.revoked_by = timezone.now(), actor.user
     api_key.save(update_fields=["revoked_at", "revoked_by"])
     audit_record(actor=actor, action="apikey.revoke", obj=api_key)
     return api_key
@@ -305,9 +302,9 @@ def _plan_save(plan: Plan) -> None:
 
 
 @transaction.atomic
-def plan_create(*, operator, **fields) -> Plan:
+def plan_create(*, operator: Principal, **fields) -> Plan:
     """A new plan. Making it the default moves every tenant without a plan onto it."""
-    require(getattr(operator, "is_staff", False), "Only platform operators manage plans.")
+    require(operator.is_operator, "Only platform operators manage plans.")
     plan = Plan(**{name: value for name, value in fields.items() if name in PLAN_FIELDS})
     _plan_save(plan)
     audit_record(
@@ -320,9 +317,9 @@ def plan_create(*, operator, **fields) -> Plan:
 
 
 @transaction.atomic
-def plan_update(*, operator, plan: Plan, **fields) -> Plan:
+def plan_update(*, operator: Principal, plan: Plan, **fields) -> Plan:
     """Change a plan; every tenant on it gets the new limits (each web process within API_PLAN_CACHE_SECONDS)."""
-    require(getattr(operator, "is_staff", False), "Only platform operators manage plans.")
+    require(operator.is_operator, "Only platform operators manage plans.")
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     before = {name: getattr(plan, name) for name in PLAN_FIELDS}
     if before["is_default"] and fields.get("is_default") is False:
@@ -339,9 +336,9 @@ def plan_update(*, operator, plan: Plan, **fields) -> Plan:
 
 
 @transaction.atomic
-def tenant_plan_assign(*, operator, tenant: Tenant, plan: Plan | None) -> TenantPlan | None:
+def tenant_plan_assign(*, operator: Principal, tenant: Tenant, plan: Plan | None) -> TenantPlan | None:
     """Put a tenant on a plan; `plan=None` returns it to the default plan."""
-    require(getattr(operator, "is_staff", False), "Only platform operators assign plans.")
+    require(operator.is_operator, "Only platform operators assign plans.")
     current = TenantPlan.objects.select_for_update().select_related("plan").filter(tenant=tenant).first()
     before = current.plan.name if current else None
     if plan is None:
@@ -351,7 +348,7 @@ def tenant_plan_assign(*, operator, tenant: Tenant, plan: Plan | None) -> Tenant
         return None
     if current is None:
         current = TenantPlan(tenant=tenant)
-    current.plan, current.assigned_by = plan, operator
+    current.plan, current.assigned_by = plan, operator.user
     current.save()
     audit_record(
         actor=operator, action="plan.assign", obj=current, tenant=tenant, changes={"plan": [before, plan.name]}

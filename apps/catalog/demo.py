@@ -2,6 +2,7 @@
 each, so a newcomer has something to deploy. `seed_demo` calls `seed_catalog`; safe to repeat."""
 
 from apps.tenants.models import Tenant
+from apps.tenants.principals import Principal
 
 from .models import Application, ServiceTemplate
 from .services import application_create, release_create, template_create
@@ -96,7 +97,7 @@ DEMO_TEMPLATES = [
 
 def seed_catalog(users: dict) -> None:
     """Create what is missing: the templates (as the demo operator) and acme's storefront and mailer."""
-    operator = users[OPERATOR]
+    operator = Principal(users[OPERATOR])
     templates = {}
     for spec in DEMO_TEMPLATES:
         templates[spec["slug"]] = ServiceTemplate.objects.filter(slug=spec["slug"]).order_by(
@@ -106,9 +107,10 @@ def seed_catalog(users: dict) -> None:
     if acme is None:
         return
     developer = users["developer@acme.example.com"]
+    as_developer = Principal(developer)
     if not Application.objects.filter(tenant=acme, name="storefront").exists():
         application_create(
-            actor=developer,
+            actor=as_developer,
             tenant=acme,
             name="storefront",
             template=templates["web-service"],
@@ -119,7 +121,7 @@ def seed_catalog(users: dict) -> None:
         )
     if not Application.objects.filter(tenant=acme, name="mailer").exists():
         mailer = application_create(
-            actor=developer,
+            actor=as_developer,
             tenant=acme,
             name="mailer",
             component_kind="worker",
@@ -128,7 +130,7 @@ def seed_catalog(users: dict) -> None:
             owner=developer,
         )
         release_create(
-            actor=developer,
+            actor=as_developer,
             application=mailer,
             image="busybox:1.36",
             command=["sh", "-c", "while true; do echo sending queued mail; sleep 30; done"],

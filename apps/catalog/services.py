@@ -15,7 +15,7 @@ from apps.core.errors import CONFLICT, NAME_TAKEN, ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.claims import host_claim
 from apps.tenants.models import SLUG_VALIDATOR, Membership, Quota, Tenant
-from apps.tenants.principals import Principal, as_principal
+from apps.tenants.principals import Principal
 from apps.tenants.quotas import quota_check, register_usage
 
 from .models import Application, ComponentKind, Release, ServiceTemplate
@@ -221,7 +221,7 @@ def _release_save(actor: Principal, application: Application, spec: dict, *, num
         tenant_id=application.tenant_id,
         application=application,
         number=number,
-        created_by=as_principal(actor).user,
+        created_by=actor.user,
         **spec,
     )
 
@@ -295,7 +295,7 @@ def _defaults_check(defaults, schema: dict, kind: str) -> dict:
 @transaction.atomic
 def template_create(
     *,
-    operator,
+    operator: Principal,
     slug: str,
     name: str,
     component_kind: str,

@@ -14,6 +14,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import INVALID, ApplicationError, require
 from apps.tenants.claims import reserved_namespace_pattern
 from apps.tenants.models import Environment, Quota
+from apps.tenants.principals import Principal
 
 from .connection import api_client_for, kube_for, kubeconfig_contexts
 from .kube import KubeClient, KubeError
@@ -63,7 +64,7 @@ def _clean_credentials(auth_method: str, api_url: str, credentials: dict) -> dic
 @transaction.atomic
 def cluster_register(
     *,
-    operator,
+    operator: Principal,
     name: str,
     auth_method: str,
     api_url: str = "",
@@ -73,7 +74,7 @@ def cluster_register(
     is_default: bool = False,
 ) -> Cluster:
     """Register a cluster; credentials are encrypted and never returned."""
-    require(getattr(operator, "is_staff", False), "Only platform operators register clusters.")
+    require(operator.is_operator, "Only platform operators register clusters.")
     if auth_method not in Cluster.Auth.values:
         raise ApplicationError(f"Unknown authentication method “{auth_method}”.", code=INVALID, field="auth_method")
     if auth_method not in cluster_auth_methods():

@@ -2,6 +2,7 @@
 
 from apps.catalog.models import Application
 from apps.tenants.models import Tenant
+from apps.tenants.principals import Principal
 
 from . import keys
 from .models import CIType, ConfigurationItem
@@ -15,7 +16,7 @@ def seed_cmdb(users: dict) -> None:
     app_item = ConfigurationItem.objects.filter(key=keys.application_key(storefront.pk)).first() if storefront else None
     if app_item is None or ConfigurationItem.objects.filter(tenant=acme, name="payments-api").exists():
         return
-    developer = users["developer@acme.example.com"]
+    developer = Principal(users["developer@acme.example.com"])
     types = {ci_type.slug: ci_type for ci_type in CIType.objects.all()}
     payments = item_declare(
         actor=developer,

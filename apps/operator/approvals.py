@@ -16,6 +16,7 @@ from apps.approvals.services.configuration import approval_rules_update
 from apps.approvals.services.requests import change_request_decide
 from apps.core.errors import ApplicationError
 from apps.core.operators import operator_required
+from apps.tenants.principals import as_principal
 
 LIST_LENGTH = 200
 RULE_FIELDS = (
@@ -50,7 +51,7 @@ def approval_rules(request):
     form = ApprovalRulesForm(request.POST)
     if form.is_valid():
         try:
-            approval_rules_update(operator=request.user, **form.cleaned_data)
+            approval_rules_update(operator=as_principal(request), **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:

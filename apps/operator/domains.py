@@ -13,6 +13,7 @@ from apps.core.operators import operator_required
 from apps.tenants.claims import domain_release, domain_reserve, host_release, portal_domains
 from apps.tenants.forms import ServiceForm
 from apps.tenants.models import DomainReservation, HostClaim
+from apps.tenants.principals import as_principal
 from apps.tenants.selectors import domain_reservations_of_the_platform, host_claims_of_every_tenant, tenant_choices
 
 
@@ -36,7 +37,7 @@ def domains(request):
     form = DomainForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            reservation = domain_reserve(operator=request.user, **form.cleaned_data)
+            reservation = domain_reserve(operator=as_principal(request), **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -62,7 +63,7 @@ def domains(request):
 @require_POST
 def domain_delete(request, pk):
     reservation = get_object_or_404(DomainReservation, pk=pk)
-    domain_release(operator=request.user, reservation=reservation)
+    domain_release(operator=as_principal(request), reservation=reservation)
     messages.success(request, f"{reservation.domain} is no longer reserved.")
     return redirect("operator:domains")
 
@@ -71,6 +72,6 @@ def domain_delete(request, pk):
 @require_POST
 def host_claim_release(request, pk):
     claim = get_object_or_404(HostClaim, pk=pk)
-    host_release(operator=request.user, claim=claim)
+    host_release(operator=as_principal(request), claim=claim)
     messages.success(request, f"{claim.host} is free again.")
     return redirect("operator:domains")

@@ -13,6 +13,7 @@ from apps.apikeys.services import PLAN_FIELDS, plan_create, plan_update, tenant_
 from apps.core.errors import ApplicationError
 from apps.core.operators import operator_required
 from apps.tenants.models import Tenant
+from apps.tenants.principals import as_principal
 
 from .plan_forms import PlanForm, TenantPlanForm
 
@@ -39,9 +40,9 @@ def _plan_form(request, plan: Plan | None):
         fields = {name: form.cleaned_data[name] for name in PLAN_FIELDS}
         try:
             if plan is None:
-                saved = plan_create(operator=request.user, **fields)
+                saved = plan_create(operator=as_principal(request), **fields)
             else:
-                saved = plan_update(operator=request.user, plan=plan, **fields)
+                saved = plan_update(operator=as_principal(request), plan=plan, **fields)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -61,7 +62,7 @@ def tenant_plan(request, slug):
     form = TenantPlanForm(request.POST)
     if form.is_valid():
         try:
-            tenant_plan_assign(operator=request.user, tenant=tenant, plan=form.cleaned_data["plan"])
+            tenant_plan_assign(operator=as_principal(request), tenant=tenant, plan=form.cleaned_data["plan"])
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:

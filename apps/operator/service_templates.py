@@ -10,6 +10,7 @@ from apps.catalog.models import ServiceTemplate
 from apps.catalog.selectors import template_list_with_usage
 from apps.core.errors import ApplicationError
 from apps.core.operators import operator_required
+from apps.tenants.principals import as_principal
 
 
 @operator_required
@@ -27,7 +28,7 @@ def template_new(request):
     form = TemplateForm(request.POST or None, initial=TemplateForm.initial_from(source) if source else None)
     if request.method == "POST" and form.is_valid():
         try:
-            template = services.template_create(operator=request.user, **form.cleaned_data)
+            template = services.template_create(operator=as_principal(request), **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:

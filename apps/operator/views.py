@@ -21,6 +21,7 @@ from apps.core.errors import ApplicationError
 from apps.core.health import run_checks
 from apps.core.operators import operator_required
 from apps.tenants.models import Environment, Quota, Tenant
+from apps.tenants.principals import as_principal
 from apps.tenants.quotas import usage_of
 from apps.tenants.selectors import quotas_of, tenants_of_the_platform
 from apps.tenants.services import quota_set, tenant_set_status
@@ -118,7 +119,7 @@ def tenant_quota(request, slug):
     form = QuotaForm(request.POST, tenant=tenant)
     if form.is_valid():
         try:
-            quota = quota_set(operator=request.user, tenant=tenant, **form.cleaned_data)
+            quota = quota_set(operator=as_principal(request), tenant=tenant, **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -134,7 +135,7 @@ def tenant_status(request, slug):
     form = TenantStatusForm(request.POST)
     if form.is_valid():
         try:
-            tenant_set_status(operator=request.user, tenant=tenant, **form.cleaned_data)
+            tenant_set_status(operator=as_principal(request), tenant=tenant, **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -175,7 +176,7 @@ def cluster_new(request):
     form = ClusterRegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            cluster = cluster_register(operator=request.user, **form.service_arguments())
+            cluster = cluster_register(operator=as_principal(request), **form.service_arguments())
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:

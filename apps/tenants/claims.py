@@ -22,6 +22,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 
 from .models import DomainReservation, HostClaim, Tenant
+from .principals import Principal
 
 RESERVED_NAME = "reserved_name"
 HOST_RESERVED = "host_reserved"
@@ -200,12 +201,14 @@ DOMAIN_TAKEN = "domain_taken"
 
 
 @transaction.atomic
-def domain_reserve(*, operator, domain: str, tenant: Tenant | None = None, note: str = "") -> DomainReservation:
+def domain_reserve(
+    *, operator: Principal, domain: str, tenant: Tenant | None = None, note: str = ""
+) -> DomainReservation:
     """Keep a domain for one tenant (only it may claim hosts under it) or for the platform (nobody may).
     Refused while another tenant holds a host under it: move or release those first."""
     from .services import require
 
-    require(getattr(operator, "is_staff", False), "Only platform operators reserve domains.")
+    require(operator.is_operator, "Only platform operators reserve domains.")
     domain = normalize_host(domain)
     if not is_dns_name(domain):
         raise ApplicationError(
@@ -236,11 +239,11 @@ def domain_reserve(*, operator, domain: str, tenant: Tenant | None = None, note:
 
 
 @transaction.atomic
-def domain_release(*, operator, reservation: DomainReservation) -> None:
+def domain_release(*, operator: Principal, reservation: DomainReservation) -> None:
     """Give a reserved domain back; hosts already claimed under it stay with their tenants."""
     from .services import require
 
-    require(getattr(operator, "is_staff", False), "Only platform operators release domains.")
+    require(operator.is_operator, "Only platform operators release domains.")
     audit_record(
         actor=operator,
         action="domain.release",
@@ -252,12 +255,12 @@ def domain_release(*, operator, reservation: DomainReservation) -> None:
 
 
 @transaction.atomic
-def host_release(*, operator, claim: HostClaim) -> None:
+def host_release(*, operator: Principal, claim: HostClaim) -> None:
     """Take a host back from a tenant (a squatted or abandoned name), so that another may claim it.
     Releases that name it keep their field; the next deploy of one claims the host again, if free."""
     from .services import require
 
-    require(getattr(operator, "is_staff", False), "Only platform operators release hosts.")
+    require(operator.is_operator, "Only platform operators release hosts.")
     audit_record(
         actor=operator, action="host.release", obj=claim, tenant=claim.tenant, changes={"host": [claim.host, None]}
     )

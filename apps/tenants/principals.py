@@ -40,6 +40,11 @@ class Principal:
                 self._roles = dict(memberships.values_list("tenant_id", "role"))
         return self._roles
 
+    @property
+    def is_operator(self) -> bool:
+        """A platform operator (staff) acting in person: keys belong to one tenant and never act for the platform."""
+        return self.is_authenticated and self.api_key is None and bool(self.user.is_staff)
+
     def role_in(self, tenant_id: int | None) -> str | None:
         return self.roles.get(tenant_id) if tenant_id is not None else None
 

@@ -87,9 +87,9 @@ def tenant_update(*, actor: Principal, tenant: Tenant, name: str) -> Tenant:
 
 
 @transaction.atomic
-def tenant_set_status(*, operator, tenant: Tenant, status: str, reason: str) -> Tenant:
+def tenant_set_status(*, operator: Principal, tenant: Tenant, status: str, reason: str) -> Tenant:
     """Operators suspend or reactivate a tenant; suspension makes it read-only for its members."""
-    require(getattr(operator, "is_staff", False))
+    require(operator.is_operator)
     if status not in Tenant.Status.values:
         raise ApplicationError(f"Unknown status “{status}”.", code=INVALID, field="status")
     before = tenant.status
@@ -385,9 +385,11 @@ def environment_delete(*, actor: Principal, environment: Environment) -> None:
 
 
 @transaction.atomic
-def quota_set(*, operator, tenant: Tenant, resource: str, limit: int, environment: Environment | None = None) -> Quota:
+def quota_set(
+    *, operator: Principal, tenant: Tenant, resource: str, limit: int, environment: Environment | None = None
+) -> Quota:
     """Set a limit; refused when it would sit below what is already in use."""
-    require(getattr(operator, "is_staff", False), "Only platform operators set quotas.")
+    require(operator.is_operator, "Only platform operators set quotas.")
     if resource not in Quota.Resource.values:
         raise ApplicationError(f"Unknown resource “{resource}”.", code=INVALID, field="resource")
     if limit is None or int(limit) < 0:

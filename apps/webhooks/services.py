@@ -20,7 +20,7 @@ from apps.core.audit import audit_record, diff
 from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
-from apps.tenants.principals import Principal, as_principal
+from apps.tenants.principals import Principal
 
 from .events import TEST_EVENT, matches, subscription_check
 from .models import WebhookDelivery, WebhookEndpoint
@@ -88,9 +88,7 @@ def endpoint_create(
             status=409,
         )
     secret = secret_generate()
-    endpoint = WebhookEndpoint(
-        tenant=tenant, url=url, events=events, description=description, created_by=as_principal(actor).user
-    )
+    endpoint = WebhookEndpoint(tenant=tenant, url=url, events=events, description=description, created_by=actor.user)
     endpoint.secret = secret
     endpoint.save()
     audit_record(actor=actor, action="webhook.create", obj=endpoint, changes=diff({}, _state(endpoint)))
@@ -183,17 +181,13 @@ def endpoint_enable(*, actor: Principal, endpoint: WebhookEndpoint) -> WebhookEn
 
 @transaction.atomic
 def endpoint_allow_private(
-    *, operator, endpoint: WebhookEndpoint, allow_private: bool, url: str | None = None
+    *, operator: Principal, endpoint: WebhookEndpoint, allow_private: bool, url: str | None = None
 ) -> WebhookEndpoint:
     """Operators only: let this endpoint reach private and loopback addresses (an internal receiver).
 
     The exception covers exactly one URL: the one given here (the internal receiver's, which the tenant
     cannot set itself), else the endpoint's current one. A later URL change by the tenant ends it."""
-    principal = as_principal(operator)
-    require(
-        principal.is_authenticated and principal.api_key is None and principal.user.is_staff,
-        "Only platform operators allow private webhook targets.",
-    )
+    require(operator.is_operator, "Only platform operators allow private webhook targets.")
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     before = {
         "url": endpoint.url,

@@ -89,7 +89,7 @@ def fuzz_config(world, role, path: Path) -> Path:
 
     # A spare key of the same member: the one the key routes may rotate and revoke.
     spare_key, _ = apikey_create(
-        actor=world.user(role), tenant=world.acme, name="spare key", scopes=scopes_for_role(role)
+        actor=world.principal(role), tenant=world.acme, name="spare key", scopes=scopes_for_role(role)
     )
     viewer = Membership.objects.get(tenant=world.acme, user=world.user("viewer"))
     lines = [

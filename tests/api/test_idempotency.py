@@ -59,7 +59,7 @@ def test_a_failure_is_not_remembered_and_callers_do_not_share_keys(world, api):
 
 
 def test_a_retried_approval_returns_the_decision_instead_of_already_decided(world, api, sandbox):
-    cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
+    cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     prod = world.acme.environments.get(name="prod")
     approval_policy_save(
         actor=world.user(Role.OWNER),

@@ -55,7 +55,7 @@ def test_revocation_takes_effect_immediately(world, api):
     key = world.key()
     api.with_key(key)
     assert api.get(TENANTS).status_code == 200
-    apikey_revoke(actor=world.user(Role.OWNER), api_key=APIKey.objects.get(lookup=keys.parse(key)))
+    apikey_revoke(actor=world.principal(Role.OWNER), api_key=APIKey.objects.get(lookup=keys.parse(key)))
     rejected(api.get(TENANTS), 401, "key_revoked")
 
 
@@ -86,7 +86,9 @@ def test_scopes_never_exceed_the_creators_role(world):
     from apps.apikeys.services import apikey_create
 
     with pytest.raises(ApplicationError) as refused:
-        apikey_create(actor=world.user(Role.VIEWER), tenant=world.acme, name="sneaky", scopes=["environments:write"])
+        apikey_create(
+            actor=world.principal(Role.VIEWER), tenant=world.acme, name="sneaky", scopes=["environments:write"]
+        )
     assert refused.value.code == "scope_not_allowed" and refused.value.field == "scopes"
 
 
@@ -144,7 +146,7 @@ def test_quota_on_keys_is_enforced_with_a_named_message(world, api):
     from apps.tenants.services import quota_set
 
     world.key()
-    quota_set(operator=world.operator, tenant=world.acme, resource="api_keys", limit=1)
+    quota_set(operator=world.operator_principal, tenant=world.acme, resource="api_keys", limit=1)
     api.as_user(world.user(Role.DEVELOPER))
     response = api.post(
         "/api/v1/api-keys/", {"tenant": "acme", "name": "one more", "scopes": ["apps:read"]}, format="json"

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def _key(world, role=Role.DEVELOPER, tenant="acme", name="ci"):
     return apikey_create(
-        actor=world.user(role, tenant), tenant=getattr(world, tenant), name=name, scopes=["apps:read"]
+        actor=world.principal(role, tenant), tenant=getattr(world, tenant), name=name, scopes=["apps:read"]
     )[0]
 
 

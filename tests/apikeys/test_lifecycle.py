@@ -24,7 +24,7 @@ KEY = re.compile(r'value="(pk_[A-Za-z0-9]{12}_[A-Za-z0-9_-]+)"')
 
 
 def _key(world, role=Role.DEVELOPER, name="ci", **kwargs):
-    return apikey_create(actor=world.user(role), tenant=world.acme, name=name, scopes=["apps:read"], **kwargs)[0]
+    return apikey_create(actor=world.principal(role), tenant=world.acme, name=name, scopes=["apps:read"], **kwargs)[0]
 
 
 def _expires_in(api_key, **delta):
@@ -78,11 +78,11 @@ def test_revoked_expired_and_rotated_keys_get_no_reminder(world, django_capture_
     from apps.apikeys.services import apikey_revoke, apikey_rotate
 
     revoked = _key(world, expires_in_days=3)
-    apikey_revoke(actor=world.user(Role.DEVELOPER), api_key=revoked)
+    apikey_revoke(actor=world.principal(Role.DEVELOPER), api_key=revoked)
     expired = _key(world, expires_in_days=3)
     _expires_in(expired, minutes=-1)
     rotated = _key(world, expires_in_days=3)
-    successor, _ = apikey_rotate(actor=world.user(Role.DEVELOPER), api_key=rotated, overlap_hours=1)
+    successor, _ = apikey_rotate(actor=world.principal(Role.DEVELOPER), api_key=rotated, overlap_hours=1)
     # Only the successor, which has the same short lifetime, is reminded; the old key ends by design.
     assert _run(django_capture_on_commit_callbacks) == {"rotated": 0, "reminded": 1}
     assert [data["api_key"] for event, data in events if event == "apikey.expiring"] == [successor.pk]
@@ -195,7 +195,7 @@ def test_the_report_lists_keys_never_used_and_expiring(world, api, client):
     soon = _key(world, name="soon", expires_in_days=3)
     admins = _key(world, role=Role.ADMIN, name="admin's", expires_in_days=2)
     apikey_create(
-        actor=world.user(Role.OWNER, "globex"),
+        actor=world.principal(Role.OWNER, "globex"),
         tenant=world.globex,
         name="theirs",
         scopes=["apps:read"],

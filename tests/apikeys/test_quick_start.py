@@ -17,6 +17,7 @@ from apps.apikeys.services import apikey_create
 from apps.catalog.models import Release
 from apps.deployments.models import Deployment
 from apps.tenants.models import Tenant
+from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role, scopes_for_role
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
@@ -48,7 +49,7 @@ def test_every_quick_start_deploys_the_demo_release_by_name(asgi_server, tmp_pat
     developer = get_user_model().objects.get(email="developer@acme.example.com")
     acme = Tenant.objects.get(slug="acme")
     scopes = [scope for scope in scopes_for_role(Role.DEVELOPER) if scope != "environments:read"]
-    _, key = apikey_create(actor=developer, tenant=acme, name="quick start", scopes=scopes)
+    _, key = apikey_create(actor=as_principal(developer), tenant=acme, name="quick start", scopes=scopes)
     snippets = _snippets(asgi_server, developer)
     newest = Release.objects.filter(tenant=acme).order_by("-created_at").first()
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "PYTHONPATH": str(CLIENT), "PORTAL_API_KEY": key}

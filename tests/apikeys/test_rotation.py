@@ -18,7 +18,7 @@ KEY = re.compile(r'value="(pk_[A-Za-z0-9]{12}_[A-Za-z0-9_-]+)"')
 
 def _key(world, role=Role.DEVELOPER, days=90, **kwargs):
     return apikey_create(
-        actor=world.user(role),
+        actor=world.principal(role),
         tenant=world.acme,
         name="ci",
         scopes=["apps:read", "apikeys:read"],
@@ -68,7 +68,7 @@ def test_rotating_over_the_api_returns_the_successor_once_and_both_keys_work_dur
 def test_the_overlap_never_extends_the_old_key(world):
     old, _ = _key(world, days=1)
     expiry = old.expires_at
-    apikey_rotate(actor=world.user(Role.DEVELOPER), api_key=old, overlap_hours=168)
+    apikey_rotate(actor=world.principal(Role.DEVELOPER), api_key=old, overlap_hours=168)
     old.refresh_from_db()
     assert old.expires_at == expiry
 
@@ -77,7 +77,7 @@ def test_the_overlap_never_extends_the_old_key(world):
 def test_the_overlap_is_bounded(world, hours):
     old, _ = _key(world)
     with pytest.raises(ApplicationError) as refused:
-        apikey_rotate(actor=world.user(Role.DEVELOPER), api_key=old, overlap_hours=hours)
+        apikey_rotate(actor=world.principal(Role.DEVELOPER), api_key=old, overlap_hours=hours)
     assert refused.value.field == "overlap_hours" and not old.successors.exists()
 
 
@@ -136,7 +136,7 @@ def test_a_key_cannot_rotate_keys(world, api):
 
 def test_revoked_and_expired_keys_cannot_be_rotated(world, api):
     revoked, _ = _key(world)
-    apikey_revoke(actor=world.user(Role.DEVELOPER), api_key=revoked)
+    apikey_revoke(actor=world.principal(Role.DEVELOPER), api_key=revoked)
     expired, _ = _key(world)
     APIKey.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     client = api.as_user(world.user(Role.DEVELOPER))

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def key_of(world, role="developer", scopes=("environments:read", "apikeys:read")):
-    return apikey_create(actor=world.user(role), tenant=world.acme, name=f"{role} script", scopes=list(scopes))
+    return apikey_create(actor=world.principal(role), tenant=world.acme, name=f"{role} script", scopes=list(scopes))
 
 
 def test_requests_are_counted_per_key_endpoint_and_day_with_errors_and_latency(world, api):

@@ -15,7 +15,7 @@ from tests.factories import PASSWORD, UserFactory
 def cluster(world, sandbox):
     """The sandbox as the default cluster with every namespace provisioned, done here and now rather than
     by the worker, so tests without one (and inside a test transaction) can use it."""
-    cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
+    cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     for environment in Environment.objects.all():
         environment_provision(environment=environment)
     return KubeClient(sandbox.api_client())

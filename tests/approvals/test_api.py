@@ -25,7 +25,7 @@ ADMINS = {"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}
 @pytest.fixture
 def prod(world, sandbox):
     """acme's prod on the sandbox cluster, governed by one stage: an admin or an owner approves."""
-    cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
+    cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     environment = world.acme.environments.get(name="prod")
     approval_policy_save(actor=world.user(Role.OWNER), tenant=world.acme, environment=environment, stages=[ADMINS])
     return environment

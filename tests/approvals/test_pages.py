@@ -11,6 +11,7 @@ from apps.approvals.services.configuration import approval_policy_save
 from apps.clusters.services import cluster_register
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment
+from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 from tests.deployments.conftest import make_app, make_release
 from tests.factories import PASSWORD
@@ -22,7 +23,7 @@ ADMINS = {"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}
 
 @pytest.fixture
 def governed(world, sandbox):
-    cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
+    cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     environment = world.acme.environments.get(name="prod")
     approval_policy_save(actor=world.user(Role.OWNER), tenant=world.acme, environment=environment, stages=[ADMINS])
     return environment
@@ -239,10 +240,10 @@ def test_the_request_page_shows_the_cmdb_blast_radius_with_paths(world, client, 
     app = make_app(world.acme, "shop")
     developer = world.user(Role.DEVELOPER)
     billing = item_declare(
-        actor=developer, tenant=world.acme, ci_type=CIType.objects.get(slug="application"), name="billing"
+        actor=as_principal(developer), tenant=world.acme, ci_type=CIType.objects.get(slug="application"), name="billing"
     )
     relationship_declare(
-        actor=developer,
+        actor=as_principal(developer),
         source=billing,
         target=ConfigurationItem.objects.get(key=keys.application_key(app.pk)),
         kind="depends_on",

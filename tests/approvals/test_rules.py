@@ -259,7 +259,7 @@ def test_a_quota_increase_is_decided_by_an_operator(world):
     from apps.tenants.principals import as_principal
     from apps.tenants.services import QUOTA_NOT_AN_INCREASE, quota_request_increase, quota_set
 
-    quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
+    quota_set(operator=world.operator_principal, tenant=world.acme, resource="pods", limit=10)
     developer, admin = as_principal(world.user(Role.DEVELOPER)), as_principal(world.user(Role.ADMIN))
     refused(
         PERMISSION_DENIED,
@@ -302,7 +302,7 @@ def test_a_quota_approval_is_void_when_the_limit_moved(world):
     from apps.tenants.principals import as_principal
     from apps.tenants.services import quota_request_increase, quota_set
 
-    quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
+    quota_set(operator=world.operator_principal, tenant=world.acme, resource="pods", limit=10)
     request = quota_request_increase(
         actor=as_principal(world.user(Role.OWNER)),
         tenant=world.acme,
@@ -310,7 +310,7 @@ def test_a_quota_approval_is_void_when_the_limit_moved(world):
         limit=30,
         justification="Launch week",
     )
-    quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=15)
+    quota_set(operator=world.operator_principal, tenant=world.acme, resource="pods", limit=15)
     refused(CHANGE_MOVED, change_request_decide, actor=world.operator, change_request=request, verdict="approve")
     assert ChangeRequest.objects.get(pk=request.pk).revision == 2
 
@@ -322,12 +322,12 @@ def test_a_change_request_shows_the_cmdb_blast_radius(world, cluster, release, p
 
     app_item = ConfigurationItem.objects.get(key=keys.application_key(release.application_id))
     billing = item_declare(
-        actor=world.user(Role.DEVELOPER),
+        actor=world.principal(Role.DEVELOPER),
         tenant=world.acme,
         ci_type=CIType.objects.get(slug="application"),
         name="billing",
     )
-    relationship_declare(actor=world.user(Role.DEVELOPER), source=billing, target=app_item, kind="depends_on")
+    relationship_declare(actor=world.principal(Role.DEVELOPER), source=billing, target=app_item, kind="depends_on")
     govern(world, prod, ADMINS)
     _, request = request_deploy(world, release, prod)
     assert request.impact["item"]["type"] == "workload"  # the app's workload in prod, made with the deployment

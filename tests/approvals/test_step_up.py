@@ -51,7 +51,7 @@ def test_a_session_decides_over_the_api_only_after_reauthenticating(world, api, 
 
 @pytest.mark.parametrize("verdict", ["approve", "reject"])
 def test_an_operator_session_decides_over_the_operator_api_only_after_reauthenticating(world, api, verdict):
-    quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
+    quota_set(operator=world.operator_principal, tenant=world.acme, resource="pods", limit=10)
     pk = (
         api.as_user(world.user(Role.OWNER))
         .post(

@@ -17,6 +17,7 @@ from apps.apikeys.services import apikey_create
 from apps.audit.models import AuditEvent
 from apps.core.audit import audit_record
 from apps.tenants.models import Environment, Invitation, Membership, Quota, Tenant, namespace_for
+from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 from tests.factories import UserFactory
 
@@ -86,7 +87,10 @@ def _quotas(world, tenant, n, reader):
 
 def _api_keys(world, tenant, n, reader):
     owner = world.users[f"{tenant.slug}.owner"]
-    return [apikey_create(actor=owner, tenant=tenant, name=f"key {i}", scopes=["apps:read"])[0] for i in range(n)]
+    return [
+        apikey_create(actor=as_principal(owner), tenant=tenant, name=f"key {i}", scopes=["apps:read"])[0]
+        for i in range(n)
+    ]
 
 
 def _audit_events(world, tenant, n, reader):

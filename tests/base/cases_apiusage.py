@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from apps.apikeys.models import UsageDaily
 from apps.apikeys.services import apikey_create
+from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 
 # The operator's plan API is staff-only; tests/operator/test_plans.py covers it.
@@ -20,7 +21,9 @@ NOT_TENANT_ROUTES = {"operator-plan"}
 
 def _usage(world, tenant, n, reader):
     """n rows of the reader's own key, so every role may see them."""
-    api_key = apikey_create(actor=reader, tenant=tenant, name=f"usage {secrets.token_hex(2)}", scopes=["apps:read"])[0]
+    api_key = apikey_create(
+        actor=as_principal(reader), tenant=tenant, name=f"usage {secrets.token_hex(2)}", scopes=["apps:read"]
+    )[0]
     return [
         UsageDaily.objects.create(
             tenant=tenant,
@@ -49,7 +52,7 @@ def _page_cases() -> list:
     def owners_key(name):
         def url(world, tenant):
             api_key = apikey_create(
-                actor=world.users[f"{tenant.slug}.owner"], tenant=tenant, name="k", scopes=["apps:read"]
+                actor=as_principal(world.users[f"{tenant.slug}.owner"]), tenant=tenant, name="k", scopes=["apps:read"]
             )[0]
             return reverse(name, kwargs={"tenant_slug": tenant.slug, "pk": api_key.pk})
 

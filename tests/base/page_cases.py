@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.apikeys.services import apikey_create
 from apps.tenants.models import Invitation, Membership
+from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 
 T = "t/<slug:tenant_slug>/"
@@ -61,7 +62,9 @@ def _invitation(world, tenant):
 
 
 def _owners_key(world, tenant):
-    return apikey_create(actor=world.users[f"{tenant.slug}.owner"], tenant=tenant, name="k", scopes=["apps:read"])[0]
+    return apikey_create(
+        actor=as_principal(world.users[f"{tenant.slug}.owner"]), tenant=tenant, name="k", scopes=["apps:read"]
+    )[0]
 
 
 PAGE_CASES = [

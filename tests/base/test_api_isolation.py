@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.audit.models import AuditEvent
+from apps.tenants.principals import as_principal
 from apps.tenants.roles import RANK, Role, scopes_for_role
 
 from .api_cases import API_CASES
@@ -196,4 +197,6 @@ def _acme_key_of_globex_owner(world):
     from apps.apikeys.services import apikey_create
 
     user = world.user(Role.OWNER, "globex")
-    return apikey_create(actor=user, tenant=world.acme, name="acme key", scopes=scopes_for_role(Role.OWNER))[1]
+    return apikey_create(
+        actor=as_principal(user), tenant=world.acme, name="acme key", scopes=scopes_for_role(Role.OWNER)
+    )[1]

@@ -8,6 +8,7 @@ import pytest
 from apps.builds.models import Build, BuildContext, State
 from apps.catalog.models import Release
 from apps.deployments.choices import State as DeploymentState
+from apps.tenants.principals import as_principal
 from tests.conftest import start_worker, wait_for
 from tests.deployments.conftest import make_app, make_release, registered
 from tests.deployments.test_pipeline import deploy
@@ -65,13 +66,13 @@ def test_a_first_release_from_a_build_takes_the_template_defaults(world, api, bu
     from apps.catalog.services import application_create, template_create
 
     template = template_create(
-        operator=operator,
+        operator=as_principal(operator),
         slug="web",
         name="Web service",
         component_kind="web",
         defaults={"ports": [{"name": "http", "port": 8080}], "replicas": 2, "memory_request": "64Mi"},
     )
-    shop = application_create(actor=world.user("developer"), tenant=world.acme, name="shop", template=template)
+    shop = application_create(actor=world.principal("developer"), tenant=world.acme, name="shop", template=template)
     assert not shop.releases.exists()
     response = upload(api, world.user("developer"), shop, context({"Dockerfile": dockerfile()}), create_release=True)
     build = finished(response.json()["id"])

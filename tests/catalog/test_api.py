@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.audit.models import AuditEvent
 from apps.catalog import services
 from apps.catalog.models import Application, Release, ServiceTemplate
+from apps.tenants.principals import as_principal
 from apps.tenants.services import quota_set
 
 from .test_services import BAD_RELEASES, WEB_SCHEMA
@@ -25,7 +26,7 @@ def dev_api(api, world):
 @pytest.fixture
 def template(world):
     return services.template_create(
-        operator=world.operator,
+        operator=world.operator_principal,
         slug="web-service",
         name="Web service",
         component_kind="web",
@@ -36,7 +37,9 @@ def template(world):
 
 def app_in(world, name="shop", kind="web", tenant=None):
     owner = world.user("owner", "acme" if tenant is None else tenant.slug)
-    return services.application_create(actor=owner, tenant=tenant or world.acme, name=name, component_kind=kind)
+    return services.application_create(
+        actor=as_principal(owner), tenant=tenant or world.acme, name=name, component_kind=kind
+    )
 
 
 def post_release(api, application, **fields):
@@ -132,7 +135,7 @@ def test_a_taken_name_is_refused_with_its_own_code(dev_api, world):
 
 
 def test_the_quota_refusal_is_a_409_naming_the_quota(dev_api, world):
-    quota_set(operator=world.operator, tenant=world.acme, resource="applications", limit=1)
+    quota_set(operator=world.operator_principal, tenant=world.acme, resource="applications", limit=1)
     app_in(world)
     response = dev_api.post(APPS, {"tenant": "acme", "name": "second"}, format="json")
     assert response.status_code == 409
@@ -233,7 +236,7 @@ def test_the_memory_typo_reads_clearly(dev_api, world):
 
 
 def test_releases_are_never_edited_or_deleted(dev_api, world):
-    release = services.release_create(actor=world.user("developer"), application=app_in(world), image="nginx:1.27")
+    release = services.release_create(actor=world.principal("developer"), application=app_in(world), image="nginx:1.27")
     url = f"{RELEASES}{release.pk}/"
     for method in ("patch", "put", "delete"):
         assert getattr(dev_api, method)(url, {"replicas": 5}, format="json").status_code == 405
@@ -282,9 +285,9 @@ def test_diff_against_another_release(dev_api, world):
 
 def test_diff_refuses_missing_foreign_and_unrelated_releases_alike(dev_api, world):
     application = app_in(world)
-    release = services.release_create(actor=world.user("developer"), application=application, image="nginx:1.27")
+    release = services.release_create(actor=world.principal("developer"), application=application, image="nginx:1.27")
     foreign = services.release_create(
-        actor=world.user("owner", "globex"), application=app_in(world, tenant=world.globex), image="nginx:1.27"
+        actor=world.principal("owner", "globex"), application=app_in(world, tenant=world.globex), image="nginx:1.27"
     )
     url = f"{RELEASES}{release.pk}/diff/"
     missing, alien = dev_api.get(url, {"against": 999999}), dev_api.get(url, {"against": foreign.pk})
@@ -292,7 +295,7 @@ def test_diff_refuses_missing_foreign_and_unrelated_releases_alike(dev_api, worl
     assert set(missing.json()["fields"]) == set(alien.json()["fields"]) == {"against"}
     assert dev_api.get(url).json()["fields"] == {"against": ["No release with id “” to compare against."]}
     other = services.release_create(
-        actor=world.user("developer"), application=app_in(world, "other"), image="nginx:1.27"
+        actor=world.principal("developer"), application=app_in(world, "other"), image="nginx:1.27"
     )
     assert dev_api.get(url, {"against": other.pk}).json()["fields"] == {
         "against": ["Compare two releases of the same application."]
@@ -303,7 +306,7 @@ def test_diff_refuses_missing_foreign_and_unrelated_releases_alike(dev_api, worl
 
 
 def test_every_signed_in_user_reads_active_templates_and_operators_all(api, world, template):
-    retired = services.template_create(operator=world.operator, slug="old", name="Old", component_kind="web")
+    retired = services.template_create(operator=world.operator_principal, slug="old", name="Old", component_kind="web")
     ServiceTemplate.objects.filter(pk=retired.pk).update(is_active=False)
     assert api.get(TEMPLATES).status_code == 401
     api.as_user(world.user("viewer", "globex"))
@@ -357,11 +360,11 @@ def test_template_list_queries_do_not_grow(api, world):
             assert api.get(TEMPLATES, {"page_size": 100}).status_code == 200
         return len(queries)
 
-    services.template_create(operator=world.operator, slug="t0", name="T", component_kind="web")
+    services.template_create(operator=world.operator_principal, slug="t0", name="T", component_kind="web")
     count()
     small = count()
     for i in range(1, 30):
-        services.template_create(operator=world.operator, slug=f"t{i}", name="T", component_kind="web")
+        services.template_create(operator=world.operator_principal, slug=f"t{i}", name="T", component_kind="web")
     assert count() == small
 
 

@@ -40,16 +40,20 @@ def template(world):
         },
     }
     return services.template_create(
-        operator=world.operator, slug="web-service", name="Web service", component_kind="web", parameter_schema=schema
+        operator=world.operator_principal,
+        slug="web-service",
+        name="Web service",
+        component_kind="web",
+        parameter_schema=schema,
     )
 
 
 def app_in(world, name="shop", kind="web", **release):
     application = services.application_create(
-        actor=world.user("owner"), tenant=world.acme, name=name, component_kind=kind
+        actor=world.principal("owner"), tenant=world.acme, name=name, component_kind=kind
     )
     if release:
-        services.release_create(actor=world.user("owner"), application=application, **release)
+        services.release_create(actor=world.principal("owner"), application=application, **release)
     return application
 
 
@@ -69,7 +73,7 @@ def field_refused(page: str, name: str, words: str) -> bool:
 def test_the_list_shows_applications_with_their_latest_release(dev_client, world):
     app_in(world, image="nginx:1.26")
     services.release_create(
-        actor=world.user("owner"), application=Application.objects.get(name="shop"), image="nginx:1.27"
+        actor=world.principal("owner"), application=Application.objects.get(name="shop"), image="nginx:1.27"
     )
     page = dev_client.get("/t/acme/apps/").content.decode()
     assert ">Applications</a>" in page and 'aria-current="page"><i class="bi bi-boxes' in page
@@ -103,7 +107,7 @@ def test_a_new_application_from_scratch(dev_client, world):
 
 def test_the_new_page_offers_the_newest_version_of_each_template(dev_client, world, template):
     services.template_create(
-        operator=world.operator,
+        operator=world.operator_principal,
         slug="web-service",
         name="Web service",
         component_kind="web",
@@ -176,7 +180,7 @@ def test_template_form_refusals_land_on_their_field(dev_client, template, data, 
 def test_the_applications_quota_refusal_is_shown(dev_client, world):
     from apps.tenants.services import quota_set
 
-    quota_set(operator=world.operator, tenant=world.acme, resource="applications", limit=0)
+    quota_set(operator=world.operator_principal, tenant=world.acme, resource="applications", limit=0)
     response = dev_client.post("/t/acme/apps/new/", {"name": "shop", "component_kind": "web"})
     assert response.status_code == 400
     assert 'id="refusal"' in response.content.decode()
@@ -189,7 +193,7 @@ def test_the_applications_quota_refusal_is_shown(dev_client, world):
 def test_the_application_page_lists_releases_newest_first_and_prefills_the_next(dev_client, world):
     application = app_in(world, image="nginx:1.26")
     services.release_create(
-        actor=world.user("owner"),
+        actor=world.principal("owner"),
         application=application,
         image="nginx:1.27",
         env={"LOG_LEVEL": "debug", "MODE": "web"},
@@ -283,7 +287,7 @@ def test_bad_release_input_is_marked_on_its_field(dev_client, world, kind, data,
 def test_the_comparison_shows_what_changed(dev_client, world):
     application = app_in(world, image="nginx:1.26", env={"A": "1"})
     services.release_create(
-        actor=world.user("owner"), application=application, image="nginx:1.27", env={"A": "2"}, replicas=3
+        actor=world.principal("owner"), application=application, image="nginx:1.27", env={"A": "2"}, replicas=3
     )
     page = dev_client.get("/t/acme/apps/shop/", {"before": "1", "after": "2"}).content.decode()
     table = page[page.index('id="diff"') : page.index("</table>", page.index('id="diff"'))]

@@ -11,6 +11,7 @@ from apps.catalog.parameters import INVALID_PARAMETERS
 from apps.core.errors import TENANT_SUSPENDED, ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
+from apps.tenants.principals import as_principal
 from apps.tenants.quotas import QUOTA_EXCEEDED, usage_of
 from apps.tenants.services import quota_set, tenant_set_status
 
@@ -44,7 +45,7 @@ def dev(world):
 @pytest.fixture
 def web_template(world):
     return services.template_create(
-        operator=world.operator,
+        operator=world.operator_principal,
         slug="web-service",
         name="Web service",
         component_kind="web",
@@ -59,7 +60,7 @@ def web_template(world):
 
 def make_app(world, name="shop", kind="web", **kwargs):
     return services.application_create(
-        actor=world.user("developer"), tenant=world.acme, name=name, component_kind=kind, **kwargs
+        actor=world.principal("developer"), tenant=world.acme, name=name, component_kind=kind, **kwargs
     )
 
 
@@ -68,7 +69,7 @@ def make_app(world, name="shop", kind="web", **kwargs):
 
 def test_an_application_from_scratch_has_no_release_and_one_audit_event(world, dev):
     application = services.application_create(
-        actor=dev,
+        actor=as_principal(dev),
         tenant=world.acme,
         name="Shop ",
         component_kind="worker",
@@ -91,7 +92,11 @@ def test_an_application_from_scratch_has_no_release_and_one_audit_event(world, d
 
 def test_an_application_from_a_template_records_it_and_cuts_release_one(world, dev, web_template):
     application = services.application_create(
-        actor=dev, tenant=world.acme, name="shop", template=web_template, parameters={"image": "nginx:1.27", "port": 80}
+        actor=as_principal(dev),
+        tenant=world.acme,
+        name="shop",
+        template=web_template,
+        parameters={"image": "nginx:1.27", "port": 80},
     )
     assert application.template == web_template and application.component_kind == "web"
     assert application.template_parameters == {
@@ -113,8 +118,12 @@ def test_an_application_from_a_template_records_it_and_cuts_release_one(world, d
 
 
 def test_a_template_without_an_image_makes_no_release(world, dev):
-    template = services.template_create(operator=world.operator, slug="bare", name="Bare", component_kind="worker")
-    application = services.application_create(actor=dev, tenant=world.acme, name="bare", template=template)
+    template = services.template_create(
+        operator=world.operator_principal, slug="bare", name="Bare", component_kind="worker"
+    )
+    application = services.application_create(
+        actor=as_principal(dev), tenant=world.acme, name="bare", template=template
+    )
     assert application.template_parameters == {} and not application.releases.exists()
 
 
@@ -132,7 +141,7 @@ def test_a_template_without_an_image_makes_no_release(world, dev):
 def test_template_parameters_are_checked_against_the_schema(world, dev, web_template, parameters, field, words):
     error = refusal(
         services.application_create,
-        actor=dev,
+        actor=as_principal(dev),
         tenant=world.acme,
         name="shop",
         template=web_template,
@@ -145,7 +154,7 @@ def test_template_parameters_are_checked_against_the_schema(world, dev, web_temp
 def test_schema_errors_carry_a_stable_code(world, dev, web_template):
     error = refusal(
         services.application_create,
-        actor=dev,
+        actor=as_principal(dev),
         tenant=world.acme,
         name="shop",
         template=web_template,
@@ -186,9 +195,11 @@ def test_the_owner_must_be_a_member_and_names_are_unique(world):
 
 
 def test_viewers_and_suspended_tenants_cannot_create(world):
-    error = refusal(services.application_create, actor=world.user("viewer"), tenant=world.acme, name="shop")
+    error = refusal(services.application_create, actor=world.principal("viewer"), tenant=world.acme, name="shop")
     assert (error.code, error.status) == ("permission_denied", 403)
-    tenant_set_status(operator=world.operator, tenant=world.acme, status=Tenant.Status.SUSPENDED, reason="unpaid")
+    tenant_set_status(
+        operator=world.operator_principal, tenant=world.acme, status=Tenant.Status.SUSPENDED, reason="unpaid"
+    )
     error = refusal(make_app, world=world)
     assert error.code == TENANT_SUSPENDED
 
@@ -196,7 +207,7 @@ def test_viewers_and_suspended_tenants_cannot_create(world):
 def test_applications_count_against_the_quota_and_the_refusal_names_it(world):
     make_app(world, name="one")
     assert usage_of("applications", world.acme) == 1
-    quota_set(operator=world.operator, tenant=world.acme, resource="applications", limit=2)
+    quota_set(operator=world.operator_principal, tenant=world.acme, resource="applications", limit=2)
     make_app(world, name="two")
     error = refusal(make_app, world=world, name="three")
     assert (error.code, error.status) == (QUOTA_EXCEEDED, 409)
@@ -207,7 +218,7 @@ def test_applications_count_against_the_quota_and_the_refusal_names_it(world):
 def test_update_changes_the_details_and_records_what_changed(world, dev):
     application = make_app(world)
     services.application_update(
-        actor=dev,
+        actor=as_principal(dev),
         application=application,
         description="The shop",
         owner=dev,
@@ -217,7 +228,7 @@ def test_update_changes_the_details_and_records_what_changed(world, dev):
     assert (application.description, application.owner, application.name) == ("The shop", dev, "shop")
     event = AuditEvent.objects.get(action="application.update")
     assert event.changes["owner"] == [None, dev.email] and "team" not in event.changes
-    services.application_update(actor=dev, application=application, owner=None)
+    services.application_update(actor=as_principal(dev), application=application, owner=None)
     application.refresh_from_db()
     assert application.owner is None
 
@@ -225,12 +236,12 @@ def test_update_changes_the_details_and_records_what_changed(world, dev):
 def test_update_refuses_viewers_and_bad_values(world):
     application = make_app(world)
     assert (
-        refusal(services.application_update, actor=world.user("viewer"), application=application, team="x").status
+        refusal(services.application_update, actor=world.principal("viewer"), application=application, team="x").status
         == 403
     )
     error = refusal(
         services.application_update,
-        actor=world.user("developer"),
+        actor=world.principal("developer"),
         application=application,
         repository_url="ftp://example.com/x",
     )
@@ -242,15 +253,18 @@ def test_update_refuses_viewers_and_bad_values(world):
 
 def test_releases_are_numbered_one_after_another_per_application(world, dev):
     shop, mail = make_app(world), make_app(world, name="mail", kind="worker")
-    numbers = [services.release_create(actor=dev, application=shop, image=f"nginx:1.{i}").number for i in range(3)]
+    numbers = [
+        services.release_create(actor=as_principal(dev), application=shop, image=f"nginx:1.{i}").number
+        for i in range(3)
+    ]
     assert numbers == [1, 2, 3]
-    assert services.release_create(actor=dev, application=mail, image="busybox:1.36").number == 1
+    assert services.release_create(actor=as_principal(dev), application=mail, image="busybox:1.36").number == 1
     assert AuditEvent.objects.filter(action="release.create").count() == 4
 
 
 def test_a_release_is_complete_and_remembers_its_digest(world, dev):
     release = services.release_create(
-        actor=dev,
+        actor=as_principal(dev),
         application=make_app(world),
         image=f"ghcr.io/acme/shop@{DIGEST}",
         env={"LOG_LEVEL": "info"},
@@ -275,7 +289,7 @@ def test_a_release_is_complete_and_remembers_its_digest(world, dev):
 
 
 def test_a_stored_release_cannot_change(world, dev):
-    release = services.release_create(actor=dev, application=make_app(world), image="nginx:1.27")
+    release = services.release_create(actor=as_principal(dev), application=make_app(world), image="nginx:1.27")
     release.replicas = 5
     with pytest.raises(ReleaseImmutableError):
         release.save()
@@ -288,7 +302,9 @@ def test_a_stored_release_cannot_change(world, dev):
 
 def test_viewers_cannot_cut_releases(world):
     application = make_app(world)
-    error = refusal(services.release_create, actor=world.user("viewer"), application=application, image="nginx:1.27")
+    error = refusal(
+        services.release_create, actor=world.principal("viewer"), application=application, image="nginx:1.27"
+    )
     assert error.status == 403 and not application.releases.exists()
 
 
@@ -368,7 +384,7 @@ BAD_RELEASES = [
 def test_bad_release_fields_are_refused_by_name(world, kind, fields, field, words):
     application = make_app(world, kind=kind)
     error = refusal(
-        services.release_create, actor=world.user("developer"), application=application, **{**GOOD, **fields}
+        services.release_create, actor=world.principal("developer"), application=application, **{**GOOD, **fields}
     )
     assert (error.code, error.field) == ("invalid", field)
     assert words in error.message, error.message
@@ -390,7 +406,7 @@ def test_bad_release_fields_are_refused_by_name(world, kind, fields, field, word
 )
 def test_good_release_fields_pass(world, kind, fields):
     release = services.release_create(
-        actor=world.user("developer"), application=make_app(world, kind=kind), **{**GOOD, **fields}
+        actor=world.principal("developer"), application=make_app(world, kind=kind), **{**GOOD, **fields}
     )
     assert release.number == 1
 
@@ -398,10 +414,10 @@ def test_good_release_fields_pass(world, kind, fields):
 def test_the_diff_lists_changes_in_reading_order_with_env_one_by_one(world, dev):
     application = make_app(world)
     first = services.release_create(
-        actor=dev, application=application, image="nginx:1.26", env={"A": "1", "B": "2"}, replicas=2
+        actor=as_principal(dev), application=application, image="nginx:1.26", env={"A": "1", "B": "2"}, replicas=2
     )
     second = services.release_create(
-        actor=dev,
+        actor=as_principal(dev),
         application=application,
         image="nginx:1.27",
         env={"A": "1", "B": "3", "C": "new"},
@@ -422,8 +438,10 @@ def test_the_diff_lists_changes_in_reading_order_with_env_one_by_one(world, dev)
 
 
 def test_the_diff_refuses_releases_of_different_applications(world, dev):
-    one = services.release_create(actor=dev, application=make_app(world), image="nginx:1.27")
-    other = services.release_create(actor=dev, application=make_app(world, name="other"), image="nginx:1.27")
+    one = services.release_create(actor=as_principal(dev), application=make_app(world), image="nginx:1.27")
+    other = services.release_create(
+        actor=as_principal(dev), application=make_app(world, name="other"), image="nginx:1.27"
+    )
     assert refusal(services.release_diff, before=one, after=other).field == "against"
 
 
@@ -433,7 +451,7 @@ def test_the_diff_refuses_releases_of_different_applications(world, dev):
 def test_publishing_an_existing_slug_makes_the_next_version(world, web_template, dev):
     make_app(world, template=web_template, kind="", parameters={"image": "nginx:1.27"})
     second = services.template_create(
-        operator=world.operator,
+        operator=world.operator_principal,
         slug="web-service",
         name="Web service",
         component_kind="web",
@@ -474,18 +492,22 @@ def test_publishing_an_existing_slug_makes_the_next_version(world, web_template,
 )
 def test_bad_templates_are_refused_by_field(world, kwargs, field, words):
     arguments = {"slug": "thing", "name": "Thing", "component_kind": "web", **kwargs}
-    error = refusal(services.template_create, operator=world.operator, **arguments)
+    error = refusal(services.template_create, operator=world.operator_principal, **arguments)
     assert error.field == field and words in error.message, error.message
     assert not ServiceTemplate.objects.exists()
 
 
 def test_a_new_version_keeps_the_kind_and_only_operators_publish(world, web_template):
     error = refusal(
-        services.template_create, operator=world.operator, slug="web-service", name="Web", component_kind="worker"
+        services.template_create,
+        operator=world.operator_principal,
+        slug="web-service",
+        name="Web",
+        component_kind="worker",
     )
     assert error.code == services.KIND_MISMATCH
     error = refusal(
-        services.template_create, operator=world.user("owner"), slug="mine", name="Mine", component_kind="web"
+        services.template_create, operator=world.principal("owner"), slug="mine", name="Mine", component_kind="web"
     )
     assert error.status == 403 and not ServiceTemplate.objects.filter(slug="mine").exists()
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_namespaces_follow_environments_and_quotas(world, sandbox, celery_worker):
     kube = KubeClient(sandbox.api_client())
-    cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
+    cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
 
     # Environments that existed before any cluster are provisioned once one is registered.
     wait_for(lambda: Placement.objects.filter(provisioned_at__isnull=False).count() == 6, timeout=30)
@@ -30,7 +30,7 @@ def test_namespaces_follow_environments_and_quotas(world, sandbox, celery_worker
 
     # An environment quota becomes the namespace's ResourceQuota.
     prod = world.acme.environments.get(name="prod")
-    quota_set(operator=world.operator, tenant=world.acme, environment=prod, resource="pods", limit=12)
+    quota_set(operator=world.operator_principal, tenant=world.acme, environment=prod, resource="pods", limit=12)
     quota = wait_for(lambda: kube.get("v1", "ResourceQuota", "tenant-quota", "acme--prod"), timeout=30)
     assert quota["spec"]["hard"] == {"pods": "12"}
 
@@ -39,7 +39,7 @@ def test_an_unreachable_cluster_is_recorded_not_lost(world, celery_worker):
     from tests.conftest import free_port
 
     cluster_register(
-        operator=world.operator, name="down", auth_method="sandbox", api_url=f"http://127.0.0.1:{free_port()}"
+        operator=world.operator_principal, name="down", auth_method="sandbox", api_url=f"http://127.0.0.1:{free_port()}"
     )
     placement = wait_for(lambda: Placement.objects.exclude(last_error="").first(), timeout=60)
     assert placement.provisioned_at is None

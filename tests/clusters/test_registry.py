@@ -34,7 +34,7 @@ def kubeconfig(*contexts, server="https://k8s.example.com"):
 
 def test_credentials_are_encrypted_at_rest_and_never_returned(world, api):
     cluster = cluster_register(
-        operator=world.operator,
+        operator=world.operator_principal,
         name="prod-eu",
         auth_method="token",
         api_url="https://k8s.example.com",
@@ -51,21 +51,21 @@ def test_credentials_are_encrypted_at_rest_and_never_returned(world, api):
 def test_kubeconfig_problems_are_clear(world):
     with pytest.raises(ApplicationError, match="not valid YAML"):
         cluster_register(
-            operator=world.operator,
+            operator=world.operator_principal,
             name="a",
             auth_method="kubeconfig",
             credentials={"kubeconfig": "clusters: [unclosed"},
         )
     with pytest.raises(ApplicationError, match="choose one of: blue, green") as several:
         cluster_register(
-            operator=world.operator,
+            operator=world.operator_principal,
             name="b",
             auth_method="kubeconfig",
             credentials={"kubeconfig": kubeconfig("blue", "green")},
         )
     assert several.value.field == "context"
     cluster = cluster_register(
-        operator=world.operator,
+        operator=world.operator_principal,
         name="c",
         auth_method="kubeconfig",
         credentials={"kubeconfig": kubeconfig("blue", "green"), "context": "green"},
@@ -98,13 +98,19 @@ def test_sandbox_clusters_are_refused_where_the_setting_is_off(world, api, setti
     }
     assert not Cluster.objects.exists()
     settings.SANDBOX_CLUSTERS_ALLOWED = True
-    cluster = cluster_register(operator=world.operator, name="x", auth_method="sandbox", api_url="http://127.0.0.1:1")
+    cluster = cluster_register(
+        operator=world.operator_principal, name="x", auth_method="sandbox", api_url="http://127.0.0.1:1"
+    )
     assert cluster.auth_method == "sandbox"
 
 
 def test_the_first_cluster_becomes_the_default(world):
-    first = cluster_register(operator=world.operator, name="one", auth_method="sandbox", api_url="http://127.0.0.1:1")
-    second = cluster_register(operator=world.operator, name="two", auth_method="sandbox", api_url="http://127.0.0.1:2")
+    first = cluster_register(
+        operator=world.operator_principal, name="one", auth_method="sandbox", api_url="http://127.0.0.1:1"
+    )
+    second = cluster_register(
+        operator=world.operator_principal, name="two", auth_method="sandbox", api_url="http://127.0.0.1:2"
+    )
     first.refresh_from_db()
     assert first.is_default and not second.is_default
 
@@ -140,7 +146,7 @@ def refusing_server():
 @pytest.mark.parametrize("status, words", [(401, "401 Unauthorized"), (403, "403 Forbidden")])
 def test_check_names_auth_failures(world, refusing_server, status, words):
     cluster = cluster_register(
-        operator=world.operator,
+        operator=world.operator_principal,
         name=f"c{status}",
         auth_method="token",
         api_url=refusing_server(status),
@@ -154,7 +160,10 @@ def test_check_names_auth_failures(world, refusing_server, status, words):
 
 def test_check_names_a_refused_connection_and_a_timeout(world):
     closed = cluster_register(
-        operator=world.operator, name="closed", auth_method="sandbox", api_url=f"http://127.0.0.1:{free_port()}"
+        operator=world.operator_principal,
+        name="closed",
+        auth_method="sandbox",
+        api_url=f"http://127.0.0.1:{free_port()}",
     )
     assert cluster_check(cluster=closed)["error"].startswith("Connection refused")
 
@@ -163,7 +172,7 @@ def test_check_names_a_refused_connection_and_a_timeout(world):
     silent.listen()  # accepts connections, never answers
     try:
         hung = cluster_register(
-            operator=world.operator,
+            operator=world.operator_principal,
             name="hung",
             auth_method="sandbox",
             api_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
@@ -175,7 +184,7 @@ def test_check_names_a_refused_connection_and_a_timeout(world):
 
 def test_check_names_dns_failures(world):
     cluster = cluster_register(
-        operator=world.operator,
+        operator=world.operator_principal,
         name="nowhere",
         auth_method="sandbox",
         api_url="http://cluster.does-not-exist.invalid:6443",
@@ -241,7 +250,7 @@ def self_signed_server(tmp_path):
 
 def test_check_names_an_untrusted_certificate(world, self_signed_server):
     cluster = cluster_register(
-        operator=world.operator,
+        operator=world.operator_principal,
         name="tls",
         auth_method="token",
         api_url=self_signed_server,

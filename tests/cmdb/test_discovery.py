@@ -183,7 +183,7 @@ def test_discovered_facts_never_overwrite_declared_ones(world, cluster):
 
     discover(cluster)
     workload = key("ns/acme--dev/workload/shop")
-    item_update(actor=world.user("developer"), item=workload, attributes={"image": "registry.example/shop:2"})
+    item_update(actor=world.principal("developer"), item=workload, attributes={"image": "registry.example/shop:2"})
     discover(cluster)
     workload.refresh_from_db()
     assert workload.declared_attributes["image"] == "registry.example/shop:2"

@@ -11,6 +11,7 @@ from apps.cmdb.models import ConfigurationItem
 from apps.cmdb.services import items_import, parse
 from apps.cmdb.services.imports import ROWS_INVALID
 from apps.core.errors import ApplicationError
+from apps.tenants.principals import as_principal
 
 pytestmark = pytest.mark.django_db
 
@@ -31,24 +32,24 @@ def declared(tenant):
 
 
 def test_dry_run_reports_and_changes_nothing(world):
-    report = items_import(actor=world.user("developer"), tenant=world.acme, rows=parse(CSV, "csv"), dry_run=True)
+    report = items_import(actor=world.principal("developer"), tenant=world.acme, rows=parse(CSV, "csv"), dry_run=True)
     assert report["summary"] == {"create": 2, "update": 0, "unchanged": 0, "error": 0}
     assert report["applied"] is False and declared(world.acme) == set()
 
 
 def test_import_then_reimport_updates(world):
     developer = world.user("developer")
-    items_import(actor=developer, tenant=world.acme, rows=parse(CSV, "csv"))
+    items_import(actor=as_principal(developer), tenant=world.acme, rows=parse(CSV, "csv"))
     db = ConfigurationItem.objects.get(name="orders-db")
     assert db.labels == {"tier": "gold"} and db.declared_attributes == {"engine": "postgres"}
     changed = CSV.replace("Orders", "All orders")
-    report = items_import(actor=developer, tenant=world.acme, rows=parse(changed, "csv"), dry_run=True)
+    report = items_import(actor=as_principal(developer), tenant=world.acme, rows=parse(changed, "csv"), dry_run=True)
     assert [line["action"] for line in report["rows"]] == ["update", "unchanged"]
 
 
 def test_bad_rows_mean_nothing_is_imported(world):
     with pytest.raises(ApplicationError) as refused:
-        items_import(actor=world.user("developer"), tenant=world.acme, rows=parse(BAD_CSV, "csv"))
+        items_import(actor=world.principal("developer"), tenant=world.acme, rows=parse(BAD_CSV, "csv"))
     assert refused.value.code == ROWS_INVALID
     rows = refused.value.report["rows"]
     assert [(line["row"], line["action"]) for line in rows] == [
@@ -63,14 +64,14 @@ def test_bad_rows_mean_nothing_is_imported(world):
 
 def test_skip_invalid_imports_the_good_rows(world):
     report = items_import(
-        actor=world.user("developer"), tenant=world.acme, rows=parse(BAD_CSV, "csv"), skip_invalid=True
+        actor=world.principal("developer"), tenant=world.acme, rows=parse(BAD_CSV, "csv"), skip_invalid=True
     )
     assert report["applied"] and report["summary"]["error"] == 2
     assert declared(world.acme) == {"orders-db", "jobs"}
 
 
 def test_export_imports_back_unchanged(world, api):
-    items_import(actor=world.user("developer"), tenant=world.acme, rows=parse(CSV, "csv"))
+    items_import(actor=world.principal("developer"), tenant=world.acme, rows=parse(CSV, "csv"))
     api.as_user(world.user("developer"))
     for fmt in ("csv", "json"):
         exported = api.get(reverse("cmdb-item-export"), {"as": fmt, "q": "o"})

@@ -16,6 +16,7 @@ from apps.cmdb.api.serializers import ItemCreateSerializer
 from apps.cmdb.models import CIType, ConfigurationItem, ImportJob
 from apps.cmdb.services.imports import BAD_FILE, FILE_TOO_LARGE, ROWS_INVALID, TOO_MANY_ROWS
 from apps.core.errors import ApplicationError
+from apps.tenants.principals import as_principal
 
 from .conftest import make_item
 
@@ -72,7 +73,7 @@ def test_nul_in_a_key_cell_and_in_inline_rows(world, api):
     response = upload(api, SimpleUploadedFile("items.csv", out.encode()), skip_invalid="true")
     assert response.status_code == 200 and response.json()["rows"][0]["field"] == "key"
     report = services.items_import(
-        actor=world.user("developer"),
+        actor=world.principal("developer"),
         tenant=world.acme,
         skip_invalid=True,
         rows=[{"type": "queue", "name": "q\x00"}, {"type": "queue", "name": "fine"}],
@@ -89,13 +90,15 @@ def test_services_refuse_nul_and_deep_nesting_in_type_labels_and_attributes(worl
         ({"description": "\x00"}, "description"),
     ):
         with pytest.raises(ApplicationError) as refused:
-            services.item_declare(actor=developer, tenant=world.acme, ci_type=database, name="db", **fields)
+            services.item_declare(
+                actor=as_principal(developer), tenant=world.acme, ci_type=database, name="db", **fields
+            )
         assert refused.value.status == 400 and refused.value.field == field
     deep: dict = {}
     for _ in range(40):
         deep = {"a": deep}
     with pytest.raises(ApplicationError) as refused:
-        services.item_update(actor=developer, item=make_item(world.acme), attributes=deep)
+        services.item_update(actor=as_principal(developer), item=make_item(world.acme), attributes=deep)
     assert refused.value.field == "attributes" and "levels deep" in refused.value.message
     # The API's type field too, whatever the JSON parser lets through: a NUL type is unknown, not a 500.
     data = ItemCreateSerializer(

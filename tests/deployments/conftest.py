@@ -26,5 +26,5 @@ def registered(world, sandbox):
     from apps.clusters.services import cluster_register
     from tests.conftest import wait_for
 
-    cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
+    cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     wait_for(lambda: Placement.objects.filter(provisioned_at__isnull=False).count() == 6, timeout=30)

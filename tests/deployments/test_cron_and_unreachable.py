@@ -43,7 +43,10 @@ def test_a_cron_job_succeeds_once_its_cron_job_is_applied(world, api, sandbox, f
 def test_a_deploy_to_an_unreachable_cluster_fails_naming_the_cluster(world, api, sandbox, fast_retries):
     registered(world, sandbox)
     offline = cluster_register(
-        operator=world.operator, name="offline", auth_method="sandbox", api_url=f"http://127.0.0.1:{free_port()}"
+        operator=world.operator_principal,
+        name="offline",
+        auth_method="sandbox",
+        api_url=f"http://127.0.0.1:{free_port()}",
     )
     dev = world.acme.environments.get(name="dev")
     Placement.objects.filter(environment=dev).update(cluster=offline, provisioned_at=None)

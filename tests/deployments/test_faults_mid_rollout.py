@@ -92,7 +92,9 @@ def stage(world, tmp_path, **worker_env):
         with SandboxCluster(ready_after=READY_AFTER, ready_spread=READY_SPREAD) as sandbox:
             supervised = Supervised(tmp_path, **env, **worker_env)
             try:
-                cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
+                cluster_register(
+                    operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url
+                )
                 here = Stage(world, sandbox, redis, supervised)
                 first = here.finish(here.deploy(1, deadline=60))
                 assert [d.state for d in first] == [State.SUCCEEDED] * len(APPS), [d.outcome for d in first]

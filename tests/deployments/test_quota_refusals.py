@@ -22,7 +22,7 @@ def cluster(world, sandbox, celery_worker):
     registered(world, sandbox)
     kube = KubeClient(sandbox.api_client())
     quota_set(
-        operator=world.operator,
+        operator=world.operator_principal,
         tenant=world.acme,
         resource="pods",
         limit=4,

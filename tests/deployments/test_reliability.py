@@ -144,7 +144,7 @@ def test_redis_stopped_mid_rollout_still_ends_in_success(world, tmp_path, own_re
 
     env = {"REDIS_URL": own_redis.url, "CELERY_BROKER_URL": own_redis.url}
     with SandboxCluster(ready_after=3.0) as sandbox, worker(tmp_path, **env) as supervised:
-        cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
+        cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
         release = make_release(make_app(world.acme))
         deployment, _ = deployment_create(
             actor=world.user("developer"), release=release, environment=world.acme.environments.get(name="dev")

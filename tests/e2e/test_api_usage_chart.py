@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_usage_charts_draw_under_the_csp(page, asgi_server, world):
-    api_key, _ = apikey_create(actor=world.user("admin"), tenant=world.acme, name="ci", scopes=["apps:read"])
+    api_key, _ = apikey_create(actor=world.principal("admin"), tenant=world.acme, name="ci", scopes=["apps:read"])
     today = datetime.now(UTC).date()
     for days_ago in range(5):
         UsageDaily.objects.create(

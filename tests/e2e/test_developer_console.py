@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_rotate_a_key_in_the_console_and_open_the_api_docs(page, asgi_server, world):
-    old, _ = apikey_create(actor=world.user("developer"), tenant=world.acme, name="ci pipeline", scopes=["apps:read"])
+    old, _ = apikey_create(
+        actor=world.principal("developer"), tenant=world.acme, name="ci pipeline", scopes=["apps:read"]
+    )
     page.on("dialog", lambda dialog: dialog.accept())
     sign_in(page, asgi_server, world.user("developer").email)
     page.wait_for_url(f"{asgi_server}/**")

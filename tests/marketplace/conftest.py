@@ -44,7 +44,7 @@ def redis_server():
 @pytest.fixture
 def cluster(world, sandbox):
     """The sandbox as the default cluster, every namespace provisioned here and now (no worker needed)."""
-    cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
+    cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     for environment in Environment.objects.all():
         environment_provision(environment=environment)
     return sandbox

@@ -35,7 +35,7 @@ def kubeconfig(*contexts):
 
 def sandbox_cluster(world, name="eu", port=1):
     return cluster_register(
-        operator=world.operator, name=name, auth_method="sandbox", api_url=f"http://127.0.0.1:{port}"
+        operator=world.operator_principal, name=name, auth_method="sandbox", api_url=f"http://127.0.0.1:{port}"
     )
 
 

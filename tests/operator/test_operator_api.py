@@ -27,7 +27,7 @@ def test_keys_never_reach_the_operator_api(world, api):
     api.with_key(world.key("owner")).get(ROUTES[0])
     from apps.apikeys.services import apikey_create
 
-    _, key = apikey_create(actor=world.operator, tenant=world.acme, name="ops", scopes=["tenant:read"])
+    _, key = apikey_create(actor=world.operator_principal, tenant=world.acme, name="ops", scopes=["tenant:read"])
     assert api.with_key(key).get(ROUTES[0]).status_code == 403
 
 

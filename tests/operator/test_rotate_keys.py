@@ -37,7 +37,7 @@ def test_every_secret_column_is_an_encrypted_column_and_seeded_here():
 def test_rotation_moves_every_secret_to_the_new_key(world, settings):
     old_key = settings.FIELD_ENCRYPTION_KEYS[0]
     cluster = cluster_register(
-        operator=world.operator,
+        operator=world.operator_principal,
         name="rot",
         auth_method="token",
         api_url="https://k8s.example.com",

@@ -162,7 +162,9 @@ def test_namespaces_are_dns_labels_unique_and_stable(world, api):
 def test_a_suspended_tenant_is_read_only(world, api):
     from apps.tenants.services import tenant_set_status
 
-    tenant_set_status(operator=world.operator, tenant=world.acme, status="suspended", reason="unpaid invoices")
+    tenant_set_status(
+        operator=world.operator_principal, tenant=world.acme, status="suspended", reason="unpaid invoices"
+    )
     api.as_user(world.user(Role.OWNER))
     assert api.get("/api/v1/environments/", {"tenant": "acme"}).status_code == 200
     error(api.post("/api/v1/environments/", {"tenant": "acme", "name": "qa"}, format="json"), 403, "tenant_suspended")
@@ -172,7 +174,7 @@ def test_a_suspended_tenant_is_read_only(world, api):
 def test_usage_report(world, api):
     from apps.tenants.services import quota_set
 
-    quota_set(operator=world.operator, tenant=world.acme, resource="api_keys", limit=5)
+    quota_set(operator=world.operator_principal, tenant=world.acme, resource="api_keys", limit=5)
     world.key(Role.DEVELOPER)
     world.key(Role.VIEWER)
     report = api.as_user(world.user(Role.VIEWER)).get("/api/v1/tenants/acme/usage/").json()

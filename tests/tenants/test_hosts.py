@@ -60,8 +60,8 @@ def test_a_host_belongs_to_the_first_tenant_that_names_it(api, world):
 
 @pytest.mark.django_db
 def test_reserved_domains_keep_hosts_for_one_tenant_or_for_nobody(api, world):
-    domain_reserve(operator=world.operator, domain="acme.example.com", tenant=world.acme)
-    domain_reserve(operator=world.operator, domain="internal.example.com", note="platform services")
+    domain_reserve(operator=world.operator_principal, domain="acme.example.com", tenant=world.acme)
+    domain_reserve(operator=world.operator_principal, domain="internal.example.com", note="platform services")
     refused(cut(api, world, "globex", "shop.acme.example.com"), 409, HOST_TAKEN)
     assert cut(api, world, "acme", "shop.acme.example.com").status_code == 201
     refused(cut(api, world, "acme", "grafana.internal.example.com"), 400, HOST_RESERVED)
@@ -73,9 +73,11 @@ def test_reserved_domains_keep_hosts_for_one_tenant_or_for_nobody(api, world):
 def test_a_domain_cannot_be_reserved_over_another_tenants_hosts(world):
     host_claim(tenant=world.globex, host="api.acme.example.com")
     with pytest.raises(ApplicationError) as error:
-        domain_reserve(operator=world.operator, domain="acme.example.com", tenant=world.acme)
+        domain_reserve(operator=world.operator_principal, domain="acme.example.com", tenant=world.acme)
     assert error.value.code == "domain_taken" and "api.acme.example.com" in error.value.message
-    domain_reserve(operator=world.operator, domain="acme.example.com", tenant=world.globex)  # its own hosts: fine
+    domain_reserve(
+        operator=world.operator_principal, domain="acme.example.com", tenant=world.globex
+    )  # its own hosts: fine
 
 
 @pytest.mark.django_db(transaction=True)
@@ -141,7 +143,7 @@ def test_the_operator_domains_page_reserves_and_lists(client, world):
 
 @pytest.mark.django_db
 def test_the_environments_page_shows_the_tenants_domains_and_hosts_only(client, world):
-    domain_reserve(operator=world.operator, domain="acme.example.com", tenant=world.acme)
+    domain_reserve(operator=world.operator_principal, domain="acme.example.com", tenant=world.acme)
     host_claim(tenant=world.acme, host="shop.acme.example.com")
     host_claim(tenant=world.globex, host="api.globex.example.com")
     client.force_login(world.user("viewer"))
@@ -183,7 +185,7 @@ def test_hosts_are_tidied_and_addresses_refused(api, world):
     assert response.status_code == 201 and response.json()["ingress_host"] == "shop.acme.example.com"
     refused(cut(api, world, "acme", "10.0.0.1"), 400, "invalid")
     with pytest.raises(ApplicationError):
-        domain_reserve(operator=world.operator, domain="127.0.0.1")
+        domain_reserve(operator=world.operator_principal, domain="127.0.0.1")
 
 
 @pytest.mark.django_db

@@ -102,7 +102,7 @@ def test_deleting_an_environment_with_deployments_is_a_409_not_a_500(api, world)
 def test_an_existing_namespace_that_is_not_the_environments_is_refused_not_adopted(world, sandbox, celery_worker):
     kube = KubeClient(sandbox.api_client())
     kube.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "acme--qa", "labels": {"team": "x"}}}])
-    cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
+    cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     from apps.tenants.principals import as_principal
     from apps.tenants.services import environment_create
 
@@ -117,7 +117,7 @@ def test_an_existing_namespace_that_is_not_the_environments_is_refused_not_adopt
 
 @pytest.mark.django_db(transaction=True)
 def test_a_namespace_the_portal_made_for_another_environment_is_refused(world, sandbox):
-    cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
+    cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     dev = world.acme.environments.get(name="dev")
     environment_provision(environment=dev)
     environment_provision(environment=dev)  # its own namespace: provisioning again is fine
@@ -148,7 +148,7 @@ def test_a_namespace_the_portal_made_for_another_environment_is_refused(world, s
 @pytest.mark.parametrize("namespace", ["kube-system", "default", "kube-public", "ingress-nginx", "paas-portal"])
 def test_a_system_namespace_on_an_old_row_is_never_provisioned(world, sandbox, namespace):
     """Rows made before names were claims may name a system namespace; provisioning refuses them."""
-    cluster_register(operator=world.operator, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
+    cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     kube = KubeClient(sandbox.api_client())
     before = kube.get("v1", "Namespace", namespace)
     legacy = Environment.objects.create(tenant=world.acme, name="legacy", namespace=namespace)

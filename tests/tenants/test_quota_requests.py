@@ -20,7 +20,7 @@ def body(**overrides):
 
 
 def test_an_admin_asks_for_more_over_the_api(world, api):
-    quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
+    quota_set(operator=world.operator_principal, tenant=world.acme, resource="pods", limit=10)
     response = api.with_key(world.key(Role.ADMIN)).post(URL, body(environment="prod"), format="json")
     assert response.status_code == 201, response.content
     request = ChangeRequest.objects.get(pk=response.json()["change_request"])
@@ -30,7 +30,7 @@ def test_an_admin_asks_for_more_over_the_api(world, api):
 
 
 def test_bad_quota_requests_are_refused_and_change_nothing(world, api):
-    quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
+    quota_set(operator=world.operator_principal, tenant=world.acme, resource="pods", limit=10)
     api.as_user(world.user(Role.ADMIN))
     assert api.post(URL, body(limit=5), format="json").json()["code"] == "quota_not_an_increase"
     assert api.post(URL, body(justification=""), format="json").status_code == 400
@@ -54,7 +54,7 @@ def test_the_quotas_page_files_the_request(world, client):
 def test_an_operator_approves_the_increase_over_the_operator_api(world, api):
     from apps.tenants.models import Quota
 
-    quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
+    quota_set(operator=world.operator_principal, tenant=world.acme, resource="pods", limit=10)
     pk = api.as_user(world.user(Role.OWNER)).post(URL, body(), format="json").json()["change_request"]
     assert api.post(f"/api/v1/operator/change-requests/{pk}/approve/", {}, format="json").status_code == 403
     api.as_user(world.operator)
@@ -68,7 +68,7 @@ def test_an_operator_approves_the_increase_over_the_operator_api(world, api):
 
 
 def test_an_operator_decides_from_the_console_after_reauthenticating(world, client):
-    quota_set(operator=world.operator, tenant=world.acme, resource="pods", limit=10)
+    quota_set(operator=world.operator_principal, tenant=world.acme, resource="pods", limit=10)
     client.force_login(world.user(Role.OWNER))
     client.post("/t/acme/quotas/", {"resource": "pods", "limit": 12, "justification": "Two more"})
     request = ChangeRequest.objects.get()

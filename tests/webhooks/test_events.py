@@ -71,10 +71,10 @@ def test_a_key_about_to_expire_is_announced_once_per_reminder(world, django_capt
     """The event comes from the API-key lifecycle task, like every other platform event."""
     endpoint(world.acme, events=["apikey.expiring"])
     soon, _ = apikey_create(
-        actor=world.user(Role.DEVELOPER), tenant=world.acme, name="ci", scopes=["apps:read"], expires_in_days=3
+        actor=world.principal(Role.DEVELOPER), tenant=world.acme, name="ci", scopes=["apps:read"], expires_in_days=3
     )
     apikey_create(
-        actor=world.user(Role.DEVELOPER), tenant=world.acme, name="later", scopes=["apps:read"], expires_in_days=90
+        actor=world.principal(Role.DEVELOPER), tenant=world.acme, name="later", scopes=["apps:read"], expires_in_days=90
     )
     with django_capture_on_commit_callbacks(execute=True):
         assert key_lifecycle_run() == {"rotated": 0, "reminded": 1}

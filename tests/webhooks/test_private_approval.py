@@ -60,7 +60,7 @@ def test_an_exception_granted_for_another_url_does_not_reach_the_cluster(world, 
     WebhookEndpoint.objects.filter(pk=row.pk).update(url=secrets_url(cluster, world))
     row.refresh_from_db()
 
-    delivery = endpoint_send_test(actor=world.user(Role.ADMIN), endpoint=row)
+    delivery = endpoint_send_test(actor=world.principal(Role.ADMIN), endpoint=row)
     assert sending.delivery_attempt(delivery.pk) == DeliveryState.FAILED
     delivery.refresh_from_db()
     assert delivery.error.startswith("Refused:") and delivery.response_code is None
@@ -80,7 +80,7 @@ def test_the_operator_approves_one_url_and_the_approval_says_which(world, api, r
 
 def test_a_private_targets_answer_is_not_stored(world, receiver):
     row = private_endpoint(world.acme, receiver.url)
-    delivery = endpoint_send_test(actor=world.user(Role.ADMIN), endpoint=row)
+    delivery = endpoint_send_test(actor=world.principal(Role.ADMIN), endpoint=row)
     assert sending.delivery_attempt(delivery.pk) == DeliveryState.SUCCEEDED
     delivery.refresh_from_db()
     assert delivery.response_code == 200 and delivery.response_body == ""
@@ -90,7 +90,7 @@ def test_a_private_targets_answer_is_not_stored(world, receiver):
 @override_settings(WEBHOOK_ALLOW_PRIVATE_TARGETS=True)
 def test_with_the_platform_setting_a_private_answer_is_not_stored_either(world, receiver):
     row = endpoint(world.acme, url=receiver.url)
-    delivery = endpoint_send_test(actor=world.user(Role.ADMIN), endpoint=row)
+    delivery = endpoint_send_test(actor=world.principal(Role.ADMIN), endpoint=row)
     assert sending.delivery_attempt(delivery.pk) == DeliveryState.SUCCEEDED
     delivery.refresh_from_db()
     assert delivery.response_code == 200 and delivery.response_body == ""
@@ -98,7 +98,7 @@ def test_with_the_platform_setting_a_private_answer_is_not_stored_either(world, 
 
 def test_a_public_receivers_answer_is_kept_only_as_a_short_excerpt(world):
     row = endpoint(world.acme)
-    delivery = endpoint_send_test(actor=world.user(Role.ADMIN), endpoint=row)
+    delivery = endpoint_send_test(actor=world.principal(Role.ADMIN), endpoint=row)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=1)
     outcome = transport.Outcome(200, "x" * 5000, 12, peer_public=True)
     assert sending._record(delivery.pk, outcome) == DeliveryState.SUCCEEDED

@@ -10,6 +10,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import INVALID, ApplicationError, require, validate_model
 from apps.core.policies import policy_for
 from apps.tenants.models import Membership
+from apps.tenants.principals import Principal
 
 from ..choices import APPROVER_ROLES, Recurrence
 from ..eligibility import eligible_members
@@ -306,9 +307,9 @@ def freeze_window_delete(*, actor, window: FreezeWindow) -> None:
 # --- Platform rules (operators) ----------------------------------------------------------------
 
 
-def approval_rules_update(*, operator, **values) -> ApprovalRules:
+def approval_rules_update(*, operator: Principal, **values) -> ApprovalRules:
     """Operators set the limits every tenant's policies must keep."""
-    require(getattr(operator, "is_staff", False), "Only platform operators set the approval rules.")
+    require(operator.is_operator, "Only platform operators set the approval rules.")
     rules = ApprovalRules.current()
     fields = (
         "production_requires_approval",

@@ -308,7 +308,7 @@ def _carry_out(request: ChangeRequest, actor) -> None:
     elif request.kind == ChangeKind.QUOTA:
         params = request.params
         quota_set(
-            operator=as_principal(actor).user,
+            operator=as_principal(actor),
             tenant=request.tenant,
             resource=params["resource"],
             limit=params["limit"],

@@ -188,5 +188,5 @@ class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def create(self, request):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        template = services.template_create(operator=request, **data.validated_data)
+        template = services.template_create(operator=as_principal(request), **data.validated_data)
         return Response(self.get_serializer(template).data, status=status.HTTP_201_CREATED)

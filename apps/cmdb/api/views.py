@@ -106,14 +106,14 @@ class OperatorCITypeViewSet(CITypeViewSet, mixins.CreateModelMixin):
     def create(self, request):
         data = s.CITypeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        ci_type = services.type_create(operator=request, **data.validated_data)
+        ci_type = services.type_create(operator=as_principal(request), **data.validated_data)
         return Response(s.CITypeSerializer(ci_type).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.CITypeUpdateSerializer, responses=s.CITypeSerializer)
     def partial_update(self, request, slug=None):
         data = s.CITypeUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        ci_type = services.type_update(operator=request, ci_type=self.get_object(), **data.validated_data)
+        ci_type = services.type_update(operator=as_principal(request), ci_type=self.get_object(), **data.validated_data)
         return Response(s.CITypeSerializer(ci_type).data)
 
 

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from apps.tenants.principals import Principal, as_principal
+from apps.tenants.principals import Principal
 
 from ..models import ChangeRecord, ConfigurationItem, Relationship
 
 
 def actor_parts(actor: Principal | str | None) -> tuple[object | None, str]:
-    """(user, display) for a person, a request or a principal; (None, actor) for a named source."""
+    """(user, display) for a principal; (None, actor) for a named source."""
     if isinstance(actor, str):
         return None, actor
     if actor is None:
         return None, "platform"
-    principal = as_principal(actor)
-    user = principal.user if getattr(principal.user, "is_authenticated", False) else None
+    user = actor.user if getattr(actor.user, "is_authenticated", False) else None
     if user is None:
         return None, "anonymous"
-    key = principal.api_key
+    key = actor.api_key
     return user, user.email + (f" (key {key.lookup})" if key is not None else "")
 
 

@@ -21,7 +21,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
-from apps.tenants.principals import Principal, as_principal
+from apps.tenants.principals import Principal
 
 from ..models import ConfigurationItem, ImportJob
 from .imports import items_import, limit, parse, rows_check
@@ -84,11 +84,10 @@ def import_job_start(
     from ..tasks import import_job_run_task
 
     require(policy_for(ConfigurationItem).can_add(actor, tenant), tenant=tenant)
-    principal = as_principal(actor)
     job = ImportJob.objects.create(
         tenant=tenant,
-        created_by=principal.user,
-        api_key=principal.api_key,
+        created_by=actor.user,
+        api_key=actor.api_key,
         file_format=file_format,
         content=content,
         total=total,

@@ -8,7 +8,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import INVALID, NAME_TAKEN, ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
-from apps.tenants.principals import Principal, as_principal
+from apps.tenants.principals import Principal
 
 from ..filtersets import SEARCH_FIELDS
 from ..models import SavedFilter
@@ -36,9 +36,7 @@ def saved_filter_create(*, actor: Principal, tenant: Tenant, name: str, query: d
         raise ApplicationError("Give the search a name of 1 to 100 characters.", code=INVALID, field="name")
     if SavedFilter.objects.filter(tenant=tenant, name=name).exists():
         raise ApplicationError(f"There is already a saved search called “{name}”.", code=NAME_TAKEN, field="name")
-    saved = SavedFilter.objects.create(
-        tenant=tenant, name=name, query=query_check(query), created_by=as_principal(actor).user
-    )
+    saved = SavedFilter.objects.create(tenant=tenant, name=name, query=query_check(query), created_by=actor.user)
     audit_record(actor=actor, action="cmdb.filter.create", obj=saved, changes={"name": [None, name]})
     return saved
 

@@ -11,6 +11,7 @@ from jsonschema.validators import validator_for
 from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError, require
 from apps.tenants.models import SLUG_VALIDATOR
+from apps.tenants.principals import Principal
 
 from ..models import CIType
 from ..policies import type_policy
@@ -39,7 +40,7 @@ def schema_check(schema) -> dict:
 @transaction.atomic
 def type_create(
     *,
-    operator,
+    operator: Principal,
     slug: str,
     name: str,
     description: str = "",
@@ -71,7 +72,7 @@ def type_create(
 @transaction.atomic
 def type_update(
     *,
-    operator,
+    operator: Principal,
     ci_type: CIType,
     name: str | None = None,
     description: str | None = None,

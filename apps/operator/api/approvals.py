@@ -15,6 +15,7 @@ from apps.approvals.models import ApprovalRules
 from apps.approvals.selectors import pending_change_requests
 from apps.approvals.services.configuration import approval_rules_update
 from apps.approvals.services.requests import change_request_decide
+from apps.tenants.principals import as_principal
 
 from .views import OperatorViewSet
 
@@ -78,5 +79,5 @@ class OperatorApprovalRulesView(APIView):
     def put(self, request):
         data = ApprovalRulesSerializer(ApprovalRules.current(), data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        rules = approval_rules_update(operator=request.user, **data.validated_data)
+        rules = approval_rules_update(operator=as_principal(request), **data.validated_data)
         return Response(ApprovalRulesSerializer(rules).data)

@@ -5,6 +5,7 @@ from rest_framework.response import Response
 
 from apps.tenants.claims import domain_release, domain_reserve, host_release
 from apps.tenants.models import DomainReservation, HostClaim
+from apps.tenants.principals import as_principal
 from apps.tenants.selectors import domain_reservations_of_the_platform, host_claims_of_every_tenant, tenant_choices
 
 from .views import OperatorViewSet
@@ -38,11 +39,11 @@ class OperatorDomainViewSet(
     def create(self, request):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        reservation = domain_reserve(operator=request.user, **data.validated_data)
+        reservation = domain_reserve(operator=as_principal(request), **data.validated_data)
         return Response(self.get_serializer(reservation).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        domain_release(operator=self.request.user, reservation=instance)
+        domain_release(operator=as_principal(self.request), reservation=instance)
 
 
 class HostClaimSerializer(serializers.ModelSerializer):
@@ -64,4 +65,4 @@ class OperatorHostClaimViewSet(
     queryset = host_claims_of_every_tenant()
 
     def perform_destroy(self, instance):
-        host_release(operator=self.request.user, claim=instance)
+        host_release(operator=as_principal(self.request), claim=instance)

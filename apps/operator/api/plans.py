@@ -11,6 +11,7 @@ from apps.apikeys.models import Plan
 from apps.apikeys.ratelimit import plan_of
 from apps.apikeys.selectors import plans_with_tenant_counts
 from apps.tenants.models import Tenant
+from apps.tenants.principals import as_principal
 from apps.tenants.selectors import tenant_choices
 
 from .views import OperatorViewSet
@@ -74,13 +75,13 @@ class OperatorPlanViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retriev
     def create(self, request):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        plan = services.plan_create(operator=request.user, **data.validated_data)
+        plan = services.plan_create(operator=as_principal(request), **data.validated_data)
         return Response(self._fresh(plan), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         data = self.get_serializer(self.get_object(), data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        plan = services.plan_update(operator=request.user, plan=data.instance, **data.validated_data)
+        plan = services.plan_update(operator=as_principal(request), plan=data.instance, **data.validated_data)
         return Response(self._fresh(plan))
 
     @extend_schema(request=PlanAssignSerializer, responses=PlanAssignmentSerializer)
@@ -89,7 +90,7 @@ class OperatorPlanViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retriev
         data = PlanAssignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         tenant = data.validated_data["tenant"]
-        services.tenant_plan_assign(operator=request.user, tenant=tenant, plan=self.get_object())
+        services.tenant_plan_assign(operator=as_principal(request), tenant=tenant, plan=self.get_object())
         return Response(
             PlanAssignmentSerializer({"slug": tenant.slug, "plan": self.get_object().name, "assigned": True}).data
         )
@@ -100,7 +101,7 @@ class OperatorPlanViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retriev
         data = PlanAssignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         tenant = data.validated_data["tenant"]
-        services.tenant_plan_assign(operator=request.user, tenant=tenant, plan=None)
+        services.tenant_plan_assign(operator=as_principal(request), tenant=tenant, plan=None)
         default = plan_of(tenant.pk)
         return Response(
             PlanAssignmentSerializer(

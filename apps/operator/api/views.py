@@ -16,6 +16,7 @@ from apps.core.errors import ApplicationError
 from apps.tenants import services
 from apps.tenants.api.serializers import QuotaSerializer
 from apps.tenants.models import Tenant
+from apps.tenants.principals import as_principal
 from apps.tenants.selectors import quotas_of_every_tenant, tenants_of_the_platform
 
 from .serializers import (
@@ -55,7 +56,10 @@ class OperatorTenantViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retri
         data = StatusChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         tenant = services.tenant_set_status(
-            operator=request.user, tenant=self.get_object(), status=status_value, reason=data.validated_data["reason"]
+            operator=as_principal(request),
+            tenant=self.get_object(),
+            status=status_value,
+            reason=data.validated_data["reason"],
         )
         return Response(self.get_serializer(tenants_of_the_platform().get(pk=tenant.pk)).data)
 
@@ -93,7 +97,7 @@ class OperatorQuotaViewSet(OperatorViewSet, mixins.ListModelMixin):
                     f"{tenant.slug} has no environment “{env_name}”.", code="invalid", field="environment"
                 )
         quota = services.quota_set(
-            operator=request.user,
+            operator=as_principal(request),
             tenant=tenant,
             environment=environment,
             resource=data.validated_data["resource"],
@@ -123,7 +127,7 @@ class OperatorClusterViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retr
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         credentials = {key: fields.pop(key) for key in ("kubeconfig", "context", "token", "ca_bundle")}
-        cluster = cluster_register(operator=request.user, credentials=credentials, **fields)
+        cluster = cluster_register(operator=as_principal(request), credentials=credentials, **fields)
         return Response(ClusterSerializer(cluster).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=ClusterSerializer)

@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.tenants.api.base import TenantViewSetMixin
+from apps.tenants.principals import as_principal
 from apps.webhooks import selectors, services
 from apps.webhooks.filtersets import WebhookDeliveryFilterSet, WebhookEndpointFilterSet
 from apps.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -135,5 +136,7 @@ class OperatorWebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModel
     def partial_update(self, request, pk=None):
         data = s.AllowPrivateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        endpoint = services.endpoint_allow_private(operator=request, endpoint=self.get_object(), **data.validated_data)
+        endpoint = services.endpoint_allow_private(
+            operator=as_principal(request), endpoint=self.get_object(), **data.validated_data
+        )
         return Response(self.get_serializer(self.get_queryset().get(pk=endpoint.pk)).data)

@@ -32,7 +32,7 @@ class Command(BaseCommand):
             id=settings.SITE_ID, defaults={"domain": urlsplit(settings.PORTAL_URL).netloc, "name": settings.SITE_NAME}
         )
         users = {spec["email"]: self._user(spec) for spec in DEMO_USERS}
-        operator = users["operator@example.com"]
+        operator = as_principal(users["operator@example.com"])
         if settings.SANDBOX_CLUSTER_URL:
             self._sandbox_cluster(operator, settings.SANDBOX_CLUSTER_URL)
         for slug, name in DEMO_TENANTS.items():
