@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models import Field
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -40,6 +41,12 @@ _KEY_FIELDS = (
 _lookup_sql: str | None = None
 
 
+def _column(model, name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field) and field.column  # the key and user columns are concrete fields
+    return field.column
+
+
 def _key_query() -> str:
     """One indexed lookup with the owner and the owner's role in the key's tenant joined in: the whole
     database cost of a request's authentication and of its principal's roles. Written as SQL once,
@@ -48,8 +55,8 @@ def _key_query() -> str:
     global _lookup_sql
     if _lookup_sql is None:
         User, quote = get_user_model(), connection.ops.quote_name
-        key_columns = [f"k.{quote(APIKey._meta.get_field(name).column)}" for name in _KEY_FIELDS]
-        user_columns = [f"u.{quote(field.column)}" for field in User._meta.concrete_fields]
+        key_columns = [f"k.{quote(_column(APIKey, name))}" for name in _KEY_FIELDS]
+        user_columns = [f"u.{quote(_column(User, field.name))}" for field in User._meta.concrete_fields]
         _lookup_sql = (
             f"SELECT {', '.join(key_columns + user_columns)}, m.{quote('role')} "
             f"FROM {quote(APIKey._meta.db_table)} k JOIN {quote(User._meta.db_table)} u ON u.id = k.user_id "

@@ -77,8 +77,9 @@ def count(ip: str | None) -> None:
     window, _ = _window()
     key = _counter(ip, window)
     try:
-        ratelimit.client().pipeline(transaction=False).incr(key).expire(
-            key, settings.API_AUTH_FAILURE_WINDOW_SECONDS * 2
-        ).execute()
+        pipe = ratelimit.client().pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, settings.API_AUTH_FAILURE_WINDOW_SECONDS * 2)
+        pipe.execute()
     except redis.RedisError as error:
         ratelimit.failed("auth failures", error)

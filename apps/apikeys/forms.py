@@ -1,5 +1,7 @@
 """The API key form: scopes offered are only those the creator's role may grant."""
 
+from typing import cast
+
 from django import forms
 
 from apps.tenants.forms import ServiceForm
@@ -28,19 +30,20 @@ class APIKeyForm(ServiceForm):
 
     def __init__(self, *args, role: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["scopes"].choices = [(scope, scope) for scope in scopes_for_role(role)]
+        self.offered = set(scopes_for_role(role))
+        scopes = cast(forms.MultipleChoiceField, self.fields["scopes"])
+        scopes.choices = [(scope, scope) for scope in scopes_for_role(role)]
 
     def clean_allowed_ips(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["allowed_ips"].splitlines() if line.strip()]
 
     def scope_rows(self) -> list[dict]:
         """One row per resource with its read and write checkboxes; a scope the role cannot grant is None."""
-        offered = {value for value, _ in self.fields["scopes"].choices}
         checked = set(self["scopes"].value() or [])
         rows = []
         for resource in RESOURCES:
-            cells = [f"{resource}:{verb}" for verb in (READ, WRITE)]
-            cells = [{"scope": s, "checked": s in checked} if s in offered else None for s in cells]
+            scopes = [f"{resource}:{verb}" for verb in (READ, WRITE)]
+            cells = [{"scope": s, "checked": s in checked} if s in self.offered else None for s in scopes]
             if any(cells):
                 rows.append({"resource": resource, "read": cells[0], "write": cells[1]})
         return rows

@@ -49,6 +49,10 @@ class APIKey(TenantOwned):
     )
 
     is_api_key = True  # lets principals tell a key from other DRF auth objects
+    # Set on the instance only, never stored: the plaintext (or its ciphertext) for the one response that shows it,
+    # and the owner's role that key authentication looked up in the same query.
+    key: str
+    member_role: str | None
 
     class Meta:
         ordering = ["-created_at"]

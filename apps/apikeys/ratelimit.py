@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from redis.commands.core import Script
 
 from .models import Plan, TenantPlan
 
@@ -159,14 +160,14 @@ def _forget_plans(**kwargs):
 # --- Redis --------------------------------------------------------------------------------------
 
 _client: redis.Redis | None = None
-_script = None
+_script: Script | None = None
 _down_until = 0.0
 # After a failure, Redis is not asked again for this long, so an outage does not add a timeout to every call.
 RETRY_AFTER_FAILURE_SECONDS = 5.0
 
 
 def client() -> redis.Redis:
-    global _client, _script
+    global _client
     if _client is None:
         timeout = settings.API_RATE_LIMIT_REDIS_TIMEOUT
         _client = redis.Redis.from_url(
@@ -175,8 +176,15 @@ def client() -> redis.Redis:
             socket_connect_timeout=timeout,
             health_check_interval=30,
         )
-        _script = _client.register_script(LUA_CHECK)
     return _client
+
+
+def _check_script() -> Script:
+    """The Lua check, registered with the client on first use."""
+    global _script
+    if _script is None:
+        _script = client().register_script(LUA_CHECK)
+    return _script
 
 
 @receiver(setting_changed)
@@ -271,8 +279,7 @@ def check(*, key_id: int, tenant_id: int, limits: Limits | None = None) -> Decis
         settings.API_QUOTA_WARNING_PERCENT,
     ]
     try:
-        client()
-        allowed, reason, key_tokens, ten_tokens, day_used, month_used, warnings = _script(keys=keys, args=args)
+        allowed, reason, key_tokens, ten_tokens, day_used, month_used, warnings = _check_script()(keys=keys, args=args)
     except redis.RedisError as error:
         failed("check", error)
         return None
@@ -356,13 +363,10 @@ def consumption(tenant_id: int) -> tuple[int, int] | None:
     if not available():
         return None
     try:
-        day, month = (
-            client()
-            .pipeline(transaction=False)
-            .hget(counter_keys(tenant_id)[0], "n")
-            .hget(counter_keys(tenant_id)[1], "n")
-            .execute()
-        )
+        pipe = client().pipeline(transaction=False)
+        for key in counter_keys(tenant_id):
+            pipe.hget(key, "n")
+        day, month = pipe.execute()
     except redis.RedisError as error:
         failed("consumption", error)
         return None

@@ -68,7 +68,7 @@ def record(*, tenant_id: int, key_id: int, endpoint: str, status: int, latency_m
         ratelimit.failed("usage", error)
 
 
-def _rows(data: dict[bytes, bytes]) -> dict[tuple, dict]:
+def _rows(data: dict) -> dict[tuple, dict]:
     """Hash fields "tenant|key|day|endpoint|metric" -> {(tenant, key, endpoint, day): sums}."""
     rows: dict[tuple, dict] = defaultdict(
         lambda: {**dict.fromkeys(METRICS, 0), "latency_buckets": [0] * (len(LATENCY_BUCKETS_MS) + 1)}

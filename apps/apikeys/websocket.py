@@ -7,6 +7,8 @@ authorize through `socket_principal(scope)`, so a key never reaches beyond its t
 `KeyScopedStream`, so a key needs the scope of the REST endpoint the stream mirrors.
 """
 
+from typing import TYPE_CHECKING
+
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import AllowedHostsOriginValidator
@@ -93,7 +95,13 @@ def socket_principal(scope) -> Principal:
 CLOSE_MISSING_SCOPE = 4403
 
 
-class KeyScopedStream:
+if TYPE_CHECKING:  # the mixin's consumers are AsyncWebsocketConsumers: it uses their scope, accept and close
+    from channels.generic.websocket import AsyncWebsocketConsumer as _Consumer
+else:
+    _Consumer = object
+
+
+class KeyScopedStream(_Consumer):
     """Mixin of every consumer a key may open: `stream_scopes` names the scopes of the REST endpoints the
     stream mirrors (deployment events need deployments:read, like GET /api/v1/deployments/). A key
     without one of them is closed with 4403 before the consumer authorizes anything; sessions are held

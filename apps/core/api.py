@@ -23,7 +23,7 @@ def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         if exc.status == status.HTTP_404_NOT_FOUND:
             return Response({"code": "not_found", "detail": NotFound.default_detail}, status=404)
-        body = {"code": exc.code, "detail": exc.message}
+        body: dict[str, object] = {"code": exc.code, "detail": exc.message}
         fields = {field: messages for field, messages in exc.errors.items() if field != "__all__"}
         if fields:
             body["fields"] = fields
@@ -58,7 +58,7 @@ def refuse_loose_types() -> None:
         lenient = field_class.to_internal_value
         if getattr(lenient, "strict", False):
             continue
-        field_class.to_internal_value = _strict(lenient, refuses)
+        field_class.to_internal_value = _strict(lenient, refuses)  # type: ignore[method-assign]
 
 
 def _strict(lenient, refuses):
@@ -67,7 +67,7 @@ def _strict(lenient, refuses):
             self.fail("invalid", input=data)
         return lenient(self, data)
 
-    to_internal_value.strict = True
+    to_internal_value.strict = True  # type: ignore[attr-defined]  # a mark: patched once only
     return to_internal_value
 
 
@@ -109,6 +109,7 @@ class RestrictedViewSetMixin:
     """
 
     model: Any = None  # the model class each viewset sets
+    request: Any  # the viewset's
     tenant_lookup = "tenant__slug"
 
     def get_queryset(self):

@@ -72,7 +72,6 @@ def idempotent(view_method):
             cache.delete(slot)
         return response
 
-    wrapper.honours_idempotency_key = True
     return extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER])(wrapper)
 
 
@@ -88,7 +87,7 @@ def _replay(stored: dict | None, fingerprint: str) -> Response:
 
 def _slot(request, key: str) -> str:
     auth = getattr(request, "auth", None)
-    caller = f"key:{auth.pk}" if getattr(auth, "is_api_key", False) else f"user:{request.user.pk}"
+    caller = f"key:{auth.pk}" if auth is not None and getattr(auth, "is_api_key", False) else f"user:{request.user.pk}"
     digest = hashlib.sha256(f"{caller}\n{request.method}\n{request.path}\n{key}".encode()).hexdigest()
     return f"idempotency:{digest}"
 

@@ -28,6 +28,9 @@ class Middleware:
         if iscoroutinefunction(self.get_response):
             markcoroutinefunction(self)
 
+    def __call__(self, request):
+        raise NotImplementedError
+
 
 class RequestIDMiddleware(Middleware):
     """Give every request an id, log it once finished, and return it as X-Request-ID."""

@@ -1,5 +1,7 @@
 """Deployments of releases into environments, and the numbered events each one records."""
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -27,6 +29,7 @@ class Deployment(TenantOwned):
     (re)started for the row; a task carrying an older attempt is stale and does nothing.
     """
 
+    change_request: Any  # never stored: set by a governed write to the change request it now waits on
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="deployments")
     release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="deployments")
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="deployments")
@@ -124,6 +127,7 @@ class DeploySettings(TenantOwned):
     """How deployments behave in one environment. Made on first use with the environment's defaults:
     a failed rollout in production rolls back automatically, elsewhere it stays failed for a look."""
 
+    change_request: Any  # never stored: set by a governed change to the change request it now waits on
     environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="deploy_settings")
     auto_rollback = models.BooleanField(
         help_text="When a rollout fails, deploy the release that last succeeded here again."

@@ -9,7 +9,7 @@ from apps.tenants.api.serializers import TenantField
 class APIKeySerializer(serializers.ModelSerializer):
     """Key metadata. The key itself is never readable after creation."""
 
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     owner = serializers.EmailField(source="user.email", read_only=True)
     prefix = serializers.CharField(read_only=True)
     state = serializers.CharField(read_only=True)
@@ -100,11 +100,12 @@ class APIKeyCreatedSerializer(APIKeySerializer):
 class UsageDailySerializer(serializers.ModelSerializer):
     """One key's requests to one endpoint on one UTC day."""
 
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     key = serializers.IntegerField(source="api_key_id", read_only=True)
     key_prefix = serializers.CharField(source="api_key.prefix", read_only=True)
     key_name = serializers.CharField(source="api_key.name", read_only=True)
-    errors = serializers.IntegerField(read_only=True)
+    # The field is called "errors" in the API, over the serializer's own `errors` it never uses.
+    errors = serializers.IntegerField(read_only=True)  # type: ignore[assignment]
     latency_ms_avg = serializers.FloatField(read_only=True, allow_null=True)
     latency_ms_p95 = serializers.IntegerField(
         read_only=True, allow_null=True, help_text="Upper bound of the latency bucket holding the 95th percentile."

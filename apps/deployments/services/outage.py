@@ -9,6 +9,7 @@ dies mid-outage hands the same clock to the reconciler's next attempt.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,7 +30,8 @@ def outage_open(deployment: Deployment) -> DeploymentEvent | None:
 
 def outage_seconds(event: DeploymentEvent, now: datetime | None = None) -> float:
     """How long the outage of this waiting event has lasted."""
-    return ((now or timezone.now()) - parse_datetime(event.data["since"])).total_seconds()
+    since = cast(datetime, parse_datetime(event.data["since"]))  # written by outage_begin, always a timestamp
+    return ((now or timezone.now()) - since).total_seconds()
 
 
 @transaction.atomic

@@ -54,9 +54,12 @@ class Strategy(Protocol):
         release serving now, or None) included: what the environment's quota must fit before it starts."""
 
 
-def past_deadline(row: Deployment, since: datetime) -> bool:
-    """Whether the portal gives up on its own: the progress deadline plus the grace, counted from `since`."""
-    return timezone.now() > since + timedelta(seconds=row.progress_deadline_seconds + DEADLINE_GRACE_SECONDS)
+def past_deadline(row: Deployment, since: datetime | None) -> bool:
+    """Whether the portal gives up on its own: the progress deadline plus the grace, counted from `since`
+    (None: the rollout has not started, so no deadline runs yet)."""
+    return since is not None and timezone.now() > since + timedelta(
+        seconds=row.progress_deadline_seconds + DEADLINE_GRACE_SECONDS
+    )
 
 
 def cluster_says(status) -> str:

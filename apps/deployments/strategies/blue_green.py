@@ -132,6 +132,8 @@ class BlueGreen:
         if not row.switched_back_at or row.events.filter(key="switch-back:done").exists():
             return
         source = previous_colour_deployment(row)
+        if source is None:  # nothing to go back to; deployment_switch_back refuses this before it gets here
+            return
         old = other_colour(row.colour)
         with kube_of(row.environment) as kube:
             kube.apply(traffic_manifests(row, source, old))

@@ -91,7 +91,7 @@ class Rolling:
                     f"deadline. The cluster says: {cluster_says(status)}"
                 ),
             )
-        elif past_deadline(row, max(row.started_at, row.resumed_at or row.started_at)):
+        elif past_deadline(row, max(filter(None, (row.started_at, row.resumed_at)), default=None)):
             # Counted from the last resume too, since paused time is not stalling.
             deployment_fail(
                 deployment=row,

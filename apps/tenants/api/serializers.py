@@ -119,7 +119,7 @@ class NamedField(serializers.RelatedField):
     def sibling_input(self, name):
         """What the request sent for another field of the same body (None when absent)."""
         initial = getattr(self.parent, "initial_data", None)
-        return initial.get(name) if hasattr(initial, "get") else None
+        return initial.get(name) if initial is not None and hasattr(initial, "get") else None
 
     def by_name(self, rows, name: str):
         return rows.filter(name=name)
@@ -141,7 +141,7 @@ class TenantSerializer(serializers.ModelSerializer):
         model = Tenant
         fields = ["id", "slug", "name", "status", "role", "created_at"]
         read_only_fields = ["id", "status", "role", "created_at"]
-        extra_kwargs = {"slug": {"validators": []}}
+        extra_kwargs: dict[str, dict] = {"slug": {"validators": []}}
 
     def get_role(self, tenant) -> str | None:
         from apps.tenants.principals import as_principal
@@ -154,7 +154,7 @@ class TenantUpdateSerializer(serializers.Serializer):
 
 
 class MembershipSerializer(serializers.ModelSerializer):
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
     full_name = serializers.CharField(source="user.full_name", read_only=True)
 
@@ -173,8 +173,8 @@ class InvitationSerializer(serializers.ModelSerializer):
         model = Invitation
         fields = ["id", "tenant", "email", "role", "invited_by", "state", "created_at", "expires_at", "accepted_at"]
         read_only_fields = ["id", "invited_by", "state", "created_at", "expires_at", "accepted_at"]
-        extra_kwargs = {"email": {"validators": []}}
-        validators = []
+        extra_kwargs: dict[str, dict] = {"email": {"validators": []}}
+        validators: list = []
 
     def get_state(self, invitation) -> str:
         from django.utils import timezone
@@ -197,7 +197,7 @@ class EnvironmentSerializer(serializers.ModelSerializer):
         model = Environment
         fields = ["id", "tenant", "name", "kind", "namespace", "created_at"]
         read_only_fields = ["id", "namespace", "created_at"]
-        validators = []  # uniqueness is the service's to judge, with its own error code
+        validators: list = []  # uniqueness is the service's to judge, with its own error code
 
 
 class EnvironmentUpdateSerializer(serializers.Serializer):
@@ -206,8 +206,8 @@ class EnvironmentUpdateSerializer(serializers.Serializer):
 
 
 class QuotaSerializer(serializers.ModelSerializer):
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    environment = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    tenant: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    environment: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="name", read_only=True)
 
     class Meta:
         model = Quota
