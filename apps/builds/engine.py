@@ -198,3 +198,23 @@ def manifest_digest(name: str, tag: str) -> str:
 def manifest_delete(name: str, digest: str) -> None:
     """Remove a pushed manifest (a build cancelled while pushing leaves nothing behind)."""
     _registry("DELETE", f"{name}/manifests/{digest}")
+
+
+def repository_tags(name: str) -> list[str]:
+    """The tags of a registry repository (`tenant/application`), sorted; none when it does not exist."""
+    response = _registry("GET", f"{name}/tags/list")
+    if response.status_code == 404:
+        return []
+    if response.status_code != 200:
+        raise EngineError(f"The registry would not list {name} (HTTP {response.status_code}).")
+    return sorted(response.json().get("tags") or [])
+
+
+def manifest_summary(name: str, reference: str) -> tuple[str, int]:
+    """(digest, size in bytes of the config and layers) of one manifest, as the registry has it."""
+    response = _registry("GET", f"{name}/manifests/{reference}", Accept=MANIFEST_TYPES)
+    if response.status_code != 200:
+        raise EngineError(f"The registry has no manifest for {name}:{reference} (HTTP {response.status_code}).")
+    body = response.json()
+    parts = [body.get("config") or {}, *(body.get("layers") or []), *(body.get("manifests") or [])]
+    return response.headers.get("Docker-Content-Digest", ""), sum(int(part.get("size") or 0) for part in parts)

@@ -26,6 +26,7 @@ from .sources import context_check, repository_check
 # The task as Celery routes it: the services sit below the task module, so they name it.
 RUN = "apps.builds.tasks.run_build"
 BUILDS_OFF = "builds_unavailable"
+REGISTRY_UNREADABLE = "registry_unreadable"
 BUILD_FINISHED = "build_finished"
 TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 ARG_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -194,3 +194,4 @@ NOT_TENANT_ROUTES |= cases_marketplace.NOT_TENANT_ROUTES
 from . import cases_builds  # noqa: E402
 
 API_CASES += cases_builds.API_CASES
+NOT_TENANT_ROUTES |= {"image"}  # read from the registry, not rows: tests/builds/test_images.py covers it

@@ -3,6 +3,7 @@
 
 def register(router) -> None:
     """Add this app's viewsets to the project router."""
-    from .views import BuildViewSet
+    from .views import BuildViewSet, ImageViewSet
 
     router.register("builds", BuildViewSet, basename="build")
+    router.register("images", ImageViewSet, basename="image")

@@ -86,3 +86,20 @@ class BuildLogLineSerializer(serializers.ModelSerializer):
         model = BuildLogLine
         fields = ["seq", "stream", "text", "created_at"]
         read_only_fields = fields
+
+
+class ImageTagSerializer(serializers.Serializer):
+    tag = serializers.CharField()
+    digest = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes of the image's config and layers, as pushed (compressed).")
+    releases = serializers.ListField(child=serializers.IntegerField(), help_text="Numbers of the releases pinning it.")
+    workloads = serializers.ListField(
+        child=serializers.CharField(), help_text="Environments whose workload runs it now."
+    )
+
+
+class ImageSerializer(serializers.Serializer):
+    tenant = serializers.CharField()
+    application = serializers.CharField()
+    repository = serializers.CharField()
+    tags = ImageTagSerializer(many=True)

@@ -8,11 +8,14 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from apps.core.errors import ApplicationError
 from apps.tenants.api.base import TenantViewSetMixin
+from apps.tenants.models import Tenant
 
 from .. import services
+from ..engine import EngineError, configured
 from ..models import Build
-from ..selectors import LOG_PAGE_MAX, log_after
+from ..selectors import LOG_PAGE_MAX, images_for, log_after
 from . import serializers as s
 
 AFTER_SEQ = OpenApiParameter(
@@ -70,3 +73,34 @@ class BuildViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMod
             raise ValidationError({"after_seq": ["A whole number."]}) from None
         rows = log_after(self.get_object(), after, LOG_PAGE_MAX)
         return Response(s.BuildLogLineSerializer(rows, many=True).data)
+
+
+class ImageViewSet(TenantViewSetMixin, viewsets.ViewSet):
+    """The images in the platform registry: one repository per application, read from the registry."""
+
+    model = Build  # the scope: builds:read
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("tenant", OpenApiTypes.STR, required=False, description="A tenant's slug."),
+            OpenApiParameter("application", OpenApiTypes.STR, required=False, description="An application's name."),
+        ],
+        responses=s.ImageSerializer(many=True),
+    )
+    def list(self, request):
+        """Repositories of the applications you may see, each tag with its digest, size, and the releases
+        and workloads using it. 503 when no registry is configured or it cannot be read."""
+        tenant = None
+        slug = request.query_params.get("tenant")
+        if slug:
+            tenant = Tenant.objects.restrict(request, "view").filter(slug=slug).first()
+            if tenant is None:
+                raise ValidationError({"tenant": [f"No tenant {slug} among yours."]})
+        if not configured():
+            raise ApplicationError("No image registry is configured.", code=services.BUILDS_OFF, status=503)
+        try:
+            images = images_for(self.principal, tenant=tenant, application=request.query_params.get("application", ""))
+        except EngineError as exc:
+            raise ApplicationError(str(exc), code=services.REGISTRY_UNREADABLE, status=503) from None
+        return Response(s.ImageSerializer(images, many=True).data)
