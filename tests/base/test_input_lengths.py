@@ -21,13 +21,14 @@ from apps.approvals.models import ApprovalStage, FreezeWindow
 from apps.catalog.models import Application, ServiceTemplate
 from apps.clusters.models import Cluster
 from apps.cmdb.models import CIType, ConfigurationItem, SavedFilter
-from apps.marketplace.models import ServiceInstance
+from apps.marketplace.models import ServiceInstance, ServiceOffering, ServicePlan, SharedServer
 from apps.tenants.models import DomainReservation, Environment, Tenant
 
 from .api_cases import API_CASES
 from .page_cases import PAGE_CASES
 
-# Where a form's or body's field names match columns of several models of its app, the model it writes.
+# Where a form's or body's field names match columns of several models of its app, the model it writes
+# (by class name, or module and name where two classes share one).
 WRITES = {
     "TenantCreateForm": Tenant,
     "APIKeyForm": APIKey,
@@ -51,6 +52,10 @@ WRITES = {
     "ClusterRegisterSerializer": Cluster,
     "DomainForm": DomainReservation,
     "ServiceInstanceCreateSerializer": ServiceInstance,
+    "InstanceForm": ServiceInstance,
+    "OfferingForm": ServiceOffering,
+    "apps.operator.addons.PlanForm": ServicePlan,  # not the API plans' PlanForm
+    "ServerForm": SharedServer,
 }
 TOO_LONG = 10_000  # longer than any column
 
@@ -96,7 +101,7 @@ def _text_fields(serializer: serializers.Serializer):
 
 def _column(owner: type, app_label: str, name: str, model: type | None):
     """The text column a field is stored in, or None when it names no column (parsed, or a lookup)."""
-    model = WRITES.get(owner.__name__, model)
+    model = WRITES.get(f"{owner.__module__}.{owner.__name__}", WRITES.get(owner.__name__, model))
     # The operator app keeps no rows of its own: its pages and API write other apps' models.
     own = list(registry.get_app_config(app_label).get_models())
     candidates = [model] if model else own or [m for m in registry.get_models() if m.__module__.startswith("apps.")]
