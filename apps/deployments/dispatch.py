@@ -14,6 +14,7 @@ OBSERVE = "apps.deployments.tasks.observe_deployment"
 RECONCILE = "apps.deployments.tasks.reconcile_deployments"
 SWITCH_BACK = "apps.deployments.strategies.tasks.switch_back"
 TIDY = "apps.deployments.strategies.tasks.tidy_strategies"
+OPERATION = "apps.deployments.tasks.run_operation"
 
 
 def after_commit(task: str, *args) -> None:

@@ -30,6 +30,7 @@ class Deployment(TenantOwned):
     """
 
     change_request: Any  # never stored: set by a governed write to the change request it now waits on
+    waiting_for_cluster: bool  # never stored: set by a day-2 operation the cluster did not answer, made later
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="deployments")
     release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="deployments")
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="deployments")

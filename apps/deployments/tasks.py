@@ -11,13 +11,24 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.clusters.kube import KubeError
-from apps.clusters.services import cluster_of, explain_failure
+from apps.clusters.services import cluster_of
 from apps.core.errors import ApplicationError
 
 from . import dispatch, pipeline
 from .choices import State, Strategy
 from .models import LEASE_SECONDS, Deployment
-from .services import ILLEGAL_TRANSITION, deployment_fail, outage_begin, outage_seconds
+from .services import (
+    ILLEGAL_TRANSITION,
+    cluster_down,
+    deployment_fail,
+    deployment_note,
+    operation_carry_out,
+    operation_failed,
+    outage_begin,
+    outage_cause,
+    outage_end,
+    outage_seconds,
+)
 from .strategies.blue_green import BlueGreen
 from .strategies.canary import REMOVED, Canary
 
@@ -26,29 +37,41 @@ logger = structlog.get_logger(__name__)
 OBSERVE_EVERY_SECONDS = 1.0
 
 
+def _wait_out(task, row: Deployment, error: KubeError, *, refused: str, give_up) -> None:
+    """The one way a task meets a cluster error. A refusal (4xx) gives up at once with the cluster's
+    words. A cluster that does not answer (5xx, timeout, connection refused) is waited for: the outage is
+    recorded once on the deployment ("Waiting for the cluster"), the task retries with jittered backoff,
+    and only an outage longer than the deployment's progress deadline gives up, saying it was unreachable."""
+    logger.warning("cluster call failed", deployment=row.pk, error=error.message, status=error.status)
+    if not cluster_down(error):
+        outage_end(row)  # it answered, if only to refuse
+        give_up(f"{refused}: {error.message}")
+        return
+    waiting = outage_begin(row, cause=outage_cause(error), status=error.status)
+    waited, deadline = outage_seconds(waiting), row.progress_deadline_seconds
+    if waited >= deadline:
+        give_up(
+            f"The cluster {cluster_of(row.environment).name} was unreachable for "
+            f"{waited:.0f} s, longer than the progress deadline ({deadline} s): "
+            f"{waiting.data['cause'].rstrip('.')}."
+        )
+        return
+    raise task.retry(countdown=_backoff(task.request.retries, deadline - waited))
+
+
 def _retry_or_fail(task, deployment_id: int, attempt: int, error: KubeError) -> None:
-    """A refusal (4xx) fails the deployment at once with the cluster's words. A cluster that does not
-    answer (5xx, timeout, connection refused) is waited for: the outage is recorded once, the step retries
-    with jittered backoff, and only an outage longer than the progress deadline fails the deployment."""
-    logger.warning("deployment step failed", deployment=deployment_id, error=error.message, status=error.status)
+    """A pipeline step's cluster error: waited out while the cluster is down, the deployment failed otherwise."""
     row = pipeline.current(deployment_id, attempt)
     if row is None:
         return
-    if not (error.retryable or error.status is None):
-        deployment_fail(deployment=row, reason=f"The cluster refused the deployment: {error.message}")
-        return
-    waiting = outage_begin(row, cause=_cause(error), status=error.status)
-    waited, deadline = outage_seconds(waiting), row.progress_deadline_seconds
-    if waited >= deadline:
-        deployment_fail(
-            deployment=row,
-            reason=f"The cluster {cluster_of(row.environment).name} was unreachable for "
-            f"{waited:.0f} s, longer than the progress deadline ({deadline} s): "
-            f"{waiting.data['cause'].rstrip('.')}.",
-        )
-        return
-    pipeline.renew_lease(row)
-    raise task.retry(countdown=_backoff(task.request.retries, deadline - waited))
+    pipeline.renew_lease(row)  # so the reconciler does not take a waiting row over
+    _wait_out(
+        task,
+        row,
+        error,
+        refused="The cluster refused the deployment",
+        give_up=lambda reason: deployment_fail(deployment=row, reason=reason),
+    )
 
 
 def _backoff(retries: int, remaining: float) -> float:
@@ -56,13 +79,6 @@ def _backoff(retries: int, remaining: float) -> float:
     a waiting row over) and by the time left before the deadline (so the last try is near it)."""
     ceiling = min(settings.DEPLOYMENT_RETRY_MAX_SECONDS, 2.0 ** (retries + 1), LEASE_SECONDS / 2)
     return max(0.2, min(random.uniform(ceiling / 2, ceiling), remaining + 0.1))
-
-
-def _cause(error: KubeError) -> str:
-    """What the cluster did instead of answering: its status and words, or why nothing answered at all."""
-    if error.status is None:
-        return f"no answer ({explain_failure(error).rstrip('.')})"
-    return f"{error.status} ({error.message})"
 
 
 def _stop_if_finished_elsewhere(deployment_id: int, error: ApplicationError) -> None:
@@ -126,20 +142,45 @@ def _row(deployment_id: int) -> Deployment | None:
     )
 
 
-@shared_task(
-    name=dispatch.SWITCH_BACK,
-    bind=True,
-    max_retries=6,
-    ignore_result=True,
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    retry_jitter=True,
-)
+@shared_task(name=dispatch.SWITCH_BACK, bind=True, max_retries=None, ignore_result=True)
 def switch_back(self, deployment_id: int) -> None:
-    """Point a blue-green deployment's Service back at the old colour."""
+    """Point a blue-green deployment's Service back at the old colour, waiting out a cluster outage."""
     row = _row(deployment_id)
-    if row is not None:
+    if row is None:
+        return
+    try:
         BlueGreen().switch_back(row)
+    except KubeError as error:
+        _wait_out(
+            self,
+            row,
+            error,
+            refused="The cluster refused the switch back",
+            give_up=lambda reason: deployment_note(
+                deployment=row, key="switch-back:failed", message=f"Switching back failed: {reason}"
+            ),
+        )
+
+
+@shared_task(name=dispatch.OPERATION, bind=True, max_retries=None, ignore_result=True)
+def run_operation(self, deployment_id: int, operation: str, params: dict) -> None:
+    """A day-2 operation (scale, restart, remove) the cluster did not answer when it was asked: made once the
+    cluster answers again, or given up after the deployment's progress deadline."""
+    row = _row(deployment_id)
+    if row is None:
+        return
+    try:
+        operation_carry_out(deployment=row, operation=operation, params=params)
+    except KubeError as error:
+        _wait_out(
+            self,
+            row,
+            error,
+            refused=f"The cluster refused the {operation}",
+            give_up=lambda reason: operation_failed(deployment=row, operation=operation, reason=reason),
+        )
+    except ApplicationError as error:  # what it acts on went away meanwhile
+        operation_failed(deployment=row, operation=operation, reason=error.message)
 
 
 @shared_task(name=dispatch.TIDY, ignore_result=True)

@@ -193,9 +193,14 @@ def _queued_or(done: str):
 
 
 def _waits_or(done: str, what: str):
-    """The message of an operation that may wait for approval instead of being made."""
+    """The message of an operation that may wait for approval, or for the cluster, instead of being made."""
 
     def message(result):
+        if getattr(result, "waiting_for_cluster", False):
+            return messages.WARNING, (
+                f"{what} requested, but the cluster is not answering: it is made once the cluster answers "
+                "again (the events say when)."
+            )
         waiting = getattr(result, "change_request", None)
         if waiting is not None and waiting.is_open:
             return messages.INFO, f"{what} requested: waits for approval in change request {waiting.pk}."

@@ -148,10 +148,13 @@ class RollbackSerializer(ReasonSerializer):
 
 
 class PendingApprovalSerializer(serializers.Serializer):
-    """A change that waits for approval: nothing happened yet."""
+    """A change that waits, so nothing happened yet: for approval (`change_request` set, state `pending`),
+    or for the cluster to answer again (state `waiting_for_cluster`; the deployment's events say when it is made)."""
 
-    change_request = serializers.IntegerField(help_text="The change request that must be approved first.")
-    state = serializers.CharField(help_text="pending")
+    change_request = serializers.IntegerField(
+        allow_null=True, help_text="The change request that must be approved first; null when waiting for the cluster."
+    )
+    state = serializers.CharField(help_text="pending or waiting_for_cluster")
     detail = serializers.CharField()
 
 

@@ -49,7 +49,17 @@ def _whole(value) -> int:
 
 
 def _waits(subject, what: str):
-    """202 with the change request when the operation waits for approval, else None."""
+    """202 when the operation waits: for approval (with the change request) or for the cluster; else None."""
+    if getattr(subject, "waiting_for_cluster", False):
+        return Response(
+            {
+                "change_request": None,
+                "state": "waiting_for_cluster",
+                "detail": f"The cluster is not answering; the {what} is made once it answers again, retried with "
+                "backoff up to the deployment's progress deadline. The deployment's events say when.",
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
     waiting = getattr(subject, "change_request", None)
     if waiting is not None and waiting.is_open:
         return Response(

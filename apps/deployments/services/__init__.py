@@ -7,7 +7,8 @@
 - operations: day-2 operations on what runs (scale, restart, pause, resume, promote, remove)
 - deploy_settings: each environment's deploy settings
 - gating: where these writes meet the approvals gate
-- outage: a cluster outage a deployment waits out, recorded once when it begins and once when it ends
+- outage: a cluster outage a deployment (or a day-2 operation on it) waits out, recorded once when it
+  begins and once when it ends
 
 Other apps and the views import from here.
 """
@@ -49,8 +50,10 @@ from .operations import (
     deployment_restart,
     deployment_resume,
     deployment_scale,
+    operation_carry_out,
+    operation_failed,
 )
-from .outage import outage_begin, outage_end, outage_open, outage_seconds
+from .outage import cluster_down, outage_begin, outage_cause, outage_end, outage_open, outage_seconds
 from .state import ILLEGAL_TRANSITION, deployment_note, deployment_observe, deployment_transition, event_payload
 from .steps import NO_SWITCH_BACK, NOT_WAITING, deployment_continue, deployment_switch_back, strategy_deploy
 
@@ -76,6 +79,7 @@ __all__ = [
     "STRATEGY_NOT_PAUSABLE",
     "Removal",
     "application_remove",
+    "cluster_down",
     "deploy_settings_ensure",
     "deploy_settings_for",
     "deploy_settings_update",
@@ -97,7 +101,10 @@ __all__ = [
     "deployment_switch_back",
     "deployment_transition",
     "event_payload",
+    "operation_carry_out",
+    "operation_failed",
     "outage_begin",
+    "outage_cause",
     "outage_end",
     "outage_open",
     "outage_seconds",

@@ -1,7 +1,8 @@
 """Day-2 operations on what runs in an environment: scale, restart, pause and resume, promote, remove.
 
 Each operation checks the deployment policy, changes the cluster through the clusters client layer
-(outside any row lock), then records a deployment event and an audit event in one transaction.
+(outside any row lock), then records a deployment event and an audit event in one transaction. Scale,
+restart and remove wait out a cluster that does not answer, as the pipeline does (services/outage.py).
 """
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ from apps.core.governance import Change
 from apps.core.policies import policy_for
 from apps.tenants.quotas import quota_check
 
+from .. import dispatch
 from ..choices import ACTIVE, State, Strategy
+from ..dispatch import after_commit
 from ..manifests import LABEL
 from ..models import Deployment
 from ..quotas import RESOURCES, footprint
 from ..selectors import live_deployment
 from .create import IN_PROGRESS, deployment_create
 from .gating import change_gated, is_waiting, restorative_change_record
+from .outage import cluster_down, outage_begin, outage_cause, outage_end
 from .state import deployment_note
 
 # Refusals, as constants that tests import.
@@ -155,16 +159,9 @@ def deployment_scale(
         )
         if is_waiting(deployment):
             return deployment
-    name, namespace = deployment.application.name, deployment.environment.namespace
-    with _cluster(deployment.environment, f"Deployment {name}") as kube:
-        running = kube.get("apps/v1", "Deployment", name, namespace)
-        if running is None:
-            raise ApplicationError(f"Deployment {name} is not in the cluster any more.", code=NOT_RUNNING, status=409)
-        before = running["spec"].get("replicas")
-        kube.patch("apps/v1", "Deployment", name, namespace, {"spec": {"replicas": replicas}})
-    _record(
-        actor, deployment, "scale", f"Scaled from {before} to {replicas} replicas", {"replicas": [before, replicas]}
-    )
+    made = _carry_out(actor, deployment, "scale", {"replicas": replicas})
+    if made:
+        _record(actor, deployment, "scale", *made)
     return deployment
 
 
@@ -192,17 +189,113 @@ def deployment_restart(
         if is_waiting(deployment):
             return deployment
     at = timezone.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    name, namespace = deployment.application.name, deployment.environment.namespace
-    with _cluster(deployment.environment, f"Deployment {name}") as kube:
-        kube.patch(
-            "apps/v1",
-            "Deployment",
-            name,
-            namespace,
-            {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at}}}}},
-        )
-    _record(actor, deployment, "restart", f"Restarting every pod (restartedAt {at})", {"restarted_at": [None, at]})
+    made = _carry_out(actor, deployment, "restart", {"at": at})
+    if made:
+        _record(actor, deployment, "restart", *made)
     return deployment
+
+
+# --- The cluster part of scale, restart and remove -----------------------------------------------
+# Made in the request. When the cluster does not answer, the operation waits the outage out as the
+# pipeline does: recorded on the deployment, made by a task (tasks.run_operation) that retries with
+# backoff up to the deployment's progress deadline. So each part takes plain parameters and is safe to
+# repeat; each returns what happened in words and the changes.
+
+
+def _scale_in(kube, deployment: Deployment, params: dict) -> tuple[str, dict]:
+    name, namespace, replicas = deployment.application.name, deployment.environment.namespace, params["replicas"]
+    running = kube.get("apps/v1", "Deployment", name, namespace)
+    if running is None:
+        raise ApplicationError(f"Deployment {name} is not in the cluster any more.", code=NOT_RUNNING, status=409)
+    before = running["spec"].get("replicas")
+    kube.patch("apps/v1", "Deployment", name, namespace, {"spec": {"replicas": replicas}})
+    return f"Scaled from {before} to {replicas} replicas", {"replicas": [before, replicas]}
+
+
+def _restart_in(kube, deployment: Deployment, params: dict) -> tuple[str, dict]:
+    at, template = params["at"], {"metadata": {"annotations": {RESTARTED_AT: params["at"]}}}
+    name, namespace = deployment.application.name, deployment.environment.namespace
+    kube.patch("apps/v1", "Deployment", name, namespace, {"spec": {"template": template}})
+    return f"Restarting every pod (restartedAt {at})", {"restarted_at": [None, at]}
+
+
+def _remove_in(kube, deployment: Deployment, params: dict) -> tuple[str, dict]:
+    application, environment = deployment.application, deployment.environment
+    removed = []
+    for api_version, kind in REMOVED_KINDS:
+        for item in application_objects(kube, api_version, kind, environment.namespace, application.name):
+            if kube.delete(api_version, kind, item["metadata"]["name"], environment.namespace):
+                removed.append(f"{kind}/{item['metadata']['name']}")
+    return f"Removed from {environment.name}: {', '.join(removed) or 'nothing was left'}", {"removed": removed}
+
+
+CLUSTER_PARTS = {"scale": _scale_in, "restart": _restart_in, "remove": _remove_in}
+
+
+def _carry_out(actor, deployment: Deployment, operation: str, params: dict) -> tuple[str, dict] | None:
+    """Make the operation's cluster change now: (message, changes). A refusal is the project's error at
+    once; a cluster that does not answer is waited for (None: the deployment says so, a task goes on)."""
+    try:
+        with kube_of(deployment.environment) as kube:
+            return CLUSTER_PARTS[operation](kube, deployment, params)
+    except KubeError as error:
+        if not cluster_down(error):
+            what = (
+                f"Namespace {deployment.environment.namespace}"
+                if operation == "remove"
+                else f"Deployment {deployment.application.name}"
+            )
+            raise _refused(error, what) from None
+        _wait_for_cluster(actor, deployment, operation, params, error)
+        return None
+
+
+def _refused(error: KubeError, what: str) -> ApplicationError:
+    if error.status == 404:
+        return ApplicationError(f"{what} is not in the cluster any more.", code=NOT_RUNNING, status=409)
+    return ApplicationError(f"The cluster refused: {error.message}", code=CLUSTER_REFUSED, status=502)
+
+
+@transaction.atomic
+def _wait_for_cluster(actor, deployment: Deployment, operation: str, params: dict, error: KubeError) -> None:
+    """Say on the deployment that the operation waits for the cluster, audit the request, and hand it to the task."""
+    outage_begin(deployment, cause=outage_cause(error), status=error.status)
+    changes = {**{key: [None, value] for key, value in params.items()}, "waiting_for_cluster": [None, True]}
+    if operation == "remove":
+        audit_record(
+            actor=actor,
+            action="application.remove",
+            obj=deployment.application,
+            tenant=deployment.tenant,
+            changes={"environment": [deployment.environment.name, None], **changes},
+        )
+    else:
+        audit_record(
+            actor=actor, action=f"deployment.{operation}", obj=deployment, tenant=deployment.tenant, changes=changes
+        )
+    after_commit(dispatch.OPERATION, deployment.pk, operation, params)
+    deployment.waiting_for_cluster = True
+
+
+def operation_carry_out(*, deployment: Deployment, operation: str, params: dict) -> None:
+    """The task's try at an operation that waited for the cluster; a KubeError goes back to the task,
+    which waits on. The request already audited it, so only the deployment records what was done."""
+    with kube_of(deployment.environment) as kube:
+        message, changes = CLUSTER_PARTS[operation](kube, deployment, params)
+    outage_end(deployment)
+    if operation == "remove":
+        _removal_done(deployment.application, deployment.environment, changes["removed"])
+    else:
+        deployment_note(deployment=deployment, message=message, data={"operation": operation, **changes})
+
+
+def operation_failed(*, deployment: Deployment, operation: str, reason: str) -> None:
+    """An operation that waited for the cluster was refused, or the cluster stayed away past the deadline."""
+    deployment_note(
+        deployment=deployment,
+        message=f"The {operation} was not made: {reason}",
+        data={"operation": operation, "failed": reason},
+    )
 
 
 # --- Pause and resume an in-flight rolling update ----------------------------------------------
@@ -342,10 +435,12 @@ def deployment_promote(
 
 @dataclass
 class Removal:
-    """What removing an application did: the objects deleted, or the change request it waits for."""
+    """What removing an application did: the objects deleted, or what it waits for (a change request,
+    or the cluster to answer again)."""
 
     removed: list[str] = field(default_factory=list)
     change_request: Any = None
+    waiting_for_cluster: bool = False
 
 
 def application_remove(
@@ -379,14 +474,17 @@ def application_remove(
         )
         if is_waiting(removal):
             return removal
-    removed = []
-    with _cluster(environment, f"Namespace {environment.namespace}") as kube:
-        for api_version, kind in REMOVED_KINDS:
-            for item in application_objects(kube, api_version, kind, environment.namespace, application.name):
-                if kube.delete(api_version, kind, item["metadata"]["name"], environment.namespace):
-                    removed.append(f"{kind}/{item['metadata']['name']}")
-    _record_removal(actor, application, environment, removed)
-    return Removal(removed=removed)
+    live = live_deployment(application, environment)
+    if live is None:  # nothing to carry the waiting on: the cluster must answer now
+        with _cluster(environment, f"Namespace {environment.namespace}") as kube:
+            _, changes = _remove_in(kube, Deployment(application=application, environment=environment), {})
+    else:
+        made = _carry_out(actor, live, "remove", {})
+        if made is None:
+            return Removal(waiting_for_cluster=True)
+        _, changes = made
+    _record_removal(actor, application, environment, changes["removed"])
+    return Removal(removed=changes["removed"])
 
 
 def application_objects(kube, api_version: str, kind: str, namespace: str, application: str) -> list[dict]:
@@ -401,6 +499,19 @@ def application_objects(kube, api_version: str, kind: str, namespace: str, appli
 
 @transaction.atomic
 def _record_removal(actor, application, environment, removed: list[str]) -> None:
+    _removal_done(application, environment, removed)
+    audit_record(
+        actor=actor,
+        action="application.remove",
+        obj=application,
+        tenant=environment.tenant,
+        changes={"environment": [environment.name, None], "removed": [removed, None]},
+    )
+
+
+@transaction.atomic
+def _removal_done(application, environment, removed: list[str]) -> None:
+    """The application no longer runs there: its deployments stop counting against quotas, and the live one says what went."""
     live = live_deployment(application, environment)
     Deployment.objects.filter(
         application=application, environment=environment, state=State.SUCCEEDED, removed_at__isnull=True
@@ -411,10 +522,3 @@ def _record_removal(actor, application, environment, removed: list[str]) -> None
             data={"operation": "remove", "removed": removed},
             message=f"Removed from {environment.name}: {', '.join(removed) or 'nothing was left'}",
         )
-    audit_record(
-        actor=actor,
-        action="application.remove",
-        obj=application,
-        tenant=environment.tenant,
-        changes={"environment": [environment.name, None], "removed": [removed, None]},
-    )

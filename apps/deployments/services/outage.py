@@ -1,7 +1,8 @@
 """Cluster outages seen by a deployment: recorded once when they begin and once when they end.
 
 A deployment whose cluster stops answering (5xx, timeouts, connection refused) waits for it rather than
-failing, up to its progress deadline. The outage lives in the event log, not in a column: its start is
+failing, up to its progress deadline; so does a day-2 operation on it (scale, restart, remove, switch
+back), through the same events and the same task backoff (apps/deployments/tasks.py `_wait_out`). The outage lives in the event log, not in a column: its start is
 the `outage:<n>:waiting` event (data["since"]), its end the `outage:<n>:over` event, so a worker that
 dies mid-outage hands the same clock to the reconciler's next attempt.
 """
@@ -15,11 +16,27 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from apps.clusters.kube import KubeError
+from apps.clusters.services import explain_failure
+
 from ..choices import EventKind
 from ..models import Deployment, DeploymentEvent
 from .state import deployment_locked, event_append
 
 PREFIX = "outage:"
+
+
+def cluster_down(error: KubeError) -> bool:
+    """Whether the cluster did not answer (5xx, timeout, no connection), which is waited out, rather
+    than refused (4xx), which fails at once."""
+    return error.retryable or error.status is None
+
+
+def outage_cause(error: KubeError) -> str:
+    """What the cluster did instead of answering: its status and words, or why nothing answered at all."""
+    if error.status is None:
+        return f"no answer ({explain_failure(error).rstrip('.')})"
+    return f"{error.status} ({error.message})"
 
 
 def outage_open(deployment: Deployment) -> DeploymentEvent | None:

@@ -10,7 +10,7 @@ from ..manifests import LABEL
 from ..models import Deployment
 from ..quotas import pods_of
 from ..selectors import live_colour, previous_colour_deployment, serving_colour
-from ..services import deployment_fail, deployment_observe
+from ..services import deployment_fail, deployment_observe, outage_end
 from ..services.steps import colour_choose, colour_went_live, step_record
 from .base import Peak, cluster_says, past_deadline, workloads_remove
 from .manifests import COLOUR, COLOURS, TRAFFIC_KINDS, colour_name, other_colour, render_colour
@@ -137,6 +137,7 @@ class BlueGreen:
         old = other_colour(row.colour)
         with kube_of(row.environment) as kube:
             kube.apply(traffic_manifests(row, source, old))
+        outage_end(row)  # when the switch waited for the cluster, it answers again
         step_record(
             row, key="switch-back:done", message=f"Service switched back to {old} (release #{source.release.number})"
         )
