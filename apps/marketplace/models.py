@@ -19,6 +19,7 @@ from apps.tenants.models import SLUG_VALIDATOR, Environment, TenantOwned
 class ProviderKind(models.TextChoices):
     POSTGRES = "postgres", "PostgreSQL"
     REDIS = "redis", "Redis"
+    OSB = "osb", "Open Service Broker"
 
 
 class SharedServer(models.Model):
@@ -53,6 +54,7 @@ class ServiceOffering(models.Model):
     description = models.TextField(blank=True)
     kind = models.CharField(max_length=16, choices=ProviderKind.choices)
     server = models.ForeignKey(SharedServer, on_delete=models.PROTECT, related_name="offerings")
+    broker_id = models.CharField(max_length=100, blank=True, help_text="Open Service Broker: the broker's service id.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -73,6 +75,7 @@ class ServicePlan(models.Model):
     description = models.TextField(blank=True)
     limits = models.JSONField(default=dict, blank=True)
     needs_approval = models.BooleanField(default=False)
+    broker_id = models.CharField(max_length=100, blank=True, help_text="Open Service Broker: the broker's plan id.")
     position = models.PositiveIntegerField(default=0)
 
     class Meta:

@@ -9,10 +9,13 @@ credential outlives its row. Credentials never reach logs, events, webhooks or t
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from urllib.parse import urlsplit
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from apps.clusters.kube import KubeError
 from apps.core.audit import audit_record
@@ -35,7 +38,8 @@ from .models import (
     ServicePlan,
     SharedServer,
 )
-from .providers import ProviderError, provider_for
+from .providers import Operation, ProviderError, provider_for
+from .providers.osb import OsbProvider
 from .providers.postgres import PostgresProvider
 from .providers.redis import RedisProvider
 from .secrets import secret_write
@@ -52,6 +56,9 @@ PORTAL_SERVER = "portal_server"
 
 PROVISION_TASK = "apps.marketplace.tasks.provision_instance"
 DEPROVISION_TASK = "apps.marketplace.tasks.deprovision_instance"
+POLL_TASK = "apps.marketplace.tasks.poll_instance"
+POLL_SECONDS = 2
+PROVISION_DEADLINE = timedelta(minutes=30)
 
 # The variables a binding gives its application, per provider kind: credential key -> variable.
 ENV_NAMES = {"postgres": {"url": "DATABASE_URL"}, "redis": {"url": "REDIS_URL", "prefix": "REDIS_KEY_PREFIX"}}
@@ -93,9 +100,9 @@ def server_register(*, operator, name: str, kind: str, admin_url: str) -> Shared
     """Register a shared server after checking the admin URL works (or give a registered one its new
     URL); refuse the portal's own servers."""
     require(as_principal(operator).user.is_staff, "Only platform operators register add-on servers.")
-    providers = {"postgres": (PostgresProvider, 5432), "redis": (RedisProvider, 6379)}
+    providers = {"postgres": (PostgresProvider, 5432), "redis": (RedisProvider, 6379), "osb": (OsbProvider, 443)}
     if kind not in providers:
-        raise ApplicationError("Choose PostgreSQL or Redis.", code=INVALID, field="kind")
+        raise ApplicationError("Choose PostgreSQL, Redis or an Open Service Broker.", code=INVALID, field="kind")
     provider_class, default_port = providers[kind]
     host, port = _endpoint(admin_url)
     if (host, port or default_port) in _portal_endpoints():
@@ -118,13 +125,20 @@ def server_register(*, operator, name: str, kind: str, admin_url: str) -> Shared
 
 @transaction.atomic
 def offering_publish(
-    *, operator, slug: str, name: str, server: SharedServer, description: str = "", is_active: bool = True
+    *,
+    operator,
+    slug: str,
+    name: str,
+    server: SharedServer,
+    description: str = "",
+    is_active: bool = True,
+    broker_id: str = "",
 ) -> ServiceOffering:
     """Publish an offering (or change the one with this slug); its provider is its server's kind."""
     require(as_principal(operator).user.is_staff, "Only platform operators publish add-ons.")
     offering = ServiceOffering.objects.filter(slug=slug).first() or ServiceOffering(slug=slug)
     offering.name, offering.description, offering.server, offering.kind = name, description, server, server.kind
-    offering.is_active = is_active
+    offering.is_active, offering.broker_id = is_active, broker_id
     validate_model(offering, exclude=["slug"] if offering.pk else None)
     offering.save()
     audit_record(actor=operator, action="addon_offering.publish", obj=offering)
@@ -142,6 +156,7 @@ def plan_publish(
     limits: dict | None = None,
     needs_approval: bool = False,
     position: int = 0,
+    broker_id: str = "",
 ) -> ServicePlan:
     """Publish a plan of an offering (or change the one with this slug)."""
     require(as_principal(operator).user.is_staff, "Only platform operators publish add-ons.")
@@ -150,7 +165,7 @@ def plan_publish(
         raise ApplicationError("Access is readwrite or readonly.", code=INVALID, field="limits")
     plan = ServicePlan.objects.filter(offering=offering, slug=slug).first() or ServicePlan(offering=offering, slug=slug)
     plan.name, plan.description, plan.limits = name, description, limits
-    plan.needs_approval, plan.position = needs_approval, position
+    plan.needs_approval, plan.position, plan.broker_id = needs_approval, position, broker_id
     validate_model(plan)
     plan.save()
     audit_record(actor=operator, action="addon_plan.publish", obj=plan)
@@ -274,19 +289,53 @@ def _locked(instance_id: int) -> ServiceInstance | None:
 
 @transaction.atomic
 def instance_provision_run(*, instance_id: int) -> None:
-    """The task's work: provision under the row's lock, so a second nudge waits and then finds it done."""
+    """The task's work: provision under the row's lock, so a second nudge waits and then finds it done.
+    A provider that works asynchronously (an Open Service Broker's 202) is polled by a later task."""
+    instance = _locked(instance_id)
+    if instance is None or instance.state != InstanceState.PROVISIONING:
+        return
+    provider = provider_for(instance.offering)
+    try:
+        instance.provider_ref = provider.provision(instance)
+        operation = provider.last_operation(instance)
+    except ProviderError as exc:
+        operation = Operation("failed", str(exc))
+    instance.save(update_fields=["provider_ref", "updated_at"])
+    _settle(instance, operation)
+
+
+@transaction.atomic
+def instance_poll_run(*, instance_id: int) -> None:
+    """The poll task's work: ask the provider how its asynchronous provisioning stands."""
     instance = _locked(instance_id)
     if instance is None or instance.state != InstanceState.PROVISIONING:
         return
     try:
-        instance.provider_ref = provider_for(instance.offering).provision(instance)
+        operation = provider_for(instance.offering).last_operation(instance)
     except ProviderError as exc:
-        instance.state, instance.last_operation = InstanceState.FAILED, str(exc)[:500]
+        operation = Operation("in progress", str(exc))  # asked again later; the deadline below ends it
+    if operation.state == "in progress" and timezone.now() - instance.created_at > PROVISION_DEADLINE:
+        operation = Operation("failed", f"The provider did not finish within {PROVISION_DEADLINE}.")
+    _settle(instance, operation)
+
+
+def _settle(instance: ServiceInstance, operation: Operation) -> None:
+    """Record where provisioning stands: ready, failed with the provider's reason, or polled again."""
+    if operation.state == "in progress":
+        instance.last_operation = (
+            f"The provider is working on it{': ' + operation.description if operation.description else ''}"
+        )
+        instance.save(update_fields=["last_operation", "updated_at"])
+        transaction.on_commit(lambda: current_app.tasks[POLL_TASK].apply_async((instance.pk,), countdown=POLL_SECONDS))
+        _announce(instance)
+        return
+    if operation.state == "failed":
+        instance.state, instance.last_operation = InstanceState.FAILED, (operation.description or "Failed")[:500]
         event = "service_instance.failed"
     else:
         instance.state, instance.last_operation = InstanceState.READY, "Provisioned"
         event = "service_instance.ready"
-    instance.save(update_fields=["state", "last_operation", "provider_ref", "updated_at"])
+    instance.save(update_fields=["state", "last_operation", "updated_at"])
     audit_record(
         actor=None, action=f"addon.{instance.state}", obj=instance, changes={"state": ["provisioning", instance.state]}
     )
@@ -374,6 +423,16 @@ def _env_prefix(instance: ServiceInstance, application) -> str:
     return f"{instance.name.upper().replace('-', '_')}_" if same_kind.exists() else ""
 
 
+def _variables(binding: ServiceBinding, details: dict[str, str]) -> dict[str, str]:
+    """The environment variables of a binding: DATABASE_URL, REDIS_URL ... for the built-in providers; a
+    broker's credentials as <OFFERING>_<KEY> (a "uri" of offering "mq" becomes MQ_URI)."""
+    names = ENV_NAMES.get(binding.instance.offering.kind)
+    if names is not None:
+        return {f"{binding.env_prefix}{names[key]}": value for key, value in details.items() if key in names}
+    base = binding.instance.offering.slug.upper().replace("-", "_")
+    return {f"{binding.env_prefix}{base}_{key.upper().replace('-', '_')}": value for key, value in details.items()}
+
+
 def _binding_payload(binding: ServiceBinding) -> dict:
     return {
         "id": binding.pk,
@@ -420,8 +479,7 @@ def binding_create(*, actor: Principal, instance: ServiceInstance, application) 
     except ProviderError as exc:
         binding.delete()
         raise ApplicationError(str(exc), code=PROVIDER_FAILED, status=502) from None
-    names = ENV_NAMES[instance.offering.kind]
-    variables = {f"{binding.env_prefix}{names[key]}": value for key, value in details.items() if key in names}
+    variables = _variables(binding, details)
     try:
         with transaction.atomic():
             binding.credentials, binding.state = variables, BindingState.READY

@@ -13,3 +13,8 @@ def provision_instance(instance_id: int) -> None:
 @shared_task(name=services.DEPROVISION_TASK, acks_late=True)
 def deprovision_instance(instance_id: int) -> None:
     services.instance_deprovision_run(instance_id=instance_id)
+
+
+@shared_task(name=services.POLL_TASK, acks_late=True)
+def poll_instance(instance_id: int) -> None:
+    services.instance_poll_run(instance_id=instance_id)

@@ -23,7 +23,8 @@ class ServerForm(ServiceForm):
         label="Admin URL",
         max_length=500,
         widget=forms.PasswordInput(render_value=False),
-        help_text="postgresql://admin:password@host:5432/postgres or redis://admin:password@host:6379/0. "
+        help_text="postgresql://admin:password@host:5432/postgres, redis://admin:password@host:6379/0 or a "
+        "broker's https://user:password@broker.example.com. "
         "Stored encrypted, never shown again.",
     )
 
@@ -33,6 +34,9 @@ class OfferingForm(ServiceForm):
     name = forms.CharField(max_length=100)
     description = forms.CharField(max_length=500, required=False)
     server = forms.ModelChoiceField(queryset=SharedServer.objects.order_by("name"), to_field_name="name")
+    broker_id = forms.CharField(
+        max_length=100, required=False, label="Broker service id", help_text="Open Service Broker offerings only."
+    )
     is_active = forms.BooleanField(required=False, initial=True, label="Published")
 
 
@@ -45,6 +49,9 @@ class PlanForm(ServiceForm):
         required=False, initial="{}", help_text='JSON, e.g. {"access": "readonly", "connections": 5}.'
     )
     needs_approval = forms.BooleanField(required=False)
+    broker_id = forms.CharField(
+        max_length=100, required=False, label="Broker plan id", help_text="Open Service Broker plans only."
+    )
     position = forms.IntegerField(min_value=0, initial=0)
 
     def clean_limits(self):

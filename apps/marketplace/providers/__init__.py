@@ -1,12 +1,13 @@
 """Providers: what provisions, binds, unbinds and deprovisions an add-on, behind one protocol."""
 
 from .base import Operation, Provider, ProviderError
+from .osb import OsbProvider
 from .postgres import PostgresProvider
 from .redis import RedisProvider
 
 __all__ = ["Operation", "Provider", "ProviderError", "provider_for"]
 
-PROVIDERS: dict[str, type] = {"postgres": PostgresProvider, "redis": RedisProvider}
+PROVIDERS: dict[str, type] = {"postgres": PostgresProvider, "redis": RedisProvider, "osb": OsbProvider}
 
 
 def provider_for(offering) -> Provider:

@@ -1,0 +1,129 @@
+"""An Open Service Broker API v2.17 client, so any real broker can back an offering.
+
+The server's admin URL is the broker's base URL with its basic-auth credentials
+(https://user:password@broker.example.com). An offering and its plans name the broker's service and
+plan ids (`broker_id`). Instances and bindings are known to the broker by the portal's own ids (the
+instance's uid; `<uid>-b<binding id>`). A broker that answers 202 works asynchronously: the portal
+polls `last_operation` until it says succeeded or failed.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from .base import Operation, ProviderError
+
+API_VERSION = "2.17"
+TIMEOUT = (5, 30)
+
+
+def binding_id(binding) -> str:
+    return f"{binding.instance.uid}-b{binding.pk}"
+
+
+class OsbProvider:
+    """One broker, reached at its base URL with basic auth."""
+
+    def __init__(self, admin_url: str):
+        parts = urlsplit(admin_url)
+        self.auth = (parts.username or "", parts.password or "")
+        netloc = parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else ""
+        self.base = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+    def _call(self, method: str, path: str, *, what: str, ok=(200, 201, 202), **kwargs) -> requests.Response:
+        headers = {"X-Broker-API-Version": API_VERSION}
+        try:
+            response = requests.request(
+                method, f"{self.base}{path}", auth=self.auth, headers=headers, timeout=TIMEOUT, **kwargs
+            )
+        except requests.RequestException as exc:
+            raise ProviderError(f"The service broker does not answer: {exc.__class__.__name__}") from None
+        if response.status_code not in ok:
+            raise ProviderError(f"The service broker refused to {what}: {response.status_code} {_reason(response)}")
+        return response
+
+    def _ids(self, instance) -> dict:
+        return {"service_id": instance.offering.broker_id, "plan_id": instance.plan.broker_id}
+
+    def provision(self, instance) -> str:
+        body = {
+            **self._ids(instance),
+            "organization_guid": instance.tenant.slug,
+            "space_guid": instance.environment.namespace,
+            "context": {
+                "platform": "paas-portal",
+                "tenant": instance.tenant.slug,
+                "environment": instance.environment.name,
+            },
+        }
+        self._call(
+            "PUT",
+            f"/v2/service_instances/{instance.uid}",
+            what="provision",
+            params={"accepts_incomplete": "true"},
+            json=body,
+        )
+        return str(instance.uid)
+
+    def deprovision(self, instance) -> None:
+        response = self._call(
+            "DELETE",
+            f"/v2/service_instances/{instance.uid}",
+            what="deprovision",
+            ok=(200, 202, 410),
+            params={**self._ids(instance), "accepts_incomplete": "true"},
+        )
+        if response.status_code == 202:
+            operation = self.last_operation(instance)
+            if operation.state == "failed":
+                raise ProviderError(f"The service broker could not deprovision: {operation.description}")
+
+    def bind(self, binding) -> tuple[str, dict[str, str]]:
+        instance, name = binding.instance, binding_id(binding)
+        body = {**self._ids(instance), "bind_resource": {"app_guid": binding.application.name}}
+        response = self._call(
+            "PUT",
+            f"/v2/service_instances/{instance.uid}/service_bindings/{name}",
+            what="bind",
+            ok=(200, 201),
+            json=body,
+        )
+        credentials = (response.json() or {}).get("credentials") or {}
+        return name, {str(key): str(value) for key, value in credentials.items() if not isinstance(value, (dict, list))}
+
+    def unbind(self, binding) -> None:
+        instance = binding.instance
+        self._call(
+            "DELETE",
+            f"/v2/service_instances/{instance.uid}/service_bindings/{binding.username}",
+            what="unbind",
+            ok=(200, 410),
+            params=self._ids(instance),
+        )
+
+    def last_operation(self, instance) -> Operation:
+        response = self._call(
+            "GET",
+            f"/v2/service_instances/{instance.uid}/last_operation",
+            what="report",
+            ok=(200, 410),
+            params=self._ids(instance),
+        )
+        if response.status_code == 410:
+            return Operation("succeeded", "Gone")
+        body = response.json() or {}
+        return Operation(str(body.get("state", "in progress")), str(body.get("description") or ""))
+
+    def check(self) -> str:
+        services = self._call("GET", "/v2/catalog", what="show its catalog").json().get("services", [])
+        return f"Open Service Broker with {len(services)} service(s)"
+
+
+def _reason(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason or ""
+    return str(body.get("description") or body.get("error") or response.reason or "")[:300]
