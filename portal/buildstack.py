@@ -178,6 +178,16 @@ def _leave(var: Path) -> None:
         return
     _stop(_pid(var / "registry" / "registry.pid"))
     _stop(_pid(var / "docker" / "docker.pid"))
+    _unmount(var / "docker")
+
+
+def _unmount(home: Path) -> None:
+    """dockerd bind-mounts its data root (and its exec root) onto itself and can leave them mounted when
+    it stops; a stale mount keeps var/ from being removed, so take them down."""
+    with open("/proc/mounts") as mounts:
+        points = [line.split()[1] for line in mounts if line.split()[1].startswith(str(home))]
+    for point in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", point], capture_output=True)
 
 
 def start_build_stack(var: Path) -> BuildStack:
