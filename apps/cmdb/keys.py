@@ -29,3 +29,8 @@ def application_key(application_id: int) -> str:
 
 def team_key(tenant_id: int, team: str) -> str:
     return f"catalog/team/{tenant_id}/{team.strip().lower()}"
+
+
+def addon_key(instance_uid) -> str:
+    """An add-on instance (apps/marketplace), by its uid: the same item whatever it is renamed to."""
+    return f"addon/{instance_uid}"

@@ -8,14 +8,15 @@ beside it, in the same items, never over it.
 
 from __future__ import annotations
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 from apps.catalog.models import Application
 from apps.deployments.models import Deployment
+from apps.marketplace.models import BindingState, ServiceBinding, ServiceInstance
 from apps.tenants.models import Environment
 
 from . import keys
-from .choices import Provenance, RelationKind
+from .choices import Provenance, RelationKind, Status
 from .models import ChangeRecord, CIType, ConfigurationItem, Relationship
 from .services.history import edge_snapshot, item_snapshot, record
 
@@ -134,6 +135,82 @@ def sync_deployment(deployment: Deployment) -> ConfigurationItem | None:
     return workload
 
 
+# An add-on is a database, a cache, or (from a broker) an external service.
+ADDON_TYPES = {"postgres": "database", "redis": "cache", "osb": "external-service"}
+
+
+def sync_addon(instance: ServiceInstance) -> ConfigurationItem | None:
+    """An add-on instance: part of its environment's namespace; bound applications depend on it."""
+    item = upsert_item(
+        key=keys.addon_key(instance.uid),
+        tenant_id=instance.tenant_id,
+        type_slug=ADDON_TYPES.get(instance.offering.kind, "external-service"),
+        name=f"{instance.environment.name}/{instance.name}",
+        attributes={"engine": instance.offering.name} if instance.offering.kind != "osb" else {},
+    )
+    upsert_edge(item, sync_environment(instance.environment), RelationKind.PART_OF)
+    return item
+
+
+def sync_binding(binding: ServiceBinding) -> None:
+    """A ready binding: the application depends on the add-on, so the add-on's impact lists it."""
+    upsert_edge(sync_application(binding.application), sync_addon(binding.instance), RelationKind.DEPENDS_ON)
+
+
+def forget_binding(binding: ServiceBinding) -> None:
+    """An unbound application no longer depends on the add-on (unless it is bound to it again)."""
+    source = ConfigurationItem.objects.filter(key=keys.application_key(binding.application_id)).first()
+    target = ConfigurationItem.objects.filter(key=keys.addon_key(binding.instance.uid)).first()
+    if source is None or target is None:
+        return
+    for edge in Relationship.objects.filter(
+        source=source, target=target, kind=RelationKind.DEPENDS_ON, provenance=Provenance.DECLARED, origin=SOURCE
+    ):
+        record(
+            actor=SOURCE,
+            action=ChangeRecord.Action.DELETE,
+            edge=edge,
+            before=edge_snapshot(edge),
+            summary=f"{source.name} no longer depends on {target.name}",
+        )
+        edge.delete()
+
+
+def retire_addon(instance: ServiceInstance) -> None:
+    """A removed add-on stays in the CMDB's history as retired."""
+    item = ConfigurationItem.objects.filter(key=keys.addon_key(instance.uid)).first()
+    if item is not None and item.status != Status.RETIRED:
+        before = item_snapshot(item)
+        item.status = Status.RETIRED
+        item.save(update_fields=["status", "updated_at"])
+        record(
+            actor=SOURCE,
+            action=ChangeRecord.Action.RETIRE,
+            item=item,
+            before=before,
+            after=item_snapshot(item),
+            summary=f"{item.name} was removed",
+        )
+
+
+def _on_addon_saved(sender, instance, **kwargs):
+    if instance.state == "ready":
+        sync_addon(instance)
+
+
+def _on_addon_deleted(sender, instance, **kwargs):
+    retire_addon(instance)
+
+
+def _on_binding_saved(sender, instance, **kwargs):
+    if instance.state == BindingState.READY:
+        sync_binding(instance)
+
+
+def _on_binding_deleted(sender, instance, **kwargs):
+    forget_binding(instance)
+
+
 def _on_application_saved(sender, instance, **kwargs):
     sync_application(instance)
 
@@ -152,3 +229,7 @@ def connect() -> None:
     post_save.connect(_on_application_saved, sender=Application, dispatch_uid="cmdb-application")
     post_save.connect(_on_environment_saved, sender=Environment, dispatch_uid="cmdb-environment")
     post_save.connect(_on_deployment_saved, sender=Deployment, dispatch_uid="cmdb-deployment")
+    post_save.connect(_on_addon_saved, sender=ServiceInstance, dispatch_uid="cmdb-addon")
+    post_delete.connect(_on_addon_deleted, sender=ServiceInstance, dispatch_uid="cmdb-addon-removed")
+    post_save.connect(_on_binding_saved, sender=ServiceBinding, dispatch_uid="cmdb-binding")
+    post_delete.connect(_on_binding_deleted, sender=ServiceBinding, dispatch_uid="cmdb-binding-removed")
