@@ -138,6 +138,9 @@ class ServiceBinding(TenantOwned):
     state = models.CharField(max_length=12, choices=BindingState.choices, default=BindingState.BINDING)
     env_prefix = models.CharField(max_length=50, blank=True)
     username = models.CharField(max_length=100, blank=True)
+    retiring_username = models.CharField(
+        max_length=100, blank=True, help_text="The credential a rotation replaced, revoked after the overlap."
+    )
     credentials_encrypted = crypto.EncryptedTextField(blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -8,6 +8,7 @@ credential outlives its row. Credentials never reach logs, events, webhooks or t
 
 from __future__ import annotations
 
+import copy
 import logging
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -25,6 +26,8 @@ from apps.core.governance import Change, gate
 from apps.core.policies import policy_for
 from apps.core.realtime import broadcast_on_commit, tenant_group
 from apps.deployments.dispatch import after_commit
+from apps.deployments.selectors import live_deployment
+from apps.deployments.services import deployment_restart
 from apps.tenants.models import Quota
 from apps.tenants.principals import Principal, as_principal
 from apps.tenants.quotas import quota_check, register_usage
@@ -57,6 +60,7 @@ PORTAL_SERVER = "portal_server"
 PROVISION_TASK = "apps.marketplace.tasks.provision_instance"
 DEPROVISION_TASK = "apps.marketplace.tasks.deprovision_instance"
 POLL_TASK = "apps.marketplace.tasks.poll_instance"
+RETIRE_TASK = "apps.marketplace.tasks.retire_credential"
 POLL_SECONDS = 2
 PROVISION_DEADLINE = timedelta(minutes=30)
 
@@ -510,6 +514,93 @@ def _revoke_quietly(provider, binding: ServiceBinding) -> None:
         log.warning("addon.unbind_failed", extra={"binding": binding.pk})
 
 
+def binding_rotate(*, actor: Principal, binding: ServiceBinding) -> tuple[ServiceBinding, dict]:
+    """Give the binding a new credential and keep the old one working for ADDON_ROTATION_OVERLAP_SECONDS:
+    the Secret takes the new one, the running pods are restarted onto it, and a task then revokes the
+    old. Returns the binding and its new variables (for the one response that shows them)."""
+    require(
+        policy_for(ServiceBinding).can_change(actor, binding),
+        "Developers and above rotate credentials.",
+        tenant=binding.tenant,
+    )
+    with transaction.atomic():
+        binding = (
+            ServiceBinding.objects.select_for_update(of=("self",))
+            .select_related(
+                "instance__offering__server", "instance__environment__tenant", "instance__plan", "application"
+            )
+            .get(pk=binding.pk)
+        )
+        if binding.state != BindingState.READY or binding.retiring_username:
+            raise ApplicationError(
+                "A rotation is still overlapping; rotate again once the old credential is revoked.",
+                code=CONFLICT,
+                status=409,
+            )
+        provider = provider_for(binding.instance.offering)
+        old = binding.username
+        try:
+            new, details = provider.bind(binding)
+        except ProviderError as exc:
+            raise ApplicationError(str(exc), code=PROVIDER_FAILED, status=502) from None
+        binding.username, binding.retiring_username = new, old
+        binding.credentials = _variables(binding, details)
+        binding.save(update_fields=["username", "retiring_username", "credentials_encrypted"])
+        try:
+            secret_write(application=binding.application, environment=binding.instance.environment)
+        except KubeError as exc:
+            _revoke_quietly(provider, _as_user(binding, new))
+            raise ApplicationError(
+                f"The cluster did not take the new credentials ({exc}); nothing changed.",
+                code=CLUSTER_UNREACHABLE,
+                status=503,
+            ) from None
+        audit_record(actor=actor, action="addon.rotate", obj=binding, changes={"credentials": ["old", "new"]})
+        emit_on_commit(tenant_id=binding.tenant_id, event="service_binding.rotated", data=_binding_payload(binding))
+        transaction.on_commit(
+            lambda: current_app.tasks[RETIRE_TASK].apply_async(
+                (binding.pk, old), countdown=settings.ADDON_ROTATION_OVERLAP_SECONDS
+            )
+        )
+    _restart_onto_new_credentials(actor, binding)
+    return binding, binding.credentials
+
+
+def _as_user(binding: ServiceBinding, username: str) -> ServiceBinding:
+    """The binding as it was under another of its credentials, for the provider to revoke that one."""
+    other = copy.copy(binding)
+    other.username = username
+    return other
+
+
+def _restart_onto_new_credentials(actor, binding: ServiceBinding) -> None:
+    """Restart the running pods, one by one, so they read the new Secret while the old credential still
+    works; where nothing runs (or the restart waits for approval) the next deployment picks it up."""
+    live = live_deployment(binding.application, binding.instance.environment)
+    if live is None:
+        return
+    try:
+        deployment_restart(actor=actor, deployment=live, justification="Add-on credentials rotated")
+    except ApplicationError as exc:
+        log.info("addon.rotate_restart_skipped", extra={"binding": binding.pk, "reason": exc.message})
+
+
+@transaction.atomic
+def binding_retire_credential(*, binding_id: int, username: str) -> None:
+    """After a rotation's overlap: revoke the credential it replaced (a failure is retried by the task)."""
+    binding = (
+        ServiceBinding.objects.select_for_update(of=("self",))
+        .select_related("instance__offering__server", "instance__plan")
+        .filter(pk=binding_id, retiring_username=username)
+        .first()
+    )
+    if binding is None:
+        return
+    provider_for(binding.instance.offering).unbind(_as_user(binding, username))
+    binding.retiring_username = ""
+    binding.save(update_fields=["retiring_username"])
+
+
 def binding_delete(*, actor: Principal, binding: ServiceBinding) -> None:
     """Revoke the binding's credential at the provider first, then forget it and rewrite the Secret."""
     require(
@@ -523,8 +614,11 @@ def binding_delete(*, actor: Principal, binding: ServiceBinding) -> None:
             .select_related("instance__offering__server", "instance__environment__tenant", "application")
             .get(pk=binding.pk)
         )
+        provider = provider_for(binding.instance.offering)
         try:
-            provider_for(binding.instance.offering).unbind(binding)
+            provider.unbind(binding)
+            if binding.retiring_username:  # a rotation's old credential, still in its overlap
+                provider.unbind(_as_user(binding, binding.retiring_username))
         except ProviderError as exc:
             raise ApplicationError(str(exc), code=PROVIDER_FAILED, status=502) from None
         payload = _binding_payload(binding)

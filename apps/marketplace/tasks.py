@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from . import services
+from .providers import ProviderError
 
 
 @shared_task(name=services.PROVISION_TASK, acks_late=True)
@@ -18,3 +19,10 @@ def deprovision_instance(instance_id: int) -> None:
 @shared_task(name=services.POLL_TASK, acks_late=True)
 def poll_instance(instance_id: int) -> None:
     services.instance_poll_run(instance_id=instance_id)
+
+
+@shared_task(
+    name=services.RETIRE_TASK, acks_late=True, autoretry_for=(ProviderError,), retry_backoff=30, max_retries=10
+)
+def retire_credential(binding_id: int, username: str) -> None:
+    services.binding_retire_credential(binding_id=binding_id, username=username)

@@ -12,5 +12,6 @@ urlpatterns = [
     path("<int:pk>/", views.addon_detail, name="detail"),
     path("<int:pk>/bind/", views.addon_bind, name="bind"),
     path("<int:pk>/bindings/<int:binding_pk>/unbind/", views.addon_unbind, name="unbind"),
+    path("<int:pk>/bindings/<int:binding_pk>/rotate/", views.addon_rotate, name="rotate"),
     path("<int:pk>/remove/", views.addon_remove, name="remove"),
 ]

@@ -166,6 +166,21 @@ def addon_unbind(request, pk, binding_pk):
 
 @require_POST
 @tenant_view
+def addon_rotate(request, pk, binding_pk):
+    instance = _instance(request, pk)
+    binding = selectors.binding_list_for(request, request.tenant, instance=instance).filter(pk=binding_pk).first()
+    if binding is None:
+        raise Http404
+    try:
+        binding, variables = services.binding_rotate(actor=as_principal(request), binding=binding)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("marketplace:detail", tenant_slug=request.tenant.slug, pk=instance.pk)
+    return _bound(request, instance, binding, variables)
+
+
+@require_POST
+@tenant_view
 def addon_remove(request, pk):
     instance = _instance(request, pk)
     try:

@@ -19,6 +19,7 @@ ADDON_EVENTS = {
     "service_instance.deprovisioned": "An add-on instance was removed with its data",
     "service_binding.created": "An application was bound to an add-on (its credentials stay in the cluster)",
     "service_binding.deleted": "An application was unbound from an add-on; its credentials were revoked",
+    "service_binding.rotated": "An add-on binding's credentials were rotated (the old ones revoked after an overlap)",
 }
 
 # Every event type, with the words the pages show next to it.
@@ -41,7 +42,7 @@ GROUPS = {
     "change_request.*": "Every change-request decision",
     "incident.*": "Every incident opening and resolving",
     "service_instance.*": "Every add-on instance provisioned, failed or removed",
-    "service_binding.*": "Every add-on bound or unbound",
+    "service_binding.*": "Every add-on bound, unbound or rotated",
     "*": "Every event",
 }
 

@@ -346,6 +346,8 @@ API_QUOTA_WARNING_PERCENT = env.int("API_QUOTA_WARNING_PERCENT", default=80)
 # The shared servers `make run` starts for the demo add-ons (portal/addon_servers.py); empty elsewhere.
 ADDON_DEMO_POSTGRES_URL = env("ADDON_DEMO_POSTGRES_URL", default="")
 ADDON_DEMO_REDIS_URL = env("ADDON_DEMO_REDIS_URL", default="")
+# After a binding's credentials rotate, the old ones keep working this long while the pods restart.
+ADDON_ROTATION_OVERLAP_SECONDS = env.int("ADDON_ROTATION_OVERLAP_SECONDS", default=600)
 
 # --- Outbound webhooks (docs/webhooks.md) ----------------------------------------------------
 # Seconds to wait before each retry; a delivery gets one attempt more than there are steps.

@@ -105,6 +105,13 @@ def _unbind(world, tenant):
     )
 
 
+def _rotate(world, tenant):
+    binding = _bindings(world, tenant, 1, None)[0]
+    return reverse(
+        "marketplace:rotate", kwargs={"tenant_slug": tenant.slug, "pk": binding.instance_id, "binding_pk": binding.pk}
+    )
+
+
 def _bind_application(world, tenant):
     """The form posts the ids; the suite's URL carries them in the query, which the view ignores, so the
     ids go in the data below: acme's rows, made once per test by the URL builder."""

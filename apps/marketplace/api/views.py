@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.catalog.models import Application
@@ -102,10 +103,23 @@ class ServiceBindingViewSet(
             **({"pk": ref} if isinstance(ref, int) else {"name": ref}),
         )
         binding, variables = services.binding_create(actor=self.principal, instance=instance, application=application)
+        return self._with_credentials(binding, variables, status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.ServiceBindingWithCredentialsSerializer)
+    @action(detail=True, methods=["post"])
+    def rotate(self, request, pk=None):
+        """New credentials for the binding; the old ones keep working for the overlap
+        (ADDON_ROTATION_OVERLAP_SECONDS) while the running pods restart onto the new, then are revoked.
+        409 `conflict` while a rotation still overlaps."""
+        binding, variables = services.binding_rotate(actor=self.principal, binding=self.get_object())
+        return self._with_credentials(binding, variables, status.HTTP_200_OK)
+
+    def _with_credentials(self, binding, variables, code):
+        """The only responses that carry credentials (owners and admins); no browser or proxy keeps a copy."""
         body = dict(self.get_serializer(self.get_queryset().get(pk=binding.pk)).data)
         if policy_for(ServiceBinding).can_see_credentials(self.principal, binding.tenant):
             body["credentials"] = variables
-        response = Response(body, status=status.HTTP_201_CREATED)
+        response = Response(body, status=code)
         add_never_cache_headers(response)
         response["Cache-Control"] = "no-store"
         return response
