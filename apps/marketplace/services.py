@@ -63,6 +63,7 @@ POLL_TASK = "apps.marketplace.tasks.poll_instance"
 RETIRE_TASK = "apps.marketplace.tasks.retire_credential"
 POLL_SECONDS = 2
 PROVISION_DEADLINE = timedelta(minutes=30)
+SWEEP_AFTER = timedelta(minutes=2)
 
 # The variables a binding gives its application, per provider kind: credential key -> variable.
 ENV_NAMES = {"postgres": {"url": "DATABASE_URL"}, "redis": {"url": "REDIS_URL", "prefix": "REDIS_KEY_PREFIX"}}
@@ -344,6 +345,20 @@ def _settle(instance: ServiceInstance, operation: Operation) -> None:
         actor=None, action=f"addon.{instance.state}", obj=instance, changes={"state": ["provisioning", instance.state]}
     )
     _announce(instance, event)
+
+
+def instances_sweep(*, now=None) -> int:
+    """Nudge again every instance whose provisioning, polling or removal has not moved for SWEEP_AFTER:
+    a lost Celery message or a worker that died must not leave it waiting forever. The tasks lock the
+    row and check its state, so a nudge that races the first one changes nothing. Returns how many."""
+    stale = (now or timezone.now()) - SWEEP_AFTER
+    rows = ServiceInstance.objects.filter(
+        state__in=[InstanceState.PROVISIONING, InstanceState.DEPROVISIONING], updated_at__lt=stale
+    ).values_list("pk", "state", "provider_ref")
+    for pk, state, ref in rows:
+        task = DEPROVISION_TASK if state == InstanceState.DEPROVISIONING else POLL_TASK if ref else PROVISION_TASK
+        current_app.tasks[task].delay(pk)
+    return len(rows)
 
 
 @transaction.atomic

@@ -26,3 +26,8 @@ def poll_instance(instance_id: int) -> None:
 )
 def retire_credential(binding_id: int, username: str) -> None:
     services.binding_retire_credential(binding_id=binding_id, username=username)
+
+
+@shared_task(name="apps.marketplace.tasks.sweep_instances")
+def sweep_instances() -> int:
+    return services.instances_sweep()

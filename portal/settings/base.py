@@ -191,6 +191,7 @@ CELERY_BEAT_SCHEDULE = {
     "apikeys-lifecycle": {"task": "apps.apikeys.tasks.api_key_lifecycle", "schedule": 3600.0},
     "webhooks-housekeeping": {"task": "apps.webhooks.tasks.webhooks_housekeeping", "schedule": 60.0},
     "builds-sweep": {"task": "apps.builds.tasks.sweep_builds", "schedule": 30.0},
+    "addons-sweep": {"task": "apps.marketplace.tasks.sweep_instances", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 # Longest wait (seconds) before a deployment step retries after a transient cluster failure.
