@@ -26,6 +26,7 @@ class ChangeKind(models.TextChoices):
     SETTINGS = "settings", "Deploy settings"
     RESUME = "resume", "Resume"
     CONTINUE = "continue", "Canary step"
+    HEAL = "heal", "Self-heal"
     # Restorative operations: made at once, recorded for a post-hoc review.
     CANCEL = "cancel", "Cancel"
     PAUSE = "pause", "Pause"
@@ -35,7 +36,14 @@ class ChangeKind(models.TextChoices):
 
 
 # Approved changes that are not deploys: carried out by a task after the approval commits.
-CARRIED_OUT_LATER = (ChangeKind.SCALE, ChangeKind.RESTART, ChangeKind.REMOVE, ChangeKind.SETTINGS, ChangeKind.ADDON)
+CARRIED_OUT_LATER = (
+    ChangeKind.SCALE,
+    ChangeKind.RESTART,
+    ChangeKind.REMOVE,
+    ChangeKind.SETTINGS,
+    ChangeKind.ADDON,
+    ChangeKind.HEAL,
+)
 
 
 class Verdict(models.TextChoices):

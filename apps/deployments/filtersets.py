@@ -8,7 +8,7 @@ from apps.catalog.models import Application
 from apps.tenants.models import Environment, promotion_order
 
 from .choices import State, Strategy
-from .models import Deployment
+from .models import Deployment, DeploySettings
 
 
 class DeploymentFilterSet(django_filters.FilterSet):
@@ -41,3 +41,18 @@ class DeploymentFilterSet(django_filters.FilterSet):
         )
         for name, label in (("application", "name"), ("environment", "name"), ("who", "email")):
             self.filters[name].field.label_from_instance = lambda row, label=label: getattr(row, label)
+
+
+class DeploySettingsFilterSet(django_filters.FilterSet):
+    """`?environment=` by name or id: a name or id of no visible environment is an empty list."""
+
+    environment = django_filters.CharFilter(method="by_environment", max_length=63)
+
+    class Meta:
+        model = DeploySettings
+        fields = ["environment"]
+
+    def by_environment(self, queryset, name, value):
+        if value.isdigit():
+            return queryset.filter(environment_id=int(value))
+        return queryset.filter(environment__name=value)

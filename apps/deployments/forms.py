@@ -8,6 +8,7 @@ from apps.tenants.models import Environment, promotion_order
 from apps.tenants.roles import Role
 
 from .choices import Strategy
+from .models import DeploySettings
 from .strategies.forms import StrategyFields
 
 JUSTIFICATION_HELP = "Why this change is needed. Required where the environment needs approval; approvers read it."
@@ -148,3 +149,6 @@ class GovernedForm(GovernedFields, ServiceForm):
 
 class DeploySettingsForm(GovernedFields, ServiceForm):
     auto_rollback = forms.BooleanField(required=False, label="Roll back automatically when a rollout fails")
+    self_heal = forms.ChoiceField(
+        choices=DeploySettings.SelfHeal.choices, required=False, label="When the cluster drifts from the release"
+    )

@@ -130,8 +130,20 @@ class DeploySettings(TenantOwned):
 
     change_request: Any  # never stored: set by a governed change to the change request it now waits on
     environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="deploy_settings")
+
+    class SelfHeal(models.TextChoices):
+        OFF = "off", "Off"
+        NOTIFY = "notify", "Notify"
+        HEAL = "heal", "Heal"
+
     auto_rollback = models.BooleanField(
         help_text="When a rollout fails, deploy the release that last succeeded here again."
+    )
+    self_heal = models.CharField(
+        max_length=8,
+        choices=SelfHeal.choices,
+        default=SelfHeal.NOTIFY,
+        help_text="When the cluster drifts from the live release: ignore it, open an incident, or re-apply the release.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

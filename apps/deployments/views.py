@@ -364,7 +364,11 @@ def deploy_settings(request):
         .select_related("environment")
         .order_by(*promotion_order("environment__"))
     )
-    context = {"rows": rows, "may_change": policy_for(DeploySettings).allows(request, "change", request.tenant)}
+    context = {
+        "rows": rows,
+        "may_change": policy_for(DeploySettings).allows(request, "change", request.tenant),
+        "self_heal_choices": DeploySettings.SelfHeal.choices,
+    }
     return render_tenant_page(request, "deployments/settings.html", context, section="deployments")
 
 
@@ -378,14 +382,20 @@ def deploy_settings_update(request, pk):
     form.is_valid()
     try:
         services.deploy_settings_update(
-            actor=request, settings=settings, auto_rollback=form.cleaned_data["auto_rollback"], **form.governed()
+            actor=request,
+            settings=settings,
+            auto_rollback=form.cleaned_data.get("auto_rollback", False),
+            self_heal=form.cleaned_data.get("self_heal") or None,
+            **form.governed(),
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
         state = "on" if settings.auto_rollback else "off"
         level, text = _waits_or(
-            f"Automatic rollback is {state} in {settings.environment.name}.", "The settings change"
+            f"Automatic rollback is {state} in {settings.environment.name}. "
+            f"Self-heal: {settings.get_self_heal_display().lower()}.",
+            "The settings change",
         )(settings)
         messages.add_message(request, level, text)
     return redirect("deployments:settings", tenant_slug=request.tenant.slug)

@@ -51,6 +51,7 @@ class Workload(TenantOwned):
     drift = models.JSONField(default=list, blank=True, help_text="kind, name, path, desired, live per field")
     pods = models.JSONField(default=list, blank=True)
     read_error = models.TextField(blank=True)
+    drift_since = models.DateTimeField(null=True, blank=True, help_text="Out of sync since, for self-heal's grace.")
     observed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -73,6 +74,7 @@ class Cause(models.TextChoices):
     UNREADY = "unready", "Pods not ready"
     QUOTA = "quota", "Pods refused by the quota"
     AUTOSCALER_AT_MAX = "autoscaler_at_max", "Autoscaler at its maximum"
+    DRIFT = "drift", "Drift from the release"
     DRIFT_RETURNS = "drift_returns", "Drift keeps returning"
 
 

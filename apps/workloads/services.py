@@ -9,7 +9,9 @@ judges drift with a server-side-apply dry run of that release's manifests.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,18 +19,23 @@ from apps.catalog.models import Application, Release
 from apps.clusters.kube import KubeClient, KubeError
 from apps.clusters.models import Placement
 from apps.clusters.services import kube_of
-from apps.deployments.manifests import DEFAULT_PROGRESS_DEADLINE, LABEL, render
-from apps.deployments.models import Deployment, DeploymentEvent
-from apps.deployments.strategies.manifests import COLOUR, render_colour
+from apps.core.errors import ApplicationError
+from apps.deployments.manifests import LABEL
+from apps.deployments.models import Deployment, DeploySettings
+from apps.deployments.services import deploy_settings_for, deployment_heal, desired_manifests, heals_since
+from apps.deployments.strategies.manifests import COLOUR
 from apps.tenants.models import Environment
 
 from .incidents import incidents_sync
-from .models import Health, Sync, Workload
+from .models import Cause, Health, Sync, Workload
 from .observe import causes_of, drift_of, health_of, pod_row
 
 log = logging.getLogger(__name__)
 
 DEPLOYMENT_ANNOTATION = f"{LABEL}/deployment"
+# Self-heal re-applies at most this often per window; drift that keeps returning is an incident.
+HEAL_LIMIT = 3
+HEAL_WINDOW = timedelta(hours=1)
 # A refresh runs in the background, but a watcher refreshes many workloads: fail within seconds.
 READ_OPTIONS = {"attempts": 3, "backoff": 0.2, "timeout": (3, 10)}
 
@@ -58,6 +65,7 @@ def workload_refresh(*, application: Application, environment: Environment) -> W
         Workload.objects.filter(pk=workload.pk).update(**seen, observed_at=timezone.now())
     workload.refresh_from_db()
     if causes is not None:  # what an unreadable cluster hides is neither opened nor resolved
+        causes.update(_drift_causes(workload, applied_by))
         incidents_sync(workload=workload, causes=causes, applied_by=applied_by)
     return workload
 
@@ -80,7 +88,10 @@ def _read(kube: KubeClient, application: Application, environment: Environment):
     release = _live_release(application, workload_object)
     status = (workload_object or {}).get("status") or {}
     autoscaler = None if cron else kube.get("autoscaling/v2", "HorizontalPodAutoscaler", serving, namespace)
-    drift = _drift(kube, release, environment, workload_object, colour) if release else []
+    applied_by = _applied_by(workload_object, environment)
+    if applied_by is not None and release is not None and applied_by.release_id != release.pk:
+        applied_by = None  # the pod template was changed by hand: the annotation names another release
+    drift = _drift(kube, applied_by, colour) if release else []
     autoscaled = _autoscaler(autoscaler)
     causes = causes_of(None if cron else workload_object, rows, autoscaled, now=timezone.now())
     fields = {
@@ -94,12 +105,12 @@ def _read(kube: KubeClient, application: Application, environment: Environment):
         "autoscaler": autoscaled,
         "health": verdict.health,
         "health_reason": verdict.reason,
-        "sync": Sync.UNKNOWN if release is None else (Sync.OUT_OF_SYNC if drift else Sync.SYNCED),
+        "sync": Sync.UNKNOWN if applied_by is None else (Sync.OUT_OF_SYNC if drift else Sync.SYNCED),
         "drift": drift,
         "pods": rows,
         "read_error": "",
     }
-    return fields, causes, _applied_by(workload_object, environment)
+    return fields, causes, applied_by
 
 
 def _template(workload_object: dict | None) -> dict:
@@ -134,18 +145,13 @@ def _autoscaler(hpa: dict | None) -> dict | None:
     }
 
 
-def _drift(kube: KubeClient, release: Release, environment: Environment, workload_object, colour: str) -> list[dict]:
+def _drift(kube: KubeClient, deployment: Deployment | None, colour: str) -> list[dict]:
     """Each field the live objects hold differently from the live release's manifests, judged by a
     forced server-side-apply dry run as the portal: what re-applying the release would change."""
-    deployment = _applied_by(workload_object, environment)
-    deadline = deployment.progress_deadline_seconds if deployment else DEFAULT_PROGRESS_DEADLINE
-    if colour:
-        desired = render_colour(release, environment, colour=colour, progress_deadline_seconds=deadline)
-    else:
-        desired = render(release, environment, progress_deadline_seconds=deadline)
-    replicas = _scaled_to(deployment)
+    if deployment is None:
+        return []
     drift: list[dict] = []
-    for manifest in desired:
+    for manifest in desired_manifests(deployment, colour=colour):
         meta = manifest["metadata"]
         live = kube.get(manifest["apiVersion"], manifest["kind"], meta["name"], meta["namespace"])
         if live is not None:
@@ -153,8 +159,6 @@ def _drift(kube: KubeClient, release: Release, environment: Environment, workloa
             applied_by = (live["metadata"].get("annotations") or {}).get(DEPLOYMENT_ANNOTATION)
             if applied_by is not None:
                 meta["annotations"][DEPLOYMENT_ANNOTATION] = applied_by
-            if manifest["kind"] == "Deployment" and replicas is not None and "replicas" in manifest["spec"]:
-                manifest["spec"]["replicas"] = replicas
             [applied] = kube.apply([manifest], dry_run=True)
         else:
             applied = manifest
@@ -169,9 +173,52 @@ def _applied_by(workload_object: dict | None, environment: Environment) -> Deplo
     return Deployment.objects.filter(pk=int(pk), environment=environment).first()
 
 
-def _scaled_to(deployment: Deployment | None) -> int | None:
-    """Replicas a person set through the portal after the deploy: desired state, not drift."""
-    if deployment is None:
-        return None
-    scale = DeploymentEvent.objects.filter(deployment=deployment, data__operation="scale").order_by("-seq").first()
-    return scale.data["replicas"][1] if scale else None
+def _drift_causes(workload: Workload, deployment: Deployment | None) -> dict[str, str]:
+    """What the environment's self-heal setting makes of drift: nothing (off), an incident (notify),
+    or, once the drift outlasted the grace (so a person's kubectl rollout restart is not fought), the
+    live release applied again (heal). Drift that returns after HEAL_LIMIT heals in an hour means
+    something fights the portal: an incident, and no more healing until it is resolved."""
+    now = timezone.now()
+    if workload.sync != Sync.OUT_OF_SYNC or deployment is None:
+        if workload.drift_since is not None:
+            Workload.objects.filter(pk=workload.pk).update(drift_since=None)
+            workload.drift_since = None
+        return {}
+    if workload.drift_since is None:
+        Workload.objects.filter(pk=workload.pk).update(drift_since=now)
+        workload.drift_since = now
+    mode = deploy_settings_for(workload.environment).self_heal
+    summary = drift_summary(workload.drift)
+    said = f"The cluster differs from release #{deployment.release.number}: {summary}"
+    if mode == DeploySettings.SelfHeal.OFF:
+        return {}
+    if mode == DeploySettings.SelfHeal.NOTIFY:
+        return {Cause.DRIFT: said}
+    if heals_since(deployment, now - HEAL_WINDOW) >= HEAL_LIMIT:
+        return {
+            Cause.DRIFT_RETURNS: (
+                f"Drift came back after {HEAL_LIMIT} heals within an hour, so self-heal stopped: something else "
+                f"writes these fields. {said}"
+            )
+        }
+    if (now - workload.drift_since).total_seconds() < settings.SELF_HEAL_GRACE_SECONDS:
+        return {}
+    waiting = [r.pk for r in deployment.change_requests.filter(kind="heal") if r.is_open]
+    if waiting:
+        return {Cause.DRIFT: f"{said}. Self-heal waits for approval in change request {waiting[0]}."}
+    try:
+        deployment_heal(deployment=deployment, drift=summary, colour=workload.colour)
+    except (ApplicationError, KubeError) as error:
+        return {Cause.DRIFT: f"{said}. Self-heal could not re-apply it: {error.message}"}
+    request = getattr(deployment, "change_request", None)
+    if request is not None and request.is_open:
+        return {Cause.DRIFT: f"{said}. Self-heal waits for approval in change request {request.pk}."}
+    Workload.objects.filter(pk=workload.pk).update(drift_since=None)
+    return {}
+
+
+def drift_summary(drift: list[dict]) -> str:
+    """Kind/name field, for the first few drifted fields: what an incident and the heal event say."""
+    words = [f"{d['kind']}/{d['name']} {d['path'] or '(missing)'}" for d in drift[:3]]
+    more = f" and {len(drift) - 3} more" if len(drift) > 3 else ""
+    return ", ".join(words) + more

@@ -16,6 +16,7 @@ import threading
 import time
 
 import structlog
+from django.conf import settings
 from django.db import close_old_connections, connection
 
 from apps.catalog.models import Application
@@ -54,12 +55,18 @@ class Dirty:
     def __init__(self):
         self._lock = threading.Lock()
         self._marks: dict[Key, tuple[float, float]] = {}
+        self._timers: dict[Key, float] = {}
 
     def mark(self, key: Key) -> None:
         now = time.monotonic()
         with self._lock:
             first, _ = self._marks.get(key, (now, now))
             self._marks[key] = (first, now)
+
+    def later(self, key: Key, seconds: float) -> None:
+        """Read the workload again in `seconds` even if nothing changes (self-heal's grace ends)."""
+        with self._lock:
+            self._timers[key] = time.monotonic() + seconds
 
     def due(self) -> list[Key]:
         now = time.monotonic()
@@ -71,7 +78,11 @@ class Dirty:
             ]
             for key in ready:
                 del self._marks[key]
-        return ready
+            for key, at in list(self._timers.items()):
+                if at <= now:
+                    del self._timers[key]
+                    ready.append(key)
+        return list(dict.fromkeys(ready))
 
 
 def key_of(obj: dict) -> Key | None:
@@ -116,7 +127,9 @@ class Watcher:
         if environment is None or application is None:
             return
         try:
-            workload_refresh(application=application, environment=environment)
+            workload = workload_refresh(application=application, environment=environment)
+            if workload is not None and workload.sync == "out_of_sync":
+                self.dirty.later(key, settings.SELF_HEAL_GRACE_SECONDS)
         except Exception:  # one workload's failure must not stop the others being watched
             logger.exception("workload refresh failed", tenant=tenant, environment=environment_name)
 

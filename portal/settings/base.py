@@ -25,6 +25,8 @@ PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 # A release that degrades (crash loop, out of memory, never ready) this soon after it went live is
 # rolled back where the environment's deploy settings roll back automatically.
 DEGRADED_ROLLBACK_SECONDS = env.int("DEGRADED_ROLLBACK_SECONDS", default=600)
+# Self-heal waits this long after drift appears before re-applying, so a person's change is not fought.
+SELF_HEAL_GRACE_SECONDS = env.int("SELF_HEAL_GRACE_SECONDS", default=30)
 
 INSTALLED_APPS = [
     "django_prometheus",

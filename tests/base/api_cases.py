@@ -195,3 +195,7 @@ from . import cases_builds  # noqa: E402
 
 API_CASES += cases_builds.API_CASES
 NOT_TENANT_ROUTES |= {"image"}  # read from the registry, not rows: tests/builds/test_images.py covers it
+
+from . import cases_workloads  # noqa: E402
+
+API_CASES += cases_workloads.API_CASES

@@ -135,3 +135,7 @@ PAGE_CASES += cases_builds.PAGE_CASES
 from . import cases_marketplace  # noqa: E402
 
 PAGE_CASES += cases_marketplace.PAGE_CASES
+
+from . import cases_workloads  # noqa: E402
+
+PAGE_CASES += cases_workloads.PAGE_CASES

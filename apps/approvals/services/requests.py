@@ -362,8 +362,13 @@ def _execute(request: ChangeRequest) -> None:
         deployments.deploy_settings_update(
             actor=actor,
             settings=deployments.deploy_settings_for(request.environment),
-            auto_rollback=params["auto_rollback"],
+            auto_rollback=params.get("auto_rollback"),
+            self_heal=params.get("self_heal"),
             approved=True,
+        )
+    elif request.kind == ChangeKind.HEAL:
+        deployments.deployment_heal(
+            deployment=request.deployment, drift=params["drift"], colour=params.get("colour", ""), approved=True
         )
 
 

@@ -303,6 +303,7 @@ class DeploySettingsSerializer(serializers.ModelSerializer):
             "environment",
             "environment_name",
             "auto_rollback",
+            "self_heal",
             "updated_at",
             "justification",
             "break_glass_reason",

@@ -16,6 +16,7 @@ from apps.core.idempotency import idempotent
 from apps.tenants.api.base import TenantViewSetMixin
 
 from .. import services
+from ..filtersets import DeploySettingsFilterSet
 from ..models import Deployment, DeploySettings
 from ..pods import CLUSTER_UNREADABLE, live_pods
 from ..selectors import EVENTS_PAGE_MAX, events_after
@@ -287,11 +288,13 @@ class DeploySettingsViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """How deployments behave in each environment: whether a failed rollout rolls back automatically.
-    Every environment has settings; admins and owners change them."""
+    """How deployments behave in each environment: whether a failed rollout rolls back automatically,
+    and what happens when the cluster drifts from the live release (`self_heal`: off, notify, heal).
+    Every environment has settings; admins and owners change them. `?environment=` takes a name or id."""
 
     model = DeploySettings
     serializer_class = s.DeploySettingsSerializer
+    filterset_class = DeploySettingsFilterSet
 
     def optimise(self, queryset):
         return queryset.select_related("tenant", "environment")
@@ -317,7 +320,8 @@ class DeploySettingsViewSet(
         serializer.instance = services.deploy_settings_update(
             actor=self.request,
             settings=serializer.instance,
-            auto_rollback=data.get("auto_rollback", serializer.instance.auto_rollback),
+            auto_rollback=data.get("auto_rollback"),
+            self_heal=data.get("self_heal"),
             justification=data.get("justification", ""),
             break_glass_reason=data.get("break_glass_reason", ""),
         )

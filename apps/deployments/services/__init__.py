@@ -22,6 +22,7 @@ from .create import (
 )
 from .deploy_settings import deploy_settings_ensure, deploy_settings_for, deploy_settings_update
 from .gating import restorative_change_record
+from .heal import deployment_heal, desired_manifests, heals_since
 from .lifecycle import (
     CANCELLING,
     FINISHED,
@@ -82,6 +83,9 @@ __all__ = [
     "cluster_down",
     "deploy_settings_ensure",
     "deploy_settings_for",
+    "deployment_heal",
+    "desired_manifests",
+    "heals_since",
     "deploy_settings_update",
     "deployment_auto_rollback",
     "deployment_degraded_rollback",

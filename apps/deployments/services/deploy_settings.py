@@ -1,11 +1,12 @@
-"""Each environment's deploy settings: whether a failed rollout rolls back automatically."""
+"""Each environment's deploy settings: whether a failed rollout rolls back automatically, and what
+happens when the cluster drifts from the live release (self-heal)."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
 from apps.core.audit import audit_record
-from apps.core.errors import require
+from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.governance import Change
 from apps.core.policies import policy_for
 from apps.tenants.models import Environment
@@ -40,41 +41,61 @@ def deploy_settings_update(
     *,
     actor,
     settings: DeploySettings,
-    auto_rollback: bool,
+    auto_rollback: bool | None = None,
+    self_heal: str | None = None,
     justification: str = "",
     break_glass_reason: str = "",
     approved: bool = False,
 ) -> DeploySettings:
-    """Change how failed rollouts are handled in an environment; admins and owners only. In a governed
-    environment the change waits for approval like any other (turning automatic rollback off changes
-    what happens to production's next failure): `change_request` is set and nothing changes yet."""
+    """Change how an environment handles failed rollouts and drift; admins and owners only. A setting
+    left None keeps its value. In a governed environment the change waits for approval like any other
+    (turning automatic rollback off changes what happens to production's next failure): `change_request`
+    is set and nothing changes yet."""
     require(policy_for(DeploySettings).can_change(actor, settings), tenant=settings.tenant)
-    auto_rollback = bool(auto_rollback)
-    if auto_rollback != settings.auto_rollback and not approved:
-        state = "on" if auto_rollback else "off"
+    wanted = {
+        "auto_rollback": settings.auto_rollback if auto_rollback is None else bool(auto_rollback),
+        "self_heal": settings.self_heal if self_heal is None else self_heal,
+    }
+    if wanted["self_heal"] not in DeploySettings.SelfHeal.values:
+        raise ApplicationError(
+            f"Self-heal is one of {', '.join(DeploySettings.SelfHeal.values)}.", code=INVALID, field="self_heal"
+        )
+    before = {name: getattr(settings, name) for name in wanted}
+    changed = {name: value for name, value in wanted.items() if value != before[name]}
+    if changed and not approved:
         settings.change_request = change_gated(
             Change(
                 kind="settings",
                 tenant=settings.tenant,
                 actor=actor,
                 environment=settings.environment,
-                params={"auto_rollback": auto_rollback},
+                params=changed,
                 justification=justification,
                 break_glass_reason=break_glass_reason,
-                title=f"Turn automatic rollback {state} in {settings.environment.name}",
+                title=_title(changed, settings.environment.name),
             )
         )
         if is_waiting(settings):
             return settings
     with transaction.atomic():
-        before = settings.auto_rollback
-        settings.auto_rollback = auto_rollback
-        settings.save(update_fields=["auto_rollback", "updated_at"])
+        for name, value in wanted.items():
+            setattr(settings, name, value)
+        settings.save(update_fields=["auto_rollback", "self_heal", "updated_at"])
         audit_record(
             actor=actor,
             action="deploy_settings.update",
             obj=settings,
             tenant=settings.tenant,
-            changes={"auto_rollback": [before, settings.auto_rollback]},
+            changes={name: [before[name], value] for name, value in changed.items()},
         )
     return settings
+
+
+def _title(changed: dict, environment: str) -> str:
+    """ "Turn automatic rollback off in prod", "Set self-heal to heal in prod", or both joined."""
+    words = []
+    if "auto_rollback" in changed:
+        words.append(f"Turn automatic rollback {'on' if changed['auto_rollback'] else 'off'}")
+    if "self_heal" in changed:
+        words.append(f"{'set' if words else 'Set'} self-heal to {changed['self_heal']}")
+    return f"{' and '.join(words)} in {environment}"
