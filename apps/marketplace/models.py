@@ -106,6 +106,9 @@ class ServiceInstance(TenantOwned):
     state = models.CharField(max_length=20, choices=InstanceState.choices, default=InstanceState.PROVISIONING)
     provider_ref = models.CharField(max_length=100, blank=True)
     last_operation = models.TextField(blank=True)
+    usage = models.JSONField(
+        default=dict, blank=True, help_text="Sampled by a beat job: keys or bytes, sampled_at, writes_blocked."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

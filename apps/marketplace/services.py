@@ -8,6 +8,7 @@ credential outlives its row. Credentials never reach logs, events, webhooks or t
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 from datetime import timedelta
@@ -347,6 +348,35 @@ def _settle(instance: ServiceInstance, operation: Operation) -> None:
     _announce(instance, event)
 
 
+def instances_sample_usage() -> int:
+    """Sample every ready instance's usage (keys, bytes) for its page; a Redis instance over its plan's
+    `keys` limit has its bindings' writes blocked through the ACL until it is under again (Redis has no
+    per-user memory limit, so this is how a shared plan's limit holds). Returns how many were sampled."""
+    sampled = 0
+    rows = ServiceInstance.objects.filter(state=InstanceState.READY).select_related("offering__server", "plan")
+    for instance in rows:
+        provider = provider_for(instance.offering)
+        if not hasattr(provider, "usage"):
+            continue
+        try:
+            usage = provider.usage(instance)
+        except ProviderError as exc:
+            log.info("addon.usage_unreadable", extra={"instance": instance.pk, "reason": str(exc)})
+            continue
+        limit = (instance.plan.limits or {}).get("keys")
+        blocked = bool(limit is not None and usage.get("keys", 0) > int(limit))
+        if hasattr(provider, "limit_writes") and blocked != bool(instance.usage.get("writes_blocked")):
+            users = list(instance.bindings.exclude(username="").values_list("username", flat=True))
+            try:
+                provider.limit_writes(users, blocked=blocked)
+            except ProviderError:
+                blocked = bool(instance.usage.get("writes_blocked"))  # unchanged; tried again next time
+        instance.usage = {**usage, "writes_blocked": blocked, "sampled_at": timezone.now().isoformat()}
+        instance.save(update_fields=["usage"])
+        sampled += 1
+    return sampled
+
+
 def instances_sweep(*, now=None) -> int:
     """Nudge again every instance whose provisioning, polling or removal has not moved for SWEEP_AFTER:
     a lost Celery message or a worker that died must not leave it waiting forever. The tasks lock the
@@ -499,6 +529,9 @@ def binding_create(*, actor: Principal, instance: ServiceInstance, application) 
         binding.delete()
         raise ApplicationError(str(exc), code=PROVIDER_FAILED, status=502) from None
     variables = _variables(binding, details)
+    if instance.usage.get("writes_blocked") and hasattr(provider, "limit_writes"):
+        with contextlib.suppress(ProviderError):  # the next sample blocks it otherwise
+            provider.limit_writes([binding.username], blocked=True)
     try:
         with transaction.atomic():
             binding.credentials, binding.state = variables, BindingState.READY

@@ -31,3 +31,8 @@ def retire_credential(binding_id: int, username: str) -> None:
 @shared_task(name="apps.marketplace.tasks.sweep_instances")
 def sweep_instances() -> int:
     return services.instances_sweep()
+
+
+@shared_task(name="apps.marketplace.tasks.sample_usage")
+def sample_usage() -> int:
+    return services.instances_sample_usage()

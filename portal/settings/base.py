@@ -194,6 +194,7 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-housekeeping": {"task": "apps.webhooks.tasks.webhooks_housekeeping", "schedule": 60.0},
     "builds-sweep": {"task": "apps.builds.tasks.sweep_builds", "schedule": 30.0},
     "addons-sweep": {"task": "apps.marketplace.tasks.sweep_instances", "schedule": 60.0},
+    "addons-usage": {"task": "apps.marketplace.tasks.sample_usage", "schedule": 300.0},
 }
 CELERY_TIMEZONE = "UTC"
 # Longest wait (seconds) before a deployment step retries after a transient cluster failure.

@@ -170,6 +170,12 @@ class PostgresProvider:
             conn.execute(sql.SQL("DROP OWNED BY {}").format(role))
         self._run([sql.SQL("DROP ROLE IF EXISTS {}").format(role)])
 
+    def usage(self, instance) -> dict:
+        """The database's size on disk."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT pg_database_size(%s)", [database_name(instance)]).fetchone()
+        return {"bytes": int(row[0]) if row else 0}
+
     def last_operation(self, instance) -> Operation:
         return Operation("succeeded")
 

@@ -118,6 +118,25 @@ class RedisProvider:
         with contextlib.suppress(ProviderError):
             self._call("save its users", lambda client: client.execute_command("ACL", "SAVE"))
 
+    def usage(self, instance) -> dict:
+        """How many keys the instance's prefix holds now (SCAN as the admin, never KEYS)."""
+        prefix = prefix_of(instance)
+        count = self._call(
+            "count the keys", lambda client: sum(1 for _ in client.scan_iter(match=f"{prefix}:*", count=1000))
+        )
+        return {"keys": count}
+
+    def limit_writes(self, usernames: list[str], *, blocked: bool) -> None:
+        """Over its plan's key limit a binding may read and delete, not write; under it again, as before."""
+        rules = ["-@write", "+del", "+unlink", "+expire"] if blocked else ["+@write", *DENIED]
+
+        def apply(client):
+            for user in usernames:
+                client.execute_command("ACL", "SETUSER", user, *rules)
+
+        self._call("change the bindings' rights", apply)
+        self._persist()
+
     def last_operation(self, instance) -> Operation:
         return Operation("succeeded")
 

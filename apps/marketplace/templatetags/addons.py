@@ -2,6 +2,7 @@
 below the marketplace, so its page loads this card by tag rather than by importing the app)."""
 
 from django import template
+from django.template.defaultfilters import filesizeformat
 
 from apps.core.policies import policy_for
 
@@ -22,6 +23,19 @@ TONES = {
 @register.inclusion_tag("marketplace/_state.html")
 def addon_state(instance):
     return {"state": instance.state, "label": instance.get_state_display(), "tone": TONES.get(instance.state)}
+
+
+@register.simple_tag
+def addon_usage(instance) -> str:
+    """What the last sample said, in words: "120 keys of 10000", "7.9 MB", or that none was taken yet."""
+    usage, limits = instance.usage or {}, instance.plan.limits or {}
+    if not usage.get("sampled_at"):
+        return "Not sampled yet"
+    if "keys" in usage:
+        return f"{usage['keys']} keys" + (f" of {limits['keys']}" if "keys" in limits else "")
+    if "bytes" in usage:
+        return filesizeformat(usage["bytes"])
+    return "Not reported by the provider"
 
 
 @register.inclusion_tag("marketplace/_application_addons.html", takes_context=True)
