@@ -1,13 +1,22 @@
+from typing import cast
+
 from django import forms
 
 from apps.catalog.models import Application
 from apps.tenants.forms import ServiceForm
 
 
+class ApplicationChoice(forms.ModelChoiceField):
+    """An application of the tenant, shown by its name."""
+
+    def label_from_instance(self, obj) -> str:
+        return obj.name
+
+
 class BuildForm(ServiceForm):
     """A build from the browser: an uploaded context, or a Git repository and ref."""
 
-    application = forms.ModelChoiceField(queryset=Application.objects.none(), to_field_name="name")
+    application = ApplicationChoice(queryset=Application.objects.none(), to_field_name="name")
     context = forms.FileField(required=False, label="Context (.tar.gz)", help_text="The folder with the Dockerfile.")
     repository_url = forms.CharField(
         required=False, max_length=300, label="Or a Git repository", help_text="https:// only."
@@ -21,5 +30,5 @@ class BuildForm(ServiceForm):
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["application"].queryset = Application.objects.filter(tenant=tenant).order_by("name")
-        self.fields["application"].label_from_instance = lambda app: app.name
+        application = cast(forms.ModelChoiceField, self.fields["application"])
+        application.queryset = Application.objects.filter(tenant=tenant).order_by("name")

@@ -14,7 +14,10 @@ class BuildCreateSerializer(StrictSerializer):
 
     tenant = TenantField()
     application = NamedField(Application, help_text="The application by id or name.")
-    context = serializers.FileField(required=False, help_text="The build context as a .tar.gz archive.")
+    # DRF takes declared fields off the class, so this does not hide the serializer's own `context`.
+    context = serializers.FileField(  # type: ignore[assignment]
+        required=False, help_text="The build context as a .tar.gz archive."
+    )
     repository_url = serializers.CharField(required=False, default="", allow_blank=True, max_length=300)
     ref = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
     dockerfile = serializers.CharField(required=False, default="Dockerfile", max_length=200)
@@ -35,7 +38,7 @@ class BuildCreateSerializer(StrictSerializer):
 
 
 class BuildSerializer(serializers.ModelSerializer):
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     application_name = serializers.CharField(source="application.name", read_only=True)
     release_number = serializers.IntegerField(source="release.number", read_only=True, allow_null=True)
     pinned_image = serializers.CharField(read_only=True, help_text="image@digest, once pushed.")

@@ -10,7 +10,7 @@ from ..selectors import builds_of
 
 register = template.Library()
 
-STATE_TONES = {
+STATE_TONES: dict[str, str] = {
     State.QUEUED: "text-bg-secondary",
     State.RUNNING: "text-bg-primary",
     State.PUSHING: "text-bg-info",
