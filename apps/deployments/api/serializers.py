@@ -135,7 +135,7 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class RollbackSerializer(ReasonSerializer):
+class ContinueSerializer(ReasonSerializer):
     """The reason doubles as the justification where the environment needs approval."""
 
     break_glass_reason = serializers.CharField(
@@ -145,6 +145,13 @@ class RollbackSerializer(ReasonSerializer):
         default="",
         help_text="Owners only: roll back past approval or a freeze; it is flagged and reviewed afterwards.",
     )
+
+
+class RollbackSerializer(ContinueSerializer):
+    """A rollback says why: the reason is recorded on the new deployment (and justifies it where the
+    environment needs approval)."""
+
+    reason = serializers.CharField(max_length=500, help_text="Why you are rolling back.")
 
 
 class PendingApprovalSerializer(serializers.Serializer):

@@ -164,12 +164,12 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         release again (409 `deployment_cancelling` when asked twice)."""
         return self._act(request, services.deployment_cancel, s.ReasonSerializer)
 
-    @extend_schema(request=s.RollbackSerializer, responses=s.DeploymentSerializer)
+    @extend_schema(request=s.ContinueSerializer, responses=s.DeploymentSerializer)
     @action(detail=True, methods=["post"], url_path="continue", url_name="continue")
     def continue_rollout(self, request, pk=None):
         """Move a canary waiting at a step on to its next step (409 when it is not waiting, 409
         change_freeze during a freeze unless an owner gives a break-glass reason)."""
-        return self._act(request, services.deployment_continue, s.RollbackSerializer)
+        return self._act(request, services.deployment_continue, s.ContinueSerializer)
 
     @extend_schema(request=s.ReasonSerializer, responses=s.DeploymentSerializer)
     @action(detail=True, methods=["post"], url_path="switch-back", url_name="switch-back")
