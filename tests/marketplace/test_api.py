@@ -84,8 +84,8 @@ def test_binding_another_tenants_instance_or_application_is_a_404(world, api, cl
     theirs = provision(world, postgres, tenant="globex")
     our_app, their_app = make_app(world.acme, "web"), make_app(world.globex, "web")
     api.as_user(world.user("owner"))
-    for instance, application in ((theirs, our_app), (ours, their_app)):
-        response = api.post(BINDINGS, {"instance": instance.pk, "application": application.pk}, format="json")
+    for instance, application in ((theirs, our_app.pk), (ours, their_app.pk), (theirs, "web")):
+        response = api.post(BINDINGS, {"instance": instance.pk, "application": application}, format="json")
         assert response.status_code == 404 and response.json() == {"code": "not_found", "detail": "Not found."}
     api.as_user(world.user("viewer"))
     response = api.post(BINDINGS, {"instance": ours.pk, "application": our_app.pk}, format="json")
@@ -146,9 +146,8 @@ def test_provision_bind_unbind_deprovision_through_the_api_with_a_worker(world, 
     detail = reverse("serviceinstance-detail", args=[created.json()["id"]])
     wait_for(lambda: api.get(detail).json()["state"] == "ready", timeout=30)
 
-    bound = api.post(
-        BINDINGS, {"instance": created.json()["id"], "application": make_app(world.acme).pk}, format="json"
-    )
+    make_app(world.acme)
+    bound = api.post(BINDINGS, {"instance": created.json()["id"], "application": "web"}, format="json")  # by name
     assert bound.status_code == 201, bound.content
     refused = api.delete(detail)
     assert (

@@ -62,3 +62,18 @@ def test_the_first_plan_needs_no_approval(world, api, postgres, large):
     payload = {"tenant": "acme", "environment": "dev", "offering": "postgresql", "plan": "small", "name": "db"}
     assert api.post(INSTANCES, payload, format="json").json()["state"] == "provisioning"
     assert not ChangeRequest.objects.exists()
+
+
+def test_any_addon_in_a_governed_environment_waits_for_approval(world, api, postgres):
+    from apps.approvals.models import ApprovalRules
+
+    rules = ApprovalRules.current()
+    rules.production_requires_approval = True
+    rules.save()
+    api.as_user(world.user("developer"))
+    payload = {"tenant": "acme", "environment": "prod", "offering": "postgresql", "plan": "small", "name": "db"}
+    refused = api.post(INSTANCES, payload, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "justification_required"
+    waiting = api.post(INSTANCES, {**payload, "justification": "The shop needs it"}, format="json")
+    assert waiting.json()["state"] == "pending_approval"
+    assert ChangeRequest.objects.get(kind="addon").environment.name == "prod"
