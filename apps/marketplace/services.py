@@ -65,6 +65,7 @@ RETIRE_TASK = "apps.marketplace.tasks.retire_credential"
 POLL_SECONDS = 2
 PROVISION_DEADLINE = timedelta(minutes=30)
 SWEEP_AFTER = timedelta(minutes=2)
+NOT_APPROVED = "Not approved"
 
 # The variables a binding gives its application, per provider kind: credential key -> variable.
 ENV_NAMES = {"postgres": {"url": "DATABASE_URL"}, "redis": {"url": "REDIS_URL", "prefix": "REDIS_KEY_PREFIX"}}
@@ -279,7 +280,7 @@ def instance_declined(*, instance_id: int, reason: str) -> None:
     """The change request was rejected, withdrawn or expired: the instance never existed at the provider."""
     instance = ServiceInstance.objects.filter(pk=instance_id, state=InstanceState.PENDING_APPROVAL).first()
     if instance is not None:
-        instance.state, instance.last_operation = InstanceState.FAILED, reason[:500]
+        instance.state, instance.last_operation = InstanceState.FAILED, f"{NOT_APPROVED}: {reason}"[:500]
         instance.save(update_fields=["state", "last_operation", "updated_at"])
         _announce(instance, "service_instance.failed")
 
@@ -398,6 +399,8 @@ def instance_retry(*, operator, instance: ServiceInstance) -> ServiceInstance:
     instance = _locked(instance.pk)
     if instance is None or instance.state != InstanceState.FAILED:
         raise ApplicationError("Only a failed add-on can be retried.", code=CONFLICT, status=409)
+    if instance.last_operation.startswith(NOT_APPROVED):  # retrying must not get round the approval
+        raise ApplicationError("It was not approved; the tenant removes it and asks again.", code=CONFLICT, status=409)
     instance.state, instance.last_operation = InstanceState.PROVISIONING, "Retried; waiting for the provider"
     instance.save(update_fields=["state", "last_operation", "updated_at"])
     audit_record(actor=operator, action="addon.retry", obj=instance, tenant=instance.tenant)

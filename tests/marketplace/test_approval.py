@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from apps.approvals.models import ChangeRequest
 from apps.approvals.services.requests import change_request_decide, change_request_execute
+from apps.core.errors import ApplicationError
 from apps.marketplace import services
 from apps.marketplace.models import InstanceState, ServiceInstance
 from apps.marketplace.providers.postgres import database_name
@@ -55,6 +56,8 @@ def test_a_rejected_plan_never_reaches_the_provider(world, api, postgres, large)
     change_request_decide(actor=world.user("admin"), change_request=request, verdict="reject", comment="Too big")
     instance = ServiceInstance.objects.get(pk=waiting.json()["id"])
     assert instance.state == InstanceState.FAILED and instance.last_operation.startswith("Not approved")
+    with pytest.raises(ApplicationError, match="not approved"):  # an operator's retry cannot get round it
+        services.instance_retry(operator=world.operator, instance=instance)
 
 
 def test_the_first_plan_needs_no_approval(world, api, postgres, large):

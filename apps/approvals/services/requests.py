@@ -283,7 +283,7 @@ def _close(request: ChangeRequest, state: str, outcome: str, actor) -> None:
         changes={"state": [RequestState.PENDING, state], "outcome": [None, outcome]},
     )
     if state != RequestState.APPROVED and request.kind == ChangeKind.ADDON:
-        marketplace.instance_declined(instance_id=request.params["instance"], reason=f"Not approved: {outcome}")
+        marketplace.instance_declined(instance_id=request.params["instance"], reason=outcome)
     if state != RequestState.APPROVED and request.kind == ChangeKind.DEPLOY:
         deployment = request.deployment
         if deployment.state == State.PENDING_APPROVAL:
