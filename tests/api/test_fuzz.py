@@ -55,6 +55,7 @@ OPERATION_CHECKS = [
             "invitations",
             "quotas/request-increase",
             "releases",
+            "service-instances",
             "webhooks",
         )
     ),
