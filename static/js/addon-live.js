@@ -1,6 +1,7 @@
 // An add-on's state, live: the tenant stream (/ws/tenants/<slug>/) carries every change of the tenant's
 // add-ons; this page takes the ones of its instance, updates the badge and the last operation, and reloads
-// when provisioning or removal ends (the bind form or the list is what comes next).
+// when provisioning or removal ends (the bind form or the list is what comes next). Each time the socket
+// opens the page also reads the instance once from the API, so a change it missed still shows.
 (() => {
   const card = document.getElementById("instance");
   if (!card || !window.portalSocket) return;
@@ -18,7 +19,16 @@
     document.getElementById("last-operation").textContent = lastOperation || "—";
   };
   window.portalSocket(`/ws/tenants/${card.dataset.tenant}/`, {
-    onOpen: ({ reconnected }) => { if (reconnected && initial !== "ready") window.location.reload(); },
+    // A change made before the socket was open (or while it was down) never arrives: ask once.
+    onOpen: () => {
+      fetch(card.dataset.api, { credentials: "same-origin" })
+        .then((response) => (response.status === 404 ? { state: "deprovisioned" } : response.json()))
+        .then((now) => {
+          if (now.state === "deprovisioned") window.location.assign(card.dataset.list);
+          else if (now.state && now.state !== initial) window.location.reload();
+        })
+        .catch(() => {});
+    },
     onMessage: (message) => {
       const payload = message.payload || {};
       if (message.type !== "event" || payload.type !== "service_instance" || payload.id !== id) return;
