@@ -9,6 +9,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from apps.apikeys.websocket import CLOSE_MISSING_SCOPE, KeyScopedStream
+from apps.builds.models import Build
+from apps.catalog.models import Application
 from apps.core.consumers import CLOSE_UNAUTHENTICATED
 from apps.tenants.roles import ALL_SCOPES, Role, scopes_for_role
 from portal.routing import websocket_urlpatterns
@@ -27,9 +29,15 @@ def _path(route, values: dict) -> str:
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda match: str(values[match.group(1)]), str(route.pattern))
 
 
+def _build(world):
+    application, _ = Application.objects.get_or_create(tenant=world.acme, name="built")
+    return Build.objects.create(tenant=world.acme, application=application, tag="t", image="registry.test/acme/built")
+
+
 async def _values(world) -> dict:
     deployment = await sync_to_async(_deploy)(world)
-    return {"deployment_id": deployment.pk, "tenant_slug": "acme"}
+    build = await sync_to_async(_build)(world)
+    return {"deployment_id": deployment.pk, "build_id": build.pk, "tenant_slug": "acme"}
 
 
 def _without(resource: str) -> list[str]:

@@ -131,6 +131,7 @@ def _page_cases() -> list:
         PageCase(T + "addons/<int:pk>/bind/", _on_instance("marketplace:bind"), method="post", write_role=developer),
         PageCase(T + "addons/bind/", _bind_application, method="post", write_role=developer),
         PageCase(T + "addons/<int:pk>/bindings/<int:binding_pk>/unbind/", _unbind, method="post", write_role=developer),
+        PageCase(T + "addons/<int:pk>/bindings/<int:binding_pk>/rotate/", _rotate, method="post", write_role=developer),
         PageCase(
             T + "addons/<int:pk>/remove/", _on_instance("marketplace:remove"), method="post", write_role=developer
         ),
