@@ -8,9 +8,11 @@ from django.core.management import call_command
 from django.db import models
 
 from apps.apikeys.models import APIKey
+from apps.catalog.models import Application
 from apps.clusters.models import Cluster
 from apps.clusters.services import cluster_register
 from apps.core import crypto
+from apps.marketplace.models import ServiceBinding, ServiceInstance, ServiceOffering, ServicePlan, SharedServer
 from apps.operator.management.commands.rotate_encryption_keys import encrypted_columns
 from apps.webhooks.models import WebhookEndpoint
 
@@ -18,7 +20,30 @@ pytestmark = pytest.mark.django_db
 
 # Every encrypted column the project declares, each seeded below: a new one fails the first test
 # until it is seeded here too, and then it is proven to rotate.
-SEEDED = {(Cluster, "credentials_encrypted"), (WebhookEndpoint, "secret_encrypted"), (APIKey, "sealed_key")}
+SEEDED = {
+    (Cluster, "credentials_encrypted"),
+    (WebhookEndpoint, "secret_encrypted"),
+    (APIKey, "sealed_key"),
+    (SharedServer, "admin_url_encrypted"),
+    (ServiceBinding, "credentials_encrypted"),
+}
+
+
+def _addon_secrets(world):
+    """A shared server's admin URL and a binding's credentials, both encrypted at rest."""
+    server = SharedServer(name="rot", kind="postgres")
+    server.admin_url = "postgres://admin:s3cret@db.example.com/postgres"
+    server.save()
+    offering = ServiceOffering.objects.create(slug="rot-pg", name="PostgreSQL", kind="postgres", server=server)
+    plan = ServicePlan.objects.create(offering=offering, slug="small", name="Small")
+    instance = ServiceInstance.objects.create(
+        tenant=world.acme, environment=world.acme.environments.get(name="dev"), offering=offering, plan=plan, name="rot"
+    )
+    application = Application.objects.create(tenant=world.acme, name="rot-app", component_kind="web")
+    binding = ServiceBinding(tenant=world.acme, instance=instance, application=application)
+    binding.credentials = {"DATABASE_URL": "postgres://u:p@db.example.com/rot"}
+    binding.save()
+    return server, binding
 
 
 def test_every_secret_column_is_an_encrypted_column_and_seeded_here():
@@ -52,6 +77,7 @@ def test_rotation_moves_every_secret_to_the_new_key(world, settings):
     Authenticator.objects.create(
         user=world.user("owner"), type=Authenticator.Type.TOTP, data={"secret": crypto.encrypt("JBSWY3DPEHPK3PXP")}
     )
+    server, binding = _addon_secrets(world)
 
     new_key = Fernet.generate_key().decode()
     settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
@@ -63,6 +89,10 @@ def test_rotation_moves_every_secret_to_the_new_key(world, settings):
     assert crypto.decrypt(APIKey.objects.get(pk=key.pk).sealed_key) == "pk_sealed_successor"
     stored = Authenticator.objects.get(user=world.user("owner")).data["secret"]
     assert crypto.decrypt(stored) == "JBSWY3DPEHPK3PXP"
+    assert SharedServer.objects.get(pk=server.pk).admin_url.endswith("@db.example.com/postgres")
+    assert ServiceBinding.objects.get(pk=binding.pk).credentials == {
+        "DATABASE_URL": "postgres://u:p@db.example.com/rot"
+    }
 
     settings.FIELD_ENCRYPTION_KEYS = [old_key]  # and the old key alone no longer can
     for token in (
@@ -70,6 +100,8 @@ def test_rotation_moves_every_secret_to_the_new_key(world, settings):
         WebhookEndpoint.objects.get(pk=endpoint.pk).secret_encrypted,
         APIKey.objects.get(pk=key.pk).sealed_key,
         Cluster.objects.get(pk=cluster.pk).credentials_encrypted,
+        SharedServer.objects.get(pk=server.pk).admin_url_encrypted,
+        ServiceBinding.objects.get(pk=binding.pk).credentials_encrypted,
     ):
         with pytest.raises(InvalidToken):
             crypto.decrypt(token)
