@@ -44,7 +44,10 @@ def incidents_sync(*, workload: Workload, causes: dict[str, str], applied_by=Non
     now = timezone.now()
     opened = []
     with transaction.atomic():
-        current = {i.cause: i for i in Incident.objects.select_for_update().filter(workload=workload, state="open")}
+        # One reader of the workload at a time decides (the watcher and a worker's refresh may both
+        # look): the lock on the workload row keeps them from opening the same incident twice.
+        Workload.objects.select_for_update().filter(pk=workload.pk).first()
+        current = {i.cause: i for i in Incident.objects.filter(workload=workload, state="open")}
         for cause, message in causes.items():
             incident = current.get(cause)
             if incident is not None:
