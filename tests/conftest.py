@@ -144,9 +144,14 @@ def asgi_server(transactional_db):
     Running in-process lets tests read the locmem outbox and share the test database.
     """
     import uvicorn
+    from channels.layers import channel_layers
 
     from portal.asgi import application
 
+    # A fresh channel layer per server: a receive still blocked (up to the layer's socket timeout) on
+    # the previous server's stopped event loop would otherwise refuse this server's consumers ("two
+    # event loops are trying to receive()"), and their pages would show "reconnecting".
+    channel_layers.backends.clear()
     port = free_port()
     config = uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
@@ -160,6 +165,7 @@ def asgi_server(transactional_db):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    channel_layers.backends.clear()
 
 
 def start_worker(log_path, concurrency=None, **env_overrides) -> subprocess.Popen:
