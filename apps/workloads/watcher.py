@@ -118,6 +118,7 @@ class Watcher:
             self.stop.wait(0.05)
         for client in list(self._clients):  # drops the clients' idle connections; streams end on their next read
             client.close()
+        connection.close()  # releases the advisory lock, so another watcher can take over at once
 
     def refresh(self, key: Key) -> None:
         tenant, environment_name, application_name = key

@@ -28,7 +28,8 @@ def sandbox_options():
 
 
 @pytest.fixture
-def watcher():
+def watcher(world, sandbox, celery_worker):
+    registered(world, sandbox)  # before the watcher starts, so it watches this cluster from the start
     stop = threading.Event()
     thread = threading.Thread(target=Watcher(stop=stop).run, daemon=True)
     thread.start()
@@ -46,7 +47,6 @@ def set_image(cluster: KubeClient, image: str) -> None:
 def test_a_workload_goes_degraded_and_back_without_a_reload(
     page, asgi_server, world, api, sandbox, celery_worker, watcher
 ):
-    registered(world, sandbox)
     cluster = KubeClient(sandbox.api_client())
     app = make_app(world.acme)
     deployment = finished(deploy(api, world.user("developer"), make_release(app)).json()["id"])
