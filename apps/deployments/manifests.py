@@ -14,6 +14,8 @@ from apps.core.addons import secret_for
 
 LABEL = "paas.dev"
 MANAGED_BY = "paas-portal"
+# On every applied object: the deployment that last applied it.
+DEPLOYMENT_ANNOTATION = f"{LABEL}/deployment"
 DEFAULT_PROGRESS_DEADLINE = 600
 # A rolling update runs up to this share of the replicas (rounded up) as new pods beside the old ones.
 SURGE_PERCENT = 25
@@ -45,7 +47,7 @@ def render(
             objects.append(_ingress(release, environment))
     for obj in objects:
         if deployment_id is not None:
-            obj["metadata"]["annotations"][f"{LABEL}/deployment"] = str(deployment_id)
+            obj["metadata"]["annotations"][DEPLOYMENT_ANNOTATION] = str(deployment_id)
     return objects
 
 

@@ -16,7 +16,7 @@ from apps.clusters.kube import KubeError
 from apps.clusters.models import Placement
 from apps.tenants.models import Environment
 
-from .manifests import LABEL
+from .manifests import DEPLOYMENT_ANNOTATION, LABEL
 from .pods import READ_OPTIONS
 from .strategies.manifests import COLOUR
 
@@ -84,7 +84,7 @@ def _of(workload: dict | None, colour: str = "") -> Serving:
         return Serving(colour=colour)
     meta, status = workload["metadata"], workload.get("status") or {}
     release = (meta.get("labels") or {}).get(f"{LABEL}/release")
-    deployment = (meta.get("annotations") or {}).get(f"{LABEL}/deployment")
+    deployment = (meta.get("annotations") or {}).get(DEPLOYMENT_ANNOTATION)
     return Serving(
         release=int(release) if release and release.isdigit() else None,
         colour=colour,

@@ -20,7 +20,7 @@ from apps.clusters.kube import KubeClient, KubeError
 from apps.clusters.models import Placement
 from apps.clusters.services import kube_of
 from apps.core.errors import ApplicationError
-from apps.deployments.manifests import LABEL
+from apps.deployments.manifests import DEPLOYMENT_ANNOTATION, LABEL
 from apps.deployments.models import Deployment, DeploySettings
 from apps.deployments.services import deploy_settings_for, deployment_heal, desired_manifests, heals_since
 from apps.deployments.strategies.manifests import COLOUR
@@ -32,7 +32,6 @@ from .observe import causes_of, drift_of, health_of, pod_row
 
 log = logging.getLogger(__name__)
 
-DEPLOYMENT_ANNOTATION = f"{LABEL}/deployment"
 # Self-heal re-applies at most this often per window; drift that keeps returning is an incident.
 HEAL_LIMIT = 3
 HEAL_WINDOW = timedelta(hours=1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from apps.clusters.services import kube_of
 
 from ..choices import EventKind, State, Strategy
-from ..manifests import LABEL, render
+from ..manifests import DEPLOYMENT_ANNOTATION, LABEL, render
 from ..models import Deployment
 from ..selectors import restore_target
 from ..services import deployment_fail, deployment_observe, deployment_transition
@@ -140,7 +140,7 @@ def _prune(kube, row: Deployment, manifests: list[dict]) -> list[str]:
     for api_version, kind in REMOVED_KINDS:
         for item in application_objects(kube, api_version, kind, namespace, row.application.name):
             meta = item["metadata"]
-            ours = (meta.get("annotations") or {}).get(f"{LABEL}/deployment") == str(row.pk)
+            ours = (meta.get("annotations") or {}).get(DEPLOYMENT_ANNOTATION) == str(row.pk)
             if ours and (kind, meta["name"]) not in kept and kube.delete(api_version, kind, meta["name"], namespace):
                 deleted.append(f"{kind}/{meta['name']}")
     return deleted
