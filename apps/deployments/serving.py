@@ -9,10 +9,10 @@ read the answer says so instead of guessing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from apps.clusters.connection import kube_for
-from apps.clusters.kube import KubeError
+from apps.clusters.kube import KubeClient, KubeError
 from apps.clusters.models import Placement
 from apps.tenants.models import Environment
 
@@ -32,6 +32,8 @@ class Serving:
     ready: int = 0
     replicas: int | None = 0  # None for a cron job, which has no replicas
     error: str = ""
+    # The serving Deployment (or CronJob) as read, for callers that judge more of it (workload rows).
+    workload: dict | None = field(default=None, repr=False, compare=False)
 
     @property
     def summary(self) -> str:
@@ -58,25 +60,33 @@ class Serving:
         }
 
 
-def serving_now(application, environment) -> Serving:
-    """The release the application's traffic reaches in the environment, read from the cluster now."""
+def serving_now(application, environment, *, kube: KubeClient | None = None) -> Serving:
+    """The release the application's traffic reaches in the environment, read from the cluster now.
+
+    Given a client (the workload refresh reads more with the same one), the reads go through it and a
+    KubeError reaches the caller; otherwise a client is opened and a failure is told in `error`."""
+    if kube is not None:
+        return _read(kube, application, environment)
     placement = Placement.objects.select_related("cluster").filter(environment=environment.pk).first()
     if placement is None:
         return Serving()  # never placed on a cluster, so nothing of it can run
-    name, namespace = application.name, environment.namespace
     try:
         with kube_for(placement.cluster, **READ_OPTIONS) as kube:
-            if application.component_kind == "cron":
-                cron = _of(kube.get("batch/v1", "CronJob", name, namespace))
-                cron.replicas = None
-                return cron
-            service = kube.get("v1", "Service", name, namespace)
-            colour = ((service or {}).get("spec") or {}).get("selector", {}).get(COLOUR, "")
-            # A colour's Deployment is named as strategies/manifests.py's colour_name names it.
-            workload = kube.get("apps/v1", "Deployment", f"{name}-{colour}" if colour else name, namespace)
+            return _read(kube, application, environment)
     except KubeError as exc:
         return Serving(error=f"The cluster {placement.cluster.name} could not be read: {exc.message}")
-    return _of(workload, colour)
+
+
+def _read(kube: KubeClient, application, environment) -> Serving:
+    name, namespace = application.name, environment.namespace
+    if application.component_kind == "cron":
+        cron = _of(kube.get("batch/v1", "CronJob", name, namespace))
+        cron.replicas = None
+        return cron
+    service = kube.get("v1", "Service", name, namespace)
+    colour = ((service or {}).get("spec") or {}).get("selector", {}).get(COLOUR, "")
+    # A colour's Deployment is named as strategies/manifests.py's colour_name names it.
+    return _of(kube.get("apps/v1", "Deployment", f"{name}-{colour}" if colour else name, namespace), colour)
 
 
 def _of(workload: dict | None, colour: str = "") -> Serving:
@@ -91,6 +101,7 @@ def _of(workload: dict | None, colour: str = "") -> Serving:
         deployment=int(deployment) if deployment and deployment.isdigit() else None,
         ready=status.get("readyReplicas") or 0,
         replicas=(workload.get("spec") or {}).get("replicas") or 0,
+        workload=workload,
     )
 
 

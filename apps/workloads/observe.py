@@ -9,7 +9,7 @@ drift, and the server's defaults are on both sides of the comparison.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from apps.clusters.kube import RolloutStatus
@@ -31,7 +31,37 @@ class Verdict:
     reason: str
 
 
-def health_of(deployment: dict | None, pods: list[dict], *, cron: bool = False) -> Verdict:
+@dataclass
+class Trouble:
+    """The pods in trouble, by kind, from one pass over the pods: what health and causes both judge by.
+    `broken` (crash loop, image pull error or OOMKilled) keeps the pods' order."""
+
+    broken: list[dict] = field(default_factory=list)
+    crash_loop: list[dict] = field(default_factory=list)
+    image_pull: list[dict] = field(default_factory=list)
+    oom_killed: list[dict] = field(default_factory=list)
+    unready: list[dict] = field(default_factory=list)
+
+
+def trouble_of(pods: list[dict], *, now: datetime) -> Trouble:
+    """Sort the pod rows into the kinds of trouble they show, in one pass."""
+    trouble = Trouble()
+    for pod in pods:
+        state, oom = pod["state"], pod.get("last_reason") == "OOMKilled"
+        if state == "crash loop":
+            trouble.crash_loop.append(pod)
+        elif state == "image pull error":
+            trouble.image_pull.append(pod)
+        elif state == "starting" and _age(pod, now) > UNREADY_GRACE_SECONDS:
+            trouble.unready.append(pod)
+        if oom:
+            trouble.oom_killed.append(pod)
+        if state in BROKEN_STATES or oom:
+            trouble.broken.append(pod)
+    return trouble
+
+
+def health_of(deployment: dict | None, trouble: Trouble, *, cron: bool = False) -> Verdict:
     """The workload's health from its serving Deployment (or CronJob) and its pods as read."""
     if deployment is None:
         kind = "CronJob" if cron else "Deployment"
@@ -44,7 +74,7 @@ def health_of(deployment: dict | None, pods: list[dict], *, cron: bool = False) 
     status = RolloutStatus.from_deployment(deployment)
     if spec.get("replicas") == 0:
         return Verdict(Health.SUSPENDED, "Scaled to 0 replicas.")
-    broken = [pod for pod in pods if pod["state"] in BROKEN_STATES or pod.get("last_reason") == "OOMKilled"]
+    broken = trouble.broken
     if status.failed:
         return Verdict(Health.DEGRADED, f"The rollout failed: {status.message}")
     if status.replica_failure:
@@ -118,24 +148,18 @@ def _spelled(keys: tuple[str, ...]) -> str:
     return "".join(f'["{key}"]' if "." in key or "/" in key else f".{key}" for key in keys).lstrip(".")
 
 
-def causes_of(deployment: dict | None, pods: list[dict], autoscaler: dict | None, *, now: datetime) -> dict[str, str]:
+def causes_of(deployment: dict | None, trouble: Trouble, autoscaler: dict | None) -> dict[str, str]:
     """What is wrong with the workload now, by cause, in words: what incidents open and resolve on."""
     found: dict[str, str] = {}
-
-    def first(state: str, cause: str, words: str) -> None:
-        hit = [pod for pod in pods if pod["state"] == state]
-        if hit:
-            found[cause] = f"{words}: pod {hit[0]['name']} ({hit[0]['message']})" + _more(hit)
-
-    first("crash loop", Cause.CRASH_LOOP, "Containers keep crashing")
-    first("image pull error", Cause.IMAGE_PULL, "The image cannot be pulled")
-    oom = [pod for pod in pods if pod.get("last_reason") == "OOMKilled"]
-    if oom:
-        found[Cause.OOM_KILLED] = f"Pod {oom[0]['name']} was killed for running out of memory" + _more(oom)
-    stuck = [pod for pod in pods if pod["state"] == "starting" and _age(pod, now) > UNREADY_GRACE_SECONDS]
-    if stuck:
+    if hit := trouble.crash_loop:
+        found[Cause.CRASH_LOOP] = f"Containers keep crashing: pod {hit[0]['name']} ({hit[0]['message']})" + _more(hit)
+    if hit := trouble.image_pull:
+        found[Cause.IMAGE_PULL] = f"The image cannot be pulled: pod {hit[0]['name']} ({hit[0]['message']})" + _more(hit)
+    if hit := trouble.oom_killed:
+        found[Cause.OOM_KILLED] = f"Pod {hit[0]['name']} was killed for running out of memory" + _more(hit)
+    if hit := trouble.unready:
         found[Cause.UNREADY] = (
-            f"Pod {stuck[0]['name']} is not ready {UNREADY_GRACE_SECONDS // 60} minutes after it started" + _more(stuck)
+            f"Pod {hit[0]['name']} is not ready {UNREADY_GRACE_SECONDS // 60} minutes after it started" + _more(hit)
         )
     if deployment is not None and (refused := RolloutStatus.from_deployment(deployment).replica_failure):
         found[Cause.QUOTA] = f"The cluster cannot create pods: {refused}"

@@ -23,12 +23,12 @@ from apps.core.errors import ApplicationError
 from apps.deployments.manifests import DEPLOYMENT_ANNOTATION, LABEL
 from apps.deployments.models import Deployment, DeploySettings
 from apps.deployments.services import deploy_settings_for, deployment_heal, desired_manifests, heals_since
-from apps.deployments.strategies.manifests import COLOUR
+from apps.deployments.serving import serving_now
 from apps.tenants.models import Environment
 
 from .incidents import incidents_sync
 from .models import Cause, Health, Sync, Workload
-from .observe import causes_of, drift_of, health_of, pod_row
+from .observe import causes_of, drift_of, health_of, pod_row, trouble_of
 
 log = logging.getLogger(__name__)
 
@@ -73,26 +73,25 @@ def _read(kube: KubeClient, application: Application, environment: Environment):
     """(the workload's fields, the causes of trouble seen, the deployment whose release runs)."""
     name, namespace = application.name, environment.namespace
     cron = application.component_kind == "cron"
-    service = None if cron else kube.get("v1", "Service", name, namespace)
-    colour = ((service or {}).get("spec") or {}).get("selector", {}).get(COLOUR, "")
-    serving = f"{name}-{colour}" if colour else name
-    workload_object = (
-        kube.get("batch/v1", "CronJob", name, namespace)
-        if cron
-        else kube.get("apps/v1", "Deployment", serving, namespace)
-    )
+    serving = serving_now(application, environment, kube=kube)
+    workload_object, colour = serving.workload, serving.colour
     pods, _ = kube.list("v1", "Pod", namespace, label_selector=f"{LABEL}/application={name}")
     rows = [pod_row(pod) for pod in sorted(pods, key=lambda p: p["metadata"]["name"])]
-    verdict = health_of(workload_object, rows, cron=cron)
+    trouble = trouble_of(rows, now=timezone.now())
+    verdict = health_of(workload_object, trouble, cron=cron)
     release = _live_release(application, workload_object)
     status = (workload_object or {}).get("status") or {}
-    autoscaler = None if cron else kube.get("autoscaling/v2", "HorizontalPodAutoscaler", serving, namespace)
+    autoscaler = None
+    if not cron and workload_object is not None:
+        autoscaler = kube.get(
+            "autoscaling/v2", "HorizontalPodAutoscaler", workload_object["metadata"]["name"], namespace
+        )
     applied_by = _applied_by(workload_object, environment)
     if applied_by is not None and release is not None and applied_by.release_id != release.pk:
         applied_by = None  # the pod template was changed by hand: the annotation names another release
     drift = _drift(kube, applied_by, colour) if release else []
     autoscaled = _autoscaler(autoscaler)
-    causes = causes_of(None if cron else workload_object, rows, autoscaled, now=timezone.now())
+    causes = causes_of(None if cron else workload_object, trouble, autoscaled)
     fields = {
         "release": release,
         "image": _image(workload_object),

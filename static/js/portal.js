@@ -8,3 +8,5 @@ document.addEventListener("submit", (event) => {
 // The one way a time reads on a page: HH:MM:SS in UTC, as the server renders it (TIME_ZONE is UTC,
 // templates use |time:"H:i:s"), so rows drawn live match the rows drawn by the server.
 window.portalTime = (iso) => new Date(iso).toISOString().slice(11, 19);
+// A date with the time, as |date:"DATETIME_FORMAT" renders it: YYYY-MM-DD HH:MM:SS in UTC.
+window.portalDateTime = (iso) => new Date(iso).toISOString().slice(0, 19).replace("T", " ");

@@ -46,7 +46,7 @@
       message.className = "small text-body-secondary";
       message.textContent = pod.message;
       state.append(message);
-      tr.append(first, state, cell(`#${pod.release}`), cell(String(pod.restarts)), cell(pod.last_reason || "—"), cell(pod.node || "—"), cell(pod.created_at || ""));
+      tr.append(first, state, cell(`#${pod.release}`), cell(String(pod.restarts)), cell(pod.last_reason || "—"), cell(pod.node || "—"), cell(pod.created_at ? window.portalDateTime(pod.created_at) : "—"));
       return tr;
     }));
   };
@@ -77,7 +77,7 @@
       }
       tbody.replaceChildren(...body.slice(0, 100).map((event) => {
         const tr = document.createElement("tr");
-        const when = event.at ? new Date(event.at).toLocaleString() : "";
+        const when = event.at ? window.portalDateTime(event.at) : "";
         tr.append(cell(when), cell(event.source), cell(event.object), cell(`${event.reason}: ${event.message}${event.count > 1 ? ` (×${event.count})` : ""}`));
         return tr;
       }));

@@ -15,7 +15,7 @@ from apps.deployments.models import Deployment, DeploySettings
 from apps.deployments.services import deploy_settings_for
 from apps.webhooks.models import WebhookDelivery
 from apps.workloads.models import Cause, Incident, Workload
-from apps.workloads.observe import causes_of
+from apps.workloads.observe import causes_of, trouble_of
 from apps.workloads.watcher import Watcher
 from tests.conftest import wait_for
 from tests.deployments.conftest import make_app, make_release, registered
@@ -33,16 +33,20 @@ def pod(name="web-1", state="ready", *, age=10, last_reason=""):
 
 def test_causes_are_named_from_pods_rollout_and_autoscaler():
     now = datetime.now(UTC)
-    assert causes_of(None, [pod(), pod("web-2")], None, now=now) == {}
+    assert causes_of(None, trouble_of([pod(), pod("web-2")], now=now), None) == {}
     found = causes_of(
         None,
-        [pod("web-1", "crash loop"), pod("web-2", last_reason="OOMKilled"), pod("web-3", "starting", age=600)],
+        trouble_of(
+            [pod("web-1", "crash loop"), pod("web-2", last_reason="OOMKilled"), pod("web-3", "starting", age=600)],
+            now=now,
+        ),
         {"current": 5, "desired": 7, "min": 1, "max": 5},
-        now=now,
     )
     assert set(found) == {Cause.CRASH_LOOP, Cause.OOM_KILLED, Cause.UNREADY, Cause.AUTOSCALER_AT_MAX}
     assert "web-3" in found[Cause.UNREADY] and "maximum of 5" in found[Cause.AUTOSCALER_AT_MAX]
-    assert causes_of(None, [pod("web-4", "starting", age=30)], None, now=now) == {}, "a slow start is not trouble"
+    assert causes_of(None, trouble_of([pod("web-4", "starting", age=30)], now=now), None) == {}, (
+        "a slow start is not trouble"
+    )
     refused = {
         "metadata": {"generation": 1},
         "spec": {"replicas": 2},
@@ -51,7 +55,7 @@ def test_causes_are_named_from_pods_rollout_and_autoscaler():
             "conditions": [{"type": "ReplicaFailure", "status": "True", "message": "exceeded quota: pods"}],
         },
     }
-    assert "exceeded quota" in causes_of(refused, [], None, now=now)[Cause.QUOTA]
+    assert "exceeded quota" in causes_of(refused, trouble_of([], now=now), None)[Cause.QUOTA]
 
 
 @pytest.fixture

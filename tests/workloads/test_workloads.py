@@ -142,6 +142,9 @@ def test_the_pages_show_workloads_of_the_tenant_only(world, client, running):
     assert client.get("/t/acme/workloads/?health=degraded").content.decode().count("data-workload=") == 0
     detail = client.get(f"/t/acme/workloads/{running.pk}/").content.decode()
     assert "The cluster runs exactly what release #1 says." in detail and 'data-pod="web-' in detail
+    started = running.pods[0]["created_at"]  # the cluster's ISO text, e.g. 2026-12-06T08:01:02Z
+    assert started not in detail, "a pod's start reads like every other time on the page"
+    assert started[:10] + " " + started[11:19] in detail
     assert 'id="running-now"' in client.get("/t/acme/apps/web/").content.decode()
     client.force_login(world.outsider)
     assert client.get(f"/t/globex/workloads/{running.pk}/").status_code == 404

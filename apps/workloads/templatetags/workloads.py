@@ -2,6 +2,7 @@
 the cluster, for the application page."""
 
 from django import template
+from django.utils.dateparse import parse_datetime
 
 from apps.tenants.models import promotion_key
 
@@ -15,3 +16,14 @@ def running_now(context, application):
     request = context["request"]
     rows = workload_list_for(request, application.tenant).filter(application=application)
     return {"workloads": sorted(rows, key=lambda w: promotion_key(w.environment)), "tenant": application.tenant}
+
+
+@register.filter
+def cluster_time(value):
+    """A time the cluster wrote as ISO text (a pod's creationTimestamp), as a datetime for |date."""
+    if not value:
+        return None
+    try:
+        return parse_datetime(str(value))
+    except ValueError:
+        return None
