@@ -2,7 +2,7 @@
 
 from apps.core.policies import register
 from apps.tenants.policies import VIEW, TenantPolicy
-from apps.tenants.principals import as_principal
+from apps.tenants.principals import Principal, as_principal
 from apps.tenants.roles import Role, at_least
 from apps.tenants.stepup import require_step_up
 
@@ -76,6 +76,6 @@ class UsageDailyPolicy(TenantPolicy):
 STEP_UP_SCOPES = frozenset({"approvals:write"})
 
 
-def step_up_for_key(request, scopes) -> None:
+def step_up_for_key(actor: Principal, scopes) -> None:
     if STEP_UP_SCOPES & set(scopes or ()):
-        require_step_up(request, doing="Making a key that can approve changes")
+        require_step_up(actor, doing="Making a key that can approve changes")

@@ -58,7 +58,7 @@ def key_list(request):
     form = APIKeyForm(request.POST or None, role=request.role)
     if request.method == "POST" and form.is_valid():
         try:
-            step_up_for_key(request, form.cleaned_data["scopes"])
+            step_up_for_key(as_principal(request), form.cleaned_data["scopes"])
             api_key, plaintext = apikey_create(actor=as_principal(request), tenant=request.tenant, **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
@@ -111,7 +111,7 @@ def key_rotate(request, pk):
     form = RotateForm(request.POST)
     if form.is_valid():
         try:
-            step_up_for_key(request, api_key.scopes)
+            step_up_for_key(as_principal(request), api_key.scopes)
             successor, plaintext = apikey_rotate(actor=as_principal(request), api_key=api_key, **form.cleaned_data)
         except ApplicationError as exc:
             messages.error(request, exc.message)

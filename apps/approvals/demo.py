@@ -1,6 +1,7 @@
 """Demo approvals for `manage.py seed_demo`: acme's prod needs an admin's or an owner's approval."""
 
 from apps.tenants.models import Tenant
+from apps.tenants.principals import Principal
 
 from .models import ApprovalPolicy
 from .services.configuration import approval_policy_save
@@ -13,7 +14,7 @@ def seed_approvals(users: dict) -> None:
     if prod is None or ApprovalPolicy.objects.filter(environment=prod).exists():
         return
     approval_policy_save(
-        actor=users["owner@acme.example.com"],
+        actor=Principal(users["owner@acme.example.com"]),
         tenant=tenant,
         environment=prod,
         stages=[{"name": "Admins", "quorum": 1, "roles": ["admin", "owner"]}],

@@ -15,6 +15,7 @@ from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.models import promotion_order
 from apps.tenants.pages import render_tenant_page, require_role, tenant_view
+from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 
 from . import selectors
@@ -132,7 +133,10 @@ def decide(request, change_request, verdict):
     if request.method == "POST" and form.is_valid():
         try:
             requests.change_request_decide(
-                actor=request, change_request=change_request, verdict=verdict, comment=form.cleaned_data["comment"]
+                actor=as_principal(request),
+                change_request=change_request,
+                verdict=verdict,
+                comment=form.cleaned_data["comment"],
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)
@@ -157,7 +161,7 @@ def withdraw(request, pk):
     form.is_valid()
     try:
         requests.change_request_withdraw(
-            actor=request, change_request=change_request, reason=form.cleaned_data.get("reason", "")
+            actor=as_principal(request), change_request=change_request, reason=form.cleaned_data.get("reason", "")
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -202,7 +206,7 @@ def policy_edit(request, environment):
         data = form.cleaned_data
         try:
             configuration.approval_policy_save(
-                actor=request,
+                actor=as_principal(request),
                 tenant=request.tenant,
                 environment=target,
                 requires_approval=data["requires_approval"],
@@ -241,7 +245,7 @@ def policy_delete(request, pk):
         request,
         ApprovalPolicy,
         pk,
-        lambda policy: configuration.approval_policy_delete(actor=request, policy=policy),
+        lambda policy: configuration.approval_policy_delete(actor=as_principal(request), policy=policy),
         "Approval policy removed.",
         "approvals:policies",
     )
@@ -269,7 +273,9 @@ def freeze_new(request):
     form = FreezeWindowForm(request.POST, tenant=request.tenant)
     if form.is_valid():
         try:
-            window = configuration.freeze_window_create(actor=request, tenant=request.tenant, **form.cleaned_data)
+            window = configuration.freeze_window_create(
+                actor=as_principal(request), tenant=request.tenant, **form.cleaned_data
+            )
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -285,7 +291,7 @@ def freeze_delete(request, pk):
         request,
         FreezeWindow,
         pk,
-        lambda window: configuration.freeze_window_delete(actor=request, window=window),
+        lambda window: configuration.freeze_window_delete(actor=as_principal(request), window=window),
         "Freeze “{row.name}” removed.",
         "approvals:freezes",
     )

@@ -69,7 +69,10 @@ def decide(request, pk, verdict):
     if request.method == "POST" and form.is_valid():
         try:
             change_request_decide(
-                actor=request.user, change_request=change_request, verdict=verdict, comment=form.cleaned_data["comment"]
+                actor=as_principal(request),
+                change_request=change_request,
+                verdict=verdict,
+                comment=form.cleaned_data["comment"],
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)

@@ -17,6 +17,9 @@ class Principal:
     user: Any  # a User (or AnonymousUser)
     api_key: Any = None  # an APIKey when acting through one
     _roles: dict[int, str] | None = field(default=None, repr=False)
+    # The Django request of a person acting over HTTP by session (not through a key): its session is
+    # what a step-up check reads (apps/tenants/stepup.py). None in-process: tasks, commands, tests.
+    http_request: Any = field(default=None, repr=False, compare=False)
 
     @property
     def is_authenticated(self) -> bool:
@@ -73,7 +76,9 @@ def as_principal(subject) -> Principal:
         cached = getattr(subject, "_principal", None)
         if cached is None:
             auth = getattr(subject, "auth", None)
-            cached = Principal(subject.user, auth if getattr(auth, "is_api_key", False) else None)
+            key = auth if getattr(auth, "is_api_key", False) else None
+            session = getattr(subject, "_request", subject) if key is None else None  # under DRF, Django's own
+            cached = Principal(subject.user, key, http_request=session)
             subject._principal = cached
         return cached
     return Principal(subject)

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from apps.core.errors import ApplicationError
 
-from .principals import as_principal
+from .principals import Principal
 
 # Refusal, as a constant that tests import.
 REAUTHENTICATION_REQUIRED = "reauthentication_required"
@@ -36,14 +36,12 @@ def reauthentication_url(user) -> str:
     return methods[0]["url"] if methods else reverse("account_reauthenticate")
 
 
-def require_step_up(actor, *, doing: str = "Deciding on a change request") -> None:
-    """Refuse `doing` over HTTP by session without a recent re-authentication. In-process callers
-    (tasks, the shell, tests of the rules) pass a user, not a request, and are not asked."""
-    if not (hasattr(actor, "user") and hasattr(actor, "META")):
+def require_step_up(actor: Principal, *, doing: str = "Deciding on a change request") -> None:
+    """Refuse `doing` over HTTP by session without a recent re-authentication. Keys are not sessions,
+    and in-process callers (tasks, the shell, tests of the rules) have no session to ask."""
+    request = actor.http_request
+    if request is None or actor.api_key is not None:
         return
-    if as_principal(actor).api_key is not None:
-        return
-    request = getattr(actor, "_request", actor)  # the Django request under a DRF one: it holds the session
     if _recently_reauthenticated(request):
         return
     url = reauthentication_url(request.user)

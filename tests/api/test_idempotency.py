@@ -62,7 +62,7 @@ def test_a_retried_approval_returns_the_decision_instead_of_already_decided(worl
     cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     prod = world.acme.environments.get(name="prod")
     approval_policy_save(
-        actor=world.user(Role.OWNER),
+        actor=world.principal(Role.OWNER),
         tenant=world.acme,
         environment=prod,
         stages=[{"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}],

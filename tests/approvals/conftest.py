@@ -41,7 +41,7 @@ def add_member(world, role: str, name: str):
 def govern(world, environment, *stages, **options):
     """Give the environment a policy; stages as (name, quorum, roles, members)."""
     return approval_policy_save(
-        actor=world.user(Role.OWNER),
+        actor=world.principal(Role.OWNER),
         tenant=world.acme,
         environment=environment,
         stages=[

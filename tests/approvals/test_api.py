@@ -27,7 +27,7 @@ def prod(world, sandbox):
     """acme's prod on the sandbox cluster, governed by one stage: an admin or an owner approves."""
     cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     environment = world.acme.environments.get(name="prod")
-    approval_policy_save(actor=world.user(Role.OWNER), tenant=world.acme, environment=environment, stages=[ADMINS])
+    approval_policy_save(actor=world.principal(Role.OWNER), tenant=world.acme, environment=environment, stages=[ADMINS])
     return environment
 
 
@@ -225,7 +225,7 @@ def test_request_then_approve_over_the_api_queues_the_deployment(world, api, pro
 
 def test_deciding_twice_is_a_409_and_counts_once(world, api, prod):
     approval_policy_save(
-        actor=world.user(Role.OWNER), tenant=world.acme, environment=prod, stages=[{**ADMINS, "quorum": 2}]
+        actor=world.principal(Role.OWNER), tenant=world.acme, environment=prod, stages=[{**ADMINS, "quorum": 2}]
     )
     cr = request_deploy(api, world, prod)["change_request"]
     api.as_user(world.user(Role.ADMIN))

@@ -13,6 +13,7 @@ from apps.core.errors import ApplicationError
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment
 from apps.deployments.services import deployment_create
+from apps.tenants.principals import Principal
 from apps.tenants.roles import Role
 
 from .conftest import add_member, govern
@@ -49,7 +50,7 @@ def waiting_deploy(world, release, prod):
 
 
 def approve(user, request):
-    return lambda: change_request_decide(actor=user, change_request=request, verdict="approve")
+    return lambda: change_request_decide(actor=Principal(user), change_request=request, verdict="approve")
 
 
 def test_two_approvers_on_the_last_stage_queue_the_deployment_once(world, cluster, release, prod):

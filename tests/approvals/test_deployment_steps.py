@@ -33,7 +33,7 @@ def test_a_deployment_waiting_for_approval_shows_waiting_as_its_own_step(world, 
 
 
 def test_a_withdrawn_request_marks_the_approval_step_not_the_last(world, client, requested):  # noqa: F811
-    change_request_withdraw(actor=world.user(Role.DEVELOPER), change_request=requested, reason="wrong build")
+    change_request_withdraw(actor=world.principal(Role.DEVELOPER), change_request=requested, reason="wrong build")
     assert Deployment.objects.get().state == "cancelled"
     client.force_login(world.user(Role.DEVELOPER))
     assert steps(client, requested.deployment_id)[:2] == [("pending_approval", "failed"), ("queued", "todo")]

@@ -166,7 +166,7 @@ def stage(world, cluster):
 def freeze(stage):
     now = timezone.now()
     freeze_window_create(
-        actor=stage.world.user(Role.OWNER),
+        actor=stage.world.principal(Role.OWNER),
         tenant=stage.world.acme,
         name="Sale",
         environment=stage.prod,

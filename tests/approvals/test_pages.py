@@ -25,7 +25,7 @@ ADMINS = {"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}
 def governed(world, sandbox):
     cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
     environment = world.acme.environments.get(name="prod")
-    approval_policy_save(actor=world.user(Role.OWNER), tenant=world.acme, environment=environment, stages=[ADMINS])
+    approval_policy_save(actor=world.principal(Role.OWNER), tenant=world.acme, environment=environment, stages=[ADMINS])
     return environment
 
 

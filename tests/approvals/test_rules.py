@@ -18,6 +18,7 @@ from apps.deployments.choices import State
 from apps.deployments.manifests import render
 from apps.deployments.models import Deployment
 from apps.deployments.services import deployment_create
+from apps.tenants.principals import Principal
 from apps.tenants.roles import Role
 
 from .conftest import add_member, govern
@@ -35,7 +36,7 @@ def request_deploy(world, release, environment, role=Role.ADMIN, **extra):
 
 def decide(world, name, request, verdict="approve", comment=""):
     return change_request_decide(
-        actor=world.users[f"acme.{name}"], change_request=request, verdict=verdict, comment=comment
+        actor=Principal(world.users[f"acme.{name}"]), change_request=request, verdict=verdict, comment=comment
     )
 
 
@@ -147,7 +148,7 @@ def test_a_request_nobody_decides_expires(world, cluster, release, prod):
 def test_a_freeze_refuses_changes_and_break_glass_passes_with_a_review(world, cluster, release, prod):
     now = timezone.now()
     freeze_window_create(
-        actor=world.user(Role.ADMIN),
+        actor=world.principal(Role.ADMIN),
         tenant=world.acme,
         name="Black Friday",
         starts_at=now - timedelta(hours=1),
@@ -172,7 +173,7 @@ def test_freeze_windows_cover_production_and_refuse_bad_times(world, cluster, re
     refused(
         INVALID,
         freeze_window_create,
-        actor=world.user(Role.ADMIN),
+        actor=world.principal(Role.ADMIN),
         tenant=world.acme,
         name="Backwards",
         starts_at=now,
@@ -181,7 +182,7 @@ def test_freeze_windows_cover_production_and_refuse_bad_times(world, cluster, re
     refused(
         INVALID,
         freeze_window_create,
-        actor=world.user(Role.ADMIN),
+        actor=world.principal(Role.ADMIN),
         tenant=world.acme,
         name="Weekly",
         recurrence=Recurrence.WEEKLY,
@@ -191,7 +192,7 @@ def test_freeze_windows_cover_production_and_refuse_bad_times(world, cluster, re
     )
     assert not FreezeWindow.objects.exists()
     freeze_window_create(
-        actor=world.user(Role.ADMIN),
+        actor=world.principal(Role.ADMIN),
         tenant=world.acme,
         name="Every day, all day",
         recurrence=Recurrence.WEEKLY,
@@ -293,7 +294,7 @@ def test_a_quota_increase_is_decided_by_an_operator(world):
     )
     assert request.kind == ChangeKind.QUOTA and request.change["release_diff"][0]["after"] == 20
     refused(eligibility.NOT_AN_APPROVER[0], decide, world, "owner", request)  # not the tenant's call
-    change_request_decide(actor=world.operator, change_request=request, verdict="approve", comment="Fine")
+    change_request_decide(actor=world.operator_principal, change_request=request, verdict="approve", comment="Fine")
     assert Quota.objects.get(tenant=world.acme, resource="pods", environment=None).limit == 20
     assert ChangeRequest.objects.get(pk=request.pk).state == RequestState.APPROVED
 
@@ -311,7 +312,9 @@ def test_a_quota_approval_is_void_when_the_limit_moved(world):
         justification="Launch week",
     )
     quota_set(operator=world.operator_principal, tenant=world.acme, resource="pods", limit=15)
-    refused(CHANGE_MOVED, change_request_decide, actor=world.operator, change_request=request, verdict="approve")
+    refused(
+        CHANGE_MOVED, change_request_decide, actor=world.operator_principal, change_request=request, verdict="approve"
+    )
     assert ChangeRequest.objects.get(pk=request.pk).revision == 2
 
 
@@ -342,7 +345,7 @@ def test_a_waiting_change_is_not_approved_into_a_freeze(world, cluster, release,
     deployment, request = request_deploy(world, release, prod, role=Role.DEVELOPER)
     now = timezone.now()
     freeze_window_create(
-        actor=world.user(Role.ADMIN),
+        actor=world.principal(Role.ADMIN),
         tenant=world.acme,
         name="Release freeze",
         starts_at=now - timedelta(minutes=1),
@@ -368,7 +371,7 @@ def test_governed_or_frozen_production_cannot_be_made_non_production(world, api,
     ApprovalPolicy.objects.all().delete()
     now = timezone.now()
     freeze_window_create(
-        actor=world.user(Role.ADMIN),
+        actor=world.principal(Role.ADMIN),
         tenant=world.acme,
         name="Quarter end",
         starts_at=now - timedelta(minutes=1),

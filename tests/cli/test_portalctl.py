@@ -115,7 +115,7 @@ def test_portalctl_asks_for_a_production_deploy_and_an_admin_approves_it(
     registered(world, sandbox)
     prod = world.acme.environments.get(name="prod")
     approval_policy_save(
-        actor=world.user("owner"),
+        actor=world.principal("owner"),
         tenant=world.acme,
         environment=prod,
         stages=[{"name": "Admins", "quorum": 1, "roles": ["admin", "owner"]}],

@@ -35,7 +35,7 @@ def test_a_production_deploy_waits_for_approval_then_succeeds_live(
     registered(world, sandbox)
     prod = world.acme.environments.get(name="prod")
     approval_policy_save(
-        actor=world.user(Role.OWNER),
+        actor=world.principal(Role.OWNER),
         tenant=world.acme,
         environment=prod,
         stages=[{"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}],

@@ -45,7 +45,7 @@ def test_sign_up_join_deploy_and_approve_in_few_steps(page, asgi_server, world, 
     owner = world.user(Role.OWNER)
     prod = world.acme.environments.get(name="prod")
     approval_policy_save(
-        actor=owner,
+        actor=as_principal(owner),
         tenant=world.acme,
         environment=prod,
         stages=[{"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}],

@@ -40,7 +40,7 @@ def test_an_approved_plan_is_provisioned_after_approval(world, api, postgres, la
     instance = ServiceInstance.objects.get(pk=waiting.json()["id"])
     assert not exists(pg_server, "SELECT 1 FROM pg_database WHERE datname = %s", database_name(instance))
 
-    change_request_decide(actor=world.user("admin"), change_request=request, verdict="approve")
+    change_request_decide(actor=world.principal("admin"), change_request=request, verdict="approve")
     change_request_execute(change_request=request)  # what the carry-out task does after commit
     instance.refresh_from_db()
     assert instance.state == InstanceState.PROVISIONING
@@ -53,7 +53,7 @@ def test_an_approved_plan_is_provisioned_after_approval(world, api, postgres, la
 def test_a_rejected_plan_never_reaches_the_provider(world, api, postgres, large):
     waiting = ask(api, world, justification="Please")
     request = ChangeRequest.objects.get(kind="addon")
-    change_request_decide(actor=world.user("admin"), change_request=request, verdict="reject", comment="Too big")
+    change_request_decide(actor=world.principal("admin"), change_request=request, verdict="reject", comment="Too big")
     instance = ServiceInstance.objects.get(pk=waiting.json()["id"])
     assert instance.state == InstanceState.FAILED and instance.last_operation.startswith("Not approved")
     with pytest.raises(ApplicationError, match="not approved"):  # an operator's retry cannot get round it

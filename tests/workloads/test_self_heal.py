@@ -131,7 +131,7 @@ def test_a_governed_environment_heals_through_a_change_request(world, api, clust
     incident = Incident.objects.get(cause=Cause.DRIFT, state="open")
     assert f"waits for approval in change request {request.pk}" in incident.message
 
-    change_request_decide(actor=world.user("admin"), change_request=request, verdict="approve")
+    change_request_decide(actor=world.principal("admin"), change_request=request, verdict="approve")
     wait_for(lambda: image_of(cluster, "acme--prod") == "registry.example/web:1.0", timeout=30)
     wait_for(lambda: heals(deployment) == 1, timeout=10)  # the note is written just after the apply
 

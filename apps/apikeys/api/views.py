@@ -51,7 +51,7 @@ class APIKeyViewSet(
     def create(self, request):
         data = APIKeyCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        step_up_for_key(request, data.validated_data["scopes"])
+        step_up_for_key(self.principal, data.validated_data["scopes"])
         api_key, plaintext = services.apikey_create(actor=self.principal, **data.validated_data)
         api_key.key = plaintext
         response = Response(APIKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
@@ -79,7 +79,7 @@ class APIKeyViewSet(
         api_key = self.get_object()
         data = APIKeyRotateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        step_up_for_key(request, api_key.scopes)
+        step_up_for_key(self.principal, api_key.scopes)
         successor, plaintext = services.apikey_rotate(actor=self.principal, api_key=api_key, **data.validated_data)
         successor.key = crypto.encrypt(plaintext)
         return Response(APIKeyCreatedSerializer(successor).data, status=status.HTTP_201_CREATED)

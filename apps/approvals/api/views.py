@@ -11,7 +11,6 @@ from rest_framework.response import Response
 from apps.core.api import query_flag
 from apps.core.idempotency import idempotent
 from apps.tenants.api.base import TenantViewSetMixin
-from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 
 from ..choices import Verdict
@@ -44,7 +43,7 @@ class ApprovalPolicyViewSet(
     def create(self, request):
         data = s.ApprovalPolicyWriteSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        policy = configuration.approval_policy_save(actor=request, **data.validated_data)
+        policy = configuration.approval_policy_save(actor=self.principal, **data.validated_data)
         return self._present(policy, status=status.HTTP_201_CREATED)
 
     def _update(self, request, partial: bool):
@@ -67,7 +66,7 @@ class ApprovalPolicyViewSet(
         }
         values.update(data.validated_data)
         configuration.approval_policy_save(
-            actor=request, tenant=policy.tenant, environment=policy.environment, **values
+            actor=self.principal, tenant=policy.tenant, environment=policy.environment, **values
         )
         return self._present(policy)
 
@@ -81,7 +80,7 @@ class ApprovalPolicyViewSet(
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
-        configuration.approval_policy_delete(actor=request, policy=self.get_object())
+        configuration.approval_policy_delete(actor=self.principal, policy=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -104,12 +103,12 @@ class FreezeWindowViewSet(
     def create(self, request):
         data = s.FreezeWindowCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        window = configuration.freeze_window_create(actor=request, **data.validated_data)
+        window = configuration.freeze_window_create(actor=self.principal, **data.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=window.pk)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
-        configuration.freeze_window_delete(actor=request, window=self.get_object())
+        configuration.freeze_window_delete(actor=self.principal, window=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -144,7 +143,7 @@ class ChangeRequestViewSet(
             decisions = Prefetch("decisions", queryset=Decision.objects.select_related("approver"))
             queryset = queryset.prefetch_related(decisions, "reviews")
         if query_flag(self.request, "waiting_for_me"):
-            principal = as_principal(self.request)
+            principal = self.principal
             waiting = waiting_for(principal.user, principal.tenant_ids(Role.VIEWER))
             queryset = queryset.filter(pk__in=[request.pk for request in waiting])
         return queryset
@@ -160,7 +159,10 @@ class ChangeRequestViewSet(
         data = s.CommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         change_request = requests.change_request_decide(
-            actor=request, change_request=self.get_object(), verdict=verdict, comment=data.validated_data["comment"]
+            actor=self.principal,
+            change_request=self.get_object(),
+            verdict=verdict,
+            comment=data.validated_data["comment"],
         )
         return self._present(change_request)
 
@@ -186,6 +188,6 @@ class ChangeRequestViewSet(
         data = s.WithdrawSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         change_request = requests.change_request_withdraw(
-            actor=request, change_request=self.get_object(), reason=data.validated_data["reason"]
+            actor=self.principal, change_request=self.get_object(), reason=data.validated_data["reason"]
         )
         return self._present(change_request)

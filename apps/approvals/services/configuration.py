@@ -125,7 +125,7 @@ def _check_limits(
 @transaction.atomic
 def approval_policy_save(
     *,
-    actor,
+    actor: Principal,
     tenant,
     environment=None,
     requires_approval: bool = True,
@@ -192,7 +192,7 @@ def _describe(policy: ApprovalPolicy) -> dict:
     }
 
 
-def approval_policy_delete(*, actor, policy: ApprovalPolicy) -> None:
+def approval_policy_delete(*, actor: Principal, policy: ApprovalPolicy) -> None:
     require(policy_for(ApprovalPolicy).can_delete(actor, policy), tenant=policy.tenant)
     with transaction.atomic():
         audit_record(
@@ -235,7 +235,7 @@ def _clean_window(*, recurrence, starts_at, ends_at, weekdays, start_time, end_t
 
 def freeze_window_create(
     *,
-    actor,
+    actor: Principal,
     tenant,
     name: str,
     environment=None,
@@ -260,15 +260,13 @@ def freeze_window_create(
         start_time=start_time,
         end_time=end_time,
     )
-    from apps.tenants.principals import as_principal
-
     with transaction.atomic():
         window = FreezeWindow.objects.create(
             tenant=tenant,
             environment=environment,
             name=name.strip()[:100],
             recurrence=recurrence,
-            created_by=as_principal(actor).user,
+            created_by=actor.user,
             **times,
         )
         audit_record(
@@ -291,7 +289,7 @@ def _window_text(window: FreezeWindow) -> str:
     return f"weekdays {window.weekdays} {window.start_time}–{window.end_time} UTC"
 
 
-def freeze_window_delete(*, actor, window: FreezeWindow) -> None:
+def freeze_window_delete(*, actor: Principal, window: FreezeWindow) -> None:
     require(policy_for(FreezeWindow).can_delete(actor, window), tenant=window.tenant)
     with transaction.atomic():
         audit_record(

@@ -26,7 +26,7 @@ from apps.deployments.models import Deployment
 from apps.deployments.services import deployment_release, deployment_transition
 from apps.marketplace import services as marketplace
 from apps.marketplace.models import ServiceInstance
-from apps.tenants.principals import as_principal
+from apps.tenants.principals import Principal, as_principal
 from apps.tenants.services import quota_set
 from apps.tenants.stepup import require_step_up
 
@@ -151,7 +151,9 @@ def _made_at_once(request: ChangeRequest, change: Change, now, *, break_glass: b
 # --- Deciding ----------------------------------------------------------------------------------
 
 
-def change_request_decide(*, actor, change_request: ChangeRequest, verdict: str, comment: str = "") -> ChangeRequest:
+def change_request_decide(
+    *, actor: Principal, change_request: ChangeRequest, verdict: str, comment: str = ""
+) -> ChangeRequest:
     """Approve or reject the current stage. A person deciding by session must have re-authenticated
     recently (apps/tenants/stepup.py). The change is rendered again first: when it moved since the
     approvals so far were given, they no longer count, the request goes back to its first stage with
@@ -207,7 +209,7 @@ def _refuse_approval_in_freeze(request: ChangeRequest, verdict: str) -> None:
         raise frozen(request.environment, freeze, "Approve once it ends, or an owner can break glass.")
 
 
-def _refuse_if_ineligible(actor, request: ChangeRequest) -> None:
+def _refuse_if_ineligible(actor: Principal, request: ChangeRequest) -> None:
     problem = refusal(actor, request)
     if problem is not None:
         code, message = problem
@@ -232,13 +234,12 @@ def _change_moved(request: ChangeRequest, rendered) -> None:
     _announce(request)
 
 
-def _record_decision(actor, request: ChangeRequest, verdict: str, comment: str, fingerprint: str) -> None:
-    principal = as_principal(actor)
+def _record_decision(actor: Principal, request: ChangeRequest, verdict: str, comment: str, fingerprint: str) -> None:
     decision = Decision.objects.create(
         change_request=request,
         stage=request.current_stage,
-        approver=principal.user,
-        api_key=principal.api_key,
+        approver=actor.user,
+        api_key=actor.api_key,
         verdict=verdict,
         comment=comment,
         change_hash=fingerprint,
@@ -252,7 +253,7 @@ def _record_decision(actor, request: ChangeRequest, verdict: str, comment: str, 
         changes={"stage": [None, decision.stage], "comment": [None, comment]},
     )
     if verdict == DecisionVerdict.REJECT:
-        who = principal.user.email
+        who = actor.user.email
         _close(request, RequestState.REJECTED, f"Rejected by {who}" + (f": {comment}" if comment else ""), actor)
         return
     stage = request.stage()
@@ -271,7 +272,7 @@ def _record_decision(actor, request: ChangeRequest, verdict: str, comment: str, 
     _carry_out(request, actor)
 
 
-def _close(request: ChangeRequest, state: str, outcome: str, actor) -> None:
+def _close(request: ChangeRequest, state: str, outcome: str, actor: Principal | None) -> None:
     """End the request; a deployment that waited for it is cancelled unless the request was approved."""
     request.state, request.outcome, request.decided_at = state, outcome, timezone.now()
     request.save(update_fields=["state", "outcome", "decided_at"])
@@ -296,7 +297,7 @@ def _close(request: ChangeRequest, state: str, outcome: str, actor) -> None:
     _announce(request)
 
 
-def _carry_out(request: ChangeRequest, actor) -> None:
+def _carry_out(request: ChangeRequest, actor: Principal) -> None:
     """Make the approved change: a waiting deployment is queued in this very transaction; other kinds
     run in a task after commit, since they talk to the cluster."""
     if request.kind == ChangeKind.DEPLOY:
@@ -308,7 +309,7 @@ def _carry_out(request: ChangeRequest, actor) -> None:
     elif request.kind == ChangeKind.QUOTA:
         params = request.params
         quota_set(
-            operator=as_principal(actor),
+            operator=actor,
             tenant=request.tenant,
             resource=params["resource"],
             limit=params["limit"],
@@ -344,7 +345,8 @@ def change_request_execute(*, change_request: ChangeRequest) -> None:
 def _execute(request: ChangeRequest) -> None:
     from apps.catalog.models import Application
 
-    actor, params = request.requested_by, request.params
+    actor = Principal(request.requested_by)  # signed out when the member is gone: the policies refuse then
+    params = request.params
     if request.kind == ChangeKind.SCALE:
         deployments.deployment_scale(
             actor=actor, deployment=request.deployment, replicas=params["replicas"], approved=True
@@ -375,14 +377,14 @@ def _execute(request: ChangeRequest) -> None:
 # --- Withdrawing and expiring ------------------------------------------------------------------
 
 
-def change_request_withdraw(*, actor, change_request: ChangeRequest, reason: str = "") -> ChangeRequest:
+def change_request_withdraw(*, actor: Principal, change_request: ChangeRequest, reason: str = "") -> ChangeRequest:
     """The requester (or an admin) takes the request back; a waiting deployment is cancelled with it."""
     require(policy_for(ChangeRequest).can_withdraw(actor, change_request), tenant=change_request.tenant)
     with transaction.atomic():
         request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
         if not request.is_open:
             raise ApplicationError(CLOSED_MESSAGE, code=NOT_OPEN, status=409)
-        who = as_principal(actor).user.email
+        who = actor.user.email
         _close(
             request, RequestState.CANCELLED, f"Withdrawn by {who}" + (f": {reason.strip()}" if reason else ""), actor
         )

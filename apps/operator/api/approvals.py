@@ -47,9 +47,13 @@ class OperatorChangeRequestViewSet(OperatorViewSet, mixins.ListModelMixin):
     def _decide(self, request, verdict: str):
         data = CommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        # The request, not its user: a session deciding must have re-authenticated (apps/tenants/stepup.py).
+        # The request's principal carries its session: deciding by session needs a recent re-authentication
+        # (apps/tenants/stepup.py).
         change_request = change_request_decide(
-            actor=request, change_request=self.get_object(), verdict=verdict, comment=data.validated_data["comment"]
+            actor=as_principal(request),
+            change_request=self.get_object(),
+            verdict=verdict,
+            comment=data.validated_data["comment"],
         )
         return Response(self.get_serializer(change_request).data)
 
