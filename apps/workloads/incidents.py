@@ -21,6 +21,7 @@ from django.utils import timezone
 from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError, require
 from apps.core.events import emit_on_commit
+from apps.core.leases import fence
 from apps.core.policies import policy_for
 from apps.deployments.services import deployment_degraded_rollback
 from apps.tenants.models import Membership
@@ -44,6 +45,7 @@ def incidents_sync(*, workload: Workload, causes: dict[str, str], applied_by=Non
     now = timezone.now()
     opened = []
     with transaction.atomic():
+        fence()  # a watcher that lost its lease opens and resolves nothing
         # One reader of the workload at a time decides (the watcher and a worker's refresh may both
         # look): the lock on the workload row keeps them from opening the same incident twice.
         Workload.objects.select_for_update().filter(pk=workload.pk).first()

@@ -20,6 +20,7 @@ from apps.clusters.kube import KubeClient, KubeError
 from apps.clusters.models import Placement
 from apps.clusters.services import kube_of
 from apps.core.errors import ApplicationError
+from apps.core.leases import fence
 from apps.deployments.manifests import DEPLOYMENT_ANNOTATION, LABEL
 from apps.deployments.models import Deployment, DeploySettings
 from apps.deployments.services import deploy_settings_for, deployment_heal, desired_manifests, heals_since
@@ -61,6 +62,7 @@ def workload_refresh(*, application: Application, environment: Environment) -> W
             "read_error": exc.message,
         }
     with transaction.atomic():
+        fence()  # a watcher that lost its lease writes nothing
         Workload.objects.filter(pk=workload.pk).update(**seen, observed_at=timezone.now())
     workload.refresh_from_db()
     if causes is not None:  # what an unreadable cluster hides is neither opened nor resolved

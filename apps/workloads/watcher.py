@@ -6,8 +6,9 @@ workload once its objects have been quiet for a moment, so a rollout's burst of 
 read of the cluster, not one per update. Watches resume from the last resourceVersion and relist on
 410 (KubeClient.watch); a relist marks everything it lists dirty again.
 
-Only one watcher works at a time across the portal's replicas: it holds a PostgreSQL advisory lock
-for as long as it runs, and a second one waits for the lock.
+Only one watcher works at a time across the portal's replicas: the one holding the `lifecycle` lease
+(apps/core/leases.py). A standby takes over within a lease's length of the leader dying or freezing;
+a leader that finds its lease gone stops its watches and stands by again.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from apps.catalog.models import Application
 from apps.clusters.connection import kube_for
 from apps.clusters.kube import KubeError
 from apps.clusters.models import Cluster
+from apps.core.leases import Leadership, LeaseLost, acting_for
 from apps.deployments.manifests import LABEL, MANAGED_BY
 from apps.tenants.models import Environment
 
@@ -43,7 +45,7 @@ SELECTOR = f"app.kubernetes.io/managed-by={MANAGED_BY}"
 QUIET_SECONDS = 0.3
 MAX_DELAY_SECONDS = 2.0
 WATCH_SECONDS = 300
-LOCK_KEY = 0x5741544348  # "WATCH": the advisory lock only one watcher holds
+LEASE = "lifecycle"
 CLUSTERS_EVERY_SECONDS = 30
 
 Key = tuple[str, str, str]  # tenant slug, environment name, application name
@@ -97,28 +99,35 @@ class Watcher:
         self.dirty = Dirty()
         self._watching: set[tuple[int, str]] = set()
         self._clients: list = []
+        self.term = threading.Event()  # set when the current term of leading ends
 
     def run(self) -> None:
-        """Wait for the lock, then watch until stopped."""
-        with connection.cursor() as cursor:
-            while not self.stop.is_set():
-                cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
-                if cursor.fetchone()[0]:
-                    break
-                logger.info("another lifecycle watcher holds the lock; waiting")
-                self.stop.wait(5)
-        logger.info("lifecycle watcher started")
+        """Lead, watching, until stopped; stand by whenever another replica leads."""
+        leadership = Leadership(LEASE, stop=self.stop)
+        while leadership.wait_to_lead():
+            logger.info("lifecycle watcher started", token=leadership.token)
+            self.term = threading.Event()
+            with acting_for(leadership):
+                self._lead(leadership)
+            self.term.set()  # this term's watches end with it
+            self._watching.clear()
+            for client in list(self._clients):  # drops the clients' idle connections; streams end on their next read
+                client.close()
+        leadership.release()  # a standby takes over at once rather than when the lease runs out
+        connection.close()
+
+    def _lead(self, leadership: Leadership) -> None:
         next_clusters = 0.0
-        while not self.stop.is_set():
+        while not self.stop.is_set() and leadership.leading:
             if time.monotonic() >= next_clusters:
                 self._start_watches()
                 next_clusters = time.monotonic() + CLUSTERS_EVERY_SECONDS
             for key in self.dirty.due():
-                self.refresh(key)
+                try:
+                    self.refresh(key)
+                except LeaseLost:
+                    return
             self.stop.wait(0.05)
-        for client in list(self._clients):  # drops the clients' idle connections; streams end on their next read
-            client.close()
-        connection.close()  # releases the advisory lock, so another watcher can take over at once
 
     def refresh(self, key: Key) -> None:
         tenant, environment_name, application_name = key
@@ -131,6 +140,9 @@ class Watcher:
             workload = workload_refresh(application=application, environment=environment)
             if workload is not None and workload.sync == "out_of_sync":
                 self.dirty.later(key, settings.SELF_HEAL_GRACE_SECONDS)
+        except LeaseLost:
+            self.dirty.mark(key)  # for whoever leads next
+            raise
         except Exception:  # one workload's failure must not stop the others being watched
             logger.exception("workload refresh failed", tenant=tenant, environment=environment_name)
 
@@ -141,15 +153,17 @@ class Watcher:
                     continue
                 self._watching.add((cluster.pk, kind))
                 thread = threading.Thread(
-                    target=self._watch, args=(cluster, api_version, kind), name=f"watch-{cluster.name}-{kind}"
+                    target=self._watch,
+                    args=(cluster, api_version, kind, self.term),
+                    name=f"watch-{cluster.name}-{kind}",
                 )
                 thread.daemon = True
                 thread.start()
 
-    def _watch(self, cluster: Cluster, api_version: str, kind: str) -> None:
-        """Follow one kind on one cluster for as long as the watcher runs."""
+    def _watch(self, cluster: Cluster, api_version: str, kind: str, term: threading.Event) -> None:
+        """Follow one kind on one cluster for as long as this term of leading lasts."""
         version = None
-        while not self.stop.is_set():
+        while not (self.stop.is_set() or term.is_set()):
             try:
                 kube = kube_for(cluster)
                 self._clients.append(kube)
@@ -164,13 +178,13 @@ class Watcher:
                         version = obj.get("metadata", {}).get("resourceVersion") or version
                         if (key := key_of(obj)) is not None:
                             self.dirty.mark(key)
-                        if self.stop.is_set():
+                        if self.stop.is_set() or term.is_set():
                             return
                 finally:
                     self._clients.remove(kube)
                     kube.close()
             except (KubeError, OSError, ValueError) as error:
-                if self.stop.is_set():
+                if self.stop.is_set() or term.is_set():
                     return
                 logger.warning("watch failed; retrying", cluster=cluster.name, kind=kind, error=str(error))
                 version = None  # list again: what changed meanwhile is marked by the relist

@@ -179,7 +179,7 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="portal")
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "apps.core.beat:LeaderScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "apps.core.tasks.heartbeat", "schedule": 30.0},
     "deployments-reconcile": {"task": "apps.deployments.tasks.reconcile_deployments", "schedule": 30.0},
@@ -207,6 +207,9 @@ CMDB_RETIRE_AFTER = env.int("CMDB_RETIRE_AFTER", default=7 * 24 * 60)
 CMDB_IMPORT_MAX_BYTES = env.int("CMDB_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
 CMDB_IMPORT_MAX_ROWS = env.int("CMDB_IMPORT_MAX_ROWS", default=20_000)
 CMDB_IMPORT_SYNC_ROWS = env.int("CMDB_IMPORT_SYNC_ROWS", default=500)
+# Beat and the lifecycle watcher run with several replicas, one of which leads: it renews a lease of
+# this many seconds every third of it, and a standby takes over once the lease has run out.
+LEADER_LEASE_SECONDS = env.float("LEADER_LEASE_SECONDS", default=15.0)
 # A heartbeat older than this makes the readiness page report the workers as stale.
 HEARTBEAT_STALE_AFTER_SECONDS = env.int("HEARTBEAT_STALE_AFTER_SECONDS", default=120)
 

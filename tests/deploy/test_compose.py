@@ -89,10 +89,14 @@ def test_kustomization_lists_every_manifest_but_the_secret_template():
     assert listed == on_disk - {"secret.template.yaml"}
 
 
-def test_beat_never_runs_twice():
-    spec = _deployment("portal-beat")["spec"]
-    assert spec["replicas"] == 1
-    assert spec["strategy"]["type"] == "Recreate"
+def test_beat_and_the_lifecycle_watcher_run_a_standby_beside_their_leader():
+    # Only the lease holder acts (tests/core/test_leases.py); a scheduler named on the command line
+    # would bypass the leader's scheduler in the settings.
+    for name in ("portal-beat", "portal-lifecycle"):
+        spec = _deployment(name)["spec"]
+        assert spec["replicas"] == 2, name
+        command = spec["template"]["spec"]["containers"][0]["command"]
+        assert not any(arg.startswith(("-S", "--scheduler")) for arg in command), name
 
 
 def test_web_probes():
