@@ -217,7 +217,9 @@ def _render_operation(change_request) -> Rendered:
     settings = getattr(environment, "deploy_settings", None)
     rows = [{"field": key, "before": None, "after": value} for key, value in sorted(params.items())]
     if change_request.kind == ChangeKind.SETTINGS and settings is not None:
-        rows = [{"field": "auto_rollback", "before": settings.auto_rollback, "after": params.get("auto_rollback")}]
+        rows = [
+            {"field": name, "before": getattr(settings, name), "after": value} for name, value in sorted(params.items())
+        ]
     change = {"summary": [change_request.title], "release_diff": rows, "manifest_diff": "", "live_error": ""}
     payload = {
         "kind": change_request.kind,

@@ -152,3 +152,6 @@ class DeploySettingsForm(GovernedFields, ServiceForm):
     self_heal = forms.ChoiceField(
         choices=DeploySettings.SelfHeal.choices, required=False, label="When the cluster drifts from the release"
     )
+    heal_skips_approval = forms.BooleanField(
+        required=False, label="Where approval is needed, heal at once and review afterwards"
+    )

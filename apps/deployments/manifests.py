@@ -3,8 +3,9 @@
 The same (release, environment, deployment id) always renders the same list of plain dicts, so
 applying twice changes nothing. The pod template carries the release number, not the deployment
 id: redeploying the same release rolls nothing, and rolling back restores the old pod template.
-The one input beyond the rows is the application's add-on Secret (apps/core/addons.py): a bind or
-unbind changes its checksum, so the next deployment rolls the pods onto the new variables.
+Two inputs go beyond the rows: the application's add-on Secret (apps/core/addons.py), whose checksum
+a bind or unbind changes so the next deployment rolls the pods onto the new variables; and the
+formation, the replicas a member set through the portal, which every later release runs with.
 """
 
 import hashlib
@@ -168,13 +169,28 @@ def _deployment(release, environment, progress_deadline_seconds: int) -> dict:
         "template": _pod_template(release, environment),
     }
     if not release.autoscale_max:  # with an autoscaler, replicas belong to it, not to every apply
-        spec = {"replicas": release.replicas, **spec}
+        spec = {"replicas": replicas_for(release, environment), **spec}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": _metadata(release, environment, name_of(release)),
         "spec": spec,
     }
+
+
+def replicas_for(release, environment) -> int:
+    """The replicas a release runs with in an environment: the formation a member set through the
+    portal's scale when there is one (it survives new releases), else the release's own."""
+    from .models import Formation  # the models import this module for its defaults
+
+    if environment is None or environment.pk is None or release.application_id is None:
+        return release.replicas
+    kept = (
+        Formation.objects.filter(application_id=release.application_id, environment_id=environment.pk)
+        .values_list("replicas", flat=True)
+        .first()
+    )
+    return release.replicas if kept is None else kept
 
 
 def _autoscaler(release, environment) -> dict:

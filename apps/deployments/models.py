@@ -145,6 +145,11 @@ class DeploySettings(TenantOwned):
         default=SelfHeal.NOTIFY,
         help_text="When the cluster drifts from the live release: ignore it, open an incident, or re-apply the release.",
     )
+    heal_skips_approval = models.BooleanField(
+        default=False,
+        help_text="Where the environment needs approval, self-heal re-applies the live release at once and is "
+        "reviewed afterwards, instead of waiting for a change request.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -152,3 +157,24 @@ class DeploySettings(TenantOwned):
 
     def __str__(self) -> str:
         return f"Deploy settings of {self.environment.name}"
+
+
+class Formation(TenantOwned):
+    """How many replicas an application runs in an environment, as a member set it through the portal
+    (Heroku's formation): desired state of the workload, not of a release. A release's own `replicas`
+    seeds the first deploy to an environment; once someone scales through the portal, every later
+    release runs this many instead. Not applied while a release autoscales (the autoscaler owns the
+    replicas then); removing the application from the environment forgets it."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="+")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    replicas = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "environment"], name="formation_one_per_app_environment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application.name} in {self.environment.name}: {self.replicas} replicas"

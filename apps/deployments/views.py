@@ -386,6 +386,7 @@ def deploy_settings_update(request, pk):
             settings=settings,
             auto_rollback=form.cleaned_data.get("auto_rollback", False),
             self_heal=form.cleaned_data.get("self_heal") or None,
+            heal_skips_approval=form.cleaned_data.get("heal_skips_approval", False),
             **form.governed(),
         )
     except ApplicationError as exc:
@@ -394,7 +395,8 @@ def deploy_settings_update(request, pk):
         state = "on" if settings.auto_rollback else "off"
         level, text = _waits_or(
             f"Automatic rollback is {state} in {settings.environment.name}. "
-            f"Self-heal: {settings.get_self_heal_display().lower()}.",
+            f"Self-heal: {settings.get_self_heal_display().lower()}"
+            f"{', without waiting for approval' if settings.heal_skips_approval else ''}.",
             "The settings change",
         )(settings)
         messages.add_message(request, level, text)

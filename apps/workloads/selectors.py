@@ -1,8 +1,17 @@
 """Reads of workloads that pages and the API share."""
 
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
+
+from apps.deployments.models import Formation
 
 from .models import HEALTH_ORDER, Incident, Workload
+
+
+def with_formation(rows):
+    """Each workload with `formation`: the replicas a member set through the portal, which every release
+    runs with (None: the live release's own). One subquery, whatever the number of rows."""
+    kept = Formation.objects.filter(application=OuterRef("application"), environment=OuterRef("environment"))
+    return rows.annotate(formation=Subquery(kept.values("replicas")[:1]))
 
 
 def workload_list_for(principal, tenant=None):
@@ -14,7 +23,7 @@ def workload_list_for(principal, tenant=None):
         *[When(health=health, then=Value(rank)) for rank, health in enumerate(HEALTH_ORDER)],
         output_field=IntegerField(),
     )
-    return rows.select_related("tenant", "application", "environment", "release").order_by(
+    return with_formation(rows.select_related("tenant", "application", "environment", "release")).order_by(
         urgency, "application__name", "environment__name"
     )
 

@@ -151,3 +151,51 @@ def test_self_heal_is_a_deploy_setting_of_the_api_and_the_page(world, api, clien
     assert 'name="self_heal"' in page and '<option value="heal" selected>Self-heal: heal</option>' in page
     client.post(f"/t/acme/deployments/settings/{row['id']}/", {"self_heal": "off"})
     assert DeploySettings.objects.get(pk=row["id"]).self_heal == "off"
+
+
+def test_where_the_policy_lets_heal_skip_approval_a_governed_environment_heals_at_once(world, api, cluster, watcher):
+    prod = world.acme.environments.get(name="prod")
+    deployment = live(api, world, environment="prod")
+    govern(world, prod, ("admins", 1, ["admin"], []))
+    self_heal(world, "heal", environment="prod")
+    DeploySettings.objects.filter(environment=prod).update(heal_skips_approval=True)
+    set_image(cluster, "registry.example/web:hotfix", namespace="acme--prod")
+
+    wait_for(lambda: image_of(cluster, "acme--prod") == "registry.example/web:1.0", timeout=30)
+    wait_for(lambda: heals(deployment) == 1, timeout=10)
+    made = wait_for(lambda: ChangeRequest.objects.filter(kind="heal").first(), timeout=10)
+    assert made.state == "approved" and made.outcome.startswith("Restorative change, made at once")
+    review = ChangeRequest.objects.get(kind="review", review_of=made)
+    assert review.is_open, "the heal is reviewed afterwards"
+    assert not Incident.objects.filter(cause=Cause.DRIFT_RETURNS).exists()
+
+
+def test_letting_heal_skip_approval_is_a_setting_audited_and_itself_governed(world, api, client, celery_worker):
+    api.as_user(world.user("owner"))
+    [dev] = api.get("/api/v1/deploy-settings/", {"environment": "dev", "tenant": "acme"}).json()["results"]
+    assert dev["heal_skips_approval"] is False
+    answer = api.patch(f"/api/v1/deploy-settings/{dev['id']}/", {"heal_skips_approval": True}, format="json")
+    assert answer.status_code == 200 and answer.json()["heal_skips_approval"] is True
+    audit = AuditEvent.objects.get(action="deploy_settings.update", object_id=str(dev["id"]))
+    assert audit.changes == {"heal_skips_approval": [False, True]}
+
+    prod = world.acme.environments.get(name="prod")
+    govern(world, prod, ("admins", 1, ["admin"], []))
+    [row] = api.get("/api/v1/deploy-settings/", {"environment": "prod", "tenant": "acme"}).json()["results"]
+    waiting = api.patch(
+        f"/api/v1/deploy-settings/{row['id']}/",
+        {"heal_skips_approval": True, "justification": "heal prod at night"},
+        format="json",
+    )
+    assert waiting.status_code == 202, waiting.content
+    request = ChangeRequest.objects.get(pk=waiting.json()["change_request"])
+    assert request.title == "Let self-heal go ahead without approval in prod"
+    assert DeploySettings.objects.get(pk=row["id"]).heal_skips_approval is False, "nothing changes before approval"
+    change_request_decide(actor=world.principal("admin"), change_request=request, verdict="approve")
+    wait_for(lambda: DeploySettings.objects.get(pk=row["id"]).heal_skips_approval, timeout=20)
+
+    client.force_login(world.user("owner"))
+    page = client.get("/t/acme/deployments/settings/").content.decode()
+    assert f'name="heal_skips_approval" id="heal-skips-approval-{dev["id"]}" checked' in page
+    client.post(f"/t/acme/deployments/settings/{dev['id']}/", {"self_heal": "heal", "auto_rollback": "on"})
+    assert DeploySettings.objects.get(pk=dev["id"]).heal_skips_approval is False, "an unticked box turns it off"

@@ -366,6 +366,7 @@ def _execute(request: ChangeRequest) -> None:
             settings=deployments.deploy_settings_for(request.environment),
             auto_rollback=params.get("auto_rollback"),
             self_heal=params.get("self_heal"),
+            heal_skips_approval=params.get("heal_skips_approval"),
             approved=True,
         )
     elif request.kind == ChangeKind.HEAL:

@@ -311,6 +311,7 @@ class DeploySettingsSerializer(serializers.ModelSerializer):
             "environment_name",
             "auto_rollback",
             "self_heal",
+            "heal_skips_approval",
             "updated_at",
             "justification",
             "break_glass_reason",

@@ -322,6 +322,7 @@ class DeploySettingsViewSet(
             settings=serializer.instance,
             auto_rollback=data.get("auto_rollback"),
             self_heal=data.get("self_heal"),
+            heal_skips_approval=data.get("heal_skips_approval"),
             justification=data.get("justification", ""),
             break_glass_reason=data.get("break_glass_reason", ""),
         )

@@ -1,5 +1,6 @@
-"""Each environment's deploy settings: whether a failed rollout rolls back automatically, and what
-happens when the cluster drifts from the live release (self-heal)."""
+"""Each environment's deploy settings: whether a failed rollout rolls back automatically, what happens
+when the cluster drifts from the live release (self-heal), and whether, where approval is needed, a
+heal may go ahead without it."""
 
 from __future__ import annotations
 
@@ -43,11 +44,13 @@ def deploy_settings_update(
     settings: DeploySettings,
     auto_rollback: bool | None = None,
     self_heal: str | None = None,
+    heal_skips_approval: bool | None = None,
     justification: str = "",
     break_glass_reason: str = "",
     approved: bool = False,
 ) -> DeploySettings:
-    """Change how an environment handles failed rollouts and drift; admins and owners only. A setting
+    """Change how an environment handles failed rollouts and drift; admins and owners only. Letting heals
+    skip approval is a governed change itself (it takes approvers out of every later heal). A setting
     left None keeps its value. In a governed environment the change waits for approval like any other
     (turning automatic rollback off changes what happens to production's next failure): `change_request`
     is set and nothing changes yet."""
@@ -55,6 +58,9 @@ def deploy_settings_update(
     wanted = {
         "auto_rollback": settings.auto_rollback if auto_rollback is None else bool(auto_rollback),
         "self_heal": settings.self_heal if self_heal is None else self_heal,
+        "heal_skips_approval": (
+            settings.heal_skips_approval if heal_skips_approval is None else bool(heal_skips_approval)
+        ),
     }
     if wanted["self_heal"] not in DeploySettings.SelfHeal.values:
         raise ApplicationError(
@@ -80,7 +86,7 @@ def deploy_settings_update(
     with transaction.atomic():
         for name, value in wanted.items():
             setattr(settings, name, value)
-        settings.save(update_fields=["auto_rollback", "self_heal", "updated_at"])
+        settings.save(update_fields=[*wanted, "updated_at"])
         audit_record(
             actor=actor,
             action="deploy_settings.update",
@@ -92,10 +98,14 @@ def deploy_settings_update(
 
 
 def _title(changed: dict, environment: str) -> str:
-    """ "Turn automatic rollback off in prod", "Set self-heal to heal in prod", or both joined."""
+    """ "Turn automatic rollback off in prod", "Set self-heal to heal in prod", "Let self-heal go ahead
+    without approval in prod", or several joined."""
     words = []
     if "auto_rollback" in changed:
         words.append(f"Turn automatic rollback {'on' if changed['auto_rollback'] else 'off'}")
     if "self_heal" in changed:
         words.append(f"{'set' if words else 'Set'} self-heal to {changed['self_heal']}")
+    if "heal_skips_approval" in changed:
+        how = "without approval" if changed["heal_skips_approval"] else "only once approved"
+        words.append(f"{'let' if words else 'Let'} self-heal go ahead {how}")
     return f"{' and '.join(words)} in {environment}"

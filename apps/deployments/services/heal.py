@@ -1,8 +1,8 @@
 """Self-heal: put the cluster back on what the live release says, after someone changed it by hand.
 
 `desired_manifests` is the live deployment's desired state as the portal would apply it now: its
-release's objects (the colour the Service selects, for blue-green) with the replicas a person set
-through the portal's scale. The lifecycle watcher judges drift against it, and `deployment_heal`
+release's objects (the colour the Service selects, for blue-green) with the formation's replicas,
+the ones a person set through the portal's scale (manifests.replicas_for). The lifecycle watcher judges drift against it, and `deployment_heal`
 applies it, through the same gate as a person's change: in a governed environment the heal waits
 for approval in a change request.
 """
@@ -13,21 +13,16 @@ from django.db import transaction
 
 from apps.clusters.services import kube_of
 from apps.core.audit import audit_record
-from apps.core.governance import Change
+from apps.core.governance import Change, gate
 
 from ..manifests import render
 from ..models import Deployment, DeploymentEvent
 from ..strategies.manifests import render_colour
+from .deploy_settings import deploy_settings_for
 from .gating import change_gated, is_waiting
 from .state import deployment_note
 
 HEAL = "heal"
-
-
-def scaled_to(deployment: Deployment) -> int | None:
-    """Replicas a person set through the portal after the deploy: desired state, not drift."""
-    scale = DeploymentEvent.objects.filter(deployment=deployment, data__operation="scale").order_by("-seq").first()
-    return scale.data["replicas"][1] if scale else None
 
 
 def desired_manifests(deployment: Deployment, *, colour: str = "") -> list[dict]:
@@ -41,10 +36,6 @@ def desired_manifests(deployment: Deployment, *, colour: str = "") -> list[dict]
         )
     else:
         manifests = render(release, environment, deployment.pk, progress_deadline_seconds=deadline)
-    replicas = scaled_to(deployment)
-    for manifest in manifests:
-        if manifest["kind"] == "Deployment" and replicas is not None and "replicas" in manifest["spec"]:
-            manifest["spec"]["replicas"] = replicas
     return manifests
 
 
@@ -54,23 +45,26 @@ def heals_since(deployment: Deployment, since) -> int:
 
 def deployment_heal(*, deployment: Deployment, drift: str, colour: str = "", approved: bool = False) -> Deployment:
     """Re-apply the live release's desired state (the platform acts, no member asked). In a governed
-    environment it waits for approval: `change_request` is set on the deployment and nothing is applied."""
-    if not approved:
-        deployment.change_request = change_gated(
-            Change(
-                kind=HEAL,
-                tenant=deployment.tenant,
-                actor=None,
-                environment=deployment.environment,
-                subject=deployment,
-                params={"colour": colour, "drift": drift},
-                justification=f"The cluster drifted from release #{deployment.release.number}: {drift}",
-                title=(
-                    f"Self-heal {deployment.application.name} in {deployment.environment.name} "
-                    f"back to release #{deployment.release.number}"
-                ),
-            )
-        )
+    environment it waits for approval: `change_request` is set on the deployment and nothing is applied.
+    Where the environment's deploy settings let heals skip approval, it goes ahead at once as a
+    restorative change (it puts back what was approved, so a freeze does not hold it either) and the
+    approvals app files it, once made, with a review afterwards."""
+    change = Change(
+        kind=HEAL,
+        tenant=deployment.tenant,
+        actor=None,
+        environment=deployment.environment,
+        subject=deployment,
+        params={"colour": colour, "drift": drift},
+        justification=f"The cluster drifted from release #{deployment.release.number}: {drift}",
+        title=(
+            f"Self-heal {deployment.application.name} in {deployment.environment.name} "
+            f"back to release #{deployment.release.number}"
+        ),
+        restorative=not approved and deploy_settings_for(deployment.environment).heal_skips_approval,
+    )
+    if not approved and not change.restorative:
+        deployment.change_request = change_gated(change)
         if is_waiting(deployment):
             return deployment
     with kube_of(deployment.environment) as kube:
@@ -88,4 +82,8 @@ def deployment_heal(*, deployment: Deployment, drift: str, colour: str = "", app
             tenant=deployment.tenant,
             changes={"drift": [drift, None]},
         )
+        if change.restorative:
+            verdict = gate().assess(change)
+            if verdict.restorative:  # governed or frozen: recorded as made, reviewed afterwards
+                deployment.change_request = gate().open(change, verdict)
     return deployment

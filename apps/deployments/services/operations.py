@@ -27,7 +27,7 @@ from .. import dispatch
 from ..choices import ACTIVE, State, Strategy
 from ..dispatch import after_commit
 from ..manifests import LABEL
-from ..models import Deployment
+from ..models import Deployment, Formation
 from ..quotas import RESOURCES, footprint
 from ..selectors import live_deployment
 from .create import IN_PROGRESS, deployment_create
@@ -130,7 +130,8 @@ def deployment_scale(
     approved: bool = False,
 ) -> Deployment:
     """Set the replicas of the running release without a new release, within the tenant's quotas.
-    A later deploy applies its release's own replicas again. In a governed environment the change
+    The count becomes the workload's formation: later releases run with it too, instead of their own
+    `replicas`, until the application is removed from the environment. In a governed environment the change
     waits for approval: the deployment comes back with `change_request` set and nothing is scaled yet;
     the approvals app calls this again with `approved` once the request is approved."""
     _require_live(actor, deployment)
@@ -209,6 +210,11 @@ def _scale_in(kube, deployment: Deployment, params: dict) -> tuple[str, dict]:
         raise ApplicationError(f"Deployment {name} is not in the cluster any more.", code=NOT_RUNNING, status=409)
     before = running["spec"].get("replicas")
     kube.patch("apps/v1", "Deployment", name, namespace, {"spec": {"replicas": replicas}})
+    Formation.objects.update_or_create(
+        application=deployment.application,
+        environment=deployment.environment,
+        defaults={"tenant_id": deployment.tenant_id, "replicas": replicas},
+    )
     return f"Scaled from {before} to {replicas} replicas", {"replicas": [before, replicas]}
 
 
@@ -511,8 +517,10 @@ def _record_removal(actor, application, environment, removed: list[str]) -> None
 
 @transaction.atomic
 def _removal_done(application, environment, removed: list[str]) -> None:
-    """The application no longer runs there: its deployments stop counting against quotas, and the live one says what went."""
+    """The application no longer runs there: its deployments stop counting against quotas, the next deploy
+    starts from its release's replicas again, and the live one says what went."""
     live = live_deployment(application, environment)
+    Formation.objects.filter(application=application, environment=environment).delete()
     Deployment.objects.filter(
         application=application, environment=environment, state=State.SUCCEEDED, removed_at__isnull=True
     ).update(removed_at=timezone.now())  # frees its quota

@@ -37,8 +37,8 @@ def restore_step(row: Deployment) -> bool:
 
 
 def restoring_manifests(target: Deployment, environment) -> tuple[list[dict], str]:
-    """What `target` serves, rendered as it rendered it, and the name of its Deployment. Replicas a member
-    set by scaling it since are kept: that is what ran."""
+    """What `target` serves, rendered as it rendered it, and the name of its Deployment. The replicas are
+    the formation's (a member's scale through the portal is kept), as every render's are."""
     deadline = target.progress_deadline_seconds
     if target.strategy == Strategy.BLUE_GREEN:
         manifests = render_colour(
@@ -48,10 +48,6 @@ def restoring_manifests(target: Deployment, environment) -> tuple[list[dict], st
     else:
         manifests = render(target.release, environment, target.pk, progress_deadline_seconds=deadline)
         name = target.application.name
-    scaled = target.events.filter(data__operation="scale").order_by("-seq").values_list("data", flat=True).first()
-    for manifest in manifests:
-        if scaled and manifest["kind"] == "Deployment" and "replicas" in manifest["spec"]:
-            manifest["spec"]["replicas"] = scaled["replicas"][1]
     return manifests, name
 
 

@@ -39,6 +39,12 @@ class WorkloadSerializer(serializers.ModelSerializer):
     drift = DriftSerializer(many=True, read_only=True)
     pods = PodSerializer(many=True, read_only=True)
     autoscaler = AutoscalerSerializer(read_only=True, allow_null=True)
+    formation = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Replicas a member set through the portal's scale: every later release runs with them. "
+        "Null: each release brings its own (and with an autoscaler, it decides).",
+    )
 
     class Meta:
         model = Workload
@@ -51,6 +57,7 @@ class WorkloadSerializer(serializers.ModelSerializer):
             "image",
             "colour",
             "replicas",
+            "formation",
             "ready_replicas",
             "updated_replicas",
             "available_replicas",

@@ -14,6 +14,7 @@ from ..filtersets import IncidentFilterSet, WorkloadFilterSet
 from ..incidents import incident_acknowledge, incident_resolve
 from ..live import workload_events, workload_logs
 from ..models import Incident, Workload
+from ..selectors import with_formation
 from ..services import workload_refresh
 from . import serializers as s
 
@@ -27,7 +28,7 @@ class WorkloadViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     filterset_class = WorkloadFilterSet
 
     def optimise(self, queryset):
-        return queryset.select_related("tenant", "application", "environment", "release")
+        return with_formation(queryset.select_related("tenant", "application", "environment", "release"))
 
     def retrieve(self, request, *args, **kwargs):
         workload = self.get_object()
