@@ -206,7 +206,8 @@ def start_worker(log_path, concurrency=None, **env_overrides) -> subprocess.Pope
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 30
+    # Returns as soon as the worker is ready; a loaded machine (parallel test processes) can take a while.
+    deadline = time.monotonic() + 120
     while "ready." not in log.read_text():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
