@@ -12,7 +12,7 @@ import logging
 import yaml
 from aiohttp import web
 
-from . import discovery, fields, patching, watch
+from . import discovery, fields, logs, patching, watch
 from .apply import apply
 from .errors import (
     APIError,
@@ -29,7 +29,7 @@ from .kinds import BY_PATH, PODS, ResourceType
 from .matching import Selection, parse_field_selector, parse_label_selector
 from .registry import now
 from .store import encode
-from .subresources import pod_log, scale_of
+from .subresources import scale_of
 from .tables import table
 
 JSON = "application/json"
@@ -89,9 +89,10 @@ def _deleted_status(rt: ResourceType, obj: dict) -> dict:
 
 
 class KubernetesAPI:
-    def __init__(self, store, registry, *, bookmark_interval: float = 1.0):
+    def __init__(self, store, registry, output: logs.ContainerOutput, *, bookmark_interval: float = 1.0):
         self.store = store
         self.registry = registry
+        self.output = output
         self.bookmark_interval = bookmark_interval
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -163,6 +164,8 @@ class KubernetesAPI:
             if method == "DELETE":
                 return self._delete_collection(request, target)
             raise method_not_allowed(method)
+        if method == "GET" and target.subresource == "log":
+            return await logs.serve(request, self.store, self.output, self._live(target))
         if method == "GET":
             return self._get(request, target, as_table)
         if target.subresource == "log":
@@ -240,8 +243,6 @@ class KubernetesAPI:
         obj = self._live(target)
         if target.subresource == "scale":
             return respond(scale_of(obj))
-        if target.subresource == "log":
-            return web.Response(text=pod_log(obj, request.query.get("container")), content_type="text/plain")
         if as_table:
             return respond(
                 table(

@@ -20,9 +20,10 @@ from aiohttp import web
 from . import discovery
 from .api import KubernetesAPI, error_response, respond
 from .controllers import ControllerManager, Timing
-from .errors import not_supported, unknown_path
+from .errors import APIError, not_supported, unknown_path
 from .faults import Faults
 from .kinds import NAMESPACES, PODS
+from .logs import ContainerOutput
 from .persistence import StateFile
 from .registry import Registry
 from .store import DELETED, Store
@@ -56,6 +57,7 @@ class SandboxServer:
         self.faults = Faults()
         self.store = Store(history_size)
         self.registry = Registry(self.store)
+        self.output = ContainerOutput(self.store)
         self._state_file = StateFile(state_file) if state_file else None
         self._bookmark_interval = bookmark_interval
         self._runner: web.AppRunner | None = None
@@ -114,7 +116,7 @@ class SandboxServer:
             await self._state_file.save(self.store)
 
     def _application(self) -> web.Application:
-        api = KubernetesAPI(self.store, self.registry, bookmark_interval=self._bookmark_interval)
+        api = KubernetesAPI(self.store, self.registry, self.output, bookmark_interval=self._bookmark_interval)
         app = web.Application(middlewares=[self.faults.middleware()], client_max_size=16 * 1024 * 1024)
         # What a real API server does and the sandbox does not: a Status that says so (first match wins).
         for path, what in UNSUPPORTED:
@@ -131,7 +133,24 @@ class SandboxServer:
         app.router.add_get("/sandbox/pod-terminations", self._pod_terminations)
         app.router.add_post("/sandbox/faults", self._set_faults)
         app.router.add_delete("/sandbox/faults", self._clear_faults)
+        app.router.add_post("/sandbox/pods/{namespace}/{name}/log", self._write_log)
         return app
+
+    async def _write_log(self, request: web.Request) -> web.Response:
+        """A test aid: the pod's container prints `lines` (JSON `{"lines": [...], "container": "web"}`)."""
+        try:
+            body = json.loads(await request.read() or b"{}")
+            lines = [str(line) for line in body["lines"]]
+        except (ValueError, TypeError, KeyError):
+            return web.json_response({"error": 'the body must be {"lines": ["..."], "container": "..."}'}, status=400)
+        pod = self.store.get(PODS, request.match_info["namespace"], request.match_info["name"])
+        if pod is None:
+            return web.json_response({"error": "no such pod"}, status=404)
+        try:
+            self.output.write(pod, body.get("container"), lines)
+        except APIError as error:
+            return error_response(error)
+        return web.json_response({"written": len(lines)})
 
     async def _state(self, request: web.Request) -> web.Response:
         return respond(self.state())
@@ -353,6 +372,17 @@ class SandboxCluster:
 
     def state(self) -> dict:
         return self.call(self.server.state)
+
+    def write_log(self, namespace: str, pod: str, *lines: str, container: str | None = None) -> None:
+        """The pod's container prints `lines`, as a process writing to stdout would."""
+
+        def write():
+            obj = self.server.store.get(PODS, namespace, pod)
+            if obj is None:
+                raise LookupError(f"no pod {namespace}/{pod}")
+            self.server.output.write(obj, container, list(lines))
+
+        self.call(write)
 
     def pod_terminations(self) -> list[dict]:
         """Every pod deleted so far, oldest first: namespace, name, labels and `at` (Unix time, seconds)."""

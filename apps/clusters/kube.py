@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -415,6 +416,92 @@ class KubeClient:
             )
         )
 
+    def follow_logs(
+        self, namespace: str, pod: str, *, container: str | None = None, tail: int | None = None
+    ) -> LogFollow:
+        """The pod's log as it is written: (time, line) pairs, the last `tail` lines first, until the
+        container stops or the pod goes; `close()` from another thread ends it at once."""
+        return LogFollow(self, namespace, pod, container=container, tail=tail)
+
     def rollout_status(self, namespace: str, name: str) -> RolloutStatus | None:
         deployment = self.get("apps/v1", "Deployment", name, namespace)
         return RolloutStatus.from_deployment(deployment) if deployment else None
+
+
+class LogFollow:
+    """One pod's log followed (`follow=true&timestamps=true`) for as long as the pod exists.
+
+    The server ends a follow when the container stops; a crash-looping container starts again, so the
+    log is opened again after `PAUSE_SECONDS` (and while the container waits to start, the server's 400
+    is waited out the same way). A stream quiet for `QUIET_SECONDS` is opened again too. Each reopening
+    reaches back to just before the last one, and lines already yielded (by their timestamps) are
+    skipped, so nothing is repeated. It ends when the pod is gone (404) or `close()` is called, which
+    another thread may do: it wakes a blocked read at once."""
+
+    QUIET_SECONDS = 30
+    PAUSE_SECONDS = 1.0
+
+    def __init__(self, kube: KubeClient, namespace: str, pod: str, *, container: str | None, tail: int | None):
+        self.kube, self.namespace, self.pod, self.container, self.tail = kube, namespace, pod, container, tail
+        self._closed = threading.Event()
+        self._response = None
+        self._last_at = ""
+        self._at_last: set[str] = set()
+
+    def close(self) -> None:
+        self._closed.set()
+        response = self._response
+        if response is not None:
+            response.shutdown()
+
+    def _open(self, first: bool, opened_at: float):
+        options: dict = {"follow": True, "timestamps": True, "_preload_content": False}
+        if self.container:
+            options["container"] = self.container
+        if first and self.tail is not None:
+            options["tail_lines"] = self.tail
+        elif not first:
+            options["since_seconds"] = max(1, int(time.monotonic() - opened_at) + 5)
+        return self.kube._call(
+            lambda: k8s.CoreV1Api(self.kube.api_client).read_namespaced_pod_log(
+                self.pod, self.namespace, _request_timeout=(self.kube.timeout[0], self.QUIET_SECONDS), **options
+            )
+        )
+
+    def _fresh(self, at: str, text: str) -> bool:
+        if at < self._last_at or (at == self._last_at and text in self._at_last):
+            return False
+        if at != self._last_at:
+            self._last_at, self._at_last = at, set()
+        self._at_last.add(text)
+        return True
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        first, opened_at = True, time.monotonic()
+        while not self._closed.is_set():
+            try:
+                self._response = self._open(first, opened_at)
+            except KubeError as error:
+                if error.status == 404 or self._closed.is_set():
+                    return  # the pod is gone
+                if error.status != 400:
+                    raise
+                self._closed.wait(self.PAUSE_SECONDS)  # the container waits to start
+                continue
+            first, opened_at = False, time.monotonic()
+            try:
+                yield from self._lines(self._response)
+                self._closed.wait(self.PAUSE_SECONDS)  # the container stopped; it may start again
+            except (urllib3.exceptions.HTTPError, OSError, ValueError):
+                pass  # quiet for QUIET_SECONDS, cut, or closed: open it again (or stop, when closed)
+            finally:
+                self._response.release_conn()
+
+    def _lines(self, response) -> Iterator[tuple[str, str]]:
+        rest = b""
+        for chunk in response.stream(4096):
+            *lines, rest = (rest + chunk).split(b"\n")
+            for raw in lines:
+                at, _, text = raw.decode("utf-8", "replace").partition(" ")
+                if self._fresh(at, text):
+                    yield at, text

@@ -2,10 +2,15 @@
 
 from django.db.models import Count, QuerySet
 
-from .models import Cluster
+from .models import Cluster, Placement
 
 
 def cluster_list(*, placement_count: bool = False) -> QuerySet[Cluster]:
     """Every registered cluster by name; `placement_count` counts the environments placed on each."""
     clusters = Cluster.objects.order_by("name")
     return clusters.annotate(placement_count=Count("placements")) if placement_count else clusters
+
+
+def placement_of(environment) -> Placement | None:
+    """Where the environment runs, with its cluster; None when it was never placed (nothing of it runs)."""
+    return Placement.objects.select_related("cluster").filter(environment=environment).first()

@@ -1,4 +1,4 @@
-"""WebSocket consumers of the core app."""
+"""WebSocket consumers of the core app, and the shape every stream of one object shares."""
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -6,6 +6,59 @@ from .realtime import user_group
 
 # Close codes in the application range; the browser script reads them to stop retrying.
 CLOSE_UNAUTHENTICATED = 4401
+# What the socket asks for is not there for it: as over HTTP, another tenant's object is a missing one.
+CLOSE_NOT_FOUND = 4404
+
+
+class ObjectStream(AsyncJsonWebsocketConsumer):
+    """A stream of one object (a deployment, a build, a workload, a tenant): only signed-in users, only
+    what `subscription()` finds through the same restricted queryset as the REST API. The socket joins
+    the object's group, says hello, answers pings and forwards the group's events.
+
+    `subscription()` returns (group, hello message), or None when the caller may not see the object;
+    `opened()` and `closing()` are hooks for streams that do more than forward (a log follower)."""
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+            return
+        found = await self.subscription()
+        if found is None:
+            await self.refuse(CLOSE_NOT_FOUND)
+            return
+        self.group, hello = found
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json(hello)
+        await self.opened()
+
+    async def subscription(self) -> tuple[str, dict] | None:
+        raise NotImplementedError
+
+    async def opened(self) -> None:
+        """Called once the socket is accepted and greeted."""
+
+    async def closing(self) -> None:
+        """Called when the socket goes away."""
+
+    async def refuse(self, code: int):
+        # Accept, then close with our code: a refused handshake reaches the browser only as 1006.
+        await self.accept()
+        await self.close(code=code)
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.closing()
+
+    async def receive_json(self, content, **kwargs):
+        # The page pings to detect half-open connections; anything else is ignored.
+        if content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def portal_event(self, message):
+        await self.send_json({"type": "event", "payload": message["payload"]})
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):

@@ -34,6 +34,12 @@ def build_group(build_id: int) -> str:
     return f"build.{build_id}"
 
 
+def workload_group(workload_id: int) -> str:
+    """Every socket showing one workload (its row, its logs) joins this group; each fresh read of the
+    cluster for it is announced here."""
+    return f"workload.{workload_id}"
+
+
 def tenant_group(tenant_id: int) -> str:
     """Pages that show a whole tenant (dashboards, lists) join this group."""
     return f"tenant.{tenant_id}"

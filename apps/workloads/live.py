@@ -3,7 +3,9 @@ Neither is stored: the cluster keeps them, and a page that showed a copy would g
 
 from __future__ import annotations
 
-from apps.clusters.kube import KubeError
+from apps.clusters.connection import kube_for
+from apps.clusters.kube import KubeError, LogFollow
+from apps.clusters.models import Cluster
 from apps.clusters.services import kube_of
 from apps.core.errors import ApplicationError
 from apps.deployments.choices import EventKind
@@ -99,3 +101,26 @@ def workload_logs(
     if pod:
         return texts[pod]
     return "".join(f"[{name}] {line}\n" for name, text in texts.items() for line in text.splitlines())
+
+
+def workload_pod_names(cluster: Cluster, workload: Workload) -> list[str]:
+    """The names of the workload's pods on its cluster, read now (what a log stream starts following).
+    Takes the cluster so that it runs in any thread without touching the database."""
+    try:
+        with kube_for(cluster, **READ_OPTIONS) as kube:
+            pods, _ = kube.list(
+                "v1",
+                "Pod",
+                workload.environment.namespace,
+                label_selector=f"{LABEL}/application={workload.application.name}",
+            )
+    except KubeError as exc:
+        raise _unreadable(workload, exc) from exc
+    return sorted(pod["metadata"]["name"] for pod in pods)
+
+
+def workload_log_follow(cluster: Cluster, workload: Workload, pod: str, *, tail: int) -> LogFollow:
+    """One pod's log on the workload's cluster (`cluster_of(workload.environment)`, read once by the
+    caller) as it is written, its last `tail` lines first. Iterate it in a thread of its own, close it
+    when nobody reads any more, and close its client (`.kube`) once the iteration ended."""
+    return kube_for(cluster, **READ_OPTIONS).follow_logs(workload.environment.namespace, pod, tail=tail)

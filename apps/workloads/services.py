@@ -21,6 +21,7 @@ from apps.clusters.models import Placement
 from apps.clusters.services import kube_of
 from apps.core.errors import ApplicationError
 from apps.core.leases import fence
+from apps.core.realtime import broadcast_on_commit, workload_group
 from apps.deployments.manifests import DEPLOYMENT_ANNOTATION, LABEL
 from apps.deployments.models import Deployment, DeploySettings
 from apps.deployments.services import deploy_settings_for, deployment_heal, desired_manifests, heals_since
@@ -64,6 +65,9 @@ def workload_refresh(*, application: Application, environment: Environment) -> W
     with transaction.atomic():
         fence()  # a watcher that lost its lease writes nothing
         Workload.objects.filter(pk=workload.pk).update(**seen, observed_at=timezone.now())
+        # Open pages of the workload redraw its row, and its log streams follow pods that appeared.
+        pods = [pod["name"] for pod in seen["pods"]]
+        broadcast_on_commit(workload_group(workload.pk), {"kind": "workload", "id": workload.pk, "pods": pods})
     workload.refresh_from_db()
     if causes is not None:  # what an unreadable cluster hides is neither opened nor resolved
         causes.update(_drift_causes(workload, applied_by))

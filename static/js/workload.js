@@ -1,10 +1,10 @@
-// One workload, kept current without a reload: the row as the lifecycle watcher last read it (badges,
-// replicas, pods), the events, and the logs following until paused. Every number comes from the API,
-// which answers what was read from the cluster; nothing here is inferred.
+// One workload, kept current without a reload: the row as each read of the cluster leaves it (badges,
+// replicas, pods) over /ws/workloads/{id}/, the pods' logs as they are written over
+// /ws/workloads/{id}/logs/ (pause, search, download), and the events. Every number is what was read
+// from the cluster; nothing here is inferred.
 (() => {
   const card = document.getElementById("workload");
   if (!card) return;
-  const listUrl = card.dataset.url.replace(/\d+\/$/, "");
   const id = card.dataset.url.match(/(\d+)\/$/)[1];
   const HEALTH = { healthy: "text-bg-success", degraded: "text-bg-danger", missing: "text-bg-danger", progressing: "text-bg-info", suspended: "text-bg-secondary", unknown: "text-bg-warning" };
   const SYNC = { synced: "text-bg-success", out_of_sync: "text-bg-warning", unknown: "text-bg-light border" };
@@ -51,17 +51,11 @@
     }));
   };
 
-  const poll = async () => {
-    try {
-      const answer = await fetch(`${listUrl}?id=${id}`, { headers: { Accept: "application/json" } });
-      if (answer.ok) {
-        const row = (await answer.json()).results.find((r) => String(r.id) === id);
-        if (row) showRow(row);
-      }
-    } finally {
-      setTimeout(poll, 3000);
-    }
-  };
+  window.portalSocket(`/ws/workloads/${id}/`, {
+    onMessage: (message) => {
+      if (message.type === "hello" || message.type === "workload") showRow(message.workload);
+    },
+  });
 
   const events = document.getElementById("events");
   const loadEvents = async () => {
@@ -86,39 +80,43 @@
     }
   };
 
-  const logsCard = document.getElementById("logs-card");
   const logs = document.getElementById("logs");
   const search = document.getElementById("logs-search");
   const pause = document.getElementById("logs-pause");
   const status = document.getElementById("logs-status");
-  let text = "";
+  const MAX_LINES = 5000;
+  let lines = [];
   let paused = false;
   const showLogs = () => {
     const term = search.value.trim().toLowerCase();
-    logs.textContent = term ? text.split("\n").filter((line) => line.toLowerCase().includes(term)).join("\n") : text;
+    const shown = term ? lines.filter((line) => line.toLowerCase().includes(term)) : lines;
+    const atEnd = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 8;
+    logs.textContent = shown.join("\n");
+    if (atEnd) logs.scrollTop = logs.scrollHeight;
   };
-  const follow = async () => {
-    if (!paused) {
-      try {
-        const answer = await fetch(`${logsCard.dataset.url}?tail=500`);
-        text = answer.ok ? await answer.text() : `The logs could not be read (${answer.status}).`;
-        const atEnd = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 8;
-        showLogs();
-        if (atEnd) logs.scrollTop = logs.scrollHeight;
-      } catch (error) {
-        status.textContent = "reconnecting";
-      }
-    }
-    setTimeout(follow, 2000);
-  };
+  window.portalSocket(`/ws/workloads/${id}/logs/`, {
+    onOpen: ({ reconnected }) => {
+      // Each connection starts with every pod's last lines again: start over rather than repeat them.
+      lines = [];
+      status.textContent = paused ? "paused" : "following";
+      if (reconnected) showLogs();
+    },
+    onMessage: (message) => {
+      if (message.type === "error") status.textContent = message.message;
+      if (message.type !== "lines") return;
+      lines.push(...message.lines.map((line) => `[${line.pod}] ${line.text}`));
+      if (lines.length > MAX_LINES) lines = lines.slice(-MAX_LINES);
+      if (!paused) showLogs();
+    },
+    onClose: ({ final }) => { status.textContent = final ? "stopped" : "reconnecting"; },
+  });
   search.addEventListener("input", showLogs);
   pause.addEventListener("click", () => {
     paused = !paused;
     pause.textContent = paused ? "Follow" : "Pause";
     status.textContent = paused ? "paused" : "following";
+    if (!paused) showLogs();
   });
 
-  setTimeout(poll, 3000);
   loadEvents();
-  follow();
 })();

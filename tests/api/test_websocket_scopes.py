@@ -13,6 +13,7 @@ from apps.builds.models import Build
 from apps.catalog.models import Application
 from apps.core.consumers import CLOSE_UNAUTHENTICATED
 from apps.tenants.roles import ALL_SCOPES, Role, scopes_for_role
+from apps.workloads.models import Workload
 from portal.routing import websocket_urlpatterns
 from tests.api.test_websocket_keys import _deploy, _first_message
 
@@ -34,10 +35,17 @@ def _build(world):
     return Build.objects.create(tenant=world.acme, application=application, tag="t", image="registry.test/acme/built")
 
 
+def _workload(world):
+    application, _ = Application.objects.get_or_create(tenant=world.acme, name="running")
+    environment = world.acme.environments.get(name="dev")
+    return Workload.objects.create(tenant=world.acme, application=application, environment=environment)
+
+
 async def _values(world) -> dict:
     deployment = await sync_to_async(_deploy)(world)
     build = await sync_to_async(_build)(world)
-    return {"deployment_id": deployment.pk, "build_id": build.pk, "tenant_slug": "acme"}
+    workload = await sync_to_async(_workload)(world)
+    return {"deployment_id": deployment.pk, "build_id": build.pk, "tenant_slug": "acme", "workload_id": workload.pk}
 
 
 def _without(resource: str) -> list[str]:

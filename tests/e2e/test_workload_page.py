@@ -77,3 +77,30 @@ def test_a_workload_goes_degraded_and_back_without_a_reload(
     expect(page.locator("#no-drift")).to_contain_text("exactly what release #1 says")
     assert Workload.objects.get(pk=workload.pk).drift == []
     assert page.console_errors == []
+
+
+def test_the_log_stream_shows_a_new_line_as_the_container_writes_it(
+    page, asgi_server, world, api, sandbox, celery_worker, watcher
+):
+    app = make_app(world.acme)
+    deployment = finished(deploy(api, world.user("developer"), make_release(app)).json()["id"])
+    assert deployment.state == "succeeded", deployment.outcome
+    workload = wait_for(lambda: Workload.objects.filter(application=app, health="healthy").first(), timeout=20)
+    pod = workload.pods[0]["name"]
+
+    sign_in(page, asgi_server, world.user("viewer").email)
+    page.goto(f"{asgi_server}/t/acme/workloads/{workload.pk}/")
+    logs = page.locator("#logs")
+    expect(logs).to_contain_text(f"[{pod}] sandbox: container web started from registry.example/web:1.0")
+    sandbox.write_log(NS, pod, "GET /cart 200 in 8 ms")
+    expect(logs).to_contain_text(f"[{pod}] GET /cart 200 in 8 ms", timeout=5000)
+
+    page.locator("#logs-pause").click()
+    sandbox.write_log(NS, pod, "POST /checkout 201")
+    page.wait_for_timeout(1000)
+    expect(logs).not_to_contain_text("POST /checkout")  # paused: the view holds still
+    page.locator("#logs-pause").click()
+    expect(logs).to_contain_text("POST /checkout 201")
+    page.locator("#logs-search").fill("checkout")
+    expect(logs).to_have_text(f"[{pod}] POST /checkout 201")
+    assert page.console_errors == []
