@@ -155,3 +155,4 @@ class DeploySettingsForm(GovernedFields, ServiceForm):
     heal_skips_approval = forms.BooleanField(
         required=False, label="Where approval is needed, heal at once and review afterwards"
     )
+    restart_on_incident = forms.BooleanField(required=False, label="Restart pods that crash-loop or stay unready")

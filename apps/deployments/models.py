@@ -150,6 +150,11 @@ class DeploySettings(TenantOwned):
         help_text="Where the environment needs approval, self-heal re-applies the live release at once and is "
         "reviewed afterwards, instead of waiting for a change request.",
     )
+    restart_on_incident = models.BooleanField(
+        default=False,
+        help_text="When pods crash-loop or stay unready and no automatic rollback applies, restart them once "
+        "per incident (through approval where the environment needs it).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -387,6 +387,7 @@ def deploy_settings_update(request, pk):
             auto_rollback=form.cleaned_data.get("auto_rollback", False),
             self_heal=form.cleaned_data.get("self_heal") or None,
             heal_skips_approval=form.cleaned_data.get("heal_skips_approval", False),
+            restart_on_incident=form.cleaned_data.get("restart_on_incident", False),
             **form.governed(),
         )
     except ApplicationError as exc:

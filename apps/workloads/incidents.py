@@ -5,7 +5,12 @@ Each refresh hands `incidents_sync` the causes it sees now. A new cause opens an
 reopens the one it resolved shortly before, counting up), tells the tenant (a platform event for
 webhooks, an email to owners and admins) and, when the release went live only minutes ago and the
 environment rolls back automatically, rolls it back through the deployment services like any
-automatic rollback. A cause no longer seen resolves its incident by itself.
+automatic rollback; where no rollback applies and the environment restarts unwell pods, it restarts
+them once. A cause no longer seen resolves its incident by itself.
+
+People act from an incident too: restart the workload's pods or scale it. Both are the deployment's
+own Restart and Scale, so the environment's approvals, freezes, quotas and the audit apply as they
+do on the deployment page and in the API; the incident says what was done.
 """
 
 from __future__ import annotations
@@ -23,7 +28,14 @@ from apps.core.errors import ApplicationError, require
 from apps.core.events import emit_on_commit
 from apps.core.leases import fence
 from apps.core.policies import policy_for
-from apps.deployments.services import deployment_degraded_rollback
+from apps.deployments.selectors import live_deployment
+from apps.deployments.services import (
+    NOT_RUNNING,
+    deploy_settings_for,
+    deployment_degraded_rollback,
+    deployment_restart,
+    deployment_scale,
+)
 from apps.tenants.models import Membership
 from apps.tenants.principals import Principal
 from apps.tenants.roles import Role
@@ -36,6 +48,9 @@ logger = structlog.get_logger(__name__)
 REOPEN_WINDOW = timedelta(hours=1)
 # Causes that mean the release itself is bad, so rolling back to the one before can help.
 RELEASE_CAUSES = (Cause.CRASH_LOOP, Cause.OOM_KILLED, Cause.IMAGE_PULL, Cause.UNREADY)
+# Causes a fresh start of the pods may cure (a dependency that was down, a stuck process); not an
+# image that cannot be pulled or a memory limit that is too small.
+RESTART_CAUSES = (Cause.CRASH_LOOP, Cause.UNREADY)
 ALREADY_RESOLVED = "incident_resolved"
 
 
@@ -138,7 +153,9 @@ def _email(incident: Incident, event: str) -> None:
 
 def _act(incident: Incident, applied_by) -> None:
     """A release that degrades within the window after it went live is rolled back, when the
-    environment's deploy settings roll back automatically (the same rollback a failed rollout gets)."""
+    environment's deploy settings roll back automatically (the same rollback a failed rollout gets).
+    Otherwise, where the settings restart unwell pods, pods that crash-loop or stay unready are
+    restarted, only when the incident first opens: a cause that returns after a restart is left to people."""
     if incident.cause not in RELEASE_CAUSES or applied_by is None:
         return
     rollback = deployment_degraded_rollback(
@@ -147,6 +164,95 @@ def _act(incident: Incident, applied_by) -> None:
     if rollback is not None:
         incident.action = f"Rolled back automatically to release #{rollback.release.number} (deployment {rollback.pk})"
         incident.save(update_fields=["action"])
+        return
+    first_time = incident.cause in RESTART_CAUSES and incident.count == 1
+    if first_time and deploy_settings_for(incident.workload.environment).restart_on_incident:
+        _restart_automatically(incident, applied_by)
+
+
+def _restart_automatically(incident: Incident, deployment) -> None:
+    why = f"{incident.get_cause_display()} (incident {incident.pk}): {incident.message}"
+    try:
+        result = deployment_restart(actor=None, deployment=deployment, justification=why[:2000], automatic=True)
+    except ApplicationError as error:
+        text = f"Could not restart the pods automatically: {error.message}"
+    else:
+        text, _ = _outcome(result, f"Restarted every pod of release #{deployment.release.number} automatically")
+    Incident.objects.filter(pk=incident.pk).update(action=text)
+    incident.action = text
+
+
+def _outcome(result, done: str) -> tuple[str, bool]:
+    """What an action from an incident did, or what it waits for; and whether it waits."""
+    if getattr(result, "waiting_for_cluster", False):
+        return f"{done}: made once the cluster answers again", True
+    waiting = getattr(result, "change_request", None)
+    if waiting is not None and waiting.is_open:
+        return f"{done}: waits for approval in change request {waiting.pk}", True
+    return done, False
+
+
+def _live_of(incident: Incident):
+    # A resolved incident is acted on too: a crash loop flaps between reads, and the person acts on the
+    # workload, not on the incident's state.
+    workload = incident.workload
+    live = live_deployment(workload.application, workload.environment)
+    if live is None:
+        raise ApplicationError(
+            f"Nothing of {workload.application.name} runs in {workload.environment.name} to act on.",
+            code=NOT_RUNNING,
+            status=409,
+        )
+    return live
+
+
+def _acted(actor: Principal, incident: Incident, outcome: tuple[str, bool]) -> Incident:
+    """Record on the incident (and in the audit trail) what a person did from it; `waiting` tells the
+    caller the change is not made yet."""
+    text, incident.waiting = outcome
+    before = incident.action
+    incident.action = f"{text} (by {actor.user.email})" if actor.user is not None else text
+    with transaction.atomic():
+        incident.save(update_fields=["action"])
+        audit_record(
+            actor=actor,
+            action="incident.act",
+            obj=incident,
+            tenant=incident.tenant,
+            changes={"action": [before, incident.action]},
+        )
+    return incident
+
+
+def incident_restart(
+    *, actor: Principal, incident: Incident, justification: str = "", break_glass_reason: str = ""
+) -> Incident:
+    """Restart the unwell workload's pods from its incident: the live deployment's Restart, with its
+    approvals, freezes and audit. The incident records it, or the change request it waits for."""
+    require(policy_for(Incident).can_change(actor, incident), tenant=incident.tenant)
+    live = _live_of(incident)
+    result = deployment_restart(
+        actor=actor, deployment=live, justification=justification, break_glass_reason=break_glass_reason
+    )
+    return _acted(actor, incident, _outcome(result, f"Restarted every pod of release #{live.release.number}"))
+
+
+def incident_scale(
+    *, actor: Principal, incident: Incident, replicas: int, justification: str = "", break_glass_reason: str = ""
+) -> Incident:
+    """Scale the workload from its incident: the live deployment's Scale, within the tenant's quotas; an
+    autoscaled release is refused (its autoscaler owns the replicas between its bounds). The count
+    becomes the workload's formation, as any scale through the portal."""
+    require(policy_for(Incident).can_change(actor, incident), tenant=incident.tenant)
+    live = _live_of(incident)
+    result = deployment_scale(
+        actor=actor,
+        deployment=live,
+        replicas=replicas,
+        justification=justification,
+        break_glass_reason=break_glass_reason,
+    )
+    return _acted(actor, incident, _outcome(result, f"Scaled to {replicas} replicas"))
 
 
 def incident_acknowledge(*, actor: Principal, incident: Incident) -> Incident:

@@ -12,4 +12,6 @@ urlpatterns = [
     path("incidents/", views.incident_list, name="incidents"),
     path("incidents/<int:pk>/acknowledge/", views.incident_acknowledge_view, name="incident-acknowledge"),
     path("incidents/<int:pk>/resolve/", views.incident_resolve_view, name="incident-resolve"),
+    path("incidents/<int:pk>/restart/", views.incident_restart_view, name="incident-restart"),
+    path("incidents/<int:pk>/scale/", views.incident_scale_view, name="incident-scale"),
 ]

@@ -9,11 +9,12 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
+from apps.deployments.forms import GovernedForm, ScaleForm
 from apps.tenants.pages import render_tenant_page, tenant_view
 from apps.tenants.principals import as_principal
 
 from .filtersets import IncidentFilterSet, WorkloadFilterSet
-from .incidents import incident_acknowledge, incident_resolve
+from .incidents import incident_acknowledge, incident_resolve, incident_restart, incident_scale
 from .models import Health, Incident, Sync
 from .selectors import incident_list_for, workload_list_for
 from .services import workload_refresh
@@ -49,16 +50,28 @@ def incident_list(request):
     return render_tenant_page(request, "workloads/incidents.html", context, section="workloads")
 
 
-def _incident_action(request, pk: int, service, done: str):
+def _incident_action(request, pk: int, service, done: str, form=None):
+    """Run one incident action and go back to its workload's page with what happened (or what the action
+    waits for, as the incident now says)."""
     incident = incident_list_for(request, request.tenant).filter(pk=pk).first()
     if incident is None:
         raise Http404
+    back = redirect("workloads:detail", tenant_slug=request.tenant.slug, pk=incident.workload_id)
+    if form is not None and not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        messages.error(request, f"{form.fields[field].label or field.capitalize()}: {errors[0]}")
+        return back
+    fields = {name: value for name, value in (form.cleaned_data if form else {}).items() if value not in (None, "")}
     try:
-        service(actor=as_principal(request), incident=incident)
-        messages.success(request, done)
+        incident = service(actor=as_principal(request), incident=incident, **fields)
     except ApplicationError as error:
         messages.error(request, error.message)
-    return redirect("workloads:detail", tenant_slug=request.tenant.slug, pk=incident.workload_id)
+        return back
+    if getattr(incident, "waiting", False):
+        messages.info(request, incident.action)
+    else:
+        messages.success(request, done or incident.action)
+    return back
 
 
 @require_POST
@@ -73,3 +86,15 @@ def incident_resolve_view(request, pk: int):
     return _incident_action(
         request, pk, incident_resolve, "Resolved. If the cause is still there, the next read opens it again."
     )
+
+
+@require_POST
+@tenant_view
+def incident_restart_view(request, pk: int):
+    return _incident_action(request, pk, incident_restart, "", GovernedForm(request.POST, role=request.role))
+
+
+@require_POST
+@tenant_view
+def incident_scale_view(request, pk: int):
+    return _incident_action(request, pk, incident_scale, "", ScaleForm(request.POST, role=request.role))

@@ -81,6 +81,18 @@ def _page_cases() -> list:
             method="post",
             write_role=Role.DEVELOPER,
         ),
+        PageCase(
+            T + "workloads/incidents/<int:pk>/restart/",
+            _on("workloads:incident-restart", incident),
+            method="post",
+            write_role=Role.DEVELOPER,
+        ),
+        PageCase(
+            T + "workloads/incidents/<int:pk>/scale/",
+            _on("workloads:incident-scale", incident),
+            method="post",
+            write_role=Role.DEVELOPER,
+        ),
     ]
 
 

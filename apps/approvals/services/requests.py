@@ -352,7 +352,9 @@ def _execute(request: ChangeRequest) -> None:
             actor=actor, deployment=request.deployment, replicas=params["replicas"], approved=True
         )
     elif request.kind == ChangeKind.RESTART:
-        deployments.deployment_restart(actor=actor, deployment=request.deployment, approved=True)
+        deployments.deployment_restart(
+            actor=actor, deployment=request.deployment, approved=True, automatic=bool(params.get("automatic"))
+        )
     elif request.kind == ChangeKind.REMOVE:
         application = Application.objects.get(pk=params["application"], tenant=request.tenant_id)
         deployments.application_remove(
@@ -367,6 +369,7 @@ def _execute(request: ChangeRequest) -> None:
             auto_rollback=params.get("auto_rollback"),
             self_heal=params.get("self_heal"),
             heal_skips_approval=params.get("heal_skips_approval"),
+            restart_on_incident=params.get("restart_on_incident"),
             approved=True,
         )
     elif request.kind == ChangeKind.HEAL:

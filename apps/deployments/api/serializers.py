@@ -312,6 +312,7 @@ class DeploySettingsSerializer(serializers.ModelSerializer):
             "auto_rollback",
             "self_heal",
             "heal_skips_approval",
+            "restart_on_incident",
             "updated_at",
             "justification",
             "break_glass_reason",

@@ -323,6 +323,7 @@ class DeploySettingsViewSet(
             auto_rollback=data.get("auto_rollback"),
             self_heal=data.get("self_heal"),
             heal_skips_approval=data.get("heal_skips_approval"),
+            restart_on_incident=data.get("restart_on_incident"),
             justification=data.get("justification", ""),
             break_glass_reason=data.get("break_glass_reason", ""),
         )

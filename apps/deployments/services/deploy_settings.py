@@ -1,6 +1,6 @@
 """Each environment's deploy settings: whether a failed rollout rolls back automatically, what happens
-when the cluster drifts from the live release (self-heal), and whether, where approval is needed, a
-heal may go ahead without it."""
+when the cluster drifts from the live release (self-heal), whether, where approval is needed, a heal
+may go ahead without it, and whether the platform restarts pods that crash-loop or stay unready."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def deploy_settings_update(
     auto_rollback: bool | None = None,
     self_heal: str | None = None,
     heal_skips_approval: bool | None = None,
+    restart_on_incident: bool | None = None,
     justification: str = "",
     break_glass_reason: str = "",
     approved: bool = False,
@@ -60,6 +61,9 @@ def deploy_settings_update(
         "self_heal": settings.self_heal if self_heal is None else self_heal,
         "heal_skips_approval": (
             settings.heal_skips_approval if heal_skips_approval is None else bool(heal_skips_approval)
+        ),
+        "restart_on_incident": (
+            settings.restart_on_incident if restart_on_incident is None else bool(restart_on_incident)
         ),
     }
     if wanted["self_heal"] not in DeploySettings.SelfHeal.values:
@@ -108,4 +112,7 @@ def _title(changed: dict, environment: str) -> str:
     if "heal_skips_approval" in changed:
         how = "without approval" if changed["heal_skips_approval"] else "only once approved"
         words.append(f"{'let' if words else 'Let'} self-heal go ahead {how}")
+    if "restart_on_incident" in changed:
+        how = "restart" if changed["restart_on_incident"] else "stop restarting"
+        words.append(f"{how if words else how.capitalize()} unwell pods automatically")
     return f"{' and '.join(words)} in {environment}"

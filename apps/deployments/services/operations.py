@@ -71,9 +71,11 @@ def _require_quiet(application, environment) -> None:
         )
 
 
-def _require_live(actor, deployment: Deployment) -> None:
-    """Only the running deployment of a long-running workload is scaled or restarted."""
-    require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
+def _require_live(actor, deployment: Deployment, *, automatic: bool = False) -> None:
+    """Only the running deployment of a long-running workload is scaled or restarted. `automatic` is the
+    platform acting on an incident by the environment's policy: no member asked, so no role applies."""
+    if not automatic:
+        require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
     _require_quiet(deployment.application, deployment.environment)
     live = live_deployment(deployment.application_id, deployment.environment_id)
     if live is None or live.pk != deployment.pk:
@@ -167,13 +169,20 @@ def deployment_scale(
 
 
 def deployment_restart(
-    *, actor, deployment: Deployment, justification: str = "", break_glass_reason: str = "", approved: bool = False
+    *,
+    actor,
+    deployment: Deployment,
+    justification: str = "",
+    break_glass_reason: str = "",
+    approved: bool = False,
+    automatic: bool = False,
 ) -> Deployment:
     """Replace every pod of the running release, one by one, as `kubectl rollout restart` does:
     a new annotation in the pod template makes a new ReplicaSet of the same release. Every pod of
     production going away is a change like any other: in a governed environment it waits for approval
-    (`change_request` set, nothing restarted yet), and a freeze refuses it."""
-    _require_live(actor, deployment)
+    (`change_request` set, nothing restarted yet), and a freeze refuses it. `automatic` is the
+    platform's restart of an unwell workload (actor None), through the same gate."""
+    _require_live(actor, deployment, automatic=automatic)
     if not approved:
         deployment.change_request = change_gated(
             Change(
@@ -182,6 +191,7 @@ def deployment_restart(
                 actor=actor,
                 environment=deployment.environment,
                 subject=deployment,
+                params={"automatic": True} if automatic else {},
                 justification=justification,
                 break_glass_reason=break_glass_reason,
                 title=f"Restart every pod of {deployment.application.name} in {deployment.environment.name}",

@@ -4,14 +4,15 @@ Keys need `deployments:read`. Another tenant's workload is a 404 like a missing 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from apps.deployments.api.serializers import GovernedSerializer, ScaleSerializer
 from apps.tenants.api.base import TenantViewSetMixin
 
 from ..filtersets import IncidentFilterSet, WorkloadFilterSet
-from ..incidents import incident_acknowledge, incident_resolve
+from ..incidents import incident_acknowledge, incident_resolve, incident_restart, incident_scale
 from ..live import workload_events, workload_logs
 from ..models import Incident, Workload
 from ..selectors import with_formation
@@ -79,3 +80,28 @@ class IncidentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     def resolve(self, request, pk=None):
         incident = incident_resolve(actor=self.principal, incident=self.get_object())
         return Response(self.get_serializer(incident).data)
+
+    def _act(self, request, service, body_class):
+        """Run an action on the incident's workload: 200 with the incident when it was made, 202 when it
+        waits (for approval or for the cluster); the incident's `action` says which."""
+        body = body_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        incident = service(actor=self.principal, incident=self.get_object(), **body.validated_data)
+        return Response(
+            self.get_serializer(incident).data,
+            status=status.HTTP_202_ACCEPTED if incident.waiting else status.HTTP_200_OK,
+        )
+
+    @extend_schema(request=GovernedSerializer, responses={200: s.IncidentSerializer, 202: s.IncidentSerializer})
+    @action(detail=True, methods=["post"])
+    def restart(self, request, pk=None):
+        """Restart every pod of the workload, as the live deployment's restart (approvals, freezes and
+        audit apply). 202 when it waits for approval or for the cluster; `action` says which."""
+        return self._act(request, incident_restart, GovernedSerializer)
+
+    @extend_schema(request=ScaleSerializer, responses={200: s.IncidentSerializer, 202: s.IncidentSerializer})
+    @action(detail=True, methods=["post"])
+    def scale(self, request, pk=None):
+        """Scale the workload, as the live deployment's scale (quotas, approvals and audit apply); an
+        autoscaled release is refused with 409 `autoscaled`. 202 when it waits; `action` says which."""
+        return self._act(request, incident_scale, ScaleSerializer)
