@@ -126,6 +126,10 @@ class ServiceInstance(TenantOwned):
 
 
 class BindingState(models.TextChoices):
+    """`binding` and `unbinding` last while a provider works asynchronously (an Open Service Broker's
+    202); a synchronous provider's binding leaves `binding` within its request, so one found there long
+    after was interrupted and is revoked by the sweeper."""
+
     BINDING = "binding", "Binding"
     READY = "ready", "Ready"
     UNBINDING = "unbinding", "Unbinding"
@@ -144,11 +148,19 @@ class ServiceBinding(TenantOwned):
     retiring_username = models.CharField(
         max_length=100, blank=True, help_text="The credential a rotation replaced, revoked after the overlap."
     )
+    pending_username = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The credential a rotation is making: named before the provider is called, so an "
+        "interrupted rotation's credential is found and revoked.",
+    )
+    last_operation = models.TextField(blank=True)
     credentials_encrypted = crypto.EncryptedTextField(blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["application__name", "instance__name"]

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from apps.clusters.kube import KubeError
@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 INSTANCE_NOT_READY = "instance_not_ready"
 INSTANCE_BOUND = "instance_bound"
 INSTANCE_BUSY = "instance_busy"
+BINDING_BUSY = "binding_busy"
 PROVIDER_FAILED = "provider_failed"
 CLUSTER_UNREACHABLE = "cluster_unreachable"
 PORTAL_SERVER = "portal_server"
@@ -61,6 +62,7 @@ PORTAL_SERVER = "portal_server"
 PROVISION_TASK = "apps.marketplace.tasks.provision_instance"
 DEPROVISION_TASK = "apps.marketplace.tasks.deprovision_instance"
 POLL_TASK = "apps.marketplace.tasks.poll_instance"
+BINDING_POLL_TASK = "apps.marketplace.tasks.poll_binding"
 RETIRE_TASK = "apps.marketplace.tasks.retire_credential"
 POLL_SECONDS = 2
 PROVISION_DEADLINE = timedelta(minutes=30)
@@ -313,17 +315,24 @@ def instance_provision_run(*, instance_id: int) -> None:
 
 @transaction.atomic
 def instance_poll_run(*, instance_id: int) -> None:
-    """The poll task's work: ask the provider how its asynchronous provisioning stands."""
+    """The poll task's work: ask the provider how its asynchronous provisioning, or removal, stands."""
     instance = _locked(instance_id)
-    if instance is None or instance.state != InstanceState.PROVISIONING:
+    if instance is None or instance.state not in (InstanceState.PROVISIONING, InstanceState.DEPROVISIONING):
         return
     try:
         operation = provider_for(instance.offering).last_operation(instance)
     except ProviderError as exc:
         operation = Operation("in progress", str(exc))  # asked again later; the deadline below ends it
+    if instance.state == InstanceState.DEPROVISIONING:
+        _settle_removal(instance, operation)
+        return
     if operation.state == "in progress" and timezone.now() - instance.created_at > PROVISION_DEADLINE:
         operation = Operation("failed", f"The provider did not finish within {PROVISION_DEADLINE}.")
     _settle(instance, operation)
+
+
+def _poll_later(task: str, pk: int) -> None:
+    transaction.on_commit(lambda: current_app.tasks[task].apply_async((pk,), countdown=POLL_SECONDS))
 
 
 def _settle(instance: ServiceInstance, operation: Operation) -> None:
@@ -333,7 +342,7 @@ def _settle(instance: ServiceInstance, operation: Operation) -> None:
             f"The provider is working on it{': ' + operation.description if operation.description else ''}"
         )
         instance.save(update_fields=["last_operation", "updated_at"])
-        transaction.on_commit(lambda: current_app.tasks[POLL_TASK].apply_async((instance.pk,), countdown=POLL_SECONDS))
+        _poll_later(POLL_TASK, instance.pk)
         _announce(instance)
         return
     if operation.state == "failed":
@@ -443,14 +452,32 @@ def instance_deprovision(*, actor: Principal, instance: ServiceInstance) -> Serv
 
 @transaction.atomic
 def instance_deprovision_run(*, instance_id: int) -> None:
-    """The task's work: remove at the provider, then the row; a provider failure leaves the row failed with why."""
+    """The task's work: remove at the provider, then the row; a provider failure leaves the row failed
+    with why; a provider that removes asynchronously (an Open Service Broker's 202) is polled."""
     instance = _locked(instance_id)
     if instance is None or instance.state != InstanceState.DEPROVISIONING:
         return
     try:
-        provider_for(instance.offering).deprovision(instance)
+        operation = provider_for(instance.offering).deprovision(instance)
     except ProviderError as exc:
-        instance.state, instance.last_operation = InstanceState.FAILED, f"Removing failed: {exc}"[:500]
+        operation = Operation("failed", str(exc))
+    _settle_removal(instance, operation)
+
+
+def _settle_removal(instance: ServiceInstance, operation: Operation) -> None:
+    if operation.state == "in progress":
+        instance.last_operation = (
+            f"The provider is removing it{': ' + operation.description if operation.description else ''}"
+        )[:500]
+        instance.save(update_fields=["last_operation", "updated_at"])
+        _poll_later(POLL_TASK, instance.pk)
+        _announce(instance)
+        return
+    if operation.state == "failed":
+        instance.state, instance.last_operation = (
+            InstanceState.FAILED,
+            f"Removing failed: {operation.description}"[:500],
+        )
         instance.save(update_fields=["state", "last_operation", "updated_at"])
         _announce(instance, "service_instance.failed")
         return
@@ -496,9 +523,24 @@ def _binding_payload(binding: ServiceBinding) -> dict:
     }
 
 
+def _binding_locked(binding_id: int) -> ServiceBinding | None:
+    return (
+        ServiceBinding.objects.select_for_update(of=("self",))
+        .select_related(
+            "tenant", "instance__offering__server", "instance__environment__tenant", "instance__plan", "application"
+        )
+        .filter(pk=binding_id)
+        .first()
+    )
+
+
 def binding_create(*, actor: Principal, instance: ServiceInstance, application) -> tuple[ServiceBinding, dict]:
     """Give an application its own credential for a ready instance and write it to the environment's
-    Secret. Returns the binding and its variables (for the one response that shows them)."""
+    Secret. Returns the binding and its variables (for the one response that shows them); a provider
+    that binds asynchronously leaves the binding `binding` with no variables yet, and a task polls it.
+
+    The credential's name is saved (committed) before the provider is called: a process that dies
+    after the provider made it leaves a `binding` row naming it, which the sweeper revokes."""
     require(
         policy_for(ServiceBinding).can_add(actor, instance.tenant),
         "Developers and above bind add-ons.",
@@ -518,44 +560,75 @@ def binding_create(*, actor: Principal, instance: ServiceInstance, application) 
             raise ApplicationError(
                 f"{application.name} is bound to {instance.name} already.", code=NAME_TAKEN, status=409
             )
+        provider = provider_for(instance.offering)
         binding = ServiceBinding.objects.create(
             tenant=instance.tenant,
             instance=instance,
             application=application,
             env_prefix=_env_prefix(instance, application),
             created_by=as_principal(actor).user,
+            last_operation="Asking the provider",
         )
-    provider = provider_for(instance.offering)
+        binding.username = provider.credential_name(binding)
+        binding.save(update_fields=["username"])
     try:
-        binding.username, details = provider.bind(binding)
+        details = provider.bind(binding)
     except ProviderError as exc:
         binding.delete()
         raise ApplicationError(str(exc), code=PROVIDER_FAILED, status=502) from None
-    variables = _variables(binding, details)
-    if instance.usage.get("writes_blocked") and hasattr(provider, "limit_writes"):
-        with contextlib.suppress(ProviderError):  # the next sample blocks it otherwise
-            provider.limit_writes([binding.username], blocked=True)
+    if details is None:  # the provider works on it; a task polls until it is done
+        with transaction.atomic():
+            binding.last_operation = "The provider is working on it"
+            binding.save(update_fields=["last_operation", "updated_at"])
+            _audit_bind(actor, binding)
+            _poll_later(BINDING_POLL_TASK, binding.pk)
+        return binding, {}
     try:
         with transaction.atomic():
-            binding.credentials, binding.state = variables, BindingState.READY
-            binding.save(update_fields=["username", "credentials_encrypted", "state"])
-            secret_write(application=application, environment=instance.environment)
-            audit_record(
-                actor=actor,
-                action="addon.bind",
-                obj=binding,
-                changes={"application": [None, application.name], "instance": [None, instance.name]},
-            )
-            emit_on_commit(tenant_id=binding.tenant_id, event="service_binding.created", data=_binding_payload(binding))
-    except KubeError as exc:
+            variables = _binding_ready(binding, details, provider)
+            _audit_bind(actor, binding)
+    except (KubeError, _Vanished) as exc:
         _revoke_quietly(provider, binding)
-        binding.delete()
+        ServiceBinding.objects.filter(pk=binding.pk).delete()
         raise ApplicationError(
-            f"The cluster did not take the credentials ({exc}); nothing was bound.",
-            code=CLUSTER_UNREACHABLE,
-            status=503,
+            f"The cluster did not take the credentials ({exc}); nothing was bound."
+            if isinstance(exc, KubeError)
+            else "The binding was given up while the provider worked on it; nothing was bound.",
+            code=CLUSTER_UNREACHABLE if isinstance(exc, KubeError) else CONFLICT,
+            status=503 if isinstance(exc, KubeError) else 409,
         ) from None
     return binding, variables
+
+
+class _Vanished(Exception):
+    """The binding's row was removed (or moved on) while the provider worked on it."""
+
+
+def _binding_ready(binding: ServiceBinding, details: dict[str, str], provider) -> dict[str, str]:
+    """Inside a transaction: the provider made the credential; store it, mark the binding ready and
+    write the Secret (a KubeError rolls this back). Returns the variables."""
+    locked = _binding_locked(binding.pk)
+    if locked is None or locked.state != BindingState.BINDING or locked.username != binding.username:
+        raise _Vanished()
+    variables = _variables(locked, details)
+    if locked.instance.usage.get("writes_blocked") and hasattr(provider, "limit_writes"):
+        with contextlib.suppress(ProviderError):  # the next sample blocks it otherwise
+            provider.limit_writes([locked.username], blocked=True)
+    locked.credentials, locked.state, locked.last_operation = variables, BindingState.READY, "Bound"
+    locked.save(update_fields=["credentials_encrypted", "state", "last_operation", "updated_at"])
+    secret_write(application=locked.application, environment=locked.instance.environment)
+    emit_on_commit(tenant_id=locked.tenant_id, event="service_binding.created", data=_binding_payload(locked))
+    binding.state, binding.last_operation = locked.state, locked.last_operation
+    return variables
+
+
+def _audit_bind(actor, binding: ServiceBinding) -> None:
+    audit_record(
+        actor=actor,
+        action="addon.bind",
+        obj=binding,
+        changes={"application": [None, binding.application.name], "instance": [None, binding.instance.name]},
+    )
 
 
 def _revoke_quietly(provider, binding: ServiceBinding) -> None:
@@ -565,54 +638,136 @@ def _revoke_quietly(provider, binding: ServiceBinding) -> None:
         log.warning("addon.unbind_failed", extra={"binding": binding.pk})
 
 
+@transaction.atomic
+def binding_poll_run(*, binding_id: int) -> None:
+    """The poll task's work, under the binding's lock: how the provider's asynchronous bind or unbind
+    stands. A bind that succeeded is fetched and written to the Secret; one that failed (or that a
+    synchronous provider left behind when its request died) is revoked and forgotten; an unbind that
+    finished removes the row."""
+    binding = _binding_locked(binding_id)
+    if binding is None or binding.state == BindingState.READY:
+        return
+    provider = provider_for(binding.instance.offering)
+    try:
+        operation = provider.binding_last_operation(binding)
+    except ProviderError as exc:
+        operation = Operation("in progress", str(exc))
+    if operation.state == "in progress" and timezone.now() - binding.created_at > PROVISION_DEADLINE:
+        operation = Operation("failed", f"The provider did not finish within {PROVISION_DEADLINE}.")
+    if binding.state == BindingState.UNBINDING:
+        _settle_unbind(binding, operation)
+        return
+    if operation.state == "succeeded":
+        try:
+            details = provider.binding_details(binding)
+        except ProviderError as exc:
+            operation = Operation("failed", str(exc))
+    if operation.state == "succeeded":
+        try:
+            with transaction.atomic():
+                _binding_ready(binding, details, provider)
+        except KubeError as exc:  # the cluster is away: asked again, until the deadline
+            operation = Operation("in progress", f"waiting for the cluster ({exc})")
+        else:
+            return
+    if operation.state == "in progress":
+        binding.last_operation = f"The provider is working on it: {operation.description}".rstrip(": ")[:500]
+        binding.save(update_fields=["last_operation", "updated_at"])
+        _poll_later(BINDING_POLL_TASK, binding.pk)
+        return
+    # failed: revoke whatever the provider made of it (orphan mitigation), then forget it
+    _revoke_quietly(provider, binding)
+    audit_record(actor=None, action="addon.bind_failed", obj=binding, changes={"reason": [None, operation.description]})
+    binding.delete()
+
+
+def _settle_unbind(binding: ServiceBinding, operation: Operation) -> None:
+    if operation.state == "in progress":
+        binding.last_operation = f"The provider is revoking it: {operation.description}".rstrip(": ")[:500]
+        binding.save(update_fields=["last_operation", "updated_at"])
+        _poll_later(BINDING_POLL_TASK, binding.pk)
+        return
+    if operation.state == "failed":  # still bound: its credential works, so the Secret holds it again
+        binding.state, binding.last_operation = BindingState.READY, f"Unbinding failed: {operation.description}"[:500]
+        binding.save(update_fields=["state", "last_operation", "updated_at"])
+        _rewrite_secret(binding)
+        return
+    payload = _binding_payload(binding)
+    binding.delete()
+    emit_on_commit(tenant_id=binding.tenant_id, event="service_binding.deleted", data=payload)
+
+
+def _rewrite_secret(binding: ServiceBinding) -> None:
+    try:
+        secret_write(application=binding.application, environment=binding.instance.environment)
+    except KubeError as exc:
+        log.warning("addon.secret_not_rewritten", extra={"application": binding.application_id, "error": str(exc)})
+
+
 def binding_rotate(*, actor: Principal, binding: ServiceBinding) -> tuple[ServiceBinding, dict]:
     """Give the binding a new credential and keep the old one working for ADDON_ROTATION_OVERLAP_SECONDS:
     the Secret takes the new one, the running pods are restarted onto it, and a task then revokes the
-    old. Returns the binding and its new variables (for the one response that shows them)."""
+    old. Returns the binding and its new variables (for the one response that shows them).
+
+    The new credential's name is saved (`pending_username`, committed) before the provider makes it,
+    so a rotation cut off half-way leaves a name the sweeper revokes."""
     require(
         policy_for(ServiceBinding).can_change(actor, binding),
         "Developers and above rotate credentials.",
         tenant=binding.tenant,
     )
     with transaction.atomic():
-        binding = (
-            ServiceBinding.objects.select_for_update(of=("self",))
-            .select_related(
-                "instance__offering__server", "instance__environment__tenant", "instance__plan", "application"
-            )
-            .get(pk=binding.pk)
-        )
-        if binding.state != BindingState.READY or binding.retiring_username:
+        binding = _binding_locked(binding.pk)
+        if binding is None or binding.state != BindingState.READY or binding.pending_username:
+            raise ApplicationError("The binding is busy; try again in a moment.", code=BINDING_BUSY, status=409)
+        if binding.retiring_username:
             raise ApplicationError(
                 "A rotation is still overlapping; rotate again once the old credential is revoked.",
                 code=CONFLICT,
                 status=409,
             )
         provider = provider_for(binding.instance.offering)
-        old = binding.username
-        try:
-            new, details = provider.bind(binding)
-        except ProviderError as exc:
-            raise ApplicationError(str(exc), code=PROVIDER_FAILED, status=502) from None
-        binding.username, binding.retiring_username = new, old
-        binding.credentials = _variables(binding, details)
-        binding.save(update_fields=["username", "retiring_username", "credentials_encrypted"])
-        try:
-            secret_write(application=binding.application, environment=binding.instance.environment)
-        except KubeError as exc:
-            _revoke_quietly(provider, _as_user(binding, new))
-            raise ApplicationError(
-                f"The cluster did not take the new credentials ({exc}); nothing changed.",
-                code=CLUSTER_UNREACHABLE,
-                status=503,
-            ) from None
-        audit_record(actor=actor, action="addon.rotate", obj=binding, changes={"credentials": ["old", "new"]})
-        emit_on_commit(tenant_id=binding.tenant_id, event="service_binding.rotated", data=_binding_payload(binding))
-        transaction.on_commit(
-            lambda: current_app.tasks[RETIRE_TASK].apply_async(
-                (binding.pk, old), countdown=settings.ADDON_ROTATION_OVERLAP_SECONDS
-            )
+        binding.pending_username = provider.credential_name(binding)
+        binding.save(update_fields=["pending_username", "updated_at"])
+    pending = _as_user(binding, binding.pending_username)
+    try:
+        details = provider.bind(pending)
+    except ProviderError as exc:
+        ServiceBinding.objects.filter(pk=binding.pk, pending_username=pending.username).update(pending_username="")
+        raise ApplicationError(str(exc), code=PROVIDER_FAILED, status=502) from None
+    if details is None:  # left pending: the sweeper revokes it once the broker is done with it
+        raise ApplicationError(
+            "This add-on's broker makes credentials asynchronously; unbind and bind again for new ones.",
+            code=CONFLICT,
+            status=409,
         )
+    try:
+        with transaction.atomic():
+            binding = _binding_locked(binding.pk)
+            if binding is None or binding.pending_username != pending.username:
+                raise _Vanished()
+            old = binding.username
+            binding.username, binding.retiring_username, binding.pending_username = pending.username, old, ""
+            binding.credentials = _variables(binding, details)
+            binding.save(update_fields=["username", "retiring_username", "pending_username", "credentials_encrypted"])
+            secret_write(application=binding.application, environment=binding.instance.environment)
+            audit_record(actor=actor, action="addon.rotate", obj=binding, changes={"credentials": ["old", "new"]})
+            emit_on_commit(tenant_id=binding.tenant_id, event="service_binding.rotated", data=_binding_payload(binding))
+            transaction.on_commit(
+                lambda: current_app.tasks[RETIRE_TASK].apply_async(
+                    (binding.pk, old), countdown=settings.ADDON_ROTATION_OVERLAP_SECONDS
+                )
+            )
+    except (KubeError, _Vanished) as exc:
+        _revoke_quietly(provider, pending)
+        ServiceBinding.objects.filter(pk=pending.pk, pending_username=pending.username).update(pending_username="")
+        raise ApplicationError(
+            f"The cluster did not take the new credentials ({exc}); nothing changed."
+            if isinstance(exc, KubeError)
+            else "The binding changed while the provider worked; nothing changed.",
+            code=CLUSTER_UNREACHABLE if isinstance(exc, KubeError) else CONFLICT,
+            status=503 if isinstance(exc, KubeError) else 409,
+        ) from None
     _restart_onto_new_credentials(actor, binding)
     return binding, binding.credentials
 
@@ -652,33 +807,82 @@ def binding_retire_credential(*, binding_id: int, username: str) -> None:
     binding.save(update_fields=["retiring_username"])
 
 
-def binding_delete(*, actor: Principal, binding: ServiceBinding) -> None:
-    """Revoke the binding's credential at the provider first, then forget it and rewrite the Secret."""
+def binding_delete(*, actor: Principal, binding: ServiceBinding) -> ServiceBinding:
+    """Revoke the binding's credential at the provider first, then forget it and rewrite the Secret.
+    A provider that revokes asynchronously leaves the binding `unbinding` (its variables already gone
+    from the Secret) until a task sees the provider done. Returns the binding as it was left."""
     require(
         policy_for(ServiceBinding).can_delete(actor, binding),
         "Developers and above unbind add-ons.",
         tenant=binding.tenant,
     )
     with transaction.atomic():
-        binding = (
-            ServiceBinding.objects.select_for_update(of=("self",))
-            .select_related("instance__offering__server", "instance__environment__tenant", "application")
-            .get(pk=binding.pk)
-        )
+        binding = _binding_locked(binding.pk)
+        if binding is None:
+            raise ApplicationError("Unknown binding.", code=CONFLICT, status=409)
+        if binding.state != BindingState.READY:
+            raise ApplicationError(
+                f"{binding.application.name}'s binding to {binding.instance.name} is "
+                f"{binding.get_state_display().lower()}; wait until it is done.",
+                code=BINDING_BUSY,
+                status=409,
+            )
         provider = provider_for(binding.instance.offering)
         try:
-            provider.unbind(binding)
-            if binding.retiring_username:  # a rotation's old credential, still in its overlap
-                provider.unbind(_as_user(binding, binding.retiring_username))
+            operation = provider.unbind(binding)
+            for other in (binding.retiring_username, binding.pending_username):  # a rotation's other credentials
+                if other:
+                    provider.unbind(_as_user(binding, other))
         except ProviderError as exc:
             raise ApplicationError(str(exc), code=PROVIDER_FAILED, status=502) from None
-        payload = _binding_payload(binding)
         audit_record(
             actor=actor, action="addon.unbind", obj=binding, changes={"application": [binding.application.name, None]}
         )
-        binding.delete()
-        emit_on_commit(tenant_id=binding.tenant_id, event="service_binding.deleted", data=payload)
+        if operation.state == "in progress":
+            binding.state, binding.last_operation = BindingState.UNBINDING, "The provider is revoking it"
+            binding.retiring_username = binding.pending_username = ""
+            binding.save(
+                update_fields=["state", "last_operation", "retiring_username", "pending_username", "updated_at"]
+            )
+            _poll_later(BINDING_POLL_TASK, binding.pk)
+        else:
+            payload = _binding_payload(binding)
+            binding.delete()
+            emit_on_commit(tenant_id=binding.tenant_id, event="service_binding.deleted", data=payload)
+    # revoked already; should this fail, the stale Secret holds a credential that no longer works
+    _rewrite_secret(binding)
+    return binding
+
+
+def bindings_sweep(*, now=None) -> int:
+    """Nudge every binding whose bind, unbind or rotation has not moved for SWEEP_AFTER: an asynchronous
+    one is polled again, one a dead request left half-made is revoked (through the same poll, which a
+    synchronous provider answers "interrupted"), and a rotation's half-made credential is revoked.
+    Returns how many."""
+    stale = (now or timezone.now()) - SWEEP_AFTER
+    rows = list(
+        ServiceBinding.objects.filter(updated_at__lt=stale)
+        .filter(models.Q(state__in=[BindingState.BINDING, BindingState.UNBINDING]) | ~models.Q(pending_username=""))
+        .values_list("pk", "state")
+    )
+    for pk, state in rows:
+        if state == BindingState.READY:
+            binding_abandon_rotation(binding_id=pk)
+        else:
+            current_app.tasks[BINDING_POLL_TASK].delay(pk)
+    return len(rows)
+
+
+@transaction.atomic
+def binding_abandon_rotation(*, binding_id: int) -> None:
+    """A rotation that never finished: revoke the credential it was making (the old one stays)."""
+    binding = _binding_locked(binding_id)
+    if binding is None or not binding.pending_username:
+        return
     try:
-        secret_write(application=binding.application, environment=binding.instance.environment)
-    except KubeError as exc:  # revoked already; the stale Secret holds a credential that no longer works
-        log.warning("addon.secret_not_rewritten", extra={"application": binding.application_id, "error": str(exc)})
+        provider_for(binding.instance.offering).unbind(_as_user(binding, binding.pending_username))
+    except ProviderError as exc:
+        log.info("addon.pending_not_revoked", extra={"binding": binding.pk, "reason": str(exc)})
+        return  # tried again on the next sweep
+    binding.pending_username = ""
+    binding.save(update_fields=["pending_username", "updated_at"])

@@ -21,6 +21,11 @@ def poll_instance(instance_id: int) -> None:
     services.instance_poll_run(instance_id=instance_id)
 
 
+@shared_task(name=services.BINDING_POLL_TASK, acks_late=True)
+def poll_binding(binding_id: int) -> None:
+    services.binding_poll_run(binding_id=binding_id)
+
+
 @shared_task(
     name=services.RETIRE_TASK, acks_late=True, autoretry_for=(ProviderError,), retry_backoff=30, max_retries=10
 )
@@ -30,7 +35,8 @@ def retire_credential(binding_id: int, username: str) -> None:
 
 @shared_task(name="apps.marketplace.tasks.sweep_instances")
 def sweep_instances() -> int:
-    return services.instances_sweep()
+    """Instances and bindings whose work stopped moving (a lost message, a worker or request that died)."""
+    return services.instances_sweep() + services.bindings_sweep()
 
 
 @shared_task(name="apps.marketplace.tasks.sample_usage")

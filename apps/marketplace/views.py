@@ -16,7 +16,7 @@ from apps.tenants.principals import as_principal
 
 from . import selectors, services
 from .forms import BindForm, InstanceForm
-from .models import InstanceState, ServiceBinding, ServiceInstance
+from .models import BindingState, InstanceState, ServiceBinding, ServiceInstance
 
 
 def _instance(request, pk: int) -> ServiceInstance:
@@ -138,6 +138,11 @@ def _number(value) -> int:
 
 def _bound(request, instance, binding, variables):
     """After a bind: owners and admins see the connection details once; others go back to the add-on."""
+    if not variables:  # the provider binds asynchronously: the variables reach the Secret when it is done
+        messages.success(
+            request, f"The provider is binding {binding.application.name}; its next deployment gets the variables."
+        )
+        return redirect("marketplace:detail", tenant_slug=request.tenant.slug, pk=instance.pk)
     if policy_for(ServiceBinding).can_see_credentials(request, request.tenant):
         context = {"instance": instance, "binding": binding, "variables": sorted(variables.items())}
         response = render_tenant_page(request, "marketplace/credentials.html", context, section="addons")
@@ -156,11 +161,14 @@ def addon_unbind(request, pk, binding_pk):
     if binding is None:
         raise Http404
     try:
-        services.binding_delete(actor=as_principal(request), binding=binding)
+        binding = services.binding_delete(actor=as_principal(request), binding=binding)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{binding.application.name} is unbound; its credentials no longer work.")
+        if binding.state == BindingState.UNBINDING:
+            messages.success(request, f"The provider is revoking {binding.application.name}'s credentials.")
+        else:
+            messages.success(request, f"{binding.application.name} is unbound; its credentials no longer work.")
     return redirect("marketplace:detail", tenant_slug=request.tenant.slug, pk=instance.pk)
 
 

@@ -4,17 +4,25 @@ synchronous and asynchronous provisioning, bindings with their own credentials, 
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
+from django.urls import reverse
+from django.utils import timezone
 
+from apps.audit.models import AuditEvent
 from apps.core.errors import ApplicationError
 from apps.marketplace import services
-from apps.marketplace.models import InstanceState
+from apps.marketplace.models import BindingState, InstanceState, ServiceBinding, ServiceInstance
 from tests.conftest import free_port
+from tests.deployments.conftest import make_app
 
 from .conftest import bind, provision
+from .test_postgres import secret_data
+
+BINDINGS = reverse("servicebinding-list")
 
 pytestmark = pytest.mark.django_db
 BROKER = Path(__file__).with_name("broker.py")
@@ -85,3 +93,93 @@ def test_an_asynchronous_broker_is_polled_until_it_is_done(world, cluster, queue
     services.instance_poll_run(instance_id=instance.pk)
     instance.refresh_from_db()
     assert instance.state == InstanceState.READY
+
+
+def broker_get(broker_url, path):
+    """Ask the broker itself (as the platform would), to see what it still holds."""
+    base = broker_url.replace("portal:s3cret@", "")
+    return requests.get(f"{base}{path}", auth=("portal", "s3cret"), headers={"X-Broker-API-Version": "2.17"}, timeout=5)
+
+
+def ready_slow_instance(world, queue):
+    instance = provision(world, queue, plan=queue.plans.get(slug="slow"))
+    wait_for_broker()
+    services.instance_poll_run(instance_id=instance.pk)
+    instance.refresh_from_db()
+    assert instance.state == InstanceState.READY
+    return instance
+
+
+def wait_for_broker():
+    time.sleep(1.2)  # the broker's asynchronous operations take a second (tests/marketplace/broker.py)
+
+
+def test_an_asynchronous_bind_unbind_and_deprovision_are_polled_until_done(world, api, cluster, queue, broker_url):
+    instance = ready_slow_instance(world, queue)
+    make_app(world.acme, "web")
+    api.as_user(world.user("owner"))
+    accepted = api.post(BINDINGS, {"instance": instance.pk, "application": "web"}, format="json")
+    assert accepted.status_code == 202, accepted.content
+    assert accepted.json()["state"] == "binding" and "credentials" not in accepted.json()
+    binding = ServiceBinding.objects.get(pk=accepted.json()["id"])
+    assert secret_data(instance.environment, "web-addons") is None
+
+    services.binding_poll_run(binding_id=binding.pk)  # the poll task, too early
+    binding.refresh_from_db()
+    assert binding.state == BindingState.BINDING and "Creating credentials" in binding.last_operation
+    wait_for_broker()
+    services.binding_poll_run(binding_id=binding.pk)
+    binding.refresh_from_db()
+    assert binding.state == BindingState.READY
+    uri = secret_data(instance.environment, "web-addons")["QUEUE_URI"]
+    assert uri.startswith(f"amqp://{binding.username}:")  # fetched from the broker once it was made
+    path = f"/v2/service_instances/{instance.uid}/service_bindings/{binding.username}"
+    assert broker_get(broker_url, path).status_code == 200
+
+    # A broker that makes credentials asynchronously cannot swap them within a request: rotation is
+    # refused, and the credential it had begun is revoked by the sweeper.
+    refused = api.post(reverse("servicebinding-rotate", args=[binding.pk]))
+    assert refused.status_code == 409 and "asynchronously" in refused.json()["detail"]
+    pending = ServiceBinding.objects.get(pk=binding.pk).pending_username
+    assert services.bindings_sweep(now=timezone.now() + timedelta(minutes=5)) == 1
+    assert ServiceBinding.objects.get(pk=binding.pk).pending_username == ""
+    pending_path = f"/v2/service_instances/{instance.uid}/service_bindings/{pending}"
+    wait_for_broker()
+    assert broker_get(broker_url, pending_path).status_code == 404
+
+    unbinding = api.delete(reverse("servicebinding-detail", args=[binding.pk]))
+    assert unbinding.status_code == 202 and unbinding.json()["state"] == "unbinding"
+    assert secret_data(instance.environment, "web-addons") is None  # the variables go at once
+    with pytest.raises(ApplicationError) as busy:  # still bound until the broker is done
+        services.instance_deprovision(actor=world.user("developer"), instance=instance)
+    assert busy.value.code == services.INSTANCE_BOUND
+    services.binding_poll_run(binding_id=binding.pk)
+    assert ServiceBinding.objects.get(pk=binding.pk).state == BindingState.UNBINDING
+    wait_for_broker()
+    services.binding_poll_run(binding_id=binding.pk)
+    assert not ServiceBinding.objects.filter(pk=binding.pk).exists()
+    assert broker_get(broker_url, path).status_code == 404
+
+    services.instance_deprovision(actor=world.user("developer"), instance=instance)
+    services.instance_deprovision_run(instance_id=instance.pk)
+    instance.refresh_from_db()
+    assert instance.state == InstanceState.DEPROVISIONING and "removing" in instance.last_operation
+    services.instance_poll_run(instance_id=instance.pk)  # the poll task, too early
+    instance.refresh_from_db()
+    assert instance.state == InstanceState.DEPROVISIONING and "Deleting the queue" in instance.last_operation
+    wait_for_broker()
+    services.instance_poll_run(instance_id=instance.pk)
+    assert not ServiceInstance.objects.filter(pk=instance.pk).exists()
+    assert broker_get(broker_url, f"/v2/service_instances/{instance.uid}/last_operation").status_code == 410
+
+
+def test_an_asynchronous_bind_that_fails_is_revoked_and_forgotten(world, cluster, queue, broker_url):
+    instance = ready_slow_instance(world, queue)
+    binding, variables = bind(world, instance, "broken")
+    assert variables == {} and binding.state == BindingState.BINDING
+    wait_for_broker()
+    services.binding_poll_run(binding_id=binding.pk)
+    assert not ServiceBinding.objects.filter(pk=binding.pk).exists()
+    path = f"/v2/service_instances/{instance.uid}/service_bindings/{binding.username}"
+    assert broker_get(broker_url, path).status_code == 404  # the broker was told to drop it too
+    assert AuditEvent.objects.filter(action="addon.bind_failed", object_id=str(binding.pk)).exists()

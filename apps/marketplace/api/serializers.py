@@ -84,6 +84,7 @@ class ServiceBindingSerializer(serializers.ModelSerializer):
             "environment",
             "application",
             "state",
+            "last_operation",
             "env_prefix",
             "created_at",
         ]

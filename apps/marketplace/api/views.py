@@ -15,7 +15,7 @@ from apps.tenants.principals import as_principal
 
 from .. import selectors, services
 from ..filtersets import ServiceBindingFilterSet, ServiceInstanceFilterSet
-from ..models import ServiceBinding, ServiceInstance
+from ..models import BindingState, ServiceBinding, ServiceInstance
 from . import serializers as s
 
 
@@ -91,7 +91,10 @@ class ServiceBindingViewSet(
     def optimise(self, queryset):
         return queryset.select_related("tenant", "instance__environment", "application").order_by("-id")
 
-    @extend_schema(request=s.ServiceBindingCreateSerializer, responses={201: s.ServiceBindingWithCredentialsSerializer})
+    @extend_schema(
+        request=s.ServiceBindingCreateSerializer,
+        responses={201: s.ServiceBindingWithCredentialsSerializer, 202: s.ServiceBindingSerializer},
+    )
     def create(self, request):
         data = s.ServiceBindingCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -103,6 +106,10 @@ class ServiceBindingViewSet(
             **({"pk": ref} if isinstance(ref, int) else {"name": ref}),
         )
         binding, variables = services.binding_create(actor=self.principal, instance=instance, application=application)
+        if binding.state == BindingState.BINDING:  # a broker binding asynchronously: polled until it is done
+            return Response(
+                self.get_serializer(self.get_queryset().get(pk=binding.pk)).data, status=status.HTTP_202_ACCEPTED
+            )
         return self._with_credentials(binding, variables, status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=s.ServiceBindingWithCredentialsSerializer)
@@ -124,5 +131,10 @@ class ServiceBindingViewSet(
         response["Cache-Control"] = "no-store"
         return response
 
-    def perform_destroy(self, binding):
-        services.binding_delete(actor=self.principal, binding=binding)
+    @extend_schema(responses={202: s.ServiceBindingSerializer, 204: None})
+    def destroy(self, request, pk=None):
+        """204 once revoked; 202 (state `unbinding`) while a broker revokes asynchronously."""
+        binding = services.binding_delete(actor=self.principal, binding=self.get_object())
+        if binding.state == BindingState.UNBINDING:
+            return Response(self.get_serializer(binding).data, status=status.HTTP_202_ACCEPTED)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -3,24 +3,25 @@
 The server's admin URL is the broker's base URL with its basic-auth credentials
 (https://user:password@broker.example.com). An offering and its plans name the broker's service and
 plan ids (`broker_id`). Instances and bindings are known to the broker by the portal's own ids (the
-instance's uid; `<uid>-b<binding id>`). A broker that answers 202 works asynchronously: the portal
-polls `last_operation` until it says succeeded or failed.
+instance's uid; `<uid>-b<binding id>-<random>` for each credential of a binding, so a rotation's new
+credential is a binding of its own at the broker). A broker that answers 202 works asynchronously:
+provisioning and deprovisioning are polled at the instance's `last_operation`, binding and unbinding at
+the binding's (`.../service_bindings/<id>/last_operation`), and the credentials of a binding made
+asynchronously are fetched from the broker (`GET .../service_bindings/<id>`, which the broker must
+offer: `bindings_retrievable`).
 """
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from .base import Operation, ProviderError
+from .base import IN_PROGRESS, SUCCEEDED, Operation, ProviderError
 
 API_VERSION = "2.17"
 TIMEOUT = (5, 30)
-
-
-def binding_id(binding) -> str:
-    return f"{binding.instance.uid}-b{binding.pk}"
 
 
 class OsbProvider:
@@ -67,41 +68,66 @@ class OsbProvider:
         )
         return str(instance.uid)
 
-    def deprovision(self, instance) -> None:
+    def deprovision(self, instance) -> Operation:
         response = self._call(
             "DELETE",
             f"/v2/service_instances/{instance.uid}",
             what="deprovision",
-            ok=(200, 202, 410),
+            ok=(200, 202, 410, 422),
             params={**self._ids(instance), "accepts_incomplete": "true"},
         )
-        if response.status_code == 202:
-            operation = self.last_operation(instance)
-            if operation.state == "failed":
-                raise ProviderError(f"The service broker could not deprovision: {operation.description}")
+        # 422: the broker is still busy with this instance (a deprovision asked for again): poll it
+        return IN_PROGRESS if response.status_code in (202, 422) else SUCCEEDED
 
-    def bind(self, binding) -> tuple[str, dict[str, str]]:
-        instance, name = binding.instance, binding_id(binding)
+    def credential_name(self, binding) -> str:
+        return f"{binding.instance.uid}-b{binding.pk}-{secrets.token_hex(3)}"
+
+    def _binding_path(self, binding) -> str:
+        return f"/v2/service_instances/{binding.instance.uid}/service_bindings/{binding.username}"
+
+    def bind(self, binding) -> dict[str, str] | None:
+        instance = binding.instance
         body = {**self._ids(instance), "bind_resource": {"app_guid": binding.application.name}}
         response = self._call(
             "PUT",
-            f"/v2/service_instances/{instance.uid}/service_bindings/{name}",
+            self._binding_path(binding),
             what="bind",
-            ok=(200, 201),
+            ok=(200, 201, 202),
+            params={"accepts_incomplete": "true"},
             json=body,
         )
-        credentials = (response.json() or {}).get("credentials") or {}
-        return name, {str(key): str(value) for key, value in credentials.items() if not isinstance(value, (dict, list))}
+        if response.status_code == 202:
+            return None
+        return _credentials(response)
 
-    def unbind(self, binding) -> None:
-        instance = binding.instance
-        self._call(
+    def unbind(self, binding) -> Operation:
+        response = self._call(
             "DELETE",
-            f"/v2/service_instances/{instance.uid}/service_bindings/{binding.username}",
+            self._binding_path(binding),
             what="unbind",
-            ok=(200, 410),
-            params=self._ids(instance),
+            ok=(200, 202, 410),
+            params={**self._ids(binding.instance), "accepts_incomplete": "true"},
         )
+        return IN_PROGRESS if response.status_code == 202 else SUCCEEDED
+
+    def binding_last_operation(self, binding) -> Operation:
+        """410 means the binding is gone (an unbind finished); 404, that the broker never made it."""
+        response = self._call(
+            "GET",
+            f"{self._binding_path(binding)}/last_operation",
+            what="report on the binding",
+            ok=(200, 404, 410),
+            params=self._ids(binding.instance),
+        )
+        if response.status_code == 410:
+            return Operation("succeeded", "Gone")
+        if response.status_code == 404:
+            return Operation("failed", "The service broker does not know this binding.")
+        body = response.json() or {}
+        return Operation(str(body.get("state", "in progress")), str(body.get("description") or ""))
+
+    def binding_details(self, binding) -> dict[str, str]:
+        return _credentials(self._call("GET", self._binding_path(binding), what="show the binding", ok=(200,)))
 
     def last_operation(self, instance) -> Operation:
         response = self._call(
@@ -119,6 +145,12 @@ class OsbProvider:
     def check(self) -> str:
         services = self._call("GET", "/v2/catalog", what="show its catalog").json().get("services", [])
         return f"Open Service Broker with {len(services)} service(s)"
+
+
+def _credentials(response: requests.Response) -> dict[str, str]:
+    """A binding's credentials as flat strings (nested values are left out: they are no variables)."""
+    credentials = (response.json() or {}).get("credentials") or {}
+    return {str(key): str(value) for key, value in credentials.items() if not isinstance(value, (dict, list))}
 
 
 def _reason(response: requests.Response) -> str:

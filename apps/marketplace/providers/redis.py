@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import redis
 
-from .base import Operation, ProviderError, short_uid
+from .base import SUCCEEDED, Operation, ProviderError, Step, short_uid
 
 MINIMUM_VERSION = (7, 0)
 TIMEOUT = 5
@@ -68,22 +68,43 @@ class RedisProvider:
         netloc += f":{parts.port}" if parts.port else ""
         return urlunsplit((parts.scheme or "redis", netloc, parts.path or "/0", "", ""))
 
+    # Every step below is safe to run again: a user is set up with `reset` first (so setting it twice
+    # gives the same user), deleting a user or a key that is gone does nothing, and removal also deletes
+    # any user of the prefix that an interrupted bind left behind.
+
     def provision(self, instance) -> str:
         self._call("answer", lambda client: client.ping())
         return prefix_of(instance)
 
-    def deprovision(self, instance) -> None:
+    def deprovision_steps(self, instance) -> list[Step]:
         prefix = prefix_of(instance)
 
-        def forget(client):
-            for batch in _batches(client.scan_iter(match=f"{prefix}:*", count=500), 500):
-                client.unlink(*batch)
+        def forget_keys():
+            def forget(client):
+                for batch in _batches(client.scan_iter(match=f"{prefix}:*", count=500), 500):
+                    client.unlink(*batch)
 
-        self._call("remove the keys", forget)
+            self._call("remove the keys", forget)
 
-    def bind(self, binding) -> tuple[str, dict[str, str]]:
-        prefix = prefix_of(binding.instance)
-        user = f"{prefix}-{secrets.token_hex(4)}"
+        def forget_users():
+            users = self._call("list its users", lambda client: client.execute_command("ACL", "USERS"))
+            for user in users:
+                name = user.decode() if isinstance(user, bytes) else str(user)
+                if name.startswith(f"{prefix}-"):
+                    self._revoke(name)
+
+        return [Step("remove the keys", forget_keys), Step("delete users an interrupted bind left", forget_users)]
+
+    def deprovision(self, instance) -> Operation:
+        for step in self.deprovision_steps(instance):
+            step.run()
+        return SUCCEEDED
+
+    def credential_name(self, binding) -> str:
+        return f"{prefix_of(binding.instance)}-{secrets.token_hex(4)}"
+
+    def bind(self, binding) -> dict[str, str]:
+        prefix, user = prefix_of(binding.instance), binding.username
         password = secrets.token_urlsafe(24)
         rules = [
             "reset",
@@ -101,17 +122,26 @@ class RedisProvider:
                 "create the binding's user", lambda client: client.execute_command("ACL", "SETUSER", user, *rules)
             )
         except ProviderError:
-            self._revoke(user)
+            with contextlib.suppress(ProviderError):
+                self._revoke(user)
             raise
-        return user, {"url": self.client_url(user, password), "prefix": f"{prefix}:"}
+        self._persist()
+        return {"url": self.client_url(user, password), "prefix": f"{prefix}:"}
 
-    def unbind(self, binding) -> None:
+    def unbind(self, binding) -> Operation:
         self._revoke(binding.username)
+        return SUCCEEDED
 
     def _revoke(self, user: str) -> None:
         """Deleting the user also disconnects every client authenticated as it (Redis does this itself)."""
         self._call("revoke the binding's user", lambda client: client.execute_command("ACL", "DELUSER", user))
         self._persist()
+
+    def binding_last_operation(self, binding) -> Operation:
+        return Operation("failed", "The binding was interrupted before it finished.")
+
+    def binding_details(self, binding) -> dict[str, str]:
+        raise ProviderError("Redis binds at once; there is nothing to fetch.")
 
     def _persist(self) -> None:
         """A server with an ACL file keeps its users there (ACL SAVE); one configured without has none to save."""
@@ -138,7 +168,7 @@ class RedisProvider:
         self._persist()
 
     def last_operation(self, instance) -> Operation:
-        return Operation("succeeded")
+        return SUCCEEDED
 
     def check(self) -> str:
         """Connect as the admin; refuse a Redis older than 7 or one whose `default` user is on."""
