@@ -78,7 +78,21 @@ def _instances_of(tenant, environment=None) -> int:
     return (rows.filter(environment=environment) if environment is not None else rows).count()
 
 
+def storage_of(plan: ServicePlan) -> int:
+    """The storage a plan sets aside, in MiB (`limits.storage`; 0 for a plan that states none)."""
+    return int((plan.limits or {}).get("storage") or 0)
+
+
+def _storage_of(tenant, environment=None) -> int:
+    """The add-on storage a tenant (or one environment) has taken: every instance's plan's `storage`,
+    from the moment it is asked for (as a pod's requests count, not its use); removed ones free it."""
+    rows = ServiceInstance.objects.filter(tenant=tenant)
+    rows = rows.filter(environment=environment) if environment is not None else rows
+    return sum(int((limits or {}).get("storage") or 0) for limits in rows.values_list("plan__limits", flat=True))
+
+
 register_usage(Quota.Resource.ADDONS, _instances_of)
+register_usage(Quota.Resource.ADDON_STORAGE, _storage_of)
 
 
 # --- Servers, offerings and plans (operators) ----------------------------------------------------
@@ -172,6 +186,13 @@ def plan_publish(
     limits = limits or {}
     if limits.get("access", "readwrite") not in ("readwrite", "readonly"):
         raise ApplicationError("Access is readwrite or readonly.", code=INVALID, field="limits")
+    storage = limits.get("storage")
+    if storage is not None and (isinstance(storage, bool) or not isinstance(storage, int) or storage < 1):
+        raise ApplicationError(
+            "Storage is a whole number of MiB, at least 1 (it counts against the tenants' add-on storage quota).",
+            code=INVALID,
+            field="limits",
+        )
     plan = ServicePlan.objects.filter(offering=offering, slug=slug).first() or ServicePlan(offering=offering, slug=slug)
     plan.name, plan.description, plan.limits = name, description, limits
     plan.needs_approval, plan.position, plan.broker_id = needs_approval, position, broker_id
@@ -228,6 +249,10 @@ def instance_create(
             f"An add-on named “{name}” exists in {environment.name}.", code=NAME_TAKEN, status=409, field="name"
         )
     quota_check(tenant=tenant, resource=Quota.Resource.ADDONS, environment=environment)
+    if storage_of(plan):
+        quota_check(
+            tenant=tenant, resource=Quota.Resource.ADDON_STORAGE, environment=environment, adding=storage_of(plan)
+        )
     instance = ServiceInstance(
         tenant=tenant,
         environment=environment,

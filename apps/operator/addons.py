@@ -46,7 +46,10 @@ class PlanForm(ServiceForm):
     name = forms.CharField(max_length=100)
     description = forms.CharField(max_length=500, required=False)
     limits = forms.CharField(
-        required=False, initial="{}", help_text='JSON, e.g. {"access": "readonly", "connections": 5}.'
+        required=False,
+        initial="{}",
+        help_text='JSON, e.g. {"access": "readonly", "connections": 5, "storage": 1024}; storage is in MiB and '
+        "counts against the tenants' add-on storage quota.",
     )
     needs_approval = forms.BooleanField(required=False)
     broker_id = forms.CharField(

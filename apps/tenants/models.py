@@ -186,6 +186,7 @@ class Quota(TenantOwned):
         APPLICATIONS = "applications", "Applications"
         API_KEYS = "api_keys", "API keys"
         ADDONS = "addons", "Add-on instances"
+        ADDON_STORAGE = "addon_storage", "Add-on storage (MiB)"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="quotas")
     environment = models.ForeignKey(Environment, null=True, blank=True, on_delete=models.CASCADE, related_name="quotas")

@@ -34,11 +34,29 @@ class ServiceInstanceSerializer(serializers.ModelSerializer):
     environment = serializers.SlugRelatedField(slug_field="name", read_only=True)
     offering = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     plan = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    storage_mb = serializers.SerializerMethodField(
+        help_text="The storage its plan sets aside (MiB), counted against the add-on storage quota."
+    )
 
     class Meta:
         model = ServiceInstance
-        fields = ["id", "tenant", "environment", "offering", "plan", "name", "state", "last_operation", "created_at"]
+        fields = [
+            "id",
+            "tenant",
+            "environment",
+            "offering",
+            "plan",
+            "name",
+            "state",
+            "last_operation",
+            "storage_mb",
+            "usage",
+            "created_at",
+        ]
         read_only_fields = fields
+
+    def get_storage_mb(self, instance) -> int:
+        return int((instance.plan.limits or {}).get("storage") or 0)
 
 
 class ServiceInstanceCreateSerializer(serializers.Serializer):

@@ -34,7 +34,8 @@ def addon_usage(instance) -> str:
     if "keys" in usage:
         return f"{usage['keys']} keys" + (f" of {limits['keys']}" if "keys" in limits else "")
     if "bytes" in usage:
-        return filesizeformat(usage["bytes"])
+        storage = limits.get("storage")
+        return filesizeformat(usage["bytes"]) + (f" of {storage} MiB" if storage else "")
     return "Not reported by the provider"
 
 
