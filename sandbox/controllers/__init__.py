@@ -121,6 +121,7 @@ class ControllerManager:
         from .kubelet import Kubelet
         from .quota import QuotaController
         from .replicasets import ReplicaSetController
+        from .statefulsets import StatefulSetController
 
         recorder = EventRecorder(store, registry, timing.events_per_namespace)
         context = Context(store, registry, recorder, timing)
@@ -129,6 +130,7 @@ class ControllerManager:
             GarbageCollector(context),
             DeploymentController(context),
             ReplicaSetController(context),
+            StatefulSetController(context),
             self.kubelet,
             AutoscalerController(context),
             QuotaController(context),
