@@ -8,6 +8,8 @@ beside it, in the same items, never over it.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.db.models.signals import post_delete, post_save
 
 from apps.catalog.models import Application
@@ -135,8 +137,16 @@ def sync_deployment(deployment: Deployment) -> ConfigurationItem | None:
     return workload
 
 
-# An add-on is a database, a cache, or (from a broker) an external service.
+# An add-on is a database, a cache, or (from a broker) an external service; an in-cluster one is what
+# its template runs (the server's URL names it: incluster://redis).
 ADDON_TYPES = {"postgres": "database", "redis": "cache", "osb": "external-service"}
+
+
+def _addon_type(instance: ServiceInstance) -> str:
+    kind = instance.offering.kind
+    if kind == "incluster":
+        kind = urlsplit(instance.offering.server.admin_url).hostname or kind
+    return ADDON_TYPES.get(kind, "external-service")
 
 
 def sync_addon(instance: ServiceInstance) -> ConfigurationItem | None:
@@ -144,7 +154,7 @@ def sync_addon(instance: ServiceInstance) -> ConfigurationItem | None:
     item = upsert_item(
         key=keys.addon_key(instance.uid),
         tenant_id=instance.tenant_id,
-        type_slug=ADDON_TYPES.get(instance.offering.kind, "external-service"),
+        type_slug=_addon_type(instance),
         name=f"{instance.environment.name}/{instance.name}",
         attributes={"engine": instance.offering.name} if instance.offering.kind != "osb" else {},
     )

@@ -20,6 +20,7 @@ class ProviderKind(models.TextChoices):
     POSTGRES = "postgres", "PostgreSQL"
     REDIS = "redis", "Redis"
     OSB = "osb", "Open Service Broker"
+    INCLUSTER = "incluster", "In-cluster"
 
 
 class SharedServer(models.Model):

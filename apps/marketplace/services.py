@@ -43,6 +43,7 @@ from .models import (
     SharedServer,
 )
 from .providers import Operation, ProviderError, provider_for
+from .providers.incluster import InClusterProvider, template_name
 from .providers.osb import OsbProvider
 from .providers.postgres import PostgresProvider
 from .providers.redis import RedisProvider
@@ -123,9 +124,16 @@ def server_register(*, operator, name: str, kind: str, admin_url: str) -> Shared
     """Register a shared server after checking the admin URL works (or give a registered one its new
     URL); refuse the portal's own servers."""
     require(as_principal(operator).user.is_staff, "Only platform operators register add-on servers.")
-    providers = {"postgres": (PostgresProvider, 5432), "redis": (RedisProvider, 6379), "osb": (OsbProvider, 443)}
+    providers = {
+        "postgres": (PostgresProvider, 5432),
+        "redis": (RedisProvider, 6379),
+        "osb": (OsbProvider, 443),
+        "incluster": (InClusterProvider, 0),
+    }
     if kind not in providers:
-        raise ApplicationError("Choose PostgreSQL, Redis or an Open Service Broker.", code=INVALID, field="kind")
+        raise ApplicationError(
+            "Choose PostgreSQL, Redis, an Open Service Broker or an in-cluster template.", code=INVALID, field="kind"
+        )
     provider_class, default_port = providers[kind]
     host, port = _endpoint(admin_url)
     if (host, port or default_port) in _portal_endpoints():
@@ -530,7 +538,9 @@ def _env_prefix(instance: ServiceInstance, application) -> str:
 def _variables(binding: ServiceBinding, details: dict[str, str]) -> dict[str, str]:
     """The environment variables of a binding: DATABASE_URL, REDIS_URL ... for the built-in providers; a
     broker's credentials as <OFFERING>_<KEY> (a "uri" of offering "mq" becomes MQ_URI)."""
-    names = ENV_NAMES.get(binding.instance.offering.kind)
+    offering = binding.instance.offering
+    kind = template_name(offering.server.admin_url) if offering.kind == "incluster" else offering.kind
+    names = ENV_NAMES.get(kind)
     if names is not None:
         return {f"{binding.env_prefix}{names[key]}": value for key, value in details.items() if key in names}
     base = binding.instance.offering.slug.upper().replace("-", "_")
@@ -748,6 +758,12 @@ def binding_rotate(*, actor: Principal, binding: ServiceBinding) -> tuple[Servic
         if binding.retiring_username:
             raise ApplicationError(
                 "A rotation is still overlapping; rotate again once the old credential is revoked.",
+                code=CONFLICT,
+                status=409,
+            )
+        if binding.instance.offering.kind == "incluster":
+            raise ApplicationError(
+                "An in-cluster add-on has one password for every binding; it cannot be rotated for one of them.",
                 code=CONFLICT,
                 status=409,
             )

@@ -23,8 +23,9 @@ class ServerForm(ServiceForm):
         label="Admin URL",
         max_length=500,
         widget=forms.PasswordInput(render_value=False),
-        help_text="postgresql://admin:password@host:5432/postgres, redis://admin:password@host:6379/0 or a "
-        "broker's https://user:password@broker.example.com. "
+        help_text="postgresql://admin:password@host:5432/postgres, redis://admin:password@host:6379/0, a "
+        "broker's https://user:password@broker.example.com, or for an in-cluster add-on its template "
+        "(incluster://redis or incluster://postgres: a StatefulSet per instance in the tenant's namespace). "
         "Stored encrypted, never shown again.",
     )
 
