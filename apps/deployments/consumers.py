@@ -36,7 +36,8 @@ class DeploymentConsumer(KeyScopedStream, ObjectStream):
 
 
 class TenantConsumer(KeyScopedStream, ObjectStream):
-    """Forwards every deployment event of one tenant to its overview and application pages.
+    """Forwards every deployment event of one tenant, and every change of its workloads' rows, to its
+    overview and application pages.
 
     Authorized like the tenant's pages: a tenant the user may not view is, as over HTTP, the same as a
     missing one. A key needs what reading the tenant and GET /api/v1/deployments/ need. The pages only

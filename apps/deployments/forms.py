@@ -118,6 +118,9 @@ class DeployForm(GovernedFields, ServiceForm, StrategyFields):
 
 class ReasonForm(ServiceForm):
     reason = forms.CharField(max_length=500, required=False)
+    # The application and workload pages' action forms send one justification for every button; a
+    # rollback takes it as its reason.
+    justification = forms.CharField(max_length=500, required=False)
     break_glass_reason = forms.CharField(max_length=2000, required=False)  # rollback, owners only (the gate checks)
 
 

@@ -9,6 +9,7 @@ import yaml
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.catalog.selectors import applications_for
@@ -158,9 +159,10 @@ def deployment_detail(request, pk):
 
 
 def _run(request, deployment, call, done):
-    """Run a button's service and go back to the deployment page (or to the deployment the service
-    made) with a message: its refusal, or `done` (a text, or a function of the result giving
-    (messages level, text))."""
+    """Run a button's service and go back to the deployment page, or to the page the button was on
+    (`next`: the application or workload page), or to the deployment the service made (a rollback's,
+    a promotion's, whose progress its page shows), with a message: its refusal, or `done` (a text, or
+    a function of the result giving (messages level, text))."""
     try:
         result = call()
     except ApplicationError as exc:
@@ -168,15 +170,26 @@ def _run(request, deployment, call, done):
         return _to_detail(request, deployment)
     level, text = done(result) if callable(done) else (messages.SUCCESS, done)
     messages.add_message(request, level, text)
-    return _to_detail(request, result if hasattr(result, "environment_id") else deployment)
+    if hasattr(result, "environment_id") and result.pk != deployment.pk:
+        return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=result.pk)
+    return _to_detail(request, deployment)
 
 
 def _to_detail(request, deployment):
+    """Back to the tenant page the button was on (`next`), else to the deployment's page."""
+    back = request.POST.get("next", "")
+    if back.startswith(f"/t/{request.tenant.slug}/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}
+    ):
+        return redirect(back)
     return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
 
 
 def _invalid(request, deployment, form):
-    messages.error(request, next(iter(form.errors.values()))[0])
+    """The first refused field, named, so a form on another page says which of its fields it was."""
+    field, errors = next(iter(form.errors.items()))
+    label = (form.fields[field].label or field.replace("_", " ").capitalize()) if field in form.fields else ""
+    messages.error(request, f"{label}: {errors[0]}" if label else errors[0])
     return _to_detail(request, deployment)
 
 
@@ -215,10 +228,11 @@ def _with_reason(request, pk, service, done, glass: bool = False):
     form = ReasonForm(request.POST)
     form.is_valid()
     extra = {"break_glass_reason": form.cleaned_data.get("break_glass_reason", "")} if glass else {}
+    reason = form.cleaned_data.get("reason") or form.cleaned_data.get("justification", "")
     return _run(
         request,
         deployment,
-        lambda: service(actor=request, deployment=deployment, reason=form.cleaned_data.get("reason", ""), **extra),
+        lambda: service(actor=request, deployment=deployment, reason=reason, **extra),
         _queued_or(done) if isinstance(done, str) else done,
     )
 

@@ -23,6 +23,7 @@ from apps.core.realtime import workload_group
 from .api.serializers import WorkloadSerializer
 from .live import workload_log_follow, workload_pod_names
 from .models import Workload
+from .selectors import with_formation
 
 logger = structlog.get_logger(__name__)
 
@@ -51,7 +52,8 @@ class WorkloadConsumer(KeyScopedStream, ObjectStream):
         return workload_group(row["id"]), {"type": "hello", "workload": row}
 
     def _row(self) -> dict | None:
-        workload = _viewable(self.scope).select_related("tenant", "application", "environment", "release").first()
+        rows = _viewable(self.scope).select_related("tenant", "application", "environment", "release")
+        workload = with_formation(rows).first()
         return WorkloadSerializer(workload).data if workload is not None else None
 
     async def portal_event(self, message):

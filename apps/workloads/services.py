@@ -1,7 +1,8 @@
 """Writes of workload rows: each one a fresh read of the cluster, never a guess from history.
 
 `workload_refresh` is what the lifecycle watcher calls when an object of the workload changes, and
-what runs after a deployment ends. It reads the serving Deployment (the colour the Service selects,
+what runs after a deployment ends; a row whose badges or counts changed is announced to the tenant's
+pages (the overview and the application page move them without a reload). It reads the serving Deployment (the colour the Service selects,
 for blue-green), its pods and autoscaler, finds the live release from the pod template's labels, and
 judges drift with a server-side-apply dry run of that release's manifests.
 """
@@ -21,7 +22,7 @@ from apps.clusters.models import Placement
 from apps.clusters.services import kube_of
 from apps.core.errors import ApplicationError
 from apps.core.leases import fence
-from apps.core.realtime import broadcast_on_commit, workload_group
+from apps.core.realtime import broadcast_on_commit, tenant_group, workload_group
 from apps.deployments.manifests import DEPLOYMENT_ANNOTATION, LABEL
 from apps.deployments.models import Deployment, DeploySettings
 from apps.deployments.services import deploy_settings_for, deployment_heal, desired_manifests, heals_since
@@ -62,6 +63,7 @@ def workload_refresh(*, application: Application, environment: Environment) -> W
             "pods": [],
             "read_error": exc.message,
         }
+    before = _shown(workload)
     with transaction.atomic():
         fence()  # a watcher that lost its lease writes nothing
         Workload.objects.filter(pk=workload.pk).update(**seen, observed_at=timezone.now())
@@ -69,10 +71,29 @@ def workload_refresh(*, application: Application, environment: Environment) -> W
         pods = [pod["name"] for pod in seen["pods"]]
         broadcast_on_commit(workload_group(workload.pk), {"kind": "workload", "id": workload.pk, "pods": pods})
     workload.refresh_from_db()
+    if _shown(workload) != before:
+        broadcast_on_commit(tenant_group(workload.tenant_id), {"type": "workload", **_shown(workload)})
     if causes is not None:  # what an unreadable cluster hides is neither opened nor resolved
         causes.update(_drift_causes(workload, applied_by))
         incidents_sync(workload=workload, causes=causes, applied_by=applied_by)
     return workload
+
+
+def _shown(workload: Workload) -> dict:
+    """What the tenant's pages show of a workload; a change of any of it is announced to them."""
+    return {
+        "id": workload.pk,
+        "application": workload.application_id,
+        "environment": workload.environment_id,
+        "release": workload.release.number if workload.release_id else None,
+        "replicas": workload.replicas,
+        "ready_replicas": workload.ready_replicas,
+        "health": workload.health,
+        "health_label": workload.get_health_display(),
+        "health_reason": workload.health_reason,
+        "sync": workload.sync,
+        "sync_label": workload.get_sync_display(),
+    }
 
 
 def _read(kube: KubeClient, application: Application, environment: Environment):

@@ -38,7 +38,8 @@ def workload_detail(request, pk: int):
     workload = workload_list_for(request, request.tenant).filter(pk=pk).first()
     if workload is None:
         raise Http404
-    workload = workload_refresh(application=workload.application, environment=workload.environment) or workload
+    workload_refresh(application=workload.application, environment=workload.environment)
+    workload = workload_list_for(request, request.tenant).get(pk=pk)
     context = {"workload": workload, "incidents": incident_list_for(request, request.tenant).filter(workload=workload)}
     return render_tenant_page(request, "workloads/detail.html", context, section="workloads")
 

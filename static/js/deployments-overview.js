@@ -111,7 +111,7 @@
     onMessage: (data) => {
       // After "hello" the socket is in the tenant's group: look again at what was missed while offline.
       if (data.type === "hello" && reconnected) refresh();
-      if (data.type === "event") receive(data.payload);
+      if (data.type === "event" && data.payload.type === "deployment.event") receive(data.payload);
     },
     onClose: ({ final }) => { status.textContent = final ? "· not live" : "· reconnecting"; },
   });

@@ -1,21 +1,114 @@
-"""{% running_now application %}: where an application runs now, per environment, as last read from
-the cluster, for the application page."""
+"""The day-2 actions on what runs, where a person looks at it: per environment on the application page
+(`{% running_now application %}`) and on a workload's page (`{% workload_actions workload %}`).
+
+Each button posts to the deployment pages' own views (deployments/views.py), so an action from here
+is the same service call, approval, audit and webhook as from the deployment page or the API; the
+form carries `next` so the person comes back here, or to the new deployment a rollback or promotion
+made.
+"""
+
+from __future__ import annotations
 
 from django import template
 from django.utils.dateparse import parse_datetime
 
-from apps.tenants.models import promotion_key
+from apps.core.policies import policy_for
+from apps.deployments.models import Deployment
+from apps.deployments.selectors import live_deployment, previous_good_deployment
+from apps.tenants.models import Environment, promotion_key, promotion_order
+from apps.tenants.roles import Role
 
+from ..filtersets import WorkloadFilterSet
+from ..models import Health, Sync
 from ..selectors import workload_list_for
 
 register = template.Library()
 
 
+def _actions(request, role, application, environment, workload, environments) -> dict:
+    """What one environment's row offers the viewer: deploy, and for what runs there now scale,
+    restart, roll back and promote, each only where it can apply."""
+    live = live_deployment(application, environment)
+    may_change = live is not None and policy_for(Deployment).can_change(request, live)
+    long_running = application.component_kind != "cron"
+    autoscaled = bool(live and live.release.autoscale_max)
+    replicas = None
+    if workload is not None:
+        kept = getattr(workload, "formation", None)  # rows from workload_list_for carry it
+        replicas = kept if kept is not None else workload.replicas
+    if replicas is None and live is not None:
+        replicas = live.release.replicas
+    return {
+        "environment": environment,
+        "workload": workload,
+        "live": live,
+        "may_change": may_change,
+        "scalable": may_change and long_running and not autoscaled,
+        "autoscaled": autoscaled,
+        "restartable": may_change and long_running,
+        "rollback_target": previous_good_deployment(live) if may_change else None,
+        "promote_to": [env for env in environments if env.pk != environment.pk] if may_change else [],
+        "replicas": replicas,
+        "is_owner": role == Role.OWNER,
+    }
+
+
 @register.inclusion_tag("workloads/_running_now.html", takes_context=True)
 def running_now(context, application):
+    """Every environment of the tenant in promotion order: what runs there now as last read from the
+    cluster, and the actions on it."""
     request = context["request"]
-    rows = workload_list_for(request, application.tenant).filter(application=application)
-    return {"workloads": sorted(rows, key=lambda w: promotion_key(w.environment)), "tenant": application.tenant}
+    tenant = application.tenant
+    workloads = {w.environment_id: w for w in workload_list_for(request, tenant).filter(application=application)}
+    environments = list(Environment.objects.filter(tenant=tenant).order_by(*promotion_order()))
+    rows = [
+        _actions(request, context.get("role"), application, env, workloads.get(env.pk), environments)
+        for env in environments
+    ]
+    return {
+        "application": application,
+        "rows": rows,
+        "tenant": tenant,
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "may_deploy": policy_for(Deployment).can_add(request, tenant) and application.releases.exists(),
+        "shown": bool(workloads) or application.releases.exists(),
+    }
+
+
+@register.inclusion_tag("workloads/_actions.html", takes_context=True)
+def workload_actions(context, workload):
+    """The same actions for one workload, on its page."""
+    request = context["request"]
+    environments = sorted(Environment.objects.filter(tenant=workload.tenant), key=promotion_key)
+    row = _actions(request, context.get("role"), workload.application, workload.environment, workload, environments)
+    return {
+        **row,
+        "application": workload.application,
+        "tenant": workload.tenant,
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "standalone": True,
+    }
+
+
+OVERVIEW_ROWS = 20
+
+
+@register.inclusion_tag("workloads/_overview.html", takes_context=True)
+def tenant_workloads(context):
+    """The tenant's workloads for its overview: degraded first, filtered by `?health=` and `?sync=`."""
+    request = context["request"]
+    rows = WorkloadFilterSet(request.GET, queryset=workload_list_for(request, request.tenant)).qs
+    shown = list(rows[: OVERVIEW_ROWS + 1])
+    return {
+        "tenant": request.tenant,
+        "workloads": shown[:OVERVIEW_ROWS],
+        "more": rows.count() - OVERVIEW_ROWS if len(shown) > OVERVIEW_ROWS else 0,
+        "healths": Health.choices,
+        "syncs": Sync.choices,
+        "chosen": {"health": request.GET.get("health", ""), "sync": request.GET.get("sync", "")},
+    }
 
 
 @register.filter
