@@ -265,6 +265,137 @@ def wait_for(predicate, timeout=15.0, interval=0.1):
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+# --- The test database: cloned from a migrated template instead of migrated in every process ---------
+
+# Running every migration takes seconds of CPU, and `make test` starts several processes, each with its
+# own test database. The first process to need a migration state builds a template database for it
+# (`manage.py migrate` into a database of its own, renamed when complete; an advisory lock on the
+# server makes the others wait for it) and every test database is then created from that template.
+# The name carries a digest of the migrations and the pinned requirements, so a changed migration gets
+# a new template; Django's migrate still runs on the clone and finds nothing to apply.
+
+
+def _migration_digest() -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    files = sorted(BASE_DIR.glob("apps/*/migrations/*.py")) + [BASE_DIR / "requirements.txt"]
+    for path in files:
+        digest.update(str(path.relative_to(BASE_DIR)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _server_url(db: dict, name: str) -> str:
+    host = db["HOST"] or "127.0.0.1"
+    if host.startswith("/"):
+        host = quote(host, safe="")
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    auth = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{host}{port}/{name}"
+
+
+def _migrated_template(db: dict) -> str:
+    import psycopg
+
+    template = f"test_{db['NAME']}_template_{_migration_digest()}"
+    with psycopg.connect(_server_url(db, "postgres"), autocommit=True) as admin:
+        admin.execute("SELECT pg_advisory_lock(hashtext('portal test template'))")
+        try:
+            if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone():
+                return template
+            building = f"{template}_building"
+            admin.execute(f'DROP DATABASE IF EXISTS "{building}"')
+            admin.execute(f'CREATE DATABASE "{building}"')
+            env = {**os.environ, "DATABASE_URL": _server_url(db, building)}
+            env["DJANGO_SETTINGS_MODULE"] = "portal.settings.test"
+            migrate = [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"]
+            result = subprocess.run(migrate, cwd=BASE_DIR, env=env, capture_output=True, text=True)
+            if result.returncode:
+                admin.execute(f'DROP DATABASE IF EXISTS "{building}"')
+                raise RuntimeError(f"migrating the template test database failed:\n{result.stderr}")
+            admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
+            return template
+        finally:
+            admin.execute("SELECT pg_advisory_unlock(hashtext('portal test template'))")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    from django.db import connections
+
+    db = settings.DATABASES["default"]
+    if connections["default"].vendor == "postgresql" and not db["TEST"].get("TEMPLATE"):
+        db["TEST"]["TEMPLATE"] = _migrated_template(db)
+
+
+# --- Transactional tests: emptied as Django empties them, without re-running post_migrate each time ---
+
+# After a transactional test Django's flush TRUNCATEs every table and then emits post_migrate, whose
+# handlers put back the content types, the permissions and the built-in CI types: hundreds of queries,
+# more than most of those tests cost themselves. Their result is the same rows every time, so the first
+# flush of a run is Django's own and the rows it leaves are kept; every later flush TRUNCATEs the same
+# tables and writes those rows back with COPY. The database a test starts from is the same either way.
+_rows_after_flush: dict[str, list[tuple[str, bytes]]] = {}
+
+
+def _copy_rows(alias: str) -> list[tuple[str, bytes]]:
+    from django.db import connections
+
+    conn = connections[alias]
+    quote_name = conn.ops.quote_name
+    rows = []
+    with conn.cursor() as cursor:
+        for table in sorted(conn.introspection.django_table_names(only_existing=True, include_views=False)):
+            with cursor.copy(f"COPY {quote_name(table)} TO STDOUT") as copy:
+                data = b"".join(bytes(block) for block in copy)
+            if data:
+                rows.append((table, data))
+    return rows
+
+
+def _flush_and_restore(alias: str) -> None:
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.management.color import no_style
+    from django.core.management.sql import sql_flush
+    from django.db import connections, transaction
+
+    conn = connections[alias]
+    quote_name = conn.ops.quote_name
+    statements = sql_flush(no_style(), conn, reset_sequences=False, allow_cascade=False)
+    with transaction.atomic(using=alias, savepoint=conn.features.can_rollback_ddl):
+        with conn.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+            for table, data in _rows_after_flush[alias]:
+                with cursor.copy(f"COPY {quote_name(table)} FROM STDIN") as copy:
+                    copy.write(data)
+    ContentType.objects.clear_cache()
+
+
+def _install_fast_flush() -> None:
+    from django.test import TransactionTestCase
+
+    stock = TransactionTestCase._fixture_teardown
+
+    def _fixture_teardown(self):
+        aliases = list(self._databases_names(include_mirrors=False))
+        if self.available_apps is not None or self.serialized_rollback:
+            return stock(self)  # flushes that skip post_migrate or keep data: Django's own
+        if any(alias not in _rows_after_flush for alias in aliases):
+            stock(self)
+            for alias in aliases:
+                _rows_after_flush[alias] = _copy_rows(alias)
+            return
+        for alias in aliases:
+            _flush_and_restore(alias)
+
+    TransactionTestCase._fixture_teardown = _fixture_teardown
+
+
+_install_fast_flush()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def close_stray_connections(django_db_setup, django_db_blocker):
     """Connections opened by server threads and async consumers outlive their tests; end them so the
