@@ -96,3 +96,8 @@ BUILTIN_TYPES = [
     ("team", "Team", False, {"type": "object", "properties": {"email": STRING, "chat": STRING}}),
 ]
 PLATFORM_TYPES = {slug for slug, _, platform, _ in BUILTIN_TYPES if platform}
+
+
+# What the lifecycle watcher last read of a workload, kept beside discovery's facts in the workload's
+# item (sync.sync_workload_state); a discovery run keeps them, since it does not read health or drift.
+LIFECYCLE_ATTRIBUTES = ("health", "health_reason", "sync", "drift", "live_release")

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from apps.clusters.models import Cluster
 
-from .choices import Provenance, Status
+from .choices import LIFECYCLE_ATTRIBUTES, Provenance, Status
 from .discovery import Facts
 from .models import ChangeRecord, CIType, ConfigurationItem, Relationship
 
@@ -31,6 +31,12 @@ def _chunks(values, size=BATCH):
 
 def _history(cluster: Cluster, **fields) -> ChangeRecord:
     return ChangeRecord(source=f"discovery:{cluster.name}", **fields)
+
+
+def _lifecycle(before: dict | None) -> dict:
+    """What the lifecycle watcher wrote into an item (health, drift), which discovery does not read."""
+    old = (before or {}).get("discovered_attributes") or {}
+    return {name: old[name] for name in LIFECYCLE_ATTRIBUTES if name in old}
 
 
 def _upsert_items(cluster: Cluster, facts: Facts, now, history: list) -> tuple[dict[str, int], dict]:
@@ -59,7 +65,7 @@ def _upsert_items(cluster: Cluster, facts: Facts, now, history: list) -> tuple[d
                     tenant_id=fact["tenant_id"],
                     ci_type_id=types[fact["type"]],
                     name=fact["name"],
-                    discovered_attributes=fact["attributes"],
+                    discovered_attributes={**_lifecycle(before), **fact["attributes"]},
                     provenance=Provenance.DISCOVERED,
                     source=source,
                     status=Status.ACTIVE,

@@ -163,7 +163,16 @@ def _names(ids) -> dict[int, ConfigurationItem]:
         item.pk: item
         for item in ConfigurationItem.objects.filter(pk__in=set(ids))
         .select_related("ci_type", "tenant")
-        .only("id", "name", "status", "provenance", "ci_type__slug", "ci_type__name", "tenant__slug")
+        .only(
+            "id",
+            "name",
+            "status",
+            "provenance",
+            "discovered_attributes",
+            "ci_type__slug",
+            "ci_type__name",
+            "tenant__slug",
+        )
     }
 
 
@@ -174,6 +183,9 @@ def item_summary(item: ConfigurationItem) -> dict:
         "type": item.ci_type.slug,
         "status": item.status,
         "tenant": item.tenant.slug if item.tenant is not None else None,
+        # A workload's health and sync as the lifecycle watcher last read them; None for other items.
+        "health": (item.discovered_attributes or {}).get("health"),
+        "sync": (item.discovered_attributes or {}).get("sync"),
     }
 
 

@@ -16,6 +16,9 @@ from apps.catalog.models import Application
 from apps.deployments.models import Deployment
 from apps.marketplace.models import BindingState, ServiceBinding, ServiceInstance
 from apps.tenants.models import Environment
+from apps.workloads.models import Workload
+from apps.workloads.services import drift_summary
+from apps.workloads.signals import workload_read
 
 from . import keys
 from .choices import Provenance, RelationKind, Status
@@ -137,6 +140,45 @@ def sync_deployment(deployment: Deployment) -> ConfigurationItem | None:
     return workload
 
 
+LIFECYCLE = "lifecycle"
+
+
+def sync_workload_state(workload: Workload) -> None:
+    """Write the workload's health and drift, as last read from the cluster, into its item, so the
+    CMDB's pages and impact analysis say which items are degraded or out of sync. A change of health
+    or sync is one history row."""
+    key = keys.object_key(workload.environment.namespace, "workload", workload.application.name)
+    item = ConfigurationItem.objects.select_related("ci_type").filter(key=key).first()
+    if item is None:
+        return
+    state = {  # LIFECYCLE_ATTRIBUTES
+        "health": workload.health,
+        "health_reason": workload.health_reason,
+        "sync": workload.sync,
+        "drift": drift_summary(workload.drift) if workload.drift else "",
+        "live_release": workload.release.number if workload.release_id else None,
+    }
+    old = item.discovered_attributes or {}
+    if all(old.get(name) == value for name, value in state.items()):
+        return
+    before = item_snapshot(item)
+    item.discovered_attributes = {**old, **state}
+    item.save(update_fields=["discovered_attributes", "updated_at"])
+    if (old.get("health"), old.get("sync")) != (state["health"], state["sync"]):
+        record(
+            actor=LIFECYCLE,
+            action=ChangeRecord.Action.UPDATE,
+            item=item,
+            before=before,
+            after=item_snapshot(item),
+            summary=f"{item.name} is {workload.get_health_display().lower()}, {workload.get_sync_display().lower()}",
+        )
+
+
+def _on_workload_read(sender, workload, **kwargs):
+    sync_workload_state(workload)
+
+
 # An add-on is a database, a cache, or (from a broker) an external service; an in-cluster one is what
 # its template runs (the server's URL names it: incluster://redis).
 ADDON_TYPES = {"postgres": "database", "redis": "cache", "osb": "external-service"}
@@ -236,6 +278,7 @@ def _on_deployment_saved(sender, instance, created, **kwargs):
 
 
 def connect() -> None:
+    workload_read.connect(_on_workload_read, dispatch_uid="cmdb-workload-read")
     post_save.connect(_on_application_saved, sender=Application, dispatch_uid="cmdb-application")
     post_save.connect(_on_environment_saved, sender=Environment, dispatch_uid="cmdb-environment")
     post_save.connect(_on_deployment_saved, sender=Deployment, dispatch_uid="cmdb-deployment")

@@ -32,6 +32,7 @@ from apps.tenants.models import Environment
 from .incidents import incidents_sync
 from .models import Cause, Health, Sync, Workload
 from .observe import causes_of, drift_of, health_of, pod_row, trouble_of
+from .signals import workload_read
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def workload_refresh(*, application: Application, environment: Environment) -> W
     workload.refresh_from_db()
     if _shown(workload) != before:
         broadcast_on_commit(tenant_group(workload.tenant_id), {"type": "workload", **_shown(workload)})
+    workload_read.send(sender=Workload, workload=workload)
     if causes is not None:  # what an unreadable cluster hides is neither opened nor resolved
         causes.update(_drift_causes(workload, applied_by))
         incidents_sync(workload=workload, causes=causes, applied_by=applied_by)

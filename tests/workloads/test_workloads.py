@@ -149,3 +149,31 @@ def test_the_pages_show_workloads_of_the_tenant_only(world, client, running):
     client.force_login(world.outsider)
     assert client.get(f"/t/globex/workloads/{running.pk}/").status_code == 404
     assert client.get(f"/t/acme/workloads/{running.pk}/").status_code == 404
+
+
+def test_health_and_drift_feed_the_workloads_cmdb_item_and_its_impact(world, api, client, running, cluster):
+    from apps.cmdb import keys
+    from apps.cmdb.models import ChangeRecord, ConfigurationItem
+
+    item = ConfigurationItem.objects.get(key=keys.object_key(NS, "workload", "web"))
+    # The read that made the row healthy (in the worker) writes the item just after the row.
+    wait_for(lambda: ConfigurationItem.objects.get(pk=item.pk).discovered_attributes.get("health"), timeout=10)
+    item.refresh_from_db()
+    attributes = item.discovered_attributes
+    assert (attributes["health"], attributes["sync"], attributes["live_release"]) == ("healthy", "synced", 1)
+    cluster.patch("apps/v1", "Deployment", "web", NS, {"spec": {"replicas": 3}})
+    refreshed(running)
+    item.refresh_from_db()
+    assert item.discovered_attributes["sync"] == "out_of_sync"
+    assert "spec.replicas" in item.discovered_attributes["drift"]
+    assert ChangeRecord.objects.filter(item=item, summary__contains="out of sync").exists()
+
+    api.as_user(world.user("viewer"))
+    application = ConfigurationItem.objects.get(key=keys.application_key(running.application_id))
+    reached = api.get(f"/api/v1/cmdb/items/{application.pk}/impact/").json()["items"]
+    [workload] = [row for row in reached if row["id"] == item.pk]
+    health = item.discovered_attributes["health"]  # progressing while the third pod starts, or healthy
+    assert (workload["health"], workload["sync"]) == (health, "out_of_sync")
+    client.force_login(world.user("viewer"))
+    page = client.get(f"/t/acme/cmdb/{application.pk}/").content.decode()
+    assert f'data-health="{health}"' in page and "Out of sync" in page

@@ -225,6 +225,12 @@ class ItemSummarySerializer(serializers.Serializer):
     type = serializers.CharField()
     status = serializers.CharField()
     tenant = serializers.CharField(allow_null=True)
+    health = serializers.CharField(
+        allow_null=True, help_text="A workload's health as last read from the cluster; null for other items."
+    )
+    sync = serializers.CharField(
+        allow_null=True, help_text="A workload's sync (synced, out_of_sync, unknown); null for others."
+    )
 
 
 class ReachedSerializer(ItemSummarySerializer):
