@@ -52,6 +52,12 @@ class Workload(TenantOwned):
     pods = models.JSONField(default=list, blank=True)
     read_error = models.TextField(blank=True)
     drift_since = models.DateTimeField(null=True, blank=True, help_text="Out of sync since, for self-heal's grace.")
+    replica_history = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="One sample per minute over the last hours, as the reads saw them: "
+        "[minute, desired, ready, the autoscaler's desired or null].",
+    )
     observed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

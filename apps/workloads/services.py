@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 # Self-heal re-applies at most this often per window; drift that keeps returning is an incident.
 HEAL_LIMIT = 3
 HEAL_WINDOW = timedelta(hours=1)
+# How far back the replica chart reaches; one sample a minute.
+REPLICA_HISTORY = timedelta(hours=6)
 # A refresh runs in the background, but a watcher refreshes many workloads: fail within seconds.
 READ_OPTIONS = {"attempts": 3, "backoff": 0.2, "timeout": (3, 10)}
 
@@ -55,6 +57,7 @@ def workload_refresh(*, application: Application, environment: Environment) -> W
     try:
         with kube_of(environment, **READ_OPTIONS) as kube:
             seen, causes, applied_by = _read(kube, application, environment)
+        seen["replica_history"] = sampled(workload.replica_history, seen, at=timezone.now())
     except KubeError as exc:
         seen = {
             "health": Health.UNKNOWN,
@@ -138,6 +141,19 @@ def _read(kube: KubeClient, application: Application, environment: Environment):
         "read_error": "",
     }
     return fields, causes, applied_by
+
+
+def sampled(history: list, seen: dict, *, at) -> list:
+    """The replica history with this read's counts as the sample of its minute (a later read in the same
+    minute replaces it), keeping REPLICA_HISTORY_HOURS: [minute, desired, ready, the autoscaler's
+    desired or None]. A workload with no Deployment (a cron job, a missing one) adds nothing."""
+    if seen.get("replicas") is None:
+        return history
+    minute = at.replace(second=0, microsecond=0)
+    sample = [minute.isoformat(), seen["replicas"], seen["ready_replicas"], (seen["autoscaler"] or {}).get("desired")]
+    oldest = (minute - REPLICA_HISTORY).isoformat()
+    kept = [old for old in history or [] if oldest < old[0] < sample[0]]
+    return [*kept, sample]
 
 
 def _template(workload_object: dict | None) -> dict:

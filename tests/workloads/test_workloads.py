@@ -3,12 +3,14 @@ what re-applying the live release would change; fields the portal never sets, an
 set through the portal, are not drift. Another tenant's workload is a 404."""
 
 import threading
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from apps.clusters.kube import KubeClient
 from apps.workloads.models import Workload
-from apps.workloads.services import workload_refresh
+from apps.workloads.services import sampled, workload_refresh
 from apps.workloads.watcher import Watcher
 from tests.conftest import wait_for
 from tests.deployments.conftest import make_app, make_release, registered
@@ -177,3 +179,41 @@ def test_health_and_drift_feed_the_workloads_cmdb_item_and_its_impact(world, api
     client.force_login(world.user("viewer"))
     page = client.get(f"/t/acme/cmdb/{application.pk}/").content.decode()
     assert f'data-health="{health}"' in page and "Out of sync" in page
+
+
+def test_the_autoscalers_decisions_reach_the_timeline_and_the_replica_chart(world, api, client, cluster):
+    app = make_app(world.acme)
+    release = make_release(app, autoscale_min=2, autoscale_max=4, autoscale_cpu_target=50)
+    deployment = finished(deploy(api, world.user("developer"), release).json()["id"])
+    assert deployment.state == "succeeded", deployment.outcome
+    # The sandbox's stand-in for metrics: four times the target load, so the autoscaler wants its maximum.
+    cluster.patch("apps/v1", "Deployment", "web", NS, {"metadata": {"annotations": {"sandbox.paas.dev/load": "200"}}})
+    wait_for(
+        lambda: (
+            (cluster.get("autoscaling/v2", "HorizontalPodAutoscaler", "web", NS)["status"] or {}).get("desiredReplicas")
+            == 4
+        ),
+        timeout=15,
+    )
+    workload = refreshed(Workload.objects.get(application=app))
+    assert workload.autoscaler["desired"] == 4 and workload.autoscaler["max"] == 4
+    minute, desired, ready, decided = workload.replica_history[-1]
+    assert (desired, decided) == (4, 4) and minute.endswith(":00+00:00")
+
+    api.as_user(world.user("viewer"))
+    events = api.get(f"{URL}{workload.pk}/events/").json()
+    rescale = [e for e in events if e["object"] == "HorizontalPodAutoscaler/web" and e["reason"] == "SuccessfulRescale"]
+    assert rescale and "New size: 4" in rescale[0]["message"]
+
+    # A read a minute earlier, when the autoscaler wanted 2, and two reads in this minute: one sample each.
+    now = timezone.now()
+    before = {"replicas": 2, "ready_replicas": 2, "autoscaler": {"desired": 2}}
+    history = sampled([], before, at=now - timedelta(minutes=1))
+    history = sampled(history, {**before, "ready_replicas": 1}, at=now)
+    history = sampled(history, {"replicas": 4, "ready_replicas": 2, "autoscaler": workload.autoscaler}, at=now)
+    assert [sample[1:] for sample in history] == [[2, 2, 2], [4, 2, 4]]
+    assert sampled(history, before, at=now + timedelta(hours=7))[0][1:] == [2, 2, 2], "older than 6 h is dropped"
+    Workload.objects.filter(pk=workload.pk).update(replica_history=history)
+    client.force_login(world.user("viewer"))
+    page = client.get(f"/t/acme/workloads/{workload.pk}/").content.decode()
+    assert 'id="replica-chart"' in page and 'data-decision="4"' in page

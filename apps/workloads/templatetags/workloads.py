@@ -120,3 +120,47 @@ def cluster_time(value):
         return parse_datetime(str(value))
     except ValueError:
         return None
+
+
+CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 640, 140, 24
+
+
+@register.inclusion_tag("workloads/_replica_chart.html")
+def replica_chart(workload):
+    """The replica counts of the last hours as an SVG chart: desired and ready per minute, and each
+    change of the autoscaler's decision marked. Numbers only, computed here; the template draws them."""
+    samples = [sample for sample in workload.replica_history or [] if parse_datetime(sample[0])]
+    if len(samples) < 2:
+        return {"samples": samples, "drawn": False}
+    times = [parse_datetime(sample[0]).timestamp() for sample in samples]
+    span = max(times[-1] - times[0], 60)
+    top = max(max(s[1] or 0, s[2] or 0, s[3] or 0) for s in samples) or 1
+    inner_w, inner_h = CHART_WIDTH - 2 * CHART_PAD, CHART_HEIGHT - 2 * CHART_PAD
+
+    def point(at: float, value) -> tuple[float, float]:
+        x = CHART_PAD + (at - times[0]) / span * inner_w
+        y = CHART_PAD + inner_h - (value or 0) / top * inner_h
+        return round(x, 1), round(y, 1)
+
+    def line(index: int) -> str:
+        return " ".join(f"{x},{y}" for x, y in (point(at, s[index]) for at, s in zip(times, samples, strict=True)))
+
+    decisions = [
+        {"x": point(at, s[3])[0], "y": point(at, s[3])[1], "to": s[3], "at": s[0]}
+        for at, s, previous in zip(times[1:], samples[1:], samples[:-1], strict=True)
+        if s[3] is not None and s[3] != previous[3]
+    ]
+    return {
+        "drawn": True,
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "desired": line(1),
+        "ready": line(2),
+        "decisions": decisions,
+        "top": top,
+        "top_y": CHART_PAD,
+        "bottom_y": CHART_HEIGHT - CHART_PAD,
+        "first": parse_datetime(samples[0][0]),
+        "last": parse_datetime(samples[-1][0]),
+        "samples": samples,
+    }
