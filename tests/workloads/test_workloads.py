@@ -195,7 +195,7 @@ def test_the_autoscalers_decisions_reach_the_timeline_and_the_replica_chart(worl
         ),
         timeout=15,
     )
-    workload = refreshed(Workload.objects.get(application=app))
+    workload = workload_refresh(application=app, environment=world.acme.environments.get(name="dev"))
     assert workload.autoscaler["desired"] == 4 and workload.autoscaler["max"] == 4
     minute, desired, ready, decided = workload.replica_history[-1]
     assert (desired, decided) == (4, 4) and minute.endswith(":00+00:00")
