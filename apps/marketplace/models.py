@@ -107,6 +107,11 @@ class ServiceInstance(TenantOwned):
     state = models.CharField(max_length=20, choices=InstanceState.choices, default=InstanceState.PROVISIONING)
     provider_ref = models.CharField(max_length=100, blank=True)
     last_operation = models.TextField(blank=True)
+    operation = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The token an Open Service Broker gave its asynchronous operation, sent back when polling.",
+    )
     usage = models.JSONField(
         default=dict, blank=True, help_text="Sampled by a beat job: keys or bytes, sampled_at, writes_blocked."
     )
@@ -156,6 +161,11 @@ class ServiceBinding(TenantOwned):
         "interrupted rotation's credential is found and revoked.",
     )
     last_operation = models.TextField(blank=True)
+    operation = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The token an Open Service Broker gave its asynchronous operation, sent back when polling.",
+    )
     credentials_encrypted = crypto.EncryptedTextField(blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -342,7 +342,7 @@ def instance_provision_run(*, instance_id: int) -> None:
         operation = provider.last_operation(instance)
     except ProviderError as exc:
         operation = Operation("failed", str(exc))
-    instance.save(update_fields=["provider_ref", "updated_at"])
+    instance.save(update_fields=["provider_ref", "operation", "updated_at"])
     _settle(instance, operation)
 
 
@@ -502,7 +502,7 @@ def _settle_removal(instance: ServiceInstance, operation: Operation) -> None:
         instance.last_operation = (
             f"The provider is removing it{': ' + operation.description if operation.description else ''}"
         )[:500]
-        instance.save(update_fields=["last_operation", "updated_at"])
+        instance.save(update_fields=["last_operation", "operation", "updated_at"])
         _poll_later(POLL_TASK, instance.pk)
         _announce(instance)
         return
@@ -614,7 +614,7 @@ def binding_create(*, actor: Principal, instance: ServiceInstance, application) 
     if details is None:  # the provider works on it; a task polls until it is done
         with transaction.atomic():
             binding.last_operation = "The provider is working on it"
-            binding.save(update_fields=["last_operation", "updated_at"])
+            binding.save(update_fields=["last_operation", "operation", "updated_at"])
             _audit_bind(actor, binding)
             _poll_later(BINDING_POLL_TASK, binding.pk)
         return binding, {}
@@ -883,7 +883,14 @@ def binding_delete(*, actor: Principal, binding: ServiceBinding) -> ServiceBindi
             binding.state, binding.last_operation = BindingState.UNBINDING, "The provider is revoking it"
             binding.retiring_username = binding.pending_username = ""
             binding.save(
-                update_fields=["state", "last_operation", "retiring_username", "pending_username", "updated_at"]
+                update_fields=[
+                    "state",
+                    "last_operation",
+                    "operation",
+                    "retiring_username",
+                    "pending_username",
+                    "updated_at",
+                ]
             )
             _poll_later(BINDING_POLL_TASK, binding.pk)
         else:

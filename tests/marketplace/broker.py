@@ -3,7 +3,9 @@ process: `python tests/marketplace/broker.py PORT USER PASSWORD`. It offers one 
 a synchronous plan and an asynchronous one. On the asynchronous plan every operation answers 202 and
 takes a second: provisioning and deprovisioning are reported at the instance's `last_operation`,
 binding and unbinding at the binding's, and a binding's credentials are fetched once it is made
-(`bindings_retrievable`). A binding for the application "broken" fails. Each binding gets its own
+(`bindings_retrievable`). Each 202 carries an `operation` token, and a poll that does not send it back
+is answered "failed", as a broker that keys its operations by token would. A binding for the
+application "broken" fails. Each binding gets its own
 credentials, and the broker answers 410 for anything it does not know."""
 
 import sys
@@ -53,8 +55,9 @@ class QueueBroker(ServiceBroker):
         if details.plan_id == ASYNC_PLAN:
             if not async_allowed:
                 raise errors.ErrAsyncRequired()
-            self.instances[instance_id] = {"ready_at": time.monotonic() + 1, "space": details.space_guid}
-            return ProvisionedServiceSpec(state=ProvisionState.IS_ASYNC, operation="create")
+            token = f"create-{uuid.uuid4().hex[:8]}"
+            self.instances[instance_id] = {"ready_at": time.monotonic() + 1, "space": details.space_guid, "op": token}
+            return ProvisionedServiceSpec(state=ProvisionState.IS_ASYNC, operation=token)
         self.instances[instance_id] = {"ready_at": 0, "space": details.space_guid}
         return ProvisionedServiceSpec()
 
@@ -62,6 +65,8 @@ class QueueBroker(ServiceBroker):
         instance = self.instances.get(instance_id)
         if instance is None:
             raise errors.ErrInstanceDoesNotExist()  # 410: deprovisioned
+        if instance.get("op") and operation_data != instance["op"]:
+            return LastOperation(OperationState.FAILED, f"Unknown operation {operation_data!r}")
         if instance.get("removed_at") and time.monotonic() >= instance["removed_at"]:
             del self.instances[instance_id]
             raise errors.ErrInstanceDoesNotExist()
@@ -88,7 +93,8 @@ class QueueBroker(ServiceBroker):
             if not async_allowed:
                 raise errors.ErrAsyncRequired()
             binding["ready_at"] = time.monotonic() + TAKES
-            return Binding(state=BindState.IS_ASYNC, operation="bind")
+            binding["op"] = f"bind-{uuid.uuid4().hex[:8]}"
+            return Binding(state=BindState.IS_ASYNC, operation=binding["op"])
         return Binding(credentials=binding["credentials"])
 
     def last_binding_operation(self, instance_id, binding_id, operation_data, **kwargs):
@@ -97,6 +103,8 @@ class QueueBroker(ServiceBroker):
             if binding_id in self.unbound:
                 return LastOperation(OperationState.SUCCEEDED, "Deleted")
             return LastOperation(OperationState.FAILED, "No such binding")
+        if binding.get("op") and operation_data != binding["op"]:
+            return LastOperation(OperationState.FAILED, f"Unknown operation {operation_data!r}")
         now = time.monotonic()
         if binding.get("removed_at"):
             if now < binding["removed_at"]:
@@ -122,7 +130,8 @@ class QueueBroker(ServiceBroker):
             raise errors.ErrBindingDoesNotExist()
         if details.plan_id == ASYNC_PLAN and async_allowed:
             binding["removed_at"] = time.monotonic() + TAKES
-            return UnbindSpec(is_async=True, operation="unbind")
+            binding["op"] = f"unbind-{uuid.uuid4().hex[:8]}"
+            return UnbindSpec(is_async=True, operation=binding["op"])
         del self.bindings[binding_id]
         self.unbound.add(binding_id)
         return UnbindSpec(is_async=False)
@@ -132,8 +141,10 @@ class QueueBroker(ServiceBroker):
         if instance is None:
             raise errors.ErrInstanceDoesNotExist()
         if details.plan_id == ASYNC_PLAN and async_allowed:
-            instance.setdefault("removed_at", time.monotonic() + TAKES)
-            return DeprovisionServiceSpec(is_async=True, operation="deprovision")
+            if "removed_at" not in instance:
+                instance["removed_at"] = time.monotonic() + TAKES
+                instance["op"] = f"delete-{uuid.uuid4().hex[:8]}"
+            return DeprovisionServiceSpec(is_async=True, operation=instance["op"])
         del self.instances[instance_id]
         return DeprovisionServiceSpec(is_async=False)
 

@@ -103,6 +103,7 @@ def broker_get(broker_url, path):
 
 def ready_slow_instance(world, queue):
     instance = provision(world, queue, plan=queue.plans.get(slug="slow"))
+    assert instance.operation.startswith("create-")  # the broker's token, sent back on every poll
     wait_for_broker()
     services.instance_poll_run(instance_id=instance.pk)
     instance.refresh_from_db()
@@ -122,6 +123,7 @@ def test_an_asynchronous_bind_unbind_and_deprovision_are_polled_until_done(world
     assert accepted.status_code == 202, accepted.content
     assert accepted.json()["state"] == "binding" and "credentials" not in accepted.json()
     binding = ServiceBinding.objects.get(pk=accepted.json()["id"])
+    assert binding.operation.startswith("bind-")
     assert secret_data(instance.environment, "web-addons") is None
 
     services.binding_poll_run(binding_id=binding.pk)  # the poll task, too early

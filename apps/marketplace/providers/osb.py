@@ -8,7 +8,8 @@ credential is a binding of its own at the broker). A broker that answers 202 wor
 provisioning and deprovisioning are polled at the instance's `last_operation`, binding and unbinding at
 the binding's (`.../service_bindings/<id>/last_operation`), and the credentials of a binding made
 asynchronously are fetched from the broker (`GET .../service_bindings/<id>`, which the broker must
-offer: `bindings_retrievable`).
+offer: `bindings_retrievable`). The `operation` token a 202 carries is set on the row (the services save
+it) and sent back with every poll, as the specification requires.
 """
 
 from __future__ import annotations
@@ -59,13 +60,14 @@ class OsbProvider:
                 "environment": instance.environment.name,
             },
         }
-        self._call(
+        response = self._call(
             "PUT",
             f"/v2/service_instances/{instance.uid}",
             what="provision",
             params={"accepts_incomplete": "true"},
             json=body,
         )
+        instance.operation = _token(response) if response.status_code == 202 else ""
         return str(instance.uid)
 
     def deprovision(self, instance) -> Operation:
@@ -77,6 +79,8 @@ class OsbProvider:
             params={**self._ids(instance), "accepts_incomplete": "true"},
         )
         # 422: the broker is still busy with this instance (a deprovision asked for again): poll it
+        if response.status_code == 202:
+            instance.operation = _token(response)
         return IN_PROGRESS if response.status_code in (202, 422) else SUCCEEDED
 
     def credential_name(self, binding) -> str:
@@ -97,6 +101,7 @@ class OsbProvider:
             json=body,
         )
         if response.status_code == 202:
+            binding.operation = _token(response)
             return None
         return _credentials(response)
 
@@ -108,7 +113,10 @@ class OsbProvider:
             ok=(200, 202, 410),
             params={**self._ids(binding.instance), "accepts_incomplete": "true"},
         )
-        return IN_PROGRESS if response.status_code == 202 else SUCCEEDED
+        if response.status_code == 202:
+            binding.operation = _token(response)
+            return IN_PROGRESS
+        return SUCCEEDED
 
     def binding_last_operation(self, binding) -> Operation:
         """410 means the binding is gone (an unbind finished); 404, that the broker never made it."""
@@ -117,7 +125,7 @@ class OsbProvider:
             f"{self._binding_path(binding)}/last_operation",
             what="report on the binding",
             ok=(200, 404, 410),
-            params=self._ids(binding.instance),
+            params=_with_operation(self._ids(binding.instance), binding.operation),
         )
         if response.status_code == 410:
             return Operation("succeeded", "Gone")
@@ -135,7 +143,7 @@ class OsbProvider:
             f"/v2/service_instances/{instance.uid}/last_operation",
             what="report",
             ok=(200, 410),
-            params=self._ids(instance),
+            params=_with_operation(self._ids(instance), instance.operation),
         )
         if response.status_code == 410:
             return Operation("succeeded", "Gone")
@@ -145,6 +153,18 @@ class OsbProvider:
     def check(self) -> str:
         services = self._call("GET", "/v2/catalog", what="show its catalog").json().get("services", [])
         return f"Open Service Broker with {len(services)} service(s)"
+
+
+def _token(response: requests.Response) -> str:
+    """The `operation` a broker may give a 202, which it must get back when polled."""
+    try:
+        return str((response.json() or {}).get("operation") or "")[:200]
+    except ValueError:
+        return ""
+
+
+def _with_operation(params: dict, operation: str) -> dict:
+    return {**params, "operation": operation} if operation else params
 
 
 def _credentials(response: requests.Response) -> dict[str, str]:
