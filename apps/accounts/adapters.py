@@ -3,17 +3,35 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from apps.core import crypto
 from apps.core.client_ip import client_ip
 
 
+def sso_only(email: str) -> bool:
+    """Whether the address is in a domain whose people sign in only through the identity provider."""
+    domain = email.rpartition("@")[2].lower()
+    return bool(domain) and domain in {d.lower() for d in settings.SSO_ONLY_DOMAINS}
+
+
+def sso_only_error(email: str) -> ValidationError:
+    domain = email.rpartition("@")[2].lower()
+    return ValidationError(f"People at {domain} sign in with {settings.SSO_NAME}, not with a password.")
+
+
 class AccountAdapter(DefaultAccountAdapter):
-    """Sign-up can be closed for self-hosted installations that only invite people."""
+    """Sign-up can be closed for self-hosted installations that only invite people; passwords can be
+    switched off for the domains whose people sign in through the identity provider (SSO_ONLY_DOMAINS)."""
 
     def is_open_for_signup(self, request) -> bool:
         return getattr(settings, "ACCOUNT_ALLOW_SIGNUP", True)
+
+    def pre_authenticate(self, request, **credentials) -> None:
+        email = credentials.get("email") or ""
+        if sso_only(email):
+            raise sso_only_error(email)
+        super().pre_authenticate(request, **credentials)
 
     def get_client_ip(self, request) -> str:
         """Login rate limits and session records use the portal's one reading of the client's address."""

@@ -8,4 +8,4 @@ class TenantsConfig(AppConfig):
     label = "tenants"
 
     def ready(self):
-        from . import policies  # noqa: F401  (registers the policies)
+        from . import policies, sso  # noqa: F401  (registers the policies and the login receiver)

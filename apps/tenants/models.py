@@ -68,7 +68,14 @@ class Membership(TenantOwned):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Granted by a person"
+        SSO = "sso", "Follows the identity provider's groups"
+
     role = models.CharField(max_length=16, choices=Role.choices)
+    # SSO memberships are made, changed and removed by logins through the IdP (apps/tenants/sso.py).
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.MANUAL)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

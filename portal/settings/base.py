@@ -5,7 +5,7 @@ Environment-specific modules (local, test, production) import this and override 
 
 import ipaddress
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import environ
 
@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -238,6 +240,7 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "apps.accounts.forms.SignupForm"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 # A re-authentication (the step-up before deciding on a change request, minting a deciding key, ...)
 # holds this long, so an approver deciding on several requests in a row types the password once.
@@ -258,6 +261,41 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = SITE_NAME
 MFA_RECOVERY_CODE_COUNT = 10
 USERSESSIONS_TRACK_ACTIVITY = True
+
+# --- Single sign-on (OpenID Connect through allauth) ------------------------------------------------
+# One identity provider configured by environment: Keycloak, Okta, Entra ID, Google or any standards
+# IdP. The IdP's groups (the claim SSO_GROUPS_CLAIM; Entra sends group object ids, Google none) become
+# tenant roles through SSO_GROUP_ROLES, "group=tenant/role" pairs separated by commas, applied at every
+# login and taken away when the group is gone (apps/tenants/sso.py). Password sign-in can be switched
+# off for the company's domains, whose people then sign in only through the IdP.
+SSO_SERVER_URL = env("SSO_SERVER_URL", default="")
+SSO_NAME = env("SSO_NAME", default="Single sign-on")
+SSO_GROUPS_CLAIM = env("SSO_GROUPS_CLAIM", default="groups")
+SSO_GROUP_ROLES = env("SSO_GROUP_ROLES", default="")
+SSO_ONLY_DOMAINS = env.list("SSO_ONLY_DOMAINS", default=[])
+SOCIALACCOUNT_ADAPTER = "apps.tenants.sso.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        # The IdP vouches for the address (email_verified), so no second verification mail.
+        "VERIFIED_EMAIL": True,
+        # Most IdPs send groups only when asked for them by a scope of that name (Keycloak, Okta).
+        "SCOPE": env.list("SSO_SCOPES", default=["openid", "profile", "email", "groups"]),
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": SSO_NAME,
+                "client_id": env("SSO_CLIENT_ID", default=""),
+                "secret": env("SSO_CLIENT_SECRET", default=""),
+                "settings": {"server_url": SSO_SERVER_URL, "oauth_pkce_enabled": True},
+            }
+        ]
+        if SSO_SERVER_URL
+        else [],
+    }
+}
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # an IdP login finds the account with that verified address
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False  # the portal never calls the IdP's APIs for the user
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 
 # --- Email ------------------------------------------------------------------------------------
@@ -470,6 +508,13 @@ STORAGES = {
 }
 
 # --- Security headers shared by every environment ---------------------------------------------
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 # No inline scripts or styles anywhere; data: images are the TOTP QR code.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -480,7 +525,8 @@ CONTENT_SECURITY_POLICY = {
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
+        # Signing in through the IdP posts to the portal, which redirects the form to the IdP.
+        "form-action": ["'self'", *([_origin(SSO_SERVER_URL)] if SSO_SERVER_URL else [])],
         "base-uri": ["'self'"],
         "object-src": ["'none'"],
     }
