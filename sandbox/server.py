@@ -11,7 +11,7 @@ import json
 import signal
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 from typing import Self
 
@@ -66,6 +66,9 @@ class SandboxServer:
         # When each pod went away, to the microsecond (Events carry whole seconds): tests compare it with
         # the moment a client declared a rollout finished. A test aid under /sandbox, not an API object.
         self.pod_terminations: deque[dict] = deque(maxlen=10000)
+        # Requests to the Kubernetes API by verb (watch, get/list, and the writes), as an API server's
+        # apiserver_request_total counts them: what benchmarks of a client's polling read.
+        self.requests: Counter[str] = Counter()
         self.store.listen(self._note_termination)
 
     def _note_termination(self, change) -> None:
@@ -117,7 +120,7 @@ class SandboxServer:
 
     def _application(self) -> web.Application:
         api = KubernetesAPI(self.store, self.registry, self.output, bookmark_interval=self._bookmark_interval)
-        app = web.Application(middlewares=[self.faults.middleware()], client_max_size=16 * 1024 * 1024)
+        app = web.Application(middlewares=[self._count, self.faults.middleware()], client_max_size=16 * 1024 * 1024)
         # What a real API server does and the sandbox does not: a Status that says so (first match wins).
         for path, what in UNSUPPORTED:
             app.router.add_route("*", path, _unsupported(what))
@@ -151,6 +154,15 @@ class SandboxServer:
         except APIError as error:
             return error_response(error)
         return web.json_response({"written": len(lines)})
+
+    @web.middleware
+    async def _count(self, request: web.Request, handler):
+        if request.path.startswith(("/api/", "/apis/")):
+            verb = request.method.lower()
+            if verb == "get":
+                verb = "watch" if request.query.get("watch") in ("1", "true", "True") else "get"
+            self.requests[verb] += 1
+        return await handler(request)
 
     async def _state(self, request: web.Request) -> web.Response:
         return respond(self.state())
@@ -201,6 +213,7 @@ class SandboxServer:
             "oldestResumableVersion": str(self.store.compacted_rv),
             "objects": {key: n for key, n in self.store.counts().items() if n},
             "watches": len(self.store.watchers()),
+            "requests": dict(self.requests),
             "faults": self.faults.as_dict(),
             "timing": vars(self.timing),
             "stateFile": str(self._state_file.path) if self._state_file else None,
