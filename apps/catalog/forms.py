@@ -11,6 +11,7 @@ from django.utils.html import escape
 
 from apps.tenants.forms import ServiceForm
 
+from . import services
 from .models import ComponentKind, Release, ServiceTemplate
 from .selectors import tenant_members
 
@@ -246,9 +247,13 @@ class ReleaseForm(CatalogForm):
 
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)
+        self.kind = kind
         for name, kinds in self.KIND_FIELDS.items():
             if kind not in kinds:
                 del self.fields[name]
+
+    def further_checks(self, data: dict, invalid: set[str]) -> None:
+        services.release_check(kind=self.kind, fields=data, invalid=invalid)
 
     def groups(self) -> list[tuple[str, list]]:
         """The form's fields in titled groups, skipping those this kind of application has not got."""

@@ -6,6 +6,8 @@ and raises ApplicationError with a stable code, naming the field, when it refuse
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
@@ -243,6 +245,13 @@ def release_create(*, actor: Principal, application: Application, **fields) -> R
         changes["fields"] = [None, ", ".join(field for field, _, _ in release_diff(previous, release)) or "none"]
     audit_record(actor=actor, action="release.create", obj=release, changes=changes)
     return release
+
+
+def release_check(*, kind: str | None, fields: dict, invalid: Collection[str]) -> None:
+    """Check a release that will not be cut because some of its fields failed to parse (`invalid`),
+    so that the same answer also names every other field at fault. `kind` is None when the request
+    named no application that exists."""
+    release_spec({name: value for name, value in fields.items() if name in RELEASE_FIELDS}, kind, invalid)
 
 
 DIFF_FIELDS = ("image", "image_digest", *(field for field in SPEC_DEFAULTS if field != "image"))

@@ -7,6 +7,7 @@ what the cluster would refuse (names, quantities, probes, schedules) and says so
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 
 from apps.core.errors import INVALID, ApplicationError, FieldErrors
@@ -146,7 +147,7 @@ def ports(value, field: str = "ports") -> list[dict]:
             raise refuse(field, f"Port {number} is out of range: use 1 to 65535.")
         if number in numbers:
             raise refuse(field, f"Port {number} is listed twice.")
-        if name and (not isinstance(name, str) or len(name) > 15 or not PORT_NAME_RE.match(name)):
+        if not isinstance(name, str) or (name and (len(name) > 15 or not PORT_NAME_RE.match(name))):
             raise refuse(field, f"“{name}” is not a port name: up to 15 lower-case letters, digits and '-'.")
         if name and name in names:
             raise refuse(field, f"The port name “{name}” is used twice.")
@@ -204,15 +205,16 @@ def _memory_hint(value) -> str:
     return ""
 
 
-def resources(spec: dict) -> None:
+def resources(spec: dict, invalid: Collection[str] = ()) -> None:
     """Requests must parse and limits, when set, must not be below their requests; every bad quantity
-    is reported, not only the first."""
+    is reported, not only the first. Fields in `invalid` (known bad) are not read."""
     problems = FieldErrors()
     for kind, parse in (("cpu", cpu_millicores), ("memory", memory_bytes)):
         request = limit = None
-        with problems.check():
-            request = parse(spec[f"{kind}_request"], f"{kind}_request")
-        if spec[f"{kind}_limit"]:
+        if f"{kind}_request" not in invalid:
+            with problems.check():
+                request = parse(spec[f"{kind}_request"], f"{kind}_request")
+        if spec[f"{kind}_limit"] and f"{kind}_limit" not in invalid:
             with problems.check():
                 limit = parse(spec[f"{kind}_limit"], f"{kind}_limit")
         if request is not None and limit is not None and limit < request:
@@ -306,24 +308,27 @@ def ingress(host: str, path: str, kind: str, port_list: list[dict]) -> None:
         raise refuse("ingress_path", "The ingress path starts with / and has no spaces, for example /.")
 
 
-def autoscaling(minimum, maximum, target, kind: str) -> None:
-    given = [value is not None for value in (minimum, maximum, target)]
+def autoscaling(minimum, maximum, target, kind: str, invalid: Collection[str] = ()) -> None:
+    """A minimum, a maximum and a CPU target together, or none; a field in `invalid` (known bad) counts
+    as given and is not checked again."""
+    values = {"autoscale_min": minimum, "autoscale_max": maximum, "autoscale_cpu_target": target}
+    given = [value is not None or field in invalid for field, value in values.items()]
     if not any(given):
         return
     if kind == ComponentKind.CRON:
         raise refuse("autoscale_min", "Cron jobs run to completion and do not autoscale.")
     if not all(given):
         raise refuse(
-            "autoscale_min" if minimum is None else "autoscale_max" if maximum is None else "autoscale_cpu_target",
+            "autoscale_min" if not given[0] else "autoscale_max" if not given[1] else "autoscale_cpu_target",
             "Autoscaling needs a minimum, a maximum and a CPU target together.",
         )
     errors = {}
     for field, value in (("autoscale_min", minimum), ("autoscale_max", maximum)):
-        if not _is_int(value) or not 1 <= value <= MAX_REPLICAS:
+        if field not in invalid and (not _is_int(value) or not 1 <= value <= MAX_REPLICAS):
             errors[field] = [f"Autoscaling bounds are whole numbers from 1 to {MAX_REPLICAS}."]
-    if not errors and minimum > maximum:
+    if not errors and not {"autoscale_min", "autoscale_max"} & set(invalid) and minimum > maximum:
         errors["autoscale_max"] = [f"The maximum ({maximum}) is below the minimum ({minimum})."]
-    if not _is_int(target) or not 1 <= target <= 100:
+    if "autoscale_cpu_target" not in invalid and (not _is_int(target) or not 1 <= target <= 100):
         errors["autoscale_cpu_target"] = ["The CPU target is a percentage from 1 to 100."]
     if errors:
         raise ApplicationError.invalid(errors)
@@ -415,17 +420,22 @@ TEXT_FIELDS = (
 )
 
 
-def release_spec(fields: dict, kind: str) -> dict:
+def release_spec(fields: dict, kind: str | None, invalid: Collection[str] = ()) -> dict:
     """The complete, checked field values of a new release of an application of this kind.
 
     Missing fields take their defaults; unknown ones are refused. Returns the values with
     `image_digest` added when the image reference pins one.
+
+    For a request that already failed elsewhere, so that one answer still lists every error:
+    `invalid` names fields that failed to parse (they are not checked, nor is what depends on them),
+    and a `kind` of None (no such application) skips the checks that depend on the kind.
     """
     unknown = sorted(set(fields) - set(RELEASE_FIELDS))
     if unknown:
         raise ApplicationError.invalid({name: [f"“{name}” is not a release field."] for name in unknown})
     spec = {**SPEC_DEFAULTS, "notes": "", **fields}
     problems = FieldErrors()
+    problems.errors.update({name: [] for name in invalid})  # known bad: what depends on them is skipped
     for name in TEXT_FIELDS:
         if spec[name] is None:
             spec[name] = SPEC_DEFAULTS.get(name, "")
@@ -435,32 +445,51 @@ def release_spec(fields: dict, kind: str) -> dict:
         spec[name] = spec[name].strip()
     spec["ingress_path"] = spec["ingress_path"] or "/"
     spec["ingress_host"] = normalize_host(spec["ingress_host"])  # DNS is case-blind; a trailing dot is the root
-    # Each check on its own, so that one answer lists every invalid field.
-    with problems.check():
-        spec["image_digest"] = image_digest(spec["image"])
+
+    def check(names: tuple[str, ...], call) -> None:
+        """Run one check on its own, so that one answer lists every invalid field; not when a field
+        it reads is known bad."""
+        if not any(name in problems for name in names):
+            with problems.check():
+                call()
+
+    def keep(name: str, call, reads: str = "") -> None:
+        """A check whose answer becomes the field's value (the image's digest, a probe)."""
+
+        def run() -> None:
+            spec[name] = call()
+
+        check((reads or name,), run)
+
+    keep("image_digest", lambda: image_digest(spec["image"]), reads="image")
     for name in ("command", "args"):
-        with problems.check():
-            string_list(spec[name], name)
-    with problems.check():
-        env_vars(spec["env"])
-    with problems.check():
-        secret_refs(spec["secret_refs"], spec["env"] if isinstance(spec["env"], dict) else {})
-    with problems.check():
-        ports(spec["ports"])
-    with problems.check():
-        replicas(spec["replicas"])
-    with problems.check():
-        resources(spec)
+        check((name,), lambda name=name: string_list(spec[name], name))
+    check(("env",), lambda: env_vars(spec["env"]))
+    check(
+        ("secret_refs",), lambda: secret_refs(spec["secret_refs"], spec["env"] if isinstance(spec["env"], dict) else {})
+    )
+    check(("ports",), lambda: ports(spec["ports"]))
+    check(("replicas",), lambda: replicas(spec["replicas"]))
+    check((), lambda: resources(spec, invalid))
     if "ports" not in problems:
         port_names = {port.get("name") for port in spec["ports"] if port.get("name")}
         for field in ("liveness_probe", "readiness_probe"):
-            with problems.check():
-                spec[field] = probe(spec[field], field, port_names)
-        with problems.check():
-            ingress(spec["ingress_host"], spec["ingress_path"], kind, spec["ports"])
-    with problems.check():
-        autoscaling(spec["autoscale_min"], spec["autoscale_max"], spec["autoscale_cpu_target"], kind)
-    with problems.check():
-        schedule(spec["schedule"], kind)
+            keep(field, lambda field=field: probe(spec[field], field, port_names))
+        if kind is not None:
+            check(
+                ("ingress_host", "ingress_path"),
+                lambda: ingress(spec["ingress_host"], spec["ingress_path"], kind, spec["ports"]),
+            )
+    if kind is not None:
+        check(
+            (),
+            lambda: autoscaling(
+                spec["autoscale_min"], spec["autoscale_max"], spec["autoscale_cpu_target"], kind, invalid
+            ),
+        )
+        check(("schedule",), lambda: schedule(spec["schedule"], kind))
+    for name in invalid:
+        if not problems.errors.get(name):
+            problems.errors.pop(name, None)
     problems.raise_any()
     return spec

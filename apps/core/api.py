@@ -1,9 +1,11 @@
 """API conventions shared by every app: one JSON error shape with a stable code."""
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django_filters.rest_framework import DjangoFilterBackend
@@ -11,6 +13,7 @@ from drf_spectacular.plumbing import follow_field_source
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.fields import SkipField
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -44,6 +47,53 @@ def exception_handler(exc, context):
         code = (data.get("code") if isinstance(data, dict) else None) or getattr(detail, "code", None)
         response.data = {"code": str(code or getattr(exc, "default_code", "error")), "detail": str(detail)}
     return response
+
+
+class EveryErrorSerializer(serializers.Serializer):
+    """A body whose refusal names every field at fault at once. DRF stops at the fields' own errors
+    (a number that is text), so the checks that come after them (the service's rules, run by the
+    view) would only answer on the next try; here `further_checks` still runs on the fields that
+    parsed and its refusals join the fields' own. A subclass's `validate` refuses through `refuse`,
+    which does the same."""
+
+    def further_checks(self, data: dict, invalid: set[str]) -> None:
+        """The checks that follow parsing, on `data` (the fields that parsed), raising one
+        ApplicationError or ValidationError naming every field at fault; fields in `invalid` already
+        have their error and are not checked again. None by default."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except ValidationError as exc:
+            if not isinstance(exc.detail, dict) or not isinstance(data, Mapping):
+                raise  # not an object: nothing to check further
+            errors = dict(exc.detail)
+        parsed = {}
+        for field in self._writable_fields:
+            if field.field_name in errors:
+                continue
+            try:
+                value = field.run_validation(field.get_value(data))
+                check = getattr(self, f"validate_{field.field_name}", None)
+                parsed[field.field_name] = check(value) if check is not None else value
+            except (ValidationError, DjangoValidationError, SkipField):
+                continue
+        self.refuse(errors, parsed)
+
+    def refuse(self, errors: dict, data: dict) -> NoReturn:
+        """Refuse with `errors` and whatever `further_checks` finds in the rest of `data`."""
+        invalid = set(errors)
+        more: dict = {}
+        try:
+            self.further_checks(data, invalid)
+        except ApplicationError as exc:
+            more = exc.errors
+        except ValidationError as exc:
+            more = exc.detail if isinstance(exc.detail, dict) else {}
+        for field, messages in more.items():
+            if field not in invalid and field != "__all__":
+                errors[field] = list(messages)
+        raise ValidationError(errors)
 
 
 def refuse_loose_types() -> None:

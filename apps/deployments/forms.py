@@ -106,6 +106,9 @@ class DeployForm(GovernedFields, ServiceForm, StrategyFields):
             self.initial.setdefault("release", latest.pk)
         self.order_fields(self.field_order)
 
+    def further_checks(self, data: dict, invalid: set[str]) -> None:
+        self.strategy_check(data, invalid)
+
     def field_rows(self) -> list[tuple]:
         """Each visible field with the strategy it belongs to ("" for all) and whether it shows now."""
         chosen = self["strategy"].value()

@@ -11,7 +11,29 @@ from .roles import Role
 
 
 class ServiceForm(forms.Form):
-    """A form whose submission a service may refuse; the refusal lands on the field it names."""
+    """A form whose submission a service may refuse; the refusal lands on the field it names.
+
+    Every error at once: when some fields fail to parse, `further_checks` still runs the service's
+    checks on the fields that did parse, so the page lists both kinds together instead of the
+    service's only after the next submit. (When every field parses, the service itself checks.)"""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if not self.is_bound or not self.errors:
+            return
+        invalid = set(self.errors)
+        try:
+            self.further_checks(self.cleaned_data, invalid)
+        except ApplicationError as exc:
+            for field, messages in exc.errors.items():
+                target = self.form_field(field)
+                if target not in invalid:
+                    for message in messages:
+                        self.add_error(target, message)
+
+    def further_checks(self, data: dict, invalid: set[str]) -> None:
+        """The service's checks of `data` (the fields that parsed), raising one ApplicationError that
+        names every field at fault; fields in `invalid` already have their error. None by default."""
 
     def add_application_error(self, exc: ApplicationError) -> None:
         for field, messages in (exc.errors or {"__all__": [exc.message]}).items():

@@ -136,3 +136,31 @@ def test_the_schema_documents_an_id_or_a_name():
     assert [choice["type"] for choice in body["environment"]["oneOf"]] == ["integer", "string"]
     assert [choice["type"] for choice in body["application"]["oneOf"]] == ["integer", "string"]
     assert body["release"]["type"] == "integer" and "release number" in body["release"]["description"]
+
+
+def test_a_deploy_names_every_bad_field_at_once(developer_api, world):
+    """The deadline's range and an unknown environment are the body's own errors; the falling canary
+    steps and the blue-green keep are the strategy's. One answer names them all."""
+    make_release(make_app(world.acme, "shop"))
+    response = _deploy(
+        developer_api,
+        application="shop",
+        release=1,
+        environment="nowhere",
+        strategy="canary",
+        steps=[50, 10],
+        progress_deadline_seconds=1,
+    )
+    assert response.status_code == 400
+    fields = response.json()["fields"]
+    assert set(fields) == {"environment", "steps", "progress_deadline_seconds"}, fields
+    assert "must rise" in fields["steps"][0]
+
+
+def test_a_cron_canary_in_another_tenants_environment_hears_both(developer_api, world):
+    cron = make_app(world.acme, "nightly", kind="cron")
+    release = make_release(cron, schedule="@daily")
+    theirs = world.globex.environments.get(name="dev")
+    response = _deploy(developer_api, release=release.pk, environment=theirs.pk, strategy="canary")
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"environment", "strategy"}, response.json()

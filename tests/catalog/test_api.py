@@ -399,3 +399,56 @@ def test_the_api_names_every_invalid_release_field_at_once(dev_api, world):
     assert set(fields) == {"cpu_request", "memory_request", "autoscale_max", "autoscale_cpu_target"}
     assert "not a CPU quantity" in fields["cpu_request"][0] and "not a memory quantity" in fields["memory_request"][0]
     assert "below the minimum" in fields["autoscale_max"][0] and "1 to 100" in fields["autoscale_cpu_target"][0]
+
+
+def test_the_api_names_parse_errors_and_release_rules_together(dev_api, world):
+    """replicas and autoscale_min are not numbers (the body's own types), a misspelt field is
+    unknown, and CPU, memory and the CPU target break the release rules: one answer names them all."""
+    application = app_in(world)
+    response = post_release(
+        dev_api,
+        application,
+        image="nginx:1.27",
+        replicas="three",
+        replica=3,
+        cpu_request="abc",
+        memory_request="lots",
+        autoscale_min="two",
+        autoscale_max=4,
+        autoscale_cpu_target=500,
+    )
+    assert response.status_code == 400
+    fields = response.json()["fields"]
+    assert set(fields) == {
+        "replicas",
+        "replica",
+        "autoscale_min",
+        "cpu_request",
+        "memory_request",
+        "autoscale_cpu_target",
+    }, fields
+    assert "not a CPU quantity" in fields["cpu_request"][0] and "1 to 100" in fields["autoscale_cpu_target"][0]
+    assert fields["replica"] == ["Unknown field."]
+    assert not Release.objects.exists()
+
+
+def test_an_unknown_field_is_named_with_the_release_rules(dev_api, world):
+    application = app_in(world)
+    response = post_release(dev_api, application, image="nginx", replica=3, cpu_request="abc")
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"replica", "image", "cpu_request"}
+
+
+def test_an_unknown_application_is_named_with_the_rules_that_need_no_kind(dev_api, world):
+    response = dev_api.post(
+        RELEASES, {"tenant": "acme", "application": "nope", "image": "nginx", "memory_request": "lots"}, format="json"
+    )
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"application", "image", "memory_request"}
+
+
+def test_a_body_that_is_not_an_object_or_a_port_name_that_is_not_text_is_a_400(dev_api, world):
+    assert dev_api.post(RELEASES, [None, None], format="json").status_code == 400
+    application = app_in(world)
+    response = post_release(dev_api, application, image="nginx:1.27", ports=[{"name": {}, "port": 1}])
+    assert response.status_code == 400 and set(response.json()["fields"]) == {"ports"}

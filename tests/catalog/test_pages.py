@@ -430,3 +430,46 @@ def test_every_bad_release_field_is_marked_at_once(dev_client, world, data, refu
     for field, words in refused.items():
         assert field_refused(page, field, words), (field, re.findall(r'invalid-feedback">([^<]*)', page))
     assert not Release.objects.exists()
+
+
+def test_a_parse_error_and_the_release_rules_are_marked_together(dev_client, world):
+    """Malformed probe JSON and a bad port line fail in the form itself; the CPU, memory, image and
+    autoscaling rules are the service's. One submit marks them all."""
+    app_in(world)
+    data = {
+        **RELEASE,
+        "image": "nginx",
+        "liveness_probe": '{"httpGet": ',
+        "ports": "http=eighty",
+        "cpu_request": "abc",
+        "memory_request": "lots",
+        "autoscale_min": "x",
+        "autoscale_max": "3",
+        "autoscale_cpu_target": "500",
+    }
+    response = dev_client.post("/t/acme/apps/shop/releases/", data)
+    assert response.status_code == 400
+    page = response.content.decode()
+    for field, words in {
+        "liveness_probe": "not valid JSON",
+        "ports": "is not a port",
+        "autoscale_min": "Enter a whole number.",
+        "image": "a tag or a digest",
+        "cpu_request": "not a CPU quantity",
+        "memory_request": "not a memory quantity",
+        "autoscale_cpu_target": "1 to 100",
+    }.items():
+        assert field_refused(page, field, words), (field, re.findall(r'invalid-feedback">([^<]*)', page))
+    # What depends on a field that did not parse is not judged: the readiness probe's named port,
+    # the maximum against a minimum that is not a number.
+    assert "is-invalid" not in input_tag(page, "readiness_probe")
+    assert "is-invalid" not in input_tag(page, "autoscale_max")
+    assert not Release.objects.exists()
+
+
+def test_a_probe_naming_a_port_is_not_refused_when_the_ports_did_not_parse(dev_client, world):
+    app_in(world)
+    data = {**RELEASE, "ports": "http=eighty", "readiness_probe": '{"tcpSocket": {"port": "http"}}'}
+    page = dev_client.post("/t/acme/apps/shop/releases/", data).content.decode()
+    assert field_refused(page, "ports", "is not a port")
+    assert "is-invalid" not in input_tag(page, "readiness_probe")

@@ -126,3 +126,54 @@ def test_a_first_release_starts_from_sensible_defaults(dev_client, world):
     assert re.search(r'name="replicas" value="1"', html)
     assert re.search(r'name="cpu_request" value="100m"', html)
     assert re.search(r'name="memory_request" value="128Mi"', html)
+
+
+def test_every_bad_deploy_field_is_marked_at_once(dev_client, releases, world):
+    """The progress deadline and the health gate fail in the form itself (out of their ranges); the
+    falling canary steps break the strategy's rule. One submit marks all three."""
+    first, _ = releases
+    dev = world.acme.environments.get(name="dev")
+    body = {
+        "application": first.application_id,
+        "release": first.pk,
+        "environment": dev.pk,
+        "strategy": "canary",
+        "steps": "50, 10",
+        "gate_seconds": "99999",
+        "progress_deadline_seconds": "1",
+        "preview": "1",
+    }
+    response = dev_client.post(NEW, body)
+    assert response.status_code == 400
+    html = response.content.decode()
+    feedback = re.findall(r"invalid-feedback[^>]*>\s*([^<]*)", html)
+    assert any("must rise" in text for text in feedback), feedback
+    assert any("less than or equal to 3600" in text for text in feedback), feedback
+    assert any("greater than or equal to 2" in text for text in feedback), feedback
+    assert not Deployment.objects.exists()
+
+
+def test_a_cron_job_with_a_canary_and_a_bad_deadline_hears_both(dev_client, world):
+    cron = make_app(world.acme, "nightly", kind="cron")
+    release = make_release(cron, schedule="@daily")
+    dev = world.acme.environments.get(name="dev")
+    body = {
+        "application": cron.pk,
+        "release": release.pk,
+        "environment": dev.pk,
+        "strategy": "canary",
+        "progress_deadline_seconds": "0",
+        "preview": "1",
+    }
+    html = dev_client.post(NEW, body).content.decode()
+    assert "rolling strategy only" in html and "greater than or equal to 2" in html
+
+
+def test_the_strategy_plan_names_every_bad_setting(world):
+    from apps.core.errors import ApplicationError
+    from apps.deployments.strategies.plan import strategy_plan
+
+    cron = make_app(world.acme, "nightly", kind="cron")
+    with pytest.raises(ApplicationError) as refused:
+        strategy_plan(strategy="canary", application=cron, steps=[50, 10], gate_seconds=-1, keep_seconds=10**9)
+    assert set(refused.value.errors) == {"strategy", "steps", "gate_seconds", "keep_seconds"}

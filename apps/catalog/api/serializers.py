@@ -5,6 +5,8 @@ from rest_framework import serializers
 
 from apps.catalog.models import Application, ComponentKind, Release, ServiceTemplate
 from apps.catalog.selectors import member_by_email, templates_visible_to
+from apps.catalog.services import release_check
+from apps.core.api import EveryErrorSerializer
 from apps.tenants.api.serializers import NamedField, TenantField
 
 # --- Typed JSON fields: validated by the services, described precisely in the schema -------------
@@ -153,15 +155,26 @@ class ApplicationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know: a misspelt field ("replica") must not silently take a default."""
+class StrictSerializer(EveryErrorSerializer):
+    """Refuses fields it does not know: a misspelt field ("replica") must not silently take a default.
+    Like every error, an unknown field is named together with the other fields at fault."""
 
     refuses_unknown_fields = True  # the schema says so: additionalProperties false (apps/core/openapi.py)
 
-    def validate(self, attrs):
+    def unknown_fields(self) -> dict[str, list[str]]:
         unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
+        return {name: ["Unknown field."] for name in unknown}
+
+    def to_internal_value(self, data):
+        unknown = self.unknown_fields()
+        try:
+            attrs = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**unknown, **exc.detail}) from None
+            raise
         if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+            self.refuse(unknown, attrs)
         return attrs
 
 
@@ -255,8 +268,13 @@ class ReleaseCreateSerializer(ReleaseFieldsSerializer, StrictSerializer):
     def validate(self, attrs):
         attrs = super().validate(attrs)
         if attrs["application"].tenant_id != attrs["tenant"].pk:
-            raise serializers.ValidationError({"application": [f"No such application in {attrs['tenant'].slug}."]})
+            self.refuse({"application": [f"No such application in {attrs['tenant'].slug}."]}, attrs)
         return attrs
+
+    def further_checks(self, data: dict, invalid: set[str]) -> None:
+        """The release rules on the fields that parsed (the service checks them again when it cuts it)."""
+        application = data.get("application") if "application" not in invalid else None
+        release_check(kind=application.component_kind if application else None, fields=data, invalid=invalid)
 
 
 class ReleaseSerializer(ReleaseFieldsSerializer, serializers.ModelSerializer):

@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.catalog.models import Application, Release
+from apps.core.api import EveryErrorSerializer
 from apps.core.errors import ApplicationError
 from apps.tenants.api.serializers import NamedField, TenantField
 from apps.tenants.models import Environment
@@ -108,7 +109,7 @@ class GovernedSerializer(serializers.Serializer):
     )
 
 
-class DeploymentCreateSerializer(GovernedSerializer):
+class DeploymentCreateSerializer(EveryErrorSerializer, GovernedSerializer):
     """Deploy `release` to `environment` in `tenant`. Send an Idempotency-Key header to make retries safe."""
 
     tenant = TenantField()
@@ -125,9 +126,13 @@ class DeploymentCreateSerializer(GovernedSerializer):
 
     def validate(self, data):
         tenant = data["tenant"]
-        for field in ("application", "release", "environment"):
-            if field in data and data[field].tenant_id != tenant.pk:
-                raise serializers.ValidationError({field: [f"No {field} of that id in {tenant.slug}."]})
+        errors = {
+            field: [f"No {field} of that id in {tenant.slug}."]
+            for field in ("application", "release", "environment")
+            if field in data and data[field].tenant_id != tenant.pk
+        }
+        if errors:
+            self.refuse(errors, data)
         return data
 
 
@@ -233,16 +238,34 @@ class StrategyCreateSerializer(DeploymentCreateSerializer):
     def validate(self, data):
         data = super().validate(data)
         try:
-            data["plan"] = strategy_plan(
-                strategy=data["strategy"],
-                application=data["release"].application,
-                steps=data.get("steps"),
-                gate_seconds=data.get("gate_seconds"),
-                keep_seconds=data.get("keep_old_colour_seconds"),
-            )
+            data["plan"] = self.plan(data, set())
         except ApplicationError as error:
-            raise serializers.ValidationError(error.errors or {"strategy": [error.message]}) from None
+            raise serializers.ValidationError(self.named(error.errors) or {"strategy": [error.message]}) from None
         return data
+
+    def further_checks(self, data: dict, invalid: set[str]) -> None:
+        try:
+            self.plan(data, invalid)
+        except ApplicationError as error:
+            raise serializers.ValidationError(self.named(error.errors)) from None
+
+    def plan(self, data: dict, invalid: set[str]):
+        release = data.get("release")
+        return strategy_plan(
+            strategy=data.get("strategy", ""),
+            application=release.application if release is not None else None,
+            steps=data.get("steps"),
+            gate_seconds=data.get("gate_seconds"),
+            keep_seconds=data.get("keep_old_colour_seconds"),
+            invalid={"keep_seconds" if field == "keep_old_colour_seconds" else field for field in invalid},
+        )
+
+    @staticmethod
+    def named(errors: dict) -> dict:
+        """The plan's field names as this body spells them."""
+        return {
+            "keep_old_colour_seconds" if field == "keep_seconds" else field: value for field, value in errors.items()
+        }
 
 
 class ScaleSerializer(GovernedSerializer):

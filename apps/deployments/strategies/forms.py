@@ -41,12 +41,17 @@ class StrategyFields(forms.Form):
             raise forms.ValidationError("Whole percentages separated by commas, e.g. 10, 50, 100.") from None
 
     def plan(self):
-        """The checked plan; raises ApplicationError with the field at fault."""
-        data = self.cleaned_data
+        """The checked plan; raises ApplicationError naming every field at fault."""
+        return self.strategy_check(self.cleaned_data, set())
+
+    def strategy_check(self, data: dict, invalid: set[str]):
+        """The plan of `data` checked, skipping the fields in `invalid` (they failed to parse)."""
+        release = data.get("release")
         return strategy_plan(
-            strategy=data["strategy"],
-            application=data["release"].application,
+            strategy=data.get("strategy", ""),
+            application=release.application if release is not None else getattr(self, "application", None),
             steps=data.get("steps"),
             gate_seconds=data.get("gate_seconds"),
             keep_seconds=data.get("keep_seconds"),
+            invalid=invalid,
         )

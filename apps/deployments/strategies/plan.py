@@ -1,8 +1,9 @@
 """What a canary or blue-green deployment asks for, checked once at create and stored on the row."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from apps.core.errors import INVALID, ApplicationError
+from apps.core.errors import INVALID, ApplicationError, FieldErrors
 
 from ..choices import Strategy
 
@@ -51,19 +52,36 @@ def _steps(steps) -> tuple[int, ...]:
 
 
 def strategy_plan(
-    *, strategy: str, application, steps=None, gate_seconds: int | None = None, keep_seconds: int | None = None
+    *,
+    strategy: str,
+    application,
+    steps=None,
+    gate_seconds: int | None = None,
+    keep_seconds: int | None = None,
+    invalid: Collection[str] = (),
 ) -> StrategyPlan:
-    """The checked plan, or a field-level ApplicationError."""
-    if strategy not in Strategy.values:
-        raise _error(f"Choose one of: {', '.join(Strategy.values)}.", "strategy")
-    if strategy != Strategy.ROLLING and application.component_kind == "cron":
-        raise _error("A cron job deploys with the rolling strategy only.", "strategy")
+    """The checked plan, or one ApplicationError naming every field at fault.
+
+    `application` may be None when the request named none that exists (its own error says so): the
+    checks that need it are skipped. Fields in `invalid` already failed to parse (their own errors say
+    why) and are not checked again; the plan is then only checked, never used."""
+    problems = FieldErrors()
+    with problems.check():
+        if strategy not in Strategy.values:
+            raise _error(f"Choose one of: {', '.join(Strategy.values)}.", "strategy")
+        if strategy != Strategy.ROLLING and application is not None and application.component_kind == "cron":
+            raise _error("A cron job deploys with the rolling strategy only.", "strategy")
     if gate_seconds is not None and not 0 <= gate_seconds <= MAX_GATE_SECONDS:
-        raise _error(f"The health gate is 0 to {MAX_GATE_SECONDS} seconds.", "gate_seconds")
+        problems.errors["gate_seconds"] = [f"The health gate is 0 to {MAX_GATE_SECONDS} seconds."]
     if keep_seconds is not None and not 0 <= keep_seconds <= MAX_KEEP_SECONDS:
-        raise _error(f"The old colour is kept 0 to {MAX_KEEP_SECONDS} seconds.", "keep_seconds")
-    if strategy == Strategy.CANARY:
-        return StrategyPlan(strategy, _steps(steps), gate_seconds)
-    if strategy == Strategy.BLUE_GREEN:
-        return StrategyPlan(strategy, keep_seconds=DEFAULT_KEEP_SECONDS if keep_seconds is None else keep_seconds)
-    return StrategyPlan()
+        problems.errors["keep_seconds"] = [f"The old colour is kept 0 to {MAX_KEEP_SECONDS} seconds."]
+    plan = StrategyPlan()
+    if strategy == Strategy.CANARY and "steps" not in invalid:
+        with problems.check():
+            plan = StrategyPlan(strategy, _steps(steps), gate_seconds)
+    elif strategy == Strategy.BLUE_GREEN:
+        plan = StrategyPlan(strategy, keep_seconds=DEFAULT_KEEP_SECONDS if keep_seconds is None else keep_seconds)
+    for field in invalid:
+        problems.errors.pop(field, None)
+    problems.raise_any()
+    return plan
