@@ -2,7 +2,7 @@
 
 import django_filters
 
-from apps.core.api import IdFilter
+from apps.tenants.filters import NamedFilter
 from apps.tenants.models import Environment, promotion_order
 
 from .models import Application, ComponentKind, Release, ServiceTemplate
@@ -46,9 +46,9 @@ class ApplicationListFilterSet(django_filters.FilterSet):
 
 
 class ReleaseFilterSet(django_filters.FilterSet):
-    # By id, not as a model choice: an application the caller cannot see then reads as an empty
-    # list, exactly like one that does not exist.
-    application = IdFilter(field_name="application_id")
+    # Not a model choice: an application id the caller cannot see reads as an empty list, exactly
+    # like one that does not exist (see NamedFilter).
+    application = NamedFilter(Application)
 
     class Meta:
         model = Release

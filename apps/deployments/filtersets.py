@@ -5,6 +5,7 @@ import django_filters
 from django.contrib.auth import get_user_model
 
 from apps.catalog.models import Application
+from apps.tenants.filters import NamedFilter
 from apps.tenants.models import Environment, promotion_order
 
 from .choices import State, Strategy
@@ -43,16 +44,22 @@ class DeploymentFilterSet(django_filters.FilterSet):
             self.filters[name].field.label_from_instance = lambda row, label=label: getattr(row, label)
 
 
-class DeploySettingsFilterSet(django_filters.FilterSet):
-    """`?environment=` by name or id: a name or id of no visible environment is an empty list."""
+class DeploymentAPIFilterSet(django_filters.FilterSet):
+    """The API's `?application=`, `?environment=` (each by id or name) and `?state=`."""
 
-    environment = django_filters.CharFilter(method="by_environment", max_length=63)
+    application = NamedFilter(Application)
+    environment = NamedFilter(Environment)
+
+    class Meta:
+        model = Deployment
+        fields = ["state", "environment", "application"]
+
+
+class DeploySettingsFilterSet(django_filters.FilterSet):
+    """`?environment=` by name or id (see NamedFilter)."""
+
+    environment = NamedFilter(Environment)
 
     class Meta:
         model = DeploySettings
         fields = ["environment"]
-
-    def by_environment(self, queryset, name, value):
-        if value.isdigit():
-            return queryset.filter(environment_id=int(value))
-        return queryset.filter(environment__name=value)

@@ -2,13 +2,15 @@
 
 import django_filters
 
-from apps.core.api import IdFilter
+from apps.catalog.models import Application
+from apps.tenants.filters import NamedFilter
+from apps.tenants.models import Environment
 
 from .models import BindingState, InstanceState, ServiceBinding, ServiceInstance
 
 
 class ServiceInstanceFilterSet(django_filters.FilterSet):
-    environment = django_filters.CharFilter(field_name="environment__name")
+    environment = NamedFilter(Environment)
     offering = django_filters.CharFilter(field_name="offering__slug")
     state = django_filters.ChoiceFilter(choices=InstanceState.choices)
 
@@ -18,8 +20,8 @@ class ServiceInstanceFilterSet(django_filters.FilterSet):
 
 
 class ServiceBindingFilterSet(django_filters.FilterSet):
-    instance = IdFilter(field_name="instance_id")
-    application = django_filters.CharFilter(field_name="application__name")
+    instance = NamedFilter(ServiceInstance)
+    application = NamedFilter(Application)
     state = django_filters.ChoiceFilter(choices=BindingState.choices)
 
     class Meta:

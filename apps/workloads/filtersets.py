@@ -1,15 +1,18 @@
-"""Filters of the workload list: by names, as people say them, and by health and sync."""
+"""Filters of the workload list: by names (or ids), as people say them, and by health and sync."""
 
 import django_filters
 
+from apps.catalog.models import Application
 from apps.core.api import IdFilter
+from apps.tenants.filters import NamedFilter
+from apps.tenants.models import Environment
 
 from .models import Cause, Health, Incident, Sync, Workload
 
 
 class WorkloadFilterSet(django_filters.FilterSet):
-    application = django_filters.CharFilter(field_name="application__name")
-    environment = django_filters.CharFilter(field_name="environment__name")
+    application = NamedFilter(Application)
+    environment = NamedFilter(Environment)
     health = django_filters.ChoiceFilter(choices=Health.choices)
     sync = django_filters.ChoiceFilter(choices=Sync.choices)
     id = IdFilter(field_name="id")

@@ -14,6 +14,7 @@ from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.roles import Role
 
 from ..choices import Verdict
+from ..filtersets import ApprovalPolicyFilterSet, ChangeRequestFilterSet, FreezeWindowFilterSet
 from ..models import ApprovalPolicy, ApprovalStage, ChangeRequest, Decision, FreezeWindow
 from ..selectors import waiting_for
 from ..services import configuration, requests
@@ -30,7 +31,7 @@ class ApprovalPolicyViewSet(
 
     model = ApprovalPolicy
     serializer_class = s.ApprovalPolicySerializer
-    filterset_fields = ["environment"]
+    filterset_class = ApprovalPolicyFilterSet
 
     def optimise(self, queryset):
         stages = Prefetch("stages", queryset=ApprovalStage.objects.prefetch_related("members"))
@@ -94,7 +95,7 @@ class FreezeWindowViewSet(
 
     model = FreezeWindow
     serializer_class = s.FreezeWindowSerializer
-    filterset_fields = ["environment", "recurrence"]
+    filterset_class = FreezeWindowFilterSet
 
     def optimise(self, queryset):
         return queryset.select_related("tenant", "environment", "created_by").order_by("-id")
@@ -132,7 +133,7 @@ class ChangeRequestViewSet(
 
     model = ChangeRequest
     serializer_class = s.ChangeRequestSerializer
-    filterset_fields = ["state", "kind", "environment", "deployment"]
+    filterset_class = ChangeRequestFilterSet
 
     def get_serializer_class(self):
         return s.ChangeRequestSerializer if self.action == "list" else s.ChangeRequestDetailSerializer

@@ -14,6 +14,7 @@ from apps.tenants.models import Tenant
 
 from .. import services
 from ..engine import EngineError, configured
+from ..filtersets import BuildFilterSet
 from ..models import Build
 from ..selectors import LOG_PAGE_MAX, images_for, log_after
 from . import serializers as s
@@ -34,7 +35,7 @@ class BuildViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMod
 
     model = Build
     serializer_class = s.BuildSerializer
-    filterset_fields = ["state", "application"]
+    filterset_class = BuildFilterSet
 
     def optimise(self, queryset):
         return queryset.select_related("tenant", "application", "release", "requested_by")

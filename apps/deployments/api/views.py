@@ -16,7 +16,7 @@ from apps.core.idempotency import idempotent
 from apps.tenants.api.base import TenantViewSetMixin
 
 from .. import services
-from ..filtersets import DeploySettingsFilterSet
+from ..filtersets import DeploymentAPIFilterSet, DeploySettingsFilterSet
 from ..models import Deployment, DeploySettings
 from ..pods import CLUSTER_UNREADABLE, live_pods
 from ..selectors import EVENTS_PAGE_MAX, events_after
@@ -80,7 +80,7 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
 
     model = Deployment
     serializer_class = s.DeploymentSerializer
-    filterset_fields = ["state", "environment", "application"]
+    filterset_class = DeploymentAPIFilterSet
 
     def optimise(self, queryset):
         # change_requests: the approvals app's reverse relation, for the serializer's change_request id.
