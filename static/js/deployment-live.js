@@ -52,6 +52,18 @@
     if (waiting && state !== "pending_approval") waiting.remove();
   };
 
+  // The application was removed from the environment: the badge the page draws on a reload.
+  const showRemoved = () => {
+    if (document.getElementById("removed-badge")) return;
+    const span = document.createElement("span");
+    span.className = "badge text-bg-dark";
+    span.id = "removed-badge";
+    const icon = document.createElement("i");
+    icon.className = "bi bi-trash me-1";
+    span.append(icon, "Removed");
+    document.getElementById("deployment-state").after(" ", span);
+  };
+
   const append = (event) => {
     if (event.seq <= lastSeq) return;
     const row = document.createElement("tr");
@@ -71,6 +83,7 @@
     lastSeq = event.seq;
     document.dispatchEvent(new CustomEvent("deployment:event", { detail: event }));
     if (event.state) showState(event.state);
+    if (event.data?.operation === "remove") showRemoved();
     if (event.state && TERMINAL.includes(event.state)) {
       document.getElementById("deployment-outcome").textContent = event.message;
     }

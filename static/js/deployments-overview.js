@@ -1,7 +1,9 @@
 // The newest deployment per application and environment, live: every deployment event of the tenant
 // arrives over /ws/tenants/<slug>/ and moves its row's state badge and latest event. A deployment the
 // page has not seen yet is looked up once in the API for its release number. After a reconnect each
-// row asks the API for its deployment again, so a change missed while offline still shows.
+// row asks the API for its deployment again, so a change missed while offline still shows. A deployment
+// whose application was removed from the environment carries a "Removed" badge beside its state: the
+// removal's event says so (data.operation "remove"), and the API's removed_at after a reconnect.
 (() => {
   const root = document.getElementById("latest-deployments");
   if (!root || !window.portalSocket || !document.getElementById("deployment-states") || !("WebSocket" in window)) return;
@@ -10,7 +12,7 @@
   const tbody = root.querySelector("tbody");
   const status = document.getElementById("latest-deployments-status");
   const onlyApplication = Number(root.dataset.application || 0);
-  const known = new Map(); // deployment id -> {state, message, seq}
+  const known = new Map(); // deployment id -> {state, message, seq, removed}
 
   const lookUp = (id) => fetch(`${root.dataset.api}${id}/`, { credentials: "same-origin" })
     .then((response) => (response.ok ? response.json() : null))
@@ -39,10 +41,22 @@
       .catch(() => {}), 300));
   };
 
+  const removedBadge = () => {
+    const span = document.createElement("span");
+    span.className = "badge text-bg-dark";
+    span.dataset.removed = "";
+    const icon = document.createElement("i");
+    icon.className = "bi bi-trash me-1";
+    span.append(icon, "Removed");
+    return span;
+  };
+
   const show = (row, id) => {
     const seen = known.get(id);
     if (!seen || Number(row.dataset.deployment || 0) !== id) return;
-    row.querySelector('[data-field="state"]').replaceChildren(badge(seen.state));
+    const state = row.querySelector('[data-field="state"]');
+    state.replaceChildren(badge(seen.state));
+    if (seen.removed) state.append(" ", removedBadge());
     if (seen.message !== undefined) row.querySelector('[data-field="message"]').textContent = seen.message;
     readServing(row, id);
   };
@@ -81,7 +95,12 @@
     row.querySelector('[data-field="release"]').replaceChildren(link);
     const seen = known.get(id);
     if (!seen || seen.seq <= deployment.last_seq) {
-      known.set(id, { state: deployment.state, message: seen ? seen.message : undefined, seq: deployment.last_seq });
+      known.set(id, {
+        state: deployment.state,
+        message: seen ? seen.message : undefined,
+        seq: deployment.last_seq,
+        removed: Boolean(deployment.removed_at),
+      });
     }
     show(row, id);
   });
@@ -90,7 +109,12 @@
     if (onlyApplication && event.application !== onlyApplication) return;
     const seen = known.get(event.deployment);
     if (seen && seen.seq >= event.seq) return;
-    known.set(event.deployment, { state: event.deployment_state, message: event.message, seq: event.seq });
+    known.set(event.deployment, {
+      state: event.deployment_state,
+      message: event.message,
+      seq: event.seq,
+      removed: Boolean(seen?.removed || event.data?.operation === "remove"),
+    });
     const slot = `${event.application}:${event.environment}`;
     const row = tbody.querySelector(`tr[data-slot="${slot}"]`);
     const current = row ? Number(row.dataset.deployment || 0) : 0;

@@ -76,3 +76,47 @@ def test_the_pods_table_follows_a_scale_after_the_rollout_ended(page, asgi_serve
         pool.submit(deployment_scale, actor=world.user("developer"), deployment=deployment, replicas=3).result()
     expect(page.locator("#pods tbody tr[data-pod] .badge:text-is('ready')")).to_have_count(3, timeout=20000)
     assert page.console_errors == []
+
+
+def test_a_removal_shows_removed_live_on_the_overview_the_application_and_the_deployment(
+    page, asgi_server, world, sandbox, celery_worker
+):
+    from apps.deployments.services import application_remove
+
+    registered(world, sandbox)
+    shop = make_app(world.acme, "shop")
+    release = make_release(shop, image="registry.example/shop:1.0")
+    dev = world.acme.environments.get(name="dev")
+    with ThreadPoolExecutor(1) as pool:
+        deployment, _ = pool.submit(
+            deployment_create, actor=world.user("developer"), release=release, environment=dev
+        ).result()
+    sign_in(page, asgi_server, world.user("viewer").email)
+    app_page, detail_page = page.context.new_page(), page.context.new_page()
+    detail_page.goto(f"{asgi_server}/t/acme/deployments/{deployment.pk}/")
+    app_page.goto(f"{asgi_server}/t/acme/apps/shop/")
+    page.goto(f"{asgi_server}/t/acme/")
+    slot = f"tr[data-slot='{shop.pk}:{dev.pk}'] [data-field='state']"
+    for each in (page, app_page):
+        expect(each.locator(f"{slot} .badge").first).to_have_text("Succeeded", timeout=30000)
+        expect(each.locator(f"{slot} [data-removed]")).to_have_count(0)
+        expect(each.locator("#latest-deployments-status")).to_have_text("· live")
+    expect(detail_page.locator("#deployment-state .badge")).to_have_text("Succeeded", timeout=30000)
+    expect(detail_page.locator("#events-status")).to_have_text("· live")
+    for each in (page, app_page, detail_page):
+        each.evaluate("window.stillTheSamePage = true")
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(application_remove, actor=world.user("owner"), application=shop, environment=dev).result()
+
+    for each in (page, app_page):
+        expect(each.locator(f"{slot} [data-removed]")).to_have_text("Removed", timeout=30000)
+        expect(each.locator(f"{slot} .badge").first).to_have_text("Succeeded")
+    expect(detail_page.locator("#removed-badge")).to_have_text("Removed", timeout=30000)
+    for each in (page, app_page, detail_page):
+        assert each.evaluate("window.stillTheSamePage") is True
+
+    # And after a reload, drawn by the server the same way.
+    page.reload()
+    expect(page.locator(f"{slot} [data-removed]")).to_have_text("Removed")
+    assert page.console_errors == []

@@ -74,6 +74,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "created_at",
             "started_at",
             "finished_at",
+            "removed_at",
             "change_request",
         ]
         read_only_fields = fields
