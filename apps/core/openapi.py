@@ -63,6 +63,24 @@ class AutoSchema(openapi.AutoSchema):
     minLength 1 from drf-spectacular itself (COMPONENT_SPLIT_REQUEST). Requests only: responses
     say what they hold."""
 
+    def _resolve_path_parameters(self, variables):
+        parameters = super()._resolve_path_parameters(variables)
+        # A view that finds its row by id or by name (NamedLookupMixin) says so of its {id}.
+        noun = getattr(self.view, "lookup_by_name", "")
+        for parameter in parameters if noun else []:
+            if parameter["name"] in ("id", "pk"):
+                parameter["schema"] = {
+                    "oneOf": [
+                        {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                        {"type": "string", "minLength": 1, "pattern": "^[^/.]*[^/.0-9][^/.]*$"},
+                    ]
+                }
+                parameter["description"] = (
+                    f"The {noun}'s id, or its name (looked up in `tenant` when given; a name two of your "
+                    "tenants share needs it)."
+                )
+        return parameters
+
     def _map_serializer(self, serializer, direction, bypass_extensions=False):
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
         # A serializer that answers "Unknown field." to a name it does not declare says so.

@@ -9,14 +9,17 @@ from apps.core.api import MAX_ID
 
 from .selectors import referable
 
+ID_OR_NAME = {
+    "oneOf": [
+        {"type": "integer", "format": "int64", "minimum": 0, "maximum": MAX_ID},
+        {"type": "string", "minLength": 1},
+    ]
+}
 ID_OR_NAME_PARAMETER = {
     "description": "By id (a whole number) or by name. A name is looked up in your tenants (only "
     "`tenant`'s when that is given); one that names nothing there is a 400. An id nobody lets you see "
     "is an empty list, like one that does not exist.",
-    "oneOf": [
-        {"type": "integer", "format": "int64", "minimum": 0, "maximum": MAX_ID},
-        {"type": "string", "minLength": 1},
-    ],
+    **ID_OR_NAME,
 }
 
 

@@ -73,6 +73,23 @@ OPERATION_CHECKS = [
         "the target environment (id or name) must exist",
     ),
     ("POST /api/v1/applications/", "positive_data_acceptance", "a template id must exist"),
+    # A list filter's name must name a row of the caller's tenants: the schema can say "a string",
+    # not "one of your environments' names", and one that names nothing is a 400 naming the filter.
+    *(
+        (f"GET /api/v1/{path}/", "positive_data_acceptance", "a filter's name must name a row of your tenants")
+        for path in (
+            "deployments",
+            "releases",
+            "builds",
+            "approval-policies",
+            "freeze-windows",
+            "change-requests",
+            "deploy-settings",
+            "workloads",
+            "service-instances",
+            "service-bindings",
+        )
+    ),
     ("POST /api/v1/cmdb/relationships/", "positive_data_acceptance", "source and target item ids must exist"),
     ("GET /api/v1/releases/{id}/diff/", "positive_data_acceptance", "the release to compare against must exist"),
     ("GET /api/v1/deployments/serving/", "positive_data_acceptance", "the application id must exist"),

@@ -164,3 +164,41 @@ def test_a_cron_canary_in_another_tenants_environment_hears_both(developer_api, 
     response = _deploy(developer_api, release=release.pk, environment=theirs.pk, strategy="canary")
     assert response.status_code == 400
     assert set(response.json()["fields"]) == {"environment", "strategy"}, response.json()
+
+
+def test_an_application_or_environment_path_takes_its_name(api, world):
+    shop = make_app(world.acme, "shop")
+    make_app(world.globex, "secret")
+    api.as_user(world.user(Role.OWNER))
+    assert api.get("/api/v1/applications/shop/").json()["id"] == shop.pk
+    assert api.get(f"/api/v1/applications/{shop.pk}/").json()["name"] == "shop"
+    response = api.patch("/api/v1/applications/shop/", {"team": "checkout"}, format="json")
+    assert response.status_code == 200 and response.json()["team"] == "checkout"
+    assert api.get("/api/v1/environments/staging/").json()["id"] == world.acme.environments.get(name="staging").pk
+    # Another tenant's name is a 404 exactly like a missing one.
+    foreign, missing = api.get("/api/v1/applications/secret/"), api.get("/api/v1/applications/nothing/")
+    assert (
+        (foreign.status_code, foreign.json())
+        == (missing.status_code, missing.json())
+        == (
+            404,
+            {"code": "not_found", "detail": "Not found."},
+        )
+    )
+    assert api.get("/api/v1/deployments/serving/", {"application": "secret"}).status_code == 404
+
+
+def test_a_path_name_two_of_the_callers_tenants_share_needs_the_tenant(api, world):
+    Membership.objects.create(tenant=world.globex, user=world.user(Role.OWNER), role=Role.OWNER)
+    api.as_user(world.user(Role.OWNER))
+    response = api.get("/api/v1/environments/dev/")
+    assert response.status_code == 400 and "tenant" in response.json()["fields"]
+    answer = api.get("/api/v1/environments/dev/", {"tenant": "globex"}).json()
+    assert answer["id"] == world.globex.environments.get(name="dev").pk
+
+
+def test_the_schema_says_a_path_takes_an_id_or_a_name():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path in ("/api/v1/applications/{id}/", "/api/v1/environments/{id}/"):
+        [parameter] = [p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "id"]
+        assert [option["type"] for option in parameter["schema"]["oneOf"]] == ["integer", "string"]

@@ -14,20 +14,23 @@ from apps.catalog.policies import template_policy
 from apps.catalog.selectors import templates_visible_to
 from apps.core.errors import PERMISSION_DENIED, ApplicationError, missing_scope
 from apps.core.idempotency import idempotent
-from apps.tenants.api.base import TenantViewSetMixin
+from apps.tenants.api.base import NamedLookupMixin, TenantViewSetMixin
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import READ
 
 from . import serializers as s
 
 
-class ApplicationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ApplicationViewSet(
+    NamedLookupMixin, TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Applications: a web service, worker or cron job, made from scratch or from a service template.
 
     Creating one from a template that gives an image also cuts release #1. Name and kind never change.
     """
 
     model = Application
+    lookup_by_name = "application"
     serializer_class = s.ApplicationSerializer
     filterset_class = ApplicationFilterSet
 

@@ -14,6 +14,7 @@ from apps.catalog.models import Application
 from apps.core.errors import ApplicationError
 from apps.core.idempotency import idempotent
 from apps.tenants.api.base import TenantViewSetMixin
+from apps.tenants.filters import ID_OR_NAME
 
 from .. import services
 from ..filtersets import DeploymentAPIFilterSet, DeploySettingsFilterSet
@@ -31,7 +32,12 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     description="Retrying with the same key and payload returns the first deployment (200) instead of a new one.",
 )
 APPLICATION = OpenApiParameter(
-    "application", OpenApiTypes.INT, OpenApiParameter.QUERY, required=True, description="The application's id."
+    "application",
+    ID_OR_NAME,
+    OpenApiParameter.QUERY,
+    required=True,
+    description="The application's id, or its name (looked up in `tenant` when given; a name two of your "
+    "tenants share needs it). One you cannot see is a 404.",
 )
 AFTER_SEQ = OpenApiParameter(
     "after_seq",
@@ -42,11 +48,22 @@ AFTER_SEQ = OpenApiParameter(
 )
 
 
-def _whole(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError({"application": ["An application's id."]}) from None
+def _application(request) -> Application:
+    """`?application=` by id or name among the applications the caller may see (see NamedLookupMixin)."""
+    value = request.query_params.get("application") or ""
+    rows = Application.objects.restrict(request, "view")
+    if value.isdigit():
+        found = list(rows.filter(pk=int(value))) if int(value) < 2**63 else []
+    elif value and "\x00" not in value:
+        tenant = request.query_params.get("tenant")
+        found = list((rows.filter(tenant__slug=tenant) if tenant else rows).filter(name=value)[:2])
+    else:
+        raise ValidationError({"application": ["An application's id or name."]})
+    if len(found) > 1:
+        raise ValidationError({"tenant": [f"More than one of your tenants has application “{value}”: give tenant."]})
+    if not found:
+        raise NotFound()
+    return found[0]
 
 
 def _waits(subject, what: str):
@@ -254,10 +271,7 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
     def serving_list(self, request):
         """What serves an application now in each environment, read from the cluster: per environment the
         release the Service routes to, or why its cluster could not be read."""
-        wanted = _whole(request.query_params.get("application"))
-        application = Application.objects.restrict(request, "view").filter(pk=wanted).first()
-        if application is None:
-            raise NotFound()
+        application = _application(request)
         return Response(
             s.EnvironmentServingSerializer(
                 [

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rest_framework import permissions
+from rest_framework.exceptions import NotFound, ValidationError
 
 from apps.core.api import RestrictedViewSetMixin
 from apps.core.errors import missing_scope
@@ -24,6 +25,33 @@ class KeyHasScope(permissions.BasePermission):
             return True
         self.message = missing_scope(resource, verb)
         return False
+
+
+class NamedLookupMixin:
+    """`/{id}/` also takes the row's name: `/api/v1/applications/shop/`. The name is looked up among the
+    rows the caller may see (only `?tenant=`'s when given), so another tenant's row stays a 404 like a
+    missing one; a name two of the caller's tenants share is a 400 asking for `tenant`. Text of digits
+    only is an id. Mixed into a TenantViewSetMixin viewset whose model has a `name`."""
+
+    lookup_by_name = ""  # the noun the schema uses; set by each viewset
+    kwargs: Any
+    request: Any
+
+    def get_object(self):
+        value = str(self.kwargs.get(getattr(self, "lookup_url_kwarg", None) or "pk", ""))
+        if value.isdigit():
+            return super().get_object()  # type: ignore[misc]
+        if "\x00" in value:
+            raise NotFound
+        found = list(self.filter_queryset(self.get_queryset()).filter(name=value)[:2])  # type: ignore[attr-defined]
+        if len(found) > 1:
+            raise ValidationError(
+                {"tenant": [f"More than one of your tenants has {self.lookup_by_name} “{value}”: add ?tenant=<slug>."]}
+            )
+        if not found:
+            raise NotFound
+        self.check_object_permissions(self.request, found[0])  # type: ignore[attr-defined]
+        return found[0]
 
 
 class TenantViewSetMixin(RestrictedViewSetMixin):

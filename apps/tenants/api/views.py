@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from apps.core.errors import denied, missing_scope
 from apps.tenants import selectors, services
-from apps.tenants.api.base import TenantViewSetMixin
+from apps.tenants.api.base import NamedLookupMixin, TenantViewSetMixin
 from apps.tenants.models import Environment, Invitation, Membership, Quota, Tenant
 from apps.tenants.principals import as_principal
 from apps.tenants.quotas import usage_report
@@ -127,6 +127,7 @@ class InvitationViewSet(
 
 
 class EnvironmentViewSet(
+    NamedLookupMixin,
     TenantViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -136,6 +137,7 @@ class EnvironmentViewSet(
     """Environments: one Kubernetes namespace each, named at creation and never renamed."""
 
     model = Environment
+    lookup_by_name = "environment"
     serializer_class = s.EnvironmentSerializer
     filterset_fields = ["kind", "name"]
 
