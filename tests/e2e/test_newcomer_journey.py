@@ -1,7 +1,8 @@
 """A newcomer's journey, counting the steps: sign up, verify, find the invitation on the home page and
 join; deploy from the application page in a few clicks; then, as an approver, approve a production
 deploy that a colleague's script asked for over the API by names, from the deployment page itself, typing the
-password once (real ASGI server, worker and sandbox cluster)."""
+password once (real ASGI server, worker and sandbox cluster). On the way, a release with mistakes of two
+kinds has them all marked at once, and the script finds its deployment again by names."""
 
 import re
 
@@ -75,6 +76,23 @@ def test_sign_up_join_deploy_and_approve_in_few_steps(page, asgi_server, world, 
     expect(page).to_have_url(re.compile(r"/t/acme/$"))
     expect(page.locator("#invitations-badge")).to_have_count(0)
 
+    # A first try at the next release with three mistakes of two kinds (a probe that is not JSON, a
+    # CPU and a memory quantity the release rules refuse): one submit marks all three, nothing is cut.
+    page.goto(f"{asgi_server}/t/acme/apps/shop/")
+    form = page.locator("#new-release form")
+    form.locator("[name=readiness_probe]").fill('{"httpGet": ')
+    form.locator("[name=cpu_request]").fill("abc")
+    form.locator("[name=memory_request]").fill("lots")
+    form.get_by_role("button", name="Create release #2").click()
+    expect(page.locator("#release-refused")).to_be_visible()
+    for name in ("readiness_probe", "cpu_request", "memory_request"):
+        expect(page.locator(f"#new-release [name={name}]")).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(page.locator("#new-release .invalid-feedback")).to_have_count(3)
+    assert release.application.releases.count() == 1
+    # The refusal is a 400 page, which the browser's console reports; it is the one expected.
+    assert page.console_errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+    page.console_errors.clear()
+
     # Deploy from the application page: the application is fixed and its latest release chosen.
     page.goto(f"{asgi_server}/t/acme/apps/shop/")
     step = Steps()
@@ -105,6 +123,14 @@ def test_sign_up_join_deploy_and_approve_in_few_steps(page, asgi_server, world, 
     assert response.status_code in (201, 202), response.text
     waiting = Deployment.objects.get(pk=response.json()["id"])
     assert waiting.state == "pending_approval" and waiting.release == release and waiting.environment == prod
+    # ...and finds it again by names too, as the list filters take them.
+    listed = requests.get(
+        f"{asgi_server}/api/v1/deployments/",
+        params={"application": "shop", "environment": "prod"},
+        headers={"Authorization": f"Bearer {world.key(Role.DEVELOPER)}"},
+        timeout=10,
+    )
+    assert [row["id"] for row in listed.json()["results"]] == [waiting.pk], listed.text
 
     # The newcomer approves from the deployment page: one click, the password once.
     page.goto(f"{asgi_server}/t/acme/deployments/{waiting.pk}/")
