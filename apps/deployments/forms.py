@@ -3,12 +3,14 @@
 from django import forms
 
 from apps.catalog.models import Application, Release
+from apps.core.errors import FieldErrors
 from apps.tenants.forms import ServiceForm
 from apps.tenants.models import Environment, promotion_order
 from apps.tenants.roles import Role
 
 from .choices import Strategy
 from .models import DeploySettings
+from .services.gating import justification_check
 from .strategies.forms import StrategyFields
 
 JUSTIFICATION_HELP = "Why this change is needed. Required where the environment needs approval; approvers read it."
@@ -107,7 +109,15 @@ class DeployForm(GovernedFields, ServiceForm, StrategyFields):
         self.order_fields(self.field_order)
 
     def further_checks(self, data: dict, invalid: set[str]) -> None:
-        self.strategy_check(data, invalid)
+        problems = FieldErrors()
+        with problems.check():
+            self.strategy_check(data, invalid)
+        if "justification" not in invalid:
+            with problems.check():
+                justification_check(
+                    data.get("environment"), data.get("justification", ""), data.get("break_glass_reason", "")
+                )
+        problems.raise_any()
 
     def field_rows(self) -> list[tuple]:
         """Each visible field with the strategy it belongs to ("" for all) and whether it shows now."""

@@ -202,3 +202,18 @@ def test_the_schema_says_a_path_takes_an_id_or_a_name():
     for path in ("/api/v1/applications/{id}/", "/api/v1/environments/{id}/"):
         [parameter] = [p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "id"]
         assert [option["type"] for option in parameter["schema"]["oneOf"]] == ["integer", "string"]
+
+
+def test_a_governed_deploy_without_a_reason_is_named_with_the_other_mistakes(developer_api, world):
+    from apps.approvals.services.configuration import approval_policy_save
+
+    approval_policy_save(
+        actor=world.principal(Role.OWNER),
+        tenant=world.acme,
+        environment=world.acme.environments.get(name="prod"),
+        stages=[{"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}],
+    )
+    make_release(make_app(world.acme, "shop"))
+    response = _deploy(developer_api, application="shop", release=1, environment="prod", progress_deadline_seconds=1)
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"justification", "progress_deadline_seconds"}, response.json()

@@ -177,3 +177,27 @@ def test_the_strategy_plan_names_every_bad_setting(world):
     with pytest.raises(ApplicationError) as refused:
         strategy_plan(strategy="canary", application=cron, steps=[50, 10], gate_seconds=-1, keep_seconds=10**9)
     assert set(refused.value.errors) == {"strategy", "steps", "gate_seconds", "keep_seconds"}
+
+
+def test_a_governed_deploy_without_a_reason_hears_it_with_the_other_mistakes(dev_client, releases, world):
+    from apps.approvals.services.configuration import approval_policy_save
+
+    prod = world.acme.environments.get(name="prod")
+    approval_policy_save(
+        actor=world.principal(Role.OWNER),
+        tenant=world.acme,
+        environment=prod,
+        stages=[{"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}],
+    )
+    first, _ = releases
+    body = {
+        "application": first.application_id,
+        "release": first.pk,
+        "environment": prod.pk,
+        "strategy": "rolling",
+        "progress_deadline_seconds": "1",
+        "confirm": "1",
+    }
+    html = dev_client.post(NEW, body).content.decode()
+    assert "need approval: say why" in html and "greater than or equal to 2" in html
+    assert not Deployment.objects.exists()

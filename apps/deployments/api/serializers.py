@@ -4,13 +4,14 @@ from rest_framework import serializers
 
 from apps.catalog.models import Application, Release
 from apps.core.api import EveryErrorSerializer
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, FieldErrors
 from apps.tenants.api.serializers import NamedField, TenantField
 from apps.tenants.models import Environment
 
 from ..choices import State, Strategy
 from ..models import Deployment, DeploymentEvent, DeploySettings
 from ..services import MAX_REPLICAS
+from ..services.gating import justification_check
 from ..strategies.plan import MAX_GATE_SECONDS, MAX_KEEP_SECONDS, strategy_plan
 
 
@@ -245,10 +246,16 @@ class StrategyCreateSerializer(DeploymentCreateSerializer):
         return data
 
     def further_checks(self, data: dict, invalid: set[str]) -> None:
-        try:
+        problems = FieldErrors()
+        with problems.check():
             self.plan(data, invalid)
-        except ApplicationError as error:
-            raise serializers.ValidationError(self.named(error.errors)) from None
+        if "justification" not in invalid:
+            with problems.check():
+                justification_check(
+                    data.get("environment"), data.get("justification", ""), data.get("break_glass_reason", "")
+                )
+        if problems.errors:
+            raise serializers.ValidationError(self.named(problems.errors))
 
     def plan(self, data: dict, invalid: set[str]):
         release = data.get("release")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from apps.core.errors import INVALID, ApplicationError
 from apps.core.governance import Change, gate
 
 from ..models import Deployment
@@ -18,6 +19,18 @@ def change_gated(change: Change):
         with transaction.atomic():
             return gate().open(change, verdict)
     return None
+
+
+def justification_check(environment, justification: str, break_glass_reason: str = "") -> None:
+    """For a request already refused for other fields, so that one answer names this too: a change to
+    a governed environment needs a justification (the gate says the same when the change is made)."""
+    given = (justification or "").strip() or (break_glass_reason or "").strip()
+    if environment is not None and not given and gate().governed(environment):
+        raise ApplicationError(
+            f"Changes to {environment.name} need approval: say why this change is needed.",
+            code=INVALID,
+            field="justification",
+        )
 
 
 def is_waiting(subject) -> bool:
