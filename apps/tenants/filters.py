@@ -47,12 +47,16 @@ class NamedFilter(django_filters.Filter):
         if value.isdigit():
             pk = int(value)
             return qs.filter(**{f"{self.field_name}_id": pk}) if pk <= MAX_ID else qs.none()
-        return qs.filter(**{f"{self.field_name}_id__in": self.named(value)})
+        request = getattr(self.parent, "request", None)
+        if not hasattr(request, "query_params"):
+            # A page's filters (no API request): its rows are the caller's already, and a name that
+            # names none of them is an empty list, as a page's filter reads.
+            return qs.filter(**{f"{self.field_name}__{self.name_field}": value})
+        return qs.filter(**{f"{self.field_name}_id__in": self.named(value, request)})
 
-    def named(self, value: str) -> list[int]:
-        request = self.parent.request
+    def named(self, value: str, request) -> list[int]:
         rows = referable(self.named_model, request).filter(**{self.name_field: value})
-        tenant = request.GET.get("tenant") if request is not None else None
+        tenant = request.query_params.get("tenant")
         if tenant:
             rows = rows.filter(tenant__slug=tenant)
         # PostgreSQL refuses NUL in text (a 500); no name has one, so such a value names nothing.

@@ -149,3 +149,11 @@ def test_the_schema_says_id_or_name():
         types = [option["type"] for option in parameters[name]["schema"]["oneOf"]]
         assert types == ["integer", "string"], (url, name)
         assert "by name" in parameters[name]["description"]
+
+
+def test_the_workloads_page_filters_by_name_and_an_unknown_one_is_an_empty_list(client, world):
+    """The page shares the API's filters but not its 400: a page's filter that matches nothing is empty."""
+    client.force_login(world.user(Role.VIEWER))
+    for query in ("environment=dev", "application=shop", "environment=nowhere", f"environment={10**6}"):
+        response = client.get(f"/t/acme/workloads/?{query}")
+        assert response.status_code == 200, query
