@@ -14,6 +14,7 @@ from apps.deployments.api import routes as deployments
 from apps.marketplace.api import routes as marketplace
 from apps.operator.api import routes as operator
 from apps.tenants.api import routes as tenants
+from apps.traffic.api import routes as traffic
 from apps.webhooks.api import routes as webhooks
 from apps.workloads.api import routes as workloads
 
@@ -46,6 +47,7 @@ for app in (
     workloads,
     approvals,
     marketplace,
+    traffic,
     cmdb,
     webhooks,
 ):

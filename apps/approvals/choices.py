@@ -33,6 +33,8 @@ class ChangeKind(models.TextChoices):
     SWITCH_BACK = "switch_back", "Switch back"
     # An add-on instance (apps/marketplace) whose plan, or environment, needs approval.
     ADDON = "addon", "Add-on"
+    # A route (apps/traffic): made, changed or removed in a governed environment.
+    ROUTE = "route", "Route"
 
 
 # Approved changes that are not deploys: carried out by a task after the approval commits.
@@ -43,6 +45,7 @@ CARRIED_OUT_LATER = (
     ChangeKind.SETTINGS,
     ChangeKind.ADDON,
     ChangeKind.HEAL,
+    ChangeKind.ROUTE,
 )
 
 

@@ -30,6 +30,19 @@ class Cluster(models.Model):
     ingress_namespace = models.CharField(
         max_length=63, default="ingress-nginx", help_text="Namespace of the ingress controller allowed into tenants."
     )
+    traffic_renderer = models.CharField(
+        max_length=16,
+        choices=[
+            ("ingress_nginx", "ingress-nginx (Ingress + annotations)"),
+            ("gateway_api", "Gateway API (HTTPRoute)"),
+        ],
+        default="ingress_nginx",
+        help_text="What routes become on this cluster.",
+    )
+    gateway_namespace = models.CharField(
+        max_length=63, blank=True, help_text="Gateway API: the namespace of the Gateway routes attach to."
+    )
+    gateway_name = models.CharField(max_length=253, blank=True, help_text="Gateway API: the Gateway routes attach to.")
     is_default = models.BooleanField(default=False, help_text="New environments are placed here.")
     created_at = models.DateTimeField(auto_now_add=True)
     last_check = models.JSONField(default=dict, blank=True, editable=False)

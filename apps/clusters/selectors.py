@@ -14,3 +14,9 @@ def cluster_list(*, placement_count: bool = False) -> QuerySet[Cluster]:
 def placement_of(environment) -> Placement | None:
     """Where the environment runs, with its cluster; None when it was never placed (nothing of it runs)."""
     return Placement.objects.select_related("cluster").filter(environment=environment).first()
+
+
+def cluster_for_environment(environment) -> Cluster | None:
+    """The cluster the environment is placed on, else the one it would be placed on (the default)."""
+    placed = Cluster.objects.filter(placements__environment=environment).first()
+    return placed or Cluster.objects.filter(is_default=True).first()

@@ -61,6 +61,39 @@ def _clean_credentials(auth_method: str, api_url: str, credentials: dict) -> dic
     return {}
 
 
+def _traffic_settings(renderer: str, gateway_namespace: str, gateway_name: str) -> dict:
+    """How routes are rendered on a cluster: ingress-nginx, or HTTPRoutes attached to one named Gateway."""
+    renderers = [value for value, _ in Cluster._meta.get_field("traffic_renderer").choices]
+    if renderer not in renderers:
+        raise ApplicationError(f"The traffic renderer is one of {', '.join(renderers)}.", field="traffic_renderer")
+    if renderer == "gateway_api" and not (gateway_namespace and gateway_name):
+        raise ApplicationError(
+            "The Gateway API renderer needs the namespace and name of the Gateway routes attach to.",
+            field="gateway_name",
+        )
+    return {"traffic_renderer": renderer, "gateway_namespace": gateway_namespace, "gateway_name": gateway_name}
+
+
+@transaction.atomic
+def cluster_traffic_set(
+    *, operator: Principal, cluster: Cluster, traffic_renderer: str, gateway_namespace: str = "", gateway_name: str = ""
+) -> Cluster:
+    """Choose what routes become on a cluster. Existing routes are re-rendered by their next change."""
+    require(operator.is_operator, "Only platform operators configure clusters.")
+    wanted = _traffic_settings(traffic_renderer, gateway_namespace, gateway_name)
+    before = {name: getattr(cluster, name) for name in wanted}
+    for name, value in wanted.items():
+        setattr(cluster, name, value)
+    cluster.save(update_fields=list(wanted))
+    audit_record(
+        actor=operator,
+        action="cluster.traffic",
+        obj=cluster,
+        changes={name: [before[name], value] for name, value in wanted.items() if before[name] != value},
+    )
+    return cluster
+
+
 @transaction.atomic
 def cluster_register(
     *,
@@ -72,6 +105,9 @@ def cluster_register(
     description: str = "",
     ingress_namespace: str = "ingress-nginx",
     is_default: bool = False,
+    traffic_renderer: str = "ingress_nginx",
+    gateway_namespace: str = "",
+    gateway_name: str = "",
 ) -> Cluster:
     """Register a cluster; credentials are encrypted and never returned."""
     require(operator.is_operator, "Only platform operators register clusters.")
@@ -87,6 +123,7 @@ def cluster_register(
         api_url=api_url.rstrip("/"),
         description=description,
         ingress_namespace=ingress_namespace,
+        **_traffic_settings(traffic_renderer, gateway_namespace, gateway_name),
     )
     cluster.credentials = _clean_credentials(auth_method, cluster.api_url, credentials or {})
     if is_default or not Cluster.objects.filter(is_default=True).exists():

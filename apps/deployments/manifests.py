@@ -3,15 +3,18 @@
 The same (release, environment, deployment id) always renders the same list of plain dicts, so
 applying twice changes nothing. The pod template carries the release number, not the deployment
 id: redeploying the same release rolls nothing, and rolling back restores the old pod template.
-Two inputs go beyond the rows: the application's add-on Secret (apps/core/addons.py), whose checksum
-a bind or unbind changes so the next deployment rolls the pods onto the new variables; and the
-formation, the replicas a member set through the portal, which every later release runs with.
+Three inputs go beyond the rows: the application's add-on Secret (apps/core/addons.py), whose checksum
+a bind or unbind changes so the next deployment rolls the pods onto the new variables; the formation,
+the replicas a member set through the portal, which every later release runs with; and the route of
+the release's ingress host (apps/core/traffic.py), rendered as the cluster's traffic controller takes
+it (an Ingress for ingress-nginx, an HTTPRoute for the Gateway API).
 """
 
 import hashlib
 import json
 
 from apps.core.addons import secret_for
+from apps.core.traffic import route_objects
 
 LABEL = "paas.dev"
 MANAGED_BY = "paas-portal"
@@ -44,8 +47,9 @@ def render(
             objects.append(_autoscaler(release, environment))
     if app.component_kind == "web" and release.ports:
         objects.append(_service(release, environment))
-        if release.ingress_host:
-            objects.append(_ingress(release, environment))
+        if release.ingress_host:  # the release's route (apps/traffic), as the cluster's renderer makes it
+            routed = route_objects(release=release, environment=environment)
+            objects.extend(routed if routed is not None else [_ingress(release, environment)])
     for obj in objects:
         if deployment_id is not None:
             obj["metadata"]["annotations"][DEPLOYMENT_ANNOTATION] = str(deployment_id)

@@ -194,6 +194,29 @@ def host_claim(*, tenant: Tenant, host: str, field: str = "ingress_host") -> Hos
     return own or HostClaim.objects.create(tenant=tenant, host=host)
 
 
+@transaction.atomic
+def wildcard_claim(*, tenant: Tenant, host: str, field: str = "host") -> str:
+    """Allow a wildcard host (`*.acme.example.com`) only under a domain operators reserved for `tenant`:
+    a wildcard covers every name below it, which is only the tenant's to route when the platform says
+    the whole domain is theirs. Returns the host normalised; refused with 400 naming the field."""
+    host = normalize_host(host)
+    base = host[2:] if host.startswith("*.") else ""
+    if not is_dns_name(base):
+        raise ApplicationError(
+            f"“{host}” is not a wildcard host name; write it as *.example.com.", code="invalid", field=field
+        )
+    reservation = _reservation_of(base)
+    if reservation is None or reservation.tenant_id != tenant.pk:
+        raise ApplicationError(
+            f"“{host}” is a wildcard under {base}, which is not reserved for your organization; an operator "
+            "must reserve the domain for you before you can route every name below it.",
+            code="invalid",
+            field=field,
+        )
+    _lock_domain(base)
+    return host
+
+
 # --- Domains operators keep (operator console and API) ------------------------------------------
 
 

@@ -38,6 +38,7 @@ RESOURCES = [
     "cmdb",
     "webhooks",
     "addons",
+    "routes",
 ]
 READ, WRITE = "read", "write"
 WRITE_NEEDS = {
@@ -56,6 +57,7 @@ WRITE_NEEDS = {
     "cmdb": Role.DEVELOPER,
     "webhooks": Role.ADMIN,
     "addons": Role.DEVELOPER,  # service instances and bindings (apps/marketplace)
+    "routes": Role.DEVELOPER,  # hosts and paths sent to applications (apps/traffic)
 }
 # Webhook URLs may embed tokens and deliveries carry event data: only owners and admins read them.
 READ_NEEDS = {"audit": Role.ADMIN, "webhooks": Role.ADMIN}

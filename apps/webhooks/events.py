@@ -21,6 +21,12 @@ ADDON_EVENTS = {
     "service_binding.deleted": "An application was unbound from an add-on; its credentials were revoked",
     "service_binding.rotated": "An add-on binding's credentials were rotated (the old ones revoked after an overlap)",
 }
+# Routes (apps/traffic): hosts and paths, never certificates.
+ROUTE_EVENTS = {
+    "route.created": "A route was added (a host and path sent to an application)",
+    "route.updated": "A route was changed",
+    "route.deleted": "A route was removed",
+}
 
 # Every event type, with the words the pages show next to it.
 EVENT_TYPES: dict[str, str] = {
@@ -36,6 +42,7 @@ EVENT_TYPES: dict[str, str] = {
     INCIDENT_OPENED: "A workload became unwell (crash loop, out of memory, pods not ready ...)",
     INCIDENT_RESOLVED: "A workload's incident resolved",
     **ADDON_EVENTS,
+    **ROUTE_EVENTS,
 }
 GROUPS = {
     "deployment.*": "Every deployment state change",
@@ -43,6 +50,7 @@ GROUPS = {
     "incident.*": "Every incident opening and resolving",
     "service_instance.*": "Every add-on instance provisioned, failed or removed",
     "service_binding.*": "Every add-on bound, unbound or rotated",
+    "route.*": "Every route added, changed or removed",
     "*": "Every event",
 }
 

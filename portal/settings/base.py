@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.builds",
     "apps.approvals",
     "apps.marketplace",
+    "apps.traffic",
     "apps.cmdb",
     "apps.webhooks",
     "apps.operator",

@@ -199,3 +199,7 @@ NOT_TENANT_ROUTES |= {"image"}  # read from the registry, not rows: tests/builds
 from . import cases_workloads  # noqa: E402
 
 API_CASES += cases_workloads.API_CASES
+
+from . import cases_traffic  # noqa: E402
+
+API_CASES += cases_traffic.API_CASES

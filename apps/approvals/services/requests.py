@@ -29,6 +29,8 @@ from apps.marketplace.models import ServiceInstance
 from apps.tenants.principals import Principal, as_principal
 from apps.tenants.services import quota_set
 from apps.tenants.stepup import require_step_up
+from apps.traffic import services as traffic
+from apps.traffic.models import Route
 
 from ..changes import render_change
 from ..choices import CARRIED_OUT_LATER, ChangeKind, RequestState
@@ -285,6 +287,8 @@ def _close(request: ChangeRequest, state: str, outcome: str, actor: Principal | 
     )
     if state != RequestState.APPROVED and request.kind == ChangeKind.ADDON:
         marketplace.instance_declined(instance_id=request.params["instance"], reason=outcome)
+    if state != RequestState.APPROVED and request.kind == ChangeKind.ROUTE:
+        traffic.route_change_declined(params=request.params)
     if state != RequestState.APPROVED and request.kind == ChangeKind.DEPLOY:
         deployment = request.deployment
         if deployment.state == State.PENDING_APPROVAL:
@@ -372,6 +376,8 @@ def _execute(request: ChangeRequest) -> None:
             restart_on_incident=params.get("restart_on_incident"),
             approved=True,
         )
+    elif request.kind == ChangeKind.ROUTE:
+        traffic.route_change_carry_out(params=params, actor=actor)
     elif request.kind == ChangeKind.HEAL:
         deployments.deployment_heal(
             deployment=request.deployment, drift=params["drift"], colour=params.get("colour", ""), approved=True
@@ -405,6 +411,8 @@ def change_requests_withdraw_for(*, subject, reason: str) -> None:
         waiting = ChangeRequest.objects.filter(deployment=subject, kind__in=[ChangeKind.DEPLOY])
     elif isinstance(subject, ServiceInstance):
         waiting = ChangeRequest.objects.filter(kind=ChangeKind.ADDON, params__instance=subject.pk)
+    elif isinstance(subject, Route):
+        waiting = ChangeRequest.objects.filter(kind=ChangeKind.ROUTE, params__route=subject.pk)
     else:
         return
     for request in waiting.select_for_update().filter(state=RequestState.PENDING):

@@ -11,6 +11,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.governance import Change, Verdict, gate
 from apps.core.policies import policy_for
+from apps.core.traffic import route_for_release
 from apps.tenants.claims import host_claim
 from apps.tenants.principals import as_principal
 
@@ -62,6 +63,8 @@ def _check_create(actor, release, environment, key: str) -> None:
         raise ApplicationError("An Idempotency-Key is at most 200 characters.", code=INVALID, field="idempotency_key")
     if release.ingress_host:  # a release cut before hosts were claims may name another tenant's host
         host_claim(tenant=environment.tenant, host=release.ingress_host)
+        # The release's host becomes (or moves) the application's route in the environment.
+        route_for_release(release=release, environment=environment, actor=actor)
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from ..manifests import LABEL, render, selector
 TRACK = f"{LABEL}/track"
 COLOUR = f"{LABEL}/colour"
 COLOURS = ("blue", "green")
-TRAFFIC_KINDS = ("Service", "Ingress")
+TRAFFIC_KINDS = ("Service", "Ingress", "HTTPRoute")
 CANARY_ANNOTATION = "nginx.ingress.kubernetes.io/canary"
 CANARY_WEIGHT_ANNOTATION = "nginx.ingress.kubernetes.io/canary-weight"
 
@@ -43,8 +43,8 @@ def render_canary(
     labels = {TRACK: "canary"}
     objects = []
     for obj in base:
-        if obj["kind"] == "HorizontalPodAutoscaler":
-            continue  # the canary's size follows the step, not the load
+        if obj["kind"] in ("HorizontalPodAutoscaler", "HTTPRoute"):
+            continue  # the canary's size follows the step, not the load; weights are ingress-nginx's here
         obj = _renamed(obj, canary_name(release), labels)
         if obj["kind"] == "Deployment":
             obj["spec"]["replicas"] = canary_replicas(release, weight)

@@ -41,6 +41,9 @@ class ClusterSerializer(serializers.ModelSerializer):
             "api_url",
             "auth_method",
             "ingress_namespace",
+            "traffic_renderer",
+            "gateway_namespace",
+            "gateway_name",
             "is_default",
             "has_credentials",
             "last_check",
@@ -67,4 +70,9 @@ class ClusterRegisterSerializer(serializers.Serializer):
         required=False, default="", allow_blank=True, write_only=True, trim_whitespace=False
     )
     ingress_namespace = serializers.CharField(max_length=63, required=False, default="ingress-nginx")
+    traffic_renderer = serializers.ChoiceField(
+        choices=["ingress_nginx", "gateway_api"], required=False, default="ingress_nginx"
+    )
+    gateway_namespace = serializers.CharField(max_length=63, required=False, default="", allow_blank=True)
+    gateway_name = serializers.CharField(max_length=253, required=False, default="", allow_blank=True)
     is_default = serializers.BooleanField(required=False, default=False)

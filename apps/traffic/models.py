@@ -1,0 +1,92 @@
+"""Routes: a host and path of a tenant's, sent to one application in one environment."""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from apps.catalog.models import Application
+from apps.tenants.models import Environment, Tenant, TenantOwned
+
+
+class Route(TenantOwned):
+    """One host and path served by an application's Service in an environment's namespace.
+
+    The host is claimed for the tenant platform-wide (apps/tenants/claims.py) before a route may
+    name it, and no two routes send the same host and path to different places, except the routes
+    made from one application's releases in each environment it is promoted through. The portal
+    owns the objects the cluster's renderer makes of it (an Ingress or an HTTPRoute named `name`).
+    """
+
+    class PathType(models.TextChoices):
+        PREFIX = "prefix", "Prefix"
+        EXACT = "exact", "Exact"
+
+    class TLS(models.TextChoices):
+        NONE = "none", "No TLS"
+        SECRET = "secret", "A Secret in the namespace"
+        ISSUE = "issue", "Issue one (cert-manager)"
+
+    class Auth(models.TextChoices):
+        NONE = "none", "None"
+        API_KEY = "api_key", "Consumer API key"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Applying"
+        APPLIED = "applied", "Applied"
+        FAILED = "failed", "Failed"
+        WAITING = "waiting", "Waiting for approval"
+        DELETING = "deleting", "Being removed"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="routes")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="routes")
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="routes")
+    name = models.CharField(max_length=63, help_text="The name of the cluster object rendered from the route.")
+    host = models.CharField(max_length=253)
+    path = models.CharField(max_length=200, default="/")
+    path_type = models.CharField(max_length=8, choices=PathType.choices, default=PathType.PREFIX)
+    service_port = models.PositiveIntegerField(help_text="The port of the application's Service traffic goes to.")
+    tls = models.CharField(max_length=8, choices=TLS.choices, default=TLS.NONE)
+    tls_secret = models.CharField(max_length=253, blank=True, help_text="With tls=secret: a Secret in the namespace.")
+    cert_issuer = models.CharField(max_length=253, blank=True, help_text="With tls=issue: the cert-manager issuer.")
+    connect_timeout_seconds = models.PositiveIntegerField(null=True, blank=True)
+    read_timeout_seconds = models.PositiveIntegerField(null=True, blank=True)
+    max_body_size_mb = models.PositiveIntegerField(null=True, blank=True)
+    cors_allow_origins = models.JSONField(default=list, blank=True, help_text="Origins allowed by CORS; empty: off.")
+    rate_limit_rps = models.PositiveIntegerField(null=True, blank=True, help_text="Requests per second per client.")
+    rate_limit_burst = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit_connections = models.PositiveIntegerField(null=True, blank=True)
+    auth = models.CharField(max_length=8, choices=Auth.choices, default=Auth.NONE)
+    from_release = models.BooleanField(
+        default=False, help_text="Made from a release's ingress host; each deploy of the application re-applies it."
+    )
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    last_error = models.TextField(blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    change_request: Any  # never stored: set by a governed write to the change request it now waits on
+
+    class Meta:
+        ordering = ["host", "path", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "name"], name="route_unique_name"),
+            models.UniqueConstraint(fields=["environment", "host", "path"], name="route_unique_host_path"),
+        ]
+        indexes = [models.Index(fields=["host", "path"]), models.Index(fields=["application", "environment"])]
+
+    def __str__(self) -> str:
+        return f"{self.host}{self.path}"
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls != self.TLS.NONE else 'http'}://{self.host}{self.path}"
+
+    @property
+    def backend_service(self) -> str:
+        """The Service traffic goes to: the application's (its colours and canaries keep this name)."""
+        return self.application.name

@@ -1,0 +1,117 @@
+"""Isolation-suite declarations for the traffic app (see api_cases.py and page_cases.py).
+
+Rows are made directly (a route per made-up host), so nothing claims hosts or reaches a cluster.
+"""
+
+import secrets
+from functools import cache
+
+from django.urls import reverse
+
+from apps.catalog.models import Application
+from apps.tenants.roles import Role
+from apps.traffic.models import Route
+
+
+def _application(tenant) -> Application:
+    return Application.objects.get_or_create(tenant=tenant, name="routed", defaults={"component_kind": "web"})[0]
+
+
+def route(tenant, **fields) -> Route:
+    environment = tenant.environments.get(name="dev")
+    suffix = secrets.token_hex(3)
+    defaults = {"name": f"routed-{suffix}", "host": f"r{suffix}.{tenant.slug}-routes.com", "service_port": 8080}
+    return Route.objects.create(
+        tenant=tenant, environment=environment, application=_application(tenant), **{**defaults, **fields}
+    )
+
+
+def _routes(world, tenant, n, reader):
+    return [route(tenant) for _ in range(n)]
+
+
+def _create(world):
+    _application(world.acme)
+    return {
+        "tenant": "acme",
+        "environment": "dev",
+        "application": "routed",
+        "host": f"new-{secrets.token_hex(3)}.acme-routes.com",
+        "service_port": 8080,
+    }
+
+
+@cache
+def _api_cases() -> list:
+    from .api_cases import ApiCase
+
+    return [
+        ApiCase(
+            "route",
+            Route,
+            "routes",
+            _routes,
+            create=_create,
+            update=lambda world, row: {"read_timeout_seconds": 20},
+            delete=True,
+            write_role=Role.DEVELOPER,
+        )
+    ]
+
+
+def _on_route(name):
+    def url(world, tenant):
+        row = route(tenant)
+        return reverse(name, kwargs={"tenant_slug": tenant.slug, "name": row.application.name, "pk": row.pk})
+
+    return url
+
+
+def _traffic(world, tenant):
+    return reverse("traffic:list", kwargs={"tenant_slug": tenant.slug, "name": _application(tenant).name})
+
+
+FORM = {
+    "environment": "dev",
+    "host": "paged.acme-routes.com",
+    "path": "/",
+    "path_type": "prefix",
+    "tls": "none",
+    "auth": "none",
+}
+A = "t/<slug:tenant_slug>/apps/<slug:name>/traffic/"
+
+
+@cache
+def _page_cases() -> list:
+    from .page_cases import PageCase
+
+    developer = Role.DEVELOPER
+    return [
+        PageCase(A, _traffic),
+        PageCase(A, _traffic, method="post", write_role=developer, data=FORM),
+        PageCase(A + "<int:pk>/edit/", _on_route("traffic:edit"), read_role=developer),
+        PageCase(
+            A + "<int:pk>/edit/",
+            _on_route("traffic:edit"),
+            method="post",
+            read_role=developer,
+            write_role=developer,
+            data={**FORM, "path": "/moved"},
+        ),
+        PageCase(
+            A + "<int:pk>/delete/",
+            _on_route("traffic:delete"),
+            method="post",
+            read_role=developer,
+            write_role=developer,
+        ),
+    ]
+
+
+def __getattr__(name: str) -> list:
+    if name == "API_CASES":
+        return _api_cases()
+    if name == "PAGE_CASES":
+        return _page_cases()
+    raise AttributeError(name)
