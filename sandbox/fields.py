@@ -10,8 +10,9 @@ struct says `additionalProperties: false`), never from a list kept here.
 This walks the schema rather than running a JSON Schema validator because what it reproduces is
 decoding, not validation: `required` and `enum` are the 422 layer's business (validation.py), a
 type error must name the Go struct the field sits in, and unknown fields must be pruned, which
-needs their paths. Kinds without a shipped schema (the Gateway API's, custom resources on a real
-cluster) are taken as they come, like a CRD that preserves unknown fields.
+needs their paths. Custom resources with a CRD schema in `schemas/` (the Gateway API's HTTPRoute)
+are pruned by that schema (crds.py); other kinds without a shipped schema (Gateway) are taken as they
+come, like a CRD that preserves unknown fields.
 """
 
 import functools
@@ -19,6 +20,7 @@ import re
 
 from kubernetes_validate.utils import SchemaNotFoundError, schema_contents
 
+from . import crds
 from .discovery import KUBERNETES_VERSION
 from .errors import bad_request
 from .kinds import ResourceType
@@ -158,12 +160,19 @@ def decode(rt: ResourceType, body: dict, level: str | None) -> tuple[dict, list[
     level = level or "Warn"
     if level not in LEVELS:
         raise bad_request(f'fieldValidation parameter {level!r} is invalid: must be one of "Ignore", "Warn", "Strict"')
+    handled = f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}'
+    custom = crds.schema_of(rt.api_version, rt.kind)
+    if custom is not None:  # a CRD: wrong types are the 422 layer's (crds.causes); unknown fields are pruned
+        unknown = crds.unknown_fields(body, custom)
+        messages = [f'unknown field "{path}"' for path in unknown]
+        if unknown and level == "Strict":
+            raise bad_request(f"{handled}: strict decoding error: {', '.join(messages)}")
+        return (crds.prune(body, unknown), messages if level == "Warn" else []) if unknown else (body, [])
     schema = _kind_schema(rt.api_version, rt.kind)
     if schema is None:
         return body, []
     walk = _Walk()
     walk.object(body, _resolve(schema)[0], "", rt.kind)
-    handled = f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}'
     if walk.wrong:
         raise bad_request(f"{handled}: {walk.wrong}")
     if not walk.unknown:

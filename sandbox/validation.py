@@ -9,7 +9,7 @@ import base64
 import json
 import re
 
-from . import quantity
+from . import crds, quantity
 from .errors import invalid
 from .kinds import ResourceType
 from .matching import labels_match, selector_requirements
@@ -217,6 +217,9 @@ def apply_defaults(rt: ResourceType, obj: dict) -> dict:
     fill = _DEFAULTS.get(rt.kind)
     if fill:
         fill(obj)
+    custom = crds.schema_of(rt.api_version, rt.kind)
+    if custom is not None:
+        crds.apply_defaults(obj, custom)
     return obj
 
 
@@ -380,5 +383,7 @@ def validate(rt: ResourceType, obj: dict, old: dict | None) -> None:
         _quota_spec(obj, causes)
     elif rt.kind in ("CronJob", "Job"):
         _batch_spec(obj, causes, rt.kind)
+    if crds.is_custom(rt):
+        causes.extend(crds.causes(rt, obj))
     if causes:
         raise invalid(rt, name, list(causes))
