@@ -32,6 +32,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/", include("apps.tenants.urls")),
     path("t/<slug:tenant_slug>/keys/", include("apps.apikeys.urls")),
     path("t/<slug:tenant_slug>/audit/", include("apps.audit.urls")),
+    path("t/<slug:tenant_slug>/apps/<slug:name>/traffic/", include("apps.traffic.urls")),
     path("t/<slug:tenant_slug>/apps/", include("apps.catalog.urls")),
     path("t/<slug:tenant_slug>/deployments/", include("apps.deployments.urls")),
     path("t/<slug:tenant_slug>/workloads/", include("apps.workloads.urls")),

@@ -81,6 +81,21 @@ BUILTIN_TYPES = [
         False,
         {"type": "object", "properties": {"namespace": STRING, "hosts": {"type": "array", "items": STRING}}},
     ),
+    (
+        "host",
+        "Host name",
+        False,
+        {"type": "object", "properties": {"host": STRING}},
+    ),
+    (
+        "route",
+        "Route",
+        False,
+        {
+            "type": "object",
+            "properties": {"host": STRING, "path": STRING, "namespace": STRING, "environment": STRING, "tls": STRING},
+        },
+    ),
     ("database", "Database", False, {"type": "object", "properties": {"engine": STRING, "version": STRING}}),
     ("cache", "Cache", False, {"type": "object", "properties": {"engine": STRING}}),
     ("queue", "Queue", False, {"type": "object", "properties": {"engine": STRING}}),

@@ -34,3 +34,13 @@ def team_key(tenant_id: int, team: str) -> str:
 def addon_key(instance_uid) -> str:
     """An add-on instance (apps/marketplace), by its uid: the same item whatever it is renamed to."""
     return f"addon/{instance_uid}"
+
+
+def host_key(host: str) -> str:
+    """A host name: one tenant holds it platform-wide (apps/tenants/claims.py), so the name is the key."""
+    return f"host/{host}"
+
+
+def route_key(route_id: int) -> str:
+    """A route (apps/traffic), by id: the same item whatever its host or path become."""
+    return f"route/{route_id}"

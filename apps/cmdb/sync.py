@@ -16,6 +16,7 @@ from apps.catalog.models import Application
 from apps.deployments.models import Deployment
 from apps.marketplace.models import BindingState, ServiceBinding, ServiceInstance
 from apps.tenants.models import Environment
+from apps.traffic.models import Route
 from apps.workloads.models import Workload
 from apps.workloads.services import drift_summary
 from apps.workloads.signals import workload_read
@@ -245,6 +246,100 @@ def retire_addon(instance: ServiceInstance) -> None:
         )
 
 
+def _workload_of(application, environment, tenant_id: int) -> ConfigurationItem | None:
+    namespace = environment.namespace
+    workload = upsert_item(
+        key=keys.object_key(namespace, "workload", application.name),
+        tenant_id=tenant_id,
+        type_slug="workload",
+        name=f"{namespace}/{application.name}",
+        attributes={"namespace": namespace, "environment": environment.name},
+    )
+    upsert_edge(workload, sync_application(application), RelationKind.PART_OF)
+    upsert_edge(workload, sync_environment(environment), RelationKind.PART_OF)
+    return workload
+
+
+def sync_route(route: Route) -> ConfigurationItem | None:
+    """A route: the host depends on it and it depends on the workload it sends traffic to, so impact
+    analysis from a host name reaches the workloads behind it (and a workload's reaches its hosts)."""
+    environment = route.environment
+    item = upsert_item(
+        key=keys.route_key(route.pk),
+        tenant_id=route.tenant_id,
+        type_slug="route",
+        name=f"{route.host}{route.path}",
+        attributes={
+            "host": route.host,
+            "path": route.path,
+            "namespace": environment.namespace,
+            "environment": environment.name,
+            "tls": route.tls,
+        },
+    )
+    host = upsert_item(
+        key=keys.host_key(route.host), tenant_id=route.tenant_id, type_slug="host", name=route.host, attributes={}
+    )
+    _forget_host_edges(item, keep=host)
+    upsert_edge(host, item, RelationKind.DEPENDS_ON)
+    upsert_edge(item, _workload_of(route.application, environment, route.tenant_id), RelationKind.DEPENDS_ON)
+    if item is not None and item.status == Status.RETIRED:
+        _set_status(item, Status.ACTIVE, f"{item.name} routed again")
+    return item
+
+
+def _forget_host_edges(item: ConfigurationItem | None, *, keep: ConfigurationItem | None) -> None:
+    """Drop the declared edges into the route from hosts other than `keep` (its host changed, or it went)."""
+    if item is None:
+        return
+    stale = Relationship.objects.filter(
+        target=item, kind=RelationKind.DEPENDS_ON, provenance=Provenance.DECLARED, origin=SOURCE
+    )
+    if keep is not None:
+        stale = stale.exclude(source=keep)
+    for edge in stale.select_related("source"):
+        record(
+            actor=SOURCE,
+            action=ChangeRecord.Action.DELETE,
+            edge=edge,
+            before=edge_snapshot(edge),
+            summary=f"{edge.source.name} no longer routes through {item.name}",
+        )
+        edge.delete()
+
+
+def _set_status(item: ConfigurationItem, status: str, summary: str) -> None:
+    before = item_snapshot(item)
+    item.status = status
+    item.save(update_fields=["status", "updated_at"])
+    record(
+        actor=SOURCE,
+        action=ChangeRecord.Action.RETIRE if status == Status.RETIRED else ChangeRecord.Action.UPDATE,
+        item=item,
+        before=before,
+        after=item_snapshot(item),
+        summary=summary,
+    )
+
+
+def retire_route(route: Route) -> None:
+    """A deleted route stays in the CMDB's history as retired; its host no longer depends on it."""
+    item = ConfigurationItem.objects.filter(key=keys.route_key(route.pk)).first()
+    if item is None:
+        return
+    _forget_host_edges(item, keep=None)
+    if item.status != Status.RETIRED:
+        _set_status(item, Status.RETIRED, f"{item.name} was removed")
+
+
+def _on_route_saved(sender, instance, **kwargs):
+    sync_route(instance)
+
+
+def _on_route_deleted(sender, instance, **kwargs):
+    retire_route(instance)
+
+
 def _on_addon_saved(sender, instance, **kwargs):
     if instance.state == "ready":
         sync_addon(instance)
@@ -286,3 +381,5 @@ def connect() -> None:
     post_delete.connect(_on_addon_deleted, sender=ServiceInstance, dispatch_uid="cmdb-addon-removed")
     post_save.connect(_on_binding_saved, sender=ServiceBinding, dispatch_uid="cmdb-binding")
     post_delete.connect(_on_binding_deleted, sender=ServiceBinding, dispatch_uid="cmdb-binding-removed")
+    post_save.connect(_on_route_saved, sender=Route, dispatch_uid="cmdb-route")
+    post_delete.connect(_on_route_deleted, sender=Route, dispatch_uid="cmdb-route-removed")

@@ -15,6 +15,7 @@ from apps.tenants.forms import ServiceForm
 from apps.tenants.models import DomainReservation, HostClaim
 from apps.tenants.principals import as_principal
 from apps.tenants.selectors import domain_reservations_of_the_platform, host_claims_of_every_tenant, tenant_choices
+from apps.traffic.selectors import routes_of_hosts, wildcard_routes
 
 
 class DomainForm(ServiceForm):
@@ -45,13 +46,18 @@ def domains(request):
             return redirect("operator:domains")
     rows = domain_reservations_of_the_platform()
     claims = host_claims_of_every_tenant()
+    shown = list(claims[:500])
+    routes = routes_of_hosts([claim.host for claim in shown])
+    for claim in shown:
+        claim.routes = routes[claim.host]
     return render(
         request,
         "operator/domains.html",
         {
             "form": form,
             "reservations": rows,
-            "claims": claims[:500],
+            "claims": shown,
+            "wildcards": wildcard_routes(),
             "claim_count": claims.count(),
             "portal_domains": portal_domains(),
         },

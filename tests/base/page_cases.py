@@ -139,3 +139,7 @@ PAGE_CASES += cases_marketplace.PAGE_CASES
 from . import cases_workloads  # noqa: E402
 
 PAGE_CASES += cases_workloads.PAGE_CASES
+
+from . import cases_traffic  # noqa: E402
+
+PAGE_CASES += cases_traffic.PAGE_CASES

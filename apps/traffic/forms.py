@@ -1,0 +1,72 @@
+"""The route form of the Traffic tab. It parses; the services decide what is valid."""
+
+from django import forms
+
+from apps.tenants.forms import ServiceForm
+
+from .models import Route
+
+
+def _number(label: str, help_text: str) -> forms.IntegerField:
+    return forms.IntegerField(label=label, required=False, help_text=help_text)
+
+
+class RouteForm(ServiceForm):
+    environment: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, to_field_name="name", empty_label=None)
+    host = forms.CharField(
+        max_length=253,
+        widget=forms.TextInput(attrs={"placeholder": "shop.example.com"}),
+        help_text="A DNS name; *.domain only under a domain reserved for you.",
+    )
+    path = forms.CharField(max_length=200, initial="/")
+    path_type = forms.ChoiceField(choices=Route.PathType.choices, initial=Route.PathType.PREFIX)
+    service_port = _number("Service port", "Defaults to the first port of the latest release.")
+    tls = forms.ChoiceField(label="TLS", choices=Route.TLS.choices, initial=Route.TLS.NONE)
+    tls_secret = forms.CharField(
+        label="TLS secret", max_length=253, required=False, help_text="With a Secret: its name in this namespace."
+    )
+    cert_issuer = forms.CharField(
+        label="Certificate issuer", max_length=253, required=False, help_text="With cert-manager: the ClusterIssuer."
+    )
+    connect_timeout_seconds = _number("Connect timeout (s)", "1-3600")
+    read_timeout_seconds = _number("Read timeout (s)", "1-3600")
+    max_body_size_mb = _number("Largest body (MiB)", "1-1024")
+    cors_allow_origins = forms.CharField(
+        label="CORS origins",
+        max_length=2000,
+        required=False,
+        help_text="Comma-separated, e.g. https://app.example.com; empty turns CORS off.",
+    )
+    rate_limit_rps = _number("Requests per second", "Per client address, counted by each controller pod.")
+    rate_limit_burst = _number("Burst", "Requests above the rate a client may send at once.")
+    rate_limit_connections = _number("Connections", "Open connections per client address.")
+    auth = forms.ChoiceField(choices=Route.Auth.choices, initial=Route.Auth.NONE)
+    justification = forms.CharField(
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed where changes need approval.",
+    )
+
+    def __init__(self, *args, environments, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["environment"]
+        field.queryset = environments  # type: ignore[attr-defined]
+        if editing:
+            del self.fields["environment"]
+
+    def clean_cors_allow_origins(self) -> list[str]:
+        text = self.cleaned_data.get("cors_allow_origins") or ""
+        return [origin.strip() for origin in text.split(",") if origin.strip()]
+
+    def service_arguments(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("environment", None)
+        return data
+
+    @classmethod
+    def initial_from(cls, route: Route) -> dict:
+        initial = {name: getattr(route, name) for name in cls.base_fields if hasattr(route, name)}
+        initial["cors_allow_origins"] = ", ".join(route.cors_allow_origins or [])
+        initial.pop("environment", None)
+        return initial

@@ -1,0 +1,127 @@
+"""The Traffic tab of an application, under /t/<tenant_slug>/apps/<name>/traffic/: its routes per
+environment, and adding, changing and deleting them. Views parse input, call one service, and render."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from apps.catalog.models import Application
+from apps.catalog.selectors import applications_for
+from apps.core.errors import ApplicationError
+from apps.core.policies import policy_for
+from apps.tenants.pages import render_tenant_page, require_role, tenant_view
+from apps.tenants.principals import as_principal
+from apps.tenants.roles import Role
+from apps.tenants.selectors import environment_list_for
+
+from . import services
+from .forms import RouteForm
+from .models import Route
+from .selectors import route_for, routes_for
+
+
+def _application(request, name: str) -> Application:
+    return get_object_or_404(applications_for(request, tenant=request.tenant), name=name)
+
+
+def _route(request, application: Application, pk: int) -> Route:
+    route = route_for(request, request.tenant, pk)
+    if route is None or route.application_id != application.pk:
+        raise Http404
+    return route
+
+
+def _may_write(request) -> bool:
+    return policy_for(Route).can_add(request, request.tenant)
+
+
+def _require_writer(request) -> None:
+    require_role(request, _may_write(request), needs=Role.DEVELOPER, doing="Changing routes")
+
+
+def _announce(request, route: Route, done: str) -> None:
+    waiting = getattr(route, "change_request", None)
+    if waiting is not None and waiting.is_open:
+        messages.info(
+            request, f"The change to {route.host}{route.path} waits for approval (change request {waiting.pk})."
+        )
+    else:
+        messages.success(request, done)
+
+
+@tenant_view
+def traffic(request, name):
+    """GET: the application's routes per environment and the form. POST: add a route."""
+    application = _application(request, name)
+    environments = environment_list_for(as_principal(request), tenant=request.tenant)
+    form = RouteForm(request.POST or None, environments=environments)
+    if request.method == "POST":
+        _require_writer(request)
+        if form.is_valid():
+            try:
+                route = services.route_create(
+                    actor=as_principal(request),
+                    tenant=request.tenant,
+                    environment=form.cleaned_data["environment"],
+                    application=application,
+                    **form.service_arguments(),
+                )
+            except ApplicationError as exc:
+                form.add_application_error(exc)
+            else:
+                _announce(request, route, f"Route {route.host}{route.path} added; it is being applied.")
+                return redirect("traffic:list", tenant_slug=request.tenant.slug, name=application.name)
+    routes = list(routes_for(request, request.tenant, application=application))
+    groups = [
+        {"environment": environment, "routes": [route for route in routes if route.environment_id == environment.pk]}
+        for environment in environments
+    ]
+    context = {"application": application, "groups": groups, "form": form, "may_write": _may_write(request)}
+    status = 400 if request.method == "POST" else 200
+    return render_tenant_page(request, "traffic/list.html", context, section="apps", status=status)
+
+
+@tenant_view
+def route_edit(request, name, pk):
+    application = _application(request, name)
+    route = _route(request, application, pk)
+    _require_writer(request)
+    form = RouteForm(
+        request.POST or None,
+        initial=RouteForm.initial_from(route),
+        environments=environment_list_for(as_principal(request), tenant=request.tenant),
+        editing=True,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            route = services.route_update(actor=as_principal(request), route=route, **form.service_arguments())
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            _announce(request, route, f"Route {route.host}{route.path} changed; it is being applied.")
+            return redirect("traffic:list", tenant_slug=request.tenant.slug, name=application.name)
+    context = {"application": application, "route": route, "form": form}
+    status = 400 if request.method == "POST" else 200
+    return render_tenant_page(request, "traffic/edit.html", context, section="apps", status=status)
+
+
+@tenant_view
+@require_POST
+def route_delete(request, name, pk):
+    application = _application(request, name)
+    route = _route(request, application, pk)
+    _require_writer(request)
+    where = f"{route.host}{route.path}"
+    try:
+        waiting = services.route_delete(
+            actor=as_principal(request), route=route, justification=request.POST.get("justification", "")
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        if waiting is not None:
+            _announce(request, waiting, "")
+        else:
+            messages.success(request, f"Route {where} deleted; its object is being removed from the cluster.")
+    return redirect("traffic:list", tenant_slug=request.tenant.slug, name=application.name)
