@@ -145,10 +145,13 @@ def _check_burst(route: Route, field: str) -> None:
 
 def _check_tls(route: Route, field: str) -> None:
     if field == "cert_issuer":
-        if route.tls == Route.TLS.ISSUE and not _SUBDOMAIN.match(route.cert_issuer or ""):
+        if route.tls != Route.TLS.ISSUE:
+            route.cert_issuer = ""  # only an issued certificate names an issuer
+        elif not _SUBDOMAIN.match(route.cert_issuer or ""):
             raise _refuse(field, "Name the cert-manager ClusterIssuer that issues the certificate.")
         return
     if route.tls != Route.TLS.SECRET:
+        route.tls_secret = ""  # only a route that brings its own certificate names its Secret
         return
     secret = route.tls_secret or ""
     if "/" in secret:

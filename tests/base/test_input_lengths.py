@@ -50,6 +50,7 @@ WRITES = {
     "TenantUpdateSerializer": Tenant,
     "ClusterRegisterForm": Cluster,
     "ClusterRegisterSerializer": Cluster,
+    "ClusterTrafficSerializer": Cluster,
     "DomainForm": DomainReservation,
     "ServiceInstanceCreateSerializer": ServiceInstance,
     "InstanceForm": ServiceInstance,

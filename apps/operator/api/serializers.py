@@ -76,3 +76,9 @@ class ClusterRegisterSerializer(serializers.Serializer):
     gateway_namespace = serializers.CharField(max_length=63, required=False, default="", allow_blank=True)
     gateway_name = serializers.CharField(max_length=253, required=False, default="", allow_blank=True)
     is_default = serializers.BooleanField(required=False, default=False)
+
+
+class ClusterTrafficSerializer(serializers.Serializer):
+    traffic_renderer = serializers.ChoiceField(choices=["ingress_nginx", "gateway_api"])
+    gateway_namespace = serializers.CharField(max_length=63, required=False, default="", allow_blank=True)
+    gateway_name = serializers.CharField(max_length=253, required=False, default="", allow_blank=True)

@@ -10,7 +10,7 @@ from apps.audit.api.serializers import AuditEventSerializer
 from apps.audit.filtersets import AuditEventFilterSet
 from apps.audit.selectors import events_of_the_platform
 from apps.clusters.selectors import cluster_list
-from apps.clusters.services import cluster_check, cluster_register
+from apps.clusters.services import cluster_check, cluster_register, cluster_traffic_set
 from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.tenants import services
@@ -22,6 +22,7 @@ from apps.tenants.selectors import quotas_of_every_tenant, tenants_of_the_platfo
 from .serializers import (
     ClusterRegisterSerializer,
     ClusterSerializer,
+    ClusterTrafficSerializer,
     OperatorTenantSerializer,
     QuotaSetSerializer,
     StatusChangeSerializer,
@@ -136,4 +137,14 @@ class OperatorClusterViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retr
         """Connect now: server version, API groups, and whether the portal may create namespaces and apply."""
         cluster = self.get_object()
         cluster_check(cluster=cluster)
+        return Response(ClusterSerializer(cluster).data)
+
+    @extend_schema(request=ClusterTrafficSerializer, responses=ClusterSerializer)
+    @action(detail=True, methods=["post"])
+    def traffic(self, request, name=None):
+        """Choose what routes become on this cluster: ingress-nginx Ingresses, or Gateway API HTTPRoutes
+        attached to the named Gateway. Each route takes it on its next apply; audited."""
+        data = ClusterTrafficSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cluster = cluster_traffic_set(operator=as_principal(request), cluster=self.get_object(), **data.validated_data)
         return Response(ClusterSerializer(cluster).data)
