@@ -175,11 +175,11 @@ def test_routes_in_a_governed_environment_wait_for_approval(api, world, shop):
     route.refresh_from_db()
     assert route.rate_limit_rps is None  # unchanged until approved
 
-    from apps.approvals.services.requests import change_request_execute
+    from apps.approvals.services.requests import change_request_decide, change_request_execute
 
     update = ChangeRequest.objects.get(pk=change.json()["change_request"])
-    ChangeRequest.objects.filter(pk=update.pk).update(state="approved")
-    change_request_execute(change_request=update)
+    change_request_decide(actor=world.principal(Role.OWNER), change_request=update, verdict="approve")
+    change_request_execute(change_request=update)  # what the task that carries approved changes out runs
     route.refresh_from_db()
     assert route.rate_limit_rps == 5
 
@@ -199,7 +199,7 @@ def test_a_rejected_new_route_is_removed(world, shop):
         justification="launch",
     )
     assert route.change_request is not None
-    change_request_decide(actor=world.user(Role.OWNER), change_request=route.change_request, verdict="reject")
+    change_request_decide(actor=world.principal(Role.OWNER), change_request=route.change_request, verdict="reject")
     assert not Route.objects.filter(pk=route.pk).exists()
 
 
