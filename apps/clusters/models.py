@@ -7,6 +7,12 @@ from django.db import models
 from apps.core import crypto
 from apps.tenants.models import Environment
 
+# What routes become on a cluster (apps/traffic/renderers.py).
+TRAFFIC_RENDERERS = [
+    ("ingress_nginx", "ingress-nginx (Ingress + annotations)"),
+    ("gateway_api", "Gateway API (HTTPRoute)"),
+]
+
 
 class Cluster(models.Model):
     """A Kubernetes cluster the portal can reach.

@@ -18,7 +18,7 @@ from apps.tenants.principals import Principal
 
 from .connection import api_client_for, kube_for, kubeconfig_contexts
 from .kube import KubeClient, KubeError
-from .models import Cluster, Placement
+from .models import TRAFFIC_RENDERERS, Cluster, Placement
 from .namespaces import is_environments_namespace, namespace_manifests
 
 NO_CLUSTER = "no_cluster"
@@ -63,7 +63,7 @@ def _clean_credentials(auth_method: str, api_url: str, credentials: dict) -> dic
 
 def _traffic_settings(renderer: str, gateway_namespace: str, gateway_name: str) -> dict:
     """How routes are rendered on a cluster: ingress-nginx, or HTTPRoutes attached to one named Gateway."""
-    renderers = [value for value, _ in Cluster._meta.get_field("traffic_renderer").choices]
+    renderers = [value for value, _ in TRAFFIC_RENDERERS]
     if renderer not in renderers:
         raise ApplicationError(f"The traffic renderer is one of {', '.join(renderers)}.", field="traffic_renderer")
     if renderer == "gateway_api" and not (gateway_namespace and gateway_name):

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.clusters.models import Cluster
+from apps.clusters.models import TRAFFIC_RENDERERS, Cluster
 from apps.tenants.models import Quota, Tenant
 from apps.tenants.selectors import tenant_choices
 
@@ -70,15 +70,13 @@ class ClusterRegisterSerializer(serializers.Serializer):
         required=False, default="", allow_blank=True, write_only=True, trim_whitespace=False
     )
     ingress_namespace = serializers.CharField(max_length=63, required=False, default="ingress-nginx")
-    traffic_renderer = serializers.ChoiceField(
-        choices=["ingress_nginx", "gateway_api"], required=False, default="ingress_nginx"
-    )
+    traffic_renderer = serializers.ChoiceField(choices=TRAFFIC_RENDERERS, required=False, default="ingress_nginx")
     gateway_namespace = serializers.CharField(max_length=63, required=False, default="", allow_blank=True)
     gateway_name = serializers.CharField(max_length=253, required=False, default="", allow_blank=True)
     is_default = serializers.BooleanField(required=False, default=False)
 
 
 class ClusterTrafficSerializer(serializers.Serializer):
-    traffic_renderer = serializers.ChoiceField(choices=["ingress_nginx", "gateway_api"])
+    traffic_renderer = serializers.ChoiceField(choices=TRAFFIC_RENDERERS)
     gateway_namespace = serializers.CharField(max_length=63, required=False, default="", allow_blank=True)
     gateway_name = serializers.CharField(max_length=253, required=False, default="", allow_blank=True)
