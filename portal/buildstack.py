@@ -36,6 +36,17 @@ class BuildStack:
     registry_url: str
 
 
+@dataclass(frozen=True)
+class TokenAuth:
+    """The registry's `auth.token`: where clients get tokens, the names tokens carry, and the PEM
+    certificate(s) of the keys that sign them (`manage.py registry_token_cert`)."""
+
+    realm: str
+    service: str
+    issuer: str
+    certificates: str
+
+
 def missing_binaries() -> list[str]:
     return [name for name in (DOCKERD, REGISTRY) if shutil.which(name) is None]
 
@@ -74,7 +85,9 @@ def _registry_answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
             conn.sendall(b"GET /v2/ HTTP/1.0\r\n\r\n")
-            return b" 200 " in conn.recv(64)
+            status = conn.recv(64)
+            # 401: it answers, and wants a token first.
+            return b" 200 " in status or b" 401 " in status
     except OSError:
         return False
 
@@ -83,6 +96,15 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _users(home: Path, *, join: bool) -> list[int]:
@@ -136,19 +158,42 @@ def _start_dockerd(home: Path) -> str:
     raise BuildStackError(f"dockerd did not start; see {home / 'dockerd.log'}")
 
 
-def _start_registry(home: Path) -> str:
-    pidfile, portfile = home / "registry.pid", home / "port"
-    port = _pid(portfile)
-    if port and _alive(_pid(pidfile)) and _registry_answers(port):
-        return f"http://127.0.0.1:{port}"
-    port = _free_port()
-    config = home / "config.yml"
-    config.write_text(
+def _registry_config(home: Path, port: int, token: TokenAuth | None) -> str:
+    config = (
         "version: 0.1\n"
         "log:\n  level: warn\n"
         f"storage:\n  filesystem:\n    rootdirectory: {home / 'data'}\n  delete:\n    enabled: true\n"
         f"http:\n  addr: 127.0.0.1:{port}\n"
     )
+    if token is not None:
+        config += (
+            "auth:\n  token:\n"
+            f"    realm: {token.realm}\n    service: {token.service}\n    issuer: {token.issuer}\n"
+            f"    rootcertbundle: {home / 'token-certs.pem'}\n"
+        )
+    return config
+
+
+def _start_registry(home: Path, token: TokenAuth | None) -> str:
+    """The registry, started again when it runs with other settings (token auth, trusted keys)."""
+    pidfile, portfile, config = home / "registry.pid", home / "port", home / "config.yml"
+    certificates = token.certificates if token is not None else ""
+    port = _pid(portfile)
+    if port and _alive(_pid(pidfile)) and _registry_answers(port):
+        current = (home / "token-certs.pem").read_text() if (home / "token-certs.pem").exists() else ""
+        if config.read_text() == _registry_config(home, port, token) and current == certificates:
+            return f"http://127.0.0.1:{port}"
+        _stop(_pid(pidfile))  # and start again on the same port: image references name it
+    elif not (port and _port_free(port)):
+        port = _free_port()
+    (home / "token-certs.pem").write_text(certificates)
+    config.write_text(_registry_config(home, port, token))
+    _serve(home, config, port)
+    portfile.write_text(str(port))
+    return f"http://127.0.0.1:{port}"
+
+
+def _serve(home: Path, config: Path, port: int) -> None:
     with open(home / "registry.log", "ab") as log:
         proc = subprocess.Popen(
             [REGISTRY, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -156,9 +201,38 @@ def _start_registry(home: Path) -> str:
     if not _wait(lambda: _registry_answers(port), proc, 15):
         _stop(proc.pid)
         raise BuildStackError(f"docker-registry did not start; see {home / 'registry.log'}")
-    pidfile.write_text(str(proc.pid))
-    portfile.write_text(str(port))
-    return f"http://127.0.0.1:{port}"
+    (home / "registry.pid").write_text(str(proc.pid))
+
+
+def collect_garbage(var: Path) -> str:
+    """Free the blobs no manifest uses any more: the registry serves read-only (pulls go on, pushes
+    wait) while `garbage-collect` runs over its storage, then writable again. Returns the command's report."""
+    home = var / "registry"
+    config, readonly = home / "config.yml", home / "config-readonly.yml"
+    port = _pid(home / "port")
+    if port is None or not config.exists():
+        raise BuildStackError(f"no registry was started under {home}")
+    text = config.read_text()
+    readonly.write_text(
+        text.replace("  delete:\n", "  maintenance:\n    readonly:\n      enabled: true\n  delete:\n", 1)
+    )
+    with open(var / "docker" / "start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _stop(_pid(home / "registry.pid"))
+        _serve(home, readonly, port)
+        try:
+            report = subprocess.run(
+                [REGISTRY, "garbage-collect", "--delete-untagged", str(config)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+        finally:
+            _stop(_pid(home / "registry.pid"))
+            _serve(home, config, port)
+    if report.returncode != 0:
+        raise BuildStackError(f"garbage-collect failed: {report.stderr.strip() or report.stdout.strip()}")
+    return report.stdout
 
 
 def _stop(pid: int | None) -> None:
@@ -190,7 +264,7 @@ def _unmount(home: Path) -> None:
         subprocess.run(["umount", point], capture_output=True)
 
 
-def start_build_stack(var: Path) -> BuildStack:
+def start_build_stack(var: Path, token: TokenAuth | None = None) -> BuildStack:
     """Start (or join) dockerd and the registry under `var`; the last user to exit stops them."""
     docker_home, registry_home = var / "docker", var / "registry"
     docker_home.mkdir(parents=True, exist_ok=True)
@@ -200,4 +274,12 @@ def start_build_stack(var: Path) -> BuildStack:
         fcntl.flock(lock, fcntl.LOCK_EX)
         _users(docker_home, join=True)
         atexit.register(_leave, var)
-        return BuildStack(docker_host=_start_dockerd(docker_home), registry_url=_start_registry(registry_home))
+        return BuildStack(docker_host=_start_dockerd(docker_home), registry_url=_start_registry(registry_home, token))
+
+
+if __name__ == "__main__":  # python -m portal.buildstack collect-garbage <var>: what REGISTRY_GC_COMMAND runs
+    import sys
+
+    if len(sys.argv) != 3 or sys.argv[1] != "collect-garbage":
+        sys.exit("usage: python -m portal.buildstack collect-garbage <var directory>")
+    print(collect_garbage(Path(sys.argv[2])).strip().splitlines()[-1:] or "nothing to collect")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import errno
+import json
 import os
 import signal
 import socket
@@ -224,20 +225,31 @@ def start_builds(env: dict[str, str]) -> None:
         return
     say("starting the build engine and image registry (var/docker, var/registry)")
     try:
-        stack = start_build_stack(VAR)
+        stack = start_build_stack(VAR, _token_auth(env))
     except BuildStackError as exc:
         say(f"builds are off: {exc}")
         return
     env.setdefault("DOCKER_HOST", stack.docker_host)
     env.setdefault("REGISTRY_URL", stack.registry_url)
+    env.setdefault("REGISTRY_GC_COMMAND", f"{sys.executable} -m portal.buildstack collect-garbage {VAR}")
+
+
+def _token_auth(env: dict[str, str]):
+    """The registry's token auth with the portal as issuer: the realm on the port the portal serves
+    on, and the certificate of its signing key (made on first use)."""
+    from portal.buildstack import TokenAuth
+
+    command = [sys.executable, "manage.py", "registry_token_cert", "--json"]
+    answer = subprocess.run(command, cwd=BASE_DIR, env=env, capture_output=True, text=True, check=True)
+    return TokenAuth(**json.loads(answer.stdout))
 
 
 def run_env(host: str, port: int) -> dict[str, str]:
     """What `run` gives its processes: emailed links and the sandbox follow the port it serves on."""
     env = stack_env("portal.settings.local")
-    start_builds(env)
     reachable = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
     env.setdefault("PORTAL_URL", f"http://{reachable}:{port}")
+    start_builds(env)
     env.setdefault("SANDBOX_CLUSTER_URL", f"http://{host}:{port + 1}")
     return env
 

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from apps.accounts import views as account_views
 from apps.apikeys.developer_console import developer_console
+from apps.builds import views as build_views
 from apps.core import views as core_views
 from apps.core.deprecation import api_changelog
 from apps.tenants import views as tenant_views
@@ -37,6 +38,8 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/deployments/", include("apps.deployments.urls")),
     path("t/<slug:tenant_slug>/workloads/", include("apps.workloads.urls")),
     path("t/<slug:tenant_slug>/builds/", include("apps.builds.urls")),
+    # The platform registry's token realm (apps/builds/tokens.py).
+    path("registry/token/", build_views.registry_token, name="registry-token"),
     path("t/<slug:tenant_slug>/approvals/", include("apps.approvals.urls")),
     path("t/<slug:tenant_slug>/cmdb/", include("apps.cmdb.urls")),
     path("t/<slug:tenant_slug>/webhooks/", include("apps.webhooks.urls")),

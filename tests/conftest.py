@@ -237,7 +237,8 @@ BUSYBOX = Path("/usr/bin/busybox")
 def build_stack():
     """The configured engine and registry (DOCKER_HOST and REGISTRY_URL), else dockerd and the registry
     started under var/ for this run (joined when `make run` already started them)."""
-    from portal.buildstack import BuildStack, missing_binaries, start_build_stack
+    from apps.builds.tokens import certificate_bundle
+    from portal.buildstack import BuildStack, TokenAuth, missing_binaries, start_build_stack
 
     if os.environ.get("DOCKER_HOST") and os.environ.get("REGISTRY_URL"):
         stack = BuildStack(os.environ["DOCKER_HOST"], os.environ["REGISTRY_URL"])
@@ -245,7 +246,18 @@ def build_stack():
         missing = missing_binaries()
         if missing:
             pytest.skip(f"{' and '.join(missing)} not installed (apt-get install docker.io docker-registry)")
-        stack = start_build_stack(Path(os.environ.get("PORTAL_VAR_DIR") or BASE_DIR / "var").resolve())
+        # The registry trusts the portal's tokens, as `make run` starts it.
+        token = TokenAuth(
+            realm=settings.REGISTRY_TOKEN_REALM,
+            service=settings.REGISTRY_TOKEN_SERVICE,
+            issuer=settings.REGISTRY_TOKEN_ISSUER,
+            certificates=certificate_bundle(),
+        )
+        var = Path(os.environ.get("PORTAL_VAR_DIR") or BASE_DIR / "var").resolve()
+        stack = start_build_stack(var, token)
+        # Retention's garbage collection runs over this registry's storage, in a read-only window.
+        os.environ["REGISTRY_GC_COMMAND"] = f"{sys.executable} -m portal.buildstack collect-garbage {var}"
+        settings.REGISTRY_GC_COMMAND = os.environ["REGISTRY_GC_COMMAND"]
     if not BUSYBOX.exists():
         pytest.skip("busybox-static is not installed (apt-get install busybox-static)")
     # Worker processes started from here on inherit them; this process reads them from settings.

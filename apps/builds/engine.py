@@ -18,6 +18,8 @@ import requests
 from django.conf import settings
 from docker.errors import DockerException
 
+from . import tokens
+
 MANIFEST_TYPES = ", ".join(
     [
         "application/vnd.docker.distribution.manifest.v2+json",
@@ -26,6 +28,10 @@ MANIFEST_TYPES = ", ".join(
         "application/vnd.oci.image.index.v1+json",
     ]
 )
+
+
+# One connection pool for the portal's calls to the registry.
+_session = requests.Session()
 
 
 class EngineError(Exception):
@@ -160,13 +166,18 @@ def build_stream(api: _Client, *, context: bytes, tag: str, dockerfile: str, bui
 
 
 def push_stream(api: _Client, repository: str, tag: str):
+    name = repository.split("/", 1)[1]
     try:
-        return api.push(repository, tag=tag, stream=True, decode=True, auth_config=_auth())
+        return api.push(repository, tag=tag, stream=True, decode=True, auth_config=_push_auth(name))
     except DockerException as exc:
         raise EngineError(f"The registry refused the push: {exc}") from None
 
 
-def _auth() -> dict | None:
+def _push_auth(name: str) -> dict | None:
+    """What the engine presents to the registry: a token the portal signs for this one repository (the
+    engine sends it as it is, with no trip to the realm), or the configured user and password."""
+    if settings.REGISTRY_TOKEN_AUTH:
+        return {"registrytoken": tokens.portal_token([tokens.repository(name, tokens.PULL, tokens.PUSH)])}
     if settings.REGISTRY_USERNAME:
         return {"username": settings.REGISTRY_USERNAME, "password": settings.REGISTRY_PASSWORD}
     return None
@@ -178,17 +189,22 @@ def remove_image(api: _Client, reference: str) -> None:
         api.remove_image(reference, force=True, noprune=False)
 
 
-def _registry(method: str, path: str, **headers) -> requests.Response:
-    auth = (settings.REGISTRY_USERNAME, settings.REGISTRY_PASSWORD) if settings.REGISTRY_USERNAME else None
+def _registry(method: str, path: str, access: tokens.Access, **headers) -> requests.Response:
+    """One call to the registry's API, with a token for `access` (or the configured user and password)."""
+    auth = None
+    if settings.REGISTRY_TOKEN_AUTH:
+        headers["Authorization"] = f"Bearer {tokens.portal_token([access])}"
+    elif settings.REGISTRY_USERNAME:
+        auth = (settings.REGISTRY_USERNAME, settings.REGISTRY_PASSWORD)
     try:
-        return requests.request(method, f"{settings.REGISTRY_URL}/v2/{path}", headers=headers, auth=auth, timeout=30)
+        return _session.request(method, f"{settings.REGISTRY_URL}/v2/{path}", headers=headers, auth=auth, timeout=30)
     except requests.RequestException as exc:
         raise EngineError(f"The registry at {settings.REGISTRY_URL} cannot be reached: {exc}") from None
 
 
 def manifest_digest(name: str, tag: str) -> str:
     """The digest the registry gives the manifest of `name:tag` (`name` without the registry host)."""
-    response = _registry("HEAD", f"{name}/manifests/{tag}", Accept=MANIFEST_TYPES)
+    response = _registry("HEAD", f"{name}/manifests/{tag}", tokens.repository(name, tokens.PULL), Accept=MANIFEST_TYPES)
     digest = response.headers.get("Docker-Content-Digest", "")
     if response.status_code != 200 or not digest.startswith("sha256:"):
         raise EngineError(f"The registry has no manifest for {name}:{tag} (HTTP {response.status_code}).")
@@ -197,12 +213,12 @@ def manifest_digest(name: str, tag: str) -> str:
 
 def manifest_delete(name: str, digest: str) -> None:
     """Remove a pushed manifest (a build cancelled while pushing leaves nothing behind)."""
-    _registry("DELETE", f"{name}/manifests/{digest}")
+    _registry("DELETE", f"{name}/manifests/{digest}", tokens.repository(name, tokens.DELETE))
 
 
 def repository_tags(name: str) -> list[str]:
     """The tags of a registry repository (`tenant/application`), sorted; none when it does not exist."""
-    response = _registry("GET", f"{name}/tags/list")
+    response = _registry("GET", f"{name}/tags/list", tokens.repository(name, tokens.PULL))
     if response.status_code == 404:
         return []
     if response.status_code != 200:
@@ -212,9 +228,42 @@ def repository_tags(name: str) -> list[str]:
 
 def manifest_summary(name: str, reference: str) -> tuple[str, int]:
     """(digest, size in bytes of the config and layers) of one manifest, as the registry has it."""
-    response = _registry("GET", f"{name}/manifests/{reference}", Accept=MANIFEST_TYPES)
+    response = _registry(
+        "GET", f"{name}/manifests/{reference}", tokens.repository(name, tokens.PULL), Accept=MANIFEST_TYPES
+    )
     if response.status_code != 200:
         raise EngineError(f"The registry has no manifest for {name}:{reference} (HTTP {response.status_code}).")
     body = response.json()
     parts = [body.get("config") or {}, *(body.get("layers") or []), *(body.get("manifests") or [])]
     return response.headers.get("Docker-Content-Digest", ""), sum(int(part.get("size") or 0) for part in parts)
+
+
+def repositories() -> list[str]:
+    """Every repository in the registry (`tenant/application`), from its catalog."""
+    names: list[str] = []
+    page = "_catalog?n=1000"  # the registry's largest page; the Link header names the next one
+    while page:
+        response = _registry("GET", page, tokens.Access("registry", "catalog", ("*",)))
+        if response.status_code != 200:
+            raise EngineError(f"The registry would not list its repositories (HTTP {response.status_code}).")
+        names.extend(response.json().get("repositories") or [])
+        following = response.links.get("next", {}).get("url", "")
+        page = following.split("/v2/", 1)[1] if "/v2/" in following else ""
+    return sorted(names)
+
+
+def image_created(name: str, reference: str) -> tuple[str, str]:
+    """(digest, when the image was built: its config's `created`, ISO 8601; "" when it does not say)."""
+    response = _registry(
+        "GET", f"{name}/manifests/{reference}", tokens.repository(name, tokens.PULL), Accept=MANIFEST_TYPES
+    )
+    if response.status_code != 200:
+        raise EngineError(f"The registry has no manifest for {name}:{reference} (HTTP {response.status_code}).")
+    digest = response.headers.get("Docker-Content-Digest", "")
+    config = (response.json().get("config") or {}).get("digest")
+    if not config:
+        return digest, ""
+    blob = _registry("GET", f"{name}/blobs/{config}", tokens.repository(name, tokens.PULL))
+    if blob.status_code != 200:
+        return digest, ""
+    return digest, str(blob.json().get("created") or "")

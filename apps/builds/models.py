@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.catalog.models import Application, Release
+from apps.core import crypto
 from apps.tenants.models import TenantOwned
 
 
@@ -48,6 +49,9 @@ class Build(TenantOwned):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Stamped every few seconds by the worker running the build."
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -100,3 +104,24 @@ class BuildLogLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.build_id}#{self.seq} {self.text[:40]}"
+
+
+class RegistryCredential(TenantOwned):
+    """The tenant's pull credential for the platform registry: what its namespaces' image pull Secret
+    holds, so the cluster pulls the tenant's own repositories (`<tenant>/*`) and nothing else. The
+    password is kept encrypted, since the portal writes it into every namespace it deploys to."""
+
+    username = models.CharField(max_length=80, unique=True)
+    password_encrypted = crypto.EncryptedTextField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def password(self) -> str:
+        return crypto.decrypt(self.password_encrypted)
+
+    @password.setter
+    def password(self, value: str) -> None:
+        self.password_encrypted = crypto.encrypt(value)

@@ -10,11 +10,13 @@ the uploaded context and the local image are dropped whatever happens.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.catalog.parameters import release_fields
@@ -150,11 +152,45 @@ def _run(build: Build, api) -> None:
     build_finish(build, State.SUCCEEDED, done, digest=digest, release=release)
 
 
+class _Heartbeat:
+    """Stamps the running build every BUILD_HEARTBEAT_SECONDS from a thread of its own, whatever step the
+    build is in (cloning, building, pushing), so the sweeper can tell a live run from one whose worker
+    died: the stamps stop with the process."""
+
+    def __init__(self, build: Build):
+        self.build_id = build.pk
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"build-{build.pk}-heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        try:
+            while not self.stopped.wait(settings.BUILD_HEARTBEAT_SECONDS):
+                Build.objects.filter(pk=self.build_id, state__in=[State.RUNNING, State.PUSHING]).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join(10)
+
+
 def build_run(build_id: int) -> str | None:
     """Run one build from start to end; WAIT when it must wait for another of its tenant's builds."""
     build = _claim(build_id)
     if not isinstance(build, Build):
         return build
+    with _Heartbeat(build):
+        _run_claimed(build)
+    return None
+
+
+def _run_claimed(build: Build) -> None:
     api = None
     try:
         api = engine.client()
@@ -180,13 +216,20 @@ def build_run(build_id: int) -> str | None:
 REQUEUE_AFTER = timedelta(seconds=30)
 
 
+WORKER_DIED = "The worker running this build stopped before it ended; start it again."
+
+
 def builds_sweep() -> list[int]:
-    """Fail builds still running well past the time limit (their worker died: a live run stops itself at
-    the limit) and return the ids of queued builds waiting longer than REQUEUE_AFTER, to be nudged again."""
+    """Fail running builds whose worker died: no heartbeat for BUILD_HEARTBEAT_TIMEOUT_SECONDS (or, as a
+    last resort, still running well past the time limit, which a live run stops itself at). Return the
+    ids of queued builds waiting longer than REQUEUE_AFTER, to be nudged again."""
     now = timezone.now()
+    running = Build.objects.filter(state__in=[State.RUNNING, State.PUSHING])
+    silent = now - timedelta(seconds=settings.BUILD_HEARTBEAT_TIMEOUT_SECONDS)
     stale = now - timedelta(seconds=settings.BUILD_TIME_LIMIT_SECONDS + 300)
-    for build in Build.objects.filter(state__in=[State.RUNNING, State.PUSHING], started_at__lt=stale):
-        build_finish(build, State.FAILED, "The worker running this build stopped before it ended; start it again.")
+    dead = running.filter(Q(heartbeat_at__lt=silent) | Q(heartbeat_at__isnull=True, started_at__lt=silent))
+    for build in dead | running.filter(started_at__lt=stale):
+        build_finish(build, State.FAILED, WORKER_DIED)
     return list(
         Build.objects.filter(state=State.QUEUED, created_at__lt=now - REQUEUE_AFTER).values_list("pk", flat=True)
     )

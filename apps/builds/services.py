@@ -155,7 +155,7 @@ def build_move(build: Build, state: str, message: str) -> None:
     """Move a non-terminal build on to `state` (running or pushing), with a log line saying so."""
     with transaction.atomic():
         now = timezone.now()
-        fields = {"state": state, **({"started_at": now} if state == State.RUNNING else {})}
+        fields = {"state": state, **({"started_at": now, "heartbeat_at": now} if state == State.RUNNING else {})}
         Build.objects.filter(pk=build.pk).update(**fields)
         for name, value in fields.items():
             setattr(build, name, value)

@@ -1,20 +1,25 @@
 """Build pages: a new build from the browser, one build with its live log, and its cancel button.
 The history lives on the application page (templatetags/builds.py)."""
 
+import base64
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from rest_framework.exceptions import APIException
 
+from apps.core.client_ip import client_ip
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, require_role, tenant_view
 from apps.tenants.roles import Role
 
-from . import services
+from . import access, services, tokens
 from .forms import BuildForm
 from .models import Build
 from .selectors import log_after
@@ -89,3 +94,46 @@ def build_cancel(request, pk):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect("builds:detail", tenant_slug=request.tenant.slug, pk=build.pk)
+
+
+@csrf_exempt
+@require_GET
+def registry_token(request):
+    """The registry's token realm (Docker Registry v2 token authentication). A client sends its
+    credentials with HTTP Basic and asks for `scope`s; the answer is a signed JWT holding only the
+    repositories of the credential's tenant (so another tenant's repository is refused by the
+    registry). Wrong or missing credentials: 401."""
+    username, password = _basic(request.META.get("HTTP_AUTHORIZATION", ""))
+    grant = None
+    if password:
+        try:
+            grant = access.grant_for(username, password, request.GET.getlist("scope"), client_ip(request))
+        except APIException as exc:  # a refused or throttled API key
+            grant = None
+            if exc.status_code == 429:
+                return JsonResponse(_errors("TOOMANYREQUESTS", str(exc.detail)), status=429)
+    if grant is None:
+        response = JsonResponse(
+            _errors("UNAUTHORIZED", "Sign in with the tenant's registry credential or an API key."), status=401
+        )
+        response["WWW-Authenticate"] = 'Basic realm="platform registry"'
+        return response
+    token, ttl = tokens.issue(grant.subject, grant.access)
+    return JsonResponse(
+        {"token": token, "access_token": token, "expires_in": ttl, "issued_at": timezone.now().isoformat()}
+    )
+
+
+def _errors(code: str, message: str) -> dict:
+    return {"errors": [{"code": code, "message": message}]}
+
+
+def _basic(header: str) -> tuple[str, str]:
+    kind, _, value = header.partition(" ")
+    if kind.lower() != "basic":
+        return "", ""
+    try:
+        username, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return "", ""
+    return username, password

@@ -13,6 +13,7 @@ it (an Ingress for ingress-nginx, an HTTPRoute for the Gateway API).
 import hashlib
 import json
 
+from apps.core import imagepull
 from apps.core.addons import secret_for
 from apps.core.traffic import route_objects
 
@@ -101,7 +102,7 @@ def _config_checksum(release) -> str:
 def _container(release) -> dict:
     container = {
         "name": name_of(release),
-        "image": f"{release.image}@{release.image_digest}" if release.image_digest else release.image,
+        "image": _image(release),
         "envFrom": [{"configMapRef": {"name": f"{name_of(release)}-env"}}],
         "resources": _resources(release),
     }
@@ -138,6 +139,14 @@ def _resources(release) -> dict:
     return resources
 
 
+def _image(release) -> str:
+    """The reference the pods run: pinned to the release's digest, which an image written with its
+    digest (a build's release: repo@sha256:…) already is; a second `@digest` is not a reference."""
+    if release.image_digest and "@" not in release.image:
+        return f"{release.image}@{release.image_digest}"
+    return release.image
+
+
 def _probe(spec: dict, default_port: int | None) -> dict:
     """A probe as Kubernetes takes it, or the short form {"path": "/healthz", "port": 8080}."""
     if any(key in spec for key in ("httpGet", "tcpSocket", "exec", "grpc")):
@@ -156,6 +165,9 @@ def _pod_template(release, environment) -> dict:
         },
         "spec": {"containers": [_container(release)]},
     }
+    pull_secret = imagepull.secret_name(release.image)
+    if pull_secret is not None:  # the platform registry's tenant-scoped pull credential (apps/core/imagepull.py)
+        template["spec"]["imagePullSecrets"] = [{"name": pull_secret}]
     addons = secret_for(release.application, environment)
     if addons is not None:  # the add-on bindings' variables (apps/core/addons.py), after the release's own
         template["spec"]["containers"][0]["envFrom"].append({"secretRef": {"name": addons.name}})

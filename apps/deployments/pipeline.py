@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.clusters.services import environment_provision, kube_of, placement_for
+from apps.core import imagepull
 from apps.core.errors import ApplicationError
 
 from .choices import EventKind, State
@@ -84,7 +85,10 @@ def apply_step(*, deployment_id: int, attempt: int) -> bool:
         deployment_fail(deployment=row, reason=error.message)
         return False
     manifests = strategy_for(row.strategy).first_step(row)
+    pull_secret = imagepull.secret_manifest(row.release.image, row.environment)
     with kube_of(row.environment) as kube:
+        if pull_secret is not None:  # before the pods that name it
+            kube.apply([pull_secret])
         kube.apply(manifests)
     deployment_observe(
         deployment=row,

@@ -195,7 +195,11 @@ CELERY_BEAT_SCHEDULE = {
     "apikeys-flush-usage": {"task": "apps.apikeys.tasks.flush_api_usage", "schedule": 60.0},
     "apikeys-lifecycle": {"task": "apps.apikeys.tasks.api_key_lifecycle", "schedule": 3600.0},
     "webhooks-housekeeping": {"task": "apps.webhooks.tasks.webhooks_housekeeping", "schedule": 60.0},
-    "builds-sweep": {"task": "apps.builds.tasks.sweep_builds", "schedule": 30.0},
+    "builds-sweep": {"task": "apps.builds.tasks.sweep_builds", "schedule": 15.0},
+    "images-prune": {
+        "task": "apps.builds.tasks.prune_images",
+        "schedule": env.float("IMAGE_PRUNE_EVERY", default=3600.0),
+    },
     "addons-sweep": {"task": "apps.marketplace.tasks.sweep_instances", "schedule": 60.0},
     "addons-usage": {"task": "apps.marketplace.tasks.sample_usage", "schedule": 300.0},
 }
@@ -420,6 +424,30 @@ DOCKER_HOST = env("DOCKER_HOST", default="")
 REGISTRY_URL = env("REGISTRY_URL", default="").rstrip("/")
 REGISTRY_USERNAME = env("REGISTRY_USERNAME", default="")
 REGISTRY_PASSWORD = env("REGISTRY_PASSWORD", default="")
+# The registry's token authentication (Docker Registry v2 "token" auth) with the portal as the issuer:
+# the registry's `auth.token` names REGISTRY_TOKEN_REALM (the portal's /registry/token/), the service
+# and issuer below, and a rootcertbundle holding `manage.py registry_token_cert`. The signing key is
+# kept Fernet-encrypted (FIELD_ENCRYPTION_KEYS) in REGISTRY_TOKEN_KEY_FILE, made on first use; every
+# web and worker host needs the same file. Off (False) for a registry that takes REGISTRY_USERNAME and
+# REGISTRY_PASSWORD instead.
+REGISTRY_TOKEN_AUTH = env.bool("REGISTRY_TOKEN_AUTH", default=True)
+REGISTRY_TOKEN_SERVICE = env("REGISTRY_TOKEN_SERVICE", default="portal-registry")
+REGISTRY_TOKEN_ISSUER = env("REGISTRY_TOKEN_ISSUER", default="portal")
+REGISTRY_TOKEN_REALM = env("REGISTRY_TOKEN_REALM", default=f"{PORTAL_URL}/registry/token/")
+REGISTRY_TOKEN_KEY_FILE = env("REGISTRY_TOKEN_KEY_FILE", default=str(BASE_DIR / "var" / "registry-token.key"))
+REGISTRY_TOKEN_TTL_SECONDS = env.int("REGISTRY_TOKEN_TTL_SECONDS", default=300)
+# The operators' allow-list of image sources for releases (apps/catalog/images.py): registries
+# (`ghcr.io`), paths (`ghcr.io/acme/*`) or repositories (`docker.io/library/nginx`). Empty: any
+# registry. The platform registry is always allowed, each tenant to its own repositories.
+IMAGE_ALLOWLIST = env.list("IMAGE_ALLOWLIST", default=[])
+# Retention: each registry repository keeps this many of its newest tags unless its application says
+# otherwise (never one a release, a workload or a running build needs); the rest are deleted hourly,
+# then REGISTRY_GC_COMMAND frees their layers (the registry's `garbage-collect` in a read-only window;
+# `make run` and the tests set it for the registry under var/; empty: the operators run it themselves).
+IMAGE_KEEP_TAGS = env.int("IMAGE_KEEP_TAGS", default=20)
+REGISTRY_GC_COMMAND = env("REGISTRY_GC_COMMAND", default="")
+# The name of the image pull Secret the portal writes into each tenant namespace it deploys to.
+REGISTRY_PULL_SECRET = "portal-registry"
 # Builds have a Celery queue of their own, so a long build never holds up a deployment.
 BUILD_QUEUE = env("BUILD_QUEUE", default="builds")
 CELERY_TASK_ROUTES = {"apps.builds.tasks.*": {"queue": BUILD_QUEUE}}
@@ -430,6 +458,10 @@ BUILD_CONTEXT_MAX_UNPACKED_BYTES = env.int("BUILD_CONTEXT_MAX_UNPACKED_BYTES", d
 # (the rest wait in `queued`).
 BUILD_TIME_LIMIT_SECONDS = env.int("BUILD_TIME_LIMIT_SECONDS", default=30 * 60)
 BUILD_CONCURRENCY_PER_TENANT = env.int("BUILD_CONCURRENCY_PER_TENANT", default=2)
+# The worker running a build stamps it this often; a running build whose stamp is older than the
+# timeout lost its worker (killed, out of memory, its machine gone) and the sweeper fails it.
+BUILD_HEARTBEAT_SECONDS = env.int("BUILD_HEARTBEAT_SECONDS", default=5)
+BUILD_HEARTBEAT_TIMEOUT_SECONDS = env.int("BUILD_HEARTBEAT_TIMEOUT_SECONDS", default=45)
 # Git sources: https only, from these hosts (a leading dot allows subdomains); cloning stops after the timeout.
 BUILD_GIT_HOSTS = env.list("BUILD_GIT_HOSTS", default=["github.com", "gitlab.com", "bitbucket.org", "codeberg.org"])
 BUILD_GIT_TIMEOUT_SECONDS = env.int("BUILD_GIT_TIMEOUT_SECONDS", default=120)

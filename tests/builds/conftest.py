@@ -66,10 +66,13 @@ def log_text(build) -> str:
 
 
 def registry_manifest(repository: str, reference: str) -> requests.Response:
-    """The registry's own answer for a manifest, read without the portal's code."""
+    """The registry's own answer for a manifest, read with a pull token and no other of the portal's code."""
+    from apps.builds import tokens
+
+    token, _ = tokens.issue("tests", [tokens.repository(repository, tokens.PULL)])
     return requests.head(
         f"{django_settings.REGISTRY_URL}/v2/{repository}/manifests/{reference}",
-        headers={"Accept": MANIFEST_V2},
+        headers={"Accept": MANIFEST_V2, "Authorization": f"Bearer {token}"},
         timeout=10,
     )
 

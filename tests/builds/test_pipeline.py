@@ -1,12 +1,20 @@
 """Builds through the real thing: the API, a Celery worker on the builds queue, the Docker engine, the
 registry, and the sandbox cluster the built release is deployed to."""
 
+import base64
+import json
 import subprocess
+import time
 
 import pytest
+from django.conf import settings
 
-from apps.builds.models import Build, BuildContext, State
+from apps.builds import engine
+from apps.builds.access import pull_credential
+from apps.builds.models import TERMINAL, Build, BuildContext, State
+from apps.builds.pipeline import WORKER_DIED, builds_sweep
 from apps.catalog.models import Release
+from apps.clusters.services import kube_of
 from apps.deployments.choices import State as DeploymentState
 from apps.tenants.principals import as_principal
 from tests.conftest import start_worker, wait_for
@@ -60,6 +68,18 @@ def test_a_build_is_pushed_pinned_by_the_registrys_digest_and_deploys(world, api
     deployment = deploy(api, world.user("developer"), release)
     assert deployment.status_code == 201, deployment.content
     assert deployment_finished(deployment.json()["id"]).state == DeploymentState.SUCCEEDED
+    # The cluster pulls with the tenant's own credential: a pull Secret in the namespace, named by the pods.
+    dev = world.acme.environments.get(name="dev")
+    with kube_of(dev) as kube:
+        secret = kube.get("v1", "Secret", settings.REGISTRY_PULL_SECRET, dev.namespace)
+        applied = kube.get("apps/v1", "Deployment", "shop", dev.namespace)
+    assert secret["type"] == "kubernetes.io/dockerconfigjson"
+    config = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
+    login = config["auths"][engine.registry_host()]
+    assert login["username"] == pull_credential(world.acme).username
+    assert base64.b64decode(login["auth"]).decode() == f"{login['username']}:{pull_credential(world.acme).password}"
+    assert applied["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": settings.REGISTRY_PULL_SECRET}]
+    assert applied["spec"]["template"]["spec"]["containers"][0]["image"] == release.image
 
 
 def test_a_first_release_from_a_build_takes_the_template_defaults(world, api, builder, operator):
@@ -126,6 +146,37 @@ def test_a_build_past_the_time_limit_is_stopped(world, api, build_stack, transac
     finally:
         worker.terminate()
         worker.wait(15)
+
+
+def test_a_build_whose_worker_dies_is_failed_within_seconds(
+    world, api, build_stack, transactional_db, tmp_path, settings
+):
+    worker = start_worker(tmp_path / "worker.log", BUILD_HEARTBEAT_SECONDS="1")
+    try:
+        shop = make_app(world.acme, name="shop")
+        data = context({"Dockerfile": dockerfile('RUN ["/bin/sh", "-c", "echo sleeping; sleep 60"]')})
+        build_id = upload(api, world.user("developer"), shop, data, tag="orphan").json()["id"]
+        wait_for(lambda: "sleeping" in log_text(Build.objects.get(pk=build_id)), timeout=60)
+        settings.BUILD_HEARTBEAT_TIMEOUT_SECONDS = 8
+        first = Build.objects.get(pk=build_id).heartbeat_at
+        # While the worker lives, its heartbeat keeps the build off the sweeper's list.
+        wait_for(lambda: Build.objects.get(pk=build_id).heartbeat_at > first, timeout=10)
+        builds_sweep()
+        assert Build.objects.get(pk=build_id).state == State.RUNNING
+    finally:
+        worker.kill()  # no goodbye: the process is gone, as after the out-of-memory killer
+        worker.wait(15)
+    died = time.monotonic()
+
+    def swept():
+        builds_sweep()  # what beat runs every 15 seconds
+        return Build.objects.filter(pk=build_id, state__in=TERMINAL).first()
+
+    build = wait_for(swept, timeout=30, interval=1)
+    assert build.state == State.FAILED
+    assert build.outcome == WORKER_DIED
+    assert time.monotonic() - died < 20  # not the time limit (30 minutes) plus five
+    assert registry_manifest("acme/shop", "orphan").status_code == 404
 
 
 def test_a_tenant_runs_at_most_its_limit_of_builds_at_once(world, api, build_stack, transactional_db, tmp_path):

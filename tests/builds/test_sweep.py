@@ -25,11 +25,11 @@ def test_queued_builds_waiting_a_while_are_nudged_again(world):
     assert fresh.pk not in builds_sweep()
 
 
-def test_a_run_past_its_time_limit_is_failed(world, settings):
+def test_a_run_past_its_time_limit_is_failed_even_with_a_heartbeat(world, settings):
     settings.BUILD_TIME_LIMIT_SECONDS = 60
     now = timezone.now()
-    abandoned = _build(world, state=State.RUNNING, started_at=now - timedelta(minutes=10))
-    running = _build(world, state=State.PUSHING, started_at=now - timedelta(minutes=2))
+    abandoned = _build(world, state=State.RUNNING, started_at=now - timedelta(minutes=10), heartbeat_at=now)
+    running = _build(world, state=State.PUSHING, started_at=now - timedelta(minutes=2), heartbeat_at=now)
     builds_sweep()
     abandoned.refresh_from_db()
     running.refresh_from_db()
@@ -37,3 +37,18 @@ def test_a_run_past_its_time_limit_is_failed(world, settings):
     assert abandoned.outcome == "The worker running this build stopped before it ended; start it again."
     assert abandoned.finished_at is not None
     assert running.state == State.PUSHING
+
+
+def test_a_run_whose_heartbeat_stopped_is_failed_long_before_its_time_limit(world, settings):
+    settings.BUILD_HEARTBEAT_TIMEOUT_SECONDS = 45
+    now = timezone.now()
+    silent = _build(
+        world, state=State.RUNNING, started_at=now - timedelta(minutes=2), heartbeat_at=now - timedelta(minutes=1)
+    )
+    never = _build(world, state=State.RUNNING, started_at=now - timedelta(minutes=1))
+    beating = _build(world, state=State.RUNNING, started_at=now - timedelta(minutes=2), heartbeat_at=now)
+    starting = _build(world, state=State.RUNNING, started_at=now)
+    builds_sweep()
+    states = {b.pk: b.state for b in Build.objects.all()}
+    assert states[silent.pk] == states[never.pk] == State.FAILED
+    assert states[beating.pk] == states[starting.pk] == State.RUNNING

@@ -98,3 +98,20 @@ def test_redeploying_a_release_does_not_change_its_pods(world, full_release):
         m for m in render(full_release, dev, deployment_id) if m["kind"] == "Deployment"
     )["spec"]["template"]
     assert template(1) == template(2)
+
+
+def test_an_image_in_the_platform_registry_runs_as_written_and_pulls_with_the_tenants_secret(world, settings):
+    settings.DOCKER_HOST, settings.REGISTRY_URL = "unix:///nonexistent.sock", "http://registry.platform.test:5000"
+    digest = "sha256:" + "b" * 64
+    built = make_release(
+        make_app(world.acme, "shop"), image=f"registry.platform.test:5000/acme/shop@{digest}", image_digest=digest
+    )
+    elsewhere = make_release(make_app(world.acme, "web"), image="ghcr.io/acme/web:1.0")
+    dev = world.acme.environments.get(name="dev")
+
+    def pod_spec(release):
+        return next(m for m in render(release, dev) if m["kind"] == "Deployment")["spec"]["template"]["spec"]
+
+    assert pod_spec(built)["containers"][0]["image"] == built.image  # never repo@digest@digest
+    assert pod_spec(built)["imagePullSecrets"] == [{"name": settings.REGISTRY_PULL_SECRET}]
+    assert "imagePullSecrets" not in pod_spec(elsewhere)

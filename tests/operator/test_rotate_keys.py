@@ -1,5 +1,7 @@
 """Key rotation: every secret at rest is re-encrypted with the newest key and still reads back."""
 
+import json
+
 import pytest
 from allauth.mfa.models import Authenticator
 from cryptography.fernet import Fernet, InvalidToken
@@ -8,6 +10,9 @@ from django.core.management import call_command
 from django.db import models
 
 from apps.apikeys.models import APIKey
+from apps.builds import tokens
+from apps.builds.access import pull_credential
+from apps.builds.models import RegistryCredential
 from apps.catalog.models import Application
 from apps.clusters.models import Cluster
 from apps.clusters.services import cluster_register
@@ -26,6 +31,7 @@ SEEDED = {
     (APIKey, "sealed_key"),
     (SharedServer, "admin_url_encrypted"),
     (ServiceBinding, "credentials_encrypted"),
+    (RegistryCredential, "password_encrypted"),
 }
 
 
@@ -59,8 +65,11 @@ def test_every_secret_column_is_an_encrypted_column_and_seeded_here():
     assert plain == []
 
 
-def test_rotation_moves_every_secret_to_the_new_key(world, settings):
+def test_rotation_moves_every_secret_to_the_new_key(world, settings, tmp_path):
     old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    settings.REGISTRY_TOKEN_KEY_FILE = str(tmp_path / "registry-token.key")
+    signing_kid = tokens.signing_key().kid
+    pull_password = pull_credential(world.acme).password
     cluster = cluster_register(
         operator=world.operator_principal,
         name="rot",
@@ -93,6 +102,9 @@ def test_rotation_moves_every_secret_to_the_new_key(world, settings):
     assert ServiceBinding.objects.get(pk=binding.pk).credentials == {
         "DATABASE_URL": "postgres://u:p@db.example.com/rot"
     }
+    assert RegistryCredential.objects.get(tenant=world.acme).password == pull_password
+    tokens.signing_key.cache_clear()
+    assert tokens.signing_key().kid == signing_kid  # the registry's signing key, same key, new encryption
 
     settings.FIELD_ENCRYPTION_KEYS = [old_key]  # and the old key alone no longer can
     for token in (
@@ -102,6 +114,8 @@ def test_rotation_moves_every_secret_to_the_new_key(world, settings):
         Cluster.objects.get(pk=cluster.pk).credentials_encrypted,
         SharedServer.objects.get(pk=server.pk).admin_url_encrypted,
         ServiceBinding.objects.get(pk=binding.pk).credentials_encrypted,
+        RegistryCredential.objects.get(tenant=world.acme).password_encrypted,
+        json.loads((tmp_path / "registry-token.key").read_text())["key"],
     ):
         with pytest.raises(InvalidToken):
             crypto.decrypt(token)
