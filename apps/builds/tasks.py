@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from .pipeline import build_run, builds_sweep
+from .retention import images_prune
 
 
 @shared_task(
@@ -22,3 +23,9 @@ def sweep_builds() -> None:
     """Beat: nudge queued builds again (a lost message, a tenant at its limit) and fail abandoned runs."""
     for build_id in builds_sweep():
         run_build.delay(build_id)
+
+
+@shared_task(name="apps.builds.tasks.prune_images", soft_time_limit=1800, time_limit=1900)
+def prune_images() -> None:
+    """Beat: keep each repository's newest tags, delete the rest nothing uses, collect the garbage."""
+    images_prune()

@@ -61,6 +61,17 @@ class ApplicationDetailsForm(CatalogForm):
         self.fields["owner"].queryset = tenant_members(tenant)
 
 
+class ApplicationEditForm(ApplicationDetailsForm):
+    keep_image_tags = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1000,
+        label="Image tags to keep",
+        help_text="The platform registry keeps this many of the newest tags (never one a release or a running "
+        "workload uses) and frees the rest. Empty: the operators' default.",
+    )
+
+
 class ApplicationForm(ApplicationDetailsForm):
     """A new application; with a template, its parameter schema becomes fields after the details."""
 

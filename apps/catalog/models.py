@@ -52,6 +52,11 @@ class Application(TenantOwned):
         ServiceTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="applications"
     )
     template_parameters = models.JSONField(default=dict, blank=True)
+    keep_image_tags = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="How many of the newest tags the platform registry keeps (empty: the operators' default).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

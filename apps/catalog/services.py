@@ -20,6 +20,7 @@ from apps.tenants.models import SLUG_VALIDATOR, Membership, Quota, Tenant
 from apps.tenants.principals import Principal
 from apps.tenants.quotas import quota_check, register_usage
 
+from .images import image_check
 from .models import Application, ComponentKind, Release, ServiceTemplate
 from .parameters import parameters_check, release_fields, schema_check
 from .policies import template_policy
@@ -174,6 +175,9 @@ def application_create(
     return application
 
 
+MAX_KEEP_IMAGE_TAGS = 1000
+
+
 @transaction.atomic
 def application_update(
     *,
@@ -183,8 +187,10 @@ def application_update(
     team: str | None = None,
     owner=UNCHANGED,
     repository_url: str | None = None,
+    keep_image_tags=UNCHANGED,
 ) -> Application:
-    """Change what people read about an application. Its name and kind never change: they name its
+    """Change what people read about an application, and how many of its image tags the platform
+    registry keeps (None: the operators' default). Its name and kind never change: they name its
     objects in every cluster it runs in."""
     require(policy_for(Application).can_change(actor, application), tenant=application.tenant)
     before = _details(application)
@@ -196,8 +202,12 @@ def application_update(
         application.owner = owner
     if repository_url is not None:
         application.repository_url = repository_url.strip()
+    if keep_image_tags is not UNCHANGED:
+        if keep_image_tags is not None and not 1 <= keep_image_tags <= MAX_KEEP_IMAGE_TAGS:
+            raise refuse("keep_image_tags", f"Keep between 1 and {MAX_KEEP_IMAGE_TAGS} tags, or leave it empty.")
+        application.keep_image_tags = keep_image_tags
     _check_details(application)
-    application.save(update_fields=["description", "team", "owner", "repository_url"])
+    application.save(update_fields=["description", "team", "owner", "repository_url", "keep_image_tags"])
     audit_record(actor=actor, action="application.update", obj=application, changes=diff(before, _details(application)))
     return application
 
@@ -209,6 +219,7 @@ def _details(application: Application) -> dict:
         "team": application.team,
         "owner": owner,
         "repository_url": application.repository_url,
+        "keep_image_tags": application.keep_image_tags,
     }
 
 
@@ -216,7 +227,9 @@ def _details(application: Application) -> dict:
 
 
 def _release_save(actor: Principal, application: Application, spec: dict, *, number: int) -> Release:
-    """Save a release; its ingress host is claimed for the tenant first (refused when it is not theirs)."""
+    """Save a release; its image must be one the operators allow (apps/catalog/images.py), and its
+    ingress host is claimed for the tenant first (refused when it is not theirs)."""
+    image_check(spec["image"], application.tenant.slug)
     if spec.get("ingress_host"):
         spec = {**spec, "ingress_host": host_claim(tenant=application.tenant, host=spec["ingress_host"]).host}
     return Release.objects.create(

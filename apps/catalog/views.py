@@ -13,7 +13,7 @@ from apps.tenants.principals import as_principal
 
 from . import services
 from .filtersets import ApplicationListFilterSet
-from .forms import ApplicationDetailsForm, ApplicationForm, CompareForm, ReleaseForm
+from .forms import ApplicationEditForm, ApplicationForm, CompareForm, ReleaseForm
 from .models import Application, Release
 from .selectors import applications_for, releases_of, templates_current, templates_visible_to
 
@@ -79,8 +79,9 @@ def application_edit(request, name):
         "team": application.team,
         "owner": application.owner,
         "repository_url": application.repository_url,
+        "keep_image_tags": application.keep_image_tags,
     }
-    form = ApplicationDetailsForm(request.POST or None, tenant=request.tenant, initial=initial)
+    form = ApplicationEditForm(request.POST or None, tenant=request.tenant, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.application_update(actor=as_principal(request), application=application, **form.cleaned_data)

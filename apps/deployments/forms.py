@@ -172,3 +172,4 @@ class DeploySettingsForm(GovernedFields, ServiceForm):
         required=False, label="Where approval is needed, heal at once and review afterwards"
     )
     restart_on_incident = forms.BooleanField(required=False, label="Restart pods that crash-loop or stay unready")
+    require_digest = forms.BooleanField(required=False, label="Accept only images pinned by digest")

@@ -155,6 +155,10 @@ class DeploySettings(TenantOwned):
         help_text="When pods crash-loop or stay unready and no automatic rollback applies, restart them once "
         "per incident (through approval where the environment needs it).",
     )
+    require_digest = models.BooleanField(
+        default=False,
+        help_text="Accept only releases whose image is pinned by digest (image@sha256:…), never a tag that can move.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

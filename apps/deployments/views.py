@@ -120,6 +120,7 @@ def deployment_new(request):
                 )
                 _say_if_waiting(request, deployment)
                 return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
+            services.image_policy_check(data["release"], data["environment"])  # before the preview, not after
             manifests = strategy_for(plan.strategy).render(
                 release=data["release"], environment=data["environment"], plan=plan, progress_deadline_seconds=deadline
             )
@@ -402,6 +403,7 @@ def deploy_settings_update(request, pk):
             self_heal=form.cleaned_data.get("self_heal") or None,
             heal_skips_approval=form.cleaned_data.get("heal_skips_approval", False),
             restart_on_incident=form.cleaned_data.get("restart_on_incident", False),
+            require_digest=form.cleaned_data.get("require_digest", False),
             **form.governed(),
         )
     except ApplicationError as exc:
@@ -411,7 +413,8 @@ def deploy_settings_update(request, pk):
         level, text = _waits_or(
             f"Automatic rollback is {state} in {settings.environment.name}. "
             f"Self-heal: {settings.get_self_heal_display().lower()}"
-            f"{', without waiting for approval' if settings.heal_skips_approval else ''}.",
+            f"{', without waiting for approval' if settings.heal_skips_approval else ''}. "
+            f"Images: {'pinned by digest only' if settings.require_digest else 'any tag or digest'}.",
             "The settings change",
         )(settings)
         messages.add_message(request, level, text)

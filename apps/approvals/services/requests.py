@@ -374,6 +374,7 @@ def _execute(request: ChangeRequest) -> None:
             self_heal=params.get("self_heal"),
             heal_skips_approval=params.get("heal_skips_approval"),
             restart_on_incident=params.get("restart_on_incident"),
+            require_digest=params.get("require_digest"),
             approved=True,
         )
     elif request.kind == ChangeKind.ROUTE:

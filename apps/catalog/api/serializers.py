@@ -147,6 +147,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
             "owner",
             "team",
             "repository_url",
+            "keep_image_tags",
             "template",
             "template_parameters",
             "latest_release",
@@ -215,6 +216,11 @@ class ApplicationUpdateSerializer(_OwnerMixin, StrictSerializer):
     team = serializers.CharField(max_length=100, required=False, allow_blank=True)
     owner = serializers.EmailField(required=False, allow_null=True, help_text="Email of a member; null clears it.")
     repository_url = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    keep_image_tags = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="How many of the newest image tags the platform registry keeps; null: the operators' default.",
+    )
 
     def validate(self, attrs):
         fixed = [name for name in ("name", "component_kind", "template") if name in self.initial_data]

@@ -344,6 +344,7 @@ class DeploySettingsSerializer(serializers.ModelSerializer):
             "self_heal",
             "heal_skips_approval",
             "restart_on_incident",
+            "require_digest",
             "updated_at",
             "justification",
             "break_glass_reason",

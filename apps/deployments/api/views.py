@@ -303,7 +303,8 @@ class DeploySettingsViewSet(
     viewsets.GenericViewSet,
 ):
     """How deployments behave in each environment: whether a failed rollout rolls back automatically,
-    and what happens when the cluster drifts from the live release (`self_heal`: off, notify, heal).
+    what happens when the cluster drifts from the live release (`self_heal`: off, notify, heal), and
+    whether only images pinned by digest may be deployed (`require_digest`).
     Every environment has settings; admins and owners change them. `?environment=` takes a name or id."""
 
     model = DeploySettings
@@ -338,6 +339,7 @@ class DeploySettingsViewSet(
             self_heal=data.get("self_heal"),
             heal_skips_approval=data.get("heal_skips_approval"),
             restart_on_incident=data.get("restart_on_incident"),
+            require_digest=data.get("require_digest"),
             justification=data.get("justification", ""),
             break_glass_reason=data.get("break_glass_reason", ""),
         )

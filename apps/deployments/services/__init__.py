@@ -19,6 +19,7 @@ from .create import (
     PRODUCTION_NEEDS_ADMIN,
     deployment_create,
     deployment_release,
+    image_policy_check,
 )
 from .deploy_settings import deploy_settings_ensure, deploy_settings_for, deploy_settings_update
 from .gating import restorative_change_record
@@ -92,6 +93,7 @@ __all__ = [
     "deployment_cancel",
     "deployment_continue",
     "deployment_create",
+    "image_policy_check",
     "deployment_fail",
     "deployment_note",
     "deployment_observe",

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.catalog.images import image_check
 from apps.core.audit import audit_record
 from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.governance import Change, Verdict, gate
@@ -18,13 +19,14 @@ from apps.tenants.principals import as_principal
 from .. import dispatch
 from ..choices import ACTIVE, EventKind, State
 from ..dispatch import after_commit
-from ..models import LEASE_SECONDS, Deployment
+from ..models import LEASE_SECONDS, Deployment, DeploySettings
 from ..quotas import check_quotas
 from .state import deployment_transition, event_append
 
 # Refusals, as constants that tests import.
 IN_PROGRESS = "deployment_in_progress"
 IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+DIGEST_REQUIRED = "digest_required"
 PRODUCTION_NEEDS_ADMIN = "Deploying to a production environment needs an admin or an owner of the tenant."
 
 
@@ -61,10 +63,27 @@ def _check_create(actor, release, environment, key: str) -> None:
         )
     if len(key) > 200:
         raise ApplicationError("An Idempotency-Key is at most 200 characters.", code=INVALID, field="idempotency_key")
+    image_policy_check(release, environment)
     if release.ingress_host:  # a release cut before hosts were claims may name another tenant's host
         host_claim(tenant=environment.tenant, host=release.ingress_host)
         # The release's host becomes (or moves) the application's route in the environment.
         route_for_release(release=release, environment=environment, actor=actor)
+
+
+def image_policy_check(release, environment) -> None:
+    """The image rules at deploy time: still on the operators' allow-list (it may have narrowed since
+    the release was cut), and pinned by digest where the environment asks for that. 400 naming `release`."""
+    image_check(release.image, environment.tenant.slug, field="release")
+    if (
+        not release.image_digest
+        and DeploySettings.objects.filter(environment=environment, require_digest=True).exists()
+    ):
+        raise ApplicationError(
+            f"{environment.name} accepts only images pinned by digest, and release #{release.number} names "
+            f"“{release.image}”. Cut a release with image@sha256:… (a build's release is pinned already).",
+            code=DIGEST_REQUIRED,
+            field="release",
+        )
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 """Each environment's deploy settings: whether a failed rollout rolls back automatically, what happens
 when the cluster drifts from the live release (self-heal), whether, where approval is needed, a heal
-may go ahead without it, and whether the platform restarts pods that crash-loop or stay unready."""
+may go ahead without it, whether the platform restarts pods that crash-loop or stay unready, and
+whether only digest-pinned images may be deployed there."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ def deploy_settings_update(
     self_heal: str | None = None,
     heal_skips_approval: bool | None = None,
     restart_on_incident: bool | None = None,
+    require_digest: bool | None = None,
     justification: str = "",
     break_glass_reason: str = "",
     approved: bool = False,
@@ -65,6 +67,7 @@ def deploy_settings_update(
         "restart_on_incident": (
             settings.restart_on_incident if restart_on_incident is None else bool(restart_on_incident)
         ),
+        "require_digest": settings.require_digest if require_digest is None else bool(require_digest),
     }
     if wanted["self_heal"] not in DeploySettings.SelfHeal.values:
         raise ApplicationError(
@@ -115,4 +118,7 @@ def _title(changed: dict, environment: str) -> str:
     if "restart_on_incident" in changed:
         how = "restart" if changed["restart_on_incident"] else "stop restarting"
         words.append(f"{how if words else how.capitalize()} unwell pods automatically")
+    if "require_digest" in changed:
+        rule = "require" if changed["require_digest"] else "stop requiring"
+        words.append(f"{rule if words else rule.capitalize()} digest-pinned images")
     return f"{' and '.join(words)} in {environment}"
