@@ -95,10 +95,15 @@ def _line(message: dict) -> str | None:
 
 
 def follow(
-    api: _Client, stream: Iterator[dict], emit: Callable[[list[str]], None], should_stop: Callable[[], bool]
+    api: _Client,
+    stream: Iterator[dict],
+    emit: Callable[[list[str]], None],
+    should_stop: Callable[[], bool],
+    aux: dict | None = None,
 ) -> bool:
     """Pass the lines of `stream` to `emit`, a batch at a time, until it ends; return False when `should_stop()` turned true
-    (checked every half second) and the stream was cut. An error message in the stream raises EngineError."""
+    (checked every half second) and the stream was cut. An error message in the stream raises EngineError.
+    The stream's `aux` messages (a push's tag, digest and size) are gathered into `aux`."""
     lines: list = []
     done = threading.Event()
     failure: list[BaseException] = []
@@ -107,6 +112,8 @@ def follow(
         try:
             partial = ""
             for message in stream:
+                if aux is not None and isinstance(message.get("aux"), dict):
+                    aux.update(message["aux"])
                 text = _line(message)
                 if text is None:
                     continue

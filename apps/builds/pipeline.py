@@ -139,10 +139,15 @@ def _run(build: Build, api) -> None:
         return
     build_move(build, State.PUSHING, f"Pushing {reference}.")
     name = build.image.split("/", 1)[1]
-    if not engine.follow(api, engine.push_stream(api, build.image, build.tag), _emit(build), stopper):
+    pushed: dict = {}
+    if not engine.follow(api, engine.push_stream(api, build.image, build.tag), _emit(build), stopper, pushed):
         _stopped(build, stopper)
         return
-    digest = engine.manifest_digest(name, build.tag)
+    # The digest the registry answered the engine's manifest upload with; asked of the registry when
+    # the engine did not pass it on.
+    digest = str(pushed.get("Digest") or "")
+    if pushed.get("Tag") != build.tag or not digest.startswith("sha256:"):
+        digest = engine.manifest_digest(name, build.tag)
     if stopper():
         engine.manifest_delete(name, digest)
         _stopped(build, stopper)
