@@ -122,19 +122,25 @@ def _emit(build: Build):
 def _run(build: Build, api) -> None:
     stopper = _Stopper(build)
     context = _context(build)
-    if not has_file(context, build.dockerfile):
-        build_finish(build, State.FAILED, f"The context has no Dockerfile at “{build.dockerfile}”.")
-        return
     reference = f"{build.image}:{build.tag}"
-    stream = engine.build_stream(
-        api,
-        context=context,
-        tag=reference,
-        dockerfile=build.dockerfile,
-        build_args=build.build_args,
-        target=build.target,
-    )
-    if not engine.follow(api, stream, _emit(build), stopper) or stopper():
+    try:
+        stream = engine.build_stream(
+            api,
+            context=context,
+            tag=reference,
+            dockerfile=build.dockerfile,
+            build_args=build.build_args,
+            target=build.target,
+        )
+        built = engine.follow(api, stream, _emit(build), stopper)
+    except engine.EngineError:
+        # Only a failed build pays for reading the context through (a megabyte of busybox is a tenth of
+        # a second): a missing Dockerfile gets words of its own, whatever the engine calls it.
+        if not has_file(context, build.dockerfile):
+            build_finish(build, State.FAILED, f"The context has no Dockerfile at “{build.dockerfile}”.")
+            return
+        raise
+    if not built or stopper():
         _stopped(build, stopper)
         return
     build_move(build, State.PUSHING, f"Pushing {reference}.")
