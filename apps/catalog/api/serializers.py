@@ -219,6 +219,8 @@ class ApplicationUpdateSerializer(_OwnerMixin, StrictSerializer):
     keep_image_tags = serializers.IntegerField(
         required=False,
         allow_null=True,
+        min_value=1,
+        max_value=1000,
         help_text="How many of the newest image tags the platform registry keeps; null: the operators' default.",
     )
 
