@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from apps.core.errors import ApplicationError
 from apps.core.governance import Change, Verdict
-from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 
 from .choices import ChangeKind
@@ -48,7 +47,7 @@ class ApprovalGate:
         if change.carries_on:  # its approval covered it; only a freeze (or break-glass past it) matters
             terms = None
         if change.break_glass_reason.strip():
-            if as_principal(change.actor).role_in(change.tenant.pk) != Role.OWNER:
+            if change.actor is None or change.actor.role_in(change.tenant.pk) != Role.OWNER:
                 raise ApplicationError(
                     "Only an owner of the tenant can push a change past approval or a freeze.",
                     code=BREAK_GLASS_OWNERS,

@@ -24,7 +24,7 @@ from apps.catalog.services import release_create
 from apps.catalog.validation import RELEASE_FIELDS
 from apps.core.errors import ApplicationError
 from apps.tenants.models import Tenant
-from apps.tenants.principals import as_principal
+from apps.tenants.principals import Principal
 
 from . import engine
 from .models import Build, BuildContext, State
@@ -98,7 +98,7 @@ def _release(build: Build, digest: str):
     if build.requested_by is None:
         raise ApplicationError("The person who asked for this build no longer exists; cut the release by hand.")
     return release_create(
-        actor=as_principal(build.requested_by),
+        actor=Principal(build.requested_by),
         application=build.application,
         image=f"{build.image}@{digest}",
         notes=f"Built by build {build.pk} (tag {build.tag}).",

@@ -17,7 +17,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError, require
 from apps.core.policies import policy_for
 from apps.core.realtime import broadcast_on_commit, build_group
-from apps.tenants.principals import Principal, as_principal
+from apps.tenants.principals import Principal
 
 from . import engine
 from .models import Build, BuildContext, BuildLogLine, State
@@ -94,7 +94,7 @@ def build_request(
         tag=tag or "pending",
         image=engine.repository_for(application.tenant.slug, application.name),
         create_release=create_release,
-        requested_by=as_principal(actor).user,
+        requested_by=actor.user,
     )
     if not tag:
         build.tag = f"build-{build.pk}"
@@ -116,7 +116,7 @@ def build_cancel(*, actor: Principal, build: Build) -> Build:
     build = Build.objects.select_for_update().get(pk=build.pk)
     if build.is_terminal:
         raise ApplicationError(f"The build already {build.state}.", code=BUILD_FINISHED, status=409)
-    who = as_principal(actor).user
+    who = actor.user
     if build.state == State.QUEUED:
         build_finish(build, State.CANCELLED, f"Cancelled by {who} before it started.")
     elif not build.cancel_requested:

@@ -17,6 +17,7 @@ from apps.core.client_ip import client_ip
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, require_role, tenant_view
+from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 
 from . import access, services, tokens
@@ -48,7 +49,7 @@ def build_new(request):
         upload = data["context"]
         try:
             build = services.build_request(
-                actor=request,
+                actor=as_principal(request),
                 application=data["application"],
                 context=upload.read() if upload else None,
                 repository_url=data["repository_url"],
@@ -89,7 +90,7 @@ def build_detail(request, pk):
 def build_cancel(request, pk):
     build = _build(request, pk)
     try:
-        services.build_cancel(actor=request, build=build)
+        services.build_cancel(actor=as_principal(request), build=build)
         messages.success(request, f"Build {build.pk} is being cancelled.")
     except ApplicationError as exc:
         messages.error(request, exc.message)

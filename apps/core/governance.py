@@ -28,7 +28,7 @@ class Change:
 
     kind: str  # "deploy", "scale", "quota", ...
     tenant: Any
-    actor: Any
+    actor: Any  # who asks: a Principal (apps.tenants.principals), or None when the platform itself does
     environment: Any = None
     subject: Any = None  # the row the change acts on, e.g. the Deployment
     params: dict = field(default_factory=dict)

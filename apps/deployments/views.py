@@ -17,6 +17,7 @@ from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.models import promotion_order
 from apps.tenants.pages import render_tenant_page, require_role, tenant_view
+from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 
 from . import services
@@ -110,7 +111,7 @@ def deployment_new(request):
             plan = form.plan()
             if "confirm" in request.POST:
                 deployment, _ = services.strategy_deploy(
-                    actor=request,
+                    actor=as_principal(request),
                     release=data["release"],
                     environment=data["environment"],
                     plan=plan,
@@ -233,7 +234,7 @@ def _with_reason(request, pk, service, done, glass: bool = False):
     return _run(
         request,
         deployment,
-        lambda: service(actor=request, deployment=deployment, reason=reason, **extra),
+        lambda: service(actor=as_principal(request), deployment=deployment, reason=reason, **extra),
         _queued_or(done) if isinstance(done, str) else done,
     )
 
@@ -276,7 +277,10 @@ def deployment_switch_back(request, pk):
 def deployment_pause(request, pk):
     deployment = _deployment(request, pk)
     return _run(
-        request, deployment, lambda: services.deployment_pause(actor=request, deployment=deployment), "Rollout paused."
+        request,
+        deployment,
+        lambda: services.deployment_pause(actor=as_principal(request), deployment=deployment),
+        "Rollout paused.",
     )
 
 
@@ -289,7 +293,7 @@ def deployment_resume(request, pk):
         request,
         deployment,
         lambda: services.deployment_resume(
-            actor=request, deployment=deployment, break_glass_reason=form.governed()["break_glass_reason"]
+            actor=as_principal(request), deployment=deployment, break_glass_reason=form.governed()["break_glass_reason"]
         ),
         "Rollout resumed.",
     )
@@ -305,7 +309,9 @@ def deployment_scale(request, pk):
     return _run(
         request,
         deployment,
-        lambda: services.deployment_scale(actor=request, deployment=deployment, replicas=replicas, **form.governed()),
+        lambda: services.deployment_scale(
+            actor=as_principal(request), deployment=deployment, replicas=replicas, **form.governed()
+        ),
         _waits_or(f"Scaled to {replicas} replicas.", "Scale"),
     )
 
@@ -319,7 +325,7 @@ def deployment_restart(request, pk):
     return _run(
         request,
         deployment,
-        lambda: services.deployment_restart(actor=request, deployment=deployment, **form.governed()),
+        lambda: services.deployment_restart(actor=as_principal(request), deployment=deployment, **form.governed()),
         _waits_or("Restarting every pod.", "Restart"),
     )
 
@@ -343,7 +349,7 @@ def deployment_promote(request, pk):
         request,
         deployment,
         lambda: services.deployment_promote(
-            actor=request, deployment=deployment, environment=environment, **form.governed()
+            actor=as_principal(request), deployment=deployment, environment=environment, **form.governed()
         ),
         done,
     )
@@ -360,7 +366,10 @@ def deployment_remove(request, pk):
         request,
         deployment,
         lambda: services.application_remove(
-            actor=request, application=deployment.application, environment=deployment.environment, **form.governed()
+            actor=as_principal(request),
+            application=deployment.application,
+            environment=deployment.environment,
+            **form.governed(),
         ),
         done,
     )
@@ -372,7 +381,7 @@ def deployment_remove(request, pk):
 @tenant_view
 def deploy_settings(request):
     """Every environment with its automatic-rollback switch; admins and owners may flip it."""
-    services.deploy_settings_ensure(principal=request)
+    services.deploy_settings_ensure(principal=as_principal(request))
     rows = (
         DeploySettings.objects.restrict(request, "view")
         .filter(tenant=request.tenant)
@@ -397,7 +406,7 @@ def deploy_settings_update(request, pk):
     form.is_valid()
     try:
         services.deploy_settings_update(
-            actor=request,
+            actor=as_principal(request),
             settings=settings,
             auto_rollback=form.cleaned_data.get("auto_rollback", False),
             self_heal=form.cleaned_data.get("self_heal") or None,

@@ -88,7 +88,7 @@ def test_a_release_number_needs_its_application_and_a_wrong_one_says_so(develope
 def test_promote_takes_the_target_environment_by_name(developer_api, world):
     release = make_release(make_app(world.acme, "shop"))
     staged, _ = deployment_create(
-        actor=world.user(Role.OWNER), release=release, environment=world.acme.environments.get(name="staging")
+        actor=world.principal(Role.OWNER), release=release, environment=world.acme.environments.get(name="staging")
     )
     Deployment.objects.filter(pk=staged.pk).update(state="succeeded")
     response = developer_api.post(f"/api/v1/deployments/{staged.pk}/promote/", {"environment": "dev"}, format="json")

@@ -19,7 +19,7 @@ def _deploy(world, tenant="acme"):
     home = getattr(world, tenant)
     release = make_release(make_app(home))
     deployment, _ = deployment_create(
-        actor=world.user("developer", tenant), release=release, environment=home.environments.get(name="dev")
+        actor=world.principal("developer", tenant), release=release, environment=home.environments.get(name="dev")
     )
     return deployment
 

@@ -344,7 +344,10 @@ def test_a_governed_scale_answers_202_with_its_change_request_and_scales_nothing
     environment_provision(environment=prod)
     release = make_release(make_app(world.acme, "shop"))
     deployment, _ = deployment_create(
-        actor=world.user(Role.OWNER), release=release, environment=prod, break_glass_reason="Seed a running release"
+        actor=world.principal(Role.OWNER),
+        release=release,
+        environment=prod,
+        break_glass_reason="Seed a running release",
     )
     Deployment.objects.filter(pk=deployment.pk).update(state=State.SUCCEEDED)
     cluster = KubeClient(sandbox.api_client())
@@ -366,7 +369,7 @@ def test_a_promotion_into_governed_production_waits_for_approval(world, api, pro
 
     staging = world.acme.environments.get(name="staging")
     release = make_release(make_app(world.acme, "shop"))
-    source, _ = deployment_create(actor=world.user(Role.DEVELOPER), release=release, environment=staging)
+    source, _ = deployment_create(actor=world.principal(Role.DEVELOPER), release=release, environment=staging)
     Deployment.objects.filter(pk=source.pk).update(state=State.SUCCEEDED)
 
     api.as_user(world.user(Role.ADMIN))

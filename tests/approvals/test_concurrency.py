@@ -44,7 +44,10 @@ def at_once(*calls):
 
 def waiting_deploy(world, release, prod):
     deployment, _ = deployment_create(
-        actor=world.user(Role.ADMIN), release=release, environment=prod, justification="Release the new pricing page"
+        actor=world.principal(Role.ADMIN),
+        release=release,
+        environment=prod,
+        justification="Release the new pricing page",
     )
     return deployment, ChangeRequest.objects.get(deployment=deployment, kind=ChangeKind.DEPLOY)
 

@@ -110,7 +110,7 @@ class Stage:
 
 
 def _seed(world, release, environment, state=State.SUCCEEDED, **fields) -> Deployment:
-    deployment, _ = deployment_create(actor=world.user(Role.OWNER), release=release, environment=environment)
+    deployment, _ = deployment_create(actor=world.principal(Role.OWNER), release=release, environment=environment)
     Deployment.objects.filter(pk=deployment.pk).update(state=state, **fields)
     deployment.refresh_from_db()
     return deployment

@@ -262,7 +262,7 @@ def test_promoting_into_governed_production_from_the_page_says_it_waits(world, c
 
     staging = world.acme.environments.get(name="staging")
     source, _ = deployment_create(
-        actor=world.user(Role.DEVELOPER), release=make_release(make_app(world.acme, "shop")), environment=staging
+        actor=world.principal(Role.DEVELOPER), release=make_release(make_app(world.acme, "shop")), environment=staging
     )
     Deployment.objects.filter(pk=source.pk).update(state=State.SUCCEEDED)
     client.force_login(world.user(Role.ADMIN))

@@ -30,7 +30,7 @@ ADMINS = ("Admins", 1, (Role.ADMIN, Role.OWNER), ())
 
 def request_deploy(world, release, environment, role=Role.ADMIN, **extra):
     extra.setdefault("justification", "Ship the fix for the checkout bug")
-    deployment, _ = deployment_create(actor=world.user(role), release=release, environment=environment, **extra)
+    deployment, _ = deployment_create(actor=world.principal(role), release=release, environment=environment, **extra)
     return deployment, ChangeRequest.objects.filter(deployment=deployment, kind=ChangeKind.DEPLOY).first()
 
 
@@ -231,7 +231,7 @@ def test_cancelling_a_waiting_deployment_closes_its_request(world, cluster, rele
 
     govern(world, prod, ADMINS)
     deployment, request = request_deploy(world, release, prod)
-    deployment_cancel(actor=world.user(Role.ADMIN), deployment=deployment, reason="Wrong release")
+    deployment_cancel(actor=world.principal(Role.ADMIN), deployment=deployment, reason="Wrong release")
     request.refresh_from_db()
     assert request.state == RequestState.CANCELLED and "Wrong release" in request.outcome
 
@@ -239,12 +239,12 @@ def test_cancelling_a_waiting_deployment_closes_its_request(world, cluster, rele
 def test_a_governed_scale_waits_for_approval(world, cluster, release, prod):
     from apps.deployments.services import deployment_scale
 
-    deployment, _ = deployment_create(actor=world.user(Role.ADMIN), release=release, environment=prod)
+    deployment, _ = deployment_create(actor=world.principal(Role.ADMIN), release=release, environment=prod)
     Deployment.objects.filter(pk=deployment.pk).update(state=State.SUCCEEDED)
     cluster.apply([obj for obj in render(release, prod) if obj["kind"] == "Deployment"])
     govern(world, prod, ADMINS)
     result = deployment_scale(
-        actor=world.user(Role.ADMIN),
+        actor=world.principal(Role.ADMIN),
         deployment=Deployment.objects.get(pk=deployment.pk),
         replicas=4,
         justification="Traffic doubles tonight",

@@ -105,7 +105,7 @@ def test_status_change_reaches_the_open_page(world, asgi_server, tmp_path):
         release = make_release(make_app(world.acme, "bench"), image="registry.example/bench:unready", replicas=1)
         # Before Playwright starts its event loop in this thread: broadcasting needs a thread without one.
         deployment, _ = deployment_create(
-            actor=world.user("developer"),
+            actor=world.principal("developer"),
             release=release,
             environment=world.acme.environments.get(name="dev"),
             progress_deadline_seconds=600,
@@ -156,7 +156,7 @@ def _watch_changes(asgi_server, world, sandbox, deployment):
 def _queue(world, count):
     """`count` deployments, one per (application, environment), created as fast as the services allow."""
     environments = list(world.acme.environments.order_by("name"))
-    actor = world.user("owner")
+    actor = world.principal("owner")
     ids = []
     for n in range(count):
         release = make_release(make_app(world.acme, f"load-{n // len(environments)}"), replicas=1)

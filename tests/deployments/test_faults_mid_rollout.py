@@ -52,7 +52,10 @@ class Stage:
                 app, image=f"registry.example/{name}:{number}.0", replicas=2 if number == 1 else 4
             )
             deployment, _ = deployment_create(
-                actor=self.world.user("developer"), release=release, environment=dev, progress_deadline_seconds=deadline
+                actor=self.world.principal("developer"),
+                release=release,
+                environment=dev,
+                progress_deadline_seconds=deadline,
             )
             with producer(self.redis.url) as p:
                 run_deployment.apply_async((deployment.pk, deployment.attempts), producer=p)

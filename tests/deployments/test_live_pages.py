@@ -11,7 +11,7 @@ from .conftest import make_app, make_release
 def deployed(world):
     release = make_release(make_app(world.acme, "shop"))
     deployment, _ = deployment_create(
-        actor=world.user("developer"), release=release, environment=world.acme.environments.get(name="dev")
+        actor=world.principal("developer"), release=release, environment=world.acme.environments.get(name="dev")
     )
     return deployment
 

@@ -79,7 +79,7 @@ def test_a_rollback_that_fails_is_not_rolled_back_again(world, api, cluster):
     good, failed, rollback = auto_rolled_back(world, api)
     # A rollback whose release crashes (as if the old release had stopped working) fails and stays failed.
     crashing_rollback, _ = deployment_create(
-        actor=world.user("developer"),
+        actor=world.principal("developer"),
         release=failed.release,
         environment=failed.environment,
         rollback_of=rollback,

@@ -147,7 +147,7 @@ def test_redis_stopped_mid_rollout_still_ends_in_success(world, tmp_path, own_re
         cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
         release = make_release(make_app(world.acme))
         deployment, _ = deployment_create(
-            actor=world.user("developer"), release=release, environment=world.acme.environments.get(name="dev")
+            actor=world.principal("developer"), release=release, environment=world.acme.environments.get(name="dev")
         )
         with producer(own_redis.url) as p:
             run_deployment.apply_async((deployment.pk, deployment.attempts), producer=p)

@@ -27,7 +27,9 @@ def release(world):
 
 
 def create(world, release, environment, role="developer", **kwargs):
-    return services.deployment_create(actor=world.user(role), release=release, environment=environment, **kwargs)[0]
+    return services.deployment_create(actor=world.principal(role), release=release, environment=environment, **kwargs)[
+        0
+    ]
 
 
 def seqs(deployment):
@@ -88,16 +90,16 @@ def test_a_second_deployment_of_the_same_app_and_environment_is_refused(world, r
 
 def test_the_same_idempotency_key_returns_the_first_deployment(world, release, dev):
     first, created = services.deployment_create(
-        actor=world.user("developer"), release=release, environment=dev, idempotency_key="ci-123"
+        actor=world.principal("developer"), release=release, environment=dev, idempotency_key="ci-123"
     )
     again, created_again = services.deployment_create(
-        actor=world.user("developer"), release=release, environment=dev, idempotency_key="ci-123"
+        actor=world.principal("developer"), release=release, environment=dev, idempotency_key="ci-123"
     )
     assert created and not created_again and again.pk == first.pk
     other = make_release(release.application)
     with pytest.raises(ApplicationError) as refused:
         services.deployment_create(
-            actor=world.user("developer"), release=other, environment=dev, idempotency_key="ci-123"
+            actor=world.principal("developer"), release=other, environment=dev, idempotency_key="ci-123"
         )
     assert refused.value.code == services.IDEMPOTENCY_KEY_REUSED
 
@@ -132,9 +134,9 @@ def test_rollback_deploys_the_previous_good_release(world, dev):
     second = create(world, bad, dev)
     for state in (State.APPLYING, State.PROGRESSING):
         services.deployment_transition(deployment=second, to_state=state)
-    rollback = services.deployment_rollback(actor=world.user("developer"), deployment=second, reason="crashes")
+    rollback = services.deployment_rollback(actor=world.principal("developer"), deployment=second, reason="crashes")
     assert rollback.release == good and rollback.rollback_of == second and "crashes" in rollback.reason
     assert Deployment.objects.get(pk=second.pk).state == State.ROLLED_BACK
     with pytest.raises(ApplicationError) as refused:
-        services.deployment_rollback(actor=world.user("developer"), deployment=first, reason="no")
+        services.deployment_rollback(actor=world.principal("developer"), deployment=first, reason="no")
     assert refused.value.code == services.NO_PREVIOUS_RELEASE

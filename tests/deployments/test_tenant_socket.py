@@ -60,7 +60,7 @@ async def test_members_receive_their_tenants_deployment_events_and_no_one_elses(
     def deploy():
         release = make_release(make_app(world.acme))
         deployment, _ = deployment_create(
-            actor=world.user("developer"), release=release, environment=world.acme.environments.get(name="dev")
+            actor=world.principal("developer"), release=release, environment=world.acme.environments.get(name="dev")
         )
         return deployment
 

@@ -21,7 +21,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _blue_green(world, release, keep_seconds=300):
     plan = strategy_plan(strategy="blue_green", application=release.application, keep_seconds=keep_seconds)
     deployment, _ = strategy_deploy(
-        actor=world.user("developer"), release=release, environment=world.acme.environments.get(name="dev"), plan=plan
+        actor=world.principal("developer"),
+        release=release,
+        environment=world.acme.environments.get(name="dev"),
+        plan=plan,
     )
     return wait_for(lambda: Deployment.objects.filter(pk=deployment.pk, state="succeeded").first(), timeout=40)
 
@@ -48,7 +51,9 @@ def test_the_pages_follow_a_switch_back_to_the_release_the_service_routes_to(
     expect(app_page.locator("#latest-deployments-status")).to_have_text("· live")
 
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(deployment_switch_back, actor=world.user("developer"), deployment=green, reason="errors").result()
+        pool.submit(
+            deployment_switch_back, actor=world.principal("developer"), deployment=green, reason="errors"
+        ).result()
     expect(app_page.locator(slot)).to_have_text("Release #1 (blue), 2 of 2 replicas ready", timeout=20000)
     expect(page.locator("#deployment-serving")).to_contain_text(
         "Release #1 (blue), 2 of 2 replicas ready", timeout=20000

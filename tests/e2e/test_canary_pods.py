@@ -32,12 +32,14 @@ def test_canary_pods_table_forgets_the_canary_after_promotion(page, asgi_server,
     app = make_app(world.acme, "shop")
     dev = world.acme.environments.get(name="dev")
     first = make_release(app, image="registry.example/shop:1.0")
-    stable, _ = in_thread(deployment_create, actor=world.user("developer"), release=first, environment=dev)
+    stable, _ = in_thread(deployment_create, actor=world.principal("developer"), release=first, environment=dev)
     wait_for(lambda: Deployment.objects.get(pk=stable.pk).state == "succeeded", timeout=30)
 
     second = make_release(app, image="registry.example/shop:2.0")
     plan = strategy_plan(strategy="canary", application=app, steps=[50, 100], gate_seconds=3)
-    canary, _ = in_thread(strategy_deploy, actor=world.user("developer"), release=second, environment=dev, plan=plan)
+    canary, _ = in_thread(
+        strategy_deploy, actor=world.principal("developer"), release=second, environment=dev, plan=plan
+    )
     sign_in(page, asgi_server, world.user("viewer").email)
     page.goto(f"{asgi_server}/t/acme/deployments/{canary.pk}/")
     rows = page.locator("#pods tbody tr[data-pod]")

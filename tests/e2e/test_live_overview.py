@@ -35,7 +35,7 @@ def test_overview_and_application_page_follow_a_deployment_live(page, asgi_serve
     with ThreadPoolExecutor(1) as pool:
         pool.submit(
             deployment_create,
-            actor=world.user("developer"),
+            actor=world.principal("developer"),
             release=release,
             environment=world.acme.environments.get(name="staging"),
         ).result()
@@ -62,7 +62,7 @@ def test_the_pods_table_follows_a_scale_after_the_rollout_ended(page, asgi_serve
     with ThreadPoolExecutor(1) as pool:
         pool.submit(
             deployment_create,
-            actor=world.user("developer"),
+            actor=world.principal("developer"),
             release=release,
             environment=world.acme.environments.get(name="staging"),
         ).result()
@@ -73,7 +73,7 @@ def test_the_pods_table_follows_a_scale_after_the_rollout_ended(page, asgi_serve
     expect(page.locator("#pods tbody tr[data-pod] .badge:text-is('ready')")).to_have_count(2, timeout=15000)
 
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(deployment_scale, actor=world.user("developer"), deployment=deployment, replicas=3).result()
+        pool.submit(deployment_scale, actor=world.principal("developer"), deployment=deployment, replicas=3).result()
     expect(page.locator("#pods tbody tr[data-pod] .badge:text-is('ready')")).to_have_count(3, timeout=20000)
     assert page.console_errors == []
 

@@ -21,7 +21,7 @@ def test_one_justification_scale_and_remove(page, asgi_server, world, sandbox, c
     with ThreadPoolExecutor(1) as pool:  # broadcasting after commit cannot run beside Playwright's loop
         deployment, _ = pool.submit(
             deployment_create,
-            actor=world.user("developer"),
+            actor=world.principal("developer"),
             release=release,
             environment=world.acme.environments.get(name="dev"),
         ).result()

@@ -57,7 +57,7 @@ def test_a_deployment_state_change_reaches_the_receiver_signed(world, api, recei
         environment=world.acme.environments.get(name="dev"),
         state=State.QUEUED,
     )
-    deployment_cancel(actor=world.user(Role.DEVELOPER), deployment=deployment, reason="not today")
+    deployment_cancel(actor=world.principal(Role.DEVELOPER), deployment=deployment, reason="not today")
 
     delivery = wait_for(
         lambda: WebhookDelivery.objects.filter(endpoint=endpoint, state=DeliveryState.SUCCEEDED).first(), timeout=20

@@ -26,7 +26,7 @@ from apps.deployments.models import Deployment
 from apps.deployments.services import deployment_release, deployment_transition
 from apps.marketplace import services as marketplace
 from apps.marketplace.models import ServiceInstance
-from apps.tenants.principals import Principal, as_principal
+from apps.tenants.principals import Principal
 from apps.tenants.services import quota_set
 from apps.tenants.stepup import require_step_up
 from apps.traffic import services as traffic
@@ -56,7 +56,7 @@ def change_request_open(*, change: Change, verdict: Verdict) -> ChangeRequest:
     """File the request for a change the gate governs. A break-glass change, and a restorative one
     (cancel, pause, switch back, roll back), is recorded as approved (break-glass flagged) and a
     post-hoc review request is opened for it instead."""
-    principal = as_principal(change.actor)
+    actor: Principal | None = change.actor  # None: the platform asks (a self-heal)
     terms = _terms(change)
     now = timezone.now()
     request = ChangeRequest(
@@ -67,8 +67,8 @@ def change_request_open(*, change: Change, verdict: Verdict) -> ChangeRequest:
         deployment=change.subject if isinstance(change.subject, Deployment) else None,
         title=change.title[:200],
         justification=change.justification.strip(),
-        requested_by=principal.user if principal.is_authenticated else None,
-        requested_with_key=principal.api_key,
+        requested_by=actor.user if actor is not None and actor.is_authenticated else None,
+        requested_with_key=actor.api_key if actor is not None else None,
         stages=terms["stages"],
         allow_self_approval=terms["allow_self_approval"],
         expires_at=now + timedelta(hours=terms["expire_after_hours"]) if terms["expire_after_hours"] else None,

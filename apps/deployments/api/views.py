@@ -114,7 +114,7 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
             data = data_class(data=request.data, context={"request": request, "tenant": deployment.tenant})
             data.is_valid(raise_exception=True)
             fields = data.validated_data
-        result = service(actor=request, deployment=deployment, **fields)
+        result = service(actor=self.principal, deployment=deployment, **fields)
         waiting = _waits(result, waits_as) if waits_as else None
         return waiting or Response(
             self.get_serializer(result).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -147,7 +147,7 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         data = s.StrategyCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         deployment, created = services.strategy_deploy(
-            actor=request,
+            actor=self.principal,
             plan=data.validated_data["plan"],
             release=data.validated_data["release"],
             environment=data.validated_data["environment"],
@@ -241,7 +241,7 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         Where the environment needs approval nothing is deleted yet: 202 with the change request."""
         data = s.RemoveSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        removal = services.application_remove(actor=request, **data.validated_data)
+        removal = services.application_remove(actor=self.principal, **data.validated_data)
         return _waits(removal, "removal") or Response({"removed": removal.removed})
 
     @extend_schema(parameters=[AFTER_SEQ], responses=s.DeploymentEventSerializer(many=True))
@@ -315,7 +315,7 @@ class DeploySettingsViewSet(
         return queryset.select_related("tenant", "environment")
 
     def list(self, request, *args, **kwargs):
-        services.deploy_settings_ensure(principal=request)
+        services.deploy_settings_ensure(principal=self.principal)
         return super().list(request, *args, **kwargs)
 
     @extend_schema(responses={200: s.DeploySettingsSerializer, 202: s.PendingApprovalSerializer})
@@ -333,7 +333,7 @@ class DeploySettingsViewSet(
     def perform_update(self, serializer):
         data = serializer.validated_data
         serializer.instance = services.deploy_settings_update(
-            actor=self.request,
+            actor=self.principal,
             settings=serializer.instance,
             auto_rollback=data.get("auto_rollback"),
             self_heal=data.get("self_heal"),

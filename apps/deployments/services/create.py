@@ -14,7 +14,7 @@ from apps.core.governance import Change, Verdict, gate
 from apps.core.policies import policy_for
 from apps.core.traffic import route_for_release
 from apps.tenants.claims import host_claim
-from apps.tenants.principals import as_principal
+from apps.tenants.principals import Principal
 
 from .. import dispatch
 from ..choices import ACTIVE, EventKind, State
@@ -53,7 +53,7 @@ def _in_progress(application, environment) -> ApplicationError:
     )
 
 
-def _check_create(actor, release, environment, key: str) -> None:
+def _check_create(actor: Principal | None, release, environment, key: str) -> None:
     policy = policy_for(Deployment)
     require(policy.allows(actor, "add", environment.tenant), tenant=environment.tenant)
     require(policy.can_add(actor, environment), PRODUCTION_NEEDS_ADMIN)
@@ -89,7 +89,7 @@ def image_policy_check(release, environment) -> None:
 @transaction.atomic
 def deployment_create(
     *,
-    actor,
+    actor: Principal | None,
     release,
     environment,
     idempotency_key: str | None = None,
@@ -109,8 +109,9 @@ def deployment_create(
 
     Where the environment is governed, the deployment waits in `pending_approval` behind a change
     request instead of being queued. `automatic` is the platform's own deploy (an automatic
-    rollback): no member asked, so no role and no approval applies. `restorative` is a member's rollback
-    to the last good release: it goes ahead past approval and freezes, with a post-hoc review."""
+    rollback, with no `actor`): no member asked, so no role and no approval applies. `restorative` is a
+    member's rollback to the last good release: it goes ahead past approval and freezes, with a
+    post-hoc review."""
     key = (idempotency_key or "").strip()
     if not automatic:
         _check_create(actor, release, environment, key)
@@ -192,7 +193,7 @@ def _dispatch(deployment: Deployment) -> None:
 
 
 @transaction.atomic
-def deployment_release(*, deployment: Deployment, reason: str, actor=None) -> Deployment:
+def deployment_release(*, deployment: Deployment, reason: str, actor: Principal | None = None) -> Deployment:
     """Move a deployment that waited for approval into the queue and start its pipeline after commit;
     the approvals app calls this in the transaction that records the final approval."""
     row = deployment_transition(deployment=deployment, to_state=State.QUEUED, reason=reason, actor=actor)
@@ -203,7 +204,7 @@ def deployment_release(*, deployment: Deployment, reason: str, actor=None) -> De
 
 
 def _insert(
-    actor,
+    actor: Principal | None,
     release,
     environment,
     key,
@@ -217,7 +218,6 @@ def _insert(
 ) -> Deployment:
     """Insert the row; a racing request that won the same key yields an unsaved row, one that won the
     (application, environment) slot a refusal."""
-    principal = as_principal(actor)
     deployment = Deployment(
         tenant=environment.tenant,
         application=release.application,
@@ -226,7 +226,7 @@ def _insert(
         state=state,
         strategy=strategy or Deployment._meta.get_field("strategy").default,
         strategy_config=strategy_config or {},
-        requested_by=principal.user if principal.is_authenticated else None,
+        requested_by=actor.user if actor is not None and actor.is_authenticated else None,
         idempotency_key=key,
         reason=reason,
         rollback_of=rollback_of,

@@ -12,6 +12,7 @@ from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.governance import Change
 from apps.core.policies import policy_for
 from apps.tenants.models import Environment
+from apps.tenants.principals import Principal
 
 from ..models import DeploySettings
 from .gating import change_gated, is_waiting
@@ -26,7 +27,7 @@ def deploy_settings_for(environment) -> DeploySettings:
     return settings
 
 
-def deploy_settings_ensure(*, principal) -> None:
+def deploy_settings_ensure(*, principal: Principal) -> None:
     """Make the settings of every environment the principal sees that has none yet, so a list shows
     every environment; a concurrent request making the same row is harmless."""
     missing = Environment.objects.restrict(principal, "view").filter(deploy_settings__isnull=True)
@@ -41,7 +42,7 @@ def deploy_settings_ensure(*, principal) -> None:
 
 def deploy_settings_update(
     *,
-    actor,
+    actor: Principal,
     settings: DeploySettings,
     auto_rollback: bool | None = None,
     self_heal: str | None = None,

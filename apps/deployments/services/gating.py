@@ -7,6 +7,7 @@ from django.db import transaction
 
 from apps.core.errors import INVALID, ApplicationError
 from apps.core.governance import Change, gate
+from apps.tenants.principals import Principal
 
 from ..models import Deployment
 
@@ -39,7 +40,9 @@ def is_waiting(subject) -> bool:
     return request is not None and request.is_open
 
 
-def restorative_change_record(*, actor, deployment: Deployment, kind: str, title: str, reason: str = "") -> None:
+def restorative_change_record(
+    *, actor: Principal, deployment: Deployment, kind: str, title: str, reason: str = ""
+) -> None:
     """Record a restorative operation (cancel, pause, switch back) on a governed environment: it was
     never held, so the approvals gate files it as made at once and opens a post-hoc review."""
     change = Change(

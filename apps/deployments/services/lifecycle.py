@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.governance import gate
 from apps.core.policies import policy_for
+from apps.tenants.principals import Principal
 
 from ..choices import ACTIVE, TRANSITIONS, State
 from ..models import Deployment
@@ -33,7 +34,9 @@ def _is_newest(deployment: Deployment) -> bool:
 
 
 @transaction.atomic
-def deployment_rollback(*, actor, deployment: Deployment, reason: str, break_glass_reason: str = "") -> Deployment:
+def deployment_rollback(
+    *, actor: Principal, deployment: Deployment, reason: str, break_glass_reason: str = ""
+) -> Deployment:
     """Deploy the release that last succeeded before this one, linked to it and with the reason
     recorded; an in-flight deployment is stopped first (rolled back, or cancelled if not yet applying).
 
@@ -75,7 +78,7 @@ def deployment_rollback(*, actor, deployment: Deployment, reason: str, break_gla
     return rollback
 
 
-def deployment_cancel(*, actor, deployment: Deployment, reason: str = "") -> Deployment:
+def deployment_cancel(*, actor: Principal, deployment: Deployment, reason: str = "") -> Deployment:
     """Stop an in-flight deployment. Before it applied anything it is cancelled at once; after, it is
     cancelling: the pipeline re-applies the release that was live before (or, when none was, removes
     what it applied) and the row turns cancelled only once the cluster is seen that way again.

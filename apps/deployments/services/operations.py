@@ -21,6 +21,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.governance import Change
 from apps.core.policies import policy_for
+from apps.tenants.principals import Principal
 from apps.tenants.quotas import quota_check
 
 from .. import dispatch
@@ -71,7 +72,7 @@ def _require_quiet(application, environment) -> None:
         )
 
 
-def _require_live(actor, deployment: Deployment, *, automatic: bool = False) -> None:
+def _require_live(actor: Principal | None, deployment: Deployment, *, automatic: bool = False) -> None:
     """Only the running deployment of a long-running workload is scaled or restarted. `automatic` is the
     platform acting on an incident by the environment's policy: no member asked, so no role applies."""
     if not automatic:
@@ -114,7 +115,7 @@ def _check_scale_quota(deployment: Deployment, replicas: int) -> None:
         )
 
 
-def _record(actor, deployment: Deployment, action: str, message: str, changes: dict) -> None:
+def _record(actor: Principal | None, deployment: Deployment, action: str, message: str, changes: dict) -> None:
     with transaction.atomic():
         deployment_note(deployment=deployment, message=message, data={"operation": action, **changes})
         audit_record(
@@ -124,7 +125,7 @@ def _record(actor, deployment: Deployment, action: str, message: str, changes: d
 
 def deployment_scale(
     *,
-    actor,
+    actor: Principal,
     deployment: Deployment,
     replicas: int,
     justification: str = "",
@@ -170,7 +171,7 @@ def deployment_scale(
 
 def deployment_restart(
     *,
-    actor,
+    actor: Principal | None,
     deployment: Deployment,
     justification: str = "",
     break_glass_reason: str = "",
@@ -248,7 +249,9 @@ def _remove_in(kube, deployment: Deployment, params: dict) -> tuple[str, dict]:
 CLUSTER_PARTS = {"scale": _scale_in, "restart": _restart_in, "remove": _remove_in}
 
 
-def _carry_out(actor, deployment: Deployment, operation: str, params: dict) -> tuple[str, dict] | None:
+def _carry_out(
+    actor: Principal | None, deployment: Deployment, operation: str, params: dict
+) -> tuple[str, dict] | None:
     """Make the operation's cluster change now: (message, changes). A refusal is the project's error at
     once; a cluster that does not answer is waited for (None: the deployment says so, a task goes on)."""
     try:
@@ -273,7 +276,9 @@ def _refused(error: KubeError, what: str) -> ApplicationError:
 
 
 @transaction.atomic
-def _wait_for_cluster(actor, deployment: Deployment, operation: str, params: dict, error: KubeError) -> None:
+def _wait_for_cluster(
+    actor: Principal | None, deployment: Deployment, operation: str, params: dict, error: KubeError
+) -> None:
     """Say on the deployment that the operation waits for the cluster, audit the request, and hand it to the task."""
     outage_begin(deployment, cause=outage_cause(error), status=error.status)
     changes = {**{key: [None, value] for key, value in params.items()}, "waiting_for_cluster": [None, True]}
@@ -317,7 +322,7 @@ def operation_failed(*, deployment: Deployment, operation: str, reason: str) -> 
 # --- Pause and resume an in-flight rolling update ----------------------------------------------
 
 
-def _require_pausable(actor, deployment: Deployment) -> None:
+def _require_pausable(actor: Principal, deployment: Deployment) -> None:
     """Only a rolling update of a long-running workload pauses: canary and blue-green already wait
     between their steps, and a cron job has no rollout."""
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
@@ -351,7 +356,7 @@ def _set_cluster_paused(deployment: Deployment, paused: bool) -> None:
 
 
 @transaction.atomic
-def _record_pause(actor, deployment: Deployment, *, pausing: bool) -> Deployment:
+def _record_pause(actor: Principal, deployment: Deployment, *, pausing: bool) -> Deployment:
     """Re-check under the row lock (the rollout may have finished meanwhile), then record the change."""
     row = Deployment.objects.select_for_update().get(pk=deployment.pk)
     _check_pause_state(row, pausing=pausing)
@@ -378,7 +383,7 @@ def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def deployment_pause(*, actor, deployment: Deployment) -> Deployment:
+def deployment_pause(*, actor: Principal, deployment: Deployment) -> Deployment:
     """Hold a rolling update where it stands (`kubectl rollout pause`). It stays progressing, and
     neither its progress deadline nor the reconciler ends it until it is resumed or cancelled.
     Restorative: never held by approval or a freeze; in a governed environment it is reviewed afterwards."""
@@ -392,7 +397,7 @@ def deployment_pause(*, actor, deployment: Deployment) -> Deployment:
         raise
 
 
-def deployment_resume(*, actor, deployment: Deployment, break_glass_reason: str = "") -> Deployment:
+def deployment_resume(*, actor: Principal, deployment: Deployment, break_glass_reason: str = "") -> Deployment:
     """Let a paused rolling update carry on; its progress deadline counts again from now.
 
     A freeze refuses it (an owner may break glass). It is not held for approval again: the rollout
@@ -421,7 +426,7 @@ def deployment_resume(*, actor, deployment: Deployment, break_glass_reason: str 
 
 
 def deployment_promote(
-    *, actor, deployment: Deployment, environment, justification: str = "", break_glass_reason: str = ""
+    *, actor: Principal, deployment: Deployment, environment, justification: str = "", break_glass_reason: str = ""
 ) -> Deployment:
     """Deploy the same release to another environment (dev -> staging -> production). Only a release
     that succeeded in the deployment's environment is promoted; the deploy rules of the target apply."""
@@ -460,7 +465,13 @@ class Removal:
 
 
 def application_remove(
-    *, actor, application, environment, justification: str = "", break_glass_reason: str = "", approved: bool = False
+    *,
+    actor: Principal,
+    application,
+    environment,
+    justification: str = "",
+    break_glass_reason: str = "",
+    approved: bool = False,
 ) -> Removal:
     """Delete everything the application runs in the environment, found by its label, and record what
     went. The deployment history stays; deploying again brings the application back. In a governed
@@ -514,7 +525,7 @@ def application_objects(kube, api_version: str, kind: str, namespace: str, appli
 
 
 @transaction.atomic
-def _record_removal(actor, application, environment, removed: list[str]) -> None:
+def _record_removal(actor: Principal, application, environment, removed: list[str]) -> None:
     _removal_done(application, environment, removed)
     audit_record(
         actor=actor,

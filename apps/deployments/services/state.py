@@ -13,6 +13,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.events import emit_on_commit
 from apps.core.realtime import broadcast_on_commit, deployment_group, tenant_group
+from apps.tenants.principals import Principal
 
 from ..choices import TERMINAL, TRANSITIONS, EventKind, State
 from ..models import Deployment, DeploymentEvent
@@ -74,7 +75,7 @@ def _illegal(row: Deployment, to_state: str) -> ApplicationError:
 
 @transaction.atomic
 def deployment_transition(
-    *, deployment: Deployment, to_state: str, reason: str = "", data: dict | None = None, actor=None
+    *, deployment: Deployment, to_state: str, reason: str = "", data: dict | None = None, actor: Principal | None = None
 ) -> Deployment:
     """The only way a deployment changes state: checks the move is legal, records the event with the
     next seq, audits terminal states and the start of a cancel, and broadcasts after commit."""

@@ -15,6 +15,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError, require
 from apps.core.governance import Change, gate
 from apps.core.policies import policy_for
+from apps.tenants.principals import Principal
 
 from .. import dispatch
 from ..choices import EventKind, State, Strategy
@@ -54,7 +55,7 @@ def step_record(deployment: Deployment, *, key: str, message: str, data: dict | 
 
 
 @transaction.atomic
-def strategy_deploy(*, actor, release, environment, plan: StrategyPlan, **create) -> tuple[Deployment, bool]:
+def strategy_deploy(*, actor: Principal, release, environment, plan: StrategyPlan, **create) -> tuple[Deployment, bool]:
     """deployment_create with a strategy: the plan is stored with the row, before the pipeline task
     is dispatched or a change request renders the change."""
     if plan.strategy != Strategy.ROLLING:
@@ -93,7 +94,9 @@ def canary_step_wait(deployment: Deployment) -> bool:
     )
 
 
-def deployment_continue(*, actor, deployment: Deployment, reason: str = "", break_glass_reason: str = "") -> Deployment:
+def deployment_continue(
+    *, actor: Principal, deployment: Deployment, reason: str = "", break_glass_reason: str = ""
+) -> Deployment:
     """Move a canary waiting at a step on to its next step. A freeze refuses it (an owner may break
     glass); approval is not asked again, since the deployment's change request covered its steps."""
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
@@ -184,7 +187,7 @@ def colours_removed(deployment: Deployment, removed: list[str]) -> None:
         )
 
 
-def deployment_switch_back(*, actor, deployment: Deployment, reason: str = "") -> Deployment:
+def deployment_switch_back(*, actor: Principal, deployment: Deployment, reason: str = "") -> Deployment:
     """Send traffic back to the old colour while it is still kept; the switch happens in a task at once.
     Restorative: never held by approval or a freeze; in a governed environment it is reviewed afterwards."""
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
