@@ -5,6 +5,8 @@ needs no approval. Local use only."""
 
 from django.conf import settings
 
+from apps.tenants.principals import Principal
+
 from . import services
 
 OFFERINGS = {
@@ -30,7 +32,7 @@ OFFERINGS = {
 }
 
 
-def seed_marketplace(operator) -> list[str]:
+def seed_marketplace(operator: Principal) -> list[str]:
     """Register the demo servers that are running and publish their offerings; returns what was done."""
     done = []
     for kind, url in (("postgres", settings.ADDON_DEMO_POSTGRES_URL), ("redis", settings.ADDON_DEMO_REDIS_URL)):

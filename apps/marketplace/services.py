@@ -30,7 +30,7 @@ from apps.deployments.dispatch import after_commit
 from apps.deployments.selectors import live_deployment
 from apps.deployments.services import deployment_restart
 from apps.tenants.models import Quota
-from apps.tenants.principals import Principal, as_principal
+from apps.tenants.principals import Principal
 from apps.tenants.quotas import quota_check, register_usage
 
 from .models import (
@@ -120,10 +120,10 @@ def _portal_endpoints() -> set[tuple[str, int]]:
 
 
 @transaction.atomic
-def server_register(*, operator, name: str, kind: str, admin_url: str) -> SharedServer:
+def server_register(*, operator: Principal, name: str, kind: str, admin_url: str) -> SharedServer:
     """Register a shared server after checking the admin URL works (or give a registered one its new
     URL); refuse the portal's own servers."""
-    require(as_principal(operator).user.is_staff, "Only platform operators register add-on servers.")
+    require(operator.is_operator, "Only platform operators register add-on servers.")
     providers = {
         "postgres": (PostgresProvider, 5432),
         "redis": (RedisProvider, 6379),
@@ -157,7 +157,7 @@ def server_register(*, operator, name: str, kind: str, admin_url: str) -> Shared
 @transaction.atomic
 def offering_publish(
     *,
-    operator,
+    operator: Principal,
     slug: str,
     name: str,
     server: SharedServer,
@@ -166,7 +166,7 @@ def offering_publish(
     broker_id: str = "",
 ) -> ServiceOffering:
     """Publish an offering (or change the one with this slug); its provider is its server's kind."""
-    require(as_principal(operator).user.is_staff, "Only platform operators publish add-ons.")
+    require(operator.is_operator, "Only platform operators publish add-ons.")
     offering = ServiceOffering.objects.filter(slug=slug).first() or ServiceOffering(slug=slug)
     offering.name, offering.description, offering.server, offering.kind = name, description, server, server.kind
     offering.is_active, offering.broker_id = is_active, broker_id
@@ -179,7 +179,7 @@ def offering_publish(
 @transaction.atomic
 def plan_publish(
     *,
-    operator,
+    operator: Principal,
     offering: ServiceOffering,
     slug: str,
     name: str,
@@ -190,7 +190,7 @@ def plan_publish(
     broker_id: str = "",
 ) -> ServicePlan:
     """Publish a plan of an offering (or change the one with this slug)."""
-    require(as_principal(operator).user.is_staff, "Only platform operators publish add-ons.")
+    require(operator.is_operator, "Only platform operators publish add-ons.")
     limits = limits or {}
     if limits.get("access", "readwrite") not in ("readwrite", "readonly"):
         raise ApplicationError("Access is readwrite or readonly.", code=INVALID, field="limits")
@@ -267,7 +267,7 @@ def instance_create(
         offering=offering,
         plan=plan,
         name=name,
-        created_by=as_principal(actor).user,
+        created_by=actor.user,
         last_operation="Waiting for the provider",
     )
     validate_model(instance)
@@ -435,9 +435,9 @@ def instances_sweep(*, now=None) -> int:
 
 
 @transaction.atomic
-def instance_retry(*, operator, instance: ServiceInstance) -> ServiceInstance:
+def instance_retry(*, operator: Principal, instance: ServiceInstance) -> ServiceInstance:
     """An operator provisions a failed instance again, once its provider is back."""
-    require(as_principal(operator).user.is_staff, "Only platform operators retry a failed add-on.")
+    require(operator.is_operator, "Only platform operators retry a failed add-on.")
     instance = _locked(instance.pk)
     if instance is None or instance.state != InstanceState.FAILED:
         raise ApplicationError("Only a failed add-on can be retried.", code=CONFLICT, status=409)
@@ -601,7 +601,7 @@ def binding_create(*, actor: Principal, instance: ServiceInstance, application) 
             instance=instance,
             application=application,
             env_prefix=_env_prefix(instance, application),
-            created_by=as_principal(actor).user,
+            created_by=actor.user,
             last_operation="Asking the provider",
         )
         binding.username = provider.credential_name(binding)
@@ -820,7 +820,7 @@ def _as_user(binding: ServiceBinding, username: str) -> ServiceBinding:
     return other
 
 
-def _restart_onto_new_credentials(actor, binding: ServiceBinding) -> None:
+def _restart_onto_new_credentials(actor: Principal, binding: ServiceBinding) -> None:
     """Restart the running pods, one by one, so they read the new Secret while the old credential still
     works; where nothing runs (or the restart waits for approval) the next deployment picks it up."""
     live = live_deployment(binding.application, binding.instance.environment)

@@ -14,6 +14,7 @@ from apps.core.operators import operator_required
 from apps.marketplace import selectors, services
 from apps.marketplace.models import ProviderKind, ServiceOffering, SharedServer
 from apps.tenants.forms import ServiceForm
+from apps.tenants.principals import as_principal
 
 
 class ServerForm(ServiceForm):
@@ -80,11 +81,11 @@ def addons(request):
         form = forms_[bound]
         try:
             if bound == "server":
-                services.server_register(operator=request.user, **form.cleaned_data)
+                services.server_register(operator=as_principal(request), **form.cleaned_data)
             elif bound == "offering":
-                services.offering_publish(operator=request.user, **form.cleaned_data)
+                services.offering_publish(operator=as_principal(request), **form.cleaned_data)
             else:
-                services.plan_publish(operator=request.user, **form.cleaned_data)
+                services.plan_publish(operator=as_principal(request), **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
@@ -107,7 +108,7 @@ def addon_retry(request, pk):
         messages.error(request, "That add-on is gone.")
         return redirect("operator:addons")
     try:
-        services.instance_retry(operator=request.user, instance=instance)
+        services.instance_retry(operator=as_principal(request), instance=instance)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

@@ -53,17 +53,21 @@ def cluster(world, sandbox):
 @pytest.fixture
 def postgres(world, pg_server):
     """A PostgreSQL offering with a readwrite plan (no approval) and a readonly one."""
-    server = services.server_register(operator=world.operator, name="pg-shared", kind="postgres", admin_url=pg_server)
-    offering = services.offering_publish(operator=world.operator, slug="postgresql", name="PostgreSQL", server=server)
+    server = services.server_register(
+        operator=world.operator_principal, name="pg-shared", kind="postgres", admin_url=pg_server
+    )
+    offering = services.offering_publish(
+        operator=world.operator_principal, slug="postgresql", name="PostgreSQL", server=server
+    )
     services.plan_publish(
-        operator=world.operator,
+        operator=world.operator_principal,
         offering=offering,
         slug="small",
         name="Small",
         limits={"access": "readwrite", "connections": 5},
     )
     services.plan_publish(
-        operator=world.operator,
+        operator=world.operator_principal,
         offering=offering,
         slug="reader",
         name="Reader",
@@ -76,11 +80,11 @@ def postgres(world, pg_server):
 @pytest.fixture
 def redis_offering(world, redis_server):
     server = services.server_register(
-        operator=world.operator, name="redis-shared", kind="redis", admin_url=redis_server
+        operator=world.operator_principal, name="redis-shared", kind="redis", admin_url=redis_server
     )
-    offering = services.offering_publish(operator=world.operator, slug="redis", name="Redis", server=server)
+    offering = services.offering_publish(operator=world.operator_principal, slug="redis", name="Redis", server=server)
     services.plan_publish(
-        operator=world.operator, offering=offering, slug="shared", name="Shared", limits={"keys": 10000}
+        operator=world.operator_principal, offering=offering, slug="shared", name="Shared", limits={"keys": 10000}
     )
     return offering
 

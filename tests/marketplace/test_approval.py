@@ -20,7 +20,12 @@ INSTANCES = reverse("serviceinstance-list")
 @pytest.fixture
 def large(world, postgres):
     return services.plan_publish(
-        operator=world.operator, offering=postgres, slug="large", name="Large", needs_approval=True, position=2
+        operator=world.operator_principal,
+        offering=postgres,
+        slug="large",
+        name="Large",
+        needs_approval=True,
+        position=2,
     )
 
 
@@ -57,7 +62,7 @@ def test_a_rejected_plan_never_reaches_the_provider(world, api, postgres, large)
     instance = ServiceInstance.objects.get(pk=waiting.json()["id"])
     assert instance.state == InstanceState.FAILED and instance.last_operation.startswith("Not approved")
     with pytest.raises(ApplicationError, match="not approved"):  # an operator's retry cannot get round it
-        services.instance_retry(operator=world.operator, instance=instance)
+        services.instance_retry(operator=world.operator_principal, instance=instance)
 
 
 def test_the_first_plan_needs_no_approval(world, api, postgres, large):

@@ -29,12 +29,12 @@ def test_a_databases_impact_lists_every_bound_application_until_unbound(world, c
     assert item.ci_type.slug == "database" and item.name == "dev/orders"
     assert {"web", "worker"} <= downstream(item)
 
-    services.binding_delete(actor=world.user("developer"), binding=web)
+    services.binding_delete(actor=world.principal("developer"), binding=web)
     assert "web" not in downstream(item) and "worker" in downstream(item)
 
     for binding in instance.bindings.all():
-        services.binding_delete(actor=world.user("developer"), binding=binding)
-    services.instance_deprovision(actor=world.user("developer"), instance=instance)
+        services.binding_delete(actor=world.principal("developer"), binding=binding)
+    services.instance_deprovision(actor=world.principal("developer"), instance=instance)
     services.instance_deprovision_run(instance_id=instance.pk)
     item.refresh_from_db()
     assert item.status == Status.RETIRED

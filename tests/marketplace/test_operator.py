@@ -70,8 +70,8 @@ def test_an_operator_retries_a_failed_instance(world, client, cluster, postgres,
 
 def test_the_demo_publishes_offerings_whose_first_plan_needs_no_approval(world, settings, pg_server, redis_server):
     settings.ADDON_DEMO_POSTGRES_URL, settings.ADDON_DEMO_REDIS_URL = pg_server, redis_server
-    seed_marketplace(world.operator)
-    seed_marketplace(world.operator)  # again: nothing doubles
+    seed_marketplace(world.operator_principal)
+    seed_marketplace(world.operator_principal)  # again: nothing doubles
     for slug in ("postgresql", "redis"):
         plans = list(ServiceOffering.objects.get(slug=slug).plans.order_by("position"))
         assert not plans[0].needs_approval and any(plan.needs_approval for plan in plans)

@@ -52,15 +52,22 @@ def broker_url():
 
 @pytest.fixture
 def queue(world, broker_url):
-    server = services.server_register(operator=world.operator, name="broker", kind="osb", admin_url=broker_url)
+    server = services.server_register(
+        operator=world.operator_principal, name="broker", kind="osb", admin_url=broker_url
+    )
     offering = services.offering_publish(
-        operator=world.operator, slug="queue", name="Queue", server=server, broker_id="svc-queue"
+        operator=world.operator_principal, slug="queue", name="Queue", server=server, broker_id="svc-queue"
     )
     services.plan_publish(
-        operator=world.operator, offering=offering, slug="basic", name="Basic", broker_id="plan-basic"
+        operator=world.operator_principal, offering=offering, slug="basic", name="Basic", broker_id="plan-basic"
     )
     services.plan_publish(
-        operator=world.operator, offering=offering, slug="slow", name="Slow", broker_id="plan-slow", position=1
+        operator=world.operator_principal,
+        offering=offering,
+        slug="slow",
+        name="Slow",
+        broker_id="plan-slow",
+        position=1,
     )
     return offering
 
@@ -68,7 +75,7 @@ def queue(world, broker_url):
 def test_a_broker_with_wrong_credentials_is_refused(world, broker_url):
     with pytest.raises(ApplicationError, match="401"):
         services.server_register(
-            operator=world.operator, name="b", kind="osb", admin_url=broker_url.replace("s3cret", "nope")
+            operator=world.operator_principal, name="b", kind="osb", admin_url=broker_url.replace("s3cret", "nope")
         )
 
 
@@ -78,9 +85,9 @@ def test_provision_bind_unbind_deprovision_through_the_broker(world, cluster, qu
     first, one = bind(world, instance, "web")
     second, two = bind(world, instance, "worker")
     assert set(one) == {"QUEUE_URI"} and one["QUEUE_URI"].startswith("amqp://") and one != two
-    services.binding_delete(actor=world.user("developer"), binding=first)
-    services.binding_delete(actor=world.user("developer"), binding=second)
-    services.instance_deprovision(actor=world.user("developer"), instance=instance)
+    services.binding_delete(actor=world.principal("developer"), binding=first)
+    services.binding_delete(actor=world.principal("developer"), binding=second)
+    services.instance_deprovision(actor=world.principal("developer"), instance=instance)
     services.instance_deprovision_run(instance_id=instance.pk)
     assert not type(instance).objects.filter(pk=instance.pk).exists()
 

@@ -68,7 +68,7 @@ def test_add_a_service_on_the_application_page(world, client, cluster, postgres)
 def test_removing_a_bound_addon_names_the_applications(world, client, cluster, postgres):
     instance = provision(world, postgres)
     app = make_app(world.acme, "web")
-    services.binding_create(actor=world.user("developer"), instance=instance, application=app)
+    services.binding_create(actor=world.principal("developer"), instance=instance, application=app)
     client.force_login(world.user("developer"))
     response = client.post(
         reverse("marketplace:remove", kwargs={"tenant_slug": "acme", "pk": instance.pk}), follow=True

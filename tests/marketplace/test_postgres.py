@@ -150,5 +150,5 @@ def test_the_portals_own_database_server_is_never_lent(world, settings):
     db = settings.DATABASES["default"]
     own = f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/postgres"
     with pytest.raises(ApplicationError) as refused:
-        services.server_register(operator=world.operator, name="mine", kind="postgres", admin_url=own)
+        services.server_register(operator=world.operator_principal, name="mine", kind="postgres", admin_url=own)
     assert refused.value.code == services.PORTAL_SERVER

@@ -73,14 +73,18 @@ def test_a_redis_with_its_default_user_on_is_refused(world, redis_server):
     admin.execute_command("ACL", "SETUSER", "default", "on")
     try:
         with pytest.raises(ApplicationError, match="default"):
-            services.server_register(operator=world.operator, name="open", kind="redis", admin_url=redis_server)
+            services.server_register(
+                operator=world.operator_principal, name="open", kind="redis", admin_url=redis_server
+            )
     finally:
         admin.execute_command("ACL", "SETUSER", "default", "off")
 
 
 def test_the_portals_own_redis_is_never_lent(world, settings):
     with pytest.raises(ApplicationError) as refused:
-        services.server_register(operator=world.operator, name="mine", kind="redis", admin_url=settings.REDIS_URL)
+        services.server_register(
+            operator=world.operator_principal, name="mine", kind="redis", admin_url=settings.REDIS_URL
+        )
     assert refused.value.code == services.PORTAL_SERVER
 
 
@@ -88,7 +92,12 @@ def test_over_the_plans_key_limit_writes_are_blocked_until_under_again(world, cl
     from django.urls import reverse
 
     plan = services.plan_publish(
-        operator=world.operator, offering=redis_offering, slug="tiny", name="Tiny", limits={"keys": 2}, position=1
+        operator=world.operator_principal,
+        offering=redis_offering,
+        slug="tiny",
+        name="Tiny",
+        limits={"keys": 2},
+        position=1,
     )
     instance = provision(world, redis_offering, name="tiny", plan=plan)
     _, variables = bind(world, instance)

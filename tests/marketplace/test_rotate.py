@@ -39,8 +39,8 @@ def test_rotation_overlaps_then_revokes_the_old_credentials(world, api, cluster,
 def test_unbinding_during_the_overlap_revokes_both_credentials(world, cluster, postgres):
     instance = provision(world, postgres)
     binding, old = bind(world, instance)
-    binding, new = services.binding_rotate(actor=world.user("developer"), binding=binding)
-    services.binding_delete(actor=world.user("developer"), binding=binding)
+    binding, new = services.binding_rotate(actor=world.principal("developer"), binding=binding)
+    services.binding_delete(actor=world.principal("developer"), binding=binding)
     for url in (old["DATABASE_URL"], new["DATABASE_URL"]):
         with pytest.raises(psycopg.OperationalError):
             psycopg.connect(url)
