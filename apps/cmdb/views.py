@@ -295,7 +295,7 @@ def item_import(request):
                 skip_invalid=form.cleaned_data["skip_invalid"],
             )
         except ApplicationError as exc:
-            report = getattr(exc, "report", None)
+            report = exc.report if isinstance(exc, services.imports.RowsInvalid) else None
             form.add_application_error(exc)
         else:
             if submitted.job is not None:

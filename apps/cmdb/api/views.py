@@ -249,9 +249,7 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
                 dry_run=options["dry_run"],
                 skip_invalid=options["skip_invalid"],
             )
-        except ApplicationError as exc:
-            if not hasattr(exc, "report"):
-                raise
+        except imports.RowsInvalid as exc:
             return Response({"code": exc.code, "detail": exc.message, **exc.report}, status=400)
         if submitted.job is not None:
             body = s.ImportJobSerializer(submitted.job, context={"request": request}).data

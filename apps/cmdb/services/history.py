@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from apps.tenants.principals import Principal
 
 from ..models import ChangeRecord, ConfigurationItem, Relationship
 
 
-def actor_parts(actor: Principal | str | None) -> tuple[object | None, str]:
+def actor_parts(actor: Principal | str | None) -> tuple[Any, str]:
     """(user, display) for a principal; (None, actor) for a named source."""
     if isinstance(actor, str):
         return None, actor
@@ -64,11 +66,16 @@ def record(
 ) -> ChangeRecord:
     """A change record for an item or an edge (its source item carries it in the item's history)."""
     user, display = actor_parts(actor)
-    subject = item if item is not None else edge
+    if item is not None:
+        tenant_id, item_id = item.tenant_id, item.pk
+    elif edge is not None:
+        tenant_id, item_id = edge.tenant_id, edge.source_id
+    else:
+        raise ValueError("A change record is of an item or of an edge.")
     before, after = changed(before, after)
     entry = ChangeRecord(
-        tenant_id=subject.tenant_id,
-        item_id=item.pk if item is not None else edge.source_id,
+        tenant_id=tenant_id,
+        item_id=item_id,
         relationship_id=edge.pk if edge is not None else None,
         other_item_id=edge.target_id if edge is not None else None,
         action=action,

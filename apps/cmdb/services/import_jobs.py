@@ -24,7 +24,7 @@ from apps.tenants.models import Tenant
 from apps.tenants.principals import Principal
 
 from ..models import ConfigurationItem, ImportJob
-from .imports import items_import, limit, parse, rows_check
+from .imports import RowsInvalid, items_import, limit, parse, rows_check
 
 logger = structlog.get_logger(__name__)
 
@@ -55,6 +55,8 @@ def import_submit(
     Limits are checked before anything is queued: the upload's size (413), the row count (400)."""
     require(policy_for(ConfigurationItem).can_add(actor, tenant), tenant=tenant)
     if rows is None:
+        if content is None:
+            raise ValueError("Give the uploaded content or the rows.")
         rows = parse(content, file_format)
     rows_check(len(rows))
     if len(rows) <= limit("SYNC_ROWS"):
@@ -126,7 +128,7 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
                     progress=lambda done: _progress(side, job.pk, done),
                 )
             except ApplicationError as exc:
-                _finish(job, ImportJob.State.FAILED, getattr(exc, "report", None), exc.message)
+                _finish(job, ImportJob.State.FAILED, exc.report if isinstance(exc, RowsInvalid) else None, exc.message)
             else:
                 _finish(job, ImportJob.State.SUCCEEDED, report, _done_message(report))
     except Exception:
@@ -145,13 +147,14 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
 
 def _actor(job: ImportJob) -> Principal:
     """Who the job acts as: its creator, through the same key and scopes if it came through one."""
-    if job.api_key_id is not None and not job.api_key.is_active:
+    key = job.api_key
+    if key is not None and not key.is_active:
         raise ApplicationError(
             "The API key that started this import was revoked or expired; nothing was imported.",
             code=KEY_INACTIVE,
             status=403,
         )
-    return Principal(job.created_by, job.api_key)
+    return Principal(job.created_by, key)
 
 
 def _progress(side, job_id: int, done: int) -> None:

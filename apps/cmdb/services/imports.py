@@ -40,6 +40,14 @@ PROGRESS_EVERY = 50
 FRAMING_ALLOWANCE = 64 * 1024  # multipart boundaries and form fields around an upload
 
 
+class RowsInvalid(ApplicationError):
+    """ROWS_INVALID: some rows are bad and nothing was imported; `report` says which, row by row."""
+
+    def __init__(self, message: str, *, report: dict):
+        super().__init__(message, code=ROWS_INVALID)
+        self.report = report
+
+
 def limit(name: str) -> int:
     """CMDB_IMPORT_MAX_BYTES, CMDB_IMPORT_MAX_ROWS or CMDB_IMPORT_SYNC_ROWS, with its default."""
     return int(getattr(settings, f"CMDB_IMPORT_{name}", globals()[f"DEFAULT_{name}"]))
@@ -238,13 +246,11 @@ def items_import(
     }
     result = {"dry_run": dry_run, "applied": applied, "summary": summary, "rows": report}
     if failed and not skip_invalid and not dry_run:
-        error = ApplicationError(
+        raise RowsInvalid(
             f"{summary['error']} of {len(rows)} rows are invalid; nothing was imported. Fix "
             "them, or import with skip_invalid to keep the good rows.",
-            code=ROWS_INVALID,
+            report=result,
         )
-        error.report = result
-        raise error
     return result
 
 

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.validators import validator_for
 
-from apps.core.audit import audit_record
+from apps.core.audit import audit_record, diff
 from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.policies import policy_for
 from apps.tenants.models import Tenant
@@ -180,7 +180,7 @@ def item_update(
     if after == before:
         return item
     item.save(update_fields=["name", "description", "labels", "declared_attributes", "updated_at"])
-    entry = record(
+    record(
         actor=actor,
         action=ChangeRecord.Action.UPDATE,
         item=item,
@@ -188,13 +188,7 @@ def item_update(
         after=after,
         summary=f"changed {item.name}",
     )
-    audit_record(
-        actor=actor,
-        action="cmdb.item.update",
-        obj=item,
-        tenant=item.tenant,
-        changes={key: [entry.before[key], entry.after[key]] for key in entry.after},
-    )
+    audit_record(actor=actor, action="cmdb.item.update", obj=item, tenant=item.tenant, changes=diff(before, after))
     return item
 
 
@@ -225,13 +219,14 @@ def _edge_tenant(actor: Principal, source: ConfigurationItem, target: Configurat
         raise refuse("target", SELF_RELATION_MESSAGE, SELF_RELATION)
     if source.tenant_id and target.tenant_id and source.tenant_id != target.tenant_id:
         raise refuse("target", CROSS_TENANT_MESSAGE, CROSS_TENANT)
-    if not source.tenant_id and not target.tenant_id:
+    tenant = source.tenant if source.tenant_id else target.tenant
+    if tenant is None:
         raise refuse("source", PLATFORM_ONLY_MESSAGE, PLATFORM_ONLY)
     policy = policy_for(ConfigurationItem)
     for field, end in (("source", source), ("target", target)):
         if not policy.can_view(actor, end):
             raise ApplicationError("Not found.", code="not_found", status=404, field=field)
-    return source.tenant if source.tenant_id else target.tenant
+    return tenant
 
 
 @transaction.atomic
