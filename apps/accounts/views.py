@@ -2,7 +2,6 @@
 is served by allauth."""
 
 from allauth.account.internal.stagekit import unstash_login
-from allauth.account.models import EmailAddress
 from allauth.account.views import EmailVerificationSentView
 from allauth.core import ratelimit
 from allauth.mfa.utils import is_mfa_enabled
@@ -12,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from .forms import ProfileForm, ResendVerificationForm
+from .selectors import unverified_address
 
 # What the verification page says after a resend, as constants that tests import. The same words
 # whether or not the address has an account, so the form tells nobody who signed up.
@@ -56,7 +56,7 @@ def verification_resend(request):
     if not ratelimit.consume(request, action="confirm_email", key=email):
         messages.warning(request, TOO_SOON.format(email=email))
         return redirect("account_email_verification_sent")
-    address = EmailAddress.objects.filter(email__iexact=email, verified=False).select_related("user").first()
+    address = unverified_address(email)
     if address is not None:
         address.send_confirmation(request)
     messages.info(request, RESENT.format(email=email))

@@ -15,6 +15,12 @@ def builds_of(principal, application, limit: int = 50):
     return rows.select_related("requested_by", "release").order_by("-id")[:limit]
 
 
+def build_of(principal, *, tenant, pk: int) -> Build | None:
+    """One of the tenant's builds, if the principal may see it, ready for its page."""
+    rows = Build.objects.restrict(principal, "view").filter(tenant=tenant, pk=pk)
+    return rows.select_related("application", "release", "requested_by").first()
+
+
 def log_after(build: Build, after_seq: int = 0, limit: int = LOG_PAGE_MAX):
     """Log lines of a build after `after_seq`, in seq order: what a page asks for after a reconnect."""
     return BuildLogLine.objects.filter(build=build, seq__gt=after_seq).order_by("seq")[:limit]

@@ -23,16 +23,11 @@ from apps.tenants.roles import Role
 from . import access, services, tokens
 from .forms import BuildForm
 from .models import Build
-from .selectors import log_after
+from .selectors import build_of, log_after
 
 
 def _build(request, pk: int) -> Build:
-    build = (
-        Build.objects.restrict(request, "view")
-        .filter(tenant=request.tenant, pk=pk)
-        .select_related("application", "release", "requested_by")
-        .first()
-    )
+    build = build_of(request, tenant=request.tenant, pk=pk)
     if build is None:
         raise Http404
     return build

@@ -2,8 +2,10 @@
 
 from django.db.models import OuterRef, Subquery
 
+from apps.tenants.models import promotion_order
+
 from .choices import State, Strategy
-from .models import Deployment, DeploymentEvent
+from .models import Deployment, DeploymentEvent, DeploySettings
 from .strategies.manifests import other_colour
 
 EVENTS_PAGE_MAX = 1000
@@ -15,6 +17,12 @@ def deployment_list_for(principal, tenant=None):
     if tenant is not None:
         rows = rows.filter(tenant=tenant)
     return rows.select_related("tenant", "application", "release", "environment", "requested_by").order_by("-id")
+
+
+def deploy_settings_list_for(principal, tenant):
+    """The settings of the tenant's environments the principal may see, in promotion order."""
+    rows = DeploySettings.objects.restrict(principal, "view").filter(tenant=tenant)
+    return rows.select_related("environment").order_by(*promotion_order("environment__"))
 
 
 def events_after(deployment: Deployment, after_seq: int = 0, limit: int = EVENTS_PAGE_MAX):

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_POST
 from apps.catalog.selectors import applications_for
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
-from apps.tenants.models import promotion_order
 from apps.tenants.pages import render_tenant_page, require_role, tenant_view
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
@@ -35,7 +34,13 @@ from .forms import (
 from .manifests import DEFAULT_PROGRESS_DEADLINE
 from .models import Deployment, DeploySettings
 from .pods import live_pods
-from .selectors import deployment_list_for, events_after, previous_good_deployment, waiting_change_request
+from .selectors import (
+    deploy_settings_list_for,
+    deployment_list_for,
+    events_after,
+    previous_good_deployment,
+    waiting_change_request,
+)
 from .serving import serving_now
 from .strategies.registry import strategy_for
 
@@ -382,12 +387,7 @@ def deployment_remove(request, pk):
 def deploy_settings(request):
     """Every environment with its automatic-rollback switch; admins and owners may flip it."""
     services.deploy_settings_ensure(principal=as_principal(request))
-    rows = (
-        DeploySettings.objects.restrict(request, "view")
-        .filter(tenant=request.tenant)
-        .select_related("environment")
-        .order_by(*promotion_order("environment__"))
-    )
+    rows = deploy_settings_list_for(request, request.tenant)
     context = {
         "rows": rows,
         "may_change": policy_for(DeploySettings).allows(request, "change", request.tenant),
@@ -399,7 +399,7 @@ def deploy_settings(request):
 @require_POST
 @tenant_view
 def deploy_settings_update(request, pk):
-    settings = DeploySettings.objects.restrict(request, "view").filter(tenant=request.tenant, pk=pk).first()
+    settings = deploy_settings_list_for(request, request.tenant).filter(pk=pk).first()
     if settings is None:
         raise Http404
     form = DeploySettingsForm(request.POST, role=request.role)

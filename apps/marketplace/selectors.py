@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 
+from apps.catalog.models import Application
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 
@@ -37,6 +38,12 @@ def binding_list_for(principal, tenant=None, *, instance=None, application=None)
     return rows.select_related("tenant", "instance__environment", "instance__offering", "application").order_by(
         "application__name", "instance__name"
     )
+
+
+def bindable_applications(instance: ServiceInstance):
+    """The applications of the instance's tenant not bound to it yet, by name."""
+    bound = ServiceBinding.objects.filter(instance=instance).values_list("application_id", flat=True)
+    return Application.objects.filter(tenant=instance.tenant_id).exclude(pk__in=bound).order_by("name")
 
 
 def nameable(model, principal):

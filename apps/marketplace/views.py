@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
-from apps.catalog.models import Application
+from apps.catalog.selectors import applications_for
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, tenant_view
@@ -74,12 +74,7 @@ def addon_list(request):
 @tenant_view
 def addon_detail(request, pk):
     instance = _instance(request, pk)
-    return _detail_page(request, instance, BindForm(applications=_bindable(request, instance)))
-
-
-def _bindable(request, instance):
-    bound = ServiceBinding.objects.filter(instance=instance).values_list("application_id", flat=True)
-    return Application.objects.filter(tenant=request.tenant).exclude(pk__in=bound).order_by("name")
+    return _detail_page(request, instance, BindForm(applications=selectors.bindable_applications(instance)))
 
 
 def _detail_page(request, instance, bind_form, status=200):
@@ -100,9 +95,9 @@ def _detail_page(request, instance, bind_form, status=200):
 def addon_bind(request, pk):
     """Bind an application; owners and admins see its connection details once, on the next page."""
     instance = _instance(request, pk)
-    form = BindForm(request.POST, applications=_bindable(request, instance))
+    form = BindForm(request.POST, applications=selectors.bindable_applications(instance))
     if form.is_valid():
-        application = _bindable(request, instance).get(pk=form.cleaned_data["application"])
+        application = selectors.bindable_applications(instance).get(pk=form.cleaned_data["application"])
         try:
             binding, variables = services.binding_create(
                 actor=as_principal(request), instance=instance, application=application
@@ -119,7 +114,7 @@ def addon_bind(request, pk):
 def application_bind(request):
     """ "Add a service" on the application page: bind the chosen ready add-on to the application."""
     instance = _instance(request, _number(request.POST.get("instance")))
-    application = Application.objects.filter(tenant=request.tenant, pk=_number(request.POST.get("application"))).first()
+    application = applications_for(request, tenant=request.tenant, pk=_number(request.POST.get("application"))).first()
     if application is None:
         raise Http404
     try:

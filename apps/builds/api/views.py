@@ -1,6 +1,7 @@
 """REST API for builds: start one (an uploaded context or a Git repository), list, read, cancel, and
 the log after a seq."""
 
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -10,7 +11,7 @@ from rest_framework.response import Response
 
 from apps.core.errors import ApplicationError
 from apps.tenants.api.base import TenantViewSetMixin
-from apps.tenants.models import Tenant
+from apps.tenants.selectors import tenant_for
 
 from .. import services
 from ..engine import EngineError, configured
@@ -95,9 +96,10 @@ class ImageViewSet(TenantViewSetMixin, viewsets.ViewSet):
         tenant = None
         slug = request.query_params.get("tenant")
         if slug:
-            tenant = Tenant.objects.restrict(request, "view").filter(slug=slug).first()
-            if tenant is None:
-                raise ValidationError({"tenant": [f"No tenant {slug} among yours."]})
+            try:
+                tenant = tenant_for(self.principal, slug)
+            except Http404:
+                raise ValidationError({"tenant": [f"No tenant {slug} among yours."]}) from None
         if not configured():
             raise ApplicationError("No image registry is configured.", code=services.BUILDS_OFF, status=503)
         try:
