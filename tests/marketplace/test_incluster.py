@@ -24,18 +24,20 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def in_cluster(world):
     server = services.server_register(
-        operator=world.operator, name="in-cluster-redis", kind="incluster", admin_url="incluster://redis"
+        operator=world.operator_principal, name="in-cluster-redis", kind="incluster", admin_url="incluster://redis"
     )
-    offering = services.offering_publish(operator=world.operator, slug="redis-own", name="Own Redis", server=server)
+    offering = services.offering_publish(
+        operator=world.operator_principal, slug="redis-own", name="Own Redis", server=server
+    )
     services.plan_publish(
-        operator=world.operator,
+        operator=world.operator_principal,
         offering=offering,
         slug="isolated",
         name="Isolated",
         limits={"memory": "128Mi", "storage": 256},
     )
     services.plan_publish(
-        operator=world.operator,
+        operator=world.operator_principal,
         offering=offering,
         slug="broken",
         name="Broken",
@@ -121,5 +123,7 @@ def test_an_instance_whose_pod_cannot_start_says_why_and_fails_at_the_deadline(w
 
 def test_a_template_that_does_not_exist_is_refused(world):
     with pytest.raises(ApplicationError) as refused:
-        services.server_register(operator=world.operator, name="x", kind="incluster", admin_url="incluster://mongo")
+        services.server_register(
+            operator=world.operator_principal, name="x", kind="incluster", admin_url="incluster://mongo"
+        )
     assert refused.value.field == "admin_url" and "redis" in refused.value.message

@@ -160,7 +160,7 @@ def test_an_asynchronous_bind_unbind_and_deprovision_are_polled_until_done(world
     assert unbinding.status_code == 202 and unbinding.json()["state"] == "unbinding"
     assert secret_data(instance.environment, "web-addons") is None  # the variables go at once
     with pytest.raises(ApplicationError) as busy:  # still bound until the broker is done
-        services.instance_deprovision(actor=world.user("developer"), instance=instance)
+        services.instance_deprovision(actor=world.principal("developer"), instance=instance)
     assert busy.value.code == services.INSTANCE_BOUND
     services.binding_poll_run(binding_id=binding.pk)
     assert ServiceBinding.objects.get(pk=binding.pk).state == BindingState.UNBINDING
@@ -169,7 +169,7 @@ def test_an_asynchronous_bind_unbind_and_deprovision_are_polled_until_done(world
     assert not ServiceBinding.objects.filter(pk=binding.pk).exists()
     assert broker_get(broker_url, path).status_code == 404
 
-    services.instance_deprovision(actor=world.user("developer"), instance=instance)
+    services.instance_deprovision(actor=world.principal("developer"), instance=instance)
     services.instance_deprovision_run(instance_id=instance.pk)
     instance.refresh_from_db()
     assert instance.state == InstanceState.DEPROVISIONING and "removing" in instance.last_operation

@@ -19,7 +19,12 @@ INSTANCES = reverse("serviceinstance-list")
 def sized(world, postgres):
     """The PostgreSQL offering with a 512 MiB plan and a plan that states no storage."""
     services.plan_publish(
-        operator=world.operator, offering=postgres, slug="m", name="Medium", limits={"storage": 512}, position=2
+        operator=world.operator_principal,
+        offering=postgres,
+        slug="m",
+        name="Medium",
+        limits={"storage": 512},
+        position=2,
     )
     return postgres
 
@@ -52,7 +57,7 @@ def test_storage_is_refused_past_the_tenants_quota_and_freed_by_removal(world, a
 
     one = type(sized.instances.first()).objects.get(name="one")
     services.instance_provision_run(instance_id=one.pk)
-    services.instance_deprovision(actor=world.user("developer"), instance=one)
+    services.instance_deprovision(actor=world.principal("developer"), instance=one)
     services.instance_deprovision_run(instance_id=one.pk)
     assert storage_usage(api, world)[0]["used"] == 0
     api.as_user(world.user("developer"))
@@ -73,6 +78,6 @@ def test_a_plans_storage_must_be_a_whole_number_of_mib(world, postgres):
     for wrong in ("1Gi", 0, -5, 1.5, True):
         with pytest.raises(ApplicationError) as refused:
             services.plan_publish(
-                operator=world.operator, offering=postgres, slug="x", name="X", limits={"storage": wrong}
+                operator=world.operator_principal, offering=postgres, slug="x", name="X", limits={"storage": wrong}
             )
         assert refused.value.field == "limits" and "MiB" in refused.value.message
