@@ -38,7 +38,7 @@ def owner_api(api, world):
 @pytest.fixture
 def deployed(world):
     """shop in dev and staging, web in dev, all in acme; globex has its own shop in dev."""
-    owner = world.user(Role.OWNER)
+    owner = world.principal(Role.OWNER)
     shop, web = make_app(world.acme, "shop"), make_app(world.acme, "web")
     rows = {}
     for app, environment in ((shop, "dev"), (shop, "staging"), (web, "dev")):
@@ -46,7 +46,7 @@ def deployed(world):
             actor=owner, release=make_release(app), environment=world.acme.environments.get(name=environment)
         )
     deployment_create(
-        actor=world.user(Role.OWNER, "globex"),
+        actor=world.principal(Role.OWNER, "globex"),
         release=make_release(make_app(world.globex, "secret")),
         environment=world.globex.environments.get(name="dev"),
     )
