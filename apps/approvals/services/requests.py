@@ -349,7 +349,8 @@ def change_request_execute(*, change_request: ChangeRequest) -> None:
 def _execute(request: ChangeRequest) -> None:
     from apps.catalog.models import Application
 
-    actor = Principal(request.requested_by)  # signed out when the member is gone: the policies refuse then
+    # None when nobody asked (the platform's automatic restart) or the member is gone: the policies refuse then.
+    actor = Principal(request.requested_by) if request.requested_by is not None else None
     params = request.params
     if request.kind == ChangeKind.SCALE:
         deployments.deployment_scale(
