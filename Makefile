@@ -13,14 +13,23 @@ PORT   ?= 8000
 run: $(STAMP)
 	@$(PY) -m portal.devstack run --port $(PORT)
 
+# pytest-xdist runs tests in parallel processes, each with its own test database, Redis key space and
+# Celery queues (portal/settings/test.py); the README's testing section has the measurements.
+# `make test-fast` runs FAST_WORKERS processes; `make test` runs TEST_WORKERS (0: in one process, until a
+# parallel run of the whole suite passes on a loaded machine). ARGS come last and win: ARGS="-n 0" runs
+# in one process, ARGS="-n 8" uses eight.
+TEST_WORKERS ?= 0
+FAST_WORKERS ?= 4
+XDIST := --dist worksteal
+
 test: $(STAMP)
-	@$(PY) -m portal.devstack test $(ARGS)
+	@$(PY) -m portal.devstack test -n $(TEST_WORKERS) $(XDIST) $(ARGS)
 
 # Pure-function and database tests only: the markers of tests/conftest.py leave out every test that
 # drives a browser, runs a Celery worker, the sandbox cluster or the Docker engine, or serves the portal over a socket.
 FAST_TIER := not (e2e or worker or sandbox or server or engine)
 test-fast: $(STAMP)
-	@$(PY) -m portal.devstack test -m "$(FAST_TIER)" $(ARGS)
+	@$(PY) -m portal.devstack test -n $(FAST_WORKERS) $(XDIST) -m "$(FAST_TIER)" $(ARGS)
 
 # Static checks, all run even when one fails: ruff (lint and format), migrations in step with the models,
 # the import contracts in pyproject.toml, and mypy on the packages [tool.mypy] lists. No database needed:

@@ -13,6 +13,10 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 # Each run gets its own test database and Redis key space, so parallel runs and a running portal
 # never collide. Child processes (workers) are handed the parent's values explicitly.
 _run = env("TEST_RUN_ID", default=str(os.getpid()))
+# `make test` runs pytest-xdist processes (gw0, gw1, ...), each a run of its own: their pids differ, and
+# a TEST_RUN_ID given to all of them gets the worker's id added.
+if os.environ.get("TEST_RUN_ID") and os.environ.get("PYTEST_XDIST_WORKER"):
+    _run = f"{_run}-{os.environ['PYTEST_XDIST_WORKER']}"
 DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_run}"}  # noqa: F405
 _prefix = env("TEST_REDIS_PREFIX", default=f"portal-test-{_run}")
 CACHES["default"]["KEY_PREFIX"] = _prefix  # noqa: F405
