@@ -55,6 +55,7 @@ OPERATION_CHECKS = [
             "invitations",
             "quotas/request-increase",
             "releases",
+            "routes",
             "service-instances",
             "webhooks",
         )
@@ -80,6 +81,7 @@ OPERATION_CHECKS = [
         for path in (
             "deployments",
             "releases",
+            "routes",
             "builds",
             "approval-policies",
             "freeze-windows",

@@ -89,7 +89,7 @@ def test_a_removal_shows_removed_live_on_the_overview_the_application_and_the_de
     dev = world.acme.environments.get(name="dev")
     with ThreadPoolExecutor(1) as pool:
         deployment, _ = pool.submit(
-            deployment_create, actor=world.user("developer"), release=release, environment=dev
+            deployment_create, actor=world.principal("developer"), release=release, environment=dev
         ).result()
     sign_in(page, asgi_server, world.user("viewer").email)
     app_page, detail_page = page.context.new_page(), page.context.new_page()
@@ -107,7 +107,7 @@ def test_a_removal_shows_removed_live_on_the_overview_the_application_and_the_de
         each.evaluate("window.stillTheSamePage = true")
 
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(application_remove, actor=world.user("owner"), application=shop, environment=dev).result()
+        pool.submit(application_remove, actor=world.principal("owner"), application=shop, environment=dev).result()
 
     for each in (page, app_page):
         expect(each.locator(f"{slot} [data-removed]")).to_have_text("Removed", timeout=30000)

@@ -79,7 +79,9 @@ class RouteFieldsSerializer(StrictSerializer):
         max_length=253, required=False, allow_blank=True, help_text="With tls=issue: the cert-manager ClusterIssuer."
     )
     cors_allow_origins = serializers.JSONField(
-        required=False, help_text='Origins CORS allows, e.g. ["https://app.example.com"]; [] turns CORS off.'
+        required=False,
+        allow_null=True,
+        help_text='Origins CORS allows, e.g. ["https://app.example.com"]; [] or null turns CORS off.',
     )
     auth = serializers.CharField(
         max_length=8, required=False, help_text="none (default) or api_key (consumer keys, checked by the gateway)."
