@@ -144,8 +144,15 @@ def test_the_workload_page_offers_restart_and_scale_on_its_open_incidents(world,
     start_crashing(cluster)
     incident = crash_loop_incident()
     client.force_login(world.user("developer"))
-    page = client.get(f"/t/acme/workloads/{incident.workload_id}/").content.decode()
-    assert f'data-incident-actions="{incident.pk}"' in page and 'data-action="restart"' in page
+
+    def page_with_actions():
+        # A crash loop flaps (a restarted pod runs for a moment), so the watcher may resolve the incident
+        # and reopen it between two reads; the page offers the actions whenever it is open.
+        page = client.get(f"/t/acme/workloads/{incident.workload_id}/").content.decode()
+        return page if f'data-incident-actions="{incident.pk}"' in page else None
+
+    page = wait_for(page_with_actions, timeout=30, interval=0.5)
+    assert 'data-action="restart"' in page
 
     answer = client.post(f"/t/acme/workloads/incidents/{incident.pk}/scale/", {"replicas": "many"})
     assert answer.status_code == 302
