@@ -3,7 +3,6 @@ bad keys closed with 4401, and no Origin header needed when, and only when, a ke
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from apps.core.consumers import CLOSE_UNAUTHENTICATED
 from apps.deployments.consumers import CLOSE_NOT_FOUND
@@ -11,6 +10,7 @@ from apps.deployments.services import deployment_create
 from apps.tenants.models import Membership
 from portal.asgi import application
 from tests.deployments.conftest import make_app, make_release
+from tests.sockets import Socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,11 +30,11 @@ async def _first_message(path, key=None, origin=None):
         headers.append((b"authorization", f"Bearer {key}".encode()))
     if origin:
         headers.append((b"origin", origin.encode()))
-    socket = WebsocketCommunicator(application, path, headers=headers)
+    socket = Socket(application, path, headers=headers)
     connected, _ = await socket.connect()
     if not connected:
         return "denied"
-    message = await socket.receive_output(timeout=5)
+    message = await socket.receive_output(timeout=20)  # generous: a busy machine is slow, not wrong
     await socket.disconnect()
     if message["type"] == "websocket.close":
         return message.get("code")

@@ -79,15 +79,15 @@ async def test_a_tenant_read_key_gets_no_deployment_events_and_rest_agrees(world
 
 async def test_sessions_are_held_by_their_role_not_by_scopes(world):
     """The browser's way in is unchanged: a signed-in viewer opens the tenant stream (Origin checked)."""
-    from channels.testing import WebsocketCommunicator
     from django.test import Client
 
     from portal.asgi import application
+    from tests.sockets import Socket
 
     client = Client()
     await sync_to_async(client.force_login)(world.user(Role.VIEWER))
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    socket = WebsocketCommunicator(
+    socket = Socket(
         application,
         "/ws/tenants/acme/",
         headers=[(b"host", b"testserver"), (b"origin", b"http://testserver"), (b"cookie", cookie)],

@@ -2,7 +2,10 @@
 takes its share of the plan, failed key attempts are limited per client address, and WebSocket handshakes
 with a key are metered like REST calls. Against the real Redis, through the API and the ASGI application."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from asgiref.sync import sync_to_async
 from django.test import override_settings
 
@@ -18,6 +21,14 @@ from .test_rate_limits import URL, put_on_plan
 
 pytestmark = pytest.mark.django_db
 BAD_KEY = "pk_nosuchkey_0000000000000000000000000000"
+
+
+@pytest.fixture(autouse=True)
+def at_the_start_of_a_window():
+    """Failures are counted in fixed windows (60 s here): a test that straddled a boundary on a busy machine
+    would see its count start over. Each test starts on a boundary and the clock ticks on from there."""
+    with time_machine.travel(datetime(2026, 1, 7, 12, 0, tzinfo=UTC), tick=True):
+        yield
 
 
 def test_a_key_refused_for_a_missing_scope_still_uses_up_its_plan(world, api):

@@ -19,7 +19,6 @@ from pathlib import Path
 import docker
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
@@ -31,6 +30,7 @@ from apps.tenants.principals import as_principal
 from portal.asgi import application
 from tests.builds.conftest import context, dockerfile
 from tests.deployments.conftest import make_app
+from tests.sockets import Socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RESULTS = Path(__file__).parent / "results"
@@ -133,7 +133,7 @@ async def test_log_lines_reach_a_socket_quickly(world):
         (b"origin", b"http://testserver"),
         (b"cookie", f"sessionid={await sync_to_async(_cookie)(world.user('viewer'))}".encode()),
     ]
-    socket = WebsocketCommunicator(application, f"/ws/builds/{build.pk}/", headers=headers)
+    socket = Socket(application, f"/ws/builds/{build.pk}/", headers=headers)
     await socket.connect()
     await socket.receive_json_from()
     latencies = []

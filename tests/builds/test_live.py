@@ -3,7 +3,6 @@ with its seq; anonymous, foreign and unknown subscriptions are refused as over R
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from apps.builds.consumers import CLOSE_NOT_FOUND
@@ -12,6 +11,7 @@ from apps.builds.services import log_append
 from apps.core.consumers import CLOSE_UNAUTHENTICATED
 from portal.asgi import application
 from tests.deployments.conftest import make_app
+from tests.sockets import Socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,7 +26,7 @@ async def _socket(user, build_id):
     headers = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
     if user is not None:
         headers.append((b"cookie", f"sessionid={await sync_to_async(_cookie)(user)}".encode()))
-    socket = WebsocketCommunicator(application, f"/ws/builds/{build_id}/", headers=headers)
+    socket = Socket(application, f"/ws/builds/{build_id}/", headers=headers)
     await socket.connect()
     return socket
 

@@ -2,12 +2,12 @@
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from apps.core.consumers import CLOSE_UNAUTHENTICATED
 from apps.core.realtime import broadcast, user_group
 from portal.asgi import application
+from tests.sockets import Socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +22,7 @@ def communicator(*, origin="http://testserver", session=None):
     headers = [(b"host", b"testserver"), (b"origin", origin.encode())]
     if session:
         headers.append((b"cookie", f"sessionid={session}".encode()))
-    return WebsocketCommunicator(application, "/ws/live/", headers=headers)
+    return Socket(application, "/ws/live/", headers=headers)
 
 
 async def test_signed_in_user_connects_and_receives_their_events(developer):

@@ -7,7 +7,6 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from apps.clusters.kube import KubeClient
@@ -17,6 +16,7 @@ from apps.deployments.models import Deployment
 from apps.deployments.tasks import reconcile_deployments
 from portal.asgi import application
 from tests.conftest import start_worker, wait_for
+from tests.sockets import Socket
 
 from .conftest import make_app, make_release, registered
 
@@ -119,7 +119,7 @@ async def _socket_close_code(user, deployment_id):
     headers = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
     if user is not None:
         headers.append((b"cookie", f"sessionid={await sync_to_async(session_cookie_for)(user)}".encode()))
-    socket = WebsocketCommunicator(application, f"/ws/deployments/{deployment_id}/", headers=headers)
+    socket = Socket(application, f"/ws/deployments/{deployment_id}/", headers=headers)
     await socket.connect()
     message = await socket.receive_output(timeout=5)
     await socket.disconnect()
@@ -137,7 +137,7 @@ async def test_another_tenant_gets_404_and_a_refused_socket(world, api):
     assert await _socket_close_code(world.outsider, deployment_id) == CLOSE_NOT_FOUND
     assert await _socket_close_code(None, deployment_id) == 4401
 
-    socket = WebsocketCommunicator(
+    socket = Socket(
         application,
         f"/ws/deployments/{deployment_id}/",
         headers=[

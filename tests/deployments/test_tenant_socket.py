@@ -3,13 +3,13 @@ deployment event of their tenant; anonymous, foreign and unknown subscriptions a
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from apps.core.consumers import CLOSE_UNAUTHENTICATED
 from apps.deployments.consumers import CLOSE_NOT_FOUND
 from apps.deployments.services import deployment_create
 from portal.asgi import application
+from tests.sockets import Socket
 
 from .conftest import make_app, make_release
 
@@ -26,7 +26,7 @@ async def _socket(user, slug):
     headers = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
     if user is not None:
         headers.append((b"cookie", f"sessionid={await sync_to_async(_cookie)(user)}".encode()))
-    socket = WebsocketCommunicator(application, f"/ws/tenants/{slug}/", headers=headers)
+    socket = Socket(application, f"/ws/tenants/{slug}/", headers=headers)
     await socket.connect()
     return socket
 

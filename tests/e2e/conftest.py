@@ -16,8 +16,11 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
 def browser(allow_orm_beside_playwright):
     if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
         pytest.fail(f"Chromium not found at {CHROMIUM}; install Debian's chromium package or set CHROMIUM_PATH")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait up to 15 s instead of Playwright's 5: beside other test processes a live page can
+    # take a few seconds to connect its stream. A passing assertion returns as soon as it holds.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,

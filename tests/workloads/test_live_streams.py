@@ -4,13 +4,13 @@ Anonymous, foreign and unknown subscriptions are refused as over REST."""
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from apps.core.consumers import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from apps.workloads.models import Workload
 from portal.asgi import application
 from tests.deployments.conftest import make_app
+from tests.sockets import Socket
 
 from .test_workloads import NS, cluster, refreshed, running  # noqa: F401 - fixtures
 
@@ -27,7 +27,7 @@ async def _socket(user, path):
     headers = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
     if user is not None:
         headers.append((b"cookie", f"sessionid={await sync_to_async(_cookie)(user)}".encode()))
-    socket = WebsocketCommunicator(application, path, headers=headers)
+    socket = Socket(application, path, headers=headers)
     await socket.connect()
     return socket
 
