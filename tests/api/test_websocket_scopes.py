@@ -94,5 +94,5 @@ async def test_sessions_are_held_by_their_role_not_by_scopes(world):
     )
     connected, _ = await socket.connect()
     assert connected
-    assert (await socket.receive_json_from(timeout=5))["type"] == "hello"
+    assert (await socket.receive_json_from(timeout=20))["type"] == "hello"
     await socket.disconnect()

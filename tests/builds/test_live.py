@@ -41,11 +41,11 @@ async def test_a_build_stream_is_refused_to_anyone_but_its_tenants_members(world
     build = await sync_to_async(_build)(world.acme)
     user = {"anonymous": None, "outsider": world.outsider}[who]
     socket = await _socket(user, build.pk)
-    message = await socket.receive_output(timeout=5)
+    message = await socket.receive_output(timeout=20)
     assert message["type"] == "websocket.close"
     assert message["code"] == code
     socket = await _socket(world.user("viewer"), build.pk + 1000)
-    assert (await socket.receive_output(timeout=5))["code"] == CLOSE_NOT_FOUND
+    assert (await socket.receive_output(timeout=20))["code"] == CLOSE_NOT_FOUND
 
 
 async def test_members_receive_each_new_line_with_its_seq(world):
@@ -54,7 +54,7 @@ async def test_members_receive_each_new_line_with_its_seq(world):
     socket = await _socket(world.user("viewer"), build.pk)
     assert await socket.receive_json_from() == {"type": "hello", "build": build.pk, "last_seq": 1, "state": "queued"}
     await sync_to_async(log_append)(build, ["Step 1/2 : FROM scratch", "Step 2/2 : COPY busybox /bin/sh"])
-    message = await socket.receive_json_from(timeout=5)
+    message = await socket.receive_json_from(timeout=20)
     assert message["type"] == "event"
     payload = message["payload"]
     assert (payload["build"], payload["seq"], payload["state"]) == (build.pk, 3, "queued")

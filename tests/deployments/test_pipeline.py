@@ -121,7 +121,7 @@ async def _socket_close_code(user, deployment_id):
         headers.append((b"cookie", f"sessionid={await sync_to_async(session_cookie_for)(user)}".encode()))
     socket = Socket(application, f"/ws/deployments/{deployment_id}/", headers=headers)
     await socket.connect()
-    message = await socket.receive_output(timeout=5)
+    message = await socket.receive_output(timeout=20)
     await socket.disconnect()
     return message.get("code") if message["type"] == "websocket.close" else message
 

@@ -33,7 +33,7 @@ async def _socket(user, slug):
 
 async def _close_code(user, slug):
     socket = await _socket(user, slug)
-    message = await socket.receive_output(timeout=5)
+    message = await socket.receive_output(timeout=20)
     await socket.disconnect()
     return message.get("code") if message["type"] == "websocket.close" else message
 
@@ -65,7 +65,7 @@ async def test_members_receive_their_tenants_deployment_events_and_no_one_elses(
         return deployment
 
     deployment = await sync_to_async(deploy)()
-    event = (await member.receive_json_from(timeout=5))["payload"]
+    event = (await member.receive_json_from(timeout=20))["payload"]
     assert (event["deployment"], event["seq"], event["deployment_state"]) == (deployment.pk, 1, "queued")
     assert (event["application"], event["environment"]) == (deployment.application_id, deployment.environment_id)
     assert await foreign.receive_nothing(timeout=0.5)

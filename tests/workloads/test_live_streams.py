@@ -55,16 +55,16 @@ async def test_a_workload_stream_is_refused_to_anyone_but_its_tenants_members(wo
     workload = await sync_to_async(_workload)(world)
     user = {"anonymous": None, "outsider": world.outsider}[who]
     socket = await _socket(user, f"/ws/workloads/{workload.pk}/{suffix}")
-    message = await socket.receive_output(timeout=5)
+    message = await socket.receive_output(timeout=20)
     assert (message["type"], message["code"]) == ("websocket.close", code)
     socket = await _socket(world.user("viewer"), f"/ws/workloads/{workload.pk + 1000}/{suffix}")
-    assert (await socket.receive_output(timeout=5))["code"] == CLOSE_NOT_FOUND
+    assert (await socket.receive_output(timeout=20))["code"] == CLOSE_NOT_FOUND
 
 
 async def test_the_log_stream_sends_each_pods_lines_and_then_each_new_line_as_it_is_written(world, running, sandbox):  # noqa: F811
     pods = sorted(pod["name"] for pod in running.pods)
     socket = await _socket(world.user("viewer"), f"/ws/workloads/{running.pk}/logs/")
-    assert await socket.receive_json_from(timeout=5) == {"type": "hello", "workload": running.pk}
+    assert await socket.receive_json_from(timeout=20) == {"type": "hello", "workload": running.pk}
     opening = []
     while {line["pod"] for line in opening} != set(pods):
         opening.extend((await socket.receive_json_from(timeout=10))["lines"])
@@ -79,7 +79,7 @@ async def test_the_log_stream_sends_each_pods_lines_and_then_each_new_line_as_it
 
 async def test_the_row_stream_sends_the_row_after_each_read_of_the_cluster(world, running, cluster):  # noqa: F811
     socket = await _socket(world.user("viewer"), f"/ws/workloads/{running.pk}/")
-    hello = await socket.receive_json_from(timeout=5)
+    hello = await socket.receive_json_from(timeout=20)
     assert (hello["type"], hello["workload"]["id"], hello["workload"]["health"]) == ("hello", running.pk, "healthy")
     await sync_to_async(cluster.patch)("apps/v1", "Deployment", "web", NS, {"spec": {"replicas": 3}})
     await sync_to_async(refreshed)(running)
