@@ -63,7 +63,14 @@ class ApplicationChoiceForm(forms.Form):
 
 
 # Fields that only one strategy reads; the form shows them only while that strategy is chosen.
-STRATEGY_ONLY = {"steps": Strategy.CANARY, "gate_seconds": Strategy.CANARY, "keep_seconds": Strategy.BLUE_GREEN}
+STRATEGY_ONLY = {
+    "steps": Strategy.CANARY,
+    "gate_seconds": Strategy.CANARY,
+    "match_header_name": Strategy.CANARY,
+    "match_header_value": Strategy.CANARY,
+    "match_cookie": Strategy.CANARY,
+    "keep_seconds": Strategy.BLUE_GREEN,
+}
 
 
 class DeployForm(GovernedFields, ServiceForm, StrategyFields):
@@ -118,6 +125,9 @@ class DeployForm(GovernedFields, ServiceForm, StrategyFields):
                     data.get("environment"), data.get("justification", ""), data.get("break_glass_reason", "")
                 )
         problems.raise_any()
+
+    def form_field(self, field: str | None) -> str | None:
+        return "match_header_name" if field == "match_header" else super().form_field(field)
 
     def field_rows(self) -> list[tuple]:
         """Each visible field with the strategy it belongs to ("" for all) and whether it shows now."""

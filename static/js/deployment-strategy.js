@@ -13,6 +13,15 @@
     if (element) element.hidden = !visible;
   };
 
+  // The canary's live traffic rule in words, as the page first said it (deployment_strategy.rule_text).
+  const ruleText = (rule) => {
+    const parts = [];
+    if (rule.header) parts.push(`header ${rule.header.name}: ${rule.header.value}`);
+    if (rule.cookie) parts.push(`cookie ${rule.cookie}=always`);
+    const matched = parts.length ? `requests with ${parts.join(" or ")}, and ` : "";
+    return `The canary takes ${matched}${rule.weight}% of the other requests.`;
+  };
+
   const redraw = (deployment) => {
     const finished = deployment.state === "succeeded";
     document.querySelectorAll(".canary-step").forEach((item) => {
@@ -21,6 +30,10 @@
       item.className = `list-group-item flex-fill canary-step ${LOOKS[look]}`;
       item.dataset.status = look;
     });
+    const rule = deployment.canary_traffic;
+    show("canary-rule", Boolean(rule));
+    const text = document.getElementById("canary-rule-text");
+    if (text && rule) text.textContent = ruleText(rule);
     const waiting = deployment.state === "progressing" && deployment.waiting;
     show("canary-waiting", waiting);
     show("continue-form", mayChange && waiting);

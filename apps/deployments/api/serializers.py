@@ -12,7 +12,7 @@ from ..choices import State, Strategy
 from ..models import Deployment, DeploymentEvent, DeploySettings
 from ..services import MAX_REPLICAS
 from ..services.gating import justification_check
-from ..strategies.plan import MAX_GATE_SECONDS, MAX_KEEP_SECONDS, strategy_plan
+from ..strategies.plan import MAX_GATE_SECONDS, MAX_KEEP_SECONDS, canary_rule, strategy_plan
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
@@ -37,6 +37,19 @@ class ReleaseField(NamedField):
         return release
 
 
+class MatchHeaderSerializer(serializers.Serializer):
+    """A request header whose exact value sends a request to the canary."""
+
+    name = serializers.CharField(help_text="An HTTP token, e.g. X-Canary.", trim_whitespace=False)
+    value = serializers.CharField(help_text="The exact value, e.g. always.", trim_whitespace=False)
+
+
+class CanaryTrafficSerializer(serializers.Serializer):
+    weight = serializers.IntegerField(help_text="The percentage of the other requests the canary takes.")
+    header = MatchHeaderSerializer(allow_null=True)
+    cookie = serializers.CharField(allow_null=True, help_text='A cookie that, set to "always", sends to the canary.')
+
+
 class DeploymentSerializer(serializers.ModelSerializer):
     tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     application = serializers.SlugRelatedField(slug_field="name", read_only=True)
@@ -44,6 +57,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
     environment_name = serializers.CharField(source="environment.name", read_only=True)
     requested_by = serializers.SerializerMethodField()
     change_request = serializers.SerializerMethodField()
+    canary_traffic = serializers.SerializerMethodField()
 
     class Meta:
         model = Deployment
@@ -59,6 +73,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "strategy_config",
             "step",
             "waiting",
+            "canary_traffic",
             "colour",
             "switch_back_until",
             "switched_back_at",
@@ -83,6 +98,12 @@ class DeploymentSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.EMAIL)
     def get_requested_by(self, deployment) -> str | None:
         return deployment.requested_by.email if deployment.requested_by else None
+
+    @extend_schema_field(CanaryTrafficSerializer(allow_null=True))
+    def get_canary_traffic(self, deployment) -> dict | None:
+        """The canary's traffic rule while it is in place, else null: its weight and the header and
+        cookie whose requests reach it whatever the weight."""
+        return canary_rule(deployment)
 
     def get_change_request(self, deployment) -> int | None:
         """The id of the deployment's open change request, else of its latest one (the viewset prefetches them)."""
@@ -227,14 +248,24 @@ class DeploymentEventSerializer(serializers.ModelSerializer):
 
 class StrategyCreateSerializer(DeploymentCreateSerializer):
     """Deploy `release` to `environment` in `tenant` with a strategy. Canary: `steps` (traffic
-    percentages, default 10, 50, 100) and `gate_seconds` (omit to wait for a continue after each step).
-    Blue-green: `keep_old_colour_seconds` (default 600). Send an Idempotency-Key header to make retries safe."""
+    percentages, default 10, 50, 100) and `gate_seconds` (omit to wait for a continue after each step);
+    `match_header` and `match_cookie` send matching requests to the canary before any weight (a first
+    step of 0 sends it nothing else). Blue-green: `keep_old_colour_seconds` (default 600). Send an Idempotency-Key header to make retries safe."""
 
     strategy = serializers.ChoiceField(choices=Strategy.choices, default=Strategy.ROLLING)
     steps = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=100), required=False, max_length=10
+        child=serializers.IntegerField(min_value=0, max_value=100), required=False, max_length=10
     )
     gate_seconds = serializers.IntegerField(min_value=0, max_value=MAX_GATE_SECONDS, required=False)
+    match_header = MatchHeaderSerializer(
+        required=False,
+        help_text="Canary: requests with this header and value reach the canary whatever the step's weight.",
+    )
+    match_cookie = serializers.CharField(
+        required=False,
+        trim_whitespace=False,
+        help_text='Canary: requests with this cookie set to "always" reach the canary whatever the weight.',
+    )
     keep_old_colour_seconds = serializers.IntegerField(min_value=0, max_value=MAX_KEEP_SECONDS, required=False)
 
     def validate(self, data):
@@ -265,6 +296,9 @@ class StrategyCreateSerializer(DeploymentCreateSerializer):
             steps=data.get("steps"),
             gate_seconds=data.get("gate_seconds"),
             keep_seconds=data.get("keep_old_colour_seconds"),
+            match_header=dict(data["match_header"]) if data.get("match_header") else None,
+            match_cookie=data.get("match_cookie"),
+            release=release,
             invalid={"keep_seconds" if field == "keep_old_colour_seconds" else field for field in invalid},
         )
 

@@ -39,17 +39,16 @@ class Canary:
 
     def render(self, *, release, environment, plan: StrategyPlan, progress_deadline_seconds: int) -> list[dict]:
         return render_canary(
-            release, environment, weight=plan.steps[0], progress_deadline_seconds=progress_deadline_seconds
+            release,
+            environment,
+            weight=plan.steps[0],
+            progress_deadline_seconds=progress_deadline_seconds,
+            match_header=plan.match_header,
+            match_cookie=plan.match_cookie,
         )
 
     def first_step(self, row: Deployment) -> list[dict]:
-        return render_canary(
-            row.release,
-            row.environment,
-            row.pk,
-            weight=steps_of(row)[0],
-            progress_deadline_seconds=row.progress_deadline_seconds,
-        )
+        return _render_step(row, steps_of(row)[0])
 
     def observe(self, row: Deployment) -> bool:
         if row.step == 0:
@@ -60,17 +59,7 @@ class Canary:
         namespace, name = row.environment.namespace, canary_name(row.release)
         with kube_of(row.environment) as kube:
             if row.step > 1:
-                _apply_once(
-                    row,
-                    kube,
-                    render_canary(
-                        row.release,
-                        row.environment,
-                        row.pk,
-                        weight=weight,
-                        progress_deadline_seconds=row.progress_deadline_seconds,
-                    ),
-                )
+                _apply_once(row, kube, _render_step(row, weight))
             status = kube.rollout_status(namespace, name)
             pods, _ = kube.list(
                 "v1", "Pod", namespace, label_selector=f"{LABEL}/application={row.application.name},{TRACK}=canary"
@@ -114,11 +103,13 @@ class Canary:
             )
 
     def cancel(self, row: Deployment) -> None:
-        """Delete the canary's objects (gone ones are fine) and record it once."""
+        """Take the canary's rule off the route's HTTPRoute, delete the canary's objects (gone ones are
+        fine) and record it once."""
         if row.events.filter(key=REMOVED).exists():
             return
         namespace, name = row.environment.namespace, canary_name(row.release)
         with kube_of(row.environment) as kube:
+            _route_restore(kube, row, name)
             for api_version, kind in CANARY_KINDS:
                 kube.delete(api_version, kind, name, namespace)
             kube.delete("v1", "ConfigMap", f"{name}-env", namespace)
@@ -163,6 +154,32 @@ class Canary:
         """Remove the canary first, then fail: traffic is back on the untouched stable Deployment."""
         self.cancel(row)
         deployment_fail(deployment=row, reason=f"Canary aborted at step {row.step}: {problem}")
+
+
+def _render_step(row: Deployment, weight: int) -> list[dict]:
+    """The canary's objects at a step's weight, with the requests the row's plan matches."""
+    return render_canary(
+        row.release,
+        row.environment,
+        row.pk,
+        weight=weight,
+        progress_deadline_seconds=row.progress_deadline_seconds,
+        match_header=row.strategy_config.get("match_header"),
+        match_cookie=row.strategy_config.get("match_cookie") or "",
+    )
+
+
+def _route_restore(kube, row: Deployment, canary: str) -> None:
+    """Apply the route's own HTTPRoute again where the live one still sends to the canary: the canary's
+    rules go with it (on ingress-nginx the canary's Ingress is deleted with its other objects)."""
+    routed = render(row.release, row.environment, row.pk, progress_deadline_seconds=row.progress_deadline_seconds)
+    for route in routed:
+        if route["kind"] != "HTTPRoute":
+            continue
+        live = kube.get(route["apiVersion"], "HTTPRoute", route["metadata"]["name"], row.environment.namespace)
+        rules = ((live or {}).get("spec") or {}).get("rules") or []
+        if any(ref.get("name") == canary for rule in rules for ref in rule.get("backendRefs") or []):
+            kube.apply([route])
 
 
 def _unhealthy(row: Deployment, status, pods: list[dict]) -> str:

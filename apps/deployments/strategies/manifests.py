@@ -6,6 +6,7 @@ spec of a canary or a colour is exactly the one the release would roll out nativ
 
 import copy
 import math
+import re
 
 from ..manifests import LABEL, render, selector
 
@@ -15,6 +16,11 @@ COLOURS = ("blue", "green")
 TRAFFIC_KINDS = ("Service", "Ingress", "HTTPRoute")
 CANARY_ANNOTATION = "nginx.ingress.kubernetes.io/canary"
 CANARY_WEIGHT_ANNOTATION = "nginx.ingress.kubernetes.io/canary-weight"
+CANARY_HEADER_ANNOTATION = "nginx.ingress.kubernetes.io/canary-by-header"
+CANARY_HEADER_VALUE_ANNOTATION = "nginx.ingress.kubernetes.io/canary-by-header-value"
+CANARY_COOKIE_ANNOTATION = "nginx.ingress.kubernetes.io/canary-by-cookie"
+# The cookie value that sends a request to the canary (ingress-nginx's "always"; "never" keeps it off).
+COOKIE_VALUE = "always"
 
 
 def canary_name(release) -> str:
@@ -35,23 +41,74 @@ def canary_replicas(release, weight: int) -> int:
 
 
 def render_canary(
-    release, environment, deployment_id=None, *, weight: int, progress_deadline_seconds: int
+    release,
+    environment,
+    deployment_id=None,
+    *,
+    weight: int,
+    progress_deadline_seconds: int,
+    match_header: dict | None = None,
+    match_cookie: str = "",
 ) -> list[dict]:
-    """The canary beside the stable objects: its own ConfigMap, Deployment and Service, and a second
-    Ingress that ingress-nginx reads as a canary taking `weight` percent of the host's traffic."""
+    """The canary beside the stable objects: its own ConfigMap, Deployment and Service, and its share of
+    the route's traffic: `weight` percent, and every request carrying `match_header` or the cookie
+    `match_cookie` set to "always". On ingress-nginx that is a second Ingress read as a canary; on the
+    Gateway API it is the route's own HTTPRoute with a rule for the matches before a weighted one."""
     base = render(release, environment, deployment_id, progress_deadline_seconds=progress_deadline_seconds)
     labels = {TRACK: "canary"}
     objects = []
     for obj in base:
-        if obj["kind"] in ("HorizontalPodAutoscaler", "HTTPRoute"):
-            continue  # the canary's size follows the step, not the load; weights are ingress-nginx's here
+        if obj["kind"] == "HorizontalPodAutoscaler":
+            continue  # the canary's size follows the step, not the load
+        if obj["kind"] == "HTTPRoute":
+            objects.append(canary_http_route(obj, canary_name(release), weight, match_header, match_cookie))
+            continue
         obj = _renamed(obj, canary_name(release), labels)
         if obj["kind"] == "Deployment":
             obj["spec"]["replicas"] = canary_replicas(release, weight)
         if obj["kind"] == "Ingress":
-            obj["metadata"]["annotations"].update({CANARY_ANNOTATION: "true", CANARY_WEIGHT_ANNOTATION: str(weight)})
+            obj["metadata"]["annotations"].update(_nginx_canary(weight, match_header, match_cookie))
         objects.append(obj)
     return objects
+
+
+def _nginx_canary(weight: int, header: dict | None, cookie: str) -> dict:
+    """ingress-nginx's canary annotations: the header first, then the cookie, then the weight."""
+    found = {CANARY_ANNOTATION: "true", CANARY_WEIGHT_ANNOTATION: str(weight)}
+    if header:
+        found[CANARY_HEADER_ANNOTATION] = header["name"]
+        found[CANARY_HEADER_VALUE_ANNOTATION] = header["value"]
+    if cookie:
+        found[CANARY_COOKIE_ANNOTATION] = cookie
+    return found
+
+
+def canary_http_route(route: dict, canary: str, weight: int, header: dict | None, cookie: str) -> dict:
+    """The route's HTTPRoute sending to the `canary` Service too: first a rule whose matches carry the
+    header (or the cookie, as a regular expression on the Cookie header), then the route's own rule
+    with the Service and the canary weighted. Applying the route's plain HTTPRoute takes both away
+    (the rules list is atomic, so a server-side apply replaces it whole)."""
+    route = copy.deepcopy(route)
+    [rule] = route["spec"]["rules"]  # the traffic renderer makes one rule per route
+    [stable] = rule["backendRefs"]
+    to_canary = {**stable, "name": canary}
+    rules = []
+    headers = []
+    if header:
+        headers.append({"type": "Exact", "name": header["name"], "value": header["value"]})
+    if cookie:
+        headers.append({"type": "RegularExpression", "name": "Cookie", "value": cookie_pattern(cookie)})
+    if headers:
+        matches = [{**match, "headers": [found]} for match in rule["matches"] for found in headers]
+        rules.append({**rule, "matches": matches, "backendRefs": [to_canary]})
+    rules.append({**rule, "backendRefs": [{**stable, "weight": 100 - weight}, {**to_canary, "weight": weight}]})
+    route["spec"]["rules"] = rules
+    return route
+
+
+def cookie_pattern(cookie: str) -> str:
+    """A regular expression on the Cookie header that finds `cookie` set to "always" among the others."""
+    return rf"(^|;\s*){re.escape(cookie)}={COOKIE_VALUE}(;|$)"
 
 
 def render_colour(
