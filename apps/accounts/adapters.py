@@ -8,21 +8,23 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from apps.core import crypto
 from apps.core.client_ip import client_ip
 
+from .idp import configuration
+
 
 def sso_only(email: str) -> bool:
     """Whether the address is in a domain whose people sign in only through the identity provider."""
     domain = email.rpartition("@")[2].lower()
-    return bool(domain) and domain in {d.lower() for d in settings.SSO_ONLY_DOMAINS}
+    return bool(domain) and domain in configuration().only_domains
 
 
 def sso_only_error(email: str) -> ValidationError:
     domain = email.rpartition("@")[2].lower()
-    return ValidationError(f"People at {domain} sign in with {settings.SSO_NAME}, not with a password.")
+    return ValidationError(f"People at {domain} sign in with {configuration().name}, not with a password.")
 
 
 class AccountAdapter(DefaultAccountAdapter):
     """Sign-up can be closed for self-hosted installations that only invite people; passwords can be
-    switched off for the domains whose people sign in through the identity provider (SSO_ONLY_DOMAINS)."""
+    switched off for the domains whose people sign in only through the identity provider."""
 
     def is_open_for_signup(self, request) -> bool:
         return getattr(settings, "ACCOUNT_ALLOW_SIGNUP", True)

@@ -2,6 +2,9 @@
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models import Q
+
+from apps.core import crypto
 
 
 class UserManager(BaseUserManager):
@@ -54,3 +57,34 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email.split("@")[0]
+
+
+class SingleSignOn(models.Model):
+    """The identity provider operators configure in the console (one row). Settings from the environment
+    (SSO_SERVER_URL and friends) take precedence over it; see apps/accounts/idp.py."""
+
+    ROW = 1
+
+    enabled = models.BooleanField(default=False)
+    name = models.CharField(max_length=80, default="Single sign-on")
+    server_url = models.URLField(max_length=300, blank=True)
+    client_id = models.CharField(max_length=200, blank=True)
+    client_secret_encrypted = crypto.EncryptedTextField(blank=True, editable=False)
+    groups_claim = models.CharField(max_length=100, default="groups")
+    group_roles = models.TextField(max_length=10000, blank=True)
+    only_domains = models.TextField(max_length=2000, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="single_sign_on_one_row")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def client_secret(self) -> str:
+        return crypto.decrypt(self.client_secret_encrypted) if self.client_secret_encrypted else ""
+
+    @client_secret.setter
+    def client_secret(self, value: str) -> None:
+        self.client_secret_encrypted = crypto.encrypt(value) if value else ""

@@ -4,7 +4,7 @@ here; nothing else mounts staff-only pages."""
 
 from django.urls import path
 
-from . import addons, approvals, cmdb, domains, incidents, plans, service_templates, views
+from . import addons, approvals, cmdb, domains, incidents, plans, service_templates, sso, views
 
 app_name = "operator"
 
@@ -21,6 +21,7 @@ urlpatterns = [
     path("domains/", domains.domains, name="domains"),
     path("domains/<int:pk>/delete/", domains.domain_delete, name="domain-delete"),
     path("domains/hosts/<int:pk>/release/", domains.host_claim_release, name="host-claim-release"),
+    path("sso/", sso.single_sign_on, name="sso"),
     path("audit/", views.audit, name="audit"),
     path("incidents/", incidents.incidents, name="incidents"),
     path("approvals/", approvals.approvals, name="approvals"),

@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "apps.accounts.middleware.IdPFormActionMiddleware",
     "apps.core.middleware.FriendlyErrorsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
@@ -268,9 +269,10 @@ MFA_RECOVERY_CODE_COUNT = 10
 USERSESSIONS_TRACK_ACTIVITY = True
 
 # --- Single sign-on (OpenID Connect through allauth) ------------------------------------------------
-# One identity provider configured by environment: Keycloak, Okta, Entra ID, Google or any standards
-# IdP. The IdP's groups (the claim SSO_GROUPS_CLAIM; Entra sends group object ids, Google none) become
-# tenant roles through SSO_GROUP_ROLES, "group=tenant/role" pairs separated by commas, applied at every
+# One identity provider (Keycloak, Okta, Entra ID, Google or any standards IdP), configured by environment
+# here or, where SSO_SERVER_URL is empty, by operators in the console (/operator/sso/, apps/accounts/idp.py;
+# the environment wins where both are set). The IdP's groups (the claim SSO_GROUPS_CLAIM; Entra sends group
+# object ids, Google none) become tenant roles through SSO_GROUP_ROLES, "group=tenant/role" pairs, applied at every
 # login and taken away when the group is gone (apps/tenants/sso.py). Password sign-in can be switched
 # off for the company's domains, whose people then sign in only through the IdP.
 SSO_SERVER_URL = env("SSO_SERVER_URL", default="")

@@ -16,6 +16,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework import serializers
 
 import apps as apps_package
+from apps.accounts.models import SingleSignOn
 from apps.apikeys.models import APIKey
 from apps.approvals.models import ApprovalStage, FreezeWindow
 from apps.catalog.models import Application, ServiceTemplate
@@ -57,6 +58,7 @@ WRITES = {
     "OfferingForm": ServiceOffering,
     "apps.operator.addons.PlanForm": ServicePlan,  # not the API plans' PlanForm
     "ServerForm": SharedServer,
+    "SingleSignOnForm": SingleSignOn,
 }
 TOO_LONG = 10_000  # longer than any column
 

@@ -147,6 +147,9 @@ def test_a_role_granted_by_a_person_is_left_alone_by_logins(page, world, sso, as
 
 
 def test_passwords_are_off_for_the_sso_domain_and_on_for_others(client, settings, world, password):
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "openid_connect": {"APPS": [{"provider_id": "sso", "name": "Company SSO", "client_id": "c", "secret": "s"}]}
+    }
     settings.SSO_ONLY_DOMAINS = ["corp.example"]
     settings.SSO_NAME = "Company SSO"
     refused = client.post("/accounts/login/", {"login": "maria@corp.example", "password": password})
@@ -169,3 +172,27 @@ def test_the_group_mapping_is_read_strictly():
 
     with pytest.raises(ImproperlyConfigured):
         group_roles("a=acme/superuser")
+
+
+@pytest.mark.e2e
+def test_an_operator_sets_up_the_idp_in_the_console_and_people_sign_in_through_it(page, world, idp, asgi_server):
+    from tests.e2e.test_deploy_journey import sign_in
+
+    idp.run("client", CLIENT_ID, CLIENT_SECRET, f"{asgi_server}/accounts/oidc/sso/login/callback/")
+    idp.run("user", "maria", "maria@corp.example", "idp-password-1", "acme-devs")
+    sign_in(page, asgi_server, world.operator.email)
+    page.goto(f"{asgi_server}/operator/sso/")
+    page.get_by_label("Offer sign-in through this provider").check()
+    page.get_by_label("Name").fill("Company SSO")
+    page.get_by_label("Issuer URL").fill(idp.url)
+    page.get_by_label("Client ID").fill(CLIENT_ID)
+    page.get_by_label("Client secret").fill(CLIENT_SECRET)
+    page.get_by_label("Groups → roles").fill("acme-devs=acme/developer")
+    page.get_by_label("Sign in only through the provider").fill("corp.example")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("body")).to_contain_text("Single sign-on saved.")
+    expect(page.locator("#sso-state")).to_have_text("Sign-in through Company SSO is on")
+
+    page.context.clear_cookies()
+    sign_in_through_the_idp(page, asgi_server, username="maria")
+    assert sso_roles("maria@corp.example") == {"acme": Role.DEVELOPER}

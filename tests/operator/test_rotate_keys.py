@@ -9,6 +9,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import models
 
+from apps.accounts.models import SingleSignOn
 from apps.apikeys.models import APIKey
 from apps.builds import tokens
 from apps.builds.access import pull_credential
@@ -32,6 +33,7 @@ SEEDED = {
     (SharedServer, "admin_url_encrypted"),
     (ServiceBinding, "credentials_encrypted"),
     (RegistryCredential, "password_encrypted"),
+    (SingleSignOn, "client_secret_encrypted"),
 }
 
 
@@ -87,6 +89,9 @@ def test_rotation_moves_every_secret_to_the_new_key(world, settings, tmp_path):
         user=world.user("owner"), type=Authenticator.Type.TOTP, data={"secret": crypto.encrypt("JBSWY3DPEHPK3PXP")}
     )
     server, binding = _addon_secrets(world)
+    idp = SingleSignOn(pk=SingleSignOn.ROW)
+    idp.client_secret = "idp-client-secret"
+    idp.save()
 
     new_key = Fernet.generate_key().decode()
     settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
@@ -103,6 +108,7 @@ def test_rotation_moves_every_secret_to_the_new_key(world, settings, tmp_path):
         "DATABASE_URL": "postgres://u:p@db.example.com/rot"
     }
     assert RegistryCredential.objects.get(tenant=world.acme).password == pull_password
+    assert SingleSignOn.objects.get().client_secret == "idp-client-secret"
     tokens.signing_key.cache_clear()
     assert tokens.signing_key().kid == signing_kid  # the registry's signing key, same key, new encryption
 
@@ -115,6 +121,7 @@ def test_rotation_moves_every_secret_to_the_new_key(world, settings, tmp_path):
         SharedServer.objects.get(pk=server.pk).admin_url_encrypted,
         ServiceBinding.objects.get(pk=binding.pk).credentials_encrypted,
         RegistryCredential.objects.get(tenant=world.acme).password_encrypted,
+        SingleSignOn.objects.get().client_secret_encrypted,
         json.loads((tmp_path / "registry-token.key").read_text())["key"],
     ):
         with pytest.raises(InvalidToken):
