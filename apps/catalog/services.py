@@ -30,8 +30,9 @@ from .validation import RELEASE_FIELDS, SPEC_DEFAULTS, refuse, release_spec
 TEMPLATE_RETIRED = "template_retired"
 KIND_MISMATCH = "kind_mismatch"
 
-# /t/<slug>/apps/new/ is the new-application page, so no application may be called "new".
-RESERVED_NAMES = {"new"}
+# /t/<slug>/apps/new/ is the new-application page, so no application may be called "new"; the traffic
+# app's maintenance server takes the objects called paas-maintenance in each namespace.
+RESERVED_NAMES = {"new", "paas-maintenance"}
 UNCHANGED = object()
 PLACEHOLDER_IMAGE = "registry.example.com/placeholder:1"
 _URL = URLValidator(schemes=["http", "https"])

@@ -8,6 +8,8 @@ from django.db import models
 from apps.catalog.models import Application
 from apps.tenants.models import Environment, Tenant, TenantOwned
 
+from .maintenance import SERVER_NAME, SERVER_PORT
+
 
 class Route(TenantOwned):
     """One host and path served by an application's Service in an environment's namespace.
@@ -60,6 +62,21 @@ class Route(TenantOwned):
     from_release = models.BooleanField(
         default=False, help_text="Made from a release's ingress host; each deploy of the application re-applies it."
     )
+    maintenance = models.BooleanField(
+        default=False, help_text="Sent to the namespace's maintenance server, which answers 503 with a page."
+    )
+    maintenance_message = models.TextField(blank=True, help_text="Shown on the maintenance page (HTML-escaped).")
+    maintenance_retry_after_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Sent as Retry-After with the maintenance page's 503."
+    )
+    maintenance_starts_at = models.DateTimeField(
+        null=True, blank=True, help_text="A scheduled window: beat switches maintenance on at this time."
+    )
+    maintenance_ends_at = models.DateTimeField(null=True, blank=True, help_text="... and off at this one.")
+    degraded = models.BooleanField(
+        default=False, help_text="Sent to the maintenance server, which answers 200 with a static fallback."
+    )
+    degraded_message = models.TextField(blank=True, help_text="The fallback page's text (HTML-escaped).")
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     last_error = models.TextField(blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
@@ -77,7 +94,12 @@ class Route(TenantOwned):
             models.UniqueConstraint(fields=["environment", "name"], name="route_unique_name"),
             models.UniqueConstraint(fields=["environment", "host", "path"], name="route_unique_host_path"),
         ]
-        indexes = [models.Index(fields=["host", "path"]), models.Index(fields=["application", "environment"])]
+        indexes = [
+            models.Index(fields=["host", "path"]),
+            models.Index(fields=["application", "environment"]),
+            models.Index(fields=["maintenance_starts_at"], name="route_window_start"),
+            models.Index(fields=["maintenance_ends_at"], name="route_window_end"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.host}{self.path}"
@@ -87,6 +109,16 @@ class Route(TenantOwned):
         return f"{'https' if self.tls != self.TLS.NONE else 'http'}://{self.host}{self.path}"
 
     @property
+    def serves_fallback(self) -> bool:
+        """Whether the namespace's maintenance server answers for the route instead of the application."""
+        return self.maintenance or self.degraded
+
+    @property
     def backend_service(self) -> str:
-        """The Service traffic goes to: the application's (its colours and canaries keep this name)."""
-        return self.application.name
+        """The Service traffic goes to: the application's (its colours and canaries keep this name), or the
+        maintenance server's while the route is in maintenance or degraded."""
+        return SERVER_NAME if self.serves_fallback else self.application.name
+
+    @property
+    def backend_port(self) -> int:
+        return SERVER_PORT if self.serves_fallback else self.service_port

@@ -68,6 +68,17 @@ def render(route, target: Target) -> list[dict]:
     return [_ingress(route)]
 
 
+def backend_of(obj: dict) -> tuple[str, int]:
+    """The Service and port a rendered (or live) Ingress or HTTPRoute sends its traffic to."""
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "HTTPRoute":
+        ref = (spec.get("rules") or [{}])[0].get("backendRefs", [{}])[0]
+        return ref.get("name", ""), ref.get("port", 0)
+    paths = (spec.get("rules") or [{}])[0].get("http", {}).get("paths") or [{}]
+    service = paths[0].get("backend", {}).get("service", {})
+    return service.get("name", ""), service.get("port", {}).get("number", 0)
+
+
 def kind_of(target: Target) -> tuple[str, str]:
     return KINDS[target.renderer]
 
@@ -121,7 +132,7 @@ def tls_secret_name(route) -> str:
 
 
 def _ingress(route) -> dict:
-    backend = {"service": {"name": route.backend_service, "port": {"number": route.service_port}}}
+    backend = {"service": {"name": route.backend_service, "port": {"number": route.backend_port}}}
     path = {"path": route.path, "pathType": "Exact" if route.path_type == "exact" else "Prefix", "backend": backend}
     spec: dict = {"rules": [{"host": route.host, "http": {"paths": [path]}}]}
     if route.tls != "none":
@@ -136,7 +147,7 @@ def _ingress(route) -> dict:
 
 def _http_route(route, target: Target) -> dict:
     match = {"path": {"type": "Exact" if route.path_type == "exact" else "PathPrefix", "value": route.path}}
-    rule: dict = {"matches": [match], "backendRefs": [{"name": route.backend_service, "port": route.service_port}]}
+    rule: dict = {"matches": [match], "backendRefs": [{"name": route.backend_service, "port": route.backend_port}]}
     if route.read_timeout_seconds:
         rule["timeouts"] = {"request": f"{route.read_timeout_seconds}s"}
     if route.cors_allow_origins:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.catalog.models import Application
@@ -29,7 +31,7 @@ from apps.tenants.claims import host_claim, is_dns_name, normalize_host, wildcar
 from apps.tenants.models import Environment, Tenant
 from apps.tenants.principals import Principal
 
-from . import renderers
+from . import maintenance, renderers
 from .models import Route
 
 APPLY_TASK = "apps.traffic.tasks.apply_route"
@@ -463,6 +465,10 @@ def route_change_carry_out(*, params: dict, actor) -> None:
         route_update(actor=principal, route=route, approved=True, **params["fields"])
     elif params["op"] == "delete":
         route_delete(actor=principal, route=route, approved=True)
+    elif params["op"] in ("maintenance", "degrade"):
+        from . import switches  # the switches build on this module
+
+        switches.switch_carry_out(route=route, actor=principal, op=params["op"], fields=params["fields"])
 
 
 def route_change_declined(*, params: dict) -> None:
@@ -485,15 +491,85 @@ def route_apply(*, route_id: int) -> Route | None:
         if placement is None or placement.provisioned_at is None:
             environment_provision(environment=route.environment)
         target = renderers.Target.of(cluster_for_environment(route.environment))
-        with kube_of(route.environment) as kube:
-            kube.apply(renderers.render(route, target))
+        with kube_of(route.environment) as kube, transaction.atomic():
+            _lock_namespace(route.environment)
+            wanted = renderers.render(route, target)
+            live = _apply_beside_maintenance_server(kube, route, wanted)
             _remove_other_kinds(kube, route, target)
+            _check_backend(route, wanted[0], live[0])
     except (KubeError, ApplicationError) as error:
         Route.objects.filter(pk=route.pk).update(state=Route.State.FAILED, last_error=error.message[:2000])
     else:
         Route.objects.filter(pk=route.pk).update(state=Route.State.APPLIED, last_error="", applied_at=timezone.now())
     route.refresh_from_db()
     return route
+
+
+def _lock_namespace(environment: Environment) -> None:
+    """Serialise the cluster work of one namespace's routes until commit: each decides from the rows
+    whether the maintenance server is needed, and must not remove it under a route another just switched."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"traffic:{environment.namespace}"])
+
+
+def _fallback_routes(environment: Environment) -> list[Route]:
+    """The namespace's routes the maintenance server answers for (a route still waiting to be made is not)."""
+    return list(
+        Route.objects.filter(environment=environment)
+        .filter(Q(maintenance=True) | Q(degraded=True))
+        .exclude(state__in=[Route.State.WAITING, Route.State.DELETING])
+        .select_related("tenant", "environment")
+        .order_by("host", "path", "id")
+    )
+
+
+def _apply_beside_maintenance_server(kube, route: Route, wanted: list[dict]) -> list[dict]:
+    """Apply the route's objects with the maintenance server up first when any route of the namespace
+    needs it, or removed after when none does: a route never points at a server that is not there."""
+    needing = _fallback_routes(route.environment)
+    if needing:
+        maintenance_server_apply(kube, route.environment, needing)
+    live = kube.apply(wanted)
+    if not needing:
+        maintenance_server_remove(kube, route.environment)
+    return live
+
+
+def maintenance_server_apply(kube, environment: Environment, routes: list[Route]) -> None:
+    """Apply the namespace's maintenance server for these routes; refused when something the portal did
+    not make already holds its name."""
+    namespace = environment.namespace
+    for api_version, kind in maintenance.KINDS:
+        live = kube.get(api_version, kind, maintenance.SERVER_NAME, namespace)
+        if live is not None and not maintenance.is_ours(live):
+            raise ApplicationError(
+                f"A {kind} called {maintenance.SERVER_NAME} in {namespace} was not made by the portal; "
+                "the maintenance server needs that name.",
+                code=INVALID,
+            )
+    kube.apply(maintenance.render(environment, routes, image=settings.MAINTENANCE_IMAGE))
+
+
+def maintenance_server_remove(kube, environment: Environment) -> None:
+    """Remove the namespace's maintenance server; one read when there is none."""
+    namespace = environment.namespace
+    if kube.get("v1", "ConfigMap", maintenance.SERVER_NAME, namespace) is None:
+        return
+    for api_version, kind in reversed(maintenance.KINDS):
+        if maintenance.is_ours(kube.get(api_version, kind, maintenance.SERVER_NAME, namespace)):
+            kube.delete(api_version, kind, maintenance.SERVER_NAME, namespace)
+
+
+def _check_backend(route: Route, wanted: dict, live: dict) -> None:
+    """The cluster's answer names the backend the route was rendered with (an admission webhook or
+    another writer may have changed it)."""
+    expected, found = renderers.backend_of(wanted), renderers.backend_of(live)
+    if expected != found:
+        raise ApplicationError(
+            f"The cluster's {live.get('kind', 'object')} sends traffic to {found[0]}:{found[1]}, "
+            f"not {expected[0]}:{expected[1]}.",
+            code=INVALID,
+        )
 
 
 def _remove_other_kinds(kube, route: Route, target: renderers.Target) -> None:
@@ -518,9 +594,15 @@ def _delete_ours(kube, api_version: str, kind: str, namespace: str, name: str, r
 def route_remove_objects(*, environment_id: int, name: str, route_id: int) -> None:
     """Delete a deleted route's objects from the cluster (whatever kind it was rendered as)."""
     environment = Environment.objects.select_related("tenant").get(pk=environment_id)
-    with kube_of(environment) as kube:
+    with kube_of(environment) as kube, transaction.atomic():
+        _lock_namespace(environment)
         for api_version, kind in renderers.KINDS.values():
             _delete_ours(kube, api_version, kind, environment.namespace, name, route_id)
+        needing = _fallback_routes(environment)
+        if needing:  # the deleted route's page goes from the server
+            maintenance_server_apply(kube, environment, needing)
+        else:
+            maintenance_server_remove(kube, environment)
 
 
 # --- Routes made from releases (apps/core/traffic.py) -----------------------------------------

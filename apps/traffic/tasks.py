@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from . import services, switches
 
 
 @shared_task(name=services.APPLY_TASK, acks_late=True)
@@ -13,3 +13,9 @@ def apply_route(route_id: int) -> None:
 @shared_task(name=services.REMOVE_TASK, acks_late=True, autoretry_for=(Exception,), retry_backoff=5, max_retries=5)
 def remove_route(environment_id: int, name: str, route_id: int) -> None:
     services.route_remove_objects(environment_id=environment_id, name=name, route_id=route_id)
+
+
+@shared_task(name=switches.WINDOW_TASK)
+def maintenance_windows() -> dict:
+    """Beat: switch the routes whose maintenance window began or ended."""
+    return switches.maintenance_windows_run()

@@ -26,6 +26,8 @@ ROUTE_EVENTS = {
     "route.created": "A route was added (a host and path sent to an application)",
     "route.updated": "A route was changed",
     "route.deleted": "A route was removed",
+    "route.maintenance": "A route was switched to or from maintenance, or its window scheduled",
+    "route.degraded": "A route was switched to or from its static fallback",
 }
 
 # Every event type, with the words the pages show next to it.
@@ -50,7 +52,7 @@ GROUPS = {
     "incident.*": "Every incident opening and resolving",
     "service_instance.*": "Every add-on instance provisioned, failed or removed",
     "service_binding.*": "Every add-on bound, unbound or rotated",
-    "route.*": "Every route added, changed or removed",
+    "route.*": "Every route added, changed, switched or removed",
     "*": "Every event",
 }
 

@@ -203,6 +203,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "addons-sweep": {"task": "apps.marketplace.tasks.sweep_instances", "schedule": 60.0},
     "addons-usage": {"task": "apps.marketplace.tasks.sample_usage", "schedule": 300.0},
+    "traffic-maintenance-windows": {"task": "apps.traffic.tasks.maintenance_windows", "schedule": 30.0},
 }
 CELERY_TIMEZONE = "UTC"
 # Longest wait (seconds) before a deployment step retries after a transient cluster failure.
@@ -354,6 +355,11 @@ RESERVED_HOSTS = [
     "sslip.io",
     *env.list("RESERVED_HOSTS", default=[]),
 ]
+
+# --- Traffic (docs/traffic.md) ----------------------------------------------------------------
+# The static web server that answers for routes in maintenance or degraded (apps/traffic/maintenance.py):
+# an nginx image that runs as a non-root user and listens on 8080. Mirror it for air-gapped clusters.
+MAINTENANCE_IMAGE = env("MAINTENANCE_IMAGE", default="nginxinc/nginx-unprivileged:1.27-alpine")
 
 # --- API keys ---------------------------------------------------------------------------------
 # The server-side pepper of the HMAC that stores API keys. Changing it invalidates every key.

@@ -32,6 +32,8 @@ class ApiCase:
     create: Callable | None = None  # (world) -> payload creating a row in acme
     update: Callable | None = None  # (world, row) -> payload
     delete: bool = False
+    # Detail actions that write (POST /{id}/<name>/): url name -> (world, row) -> payload.
+    actions: dict[str, Callable] | None = None
     read_role: str = Role.VIEWER
     write_role: str | None = Role.ADMIN  # None: every member may write (their own rows)
 

@@ -54,6 +54,10 @@ def _api_cases() -> list:
             create=_create,
             update=lambda world, row: {"read_timeout_seconds": 20},
             delete=True,
+            actions={
+                "maintenance": lambda world, row: {"enabled": True, "message": "Back soon"},
+                "degrade": lambda world, row: {"enabled": True},
+            },
             write_role=Role.DEVELOPER,
         )
     ]

@@ -52,7 +52,7 @@ def cases_where(applies):
 
 
 def has_writes(case):
-    return bool(case.create or case.update or case.delete)
+    return bool(case.create or case.update or case.delete or case.actions)
 
 
 def has_denied_writer(case):
@@ -104,7 +104,9 @@ def writes(case, world, row):
         found.append(("post", list_url(case), case.create(world)))
     if case.update:
         found.append(("patch", detail_url(case, row), case.update(world, row)))
-    if case.delete:
+    for name, payload in (case.actions or {}).items():
+        found.append(("post", reverse(f"{case.basename}-{name}", args=[case.lookup(row)]), payload(world, row)))
+    if case.delete:  # last: the row is gone after it
         found.append(("delete", detail_url(case, row), None))
     return found
 
@@ -127,7 +129,7 @@ def test_another_tenant_cannot_write_the_row(case, world, api):
     row = home_row(case, world)
     api.as_user(world.outsider)
     for method, url, payload in writes(case, world, row):
-        if method == "post":
+        if method == "post" and url == list_url(case):
             response = api.post(url, payload, format="json")
             assert response.status_code == 400 and "tenant" in response.json()["fields"], response.content
         else:

@@ -56,6 +56,13 @@ class RouteSerializer(serializers.ModelSerializer):
             "rate_limit_connections",
             "auth",
             "from_release",
+            "maintenance",
+            "maintenance_message",
+            "maintenance_retry_after_seconds",
+            "maintenance_starts_at",
+            "maintenance_ends_at",
+            "degraded",
+            "degraded_message",
             "state",
             "last_error",
             "applied_at",
@@ -114,3 +121,32 @@ class RouteUpdateSerializer(RouteFieldsSerializer):
 class RouteDeleteSerializer(StrictSerializer):
     justification = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     break_glass_reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class _SwitchSerializer(StrictSerializer):
+    enabled = serializers.BooleanField(help_text="true switches on, false back to the application.")
+    message = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, help_text="Shown on the page, HTML-escaped."
+    )
+    justification = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, help_text="Why: needed where route changes need approval."
+    )
+    break_glass_reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class MaintenanceSerializer(_SwitchSerializer):
+    """Maintenance: the route answers 503 with the message's page (and Retry-After), now or in a window."""
+
+    retry_after_seconds = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Sent as Retry-After with the 503 (1-86400 seconds)."
+    )
+    starts_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Schedule a window: beat switches maintenance on then."
+    )
+    ends_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="... and off then (alone: on now, off then)."
+    )
+
+
+class DegradeSerializer(_SwitchSerializer):
+    """Degrade: the route's path answers 200 with a static fallback page while a dependency is down."""

@@ -6,11 +6,12 @@ from __future__ import annotations
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.tenants.api.base import TenantViewSetMixin
 
-from .. import services
+from .. import services, switches
 from ..models import Route
 from . import serializers as s
 
@@ -55,6 +56,10 @@ class RouteViewSet(
     A host belongs to one tenant platform-wide: naming one another tenant holds is a 409 `host_taken`.
     Bad input is a 400 naming each field, and nothing is applied. In a governed environment a create,
     change or delete answers 202 with the change request it waits for (give a `justification`).
+
+    `maintenance/` sends the route to the namespace's maintenance server (503 with a page and
+    Retry-After), now or in a window beat switches; `degrade/` serves a static 200 fallback for the
+    route's path. Both are governed and audited like other route changes.
     """
 
     model = Route
@@ -95,3 +100,21 @@ class RouteViewSet(
         if waiting is not None:
             return _waiting(waiting, "removal") or Response(status=status.HTTP_204_NO_CONTENT)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=s.MaintenanceSerializer, responses={200: s.RouteSerializer})
+    @action(detail=True, methods=["post"])
+    def maintenance(self, request, pk=None):
+        route = self.get_object()
+        data = s.MaintenanceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        route = switches.route_maintenance(actor=self.principal, route=route, **data.validated_data)
+        return _waiting(route, "maintenance switch") or self._present(route)
+
+    @extend_schema(request=s.DegradeSerializer, responses={200: s.RouteSerializer})
+    @action(detail=True, methods=["post"])
+    def degrade(self, request, pk=None):
+        route = self.get_object()
+        data = s.DegradeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        route = switches.route_degrade(actor=self.principal, route=route, **data.validated_data)
+        return _waiting(route, "degrade switch") or self._present(route)
