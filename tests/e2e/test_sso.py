@@ -196,3 +196,10 @@ def test_an_operator_sets_up_the_idp_in_the_console_and_people_sign_in_through_i
     page.context.clear_cookies()
     sign_in_through_the_idp(page, asgi_server, username="maria")
     assert sso_roles("maria@corp.example") == {"acme": Role.DEVELOPER}
+    # Without a password of ours, her step-up is a code mailed to the address the IdP vouched for.
+    from allauth.account.adapter import get_adapter
+    from django.contrib.auth import get_user_model
+
+    maria = get_user_model().objects.get(email="maria@corp.example")
+    assert not maria.has_usable_password()
+    assert [m["id"] for m in get_adapter().get_reauthentication_methods(maria)] == ["reauthenticate_by_code"]
