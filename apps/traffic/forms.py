@@ -70,3 +70,30 @@ class RouteForm(ServiceForm):
         initial["cors_allow_origins"] = ", ".join(route.cors_allow_origins or [])
         initial.pop("environment", None)
         return initial
+
+
+class _SwitchForm(ServiceForm):
+    enabled = forms.TypedChoiceField(
+        choices=[("on", "On"), ("off", "Off")], coerce=lambda value: value == "on", widget=forms.HiddenInput
+    )
+    message = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    justification = forms.CharField(max_length=2000, required=False, help_text="Needed where changes need approval.")
+
+    def service_arguments(self) -> dict:
+        return {key: value for key, value in self.cleaned_data.items() if value not in (None, "")}
+
+
+class MaintenanceForm(_SwitchForm):
+    """The Traffic tab's maintenance switch: on now or in a window, with a message and Retry-After."""
+
+    retry_after_seconds = forms.IntegerField(label="Retry-After (s)", required=False, help_text="1-86400")
+    starts_at = forms.DateTimeField(
+        label="Starts", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label="Ends", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+
+class DegradeForm(_SwitchForm):
+    """The Traffic tab's degrade switch: a static fallback page for the route's path."""

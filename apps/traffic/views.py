@@ -1,5 +1,6 @@
 """The Traffic tab of an application, under /t/<tenant_slug>/apps/<name>/traffic/: its routes per
-environment, and adding, changing and deleting them. Views parse input, call one service, and render."""
+environment, adding, changing and deleting them, and their maintenance and degrade switches. Views
+parse input, call one service, and render."""
 
 from django.contrib import messages
 from django.http import Http404
@@ -15,8 +16,8 @@ from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 from apps.tenants.selectors import environment_list_for
 
-from . import services
-from .forms import RouteForm
+from . import services, switches
+from .forms import DegradeForm, MaintenanceForm, RouteForm
 from .models import Route
 from .selectors import route_for, routes_for
 
@@ -125,3 +126,35 @@ def route_delete(request, name, pk):
         else:
             messages.success(request, f"Route {where} deleted; its object is being removed from the cluster.")
     return redirect("traffic:list", tenant_slug=request.tenant.slug, name=application.name)
+
+
+def _switched(request, application: Application, pk: int, form_class, service, what: str):
+    route = _route(request, application, pk)
+    _require_writer(request)
+    form = form_class(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError.invalid({field: list(errors) for field, errors in form.errors.items()})
+        route = service(actor=as_principal(request), route=route, **form.service_arguments())
+    except ApplicationError as exc:
+        problems = [message for messages in exc.errors.values() for message in messages] or [exc.message]
+        messages.error(request, f"{what} of {route.host}{route.path} was not changed: {' '.join(problems)}")
+    else:
+        _announce(request, route, f"{what} of {route.host}{route.path} switched; it is being applied.")
+    return redirect("traffic:list", tenant_slug=request.tenant.slug, name=application.name)
+
+
+@tenant_view
+@require_POST
+def route_maintenance(request, name, pk):
+    """Switch a route's maintenance page on (now or in a window) or off."""
+    application = _application(request, name)
+    return _switched(request, application, pk, MaintenanceForm, switches.route_maintenance, "Maintenance")
+
+
+@tenant_view
+@require_POST
+def route_degrade(request, name, pk):
+    """Switch a route's static fallback on or off."""
+    application = _application(request, name)
+    return _switched(request, application, pk, DegradeForm, switches.route_degrade, "The fallback")

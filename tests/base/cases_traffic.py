@@ -104,6 +104,22 @@ def _page_cases() -> list:
             data={**FORM, "path": "/moved"},
         ),
         PageCase(
+            A + "<int:pk>/maintenance/",
+            _on_route("traffic:maintenance"),
+            method="post",
+            read_role=developer,
+            write_role=developer,
+            data={"enabled": "on", "message": "Back soon", "justification": ""},
+        ),
+        PageCase(
+            A + "<int:pk>/degrade/",
+            _on_route("traffic:degrade"),
+            method="post",
+            read_role=developer,
+            write_role=developer,
+            data={"enabled": "on", "message": "Limited for now", "justification": ""},
+        ),
+        PageCase(
             A + "<int:pk>/delete/",
             _on_route("traffic:delete"),
             method="post",
