@@ -53,6 +53,12 @@ def item_list_for(principal, *, tenant) -> QuerySet[ConfigurationItem]:
     )
 
 
+def workload_item_for(principal, *, workload) -> ConfigurationItem | None:
+    """The item of a lifecycle workload (what discovery keys its Deployment by), if the principal may see it."""
+    key = keys.object_key(workload.environment.namespace, "workload", workload.application.name)
+    return item_list_for(principal, tenant=workload.tenant).filter(key=key).first()
+
+
 def item_history_for(principal, *, item: ConfigurationItem) -> QuerySet[ChangeRecord]:
     """Every change record of `item` and its relationships that the principal may see, unordered.
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("filters/", views.filter_save, name="filter-save"),
     path("filters/<int:pk>/delete/", views.filter_delete, name="filter-delete"),
     path("relationships/<int:pk>/delete/", views.relationship_delete, name="relationship-delete"),
+    path("workloads/<int:workload_id>/", views.workload_item, name="workload"),
     path("<int:pk>/", views.item_detail, name="detail"),
     path("<int:pk>/edit/", views.item_edit, name="edit"),
     path("<int:pk>/delete/", views.item_delete, name="delete"),

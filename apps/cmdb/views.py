@@ -14,6 +14,7 @@ from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, tenant_view
 from apps.tenants.principals import as_principal
+from apps.workloads.selectors import workload_list_for
 
 from . import selectors, services
 from .choices import Direction, Provenance
@@ -211,6 +212,23 @@ def item_detail(request, pk):
         "may_relate": policy_for(Relationship).can_add(request, request.tenant),
     }
     return _render(request, "cmdb/detail.html", context)
+
+
+@tenant_view
+@require_safe
+def workload_item(request, workload_id):
+    """A workload's item, for the impact links of the workload and incident pages (the workloads app sits
+    below the CMDB and does not know its keys): what depends on this workload, and what it relies on."""
+    workload = get_object_or_404(workload_list_for(request, tenant=request.tenant), pk=workload_id)
+    item = selectors.workload_item_for(request, workload=workload)
+    if item is None:
+        messages.info(
+            request,
+            f"{workload.application.name} in {workload.environment.name} is not in the CMDB yet: "
+            "the next discovery of its cluster adds it.",
+        )
+        return redirect("cmdb:list", tenant_slug=request.tenant.slug)
+    return redirect(f"{reverse('cmdb:detail', kwargs={'tenant_slug': request.tenant.slug, 'pk': item.pk})}#impact")
 
 
 # --- Relationships -----------------------------------------------------------------------------

@@ -66,6 +66,13 @@ def _page_cases() -> list:
         ),
         PageCase(T + "workloads/<int:pk>/", _on("workloads:detail", lambda world, tenant: _workload(tenant))),
         PageCase(
+            T + "cmdb/workloads/<int:workload_id>/",
+            lambda world, tenant: reverse(
+                "cmdb:workload", kwargs={"tenant_slug": tenant.slug, "workload_id": _workload(tenant).pk}
+            ),
+            read_status=302,
+        ),
+        PageCase(
             T + "workloads/incidents/",
             lambda world, tenant: reverse("workloads:incidents", kwargs={"tenant_slug": tenant.slug}),
         ),

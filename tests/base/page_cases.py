@@ -29,6 +29,7 @@ class PageCase:
     read_role: str = Role.VIEWER
     write_role: str | None = None  # POST pages: members below this role change nothing
     data: dict = field(default_factory=dict)
+    read_status: int = 200  # 302 for a page that only sends a reader on to another of the tenant's pages
 
     def __str__(self):
         return self.route.removeprefix(T) or "overview"

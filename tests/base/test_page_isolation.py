@@ -51,7 +51,10 @@ def test_operators_are_not_members(case, world, client):
 @cases_where(lambda case: case.method == "get")
 def test_a_reader_sees_the_page(case, world, client):
     client.force_login(world.user(case.read_role))
-    assert client.get(case.url(world, world.acme)).status_code == 200
+    response = client.get(case.url(world, world.acme))
+    assert response.status_code == case.read_status
+    if case.read_status == 302:
+        assert response["Location"].startswith(f"/t/{world.acme.slug}/")
 
 
 @cases_where(lambda case: case.method == "get" and ROLES_BY_RANK.index(case.read_role) > 0)

@@ -179,6 +179,10 @@ def test_health_and_drift_feed_the_workloads_cmdb_item_and_its_impact(world, api
     client.force_login(world.user("viewer"))
     page = client.get(f"/t/acme/cmdb/{application.pk}/").content.decode()
     assert f'data-health="{health}"' in page and "Out of sync" in page
+    # The workload's and its incidents' impact link lands on the item's impact analysis.
+    link = client.get(f"/t/acme/cmdb/workloads/{running.pk}/")
+    assert link.status_code == 302 and link["Location"] == f"/t/acme/cmdb/{item.pk}/#impact"
+    assert 'id="impact"' in client.get(link["Location"]).content.decode()
 
 
 def test_the_autoscalers_decisions_reach_the_timeline_and_the_replica_chart(world, api, client, cluster):
