@@ -4,8 +4,9 @@ The deployments app renders a release and sits below the traffic app in the impo
 cannot read routes. The traffic app installs a source here when Django starts: `route_objects` gives
 the objects the cluster's renderer makes of the route serving a release's ingress host in an
 environment (an Ingress or an HTTPRoute), and `route_for_release` makes that route the first time
-the release is deployed there, claiming the host. Without a source, the render keeps its own plain
-Ingress.
+the release is deployed there, claiming the host. `routes_removed` tells the routes that removing
+the application from the environment took their objects away. Without a source, the render keeps its
+own plain Ingress.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ class TrafficSource(Protocol):
     def route_for_release(self, *, release: Any, environment: Any, actor: Any) -> Any: ...
 
     def route_objects(self, *, release: Any, environment: Any) -> list[dict] | None: ...
+
+    def routes_removed(self, *, application: Any, environment: Any) -> None: ...
 
 
 _source: TrafficSource | None = None
@@ -35,3 +38,9 @@ def route_for_release(*, release: Any, environment: Any, actor: Any) -> Any:
 def route_objects(*, release: Any, environment: Any) -> list[dict] | None:
     """The rendered objects of the release's route in the environment, or None to render a plain Ingress."""
     return _source.route_objects(release=release, environment=environment) if _source else None
+
+
+def routes_removed(*, application: Any, environment: Any) -> None:
+    """The application was removed from the environment, its routes' objects with it: say so on the routes."""
+    if _source:
+        _source.routes_removed(application=application, environment=environment)

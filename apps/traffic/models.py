@@ -39,6 +39,7 @@ class Route(TenantOwned):
         FAILED = "failed", "Failed"
         WAITING = "waiting", "Waiting for approval"
         DELETING = "deleting", "Being removed"
+        REMOVED = "removed", "Removed with the application"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="routes")
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="routes")

@@ -15,3 +15,6 @@ class TrafficSource:
 
     def route_objects(self, *, release: Any, environment: Any) -> list[dict] | None:
         return services.release_route_objects(release=release, environment=environment)
+
+    def routes_removed(self, *, application: Any, environment: Any) -> None:
+        services.routes_removed(application=application, environment=environment)

@@ -621,6 +621,9 @@ def release_route(*, release, environment: Environment, actor) -> Route | None:
         "path": release.ingress_path or "/",
         "service_port": int(release.ports[0]["port"]),
     }
+    if route is not None and route.state == Route.State.REMOVED:  # this deploy's render applies it again
+        Route.objects.filter(pk=route.pk).update(state=Route.State.APPLIED, last_error="")
+        route.state = Route.State.APPLIED
     if route is not None and all(getattr(route, field) == value for field, value in wanted.items()):
         return route
     with transaction.atomic():
@@ -650,6 +653,17 @@ def release_route(*, release, environment: Environment, actor) -> Route | None:
             changes={field: [before.get(field), value] for field, value in wanted.items()},
         )
     return route
+
+
+def routes_removed(*, application, environment: Environment) -> None:
+    """Removing the application from the environment deleted every object carrying its label, its routes'
+    too: the routes say so (`removed`) instead of `applied`. A route made from a release comes back with
+    the next deploy of the application; another one with its next save."""
+    Route.objects.filter(
+        application=application,
+        environment=environment,
+        state__in=(Route.State.APPLIED, Route.State.PENDING, Route.State.FAILED),
+    ).update(state=Route.State.REMOVED, last_error="", applied_at=None)
 
 
 def release_route_objects(*, release, environment: Environment) -> list[dict] | None:

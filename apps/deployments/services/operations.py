@@ -21,6 +21,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.governance import Change
 from apps.core.policies import policy_for
+from apps.core.traffic import routes_removed
 from apps.tenants.principals import Principal
 from apps.tenants.quotas import quota_check
 
@@ -539,9 +540,11 @@ def _record_removal(actor: Principal, application, environment, removed: list[st
 @transaction.atomic
 def _removal_done(application, environment, removed: list[str]) -> None:
     """The application no longer runs there: its deployments stop counting against quotas, the next deploy
-    starts from its release's replicas again, and the live one says what went."""
+    starts from its release's replicas again, its routes say their objects are gone, and the live one says
+    what went."""
     live = live_deployment(application, environment)
     Formation.objects.filter(application=application, environment=environment).delete()
+    routes_removed(application=application, environment=environment)  # their objects went with the label
     Deployment.objects.filter(
         application=application, environment=environment, state=State.SUCCEEDED, removed_at__isnull=True
     ).update(removed_at=timezone.now())  # frees its quota
