@@ -108,6 +108,23 @@ def test_on_the_gateway_api_the_route_gets_a_match_rule_before_the_weighted_one(
     assert list(http_route_validator().iter_errors({**route, "spec": {**route["spec"], "rules": [broken]}}))
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_route_in_maintenance_sends_the_canary_nothing(world, sandbox, celery_worker):
+    from apps.tenants.roles import Role
+    from apps.traffic.models import Route
+    from apps.traffic.switches import route_maintenance
+
+    registered(world, sandbox)
+    release, dev = _routed_release(world)
+    route = Route.objects.get(application=release.application, environment=dev)
+    route_maintenance(actor=world.principal(Role.DEVELOPER), route=route, enabled=True, message="Back soon")
+    objects = render_canary(release, dev, 7, weight=50, progress_deadline_seconds=60, match_header=HEADER)
+    assert [m["kind"] for m in objects] == ["ConfigMap", "Deployment", "Service"]  # no canary Ingress
+    _gateway(world)
+    objects = render_canary(release, dev, 7, weight=50, progress_deadline_seconds=60, match_header=HEADER)
+    assert [m["kind"] for m in objects] == ["ConfigMap", "Deployment", "Service"]  # the HTTPRoute stays as it is
+
+
 def test_the_cookie_pattern_finds_the_cookie_set_to_always_and_nothing_else():
     pattern = re.compile(cookie_pattern("beta.user"))
     assert pattern.search("beta.user=always") and pattern.search("a=1; beta.user=always; b=2")
@@ -253,7 +270,8 @@ def test_a_header_and_cookie_canary_on_ingress_nginx_is_applied_shown_and_gone_a
     assert response.status_code == 201, response.content
     pk = response.json()["id"]
     assert response.json()["strategy_config"]["match_header"] == HEADER
-    _waiting(pk)
+    row = _waiting(pk)
+    assert row.events.get(key="step:1:started").message == "Step 1 of 2: only the requests it matches go to the canary"
 
     annotations = _canary_ingress(cluster)["metadata"]["annotations"]
     assert annotations[f"{NGINX}/canary-by-header"] == "X-Canary"

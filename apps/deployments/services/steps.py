@@ -71,7 +71,11 @@ def canary_step_start(deployment: Deployment, step: int) -> bool:
     steps = steps_of(deployment)
     weight = steps[step - 1]
     what = (
-        "promoting: the stable Deployment takes the release" if weight == 100 else f"{weight}% of traffic to the canary"
+        "promoting: the stable Deployment takes the release"
+        if weight == 100
+        else "only the requests it matches go to the canary"
+        if weight == 0
+        else f"{weight}% of traffic to the canary"
     )
     return step_record(
         deployment,

@@ -8,7 +8,7 @@ import copy
 import math
 import re
 
-from ..manifests import LABEL, render, selector
+from ..manifests import LABEL, name_of, render, selector
 
 TRACK = f"{LABEL}/track"
 COLOUR = f"{LABEL}/colour"
@@ -60,6 +60,8 @@ def render_canary(
     for obj in base:
         if obj["kind"] == "HorizontalPodAutoscaler":
             continue  # the canary's size follows the step, not the load
+        if obj["kind"] in ("Ingress", "HTTPRoute") and not _serves(obj, name_of(release)):
+            continue  # the route is switched to a maintenance page or a fallback: the canary takes none of it
         if obj["kind"] == "HTTPRoute":
             objects.append(canary_http_route(obj, canary_name(release), weight, match_header, match_cookie))
             continue
@@ -70,6 +72,14 @@ def render_canary(
             obj["metadata"]["annotations"].update(_nginx_canary(weight, match_header, match_cookie))
         objects.append(obj)
     return objects
+
+
+def _serves(route: dict, service: str) -> bool:
+    """Whether a rendered Ingress or HTTPRoute sends its traffic to `service`."""
+    if route["kind"] == "HTTPRoute":
+        return all(ref["name"] == service for rule in route["spec"]["rules"] for ref in rule["backendRefs"])
+    paths = [path for rule in route["spec"]["rules"] for path in rule["http"]["paths"]]
+    return all(path["backend"]["service"]["name"] == service for path in paths)
 
 
 def _nginx_canary(weight: int, header: dict | None, cookie: str) -> dict:
