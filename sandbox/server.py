@@ -12,17 +12,19 @@ import signal
 import threading
 import time
 from collections import Counter, deque
+from dataclasses import replace
 from pathlib import Path
 from typing import Self
 
 from aiohttp import web
 
 from . import discovery
+from .access import AccessLog, applied_object, attributes, log_file_from_environment
 from .api import KubernetesAPI, error_response, respond
 from .controllers import ControllerManager, Timing
 from .errors import APIError, not_supported, unknown_path
 from .faults import Faults
-from .kinds import NAMESPACES, PODS
+from .kinds import BY_PATH, NAMESPACES, PODS
 from .logs import ContainerOutput
 from .persistence import StateFile
 from .registry import Registry
@@ -50,6 +52,7 @@ class SandboxServer:
         timing: Timing | None = None,
         history_size: int = 20000,
         bookmark_interval: float = 1.0,
+        access_log=None,
     ):
         self.host = host
         self.port = port
@@ -69,6 +72,10 @@ class SandboxServer:
         # Requests to the Kubernetes API by verb (watch, get/list, and the writes), as an API server's
         # apiserver_request_total counts them: what benchmarks of a client's polling read.
         self.requests: Counter[str] = Counter()
+        # Each request's authorization attributes (verb, group, resource, ...) by user agent; appended to
+        # `access_log` (default: $SANDBOX_ACCESS_LOG) when the server stops.
+        self.access = AccessLog()
+        self._access_file = access_log or log_file_from_environment()
         self.store.listen(self._note_termination)
 
     def _note_termination(self, change) -> None:
@@ -117,6 +124,8 @@ class SandboxServer:
             await self.controllers.stop()
         if self._state_file:
             await self._state_file.save(self.store)
+        if self._access_file:
+            self.access.append_to(self._access_file)
 
     def _application(self) -> web.Application:
         api = KubernetesAPI(self.store, self.registry, self.output, bookmark_interval=self._bookmark_interval)
@@ -134,6 +143,7 @@ class SandboxServer:
             app.router.add_get(probe, _ok)
         app.router.add_get("/sandbox/state", self._state)
         app.router.add_get("/sandbox/pod-terminations", self._pod_terminations)
+        app.router.add_get("/sandbox/access", self._access)
         app.router.add_post("/sandbox/faults", self._set_faults)
         app.router.add_delete("/sandbox/faults", self._clear_faults)
         app.router.add_post("/sandbox/pods/{namespace}/{name}/log", self._write_log)
@@ -162,10 +172,23 @@ class SandboxServer:
             if verb == "get":
                 verb = "watch" if request.query.get("watch") in ("1", "true", "True") else "get"
             self.requests[verb] += 1
+            self._note_access(request)
         return await handler(request)
+
+    def _note_access(self, request: web.Request) -> None:
+        access = attributes(request.method, request.path, request.query, request.headers.get("User-Agent", ""))
+        self.access.record(access)
+        if access.verb == "patch" and request.content_type == "application/apply-patch+yaml":
+            target = applied_object(request.path)
+            rt = BY_PATH.get(target[0]) if target else None
+            if rt is not None and self.store.get(rt, target[1] if rt.namespaced else "", target[2]) is None:
+                self.access.record(replace(access, verb="create"))
 
     async def _state(self, request: web.Request) -> web.Response:
         return respond(self.state())
+
+    async def _access(self, request: web.Request) -> web.Response:
+        return respond({"items": self.access.entries()})
 
     async def _pod_terminations(self, request: web.Request) -> web.Response:
         return respond({"items": list(self.pod_terminations)})
@@ -286,8 +309,8 @@ class SandboxCluster:
     """A sandbox server on a background thread: `with SandboxCluster() as cluster: ... cluster.url`.
 
     Defaults are fast for tests (pods Ready after 0.2 s, autoscalers every 0.2 s, a free port).
-    Every keyword of `Timing` can be given, plus host, port, state_file, history_size and
-    bookmark_interval.
+    Every keyword of `Timing` can be given, plus host, port, state_file, history_size,
+    bookmark_interval and access_log (a file the access log is appended to when it stops).
     """
 
     def __init__(
@@ -298,6 +321,7 @@ class SandboxCluster:
         state_file=None,
         history_size: int = 20000,
         bookmark_interval: float = 1.0,
+        access_log=None,
         **timing,
     ):
         timing = {
@@ -315,6 +339,7 @@ class SandboxCluster:
             timing=Timing(**timing),
             history_size=history_size,
             bookmark_interval=bookmark_interval,
+            access_log=access_log,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -400,6 +425,11 @@ class SandboxCluster:
     def pod_terminations(self) -> list[dict]:
         """Every pod deleted so far, oldest first: namespace, name, labels and `at` (Unix time, seconds)."""
         return self.call(lambda: list(self.server.pod_terminations))
+
+    def access(self) -> list[dict]:
+        """Every distinct set of request attributes so far (agent, verb, group, resource, subresource,
+        namespaced, non_resource) with its count."""
+        return self.call(self.server.access.entries)
 
     def kubeconfig(self, namespace: str = "default") -> dict:
         return kubeconfig(self.url, namespace=namespace)

@@ -6,6 +6,7 @@ Defaulting builds new dicts and never edits the (possibly shared) ones it was gi
 """
 
 import base64
+import ipaddress
 import json
 import re
 
@@ -107,11 +108,15 @@ def _daemon_set(obj: dict) -> None:
 
 
 def _binding(obj: dict) -> None:
-    """Subjects that are users or groups belong to the RBAC API group, service accounts to core."""
+    """Subjects that are users or groups belong to the RBAC API group; a service account's is the core
+    group, "", which the API server leaves out of what it returns (the field is omitempty)."""
     subjects = []
     for subject in obj.get("subjects") or []:
-        group = "" if subject.get("kind") == "ServiceAccount" else "rbac.authorization.k8s.io"
-        subjects.append({"apiGroup": group, **subject})
+        if subject.get("kind") in ("User", "Group"):
+            subject = {"apiGroup": "rbac.authorization.k8s.io", **subject}
+        elif subject.get("apiGroup") == "":
+            subject = {k: v for k, v in subject.items() if k != "apiGroup"}
+        subjects.append(subject)
     if subjects:
         obj["subjects"] = subjects
 
@@ -237,6 +242,15 @@ class _Causes(list):
     def bad(self, field: str, value, why: str):
         self.append(("FieldValueInvalid", field, f"Invalid value: {_value(value)}: {why}"))
 
+    def required_because(self, field: str, why: str):
+        self.append(("FieldValueRequired", field, f"Required value: {why}"))
+
+    def not_supported(self, field: str, value, supported):
+        listed = ", ".join(json.dumps(v) for v in supported)
+        self.append(
+            ("FieldValueNotSupported", field, f"Unsupported value: {_value(value)}: supported values: {listed}")
+        )
+
 
 def _name(rt: ResourceType, name: str, causes: _Causes) -> None:
     if rt.kind in _DNS_LABEL_KINDS:
@@ -361,6 +375,132 @@ def _batch_spec(obj: dict, causes: _Causes, kind: str) -> None:
     _containers((spec.get("template") or {}).get("spec") or {}, f"{field}.template.spec", causes)
 
 
+_PERCENT = re.compile(r"^[0-9]+%$")
+RBAC_GROUP = "rbac.authorization.k8s.io"
+SUBJECT_KINDS = ("Group", "ServiceAccount", "User")
+PROTOCOLS = ("SCTP", "TCP", "UDP")
+
+
+def _int_or_percent(value, field: str, causes: _Causes) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        causes.bad(field, value, "must be an integer or percentage (e.g '5%')")
+    elif isinstance(value, int) and value < 0:
+        causes.bad(field, value, "must be greater than or equal to 0")
+    elif isinstance(value, str) and not _PERCENT.match(value):
+        causes.bad(field, value, "a valid percent string must be a numeric string followed by an ending '%'")
+
+
+def _pdb_spec(obj: dict, causes: _Causes) -> None:
+    """policy/v1 PodDisruptionBudget: at most one of minAvailable and maxUnavailable, each an int or a %."""
+    spec = obj.get("spec") or {}
+    if "minAvailable" in spec and "maxUnavailable" in spec:
+        causes.bad("spec", spec, "minAvailable and maxUnavailable cannot be both set")
+    for key in ("minAvailable", "maxUnavailable"):
+        if key in spec:
+            _int_or_percent(spec[key], f"spec.{key}", causes)
+    _labels(((spec.get("selector") or {}).get("matchLabels")), "spec.selector.matchLabels", causes)
+
+
+def _peers(peers: list, field: str, causes: _Causes) -> None:
+    for i, peer in enumerate(peers or []):
+        where = f"{field}[{i}]"
+        selectors = [key for key in ("podSelector", "namespaceSelector") if key in peer]
+        if "ipBlock" in peer:
+            if selectors:
+                causes.append(
+                    ("FieldValueForbidden", where, "Forbidden: may not specify both ipBlock and another peer")
+                )
+            cidr = (peer["ipBlock"] or {}).get("cidr")
+            if not cidr:
+                causes.required(f"{where}.ipBlock.cidr")
+            else:
+                try:
+                    ipaddress.ip_network(cidr, strict=False)
+                except ValueError:
+                    causes.bad(
+                        f"{where}.ipBlock.cidr", cidr, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
+                    )
+        elif not selectors:
+            causes.required_because(where, "must specify a peer")
+
+
+def _ports(ports: list, field: str, causes: _Causes) -> None:
+    for i, port in enumerate(ports or []):
+        protocol = port.get("protocol", "TCP")
+        if protocol not in PROTOCOLS:
+            causes.not_supported(f"{field}[{i}].protocol", protocol, PROTOCOLS)
+        number = port.get("port")
+        if isinstance(number, int) and not 0 < number < 65536:
+            causes.bad(f"{field}[{i}].port", number, "must be between 1 and 65535, inclusive")
+
+
+def _network_policy_spec(obj: dict, causes: _Causes) -> None:
+    """networking.k8s.io/v1 NetworkPolicy: known policy types, peers that name something, valid ports."""
+    spec = obj.get("spec") or {}
+    types = spec.get("policyTypes") or []
+    for i, kind in enumerate(types):
+        if kind not in ("Egress", "Ingress"):
+            causes.not_supported(f"spec.policyTypes[{i}]", kind, ("Egress", "Ingress"))
+    if len(types) > 2:
+        causes.bad("spec.policyTypes", types, "may not have more than 2 policyTypes")
+    for i, rule in enumerate(spec.get("ingress") or []):
+        _peers(rule.get("from"), f"spec.ingress[{i}].from", causes)
+        _ports(rule.get("ports"), f"spec.ingress[{i}].ports", causes)
+    for i, rule in enumerate(spec.get("egress") or []):
+        _peers(rule.get("to"), f"spec.egress[{i}].to", causes)
+        _ports(rule.get("ports"), f"spec.egress[{i}].ports", causes)
+
+
+def _rules(obj: dict, causes: _Causes, namespaced: bool) -> None:
+    """Role and ClusterRole rules, as the API server's ValidatePolicyRule judges them."""
+    if not namespaced and obj.get("aggregationRule"):
+        return  # the controller fills the rules in
+    for i, rule in enumerate(obj.get("rules") or []):
+        where = f"rules[{i}]"
+        if not rule.get("verbs"):
+            causes.required_because(f"{where}.verbs", "verbs must contain at least one value")
+        if rule.get("nonResourceURLs"):
+            if namespaced:
+                causes.bad(
+                    f"{where}.nonResourceURLs",
+                    rule["nonResourceURLs"],
+                    "namespaced rules cannot apply to non-resource URLs",
+                )
+            if rule.get("apiGroups") or rule.get("resources") or rule.get("resourceNames"):
+                causes.bad(
+                    f"{where}.nonResourceURLs",
+                    rule["nonResourceURLs"],
+                    "rules cannot apply to both regular resources and non-resource URLs",
+                )
+            continue
+        if not rule.get("apiGroups"):
+            causes.required_because(f"{where}.apiGroups", "resource rules must supply at least one api group")
+        if not rule.get("resources"):
+            causes.required_because(f"{where}.resources", "resource rules must supply at least one resource")
+
+
+def _binding_spec(obj: dict, old: dict | None, causes: _Causes, namespaced: bool) -> None:
+    """RoleBinding and ClusterRoleBinding: a roleRef that names a role (and never changes), named subjects."""
+    ref = obj.get("roleRef") or {}
+    if ref.get("apiGroup") != RBAC_GROUP:
+        causes.not_supported("roleRef.apiGroup", ref.get("apiGroup", ""), (RBAC_GROUP,))
+    kinds = ("ClusterRole", "Role") if namespaced else ("ClusterRole",)
+    if ref.get("kind") not in kinds:
+        causes.not_supported("roleRef.kind", ref.get("kind", ""), kinds)
+    if not ref.get("name"):
+        causes.required("roleRef.name")
+    if old is not None and (old.get("roleRef") or {}) != ref:
+        causes.bad("roleRef", ref, "cannot change roleRef")
+    for i, subject in enumerate(obj.get("subjects") or []):
+        where = f"subjects[{i}]"
+        if subject.get("kind") not in SUBJECT_KINDS:
+            causes.not_supported(f"{where}.kind", subject.get("kind", ""), SUBJECT_KINDS)
+        if not subject.get("name"):
+            causes.required(f"{where}.name")
+        if subject.get("kind") == "ServiceAccount" and not namespaced and not subject.get("namespace"):
+            causes.required(f"{where}.namespace")
+
+
 def validate(rt: ResourceType, obj: dict, old: dict | None) -> None:
     """Raise 422 Invalid listing every problem, as the API server does."""
     causes = _Causes()
@@ -383,6 +523,14 @@ def validate(rt: ResourceType, obj: dict, old: dict | None) -> None:
         _quota_spec(obj, causes)
     elif rt.kind in ("CronJob", "Job"):
         _batch_spec(obj, causes, rt.kind)
+    elif rt.kind == "PodDisruptionBudget":
+        _pdb_spec(obj, causes)
+    elif rt.kind == "NetworkPolicy":
+        _network_policy_spec(obj, causes)
+    elif rt.kind in ("Role", "ClusterRole"):
+        _rules(obj, causes, rt.namespaced)
+    elif rt.kind in ("RoleBinding", "ClusterRoleBinding"):
+        _binding_spec(obj, old, causes, rt.namespaced)
     if crds.is_custom(rt):
         causes.extend(crds.causes(rt, obj))
     if causes:
