@@ -23,6 +23,8 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
 
 FIELD_MANAGER = "paas-portal"
+# How the cluster's audit log (and the sandbox's access log) names the portal's requests.
+USER_AGENT = "paas-portal"
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 DEFAULT_TIMEOUT = (5, 30)  # seconds to connect, seconds to read
 
@@ -160,6 +162,7 @@ class KubeClient:
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.api_client = api_client
+        api_client.user_agent = USER_AGENT
         # Calls that pass no timeout of their own (discovery inside DynamicClient) still never hang.
         api_client.rest_client.pool_manager.connection_pool_kw["timeout"] = urllib3.Timeout(
             connect=timeout[0], read=timeout[1]

