@@ -25,8 +25,8 @@ from apps.deployments.choices import TERMINAL, State
 from apps.deployments.models import Deployment, DeploymentEvent
 from apps.deployments.services import deployment_create
 from sandbox import SandboxCluster
-from tests.conftest import wait_for
-from tests.deployments.conftest import make_app, make_release, registered, start_worker
+from tests.conftest import start_worker, wait_for
+from tests.deployments.conftest import make_app, make_release, registered
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
