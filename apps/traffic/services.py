@@ -265,7 +265,7 @@ def _snapshot(route: Route) -> dict:
     return {field: getattr(route, field) for field in FIELDS}
 
 
-def _event(route: Route, event: str) -> None:
+def _event(route: Route, event: str, **extra: Any) -> None:
     emit_on_commit(
         tenant_id=route.tenant_id,
         event=event,
@@ -275,6 +275,7 @@ def _event(route: Route, event: str) -> None:
             "path": route.path,
             "application": route.application.name,
             "environment": route.environment.name,
+            **extra,
         },
     )
 

@@ -207,7 +207,14 @@ def _carry_out(route: Route, actor: Principal | None, op: str, wanted: dict) -> 
         tenant=route.tenant,
         changes={field: list(map(_plain, (before[field], value))) for field, value in changed.items()},
     )
-    services._event(route, "route.maintenance" if op == "maintenance" else "route.degraded")
+    services._event(
+        route,
+        "route.maintenance" if op == "maintenance" else "route.degraded",
+        maintenance=route.maintenance,
+        degraded=route.degraded,
+        maintenance_starts_at=_plain(route.maintenance_starts_at),
+        maintenance_ends_at=_plain(route.maintenance_ends_at),
+    )
     if moves:
         services._dispatch(services.APPLY_TASK, route.pk)
 

@@ -274,3 +274,20 @@ def test_a_switch_in_a_governed_environment_waits_for_approval(api, world, shop,
     assert _backend(kube, INGRESS, route) == (SERVER, maintenance.SERVER_PORT)
     event = AuditEvent.objects.get(action="route.maintenance")
     assert event.actor == world.user(Role.DEVELOPER)  # carried out as the member who asked
+
+
+def test_switches_reach_webhooks_subscribed_to_route_events(api, world, shop, django_capture_on_commit_callbacks):
+    from apps.webhooks.models import WebhookDelivery
+    from tests.webhooks.conftest import private_endpoint
+
+    endpoint = private_endpoint(world.acme, "http://127.0.0.1:9/hook", events=("route.*",))
+    api.as_user(world.user(Role.DEVELOPER))
+    route_id = api.post(URL, body(), format="json").json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post(f"{URL}{route_id}/maintenance/", {"enabled": True}, format="json")
+        api.post(f"{URL}{route_id}/degrade/", {"enabled": True}, format="json")
+    deliveries = WebhookDelivery.objects.filter(endpoint=endpoint).order_by("pk")
+    assert [delivery.event for delivery in deliveries] == ["route.maintenance", "route.degraded"]
+    first, second = (delivery.payload["data"] for delivery in deliveries)
+    assert first["route"] == route_id and first["maintenance"] is True and first["degraded"] is False
+    assert second["maintenance"] is True and second["degraded"] is True
