@@ -117,3 +117,20 @@ class Release(TenantOwned):
         if not self._state.adding:
             raise ReleaseImmutableError("Releases are immutable; create a new release instead.")
         super().save(*args, **kwargs)
+
+
+class ImageRule(models.Model):
+    """One entry of the operators' image allow-list: a registry (`ghcr.io`), a path and everything under
+    it (`ghcr.io/acme/*`), or one repository (`docker.io/library/nginx`), stored in full and lower case.
+    The entries of IMAGE_ALLOWLIST count besides these; with neither, any registry is allowed."""
+
+    pattern = models.CharField(max_length=300, unique=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pattern"]
+
+    def __str__(self) -> str:
+        return self.pattern

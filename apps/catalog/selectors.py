@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, OuterRef, Subquery
 
-from .models import Application, Release, ServiceTemplate
+from .models import Application, ImageRule, Release, ServiceTemplate
 from .policies import template_policy
 
 
@@ -58,3 +58,8 @@ def template_list_with_usage():
     """Every version of every service template, newest version first within a slug, with how many
     applications use it; for the operator console."""
     return ServiceTemplate.objects.annotate(application_count=Count("applications")).order_by("slug", "-version")
+
+
+def image_rules():
+    """The operators' entries of the image allow-list (the IMAGE_ALLOWLIST setting's are in settings)."""
+    return ImageRule.objects.select_related("created_by").order_by("pattern")

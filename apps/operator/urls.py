@@ -4,7 +4,7 @@ here; nothing else mounts staff-only pages."""
 
 from django.urls import path
 
-from . import addons, approvals, cmdb, domains, incidents, plans, service_templates, sso, views
+from . import addons, approvals, cmdb, domains, images, incidents, plans, service_templates, sso, views
 
 app_name = "operator"
 
@@ -22,6 +22,8 @@ urlpatterns = [
     path("domains/<int:pk>/delete/", domains.domain_delete, name="domain-delete"),
     path("domains/hosts/<int:pk>/release/", domains.host_claim_release, name="host-claim-release"),
     path("sso/", sso.single_sign_on, name="sso"),
+    path("images/", images.images, name="images"),
+    path("images/<int:pk>/delete/", images.image_rule_delete, name="image-rule-delete"),
     path("audit/", views.audit, name="audit"),
     path("incidents/", incidents.incidents, name="incidents"),
     path("approvals/", approvals.approvals, name="approvals"),

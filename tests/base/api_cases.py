@@ -166,6 +166,7 @@ NOT_TENANT_ROUTES = {
     "template",
     "operator-domain",
     "operator-hostclaim",
+    "operator-imagerule",  # tests/catalog/test_image_rules.py covers it
 }  # tests/tenants/test_hosts.py covers them
 
 from . import cases_apiusage  # noqa: E402

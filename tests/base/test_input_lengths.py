@@ -19,7 +19,7 @@ import apps as apps_package
 from apps.accounts.models import SingleSignOn
 from apps.apikeys.models import APIKey
 from apps.approvals.models import ApprovalStage, FreezeWindow
-from apps.catalog.models import Application, ServiceTemplate
+from apps.catalog.models import Application, ImageRule, ServiceTemplate
 from apps.clusters.models import Cluster
 from apps.cmdb.models import CIType, ConfigurationItem, SavedFilter
 from apps.marketplace.models import ServiceInstance, ServiceOffering, ServicePlan, SharedServer
@@ -53,6 +53,8 @@ WRITES = {
     "ClusterRegisterSerializer": Cluster,
     "ClusterTrafficSerializer": Cluster,
     "DomainForm": DomainReservation,
+    "ImageRuleForm": ImageRule,
+    "ImageRuleSerializer": ImageRule,
     "ServiceInstanceCreateSerializer": ServiceInstance,
     "InstanceForm": ServiceInstance,
     "OfferingForm": ServiceOffering,

@@ -4,6 +4,7 @@ own routes.py, under the same operator/ prefix."""
 
 from .approvals import OperatorApprovalRulesView, OperatorChangeRequestViewSet
 from .domains import OperatorDomainViewSet, OperatorHostClaimViewSet
+from .images import OperatorImageRuleViewSet
 from .plans import OperatorPlanViewSet
 from .views import OperatorAuditEventViewSet, OperatorClusterViewSet, OperatorQuotaViewSet, OperatorTenantViewSet
 
@@ -19,3 +20,4 @@ def register(router) -> None:
     router.register("operator/plans", OperatorPlanViewSet, basename="operator-plan")
     router.register("operator/domains", OperatorDomainViewSet, basename="operator-domain")
     router.register("operator/host-claims", OperatorHostClaimViewSet, basename="operator-hostclaim")
+    router.register("operator/image-rules", OperatorImageRuleViewSet, basename="operator-imagerule")
