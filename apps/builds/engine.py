@@ -71,9 +71,15 @@ class _Client(docker.APIClient):
             response.close()
 
 
+# The engine's API version, asked once per process and engine: "auto" costs a round trip per client.
+_versions: dict[str, str] = {}
+
+
 def client() -> _Client:
     try:
-        return _Client(base_url=settings.DOCKER_HOST, version="auto", timeout=60)
+        api = _Client(base_url=settings.DOCKER_HOST, version=_versions.get(settings.DOCKER_HOST, "auto"), timeout=60)
+        _versions[settings.DOCKER_HOST] = api.api_version
+        return api
     except DockerException as exc:
         raise EngineError(f"The build engine at {settings.DOCKER_HOST} cannot be reached: {exc}") from None
 
@@ -100,10 +106,12 @@ def follow(
     emit: Callable[[list[str]], None],
     should_stop: Callable[[], bool],
     aux: dict | None = None,
-) -> bool:
-    """Pass the lines of `stream` to `emit`, a batch at a time, until it ends; return False when `should_stop()` turned true
-    (checked every half second) and the stream was cut. An error message in the stream raises EngineError.
-    The stream's `aux` messages (a push's tag, digest and size) are gathered into `aux`."""
+) -> tuple[bool, list[str]]:
+    """Pass the lines of `stream` to `emit`, a batch every fifth of a second, while it runs. Return (True,
+    the last lines) when it ended, for the caller to store with the step that follows in one write;
+    (False, []) when `should_stop()` turned true and the stream was cut. An error message in the stream
+    raises EngineError, every line before it emitted. The stream's `aux` messages (a push's tag, digest
+    and size) are gathered into `aux`."""
     lines: list = []
     done = threading.Event()
     failure: list[BaseException] = []
@@ -130,25 +138,23 @@ def follow(
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     stopped = False
-    while True:
-        finished = done.wait(0.2)
+    while not done.wait(0.2):
         if lines:
             batch = lines[:]
             del lines[: len(batch)]
             emit(batch)
-        if finished:
-            break
         if not stopped and should_stop():
             stopped = True
             api.stop()
     reader.join(5)
-    if stopped:
-        return False
-    if failure:
+    if stopped or failure:
+        emit(lines)
+        if stopped:
+            return False, []
         if isinstance(failure[0], EngineError):
             raise failure[0]
         raise EngineError(f"The build engine stopped answering: {failure[0]}")
-    return True
+    return True, lines
 
 
 def build_stream(api: _Client, *, context: bytes, tag: str, dockerfile: str, build_args: dict, target: str):

@@ -106,17 +106,27 @@ def _release(build: Build, digest: str):
     )
 
 
-def _stopped(build: Build, stopper: _Stopper) -> None:
+def _stopped(build: Build, stopper: _Stopper, output: list[str] | None = None) -> None:
     if stopper.cancelled:
-        build_finish(build, State.CANCELLED, "Cancelled; nothing was pushed.")
+        build_finish(build, State.CANCELLED, "Cancelled; nothing was pushed.", output=output)
     else:
         build_finish(
-            build, State.FAILED, f"Stopped after the time limit of {settings.BUILD_TIME_LIMIT_SECONDS} seconds."
+            build,
+            State.FAILED,
+            f"Stopped after the time limit of {settings.BUILD_TIME_LIMIT_SECONDS} seconds.",
+            output=output,
         )
 
 
 def _emit(build: Build):
     return lambda lines: log_append(build, lines)
+
+
+def _stored(build: Build, lines: list[str]) -> list[str]:
+    """Store lines held back for the next step's write before a call that may fail and end the build
+    with words of its own (the registry's, the release's), so the log keeps them in order; none are left."""
+    log_append(build, lines)
+    return []
 
 
 def _run(build: Build, api) -> None:
@@ -132,7 +142,7 @@ def _run(build: Build, api) -> None:
             build_args=build.build_args,
             target=build.target,
         )
-        built = engine.follow(api, stream, _emit(build), stopper)
+        built, tail = engine.follow(api, stream, _emit(build), stopper)
     except engine.EngineError:
         # Only a failed build pays for reading the context through (a megabyte of busybox is a tenth of
         # a second): a missing Dockerfile gets words of its own, whatever the engine calls it.
@@ -141,26 +151,31 @@ def _run(build: Build, api) -> None:
             return
         raise
     if not built or stopper():
-        _stopped(build, stopper)
+        _stopped(build, stopper, tail)
         return
-    build_move(build, State.PUSHING, f"Pushing {reference}.")
+    build_move(build, State.PUSHING, f"Pushing {reference}.", output=tail)
     name = build.image.split("/", 1)[1]
     pushed: dict = {}
-    if not engine.follow(api, engine.push_stream(api, build.image, build.tag), _emit(build), stopper, pushed):
+    finished, tail = engine.follow(api, engine.push_stream(api, build.image, build.tag), _emit(build), stopper, pushed)
+    if not finished:
         _stopped(build, stopper)
         return
     # The digest the registry answered the engine's manifest upload with; asked of the registry when
     # the engine did not pass it on.
     digest = str(pushed.get("Digest") or "")
     if pushed.get("Tag") != build.tag or not digest.startswith("sha256:"):
+        tail = _stored(build, tail)
         digest = engine.manifest_digest(name, build.tag)
     if stopper():
+        tail = _stored(build, tail)
         engine.manifest_delete(name, digest)
         _stopped(build, stopper)
         return
+    if build.create_release:
+        tail = _stored(build, tail)
     release = _release(build, digest) if build.create_release else None
     done = f"Pushed {build.image}@{digest}" + (f"; release #{release.number} pins it." if release else ".")
-    build_finish(build, State.SUCCEEDED, done, digest=digest, release=release)
+    build_finish(build, State.SUCCEEDED, done, output=tail, digest=digest, release=release)
 
 
 class _Heartbeat:

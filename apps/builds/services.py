@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from celery import current_app
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.catalog.models import Application
@@ -127,19 +127,28 @@ def build_cancel(*, actor: Principal, build: Build) -> Build:
     return build
 
 
-def log_append(build: Build, lines: list[str], stream: str = OUTPUT) -> None:
-    """Add lines to the build's log with the next seqs. The caller holds the row lock, or this takes it."""
-    if not lines:
+def log_append(build: Build, lines: list[str], stream: str = OUTPUT, *, then: tuple[str, str] | None = None) -> None:
+    """Add lines to the build's log with the next seqs, and `then`, a (stream, text) line after them, in
+    one write and one broadcast. The seqs are taken by bumping last_seq, which locks the row until commit."""
+    entries = [(stream, text) for text in lines] + ([then] if then else [])
+    if not entries:
         return
     with transaction.atomic():
-        last_seq = Build.objects.select_for_update().values_list("last_seq", flat=True).get(pk=build.pk)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Build._meta.db_table} SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq",
+                [len(entries), build.pk],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise Build.DoesNotExist(f"Build {build.pk} is gone.")
+        build.last_seq = row[0]
+        first = build.last_seq - len(entries) + 1
         rows = [
-            BuildLogLine(build_id=build.pk, seq=last_seq + n, stream=stream, text=text[:4000])
-            for n, text in enumerate(lines, start=1)
+            BuildLogLine(build_id=build.pk, seq=first + n, stream=kind, text=text[:4000])
+            for n, (kind, text) in enumerate(entries)
         ]
         BuildLogLine.objects.bulk_create(rows)
-        build.last_seq = last_seq + len(rows)
-        Build.objects.filter(pk=build.pk).update(last_seq=build.last_seq)
         broadcast_on_commit(
             build_group(build.pk),
             {
@@ -151,20 +160,21 @@ def log_append(build: Build, lines: list[str], stream: str = OUTPUT) -> None:
         )
 
 
-def build_move(build: Build, state: str, message: str) -> None:
-    """Move a non-terminal build on to `state` (running or pushing), with a log line saying so."""
+def build_move(build: Build, state: str, message: str, *, output: list[str] | None = None) -> None:
+    """Move a non-terminal build on to `state` (running or pushing), with a log line saying so after the
+    engine's last `output` lines of the step before."""
     with transaction.atomic():
         now = timezone.now()
         fields = {"state": state, **({"started_at": now, "heartbeat_at": now} if state == State.RUNNING else {})}
         Build.objects.filter(pk=build.pk).update(**fields)
         for name, value in fields.items():
             setattr(build, name, value)
-        log_append(build, [message], STEP)
+        log_append(build, output or [], then=(STEP, message))
 
 
-def build_finish(build: Build, state: str, outcome: str, **fields) -> None:
-    """End the build in a terminal state with `outcome` in words (and the digest, release ... in `fields`);
-    its uploaded context goes with it."""
+def build_finish(build: Build, state: str, outcome: str, *, output: list[str] | None = None, **fields) -> None:
+    """End the build in a terminal state with `outcome` in words (and the digest, release ... in `fields`),
+    logged after the engine's last `output` lines; its uploaded context goes with it."""
     with transaction.atomic():
         current = Build.objects.select_for_update().get(pk=build.pk)
         if current.is_terminal:
@@ -174,7 +184,7 @@ def build_finish(build: Build, state: str, outcome: str, **fields) -> None:
         for name, value in changes.items():
             setattr(build, name, value)
         BuildContext.objects.filter(build_id=build.pk).delete()
-        log_append(build, [outcome], ERROR if state == State.FAILED else STEP)
+        log_append(build, output or [], then=(ERROR if state == State.FAILED else STEP, outcome))
         audit_record(actor=None, action=f"build.{state}", obj=build, changes={"state": [current.state, state]})
         _nudge_next(build.tenant_id)
 

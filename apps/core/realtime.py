@@ -5,9 +5,11 @@ once the surrounding transaction committed, so a browser never sees a change tha
 """
 
 import asyncio
+import os
+import threading
 
 import structlog
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -51,10 +53,47 @@ async def _send(group: str, payload: dict) -> None:
     )
 
 
+class _SenderLoop:
+    """One event loop per process, on a thread of its own, for broadcasts from code that has no loop
+    (Celery tasks, commands). The channel layer keeps a Redis connection per loop, so sends made here
+    reuse one instead of each opening and closing its own on a fresh loop; they go in call order."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pid = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> asyncio.AbstractEventLoop:
+        with self.lock:
+            if self.loop is None or self.pid != os.getpid():  # a forked worker starts its own
+                self.loop = asyncio.new_event_loop()
+                self.pid = os.getpid()
+                threading.Thread(target=self.loop.run_forever, name="broadcasts", daemon=True).start()
+            return self.loop
+
+
+_sender = _SenderLoop()
+
+
+def _has_caller_loop() -> bool:
+    """Whether this thread runs a loop, or was started by sync_to_async from one: a send then belongs on
+    that loop, as async_to_sync arranges."""
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        pass
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    return loop is not None and getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid()
+
+
 def broadcast(group: str, payload: dict) -> None:
     """Send to a group now; a failure is logged, never raised, since what it announces is committed."""
     try:
-        async_to_sync(_send)(group, payload)
+        if _has_caller_loop():
+            async_to_sync(_send)(group, payload)
+        else:
+            asyncio.run_coroutine_threadsafe(_send(group, payload), _sender.get()).result(SEND_TIMEOUT_SECONDS + 1)
     except Exception as error:  # any failure of the channel layer: Redis refused, timed out, reset
         logger.warning("broadcast dropped", group=group, error=f"{type(error).__name__}: {error}")
 
