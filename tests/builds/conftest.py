@@ -65,11 +65,13 @@ def log_text(build) -> str:
     return "\n".join(build.log_lines.order_by("seq").values_list("text", flat=True))
 
 
-def registry_manifest(repository: str, reference: str) -> requests.Response:
-    """The registry's own answer for a manifest, read with a pull token and no other of the portal's code."""
+def registry_manifest(repository: str, reference: str, token: str = "") -> requests.Response:
+    """The registry's own answer for a manifest, read with `token` or else a pull token for `repository`,
+    and no other of the portal's code."""
     from apps.builds import tokens
 
-    token, _ = tokens.issue("tests", [tokens.repository(repository, tokens.PULL)])
+    if not token:
+        token, _ = tokens.issue("tests", [tokens.repository(repository, tokens.PULL)])
     return requests.head(
         f"{django_settings.REGISTRY_URL}/v2/{repository}/manifests/{reference}",
         headers={"Accept": MANIFEST_V2, "Authorization": f"Bearer {token}"},

@@ -34,8 +34,12 @@ def builder(build_stack, celery_worker):
     return celery_worker
 
 
-def test_a_build_is_pushed_pinned_by_the_registrys_digest_and_deploys(world, api, builder, sandbox):
+def test_a_build_is_pushed_pinned_by_the_registrys_digest_and_deploys(world, api, client, builder, sandbox):
     registered(world, sandbox)
+    globex_shop = make_app(world.globex, name="shop")
+    globex_data = context({"Dockerfile": dockerfile()})
+    globex_build = finished(upload(api, world.user("developer", "globex"), globex_shop, globex_data).json()["id"])
+    assert globex_build.state == State.SUCCEEDED, log_text(globex_build)
     shop = make_app(world.acme, name="shop")
     make_release(shop, replicas=3, env={"GREETING": "hi"})
     data = context({"Dockerfile": dockerfile('RUN ["/bin/sh", "-c", "echo built by the portal"]')})
@@ -46,6 +50,10 @@ def test_a_build_is_pushed_pinned_by_the_registrys_digest_and_deploys(world, api
     assert build.state == State.SUCCEEDED, log_text(build)
     assert "built by the portal" in log_text(build)
     assert [line.seq for line in build.log_lines.order_by("seq")] == list(range(1, build.last_seq + 1))
+    texts = list(build.log_lines.order_by("seq").values_list("text", flat=True))
+    output = next(n for n, text in enumerate(texts) if "built by the portal" in text)
+    assert output < texts.index("Pushing " + build.image + ":v1.") < len(texts) - 1
+    assert texts[-1] == build.outcome
     # The digest is the registry's, not the engine's image id.
     manifest = registry_manifest("acme/shop", "v1")
     assert manifest.status_code == 200
@@ -80,6 +88,24 @@ def test_a_build_is_pushed_pinned_by_the_registrys_digest_and_deploys(world, api
     assert base64.b64decode(login["auth"]).decode() == f"{login['username']}:{pull_credential(world.acme).password}"
     assert applied["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": settings.REGISTRY_PULL_SECRET}]
     assert applied["spec"]["template"]["spec"]["containers"][0]["image"] == release.image
+
+    # What the Secret holds pulls acme's repositories and no other tenant's: asked for both, as a
+    # container runtime asks the realm, it gets a token the registry honours for acme/shop alone.
+    realm = client.get(
+        "/registry/token/",
+        {
+            "service": settings.REGISTRY_TOKEN_SERVICE,
+            "scope": ["repository:acme/shop:pull", "repository:globex/shop:pull"],
+        },
+        HTTP_AUTHORIZATION=f"Basic {login['auth']}",
+    )
+    assert realm.status_code == 200, realm.content
+    token = realm.json()["token"]
+    own = registry_manifest("acme/shop", build.digest, token=token)
+    assert own.status_code == 200 and own.headers["Docker-Content-Digest"] == build.digest
+    assert registry_manifest("globex/shop", globex_build.digest, token=token).status_code == 401
+    # The registry has globex's manifest: a token of globex's own reads it.
+    assert registry_manifest("globex/shop", globex_build.digest).status_code == 200
 
 
 def test_a_first_release_from_a_build_takes_the_template_defaults(world, api, builder, operator):
