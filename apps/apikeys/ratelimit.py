@@ -265,8 +265,31 @@ def check(*, key_id: int, tenant_id: int, limits: Limits | None = None) -> Decis
         return None
     limits = limits or limits_for(tenant_id)
     now = datetime.now(UTC)
-    _, _, day_left, month_left = _periods(now)
     keys = [redis_key("bucket", "key", key_id), redis_key("bucket", "tenant", tenant_id), *counter_keys(tenant_id, now)]
+    return _run(keys, limits, now)
+
+
+def check_consumer(*, consumer_key_id: int, limits: Limits) -> Decision | None:
+    """Decide one call of a consumer key (apps/traffic) with the same script: one bucket and the day and
+    month counters of that key alone. The key's bucket is passed as both buckets of the script, which
+    then reads the same level twice and writes it once less a token: a single bucket. None when Redis
+    could not be asked."""
+    if not available():
+        return None
+    now = datetime.now(UTC)
+    today, month, _, _ = _periods(now)
+    bucket = redis_key("consumer", "bucket", consumer_key_id)
+    keys = [
+        bucket,
+        bucket,
+        redis_key("consumer", "day", consumer_key_id, today.isoformat()),
+        redis_key("consumer", "month", consumer_key_id, month.strftime("%Y-%m")),
+    ]
+    return _run(keys, limits, now)
+
+
+def _run(keys: list[str], limits: Limits, now: datetime) -> Decision | None:
+    _, _, day_left, month_left = _periods(now)
     args = [
         limits.requests_per_second,
         limits.burst,

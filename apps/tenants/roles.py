@@ -39,6 +39,7 @@ RESOURCES = [
     "webhooks",
     "addons",
     "routes",
+    "consumers",
 ]
 READ, WRITE = "read", "write"
 WRITE_NEEDS = {
@@ -58,6 +59,7 @@ WRITE_NEEDS = {
     "webhooks": Role.ADMIN,
     "addons": Role.DEVELOPER,  # service instances and bindings (apps/marketplace)
     "routes": Role.DEVELOPER,  # hosts and paths sent to applications (apps/traffic)
+    "consumers": Role.ADMIN,  # usage plans and the keys consumers of the tenant's APIs present (apps/traffic)
 }
 # Webhook URLs may embed tokens and deliveries carry event data: only owners and admins read them.
 READ_NEEDS = {"audit": Role.ADMIN, "webhooks": Role.ADMIN}

@@ -10,7 +10,7 @@ class TrafficConfig(AppConfig):
     def ready(self):
         from apps.core import traffic
 
-        from . import policies, tasks  # noqa: F401
+        from . import gateway, policies, tasks  # noqa: F401
         from .seam import TrafficSource
 
         traffic.install(TrafficSource())

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from apps.catalog.models import Application
 from apps.tenants.models import Environment, Tenant, TenantOwned
@@ -123,3 +124,80 @@ class Route(TenantOwned):
     @property
     def backend_port(self) -> int:
         return SERVER_PORT if self.serves_fallback else self.service_port
+
+
+class UsagePlan(TenantOwned):
+    """A tenant's offer to the consumers of its own APIs: how fast and how much one consumer key may call.
+
+    Each key on the plan gets its own token bucket of `requests_per_second` refilling up to `burst`, and
+    its own `daily_quota` and `monthly_quota` (UTC; empty: unlimited), counted in Redis across every
+    controller pod and portal process. A key without a plan gets the platform's default numbers
+    (settings.CONSUMER_KEY_DEFAULT_LIMITS), named `default`, which is why no plan may take that name.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="usage_plans")
+    name = models.CharField(max_length=60)
+    description = models.CharField(max_length=200, blank=True)
+    requests_per_second = models.PositiveIntegerField()
+    burst = models.PositiveIntegerField()
+    daily_quota = models.PositiveBigIntegerField(null=True, blank=True)
+    monthly_quota = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="usageplan_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(requests_per_second__gte=1, burst__gte=1), name="usageplan_positive_rates"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConsumerKey(TenantOwned):
+    """A key a tenant gave one consumer of its APIs, checked by the gateway on routes with `auth=api_key`.
+
+    It reads `ck_<lookup>_<secret>` and is shown in full once; the lookup is stored plainly and indexed,
+    the whole key only as the same peppered HMAC-SHA256 digest portal API keys use (apps/apikeys/keys.py).
+    It reaches the routes of its own tenant only. Revocation is immediate; a key may also expire.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="consumer_keys")
+    name = models.CharField(max_length=100, help_text="Who the consumer is; sent to the application.")
+    usage_plan = models.ForeignKey(
+        UsagePlan, null=True, blank=True, on_delete=models.PROTECT, related_name="consumer_keys"
+    )
+    lookup = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    key: str  # never stored: the plaintext, for the one response that shows it
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="consumerkey_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def prefix(self) -> str:
+        return f"ck_{self.lookup}_"
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at is not None and self.expires_at <= timezone.now() else "active"

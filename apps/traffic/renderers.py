@@ -8,7 +8,12 @@ Two renderers, chosen per cluster (`Cluster.traffic_renderer`):
 - `gateway_api`: a gateway.networking.k8s.io/v1 HTTPRoute attached to the Gateway the cluster names.
   The HTTPRoute has no field for a connect timeout, a body size or rate limits, and certificates live
   on the Gateway's listeners, so a route asking for those is refused on such a cluster
-  (`unsupported_fields`) rather than rendered without them.
+  (`unsupported_fields`) rather than rendered without them. The standard channel's HTTPRoute (v1.6.1)
+  has no external-auth filter either, so a route needing a consumer key (`auth=api_key`) is refused
+  there too, and never rendered without its check.
+
+A route with `auth=api_key` on ingress-nginx asks the portal's gateway check before every request
+(`auth-url`, apps/traffic/gateway.py) and passes the consumer's X-Consumer-* headers on.
 
 Every object carries the portal's labels (tenant, environment, application) and the route's id, so
 the deployment's removal and the CMDB's discovery find it like the application's other objects.
@@ -17,6 +22,10 @@ the deployment's removal and the CMDB's discovery find it like the application's
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from django.conf import settings
+
+from apps.core.errors import ApplicationError
 
 LABEL = "paas.dev"
 MANAGED_BY = "paas-portal"
@@ -58,12 +67,16 @@ def unsupported_fields(route, target: Target) -> dict[str, str]:
     problems = {field: message for field, message in found.items() if getattr(route, field)}
     if route.tls != "none":
         problems["tls"] = "on a Gateway API cluster certificates belong to the Gateway's listeners, not to a route"
+    if route.auth == "api_key":
+        problems["auth"] = "the Gateway API's standard HTTPRoute has no external-auth filter to check consumer keys"
     return problems
 
 
 def render(route, target: Target) -> list[dict]:
     """The route's objects for the target renderer, in apply order."""
     if target.renderer == GATEWAY_API:
+        if route.auth == "api_key":  # a cluster switched under the route: fail closed, never open
+            raise ApplicationError(f"Not available here: {unsupported_fields(route, target)['auth']}.", field="auth")
         return [_http_route(route, target)]
     return [_ingress(route)]
 
@@ -123,6 +136,9 @@ def _nginx_annotations(route) -> dict:
         found[f"{NGINX}/limit-connections"] = str(route.rate_limit_connections)
     if route.tls == "issue":
         found[CERT_MANAGER_ISSUER] = route.cert_issuer
+    if route.auth == "api_key":
+        found[f"{NGINX}/auth-url"] = f"{settings.GATEWAY_VERIFY_URL}?route={route.pk}"
+        found[f"{NGINX}/auth-response-headers"] = "X-Consumer-Id,X-Consumer-Name,X-Consumer-Plan"
     return found
 
 

@@ -400,6 +400,20 @@ API_FALLBACK_PLAN = {
 # Tenants are told once per period when their requests pass this share of a quota, and at 100 %.
 API_QUOTA_WARNING_PERCENT = env.int("API_QUOTA_WARNING_PERCENT", default=80)
 
+# --- The gateway's consumer-key check (apps/traffic/gateway.py) --------------------------------
+# Where traffic controllers ask whether a consumer key may pass (ingress-nginx's auth-url): a URL
+# the controller reaches, often the portal's in-cluster Service rather than its public address.
+GATEWAY_VERIFY_URL = env("GATEWAY_VERIFY_URL", default=f"{PORTAL_URL}/api/v1/gateway/verify/")
+# How long Redis keeps a key's or a route's entry for the check; changes rewrite the entry at once.
+GATEWAY_CACHE_SECONDS = env.int("GATEWAY_CACHE_SECONDS", default=300)
+# The numbers of a consumer key without a usage plan (its plan is called "default").
+CONSUMER_KEY_DEFAULT_LIMITS = {
+    "requests_per_second": env.int("CONSUMER_KEY_DEFAULT_RPS", default=10),
+    "burst": env.int("CONSUMER_KEY_DEFAULT_BURST", default=20),
+    "daily_quota": env.int("CONSUMER_KEY_DEFAULT_DAILY_QUOTA", default=0) or None,
+    "monthly_quota": env.int("CONSUMER_KEY_DEFAULT_MONTHLY_QUOTA", default=0) or None,
+}
+
 # --- Add-ons (apps/marketplace) -----------------------------------------------------------------
 # The shared servers `make run` starts for the demo add-ons (portal/addon_servers.py); empty elsewhere.
 ADDON_DEMO_POSTGRES_URL = env("ADDON_DEMO_POSTGRES_URL", default="")

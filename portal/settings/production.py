@@ -15,6 +15,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 API_KEY_PEPPER = env("API_KEY_PEPPER")
 PORTAL_URL = env("PORTAL_URL", default=f"https://{ALLOWED_HOSTS[0].lstrip('.')}").rstrip("/")
+GATEWAY_VERIFY_URL = env("GATEWAY_VERIFY_URL", default=f"{PORTAL_URL}/api/v1/gateway/verify/")
 DEBUG = False
 # The sandbox cluster is not in the production image and checks no credentials: never registered here.
 SANDBOX_CLUSTERS_ALLOWED = False

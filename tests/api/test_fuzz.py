@@ -50,6 +50,7 @@ OPERATION_CHECKS = [
             "builds",
             "cmdb/items",
             "cmdb/saved-filters",
+            "consumer-keys",
             "environments",
             "freeze-windows",
             "invitations",
@@ -57,6 +58,7 @@ OPERATION_CHECKS = [
             "releases",
             "routes",
             "service-instances",
+            "usage-plans",
             "webhooks",
         )
     ),
@@ -93,6 +95,11 @@ OPERATION_CHECKS = [
         )
     ),
     ("POST /api/v1/cmdb/relationships/", "positive_data_acceptance", "source and target item ids must exist"),
+    (
+        "GET /api/v1/gateway/verify/",
+        "positive_data_acceptance",
+        "only a consumer key of the route's tenant passes; the fuzzer holds a portal key, which never does",
+    ),
     ("GET /api/v1/releases/{id}/diff/", "positive_data_acceptance", "the release to compare against must exist"),
     ("GET /api/v1/deployments/serving/", "positive_data_acceptance", "the application id must exist"),
     ("PATCH /api/v1/applications/{id}/", "positive_data_acceptance", "the owner's email must name a member"),

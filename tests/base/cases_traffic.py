@@ -9,8 +9,10 @@ from functools import cache
 from django.urls import reverse
 
 from apps.catalog.models import Application
+from apps.tenants.principals import Principal
 from apps.tenants.roles import Role
-from apps.traffic.models import Route
+from apps.traffic.consumer_keys import consumer_key_create
+from apps.traffic.models import ConsumerKey, Route, UsagePlan
 
 
 def _application(tenant) -> Application:
@@ -41,6 +43,20 @@ def _create(world):
     }
 
 
+def usage_plan(tenant, **fields) -> UsagePlan:
+    values = {"name": f"plan-{secrets.token_hex(3)}", "requests_per_second": 5, "burst": 10, **fields}
+    return UsagePlan.objects.create(tenant=tenant, **values)
+
+
+def _usage_plans(world, tenant, n, reader):
+    return [usage_plan(tenant) for _ in range(n)]
+
+
+def _consumer_keys(world, tenant, n, reader):
+    admin, plan = Principal(world.user(Role.ADMIN, tenant.slug)), usage_plan(tenant)
+    return [consumer_key_create(actor=admin, tenant=tenant, name=f"consumer {i}", usage_plan=plan)[0] for i in range(n)]
+
+
 @cache
 def _api_cases() -> list:
     from .api_cases import ApiCase
@@ -59,7 +75,24 @@ def _api_cases() -> list:
                 "degrade": lambda world, row: {"enabled": True},
             },
             write_role=Role.DEVELOPER,
-        )
+        ),
+        ApiCase(
+            "usageplan",
+            UsagePlan,
+            "consumers",
+            _usage_plans,
+            create=lambda world: {"tenant": "acme", "name": "gold", "requests_per_second": 10, "burst": 20},
+            update=lambda world, row: {"daily_quota": 1000},
+            delete=True,
+        ),
+        ApiCase(
+            "consumerkey",
+            ConsumerKey,
+            "consumers",
+            _consumer_keys,
+            create=lambda world: {"tenant": "acme", "name": "partner"},
+            delete=True,
+        ),
     ]
 
 

@@ -24,6 +24,7 @@ from apps.clusters.models import Cluster
 from apps.cmdb.models import CIType, ConfigurationItem, SavedFilter
 from apps.marketplace.models import ServiceInstance, ServiceOffering, ServicePlan, SharedServer
 from apps.tenants.models import DomainReservation, Environment, Tenant
+from apps.traffic.models import ConsumerKey, Route, UsagePlan
 
 from .api_cases import API_CASES
 from .page_cases import PAGE_CASES
@@ -61,6 +62,10 @@ WRITES = {
     "apps.operator.addons.PlanForm": ServicePlan,  # not the API plans' PlanForm
     "ServerForm": SharedServer,
     "SingleSignOnForm": SingleSignOn,
+    "RouteCreateSerializer": Route,
+    "UsagePlanCreateSerializer": UsagePlan,
+    "UsagePlanFieldsSerializer": UsagePlan,
+    "ConsumerKeyCreateSerializer": ConsumerKey,
 }
 TOO_LONG = 10_000  # longer than any column
 

@@ -1,0 +1,138 @@
+"""Shapes of the usage-plan, consumer-key and gateway-check API. They parse and present; the services decide."""
+
+from rest_framework import serializers
+
+from apps.catalog.api.serializers import StrictSerializer
+from apps.tenants.api.serializers import NamedField, TenantField
+
+from .. import gateway
+from ..models import ConsumerKey, UsagePlan
+
+PLAN_NUMBERS = (
+    ("requests_per_second", "Refill rate of each key's token bucket (1-100000)."),
+    ("burst", "Size of each key's bucket: calls a key may make at once (at least the rate)."),
+    ("daily_quota", "Calls per key per UTC day; null: unlimited."),
+    ("monthly_quota", "Calls per key per UTC month; null: unlimited (at least the daily quota)."),
+)
+
+
+class UsagePlanSerializer(serializers.ModelSerializer):
+    tenant = TenantField(read_only=True)
+
+    class Meta:
+        model = UsagePlan
+        fields = [
+            "id",
+            "tenant",
+            "name",
+            "description",
+            "requests_per_second",
+            "burst",
+            "daily_quota",
+            "monthly_quota",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class UsagePlanFieldsSerializer(StrictSerializer):
+    """What a tenant sets on a plan; absent fields keep their value. Bounds are the service's."""
+
+    name = serializers.CharField(max_length=60, required=False, help_text="Sent to applications as X-Consumer-Plan.")
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, help_text in PLAN_NUMBERS:
+            fields[name] = serializers.IntegerField(
+                required=False, allow_null=name.endswith("_quota"), help_text=help_text
+            )
+        return fields
+
+
+class UsagePlanCreateSerializer(UsagePlanFieldsSerializer):
+    tenant = TenantField()
+    name = serializers.CharField(max_length=60, help_text="Sent to applications as X-Consumer-Plan.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in ("requests_per_second", "burst"):
+            fields[name].required = True
+        return fields
+
+
+class PlanLimitsSerializer(serializers.Serializer):
+    """The numbers a key is held to: its plan's, or the platform's `default`."""
+
+    name = serializers.CharField()
+    requests_per_second = serializers.IntegerField()
+    burst = serializers.IntegerField()
+    daily_quota = serializers.IntegerField(allow_null=True)
+    monthly_quota = serializers.IntegerField(allow_null=True)
+
+
+class ConsumerKeySerializer(serializers.ModelSerializer):
+    """Key metadata and the limits it is held to. The key itself is never readable after creation."""
+
+    tenant = TenantField(read_only=True)
+    usage_plan = serializers.IntegerField(
+        source="usage_plan_id", read_only=True, allow_null=True, help_text="null: the platform's default limits."
+    )
+    limits = serializers.SerializerMethodField()
+    prefix = serializers.CharField(read_only=True)
+    state = serializers.CharField(read_only=True, help_text="active, revoked or expired.")
+
+    class Meta:
+        model = ConsumerKey
+        fields = [
+            "id",
+            "tenant",
+            "name",
+            "prefix",
+            "usage_plan",
+            "limits",
+            "state",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+        ]
+        read_only_fields = fields
+
+    def get_limits(self, consumer_key) -> dict:
+        limits = gateway.limits_of(consumer_key.usage_plan)
+        return PlanLimitsSerializer(limits).data
+
+
+class ConsumerKeyCreatedSerializer(ConsumerKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="The full key (ck_…). Shown only in this response.")
+
+    class Meta(ConsumerKeySerializer.Meta):
+        fields = [*ConsumerKeySerializer.Meta.fields, "key"]
+        read_only_fields = fields
+
+
+class ConsumerKeyCreateSerializer(StrictSerializer):
+    tenant = TenantField()
+    name = serializers.CharField(max_length=100, help_text="Who the consumer is; sent as X-Consumer-Name.")
+    usage_plan = NamedField(
+        UsagePlan, required=False, allow_null=True, help_text="The tenant's usage plan by id or name; default: none."
+    )
+    expires_in_days = serializers.IntegerField(
+        required=False, allow_null=True, help_text="1-3650 days; null or absent: the key never expires."
+    )
+
+
+class VerifiedSerializer(serializers.Serializer):
+    """The consumer a key belongs to (the same values as the X-Consumer-* headers)."""
+
+    consumer_id = serializers.CharField()
+    consumer_name = serializers.CharField()
+    plan = serializers.CharField()
+
+
+class RefusedSerializer(serializers.Serializer):
+    """Why a key may not pass; `code` is also the X-Portal-Reason header."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()
