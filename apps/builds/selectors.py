@@ -1,10 +1,14 @@
 """Reads of builds for pages and the API."""
 
+from django.conf import settings
+from django.db.models import Count, Min, Q
+
 from apps.catalog.models import Application, Release
+from apps.tenants.backlog import Backlog
 from apps.workloads.models import Workload
 
 from . import engine
-from .models import Build, BuildLogLine
+from .models import ACTIVE, Build, BuildLogLine, State
 
 LOG_PAGE_MAX = 1000
 
@@ -61,4 +65,32 @@ def _users(principal, app: Application, digest: str) -> dict:
     return {
         "releases": sorted(releases.values_list("number", flat=True)),
         "workloads": sorted(workloads.values_list("environment__name", flat=True)),
+    }
+
+
+def build_backlogs(tenant_ids) -> dict[int, Backlog]:
+    """tenant id -> its builds' limit, running and waiting (queued); None: every tenant with any. The
+    tenants app lists them beside the deployments' (apps/tenants/backlog.py)."""
+    rows = Build.objects.filter(state__in=ACTIVE)
+    if tenant_ids is not None:
+        tenant_ids = list(tenant_ids)
+        rows = rows.filter(tenant_id__in=tenant_ids)
+    counts = {
+        row["tenant_id"]: row
+        for row in rows.values("tenant_id").annotate(
+            running=Count("id", filter=Q(state__in=(State.RUNNING, State.PUSHING))),
+            waiting=Count("id", filter=Q(state=State.QUEUED)),
+            since=Min("created_at", filter=Q(state=State.QUEUED)),
+        )
+    }
+    empty: dict = {"running": 0, "waiting": 0, "since": None}
+    return {
+        tenant_id: Backlog(
+            kind="builds",
+            limit=settings.BUILD_CONCURRENCY_PER_TENANT,
+            running=counts.get(tenant_id, empty)["running"],
+            waiting=counts.get(tenant_id, empty)["waiting"],
+            waiting_since=counts.get(tenant_id, empty)["since"],
+        )
+        for tenant_id in (tenant_ids if tenant_ids is not None else counts)
     }

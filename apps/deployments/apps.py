@@ -8,6 +8,7 @@ class DeploymentsConfig(AppConfig):
     label = "deployments"
 
     def ready(self):
-        # Registers the policy and the usage counters, and the tasks in every process: the services
-        # send tasks by name (dispatch.py), which must find the portal's NudgeTask in the web process too.
-        from . import policies, quotas, tasks  # noqa: F401
+        # Registers the policy, the usage counters and the backlog reader, and the tasks in every process:
+        # the services send tasks by name (dispatch.py), which must find the portal's NudgeTask in the web
+        # process too.
+        from . import fairness, policies, quotas, tasks  # noqa: F401

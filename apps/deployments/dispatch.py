@@ -15,10 +15,13 @@ RECONCILE = "apps.deployments.tasks.reconcile_deployments"
 SWITCH_BACK = "apps.deployments.strategies.tasks.switch_back"
 TIDY = "apps.deployments.strategies.tasks.tidy_strategies"
 OPERATION = "apps.deployments.tasks.run_operation"
+ADMIT = "apps.deployments.tasks.admit_waiting"
 
 
-def after_commit(task: str, *args) -> None:
+def after_commit(task: str, *args, priority: int | None = None) -> None:
     """Send `task` with `args` once the current transaction commits (at once outside one). The app
     config imports tasks.py at start, so the registered task (which drops a nudge the broker cannot
-    take, apps/core/tasking.py) is found in every process."""
-    transaction.on_commit(lambda: current_app.tasks[task].delay(*args))
+    take, apps/core/tasking.py) is found in every process. `priority` 0 (the default) to 9 (last): the
+    Redis transport serves a queue's lower numbers first (fairness.py)."""
+    options = {} if priority is None else {"priority": priority}
+    transaction.on_commit(lambda: current_app.tasks[task].apply_async(args, **options))

@@ -14,7 +14,7 @@ from apps.clusters.kube import KubeError
 from apps.clusters.services import cluster_of
 from apps.core.errors import ApplicationError
 
-from . import dispatch, pipeline
+from . import dispatch, fairness, pipeline
 from .choices import State, Strategy
 from .models import LEASE_SECONDS, Deployment
 from .services import (
@@ -129,6 +129,12 @@ def reconcile_deployments() -> None:
                 transaction.on_commit(lambda task=task, attempt=step[1], pk=deployment_id: task.delay(pk, attempt))
         if step is not None:
             logger.info("deployment restarted", deployment=deployment_id, step=step[0], attempt=step[1])
+
+
+@shared_task(name=dispatch.ADMIT, ignore_result=True)
+def admit_waiting() -> None:
+    """Beat, every few seconds: give waiting deployments the turns a lost nudge left unused."""
+    fairness.admit_waiting()
 
 
 # --- Strategies --------------------------------------------------------------------------------

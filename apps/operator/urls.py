@@ -11,6 +11,7 @@ app_name = "operator"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("tenants/", views.tenants, name="tenants"),
+    path("backlog/", views.backlog, name="backlog"),
     path("tenants/<slug:slug>/", views.tenant_detail, name="tenant"),
     path("tenants/<slug:slug>/quota/", views.tenant_quota, name="tenant-quota"),
     path("tenants/<slug:slug>/status/", views.tenant_status, name="tenant-status"),

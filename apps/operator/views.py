@@ -23,7 +23,7 @@ from apps.core.operators import operator_required
 from apps.tenants.models import Environment, Quota, Tenant
 from apps.tenants.principals import as_principal
 from apps.tenants.quotas import usage_of
-from apps.tenants.selectors import quotas_of, tenants_of_the_platform
+from apps.tenants.selectors import backlog_of_the_platform, quotas_of, tenants_of_the_platform
 from apps.tenants.services import quota_set, tenant_set_status
 
 from .forms import ClusterRegisterForm, QuotaForm, TenantStatusForm
@@ -46,6 +46,13 @@ def tenants(request):
     query = request.GET.get("q", "").strip()
     rows = tenants_of_the_platform(search=query)
     return render(request, "operator/tenants.html", {"tenants": rows, "query": query})
+
+
+@operator_required
+def backlog(request):
+    """Who is using the workers and who waits for a turn: every tenant with deployments or builds
+    running or waiting, most waiting first."""
+    return render(request, "operator/backlog.html", {"rows": backlog_of_the_platform()})
 
 
 @dataclass
@@ -75,6 +82,8 @@ def _quota_grid(tenant: Tenant, refused: QuotaForm | None) -> list[tuple[Environ
     for environment in [None, *tenant.environments.all()]:
         cells = []
         for resource, label in Quota.Resource.choices:
+            if environment is not None and resource == Quota.Resource.DEPLOYMENTS:
+                continue  # a tenant-wide limit only: turns are the tenant's, whatever the environment
             quota = quotas.get((environment.pk if environment else None, resource))
             cell = QuotaCell(
                 environment,

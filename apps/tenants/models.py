@@ -183,7 +183,8 @@ def promotion_key(environment: Environment) -> tuple:
 class Quota(TenantOwned):
     """A limit on one resource for a tenant (environment empty) or for one of its environments.
 
-    Set by operators; checked by the service that would add usage.
+    Set by operators; checked by the service that would add usage. "Deployments at once" is the one
+    limit that queues instead of refusing: work beyond it waits its turn (docs/fairness.md).
     """
 
     class Resource(models.TextChoices):
@@ -194,6 +195,8 @@ class Quota(TenantOwned):
         API_KEYS = "api_keys", "API keys"
         ADDONS = "addons", "Add-on instances"
         ADDON_STORAGE = "addon_storage", "Add-on storage (MiB)"
+        # Not refused beyond it: further deployments wait their turn (apps/deployments/fairness.py).
+        DEPLOYMENTS = "deployments", "Deployments at once"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="quotas")
     environment = models.ForeignKey(Environment, null=True, blank=True, on_delete=models.CASCADE, related_name="quotas")

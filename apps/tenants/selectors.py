@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from allauth.account.models import EmailAddress
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
 
+from .backlog import Backlog, backlogs_of_platform
 from .models import DomainReservation, Environment, HostClaim, Invitation, Membership, Quota, Tenant
 from .principals import Principal, as_principal
 from .roles import Role
@@ -117,3 +120,26 @@ def domain_reservations_of_the_platform() -> QuerySet[DomainReservation]:
 def host_claims_of_every_tenant() -> QuerySet[HostClaim]:
     """Every claimed host with its tenant."""
     return HostClaim.objects.select_related("tenant").order_by("host")
+
+
+@dataclass(frozen=True)
+class TenantBacklog:
+    tenant: Tenant
+    work: list[Backlog]
+
+    @property
+    def waiting(self) -> int:
+        return sum(backlog.waiting for backlog in self.work)
+
+    @property
+    def running(self) -> int:
+        return sum(backlog.running for backlog in self.work)
+
+
+def backlog_of_the_platform() -> list[TenantBacklog]:
+    """Every tenant with background work running or waiting, and that work, most waiting first: the
+    operators' view of who is using the workers and who waits for their turn."""
+    busy = backlogs_of_platform()
+    tenants = Tenant.objects.in_bulk(list(busy))
+    rows = [TenantBacklog(tenants[pk], work) for pk, work in busy.items() if pk in tenants]
+    return sorted(rows, key=lambda row: (-row.waiting, -row.running, row.tenant.slug))

@@ -396,8 +396,13 @@ def quota_set(
         raise ApplicationError("A quota is a whole number, zero or more.", code=INVALID, field="limit")
     if environment is not None and environment.tenant_id != tenant.pk:
         raise ApplicationError("That environment belongs to another tenant.", code=INVALID, field="environment")
+    if resource == Quota.Resource.DEPLOYMENTS and (environment is not None or int(limit) < 1):
+        raise ApplicationError(
+            "Deployments at once is a tenant-wide limit of at least one.", code=INVALID, field="limit"
+        )
     used = usage_of(resource, tenant, environment)
-    if used is not None and int(limit) < used:
+    # Deployments beyond their limit wait their turn, so a lower limit than in flight now just makes them wait.
+    if used is not None and int(limit) < used and resource != Quota.Resource.DEPLOYMENTS:
         raise ApplicationError(
             f"{used} already in use; the limit cannot be lower than that.", code=QUOTA_BELOW_USAGE, field="limit"
         )

@@ -11,6 +11,7 @@ from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 
 from . import selectors, services
+from .backlog import backlog_of
 from .forms import EnvironmentForm, InvitationForm, MemberRoleForm, QuotaIncreaseForm, ServiceForm, TenantCreateForm
 from .models import Environment, Invitation, Membership
 from .pages import render_tenant_page, tenant_view
@@ -303,5 +304,5 @@ def quotas(request):
                 request, f"Asked for more: change request {change_request.pk} waits for the platform operators."
             )
             return redirect("tenants:quotas", tenant_slug=request.tenant.slug)
-    context = {"usage": usage_report(request.tenant), "form": form}
+    context = {"usage": usage_report(request.tenant), "backlog": backlog_of(request.tenant), "form": form}
     return render_tenant_page(request, "tenants/quotas.html", context, section="quotas", status=_failed(request))

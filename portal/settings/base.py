@@ -187,6 +187,7 @@ CELERY_BEAT_SCHEDULER = "apps.core.beat:LeaderScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "apps.core.tasks.heartbeat", "schedule": 30.0},
     "deployments-reconcile": {"task": "apps.deployments.tasks.reconcile_deployments", "schedule": 30.0},
+    "deployments-admit": {"task": "apps.deployments.tasks.admit_waiting", "schedule": 5.0},
     "approvals-expire": {"task": "apps.approvals.tasks.expire_change_requests", "schedule": 60.0},
     "deployments-strategies-tidy": {"task": "apps.deployments.strategies.tasks.tidy_strategies", "schedule": 15.0},
     "cmdb-discovery": {
@@ -206,6 +207,9 @@ CELERY_BEAT_SCHEDULE = {
     "traffic-maintenance-windows": {"task": "apps.traffic.tasks.maintenance_windows", "schedule": 30.0},
 }
 CELERY_TIMEZONE = "UTC"
+# Deployments a tenant has in flight at once unless its "deployments at once" quota says otherwise;
+# the rest wait their turn, so one tenant's burst does not hold up everyone else (docs/fairness.md).
+DEPLOYMENT_CONCURRENCY_PER_TENANT = env.int("DEPLOYMENT_CONCURRENCY_PER_TENANT", default=10)
 # Longest wait (seconds) before a deployment step retries after a transient cluster failure.
 DEPLOYMENT_RETRY_MAX_SECONDS = env.float("DEPLOYMENT_RETRY_MAX_SECONDS", default=15.0)
 # CMDB discovery: minutes unseen before a discovered item or edge is stale, and then retired.

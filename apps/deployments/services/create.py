@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from apps.catalog.images import image_check
 from apps.core.audit import audit_record
@@ -16,10 +13,9 @@ from apps.core.traffic import route_for_release
 from apps.tenants.claims import host_claim
 from apps.tenants.principals import Principal
 
-from .. import dispatch
 from ..choices import ACTIVE, EventKind, State
-from ..dispatch import after_commit
-from ..models import LEASE_SECONDS, Deployment, DeploySettings
+from ..fairness import admit_after_commit
+from ..models import Deployment, DeploySettings
 from ..quotas import check_quotas
 from .state import deployment_transition, event_append
 
@@ -189,7 +185,8 @@ def deployment_create(
 
 
 def _dispatch(deployment: Deployment) -> None:
-    after_commit(dispatch.RUN, deployment.pk, deployment.attempts)
+    """The deployment waits for its tenant's turn (fairness.py); admitted at once when a slot is free."""
+    admit_after_commit(deployment.tenant_id)
 
 
 @transaction.atomic
@@ -197,8 +194,6 @@ def deployment_release(*, deployment: Deployment, reason: str, actor: Principal 
     """Move a deployment that waited for approval into the queue and start its pipeline after commit;
     the approvals app calls this in the transaction that records the final approval."""
     row = deployment_transition(deployment=deployment, to_state=State.QUEUED, reason=reason, actor=actor)
-    row.lease_expires_at = timezone.now() + timedelta(seconds=LEASE_SECONDS)
-    row.save(update_fields=["lease_expires_at"])
     _dispatch(row)
     return row
 
@@ -231,7 +226,6 @@ def _insert(
         reason=reason,
         rollback_of=rollback_of,
         attempts=1,
-        lease_expires_at=timezone.now() + timedelta(seconds=LEASE_SECONDS) if state == State.QUEUED else None,
         progress_deadline_seconds=progress_deadline_seconds
         or Deployment._meta.get_field("progress_deadline_seconds").default,
     )

@@ -16,6 +16,7 @@ from apps.core.realtime import broadcast_on_commit, deployment_group, tenant_gro
 from apps.tenants.principals import Principal
 
 from ..choices import TERMINAL, TRANSITIONS, EventKind, State
+from ..fairness import admit_after_commit
 from ..models import Deployment, DeploymentEvent
 
 # Refusals, as constants that tests import.
@@ -105,6 +106,8 @@ def deployment_transition(
             "reason": reason,
         },
     )
+    if to_state in TERMINAL:  # its turn is over: the tenant's next waiting deployment goes
+        admit_after_commit(row.tenant_id)
     if to_state in (*TERMINAL, State.CANCELLING):  # cancelling is a member's act; cancelled follows by itself
         audit_record(
             actor=actor,

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from apps.clusters.models import TRAFFIC_RENDERERS, Cluster
+from apps.tenants.api.serializers import BacklogSerializer
 from apps.tenants.models import Quota, Tenant
 from apps.tenants.selectors import tenant_choices
 
@@ -12,6 +13,16 @@ class OperatorTenantSerializer(serializers.ModelSerializer):
         model = Tenant
         fields = ["id", "slug", "name", "status", "member_count", "created_at"]
         read_only_fields = fields
+
+
+class OperatorBacklogSerializer(serializers.Serializer):
+    """A tenant with background work running or waiting, and that work by kind."""
+
+    tenant = serializers.CharField(source="tenant.slug")
+    name = serializers.CharField(source="tenant.name")
+    waiting = serializers.IntegerField()
+    running = serializers.IntegerField()
+    work = BacklogSerializer(many=True)
 
 
 class StatusChangeSerializer(serializers.Serializer):

@@ -17,12 +17,13 @@ from apps.tenants import services
 from apps.tenants.api.serializers import QuotaSerializer
 from apps.tenants.models import Tenant
 from apps.tenants.principals import as_principal
-from apps.tenants.selectors import quotas_of_every_tenant, tenants_of_the_platform
+from apps.tenants.selectors import backlog_of_the_platform, quotas_of_every_tenant, tenants_of_the_platform
 
 from .serializers import (
     ClusterRegisterSerializer,
     ClusterSerializer,
     ClusterTrafficSerializer,
+    OperatorBacklogSerializer,
     OperatorTenantSerializer,
     QuotaSetSerializer,
     StatusChangeSerializer,
@@ -63,6 +64,12 @@ class OperatorTenantViewSet(OperatorViewSet, mixins.ListModelMixin, mixins.Retri
             reason=data.validated_data["reason"],
         )
         return Response(self.get_serializer(tenants_of_the_platform().get(pk=tenant.pk)).data)
+
+    @extend_schema(responses=OperatorBacklogSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def backlog(self, request):
+        """Every tenant with deployments or builds running or waiting their turn, most waiting first."""
+        return Response(OperatorBacklogSerializer(backlog_of_the_platform(), many=True).data)
 
     @extend_schema(request=StatusChangeSerializer)
     @action(detail=True, methods=["post"])

@@ -250,5 +250,15 @@ class QuotaUsageSerializer(serializers.Serializer):
     remaining = serializers.IntegerField(allow_null=True)
 
 
+class BacklogSerializer(serializers.Serializer):
+    """One kind of a tenant's background work: at most `limit` run at once, the rest wait their turn."""
+
+    kind = serializers.CharField(help_text="deployments or builds")
+    limit = serializers.IntegerField(help_text="How many run at once.")
+    running = serializers.IntegerField(help_text="How many are being worked on now.")
+    waiting = serializers.IntegerField(help_text="How many wait for a turn.")
+    waiting_since = serializers.DateTimeField(allow_null=True, help_text="When the oldest waiting one was queued.")
+
+
 class RoleSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from apps.core.errors import denied, missing_scope
 from apps.tenants import selectors, services
 from apps.tenants.api.base import NamedLookupMixin, TenantViewSetMixin
+from apps.tenants.backlog import backlog_of
 from apps.tenants.models import Environment, Invitation, Membership, Quota, Tenant
 from apps.tenants.principals import as_principal
 from apps.tenants.quotas import usage_report
@@ -58,6 +59,15 @@ class TenantViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         if not as_principal(request).has_scope("quotas", "read"):
             raise PermissionDenied(missing_scope("quotas", READ))
         return Response(s.QuotaUsageSerializer(usage_report(self.get_object()), many=True).data)
+
+    @extend_schema(responses=s.BacklogSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def backlog(self, request, slug=None):
+        """The tenant's background work: for deployments and builds, how many may run at once, how many
+        run and how many wait their turn."""
+        if not as_principal(request).has_scope("quotas", "read"):
+            raise PermissionDenied(missing_scope("quotas", READ))
+        return Response(s.BacklogSerializer(backlog_of(self.get_object()), many=True).data)
 
 
 class MembershipViewSet(
