@@ -177,6 +177,7 @@ def test_a_retired_template_and_a_contradicting_kind_are_refused(world, dev, web
     [
         ({"name": "Not a slug!"}, "name", "lower-case letters"),
         ({"name": "new"}, "name", "reserved"),
+        ({"name": "paas-maintenance"}, "name", "reserved"),  # the routes' maintenance server's objects
         ({"repository_url": "git@github.com:acme/shop.git"}, "repository_url", "http(s) URL"),
         ({"kind": "daemon"}, "component_kind", "not a kind"),
     ],
