@@ -9,6 +9,7 @@ beyond the short list of exceptions below, each with its reason.
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ CLUSTER_ROLE = "paas-portal"
 # Representative runs of every cluster-facing flow: each deploy strategy (rolling, canary, blue-green,
 # cron), the operations on a running application, the lifecycle watcher, logs (read and followed),
 # events, namespace provisioning with quotas, limits and network policies, traffic routes with both
-# renderers, the marketplace's in-cluster instances and bindings, self-healing, autoscaling, the CMDB's
+# renderers and maintenance pages, the marketplace's in-cluster instances and bindings, self-healing, autoscaling, the CMDB's
 # discovery, and the pull secret of platform images.
 FLOWS = [
     "tests/clusters/test_provisioning.py::test_namespaces_follow_environments_and_quotas",
@@ -46,6 +47,9 @@ FLOWS = [
     "tests/workloads/test_live_streams.py::test_the_log_stream_sends_each_pods_lines_and_then_each_new_line_as_it_is_written",
     "tests/workloads/test_self_heal.py::test_heal_reapplies_the_live_release_after_the_grace_and_records_it",
     "tests/traffic/test_renderers.py::test_routes_are_applied_to_the_sandbox_with_either_renderer",
+    "tests/traffic/test_maintenance.py::test_maintenance_on_and_off_through_the_api",
+    "tests/deployments/test_canary_matching.py::"
+    "test_on_the_gateway_api_the_canary_rules_are_applied_then_gone_after_promotion_and_cancel",
     "tests/marketplace/test_incluster.py::test_an_instance_is_a_statefulset_in_the_namespace_ready_with_its_pod",
     "tests/marketplace/test_deploy_env.py::test_the_next_deployment_gets_the_bindings_variables_and_loses_them_after_unbind",
     "tests/cmdb/test_discovery.py::test_discovery_records_what_runs_where",
@@ -71,12 +75,9 @@ def _child_env(log: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def calls(tmp_path_factory) -> set[tuple[str, str, str]]:
-    """(verb, group, resource[/subresource]) of every request the client layer made during FLOWS."""
-    log = tmp_path_factory.mktemp("access") / "access.jsonl"
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", *FLOWS, "-q", "-p", "no:cacheprovider", "-n", "0", "-o", "addopts="],
+def _run_flows(flows: list[str], log: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *flows, "-q", "-rfE", "-p", "no:cacheprovider", "-n", "0", "-o", "addopts="],
         cwd=ROOT,
         env=_child_env(log),
         capture_output=True,
@@ -84,8 +85,34 @@ def calls(tmp_path_factory) -> set[tuple[str, str, str]]:
         timeout=1800,
         check=False,
     )
+
+
+def _not_passed(output: str) -> list[str]:
+    """Node ids of the failed and erroring tests, from pytest's short summary (-rfE)."""
+    ids = []
+    for line in output.splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            node = line.split(" ", 1)[1].split(" - ", 1)[0].strip()
+            if node not in ids:
+                ids.append(node)
+    return ids
+
+
+@pytest.fixture(scope="module")
+def calls(tmp_path_factory) -> set[tuple[str, str, str]]:
+    """(verb, group, resource[/subresource]) of every request the client layer made during FLOWS.
+
+    These are timing-sensitive tests; one that fails under load runs once more (its calls add to the
+    log), and must pass then."""
+    log = tmp_path_factory.mktemp("access") / "access.jsonl"
+    result = _run_flows(FLOWS, log)
+    again = _not_passed(result.stdout)
+    if result.returncode != 0 and again:
+        result = _run_flows(again, log)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert f"{len(FLOWS)} passed" in result.stdout, result.stdout[-2000:]
+    summary = result.stdout.strip().splitlines()[-1]
+    passed = re.search(r"(\d+) passed", summary)
+    assert passed and int(passed.group(1)) >= len(again or FLOWS) and "skipped" not in summary, summary
     found = set()
     for line in log.read_text().splitlines():
         entry = json.loads(line)
