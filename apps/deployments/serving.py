@@ -9,6 +9,7 @@ read the answer says so instead of guessing.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from apps.clusters.connection import kube_for
@@ -105,7 +106,50 @@ def _of(workload: dict | None, colour: str = "") -> Serving:
     )
 
 
+def serving_of_many(pairs) -> dict[tuple[int, int], Serving]:
+    """serving_now for many (application, environment) pairs at once, keyed by their ids: one query for
+    the placements and one client per cluster, where a row each would open its own. A cluster that fails
+    a read answers every remaining row of it with that error rather than timing out once per row."""
+    pairs = list(pairs)
+    placements = {
+        placement.environment_id: placement.cluster
+        for placement in Placement.objects.select_related("cluster").filter(
+            environment__in={environment.pk for _, environment in pairs}
+        )
+    }
+    answers: dict[tuple[int, int], Serving] = {}
+    by_cluster: dict[int, list] = defaultdict(list)
+    for application, environment in pairs:
+        cluster = placements.get(environment.pk)
+        if cluster is None:
+            answers[application.pk, environment.pk] = Serving()  # never placed on a cluster: nothing runs
+        else:
+            by_cluster[cluster.pk].append((cluster, application, environment))
+    for rows in by_cluster.values():
+        cluster = rows[0][0]
+        failed: Serving | None = None
+        try:
+            with kube_for(cluster, **READ_OPTIONS) as kube:
+                for _, application, environment in rows:
+                    key = application.pk, environment.pk
+                    if failed is None:
+                        try:
+                            answers[key] = _read(kube, application, environment)
+                            continue
+                        except KubeError as exc:
+                            failed = Serving(error=f"The cluster {cluster.name} could not be read: {exc.message}")
+                    answers[key] = failed
+        except KubeError as exc:
+            failed = Serving(error=f"The cluster {cluster.name} could not be read: {exc.message}")
+            for _, application, environment in rows:
+                answers.setdefault((application.pk, environment.pk), failed)
+    return answers
+
+
 def serving_by_environment(principal, application) -> list[tuple[Environment, Serving]]:
     """What serves the application now in each environment of its tenant the principal may see."""
-    environments = Environment.objects.restrict(principal, "view").filter(tenant=application.tenant_id)
-    return [(environment, serving_now(application, environment)) for environment in environments.order_by("name")]
+    environments = list(
+        Environment.objects.restrict(principal, "view").filter(tenant=application.tenant_id).order_by("name")
+    )
+    answers = serving_of_many((application, environment) for environment in environments)
+    return [(environment, answers[application.pk, environment.pk]) for environment in environments]

@@ -93,11 +93,13 @@ def test_an_unreadable_cluster_is_said_so_not_guessed(world, api, client, cluste
         refused = api.get(f"{URL}{row.pk}/serving/")
         html = client.get(f"/t/acme/deployments/{row.pk}/").content.decode()
         listed = api.get(f"{URL}serving/", {"application": row.application_id}).json()
+        overview = client.get("/t/acme/").content.decode()
     finally:
         sandbox.clear_faults()
     assert refused.status_code == 503 and refused.json()["code"] == "cluster_unreadable", refused.content
     assert "could not be read" in html and "Release #1 (blue)" not in html
     assert all(not each["readable"] and each["release_number"] is None for each in listed)
+    assert "could not be read" in overview and "Release #1 (blue)" not in overview
 
 
 def test_blue_green_removes_the_rolling_deployment_and_rolling_removes_the_colours(world, api, cluster):

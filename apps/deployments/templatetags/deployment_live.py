@@ -7,7 +7,7 @@ from django import template
 from apps.tenants.models import Environment, promotion_order
 
 from ..selectors import latest_deployments_for
-from ..serving import serving_now
+from ..serving import serving_of_many
 
 register = template.Library()
 
@@ -28,12 +28,13 @@ def latest_deployments(context, application=None):
     application's page every environment gets a row, so a first deployment has a place to appear."""
     request, tenant = context["request"], context["tenant"]
     newest = list(latest_deployments_for(request, tenant, application))
+    serving = serving_of_many((d.application, d.environment) for d in newest)
     rows = [
         {
             "application": d.application,
             "environment": d.environment,
             "deployment": d,
-            "serving": serving_now(d.application, d.environment),
+            "serving": serving[d.application.pk, d.environment.pk],
         }
         for d in newest
     ]
