@@ -36,6 +36,7 @@ from .models import Route
 
 APPLY_TASK = "apps.traffic.tasks.apply_route"
 REMOVE_TASK = "apps.traffic.tasks.remove_route"
+SYNC_TASK = "apps.traffic.tasks.sync_maintenance_server"
 PATH_CONFLICT = "path_conflict"
 CHANGE_KIND = "route"
 
@@ -518,7 +519,7 @@ def _fallback_routes(environment: Environment) -> list[Route]:
     return list(
         Route.objects.filter(environment=environment)
         .filter(Q(maintenance=True) | Q(degraded=True))
-        .exclude(state__in=[Route.State.WAITING, Route.State.DELETING])
+        .exclude(state__in=[Route.State.WAITING, Route.State.DELETING, Route.State.REMOVED])
         .select_related("tenant", "environment")
         .order_by("host", "path", "id")
     )
@@ -561,6 +562,18 @@ def maintenance_server_remove(kube, environment: Environment) -> None:
             kube.delete(api_version, kind, maintenance.SERVER_NAME, namespace)
 
 
+def maintenance_server_sync(*, environment_id: int) -> None:
+    """Make the namespace's maintenance server match the routes that need it, or remove it."""
+    environment = Environment.objects.select_related("tenant").get(pk=environment_id)
+    with kube_of(environment) as kube, transaction.atomic():
+        _lock_namespace(environment)
+        needing = _fallback_routes(environment)
+        if needing:
+            maintenance_server_apply(kube, environment, needing)
+        else:
+            maintenance_server_remove(kube, environment)
+
+
 def _check_backend(route: Route, wanted: dict, live: dict) -> None:
     """The cluster's answer names the backend the route was rendered with (an admission webhook or
     another writer may have changed it)."""
@@ -595,15 +608,10 @@ def _delete_ours(kube, api_version: str, kind: str, namespace: str, name: str, r
 def route_remove_objects(*, environment_id: int, name: str, route_id: int) -> None:
     """Delete a deleted route's objects from the cluster (whatever kind it was rendered as)."""
     environment = Environment.objects.select_related("tenant").get(pk=environment_id)
-    with kube_of(environment) as kube, transaction.atomic():
-        _lock_namespace(environment)
+    with kube_of(environment) as kube:
         for api_version, kind in renderers.KINDS.values():
             _delete_ours(kube, api_version, kind, environment.namespace, name, route_id)
-        needing = _fallback_routes(environment)
-        if needing:  # the deleted route's page goes from the server
-            maintenance_server_apply(kube, environment, needing)
-        else:
-            maintenance_server_remove(kube, environment)
+    maintenance_server_sync(environment_id=environment_id)  # the deleted route's page goes from the server
 
 
 # --- Routes made from releases (apps/core/traffic.py) -----------------------------------------
@@ -625,6 +633,8 @@ def release_route(*, release, environment: Environment, actor) -> Route | None:
     if route is not None and route.state == Route.State.REMOVED:  # this deploy's render applies it again
         Route.objects.filter(pk=route.pk).update(state=Route.State.APPLIED, last_error="")
         route.state = Route.State.APPLIED
+        if route.serves_fallback:  # and the maintenance server it points at comes back with its apply
+            _dispatch(APPLY_TASK, route.pk)
     if route is not None and all(getattr(route, field) == value for field, value in wanted.items()):
         return route
     with transaction.atomic():
@@ -660,11 +670,15 @@ def routes_removed(*, application, environment: Environment) -> None:
     """Removing the application from the environment deleted every object carrying its label, its routes'
     too: the routes say so (`removed`) instead of `applied`. A route made from a release comes back with
     the next deploy of the application; another one with its next save."""
-    Route.objects.filter(
+    routes = Route.objects.filter(
         application=application,
         environment=environment,
         state__in=(Route.State.APPLIED, Route.State.PENDING, Route.State.FAILED),
-    ).update(state=Route.State.REMOVED, last_error="", applied_at=None)
+    )
+    served_pages = routes.filter(Q(maintenance=True) | Q(degraded=True)).exists()
+    routes.update(state=Route.State.REMOVED, last_error="", applied_at=None)
+    if served_pages:  # their pages go from the namespace's maintenance server, or the server with them
+        _dispatch(SYNC_TASK, environment.pk)
 
 
 def release_route_objects(*, release, environment: Environment) -> list[dict] | None:

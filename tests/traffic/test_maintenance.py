@@ -291,3 +291,21 @@ def test_switches_reach_webhooks_subscribed_to_route_events(api, world, shop, dj
     first, second = (delivery.payload["data"] for delivery in deliveries)
     assert first["route"] == route_id and first["maintenance"] is True and first["degraded"] is False
     assert second["maintenance"] is True and second["degraded"] is True
+
+
+def test_removing_the_application_takes_its_page_and_the_server_away(
+    api, world, shop, cluster, kube, django_capture_on_commit_callbacks
+):
+    from apps.core.traffic import routes_removed
+    from apps.traffic.services import maintenance_server_sync
+
+    route = _route(api, world)
+    _switch(api, route, enabled=True)
+    namespace = route.environment.namespace
+    assert _server(kube, namespace)["Deployment"] is not None
+    with django_capture_on_commit_callbacks() as sent:
+        routes_removed(application=shop, environment=route.environment)  # what the application's removal calls
+    assert len(sent) == 1  # the server's sync, sent to a worker after commit
+    maintenance_server_sync(environment_id=route.environment_id)  # what that worker runs
+    assert _server(kube, namespace) == {"ConfigMap": None, "Deployment": None, "Service": None}
+    assert Route.objects.get(pk=route.pk).state == Route.State.REMOVED
