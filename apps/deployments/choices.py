@@ -17,6 +17,8 @@ class State(models.TextChoices):
 
 ACTIVE = (State.PENDING_APPROVAL, State.QUEUED, State.APPLYING, State.PROGRESSING, State.CANCELLING)
 TERMINAL = (State.SUCCEEDED, State.FAILED, State.ROLLED_BACK, State.CANCELLED)
+# The states in which the pipeline looks at the cluster until the rollout (or the restore) is done.
+OBSERVED = (State.PROGRESSING, State.CANCELLING)
 
 # Where each active state may go next. Terminal states go nowhere. Nothing reached the cluster before
 # applying, so a cancel there is immediate; from applying on, a cancel brings the release that was live

@@ -4,12 +4,22 @@ Each step reloads the row and does nothing for a terminal row or for a task carr
 attempt than the row's, so a redelivered or duplicated message is harmless. What a step does to the
 cluster is the row's strategy's (strategies/registry.py); cluster calls happen outside the row lock,
 and everything recorded goes through the deployment services.
+
+A rollout is looked at by two paths: the look every DEPLOYMENT_OBSERVE_SECONDS that each look
+schedules (the fallback), and a look the lifecycle watcher asks for when a watch event touches the
+rollout's objects (`look_now`, the fast path). Only one look at a deployment runs at a time
+(`one_look`), so a strategy never moves a step on twice from two looks at once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,7 +27,7 @@ from apps.clusters.services import environment_provision, kube_of, placement_for
 from apps.core import imagepull
 from apps.core.errors import ApplicationError
 
-from .choices import EventKind, State
+from .choices import OBSERVED, EventKind, State
 from .models import LEASE_SECONDS, Deployment
 from .services import deployment_fail, deployment_observe, deployment_transition, outage_end, outage_open
 from .strategies.base import applied
@@ -26,6 +36,10 @@ from .strategies.restore import restore_step
 
 MAX_ATTEMPTS = 5
 RESTARTABLE = (State.QUEUED, State.APPLYING, State.PROGRESSING, State.CANCELLING)
+# A look holds its deployment this long at most (a worker killed mid-look frees it then); a look is short.
+LOOK_HOLD_SECONDS = 60
+# How long a look the watcher asked for waits for the one running to end before it gives up.
+LOOK_WAIT_SECONDS = 10.0
 
 
 def _row(deployment_id: int, attempt: int) -> Deployment | None:
@@ -73,7 +87,7 @@ def apply_step(*, deployment_id: int, attempt: int) -> bool:
     row = current(deployment_id, attempt)
     if row is None or row.state == State.PENDING_APPROVAL:
         return False
-    if row.state in (State.PROGRESSING, State.CANCELLING):
+    if row.state in OBSERVED:
         return True
     if row.state == State.QUEUED:
         deployment_transition(deployment=row, to_state=State.APPLYING, reason="Applying manifests")
@@ -108,10 +122,42 @@ def apply_step(*, deployment_id: int, attempt: int) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def one_look(deployment_id: int, *, wait: float = 0.0) -> Iterator[bool]:
+    """Hold the deployment for one look; yields False when another look held it for longer than `wait`
+    seconds. Kept in the cache (Redis), which every worker shares, with an expiry for a look that died."""
+    key, mine = f"deployment-look:{deployment_id}", uuid.uuid4().hex
+    deadline = time.monotonic() + wait
+    while not (held := cache.add(key, mine, LOOK_HOLD_SECONDS)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield held
+    finally:
+        if held and cache.get(key) == mine:
+            cache.delete(key)
+
+
 def observe_step(*, deployment_id: int, attempt: int) -> bool:
     """Record what the cluster shows and finish the deployment when it can. True: look again later.
     A cancelling row's look brings the earlier release back (strategies/restore.py). The look after a
-    row ended without succeeding lets its strategy tidy up (a canary is removed)."""
+    row ended without succeeding lets its strategy tidy up (a canary is removed). While another look
+    runs this one is skipped: that look records what the cluster shows."""
+    with one_look(deployment_id) as held:
+        return _observe(deployment_id, attempt) if held else True
+
+
+def look_now(*, deployment_id: int, attempt: int) -> None:
+    """A look out of turn, asked for because the rollout's objects changed: the same look as the
+    scheduled one, after the one running ends, for a row still rolling out at this attempt. It
+    schedules nothing; the scheduled looks go on as the fallback."""
+    if not Deployment.objects.filter(pk=deployment_id, attempts=attempt, state__in=OBSERVED).exists():
+        return
+    with one_look(deployment_id, wait=LOOK_WAIT_SECONDS) as held:
+        if held:
+            _observe(deployment_id, attempt)
+
+
+def _observe(deployment_id: int, attempt: int) -> bool:
     row = _row(deployment_id, attempt)
     if row is None:
         return False
@@ -120,7 +166,7 @@ def observe_step(*, deployment_id: int, attempt: int) -> bool:
         if row.state != State.SUCCEEDED:
             strategy.cancel(row)
         return False
-    if row.state not in (State.PROGRESSING, State.CANCELLING):
+    if row.state not in OBSERVED:
         return False
     renew_lease(row)
     answering_again(row)
@@ -158,4 +204,4 @@ def restart(deployment_id: int) -> tuple[str, int] | None:
     row.attempts += 1
     row.lease_expires_at = timezone.now() + timedelta(seconds=LEASE_SECONDS)
     row.save(update_fields=["attempts", "lease_expires_at"])
-    return ("observe" if row.state in (State.PROGRESSING, State.CANCELLING) else "apply"), row.attempts
+    return ("observe" if row.state in OBSERVED else "apply"), row.attempts

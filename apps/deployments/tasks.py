@@ -34,8 +34,6 @@ from .strategies.canary import REMOVED, Canary
 
 logger = structlog.get_logger(__name__)
 
-OBSERVE_EVERY_SECONDS = 1.0
-
 
 def _wait_out(task, row: Deployment, error: KubeError, *, refused: str, give_up) -> None:
     """The one way a task meets a cluster error. A refusal (4xx) gives up at once with the cluster's
@@ -102,7 +100,7 @@ def _step(task, step, deployment_id: int, attempt: int) -> None:
         observe = False
     # A cancel that moved the row on while the step ran: the next looks bring the earlier release back.
     if observe or pipeline.cancelling(deployment_id, attempt):
-        observe_deployment.apply_async((deployment_id, attempt), countdown=OBSERVE_EVERY_SECONDS)
+        observe_deployment.apply_async((deployment_id, attempt), countdown=settings.DEPLOYMENT_OBSERVE_SECONDS)
 
 
 # No retry count: a step retries while the cluster is down, bounded by the progress deadline (_retry_or_fail).

@@ -84,6 +84,33 @@ def workload_refresh(*, application: Application, environment: Environment) -> W
     return workload
 
 
+def workload_pods_seen(*, tenant: str, environment: str, application: str, pods: dict[str, dict | None]) -> None:
+    """Pods as watch events just carried them (None: deleted) into the workload's pod rows, ahead of its
+    next full read, and its open pages told; the full read that follows replaces every row again."""
+    with transaction.atomic():
+        fence()  # a watcher that lost its lease writes nothing
+        workload = (
+            Workload.objects.select_for_update()
+            .filter(tenant__slug=tenant, environment__name=environment, application__name=application)
+            .only("pk", "pods")
+            .first()
+        )
+        if workload is None:  # its first full read makes it
+            return
+        rows = {row["name"]: row for row in workload.pods or []}
+        for name, pod in pods.items():
+            if pod is None:
+                rows.pop(name, None)
+            else:
+                rows[name] = pod_row(pod)
+        seen = [rows[name] for name in sorted(rows)]
+        if seen == workload.pods:
+            return
+        Workload.objects.filter(pk=workload.pk).update(pods=seen)
+        names = [row["name"] for row in seen]
+        broadcast_on_commit(workload_group(workload.pk), {"kind": "workload", "id": workload.pk, "pods": names})
+
+
 def _shown(workload: Workload) -> dict:
     """What the tenant's pages show of a workload; a change of any of it is announced to them."""
     return {

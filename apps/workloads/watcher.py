@@ -1,10 +1,16 @@
 """The lifecycle watcher: one watch per cluster and kind keeps workload rows current.
 
 Every object the portal applies carries its tenant, environment and application as labels, and so do
-the pods made from them. A watch event marks that workload dirty; the main loop refreshes each dirty
-workload once its objects have been quiet for a moment, so a rollout's burst of pod updates costs one
-read of the cluster, not one per update. Watches resume from the last resourceVersion and relist on
-410 (KubeClient.watch); a relist marks everything it lists dirty again.
+the pods made from them. A watch event marks that workload dirty; the main loop reads a dirty workload
+at once when it was not read a moment ago, and otherwise once its objects have been quiet for a
+moment, so a rollout's burst of pod updates costs two reads of the cluster, not one per update.
+Watches resume from the last resourceVersion and relist on 410 (KubeClient.watch); a relist marks
+everything it lists dirty again.
+
+Events on pods and Deployments also take the fast path (rollouts.py): the pod as the event carries
+it goes into the workload's pod rows at once, and a rollout in progress there is looked at at once,
+so the workload's and the deployment's pages move with the cluster rather than with the full read or
+the rollout's scheduled looks.
 
 Only one watcher works at a time across the portal's replicas: the one holding the `lifecycle` lease
 (apps/core/leases.py). A standby takes over within a lease's length of the leader dying or freezing;
@@ -28,6 +34,7 @@ from apps.core.leases import Leadership, LeaseLost, acting_for
 from apps.deployments.manifests import LABEL, MANAGED_BY
 from apps.tenants.models import Environment
 
+from .rollouts import Changes, Key, hasten
 from .services import workload_refresh
 
 logger = structlog.get_logger(__name__)
@@ -41,29 +48,37 @@ KINDS = (
     ("batch/v1", "CronJob"),
 )
 SELECTOR = f"app.kubernetes.io/managed-by={MANAGED_BY}"
-# A workload is read once its objects have been quiet this long (or it has waited MAX_DELAY).
+# A workload not read this long is read at once; otherwise once its objects have been quiet this long
+# (or it has waited MAX_DELAY).
 QUIET_SECONDS = 0.3
 MAX_DELAY_SECONDS = 2.0
+# The kinds whose events take the fast path (rollouts.py).
+FAST_KINDS = ("Pod", "Deployment")
 WATCH_SECONDS = 300
 LEASE = "lifecycle"
 CLUSTERS_EVERY_SECONDS = 30
 
-Key = tuple[str, str, str]  # tenant slug, environment name, application name
-
 
 class Dirty:
-    """Workloads waiting to be read, with when each was first and last marked."""
+    """Workloads waiting to be read, with when each was first and last marked, and whether it is read
+    at once (nothing read it a moment ago). `wake` is set by every mark."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._marks: dict[Key, tuple[float, float]] = {}
+        self._marks: dict[Key, tuple[float, float, bool]] = {}
         self._timers: dict[Key, float] = {}
+        self._read: dict[Key, float] = {}  # when each key recently went to be read
+        self.wake = threading.Event()
 
     def mark(self, key: Key) -> None:
         now = time.monotonic()
         with self._lock:
-            first, _ = self._marks.get(key, (now, now))
-            self._marks[key] = (first, now)
+            if key in self._marks:
+                first, _, at_once = self._marks[key]
+            else:
+                first, at_once = now, now - self._read.get(key, -QUIET_SECONDS) >= QUIET_SECONDS
+            self._marks[key] = (first, now, at_once)
+        self.wake.set()
 
     def later(self, key: Key, seconds: float) -> None:
         """Read the workload again in `seconds` even if nothing changes (self-heal's grace ends)."""
@@ -75,11 +90,13 @@ class Dirty:
         with self._lock:
             ready = [
                 key
-                for key, (first, last) in self._marks.items()
-                if now - last >= QUIET_SECONDS or now - first >= MAX_DELAY_SECONDS
+                for key, (first, last, at_once) in self._marks.items()
+                if at_once or now - last >= QUIET_SECONDS or now - first >= MAX_DELAY_SECONDS
             ]
             for key in ready:
                 del self._marks[key]
+            self._read = {key: at for key, at in self._read.items() if now - at < QUIET_SECONDS}
+            self._read.update(dict.fromkeys(ready, now))
             for key, at in list(self._timers.items()):
                 if at <= now:
                     del self._timers[key]
@@ -97,6 +114,7 @@ class Watcher:
     def __init__(self, *, stop: threading.Event | None = None):
         self.stop = stop or threading.Event()
         self.dirty = Dirty()
+        self.changes = Changes()
         self._watching: set[tuple[int, str]] = set()
         self._clients: list = []
         self.term = threading.Event()  # set when the current term of leading ends
@@ -107,6 +125,9 @@ class Watcher:
         while leadership.wait_to_lead():
             logger.info("lifecycle watcher started", token=leadership.token)
             self.term = threading.Event()
+            threading.Thread(
+                target=hasten, args=(self.changes, leadership, self.term, self.stop), name="fast-path", daemon=True
+            ).start()
             with acting_for(leadership):
                 self._lead(leadership)
             self.term.set()  # this term's watches end with it
@@ -127,7 +148,8 @@ class Watcher:
                     self.refresh(key)
                 except LeaseLost:
                     return
-            self.stop.wait(0.05)
+            self.dirty.wake.wait(0.05)
+            self.dirty.wake.clear()
 
     def refresh(self, key: Key) -> None:
         tenant, environment_name, application_name = key
@@ -168,7 +190,7 @@ class Watcher:
                 kube = kube_for(cluster)
                 self._clients.append(kube)
                 try:
-                    for _event_type, obj in kube.watch(
+                    for event_type, obj in kube.watch(
                         api_version,
                         kind,
                         label_selector=SELECTOR,
@@ -178,6 +200,9 @@ class Watcher:
                         version = obj.get("metadata", {}).get("resourceVersion") or version
                         if (key := key_of(obj)) is not None:
                             self.dirty.mark(key)
+                            if kind in FAST_KINDS and event_type in ("ADDED", "MODIFIED", "DELETED"):
+                                pod = obj if event_type != "DELETED" else None
+                                self.changes.mark(key, (obj["metadata"]["name"], pod) if kind == "Pod" else None)
                         if self.stop.is_set() or term.is_set():
                             return
                 finally:

@@ -210,6 +210,9 @@ CELERY_TIMEZONE = "UTC"
 # Deployments a tenant has in flight at once unless its "deployments at once" quota says otherwise;
 # the rest wait their turn, so one tenant's burst does not hold up everyone else (docs/fairness.md).
 DEPLOYMENT_CONCURRENCY_PER_TENANT = env.int("DEPLOYMENT_CONCURRENCY_PER_TENANT", default=10)
+# Seconds between the scheduled looks at a rollout. The lifecycle watcher asks for a look as soon as a
+# rollout's objects change, so these only catch what a missed watch event or a timed step needs.
+DEPLOYMENT_OBSERVE_SECONDS = env.float("DEPLOYMENT_OBSERVE_SECONDS", default=5.0)
 # Longest wait (seconds) before a deployment step retries after a transient cluster failure.
 DEPLOYMENT_RETRY_MAX_SECONDS = env.float("DEPLOYMENT_RETRY_MAX_SECONDS", default=15.0)
 # CMDB discovery: minutes unseen before a discovered item or edge is stale, and then retired.

@@ -30,6 +30,9 @@ BUILD_GIT_ALLOW_LOCAL = True
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Most tests deploy with a worker and no lifecycle watcher, so nothing asks for looks out of turn:
+# the scheduled looks come every second (a test of the watcher's looks sets it long).
+DEPLOYMENT_OBSERVE_SECONDS = env.float("DEPLOYMENT_OBSERVE_SECONDS", default=1.0)
 # The suite deploys to sandbox clusters; tests of the refusal turn it off.
 SANDBOX_CLUSTERS_ALLOWED = env.bool("SANDBOX_CLUSTERS_ALLOWED", default=True)
 # The API fuzzing probes every operation with a wrong key from one address (schemathesis' ignored_auth

@@ -12,6 +12,15 @@ acme's and globex's environments of one sandbox cluster and `manage.py lifecycle
   only the watches and their bookmarks, no polling).
 - Watcher memory: Python memory allocated (tracemalloc) from before the watcher started until it
   stored every workload, per workload; it includes the rows' querysets and clients, not the process.
+
+With one deployment rolling out (its pods never become ready, so it stays in progress), a real worker
+(scheduled looks every BENCH_OBSERVE_SECONDS, the production default unless set), the Watcher, the
+ASGI server and Chromium with the deployment's page and the workload's page open:
+
+- Pod change to page: a pod's restart count is raised in the sandbox; the time until the deployment
+  page appends the event row saying so, and until the workload page's pod row shows the count
+  (budget: < 250 ms p99 for both). Timed by the page (Date.now() in a MutationObserver) against the
+  wall clock of the change.
 Results are also written to tests/bench/results/workloads.json.
 """
 
@@ -24,15 +33,20 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from kubernetes import client
 
 from apps.clusters.kube import KubeClient
 from apps.clusters.services import cluster_register, environment_provision
+from apps.deployments.choices import State
 from apps.deployments.manifests import LABEL, MANAGED_BY
+from apps.deployments.models import Deployment, DeploymentEvent
+from apps.deployments.services import deployment_create
 from apps.tenants.models import Environment
 from apps.workloads.models import Workload
 from apps.workloads.watcher import Watcher
-from tests.conftest import wait_for
-from tests.deployments.conftest import make_app
+from tests.conftest import start_worker, wait_for
+from tests.deployments.conftest import make_app, make_release, registered
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RESULTS = Path(__file__).parent / "results"
@@ -41,11 +55,23 @@ IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "60"))
 CHANGES = int(os.environ.get("BENCH_CHANGES", "20"))
 # After every row is healthy the watcher may still be reading the marks its first pass left behind.
 SETTLE_SECONDS = float(os.environ.get("BENCH_SETTLE_SECONDS", "10"))
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+OBSERVE_SECONDS = os.environ.get("BENCH_OBSERVE_SECONDS", "")
+POD_CHANGES = int(os.environ.get("BENCH_POD_CHANGES", "40"))
 
 
 def percentile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def summary(values_ms):
+    return {
+        "n": len(values_ms),
+        "p50_ms": round(percentile(values_ms, 50), 1),
+        "p99_ms": round(percentile(values_ms, 99), 1),
+        "max_ms": round(max(values_ms), 1),
+    }
 
 
 def write(section, numbers):
@@ -153,3 +179,111 @@ def test_watcher_latency_idle_requests_and_memory(world, sandbox):
     finally:
         stop.set()
         thread.join(timeout=15)
+
+
+# Run in each page through Playwright (not a page script): note when each event row appears on the
+# deployment page, and when each restart count first shows in the workload page's pod rows.
+RECORD_EVENTS = """() => {
+  window.seen = {};
+  new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach((node) => {
+    if (node.dataset && node.dataset.seq) window.seen[node.textContent] = Date.now();
+  }))).observe(document.querySelector('#events tbody'), { childList: true });
+}"""
+RECORD_RESTARTS = """() => {
+  window.seen = {};
+  const note = () => document.querySelectorAll('#pods tbody tr[data-pod]').forEach((row) => {
+    const restarts = row.children[3] && row.children[3].textContent.trim();
+    if (restarts && !(restarts in window.seen)) window.seen[restarts] = Date.now();
+  });
+  new MutationObserver(note).observe(document.querySelector('#pods tbody'), { childList: true, subtree: true, characterData: true });
+}"""
+
+
+def _bump_restarts(core, namespace, name, count):
+    """The status change: the pod's container restarted once more, written to the pod's status."""
+    pod = core.read_namespaced_pod_status(name, namespace)
+    for status in pod.status.container_statuses:
+        status.restart_count = count
+    changed_at = time.time() * 1000
+    core.replace_namespaced_pod_status(name, namespace, pod)
+    return changed_at
+
+
+def _seen(page, predicate):
+    return next((at for text, at in page.evaluate("window.seen").items() if predicate(text)), None)
+
+
+def test_pod_change_to_the_deployment_and_workload_pages(world, sandbox, asgi_server, tmp_path):
+    extra = {"DEPLOYMENT_OBSERVE_SECONDS": OBSERVE_SECONDS} if OBSERVE_SECONDS else {}
+    observe_every = float(OBSERVE_SECONDS or 5.0)  # the production default when not set
+    worker = start_worker(tmp_path / "worker.log", LOG_LEVEL="INFO", **extra)
+    stop = threading.Event()
+    watcher = threading.Thread(target=Watcher(stop=stop).run, daemon=True)
+    try:
+        registered(world, sandbox)
+        watcher.start()
+        release = make_release(make_app(world.acme, "bench"), image="registry.example/bench:unready", replicas=1)
+        # Before Playwright starts its event loop in this thread: broadcasting needs a thread without one.
+        deployment, _ = deployment_create(
+            actor=world.principal("developer"),
+            release=release,
+            environment=world.acme.environments.get(name="dev"),
+            progress_deadline_seconds=900,
+        )
+        pod = wait_for(
+            lambda: (
+                DeploymentEvent.objects.filter(deployment=deployment, key__endswith=":created")
+                .values_list("data__pod", flat=True)
+                .first()
+            ),
+            timeout=30,
+        )
+        workload = wait_for(
+            lambda: next((w for w in Workload.objects.filter(application__name="bench") if w.pods), None), timeout=30
+        )
+        deployment_page, workload_page = _pod_changes(asgi_server, world, sandbox, deployment, workload, pod)
+        assert Deployment.objects.get(pk=deployment.pk).state == State.PROGRESSING
+    finally:
+        stop.set()
+        watcher.join(timeout=15)
+        worker.terminate()
+        worker.wait(timeout=30)
+    shown = {"observe_every_seconds": observe_every, "budget_p99_ms": 250}
+    write("pod_change_to_deployment_page", {**summary(deployment_page), **shown})
+    write("pod_change_to_workload_page", {**summary(workload_page), **shown})
+
+
+def _pod_changes(asgi_server, world, sandbox, deployment, workload, pod):
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop shares this thread with the ORM
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        context = browser.new_context()
+        pages = [context.new_page(), context.new_page()]
+        pages[0].goto(f"{asgi_server}/accounts/login/")
+        pages[0].get_by_label("Email").fill(world.user("viewer").email)
+        pages[0].get_by_label("Password").fill(PASSWORD)
+        pages[0].get_by_role("button", name="Sign In").click()
+        pages[0].wait_for_url(lambda url: "/accounts/login/" not in url)
+        pages[0].goto(f"{asgi_server}/t/acme/deployments/{deployment.pk}/")
+        pages[0].wait_for_selector("#events-status:has-text('live')")
+        pages[0].evaluate(RECORD_EVENTS)
+        pages[1].goto(f"{asgi_server}/t/acme/workloads/{workload.pk}/")
+        pages[1].wait_for_selector(f"#pods tr[data-pod='{pod}']")
+        time.sleep(1)  # both sockets subscribed
+        pages[1].evaluate(RECORD_RESTARTS)
+        core = client.CoreV1Api(sandbox.api_client())
+        namespace = deployment.environment.namespace
+        to_deployment, to_workload = [], []
+        for count in range(1, POD_CHANGES + 1):
+            restarts = 100 + count
+            changed_at = _bump_restarts(core, namespace, pod, restarts)
+            message = f"restarted ({restarts} so far)"
+            at = wait_for(lambda m=message: _seen(pages[0], lambda text: m in text), timeout=30, interval=0.02)
+            to_deployment.append(at - changed_at)
+            at = wait_for(lambda r=str(restarts): _seen(pages[1], lambda text: text == r), timeout=30, interval=0.02)
+            to_workload.append(at - changed_at)
+            time.sleep(0.5)  # changes apart, so each is timed from a quiet start
+        browser.close()
+    return to_deployment, to_workload

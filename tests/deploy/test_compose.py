@@ -17,7 +17,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 KUBERNETES_DIR = ROOT / "deploy" / "kubernetes"
 
-PORTAL_SERVICES = ("migrate", "web", "worker", "beat")
+PORTAL_SERVICES = ("migrate", "web", "worker", "beat", "lifecycle")
 
 
 def _compose():
