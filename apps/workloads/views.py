@@ -5,9 +5,11 @@ again when it loads."""
 
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from apps.catalog.selectors import applications_for
 from apps.core.errors import ApplicationError
 from apps.deployments.forms import GovernedForm, ScaleForm
 from apps.tenants.pages import render_tenant_page, tenant_view
@@ -42,6 +44,39 @@ def workload_detail(request, pk: int):
     workload = workload_list_for(request, request.tenant).get(pk=pk)
     context = {"workload": workload, "incidents": incident_list_for(request, request.tenant).filter(workload=workload)}
     return render_tenant_page(request, "workloads/detail.html", context, section="workloads")
+
+
+@tenant_view
+def workload_parts(request, pk: int):
+    """The parts of a workload's page its socket's row does not carry (actions, incidents, the replica
+    chart, drift), as the last read left them: the page draws them again after each read."""
+    workload = workload_list_for(request, request.tenant).filter(pk=pk).first()
+    if workload is None:
+        raise Http404
+    context = {
+        "tenant": request.tenant,
+        "role": request.role,
+        "workload": workload,
+        "incidents": incident_list_for(request, request.tenant).filter(workload=workload),
+        "next_path": reverse("workloads:detail", kwargs={"tenant_slug": request.tenant.slug, "pk": pk}),
+    }
+    return render(request, "workloads/_parts.html", context)
+
+
+@tenant_view
+def running_now_part(request, pk: int):
+    """An application page's "Running now" card with its actions, drawn again when a release goes live
+    or a deployment of the application ends."""
+    application = applications_for(request, tenant=request.tenant).filter(pk=pk).first()
+    if application is None:
+        raise Http404
+    context = {
+        "tenant": request.tenant,
+        "role": request.role,
+        "application": application,
+        "next_path": reverse("catalog:detail", kwargs={"tenant_slug": request.tenant.slug, "name": application.name}),
+    }
+    return render(request, "workloads/_running_now_part.html", context)
 
 
 @tenant_view

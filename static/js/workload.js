@@ -1,5 +1,6 @@
 // One workload, kept current without a reload: the row as each read of the cluster leaves it (badges,
-// replicas, pods) over /ws/workloads/{id}/, the pods' logs as they are written over
+// replicas, pods) over /ws/workloads/{id}/, the actions, incidents, replica chart and drift drawn again
+// by the server after each read (live-parts.js), the pods' logs as they are written over
 // /ws/workloads/{id}/logs/ (pause, search, download), and the events. Every number is what was read
 // from the cluster; nothing here is inferred.
 (() => {
@@ -51,10 +52,16 @@
     }));
   };
 
+  // The actions, incidents, replica chart and drift come from the server again after each read.
+  const redrawParts = window.portalRedraw(card.dataset.parts, (root) => [...root.querySelectorAll("[data-live-part]")]
+    .map((part) => [part.dataset.livePart, part, window.portalDrawn(part)]));
+
   window.portalSocket(`/ws/workloads/${id}/`, {
     onMessage: (message) => {
       if (message.type === "hello" || message.type === "workload") showRow(message.workload);
+      if (message.type === "workload") redrawParts();
     },
+    onOpen: ({ reconnected }) => { if (reconnected) redrawParts(); },
   });
 
   const events = document.getElementById("events");

@@ -3,7 +3,8 @@
 // and badges over /ws/tenants/<slug>/ (what it read from the cluster); the row of that workload takes
 // it. On the application page a row is an environment, so a workload that appears there fills it; on the
 // overview a workload the page has not shown yet is looked up once in the API and added, when it
-// matches the filter. Once the socket is in the tenant's group (and after every reconnect) the page
+// matches the filter. The application page's actions are drawn again by the server when a release goes
+// live or a deployment of the application ends. Once the socket is in the tenant's group (and after every reconnect) the page
 // reads its rows again from the API, so a change announced before it listened still shows.
 (() => {
   const roots = [...document.querySelectorAll("[data-workloads-live]")];
@@ -22,27 +23,19 @@
 
   const field = (row, name) => row.querySelector(`[data-field="${name}"]`);
 
-  // The actions under a row were drawn for the release live when the page loaded (its rollback target,
-  // what Promote sends): once another release is live they are held until the page is read again.
-  const holdActions = (row, release) => {
-    const form = row.closest("tbody")?.querySelector("form[data-actions]");
-    if (!form || form.dataset.held || form.dataset.liveRelease === release) return;
-    form.dataset.held = "1";
-    form.querySelectorAll("button, input, select").forEach((control) => { control.disabled = true; });
-    const note = document.createElement("div");
-    note.className = "small text-warning-emphasis w-100";
-    note.dataset.held = "";
-    const link = document.createElement("a");
-    link.href = window.location.href;
-    link.textContent = "Reload";
-    note.append(`Release ${release ? `#${release}` : "none"} is live now. `, link, " to act on it.");
-    form.prepend(note);
-  };
+  // The application page's actions were drawn for the deployment live when the page loaded (what Roll
+  // back goes to, what Promote sends): when a release goes live there or a deployment of the application
+  // ends, the server draws each environment's row and actions again, and a row whose actions changed
+  // is swapped (live-parts.js).
+  const running = roots.find((root) => root.dataset.parts);
+  const redrawActions = running && window.portalRedraw
+    ? window.portalRedraw(running.dataset.parts, (root) => [...root.querySelectorAll("#running-now tbody[data-environment]")]
+      .map((tbody) => [tbody.dataset.environment, tbody, tbody.dataset.actionsDrawn]))
+    : () => {};
+  const ENDED = ["succeeded", "failed", "rolled_back", "cancelled"];
 
   const fill = (row, workload) => {
     row.dataset.workload = workload.id;
-    const release = workload.release ? String(workload.release) : "";
-    if ("holdsActions" in row.dataset) holdActions(row, release);
     field(row, "release").textContent = workload.release ? `#${workload.release}` : "none";
     field(row, "replicas").textContent = workload.replicas === null || workload.replicas === undefined
       ? "—" : `${workload.ready_replicas} of ${workload.replicas} ready`;
@@ -105,6 +98,7 @@
     if (!row && application) row = root.querySelector(`[data-workload-row][data-environment-id="${workload.environment}"]`);
     if (row) {
       fill(row, workload);
+      if (application) redrawActions();
       return;
     }
     if (application || !matches(root, workload) || adding.has(workload.id)) return;
@@ -132,8 +126,13 @@
   window.portalSocket(roots[0].dataset.socket, {
     onOpen: () => say("· live"),
     onMessage: (data) => {
-      if (data.type === "hello") readAgain();
+      if (data.type === "hello") {
+        readAgain();
+        redrawActions();
+      }
       if (data.type === "event" && data.payload.type === "workload") receive(data.payload);
+      const ended = data.type === "event" && data.payload.type === "deployment.event" && ENDED.includes(data.payload.state);
+      if (ended && running && Number(running.dataset.application) === data.payload.application) redrawActions();
     },
     onClose: ({ final }) => say(final ? "· not live" : "· reconnecting"),
   });

@@ -65,6 +65,11 @@ def _page_cases() -> list:
             T + "workloads/", lambda world, tenant: reverse("workloads:list", kwargs={"tenant_slug": tenant.slug})
         ),
         PageCase(T + "workloads/<int:pk>/", _on("workloads:detail", lambda world, tenant: _workload(tenant))),
+        PageCase(T + "workloads/<int:pk>/parts/", _on("workloads:parts", lambda world, tenant: _workload(tenant))),
+        PageCase(
+            T + "workloads/running-now/<int:pk>/",
+            _on("workloads:running-now", lambda world, tenant: _workload(tenant).application),
+        ),
         PageCase(
             T + "cmdb/workloads/<int:workload_id>/",
             lambda world, tenant: reverse(

@@ -98,14 +98,17 @@ def test_scale_restart_roll_back_and_promote_from_the_application_page(
     request = ChangeRequest.objects.get(kind="deploy", environment=prod)
     assert request.justification == "ship the known good release" and request.requested_by == developer
 
-    # A release that goes live meanwhile holds the actions drawn for the one before, until a reload.
+    # A release that goes live meanwhile redraws the actions for it, without a reload.
     page.goto(f"{asgi_server}/t/acme/apps/web/")
     expect(dev.locator('[data-field="release"]')).to_have_text("#1")
+    page.evaluate("window.stillTheSamePage = true")
     third = deploy(api, developer, make_release(app, image="registry.example/web:3.0")).json()["id"]
     expect(dev.locator('[data-field="release"]')).to_have_text("#3", timeout=40000)
-    expect(actions.locator("[data-held]")).to_contain_text("Release #3 is live now.")
-    expect(actions.locator('[data-action="restart"]')).to_be_disabled()
     assert finished(third).state == "succeeded"
+    expect(actions.get_by_label("Promote #3 to")).to_be_visible(timeout=20000)
+    expect(actions.locator('[data-action="rollback"]')).to_have_text("Roll back to #1")
+    expect(actions.locator('[data-action="restart"]')).to_be_enabled()
+    assert page.evaluate("window.stillTheSamePage") is True
 
     done = set(AuditEvent.objects.filter(actor=developer).values_list("action", flat=True))
     assert {"deployment.scale", "deployment.restart", "deployment.rollback", "deployment.create"} <= done

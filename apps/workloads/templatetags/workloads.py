@@ -70,6 +70,7 @@ def running_now(context, application):
         "rows": rows,
         "tenant": tenant,
         "request": request,
+        "next": context.get("next_path") or request.get_full_path(),
         "csrf_token": context.get("csrf_token"),
         "may_deploy": policy_for(Deployment).can_add(request, tenant) and application.releases.exists(),
         "shown": bool(workloads) or application.releases.exists(),
@@ -87,6 +88,7 @@ def workload_actions(context, workload):
         "application": workload.application,
         "tenant": workload.tenant,
         "request": request,
+        "next": context.get("next_path") or request.get_full_path(),
         "csrf_token": context.get("csrf_token"),
         "standalone": True,
     }
