@@ -87,6 +87,14 @@ def give_up(name: str, holder: str, token: int) -> None:
         )
 
 
+def led_since(name: str):
+    """When the current holder of the unexpired lease `name` began leading; None while nobody leads."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT acquired_at FROM core_lease WHERE name = %s AND expires_at > now()", [name])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def check(name: str, token: int) -> None:
     """Raise LeaseLost unless `token` still holds the unexpired lease. Inside a transaction the row is
     held FOR SHARE until it ends, so no takeover can slip in between the check and the write."""

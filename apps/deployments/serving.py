@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from apps.clusters.connection import kube_for
 from apps.clusters.kube import KubeClient, KubeError
 from apps.clusters.models import Placement
+from apps.core import livemodel
 from apps.tenants.models import Environment
 
 from .manifests import DEPLOYMENT_ANNOTATION, LABEL
@@ -106,18 +107,25 @@ def _of(workload: dict | None, colour: str = "") -> Serving:
     )
 
 
-def serving_of_many(pairs) -> dict[tuple[int, int], Serving]:
-    """serving_now for many (application, environment) pairs at once, keyed by their ids: one query for
-    the placements and one client per cluster, where a row each would open its own. A cluster that fails
+def serving_of_many(pairs, *, watched: bool = False) -> dict[tuple[int, int], Serving]:
+    """serving_now for many (application, environment) pairs at once, keyed by their ids. With `watched`
+    (pages), what the lifecycle watcher leading now has read answers first (apps/core/livemodel.py; it
+    knows no deployment id). The rest are read with one query for the placements and one client per
+    cluster, where a row each would open its own. A cluster that fails
     a read answers every remaining row of it with that error rather than timing out once per row."""
     pairs = list(pairs)
+    answers: dict[tuple[int, int], Serving] = livemodel.watched(pairs) if watched else {}
+    pairs = [
+        (application, environment)
+        for application, environment in pairs
+        if (application.pk, environment.pk) not in answers
+    ]
     placements = {
         placement.environment_id: placement.cluster
         for placement in Placement.objects.select_related("cluster").filter(
             environment__in={environment.pk for _, environment in pairs}
         )
     }
-    answers: dict[tuple[int, int], Serving] = {}
     by_cluster: dict[int, list] = defaultdict(list)
     for application, environment in pairs:
         cluster = placements.get(environment.pk)

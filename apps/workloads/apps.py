@@ -8,4 +8,9 @@ class WorkloadsConfig(AppConfig):
     label = "workloads"
 
     def ready(self):
+        from apps.core import livemodel
+
         from . import policies, receivers, tasks  # noqa: F401
+        from .livemodel import serving_from_watches
+
+        livemodel.install(serving_from_watches)

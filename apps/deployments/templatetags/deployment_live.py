@@ -24,11 +24,12 @@ POD_TONES = {
 @register.inclusion_tag("deployments/_latest.html", takes_context=True)
 def latest_deployments(context, application=None):
     """One row per (application, environment) with its newest deployment and what serves there now (read
-    from the cluster: after a switch back that is not the newest deployment's release); on an
-    application's page every environment gets a row, so a first deployment has a place to appear."""
+    from the cluster, by the lifecycle watcher that leads now or else by this request: after a switch
+    back that is not the newest deployment's release); on an application's page every environment gets
+    a row, so a first deployment has a place to appear."""
     request, tenant = context["request"], context["tenant"]
     newest = list(latest_deployments_for(request, tenant, application))
-    serving = serving_of_many((d.application, d.environment) for d in newest)
+    serving = serving_of_many(((d.application, d.environment) for d in newest), watched=True)
     rows = [
         {
             "application": d.application,
