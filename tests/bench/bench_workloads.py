@@ -21,6 +21,9 @@ ASGI server and Chromium with the deployment's page and the workload's page open
   page appends the event row saying so, and until the workload page's pod row shows the count
   (budget: < 250 ms p99 for both). Timed by the page (Date.now() in a MutationObserver) against the
   wall clock of the change.
+
+- Workload list API: BENCH_LIST_WORKLOADS rows (500); the queries for a page of 1 and of 100 (the
+  same), and requests per second for a page of 100 beside /healthz, in-process through the test client.
 Results are also written to tests/bench/results/workloads.json.
 """
 
@@ -43,6 +46,7 @@ from apps.deployments.models import Deployment, DeploymentEvent
 from apps.deployments.services import deployment_create
 from apps.tenants.models import Environment
 from apps.workloads.models import Workload
+from apps.workloads.observe import pod_row
 from apps.workloads.watcher import Watcher
 from tests.conftest import start_worker, wait_for
 from tests.deployments.conftest import make_app, make_release, registered
@@ -287,3 +291,83 @@ def _pod_changes(asgi_server, world, sandbox, deployment, workload, pod):
             time.sleep(0.5)  # changes apart, so each is timed from a quiet start
         browser.close()
     return to_deployment, to_workload
+
+
+LIST_WORKLOADS = int(os.environ.get("BENCH_LIST_WORKLOADS", "500"))
+LIST_REQUESTS = int(os.environ.get("BENCH_LIST_REQUESTS", "200"))
+
+
+def _rows_of_every_kind(tenant, count):
+    """`count` workloads of one tenant with pods, drift and a replica history, as reads leave them."""
+    environments = list(tenant.environments.all())
+    pods = [
+        pod_row(
+            {
+                "metadata": {
+                    "name": f"p{n}",
+                    "labels": {f"{LABEL}/release": "1"},
+                    "creationTimestamp": "2026-01-01T00:00:00Z",
+                },
+                "spec": {"nodeName": "node-1"},
+                "status": {
+                    "phase": "Running",
+                    "conditions": [{"type": "Ready", "status": "True"}],
+                    "containerStatuses": [{"name": "web", "restartCount": 0, "state": {"running": {}}}],
+                },
+            }
+        )
+        for n in range(3)
+    ]
+    history = [[f"2026-01-01T00:{m:02d}:00+00:00", 3, 3, None] for m in range(60)]
+    Workload.objects.bulk_create(
+        Workload(
+            tenant=tenant,
+            application=make_app(tenant, f"list-{n:04d}"),
+            environment=environments[n % len(environments)],
+            health="healthy",
+            sync="synced",
+            replicas=3,
+            ready_replicas=3,
+            pods=pods,
+            replica_history=history,
+        )
+        for n in range(count)
+    )
+
+
+def test_the_workload_list_api_with_many_workloads(world, api):
+    """The workload list at LIST_WORKLOADS rows: queries for a page of 1 and of 100 (the same, whatever
+    the size), and requests per second for a page of 100 against /healthz, both served in-process by
+    the Django test client signed in as a viewer."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _rows_of_every_kind(world.acme, LIST_WORKLOADS)
+    api.as_user(world.user("viewer"))
+    queries = {}
+    for size in (1, 100):
+        api.get("/api/v1/workloads/", {"page_size": size})  # caches warm (content types, the session)
+        with CaptureQueriesContext(connection) as captured:
+            answer = api.get("/api/v1/workloads/", {"page_size": size})
+        assert answer.status_code == 200 and len(answer.json()["results"]) == size
+        queries[size] = len(captured)
+
+    def per_second(path, params=None):
+        started = time.perf_counter()
+        for _ in range(LIST_REQUESTS):
+            assert api.get(path, params).status_code == 200
+        return round(LIST_REQUESTS / (time.perf_counter() - started), 1)
+
+    list_rate = per_second("/api/v1/workloads/", {"page_size": 100})
+    bare_rate = per_second("/healthz")
+    write(
+        "workload_list_api",
+        {
+            "workloads": LIST_WORKLOADS,
+            "queries_page_1": queries[1],
+            "queries_page_100": queries[100],
+            "list_page_100_per_s": list_rate,
+            "healthz_per_s": bare_rate,
+            "list_vs_healthz": round(list_rate / bare_rate, 3),
+        },
+    )
