@@ -113,3 +113,12 @@ class ClusterRegisterForm(ServiceForm):
         fields = dict(self.cleaned_data)
         fields["credentials"] = {key: fields.pop(key) for key in CREDENTIAL_FIELDS}
         return fields
+
+
+class ClusterTrafficForm(forms.ModelForm):
+    """What routes become on a cluster; cluster_traffic_set checks the combination and audits it."""
+
+    class Meta:
+        model = Cluster
+        fields = ["traffic_renderer", "gateway_namespace", "gateway_name"]
+        labels = {"traffic_renderer": "Routes become", "gateway_namespace": "Gateway namespace"}

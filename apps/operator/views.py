@@ -4,6 +4,7 @@ Operators see every tenant and cluster here explicitly, without the tenant polic
 detail is itself recorded in the audit trail.
 """
 
+import copy
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -15,7 +16,7 @@ from apps.audit.filtersets import PlatformAuditTrailFilterSet
 from apps.audit.selectors import events_of_the_platform, trail_page
 from apps.clusters.models import Cluster
 from apps.clusters.selectors import cluster_list
-from apps.clusters.services import cluster_check, cluster_register
+from apps.clusters.services import cluster_check, cluster_register, cluster_traffic_set
 from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.health import run_checks
@@ -26,7 +27,7 @@ from apps.tenants.quotas import usage_of
 from apps.tenants.selectors import backlog_of_the_platform, quotas_of, tenants_of_the_platform
 from apps.tenants.services import quota_set, tenant_set_status
 
-from .forms import ClusterRegisterForm, QuotaForm, TenantStatusForm
+from .forms import ClusterRegisterForm, ClusterTrafficForm, QuotaForm, TenantStatusForm
 from .plan_forms import tenant_plan_context
 from .selectors import periodic_task_list, user_counts
 
@@ -212,8 +213,19 @@ def cluster_detail(request, name):
     placements = cluster.placements.select_related("environment__tenant").order_by(
         "environment__tenant__slug", "environment__name"
     )
-    context = {"cluster": cluster, "check": _check_summary(cluster), "placements": placements}
-    return render(request, "operator/cluster_detail.html", context)
+    # A copy: a model form writes what it cleans into its instance, and the service compares before and after.
+    traffic = ClusterTrafficForm(request.POST or None, instance=copy.copy(cluster))
+    if request.method == "POST" and traffic.is_valid():
+        try:
+            cluster_traffic_set(operator=as_principal(request), cluster=cluster, **traffic.cleaned_data)
+        except ApplicationError as exc:
+            traffic.add_error(exc.field, exc.message)
+        else:
+            messages.success(request, f"Routes on {cluster.name} now become {cluster.get_traffic_renderer_display()}.")
+            return redirect("operator:cluster", name=cluster.name)
+    context = {"cluster": cluster, "check": _check_summary(cluster), "placements": placements, "traffic": traffic}
+    failed = request.method == "POST"
+    return render(request, "operator/cluster_detail.html", context, status=400 if failed else 200)
 
 
 @operator_required

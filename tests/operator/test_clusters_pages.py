@@ -199,3 +199,26 @@ def test_environments_show_where_they_are_provisioned(client, world):
         page, "acme--prod"
     )
     assert "waiting for a cluster" in row_of(page, "acme--staging")
+
+
+def test_the_cluster_page_shows_and_changes_what_routes_become(client, world):
+    from apps.audit.models import AuditEvent
+
+    cluster = sandbox_cluster(world)
+    url = f"/operator/clusters/{cluster.name}/"
+    client.force_login(world.user("owner"))
+    assert client.post(url, {"traffic_renderer": "gateway_api"}).status_code == 404
+    client.force_login(world.operator)
+    assert "ingress-nginx (Ingress + annotations)" in client.get(url).content.decode()
+
+    refused = client.post(url, {"traffic_renderer": "gateway_api"})
+    assert refused.status_code == 400 and "namespace and name of the Gateway" in refused.content.decode()
+    assert Cluster.objects.get(pk=cluster.pk).traffic_renderer == "ingress_nginx"
+
+    saved = client.post(
+        url, {"traffic_renderer": "gateway_api", "gateway_namespace": "gateways", "gateway_name": "public"}
+    )
+    assert saved.status_code == 302
+    assert "<code>gateways/public</code>" in client.get(url).content.decode()
+    event = AuditEvent.objects.get(action="cluster.traffic")
+    assert event.changes["traffic_renderer"] == ["ingress_nginx", "gateway_api"], event.changes
