@@ -6,7 +6,6 @@ succeeded or is still active: rolling to a new release replaces the old one, and
 application from the environment frees it.
 """
 
-import math
 import re
 from decimal import Decimal
 
@@ -14,7 +13,8 @@ from apps.core.errors import ApplicationError
 from apps.tenants.quotas import quota_check, register_usage
 
 from .choices import ACTIVE, State, Strategy
-from .manifests import SURGE_PERCENT
+from .models import Deployment
+from .strategies.peaks import peak_of, pods_of
 
 RESOURCES = ("cpu", "memory", "pods")
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$")
@@ -42,13 +42,6 @@ def parse_quantity(value: str, *, field: str = "") -> Decimal:
     return Decimal(match.group(1)) * _SUFFIX[match.group(2)]
 
 
-def pods_of(release) -> int:
-    """The most pods the release may run: its replicas, or its autoscaling maximum when larger."""
-    if release.application.component_kind == "cron":
-        return 1
-    return max(release.replicas, release.autoscale_max or 0)
-
-
 def footprint(release) -> dict[str, int]:
     """{cpu: millicores, memory: MiB, pods} the release requests at its largest."""
     pods = pods_of(release)
@@ -63,8 +56,6 @@ def footprint(release) -> dict[str, int]:
 
 def current_releases(tenant, environment=None) -> dict:
     """(application id, environment id) -> the release that occupies the environment now."""
-    from .models import Deployment
-
     rows = Deployment.objects.filter(tenant=tenant, state__in=(*ACTIVE, State.SUCCEEDED))
     if environment is not None:
         rows = rows.filter(environment=environment)
@@ -82,25 +73,17 @@ def _counter(resource: str):
     return count
 
 
-def surge_of(release) -> int:
-    """The extra pods a rolling update to `release` runs at its peak, as Kubernetes rounds maxSurge: up."""
-    return math.ceil(pods_of(release) * SURGE_PERCENT / 100)
-
-
 def check_quotas(
     *, release, environment, strategy: str = Strategy.ROLLING, strategy_config: dict | None = None
 ) -> None:
     """Refuse, naming the quota, when replacing the app's current release with `release` would not fit,
-    at the end of the rollout or at its peak (the strategy's `peak`: a rolling update's surge, both
+    at the end of the rollout or at its peak (strategies/peaks.py: a rolling update's surge, both
     blue-green colours at full size, the canary beside the stable pods). A namespace's ResourceQuota
     refuses the extra pods there, and the rollout would only time out, much later."""
-    # The strategies record through the services, which call this: looked up when called, not imported.
-    from .strategies.registry import strategy_for
-
     now = current_releases(environment.tenant, environment).get((release.application_id, environment.pk))
     old = footprint(now) if now else dict.fromkeys(RESOURCES, 0)
     _check_growth(footprint(release), old, environment)
-    peak = strategy_for(strategy).peak(release, strategy_config or {}, now)
+    peak = peak_of(strategy, release, strategy_config or {}, now)
     if not peak.how:
         return
     try:

@@ -7,7 +7,6 @@ then calls `observe` in short tasks until it says stop; a row that ended without
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -15,15 +14,6 @@ from django.utils import timezone
 
 from ..models import DEADLINE_GRACE_SECONDS, Deployment
 from .plan import StrategyPlan
-
-
-@dataclass(frozen=True)
-class Peak:
-    """A rollout's most pods at once, and how it gets there, in words for a refusal ("" when it never
-    runs more than the release's own pods)."""
-
-    pods: int
-    how: str = ""
 
 
 class Strategy(Protocol):
@@ -48,10 +38,6 @@ class Strategy(Protocol):
 
     def cancel(self, row: Deployment) -> None:
         """The row ended without succeeding: remove what this strategy added beside the serving release."""
-
-    def peak(self, release, config: dict, serving) -> Peak:
-        """The most pods of the application a rollout of `release` runs at once, the pods of `serving` (the
-        release serving now, or None) included: what the environment's quota must fit before it starts."""
 
 
 def past_deadline(row: Deployment, since: datetime | None) -> bool:

@@ -8,11 +8,10 @@ from apps.clusters.services import kube_of
 from ..choices import EventKind, Strategy
 from ..manifests import LABEL
 from ..models import Deployment
-from ..quotas import pods_of
 from ..selectors import live_colour, previous_colour_deployment, serving_colour
 from ..services import deployment_fail, deployment_observe, outage_end
 from ..services.steps import colour_choose, colour_went_live, step_record
-from .base import Peak, cluster_says, past_deadline, workloads_remove
+from .base import cluster_says, past_deadline, workloads_remove
 from .manifests import COLOUR, COLOURS, TRAFFIC_KINDS, colour_name, other_colour, render_colour
 from .observations import pod_observations, rollout_observations
 from .plan import StrategyPlan
@@ -84,16 +83,6 @@ class BlueGreen:
 
     def next_step(self, row: Deployment) -> bool:
         return False  # one step: the switch, made as soon as the colour is ready
-
-    def peak(self, release, config: dict, serving) -> Peak:
-        """The new colour runs at full size beside the one serving until the switch."""
-        pods, running = pods_of(release), pods_of(serving) if serving else 0
-        if not running:
-            return Peak(pods)
-        return Peak(
-            running + pods,
-            f"blue-green runs the new colour at full size ({pods} pods) beside the {running} serving now",
-        )
 
     def finish(self, row: Deployment, status) -> None:
         """Switch the Service to the new colour; an application that ran rolling before loses its rolling

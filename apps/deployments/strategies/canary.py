@@ -19,12 +19,11 @@ from apps.core.errors import ApplicationError
 from ..choices import EventKind, State, Strategy
 from ..manifests import LABEL, render
 from ..models import Deployment
-from ..quotas import pods_of, surge_of
 from ..selectors import step_recorded_at
 from ..services import deployment_fail, deployment_observe, deployment_transition
 from ..services.steps import canary_step_start, canary_step_wait, step_record
-from .base import Peak, applied, cluster_says, past_deadline
-from .manifests import TRACK, canary_name, canary_replicas, render_canary
+from .base import applied, cluster_says, past_deadline
+from .manifests import TRACK, canary_name, render_canary
 from .observations import pod_observations, rollout_observations
 from .plan import StrategyPlan, steps_of
 
@@ -77,21 +76,6 @@ class Canary:
 
     def next_step(self, row: Deployment) -> bool:
         return canary_step_start(row, row.step + 1)
-
-    def peak(self, release, config: dict, serving) -> Peak:
-        """The canary at its largest step runs beside the stable pods, and it still runs while the promotion
-        rolls the stable Deployment with its surge."""
-        running = pods_of(serving) if serving else 0
-        weights = [w for w in config.get("steps") or [] if w < 100]
-        canary = canary_replicas(release, max(weights)) if weights else 0
-        stable = max(running, pods_of(release) + (surge_of(release) if running else 0))
-        if stable + canary <= pods_of(release):
-            return Peak(pods_of(release))
-        return Peak(
-            stable + canary,
-            f"the canary runs {canary} pod(s) beside the {running} serving now, and the promotion's rolling update "
-            f"{stable - running} more",
-        )
 
     def finish(self, row: Deployment, status) -> None:
         self.cancel(row)  # the stable Deployment runs the release now: the canary goes

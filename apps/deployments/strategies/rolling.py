@@ -7,10 +7,9 @@ from apps.clusters.services import kube_of
 from ..choices import State, Strategy
 from ..manifests import LABEL, render
 from ..models import Deployment
-from ..quotas import pods_of, surge_of
 from ..services import deployment_fail, deployment_observe, deployment_transition
 from ..services.steps import colours_removed
-from .base import Peak, cluster_says, past_deadline, workloads_remove
+from .base import cluster_says, past_deadline, workloads_remove
 from .manifests import COLOURS, colour_name
 from .observations import pod_observations, rollout_observations
 from .plan import StrategyPlan
@@ -64,16 +63,6 @@ class Rolling:
 
     def cancel(self, row: Deployment) -> None:
         """Nothing beside the serving release: a cancel re-applies the one live before (strategies/restore.py)."""
-
-    def peak(self, release, config: dict, serving) -> Peak:
-        """The surge pods run beside the old ones; a first deploy, or the same pod template again, rolls nothing."""
-        pods = pods_of(release)
-        if serving is None or serving.pk == release.pk or release.application.component_kind == "cron":
-            return Peak(pods)
-        surge = surge_of(release)
-        return Peak(
-            pods + surge, f"the rolling update runs {surge} new pod(s) beside the {pods_of(serving)} running now"
-        )
 
     def _conclude(self, row: Deployment, status) -> bool:
         if row.application.component_kind == "cron":
