@@ -183,6 +183,13 @@ class ChangeRequest(TenantOwned):
         position = self.current_stage if position is None else position
         return next((stage for stage in self.stages if stage["position"] == position), None)
 
+    def waiting_stage(self) -> dict:
+        """The stage the request is at now: one of its stages, whenever it is open or being decided."""
+        stage = self.stage()
+        if stage is None:
+            raise LookupError(f"Change request {self.pk} has no stage {self.current_stage}.")
+        return stage
+
 
 class Decision(models.Model):
     """One approver's approve or reject on one stage of a request, bound to the change they saw.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal, NoReturn, overload
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -101,6 +101,14 @@ class Refusal(PermissionDenied):
 def denied(message: str = DENIED_MESSAGE) -> ApplicationError:
     """The 403 for an action the policy does not allow."""
     return ApplicationError(message, code=PERMISSION_DENIED, status=403)
+
+
+@overload
+def require(allowed: Literal[False], message: str | None = None, *, tenant: Any = None) -> NoReturn: ...
+
+
+@overload
+def require(allowed: bool, message: str | None = None, *, tenant: Any = None) -> None: ...
 
 
 def require(allowed: bool, message: str | None = None, *, tenant: Any = None) -> None:

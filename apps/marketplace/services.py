@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -42,7 +43,7 @@ from .models import (
     ServicePlan,
     SharedServer,
 )
-from .providers import Operation, ProviderError, provider_for
+from .providers import Operation, Provider, ProviderError, provider_for
 from .providers.incluster import InClusterProvider, template_name
 from .providers.osb import OsbProvider
 from .providers.postgres import PostgresProvider
@@ -124,7 +125,7 @@ def server_register(*, operator: Principal, name: str, kind: str, admin_url: str
     """Register a shared server after checking the admin URL works (or give a registered one its new
     URL); refuse the portal's own servers."""
     require(operator.is_operator, "Only platform operators register add-on servers.")
-    providers = {
+    providers: dict[str, tuple[Callable[[str], Provider], int]] = {
         "postgres": (PostgresProvider, 5432),
         "redis": (RedisProvider, 6379),
         "osb": (OsbProvider, 443),
@@ -329,6 +330,14 @@ def _locked(instance_id: int) -> ServiceInstance | None:
     )
 
 
+def _relocked(instance: ServiceInstance) -> ServiceInstance:
+    """The instance read again under its row lock; one removed meanwhile is refused, as a binding is."""
+    locked = _locked(instance.pk)
+    if locked is None:
+        raise ApplicationError("Unknown add-on.", code=CONFLICT, status=409)
+    return locked
+
+
 @transaction.atomic
 def instance_provision_run(*, instance_id: int) -> None:
     """The task's work: provision under the row's lock, so a second nudge waits and then finds it done.
@@ -438,9 +447,10 @@ def instances_sweep(*, now=None) -> int:
 def instance_retry(*, operator: Principal, instance: ServiceInstance) -> ServiceInstance:
     """An operator provisions a failed instance again, once its provider is back."""
     require(operator.is_operator, "Only platform operators retry a failed add-on.")
-    instance = _locked(instance.pk)
-    if instance is None or instance.state != InstanceState.FAILED:
+    locked = _locked(instance.pk)
+    if locked is None or locked.state != InstanceState.FAILED:
         raise ApplicationError("Only a failed add-on can be retried.", code=CONFLICT, status=409)
+    instance = locked
     if instance.last_operation.startswith(NOT_APPROVED):  # retrying must not get round the approval
         raise ApplicationError("It was not approved; the tenant removes it and asks again.", code=CONFLICT, status=409)
     instance.state, instance.last_operation = InstanceState.PROVISIONING, "Retried; waiting for the provider"
@@ -459,7 +469,7 @@ def instance_deprovision(*, actor: Principal, instance: ServiceInstance) -> Serv
         "Developers and above remove add-ons.",
         tenant=instance.tenant,
     )
-    instance = _locked(instance.pk)
+    instance = _relocked(instance)
     bound = sorted(ServiceBinding.objects.filter(instance=instance).values_list("application__name", flat=True))
     if bound:
         raise ApplicationError(
@@ -584,7 +594,7 @@ def binding_create(*, actor: Principal, instance: ServiceInstance, application) 
     if application.tenant_id != instance.tenant_id:
         raise ApplicationError("Unknown application.", code=INVALID, field="application")
     with transaction.atomic():
-        instance = _locked(instance.pk)
+        instance = _relocked(instance)
         if instance.state != InstanceState.READY:
             raise ApplicationError(
                 f"{instance.name} is {instance.get_state_display().lower()}, not ready.",
@@ -752,9 +762,10 @@ def binding_rotate(*, actor: Principal, binding: ServiceBinding) -> tuple[Servic
         tenant=binding.tenant,
     )
     with transaction.atomic():
-        binding = _binding_locked(binding.pk)
-        if binding is None or binding.state != BindingState.READY or binding.pending_username:
+        locked = _binding_locked(binding.pk)
+        if locked is None or locked.state != BindingState.READY or locked.pending_username:
             raise ApplicationError("The binding is busy; try again in a moment.", code=BINDING_BUSY, status=409)
+        binding = locked
         if binding.retiring_username:
             raise ApplicationError(
                 "A rotation is still overlapping; rotate again once the old credential is revoked.",
@@ -784,9 +795,10 @@ def binding_rotate(*, actor: Principal, binding: ServiceBinding) -> tuple[Servic
         )
     try:
         with transaction.atomic():
-            binding = _binding_locked(binding.pk)
-            if binding is None or binding.pending_username != pending.username:
+            locked = _binding_locked(binding.pk)
+            if locked is None or locked.pending_username != pending.username:
                 raise _Vanished()
+            binding = locked
             old = binding.username
             binding.username, binding.retiring_username, binding.pending_username = pending.username, old, ""
             binding.credentials = _variables(binding, details)
@@ -858,9 +870,10 @@ def binding_delete(*, actor: Principal, binding: ServiceBinding) -> ServiceBindi
         tenant=binding.tenant,
     )
     with transaction.atomic():
-        binding = _binding_locked(binding.pk)
-        if binding is None:
+        locked = _binding_locked(binding.pk)
+        if locked is None:
             raise ApplicationError("Unknown binding.", code=CONFLICT, status=409)
+        binding = locked
         if binding.state != BindingState.READY:
             raise ApplicationError(
                 f"{binding.application.name}'s binding to {binding.instance.name} is "

@@ -284,8 +284,9 @@ def freeze_window_create(
 
 
 def _window_text(window: FreezeWindow) -> str:
-    if window.recurrence == Recurrence.ONCE:
-        return f"{window.starts_at.isoformat()} – {window.ends_at.isoformat()}"
+    starts, ends = window.starts_at, window.ends_at
+    if window.recurrence == Recurrence.ONCE and starts and ends:  # a one-off window has both (clean())
+        return f"{starts.isoformat()} – {ends.isoformat()}"
     return f"weekdays {window.weekdays} {window.start_time}–{window.end_time} UTC"
 
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.audit import audit_record
-from apps.core.errors import INVALID, ApplicationError, require
+from apps.core.errors import CONFLICT, INVALID, ApplicationError, require
 from apps.core.events import emit_on_commit
 from apps.core.governance import Change, Verdict
 from apps.core.policies import policy_for
@@ -258,7 +258,7 @@ def _record_decision(actor: Principal, request: ChangeRequest, verdict: str, com
         who = actor.user.email
         _close(request, RequestState.REJECTED, f"Rejected by {who}" + (f": {comment}" if comment else ""), actor)
         return
-    stage = request.stage()
+    stage = request.waiting_stage()
     approvals = request.decisions.filter(
         stage=request.current_stage, verdict=DecisionVerdict.APPROVE, voided_at__isnull=True
     ).count()
@@ -290,7 +290,7 @@ def _close(request: ChangeRequest, state: str, outcome: str, actor: Principal | 
     if state != RequestState.APPROVED and request.kind == ChangeKind.ROUTE:
         traffic.route_change_declined(params=request.params)
     if state != RequestState.APPROVED and request.kind == ChangeKind.DEPLOY:
-        deployment = request.deployment
+        deployment = _deployment_of(request)
         if deployment.state == State.PENDING_APPROVAL:
             deployment_transition(
                 deployment=deployment,
@@ -306,7 +306,7 @@ def _carry_out(request: ChangeRequest, actor: Principal) -> None:
     run in a task after commit, since they talk to the cluster."""
     if request.kind == ChangeKind.DEPLOY:
         deployment_release(
-            deployment=request.deployment, actor=actor, reason=f"Approved (change request {request.pk}); queued"
+            deployment=_deployment_of(request), actor=actor, reason=f"Approved (change request {request.pk}); queued"
         )
         request.executed_at = timezone.now()
         request.save(update_fields=["executed_at"])
@@ -354,23 +354,24 @@ def _execute(request: ChangeRequest) -> None:
     params = request.params
     if request.kind == ChangeKind.SCALE:
         deployments.deployment_scale(
-            actor=actor, deployment=request.deployment, replicas=params["replicas"], approved=True
+            actor=_asker(actor, request), deployment=_deployment_of(request), replicas=params["replicas"], approved=True
         )
     elif request.kind == ChangeKind.RESTART:
         deployments.deployment_restart(
-            actor=actor, deployment=request.deployment, approved=True, automatic=bool(params.get("automatic"))
+            actor=actor, deployment=_deployment_of(request), approved=True, automatic=bool(params.get("automatic"))
         )
     elif request.kind == ChangeKind.REMOVE:
         application = Application.objects.get(pk=params["application"], tenant=request.tenant_id)
         deployments.application_remove(
-            actor=actor, application=application, environment=request.environment, approved=True
+            actor=_asker(actor, request), application=application, environment=request.environment, approved=True
         )
     elif request.kind == ChangeKind.ADDON:
         marketplace.instance_approved(instance_id=params["instance"])
     elif request.kind == ChangeKind.SETTINGS:
+        settings_now = deployments.deploy_settings_for(request.environment)
         deployments.deploy_settings_update(
-            actor=actor,
-            settings=deployments.deploy_settings_for(request.environment),
+            actor=_asker(actor, request),
+            settings=settings_now,
             auto_rollback=params.get("auto_rollback"),
             self_heal=params.get("self_heal"),
             heal_skips_approval=params.get("heal_skips_approval"),
@@ -382,8 +383,24 @@ def _execute(request: ChangeRequest) -> None:
         traffic.route_change_carry_out(params=params, actor=actor)
     elif request.kind == ChangeKind.HEAL:
         deployments.deployment_heal(
-            deployment=request.deployment, drift=params["drift"], colour=params.get("colour", ""), approved=True
+            deployment=_deployment_of(request), drift=params["drift"], colour=params.get("colour", ""), approved=True
         )
+
+
+def _asker(actor: Principal | None, request: ChangeRequest) -> Principal:
+    """The member a change is made for. A change nobody asked for (or whose member is gone) is refused,
+    as the policies of the services that make it would refuse it."""
+    if actor is None:
+        require(False, tenant=request.tenant)
+    return actor
+
+
+def _deployment_of(request: ChangeRequest) -> Deployment:
+    """The deployment a deploy, scale, restart or heal request is about: set when it was asked for, and
+    protected from deletion while the request exists."""
+    if request.deployment is None:
+        raise ApplicationError(f"Change request {request.pk} names no deployment.", code=CONFLICT, status=409)
+    return request.deployment
 
 
 # --- Withdrawing and expiring ------------------------------------------------------------------
@@ -478,7 +495,7 @@ def approvers_notify(*, change_request: ChangeRequest) -> int:
         url = f"{settings.PORTAL_URL}/t/{change_request.tenant.slug}/approvals/{change_request.pk}/"
     if not recipients:
         return 0
-    stage = change_request.stage()
+    stage = change_request.waiting_stage()
     send_mail(
         subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Approval needed: {change_request.title}",
         message=(

@@ -47,6 +47,10 @@ IN_PROGRESS = Operation("in progress")
 
 
 class Provider(Protocol):
+    def check(self) -> str:
+        """Reach the server as its admin and say which server answered; raises ProviderError."""
+        ...
+
     def provision(self, instance: Any) -> str:
         """Create the instance's resources; return the name the provider knows it by. Idempotent."""
         ...
