@@ -106,6 +106,18 @@ def freeze_ends(window: FreezeWindow, moment: datetime | None = None) -> datetim
     )
 
 
+def with_stages(policies: QuerySet[ApprovalPolicy]) -> QuerySet[ApprovalPolicy]:
+    """`policies` with their stages in order and each stage's members, in two more queries."""
+    stages = Prefetch("stages", queryset=ApprovalStage.objects.prefetch_related("members").order_by("position"))
+    return policies.prefetch_related(stages)
+
+
+def with_decisions(requests: QuerySet[ChangeRequest]) -> QuerySet[ChangeRequest]:
+    """`requests` with their decisions (and who made each) and their reviews, as a request's detail shows them."""
+    decisions = Prefetch("decisions", queryset=Decision.objects.select_related("approver"))
+    return requests.prefetch_related(decisions, "reviews")
+
+
 def change_request_list_for(principal, *, tenant, state: str = "") -> QuerySet[ChangeRequest]:
     """The tenant's change requests the principal may see, optionally of one state, for the queue."""
     rows = (
@@ -118,24 +130,20 @@ def change_request_list_for(principal, *, tenant, state: str = "") -> QuerySet[C
 
 def change_request_for(principal, *, tenant, pk: int) -> ChangeRequest | None:
     """One of the tenant's change requests with everything its page shows, or None if the principal may not see it."""
-    decisions = Prefetch("decisions", queryset=Decision.objects.select_related("approver"))
-    return (
+    rows = (
         ChangeRequest.objects.restrict(principal, "view")
         .filter(tenant=tenant, pk=pk)
         .select_related("tenant", "environment", "requested_by", "deployment", "review_of")
-        .prefetch_related(decisions, "reviews")
-        .first()
     )
+    return with_decisions(rows).first()
 
 
 def approval_policy_list_for(principal, *, tenant) -> list[ApprovalPolicy]:
     """The tenant's approval policies (its default's environment is None) with their stages in order."""
-    stages = Prefetch("stages", queryset=ApprovalStage.objects.prefetch_related("members").order_by("position"))
     return list(
-        ApprovalPolicy.objects.restrict(principal, "view")
-        .filter(tenant=tenant)
-        .select_related("environment")
-        .prefetch_related(stages)
+        with_stages(
+            ApprovalPolicy.objects.restrict(principal, "view").filter(tenant=tenant).select_related("environment")
+        )
     )
 
 

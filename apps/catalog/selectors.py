@@ -18,6 +18,15 @@ def applications_for(principal, **filters):
     )
 
 
+def applications_named(principal, value: str, *, tenant_slug: str | None = None) -> list[Application]:
+    """The applications the principal may see that `value` names: by id when it is digits, else by name
+    (in the tenant `tenant_slug` when given), two at most: enough to tell that a name is ambiguous."""
+    rows = Application.objects.restrict(principal, "view")
+    if value.isdigit():
+        return list(rows.filter(pk=int(value))) if int(value) < 2**63 else []
+    return list((rows.filter(tenant__slug=tenant_slug) if tenant_slug else rows).filter(name=value)[:2])
+
+
 def newest_release_of(tenant) -> tuple[str, int] | None:
     """The application and number of the tenant's newest release: what the console's quick-start deploys."""
     newest = Release.objects.filter(tenant=tenant).order_by("-created_at", "-pk").select_related("application").first()

@@ -1,7 +1,6 @@
 """REST API of approvals: policies, freeze windows, change requests and their decisions. Writes and
 decisions call services; the operator endpoints list every tenant's pending requests and set the rules."""
 
-from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -15,8 +14,8 @@ from apps.tenants.roles import Role
 
 from ..choices import Verdict
 from ..filtersets import ApprovalPolicyFilterSet, ChangeRequestFilterSet, FreezeWindowFilterSet
-from ..models import ApprovalPolicy, ApprovalStage, ChangeRequest, Decision, FreezeWindow
-from ..selectors import waiting_for
+from ..models import ApprovalPolicy, ChangeRequest, FreezeWindow
+from ..selectors import waiting_for, with_decisions, with_stages
 from ..services import configuration, requests
 from . import serializers as s
 
@@ -34,8 +33,7 @@ class ApprovalPolicyViewSet(
     filterset_class = ApprovalPolicyFilterSet
 
     def optimise(self, queryset):
-        stages = Prefetch("stages", queryset=ApprovalStage.objects.prefetch_related("members"))
-        return queryset.select_related("tenant", "environment").prefetch_related(stages).order_by("-id")
+        return with_stages(queryset.select_related("tenant", "environment")).order_by("-id")
 
     def _present(self, policy, **kwargs):
         return Response(self.get_serializer(self.get_queryset().get(pk=policy.pk)).data, **kwargs)
@@ -141,8 +139,7 @@ class ChangeRequestViewSet(
     def optimise(self, queryset):
         queryset = queryset.select_related("tenant", "environment", "requested_by")
         if self.action != "list":
-            decisions = Prefetch("decisions", queryset=Decision.objects.select_related("approver"))
-            queryset = queryset.prefetch_related(decisions, "reviews")
+            queryset = with_decisions(queryset)
         if query_flag(self.request, "waiting_for_me"):
             principal = self.principal
             waiting = waiting_for(principal.user, principal.tenant_ids(Role.VIEWER))

@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from apps.catalog.models import Application
+from apps.catalog.selectors import applications_named
 from apps.core.errors import ApplicationError
 from apps.core.idempotency import idempotent
 from apps.tenants.api.base import TenantViewSetMixin
@@ -51,14 +52,9 @@ AFTER_SEQ = OpenApiParameter(
 def _application(request) -> Application:
     """`?application=` by id or name among the applications the caller may see (see NamedLookupMixin)."""
     value = request.query_params.get("application") or ""
-    rows = Application.objects.restrict(request, "view")
-    if value.isdigit():
-        found = list(rows.filter(pk=int(value))) if int(value) < 2**63 else []
-    elif value and "\x00" not in value:
-        tenant = request.query_params.get("tenant")
-        found = list((rows.filter(tenant__slug=tenant) if tenant else rows).filter(name=value)[:2])
-    else:
+    if not value.isdigit() and (not value or "\x00" in value):
         raise ValidationError({"application": ["An application's id or name."]})
+    found = applications_named(request, value, tenant_slug=request.query_params.get("tenant"))
     if len(found) > 1:
         raise ValidationError({"tenant": [f"More than one of your tenants has application “{value}”: give tenant."]})
     if not found:
