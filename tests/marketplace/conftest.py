@@ -50,43 +50,45 @@ def cluster(world, sandbox):
     return sandbox
 
 
+def publish(world, *, server: str, kind: str, admin_url: str, slug: str, name: str, plans: list[dict], **offering):
+    """What an operator does to lend a server: register it, publish one offering on it, and publish
+    `plans` (plan_publish's keyword arguments) in that order of position."""
+    operator = world.operator_principal
+    shared = services.server_register(operator=operator, name=server, kind=kind, admin_url=admin_url)
+    published = services.offering_publish(operator=operator, slug=slug, name=name, server=shared, **offering)
+    for position, plan in enumerate(plans):
+        services.plan_publish(operator=operator, offering=published, position=position, **plan)
+    return published
+
+
 @pytest.fixture
 def postgres(world, pg_server):
     """A PostgreSQL offering with a readwrite plan (no approval) and a readonly one."""
-    server = services.server_register(
-        operator=world.operator_principal, name="pg-shared", kind="postgres", admin_url=pg_server
+    return publish(
+        world,
+        server="pg-shared",
+        kind="postgres",
+        admin_url=pg_server,
+        slug="postgresql",
+        name="PostgreSQL",
+        plans=[
+            {"slug": "small", "name": "Small", "limits": {"access": "readwrite", "connections": 5}},
+            {"slug": "reader", "name": "Reader", "limits": {"access": "readonly"}},
+        ],
     )
-    offering = services.offering_publish(
-        operator=world.operator_principal, slug="postgresql", name="PostgreSQL", server=server
-    )
-    services.plan_publish(
-        operator=world.operator_principal,
-        offering=offering,
-        slug="small",
-        name="Small",
-        limits={"access": "readwrite", "connections": 5},
-    )
-    services.plan_publish(
-        operator=world.operator_principal,
-        offering=offering,
-        slug="reader",
-        name="Reader",
-        limits={"access": "readonly"},
-        position=1,
-    )
-    return offering
 
 
 @pytest.fixture
 def redis_offering(world, redis_server):
-    server = services.server_register(
-        operator=world.operator_principal, name="redis-shared", kind="redis", admin_url=redis_server
+    return publish(
+        world,
+        server="redis-shared",
+        kind="redis",
+        admin_url=redis_server,
+        slug="redis",
+        name="Redis",
+        plans=[{"slug": "shared", "name": "Shared", "limits": {"keys": 10000}}],
     )
-    offering = services.offering_publish(operator=world.operator_principal, slug="redis", name="Redis", server=server)
-    services.plan_publish(
-        operator=world.operator_principal, offering=offering, slug="shared", name="Shared", limits={"keys": 10000}
-    )
-    return offering
 
 
 def provision(world, offering, *, name="db", tenant="acme", environment="dev", plan=None, role="developer"):

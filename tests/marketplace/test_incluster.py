@@ -15,7 +15,7 @@ from apps.marketplace.models import InstanceState, ServiceInstance
 from apps.tenants.principals import as_principal
 from tests.conftest import wait_for
 
-from .conftest import bind, provision
+from .conftest import bind, provision, publish
 from .test_postgres import secret_data
 
 pytestmark = pytest.mark.django_db
@@ -23,28 +23,18 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def in_cluster(world):
-    server = services.server_register(
-        operator=world.operator_principal, name="in-cluster-redis", kind="incluster", admin_url="incluster://redis"
+    return publish(
+        world,
+        server="in-cluster-redis",
+        kind="incluster",
+        admin_url="incluster://redis",
+        slug="redis-own",
+        name="Own Redis",
+        plans=[
+            {"slug": "isolated", "name": "Isolated", "limits": {"memory": "128Mi", "storage": 256}},
+            {"slug": "broken", "name": "Broken", "limits": {"image": "registry.example/redis:pull-error"}},
+        ],
     )
-    offering = services.offering_publish(
-        operator=world.operator_principal, slug="redis-own", name="Own Redis", server=server
-    )
-    services.plan_publish(
-        operator=world.operator_principal,
-        offering=offering,
-        slug="isolated",
-        name="Isolated",
-        limits={"memory": "128Mi", "storage": 256},
-    )
-    services.plan_publish(
-        operator=world.operator_principal,
-        offering=offering,
-        slug="broken",
-        name="Broken",
-        limits={"image": "registry.example/redis:pull-error"},
-        position=1,
-    )
-    return offering
 
 
 def objects(environment, name):

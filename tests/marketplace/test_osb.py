@@ -19,7 +19,7 @@ from apps.marketplace.models import BindingState, InstanceState, ServiceBinding,
 from tests.conftest import free_port
 from tests.deployments.conftest import make_app
 
-from .conftest import bind, provision
+from .conftest import bind, provision, publish
 from .test_postgres import secret_data
 
 BINDINGS = reverse("servicebinding-list")
@@ -52,24 +52,19 @@ def broker_url():
 
 @pytest.fixture
 def queue(world, broker_url):
-    server = services.server_register(
-        operator=world.operator_principal, name="broker", kind="osb", admin_url=broker_url
+    return publish(
+        world,
+        server="broker",
+        kind="osb",
+        admin_url=broker_url,
+        slug="queue",
+        name="Queue",
+        broker_id="svc-queue",
+        plans=[
+            {"slug": "basic", "name": "Basic", "broker_id": "plan-basic"},
+            {"slug": "slow", "name": "Slow", "broker_id": "plan-slow"},
+        ],
     )
-    offering = services.offering_publish(
-        operator=world.operator_principal, slug="queue", name="Queue", server=server, broker_id="svc-queue"
-    )
-    services.plan_publish(
-        operator=world.operator_principal, offering=offering, slug="basic", name="Basic", broker_id="plan-basic"
-    )
-    services.plan_publish(
-        operator=world.operator_principal,
-        offering=offering,
-        slug="slow",
-        name="Slow",
-        broker_id="plan-slow",
-        position=1,
-    )
-    return offering
 
 
 def test_a_broker_with_wrong_credentials_is_refused(world, broker_url):

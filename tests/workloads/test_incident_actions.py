@@ -3,8 +3,6 @@ the deployment's own Restart and Scale, so approvals and the audit apply; and an
 deploy settings restart unwell pods has the platform restart them once, when no rollback applies.
 Real sandbox cluster and Celery worker; the lifecycle watcher running where incidents must open."""
 
-import threading
-
 import pytest
 
 from apps.approvals.models import ChangeRequest
@@ -14,7 +12,6 @@ from apps.clusters.kube import KubeClient
 from apps.deployments.models import DeploymentEvent, DeploySettings, Formation
 from apps.deployments.services import deploy_settings_for
 from apps.workloads.models import Cause, Incident
-from apps.workloads.watcher import Watcher
 from tests.approvals.conftest import govern
 from tests.conftest import wait_for
 from tests.deployments.conftest import make_app, make_release, registered
@@ -31,15 +28,6 @@ RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 def cluster(world, sandbox, celery_worker):
     registered(world, sandbox)
     return KubeClient(sandbox.api_client())
-
-
-@pytest.fixture
-def watcher(cluster):
-    stop = threading.Event()
-    thread = threading.Thread(target=Watcher(stop=stop).run, daemon=True)
-    thread.start()
-    yield
-    stop.set()
 
 
 def live(api, world, environment="dev"):

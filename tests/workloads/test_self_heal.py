@@ -15,7 +15,6 @@ from apps.clusters.kube import KubeClient
 from apps.deployments.models import DeploymentEvent, DeploySettings
 from apps.deployments.services import deploy_settings_for
 from apps.workloads.models import Cause, Incident, Workload
-from apps.workloads.watcher import Watcher
 from tests.approvals.conftest import govern
 from tests.conftest import wait_for
 from tests.deployments.conftest import make_app, make_release, registered
@@ -29,15 +28,6 @@ def cluster(world, sandbox, celery_worker, settings):
     settings.SELF_HEAL_GRACE_SECONDS = 1
     registered(world, sandbox)
     return KubeClient(sandbox.api_client())
-
-
-@pytest.fixture
-def watcher(cluster):
-    stop = threading.Event()
-    thread = threading.Thread(target=Watcher(stop=stop).run, daemon=True)
-    thread.start()
-    yield
-    stop.set()
 
 
 def live(api, world, environment="dev"):
