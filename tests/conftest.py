@@ -424,9 +424,9 @@ def close_stray_connections(django_db_setup, django_db_blocker):
 @pytest.fixture
 def world(db):
     """Tenants acme and globex with an owner, admin, developer and viewer each, and an operator."""
-    from tests.personas import build_world
+    from tests.personas import world_for_test
 
-    return build_world()
+    return world_for_test()
 
 
 @pytest.fixture
