@@ -8,6 +8,7 @@ from apps.tenants.api.serializers import NamedField, TenantField
 from apps.tenants.models import Environment
 
 from ..models import Route
+from ..services import FIELDS
 
 NUMBERS = (
     ("service_port", "The port of the application's Service; defaults to its latest release's first port."),
@@ -39,22 +40,8 @@ class RouteSerializer(serializers.ModelSerializer):
             "environment",
             "application",
             "name",
-            "host",
-            "path",
-            "path_type",
+            *FIELDS,  # what a person sets, as the services take it
             "url",
-            "service_port",
-            "tls",
-            "tls_secret",
-            "cert_issuer",
-            "connect_timeout_seconds",
-            "read_timeout_seconds",
-            "max_body_size_mb",
-            "cors_allow_origins",
-            "rate_limit_rps",
-            "rate_limit_burst",
-            "rate_limit_connections",
-            "auth",
             "from_release",
             "maintenance",
             "maintenance_message",
