@@ -122,7 +122,7 @@ def world_for_test() -> World:
 
 
 def _build(fingerprint: str, *, remember: bool) -> World:
-    before = _all_rows() if remember else {}
+    before = _rows_of(_tables) if remember else {}
     wall, started = timezone.now(), time.monotonic()
     callbacks = len(connection.run_on_commit)
     with CaptureQueriesContext(connection) as queries:
@@ -135,7 +135,7 @@ def _build(fingerprint: str, *, remember: bool) -> World:
         return world
     # Inside a transaction the build's on-commit callbacks show; a build that queued any is not replayed.
     if remember and connection.in_atomic_block and len(connection.run_on_commit) == callbacks:
-        rows = _added_rows(before, _all_rows())
+        rows = _added_rows(before, _rows_of(_tables))
         if rows is not None:
             _builds[fingerprint] = _Build(copy.deepcopy(world), rows, wall, started)
     return world
@@ -176,11 +176,12 @@ def _pointed_to(table: str) -> set[str]:
     return set()
 
 
-def _all_rows() -> dict[str, Counter]:
+def _rows_of(tables: set[str]) -> dict[str, Counter]:
+    """The rows of `tables` as COPY writes them. A build that is remembered wrote to no other table."""
     quote = connection.ops.quote_name
     rows = {}
     with connection.cursor() as cursor:
-        for table in connection.introspection.django_table_names(only_existing=True, include_views=False):
+        for table in sorted(tables):
             with cursor.copy(f"COPY {quote(table)} TO STDOUT") as copied:
                 data = b"".join(bytes(block) for block in copied)
             rows[table] = Counter(data.splitlines(keepends=True))
