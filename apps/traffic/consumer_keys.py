@@ -34,7 +34,8 @@ BOUNDS = {
     "monthly_quota": (1, 10**13),
 }
 # Names travel to applications in headers (X-Consumer-Name, X-Consumer-Plan): printable ASCII only.
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@:+-]*$")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._@:+-]*$"
+_NAME = re.compile(NAME_PATTERN)
 
 
 def _refuse(field: str, message: str) -> ApplicationError:

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.http import JsonResponse
 
 from apps.apikeys import keys, ratelimit
 
@@ -232,3 +233,24 @@ def _metered(consumer: dict, over_limit_status: int) -> Verdict | None:
     else:
         detail = "This consumer key is sending requests too fast."
     return _refuse(status, decision.code, detail, **{"Retry-After": str(decision.retry_after)})
+
+
+def answer(request) -> JsonResponse:
+    """The check as an HTTP answer: the verdict's status and headers, and a small JSON body (the
+    consumer, or the project's error shape). Served by the API view and, ahead of the middleware stack,
+    by apps/traffic/middleware.py; plain Django, since the answer needs nothing of DRF's."""
+    query = request.GET
+    over_limit = query.get("over_limit_status", "")
+    verdict = verify(
+        route=query.get("route"),
+        key=presented_key(request.headers),
+        over_limit_status=int(over_limit) if over_limit.isdigit() and len(over_limit) == 3 else 403,
+    )
+    if verdict.status == 200:
+        values = [verdict.headers[name] for name in CONSUMER_HEADERS]
+        body = dict(zip(("consumer_id", "consumer_name", "plan"), values, strict=True))
+    else:
+        body = {"code": verdict.code, "detail": verdict.detail}
+    if verdict.status == 401:
+        verdict.headers["WWW-Authenticate"] = 'Bearer realm="consumers"'
+    return JsonResponse(body, status=verdict.status, headers=verdict.headers)

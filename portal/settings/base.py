@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "apps.core.middleware.RequestIDMiddleware",
     "apps.core.middleware.RejectNulMiddleware",
     "apps.core.middleware.APIBodySizeMiddleware",
+    "apps.traffic.middleware.GatewayCheckMiddleware",
     "apps.apikeys.middleware.APIUsageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -100,6 +100,10 @@ OPERATION_CHECKS = [
         "positive_data_acceptance",
         "only a consumer key of the route's tenant passes; the fuzzer holds a portal key, which never does",
     ),
+    *(
+        (f"{method} /api/v1/usage-plans/{{id}}/", "positive_data_acceptance", "a plan's burst is at least its rate")
+        for method in ("PUT", "PATCH")
+    ),
     ("GET /api/v1/releases/{id}/diff/", "positive_data_acceptance", "the release to compare against must exist"),
     ("GET /api/v1/deployments/serving/", "positive_data_acceptance", "the application id must exist"),
     ("PATCH /api/v1/applications/{id}/", "positive_data_acceptance", "the owner's email must name a member"),

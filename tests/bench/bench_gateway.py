@@ -8,6 +8,8 @@ refuse anything, so every call does the whole work of a 200:
 - `request`: the portal's time for one `GET /api/v1/gateway/verify/?route=<id>` with `X-Api-Key`, through
   Django's test client: the WSGI handler, every middleware, URL resolution, the DRF view, the check and
   the JSON answer. Not included: the network between the controller and the portal, and the web server.
+- `view`: the same request handed straight to the view (Django's RequestFactory): the request minus the
+  middleware stack and URL resolution, which every portal request pays.
 - `check`: `gateway.verify` alone: the digest, one Redis MGET for both entries, one Lua call for the
   consumer's bucket and quota.
 - `redis_ping`: one Redis round trip on the same connection, the floor the two round trips stand on.
@@ -26,13 +28,14 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.apikeys import ratelimit
 from apps.tenants.roles import Role
 from apps.traffic import gateway
+from apps.traffic.api.consumer_views import GatewayVerifyView
 from apps.traffic.consumer_keys import consumer_key_create
 from apps.traffic.models import Route
 from tests.base.cases_traffic import route, usage_plan
@@ -76,11 +79,18 @@ def test_verify_with_a_warm_cache(world):
         response = client.get(url, query, HTTP_X_API_KEY=key)
         assert response.status_code == 200
 
+    view, factory = GatewayVerifyView.as_view(), RequestFactory()
+
+    def view_only():
+        response = view(factory.get(url, query, HTTP_X_API_KEY=key))
+        assert response.status_code == 200
+
     request()  # fills the cache
     with CaptureQueriesContext(connection) as queries:
         request()
     results = {
         "request": _time(request),
+        "view": _time(view_only),
         "check": _time(lambda: gateway.verify(route=str(protected.pk), key=key)),
         "redis_ping": _time(ratelimit.client().ping),
         "queries_per_warm_request": len(queries),
@@ -89,7 +99,7 @@ def test_verify_with_a_warm_cache(world):
     (RESULTS / "gateway.json").write_text(json.dumps(results, indent=2))
     load = " ".join(f"{n:.1f}" for n in os.getloadavg())
     print(f"\nGateway consumer-key check, warm cache, per call (load average {load} on {os.cpu_count()} CPUs):")
-    for name in ("request", "check", "redis_ping"):
+    for name in ("request", "view", "check", "redis_ping"):
         r = results[name]
         print(
             f"  {name:<11} wall p50 {r['p50_ms']:7.3f} ms  p99 {r['p99_ms']:7.3f} ms   "

@@ -2,6 +2,9 @@
 controller is told for each key, how limits are counted, and that revocation and route changes reach
 a warm cache at once."""
 
+import json
+import time
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -217,6 +220,9 @@ def test_a_plan_change_reaches_its_warm_keys(world, protected, django_capture_on
     assert verify(protected, key).status_code == 403
     with django_capture_on_commit_callbacks(execute=True):
         usage_plan_update(actor=world.principal(Role.ADMIN), plan=plan, name="pro", burst=50, requests_per_second=50)
+    entry = json.loads(ratelimit.client().get(gateway._key_entry(ConsumerKey.objects.get().digest)))
+    assert (entry["p"], entry["l"]) == ("pro", [50, 50, None, None])
+    time.sleep(0.1)  # the emptied bucket refills at the new rate: 5 calls' worth
     answer = verify(protected, key)
     assert answer.status_code == 200 and answer["X-Consumer-Plan"] == "pro"
 
@@ -316,3 +322,18 @@ def test_the_api_refuses_auth_on_a_gateway_api_cluster_naming_the_field(world, s
     refused = api.post(reverse("route-list"), {**body, "auth": "api_key"}, format="json")
     assert refused.status_code == 400 and list(refused.json()["fields"]) == ["auth"]
     assert api.post(reverse("route-list"), body, format="json").status_code == 201
+
+
+def test_the_api_view_and_the_middleware_give_the_same_answer(world, protected):
+    from django.test import RequestFactory
+
+    from apps.traffic.api.consumer_views import GatewayVerifyView
+
+    _, key = consumer_key(world)
+    through_stack = verify(protected, key)
+    direct = GatewayVerifyView.as_view()(RequestFactory().get(VERIFY, {"route": protected.pk}, HTTP_X_API_KEY=key))
+    assert through_stack.status_code == direct.status_code == 200
+    assert through_stack.json() == json.loads(direct.content)
+    assert through_stack["X-Consumer-Id"] == direct["X-Consumer-Id"]
+    assert "Set-Cookie" not in through_stack and "Content-Security-Policy" not in through_stack
+    assert APIClient().post(VERIFY, {"route": protected.pk}).status_code == 405  # only GET is the check

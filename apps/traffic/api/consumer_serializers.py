@@ -5,15 +5,21 @@ from rest_framework import serializers
 from apps.catalog.api.serializers import StrictSerializer
 from apps.tenants.api.serializers import NamedField, TenantField
 
-from .. import gateway
+from .. import consumer_keys, gateway
 from ..models import ConsumerKey, UsagePlan
 
 PLAN_NUMBERS = (
-    ("requests_per_second", "Refill rate of each key's token bucket (1-100000)."),
+    ("requests_per_second", "Refill rate of each key's token bucket."),
     ("burst", "Size of each key's bucket: calls a key may make at once (at least the rate)."),
     ("daily_quota", "Calls per key per UTC day; null: unlimited."),
     ("monthly_quota", "Calls per key per UTC month; null: unlimited (at least the daily quota)."),
 )
+# What the service accepts as a name, said in the schema too (names travel in headers).
+NAME_PATTERN = consumer_keys.NAME_PATTERN
+
+
+def _name(max_length: int, help_text: str, **kwargs) -> serializers.RegexField:
+    return serializers.RegexField(NAME_PATTERN, max_length=max_length, help_text=help_text, **kwargs)
 
 
 class UsagePlanSerializer(serializers.ModelSerializer):
@@ -39,21 +45,22 @@ class UsagePlanSerializer(serializers.ModelSerializer):
 class UsagePlanFieldsSerializer(StrictSerializer):
     """What a tenant sets on a plan; absent fields keep their value. Bounds are the service's."""
 
-    name = serializers.CharField(max_length=60, required=False, help_text="Sent to applications as X-Consumer-Plan.")
+    name = _name(60, "Sent to applications as X-Consumer-Plan.", required=False)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
     def get_fields(self):
         fields = super().get_fields()
         for name, help_text in PLAN_NUMBERS:
+            low, high = consumer_keys.BOUNDS[name]
             fields[name] = serializers.IntegerField(
-                required=False, allow_null=name.endswith("_quota"), help_text=help_text
+                required=False, allow_null=name.endswith("_quota"), min_value=low, max_value=high, help_text=help_text
             )
         return fields
 
 
 class UsagePlanCreateSerializer(UsagePlanFieldsSerializer):
     tenant = TenantField()
-    name = serializers.CharField(max_length=60, help_text="Sent to applications as X-Consumer-Plan.")
+    name = _name(60, "Sent to applications as X-Consumer-Plan.")
 
     def get_fields(self):
         fields = super().get_fields()
@@ -114,12 +121,16 @@ class ConsumerKeyCreatedSerializer(ConsumerKeySerializer):
 
 class ConsumerKeyCreateSerializer(StrictSerializer):
     tenant = TenantField()
-    name = serializers.CharField(max_length=100, help_text="Who the consumer is; sent as X-Consumer-Name.")
+    name = _name(100, "Who the consumer is; sent as X-Consumer-Name.")
     usage_plan = NamedField(
         UsagePlan, required=False, allow_null=True, help_text="The tenant's usage plan by id or name; default: none."
     )
     expires_in_days = serializers.IntegerField(
-        required=False, allow_null=True, help_text="1-3650 days; null or absent: the key never expires."
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=consumer_keys.MAX_EXPIRY_DAYS,
+        help_text="Days until the key expires; null or absent: never.",
     )
 
 

@@ -142,18 +142,4 @@ class GatewayVerifyView(APIView):
         },
     )
     def get(self, request):
-        query = request.query_params
-        over_limit = query.get("over_limit_status", "")
-        verdict = gateway.verify(
-            route=query.get("route"),
-            key=gateway.presented_key(request.headers),
-            over_limit_status=int(over_limit) if over_limit.isdigit() and len(over_limit) == 3 else 403,
-        )
-        if verdict.status == 200:
-            values = [verdict.headers[name] for name in gateway.CONSUMER_HEADERS]
-            body = dict(zip(("consumer_id", "consumer_name", "plan"), values, strict=True))
-        else:
-            body = {"code": verdict.code, "detail": verdict.detail}
-        if verdict.status == 401:
-            verdict.headers["WWW-Authenticate"] = 'Bearer realm="consumers"'
-        return Response(body, status=verdict.status, headers=verdict.headers)
+        return gateway.answer(request)
