@@ -36,8 +36,9 @@ from .strategies.restore import restore_step
 
 MAX_ATTEMPTS = 5
 RESTARTABLE = (State.QUEUED, State.APPLYING, State.PROGRESSING, State.CANCELLING)
-# A look holds its deployment this long at most (a worker killed mid-look frees it then); a look is short.
-LOOK_HOLD_SECONDS = 60
+# A look holds its deployment this long at most (a worker killed mid-look frees it then); a look is
+# short. The hold is per attempt, so the reconciler's restart of a row is not kept waiting by it.
+LOOK_HOLD_SECONDS = 30
 # How long a look the watcher asked for waits for the one running to end before it gives up.
 LOOK_WAIT_SECONDS = 10.0
 
@@ -123,10 +124,10 @@ def apply_step(*, deployment_id: int, attempt: int) -> bool:
 
 
 @contextlib.contextmanager
-def one_look(deployment_id: int, *, wait: float = 0.0) -> Iterator[bool]:
+def one_look(deployment_id: int, attempt: int, *, wait: float = 0.0) -> Iterator[bool]:
     """Hold the deployment for one look; yields False when another look held it for longer than `wait`
     seconds. Kept in the cache (Redis), which every worker shares, with an expiry for a look that died."""
-    key, mine = f"deployment-look:{deployment_id}", uuid.uuid4().hex
+    key, mine = f"deployment-look:{deployment_id}:{attempt}", uuid.uuid4().hex
     deadline = time.monotonic() + wait
     while not (held := cache.add(key, mine, LOOK_HOLD_SECONDS)) and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -142,7 +143,7 @@ def observe_step(*, deployment_id: int, attempt: int) -> bool:
     A cancelling row's look brings the earlier release back (strategies/restore.py). The look after a
     row ended without succeeding lets its strategy tidy up (a canary is removed). While another look
     runs this one is skipped: that look records what the cluster shows."""
-    with one_look(deployment_id) as held:
+    with one_look(deployment_id, attempt) as held:
         return _observe(deployment_id, attempt) if held else True
 
 
@@ -152,7 +153,7 @@ def look_now(*, deployment_id: int, attempt: int) -> None:
     schedules nothing; the scheduled looks go on as the fallback."""
     if not Deployment.objects.filter(pk=deployment_id, attempts=attempt, state__in=OBSERVED).exists():
         return
-    with one_look(deployment_id, wait=LOOK_WAIT_SECONDS) as held:
+    with one_look(deployment_id, attempt, wait=LOOK_WAIT_SECONDS) as held:
         if held:
             _observe(deployment_id, attempt)
 
