@@ -180,6 +180,7 @@ def start_worker(log_path, concurrency=None, **env_overrides) -> subprocess.Pope
         "DATABASE_URL": child_database_url(),
         "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "PYTHONUNBUFFERED": "1",
+        "LOG_LEVEL": "INFO",  # its "ready." is logged at INFO, and `make bench` sets WARNING
         **env_overrides,
     }
     pool = ["--pool", "prefork", "--concurrency", str(concurrency)] if concurrency else ["--pool", "solo"]
