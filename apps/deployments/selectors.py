@@ -4,9 +4,10 @@ from django.db.models import OuterRef, Subquery
 
 from apps.tenants.models import promotion_order
 
-from .choices import State, Strategy
+from .choices import ACTIVE, State, Strategy
 from .models import Deployment, DeploymentEvent, DeploySettings
 from .strategies.manifests import other_colour
+from .strategies.plan import canary_rule
 
 EVENTS_PAGE_MAX = 1000
 
@@ -137,3 +138,14 @@ def previous_colour_deployment(deployment: Deployment) -> Deployment | None:
         .order_by("-id")
         .first()
     )
+
+
+def canary_splits(principal, application) -> dict[int, tuple[Deployment, dict]]:
+    """Environment id -> (the canary deployment, its traffic rule) where a canary of the application
+    splits traffic now (see strategies.plan.canary_rule)."""
+    running = (
+        Deployment.objects.restrict(principal, "view")
+        .filter(application=application, strategy=Strategy.CANARY, state__in=ACTIVE)
+        .select_related("release")
+    )
+    return {d.environment_id: (d, rule) for d in running if (rule := canary_rule(d)) is not None}

@@ -11,6 +11,7 @@ from apps.catalog.models import Application
 from apps.catalog.selectors import applications_for
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
+from apps.deployments.selectors import canary_splits
 from apps.tenants.pages import render_tenant_page, require_role, tenant_view
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
@@ -74,8 +75,13 @@ def traffic(request, name):
                 _announce(request, route, f"Route {route.host}{route.path} added; it is being applied.")
                 return redirect("traffic:list", tenant_slug=request.tenant.slug, name=application.name)
     routes = list(routes_for(request, request.tenant, application=application))
+    canaries = canary_splits(request, application)
     groups = [
-        {"environment": environment, "routes": [route for route in routes if route.environment_id == environment.pk]}
+        {
+            "environment": environment,
+            "routes": [route for route in routes if route.environment_id == environment.pk],
+            "canary": canaries.get(environment.pk),
+        }
         for environment in environments
     ]
     context = {"application": application, "groups": groups, "form": form, "may_write": _may_write(request)}

@@ -283,6 +283,9 @@ def test_a_header_and_cookie_canary_on_ingress_nginx_is_applied_shown_and_gone_a
     client.force_login(world.user("viewer"))
     page = client.get(f"/t/acme/deployments/{pk}/").content.decode()
     assert "requests with header X-Canary: always or cookie beta=always, and 0% of the other requests" in page
+    tab = client.get("/t/acme/apps/web/traffic/").content.decode()  # the application's Traffic tab says it too
+    assert "takes <strong>0%</strong> of this environment" in tab and "<code>X-Canary: always</code>" in tab
+    assert "<code>beta=always</code>" in tab
 
     assert api.post(f"{URL}{pk}/continue/", {}, format="json").status_code == 200
     row = finished(pk)
@@ -291,6 +294,7 @@ def test_a_header_and_cookie_canary_on_ingress_nginx_is_applied_shown_and_gone_a
     assert cluster.get("v1", "Service", "web-canary", NAMESPACE) is None
     assert api.get(f"{URL}{pk}/").json()["canary_traffic"] is None
     assert 'id="canary-rule" hidden' in client.get(f"/t/acme/deployments/{pk}/").content.decode()
+    assert "canary-split" not in client.get("/t/acme/apps/web/traffic/").content.decode()
     assert_gap_free(row)
 
 
