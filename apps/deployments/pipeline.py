@@ -19,6 +19,8 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
+import redis
+import structlog
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +35,8 @@ from .services import deployment_fail, deployment_observe, deployment_transition
 from .strategies.base import applied
 from .strategies.registry import strategy_for
 from .strategies.restore import restore_step
+
+logger = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 5
 RESTARTABLE = (State.QUEUED, State.APPLYING, State.PROGRESSING, State.CANCELLING)
@@ -129,13 +133,23 @@ def one_look(deployment_id: int, attempt: int, *, wait: float = 0.0) -> Iterator
     seconds. Kept in the cache (Redis), which every worker shares, with an expiry for a look that died."""
     key, mine = f"deployment-look:{deployment_id}:{attempt}", uuid.uuid4().hex
     deadline = time.monotonic() + wait
-    while not (held := cache.add(key, mine, LOOK_HOLD_SECONDS)) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    try:
+        while not (held := cache.add(key, mine, LOOK_HOLD_SECONDS)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    except redis.RedisError as exc:
+        # Without the cache the look goes ahead unguarded: a rollout that stopped being observed while
+        # Redis is away would stall until the reconciler took it over, which is worse than a rare
+        # second look at the same moment.
+        logger.warning(
+            "look taken without its hold: the cache is unreachable", deployment=deployment_id, error=str(exc)
+        )
+        held, mine = True, ""
     try:
         yield held
     finally:
-        if held and cache.get(key) == mine:
-            cache.delete(key)
+        with contextlib.suppress(redis.RedisError):  # else the hold ends by its expiry
+            if held and mine and cache.get(key) == mine:
+                cache.delete(key)
 
 
 def observe_step(*, deployment_id: int, attempt: int) -> bool:

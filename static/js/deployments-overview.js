@@ -1,14 +1,15 @@
 // The newest deployment per application and environment, live: every deployment event of the tenant
 // arrives over /ws/tenants/<slug>/ and moves its row's state badge and latest event. A deployment the
-// page has not seen yet is looked up once in the API for its release number. After a reconnect each
-// row asks the API for its deployment again, so a change missed while offline still shows. A deployment
+// page has not seen yet is looked up once in the API for its release number. Once connected, each row
+// still in flight (after a reconnect, every row) asks the API for its deployment again, so a change
+// missed before the socket joined still shows. A deployment
 // whose application was removed from the environment carries a "Removed" badge beside its state: the
 // removal's event says so (data.operation "remove"), and the API's removed_at after a reconnect.
 (() => {
   const root = document.getElementById("latest-deployments");
   if (!root || !window.portalSocket || !document.getElementById("deployment-states") || !("WebSocket" in window)) return;
   // States come from the page (apps/deployments/templatetags/deployment_state.py).
-  const { LABELS, TONES } = JSON.parse(document.getElementById("deployment-states").textContent);
+  const { LABELS, TONES, TERMINAL } = JSON.parse(document.getElementById("deployment-states").textContent);
   const tbody = root.querySelector("tbody");
   const status = document.getElementById("latest-deployments-status");
   const onlyApplication = Number(root.dataset.application || 0);
@@ -122,8 +123,11 @@
     else if (event.deployment > current) adopt(slot, event.deployment);
   };
 
-  const refresh = () => tbody.querySelectorAll("tr[data-deployment]").forEach((row) => {
-    if (row.dataset.deployment) adopt(row.dataset.slot, Number(row.dataset.deployment));
+  // Every row after a reconnect; on the first connection only the rows still moving, whose events may
+  // have gone out between the server drawing the page and the socket joining the tenant's group.
+  const refresh = (all) => tbody.querySelectorAll("tr[data-deployment]").forEach((row) => {
+    const state = row.querySelector('[data-field="state"] .badge')?.dataset.state;
+    if (row.dataset.deployment && (all || !TERMINAL.includes(state))) adopt(row.dataset.slot, Number(row.dataset.deployment));
   });
 
   let reconnected = false;
@@ -133,8 +137,8 @@
       reconnected = opened.reconnected;
     },
     onMessage: (data) => {
-      // After "hello" the socket is in the tenant's group: look again at what was missed while offline.
-      if (data.type === "hello" && reconnected) refresh();
+      // After "hello" the socket is in the tenant's group: look again at what was missed before it.
+      if (data.type === "hello") refresh(reconnected);
       if (data.type === "event" && data.payload.type === "deployment.event") receive(data.payload);
     },
     onClose: ({ final }) => { status.textContent = final ? "· not live" : "· reconnecting"; },
