@@ -23,6 +23,7 @@ from apps.clusters.services import kube_of
 from apps.core.errors import ApplicationError
 from apps.core.leases import fence
 from apps.core.realtime import broadcast_on_commit, tenant_group, workload_group
+from apps.deployments.choices import OBSERVED, State
 from apps.deployments.manifests import DEPLOYMENT_ANNOTATION, LABEL
 from apps.deployments.models import Deployment, DeploySettings
 from apps.deployments.services import deploy_settings_for, deployment_heal, desired_manifests, heals_since
@@ -30,7 +31,7 @@ from apps.deployments.serving import serving_now
 from apps.tenants.models import Environment
 
 from .incidents import incidents_sync
-from .models import Cause, Health, Sync, Workload
+from .models import Cause, Health, Incident, Sync, Workload
 from .observe import causes_of, drift_of, health_of, pod_row, trouble_of
 from .signals import workload_read
 
@@ -41,6 +42,8 @@ HEAL_LIMIT = 3
 HEAL_WINDOW = timedelta(hours=1)
 # How far back the replica chart reaches; one sample a minute.
 REPLICA_HISTORY = timedelta(hours=6)
+# Deployments whose apply or rollout is changing the workload's objects right now.
+ROLLING_OUT = (State.APPLYING, *OBSERVED)
 # A refresh runs in the background, but a watcher refreshes many workloads: fail within seconds.
 READ_OPTIONS = {"attempts": 3, "backoff": 0.2, "timeout": (3, 10)}
 
@@ -249,6 +252,13 @@ def _drift_causes(workload: Workload, deployment: Deployment | None) -> dict[str
     live release applied again (heal). Drift that returns after HEAL_LIMIT heals in an hour means
     something fights the portal: an incident, and no more healing until it is resolved."""
     now = timezone.now()
+    if Deployment.objects.filter(
+        application=workload.application_id, environment=workload.environment_id, state__in=ROLLING_OUT
+    ).exists():
+        # The portal is changing these objects now: a read and its dry run may straddle an apply, so
+        # what they disagree on is not drift. Drift incidents already open stay as they are.
+        drifting = workload.incidents.filter(state=Incident.State.OPEN, cause__in=(Cause.DRIFT, Cause.DRIFT_RETURNS))
+        return dict(drifting.values_list("cause", "message"))
     if workload.sync != Sync.OUT_OF_SYNC or deployment is None:
         if workload.drift_since is not None:
             Workload.objects.filter(pk=workload.pk).update(drift_since=None)
