@@ -222,7 +222,8 @@ def sso_configure(
                 errors["server_url"] = [problem]
     if errors:
         raise ApplicationError.invalid(errors)
-    before = {name_: getattr(row, name_) for name_ in ("enabled", "name", "server_url", "client_id", "groups_claim")}
+    audited = ("enabled", "name", "server_url", "client_id", "groups_claim", "group_roles", "only_domains")
+    before = {field_name: getattr(row, field_name) for field_name in audited}
     row.enabled, row.name, row.server_url, row.client_id = enabled, name.strip(), server_url.strip(), client_id.strip()
     row.groups_claim = groups_claim.strip() or "groups"
     row.group_roles, row.only_domains = group_roles.strip(), ", ".join(domains_of(only_domains))
