@@ -87,8 +87,8 @@ def test_every_object_is_accepted_and_every_deployment_becomes_available(kubectl
                 "registry.example.com/paas-portal:"
             ), "the images: entry of the kustomization did not reach the Deployment"
 
-    # The autoscalers raise web and worker to their minimum (the manifests leave replicas to them), and
-    # every Deployment then reports all its replicas available.
+    # The autoscaler raises web to its minimum (the manifest leaves replicas to it), the workers run their
+    # fixed two, and every Deployment then reports all its replicas available.
     names = sorted(obj["metadata"]["name"] for obj in rendered if obj["kind"] == "Deployment")
     assert names == ["portal-beat", "portal-lifecycle", "portal-web", "portal-worker"]
     deadline, waiting = time.monotonic() + 60, {}
@@ -123,7 +123,7 @@ def test_every_object_is_accepted_and_every_deployment_becomes_available(kubectl
     }
 
 
-def test_the_keda_component_replaces_the_worker_autoscaler_and_is_not_applied_by_default(tmp_path):
+def test_the_keda_component_scales_the_workers_on_their_queue_and_is_not_applied_by_default(tmp_path):
     overlay = tmp_path / "overlay"
     overlay.mkdir()
     base = Path("..") / Path(*([".."] * len(overlay.parts[1:]))) / KUSTOMIZATION.relative_to("/")
@@ -137,12 +137,16 @@ def test_the_keda_component_replaces_the_worker_autoscaler_and_is_not_applied_by
             }
         )
     )
-    with_keda = {(o["kind"], o["metadata"]["name"]) for o in _render(overlay)}
-    default = {(o["kind"], o["metadata"]["name"]) for o in _render(KUSTOMIZATION)}
-    assert ("ScaledObject", "portal-worker") in with_keda and (
-        "HorizontalPodAutoscaler",
-        "portal-worker",
-    ) not in with_keda
-    assert ("HorizontalPodAutoscaler", "portal-web") in with_keda
-    assert ("HorizontalPodAutoscaler", "portal-worker") in default
+    with_keda, plain = _render(overlay), _render(KUSTOMIZATION)
+    default = {(o["kind"], o["metadata"]["name"]) for o in plain}
+    assert ("ScaledObject", "portal-worker") in {(o["kind"], o["metadata"]["name"]) for o in with_keda}
+    assert ("HorizontalPodAutoscaler", "portal-web") in default
     assert not {kind for kind, _ in default} & {"ScaledObject", "TriggerAuthentication"}
+
+    # Workers never scale on CPU: a fixed count by default; with the component KEDA's queue-length
+    # autoscaler owns the count, which the Deployment then leaves alone.
+    def worker(objects):
+        return next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "portal-worker")
+
+    assert ("HorizontalPodAutoscaler", "portal-worker") not in default
+    assert worker(plain)["spec"]["replicas"] == 2 and "replicas" not in worker(with_keda)["spec"]
