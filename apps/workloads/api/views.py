@@ -29,6 +29,10 @@ class WorkloadViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     filterset_class = WorkloadFilterSet
 
     def optimise(self, queryset):
+        if self.action == "list":
+            # Plain rows of the columns a row shows: no models, and no replica history (six hours of
+            # samples per row that only the workload page's chart draws).
+            return with_formation(queryset).values(*s.WorkloadSerializer.COLUMNS)
         return with_formation(queryset.select_related("tenant", "application", "environment", "release"))
 
     def retrieve(self, request, *args, **kwargs):
