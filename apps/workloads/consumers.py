@@ -53,6 +53,7 @@ class WorkloadConsumer(KeyScopedStream, ObjectStream):
 
     def _row(self) -> dict | None:
         rows = _viewable(self.scope).select_related("tenant", "application", "environment", "release")
+        rows = rows.defer("replica_history")  # the row does not carry it: only the page's chart draws it
         workload = with_formation(rows).first()
         return WorkloadSerializer(workload).data if workload is not None else None
 

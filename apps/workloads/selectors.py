@@ -14,9 +14,13 @@ def with_formation(rows):
     return rows.annotate(formation=Subquery(kept.values("replicas")[:1]))
 
 
-def workload_list_for(principal, tenant=None):
-    """The workloads the principal may see, degraded first, then by application and environment."""
+def workload_list_for(principal, tenant=None, *, history: bool = False):
+    """The workloads the principal may see, degraded first, then by application and environment. Their
+    replica history (six hours of samples each) only with `history`: the workload page's chart is the
+    one place that draws it, and a list of rows need not read it."""
     rows = Workload.objects.restrict(principal, "view")
+    if not history:
+        rows = rows.defer("replica_history")
     if tenant is not None:
         rows = rows.filter(tenant=tenant)
     urgency = Case(

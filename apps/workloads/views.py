@@ -41,7 +41,7 @@ def workload_detail(request, pk: int):
     if workload is None:
         raise Http404
     workload_refresh(application=workload.application, environment=workload.environment)
-    workload = workload_list_for(request, request.tenant).get(pk=pk)
+    workload = workload_list_for(request, request.tenant, history=True).get(pk=pk)
     context = {"workload": workload, "incidents": incident_list_for(request, request.tenant).filter(workload=workload)}
     return render_tenant_page(request, "workloads/detail.html", context, section="workloads")
 
@@ -50,7 +50,7 @@ def workload_detail(request, pk: int):
 def workload_parts(request, pk: int):
     """The parts of a workload's page its socket's row does not carry (actions, incidents, the replica
     chart, drift), as the last read left them: the page draws them again after each read."""
-    workload = workload_list_for(request, request.tenant).filter(pk=pk).first()
+    workload = workload_list_for(request, request.tenant, history=True).filter(pk=pk).first()
     if workload is None:
         raise Http404
     context = {

@@ -108,3 +108,17 @@ def test_the_list_reads_no_replica_history(world, api, workloads):
     with CaptureQueriesContext(connection) as queries:
         assert len(api.get(URL).json()["results"]) == 2
     assert not [query for query in queries if "replica_history" in query["sql"]]
+
+
+def test_pages_listing_workloads_read_no_replica_history_and_the_workload_page_draws_it(world, client, workloads):
+    full, _ = workloads
+    Workload.objects.filter(pk=full.pk).update(
+        replica_history=[["2026-01-01T00:00:00+00:00", 3, 2, 3], ["2026-01-01T00:01:00+00:00", 3, 3, 4]]
+    )
+    client.force_login(world.user("viewer"))
+    for path in ("/t/acme/workloads/", "/t/acme/", "/t/acme/apps/", "/t/acme/apps/web/"):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200, path
+        assert not [query for query in queries if "replica_history" in query["sql"]], path
+    for path in (f"/t/acme/workloads/{full.pk}/", f"/t/acme/workloads/{full.pk}/parts/"):
+        assert 'data-decision="4"' in client.get(path).content.decode(), path

@@ -33,7 +33,8 @@ class WorkloadViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
             # Plain rows of the columns a row shows: no models, and no replica history (six hours of
             # samples per row that only the workload page's chart draws).
             return with_formation(queryset).values(*s.WorkloadSerializer.COLUMNS)
-        return with_formation(queryset.select_related("tenant", "application", "environment", "release"))
+        rows = queryset.select_related("tenant", "application", "environment", "release").defer("replica_history")
+        return with_formation(rows)
 
     def retrieve(self, request, *args, **kwargs):
         workload = self.get_object()
