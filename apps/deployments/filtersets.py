@@ -35,10 +35,13 @@ class DeploymentFilterSet(django_filters.FilterSet):
 
     def __init__(self, data=None, queryset=None, *, tenant, **kwargs):
         super().__init__(data, queryset, **kwargs)
-        self.filters["application"].queryset = Application.objects.filter(tenant=tenant).order_by("name")
-        self.filters["environment"].queryset = Environment.objects.filter(tenant=tenant).order_by(*promotion_order())
+        # The choices are names and emails (see label_from_instance): only those columns are read.
+        self.filters["application"].queryset = Application.objects.filter(tenant=tenant).order_by("name").only("name")
+        self.filters["environment"].queryset = (
+            Environment.objects.filter(tenant=tenant).order_by(*promotion_order()).only("name")
+        )
         self.filters["who"].queryset = (
-            get_user_model().objects.filter(memberships__tenant=tenant).order_by("email").distinct()
+            get_user_model().objects.filter(memberships__tenant=tenant).order_by("email").distinct().only("email")
         )
         for name, label in (("application", "name"), ("environment", "name"), ("who", "email")):
             self.filters[name].field.label_from_instance = lambda row, label=label: getattr(row, label)

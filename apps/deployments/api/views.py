@@ -21,7 +21,7 @@ from .. import services
 from ..filtersets import DeploymentAPIFilterSet, DeploySettingsFilterSet
 from ..models import Deployment, DeploySettings
 from ..pods import CLUSTER_UNREADABLE, live_pods
-from ..selectors import EVENTS_PAGE_MAX, events_after
+from ..selectors import EVENTS_PAGE_MAX, LISTED, events_after, with_names
 from ..serving import serving_by_environment, serving_now
 from . import serializers as s
 
@@ -97,9 +97,12 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
 
     def optimise(self, queryset):
         # change_requests: the approvals app's reverse relation, for the serializer's change_request id.
-        return queryset.select_related(
+        queryset = queryset.select_related(
             "tenant", "application", "release", "environment", "requested_by"
         ).prefetch_related("change_requests")
+        # A list serializes the names of the rows around each deployment; one deployment goes on to
+        # services (the actions), which read the whole of them.
+        return with_names(queryset, *LISTED) if self.action == "list" else queryset
 
     def _act(self, request, service, data_class=None, *, waits_as: str = "", created: bool = False):
         """Run one service on this deployment with the request's validated fields: 202 when the change
