@@ -19,6 +19,16 @@ def serving_from_watches(pairs: list) -> dict[tuple[int, int], Serving]:
         environment__in={environment.pk for _, environment in pairs},
         observed_at__gte=since,  # read by this leader, not left over from before it led
     ).select_related("release", "application")
+    # Only what the answer says: a workload's pods, drift and replica history are JSON a page never shows here.
+    rows = rows.only(
+        "application__component_kind",
+        "environment",
+        "release__number",
+        "colour",
+        "ready_replicas",
+        "replicas",
+        "read_error",
+    )
     answers = {}
     for row in rows:
         if row.read_error:

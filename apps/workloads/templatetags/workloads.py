@@ -95,6 +95,18 @@ def workload_actions(context, workload):
 
 
 OVERVIEW_ROWS = 20
+ROW_COLUMNS = (
+    "tenant__slug",
+    "application__name",
+    "environment__name",
+    "release__number",
+    "replicas",
+    "ready_replicas",
+    "health",
+    "health_reason",
+    "sync",
+    "observed_at",
+)
 
 
 @register.inclusion_tag("workloads/_overview.html", takes_context=True)
@@ -102,6 +114,8 @@ def tenant_workloads(context):
     """The tenant's workloads for its overview: degraded first, filtered by `?health=` and `?sync=`."""
     request = context["request"]
     rows = WorkloadFilterSet(request.GET, queryset=workload_list_for(request, request.tenant)).qs
+    # What workloads/_row.html shows: not the pods, drift and replica history, nor a release's JSON.
+    rows = rows.only(*ROW_COLUMNS)
     shown = list(rows[: OVERVIEW_ROWS + 1])
     return {
         "tenant": request.tenant,
