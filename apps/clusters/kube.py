@@ -8,6 +8,7 @@ whose message says what the cluster said.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import threading
@@ -54,8 +55,6 @@ def _error_from(exc: Exception) -> KubeError:
         body = getattr(exc, "body", None) or ""
         message, reason = str(exc.reason or ""), ""
         try:
-            import json
-
             details = json.loads(body)
             message, reason = details.get("message", message), details.get("reason", "")
         except (TypeError, ValueError):
@@ -271,15 +270,27 @@ class KubeClient:
         ).to_dict()
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
+        """The object, or None when the cluster has none of that name."""
         resource = self._resource(api_version, kind)
-        try:
-            return self._call(
-                lambda: self.dynamic.get(resource, name=name, namespace=namespace, _request_timeout=self.timeout)
-            ).to_dict()
-        except KubeError as error:
-            if error.status == 404:
-                return None
-            raise
+        return self._call(lambda: self._get(resource.path(name=name, namespace=namespace)))
+
+    def _get(self, path: str) -> dict | None:
+        # The GET DynamicClient.request makes, without its error translation: that formats the traceback
+        # of every error into the exception (kubernetes.dynamic.exceptions.api_exception), and a missing
+        # object is no error here but the everyday answer of a page asking what runs in each place.
+        request = self.api_client.param_serialize(
+            "GET",
+            path,
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        response = self.api_client.call_api(*request, _request_timeout=self.timeout)
+        if response.status == 404:
+            return None
+        if not 200 <= response.status <= 299:
+            response.read()
+            self.api_client.response_deserialize(response, {})  # raises the ApiException _call judges
+        return json.loads(response.response.data)
 
     def list(
         self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None

@@ -148,6 +148,18 @@ def test_transient_failures_are_retried(kube, namespace, sandbox):
     assert len(kube.list("v1", "ConfigMap", namespace)[0]) >= 5
 
 
+def test_reads_are_retried_and_a_missing_object_reads_as_none(kube, namespace, sandbox):
+    kube.apply([config_map(namespace, "read", {"x": "1"})])
+    sandbox.inject_faults(error_rate=0.3, seed=11, methods=["GET"])
+    for _ in range(10):
+        assert kube.get("v1", "ConfigMap", "read", namespace)["data"] == {"x": "1"}
+        assert kube.get("v1", "ConfigMap", "never", namespace) is None
+    assert sandbox.inject_faults(error_rate=1.0, methods=["GET"])
+    with pytest.raises(KubeError) as failed:
+        kube.get("v1", "ConfigMap", "read", namespace)
+    assert failed.value.status == 500 and "sandbox fault injection" in failed.value.message
+
+
 def test_conflicts_are_retried(kube, namespace, sandbox):
     sandbox.inject_faults(force_conflicts=2)
     kube.apply([config_map(namespace, "contested", {"x": "1"})])
