@@ -26,8 +26,9 @@ def tenant_view(view):
     @login_required
     @wraps(view)
     def wrapper(request, tenant_slug, *args, **kwargs):
-        request.tenant = tenant_for(request.user, tenant_slug)
-        request.role = as_principal(request).role_in(request.tenant.pk)
+        principal = as_principal(request)  # the request's own: its roles are read once for the page
+        request.tenant = tenant_for(principal, tenant_slug)
+        request.role = principal.role_in(request.tenant.pk)
         return view(request, *args, **kwargs)
 
     return wrapper
