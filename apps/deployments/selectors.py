@@ -1,6 +1,6 @@
 """Reads of deployment data that pages and the API share."""
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Case, OuterRef, Subquery, Value, When
 
 from apps.tenants.models import promotion_order
 
@@ -21,6 +21,17 @@ def with_names(rows, *related: str):
 
 # What a list of deployments shows of the rows around each: the pages' list and the API's.
 LISTED = ("tenant__slug", "application__name", "release__number", "environment__name", "requested_by__email")
+
+
+def with_change_request(rows):
+    """Each deployment with `change_request_id`: its open change request's (the approvals app's reverse
+    relation), else its newest one's, else None. One subquery in the list's own query."""
+    chosen = (
+        Deployment.objects.filter(pk=OuterRef("pk"))
+        .order_by(Case(When(change_requests__state="pending", then=Value(0)), default=Value(1)), "-change_requests__id")
+        .values("change_requests__id")[:1]
+    )
+    return rows.annotate(change_request_id=Subquery(chosen))
 
 
 def deployment_list_for(principal, tenant=None):

@@ -178,6 +178,7 @@ def test_request_then_approve_over_the_api_queues_the_deployment(world, api, pro
     deployment = request_deploy(api, world, prod)
     assert deployment["state"] == State.PENDING_APPROVAL and deployment["change_request"]
     cr = deployment["change_request"]
+    assert _listed_change_requests(api)[deployment["id"]] == cr
 
     detail = api.get(url(cr)).json()
     assert detail["requested_by"] == world.user(Role.DEVELOPER).email
@@ -248,6 +249,13 @@ def test_rejecting_cancels_the_deployment_with_the_reason_visible(world, api, pr
     row = Deployment.objects.get(pk=deployment["id"])
     assert row.state == State.CANCELLED and "Not during the sale" in row.outcome
     assert api.get(f"/api/v1/deployments/{row.pk}/").json()["change_request"] == deployment["change_request"]
+    assert _listed_change_requests(api)[row.pk] == deployment["change_request"]  # closed, but the latest
+
+
+def _listed_change_requests(api) -> dict:
+    """Deployment id -> change request id, as the deployments list says."""
+    rows = api.get("/api/v1/deployments/", {"tenant": "acme"}).json()["results"]
+    return {row["id"]: row["change_request"] for row in rows}
 
 
 def test_the_requester_withdraws_and_cannot_twice(world, api, prod):

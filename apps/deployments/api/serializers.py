@@ -106,7 +106,10 @@ class DeploymentSerializer(serializers.ModelSerializer):
         return canary_rule(deployment)
 
     def get_change_request(self, deployment) -> int | None:
-        """The id of the deployment's open change request, else of its latest one (the viewset prefetches them)."""
+        """The id of the deployment's open change request, else of its latest one (the viewset's rows
+        carry it: selectors.with_change_request; a deployment a service returns reads it here)."""
+        if hasattr(deployment, "change_request_id"):
+            return deployment.change_request_id
         requests = list(deployment.change_requests.all())  # newest first
         open_request = next((request for request in requests if request.is_open), None)
         chosen = open_request or (requests[0] if requests else None)

@@ -21,7 +21,7 @@ from .. import services
 from ..filtersets import DeploymentAPIFilterSet, DeploySettingsFilterSet
 from ..models import Deployment, DeploySettings
 from ..pods import CLUSTER_UNREADABLE, live_pods
-from ..selectors import EVENTS_PAGE_MAX, LISTED, events_after, with_names
+from ..selectors import EVENTS_PAGE_MAX, LISTED, events_after, with_change_request, with_names
 from ..serving import serving_by_environment, serving_now
 from . import serializers as s
 
@@ -96,13 +96,13 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
     filterset_class = DeploymentAPIFilterSet
 
     def optimise(self, queryset):
-        # change_requests: the approvals app's reverse relation, for the serializer's change_request id.
-        queryset = queryset.select_related(
-            "tenant", "application", "release", "environment", "requested_by"
-        ).prefetch_related("change_requests")
-        # A list serializes the names of the rows around each deployment; one deployment goes on to
-        # services (the actions), which read the whole of them.
-        return with_names(queryset, *LISTED) if self.action == "list" else queryset
+        queryset = queryset.select_related("tenant", "application", "release", "environment", "requested_by")
+        if self.action == "list":
+            # A list serializes the names of the rows around each deployment and its change request's id.
+            return with_change_request(with_names(queryset, *LISTED))
+        # One deployment goes on to services (the actions), which read the whole of the rows around it and
+        # may open a change request: change_requests is the approvals app's reverse relation, read afresh.
+        return queryset.prefetch_related("change_requests")
 
     def _act(self, request, service, data_class=None, *, waits_as: str = "", created: bool = False):
         """Run one service on this deployment with the request's validated fields: 202 when the change
