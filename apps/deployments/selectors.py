@@ -125,7 +125,8 @@ def live_deployment(application, environment) -> Deployment | None:
     """The deployment whose release runs in the environment now: the newest that succeeded."""
     return (
         Deployment.objects.filter(application=application, environment=environment, state=State.SUCCEEDED)
-        .select_related("release", "environment", "application", "tenant")
+        # environment__tenant: whether the viewer may change it is asked of its environment's tenant.
+        .select_related("release", "environment__tenant", "application", "tenant")
         .order_by("-id")
         .first()
     )
