@@ -1,5 +1,6 @@
 """`make run` itself: the whole portal from nothing on embedded services, and a clean stop."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -67,6 +68,17 @@ def test_a_second_run_is_refused_while_one_is_alive(tmp_path):
     assert f"the portal is already running (pid {os.getpid()})" in output
 
 
+def _stop(proc: subprocess.Popen) -> str:
+    """Ctrl-C the whole of make run, as the terminal does, and its output; killed if it does not stop."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+    try:
+        return proc.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # nothing of it may outlive the test, whatever failed
+        return proc.communicate(timeout=10)[0] + "\n[did not stop within 60 s of Ctrl-C: killed]"
+
+
 def _free_pair() -> int:
     """A port whose next port is free too: make run serves the sandbox cluster on PORT + 1."""
     for _ in range(50):
@@ -84,35 +96,32 @@ def test_run_serves_the_portal_and_ctrl_c_leaves_nothing_behind(tmp_path):
     port = _free_pair()
     proc = devstack(tmp_path, "run", "--port", str(port))
     base = f"http://127.0.0.1:{port}"
+    ready, family, services = False, [], []
     try:
         deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, proc.stdout.read()
-            try:
-                if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "portal did not become ready"
-            time.sleep(1)
-        login = requests.get(f"{base}/accounts/login/", timeout=5)
-        assert login.status_code == 200 and "Sign In" in login.text
-        family = [proc.pid] + [child.pid for child in psutil.Process(proc.pid).children(recursive=True)]
-        services = [p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
-        assert len(family) >= 4 and services  # devstack, web, worker, beat; embedded postgres and redis
+        while not ready and proc.poll() is None and time.monotonic() < deadline:
+            # A busy machine may take a while over the first answers: a slow one is not a failure.
+            with contextlib.suppress(requests.RequestException):
+                ready = requests.get(f"{base}/readyz", timeout=10).status_code == 200
+            if not ready:
+                time.sleep(1)
+        if ready:
+            login = requests.get(f"{base}/accounts/login/", timeout=10)
+            assert login.status_code == 200 and "Sign In" in login.text
+            devstack_process = psutil.Process(proc.pid)
+            family = [devstack_process, *devstack_process.children(recursive=True)]
+            services = [
+                p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])
+            ]
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
-        output, _ = proc.communicate(timeout=60)
+        output = _stop(proc)
 
+    assert ready, f"the portal was not ready within 180 s:\n{output}"
+    assert len(family) >= 4 and services  # devstack, web, worker, beat; embedded postgres and redis
     assert proc.returncode == 0, output
     assert "demo login: developer@acme.example.com" in output
-    time.sleep(1)
-    leftovers = [
-        pid
-        for pid in family + [s.pid for s in services]
-        if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    ]
-    assert leftovers == []
+    _, alive = psutil.wait_procs(family + services, timeout=15)  # gone, or a moment from it on a busy machine
+    left = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert left == [], f"{[' '.join(p.cmdline()) for p in left]} outlived make run:\n{output}"
     # Data survives: the database folder stays for the next run.
     assert (tmp_path / "var" / "postgres" / "PG_VERSION").exists()
