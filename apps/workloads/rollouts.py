@@ -8,7 +8,10 @@ carries the changed pod as the cluster has it now, so two things need not wait f
   pages redraw it;
 - a deployment of the workload that is rolling out is looked at at once (the pipeline's own look,
   `pipeline.look_now`: the same strategy, services and row lock as its scheduled looks, for the row's
-  current attempt), so its page shows the step without waiting for the next scheduled look.
+  current attempt), so its page shows the step without waiting for the next scheduled look. Events
+  that come while a deployment of the workload is still applying (its pods can be ready before it
+  starts rolling out, and then no event follows) have the workload acted on again every EVERY_SECONDS
+  until it rolls out.
 
 Events are coalesced per workload: the first is acted on at once, and the ones that arrive within
 EVERY_SECONDS of it, or while it is acted on, once more after that; a rollout's burst of pod events
@@ -27,7 +30,7 @@ from django.db import connection
 from apps.clusters.kube import KubeError
 from apps.core.errors import ApplicationError
 from apps.core.leases import Leadership, LeaseLost, acting_for
-from apps.deployments.choices import OBSERVED
+from apps.deployments.choices import OBSERVED, State
 from apps.deployments.models import Deployment
 from apps.deployments.pipeline import look_now
 
@@ -108,7 +111,8 @@ def _act_on(changes: Changes, work: queue.Queue, leadership: Leadership) -> None
         while (item := work.get()) is not None:
             key, pods = item
             try:
-                act(key, pods)
+                if act(key, pods):
+                    changes.mark(key)  # once more shortly: a deployment is still applying
             except LeaseLost:
                 pass  # the watcher stands by; the next leader's watches bring the events again
             except Exception:  # one workload's failure must not stop the others
@@ -119,18 +123,28 @@ def _act_on(changes: Changes, work: queue.Queue, leadership: Leadership) -> None
     connection.close()
 
 
-def act(key: Key, pods: dict[str, dict | None]) -> None:
-    """Write the pods the events carried into the workload's rows, then look at its rollouts in progress."""
+def act(key: Key, pods: dict[str, dict | None]) -> bool:
+    """Write the pods the events carried into the workload's rows, then look at its rollouts in progress.
+    True while a deployment of the workload is still applying: its pods may be ready before it starts
+    rolling out, and no event may come after that, so the workload is acted on again until it does."""
     tenant, environment, application = key
     if pods:
         workload_pods_seen(tenant=tenant, environment=environment, application=application, pods=pods)
-    rolling_out = Deployment.objects.filter(
-        tenant__slug=tenant, environment__name=environment, application__name=application, state__in=OBSERVED
-    ).values_list("pk", "attempts")
-    for deployment_id, attempt in rolling_out:
+    in_flight = Deployment.objects.filter(
+        tenant__slug=tenant,
+        environment__name=environment,
+        application__name=application,
+        state__in=(State.APPLYING, *OBSERVED),
+    ).values_list("pk", "attempts", "state")
+    applying = False
+    for deployment_id, attempt, state in in_flight:
+        if state == State.APPLYING:
+            applying = True
+            continue
         try:
             look_now(deployment_id=deployment_id, attempt=attempt)
         except KubeError as error:  # the scheduled looks wait an outage out and record it
             logger.info("look at the rollout failed", deployment=deployment_id, error=error.message)
         except ApplicationError as error:  # a cancel or rollback moved the row on meanwhile
             logger.info("look at the rollout stopped", deployment=deployment_id, error=error.message)
+    return applying
