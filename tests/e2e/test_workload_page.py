@@ -62,15 +62,24 @@ def test_a_workload_goes_degraded_and_back_without_a_reload(
     expect(page.locator("#workload [data-sync]")).to_have_text("Synced")
     expect(page.locator("#logs")).to_contain_text("started from registry.example/web:1.0", timeout=10000)
     page.evaluate("window.stillTheSamePage = true")
+    read_at = page.locator("#workload time").get_attribute("datetime")
+    expect(page.locator("#formation")).to_have_count(0)
 
     set_image(cluster, "registry.example/web:crash")
     expect(page.locator("#workload [data-health]")).to_have_text("Degraded", timeout=30000)
     expect(page.locator("#workload [data-sync]")).to_have_text("Out of sync")
     expect(page.locator("#live-image")).to_have_text("registry.example/web:crash")
+    expect(page.locator("#workload time")).not_to_have_attribute("datetime", read_at)  # when it was read, too
 
     set_image(cluster, "registry.example/web:1.0")
     expect(page.locator("#workload [data-health]")).to_have_text("Healthy", timeout=40000)
     expect(page.locator("#workload [data-sync]")).to_have_text("Synced")
+    # A scale through the portal is kept for every release: the page says so as soon as it is read back.
+    api.as_user(world.user("developer"))
+    scaled = api.post(f"/api/v1/deployments/{deployment.pk}/scale/", {"replicas": 3}, format="json")
+    assert scaled.status_code == 200, scaled.content
+    expect(page.locator("#formation")).to_have_text("kept at 3", timeout=30000)
+    expect(page.locator("#replicas")).to_contain_text("3 of 3 ready")
     assert page.evaluate("window.stillTheSamePage") is True
 
     page.reload()
