@@ -12,6 +12,8 @@ from apps.catalog.selectors import applications_for
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.deployments.selectors import canary_splits
+from apps.deployments.splits import live_splits
+from apps.deployments.strategies.plan import rule_text
 from apps.tenants.pages import render_tenant_page, require_role, tenant_view
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
@@ -75,18 +77,31 @@ def traffic(request, name):
                 _announce(request, route, f"Route {route.host}{route.path} added; it is being applied.")
                 return redirect("traffic:list", tenant_slug=request.tenant.slug, name=application.name)
     routes = list(routes_for(request, request.tenant, application=application))
-    canaries = canary_splits(request, application)
     groups = [
-        {
-            "environment": environment,
-            "routes": [route for route in routes if route.environment_id == environment.pk],
-            "canary": canaries.get(environment.pk),
-        }
+        {"environment": environment, "routes": [route for route in routes if route.environment_id == environment.pk]}
         for environment in environments
     ]
+    for group, split in zip(groups, _splits(request, application, environments), strict=True):
+        group.update(split)
     context = {"application": application, "groups": groups, "form": form, "may_write": _may_write(request)}
     status = 400 if request.method == "POST" else 200
     return render_tenant_page(request, "traffic/list.html", context, section="apps", status=status)
+
+
+def _splits(request, application: Application, environments) -> list[dict]:
+    """Per environment, the canary split its cluster serves now (`split`, read from the cluster, with its
+    error when it could not be read) beside the canary deployment in progress and the rule its step
+    applied (`canary`, `expected`): a difference between the two is shown, never the step in place of
+    the cluster's answer."""
+    live = live_splits(application, environments)
+    canaries = canary_splits(request, application)
+    found = []
+    for environment in environments:
+        split = live.get(environment.pk)
+        deployment, expected = canaries.get(environment.pk, (None, None))
+        differs = deployment is not None and split is not None and not split.error and split.rule != expected
+        found.append({"split": split, "canary": deployment, "expected": rule_text(expected), "differs": differs})
+    return found
 
 
 @tenant_view

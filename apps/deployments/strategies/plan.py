@@ -55,8 +55,9 @@ def steps_of(deployment) -> list[int]:
 
 
 def canary_rule(deployment) -> dict | None:
-    """The canary's traffic rule while it is in place (the row is active and a step below 100 started):
-    its weight, and the header and cookie that send requests to the canary whatever the weight."""
+    """The traffic rule the row's current step applies to the canary (the row is active and a step below
+    100 started): its weight, and the header and cookie that send requests to the canary whatever the
+    weight. What the portal intends, from the row; what the cluster serves is read by splits.py."""
     if deployment.strategy != Strategy.CANARY or deployment.is_terminal or deployment.step < 1:
         return None
     steps = steps_of(deployment)
@@ -65,6 +66,19 @@ def canary_rule(deployment) -> dict | None:
         return None  # promoting: the stable Deployment takes the release and all traffic
     config = deployment.strategy_config
     return {"weight": weight, "header": config.get("match_header"), "cookie": config.get("match_cookie") or None}
+
+
+def rule_text(rule: dict | None) -> str:
+    """A canary traffic rule in words (deployment-strategy.js says the same from the API)."""
+    if rule is None:
+        return ""
+    parts = []
+    if rule["header"]:
+        parts.append(f"header {rule['header']['name']}: {rule['header']['value']}")
+    if rule["cookie"]:
+        parts.append(f"cookie {rule['cookie']}=always")
+    matched = f"requests with {' or '.join(parts)}, and " if parts else ""
+    return f"The canary takes {matched}{rule['weight']}% of the other requests."
 
 
 def _error(message: str, field: str) -> ApplicationError:

@@ -7,7 +7,7 @@ from apps.core.policies import policy_for
 
 from ..choices import State, Strategy
 from ..models import Deployment
-from ..strategies.plan import canary_rule, steps_of
+from ..strategies.plan import canary_rule, rule_text, steps_of
 
 register = template.Library()
 
@@ -23,19 +23,6 @@ def canary_steps(deployment: Deployment) -> list[dict]:
         }
         for i, weight in enumerate(steps_of(deployment), start=1)
     ]
-
-
-def rule_text(rule: dict | None) -> str:
-    """The canary's live traffic rule in words (deployment-strategy.js says the same from the API)."""
-    if rule is None:
-        return ""
-    parts = []
-    if rule["header"]:
-        parts.append(f"header {rule['header']['name']}: {rule['header']['value']}")
-    if rule["cookie"]:
-        parts.append(f"cookie {rule['cookie']}=always")
-    matched = f"requests with {' or '.join(parts)}, and " if parts else ""
-    return f"The canary takes {matched}{rule['weight']}% of the other requests."
 
 
 @register.inclusion_tag("deployments/_strategy.html", takes_context=True)
