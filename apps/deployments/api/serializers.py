@@ -45,7 +45,7 @@ class MatchHeaderSerializer(serializers.Serializer):
 
 
 class CanaryTrafficSerializer(serializers.Serializer):
-    weight = serializers.IntegerField(help_text="The percentage of the other requests the canary takes.")
+    weight = serializers.IntegerField(help_text="The percentage of the other requests the step sends to the canary.")
     header = MatchHeaderSerializer(allow_null=True)
     cookie = serializers.CharField(allow_null=True, help_text='A cookie that, set to "always", sends to the canary.')
 
@@ -57,7 +57,11 @@ class DeploymentSerializer(serializers.ModelSerializer):
     environment_name = serializers.CharField(source="environment.name", read_only=True)
     requested_by = serializers.SerializerMethodField()
     change_request = serializers.SerializerMethodField()
-    canary_traffic = serializers.SerializerMethodField()
+    canary_traffic = serializers.SerializerMethodField(
+        help_text="The rule the deployment's current step applies to the canary (the intended split, from the "
+        "deployment, not read from the cluster), else null: before the first step, once the promotion starts and "
+        "after the deployment ends."
+    )
 
     class Meta:
         model = Deployment
@@ -101,8 +105,11 @@ class DeploymentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(CanaryTrafficSerializer(allow_null=True))
     def get_canary_traffic(self, deployment) -> dict | None:
-        """The canary's traffic rule while it is in place, else null: its weight and the header and
-        cookie whose requests reach it whatever the weight."""
+        """The rule the deployment's current step applies to the canary, else null (before the first
+        step, once the promotion starts, after the deployment ends): its weight and the header and
+        cookie whose requests reach it whatever the weight. This is the intended split, from the
+        deployment's step, not read from the cluster: the application's Traffic tab shows what the
+        cluster serves."""
         return canary_rule(deployment)
 
     def get_change_request(self, deployment) -> int | None:
