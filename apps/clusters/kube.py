@@ -347,8 +347,10 @@ class KubeClient:
         label_selector: str | None = None,
         resource_version: str | None = None,
         timeout_seconds: int = 30,
+        stopped: Callable[[], bool] | None = None,
     ) -> Iterator[tuple[str, dict]]:
-        """Yield (event type, object) from `resource_version` on, for `timeout_seconds` in all.
+        """Yield (event type, object) from `resource_version` on, for `timeout_seconds` in all, or until
+        `stopped()` says so: a caller that stops must not leave the watch retrying an unreachable cluster.
 
         Without a version, the current objects come first as ("SYNC", object). A stream the server ends
         early (its own timeout, a restart, a dropped connection, a transient error) is resumed from the
@@ -361,7 +363,7 @@ class KubeClient:
         if version is None:
             version = yield from self._relist(api_version, kind, namespace, label_selector, announce=False)
         failures = 0
-        while (remaining := deadline - time.monotonic()) > 0:
+        while (remaining := deadline - time.monotonic()) > 0 and not (stopped and stopped()):
             try:
                 for event_type, obj in self._stream(resource, namespace, label_selector, version, remaining):
                     version = obj.get("metadata", {}).get("resourceVersion") or version

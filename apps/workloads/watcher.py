@@ -196,6 +196,7 @@ class Watcher:
                         label_selector=SELECTOR,
                         resource_version=version,
                         timeout_seconds=WATCH_SECONDS,
+                        stopped=lambda: self.stop.is_set() or term.is_set(),
                     ):
                         version = obj.get("metadata", {}).get("resourceVersion") or version
                         if (key := key_of(obj)) is not None:

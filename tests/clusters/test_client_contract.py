@@ -228,6 +228,24 @@ def test_a_watch_ends_within_its_time_through_drops(kube, namespace, sandbox):
     assert sandbox.state()["faults"]["injected"]["dropped_watches"] >= dropped + 2
 
 
+def test_a_watch_of_a_cluster_gone_away_ends_when_its_caller_stops():
+    """A watch retries an unreachable cluster until its time is up, unless its caller stops first: a
+    stopped lifecycle watcher must not leave threads retrying a cluster for minutes."""
+    from sandbox import SandboxCluster
+
+    with SandboxCluster() as gone:
+        kube = KubeClient(gone.api_client(), backoff=0.05)
+        kube.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gone"}}])
+        _, version = kube.list("v1", "ConfigMap", "gone")
+    stop = threading.Event()
+    threading.Timer(1.0, stop.set).start()
+    started = time.monotonic()
+    watched = kube.watch(
+        "v1", "ConfigMap", namespace="gone", resource_version=version, timeout_seconds=60, stopped=stop.is_set
+    )
+    assert list(watched) == [] and time.monotonic() - started < 10
+
+
 def test_a_failed_rollout_is_reported(kube, namespace):
     bad = deployment(namespace, name="broken", image="registry.example/app:pull-error", replicas=1)
     bad["spec"]["progressDeadlineSeconds"] = 2
