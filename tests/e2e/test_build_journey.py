@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.builds.models import Build
-from tests.builds.conftest import context, dockerfile
+from tests.builds.conftest import context, dockerfile, finished, log_text
 from tests.deployments.conftest import make_app, make_release, registered
 from tests.e2e.test_deploy_journey import sign_in
 
@@ -41,8 +41,9 @@ def test_follow_a_build_live_and_deploy_it(page, asgi_server, world, sandbox, bu
     expect(log).to_contain_text("counting 2", timeout=60000)
     assert Build.objects.get().state in ("running", "pushing")
     expect(log).to_contain_text("counting 6", timeout=30000)
-    expect(page.locator("#build-state .badge")).to_have_text("Succeeded", timeout=30000)
-    build = Build.objects.get()
+    build = finished(Build.objects.get().pk)
+    assert build.state == "succeeded", f"{build.outcome}\n{log_text(build)[-3000:]}"
+    expect(page.locator("#build-state .badge")).to_have_text("Succeeded")
     expect(page.locator("#build-digest")).to_have_text(build.digest)
     assert page.evaluate("window.stillTheSamePage") is True
     seqs = [int(s) for s in log.locator("[data-seq]").evaluate_all("lines => lines.map(l => l.dataset.seq)")]
