@@ -36,6 +36,7 @@ def test_deploy_from_the_ui_and_watch_it_succeed_live(page, asgi_server, world, 
 
     page.goto(f"{asgi_server}/t/acme/deployments/")
     page.get_by_role("link", name="Deploy a release").click()
+    page.wait_for_url("**/deployments/new/")  # and its load: the chooser submits on change once its script runs
     page.get_by_label("Application").select_option(label="shop")
     page.get_by_label("Release").select_option(value=str(release.pk))
     page.get_by_label("Environment").select_option(label="dev (non-production)")
