@@ -8,6 +8,8 @@ from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils import timezone
+from django.utils.functional import cached_property
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.plumbing import follow_field_source
 from drf_spectacular.utils import extend_schema_field
@@ -19,6 +21,23 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import ApplicationError
+
+
+# For a serializer that writes its rows as plain dicts (a list's rows read as values): times as DRF's
+# DateTimeField writes them, with the request's time zone looked up once per page rather than for each field
+# of each row as DRF does (through asgiref's Local: about twice what writing the time costs). No docstring:
+# a serializer's class docstring, inherited, would be its schema's description.
+class PlainTimes:
+    @cached_property
+    def _zone(self):
+        return timezone.get_current_timezone()
+
+    def _time(self, at) -> str | None:
+        """ISO 8601 in the request's time zone, UTC as Z; None stays None."""
+        if at is None:
+            return None
+        text = at.astimezone(self._zone).isoformat() if timezone.is_aware(at) else at.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def exception_handler(exc, context):

@@ -19,7 +19,7 @@ def with_names(rows, *related: str):
     return rows.only(*(field.name for field in Deployment._meta.concrete_fields), *related)
 
 
-# What a list of deployments shows of the rows around each: the pages' list and the API's.
+# What the deployments page's list shows of the rows around each (the API's list reads values: its serializer's COLUMNS).
 LISTED = ("tenant__slug", "application__name", "release__number", "environment__name", "requested_by__email")
 
 

@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.catalog.models import Application, Release
-from apps.core.api import EveryErrorSerializer
+from apps.core.api import EveryErrorSerializer, PlainTimes
 from apps.core.errors import ApplicationError, FieldErrors
 from apps.tenants.api.serializers import NamedField, TenantField
 from apps.tenants.models import Environment
@@ -12,7 +12,7 @@ from ..choices import State, Strategy
 from ..models import Deployment, DeploymentEvent, DeploySettings
 from ..services import MAX_REPLICAS
 from ..services.gating import justification_check
-from ..strategies.plan import MAX_GATE_SECONDS, MAX_KEEP_SECONDS, canary_rule, strategy_plan
+from ..strategies.plan import MAX_GATE_SECONDS, MAX_KEEP_SECONDS, canary_rule, step_rule, strategy_plan
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
@@ -50,7 +50,45 @@ class CanaryTrafficSerializer(serializers.Serializer):
     cookie = serializers.CharField(allow_null=True, help_text='A cookie that, set to "always", sends to the canary.')
 
 
-class DeploymentSerializer(serializers.ModelSerializer):
+# A deployment's row: the list's, the detail's and every action's. The fields declared here are the schema
+# (no docstring: it would be the schema's description); `to_representation` builds the same body as a plain
+# dict, since DRF's generic fields, walked for each of thirty fields of each row, were most of a list page's
+# time (tests/deployments/test_rows.py holds the two equal). It takes a model instance or a row of
+# `COLUMNS`: the list reads those as values, without building a deployment and five related models per row.
+class DeploymentSerializer(PlainTimes, serializers.ModelSerializer):
+    # What a row is built from, as `values()` names the columns (a foreign key by its name is its id).
+    COLUMNS = (
+        "id",
+        "tenant__slug",
+        "application__name",
+        "release",
+        "release__number",
+        "environment",
+        "environment__name",
+        "strategy",
+        "strategy_config",
+        "step",
+        "waiting",
+        "colour",
+        "switch_back_until",
+        "switched_back_at",
+        "paused_at",
+        "resumed_at",
+        "state",
+        "reason",
+        "outcome",
+        "requested_by__email",
+        "rollback_of",
+        "progress_deadline_seconds",
+        "attempts",
+        "last_seq",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "removed_at",
+        "change_request_id",  # selectors.with_change_request
+    )
+
     tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     application = serializers.SlugRelatedField(slug_field="name", read_only=True)
     release_number = serializers.IntegerField(source="release.number", read_only=True)
@@ -99,6 +137,44 @@ class DeploymentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        row = instance if isinstance(instance, dict) else columns_of(instance)
+        time = self._time
+        return {
+            "id": row["id"],
+            "tenant": row["tenant__slug"],
+            "application": row["application__name"],
+            "release": row["release"],
+            "release_number": row["release__number"],
+            "environment": row["environment"],
+            "environment_name": row["environment__name"],
+            "strategy": row["strategy"],
+            "strategy_config": row["strategy_config"],
+            "step": row["step"],
+            "waiting": row["waiting"],
+            "canary_traffic": step_rule(row["strategy"], row["state"], row["step"], row["strategy_config"]),
+            "colour": row["colour"],
+            "switch_back_until": time(row["switch_back_until"]),
+            "switched_back_at": time(row["switched_back_at"]),
+            "paused_at": time(row["paused_at"]),
+            "resumed_at": time(row["resumed_at"]),
+            "state": row["state"],
+            "reason": row["reason"],
+            "outcome": row["outcome"],
+            "requested_by": row["requested_by__email"],
+            "rollback_of": row["rollback_of"],
+            "progress_deadline_seconds": row["progress_deadline_seconds"],
+            "attempts": row["attempts"],
+            "last_seq": row["last_seq"],
+            "created_at": time(row["created_at"]),
+            "started_at": time(row["started_at"]),
+            "finished_at": time(row["finished_at"]),
+            "removed_at": time(row["removed_at"]),
+            "change_request": row["change_request_id"],
+        }
+
+    # The methods below are what the declared fields read (the schema's types and descriptions, and the
+    # generic walk tests/deployments/test_rows.py compares with); the rows themselves come from above.
     @extend_schema_field(OpenApiTypes.EMAIL)
     def get_requested_by(self, deployment) -> str | None:
         return deployment.requested_by.email if deployment.requested_by else None
@@ -115,12 +191,40 @@ class DeploymentSerializer(serializers.ModelSerializer):
     def get_change_request(self, deployment) -> int | None:
         """The id of the deployment's open change request, else of its latest one (the viewset's rows
         carry it: selectors.with_change_request; a deployment a service returns reads it here)."""
-        if hasattr(deployment, "change_request_id"):
-            return deployment.change_request_id
-        requests = list(deployment.change_requests.all())  # newest first
-        open_request = next((request for request in requests if request.is_open), None)
-        chosen = open_request or (requests[0] if requests else None)
-        return chosen.pk if chosen else None
+        return change_request_of(deployment)
+
+
+def change_request_of(deployment: Deployment) -> int | None:
+    """See DeploymentSerializer.get_change_request."""
+    if hasattr(deployment, "change_request_id"):
+        return deployment.change_request_id
+    requests = list(deployment.change_requests.all())  # newest first
+    open_request = next((request for request in requests if request.is_open), None)
+    chosen = open_request or (requests[0] if requests else None)
+    return chosen.pk if chosen else None
+
+
+KEYS = ("release", "environment", "rollback_of")  # foreign keys a row shows as ids
+OWN_COLUMNS = tuple(
+    column
+    for column in DeploymentSerializer.COLUMNS
+    if "__" not in column and column not in KEYS and column != "change_request_id"
+)
+
+
+def columns_of(deployment: Deployment) -> dict:
+    """A deployment read as a model (the detail, an action's answer), as the list's `values()` row has it."""
+    requested_by = deployment.requested_by
+    return {
+        **{column: getattr(deployment, column) for column in OWN_COLUMNS},
+        **{key: getattr(deployment, f"{key}_id") for key in KEYS},
+        "tenant__slug": deployment.tenant.slug,
+        "application__name": deployment.application.name,
+        "release__number": deployment.release.number,
+        "environment__name": deployment.environment.name,
+        "requested_by__email": None if requested_by is None else requested_by.email,
+        "change_request_id": change_request_of(deployment),
+    }
 
 
 class GovernedSerializer(serializers.Serializer):

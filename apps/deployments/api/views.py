@@ -21,7 +21,7 @@ from .. import services
 from ..filtersets import DeploymentAPIFilterSet, DeploySettingsFilterSet
 from ..models import Deployment, DeploySettings
 from ..pods import CLUSTER_UNREADABLE, live_pods
-from ..selectors import EVENTS_PAGE_MAX, LISTED, events_after, with_change_request, with_names
+from ..selectors import EVENTS_PAGE_MAX, events_after, with_change_request
 from ..serving import serving_by_environment, serving_now
 from . import serializers as s
 
@@ -96,10 +96,12 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
     filterset_class = DeploymentAPIFilterSet
 
     def optimise(self, queryset):
-        queryset = queryset.select_related("tenant", "application", "release", "environment", "requested_by")
         if self.action == "list":
-            # A list serializes the names of the rows around each deployment and its change request's id.
-            return with_change_request(with_names(queryset, *LISTED))
+            # Plain rows of the columns a row shows, the names of the rows around each deployment and its
+            # change request's id among them, in one query: no models (building six per row, every column
+            # of each decoded, was most of a page's time).
+            return with_change_request(queryset).values(*s.DeploymentSerializer.COLUMNS)
+        queryset = queryset.select_related("tenant", "application", "release", "environment", "requested_by")
         # One deployment goes on to services (the actions), which read the whole of the rows around it and
         # may open a change request: change_requests is the approvals app's reverse relation, read afresh.
         return queryset.prefetch_related("change_requests")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from apps.core.errors import INVALID, ApplicationError, FieldErrors
 
-from ..choices import Strategy
+from ..choices import TERMINAL, Strategy
 
 DEFAULT_STEPS = (10, 50, 100)
 DEFAULT_KEEP_SECONDS = 600
@@ -58,13 +58,17 @@ def canary_rule(deployment) -> dict | None:
     """The traffic rule the row's current step applies to the canary (the row is active and a step below
     100 started): its weight, and the header and cookie that send requests to the canary whatever the
     weight. What the portal intends, from the row; what the cluster serves is read by splits.py."""
-    if deployment.strategy != Strategy.CANARY or deployment.is_terminal or deployment.step < 1:
+    return step_rule(deployment.strategy, deployment.state, deployment.step, deployment.strategy_config)
+
+
+def step_rule(strategy: str, state: str, step: int, config: dict) -> dict | None:
+    """canary_rule of a deployment's columns (a list reads them as values, not as models)."""
+    if strategy != Strategy.CANARY or state in TERMINAL or step < 1:
         return None
-    steps = steps_of(deployment)
-    weight = steps[min(deployment.step, len(steps)) - 1]
+    steps = list(config.get("steps") or [100])  # as steps_of
+    weight = steps[min(step, len(steps)) - 1]
     if weight == 100:
         return None  # promoting: the stable Deployment takes the release and all traffic
-    config = deployment.strategy_config
     return {"weight": weight, "header": config.get("match_header"), "cookie": config.get("match_cookie") or None}
 
 

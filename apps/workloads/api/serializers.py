@@ -1,6 +1,6 @@
-from django.utils import timezone
-from django.utils.functional import cached_property
 from rest_framework import serializers
+
+from apps.core.api import PlainTimes
 
 from ..models import Incident, Workload
 
@@ -39,7 +39,7 @@ class AutoscalerSerializer(serializers.Serializer):
 # were most of a list page's time (tests/workloads/test_rows.py holds the two equal). It takes a model
 # instance or a row of `COLUMNS`: the list reads those as values, without building models or reading
 # the replica history, which only the workload page's chart draws.
-class WorkloadSerializer(serializers.ModelSerializer):
+class WorkloadSerializer(PlainTimes, serializers.ModelSerializer):
     # What a row is built from, as `values()` names the columns.
     COLUMNS = (
         "id",
@@ -107,7 +107,6 @@ class WorkloadSerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         row = instance if isinstance(instance, dict) else columns_of(instance)
         autoscaler = row["autoscaler"]
-        observed_at = row["observed_at"]
         return {
             "id": row["id"],
             "tenant": row["tenant__slug"],
@@ -128,19 +127,8 @@ class WorkloadSerializer(serializers.ModelSerializer):
             "drift": [{key: change.get(key) for key in DRIFT_KEYS} for change in row["drift"] or ()],
             "pods": [{key: pod.get(key) for key in POD_KEYS} for pod in row["pods"] or ()],
             "read_error": row["read_error"],
-            "observed_at": None if observed_at is None else self._time(observed_at),
+            "observed_at": self._time(row["observed_at"]),
         }
-
-    @cached_property
-    def _zone(self):
-        # The request's time zone, looked up once per page rather than for each row as DRF's
-        # DateTimeField does (through asgiref's Local: about twice what writing the time costs).
-        return timezone.get_current_timezone()
-
-    def _time(self, at) -> str:
-        """As DRF's DateTimeField writes it: ISO 8601 in the request's time zone, UTC as Z."""
-        text = at.astimezone(self._zone).isoformat() if timezone.is_aware(at) else at.isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 # The keys of the stored JSON a row shows, in the order the schema declares them.
