@@ -219,9 +219,16 @@ def start_worker(log_path, concurrency=None, **env_overrides) -> subprocess.Pope
 
 
 @pytest.fixture
-def celery_worker(transactional_db, tmp_path):
+def worker_settings() -> dict[str, str]:
+    """Settings the celery_worker fixture's worker runs with, as its environment: a module overrides this
+    fixture for a worker that, say, retries sooner or looks at rollouts less often."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path, worker_settings):
     """A real Celery worker process for the test, stopped after it."""
-    proc = start_worker(tmp_path / "worker.log")
+    proc = start_worker(tmp_path / "worker.log", **worker_settings)
     yield proc
     proc.terminate()
     try:

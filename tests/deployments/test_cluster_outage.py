@@ -9,7 +9,7 @@ import pytest
 from apps.clusters.kube import KubeClient
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment
-from tests.conftest import start_worker, wait_for
+from tests.conftest import wait_for
 
 from .conftest import make_app, make_release, registered
 from .test_pipeline import assert_gap_free, deploy, finished, states
@@ -18,19 +18,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def fast_retries(transactional_db, tmp_path):
-    """A worker whose deployment steps retry within a second, so an outage is noticed as soon as it ends."""
-    worker = start_worker(tmp_path / "worker.log", DEPLOYMENT_RETRY_MAX_SECONDS="1.0")
-    yield worker
-    worker.terminate()
-    worker.wait(timeout=10)
+def worker_settings():
+    """Deployment steps retry within a second, so an outage is noticed as soon as it ends."""
+    return {"DEPLOYMENT_RETRY_MAX_SECONDS": "1.0"}
 
 
 def _outage_events(deployment):
     return list(deployment.events.filter(key__startswith="outage:").order_by("seq").values_list("key", "message"))
 
 
-def test_an_outage_shorter_than_the_deadline_delays_the_deployment(world, api, sandbox, fast_retries):
+def test_an_outage_shorter_than_the_deadline_delays_the_deployment(world, api, sandbox, celery_worker):
     registered(world, sandbox)
     sandbox.inject_faults(error_rate=1.0)
     response = deploy(api, world.user("developer"), make_release(make_app(world.acme)), progress_deadline_seconds=40)
@@ -54,7 +51,7 @@ def test_an_outage_shorter_than_the_deadline_delays_the_deployment(world, api, s
     assert applied["status"]["updatedReplicas"] == applied["status"]["availableReplicas"] == 2
 
 
-def test_an_outage_longer_than_the_deadline_fails_as_unreachable(world, api, sandbox, fast_retries):
+def test_an_outage_longer_than_the_deadline_fails_as_unreachable(world, api, sandbox, celery_worker):
     registered(world, sandbox)
     sandbox.inject_faults(error_rate=1.0)
     response = deploy(api, world.user("developer"), make_release(make_app(world.acme)), progress_deadline_seconds=8)
@@ -71,7 +68,7 @@ def test_an_outage_longer_than_the_deadline_fails_as_unreachable(world, api, san
     assert_gap_free(deployment)
 
 
-def test_a_refusal_fails_at_once_with_the_clusters_words(world, api, sandbox, fast_retries):
+def test_a_refusal_fails_at_once_with_the_clusters_words(world, api, sandbox, celery_worker):
     registered(world, sandbox)
     KubeClient(sandbox.api_client()).apply(
         [

@@ -7,7 +7,7 @@ from apps.clusters.kube import KubeClient
 from apps.clusters.models import Placement
 from apps.clusters.services import cluster_register
 from apps.deployments.choices import State
-from tests.conftest import free_port, start_worker
+from tests.conftest import free_port
 
 from .conftest import make_app, make_release, registered
 from .test_pipeline import assert_gap_free, deploy, finished, states
@@ -16,15 +16,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def fast_retries(transactional_db, tmp_path):
-    """A worker whose deployment steps retry after half a second, so exhausting the retries is quick."""
-    worker = start_worker(tmp_path / "worker.log", DEPLOYMENT_RETRY_MAX_SECONDS="0.5")
-    yield worker
-    worker.terminate()
-    worker.wait(timeout=10)
+def worker_settings():
+    """Deployment steps retry after half a second, so exhausting the retries is quick."""
+    return {"DEPLOYMENT_RETRY_MAX_SECONDS": "0.5"}
 
 
-def test_a_cron_job_succeeds_once_its_cron_job_is_applied(world, api, sandbox, fast_retries):
+def test_a_cron_job_succeeds_once_its_cron_job_is_applied(world, api, sandbox, celery_worker):
     registered(world, sandbox)
     release = make_release(make_app(world.acme, name="report", kind="cron"), schedule="0 3 * * *")
     response = deploy(api, world.user("developer"), release)
@@ -40,7 +37,7 @@ def test_a_cron_job_succeeds_once_its_cron_job_is_applied(world, api, sandbox, f
     assert applied["metadata"]["labels"]["paas.dev/release"] == str(release.number)
 
 
-def test_a_deploy_to_an_unreachable_cluster_fails_naming_the_cluster(world, api, sandbox, fast_retries):
+def test_a_deploy_to_an_unreachable_cluster_fails_naming_the_cluster(world, api, sandbox, celery_worker):
     registered(world, sandbox)
     offline = cluster_register(
         operator=world.operator_principal,

@@ -10,7 +10,7 @@ from apps.deployments.models import Deployment
 from tests.conftest import wait_for
 
 from .conftest import make_app, make_release, registered
-from .test_cluster_outage import fast_retries  # noqa: F401 (a fixture)
+from .test_cluster_outage import worker_settings  # noqa: F401 (a fixture)
 from .test_pipeline import URL, assert_gap_free, deploy, finished
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,7 +28,7 @@ def _outage_said(deployment):
     )
 
 
-def test_a_scale_during_an_outage_waits_and_is_made_when_the_cluster_answers(world, api, sandbox, fast_retries):  # noqa: F811
+def test_a_scale_during_an_outage_waits_and_is_made_when_the_cluster_answers(world, api, sandbox, celery_worker):
     registered(world, sandbox)
     kube = KubeClient(sandbox.api_client())
     deployment = finished(deploy(api, world.user("developer"), make_release(make_app(world.acme))).json()["id"])
@@ -56,7 +56,7 @@ def _messages(deployment) -> list[str]:
     return list(Deployment.objects.get(pk=deployment.pk).events.values_list("message", flat=True))
 
 
-def test_a_switch_back_during_an_outage_waits_and_switches_when_the_cluster_answers(world, api, sandbox, fast_retries):  # noqa: F811
+def test_a_switch_back_during_an_outage_waits_and_switches_when_the_cluster_answers(world, api, sandbox, celery_worker):
     registered(world, sandbox)
     kube = KubeClient(sandbox.api_client())
     app = make_app(world.acme)
@@ -89,7 +89,7 @@ def test_a_switch_back_during_an_outage_waits_and_switches_when_the_cluster_answ
     assert_gap_free(Deployment.objects.get(pk=green.pk))
 
 
-def test_a_refusal_still_fails_at_once(world, api, sandbox, fast_retries):  # noqa: F811
+def test_a_refusal_still_fails_at_once(world, api, sandbox, celery_worker):
     registered(world, sandbox)
     kube = KubeClient(sandbox.api_client())
     deployment = finished(deploy(api, world.user("developer"), make_release(make_app(world.acme))).json()["id"])

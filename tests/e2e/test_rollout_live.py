@@ -12,7 +12,7 @@ from apps.deployments.choices import State
 from apps.deployments.models import Deployment
 from apps.workloads.models import Workload
 from apps.workloads.watcher import Watcher
-from tests.conftest import start_worker, wait_for
+from tests.conftest import wait_for
 from tests.deployments.conftest import make_app, make_release, registered
 from tests.deployments.test_pipeline import deploy, finished
 
@@ -29,16 +29,13 @@ def sandbox_options():
 
 
 @pytest.fixture
-def slow_looks_worker(transactional_db, tmp_path):
-    """A worker whose scheduled looks at a rollout come every ten minutes: only the watcher moves it on."""
-    proc = start_worker(tmp_path / "worker.log", DEPLOYMENT_OBSERVE_SECONDS=SCHEDULED_LOOKS_EVERY)
-    yield proc
-    proc.terminate()
-    proc.wait(timeout=15)
+def worker_settings():
+    """The worker's scheduled looks at a rollout come every ten minutes: only the watcher moves it on."""
+    return {"DEPLOYMENT_OBSERVE_SECONDS": SCHEDULED_LOOKS_EVERY}
 
 
 @pytest.fixture
-def watcher(world, sandbox, slow_looks_worker):
+def watcher(world, sandbox, celery_worker):
     registered(world, sandbox)  # before the watcher starts, so it watches this cluster from the start
     stop = threading.Event()
     thread = threading.Thread(target=Watcher(stop=stop).run, daemon=True)

@@ -9,7 +9,7 @@ import pytest
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment
 from apps.workloads.watcher import Watcher
-from tests.conftest import start_worker, wait_for
+from tests.conftest import wait_for
 from tests.deployments.conftest import make_app, make_release, registered
 from tests.deployments.test_pipeline import deploy, finished
 
@@ -17,16 +17,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def slow_looks_worker(transactional_db, tmp_path):
-    """A worker whose scheduled looks at a rollout come every ten minutes: only the watcher moves it on."""
-    proc = start_worker(tmp_path / "worker.log", DEPLOYMENT_OBSERVE_SECONDS="600")
-    yield proc
-    proc.terminate()
-    proc.wait(timeout=15)
+def worker_settings():
+    """The worker's scheduled looks at a rollout come every ten minutes: only the watcher moves it on."""
+    return {"DEPLOYMENT_OBSERVE_SECONDS": "600"}
 
 
 @pytest.fixture
-def watched(world, sandbox, slow_looks_worker):
+def watched(world, sandbox, celery_worker):
     registered(world, sandbox)  # provisioned before the faults below, and watched from the start
     stop = threading.Event()
     thread = threading.Thread(target=Watcher(stop=stop).run, daemon=True)
