@@ -91,7 +91,7 @@ MIDDLEWARE = [
     "apps.accounts.middleware.IdPFormActionMiddleware",
     "apps.core.middleware.FriendlyErrorsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "apps.accounts.middleware.UserSessionActivityMiddleware",  # allauth's, writing once a minute
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -275,7 +275,7 @@ MFA_ADAPTER = "apps.accounts.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = SITE_NAME
 MFA_RECOVERY_CODE_COUNT = 10
-USERSESSIONS_TRACK_ACTIVITY = True
+USERSESSIONS_TRACK_ACTIVITY = True  # "last seen" to the minute (apps/accounts/middleware.py)
 
 # --- Single sign-on (OpenID Connect through allauth) ------------------------------------------------
 # One identity provider (Keycloak, Okta, Entra ID, Google or any standards IdP), configured by environment
