@@ -17,6 +17,7 @@ class Principal:
     user: Any  # a User (or AnonymousUser)
     api_key: Any = None  # an APIKey when acting through one
     _roles: dict[int, str] | None = field(default=None, repr=False)
+    _memberships: list | None = field(default=None, repr=False)
     # The Django request of a person acting over HTTP by session (not through a key): its session is
     # what a step-up check reads (apps/tenants/stepup.py). None in-process: tasks, commands, tests.
     http_request: Any = field(default=None, repr=False, compare=False)
@@ -36,12 +37,22 @@ class Principal:
             elif hasattr(self.api_key, "member_role"):  # key authentication already looked the role up
                 role = self.api_key.member_role
                 self._roles = {self.api_key.tenant_id: role} if role else {}
+            elif self.api_key is None:  # in person: the same rows as the header's tenant switcher
+                self._roles = {m.tenant_id: m.role for m in self.memberships}
             else:
-                memberships = Membership.objects.filter(user_id=self.user.pk)
-                if self.api_key is not None:
-                    memberships = memberships.filter(tenant_id=self.api_key.tenant_id)
+                memberships = Membership.objects.filter(user_id=self.user.pk, tenant_id=self.api_key.tenant_id)
                 self._roles = dict(memberships.values_list("tenant_id", "role"))
         return self._roles
+
+    @property
+    def memberships(self) -> list:
+        """A person's memberships with their tenants, by tenant name: what their roles are read from,
+        and the header's tenant switcher, so a page reads them once (for this request only)."""
+        if self._memberships is None:
+            from .selectors import memberships_of
+
+            self._memberships = list(memberships_of(self.user)) if self.is_authenticated else []
+        return self._memberships
 
     @property
     def is_operator(self) -> bool:
