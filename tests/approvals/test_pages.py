@@ -208,6 +208,43 @@ def test_the_nav_counts_the_requests_waiting_for_you(world, client, requested):
         assert client.get("/t/acme/approvals/").context["waiting"] == []
 
 
+def test_the_nav_badge_is_the_queues_count_in_one_query(world, rf):
+    """Whatever the stages, who asked, who decided already and the role: the badge counts what the
+    queue lists as waiting for the member, in one query however many requests are open."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.approvals.selectors import waiting_for
+    from apps.approvals.templatetags.approvals import pending_change_requests
+    from tests.base.cases_approvals import change_request
+
+    admin, developer = world.user(Role.ADMIN), world.user(Role.DEVELOPER)
+    devs = [{"position": 1, "name": "Devs", "quorum": 1, "roles": [Role.DEVELOPER], "members": []}]
+    change_request(world.acme, developer)  # admins decide
+    change_request(world.acme, admin)  # asked by the admin: not theirs to approve
+    change_request(world.acme, admin, allow_self_approval=True)
+    change_request(world.acme, admin, stages=devs)  # a developer's, in prod
+    change_request(world.acme, admin, stages=devs, environment=world.acme.environments.get(name="dev"))
+    change_request(
+        world.acme,
+        developer,
+        stages=[{"position": 1, "name": "Ops", "quorum": 1, "roles": [], "members": [], "operators": True}],
+    )
+    decided = change_request(world.acme, developer)
+    Decision.objects.create(
+        change_request=decided, stage=1, approver=admin, verdict="approve", change_hash="x", revision=1
+    )
+    change_request(world.globex, world.user(Role.DEVELOPER, "globex"))  # another tenant's
+    for role in (Role.OWNER, Role.ADMIN, Role.DEVELOPER):
+        request = rf.get("/t/acme/")
+        request.user, request.tenant, request.role = world.user(role), world.acme, role
+        with CaptureQueriesContext(connection) as queries:
+            count = pending_change_requests({"request": request})
+        assert count == len(waiting_for(request.user, [world.acme.pk])), role
+        assert len(queries) == 1, [q["sql"] for q in queries]
+    assert count == 1  # the developer: the request in dev (prod needs an admin to deploy unapproved)
+
+
 def test_the_operator_console_lists_pending_requests_and_sets_the_rules(world, client):
     from apps.approvals.models import ApprovalRules
     from tests.base.cases_approvals import change_request

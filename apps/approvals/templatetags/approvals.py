@@ -6,7 +6,6 @@ from apps.tenants.roles import Role, at_least
 
 from .. import selectors
 from ..eligibility import refusal_text
-from ..selectors import waiting_for
 
 register = template.Library()
 
@@ -15,11 +14,11 @@ register = template.Library()
 def pending_change_requests(context) -> int:
     """How many of the page's tenant's open change requests wait for this user to decide: the same
     list as the queue's "Waiting for you", so the navigation badge never promises work that is not
-    there. Viewers never decide, so their count costs no query."""
+    there, counted in one query. Viewers never decide, so their count costs no query."""
     request = context["request"]
     if not at_least(getattr(request, "role", None), Role.DEVELOPER):
         return 0
-    return len(waiting_for(request.user, [request.tenant.pk]))
+    return selectors.waiting_count(request.user, request.role, request.tenant)
 
 
 @register.inclusion_tag("approvals/_decide.html", takes_context=True)
