@@ -33,6 +33,15 @@ class AutoscalerSerializer(serializers.Serializer):
     max = serializers.IntegerField(allow_null=True)
 
 
+# The column each related row is shown by.
+RELATED_COLUMNS = {
+    "tenant": "tenant__slug",
+    "application": "application__name",
+    "environment": "environment__name",
+    "release": "release__number",
+}
+
+
 # A workload's row: the list's, the detail's and the one `/ws/workloads/<id>/` sends. The fields declared
 # here are the schema (no docstring: it would be the schema's description); `to_representation` builds
 # the same body as plain dicts, since DRF's generic fields, walked once per row and once more per pod,
@@ -40,30 +49,6 @@ class AutoscalerSerializer(serializers.Serializer):
 # instance or a row of `COLUMNS`: the list reads those as values, without building models or reading
 # the replica history, which only the workload page's chart draws.
 class WorkloadSerializer(PlainTimes, serializers.ModelSerializer):
-    # What a row is built from, as `values()` names the columns.
-    COLUMNS = (
-        "id",
-        "tenant__slug",
-        "application__name",
-        "environment__name",
-        "release__number",
-        "image",
-        "colour",
-        "replicas",
-        "formation",
-        "ready_replicas",
-        "updated_replicas",
-        "available_replicas",
-        "autoscaler",
-        "health",
-        "health_reason",
-        "sync",
-        "drift",
-        "pods",
-        "read_error",
-        "observed_at",
-    )
-
     tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     application = serializers.SlugRelatedField(slug_field="name", read_only=True)
     environment = serializers.SlugRelatedField(slug_field="name", read_only=True)
@@ -103,6 +88,9 @@ class WorkloadSerializer(PlainTimes, serializers.ModelSerializer):
             "observed_at",
         ]
         read_only_fields = fields
+
+    # What a row is built from, as `values()` names the columns.
+    COLUMNS = tuple(RELATED_COLUMNS.get(name, name) for name in Meta.fields)
 
     def to_representation(self, instance):
         row = instance if isinstance(instance, dict) else columns_of(instance)
