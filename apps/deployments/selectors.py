@@ -1,6 +1,10 @@
 """Reads of deployment data that pages and the API share."""
 
-from django.db.models import Case, OuterRef, Subquery, Value, When
+import functools
+
+from django.db import connection
+from django.db.models import OuterRef, Subquery
+from django.db.models.expressions import RawSQL
 
 from apps.tenants.models import promotion_order
 
@@ -25,13 +29,24 @@ LISTED = ("tenant__slug", "application__name", "release__number", "environment__
 
 def with_change_request(rows):
     """Each deployment with `change_request_id`: its open change request's (the approvals app's reverse
-    relation), else its newest one's, else None. One subquery in the list's own query."""
-    chosen = (
-        Deployment.objects.filter(pk=OuterRef("pk"))
-        .order_by(Case(When(change_requests__state="pending", then=Value(0)), default=Value(1)), "-change_requests__id")
-        .values("change_requests__id")[:1]
+    relation), else its newest one's, else None. One subquery in the list's own query, written as SQL:
+    the ORM's correlated subquery (a join, a Case to put the open one first) cost more to build and
+    compile on each request than reading and writing the rest of a page of 50 rows."""
+    return rows.annotate(change_request_id=RawSQL(_change_request_sql(), (OPEN_STATE,)))
+
+
+OPEN_STATE = "pending"  # the approvals app's one open state (approvals.choices.OPEN)
+
+
+@functools.cache
+def _change_request_sql() -> str:
+    quote = connection.ops.quote_name
+    requests = quote(Deployment._meta.get_field("change_requests").related_model._meta.db_table)
+    deployments = quote(Deployment._meta.db_table)  # the list's own table, which the subquery follows
+    return (
+        f"SELECT request.id FROM {requests} request WHERE request.deployment_id = {deployments}.id"
+        " ORDER BY request.state = %s DESC, request.id DESC LIMIT 1"
     )
-    return rows.annotate(change_request_id=Subquery(chosen))
 
 
 def deployment_list_for(principal, tenant=None):

@@ -27,8 +27,9 @@ URL = "/api/v1/deployments/"
 @pytest.fixture
 def deployments(world):
     """A canary at a step, matching a header and a cookie, rolled back from a failed deployment, requested
-    by a user, with a closed and an open change request and every time set; a blue-green row; a failed
-    rolling one with nothing optional set (no requester, no change request)."""
+    by a user, with an open change request and a newer closed one and every time set; a blue-green row
+    with two closed change requests; a failed rolling one with nothing optional set (no requester, no
+    change request)."""
     environments = list(world.acme.environments.order_by("pk"))
     web = make_app(world.acme, "web")
     first, second = make_release(web), make_release(web, image="registry.example/web:2.0")
@@ -64,8 +65,8 @@ def deployments(world):
         finished_at=now,
         removed_at=now,
     )
+    change_request(world.acme, world.user("developer"), deployment=canary)  # open, though not the newest
     change_request(world.acme, world.user("developer"), deployment=canary, state="rejected")
-    change_request(world.acme, world.user("developer"), deployment=canary)
     api = make_app(world.acme, "api")
     blue_green = Deployment.objects.create(
         tenant=world.acme,
@@ -78,6 +79,8 @@ def deployments(world):
         state=State.SUCCEEDED,
         outcome="Rolled out.",
     )
+    for _ in range(2):  # closed ones only: the newest
+        change_request(world.acme, world.user("developer"), deployment=blue_green, state="approved")
     return canary, blue_green, failed
 
 
@@ -100,8 +103,8 @@ def test_list_detail_and_action_rows_are_what_the_declared_fields_give(world, ap
         returned = Deployment.objects.get(pk=deployment.pk)
         assert json.loads(JSONRenderer().render(DeploymentSerializer(returned).data)) == declared
     canary, blue_green, failed = (listed[deployment.pk] for deployment in deployments)
-    open_request = canary["change_request"]
-    assert open_request == max(request.pk for request in deployments[0].change_requests.all())
+    assert canary["change_request"] == deployments[0].change_requests.get(state="pending").pk
+    assert blue_green["change_request"] == max(request.pk for request in deployments[1].change_requests.all())
     assert canary["canary_traffic"] == {
         "weight": 50,
         "header": {"name": "X-Canary", "value": "always"},
