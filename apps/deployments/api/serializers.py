@@ -50,45 +50,25 @@ class CanaryTrafficSerializer(serializers.Serializer):
     cookie = serializers.CharField(allow_null=True, help_text='A cookie that, set to "always", sends to the canary.')
 
 
+# The column each field not read as itself is shown by (a foreign key by its own name is its id); the
+# canary rule is computed from other columns of the row.
+RELATED_COLUMNS = {
+    "tenant": "tenant__slug",
+    "application": "application__name",
+    "release_number": "release__number",
+    "environment_name": "environment__name",
+    "requested_by": "requested_by__email",
+    "change_request": "change_request_id",  # selectors.with_change_request
+}
+COMPUTED = ("canary_traffic",)
+
+
 # A deployment's row: the list's, the detail's and every action's. The fields declared here are the schema
 # (no docstring: it would be the schema's description); `to_representation` builds the same body as a plain
 # dict, since DRF's generic fields, walked for each of thirty fields of each row, were most of a list page's
 # time (tests/deployments/test_rows.py holds the two equal). It takes a model instance or a row of
 # `COLUMNS`: the list reads those as values, without building a deployment and five related models per row.
 class DeploymentSerializer(PlainTimes, serializers.ModelSerializer):
-    # What a row is built from, as `values()` names the columns (a foreign key by its name is its id).
-    COLUMNS = (
-        "id",
-        "tenant__slug",
-        "application__name",
-        "release",
-        "release__number",
-        "environment",
-        "environment__name",
-        "strategy",
-        "strategy_config",
-        "step",
-        "waiting",
-        "colour",
-        "switch_back_until",
-        "switched_back_at",
-        "paused_at",
-        "resumed_at",
-        "state",
-        "reason",
-        "outcome",
-        "requested_by__email",
-        "rollback_of",
-        "progress_deadline_seconds",
-        "attempts",
-        "last_seq",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "removed_at",
-        "change_request_id",  # selectors.with_change_request
-    )
-
     tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     application = serializers.SlugRelatedField(slug_field="name", read_only=True)
     release_number = serializers.IntegerField(source="release.number", read_only=True)
@@ -136,6 +116,9 @@ class DeploymentSerializer(PlainTimes, serializers.ModelSerializer):
             "change_request",
         ]
         read_only_fields = fields
+
+    # What a row is built from, as `values()` names the columns.
+    COLUMNS = tuple(RELATED_COLUMNS.get(name, name) for name in Meta.fields if name not in COMPUTED)
 
     def to_representation(self, instance):
         row = instance if isinstance(instance, dict) else columns_of(instance)
