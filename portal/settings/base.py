@@ -4,6 +4,7 @@ Environment-specific modules (local, test, production) import this and override 
 """
 
 import ipaddress
+import socket
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -137,18 +138,24 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
-# The layer waits for messages with a blocking read of 5 s (BZPOPMIN, channels_redis' brpop_timeout).
-# redis-py's own socket timeout is also 5 s, so every empty wait that Redis answered a moment late
-# raised TimeoutError in a consumer and closed its browser's socket. The socket timeout must outlast
-# the blocking read; it still ends a read from a stalled Redis, and the page reconnects.
-CHANNEL_LAYER_SOCKET_TIMEOUT = env.float("CHANNEL_LAYER_SOCKET_TIMEOUT", default=15)
+# The layer waits for messages with a blocking read of 5 s (BZPOPMIN, channels_redis' brpop_timeout) that
+# Redis itself ends, so its reads need no socket timeout of their own; one shorter than that wait closed quiet
+# browser sockets. It must not have one either: with a socket timeout, redis-py sends each command through
+# asyncio.wait_for, which on Python 3.11 drops a cancellation that arrives as the send completes, so a consumer
+# whose browser left while its connection was being set up kept reading the layer for ever. TCP keepalive
+# still notices a Redis gone from the network within about 25 s.
+CHANNEL_LAYER_HOST = {
+    "address": REDIS_URL,
+    "socket_timeout": None,
+    "socket_connect_timeout": 2,
+    "socket_keepalive": True,
+    "socket_keepalive_options": {socket.TCP_KEEPIDLE: 10, socket.TCP_KEEPINTVL: 5, socket.TCP_KEEPCNT: 3},
+}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [
-                {"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT, "socket_connect_timeout": 2}
-            ],
+            "hosts": [CHANNEL_LAYER_HOST],
             "prefix": env("CHANNEL_LAYER_PREFIX", default="portal:asgi"),
         },
     }
