@@ -1,7 +1,5 @@
 """API-key authentication: every way a key can be wrong gives a clear JSON error; nothing secret is stored."""
 
-import subprocess
-import sys
 from datetime import timedelta
 from io import StringIO
 
@@ -15,7 +13,6 @@ from apps.apikeys.models import APIKey
 from apps.apikeys.services import apikey_revoke
 from apps.core.errors import ApplicationError
 from apps.tenants.roles import Role, scopes_for_role
-from tests.conftest import BASE_DIR, child_database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -156,42 +153,30 @@ def test_quota_on_keys_is_enforced_with_a_named_message(world, api):
     assert "API keys quota of tenant acme is 1" in response.json()["detail"]
 
 
-@pytest.mark.django_db(transaction=True)
 def test_management_command_prints_the_key_once(world):
-    import os
-
-    env = {**os.environ, "DATABASE_URL": child_database_url(), "DJANGO_SETTINGS_MODULE": "portal.settings.test"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "create_api_key",
-            "--tenant",
-            "acme",
-            "--user",
-            "developer@acme.test",
-            "--scopes",
-            "apps:read,deployments:write",
-            "--expires-days",
-            "30",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    out, err = StringIO(), StringIO()
+    call_command(
+        "create_api_key",
+        "--tenant",
+        "acme",
+        "--user",
+        "developer@acme.test",
+        "--scopes",
+        "apps:read,deployments:write",
+        "--expires-days",
+        "30",
+        stdout=out,
+        stderr=err,
     )
-    assert result.returncode == 0, result.stderr
-    plaintext = result.stdout.strip()
+    plaintext = out.getvalue().strip()
     api_key = APIKey.objects.get(lookup=keys.parse(plaintext))
     assert keys.matches(plaintext, api_key.digest)
     assert api_key.scopes == ["apps:read", "deployments:write"]
-    assert "shown only now" in result.stderr
+    assert timedelta(days=29) < api_key.expires_at - timezone.now() <= timedelta(days=30)
+    assert "shown only now" in err.getvalue() and plaintext not in err.getvalue()
 
-    refused = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
+    with pytest.raises(CommandError, match="cannot grant: environments:write"):
+        call_command(
             "create_api_key",
             "--tenant",
             "acme",
@@ -199,14 +184,9 @@ def test_management_command_prints_the_key_once(world):
             "viewer@acme.test",
             "--scopes",
             "environments:write",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert refused.returncode != 0 and "cannot grant: environments:write" in refused.stderr
+            stdout=out,
+            stderr=err,
+        )
 
 
 @pytest.mark.django_db

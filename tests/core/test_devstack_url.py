@@ -6,6 +6,7 @@ import sys
 from io import StringIO
 from pathlib import Path
 
+import pytest
 from django.contrib.sites.models import Site
 from django.core.management import call_command
 
@@ -21,6 +22,15 @@ def _portal_url_under(env: dict[str, str]) -> str:
     return output.strip().splitlines()[-1]
 
 
+@pytest.fixture(autouse=True)
+def configured_build_stack(monkeypatch):
+    """An engine and a registry given by the environment, so run_env uses them instead of starting dockerd
+    and the registry under var/ (the engine tier's work): these tests are about the portal's address."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    monkeypatch.setenv("REGISTRY_URL", "http://127.0.0.1:9")
+
+
+@pytest.mark.process
 def test_run_on_another_port_emails_links_to_that_port(monkeypatch):
     monkeypatch.delenv("PORTAL_URL", raising=False)
     monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
@@ -34,6 +44,7 @@ def test_an_explicit_portal_url_still_wins(monkeypatch):
     assert run_env("127.0.0.1", 8110)["PORTAL_URL"] == "https://portal.example.com"
 
 
+@pytest.mark.process
 def test_make_manage_follows_the_port_too(monkeypatch):
     env = {k: v for k, v in os.environ.items() if k not in ("PORTAL_URL",)}
     env.update(DJANGO_SETTINGS_MODULE="portal.settings.local", PORT="8110")
