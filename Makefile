@@ -27,8 +27,9 @@ test: $(STAMP)
 	@$(PY) -m portal.devstack test -n $(TEST_WORKERS) $(XDIST) $(ARGS)
 
 # Pure-function and database tests only: the markers of tests/conftest.py leave out every test that
-# drives a browser, runs a Celery worker, the sandbox cluster or the Docker engine, or serves the portal over a socket.
-FAST_TIER := not (e2e or worker or sandbox or server or engine)
+# drives a browser, runs a Celery worker, the sandbox cluster or the Docker engine, serves the portal over a socket,
+# or starts a program of its own (manage.py in a child process, nginx, an add-on server).
+FAST_TIER := not (e2e or worker or sandbox or server or engine or process)
 test-fast: $(STAMP)
 	@$(PY) -m portal.devstack test -n $(FAST_WORKERS) $(XDIST) -m "$(FAST_TIER)" $(ARGS)
 

@@ -54,6 +54,8 @@ TIER_OF_FIXTURE = {
     "cluster": "sandbox",  # every fixture of that name is a sandbox cluster, or one registered
     "asgi_server": "server",
     "build_stack": "engine",
+    "pg_server": "process",  # the add-on servers of tests/marketplace
+    "redis_server": "process",
 }
 
 

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 PRODUCTION_ENV = {
@@ -26,6 +28,7 @@ def run_manage(env_overrides: dict, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.process
 def test_production_refuses_to_start_without_its_secrets():
     result = run_manage({"DJANGO_SETTINGS_MODULE": "portal.settings.production"}, "check")
     assert result.returncode != 0
@@ -35,6 +38,7 @@ def test_production_refuses_to_start_without_its_secrets():
         assert name in result.stderr
 
 
+@pytest.mark.process
 def test_production_names_only_the_missing_secret():
     env = {**PRODUCTION_ENV, "FIELD_ENCRYPTION_KEYS": ""}
     result = run_manage(env, "check")
@@ -43,12 +47,14 @@ def test_production_names_only_the_missing_secret():
     assert "SECRET_KEY" not in result.stderr.split("need these environment variables:")[-1]
 
 
+@pytest.mark.process
 def test_check_deploy_is_clean_with_production_settings():
     result = run_manage(PRODUCTION_ENV, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr + result.stdout
     assert "System check identified no issues" in result.stdout
 
 
+@pytest.mark.process
 def test_a_malformed_encryption_key_stops_the_checks_naming_the_setting():
     result = run_manage({**PRODUCTION_ENV, "FIELD_ENCRYPTION_KEYS": "not-a-fernet-key"}, "check")
     assert result.returncode != 0

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import wait_for
 
 # A child that dies on its first run (as a killed worker would) and keeps running on the second.
@@ -18,6 +20,7 @@ time.sleep(60)
 """
 
 
+@pytest.mark.process
 def test_a_dead_process_is_restarted_and_a_signal_stops_it_for_good(tmp_path):
     runs = tmp_path / "runs"
     supervisor = subprocess.Popen(

@@ -42,6 +42,7 @@ def _deployment(name):
 
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose binary not installed")
+@pytest.mark.process
 def test_docker_compose_accepts_the_file():
     result = subprocess.run(
         ["docker-compose", "-f", "docker-compose.yml", "config", "-q"],

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.core.test_settings import PRODUCTION_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +48,7 @@ def test_dockerignore_leaves_the_sandbox_out_of_the_build_context():
     assert set(LEFT_OUT) <= ignored
 
 
+@pytest.mark.process
 def test_the_shipped_code_runs_its_deployment_checks_without_the_sandbox():
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     result = subprocess.run(

@@ -67,6 +67,7 @@ def queue(world, broker_url):
     )
 
 
+@pytest.mark.process
 def test_a_broker_with_wrong_credentials_is_refused(world, broker_url):
     with pytest.raises(ApplicationError, match="401"):
         services.server_register(

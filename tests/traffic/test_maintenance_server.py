@@ -15,7 +15,10 @@ import pytest
 from apps.traffic import maintenance
 from apps.traffic.models import Route
 
-pytestmark = pytest.mark.django_db  # the suite's session clean-up needs the test database set up
+pytestmark = [
+    pytest.mark.process,
+    pytest.mark.django_db,
+]  # nginx; the suite's session clean-up needs the test database set up
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 # What the image's own nginx.conf does around the files the portal mounts into conf.d.
