@@ -4,13 +4,14 @@ from allauth.account.decorators import secure_admin_login
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from apps.accounts import views as account_views
 from apps.apikeys.developer_console import developer_console
 from apps.builds import views as build_views
 from apps.core import views as core_views
 from apps.core.deprecation import api_changelog
+from apps.core.schema import SchemaView
 from apps.tenants import views as tenant_views
 
 from . import views
@@ -52,7 +53,7 @@ urlpatterns = [
     path("account/", include("apps.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api_router")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/changelog/", api_changelog, name="api-changelog"),
     # Swagger UI sets inline styles on its own elements; scripts stay strictly 'self' there too.
     path(

@@ -26,6 +26,20 @@ def test_schema_lists_the_endpoints(client):
 
 
 @pytest.mark.django_db
+def test_the_schema_is_generated_once_until_the_settings_change(client, settings):
+    def schema():
+        response = client.get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"})
+        assert response.status_code == 200
+        return response.data
+
+    first = schema()
+    assert schema() is first  # the same document, not generated again
+    settings.LANGUAGE_CODE = settings.LANGUAGE_CODE  # a settings change, here to the same value, as tests make
+    again = schema()
+    assert again is not first and again == first
+
+
+@pytest.mark.django_db
 def test_api_docs_page_loads_vendored_assets(client):
     page = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in page
