@@ -1,3 +1,4 @@
+from django.db import models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -61,6 +62,8 @@ RELATED_COLUMNS = {
     "change_request": "change_request_id",  # selectors.with_change_request
 }
 COMPUTED = ("canary_traffic",)
+# The fields written as times, as DRF's DateTimeField writes them.
+TIMES = frozenset(field.name for field in Deployment._meta.concrete_fields if isinstance(field, models.DateTimeField))
 
 
 # A deployment's row: the list's, the detail's and every action's. The fields declared here are the schema
@@ -122,39 +125,15 @@ class DeploymentSerializer(PlainTimes, serializers.ModelSerializer):
 
     def to_representation(self, instance):
         row = instance if isinstance(instance, dict) else columns_of(instance)
-        time = self._time
-        return {
-            "id": row["id"],
-            "tenant": row["tenant__slug"],
-            "application": row["application__name"],
-            "release": row["release"],
-            "release_number": row["release__number"],
-            "environment": row["environment"],
-            "environment_name": row["environment__name"],
-            "strategy": row["strategy"],
-            "strategy_config": row["strategy_config"],
-            "step": row["step"],
-            "waiting": row["waiting"],
-            "canary_traffic": step_rule(row["strategy"], row["state"], row["step"], row["strategy_config"]),
-            "colour": row["colour"],
-            "switch_back_until": time(row["switch_back_until"]),
-            "switched_back_at": time(row["switched_back_at"]),
-            "paused_at": time(row["paused_at"]),
-            "resumed_at": time(row["resumed_at"]),
-            "state": row["state"],
-            "reason": row["reason"],
-            "outcome": row["outcome"],
-            "requested_by": row["requested_by__email"],
-            "rollback_of": row["rollback_of"],
-            "progress_deadline_seconds": row["progress_deadline_seconds"],
-            "attempts": row["attempts"],
-            "last_seq": row["last_seq"],
-            "created_at": time(row["created_at"]),
-            "started_at": time(row["started_at"]),
-            "finished_at": time(row["finished_at"]),
-            "removed_at": time(row["removed_at"]),
-            "change_request": row["change_request_id"],
-        }
+        body = {}
+        for name in self.Meta.fields:
+            if name == "canary_traffic":
+                body[name] = step_rule(row["strategy"], row["state"], row["step"], row["strategy_config"])
+            elif name in TIMES:
+                body[name] = self._time(row[name])
+            else:
+                body[name] = row[RELATED_COLUMNS.get(name, name)]
+        return body
 
     # The methods below are what the declared fields read (the schema's types and descriptions, and the
     # generic walk tests/deployments/test_rows.py compares with); the rows themselves come from above.

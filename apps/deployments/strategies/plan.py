@@ -51,7 +51,12 @@ class StrategyPlan:
 
 def steps_of(deployment) -> list[int]:
     """The traffic percentages of a canary deployment's stored plan, ending at 100."""
-    return list(deployment.strategy_config.get("steps") or [100])
+    return planned_steps(deployment.strategy_config)
+
+
+def planned_steps(config: dict) -> list[int]:
+    """steps_of a deployment's strategy_config."""
+    return list(config.get("steps") or [100])
 
 
 def canary_rule(deployment) -> dict | None:
@@ -65,7 +70,7 @@ def step_rule(strategy: str, state: str, step: int, config: dict) -> dict | None
     """canary_rule of a deployment's columns (a list reads them as values, not as models)."""
     if strategy != Strategy.CANARY or state in TERMINAL or step < 1:
         return None
-    steps = list(config.get("steps") or [100])  # as steps_of
+    steps = planned_steps(config)
     weight = steps[min(step, len(steps)) - 1]
     if weight == 100:
         return None  # promoting: the stable Deployment takes the release and all traffic
