@@ -2,6 +2,7 @@
 duration look."""
 
 from django import template
+from django.utils.html import format_html
 
 from apps.core.policies import policy_for
 
@@ -32,9 +33,12 @@ def application_builds(context, application):
     }
 
 
-@register.filter
-def build_tone(state: str) -> str:
-    return STATE_TONES.get(state, "text-bg-secondary")
+@register.simple_tag
+def build_badge(state: str, label: str) -> str:
+    """A build's state as a badge: its label in its tone, the state itself for the live script."""
+    return format_html(
+        '<span class="badge {}" data-state="{}">{}</span>', STATE_TONES.get(state, "text-bg-secondary"), state, label
+    )
 
 
 @register.filter

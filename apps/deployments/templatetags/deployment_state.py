@@ -2,7 +2,7 @@
 from the JSON that {% deployment_states_json %} writes, so they are defined here only."""
 
 from django import template
-from django.utils.html import json_script
+from django.utils.html import format_html, json_script
 
 from ..choices import ACTIVE, STEPS, TERMINAL, State
 
@@ -32,11 +32,6 @@ STEP_LOOKS = {
     "failed": ("list-group-item-danger", "bi-x-circle-fill"),
     "todo": ("text-body-secondary", "bi-circle"),
 }
-
-
-@register.filter
-def state_tone(state: str) -> str:
-    return TONES.get(state, "text-bg-secondary")
 
 
 @register.simple_tag
@@ -86,3 +81,11 @@ def deployment_steps(state: str, states_seen=()) -> list[dict]:
             }
         )
     return steps
+
+
+@register.simple_tag
+def state_badge(state: str, label: str) -> str:
+    """A deployment's state as a badge: its label in its tone, the state itself for the live scripts."""
+    return format_html(
+        '<span class="badge {}" data-state="{}">{}</span>', TONES.get(state, "text-bg-secondary"), state, label
+    )

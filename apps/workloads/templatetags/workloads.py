@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html
 
 from apps.core.policies import policy_for
 from apps.deployments.models import Deployment
@@ -23,6 +24,32 @@ from ..models import Health, Sync
 from ..selectors import workload_list_for
 
 register = template.Library()
+
+# How health and sync look as badges; static/js/workload.js and workloads-live.js keep the same tables.
+HEALTH_TONES = {
+    Health.HEALTHY: "text-bg-success",
+    Health.DEGRADED: "text-bg-danger",
+    Health.MISSING: "text-bg-danger",
+    Health.PROGRESSING: "text-bg-info",
+    Health.SUSPENDED: "text-bg-secondary",
+}
+SYNC_TONES = {Sync.SYNCED: "text-bg-success", Sync.OUT_OF_SYNC: "text-bg-warning"}
+
+
+@register.simple_tag
+def health_badge(health: str, label: str) -> str:
+    """A workload's health as a badge, the health itself for the live scripts; unknown reads as a warning."""
+    return format_html(
+        '<span class="badge {}" data-health="{}">{}</span>', HEALTH_TONES.get(health, "text-bg-warning"), health, label
+    )
+
+
+@register.simple_tag
+def sync_badge(sync: str, label: str) -> str:
+    """A workload's sync as a badge, the sync itself for the live scripts."""
+    return format_html(
+        '<span class="badge {}" data-sync="{}">{}</span>', SYNC_TONES.get(sync, "text-bg-light border"), sync, label
+    )
 
 
 def _actions(request, role, application, environment, workload, environments) -> dict:
