@@ -35,13 +35,12 @@ from .manifests import DEFAULT_PROGRESS_DEADLINE
 from .models import Deployment, DeploySettings
 from .pods import live_pods
 from .selectors import (
-    LISTED,
     deploy_settings_list_for,
     deployment_list_for,
     events_after,
+    listed,
     previous_good_deployment,
     waiting_change_request,
-    with_names,
 )
 from .serving import serving_now
 from .strategies.registry import strategy_for
@@ -61,7 +60,7 @@ def deployment_list(request):
     """The newest deployments, filtered by the GET parameters, so a filtered list has an address."""
     rows = deployment_list_for(request, request.tenant)
     filters = DeploymentFilterSet(request.GET or None, queryset=rows, tenant=request.tenant)
-    context = {"filters": filters, "deployments": with_names(filters.qs, *LISTED)[:LIST_LENGTH]}
+    context = {"filters": filters, "deployments": listed(filters.qs[:LIST_LENGTH])}
     return render_tenant_page(request, "deployments/list.html", context, section="deployments")
 
 

@@ -110,3 +110,24 @@ def test_times_read_one_way_a_24_hour_clock(world, client):
     page = client.get("/t/acme/deployments/").content.decode()
     assert ">2026-12-06 23:07:55</time>" in page
     assert "p.m." not in page and "a.m." not in page
+
+
+def test_a_row_shows_what_was_deployed_where_how_and_by_whom(world, client):
+    shop = make_app(world.acme, "shop")
+    asked = deployed(world, shop, "prod", state="failed", who=Role.ADMIN, strategy="canary")
+    removed = deployed(world, shop, "dev")
+    Deployment.objects.filter(pk=removed.pk).update(requested_by=None, removed_at="2026-12-06T23:07:55Z")
+    client.force_login(world.user(Role.VIEWER))
+    page = client.get("/t/acme/deployments/").content.decode()
+
+    def row(deployment) -> list[str]:
+        start = page.index(f'href="/t/acme/deployments/{deployment.pk}/"')  # in the first cell, the number
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", page[start : page.index("</tr>", start)], re.S)
+        return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip() for cell in cells]
+
+    number = asked.release.number
+    assert row(asked)[:5] == ["shop", f"#{number}", "prod", "Canary", "Failed"]
+    assert row(asked)[5].startswith(f"{world.user(Role.ADMIN).email},")
+    assert '<span class="badge text-bg-danger" data-state="failed">Failed</span>' in page
+    assert row(removed)[:5] == ["shop", f"#{number}", "dev", "Rolling update", "Succeeded Removed"]
+    assert row(removed)[5].startswith("platform,")
