@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.sites",
     "django.contrib.humanize",
     "django.contrib.postgres",
+    "django.forms",  # its widget templates, found through TEMPLATES by FORM_RENDERER
     # Third party
     "allauth",
     "allauth.account",
@@ -100,6 +101,9 @@ ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 ASGI_APPLICATION = "portal.asgi.application"
 
+# Form widgets render through the project's template engine, so templates/django/forms/ can replace one
+# of Django's widget templates (the select: its options written inline).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
