@@ -1,6 +1,8 @@
 """Fixtures shared by the whole suite: personas, a clean Redis key space, servers and workers."""
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -10,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import requests
 from django.conf import settings
 from django.db import connection
 
@@ -53,6 +56,7 @@ TIER_OF_FIXTURE = {
     "sandbox": "sandbox",
     "cluster": "sandbox",  # every fixture of that name is a sandbox cluster, or one registered
     "asgi_server": "server",
+    "image_web": "server",
     "build_stack": "engine",
     "pg_server": "process",  # the add-on servers of tests/marketplace
     "redis_server": "process",
@@ -168,6 +172,56 @@ def asgi_server(transactional_db):
     server.should_exit = True
     thread.join(timeout=10)
     channel_layers.backends.clear()
+
+
+def image_command() -> list[str]:
+    """The web command of the image, as the Dockerfile's CMD gives it."""
+    text = (BASE_DIR / "deploy" / "Dockerfile").read_text()
+    cmd = re.findall(r"^CMD (\[.*?\])\s*$", text.replace("\\\n", " "), re.MULTILINE | re.DOTALL)[-1]
+    return json.loads(cmd)
+
+
+@pytest.fixture
+def image_web(transactional_db):
+    """Starts the web process the way the image runs it (its CMD, uvicorn in a process of its own) against
+    the test database, with the given environment on top; returns its base URL."""
+    procs = []
+
+    def start(**env_overrides: str) -> str:
+        port = free_port()
+        argv = image_command()
+        argv[0] = sys.executable
+        argv[argv.index("--host") + 1], argv[argv.index("--port") + 1] = "127.0.0.1", str(port)
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+            "DATABASE_URL": child_database_url(),
+            "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+            "LOG_LEVEL": "WARNING",
+            **env_overrides,
+        }
+        env.pop("FORWARDED_ALLOW_IPS", None)
+        procs.append(
+            subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+        base = f"http://127.0.0.1:{port}"
+
+        def answering():
+            try:
+                return requests.get(f"{base}/healthz", timeout=5).ok
+            except requests.RequestException:
+                return False
+
+        wait_for(answering, timeout=30, interval=0.2)
+        return base
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def start_worker(log_path, concurrency=None, **env_overrides) -> subprocess.Popen:

@@ -4,72 +4,22 @@ X-Forwarded-For from anyone, a key limited to 10.9.9.9 passed with that header f
 Over the real stack: uvicorn started with the image's own command line (deploy/Dockerfile) against the test
 database, sent requests from 127.0.0.1 with chosen headers; and the one resolving function on its own."""
 
-import json
-import os
-import re
-import subprocess
-import sys
-
 import pytest
 import requests
-from django.conf import settings
 from django.test import override_settings
 
 from apps.apikeys.models import APIKey
 from apps.audit.models import AuditEvent
 from apps.core.client_ip import resolve
-from tests.conftest import BASE_DIR, child_database_url, free_port, wait_for
+from tests.conftest import BASE_DIR, image_command
 
 TENANTS = "/api/v1/tenants/"
 
 
-def image_command() -> list[str]:
-    """The web command of the image, as the Dockerfile's CMD gives it."""
-    text = (BASE_DIR / "deploy" / "Dockerfile").read_text()
-    cmd = re.findall(r"^CMD (\[.*?\])\s*$", text.replace("\\\n", " "), re.MULTILINE | re.DOTALL)[-1]
-    return json.loads(cmd)
-
-
 @pytest.fixture
-def portal(transactional_db):
+def portal(image_web):
     """Starts the portal the way the image runs it, with the given TRUSTED_PROXIES; returns its base URL."""
-    procs = []
-
-    def start(trusted_proxies: str = "") -> str:
-        port = free_port()
-        argv = image_command()
-        argv[0] = sys.executable
-        argv[argv.index("--host") + 1], argv[argv.index("--port") + 1] = "127.0.0.1", str(port)
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-            "DATABASE_URL": child_database_url(),
-            "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
-            "LOG_LEVEL": "WARNING",
-            "TRUSTED_PROXIES": trusted_proxies,
-        }
-        env.pop("FORWARDED_ALLOW_IPS", None)
-        procs.append(
-            subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        )
-        base = f"http://127.0.0.1:{port}"
-
-        def answering():
-            try:
-                return requests.get(f"{base}/healthz", timeout=5).ok
-            except requests.RequestException:
-                return False
-
-        wait_for(answering, timeout=30, interval=0.2)
-        return base
-
-    yield start
-    for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    return lambda trusted_proxies="": image_web(TRUSTED_PROXIES=trusted_proxies)
 
 
 def get(base, key, forwarded_for=None):

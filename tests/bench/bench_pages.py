@@ -11,10 +11,12 @@ pages read what serves each application now from that cluster. Each page is meas
   milliseconds (this thread's: steadier than requests/s on a busy machine; the database's time is not
   in it). The test client copies the context of every template it renders, so pages made of many
   includes pay more here than in production;
-- over HTTP, as the issue's budget is measured: served by uvicorn (the ASGI application, as deployed) in
-  a thread of this process, asked by a client in another process over one keep-alive connection, one
-  request after another: requests/s and the ratio to /healthz served the same way. The server's own
-  cost per request is in both, so these ratios are higher than the in-process ones.
+- over HTTP, as the issue's budget is measured: served by the web process as the image runs it (uvicorn,
+  the ASGI application) with its requests sharing a pool of database connections as the deploy
+  manifests configure it (DATABASE_POOL_SIZE=8), and again without the pool (a connection per request),
+  asked by a client in another process over one keep-alive connection, one request after another:
+  requests/s and the ratio to /healthz served the same way. The server's own cost per request is in
+  both, so these ratios are higher than the in-process ones.
 
 With PROFILE=1 it also prints where the time of each page goes (cProfile, in process: the project's
 functions by cumulative time, everything by own time). The tenant overview and application page are
@@ -181,43 +183,61 @@ def _profile(client, url) -> str:
     return out.getvalue()
 
 
-def _measure(results, name, url, how, world, server):
+def _measure(results, name, url, how, world, servers):
     client = _client(world, how)
     rate, queries, cpu = _rate(client, url)
     results[name] = {
         "requests_per_second": round(rate, 1),
         "queries": queries,
         "cpu_ms": round(cpu, 2),
-        "http_requests_per_second": round(_http_rate(server, client, url), 1),
+        **{
+            f"http_{kind}_requests_per_second": round(_http_rate(base, client, url), 1)
+            for kind, base in servers.items()
+        },
     }
     return client
 
 
-def test_page_throughput_against_healthz(world, settings, sandbox, celery_worker, asgi_server):
-    settings.API_RATE_LIMITS_ENABLED = False  # the limiter's own cost is bench_ratelimit's business
+def test_page_throughput_against_healthz(world, settings, sandbox, celery_worker, image_web):
+    # The limiter's own cost is bench_ratelimit's business.
+    settings.API_RATE_LIMITS_ENABLED = False
+    servers = {
+        kind: image_web(DATABASE_POOL_SIZE=size, API_RATE_LIMITS_ENABLED="false")
+        for kind, size in (("pooled", "8"), ("unpooled", "0"))
+    }
     registered(world, sandbox)  # a worker places and provisions the environments
     _seed(world)
     results = {}
     for name, (url, how) in PAGES.items():
-        client = _measure(results, name, url, how, world, asgi_server)
+        client = _measure(results, name, url, how, world, servers)
         if os.environ.get("PROFILE") and how:
             print(f"\n--- {name} ---\n{_profile(client, url)}")
     # With a lifecycle watcher leading, the blocks show what it read instead of reading the cluster per row.
     _watched(world)
     for name in ("tenant overview", "application page"):
         url, how = PAGES[name]
-        client = _measure(results, f"{name}, watched", url, how, world, asgi_server)
+        client = _measure(results, f"{name}, watched", url, how, world, servers)
         if os.environ.get("PROFILE"):
             print(f"\n--- {name}, watched ---\n{_profile(client, url)}")
-    base, http_base = (results["healthz"][key] for key in ("requests_per_second", "http_requests_per_second"))
-    print(f"\n{'':<26} {'in process':^37} {'over HTTP':^20}")
-    print(f"{'page':<26} {'req/s':>8} {'× healthz':>10} {'queries':>8} {'CPU ms':>8} {'req/s':>9} {'× healthz':>10}")
+    healthz = results["healthz"]
+    print(f"\n{'':<26} {'in process':^37} {'over HTTP, pooled':^20} {'over HTTP, unpooled':^20}")
+    print(
+        f"{'page':<26} {'req/s':>8} {'× healthz':>10} {'queries':>8} {'CPU ms':>8}"
+        f" {'req/s':>9} {'× healthz':>10} {'req/s':>9} {'× healthz':>10}"
+    )
+    columns = ("requests_per_second", "http_pooled_requests_per_second", "http_unpooled_requests_per_second")
     for name, row in results.items():
-        row["of_healthz"] = round(row["requests_per_second"] / base, 3)
-        row["http_of_healthz"] = round(row["http_requests_per_second"] / http_base, 3)
+        ratios = [round(row[key] / healthz[key], 3) for key in columns]
+        row.update(
+            {
+                key.replace("requests_per_second", "of_healthz"): ratio
+                for key, ratio in zip(columns, ratios, strict=True)
+            }
+        )
+        rate, pooled, unpooled = (row[key] for key in columns)
         print(
-            f"{name:<26} {row['requests_per_second']:>8} {row['of_healthz']:>10} {row['queries']:>8} {row['cpu_ms']:>8}"
-            f" {row['http_requests_per_second']:>9} {row['http_of_healthz']:>10}"
+            f"{name:<26} {rate:>8} {ratios[0]:>10} {row['queries']:>8} {row['cpu_ms']:>8}"
+            f" {pooled:>9} {ratios[1]:>10} {unpooled:>9} {ratios[2]:>10}"
         )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "pages.json").write_text(json.dumps(results, indent=2))

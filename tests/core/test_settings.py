@@ -59,3 +59,17 @@ def test_a_malformed_encryption_key_stops_the_checks_naming_the_setting():
     result = run_manage({**PRODUCTION_ENV, "FIELD_ENCRYPTION_KEYS": "not-a-fernet-key"}, "check")
     assert result.returncode != 0
     assert "FIELD_ENCRYPTION_KEYS entry 1 is not a valid Fernet key" in result.stderr
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(
+    ("pooled", "said"),
+    [({"DATABASE_POOL_SIZE": "8"}, "0 {'min_size': 1, 'max_size': 8, 'timeout': 10.0}"), ({}, "60 None")],
+)
+def test_a_pooled_production_process_keeps_its_connections_in_the_pool_alone(pooled, said):
+    """Django refuses persistent connections beside a pool: with DATABASE_POOL_SIZE (the web) the
+    production default of 60 s gives way; without it (workers) it stays."""
+    shown = "from django.conf import settings; d = settings.DATABASES['default']; print(d['CONN_MAX_AGE'], d['OPTIONS'].get('pool'))"
+    result = run_manage({**PRODUCTION_ENV, **pooled}, "shell", "--no-imports", "-c", shown)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == said
