@@ -143,6 +143,39 @@ def child_database_url() -> str:
     return f"postgres://{auth}@{host}{port}/{db['NAME']}"
 
 
+def child_env(**overrides: str) -> dict:
+    """The environment of a child process of the portal's (a web server, a worker) against the test
+    database and this run's Redis prefix, with `overrides` on top."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "DATABASE_URL": child_database_url(),
+        "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+        **overrides,
+    }
+
+
+def wait_until_answers(*urls: str, timeout: float = 30) -> None:
+    """Wait until a GET of each URL succeeds: the servers just started are serving."""
+
+    def answering():
+        try:
+            return all(requests.get(url, timeout=5).ok for url in urls)
+        except requests.RequestException:  # not listening yet, or still loading the application
+            return False
+
+    wait_for(answering, timeout=timeout, interval=0.2)
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Ask a child process to stop; kill it if it has not within `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @pytest.fixture
 def asgi_server(transactional_db):
     """The real ASGI application (HTTP + WebSocket) served by uvicorn in a thread of this process.
@@ -192,36 +225,18 @@ def image_web(transactional_db):
         argv = image_command()
         argv[0] = sys.executable
         argv[argv.index("--host") + 1], argv[argv.index("--port") + 1] = "127.0.0.1", str(port)
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-            "DATABASE_URL": child_database_url(),
-            "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
-            "LOG_LEVEL": "WARNING",
-            **env_overrides,
-        }
+        env = child_env(LOG_LEVEL="WARNING", **env_overrides)
         env.pop("FORWARDED_ALLOW_IPS", None)
         procs.append(
             subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         )
         base = f"http://127.0.0.1:{port}"
-
-        def answering():
-            try:
-                return requests.get(f"{base}/healthz", timeout=5).ok
-            except requests.RequestException:
-                return False
-
-        wait_for(answering, timeout=30, interval=0.2)
+        wait_until_answers(f"{base}/healthz")
         return base
 
     yield start
     for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def start_worker(log_path, concurrency=None, **env_overrides) -> subprocess.Popen:
@@ -230,15 +245,8 @@ def start_worker(log_path, concurrency=None, **env_overrides) -> subprocess.Pope
     `concurrency` processes on request; the caller terminates it (tests that restart workers call this
     directly, the rest use the celery_worker fixture)."""
     log = Path(log_path)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-        "DATABASE_URL": child_database_url(),
-        "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
-        "PYTHONUNBUFFERED": "1",
-        "LOG_LEVEL": "INFO",  # its "ready." is logged at INFO, and `make bench` sets WARNING
-        **env_overrides,
-    }
+    # Its "ready." is logged at INFO, and `make bench` sets WARNING.
+    env = child_env(PYTHONUNBUFFERED="1", LOG_LEVEL="INFO", **env_overrides)
     pool = ["--pool", "prefork", "--concurrency", str(concurrency)] if concurrency else ["--pool", "solo"]
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -286,11 +294,7 @@ def celery_worker(transactional_db, tmp_path, worker_settings):
     """A real Celery worker process for the test, stopped after it."""
     proc = start_worker(tmp_path / "worker.log", **worker_settings)
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_process(proc, timeout=15)
 
 
 # A static shell: FROM scratch images have nothing else, and no base image can be pulled here.

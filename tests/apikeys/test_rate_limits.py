@@ -1,7 +1,6 @@
 """Plans hold API keys to their rates and quotas: through real web processes, the real Redis and the API."""
 
 import math
-import os
 import subprocess
 import sys
 import threading
@@ -11,14 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from django.conf import settings
 from django.core import mail
 
 from apps.apikeys import ratelimit
 from apps.apikeys.models import Plan, QuotaNotice, TenantPlan
 from apps.apikeys.signals import quota_warning
 from apps.apikeys.tasks import send_quota_warning
-from tests.conftest import BASE_DIR, child_database_url, free_port, wait_for
+from tests.conftest import BASE_DIR, child_env, free_port, stop_process, wait_until_answers
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/environments/"
@@ -50,13 +48,7 @@ def seconds_to_midnight() -> int:
 
 
 def _start_web(port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-        "DATABASE_URL": child_database_url(),
-        "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
-        "LOG_LEVEL": "WARNING",
-    }
+    env = child_env(LOG_LEVEL="WARNING")
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return subprocess.Popen(
         [
@@ -83,24 +75,12 @@ def web_processes(transactional_db):
     """Three uvicorn processes serving the portal against the test database and this run's Redis prefix."""
     ports = [free_port() for _ in range(3)]
     procs = [_start_web(port) for port in ports]
-
-    def answering():
-        try:
-            return all(requests.get(f"http://127.0.0.1:{p}/healthz", timeout=5).ok for p in ports)
-        except requests.RequestException:  # not listening yet, or still loading the application
-            return False
-
     try:
-        wait_for(answering, timeout=30, interval=0.2)
+        wait_until_answers(*(f"http://127.0.0.1:{port}/healthz" for port in ports))
         yield [f"http://127.0.0.1:{port}" for port in ports]
     finally:
         for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
 
 
 def _hammer(servers: list[str], key: str, seconds: float, clients: int) -> tuple[list, float]:

@@ -13,15 +13,13 @@ import subprocess
 import sys
 
 import pytest
-import requests
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.test import Client
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from apps.core.realtime import broadcast, user_group
-from tests.conftest import BASE_DIR, child_database_url, free_port, wait_for
+from tests.conftest import BASE_DIR, child_env, free_port, stop_process, wait_until_answers
 
 SOCKETS = 50
 HOLD_SECONDS = 60
@@ -36,33 +34,16 @@ def served_portal(transactional_db, tmp_path):
     """The portal served by uvicorn as `make run` starts it; yields its base URL and its log file."""
     port = free_port()
     log = tmp_path / "web.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-        "DATABASE_URL": child_database_url(),
-        "TEST_REDIS_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = child_env(PYTHONUNBUFFERED="1")
     argv = [sys.executable, "-m", "uvicorn", "portal.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("w") as out:
         proc = subprocess.Popen(
             [*argv, "--lifespan", "off", "--no-access-log"], cwd=BASE_DIR, env=env, stdout=out, stderr=out
         )
     base = f"http://127.0.0.1:{port}"
-
-    def answering():
-        try:
-            return requests.get(f"{base}/healthz", timeout=5).ok
-        except requests.RequestException:
-            return False
-
-    wait_for(answering, timeout=30, interval=0.2)
+    wait_until_answers(f"{base}/healthz")
     yield base, log
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_process(proc)
 
 
 @pytest.fixture

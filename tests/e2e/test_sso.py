@@ -9,14 +9,13 @@ import sys
 from dataclasses import dataclass
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from apps.audit.models import AuditEvent
 from apps.tenants.models import Membership
 from apps.tenants.roles import Role
 from apps.tenants.sso import GroupRole, group_roles, roles_for
-from tests.conftest import BASE_DIR, free_port, wait_for
+from tests.conftest import BASE_DIR, free_port, wait_until_answers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,14 +52,7 @@ def idp(tmp_path):
             stderr=subprocess.STDOUT,
         )
     issuer = f"http://127.0.0.1:{port}/openid"
-
-    def discovered():
-        try:
-            return requests.get(f"{issuer}/.well-known/openid-configuration", timeout=5).ok
-        except requests.RequestException:
-            return False
-
-    wait_for(discovered, timeout=60, interval=0.2)
+    wait_until_answers(f"{issuer}/.well-known/openid-configuration", timeout=60)
     yield IdP(issuer, env)
     proc.terminate()
     proc.wait(timeout=10)
