@@ -94,7 +94,7 @@ MIDDLEWARE = [
     "apps.core.middleware.FriendlyErrorsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "apps.accounts.middleware.UserSessionActivityMiddleware",  # allauth's, writing once a minute
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "apps.core.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
