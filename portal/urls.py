@@ -33,6 +33,7 @@ urlpatterns = [
     path("invitations/<str:token>/", tenant_views.invitation_accept, name="invitation-accept"),
     path("t/<slug:tenant_slug>/", include("apps.tenants.urls")),
     path("t/<slug:tenant_slug>/keys/", include("apps.apikeys.urls")),
+    path("t/<slug:tenant_slug>/consumers/", include("apps.traffic.consumer_urls")),
     path("t/<slug:tenant_slug>/audit/", include("apps.audit.urls")),
     path("t/<slug:tenant_slug>/apps/<slug:name>/traffic/", include("apps.traffic.urls")),
     path("t/<slug:tenant_slug>/apps/", include("apps.catalog.urls")),

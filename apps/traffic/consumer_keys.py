@@ -158,6 +158,27 @@ def usage_plan_delete(*, actor: Principal, plan: UsagePlan) -> None:
 # --- Consumer keys --------------------------------------------------------------------------------
 
 
+def consumer_key_check(*, tenant: Tenant, invalid=(), **fields) -> str:
+    """Refuse at once every field of a new key at fault (a page checks the `fields` it could parse, leaving
+    out those `invalid` names); returns the name as the key keeps it."""
+    problems, name = FieldErrors(), fields.get("name") or ""
+    if "name" not in invalid:
+        with problems.check():
+            name = _check_name(name, "name", 100)
+    with problems.check():
+        usage_plan = fields.get("usage_plan")
+        if usage_plan is not None and usage_plan.tenant_id != tenant.pk:
+            raise _refuse("usage_plan", "No such usage plan in this organization.")
+    with problems.check():
+        days = fields.get("expires_in_days")
+        if days is not None and (
+            isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_EXPIRY_DAYS
+        ):
+            raise _refuse("expires_in_days", f"A key expires after 1 to {MAX_EXPIRY_DAYS} days, or never (null).")
+    problems.raise_any()
+    return name
+
+
 @transaction.atomic
 def consumer_key_create(
     *,
@@ -170,20 +191,7 @@ def consumer_key_create(
     """A key for one consumer of the tenant's APIs, on `usage_plan` (else the platform's default numbers).
     Returns the row and the only copy of the plaintext key."""
     require(policy_for(ConsumerKey).can_add(actor, tenant), tenant=tenant)
-    problems = FieldErrors()
-    with problems.check():
-        name = _check_name(name, "name", 100)
-    with problems.check():
-        if usage_plan is not None and usage_plan.tenant_id != tenant.pk:
-            raise _refuse("usage_plan", "No such usage plan in this organization.")
-    with problems.check():
-        if expires_in_days is not None and (
-            isinstance(expires_in_days, bool)
-            or not isinstance(expires_in_days, int)
-            or not 1 <= expires_in_days <= MAX_EXPIRY_DAYS
-        ):
-            raise _refuse("expires_in_days", f"A key expires after 1 to {MAX_EXPIRY_DAYS} days, or never (null).")
-    problems.raise_any()
+    name = consumer_key_check(tenant=tenant, name=name, usage_plan=usage_plan, expires_in_days=expires_in_days)
     lookup, plaintext = keys.generate(keys.CONSUMER)
     consumer_key = ConsumerKey.objects.create(
         tenant=tenant,

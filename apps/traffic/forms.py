@@ -4,6 +4,7 @@ from django import forms
 
 from apps.tenants.forms import ServiceForm
 
+from .consumer_keys import consumer_key_check
 from .models import Route
 
 
@@ -97,3 +98,46 @@ class MaintenanceForm(_SwitchForm):
 
 class DegradeForm(_SwitchForm):
     """The Traffic tab's degrade switch: a static fallback page for the route's path."""
+
+
+class UsagePlanForm(ServiceForm):
+    """A usage plan: how fast and how much each consumer key on it may call."""
+
+    name = forms.CharField(max_length=60, help_text="Sent to your applications as X-Consumer-Plan.")
+    description = forms.CharField(max_length=200, required=False)
+    requests_per_second = forms.IntegerField(
+        label="Requests per second", help_text="Per key, across every gateway pod."
+    )
+    burst = forms.IntegerField(help_text="Requests a key may send at once; at least the rate.")
+    daily_quota = forms.IntegerField(
+        label="Daily quota", required=False, help_text="Calls per key per UTC day; empty: none."
+    )
+    monthly_quota = forms.IntegerField(
+        label="Monthly quota", required=False, help_text="Calls per key per UTC month; empty: none."
+    )
+
+    @classmethod
+    def initial_from(cls, plan) -> dict:
+        return {name: getattr(plan, name) for name in cls.base_fields}
+
+
+class ConsumerKeyForm(ServiceForm):
+    """A key for one consumer of the tenant's APIs, on one of its usage plans or the platform's default."""
+
+    name = forms.CharField(
+        max_length=100, help_text="Who the consumer is; sent to your applications as X-Consumer-Name."
+    )
+    usage_plan: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, required=False, label="Usage plan", to_field_name="name"
+    )
+    expires_in_days = forms.IntegerField(label="Expires after (days)", required=False, help_text="Empty: never.")
+
+    def __init__(self, *args, tenant, plans, default_plan: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["usage_plan"]
+        field.queryset = plans  # type: ignore[attr-defined]
+        field.empty_label = default_plan  # type: ignore[attr-defined]
+        self.tenant = tenant
+
+    def further_checks(self, data: dict, invalid: set[str]) -> None:
+        consumer_key_check(tenant=self.tenant, invalid=invalid, **data)

@@ -162,9 +162,67 @@ def _page_cases() -> list:
     ]
 
 
+def _on_tenant_row(name, row):
+    return lambda world, tenant: reverse(name, kwargs={"tenant_slug": tenant.slug, "pk": row(world, tenant).pk})
+
+
+def _consumer_key(world, tenant):
+    return _consumer_keys(world, tenant, 1, None)[0]
+
+
+C = "t/<slug:tenant_slug>/consumers/"
+
+
+@cache
+def _consumer_page_cases() -> list:
+    from .page_cases import PageCase
+
+    admin = Role.ADMIN
+    plan = {"name": "paged", "requests_per_second": "5", "burst": "10"}
+    return [
+        PageCase(C, lambda world, tenant: reverse("consumers:list", kwargs={"tenant_slug": tenant.slug})),
+        PageCase(
+            C,
+            lambda world, tenant: reverse("consumers:list", kwargs={"tenant_slug": tenant.slug}),
+            method="post",
+            write_role=admin,
+            data={"name": "paged consumer"},
+        ),
+        PageCase(
+            C + "<int:pk>/revoke/", _on_tenant_row("consumers:revoke", _consumer_key), method="post", write_role=admin
+        ),
+        PageCase(
+            C + "plans/",
+            lambda world, tenant: reverse("consumers:plan-create", kwargs={"tenant_slug": tenant.slug}),
+            method="post",
+            write_role=admin,
+            data=plan,
+        ),
+        PageCase(
+            C + "plans/<int:pk>/",
+            _on_tenant_row("consumers:plan-edit", lambda world, tenant: usage_plan(tenant)),
+            read_role=admin,
+        ),
+        PageCase(
+            C + "plans/<int:pk>/",
+            _on_tenant_row("consumers:plan-edit", lambda world, tenant: usage_plan(tenant)),
+            method="post",
+            read_role=admin,
+            write_role=admin,
+            data={**plan, "requests_per_second": "6"},
+        ),
+        PageCase(
+            C + "plans/<int:pk>/delete/",
+            _on_tenant_row("consumers:plan-delete", lambda world, tenant: usage_plan(tenant)),
+            method="post",
+            write_role=admin,
+        ),
+    ]
+
+
 def __getattr__(name: str) -> list:
     if name == "API_CASES":
         return _api_cases()
     if name == "PAGE_CASES":
-        return _page_cases()
+        return _page_cases() + _consumer_page_cases()
     raise AttributeError(name)

@@ -1,0 +1,181 @@
+"""The Consumers page, under /t/<tenant_slug>/consumers/: the keys a tenant gives the consumers of its own
+APIs (checked by the gateway on routes with `auth=api_key`) and the usage plans that limit them.
+
+Every member sees the keys (never a key itself after the page that answers its creation) and the plans;
+owners and admins create and revoke keys and manage plans. Views parse input, call one service of
+consumer_keys.py, and render."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_POST
+
+from apps.core.errors import ApplicationError
+from apps.core.policies import policy_for
+from apps.tenants.pages import render_tenant_page, require_role, tenant_view
+from apps.tenants.principals import as_principal
+from apps.tenants.roles import Role
+
+from . import consumer_keys, gateway
+from .forms import ConsumerKeyForm, UsagePlanForm
+from .models import ConsumerKey, Route, UsagePlan
+
+SECTION = "consumers"
+
+
+def _plans(request):
+    return UsagePlan.objects.restrict(request, "view").filter(tenant=request.tenant).order_by("name", "id")
+
+
+def _keys(request):
+    return (
+        ConsumerKey.objects.restrict(request, "view")
+        .filter(tenant=request.tenant)
+        .select_related("usage_plan", "created_by")
+        .order_by("-id")
+    )
+
+
+def _key_form(request, data=None) -> ConsumerKeyForm:
+    return ConsumerKeyForm(
+        data,
+        auto_id="key-%s",  # the page has a plan form too, with a name of its own
+        tenant=request.tenant,
+        plans=_plans(request),
+        default_plan=f"{gateway.DEFAULT_PLAN} (platform limits)",
+    )
+
+
+def _plan_form(data=None) -> UsagePlanForm:
+    return UsagePlanForm(data, auto_id="plan-%s")
+
+
+def _require_manager(request) -> None:
+    require_role(
+        request,
+        policy_for(ConsumerKey).can_add(request, request.tenant),
+        needs=Role.ADMIN,
+        doing="Managing consumer keys and usage plans",
+    )
+
+
+def _page(request, *, key_form=None, plan_form=None):
+    keys = _keys(request)
+    context = {
+        "keys": keys,
+        "plans": _plans(request).annotate(key_count=Count("consumer_keys")),
+        "keys_without_plan": sum(1 for key in keys if key.usage_plan_id is None),
+        "key_form": key_form or _key_form(request),
+        "plan_form": plan_form or _plan_form(),
+        "default_limits": settings.CONSUMER_KEY_DEFAULT_LIMITS,
+        "default_plan": gateway.DEFAULT_PLAN,
+        "protected_routes": Route.objects.restrict(request, "view")
+        .filter(tenant=request.tenant, auth=Route.Auth.API_KEY)
+        .count(),
+        "may_manage": policy_for(ConsumerKey).can_add(request, request.tenant),
+    }
+    refused = request.method == "POST"
+    return render_tenant_page(
+        request, "traffic/consumers.html", context, section=SECTION, status=400 if refused else 200
+    )
+
+
+def _back(request):
+    return redirect("consumers:list", tenant_slug=request.tenant.slug)
+
+
+@tenant_view
+def consumers(request):
+    """GET: the tenant's consumer keys and usage plans. POST: create a key, shown once."""
+    if request.method != "POST":
+        return _page(request)
+    _require_manager(request)
+    form = _key_form(request, request.POST)
+    if form.is_valid():
+        try:
+            consumer_key, plaintext = consumer_keys.consumer_key_create(
+                actor=as_principal(request), tenant=request.tenant, **form.cleaned_data
+            )
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            context = {
+                "key": consumer_key,
+                "plaintext": plaintext,
+                "limits": gateway.limits_of(consumer_key.usage_plan),
+            }
+            # The only page that ever shows the key: no browser or proxy may keep a copy.
+            response = render_tenant_page(request, "traffic/consumer_key_created.html", context, section=SECTION)
+            add_never_cache_headers(response)
+            return response
+    return _page(request, key_form=form)
+
+
+@tenant_view
+@require_POST
+def key_revoke(request, pk):
+    consumer_key = get_object_or_404(_keys(request), pk=pk)
+    _require_manager(request)
+    try:
+        consumer_keys.consumer_key_revoke(actor=as_principal(request), consumer_key=consumer_key)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Consumer key “{consumer_key.name}” ({consumer_key.prefix}…) is revoked; the gateway refuses it now.",
+        )
+    return _back(request)
+
+
+@tenant_view
+@require_POST
+def plan_create(request):
+    _require_manager(request)
+    form = _plan_form(request.POST)
+    if form.is_valid():
+        try:
+            plan = consumer_keys.usage_plan_create(
+                actor=as_principal(request), tenant=request.tenant, **form.cleaned_data
+            )
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"Usage plan “{plan.name}” added; give it to a key below.")
+            return _back(request)
+    return _page(request, plan_form=form)
+
+
+@tenant_view
+def plan_edit(request, pk):
+    """GET: the plan's form. POST: change it; its keys are held to the new numbers from their next call."""
+    plan = get_object_or_404(_plans(request), pk=pk)
+    _require_manager(request)
+    form = UsagePlanForm(request.POST or None, initial=UsagePlanForm.initial_from(plan))
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = consumer_keys.usage_plan_update(actor=as_principal(request), plan=plan, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_application_error(exc)
+        else:
+            messages.success(request, f"Usage plan “{plan.name}” saved; its keys are held to it from their next call.")
+            return _back(request)
+    context = {"plan": plan, "form": form, "keys_on_plan": _keys(request).filter(usage_plan=plan).count()}
+    status = 400 if request.method == "POST" else 200
+    return render_tenant_page(request, "traffic/usage_plan_edit.html", context, section=SECTION, status=status)
+
+
+@tenant_view
+@require_POST
+def plan_delete(request, pk):
+    plan = get_object_or_404(_plans(request), pk=pk)
+    _require_manager(request)
+    try:
+        consumer_keys.usage_plan_delete(actor=as_principal(request), plan=plan)
+    except ApplicationError as exc:  # keys are on it
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Usage plan “{plan.name}” deleted.")
+    return _back(request)

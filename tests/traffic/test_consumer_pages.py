@@ -1,0 +1,155 @@
+"""The Consumers page: a tenant's consumer keys and usage plans in the browser, through the same services
+as the API (tests/traffic/test_gateway.py). Each tenant page's isolation is in tests/base/cases_traffic.py."""
+
+import pytest
+from django.urls import reverse
+
+from apps.apikeys import keys
+from apps.audit.models import AuditEvent
+from apps.tenants.roles import Role
+from apps.traffic.models import ConsumerKey, Route, UsagePlan
+from tests.base.cases_traffic import route as make_route
+from tests.base.cases_traffic import usage_plan
+
+from .test_gateway import consumer_key, verify
+
+pytestmark = pytest.mark.django_db
+
+
+def page(name="consumers:list", **kwargs):
+    return reverse(name, kwargs={"tenant_slug": "acme", **kwargs})
+
+
+@pytest.fixture
+def admin(world, client):
+    client.force_login(world.user(Role.ADMIN))
+    return client
+
+
+def test_a_key_made_on_the_page_is_shown_once_and_passes_the_gateway_on_its_plan(world, admin):
+    gold = usage_plan(world.acme, name="gold", requests_per_second=50, burst=100, daily_quota=5000)
+    protected = make_route(world.acme, auth=Route.Auth.API_KEY)
+
+    created = admin.post(page(), {"name": "partner-1", "usage_plan": "gold", "expires_in_days": "30"})
+
+    assert created.status_code == 200
+    assert "no-store" in created["Cache-Control"]
+    consumer = ConsumerKey.objects.get()
+    plaintext = created.context["plaintext"]
+    assert plaintext.startswith(consumer.prefix) and keys.matches(plaintext, consumer.digest)
+    text = created.content.decode()
+    assert plaintext in text and "gold" in text and "5000" in text
+    assert consumer.usage_plan == gold and consumer.expires_at is not None
+    assert consumer.created_by == world.user(Role.ADMIN)
+    answer = verify(protected, plaintext)
+    assert answer.status_code == 200 and answer["X-Consumer-Plan"] == "gold"
+    assert AuditEvent.objects.filter(action="consumerkey.create", object_id=str(consumer.pk)).exists()
+    # The list shows the key by its prefix only, from now on.
+    listed = admin.get(page()).content.decode()
+    assert consumer.prefix in listed and plaintext not in listed
+
+
+def test_a_key_without_a_plan_gets_the_platforms_limits_and_the_page_says_so(world, admin, settings):
+    settings.CONSUMER_KEY_DEFAULT_LIMITS = {**settings.CONSUMER_KEY_DEFAULT_LIMITS, "requests_per_second": 7}
+    created = admin.post(page(), {"name": "partner-2", "usage_plan": "", "expires_in_days": ""})
+    assert created.status_code == 200
+    consumer = ConsumerKey.objects.get()
+    assert consumer.usage_plan is None and consumer.expires_at is None
+    assert created.context["limits"].name == "default" and created.context["limits"].requests_per_second == 7
+    row = admin.get(page()).context["keys_without_plan"]
+    assert row == 1
+
+
+def test_bad_input_names_its_field_and_makes_nothing(world, admin):
+    other = usage_plan(world.globex, name="globex-plan")
+    refused = admin.post(page(), {"name": "bad\nname", "usage_plan": other.name, "expires_in_days": "0"})
+    assert refused.status_code == 400
+    errors = refused.context["key_form"].errors
+    assert set(errors) == {"name", "usage_plan", "expires_in_days"}, errors
+    assert "consumers-refused" in refused.content.decode()
+    assert not ConsumerKey.objects.exists()
+
+
+def test_revoking_on_the_page_stops_the_key_at_the_gateway(world, admin, django_capture_on_commit_callbacks):
+    protected = make_route(world.acme, auth=Route.Auth.API_KEY)
+    consumer, plaintext = consumer_key(world)
+    assert verify(protected, plaintext).status_code == 200
+
+    with django_capture_on_commit_callbacks(execute=True):  # the gateway's cache hears of it on commit
+        response = admin.post(page("consumers:revoke", pk=consumer.pk), follow=True)
+
+    assert response.redirect_chain[-1][0] == page()
+    assert "is revoked" in response.content.decode()
+    consumer.refresh_from_db()
+    assert consumer.state == "revoked" and consumer.revoked_by == world.user(Role.ADMIN)
+    assert verify(protected, plaintext).status_code == 401
+    again = admin.post(page("consumers:revoke", pk=consumer.pk), follow=True)
+    assert "already revoked" in again.content.decode()
+
+
+def test_plans_are_added_changed_and_deleted_and_a_plan_in_use_stays(world, admin):
+    added = admin.post(
+        page("consumers:plan-create"),
+        {"name": "silver", "description": "Partners", "requests_per_second": "5", "burst": "10", "daily_quota": ""},
+        follow=True,
+    )
+    assert "Usage plan “silver” added" in added.content.decode()
+    silver = UsagePlan.objects.get(tenant=world.acme, name="silver")
+    assert (silver.requests_per_second, silver.burst, silver.daily_quota) == (5, 10, None)
+
+    form = admin.get(page("consumers:plan-edit", pk=silver.pk))
+    assert form.status_code == 200 and form.context["form"].initial["burst"] == 10
+    saved = admin.post(
+        page("consumers:plan-edit", pk=silver.pk),
+        {
+            "name": "silver",
+            "description": "Partners",
+            "requests_per_second": "8",
+            "burst": "16",
+            "monthly_quota": "9000",
+        },
+        follow=True,
+    )
+    assert "saved" in saved.content.decode()
+    silver.refresh_from_db()
+    assert (silver.requests_per_second, silver.burst, silver.monthly_quota) == (8, 16, 9000)
+    assert AuditEvent.objects.filter(action="usageplan.update", object_id=str(silver.pk)).exists()
+
+    consumer_key(world, usage_plan=silver)
+    kept = admin.post(page("consumers:plan-delete", pk=silver.pk), follow=True)
+    assert "change the plan instead" in kept.content.decode()
+    assert UsagePlan.objects.filter(pk=silver.pk).exists()
+
+    spare = usage_plan(world.acme, name="spare")
+    deleted = admin.post(page("consumers:plan-delete", pk=spare.pk), follow=True)
+    assert "Usage plan “spare” deleted" in deleted.content.decode()
+    assert not UsagePlan.objects.filter(pk=spare.pk).exists()
+
+
+def test_a_plan_with_a_burst_below_its_rate_or_a_taken_name_is_refused_on_its_fields(world, admin):
+    usage_plan(world.acme, name="gold")
+    for fields, field in (({"name": "GOLD", "burst": "20"}, "name"), ({"name": "silver", "burst": "5"}, "burst")):
+        refused = admin.post(page("consumers:plan-create"), {"requests_per_second": "10", **fields})
+        assert refused.status_code == 400
+        assert set(refused.context["plan_form"].errors) == {field}, refused.context["plan_form"].errors
+    assert list(UsagePlan.objects.values_list("name", flat=True)) == ["gold"]
+    plan = UsagePlan.objects.get(name="gold")
+    edited = admin.post(
+        page("consumers:plan-edit", pk=plan.pk), {"name": "gold", "requests_per_second": "0", "burst": "1"}
+    )
+    assert edited.status_code == 400 and "requests_per_second" in edited.context["form"].errors
+    assert "plan-refused" in edited.content.decode()
+    plan.refresh_from_db()
+    assert plan.requests_per_second == 5
+
+
+def test_members_see_keys_and_plans_and_only_admins_get_the_forms(world, client):
+    consumer, _ = consumer_key(world)
+    usage_plan(world.acme, name="gold")
+    client.force_login(world.user(Role.DEVELOPER))
+    text = client.get(page()).content.decode()
+    assert consumer.prefix in text and "gold" in text
+    assert "create-consumer-key" not in text and "add-usage-plan" not in text
+    refused = client.post(page(), {"name": "sneaky"})
+    assert refused.status_code == 403 and "needs the admin role" in refused.content.decode()
+    assert ConsumerKey.objects.count() == 1
