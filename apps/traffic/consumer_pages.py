@@ -23,6 +23,7 @@ from .forms import ConsumerKeyForm, UsagePlanForm
 from .models import ConsumerKey, Route, UsagePlan
 
 SECTION = "consumers"
+LIST_LENGTH = 200  # newest first; the API lists every key
 
 
 def _plans(request):
@@ -64,9 +65,11 @@ def _require_manager(request) -> None:
 def _page(request, *, key_form=None, plan_form=None):
     keys = _keys(request)
     context = {
-        "keys": keys,
+        "keys": keys[:LIST_LENGTH],
+        "key_count": keys.count(),
+        "list_length": LIST_LENGTH,
         "plans": _plans(request).annotate(key_count=Count("consumer_keys")),
-        "keys_without_plan": sum(1 for key in keys if key.usage_plan_id is None),
+        "keys_without_plan": keys.filter(usage_plan=None).count(),
         "key_form": key_form or _key_form(request),
         "plan_form": plan_form or _plan_form(),
         "default_limits": settings.CONSUMER_KEY_DEFAULT_LIMITS,

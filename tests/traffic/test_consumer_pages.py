@@ -153,3 +153,14 @@ def test_members_see_keys_and_plans_and_only_admins_get_the_forms(world, client)
     refused = client.post(page(), {"name": "sneaky"})
     assert refused.status_code == 403 and "needs the admin role" in refused.content.decode()
     assert ConsumerKey.objects.count() == 1
+
+
+def test_a_long_list_shows_the_newest_keys_and_says_where_the_rest_are(world, admin, monkeypatch):
+    from apps.traffic import consumer_pages
+
+    monkeypatch.setattr(consumer_pages, "LIST_LENGTH", 2)
+    made = [consumer_key(world)[0] for _ in range(3)]
+    response = admin.get(page())
+    assert [key.pk for key in response.context["keys"]] == [made[2].pk, made[1].pk]
+    assert "The newest 2 of 3 keys" in response.content.decode()
+    assert response.context["keys_without_plan"] == 3
