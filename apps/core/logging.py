@@ -7,6 +7,7 @@ The request id (and anything else bound with structlog.contextvars) rides along 
 from typing import Any
 
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
 
 SHARED_PROCESSORS: list[Any] = [
     structlog.contextvars.merge_contextvars,
@@ -29,10 +30,15 @@ def build_logging_config(*, json_output: bool, level: str) -> dict:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    # A traceback names its frames and lines, never their local variables: a variable may hold a key
+    # about to be shown once, a password or a token, and log lines are kept and shipped elsewhere.
     renderer = (
-        [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()]
+        [
+            structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
+            structlog.processors.JSONRenderer(),
+        ]
         if json_output
-        else [structlog.dev.ConsoleRenderer(colors=False)]
+        else [structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)]
     )
     return {
         "version": 1,
