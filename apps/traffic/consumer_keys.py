@@ -192,6 +192,12 @@ def consumer_key_create(
     Returns the row and the only copy of the plaintext key."""
     require(policy_for(ConsumerKey).can_add(actor, tenant), tenant=tenant)
     name = consumer_key_check(tenant=tenant, name=name, usage_plan=usage_plan, expires_in_days=expires_in_days)
+    if usage_plan is not None:
+        # Held until the key is saved: a plan deleted meanwhile (usage_plan_delete locks it too) is a
+        # refusal naming the field, and a plan being deleted waits, then finds the key on it.
+        usage_plan = UsagePlan.objects.select_for_update().filter(pk=usage_plan.pk).first()
+        if usage_plan is None:
+            raise _refuse("usage_plan", "No such usage plan in this organization.")
     lookup, plaintext = keys.generate(keys.CONSUMER)
     consumer_key = ConsumerKey.objects.create(
         tenant=tenant,

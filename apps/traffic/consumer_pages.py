@@ -156,7 +156,7 @@ def plan_edit(request, pk):
     """GET: the plan's form. POST: change it; its keys are held to the new numbers from their next call."""
     plan = get_object_or_404(_plans(request), pk=pk)
     _require_manager(request)
-    form = UsagePlanForm(request.POST or None, initial=UsagePlanForm.initial_from(plan))
+    form = UsagePlanForm(request.POST if request.method == "POST" else None, initial=UsagePlanForm.initial_from(plan))
     if request.method == "POST" and form.is_valid():
         try:
             plan = consumer_keys.usage_plan_update(actor=as_principal(request), plan=plan, **form.cleaned_data)

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from apps.apikeys import keys
 from apps.audit.models import AuditEvent
+from apps.core.errors import ApplicationError
 from apps.tenants.roles import Role
 from apps.traffic.models import ConsumerKey, Route, UsagePlan
 from tests.base.cases_traffic import route as make_route
@@ -164,3 +165,21 @@ def test_a_long_list_shows_the_newest_keys_and_says_where_the_rest_are(world, ad
     assert [key.pk for key in response.context["keys"]] == [made[2].pk, made[1].pk]
     assert "The newest 2 of 3 keys" in response.content.decode()
     assert response.context["keys_without_plan"] == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_plan_deleted_after_it_was_chosen_is_a_refusal_naming_it_not_a_500(world):
+    plan = usage_plan(world.acme, name="gold")
+    UsagePlan.objects.filter(pk=plan.pk).delete()  # by another admin, after this request read the plan
+    with pytest.raises(ApplicationError) as refused:
+        consumer_key(world, usage_plan=plan)
+    assert set(refused.value.errors) == {"usage_plan"}
+    assert not ConsumerKey.objects.exists()
+
+
+def test_an_empty_submission_of_a_plan_names_the_missing_fields(world, admin):
+    plan = usage_plan(world.acme, name="gold")
+    refused = admin.post(page("consumers:plan-edit", pk=plan.pk), {})
+    assert refused.status_code == 400
+    assert {"name", "requests_per_second", "burst"} <= set(refused.context["form"].errors)
+    assert "plan-refused" in refused.content.decode()
