@@ -5,10 +5,14 @@ Every member sees the keys (never a key itself after the page that answers its c
 owners and admins create and revoke keys and manage plans. Views parse input, call one service of
 consumer_keys.py, and render."""
 
+import secrets
+
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
@@ -24,6 +28,10 @@ from .models import ConsumerKey, Route, UsagePlan
 
 SECTION = "consumers"
 LIST_LENGTH = 200  # newest first; the API lists every key
+# In the session: the key forms sent already (each page's form carries a token of its own) and the key
+# each made, so that a reload of the page that showed a key, or Back and Create again, makes no second one.
+SENT = "consumers:sent"
+SENT_KEPT = 20
 
 
 def _plans(request):
@@ -62,22 +70,34 @@ def _require_manager(request) -> None:
     )
 
 
+def _protected_routes(request):
+    return (
+        Route.objects.restrict(request, "view")
+        .filter(tenant=request.tenant, auth=Route.Auth.API_KEY)
+        .order_by("host", "path")
+    )
+
+
 def _page(request, *, key_form=None, plan_form=None):
     keys = _keys(request)
+    live = Q(consumer_keys__revoked_at=None) & (
+        Q(consumer_keys__expires_at=None) | Q(consumer_keys__expires_at__gt=timezone.now())
+    )
     context = {
         "keys": keys[:LIST_LENGTH],
         "key_count": keys.count(),
         "list_length": LIST_LENGTH,
-        "plans": _plans(request).annotate(key_count=Count("consumer_keys")),
+        "plans": _plans(request).annotate(
+            key_count=Count("consumer_keys"), live_keys=Count("consumer_keys", filter=live)
+        ),
         "keys_without_plan": keys.filter(usage_plan=None).count(),
         "key_form": key_form or _key_form(request),
         "plan_form": plan_form or _plan_form(),
         "default_limits": settings.CONSUMER_KEY_DEFAULT_LIMITS,
         "default_plan": gateway.DEFAULT_PLAN,
-        "protected_routes": Route.objects.restrict(request, "view")
-        .filter(tenant=request.tenant, auth=Route.Auth.API_KEY)
-        .count(),
+        "protected_routes": _protected_routes(request).count(),
         "may_manage": policy_for(ConsumerKey).can_add(request, request.tenant),
+        "once": secrets.token_urlsafe(12),
     }
     refused = request.method == "POST"
     return render_tenant_page(
@@ -85,8 +105,31 @@ def _page(request, *, key_form=None, plan_form=None):
     )
 
 
-def _back(request):
-    return redirect("consumers:list", tenant_slug=request.tenant.slug)
+def _back(request, anchor: str = ""):
+    url = reverse("consumers:list", kwargs={"tenant_slug": request.tenant.slug})
+    return redirect(f"{url}#{anchor}" if anchor else url)
+
+
+def _sent_before(request):
+    """The answer to a key form sent a second time: the key it made, named, and nothing new."""
+    made = request.session.get(SENT, {}).get(request.POST.get("once", ""))
+    if made is None:
+        return None
+    name, prefix = made
+    messages.warning(
+        request,
+        f"That form was sent already: it made the key “{name}” ({prefix}…), whose key was shown once then. "
+        "Nothing new was made; if the key was not copied, revoke it and create another.",
+    )
+    return _back(request)
+
+
+def _remember_sent(request, consumer_key: ConsumerKey) -> None:
+    once = request.POST.get("once", "")
+    if once:
+        sent = request.session.get(SENT, {})
+        sent[once] = [consumer_key.name, consumer_key.prefix]
+        request.session[SENT] = dict(list(sent.items())[-SENT_KEPT:])
 
 
 @tenant_view
@@ -95,6 +138,9 @@ def consumers(request):
     if request.method != "POST":
         return _page(request)
     _require_manager(request)
+    again = _sent_before(request)
+    if again is not None:
+        return again
     form = _key_form(request, request.POST)
     if form.is_valid():
         try:
@@ -104,10 +150,12 @@ def consumers(request):
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
+            _remember_sent(request, consumer_key)
             context = {
                 "key": consumer_key,
                 "plaintext": plaintext,
                 "limits": gateway.limits_of(consumer_key.usage_plan),
+                "route": _protected_routes(request).first(),
             }
             # The only page that ever shows the key: no browser or proxy may keep a copy.
             response = render_tenant_page(request, "traffic/consumer_key_created.html", context, section=SECTION)
@@ -134,8 +182,9 @@ def key_revoke(request, pk):
 
 
 @tenant_view
-@require_POST
 def plan_create(request):
+    if request.method != "POST":  # the address a refused form was sent to, opened again
+        return _back(request, "add-usage-plan")
     _require_manager(request)
     form = _plan_form(request.POST)
     if form.is_valid():
@@ -146,7 +195,7 @@ def plan_create(request):
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
-            messages.success(request, f"Usage plan “{plan.name}” added; give it to a key below.")
+            messages.success(request, f"Usage plan “{plan.name}” added; give it to a key above.")
             return _back(request)
     return _page(request, plan_form=form)
 

@@ -8,6 +8,7 @@ from apps.apikeys import keys
 from apps.audit.models import AuditEvent
 from apps.core.errors import ApplicationError
 from apps.tenants.roles import Role
+from apps.traffic.consumer_keys import consumer_key_revoke
 from apps.traffic.models import ConsumerKey, Route, UsagePlan
 from tests.base.cases_traffic import route as make_route
 from tests.base.cases_traffic import usage_plan
@@ -39,7 +40,8 @@ def test_a_key_made_on_the_page_is_shown_once_and_passes_the_gateway_on_its_plan
     plaintext = created.context["plaintext"]
     assert plaintext.startswith(consumer.prefix) and keys.matches(plaintext, consumer.digest)
     text = created.content.decode()
-    assert plaintext in text and "gold" in text and "5000" in text
+    assert plaintext in text and "gold" in text and "5,000" in text
+    assert f"https://{protected.host}/" in text  # the example the consumer can run as it is
     assert consumer.usage_plan == gold and consumer.expires_at is not None
     assert consumer.created_by == world.user(Role.ADMIN)
     answer = verify(protected, plaintext)
@@ -57,8 +59,8 @@ def test_a_key_without_a_plan_gets_the_platforms_limits_and_the_page_says_so(wor
     consumer = ConsumerKey.objects.get()
     assert consumer.usage_plan is None and consumer.expires_at is None
     assert created.context["limits"].name == "default" and created.context["limits"].requests_per_second == 7
-    row = admin.get(page()).context["keys_without_plan"]
-    assert row == 1
+    assert "no-route-yet" in created.content.decode()  # the key opens nothing until a route asks for one
+    assert admin.get(page()).context["keys_without_plan"] == 1
 
 
 def test_bad_input_names_its_field_and_makes_nothing(world, admin):
@@ -151,6 +153,7 @@ def test_members_see_keys_and_plans_and_only_admins_get_the_forms(world, client)
     text = client.get(page()).content.decode()
     assert consumer.prefix in text and "gold" in text
     assert "create-consumer-key" not in text and "add-usage-plan" not in text
+    assert "Owners and admins create and revoke keys" in text
     refused = client.post(page(), {"name": "sneaky"})
     assert refused.status_code == 403 and "needs the admin role" in refused.content.decode()
     assert ConsumerKey.objects.count() == 1
@@ -183,3 +186,36 @@ def test_an_empty_submission_of_a_plan_names_the_missing_fields(world, admin):
     assert refused.status_code == 400
     assert {"name", "requests_per_second", "burst"} <= set(refused.context["form"].errors)
     assert "plan-refused" in refused.content.decode()
+
+
+def test_sending_the_key_form_again_makes_no_second_key_and_names_the_first(world, admin):
+    form = admin.get(page()).content.decode()
+    once = form.split('name="once" value="')[1].split('"')[0]
+    first = admin.post(page(), {"name": "partner-1", "once": once})
+    assert first.status_code == 200 and ConsumerKey.objects.count() == 1
+    made = ConsumerKey.objects.get()
+
+    again = admin.post(page(), {"name": "partner-1", "once": once}, follow=True)  # a reload of the shown key
+
+    assert ConsumerKey.objects.count() == 1
+    assert again.redirect_chain[-1][0] == page()
+    text = again.content.decode()
+    assert "That form was sent already" in text and made.prefix in text and first.context["plaintext"] not in text
+    other = admin.get(page()).content.decode().split('name="once" value="')[1].split('"')[0]
+    assert other != once
+    assert admin.post(page(), {"name": "partner-2", "once": other}).status_code == 200
+    assert ConsumerKey.objects.count() == 2
+
+
+def test_a_plan_counts_its_live_keys_and_every_key_it_was_given(world, admin):
+    gold = usage_plan(world.acme, name="gold")
+    kept, _ = consumer_key(world, usage_plan=gold)
+    gone, _ = consumer_key(world, usage_plan=gold)
+    consumer_key_revoke(actor=world.principal(Role.ADMIN), consumer_key=gone)
+    row = next(plan for plan in admin.get(page()).context["plans"] if plan.pk == gold.pk)
+    assert (row.live_keys, row.key_count) == (1, 2)
+
+
+def test_the_address_of_a_refused_plan_form_opened_again_leads_back_to_the_form(world, admin):
+    response = admin.get(page("consumers:plan-create"))
+    assert response.status_code == 302 and response["Location"] == page() + "#add-usage-plan"
