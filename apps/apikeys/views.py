@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
+from apps.core import once
 from apps.core.errors import ApplicationError
 from apps.tenants.forms import ServiceForm
 from apps.tenants.pages import render_tenant_page, tenant_view
@@ -48,6 +49,7 @@ def _list_page(request, form: APIKeyForm, refused=None):
         "show_owner": at_least(request.role, Role.ADMIN),
         "report": key_report(_keys(request)),
         "rotate_form": RotateForm(),
+        "once": once.token(),
     }
     status = 400 if request.method == "POST" else 200
     return render_tenant_page(request, "apikeys/list.html", context, section="apikeys", status=status)
@@ -55,6 +57,10 @@ def _list_page(request, form: APIKeyForm, refused=None):
 
 @tenant_view
 def key_list(request):
+    made = once.sent_before(request, "api-key") if request.method == "POST" else None
+    if made is not None:  # a reload of the page that showed the key, or Back and Create again
+        messages.warning(request, once.key_made_already(*made))
+        return redirect(_list_url(request))
     form = APIKeyForm(request.POST or None, role=request.role)
     if request.method == "POST" and form.is_valid():
         try:
@@ -63,6 +69,7 @@ def key_list(request):
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
+            once.remember(request, "api-key", [api_key.name, api_key.prefix])
             return _created(request, api_key, plaintext)
     return _list_page(request, form, refused=form)
 

@@ -5,8 +5,6 @@ Every member sees the keys (never a key itself after the page that answers its c
 owners and admins create and revoke keys and manage plans. Views parse input, call one service of
 consumer_keys.py, and render."""
 
-import secrets
-
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count, Q
@@ -16,6 +14,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
+from apps.core import once
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, require_role, tenant_view
@@ -28,10 +27,6 @@ from .models import ConsumerKey, Route, UsagePlan
 
 SECTION = "consumers"
 LIST_LENGTH = 200  # newest first; the API lists every key
-# In the session: the key forms sent already (each page's form carries a token of its own) and the key
-# each made, so that a reload of the page that showed a key, or Back and Create again, makes no second one.
-SENT = "consumers:sent"
-SENT_KEPT = 20
 
 
 def _plans(request):
@@ -97,7 +92,7 @@ def _page(request, *, key_form=None, plan_form=None):
         "default_plan": gateway.DEFAULT_PLAN,
         "protected_routes": _protected_routes(request).count(),
         "may_manage": policy_for(ConsumerKey).can_add(request, request.tenant),
-        "once": secrets.token_urlsafe(12),
+        "once": once.token(),
     }
     refused = request.method == "POST"
     return render_tenant_page(
@@ -111,25 +106,13 @@ def _back(request, anchor: str = ""):
 
 
 def _sent_before(request):
-    """The answer to a key form sent a second time: the key it made, named, and nothing new."""
-    made = request.session.get(SENT, {}).get(request.POST.get("once", ""))
+    """The answer to a key form sent a second time (a reload of the page that showed the key, or Back
+    and Create again): the key it made, named, and nothing new."""
+    made = once.sent_before(request, "consumer-key")
     if made is None:
         return None
-    name, prefix = made
-    messages.warning(
-        request,
-        f"That form was sent already: it made the key “{name}” ({prefix}…), whose key was shown once then. "
-        "Nothing new was made; if the key was not copied, revoke it and create another.",
-    )
+    messages.warning(request, once.key_made_already(*made))
     return _back(request)
-
-
-def _remember_sent(request, consumer_key: ConsumerKey) -> None:
-    once = request.POST.get("once", "")
-    if once:
-        sent = request.session.get(SENT, {})
-        sent[once] = [consumer_key.name, consumer_key.prefix]
-        request.session[SENT] = dict(list(sent.items())[-SENT_KEPT:])
 
 
 @tenant_view
@@ -150,7 +133,7 @@ def consumers(request):
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
-            _remember_sent(request, consumer_key)
+            once.remember(request, "consumer-key", [consumer_key.name, consumer_key.prefix])
             context = {
                 "key": consumer_key,
                 "plaintext": plaintext,

@@ -74,6 +74,16 @@ def test_a_new_key_is_shown_once_and_stored_only_as_a_digest(client, developer):
     assert plaintext not in listing and f"{key.prefix}…" in listing
 
 
+def test_sending_the_create_form_again_makes_no_second_key(client, developer):
+    client.force_login(developer)
+    once = re.search(r'name="once" value="([^"]+)"', client.get("/t/acme/keys/").content.decode()).group(1)
+    plaintext = KEY.search(_create(client, once=once).content.decode()).group(1)
+    again = client.post("/t/acme/keys/", {"name": "CI pipeline", "scopes": ["apps:read"], "once": once}, follow=True)
+    page = again.content.decode()
+    key = APIKey.objects.get(tenant__slug="acme", user=developer)  # still the only one
+    assert "That form was sent already" in page and f"{key.prefix}" in page and plaintext not in page
+
+
 def test_the_shown_key_authenticates_against_the_api(client, developer):
     client.force_login(developer)
     plaintext = KEY.search(_create(client).content.decode()).group(1)
