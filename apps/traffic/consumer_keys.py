@@ -74,7 +74,7 @@ def _check_plan(plan: UsagePlan) -> None:
     burst, rate, daily, monthly = (n if isinstance(n, int) and not isinstance(n, bool) else None for n in numbers)
     with problems.check():
         if burst is not None and rate is not None and burst < rate:
-            raise _refuse("burst", "The burst is at least the rate (requests_per_second).")
+            raise _refuse("burst", "The burst is at least the rate (the requests per second).")
     with problems.check():
         if daily is not None and monthly is not None and monthly < daily:
             raise _refuse("monthly_quota", "The monthly quota cannot be smaller than the daily one.")
@@ -174,7 +174,7 @@ def consumer_key_check(*, tenant: Tenant, invalid=(), **fields) -> str:
         if days is not None and (
             isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_EXPIRY_DAYS
         ):
-            raise _refuse("expires_in_days", f"A key expires after 1 to {MAX_EXPIRY_DAYS} days, or never (null).")
+            raise _refuse("expires_in_days", f"A key expires after 1 to {MAX_EXPIRY_DAYS} days, or never (no value).")
     problems.raise_any()
     return name
 
