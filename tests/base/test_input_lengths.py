@@ -66,6 +66,8 @@ WRITES = {
     "UsagePlanCreateSerializer": UsagePlan,
     "UsagePlanFieldsSerializer": UsagePlan,
     "ConsumerKeyCreateSerializer": ConsumerKey,
+    "UsagePlanForm": UsagePlan,
+    "ConsumerKeyForm": ConsumerKey,
 }
 TOO_LONG = 10_000  # longer than any column
 
