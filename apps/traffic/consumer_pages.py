@@ -1,4 +1,4 @@
-"""The Consumers page, under /t/<tenant_slug>/consumers/: the keys a tenant gives the consumers of its own
+"""The consumer keys page, under /t/<tenant_slug>/consumers/: the keys a tenant gives the consumers of its own
 APIs (checked by the gateway on routes with `auth=api_key`) and the usage plans that limit them.
 
 Every member sees the keys (never a key itself after the page that answers its creation) and the plans;

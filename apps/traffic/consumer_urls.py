@@ -1,4 +1,4 @@
-"""The Consumers page, under /t/<tenant_slug>/consumers/: consumer keys and usage plans."""
+"""The consumer keys page, under /t/<tenant_slug>/consumers/: consumer keys and usage plans."""
 
 from django.urls import path
 
