@@ -1,4 +1,4 @@
-"""The Consumers page: a tenant's consumer keys and usage plans in the browser, through the same services
+"""The consumer keys page: a tenant's consumer keys and usage plans in the browser, through the same services
 as the API (tests/traffic/test_gateway.py). Each tenant page's isolation is in tests/base/cases_traffic.py."""
 
 import pytest
