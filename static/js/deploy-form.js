@@ -1,8 +1,10 @@
 // The deploy form: choosing an application loads its releases (a GET round-trip), and only the
 // fields of the chosen strategy show.
 (() => {
+  // Its Next button shows until this script runs, for whoever picks before it has loaded.
   document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
     select.addEventListener("change", () => { if (select.value) select.form.submit(); });
+    select.form.querySelectorAll("[data-autosubmit-button]").forEach((button) => { button.hidden = true; });
   });
   const strategy = document.querySelector("#deploy-form select[name=strategy]");
   if (!strategy) return;

@@ -20,6 +20,7 @@ def test_choosing_an_application_and_a_strategy_shows_only_what_applies(page, as
 
     page.goto(f"{asgi_server}/t/acme/deployments/new/")
     expect(page.get_by_label("Release")).to_have_count(0)
+    expect(page.get_by_role("button", name="Next")).to_be_hidden()  # choosing is enough once the script runs
     page.get_by_label("Application").select_option(label="shop")
     expect(page.locator("#deploy-application")).to_have_text("shop")
     release = page.get_by_label("Release")
@@ -39,3 +40,17 @@ def test_choosing_an_application_and_a_strategy_shows_only_what_applies(page, as
     expect(steps).to_be_hidden()
     expect(keep).to_be_visible()
     assert page.console_errors == []
+
+
+def test_before_the_script_has_loaded_next_leads_from_the_application_to_its_releases(page, asgi_server, world):
+    """Whoever picks an application before deploy-form.js has run (here it never does) gets the chooser's
+    Next button, which does what choosing does once the script runs."""
+    make_release(make_app(world.acme, "shop"), image="registry.example/shop:1.0")
+    sign_in(page, asgi_server, world.user("developer").email)
+    page.route("**/deploy-form*.js", lambda route: route.abort())
+    page.goto(f"{asgi_server}/t/acme/deployments/new/")
+    page.get_by_label("Application").select_option(label="shop")
+    expect(page.get_by_label("Release")).to_have_count(0)  # nothing happens on its own
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("#deploy-application")).to_have_text("shop")
+    expect(page.get_by_label("Release")).to_have_count(1)
