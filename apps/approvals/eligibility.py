@@ -72,17 +72,29 @@ def eligible_members(tenant, stage: dict, environment) -> list[Membership]:
     ]
 
 
+def awaits(change_request, user, role: str | None, *, decided: bool) -> bool:
+    """Whether the open request's current stage waits for this member (`role` in its tenant; `decided`:
+    whether they have decided on it already): eligible for the stage, not the requester (unless allowed)
+    and not having decided."""
+    return (
+        not decided
+        and not decided_by_operators(change_request)
+        and stage_admits(change_request.stage(), user.pk, role)
+        and may_deploy(user, role, change_request.environment)
+        and (change_request.allow_self_approval or user.pk != change_request.requested_by_id)
+    )
+
+
 def waiting_on(change_request) -> list[Membership]:
-    """Who can move the request on now: eligible for the current stage, not the requester (unless
-    allowed), and not having decided already."""
+    """Who can move the request on now: every member the request `awaits`."""
     if not change_request.is_open:
         return []
     decided = set(change_request.decisions.filter(voided_at__isnull=True).values_list("approver_id", flat=True))
+    memberships = Membership.objects.filter(tenant_id=change_request.tenant_id).select_related("user")
     return [
         m
-        for m in eligible_members(change_request.tenant, change_request.stage(), change_request.environment)
-        if m.user_id not in decided
-        and (change_request.allow_self_approval or m.user_id != change_request.requested_by_id)
+        for m in memberships.order_by("user__email")
+        if awaits(change_request, m.user, m.role, decided=m.user_id in decided)
     ]
 
 

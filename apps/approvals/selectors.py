@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.tenants.roles import Role
 
 from .choices import Recurrence, RequestState
-from .eligibility import decided_by_operators, may_deploy, stage_admits, waiting_on
+from .eligibility import awaits, waiting_on
 from .models import ApprovalPolicy, ApprovalRules, ApprovalStage, ChangeRequest, Decision, FreezeWindow
 
 # The stage used when operators require approval in production and the tenant set no policy.
@@ -177,23 +177,15 @@ def waiting_for(user, principal_tenants: list[int]):
 
 def waiting_count(user, role: str | None, tenant) -> int:
     """How many of `waiting_for(user, [tenant.pk])` there are, for the member whose role in the tenant
-    is `role`, in one query: the same rules as `waiting_on` (apps/approvals/eligibility.py) asked of
-    this one member, with whether they decided already read alongside each request."""
+    is `role`, in one query: whether each request `awaits` them, with whether they decided already read
+    alongside each request."""
     decided = Decision.objects.filter(change_request=OuterRef("pk"), approver_id=user.pk, voided_at__isnull=True)
     pending = (
         ChangeRequest.objects.filter(tenant=tenant, state=RequestState.PENDING)
         .select_related("environment__tenant")
         .annotate(decided=Exists(decided))
     )
-    return sum(
-        1
-        for cr in pending
-        if not cr.decided
-        and not decided_by_operators(cr)
-        and stage_admits(cr.stage(), user.pk, role)
-        and may_deploy(user, role, cr.environment)
-        and (cr.allow_self_approval or user.pk != cr.requested_by_id)
-    )
+    return sum(1 for cr in pending if awaits(cr, user, role, decided=cr.decided))
 
 
 def stage_progress(change_request) -> list[dict]:
