@@ -277,15 +277,35 @@ def check_consumer(*, consumer_key_id: int, limits: Limits) -> Decision | None:
     if not available():
         return None
     now = datetime.now(UTC)
-    today, month, _, _ = _periods(now)
     bucket = redis_key("consumer", "bucket", consumer_key_id)
-    keys = [
-        bucket,
-        bucket,
+    return _run([bucket, bucket, *consumer_counter_keys(consumer_key_id, now)], limits, now)
+
+
+def consumer_counter_keys(consumer_key_id: int, now: datetime | None = None) -> tuple[str, str]:
+    """The day's and the month's counters of a consumer key's calls (UTC), as its quotas count them."""
+    today, month, _, _ = _periods(now or datetime.now(UTC))
+    return (
         redis_key("consumer", "day", consumer_key_id, today.isoformat()),
         redis_key("consumer", "month", consumer_key_id, month.strftime("%Y-%m")),
-    ]
-    return _run(keys, limits, now)
+    )
+
+
+def consumer_consumption(consumer_key_ids: list[int]) -> dict[int, tuple[int, int]] | None:
+    """Calls counted today and this month for each consumer key, in one round trip; None when Redis
+    cannot be asked."""
+    if not available():
+        return None
+    now = datetime.now(UTC)
+    try:
+        pipe = client().pipeline(transaction=False)
+        for key_id in consumer_key_ids:
+            for counter in consumer_counter_keys(key_id, now):
+                pipe.hget(counter, "n")
+        counts = [int(value or 0) for value in pipe.execute()]
+    except redis.RedisError as error:
+        failed("consumer consumption", error)
+        return None
+    return {key_id: (counts[2 * i], counts[2 * i + 1]) for i, key_id in enumerate(consumer_key_ids)}
 
 
 def _run(keys: list[str], limits: Limits, now: datetime) -> Decision | None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
+from apps.apikeys import ratelimit
 from apps.core import once
 from apps.core.errors import ApplicationError
 from apps.core.policies import policy_for
@@ -73,13 +74,25 @@ def _protected_routes(request):
     )
 
 
+def _with_calls(keys: list[ConsumerKey]) -> bool:
+    """Give each key its plan's limits and its calls counted today and this month (`calls`, from the
+    gateway's counters in Redis); False when Redis could not be asked."""
+    counts = ratelimit.consumer_consumption([key.pk for key in keys])
+    for key in keys:
+        key.limits = gateway.limits_of(key.usage_plan)
+        key.calls = counts.get(key.pk) if counts is not None else None
+    return counts is not None
+
+
 def _page(request, *, key_form=None, plan_form=None):
     keys = _keys(request)
+    shown = list(keys[:LIST_LENGTH])
     live = Q(consumer_keys__revoked_at=None) & (
         Q(consumer_keys__expires_at=None) | Q(consumer_keys__expires_at__gt=timezone.now())
     )
     context = {
-        "keys": keys[:LIST_LENGTH],
+        "keys": shown,
+        "calls_read": _with_calls(shown),
         "key_count": keys.count(),
         "list_length": LIST_LENGTH,
         "plans": _plans(request).annotate(

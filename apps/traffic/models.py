@@ -184,6 +184,8 @@ class ConsumerKey(TenantOwned):
     )
 
     key: str  # never stored: the plaintext, for the one response that shows it
+    limits: Any  # never stored: the plan's numbers, for a page that shows them
+    calls: tuple[int, int] | None  # never stored: calls counted today and this month, read from Redis
 
     class Meta:
         ordering = ["-created_at", "-id"]

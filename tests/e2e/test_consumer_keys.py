@@ -58,6 +58,7 @@ def test_an_admin_gives_a_partner_a_key_on_a_plan_and_revokes_it(page, asgi_serv
     row = page.locator("#consumer-keys tbody tr").first
     expect(row).to_contain_text("partner-1")
     expect(row).to_contain_text("gold")
+    expect(row.locator(".calls-today")).to_have_text("1")  # the call the gateway let through above
     expect(page.locator("body")).not_to_contain_text(plaintext)
     expect(page.locator('#usage-plans tr[data-plan="gold"]').get_by_role("button", name="Delete gold")).to_have_count(0)
 

@@ -12,6 +12,7 @@ from apps.traffic.consumer_keys import consumer_key_revoke
 from apps.traffic.models import ConsumerKey, Route, UsagePlan
 from tests.base.cases_traffic import route as make_route
 from tests.base.cases_traffic import usage_plan
+from tests.conftest import free_port
 
 from .test_gateway import consumer_key, verify
 
@@ -219,3 +220,27 @@ def test_a_plan_counts_its_live_keys_and_every_key_it_was_given(world, admin):
 def test_the_address_of_a_refused_plan_form_opened_again_leads_back_to_the_form(world, admin):
     response = admin.get(page("consumers:plan-create"))
     assert response.status_code == 302 and response["Location"] == page() + "#add-usage-plan"
+
+
+def test_each_key_shows_the_calls_the_gateway_counted_against_its_quotas(world, admin):
+    gold = usage_plan(world.acme, name="gold", requests_per_second=50, burst=100, daily_quota=5000)
+    protected = make_route(world.acme, auth=Route.Auth.API_KEY)
+    busy, plaintext = consumer_key(world, usage_plan=gold)
+    idle, _ = consumer_key(world)
+    for _ in range(3):
+        assert verify(protected, plaintext).status_code == 200
+    response = admin.get(page())
+    rows = {key.pk: key for key in response.context["keys"]}
+    assert rows[busy.pk].calls == (3, 3) and rows[idle.pk].calls == (0, 0)
+    text = response.content.decode()
+    assert "3 <span" in text and "/ 5,000" in text  # today's calls beside the daily quota
+    assert "calls-unread" not in text
+
+
+def test_with_redis_unreachable_the_page_says_the_calls_are_not_shown(world, admin, settings):
+    consumer_key(world)
+    settings.API_RATE_LIMIT_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    response = admin.get(page())
+    assert response.status_code == 200
+    assert response.context["keys"][0].calls is None
+    assert "the gateway's counters in Redis could not be read" in response.content.decode()
