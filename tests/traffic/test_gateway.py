@@ -20,6 +20,7 @@ from apps.traffic.models import ConsumerKey, Route
 from apps.traffic.services import route_update
 from tests.base.cases_traffic import route as make_route
 from tests.base.cases_traffic import usage_plan
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.django_db
 VERIFY = reverse("gateway-verify")
@@ -337,3 +338,19 @@ def test_the_api_view_and_the_middleware_give_the_same_answer(world, protected):
     assert through_stack["X-Consumer-Id"] == direct["X-Consumer-Id"]
     assert "Set-Cookie" not in through_stack and "Content-Security-Policy" not in through_stack
     assert APIClient().post(VERIFY, {"route": protected.pk}).status_code == 405  # only GET is the check
+
+
+def test_the_api_shows_each_keys_calls_counted_against_its_quotas(world, protected, api, settings):
+    busy, plaintext = consumer_key(world)
+    idle, _ = consumer_key(world)
+    for _ in range(2):
+        assert verify(protected, plaintext).status_code == 200
+    api.as_user(world.user(Role.VIEWER))
+    listed = {
+        row["id"]: row["calls"] for row in api.get(reverse("consumerkey-list"), {"tenant": "acme"}).json()["results"]
+    }
+    assert listed == {busy.pk: {"today": 2, "this_month": 2}, idle.pk: {"today": 0, "this_month": 0}}
+    one = api.get(reverse("consumerkey-detail", args=[busy.pk])).json()
+    assert one["calls"] == {"today": 2, "this_month": 2}
+    settings.API_RATE_LIMIT_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # the counters cannot be read
+    assert api.get(reverse("consumerkey-detail", args=[busy.pk])).json()["calls"] is None

@@ -1,7 +1,9 @@
 """Shapes of the usage-plan, consumer-key and gateway-check API. They parse and present; the services decide."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.apikeys import ratelimit
 from apps.catalog.api.serializers import StrictSerializer
 from apps.tenants.api.serializers import NamedField, TenantField
 
@@ -79,8 +81,17 @@ class PlanLimitsSerializer(serializers.Serializer):
     monthly_quota = serializers.IntegerField(allow_null=True)
 
 
+class CallsSerializer(serializers.Serializer):
+    """Calls the gateway let through with the key, as its plan's quotas count them (UTC periods)."""
+
+    today = serializers.IntegerField()
+    this_month = serializers.IntegerField()
+
+
 class ConsumerKeySerializer(serializers.ModelSerializer):
-    """Key metadata and the limits it is held to. The key itself is never readable after creation."""
+    """Key metadata, the limits it is held to and its calls so far. The key itself is never readable after
+    creation. A list reads every row's calls in one round trip to Redis and passes them in the context
+    (`calls`: key id -> (today, this month), or None when Redis could not be asked)."""
 
     tenant = TenantField(read_only=True)
     usage_plan = serializers.IntegerField(
@@ -89,6 +100,9 @@ class ConsumerKeySerializer(serializers.ModelSerializer):
     limits = serializers.SerializerMethodField()
     prefix = serializers.CharField(read_only=True)
     state = serializers.CharField(read_only=True, help_text="active, revoked or expired.")
+    calls = serializers.SerializerMethodField(
+        help_text="Calls let through today and this month; null when the gateway's counters could not be read."
+    )
 
     class Meta:
         model = ConsumerKey
@@ -99,6 +113,7 @@ class ConsumerKeySerializer(serializers.ModelSerializer):
             "prefix",
             "usage_plan",
             "limits",
+            "calls",
             "state",
             "created_at",
             "expires_at",
@@ -109,6 +124,15 @@ class ConsumerKeySerializer(serializers.ModelSerializer):
     def get_limits(self, consumer_key) -> dict:
         limits = gateway.limits_of(consumer_key.usage_plan)
         return PlanLimitsSerializer(limits).data
+
+    @extend_schema_field(CallsSerializer(allow_null=True))
+    def get_calls(self, consumer_key) -> dict | None:
+        # A list's rows come with theirs; one key reads its own.
+        counts = self.context["calls"] if "calls" in self.context else ratelimit.consumer_consumption([consumer_key.pk])
+        if counts is None:
+            return None
+        today, month = counts.get(consumer_key.pk, (0, 0))
+        return {"today": today, "this_month": month}
 
 
 class ConsumerKeyCreatedSerializer(ConsumerKeySerializer):

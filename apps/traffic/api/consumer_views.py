@@ -8,6 +8,7 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.apikeys import ratelimit
 from apps.tenants.api.base import TenantViewSetMixin
 
 from .. import consumer_keys, gateway
@@ -83,6 +84,14 @@ class ConsumerKeyViewSet(
 
     def optimise(self, queryset):
         return queryset.select_related("tenant", "usage_plan").order_by("-id")
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = list(queryset) if page is None else page
+        calls = ratelimit.consumer_consumption([row.pk for row in rows])  # the page's, in one round trip
+        serializer = self.get_serializer(rows, many=True, context={**self.get_serializer_context(), "calls": calls})
+        return Response(serializer.data) if page is None else self.get_paginated_response(serializer.data)
 
     @extend_schema(request=s.ConsumerKeyCreateSerializer, responses={201: s.ConsumerKeyCreatedSerializer})
     def create(self, request):
