@@ -292,7 +292,7 @@ def consumer_counter_keys(consumer_key_id: int, now: datetime | None = None) -> 
 
 def consumer_consumption(consumer_key_ids: list[int]) -> dict[int, tuple[int, int]] | None:
     """Calls counted today and this month for each consumer key, in one round trip; None when Redis
-    cannot be asked."""
+    cannot be asked. A failure here is only a page's, so it does not stop the limiter asking (`failed`)."""
     if not available():
         return None
     now = datetime.now(UTC)
@@ -303,7 +303,7 @@ def consumer_consumption(consumer_key_ids: list[int]) -> dict[int, tuple[int, in
                 pipe.hget(counter, "n")
         counts = [int(value or 0) for value in pipe.execute()]
     except redis.RedisError as error:
-        failed("consumer consumption", error)
+        logger.warning("consumer key calls could not be read", error=str(error))
         return None
     return {key_id: (counts[2 * i], counts[2 * i + 1]) for i, key_id in enumerate(consumer_key_ids)}
 

@@ -35,6 +35,7 @@ from .services import (
 )
 
 USAGE_DEFAULT_DAYS = 30
+ONCE = "api-key"  # the create form's kind of token (apps/core/once.py)
 
 
 def _keys(request):
@@ -57,9 +58,9 @@ def _list_page(request, form: APIKeyForm, refused=None):
 
 @tenant_view
 def key_list(request):
-    made = once.sent_before(request, "api-key") if request.method == "POST" else None
-    if made is not None:  # a reload of the page that showed the key, or Back and Create again
-        messages.warning(request, once.key_made_already(*made))
+    if request.method == "POST" and not once.claim(request, ONCE):
+        # Sent again: a reload of the page that showed the key, Back and Create, a double click.
+        messages.warning(request, once.key_made_already(once.made(request, ONCE)))
         return redirect(_list_url(request))
     form = APIKeyForm(request.POST or None, role=request.role)
     if request.method == "POST" and form.is_valid():
@@ -69,8 +70,10 @@ def key_list(request):
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
-            once.remember(request, "api-key", [api_key.name, api_key.prefix])
+            once.remember(request, ONCE, [api_key.name, api_key.prefix])
             return _created(request, api_key, plaintext)
+    if request.method == "POST":
+        once.release(request, ONCE)
     return _list_page(request, form, refused=form)
 
 

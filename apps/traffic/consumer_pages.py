@@ -118,14 +118,7 @@ def _back(request, anchor: str = ""):
     return redirect(f"{url}#{anchor}" if anchor else url)
 
 
-def _sent_before(request):
-    """The answer to a key form sent a second time (a reload of the page that showed the key, or Back
-    and Create again): the key it made, named, and nothing new."""
-    made = once.sent_before(request, "consumer-key")
-    if made is None:
-        return None
-    messages.warning(request, once.key_made_already(*made))
-    return _back(request)
+ONCE = "consumer-key"
 
 
 @tenant_view
@@ -134,9 +127,9 @@ def consumers(request):
     if request.method != "POST":
         return _page(request)
     _require_manager(request)
-    again = _sent_before(request)
-    if again is not None:
-        return again
+    if not once.claim(request, ONCE):  # sent again: a reload of the page that showed the key, Back, a double click
+        messages.warning(request, once.key_made_already(once.made(request, ONCE)))
+        return _back(request)
     form = _key_form(request, request.POST)
     if form.is_valid():
         try:
@@ -146,7 +139,7 @@ def consumers(request):
         except ApplicationError as exc:
             form.add_application_error(exc)
         else:
-            once.remember(request, "consumer-key", [consumer_key.name, consumer_key.prefix])
+            once.remember(request, ONCE, [consumer_key.name, consumer_key.prefix])
             context = {
                 "key": consumer_key,
                 "plaintext": plaintext,
@@ -157,6 +150,7 @@ def consumers(request):
             response = render_tenant_page(request, "traffic/consumer_key_created.html", context, section=SECTION)
             add_never_cache_headers(response)
             return response
+    once.release(request, ONCE)
     return _page(request, key_form=form)
 
 

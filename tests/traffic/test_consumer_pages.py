@@ -1,10 +1,14 @@
 """The consumer keys page: a tenant's consumer keys and usage plans in the browser, through the same services
 as the API (tests/traffic/test_gateway.py). Each tenant page's isolation is in tests/base/cases_traffic.py."""
 
+import threading
+
 import pytest
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
-from apps.apikeys import keys
+from apps.apikeys import keys, ratelimit
 from apps.audit.models import AuditEvent
 from apps.core.errors import ApplicationError
 from apps.tenants.roles import Role
@@ -208,6 +212,37 @@ def test_sending_the_key_form_again_makes_no_second_key_and_names_the_first(worl
     assert ConsumerKey.objects.count() == 2
 
 
+def test_a_refused_key_form_may_be_sent_again_with_its_token(world, admin):
+    once = admin.get(page()).content.decode().split('name="once" value="')[1].split('"')[0]
+    assert admin.post(page(), {"name": "bad\nname", "once": once}).status_code == 400
+    assert admin.post(page(), {"name": "partner-1", "once": once}).status_code == 200  # corrected, sent again
+    assert ConsumerKey.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sendings_of_one_token_at_once_make_one_key(world):
+    """A double click: both requests are in flight together, and only the first to claim the token acts."""
+    admin = Client()
+    admin.force_login(world.user(Role.ADMIN))
+    once = admin.get(page()).content.decode().split('name="once" value="')[1].split('"')[0]
+    start, answers = threading.Barrier(2), []
+
+    def send():
+        client = Client()
+        client.cookies = admin.cookies
+        start.wait()
+        answers.append(client.post(page(), {"name": "partner-1", "once": once}).status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [200, 302]  # the key shown once, and the list naming it
+    assert ConsumerKey.objects.count() == 1
+
+
 def test_a_plan_counts_its_live_keys_and_every_key_it_was_given(world, admin):
     gold = usage_plan(world.acme, name="gold")
     kept, _ = consumer_key(world, usage_plan=gold)
@@ -244,3 +279,4 @@ def test_with_redis_unreachable_the_page_says_the_calls_are_not_shown(world, adm
     assert response.status_code == 200
     assert response.context["keys"][0].calls is None
     assert "the gateway's counters in Redis could not be read" in response.content.decode()
+    assert ratelimit.available()  # a page that could not read the calls does not pause the limiter
