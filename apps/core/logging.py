@@ -55,6 +55,9 @@ def build_logging_config(*, json_output: bool, level: str) -> dict:
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
             "django.server": {"level": "WARNING"},
+            # uvicorn configures its loggers before Django starts; these replace its plain-text handler, so its
+            # own lines (an application's exception, a WebSocket's) are rendered like every other.
+            "uvicorn": {"handlers": ["console"], "level": level, "propagate": False},
             "uvicorn.access": {"level": "WARNING"},
             "celery": {"level": level},
         },

@@ -4,12 +4,15 @@ import json
 import logging
 import logging.config
 import secrets
+import subprocess
+import sys
 
 import pytest
 import structlog
 
 from apps.core.logging import build_logging_config
 from apps.core.request_id import bind_request_id, clear_request_id
+from tests.conftest import BASE_DIR
 
 
 def _handler(json_output: bool) -> logging.Handler:
@@ -62,3 +65,29 @@ def test_a_logged_traceback_shows_where_but_never_the_frames_variables(capsys, j
     out = capsys.readouterr().err
     assert "the page could not be built" in out and "show_once" in out
     assert secret not in out
+
+
+UVICORN_THEN_PORTAL = """
+import logging, logging.config
+from uvicorn.config import LOGGING_CONFIG
+from apps.core.logging import build_logging_config
+logging.config.dictConfig(LOGGING_CONFIG)  # what uvicorn does before it loads the application
+logging.config.dictConfig(build_logging_config(json_output=True, level="INFO"))  # then Django's settings
+try:
+    raise RuntimeError("the application failed")
+except RuntimeError:
+    logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+"""
+
+
+def test_uvicorns_own_lines_are_json_in_production_too():
+    """uvicorn sets up its loggers with a plain-text handler before the portal starts; an exception it
+    logs (an application's, a WebSocket's) must come out as one JSON line like every other."""
+    done = subprocess.run(
+        [sys.executable, "-c", UVICORN_THEN_PORTAL], capture_output=True, text=True, check=True, cwd=BASE_DIR
+    )
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    record = json.loads(lines[0])
+    assert record["event"] == "Exception in ASGI application" and record["logger"] == "uvicorn.error"
+    assert "the application failed" in json.dumps(record["exception"])
