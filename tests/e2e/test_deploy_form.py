@@ -4,6 +4,7 @@ chosen), and choosing a strategy shows only its fields."""
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import wait_for
 from tests.deployments.conftest import make_app, make_release
 
 from .test_deploy_journey import sign_in
@@ -43,14 +44,18 @@ def test_choosing_an_application_and_a_strategy_shows_only_what_applies(page, as
 
 
 def test_before_the_script_has_loaded_next_leads_from_the_application_to_its_releases(page, asgi_server, world):
-    """Whoever picks an application before deploy-form.js has run (here it never does) gets the chooser's
-    Next button, which does what choosing does once the script runs."""
+    """Whoever picks an application before deploy-form.js has run gets the chooser's Next button, which
+    stays once the script runs (picking the same again would be no change) and does what choosing does."""
     make_release(make_app(world.acme, "shop"), image="registry.example/shop:1.0")
     sign_in(page, asgi_server, world.user("developer").email)
-    page.route("**/deploy-form*.js", lambda route: route.abort())
-    page.goto(f"{asgi_server}/t/acme/deployments/new/")
+    held = []
+    page.route("**/deploy-form*.js", lambda route: held.append(route))
+    page.goto(f"{asgi_server}/t/acme/deployments/new/", wait_until="commit")
     page.get_by_label("Application").select_option(label="shop")
     expect(page.get_by_label("Release")).to_have_count(0)  # nothing happens on its own
+    wait_for(lambda: held, timeout=10)
+    held[0].continue_()  # the script arrives
+    page.wait_for_load_state("load")  # after the deferred script has run
     page.get_by_role("button", name="Next").click()
     expect(page.locator("#deploy-application")).to_have_text("shop")
     expect(page.get_by_label("Release")).to_have_count(1)
