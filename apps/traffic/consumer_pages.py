@@ -87,8 +87,10 @@ def _with_calls(keys: list[ConsumerKey]) -> bool:
 def _page(request, *, key_form=None, plan_form=None):
     keys = _keys(request)
     shown = list(keys[:LIST_LENGTH])
-    live = Q(consumer_keys__revoked_at=None) & (
-        Q(consumer_keys__expires_at=None) | Q(consumer_keys__expires_at__gt=timezone.now())
+    now = timezone.now()
+    live = Q(revoked_at=None) & (Q(expires_at=None) | Q(expires_at__gt=now))  # a key's
+    live_on_plan = Q(consumer_keys__revoked_at=None) & (
+        Q(consumer_keys__expires_at=None) | Q(consumer_keys__expires_at__gt=now)
     )
     context = {
         "keys": shown,
@@ -96,9 +98,9 @@ def _page(request, *, key_form=None, plan_form=None):
         "key_count": keys.count(),
         "list_length": LIST_LENGTH,
         "plans": _plans(request).annotate(
-            key_count=Count("consumer_keys"), live_keys=Count("consumer_keys", filter=live)
+            key_count=Count("consumer_keys"), live_keys=Count("consumer_keys", filter=live_on_plan)
         ),
-        "keys_without_plan": keys.filter(usage_plan=None).count(),
+        "live_keys_without_plan": keys.filter(live, usage_plan=None).count(),
         "key_form": key_form or _key_form(request),
         "plan_form": plan_form or _plan_form(),
         "default_limits": settings.CONSUMER_KEY_DEFAULT_LIMITS,
