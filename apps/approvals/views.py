@@ -271,16 +271,10 @@ def freezes(request):
 @tenant_view
 def freeze_new(request):
     form = FreezeWindowForm(request.POST, tenant=request.tenant)
-    if form.is_valid():
-        try:
-            window = configuration.freeze_window_create(
-                actor=as_principal(request), tenant=request.tenant, **form.cleaned_data
-            )
-        except ApplicationError as exc:
-            form.add_application_error(exc)
-        else:
-            messages.success(request, f"Freeze “{window.name}” added.")
-            return redirect("approvals:freezes", tenant_slug=request.tenant.slug)
+    window = form.submit(configuration.freeze_window_create, actor=as_principal(request), tenant=request.tenant)
+    if window is not None:
+        messages.success(request, f"Freeze “{window.name}” added.")
+        return redirect("approvals:freezes", tenant_slug=request.tenant.slug)
     return _freezes_page(request, form, status=400)
 
 

@@ -145,14 +145,10 @@ def _comparison(request, releases, numbers):
 def release_new(request, name):
     application = _application(request, name)
     form = ReleaseForm(request.POST, kind=application.component_kind)
-    if form.is_valid():
-        try:
-            release = services.release_create(actor=as_principal(request), application=application, **form.cleaned_data)
-        except ApplicationError as exc:
-            form.add_application_error(exc)
-        else:
-            messages.success(request, f"Release #{release.number} of {application.name} is ready to deploy.")
-            return _to_application(application)
+    release = form.submit(services.release_create, actor=as_principal(request), application=application)
+    if release is not None:
+        messages.success(request, f"Release #{release.number} of {application.name} is ready to deploy.")
+        return _to_application(application)
     return _detail_page(request, application, list(releases_of(request, application)), form, refused=form)
 
 

@@ -35,6 +35,18 @@ class ServiceForm(forms.Form):
         """The service's checks of `data` (the fields that parsed), raising one ApplicationError that
         names every field at fault; fields in `invalid` already have their error. None by default."""
 
+    def submit(self, service, **arguments):
+        """Run `service` with `arguments` and the form's fields when the form is valid; a refusal lands on
+        the fields it names. Returns what the service returned, or None when the form or the service
+        refused (so only for services that return what they made)."""
+        if not self.is_valid():
+            return None
+        try:
+            return service(**arguments, **self.cleaned_data)
+        except ApplicationError as exc:
+            self.add_application_error(exc)
+            return None
+
     def add_application_error(self, exc: ApplicationError) -> None:
         for field, messages in (exc.errors or {"__all__": [exc.message]}).items():
             for message in messages:

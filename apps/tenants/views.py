@@ -220,16 +220,10 @@ def _to_environments(request):
 @tenant_view
 def environments(request):
     form = EnvironmentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            environment = services.environment_create(
-                actor=as_principal(request), tenant=request.tenant, **form.cleaned_data
-            )
-        except ApplicationError as exc:
-            form.add_application_error(exc)
-        else:
-            messages.success(request, f"Environment {environment.name} created in namespace {environment.namespace}.")
-            return _to_environments(request)
+    environment = form.submit(services.environment_create, actor=as_principal(request), tenant=request.tenant)
+    if environment is not None:
+        messages.success(request, f"Environment {environment.name} created in namespace {environment.namespace}.")
+        return _to_environments(request)
     context = {
         "environments": selectors.environment_list_for(as_principal(request), tenant=request.tenant, placements=True),
         "form": form,

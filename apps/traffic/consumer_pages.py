@@ -133,25 +133,20 @@ def consumers(request):
         messages.warning(request, once.key_made_already(once.made(request, ONCE)))
         return _back(request)
     form = _key_form(request, request.POST)
-    if form.is_valid():
-        try:
-            consumer_key, plaintext = consumer_keys.consumer_key_create(
-                actor=as_principal(request), tenant=request.tenant, **form.cleaned_data
-            )
-        except ApplicationError as exc:
-            form.add_application_error(exc)
-        else:
-            once.remember(request, ONCE, [consumer_key.name, consumer_key.prefix])
-            context = {
-                "key": consumer_key,
-                "plaintext": plaintext,
-                "limits": gateway.limits_of(consumer_key.usage_plan),
-                "route": _protected_routes(request).first(),
-            }
-            # The only page that ever shows the key: no browser or proxy may keep a copy.
-            response = render_tenant_page(request, "traffic/consumer_key_created.html", context, section=SECTION)
-            add_never_cache_headers(response)
-            return response
+    made = form.submit(consumer_keys.consumer_key_create, actor=as_principal(request), tenant=request.tenant)
+    if made is not None:
+        consumer_key, plaintext = made
+        once.remember(request, ONCE, [consumer_key.name, consumer_key.prefix])
+        context = {
+            "key": consumer_key,
+            "plaintext": plaintext,
+            "limits": gateway.limits_of(consumer_key.usage_plan),
+            "route": _protected_routes(request).first(),
+        }
+        # The only page that ever shows the key: no browser or proxy may keep a copy.
+        response = render_tenant_page(request, "traffic/consumer_key_created.html", context, section=SECTION)
+        add_never_cache_headers(response)
+        return response
     once.release(request, ONCE)
     return _page(request, key_form=form)
 
@@ -179,16 +174,10 @@ def plan_create(request):
         return _back(request, "add-usage-plan")
     _require_manager(request)
     form = _plan_form(request.POST)
-    if form.is_valid():
-        try:
-            plan = consumer_keys.usage_plan_create(
-                actor=as_principal(request), tenant=request.tenant, **form.cleaned_data
-            )
-        except ApplicationError as exc:
-            form.add_application_error(exc)
-        else:
-            messages.success(request, f"Usage plan “{plan.name}” added; give it to a key above.")
-            return _back(request)
+    plan = form.submit(consumer_keys.usage_plan_create, actor=as_principal(request), tenant=request.tenant)
+    if plan is not None:
+        messages.success(request, f"Usage plan “{plan.name}” added; give it to a key above.")
+        return _back(request)
     return _page(request, plan_form=form)
 
 
@@ -198,14 +187,10 @@ def plan_edit(request, pk):
     plan = get_object_or_404(_plans(request), pk=pk)
     _require_manager(request)
     form = UsagePlanForm(request.POST if request.method == "POST" else None, initial=UsagePlanForm.initial_from(plan))
-    if request.method == "POST" and form.is_valid():
-        try:
-            plan = consumer_keys.usage_plan_update(actor=as_principal(request), plan=plan, **form.cleaned_data)
-        except ApplicationError as exc:
-            form.add_application_error(exc)
-        else:
-            messages.success(request, f"Usage plan “{plan.name}” saved; its keys are held to it from their next call.")
-            return _back(request)
+    saved = form.submit(consumer_keys.usage_plan_update, actor=as_principal(request), plan=plan)  # None unless sent
+    if saved is not None:
+        messages.success(request, f"Usage plan “{saved.name}” saved; its keys are held to it from their next call.")
+        return _back(request)
     context = {"plan": plan, "form": form, "keys_on_plan": _keys(request).filter(usage_plan=plan).count()}
     status = 400 if request.method == "POST" else 200
     return render_tenant_page(request, "traffic/usage_plan_edit.html", context, section=SECTION, status=status)

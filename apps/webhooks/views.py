@@ -48,15 +48,10 @@ def endpoint_list(request):
     """GET: the endpoints with their delivery counts and the form. POST: subscribe a new endpoint."""
     _readable(request)
     form = WebhookEndpointForm(request.POST or None, initial={"events": ["deployment.*"]})
-    if request.method == "POST" and form.is_valid():
-        try:
-            endpoint, secret = services.endpoint_create(
-                actor=as_principal(request), tenant=request.tenant, **form.cleaned_data
-            )
-        except ApplicationError as exc:
-            form.add_application_error(exc)
-        else:
-            return _secret_page(request, endpoint, secret, created=True)
+    made = form.submit(services.endpoint_create, actor=as_principal(request), tenant=request.tenant)  # None unless sent
+    if made is not None:
+        endpoint, secret = made
+        return _secret_page(request, endpoint, secret, created=True)
     endpoints = list(endpoints_for(request, request.tenant))
     counts = delivery_state_counts([endpoint.pk for endpoint in endpoints])
     rows = [
