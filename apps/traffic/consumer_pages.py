@@ -123,6 +123,17 @@ def _back(request, anchor: str = ""):
 ONCE = "consumer-key"
 
 
+def _act(request, service, done: str, **arguments):
+    """One change from a button of the list: the service's refusal, or `done`, said there."""
+    try:
+        service(actor=as_principal(request), **arguments)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return _back(request)
+
+
 @tenant_view
 def consumers(request):
     """GET: the tenant's consumer keys and usage plans. POST: create a key, shown once."""
@@ -156,16 +167,8 @@ def consumers(request):
 def key_revoke(request, pk):
     consumer_key = get_object_or_404(_keys(request), pk=pk)
     _require_manager(request)
-    try:
-        consumer_keys.consumer_key_revoke(actor=as_principal(request), consumer_key=consumer_key)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            f"Consumer key “{consumer_key.name}” ({consumer_key.prefix}…) is revoked; the gateway refuses it now.",
-        )
-    return _back(request)
+    done = f"Consumer key “{consumer_key.name}” ({consumer_key.prefix}…) is revoked; the gateway refuses it now."
+    return _act(request, consumer_keys.consumer_key_revoke, done, consumer_key=consumer_key)
 
 
 @tenant_view
@@ -201,10 +204,4 @@ def plan_edit(request, pk):
 def plan_delete(request, pk):
     plan = get_object_or_404(_plans(request), pk=pk)
     _require_manager(request)
-    try:
-        consumer_keys.usage_plan_delete(actor=as_principal(request), plan=plan)
-    except ApplicationError as exc:  # keys are on it
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Usage plan “{plan.name}” deleted.")
-    return _back(request)
+    return _act(request, consumer_keys.usage_plan_delete, f"Usage plan “{plan.name}” deleted.", plan=plan)
