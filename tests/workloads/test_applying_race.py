@@ -1,11 +1,14 @@
 """A rollout whose pods are all ready before its deployment starts rolling out still finishes at once:
 the watch events came while the row was applying, and none comes after, so the watcher's fast path
-acts on the workload again until the row rolls out (real worker, real sandbox cluster, the watcher)."""
+acts on the workload again until the row rolls out. A rollout that finished in the cluster before the
+watcher began watching (a standby that took over, a relist) is looked at from what the watches list
+(real worker, real sandbox cluster, the watcher)."""
 
 import threading
 
 import pytest
 
+from apps.clusters.services import kube_of
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment
 from apps.workloads.watcher import Watcher
@@ -23,14 +26,25 @@ def worker_settings():
 
 
 @pytest.fixture
-def watched(world, sandbox, celery_worker):
-    registered(world, sandbox)  # provisioned before the faults below, and watched from the start
-    stop = threading.Event()
-    thread = threading.Thread(target=Watcher(stop=stop).run, daemon=True)
-    thread.start()
-    yield sandbox
+def watching():
+    """Start the lifecycle watcher; stopped at the test's end."""
+    stop, threads = threading.Event(), []
+
+    def start():
+        threads.append(threading.Thread(target=Watcher(stop=stop).run, daemon=True))
+        threads[-1].start()
+
+    yield start
     stop.set()
-    thread.join(timeout=15)
+    for thread in threads:
+        thread.join(timeout=15)
+
+
+@pytest.fixture
+def watched(world, sandbox, celery_worker, watching):
+    registered(world, sandbox)  # provisioned before the faults below, and watched from the start
+    watching()
+    return sandbox
 
 
 def test_pods_ready_before_the_rollout_starts_still_finish_it_without_a_scheduled_look(world, api, watched):
@@ -43,3 +57,20 @@ def test_pods_ready_before_the_rollout_starts_still_finish_it_without_a_schedule
     row = finished(pk, timeout=30)
     assert row is not None and row.state == State.SUCCEEDED, row and row.outcome
     assert row.events.filter(message__startswith="Rollout complete").exists()
+
+
+def test_a_rollout_finished_before_the_watches_began_is_looked_at_from_what_they_list(
+    world, api, sandbox, celery_worker, watching
+):
+    registered(world, sandbox)
+    release = make_release(make_app(world.acme, "shop"), image="registry.example/shop:1.0", replicas=2)
+    pk = deploy(api, world.user("developer"), release).json()["id"]
+    row = wait_for(lambda: Deployment.objects.filter(pk=pk, state=State.PROGRESSING).first(), timeout=60)
+    with kube_of(row.environment) as kube:
+        wait_for(lambda: getattr(kube.rollout_status(row.environment.namespace, "shop"), "complete", False), timeout=30)
+    # Done in the cluster, and no event will come again; the next scheduled look is ten minutes away.
+    assert Deployment.objects.get(pk=pk).state == State.PROGRESSING
+    watching()
+    row = finished(pk, timeout=30)
+    assert row is not None and row.state == State.SUCCEEDED, row and row.outcome
+    assert row.events.filter(message="Rollout complete: 2 of 2 replicas ready").exists()
