@@ -12,9 +12,11 @@ from .models import APIKey, UsageDaily
 @register(APIKey)
 class APIKeyPolicy(TenantPolicy):
     """Every member manages their own keys. Owners and admins also see and revoke everyone's keys
-    in their tenant. A key never manages keys beyond the tenant it belongs to."""
+    in their tenant. A key never manages keys beyond the tenant it belongs to. Revoking goes on in a
+    suspended tenant."""
 
     resource = "apikeys"
+    while_suspended = frozenset({"delete"})
 
     def scope(self, queryset, principal, action):
         principal = as_principal(principal)

@@ -264,7 +264,8 @@ def apikey_set_auto_rotate(*, actor: Principal, api_key: APIKey, enabled: bool) 
 @transaction.atomic
 def apikey_revoke(*, actor: Principal, api_key: APIKey) -> APIKey:
     """Revoke at once: the next request with the key is refused."""
-    require(policy_for(APIKey).can(actor, "delete", api_key), "You cannot revoke this key.", tenant=api_key.tenant)
+    # Not refused for a suspension (see APIKeyPolicy): a refusal here is the role's or the scope's.
+    require(policy_for(APIKey).can(actor, "delete", api_key), "You cannot revoke this key.")
     api_key = APIKey.objects.select_for_update().get(pk=api_key.pk)
     if api_key.revoked_at is not None:
         raise ApplicationError("This key is already revoked.", code=ALREADY_REVOKED, status=409)

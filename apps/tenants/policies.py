@@ -19,11 +19,16 @@ class TenantPolicy(Policy):
     """Base for tenant-owned rows: a member may read; writing needs the resource's role.
 
     The resource name links the rule to API-key scopes ("environments:write"). A suspended
-    tenant is read-only for everyone.
+    tenant is read-only for everyone, but for the actions in `while_suspended`: those that only take
+    access away (revoking a key), so a leaked key can be stopped before the tenant is reactivated.
     """
 
     resource: str
     tenant_field = "tenant_id"
+    while_suspended: frozenset[str] = frozenset()
+
+    def needs_active_tenant(self, action: str) -> bool:
+        return action != VIEW and action not in self.while_suspended
 
     def minimum_role(self, action: str) -> str:
         if action == VIEW:
@@ -39,7 +44,7 @@ class TenantPolicy(Policy):
             return queryset.none()
         tenant_ids = principal.tenant_ids(self.minimum_role(action))
         queryset = queryset.filter(**{f"{self.tenant_field}__in": tenant_ids})
-        if action != VIEW:
+        if self.needs_active_tenant(action):
             queryset = queryset.filter(**{self.tenant_field.replace("_id", "__status"): Tenant.Status.ACTIVE})
         return queryset
 
@@ -48,7 +53,7 @@ class TenantPolicy(Policy):
         principal = as_principal(principal)
         if not principal.is_authenticated or not principal.has_scope(self.resource, self.verb(action)):
             return False
-        if action != VIEW and not tenant.is_active:
+        if self.needs_active_tenant(action) and not tenant.is_active:
             return False
         return at_least(principal.role_in(tenant.pk), self.minimum_role(action))
 

@@ -225,7 +225,8 @@ def consumer_key_create(
 @transaction.atomic
 def consumer_key_revoke(*, actor: Principal, consumer_key: ConsumerKey) -> ConsumerKey:
     """Revoke at once: the gateway refuses the key from the moment this commits, in every process."""
-    require(policy_for(ConsumerKey).can_delete(actor, consumer_key), tenant=consumer_key.tenant)
+    # Not refused for a suspension (see ConsumerKeyPolicy): a refusal here is the role's or the scope's.
+    require(policy_for(ConsumerKey).can_delete(actor, consumer_key))
     consumer_key = (
         ConsumerKey.objects.select_for_update(of=("self",)).select_related("usage_plan").get(pk=consumer_key.pk)
     )

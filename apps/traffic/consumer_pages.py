@@ -107,6 +107,7 @@ def _page(request, *, key_form=None, plan_form=None):
         "default_plan": gateway.DEFAULT_PLAN,
         "protected_routes": _protected_routes(request).count(),
         "may_manage": policy_for(ConsumerKey).can_add(request, request.tenant),
+        "may_revoke": policy_for(ConsumerKey).allows(request, "delete", request.tenant),
         "once": once.token(),
     }
     refused = request.method == "POST"
@@ -166,7 +167,12 @@ def consumers(request):
 @require_POST
 def key_revoke(request, pk):
     consumer_key = get_object_or_404(_keys(request), pk=pk)
-    _require_manager(request)
+    require_role(  # not _require_manager: revoking goes on in a suspended tenant
+        request,
+        policy_for(ConsumerKey).can_delete(request, consumer_key),
+        needs=Role.ADMIN,
+        doing="Revoking consumer keys",
+    )
     done = f"Consumer key “{consumer_key.name}” ({consumer_key.prefix}…) is revoked; the gateway refuses it now."
     return _act(request, consumer_keys.consumer_key_revoke, done, consumer_key=consumer_key)
 

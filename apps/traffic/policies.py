@@ -29,6 +29,7 @@ class UsagePlanPolicy(TenantPolicy):
 @register(ConsumerKey)
 class ConsumerKeyPolicy(TenantPolicy):
     """Members see the tenant's consumer keys (name, prefix, plan, state); owners and admins create and
-    revoke them. Revoking is the only change a key takes."""
+    revoke them. Revoking is the only change a key takes, and it goes on in a suspended tenant."""
 
     resource = "consumers"
+    while_suspended = frozenset({"delete"})

@@ -130,6 +130,20 @@ def test_revoking_a_key(client, developer, acme):
     assert f"/t/acme/keys/{key.pk}/revoke/" not in page
 
 
+def test_a_suspended_tenants_member_still_revokes_their_key_but_makes_none(client, developer, acme):
+    key = APIKeyFactory(tenant=acme, user=developer, name="leaked")
+    acme.status = acme.Status.SUSPENDED
+    acme.save(update_fields=["status"])
+    client.force_login(developer)
+    assert f"/t/acme/keys/{key.pk}/revoke/" in client.get("/t/acme/keys/").content.decode()
+    assert client.post(f"/t/acme/keys/{key.pk}/revoke/").status_code == 302
+    key.refresh_from_db()
+    assert key.state == "revoked"
+    refused = _create(client, name="another", scopes=["apps:read"])
+    assert refused.status_code == 400 and "suspended" in refused.content.decode()
+    assert APIKey.objects.filter(tenant=acme).count() == 1
+
+
 def test_members_see_their_own_keys_and_admins_everyones(client, developer, viewer, admin, acme):
     mine = APIKeyFactory(tenant=acme, user=developer, name="dev key")
     theirs = APIKeyFactory(tenant=acme, user=viewer, name="viewer key")

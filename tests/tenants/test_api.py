@@ -171,6 +171,37 @@ def test_a_suspended_tenant_is_read_only(world, api):
     error(api.patch("/api/v1/tenants/acme/", {"name": "Acme 2"}, format="json"), 403, "tenant_suspended")
 
 
+def test_a_suspended_tenants_keys_can_still_be_revoked_and_no_key_made(world, api):
+    """Revoking only takes access away: a leaked key is stopped without waiting for reactivation."""
+    from apps.apikeys.models import APIKey
+    from apps.tenants.services import tenant_set_status
+    from apps.traffic.consumer_keys import consumer_key_create
+
+    developers_key = world.key(Role.DEVELOPER)
+    leaked = APIKey.objects.get(user=world.user(Role.DEVELOPER))
+    first, second = (
+        consumer_key_create(actor=world.principal(Role.ADMIN), tenant=world.acme, name=name)[0]
+        for name in ("partner-1", "partner-2")
+    )
+    tenant_set_status(operator=world.operator_principal, tenant=world.acme, status="suspended", reason="a leak")
+
+    api.as_user(world.user(Role.ADMIN))
+    assert api.delete(f"/api/v1/api-keys/{leaked.pk}/").status_code == 204
+    assert api.delete(f"/api/v1/consumer-keys/{first.pk}/").status_code == 204
+    assert api.with_key(developers_key).get("/api/v1/environments/").status_code == 401
+    api.as_user(world.user(Role.ADMIN))
+    made = api.post("/api/v1/api-keys/", {"tenant": "acme", "name": "new", "scopes": ["apps:read"]}, format="json")
+    error(made, 403, "tenant_suspended")
+    error(api.post("/api/v1/consumer-keys/", {"tenant": "acme", "name": "p3"}, format="json"), 403, "tenant_suspended")
+    # Who may revoke is as before: a developer does not revoke the tenant's consumer keys.
+    api.as_user(world.user(Role.DEVELOPER))
+    error(api.delete(f"/api/v1/consumer-keys/{second.pk}/"), 403, "permission_denied")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.state == "revoked" and second.state == "active"
+    assert AuditEvent.objects.filter(action__in=("apikey.revoke", "consumerkey.revoke")).count() == 2
+
+
 def test_usage_report(world, api):
     from apps.tenants.services import quota_set
 

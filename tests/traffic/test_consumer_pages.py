@@ -96,6 +96,31 @@ def test_revoking_on_the_page_stops_the_key_at_the_gateway(world, admin, django_
     assert "already revoked" in again.content.decode()
 
 
+def test_a_suspended_tenants_admin_still_revokes_keys_on_the_page_and_nothing_else(
+    world, admin, django_capture_on_commit_callbacks
+):
+    from apps.tenants.services import tenant_set_status
+
+    protected = make_route(world.acme, auth=Route.Auth.API_KEY)
+    consumer, plaintext = consumer_key(world)
+    gold = usage_plan(world.acme, name="gold")
+    tenant_set_status(operator=world.operator_principal, tenant=world.acme, status="suspended", reason="a leak")
+
+    text = admin.get(page()).content.decode()
+    assert "keys can still be revoked" in text and f'aria-label="Revoke {consumer.name}"' in text
+    assert "create-consumer-key" not in text and "add-usage-plan" not in text
+    refused = admin.post(page(), {"name": "another"})
+    assert refused.status_code == 403 and "is suspended" in refused.content.decode()
+    assert admin.post(page("consumers:plan-delete", pk=gold.pk)).status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(page("consumers:revoke", pk=consumer.pk), follow=True)
+    assert "is revoked" in response.content.decode()
+    consumer.refresh_from_db()
+    assert consumer.state == "revoked" and ConsumerKey.objects.count() == 1
+    assert UsagePlan.objects.filter(pk=gold.pk).exists()
+    assert verify(protected, plaintext).status_code == 401
+
+
 def test_plans_are_added_changed_and_deleted_and_a_plan_in_use_stays(world, admin):
     added = admin.post(
         page("consumers:plan-create"),
