@@ -8,9 +8,13 @@ whose message says what the cluster said.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
 import random
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +25,7 @@ from kubernetes import client as k8s
 from kubernetes import watch as k8s_watch
 from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.discovery import CacheEncoder, LazyDiscoverer
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
 
 FIELD_MANAGER = "paas-portal"
@@ -147,6 +152,36 @@ class RolloutStatus:
         return "successfully rolled out"
 
 
+class _Discovery(LazyDiscoverer):
+    """The official client's lazy discovery, its cache file replaced whole rather than rewritten in
+    place: a client starting in another thread or process read a half-written file, logged "load cache
+    error" and discovered the cluster again from scratch. Every client of one cluster shares the file."""
+
+    def __init__(self, client, cache_file: str):
+        self._cache_path = cache_file
+        super().__init__(client, cache_file)
+
+    def _write_cache(self) -> None:
+        directory, name = os.path.split(self._cache_path)
+        try:
+            descriptor, written = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+        except OSError:  # a read-only disk: each client discovers for itself, as the library does then
+            return
+        try:
+            with os.fdopen(descriptor, "w") as out:
+                json.dump(self._cache, out, cls=CacheEncoder)
+            os.replace(written, self._cache_path)
+        except (OSError, TypeError, ValueError):
+            with contextlib.suppress(OSError):
+                os.unlink(written)
+
+
+def _discovery_file(host: str) -> str:
+    return os.path.join(
+        tempfile.gettempdir(), f"paas-portal-discovery-{hashlib.sha256(host.encode()).hexdigest()[:32]}.json"
+    )
+
+
 class KubeClient:
     """Apply, get, list, watch and delete plain-dict objects on one cluster."""
 
@@ -176,7 +211,13 @@ class KubeClient:
     def dynamic(self) -> DynamicClient:
         """Built on first use: its discovery costs a round trip that a version check does not need."""
         if self._dynamic is None:
-            self._dynamic = self._call(lambda: DynamicClient(self.api_client))
+            self._dynamic = self._call(
+                lambda: DynamicClient(
+                    self.api_client,
+                    cache_file=_discovery_file(self.api_client.configuration.host),
+                    discoverer=_Discovery,
+                )
+            )
         return self._dynamic
 
     def close(self) -> None:

@@ -252,3 +252,31 @@ def test_a_failed_rollout_is_reported(kube, namespace):
     kube.apply([bad])
     status = wait_for_rollout(kube, namespace, "broken", timeout=30)
     assert status.failed and "has timed out progressing" in status.message
+
+
+def test_clients_starting_at_once_read_each_others_discovery_whole(caplog):
+    """Clients of one cluster starting at once in several threads (the lifecycle watcher's, a worker's)
+    share the discovery cache file the first of them writes: none reads it half-written, which the
+    official client logs as "load cache error" before discovering the cluster again from scratch."""
+    from sandbox import SandboxCluster
+
+    kinds = [("apps/v1", "Deployment"), ("v1", "Pod"), ("v1", "Service"), ("batch/v1", "CronJob")]
+    failures = []
+
+    def start_clients(cluster):
+        try:
+            for _ in range(10):
+                with KubeClient(cluster.api_client()) as kube:
+                    for api_version, kind in kinds:
+                        kube.list(api_version, kind, "default")
+        except Exception as error:  # noqa: BLE001 - reported below, from the test's thread
+            failures.append(error)
+
+    with SandboxCluster() as cluster:  # a new address: no discovery cached for it yet
+        threads = [threading.Thread(target=start_clients, args=(cluster,)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert failures == []
+    assert [r.getMessage() for r in caplog.records if "cache error" in r.getMessage()] == []
