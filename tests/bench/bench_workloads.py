@@ -223,7 +223,7 @@ def _seen(page, predicate):
 def test_pod_change_to_the_deployment_and_workload_pages(world, sandbox, asgi_server, tmp_path):
     extra = {"DEPLOYMENT_OBSERVE_SECONDS": OBSERVE_SECONDS} if OBSERVE_SECONDS else {}
     observe_every = float(OBSERVE_SECONDS or 5.0)  # the production default when not set
-    worker = start_worker(tmp_path / "worker.log", LOG_LEVEL="INFO", **extra)
+    worker = start_worker(tmp_path / "worker.log", **extra)
     stop = threading.Event()
     watcher = threading.Thread(target=Watcher(stop=stop).run, daemon=True)
     try:
