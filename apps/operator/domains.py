@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.core.errors import ApplicationError
 from apps.core.operators import operator_required
 from apps.tenants.claims import domain_release, domain_reserve, host_release, portal_domains
 from apps.tenants.forms import ServiceForm
@@ -36,14 +35,10 @@ class DomainForm(ServiceForm):
 @operator_required
 def domains(request):
     form = DomainForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            reservation = domain_reserve(operator=as_principal(request), **form.cleaned_data)
-        except ApplicationError as exc:
-            form.add_application_error(exc)
-        else:
-            messages.success(request, f"{reservation.domain} reserved.")
-            return redirect("operator:domains")
+    reservation = form.submit(domain_reserve, operator=as_principal(request))
+    if reservation is not None:
+        messages.success(request, f"{reservation.domain} reserved.")
+        return redirect("operator:domains")
     rows = domain_reservations_of_the_platform()
     claims = host_claims_of_every_tenant()
     shown = list(claims[:500])

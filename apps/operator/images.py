@@ -9,7 +9,6 @@ from django.views.decorators.http import require_POST
 from apps.catalog.images import FROM_SETTING, allowlist, image_rule_add, image_rule_remove, platform_registry
 from apps.catalog.models import ImageRule
 from apps.catalog.selectors import image_rules
-from apps.core.errors import ApplicationError
 from apps.core.operators import operator_required
 from apps.tenants.forms import ServiceForm
 from apps.tenants.principals import as_principal
@@ -29,14 +28,10 @@ class ImageRuleForm(ServiceForm):
 @operator_required
 def images(request):
     form = ImageRuleForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            rule = image_rule_add(operator=as_principal(request), **form.cleaned_data)
-        except ApplicationError as exc:
-            form.add_application_error(exc)
-        else:
-            messages.success(request, f"Images from {rule.pattern} are allowed.")
-            return redirect("operator:images")
+    rule = form.submit(image_rule_add, operator=as_principal(request))
+    if rule is not None:
+        messages.success(request, f"Images from {rule.pattern} are allowed.")
+        return redirect("operator:images")
     entries = allowlist()
     return render(
         request,

@@ -8,7 +8,6 @@ from apps.catalog import services
 from apps.catalog.forms import TemplateForm
 from apps.catalog.models import ServiceTemplate
 from apps.catalog.selectors import template_list_with_usage
-from apps.core.errors import ApplicationError
 from apps.core.operators import operator_required
 from apps.tenants.principals import as_principal
 
@@ -26,14 +25,10 @@ def template_new(request):
     if request.GET.get("from", "").isdigit():
         source = get_object_or_404(ServiceTemplate, pk=int(request.GET["from"]))
     form = TemplateForm(request.POST or None, initial=TemplateForm.initial_from(source) if source else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            template = services.template_create(operator=as_principal(request), **form.cleaned_data)
-        except ApplicationError as exc:
-            form.add_application_error(exc)
-        else:
-            messages.success(request, f"Published {template.name} v{template.version}.")
-            return redirect("operator:templates")
+    template = form.submit(services.template_create, operator=as_principal(request))
+    if template is not None:
+        messages.success(request, f"Published {template.name} v{template.version}.")
+        return redirect("operator:templates")
     # A refused POST renders the form again with 400, as the tenant pages do.
     return render(
         request,

@@ -127,14 +127,10 @@ def tenant_detail(request, slug):
 def tenant_quota(request, slug):
     tenant = get_object_or_404(Tenant, slug=slug)
     form = QuotaForm(request.POST, tenant=tenant)
-    if form.is_valid():
-        try:
-            quota = quota_set(operator=as_principal(request), tenant=tenant, **form.cleaned_data)
-        except ApplicationError as exc:
-            form.add_application_error(exc)
-        else:
-            messages.success(request, f"Quota set: {quota}.")
-            return redirect("operator:tenant", slug=tenant.slug)
+    quota = form.submit(quota_set, operator=as_principal(request), tenant=tenant)
+    if quota is not None:
+        messages.success(request, f"Quota set: {quota}.")
+        return redirect("operator:tenant", slug=tenant.slug)
     return _tenant_page(request, tenant, quota_form=form)
 
 
