@@ -61,7 +61,7 @@ def developer_console(request):
         context.update(
             tenant=tenant,
             keys=keys,
-            awaiting=[key for key in keys if key.awaits_reveal],
+            awaiting=[key for key in keys if key.awaits_reveal] if tenant.is_active else [],  # revealed once active
             report=key_report(visible),
             show_owner=at_least(membership.role, Role.ADMIN),
             may_create=policy_for(APIKey).can_add(request, tenant),

@@ -88,6 +88,13 @@ class APIKey(TenantOwned):
     def awaits_reveal(self) -> bool:
         return bool(self.sealed_key)
 
+    @property
+    def scope_summary(self) -> tuple[list[str], list[str]]:
+        """The resources the key writes (write includes read) and those it only reads, for the key lists."""
+        writes = sorted({scope.split(":")[0] for scope in self.scopes if scope.endswith(":write")})
+        reads = sorted({scope.split(":")[0] for scope in self.scopes if scope.endswith(":read")} - set(writes))
+        return writes, reads
+
 
 # --- Plans: rate limits and quotas ------------------------------------------------------------
 

@@ -123,12 +123,14 @@ def apikey_create(
 
 def _require_owner(actor: Principal, api_key: APIKey, message: str) -> None:
     """The key's own user, signed in (not through a key): keys never mint keys, and admins, who may revoke
-    everyone's keys, may not mint keys for others. Anyone else gets the same 404 as a missing key."""
+    everyone's keys, may not mint keys for others. Anyone else gets the same 404 as a missing key. In a
+    suspended tenant even the owner changes nothing: only revoking goes on there (APIKeyPolicy)."""
     if not policy_for(APIKey).can(actor, "view", api_key):
         raise ApplicationError("Not found.", code=NOT_FOUND, status=404)
     if actor.api_key is not None:
         raise denied(f"{message} API keys are managed by people, not by other keys.")
-    require(api_key.user_id == actor.user.pk, f"{message} {NOT_YOUR_KEY}", tenant=api_key.tenant)
+    require(api_key.user_id == actor.user.pk, f"{message} {NOT_YOUR_KEY}")
+    require(api_key.tenant.is_active, tenant=api_key.tenant)
 
 
 def _successor(api_key: APIKey, *, now) -> tuple[APIKey, str]:
@@ -219,7 +221,9 @@ def apikey_rotate(
 
 def apikey_auto_rotate(*, api_key: APIKey) -> APIKey:
     """The platform rotates a key marked `auto_rotate`: the old key works until its own expiry, and the
-    successor's plaintext waits, encrypted, for its owner to reveal it once. Call inside a transaction."""
+    successor's plaintext waits, encrypted, for its owner to reveal it once. Not in a suspended tenant (the
+    owner is reminded of the expiry instead). Call inside a transaction."""
+    require(api_key.tenant.is_active, tenant=api_key.tenant)
     successor, plaintext = _rotate(actor=None, api_key=api_key, old_expires_at=api_key.expires_at, automatic=True)
     successor.sealed_key = crypto.encrypt(plaintext)
     successor.save(update_fields=["sealed_key"])

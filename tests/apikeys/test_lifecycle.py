@@ -215,3 +215,43 @@ def test_the_report_lists_keys_never_used_and_expiring(world, api, client):
     client.force_login(world.user(Role.ADMIN))
     page = client.get("/t/acme/keys/").content.decode()
     assert 'id="key-report"' in page and "soon" in page and "theirs" not in page
+
+
+def test_a_suspended_tenants_keys_are_neither_rotated_nor_revealed_nor_set_to_rotate(
+    world, client, api, django_capture_on_commit_callbacks
+):
+    """Only revoking goes on in a suspended tenant: no key is minted there, by its owner or by the
+    platform's automatic rotation (which reminds of the expiry instead), and none is revealed."""
+    from apps.apikeys.services import apikey_auto_rotate
+    from apps.tenants.services import tenant_set_status
+
+    due = _key(world, name="due", auto_rotate=True)
+    APIKey.objects.filter(pk=due.pk).update(created_at=timezone.now() - timedelta(days=82))
+    _expires_in(due, days=6)
+    sealed = apikey_auto_rotate(api_key=_key(world, name="sealed", auto_rotate=True))  # waits to be revealed
+    manual = _key(world, name="manual")
+    tenant_set_status(operator=world.operator_principal, tenant=world.acme, status="suspended", reason="a leak")
+
+    assert _run(django_capture_on_commit_callbacks) == {"rotated": 0, "reminded": 1}
+    api.as_user(world.user(Role.DEVELOPER))
+    for path, body in (("rotate/", {"overlap_hours": 1}), ("auto-rotate/", {"auto_rotate": True})):
+        refused = api.post(f"/api/v1/api-keys/{manual.pk}/{path}", body, format="json")
+        assert refused.status_code == 403 and refused.json()["code"] == "tenant_suspended", refused.json()
+        # Someone else's key is refused for that, as in an active tenant.
+        theirs = api.as_user(world.user(Role.ADMIN)).post(f"/api/v1/api-keys/{manual.pk}/{path}", body, format="json")
+        assert theirs.status_code == 403 and theirs.json()["code"] == "permission_denied", theirs.json()
+        api.as_user(world.user(Role.DEVELOPER))
+    client.force_login(world.user(Role.DEVELOPER))
+    client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+    refused = client.post(f"/t/acme/keys/{sealed.pk}/reveal/", follow=True).content.decode()
+    assert "suspended" in refused and crypto.decrypt(APIKey.objects.get(pk=sealed.pk).sealed_key) not in refused
+    assert APIKey.objects.filter(tenant=world.acme).count() == 4  # due, sealed's predecessor and itself, manual
+    manual.refresh_from_db()
+    assert not manual.auto_rotate
+
+    # The pages offer what still works: revoking, and no rotate, auto-rotate or reveal.
+    for page in (client.get("/t/acme/keys/"), client.get("/console/?tenant=acme")):
+        text = page.content.decode()
+        assert 'id="keys-suspended"' in text and f'aria-label="Revoke {manual.name}"' in text
+        for action in (f"{manual.pk}/rotate/", f"{manual.pk}/auto-rotate/", f"{sealed.pk}/reveal/"):
+            assert f"/t/acme/keys/{action}" not in text

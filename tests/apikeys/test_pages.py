@@ -118,6 +118,14 @@ def test_refused_keys_show_the_reason_on_the_form(client, developer, fields, mes
     assert not APIKey.objects.exists()
 
 
+def test_a_keys_scopes_read_as_what_it_writes_and_what_it_only_reads(client, developer, acme):
+    APIKeyFactory(tenant=acme, user=developer, scopes=["apps:read", "apps:write", "deployments:write", "audit:read"])
+    client.force_login(developer)
+    text = client.get("/t/acme/keys/").content.decode()
+    cell = re.search(r'<td class="small key-scopes">(.*?)</td>', text, re.S).group(1)
+    assert re.sub(r"<[^>]+>|\s+", " ", cell).split() == ["writes", "apps,", "deployments", "reads", "audit"]
+
+
 def test_revoking_a_key(client, developer, acme):
     key = APIKeyFactory(tenant=acme, user=developer, name="old laptop")
     client.force_login(developer)

@@ -156,7 +156,8 @@ def test_rotating_in_the_browser_shows_the_successor_once(world, client):
     plaintext = KEY.search(response.content.decode()).group(1)
     assert _lookup(plaintext).rotated_from == old and 'href="/console/?tenant=acme"' in response.content.decode()
     old.refresh_from_db()
-    assert old.is_expired  # no overlap: the old key stopped at once
+    assert old.is_expired  # no overlap: the old key stopped at once, and the page says so
+    assert "stopped working at once" in response.content.decode() and "before then" not in response.content.decode()
     assert plaintext not in client.get("/t/acme/keys/").content.decode()
     assert plaintext not in client.get("/console/").content.decode()
 
