@@ -10,8 +10,9 @@ everything it lists dirty again.
 Events on pods and Deployments also take the fast path (rollouts.py): the pod as the event carries
 it goes into the workload's pod rows at once, and a rollout in progress there is looked at at once,
 so the workload's and the deployment's pages move with the cluster rather than with the full read or
-the rollout's scheduled looks. Pods and Deployments a (re)list brings take it too: a rollout that
-finished before its watch began, or while a 410 was relisted, sends no event after that.
+the rollout's scheduled looks. The Deployments a (re)list brings take it too, once per workload (their
+pods are left to the full read): a rollout that finished before its watch began (a watcher that took
+over mid-rollout) or while a 410 was relisted sends no event after that.
 
 Only one watcher works at a time across the portal's replicas: the one holding the `lifecycle` lease
 (apps/core/leases.py). A standby takes over within a lease's length of the leader dying or freezing;
@@ -202,7 +203,7 @@ class Watcher:
                         version = obj.get("metadata", {}).get("resourceVersion") or version
                         if (key := key_of(obj)) is not None:
                             self.dirty.mark(key)
-                            if kind in FAST_KINDS:  # listed (SYNC) objects too: see the module's docstring
+                            if kind in FAST_KINDS and (event_type != "SYNC" or kind == "Deployment"):
                                 pod = obj if event_type != "DELETED" else None
                                 self.changes.mark(key, (obj["metadata"]["name"], pod) if kind == "Pod" else None)
                         if self.stop.is_set() or term.is_set():
