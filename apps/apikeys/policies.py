@@ -78,6 +78,6 @@ class UsageDailyPolicy(TenantPolicy):
 STEP_UP_SCOPES = frozenset({"approvals:write"})
 
 
-def step_up_for_key(actor: Principal, scopes) -> None:
+def step_up_for_key(actor: Principal, scopes, *, doing: str) -> None:
     if STEP_UP_SCOPES & set(scopes or ()):
-        require_step_up(actor, doing="Making a key that can approve changes")
+        require_step_up(actor, doing=f"{doing} a key that can approve changes")

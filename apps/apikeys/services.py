@@ -20,6 +20,7 @@ from apps.tenants.roles import scope_allowed_for
 
 from . import keys
 from .models import APIKey, Plan, TenantPlan
+from .policies import step_up_for_key
 
 DEFAULT_EXPIRY_DAYS = 90
 MAX_EXPIRY_DAYS = 365
@@ -84,6 +85,7 @@ def apikey_create(
         raise ApplicationError(
             f"Your role ({role}) cannot grant: {', '.join(beyond)}.", code=SCOPE_NOT_ALLOWED, field="scopes"
         )
+    step_up_for_key(actor, scopes, doing="Making")
     try:
         days = int(expires_in_days)
     except (TypeError, ValueError):
@@ -214,6 +216,7 @@ def apikey_rotate(
         hours = -1
     if not 0 <= hours <= MAX_OVERLAP_HOURS:
         raise ApplicationError(f"The overlap is 0 to {MAX_OVERLAP_HOURS} hours.", code=INVALID, field="overlap_hours")
+    step_up_for_key(actor, api_key.scopes, doing="Rotating")
     return _rotate(
         actor=actor, api_key=api_key, old_expires_at=timezone.now() + timedelta(hours=hours), automatic=False
     )

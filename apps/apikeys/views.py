@@ -3,6 +3,7 @@ auto-rotated one, revoking; their usage. The developer console (console.py) post
 
 from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlencode
 
 from allauth.account.decorators import reauthentication_required
 from django import forms
@@ -18,13 +19,13 @@ from apps.tenants.forms import ServiceForm
 from apps.tenants.pages import render_tenant_page, tenant_view
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role, at_least
+from apps.tenants.stepup import REAUTHENTICATION_REQUIRED, reauthentication_url
 
 from . import selectors
 from .filtersets import UsageDailyFilterSet
 from .forms import APIKeyForm, RotateForm
 from .lifecycle import key_report
 from .models import APIKey
-from .policies import step_up_for_key
 from .services import (
     MAX_OVERLAP_HOURS,
     apikey_create,
@@ -65,7 +66,6 @@ def key_list(request):
     form = APIKeyForm(request.POST or None, role=request.role)
     if request.method == "POST" and form.is_valid():
         try:
-            step_up_for_key(as_principal(request), form.cleaned_data["scopes"])
             api_key, plaintext = apikey_create(actor=as_principal(request), tenant=request.tenant, **form.cleaned_data)
         except ApplicationError as exc:
             form.add_application_error(exc)
@@ -121,9 +121,11 @@ def key_rotate(request, pk):
     form = RotateForm(request.POST)
     if form.is_valid():
         try:
-            step_up_for_key(as_principal(request), api_key.scopes)
             successor, plaintext = apikey_rotate(actor=as_principal(request), api_key=api_key, **form.cleaned_data)
         except ApplicationError as exc:
+            if exc.code == REAUTHENTICATION_REQUIRED:  # nothing typed is lost: confirm, then rotate again
+                messages.info(request, f"Confirm it is you, then rotate “{api_key.name}” again.")
+                return redirect(f"{reauthentication_url(request.user)}?{urlencode({'next': _back_url(request)})}")
             messages.error(request, exc.message)
         else:
             return _created(request, successor, plaintext, how="rotated")

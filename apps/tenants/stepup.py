@@ -47,7 +47,7 @@ def require_step_up(actor: Principal, *, doing: str = "Deciding on a change requ
     url = reauthentication_url(request.user)
     raise ApplicationError(
         f"{doing} needs a recent re-authentication (with MFA when you have "
-        f"it). Confirm it is you at {url} in this session, then decide again.",
+        f"it). Confirm it is you at {url} in this session, then try again.",
         code=REAUTHENTICATION_REQUIRED,
         status=403,
     )

@@ -138,3 +138,12 @@ def test_a_session_cannot_mint_a_key_that_approves_without_reauthenticating(worl
     page = client.post("/t/acme/keys/", {"name": "page", "scopes": ["approvals:write"], "expires_in_days": 30})
     assert "needs a recent re-authentication" in page.content.decode()
     assert not APIKey.objects.filter(name="page").exists()
+    # The page's Rotate leads to the confirmation and back to the keys, where it is clicked again.
+    key_id = created.json()["id"]
+    sent = client.post(f"/t/acme/keys/{key_id}/rotate/", {"overlap_hours": "1"})
+    assert sent.status_code == 302 and sent["Location"].startswith("/accounts/reauthenticate/")
+    assert "next=%2Ft%2Facme%2Fkeys%2F" in sent["Location"]
+    assert not APIKey.objects.filter(rotated_from_id=key_id).exists()
+    reauthenticate(client)
+    assert client.post(f"/t/acme/keys/{key_id}/rotate/", {"overlap_hours": "1"}).status_code == 200
+    assert APIKey.objects.filter(rotated_from_id=key_id).exists()

@@ -12,7 +12,6 @@ from rest_framework.views import APIView
 from apps.apikeys import lifecycle, selectors, services
 from apps.apikeys.filtersets import UsageDailyFilterSet
 from apps.apikeys.models import APIKey, UsageDaily
-from apps.apikeys.policies import step_up_for_key
 from apps.core import crypto
 from apps.core.errors import ApplicationError
 from apps.core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
@@ -51,7 +50,6 @@ class APIKeyViewSet(
     def create(self, request):
         data = APIKeyCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        step_up_for_key(self.principal, data.validated_data["scopes"])
         api_key, plaintext = services.apikey_create(actor=self.principal, **data.validated_data)
         api_key.key = plaintext
         response = Response(APIKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
@@ -79,7 +77,6 @@ class APIKeyViewSet(
         api_key = self.get_object()
         data = APIKeyRotateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        step_up_for_key(self.principal, api_key.scopes)
         successor, plaintext = services.apikey_rotate(actor=self.principal, api_key=api_key, **data.validated_data)
         successor.key = crypto.encrypt(plaintext)
         return Response(APIKeyCreatedSerializer(successor).data, status=status.HTTP_201_CREATED)
