@@ -19,7 +19,15 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apps.core.audit import audit_record, diff
-from apps.core.errors import INVALID, NAME_TAKEN, NOT_FOUND, ApplicationError, require, validate_model
+from apps.core.errors import (
+    INVALID,
+    NAME_TAKEN,
+    NOT_FOUND,
+    TENANT_SUSPENDED,
+    ApplicationError,
+    require,
+    validate_model,
+)
 from apps.core.governance import Change, gate
 from apps.core.policies import policy_for
 
@@ -228,6 +236,18 @@ def invitation_check(*, invitation: Invitation, user) -> None:
             code=INVITATION_WRONG_USER,
             status=403,
         )
+    _require_open_to_join(invitation)
+
+
+def _require_open_to_join(invitation: Invitation) -> None:
+    """Nobody joins a suspended tenant: an invitation sent before the suspension waits for its end."""
+    if not invitation.tenant.is_active:
+        raise ApplicationError(
+            f"{invitation.tenant.name} is suspended; this invitation can be accepted once the platform "
+            "operators reactivate it.",
+            code=TENANT_SUSPENDED,
+            status=403,
+        )
 
 
 @transaction.atomic
@@ -250,6 +270,7 @@ def invitation_accept_pending(*, user, invitation_id: int) -> Membership:
 
 
 def _join(*, user, invitation: Invitation) -> Membership:
+    _require_open_to_join(invitation)
     if Membership.objects.filter(tenant=invitation.tenant, user=user).exists():
         raise ApplicationError("You are already a member.", code=ALREADY_MEMBER, status=409)
     membership = Membership.objects.create(tenant=invitation.tenant, user=user, role=invitation.role)

@@ -103,3 +103,25 @@ def test_a_resend_after_the_limit_sends_a_new_link(client, settings):
     response = client.post("/account/verification/resend/", {"email": "nobody@example.com"}, follow=True)
     assert RESENT.format(email="nobody@example.com") in response.content.decode()
     assert len(mail.outbox) == 2
+
+
+def test_nobody_joins_a_suspended_tenant_by_an_invitation_sent_before(client, api, acme, newcomer):
+    """An invitation sent before the suspension waits for its end: the link's page says so, and the link,
+    the home page and the API all refuse it, joining no one."""
+    by_link = InvitationFactory(tenant=acme, email="new@example.com", role=Role.ADMIN, token="tok-susp")
+    acme.status = acme.Status.SUSPENDED
+    acme.save(update_fields=["status"])
+    client.force_login(newcomer)
+    shown = client.get("/invitations/tok-susp/")
+    assert shown.status_code == 403 and "Acme Corp is suspended" in shown.content.decode()
+    assert client.post("/invitations/tok-susp/").status_code == 403
+    home = client.post(f"/invitations/pending/{by_link.pk}/accept/", follow=True).content.decode()
+    assert "Acme Corp is suspended" in home
+    answer = api.as_user(newcomer).post("/api/v1/invitations/accept/", {"token": "tok-susp"}, format="json")
+    assert answer.status_code == 403 and answer.json()["code"] == "tenant_suspended"
+    by_link.refresh_from_db()
+    assert not Membership.objects.filter(user=newcomer).exists() and by_link.accepted_at is None
+    acme.status = acme.Status.ACTIVE  # reactivated: the same link works
+    acme.save(update_fields=["status"])
+    assert client.post("/invitations/tok-susp/").status_code == 302
+    assert Membership.objects.get(user=newcomer, tenant=acme).role == Role.ADMIN
