@@ -1,6 +1,7 @@
 from typing import cast
 
 from django import forms
+from django.conf import settings
 
 from apps.catalog.models import Application
 from apps.tenants.forms import ServiceForm
@@ -32,3 +33,12 @@ class BuildForm(ServiceForm):
         super().__init__(*args, **kwargs)
         application = cast(forms.ModelChoiceField, self.fields["application"])
         application.queryset = Application.objects.filter(tenant=tenant).order_by("name")
+
+    def clean_context(self):
+        """Refused by its size before anything reads it into memory (the service checks the rest)."""
+        upload = self.cleaned_data.get("context")
+        if upload and upload.size > settings.BUILD_CONTEXT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The context is {upload.size} bytes; builds accept at most {settings.BUILD_CONTEXT_MAX_BYTES}."
+            )
+        return upload

@@ -37,6 +37,47 @@ def _inside(name: str) -> bool:
     return normal != ".." and not normal.startswith("../")
 
 
+# Long names and extended (PAX) headers are read whole into memory; real ones are a few hundred bytes.
+HEADER_MAX_BYTES = 64 * 1024
+_READ_WHOLE = (
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+)
+
+
+class _Member(tarfile.TarInfo):
+    """A member header, refused before tarfile acts on it when it would cost without bound: this Python's
+    tarfile takes a negative (base-256) size, which sends it back to the same header forever, and reads a
+    long name or extended header whole, however large its header says it is."""
+
+    def _proc_member(self, archive):
+        if self.size < 0:
+            raise _refuse(f"“{self.name}” has a negative size; the archive is damaged.")
+        if self.type in _READ_WHOLE and self.size > HEADER_MAX_BYTES:
+            raise _refuse(f"The archive holds a {self.size}-byte name or extended header; at most {HEADER_MAX_BYTES}.")
+        return super()._proc_member(archive)  # type: ignore[misc]  # tarfile's own, not in its stubs
+
+
+def _members(data: bytes):
+    """The members of a gzipped tar, read as a stream (never unpacked to disk), within the limits of
+    BUILD_CONTEXT_MAX_UNPACKED_BYTES (all of it, headers included) and BUILD_CONTEXT_MAX_FILES."""
+    limit, files = settings.BUILD_CONTEXT_MAX_UNPACKED_BYTES, settings.BUILD_CONTEXT_MAX_FILES
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r|gz", tarinfo=_Member) as archive:
+            for count, member in enumerate(archive, start=1):
+                if count > files:
+                    raise _refuse(f"The context holds more than {files} files.", code=CONTEXT_TOO_LARGE)
+                # Where the stream is after this member's data: everything it unpacks to so far, headers included.
+                if archive.offset > limit:
+                    raise _refuse(f"The context unpacks to more than {limit} bytes.", code=CONTEXT_TOO_LARGE)
+                yield member
+    except (tarfile.TarError, gzip.BadGzipFile, EOFError, OSError, ValueError, zlib.error):
+        raise _refuse("The context is not a .tar.gz archive.") from None
+
+
 def context_check(data: bytes) -> None:
     """Refuse an uploaded context that is too large, not a gzipped tar, or has a member (file, hard
     link or symbolic link) that points outside the context. Nothing is unpacked to disk."""
@@ -46,33 +87,21 @@ def context_check(data: bytes) -> None:
             code=CONTEXT_TOO_LARGE,
             status=413,
         )
-    unpacked = 0
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-            for member in archive:
-                if not _inside(member.name):
-                    raise _refuse(f"“{member.name}” is outside the build context; paths must stay inside it.")
-                if member.issym() and not _inside(posixpath.join(posixpath.dirname(member.name), member.linkname)):
-                    raise _refuse(f"The link “{member.name}” points outside the build context ({member.linkname}).")
-                if member.islnk() and not _inside(member.linkname):
-                    raise _refuse(f"The link “{member.name}” points outside the build context ({member.linkname}).")
-                if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
-                    raise _refuse(f"“{member.name}” is a device or pipe; a build context holds files and folders.")
-                unpacked += member.size
-                if unpacked > settings.BUILD_CONTEXT_MAX_UNPACKED_BYTES:
-                    raise _refuse(
-                        f"The context unpacks to more than {settings.BUILD_CONTEXT_MAX_UNPACKED_BYTES} bytes.",
-                        code=CONTEXT_TOO_LARGE,
-                    )
-    except (tarfile.TarError, gzip.BadGzipFile, EOFError, OSError, zlib.error):
-        raise _refuse("The context is not a .tar.gz archive.") from None
+    for member in _members(data):
+        if not _inside(member.name):
+            raise _refuse(f"“{member.name}” is outside the build context; paths must stay inside it.")
+        if member.issym() and not _inside(posixpath.join(posixpath.dirname(member.name), member.linkname)):
+            raise _refuse(f"The link “{member.name}” points outside the build context ({member.linkname}).")
+        if member.islnk() and not _inside(member.linkname):
+            raise _refuse(f"The link “{member.name}” points outside the build context ({member.linkname}).")
+        if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+            raise _refuse(f"“{member.name}” is a device or pipe; a build context holds files and folders.")
 
 
 def has_file(data: bytes, path: str) -> bool:
     """Whether the context holds a regular file at `path` (the Dockerfile)."""
     wanted = posixpath.normpath(path)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-        return any(posixpath.normpath(m.name) == wanted and (m.isfile() or m.islnk()) for m in archive)
+    return any(posixpath.normpath(m.name) == wanted and (m.isfile() or m.islnk()) for m in _members(data))
 
 
 # --- Git -------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Requests for builds that are refused before anything runs, and who may see and start builds."""
 
+import gzip
 import os
+import tarfile
 
 import pytest
 
@@ -69,6 +71,71 @@ def test_a_context_that_unpacks_past_the_limit_is_refused(world, api, shop, sett
     response = upload(api, world.user("developer"), shop, data)
     assert response.status_code == 400
     assert "unpacks to more than 10000 bytes" in response.json()["detail"]
+
+
+def _gzipped_tar(*blocks: bytes) -> bytes:
+    """A gzipped tar made of raw 512-byte blocks (headers as the tests shape them), then its end."""
+    return gzip.compress(b"".join(blocks) + bytes(1024))
+
+
+def _header(name: str, *, size: int = 0, kind: bytes = tarfile.REGTYPE, fmt=tarfile.GNU_FORMAT, **pax) -> bytes:
+    """One member's header block(s); a negative `size` is written base-256, as a damaged or hostile one is."""
+    info = tarfile.TarInfo(name)
+    info.type, info.size, info.pax_headers = kind, max(size, 0), pax
+    buffer = bytearray(info.tobuf(format=fmt))
+    if size < 0:
+        header = buffer[-512:]
+        header[124:136] = (256**12 + size).to_bytes(12, "big")  # base-256, two's complement
+        header[148:156] = b" " * 8
+        header[148:156] = b"%06o\0 " % sum(header)
+        buffer[-512:] = header
+    return bytes(buffer)
+
+
+def _file(name: str, content: bytes) -> bytes:
+    return _header(name, size=len(content)) + content + bytes(-len(content) % 512)
+
+
+@pytest.mark.parametrize(
+    ("blocks", "says"),
+    [
+        # tarfile of this Python goes back to the same header forever on a negative size.
+        ((_header("evil", size=-512),), "“evil” has a negative size"),
+        # A long name is read whole into memory: 1 MiB of zeros here, gigabytes for the limit's sake.
+        (
+            (_header("././@LongLink", size=1024 * 1024, kind=tarfile.GNUTYPE_LONGNAME), bytes(1024 * 1024)),
+            "name or extended header",
+        ),
+        # A malformed sparse map made tarfile raise ValueError: a 500 before.
+        (
+            (
+                _header(
+                    "sparse",
+                    fmt=tarfile.PAX_FORMAT,
+                    **{"GNU.sparse.major": "0", "GNU.sparse.minor": "1", "GNU.sparse.map": "a,b"},
+                ),
+            ),
+            "not a .tar.gz",
+        ),
+    ],
+    ids=["negative size", "long name", "sparse map"],
+)
+def test_a_hostile_or_damaged_archive_is_refused_without_unbounded_work(world, api, shop, blocks, says):
+    data = _gzipped_tar(_file("Dockerfile", dockerfile().encode()), *blocks)
+    response = upload(api, world.user("developer"), shop, data)
+    assert response.status_code == 400, response.content
+    assert says in response.json()["detail"]
+    assert not Build.objects.exists()
+
+
+def test_a_context_of_more_files_than_the_limit_is_refused(world, api, shop, settings):
+    """Empty files add nothing to the unpacked size, yet each costs a header read and kept."""
+    settings.BUILD_CONTEXT_MAX_FILES = 100
+    data = _gzipped_tar(_file("Dockerfile", dockerfile().encode()), *(_header(f"f{n}") for n in range(100)))
+    response = upload(api, world.user("developer"), shop, data)
+    assert response.status_code == 400 and "more than 100 files" in response.json()["detail"]
+    settings.BUILD_CONTEXT_MAX_FILES = 101
+    assert upload(api, world.user("developer"), shop, data).status_code == 201
 
 
 @pytest.mark.parametrize(
@@ -186,3 +253,16 @@ def test_the_log_is_numbered_without_gaps_and_read_after_a_seq(world, api, shop)
     response = api.get(f"{URL}{build.pk}/log/?after_seq=2")
     assert [(line["seq"], line["text"]) for line in response.json()] == [(3, "two"), (4, "three")]
     assert api.get(f"{URL}{build.pk}/log/?after_seq=x").status_code == 400
+
+
+def test_the_build_page_refuses_a_context_over_the_limit_by_its_size(world, client, shop, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = context({"Dockerfile": dockerfile(), "noise": os.urandom(20_000)}, busybox=False)
+    settings.BUILD_CONTEXT_MAX_BYTES = len(data) - 1
+    client.force_login(world.user("developer"))
+    sent = {"application": "shop", "dockerfile": "Dockerfile", "context": SimpleUploadedFile("c.tar.gz", data)}
+    response = client.post("/t/acme/builds/new/", sent)
+    assert response.status_code == 400
+    assert f"The context is {len(data)} bytes" in response.content.decode()
+    assert not Build.objects.exists()
