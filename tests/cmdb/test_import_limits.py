@@ -67,6 +67,30 @@ def test_nul_characters_in_import_rows_are_reported_not_a_500(world, api, row, f
     assert not ConfigurationItem.objects.filter(tenant=world.acme, source="import").exists()
 
 
+@pytest.mark.parametrize(
+    "row, field",
+    [
+        ({"type": "database", "name": "db\ud800"}, "name"),
+        ({"type": "database", "name": "db", "description": "half \ud800 a pair"}, "description"),
+        ({"type": "database", "name": "db", "labels": {"tier": "\udfff"}}, "labels"),
+        ({"type": "database", "name": "db", "attributes": {"\ud800": "postgres"}}, "attributes"),
+        ({"type": "database", "name": "db", "attributes": {"n": "NaN"}}, "attributes"),
+        ({"type": "database", "name": "db", "attributes": {"n": "-Infinity"}}, "attributes"),
+    ],
+)
+@pytest.mark.parametrize("dry_run", ["true", "false"])
+def test_lone_surrogates_and_nan_in_a_json_file_are_reported_not_a_500(world, api, row, field, dry_run):
+    """A JSON file is plain JSON: it may escape half a surrogate pair, or write NaN, which no API body
+    carries (the API's parser refuses them) but psycopg and jsonb cannot take either."""
+    text = json.dumps([row]).replace('"NaN"', "NaN").replace('"-Infinity"', "-Infinity")
+    api.as_user(world.user("developer"))
+    response = upload(api, SimpleUploadedFile("i.json", text.encode()), dry_run=dry_run)
+    assert response.status_code == (200 if dry_run == "true" else 400), response.content  # a dry run reports
+    body = response.json()
+    assert body["rows"][0]["field"] == field and body["rows"][0]["action"] == "error", body
+    assert not ConfigurationItem.objects.filter(tenant=world.acme, source="import").exists()
+
+
 def test_nul_in_a_key_cell_and_in_inline_rows(world, api):
     api.as_user(world.user("developer"))
     out = "key,type,name\ndeclared/\x00x,database,db\n"

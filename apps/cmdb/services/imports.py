@@ -255,8 +255,9 @@ def items_import(
 
 
 def _printable(name) -> str:
-    """A row's name for its report line, which is stored for background jobs: no NUL characters."""
-    return str(name or "").replace("\x00", "\ufffd")
+    """A row's name for its report line, which is stored for background jobs and sent as UTF-8: no NUL
+    characters and no lone surrogates (each becomes U+FFFD)."""
+    return str(name or "").replace("\x00", "\ufffd").encode(errors="surrogatepass").decode(errors="replace")
 
 
 def export_rows(items) -> list[dict]:

@@ -6,6 +6,7 @@ audit event in one transaction, and raises ApplicationError with a stable code, 
 
 from __future__ import annotations
 
+import math
 import uuid
 
 from django.db import IntegrityError, transaction
@@ -51,9 +52,11 @@ def refuse(field: str | None, message: str, code: str = INVALID) -> ApplicationE
 
 
 def storable(value, field: str):
-    """`value` if PostgreSQL can store it: no NUL character in any text (text and jsonb refuse it,
-    which would be a 500), and JSON nested at most MAX_NESTING deep. Checked here, not only by the
-    API's parser, because imports and forms reach the services without it."""
+    """`value` if PostgreSQL can store it: no NUL character or lone surrogate in any text (text and
+    jsonb refuse the one, psycopg cannot encode the other: either would be a 500), no NaN or infinity
+    (jsonb has none), and JSON nested at most MAX_NESTING deep. Checked here, not only by the API's
+    parser, because imports (plain JSON files, which may write NaN) and forms reach the services
+    without it."""
     pending = [(value, 0)]
     while pending:
         current, depth = pending.pop()
@@ -62,6 +65,15 @@ def storable(value, field: str):
         if isinstance(current, str):
             if "\x00" in current:
                 raise refuse(field, NUL_MESSAGE.format(field=field))
+            if not current.isascii():
+                try:
+                    current.encode()
+                except UnicodeEncodeError:
+                    raise refuse(
+                        field, f"{field} holds a character that is not valid text (a lone surrogate)."
+                    ) from None
+        elif isinstance(current, float) and not math.isfinite(current):
+            raise refuse(field, f"{field} holds {current}, which is not a number JSON can store.")
         elif isinstance(current, dict):
             pending.extend((key, depth + 1) for key in current)
             pending.extend((child, depth + 1) for child in current.values())
