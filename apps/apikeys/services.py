@@ -13,6 +13,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import INVALID, NOT_FOUND, ApplicationError, denied, require, validate_model
 from apps.core.events import emit_on_commit
 from apps.core.policies import policy_for
+from apps.core.realtime import access_changed_on_commit
 from apps.tenants.models import Quota, Tenant
 from apps.tenants.principals import Principal
 from apps.tenants.quotas import quota_check, register_usage
@@ -279,6 +280,7 @@ def apikey_revoke(*, actor: Principal, api_key: APIKey) -> APIKey:
     api_key.revoked_at, api_key.revoked_by = timezone.now(), actor.user
     api_key.save(update_fields=["revoked_at", "revoked_by"])
     audit_record(actor=actor, action="apikey.revoke", obj=api_key)
+    access_changed_on_commit(api_key.user_id)  # the streams opened with it close
     return api_key
 
 

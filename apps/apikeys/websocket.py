@@ -20,6 +20,7 @@ from apps.tenants.principals import Principal
 from apps.tenants.roles import READ
 
 from .authentication import authenticate_key
+from .models import APIKey
 
 
 def _bearer(scope) -> str | None:
@@ -120,6 +121,21 @@ class KeyScopedStream(_Consumer):
     def key_may_open(self) -> bool:
         principal = socket_principal(self.scope)
         return bool(self.stream_scopes) and all(principal.has_scope(*scope) for scope in self.stream_scopes)
+
+    async def reload_identity(self) -> bool:
+        """The user (ObjectStream's), then the key it came with: revoked or expired closes the socket."""
+        return await super().reload_identity() and await self._reload_key()
+
+    @database_sync_to_async
+    def _reload_key(self) -> bool:
+        api_key = self.scope.get("api_key")
+        if api_key is None:
+            return True
+        api_key = APIKey.objects.select_related("user", "tenant").filter(pk=api_key.pk).first()
+        if api_key is None or not api_key.is_active:
+            return False
+        self.scope["api_key"] = api_key
+        return True
 
 
 DEPLOYMENT_EVENTS = ("deployments", READ)

@@ -1,8 +1,10 @@
 """WebSocket consumers of the core app, and the shape every stream of one object shares."""
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import get_user_model
 
-from .realtime import user_group
+from .realtime import access_group, user_group
 
 # Close codes in the application range; the browser script reads them to stop retrying.
 CLOSE_UNAUTHENTICATED = 4401
@@ -16,7 +18,11 @@ class ObjectStream(AsyncJsonWebsocketConsumer):
     the object's group, says hello, answers pings and forwards the group's events.
 
     `subscription()` returns (group, hello message), or None when the caller may not see the object;
-    `opened()` and `closing()` are hooks for streams that do more than forward (a log follower)."""
+    `opened()` and `closing()` are hooks for streams that do more than forward (a log follower).
+
+    The socket also joins its user's access group: when a key of theirs is revoked or a membership
+    ends (realtime.access_changed_on_commit), it reads who it is and asks `subscription()` again, and
+    closes (4401, 4404) when it may no longer stream, as a new handshake would be refused."""
 
     async def connect(self):
         user = self.scope.get("user")
@@ -29,6 +35,7 @@ class ObjectStream(AsyncJsonWebsocketConsumer):
             return
         self.group, hello = found
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(access_group(user.pk), self.channel_name)
         await self.accept()
         await self.send_json(hello)
         await self.opened()
@@ -50,7 +57,23 @@ class ObjectStream(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(access_group(self.scope["user"].pk), self.channel_name)
             await self.closing()
+
+    async def access_changed(self, message):
+        if not await self.reload_identity():
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+        elif await self.subscription() is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+
+    @database_sync_to_async
+    def reload_identity(self) -> bool:
+        """Read the socket's user again; False when they may no longer stream at all."""
+        user = get_user_model()._default_manager.filter(pk=self.scope["user"].pk, is_active=True).first()
+        if user is None:
+            return False
+        self.scope["user"] = user
+        return True
 
     async def receive_json(self, content, **kwargs):
         # The page pings to detect half-open connections; anything else is ignored.

@@ -14,6 +14,8 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 EVENT_TYPE = "portal.event"
+# Sent to a user's open streams when what they may see may have shrunk; each checks again (consumers.py).
+ACCESS_CHANGED_TYPE = "access.changed"
 # A broadcast is a nudge: the database is the record and pages catch up by seq. One that cannot be
 # sent in this long (Redis down or stalled) is dropped rather than holding up the request that made it.
 SEND_TIMEOUT_SECONDS = 2.0
@@ -47,10 +49,13 @@ def tenant_group(tenant_id: int) -> str:
     return f"tenant.{tenant_id}"
 
 
-async def _send(group: str, payload: dict) -> None:
-    await asyncio.wait_for(
-        get_channel_layer().group_send(group, {"type": EVENT_TYPE, "payload": payload}), SEND_TIMEOUT_SECONDS
-    )
+def access_group(user_id: int) -> str:
+    """Every stream of one object a user (or one of their keys) has open joins this group too."""
+    return f"access.{user_id}"
+
+
+async def _send(group: str, message: dict) -> None:
+    await asyncio.wait_for(get_channel_layer().group_send(group, message), SEND_TIMEOUT_SECONDS)
 
 
 class _SenderLoop:
@@ -89,14 +94,25 @@ def _has_caller_loop() -> bool:
 
 def broadcast(group: str, payload: dict) -> None:
     """Send to a group now; a failure is logged, never raised, since what it announces is committed."""
+    _deliver(group, {"type": EVENT_TYPE, "payload": payload})
+
+
+def _deliver(group: str, message: dict) -> None:
     try:
         if _has_caller_loop():
-            async_to_sync(_send)(group, payload)
+            async_to_sync(_send)(group, message)
         else:
-            asyncio.run_coroutine_threadsafe(_send(group, payload), _sender.get()).result(SEND_TIMEOUT_SECONDS + 1)
+            asyncio.run_coroutine_threadsafe(_send(group, message), _sender.get()).result(SEND_TIMEOUT_SECONDS + 1)
     except Exception as error:  # any failure of the channel layer: Redis refused, timed out, reset
         logger.warning("broadcast dropped", group=group, error=f"{type(error).__name__}: {error}")
 
 
 def broadcast_on_commit(group: str, payload: dict) -> None:
     transaction.on_commit(lambda: broadcast(group, payload))
+
+
+def access_changed_on_commit(user_id: int) -> None:
+    """After commit, the user's open streams check again that they may stay open, and close if not: a
+    key of theirs was revoked, or a membership ended. What a socket may see is otherwise decided once,
+    when it opens."""
+    transaction.on_commit(lambda: _deliver(access_group(user_id), {"type": ACCESS_CHANGED_TYPE}))

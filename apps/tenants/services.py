@@ -30,6 +30,7 @@ from apps.core.errors import (
 )
 from apps.core.governance import Change, gate
 from apps.core.policies import policy_for
+from apps.core.realtime import access_changed_on_commit
 
 from .claims import check_namespace, check_tenant_slug
 from .models import Environment, Invitation, Membership, Quota, Tenant, namespace_for
@@ -151,6 +152,7 @@ def _remove(actor: Principal, membership: Membership, action: str) -> None:
         actor=actor, action=action, obj=membership, tenant=membership.tenant, changes={"role": [membership.role, None]}
     )
     membership.delete()
+    access_changed_on_commit(membership.user_id)  # the streams they have open of the tenant close
 
 
 @transaction.atomic

@@ -88,3 +88,56 @@ async def test_without_a_key_a_missing_or_foreign_origin_is_still_refused(world)
 async def test_the_personal_live_socket_is_not_open_to_keys(world):
     key = await sync_to_async(world.key)("owner")
     assert await _first_message("/ws/live/", key) == CLOSE_UNAUTHENTICATED
+
+
+async def _open(path, *, key=None, cookie=None):
+    headers = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
+    if key is not None:
+        headers = [(b"host", b"testserver"), (b"authorization", f"Bearer {key}".encode())]
+    if cookie is not None:
+        headers.append((b"cookie", f"sessionid={cookie}".encode()))
+    socket = Socket(application, path, headers=headers)
+    assert (await socket.connect())[0]
+    assert (await socket.receive_json_from(timeout=20))["type"] == "hello"
+    return socket
+
+
+async def test_an_open_stream_closes_when_its_key_is_revoked_and_the_users_other_key_stays(world):
+    """What a socket may see was decided only at its handshake: a revoked key's stream went on."""
+    from apps.apikeys import keys
+    from apps.apikeys.models import APIKey
+    from apps.apikeys.services import apikey_revoke
+    from apps.core.realtime import broadcast, deployment_group
+
+    deployment = await sync_to_async(_deploy)(world)
+    leaked, kept = await sync_to_async(world.key)("developer"), await sync_to_async(world.key)("developer")
+    path = f"/ws/deployments/{deployment.pk}/"
+    revoked_socket, kept_socket = await _open(path, key=leaked), await _open(path, key=kept)
+
+    def revoke():
+        apikey_revoke(actor=world.principal("developer"), api_key=APIKey.objects.get(lookup=keys.parse(leaked)))
+
+    await sync_to_async(revoke)()
+    closed = await revoked_socket.receive_output(timeout=20)
+    assert closed["type"] == "websocket.close" and closed["code"] == CLOSE_UNAUTHENTICATED
+    await sync_to_async(broadcast)(deployment_group(deployment.pk), {"seq": 99})
+    assert (await kept_socket.receive_json_from(timeout=20))["payload"] == {"seq": 99}
+    await kept_socket.disconnect()
+
+
+async def test_an_open_tenant_stream_closes_when_its_member_is_removed(world):
+    from django.test import Client
+
+    from apps.tenants.services import member_remove
+
+    def cookie(user):
+        client = Client()
+        client.force_login(user)
+        return client.cookies["sessionid"].value
+
+    viewer = world.user("viewer")
+    socket = await _open("/ws/tenants/acme/", cookie=await sync_to_async(cookie)(viewer))
+    membership = await sync_to_async(Membership.objects.get)(tenant=world.acme, user=viewer)
+    await sync_to_async(member_remove)(actor=world.principal("owner"), membership=membership)
+    closed = await socket.receive_output(timeout=20)
+    assert closed["type"] == "websocket.close" and closed["code"] == CLOSE_NOT_FOUND
