@@ -127,7 +127,8 @@ def _host_allowed(host: str) -> bool:
 
 def repository_check(url: str, ref: str) -> None:
     """Only https:// from the operator's allowed hosts, never a loopback or private address (tests may
-    also clone file:// repositories); the ref must not look like an option to git."""
+    also clone file:// repositories), and never with credentials in it: the URL is kept on the build,
+    which every member sees, and written to its log. The ref must not look like an option to git."""
     if not ref or ref.startswith("-") or any(ch.isspace() for ch in ref):
         raise _refuse("Give the branch, tag or commit to build, for example main.", field="ref")
     parts = urlsplit(url)
@@ -136,6 +137,13 @@ def repository_check(url: str, ref: str) -> None:
     if parts.scheme != "https" or not parts.hostname:
         raise _refuse(
             "Give the repository as an https:// URL, for example https://github.com/acme/shop.git.",
+            code=SOURCE_NOT_ALLOWED,
+            field="repository_url",
+        )
+    if parts.username or parts.password:
+        raise _refuse(
+            "Give the repository's URL without a user name or token in it: every member who can see the "
+            "build sees its URL.",
             code=SOURCE_NOT_ALLOWED,
             field="repository_url",
         )

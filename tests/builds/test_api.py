@@ -145,6 +145,7 @@ def test_a_context_of_more_files_than_the_limit_is_refused(world, api, shop, set
         ("file:///srv/git/shop", "Give the repository as an https:// URL"),
         ("ssh://git@github.com/acme/shop.git", "Give the repository as an https:// URL"),
         ("https://git.evil.example/acme/shop.git", "Builds do not clone from git.evil.example"),
+        ("https://ci:ghp_secret@github.com/acme/shop.git", "Give the repository's URL without a user name or token"),
         ("https://127.0.0.1/acme/shop.git", "Builds do not clone from 127.0.0.1"),
         ("https://localhost/acme/shop.git", "Builds do not clone from localhost"),
     ],

@@ -150,3 +150,12 @@ def test_the_keda_component_scales_the_workers_on_their_queue_and_is_not_applied
 
     assert ("HorizontalPodAutoscaler", "portal-worker") not in default
     assert worker(plain)["spec"]["replicas"] == 2 and "replicas" not in worker(with_keda)["spec"]
+
+
+def test_the_ingress_lets_through_a_build_context_as_large_as_the_portal_accepts():
+    """ingress-nginx refuses bodies over 1 MiB unless told; the portal checks uploads itself."""
+    from django.conf import settings
+
+    ingress = yaml.safe_load((KUSTOMIZATION / "web-ingress.yaml").read_text())
+    limit = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+    assert limit == f"{settings.BUILD_CONTEXT_MAX_BYTES // (1024 * 1024)}m"
