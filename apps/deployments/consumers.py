@@ -6,10 +6,20 @@ from apps.apikeys.websocket import DEPLOYMENT_EVENTS, TENANT, KeyScopedStream, s
 from apps.core.consumers import CLOSE_NOT_FOUND, ObjectStream
 from apps.core.realtime import deployment_group, tenant_group
 from apps.tenants.models import Tenant
+from apps.tenants.roles import READ
 
 from .models import Deployment
 
 __all__ = ["CLOSE_NOT_FOUND", "DeploymentConsumer", "TenantConsumer"]
+
+# What a key needs for each kind of event on a tenant's group: the scope of its REST endpoint. A kind
+# not named here reaches sessions only.
+TENANT_EVENT_SCOPES = {
+    "deployment.event": DEPLOYMENT_EVENTS,
+    "workload": DEPLOYMENT_EVENTS,
+    "change_request.updated": ("approvals", READ),
+    "service_instance": ("addons", READ),
+}
 
 
 class DeploymentConsumer(KeyScopedStream, ObjectStream):
@@ -59,3 +69,9 @@ class TenantConsumer(KeyScopedStream, ObjectStream):
         if tenant_id is None:
             return None
         return tenant_group(tenant_id), {"type": "hello", "tenant": slug}
+
+    async def portal_event(self, message):
+        principal = socket_principal(self.scope)
+        needs = TENANT_EVENT_SCOPES.get(message["payload"].get("type"))
+        if principal.api_key is None or (needs is not None and principal.has_scope(*needs)):
+            await super().portal_event(message)

@@ -141,3 +141,26 @@ async def test_an_open_tenant_stream_closes_when_its_member_is_removed(world):
     await sync_to_async(member_remove)(actor=world.principal("owner"), membership=membership)
     closed = await socket.receive_output(timeout=20)
     assert closed["type"] == "websocket.close" and closed["code"] == CLOSE_NOT_FOUND
+
+
+async def test_a_keys_tenant_stream_carries_only_the_events_its_scopes_read(world):
+    """Over REST a key without approvals:read or addons:read sees no change request or add-on; the
+    tenant's stream, which carries those too, holds it to the same."""
+    from apps.core.realtime import broadcast, tenant_group
+
+    narrow = await sync_to_async(world.key)("developer", scopes=["tenant:read", "deployments:read"])
+    wide = await sync_to_async(world.key)("developer", scopes=["tenant:read", "deployments:read", "approvals:read"])
+    sockets = {name: await _open("/ws/tenants/acme/", key=key) for name, key in (("narrow", narrow), ("wide", wide))}
+    for payload in (
+        {"type": "change_request.updated", "change_request": 1},
+        {"type": "service_instance", "id": 1},
+        {"type": "something new", "id": 1},
+        {"type": "deployment.event", "seq": 1},
+    ):
+        await sync_to_async(broadcast)(tenant_group(world.acme.pk), payload)
+    received = {name: [] for name in sockets}
+    for name, socket in sockets.items():
+        while not await socket.receive_nothing(timeout=1):
+            received[name].append((await socket.receive_json_from())["payload"]["type"])
+        await socket.disconnect()
+    assert received == {"narrow": ["deployment.event"], "wide": ["change_request.updated", "deployment.event"]}
