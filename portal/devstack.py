@@ -317,6 +317,8 @@ def cmd_run(options) -> int:
             "off",
             "--no-access-log",
             "--no-proxy-headers",
+            "--ws-max-size",
+            "65536",
         ],
         "worker": [
             *celery,

@@ -1,5 +1,7 @@
 """WebSocket consumers of the core app, and the shape every stream of one object shares."""
 
+import json
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
@@ -12,7 +14,20 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 
 
-class ObjectStream(AsyncJsonWebsocketConsumer):
+class AnswersPings(AsyncJsonWebsocketConsumer):
+    """Pages and portalctl ping to detect half-open connections, and send nothing else. Any other frame
+    (not JSON, not an object, binary) is ignored, rather than ending the consumer with a traceback."""
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        try:
+            content = json.loads(text_data) if text_data else None
+        except ValueError:
+            return
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+
+class ObjectStream(AnswersPings):
     """A stream of one object (a deployment, a build, a workload, a tenant): only signed-in users, only
     what `subscription()` finds through the same restricted queryset as the REST API. The socket joins
     the object's group, says hello, answers pings and forwards the group's events.
@@ -75,16 +90,11 @@ class ObjectStream(AsyncJsonWebsocketConsumer):
         self.scope["user"] = user
         return True
 
-    async def receive_json(self, content, **kwargs):
-        # The page pings to detect half-open connections; anything else is ignored.
-        if content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
-
     async def portal_event(self, message):
         await self.send_json({"type": "event", "payload": message["payload"]})
 
 
-class LiveConsumer(AsyncJsonWebsocketConsumer):
+class LiveConsumer(AnswersPings):
     """Backs the live indicator in the page header and delivers events addressed to the user.
 
     Only signed-in users connect; the socket joins the user's own group and nothing else.
@@ -107,11 +117,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def receive_json(self, content, **kwargs):
-        # The page pings to detect half-open connections; anything else is ignored.
-        if content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
 
     async def portal_event(self, message):
         await self.send_json({"type": "event", "payload": message["payload"]})

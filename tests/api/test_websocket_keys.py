@@ -164,3 +164,33 @@ async def test_a_keys_tenant_stream_carries_only_the_events_its_scopes_read(worl
             received[name].append((await socket.receive_json_from())["payload"]["type"])
         await socket.disconnect()
     assert received == {"narrow": ["deployment.event"], "wide": ["change_request.updated", "deployment.event"]}
+
+
+def test_the_web_process_closes_a_socket_sending_more_than_a_ping(world, image_web):
+    """A client sends a stream nothing but pings; the image's web process closes a socket that sends
+    a large frame (1009) before decoding it, where 16 MiB frames held the event loop for every request."""
+    import json
+
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    base = image_web().replace("http://", "ws://")
+    key = world.key("viewer", scopes=["tenant:read", "deployments:read"])
+    with connect(f"{base}/ws/tenants/acme/", additional_headers={"Authorization": f"Bearer {key}"}) as socket:
+        assert json.loads(socket.recv(timeout=20))["type"] == "hello"
+        socket.send(json.dumps({"type": "ping"}))
+        assert json.loads(socket.recv(timeout=20)) == {"type": "pong"}
+        socket.send(json.dumps({"type": "ping", "padding": "x" * 100_000}))
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=20)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+async def test_frames_other_than_pings_are_ignored_and_the_stream_goes_on(world):
+    key = await sync_to_async(world.key)("viewer", scopes=["tenant:read", "deployments:read"])
+    socket = await _open("/ws/tenants/acme/", key=key)
+    for frame in ({"text": "not json"}, {"text": "[1, 2]"}, {"text": '"ping"'}, {"bytes": b"\x00"}):
+        await socket.send_input({"type": "websocket.receive", **frame})
+    await socket.send_json_to({"type": "ping"})
+    assert await socket.receive_json_from(timeout=20) == {"type": "pong"}
+    await socket.disconnect()
