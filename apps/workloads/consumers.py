@@ -13,6 +13,7 @@ import threading
 
 import structlog
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from apps.apikeys.websocket import DEPLOYMENT_EVENTS, KeyScopedStream, socket_principal
 from apps.clusters.selectors import placement_of
@@ -31,6 +32,34 @@ logger = structlog.get_logger(__name__)
 TAIL_LINES = 200
 # Lines that arrive within this long go to the page in one message.
 BATCH_SECONDS = 0.05
+
+
+class _OpenPerUser:
+    """Log streams open in this process, per user. Each follows every pod of its workload with a thread
+    and a connection to the cluster, so one user's tabs or script may hold only so many of a web
+    process's (WORKLOAD_LOG_STREAMS_PER_USER); a process that ends takes its count with it."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open: dict[int, int] = {}
+
+    def claim(self, user_id: int) -> bool:
+        with self._lock:
+            if self._open.get(user_id, 0) >= settings.WORKLOAD_LOG_STREAMS_PER_USER:
+                return False
+            self._open[user_id] = self._open.get(user_id, 0) + 1
+            return True
+
+    def release(self, user_id: int) -> None:
+        with self._lock:
+            left = self._open.get(user_id, 0) - 1
+            if left > 0:
+                self._open[user_id] = left
+            else:
+                self._open.pop(user_id, None)
+
+
+_log_streams = _OpenPerUser()
 
 
 def _viewable(scope):
@@ -70,6 +99,23 @@ class WorkloadLogConsumer(KeyScopedStream, ObjectStream):
     Each follow runs in a thread of its own (the kubernetes client blocks) and is closed with the socket."""
 
     stream_scopes = (DEPLOYMENT_EVENTS,)
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            if not _log_streams.claim(user.pk):
+                # Refused before the handshake completes: the page's reconnects back off, as they would
+                # not after an accepted socket closed at once.
+                await self.close()
+                return
+            self.claimed = user.pk
+        await super().connect()
+
+    async def disconnect(self, code):
+        await super().disconnect(code)
+        if getattr(self, "claimed", None) is not None:
+            _log_streams.release(self.claimed)
+            self.claimed = None
 
     @database_sync_to_async
     def subscription(self):

@@ -509,6 +509,8 @@ CELERY_TASK_ROUTES = {"apps.builds.tasks.*": {"queue": BUILD_QUEUE}}
 BUILD_CONTEXT_MAX_BYTES = env.int("BUILD_CONTEXT_MAX_BYTES", default=50 * 1024 * 1024)
 BUILD_CONTEXT_MAX_UNPACKED_BYTES = env.int("BUILD_CONTEXT_MAX_UNPACKED_BYTES", default=500 * 1024 * 1024)
 BUILD_CONTEXT_MAX_FILES = env.int("BUILD_CONTEXT_MAX_FILES", default=100_000)
+# Live log streams (/ws/workloads/{id}/logs/) one user may hold open in one web process.
+WORKLOAD_LOG_STREAMS_PER_USER = env.int("WORKLOAD_LOG_STREAMS_PER_USER", default=8)
 # A build running longer than this is stopped and failed; each tenant runs at most this many at once
 # (the rest wait in `queued`).
 BUILD_TIME_LIMIT_SECONDS = env.int("BUILD_TIME_LIMIT_SECONDS", default=30 * 60)

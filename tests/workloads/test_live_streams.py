@@ -23,11 +23,15 @@ def _cookie(user) -> str:
     return client.cookies["sessionid"].value
 
 
-async def _socket(user, path):
+async def _socket_headers(user):
     headers = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
     if user is not None:
         headers.append((b"cookie", f"sessionid={await sync_to_async(_cookie)(user)}".encode()))
-    socket = Socket(application, path, headers=headers)
+    return headers
+
+
+async def _socket(user, path):
+    socket = Socket(application, path, headers=await _socket_headers(user))
     await socket.connect()
     return socket
 
@@ -87,3 +91,22 @@ async def test_the_row_stream_sends_the_row_after_each_read_of_the_cluster(world
     assert message["type"] == "workload"
     assert (message["workload"]["replicas"], message["workload"]["sync"]) == (3, "out_of_sync")
     await socket.disconnect()
+
+
+async def test_a_user_holds_only_so_many_log_streams_open_at_once(world, settings):
+    """Each log stream follows every pod with a thread and a connection to the cluster."""
+    settings.WORKLOAD_LOG_STREAMS_PER_USER = 2
+    workload = await sync_to_async(_workload)(world)
+    path = f"/ws/workloads/{workload.pk}/logs/"
+    first, second = await _socket(world.user("viewer"), path), await _socket(world.user("viewer"), path)
+    for socket in (first, second):
+        assert (await socket.receive_json_from(timeout=20))["type"] == "hello"
+    refused = Socket(application, path, headers=(await _socket_headers(world.user("viewer"))))
+    assert (await refused.connect())[0] is False
+    other = await _socket(world.user("developer"), path)  # another user's count is their own
+    assert (await other.receive_json_from(timeout=20))["type"] == "hello"
+    await first.disconnect()
+    again = await _socket(world.user("viewer"), path)
+    assert (await again.receive_json_from(timeout=20))["type"] == "hello"
+    for socket in (second, other, again):
+        await socket.disconnect()
