@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from apps.catalog.selectors import applications_for
 from apps.core.errors import ApplicationError
+from apps.core.paging import newest_first
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, require_role, tenant_view
 from apps.tenants.principals import as_principal
@@ -45,7 +46,7 @@ from .selectors import (
 from .serving import serving_now
 from .strategies.registry import strategy_for
 
-LIST_LENGTH = 100
+PAGE_SIZE = 50
 
 
 def _deployment(request, pk: int) -> Deployment:
@@ -60,7 +61,8 @@ def deployment_list(request):
     """The newest deployments, filtered by the GET parameters, so a filtered list has an address."""
     rows = deployment_list_for(request, request.tenant)
     filters = DeploymentFilterSet(request.GET or None, queryset=rows, tenant=request.tenant)
-    context = {"filters": filters, "deployments": listed(filters.qs[:LIST_LENGTH])}
+    page = newest_first(filters.qs, before=request.GET.get("before"), size=PAGE_SIZE, read=listed)
+    context = {"filters": filters, "page": page}
     return render_tenant_page(request, "deployments/list.html", context, section="deployments")
 
 

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from apps.deployments.models import Deployment
+from apps.deployments.views import PAGE_SIZE
 from apps.tenants.roles import Role
 from apps.workloads.models import Health, Workload
 
@@ -131,3 +132,24 @@ def test_a_row_shows_what_was_deployed_where_how_and_by_whom(world, client):
     assert '<span class="badge text-bg-danger" data-state="failed">Failed</span>' in page
     assert row(removed)[:5] == ["shop", f"#{number}", "dev", "Rolling update", "Succeeded Removed"]
     assert row(removed)[5].startswith("platform,")
+
+
+def test_the_deployments_list_pages_back_through_older_deployments_keeping_its_filter(world, client):
+    shop, blog = make_app(world.acme, "shop"), make_app(world.acme, "blog")
+    shops = [deployed(world, shop, "dev").pk for _ in range(PAGE_SIZE + 3)]
+    for _ in range(5):
+        deployed(world, blog, "dev")
+    client.force_login(world.user(Role.VIEWER))
+
+    first = client.get("/t/acme/deployments/?application=shop").content.decode()
+    newest = shops[::-1]
+    assert listed(client, "?application=shop") == newest[:PAGE_SIZE]
+    older = re.search(r'href="\?application=shop&amp;before=(\d+)" id="older"', first)
+    assert older and int(older.group(1)) == newest[PAGE_SIZE - 1]
+    second = f"?application=shop&before={older.group(1)}"
+    assert listed(client, second) == newest[PAGE_SIZE:]
+    page = client.get(f"/t/acme/deployments/{second}").content.decode()
+    assert 'id="older"' not in page and 'href="?application=shop" id="newest"' in page
+    # Nothing to page through: no footer; a `before` that is not an id reads from the newest.
+    assert 'id="older"' not in client.get("/t/acme/deployments/?application=blog").content.decode()
+    assert listed(client, "?application=shop&before=x") == newest[:PAGE_SIZE]
