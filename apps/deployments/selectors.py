@@ -89,27 +89,27 @@ def events_after(deployment: Deployment, after_seq: int = 0, limit: int = EVENTS
     return DeploymentEvent.objects.filter(deployment=deployment, seq__gt=after_seq).order_by("seq")[:limit]
 
 
-def latest_deployments_for(principal, tenant, application=None):
+def latest_deployments_for(principal, tenant, application=None, *, limit: int | None = None):
     """The newest deployment of each (application, environment) the principal may see, with the message
-    of its newest event: what the overview and application pages show, and the live script then moves."""
+    of its newest event: what the overview and application pages show, and the live script then moves.
+    By application and environment name; with `limit`, only the places deployed to most recently."""
     newest_message = DeploymentEvent.objects.filter(deployment=OuterRef("pk")).order_by("-seq").values("message")[:1]
-    rows = Deployment.objects.restrict(principal, "view").filter(tenant=tenant)
+    seen = Deployment.objects.restrict(principal, "view").filter(tenant=tenant)
     if application is not None:
-        rows = rows.filter(application=application)
+        seen = seen.filter(application=application)
+    newest = seen.order_by("application_id", "environment_id", "-id").distinct("application_id", "environment_id")
     # What serves each pair is read with the application's name and kind in the environment's namespace.
     rows = with_names(
-        rows.select_related("application", "release", "environment"),
+        Deployment.objects.filter(pk__in=newest.values("pk")).select_related("application", "release", "environment"),
         "application__name",
         "application__component_kind",
         "release__number",
         "environment__name",
         "environment__namespace",
-    )
-    return (
-        rows.annotate(latest_message=Subquery(newest_message))
-        .order_by("application__name", "environment__name", "application_id", "environment_id", "-id")
-        .distinct("application__name", "environment__name", "application_id", "environment_id")
-    )
+    ).annotate(latest_message=Subquery(newest_message))
+    if limit is not None:
+        return rows.order_by("-id")[:limit]
+    return rows.order_by("application__name", "environment__name", "application_id", "environment_id")
 
 
 def waiting_change_request(deployment) -> int | None:

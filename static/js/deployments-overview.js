@@ -13,6 +13,7 @@
   const tbody = root.querySelector("tbody");
   const status = document.getElementById("latest-deployments-status");
   const onlyApplication = Number(root.dataset.application || 0);
+  const slots = Number(root.dataset.slots || 0);
   const known = new Map(); // deployment id -> {state, message, seq, removed}
 
   const lookUp = (id) => fetch(`${root.dataset.api}${id}/`, { credentials: "same-origin" })
@@ -88,7 +89,14 @@
   const adopt = (slot, id) => lookUp(id).then((deployment) => {
     if (!deployment) return;
     const row = tbody.querySelector(`tr[data-slot="${slot}"]`) || newRow(slot, deployment);
-    if (Number(row.dataset.deployment || 0) > id) return;
+    const current = Number(row.dataset.deployment || 0);
+    if (current > id) return;
+    // The overview holds the places deployed to most recently, newest on top; an application's page
+    // holds every environment in promotion order.
+    if (slots && id > current) {
+      tbody.prepend(row);
+      [...tbody.querySelectorAll("tr[data-slot]")].slice(slots).forEach((old) => old.remove());
+    }
     row.dataset.deployment = id;
     const link = document.createElement("a");
     link.href = `${root.dataset.pages}${id}/`;

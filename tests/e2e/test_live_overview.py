@@ -120,3 +120,42 @@ def test_a_removal_shows_removed_live_on_the_overview_the_application_and_the_de
     page.reload()
     expect(page.locator(f"{slot} [data-removed]")).to_have_text("Removed")
     assert page.console_errors == []
+
+
+def test_a_new_place_deployed_to_goes_on_top_of_the_overview_live_and_the_oldest_leaves(
+    page, asgi_server, world, sandbox, celery_worker
+):
+    from apps.deployments.templatetags.deployment_live import OVERVIEW_SLOTS
+
+    registered(world, sandbox)
+    dev = world.acme.environments.get(name="dev")
+    earlier = []
+    for n in range(OVERVIEW_SLOTS):
+        app = make_app(world.acme, f"app{n}")
+        earlier.append(
+            Deployment.objects.create(
+                tenant=world.acme, application=app, release=make_release(app), environment=dev, state="succeeded"
+            )
+        )
+    release = make_release(make_app(world.acme, "shop"), image="registry.example/shop:1.0")
+    sign_in(page, asgi_server, world.user("viewer").email)
+    page.goto(f"{asgi_server}/t/acme/")
+    rows = page.locator("#latest-deployments tbody tr[data-slot]")
+    expect(rows).to_have_count(OVERVIEW_SLOTS)
+    expect(page.locator("#latest-deployments-status")).to_have_text("· live")
+    page.evaluate("window.stillTheSamePage = true")
+
+    with ThreadPoolExecutor(1) as pool:
+        deployment, _ = pool.submit(
+            deployment_create,
+            actor=world.principal("developer"),
+            release=release,
+            environment=world.acme.environments.get(name="staging"),
+        ).result()
+    expect(rows.first).to_have_attribute("data-slot", f"{deployment.application_id}:{deployment.environment_id}")
+    expect(rows.first.locator("[data-field='state'] .badge")).to_have_text("Succeeded", timeout=30000)
+    expect(rows).to_have_count(OVERVIEW_SLOTS)
+    oldest = earlier[0]
+    expect(page.locator(f"tr[data-slot='{oldest.application_id}:{oldest.environment_id}']")).to_have_count(0)
+    assert page.evaluate("window.stillTheSamePage") is True
+    assert page.console_errors == []

@@ -21,14 +21,23 @@ POD_TONES = {
 }
 
 
+# The tenant overview shows the places deployed to most recently; the deployments page has the rest.
+OVERVIEW_SLOTS = 10
+
+
 @register.inclusion_tag("deployments/_latest.html", takes_context=True)
 def latest_deployments(context, application=None):
     """One row per (application, environment) with its newest deployment and what serves there now (read
     from the cluster, by the lifecycle watcher that leads now or else by this request: after a switch
-    back that is not the newest deployment's release); on an application's page every environment gets
-    a row, so a first deployment has a place to appear."""
+    back that is not the newest deployment's release). On an application's page every environment gets
+    a row, so a first deployment has a place to appear; on the overview the OVERVIEW_SLOTS places
+    deployed to most recently, newest first."""
     request, tenant = context["request"], context["tenant"]
-    newest = list(latest_deployments_for(request, tenant, application))
+    overview = application is None
+    newest = list(latest_deployments_for(request, tenant, application, limit=OVERVIEW_SLOTS + 1 if overview else None))
+    more = overview and len(newest) > OVERVIEW_SLOTS
+    if overview:
+        newest = newest[:OVERVIEW_SLOTS]
     serving = serving_of_many(((d.application, d.environment) for d in newest), watched=True)
     rows = [
         {
@@ -47,7 +56,13 @@ def latest_deployments(context, application=None):
             .filter(tenant=tenant)
             .order_by(*promotion_order())
         ]
-    return {"tenant": tenant, "application": application, "rows": rows}
+    return {
+        "tenant": tenant,
+        "application": application,
+        "rows": rows,
+        "slots": overview and OVERVIEW_SLOTS,
+        "more": more,
+    }
 
 
 @register.filter
