@@ -1,8 +1,10 @@
 """Where a build's context comes from: an uploaded .tar.gz (checked before it is accepted) or a Git
-repository (checked before it is cloned, cloned with `git` under a time limit)."""
+repository (checked before it is cloned, cloned with `git` within the same limits as an upload and a
+time limit)."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import ipaddress
@@ -12,6 +14,7 @@ import socket
 import subprocess
 import tarfile
 import tempfile
+import time
 import zlib
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -161,30 +164,90 @@ class CloneFailed(Exception):
     """The repository could not be cloned; the message says why, without credentials."""
 
 
+def _disk_use(folder: Path) -> int:
+    used = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            with contextlib.suppress(OSError):  # git renamed or removed it meanwhile
+                used += os.lstat(Path(root) / name).st_size
+    return used
+
+
+def _git(command: list[str], *, env: dict, url: str, ref: str, timeout: float, workspace: Path, max_bytes: int) -> str:
+    """Run git until it ends, the deadline passes, or what it wrote in the workspace passes max_bytes
+    (looked at five times a second: a repository's pack can be any size). Its output, or CloneFailed."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + timeout
+    too_large = CloneFailed(f"{ref} of {url} is larger than builds accept: more than {max_bytes} bytes to fetch.")
+    while True:
+        try:
+            out, err = process.communicate(timeout=0.2)
+            break
+        except subprocess.TimeoutExpired:
+            if time.monotonic() > deadline:
+                failure = CloneFailed(f"Cloning {url} took longer than {timeout:.0f} seconds.")
+            elif _disk_use(workspace) > max_bytes:
+                failure = too_large
+            else:
+                continue
+            process.kill()
+            process.communicate()
+            raise failure from None
+    if _disk_use(workspace) > max_bytes:  # written faster than the first look
+        raise too_large
+    if process.returncode != 0:
+        detail = err.strip().splitlines()[-1:] or ["git failed"]
+        raise CloneFailed(f"Could not fetch {ref} from {url}: {detail[0]}")
+    return out
+
+
+def _tree_within_limits(checkout: Path, *, env: dict, url: str, ref: str) -> None:
+    """What checking out would write, read from the tree before anything is written: the upload's limits
+    on unpacked bytes and files hold for a repository too (a few kilobytes of trees can name the same
+    large blob a million times)."""
+    limit, files = settings.BUILD_CONTEXT_MAX_UNPACKED_BYTES, settings.BUILD_CONTEXT_MAX_FILES
+    command = ["git", "-C", str(checkout), "ls-tree", "-r", "-l", "-z", "FETCH_HEAD"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    total = count = 0
+    rest = b""
+    try:
+        while chunk := process.stdout.read(65536):
+            *entries, rest = (rest + chunk).split(b"\0")
+            for entry in entries:
+                size = entry.split(b"\t", 1)[0].split()[-1]
+                total += int(size) if size.isdigit() else 0  # a submodule has no size
+                count += 1
+            if total > limit:
+                raise CloneFailed(f"{ref} of {url} holds more than {limit} bytes; builds accept at most that.")
+            if count > files:
+                raise CloneFailed(f"{ref} of {url} holds more than {files} files; builds accept at most that.")
+    finally:
+        process.kill()
+        process.wait()
+
+
 def clone_context(url: str, ref: str, timeout: float) -> bytes:
     """Clone `ref` of the repository (shallow where git allows) and return it as a .tar.gz context,
-    without its .git folder. Nothing stays on disk."""
+    without its .git folder, within the limits of an uploaded one. Nothing stays on disk."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
     protocols = "file:https" if settings.BUILD_GIT_ALLOW_LOCAL else "https"
     env["GIT_ALLOW_PROTOCOL"] = protocols
     with tempfile.TemporaryDirectory(prefix="portal-build-") as workspace:
         checkout = Path(workspace) / "src"
-        commands = [
-            ["git", "init", "-q", str(checkout)],
-            ["git", "-C", str(checkout), "fetch", "-q", "--depth", "1", "--", url, ref],
-            ["git", "-C", str(checkout), "checkout", "-q", "FETCH_HEAD"],
-        ]
-        for command in commands:
-            try:
-                result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
-            except subprocess.TimeoutExpired:
-                raise CloneFailed(f"Cloning {url} took longer than {timeout:.0f} seconds.") from None
-            if result.returncode != 0:
-                detail = result.stderr.strip().splitlines()[-1:] or ["git failed"]
-                raise CloneFailed(f"Could not fetch {ref} from {url}: {detail[0]}")
+        git = {"env": env, "url": url, "ref": ref, "timeout": timeout, "workspace": Path(workspace)}
+        fetched = settings.BUILD_CONTEXT_MAX_BYTES
+        _git(["git", "init", "-q", str(checkout)], **git, max_bytes=fetched)
+        _git(["git", "-C", str(checkout), "fetch", "-q", "--depth", "1", "--", url, ref], **git, max_bytes=fetched)
+        _tree_within_limits(checkout, env=env, url=url, ref=ref)
+        unpacked = fetched + settings.BUILD_CONTEXT_MAX_UNPACKED_BYTES
+        _git(["git", "-C", str(checkout), "checkout", "-q", "FETCH_HEAD"], **git, max_bytes=unpacked)
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
             for entry in sorted(checkout.iterdir()):
                 if entry.name != ".git":
                     archive.add(entry, arcname=entry.name)
+        if buffer.tell() > settings.BUILD_CONTEXT_MAX_BYTES:
+            raise CloneFailed(
+                f"{ref} of {url} packs to {buffer.tell()} bytes; builds accept at most {settings.BUILD_CONTEXT_MAX_BYTES}."
+            )
         return buffer.getvalue()
