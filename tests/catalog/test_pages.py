@@ -76,7 +76,7 @@ def test_the_list_shows_applications_with_their_latest_release(dev_client, world
         actor=world.principal("owner"), application=Application.objects.get(name="shop"), image="nginx:1.27"
     )
     page = dev_client.get("/t/acme/apps/").content.decode()
-    assert ">Applications</a>" in page and 'aria-current="page"><i class="bi bi-boxes' in page
+    assert 'id="nav-apps" href="/t/acme/apps/" aria-current="page"><span><i class="bi bi-boxes me-2"></i>Applications<' in page
     assert "shop" in page and "#2" in page and "nginx:1.27" in page
     assert 'id="new-application"' in page
 

@@ -2,6 +2,7 @@
 
 from django import template
 from django.apps import apps
+from django.urls import reverse
 
 from apps.core.policies import policy_for
 
@@ -14,6 +15,37 @@ register = template.Library()
 def can(context, action: str, obj) -> bool:
     """Whether the page's principal may `action` this row, by the row's policy."""
     return policy_for(type(obj)).can(context["request"], action, obj)
+
+
+# The tenant's sections in its navigation: key (the page's `section`), label, icon, URL name, and the
+# model whose "view" the viewer needs to see the link (None: every member).
+SECTIONS = (
+    ("overview", "Overview", "speedometer2", "tenants:overview", None),
+    ("apps", "Applications", "boxes", "catalog:list", None),
+    ("members", "Members", "people", "tenants:members", None),
+    ("environments", "Environments", "layers", "tenants:environments", None),
+    ("quotas", "Quotas", "speedometer", "tenants:quotas", None),
+    ("workloads", "Workloads", "activity", "workloads:list", None),
+    ("addons", "Add-ons", "plugin", "marketplace:list", None),
+    ("deployments", "Deployments", "rocket-takeoff", "deployments:list", None),
+    ("approvals", "Approvals", "clipboard-check", "approvals:queue", None),
+    ("cmdb", "CMDB", "diagram-3", "cmdb:list", None),
+    ("apikeys", "API keys", "key", "apikeys:list", None),
+    ("consumers", "Consumer keys", "person-badge", "consumers:list", None),
+    ("webhooks", "Webhooks", "broadcast", "webhooks:list", "webhooks.WebhookEndpoint"),
+    ("audit", "Audit trail", "journal-text", "audit:trail", "audit.AuditEvent"),
+)
+
+
+@register.simple_tag(takes_context=True)
+def tenant_sections(context) -> list[dict]:
+    """The sections of the page's tenant this viewer sees, with their addresses."""
+    slug = context["tenant"].slug
+    return [
+        {"key": key, "label": label, "icon": icon, "url": reverse(name, kwargs={"tenant_slug": slug})}
+        for key, label, icon, name, needs in SECTIONS
+        if needs is None or tenant_can(context, "view", needs)
+    ]
 
 
 @register.simple_tag(takes_context=True)
