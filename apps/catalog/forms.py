@@ -350,15 +350,11 @@ def _json_object(text: str):
 
 
 class CompareForm(forms.Form):
-    """Two release numbers of one application, read from the query string."""
+    """Two release numbers of one application, read from the query string (whether both exist is the
+    view's question: an application may have thousands, too many to offer as choices)."""
 
-    before = forms.TypedChoiceField(coerce=int, label="From release")
-    after = forms.TypedChoiceField(coerce=int, label="To release")
-
-    def __init__(self, *args, numbers: list[int], **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in ("before", "after"):
-            self.fields[name].choices = [(number, f"#{number}") for number in numbers]
+    before = forms.IntegerField(label="From release", min_value=1, max_value=2**31 - 1)
+    after = forms.IntegerField(label="To release", min_value=1, max_value=2**31 - 1)
 
 
 # --- Service templates (operators) -------------------------------------------------------------

@@ -11,6 +11,6 @@ urlpatterns = [
     path("new/", views.application_new, name="new"),
     path("<slug:name>/", views.application_detail, name="detail"),
     path("<slug:name>/edit/", views.application_edit, name="edit"),
-    path("<slug:name>/releases/", views.release_new, name="release-new"),
+    path("<slug:name>/releases/", views.releases, name="releases"),
     path("<slug:name>/releases/<int:number>/", views.release_detail, name="release"),
 ]

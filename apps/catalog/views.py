@@ -4,9 +4,10 @@ The operators' service-template pages live in apps/operator/service_templates.py
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.core.errors import ApplicationError
+from apps.core.paging import newest_first
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, tenant_view
 from apps.tenants.principals import as_principal
@@ -99,25 +100,32 @@ def application_edit(request, name):
     return render_tenant_page(request, "catalog/edit.html", context, section="apps", status=_status(request))
 
 
+# The application page shows its newest releases; its releases page pages back through all of them.
+RELEASES_SHOWN = 20
+RELEASES_PAGE = 50
+
+
 @tenant_view
 def application_detail(request, name):
-    application = _application(request, name)
-    releases = list(releases_of(request, application))
-    initial = ReleaseForm.initial_from(releases[0]) if releases else dict(ReleaseForm.FIRST_RELEASE)
-    form = ReleaseForm(initial=initial, kind=application.component_kind)
-    return _detail_page(request, application, releases, form)
+    return _detail_page(request, _application(request, name))
 
 
-def _detail_page(request, application, releases, release_form, refused=None):
-    """The application page: details, releases newest first, the comparison, the next release's form."""
-    numbers = [release.number for release in releases]
-    compare, changes = _comparison(request, releases, numbers)
+def _detail_page(request, application, release_form=None):
+    """The application page: details, the newest releases, the comparison, the next release's form
+    (prefilled from the newest release, or the one refused)."""
+    releases = releases_of(request, application)
+    shown = list(releases[:RELEASES_SHOWN])
+    count = releases.count() if len(shown) == RELEASES_SHOWN else len(shown)
+    if release_form is None:
+        initial = ReleaseForm.initial_from(shown[0]) if shown else dict(ReleaseForm.FIRST_RELEASE)
+        release_form = ReleaseForm(initial=initial, kind=application.component_kind)
+    compare, changes = _comparison(request, releases, shown)
     context = {
         "application": application,
-        "releases": releases,
+        "releases": shown,
+        "release_count": count,
         "release_form": release_form,
-        "refused": refused,
-        "next_number": (numbers[0] if numbers else 0) + 1,
+        "next_number": (shown[0].number if shown else 0) + 1,
         "compare": compare,
         "changes": changes,
         "may_release": policy_for(Release).can_add(request, request.tenant),
@@ -126,30 +134,51 @@ def _detail_page(request, application, releases, release_form, refused=None):
     return render_tenant_page(request, "catalog/detail.html", context, section="apps", status=_status(request))
 
 
-def _comparison(request, releases, numbers):
-    """The compare form and, when it names two releases, the changes between them."""
+def _comparison(request, releases, newest):
+    """The compare form (the two newest releases by default) and, when it names two releases that
+    exist, the changes between them."""
     if "before" not in request.GET:
-        initial = {"before": numbers[1], "after": numbers[0]} if len(numbers) > 1 else None
-        return CompareForm(initial=initial, numbers=numbers), None
-    compare = CompareForm(request.GET, numbers=numbers)
+        initial = {"before": newest[1].number, "after": newest[0].number} if len(newest) > 1 else None
+        return CompareForm(initial=initial), None
+    compare = CompareForm(request.GET)
     if not compare.is_valid():
         return compare, None
-    by_number = {release.number: release for release in releases}
-    return compare, services.release_diff(
-        by_number[compare.cleaned_data["before"]], by_number[compare.cleaned_data["after"]]
-    )
+    wanted = (compare.cleaned_data["before"], compare.cleaned_data["after"])
+    by_number = {release.number: release for release in releases.filter(number__in=wanted)}
+    for field, number in zip(("before", "after"), wanted, strict=True):
+        if number not in by_number:
+            compare.add_error(field, f"There is no release #{number}.")
+    if compare.errors:
+        return compare, None
+    return compare, services.release_diff(by_number[wanted[0]], by_number[wanted[1]])
 
 
 @tenant_view
-@require_POST
-def release_new(request, name):
+@require_http_methods(["GET", "HEAD", "POST"])
+def releases(request, name):
+    """GET: every release of the application, newest first, a page at a time. POST: cut the next one."""
+    if request.method == "POST":
+        return _release_new(request, name)
+    application = _application(request, name)
+    every = releases_of(request, application)
+    page = newest_first(every, before=request.GET.get("before"), size=RELEASES_PAGE)
+    context = {
+        "application": application,
+        "page": page,
+        "latest": every.values_list("number", flat=True).first(),
+        "may_release": policy_for(Release).can_add(request, request.tenant),
+    }
+    return render_tenant_page(request, "catalog/releases.html", context, section="apps")
+
+
+def _release_new(request, name):
     application = _application(request, name)
     form = ReleaseForm(request.POST, kind=application.component_kind)
     release = form.submit(services.release_create, actor=as_principal(request), application=application)
     if release is not None:
         messages.success(request, f"Release #{release.number} of {application.name} is ready to deploy.")
         return _to_application(application)
-    return _detail_page(request, application, list(releases_of(request, application)), form, refused=form)
+    return _detail_page(request, application, form)
 
 
 @tenant_view

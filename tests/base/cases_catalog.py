@@ -103,9 +103,10 @@ def _page_cases() -> list:
             write_role=Role.DEVELOPER,
             data=details,
         ),
+        PageCase(T + "apps/<slug:name>/releases/", _app_page("catalog:releases")),
         PageCase(
             T + "apps/<slug:name>/releases/",
-            _app_page("catalog:release-new"),
+            _app_page("catalog:releases"),
             method="post",
             write_role=Role.DEVELOPER,
             data=release,

@@ -76,7 +76,10 @@ def test_the_list_shows_applications_with_their_latest_release(dev_client, world
         actor=world.principal("owner"), application=Application.objects.get(name="shop"), image="nginx:1.27"
     )
     page = dev_client.get("/t/acme/apps/").content.decode()
-    assert 'id="nav-apps" href="/t/acme/apps/" aria-current="page"><span><i class="bi bi-boxes me-2"></i>Applications<' in page
+    assert (
+        'id="nav-apps" href="/t/acme/apps/" aria-current="page"><span><i class="bi bi-boxes me-2"></i>Applications<'
+        in page
+    )
     assert "shop" in page and "#2" in page and "nginx:1.27" in page
     assert 'id="new-application"' in page
 
@@ -473,3 +476,45 @@ def test_a_probe_naming_a_port_is_not_refused_when_the_ports_did_not_parse(dev_c
     page = dev_client.post("/t/acme/apps/shop/releases/", data).content.decode()
     assert field_refused(page, "ports", "is not a port")
     assert "is-invalid" not in input_tag(page, "readiness_probe")
+
+
+def test_the_application_page_shows_the_newest_releases_and_the_releases_page_all_of_them(world, client):
+    from apps.catalog.views import RELEASES_PAGE, RELEASES_SHOWN
+    from tests.deployments.conftest import make_app, make_release
+
+    app = make_app(world.acme, "shop")
+    total = RELEASES_PAGE + 5
+    for _ in range(total):
+        make_release(app)
+    client.force_login(world.user("viewer"))
+
+    page = client.get("/t/acme/apps/shop/").content.decode()
+    shown = [int(n) for n in re.findall(r'href="/t/acme/apps/shop/releases/(\d+)/">#', page)]
+    assert shown == list(range(total, total - RELEASES_SHOWN, -1))
+    assert f'<span class="badge text-bg-light border ms-1">{total}</span>' in page
+    assert 'id="older-releases"' in page and 'href="/t/acme/apps/shop/releases/">all releases</a>' in page
+    # Any two releases compare, shown or not; one that does not exist is said so on its field.
+    page = client.get(f"/t/acme/apps/shop/?before=1&after={total}").content.decode()
+    assert 'id="diff"' in page
+    page = client.get("/t/acme/apps/shop/?before=1&after=999").content.decode()
+    assert "There is no release #999." in page and 'id="diff"' not in page
+    assert client.get("/t/acme/apps/shop/?before=x&after=1").status_code == 200
+
+    first = client.get("/t/acme/apps/shop/releases/").content.decode()
+    numbers = [int(n) for n in re.findall(r'href="/t/acme/apps/shop/releases/(\d+)/">#', first)]
+    assert numbers == list(range(total, total - RELEASES_PAGE, -1))
+    older = re.search(r'href="\?before=(\d+)" id="older"', first)
+    rest = client.get(f"/t/acme/apps/shop/releases/?before={older.group(1)}").content.decode()
+    assert [int(n) for n in re.findall(r'href="/t/acme/apps/shop/releases/(\d+)/">#', rest)] == list(range(5, 0, -1))
+    assert rest.count("latest</span>") == 0 and first.count("latest</span>") == 1
+    assert "data-deploy-release" not in first  # a viewer deploys nothing
+
+
+def test_an_application_without_releases_lists_none_on_either_page(world, client):
+    from tests.deployments.conftest import make_app
+
+    make_app(world.acme, "shop")
+    client.force_login(world.user("developer"))
+    assert "Describe the first one below." in client.get("/t/acme/apps/shop/").content.decode()
+    page = client.get("/t/acme/apps/shop/releases/").content.decode()
+    assert "No releases yet." in page and "Describe the first one below." not in page and 'id="older"' not in page
