@@ -158,14 +158,16 @@ def restore_target(deployment: Deployment) -> Deployment | None:
 
 
 def live_deployment(application, environment) -> Deployment | None:
-    """The deployment whose release runs in the environment now: the newest that succeeded."""
-    return (
+    """The deployment whose release runs in the environment now: the newest that succeeded, unless the
+    application was removed from the environment since (then nothing runs there)."""
+    newest = (
         Deployment.objects.filter(application=application, environment=environment, state=State.SUCCEEDED)
         # environment__tenant: whether the viewer may change it is asked of its environment's tenant.
         .select_related("release", "environment__tenant", "application", "tenant")
         .order_by("-id")
         .first()
     )
+    return newest if newest is not None and newest.removed_at is None else None
 
 
 def step_recorded_at(deployment: Deployment, key: str):

@@ -12,6 +12,7 @@ from apps.approvals.models import ChangeRequest
 from apps.approvals.services.requests import change_request_decide
 from apps.audit.models import AuditEvent
 from apps.clusters.kube import KubeClient
+from apps.core.errors import ApplicationError
 from apps.deployments.models import DeploymentEvent, DeploySettings
 from apps.deployments.services import deploy_settings_for
 from apps.workloads.models import Cause, Incident, Workload
@@ -126,6 +127,39 @@ def test_a_governed_environment_heals_through_a_change_request(world, api, clust
     wait_for(lambda: heals(deployment) == 1, timeout=10)  # the note is written just after the apply
 
 
+def approve(world, request):
+    """An approval that the change's moving since (the live state it was asked against) sends back once."""
+    try:
+        change_request_decide(actor=world.principal("admin"), change_request=request, verdict="approve")
+    except ApplicationError as error:
+        assert error.code == "change_moved", error.message
+        change_request_decide(actor=world.principal("admin"), change_request=request, verdict="approve")
+
+
+def test_a_heal_approved_after_a_newer_release_went_live_puts_nothing_back(world, api, cluster, watcher):
+    prod = world.acme.environments.get(name="prod")
+    deployment = live(api, world, environment="prod")
+    govern(world, prod, ("admins", 1, ["admin"], []))
+    self_heal(world, "heal", environment="prod")
+    set_image(cluster, "registry.example/web:hotfix", namespace="acme--prod")
+    heal = wait_for(lambda: ChangeRequest.objects.filter(kind="heal").first(), timeout=30)
+
+    newer = make_release(deployment.application, image="registry.example/web:2.0")
+    asked = deploy(api, world.user("owner"), newer, environment="prod", justification="the next release")
+    assert asked.json()["state"] == "pending_approval", asked.json()
+    approve(world, ChangeRequest.objects.get(kind="deploy"))
+    assert finished(asked.json()["id"]).state == "succeeded"
+    assert image_of(cluster, "acme--prod") == "registry.example/web:2.0"
+
+    approve(world, heal)
+    wait_for(lambda: ChangeRequest.objects.get(pk=heal.pk).executed_at, timeout=30)
+    heal.refresh_from_db()
+    assert heal.outcome.startswith("Approved, but carrying it out failed: Release #1 is not what runs in prod")
+    time.sleep(2)  # a heal carried out would have applied by now
+    assert image_of(cluster, "acme--prod") == "registry.example/web:2.0"
+    assert heals(deployment) == 0
+
+
 def test_self_heal_is_a_deploy_setting_of_the_api_and_the_page(world, api, client):
     api.as_user(world.user("owner"))
     [row] = api.get("/api/v1/deploy-settings/", {"environment": "dev", "tenant": "acme"}).json()["results"]
@@ -189,3 +223,19 @@ def test_letting_heal_skip_approval_is_a_setting_audited_and_itself_governed(wor
     assert f'name="heal_skips_approval" id="heal-skips-approval-{dev["id"]}" checked' in page
     client.post(f"/t/acme/deployments/settings/{dev['id']}/", {"self_heal": "heal", "auto_rollback": "on"})
     assert DeploySettings.objects.get(pk=dev["id"]).heal_skips_approval is False, "an unticked box turns it off"
+
+
+def test_a_removed_application_is_neither_healed_back_nor_scaled(world, api, cluster, watcher):
+    from apps.deployments.services import application_remove, deployment_heal, deployment_scale
+
+    deployment = live(api, world)
+    application_remove(
+        actor=world.principal("owner"), application=deployment.application, environment=deployment.environment
+    )
+    assert cluster.get("apps/v1", "Deployment", "web", "acme--dev") is None
+    with pytest.raises(ApplicationError, match="not what runs in dev any more: it was removed"):
+        deployment_heal(deployment=deployment, drift="spec.replicas")
+    with pytest.raises(ApplicationError, match="Only what runs in dev now can be scaled"):
+        deployment_scale(actor=world.principal("owner"), deployment=deployment, replicas=3)
+    time.sleep(1)
+    assert cluster.get("apps/v1", "Deployment", "web", "acme--dev") is None and heals(deployment) == 0

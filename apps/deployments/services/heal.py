@@ -13,13 +13,16 @@ from django.db import transaction
 
 from apps.clusters.services import kube_of
 from apps.core.audit import audit_record
+from apps.core.errors import ApplicationError
 from apps.core.governance import Change, gate
 
 from ..manifests import render
 from ..models import Deployment, DeploymentEvent
+from ..selectors import live_deployment
 from ..strategies.manifests import render_colour
 from .deploy_settings import deploy_settings_for
 from .gating import change_gated, is_waiting
+from .operations import NOT_LIVE
 from .state import deployment_note
 
 HEAL = "heal"
@@ -48,7 +51,18 @@ def deployment_heal(*, deployment: Deployment, drift: str, colour: str = "", app
     environment it waits for approval: `change_request` is set on the deployment and nothing is applied.
     Where the environment's deploy settings let heals skip approval, it goes ahead at once as a
     restorative change (it puts back what was approved, so a freeze does not hold it either) and the
-    approvals app files it, once made, with a review afterwards."""
+    approvals app files it, once made, with a review afterwards. Only what runs now is healed: a heal
+    asked for a deployment that a newer one or a removal has replaced since (its request approved late)
+    would put an older release back, and is refused."""
+    live = live_deployment(deployment.application_id, deployment.environment_id)
+    if live is None or live.pk != deployment.pk:
+        now = f"deployment {live.pk} (release #{live.release.number}) runs there now" if live else "it was removed"
+        raise ApplicationError(
+            f"Release #{deployment.release.number} is not what runs in {deployment.environment.name} any more: "
+            f"{now}, so it is not put back.",
+            code=NOT_LIVE,
+            status=409,
+        )
     change = Change(
         kind=HEAL,
         tenant=deployment.tenant,
