@@ -509,7 +509,9 @@ class LogFollow:
         self._closed.set()
         response = self._response
         if response is not None:
-            response.shutdown()
+            # A read ended meanwhile has given its connection back to the pool: nothing to wake then.
+            with contextlib.suppress(RuntimeError):
+                response.shutdown()
 
     def _open(self, first: bool, opened_at: float):
         options: dict = {"follow": True, "timestamps": True, "_preload_content": False}

@@ -112,10 +112,12 @@ class WorkloadLogConsumer(KeyScopedStream, ObjectStream):
         await super().connect()
 
     async def disconnect(self, code):
-        await super().disconnect(code)
-        if getattr(self, "claimed", None) is not None:
-            _log_streams.release(self.claimed)
-            self.claimed = None
+        try:
+            await super().disconnect(code)
+        finally:  # whatever closing the follows met, the stream's place is given back
+            if getattr(self, "claimed", None) is not None:
+                _log_streams.release(self.claimed)
+                self.claimed = None
 
     @database_sync_to_async
     def subscription(self):
@@ -172,7 +174,8 @@ class WorkloadLogConsumer(KeyScopedStream, ObjectStream):
     async def _flush(self) -> None:
         lines, self.outbox = sorted(self.outbox, key=lambda line: line["at"]), []
         if lines:
-            await self.send_json({"type": "lines", "lines": lines})
+            with contextlib.suppress(OSError):  # the browser went away after the lines came: nobody to tell
+                await self.send_json({"type": "lines", "lines": lines})
 
     async def closing(self):
         for follow in list(getattr(self, "follows", {}).values()):

@@ -280,3 +280,34 @@ def test_clients_starting_at_once_read_each_others_discovery_whole(caplog):
             thread.join(timeout=120)
     assert failures == []
     assert [r.getMessage() for r in caplog.records if "cache error" in r.getMessage()] == []
+
+
+def test_a_log_follow_closed_while_its_container_waits_to_start_again_closes_quietly(kube, namespace):
+    """Between a crash and the next start the follow's last read has ended and given its connection back;
+    closing it then (the page left during a crash loop) wakes nothing and raises nothing."""
+    from apps.clusters.kube import LogFollow
+
+    kube.apply([deployment(namespace, image="registry.example/web:crash", replicas=1)])
+    pod = wait_for_pod(kube, namespace)
+    follow = LogFollow(kube, namespace, pod, container=None, tail=10)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(text for _, text in follow), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 30
+    while not any("exited with code 1" in line for line in lines) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert any("exited with code 1" in line for line in lines), lines
+    time.sleep(LogFollow.PAUSE_SECONDS + 0.5)  # the read ended; it waits for the container to start again
+    follow.close()
+    reader.join(timeout=10)
+    assert not reader.is_alive()
+
+
+def wait_for_pod(kube, namespace, timeout=30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pods, _ = kube.list("v1", "Pod", namespace, label_selector="app=web")
+        if pods:
+            return pods[0]["metadata"]["name"]
+        time.sleep(0.1)
+    raise AssertionError("no pod")

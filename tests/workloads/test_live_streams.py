@@ -2,6 +2,8 @@
 line by line as they are written; /ws/workloads/{id}/ sends the row after every read of the cluster.
 Anonymous, foreign and unknown subscriptions are refused as over REST."""
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
@@ -109,4 +111,21 @@ async def test_a_user_holds_only_so_many_log_streams_open_at_once(world, setting
     again = await _socket(world.user("viewer"), path)
     assert (await again.receive_json_from(timeout=20))["type"] == "hello"
     for socket in (second, other, again):
+        await socket.disconnect()
+
+
+async def test_a_log_stream_gives_its_place_back_when_it_closes_during_a_crash_loop(world, running, cluster, settings):  # noqa: F811
+    """Between a crash and the next start a pod's follow waits with its last read ended: closing the
+    stream then still gives the user's place back, so leaving a crash-looping workload's page does not
+    use the places up until no log opens anywhere."""
+    settings.WORKLOAD_LOG_STREAMS_PER_USER = 1
+    containers = [{"name": "web", "image": "registry.example/web:crash"}]
+    patch = {"spec": {"template": {"spec": {"containers": containers}}}}
+    await sync_to_async(cluster.patch)("apps/v1", "Deployment", "web", NS, patch)
+    path = f"/ws/workloads/{running.pk}/logs/"
+    for _ in range(3):
+        socket = await _socket(world.user("viewer"), path)
+        assert (await socket.receive_json_from(timeout=20))["type"] == "hello", "a place was not given back"
+        await _lines(socket, "exited with code 1", timeout=20)
+        await asyncio.sleep(1.5)  # the read ended; the follow waits for the container to start again
         await socket.disconnect()
