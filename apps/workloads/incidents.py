@@ -6,7 +6,9 @@ reopens the one it resolved shortly before, counting up), tells the tenant (a pl
 webhooks, an email to owners and admins) and, when the release went live only minutes ago and the
 environment rolls back automatically, rolls it back through the deployment services like any
 automatic rollback; where no rollback applies and the environment restarts unwell pods, it restarts
-them once. A cause no longer seen resolves its incident by itself.
+them once. A cause no longer seen resolves its incident by itself once it has stayed away
+INCIDENT_RESOLVE_AFTER_SECONDS; until then the incident stays open, and seeing the cause again
+carries on with it.
 
 People act from an incident too: restart the workload's pods or scale it. Both are the deployment's
 own Restart and Scale, so the environment's approvals, freezes, quotas and the audit apply as they
@@ -54,11 +56,14 @@ RESTART_CAUSES = (Cause.CRASH_LOOP, Cause.UNREADY)
 ALREADY_RESOLVED = "incident_resolved"
 
 
-def incidents_sync(*, workload: Workload, causes: dict[str, str], applied_by=None) -> None:
+def incidents_sync(*, workload: Workload, causes: dict[str, str], applied_by=None) -> float | None:
     """Open, update and resolve the workload's incidents from the causes seen now. `applied_by` is the
-    deployment whose release runs, for the automatic rollback of a release that degrades."""
+    deployment whose release runs, for the automatic rollback of a release that degrades. Returns in how
+    many seconds an incident whose cause went away is due to resolve (None: none is), for the caller
+    to read the workload again then: nothing else may change in the cluster to prompt a read."""
     now = timezone.now()
-    opened = []
+    after = timedelta(seconds=settings.INCIDENT_RESOLVE_AFTER_SECONDS)
+    opened, due = [], None
     with transaction.atomic():
         fence()  # a watcher that lost its lease opens and resolves nothing
         # One reader of the workload at a time decides (the watcher and a worker's refresh may both
@@ -68,17 +73,24 @@ def incidents_sync(*, workload: Workload, causes: dict[str, str], applied_by=Non
         for cause, message in causes.items():
             incident = current.get(cause)
             if incident is not None:
-                if incident.message != message:
-                    incident.message = message
-                incident.last_seen = now
-                incident.save(update_fields=["message", "last_seen"])
+                incident.message, incident.last_seen, incident.clear_since = message, now, None
+                incident.save(update_fields=["message", "last_seen", "clear_since"])
                 continue
             opened.append(_open(workload, cause, message, now))
         for cause, incident in current.items():
-            if cause not in causes:
+            if cause in causes:
+                continue
+            if incident.clear_since is None:
+                incident.clear_since = now
+                incident.save(update_fields=["clear_since"])
+            if now - incident.clear_since >= after:
                 _resolve(incident, now, by=None)
+            else:
+                left = (incident.clear_since + after - now).total_seconds()
+                due = left if due is None else min(due, left)
     for incident in opened:
         _act(incident, applied_by)
+    return due
 
 
 def _open(workload: Workload, cause: str, message: str, now) -> Incident:
@@ -90,6 +102,7 @@ def _open(workload: Workload, cause: str, message: str, now) -> Incident:
     if recent is not None:
         recent.state, recent.message, recent.last_seen, recent.count = "open", message, now, recent.count + 1
         recent.resolved_at = recent.resolved_by = recent.acknowledged_at = recent.acknowledged_by = None
+        recent.clear_since = None
         recent.save()
         incident = recent
     else:

@@ -60,6 +60,8 @@ class Workload(TenantOwned):
     )
     observed_at = models.DateTimeField(null=True, blank=True)
 
+    look_again_in: float | None  # never stored: set by a read (services.workload_refresh)
+
     class Meta:
         ordering = ["application__name", "environment__name"]
         constraints = [
@@ -86,8 +88,9 @@ class Cause(models.TextChoices):
 
 class Incident(TenantOwned):
     """One cause of trouble on one workload, from first seen until it is gone. It resolves by itself
-    when the cause is no longer seen; a cause that returns within REOPEN_WINDOW reopens the same
-    incident and counts up, so a flapping workload is one incident, not a hundred."""
+    once the cause has not been seen for INCIDENT_RESOLVE_AFTER_SECONDS (`clear_since` is the first read
+    without it); a cause that returns within REOPEN_WINDOW after that reopens the same incident and
+    counts up, so a flapping workload is one incident, not a hundred."""
 
     class State(models.TextChoices):
         OPEN = "open", "Open"
@@ -100,6 +103,9 @@ class Incident(TenantOwned):
     count = models.PositiveIntegerField(default=1, help_text="How many times the cause began.")
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
+    clear_since = models.DateTimeField(
+        null=True, blank=True, help_text="While open: since when reads have not seen the cause."
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

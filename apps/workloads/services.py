@@ -50,7 +50,8 @@ READ_OPTIONS = {"attempts": 3, "backoff": 0.2, "timeout": (3, 10)}
 
 def workload_refresh(*, application: Application, environment: Environment) -> Workload | None:
     """Read the application's objects in the environment and store what they say. None when the
-    environment was never placed on a cluster (nothing of it can run, so there is no workload)."""
+    environment was never placed on a cluster (nothing of it can run, so there is no workload).
+    `look_again_in`: seconds until an incident whose cause went away is due to resolve, if any."""
     if not Placement.objects.filter(environment=environment).exists():
         return None
     workload, _ = Workload.objects.get_or_create(
@@ -81,9 +82,10 @@ def workload_refresh(*, application: Application, environment: Environment) -> W
     if _shown(workload) != before:
         broadcast_on_commit(tenant_group(workload.tenant_id), {"type": "workload", **_shown(workload)})
     workload_read.send(sender=Workload, workload=workload)
+    workload.look_again_in = None
     if causes is not None:  # what an unreadable cluster hides is neither opened nor resolved
         causes.update(_drift_causes(workload, applied_by))
-        incidents_sync(workload=workload, causes=causes, applied_by=applied_by)
+        workload.look_again_in = incidents_sync(workload=workload, causes=causes, applied_by=applied_by)
     return workload
 
 

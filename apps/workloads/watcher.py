@@ -83,9 +83,11 @@ class Dirty:
         self.wake.set()
 
     def later(self, key: Key, seconds: float) -> None:
-        """Read the workload again in `seconds` even if nothing changes (self-heal's grace ends)."""
+        """Read the workload again in `seconds` even if nothing changes (self-heal's grace ends, an
+        incident is due to resolve); the earliest of several asked for."""
+        at = time.monotonic() + seconds
         with self._lock:
-            self._timers[key] = time.monotonic() + seconds
+            self._timers[key] = min(at, self._timers.get(key, at))
 
     def due(self) -> list[Key]:
         now = time.monotonic()
@@ -164,6 +166,8 @@ class Watcher:
             workload = workload_refresh(application=application, environment=environment)
             if workload is not None and workload.sync == "out_of_sync":
                 self.dirty.later(key, settings.SELF_HEAL_GRACE_SECONDS)
+            if workload is not None and workload.look_again_in is not None:
+                self.dirty.later(key, workload.look_again_in)  # an incident's cause stayed away long enough
         except LeaseLost:
             self.dirty.mark(key)  # for whoever leads next
             raise

@@ -28,6 +28,9 @@ PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEGRADED_ROLLBACK_SECONDS = env.int("DEGRADED_ROLLBACK_SECONDS", default=600)
 # Self-heal waits this long after drift appears before re-applying, so a person's change is not fought.
 SELF_HEAL_GRACE_SECONDS = env.int("SELF_HEAL_GRACE_SECONDS", default=30)
+# An incident resolves by itself once its cause has stayed away this long: a crash-looping pod runs
+# between its crashes (the kubelet's back-off reaches five minutes), which is not a cure.
+INCIDENT_RESOLVE_AFTER_SECONDS = env.int("INCIDENT_RESOLVE_AFTER_SECONDS", default=300)
 
 INSTALLED_APPS = [
     "django_prometheus",

@@ -33,6 +33,8 @@ WHITENOISE_AUTOREFRESH = True
 # Most tests deploy with a worker and no lifecycle watcher, so nothing asks for looks out of turn:
 # the scheduled looks come every second (a test of the watcher's looks sets it long).
 DEPLOYMENT_OBSERVE_SECONDS = env.float("DEPLOYMENT_OBSERVE_SECONDS", default=1.0)
+# Incidents resolve a second after their cause went (a test of the hold sets it longer).
+INCIDENT_RESOLVE_AFTER_SECONDS = env.int("INCIDENT_RESOLVE_AFTER_SECONDS", default=1)
 # The suite deploys to sandbox clusters; tests of the refusal turn it off.
 SANDBOX_CLUSTERS_ALLOWED = env.bool("SANDBOX_CLUSTERS_ALLOWED", default=True)
 # The API fuzzing probes every operation with a wrong key from one address (schemathesis' ignored_auth

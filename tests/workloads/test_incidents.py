@@ -6,6 +6,7 @@ back, and the incident resolves once the old release runs well again. People ack
 resolve incidents through the API; another tenant's incident is a 404."""
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -155,3 +156,35 @@ def test_people_acknowledge_and_resolve_incidents_and_another_tenant_sees_none(w
 
     page = api.as_user(world.user("viewer")).get("/t/acme/workloads/incidents/").content.decode()
     assert f'data-incident="{incident.pk}"' in page and "by " + world.user("developer").email in page
+
+
+def test_a_crash_loop_is_one_incident_open_all_along_and_resolves_once_the_cause_stayed_away(
+    world, api, cluster, watcher, settings
+):
+    """Between crashes a crash-looping pod starts and runs: reads that catch it then do not see the
+    crash loop, and that is no cure. The incident stays open, told once, until the cause has stayed
+    away INCIDENT_RESOLVE_AFTER_SECONDS; then it resolves with no further change to prompt a read."""
+    settings.INCIDENT_RESOLVE_AFTER_SECONDS = 8
+    app = make_app(world.acme)
+    assert finished(deploy(api, world.user("developer"), make_release(app)).json()["id"]).state == "succeeded"
+    endpoint = private_endpoint(world.acme, "http://127.0.0.1:9/hook", events=("incident.*",))
+
+    start_crashing(cluster)
+    incident = wait_for(lambda: Incident.objects.filter(cause=Cause.CRASH_LOOP).first(), timeout=30)
+    states, until = set(), time.monotonic() + 15
+    while time.monotonic() < until:
+        states.add(Incident.objects.get(pk=incident.pk).state)
+        time.sleep(0.2)
+    incident.refresh_from_db()
+    assert states == {"open"} and incident.count == 1, (states, incident.count)
+
+    replica_sets, _ = cluster.list("apps/v1", "ReplicaSet", NS, label_selector="paas.dev/application=web")
+    for rs in replica_sets:
+        patch = {"metadata": {"annotations": {"sandbox.paas.dev/fault": None}}}
+        cluster.patch("apps/v1", "ReplicaSet", rs["metadata"]["name"], NS, patch)
+    for item in cluster.list("v1", "Pod", NS, label_selector="paas.dev/application=web")[0]:
+        cluster.delete("v1", "Pod", item["metadata"]["name"], NS)
+    resolved = wait_for(lambda: Incident.objects.filter(pk=incident.pk, state="resolved").first(), timeout=40)
+    assert resolved.resolved_at - resolved.clear_since >= timedelta(seconds=8)
+    events = sorted(WebhookDelivery.objects.filter(endpoint=endpoint).values_list("event", flat=True))
+    assert events == ["incident.opened", "incident.resolved"]
