@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import escape
 
+from apps.core.numbers import digits
 from apps.tenants.forms import ServiceForm
 
 from . import services
@@ -327,7 +328,7 @@ class ReleaseForm(CatalogForm):
 def _port(line: str) -> dict:
     name, sep, rest = line.rpartition("=")
     number, _, protocol = rest.partition("/")
-    if not number.strip().isdigit():
+    if not digits(number.strip()):
         raise ValidationError(f"“{line}” is not a port: write name=8080 or just 8080.")
     port = {"name": name.strip(), "port": int(number)} if sep and name.strip() else {"port": int(number)}
     if protocol.strip():

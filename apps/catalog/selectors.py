@@ -3,6 +3,8 @@
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, OuterRef, Subquery
 
+from apps.core.numbers import as_id, digits
+
 from .models import Application, ImageRule, Release, ServiceTemplate
 from .policies import template_policy
 
@@ -22,8 +24,8 @@ def applications_named(principal, value: str, *, tenant_slug: str | None = None)
     """The applications the principal may see that `value` names: by id when it is digits, else by name
     (in the tenant `tenant_slug` when given), two at most: enough to tell that a name is ambiguous."""
     rows = Application.objects.restrict(principal, "view")
-    if value.isdigit():
-        return list(rows.filter(pk=int(value))) if int(value) < 2**63 else []
+    if digits(value):
+        return list(rows.filter(pk=pk)) if (pk := as_id(value)) else []
     return list((rows.filter(tenant__slug=tenant_slug) if tenant_slug else rows).filter(name=value)[:2])
 
 

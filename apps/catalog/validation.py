@@ -11,6 +11,7 @@ from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 
 from apps.core.errors import INVALID, ApplicationError, FieldErrors
+from apps.core.numbers import digits
 from apps.tenants.claims import is_dns_name, normalize_host
 
 from .models import ComponentKind
@@ -200,7 +201,7 @@ def _memory_hint(value) -> str:
     fixed = re.sub(r"(?i)(ki|mi|gi|ti)$", lambda m: m.group(1).capitalize(), text)
     if fixed != text and MEMORY_RE.match(fixed):
         return f"; did you mean “{fixed}”?"
-    if text.endswith("m") and text[:-1].isdigit():
+    if text.endswith("m") and digits(text[:-1]):
         return f" (“m” would mean thousandths of a byte; did you mean “{text[:-1]}Mi”?)"
     return ""
 
@@ -362,7 +363,7 @@ def schedule(value: str, kind: str) -> None:
 def _cron_field_ok(part: str, name: str, low: int, high: int) -> bool:
     for item in part.split(","):
         base, _, step = item.partition("/")
-        if step and (not step.isdigit() or int(step) < 1):
+        if step and (not digits(step) or int(step) < 1):
             return False
         if base == "*":
             continue
@@ -379,7 +380,7 @@ def _cron_value(text: str, name: str) -> int | None:
     names = CRON_NAMES.get(name, [])
     if text.upper() in names:
         return names.index(text.upper()) + (1 if name == "month" else 0)
-    return int(text) if text.isdigit() else None
+    return int(text) if digits(text) else None
 
 
 # --- The whole release -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.core.errors import ApplicationError
+from apps.core.numbers import as_id
 from apps.core.paging import newest_first
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, tenant_view
@@ -48,10 +49,8 @@ def application_list(request):
 def application_new(request):
     """From scratch, or (with ?template=<id>) from a template whose parameters become the form."""
     template = None
-    if request.GET.get("template", "").isdigit():
-        template = get_object_or_404(
-            templates_visible_to(request).filter(is_active=True), pk=int(request.GET["template"])
-        )
+    if pk := as_id(request.GET.get("template")):
+        template = get_object_or_404(templates_visible_to(request).filter(is_active=True), pk=pk)
     form = ApplicationForm(request.POST or None, tenant=request.tenant, template=template)
     if request.method == "POST" and form.is_valid():
         try:

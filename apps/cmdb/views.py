@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from apps.core.errors import ApplicationError
+from apps.core.numbers import as_id
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, tenant_view
 from apps.tenants.principals import as_principal
@@ -57,8 +58,8 @@ def item_list(request):
     saved_filters = selectors.saved_filter_list_for(request, tenant=request.tenant)
     params = request.GET.copy()
     saved = None
-    if params.get("saved", "").isdigit():
-        saved = get_object_or_404(saved_filters, pk=int(params["saved"]))
+    if pk := as_id(params.get("saved")):
+        saved = get_object_or_404(saved_filters, pk=pk)
         params = params.copy()
         for key, value in saved.query.items():
             params[key] = value

@@ -20,6 +20,8 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from apps.core.numbers import digits
+
 from .errors import ApplicationError
 
 
@@ -257,7 +259,7 @@ def refuse_malformed_filters(query_params, filterset_class) -> None:
             elif (
                 isinstance(spec, django_filters.NumberFilter)
                 and _is_integer_filter(filterset_class, spec)
-                and not value.lstrip("-").isdigit()
+                and not digits(value.removeprefix("-"))
             ):
                 errors[name] = ["Give a whole number."]
     if errors:

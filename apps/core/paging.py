@@ -4,6 +4,8 @@ what the first does and a row added meanwhile neither repeats nor hides one."""
 from dataclasses import dataclass
 from typing import Any
 
+from .numbers import as_id
+
 
 @dataclass
 class Page:
@@ -18,7 +20,7 @@ def _key(row) -> int:
 def newest_first(rows, *, before: str | None, size: int, read=list) -> Page:
     """The `size` newest of `rows` older than the id `before` (`?before=` as given: anything but digits
     reads from the newest); `read` turns the sliced queryset into the rows shown (`list` by default)."""
-    if before and before.isdigit():
-        rows = rows.filter(id__lt=int(before))
+    if older_than := as_id(before):
+        rows = rows.filter(id__lt=older_than)
     shown = read(rows.order_by("-id")[: size + 1])
     return Page(shown[:size], _key(shown[size - 1]) if len(shown) > size else None)

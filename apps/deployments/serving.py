@@ -16,6 +16,7 @@ from apps.clusters.connection import kube_for
 from apps.clusters.kube import KubeClient, KubeError
 from apps.clusters.models import Placement
 from apps.core import livemodel
+from apps.core.numbers import as_id, digits
 from apps.tenants.models import Environment
 
 from .manifests import DEPLOYMENT_ANNOTATION, LABEL
@@ -98,9 +99,9 @@ def _of(workload: dict | None, colour: str = "") -> Serving:
     release = (meta.get("labels") or {}).get(f"{LABEL}/release")
     deployment = (meta.get("annotations") or {}).get(DEPLOYMENT_ANNOTATION)
     return Serving(
-        release=int(release) if release and release.isdigit() else None,
+        release=int(release) if digits(release) else None,
         colour=colour,
-        deployment=int(deployment) if deployment and deployment.isdigit() else None,
+        deployment=as_id(deployment),
         ready=status.get("readyReplicas") or 0,
         replicas=(workload.get("spec") or {}).get("replicas") or 0,
         workload=workload,

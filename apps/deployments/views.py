@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from apps.catalog.selectors import applications_for
 from apps.core.errors import ApplicationError
+from apps.core.numbers import as_id, digits
 from apps.core.paging import newest_first
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, require_role, tenant_view
@@ -71,7 +72,7 @@ def _chosen_application(request):
     applications = applications_for(request, tenant=request.tenant)
     if request.method == "POST":
         value = request.POST.get("application", "")
-        return applications.filter(pk=value).first() if value.isdigit() else None
+        return applications.filter(pk=pk).first() if (pk := as_id(value)) else None
     name = request.GET.get("application", "")
     return applications.filter(name=name).first() if name else None
 
@@ -80,7 +81,7 @@ def _preselected(request, application) -> dict:
     """`?release=<number>&environment=<name>` from the application and release pages' buttons."""
     initial = {}
     number = request.GET.get("release", "")
-    release = application.releases.filter(number=number).first() if number.isdigit() else None
+    release = application.releases.filter(number=number).first() if digits(number) and len(number) < 10 else None
     if release is not None:
         initial["release"] = release.pk
     environment = request.tenant.environments.filter(name=request.GET.get("environment", "")).first()

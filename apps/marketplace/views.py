@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from apps.catalog.selectors import applications_for
 from apps.core.errors import ApplicationError
+from apps.core.numbers import digits
 from apps.core.policies import policy_for
 from apps.tenants.pages import render_tenant_page, tenant_view
 from apps.tenants.principals import as_principal
@@ -128,7 +129,7 @@ def application_bind(request):
 
 
 def _number(value) -> int:
-    return int(value) if str(value or "").isdigit() else 0
+    return int(value) if digits(str(value or "")) else 0
 
 
 def _bound(request, instance, binding, variables):

@@ -8,6 +8,7 @@ from apps.catalog import services
 from apps.catalog.forms import TemplateForm
 from apps.catalog.models import ServiceTemplate
 from apps.catalog.selectors import template_list_with_usage
+from apps.core.numbers import as_id
 from apps.core.operators import operator_required
 from apps.tenants.principals import as_principal
 
@@ -22,8 +23,8 @@ def template_list(request):
 def template_new(request):
     """Publish a template; ?from=<id> starts from an existing one, to publish its next version."""
     source = None
-    if request.GET.get("from", "").isdigit():
-        source = get_object_or_404(ServiceTemplate, pk=int(request.GET["from"]))
+    if pk := as_id(request.GET.get("from")):
+        source = get_object_or_404(ServiceTemplate, pk=pk)
     form = TemplateForm(request.POST or None, initial=TemplateForm.initial_from(source) if source else None)
     template = form.submit(services.template_create, operator=as_principal(request))
     if template is not None:

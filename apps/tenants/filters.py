@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from apps.core.api import MAX_ID
+from apps.core.numbers import digits
 
 from .selectors import referable
 
@@ -44,7 +45,7 @@ class NamedFilter(django_filters.Filter):
     def filter(self, qs, value):
         if value in (None, ""):
             return qs
-        if value.isdigit():
+        if digits(value):
             pk = int(value)
             return qs.filter(**{f"{self.field_name}_id": pk}) if pk <= MAX_ID else qs.none()
         request = getattr(self.parent, "request", None)

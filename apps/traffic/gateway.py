@@ -26,6 +26,7 @@ from django.dispatch import receiver
 from django.http import JsonResponse
 
 from apps.apikeys import keys, ratelimit
+from apps.core.numbers import as_id, digits
 
 from .models import ConsumerKey, Route, UsagePlan
 
@@ -200,7 +201,7 @@ def verify(*, route: str | None, key: str | None, over_limit_status: int = 403) 
         return _refuse(401, PORTAL_KEY, "Portal API keys do not reach applications; send a consumer key (ck_…).")
     if keys.parse(key, keys.CONSUMER) is None:
         return _refuse(401, INVALID_KEY, "Not a consumer key.")
-    route_id = int(route) if route and route.isdigit() and len(route) < 19 else 0
+    route_id = as_id(route) or 0
     consumer, target = _cached(key, keys.digest(key), route_id)
     if consumer["s"] == "unknown":
         return _refuse(401, INVALID_KEY, "Not a consumer key.")
@@ -244,7 +245,7 @@ def answer(request) -> JsonResponse:
     verdict = verify(
         route=query.get("route"),
         key=presented_key(request.headers),
-        over_limit_status=int(over_limit) if over_limit.isdigit() and len(over_limit) == 3 else 403,
+        over_limit_status=int(over_limit) if digits(over_limit) and len(over_limit) == 3 else 403,
     )
     if verdict.status == 200:
         values = [verdict.headers[name] for name in CONSUMER_HEADERS]

@@ -22,6 +22,7 @@ from apps.clusters.models import Placement
 from apps.clusters.services import kube_of
 from apps.core.errors import ApplicationError
 from apps.core.leases import fence
+from apps.core.numbers import as_id, digits
 from apps.core.realtime import broadcast_on_commit, tenant_group, workload_group
 from apps.deployments.choices import OBSERVED, State
 from apps.deployments.manifests import DEPLOYMENT_ANNOTATION, LABEL
@@ -198,7 +199,7 @@ def _template(workload_object: dict | None) -> dict:
 def _live_release(application: Application, workload_object: dict | None) -> Release | None:
     """The release the cluster runs, by the label the portal puts on the pod template."""
     number = ((_template(workload_object).get("metadata") or {}).get("labels") or {}).get(f"{LABEL}/release")
-    if not number or not str(number).isdigit():
+    if not digits(str(number or "")):
         return None
     return Release.objects.filter(application=application, number=int(number)).first()
 
@@ -243,9 +244,9 @@ def _drift(kube: KubeClient, deployment: Deployment | None, colour: str) -> list
 
 def _applied_by(workload_object: dict | None, environment: Environment) -> Deployment | None:
     pk = ((workload_object or {}).get("metadata", {}).get("annotations") or {}).get(DEPLOYMENT_ANNOTATION, "")
-    if not str(pk).isdigit():
+    if not (pk := as_id(str(pk))):
         return None
-    return Deployment.objects.filter(pk=int(pk), environment=environment).first()
+    return Deployment.objects.filter(pk=pk, environment=environment).first()
 
 
 def _drift_causes(workload: Workload, deployment: Deployment | None) -> dict[str, str]:

@@ -194,3 +194,47 @@ def test_pages_keep_their_html_error_pages(client):
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
     response = client.get("/t/acme%00/")
     assert response.status_code == 400 and response["Content-Type"].startswith("text/html")
+
+
+# --- Digits that are not ASCII -----------------------------------------------------------------
+
+# str.isdigit() is true of both: int() refuses the first and reads the second as 3.
+NOT_ASCII_DIGITS = ["²", "٣", "99999999999999999999999"]
+
+
+@pytest.mark.parametrize("value", NOT_ASCII_DIGITS)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/workloads/?application={}",
+        "/api/v1/workloads/?environment={}",
+        "/api/v1/deploy-settings/?environment={}",
+        "/api/v1/deployments/?environment={}",
+        "/api/v1/deployments/?application={}",
+        "/api/v1/deployments/serving/?application={}&tenant=acme",
+        "/api/v1/applications/{}/",
+        "/api/v1/cmdb/items/?depth={}",
+    ],
+)
+def test_digits_that_are_not_ascii_or_beyond_an_id_are_no_500_in_the_api(owner_api, shop, path, value):
+    response = owner_api.get(path.format(value))
+    assert response.status_code in (200, 400, 404), (response.status_code, response.content[:300])
+
+
+@pytest.mark.parametrize("value", NOT_ASCII_DIGITS)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/t/acme/workloads/?application={}",
+        "/t/acme/deployments/?before={}",
+        "/t/acme/apps/new/?template={}",
+        "/t/acme/apps/shop/releases/?before={}",
+        "/t/acme/deployments/new/?application=shop&release={}",
+        "/t/acme/cmdb/?saved={}",
+        "/t/acme/audit/?before={}",
+    ],
+)
+def test_digits_that_are_not_ascii_or_beyond_an_id_are_no_500_on_the_pages(client, world, shop, path, value):
+    client.force_login(world.user(Role.OWNER))
+    response = client.get(path.format(value))
+    assert response.status_code in (200, 400, 404), (response.status_code, path)

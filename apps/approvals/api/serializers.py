@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.numbers import digits
 from apps.tenants.api.serializers import NamedField, TenantField
 from apps.tenants.models import Environment
 
@@ -19,7 +20,7 @@ class MemberField(serializers.Field):
     """A named approver, by email or by user id; whether they are a member is the service's rule."""
 
     def to_internal_value(self, data):
-        if isinstance(data, int) or (isinstance(data, str) and data.isdigit()):
+        if isinstance(data, int) or digits(data):
             return int(data)
         if isinstance(data, str) and "@" in data:
             return data.strip()  # looked up among the tenant's members only, by the service

@@ -14,6 +14,7 @@ from apps.catalog.policies import template_policy
 from apps.catalog.selectors import templates_visible_to
 from apps.core.errors import PERMISSION_DENIED, ApplicationError, missing_scope
 from apps.core.idempotency import idempotent
+from apps.core.numbers import as_id
 from apps.tenants.api.base import NamedLookupMixin, TenantViewSetMixin
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import READ
@@ -159,7 +160,8 @@ class ReleaseViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveM
         return Response(s.ReleaseDiffSerializer(body).data)
 
     def _against(self, value: str) -> Release:
-        release = self.get_queryset().filter(pk=int(value)).first() if value.isdigit() and len(value) < 19 else None
+        pk = as_id(value)
+        release = self.get_queryset().filter(pk=pk).first() if pk else None
         if release is None:
             raise ApplicationError(f"No release with id “{value}” to compare against.", code="invalid", field="against")
         return release

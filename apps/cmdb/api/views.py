@@ -16,6 +16,7 @@ from apps.cmdb.policies import sees_platform, type_policy
 from apps.cmdb.services import imports
 from apps.cmdb.services.saved import saved_filter_create, saved_filter_delete
 from apps.core.errors import PERMISSION_DENIED, ApplicationError, missing_scope
+from apps.core.numbers import digits
 from apps.core.parsers import FormParser, JSONParser, MultiPartParser
 from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.principals import as_principal
@@ -42,7 +43,7 @@ GRAPH_PARAMETERS = [
 def _int(value, default: int, field: str) -> int:
     if value in (None, ""):
         return default
-    if not str(value).isdigit() or not 1 <= int(value) <= selectors.MAX_DEPTH:
+    if not digits(str(value)) or not 1 <= int(value) <= selectors.MAX_DEPTH:
         raise ApplicationError(f"Give {field} as a whole number from 1 to {selectors.MAX_DEPTH}.", field=field)
     return int(value)
 
@@ -232,7 +233,7 @@ class ItemViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
         Up to CMDB_IMPORT_SYNC_ROWS rows answer 200 with the report; more answer 202 with a job to poll
         at its `status_url`. Uploads over CMDB_IMPORT_MAX_BYTES answer 413, over CMDB_IMPORT_MAX_ROWS 400."""
         length = request.META.get("CONTENT_LENGTH") or ""
-        if length.isdigit():  # refuse before reading the body; multipart framing is allowed for
+        if digits(length):  # refuse before reading the body; multipart framing is allowed for
             imports.size_check(int(length) - imports.FRAMING_ALLOWANCE)
         data = s.ImportRequestSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from apps.catalog.models import Application, Release
 from apps.core.api import EveryErrorSerializer, PlainTimes
 from apps.core.errors import ApplicationError, FieldErrors
+from apps.core.numbers import digits
 from apps.tenants.api.serializers import NamedField, TenantField
 from apps.tenants.models import Environment
 
@@ -23,7 +24,7 @@ class ReleaseField(NamedField):
     default_error_messages = {"incorrect_type": "A release id, or with `application` a release number."}
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and data.isdigit())):
+        if isinstance(data, bool) or not (isinstance(data, int) or digits(data)):
             self.fail("incorrect_type")
         given = self.sibling_input("application")
         if given is None:

@@ -14,6 +14,7 @@ from apps.catalog.models import Application
 from apps.catalog.selectors import applications_named
 from apps.core.errors import ApplicationError
 from apps.core.idempotency import idempotent
+from apps.core.numbers import digits
 from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.filters import ID_OR_NAME
 
@@ -52,7 +53,7 @@ AFTER_SEQ = OpenApiParameter(
 def _application(request) -> Application:
     """`?application=` by id or name among the applications the caller may see (see NamedLookupMixin)."""
     value = request.query_params.get("application") or ""
-    if not value.isdigit() and (not value or "\x00" in value):
+    if not digits(value) and (not value or "\x00" in value):
         raise ValidationError({"application": ["An application's id or name."]})
     found = applications_named(request, value, tenant_slug=request.query_params.get("tenant"))
     if len(found) > 1:

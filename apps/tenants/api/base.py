@@ -8,6 +8,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 
 from apps.core.api import RestrictedViewSetMixin
 from apps.core.errors import missing_scope
+from apps.core.numbers import digits
 from apps.core.policies import policy_for
 from apps.tenants.principals import Principal, as_principal
 from apps.tenants.roles import READ, WRITE
@@ -39,7 +40,7 @@ class NamedLookupMixin:
 
     def get_object(self):
         value = str(self.kwargs.get(getattr(self, "lookup_url_kwarg", None) or "pk", ""))
-        if value.isdigit():
+        if digits(value):
             return super().get_object()  # type: ignore[misc]
         if "\x00" in value:
             raise NotFound

@@ -2,6 +2,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.numbers import digits
 from apps.tenants.models import Environment, Invitation, Membership, Quota, Tenant
 from apps.tenants.roles import Role
 from apps.tenants.selectors import referable
@@ -125,7 +126,7 @@ class NamedField(serializers.RelatedField):
         return rows.filter(name=name)
 
     def by_id(self, rows, data, where: str):
-        if isinstance(data, int) or data.isdigit():
+        if isinstance(data, int) or digits(data):
             pk = int(data)
             row = rows.filter(pk=pk).first() if 0 < pk < 2**63 else None
             if row is not None:
