@@ -3,6 +3,7 @@ Neither is stored: the cluster keeps them, and a page that showed a copy would g
 
 from __future__ import annotations
 
+from apps.catalog.models import Application
 from apps.clusters.connection import kube_for
 from apps.clusters.kube import KubeError, LogFollow
 from apps.clusters.models import Cluster
@@ -26,20 +27,31 @@ def _unreadable(workload: Workload, exc: KubeError) -> ApplicationError:
     )
 
 
-def _ours(workload: Workload, name: str) -> bool:
-    """Objects of the application are named after it (app, app-env, app-blue, app-canary, pods below)."""
-    app = workload.application.name
-    return name == app or name.startswith(f"{app}-")
+def _owned_by(application: str, others: list[str]):
+    """Whether an object name is the application's: objects are named after their application (app,
+    app-env, app-blue, app-canary, and below a Deployment its ReplicaSets and pods), so `web-api-…`
+    belongs to `web` only when no application named `web-api` (an `others` name) claims it."""
+
+    def owned(name: str) -> bool:
+        if name != application and not name.startswith(f"{application}-"):
+            return False
+        return not any(name == other or name.startswith(f"{other}-") for other in others)
+
+    return owned
 
 
 def workload_events(workload: Workload) -> list[dict]:
     """The cluster's events about the workload's objects and the portal's own lines about it (state
-    changes and operations of its deployments), newest first."""
+    changes and operations of its deployments, its incidents opening, acknowledged and resolving),
+    newest first."""
     try:
         with kube_of(workload.environment, **READ_OPTIONS) as kube:
             items, _ = kube.list("v1", "Event", workload.environment.namespace)
     except KubeError as exc:
         raise _unreadable(workload, exc) from exc
+    name = workload.application.name
+    longer = Application.objects.filter(tenant=workload.tenant_id, name__startswith=f"{name}-")
+    ours = _owned_by(name, list(longer.values_list("name", flat=True)))
     rows = [
         {
             "at": item.get("lastTimestamp") or item.get("eventTime") or item["metadata"].get("creationTimestamp"),
@@ -50,7 +62,7 @@ def workload_events(workload: Workload) -> list[dict]:
             "count": item.get("count") or 1,
         }
         for item in items
-        if _ours(workload, (item.get("involvedObject") or {}).get("name") or "")
+        if ours((item.get("involvedObject") or {}).get("name") or "")
     ]
     portal = (
         DeploymentEvent.objects.filter(
@@ -72,7 +84,32 @@ def workload_events(workload: Workload) -> list[dict]:
         }
         for event in portal
     ]
+    rows += _incident_rows(workload)
     return sorted(rows, key=lambda row: row["at"] or "", reverse=True)
+
+
+def _incident_rows(workload: Workload) -> list[dict]:
+    """Each of the workload's latest incidents as it opened, was acknowledged and resolved."""
+    rows = []
+    incidents = workload.incidents.select_related("acknowledged_by", "resolved_by").order_by("-last_seen")
+    for incident in incidents[:PORTAL_EVENTS]:
+        about = f"Incident #{incident.pk}"
+        times = f" (×{incident.count})" if incident.count > 1 else ""
+        said = [(incident.first_seen, "opened", f"{incident.get_cause_display()}{times}: {incident.message}")]
+        if incident.acknowledged_at:
+            said.append((incident.acknowledged_at, "acknowledged", f"by {_who(incident.acknowledged_by)}"))
+        if incident.resolved_at:
+            how = f"by {_who(incident.resolved_by)}" if incident.resolved_by_id else "by itself: the cause went away"
+            said.append((incident.resolved_at, "resolved", how))
+        rows += [
+            {"at": at.isoformat(), "source": "portal", "object": about, "reason": reason, "message": text, "count": 1}
+            for at, reason, text in said
+        ]
+    return rows
+
+
+def _who(user) -> str:
+    return user.email if user is not None else "someone no longer here"
 
 
 def workload_logs(

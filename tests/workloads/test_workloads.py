@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from apps.clusters.kube import KubeClient
-from apps.workloads.models import Workload
+from apps.workloads.models import Cause, Incident, Workload
 from apps.workloads.services import sampled, workload_refresh
 from apps.workloads.watcher import Watcher
 from tests.conftest import wait_for
@@ -221,3 +221,34 @@ def test_the_autoscalers_decisions_reach_the_timeline_and_the_replica_chart(worl
     client.force_login(world.user("viewer"))
     page = client.get(f"/t/acme/workloads/{workload.pk}/").content.decode()
     assert 'id="replica-chart"' in page and 'data-decision="4"' in page
+
+
+def test_a_workloads_events_are_its_own_and_its_incidents(world, api, running, cluster):
+    """`web-api`'s objects are named `web-api-…`, which starts like `web`'s: they are still not web's."""
+    other = make_app(world.acme, name="web-api")
+    asked = deploy(api, world.user("developer"), make_release(other, image="registry.example/web-api:pull-error"))
+    assert asked.status_code == 201, asked.json()
+    wait_for(
+        lambda: any(e["involvedObject"]["name"].startswith("web-api-") for e in cluster.list("v1", "Event", NS)[0]),
+        timeout=20,
+    )
+    now = timezone.now()
+    Incident.objects.create(
+        tenant=world.acme,
+        workload=running,
+        cause=Cause.UNREADY,
+        message="Pod web-x is not ready",
+        count=2,
+        first_seen=now - timedelta(minutes=3),
+        last_seen=now,
+        resolved_at=now,
+    )
+    api.as_user(world.user("viewer"))
+    events = api.get(f"{URL}{running.pk}/events/").json()
+    assert not [e for e in events if "web-api" in e["object"]], "another application's events"
+    assert any(e["object"].startswith("Pod/web-") for e in events)
+    incident = [(e["reason"], e["message"]) for e in events if e["object"].startswith("Incident #")]
+    assert incident == [
+        ("resolved", "by itself: the cause went away"),
+        ("opened", "Pods not ready (×2): Pod web-x is not ready"),
+    ]
