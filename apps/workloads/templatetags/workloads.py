@@ -9,6 +9,8 @@ made.
 
 from __future__ import annotations
 
+import itertools
+
 from django import template
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
@@ -186,7 +188,11 @@ def replica_chart(workload):
         return round(x, 1), round(y, 1)
 
     def line(index: int) -> str:
-        return " ".join(f"{x},{y}" for x, y in (point(at, s[index]) for at, s in zip(times, samples, strict=True)))
+        """In steps: a count holds from the read that saw it until the next read, which is the next
+        sample only when something changed (a quiet workload is not read), so never a slope between."""
+        points = [point(at, s[index]) for at, s in zip(times, samples, strict=True)]
+        steps = [points[0]] + [p for before, now in itertools.pairwise(points) for p in ((now[0], before[1]), now)]
+        return " ".join(f"{x},{y}" for x, y in steps)
 
     decisions = [
         {"x": point(at, s[3])[0], "y": point(at, s[3])[1], "to": s[3], "at": s[0]}
@@ -206,4 +212,5 @@ def replica_chart(workload):
         "first": parse_datetime(samples[0][0]),
         "last": parse_datetime(samples[-1][0]),
         "samples": samples,
+        "autoscaled": any(s[3] is not None for s in samples),
     }
