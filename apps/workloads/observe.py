@@ -114,10 +114,32 @@ def drift_of(desired: dict, applied: dict, live: dict | None) -> list[dict]:
     if live is None:
         return [{"kind": kind, "name": name, "path": "", "desired": "present", "live": "missing"}]
     return [
-        {"kind": kind, "name": name, "path": _spelled(keys), "desired": want, "live": have}
+        {"kind": kind, "name": name, "path": path, "desired": want, "live": have}
         for keys in _paths(desired)
-        if (want := _at(applied, keys)) != (have := _at(live, keys))
+        for path, want, have in _differences(_at(applied, keys), _at(live, keys), _spelled(keys))
     ]
+
+
+def _differences(want, have, path: str) -> list[tuple[str, object, object]]:
+    """Where two values differ, as narrowly as their shapes allow: into objects key by key, into lists
+    of the same length item by item (an item by its `name` where both have the same, as containers
+    and ports do), so a changed image reads `containers[web].image`, not two whole container lists."""
+    if want == have:
+        return []
+    if isinstance(want, dict) and isinstance(have, dict):
+        return [
+            difference
+            for key in sorted(set(want) | set(have))
+            for difference in _differences(want.get(key), have.get(key), f"{path}{_spelled((key,), nested=True)}")
+        ]
+    if isinstance(want, list) and isinstance(have, list) and len(want) == len(have):
+        differences = []
+        for index, (one, other) in enumerate(zip(want, have, strict=True)):
+            named = isinstance(one, dict) and isinstance(other, dict) and one.get("name") == other.get("name")
+            label = one["name"] if named and one.get("name") else index
+            differences += _differences(one, other, f"{path}[{label}]")
+        return differences
+    return [(path, want, have)]
 
 
 def _paths(obj: dict, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -143,9 +165,11 @@ def _at(obj, keys: tuple[str, ...]):
     return obj
 
 
-def _spelled(keys: tuple[str, ...]) -> str:
-    """spec.template.metadata.labels["paas.dev/release"]: keys holding dots or slashes in brackets."""
-    return "".join(f'["{key}"]' if "." in key or "/" in key else f".{key}" for key in keys).lstrip(".")
+def _spelled(keys: tuple[str, ...], *, nested: bool = False) -> str:
+    """spec.template.metadata.labels["paas.dev/release"]: keys holding dots or slashes in brackets;
+    `nested`: to be written after a path already begun."""
+    spelled = "".join(f'["{key}"]' if "." in key or "/" in key else f".{key}" for key in keys)
+    return spelled if nested else spelled.lstrip(".")
 
 
 def causes_of(deployment: dict | None, trouble: Trouble, autoscaler: dict | None) -> dict[str, str]:

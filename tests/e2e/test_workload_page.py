@@ -69,6 +69,10 @@ def test_a_workload_goes_degraded_and_back_without_a_reload(
     expect(page.locator("#workload [data-health]")).to_have_text("Degraded", timeout=30000)
     expect(page.locator("#workload [data-sync]")).to_have_text("Out of sync")
     expect(page.locator("#live-image")).to_have_text("registry.example/web:crash")
+    # The drift reads as the one field and its two values.
+    image = page.locator("#drift tr", has_text="spec.template.spec.containers[web].image")
+    expect(image.locator("td").nth(2)).to_have_text("registry.example/web:1.0")
+    expect(image.locator("td").nth(3)).to_have_text("registry.example/web:crash")
     expect(page.locator("#workload time")).not_to_have_attribute("datetime", read_at)  # when it was read, too
 
     set_image(cluster, "registry.example/web:1.0")
