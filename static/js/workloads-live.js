@@ -1,4 +1,5 @@
-// Workload rows on the tenant's pages (the overview's workloads, the application page's "Running now"),
+// Workload rows on the tenant's pages (the overview's workloads, the workloads page, the application
+// page's "Running now"),
 // moved without a reload. The lifecycle watcher announces every change of a workload's release, counts
 // and badges over /ws/tenants/<slug>/ (what it read from the cluster); the row of that workload takes
 // it. On the application page a row is an environment, so a workload that appears there fills it; on the
@@ -42,6 +43,14 @@
     field(row, "health").replaceChildren(badge(workload.health, workload.health_label, HEALTH, "data-health"));
     field(row, "health_reason").textContent = workload.health_reason;
     field(row, "sync").replaceChildren(badge(workload.sync, workload.sync_label, SYNC, "data-sync"));
+    const read = field(row, "observed_at");
+    if (read) { // the workloads page says when each row was read: an announcement comes from a read just made
+      const at = workload.observed_at || new Date().toISOString();
+      const time = document.createElement("time");
+      time.dateTime = at;
+      time.textContent = window.portalDateTime ? window.portalDateTime(at) : at;
+      read.replaceChildren(time);
+    }
   };
 
   // The API's row as the socket's announcement says it.
@@ -82,6 +91,7 @@
     reason.dataset.field = "health_reason";
     health.append(healthBadge, " ", reason);
     row.append(name, environment, cell("release"), cell("replicas"), health, cell("sync"));
+    if ("withRead" in root.dataset) row.append(cell("observed_at", "small text-body-secondary"));
     tbody.querySelector("tr[data-empty]")?.remove();
     tbody.append(row);
     return row;

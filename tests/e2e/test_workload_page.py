@@ -117,3 +117,28 @@ def test_the_log_stream_shows_a_new_line_as_the_container_writes_it(
     page.locator("#logs-search").fill("checkout")
     expect(logs).to_have_text(f"[{pod}] POST /checkout 201")
     assert page.console_errors == []
+
+
+def test_the_workloads_page_follows_a_workload_without_a_reload(
+    page, asgi_server, world, api, sandbox, celery_worker, watcher
+):
+    cluster = KubeClient(sandbox.api_client())
+    app = make_app(world.acme)
+    deployment = finished(deploy(api, world.user("developer"), make_release(app)).json()["id"])
+    assert deployment.state == "succeeded", deployment.outcome
+    workload = wait_for(lambda: Workload.objects.filter(application=app, health="healthy").first(), timeout=20)
+
+    sign_in(page, asgi_server, world.user("viewer").email)
+    page.goto(f"{asgi_server}/t/acme/workloads/")
+    row = page.locator(f"#workloads tr[data-workload='{workload.pk}']")
+    expect(row.locator("[data-health]")).to_have_text("Healthy")
+    expect(page.locator("#workloads-card [data-live-status]")).to_have_text("· live")
+    read_at = row.locator("[data-field='observed_at'] time").get_attribute("datetime")
+    page.evaluate("window.stillTheSamePage = true")
+
+    set_image(cluster, "registry.example/web:crash")
+    expect(row.locator("[data-sync]")).to_have_text("Out of sync", timeout=30000)
+    expect(row.locator("[data-health]")).to_have_text("Degraded", timeout=30000)
+    expect(row.locator("[data-field='observed_at'] time")).not_to_have_attribute("datetime", read_at)
+    assert page.evaluate("window.stillTheSamePage") is True
+    assert page.console_errors == []
