@@ -17,6 +17,7 @@ __all__ = ["CLOSE_NOT_FOUND", "DeploymentConsumer", "TenantConsumer"]
 TENANT_EVENT_SCOPES = {
     "deployment.event": DEPLOYMENT_EVENTS,
     "workload": DEPLOYMENT_EVENTS,
+    "incident": DEPLOYMENT_EVENTS,  # the incidents API reads with deployments:read
     "change_request.updated": ("approvals", READ),
     "service_instance": ("addons", READ),
 }

@@ -30,6 +30,7 @@ from apps.core.errors import ApplicationError, require
 from apps.core.events import emit_on_commit
 from apps.core.leases import fence
 from apps.core.policies import policy_for
+from apps.core.realtime import broadcast_on_commit, tenant_group
 from apps.deployments.selectors import live_deployment
 from apps.deployments.services import (
     NOT_RUNNING,
@@ -137,7 +138,14 @@ def _announce(incident: Incident, event: str) -> None:
         "count": incident.count,
     }
     emit_on_commit(tenant_id=incident.tenant_id, event=event, data=data)
+    _changed(incident)
     transaction.on_commit(lambda: _email(incident, event))
+
+
+def _changed(incident: Incident) -> None:
+    """Open pages of the tenant's incidents draw them again (opened, acknowledged, resolved)."""
+    payload = {"type": "incident", "id": incident.pk, "workload": incident.workload_id, "state": incident.state}
+    broadcast_on_commit(tenant_group(incident.tenant_id), payload)
 
 
 def _email(incident: Incident, event: str) -> None:
@@ -272,8 +280,10 @@ def incident_acknowledge(*, actor: Principal, incident: Incident) -> Incident:
     """Someone is looking at it: recorded, so the rest of the team knows."""
     require(policy_for(Incident).can_change(actor, incident), tenant=incident.tenant)
     incident.acknowledged_at, incident.acknowledged_by = timezone.now(), actor.user
-    incident.save(update_fields=["acknowledged_at", "acknowledged_by"])
-    audit_record(actor=actor, action="incident.acknowledge", obj=incident, tenant=incident.tenant, changes={})
+    with transaction.atomic():
+        incident.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        audit_record(actor=actor, action="incident.acknowledge", obj=incident, tenant=incident.tenant, changes={})
+        _changed(incident)
     return incident
 
 
