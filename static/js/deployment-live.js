@@ -1,6 +1,7 @@
 // One deployment, live: events arrive over /ws/deployments/<id>/ and are appended in seq order.
 // After a reconnect, or when a seq is skipped, the page asks the API for the events after its last
 // seq, so nothing is missed and nothing is shown twice. The database is the record; the socket nudges.
+// A change of state has the server draw the operations card again (live-parts.js).
 (() => {
   const root = document.getElementById("deployment-live");
   if (!root || !window.portalSocket || !document.getElementById("deployment-states") || !("WebSocket" in window)) return;
@@ -64,6 +65,11 @@
     document.getElementById("deployment-state").after(" ", span);
   };
 
+  const redrawOperations = window.portalRedraw
+    ? window.portalRedraw(window.location.href, (page) => [...page.querySelectorAll("[data-live-part='operations']")]
+      .map((part) => ["operations", part, window.portalDrawn(part)]))
+    : () => {};
+
   const append = (event) => {
     if (event.seq <= lastSeq) return;
     const row = document.createElement("tr");
@@ -87,6 +93,9 @@
     if (event.state && TERMINAL.includes(event.state)) {
       document.getElementById("deployment-outcome").textContent = event.message;
     }
+    // What can be done to the deployment changes with its state (scale, restart and promote once it
+    // succeeded, pause while it rolls): the server draws the operations again.
+    if (event.state || event.data?.operation === "remove") redrawOperations();
   };
 
   const catchUp = () => {
