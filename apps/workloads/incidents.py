@@ -198,19 +198,38 @@ def _restart_automatically(incident: Incident, deployment) -> None:
     except ApplicationError as error:
         text = f"Could not restart the pods automatically: {error.message}"
     else:
-        text, _ = _outcome(result, f"Restarted every pod of release #{deployment.release.number} automatically")
+        number = deployment.release.number
+        text, _, request = _outcome(
+            result, f"Restarted every pod of release #{number} automatically", f"A restart of release #{number}"
+        )
+        Incident.objects.filter(pk=incident.pk).update(waits_for=request)
     Incident.objects.filter(pk=incident.pk).update(action=text)
     incident.action = text
 
 
-def _outcome(result, done: str) -> tuple[str, bool]:
-    """What an action from an incident did, or what it waits for; and whether it waits."""
+WAITS = ": waits for approval in change request"
+
+
+def _outcome(result, done: str, asked: str) -> tuple[str, bool, int | None]:
+    """What an action from an incident did (`done`), or what it waits for (`asked`, and the change
+    request's id); and whether it waits."""
     if getattr(result, "waiting_for_cluster", False):
-        return f"{done}: made once the cluster answers again", True
+        return f"{done}: made once the cluster answers again", True, None
     waiting = getattr(result, "change_request", None)
     if waiting is not None and waiting.is_open:
-        return f"{done}: waits for approval in change request {waiting.pk}", True
-    return done, False
+        return f"{asked}{WAITS} {waiting.pk}", True, waiting.pk
+    return done, False, None
+
+
+def incidents_change_decided(*, change_request_id: int, made: bool, outcome: str) -> None:
+    """The change request an incident's action waited for was decided: the incident says whether the
+    action was made after all (an approval carried out) or not (rejected, withdrawn, expired, failed)."""
+    for incident in Incident.objects.filter(waits_for=change_request_id):
+        asked = incident.action.split(WAITS)[0]
+        said = "made once it was approved" if made else f"not made: {outcome[:1].lower()}{outcome[1:]}"
+        incident.action, incident.waits_for = f"{asked}: {said} (change request {change_request_id})", None
+        incident.save(update_fields=["action", "waits_for"])
+        _changed(incident)
 
 
 def _live_of(incident: Incident):
@@ -227,14 +246,14 @@ def _live_of(incident: Incident):
     return live
 
 
-def _acted(actor: Principal, incident: Incident, outcome: tuple[str, bool]) -> Incident:
+def _acted(actor: Principal, incident: Incident, outcome: tuple[str, bool, int | None]) -> Incident:
     """Record on the incident (and in the audit trail) what a person did from it; `waiting` tells the
     caller the change is not made yet."""
-    text, incident.waiting = outcome
+    text, incident.waiting, incident.waits_for = outcome
     before = incident.action
     incident.action = f"{text} (by {actor.user.email})" if actor.user is not None else text
     with transaction.atomic():
-        incident.save(update_fields=["action"])
+        incident.save(update_fields=["action", "waits_for"])
         audit_record(
             actor=actor,
             action="incident.act",
@@ -255,7 +274,12 @@ def incident_restart(
     result = deployment_restart(
         actor=actor, deployment=live, justification=justification, break_glass_reason=break_glass_reason
     )
-    return _acted(actor, incident, _outcome(result, f"Restarted every pod of release #{live.release.number}"))
+    number = live.release.number
+    return _acted(
+        actor,
+        incident,
+        _outcome(result, f"Restarted every pod of release #{number}", f"A restart of release #{number}"),
+    )
 
 
 def incident_scale(
@@ -273,7 +297,9 @@ def incident_scale(
         justification=justification,
         break_glass_reason=break_glass_reason,
     )
-    return _acted(actor, incident, _outcome(result, f"Scaled to {replicas} replicas"))
+    return _acted(
+        actor, incident, _outcome(result, f"Scaled to {replicas} replicas", f"A scale to {replicas} replicas")
+    )
 
 
 def incident_acknowledge(*, actor: Principal, incident: Incident) -> Incident:

@@ -120,6 +120,9 @@ class Incident(TenantOwned):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     action = models.TextField(blank=True, help_text="What the portal did about it, e.g. an automatic rollback.")
+    waits_for = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The change request its action waits for, until it is decided."
+    )
     waiting: bool  # never stored: set by an action from the incident that waits for approval or the cluster
 
     class Meta:

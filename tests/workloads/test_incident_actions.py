@@ -105,11 +105,26 @@ def test_from_an_incident_in_a_governed_environment_the_restart_waits_for_approv
     waiting = api.post(f"{URL}{incident.pk}/restart/", {"justification": "stuck after the DB failover"}, format="json")
     assert waiting.status_code == 202, waiting.content
     request = ChangeRequest.objects.get(kind="restart")
-    assert f"waits for approval in change request {request.pk}" in waiting.json()["action"]
+    assert waiting.json()["action"].startswith(
+        f"A restart of release #1: waits for approval in change request {request.pk}"
+    )
     assert restarted_at(cluster, "acme--prod") is None, "nothing is restarted before approval"
 
     change_request_decide(actor=world.principal("owner"), change_request=request, verdict="approve")
     wait_for(lambda: restarted_at(cluster, "acme--prod"), timeout=30)
+    said = f"A restart of release #1: made once it was approved (change request {request.pk})"
+    wait_for(lambda: Incident.objects.get(pk=incident.pk).action == said, timeout=10)
+
+    # Asked again and rejected: the incident says it was not made, not that it still waits.
+    again = api.post(f"{URL}{incident.pk}/restart/", {"justification": "once more"}, format="json")
+    assert again.status_code == 202, again.content
+    second = ChangeRequest.objects.filter(kind="restart").exclude(pk=request.pk).get()
+    change_request_decide(actor=world.principal("owner"), change_request=second, verdict="reject", comment="not now")
+    action = Incident.objects.get(pk=incident.pk).action
+    assert (
+        action.startswith("A restart of release #1: not made: rejected") and f"(change request {second.pk})" in action
+    )
+    assert Incident.objects.get(pk=incident.pk).waits_for is None
 
 
 def test_where_the_settings_say_so_the_platform_restarts_crash_looping_pods_once(world, api, cluster, watcher):

@@ -31,6 +31,7 @@ from apps.tenants.services import quota_set
 from apps.tenants.stepup import require_step_up
 from apps.traffic import services as traffic
 from apps.traffic.models import Route
+from apps.workloads.incidents import incidents_change_decided
 
 from ..changes import render_change
 from ..choices import CARRIED_OUT_LATER, ChangeKind, RequestState
@@ -45,6 +46,7 @@ User = get_user_model()
 
 # Refusals, as constants that tests import.
 CHANGE_MOVED = "change_moved"
+EXECUTED = "Approved and carried out"
 CANNOT_VERIFY = "cannot_verify_change"
 NOT_OPEN = "request_closed"
 
@@ -289,6 +291,8 @@ def _close(request: ChangeRequest, state: str, outcome: str, actor: Principal | 
         marketplace.instance_declined(instance_id=request.params["instance"], reason=outcome)
     if state != RequestState.APPROVED and request.kind == ChangeKind.ROUTE:
         traffic.route_change_declined(params=request.params)
+    if state != RequestState.APPROVED and request.kind in (ChangeKind.RESTART, ChangeKind.SCALE):
+        incidents_change_decided(change_request_id=request.pk, made=False, outcome=outcome)
     if state != RequestState.APPROVED and request.kind == ChangeKind.DEPLOY:
         deployment = _deployment_of(request)
         if deployment.state == State.PENDING_APPROVAL:
@@ -337,12 +341,14 @@ def change_request_execute(*, change_request: ChangeRequest) -> None:
         return
     try:
         _execute(request)
-        outcome = "Approved and carried out"
+        outcome = EXECUTED
     except ApplicationError as exc:
         outcome = f"Approved, but carrying it out failed: {exc.message}"
     ChangeRequest.objects.filter(pk=request.pk, executed_at__isnull=True).update(
         executed_at=timezone.now(), outcome=outcome
     )
+    if request.kind in (ChangeKind.RESTART, ChangeKind.SCALE):
+        incidents_change_decided(change_request_id=request.pk, made=outcome == EXECUTED, outcome=outcome)
     _announce(request)
 
 
