@@ -175,6 +175,9 @@ def test_self_heal_is_a_deploy_setting_of_the_api_and_the_page(world, api, clien
     assert 'name="self_heal"' in page and '<option value="heal" selected>Self-heal: heal</option>' in page
     client.post(f"/t/acme/deployments/settings/{row['id']}/", {"self_heal": "off"})
     assert DeploySettings.objects.get(pk=row["id"]).self_heal == "off"
+    client.force_login(world.user("developer"))
+    page = client.get("/t/acme/deployments/settings/").content.decode()
+    assert 'name="self_heal"' not in page and "Changing deploy settings needs the admin role or above" in page
 
 
 def test_where_the_policy_lets_heal_skip_approval_a_governed_environment_heals_at_once(world, api, cluster, watcher):
