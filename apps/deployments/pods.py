@@ -8,6 +8,7 @@ instead of showing what it last knew.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from apps.clusters.connection import kube_for
@@ -54,6 +55,18 @@ def live_pods(deployment) -> LivePods:
     return LivePods(pods=[pod_look(pod) for pod in ordered])
 
 
+# The kubelet's words for a crash loop: "back-off 40s restarting failed container=web pod=web-7d…_ns(uid)".
+BACK_OFF = re.compile(r"back-off (?P<wait>\S+) restarting failed container=(?P<container>[^ ]+)")
+
+
+def _back_off(said: str) -> str:
+    """The kubelet's message without the pod's namespace and uid, which the row already names."""
+    found = BACK_OFF.match(said)
+    if found is None:
+        return said
+    return f"container {found['container']} keeps exiting; the next start is in {found['wait']}"
+
+
 def pod_look(pod: dict) -> dict:
     """One pod as the page shows it: name, state (ready, starting, terminating, image pull error,
     crash loop), restarts and the cluster's own words where it has them."""
@@ -68,7 +81,7 @@ def pod_look(pod: dict) -> dict:
     elif reasons.keys() & set(PULL_ERRORS):
         state, message = "image pull error", next(reasons[r] for r in PULL_ERRORS if r in reasons)
     elif "CrashLoopBackOff" in reasons:
-        state, message = "crash loop", reasons["CrashLoopBackOff"]
+        state, message = "crash loop", _back_off(reasons["CrashLoopBackOff"])
     elif ready:
         state, message = "ready", "Ready"
     else:

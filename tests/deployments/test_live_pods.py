@@ -90,3 +90,21 @@ def test_an_unreadable_cluster_is_said_so_and_no_pods_are_shown(world, api, clie
     assert refused.status_code == 503 and refused.json()["code"] == "cluster_unreadable", refused.content
     assert "could not be read" in refused.json()["detail"]
     assert "could not be read" in html and "data-pod=" not in html and 'id="pods-error" hidden' not in html
+
+
+def test_a_crash_loop_reads_without_the_pods_namespace_and_uid():
+    from apps.deployments.pods import pod_look
+
+    said = "back-off 40s restarting failed container=web pod=web-7d9f-abcde_acme--dev(e6e1f75b-0c1d-4e55-9a3b-1f2e3d4c5b6a)"
+    pod = {
+        "metadata": {"name": "web-7d9f-abcde"},
+        "status": {
+            "containerStatuses": [
+                {"restartCount": 4, "state": {"waiting": {"reason": "CrashLoopBackOff", "message": said}}}
+            ]
+        },
+    }
+    look = pod_look(pod)
+    assert (look["state"], look["message"]) == ("crash loop", "container web keeps exiting; the next start is in 40s")
+    pod["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = "something else entirely"
+    assert pod_look(pod)["message"] == "something else entirely", "words it does not know are shown as they are"
