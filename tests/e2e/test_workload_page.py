@@ -73,6 +73,8 @@ def test_a_workload_goes_degraded_and_back_without_a_reload(
     image = page.locator("#drift tr", has_text="spec.template.spec.containers[web].image")
     expect(image.locator("td").nth(2)).to_have_text("registry.example/web:1.0")
     expect(image.locator("td").nth(3)).to_have_text("registry.example/web:crash")
+    remedy = page.locator("#drift-remedy").get_by_role("link", name="deploy it again")
+    assert remedy.get_attribute("href") == "/t/acme/deployments/new/?application=web&release=1&environment=dev"
     expect(page.locator("#workload time")).not_to_have_attribute("datetime", read_at)  # when it was read, too
 
     set_image(cluster, "registry.example/web:1.0")
