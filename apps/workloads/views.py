@@ -4,6 +4,7 @@ shows each row as last read from the cluster (with when); the page of one worklo
 again when it loads."""
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,11 +23,16 @@ from .selectors import incident_list_for, workload_list_for
 from .services import workload_refresh
 
 
+WORKLOADS_PAGE = 100  # degraded first, so the rows that need someone are on the first page
+
+
 @tenant_view
 def workload_list(request):
     rows = WorkloadFilterSet(request.GET, queryset=workload_list_for(request, request.tenant)).qs
+    page = Paginator(rows, WORKLOADS_PAGE).get_page(request.GET.get("page"))
     context = {
-        "workloads": rows,
+        "workloads": page,
+        "page_obj": page,
         "healths": Health.choices,
         "syncs": Sync.choices,
         "chosen": request.GET,

@@ -122,3 +122,27 @@ def test_pages_listing_workloads_read_no_replica_history_and_the_workload_page_d
         assert not [query for query in queries if "replica_history" in query["sql"]], path
     for path in (f"/t/acme/workloads/{full.pk}/", f"/t/acme/workloads/{full.pk}/parts/"):
         assert 'data-decision="4"' in client.get(path).content.decode(), path
+
+
+def test_the_workloads_page_shows_a_hundred_at_a_time_degraded_first(world, client, settings):
+    from apps.workloads.views import WORKLOADS_PAGE
+
+    dev = world.acme.environments.get(name="dev")
+    apps = [make_app(world.acme, name=f"app{n:03}") for n in range(WORKLOADS_PAGE + 5)]
+    Workload.objects.bulk_create(
+        Workload(
+            tenant=world.acme,
+            application=app,
+            environment=dev,
+            health="degraded" if n == 45 else "healthy",
+        )
+        for n, app in enumerate(apps)
+    )
+    client.force_login(world.user("viewer"))
+    first = client.get("/t/acme/workloads/").content.decode()
+    assert first.count("data-workload-row") == WORKLOADS_PAGE
+    assert first.index(">app045<") < first.index(">app000<"), "degraded first"
+    assert f"Page 1 of 2 · {len(apps)} workloads" in first and 'href="?page=2" id="next-page"' in first
+    second = client.get("/t/acme/workloads/?page=2").content.decode()
+    assert second.count("data-workload-row") == 5 and 'id="next-page"' not in second
+    assert client.get("/t/acme/workloads/?page=²").status_code == 200
