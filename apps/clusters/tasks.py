@@ -7,7 +7,8 @@ from apps.core.errors import ApplicationError
 from apps.tenants.models import Environment
 
 from .kube import KubeError
-from .services import environment_provision
+from .models import Cluster
+from .services import cluster_check, environment_provision
 
 logger = structlog.get_logger(__name__)
 
@@ -26,3 +27,13 @@ def provision_environment(self, environment_id: int) -> None:
         logger.warning("provision failed", environment=environment.namespace, error=error.message)
         if error.retryable or error.status is None:
             raise self.retry(countdown=min(600, 5 * 2**self.request.retries)) from error
+
+
+@shared_task(ignore_result=True)
+def check_clusters() -> None:
+    """Check every registered cluster (beat, CLUSTER_CHECK_EVERY), so the operator console's health of
+    each is at most that old rather than as old as someone's last click on Check."""
+    for cluster in Cluster.objects.order_by("pk"):
+        result = cluster_check(cluster=cluster)
+        if not result["ok"]:
+            logger.warning("cluster check failed", cluster=cluster.name, error=result.get("error"))

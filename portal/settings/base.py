@@ -233,6 +233,10 @@ CELERY_BEAT_SCHEDULE = {
     "addons-sweep": {"task": "apps.marketplace.tasks.sweep_instances", "schedule": 60.0},
     "addons-usage": {"task": "apps.marketplace.tasks.sample_usage", "schedule": 300.0},
     "traffic-maintenance-windows": {"task": "apps.traffic.tasks.maintenance_windows", "schedule": 30.0},
+    "clusters-check": {
+        "task": "apps.clusters.tasks.check_clusters",
+        "schedule": env.float("CLUSTER_CHECK_EVERY", default=300.0),
+    },
 }
 CELERY_TIMEZONE = "UTC"
 # Deployments a tenant has in flight at once unless its "deployments at once" quota says otherwise;

@@ -258,3 +258,27 @@ def test_check_names_an_untrusted_certificate(world, self_signed_server):
     )
     result = cluster_check(cluster=cluster, timeout=(2, 2))
     assert result["ok"] is False and result["error"].startswith("TLS"), result
+
+
+def test_every_cluster_is_checked_on_a_schedule(world, refusing_server, settings):
+    """Beat checks each registered cluster, so its health on the console is at most CLUSTER_CHECK_EVERY old."""
+    from apps.clusters.tasks import check_clusters
+
+    assert settings.CELERY_BEAT_SCHEDULE["clusters-check"]["task"] == "apps.clusters.tasks.check_clusters"
+    refused = cluster_register(
+        operator=world.operator_principal,
+        name="refused",
+        auth_method="token",
+        api_url=refusing_server(403),
+        credentials={"token": TOKEN},
+    )
+    closed = cluster_register(
+        operator=world.operator_principal,
+        name="closed",
+        auth_method="sandbox",
+        api_url=f"http://127.0.0.1:{free_port()}",
+    )
+    check_clusters()
+    for cluster, words in ((refused, "403 Forbidden"), (closed, "Connection refused")):
+        cluster.refresh_from_db()
+        assert cluster.last_checked_at and cluster.last_check["error"].startswith(words)
