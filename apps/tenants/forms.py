@@ -89,7 +89,8 @@ class EnvironmentForm(ServiceForm):
     )
     kind = forms.ChoiceField(
         choices=Environment.Kind.choices,
-        help_text="Production environments get stricter approvals and deployment rules.",
+        help_text="Only admins and owners change a production environment, and the organization's freezes cover it; "
+        "it waits for approval once an approval policy (or the platform's rules) says so.",
     )
 
 
