@@ -5,6 +5,7 @@ time limit)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import io
 import ipaddress
@@ -208,10 +209,12 @@ def _tree_within_limits(checkout: Path, *, env: dict, url: str, ref: str) -> Non
     limit, files = settings.BUILD_CONTEXT_MAX_UNPACKED_BYTES, settings.BUILD_CONTEXT_MAX_FILES
     command = ["git", "-C", str(checkout), "ls-tree", "-r", "-l", "-z", "FETCH_HEAD"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    listing = process.stdout
+    assert listing is not None  # stdout=PIPE
     total = count = 0
     rest = b""
     try:
-        while chunk := process.stdout.read(65536):
+        while chunk := listing.read(65536):
             *entries, rest = (rest + chunk).split(b"\0")
             for entry in entries:
                 size = entry.split(b"\t", 1)[0].split()[-1]
@@ -234,13 +237,13 @@ def clone_context(url: str, ref: str, timeout: float) -> bytes:
     env["GIT_ALLOW_PROTOCOL"] = protocols
     with tempfile.TemporaryDirectory(prefix="portal-build-") as workspace:
         checkout = Path(workspace) / "src"
-        git = {"env": env, "url": url, "ref": ref, "timeout": timeout, "workspace": Path(workspace)}
+        git = functools.partial(_git, env=env, url=url, ref=ref, timeout=timeout, workspace=Path(workspace))
         fetched = settings.BUILD_CONTEXT_MAX_BYTES
-        _git(["git", "init", "-q", str(checkout)], **git, max_bytes=fetched)
-        _git(["git", "-C", str(checkout), "fetch", "-q", "--depth", "1", "--", url, ref], **git, max_bytes=fetched)
+        git(["git", "init", "-q", str(checkout)], max_bytes=fetched)
+        git(["git", "-C", str(checkout), "fetch", "-q", "--depth", "1", "--", url, ref], max_bytes=fetched)
         _tree_within_limits(checkout, env=env, url=url, ref=ref)
         unpacked = fetched + settings.BUILD_CONTEXT_MAX_UNPACKED_BYTES
-        _git(["git", "-C", str(checkout), "checkout", "-q", "FETCH_HEAD"], **git, max_bytes=unpacked)
+        git(["git", "-C", str(checkout), "checkout", "-q", "FETCH_HEAD"], max_bytes=unpacked)
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
             for entry in sorted(checkout.iterdir()):

@@ -22,7 +22,6 @@ from .models import Health, Incident, Sync
 from .selectors import incident_list_for, workload_list_for
 from .services import workload_refresh
 
-
 WORKLOADS_PAGE = 100  # degraded first, so the rows that need someone are on the first page
 
 

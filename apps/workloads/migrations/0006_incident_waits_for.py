@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workloads', '0005_incident_clear_since'),
+        ("workloads", "0005_incident_clear_since"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='incident',
-            name='waits_for',
-            field=models.PositiveBigIntegerField(blank=True, help_text='The change request its action waits for, until it is decided.', null=True),
+            model_name="incident",
+            name="waits_for",
+            field=models.PositiveBigIntegerField(
+                blank=True, help_text="The change request its action waits for, until it is decided.", null=True
+            ),
         ),
     ]
