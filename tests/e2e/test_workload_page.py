@@ -44,14 +44,19 @@ def set_image(cluster: KubeClient, image: str) -> None:
     cluster.patch("apps/v1", "Deployment", "web", NS, {"spec": {"template": {"spec": {"containers": containers}}}})
 
 
+def deployed(api, world):
+    """web release #1 live in acme's dev, its workload read healthy: the deployment and the workload."""
+    app = make_app(world.acme)
+    deployment = finished(deploy(api, world.user("developer"), make_release(app)).json()["id"])
+    assert deployment.state == "succeeded", deployment.outcome
+    return deployment, wait_for(lambda: Workload.objects.filter(application=app, health="healthy").first(), timeout=20)
+
+
 def test_a_workload_goes_degraded_and_back_without_a_reload(
     page, asgi_server, world, api, sandbox, celery_worker, watcher
 ):
     cluster = KubeClient(sandbox.api_client())
-    app = make_app(world.acme)
-    deployment = finished(deploy(api, world.user("developer"), make_release(app)).json()["id"])
-    assert deployment.state == "succeeded", deployment.outcome
-    workload = wait_for(lambda: Workload.objects.filter(application=app, health="healthy").first(), timeout=20)
+    deployment, workload = deployed(api, world)
 
     sign_in(page, asgi_server, world.user("viewer").email)
     page.goto(f"{asgi_server}/t/acme/apps/web/")
@@ -97,10 +102,7 @@ def test_a_workload_goes_degraded_and_back_without_a_reload(
 def test_the_log_stream_shows_a_new_line_as_the_container_writes_it(
     page, asgi_server, world, api, sandbox, celery_worker, watcher
 ):
-    app = make_app(world.acme)
-    deployment = finished(deploy(api, world.user("developer"), make_release(app)).json()["id"])
-    assert deployment.state == "succeeded", deployment.outcome
-    workload = wait_for(lambda: Workload.objects.filter(application=app, health="healthy").first(), timeout=20)
+    _, workload = deployed(api, world)
     pod = workload.pods[0]["name"]
 
     sign_in(page, asgi_server, world.user("viewer").email)
@@ -125,10 +127,7 @@ def test_the_workloads_page_follows_a_workload_without_a_reload(
     page, asgi_server, world, api, sandbox, celery_worker, watcher
 ):
     cluster = KubeClient(sandbox.api_client())
-    app = make_app(world.acme)
-    deployment = finished(deploy(api, world.user("developer"), make_release(app)).json()["id"])
-    assert deployment.state == "succeeded", deployment.outcome
-    workload = wait_for(lambda: Workload.objects.filter(application=app, health="healthy").first(), timeout=20)
+    _, workload = deployed(api, world)
 
     sign_in(page, asgi_server, world.user("viewer").email)
     page.goto(f"{asgi_server}/t/acme/workloads/")
