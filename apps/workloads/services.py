@@ -90,6 +90,17 @@ def workload_refresh(*, application: Application, environment: Environment) -> W
     return workload
 
 
+def workload_read_for_a_person(workload: Workload) -> None:
+    """Someone opened one workload: read the cluster again, unless a read (the watcher's, a worker's or
+    another person's) is younger than WORKLOAD_FRESH_SECONDS. What they see is at most that old, and a
+    page reloaded in a loop (each read lists the objects and dry-runs the release) reaches the cluster
+    at most that often."""
+    fresh = timedelta(seconds=settings.WORKLOAD_FRESH_SECONDS)
+    if workload.observed_at is not None and timezone.now() - workload.observed_at < fresh:
+        return
+    workload_refresh(application=workload.application, environment=workload.environment)
+
+
 def workload_pods_seen(*, tenant: str, environment: str, application: str, pods: dict[str, dict | None]) -> None:
     """Pods as watch events just carried them (None: deleted) into the workload's pod rows, ahead of its
     next full read, and its open pages told; the full read that follows replaces every row again."""

@@ -20,7 +20,7 @@ from .filtersets import IncidentFilterSet, WorkloadFilterSet
 from .incidents import incident_acknowledge, incident_resolve, incident_restart, incident_scale
 from .models import Health, Incident, Sync
 from .selectors import incident_list_for, workload_list_for
-from .services import workload_refresh
+from .services import workload_read_for_a_person
 
 WORKLOADS_PAGE = 100  # degraded first, so the rows that need someone are on the first page
 
@@ -45,7 +45,7 @@ def workload_detail(request, pk: int):
     workload = workload_list_for(request, request.tenant).filter(pk=pk).first()
     if workload is None:
         raise Http404
-    workload_refresh(application=workload.application, environment=workload.environment)
+    workload_read_for_a_person(workload)
     workload = workload_list_for(request, request.tenant, history=True).get(pk=pk)
     context = {"workload": workload, "incidents": incident_list_for(request, request.tenant).filter(workload=workload)}
     return render_tenant_page(request, "workloads/detail.html", context, section="workloads")

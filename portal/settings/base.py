@@ -31,6 +31,9 @@ SELF_HEAL_GRACE_SECONDS = env.int("SELF_HEAL_GRACE_SECONDS", default=30)
 # An incident resolves by itself once its cause has stayed away this long: a crash-looping pod runs
 # between its crashes (the kubelet's back-off reaches five minutes), which is not a cure.
 INCIDENT_RESOLVE_AFTER_SECONDS = env.int("INCIDENT_RESOLVE_AFTER_SECONDS", default=300)
+# Opening one workload reads the cluster again unless a read is younger than this (the watcher keeps
+# reads current as the cluster changes; this bounds what a page reloaded in a loop asks of the cluster).
+WORKLOAD_FRESH_SECONDS = env.float("WORKLOAD_FRESH_SECONDS", default=5.0)
 
 INSTALLED_APPS = [
     "django_prometheus",

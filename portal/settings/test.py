@@ -35,6 +35,8 @@ WHITENOISE_AUTOREFRESH = True
 DEPLOYMENT_OBSERVE_SECONDS = env.float("DEPLOYMENT_OBSERVE_SECONDS", default=1.0)
 # Incidents resolve a second after their cause went (a test of the hold sets it longer).
 INCIDENT_RESOLVE_AFTER_SECONDS = env.int("INCIDENT_RESOLVE_AFTER_SECONDS", default=1)
+# Tests change the cluster and read the workload at once: every read for a person is a read.
+WORKLOAD_FRESH_SECONDS = env.float("WORKLOAD_FRESH_SECONDS", default=0.0)
 # The suite deploys to sandbox clusters; tests of the refusal turn it off.
 SANDBOX_CLUSTERS_ALLOWED = env.bool("SANDBOX_CLUSTERS_ALLOWED", default=True)
 # The API fuzzing probes every operation with a wrong key from one address (schemathesis' ignored_auth

@@ -3,6 +3,7 @@ what re-applying the live release would change; fields the portal never sets, an
 set through the portal, are not drift. Another tenant's workload is a 404."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -254,3 +255,16 @@ def test_a_workloads_events_are_its_own_and_its_incidents(world, api, running, c
         ("resolved", "by itself: the cause went away"),
         ("opened", "Pods not ready (×2): Pod web-x is not ready"),
     ]
+
+
+def test_opening_a_workload_reads_the_cluster_unless_a_read_is_fresh(world, api, running, settings):
+    """Each read lists the workload's objects and dry-runs its release: a page reloaded in a loop reaches
+    the cluster at most every WORKLOAD_FRESH_SECONDS."""
+    settings.WORKLOAD_FRESH_SECONDS = 30
+    time.sleep(2)  # the worker's refreshes after the deployment's last state change are done
+    api.as_user(world.user("viewer"))
+    read = api.get(f"{URL}{running.pk}/").json()["observed_at"]
+    for _ in range(5):
+        assert api.get(f"{URL}{running.pk}/").json()["observed_at"] == read
+    Workload.objects.filter(pk=running.pk).update(observed_at=timezone.now() - timedelta(seconds=31))
+    assert api.get(f"{URL}{running.pk}/").json()["observed_at"] > read

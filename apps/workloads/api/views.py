@@ -16,7 +16,7 @@ from ..incidents import incident_acknowledge, incident_resolve, incident_restart
 from ..live import workload_events, workload_logs
 from ..models import Incident, Workload
 from ..selectors import with_formation
-from ..services import workload_refresh
+from ..services import workload_read_for_a_person
 from . import serializers as s
 
 
@@ -38,7 +38,7 @@ class WorkloadViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
 
     def retrieve(self, request, *args, **kwargs):
         workload = self.get_object()
-        workload_refresh(application=workload.application, environment=workload.environment)
+        workload_read_for_a_person(workload)
         return Response(self.get_serializer(self.get_queryset().get(pk=workload.pk)).data)
 
     @extend_schema(responses=s.WorkloadEventSerializer(many=True))
