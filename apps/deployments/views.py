@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from apps.catalog.selectors import applications_for
 from apps.core.errors import ApplicationError
+from apps.core.governance import Change, gate
 from apps.core.numbers import as_id, digits
 from apps.core.paging import newest_first
 from apps.core.policies import policy_for
@@ -130,7 +131,18 @@ def deployment_new(request):
                 )
                 _say_if_waiting(request, deployment)
                 return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
-            services.image_policy_check(data["release"], data["environment"])  # before the preview, not after
+            # Before the preview, not after: what confirming would refuse (an image the environment does
+            # not take, a missing reason where approval is, a freeze) is said while the form is still open.
+            services.image_policy_check(data["release"], data["environment"])
+            gate().assess(
+                Change(
+                    kind="deploy",
+                    tenant=request.tenant,
+                    actor=as_principal(request),
+                    environment=data["environment"],
+                    **form.governed(),
+                )
+            )
             manifests = strategy_for(plan.strategy).render(
                 release=data["release"], environment=data["environment"], plan=plan, progress_deadline_seconds=deadline
             )

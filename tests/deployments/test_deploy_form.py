@@ -201,3 +201,24 @@ def test_a_governed_deploy_without_a_reason_hears_it_with_the_other_mistakes(dev
     html = dev_client.post(NEW, body).content.decode()
     assert "need approval: say why" in html and "greater than or equal to 2" in html
     assert not Deployment.objects.exists()
+
+
+def test_a_governed_deploy_asks_for_its_reason_at_the_preview(dev_client, releases, world):
+    """Before the manifests are shown, not after Confirm: the preview is not thrown away for a reason."""
+    from apps.approvals.services.configuration import approval_policy_save
+
+    prod = world.acme.environments.get(name="prod")
+    approval_policy_save(
+        actor=world.principal(Role.OWNER),
+        tenant=world.acme,
+        environment=prod,
+        stages=[{"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}],
+    )
+    first, _ = releases
+    body = {"application": first.application_id, "release": first.pk, "environment": prod.pk, "strategy": "rolling"}
+    refused = dev_client.post(NEW, {**body, "preview": "1"})
+    html = refused.content.decode()
+    assert refused.status_code == 400 and "need approval: say why" in html and "kind: Deployment" not in html
+    preview = dev_client.post(NEW, {**body, "preview": "1", "justification": "the spring sale"})
+    assert preview.status_code == 200 and "kind: Deployment" in preview.content.decode()
+    assert not Deployment.objects.exists()
