@@ -181,5 +181,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "resolved_at",
             "resolved_by",
             "action",
+            "waits_for",
+            "clear_since",
         ]
         read_only_fields = fields
