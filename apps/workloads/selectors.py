@@ -44,7 +44,9 @@ def incident_list_for(principal, tenant=None):
 
 def incidents_everywhere(state: str = "open"):
     """Operators: incidents across every tenant (the operator console has no tenant chokepoint)."""
-    rows = Incident.objects.select_related("tenant", "workload__application", "workload__environment")
+    rows = Incident.objects.select_related(
+        "tenant", "workload__application", "workload__environment", "acknowledged_by", "resolved_by"
+    )
     if state:
         rows = rows.filter(state=state)
     return rows.order_by("-last_seen")
