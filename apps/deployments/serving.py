@@ -35,6 +35,9 @@ class Serving:
     ready: int = 0
     replicas: int | None = 0  # None for a cron job, which has no replicas
     error: str = ""
+    # How the cluster differs from the serving release (someone changed it behind the portal's back), as
+    # the lifecycle watcher judged it; empty when it does not or nobody judged.
+    drift: str = ""
     # The serving Deployment (or CronJob) as read, for callers that judge more of it (workload rows).
     workload: dict | None = field(default=None, repr=False, compare=False)
 
@@ -46,9 +49,10 @@ class Serving:
         if self.release is None:
             return "Nothing runs there now"
         colour = f" ({self.colour})" if self.colour else ""
+        drift = f"; out of sync: {self.drift}" if self.drift else ""
         if self.replicas is None:
-            return f"Release #{self.release} (cron job)"
-        return f"Release #{self.release}{colour}, {self.ready} of {self.replicas} replicas ready"
+            return f"Release #{self.release} (cron job){drift}"
+        return f"Release #{self.release}{colour}, {self.ready} of {self.replicas} replicas ready{drift}"
 
     def as_dict(self) -> dict:
         return {
@@ -59,6 +63,7 @@ class Serving:
             "deployment": self.deployment,
             "ready": self.ready,
             "replicas": self.replicas,
+            "drift": self.drift,
             "summary": self.summary,
         }
 
@@ -75,9 +80,15 @@ def serving_now(application, environment, *, kube: KubeClient | None = None) -> 
         return Serving()  # never placed on a cluster, so nothing of it can run
     try:
         with kube_for(placement.cluster, **READ_OPTIONS) as kube:
-            return _read(kube, application, environment)
+            serving = _read(kube, application, environment)
     except KubeError as exc:
         return Serving(error=f"The cluster {placement.cluster.name} could not be read: {exc.message}")
+    # Whether what runs differs from the release is the lifecycle watcher's judgement (a dry run of the
+    # release): said where it judged the same release.
+    judged = livemodel.watched([(application, environment)]).get((application.pk, environment.pk))
+    if judged is not None and judged.release == serving.release:
+        serving.drift = judged.drift
+    return serving
 
 
 def _read(kube: KubeClient, application, environment) -> Serving:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from apps.core.leases import led_since
 from apps.deployments.serving import Serving
 
-from .models import Workload
+from .models import Sync, Workload
 from .watcher import LEASE
 
 
@@ -28,6 +28,9 @@ def serving_from_watches(pairs: list) -> dict[tuple[int, int], Serving]:
         "ready_replicas",
         "replicas",
         "read_error",
+        "sync",
+        "image",
+        "release__image",
     )
     answers = {}
     for row in rows:
@@ -39,6 +42,15 @@ def serving_from_watches(pairs: list) -> dict[tuple[int, int], Serving]:
                 colour=row.colour,
                 ready=row.ready_replicas,
                 replicas=None if row.application.component_kind == "cron" else (row.replicas or 0),
+                drift=_drift(row),
             )
         answers[row.application_id, row.environment_id] = serving
     return answers
+
+
+def _drift(row: Workload) -> str:
+    if row.sync != Sync.OUT_OF_SYNC or row.release is None:
+        return ""
+    if row.image and row.image != row.release.image:
+        return f"the cluster runs {row.image}, not the release's {row.release.image}"
+    return "the cluster differs from the release (the workload's page shows where)"

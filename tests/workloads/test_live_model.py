@@ -1,6 +1,7 @@
 """Pages show what serves now from the lifecycle watcher's live model while a watcher leads, and only
 what it read since it began leading; otherwise they read the cluster themselves."""
 
+import html
 import re
 
 import pytest
@@ -32,7 +33,7 @@ def overview(client, world) -> str:
     client.force_login(world.user("viewer"))
     page = client.get("/t/acme/").content.decode()
     [cell] = re.findall(r'<td class="small" data-field="serving">(.*?)</td>', page, re.S)
-    return re.sub(r"<[^>]+>", "", cell).strip()
+    return html.unescape(re.sub(r"<[^>]+>", "", cell).strip())
 
 
 def test_while_a_watcher_leads_the_page_shows_what_it_read(client, world, row):
@@ -54,3 +55,21 @@ def test_a_row_read_before_the_leader_began_is_not_trusted(client, world, row):
     Workload.objects.filter(pk=row.pk).update(observed_at=timezone.now() - timezone.timedelta(minutes=5))
     leases.try_acquire(LEASE, "watcher-b", 30)
     assert overview(client, world) == "Nothing runs there now"
+
+
+def test_what_runs_out_of_sync_with_its_release_says_so_where_it_says_what_serves(client, world, row):
+    """A hand-set image under release #1 is not release #1 serving: the cell says how it differs."""
+    leases.try_acquire(LEASE, "watcher-c", 30)
+    Workload.objects.filter(pk=row.pk).update(
+        observed_at=timezone.now(), sync="out_of_sync", image="registry.example/web:hotfix"
+    )
+    assert overview(client, world) == (
+        "Release #1, 3 of 4 replicas ready; out of sync: the cluster runs registry.example/web:hotfix, "
+        f"not the release's {row.release.image}"
+    )
+    Workload.objects.filter(pk=row.pk).update(image=row.release.image)  # a field other than the image
+    assert overview(client, world).endswith(
+        "out of sync: the cluster differs from the release (the workload's page shows where)"
+    )
+    Workload.objects.filter(pk=row.pk).update(sync="synced")
+    assert overview(client, world) == "Release #1, 3 of 4 replicas ready"

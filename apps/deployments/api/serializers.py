@@ -298,6 +298,11 @@ class ServingSerializer(serializers.Serializer):
     deployment = serializers.IntegerField(allow_null=True, help_text="The deployment whose objects serve")
     ready = serializers.IntegerField()
     replicas = serializers.IntegerField(allow_null=True, help_text="null for a cron job")
+    drift = serializers.CharField(
+        allow_blank=True,
+        help_text="How the cluster differs from the serving release, as the lifecycle watcher last judged it; "
+        "empty when it does not, or while no watcher leads",
+    )
     summary = serializers.CharField(help_text="The same in words, as pages show it")
 
 
