@@ -461,9 +461,11 @@ class KubeClient:
         container: str | None = None,
         tail: int | None = None,
         since: int | None = None,
+        timestamps: bool = False,
     ) -> str:
-        """The pod's log lines as text: the last `tail` lines, or those of the last `since` seconds."""
-        options = {"container": container, "tail_lines": tail, "since_seconds": since}
+        """The pod's log lines as text: the last `tail` lines, or those of the last `since` seconds;
+        with `timestamps`, each begins with the time the cluster says it was written and a space."""
+        options = {"container": container, "tail_lines": tail, "since_seconds": since, "timestamps": timestamps or None}
         return self._call(
             lambda: k8s.CoreV1Api(self.api_client).read_namespaced_pod_log(
                 pod,

@@ -129,15 +129,29 @@ def workload_logs(
                     code="not_found",
                     status=404,
                 )
-            chosen = [pod] if pod else names
-            texts = {name: kube.logs(namespace, name, container=container, tail=tail, since=since) for name in chosen}
+            if pod:
+                return kube.logs(namespace, pod, container=container, tail=tail, since=since)
+            options = {"container": container, "tail": tail, "since": since, "timestamps": True}
+            texts = {name: kube.logs(namespace, name, **options) for name in names}
     except KubeError as exc:
         if exc.status == 400:
             raise ApplicationError(exc.message, code="invalid", status=400) from exc
         raise _unreadable(workload, exc) from exc
-    if pod:
-        return texts[pod]
-    return "".join(f"[{name}] {line}\n" for name, text in texts.items() for line in text.splitlines())
+    # Every pod's lines in the order they were written (the times the cluster wrote them by), as the
+    # page's live pane shows them; each pod's own order is kept where two share a time.
+    lines = [
+        (line.partition(" ")[0], name, line.partition(" ")[2])
+        for name, text in texts.items()
+        for line in text.splitlines()
+    ]
+    return "".join(f"[{name}] {text}\n" for _, name, text in sorted(lines, key=lambda line: _sortable(line[0])))
+
+
+def _sortable(stamp: str) -> str:
+    """An RFC 3339 time with its fraction padded to nine digits, so times sort as text (the kubelet
+    trims trailing zeros: 08:00:00.1Z is after 08:00:00.09Z)."""
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    return f"{whole}.{fraction:0<9}"
 
 
 def workload_pod_names(cluster: Cluster, workload: Workload) -> list[str]:

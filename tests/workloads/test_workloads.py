@@ -268,3 +268,14 @@ def test_opening_a_workload_reads_the_cluster_unless_a_read_is_fresh(world, api,
         assert api.get(f"{URL}{running.pk}/").json()["observed_at"] == read
     Workload.objects.filter(pk=running.pk).update(observed_at=timezone.now() - timedelta(seconds=31))
     assert api.get(f"{URL}{running.pk}/").json()["observed_at"] > read
+
+
+def test_every_pods_logs_come_in_the_order_they_were_written(world, api, running, sandbox):
+    first, second = sorted(pod["name"] for pod in running.pods)
+    for n, pod in enumerate([second, first, second, first]):
+        sandbox.write_log(NS, pod, f"line {n}")
+        time.sleep(0.01)
+    api.as_user(world.user("viewer"))
+    text = api.get(f"{URL}{running.pk}/logs/").content.decode()
+    ours = [line for line in text.splitlines() if " line " in line]
+    assert ours == [f"[{second}] line 0", f"[{first}] line 1", f"[{second}] line 2", f"[{first}] line 3"]
