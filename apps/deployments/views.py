@@ -9,7 +9,6 @@ import yaml
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.catalog.selectors import applications_for
@@ -18,7 +17,7 @@ from apps.core.governance import Change, gate
 from apps.core.numbers import as_id, digits
 from apps.core.paging import newest_first
 from apps.core.policies import policy_for
-from apps.tenants.pages import render_tenant_page, require_role, tenant_view
+from apps.tenants.pages import back_to, render_tenant_page, require_role, tenant_view
 from apps.tenants.principals import as_principal
 from apps.tenants.roles import Role
 
@@ -200,12 +199,7 @@ def _run(request, deployment, call, done):
 
 def _to_detail(request, deployment):
     """Back to the tenant page the button was on (`next`), else to the deployment's page."""
-    back = request.POST.get("next", "")
-    if back.startswith(f"/t/{request.tenant.slug}/") and url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}
-    ):
-        return redirect(back)
-    return redirect("deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
+    return back_to(request, "deployments:detail", tenant_slug=request.tenant.slug, pk=deployment.pk)
 
 
 def _invalid(request, deployment, form):

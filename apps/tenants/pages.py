@@ -8,7 +8,8 @@ tenants' views or selectors.
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.core.errors import PERMISSION_DENIED, TENANT_SUSPENDED, Refusal
 
@@ -38,6 +39,17 @@ def render_tenant_page(request, template: str, context: dict, *, section: str, s
     """Render a page under /t/<slug>/ with the tenant, the viewer's role and the sub-navigation's section."""
     context = {"tenant": request.tenant, "role": request.role, "section": section, **context}
     return render(request, template, context, status=status)
+
+
+def back_to(request, *fallback, **kwargs):
+    """After a button's POST: to the tenant page it was pressed on (the form's `next`, a path under this
+    tenant on this host), else to `redirect(*fallback, **kwargs)`."""
+    back = request.POST.get("next", "")
+    if back.startswith(f"/t/{request.tenant.slug}/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}
+    ):
+        return redirect(back)
+    return redirect(*fallback, **kwargs)
 
 
 def refusal_text(tenant, role: str | None, *, needs: str, doing: str) -> str:

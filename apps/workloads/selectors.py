@@ -37,9 +37,8 @@ def incident_list_for(principal, tenant=None):
     rows = Incident.objects.restrict(principal, "view")
     if tenant is not None:
         rows = rows.filter(tenant=tenant)
-    return rows.select_related("tenant", "workload__application", "workload__environment", "acknowledged_by").order_by(
-        "-state", "-last_seen"
-    )
+    related = ("tenant", "workload__application", "workload__environment", "workload__release", "acknowledged_by")
+    return rows.select_related(*related, "resolved_by").order_by("-state", "-last_seen")
 
 
 def incidents_everywhere(state: str = "open"):

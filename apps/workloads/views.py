@@ -6,14 +6,14 @@ again when it loads."""
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.catalog.selectors import applications_for
 from apps.core.errors import ApplicationError
 from apps.deployments.forms import GovernedForm, ScaleForm
-from apps.tenants.pages import render_tenant_page, tenant_view
+from apps.tenants.pages import back_to, render_tenant_page, tenant_view
 from apps.tenants.principals import as_principal
 
 from .filtersets import IncidentFilterSet, WorkloadFilterSet
@@ -92,12 +92,12 @@ def incident_list(request):
 
 
 def _incident_action(request, pk: int, service, done: str, form=None):
-    """Run one incident action and go back to its workload's page with what happened (or what the action
-    waits for, as the incident now says)."""
+    """Run one incident action and go back to the page it was pressed on (the incidents list), else to its
+    workload's page, with what happened (or what the action waits for, as the incident now says)."""
     incident = incident_list_for(request, request.tenant).filter(pk=pk).first()
     if incident is None:
         raise Http404
-    back = redirect("workloads:detail", tenant_slug=request.tenant.slug, pk=incident.workload_id)
+    back = back_to(request, "workloads:detail", tenant_slug=request.tenant.slug, pk=incident.workload_id)
     if form is not None and not form.is_valid():
         field, errors = next(iter(form.errors.items()))
         messages.error(request, f"{form.fields[field].label or field.capitalize()}: {errors[0]}")

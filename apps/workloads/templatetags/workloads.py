@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 
 from django import template
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
@@ -36,6 +37,13 @@ HEALTH_TONES = {
     Health.SUSPENDED: "text-bg-secondary",
 }
 SYNC_TONES = {Sync.SYNCED: "text-bg-success", Sync.OUT_OF_SYNC: "text-bg-warning"}
+
+
+@register.simple_tag
+def incident_hold() -> str:
+    """How long a cause must stay away before its incident resolves by itself, in words."""
+    seconds = settings.INCIDENT_RESOLVE_AFTER_SECONDS
+    return f"{seconds // 60} minutes" if seconds >= 120 else f"{seconds} seconds"
 
 
 @register.simple_tag
