@@ -27,7 +27,11 @@ def test_the_incidents_page_shows_incidents_open_acknowledged_and_resolved_witho
     page.goto(f"{asgi_server}/t/acme/workloads/incidents/")
     expect(page.locator("#incidents-card [data-live-status]")).to_have_text("· live")
     expect(page.locator("#incidents tbody")).to_contain_text("No incidents")
-    page.evaluate("window.stillTheSamePage = true")
+    workloads = page.context.new_page()  # the workloads page's count of open incidents follows too
+    workloads.goto(f"{asgi_server}/t/acme/workloads/")
+    expect(workloads.locator("[data-live-part='open-incidents']")).to_contain_text("none open")
+    for each in (page, workloads):
+        each.evaluate("window.stillTheSamePage = true")
 
     # In a thread of its own: broadcasting after commit cannot run beside Playwright's event loop.
     causes = {Cause.AUTOSCALER_AT_MAX: "The autoscaler runs the maximum of 4 replicas"}
@@ -37,6 +41,7 @@ def test_the_incidents_page_shows_incidents_open_acknowledged_and_resolved_witho
     row = page.locator(f"#incidents tr[data-incident='{incident.pk}']")
     expect(row).to_contain_text("The autoscaler runs the maximum of 4 replicas", timeout=10000)
     expect(row.locator(".badge").first).to_have_text("Open")
+    expect(workloads.locator("#open-incidents")).to_contain_text("1 open incident.", timeout=10000)
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(incident_acknowledge, actor=world.principal("owner"), incident=incident).result()
@@ -45,5 +50,7 @@ def test_the_incidents_page_shows_incidents_open_acknowledged_and_resolved_witho
     with ThreadPoolExecutor(1) as pool:
         pool.submit(incidents_sync, workload=workload, causes={}).result()
     expect(row.locator(".badge").first).to_have_text("Resolved", timeout=10000)
-    assert page.evaluate("window.stillTheSamePage") is True
+    expect(workloads.locator("[data-live-part='open-incidents']")).to_contain_text("none open", timeout=10000)
+    for each in (page, workloads):
+        assert each.evaluate("window.stillTheSamePage") is True
     assert page.console_errors == []
