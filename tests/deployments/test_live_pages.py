@@ -63,3 +63,10 @@ def test_the_overview_shows_the_places_deployed_to_most_recently_newest_first(cl
     # An application's own page is not cut short: every environment, newest deployment in each.
     app = client.get("/t/acme/apps/app1/").content.decode()
     assert app.count('data-slot="') == len(environments) and "latest-deployments-more" not in app
+
+
+def test_a_deployment_not_running_yet_says_when_its_operations_come(client, world, deployed):
+    client.force_login(world.user("developer"))
+    page = client.get(f"/t/acme/deployments/{deployed.pk}/").content.decode()
+    assert 'id="operations-later"' in page and "once this deployment is what runs in dev" in page
+    assert "Remove from dev…" in page
