@@ -179,7 +179,8 @@ def test_the_strategy_plan_names_every_bad_setting(world):
     assert set(refused.value.errors) == {"strategy", "steps", "gate_seconds", "keep_seconds"}
 
 
-def test_a_governed_deploy_without_a_reason_hears_it_with_the_other_mistakes(dev_client, releases, world):
+def governed_prod(world):
+    """acme's prod with an approval policy: a change there waits for an admin and needs a reason."""
     from apps.approvals.services.configuration import approval_policy_save
 
     prod = world.acme.environments.get(name="prod")
@@ -189,6 +190,11 @@ def test_a_governed_deploy_without_a_reason_hears_it_with_the_other_mistakes(dev
         environment=prod,
         stages=[{"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}],
     )
+    return prod
+
+
+def test_a_governed_deploy_without_a_reason_hears_it_with_the_other_mistakes(dev_client, releases, world):
+    prod = governed_prod(world)
     first, _ = releases
     body = {
         "application": first.application_id,
@@ -205,15 +211,7 @@ def test_a_governed_deploy_without_a_reason_hears_it_with_the_other_mistakes(dev
 
 def test_a_governed_deploy_asks_for_its_reason_at_the_preview(dev_client, releases, world):
     """Before the manifests are shown, not after Confirm: the preview is not thrown away for a reason."""
-    from apps.approvals.services.configuration import approval_policy_save
-
-    prod = world.acme.environments.get(name="prod")
-    approval_policy_save(
-        actor=world.principal(Role.OWNER),
-        tenant=world.acme,
-        environment=prod,
-        stages=[{"name": "Admins", "quorum": 1, "roles": [Role.ADMIN, Role.OWNER]}],
-    )
+    prod = governed_prod(world)
     first, _ = releases
     body = {"application": first.application_id, "release": first.pk, "environment": prod.pk, "strategy": "rolling"}
     refused = dev_client.post(NEW, {**body, "preview": "1"})
