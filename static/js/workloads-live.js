@@ -97,6 +97,25 @@
     return row;
   };
 
+  // Degraded first, then by application and environment, as the server draws them
+  // (apps/workloads/models.py HEALTH_ORDER): a row whose health changes moves to its place.
+  const URGENCY = ["degraded", "missing", "unknown", "progressing", "suspended", "healthy"];
+  const placeOf = (row) => {
+    const health = row.querySelector("[data-health]")?.getAttribute("data-health") || "unknown";
+    const [application, environment] = [...row.cells].slice(0, 2).map((cell) => cell.textContent.trim());
+    return [URGENCY.indexOf(health), application, environment];
+  };
+  const before = (a, b) => {
+    const [x, y] = [placeOf(a), placeOf(b)];
+    return x[0] - y[0] || x[1].localeCompare(y[1]) || x[2].localeCompare(y[2]);
+  };
+  const reorder = (root) => {
+    const tbody = root.querySelector("tbody");
+    const rows = [...tbody.querySelectorAll("tr[data-workload-row]")];
+    const sorted = [...rows].sort(before);
+    if (sorted.some((row, i) => row !== rows[i])) tbody.append(...sorted);
+  };
+
   const matches = (root, workload) => (!root.dataset.health || root.dataset.health === workload.health)
     && (!root.dataset.sync || root.dataset.sync === workload.sync);
 
@@ -109,6 +128,7 @@
     if (row) {
       fill(row, workload);
       if (application) redrawActions();
+      else reorder(root);
       return;
     }
     if (application || !matches(root, workload) || adding.has(workload.id)) return;
@@ -116,6 +136,7 @@
     lookUp(`id=${workload.id}`).then(([found]) => {
       if (found && !root.querySelector(`[data-workload-row][data-workload="${found.id}"]`)) {
         fill(newRow(root, found), announced({ ...found, release: found.release }));
+        reorder(root);
       }
     }).finally(() => adding.delete(workload.id));
   });

@@ -128,9 +128,15 @@ def test_the_workloads_page_follows_a_workload_without_a_reload(
 ):
     cluster = KubeClient(sandbox.api_client())
     _, workload = deployed(api, world)
+    # A healthy row named before web: degraded first puts web above it once web degrades.
+    other = Workload.objects.create(
+        tenant=world.acme, application=make_app(world.acme, "api"), environment=workload.environment, health="healthy"
+    )
 
     sign_in(page, asgi_server, world.user("viewer").email)
     page.goto(f"{asgi_server}/t/acme/workloads/")
+    rows = page.locator("#workloads tr[data-workload-row]")
+    expect(rows.first).to_have_attribute("data-workload", str(other.pk))
     row = page.locator(f"#workloads tr[data-workload='{workload.pk}']")
     expect(row.locator("[data-health]")).to_have_text("Healthy")
     expect(page.locator("#workloads-card [data-live-status]")).to_have_text("· live")
@@ -140,6 +146,7 @@ def test_the_workloads_page_follows_a_workload_without_a_reload(
     set_image(cluster, "registry.example/web:crash")
     expect(row.locator("[data-sync]")).to_have_text("Out of sync", timeout=30000)
     expect(row.locator("[data-health]")).to_have_text("Degraded", timeout=30000)
+    expect(rows.first).to_have_attribute("data-workload", str(workload.pk))
     expect(row.locator("[data-field='observed_at'] time")).not_to_have_attribute("datetime", read_at)
     assert page.evaluate("window.stillTheSamePage") is True
     assert page.console_errors == []
