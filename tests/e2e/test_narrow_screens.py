@@ -17,7 +17,9 @@ def test_the_tenant_sections_fold_on_a_phone_and_stand_open_on_a_wide_screen(pag
 
     page.set_viewport_size({"width": 390, "height": 844})
     expect(page.locator("#nav-deployments")).to_be_hidden()
+    expect(page.locator("#tenant-sections-toggle")).to_contain_text("Overview")  # where the page is
     page.locator("#tenant-sections-toggle").click()
     page.locator("#nav-deployments").click()
     expect(page).to_have_url(f"{asgi_server}/t/acme/deployments/")
+    expect(page.locator("#tenant-sections-toggle")).to_contain_text("Deployments")
     assert page.console_errors == []

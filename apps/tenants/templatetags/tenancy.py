@@ -48,6 +48,12 @@ def tenant_sections(context) -> list[dict]:
     ]
 
 
+@register.simple_tag
+def section_label(key: str) -> str:
+    """The navigation's name of a section, for the folded menu's button."""
+    return next((label for section, label, *_ in SECTIONS if section == key), "Sections")
+
+
 @register.simple_tag(takes_context=True)
 def tenant_can(context, action: str, model_label: str) -> bool:
     """Whether the principal may `action` rows of `model_label` in the page's tenant ("add" asks can_add)."""
