@@ -19,6 +19,8 @@ def test_a_scale_between_two_reads_is_a_step_at_the_read_that_saw_it():
     assert y_held == y2 and x1 == x2 > x0 and y5 < y2, "held at 2 until 07:52, then 5"
     html = render_to_string("workloads/_replica_chart.html", chart)
     assert "the autoscaler decided" not in html
+    assert '<text x="24" y="134" font-size="10" fill="currentColor" data-tick="first">07:47</text>' in html
+    assert 'data-tick="last">07:52 UTC</text>' in html
 
 
 def test_the_autoscalers_decisions_are_marked_where_it_decides():
