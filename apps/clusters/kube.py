@@ -326,12 +326,14 @@ class KubeClient:
             auth_settings=["BearerToken"],
         )
         response = self.api_client.call_api(*request, _request_timeout=self.timeout)
+        # Read every answer to its end, a refusal's too: only then does urllib3 give the connection back to
+        # the pool; an unread 404 cost the next GET a new connection (and a TLS handshake on a real cluster).
+        response.read()
         if response.status == 404:
             return None
         if not 200 <= response.status <= 299:
-            response.read()
             self.api_client.response_deserialize(response, {})  # raises the ApiException _call judges
-        return json.loads(response.response.data)
+        return json.loads(response.data)
 
     def list(
         self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None

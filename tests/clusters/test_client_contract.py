@@ -160,6 +160,18 @@ def test_reads_are_retried_and_a_missing_object_reads_as_none(kube, namespace, s
     assert failed.value.status == 500 and "sandbox fault injection" in failed.value.message
 
 
+def test_reads_of_missing_objects_keep_using_one_connection(cluster_api, namespace):
+    """A page asks what runs in each place, and most answers may be 404: each must give its connection
+    back, or every read opens a new one (a TLS handshake each, on a real cluster)."""
+    kube = KubeClient(cluster_api[0].__class__(cluster_api[0].configuration))
+    kube.apply([config_map(namespace, "there", {"x": "1"})])
+    for _ in range(5):
+        assert kube.get("v1", "ConfigMap", "absent", namespace) is None
+        assert kube.get("v1", "ConfigMap", "there", namespace)["data"] == {"x": "1"}
+    pools = kube.api_client.rest_client.pool_manager.pools
+    assert sum(pools[key].num_connections for key in pools.keys()) == 1
+
+
 def test_conflicts_are_retried(kube, namespace, sandbox):
     sandbox.inject_faults(force_conflicts=2)
     kube.apply([config_map(namespace, "contested", {"x": "1"})])
