@@ -54,6 +54,7 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["tenant", "-created_at", "-id"], name="audit_tenant_time"),
+            models.Index(fields=["tenant", "-id"], name="audit_tenant_newest"),  # the trail, a page at a time
             models.Index(fields=["tenant", "action"], name="audit_tenant_action"),
             models.Index(fields=["tenant", "actor"], name="audit_tenant_actor"),
             models.Index(fields=["object_type", "object_id"], name="audit_object"),

@@ -84,7 +84,12 @@ class Deployment(TenantOwned):
                 name="deployment_unique_idempotency_key",
             ),
         ]
-        indexes = [models.Index(fields=["state", "lease_expires_at"], name="deployment_state_lease")]
+        indexes = [
+            models.Index(fields=["state", "lease_expires_at"], name="deployment_state_lease"),
+            # A tenant's lists read newest first a page at a time (apps/core/paging.py): the database walks
+            # this index and stops after a page, rather than sorting every deployment the tenant has.
+            models.Index(fields=["tenant", "-id"], name="deployment_tenant_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.application.name} #{self.release.number} to {self.environment.name} ({self.pk})"
