@@ -1,6 +1,6 @@
 """ASGI entry point: HTTP and WebSocket in one application.
 
-WebSocket connections must come from an allowed host and carry the session (browsers) or an API key
+WebSocket connections must come from the portal's own origin (or a trusted one) and carry the session (browsers) or an API key
 in `Authorization: Bearer` (programs such as portalctl). Programs send no Origin header, which
 channels' origin validator refuses; KeyAwareOriginValidator lets such a handshake through only with
 a bearer key, which then alone decides who it is. Each consumer then authorizes its own subscription.

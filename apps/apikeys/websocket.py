@@ -8,11 +8,14 @@ authorize through `socket_principal(scope)`, so a key never reaches beyond its t
 """
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
-from channels.security.websocket import AllowedHostsOriginValidator
+from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDenier
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.utils.http import is_same_domain
 from rest_framework.exceptions import APIException, Throttled
 
 from apps.core.client_ip import socket_client_ip
@@ -79,12 +82,52 @@ def KeyAwareOriginValidator(application):  # noqa: N802 - a factory, named like 
     validated = AllowedHostsOriginValidator(application)
 
     async def validator(scope, receive, send):
-        has_origin = any(name == b"origin" for name, _ in scope.get("headers", ()))
-        if not has_origin and _bearer(scope) is not None:
+        origin = _header(scope, b"origin")
+        if origin is None and _bearer(scope) is not None:
             return await application(scope, receive, send)
-        return await validated(scope, receive, send)
+        if origin is not None and _trusted(origin):
+            return await application(scope, receive, send)
+        if origin is not None and not _same_origin(origin, _header(scope, b"host") or ""):
+            return await WebsocketDenier()(scope, receive, send)
+        return await validated(scope, receive, send)  # and the host must be one of ALLOWED_HOSTS
 
     return validator
+
+
+def _header(scope, name: bytes) -> str | None:
+    return next((value.decode("latin-1") for key, value in scope.get("headers", ()) if key == name), None)
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _same_origin(origin: str, host: str) -> bool:
+    """Whether the page opening a socket is the portal's own, as Django's CSRF check judges a form's: its
+    origin names the host and port the handshake went to. An allowed host name alone is not enough:
+    cookies are not kept apart by port, so a program served on another port of the portal's host would
+    otherwise open sockets as whoever visits it."""
+    try:
+        page, target = urlsplit(origin), urlsplit(f"//{host}")
+        page_port, target_port = page.port or DEFAULT_PORTS.get(page.scheme), target.port
+    except ValueError:
+        return False
+    if not page.hostname or page.hostname != target.hostname or page_port is None:
+        return False
+    # A Host without a port is the default port of the scheme the client used, which a proxy in front may
+    # have changed (TLS ending there): either default port is the portal's own then.
+    return page_port == target_port if target_port is not None else page_port in DEFAULT_PORTS.values()
+
+
+def _trusted(origin: str) -> bool:
+    """An origin CSRF_TRUSTED_ORIGINS lists, exactly or as `scheme://*.domain`, as Django reads it for forms."""
+    scheme, _, netloc = origin.partition("://")
+    for trusted in settings.CSRF_TRUSTED_ORIGINS:
+        if origin == trusted:
+            return True
+        trusted_scheme, _, pattern = trusted.partition("://")
+        if pattern.startswith("*.") and scheme == trusted_scheme and is_same_domain(netloc, pattern[1:]):
+            return True
+    return False
 
 
 def socket_principal(scope) -> Principal:

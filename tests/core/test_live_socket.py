@@ -65,3 +65,30 @@ async def test_foreign_origin_is_refused(developer):
     socket = communicator(origin="https://evil.example.org", session=session)
     connected, _ = await socket.connect()
     assert not connected
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://testserver:8081",  # another program on the portal's host: cookies are not kept apart by port
+        "https://testserver:8443",
+        "http://localhost",  # an allowed host, but not the one the socket was opened on
+        "http://testserver:notaport",
+    ],
+)
+async def test_a_page_on_another_port_or_host_of_the_portals_machine_is_refused(developer, origin):
+    session = await sync_to_async(session_cookie_for)(developer)
+    socket = communicator(origin=origin, session=session)
+    connected, _ = await socket.connect()
+    assert not connected
+
+
+async def test_the_portals_own_origin_behind_tls_and_a_trusted_origin_connect(developer, settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://*.portal.example"]
+    session = await sync_to_async(session_cookie_for)(developer)
+    for origin in ("https://testserver", "https://console.portal.example"):
+        socket = communicator(origin=origin, session=session)
+        connected, _ = await socket.connect()
+        assert connected, origin
+        assert await socket.receive_json_from() == {"type": "hello", "user": developer.email}
+        await socket.disconnect()
