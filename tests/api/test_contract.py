@@ -128,3 +128,24 @@ def test_an_id_filter_is_a_whole_number_in_the_schema_and_in_the_api(owner_api, 
     assert owner_api.get(path, {name: str(2**63)}).status_code == 400
     response = owner_api.get(path, {name: str(2**63 - 1)})  # no row has it: an empty list
     assert response.status_code == 200 and response.json()["results"] == [], response.content
+
+
+@pytest.mark.parametrize(
+    "action", ["rollback", "cancel", "continue", "switch-back", "pause", "resume", "scale", "restart", "promote"]
+)
+def test_a_member_who_may_not_act_is_told_so_before_anything_about_the_body(api, world, action):
+    from apps.deployments.models import Deployment
+    from tests.deployments.conftest import make_app, make_release
+
+    app = make_app(world.acme, "web")
+    deployment = Deployment.objects.create(
+        tenant=world.acme,
+        application=app,
+        release=make_release(app),
+        environment=world.acme.environments.get(name="dev"),
+        state="succeeded",
+    )
+    viewer = api.as_user(world.user(Role.VIEWER))  # a session: a key of a viewer lacks the write scopes anyway
+    response = viewer.post(f"/api/v1/deployments/{deployment.pk}/{action}/", {"replicas": "many"}, format="json")
+    assert response.status_code == 403, response.content
+    assert response.json()["code"] == "permission_denied"

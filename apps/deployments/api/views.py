@@ -12,9 +12,10 @@ from rest_framework.response import Response
 
 from apps.catalog.models import Application
 from apps.catalog.selectors import applications_named
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, require
 from apps.core.idempotency import idempotent
 from apps.core.numbers import digits
+from apps.core.policies import policy_for
 from apps.tenants.api.base import TenantViewSetMixin
 from apps.tenants.filters import ID_OR_NAME
 
@@ -111,6 +112,16 @@ class DeploymentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         """Run one service on this deployment with the request's validated fields: 202 when the change
         waits for approval (`waits_as` names it), else the deployment (201 when the service made one)."""
         deployment, fields = self.get_object(), {}
+        # Whether the caller may act at all comes before what is wrong with the body: a viewer is told 403,
+        # not asked to fix a field first. Promoting deploys to another environment (a deploy's own rule);
+        # every other action changes this deployment. The service checks again, with the rest of its rules.
+        policy = policy_for(Deployment)
+        may = (
+            policy.can_add(self.principal, deployment.tenant)
+            if service is services.deployment_promote
+            else policy.can_change(self.principal, deployment)
+        )
+        require(may, tenant=deployment.tenant)
         if data_class is not None:
             # Names in the body (promote's environment) are the deployment's tenant's.
             data = data_class(data=request.data, context={"request": request, "tenant": deployment.tenant})
