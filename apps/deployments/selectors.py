@@ -160,14 +160,20 @@ def restore_target(deployment: Deployment) -> Deployment | None:
 def live_deployment(application, environment) -> Deployment | None:
     """The deployment whose release runs in the environment now: the newest that succeeded, unless the
     application was removed from the environment since (then nothing runs there)."""
+    return live_deployments(application, [environment]).get(getattr(environment, "pk", environment))
+
+
+def live_deployments(application, environments) -> dict[int, Deployment]:
+    """live_deployment in each of the environments (models or ids), by environment id, in one query (an
+    environment where nothing runs has no key)."""
     newest = (
-        Deployment.objects.filter(application=application, environment=environment, state=State.SUCCEEDED)
+        Deployment.objects.filter(application=application, environment__in=environments, state=State.SUCCEEDED)
         # environment__tenant: whether the viewer may change it is asked of its environment's tenant.
         .select_related("release", "environment__tenant", "application", "tenant")
-        .order_by("-id")
-        .first()
+        .order_by("environment_id", "-id")
+        .distinct("environment_id")
     )
-    return newest if newest is not None and newest.removed_at is None else None
+    return {deployment.environment_id: deployment for deployment in newest if deployment.removed_at is None}
 
 
 def step_recorded_at(deployment: Deployment, key: str):

@@ -135,3 +135,32 @@ def test_the_list_annotation_is_the_change_request_a_model_reads(deployments):
     canary = deployments[0]
     annotated = with_change_request(Deployment.objects.filter(pk=canary.pk)).get()
     assert DeploymentSerializer(annotated).data["change_request"] == DeploymentSerializer(canary).data["change_request"]
+
+
+def test_what_runs_in_each_environment_is_read_at_once_and_as_for_one(world):
+    """The application page asks what runs in every environment in one query; each answer is the newest
+    deployment that succeeded there, unless the application was removed there since."""
+    from apps.deployments.selectors import live_deployment, live_deployments
+
+    web = make_app(world.acme, "web")
+    first, second = make_release(web), make_release(web)
+    dev, staging, prod = (world.acme.environments.get(name=name) for name in ("dev", "staging", "prod"))
+
+    def deployed(release, environment, state=State.SUCCEEDED, **fields):
+        return Deployment.objects.create(
+            tenant=world.acme, application=web, release=release, environment=environment, state=state, **fields
+        )
+
+    deployed(first, dev)
+    newest_dev = deployed(second, dev)
+    deployed(second, dev, state=State.FAILED)  # newer, but it did not succeed: #2 still runs
+    staging_live = deployed(first, staging)
+    deployed(first, prod, removed_at=timezone.now())  # removed from prod since: nothing runs there
+    environments = [dev, staging, prod]
+    with CaptureQueriesContext(connection) as queries:
+        live = live_deployments(web, environments)
+    assert len(queries) == 1
+    assert live == {dev.pk: newest_dev, staging.pk: staging_live}
+    for environment in environments:
+        assert live_deployment(web, environment) == live.get(environment.pk)
+        assert live_deployment(web.pk, environment.pk) == live.get(environment.pk)

@@ -18,7 +18,7 @@ from django.utils.html import format_html
 
 from apps.core.policies import policy_for
 from apps.deployments.models import Deployment
-from apps.deployments.selectors import live_deployment, previous_good_deployment
+from apps.deployments.selectors import live_deployment, live_deployments, previous_good_deployment
 from apps.tenants.models import Environment, promotion_key, promotion_order
 from apps.tenants.roles import Role
 
@@ -62,10 +62,9 @@ def sync_badge(sync: str, label: str) -> str:
     )
 
 
-def _actions(request, role, application, environment, workload, environments) -> dict:
-    """What one environment's row offers the viewer: deploy, and for what runs there now scale,
-    restart, roll back and promote, each only where it can apply."""
-    live = live_deployment(application, environment)
+def _actions(request, role, application, environment, workload, environments, live) -> dict:
+    """What one environment's row offers the viewer: deploy, and for what runs there now (`live`, its
+    live deployment) scale, restart, roll back and promote, each only where it can apply."""
     may_change = live is not None and policy_for(Deployment).can_change(request, live)
     long_running = application.component_kind != "cron"
     autoscaled = bool(live and live.release.autoscale_max)
@@ -98,10 +97,12 @@ def running_now(context, application):
     tenant = application.tenant
     workloads = {w.environment_id: w for w in workload_list_for(request, tenant).filter(application=application)}
     environments = list(Environment.objects.filter(tenant=tenant).order_by(*promotion_order()))
+    live = live_deployments(application, environments)
     rows = [
-        _actions(request, context.get("role"), application, env, workloads.get(env.pk), environments)
+        _actions(request, context.get("role"), application, env, workloads.get(env.pk), environments, live.get(env.pk))
         for env in environments
     ]
+    released = application.releases.exists()
     return {
         "application": application,
         "rows": rows,
@@ -109,8 +110,8 @@ def running_now(context, application):
         "request": request,
         "next": context.get("next_path") or request.get_full_path(),
         "csrf_token": context.get("csrf_token"),
-        "may_deploy": policy_for(Deployment).can_add(request, tenant) and application.releases.exists(),
-        "shown": bool(workloads) or application.releases.exists(),
+        "may_deploy": released and policy_for(Deployment).can_add(request, tenant),
+        "shown": bool(workloads) or released,
     }
 
 
@@ -119,7 +120,10 @@ def workload_actions(context, workload):
     """The same actions for one workload, on its page."""
     request = context["request"]
     environments = sorted(Environment.objects.filter(tenant=workload.tenant), key=promotion_key)
-    row = _actions(request, context.get("role"), workload.application, workload.environment, workload, environments)
+    live = live_deployment(workload.application, workload.environment)
+    row = _actions(
+        request, context.get("role"), workload.application, workload.environment, workload, environments, live
+    )
     return {
         **row,
         "application": workload.application,
