@@ -53,10 +53,11 @@ class Changes:
         self._due: dict[Key, float] = {}
         self._taken: dict[Key, float] = {}
         self._busy: set[Key] = set()
-        self._pods: dict[Key, dict[str, dict | None]] = {}
+        self._pods: dict[Key, dict[tuple[str, str], dict | None]] = {}
         self.wake = threading.Event()
 
-    def mark(self, key: Key, pod: tuple[str, dict | None] | None = None) -> None:
+    def mark(self, key: Key, pod: tuple[tuple[str, str], dict | None] | None = None) -> None:
+        """`pod`: ((namespace, name), the pod or None when deleted), from a pod's event."""
         now = time.monotonic()
         with self._lock:
             if pod is not None:
@@ -66,7 +67,7 @@ class Changes:
                 self._due[key] = now if taken is None or now - taken >= EVERY_SECONDS else taken + EVERY_SECONDS
         self.wake.set()
 
-    def take(self) -> tuple[list[tuple[Key, dict[str, dict | None]]], float | None]:
+    def take(self) -> tuple[list[tuple[Key, dict[tuple[str, str], dict | None]]], float | None]:
         """The workloads to act on now with their pods, each marked busy until `done`; and the seconds
         until the next one is due (None: none waits)."""
         now = time.monotonic()
@@ -123,7 +124,7 @@ def _act_on(changes: Changes, work: queue.Queue, leadership: Leadership) -> None
     connection.close()
 
 
-def act(key: Key, pods: dict[str, dict | None]) -> bool:
+def act(key: Key, pods: dict[tuple[str, str], dict | None]) -> bool:
     """Write the pods the events carried into the workload's rows, then look at its rollouts in progress.
     True while a deployment of the workload is still applying: its pods may be ready before it starts
     rolling out, and no event may come after that, so the workload is acted on again until it does."""

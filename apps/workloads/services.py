@@ -101,21 +101,29 @@ def workload_read_for_a_person(workload: Workload) -> None:
     workload_refresh(application=workload.application, environment=workload.environment)
 
 
-def workload_pods_seen(*, tenant: str, environment: str, application: str, pods: dict[str, dict | None]) -> None:
-    """Pods as watch events just carried them (None: deleted) into the workload's pod rows, ahead of its
-    next full read, and its open pages told; the full read that follows replaces every row again."""
+def workload_pods_seen(
+    *, tenant: str, environment: str, application: str, pods: dict[tuple[str, str], dict | None]
+) -> None:
+    """Pods as watch events just carried them, by (namespace, name) (None: deleted), into the workload's
+    pod rows, ahead of its next full read, and its open pages told; the full read that follows replaces
+    every row again. Only pods in the environment's own namespace count: the labels that name a workload
+    are written by whoever creates the object, and a tenant may label what it makes in its own namespace
+    with another tenant's names."""
     with transaction.atomic():
         fence()  # a watcher that lost its lease writes nothing
         workload = (
-            Workload.objects.select_for_update()
+            Workload.objects.select_for_update(of=("self",))
             .filter(tenant__slug=tenant, environment__name=environment, application__name=application)
-            .only("pk", "pods")
+            .select_related("environment")
+            .only("pk", "pods", "environment__namespace")
             .first()
         )
         if workload is None:  # its first full read makes it
             return
         rows = {row["name"]: row for row in workload.pods or []}
-        for name, pod in pods.items():
+        for (namespace, name), pod in pods.items():
+            if namespace != workload.environment.namespace:
+                continue
             if pod is None:
                 rows.pop(name, None)
             else:

@@ -209,7 +209,9 @@ class Watcher:
                             self.dirty.mark(key)
                             if kind in FAST_KINDS and (event_type != "SYNC" or kind == "Deployment"):
                                 pod = obj if event_type != "DELETED" else None
-                                self.changes.mark(key, (obj["metadata"]["name"], pod) if kind == "Pod" else None)
+                                meta = obj["metadata"]
+                                named = (meta.get("namespace", ""), meta["name"])
+                                self.changes.mark(key, (named, pod) if kind == "Pod" else None)
                         if self.stop.is_set() or term.is_set():
                             return
                 finally:
