@@ -302,11 +302,22 @@ def incident_scale(
     )
 
 
+def _locked(incident: Incident) -> None:
+    """The watcher's lock (incidents_sync): one decision about the workload's incidents at a time, so two
+    people acting at once, or a person and the watcher, act once. The incident is read again under it."""
+    Workload.objects.select_for_update().filter(pk=incident.workload_id).first()
+    incident.refresh_from_db(fields=["state", "resolved_at", "resolved_by", "acknowledged_at", "acknowledged_by"])
+
+
 def incident_acknowledge(*, actor: Principal, incident: Incident) -> Incident:
-    """Someone is looking at it: recorded, so the rest of the team knows."""
+    """Someone is looking at it: recorded, so the rest of the team knows. The first to say so is named;
+    acknowledging again changes nothing."""
     require(policy_for(Incident).can_change(actor, incident), tenant=incident.tenant)
-    incident.acknowledged_at, incident.acknowledged_by = timezone.now(), actor.user
     with transaction.atomic():
+        _locked(incident)
+        if incident.acknowledged_at is not None:
+            return incident
+        incident.acknowledged_at, incident.acknowledged_by = timezone.now(), actor.user
         incident.save(update_fields=["acknowledged_at", "acknowledged_by"])
         audit_record(actor=actor, action="incident.acknowledge", obj=incident, tenant=incident.tenant, changes={})
         _changed(incident)
@@ -316,9 +327,10 @@ def incident_acknowledge(*, actor: Principal, incident: Incident) -> Incident:
 def incident_resolve(*, actor: Principal, incident: Incident) -> Incident:
     """Close it by hand; if the cause is still there, the next read of the cluster opens it again."""
     require(policy_for(Incident).can_change(actor, incident), tenant=incident.tenant)
-    if incident.state != "open":
-        raise ApplicationError("The incident is resolved already.", code=ALREADY_RESOLVED, status=409)
     with transaction.atomic():
+        _locked(incident)
+        if incident.state != "open":
+            raise ApplicationError("The incident is resolved already.", code=ALREADY_RESOLVED, status=409)
         _resolve(incident, timezone.now(), by=actor.user)
         audit_record(actor=actor, action="incident.resolve", obj=incident, tenant=incident.tenant, changes={})
     return incident

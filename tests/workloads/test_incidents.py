@@ -188,3 +188,50 @@ def test_a_crash_loop_is_one_incident_open_all_along_and_resolves_once_the_cause
     assert resolved.resolved_at - resolved.clear_since >= timedelta(seconds=8)
     events = sorted(WebhookDelivery.objects.filter(endpoint=endpoint).values_list("event", flat=True))
     assert events == ["incident.opened", "incident.resolved"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_people_acknowledging_or_resolving_at_once_act_once(world):
+    from django.db import connection
+
+    from apps.audit.models import AuditEvent
+    from apps.core.errors import ApplicationError
+    from apps.tenants.principals import Principal
+    from apps.workloads.incidents import incident_acknowledge, incident_resolve
+
+    app = make_app(world.acme)
+    workload = Workload.objects.create(
+        tenant=world.acme, application=app, environment=world.acme.environments.get(name="dev")
+    )
+    now = datetime.now(UTC)
+    incident = Incident.objects.create(
+        tenant=world.acme, workload=workload, cause=Cause.UNREADY, message="not ready", first_seen=now, last_seen=now
+    )
+    people = [world.user(role) for role in ("owner", "admin", "developer")] * 2
+
+    def at_once(service) -> list[str]:
+        start, outcomes = threading.Barrier(len(people)), []
+
+        def one(user):
+            try:
+                start.wait()
+                done = service(actor=Principal(user), incident=Incident.objects.get(pk=incident.pk))
+                outcomes.append(done.acknowledged_by.email if service is incident_acknowledge else "resolved")
+            except ApplicationError as refused:
+                outcomes.append(refused.code)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=one, args=(user,)) for user in people]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        return outcomes
+
+    acknowledged = at_once(incident_acknowledge)
+    assert len(acknowledged) == len(people) and len(set(acknowledged)) == 1  # everyone is told who was first
+    assert sorted(at_once(incident_resolve)) == sorted(["resolved"] + ["incident_resolved"] * (len(people) - 1))
+    actions = list(AuditEvent.objects.filter(action__startswith="incident.").values_list("action", flat=True))
+    assert sorted(actions) == ["incident.acknowledge", "incident.resolve"]
+    assert Incident.objects.get(pk=incident.pk).acknowledged_by.email == acknowledged[0]
