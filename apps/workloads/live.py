@@ -112,10 +112,17 @@ def _who(user) -> str:
     return user.email if user is not None else "someone no longer here"
 
 
+# What one answer of logs holds at most: each pod's newest lines up to its share, so a viewer asking for
+# 10,000 long lines of every pod holds no more than this in the web process.
+LOG_BYTES = 4 * 1024 * 1024
+LOG_BYTES_PER_POD_MIN = 64 * 1024
+
+
 def workload_logs(
     workload: Workload, *, pod: str = "", container: str | None = None, tail: int = 200, since: int | None = None
-) -> str:
-    """Log lines of one pod of the workload, or of every pod with each line prefixed by its pod."""
+) -> tuple[str, bool]:
+    """Log lines of one pod of the workload, or of every pod with each line prefixed by its pod; and
+    whether older lines were left out to keep the answer within LOG_BYTES."""
     namespace = workload.environment.namespace
     try:
         with kube_of(workload.environment, **READ_OPTIONS) as kube:
@@ -130,9 +137,10 @@ def workload_logs(
                     status=404,
                 )
             if pod:
-                return kube.logs(namespace, pod, container=container, tail=tail, since=since)
-            options = {"container": container, "tail": tail, "since": since, "timestamps": True}
-            texts = {name: kube.logs(namespace, name, **options) for name in names}
+                return kube.newest_logs(namespace, pod, limit=LOG_BYTES, container=container, tail=tail, since=since)
+            share = max(LOG_BYTES_PER_POD_MIN, LOG_BYTES // max(1, len(names)))
+            options = {"limit": share, "container": container, "tail": tail, "since": since, "timestamps": True}
+            texts = {name: kube.newest_logs(namespace, name, **options) for name in names}
     except KubeError as exc:
         if exc.status == 400:
             raise ApplicationError(exc.message, code="invalid", status=400) from exc
@@ -141,10 +149,11 @@ def workload_logs(
     # page's live pane shows them; each pod's own order is kept where two share a time.
     lines = [
         (line.partition(" ")[0], name, line.partition(" ")[2])
-        for name, text in texts.items()
+        for name, (text, _) in texts.items()
         for line in text.splitlines()
     ]
-    return "".join(f"[{name}] {text}\n" for _, name, text in sorted(lines, key=lambda line: _sortable(line[0])))
+    text = "".join(f"[{name}] {text}\n" for _, name, text in sorted(lines, key=lambda line: _sortable(line[0])))
+    return text, any(cut for _, cut in texts.values())
 
 
 def _sortable(stamp: str) -> str:

@@ -279,3 +279,27 @@ def test_every_pods_logs_come_in_the_order_they_were_written(world, api, running
     text = api.get(f"{URL}{running.pk}/logs/").content.decode()
     ours = [line for line in text.splitlines() if " line " in line]
     assert ours == [f"[{second}] line 0", f"[{first}] line 1", f"[{second}] line 2", f"[{first}] line 3"]
+
+
+def test_logs_hold_the_newest_lines_within_their_size_however_many_are_asked_for(world, api, running, sandbox):
+    from apps.workloads.live import LOG_BYTES
+
+    pods = sorted(pod["name"] for pod in running.pods)
+    filler = "x" * 2000
+    for pod in pods:  # about 6 MB a pod, three times an answer's share of it
+        sandbox.write_log(NS, pod, *(f"{pod} line {n} {filler}" for n in range(3000)))
+        sandbox.write_log(NS, pod, f"{pod} newest")
+    api.as_user(world.user("viewer"))
+    answer = api.get(f"{URL}{running.pk}/logs/", {"tail": 10000})
+    text = answer.content.decode()
+    assert answer["Logs-Truncated"] == "true"
+    assert len(answer.content) <= LOG_BYTES + 10000 * 40  # each line's "[pod] " prefix comes on top
+    lines = text.splitlines()
+    assert all(line.startswith(f"[{line[1:].partition(']')[0]}] ") for line in lines)  # whole lines only
+    assert {f"{pod} newest" for pod in pods} <= {line.partition("] ")[2] for line in lines}
+    assert lines[-1] == f"[{pods[-1]}] {pods[-1]} newest"
+    assert not any(f" line 0 {filler}" in line for line in lines)  # the oldest were left out
+    one = api.get(f"{URL}{running.pk}/logs/", {"tail": 10000, "pod": pods[0]})
+    assert one["Logs-Truncated"] == "true" and len(one.content) <= LOG_BYTES
+    assert one.content.decode().splitlines()[-1] == f"{pods[0]} newest"
+    assert "Logs-Truncated" not in api.get(f"{URL}{running.pk}/logs/", {"tail": 5})

@@ -54,11 +54,16 @@ class WorkloadViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     )
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def logs(self, request, pk=None):
-        """Log lines as plain text: one pod's, or every pod's with each line prefixed `[pod]`."""
+        """Log lines as plain text: one pod's, or every pod's with each line prefixed `[pod]`. At most 4 MiB,
+        the newest lines (every pod's share of it): when older lines were left out, the header
+        `Logs-Truncated: true` says so; ask for fewer (`tail`, `since`) or for one `pod`."""
         query = s.LogQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        text = workload_logs(self.get_object(), **query.validated_data)
-        return HttpResponse(text, content_type="text/plain; charset=utf-8")
+        text, cut = workload_logs(self.get_object(), **query.validated_data)
+        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+        if cut:
+            response["Logs-Truncated"] = "true"
+        return response
 
 
 class IncidentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
