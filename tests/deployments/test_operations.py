@@ -133,6 +133,25 @@ def test_scale_changes_the_replicas_in_the_cluster_within_quota(world, api, clus
     assert cluster.get("apps/v1", "Deployment", "web", "acme--dev")["spec"]["replicas"] == 3
 
 
+def test_a_deployment_waiting_for_approval_does_not_hold_up_scaling_what_runs_but_a_rollout_does(world, api, cluster):
+    """A deployment that waits for approval changes nothing until it is approved (perhaps days later):
+    what runs now is scaled meanwhile. One that is being applied holds the scale until it ends."""
+    deployment = finished(deploy(api, world.user("developer"), make_release(make_app(world.acme))).json()["id"])
+    waiting = Deployment.objects.create(
+        tenant=world.acme,
+        application=deployment.application,
+        release=make_release(deployment.application),
+        environment=deployment.environment,
+        state="pending_approval",
+    )
+    response = api.post(f"{URL}{deployment.pk}/scale/", {"replicas": 3}, format="json")
+    assert response.status_code == 200, response.content
+    assert cluster.get("apps/v1", "Deployment", "web", "acme--dev")["spec"]["replicas"] == 3
+    Deployment.objects.filter(pk=waiting.pk).update(state="applying")
+    held = api.post(f"{URL}{deployment.pk}/scale/", {"replicas": 2}, format="json")
+    assert held.status_code == 409 and held.json()["code"] == "deployment_in_progress", held.content
+
+
 def pod_names(cluster) -> set[str]:
     pods, _ = cluster.list("v1", "Pod", "acme--dev", label_selector="paas.dev/application=web")
     return {pod["metadata"]["name"] for pod in pods if not pod["metadata"].get("deletionTimestamp")}

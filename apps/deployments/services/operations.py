@@ -64,8 +64,12 @@ REMOVED_KINDS = (
 # --- The live deployment: scale and restart ----------------------------------------------------
 
 
-def _require_quiet(application, environment) -> None:
-    if Deployment.objects.filter(application=application, environment=environment, state__in=ACTIVE).exists():
+def _require_quiet(application, environment, *, approval_counts: bool = True) -> None:
+    """Nothing is being deployed there. Without `approval_counts`, a deployment that waits for approval is
+    not in the way (it changes nothing until approved, perhaps days later): scaling or restarting what
+    runs now goes on meanwhile, and the deployment takes the scale when it applies."""
+    busy = ACTIVE if approval_counts else tuple(state for state in ACTIVE if state != State.PENDING_APPROVAL)
+    if Deployment.objects.filter(application=application, environment=environment, state__in=busy).exists():
         raise ApplicationError(
             f"{application.name} is being deployed to {environment.name}; wait for it to finish or cancel it.",
             code=IN_PROGRESS,
@@ -78,7 +82,7 @@ def _require_live(actor: Principal | None, deployment: Deployment, *, automatic:
     platform acting on an incident by the environment's policy: no member asked, so no role applies."""
     if not automatic:
         require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
-    _require_quiet(deployment.application, deployment.environment)
+    _require_quiet(deployment.application, deployment.environment, approval_counts=False)
     live = live_deployment(deployment.application_id, deployment.environment_id)
     if live is None or live.pk != deployment.pk:
         which = f" (deployment {live.pk})" if live else ""
