@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from apps.catalog.models import Application, Release
@@ -27,6 +28,7 @@ from apps.core.realtime import broadcast_on_commit, tenant_group, workload_group
 from apps.deployments.choices import OBSERVED, State
 from apps.deployments.manifests import DEPLOYMENT_ANNOTATION, LABEL
 from apps.deployments.models import Deployment, DeploySettings
+from apps.deployments.selectors import live_deployment
 from apps.deployments.services import deploy_settings_for, deployment_heal, desired_manifests, heals_since
 from apps.deployments.serving import serving_now
 from apps.tenants.models import Environment
@@ -173,7 +175,12 @@ def _read(kube: KubeClient, application: Application, environment: Environment):
     applied_by = _applied_by(workload_object, environment)
     if applied_by is not None and release is not None and applied_by.release_id != release.pk:
         applied_by = None  # the pod template was changed by hand: the annotation names another release
-    drift = _drift(kube, applied_by, colour) if release else []
+    if applied_by is None and workload_object is not None:
+        # The annotation was taken off or changed by hand: what the portal deployed there last is still
+        # what should run, so that is what the objects are judged by (taking a line of metadata off must
+        # not switch drift and self-heal off).
+        applied_by = live_deployment(application, environment)
+    drift = _drift(kube, applied_by, colour)
     autoscaled = _autoscaler(autoscaler)
     causes = causes_of(None if cron else workload_object, trouble, autoscaled)
     fields = {
@@ -296,7 +303,12 @@ def _drift_causes(workload: Workload, deployment: Deployment | None) -> dict[str
         return {}
     if mode == DeploySettings.SelfHeal.NOTIFY:
         return {Cause.DRIFT: said}
-    if heals_since(deployment, now - HEAL_WINDOW) >= HEAL_LIMIT:
+    # A person who resolves the incident that stopped self-heal asks it to try again: heals before that
+    # no longer count.
+    resumed = workload.incidents.filter(
+        cause=Cause.DRIFT_RETURNS, state=Incident.State.RESOLVED, resolved_by__isnull=False
+    ).aggregate(at=Max("resolved_at"))["at"]
+    if heals_since(deployment, max(now - HEAL_WINDOW, resumed or now - HEAL_WINDOW)) >= HEAL_LIMIT:
         return {
             Cause.DRIFT_RETURNS: (
                 f"Drift came back after {HEAL_LIMIT} heals within an hour, so self-heal stopped: something else "

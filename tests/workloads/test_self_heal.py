@@ -105,6 +105,12 @@ def test_a_writer_that_keeps_fighting_stops_the_healing_and_opens_an_incident(wo
     finally:
         fighting.set()
         writer.join(timeout=5)
+    # The writer was stopped; a person who resolves the incident asks self-heal to try again.
+    assert image_of(cluster) == "registry.example/web:theirs"
+    answer = api.as_user(world.user("owner")).post(f"/api/v1/incidents/{incident.pk}/resolve/")
+    assert answer.status_code == 200, answer.content
+    wait_for(lambda: image_of(cluster) == "registry.example/web:1.0", timeout=30)
+    wait_for(lambda: heals(deployment) == 4, timeout=10)
 
 
 def test_a_governed_environment_heals_through_a_change_request(world, api, cluster, watcher):

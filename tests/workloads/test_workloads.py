@@ -75,6 +75,27 @@ def test_set_image_scale_and_a_deleted_service_behind_the_portals_back_are_drift
     assert workload.image == "registry.example/web:hotfix", "the image is what the cluster runs"
 
 
+def test_taking_the_portals_annotation_off_does_not_hide_drift(running, cluster):
+    """Which deployment applied an object is a line of metadata anyone may remove; what the portal deployed
+    there last is still what should run, so the objects are judged by it all the same."""
+    deployment = cluster.get("apps/v1", "Deployment", "web", NS)
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    containers[0]["image"] = "registry.example/miner:latest"
+    cluster.patch("apps/v1", "Deployment", "web", NS, {"spec": {"template": {"spec": {"containers": containers}}}})
+    cluster.patch("apps/v1", "Deployment", "web", NS, {"metadata": {"annotations": {"paas.dev/deployment": None}}})
+    assert "paas.dev/deployment" not in (
+        cluster.get("apps/v1", "Deployment", "web", NS)["metadata"].get("annotations") or {}
+    )
+
+    workload = refreshed(running)
+    assert workload.sync == "out_of_sync"
+    found = {(d["kind"], d["path"]): (d["desired"], d["live"]) for d in workload.drift}
+    assert found[("Deployment", "spec.template.spec.containers[web].image")] == (
+        "registry.example/web:1.0",
+        "registry.example/miner:latest",
+    )
+
+
 def test_a_label_that_is_not_ours_is_not_drift(running, cluster):
     cluster.patch("apps/v1", "Deployment", "web", NS, {"metadata": {"labels": {"team.example/owner": "ops"}}})
     cluster.patch("v1", "Service", "web", NS, {"metadata": {"annotations": {"monitoring.example/scrape": "true"}}})
