@@ -39,6 +39,7 @@ class ContainerOutput:
         self.store = store
         self._written: dict[str, dict[str, list[Entry]]] = {}
         self._followers: dict[str, set[asyncio.Event]] = {}
+        self.ended = False  # the server is stopping: every follow ends, as an API server going away ends them
         store.listen(self._on_change)
 
     def write(self, pod: dict, container: str | None, lines: list[str]) -> None:
@@ -70,6 +71,15 @@ class ContainerOutput:
     def _wake(self, uid: str) -> None:
         for event in self._followers.get(uid, ()):
             event.set()
+
+    def end_follows(self) -> int:
+        """End every open follow now with a clean end of stream (the server is stopping); a follow asked
+        for after this gets the lines so far and ends. Returns how many were open."""
+        self.ended = True
+        events = [event for events in self._followers.values() for event in events]
+        for event in events:
+            event.set()
+        return len(events)
 
     def _on_change(self, change) -> None:
         if change.rt is not PODS:
@@ -157,9 +167,11 @@ async def serve(request: web.Request, store, output: ContainerOutput, pod: dict)
         await response.prepare(request)
         if entries:
             await response.write(_text(entries, timestamps))
-        while True:
+        while not output.ended:
             await wakeup.wait()
             wakeup.clear()
+            if output.ended:
+                break  # the server is stopping
             current = store.by_uid(uid)
             if current is None:
                 break  # the pod was deleted

@@ -114,7 +114,10 @@ class SandboxServer:
             self._tasks.append(asyncio.create_task(self._state_file.keep_saving(self.store)))
 
     async def stop(self) -> None:
+        # Streams that would stay open (watches, followed logs) end first: the runner's cleanup waits for
+        # every open request (up to a minute) before it lets the server go.
         self.drop_watches()
+        self.output.end_follows()
         if self._runner:
             await self._runner.cleanup()
         for task in self._tasks:

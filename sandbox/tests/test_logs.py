@@ -5,7 +5,10 @@ import threading
 import time
 
 import pytest
+from kubernetes import client
 from kubernetes.client.rest import ApiException
+
+from sandbox import SandboxCluster
 
 from .conftest import apply_deployment, deployment, rolled_out, wait_for
 
@@ -67,3 +70,31 @@ def test_a_follow_ends_when_the_container_exits(apps, core, namespace):
     text = core.read_namespaced_pod_log(pod, namespace, follow=True, _request_timeout=10)
     assert time.monotonic() - started < 10
     assert text.splitlines()[-1] == "sandbox: container web exited with code 1"
+
+
+def test_a_follow_ends_when_the_server_stops():
+    """As an API server going away ends its long requests: stopping does not wait for the follower,
+    which sees a clean end of stream (the runner's cleanup would otherwise wait up to a minute for it,
+    and the stop give up after ten seconds)."""
+    with SandboxCluster() as sandbox:
+        api = sandbox.api_client()
+        core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+        core.create_namespace({"metadata": {"name": "stopping"}})
+        pod = running_pod(apps, core, "stopping")
+        stream = core.read_namespaced_pod_log(pod, "stopping", follow=True, _preload_content=False)
+        got: list[str] = []
+        ended = threading.Event()
+
+        def read():
+            for chunk in stream.stream(1024):
+                got.extend(chunk.decode().splitlines())
+            ended.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        wait_for(lambda: got, timeout=5)
+        started = time.monotonic()
+        sandbox.stop()
+        assert time.monotonic() - started < 5
+        assert ended.wait(timeout=5), "the follow did not end"
+        assert got == ["sandbox: container web started from registry.example/web:v1"]
+        api.close()
