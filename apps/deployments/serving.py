@@ -40,6 +40,8 @@ class Serving:
     drift: str = ""
     # The serving Deployment (or CronJob) as read, for callers that judge more of it (workload rows).
     workload: dict | None = field(default=None, repr=False, compare=False)
+    # The application's Service as read (None: it has none), whose selector says which pods it routes to.
+    service: dict | None = field(default=None, repr=False, compare=False)
 
     @property
     def summary(self) -> str:
@@ -100,7 +102,9 @@ def _read(kube: KubeClient, application, environment) -> Serving:
     service = kube.get("v1", "Service", name, namespace)
     colour = ((service or {}).get("spec") or {}).get("selector", {}).get(COLOUR, "")
     # A colour's Deployment is named as strategies/manifests.py's colour_name names it.
-    return _of(kube.get("apps/v1", "Deployment", f"{name}-{colour}" if colour else name, namespace), colour)
+    serving = _of(kube.get("apps/v1", "Deployment", f"{name}-{colour}" if colour else name, namespace), colour)
+    serving.service = service
+    return serving
 
 
 def _of(workload: dict | None, colour: str = "") -> Serving:

@@ -61,8 +61,10 @@ def trouble_of(pods: list[dict], *, now: datetime) -> Trouble:
     return trouble
 
 
-def health_of(deployment: dict | None, trouble: Trouble, *, cron: bool = False) -> Verdict:
-    """The workload's health from its serving Deployment (or CronJob) and its pods as read."""
+def health_of(
+    deployment: dict | None, trouble: Trouble, *, cron: bool = False, service: dict | None = None, pods=()
+) -> Verdict:
+    """The workload's health from its serving Deployment (or CronJob), its Service and its pods as read."""
     if deployment is None:
         kind = "CronJob" if cron else "Deployment"
         return Verdict(Health.MISSING, f"The {kind} is not in the cluster.")
@@ -88,7 +90,25 @@ def health_of(deployment: dict | None, trouble: Trouble, *, cron: bool = False) 
         return Verdict(Health.SUSPENDED, "The rollout is paused.")
     if not status.complete:
         return Verdict(Health.PROGRESSING, status.message)
+    if service is not None and not routes_to_a_ready_pod(service, pods):
+        name = service["metadata"]["name"]
+        return Verdict(
+            Health.DEGRADED, f"The Service {name} routes to none of the ready pods: its selector matches none."
+        )
     return Verdict(Health.HEALTHY, f"{status.ready} of {status.desired} replicas ready.")
+
+
+def routes_to_a_ready_pod(service: dict, pods: list[dict]) -> bool:
+    """Whether the Service's selector picks at least one ready pod, as the cluster's endpoints would (a
+    selector someone added a key to routes to nothing). A Service without a selector is not judged."""
+    selector = (service.get("spec") or {}).get("selector") or {}
+    if not selector:
+        return True
+    return any(
+        all(((pod["metadata"].get("labels") or {}).get(key) == value) for key, value in selector.items())
+        and pod_look(pod)["state"] == "ready"
+        for pod in pods
+    )
 
 
 def pod_row(pod: dict) -> dict:

@@ -164,7 +164,7 @@ def _read(kube: KubeClient, application: Application, environment: Environment):
     pods, _ = kube.list("v1", "Pod", namespace, label_selector=f"{LABEL}/application={name}")
     rows = [pod_row(pod) for pod in sorted(pods, key=lambda p: p["metadata"]["name"])]
     trouble = trouble_of(rows, now=timezone.now())
-    verdict = health_of(workload_object, trouble, cron=cron)
+    verdict = health_of(workload_object, trouble, cron=cron, service=serving.service, pods=pods)
     release = _live_release(application, workload_object)
     status = (workload_object or {}).get("status") or {}
     autoscaler = None

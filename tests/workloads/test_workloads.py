@@ -96,6 +96,18 @@ def test_taking_the_portals_annotation_off_does_not_hide_drift(running, cluster)
     )
 
 
+def test_a_service_whose_selector_picks_no_ready_pod_is_degraded_not_healthy(running, cluster):
+    """A key added to the Service's selector is not drift (the portal's own keys are all there), but the
+    Service then routes to nothing: the workload says so rather than healthy."""
+    assert refreshed(running).health == "healthy"
+    cluster.patch("v1", "Service", "web", NS, {"spec": {"selector": {"blackhole": "yes"}}})
+    workload = refreshed(running)
+    assert workload.health == "degraded", workload.health_reason
+    assert workload.health_reason == "The Service web routes to none of the ready pods: its selector matches none."
+    cluster.patch("v1", "Service", "web", NS, {"spec": {"selector": {"blackhole": None}}})
+    assert refreshed(running).health == "healthy"
+
+
 def test_a_label_that_is_not_ours_is_not_drift(running, cluster):
     cluster.patch("apps/v1", "Deployment", "web", NS, {"metadata": {"labels": {"team.example/owner": "ops"}}})
     cluster.patch("v1", "Service", "web", NS, {"metadata": {"annotations": {"monitoring.example/scrape": "true"}}})
