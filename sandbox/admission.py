@@ -1,4 +1,4 @@
-"""Admission for new objects: LimitRange defaults and bounds, then ResourceQuota.
+"""Admission for new objects: Pod Security (baseline), LimitRange defaults and bounds, then ResourceQuota.
 
 Usage is computed from the objects in the store rather than from quota status, so a burst of pod
 creations can never slip past a quota between two status updates. The quota controller uses the
@@ -164,3 +164,65 @@ def _check_bounds(pod, container, item, limits, requests) -> None:
                 pod["metadata"]["name"],
                 f"minimum {resource} usage per Container is {bound}, but request is {requests[resource]}",
             )
+
+
+# Pod Security admission at the baseline level (https://kubernetes.io/docs/concepts/security/pod-security-standards/):
+# the checks a namespace labelled pod-security.kubernetes.io/enforce=baseline makes of each new pod. The
+# restricted level's further checks are not made here; a namespace asking for it gets baseline's.
+POD_SECURITY_ENFORCE = "pod-security.kubernetes.io/enforce"
+_BASELINE_CAPABILITIES = {
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+}
+
+
+def check_pod_security(store, pod: dict) -> None:
+    """403 Forbidden, naming every check the pod fails, when its namespace enforces baseline or restricted."""
+    namespace = store.get(BY_KEY["namespaces"], "", pod["metadata"].get("namespace", ""))
+    level = ((namespace or {}).get("metadata", {}).get("labels") or {}).get(POD_SECURITY_ENFORCE, "privileged")
+    if level not in ("baseline", "restricted"):
+        return
+    spec = pod.get("spec") or {}
+    failed = []
+    hosts = [f"{key}=true" for key in ("hostNetwork", "hostPID", "hostIPC") if spec.get(key)]
+    if hosts:
+        failed.append(f"host namespaces ({', '.join(hosts)})")
+    host_paths = [f'"{volume.get("name")}"' for volume in spec.get("volumes") or () if "hostPath" in volume]
+    if host_paths:
+        failed.append(f"hostPath volumes (volume{'s' if len(host_paths) > 1 else ''} {', '.join(host_paths)})")
+    containers = [
+        container
+        for key in ("initContainers", "containers", "ephemeralContainers")
+        for container in spec.get(key) or ()
+    ]
+    privileged = [f'"{c["name"]}"' for c in containers if (c.get("securityContext") or {}).get("privileged")]
+    if privileged:
+        failed.append(
+            f"privileged (container{'s' if len(privileged) > 1 else ''} {', '.join(privileged)} must not set securityContext.privileged=true)"
+        )
+    added = sorted(
+        {
+            capability
+            for c in containers
+            for capability in ((c.get("securityContext") or {}).get("capabilities") or {}).get("add") or ()
+            if capability not in _BASELINE_CAPABILITIES
+        }
+    )
+    if added:
+        failed.append(f"non-default capabilities (capabilities.add {', '.join(added)})")
+    ports = sorted({str(p["hostPort"]) for c in containers for p in c.get("ports") or () if p.get("hostPort")})
+    if ports:
+        failed.append(f"hostPort (hostPorts {', '.join(ports)})")
+    if failed:
+        raise forbidden(PODS, pod["metadata"]["name"], f'violates PodSecurity "{level}:latest": {", ".join(failed)}')

@@ -89,6 +89,7 @@ class Registry:
         if self.store.get(rt, namespace if rt.namespaced else "", obj["metadata"]["name"]) is not None:
             raise already_exists(rt, obj["metadata"]["name"])
         if admit and rt is PODS:
+            admission.check_pod_security(self.store, obj)
             obj = admission.apply_limit_ranges(self.store, obj)
         if admit:
             admission.check_quota(self.store, rt, obj)

@@ -1,5 +1,7 @@
 """The objects that make an environment's namespace an isolated home: a pure function of its settings."""
 
+from django.conf import settings
+
 from apps.tenants.models import Environment, Quota
 
 LABEL_TENANT = "paas.dev/tenant"
@@ -7,6 +9,7 @@ LABEL_ENVIRONMENT = "paas.dev/environment"
 # The environment's id, which unlike its name never changes: the mark that a namespace is its own.
 LABEL_ENVIRONMENT_ID = "paas.dev/environment-id"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "paas-portal"}
+POD_SECURITY = "pod-security.kubernetes.io/enforce"
 
 # Quota resource -> ResourceQuota hard keys (CPU in millicores, memory in MiB).
 QUOTA_KEYS = {
@@ -30,7 +33,12 @@ def namespace_manifests(environment: Environment, quotas: list[Quota], *, ingres
         LABEL_ENVIRONMENT_ID: str(environment.pk),
     }
     meta = {"namespace": name, "labels": labels}
-    manifests = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}]
+    # The cluster's Pod Security admission holds every pod in the namespace to this level (baseline: no
+    # host namespaces or files, no privilege), whoever creates it: the portal, or kubectl behind its back.
+    level = settings.TENANT_POD_SECURITY
+    security = {POD_SECURITY: level, f"{POD_SECURITY}-version": "latest"} if level else {}
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {**labels, **security}}}
+    manifests = [namespace]
     hard = {}
     for quota in sorted(quotas, key=lambda q: q.resource):
         for key, unit in QUOTA_KEYS.get(quota.resource, []):

@@ -365,6 +365,12 @@ SANDBOX_CLUSTER_URL = env("SANDBOX_CLUSTER_URL", default="")
 # the production image and checks no credentials. Local and test settings turn it on.
 SANDBOX_CLUSTERS_ALLOWED = env.bool("SANDBOX_CLUSTERS_ALLOWED", default=False)
 
+# The Pod Security Standard every tenant namespace enforces (its pod-security.kubernetes.io/enforce label):
+# privileged, baseline or restricted; empty leaves the namespaces unlabelled (the cluster's default).
+TENANT_POD_SECURITY = env("TENANT_POD_SECURITY", default="baseline")
+if TENANT_POD_SECURITY not in ("", "privileged", "baseline", "restricted"):
+    raise environ.ImproperlyConfigured("TENANT_POD_SECURITY is privileged, baseline, restricted or empty.")
+
 # --- Names the platform owns (docs/security.md, "Names are claims") ----------------------------
 # The namespace the portal itself runs in; never handed to a tenant.
 PORTAL_NAMESPACE = env("PORTAL_NAMESPACE", default="paas-portal")

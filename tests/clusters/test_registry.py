@@ -201,6 +201,7 @@ def test_namespace_objects_isolate_the_environment(world):
     manifests = {m["kind"]: m for m in namespace_manifests(prod, quotas, ingress_namespace="ingress-nginx")}
     assert manifests["Namespace"]["metadata"]["name"] == "acme--prod"
     assert manifests["Namespace"]["metadata"]["labels"]["paas.dev/tenant"] == "acme"
+    assert manifests["Namespace"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
     assert manifests["ResourceQuota"]["spec"]["hard"] == {"requests.cpu": "2000m", "limits.cpu": "2000m", "pods": "20"}
     policy = manifests["NetworkPolicy"]["spec"]
     assert policy["podSelector"] == {} and policy["policyTypes"] == ["Ingress"]

@@ -160,3 +160,29 @@ def test_a_system_namespace_on_an_old_row_is_never_provisioned(world, sandbox, n
     assert (after or {}).get("metadata", {}).get("labels") == (before or {}).get("metadata", {}).get("labels")
     if after:
         assert kube.get("networking.k8s.io/v1", "NetworkPolicy", "default-deny", namespace) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tenant_namespace_holds_every_pod_to_the_baseline_pod_security_standard(world, sandbox):
+    """Whoever creates a pod there, the portal or someone with kubectl behind its back, the cluster refuses
+    the host's namespaces and files and privileged containers."""
+    from apps.clusters.kube import KubeError
+
+    cluster_register(operator=world.operator_principal, name="sandbox", auth_method="sandbox", api_url=sandbox.url)
+    dev = world.acme.environments.get(name="dev")
+    environment_provision(environment=dev)
+    kube = KubeClient(sandbox.api_client())
+    labels = kube.get("v1", "Namespace", dev.namespace)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "exfil", "namespace": dev.namespace},
+        "spec": {
+            "hostNetwork": True,
+            "containers": [{"name": "x", "image": "evil.example/x:1", "securityContext": {"privileged": True}}],
+        },
+    }
+    with pytest.raises(KubeError) as refused:
+        kube.apply([pod])
+    assert refused.value.status == 403 and 'violates PodSecurity "baseline:latest"' in refused.value.message
