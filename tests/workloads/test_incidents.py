@@ -127,16 +127,20 @@ def test_a_release_that_degrades_after_going_live_is_one_incident_announced_roll
     assert "/t/acme/workloads/" in opened.body
 
 
-def test_people_acknowledge_and_resolve_incidents_and_another_tenant_sees_none(world, api):
-    # A row as the watcher would have written it; nothing refreshes it here, so the incident stays open.
+def an_open_incident(world) -> Incident:
+    """A row as the watcher would have written it; nothing refreshes it here, so the incident stays open."""
     app = make_app(world.acme)
     workload = Workload.objects.create(
         tenant=world.acme, application=app, environment=world.acme.environments.get(name="dev")
     )
     now = datetime.now(UTC)
-    incident = Incident.objects.create(
+    return Incident.objects.create(
         tenant=world.acme, workload=workload, cause=Cause.UNREADY, message="not ready", first_seen=now, last_seen=now
     )
+
+
+def test_people_acknowledge_and_resolve_incidents_and_another_tenant_sees_none(world, api):
+    incident = an_open_incident(world)
 
     api.as_user(world.user("viewer"))
     assert [row["id"] for row in api.get(URL, {"state": "open"}).json()["results"]] == [incident.pk]
@@ -199,14 +203,7 @@ def test_people_acknowledging_or_resolving_at_once_act_once(world):
     from apps.tenants.principals import Principal
     from apps.workloads.incidents import incident_acknowledge, incident_resolve
 
-    app = make_app(world.acme)
-    workload = Workload.objects.create(
-        tenant=world.acme, application=app, environment=world.acme.environments.get(name="dev")
-    )
-    now = datetime.now(UTC)
-    incident = Incident.objects.create(
-        tenant=world.acme, workload=workload, cause=Cause.UNREADY, message="not ready", first_seen=now, last_seen=now
-    )
+    incident = an_open_incident(world)
     people = [world.user(role) for role in ("owner", "admin", "developer")] * 2
 
     def at_once(service) -> list[str]:
