@@ -186,6 +186,8 @@ def test_a_worker_killed_mid_rollout_is_replaced_and_the_deployment_finishes(wor
         replacement.wait(timeout=15)
     deployment = Deployment.objects.get(pk=deployment_id)
     assert deployment.state == State.SUCCEEDED, deployment.outcome
-    assert deployment.attempts >= 2
+    # Either the replacement ran the look the killed worker held unacknowledged (redelivered: the same
+    # attempt), or the reconciler took the stalled row over with a new attempt; both finish it once.
+    assert deployment.attempts in (1, 2)
     assert_gap_free(deployment)
     assert states(deployment) == [State.QUEUED, State.APPLYING, State.PROGRESSING, State.SUCCEEDED]

@@ -9,6 +9,7 @@ import re
 import psycopg
 import pytest
 from kubernetes import client as k8s
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.deployments.conftest import make_app, make_release, registered
@@ -40,7 +41,15 @@ def test_add_a_postgresql_service_to_an_application_and_deploy_it(
     expect(page).to_have_url(re.compile(r"/t/acme/addons/\d+/$"))
     expect(page.locator("#instance-state .badge")).to_have_text("Ready", timeout=30000)
 
-    page.goto(f"{asgi_server}/t/acme/apps/shop/")
+    # The instance page reloads itself once the state it was drawn with changes, which aborts a
+    # navigation started just then: go on once that reload is over.
+    for attempt in range(3):
+        try:
+            page.goto(f"{asgi_server}/t/acme/apps/shop/")
+            break
+        except PlaywrightError as error:
+            if "ERR_ABORTED" not in str(error) or attempt == 2:
+                raise
     page.get_by_label("Add a service").select_option(label="shopdb (PostgreSQL, dev)")
     page.get_by_role("button", name="Add a service").click()
     expect(page.locator("#credentials")).to_contain_text("shown once")
