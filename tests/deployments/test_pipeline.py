@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from django.test import Client
 
 from apps.clusters.kube import KubeClient
+from apps.deployments import pipeline
 from apps.deployments.choices import TERMINAL, State
 from apps.deployments.consumers import CLOSE_NOT_FOUND
 from apps.deployments.models import Deployment
@@ -187,7 +188,8 @@ def test_a_worker_killed_mid_rollout_is_replaced_and_the_deployment_finishes(wor
     deployment = Deployment.objects.get(pk=deployment_id)
     assert deployment.state == State.SUCCEEDED, deployment.outcome
     # Either the replacement ran the look the killed worker held unacknowledged (redelivered: the same
-    # attempt), or the reconciler took the stalled row over with a new attempt; both finish it once.
-    assert deployment.attempts in (1, 2)
+    # attempt), or the reconciler took the stalled row over with a new attempt; both finish it once,
+    # well before the pipeline would give up.
+    assert deployment.attempts < pipeline.MAX_ATTEMPTS
     assert_gap_free(deployment)
     assert states(deployment) == [State.QUEUED, State.APPLYING, State.PROGRESSING, State.SUCCEEDED]
