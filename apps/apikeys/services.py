@@ -157,7 +157,7 @@ def _successor(api_key: APIKey, *, now) -> tuple[APIKey, str]:
 
 def _rotate(*, actor: Principal | None, api_key: APIKey, old_expires_at, automatic: bool) -> tuple[APIKey, str]:
     """Lock, check, make the successor and shorten the old key; the caller's transaction holds it all."""
-    api_key = APIKey.objects.select_for_update().select_related("tenant", "user").get(pk=api_key.pk)
+    api_key = APIKey.objects.select_for_update(of=("self",)).select_related("tenant", "user").get(pk=api_key.pk)
     if not api_key.is_active:
         raise ApplicationError(f"This key is {api_key.state}; create a new one instead.", code=NOT_ACTIVE, status=409)
     if api_key.successors.exists():
@@ -349,7 +349,7 @@ def plan_update(*, operator: Principal, plan: Plan, **fields) -> Plan:
 def tenant_plan_assign(*, operator: Principal, tenant: Tenant, plan: Plan | None) -> TenantPlan | None:
     """Put a tenant on a plan; `plan=None` returns it to the default plan."""
     require(operator.is_operator, "Only platform operators assign plans.")
-    current = TenantPlan.objects.select_for_update().select_related("plan").filter(tenant=tenant).first()
+    current = TenantPlan.objects.select_for_update(of=("self",)).select_related("plan").filter(tenant=tenant).first()
     before = current.plan.name if current else None
     if plan is None:
         if current is not None:

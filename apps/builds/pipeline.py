@@ -39,7 +39,12 @@ def _claim(build_id: int) -> Build | str | None:
     one of the tenant's builds ends and nudges it); None when there is nothing
     to do (gone, finished, or already running)."""
     with transaction.atomic():
-        build = Build.objects.select_for_update().select_related("tenant", "application").filter(pk=build_id).first()
+        build = (
+            Build.objects.select_for_update(of=("self",))
+            .select_related("tenant", "application")
+            .filter(pk=build_id)
+            .first()
+        )
         if build is None or build.is_terminal:
             return None
         if build.state != State.QUEUED:

@@ -82,7 +82,10 @@ def sso_apply_groups(*, user, groups: Iterable[str], provider: str = "") -> None
     wanted = roles_for(groups, group_roles(config.group_roles))
     actor = as_principal(user)
     tenants = {t.slug: t for t in Tenant.objects.filter(slug__in=wanted)}
-    mine = {m.tenant.slug: m for m in Membership.objects.select_for_update().filter(user=user).select_related("tenant")}
+    mine = {
+        m.tenant.slug: m
+        for m in Membership.objects.select_for_update(of=("self",)).filter(user=user).select_related("tenant")
+    }
     changes = {"provider": provider or config.name}
     for slug, role in wanted.items():
         tenant, membership = tenants.get(slug), mine.get(slug)

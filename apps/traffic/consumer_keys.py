@@ -123,7 +123,7 @@ def usage_plan_update(*, actor: Principal, plan: UsagePlan, **fields) -> UsagePl
     unknown = set(fields) - set(PLAN_FIELDS)
     if unknown:
         raise _refuse(sorted(unknown)[0], "Not a usage plan field.")
-    plan = UsagePlan.objects.select_for_update().select_related("tenant").get(pk=plan.pk)
+    plan = UsagePlan.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=plan.pk)
     before = {name: getattr(plan, name) for name in PLAN_FIELDS}
     for name, value in fields.items():
         setattr(plan, name, value)

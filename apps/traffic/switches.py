@@ -188,7 +188,11 @@ def switch_carry_out(*, route: Route, actor: Principal | None, op: str, fields: 
 
 def _carry_out(route: Route, actor: Principal | None, op: str, wanted: dict) -> None:
     """Store the switch, audit it, tell webhooks, and apply the route when what it serves changed."""
-    route = Route.objects.select_for_update().select_related("tenant", "environment", "application").get(pk=route.pk)
+    route = (
+        Route.objects.select_for_update(of=("self",))
+        .select_related("tenant", "environment", "application")
+        .get(pk=route.pk)
+    )
     before = {field: getattr(route, field) for field in wanted}
     changed = {field: value for field, value in wanted.items() if value != before[field]}
     if not changed:

@@ -60,7 +60,7 @@ def event_append(
 
 def deployment_locked(deployment_id: int) -> Deployment:
     """The row, locked for the rest of the transaction: every event and state change is written under it."""
-    return Deployment.objects.select_for_update().select_related("tenant").get(pk=deployment_id)
+    return Deployment.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=deployment_id)
 
 
 # --- The state machine -------------------------------------------------------------------------
