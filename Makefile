@@ -16,7 +16,7 @@ run: $(STAMP)
 # pytest-xdist runs tests in parallel processes, each with its own test database, Redis key space and
 # Celery queues (portal/settings/test.py); the README's testing section has the measurements.
 # `make test-fast` runs FAST_WORKERS processes; `make test` runs TEST_WORKERS (0: in one process). Two
-# run the whole suite in 21 to 25 minutes on 2 cores, far longer in one; tests wait for conditions
+# run the whole suite in about 21 minutes on 2 cores, far longer in one; tests wait for conditions
 # with deadlines a busy machine meets, so they pass beside a second process.
 # ARGS come last and win: ARGS="-n 0" runs in one process, ARGS="-n 8" uses eight.
 TEST_WORKERS ?= 2
