@@ -109,6 +109,10 @@ def test_from_an_incident_in_a_governed_environment_the_restart_waits_for_approv
         f"A restart of release #1: waits for approval in change request {request.pk}"
     )
     assert restarted_at(cluster, "acme--prod") is None, "nothing is restarted before approval"
+    # Asked again while it waits: the same request, not a second one for the approvers.
+    twice = api.post(f"{URL}{incident.pk}/restart/", {"justification": "still stuck"}, format="json")
+    assert twice.status_code == 202 and f"change request {request.pk}" in twice.json()["action"], twice.content
+    assert ChangeRequest.objects.filter(kind="restart").count() == 1
 
     change_request_decide(actor=world.principal("owner"), change_request=request, verdict="approve")
     wait_for(lambda: restarted_at(cluster, "acme--prod"), timeout=30)
