@@ -455,28 +455,6 @@ class KubeClient:
             yield "SYNC", item
         return version
 
-    def logs(
-        self,
-        namespace: str,
-        pod: str,
-        *,
-        container: str | None = None,
-        tail: int | None = None,
-        since: int | None = None,
-        timestamps: bool = False,
-    ) -> str:
-        """The pod's log lines as text: the last `tail` lines, or those of the last `since` seconds;
-        with `timestamps`, each begins with the time the cluster says it was written and a space."""
-        options = {"container": container, "tail_lines": tail, "since_seconds": since, "timestamps": timestamps or None}
-        return self._call(
-            lambda: k8s.CoreV1Api(self.api_client).read_namespaced_pod_log(
-                pod,
-                namespace,
-                _request_timeout=self.timeout,
-                **{key: value for key, value in options.items() if value is not None},
-            )
-        )
-
     def newest_logs(
         self,
         namespace: str,
@@ -488,9 +466,11 @@ class KubeClient:
         since: int | None = None,
         timestamps: bool = False,
     ) -> tuple[str, bool]:
-        """As `logs`, but at most the newest `limit` bytes of them, from the start of a line, read as they
-        arrive so that a pod writing long lines costs no more memory than that; and whether older lines
-        were left out. (The API's own limitBytes keeps the oldest bytes instead.)"""
+        """The pod's log lines as text (the last `tail` lines, or those of the last `since` seconds; with
+        `timestamps`, each begins with the time the cluster says it was written and a space), at most the
+        newest `limit` bytes of them, from the start of a line, read as they arrive so that a pod writing
+        long lines costs no more memory than that; and whether older lines were left out. (The API's own
+        limitBytes keeps the oldest bytes instead.)"""
         options = {"container": container, "tail_lines": tail, "since_seconds": since, "timestamps": timestamps or None}
 
         def read() -> tuple[bytes, bool]:
