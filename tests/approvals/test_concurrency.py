@@ -82,3 +82,44 @@ def test_a_double_submitted_approval_counts_once(world, cluster, release, prod):
     request.refresh_from_db()
     assert request.state == RequestState.PENDING
     assert Deployment.objects.get(pk=deployment.pk).state == State.PENDING_APPROVAL
+
+
+def test_the_same_operation_asked_for_at_once_waits_in_one_request(world, cluster, release, prod):
+    from apps.deployments.manifests import render
+    from apps.deployments.services import deployment_restart, deployment_scale
+
+    deployment, _ = deployment_create(actor=world.principal(Role.ADMIN), release=release, environment=prod)
+    Deployment.objects.filter(pk=deployment.pk).update(state=State.SUCCEEDED)
+    cluster.apply([obj for obj in render(release, prod) if obj["kind"] == "Deployment"])
+    govern(world, prod, ("Admins", 1, (Role.ADMIN, Role.OWNER), ()))
+    admin2 = Principal(add_member(world, Role.ADMIN, "admin2"))
+
+    def restart(actor):
+        return lambda: deployment_restart(
+            actor=actor, deployment=Deployment.objects.get(pk=deployment.pk), justification="Stuck connections"
+        )
+
+    def scale(actor, replicas):
+        return lambda: deployment_scale(
+            actor=actor, deployment=Deployment.objects.get(pk=deployment.pk), replicas=replicas, justification="Load"
+        )
+
+    owner = world.principal(Role.OWNER)
+    restarts = at_once(restart(owner), restart(admin2), restart(owner), restart(admin2))
+    requests = ChangeRequest.objects.filter(kind=ChangeKind.RESTART)
+    assert requests.count() == 1, [str(result) for result in results_of(restarts)]
+    assert {result.change_request.pk for result in restarts} == {requests.get().pk}
+
+    scales = at_once(scale(owner, 3), scale(admin2, 3), scale(owner, 4))
+    requests = ChangeRequest.objects.filter(kind=ChangeKind.SCALE)
+    assert sorted(r.params["replicas"] for r in requests) == [3, 4], [str(result) for result in results_of(scales)]
+    assert len({result.change_request.pk for result in scales}) == 2
+    # Once decided, the next ask is a new request.
+    request = requests.get(params__replicas=4)
+    change_request_decide(actor=Principal(world.user(Role.ADMIN)), change_request=request, verdict="approve")
+    again = scale(admin2, 4)()
+    assert again.change_request.pk != request.pk and again.change_request.is_open
+
+
+def results_of(results):
+    return [getattr(result, "code", result) for result in results]

@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.audit import audit_record
@@ -34,7 +34,7 @@ from apps.traffic.models import Route
 from apps.workloads.incidents import incidents_change_decided
 
 from ..changes import render_change
-from ..choices import CARRIED_OUT_LATER, ChangeKind, RequestState
+from ..choices import CARRIED_OUT_LATER, OPEN, ChangeKind, RequestState
 from ..choices import Verdict as DecisionVerdict
 from ..eligibility import decided_by_operators, refusal, waiting_on
 from ..gate import frozen
@@ -50,6 +50,16 @@ EXECUTED = "Approved and carried out"
 CANNOT_VERIFY = "cannot_verify_change"
 NOT_OPEN = "request_closed"
 
+# An operation on what runs, asked for again while the same one waits, is that one: approvers decide once,
+# not once per click, per member or per incident action. The parameters that make two asks the same
+# (a restart is a restart whoever or whatever asks; a scale is the same only to the same count).
+SAME_ASK: dict[str, tuple[str, ...]] = {
+    ChangeKind.RESTART: (),
+    ChangeKind.SCALE: ("replicas",),
+    ChangeKind.REMOVE: ("application",),
+    ChangeKind.HEAL: ("colour",),
+}
+
 
 # --- Opening -----------------------------------------------------------------------------------
 
@@ -59,6 +69,8 @@ def change_request_open(*, change: Change, verdict: Verdict) -> ChangeRequest:
     (cancel, pause, switch back, roll back), is recorded as approved (break-glass flagged) and a
     post-hoc review request is opened for it instead."""
     actor: Principal | None = change.actor  # None: the platform asks (a self-heal)
+    if not (verdict.break_glass or verdict.restorative) and (waiting := _asked_already(change)):
+        return waiting
     terms = _terms(change)
     now = timezone.now()
     request = ChangeRequest(
@@ -92,6 +104,19 @@ def change_request_open(*, change: Change, verdict: Verdict) -> ChangeRequest:
     )
     _announce(request)
     return request
+
+
+def _asked_already(change: Change) -> ChangeRequest | None:
+    """The open request for the same operation on the same deployment, if there is one. Two asks at the
+    same moment are serialised by a lock held until the caller's transaction ends, so they find one
+    request between them rather than opening two."""
+    if change.kind not in SAME_ASK or not isinstance(change.subject, Deployment):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"change:{change.kind}:{change.subject.pk}"])
+    same = {key: change.params.get(key) for key in SAME_ASK[change.kind]}
+    waiting = ChangeRequest.objects.filter(deployment=change.subject, kind=change.kind, state__in=OPEN)
+    return next((r for r in waiting.order_by("pk") if all(r.params.get(k) == v for k, v in same.items())), None)
 
 
 def _terms(change: Change) -> dict:

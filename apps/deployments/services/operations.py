@@ -190,10 +190,8 @@ def deployment_restart(
     platform's restart of an unwell workload (actor None), through the same gate."""
     _require_live(actor, deployment, automatic=automatic)
     if not approved:
-        # A restart already waiting for approval is the one asked for again: approvers decide once, not
-        # once per click or per incident action (a break-glass restart does not wait, so it goes on).
-        waiting = [r for r in deployment.change_requests.filter(kind="restart") if r.is_open]
-        deployment.change_request = (waiting[0] if waiting and not break_glass_reason else None) or change_gated(
+        # Asked again while one waits, it is that one (approvals' SAME_ASK); break-glass does not wait.
+        deployment.change_request = change_gated(
             Change(
                 kind="restart",
                 tenant=deployment.tenant,
