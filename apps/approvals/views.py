@@ -178,15 +178,14 @@ def policies(request):
     """Each environment with the policy that governs it (its own or the tenant default)."""
     rows = selectors.approval_policy_list_for(request, tenant=request.tenant)
     by_environment = {policy.environment_id: policy for policy in rows}
+    rules, may_add = policy_for(ApprovalPolicy), policy_for(ApprovalPolicy).can_add(request, request.tenant)
+    for policy in rows:  # one that requires approval is the owners' to change (ApprovalPolicyPolicy)
+        policy.may_change = rules.can_change(request, policy)
     environments = [
         (environment, by_environment.get(environment.pk))
         for environment in request.tenant.environments.order_by(*promotion_order())
     ]
-    context = {
-        "environments": environments,
-        "default_policy": by_environment.get(None),
-        "may_change": policy_for(ApprovalPolicy).can_add(request, request.tenant),
-    }
+    context = {"environments": environments, "default_policy": by_environment.get(None), "may_add": may_add}
     return render_tenant_page(request, "approvals/policies.html", context, section=SECTION)
 
 
@@ -201,6 +200,9 @@ def policy_edit(request, environment):
         if target is None:
             raise Http404
     policy = selectors.approval_policy_of(tenant=request.tenant, environment=target)
+    if policy is not None:
+        changeable = policy_for(ApprovalPolicy).can_change(request, policy)
+        require_role(request, changeable, needs=Role.OWNER, doing="Changing a policy that requires approval")
     form = PolicyForm(request.POST or None, tenant=request.tenant, initial=PolicyForm.initial_for(policy))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -258,6 +260,7 @@ def _freezes_page(request, form, status=200):
     rows = selectors.freeze_window_list_for(request, tenant=request.tenant)
     for window in rows:
         window.days = ", ".join(dict(WEEKDAYS)[day] for day in window.weekdays)
+        window.may_remove = policy_for(FreezeWindow).can_delete(request, window)
     context = {"windows": rows, "form": form, "may_change": policy_for(FreezeWindow).can_add(request, request.tenant)}
     return render_tenant_page(request, "approvals/freezes.html", context, section=SECTION, status=status)
 

@@ -72,6 +72,12 @@ def test_an_admin_sets_a_policy_with_named_members_and_reads_it_back(world, api)
     assert [(s["position"], s["name"], s["quorum"]) for s in body["stages"]] == [(1, "Leads", 1), (2, "Admins", 2)]
     assert body["stages"][0]["members"] == [world.user(Role.DEVELOPER).email]
 
+    # Turning approval off is the owners' call: an admin could otherwise make a change alone in between.
+    response = api.patch(f"/api/v1/approval-policies/{body['id']}/", {"requires_approval": False}, format="json")
+    assert response.status_code == 403 and "Only owners" in response.json()["detail"], response.content
+    assert api.delete(f"/api/v1/approval-policies/{body['id']}/").status_code == 403
+    assert ApprovalPolicy.objects.get(pk=body["id"]).requires_approval is True
+    api.as_user(world.user(Role.OWNER))
     response = api.patch(f"/api/v1/approval-policies/{body['id']}/", {"requires_approval": False}, format="json")
     assert response.status_code == 200 and response.json()["requires_approval"] is False
     assert len(response.json()["stages"]) == 2  # left out, so kept
@@ -120,6 +126,31 @@ def test_a_freeze_that_ends_before_it_starts_is_refused(world, api):
     )
     assert response.status_code == 400
     assert response.json()["code"] == "invalid" and "ends_at" in response.json()["fields"]
+    assert not FreezeWindow.objects.exists()
+
+
+def test_a_freeze_in_effect_is_lifted_by_an_owner_only(world, api, prod):
+    def freeze(who, starts_in):
+        api.as_user(world.user(who))
+        start = timezone.now() + starts_in
+        body = {"tenant": "acme", "environment": prod.pk, "name": f"{who} freeze", "recurrence": "once"}
+        body |= {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=2)).isoformat()}
+        response = api.post("/api/v1/freeze-windows/", body, format="json")
+        assert response.status_code == 201, response.content
+        return f"/api/v1/freeze-windows/{response.json()['id']}/"
+
+    owners, admins, later = (
+        freeze(Role.OWNER, timedelta(0)),
+        freeze(Role.ADMIN, timedelta(0)),
+        freeze(Role.ADMIN, timedelta(days=1)),
+    )
+    api.as_user(world.user(Role.ADMIN))
+    for in_effect in (owners, admins):  # lifting one would let the admin through a freeze only owners pass
+        response = api.delete(in_effect)
+        assert response.status_code == 403 and "Owners remove freezes" in response.json()["detail"], response.content
+    assert api.delete(later).status_code == 204  # their own, not yet in effect
+    api.as_user(world.user(Role.OWNER))
+    assert api.delete(admins).status_code == 204 and api.delete(owners).status_code == 204
     assert not FreezeWindow.objects.exists()
 
 
@@ -309,6 +340,12 @@ def test_break_glass_by_an_owner_deploys_and_opens_a_review(world, api, prod):
     assert detail["state"] == "approved" and detail["break_glass_reason"] == "Checkout is down"
     review = ChangeRequest.objects.get(pk=detail["reviews"][0])
     assert review.kind == "review" and review.state == "pending" and review.review_of_id == flagged.pk
+    # The review is not the requester's to call off, nor an admin's.
+    assert api.get(url(review.pk)).json()["can_withdraw"] is False
+    for who in (Role.OWNER, Role.ADMIN):
+        api.as_user(world.user(who))
+        assert api.post(url(review.pk, "withdraw"), {"reason": "nothing to see"}, format="json").status_code == 403
+    assert ChangeRequest.objects.get(pk=review.pk).state == "pending"
 
 
 # --- Operators ---------------------------------------------------------------------------------

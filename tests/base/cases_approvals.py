@@ -23,10 +23,11 @@ def _environment(tenant, kind=Environment.Kind.NON_PRODUCTION):
 
 
 def _policies(world, tenant, n, reader):
-    """n environments, each with a one-stage policy (admins and owners)."""
+    """n environments, each with a one-stage policy (admins and owners) not yet switched on, which admins
+    may change: one that requires approval is the owners' (tests/approvals/test_api.py)."""
     rows = []
     for _ in range(n):
-        policy = ApprovalPolicy.objects.create(tenant=tenant, environment=_environment(tenant))
+        policy = ApprovalPolicy.objects.create(tenant=tenant, environment=_environment(tenant), requires_approval=False)
         ApprovalStage.objects.create(policy=policy, position=1, name="Admins", roles=[Role.ADMIN, Role.OWNER])
         rows.append(policy)
     return rows
@@ -41,10 +42,11 @@ def _policy_create(world):
 
 
 def _windows(world, tenant, n, reader):
-    start = timezone.now() + timedelta(days=30)
+    """n freezes to come, added by an admin, who may remove them until they are in effect."""
+    start, admin = timezone.now() + timedelta(days=30), world.user(Role.ADMIN, tenant.slug)
     return [
         FreezeWindow.objects.create(
-            tenant=tenant, name=f"freeze {i}", starts_at=start, ends_at=start + timedelta(hours=2)
+            tenant=tenant, name=f"freeze {i}", starts_at=start, ends_at=start + timedelta(hours=2), created_by=admin
         )
         for i in range(n)
     ]

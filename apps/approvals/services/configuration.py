@@ -20,6 +20,7 @@ from ..models import ApprovalPolicy, ApprovalRules, ApprovalStage, FreezeWindow
 UNSATISFIABLE = "no_eligible_approver"
 OUTSIDE_LIMITS = "outside_platform_limits"
 MAX_STAGES = 5
+OWNERS_GOVERN = "Only owners change or remove a policy that requires approval."
 
 
 # --- Policies ----------------------------------------------------------------------------------
@@ -159,6 +160,8 @@ def approval_policy_save(
         )
         _check_satisfiable(tenant, covered, cleaned)
     policy = ApprovalPolicy.objects.select_for_update().filter(tenant=tenant, environment=environment).first()
+    if policy is not None:
+        require(policy_for(ApprovalPolicy).can_change(actor, policy), OWNERS_GOVERN, tenant=tenant)
     before = _describe(policy) if policy else None
     if policy is None:
         policy = ApprovalPolicy(tenant=tenant, environment=environment)
@@ -193,7 +196,7 @@ def _describe(policy: ApprovalPolicy) -> dict:
 
 
 def approval_policy_delete(*, actor: Principal, policy: ApprovalPolicy) -> None:
-    require(policy_for(ApprovalPolicy).can_delete(actor, policy), tenant=policy.tenant)
+    require(policy_for(ApprovalPolicy).can_delete(actor, policy), OWNERS_GOVERN, tenant=policy.tenant)
     with transaction.atomic():
         audit_record(
             actor=actor,
@@ -291,7 +294,11 @@ def _window_text(window: FreezeWindow) -> str:
 
 
 def freeze_window_delete(*, actor: Principal, window: FreezeWindow) -> None:
-    require(policy_for(FreezeWindow).can_delete(actor, window), tenant=window.tenant)
+    require(
+        policy_for(FreezeWindow).can_delete(actor, window),
+        "Owners remove freezes; an admin removes one they added while it is not in effect.",
+        tenant=window.tenant,
+    )
     with transaction.atomic():
         audit_record(
             actor=actor,
