@@ -20,6 +20,7 @@ from apps.deployments.models import Deployment
 from apps.deployments.services import deployment_create
 from apps.tenants.principals import Principal
 from apps.tenants.roles import Role
+from tests.deployments.conftest import make_release
 
 from .conftest import add_member, govern
 
@@ -382,3 +383,38 @@ def test_governed_or_frozen_production_cannot_be_made_non_production(world, api,
     prod.refresh_from_db()
     assert prod.is_production
     assert api.patch(f"/api/v1/environments/{prod.pk}/", {"name": "production"}, format="json").status_code == 200
+
+
+def _ran(world, release, environment):
+    """A deployment of the release that succeeded in the environment (made before it was governed)."""
+    deployment, _ = deployment_create(actor=world.principal(Role.ADMIN), release=release, environment=environment)
+    Deployment.objects.filter(pk=deployment.pk).update(state=State.SUCCEEDED, finished_at=timezone.now())
+    return Deployment.objects.get(pk=deployment.pk)
+
+
+def test_rolling_back_a_removed_application_brings_it_back_only_through_approval(world, cluster, release, prod):
+    from apps.deployments.services import deployment_rollback
+
+    _ran(world, release, prod)
+    second = _ran(world, make_release(release.application, image="registry.example/web:2.0"), prod)
+    Deployment.objects.filter(pk=second.pk).update(removed_at=timezone.now())  # as a removal leaves it
+    govern(world, prod, ADMINS)
+    back = deployment_rollback(
+        actor=world.principal(Role.ADMIN), deployment=Deployment.objects.get(pk=second.pk), reason="bring it back"
+    )
+    assert back.state == State.PENDING_APPROVAL, back.state
+    assert ChangeRequest.objects.get(deployment=back, kind=ChangeKind.DEPLOY).is_open
+    assert not ChangeRequest.objects.filter(kind=ChangeKind.REVIEW).exists()
+
+
+def test_rolling_back_a_deployment_that_waits_for_approval_withdraws_its_request(world, cluster, release, prod):
+    from apps.deployments.services import deployment_rollback
+
+    _ran(world, release, prod)
+    govern(world, prod, ADMINS)
+    newer = make_release(release.application, image="registry.example/web:2.0")
+    waiting, request = request_deploy(world, newer, prod, role=Role.DEVELOPER)
+    deployment_rollback(actor=world.principal(Role.ADMIN), deployment=waiting, reason="wrong build")
+    assert Deployment.objects.get(pk=waiting.pk).state == State.CANCELLED
+    request.refresh_from_db()
+    assert request.state == RequestState.CANCELLED and "wrong build" in request.outcome

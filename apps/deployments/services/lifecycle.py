@@ -42,7 +42,8 @@ def deployment_rollback(
 
     Rolling back the newest deployment is restorative: it goes back to the last good release, so it
     is never held by approval or a freeze (it is reviewed afterwards). Rolling back an older one
-    deploys an older release over newer ones, an ordinary governed deploy."""
+    deploys an older release over newer ones, and rolling back one whose application was removed
+    brings the application back: each an ordinary governed deploy."""
     require(policy_for(Deployment).can_change(actor, deployment), tenant=deployment.tenant)
     if not (reason or "").strip():
         raise ApplicationError("Say why you are rolling back.", code=INVALID, field="reason")
@@ -59,12 +60,15 @@ def deployment_rollback(
             code=NO_PREVIOUS_RELEASE,
             status=409,
         )
-    restorative = _is_newest(deployment)
+    # Bringing back an application that was removed from the environment is a deploy like any other,
+    # not damage control: only undoing what runs now is restorative.
+    restorative = _is_newest(deployment) and deployment.removed_at is None
     if deployment.state in ACTIVE:
         stop = State.ROLLED_BACK if State.ROLLED_BACK in TRANSITIONS[deployment.state] else State.CANCELLED
-        deployment_transition(
+        row = deployment_transition(
             deployment=deployment, to_state=stop, reason=f"Rolled back: {reason.strip()}", actor=actor
         )
+        gate().withdraw(row, f"Rolled back: {reason.strip()}")  # one that waited for approval waits no more
     rollback, _ = deployment_create(
         actor=actor,
         release=target.release,
