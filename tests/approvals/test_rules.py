@@ -146,6 +146,19 @@ def test_a_request_nobody_decides_expires(world, cluster, release, prod):
     assert "Expired" in deployment.outcome
 
 
+def test_a_request_past_its_time_is_not_approved_before_the_sweep_comes(world, cluster, release, prod):
+    add_member(world, Role.ADMIN, "admin2")
+    govern(world, prod, ADMINS, expire_after_hours=2)
+    deployment, request = request_deploy(world, release, prod)
+    ChangeRequest.objects.filter(pk=request.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    error = refused("request_closed", decide, world, "admin2", request)
+    assert "Expired" in error.message and "nothing was decided" in error.message
+    request.refresh_from_db()
+    deployment.refresh_from_db()
+    assert request.state == RequestState.EXPIRED and not request.decisions.exists()
+    assert deployment.state == State.CANCELLED
+
+
 def test_a_freeze_refuses_changes_and_break_glass_passes_with_a_review(world, cluster, release, prod):
     now = timezone.now()
     freeze_window_create(

@@ -49,6 +49,7 @@ CHANGE_MOVED = "change_moved"
 EXECUTED = "Approved and carried out"
 CANNOT_VERIFY = "cannot_verify_change"
 NOT_OPEN = "request_closed"
+EXPIRED = "Expired: nobody decided in time"
 
 # An operation on what runs, asked for again while the same one waits, is that one: approvers decide once,
 # not once per click, per member or per incident action. The parameters that make two asks the same
@@ -209,13 +210,18 @@ def change_request_decide(
             .get(pk=change_request.pk)
         )
         _refuse_if_ineligible(actor, request)
-        if rendered.fingerprint != request.change_hash:
+        if _has_expired(request):  # the sweep has not come yet: it expires now, and is not decided
+            _close(request, RequestState.EXPIRED, EXPIRED, None)
+            happened = "expired"
+        elif rendered.fingerprint != request.change_hash:
             _change_moved(request, rendered)
-            moved = True
+            happened = "moved"
         else:
             _record_decision(actor, request, verdict, comment.strip(), rendered.fingerprint)
-            moved = False
-    if moved:
+            happened = "decided"
+    if happened == "expired":
+        raise ApplicationError(f"{EXPIRED}, so nothing was decided.", code=NOT_OPEN, status=409)
+    if happened == "moved":
         raise ApplicationError(
             "The change moved since it was requested or approved (the release, its template, the "
             "environment or the live state differs). Earlier approvals no longer count; review "
@@ -236,6 +242,10 @@ def _refuse_approval_in_freeze(request: ChangeRequest, verdict: str) -> None:
     freeze = active_freeze(request.environment)
     if freeze is not None:
         raise frozen(request.environment, freeze, "Approve once it ends, or an owner can break glass.")
+
+
+def _has_expired(request: ChangeRequest, now=None) -> bool:
+    return request.expires_at is not None and request.expires_at <= (now or timezone.now())
 
 
 def _refuse_if_ineligible(actor: Principal, request: ChangeRequest) -> None:
@@ -473,12 +483,14 @@ def change_requests_expire(*, now=None) -> int:
     """Reject every open request whose time ran out; returns how many."""
     now = now or timezone.now()
     expired = 0
-    for pk in ChangeRequest.objects.filter(state=RequestState.PENDING, expires_at__lt=now).values_list("pk", flat=True):
+    for pk in ChangeRequest.objects.filter(state=RequestState.PENDING, expires_at__lte=now).values_list(
+        "pk", flat=True
+    ):
         with transaction.atomic():
             request = ChangeRequest.objects.select_for_update().filter(pk=pk, state=RequestState.PENDING).first()
             if request is None:
                 continue
-            _close(request, RequestState.EXPIRED, "Expired: nobody decided in time", None)
+            _close(request, RequestState.EXPIRED, EXPIRED, None)
             expired += 1
     return expired
 
