@@ -66,6 +66,10 @@ class Deployment(TenantOwned):
     removed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the application was removed from the environment after it."
     )
+    past_freezes = models.BooleanField(
+        default=False,
+        help_text="Starts during a freeze: the platform's own rollback, a restorative one, or break-glass.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

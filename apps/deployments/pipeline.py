@@ -28,6 +28,7 @@ from django.utils import timezone
 from apps.clusters.services import environment_provision, kube_of, placement_for
 from apps.core import imagepull
 from apps.core.errors import ApplicationError
+from apps.core.governance import Change, gate
 
 from .choices import OBSERVED, EventKind, State
 from .models import LEASE_SECONDS, Deployment
@@ -86,6 +87,28 @@ def _cluster_for(row: Deployment):
     return placement.cluster
 
 
+def frozen_since_queued(row: Deployment) -> str | None:
+    """Why a queued deployment may not start now: a freeze that began while it waited for approval to be
+    carried out or for its tenant's turn. Its approval covered the change, not a freeze that came after;
+    only what was let past freezes when asked for (break-glass, restorative, the platform's) starts."""
+    if row.past_freezes:
+        return None
+    change = Change(
+        kind="deploy",
+        tenant=row.tenant,
+        actor=None,
+        environment=row.environment,
+        subject=row,
+        title=f"Start deployment {row.pk}",
+        carries_on=True,
+    )
+    try:
+        gate().assess(change)  # a change that carries on is refused by a freeze only
+    except ApplicationError as refusal:
+        return refusal.message
+    return None
+
+
 def apply_step(*, deployment_id: int, attempt: int) -> bool:
     """queued -> applying -> (apply the strategy's first objects) -> progressing. True when the rollout
     should be observed. KubeError propagates so the task can retry transient failures."""
@@ -95,6 +118,9 @@ def apply_step(*, deployment_id: int, attempt: int) -> bool:
     if row.state in OBSERVED:
         return True
     if row.state == State.QUEUED:
+        if (frozen := frozen_since_queued(row)) is not None:
+            deployment_transition(deployment=row, to_state=State.CANCELLED, reason=f"Not started: {frozen}")
+            return False
         deployment_transition(deployment=row, to_state=State.APPLYING, reason="Applying manifests")
     renew_lease(row)
     answering_again(row)

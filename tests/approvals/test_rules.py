@@ -20,7 +20,7 @@ from apps.deployments.models import Deployment
 from apps.deployments.services import deployment_create
 from apps.tenants.principals import Principal
 from apps.tenants.roles import Role
-from tests.deployments.conftest import make_release
+from tests.deployments.conftest import make_app, make_release
 
 from .conftest import add_member, govern
 
@@ -431,3 +431,37 @@ def test_rolling_back_a_deployment_that_waits_for_approval_withdraws_its_request
     assert Deployment.objects.get(pk=waiting.pk).state == State.CANCELLED
     request.refresh_from_db()
     assert request.state == RequestState.CANCELLED and "wrong build" in request.outcome
+
+
+def test_a_deployment_let_through_before_a_freeze_does_not_start_in_it(world, cluster, release, prod):
+    """Approved, or queued, before a freeze began, a deployment that waited for its turn (or for the
+    worker) is not started inside the freeze; a restorative rollback asked for in the freeze is."""
+    from apps.deployments import pipeline
+    from apps.deployments.services import deployment_rollback
+
+    _ran(world, release, prod)
+    api = make_app(world.acme, "api")
+    _ran(world, make_release(api), prod)
+    newest = _ran(world, make_release(api, image="api:2"), prod)
+    waiting, _ = deployment_create(
+        actor=world.principal(Role.ADMIN), release=make_release(release.application, image="web:2"), environment=prod
+    )
+    assert waiting.state == State.QUEUED and not waiting.past_freezes
+    now = timezone.now()
+    freeze_window_create(
+        actor=world.principal(Role.OWNER),
+        tenant=world.acme,
+        name="Black Friday",
+        starts_at=now,
+        ends_at=now + timedelta(hours=1),
+    )
+    assert pipeline.apply_step(deployment_id=waiting.pk, attempt=waiting.attempts) is False
+    waiting.refresh_from_db()
+    assert waiting.state == State.CANCELLED and waiting.outcome.startswith("Not started: Changes to prod are frozen")
+    assert "Black Friday" in waiting.outcome
+    assert cluster.get("apps/v1", "Deployment", "web", prod.namespace) is None, "nothing was applied"
+
+    back = deployment_rollback(actor=world.principal(Role.ADMIN), deployment=newest, reason="Put the good one back")
+    assert back.past_freezes and back.state == State.QUEUED
+    assert pipeline.apply_step(deployment_id=back.pk, attempt=back.attempts) is True
+    assert cluster.get("apps/v1", "Deployment", "api", prod.namespace) is not None

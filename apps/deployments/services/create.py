@@ -151,6 +151,7 @@ def deployment_create(
         strategy=strategy,
         strategy_config=strategy_config,
         state=State.PENDING_APPROVAL if verdict.needs_approval else State.QUEUED,
+        past_freezes=automatic or verdict.break_glass or verdict.restorative,
     )
     if deployment.pk is None:
         return _replay(environment.tenant, key, release, environment), False
@@ -210,6 +211,7 @@ def _insert(
     state: str,
     strategy: str,
     strategy_config: dict | None,
+    past_freezes: bool,
 ) -> Deployment:
     """Insert the row; a racing request that won the same key yields an unsaved row, one that won the
     (application, environment) slot a refusal."""
@@ -225,6 +227,7 @@ def _insert(
         idempotency_key=key,
         reason=reason,
         rollback_of=rollback_of,
+        past_freezes=past_freezes,
         attempts=1,
         progress_deadline_seconds=progress_deadline_seconds
         or Deployment._meta.get_field("progress_deadline_seconds").default,
