@@ -220,6 +220,7 @@ CELERY_BEAT_SCHEDULE = {
     "deployments-reconcile": {"task": "apps.deployments.tasks.reconcile_deployments", "schedule": 30.0},
     "deployments-admit": {"task": "apps.deployments.tasks.admit_waiting", "schedule": 5.0},
     "approvals-expire": {"task": "apps.approvals.tasks.expire_change_requests", "schedule": 60.0},
+    "approvals-unfinished": {"task": "apps.approvals.tasks.finish_unfinished_change_requests", "schedule": 120.0},
     "deployments-strategies-tidy": {"task": "apps.deployments.strategies.tasks.tidy_strategies", "schedule": 15.0},
     "cmdb-discovery": {
         "task": "apps.cmdb.tasks.discover_all",

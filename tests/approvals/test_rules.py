@@ -465,3 +465,64 @@ def test_a_deployment_let_through_before_a_freeze_does_not_start_in_it(world, cl
     assert back.past_freezes and back.state == State.QUEUED
     assert pipeline.apply_step(deployment_id=back.pk, attempt=back.attempts) is True
     assert cluster.get("apps/v1", "Deployment", "api", prod.namespace) is not None
+
+
+def _governed_scales(world, cluster, release, prod, *counts):
+    """A running deployment in governed prod and an approved request to scale it to each count, none of
+    them carried out yet (the task that carries them out runs after commit, which these tests hold)."""
+    from apps.deployments.services import deployment_scale
+
+    add_member(world, Role.ADMIN, "admin2")
+    deployment = _ran(world, release, prod)
+    cluster.apply([obj for obj in render(release, prod) if obj["kind"] == "Deployment"])
+    govern(world, prod, ADMINS)
+    requests = []
+    for count in counts:
+        asked = deployment_scale(
+            actor=world.principal(Role.ADMIN), deployment=deployment, replicas=count, justification="Load"
+        )
+        decide(world, "admin2", asked.change_request)
+        requests.append(ChangeRequest.objects.get(pk=asked.change_request.pk))
+    assert all(r.state == RequestState.APPROVED and r.executed_at is None for r in requests)
+    return requests
+
+
+def test_of_two_approved_scales_the_one_whose_state_moved_is_not_carried_out(world, cluster, release, prod):
+    from apps.approvals.services.requests import EXECUTED, change_request_execute
+
+    to_three, to_four = _governed_scales(world, cluster, release, prod, 3, 4)
+    for request in (to_three, to_four):
+        change_request_execute(change_request=request)
+        request.refresh_from_db()
+    assert to_three.outcome == EXECUTED
+    assert to_four.outcome.startswith("Approved, but not carried out: it changed after it was approved")
+    assert "3 → 4 replicas" in to_four.outcome, to_four.outcome
+    assert cluster.get("apps/v1", "Deployment", "web", prod.namespace)["spec"]["replicas"] == 3
+
+
+def test_an_approved_scale_the_cluster_does_not_take_says_it_waits_for_the_cluster(
+    world, cluster, release, prod, sandbox
+):
+    from apps.approvals.services.requests import WAITS_FOR_CLUSTER, change_request_execute
+
+    (request,) = _governed_scales(world, cluster, release, prod, 3)
+    sandbox.inject_faults(error_rate=1.0)
+    try:
+        change_request_execute(change_request=request)
+    finally:
+        sandbox.clear_faults()
+    request.refresh_from_db()
+    assert request.outcome == WAITS_FOR_CLUSTER and request.executed_at is not None
+
+
+def test_an_approved_change_whose_carrying_out_never_reported_is_said_unfinished(world, cluster, release, prod):
+    from apps.approvals.services.requests import UNFINISHED, change_request_execute, change_requests_unfinished
+
+    (request,) = _governed_scales(world, cluster, release, prod, 3)
+    assert change_requests_unfinished() == 0  # just approved: its task may be on its way
+    ChangeRequest.objects.filter(pk=request.pk).update(decided_at=timezone.now() - timedelta(minutes=11))
+    assert change_requests_unfinished() == 1
+    request.refresh_from_db()
+    assert request.outcome == UNFINISHED and request.executed_at is not None
+    change_request_execute(change_request=request)  # a task that turns up late does not make it after all
+    assert cluster.get("apps/v1", "Deployment", "web", prod.namespace)["spec"]["replicas"] == 2

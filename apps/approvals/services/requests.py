@@ -23,7 +23,7 @@ from apps.core.realtime import broadcast_on_commit, tenant_group, user_group
 from apps.deployments import services as deployments
 from apps.deployments.choices import State
 from apps.deployments.models import Deployment
-from apps.deployments.services import deployment_release, deployment_transition
+from apps.deployments.services import deployment_release, deployment_transition, outage_open
 from apps.marketplace import services as marketplace
 from apps.marketplace.models import ServiceInstance
 from apps.tenants.principals import Principal
@@ -50,6 +50,15 @@ EXECUTED = "Approved and carried out"
 CANNOT_VERIFY = "cannot_verify_change"
 NOT_OPEN = "request_closed"
 EXPIRED = "Expired: nobody decided in time"
+WAITS_FOR_CLUSTER = (
+    "Approved; the cluster does not answer, so it is made once it does, within the deployment's progress "
+    "deadline (the deployment shows when)"
+)
+UNFINISHED = (
+    "Approved, but carrying it out did not finish: the cluster or the worker did not answer in time, so it "
+    "may not have been made. Check what runs and ask again if needed."
+)
+UNFINISHED_AFTER = timedelta(minutes=10)
 
 # An operation on what runs, asked for again while the same one waits, is that one: approvers decide once,
 # not once per click, per member or per incident action. The parameters that make two asks the same
@@ -375,16 +384,63 @@ def change_request_execute(*, change_request: ChangeRequest) -> None:
     if request.state != RequestState.APPROVED or request.executed_at is not None:
         return
     try:
-        _execute(request)
-        outcome = EXECUTED
+        moved = _moved_since_approval(request)
+        if moved:
+            outcome = f"Approved, but not carried out: {moved} Ask again for what you want now."
+        else:
+            _execute(request)
+            outcome = WAITS_FOR_CLUSTER if _waits_for_cluster(request) else EXECUTED
     except ApplicationError as exc:
         outcome = f"Approved, but carrying it out failed: {exc.message}"
-    ChangeRequest.objects.filter(pk=request.pk, executed_at__isnull=True).update(
+    change_request_executed(change_request=request, outcome=outcome)
+
+
+def change_request_executed(*, change_request: ChangeRequest, outcome: str) -> None:
+    """Record what became of an approved change, once: the outcome people read on the request."""
+    if not ChangeRequest.objects.filter(pk=change_request.pk, executed_at__isnull=True).update(
         executed_at=timezone.now(), outcome=outcome
+    ):
+        return
+    if change_request.kind in (ChangeKind.RESTART, ChangeKind.SCALE):
+        made = outcome in (EXECUTED, WAITS_FOR_CLUSTER)
+        incidents_change_decided(change_request_id=change_request.pk, made=made, outcome=outcome)
+    _announce(change_request)
+
+
+# The operations on what runs are bound to the live state they were approved against, until they are
+# made: two scales approved one after the other were both "carried out", and which count won was chance.
+BOUND_UNTIL_MADE = (ChangeKind.SCALE, ChangeKind.RESTART, ChangeKind.REMOVE)
+
+
+def _moved_since_approval(request: ChangeRequest) -> str:
+    """Why the approved change is not the one to make any more, or "" (also when the cluster cannot be
+    read now: the operation itself then waits for it)."""
+    if request.kind not in BOUND_UNTIL_MADE:
+        return ""
+    rendered = render_change(request)
+    if rendered.change.get("live_error") or rendered.fingerprint == request.change_hash:
+        return ""
+    now = "; ".join(rendered.change.get("summary") or []) or "what runs differs"
+    return f"it changed after it was approved (now: {now})."
+
+
+def _waits_for_cluster(request: ChangeRequest) -> bool:
+    deployment = request.deployment
+    return deployment is not None and request.kind in BOUND_UNTIL_MADE and outage_open(deployment) is not None
+
+
+def change_requests_unfinished(*, now=None) -> int:
+    """Approved changes whose carrying out never reported back (its worker died or ran out of time):
+    said so, rather than "Approved" for ever. They are not made again, since part of one may have been."""
+    cutoff = (now or timezone.now()) - UNFINISHED_AFTER
+    unfinished = ChangeRequest.objects.filter(
+        state=RequestState.APPROVED, executed_at__isnull=True, decided_at__lt=cutoff, kind__in=CARRIED_OUT_LATER
     )
-    if request.kind in (ChangeKind.RESTART, ChangeKind.SCALE):
-        incidents_change_decided(change_request_id=request.pk, made=outcome == EXECUTED, outcome=outcome)
-    _announce(request)
+    count = 0
+    for request in unfinished:
+        change_request_executed(change_request=request, outcome=UNFINISHED)
+        count += 1
+    return count
 
 
 def _execute(request: ChangeRequest) -> None:
