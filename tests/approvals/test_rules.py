@@ -526,3 +526,21 @@ def test_an_approved_change_whose_carrying_out_never_reported_is_said_unfinished
     assert request.outcome == UNFINISHED and request.executed_at is not None
     change_request_execute(change_request=request)  # a task that turns up late does not make it after all
     assert cluster.get("apps/v1", "Deployment", "web", prod.namespace)["spec"]["replicas"] == 2
+
+
+def test_what_waits_for_approval_on_a_release_that_is_replaced_is_withdrawn(world, cluster, release, prod):
+    from apps.deployments.services import deployment_restart, deployment_transition
+
+    add_member(world, Role.ADMIN, "admin2")
+    running = _ran(world, release, prod)
+    govern(world, prod, ADMINS)
+    restart = deployment_restart(actor=world.principal(Role.ADMIN), deployment=running, justification="Stuck")
+    newer, request = request_deploy(world, make_release(release.application, image="web:2"), prod)
+    decide(world, "admin2", request)
+    for state in (State.APPLYING, State.PROGRESSING):
+        deployment_transition(deployment=newer, to_state=state)
+    assert ChangeRequest.objects.get(pk=restart.change_request.pk).is_open  # still what runs until it succeeds
+    deployment_transition(deployment=newer, to_state=State.SUCCEEDED)
+    closed = ChangeRequest.objects.get(pk=restart.change_request.pk)
+    assert closed.state == RequestState.CANCELLED
+    assert closed.outcome == f"Superseded: deployment {newer.pk} runs release #2 now"

@@ -142,7 +142,7 @@ def approve(world, request):
         change_request_decide(actor=world.principal("admin"), change_request=request, verdict="approve")
 
 
-def test_a_heal_approved_after_a_newer_release_went_live_puts_nothing_back(world, api, cluster, watcher):
+def test_a_heal_waiting_when_a_newer_release_goes_live_is_withdrawn_and_puts_nothing_back(world, api, cluster, watcher):
     prod = world.acme.environments.get(name="prod")
     deployment = live(api, world, environment="prod")
     govern(world, prod, ("admins", 1, ["admin"], []))
@@ -157,10 +157,13 @@ def test_a_heal_approved_after_a_newer_release_went_live_puts_nothing_back(world
     assert finished(asked.json()["id"]).state == "succeeded"
     assert image_of(cluster, "acme--prod") == "registry.example/web:2.0"
 
-    approve(world, heal)
-    wait_for(lambda: ChangeRequest.objects.get(pk=heal.pk).executed_at, timeout=30)
+    # The heal was of release #1, which runs no more: its request closed when release #2 succeeded.
     heal.refresh_from_db()
-    assert heal.outcome.startswith("Approved, but carrying it out failed: Release #1 is not what runs in prod")
+    assert heal.state == "cancelled", heal.outcome
+    assert heal.outcome == f"Superseded: deployment {asked.json()['id']} runs release #2 now"
+    with pytest.raises(ApplicationError) as refused:
+        change_request_decide(actor=world.principal("admin"), change_request=heal, verdict="approve")
+    assert refused.value.code == "request_closed"
     time.sleep(2)  # a heal carried out would have applied by now
     assert image_of(cluster, "acme--prod") == "registry.example/web:2.0"
     assert heals(deployment) == 0

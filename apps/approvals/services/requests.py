@@ -521,10 +521,11 @@ CLOSED_MESSAGE = "This change request is closed; nothing can be decided on it an
 
 
 def change_requests_withdraw_for(*, subject, reason: str) -> None:
-    """Close the open requests of a deployment that was cancelled some other way, or of an add-on
-    instance removed while it waited."""
-    if isinstance(subject, Deployment):
-        waiting = ChangeRequest.objects.filter(deployment=subject, kind__in=[ChangeKind.DEPLOY])
+    """Close the open requests of a deployment that was cancelled some other way or superseded by a
+    newer one, or of an add-on instance removed while it waited."""
+    if isinstance(subject, Deployment):  # its deploy, and what was asked of it once it ran (not a removal)
+        kinds = [ChangeKind.DEPLOY, ChangeKind.RESTART, ChangeKind.SCALE, ChangeKind.HEAL]
+        waiting = ChangeRequest.objects.filter(deployment=subject, kind__in=kinds)
     elif isinstance(subject, ServiceInstance):
         waiting = ChangeRequest.objects.filter(kind=ChangeKind.ADDON, params__instance=subject.pk)
     elif isinstance(subject, Route):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.events import emit_on_commit
+from apps.core.governance import gate
 from apps.core.realtime import broadcast_on_commit, deployment_group, tenant_group
 from apps.tenants.principals import Principal
 
@@ -74,6 +75,20 @@ def _illegal(row: Deployment, to_state: str) -> ApplicationError:
     )
 
 
+def _superseded(row: Deployment) -> None:
+    """What was asked of the deployment that ran before (a restart, a scale, a heal waiting for approval)
+    is about a release that no longer runs: its requests close rather than wait for approvers."""
+    before = (
+        Deployment.objects.filter(
+            application=row.application_id, environment=row.environment_id, state=State.SUCCEEDED, id__lt=row.pk
+        )
+        .order_by("-id")
+        .first()
+    )
+    if before is not None:
+        gate().withdraw(before, f"Superseded: deployment {row.pk} runs release #{row.release.number} now")
+
+
 @transaction.atomic
 def deployment_transition(
     *, deployment: Deployment, to_state: str, reason: str = "", data: dict | None = None, actor: Principal | None = None
@@ -108,6 +123,8 @@ def deployment_transition(
     )
     if to_state in TERMINAL:  # its turn is over: the tenant's next waiting deployment goes
         admit_after_commit(row.tenant_id)
+    if to_state == State.SUCCEEDED:
+        _superseded(row)
     if to_state in (*TERMINAL, State.CANCELLING):  # cancelling is a member's act; cancelled follows by itself
         audit_record(
             actor=actor,
