@@ -214,6 +214,9 @@ def test_letting_heal_skip_approval_is_a_setting_audited_and_itself_governed(wor
     assert answer.status_code == 200 and answer.json()["heal_skips_approval"] is True
     audit = AuditEvent.objects.get(action="deploy_settings.update", object_id=str(dev["id"]))
     assert audit.changes == {"heal_skips_approval": [False, True]}
+    again = api.patch(f"/api/v1/deploy-settings/{dev['id']}/", {"heal_skips_approval": True}, format="json")
+    assert again.status_code == 200, again.content
+    assert AuditEvent.objects.filter(action="deploy_settings.update").count() == 1, "nothing changed, nothing audited"
 
     prod = world.acme.environments.get(name="prod")
     govern(world, prod, ("admins", 1, ["admin"], []))

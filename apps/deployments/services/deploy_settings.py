@@ -91,6 +91,8 @@ def deploy_settings_update(
         )
         if is_waiting(settings):
             return settings
+    if not changed:  # nothing to record: an audit row saying "no change" only buries the ones that matter
+        return settings
     with transaction.atomic():
         for name, value in wanted.items():
             setattr(settings, name, value)
