@@ -123,3 +123,27 @@ def test_the_same_operation_asked_for_at_once_waits_in_one_request(world, cluste
 
 def results_of(results):
     return [getattr(result, "code", result) for result in results]
+
+
+def test_scales_at_once_leave_the_formation_and_the_cluster_agreeing(world, cluster, release):
+    """Ungoverned scales to different counts at the same moment: whichever is made last, the count the
+    portal keeps for the workload (its formation) is the count the cluster runs, so no drift is left."""
+    from apps.deployments.manifests import render
+    from apps.deployments.models import Formation
+    from apps.deployments.services import deployment_scale
+
+    dev = world.acme.environments.get(name="dev")
+    deployment, _ = deployment_create(actor=world.principal(Role.ADMIN), release=release, environment=dev)
+    Deployment.objects.filter(pk=deployment.pk).update(state=State.SUCCEEDED)
+    cluster.apply([obj for obj in render(release, dev) if obj["kind"] == "Deployment"])
+
+    def scale(replicas):
+        return lambda: deployment_scale(
+            actor=world.principal(Role.ADMIN), deployment=Deployment.objects.get(pk=deployment.pk), replicas=replicas
+        )
+
+    for _ in range(3):
+        results = at_once(*(scale(count) for count in range(1, 9)))
+        assert not [r for r in results if isinstance(r, ApplicationError)], results_of(results)
+        live = cluster.get("apps/v1", "Deployment", "web", dev.namespace)["spec"]["replicas"]
+        assert Formation.objects.get(application=release.application, environment=dev).replicas == live

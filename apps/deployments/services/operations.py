@@ -1,7 +1,7 @@
 """Day-2 operations on what runs in an environment: scale, restart, pause and resume, promote, remove.
 
 Each operation checks the deployment policy, changes the cluster through the clusters client layer
-(outside any row lock), then records a deployment event and an audit event in one transaction. Scale,
+(outside any row lock; scales of one workload take turns under a lock of their own), then records a deployment event and an audit event in one transaction. Scale,
 restart and remove wait out a cluster that does not answer, as the pipeline does (services/outage.py).
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.clusters.kube import KubeError
@@ -221,17 +221,23 @@ def deployment_restart(
 
 
 def _scale_in(kube, deployment: Deployment, params: dict) -> tuple[str, dict]:
+    """Scales of one workload take turns (a lock for the transaction): made at the same moment, the last
+    to reach the cluster and the last to write the formation were different ones, which left the count
+    the portal keeps and the count the cluster runs apart (drift that nobody made)."""
     name, namespace, replicas = deployment.application.name, deployment.environment.namespace, params["replicas"]
-    running = kube.get("apps/v1", "Deployment", name, namespace)
-    if running is None:
-        raise ApplicationError(f"Deployment {name} is not in the cluster any more.", code=NOT_RUNNING, status=409)
-    before = running["spec"].get("replicas")
-    kube.patch("apps/v1", "Deployment", name, namespace, {"spec": {"replicas": replicas}})
-    Formation.objects.update_or_create(
-        application=deployment.application,
-        environment=deployment.environment,
-        defaults={"tenant_id": deployment.tenant_id, "replicas": replicas},
-    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"scale:{namespace}/{name}"])
+        running = kube.get("apps/v1", "Deployment", name, namespace)
+        if running is None:
+            raise ApplicationError(f"Deployment {name} is not in the cluster any more.", code=NOT_RUNNING, status=409)
+        before = running["spec"].get("replicas")
+        kube.patch("apps/v1", "Deployment", name, namespace, {"spec": {"replicas": replicas}})
+        Formation.objects.update_or_create(
+            application=deployment.application,
+            environment=deployment.environment,
+            defaults={"tenant_id": deployment.tenant_id, "replicas": replicas},
+        )
     return f"Scaled from {before} to {replicas} replicas", {"replicas": [before, replicas]}
 
 
