@@ -406,18 +406,28 @@ def _ran(world, release, environment):
 
 
 def test_rolling_back_a_removed_application_brings_it_back_only_through_approval(world, cluster, release, prod):
-    from apps.deployments.services import deployment_rollback
+    from apps.deployments.services import application_remove, deployment_cancel, deployment_restart, deployment_rollback
 
     _ran(world, release, prod)
     second = _ran(world, make_release(release.application, image="registry.example/web:2.0"), prod)
-    Deployment.objects.filter(pk=second.pk).update(removed_at=timezone.now())  # as a removal leaves it
     govern(world, prod, ADMINS)
-    back = deployment_rollback(
-        actor=world.principal(Role.ADMIN), deployment=Deployment.objects.get(pk=second.pk), reason="bring it back"
+    restart = deployment_restart(actor=world.principal(Role.ADMIN), deployment=second, justification="Stuck")
+    application_remove(
+        actor=world.principal(Role.OWNER), application=release.application, environment=prod, approved=True
     )
+    closed = ChangeRequest.objects.get(pk=restart.change_request.pk)  # of something that no longer runs
+    assert closed.state == RequestState.CANCELLED and closed.outcome == "Removed: web no longer runs in prod"
+
+    admin = world.principal(Role.ADMIN)
+    back = deployment_rollback(actor=admin, deployment=Deployment.objects.get(pk=second.pk), reason="bring it back")
     assert back.state == State.PENDING_APPROVAL, back.state
     assert ChangeRequest.objects.get(deployment=back, kind=ChangeKind.DEPLOY).is_open
-    assert not ChangeRequest.objects.filter(kind=ChangeKind.REVIEW).exists()
+    deployment_cancel(actor=admin, deployment=back, reason="not now")
+    # Nor by rolling back a deploy that waits for approval: that withdraws it and asks again.
+    waiting, _ = request_deploy(world, make_release(release.application, image="web:3"), prod, role=Role.DEVELOPER)
+    again = deployment_rollback(actor=admin, deployment=waiting, reason="the one before")
+    assert again.state == State.PENDING_APPROVAL, again.state
+    assert not ChangeRequest.objects.filter(kind=ChangeKind.REVIEW).exists(), "nothing was made past approval"
 
 
 def test_rolling_back_a_deployment_that_waits_for_approval_withdraws_its_request(world, cluster, release, prod):

@@ -15,7 +15,7 @@ from apps.tenants.principals import Principal
 
 from ..choices import ACTIVE, TRANSITIONS, State
 from ..models import Deployment
-from ..selectors import previous_good_deployment, restore_target
+from ..selectors import live_deployment, previous_good_deployment, restore_target
 from .create import deployment_create
 from .deploy_settings import deploy_settings_for
 from .gating import restorative_change_record
@@ -61,8 +61,8 @@ def deployment_rollback(
             status=409,
         )
     # Bringing back an application that was removed from the environment is a deploy like any other,
-    # not damage control: only undoing what runs now is restorative.
-    restorative = _is_newest(deployment) and deployment.removed_at is None
+    # not damage control: only undoing the newest change to an application that runs there is restorative.
+    restorative = _is_newest(deployment) and live_deployment(deployment.application, deployment.environment) is not None
     if deployment.state in ACTIVE:
         stop = State.ROLLED_BACK if State.ROLLED_BACK in TRANSITIONS[deployment.state] else State.CANCELLED
         row = deployment_transition(

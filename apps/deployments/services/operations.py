@@ -19,7 +19,7 @@ from apps.clusters.kube import KubeError
 from apps.clusters.services import kube_of
 from apps.core.audit import audit_record
 from apps.core.errors import INVALID, ApplicationError, require
-from apps.core.governance import Change
+from apps.core.governance import Change, gate
 from apps.core.policies import policy_for
 from apps.core.traffic import routes_removed
 from apps.tenants.principals import Principal
@@ -565,3 +565,5 @@ def _removal_done(application, environment, removed: list[str]) -> None:
             data={"operation": "remove", "removed": removed},
             message=f"Removed from {environment.name}: {', '.join(removed) or 'nothing was left'}",
         )
+        # A restart or scale still waiting for approval is of something that no longer runs.
+        gate().withdraw(live, f"Removed: {application.name} no longer runs in {environment.name}")
