@@ -180,12 +180,15 @@ def policies(request):
     by_environment = {policy.environment_id: policy for policy in rows}
     rules, may_add = policy_for(ApprovalPolicy), policy_for(ApprovalPolicy).can_add(request, request.tenant)
     for policy in rows:  # one that requires approval is the owners' to change (ApprovalPolicyPolicy)
-        policy.may_change = rules.can_change(request, policy)
+        policy.may_change = may_add and rules.can_change(request, policy)
+    default = by_environment.get(None)
+    # An environment without a policy of its own is set by whoever may change the default governing it.
+    may_set = may_add and (default is None or default.may_change)
     environments = [
         (environment, by_environment.get(environment.pk))
         for environment in request.tenant.environments.order_by(*promotion_order())
     ]
-    context = {"environments": environments, "default_policy": by_environment.get(None), "may_add": may_add}
+    context = {"environments": environments, "default_policy": default, "may_add": may_add, "may_set": may_set}
     return render_tenant_page(request, "approvals/policies.html", context, section=SECTION)
 
 
@@ -200,9 +203,10 @@ def policy_edit(request, environment):
         if target is None:
             raise Http404
     policy = selectors.approval_policy_of(tenant=request.tenant, environment=target)
-    if policy is not None:
-        changeable = policy_for(ApprovalPolicy).can_change(request, policy)
-        require_role(request, changeable, needs=Role.OWNER, doing="Changing a policy that requires approval")
+    governing = policy or (selectors.governing_policy(target) if target is not None else None)
+    if governing is not None:
+        changeable = policy_for(ApprovalPolicy).can_change(request, governing)
+        require_role(request, changeable, needs=Role.OWNER, doing="Changing what a policy requiring approval governs")
     form = PolicyForm(request.POST or None, tenant=request.tenant, initial=PolicyForm.initial_for(policy))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

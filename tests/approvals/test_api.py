@@ -77,6 +77,8 @@ def test_an_admin_sets_a_policy_with_named_members_and_reads_it_back(world, api)
     assert response.status_code == 403 and "Only owners" in response.json()["detail"], response.content
     assert api.delete(f"/api/v1/approval-policies/{body['id']}/").status_code == 403
     assert ApprovalPolicy.objects.get(pk=body["id"]).requires_approval is True
+    loosen = api.patch(f"/api/v1/approval-policies/{body['id']}/", {"allow_self_approval": True}, format="json")
+    assert loosen.status_code == 403, loosen.content  # refused for who asks before what is asked
     api.as_user(world.user(Role.OWNER))
     response = api.patch(f"/api/v1/approval-policies/{body['id']}/", {"requires_approval": False}, format="json")
     assert response.status_code == 200 and response.json()["requires_approval"] is False
@@ -127,6 +129,26 @@ def test_a_freeze_that_ends_before_it_starts_is_refused(world, api):
     assert response.status_code == 400
     assert response.json()["code"] == "invalid" and "ends_at" in response.json()["fields"]
     assert not FreezeWindow.objects.exists()
+
+
+def test_an_admin_cannot_set_an_environment_free_of_the_tenant_default_that_governs_it(world, api, client):
+    """An environment's own policy replaces the default for it: with a default that requires approval,
+    an admin's `requires_approval: false` for staging would take staging out from under it."""
+    approval_policy_save(actor=world.principal(Role.OWNER), tenant=world.acme, stages=[ADMINS])
+    staging = world.acme.environments.get(name="staging")
+    free = {"tenant": "acme", "environment": staging.pk, "requires_approval": False, "stages": []}
+    api.as_user(world.user(Role.ADMIN))
+    response = api.post("/api/v1/approval-policies/", free, format="json")
+    assert response.status_code == 403 and "Only owners" in response.json()["detail"], response.content
+    assert not ApprovalPolicy.objects.filter(environment=staging).exists()
+    client.force_login(world.user(Role.ADMIN))
+    page = client.get("/t/acme/approvals/policies/").content.decode()
+    assert "Set policy" not in page and "Set default" not in page
+    assert client.get(f"/t/acme/approvals/policies/{staging.pk}/").status_code == 403
+    client.force_login(world.user(Role.OWNER))
+    assert "Set policy" in client.get("/t/acme/approvals/policies/").content.decode()
+    api.as_user(world.user(Role.OWNER))
+    assert api.post("/api/v1/approval-policies/", free, format="json").status_code == 201
 
 
 def test_a_freeze_in_effect_is_lifted_by_an_owner_only(world, api, prod):

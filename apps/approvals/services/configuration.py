@@ -15,12 +15,15 @@ from apps.tenants.principals import Principal
 from ..choices import APPROVER_ROLES, Recurrence
 from ..eligibility import eligible_members
 from ..models import ApprovalPolicy, ApprovalRules, ApprovalStage, FreezeWindow
+from ..selectors import governing_policy
 
 # Refusals, as constants that tests import.
 UNSATISFIABLE = "no_eligible_approver"
 OUTSIDE_LIMITS = "outside_platform_limits"
 MAX_STAGES = 5
-OWNERS_GOVERN = "Only owners change or remove a policy that requires approval."
+OWNERS_GOVERN = (
+    "Only owners change or remove a policy that requires approval, or set one for an environment it governs."
+)
 
 
 # --- Policies ----------------------------------------------------------------------------------
@@ -139,6 +142,12 @@ def approval_policy_save(
     require(policy_for(ApprovalPolicy).can_add(actor, tenant), tenant=tenant)
     if environment is not None and environment.tenant_id != tenant.pk:
         raise ApplicationError("Choose an environment of this tenant.", code=INVALID, field="environment")
+    policy = ApprovalPolicy.objects.select_for_update().filter(tenant=tenant, environment=environment).first()
+    # An environment's own policy replaces the tenant default for it: setting one where the default
+    # requires approval is changing what governs it, the owners' call as much as editing the default.
+    governing = policy or (governing_policy(environment) if environment is not None else None)
+    if governing is not None:
+        require(policy_for(ApprovalPolicy).can_change(actor, governing), OWNERS_GOVERN, tenant=tenant)
     cleaned = _clean_stages(tenant, stages)
     if requires_approval and not cleaned:
         raise ApplicationError(
@@ -159,9 +168,6 @@ def approval_policy_save(
             else list(tenant.environments.filter(approval_policy__isnull=True)) or [None]
         )
         _check_satisfiable(tenant, covered, cleaned)
-    policy = ApprovalPolicy.objects.select_for_update().filter(tenant=tenant, environment=environment).first()
-    if policy is not None:
-        require(policy_for(ApprovalPolicy).can_change(actor, policy), OWNERS_GOVERN, tenant=tenant)
     before = _describe(policy) if policy else None
     if policy is None:
         policy = ApprovalPolicy(tenant=tenant, environment=environment)
