@@ -147,3 +147,35 @@ def test_scales_at_once_leave_the_formation_and_the_cluster_agreeing(world, clus
         assert not [r for r in results if isinstance(r, ApplicationError)], results_of(results)
         live = cluster.get("apps/v1", "Deployment", "web", dev.namespace)["spec"]["replicas"]
         assert Formation.objects.get(application=release.application, environment=dev).replicas == live
+
+
+def test_two_approved_scales_carried_out_at_once_make_one(world, cluster, release, prod):
+    """Each was approved against two replicas; carried out at the same moment, the first made moves the
+    state the second was approved against, so the second is not made, and says so."""
+    from apps.approvals.services.requests import EXECUTED, change_request_execute
+    from apps.deployments.manifests import render
+    from apps.deployments.services import deployment_scale
+
+    deployment, _ = deployment_create(actor=world.principal(Role.ADMIN), release=release, environment=prod)
+    Deployment.objects.filter(pk=deployment.pk).update(state=State.SUCCEEDED)
+    cluster.apply([obj for obj in render(release, prod) if obj["kind"] == "Deployment"])
+    govern(world, prod, ("Admins", 1, (Role.ADMIN, Role.OWNER), ()))
+    admin2 = add_member(world, Role.ADMIN, "admin2")
+    requests = []
+    for count in (3, 4):
+        asked = deployment_scale(
+            actor=world.principal(Role.ADMIN),
+            deployment=Deployment.objects.get(pk=deployment.pk),
+            replicas=count,
+            justification="Load",
+        )
+        approve(admin2, asked.change_request)()
+        requests.append(ChangeRequest.objects.get(pk=asked.change_request.pk))
+    assert all(r.state == "approved" and r.executed_at is None for r in requests)  # no worker carries them out here
+
+    at_once(*(lambda request=request: change_request_execute(change_request=request) for request in requests))
+    outcomes = sorted(ChangeRequest.objects.filter(pk__in=[r.pk for r in requests]).values_list("outcome", flat=True))
+    assert outcomes[0] == EXECUTED, outcomes
+    assert outcomes[1].startswith("Approved, but not carried out: it changed after it was approved"), outcomes
+    made = 3 if ChangeRequest.objects.get(pk=requests[0].pk).outcome == EXECUTED else 4
+    assert cluster.get("apps/v1", "Deployment", "web", prod.namespace)["spec"]["replicas"] == made

@@ -554,3 +554,19 @@ def test_what_waits_for_approval_on_a_release_that_is_replaced_is_withdrawn(worl
     closed = ChangeRequest.objects.get(pk=restart.change_request.pk)
     assert closed.state == RequestState.CANCELLED
     assert closed.outcome == f"Superseded: deployment {newer.pk} runs release #2 now"
+
+
+def test_a_restart_asked_again_after_the_waiting_one_ran_out_of_time_is_a_new_request(world, cluster, release, prod):
+    from apps.deployments.services import deployment_restart
+
+    running = _ran(world, release, prod)
+    govern(world, prod, ADMINS)
+
+    def restart(role):  # the request the restart waits for
+        return deployment_restart(actor=world.principal(role), deployment=running, justification="Stuck").change_request
+
+    first = restart(Role.ADMIN)
+    assert restart(Role.OWNER).pk == first.pk
+    ChangeRequest.objects.filter(pk=first.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    later = restart(Role.OWNER)
+    assert later.pk != first.pk and later.is_open

@@ -126,6 +126,7 @@ def _asked_already(change: Change) -> ChangeRequest | None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"change:{change.kind}:{change.subject.pk}"])
     same = {key: change.params.get(key) for key in SAME_ASK[change.kind]}
     waiting = ChangeRequest.objects.filter(deployment=change.subject, kind=change.kind, state__in=OPEN)
+    waiting = waiting.exclude(expires_at__lte=timezone.now())  # past its time, it can no longer be approved
     return next((r for r in waiting.order_by("pk") if all(r.params.get(k) == v for k, v in same.items())), None)
 
 
@@ -383,16 +384,22 @@ def change_request_execute(*, change_request: ChangeRequest) -> None:
     ).get(pk=change_request.pk)
     if request.state != RequestState.APPROVED or request.executed_at is not None:
         return
-    try:
-        moved = _moved_since_approval(request)
-        if moved:
-            outcome = f"Approved, but not carried out: {moved} Ask again for what you want now."
-        else:
-            _execute(request)
-            outcome = WAITS_FOR_CLUSTER if _waits_for_cluster(request) else EXECUTED
-    except ApplicationError as exc:
-        outcome = f"Approved, but carrying it out failed: {exc.message}"
-    change_request_executed(change_request=request, outcome=outcome)
+    with transaction.atomic():
+        if request.kind in BOUND_UNTIL_MADE and request.deployment_id:
+            # Approved changes of one deployment are made one at a time, each checked against what the
+            # one before it left: two scales approved at once were both made, whichever came last winning.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"execute:{request.deployment_id}"])
+        try:
+            moved = _moved_since_approval(request)
+            if moved:
+                outcome = f"Approved, but not carried out: {moved} Ask again for what you want now."
+            else:
+                _execute(request)
+                outcome = WAITS_FOR_CLUSTER if _waits_for_cluster(request) else EXECUTED
+        except ApplicationError as exc:
+            outcome = f"Approved, but carrying it out failed: {exc.message}"
+        change_request_executed(change_request=request, outcome=outcome)
 
 
 def change_request_executed(*, change_request: ChangeRequest, outcome: str) -> None:
