@@ -178,7 +178,8 @@ def policies(request):
     """Each environment with the policy that governs it (its own or the tenant default)."""
     rows = selectors.approval_policy_list_for(request, tenant=request.tenant)
     by_environment = {policy.environment_id: policy for policy in rows}
-    rules, may_add = policy_for(ApprovalPolicy), policy_for(ApprovalPolicy).can_add(request, request.tenant)
+    rules = policy_for(ApprovalPolicy)
+    may_add = rules.can_add(request, request.tenant)
     for policy in rows:  # one that requires approval is the owners' to change (ApprovalPolicyPolicy)
         policy.may_change = may_add and rules.can_change(request, policy)
     default = by_environment.get(None)

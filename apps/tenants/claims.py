@@ -14,12 +14,13 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from publicsuffixlist import PublicSuffixList
 
 from apps.core.audit import audit_record
 from apps.core.errors import ApplicationError
+from apps.core.locks import lock_until_commit
 
 from .models import DomainReservation, HostClaim, Tenant
 from .principals import Principal
@@ -163,8 +164,7 @@ def _overlapping(host: str):
 def _lock_domain(host: str) -> None:
     """Serialise claims under one registrable domain until commit, so that of two tenants claiming a
     host and a host above or below it at once, exactly one wins."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [registrable_domain(host)])
+    lock_until_commit(registrable_domain(host))
 
 
 @transaction.atomic

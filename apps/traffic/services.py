@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import INVALID, NAME_TAKEN, ApplicationError, FieldErrors, require
 from apps.core.events import emit_on_commit
 from apps.core.governance import Change, gate
+from apps.core.locks import lock_until_commit
 from apps.core.policies import policy_for
 from apps.tenants.claims import host_claim, is_dns_name, normalize_host, wildcard_claim
 from apps.tenants.models import Environment, Tenant
@@ -510,8 +511,7 @@ def route_apply(*, route_id: int) -> Route | None:
 def _lock_namespace(environment: Environment) -> None:
     """Serialise the cluster work of one namespace's routes until commit: each decides from the rows
     whether the maintenance server is needed, and must not remove it under a route another just switched."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"traffic:{environment.namespace}"])
+    lock_until_commit(f"traffic:{environment.namespace}")
 
 
 def _fallback_routes(environment: Environment) -> list[Route]:

@@ -11,13 +11,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from apps.core.audit import audit_record
 from apps.core.errors import CONFLICT, INVALID, ApplicationError, require
 from apps.core.events import emit_on_commit
 from apps.core.governance import Change, Verdict
+from apps.core.locks import lock_until_commit
 from apps.core.policies import policy_for
 from apps.core.realtime import broadcast_on_commit, tenant_group, user_group
 from apps.deployments import services as deployments
@@ -122,8 +123,7 @@ def _asked_already(change: Change) -> ChangeRequest | None:
     request between them rather than opening two."""
     if change.kind not in SAME_ASK or not isinstance(change.subject, Deployment):
         return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"change:{change.kind}:{change.subject.pk}"])
+    lock_until_commit(f"change:{change.kind}:{change.subject.pk}")
     same = {key: change.params.get(key) for key in SAME_ASK[change.kind]}
     waiting = ChangeRequest.objects.filter(deployment=change.subject, kind=change.kind, state__in=OPEN)
     waiting = waiting.exclude(expires_at__lte=timezone.now())  # past its time, it can no longer be approved
@@ -388,8 +388,7 @@ def change_request_execute(*, change_request: ChangeRequest) -> None:
         if request.kind in BOUND_UNTIL_MADE and request.deployment_id:
             # Approved changes of one deployment are made one at a time, each checked against what the
             # one before it left: two scales approved at once were both made, whichever came last winning.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"execute:{request.deployment_id}"])
+            lock_until_commit(f"execute:{request.deployment_id}")
         try:
             moved = _moved_since_approval(request)
             if moved:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from apps.clusters.kube import KubeError
@@ -20,6 +20,7 @@ from apps.clusters.services import kube_of
 from apps.core.audit import audit_record
 from apps.core.errors import INVALID, ApplicationError, require
 from apps.core.governance import Change, gate
+from apps.core.locks import lock_until_commit
 from apps.core.policies import policy_for
 from apps.core.traffic import routes_removed
 from apps.tenants.principals import Principal
@@ -226,8 +227,7 @@ def _scale_in(kube, deployment: Deployment, params: dict) -> tuple[str, dict]:
     the portal keeps and the count the cluster runs apart (drift that nobody made)."""
     name, namespace, replicas = deployment.application.name, deployment.environment.namespace, params["replicas"]
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"scale:{namespace}/{name}"])
+        lock_until_commit(f"scale:{namespace}/{name}")
         running = kube.get("apps/v1", "Deployment", name, namespace)
         if running is None:
             raise ApplicationError(f"Deployment {name} is not in the cluster any more.", code=NOT_RUNNING, status=409)
